@@ -1,0 +1,311 @@
+"""SQLModel tables. States and kinds are plain strings (validated in Python), not SQL enums.
+
+Naming follows ``XBase`` (fields a caller may give) -> table ``X`` where a public shape is
+useful; internal tables are declared directly.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import JSONType, UTCDateTime
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_type=JSONType)
+
+
+class Space(SQLModel, table=True):
+    __tablename__ = "spaces"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    rulebook_version: str | None = Field(default=None, max_length=64, foreign_key="rulebooks.version")
+    created_at: datetime = _ts()
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("space_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    space_id: int = Field(foreign_key="spaces.id", index=True)
+    code: str = Field(max_length=64)
+    kind: str = Field(max_length=32)  # office | lab | wet_lab | production | desk
+    area_m2: float
+    status: str = Field(default="available", max_length=16)  # available | let | maintenance
+
+
+class Firm(SQLModel, table=True):
+    __tablename__ = "firms"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    uscc: str = Field(max_length=18, unique=True)  # 统一社会信用代码
+    industry: str = Field(max_length=64)
+    founded_on: date | None = None
+    contact_name: str | None = Field(default=None, max_length=100)
+    contact_email: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    account_manager: str | None = Field(default=None, max_length=100)
+    locale: str = Field(default="zh-CN", max_length=8)
+    created_at: datetime = _ts()
+
+
+# The version column is declared once at module level so the mapper can use it for
+# optimistic locking (SQLModel does not pass __mapper_args__ columns through Field()).
+tenancy_version = Column("version", Integer, nullable=False, default=1)
+
+
+class Tenancy(SQLModel, table=True):
+    __tablename__ = "tenancies"
+    __table_args__ = (Index("ix_tenancies_space_state", "space_id", "state"),)
+    __mapper_args__ = {"version_id_col": tenancy_version}
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: int = Field(foreign_key="firms.id", index=True)
+    space_id: int = Field(foreign_key="spaces.id")
+    state: str = Field(max_length=32)
+    version: int = Field(default=1, sa_column=tenancy_version)
+    track: str = Field(default="incubation", max_length=32)
+    term_start: date | None = None
+    term_end: date | None = None
+    rulebook_version: str | None = Field(default=None, max_length=64)
+    score: float | None = None
+    priority: bool = False
+    audit_seq: int = 0
+    audit_head: str = Field(default="0" * 64, max_length=64)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Allocation(SQLModel, table=True):
+    """A unit let to a tenancy for a date range (end exclusive, None = until handover)."""
+
+    __tablename__ = "allocations"
+    id: int | None = Field(default=None, primary_key=True)
+    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    area_m2: float
+    start_on: date
+    end_on: date | None = None
+
+
+class Application(SQLModel, table=True):
+    __tablename__ = "applications"
+    id: int | None = Field(default=None, primary_key=True)
+    tenancy_id: int = Field(foreign_key="tenancies.id", unique=True)
+    track: str = Field(max_length=32)
+    requested_area_m2: float = 0
+    profile: dict[str, Any] = _json()
+    submitted_at: datetime = _ts()
+    decision: dict[str, Any] = _json()  # hard-requirement outcome and trace
+
+
+class ReviewerScore(SQLModel, table=True):
+    __tablename__ = "reviewer_scores"
+    __table_args__ = (UniqueConstraint("tenancy_id", "reviewer"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    reviewer: str = Field(max_length=100)
+    conflict_of_interest: bool = False
+    scores: dict[str, Any] = _json()
+    total: float = 0
+    created_at: datetime = _ts()
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("tenancy_id", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    period: int  # the calendar year reviewed
+    status: str = Field(default="open", max_length=16)  # open | submitted | decided
+    opened_at: datetime = _ts()
+    due_on: date | None = None
+    submitted_at: datetime | None = _ts(nullable=True)
+    figures: dict[str, Any] = _json()
+    score: float | None = None
+    grade: str | None = Field(default=None, max_length=2)
+    consequence: str | None = Field(default=None, max_length=32)
+    rulebook_version: str | None = Field(default=None, max_length=64)
+    trace: dict[str, Any] = _json()
+    decided_at: datetime | None = _ts(nullable=True)
+
+
+class Rectification(SQLModel, table=True):
+    __tablename__ = "rectifications"
+    id: int | None = Field(default=None, primary_key=True)
+    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    review_id: int | None = Field(default=None, foreign_key="reviews.id")
+    defects: str = Field(sa_type=Text)
+    plan_due_on: date
+    plan: str | None = Field(default=None, sa_type=Text)
+    due_on: date
+    extended: bool = False
+    status: str = Field(default="open", max_length=16)  # open | passed | failed
+    created_at: datetime = _ts()
+
+
+class Violation(SQLModel, table=True):
+    __tablename__ = "violations"
+    id: int | None = Field(default=None, primary_key=True)
+    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    code: str = Field(max_length=64)  # forced-exit trigger code from the rulebook
+    facts: str = Field(sa_type=Text)
+    evidence: str | None = Field(default=None, sa_type=Text)
+    cure_due_on: date | None = None
+    status: str = Field(default="open", max_length=16)  # open | cured | escalated
+    reported_at: datetime = _ts()
+
+
+class ExitCase(SQLModel, table=True):
+    __tablename__ = "exit_cases"
+    id: int | None = Field(default=None, primary_key=True)
+    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    exit_type: str = Field(max_length=16)  # graduation | term_expiry | voluntary | forced
+    grounds: str | None = Field(default=None, max_length=64)  # trigger code for forced exits
+    facts: str | None = Field(default=None, sa_type=Text)
+    proof_of_service: str | None = Field(default=None, sa_type=Text)
+    served_at: datetime | None = _ts(nullable=True)
+    objection_due_on: date | None = None
+    objection: str | None = Field(default=None, sa_type=Text)
+    ruling: str | None = Field(default=None, sa_type=Text)
+    vacate_due_on: date | None = None
+    handed_over_at: datetime | None = _ts(nullable=True)
+    checklist: dict[str, Any] = _json()
+    settlement: dict[str, Any] = _json()
+    status: str = Field(default="open", max_length=16)  # open | withdrawn | closed
+    rulebook_version: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+
+
+class Deadline(SQLModel, table=True):
+    """A durable deadline: written with the transition that creates it, fired by a sweep."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_due", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=48)
+    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    subject_id: int | None = None  # review, exit case, violation ... depending on kind
+    due_on: date
+    due_at: datetime = _ts()
+    status: str = Field(default="pending", max_length=16)  # pending | done | cancelled
+    dedupe_key: str = Field(max_length=160, unique=True)
+    payload: dict[str, Any] = _json()
+    created_at: datetime = _ts()
+    done_at: datetime | None = _ts(nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained per tenancy (see lifecycle.audit)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("tenancy_id", "seq"),)
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                                          primary_key=True, autoincrement=True))
+    tenancy_id: int = Field(foreign_key="tenancies.id")
+    seq: int
+    actor: str = Field(max_length=100)
+    trigger: str = Field(max_length=48)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    reason: str | None = Field(default=None, sa_type=Text)
+    data: dict[str, Any] = _json()
+    rulebook_version: str | None = Field(default=None, max_length=64)
+    occurred_at: datetime = _ts()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
+                                                          primary_key=True, autoincrement=True))
+    dedupe_key: str = Field(max_length=200, unique=True)
+    message: str = Field(max_length=64)  # catalog key, e.g. "exit_notice"
+    tenancy_id: int | None = Field(default=None, foreign_key="tenancies.id", index=True)
+    firm_id: int | None = Field(default=None, foreign_key="firms.id")
+    audience: str = Field(default="firm", max_length=16)  # firm | manager | operators
+    locale: str = Field(default="zh-CN", max_length=8)
+    context: dict[str, Any] = _json()
+    status: str = Field(default="pending", max_length=16)  # pending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = _ts()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class InboxItem(SQLModel, table=True):
+    __tablename__ = "inbox"
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: int | None = Field(default=None, foreign_key="firms.id", index=True)
+    audience: str = Field(default="firm", max_length=16)
+    outbox_id: int = Field(unique=True)  # one inbox item per outbox row, whatever the retries
+    message: str = Field(max_length=64)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_type=Text)
+    created_at: datetime = _ts()
+    read_at: datetime | None = _ts(nullable=True)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=16)  # admin | operator | reviewer | manager | firm
+    firm_id: int | None = Field(default=None, foreign_key="firms.id")
+    email: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _ts()
+
+
+class Rulebook(SQLModel, table=True):
+    __tablename__ = "rulebooks"
+    version: str = Field(primary_key=True, max_length=64)  # sha256 of the TOML text
+    name: str = Field(max_length=200)
+    content: str = Field(sa_type=Text)
+    loaded_at: datetime = _ts()
+
+
+class CalendarOverride(SQLModel, table=True):
+    __tablename__ = "calendar_overrides"
+    day: date = Field(primary_key=True)
+    workday: bool
+    note: str | None = Field(default=None, max_length=200)
+
+
+class MessageTemplate(SQLModel, table=True):
+    """Operator-edited template overrides, versioned; the newest version wins."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("name", "locale", "part", "revision"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    locale: str = Field(max_length=8)
+    part: str = Field(max_length=16)  # subject | text | html
+    revision: int = 1
+    source: str = Field(sa_type=Text)
+    author: str = Field(max_length=100)
+    created_at: datetime = _ts()
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Which scheduler process is active (SQLite); PostgreSQL uses an advisory lock."""
+
+    __tablename__ = "scheduler_lease"
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(sa_type=String(200))
+    heartbeat_at: datetime = _ts()
+
+
+ALL_TABLES = SQLModel.metadata

@@ -1,0 +1,230 @@
+"""Set-up and operations: init, db, spaces, units, firms, rules, calendar, tick, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import col, select
+
+from db import migrate
+from db.tables import Firm, Space, Unit
+from entrypoints.cli.common import (
+    Actor,
+    Json,
+    app,
+    emit,
+    get_app,
+    parse_date,
+    parse_instant,
+)
+from lifecycle.calendar import WorkCalendar
+from lifecycle.errors import InvalidInput
+from workflows import commands as c
+from workflows import rules
+
+db_app = typer.Typer(help="数据库 / database schema", no_args_is_help=True)
+space_app = typer.Typer(help="空间 / spaces", no_args_is_help=True)
+unit_app = typer.Typer(help="单元 / units", no_args_is_help=True)
+firm_app = typer.Typer(help="企业 / firms", no_args_is_help=True)
+rules_app = typer.Typer(help="规则 / rulebooks", no_args_is_help=True)
+calendar_app = typer.Typer(help="工作日历 / working-day calendar", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (space_app, "space"), (unit_app, "unit"), (firm_app, "firm"),
+                  (rules_app, "rules"), (calendar_app, "calendar")):
+    app.add_typer(sub, name=name)
+
+
+@app.command("init")
+def init_cmd() -> None:
+    """创建或升级数据库 / create (or upgrade) the database schema."""
+    a = get_app()
+    rev = migrate.upgrade(a.engine)
+    typer.echo(f"database ready at revision {rev}: {a.engine.url.render_as_string()}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """运行迁移 / apply Alembic migrations."""
+    a = get_app()
+    typer.echo(f"at revision {migrate.upgrade(a.engine, revision)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """当前版本 / the schema revision of the database."""
+    a = get_app()
+    typer.echo(f"{migrate.current(a.engine)} (head {migrate.head()})")
+
+
+@space_app.command("create")
+def space_create(
+    code: str, name: str,
+    rulebook: Annotated[str | None, typer.Option(help="规则 TOML 文件 / rulebook file")] = None,
+    actor: Actor = "operator", as_json: Json = False,
+) -> None:
+    """新建空间 / create a space (with the default rulebook unless --rulebook)."""
+    text, source = (None, "default") if rulebook is None else (_read_text(rulebook, "rulebook"),
+                                                               rulebook)
+    result = get_app().service.handle(c.CreateSpace(code=code, name=name, rulebook_text=text,
+                                                    rulebook_source=source, actor=actor))
+    emit(result, as_json, f"space {code} created (rulebook {result['rulebook_version'][:12]})")
+
+
+@space_app.command("list")
+def space_list(as_json: Json = False) -> None:
+    rows = get_app().service.read(lambda w: [
+        {"code": s.code, "name": s.name, "rulebook_version": s.rulebook_version}
+        for s in w.session.exec(select(Space).order_by(col(Space.id))).all()])
+    emit(rows, as_json, "\n".join(f"{r['code']:<12} {r['name']}" for r in rows))
+
+
+@unit_app.command("add")
+def unit_add(space: str, code: str,
+             kind: Annotated[str, typer.Option(help="office | lab | wet_lab | production | desk")],
+             area: Annotated[float, typer.Option(help="面积 m² / area")],
+             as_json: Json = False) -> None:
+    """新增单元 / add a lettable unit."""
+    result = get_app().service.handle(c.AddUnit(space=space, code=code, kind=kind, area_m2=area))
+    emit(result, as_json, f"unit {space}/{code} added")
+
+
+@unit_app.command("list")
+def unit_list(space: str, as_json: Json = False) -> None:
+    def q(w: Any) -> list[dict[str, Any]]:
+        sp = w.space_by_code(space)
+        return [{"code": u.code, "kind": u.kind, "area_m2": u.area_m2, "status": u.status}
+                for u in w.session.exec(select(Unit).where(Unit.space_id == sp.id)
+                                        .order_by(col(Unit.code))).all()]
+    rows = get_app().service.read(q)
+    emit(rows, as_json, "\n".join(f"{r['code']:<10} {r['kind']:<10} {r['area_m2']:>8.2f} m²  "
+                                  f"{r['status']}" for r in rows))
+
+
+@firm_app.command("add")
+def firm_add(
+    name: Annotated[str, typer.Option(help="企业名称 / firm name")],
+    uscc: Annotated[str, typer.Option(help="统一社会信用代码 / unified social credit code")],
+    industry: Annotated[str, typer.Option(help="行业 / industry code")],
+    founded: Annotated[str | None, typer.Option(help="成立日期 YYYY-MM-DD")] = None,
+    contact: Annotated[str | None, typer.Option(help="联系人 / contact")] = None,
+    email: Annotated[str | None, typer.Option(help="邮箱 / e-mail")] = None,
+    phone: Annotated[str | None, typer.Option(help="电话 / phone")] = None,
+    manager: Annotated[str | None, typer.Option(help="客户经理 / account manager")] = None,
+    locale: Annotated[str, typer.Option(help="zh-CN | en")] = "zh-CN",
+    as_json: Json = False,
+) -> None:
+    """登记企业 / register a firm."""
+    result = get_app().service.handle(c.RegisterFirm(
+        name=name, uscc=uscc, industry=industry,
+        founded_on=parse_date(founded, "founded") if founded else None, contact_name=contact,
+        contact_email=email, contact_phone=phone, account_manager=manager, locale=locale))
+    emit(result, as_json, f"firm #{result['firm']} {result['name']} ({result['uscc']})")
+
+
+@firm_app.command("list")
+def firm_list(as_json: Json = False) -> None:
+    rows = get_app().service.read(lambda w: [
+        {"id": f.id, "name": f.name, "uscc": f.uscc, "industry": f.industry}
+        for f in w.session.exec(select(Firm).order_by(col(Firm.id))).all()])
+    emit(rows, as_json, "\n".join(f"#{r['id']:<5} {r['uscc']}  {r['name']}" for r in rows))
+
+
+def _read_text(path: str, field: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise InvalidInput(field, f"cannot read file: {err.strerror}", path) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(field, "must be UTF-8 text", path) from None
+
+
+@rules_app.command("check")
+def rules_check(file: str) -> None:
+    """校验规则文件 / validate a rulebook file (nothing is stored)."""
+    rb = rules.parse(_read_text(file, "file"), file)
+    typer.echo(f"{file}: OK — version {rb.version[:12]}")
+
+
+@rules_app.command("show")
+def rules_show(
+    space: Annotated[str | None, typer.Option(help="空间代码 / space code")] = None,
+    file: Annotated[str | None, typer.Option(help="规则文件 / a rulebook file")] = None,
+    locale: Annotated[str, typer.Option(help="zh-CN | en")] = "zh-CN",
+) -> None:
+    """以可读形式显示规则 / show a rulebook readably (default: the shipped one)."""
+    from lifecycle.rulebook import describe
+
+    if file:
+        rb = rules.parse(_read_text(file, "file"), file)
+    elif space:
+        rb = get_app().service.read(lambda w: rules.for_space(w, w.space_by_code(space)))
+    else:
+        rb = rules.parse(rules.default_rulebook_text(), "default")
+    typer.echo(describe(rb, locale))
+
+
+@rules_app.command("load")
+def rules_load(file: str, space: Annotated[str | None, typer.Option(
+        help="启用于此空间 / activate for this space")] = None, as_json: Json = False) -> None:
+    """存储规则并可启用 / store a rulebook (and activate it for a space)."""
+    result = get_app().service.handle(c.LoadRulebook(text=_read_text(file, "file"), source=file,
+                                                     space=space))
+    emit(result, as_json, f"rulebook {result['rulebook_version'][:12]} stored"
+                          + (f", active for {space}" if space else ""))
+
+
+@calendar_app.command("set")
+def calendar_set(day: str, kind: Annotated[str, typer.Argument(help="workday | holiday")],
+                 note: str | None = None) -> None:
+    """设置调休/假日 / override one day."""
+    if kind not in ("workday", "holiday"):
+        raise InvalidInput("kind", "must be workday or holiday", kind)
+    get_app().service.handle(c.SetCalendarDay(day=parse_date(day, "date"),
+                                              workday=kind == "workday", note=note))
+    typer.echo(f"{day}: {kind}")
+
+
+@calendar_app.command("add-workdays")
+def calendar_add(day: str, n: int,
+                 inclusive: Annotated[bool, typer.Option(help="首日计入 / count the first day")] = False
+                 ) -> None:
+    """计算 N 个工作日后的日期 / the date N working days after DATE."""
+    start = parse_date(day, "date")
+
+    def compute(w: Any) -> Any:
+        cal: WorkCalendar = w.calendar
+        return cal.add_working_days(start, n, inclusive=inclusive)
+    typer.echo(get_app().service.read(compute).isoformat())
+
+
+@app.command("tick")
+def tick_cmd(
+    until: Annotated[str | None, typer.Option(help="处理截至此时到期的事项 / handle what is due "
+                                                   "by this instant (default: now)")] = None,
+    as_json: Json = False,
+) -> None:
+    """运行一次全部定时任务 / run every sweep once (for cron, operators and tests)."""
+    from entrypoints.ticks import run_ticks
+
+    a = get_app()
+    when = parse_instant(until, "until") if until else None
+    if when is not None and when < a.clock.now().replace(microsecond=0):
+        raise InvalidInput("until", "must not be in the past", until)
+    report = run_ticks(a, until=when)
+    emit(report, as_json)
+
+
+@app.command("demo")
+def demo_cmd(
+    db: Annotated[str, typer.Option("--out", help="演示数据库文件 / where to write the demo")] =
+    "innospace-demo.db",
+    firms: Annotated[int, typer.Option(help="企业数 / number of firms")] = 36,
+    seed: int = 2022,
+) -> None:
+    """演示：三年模拟 / build a demo space and simulate three years."""
+    from entrypoints.demo import run_demo
+
+    run_demo(Path(db), firms=firms, seed=seed)
+
+

@@ -1,0 +1,150 @@
+"""Shared CLI plumbing: the app, global options, the lazily built application, output."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import typer
+
+from entrypoints.bootstrap import App, bootstrap
+from entrypoints.errors import exit_code
+from lifecycle.errors import InnospaceError, InvalidInput
+
+app = typer.Typer(
+    help="innospace — 科创空间入驻企业全生命周期管理 / tenant lifecycle engine for "
+         "sci-tech innovation spaces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class State:
+    db: str | None = None
+    app: App | None = None
+
+
+STATE = State()
+
+
+@app.callback()
+def _global(
+    db: Annotated[str | None, typer.Option(
+        "--db", envvar="INNOSPACE_DATABASE_URL",
+        help="数据库 / database: a SQLite path or URL, or postgresql+psycopg://… "
+             "(default: sqlite:///innospace.db in the working directory)")] = None,
+) -> None:
+    STATE.db = db
+    STATE.app = None
+
+
+def get_app() -> App:
+    if STATE.app is None:
+        STATE.app = bootstrap(database_url=STATE.db)
+    return STATE.app
+
+
+TITLES = {
+    "not_found": "不存在 / not found",
+    "invalid_input": "输入无效 / invalid input",
+    "invalid_rulebook": "规则文件无效 / invalid rulebook",
+    "invalid_template": "模板无效 / invalid template",
+    "transition_not_allowed": "当前状态不允许此操作 / not allowed in this state",
+    "guard_failed": "规则不允许 / refused by a rule",
+    "stale_tenancy": "已被他人修改 / changed by someone else",
+    "already_exists": "已存在 / already exists",
+    "conflict": "冲突 / conflict",
+    "schedule_not_published": "节假日安排未公布 / holiday schedule not published",
+    "calendar_error": "日期无法计算 / calendar error",
+    "integrity_error": "数据完整性错误 / integrity error",
+    "scheduler_error": "调度器错误 / scheduler error",
+}
+
+
+def echo_error(err: InnospaceError) -> None:
+    title = TITLES.get(err.code, err.code)
+    typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {err.message}", err=True)
+
+
+def emit(data: Any, as_json: bool, text: str | None = None) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(text if text is not None else _plain(data))
+
+
+def _plain(data: Any) -> str:
+    if isinstance(data, dict):
+        return "\n".join(f"{k}: {v}" for k, v in data.items())
+    return str(data)
+
+
+def parse_date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, "must be a date written YYYY-MM-DD", value) from None
+
+
+def parse_instant(value: str, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, "must be an ISO date or date-time, e.g. 2026-01-31T09:00+08:00",
+                           value) from None
+    if parsed.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        parsed = parsed.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return parsed.astimezone(UTC)
+
+
+def parse_pairs(values: list[str] | None, field: str) -> dict[str, Any]:
+    """``key=value`` pairs; values become int, float, bool or stay text."""
+    out: dict[str, Any] = {}
+    for item in values or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(field, "each item must be key=value", item)
+        out[key.strip()] = _scalar(raw.strip())
+    return out
+
+
+def _scalar(raw: str) -> Any:
+    low = raw.lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    if low in ("", "null", "none"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def load_json_file(path: str, field: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as err:
+        raise InvalidInput(field, f"cannot read file: {err.strerror}", path) from None
+    except json.JSONDecodeError as err:
+        raise InvalidInput(field, f"not valid JSON (line {err.lineno}, column {err.colno}): "
+                                  f"{err.msg}", path) from None
+    if not isinstance(data, dict):
+        raise InvalidInput(field, "must contain a JSON object", path)
+    return data
+
+
+# Options shared by every command that changes a tenancy.
+Actor = Annotated[str, typer.Option("--actor", help="操作人 / who acts (recorded in the audit log)")]
+Version = Annotated[int | None, typer.Option(
+    "--version", help="你看到的版本号 / the version you saw; refused if it changed since")]
+Reason = Annotated[str | None, typer.Option("--reason", help="理由 / reason (recorded)")]
+Json = Annotated[bool, typer.Option("--json", help="JSON output")]

@@ -1,0 +1,149 @@
+"""Read commands: show, list, timeline, audit verify, deadlines."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import col, select
+
+from db.tables import Deadline, Space, Tenancy
+from entrypoints.cli.common import Json, app, emit, get_app, parse_instant
+from lifecycle.errors import IntegrityError
+from lifecycle.table import STATE_LABELS, STATES
+from workflows import audit, queries
+from workflows.core import Work
+
+audit_app = typer.Typer(help="审计日志 / audit log", no_args_is_help=True)
+deadlines_app = typer.Typer(help="期限 / deadlines", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(deadlines_app, name="deadlines")
+
+
+def _read(fn: Any) -> Any:
+    return get_app().service.read(lambda w: fn(w.session))
+
+
+@app.command("show")
+def show_cmd(tenancy: int, as_json: Json = False) -> None:
+    """查看入驻记录 / show one tenancy."""
+    data = _read(lambda s: queries.show_tenancy(s, tenancy))
+    if as_json:
+        emit(data, True)
+        return
+    lines = [f"#{data['id']} {data['firm']} ({data['uscc']}) @ {data['space']}",
+             f"  状态 state: {data['state_zh']} / {data['state']}  version {data['version']}",
+             f"  track: {data['track']}  term: {data['term_start']} → {data['term_end']}",
+             f"  score: {data['score']}  rulebook: {(data['rulebook_version'] or '')[:12]}"]
+    for u in data["units"]:
+        lines.append(f"  unit {u['code']} ({u['kind']}, {u['area_m2']} m²) {u['from']} → {u['to']}")
+    for r in data["reviews"]:
+        lines.append(f"  review {r['period']}: {r['status']} score={r['score']} "
+                     f"grade={r['grade']} → {r['consequence']}")
+        for step in (r["trace"] or {}).get("steps", []):
+            lines.append(f"      · {_trace_line(step)}")
+    for e in data["exit_cases"]:
+        lines.append(f"  exit case {e['id']}: {e['type']} {e['grounds'] or ''} [{e['status']}] "
+                     f"objection by {e['objection_due_on']} vacate by {e['vacate_due_on']}")
+    for d in data["deadlines"]:
+        lines.append(f"  deadline {d['kind']} on {d['due_on']}")
+    typer.echo("\n".join(lines))
+
+
+def _trace_line(step: dict[str, Any]) -> str:
+    rule = step.get("rule_id") or step.get("rule") or ""
+    label = step.get("label_zh") or ""
+    result = step.get("result")
+    figures = step.get("figures")
+    threshold = step.get("threshold")
+    return f"{rule} {label}: {result} (figures={figures}, threshold={threshold})"
+
+
+@app.command("list")
+def list_cmd(
+    space: Annotated[str | None, typer.Option(help="空间代码 / space code")] = None,
+    state: Annotated[str | None, typer.Option(help="状态 / state")] = None,
+    firm: Annotated[str | None, typer.Option(help="企业名称或信用代码 / firm name or USCC")] = None,
+    limit: int = 1000, as_json: Json = False,
+) -> None:
+    """列出入驻记录 / list tenancies."""
+    if state is not None and state not in STATES:
+        from lifecycle.errors import InvalidInput
+
+        raise InvalidInput("state", f"must be one of {', '.join(STATES)}", state)
+    rows = _read(lambda s: queries.list_tenancies(s, space=space, state=state, firm=firm,
+                                                  limit=limit))
+    if as_json:
+        emit(rows, True)
+        return
+    for r in rows:
+        typer.echo(f"#{r['id']:<5} {r['state']:<15} {STATE_LABELS[r['state']][0]:<10} "
+                   f"{r['space']:<10} {r['firm']}")
+    typer.echo(f"({len(rows)} tenancies)")
+
+
+@app.command("timeline")
+def timeline_cmd(tenancy: int, as_json: Json = False) -> None:
+    """查看全过程记录 / the tenancy's audited history."""
+    events = _read(lambda s: queries.timeline(s, tenancy))
+    if as_json:
+        emit(events, True)
+        return
+    for e in events:
+        move = f"{e['from']} → {e['to']}" if e["from"] != e["to"] else f"({e['to']})"
+        typer.echo(f"{e['seq']:>3}  {e['at'][:19]}  {e['trigger']:<20} {move:<32} "
+                   f"{e['actor']}{'  — ' + e['reason'] if e['reason'] else ''}")
+        trace = (e["data"] or {}).get("trace")
+        if isinstance(trace, dict):
+            for step in trace.get("steps", []):
+                typer.echo(f"       · {_trace_line(step)}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    tenancy: Annotated[int | None, typer.Option(help="只校验一个 / only this tenancy")] = None,
+    as_json: Json = False,
+) -> None:
+    """校验审计哈希链 / verify every audit chain (exit 8 on any problem)."""
+    report = _read(lambda s: audit.verify(s, tenancy))
+    if as_json:
+        emit(report.to_dict(), True)
+    else:
+        typer.echo(f"{report.tenancies} tenancies, {report.events} events: "
+                   + ("审计链完整 / audit chain intact" if report.ok
+                      else f"{len(report.problems)} problem(s)"))
+        for p in report.problems:
+            typer.echo(f"  {p}")
+    if not report.ok:
+        raise IntegrityError(f"audit chain broken in {len(report.problems)} place(s)")
+
+
+@deadlines_app.command("list")
+def deadlines_list(
+    due_before: Annotated[str | None, typer.Option("--due-before", help="ISO date/time")] = None,
+    space: Annotated[str | None, typer.Option(help="空间代码 / space code")] = None,
+    status: Annotated[str, typer.Option(help="pending | done | moot | cancelled")] = "pending",
+    limit: int = 200, as_json: Json = False,
+) -> None:
+    """即将到期的事项 / what is coming due."""
+    until = parse_instant(due_before, "due-before") if due_before else None
+
+    def q(w: Work) -> list[dict[str, Any]]:
+        stmt = select(Deadline).where(Deadline.status == status)
+        if until is not None:
+            stmt = stmt.where(Deadline.due_at <= until)
+        if space:
+            stmt = (stmt.join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
+                    .join(Space, col(Space.id) == col(Tenancy.space_id)).where(Space.code == space))
+        rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
+        return [{"id": d.id, "kind": d.kind, "tenancy_id": d.tenancy_id,
+                 "due_on": d.due_on.isoformat(), "due_at": d.due_at.isoformat(),
+                 "status": d.status} for d in rows.all()]
+
+    rows = get_app().service.read(q)
+    if as_json:
+        emit(rows, True)
+        return
+    for r in rows:
+        typer.echo(f"{r['due_on']}  {r['kind']:<26} tenancy {r['tenancy_id']}  [{r['status']}]")
+    typer.echo(f"({len(rows)} deadlines)")

@@ -1,0 +1,27 @@
+"""Configuration, read once in the composition root (never at import time)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = "sqlite:///innospace.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INNOSPACE_", env_file=None, extra="ignore")
+
+    database_url: str = DEFAULT_DB
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+    log_level: str = "WARNING"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_mode: Literal["plain", "starttls", "ssl"] = "plain"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "innospace <noreply@innospace.local>"
+    smtp_operators_address: str | None = None
+    sweep_interval_seconds: int = Field(default=60, ge=1)
+    relay_interval_seconds: int = Field(default=30, ge=1)

@@ -1,0 +1,154 @@
+"""Hash-chained audit events: hashing, verification and folding (pure functions).
+
+Each event stores the hash of the previous event of the same tenancy; the tenancy stores the
+hash of its last event. Editing an event breaks its own hash, deleting or reordering one
+breaks the chain, deleting the last one breaks the head. Folding the events from the initial
+state must end in the tenancy's stored state, and every step must be in the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from lifecycle.table import INITIAL, TRIGGERS, destination
+
+GENESIS = "0" * 64
+
+
+class EventRecord(Protocol):
+    """What verification needs from a stored audit event."""
+
+    @property
+    def tenancy_id(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def trigger(self) -> str: ...
+    @property
+    def from_state(self) -> str | None: ...
+    @property
+    def to_state(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def data(self) -> Mapping[str, Any] | None: ...
+    @property
+    def rulebook_version(self) -> str | None: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+
+
+def _instant(value: datetime) -> str:
+    # Stored timestamps may come back naive (SQLite) or aware (PostgreSQL); both are UTC.
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def event_hash(
+    *,
+    prev_hash: str,
+    tenancy_id: int,
+    seq: int,
+    actor: str,
+    trigger: str,
+    from_state: str | None,
+    to_state: str,
+    reason: str | None,
+    data: Mapping[str, Any] | None,
+    rulebook_version: str | None,
+    occurred_at: datetime,
+) -> str:
+    body = json.dumps(
+        [prev_hash, tenancy_id, seq, actor, trigger, from_state, to_state, reason,
+         dict(data or {}), rulebook_version, _instant(occurred_at)],
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def recompute(event: EventRecord) -> str:
+    return event_hash(
+        prev_hash=event.prev_hash, tenancy_id=event.tenancy_id, seq=event.seq,
+        actor=event.actor, trigger=event.trigger, from_state=event.from_state,
+        to_state=event.to_state, reason=event.reason, data=event.data,
+        rulebook_version=event.rulebook_version, occurred_at=event.occurred_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    tenancy_id: int
+    seq: int | None
+    kind: str  # edited | broken_chain | missing | reordered | head_mismatch | illegal_step | fold_mismatch
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"tenancy {self.tenancy_id}" + (f" event #{self.seq}" if self.seq is not None else "")
+        return f"{where}: {self.kind}: {self.detail}"
+
+
+def verify_chain(
+    tenancy_id: int, events: Sequence[EventRecord], *, head: str, state: str
+) -> list[Problem]:
+    """Check one tenancy's events (ordered by storage id) against its stored head and state."""
+    problems: list[Problem] = []
+    prev = GENESIS
+    current: str | None = None
+    for expected_seq, event in enumerate(events, start=1):
+        if event.seq != expected_seq:
+            kind = "reordered" if event.seq < expected_seq else "missing"
+            problems.append(Problem(tenancy_id, event.seq, kind,
+                                    f"expected event #{expected_seq}, found #{event.seq}"))
+        if recompute(event) != event.hash:
+            problems.append(Problem(tenancy_id, event.seq, "edited",
+                                    "stored hash does not match the event's content"))
+        if event.prev_hash != prev:
+            problems.append(Problem(tenancy_id, event.seq, "broken_chain",
+                                    "previous-hash link does not match the event before it"))
+        step = _fold_step(current, event)
+        if step is None:
+            problems.append(Problem(tenancy_id, event.seq, "illegal_step",
+                                    f"{event.from_state} --{event.trigger}--> {event.to_state} "
+                                    f"is not in the lifecycle table (state was {current})"))
+        current = event.to_state
+        prev = event.hash
+    if prev != head:
+        problems.append(Problem(tenancy_id, None, "head_mismatch",
+                                "the tenancy's chain head is not the hash of its last event "
+                                "(an event was deleted or added)"))
+    if current != state:
+        problems.append(Problem(tenancy_id, None, "fold_mismatch",
+                                f"folding the events gives {current!r}, stored state is {state!r}"))
+    return problems
+
+
+def _fold_step(current: str | None, event: EventRecord) -> str | None:
+    """The state after ``event`` if it is a legal step from ``current``, else None."""
+    if current is None:
+        return event.to_state if event.to_state == INITIAL and event.from_state is None else None
+    if event.from_state != current:
+        return None
+    if event.trigger not in TRIGGERS:
+        # A record-only event (a submission, an objection lodged): no state change allowed.
+        return current if event.to_state == current else None
+    return event.to_state if destination(current, event.trigger) == event.to_state else None
+
+
+def fold(events: Iterable[EventRecord]) -> str | None:
+    """The state the events lead to, or None if any step is illegal."""
+    current: str | None = None
+    for event in events:
+        current = _fold_step(current, event)
+        if current is None:
+            return None
+    return current

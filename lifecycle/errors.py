@@ -1,0 +1,175 @@
+"""The one rooted exception hierarchy of innospace.
+
+Every error names what it is about (tenancy, trigger, state, field, rule) and carries a
+machine-readable ``code``. Entry points map the classes below to exit codes and HTTP statuses
+in exactly one place (``entrypoints.errors``); nothing else catches them to translate.
+
+    InnospaceError
+    ├── NotFound                 unknown tenancy, firm, space, unit, review, ...
+    ├── InvalidInput             a field breaks a rule (names the field and the rule)
+    │   ├── InvalidRulebook      a rulebook file or value does not validate
+    │   └── InvalidTemplate      a message template does not compile or render
+    ├── Conflict                 the request contradicts stored state
+    │   ├── TransitionNotAllowed the trigger is not allowed in the current state
+    │   ├── GuardFailed          the trigger is allowed here, but a rule forbids it now
+    │   ├── StaleTenancy         someone else changed the tenancy first
+    │   └── AlreadyExists        a unique thing exists already (firm, unit, space, ...)
+    ├── CalendarError            a date cannot be computed safely
+    │   └── ScheduleNotPublished the official holiday schedule for that year is unknown
+    ├── IntegrityError           stored data fails verification (audit chain, fold)
+    └── SchedulerError           the scheduler cannot run (lock held, bad configuration)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+class InnospaceError(Exception):
+    """Root of every error innospace raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **_jsonable(self.context)}
+
+
+def _jsonable(context: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in context.items():
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            out[key] = value
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            out[key] = sorted(str(v) for v in value) if isinstance(value, (set, frozenset)) else [
+                str(v) for v in value
+            ]
+        else:
+            out[key] = str(value)
+    return out
+
+
+class NotFound(InnospaceError):
+    code = "not_found"
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key!s} not found", kind=kind, key=str(key))
+        self.kind = kind
+        self.key = key
+
+
+class InvalidInput(InnospaceError):
+    code = "invalid_input"
+
+    def __init__(self, field: str, rule: str, value: object = None) -> None:
+        shown = "" if value is None else f" (got {value!r})"
+        super().__init__(f"{field}: {rule}{shown}", field=field, rule=rule)
+        self.field = field
+        self.rule = rule
+
+
+class InvalidRulebook(InvalidInput):
+    code = "invalid_rulebook"
+
+    def __init__(self, source: str, problems: Iterable[tuple[str, str]]) -> None:
+        self.problems = list(problems)
+        lines = "; ".join(f"{path}: {msg}" for path, msg in self.problems)
+        InnospaceError.__init__(
+            self, f"{source}: {lines}", source=source, problems=[f"{p}: {m}" for p, m in self.problems]
+        )
+        self.field = self.problems[0][0] if self.problems else source
+        self.rule = self.problems[0][1] if self.problems else "invalid"
+        self.source = source
+
+
+class InvalidTemplate(InvalidInput):
+    code = "invalid_template"
+
+
+class Conflict(InnospaceError):
+    code = "conflict"
+
+
+class TransitionNotAllowed(Conflict):
+    code = "transition_not_allowed"
+
+    def __init__(self, tenancy_id: int | None, trigger: str, state: str, allowed: Iterable[str]) -> None:
+        allowed_list = sorted(allowed)
+        shown = ", ".join(allowed_list) if allowed_list else "none (terminal state)"
+        who = f"tenancy {tenancy_id}" if tenancy_id is not None else "tenancy"
+        super().__init__(
+            f"{who}: '{trigger}' is not allowed in state '{state}'; allowed: {shown}",
+            tenancy_id=tenancy_id,
+            trigger=trigger,
+            state=state,
+            allowed=allowed_list,
+        )
+        self.tenancy_id = tenancy_id
+        self.trigger = trigger
+        self.state = state
+        self.allowed = allowed_list
+
+
+class GuardFailed(Conflict):
+    code = "guard_failed"
+
+    def __init__(self, tenancy_id: int | None, trigger: str, rule: str) -> None:
+        super().__init__(
+            f"tenancy {tenancy_id}: '{trigger}' refused: {rule}",
+            tenancy_id=tenancy_id,
+            trigger=trigger,
+            rule=rule,
+        )
+        self.tenancy_id = tenancy_id
+        self.trigger = trigger
+        self.rule = rule
+
+
+class StaleTenancy(Conflict):
+    code = "stale_tenancy"
+
+    def __init__(self, tenancy_id: int, expected: int | None, actual: int | None) -> None:
+        super().__init__(
+            f"tenancy {tenancy_id} was changed by someone else "
+            f"(you had version {expected}, it is now {actual}); reload and retry",
+            tenancy_id=tenancy_id,
+            expected=expected,
+            actual=actual,
+        )
+        self.tenancy_id = tenancy_id
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key!s} already exists", kind=kind, key=str(key))
+
+
+class CalendarError(InnospaceError):
+    code = "calendar_error"
+
+
+class ScheduleNotPublished(CalendarError):
+    code = "schedule_not_published"
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"the official working-day schedule for {year} is not published yet; "
+            f"add the days with `innospace calendar set DATE workday|holiday` first",
+            year=year,
+        )
+        self.year = year
+
+
+class IntegrityError(InnospaceError):
+    code = "integrity_error"
+
+
+class SchedulerError(InnospaceError):
+    code = "scheduler_error"

@@ -1,0 +1,250 @@
+"""The outbox relay: claim due rows, render and deliver outside any transaction, then mark.
+
+Why three phases (DESIGN.md decisions 5 and 6):
+
+1. **Claim** in one short transaction: due ``pending`` rows are leased (``next_attempt_at`` =
+   now + lease, ``attempts`` + 1). On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several relays
+   share the table without taking the same row; on SQLite the engine's ``BEGIN IMMEDIATE``
+   serialises claimers. Everything delivery needs (addresses, template overrides) is read here.
+2. **Deliver** with no transaction open: render, then send mail over one SMTP connection per
+   batch. Slow or failing mail servers never hold database locks.
+3. **Mark** in a second short transaction: insert-if-absent inbox items (unique
+   ``outbox_id``) and set each row sent / retry (exponential backoff with jitter) / dead.
+   A row is only marked by the relay that holds its lease (same ``attempts`` value).
+
+A crash between 2 and 3 leaves rows leased; after the lease they are claimed again and
+re-delivered: at-least-once email (same Message-ID), exactly-once inbox items.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Table, bindparam, update
+from sqlalchemy import select as core_select
+from sqlmodel import Session, col, or_, select
+
+from db.tables import Firm, OutboxMessage, User
+from lifecycle.clock import Clock
+from lifecycle.errors import InvalidTemplate
+from notifications.channels import (
+    ConnectionFailed,
+    MessageRefused,
+    SmtpChannel,
+    SmtpSettings,
+    build_email,
+    insert_inbox,
+)
+from notifications.overrides import load_overrides
+from notifications.render import Overrides, RenderedMessage, Renderer
+
+log = logging.getLogger("innospace.relay")
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+SUBJECT_MAX = 300  # InboxItem.subject
+
+
+@dataclass
+class RelayReport:
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    seconds: float = 0.0
+
+    def add(self, other: RelayReport) -> None:
+        self.claimed += other.claimed
+        self.delivered += other.delivered
+        self.retried += other.retried
+        self.dead += other.dead
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claimed": self.claimed, "delivered": self.delivered, "retried": self.retried,
+                "dead": self.dead, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class _Job:
+    """One claimed row and everything needed to deliver it without the database."""
+
+    id: int
+    dedupe_key: str
+    message: str
+    audience: str
+    locale: str
+    context: dict[str, Any]
+    firm_id: int | None
+    attempts: int
+    to: str | None = None
+    to_name: str | None = None
+    note: str | None = None  # why no email goes out, recorded on a row that is still sent
+    rendered: RenderedMessage | None = None
+    outcome: str = "sent"  # sent | retry | dead
+    error: str | None = None
+
+
+class Relay:
+    """Delivers the outbox. Build one per process in the composition root; ``run_once`` from
+    the scheduler's relay tick and from ``innospace outbox relay`` / ``tick``."""
+
+    def __init__(self, engine: Engine, renderer: Renderer, smtp: SmtpSettings | None,
+                 clock: Clock, batch_size: int = 500, max_attempts: int = 8,
+                 base_delay_s: float = 30, *, lease: timedelta = timedelta(minutes=5),
+                 max_delay_s: float = 6 * 3600, rng: random.Random | None = None) -> None:
+        self.engine = engine
+        self.renderer = renderer
+        self.smtp = smtp
+        self.clock = clock
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.base_delay_s = base_delay_s
+        self.lease = lease
+        self.max_delay_s = max_delay_s
+        self.rng = rng or random.Random()
+        # Test seam: called with the batch's row ids after delivery, before marking. Raising
+        # here is how the tests simulate a relay killed between sending and marking.
+        self.after_send: Callable[[list[int]], None] | None = None
+
+    # ---- public -----------------------------------------------------------------------------
+    def run_once(self, now: datetime | None = None, *, max_batches: int = 1000) -> RelayReport:
+        """Deliver every row due at ``now``, batch by batch (claimed rows are leased into the
+        future, so the loop ends); returns the totals."""
+        now = now or self.clock.now()
+        total = RelayReport()
+        started = time.perf_counter()
+        for _ in range(max_batches):
+            report = self._batch(now)
+            total.add(report)
+            if report.claimed < self.batch_size:
+                break
+        total.seconds = time.perf_counter() - started
+        return total
+
+    # ---- one batch --------------------------------------------------------------------------
+    def _batch(self, now: datetime) -> RelayReport:
+        started = time.perf_counter()
+        jobs, overrides = self._claim(now)
+        report = RelayReport(claimed=len(jobs))
+        if jobs:
+            self._deliver(jobs, overrides, now)
+            if self.after_send is not None:
+                self.after_send([j.id for j in jobs])
+            self._mark(jobs, now)
+            outcomes = Counter(j.outcome for j in jobs)
+            report.delivered, report.retried = outcomes["sent"], outcomes["retry"]
+            report.dead = outcomes["dead"]
+        report.seconds = time.perf_counter() - started
+        if jobs:
+            log.info("outbox batch: claimed=%d delivered=%d retried=%d dead=%d seconds=%.3f",
+                     report.claimed, report.delivered, report.retried, report.dead,
+                     report.seconds)
+        return report
+
+    def _claim(self, now: datetime) -> tuple[list[_Job], Overrides]:
+        with Session(self.engine) as session, session.begin():
+            conn = session.connection()  # Core rows, not ORM objects: lean on the hot path
+            c = OUTBOX.c
+            stmt = (core_select(c.id, c.dedupe_key, c.message, c.audience, c.locale, c.context,
+                                c.firm_id, c.attempts)
+                    .where(c.status == "pending", c.next_attempt_at <= now)
+                    .order_by(c.next_attempt_at, c.id).limit(self.batch_size))
+            if self.engine.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = conn.execute(stmt).all()
+            if not rows:
+                return [], {}
+            ids = [r.id for r in rows]
+            conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids))
+                         .values(next_attempt_at=now + self.lease,
+                                 attempts=OUTBOX.c.attempts + 1))
+            jobs = [_Job(r.id, r.dedupe_key, r.message, r.audience, r.locale,
+                         dict(r.context or {}), r.firm_id, r.attempts + 1) for r in rows]
+            if self.smtp is not None:
+                self._address(session, jobs, self.smtp)
+            return jobs, load_overrides(session)
+
+    def _address(self, session: Session, jobs: list[_Job], smtp: SmtpSettings) -> None:
+        """Fill in each job's recipient from live rows (a corrected address applies on retry)."""
+        firm_ids = {j.firm_id for j in jobs if j.firm_id is not None}
+        firms = {f.id: f for f in session.exec(select(Firm).where(col(Firm.id).in_(firm_ids)))}
+        managers = {firm.account_manager for j in jobs if j.audience == "manager"
+                    and (firm := firms.get(j.firm_id)) is not None and firm.account_manager}
+        users: dict[str, str] = {}
+        if managers - set(smtp.manager_addresses):
+            for u in session.exec(select(User).where(
+                    col(User.email).is_not(None),
+                    or_(col(User.username).in_(managers), col(User.display_name).in_(managers)))):
+                users.setdefault(u.username, u.email or "")
+                users.setdefault(u.display_name, u.email or "")
+        for j in jobs:
+            firm = firms.get(j.firm_id)
+            if j.audience == "firm":
+                j.to = firm.contact_email if firm else None
+                j.to_name = (firm.contact_name or firm.name) if firm else None
+                j.note = None if j.to else "email not sent: the firm has no contact email"
+            elif j.audience == "manager":
+                name = firm.account_manager if firm else None
+                j.to = (smtp.manager_addresses.get(name or "") or users.get(name or "")
+                        or smtp.operators_address)
+                j.to_name = name
+                j.note = None if j.to else "email not sent: no address for the account manager"
+            else:
+                j.to = smtp.operators_address
+                j.note = None if j.to else "email not sent: no operators_address configured"
+
+    def _deliver(self, jobs: list[_Job], overrides: Overrides, now: datetime) -> None:
+        for j in jobs:
+            try:
+                j.rendered = self.renderer.render(j.message, j.locale, j.context,
+                                                  audience=j.audience, overrides=overrides)
+            except InvalidTemplate as err:
+                j.outcome, j.error = "dead", f"template: {err.message}"
+        mail = [j for j in jobs if j.rendered is not None and j.to]
+        if not mail or self.smtp is None:
+            return
+        with SmtpChannel(self.smtp) as channel:
+            for j in mail:
+                assert j.rendered is not None and j.to is not None
+                try:
+                    msg = build_email(self.smtp, outbox_id=j.id, dedupe_key=j.dedupe_key,
+                                      to=j.to, to_name=j.to_name, rendered=j.rendered, now=now)
+                except ValueError as err:
+                    j.note = f"email not sent: bad address {j.to!r}: {err}"
+                    continue
+                try:
+                    channel.send(msg, j.to)
+                except (MessageRefused, ConnectionFailed) as err:
+                    j.error = str(err)
+                    j.outcome = "dead" if j.attempts >= self.max_attempts else "retry"
+
+    def backoff(self, attempts: int) -> timedelta:
+        """base * 2**attempts, capped, ±20 % jitter so failed rows do not retry in lockstep."""
+        delay = min(self.base_delay_s * 2 ** attempts, self.max_delay_s)
+        return timedelta(seconds=delay * self.rng.uniform(0.8, 1.2))
+
+    def _mark(self, jobs: list[_Job], now: datetime) -> None:
+        inbox = [{"firm_id": j.firm_id if j.audience == "firm" else None,
+                  "audience": j.audience, "outbox_id": j.id, "message": j.message,
+                  "subject": j.rendered.subject[:SUBJECT_MAX], "body": j.rendered.text,
+                  "created_at": now, "read_at": None}
+                 for j in jobs if j.rendered is not None]
+        marks = [{"b_id": j.id, "b_attempts": j.attempts, "b_status":
+                  "pending" if j.outcome == "retry" else j.outcome,
+                  "b_next": now + self.backoff(j.attempts) if j.outcome == "retry" else now,
+                  "b_error": j.error or j.note, "b_sent": now if j.outcome == "sent" else None}
+                 for j in jobs]
+        stmt = (update(OUTBOX)
+                .where(OUTBOX.c.id == bindparam("b_id"),
+                       OUTBOX.c.attempts == bindparam("b_attempts"),
+                       OUTBOX.c.status == "pending")
+                .values(status=bindparam("b_status"), next_attempt_at=bindparam("b_next"),
+                        last_error=bindparam("b_error"), sent_at=bindparam("b_sent")))
+        with Session(self.engine) as session, session.begin():
+            insert_inbox(session, inbox)
+            session.connection().execute(stmt, marks)

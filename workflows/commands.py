@@ -1,0 +1,219 @@
+"""Commands: small imperative dataclasses, one per thing an operator, a firm or a sweep asks.
+
+Every command that changes a tenancy carries ``actor`` (who, for the audit log) and may carry
+``expected_version`` (the version the caller saw; a mismatch is a :class:`StaleTenancy`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    actor: str = "operator"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenancyCommand(Command):
+    tenancy_id: int
+    expected_version: int | None = None
+    reason: str | None = None
+
+
+# ---- registry -----------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class CreateSpace(Command):
+    code: str
+    name: str
+    timezone: str = "Asia/Shanghai"
+    rulebook_text: str | None = None  # None: the shipped default rulebook
+    rulebook_source: str = "default"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddUnit(Command):
+    space: str
+    code: str
+    kind: str
+    area_m2: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterFirm(Command):
+    name: str
+    uscc: str
+    industry: str
+    founded_on: date | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    account_manager: str | None = None
+    locale: str = "zh-CN"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadRulebook(Command):
+    text: str
+    source: str
+    space: str | None = None  # activate for this space
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetCalendarDay(Command):
+    day: date
+    workday: bool
+    note: str | None = None
+
+
+# ---- admission ----------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class Apply(Command):
+    firm: str  # id or 统一社会信用代码
+    space: str
+    track: str = "incubation"
+    requested_area_m2: float = 0
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Screen(TenancyCommand):
+    """Check the hard requirements; pass -> evaluating, any failure -> rejected (named)."""
+
+    reject: bool = False  # operator rejects on grounds outside the rulebook (reason required)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestInfo(TenancyCommand):
+    items: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resubmit(TenancyCommand):
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreApplication(TenancyCommand):
+    reviewer: str
+    scores: dict[str, float]
+    conflict_of_interest: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Approve(TenancyCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reject(TenancyCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class LodgeObjection(TenancyCommand):
+    """An objection during publicity (公示) or a statement of defence (陈述申辩) on exit."""
+
+    by: str | None  # real name or seal; None = anonymous
+    written: bool = True
+    grounds: str = ""
+    evidence: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleOnObjection(TenancyCommand):
+    upheld: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndPublicity(TenancyCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sign(TenancyCommand):
+    units: tuple[str, ...]
+    term_start: date
+    term_end: date
+    deposit_yuan: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Withdraw(TenancyCommand):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lapse(TenancyCommand):
+    pass
+
+
+# ---- residency ----------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class OpenReview(TenancyCommand):
+    period: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitReview(TenancyCommand):
+    period: int
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideReview(TenancyCommand):
+    """Score the submitted figures under the rulebook, or apply an operator's outcome."""
+
+    period: int
+    vetoes: tuple[str, ...] = ()
+    outcome: str | None = None  # pass | rectify | fail; None = as the rulebook decides
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileRectificationPlan(TenancyCommand):
+    plan: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtendRectification(TenancyCommand):
+    days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reinspect(TenancyCommand):
+    passed: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportViolation(TenancyCommand):
+    code: str
+    facts: str
+    evidence: str | None = None
+
+
+# ---- exit ---------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class ServeExitNotice(TenancyCommand):
+    grounds: str  # forced-exit trigger code
+    facts: str
+    proof_of_service: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BeginExit(TenancyCommand):
+    exit_type: str  # graduation | term_expiry | voluntary
+    approved: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandOver(TenancyCommand):
+    checklist: dict[str, bool] = field(default_factory=dict)
+    arrears_yuan: int = 0
+    damage_yuan: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalateVacating(TenancyCommand):
+    pass

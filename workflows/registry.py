@@ -1,0 +1,114 @@
+"""Spaces, units, firms, rulebooks and calendar overrides: the reference data."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlmodel import select
+from stdnum.cn import uscc as uscc_check
+from stdnum.exceptions import ValidationError as StdnumError
+
+from db.tables import CalendarOverride, Firm, Space, Unit
+from lifecycle.errors import AlreadyExists, InvalidInput
+from workflows import rules
+from workflows.commands import AddUnit, CreateSpace, LoadRulebook, RegisterFirm, SetCalendarDay
+from workflows.core import Work
+from workflows.service import handles
+
+UNIT_KINDS = ("office", "lab", "wet_lab", "production", "desk")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def validate_uscc(value: str) -> str:
+    """Normalise and check a 统一社会信用代码 (GB 32100-2015 check character)."""
+    try:
+        return str(uscc_check.validate(value))
+    except StdnumError as err:
+        raise InvalidInput("uscc", f"统一社会信用代码无效 / invalid unified social credit code: "
+                                   f"{err.message}", value) from err
+
+
+@handles(CreateSpace)
+def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
+    if not _CODE.match(cmd.code):
+        raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
+    if not cmd.name.strip():
+        raise InvalidInput("name", "must not be empty")
+    if w.session.exec(select(Space).where(Space.code == cmd.code)).first() is not None:
+        raise AlreadyExists("space", cmd.code)
+    text = cmd.rulebook_text if cmd.rulebook_text is not None else rules.default_rulebook_text()
+    rulebook = rules.store(w, text, cmd.rulebook_source)
+    space = Space(code=cmd.code, name=cmd.name.strip(), timezone=cmd.timezone,
+                  rulebook_version=rulebook.version, created_at=w.now)
+    w.session.add(space)
+    w.session.flush()
+    return {"space": space.code, "id": space.id, "rulebook_version": rulebook.version}
+
+
+@handles(AddUnit)
+def add_unit(w: Work, cmd: AddUnit) -> dict[str, Any]:
+    space = w.space_by_code(cmd.space)
+    if not _CODE.match(cmd.code):
+        raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
+    if cmd.kind not in UNIT_KINDS:
+        raise InvalidInput("kind", f"must be one of {', '.join(UNIT_KINDS)}", cmd.kind)
+    if not cmd.area_m2 > 0:
+        raise InvalidInput("area_m2", "must be greater than 0", cmd.area_m2)
+    exists = w.session.exec(select(Unit).where(Unit.space_id == space.id,
+                                               Unit.code == cmd.code)).first()
+    if exists is not None:
+        raise AlreadyExists("unit", f"{cmd.space}/{cmd.code}")
+    assert space.id is not None
+    unit = Unit(space_id=space.id, code=cmd.code, kind=cmd.kind, area_m2=round(cmd.area_m2, 2))
+    w.session.add(unit)
+    w.session.flush()
+    return {"unit": unit.code, "id": unit.id, "space": space.code}
+
+
+@handles(RegisterFirm)
+def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
+    code = validate_uscc(cmd.uscc)
+    if not cmd.name.strip():
+        raise InvalidInput("name", "must not be empty")
+    if not cmd.industry.strip():
+        raise InvalidInput("industry", "must not be empty")
+    if cmd.contact_email is not None and not _EMAIL.match(cmd.contact_email):
+        raise InvalidInput("contact_email", "must be an e-mail address", cmd.contact_email)
+    if cmd.locale not in ("zh-CN", "en"):
+        raise InvalidInput("locale", "must be zh-CN or en", cmd.locale)
+    if cmd.founded_on is not None and cmd.founded_on > w.today:
+        raise InvalidInput("founded_on", "must not be in the future", cmd.founded_on.isoformat())
+    if w.session.exec(select(Firm).where(Firm.uscc == code)).first() is not None:
+        raise AlreadyExists("firm", code)
+    firm = Firm(name=cmd.name.strip(), uscc=code, industry=cmd.industry.strip(),
+                founded_on=cmd.founded_on, contact_name=cmd.contact_name,
+                contact_email=cmd.contact_email, contact_phone=cmd.contact_phone,
+                account_manager=cmd.account_manager, locale=cmd.locale, created_at=w.now)
+    w.session.add(firm)
+    w.session.flush()
+    return {"firm": firm.id, "uscc": firm.uscc, "name": firm.name}
+
+
+@handles(LoadRulebook)
+def load_rulebook(w: Work, cmd: LoadRulebook) -> dict[str, Any]:
+    rulebook = rules.store(w, cmd.text, cmd.source)
+    activated = None
+    if cmd.space is not None:
+        space = w.space_by_code(cmd.space)
+        space.rulebook_version = rulebook.version
+        w.session.add(space)
+        activated = space.code
+    return {"rulebook_version": rulebook.version, "activated_for": activated}
+
+
+@handles(SetCalendarDay)
+def set_calendar_day(w: Work, cmd: SetCalendarDay) -> dict[str, Any]:
+    row = w.session.get(CalendarOverride, cmd.day)
+    if row is None:
+        row = CalendarOverride(day=cmd.day, workday=cmd.workday, note=cmd.note)
+    else:
+        row.workday, row.note = cmd.workday, cmd.note
+    w.session.add(row)
+    return {"day": cmd.day.isoformat(), "workday": cmd.workday}

@@ -1,0 +1,67 @@
+"""Rulebooks in the database: store by content hash, activate per space, parse once per version."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+from sqlmodel import select
+
+from db.tables import Rulebook as RulebookRow
+from db.tables import Space, Tenancy
+from lifecycle.errors import NotFound
+from lifecycle.rulebook import Rulebook, parse_rulebook
+from workflows.core import Work
+
+
+def default_rulebook_text() -> str:
+    return resources.files("workflows").joinpath("default_rulebook.toml").read_text("utf-8")
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str, source: str) -> Rulebook:
+    return parse_rulebook(text, source)
+
+
+def parse(text: str, source: str = "<text>") -> Rulebook:
+    """Parse and validate (cached by content: the same text is parsed once per process)."""
+    return _parsed(text, source)
+
+
+def store(work: Work, text: str, source: str) -> Rulebook:
+    """Validate and store a rulebook; storing the same content twice is a no-op."""
+    rulebook = parse(text, source)
+    if work.session.get(RulebookRow, rulebook.version) is None:
+        work.session.add(RulebookRow(version=rulebook.version, name=rulebook.meta.name,
+                                     content=text, loaded_at=work.now))
+        work.session.flush()
+    return rulebook
+
+
+def by_version(work: Work, version: str | None) -> Rulebook:
+    if version is None:
+        raise NotFound("rulebook", "(none active)")
+    row = work.session.get(RulebookRow, version)
+    if row is None:
+        raise NotFound("rulebook", version)
+    return parse(row.content, f"rulebook {version[:12]}")
+
+
+def for_space(work: Work, space: Space) -> Rulebook:
+    """The space's active rulebook (new applications are decided under it)."""
+    return by_version(work, space.rulebook_version)
+
+
+def for_tenancy(work: Work, tenancy: Tenancy) -> Rulebook:
+    """The rulebook a tenancy was admitted under (its decisions keep using it)."""
+    if tenancy.rulebook_version is None:
+        return for_space(work, work.get(Space, tenancy.space_id, "space"))
+    return by_version(work, tenancy.rulebook_version)
+
+
+def find_version(work: Work, prefix: str) -> str:
+    rows = work.session.exec(select(RulebookRow.version).where(
+        RulebookRow.version.startswith(prefix))).all()  # type: ignore[attr-defined]
+    if len(rows) != 1:
+        raise NotFound("rulebook", prefix)
+    return rows[0]

@@ -1,0 +1,83 @@
+"""The command bus: one command, one unit of work, one commit (or nothing at all).
+
+Entry points build a :class:`Service` in the composition root and call :meth:`Service.handle`;
+errors propagate unchanged (nothing here logs and swallows them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from db.tables import CalendarOverride
+from db.uow import UnitOfWork
+from lifecycle.calendar import WorkCalendar
+from lifecycle.clock import Clock
+from workflows.commands import Command
+from workflows.core import Work
+
+log = logging.getLogger("innospace.workflows")
+
+C = TypeVar("C", bound=Command)
+Handler = Callable[[Work, Any], Any]
+HANDLERS: dict[type[Command], Handler] = {}
+
+
+def handles(command_type: type[C]) -> Callable[[Callable[[Work, C], Any]], Callable[[Work, C], Any]]:
+    """Register a handler for a command type (one handler per type)."""
+
+    def register(fn: Callable[[Work, C], Any]) -> Callable[[Work, C], Any]:
+        if command_type in HANDLERS:
+            raise RuntimeError(f"two handlers for {command_type.__name__}")
+        HANDLERS[command_type] = fn
+        return fn
+
+    return register
+
+
+class Service:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+    def calendar(self, uow: UnitOfWork) -> WorkCalendar:
+        rows = uow.session.exec(select(CalendarOverride)).all()
+        return WorkCalendar({r.day: r.workday for r in rows})
+
+    def handle(self, command: Command) -> Any:
+        _load_handlers()
+        handler = HANDLERS.get(type(command))
+        if handler is None:
+            raise LookupError(f"no handler for {type(command).__name__}")
+        with self.uow() as uow:
+            work = Work(uow, self.clock, self.calendar(uow))
+            result = handler(work, command)
+            uow.commit()
+        log.debug("handled %s", type(command).__name__)
+        return result
+
+    def run(self, fn: Callable[[Work], Any]) -> Any:
+        """Run ``fn`` in one unit of work and commit (sweeps and batch jobs use this)."""
+        with self.uow() as uow:
+            result = fn(Work(uow, self.clock, self.calendar(uow)))
+            uow.commit()
+        return result
+
+    def read(self, fn: Callable[[Work], Any]) -> Any:
+        """Run a read-only ``fn``; nothing is committed."""
+        with self.uow() as uow:
+            return fn(Work(uow, self.clock, self.calendar(uow)))
+
+
+def _load_handlers() -> None:
+    # Importing the modules registers their handlers; done on first use, not at import time.
+    if HANDLERS:
+        return
+    from workflows import admission, exits, registry, residency  # noqa: F401
