@@ -14,13 +14,13 @@ from typing import Any
 @dataclass(frozen=True, kw_only=True)
 class Command:
     actor: str = "operator"
+    reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class TenancyCommand(Command):
     tenancy_id: int
     expected_version: int | None = None
-    reason: str | None = None
 
 
 # ---- registry -----------------------------------------------------------------------------

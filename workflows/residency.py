@@ -77,7 +77,7 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
     if review.status == "decided":
         raise GuardFailed(tenancy.id, "submit_review", f"the {cmd.period} review is decided")
     rb = rules.for_tenancy(w, tenancy)
-    figures = rbook.validate_figures(rb, cmd.figures)
+    figures = rbook.jsonable(rbook.validate_figures(rb, cmd.figures))
     review.figures = figures
     review.status = "submitted"
     review.submitted_at = w.now
@@ -95,11 +95,11 @@ def _previous(w: Work, tenancy_id: int, period: int) -> Review | None:
 def evaluate(w: Work, tenancy: Tenancy, review: Review, rb: rbook.Rulebook,
              vetoes: tuple[str, ...]) -> rbook.ReviewDecision:
     previous = _previous(w, tenancy.id, review.period)  # type: ignore[arg-type]
-    decision = rbook.score_review(
+    return rbook.score_review(
         rb, figures=review.figures, previous_figures=previous.figures if previous else None,
         leased_area_m2=leased_area(w, tenancy.id),  # type: ignore[arg-type]
-        vetoes=vetoes, submitted=review.status == "submitted")
-    return decision
+        vetoes=vetoes, submitted=review.status == "submitted",
+        previous_grade=previous.grade if previous else None)
 
 
 @handles(DecideReview)
@@ -112,10 +112,8 @@ def decide_review(w: Work, cmd: DecideReview) -> Step:
         raise GuardFailed(tenancy.id, "decide_review", f"the {cmd.period} review is decided")
     rb = rules.for_space(w, w.get_space(tenancy.space_id))
     decision = evaluate(w, tenancy, review, rb, cmd.vetoes)
-    previous = _previous(w, tenancy.id, review.period)  # type: ignore[arg-type]
-    consequence = rbook.consequence_for(rb, decision.grade, previous.grade if previous else None)
     return apply_decision(w, tenancy, review, rb, score=decision.score, grade=decision.grade,
-                          consequence=consequence, trace=decision.trace.to_dict(),
+                          consequence=decision.consequence, trace=decision.trace.to_dict(),
                           outcome=cmd.outcome, actor=cmd.actor, reason=cmd.reason)
 
 

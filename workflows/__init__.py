@@ -1,0 +1,1 @@
+"""The processes: admission, review and exit command handlers over a unit of work; sweeps."""
