@@ -12,7 +12,12 @@ from workflows.sweeps import sweep_deadlines
 
 
 def run_ticks(app: App, *, until: datetime | None = None) -> dict[str, Any]:
-    """Run the sweeps once, as of ``until`` (a simulated instant) or now."""
-    service = app.service if until is None else Service(app.engine, FixedClock(until))
-    report = sweep_deadlines(service)
-    return {"deadlines": report.to_dict()}
+    """Run the sweeps once, as of ``until`` (a simulated instant) or now.
+
+    Deadlines first (they queue notices), then the outbox relay delivers what is due.
+    """
+    clock = app.clock if until is None else FixedClock(until)
+    service = app.service if until is None else Service(app.engine, clock)
+    deadlines = sweep_deadlines(service)
+    relay = app.relay(clock).run_once()
+    return {"deadlines": deadlines.to_dict(), "relay": relay.to_dict()}

@@ -11,7 +11,14 @@ import sys
 import typer
 from sqlalchemy.exc import OperationalError
 
-from entrypoints.cli import admin, admission, reads, residency  # noqa: F401  (registers commands)
+from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
+    admin,
+    admission,
+    notify,
+    ops,
+    reads,
+    residency,
+)
 from entrypoints.cli.common import app, echo_error
 from entrypoints.errors import EXIT_DATABASE_UNAVAILABLE, exit_code
 from lifecycle.errors import InnospaceError

@@ -1,0 +1,3 @@
+"""CLI commands (notify)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""CLI commands (ops)."""
+
+from __future__ import annotations
