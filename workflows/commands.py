@@ -202,6 +202,11 @@ class ServeExitNotice(TenancyCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConfirmExit(TenancyCommand):
+    """Decide the exit once the 陈述申辩 window has passed with no defence lodged."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class BeginExit(TenancyCommand):
     exit_type: str  # graduation | term_expiry | voluntary
     approved: bool = True

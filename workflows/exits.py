@@ -11,7 +11,7 @@ from lifecycle import rulebook as rbook
 from lifecycle.errors import GuardFailed, InvalidInput, TransitionNotAllowed
 from lifecycle.table import allowed_triggers
 from workflows import rules
-from workflows.commands import BeginExit, EscalateVacating, HandOver, ServeExitNotice
+from workflows.commands import BeginExit, ConfirmExit, EscalateVacating, HandOver, ServeExitNotice
 from workflows.core import Step, Work
 from workflows.service import handles
 
@@ -87,6 +87,20 @@ def confirm_exit(w: Work, tenancy: Tenancy, *, actor: str, reason: str | None) -
                                                "vacate_due_on": due,
                                                "period": period.describe()})
     return step
+
+
+@handles(ConfirmExit)
+def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
+    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
+    w.require(tenancy, "confirm_exit")
+    case = open_case(w, tenancy.id)  # type: ignore[arg-type]
+    if case.objection_due_on is not None and w.today <= case.objection_due_on:
+        raise GuardFailed(tenancy.id, "confirm_exit",
+                          f"the 陈述申辩 window runs until {case.objection_due_on.isoformat()}")
+    if case.objection:
+        raise GuardFailed(tenancy.id, "confirm_exit",
+                          "a defence was lodged: rule on it with `rule --upheld/--dismissed`")
+    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason)
 
 
 @handles(BeginExit)

@@ -128,6 +128,15 @@ def exit_notice(
         expected_version=version, reason=reason)), as_json)
 
 
+@exit_app.command("confirm")
+def exit_confirm(tenancy: int, actor: Actor = "operator", version: Version = None,
+                 reason: Reason = None, as_json: Json = False) -> None:
+    """申辩期满作出退出决定 / decide the exit after the defence window."""
+    _done(get_app().service.handle(c.ConfirmExit(tenancy_id=tenancy, actor=actor,
+                                                 expected_version=version, reason=reason)),
+          as_json)
+
+
 @exit_app.command("begin")
 def exit_begin(
     tenancy: int, exit_type: Annotated[str, typer.Option(
