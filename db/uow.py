@@ -46,6 +46,12 @@ class UnitOfWork:
             self.session.flush()
         except StaleDataError as err:
             raise _stale(err) from err
+        except SAIntegrityError as err:
+            # Someone else appended to this tenancy's audit chain first: (tenancy_id, seq) is
+            # unique, and the INSERT can reach the database before the versioned UPDATE.
+            if "audit_events" in str(err.orig):
+                raise _stale(err) from err
+            raise AlreadyExists("row", _constraint(err)) from err
 
     def commit(self) -> None:
         try:
@@ -61,7 +67,7 @@ class UnitOfWork:
             hook()
 
 
-def _stale(err: StaleDataError) -> StaleTenancy:
+def _stale(err: Exception) -> StaleTenancy:
     # SQLAlchemy's message names the table but not our ids; the handler usually pre-checks
     # the version and raises a richer StaleTenancy itself, this is the race-time fallback.
     tenancy_id = getattr(err, "tenancy_id", 0)

@@ -9,11 +9,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from db.engine import make_engine
 from entrypoints.settings import Settings
-from lifecycle.clock import Clock
+from lifecycle.clock import Clock, FixedClock
+from lifecycle.errors import InvalidInput
 from notifications.channels import SmtpSettings
 from notifications.relay import Relay
 from notifications.render import Renderer
@@ -47,13 +49,30 @@ class App:
         return Relay(self.engine, self.renderer, self.smtp(), clock or self.clock)
 
 
+def load_settings() -> Settings:
+    """Read the environment; a bad value is an InvalidInput naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = "INNOSPACE_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise InvalidInput(name, first["msg"]) from None
+
+
 def bootstrap(*, database_url: str | None = None, clock: Clock | None = None,
               settings: Settings | None = None) -> App:
-    settings = settings or Settings()
+    settings = settings or load_settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = make_engine(settings.database_url)
+    if clock is None and settings.now is not None:
+        if settings.now.tzinfo is None:
+            raise InvalidInput("INNOSPACE_NOW", "must carry a UTC offset, e.g. 2024-03-04T09:00+08:00",
+                               settings.now.isoformat())
+        logging.getLogger("innospace").warning("clock frozen at %s (INNOSPACE_NOW)",
+                                               settings.now.isoformat())
+        clock = FixedClock(settings.now)
     clock = clock or SystemClock()
     return App(settings=settings, engine=engine, clock=clock, service=Service(engine, clock))

@@ -45,20 +45,20 @@ def scores(level: float) -> dict[str, int]:
 def figures(level: str, *, year: int, rng: random.Random) -> dict[str, Any]:
     """Review figures for a firm doing 'strong', 'steady' or 'weak'."""
     scale = {"strong": 12.0, "steady": 2.5, "weak": 0.05}[level]
-    grow = 1 + (year - 2022) * (0.35 if level == "strong" else 0.08)
-    revenue = int(1_000_000 * scale * grow * rng.uniform(0.9, 1.1))
+    grow = 1 + (year - 2022) * (0.35 if level == "strong" else 0.15)
+    revenue = int(1_000_000 * scale * grow * rng.uniform(0.98, 1.02))
     good = level != "weak"
     return {
         "revenue_yuan": revenue, "tax_paid_yuan": int(revenue * (0.06 if good else 0.001)),
         "net_profit_yuan": int(revenue * (0.1 if good else -0.5)),
         "rd_spend_yuan": int(revenue * (0.12 if good else 0.0)),
-        "new_ip_count": {"strong": 6, "steady": 2, "weak": 0}[level],
+        "new_ip_count": {"strong": 6, "steady": 3, "weak": 0}[level],
         "high_tech_enterprise": level == "strong", "tech_sme": good,
         "specialized_new": level == "strong",
-        "equity_raised_yuan": {"strong": 8_000_000, "steady": 500_000, "weak": 0}[level],
-        "headcount": {"strong": 60, "steady": 20, "weak": 2}[level],
-        "rd_staff": {"strong": 25, "steady": 6, "weak": 0}[level],
-        "graduates_hired": {"strong": 8, "steady": 2, "weak": 0}[level],
+        "equity_raised_yuan": {"strong": 8_000_000, "steady": 2_000_000, "weak": 0}[level],
+        "headcount": {"strong": 60, "steady": 35, "weak": 2}[level],
+        "rd_staff": {"strong": 25, "steady": 10, "weak": 0}[level],
+        "graduates_hired": {"strong": 8, "steady": 3, "weak": 0}[level],
         "rent_on_time": good, "data_on_time": good, "safety_inspections_passed": good,
         "activities_attended": {"strong": 6, "steady": 3, "weak": 0}[level],
         "major_accident": False, "credit_listed": False,

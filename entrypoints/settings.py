@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -14,6 +15,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INNOSPACE_", env_file=None, extra="ignore")
 
     database_url: str = DEFAULT_DB
+    # Run as if the clock read this instant (training, what-if, end-to-end tests). Never set
+    # in production: every command and sweep would act at that frozen time.
+    now: datetime | None = None
     locale: Literal["zh-CN", "en"] = "zh-CN"
     log_level: str = "WARNING"
     smtp_host: str | None = None

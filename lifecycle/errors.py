@@ -134,9 +134,10 @@ class StaleTenancy(Conflict):
     code = "stale_tenancy"
 
     def __init__(self, tenancy_id: int, expected: int | None, actual: int | None) -> None:
+        now = f", it is now {actual}" if actual is not None else ""
         super().__init__(
             f"tenancy {tenancy_id} was changed by someone else "
-            f"(you had version {expected}, it is now {actual}); reload and retry",
+            f"(you had version {expected}{now}); reload and retry",
             tenancy_id=tenancy_id,
             expected=expected,
             actual=actual,

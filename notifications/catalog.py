@@ -107,7 +107,32 @@ def _firm(required: str, *samples: Mapping[str, Any], legal: str = "") -> dict[s
     return {"firm": _v(required, *samples, legal=legal)}
 
 
-_RULE_RECT = {"rule": "《成都医学城三医创新中心入驻企业管理规则》第十二条（年度考核与整改）"}
+_RULE_RECT = {"rule": "《成都医学城三医创新中心入驻企业管理规则》第十二条（年度考核与整改）",
+              "rule_en": "Tenant rules of the space, art. 12 (annual review and rectification)"}
+_REVIEW_TRACE: dict[str, Any] = {
+    "kind": "review", "defects": ["研发投入强度 1.2%，低于 3%", "季度数据逾期两次"],
+    "steps": [
+        {"rule": "review.category.innovation", "label_zh": "创新能力", "label_en": "Innovation",
+         "figures": {}, "threshold": {"weight": 30}, "result": "8.5", "note": ""},
+        {"rule": "review.category.compliance", "label_zh": "合规与配合",
+         "label_en": "Compliance & cooperation", "figures": {}, "threshold": {"weight": 15},
+         "result": "4", "note": ""},
+        {"rule": "review.grade", "label_zh": "考核等级", "label_en": "Grade", "figures": {},
+         "threshold": {}, "result": "D", "note": ""},
+        {"rule": "review.veto.credit_listing", "label_zh": "被列入失信名单",
+         "label_en": "Listed as dishonest", "figures": {}, "threshold": "D", "result": "fail",
+         "note": ""},
+    ]}
+ADVERSE_OUTCOMES = {"rectify": "rectification", "fail": "forced_exit"}
+
+
+def _adverse_review(context: Mapping[str, Any]) -> bool:
+    """A review result is a legal notice when it orders rectification or exit: the decided
+    ``outcome`` (an operator may override the rulebook) wins over the rulebook's consequence."""
+    outcome = context.get("outcome")
+    if outcome is not None:
+        return outcome in ADVERSE_OUTCOMES
+    return context.get("consequence") in ADVERSE_OUTCOMES.values()
 _DEFECTS = "2025年度研发投入强度低于3%；未按时报送季度数据"
 
 SPECS: tuple[MessageSpec, ...] = (
@@ -153,13 +178,14 @@ SPECS: tuple[MessageSpec, ...] = (
     MessageSpec("review_result", _firm(
         "period score grade consequence trace",
         {"period": 2026, "score": 52.0, "grade": "D", "consequence": "rectification",
-         "trace": {"defects": ["研发投入强度 1.2%，低于 3%", "季度数据逾期两次"]}, **_RULE_RECT},
-        {"period": 2026, "score": 88.5, "grade": "A", "consequence": "none", "trace": {}}),
-        legal=lambda c: c.get("consequence") not in (None, "none")),
+         "outcome": "rectify", "trace": _REVIEW_TRACE, **_RULE_RECT},
+        {"period": 2026, "score": 88.5, "grade": "A", "consequence": "renewal_priority",
+         "outcome": "pass", "trace": {}}, legal="rule"),
+        legal=_adverse_review),
     MessageSpec("rectification_notice", {
         "firm": _v("defects plan_due_on due_on plan_period period", {
             "defects": _DEFECTS, "plan_due_on": "2027-02-26", "due_on": "2027-05-12",
-            "plan_period": "10个工作日", "period": "90日", **_RULE_RECT}),
+            "plan_period": "10个工作日", "period": "90日", **_RULE_RECT}, legal="rule"),
         "manager": _v("overdue due_on", {"overdue": "plan", "due_on": "2027-02-26"}),
     }, legal=True),
     MessageSpec("rectification_extended", _firm("due_on days", {"due_on": "2027-06-11",
@@ -176,7 +202,9 @@ SPECS: tuple[MessageSpec, ...] = (
         {"code": "change_of_use", "label_zh": "擅自改变房屋用途", "label_en": "change of use",
          "facts": "2026年11月20日巡查发现A-302室被改作员工宿舍", "due_on": "2026-12-11",
          "period": "15日",
-         "rule": "《入驻企业管理规则》第二十条（擅自改变用途或结构）"}), legal=True),
+         "rule": "《入驻企业管理规则》第二十条（擅自改变用途或结构）",
+         "rule_en": "Tenant rules, art. 20 (change of use or structure)"}, legal="rule"),
+        legal=True),
     MessageSpec("exit_notice", _firm(
         "grounds grounds_zh grounds_en rule facts objection_due_on objection_period "
         "proof_of_service",
@@ -188,9 +216,18 @@ SPECS: tuple[MessageSpec, ...] = (
         "firm": _v("upheld reason",
                    {"upheld": False, "reason": "陈述申辩期满未提出申辩，维持退出决定",
                     "vacate_due_on": "2027-01-02", "period": "30日",
-                    "rule": "《入驻企业管理规则》第二十一条"},
+                    "grounds": "arrears", "grounds_zh": "拖欠租金及费用",
+                    "grounds_en": "rent arrears",
+                    "facts": "2026年7月至10月租金共计¥48,000元未缴",
+                    "rule": "《入驻企业管理规则》第二十一条", "rule_en": "Tenant rules, art. 21",
+                    "objection": None},
+                   {"upheld": False, "reason": "申辩所称已缴清欠款与银行流水不符，维持退出决定",
+                    "vacate_due_on": "2027-01-02", "period": "30日",
+                    "grounds": "arrears", "grounds_zh": "拖欠租金及费用",
+                    "grounds_en": "rent arrears", "facts": "2026年7月至10月租金未缴",
+                    "rule": "《入驻企业管理规则》第二十一条", "objection": "欠款已于11月缴清"},
                    {"upheld": True, "reason": "企业已于申辩期内缴清欠款，撤销退出决定"},
-                   legal="vacate_due_on period"),
+                   legal="vacate_due_on period rule grounds_zh grounds_en facts"),
         "operators": _v("task upheld reason", {"task": "ruling_due", "upheld": None,
                                                "reason": None}),
     }, legal=lambda c: c.get("upheld") is False),

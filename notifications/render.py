@@ -33,7 +33,7 @@ from jinja2 import (
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from lifecycle.errors import InvalidTemplate, NotFound
-from notifications.catalog import LEGAL_SECTIONS, PARTS, MessageSpec, spec
+from notifications.catalog import ADVERSE_OUTCOMES, LEGAL_SECTIONS, PARTS, MessageSpec, spec
 from notifications.formatting import FILTERS, normalize_locale
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -88,6 +88,7 @@ class _CountingLoader(FileSystemLoader):
 def _configure(env: Environment) -> Environment:
     env.filters.update(FILTERS)
     env.globals["legal_sections"] = LEGAL_SECTIONS
+    env.globals["adverse_outcomes"] = ADVERSE_OUTCOMES  # review outcome -> consequence code
     return env
 
 

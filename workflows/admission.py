@@ -133,6 +133,8 @@ def screen(w: Work, cmd: Screen) -> Step:
                 for f in decision.failures]
     data = {"rulebook_version": rb.version, "trace": trace, "failures": failures}
     trigger = "screen_in" if decision.passed else "screen_out"
+    # The application is decided under the rulebook that screened it (scoring, 公示, signing).
+    tenancy.rulebook_version = rb.version
     reason = cmd.reason or ("; ".join(f"{f['id']} {f['label_zh']}" for f in failures) or None)
     step = w.transition(tenancy, trigger, actor=cmd.actor, reason=reason, data=data)
     w.notify(tenancy, "screening_result", context={"passed": decision.passed,

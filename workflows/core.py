@@ -131,10 +131,7 @@ class Work:
         tenancy.updated_at = self.now
         self.session.add(tenancy)
         self.audit(tenancy, trigger, before, after, actor=actor, reason=reason, data=data)
-        try:
-            self.uow.flush()
-        except StaleTenancy as err:
-            raise StaleTenancy(tenancy.id, tenancy.version, None) from err
+        self._flush(tenancy)
         return Step(tenancy.id, trigger, before, after, tenancy.version, dict(data or {}))
 
     def record(self, tenancy: Tenancy, what: str, *, actor: str, reason: str | None = None,
@@ -148,12 +145,18 @@ class Work:
         self.session.add(tenancy)
         self.audit(tenancy, what, tenancy.state, tenancy.state, actor=actor, reason=reason,
                    data=data)
+        self._flush(tenancy)
+        return Step(tenancy.id, what, tenancy.state, tenancy.state, tenancy.version,
+                    dict(data or {}))
+
+    def _flush(self, tenancy: Tenancy) -> None:
+        """Write now, so a concurrent change surfaces as StaleTenancy naming this tenancy."""
+        tenancy_id, seen = tenancy.id, tenancy.version
         try:
             self.uow.flush()
         except StaleTenancy as err:
-            raise StaleTenancy(tenancy.id, tenancy.version, None) from err
-        return Step(tenancy.id, what, tenancy.state, tenancy.state, tenancy.version,
-                    dict(data or {}))
+            assert tenancy_id is not None
+            raise StaleTenancy(tenancy_id, seen, None) from err
 
     def audit(self, tenancy: Tenancy, trigger: str, before: str | None, after: str, *,
               actor: str, reason: str | None, data: Mapping[str, Any] | None) -> AuditEvent:

@@ -44,7 +44,11 @@ def open_forced_case(w: Work, tenancy: Tenancy, rb: rbook.Rulebook, *, grounds: 
     w.deadline(tenancy, "objection_window_end", due, subject_id=case.id)
     w.notify(tenancy, "exit_notice", context={
         "grounds": grounds, "grounds_zh": trig.label_zh, "grounds_en": trig.label_en,
-        "rule": trig.rule_ref, "facts": facts, "objection_due_on": due,
+        "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
+                f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
+        "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
+                   f"({trig.rule_ref}, rulebook {rb.version[:12]})",
+        "rule_id": trig.rule_ref, "facts": facts, "objection_due_on": due,
         "objection_period": rb.periods.objection_window.describe(),
         "proof_of_service": proof_of_service}, key=str(case.id))
     return case
@@ -60,10 +64,11 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
         raise InvalidInput("proof_of_service", "record how the notice was served")
     rb = rules.for_space(w, w.get_space(tenancy.space_id))
     rbook.exit_trigger(rb, cmd.grounds)  # unknown grounds are refused before anything changes
-    step = w.transition(tenancy, "serve_exit_notice", actor=cmd.actor, reason=cmd.reason,
-                        data={"grounds": cmd.grounds, "facts": cmd.facts,
-                              "proof_of_service": cmd.proof_of_service,
-                              "rulebook_version": rb.version})
+    with rules.decided_under(w, tenancy, rb):
+        step = w.transition(tenancy, "serve_exit_notice", actor=cmd.actor, reason=cmd.reason,
+                            data={"grounds": cmd.grounds, "facts": cmd.facts,
+                                  "proof_of_service": cmd.proof_of_service,
+                                  "rulebook_version": rb.version})
     open_forced_case(w, tenancy, rb, grounds=cmd.grounds, actor=cmd.actor, facts=cmd.facts,
                      proof_of_service=cmd.proof_of_service)
     return step
@@ -83,9 +88,17 @@ def confirm_exit(w: Work, tenancy: Tenancy, *, actor: str, reason: str | None) -
     step = w.transition(tenancy, "confirm_exit", actor=actor, reason=case.ruling,
                         data={"exit_case": case.id, "vacate_due_on": due})
     w.deadline(tenancy, "vacate_due", due, subject_id=case.id)
-    w.notify(tenancy, "exit_ruling", context={"upheld": False, "reason": case.ruling,
-                                               "vacate_due_on": due,
-                                               "period": period.describe()})
+    w.notify(tenancy, "exit_ruling", context={
+        "upheld": False, "reason": case.ruling, "vacate_due_on": due,
+        "period": period.describe(), "grounds": case.grounds, "facts": case.facts,
+        "objection": case.objection,
+        "grounds_zh": (trig := rbook.exit_trigger(rb, case.grounds or "")).label_zh,
+        "grounds_en": trig.label_en,
+        "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
+                f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
+        "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
+                   f"({trig.rule_ref}, rulebook {rb.version[:12]})",
+        "rule_id": trig.rule_ref})
     return step
 
 

@@ -142,10 +142,17 @@ def apply_decision(w: Work, tenancy: Tenancy, review: Review, rb: rbook.Rulebook
     data = {"period": review.period, "score": score, "grade": grade,
             "consequence": consequence, "outcome": decided, "rulebook_version": rb.version,
             "trace": trace}
-    step = w.transition(tenancy, OUTCOME_TRIGGER[decided], actor=actor, reason=reason, data=data)
-    w.notify(tenancy, "review_result", context={"period": review.period, "score": score,
-                                                 "grade": grade, "consequence": consequence,
-                                                 "trace": trace}, key=str(review.period))
+    with rules.decided_under(w, tenancy, rb):
+        step = w.transition(tenancy, OUTCOME_TRIGGER[decided], actor=actor, reason=reason,
+                            data=data)
+    w.notify(tenancy, "review_result", context={
+        "period": review.period, "score": score, "grade": grade, "consequence": consequence,
+        "outcome": decided, "trace": trace,
+        "rule": f"《{rb.meta.name_zh}》年度考核：等级（review.grades）与考核结果"
+                f"（review.consequences），规则版本 {rb.version[:12]}",
+        "rule_en": f"{rb.meta.name}: annual review grades (review.grades) and consequences "
+                   f"(review.consequences), rulebook {rb.version[:12]}"},
+        key=str(review.period))
     if decided == "rectify":
         _start_rectification(w, tenancy, review, rb)
     elif decided == "fail":
@@ -171,7 +178,12 @@ def _start_rectification(w: Work, tenancy: Tenancy, review: Review, rb: rbook.Ru
     w.notify(tenancy, "rectification_notice", context={
         "defects": defects, "plan_due_on": plan_due, "due_on": due,
         "plan_period": rb.periods.rectification_plan.describe(),
-        "period": rb.periods.rectification.describe()})
+        "period": rb.periods.rectification.describe(),
+        "review_period": review.period, "grade": review.grade,
+        "rule": f"《{rb.meta.name_zh}》年度考核结果（review.consequences）与整改规定"
+                f"（rectification），规则版本 {rb.version[:12]}",
+        "rule_en": f"{rb.meta.name}: review consequences (review.consequences) and "
+                   f"rectification (rectification), rulebook {rb.version[:12]}"})
 
 
 def _open_rectification(w: Work, tenancy_id: int) -> Rectification:
@@ -262,7 +274,12 @@ def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
         w.deadline(tenancy, "cure_end", cure_due, subject_id=row.id)
         w.notify(tenancy, "cure_notice", context={
             "code": cmd.code, "label_zh": trig.label_zh, "label_en": trig.label_en,
-            "facts": cmd.facts, "due_on": cure_due, "period": cure.describe() if cure else ""},
+            "facts": cmd.facts, "due_on": cure_due, "period": cure.describe() if cure else "",
+            "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
+                    f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
+            "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
+                       f"({trig.rule_ref}, rulebook {rb.version[:12]})",
+            "rule_id": trig.rule_ref},
             key=str(row.id))
     return {**step.to_dict(), "violation": row.id, "handling": trig.handling,
             "cure_due_on": cure_due.isoformat() if cure_due else None,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 
 from db.tables import Rulebook as RulebookRow
@@ -57,6 +60,26 @@ def for_tenancy(work: Work, tenancy: Tenancy) -> Rulebook:
     if tenancy.rulebook_version is None:
         return for_space(work, work.get(Space, tenancy.space_id, "space"))
     return by_version(work, tenancy.rulebook_version)
+
+
+@contextmanager
+def decided_under(work: Work, tenancy: Tenancy, rulebook: Rulebook) -> Iterator[None]:
+    """Audit events written inside this block record ``rulebook.version``, the version the
+    decision used, while the tenancy keeps the version it was admitted under.
+
+    ``Work.audit`` stamps each event (and its hash) with ``tenancy.rulebook_version``. The
+    value is swapped in memory only: ``set_committed_value`` does not mark the attribute
+    dirty, so the stored tenancy row is never rewritten and its version is not bumped.
+    """
+    admitted = tenancy.rulebook_version
+    if admitted == rulebook.version:
+        yield
+        return
+    set_committed_value(tenancy, "rulebook_version", rulebook.version)
+    try:
+        yield
+    finally:
+        set_committed_value(tenancy, "rulebook_version", admitted)
 
 
 def find_version(work: Work, prefix: str) -> str:

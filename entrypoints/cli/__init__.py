@@ -19,7 +19,7 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     reads,
     residency,
 )
-from entrypoints.cli.common import app, echo_error
+from entrypoints.cli.common import STATE, app, echo_error
 from entrypoints.errors import EXIT_DATABASE_UNAVAILABLE, exit_code
 from lifecycle.errors import InnospaceError
 
@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> None:
         reason = str(err.orig).splitlines()[0] if err.orig is not None else str(err)
         typer.echo(f"错误 [数据库不可用 / database unavailable]: {reason}", err=True)
         raise SystemExit(EXIT_DATABASE_UNAVAILABLE) from None
+    finally:
+        if STATE.app is not None:
+            STATE.app.engine.dispose()
+            STATE.app = None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,8 +24,13 @@ def _met(crit: GraduationCriterion, years: Mapping[int, Mapping[str, Figure]],
         return held, {"qualifications": sorted(qualifications),
                       crit.qualification: latest.get(crit.qualification)}, crit.qualification
     if crit.kind == "funding":
-        return (funding > (crit.above_yuan or 0), {"cumulative_funding_yuan": funding},
-                {"above_yuan": crit.above_yuan})
+        shown: dict[str, Any] = {"cumulative_funding_yuan": funding}
+        if crit.metric is not None:
+            series = {year: years[year].get(crit.metric) for year in sorted(years)}
+            funding += sum((v for v in series.values() if isinstance(v, Decimal)), Decimal(0))
+            shown = {"funding_before_yuan": shown["cumulative_funding_yuan"],
+                     crit.metric: series, "cumulative_funding_yuan": funding}
+        return funding > (crit.above_yuan or 0), shown, {"above_yuan": crit.above_yuan}
     if crit.kind == "acquired_or_listed":
         return acquired_or_listed, {"acquired_or_listed": acquired_or_listed}, True
     assert crit.metric is not None and crit.above_yuan is not None
@@ -49,7 +54,9 @@ def graduation_eligibility(rb: Rulebook, *, figures_by_year: Mapping[int, Mappin
                            acquired_or_listed: bool = False) -> Decision:
     """Eligible when any one graduation criterion is met; ``met`` names those met.
     ``qualifications`` holds yes/no metric names held now (e.g. ``high_tech_enterprise``); the
-    latest year's figures count too. ``figures_by_year`` maps a calendar year to its figures."""
+    latest year's figures count too. ``figures_by_year`` maps a calendar year to its figures.
+    ``cumulative_funding_yuan`` is funding not in those figures; a funding criterion naming a
+    ``metric`` adds that metric summed over the years given."""
     years: dict[int, Mapping[str, Figure]] = {}
     for year, figures in figures_by_year.items():
         if isinstance(year, bool) or not isinstance(year, int):

@@ -21,7 +21,8 @@ class GraduationCriterion(Model):
     """One way to graduate (any one suffices).
 
     kinds: ``qualification`` (a yes/no metric such as high_tech_enterprise), ``funding``
-    (cumulative funding strictly above ``above_yuan``), ``revenue_years`` (``metric`` strictly
+    (cumulative funding strictly above ``above_yuan``; with a ``metric``, that review metric
+    summed over the recorded years counts towards it), ``revenue_years`` (``metric`` strictly
     above ``above_yuan`` in each of ``consecutive_years`` consecutive years),
     ``acquired_or_listed``.
     """
@@ -43,11 +44,12 @@ class GraduationCriterion(Model):
             "revenue_years": {"above_yuan", "metric", "consecutive_years"},
             "acquired_or_listed": set(),
         }
+        may: dict[str, set[str]] = {"funding": {"metric"}}
         optional = ("qualification", "above_yuan", "metric", "consecutive_years")
         given = {name for name in optional if getattr(self, name) is not None}
         if missing := needs[self.kind] - given:
             raise ValueError(f"kind {self.kind!r} needs {', '.join(sorted(missing))}")
-        if extra := given - needs[self.kind]:
+        if extra := given - needs[self.kind] - may.get(self.kind, set()):
             raise ValueError(f"kind {self.kind!r} takes no {', '.join(sorted(extra))}")
         return self
 

@@ -243,6 +243,14 @@ def _allowed(count: int, percent: int, rounding: str) -> int:
     return math.floor(exact)
 
 
+def grade_cap_allowance(rb: Rulebook, cohort: int) -> int | None:
+    """How many of a cohort of ``cohort`` firms may keep the capped grade (None: no cap)."""
+    cap = rb.review.grade_cap
+    if isinstance(cohort, bool) or not isinstance(cohort, int) or cohort < 0:
+        raise InvalidInput("cohort", "must be a whole number >= 0", cohort)
+    return None if cap is None else _allowed(cohort, cap.max_percent, cap.rounding)
+
+
 def apply_grade_cap(rb: Rulebook, decisions: Sequence[tuple[K, ReviewDecision]]
                     ) -> list[tuple[K, ReviewDecision]]:
     """At most ``grade_cap.max_percent`` of the cohort keeps the capped grade, best scores
