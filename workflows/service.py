@@ -78,6 +78,11 @@ class Service:
 
 def _load_handlers() -> None:
     # Importing the modules registers their handlers; done on first use, not at import time.
-    if HANDLERS:
-        return
-    from workflows import admission, exits, registry, residency  # noqa: F401
+    import importlib
+
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)
+
+
+HANDLER_MODULES = ("workflows.registry", "workflows.admission", "workflows.residency",
+                   "workflows.exits")

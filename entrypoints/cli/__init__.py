@@ -18,6 +18,7 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     ops,
     reads,
     residency,
+    rules_ops,
 )
 from entrypoints.cli.common import STATE, app, echo_error
 from entrypoints.errors import EXIT_DATABASE_UNAVAILABLE, exit_code

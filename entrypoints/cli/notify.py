@@ -222,9 +222,8 @@ def templates_list(as_json: Json = False) -> None:
         legal = "when adverse" if callable(s.legal) else ("yes" if s.legal else "no")
         audiences = sorted(s.audiences)
         rows.append({"name": s.key, "audiences": audiences, "legal": legal})
-        lines.append(f"{s.key:<26} {','.join(audiences):<22} "
-                     f"{'' if legal == 'no' else 'legal notice' + ('' if legal == 'yes' else ' (' + legal + ')')}"
-                     .rstrip())
+        note = {"no": "", "yes": "legal notice"}.get(legal, f"legal notice ({legal})")
+        lines.append(f"{s.key:<26} {','.join(audiences):<22} {note}".rstrip())
     emit(rows, as_json, "\n".join(lines))
 
 

@@ -1,0 +1,158 @@
+"""Rulebook operations: a review cycle decided as a cohort, graduation candidates, what-if
+simulation of another rulebook, and the stored rulebook versions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import col, func, select
+
+from db.tables import Review, Space, Tenancy
+from db.tables import Rulebook as RulebookRow
+from entrypoints.cli.admin import _read_text, rules_app
+from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app
+from lifecycle.errors import InvalidInput
+from workflows import decisions, simulate
+from workflows.core import Work
+
+cycle_app = typer.Typer(help="考核周期 / review cycles", no_args_is_help=True)
+graduation_app = typer.Typer(help="毕业 / graduation", no_args_is_help=True)
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(graduation_app, name="graduation")
+
+Period = Annotated[int, typer.Option("--period", help="考核年度 / the year reviewed")]
+CONSEQUENCE_ZH = {"forced_exit": "强制退出", "rectification": "限期整改",
+                  "renewal_priority": "续租优先", "none": "无"}
+
+
+def _vetoes(values: list[str] | None) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for item in values or []:
+        tenancy, sep, code = item.partition("=")
+        if not sep or not tenancy.strip().isdigit() or not code.strip():
+            raise InvalidInput("veto", "each veto is TENANCY=CODE, e.g. 12=fraud", item)
+        out.setdefault(int(tenancy), []).append(code.strip())
+    return out
+
+
+@cycle_app.command("decide")
+def cycle_decide(
+    space: Annotated[str, typer.Argument(help="空间代码 / space code")], period: Period,
+    veto: Annotated[list[str] | None, typer.Option(
+        "--veto", help="一票否决 TENANCY=CODE，可重复 / a veto raised for a tenancy, repeat")] = None,
+    actor: Actor = "operator", reason: Reason = None, as_json: Json = False,
+) -> None:
+    """集中评定年度考核（含优秀比例上限） / decide a space's review cycle with the A cap."""
+    vetoes = _vetoes(veto)
+    result = get_app().service.run(lambda w: decisions.decide_cycle(
+        w, space, period, actor=actor, reason=reason, vetoes=vetoes))
+    emit(result, as_json, _cycle_text(result))
+
+
+def _cycle_text(r: dict[str, Any]) -> str:
+    cap = r["cap"]
+    head = (f"{r['space']} {r['period']} 年度考核 / review cycle: decided {len(r['decided'])} "
+            f"of a cohort of {r['cohort']} (rulebook {r['rulebook_version'][:12]})")
+    if cap is not None:
+        head += (f"; {cap['grade']} capped at {cap['max_percent']}% → at most "
+                 f"{cap['allowed']}")
+    lines = [head]
+    for d in r["decided"]:
+        note = "" if d["submitted"] else "  逾期未报送 / not submitted"
+        if d["demoted"]:
+            note += f"  超出{d['scored_grade']}比例上限 / over the cap: {d['scored_grade']}→{d['grade']}"
+        lines.append(f"  #{d['tenancy_id']:<5} {d['firm']:<20} {d['score']:>6.2f} {d['grade']}  "
+                     f"{CONSEQUENCE_ZH.get(d['consequence'], d['consequence'])} "
+                     f"({d['from']} → {d['to']}){note}")
+    for d in r["already_decided"]:
+        lines.append(f"  #{d['tenancy_id']:<5} {d['firm']:<20} already decided: {d['grade']}")
+    for d in r["not_reviewable"]:
+        lines.append(f"  #{d['tenancy_id']:<5} {d['firm']:<20} skipped (state {d['state']})")
+    lines.extend(_candidates_text(r["graduation_candidates"]))
+    return "\n".join(lines)
+
+
+def _candidates_text(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["毕业候选 / graduation candidates: none"]
+    lines = ["毕业候选（请核实后办理） / graduation candidates (verify, then "
+             "`innospace exit begin TENANCY --type graduation`):"]
+    for c in rows:
+        met = "；".join(m["label_zh"] for m in c["met"]) or "—"
+        lines.append(f"  #{c['tenancy_id']:<5} {c['firm']:<20} {c['uscc']}  {met}")
+    return lines
+
+
+@graduation_app.command("candidates")
+def graduation_candidates(
+    space: Annotated[str, typer.Argument(help="空间代码 / space code")],
+    show_all: Annotated[bool, typer.Option("--all", help="列出全部在孵企业 / every resident "
+                                                         "firm, eligible or not")] = False,
+    as_json: Json = False,
+) -> None:
+    """符合毕业条件的企业（仅提示，不自动办理） / firms eligible to graduate (offered only)."""
+    rows = get_app().service.read(lambda w: decisions.graduation_candidates(
+        w, space, include_ineligible=show_all))
+    if as_json:
+        emit(rows, True)
+        return
+    if show_all:
+        for c in rows:
+            met = "；".join(m["label_zh"] for m in c["met"]) or "未满足 / not eligible"
+            typer.echo(f"#{c['tenancy_id']:<5} {c['firm']:<20} {c['uscc']}  {met}")
+        return
+    typer.echo("\n".join(_candidates_text(rows)))
+
+
+@rules_app.command("simulate")
+def rules_simulate(
+    file: str,
+    space: Annotated[str, typer.Option(help="空间代码 / space code")],
+    period: Period, as_json: Json = False,
+) -> None:
+    """模拟：按另一规则重新评定已记录的考核（不写入） / what-if: re-evaluate recorded
+    reviews under another rulebook and list the firms whose grade or consequence changes."""
+    text = _read_text(file, "file")
+    result = get_app().service.read(lambda w: simulate.simulate(w, text, file, space, period))
+    emit(result, as_json, _simulate_text(result))
+
+
+def _simulate_text(r: dict[str, Any]) -> str:
+    lines = [f"{r['space']} {r['period']}: {r['active_rulebook'][:12]} → "
+             f"{r['candidate_rulebook'][:12]} ({r['source']}); cohort {r['cohort']}, "
+             f"{len(r['changes'])} would change, {r['unchanged']} unchanged — 未写入 / nothing "
+             "written"]
+    for c in r["changes"]:
+        b, a = c["before"], c["after"]
+        lines.append(f"  #{c['tenancy_id']:<5} {c['firm']:<20} {b['score']:>6.2f} {b['grade']} "
+                     f"{b['consequence']} → {a['score']:>6.2f} {a['grade']} {a['consequence']}"
+                     f"{'  (cap)' if a['demoted'] else ''}  [{c['basis']}]")
+    for e in r["errors"]:
+        who = f"#{e['tenancy_id']} " if "tenancy_id" in e else ""
+        lines.append(f"  ! {who}{e['rulebook']}: {e['error']}")
+    return "\n".join(lines)
+
+
+@rules_app.command("versions")
+def rules_versions(as_json: Json = False) -> None:
+    """已存储的规则版本 / stored rulebook versions, where active, how much they decided."""
+    def q(w: Work) -> list[dict[str, Any]]:
+        out = []
+        for row in w.session.exec(select(RulebookRow).order_by(col(RulebookRow.loaded_at))):
+            spaces = w.session.exec(select(Space.code).where(
+                Space.rulebook_version == row.version).order_by(col(Space.code))).all()
+            tenancies = w.session.exec(select(func.count()).select_from(Tenancy).where(
+                Tenancy.rulebook_version == row.version)).one()
+            reviews = w.session.exec(select(func.count()).select_from(Review).where(
+                Review.rulebook_version == row.version, Review.status == "decided")).one()
+            out.append({"version": row.version, "name": row.name,
+                        "loaded_at": row.loaded_at.isoformat(), "active_for": list(spaces),
+                        "tenancies": tenancies, "reviews_decided": reviews})
+        return out
+
+    rows = get_app().service.read(q)
+    emit(rows, as_json, "\n".join(
+        f"{r['version'][:12]}  {r['loaded_at'][:19]}  active for: "
+        f"{', '.join(r['active_for']) or '—'}  tenancies {r['tenancies']}  "
+        f"reviews decided {r['reviews_decided']}  {r['name']}" for r in rows))
