@@ -7,21 +7,15 @@ from pathlib import Path
 import pytest
 
 from entrypoints.cli import main
+from entrypoints.demo import run_demo
 
 
 def test_the_demo_drives_every_kind_of_story_and_prints_its_summary(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "demo.db"
-    with pytest.raises(SystemExit) as done:
-        main(["demo", "--out", str(db)])
-    assert done.value.code == 0
+    summary = run_demo(db)
     out = capsys.readouterr().out
     assert "完整 verified" in out and str(db.resolve()) in out
-
-    from entrypoints.demo import run_demo
-
-    summary = run_demo(tmp_path / "again.db")
-    capsys.readouterr()
     assert summary["firms"] >= 30
     assert set(summary["exits"]) == {"graduation", "term_expiry", "voluntary", "forced"}
     assert {"active", "exited", "rejected", "withdrawn"} <= set(summary["states"])
@@ -33,3 +27,6 @@ def test_the_demo_drives_every_kind_of_story_and_prints_its_summary(
         main(["--db", str(db), "list", "--state", "exited", "--json"])
     assert listed.value.code == 0
     assert '"state": "exited"' in capsys.readouterr().out
+    with pytest.raises(SystemExit) as verified:
+        main(["--db", str(db), "audit", "verify"])
+    assert verified.value.code == 0

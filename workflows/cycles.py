@@ -1,0 +1,293 @@
+"""Review cycles per space, opened from the rulebook's calendar, and the operators' daily digest.
+
+Opening a cycle is the single ``OpenReview`` handler applied to every eligible tenancy, so a
+tenancy opened by the cycle carries exactly what an operator's ``review open`` writes (state,
+version, audit event, review row, submission and reminder deadlines, the "review_opened"
+notice). Tenancies are taken in id order, ``chunk`` per transaction, each inside a savepoint:
+
+* crash-safe: a chunk commits whole or not at all; a rerun finds what is still unopened;
+* idempotent: a tenancy that already has the period's review is not selected (and if a
+  concurrent run opened it meanwhile, the handler refuses and the savepoint undoes only it);
+* one bad tenancy (a rule refusing it) is reported and skipped, not fatal to its chunk.
+
+Catch-up comes from the data: :func:`open_due_cycles` asks, per space, "has the opening day
+of this year passed, and are there active tenancies without last year's review?", so a cycle
+that should have opened while the scheduler was down opens the next time it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import exists, func
+from sqlmodel import col, select
+
+from db.tables import Deadline, ExitCase, Firm, OutboxMessage, Rectification, Review, Space, Tenancy
+from lifecycle import rulebook as rbook
+from lifecycle.errors import (
+    AlreadyExists,
+    CalendarError,
+    InnospaceError,
+    InvalidInput,
+    ScheduleNotPublished,
+    TransitionNotAllowed,
+)
+from lifecycle.table import PHASE, Phase
+from workflows import rules
+from workflows.commands import OpenReview
+from workflows.core import Work
+from workflows.service import HANDLERS, Service, _load_handlers
+
+log = logging.getLogger("innospace.cycles")
+SYSTEM = "system"
+Stop = Callable[[], bool]
+# progress(advance, total): called once with (0, total) before the first chunk, then per chunk
+Progress = Callable[[int, int], None]
+DIGEST_ITEMS_MAX = 100
+
+
+@dataclass
+class CycleReport:
+    space: str
+    period: int
+    eligible: int = 0  # active, started by the end of the period, no review yet (at start)
+    opened: int = 0
+    already_open: int = 0  # had the period's review
+    not_started: int = 0  # active, but the term started after the period
+    skipped_by_state: Counter[str] = field(default_factory=Counter)  # residency/exit, not active
+    failed: dict[int, str] = field(default_factory=dict)
+    chunks: int = 0
+    seconds: float = 0.0
+    stopped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"space": self.space, "period": self.period, "eligible": self.eligible,
+                "opened": self.opened, "already_open": self.already_open,
+                "not_started": self.not_started,
+                "skipped_by_state": dict(sorted(self.skipped_by_state.items())),
+                "failed": {str(k): v for k, v in self.failed.items()}, "chunks": self.chunks,
+                "stopped": self.stopped, "seconds": round(self.seconds, 3)}
+
+
+def _candidates(space_id: int, period: int) -> Any:
+    """Active tenancies of the space whose term began by the period's end, without its review."""
+    return select(Tenancy.id).where(
+        Tenancy.space_id == space_id, Tenancy.state == "active",
+        col(Tenancy.term_start) <= date(period, 12, 31),
+        ~exists().where(Review.tenancy_id == Tenancy.id, Review.period == period))
+
+
+def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
+    """Count what the cycle will and will not touch (for the report and the progress bar)."""
+    by_state = w.session.exec(select(Tenancy.state, func.count()).where(
+        Tenancy.space_id == space_id).group_by(Tenancy.state)).all()
+    for state, n in by_state:
+        if state != "active" and PHASE[state] in (Phase.RESIDENCY, Phase.EXIT):
+            report.skipped_by_state[state] = n
+    active = select(func.count()).select_from(Tenancy).where(
+        Tenancy.space_id == space_id, Tenancy.state == "active")
+    report.not_started = w.session.exec(active.where(
+        (col(Tenancy.term_start) > date(period, 12, 31)) | col(Tenancy.term_start).is_(None))).one()
+    report.already_open = w.session.exec(active.where(exists().where(
+        Review.tenancy_id == Tenancy.id, Review.period == period))).one()
+    report.eligible = w.session.exec(
+        select(func.count()).select_from(_candidates(space_id, period).subquery())).one()
+
+
+def _open_chunk(w: Work, ids: list[int], period: int, report: CycleReport) -> int:
+    handler = HANDLERS[OpenReview]
+    opened = 0
+    for tenancy_id in ids:
+        savepoint = w.session.begin_nested()
+        try:
+            handler(w, OpenReview(tenancy_id=tenancy_id, period=period, actor=SYSTEM,
+                                  reason="按规则日历自动启动年度考核"))
+            savepoint.commit()
+            opened += 1
+        except (AlreadyExists, TransitionNotAllowed):
+            savepoint.rollback()  # opened or moved on by someone else since the selection
+            report.already_open += 1
+        except InnospaceError as err:
+            savepoint.rollback()
+            report.failed[tenancy_id] = err.message
+            log.error("review cycle %s %d: tenancy %d not opened: %s", report.space, period,
+                      tenancy_id, err.message)
+    return opened
+
+
+def open_cycle(service: Service, space_code: str, period: int, *, chunk: int = 500,
+               progress: Progress | None = None, stop: Stop | None = None) -> CycleReport:
+    """Open the ``period`` review of every eligible tenancy of a space (see the module doc)."""
+    _load_handlers()
+    started = time.perf_counter()
+    if chunk < 1:
+        raise InvalidInput("chunk", "must be at least 1", chunk)
+
+    def prepare(w: Work) -> tuple[int, CycleReport]:
+        space = w.space_by_code(space_code)
+        if not 2000 <= period <= w.today.year:
+            raise InvalidInput("period", f"must be a year between 2000 and {w.today.year}",
+                               period)
+        # Fail fast on the calendar (an unpublished year, a rule the month cannot satisfy)
+        # rather than once per tenancy.
+        rbook.review_due_on(rules.for_space(w, space), w.calendar, opened_on=w.today)
+        report = CycleReport(space.code, period)
+        assert space.id is not None
+        _survey(w, space.id, period, report)
+        return space.id, report
+
+    space_id, report = service.read(prepare)
+    if progress:
+        progress(0, report.eligible)
+    last_id = 0
+    while True:
+        if stop and stop():
+            report.stopped = True
+            break
+        ids = service.read(lambda w, after=last_id: list(w.session.exec(
+            _candidates(space_id, period).where(col(Tenancy.id) > after)
+            .order_by(col(Tenancy.id)).limit(chunk)).all()))
+        if not ids:
+            break
+        report.opened += service.run(lambda w, ids=ids: _open_chunk(w, ids, period, report))
+        report.chunks += 1
+        last_id = ids[-1]
+        if progress:
+            progress(len(ids), report.eligible)
+    report.seconds = time.perf_counter() - started
+    log.info("review cycle %s %d: opened=%d already_open=%d not_started=%d skipped=%s "
+             "failed=%d in %.3fs%s", report.space, period, report.opened, report.already_open,
+             report.not_started, dict(report.skipped_by_state) or "{}", len(report.failed),
+             report.seconds, " (stopped)" if report.stopped else "")
+    return report
+
+
+def due_cycles(service: Service) -> list[tuple[str, int]]:
+    """(space, period) pairs whose opening day has passed with eligible tenancies unopened.
+
+    A space whose calendar cannot say when this year's window opens (an unpublished year, a
+    rule the month cannot satisfy) is logged and skipped: flagged, never guessed.
+    """
+    def q(w: Work) -> list[tuple[str, int]]:
+        due: list[tuple[str, int]] = []
+        for space in w.session.exec(select(Space).order_by(col(Space.id))).all():
+            try:
+                opens = rbook.review_opens_on(rules.for_space(w, space), w.calendar,
+                                              w.today.year)
+            except CalendarError as err:
+                log.warning("review cycle %s: cannot tell when the %d window opens: %s",
+                            space.code, w.today.year, err.message)
+                continue
+            assert space.id is not None
+            period = w.today.year - 1
+            if w.today >= opens and w.session.exec(
+                    _candidates(space.id, period).limit(1)).first() is not None:
+                due.append((space.code, period))
+        return due
+    return service.read(q)  # type: ignore[no-any-return]
+
+
+def open_due_cycles(service: Service, *, chunk: int = 500,
+                    stop: Stop | None = None) -> list[CycleReport]:
+    """Open every cycle that is due now (the scheduler's hourly job and ``tick``)."""
+    reports: list[CycleReport] = []
+    for space_code, period in due_cycles(service):
+        if stop and stop():
+            break
+        try:
+            reports.append(open_cycle(service, space_code, period, chunk=chunk, stop=stop))
+        except (ScheduleNotPublished, CalendarError) as err:
+            log.warning("review cycle %s %d not opened: %s", space_code, period, err.message)
+    return reports
+
+
+# ---- operators' daily digest -------------------------------------------------------------
+def digest_key(day: date) -> str:
+    return f"operator_digest:operators:{day.isoformat()}"
+
+
+def _item(title: str, tenancy_id: int | None, due_on: date | None) -> dict[str, Any]:
+    item: dict[str, Any] = {"title": title}
+    if tenancy_id is not None:
+        item["tenancy_id"] = tenancy_id
+    if due_on is not None:
+        item["due_on"] = due_on.isoformat()
+    return item
+
+
+def _who(firm: Firm, space: Space) -> str:
+    return f"[{space.code}] {firm.name}"
+
+
+def digest_content(w: Work, day: date) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """What needs an operator today: decisions waiting, overdue reviews, failed deadlines."""
+    s = w.session
+    base = (select(Tenancy, Firm, Space).join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+            .join(Space, col(Space.id) == col(Tenancy.space_id)))
+    items: list[dict[str, Any]] = []
+    for t, firm, space, review in s.exec(base.add_columns(Review).join(
+            Review, col(Review.tenancy_id) == col(Tenancy.id))
+            .where(Review.status == "submitted").order_by(col(Review.submitted_at))).all():
+        items.append(_item(f"{_who(firm, space)}：{review.period}年度考核数据已报送，待评定",
+                           t.id, review.due_on))
+    for t, firm, space, rect in s.exec(base.add_columns(Rectification).join(
+            Rectification, col(Rectification.tenancy_id) == col(Tenancy.id))
+            .where(Rectification.status == "open", Tenancy.state == "rectifying",
+                   col(Rectification.due_on) < day).order_by(col(Rectification.due_on))).all():
+        items.append(_item(f"{_who(firm, space)}：整改期满，待复查", t.id, rect.due_on))
+    cases = base.add_columns(ExitCase).join(ExitCase, col(ExitCase.tenancy_id) == col(Tenancy.id))
+    for t, firm, space, case in s.exec(cases.where(
+            ExitCase.status == "open", Tenancy.state == "exit_notice",
+            col(ExitCase.objection_due_on) < day).order_by(col(ExitCase.objection_due_on))).all():
+        items.append(_item(f"{_who(firm, space)}：陈述申辩期满，待作出退出决定", t.id,
+                           case.objection_due_on))
+    for t, firm, space, case in s.exec(cases.where(
+            ExitCase.status == "open", Tenancy.state == "vacating",
+            col(ExitCase.vacate_due_on) < day).order_by(col(ExitCase.vacate_due_on))).all():
+        items.append(_item(f"{_who(firm, space)}：逾期未腾退", t.id, case.vacate_due_on))
+    for t, firm, space, d in s.exec(base.add_columns(Deadline).join(
+            Deadline, col(Deadline.tenancy_id) == col(Tenancy.id))
+            .where(Deadline.status == "failed").order_by(col(Deadline.due_at))).all():
+        error = str(d.payload.get("error", ""))[:200]
+        items.append(_item(f"{_who(firm, space)}：期限「{d.kind}」自动处理失败：{error}", t.id,
+                           d.due_on))
+    pending_decisions = len(items)
+    overdue = s.exec(select(func.count()).select_from(Review).where(
+        Review.status == "open", col(Review.due_on) < day)).one()
+    due_today = s.exec(select(func.count()).select_from(Deadline).where(
+        Deadline.status == "pending", Deadline.due_on == day)).one()
+    dead = s.exec(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == "dead")).one()
+    counts = {"due_today": due_today, "pending_decisions": pending_decisions,
+              "overdue_reviews": overdue, "dead_messages": dead}
+    return counts, items[:DIGEST_ITEMS_MAX]
+
+
+def send_digest(service: Service, day: date, *, locale: str = "zh-CN") -> dict[str, Any] | None:
+    """Queue the operators' digest for ``day`` once (dedupe key per day); None if already sent."""
+    def send(w: Work) -> dict[str, Any] | None:
+        key = digest_key(day)
+        if w.session.exec(select(OutboxMessage.id).where(
+                OutboxMessage.dedupe_key == key)).first() is not None:
+            return None
+        counts, items = digest_content(w, day)
+        w.session.add(OutboxMessage(
+            dedupe_key=key, message="operator_digest", audience="operators", locale=locale,
+            context={"sent_on": day.isoformat(), "counts": counts, "items": items},
+            next_attempt_at=w.now, created_at=w.now))
+        return {"sent_on": day.isoformat(), "counts": counts, "items": len(items)}
+
+    try:
+        return service.run(send)  # type: ignore[no-any-return]
+    except AlreadyExists:  # a concurrent sender won the race: the day's digest exists
+        return None
+
+
+def upcoming(day: date, days: int) -> tuple[date, date]:
+    return day, day + timedelta(days=days)
