@@ -174,6 +174,8 @@ SPECS: tuple[MessageSpec, ...] = (
     MessageSpec("review_overdue", {
         "firm": _v("period due_on", {"period": 2026, "due_on": "2027-01-15"}),
         "manager": _v("period due_on", {"period": 2026, "due_on": "2027-01-15", "offset": 5}),
+        # the rulebook's review.reminders.escalate_to may name operators instead
+        "operators": _v("period due_on", {"period": 2026, "due_on": "2027-01-15", "offset": 5}),
     }),
     MessageSpec("review_result", _firm(
         "period score grade consequence trace",

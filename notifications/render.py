@@ -145,7 +145,12 @@ class Renderer:
         except NotFound as err:
             raise InvalidTemplate(message, "not in the message catalog") from err
         loc = normalize_locale(locale)
-        missing = message_spec.missing(context, audience)
+        try:
+            missing = message_spec.missing(context, audience)
+        except NotFound as err:  # a row for an audience the message has no copy for
+            raise InvalidTemplate(f"{loc}/{message}",
+                                  f"no copy for audience {audience!r}; the message goes to "
+                                  f"{', '.join(sorted(message_spec.audiences))}") from err
         if missing:
             raise InvalidTemplate(f"{loc}/{message}",
                                   f"context for audience {audience} lacks {', '.join(missing)}")

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import exists, func
@@ -85,17 +85,18 @@ def _candidates(space_id: int, period: int) -> Any:
 
 def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
     """Count what the cycle will and will not touch (for the report and the progress bar)."""
+    reviewed = exists().where(Review.tenancy_id == Tenancy.id, Review.period == period)
+    in_space = select(func.count()).select_from(Tenancy).where(Tenancy.space_id == space_id)
+    report.already_open = w.session.exec(in_space.where(reviewed)).one()
     by_state = w.session.exec(select(Tenancy.state, func.count()).where(
-        Tenancy.space_id == space_id).group_by(Tenancy.state)).all()
+        Tenancy.space_id == space_id, ~reviewed).group_by(Tenancy.state)).all()
     for state, n in by_state:
         if state != "active" and PHASE[state] in (Phase.RESIDENCY, Phase.EXIT):
             report.skipped_by_state[state] = n
-    active = select(func.count()).select_from(Tenancy).where(
-        Tenancy.space_id == space_id, Tenancy.state == "active")
-    report.not_started = w.session.exec(active.where(
-        (col(Tenancy.term_start) > date(period, 12, 31)) | col(Tenancy.term_start).is_(None))).one()
-    report.already_open = w.session.exec(active.where(exists().where(
-        Review.tenancy_id == Tenancy.id, Review.period == period))).one()
+    report.not_started = w.session.exec(in_space.where(
+        Tenancy.state == "active", ~reviewed,
+        (col(Tenancy.term_start) > date(period, 12, 31)) | col(Tenancy.term_start).is_(None))
+    ).one()
     report.eligible = w.session.exec(
         select(func.count()).select_from(_candidates(space_id, period).subquery())).one()
 
@@ -288,6 +289,3 @@ def send_digest(service: Service, day: date, *, locale: str = "zh-CN") -> dict[s
     except AlreadyExists:  # a concurrent sender won the race: the day's digest exists
         return None
 
-
-def upcoming(day: date, days: int) -> tuple[date, date]:
-    return day, day + timedelta(days=days)
