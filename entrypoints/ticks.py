@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import date, datetime, time as clock_time
+from datetime import date, datetime
+from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,7 +80,7 @@ def digest_due_day(trigger: CronTrigger, now: datetime) -> date | None:
     return local.date() if fire is not None and fire <= local else None
 
 
-def _timed(name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _timed(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     started = time.perf_counter()
     result = fn()
     result["seconds"] = round(time.perf_counter() - started, 3)
@@ -92,7 +93,7 @@ def tick_cycles(service: Service, *, chunk: int = 500, stop: Stop | None = None
         reports = open_due_cycles(service, chunk=chunk, stop=stop)
         return {"opened": sum(r.opened for r in reports),
                 "cycles": [r.to_dict() for r in reports]}
-    result = _timed("cycles", run)
+    result = _timed(run)
     log.info("review cycles: opened=%d in %.3fs", result["opened"], result["seconds"])
     return result
 
@@ -108,7 +109,7 @@ def tick_digest(service: Service, trigger: CronTrigger, *, locale: str = "zh-CN"
         day = digest_due_day(trigger, service.clock.now())
         sent = send_digest(service, day, locale=locale) if day is not None else None
         return {"sent": sent is not None, **(sent or {})}
-    result = _timed("digest", run)
+    result = _timed(run)
     log.info("operator digest: sent=%d items=%d in %.3fs", result["sent"],
              result.get("items", 0), result["seconds"])
     return result

@@ -45,7 +45,9 @@ GUARDS: dict[str, Guard] = {
 
 def _condition(guard: Guard) -> Callable[[EventData], bool]:
     def check(event: EventData) -> bool:
-        return guard.check(event.model)
+        model = event.model
+        assert isinstance(model, Facts)
+        return guard.check(model)
 
     return check
 

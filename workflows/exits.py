@@ -8,8 +8,7 @@ from sqlmodel import col, select
 
 from db.tables import Allocation, ExitCase, Tenancy, Unit
 from lifecycle import rulebook as rbook
-from lifecycle.errors import GuardFailed, InvalidInput, TransitionNotAllowed
-from lifecycle.table import allowed_triggers
+from lifecycle.errors import GuardFailed, InvalidInput
 from workflows import rules
 from workflows.commands import BeginExit, ConfirmExit, EscalateVacating, HandOver, ServeExitNotice
 from workflows.core import Step, Work

@@ -8,8 +8,12 @@ from sqlmodel import col, select
 
 from db.tables import Allocation, Rectification, Review, Tenancy, Violation
 from lifecycle import rulebook as rbook
-from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput, NotFound, TransitionNotAllowed
-from lifecycle.table import allowed_triggers
+from lifecycle.errors import (
+    AlreadyExists,
+    GuardFailed,
+    InvalidInput,
+    NotFound,
+)
 from workflows import rules
 from workflows.commands import (
     DecideReview,

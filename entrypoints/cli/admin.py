@@ -200,19 +200,35 @@ def calendar_add(day: str, n: int,
 
 @app.command("tick")
 def tick_cmd(
-    until: Annotated[str | None, typer.Option(help="处理截至此时到期的事项 / handle what is due "
-                                                   "by this instant (default: now)")] = None,
+    until: Annotated[str | None, typer.Option(help="模拟时钟：按此时刻处理 / act as of this "
+                                                   "instant, a simulated clock (default: now; "
+                                                   "ISO date or date-time, Asia/Shanghai if "
+                                                   "no offset)")] = None,
     as_json: Json = False,
 ) -> None:
-    """运行一次全部定时任务 / run every sweep once (for cron, operators and tests)."""
+    """运行一次全部定时任务 / run every sweep once: review cycles, deadlines, digest, outbox.
+
+    The same sweeps as `innospace scheduler`, for system cron, operators and tests.
+    """
     from entrypoints.ticks import run_ticks
 
     a = get_app()
     when = parse_instant(until, "until") if until else None
-    if when is not None and when < a.clock.now().replace(microsecond=0):
-        raise InvalidInput("until", "must not be in the past", until)
+    now = a.clock.now().replace(microsecond=0)
+    if when is not None and when < now:
+        raise InvalidInput("until", f"must not be in the past (now is {now.isoformat()}); "
+                                    "what is overdue is handled by a plain `innospace tick`",
+                           until)
     report = run_ticks(a, until=when)
-    emit(report, as_json)
+    if as_json:
+        emit(report, True)
+        return
+    d, cy, dg, r = report["deadlines"], report["cycles"], report["digest"], report["relay"]
+    typer.echo(f"review cycles: opened {cy['opened']}\n"
+               f"deadlines: handled {d['handled']}, moot {d['moot']}, failed {d['failed']}, "
+               f"left for later {d['retry']}\n"
+               f"digest: {'sent' if dg['sent'] else 'not due or already sent'}\n"
+               f"outbox: delivered {r['delivered']}, retrying {r['retried']}, dead {r['dead']}")
 
 
 @app.command("demo")

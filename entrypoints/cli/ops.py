@@ -1,3 +1,120 @@
-"""CLI commands (ops)."""
+"""Operations: the scheduler process, opening a review cycle by hand, retrying deadlines."""
 
 from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import update
+from sqlmodel import col
+
+from db.tables import Deadline
+from entrypoints.cli.common import Json, app, emit, get_app
+from entrypoints.cli.reads import deadlines_app
+from lifecycle.errors import InvalidInput
+from workflows.core import Work
+
+cycle_app = typer.Typer(help="考核周期 / review cycles", no_args_is_help=True)
+app.add_typer(cycle_app, name="cycle")
+
+
+@app.command("scheduler")
+def scheduler_cmd(
+    log_level: Annotated[str, typer.Option(
+        "--log-level", help="日志级别 / DEBUG | INFO | WARNING (logs go to stderr)")] = "INFO",
+) -> None:
+    """运行调度器 / run the scheduler: deadlines, review cycles, digest, outbox (until SIGTERM).
+
+    Intervals: INNOSPACE_SWEEP_INTERVAL_SECONDS (60), INNOSPACE_RELAY_INTERVAL_SECONDS (30),
+    INNOSPACE_CYCLE_INTERVAL_SECONDS (3600); digest: INNOSPACE_DIGEST_CRON ("30 8 * * *",
+    Asia/Shanghai). One scheduler per database: on PostgreSQL others wait as standbys, on
+    SQLite a second one refuses (exit 9).
+    """
+    from entrypoints.scheduler import SchedulerProcess
+    from entrypoints.ticks import load_settings
+
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise InvalidInput("log-level", "must be DEBUG, INFO, WARNING or ERROR", log_level)
+    a = get_app()
+    logging.getLogger("innospace").setLevel(level)
+    process = SchedulerProcess(a, load_settings())
+    with _stop_on_signals(process.request_stop):
+        process.run()
+
+
+@contextmanager
+def _stop_on_signals(stop: Callable[[str], None]) -> Iterator[None]:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@cycle_app.command("open")
+def cycle_open(
+    space: Annotated[str, typer.Argument(help="空间代码 / space code")],
+    period: Annotated[int, typer.Option("--period", help="考核年度 / the year reviewed")],
+    chunk: Annotated[int, typer.Option(help="每个事务的企业数 / tenancies per transaction")] = 500,
+    as_json: Json = False,
+) -> None:
+    """为空间内全部在孵企业启动年度考核 / open the period's review for every active tenancy.
+
+    Idempotent and resumable: tenancies that already have the review are skipped.
+    """
+    from workflows.cycles import open_cycle
+
+    a = get_app()
+    if as_json or not sys.stdout.isatty():
+        report = open_cycle(a.service, space, period, chunk=chunk)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task(f"{space} {period}", total=None)
+
+            def advance(n: int, total: int) -> None:
+                bar.update(task, advance=n, total=total)
+
+            report = open_cycle(a.service, space, period, chunk=chunk, progress=advance)
+    data = report.to_dict()
+    skipped = ", ".join(f"{k} {v}" for k, v in data["skipped_by_state"].items()) or "none"
+    emit(data, as_json,
+         f"{space} {period}: opened {report.opened}, already open {report.already_open}, "
+         f"term not started {report.not_started}, skipped by state: {skipped}, "
+         f"failed {len(report.failed)} ({report.seconds:.1f}s)"
+         + "".join(f"\n  tenancy {k}: {v}" for k, v in report.failed.items()))
+
+
+@deadlines_app.command("retry")
+def deadlines_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="期限编号 / deadline ids")] = None,
+    all_failed: Annotated[bool, typer.Option("--all-failed", help="全部失败的 / every failed one")]
+    = False,
+    as_json: Json = False,
+) -> None:
+    """重新处理失败的期限 / put failed deadlines back in the queue (the next sweep takes them)."""
+    if bool(ids) == all_failed:
+        raise InvalidInput("ids", "give deadline ids or --all-failed, not both or neither")
+
+    def retry(w: Work) -> int:
+        stmt = (update(Deadline).where(col(Deadline.status) == "failed")
+                .values(status="pending", done_at=None))
+        if ids:
+            stmt = stmt.where(col(Deadline.id).in_(ids))
+        return int(w.session.exec(stmt).rowcount)  # type: ignore[attr-defined]
+
+    count: Any = get_app().service.run(retry)
+    emit({"requeued": count}, as_json, f"{count} deadline(s) back in the queue")

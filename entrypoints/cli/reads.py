@@ -118,32 +118,49 @@ def audit_verify(
         raise IntegrityError(f"audit chain broken in {len(report.problems)} place(s)")
 
 
+DEADLINE_STATUSES = ("pending", "done", "moot", "cancelled", "failed")
+
+
 @deadlines_app.command("list")
 def deadlines_list(
-    due_before: Annotated[str | None, typer.Option("--due-before", help="ISO date/time")] = None,
+    due_before: Annotated[str | None, typer.Option(
+        "--due-before", help="此时刻前到期 / lapsing by this ISO date or instant (a date means "
+                             "its start, Asia/Shanghai)")] = None,
     space: Annotated[str | None, typer.Option(help="空间代码 / space code")] = None,
-    status: Annotated[str, typer.Option(help="pending | done | moot | cancelled")] = "pending",
+    status: Annotated[str, typer.Option(help="pending | done | moot | cancelled | failed")]
+    = "pending",
     limit: int = 200, as_json: Json = False,
 ) -> None:
-    """即将到期的事项 / what is coming due."""
+    """即将到期的事项 / what is coming due, soonest first."""
+    if status not in DEADLINE_STATUSES:
+        from lifecycle.errors import InvalidInput
+
+        raise InvalidInput("status", f"must be one of {', '.join(DEADLINE_STATUSES)}", status)
     until = parse_instant(due_before, "due-before") if due_before else None
 
     def q(w: Work) -> list[dict[str, Any]]:
-        stmt = select(Deadline).where(Deadline.status == status)
+        if space:
+            w.space_by_code(space)  # an unknown space is an error, not an empty list
+        stmt = (select(Deadline, Space.code)
+                .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
+                .join(Space, col(Space.id) == col(Tenancy.space_id))
+                .where(Deadline.status == status))
         if until is not None:
             stmt = stmt.where(Deadline.due_at <= until)
         if space:
-            stmt = (stmt.join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
-                    .join(Space, col(Space.id) == col(Tenancy.space_id)).where(Space.code == space))
+            stmt = stmt.where(Space.code == space)
         rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
-        return [{"id": d.id, "kind": d.kind, "tenancy_id": d.tenancy_id,
+        return [{"id": d.id, "kind": d.kind, "tenancy_id": d.tenancy_id, "space": code,
                  "due_on": d.due_on.isoformat(), "due_at": d.due_at.isoformat(),
-                 "status": d.status} for d in rows.all()]
+                 "status": d.status, **({"error": d.payload["error"]}
+                                        if "error" in d.payload else {})}
+                for d, code in rows.all()]
 
     rows = get_app().service.read(q)
     if as_json:
         emit(rows, True)
         return
     for r in rows:
-        typer.echo(f"{r['due_on']}  {r['kind']:<26} tenancy {r['tenancy_id']}  [{r['status']}]")
+        typer.echo(f"{r['due_on']}  {r['kind']:<26} {r['space']:<10} tenancy {r['tenancy_id']}"
+                   f"  [{r['status']}]" + (f"  {r['error']}" if "error" in r else ""))
     typer.echo(f"({len(rows)} deadlines)")

@@ -59,7 +59,7 @@ def test_every_state_and_trigger_cell_matches_the_design_table(state: str, trigg
 
 
 def test_terminal_states_accept_nothing() -> None:
-    assert TERMINAL == {"rejected", "withdrawn", "exited"}
+    assert {"rejected", "withdrawn", "exited"} == TERMINAL
     for state in TERMINAL:
         assert allowed_triggers(state) == frozenset()
 
