@@ -29,8 +29,9 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo)
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
-                             pool_pre_ping=True)
+        return create_engine(
+            url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
     raise InvalidInput("database url", "only sqlite and postgresql are supported", url)
 
 

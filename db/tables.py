@@ -29,7 +29,9 @@ class Space(SQLModel, table=True):
     code: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
-    rulebook_version: str | None = Field(default=None, max_length=64, foreign_key="rulebooks.version")
+    rulebook_version: str | None = Field(
+        default=None, max_length=64, foreign_key="rulebooks.version"
+    )
     created_at: datetime = _ts()
 
 
@@ -209,8 +211,12 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("tenancy_id", "seq"),)
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
-                                                          primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
     tenancy_id: int = Field(foreign_key="tenancies.id")
     seq: int
     actor: str = Field(max_length=100)
@@ -228,8 +234,12 @@ class AuditEvent(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"),
-                                                          primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
     dedupe_key: str = Field(max_length=200, unique=True)
     message: str = Field(max_length=64)  # catalog key, e.g. "exit_notice"
     tenancy_id: int | None = Field(default=None, foreign_key="tenancies.id", index=True)

@@ -41,9 +41,15 @@ class App:
         s = self.settings
         if not s.smtp_host:
             return None
-        return SmtpSettings(host=s.smtp_host, port=s.smtp_port, mode=s.smtp_mode,
-                            username=s.smtp_username, password=s.smtp_password,
-                            sender=s.smtp_sender, operators_address=s.smtp_operators_address)
+        return SmtpSettings(
+            host=s.smtp_host,
+            port=s.smtp_port,
+            mode=s.smtp_mode,
+            username=s.smtp_username,
+            password=s.smtp_password,
+            sender=s.smtp_sender,
+            operators_address=s.smtp_operators_address,
+        )
 
     def relay(self, clock: Clock | None = None) -> Relay:
         return Relay(self.engine, self.renderer, self.smtp(), clock or self.clock)
@@ -59,20 +65,26 @@ def load_settings() -> Settings:
         raise InvalidInput(name, first["msg"]) from None
 
 
-def bootstrap(*, database_url: str | None = None, clock: Clock | None = None,
-              settings: Settings | None = None) -> App:
+def bootstrap(
+    *, database_url: str | None = None, clock: Clock | None = None, settings: Settings | None = None
+) -> App:
     settings = settings or load_settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     engine = make_engine(settings.database_url)
     if clock is None and settings.now is not None:
         if settings.now.tzinfo is None:
-            raise InvalidInput("INNOSPACE_NOW", "must carry a UTC offset, e.g. 2024-03-04T09:00+08:00",
-                               settings.now.isoformat())
-        logging.getLogger("innospace").warning("clock frozen at %s (INNOSPACE_NOW)",
-                                               settings.now.isoformat())
+            raise InvalidInput(
+                "INNOSPACE_NOW",
+                "must carry a UTC offset, e.g. 2024-03-04T09:00+08:00",
+                settings.now.isoformat(),
+            )
+        logging.getLogger("innospace").warning(
+            "clock frozen at %s (INNOSPACE_NOW)", settings.now.isoformat()
+        )
         clock = FixedClock(settings.now)
     clock = clock or SystemClock()
     return App(settings=settings, engine=engine, clock=clock, service=Service(engine, clock))

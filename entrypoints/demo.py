@@ -35,11 +35,26 @@ START, END = date(2022, 1, 4), date(2024, 12, 31)
 
 # (fate, how many) — the generated firms; the seed article's firms are added by name.
 FATES: list[tuple[str, int]] = [
-    ("steady", 9), ("strong", 2), ("too_old", 1), ("polluting", 1), ("info_lapse", 1),
-    ("info_resubmit", 1), ("withdraw", 1), ("low_score", 2), ("objection", 1),
-    ("agreement_lapse", 1), ("rectify_pass", 2), ("rectify_fail", 1), ("double_d", 1),
-    ("voluntary", 2), ("sublet", 1), ("defence_upheld", 1), ("arrears", 1), ("no_submit", 1),
-    ("term_expiry", 2), ("acceleration", 1),
+    ("steady", 9),
+    ("strong", 2),
+    ("too_old", 1),
+    ("polluting", 1),
+    ("info_lapse", 1),
+    ("info_resubmit", 1),
+    ("withdraw", 1),
+    ("low_score", 2),
+    ("objection", 1),
+    ("agreement_lapse", 1),
+    ("rectify_pass", 2),
+    ("rectify_fail", 1),
+    ("double_d", 1),
+    ("voluntary", 2),
+    ("sublet", 1),
+    ("defence_upheld", 1),
+    ("arrears", 1),
+    ("no_submit", 1),
+    ("term_expiry", 2),
+    ("acceleration", 1),
 ]
 INDUSTRIES = ("pharma", "medical_devices", "health_services", "medical_big_data")
 NAMES = ("康", "瑞", "博", "华", "泰", "源", "智", "健", "恒", "明", "德", "信", "安", "诺")
@@ -73,20 +88,32 @@ class Demo:
         do = self.service.handle
         do(c.CreateSpace(code="MC3", name="成都医学城三医创新中心"))
         do(c.CreateSpace(code="HXP", name="海峡中小企业孵化园"))
-        layout = [("A", "office", 60, 200, 18), ("L", "lab", 150, 300, 10),
-                  ("W", "wet_lab", 120, 260, 8), ("P", "production", 400, 800, 4)]
+        layout = [
+            ("A", "office", 60, 200, 18),
+            ("L", "lab", 150, 300, 10),
+            ("W", "wet_lab", 120, 260, 8),
+            ("P", "production", 400, 800, 4),
+        ]
         for prefix, kind, low, high, count in layout:
             for i in range(count):
-                do(c.AddUnit(space="MC3", code=f"{prefix}-{101 + i}", kind=kind,
-                             area_m2=self.rng.randrange(low, high, 10)))
+                do(
+                    c.AddUnit(
+                        space="MC3",
+                        code=f"{prefix}-{101 + i}",
+                        kind=kind,
+                        area_m2=self.rng.randrange(low, high, 10),
+                    )
+                )
         for i in range(6):
             do(c.AddUnit(space="HXP", code=f"H-{201 + i}", kind="office", area_m2=80 + 10 * i))
-        self.firms = [Firm("峰际生物", "strong", "pharma"),
-                      Firm("君健万峰", "steady", "medical_devices", space="HXP")]
+        self.firms = [
+            Firm("峰际生物", "strong", "pharma"),
+            Firm("君健万峰", "steady", "medical_devices", space="HXP"),
+        ]
         fates = [f for f, n in FATES for _ in range(n)]
         while len(self.firms) < n_firms:
             fate = fates[(len(self.firms) - 2) % len(fates)]
-            name = (self.rng.choice(NAMES) + self.rng.choice(NAMES) + self.rng.choice(SUFFIX))
+            name = self.rng.choice(NAMES) + self.rng.choice(NAMES) + self.rng.choice(SUFFIX)
             name = f"成都{name}有限公司"
             if any(f.name == name for f in self.firms):
                 continue
@@ -95,10 +122,18 @@ class Demo:
             firm.uscc = make_uscc(self.rng)
             firm.apply_on = START + timedelta(days=7 * (i % 20) + (i // 20) * 3)
             founded = firm.apply_on - timedelta(days=5 * 365 if firm.fate == "too_old" else 400)
-            do(c.RegisterFirm(name=firm.name, uscc=firm.uscc, industry=firm.industry,
-                              founded_on=founded, contact_name="联系人",
-                              contact_email=f"contact{i}@firm{i}.example.cn",
-                              account_manager="客户经理刘", locale="zh-CN"))
+            do(
+                c.RegisterFirm(
+                    name=firm.name,
+                    uscc=firm.uscc,
+                    industry=firm.industry,
+                    founded_on=founded,
+                    contact_name="联系人",
+                    contact_email=f"contact{i}@firm{i}.example.cn",
+                    account_manager="客户经理刘",
+                    locale="zh-CN",
+                )
+            )
 
     # ---- the operator and the firms -------------------------------------------------------
     def act(self, firm: Firm, today: date) -> None:
@@ -119,23 +154,38 @@ class Demo:
             return None
 
     def apply(self, firm: Firm, today: date) -> None:
-        profile = good_profile(today, industry=firm.industry,
-                               track="acceleration" if firm.fate == "acceleration" else "incubation",
-                               area=self.rng.choice((60, 90, 120, 150, 200)))
+        profile = good_profile(
+            today,
+            industry=firm.industry,
+            track="acceleration" if firm.fate == "acceleration" else "incubation",
+            area=self.rng.choice((60, 90, 120, 150, 200)),
+        )
         profile.pop("founded_on")
         if firm.fate == "polluting":
             profile["water_intensive_or_polluting"] = True
-        step = self.do(c.Apply(firm=firm.uscc, space=firm.space, profile=profile,
-                               requested_area_m2=profile["requested_area_m2"],
-                               track=profile["track"], actor="企业"))
+        step = self.do(
+            c.Apply(
+                firm=firm.uscc,
+                space=firm.space,
+                profile=profile,
+                requested_area_m2=profile["requested_area_m2"],
+                track=profile["track"],
+                actor="企业",
+            )
+        )
         if step is not None:
             firm.tenancy = step.tenancy_id
 
     def on_applied(self, firm: Firm, today: date, waited: int) -> None:
         if firm.fate in ("info_lapse", "info_resubmit") and "asked" not in firm.flags:
             firm.flags.add("asked")
-            self.do(c.RequestInfo(tenancy_id=firm.tenancy, items="近三年财务报表、知识产权证明",  # type: ignore[arg-type]
-                                  actor="招商部"))
+            self.do(
+                c.RequestInfo(
+                    tenancy_id=firm.tenancy,
+                    items="近三年财务报表、知识产权证明",  # type: ignore[arg-type]
+                    actor="招商部",
+                )
+            )
         else:
             self.do(c.Screen(tenancy_id=firm.tenancy, actor="招商部"))  # type: ignore[arg-type]
 
@@ -153,11 +203,24 @@ class Demo:
         panel = ("王教授", "李研究员", "张总", "陈博士", "周主任")[: 5 if t % 3 == 0 else 3]
         for reviewer in panel:
             jitter = self.rng.uniform(-0.08, 0.08)
-            self.do(c.ScoreApplication(tenancy_id=t, reviewer=reviewer, actor="专家组",
-                                       scores=scores(max(0.0, min(1.0, level + jitter)))))
+            self.do(
+                c.ScoreApplication(
+                    tenancy_id=t,
+                    reviewer=reviewer,
+                    actor="专家组",
+                    scores=scores(max(0.0, min(1.0, level + jitter))),
+                )
+            )
         if t % 4 == 0:
-            self.do(c.ScoreApplication(tenancy_id=t, reviewer="吴顾问", conflict_of_interest=True,
-                                       scores=scores(1.0), actor="专家组"))
+            self.do(
+                c.ScoreApplication(
+                    tenancy_id=t,
+                    reviewer="吴顾问",
+                    conflict_of_interest=True,
+                    scores=scores(1.0),
+                    actor="专家组",
+                )
+            )
         if self.do(c.Approve(tenancy_id=t, actor="评审委员会")) is None:
             self.do(c.Reject(tenancy_id=t, actor="评审委员会", reason="专家评审平均分未达通过线"))
 
@@ -166,12 +229,25 @@ class Demo:
         assert t is not None
         if firm.fate == "objection" and "objected" not in firm.flags:
             firm.flags.add("objected")
-            self.do(c.LodgeObjection(tenancy_id=t, by="成都某生物科技有限公司（盖章）", actor="公示办",
-                                     grounds="申请材料中的发明专利权属存在争议", evidence="专利诉讼受理通知书"))
+            self.do(
+                c.LodgeObjection(
+                    tenancy_id=t,
+                    by="成都某生物科技有限公司（盖章）",
+                    actor="公示办",
+                    grounds="申请材料中的发明专利权属存在争议",
+                    evidence="专利诉讼受理通知书",
+                )
+            )
             self.do(c.LodgeObjection(tenancy_id=t, by=None, actor="公示办", grounds="匿名来信"))
         elif firm.fate == "objection":
-            self.do(c.RuleOnObjection(tenancy_id=t, upheld=True, actor="评审委员会",
-                                      reason="经核实，专利权属争议尚未解决，异议成立"))
+            self.do(
+                c.RuleOnObjection(
+                    tenancy_id=t,
+                    upheld=True,
+                    actor="评审委员会",
+                    reason="经核实，专利权属争议尚未解决，异议成立",
+                )
+            )
 
     def on_admitted(self, firm: Firm, today: date, waited: int) -> None:
         if firm.fate == "agreement_lapse" or waited < 3:
@@ -182,15 +258,27 @@ class Demo:
         years = 1 if firm.fate == "term_expiry" else 3
         start = today + timedelta(days=7)
         end = start.replace(year=start.year + years) - timedelta(days=1)
-        self.do(c.Sign(tenancy_id=firm.tenancy, units=(unit,), term_start=start, term_end=end,  # type: ignore[arg-type]
-                       deposit_yuan=20000, actor="资产部"))
+        self.do(
+            c.Sign(
+                tenancy_id=firm.tenancy,
+                units=(unit,),
+                term_start=start,
+                term_end=end,  # type: ignore[arg-type]
+                deposit_yuan=20000,
+                actor="资产部",
+            )
+        )
 
     def free_unit(self, space: str) -> str | None:
         def q(w: Any) -> str | None:
             sp = w.space_by_code(space)
-            row = w.session.exec(select(Unit.code).where(
-                Unit.space_id == sp.id, Unit.status == "available").order_by(col(Unit.id))).first()
+            row = w.session.exec(
+                select(Unit.code)
+                .where(Unit.space_id == sp.id, Unit.status == "available")
+                .order_by(col(Unit.id))
+            ).first()
             return row  # type: ignore[no-any-return]
+
         return self.service.read(q)  # type: ignore[no-any-return]
 
     def on_active(self, firm: Firm, today: date, waited: int) -> None:
@@ -198,27 +286,66 @@ class Demo:
         assert t is not None
         fate, done = firm.fate, firm.flags
         if fate == "voluntary" and waited > 300:
-            self.do(c.BeginExit(tenancy_id=t, exit_type="voluntary", actor="资产部",
-                                reason="企业书面申请提前两个月退出"))
+            self.do(
+                c.BeginExit(
+                    tenancy_id=t,
+                    exit_type="voluntary",
+                    actor="资产部",
+                    reason="企业书面申请提前两个月退出",
+                )
+            )
         elif fate == "sublet" and waited > 200 and "served" not in done:
             done.add("served")
-            self.do(c.ReportViolation(tenancy_id=t, code="sublet", facts="将B区单元转租给第三方",
-                                      evidence="现场检查记录及照片", actor="物业"))
-            self.do(c.ServeExitNotice(tenancy_id=t, grounds="sublet", actor="资产部",
-                                      facts="未经同意擅自转租，违反入驻协议第十二条",
-                                      proof_of_service="EMS 1180 0000 001，企业签收"))
+            self.do(
+                c.ReportViolation(
+                    tenancy_id=t,
+                    code="sublet",
+                    facts="将B区单元转租给第三方",
+                    evidence="现场检查记录及照片",
+                    actor="物业",
+                )
+            )
+            self.do(
+                c.ServeExitNotice(
+                    tenancy_id=t,
+                    grounds="sublet",
+                    actor="资产部",
+                    facts="未经同意擅自转租，违反入驻协议第十二条",
+                    proof_of_service="EMS 1180 0000 001，企业签收",
+                )
+            )
         elif fate == "defence_upheld" and waited > 250 and "served" not in done:
             done.add("served")
-            self.do(c.ServeExitNotice(tenancy_id=t, grounds="change_of_use", actor="资产部",
-                                      facts="实验室被改作员工宿舍", proof_of_service="现场送达，法务签字"))
+            self.do(
+                c.ServeExitNotice(
+                    tenancy_id=t,
+                    grounds="change_of_use",
+                    actor="资产部",
+                    facts="实验室被改作员工宿舍",
+                    proof_of_service="现场送达，法务签字",
+                )
+            )
         elif fate == "arrears" and waited > 150 and "demanded" not in done:
             done.add("demanded")
-            self.do(c.ReportViolation(tenancy_id=t, code="arrears", facts="拖欠租金及物业费三个月",
-                                      evidence="财务催缴记录", actor="财务部"))
+            self.do(
+                c.ReportViolation(
+                    tenancy_id=t,
+                    code="arrears",
+                    facts="拖欠租金及物业费三个月",
+                    evidence="财务催缴记录",
+                    actor="财务部",
+                )
+            )
         elif fate == "strong" and today.year == 2024 and today.month >= 3 and "grad" not in done:
             done.add("grad")
-            self.do(c.BeginExit(tenancy_id=t, exit_type="graduation", actor="资产部",
-                                reason="认定为高新技术企业，累计融资超过500万元"))
+            self.do(
+                c.BeginExit(
+                    tenancy_id=t,
+                    exit_type="graduation",
+                    actor="资产部",
+                    reason="认定为高新技术企业，累计融资超过500万元",
+                )
+            )
 
     def on_under_review(self, firm: Firm, today: date, waited: int) -> None:
         t = firm.tenancy
@@ -227,10 +354,17 @@ class Demo:
         if firm.fate != "no_submit" and f"submitted{period}" not in firm.flags and waited >= 3:
             firm.flags.add(f"submitted{period}")
             weak = firm.fate in ("rectify_fail", "double_d") or (
-                firm.fate == "rectify_pass" and period == 2022)
+                firm.fate == "rectify_pass" and period == 2022
+            )
             level = "weak" if weak else ("strong" if firm.fate == "strong" else "steady")
-            self.do(c.SubmitReview(tenancy_id=t, period=period, actor="企业",
-                                   figures=figures(level, year=period, rng=self.rng)))
+            self.do(
+                c.SubmitReview(
+                    tenancy_id=t,
+                    period=period,
+                    actor="企业",
+                    figures=figures(level, year=period, rng=self.rng),
+                )
+            )
         elif f"submitted{period}" in firm.flags and waited >= 14:
             self.do(c.DecideReview(tenancy_id=t, period=period, actor="考核小组"))
 
@@ -239,43 +373,74 @@ class Demo:
         assert t is not None
         if "plan" not in firm.flags and waited >= 5:
             firm.flags.add("plan")
-            self.do(c.FileRectificationPlan(tenancy_id=t, actor="企业",
-                                            plan="补齐研发投入，按期缴纳租金，完善统计报送"))
+            self.do(
+                c.FileRectificationPlan(
+                    tenancy_id=t, actor="企业", plan="补齐研发投入，按期缴纳租金，完善统计报送"
+                )
+            )
         elif waited >= 80:
             firm.flags.discard("plan")
             passed = firm.fate != "rectify_fail"
-            self.do(c.Reinspect(tenancy_id=t, passed=passed, actor="考核小组",
-                                reason=None if passed else "复查时各项指标仍未达标"))
+            self.do(
+                c.Reinspect(
+                    tenancy_id=t,
+                    passed=passed,
+                    actor="考核小组",
+                    reason=None if passed else "复查时各项指标仍未达标",
+                )
+            )
 
     def on_exit_notice(self, firm: Firm, today: date, waited: int) -> None:
         t = firm.tenancy
         assert t is not None
         if firm.fate in ("sublet", "defence_upheld") and "defended" not in firm.flags:
             firm.flags.add("defended")
-            self.do(c.LodgeObjection(tenancy_id=t, by=firm.name, actor="企业",
-                                     grounds="陈述申辩：情况与事实不符", evidence="租赁台账"))
+            self.do(
+                c.LodgeObjection(
+                    tenancy_id=t,
+                    by=firm.name,
+                    actor="企业",
+                    grounds="陈述申辩：情况与事实不符",
+                    evidence="租赁台账",
+                )
+            )
         elif "defended" in firm.flags and "ruled" not in firm.flags:
             firm.flags.add("ruled")
             upheld = firm.fate == "defence_upheld"
-            self.do(c.RuleOnObjection(tenancy_id=t, upheld=upheld, actor="评审委员会",
-                                      reason="经复核，该单元用于夜间实验值守，申辩成立" if upheld
-                                      else "经复核，转租事实清楚，申辩不成立"))
+            self.do(
+                c.RuleOnObjection(
+                    tenancy_id=t,
+                    upheld=upheld,
+                    actor="评审委员会",
+                    reason="经复核，该单元用于夜间实验值守，申辩成立"
+                    if upheld
+                    else "经复核，转租事实清楚，申辩不成立",
+                )
+            )
 
     def on_vacating(self, firm: Firm, today: date, waited: int) -> None:
         if waited >= (45 if firm.fate == "arrears" else 20):
-            self.do(c.HandOver(tenancy_id=firm.tenancy, checklist=HANDOVER, actor="物业",  # type: ignore[arg-type]
-                               arrears_yuan=36000 if firm.fate == "arrears" else 0))
+            self.do(
+                c.HandOver(
+                    tenancy_id=firm.tenancy,
+                    checklist=HANDOVER,
+                    actor="物业",  # type: ignore[arg-type]
+                    arrears_yuan=36000 if firm.fate == "arrears" else 0,
+                )
+            )
 
     # ---- the calendar of the space --------------------------------------------------------
     def open_reviews(self, today: date) -> None:
         for firm in self.firms:
             if firm.state == "active" and firm.tenancy is not None:
-                self.do(c.OpenReview(tenancy_id=firm.tenancy, period=today.year - 1,
-                                     actor="考核小组"))
+                self.do(
+                    c.OpenReview(tenancy_id=firm.tenancy, period=today.year - 1, actor="考核小组")
+                )
 
     def refresh(self, today: date) -> None:
-        states = self.service.read(lambda w: dict(w.session.exec(
-            select(Tenancy.id, Tenancy.state)).all()))
+        states = self.service.read(
+            lambda w: dict(w.session.exec(select(Tenancy.id, Tenancy.state)).all())
+        )
         for firm in self.firms:
             if firm.tenancy is not None and states.get(firm.tenancy) != firm.state:
                 firm.state, firm.since = states[firm.tenancy], today
@@ -283,12 +448,14 @@ class Demo:
     def run(self, show_progress: bool) -> None:
         days = (END - START).days + 1
         progress = _progress(days) if show_progress else None
-        first_workdays = {self.service.read(lambda w, y=y: w.calendar.first_workday_of(y))
-                          for y in (2023, 2024)}
+        first_workdays = {
+            self.service.read(lambda w, y=y: w.calendar.first_workday_of(y)) for y in (2023, 2024)
+        }
         for offset in range(days):
             today = START + timedelta(days=offset)
-            self.clock.set(datetime.combine(today, datetime.min.time(), SHANGHAI)
-                           + timedelta(hours=9))
+            self.clock.set(
+                datetime.combine(today, datetime.min.time(), SHANGHAI) + timedelta(hours=9)
+            )
             sweep_deadlines(self.service)
             self.refresh(today)
             workday = self.service.read(lambda w, d=today: w.calendar.is_workday(d))
@@ -316,6 +483,7 @@ def _progress(total: int) -> Any:
         bar.advance(task, n)
         if bar.tasks[0].completed >= total:
             bar.stop()
+
     return advance
 
 
@@ -345,11 +513,16 @@ def _summary(app: App, demo: Demo, seconds: float) -> dict[str, Any]:
             "exits": queries.exits_by_type(s),
             "events": s.exec(select(func.count()).select_from(AuditEvent)).one(),
             "notices_queued": s.exec(select(func.count()).select_from(OutboxMessage)).one(),
-            "notices_delivered": s.exec(select(func.count()).select_from(OutboxMessage)
-                                        .where(OutboxMessage.status == "sent")).one(),
+            "notices_delivered": s.exec(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == "sent")
+            ).one(),
             "inbox_items": s.exec(select(func.count()).select_from(InboxItem)).one(),
-            "audit_ok": report.ok, "audit_problems": len(report.problems),
+            "audit_ok": report.ok,
+            "audit_problems": len(report.problems),
         }
+
     out = app.service.read(q)
     out["refusals"] = dict(demo.refused)
     out["seconds"] = round(seconds, 1)
@@ -365,15 +538,23 @@ def _print(s: dict[str, Any], path: Path) -> None:
     for state, n in sorted(s["states"].items(), key=lambda kv: -kv[1]):
         print(f"    {STATE_LABELS[state][0]:<12} {state:<15} {n}")
     labels = {"graduation": "毕业", "term_expiry": "期满", "voluntary": "自愿", "forced": "强制"}
-    print("  退出类型 / exits by type: " + ", ".join(
-        f"{labels.get(k, k)} {k} {v}" for k, v in sorted(s["exits"].items())))
-    print(f"  审计事件 / audit events: {s['events']}    "
-          f"审计链 / audit chain: {'完整 verified' if s['audit_ok'] else 'BROKEN'}")
-    print(f"  通知 / notices: {s['notices_queued']} queued, {s['notices_delivered']} delivered, "
-          f"{s['inbox_items']} in firms' inboxes")
+    print(
+        "  退出类型 / exits by type: "
+        + ", ".join(f"{labels.get(k, k)} {k} {v}" for k, v in sorted(s["exits"].items()))
+    )
+    print(
+        f"  审计事件 / audit events: {s['events']}    "
+        f"审计链 / audit chain: {'完整 verified' if s['audit_ok'] else 'BROKEN'}"
+    )
+    print(
+        f"  通知 / notices: {s['notices_queued']} queued, {s['notices_delivered']} delivered, "
+        f"{s['inbox_items']} in firms' inboxes"
+    )
     if s["refusals"]:
-        print("  被规则拒绝的操作 / refused by the rules: " + ", ".join(
-            f"{k} {v}" for k, v in sorted(s["refusals"].items())))
+        print(
+            "  被规则拒绝的操作 / refused by the rules: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(s["refusals"].items()))
+        )
     print(f"  数据库 / database: {path.resolve()}")
     print(f"  试试 / try: innospace --db {path} list --state active")
     print(f"             innospace --db {path} timeline 1")

@@ -69,19 +69,40 @@ def event_hash(
     occurred_at: datetime,
 ) -> str:
     body = json.dumps(
-        [prev_hash, tenancy_id, seq, actor, trigger, from_state, to_state, reason,
-         dict(data or {}), rulebook_version, _instant(occurred_at)],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+        [
+            prev_hash,
+            tenancy_id,
+            seq,
+            actor,
+            trigger,
+            from_state,
+            to_state,
+            reason,
+            dict(data or {}),
+            rulebook_version,
+            _instant(occurred_at),
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 def recompute(event: EventRecord) -> str:
     return event_hash(
-        prev_hash=event.prev_hash, tenancy_id=event.tenancy_id, seq=event.seq,
-        actor=event.actor, trigger=event.trigger, from_state=event.from_state,
-        to_state=event.to_state, reason=event.reason, data=event.data,
-        rulebook_version=event.rulebook_version, occurred_at=event.occurred_at,
+        prev_hash=event.prev_hash,
+        tenancy_id=event.tenancy_id,
+        seq=event.seq,
+        actor=event.actor,
+        trigger=event.trigger,
+        from_state=event.from_state,
+        to_state=event.to_state,
+        reason=event.reason,
+        data=event.data,
+        rulebook_version=event.rulebook_version,
+        occurred_at=event.occurred_at,
     )
 
 
@@ -89,11 +110,14 @@ def recompute(event: EventRecord) -> str:
 class Problem:
     tenancy_id: int
     seq: int | None
-    kind: str  # edited | broken_chain | missing | reordered | head_mismatch | illegal_step | fold_mismatch
+    # edited | broken_chain | missing | reordered | head_mismatch | illegal_step | fold_mismatch
+    kind: str
     detail: str
 
     def __str__(self) -> str:
-        where = f"tenancy {self.tenancy_id}" + (f" event #{self.seq}" if self.seq is not None else "")
+        where = f"tenancy {self.tenancy_id}" + (
+            f" event #{self.seq}" if self.seq is not None else ""
+        )
         return f"{where}: {self.kind}: {self.detail}"
 
 
@@ -107,28 +131,64 @@ def verify_chain(
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
             kind = "reordered" if event.seq < expected_seq else "missing"
-            problems.append(Problem(tenancy_id, event.seq, kind,
-                                    f"expected event #{expected_seq}, found #{event.seq}"))
+            problems.append(
+                Problem(
+                    tenancy_id,
+                    event.seq,
+                    kind,
+                    f"expected event #{expected_seq}, found #{event.seq}",
+                )
+            )
         if recompute(event) != event.hash:
-            problems.append(Problem(tenancy_id, event.seq, "edited",
-                                    "stored hash does not match the event's content"))
+            problems.append(
+                Problem(
+                    tenancy_id,
+                    event.seq,
+                    "edited",
+                    "stored hash does not match the event's content",
+                )
+            )
         if event.prev_hash != prev:
-            problems.append(Problem(tenancy_id, event.seq, "broken_chain",
-                                    "previous-hash link does not match the event before it"))
+            problems.append(
+                Problem(
+                    tenancy_id,
+                    event.seq,
+                    "broken_chain",
+                    "previous-hash link does not match the event before it",
+                )
+            )
         step = _fold_step(current, event)
         if step is None:
-            problems.append(Problem(tenancy_id, event.seq, "illegal_step",
-                                    f"{event.from_state} --{event.trigger}--> {event.to_state} "
-                                    f"is not in the lifecycle table (state was {current})"))
+            problems.append(
+                Problem(
+                    tenancy_id,
+                    event.seq,
+                    "illegal_step",
+                    f"{event.from_state} --{event.trigger}--> {event.to_state} "
+                    f"is not in the lifecycle table (state was {current})",
+                )
+            )
         current = event.to_state
         prev = event.hash
     if prev != head:
-        problems.append(Problem(tenancy_id, None, "head_mismatch",
-                                "the tenancy's chain head is not the hash of its last event "
-                                "(an event was deleted or added)"))
+        problems.append(
+            Problem(
+                tenancy_id,
+                None,
+                "head_mismatch",
+                "the tenancy's chain head is not the hash of its last event "
+                "(an event was deleted or added)",
+            )
+        )
     if current != state:
-        problems.append(Problem(tenancy_id, None, "fold_mismatch",
-                                f"folding the events gives {current!r}, stored state is {state!r}"))
+        problems.append(
+            Problem(
+                tenancy_id,
+                None,
+                "fold_mismatch",
+                f"folding the events gives {current!r}, stored state is {state!r}",
+            )
+        )
     return problems
 
 

@@ -46,9 +46,11 @@ def _jsonable(context: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, (str, int, float, bool)) or value is None:
             out[key] = value
         elif isinstance(value, (list, tuple, set, frozenset)):
-            out[key] = sorted(str(v) for v in value) if isinstance(value, (set, frozenset)) else [
-                str(v) for v in value
-            ]
+            out[key] = (
+                sorted(str(v) for v in value)
+                if isinstance(value, (set, frozenset))
+                else [str(v) for v in value]
+            )
         else:
             out[key] = str(value)
     return out
@@ -80,7 +82,10 @@ class InvalidRulebook(InvalidInput):
         self.problems = list(problems)
         lines = "; ".join(f"{path}: {msg}" for path, msg in self.problems)
         InnospaceError.__init__(
-            self, f"{source}: {lines}", source=source, problems=[f"{p}: {m}" for p, m in self.problems]
+            self,
+            f"{source}: {lines}",
+            source=source,
+            problems=[f"{p}: {m}" for p, m in self.problems],
         )
         self.field = self.problems[0][0] if self.problems else source
         self.rule = self.problems[0][1] if self.problems else "invalid"
@@ -98,7 +103,9 @@ class Conflict(InnospaceError):
 class TransitionNotAllowed(Conflict):
     code = "transition_not_allowed"
 
-    def __init__(self, tenancy_id: int | None, trigger: str, state: str, allowed: Iterable[str]) -> None:
+    def __init__(
+        self, tenancy_id: int | None, trigger: str, state: str, allowed: Iterable[str]
+    ) -> None:
         allowed_list = sorted(allowed)
         shown = ", ".join(allowed_list) if allowed_list else "none (terminal state)"
         who = f"tenancy {tenancy_id}" if tenancy_id is not None else "tenancy"

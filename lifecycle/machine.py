@@ -36,10 +36,13 @@ class Guard:
 
 
 GUARDS: dict[str, Guard] = {
-    "has_units": Guard(lambda f: f.unit_count > 0,
-                       "signing needs at least one allocated unit (allocate with --unit)"),
-    "has_passing_score": Guard(lambda f: f.score_passed,
-                               "approval needs a recorded expert score at or above the pass line"),
+    "has_units": Guard(
+        lambda f: f.unit_count > 0,
+        "signing needs at least one allocated unit (allocate with --unit)",
+    ),
+    "has_passing_score": Guard(
+        lambda f: f.score_passed, "approval needs a recorded expert score at or above the pass line"
+    ),
 }
 
 

@@ -37,8 +37,16 @@ class Phase(Enum):
 
 
 PHASE: dict[str, Phase] = {
-    **{s.value: Phase.APPLICATION for s in (State.APPLIED, State.INFO_REQUESTED, State.EVALUATING,
-                                            State.PUBLICITY, State.ADMITTED)},
+    **{
+        s.value: Phase.APPLICATION
+        for s in (
+            State.APPLIED,
+            State.INFO_REQUESTED,
+            State.EVALUATING,
+            State.PUBLICITY,
+            State.ADMITTED,
+        )
+    },
     **{s.value: Phase.RESIDENCY for s in (State.ACTIVE, State.UNDER_REVIEW, State.RECTIFYING)},
     **{s.value: Phase.EXIT for s in (State.EXIT_NOTICE, State.VACATING)},
     **{s.value: Phase.CLOSED for s in (State.REJECTED, State.WITHDRAWN, State.EXITED)},
@@ -73,7 +81,9 @@ class Transition:
     guard: str | None = None  # name of a guard in lifecycle.guards; checked by the machine
 
 
-def _t(trigger: str, sources: str, dest: str, zh: str, en: str, guard: str | None = None) -> Transition:
+def _t(
+    trigger: str, sources: str, dest: str, zh: str, en: str, guard: str | None = None
+) -> Transition:
     return Transition(trigger, tuple(sources.split()), dest, zh, en, guard)
 
 
@@ -85,11 +95,22 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("screen_out", "applied", "rejected", "形式审查不通过", "fail screening"),
     _t("request_info", "applied", "info_requested", "要求补充材料", "request information"),
     _t("resubmit", "info_requested", "applied", "补充材料后重新提交", "resubmit"),
-    _t("withdraw", "applied info_requested evaluating publicity admitted", "withdrawn",
-       "申请撤回", "withdraw application"),
+    _t(
+        "withdraw",
+        "applied info_requested evaluating publicity admitted",
+        "withdrawn",
+        "申请撤回",
+        "withdraw application",
+    ),
     _t("lapse", "info_requested admitted", "withdrawn", "逾期失效", "lapse (deadline passed)"),
-    _t("approve", "evaluating", "publicity", "评审通过，进入公示", "approve, start public notice",
-       guard="has_passing_score"),
+    _t(
+        "approve",
+        "evaluating",
+        "publicity",
+        "评审通过，进入公示",
+        "approve, start public notice",
+        guard="has_passing_score",
+    ),
     _t("reject", "evaluating", "rejected", "评审不通过", "reject after evaluation"),
     _t("admit", "publicity", "admitted", "公示期满无异议，准予入驻", "admit after public notice"),
     _t("uphold_objection", "publicity", "rejected", "公示异议成立", "objection upheld"),
@@ -98,16 +119,39 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("open_review", "active", "under_review", "启动年度考核", "open periodic review"),
     _t("pass_review", "under_review", "active", "考核合格", "pass review"),
     _t("order_rectification", "under_review", "rectifying", "责令整改", "order rectification"),
-    _t("fail_review", "under_review", "exit_notice", "考核不合格，启动退出", "fail review, start exit"),
+    _t(
+        "fail_review",
+        "under_review",
+        "exit_notice",
+        "考核不合格，启动退出",
+        "fail review, start exit",
+    ),
     _t("pass_reinspection", "rectifying", "active", "整改复查通过", "pass re-inspection"),
     _t("fail_reinspection", "rectifying", "exit_notice", "整改复查不通过", "fail re-inspection"),
     # exit
     _t("serve_exit_notice", RESIDENT, "exit_notice", "送达退出告知书", "serve exit notice"),
-    _t("begin_exit", RESIDENT, "vacating", "办理退出（毕业/到期/自愿）",
-       "begin exit (graduation, term end, voluntary)"),
-    _t("uphold_objection", "exit_notice", "active", "申辩成立，撤销退出", "objection upheld, exit withdrawn"),
+    _t(
+        "begin_exit",
+        RESIDENT,
+        "vacating",
+        "办理退出（毕业/到期/自愿）",
+        "begin exit (graduation, term end, voluntary)",
+    ),
+    _t(
+        "uphold_objection",
+        "exit_notice",
+        "active",
+        "申辩成立，撤销退出",
+        "objection upheld, exit withdrawn",
+    ),
     _t("confirm_exit", "exit_notice", "vacating", "作出退出决定", "confirm exit"),
-    _t("escalate_vacating", "vacating", "vacating", "逾期未腾退，升级处理", "escalate overdue vacating"),
+    _t(
+        "escalate_vacating",
+        "vacating",
+        "vacating",
+        "逾期未腾退，升级处理",
+        "escalate overdue vacating",
+    ),
     _t("hand_over", "vacating", "exited", "交接验收完成", "handover signed"),
 )
 

@@ -37,9 +37,13 @@ APPLICATION_DEADLINES = ("info_request_lapse", "publicity_end", "agreement_lapse
 
 def _profile(w: Work, tenancy: Tenancy, application: Application) -> rbook.ApplicationProfile:
     firm = w.firm(tenancy.firm_id)
-    data: dict[str, Any] = {"uscc": firm.uscc, "name": firm.name, "industry": firm.industry,
-                            "track": application.track,
-                            "requested_area_m2": application.requested_area_m2}
+    data: dict[str, Any] = {
+        "uscc": firm.uscc,
+        "name": firm.name,
+        "industry": firm.industry,
+        "track": application.track,
+        "requested_area_m2": application.requested_area_m2,
+    }
     if firm.founded_on is not None:
         data["founded_on"] = firm.founded_on
     data.update(application.profile)
@@ -61,9 +65,13 @@ def _application(w: Work, tenancy_id: int) -> Application:
 def _reapply_barred_until(w: Work, firm_id: int, rb: rbook.Rulebook) -> date | None:
     """The end of a re-application bar from an earlier fraud exit of this firm, if any."""
     rows = w.session.exec(
-        select(ExitCase).join(Tenancy, col(Tenancy.id) == col(ExitCase.tenancy_id))
-        .where(Tenancy.firm_id == firm_id, ExitCase.exit_type == "forced",
-               col(ExitCase.grounds).is_not(None))
+        select(ExitCase)
+        .join(Tenancy, col(Tenancy.id) == col(ExitCase.tenancy_id))
+        .where(
+            Tenancy.firm_id == firm_id,
+            ExitCase.exit_type == "forced",
+            col(ExitCase.grounds).is_not(None),
+        )
     ).all()
     latest: date | None = None
     for case in rows:
@@ -71,8 +79,11 @@ def _reapply_barred_until(w: Work, firm_id: int, rb: rbook.Rulebook) -> date | N
         if bar is None:
             continue
         start = w.calendar.local_date(case.handed_over_at or case.served_at or case.created_at)
-        until = w.calendar.add_months(start, bar.amount) if bar.unit == "months" else \
-            start + timedelta(days=bar.amount)
+        until = (
+            w.calendar.add_months(start, bar.amount)
+            if bar.unit == "months"
+            else start + timedelta(days=bar.amount)
+        )
         latest = until if latest is None or until > latest else latest
     return latest
 
@@ -86,24 +97,47 @@ def apply(w: Work, cmd: Apply) -> Step:
         raise InvalidInput("track", f"must be one of {', '.join(rb.tracks)}", cmd.track)
     if cmd.requested_area_m2 < 0:
         raise InvalidInput("requested_area_m2", "must not be negative", cmd.requested_area_m2)
-    open_stays = w.session.exec(select(Tenancy).where(
-        Tenancy.firm_id == firm.id, Tenancy.space_id == space.id,
-        col(Tenancy.state).not_in(TERMINAL))).first()
+    open_stays = w.session.exec(
+        select(Tenancy).where(
+            Tenancy.firm_id == firm.id,
+            Tenancy.space_id == space.id,
+            col(Tenancy.state).not_in(TERMINAL),
+        )
+    ).first()
     if open_stays is not None:
-        raise AlreadyExists("tenancy", f"firm {firm.uscc} in {space.code} (#{open_stays.id}, "
-                                       f"{open_stays.state})")
+        raise AlreadyExists(
+            "tenancy", f"firm {firm.uscc} in {space.code} (#{open_stays.id}, {open_stays.state})"
+        )
     assert firm.id is not None and space.id is not None
-    tenancy = Tenancy(firm_id=firm.id, space_id=space.id, state="applied", track=cmd.track,
-                      rulebook_version=rb.version, created_at=w.now, updated_at=w.now)
+    tenancy = Tenancy(
+        firm_id=firm.id,
+        space_id=space.id,
+        state="applied",
+        track=cmd.track,
+        rulebook_version=rb.version,
+        created_at=w.now,
+        updated_at=w.now,
+    )
     w.session.add(tenancy)
     w.session.flush()
-    application = Application(tenancy_id=tenancy.id, track=cmd.track,  # type: ignore[arg-type]
-                              requested_area_m2=cmd.requested_area_m2,
-                              profile=dict(cmd.profile), submitted_at=w.now)
+    application = Application(
+        tenancy_id=tenancy.id,
+        track=cmd.track,  # type: ignore[arg-type]
+        requested_area_m2=cmd.requested_area_m2,
+        profile=dict(cmd.profile),
+        submitted_at=w.now,
+    )
     w.session.add(application)
     _profile(w, tenancy, application)  # validate now: a bad profile is refused at the door
-    w.audit(tenancy, "apply", None, "applied", actor=cmd.actor, reason=cmd.reason,
-            data={"firm": firm.uscc, "space": space.code, "track": cmd.track})
+    w.audit(
+        tenancy,
+        "apply",
+        None,
+        "applied",
+        actor=cmd.actor,
+        reason=cmd.reason,
+        data={"firm": firm.uscc, "space": space.code, "track": cmd.track},
+    )
     w.uow.flush()
     w.notify(tenancy, "application_received", context={"track": cmd.track})
     assert tenancy.id is not None
@@ -118,27 +152,37 @@ def screen(w: Work, cmd: Screen) -> Step:
         if not cmd.reason:
             raise InvalidInput("reason", "an operator's rejection must give its reason")
         step = w.transition(tenancy, "screen_out", actor=cmd.actor, reason=cmd.reason)
-        w.notify(tenancy, "screening_result", context={"passed": False, "reason": cmd.reason,
-                                                        "failures": []})
+        w.notify(
+            tenancy,
+            "screening_result",
+            context={"passed": False, "reason": cmd.reason, "failures": []},
+        )
         return step
     application = _application(w, tenancy.id)  # type: ignore[arg-type]
     rb = rules.for_space(w, w.get_space(tenancy.space_id))
     decision = rbook.evaluate_hard_requirements(
-        rb, _profile(w, tenancy, application), on=w.today,
-        reapply_barred_until=_reapply_barred_until(w, tenancy.firm_id, rb))
+        rb,
+        _profile(w, tenancy, application),
+        on=w.today,
+        reapply_barred_until=_reapply_barred_until(w, tenancy.firm_id, rb),
+    )
     trace = decision.trace.to_dict()
     application.decision = {"screening": trace, "rulebook_version": rb.version}
     w.session.add(application)
-    failures = [{"id": f.id, "label_zh": f.label_zh, "label_en": f.label_en}
-                for f in decision.failures]
+    failures = [
+        {"id": f.id, "label_zh": f.label_zh, "label_en": f.label_en} for f in decision.failures
+    ]
     data = {"rulebook_version": rb.version, "trace": trace, "failures": failures}
     trigger = "screen_in" if decision.passed else "screen_out"
     # The application is decided under the rulebook that screened it (scoring, 公示, signing).
     tenancy.rulebook_version = rb.version
     reason = cmd.reason or ("; ".join(f"{f['id']} {f['label_zh']}" for f in failures) or None)
     step = w.transition(tenancy, trigger, actor=cmd.actor, reason=reason, data=data)
-    w.notify(tenancy, "screening_result", context={"passed": decision.passed,
-                                                    "failures": failures, "reason": reason})
+    w.notify(
+        tenancy,
+        "screening_result",
+        context={"passed": decision.passed, "failures": failures, "reason": reason},
+    )
     return step
 
 
@@ -150,8 +194,13 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
         raise InvalidInput("items", "say which information is missing")
     rb = rules.for_tenancy(w, tenancy)
     due = w.due(w.today, rb.periods.info_request_response)
-    step = w.transition(tenancy, "request_info", actor=cmd.actor, reason=cmd.reason,
-                        data={"items": cmd.items, "due_on": due})
+    step = w.transition(
+        tenancy,
+        "request_info",
+        actor=cmd.actor,
+        reason=cmd.reason,
+        data={"items": cmd.items, "due_on": due},
+    )
     w.deadline(tenancy, "info_request_lapse", due, key=str(tenancy.audit_seq))
     w.notify(tenancy, "info_requested", context={"items": cmd.items, "due_on": due})
     return step
@@ -162,8 +211,13 @@ def resubmit(w: Work, cmd: Resubmit) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "resubmit")
     application = _application(w, tenancy.id)  # type: ignore[arg-type]
-    step = w.transition(tenancy, "resubmit", actor=cmd.actor, reason=cmd.reason,
-                        data={"changed": sorted(cmd.profile)})
+    step = w.transition(
+        tenancy,
+        "resubmit",
+        actor=cmd.actor,
+        reason=cmd.reason,
+        data={"changed": sorted(cmd.profile)},
+    )
     application.profile = {**application.profile, **cmd.profile}
     w.session.add(application)
     _profile(w, tenancy, application)
@@ -179,23 +233,48 @@ def score_application(w: Work, cmd: ScoreApplication) -> Step:
         raise InvalidInput("reviewer", "must name the reviewer")
     rb = rules.for_tenancy(w, tenancy)
     total = rbook.reviewer_total(rb, cmd.scores)  # validates criteria and bands
-    exists = w.session.exec(select(ReviewerScore).where(
-        ReviewerScore.tenancy_id == tenancy.id, ReviewerScore.reviewer == cmd.reviewer)).first()
+    exists = w.session.exec(
+        select(ReviewerScore).where(
+            ReviewerScore.tenancy_id == tenancy.id, ReviewerScore.reviewer == cmd.reviewer
+        )
+    ).first()
     if exists is not None:
         raise AlreadyExists("score", f"by {cmd.reviewer} for tenancy {tenancy.id}")
-    w.session.add(ReviewerScore(tenancy_id=tenancy.id, reviewer=cmd.reviewer,  # type: ignore[arg-type]
-                                conflict_of_interest=cmd.conflict_of_interest,
-                                scores=dict(cmd.scores), total=total, created_at=w.now))
-    return w.record(tenancy, "score", actor=cmd.actor, reason=cmd.reason,
-                    data={"reviewer": cmd.reviewer, "total": total,
-                          "conflict_of_interest": cmd.conflict_of_interest})
+    w.session.add(
+        ReviewerScore(
+            tenancy_id=tenancy.id,
+            reviewer=cmd.reviewer,  # type: ignore[arg-type]
+            conflict_of_interest=cmd.conflict_of_interest,
+            scores=dict(cmd.scores),
+            total=total,
+            created_at=w.now,
+        )
+    )
+    return w.record(
+        tenancy,
+        "score",
+        actor=cmd.actor,
+        reason=cmd.reason,
+        data={
+            "reviewer": cmd.reviewer,
+            "total": total,
+            "conflict_of_interest": cmd.conflict_of_interest,
+        },
+    )
 
 
 def _scoring(w: Work, tenancy: Tenancy, rb: rbook.Rulebook) -> rbook.ScoringDecision:
-    rows = w.session.exec(select(ReviewerScore).where(ReviewerScore.tenancy_id == tenancy.id)
-                          .order_by(col(ReviewerScore.id))).all()
-    inputs = [rbook.ReviewerScoreInput(reviewer=r.reviewer, conflict_of_interest=r.conflict_of_interest,
-                                       scores=r.scores) for r in rows]
+    rows = w.session.exec(
+        select(ReviewerScore)
+        .where(ReviewerScore.tenancy_id == tenancy.id)
+        .order_by(col(ReviewerScore.id))
+    ).all()
+    inputs = [
+        rbook.ReviewerScoreInput(
+            reviewer=r.reviewer, conflict_of_interest=r.conflict_of_interest, scores=r.scores
+        )
+        for r in rows
+    ]
     return rbook.score_application(rb, inputs)
 
 
@@ -208,16 +287,32 @@ def approve(w: Work, cmd: Approve) -> Step:
     tenancy.score, tenancy.priority = scoring.mean, scoring.priority
     first = w.today
     last = w.due(first, rb.periods.publicity)
-    step = w.transition(tenancy, "approve", actor=cmd.actor, reason=cmd.reason,
-                        facts=Facts(tenancy.state, score_passed=scoring.passed),
-                        data={"score": scoring.mean, "priority": scoring.priority,
-                              "publicity_from": first, "publicity_to": last,
-                              "rulebook_version": rb.version, "trace": scoring.trace.to_dict()})
+    step = w.transition(
+        tenancy,
+        "approve",
+        actor=cmd.actor,
+        reason=cmd.reason,
+        facts=Facts(tenancy.state, score_passed=scoring.passed),
+        data={
+            "score": scoring.mean,
+            "priority": scoring.priority,
+            "publicity_from": first,
+            "publicity_to": last,
+            "rulebook_version": rb.version,
+            "trace": scoring.trace.to_dict(),
+        },
+    )
     w.deadline(tenancy, "publicity_end", last, key=str(tenancy.audit_seq))
-    w.notify(tenancy, "scoring_result", context={"score": scoring.mean, "passed": True,
-                                                  "priority": scoring.priority})
-    w.notify(tenancy, "publicity_start", context={"from": first, "to": last,
-                                                   "period": rb.periods.publicity.describe()})
+    w.notify(
+        tenancy,
+        "scoring_result",
+        context={"score": scoring.mean, "passed": True, "priority": scoring.priority},
+    )
+    w.notify(
+        tenancy,
+        "publicity_start",
+        context={"from": first, "to": last, "period": rb.periods.publicity.describe()},
+    )
     return step
 
 
@@ -227,8 +322,9 @@ def reject(w: Work, cmd: Reject) -> Step:
     w.require(tenancy, "reject")
     data: dict[str, Any] = {}
     if tenancy.state == "evaluating":
-        rows = w.session.exec(select(ReviewerScore).where(
-            ReviewerScore.tenancy_id == tenancy.id)).all()
+        rows = w.session.exec(
+            select(ReviewerScore).where(ReviewerScore.tenancy_id == tenancy.id)
+        ).all()
         if rows:
             rb = rules.for_tenancy(w, tenancy)
             try:
@@ -240,8 +336,11 @@ def reject(w: Work, cmd: Reject) -> Step:
     if not cmd.reason and not data:
         raise InvalidInput("reason", "a rejection without scores must give its reason")
     step = w.transition(tenancy, "reject", actor=cmd.actor, reason=cmd.reason, data=data)
-    w.notify(tenancy, "scoring_result", context={"score": data.get("score"), "passed": False,
-                                                  "reason": cmd.reason})
+    w.notify(
+        tenancy,
+        "scoring_result",
+        context={"score": data.get("score"), "passed": False, "reason": cmd.reason},
+    )
     return step
 
 
@@ -256,16 +355,32 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
         window_end = _pending_due_on(w, tenancy.id, "objection_window_end")  # type: ignore[arg-type]
         kind = "exit_defence"
     else:
-        raise TransitionNotAllowed(tenancy.id, "lodge_objection", tenancy.state,
-                                   allowed_triggers(tenancy.state))
+        raise TransitionNotAllowed(
+            tenancy.id, "lodge_objection", tenancy.state, allowed_triggers(tenancy.state)
+        )
     decision = rbook.objection_acceptable(
-        rb, written=cmd.written, named=bool(cmd.by and cmd.by.strip()),
-        has_reasons=bool(cmd.grounds.strip()), lodged_on=w.today,
-        window_end=window_end or w.today)
-    data = {"kind": kind, "by": cmd.by, "grounds": cmd.grounds, "evidence": cmd.evidence,
-            "accepted": decision.passed, "trace": decision.trace.to_dict()}
-    step = w.record(tenancy, "lodge_objection", actor=cmd.actor,
-                    reason=None if decision.passed else decision.reason, data=data)
+        rb,
+        written=cmd.written,
+        named=bool(cmd.by and cmd.by.strip()),
+        has_reasons=bool(cmd.grounds.strip()),
+        lodged_on=w.today,
+        window_end=window_end or w.today,
+    )
+    data = {
+        "kind": kind,
+        "by": cmd.by,
+        "grounds": cmd.grounds,
+        "evidence": cmd.evidence,
+        "accepted": decision.passed,
+        "trace": decision.trace.to_dict(),
+    }
+    step = w.record(
+        tenancy,
+        "lodge_objection",
+        actor=cmd.actor,
+        reason=None if decision.passed else decision.reason,
+        data=data,
+    )
     if kind == "exit_defence" and decision.passed:
         case = _open_exit_case(w, tenancy.id)  # type: ignore[arg-type]
         case.objection = cmd.grounds
@@ -276,16 +391,22 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
 def _pending_due_on(w: Work, tenancy_id: int, kind: str) -> date | None:
     from db.tables import Deadline
 
-    row = w.session.exec(select(Deadline).where(
-        Deadline.tenancy_id == tenancy_id, Deadline.kind == kind, Deadline.status == "pending")
-        .order_by(col(Deadline.id).desc())).first()
+    row = w.session.exec(
+        select(Deadline)
+        .where(
+            Deadline.tenancy_id == tenancy_id, Deadline.kind == kind, Deadline.status == "pending"
+        )
+        .order_by(col(Deadline.id).desc())
+    ).first()
     return row.due_on if row is not None else None
 
 
 def _open_exit_case(w: Work, tenancy_id: int) -> ExitCase:
-    case = w.session.exec(select(ExitCase).where(
-        ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
-        .order_by(col(ExitCase.id).desc())).first()
+    case = w.session.exec(
+        select(ExitCase)
+        .where(ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
+        .order_by(col(ExitCase.id).desc())
+    ).first()
     if case is None:
         raise InvalidInput("tenancy_id", "has no open exit case", tenancy_id)
     return case
@@ -294,9 +415,11 @@ def _open_exit_case(w: Work, tenancy_id: int) -> ExitCase:
 def _accepted_objections(w: Work, tenancy: Tenancy) -> int:
     from db.tables import AuditEvent
 
-    rows = w.session.exec(select(AuditEvent).where(
-        AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == "lodge_objection")
-        .order_by(col(AuditEvent.seq).desc())).all()
+    rows = w.session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == "lodge_objection")
+        .order_by(col(AuditEvent.seq).desc())
+    ).all()
     count = 0
     for event in rows:
         if event.from_state != tenancy.state:
@@ -315,8 +438,11 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
         raise InvalidInput("reason", "a ruling must give its reasons")
     if tenancy.state == "publicity":
         if _accepted_objections(w, tenancy) == 0:
-            raise GuardFailed(tenancy.id, "uphold_objection",
-                              "no accepted objection has been lodged during this 公示")
+            raise GuardFailed(
+                tenancy.id,
+                "uphold_objection",
+                "no accepted objection has been lodged during this 公示",
+            )
         if cmd.upheld:
             w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)  # type: ignore[arg-type]
             step = w.transition(tenancy, "uphold_objection", actor=cmd.actor, reason=cmd.reason)
@@ -349,21 +475,27 @@ def end_publicity(w: Work, cmd: EndPublicity) -> Step:
     rb = rules.for_tenancy(w, tenancy)
     due = w.due(w.today, rb.periods.agreement_signing)
     w.cancel_deadlines(tenancy.id, "publicity_end")  # type: ignore[arg-type]
-    step = w.transition(tenancy, "admit", actor=cmd.actor, reason=cmd.reason,
-                        data={"sign_by": due})
+    step = w.transition(tenancy, "admit", actor=cmd.actor, reason=cmd.reason, data={"sign_by": due})
     w.deadline(tenancy, "agreement_lapse", due, key=str(tenancy.audit_seq))
-    w.notify(tenancy, "admitted", context={"sign_by": due,
-                                           "period": rb.periods.agreement_signing.describe()})
+    w.notify(
+        tenancy,
+        "admitted",
+        context={"sign_by": due, "period": rb.periods.agreement_signing.describe()},
+    )
     return step
 
 
 def _objections_ruled(w: Work, tenancy: Tenancy) -> bool:
     from db.tables import AuditEvent
 
-    last = w.session.exec(select(AuditEvent).where(
-        AuditEvent.tenancy_id == tenancy.id,
-        col(AuditEvent.trigger).in_(("lodge_objection", "dismiss_objection")))
-        .order_by(col(AuditEvent.seq).desc())).first()
+    last = w.session.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.tenancy_id == tenancy.id,
+            col(AuditEvent.trigger).in_(("lodge_objection", "dismiss_objection")),
+        )
+        .order_by(col(AuditEvent.seq).desc())
+    ).first()
     return last is not None and last.trigger == "dismiss_objection"
 
 
@@ -378,45 +510,83 @@ def sign(w: Work, cmd: Sign) -> Step:
     rb = rules.for_tenancy(w, tenancy)
     application = _application(w, tenancy.id)  # type: ignore[arg-type]
     firm = w.firm(tenancy.firm_id)
-    rbook.check_lease(rb, track=tenancy.track, industry=firm.industry,
-                      term_start=cmd.term_start, term_end=cmd.term_end)
+    rbook.check_lease(
+        rb,
+        track=tenancy.track,
+        industry=firm.industry,
+        term_start=cmd.term_start,
+        term_end=cmd.term_end,
+    )
     units = []
     for code in cmd.units:
-        unit = w.session.exec(select(Unit).where(Unit.space_id == tenancy.space_id,
-                                                 Unit.code == code)).first()
+        unit = w.session.exec(
+            select(Unit).where(Unit.space_id == tenancy.space_id, Unit.code == code)
+        ).first()
         if unit is None:
             raise InvalidInput("units", f"no unit {code} in this space", code)
         if unit.status != "available":
-            raise GuardFailed(tenancy.id, "sign", f"unit {code} is {unit.status}, not available "
-                                                  "(a unit cannot be let twice)")
-        overlap = w.session.exec(select(Allocation).where(
-            Allocation.unit_id == unit.id, col(Allocation.start_on) < cmd.term_end,
-            (col(Allocation.end_on).is_(None)) | (col(Allocation.end_on) > cmd.term_start))).first()
+            raise GuardFailed(
+                tenancy.id,
+                "sign",
+                f"unit {code} is {unit.status}, not available (a unit cannot be let twice)",
+            )
+        overlap = w.session.exec(
+            select(Allocation).where(
+                Allocation.unit_id == unit.id,
+                col(Allocation.start_on) < cmd.term_end,
+                (col(Allocation.end_on).is_(None)) | (col(Allocation.end_on) > cmd.term_start),
+            )
+        ).first()
         if overlap is not None:
-            raise GuardFailed(tenancy.id, "sign", f"unit {code} is let to tenancy "
-                                                  f"{overlap.tenancy_id} for an overlapping term")
+            raise GuardFailed(
+                tenancy.id,
+                "sign",
+                f"unit {code} is let to tenancy {overlap.tenancy_id} for an overlapping term",
+            )
         units.append(unit)
     area = round(sum(u.area_m2 for u in units), 2)
     rbook.check_area(rb, track=tenancy.track, area_m2=area)
     for unit in units:
         unit.status = "let"
         w.session.add(unit)
-        w.session.add(Allocation(tenancy_id=tenancy.id, unit_id=unit.id,  # type: ignore[arg-type]
-                                 area_m2=unit.area_m2, start_on=cmd.term_start))
+        w.session.add(
+            Allocation(
+                tenancy_id=tenancy.id,
+                unit_id=unit.id,  # type: ignore[arg-type]
+                area_m2=unit.area_m2,
+                start_on=cmd.term_start,
+            )
+        )
     w.session.flush()
     tenancy.term_start, tenancy.term_end = cmd.term_start, cmd.term_end
     tenancy.rulebook_version = rb.version
     w.cancel_deadlines(tenancy.id, "agreement_lapse")  # type: ignore[arg-type]
-    step = w.transition(tenancy, "sign", actor=cmd.actor, reason=cmd.reason,
-                        facts=Facts(tenancy.state, unit_count=len(units)),
-                        data={"units": list(cmd.units), "area_m2": area,
-                              "term_start": cmd.term_start, "term_end": cmd.term_end,
-                              "deposit_yuan": cmd.deposit_yuan,
-                              "requested_area_m2": application.requested_area_m2})
+    step = w.transition(
+        tenancy,
+        "sign",
+        actor=cmd.actor,
+        reason=cmd.reason,
+        facts=Facts(tenancy.state, unit_count=len(units)),
+        data={
+            "units": list(cmd.units),
+            "area_m2": area,
+            "term_start": cmd.term_start,
+            "term_end": cmd.term_end,
+            "deposit_yuan": cmd.deposit_yuan,
+            "requested_area_m2": application.requested_area_m2,
+        },
+    )
     _term_deadlines(w, tenancy, rb)
-    w.notify(tenancy, "agreement_signed", context={"units": list(cmd.units), "area_m2": area,
-                                                    "term_start": cmd.term_start,
-                                                    "term_end": cmd.term_end})
+    w.notify(
+        tenancy,
+        "agreement_signed",
+        context={
+            "units": list(cmd.units),
+            "area_m2": area,
+            "term_start": cmd.term_start,
+            "term_end": cmd.term_end,
+        },
+    )
     return step
 
 
@@ -425,8 +595,13 @@ def _term_deadlines(w: Work, tenancy: Tenancy, rb: rbook.Rulebook) -> None:
     for days in rb.term.expiry_alert_days:
         on = tenancy.term_end - timedelta(days=days)
         if on > w.today:
-            w.deadline(tenancy, "term_expiry_warning", on, key=f"{tenancy.term_end}:{days}",
-                       payload={"days_left": days, "term_end": tenancy.term_end})
+            w.deadline(
+                tenancy,
+                "term_expiry_warning",
+                on,
+                key=f"{tenancy.term_end}:{days}",
+                payload={"days_left": days, "term_end": tenancy.term_end},
+            )
     w.deadline(tenancy, "term_end", tenancy.term_end, key=str(tenancy.term_end))
 
 

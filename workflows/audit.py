@@ -21,9 +21,15 @@ class VerifyReport:
         return not self.problems
 
     def to_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "tenancies": self.tenancies, "events": self.events,
-                "problems": [{"tenancy_id": p.tenancy_id, "seq": p.seq, "kind": p.kind,
-                              "detail": p.detail} for p in self.problems]}
+        return {
+            "ok": self.ok,
+            "tenancies": self.tenancies,
+            "events": self.events,
+            "problems": [
+                {"tenancy_id": p.tenancy_id, "seq": p.seq, "kind": p.kind, "detail": p.detail}
+                for p in self.problems
+            ],
+        }
 
 
 def verify(session: Session, tenancy_id: int | None = None, *, chunk: int = 500) -> VerifyReport:
@@ -38,10 +44,13 @@ def verify(session: Session, tenancy_id: int | None = None, *, chunk: int = 500)
         stmt = stmt.where(Tenancy.id == tenancy_id)
     heads = session.exec(stmt).all()
     for start in range(0, len(heads), chunk):
-        part = heads[start:start + chunk]
+        part = heads[start : start + chunk]
         ids = [h[0] for h in part]
-        events = session.exec(select(AuditEvent).where(col(AuditEvent.tenancy_id).in_(ids))
-                              .order_by(col(AuditEvent.tenancy_id), col(AuditEvent.id))).all()
+        events = session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.tenancy_id).in_(ids))
+            .order_by(col(AuditEvent.tenancy_id), col(AuditEvent.id))
+        ).all()
         by_tenancy: dict[int, list[AuditEvent]] = {i: [] for i in ids}
         for event in events:
             by_tenancy[event.tenancy_id].append(event)

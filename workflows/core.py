@@ -48,8 +48,14 @@ class Step:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tenancy_id": self.tenancy_id, "trigger": self.trigger, "from": self.from_state,
-                "to": self.to_state, "version": self.version, **self.data}
+        return {
+            "tenancy_id": self.tenancy_id,
+            "trigger": self.trigger,
+            "from": self.from_state,
+            "to": self.to_state,
+            "version": self.version,
+            **self.data,
+        }
 
 
 class Work:
@@ -70,8 +76,9 @@ class Work:
             raise NotFound(kind or model.__name__.lower(), key)
         return row
 
-    def tenancy(self, tenancy_id: int, expected_version: int | None = None,
-                *, lock: bool = True) -> Tenancy:
+    def tenancy(
+        self, tenancy_id: int, expected_version: int | None = None, *, lock: bool = True
+    ) -> Tenancy:
         stmt = select(Tenancy).where(Tenancy.id == tenancy_id)
         if lock and self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
@@ -102,8 +109,9 @@ class Work:
 
     def unit_count(self, tenancy_id: int) -> int:
         rows = self.session.exec(
-            select(Allocation.id).where(Allocation.tenancy_id == tenancy_id,
-                                        Allocation.end_on.is_(None))
+            select(Allocation.id).where(
+                Allocation.tenancy_id == tenancy_id, Allocation.end_on.is_(None)
+            )
         ).all()
         return len(rows)
 
@@ -117,11 +125,20 @@ class Work:
     def require_state(self, tenancy: Tenancy, action: str, states: Collection[str]) -> None:
         """For record-only actions (a score, a submission): which states accept them."""
         if tenancy.state not in states:
-            raise TransitionNotAllowed(tenancy.id, action, tenancy.state,
-                                       allowed_triggers(tenancy.state))
+            raise TransitionNotAllowed(
+                tenancy.id, action, tenancy.state, allowed_triggers(tenancy.state)
+            )
 
-    def transition(self, tenancy: Tenancy, trigger: str, *, actor: str, reason: str | None = None,
-                   data: Mapping[str, Any] | None = None, facts: Facts | None = None) -> Step:
+    def transition(
+        self,
+        tenancy: Tenancy,
+        trigger: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        facts: Facts | None = None,
+    ) -> Step:
         facts = facts or Facts(state=tenancy.state)
         facts.state = tenancy.state
         before = tenancy.state
@@ -134,8 +151,15 @@ class Work:
         self._flush(tenancy)
         return Step(tenancy.id, trigger, before, after, tenancy.version, dict(data or {}))
 
-    def record(self, tenancy: Tenancy, what: str, *, actor: str, reason: str | None = None,
-               data: Mapping[str, Any] | None = None) -> Step:
+    def record(
+        self,
+        tenancy: Tenancy,
+        what: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Step:
         """An audited fact that does not change the state (a score, a submission, ...).
 
         It still bumps the version: whoever decides next must have seen it.
@@ -143,11 +167,13 @@ class Work:
         assert tenancy.id is not None
         tenancy.updated_at = self.now
         self.session.add(tenancy)
-        self.audit(tenancy, what, tenancy.state, tenancy.state, actor=actor, reason=reason,
-                   data=data)
+        self.audit(
+            tenancy, what, tenancy.state, tenancy.state, actor=actor, reason=reason, data=data
+        )
         self._flush(tenancy)
-        return Step(tenancy.id, what, tenancy.state, tenancy.state, tenancy.version,
-                    dict(data or {}))
+        return Step(
+            tenancy.id, what, tenancy.state, tenancy.state, tenancy.version, dict(data or {})
+        )
 
     def _flush(self, tenancy: Tenancy) -> None:
         """Write now, so a concurrent change surfaces as StaleTenancy naming this tenancy."""
@@ -158,19 +184,47 @@ class Work:
             assert tenancy_id is not None
             raise StaleTenancy(tenancy_id, seen, None) from err
 
-    def audit(self, tenancy: Tenancy, trigger: str, before: str | None, after: str, *,
-              actor: str, reason: str | None, data: Mapping[str, Any] | None) -> AuditEvent:
+    def audit(
+        self,
+        tenancy: Tenancy,
+        trigger: str,
+        before: str | None,
+        after: str,
+        *,
+        actor: str,
+        reason: str | None,
+        data: Mapping[str, Any] | None,
+    ) -> AuditEvent:
         assert tenancy.id is not None
         seq = tenancy.audit_seq + 1
         payload = _json_safe(dict(data or {}))
-        digest = event_hash(prev_hash=tenancy.audit_head, tenancy_id=tenancy.id, seq=seq,
-                            actor=actor, trigger=trigger, from_state=before, to_state=after,
-                            reason=reason, data=payload,
-                            rulebook_version=tenancy.rulebook_version, occurred_at=self.now)
-        event = AuditEvent(tenancy_id=tenancy.id, seq=seq, actor=actor, trigger=trigger,
-                           from_state=before, to_state=after, reason=reason, data=payload,
-                           rulebook_version=tenancy.rulebook_version, occurred_at=self.now,
-                           prev_hash=tenancy.audit_head, hash=digest)
+        digest = event_hash(
+            prev_hash=tenancy.audit_head,
+            tenancy_id=tenancy.id,
+            seq=seq,
+            actor=actor,
+            trigger=trigger,
+            from_state=before,
+            to_state=after,
+            reason=reason,
+            data=payload,
+            rulebook_version=tenancy.rulebook_version,
+            occurred_at=self.now,
+        )
+        event = AuditEvent(
+            tenancy_id=tenancy.id,
+            seq=seq,
+            actor=actor,
+            trigger=trigger,
+            from_state=before,
+            to_state=after,
+            reason=reason,
+            data=payload,
+            rulebook_version=tenancy.rulebook_version,
+            occurred_at=self.now,
+            prev_hash=tenancy.audit_head,
+            hash=digest,
+        )
         tenancy.audit_seq = seq
         tenancy.audit_head = digest
         self.session.add(event)
@@ -180,47 +234,87 @@ class Work:
     def due(self, start: date, period: Period) -> date:
         return self.calendar.due_date(start, period)
 
-    def deadline(self, tenancy: Tenancy, kind: str, due_on: date, *, subject_id: int | None = None,
-                 key: str | None = None, payload: Mapping[str, Any] | None = None) -> Deadline:
+    def deadline(
+        self,
+        tenancy: Tenancy,
+        kind: str,
+        due_on: date,
+        *,
+        subject_id: int | None = None,
+        key: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> Deadline:
         """Add a deadline row; the dedupe key makes re-adding the same deadline a no-op."""
         assert tenancy.id is not None
         dedupe = f"{kind}:{tenancy.id}:{key or subject_id or due_on.isoformat()}"
         existing = self.session.exec(select(Deadline).where(Deadline.dedupe_key == dedupe)).first()
         if existing is not None:
             return existing
-        row = Deadline(kind=kind, tenancy_id=tenancy.id, subject_id=subject_id, due_on=due_on,
-                       due_at=self.calendar.due_instant(due_on), dedupe_key=dedupe,
-                       payload=_json_safe(dict(payload or {})), created_at=self.now)
+        row = Deadline(
+            kind=kind,
+            tenancy_id=tenancy.id,
+            subject_id=subject_id,
+            due_on=due_on,
+            due_at=self.calendar.due_instant(due_on),
+            dedupe_key=dedupe,
+            payload=_json_safe(dict(payload or {})),
+            created_at=self.now,
+        )
         self.session.add(row)
         return row
 
     def cancel_deadlines(self, tenancy_id: int, *kinds: str) -> int:
         """Cancel pending deadlines of these kinds (the step they guarded is moot)."""
-        stmt = (update(Deadline)
-                .where(Deadline.tenancy_id == tenancy_id, Deadline.status == "pending",
-                       Deadline.kind.in_(kinds))
-                .values(status="cancelled", done_at=self.now))
+        stmt = (
+            update(Deadline)
+            .where(
+                Deadline.tenancy_id == tenancy_id,
+                Deadline.status == "pending",
+                Deadline.kind.in_(kinds),
+            )
+            .values(status="cancelled", done_at=self.now)
+        )
         return int(self.session.exec(stmt).rowcount)
 
     # ---- notices ------------------------------------------------------------------------
-    def notify(self, tenancy: Tenancy, message: str, *, context: Mapping[str, Any] | None = None,
-               audience: str = "firm", key: str | None = None) -> OutboxMessage:
+    def notify(
+        self,
+        tenancy: Tenancy,
+        message: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        audience: str = "firm",
+        key: str | None = None,
+    ) -> OutboxMessage:
         """Queue a notice in the outbox (sent by the relay after commit, never from here)."""
         firm = self.get(Firm, tenancy.firm_id, "firm")
         space = self.get(Space, tenancy.space_id, "space")
         dedupe = f"{message}:{audience}:{tenancy.id}:{key or tenancy.audit_seq}"
         ctx = {
-            "firm": {"id": firm.id, "name": firm.name, "uscc": firm.uscc,
-                     "contact_name": firm.contact_name, "email": firm.contact_email,
-                     "account_manager": firm.account_manager},
+            "firm": {
+                "id": firm.id,
+                "name": firm.name,
+                "uscc": firm.uscc,
+                "contact_name": firm.contact_name,
+                "email": firm.contact_email,
+                "account_manager": firm.account_manager,
+            },
             "space": {"code": space.code, "name": space.name},
             "tenancy": {"id": tenancy.id, "state": tenancy.state},
             "sent_on": self.today.isoformat(),
             **_json_safe(dict(context or {})),
         }
-        row = OutboxMessage(dedupe_key=dedupe, message=message, tenancy_id=tenancy.id,
-                            firm_id=firm.id, audience=audience, locale=firm.locale, context=ctx,
-                            next_attempt_at=self.now, created_at=self.now)
+        row = OutboxMessage(
+            dedupe_key=dedupe,
+            message=message,
+            tenancy_id=tenancy.id,
+            firm_id=firm.id,
+            audience=audience,
+            locale=firm.locale,
+            context=ctx,
+            next_attempt_at=self.now,
+            created_at=self.now,
+        )
         self.session.add(row)
         return row
 

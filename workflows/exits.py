@@ -14,42 +14,77 @@ from workflows.commands import BeginExit, ConfirmExit, EscalateVacating, HandOve
 from workflows.core import Step, Work
 from workflows.service import handles
 
-RESIDENCY_DEADLINES = ("review_submission_due", "review_reminder", "review_overdue_reminder",
-                       "rectification_plan_due", "rectification_end", "cure_end",
-                       "term_expiry_warning", "term_end")
+RESIDENCY_DEADLINES = (
+    "review_submission_due",
+    "review_reminder",
+    "review_overdue_reminder",
+    "rectification_plan_due",
+    "rectification_end",
+    "cure_end",
+    "term_expiry_warning",
+    "term_end",
+)
 HANDOVER_ITEMS = ("meters", "keys", "access_cards", "premises_restored")
 
 
 def open_case(w: Work, tenancy_id: int) -> ExitCase:
-    case = w.session.exec(select(ExitCase).where(
-        ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
-        .order_by(col(ExitCase.id).desc())).first()
+    case = w.session.exec(
+        select(ExitCase)
+        .where(ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
+        .order_by(col(ExitCase.id).desc())
+    ).first()
     if case is None:
         raise InvalidInput("tenancy_id", "has no open exit case", tenancy_id)
     return case
 
 
-def open_forced_case(w: Work, tenancy: Tenancy, rb: rbook.Rulebook, *, grounds: str,
-                     actor: str, facts: str, proof_of_service: str) -> ExitCase:
+def open_forced_case(
+    w: Work,
+    tenancy: Tenancy,
+    rb: rbook.Rulebook,
+    *,
+    grounds: str,
+    actor: str,
+    facts: str,
+    proof_of_service: str,
+) -> ExitCase:
     """Open a forced-exit case for a tenancy already moved to ``exit_notice``."""
     trig = rbook.exit_trigger(rb, grounds)
     due = w.due(w.today, rb.periods.objection_window)
-    case = ExitCase(tenancy_id=tenancy.id, exit_type="forced", grounds=grounds, facts=facts,  # type: ignore[arg-type]
-                    proof_of_service=proof_of_service, served_at=w.now, objection_due_on=due,
-                    rulebook_version=rb.version, created_at=w.now)
+    case = ExitCase(
+        tenancy_id=tenancy.id,
+        exit_type="forced",
+        grounds=grounds,
+        facts=facts,  # type: ignore[arg-type]
+        proof_of_service=proof_of_service,
+        served_at=w.now,
+        objection_due_on=due,
+        rulebook_version=rb.version,
+        created_at=w.now,
+    )
     w.session.add(case)
     w.session.flush()
     w.cancel_deadlines(tenancy.id, *RESIDENCY_DEADLINES)  # type: ignore[arg-type]
     w.deadline(tenancy, "objection_window_end", due, subject_id=case.id)
-    w.notify(tenancy, "exit_notice", context={
-        "grounds": grounds, "grounds_zh": trig.label_zh, "grounds_en": trig.label_en,
-        "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
-                f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
-        "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
-                   f"({trig.rule_ref}, rulebook {rb.version[:12]})",
-        "rule_id": trig.rule_ref, "facts": facts, "objection_due_on": due,
-        "objection_period": rb.periods.objection_window.describe(),
-        "proof_of_service": proof_of_service}, key=str(case.id))
+    w.notify(
+        tenancy,
+        "exit_notice",
+        context={
+            "grounds": grounds,
+            "grounds_zh": trig.label_zh,
+            "grounds_en": trig.label_en,
+            "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
+            f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
+            "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
+            f"({trig.rule_ref}, rulebook {rb.version[:12]})",
+            "rule_id": trig.rule_ref,
+            "facts": facts,
+            "objection_due_on": due,
+            "objection_period": rb.periods.objection_window.describe(),
+            "proof_of_service": proof_of_service,
+        },
+        key=str(case.id),
+    )
     return case
 
 
@@ -64,12 +99,27 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
     rb = rules.for_space(w, w.get_space(tenancy.space_id))
     rbook.exit_trigger(rb, cmd.grounds)  # unknown grounds are refused before anything changes
     with rules.decided_under(w, tenancy, rb):
-        step = w.transition(tenancy, "serve_exit_notice", actor=cmd.actor, reason=cmd.reason,
-                            data={"grounds": cmd.grounds, "facts": cmd.facts,
-                                  "proof_of_service": cmd.proof_of_service,
-                                  "rulebook_version": rb.version})
-    open_forced_case(w, tenancy, rb, grounds=cmd.grounds, actor=cmd.actor, facts=cmd.facts,
-                     proof_of_service=cmd.proof_of_service)
+        step = w.transition(
+            tenancy,
+            "serve_exit_notice",
+            actor=cmd.actor,
+            reason=cmd.reason,
+            data={
+                "grounds": cmd.grounds,
+                "facts": cmd.facts,
+                "proof_of_service": cmd.proof_of_service,
+                "rulebook_version": rb.version,
+            },
+        )
+    open_forced_case(
+        w,
+        tenancy,
+        rb,
+        grounds=cmd.grounds,
+        actor=cmd.actor,
+        facts=cmd.facts,
+        proof_of_service=cmd.proof_of_service,
+    )
     return step
 
 
@@ -84,20 +134,34 @@ def confirm_exit(w: Work, tenancy: Tenancy, *, actor: str, reason: str | None) -
     case.vacate_due_on = due
     w.session.add(case)
     w.cancel_deadlines(tenancy.id, "objection_window_end")  # type: ignore[arg-type]
-    step = w.transition(tenancy, "confirm_exit", actor=actor, reason=case.ruling,
-                        data={"exit_case": case.id, "vacate_due_on": due})
+    step = w.transition(
+        tenancy,
+        "confirm_exit",
+        actor=actor,
+        reason=case.ruling,
+        data={"exit_case": case.id, "vacate_due_on": due},
+    )
     w.deadline(tenancy, "vacate_due", due, subject_id=case.id)
-    w.notify(tenancy, "exit_ruling", context={
-        "upheld": False, "reason": case.ruling, "vacate_due_on": due,
-        "period": period.describe(), "grounds": case.grounds, "facts": case.facts,
-        "objection": case.objection,
-        "grounds_zh": (trig := rbook.exit_trigger(rb, case.grounds or "")).label_zh,
-        "grounds_en": trig.label_en,
-        "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
-                f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
-        "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
-                   f"({trig.rule_ref}, rulebook {rb.version[:12]})",
-        "rule_id": trig.rule_ref})
+    w.notify(
+        tenancy,
+        "exit_ruling",
+        context={
+            "upheld": False,
+            "reason": case.ruling,
+            "vacate_due_on": due,
+            "period": period.describe(),
+            "grounds": case.grounds,
+            "facts": case.facts,
+            "objection": case.objection,
+            "grounds_zh": (trig := rbook.exit_trigger(rb, case.grounds or "")).label_zh,
+            "grounds_en": trig.label_en,
+            "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
+            f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
+            "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
+            f"({trig.rule_ref}, rulebook {rb.version[:12]})",
+            "rule_id": trig.rule_ref,
+        },
+    )
     return step
 
 
@@ -107,11 +171,17 @@ def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
     w.require(tenancy, "confirm_exit")
     case = open_case(w, tenancy.id)  # type: ignore[arg-type]
     if case.objection_due_on is not None and w.today <= case.objection_due_on:
-        raise GuardFailed(tenancy.id, "confirm_exit",
-                          f"the 陈述申辩 window runs until {case.objection_due_on.isoformat()}")
+        raise GuardFailed(
+            tenancy.id,
+            "confirm_exit",
+            f"the 陈述申辩 window runs until {case.objection_due_on.isoformat()}",
+        )
     if case.objection:
-        raise GuardFailed(tenancy.id, "confirm_exit",
-                          "a defence was lodged: rule on it with `rule --upheld/--dismissed`")
+        raise GuardFailed(
+            tenancy.id,
+            "confirm_exit",
+            "a defence was lodged: rule on it with `rule --upheld/--dismissed`",
+        )
     return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason)
 
 
@@ -120,24 +190,46 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "begin_exit")
     if cmd.exit_type not in ("graduation", "term_expiry", "voluntary"):
-        raise InvalidInput("exit_type", "must be graduation, term_expiry or voluntary "
-                                        "(forced exits are served with exit-notice)", cmd.exit_type)
+        raise InvalidInput(
+            "exit_type",
+            "must be graduation, term_expiry or voluntary "
+            "(forced exits are served with exit-notice)",
+            cmd.exit_type,
+        )
     rb = rules.for_tenancy(w, tenancy)
     period = rbook.vacate_period(rb, cmd.exit_type, None)
     due = w.due(w.today, period)
-    case = ExitCase(tenancy_id=tenancy.id, exit_type=cmd.exit_type, facts=cmd.reason,  # type: ignore[arg-type]
-                    vacate_due_on=due, rulebook_version=rb.version, created_at=w.now,
-                    settlement={"approved": cmd.approved})
-    step = w.transition(tenancy, "begin_exit", actor=cmd.actor, reason=cmd.reason,
-                        data={"exit_type": cmd.exit_type, "approved": cmd.approved,
-                              "vacate_due_on": due})
+    case = ExitCase(
+        tenancy_id=tenancy.id,
+        exit_type=cmd.exit_type,
+        facts=cmd.reason,  # type: ignore[arg-type]
+        vacate_due_on=due,
+        rulebook_version=rb.version,
+        created_at=w.now,
+        settlement={"approved": cmd.approved},
+    )
+    step = w.transition(
+        tenancy,
+        "begin_exit",
+        actor=cmd.actor,
+        reason=cmd.reason,
+        data={"exit_type": cmd.exit_type, "approved": cmd.approved, "vacate_due_on": due},
+    )
     w.session.add(case)
     w.session.flush()
     w.cancel_deadlines(tenancy.id, *RESIDENCY_DEADLINES)  # type: ignore[arg-type]
     w.deadline(tenancy, "vacate_due", due, subject_id=case.id)
     message = "graduation" if cmd.exit_type == "graduation" else "exit_confirmed"
-    w.notify(tenancy, message, context={"exit_type": cmd.exit_type, "vacate_due_on": due,
-                                        "period": period.describe(), "approved": cmd.approved})
+    w.notify(
+        tenancy,
+        message,
+        context={
+            "exit_type": cmd.exit_type,
+            "vacate_due_on": due,
+            "period": period.describe(),
+            "approved": cmd.approved,
+        },
+    )
     return step
 
 
@@ -147,20 +239,32 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
     w.require(tenancy, "hand_over")
     missing = [item for item in HANDOVER_ITEMS if not cmd.checklist.get(item)]
     if missing:
-        raise GuardFailed(tenancy.id, "hand_over",
-                          f"handover checklist incomplete: {', '.join(missing)}")
+        raise GuardFailed(
+            tenancy.id, "hand_over", f"handover checklist incomplete: {', '.join(missing)}"
+        )
     if cmd.arrears_yuan < 0 or cmd.damage_yuan < 0:
-        raise InvalidInput("arrears_yuan" if cmd.arrears_yuan < 0 else "damage_yuan",
-                           "must not be negative")
+        raise InvalidInput(
+            "arrears_yuan" if cmd.arrears_yuan < 0 else "damage_yuan", "must not be negative"
+        )
     case = open_case(w, tenancy.id)  # type: ignore[arg-type]
     rb = rules.for_tenancy(w, tenancy)
     deposit = _deposit(w, tenancy)
-    settlement = rbook.settle(rb, exit_type=case.exit_type, grounds=case.grounds,
-                              approved=bool(case.settlement.get("approved", True)),
-                              deposit_yuan=deposit, arrears_yuan=cmd.arrears_yuan,
-                              damage_yuan=cmd.damage_yuan, benefits=[], exit_on=w.today)
-    allocations = w.session.exec(select(Allocation).where(
-        Allocation.tenancy_id == tenancy.id, col(Allocation.end_on).is_(None))).all()
+    settlement = rbook.settle(
+        rb,
+        exit_type=case.exit_type,
+        grounds=case.grounds,
+        approved=bool(case.settlement.get("approved", True)),
+        deposit_yuan=deposit,
+        arrears_yuan=cmd.arrears_yuan,
+        damage_yuan=cmd.damage_yuan,
+        benefits=[],
+        exit_on=w.today,
+    )
+    allocations = w.session.exec(
+        select(Allocation).where(
+            Allocation.tenancy_id == tenancy.id, col(Allocation.end_on).is_(None)
+        )
+    ).all()
     for alloc in allocations:
         alloc.end_on = w.today
         unit = w.session.get(Unit, alloc.unit_id)
@@ -174,21 +278,36 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
     w.session.add(case)
     w.cancel_deadlines(tenancy.id, "vacate_due")  # type: ignore[arg-type]
     move_out = w.due(w.today, rb.periods.registration_move_out)
-    step = w.transition(tenancy, "hand_over", actor=cmd.actor, reason=cmd.reason,
-                        data={"exit_case": case.id, "checklist": dict(cmd.checklist),
-                              "settlement": settlement.to_dict(),
-                              "registration_move_out_by": move_out})
-    w.notify(tenancy, "handover_settlement", context={
-        "settlement": settlement.to_dict(), "registration_move_out_by": move_out,
-        "exit_type": case.exit_type})
+    step = w.transition(
+        tenancy,
+        "hand_over",
+        actor=cmd.actor,
+        reason=cmd.reason,
+        data={
+            "exit_case": case.id,
+            "checklist": dict(cmd.checklist),
+            "settlement": settlement.to_dict(),
+            "registration_move_out_by": move_out,
+        },
+    )
+    w.notify(
+        tenancy,
+        "handover_settlement",
+        context={
+            "settlement": settlement.to_dict(),
+            "registration_move_out_by": move_out,
+            "exit_type": case.exit_type,
+        },
+    )
     return step
 
 
 def _deposit(w: Work, tenancy: Tenancy) -> int:
     from db.tables import AuditEvent
 
-    event = w.session.exec(select(AuditEvent).where(AuditEvent.tenancy_id == tenancy.id,
-                                                    AuditEvent.trigger == "sign")).first()
+    event = w.session.exec(
+        select(AuditEvent).where(AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == "sign")
+    ).first()
     return int(event.data.get("deposit_yuan", 0)) if event is not None else 0
 
 
@@ -197,8 +316,13 @@ def escalate_vacating(w: Work, cmd: EscalateVacating) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "escalate_vacating")
     case = open_case(w, tenancy.id)  # type: ignore[arg-type]
-    step = w.transition(tenancy, "escalate_vacating", actor=cmd.actor, reason=cmd.reason,
-                        data={"exit_case": case.id, "vacate_due_on": case.vacate_due_on})
+    step = w.transition(
+        tenancy,
+        "escalate_vacating",
+        actor=cmd.actor,
+        reason=cmd.reason,
+        data={"exit_case": case.id, "vacate_due_on": case.vacate_due_on},
+    )
     context: dict[str, Any] = {"vacate_due_on": case.vacate_due_on}
     w.notify(tenancy, "vacate_overdue", context=context)
     w.notify(tenancy, "vacate_overdue", context=context, audience="manager")

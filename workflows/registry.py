@@ -26,8 +26,11 @@ def validate_uscc(value: str) -> str:
     try:
         return str(uscc_check.validate(value))
     except StdnumError as err:
-        raise InvalidInput("uscc", f"统一社会信用代码无效 / invalid unified social credit code: "
-                                   f"{err.message}", value) from err
+        raise InvalidInput(
+            "uscc",
+            f"统一社会信用代码无效 / invalid unified social credit code: {err.message}",
+            value,
+        ) from err
 
 
 @handles(CreateSpace)
@@ -40,8 +43,13 @@ def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
         raise AlreadyExists("space", cmd.code)
     text = cmd.rulebook_text if cmd.rulebook_text is not None else rules.default_rulebook_text()
     rulebook = rules.store(w, text, cmd.rulebook_source)
-    space = Space(code=cmd.code, name=cmd.name.strip(), timezone=cmd.timezone,
-                  rulebook_version=rulebook.version, created_at=w.now)
+    space = Space(
+        code=cmd.code,
+        name=cmd.name.strip(),
+        timezone=cmd.timezone,
+        rulebook_version=rulebook.version,
+        created_at=w.now,
+    )
     w.session.add(space)
     w.session.flush()
     return {"space": space.code, "id": space.id, "rulebook_version": rulebook.version}
@@ -56,8 +64,9 @@ def add_unit(w: Work, cmd: AddUnit) -> dict[str, Any]:
         raise InvalidInput("kind", f"must be one of {', '.join(UNIT_KINDS)}", cmd.kind)
     if not cmd.area_m2 > 0:
         raise InvalidInput("area_m2", "must be greater than 0", cmd.area_m2)
-    exists = w.session.exec(select(Unit).where(Unit.space_id == space.id,
-                                               Unit.code == cmd.code)).first()
+    exists = w.session.exec(
+        select(Unit).where(Unit.space_id == space.id, Unit.code == cmd.code)
+    ).first()
     if exists is not None:
         raise AlreadyExists("unit", f"{cmd.space}/{cmd.code}")
     assert space.id is not None
@@ -82,10 +91,18 @@ def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
         raise InvalidInput("founded_on", "must not be in the future", cmd.founded_on.isoformat())
     if w.session.exec(select(Firm).where(Firm.uscc == code)).first() is not None:
         raise AlreadyExists("firm", code)
-    firm = Firm(name=cmd.name.strip(), uscc=code, industry=cmd.industry.strip(),
-                founded_on=cmd.founded_on, contact_name=cmd.contact_name,
-                contact_email=cmd.contact_email, contact_phone=cmd.contact_phone,
-                account_manager=cmd.account_manager, locale=cmd.locale, created_at=w.now)
+    firm = Firm(
+        name=cmd.name.strip(),
+        uscc=code,
+        industry=cmd.industry.strip(),
+        founded_on=cmd.founded_on,
+        contact_name=cmd.contact_name,
+        contact_email=cmd.contact_email,
+        contact_phone=cmd.contact_phone,
+        account_manager=cmd.account_manager,
+        locale=cmd.locale,
+        created_at=w.now,
+    )
     w.session.add(firm)
     w.session.flush()
     return {"firm": firm.id, "uscc": firm.uscc, "name": firm.name}

@@ -27,7 +27,9 @@ Handler = Callable[[Work, Any], Any]
 HANDLERS: dict[type[Command], Handler] = {}
 
 
-def handles(command_type: type[C]) -> Callable[[Callable[[Work, C], Any]], Callable[[Work, C], Any]]:
+def handles(
+    command_type: type[C],
+) -> Callable[[Callable[[Work, C], Any]], Callable[[Work, C], Any]]:
     """Register a handler for a command type (one handler per type)."""
 
     def register(fn: Callable[[Work, C], Any]) -> Callable[[Work, C], Any]:
@@ -84,5 +86,9 @@ def _load_handlers() -> None:
         importlib.import_module(name)
 
 
-HANDLER_MODULES = ("workflows.registry", "workflows.admission", "workflows.residency",
-                   "workflows.exits")
+HANDLER_MODULES = (
+    "workflows.registry",
+    "workflows.admission",
+    "workflows.residency",
+    "workflows.exits",
+)

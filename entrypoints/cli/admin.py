@@ -30,8 +30,14 @@ unit_app = typer.Typer(help="单元 / units", no_args_is_help=True)
 firm_app = typer.Typer(help="企业 / firms", no_args_is_help=True)
 rules_app = typer.Typer(help="规则 / rulebooks", no_args_is_help=True)
 calendar_app = typer.Typer(help="工作日历 / working-day calendar", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (space_app, "space"), (unit_app, "unit"), (firm_app, "firm"),
-                  (rules_app, "rules"), (calendar_app, "calendar")):
+for sub, name in (
+    (db_app, "db"),
+    (space_app, "space"),
+    (unit_app, "unit"),
+    (firm_app, "firm"),
+    (rules_app, "rules"),
+    (calendar_app, "calendar"),
+):
     app.add_typer(sub, name=name)
 
 
@@ -59,31 +65,41 @@ def db_current() -> None:
 
 @space_app.command("create")
 def space_create(
-    code: str, name: str,
+    code: str,
+    name: str,
     rulebook: Annotated[str | None, typer.Option(help="规则 TOML 文件 / rulebook file")] = None,
-    actor: Actor = "operator", as_json: Json = False,
+    actor: Actor = "operator",
+    as_json: Json = False,
 ) -> None:
     """新建空间 / create a space (with the default rulebook unless --rulebook)."""
-    text, source = (None, "default") if rulebook is None else (_read_text(rulebook, "rulebook"),
-                                                               rulebook)
-    result = get_app().service.handle(c.CreateSpace(code=code, name=name, rulebook_text=text,
-                                                    rulebook_source=source, actor=actor))
+    text, source = (
+        (None, "default") if rulebook is None else (_read_text(rulebook, "rulebook"), rulebook)
+    )
+    result = get_app().service.handle(
+        c.CreateSpace(code=code, name=name, rulebook_text=text, rulebook_source=source, actor=actor)
+    )
     emit(result, as_json, f"space {code} created (rulebook {result['rulebook_version'][:12]})")
 
 
 @space_app.command("list")
 def space_list(as_json: Json = False) -> None:
-    rows = get_app().service.read(lambda w: [
-        {"code": s.code, "name": s.name, "rulebook_version": s.rulebook_version}
-        for s in w.session.exec(select(Space).order_by(col(Space.id))).all()])
+    rows = get_app().service.read(
+        lambda w: [
+            {"code": s.code, "name": s.name, "rulebook_version": s.rulebook_version}
+            for s in w.session.exec(select(Space).order_by(col(Space.id))).all()
+        ]
+    )
     emit(rows, as_json, "\n".join(f"{r['code']:<12} {r['name']}" for r in rows))
 
 
 @unit_app.command("add")
-def unit_add(space: str, code: str,
-             kind: Annotated[str, typer.Option(help="office | lab | wet_lab | production | desk")],
-             area: Annotated[float, typer.Option(help="面积 m² / area")],
-             as_json: Json = False) -> None:
+def unit_add(
+    space: str,
+    code: str,
+    kind: Annotated[str, typer.Option(help="office | lab | wet_lab | production | desk")],
+    area: Annotated[float, typer.Option(help="面积 m² / area")],
+    as_json: Json = False,
+) -> None:
     """新增单元 / add a lettable unit."""
     result = get_app().service.handle(c.AddUnit(space=space, code=code, kind=kind, area_m2=area))
     emit(result, as_json, f"unit {space}/{code} added")
@@ -93,12 +109,21 @@ def unit_add(space: str, code: str,
 def unit_list(space: str, as_json: Json = False) -> None:
     def q(w: Any) -> list[dict[str, Any]]:
         sp = w.space_by_code(space)
-        return [{"code": u.code, "kind": u.kind, "area_m2": u.area_m2, "status": u.status}
-                for u in w.session.exec(select(Unit).where(Unit.space_id == sp.id)
-                                        .order_by(col(Unit.code))).all()]
+        return [
+            {"code": u.code, "kind": u.kind, "area_m2": u.area_m2, "status": u.status}
+            for u in w.session.exec(
+                select(Unit).where(Unit.space_id == sp.id).order_by(col(Unit.code))
+            ).all()
+        ]
+
     rows = get_app().service.read(q)
-    emit(rows, as_json, "\n".join(f"{r['code']:<10} {r['kind']:<10} {r['area_m2']:>8.2f} m²  "
-                                  f"{r['status']}" for r in rows))
+    emit(
+        rows,
+        as_json,
+        "\n".join(
+            f"{r['code']:<10} {r['kind']:<10} {r['area_m2']:>8.2f} m²  {r['status']}" for r in rows
+        ),
+    )
 
 
 @firm_app.command("add")
@@ -115,18 +140,30 @@ def firm_add(
     as_json: Json = False,
 ) -> None:
     """登记企业 / register a firm."""
-    result = get_app().service.handle(c.RegisterFirm(
-        name=name, uscc=uscc, industry=industry,
-        founded_on=parse_date(founded, "founded") if founded else None, contact_name=contact,
-        contact_email=email, contact_phone=phone, account_manager=manager, locale=locale))
+    result = get_app().service.handle(
+        c.RegisterFirm(
+            name=name,
+            uscc=uscc,
+            industry=industry,
+            founded_on=parse_date(founded, "founded") if founded else None,
+            contact_name=contact,
+            contact_email=email,
+            contact_phone=phone,
+            account_manager=manager,
+            locale=locale,
+        )
+    )
     emit(result, as_json, f"firm #{result['firm']} {result['name']} ({result['uscc']})")
 
 
 @firm_app.command("list")
 def firm_list(as_json: Json = False) -> None:
-    rows = get_app().service.read(lambda w: [
-        {"id": f.id, "name": f.name, "uscc": f.uscc, "industry": f.industry}
-        for f in w.session.exec(select(Firm).order_by(col(Firm.id))).all()])
+    rows = get_app().service.read(
+        lambda w: [
+            {"id": f.id, "name": f.name, "uscc": f.uscc, "industry": f.industry}
+            for f in w.session.exec(select(Firm).order_by(col(Firm.id))).all()
+        ]
+    )
     emit(rows, as_json, "\n".join(f"#{r['id']:<5} {r['uscc']}  {r['name']}" for r in rows))
 
 
@@ -165,45 +202,67 @@ def rules_show(
 
 
 @rules_app.command("load")
-def rules_load(file: str, space: Annotated[str | None, typer.Option(
-        help="启用于此空间 / activate for this space")] = None, as_json: Json = False) -> None:
+def rules_load(
+    file: str,
+    space: Annotated[
+        str | None, typer.Option(help="启用于此空间 / activate for this space")
+    ] = None,
+    as_json: Json = False,
+) -> None:
     """存储规则并可启用 / store a rulebook (and activate it for a space)."""
-    result = get_app().service.handle(c.LoadRulebook(text=_read_text(file, "file"), source=file,
-                                                     space=space))
-    emit(result, as_json, f"rulebook {result['rulebook_version'][:12]} stored"
-                          + (f", active for {space}" if space else ""))
+    result = get_app().service.handle(
+        c.LoadRulebook(text=_read_text(file, "file"), source=file, space=space)
+    )
+    emit(
+        result,
+        as_json,
+        f"rulebook {result['rulebook_version'][:12]} stored"
+        + (f", active for {space}" if space else ""),
+    )
 
 
 @calendar_app.command("set")
-def calendar_set(day: str, kind: Annotated[str, typer.Argument(help="workday | holiday")],
-                 note: str | None = None) -> None:
+def calendar_set(
+    day: str,
+    kind: Annotated[str, typer.Argument(help="workday | holiday")],
+    note: str | None = None,
+) -> None:
     """设置调休/假日 / override one day."""
     if kind not in ("workday", "holiday"):
         raise InvalidInput("kind", "must be workday or holiday", kind)
-    get_app().service.handle(c.SetCalendarDay(day=parse_date(day, "date"),
-                                              workday=kind == "workday", note=note))
+    get_app().service.handle(
+        c.SetCalendarDay(day=parse_date(day, "date"), workday=kind == "workday", note=note)
+    )
     typer.echo(f"{day}: {kind}")
 
 
 @calendar_app.command("add-workdays")
-def calendar_add(day: str, n: int,
-                 inclusive: Annotated[bool, typer.Option(help="首日计入 / count the first day")] = False
-                 ) -> None:
+def calendar_add(
+    day: str,
+    n: int,
+    inclusive: Annotated[bool, typer.Option(help="首日计入 / count the first day")] = False,
+) -> None:
     """计算 N 个工作日后的日期 / the date N working days after DATE."""
     start = parse_date(day, "date")
 
     def compute(w: Any) -> Any:
         cal: WorkCalendar = w.calendar
         return cal.add_working_days(start, n, inclusive=inclusive)
+
     typer.echo(get_app().service.read(compute).isoformat())
 
 
 @app.command("tick")
 def tick_cmd(
-    until: Annotated[str | None, typer.Option(help="模拟时钟：按此时刻处理 / act as of this "
-                                                   "instant, a simulated clock (default: now; "
-                                                   "ISO date or date-time, Asia/Shanghai if "
-                                                   "no offset)")] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="模拟时钟：按此时刻处理 / act as of this "
+            "instant, a simulated clock (default: now; "
+            "ISO date or date-time, Asia/Shanghai if "
+            "no offset)"
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """运行一次全部定时任务 / run every sweep once: review cycles, deadlines, digest, outbox.
@@ -216,25 +275,31 @@ def tick_cmd(
     when = parse_instant(until, "until") if until else None
     now = a.clock.now().replace(microsecond=0)
     if when is not None and when < now:
-        raise InvalidInput("until", f"must not be in the past (now is {now.isoformat()}); "
-                                    "what is overdue is handled by a plain `innospace tick`",
-                           until)
+        raise InvalidInput(
+            "until",
+            f"must not be in the past (now is {now.isoformat()}); "
+            "what is overdue is handled by a plain `innospace tick`",
+            until,
+        )
     report = run_ticks(a, until=when)
     if as_json:
         emit(report, True)
         return
     d, cy, dg, r = report["deadlines"], report["cycles"], report["digest"], report["relay"]
-    typer.echo(f"review cycles: opened {cy['opened']}\n"
-               f"deadlines: handled {d['handled']}, moot {d['moot']}, failed {d['failed']}, "
-               f"left for later {d['retry']}\n"
-               f"digest: {'sent' if dg['sent'] else 'not due or already sent'}\n"
-               f"outbox: delivered {r['delivered']}, retrying {r['retried']}, dead {r['dead']}")
+    typer.echo(
+        f"review cycles: opened {cy['opened']}\n"
+        f"deadlines: handled {d['handled']}, moot {d['moot']}, failed {d['failed']}, "
+        f"left for later {d['retry']}\n"
+        f"digest: {'sent' if dg['sent'] else 'not due or already sent'}\n"
+        f"outbox: delivered {r['delivered']}, retrying {r['retried']}, dead {r['dead']}"
+    )
 
 
 @app.command("demo")
 def demo_cmd(
-    db: Annotated[str, typer.Option("--out", help="演示数据库文件 / where to write the demo")] =
-    "innospace-demo.db",
+    db: Annotated[
+        str, typer.Option("--out", help="演示数据库文件 / where to write the demo")
+    ] = "innospace-demo.db",
     firms: Annotated[int, typer.Option(help="企业数 / number of firms")] = 36,
     seed: int = 2022,
 ) -> None:
@@ -242,5 +307,3 @@ def demo_cmd(
     from entrypoints.demo import run_demo
 
     run_demo(Path(db), firms=firms, seed=seed)
-
-

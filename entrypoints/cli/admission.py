@@ -28,8 +28,11 @@ def _done(step: Step | dict[str, object], as_json: bool = False) -> None:
         emit(data, True)
         return
     frm, to = data.get("from"), data.get("to")
-    head = f"tenancy {data.get('tenancy_id')}: {frm} -> {to}" if frm != to else \
-        f"tenancy {data.get('tenancy_id')}: {data.get('trigger')} recorded ({to})"
+    head = (
+        f"tenancy {data.get('tenancy_id')}: {frm} -> {to}"
+        if frm != to
+        else f"tenancy {data.get('tenancy_id')}: {data.get('trigger')} recorded ({to})"
+    )
     typer.echo(f"{head} (version {data.get('version')})")
 
 
@@ -41,47 +44,85 @@ def apply_cmd(
     area: Annotated[float, typer.Option("--area", help="申请面积 m² / requested area")] = 0,
     profile: Annotated[str | None, typer.Option(help="申请资料 JSON 文件 / profile JSON")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="profile key=value")] = None,
-    actor: Actor = "operator", reason: Reason = None, as_json: Json = False,
+    actor: Actor = "operator",
+    reason: Reason = None,
+    as_json: Json = False,
 ) -> None:
     """提交入驻申请 / file an application."""
     data = load_json_file(profile, "profile") if profile else {}
     data.update(parse_pairs(set_, "set"))
-    step = get_app().service.handle(c.Apply(firm=firm, space=space, track=track,
-                                            requested_area_m2=area, profile=data, actor=actor))
+    step = get_app().service.handle(
+        c.Apply(
+            firm=firm, space=space, track=track, requested_area_m2=area, profile=data, actor=actor
+        )
+    )
     _done(step, as_json)
 
 
 @app.command("screen")
 def screen_cmd(
-    tenancy: int, reject: Annotated[bool, typer.Option(
-        "--reject", help="以规则外理由驳回 / reject on grounds outside the rulebook")] = False,
-    actor: Actor = "operator", version: Version = None, reason: Reason = None,
+    tenancy: int,
+    reject: Annotated[
+        bool,
+        typer.Option("--reject", help="以规则外理由驳回 / reject on grounds outside the rulebook"),
+    ] = False,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
     as_json: Json = False,
 ) -> None:
     """形式审查（按硬性条件） / screen against the hard requirements."""
-    _done(get_app().service.handle(c.Screen(tenancy_id=tenancy, reject=reject, actor=actor,
-                                            expected_version=version, reason=reason)), as_json)
+    _done(
+        get_app().service.handle(
+            c.Screen(
+                tenancy_id=tenancy,
+                reject=reject,
+                actor=actor,
+                expected_version=version,
+                reason=reason,
+            )
+        ),
+        as_json,
+    )
 
 
 @app.command("request-info")
 def request_info_cmd(
-    tenancy: int, items: Annotated[str, typer.Option(help="需补充的材料 / what is missing")],
-    actor: Actor = "operator", version: Version = None, as_json: Json = False,
+    tenancy: int,
+    items: Annotated[str, typer.Option(help="需补充的材料 / what is missing")],
+    actor: Actor = "operator",
+    version: Version = None,
+    as_json: Json = False,
 ) -> None:
     """要求补充材料 / request more information."""
-    _done(get_app().service.handle(c.RequestInfo(tenancy_id=tenancy, items=items, actor=actor,
-                                                 expected_version=version)), as_json)
+    _done(
+        get_app().service.handle(
+            c.RequestInfo(tenancy_id=tenancy, items=items, actor=actor, expected_version=version)
+        ),
+        as_json,
+    )
 
 
 @app.command("resubmit")
 def resubmit_cmd(
     tenancy: int,
     set_: Annotated[list[str] | None, typer.Option("--set", help="profile key=value")] = None,
-    actor: Actor = "firm", version: Version = None, as_json: Json = False,
+    actor: Actor = "firm",
+    version: Version = None,
+    as_json: Json = False,
 ) -> None:
     """补充材料后重新提交 / resubmit after an information request."""
-    _done(get_app().service.handle(c.Resubmit(tenancy_id=tenancy, profile=parse_pairs(set_, "set"),
-                                              actor=actor, expected_version=version)), as_json)
+    _done(
+        get_app().service.handle(
+            c.Resubmit(
+                tenancy_id=tenancy,
+                profile=parse_pairs(set_, "set"),
+                actor=actor,
+                expected_version=version,
+            )
+        ),
+        as_json,
+    )
 
 
 @app.command("score")
@@ -89,30 +130,62 @@ def score_cmd(
     tenancy: int,
     reviewer: Annotated[str, typer.Option(help="评审专家 / reviewer")],
     score: Annotated[list[str], typer.Option("--score", help="criterion=points, repeat")],
-    conflict: Annotated[bool, typer.Option("--conflict", help="申报利益冲突 / declared conflict")] = False,
-    actor: Actor = "operator", version: Version = None, as_json: Json = False,
+    conflict: Annotated[
+        bool, typer.Option("--conflict", help="申报利益冲突 / declared conflict")
+    ] = False,
+    actor: Actor = "operator",
+    version: Version = None,
+    as_json: Json = False,
 ) -> None:
     """录入专家评分 / record one reviewer's scores."""
     scores = parse_pairs(score, "score")
-    _done(get_app().service.handle(c.ScoreApplication(
-        tenancy_id=tenancy, reviewer=reviewer, scores=scores, conflict_of_interest=conflict,
-        actor=actor, expected_version=version)), as_json)
+    _done(
+        get_app().service.handle(
+            c.ScoreApplication(
+                tenancy_id=tenancy,
+                reviewer=reviewer,
+                scores=scores,
+                conflict_of_interest=conflict,
+                actor=actor,
+                expected_version=version,
+            )
+        ),
+        as_json,
+    )
 
 
 @app.command("approve")
-def approve_cmd(tenancy: int, actor: Actor = "operator", version: Version = None,
-                reason: Reason = None, as_json: Json = False) -> None:
+def approve_cmd(
+    tenancy: int,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
+    as_json: Json = False,
+) -> None:
     """评审通过，进入公示 / approve and start the public notice."""
-    _done(get_app().service.handle(c.Approve(tenancy_id=tenancy, actor=actor,
-                                             expected_version=version, reason=reason)), as_json)
+    _done(
+        get_app().service.handle(
+            c.Approve(tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason)
+        ),
+        as_json,
+    )
 
 
 @app.command("reject")
-def reject_cmd(tenancy: int, actor: Actor = "operator", version: Version = None,
-               reason: Reason = None, as_json: Json = False) -> None:
+def reject_cmd(
+    tenancy: int,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
+    as_json: Json = False,
+) -> None:
     """评审不通过 / reject after evaluation."""
-    _done(get_app().service.handle(c.Reject(tenancy_id=tenancy, actor=actor,
-                                            expected_version=version, reason=reason)), as_json)
+    _done(
+        get_app().service.handle(
+            c.Reject(tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason)
+        ),
+        as_json,
+    )
 
 
 @app.command("object")
@@ -122,12 +195,22 @@ def object_cmd(
     grounds: Annotated[str, typer.Option(help="理由 / grounds")] = "",
     evidence: Annotated[str | None, typer.Option(help="证据 / evidence")] = None,
     oral: Annotated[bool, typer.Option("--oral", help="非书面 / not in writing")] = False,
-    actor: Actor = "operator", version: Version = None, as_json: Json = False,
+    actor: Actor = "operator",
+    version: Version = None,
+    as_json: Json = False,
 ) -> None:
     """登记公示异议或陈述申辩 / lodge a publicity objection or an exit defence."""
-    result = get_app().service.handle(c.LodgeObjection(
-        tenancy_id=tenancy, by=by, written=not oral, grounds=grounds, evidence=evidence,
-        actor=actor, expected_version=version))
+    result = get_app().service.handle(
+        c.LodgeObjection(
+            tenancy_id=tenancy,
+            by=by,
+            written=not oral,
+            grounds=grounds,
+            evidence=evidence,
+            actor=actor,
+            expected_version=version,
+        )
+    )
     if as_json:
         emit(result, True)
     elif result["accepted"]:
@@ -139,23 +222,43 @@ def object_cmd(
 @app.command("rule")
 def rule_cmd(
     tenancy: int,
-    upheld: Annotated[bool, typer.Option("--upheld/--dismissed",
-                                         help="异议成立/不成立 / objection upheld or dismissed")],
+    upheld: Annotated[
+        bool,
+        typer.Option(
+            "--upheld/--dismissed", help="异议成立/不成立 / objection upheld or dismissed"
+        ),
+    ],
     reason: Annotated[str, typer.Option(help="决定理由 / reasons")],
-    actor: Actor = "operator", version: Version = None, as_json: Json = False,
+    actor: Actor = "operator",
+    version: Version = None,
+    as_json: Json = False,
 ) -> None:
     """对异议或申辩作出决定 / rule on an objection or a defence."""
-    _done(get_app().service.handle(c.RuleOnObjection(tenancy_id=tenancy, upheld=upheld,
-                                                     reason=reason, actor=actor,
-                                                     expected_version=version)), as_json)
+    _done(
+        get_app().service.handle(
+            c.RuleOnObjection(
+                tenancy_id=tenancy,
+                upheld=upheld,
+                reason=reason,
+                actor=actor,
+                expected_version=version,
+            )
+        ),
+        as_json,
+    )
 
 
 @app.command("end-publicity")
-def end_publicity_cmd(tenancy: int, actor: Actor = "operator", version: Version = None,
-                      as_json: Json = False) -> None:
+def end_publicity_cmd(
+    tenancy: int, actor: Actor = "operator", version: Version = None, as_json: Json = False
+) -> None:
     """公示期满，准予入驻 / close the public notice and admit."""
-    _done(get_app().service.handle(c.EndPublicity(tenancy_id=tenancy, actor=actor,
-                                                  expected_version=version)), as_json)
+    _done(
+        get_app().service.handle(
+            c.EndPublicity(tenancy_id=tenancy, actor=actor, expected_version=version)
+        ),
+        as_json,
+    )
 
 
 @app.command("sign")
@@ -165,18 +268,39 @@ def sign_cmd(
     start: Annotated[str, typer.Option("--from", help="起租日 YYYY-MM-DD / term start")],
     end: Annotated[str, typer.Option("--to", help="到期日 YYYY-MM-DD / term end")],
     deposit: Annotated[int, typer.Option(help="押金（元） / deposit in yuan")] = 0,
-    actor: Actor = "operator", version: Version = None, as_json: Json = False,
+    actor: Actor = "operator",
+    version: Version = None,
+    as_json: Json = False,
 ) -> None:
     """签订入驻协议并分配单元 / sign the agreement and let units."""
-    _done(get_app().service.handle(c.Sign(
-        tenancy_id=tenancy, units=tuple(unit), term_start=parse_date(start, "from"),
-        term_end=parse_date(end, "to"), deposit_yuan=deposit, actor=actor,
-        expected_version=version)), as_json)
+    _done(
+        get_app().service.handle(
+            c.Sign(
+                tenancy_id=tenancy,
+                units=tuple(unit),
+                term_start=parse_date(start, "from"),
+                term_end=parse_date(end, "to"),
+                deposit_yuan=deposit,
+                actor=actor,
+                expected_version=version,
+            )
+        ),
+        as_json,
+    )
 
 
 @app.command("withdraw")
-def withdraw_cmd(tenancy: int, actor: Actor = "firm", version: Version = None,
-                 reason: Reason = None, as_json: Json = False) -> None:
+def withdraw_cmd(
+    tenancy: int,
+    actor: Actor = "firm",
+    version: Version = None,
+    reason: Reason = None,
+    as_json: Json = False,
+) -> None:
     """撤回申请 / withdraw the application."""
-    _done(get_app().service.handle(c.Withdraw(tenancy_id=tenancy, actor=actor,
-                                              expected_version=version, reason=reason)), as_json)
+    _done(
+        get_app().service.handle(
+            c.Withdraw(tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason)
+        ),
+        as_json,
+    )

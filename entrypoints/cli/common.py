@@ -14,7 +14,7 @@ from lifecycle.errors import InnospaceError, InvalidInput
 
 app = typer.Typer(
     help="innospace — 科创空间入驻企业全生命周期管理 / tenant lifecycle engine for "
-         "sci-tech innovation spaces.",
+    "sci-tech innovation spaces.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,10 +31,15 @@ STATE = State()
 
 @app.callback()
 def _global(
-    db: Annotated[str | None, typer.Option(
-        "--db", envvar="INNOSPACE_DATABASE_URL",
-        help="数据库 / database: a SQLite path or URL, or postgresql+psycopg://… "
-             "(default: sqlite:///innospace.db in the working directory)")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="INNOSPACE_DATABASE_URL",
+            help="数据库 / database: a SQLite path or URL, or postgresql+psycopg://… "
+            "(default: sqlite:///innospace.db in the working directory)",
+        ),
+    ] = None,
 ) -> None:
     STATE.db = db
     STATE.app = None
@@ -92,8 +97,9 @@ def parse_instant(value: str, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(field, "must be an ISO date or date-time, e.g. 2026-01-31T09:00+08:00",
-                           value) from None
+        raise InvalidInput(
+            field, "must be an ISO date or date-time, e.g. 2026-01-31T09:00+08:00", value
+        ) from None
     if parsed.tzinfo is None:
         from zoneinfo import ZoneInfo
 
@@ -135,16 +141,23 @@ def load_json_file(path: str, field: str) -> dict[str, Any]:
     except OSError as err:
         raise InvalidInput(field, f"cannot read file: {err.strerror}", path) from None
     except json.JSONDecodeError as err:
-        raise InvalidInput(field, f"not valid JSON (line {err.lineno}, column {err.colno}): "
-                                  f"{err.msg}", path) from None
+        raise InvalidInput(
+            field, f"not valid JSON (line {err.lineno}, column {err.colno}): {err.msg}", path
+        ) from None
     if not isinstance(data, dict):
         raise InvalidInput(field, "must contain a JSON object", path)
     return data
 
 
 # Options shared by every command that changes a tenancy.
-Actor = Annotated[str, typer.Option("--actor", help="操作人 / who acts (recorded in the audit log)")]
-Version = Annotated[int | None, typer.Option(
-    "--version", help="你看到的版本号 / the version you saw; refused if it changed since")]
+Actor = Annotated[
+    str, typer.Option("--actor", help="操作人 / who acts (recorded in the audit log)")
+]
+Version = Annotated[
+    int | None,
+    typer.Option(
+        "--version", help="你看到的版本号 / the version you saw; refused if it changed since"
+    ),
+]
 Reason = Annotated[str | None, typer.Option("--reason", help="理由 / reason (recorded)")]
 Json = Annotated[bool, typer.Option("--json", help="JSON output")]

@@ -31,20 +31,26 @@ def show_cmd(tenancy: int, as_json: Json = False) -> None:
     if as_json:
         emit(data, True)
         return
-    lines = [f"#{data['id']} {data['firm']} ({data['uscc']}) @ {data['space']}",
-             f"  状态 state: {data['state_zh']} / {data['state']}  version {data['version']}",
-             f"  track: {data['track']}  term: {data['term_start']} → {data['term_end']}",
-             f"  score: {data['score']}  rulebook: {(data['rulebook_version'] or '')[:12]}"]
+    lines = [
+        f"#{data['id']} {data['firm']} ({data['uscc']}) @ {data['space']}",
+        f"  状态 state: {data['state_zh']} / {data['state']}  version {data['version']}",
+        f"  track: {data['track']}  term: {data['term_start']} → {data['term_end']}",
+        f"  score: {data['score']}  rulebook: {(data['rulebook_version'] or '')[:12]}",
+    ]
     for u in data["units"]:
         lines.append(f"  unit {u['code']} ({u['kind']}, {u['area_m2']} m²) {u['from']} → {u['to']}")
     for r in data["reviews"]:
-        lines.append(f"  review {r['period']}: {r['status']} score={r['score']} "
-                     f"grade={r['grade']} → {r['consequence']}")
+        lines.append(
+            f"  review {r['period']}: {r['status']} score={r['score']} "
+            f"grade={r['grade']} → {r['consequence']}"
+        )
         for step in (r["trace"] or {}).get("steps", []):
             lines.append(f"      · {_trace_line(step)}")
     for e in data["exit_cases"]:
-        lines.append(f"  exit case {e['id']}: {e['type']} {e['grounds'] or ''} [{e['status']}] "
-                     f"objection by {e['objection_due_on']} vacate by {e['vacate_due_on']}")
+        lines.append(
+            f"  exit case {e['id']}: {e['type']} {e['grounds'] or ''} [{e['status']}] "
+            f"objection by {e['objection_due_on']} vacate by {e['vacate_due_on']}"
+        )
     for d in data["deadlines"]:
         lines.append(f"  deadline {d['kind']} on {d['due_on']}")
     typer.echo("\n".join(lines))
@@ -64,21 +70,25 @@ def list_cmd(
     space: Annotated[str | None, typer.Option(help="空间代码 / space code")] = None,
     state: Annotated[str | None, typer.Option(help="状态 / state")] = None,
     firm: Annotated[str | None, typer.Option(help="企业名称或信用代码 / firm name or USCC")] = None,
-    limit: int = 1000, as_json: Json = False,
+    limit: int = 1000,
+    as_json: Json = False,
 ) -> None:
     """列出入驻记录 / list tenancies."""
     if state is not None and state not in STATES:
         from lifecycle.errors import InvalidInput
 
         raise InvalidInput("state", f"must be one of {', '.join(STATES)}", state)
-    rows = _read(lambda s: queries.list_tenancies(s, space=space, state=state, firm=firm,
-                                                  limit=limit))
+    rows = _read(
+        lambda s: queries.list_tenancies(s, space=space, state=state, firm=firm, limit=limit)
+    )
     if as_json:
         emit(rows, True)
         return
     for r in rows:
-        typer.echo(f"#{r['id']:<5} {r['state']:<15} {STATE_LABELS[r['state']][0]:<10} "
-                   f"{r['space']:<10} {r['firm']}")
+        typer.echo(
+            f"#{r['id']:<5} {r['state']:<15} {STATE_LABELS[r['state']][0]:<10} "
+            f"{r['space']:<10} {r['firm']}"
+        )
     typer.echo(f"({len(rows)} tenancies)")
 
 
@@ -91,8 +101,10 @@ def timeline_cmd(tenancy: int, as_json: Json = False) -> None:
         return
     for e in events:
         move = f"{e['from']} → {e['to']}" if e["from"] != e["to"] else f"({e['to']})"
-        typer.echo(f"{e['seq']:>3}  {e['at'][:19]}  {e['trigger']:<20} {move:<32} "
-                   f"{e['actor']}{'  — ' + e['reason'] if e['reason'] else ''}")
+        typer.echo(
+            f"{e['seq']:>3}  {e['at'][:19]}  {e['trigger']:<20} {move:<32} "
+            f"{e['actor']}{'  — ' + e['reason'] if e['reason'] else ''}"
+        )
         trace = (e["data"] or {}).get("trace")
         if isinstance(trace, dict):
             for step in trace.get("steps", []):
@@ -109,9 +121,14 @@ def audit_verify(
     if as_json:
         emit(report.to_dict(), True)
     else:
-        typer.echo(f"{report.tenancies} tenancies, {report.events} events: "
-                   + ("审计链完整 / audit chain intact" if report.ok
-                      else f"{len(report.problems)} problem(s)"))
+        typer.echo(
+            f"{report.tenancies} tenancies, {report.events} events: "
+            + (
+                "审计链完整 / audit chain intact"
+                if report.ok
+                else f"{len(report.problems)} problem(s)"
+            )
+        )
         for p in report.problems:
             typer.echo(f"  {p}")
     if not report.ok:
@@ -123,13 +140,20 @@ DEADLINE_STATUSES = ("pending", "done", "moot", "cancelled", "failed")
 
 @deadlines_app.command("list")
 def deadlines_list(
-    due_before: Annotated[str | None, typer.Option(
-        "--due-before", help="此时刻前到期 / lapsing by this ISO date or instant (a date means "
-                             "its start, Asia/Shanghai)")] = None,
+    due_before: Annotated[
+        str | None,
+        typer.Option(
+            "--due-before",
+            help="此时刻前到期 / lapsing by this ISO date or instant (a date means "
+            "its start, Asia/Shanghai)",
+        ),
+    ] = None,
     space: Annotated[str | None, typer.Option(help="空间代码 / space code")] = None,
-    status: Annotated[str, typer.Option(help="pending | done | moot | cancelled | failed")]
-    = "pending",
-    limit: int = 200, as_json: Json = False,
+    status: Annotated[
+        str, typer.Option(help="pending | done | moot | cancelled | failed")
+    ] = "pending",
+    limit: int = 200,
+    as_json: Json = False,
 ) -> None:
     """即将到期的事项 / what is coming due, soonest first."""
     if status not in DEADLINE_STATUSES:
@@ -141,26 +165,38 @@ def deadlines_list(
     def q(w: Work) -> list[dict[str, Any]]:
         if space:
             w.space_by_code(space)  # an unknown space is an error, not an empty list
-        stmt = (select(Deadline, Space.code)
-                .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
-                .join(Space, col(Space.id) == col(Tenancy.space_id))
-                .where(Deadline.status == status))
+        stmt = (
+            select(Deadline, Space.code)
+            .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
+            .join(Space, col(Space.id) == col(Tenancy.space_id))
+            .where(Deadline.status == status)
+        )
         if until is not None:
             stmt = stmt.where(Deadline.due_at <= until)
         if space:
             stmt = stmt.where(Space.code == space)
         rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
-        return [{"id": d.id, "kind": d.kind, "tenancy_id": d.tenancy_id, "space": code,
-                 "due_on": d.due_on.isoformat(), "due_at": d.due_at.isoformat(),
-                 "status": d.status, **({"error": d.payload["error"]}
-                                        if "error" in d.payload else {})}
-                for d, code in rows.all()]
+        return [
+            {
+                "id": d.id,
+                "kind": d.kind,
+                "tenancy_id": d.tenancy_id,
+                "space": code,
+                "due_on": d.due_on.isoformat(),
+                "due_at": d.due_at.isoformat(),
+                "status": d.status,
+                **({"error": d.payload["error"]} if "error" in d.payload else {}),
+            }
+            for d, code in rows.all()
+        ]
 
     rows = get_app().service.read(q)
     if as_json:
         emit(rows, True)
         return
     for r in rows:
-        typer.echo(f"{r['due_on']}  {r['kind']:<26} {r['space']:<10} tenancy {r['tenancy_id']}"
-                   f"  [{r['status']}]" + (f"  {r['error']}" if "error" in r else ""))
+        typer.echo(
+            f"{r['due_on']}  {r['kind']:<26} {r['space']:<10} tenancy {r['tenancy_id']}"
+            f"  [{r['status']}]" + (f"  {r['error']}" if "error" in r else "")
+        )
     typer.echo(f"({len(rows)} deadlines)")

@@ -31,138 +31,276 @@ Period = Annotated[int, typer.Option("--period", help="考核年度 / the year r
 
 
 @review_app.command("open")
-def review_open(tenancy: int, period: Period, actor: Actor = "operator",
-                version: Version = None, as_json: Json = False) -> None:
+def review_open(
+    tenancy: int,
+    period: Period,
+    actor: Actor = "operator",
+    version: Version = None,
+    as_json: Json = False,
+) -> None:
     """启动考核 / open a review."""
-    _done(get_app().service.handle(c.OpenReview(tenancy_id=tenancy, period=period, actor=actor,
-                                                expected_version=version)), as_json)
+    _done(
+        get_app().service.handle(
+            c.OpenReview(tenancy_id=tenancy, period=period, actor=actor, expected_version=version)
+        ),
+        as_json,
+    )
 
 
 @review_app.command("submit")
 def review_submit(
-    tenancy: int, period: Period,
+    tenancy: int,
+    period: Period,
     figures: Annotated[str | None, typer.Option(help="考核数据 JSON 文件 / figures JSON")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="metric=value, repeat")] = None,
-    actor: Actor = "firm", version: Version = None, as_json: Json = False,
+    actor: Actor = "firm",
+    version: Version = None,
+    as_json: Json = False,
 ) -> None:
     """报送考核数据 / submit the review figures."""
     data = load_json_file(figures, "figures") if figures else {}
     data.update(parse_pairs(set_, "set"))
-    _done(get_app().service.handle(c.SubmitReview(tenancy_id=tenancy, period=period,
-                                                  figures=data, actor=actor,
-                                                  expected_version=version)), as_json)
+    _done(
+        get_app().service.handle(
+            c.SubmitReview(
+                tenancy_id=tenancy,
+                period=period,
+                figures=data,
+                actor=actor,
+                expected_version=version,
+            )
+        ),
+        as_json,
+    )
 
 
 @review_app.command("decide")
 def review_decide(
-    tenancy: int, period: Period,
-    veto: Annotated[list[str] | None, typer.Option("--veto", help="一票否决事项 / veto code")] = None,
-    outcome: Annotated[str | None, typer.Option(
-        help="pass | rectify | fail — override the rulebook (needs --reason)")] = None,
-    actor: Actor = "operator", version: Version = None, reason: Reason = None,
+    tenancy: int,
+    period: Period,
+    veto: Annotated[
+        list[str] | None, typer.Option("--veto", help="一票否决事项 / veto code")
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(help="pass | rectify | fail — override the rulebook (needs --reason)"),
+    ] = None,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
     as_json: Json = False,
 ) -> None:
     """评定考核结果 / grade the review and apply its consequence."""
-    _done(get_app().service.handle(c.DecideReview(
-        tenancy_id=tenancy, period=period, vetoes=tuple(veto or ()), outcome=outcome,
-        actor=actor, expected_version=version, reason=reason)), as_json)
+    _done(
+        get_app().service.handle(
+            c.DecideReview(
+                tenancy_id=tenancy,
+                period=period,
+                vetoes=tuple(veto or ()),
+                outcome=outcome,
+                actor=actor,
+                expected_version=version,
+                reason=reason,
+            )
+        ),
+        as_json,
+    )
 
 
 @rectify_app.command("plan")
-def rectify_plan(tenancy: int, plan: Annotated[str, typer.Option(help="整改方案 / the plan")],
-                 actor: Actor = "firm", version: Version = None, as_json: Json = False) -> None:
+def rectify_plan(
+    tenancy: int,
+    plan: Annotated[str, typer.Option(help="整改方案 / the plan")],
+    actor: Actor = "firm",
+    version: Version = None,
+    as_json: Json = False,
+) -> None:
     """提交整改方案 / file the rectification plan."""
-    _done(get_app().service.handle(c.FileRectificationPlan(
-        tenancy_id=tenancy, plan=plan, actor=actor, expected_version=version)), as_json)
+    _done(
+        get_app().service.handle(
+            c.FileRectificationPlan(
+                tenancy_id=tenancy, plan=plan, actor=actor, expected_version=version
+            )
+        ),
+        as_json,
+    )
 
 
 @rectify_app.command("extend")
-def rectify_extend(tenancy: int, days: Annotated[int, typer.Option(help="延期天数 / days")],
-                   actor: Actor = "operator", version: Version = None, reason: Reason = None,
-                   as_json: Json = False) -> None:
+def rectify_extend(
+    tenancy: int,
+    days: Annotated[int, typer.Option(help="延期天数 / days")],
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
+    as_json: Json = False,
+) -> None:
     """整改延期（仅一次） / extend the rectification period (once)."""
-    _done(get_app().service.handle(c.ExtendRectification(
-        tenancy_id=tenancy, days=days, actor=actor, expected_version=version, reason=reason)),
-        as_json)
+    _done(
+        get_app().service.handle(
+            c.ExtendRectification(
+                tenancy_id=tenancy, days=days, actor=actor, expected_version=version, reason=reason
+            )
+        ),
+        as_json,
+    )
 
 
 @app.command("reinspect")
 def reinspect_cmd(
-    tenancy: int, passed: Annotated[bool, typer.Option("--pass/--fail", help="复查结果")],
-    actor: Actor = "operator", version: Version = None, reason: Reason = None,
+    tenancy: int,
+    passed: Annotated[bool, typer.Option("--pass/--fail", help="复查结果")],
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
     as_json: Json = False,
 ) -> None:
     """整改复查 / re-inspection result."""
-    _done(get_app().service.handle(c.Reinspect(tenancy_id=tenancy, passed=passed, actor=actor,
-                                               expected_version=version, reason=reason)), as_json)
+    _done(
+        get_app().service.handle(
+            c.Reinspect(
+                tenancy_id=tenancy,
+                passed=passed,
+                actor=actor,
+                expected_version=version,
+                reason=reason,
+            )
+        ),
+        as_json,
+    )
 
 
 @app.command("violation")
 def violation_cmd(
-    tenancy: int, code: Annotated[str, typer.Option(help="退出情形代码 / trigger code")],
+    tenancy: int,
+    code: Annotated[str, typer.Option(help="退出情形代码 / trigger code")],
     facts: Annotated[str, typer.Option(help="事实 / facts")],
     evidence: Annotated[str | None, typer.Option(help="证据 / evidence")] = None,
-    actor: Actor = "operator", version: Version = None, as_json: Json = False,
+    actor: Actor = "operator",
+    version: Version = None,
+    as_json: Json = False,
 ) -> None:
     """登记违规事实 / report a violation (starts a cure period where the rulebook says so)."""
-    result = get_app().service.handle(c.ReportViolation(
-        tenancy_id=tenancy, code=code, facts=facts, evidence=evidence, actor=actor,
-        expected_version=version))
-    emit(result, as_json, f"tenancy {tenancy}: violation #{result['violation']} recorded "
-                          f"({result['handling']}"
-                          + (f", cure by {result['cure_due_on']})" if result["cure_due_on"]
-                             else ", serve an exit notice now)"))
+    result = get_app().service.handle(
+        c.ReportViolation(
+            tenancy_id=tenancy,
+            code=code,
+            facts=facts,
+            evidence=evidence,
+            actor=actor,
+            expected_version=version,
+        )
+    )
+    emit(
+        result,
+        as_json,
+        f"tenancy {tenancy}: violation #{result['violation']} recorded "
+        f"({result['handling']}"
+        + (
+            f", cure by {result['cure_due_on']})"
+            if result["cure_due_on"]
+            else ", serve an exit notice now)"
+        ),
+    )
 
 
 @exit_app.command("notice")
 def exit_notice(
-    tenancy: int, grounds: Annotated[str, typer.Option(help="退出情形代码 / trigger code")],
+    tenancy: int,
+    grounds: Annotated[str, typer.Option(help="退出情形代码 / trigger code")],
     facts: Annotated[str, typer.Option(help="事实与证据 / facts and evidence")],
     proof: Annotated[str, typer.Option("--proof", help="送达证明 / proof of service")],
-    actor: Actor = "operator", version: Version = None, reason: Reason = None,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
     as_json: Json = False,
 ) -> None:
     """送达退出告知书 / serve a forced-exit notice (opens the 陈述申辩 window)."""
-    _done(get_app().service.handle(c.ServeExitNotice(
-        tenancy_id=tenancy, grounds=grounds, facts=facts, proof_of_service=proof, actor=actor,
-        expected_version=version, reason=reason)), as_json)
+    _done(
+        get_app().service.handle(
+            c.ServeExitNotice(
+                tenancy_id=tenancy,
+                grounds=grounds,
+                facts=facts,
+                proof_of_service=proof,
+                actor=actor,
+                expected_version=version,
+                reason=reason,
+            )
+        ),
+        as_json,
+    )
 
 
 @exit_app.command("confirm")
-def exit_confirm(tenancy: int, actor: Actor = "operator", version: Version = None,
-                 reason: Reason = None, as_json: Json = False) -> None:
+def exit_confirm(
+    tenancy: int,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
+    as_json: Json = False,
+) -> None:
     """申辩期满作出退出决定 / decide the exit after the defence window."""
-    _done(get_app().service.handle(c.ConfirmExit(tenancy_id=tenancy, actor=actor,
-                                                 expected_version=version, reason=reason)),
-          as_json)
+    _done(
+        get_app().service.handle(
+            c.ConfirmExit(tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason)
+        ),
+        as_json,
+    )
 
 
 @exit_app.command("begin")
 def exit_begin(
-    tenancy: int, exit_type: Annotated[str, typer.Option(
-        "--type", help="graduation | term_expiry | voluntary")],
-    unapproved: Annotated[bool, typer.Option("--unapproved", help="未经批准 / not approved")] = False,
-    actor: Actor = "operator", version: Version = None, reason: Reason = None,
+    tenancy: int,
+    exit_type: Annotated[str, typer.Option("--type", help="graduation | term_expiry | voluntary")],
+    unapproved: Annotated[
+        bool, typer.Option("--unapproved", help="未经批准 / not approved")
+    ] = False,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
     as_json: Json = False,
 ) -> None:
     """办理毕业、到期或自愿退出 / start a graduation, term-end or voluntary exit."""
-    _done(get_app().service.handle(c.BeginExit(
-        tenancy_id=tenancy, exit_type=exit_type, approved=not unapproved, actor=actor,
-        expected_version=version, reason=reason)), as_json)
+    _done(
+        get_app().service.handle(
+            c.BeginExit(
+                tenancy_id=tenancy,
+                exit_type=exit_type,
+                approved=not unapproved,
+                actor=actor,
+                expected_version=version,
+                reason=reason,
+            )
+        ),
+        as_json,
+    )
 
 
 @exit_app.command("handover")
 def exit_handover(
     tenancy: int,
-    check: Annotated[list[str], typer.Option(
-        "--check", help="meters | keys | access_cards | premises_restored, repeat")],
+    check: Annotated[
+        list[str],
+        typer.Option("--check", help="meters | keys | access_cards | premises_restored, repeat"),
+    ],
     arrears: Annotated[int, typer.Option(help="欠费（元） / arrears in yuan")] = 0,
     damage: Annotated[int, typer.Option(help="损坏赔偿（元） / damage in yuan")] = 0,
-    actor: Actor = "operator", version: Version = None, as_json: Json = False,
+    actor: Actor = "operator",
+    version: Version = None,
+    as_json: Json = False,
 ) -> None:
     """交接验收并结算 / sign off the handover and settle."""
-    _done(get_app().service.handle(c.HandOver(
-        tenancy_id=tenancy, checklist={k: True for k in check}, arrears_yuan=arrears,
-        damage_yuan=damage, actor=actor, expected_version=version)), as_json)
-
-
+    _done(
+        get_app().service.handle(
+            c.HandOver(
+                tenancy_id=tenancy,
+                checklist={k: True for k in check},
+                arrears_yuan=arrears,
+                damage_yuan=damage,
+                actor=actor,
+                expected_version=version,
+            )
+        ),
+        as_json,
+    )

@@ -1,5 +1,5 @@
-"""Rulebook operations: a review cycle decided as a cohort, graduation candidates, what-if
-simulation of another rulebook, and the stored rulebook versions."""
+"""Rulebook operations: a review cycle decided as a cohort (``review decide-cycle``),
+graduation candidates, what-if simulation of another rulebook, the stored rulebook versions."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from db.tables import Review, Space, Tenancy
 from db.tables import Rulebook as RulebookRow
 from entrypoints.cli.admin import _read_text, rules_app
 from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app
+from entrypoints.cli.residency import review_app
 from lifecycle.errors import InvalidInput
 from workflows import decisions, simulate
 from workflows.core import Work
 
-cycle_app = typer.Typer(help="考核周期 / review cycles", no_args_is_help=True)
 graduation_app = typer.Typer(help="毕业 / graduation", no_args_is_help=True)
-app.add_typer(cycle_app, name="cycle")
 app.add_typer(graduation_app, name="graduation")
 
 Period = Annotated[int, typer.Option("--period", help="考核年度 / the year reviewed")]
@@ -36,7 +35,7 @@ def _vetoes(values: list[str] | None) -> dict[int, list[str]]:
     return out
 
 
-@cycle_app.command("decide")
+@review_app.command("decide-cycle")
 def cycle_decide(
     space: Annotated[str, typer.Argument(help="空间代码 / space code")], period: Period,
     veto: Annotated[list[str] | None, typer.Option(

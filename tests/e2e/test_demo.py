@@ -11,7 +11,8 @@ from entrypoints.demo import run_demo
 
 
 def test_the_demo_drives_every_kind_of_story_and_prints_its_summary(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "demo.db"
     summary = run_demo(db)
     out = capsys.readouterr().out

@@ -34,13 +34,20 @@ def evaluating_tenancy(service: Service) -> int:
 
 
 def events_of(service: Service, tenancy_id: int) -> int:
-    return int(service.read(lambda w: w.session.exec(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.tenancy_id == tenancy_id)
-    ).one()))
+    return int(
+        service.read(
+            lambda w: w.session.exec(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.tenancy_id == tenancy_id)
+            ).one()
+        )
+    )
 
 
 def test_two_operators_deciding_at_once_one_wins_the_other_is_told_it_is_stale(
-        service: Service) -> None:
+    service: Service,
+) -> None:
     t = evaluating_tenancy(service)
     version = service.read(lambda w: w.tenancy(t, lock=False).version)
     before = events_of(service, t)
@@ -55,10 +62,17 @@ def test_two_operators_deciding_at_once_one_wins_the_other_is_told_it_is_stale(
             outcomes[name] = err
 
     threads = [
-        threading.Thread(target=decide, args=("approve", c.Approve(
-            tenancy_id=t, expected_version=version, actor="王"))),
-        threading.Thread(target=decide, args=("reject", c.Reject(
-            tenancy_id=t, expected_version=version, actor="李", reason="不符合"))),
+        threading.Thread(
+            target=decide,
+            args=("approve", c.Approve(tenancy_id=t, expected_version=version, actor="王")),
+        ),
+        threading.Thread(
+            target=decide,
+            args=(
+                "reject",
+                c.Reject(tenancy_id=t, expected_version=version, actor="李", reason="不符合"),
+            ),
+        ),
     ]
     for thread in threads:
         thread.start()
@@ -78,7 +92,8 @@ def test_two_operators_deciding_at_once_one_wins_the_other_is_told_it_is_stale(
 
 @pytest.mark.postgres
 def test_interleaved_transactions_are_caught_by_the_version_column(
-        db_url: str, service: Service, clock: FixedClock) -> None:
+    db_url: str, service: Service, clock: FixedClock
+) -> None:
     """Two open transactions read version N; the second write hits a stale row."""
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; no interleaving to catch")

@@ -44,19 +44,24 @@ COMMANDS: dict[str, Callable[[int], c.Command]] = {
     "reject": lambda t: c.Reject(tenancy_id=t, reason="不符合产业方向"),
     "admit": lambda t: c.EndPublicity(tenancy_id=t),
     "uphold_objection": lambda t: c.RuleOnObjection(tenancy_id=t, upheld=True, reason="异议属实"),
-    "sign": lambda t: c.Sign(tenancy_id=t, units=("SPARE",), term_start=date(2024, 5, 1),
-                             term_end=date(2027, 4, 30)),
+    "sign": lambda t: c.Sign(
+        tenancy_id=t, units=("SPARE",), term_start=date(2024, 5, 1), term_end=date(2027, 4, 30)
+    ),
     "open_review": lambda t: c.OpenReview(tenancy_id=t, period=2024),
-    "pass_review": lambda t: c.DecideReview(tenancy_id=t, period=2024, outcome="pass",
-                                            reason="复核"),
-    "order_rectification": lambda t: c.DecideReview(tenancy_id=t, period=2024,
-                                                    outcome="rectify", reason="复核"),
-    "fail_review": lambda t: c.DecideReview(tenancy_id=t, period=2024, outcome="fail",
-                                            reason="复核"),
+    "pass_review": lambda t: c.DecideReview(
+        tenancy_id=t, period=2024, outcome="pass", reason="复核"
+    ),
+    "order_rectification": lambda t: c.DecideReview(
+        tenancy_id=t, period=2024, outcome="rectify", reason="复核"
+    ),
+    "fail_review": lambda t: c.DecideReview(
+        tenancy_id=t, period=2024, outcome="fail", reason="复核"
+    ),
     "pass_reinspection": lambda t: c.Reinspect(tenancy_id=t, passed=True),
     "fail_reinspection": lambda t: c.Reinspect(tenancy_id=t, passed=False, reason="未整改"),
-    "serve_exit_notice": lambda t: c.ServeExitNotice(tenancy_id=t, grounds="sublet",
-                                                     facts="擅自转租", proof_of_service="EMS"),
+    "serve_exit_notice": lambda t: c.ServeExitNotice(
+        tenancy_id=t, grounds="sublet", facts="擅自转租", proof_of_service="EMS"
+    ),
     "begin_exit": lambda t: c.BeginExit(tenancy_id=t, exit_type="voluntary"),
     "confirm_exit": lambda t: c.ConfirmExit(tenancy_id=t),
     "escalate_vacating": lambda t: c.EscalateVacating(tenancy_id=t),
@@ -84,8 +89,11 @@ class World:
     def new(self) -> int:
         uscc = make_uscc(self.rng)
         self.do(c.RegisterFirm(name=f"企业{len(self.ids)}", uscc=uscc, industry="pharma"))
-        step = self.do(c.Apply(firm=uscc, space="MC3", requested_area_m2=100,
-                               profile=good_profile(START.date())))
+        step = self.do(
+            c.Apply(
+                firm=uscc, space="MC3", requested_area_m2=100, profile=good_profile(START.date())
+            )
+        )
         return int(step.tenancy_id)
 
     def evaluating(self) -> int:
@@ -118,32 +126,57 @@ class World:
             self.do(c.EndPublicity(tenancy_id=t))
         for t in (ids["publicity"], ids["publicity_objected"]):
             self.do(c.Approve(tenancy_id=t))
-        self.do(c.LodgeObjection(tenancy_id=ids["publicity_objected"], by="张三",
-                                 grounds="该企业存在知识产权纠纷"))
+        self.do(
+            c.LodgeObjection(
+                tenancy_id=ids["publicity_objected"], by="张三", grounds="该企业存在知识产权纠纷"
+            )
+        )
         ids["admitted"] = admitted_later.pop()
         for i, t in enumerate(admitted_later):
-            self.do(c.Sign(tenancy_id=t, units=(f"U{i:02d}",), term_start=date(2024, 4, 1),
-                           term_end=date(2027, 3, 31), deposit_yuan=10000))
+            self.do(
+                c.Sign(
+                    tenancy_id=t,
+                    units=(f"U{i:02d}",),
+                    term_start=date(2024, 4, 1),
+                    term_end=date(2027, 3, 31),
+                    deposit_yuan=10000,
+                )
+            )
         ids["active"], under, rect, notice, vacating, exited = admitted_later
         self.clock.set(local(2024, 3, 25, 9, 0))
         for t in (under, rect):
             self.do(c.OpenReview(tenancy_id=t, period=2024))
-            self.do(c.SubmitReview(tenancy_id=t, period=2024,
-                                   figures=figures("steady", year=2024, rng=self.rng)))
+            self.do(
+                c.SubmitReview(
+                    tenancy_id=t, period=2024, figures=figures("steady", year=2024, rng=self.rng)
+                )
+            )
         self.do(c.DecideReview(tenancy_id=rect, period=2024, outcome="rectify", reason="数据存疑"))
-        self.do(c.ServeExitNotice(tenancy_id=notice, grounds="arrears", facts="欠缴租金三个月",
-                                  proof_of_service="EMS 1001"))
+        self.do(
+            c.ServeExitNotice(
+                tenancy_id=notice,
+                grounds="arrears",
+                facts="欠缴租金三个月",
+                proof_of_service="EMS 1001",
+            )
+        )
         for t in (vacating, exited):
             self.do(c.BeginExit(tenancy_id=t, exit_type="voluntary"))
         self.do(c.HandOver(tenancy_id=exited, checklist=HANDOVER))
-        ids.update(under_review=under, rectifying=rect, exit_notice=notice, vacating=vacating,
-                   exited=exited)
+        ids.update(
+            under_review=under,
+            rectifying=rect,
+            exit_notice=notice,
+            vacating=vacating,
+            exited=exited,
+        )
         return self
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-          sqlite_template: Path) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[World]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("cells") / "cells.db"
         shutil.copy(sqlite_template, path)

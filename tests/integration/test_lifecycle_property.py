@@ -35,25 +35,33 @@ def actions(t: int, unit: str, rng: random.Random) -> dict[str, Callable[[], c.C
         "resubmit": lambda: c.Resubmit(tenancy_id=t),
         "withdraw": lambda: c.Withdraw(tenancy_id=t, reason="放弃"),
         "lapse": lambda: c.Lapse(tenancy_id=t),
-        "score": lambda: c.ScoreApplication(tenancy_id=t, reviewer=f"专家{rng.randrange(6)}",
-                                            scores=scores(rng.uniform(0.4, 0.95))),
+        "score": lambda: c.ScoreApplication(
+            tenancy_id=t, reviewer=f"专家{rng.randrange(6)}", scores=scores(rng.uniform(0.4, 0.95))
+        ),
         "approve": lambda: c.Approve(tenancy_id=t),
         "reject": lambda: c.Reject(tenancy_id=t, reason="未通过"),
         "object": lambda: c.LodgeObjection(tenancy_id=t, by="张三", grounds="权属争议"),
         "uphold": lambda: c.RuleOnObjection(tenancy_id=t, upheld=True, reason="成立"),
         "dismiss": lambda: c.RuleOnObjection(tenancy_id=t, upheld=False, reason="不成立"),
         "admit": lambda: c.EndPublicity(tenancy_id=t),
-        "sign": lambda: c.Sign(tenancy_id=t, units=(unit,), term_start=START + timedelta(30),
-                               term_end=START + timedelta(30 + 3 * 365)),
+        "sign": lambda: c.Sign(
+            tenancy_id=t,
+            units=(unit,),
+            term_start=START + timedelta(30),
+            term_end=START + timedelta(30 + 3 * 365),
+        ),
         "open_review": lambda: c.OpenReview(tenancy_id=t, period=2024),
-        "submit": lambda: c.SubmitReview(tenancy_id=t, period=2024,
-                                         figures=figures(rng.choice(["weak", "steady"]),
-                                                         year=2024, rng=rng)),
+        "submit": lambda: c.SubmitReview(
+            tenancy_id=t,
+            period=2024,
+            figures=figures(rng.choice(["weak", "steady"]), year=2024, rng=rng),
+        ),
         "decide": lambda: c.DecideReview(tenancy_id=t, period=2024),
         "plan": lambda: c.FileRectificationPlan(tenancy_id=t, plan="整改"),
         "reinspect": lambda: c.Reinspect(tenancy_id=t, passed=rng.random() < 0.5, reason="复查"),
-        "notice": lambda: c.ServeExitNotice(tenancy_id=t, grounds="sublet", facts="转租",
-                                            proof_of_service="EMS"),
+        "notice": lambda: c.ServeExitNotice(
+            tenancy_id=t, grounds="sublet", facts="转租", proof_of_service="EMS"
+        ),
         "confirm": lambda: c.ConfirmExit(tenancy_id=t),
         "begin_exit": lambda: c.BeginExit(tenancy_id=t, exit_type="voluntary"),
         "escalate": lambda: c.EscalateVacating(tenancy_id=t),
@@ -72,10 +80,13 @@ def test_random_command_sequences_keep_state_and_audit_in_step(tmp_path: Path) -
     service.handle(c.CreateSpace(code="MC3", name="成都医学城三医创新中心"))
     serial = count()
 
-    @settings(max_examples=60, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow])
-    @given(st.lists(st.tuples(st.sampled_from(NAMES), st.integers(0, 12)), max_size=25),
-           st.randoms(use_true_random=False))
+    @settings(
+        max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    @given(
+        st.lists(st.tuples(st.sampled_from(NAMES), st.integers(0, 12)), max_size=25),
+        st.randoms(use_true_random=False),
+    )
     def run(steps: list[tuple[str, int]], rng: random.Random) -> None:
         n = next(serial)
         clock.set(_start())
@@ -83,8 +94,9 @@ def test_random_command_sequences_keep_state_and_audit_in_step(tmp_path: Path) -
         service.handle(c.AddUnit(space="MC3", code=unit, kind="office", area_m2=100))
         uscc = make_uscc(random.Random(n))
         service.handle(c.RegisterFirm(name=f"企业{n}", uscc=uscc, industry="pharma"))
-        t = int(service.handle(c.Apply(firm=uscc, space="MC3",
-                                       profile=good_profile(START))).tenancy_id)
+        t = int(
+            service.handle(c.Apply(firm=uscc, space="MC3", profile=good_profile(START))).tenancy_id
+        )
         menu = actions(t, unit, rng)
         for name, days in steps:
             clock.advance(timedelta(days=days))

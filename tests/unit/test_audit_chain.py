@@ -37,9 +37,18 @@ class Ev:
 def chain(steps: list[tuple[str, str | None, str]]) -> list[Ev]:
     events, prev = [], GENESIS
     for i, (trigger, before, after) in enumerate(steps, start=1):
-        fields = dict(tenancy_id=1, seq=i, actor="op", trigger=trigger, from_state=before,
-                      to_state=after, reason=None, data={"i": i}, rulebook_version="v1",
-                      occurred_at=T0 + timedelta(hours=i))
+        fields = dict(
+            tenancy_id=1,
+            seq=i,
+            actor="op",
+            trigger=trigger,
+            from_state=before,
+            to_state=after,
+            reason=None,
+            data={"i": i},
+            rulebook_version="v1",
+            occurred_at=T0 + timedelta(hours=i),
+        )
         digest = event_hash(prev_hash=prev, **fields)  # type: ignore[arg-type]
         events.append(Ev(prev_hash=prev, hash=digest, **fields))  # type: ignore[arg-type]
         prev = digest
@@ -62,8 +71,9 @@ def run(triggers: list[str], units: bool, score: bool) -> tuple[str, list[Ev]]:
 
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.lists(st.sampled_from(TRIGGERS), max_size=40), st.booleans(), st.booleans())
-def test_random_sequences_fold_back_to_the_state(triggers: list[str], units: bool,
-                                                 score: bool) -> None:
+def test_random_sequences_fold_back_to_the_state(
+    triggers: list[str], units: bool, score: bool
+) -> None:
     state, events = run(triggers, units, score)
     assert state in STATES
     assert fold(events) == state
