@@ -56,6 +56,16 @@ def show_cmd(tenancy: int, as_json: Json = False) -> None:
     typer.echo("\n".join(lines))
 
 
+def _local(instant: str) -> str:
+    """UTC ISO instant -> wall-clock time in the space's zone (what operators read)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(instant).astimezone(ZoneInfo("Asia/Shanghai")).strftime(
+        "%Y-%m-%d %H:%M"
+    )
+
+
 def _trace_line(step: dict[str, Any]) -> str:
     rule = step.get("rule_id") or step.get("rule") or ""
     label = step.get("label_zh") or ""
@@ -102,7 +112,7 @@ def timeline_cmd(tenancy: int, as_json: Json = False) -> None:
     for e in events:
         move = f"{e['from']} → {e['to']}" if e["from"] != e["to"] else f"({e['to']})"
         typer.echo(
-            f"{e['seq']:>3}  {e['at'][:19]}  {e['trigger']:<20} {move:<32} "
+            f"{e['seq']:>3}  {_local(e['at'])}  {e['trigger']:<20} {move:<32} "
             f"{e['actor']}{'  — ' + e['reason'] if e['reason'] else ''}"
         )
         trace = (e["data"] or {}).get("trace")
