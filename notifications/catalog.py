@@ -32,9 +32,14 @@ LEGAL_SECTIONS: dict[str, tuple[str, str, str, str]] = {
 }
 
 BASE_SAMPLE: dict[str, Any] = {
-    "firm": {"id": 7, "name": "成都蓉医生物科技有限公司", "uscc": "91510100MA61RXYZ3K",
-             "contact_name": "李明", "email": "liming@rongyi-bio.example",
-             "account_manager": "王芳"},
+    "firm": {
+        "id": 7,
+        "name": "成都蓉医生物科技有限公司",
+        "uscc": "91510100MA61RXYZ3K",
+        "contact_name": "李明",
+        "email": "liming@rongyi-bio.example",
+        "account_manager": "王芳",
+    },
     "space": {"code": "wj-med", "name": "成都医学城三医创新中心"},
     "tenancy": {"id": 42, "state": "active"},
     "sent_on": "2026-11-26",
@@ -98,8 +103,9 @@ class MessageSpec:
         return [k for k in keys if k not in context]
 
 
-def _v(required: str, *samples: Mapping[str, Any], legal: str = "",
-       base: tuple[str, ...] = BASE_KEYS) -> Variant:
+def _v(
+    required: str, *samples: Mapping[str, Any], legal: str = "", base: tuple[str, ...] = BASE_KEYS
+) -> Variant:
     return Variant(tuple(required.split()), samples or ({},), tuple(legal.split()), base)
 
 
@@ -107,22 +113,52 @@ def _firm(required: str, *samples: Mapping[str, Any], legal: str = "") -> dict[s
     return {"firm": _v(required, *samples, legal=legal)}
 
 
-_RULE_RECT = {"rule": "《成都医学城三医创新中心入驻企业管理规则》第十二条（年度考核与整改）",
-              "rule_en": "Tenant rules of the space, art. 12 (annual review and rectification)"}
+_RULE_RECT = {
+    "rule": "《成都医学城三医创新中心入驻企业管理规则》第十二条（年度考核与整改）",
+    "rule_en": "Tenant rules of the space, art. 12 (annual review and rectification)",
+}
 _REVIEW_TRACE: dict[str, Any] = {
-    "kind": "review", "defects": ["研发投入强度 1.2%，低于 3%", "季度数据逾期两次"],
+    "kind": "review",
+    "defects": ["研发投入强度 1.2%，低于 3%", "季度数据逾期两次"],
     "steps": [
-        {"rule": "review.category.innovation", "label_zh": "创新能力", "label_en": "Innovation",
-         "figures": {}, "threshold": {"weight": 30}, "result": "8.5", "note": ""},
-        {"rule": "review.category.compliance", "label_zh": "合规与配合",
-         "label_en": "Compliance & cooperation", "figures": {}, "threshold": {"weight": 15},
-         "result": "4", "note": ""},
-        {"rule": "review.grade", "label_zh": "考核等级", "label_en": "Grade", "figures": {},
-         "threshold": {}, "result": "D", "note": ""},
-        {"rule": "review.veto.credit_listing", "label_zh": "被列入失信名单",
-         "label_en": "Listed as dishonest", "figures": {}, "threshold": "D", "result": "fail",
-         "note": ""},
-    ]}
+        {
+            "rule": "review.category.innovation",
+            "label_zh": "创新能力",
+            "label_en": "Innovation",
+            "figures": {},
+            "threshold": {"weight": 30},
+            "result": "8.5",
+            "note": "",
+        },
+        {
+            "rule": "review.category.compliance",
+            "label_zh": "合规与配合",
+            "label_en": "Compliance & cooperation",
+            "figures": {},
+            "threshold": {"weight": 15},
+            "result": "4",
+            "note": "",
+        },
+        {
+            "rule": "review.grade",
+            "label_zh": "考核等级",
+            "label_en": "Grade",
+            "figures": {},
+            "threshold": {},
+            "result": "D",
+            "note": "",
+        },
+        {
+            "rule": "review.veto.credit_listing",
+            "label_zh": "被列入失信名单",
+            "label_en": "Listed as dishonest",
+            "figures": {},
+            "threshold": "D",
+            "result": "fail",
+            "note": "",
+        },
+    ],
+}
 ADVERSE_OUTCOMES = {"rectify": "rectification", "fail": "forced_exit"}
 
 
@@ -133,137 +169,326 @@ def _adverse_review(context: Mapping[str, Any]) -> bool:
     if outcome is not None:
         return outcome in ADVERSE_OUTCOMES
     return context.get("consequence") in ADVERSE_OUTCOMES.values()
+
+
 _DEFECTS = "2025年度研发投入强度低于3%；未按时报送季度数据"
 
 SPECS: tuple[MessageSpec, ...] = (
     MessageSpec("application_received", _firm("track", {"track": "incubation"})),
-    MessageSpec("info_requested", _firm("items due_on", {
-        "items": "2025年度审计报告；知识产权权属证明", "due_on": "2026-12-04"})),
-    MessageSpec("screening_result", _firm(
-        "passed failures reason",
-        {"passed": False, "reason": "H4 成立时间超过24个月",
-         "failures": [{"id": "H4", "label_zh": "成立时间不超过24个月",
-                       "label_en": "firm at most 24 months old"}]},
-        {"passed": True, "reason": None, "failures": []})),
-    MessageSpec("scoring_result", _firm(
-        "score passed",
-        {"score": 82.5, "passed": True, "priority": True},
-        {"score": 55.0, "passed": False, "reason": "专家评审平均分低于60分"})),
-    MessageSpec("publicity_start", _firm("from to period", {
-        "from": "2026-12-30", "to": "2027-01-06", "period": "5个工作日（含首日）"})),
-    MessageSpec("publicity_end", {"operators": _v("objection_pending",
-                                                  {"objection_pending": True})}),
-    MessageSpec("objection_ruling", _firm(
-        "upheld reason", {"upheld": True, "reason": "经核实，申请材料中的营收数据不实"},
-        {"upheld": False, "reason": "异议所述情况经核查不属实"})),
-    MessageSpec("admitted", _firm("sign_by period", {
-        "sign_by": "2027-01-20", "period": "10个工作日"})),
-    MessageSpec("agreement_lapse_warning", _firm("sign_by", {
-        "sign_by": "2027-01-20", "days_left": 3})),
-    MessageSpec("agreement_signed", _firm("units area_m2 term_start term_end", {
-        "units": ["A-301", "A-302"], "area_m2": 360.5, "term_start": "2027-02-01",
-        "term_end": "2030-01-31"})),
+    MessageSpec(
+        "info_requested",
+        _firm(
+            "items due_on", {"items": "2025年度审计报告；知识产权权属证明", "due_on": "2026-12-04"}
+        ),
+    ),
+    MessageSpec(
+        "screening_result",
+        _firm(
+            "passed failures reason",
+            {
+                "passed": False,
+                "reason": "H4 成立时间超过24个月",
+                "failures": [
+                    {
+                        "id": "H4",
+                        "label_zh": "成立时间不超过24个月",
+                        "label_en": "firm at most 24 months old",
+                    }
+                ],
+            },
+            {"passed": True, "reason": None, "failures": []},
+        ),
+    ),
+    MessageSpec(
+        "scoring_result",
+        _firm(
+            "score passed",
+            {"score": 82.5, "passed": True, "priority": True},
+            {"score": 55.0, "passed": False, "reason": "专家评审平均分低于60分"},
+        ),
+    ),
+    MessageSpec(
+        "publicity_start",
+        _firm(
+            "from to period",
+            {"from": "2026-12-30", "to": "2027-01-06", "period": "5个工作日（含首日）"},
+        ),
+    ),
+    MessageSpec(
+        "publicity_end", {"operators": _v("objection_pending", {"objection_pending": True})}
+    ),
+    MessageSpec(
+        "objection_ruling",
+        _firm(
+            "upheld reason",
+            {"upheld": True, "reason": "经核实，申请材料中的营收数据不实"},
+            {"upheld": False, "reason": "异议所述情况经核查不属实"},
+        ),
+    ),
+    MessageSpec(
+        "admitted", _firm("sign_by period", {"sign_by": "2027-01-20", "period": "10个工作日"})
+    ),
+    MessageSpec(
+        "agreement_lapse_warning", _firm("sign_by", {"sign_by": "2027-01-20", "days_left": 3})
+    ),
+    MessageSpec(
+        "agreement_signed",
+        _firm(
+            "units area_m2 term_start term_end",
+            {
+                "units": ["A-301", "A-302"],
+                "area_m2": 360.5,
+                "term_start": "2027-02-01",
+                "term_end": "2030-01-31",
+            },
+        ),
+    ),
     MessageSpec("application_withdrawn", _firm("reason", {"reason": "企业主动撤回申请"})),
     MessageSpec("application_lapsed", _firm("reason", {"reason": "补充材料逾期未提交"})),
-    MessageSpec("review_opened", _firm("period due_on", {"period": 2026,
-                                                         "due_on": "2027-01-15"})),
-    MessageSpec("review_reminder", _firm(
-        "period due_on offset",
-        {"period": 2026, "due_on": "2027-01-15", "offset": -5},
-        {"period": 2026, "due_on": "2027-01-15", "offset": 1})),
-    MessageSpec("review_overdue", {
-        "firm": _v("period due_on", {"period": 2026, "due_on": "2027-01-15"}),
-        "manager": _v("period due_on", {"period": 2026, "due_on": "2027-01-15", "offset": 5}),
-        # the rulebook's review.reminders.escalate_to may name operators instead
-        "operators": _v("period due_on", {"period": 2026, "due_on": "2027-01-15", "offset": 5}),
-    }),
-    MessageSpec("review_result", _firm(
-        "period score grade consequence trace",
-        {"period": 2026, "score": 52.0, "grade": "D", "consequence": "rectification",
-         "outcome": "rectify", "trace": _REVIEW_TRACE, **_RULE_RECT},
-        {"period": 2026, "score": 88.5, "grade": "A", "consequence": "renewal_priority",
-         "outcome": "pass", "trace": {}}, legal="rule"),
-        legal=_adverse_review),
-    MessageSpec("rectification_notice", {
-        "firm": _v("defects plan_due_on due_on plan_period period", {
-            "defects": _DEFECTS, "plan_due_on": "2027-02-26", "due_on": "2027-05-12",
-            "plan_period": "10个工作日", "period": "90日", **_RULE_RECT}, legal="rule"),
-        "manager": _v("overdue due_on", {"overdue": "plan", "due_on": "2027-02-26"}),
-    }, legal=True),
-    MessageSpec("rectification_extended", _firm("due_on days", {"due_on": "2027-06-11",
-                                                                "days": 30})),
-    MessageSpec("reinspection_result", {
-        "firm": _v("passed reason", {"passed": True, "reason": "整改事项已全部完成"},
-                   {"passed": False, "reason": "研发投入仍未达标"}),
-        "operators": _v("task due_on passed reason", {
-            "task": "reinspection_due", "due_on": "2027-05-12", "passed": None,
-            "reason": None}),
-    }),
-    MessageSpec("cure_notice", _firm(
-        "code label_zh label_en facts due_on period",
-        {"code": "change_of_use", "label_zh": "擅自改变房屋用途", "label_en": "change of use",
-         "facts": "2026年11月20日巡查发现A-302室被改作员工宿舍", "due_on": "2026-12-11",
-         "period": "15日",
-         "rule": "《入驻企业管理规则》第二十条（擅自改变用途或结构）",
-         "rule_en": "Tenant rules, art. 20 (change of use or structure)"}, legal="rule"),
-        legal=True),
-    MessageSpec("exit_notice", _firm(
-        "grounds grounds_zh grounds_en rule facts objection_due_on objection_period "
-        "proof_of_service",
-        {"grounds": "arrears", "grounds_zh": "拖欠租金及费用", "grounds_en": "rent arrears",
-         "rule": "《入驻企业管理规则》第二十一条", "facts": "2026年7月至10月租金共计¥48,000元未缴",
-         "objection_due_on": "2026-12-03", "objection_period": "5个工作日",
-         "proof_of_service": "EMS 1234567890123，2026年11月26日签收"}), legal=True),
-    MessageSpec("exit_ruling", {
-        "firm": _v("upheld reason",
-                   {"upheld": False, "reason": "陈述申辩期满未提出申辩，维持退出决定",
-                    "vacate_due_on": "2027-01-02", "period": "30日",
-                    "grounds": "arrears", "grounds_zh": "拖欠租金及费用",
+    MessageSpec("review_opened", _firm("period due_on", {"period": 2026, "due_on": "2027-01-15"})),
+    MessageSpec(
+        "review_reminder",
+        _firm(
+            "period due_on offset",
+            {"period": 2026, "due_on": "2027-01-15", "offset": -5},
+            {"period": 2026, "due_on": "2027-01-15", "offset": 1},
+        ),
+    ),
+    MessageSpec(
+        "review_overdue",
+        {
+            "firm": _v("period due_on", {"period": 2026, "due_on": "2027-01-15"}),
+            "manager": _v("period due_on", {"period": 2026, "due_on": "2027-01-15", "offset": 5}),
+            # the rulebook's review.reminders.escalate_to may name operators instead
+            "operators": _v("period due_on", {"period": 2026, "due_on": "2027-01-15", "offset": 5}),
+        },
+    ),
+    MessageSpec(
+        "review_result",
+        _firm(
+            "period score grade consequence trace",
+            {
+                "period": 2026,
+                "score": 52.0,
+                "grade": "D",
+                "consequence": "rectification",
+                "outcome": "rectify",
+                "trace": _REVIEW_TRACE,
+                **_RULE_RECT,
+            },
+            {
+                "period": 2026,
+                "score": 88.5,
+                "grade": "A",
+                "consequence": "renewal_priority",
+                "outcome": "pass",
+                "trace": {},
+            },
+            legal="rule",
+        ),
+        legal=_adverse_review,
+    ),
+    MessageSpec(
+        "rectification_notice",
+        {
+            "firm": _v(
+                "defects plan_due_on due_on plan_period period",
+                {
+                    "defects": _DEFECTS,
+                    "plan_due_on": "2027-02-26",
+                    "due_on": "2027-05-12",
+                    "plan_period": "10个工作日",
+                    "period": "90日",
+                    **_RULE_RECT,
+                },
+                legal="rule",
+            ),
+            "manager": _v("overdue due_on", {"overdue": "plan", "due_on": "2027-02-26"}),
+        },
+        legal=True,
+    ),
+    MessageSpec(
+        "rectification_extended", _firm("due_on days", {"due_on": "2027-06-11", "days": 30})
+    ),
+    MessageSpec(
+        "reinspection_result",
+        {
+            "firm": _v(
+                "passed reason",
+                {"passed": True, "reason": "整改事项已全部完成"},
+                {"passed": False, "reason": "研发投入仍未达标"},
+            ),
+            "operators": _v(
+                "task due_on passed reason",
+                {
+                    "task": "reinspection_due",
+                    "due_on": "2027-05-12",
+                    "passed": None,
+                    "reason": None,
+                },
+            ),
+        },
+    ),
+    MessageSpec(
+        "cure_notice",
+        _firm(
+            "code label_zh label_en facts due_on period",
+            {
+                "code": "change_of_use",
+                "label_zh": "擅自改变房屋用途",
+                "label_en": "change of use",
+                "facts": "2026年11月20日巡查发现A-302室被改作员工宿舍",
+                "due_on": "2026-12-11",
+                "period": "15日",
+                "rule": "《入驻企业管理规则》第二十条（擅自改变用途或结构）",
+                "rule_en": "Tenant rules, art. 20 (change of use or structure)",
+            },
+            legal="rule",
+        ),
+        legal=True,
+    ),
+    MessageSpec(
+        "exit_notice",
+        _firm(
+            "grounds grounds_zh grounds_en rule facts objection_due_on objection_period "
+            "proof_of_service",
+            {
+                "grounds": "arrears",
+                "grounds_zh": "拖欠租金及费用",
+                "grounds_en": "rent arrears",
+                "rule": "《入驻企业管理规则》第二十一条",
+                "facts": "2026年7月至10月租金共计¥48,000元未缴",
+                "objection_due_on": "2026-12-03",
+                "objection_period": "5个工作日",
+                "proof_of_service": "EMS 1234567890123，2026年11月26日签收",
+            },
+        ),
+        legal=True,
+    ),
+    MessageSpec(
+        "exit_ruling",
+        {
+            "firm": _v(
+                "upheld reason",
+                {
+                    "upheld": False,
+                    "reason": "陈述申辩期满未提出申辩，维持退出决定",
+                    "vacate_due_on": "2027-01-02",
+                    "period": "30日",
+                    "grounds": "arrears",
+                    "grounds_zh": "拖欠租金及费用",
                     "grounds_en": "rent arrears",
                     "facts": "2026年7月至10月租金共计¥48,000元未缴",
-                    "rule": "《入驻企业管理规则》第二十一条", "rule_en": "Tenant rules, art. 21",
-                    "objection": None},
-                   {"upheld": False, "reason": "申辩所称已缴清欠款与银行流水不符，维持退出决定",
-                    "vacate_due_on": "2027-01-02", "period": "30日",
-                    "grounds": "arrears", "grounds_zh": "拖欠租金及费用",
-                    "grounds_en": "rent arrears", "facts": "2026年7月至10月租金未缴",
-                    "rule": "《入驻企业管理规则》第二十一条", "objection": "欠款已于11月缴清"},
-                   {"upheld": True, "reason": "企业已于申辩期内缴清欠款，撤销退出决定"},
-                   legal="vacate_due_on period rule grounds_zh grounds_en facts"),
-        "operators": _v("task upheld reason", {"task": "ruling_due", "upheld": None,
-                                               "reason": None}),
-    }, legal=lambda c: c.get("upheld") is False),
-    MessageSpec("exit_confirmed", _firm(
-        "exit_type vacate_due_on period approved",
-        {"exit_type": "voluntary", "vacate_due_on": "2027-02-28", "period": "3个月",
-         "approved": True},
-        {"exit_type": "term_expiry", "vacate_due_on": "2027-02-28", "period": "30日",
-         "approved": True})),
-    MessageSpec("graduation", _firm("exit_type vacate_due_on period approved", {
-        "exit_type": "graduation", "vacate_due_on": "2027-05-26", "period": "6个月",
-        "approved": True})),
-    MessageSpec("vacate_overdue", {
-        "firm": _v("vacate_due_on", {"vacate_due_on": "2027-01-02"}),
-        "manager": _v("vacate_due_on", {"vacate_due_on": "2027-01-02"}),
-    }),
-    MessageSpec("handover_settlement", _firm(
-        "settlement registration_move_out_by exit_type",
-        {"settlement": {"deposit_yuan": 20000, "arrears_yuan": 1500.5, "damage_yuan": 0,
-                        "refund_yuan": 18499.5},
-         "registration_move_out_by": "2027-02-01", "exit_type": "forced"})),
-    MessageSpec("term_expiry_warning", _firm("days_left term_end", {
-        "days_left": 30, "term_end": "2027-01-31"})),
-    MessageSpec("operator_digest", {"operators": _v(
-        "counts items",
-        {"counts": {"pending_decisions": 3, "overdue_reviews": 2, "dead_messages": 1},
-         "items": [{"title": "成都蓉医生物科技有限公司：陈述申辩期满待裁决", "tenancy_id": 42,
-                    "due_on": "2026-11-27"},
-                   {"title": "<b>测试</b> 企业：整改复查到期", "tenancy_id": 43,
-                    "due_on": None}]},
-        base=("sent_on",))}),
+                    "rule": "《入驻企业管理规则》第二十一条",
+                    "rule_en": "Tenant rules, art. 21",
+                    "objection": None,
+                },
+                {
+                    "upheld": False,
+                    "reason": "申辩所称已缴清欠款与银行流水不符，维持退出决定",
+                    "vacate_due_on": "2027-01-02",
+                    "period": "30日",
+                    "grounds": "arrears",
+                    "grounds_zh": "拖欠租金及费用",
+                    "grounds_en": "rent arrears",
+                    "facts": "2026年7月至10月租金未缴",
+                    "rule": "《入驻企业管理规则》第二十一条",
+                    "objection": "欠款已于11月缴清",
+                },
+                {"upheld": True, "reason": "企业已于申辩期内缴清欠款，撤销退出决定"},
+                legal="vacate_due_on period rule grounds_zh grounds_en facts",
+            ),
+            "operators": _v(
+                "task upheld reason", {"task": "ruling_due", "upheld": None, "reason": None}
+            ),
+        },
+        legal=lambda c: c.get("upheld") is False,
+    ),
+    MessageSpec(
+        "exit_confirmed",
+        _firm(
+            "exit_type vacate_due_on period approved",
+            {
+                "exit_type": "voluntary",
+                "vacate_due_on": "2027-02-28",
+                "period": "3个月",
+                "approved": True,
+            },
+            {
+                "exit_type": "term_expiry",
+                "vacate_due_on": "2027-02-28",
+                "period": "30日",
+                "approved": True,
+            },
+        ),
+    ),
+    MessageSpec(
+        "graduation",
+        _firm(
+            "exit_type vacate_due_on period approved",
+            {
+                "exit_type": "graduation",
+                "vacate_due_on": "2027-05-26",
+                "period": "6个月",
+                "approved": True,
+            },
+        ),
+    ),
+    MessageSpec(
+        "vacate_overdue",
+        {
+            "firm": _v("vacate_due_on", {"vacate_due_on": "2027-01-02"}),
+            "manager": _v("vacate_due_on", {"vacate_due_on": "2027-01-02"}),
+        },
+    ),
+    MessageSpec(
+        "handover_settlement",
+        _firm(
+            "settlement registration_move_out_by exit_type",
+            {
+                "settlement": {
+                    "deposit_yuan": 20000,
+                    "arrears_yuan": 1500.5,
+                    "damage_yuan": 0,
+                    "refund_yuan": 18499.5,
+                },
+                "registration_move_out_by": "2027-02-01",
+                "exit_type": "forced",
+            },
+        ),
+    ),
+    MessageSpec(
+        "term_expiry_warning",
+        _firm("days_left term_end", {"days_left": 30, "term_end": "2027-01-31"}),
+    ),
+    MessageSpec(
+        "operator_digest",
+        {
+            "operators": _v(
+                "counts items",
+                {
+                    "counts": {"pending_decisions": 3, "overdue_reviews": 2, "dead_messages": 1},
+                    "items": [
+                        {
+                            "title": "成都蓉医生物科技有限公司：陈述申辩期满待裁决",
+                            "tenancy_id": 42,
+                            "due_on": "2026-11-27",
+                        },
+                        {
+                            "title": "<b>测试</b> 企业：整改复查到期",
+                            "tenancy_id": 43,
+                            "due_on": None,
+                        },
+                    ],
+                },
+                base=("sent_on",),
+            )
+        },
+    ),
 )
 
 CATALOG: Mapping[str, MessageSpec] = MappingProxyType({s.key: s for s in SPECS})
+
 
 def spec(key: str) -> MessageSpec:
     try:

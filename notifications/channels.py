@@ -49,8 +49,14 @@ def insert_inbox(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     session.connection().execute(stmt, list(rows))
 
 
-def inbox_for(session: Session, firm_id: int | None, *, audience: str | None = None,
-              unread_only: bool = False, limit: int = 200) -> list[InboxItem]:
+def inbox_for(
+    session: Session,
+    firm_id: int | None,
+    *,
+    audience: str | None = None,
+    unread_only: bool = False,
+    limit: int = 200,
+) -> list[InboxItem]:
     """A firm's inbox (``firm_id``), or the staff inbox (``firm_id=None``, optional audience),
     newest first."""
     stmt = select(InboxItem)
@@ -65,14 +71,14 @@ def inbox_for(session: Session, firm_id: int | None, *, audience: str | None = N
     return list(session.exec(stmt.order_by(col(InboxItem.id).desc()).limit(limit)).all())
 
 
-def mark_read(session: Session, item_ids: Iterable[int], now: datetime, *,
-              firm_id: int | None = None) -> int:
+def mark_read(
+    session: Session, item_ids: Iterable[int], now: datetime, *, firm_id: int | None = None
+) -> int:
     """Mark items read (only unread ones; only the firm's own when ``firm_id`` is given)."""
     ids = list(item_ids)
     if not ids:
         return 0
-    stmt = (update(INBOX).where(INBOX.c.id.in_(ids), INBOX.c.read_at.is_(None))
-            .values(read_at=now))
+    stmt = update(INBOX).where(INBOX.c.id.in_(ids), INBOX.c.read_at.is_(None)).values(read_at=now)
     if firm_id is not None:
         stmt = stmt.where(INBOX.c.firm_id == firm_id)
     return int(session.exec(stmt).rowcount)
@@ -116,8 +122,16 @@ def message_id(outbox_id: int, dedupe_key: str, domain: str) -> str:
     return f"<outbox-{outbox_id}.{digest}@{domain}>"
 
 
-def build_email(settings: SmtpSettings, *, outbox_id: int, dedupe_key: str, to: str,
-                to_name: str | None, rendered: RenderedMessage, now: datetime) -> EmailMessage:
+def build_email(
+    settings: SmtpSettings,
+    *,
+    outbox_id: int,
+    dedupe_key: str,
+    to: str,
+    to_name: str | None,
+    rendered: RenderedMessage,
+    now: datetime,
+) -> EmailMessage:
     """multipart/alternative (text + HTML). ``policy=SMTP`` RFC 2047-encodes the Chinese
     subject and display names and uses CRLF line ends."""
     msg = EmailMessage(policy=SMTP)
@@ -154,8 +168,12 @@ class SmtpChannel:
     def __enter__(self) -> SmtpChannel:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def _connect(self) -> smtplib.SMTP:
@@ -185,17 +203,20 @@ class SmtpChannel:
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            refused = self._smtp.send_message(msg, from_addr=self.settings.sender_address,
-                                              to_addrs=[to])
+            refused = self._smtp.send_message(
+                msg, from_addr=self.settings.sender_address, to_addrs=[to]
+            )
         except smtplib.SMTPRecipientsRefused as err:
             code, reply = next(iter(err.recipients.values()))
             raise MessageRefused(f"recipient {to} refused: {code} {_text(reply)}") from err
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as err:
-            raise MessageRefused(f"message refused: {err.smtp_code} {_text(err.smtp_error)}") \
-                from err
+            raise MessageRefused(
+                f"message refused: {err.smtp_code} {_text(err.smtp_error)}"
+            ) from err
         except (smtplib.SMTPException, OSError) as err:
-            self.broken = f"smtp {self.settings.host}:{self.settings.port}: " \
-                          f"{type(err).__name__}: {err}"
+            self.broken = (
+                f"smtp {self.settings.host}:{self.settings.port}: {type(err).__name__}: {err}"
+            )
             self.close()
             raise ConnectionFailed(self.broken) from err
         if refused:

@@ -18,8 +18,7 @@ from jinja2.runtime import Context
 
 LOCALES: tuple[str, ...] = ("zh-CN", "en")
 DISPLAY_TZ = ZoneInfo("Asia/Shanghai")  # instants are shown as the space's local date
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
-              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 EMPTY = "—"
 
 GRADE_LABELS: dict[str, tuple[str, str]] = {

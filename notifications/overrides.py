@@ -22,35 +22,60 @@ from notifications.render import Override, Overrides, RenderedMessage, Renderer
 
 def load_overrides(session: Session) -> dict[tuple[str, str, str], Override]:
     """The newest revision of every overridden (name, locale, part)."""
-    newest = (select(MessageTemplate.name, MessageTemplate.locale, MessageTemplate.part,
-                     func.max(MessageTemplate.revision).label("revision"))
-              .group_by(col(MessageTemplate.name), col(MessageTemplate.locale),
-                        col(MessageTemplate.part))
-              .subquery())
+    newest = (
+        select(
+            MessageTemplate.name,
+            MessageTemplate.locale,
+            MessageTemplate.part,
+            func.max(MessageTemplate.revision).label("revision"),
+        )
+        .group_by(col(MessageTemplate.name), col(MessageTemplate.locale), col(MessageTemplate.part))
+        .subquery()
+    )
     rows = session.exec(
         select(MessageTemplate).join(
             newest,
             (col(MessageTemplate.name) == newest.c.name)
             & (col(MessageTemplate.locale) == newest.c.locale)
             & (col(MessageTemplate.part) == newest.c.part)
-            & (col(MessageTemplate.revision) == newest.c.revision))).all()
-    return {(r.name, r.locale, r.part): Override(r.name, r.locale, r.part, r.revision, r.source)
-            for r in rows}
+            & (col(MessageTemplate.revision) == newest.c.revision),
+        )
+    ).all()
+    return {
+        (r.name, r.locale, r.part): Override(r.name, r.locale, r.part, r.revision, r.source)
+        for r in rows
+    }
 
 
-def validate_override(renderer: Renderer, candidate: Override,
-                      overrides: Overrides | None = None) -> None:
+def validate_override(
+    renderer: Renderer, candidate: Override, overrides: Overrides | None = None
+) -> None:
     """Compile in the sandbox and render every sample of the message, in the candidate's
     locale, with the other current overrides in place; raise ``InvalidTemplate`` if any fails."""
     current = {**(overrides or {}), (candidate.name, candidate.locale, candidate.part): candidate}
     renderer.compile_override(candidate, cache=False)
     for audience, context in samples(candidate.name):
-        renderer.render(candidate.name, candidate.locale, context, audience=audience,
-                        overrides=current, cache=False)
+        renderer.render(
+            candidate.name,
+            candidate.locale,
+            context,
+            audience=audience,
+            overrides=current,
+            cache=False,
+        )
 
 
-def save_override(session: Session, name: str, locale: str, part: str, source: str,
-                  author: str, now: datetime, *, renderer: Renderer | None = None) -> int:
+def save_override(
+    session: Session,
+    name: str,
+    locale: str,
+    part: str,
+    source: str,
+    author: str,
+    now: datetime,
+    *,
+    renderer: Renderer | None = None,
+) -> int:
     """Validate, then store the next revision; returns it. Commits nothing itself: the caller's
     unit of work commits (or rolls back) — the row is only added once validation passed."""
     spec(name)  # NotFound for an unknown message
@@ -62,14 +87,27 @@ def save_override(session: Session, name: str, locale: str, part: str, source: s
         raise InvalidTemplate(f"{locale}/{name}.{PARTS[part]}", "template source is empty")
     if not author.strip():
         raise InvalidInput("author", "say who edited the template")
-    latest = session.exec(select(func.max(MessageTemplate.revision)).where(
-        MessageTemplate.name == name, MessageTemplate.locale == locale,
-        MessageTemplate.part == part)).one()
+    latest = session.exec(
+        select(func.max(MessageTemplate.revision)).where(
+            MessageTemplate.name == name,
+            MessageTemplate.locale == locale,
+            MessageTemplate.part == part,
+        )
+    ).one()
     revision = int(latest or 0) + 1
     candidate = Override(name, locale, part, revision, source)
     validate_override(renderer or Renderer(), candidate, load_overrides(session))
-    session.add(MessageTemplate(name=name, locale=locale, part=part, revision=revision,
-                                source=source, author=author, created_at=now))
+    session.add(
+        MessageTemplate(
+            name=name,
+            locale=locale,
+            part=part,
+            revision=revision,
+            source=source,
+            author=author,
+            created_at=now,
+        )
+    )
     session.flush()
     return revision
 
@@ -85,29 +123,37 @@ def check_templates(renderer: Renderer, overrides: Overrides | None = None) -> l
         for locale in LOCALES:
             for index, (audience, context) in enumerate(samples(key)):
                 try:
-                    renderer.render(key, locale, context, audience=audience,
-                                    overrides=overrides)
+                    renderer.render(key, locale, context, audience=audience, overrides=overrides)
                 except InvalidTemplate as err:
-                    problems.append(f"{key} [{locale}, {audience}, sample {index + 1}]: "
-                                    f"{err.message}")
+                    problems.append(
+                        f"{key} [{locale}, {audience}, sample {index + 1}]: {err.message}"
+                    )
     known = {s.template(loc, part) for s in CATALOG.values() for loc in LOCALES for part in PARTS}
     for name in renderer.env.list_templates(filter_func=lambda n: n.endswith(".j2")):
         if "/" in name and name not in known:
             problems.append(f"{name}: not a template of any catalog message")
-    for (name, locale, part) in sorted(overrides or {}):
+    for name, locale, part in sorted(overrides or {}):
         if name not in CATALOG or locale not in LOCALES or part not in PARTS:
             problems.append(f"override {locale}/{name}.{part}: no such message, locale or part")
     return problems
 
 
-def preview(renderer: Renderer, name: str, locale: str, *, audience: str | None = None,
-            sample: int = 0, overrides: Overrides | None = None) -> RenderedMessage:
+def preview(
+    renderer: Renderer,
+    name: str,
+    locale: str,
+    *,
+    audience: str | None = None,
+    sample: int = 0,
+    overrides: Overrides | None = None,
+) -> RenderedMessage:
     """Render a message against its sample context (first audience unless one is given)."""
     message = spec(name)
     aud = audience or next(iter(message.variants))
     variant = message.variant(aud)
     if not 0 <= sample < len(variant.samples):
-        raise InvalidInput("sample", f"must be 0..{len(variant.samples) - 1} for {name}/{aud}",
-                           sample)
+        raise InvalidInput(
+            "sample", f"must be 0..{len(variant.samples) - 1} for {name}/{aud}", sample
+        )
     context = variant.sample(sample)
     return renderer.render(name, locale, context, audience=aud, overrides=overrides)

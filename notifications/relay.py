@@ -65,8 +65,13 @@ class RelayReport:
         self.dead += other.dead
 
     def to_dict(self) -> dict[str, Any]:
-        return {"claimed": self.claimed, "delivered": self.delivered, "retried": self.retried,
-                "dead": self.dead, "seconds": round(self.seconds, 3)}
+        return {
+            "claimed": self.claimed,
+            "delivered": self.delivered,
+            "retried": self.retried,
+            "dead": self.dead,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass
@@ -93,10 +98,20 @@ class Relay:
     """Delivers the outbox. Build one per process in the composition root; ``run_once`` from
     the scheduler's relay tick and from ``innospace outbox relay`` / ``tick``."""
 
-    def __init__(self, engine: Engine, renderer: Renderer, smtp: SmtpSettings | None,
-                 clock: Clock, batch_size: int = 500, max_attempts: int = 8,
-                 base_delay_s: float = 30, *, lease: timedelta = timedelta(minutes=5),
-                 max_delay_s: float = 6 * 3600, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        renderer: Renderer,
+        smtp: SmtpSettings | None,
+        clock: Clock,
+        batch_size: int = 500,
+        max_attempts: int = 8,
+        base_delay_s: float = 30,
+        *,
+        lease: timedelta = timedelta(minutes=5),
+        max_delay_s: float = 6 * 3600,
+        rng: random.Random | None = None,
+    ) -> None:
         self.engine = engine
         self.renderer = renderer
         self.smtp = smtp
@@ -141,30 +156,59 @@ class Relay:
             report.dead = outcomes["dead"]
         report.seconds = time.perf_counter() - started
         if jobs:
-            log.info("outbox batch: claimed=%d delivered=%d retried=%d dead=%d seconds=%.3f",
-                     report.claimed, report.delivered, report.retried, report.dead,
-                     report.seconds)
+            log.info(
+                "outbox batch: claimed=%d delivered=%d retried=%d dead=%d seconds=%.3f",
+                report.claimed,
+                report.delivered,
+                report.retried,
+                report.dead,
+                report.seconds,
+            )
         return report
 
     def _claim(self, now: datetime) -> tuple[list[_Job], Overrides]:
         with Session(self.engine) as session, session.begin():
             conn = session.connection()  # Core rows, not ORM objects: lean on the hot path
             c = OUTBOX.c
-            stmt = (core_select(c.id, c.dedupe_key, c.message, c.audience, c.locale, c.context,
-                                c.firm_id, c.attempts)
-                    .where(c.status == "pending", c.next_attempt_at <= now)
-                    .order_by(c.next_attempt_at, c.id).limit(self.batch_size))
+            stmt = (
+                core_select(
+                    c.id,
+                    c.dedupe_key,
+                    c.message,
+                    c.audience,
+                    c.locale,
+                    c.context,
+                    c.firm_id,
+                    c.attempts,
+                )
+                .where(c.status == "pending", c.next_attempt_at <= now)
+                .order_by(c.next_attempt_at, c.id)
+                .limit(self.batch_size)
+            )
             if self.engine.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = conn.execute(stmt).all()
             if not rows:
                 return [], {}
             ids = [r.id for r in rows]
-            conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids))
-                         .values(next_attempt_at=now + self.lease,
-                                 attempts=OUTBOX.c.attempts + 1))
-            jobs = [_Job(r.id, r.dedupe_key, r.message, r.audience, r.locale,
-                         dict(r.context or {}), r.firm_id, r.attempts + 1) for r in rows]
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(ids))
+                .values(next_attempt_at=now + self.lease, attempts=OUTBOX.c.attempts + 1)
+            )
+            jobs = [
+                _Job(
+                    r.id,
+                    r.dedupe_key,
+                    r.message,
+                    r.audience,
+                    r.locale,
+                    dict(r.context or {}),
+                    r.firm_id,
+                    r.attempts + 1,
+                )
+                for r in rows
+            ]
             if self.smtp is not None:
                 self._address(session, jobs, self.smtp)
             return jobs, load_overrides(session)
@@ -173,13 +217,21 @@ class Relay:
         """Fill in each job's recipient from live rows (a corrected address applies on retry)."""
         firm_ids = {j.firm_id for j in jobs if j.firm_id is not None}
         firms = {f.id: f for f in session.exec(select(Firm).where(col(Firm.id).in_(firm_ids)))}
-        managers = {firm.account_manager for j in jobs if j.audience == "manager"
-                    and (firm := firms.get(j.firm_id)) is not None and firm.account_manager}
+        managers = {
+            firm.account_manager
+            for j in jobs
+            if j.audience == "manager"
+            and (firm := firms.get(j.firm_id)) is not None
+            and firm.account_manager
+        }
         users: dict[str, str] = {}
         if managers - set(smtp.manager_addresses):
-            for u in session.exec(select(User).where(
+            for u in session.exec(
+                select(User).where(
                     col(User.email).is_not(None),
-                    or_(col(User.username).in_(managers), col(User.display_name).in_(managers)))):
+                    or_(col(User.username).in_(managers), col(User.display_name).in_(managers)),
+                )
+            ):
                 users.setdefault(u.username, u.email or "")
                 users.setdefault(u.display_name, u.email or "")
         for j in jobs:
@@ -190,8 +242,11 @@ class Relay:
                 j.note = None if j.to else "email not sent: the firm has no contact email"
             elif j.audience == "manager":
                 name = firm.account_manager if firm else None
-                j.to = (smtp.manager_addresses.get(name or "") or users.get(name or "")
-                        or smtp.operators_address)
+                j.to = (
+                    smtp.manager_addresses.get(name or "")
+                    or users.get(name or "")
+                    or smtp.operators_address
+                )
                 j.to_name = name
                 j.note = None if j.to else "email not sent: no address for the account manager"
             else:
@@ -201,8 +256,9 @@ class Relay:
     def _deliver(self, jobs: list[_Job], overrides: Overrides, now: datetime) -> None:
         for j in jobs:
             try:
-                j.rendered = self.renderer.render(j.message, j.locale, j.context,
-                                                  audience=j.audience, overrides=overrides)
+                j.rendered = self.renderer.render(
+                    j.message, j.locale, j.context, audience=j.audience, overrides=overrides
+                )
             except InvalidTemplate as err:
                 j.outcome, j.error = "dead", f"template: {err.message}"
         mail = [j for j in jobs if j.rendered is not None and j.to]
@@ -212,8 +268,15 @@ class Relay:
             for j in mail:
                 assert j.rendered is not None and j.to is not None
                 try:
-                    msg = build_email(self.smtp, outbox_id=j.id, dedupe_key=j.dedupe_key,
-                                      to=j.to, to_name=j.to_name, rendered=j.rendered, now=now)
+                    msg = build_email(
+                        self.smtp,
+                        outbox_id=j.id,
+                        dedupe_key=j.dedupe_key,
+                        to=j.to,
+                        to_name=j.to_name,
+                        rendered=j.rendered,
+                        now=now,
+                    )
                 except ValueError as err:
                     j.note = f"email not sent: bad address {j.to!r}: {err}"
                     continue
@@ -225,26 +288,49 @@ class Relay:
 
     def backoff(self, attempts: int) -> timedelta:
         """base * 2**attempts, capped, ±20 % jitter so failed rows do not retry in lockstep."""
-        delay = min(self.base_delay_s * 2 ** attempts, self.max_delay_s)
+        delay = min(self.base_delay_s * 2**attempts, self.max_delay_s)
         return timedelta(seconds=delay * self.rng.uniform(0.8, 1.2))
 
     def _mark(self, jobs: list[_Job], now: datetime) -> None:
-        inbox = [{"firm_id": j.firm_id if j.audience == "firm" else None,
-                  "audience": j.audience, "outbox_id": j.id, "message": j.message,
-                  "subject": j.rendered.subject[:SUBJECT_MAX], "body": j.rendered.text,
-                  "created_at": now, "read_at": None}
-                 for j in jobs if j.rendered is not None]
-        marks = [{"b_id": j.id, "b_attempts": j.attempts, "b_status":
-                  "pending" if j.outcome == "retry" else j.outcome,
-                  "b_next": now + self.backoff(j.attempts) if j.outcome == "retry" else now,
-                  "b_error": j.error or j.note, "b_sent": now if j.outcome == "sent" else None}
-                 for j in jobs]
-        stmt = (update(OUTBOX)
-                .where(OUTBOX.c.id == bindparam("b_id"),
-                       OUTBOX.c.attempts == bindparam("b_attempts"),
-                       OUTBOX.c.status == "pending")
-                .values(status=bindparam("b_status"), next_attempt_at=bindparam("b_next"),
-                        last_error=bindparam("b_error"), sent_at=bindparam("b_sent")))
+        inbox = [
+            {
+                "firm_id": j.firm_id if j.audience == "firm" else None,
+                "audience": j.audience,
+                "outbox_id": j.id,
+                "message": j.message,
+                "subject": j.rendered.subject[:SUBJECT_MAX],
+                "body": j.rendered.text,
+                "created_at": now,
+                "read_at": None,
+            }
+            for j in jobs
+            if j.rendered is not None
+        ]
+        marks = [
+            {
+                "b_id": j.id,
+                "b_attempts": j.attempts,
+                "b_status": "pending" if j.outcome == "retry" else j.outcome,
+                "b_next": now + self.backoff(j.attempts) if j.outcome == "retry" else now,
+                "b_error": j.error or j.note,
+                "b_sent": now if j.outcome == "sent" else None,
+            }
+            for j in jobs
+        ]
+        stmt = (
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.id == bindparam("b_id"),
+                OUTBOX.c.attempts == bindparam("b_attempts"),
+                OUTBOX.c.status == "pending",
+            )
+            .values(
+                status=bindparam("b_status"),
+                next_attempt_at=bindparam("b_next"),
+                last_error=bindparam("b_error"),
+                sent_at=bindparam("b_sent"),
+            )
+        )
         with Session(self.engine) as session, session.begin():
             insert_inbox(session, inbox)
             session.connection().execute(stmt, marks)

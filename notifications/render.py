@@ -39,8 +39,14 @@ from notifications.formatting import FILTERS, normalize_locale
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # What a broken template or an odd context value can raise while rendering; anything else is
 # a bug in innospace and should propagate.
-TEMPLATE_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
-                   AttributeError)
+TEMPLATE_ERRORS = (
+    TemplateError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    LookupError,
+    AttributeError,
+)
 _TRAILING_BLANKS = re.compile(r"[ \t]+\n")
 _EMPTY_LINES = re.compile(r"\n{3,}")
 
@@ -101,8 +107,12 @@ class Renderer:
     def __init__(self, templates_dir: Path | str | None = None, *, cache_size: int = 1000) -> None:
         self.loader = _CountingLoader(str(templates_dir or TEMPLATES_DIR))
         options: dict[str, Any] = {
-            "loader": self.loader, "undefined": StrictUndefined, "autoescape": _autoescape,
-            "trim_blocks": True, "lstrip_blocks": True, "auto_reload": False,
+            "loader": self.loader,
+            "undefined": StrictUndefined,
+            "autoescape": _autoescape,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+            "auto_reload": False,
             "cache_size": cache_size,
         }
         self.env = _configure(Environment(**options))
@@ -129,16 +139,24 @@ class Renderer:
         except TemplateSyntaxError as err:
             raise InvalidTemplate(override.label, f"line {err.lineno}: {err.message}") from err
         template = self.sandbox.template_class.from_code(
-            self.sandbox, code, self.sandbox.make_globals(None), None)
+            self.sandbox, code, self.sandbox.make_globals(None), None
+        )
         self.override_compiles += 1
         if cache:
             self._overrides[key] = (override.source, template)
         return template
 
     # ---- rendering ------------------------------------------------------------------------
-    def render(self, message: str, locale: str | None, context: Mapping[str, Any], *,
-               audience: str = "firm", overrides: Overrides | None = None,
-               cache: bool = True) -> RenderedMessage:
+    def render(
+        self,
+        message: str,
+        locale: str | None,
+        context: Mapping[str, Any],
+        *,
+        audience: str = "firm",
+        overrides: Overrides | None = None,
+        cache: bool = True,
+    ) -> RenderedMessage:
         """Render all three parts; every failure is an ``InvalidTemplate`` naming the part."""
         try:
             message_spec = spec(message)
@@ -148,23 +166,43 @@ class Renderer:
         try:
             missing = message_spec.missing(context, audience)
         except NotFound as err:  # a row for an audience the message has no copy for
-            raise InvalidTemplate(f"{loc}/{message}",
-                                  f"no copy for audience {audience!r}; the message goes to "
-                                  f"{', '.join(sorted(message_spec.audiences))}") from err
+            raise InvalidTemplate(
+                f"{loc}/{message}",
+                f"no copy for audience {audience!r}; the message goes to "
+                f"{', '.join(sorted(message_spec.audiences))}",
+            ) from err
         if missing:
-            raise InvalidTemplate(f"{loc}/{message}",
-                                  f"context for audience {audience} lacks {', '.join(missing)}")
-        ctx = {**context, "locale": loc, "audience": audience, "message": message,
-               "legal": message_spec.is_legal(context, audience)}
-        parts = {part: self._render_part(message_spec, loc, part, ctx, overrides, cache)
-                 for part in PARTS}
+            raise InvalidTemplate(
+                f"{loc}/{message}", f"context for audience {audience} lacks {', '.join(missing)}"
+            )
+        ctx = {
+            **context,
+            "locale": loc,
+            "audience": audience,
+            "message": message,
+            "legal": message_spec.is_legal(context, audience),
+        }
+        parts = {
+            part: self._render_part(message_spec, loc, part, ctx, overrides, cache)
+            for part in PARTS
+        }
         if ctx["legal"]:
             _check_legal_sections(message, loc, parts)
-        return RenderedMessage(subject=" ".join(parts["subject"].split()),
-                               text=_tidy(parts["text"]), html=parts["html"].strip() + "\n")
+        return RenderedMessage(
+            subject=" ".join(parts["subject"].split()),
+            text=_tidy(parts["text"]),
+            html=parts["html"].strip() + "\n",
+        )
 
-    def _render_part(self, message_spec: MessageSpec, locale: str, part: str,
-                     ctx: Mapping[str, Any], overrides: Overrides | None, cache: bool) -> str:
+    def _render_part(
+        self,
+        message_spec: MessageSpec,
+        locale: str,
+        part: str,
+        ctx: Mapping[str, Any],
+        overrides: Overrides | None,
+        cache: bool,
+    ) -> str:
         override = overrides.get((message_spec.key, locale, part)) if overrides else None
         label = override.label if override else message_spec.template(locale, part)
         try:
@@ -176,8 +214,11 @@ class Renderer:
         except InvalidTemplate:
             raise
         except TEMPLATE_ERRORS as err:
-            detail = f"line {err.lineno}: {err.message}" if isinstance(
-                err, TemplateSyntaxError) else f"{type(err).__name__}: {err}"
+            detail = (
+                f"line {err.lineno}: {err.message}"
+                if isinstance(err, TemplateSyntaxError)
+                else f"{type(err).__name__}: {err}"
+            )
             raise InvalidTemplate(label, detail) from err
 
 
@@ -187,8 +228,10 @@ def _check_legal_sections(message: str, locale: str, parts: Mapping[str, str]) -
     for part in ("text", "html"):
         lacking = [h for h in LEGAL_SECTIONS[locale] if h not in parts[part]]
         if lacking:
-            raise InvalidTemplate(f"{locale}/{message}.{PARTS[part]}",
-                                  f"legal notice lacks section(s) {', '.join(lacking)}")
+            raise InvalidTemplate(
+                f"{locale}/{message}.{PARTS[part]}",
+                f"legal notice lacks section(s) {', '.join(lacking)}",
+            )
 
 
 def _tidy(text: str) -> str:

@@ -86,6 +86,8 @@ class Outcome:
     kind: str | None = None
     new_due: datetime | None = None  # earliest due instant of deadlines this step created
     error: str | None = None
+    deadline_id: int | None = None
+    due_at: datetime | None = None
 
 
 # ---- actions: one per deadline kind; True = acted, False = moot --------------------------
@@ -374,7 +376,8 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
         w.session.add(d)
         w.session.flush()
         pending = [n.due_at for n in created if n.status == "pending" and n.id != d.id]
-        return Outcome(d.status, d.kind, min(pending, default=None))
+        return Outcome(d.status, d.kind, min(pending, default=None), deadline_id=d.id,
+                       due_at=d.due_at)
 
     try:
         return service.run(act)  # type: ignore[no-any-return]
@@ -398,17 +401,19 @@ def _mark_failed(service: Service, deadline_id: int, error: str) -> Outcome:
         d.status, d.done_at = "failed", w.now
         d.payload = {**d.payload, "error": error[:500]}  # replace the JSON value, never mutate
         w.session.add(d)
-        return Outcome("failed", d.kind, error=error)
+        return Outcome("failed", d.kind, error=error, deadline_id=d.id, due_at=d.due_at)
     return service.run(mark)  # type: ignore[no-any-return]
 
 
 def sweep_deadlines(service: Service, *, until: datetime | None = None, batch: int = 500,
                     stop: Stop | None = None,
-                    progress: Callable[[int], None] | None = None) -> SweepReport:
+                    progress: Callable[[int], None] | None = None,
+                    observe: Callable[[Outcome], None] | None = None) -> SweepReport:
     """Handle every deadline due by ``until`` (default: now), oldest first, each once.
 
     ``stop`` is polled between deadlines: the one in hand is finished (its transaction
     committed) and the sweep returns, so a SIGTERM never leaves half a step behind.
+    ``progress(1)`` follows each finished deadline; ``observe`` receives its outcome.
     """
     _load_handlers()
     started = time.perf_counter()
@@ -441,6 +446,8 @@ def sweep_deadlines(service: Service, *, until: datetime | None = None, batch: i
                 report.failed += 1
             if progress:
                 progress(1)
+            if observe:
+                observe(outcome)
             if outcome.new_due is not None and outcome.new_due <= until:
                 requery = True  # a new deadline is already due: keep the due order
                 break

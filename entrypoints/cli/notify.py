@@ -31,10 +31,12 @@ from notifications.overrides import check_templates, load_overrides, preview, sa
 from notifications.render import Override, RenderedMessage
 from workflows.core import Work
 
-outbox_app = typer.Typer(help="发件箱 / outbox: queued notices, dead letters, retries",
-                         no_args_is_help=True)
-templates_app = typer.Typer(help="消息模板 / message templates (files and operator overrides)",
-                            no_args_is_help=True)
+outbox_app = typer.Typer(
+    help="发件箱 / outbox: queued notices, dead letters, retries", no_args_is_help=True
+)
+templates_app = typer.Typer(
+    help="消息模板 / message templates (files and operator overrides)", no_args_is_help=True
+)
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(templates_app, name="templates")
 
@@ -76,8 +78,10 @@ def _short(text: str | None, width: int = 100) -> str:
 # ---- outbox ---------------------------------------------------------------------------------
 @outbox_app.command("list")
 def outbox_list_cmd(
-    status: Annotated[str | None, typer.Option(
-        help="pending | sent | dead (dead letters: delivery gave up; see last error)")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="pending | sent | dead (dead letters: delivery gave up; see last error)"),
+    ] = None,
     limit: Annotated[int, typer.Option(help="最多显示 / at most this many rows")] = 100,
     as_json: Json = False,
 ) -> None:
@@ -96,9 +100,11 @@ def outbox_list_cmd(
     lines = []
     for r in rows:
         when = r["sent_at"] if r["status"] == "sent" else r["next_attempt_at"]
-        lines.append(f"#{r['id']:<6} {r['status']:<8} tries={r['attempts']:<2} "
-                     f"{r['message']:<24} {r['audience']:<9} firm={r['firm_id']} "
-                     f"tenancy={r['tenancy_id']} {when}")
+        lines.append(
+            f"#{r['id']:<6} {r['status']:<8} tries={r['attempts']:<2} "
+            f"{r['message']:<24} {r['audience']:<9} firm={r['firm_id']} "
+            f"tenancy={r['tenancy_id']} {when}"
+        )
         if r["last_error"]:
             lines.append(f"         last error: {_short(r['last_error'], 160)}")
     typer.echo("\n".join(lines))
@@ -107,17 +113,22 @@ def outbox_list_cmd(
 @outbox_app.command("retry")
 def outbox_retry_cmd(
     ids: Annotated[list[int] | None, typer.Argument(help="发件箱编号 / outbox ids")] = None,
-    all_dead: Annotated[bool, typer.Option("--all-dead",
-                                           help="重试全部死信 / retry every dead letter")] = False,
+    all_dead: Annotated[
+        bool, typer.Option("--all-dead", help="重试全部死信 / retry every dead letter")
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """重新投递 / make dead (or waiting) rows due now with a fresh attempt budget."""
     chosen = list(ids or [])
     count = get_app().service.run(
-        lambda w: retry(w.session, ids=chosen, all_dead=all_dead, now=w.now))
-    emit({"queued": count}, as_json,
-         f"{count} message(s) queued for delivery; they go out on the next relay pass "
-         "(innospace outbox relay, innospace tick or the scheduler)")
+        lambda w: retry(w.session, ids=chosen, all_dead=all_dead, now=w.now)
+    )
+    emit(
+        {"queued": count},
+        as_json,
+        f"{count} message(s) queued for delivery; they go out on the next relay pass "
+        "(innospace outbox relay, innospace tick or the scheduler)",
+    )
 
 
 @outbox_app.command("relay")
@@ -126,33 +137,49 @@ def outbox_relay_cmd(as_json: Json = False) -> None:
     a = get_app()
     report = a.relay().run_once().to_dict()
     report["smtp"] = bool(a.settings.smtp_host)
-    note = "" if report["smtp"] else \
-        " (SMTP not configured — set INNOSPACE_SMTP_HOST to send e-mail; in-app inbox only)"
-    emit(report, as_json,
-         f"claimed {report['claimed']} · delivered {report['delivered']} · "
-         f"retried {report['retried']} · dead {report['dead']} "
-         f"in {report['seconds']:.3f} s{note}")
+    note = (
+        ""
+        if report["smtp"]
+        else " (SMTP not configured — set INNOSPACE_SMTP_HOST to send e-mail; in-app inbox only)"
+    )
+    emit(
+        report,
+        as_json,
+        f"claimed {report['claimed']} · delivered {report['delivered']} · "
+        f"retried {report['retried']} · dead {report['dead']} "
+        f"in {report['seconds']:.3f} s{note}",
+    )
 
 
 # ---- inbox ----------------------------------------------------------------------------------
 def _item(item: InboxItem) -> dict[str, Any]:
-    return {"id": item.id, "outbox_id": item.outbox_id, "message": item.message,
-            "audience": item.audience, "firm_id": item.firm_id, "subject": item.subject,
-            "body": item.body, "created_at": item.created_at.isoformat(),
-            "read_at": item.read_at.isoformat() if item.read_at else None}
+    return {
+        "id": item.id,
+        "outbox_id": item.outbox_id,
+        "message": item.message,
+        "audience": item.audience,
+        "firm_id": item.firm_id,
+        "subject": item.subject,
+        "body": item.body,
+        "created_at": item.created_at.isoformat(),
+        "read_at": item.read_at.isoformat() if item.read_at else None,
+    }
 
 
 @app.command("inbox")
 def inbox_cmd(
-    firm: Annotated[str | None, typer.Argument(
-        help="企业编号或统一社会信用代码 / firm id or USCC")] = None,
-    staff: Annotated[bool, typer.Option(
-        "--staff", help="运营/客户经理消息 / the staff inbox (managers, operators)")] = False,
-    audience: Annotated[str | None, typer.Option(
-        help="with --staff: manager | operators")] = None,
+    firm: Annotated[
+        str | None, typer.Argument(help="企业编号或统一社会信用代码 / firm id or USCC")
+    ] = None,
+    staff: Annotated[
+        bool,
+        typer.Option("--staff", help="运营/客户经理消息 / the staff inbox (managers, operators)"),
+    ] = False,
+    audience: Annotated[str | None, typer.Option(help="with --staff: manager | operators")] = None,
     unread: Annotated[bool, typer.Option("--unread", help="仅未读 / unread only")] = False,
-    mark: Annotated[bool, typer.Option(
-        "--mark-read", help="将列出的消息标为已读 / mark the listed items read")] = False,
+    mark: Annotated[
+        bool, typer.Option("--mark-read", help="将列出的消息标为已读 / mark the listed items read")
+    ] = False,
     body: Annotated[bool, typer.Option("--body", help="显示正文 / print the bodies")] = False,
     limit: Annotated[int, typer.Option(help="最多显示 / at most this many items")] = 200,
     as_json: Json = False,
@@ -170,32 +197,40 @@ def inbox_cmd(
     def act(w: Work) -> dict[str, Any]:
         who: Firm | None = w.firm(firm) if firm is not None else None
         firm_id = who.id if who is not None else None
-        items = inbox_for(w.session, firm_id, audience=audience, unread_only=unread,
-                          limit=limit)
+        items = inbox_for(w.session, firm_id, audience=audience, unread_only=unread, limit=limit)
         listed = [_item(i) for i in items]
         marked = 0
         if mark:
-            marked = mark_read(w.session, [i.id for i in items if i.id is not None], w.now,
-                               firm_id=firm_id)
+            marked = mark_read(
+                w.session, [i.id for i in items if i.id is not None], w.now, firm_id=firm_id
+            )
         unread_left = _unread(w.session, firm_id, audience)
-        owner = ({"id": who.id, "name": who.name, "uscc": who.uscc} if who is not None
-                 else {"staff": audience or "all"})
+        owner = (
+            {"id": who.id, "name": who.name, "uscc": who.uscc}
+            if who is not None
+            else {"staff": audience or "all"}
+        )
         return {"firm": owner, "unread": unread_left, "marked_read": marked, "items": listed}
 
-    result: dict[str, Any] = get_app().service.run(act) if mark else \
-        get_app().service.read(act)
+    result: dict[str, Any] = get_app().service.run(act) if mark else get_app().service.read(act)
     if as_json:
         emit(result, True)
         return
     owner = result["firm"]
-    head = (f"{owner['name']} ({owner['uscc']})" if "name" in owner
-            else f"staff inbox ({owner['staff']})")
-    lines = [f"{head}: {len(result['items'])} item(s), {result['unread']} unread"
-             + (f", {result['marked_read']} marked read" if mark else "")]
+    head = (
+        f"{owner['name']} ({owner['uscc']})"
+        if "name" in owner
+        else f"staff inbox ({owner['staff']})"
+    )
+    lines = [
+        f"{head}: {len(result['items'])} item(s), {result['unread']} unread"
+        + (f", {result['marked_read']} marked read" if mark else "")
+    ]
     for i in result["items"]:
         flag = "未读" if i["read_at"] is None else "已读"
-        lines.append(f"#{i['id']:<6} [{flag}] {i['created_at'][:10]} {i['message']:<24} "
-                     f"{i['subject']}")
+        lines.append(
+            f"#{i['id']:<6} [{flag}] {i['created_at'][:10]} {i['message']:<24} {i['subject']}"
+        )
         if body:
             lines.extend(["", i["body"].rstrip(), ""])
     typer.echo("\n".join(lines))
@@ -240,8 +275,10 @@ def templates_check(as_json: Json = False) -> None:
     elif problems:
         typer.echo("\n".join(problems))
     else:
-        typer.echo(f"templates OK: {checked['messages']} messages × {len(LOCALES)} locales, "
-                   f"{checked['overrides']} override(s)")
+        typer.echo(
+            f"templates OK: {checked['messages']} messages × {len(LOCALES)} locales, "
+            f"{checked['overrides']} override(s)"
+        )
     if problems:
         raise InvalidTemplate("templates", f"{len(problems)} problem(s) found")
 
@@ -253,14 +290,20 @@ def _parts(rendered: RenderedMessage, part: str | None) -> dict[str, str]:
 
 @templates_app.command("preview")
 def templates_preview(
-    name: str, locale: Locale = "zh-CN",
-    audience: Annotated[str | None, typer.Option(
-        help="firm | manager | operators (default: the message's first)")] = None,
-    part: Annotated[str | None, typer.Option(
-        help="subject | text | html (default: subject and text)")] = None,
+    name: str,
+    locale: Locale = "zh-CN",
+    audience: Annotated[
+        str | None, typer.Option(help="firm | manager | operators (default: the message's first)")
+    ] = None,
+    part: Annotated[
+        str | None, typer.Option(help="subject | text | html (default: subject and text)")
+    ] = None,
     sample: Annotated[int, typer.Option(help="样例序号 / which sample context, from 1")] = 1,
-    file: Annotated[str | None, typer.Option(
-        help="试用未保存的模板 / preview this file as the --part override (nothing stored)")
+    file: Annotated[
+        str | None,
+        typer.Option(
+            help="试用未保存的模板 / preview this file as the --part override (nothing stored)"
+        ),
     ] = None,
     as_json: Json = False,
 ) -> None:
@@ -278,8 +321,7 @@ def templates_preview(
         current = overrides.get((name, loc, chosen))
         revision = (current.revision if current else 0) + 1
         overrides[(name, loc, chosen)] = Override(name, loc, chosen, revision, _read_source(file))
-    rendered = preview(a.renderer, name, loc, audience=aud, sample=sample - 1,
-                       overrides=overrides)
+    rendered = preview(a.renderer, name, loc, audience=aud, sample=sample - 1, overrides=overrides)
     shown = _parts(rendered, chosen)
     if as_json:
         emit(shown, True)
@@ -291,7 +333,8 @@ def templates_preview(
 
 @templates_app.command("set")
 def templates_set(
-    name: str, locale: Locale,
+    name: str,
+    locale: Locale,
     part: Annotated[str, typer.Option("--part", help="subject | text | html")],
     file: Annotated[str, typer.Option("--file", help="模板文件 / the template source (UTF-8)")],
     author: Annotated[str, typer.Option(help="修改人 / who edited it (recorded)")] = "operator",
@@ -304,11 +347,17 @@ def templates_set(
     assert chosen is not None
     source = _read_source(file)
     a = get_app()
-    revision = a.service.run(lambda w: save_override(w.session, name, loc, chosen, source,
-                                                     author, w.now, renderer=a.renderer))
-    emit({"name": name, "locale": loc, "part": chosen, "revision": revision, "author": author},
-         as_json, f"stored {loc}/{name}.{PARTS[chosen]} revision {revision} (by {author}); "
-                  "the relay uses it from its next batch")
+    revision = a.service.run(
+        lambda w: save_override(
+            w.session, name, loc, chosen, source, author, w.now, renderer=a.renderer
+        )
+    )
+    emit(
+        {"name": name, "locale": loc, "part": chosen, "revision": revision, "author": author},
+        as_json,
+        f"stored {loc}/{name}.{PARTS[chosen]} revision {revision} (by {author}); "
+        "the relay uses it from its next batch",
+    )
 
 
 @templates_app.command("history")
@@ -316,8 +365,7 @@ def templates_history(
     name: str,
     locale: Annotated[str | None, typer.Option(help="zh-CN | en")] = None,
     part: Annotated[str | None, typer.Option(help="subject | text | html")] = None,
-    source: Annotated[bool, typer.Option("--source", help="显示源码 / print the sources")] =
-    False,
+    source: Annotated[bool, typer.Option("--source", help="显示源码 / print the sources")] = False,
     as_json: Json = False,
 ) -> None:
     """修改历史 / every stored revision of a message's overrides, newest first."""
@@ -338,25 +386,43 @@ def templates_history(
     lines = []
     for r in rows:
         mark = " (current)" if r["current"] else ""
-        lines.append(f"{r['locale']}/{name}.{PARTS[r['part']]} r{r['revision']}{mark} "
-                     f"by {r['author']} at {r['created_at']}")
+        lines.append(
+            f"{r['locale']}/{name}.{PARTS[r['part']]} r{r['revision']}{mark} "
+            f"by {r['author']} at {r['created_at']}"
+        )
         if source:
             lines.extend(["", r["source"].rstrip(), ""])
     typer.echo("\n".join(lines))
 
 
-def _history(session: Session, name: str, locale: str | None, part: str | None
-             ) -> list[dict[str, Any]]:
+def _history(
+    session: Session, name: str, locale: str | None, part: str | None
+) -> list[dict[str, Any]]:
     stmt = select(MessageTemplate).where(MessageTemplate.name == name)
     if locale is not None:
         stmt = stmt.where(MessageTemplate.locale == locale)
     if part is not None:
         stmt = stmt.where(MessageTemplate.part == part)
-    rows = session.exec(stmt.order_by(col(MessageTemplate.locale), col(MessageTemplate.part),
-                                      col(MessageTemplate.revision).desc())).all()
+    rows = session.exec(
+        stmt.order_by(
+            col(MessageTemplate.locale),
+            col(MessageTemplate.part),
+            col(MessageTemplate.revision).desc(),
+        )
+    ).all()
     newest: dict[tuple[str, str], int] = {}
     for r in rows:
         newest.setdefault((r.locale, r.part), r.revision)
-    return [{"name": r.name, "locale": r.locale, "part": r.part, "revision": r.revision,
-             "current": newest[(r.locale, r.part)] == r.revision, "author": r.author,
-             "created_at": r.created_at.isoformat(), "source": r.source} for r in rows]
+    return [
+        {
+            "name": r.name,
+            "locale": r.locale,
+            "part": r.part,
+            "revision": r.revision,
+            "current": newest[(r.locale, r.part)] == r.revision,
+            "author": r.author,
+            "created_at": r.created_at.isoformat(),
+            "source": r.source,
+        }
+        for r in rows
+    ]

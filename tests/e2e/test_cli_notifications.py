@@ -86,12 +86,22 @@ def server() -> Iterator[Server]:
 
 # ---- the database and the CLI -------------------------------------------------------------------
 class Cli:
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str],
-                 monkeypatch: pytest.MonkeyPatch, tmp_path: Path, port: int) -> None:
+    def __init__(
+        self,
+        db: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+        port: int,
+    ) -> None:
         self.url = f"sqlite:///{db}"
         self.capsys, self.tmp = capsys, tmp_path
-        for name in ("INNOSPACE_NOW", "INNOSPACE_DATABASE_URL", "INNOSPACE_SMTP_USERNAME",
-                     "INNOSPACE_SMTP_PASSWORD"):
+        for name in (
+            "INNOSPACE_NOW",
+            "INNOSPACE_DATABASE_URL",
+            "INNOSPACE_SMTP_USERNAME",
+            "INNOSPACE_SMTP_PASSWORD",
+        ):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("INNOSPACE_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("INNOSPACE_SMTP_PORT", str(port))
@@ -142,17 +152,29 @@ class World:
         self.service = Service(self.engine, self.clock)
         self.uscc = make_uscc(random.Random(21))
         self.service.handle(c.CreateSpace(code="MC3", name=SPACE))
-        firm = self.service.handle(c.RegisterFirm(
-            name=FIRM, uscc=self.uscc, industry="pharma", contact_name="李明",
-            contact_email=FIRM_EMAIL, account_manager="王芳"))
+        firm = self.service.handle(
+            c.RegisterFirm(
+                name=FIRM,
+                uscc=self.uscc,
+                industry="pharma",
+                contact_name="李明",
+                contact_email=FIRM_EMAIL,
+                account_manager="王芳",
+            )
+        )
         self.firm_id = int(firm["firm"])
-        step = self.service.handle(c.Apply(firm=self.uscc, space="MC3", requested_area_m2=100,
-                                           profile=good_profile(self.clock.now().date())))
+        step = self.service.handle(
+            c.Apply(
+                firm=self.uscc,
+                space="MC3",
+                requested_area_m2=100,
+                profile=good_profile(self.clock.now().date()),
+            )
+        )
         self.tenancy = t = int(step.tenancy_id)
         self.service.handle(c.Screen(tenancy_id=t))
         for reviewer in ("甲", "乙", "丙"):
-            self.service.handle(c.ScoreApplication(tenancy_id=t, reviewer=reviewer,
-                                                   scores=SCORES))
+            self.service.handle(c.ScoreApplication(tenancy_id=t, reviewer=reviewer, scores=SCORES))
         self.service.handle(c.Approve(tenancy_id=t))
         self.clock.set(local(2024, 3, 18, 9, 0))
         sweep_deadlines(self.service)  # 公示 over: admitted
@@ -160,10 +182,15 @@ class World:
     def broken_row(self) -> int:
         """A notice whose context lacks what its template needs (as after a bad deploy)."""
         with Session(self.engine) as s:
-            row = OutboxMessage(dedupe_key="admitted:firm:broken", message="admitted",
-                                tenancy_id=self.tenancy, firm_id=self.firm_id,
-                                context={"firm": {"name": FIRM}}, next_attempt_at=self.clock.now(),
-                                created_at=self.clock.now())
+            row = OutboxMessage(
+                dedupe_key="admitted:firm:broken",
+                message="admitted",
+                tenancy_id=self.tenancy,
+                firm_id=self.firm_id,
+                context={"firm": {"name": FIRM}},
+                next_attempt_at=self.clock.now(),
+                created_at=self.clock.now(),
+            )
             s.add(row)
             s.commit()
             assert row.id is not None
@@ -184,30 +211,39 @@ def world(tmp_path: Path, sqlite_template: Path) -> Iterator[World]:
 
 
 @pytest.fixture
-def cli(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch, server: Server) -> Cli:
+def cli(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    server: Server,
+) -> Cli:
     return Cli(tmp_path / "cli.db", capsys, monkeypatch, tmp_path, server.port)
 
 
-FIRST_NOTICES = ["application_received", "screening_result", "scoring_result",
-                 "publicity_start", "admitted"]
+FIRST_NOTICES = [
+    "application_received",
+    "screening_result",
+    "scoring_result",
+    "publicity_start",
+    "admitted",
+]
 
 
 # ---- outbox and inbox ---------------------------------------------------------------------------
-def test_outbox_relay_retry_dead_letters_and_the_inbox(cli: Cli, world: World,
-                                                        server: Server) -> None:
+def test_outbox_relay_retry_dead_letters_and_the_inbox(
+    cli: Cli, world: World, server: Server
+) -> None:
     pending = cli.json("outbox", "list", "--status", "pending")
     assert sorted(r["message"] for r in pending) == sorted(FIRST_NOTICES)
     broken = world.broken_row()
 
     # The mail server is down: in-app delivery goes ahead, e-mail waits for a retry.
     report = cli.json("outbox", "relay")
-    assert report == {**report, "claimed": 6, "delivered": 0, "retried": 5, "dead": 1,
-                      "smtp": True}
+    assert report == {**report, "claimed": 6, "delivered": 0, "retried": 5, "dead": 1, "smtp": True}
     waiting = cli.json("outbox", "list", "--status", "pending")
     assert len(waiting) == 5
-    assert all("ConnectionRefusedError" in r["last_error"] and r["attempts"] == 1
-               for r in waiting)
+    assert all("ConnectionRefusedError" in r["last_error"] and r["attempts"] == 1 for r in waiting)
     dead = cli.ok("outbox", "list", "--status", "dead")
     assert f"#{broken}" in dead and "last error: template: zh-CN/admitted" in dead
     assert "lacks space, tenancy, sent_on, sign_by, period" in dead
@@ -247,8 +283,9 @@ def test_outbox_relay_retry_dead_letters_and_the_inbox(cli: Cli, world: World,
     assert "limit:" in cli.fails(2, "outbox", "list", "--limit", "0")
 
 
-def test_the_inbox_by_id_or_uscc_unread_and_mark_read(cli: Cli, world: World,
-                                                       server: Server) -> None:
+def test_the_inbox_by_id_or_uscc_unread_and_mark_read(
+    cli: Cli, world: World, server: Server
+) -> None:
     server.start()
     cli.ok("outbox", "relay")
     by_uscc = cli.json("inbox", world.uscc.lower())
@@ -280,8 +317,7 @@ def test_the_inbox_by_id_or_uscc_unread_and_mark_read(cli: Cli, world: World,
 
 
 # ---- templates ----------------------------------------------------------------------------------
-def test_templates_check_preview_set_and_history(cli: Cli, world: World,
-                                                 server: Server) -> None:
+def test_templates_check_preview_set_and_history(cli: Cli, world: World, server: Server) -> None:
     assert cli.ok("templates", "check").startswith("templates OK: ")
     assert cli.json("templates", "check")["ok"] is True
     listing = cli.json("templates", "list")
@@ -290,10 +326,13 @@ def test_templates_check_preview_set_and_history(cli: Cli, world: World,
     out = cli.ok("templates", "preview", "exit_notice", "--locale", "zh-CN")
     assert out.startswith(f"Subject: 【{SPACE}】退出告知书\n")
     assert all(h in out for h in ("一、事实与理由", "二、依据", "三、期限", "四、救济途径"))
-    assert cli.ok("templates", "preview", "admitted", "--locale", "en", "--part",
-                  "subject") == f"[{SPACE}] You are admitted\n"
-    assert cli.ok("templates", "preview", "admitted", "--locale", "en", "--part",
-                  "html").startswith("<!DOCTYPE html>")
+    assert (
+        cli.ok("templates", "preview", "admitted", "--locale", "en", "--part", "subject")
+        == f"[{SPACE}] You are admitted\n"
+    )
+    assert cli.ok(
+        "templates", "preview", "admitted", "--locale", "en", "--part", "html"
+    ).startswith("<!DOCTYPE html>")
     staff = cli.json("templates", "preview", "review_overdue", "--audience", "manager")
     assert set(staff) == {"subject", "text", "html"} and "王芳：" in staff["text"]
     assert "第二十一条" in cli.ok("templates", "preview", "exit_ruling", "--sample", "2")
@@ -303,15 +342,29 @@ def test_templates_check_preview_set_and_history(cli: Cli, world: World,
     assert "message nope not found" in cli.fails(3, "templates", "preview", "nope")
     assert "audience:" in cli.fails(2, "templates", "preview", "admitted", "--audience", "ops")
     assert "message audience admitted/manager" in cli.fails(
-        3, "templates", "preview", "admitted", "--audience", "manager")
+        3, "templates", "preview", "admitted", "--audience", "manager"
+    )
     assert "sample:" in cli.fails(2, "templates", "preview", "admitted", "--sample", "9")
 
     # A valid override is stored as revision 1 and used by preview and by the relay.
     subject = cli.file("subject.j2", "准予入驻：{{ firm.name }}（请于{{ sign_by|date }}前签约）")
-    assert "revision 1" in cli.ok("templates", "set", "admitted", "--locale", "zh-CN",
-                                  "--part", "subject", "--file", subject, "--author", "王芳")
-    assert cli.ok("templates", "preview", "admitted", "--part", "subject") == \
-        f"准予入驻：{FIRM}（请于2027年1月20日前签约）\n"
+    assert "revision 1" in cli.ok(
+        "templates",
+        "set",
+        "admitted",
+        "--locale",
+        "zh-CN",
+        "--part",
+        "subject",
+        "--file",
+        subject,
+        "--author",
+        "王芳",
+    )
+    assert (
+        cli.ok("templates", "preview", "admitted", "--part", "subject")
+        == f"准予入驻：{FIRM}（请于2027年1月20日前签约）\n"
+    )
     server.start()
     cli.ok("outbox", "relay")
     [admitted] = [i for i in cli.json("inbox", world.uscc)["items"] if i["message"] == "admitted"]
@@ -322,8 +375,19 @@ def test_templates_check_preview_set_and_history(cli: Cli, world: World,
     # sections, a syntax error, an unreadable file, a bad locale or part, an unknown message.
     def refused(code: int, message: str, source: str | None, *extra: str) -> str:
         path = cli.file("candidate.j2", source) if source is not None else str(cli.tmp / "no")
-        err = cli.fails(code, "templates", "set", message, "--locale", "zh-CN", "--part",
-                        "text", "--file", path, *extra)
+        err = cli.fails(
+            code,
+            "templates",
+            "set",
+            message,
+            "--locale",
+            "zh-CN",
+            "--part",
+            "text",
+            "--file",
+            path,
+            *extra,
+        )
         assert len(world.templates()) == 1
         return err
 
@@ -336,21 +400,35 @@ def test_templates_check_preview_set_and_history(cli: Cli, world: World,
     assert "file: cannot read file" in refused(2, "admitted", None)
     assert "locale:" in refused(2, "admitted", "x", "--locale", "fr")
     assert "message nope not found" in refused(3, "nope", "x")
-    err = cli.fails(2, "templates", "set", "admitted", "--locale", "zh-CN", "--part", "body",
-                    "--file", subject)
+    err = cli.fails(
+        2, "templates", "set", "admitted", "--locale", "zh-CN", "--part", "body", "--file", subject
+    )
     assert "part:" in err and len(world.templates()) == 1
 
     # Previewing an unsaved candidate stores nothing either.
     candidate = cli.file("try.j2", "试用 {{ firm.name }}")
-    assert cli.ok("templates", "preview", "admitted", "--part", "subject", "--file",
-                  candidate) == f"试用 {FIRM}\n"
+    assert (
+        cli.ok("templates", "preview", "admitted", "--part", "subject", "--file", candidate)
+        == f"试用 {FIRM}\n"
+    )
     assert len(world.templates()) == 1
 
-    cli.ok("templates", "set", "admitted", "--locale", "zh-CN", "--part", "subject",
-           "--file", candidate)
+    cli.ok(
+        "templates",
+        "set",
+        "admitted",
+        "--locale",
+        "zh-CN",
+        "--part",
+        "subject",
+        "--file",
+        candidate,
+    )
     history = cli.json("templates", "history", "admitted")
-    assert [(h["revision"], h["current"], h["author"]) for h in history] == \
-        [(2, True, "operator"), (1, False, "王芳")]
+    assert [(h["revision"], h["current"], h["author"]) for h in history] == [
+        (2, True, "operator"),
+        (1, False, "王芳"),
+    ]
     text = cli.ok("templates", "history", "admitted", "--source")
     assert "zh-CN/admitted.subject.j2 r2 (current) by operator" in text and "试用" in text
     assert "no overrides stored" in cli.ok("templates", "history", "exit_notice")
@@ -358,16 +436,27 @@ def test_templates_check_preview_set_and_history(cli: Cli, world: World,
 
 
 def test_templates_check_reports_an_override_broken_after_it_was_stored(
-        cli: Cli, world: World) -> None:
+    cli: Cli, world: World
+) -> None:
     with Session(world.engine) as s:  # e.g. written by an older version that allowed it
-        s.add(MessageTemplate(name="admitted", locale="en", part="text", revision=1,
-                              source="{{ sign_on }}", author="legacy",
-                              created_at=datetime(2024, 1, 1, tzinfo=UTC)))
+        s.add(
+            MessageTemplate(
+                name="admitted",
+                locale="en",
+                part="text",
+                revision=1,
+                source="{{ sign_on }}",
+                author="legacy",
+                created_at=datetime(2024, 1, 1, tzinfo=UTC),
+            )
+        )
         s.commit()
     code, out, err = cli("templates", "check")
     assert code == 2 and "templates: 1 problem(s) found" in err
-    assert out.splitlines() == ["admitted [en, firm, sample 1]: en/admitted.txt.j2 "
-                                "(override r1): UndefinedError: 'sign_on' is undefined"]
+    assert out.splitlines() == [
+        "admitted [en, firm, sample 1]: en/admitted.txt.j2 "
+        "(override r1): UndefinedError: 'sign_on' is undefined"
+    ]
     code, out, _ = cli("templates", "check", "--json")
     report = json.loads(out)
     assert code == 2 and report["ok"] is False and report["checked"]["overrides"] == 1

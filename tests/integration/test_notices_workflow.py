@@ -81,8 +81,13 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 
 def relay_for(engine: Engine, clock: FixedClock, port: int) -> Relay:
-    settings = SmtpSettings(host="127.0.0.1", port=port, operators_address=OPS_EMAIL,
-                            manager_addresses={"王芳": MANAGER_EMAIL}, timeout=5)
+    settings = SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        operators_address=OPS_EMAIL,
+        manager_addresses={"王芳": MANAGER_EMAIL},
+        timeout=5,
+    )
     return Relay(engine, Renderer(), settings, clock, rng=random.Random(5))
 
 
@@ -90,16 +95,34 @@ def relay_for(engine: Engine, clock: FixedClock, port: int) -> Relay:
 class Tenant:
     """One firm in one space, moved along by commands and by the deadline sweeps."""
 
-    def __init__(self, service: Service, clock: FixedClock, *, name: str, email_address: str,
-                 locale: str = "zh-CN", seed: int = 11) -> None:
+    def __init__(
+        self,
+        service: Service,
+        clock: FixedClock,
+        *,
+        name: str,
+        email_address: str,
+        locale: str = "zh-CN",
+        seed: int = 11,
+    ) -> None:
         self.service, self.clock = service, clock
         self.rng = random.Random(seed)
         self.uscc = make_uscc(self.rng)
         self.do(c.CreateSpace(code="MC3", name=SPACE))
         self.do(c.AddUnit(space="MC3", code="A-301", kind="office", area_m2=120))
-        self.firm_id = int(self.do(c.RegisterFirm(
-            name=name, uscc=self.uscc, industry="pharma", contact_name="李明",
-            contact_email=email_address, account_manager="王芳", locale=locale))["firm"])
+        self.firm_id = int(
+            self.do(
+                c.RegisterFirm(
+                    name=name,
+                    uscc=self.uscc,
+                    industry="pharma",
+                    contact_name="李明",
+                    contact_email=email_address,
+                    account_manager="王芳",
+                    locale=locale,
+                )
+            )["firm"]
+        )
         self.tenancy = 0
 
     def do(self, command: c.Command) -> Any:
@@ -111,16 +134,29 @@ class Tenant:
         sweep_deadlines(self.service)
 
     def admitted_and_signed(self) -> None:
-        step = self.do(c.Apply(firm=self.uscc, space="MC3", requested_area_m2=120,
-                               profile=good_profile(self.clock.now().date())))
+        step = self.do(
+            c.Apply(
+                firm=self.uscc,
+                space="MC3",
+                requested_area_m2=120,
+                profile=good_profile(self.clock.now().date()),
+            )
+        )
         self.tenancy = t = int(step.tenancy_id)
         self.do(c.Screen(tenancy_id=t))
         for reviewer in ("甲", "乙", "丙"):
             self.do(c.ScoreApplication(tenancy_id=t, reviewer=reviewer, scores=SCORES))
         self.do(c.Approve(tenancy_id=t))
         self.at(local(2024, 3, 18, 9, 0))  # 公示 is over: the sweep admits
-        self.do(c.Sign(tenancy_id=t, units=("A-301",), term_start=date(2024, 4, 1),
-                       term_end=date(2027, 3, 31), deposit_yuan=20_000))
+        self.do(
+            c.Sign(
+                tenancy_id=t,
+                units=("A-301",),
+                term_start=date(2024, 4, 1),
+                term_end=date(2027, 3, 31),
+                deposit_yuan=20_000,
+            )
+        )
 
     def read(self, fn: Any) -> Any:
         with Session(self.service.engine) as s:
@@ -129,14 +165,20 @@ class Tenant:
     def inbox(self, firm: bool = True) -> list[InboxItem]:
         def q(s: Session) -> list[InboxItem]:
             stmt = select(InboxItem).order_by(col(InboxItem.id))
-            stmt = stmt.where(InboxItem.firm_id == self.firm_id) if firm else \
-                stmt.where(col(InboxItem.firm_id).is_(None))
+            stmt = (
+                stmt.where(InboxItem.firm_id == self.firm_id)
+                if firm
+                else stmt.where(col(InboxItem.firm_id).is_(None))
+            )
             return list(s.exec(stmt).all())
+
         return self.read(q)  # type: ignore[no-any-return]
 
     def exit_case(self) -> ExitCase:
-        return self.read(lambda s: s.exec(select(ExitCase).where(  # type: ignore[no-any-return]
-            ExitCase.tenancy_id == self.tenancy)).one())
+        def q(s: Session) -> ExitCase:
+            return s.exec(select(ExitCase).where(ExitCase.tenancy_id == self.tenancy)).one()
+
+        return self.read(q)  # type: ignore[no-any-return]
 
 
 def one(items: list[InboxItem], message: str) -> InboxItem:
@@ -161,17 +203,33 @@ def assert_legal(text: str, html: str, sections: tuple[str, ...], *needles: str)
         assert needle in text, needle
 
 
-FIRM_KEYS = ["application_received", "screening_result", "scoring_result", "publicity_start",
-             "admitted", "agreement_signed", "review_opened", "review_reminder",
-             "review_result", "rectification_notice", "reinspection_result", "exit_notice",
-             "exit_ruling", "vacate_overdue", "handover_settlement"]
-STAFF_KEYS = [("rectification_notice", "manager"), ("reinspection_result", "operators"),
-              ("vacate_overdue", "manager")]
+FIRM_KEYS = [
+    "application_received",
+    "screening_result",
+    "scoring_result",
+    "publicity_start",
+    "admitted",
+    "agreement_signed",
+    "review_opened",
+    "review_reminder",
+    "review_result",
+    "rectification_notice",
+    "reinspection_result",
+    "exit_notice",
+    "exit_ruling",
+    "vacate_overdue",
+    "handover_settlement",
+]
+STAFF_KEYS = [
+    ("rectification_notice", "manager"),
+    ("reinspection_result", "operators"),
+    ("vacate_overdue", "manager"),
+]
 
 
 def test_admission_review_rectification_forced_exit_and_handover_are_all_notified(
-        service: Service, clock: FixedClock, engine: Engine,
-        smtp: tuple[Mailbox, int]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, smtp: tuple[Mailbox, int]
+) -> None:
     mailbox, port = smtp
     relay = relay_for(engine, clock, port)
     tenant = Tenant(service, clock, name=FIRM, email_address=FIRM_EMAIL)
@@ -184,8 +242,11 @@ def test_admission_review_rectification_forced_exit_and_handover_are_all_notifie
     tenant.clock.set(local(2025, 1, 2, 9, 0))
     tenant.do(c.OpenReview(tenancy_id=t, period=2024))  # due on the 10th working day
     tenant.at(local(2025, 1, 10, 18, 0))  # the "5 working days before" reminder is due
-    tenant.do(c.SubmitReview(tenancy_id=t, period=2024,
-                             figures=figures("weak", year=2024, rng=tenant.rng)))
+    tenant.do(
+        c.SubmitReview(
+            tenancy_id=t, period=2024, figures=figures("weak", year=2024, rng=tenant.rng)
+        )
+    )
     tenant.do(c.DecideReview(tenancy_id=t, period=2024))  # grade D: rectification
     tenant.at(local(2025, 2, 10, 18, 0))  # the plan is overdue: the manager hears of it
     tenant.do(c.FileRectificationPlan(tenancy_id=t, plan="加大研发投入，按季度报送数据"))
@@ -230,30 +291,57 @@ def test_admission_review_rectification_forced_exit_and_handover_are_all_notifie
     text, html = mail_for(firm_mails, notice.subject)
     assert text.strip() == notice.body.strip()
     assert case.objection_due_on is not None
-    assert_legal(text, html, ZH_SECTIONS, f"{trig.label_zh}：研发投入仍未达标",  # grounds
-                 f"《{rb.meta.name_zh}》", "exit.triggers.failed_rectification",  # rule
-                 rb.version[:12],
-                 f"陈述申辩期限：{format_date(case.objection_due_on, 'zh-CN')}前",  # deadline
-                 "陈述和申辩", "行政复议", "行政诉讼")  # remedy
+    assert_legal(
+        text,
+        html,
+        ZH_SECTIONS,
+        f"{trig.label_zh}：研发投入仍未达标",  # grounds
+        f"《{rb.meta.name_zh}》",
+        "exit.triggers.failed_rectification",  # rule
+        rb.version[:12],
+        f"陈述申辩期限：{format_date(case.objection_due_on, 'zh-CN')}前",  # deadline
+        "陈述和申辩",
+        "行政复议",
+        "行政诉讼",
+    )
     assert "exit.triggers.failed_rectification" in html and trig.label_zh in html
 
     closed = tenant.exit_case()
     assert closed.vacate_due_on is not None and closed.status == "closed"
     ruling = one(items, "exit_ruling")
     text, html = mail_for(firm_mails, ruling.subject)
-    assert_legal(text, html, ZH_SECTIONS, f"退出情形：{trig.label_zh}", "研发投入仍未达标",
-                 "exit.triggers.failed_rectification",
-                 f"腾退期限：{format_date(closed.vacate_due_on, 'zh-CN')}", "行政复议")
+    assert_legal(
+        text,
+        html,
+        ZH_SECTIONS,
+        f"退出情形：{trig.label_zh}",
+        "研发投入仍未达标",
+        "exit.triggers.failed_rectification",
+        f"腾退期限：{format_date(closed.vacate_due_on, 'zh-CN')}",
+        "行政复议",
+    )
 
     rect = tenant.read(lambda s: s.exec(select(Rectification)).one())
     notice = one(items, "rectification_notice")
-    assert_legal(notice.body, mail_for(firm_mails, notice.subject)[1], ZH_SECTIONS,
-                 "（rectification）",
-                 f"整改计划提交期限：{format_date(rect.plan_due_on, 'zh-CN')}",
-                 f"整改完成期限：{format_date(rect.due_on, 'zh-CN')}", "陈述和申辩")
+    assert_legal(
+        notice.body,
+        mail_for(firm_mails, notice.subject)[1],
+        ZH_SECTIONS,
+        "（rectification）",
+        f"整改计划提交期限：{format_date(rect.plan_due_on, 'zh-CN')}",
+        f"整改完成期限：{format_date(rect.due_on, 'zh-CN')}",
+        "陈述和申辩",
+    )
     result = one(items, "review_result")
-    assert_legal(result.body, mail_for(firm_mails, result.subject)[1], ZH_SECTIONS,
-                 "考核等级为不合格（D）", "评分说明", "考核结论：限期整改", "review.consequences")
+    assert_legal(
+        result.body,
+        mail_for(firm_mails, result.subject)[1],
+        ZH_SECTIONS,
+        "考核等级为不合格（D）",
+        "评分说明",
+        "考核结论：限期整改",
+        "review.consequences",
+    )
     assert "2024年度考核" in result.subject
     for plain in ("admitted", "agreement_signed", "handover_settlement"):
         assert ZH_SECTIONS[0] not in one(items, plain).body  # not a legal notice
@@ -267,48 +355,85 @@ def test_admission_review_rectification_forced_exit_and_handover_are_all_notifie
 
 
 def test_an_english_firm_hears_of_its_cure_notice_defence_and_ruling(
-        service: Service, clock: FixedClock, engine: Engine,
-        smtp: tuple[Mailbox, int]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, smtp: tuple[Mailbox, int]
+) -> None:
     mailbox, port = smtp
     address = "ceo@cdbio.example"
-    tenant = Tenant(service, clock, name="Chengdu Biotech Ltd", email_address=address,
-                    locale="en", seed=12)
+    tenant = Tenant(
+        service, clock, name="Chengdu Biotech Ltd", email_address=address, locale="en", seed=12
+    )
     tenant.admitted_and_signed()
     t = tenant.tenancy
     tenant.clock.set(local(2024, 5, 6, 10, 0))
-    tenant.do(c.ReportViolation(tenancy_id=t, code="change_of_use",
-                                facts="Unit A-301 used as a staff dormitory (inspection 6 May)"))
+    tenant.do(
+        c.ReportViolation(
+            tenancy_id=t,
+            code="change_of_use",
+            facts="Unit A-301 used as a staff dormitory (inspection 6 May)",
+        )
+    )
     tenant.at(local(2024, 5, 22, 10, 0))  # not cured in time: the exit notice is served
-    tenant.do(c.LodgeObjection(tenancy_id=t, by="Li Ming", written=True,
-                               grounds="The beds were removed on 20 May; see photos"))
+    tenant.do(
+        c.LodgeObjection(
+            tenancy_id=t,
+            by="Li Ming",
+            written=True,
+            grounds="The beds were removed on 20 May; see photos",
+        )
+    )
     tenant.at(local(2024, 6, 12, 10, 0))  # window over, a defence awaits a ruling
-    tenant.do(c.RuleOnObjection(tenancy_id=t, upheld=False,
-                                reason="Re-inspection on 10 June found the beds back in use"))
+    tenant.do(
+        c.RuleOnObjection(
+            tenancy_id=t, upheld=False, reason="Re-inspection on 10 June found the beds back in use"
+        )
+    )
     report = relay_for(engine, clock, port).run_once()
     assert report.dead == 0 and report.retried == 0
 
     items = tenant.inbox()
     keys = Counter(i.message for i in items)
-    assert keys == Counter(["application_received", "screening_result", "scoring_result",
-                            "publicity_start", "admitted", "agreement_signed", "cure_notice",
-                            "exit_notice", "exit_ruling"])
+    assert keys == Counter(
+        [
+            "application_received",
+            "screening_result",
+            "scoring_result",
+            "publicity_start",
+            "admitted",
+            "agreement_signed",
+            "cure_notice",
+            "exit_notice",
+            "exit_ruling",
+        ]
+    )
     assert all(i.body.startswith("Dear 李明,") and "Yours faithfully," in i.body for i in items)
-    assert [(i.message, i.audience) for i in tenant.inbox(firm=False)] == \
-        [("exit_ruling", "operators")]
+    assert [(i.message, i.audience) for i in tenant.inbox(firm=False)] == [
+        ("exit_ruling", "operators")
+    ]
     mails = mailbox.to(address)
     assert len(mails) == len(items)
 
     cure = one(items, "cure_notice")
     text, html = mail_for(mails, cure.subject)
-    assert_legal(text, html, EN_SECTIONS, "used as a staff dormitory",
-                 "forced-exit ground", "exit.triggers.change_of_use")
+    assert_legal(
+        text,
+        html,
+        EN_SECTIONS,
+        "used as a staff dormitory",
+        "forced-exit ground",
+        "exit.triggers.change_of_use",
+    )
     ruling = one(items, "exit_ruling")
     text, html = mail_for(mails, ruling.subject)
     case = tenant.exit_case()
     assert case.vacate_due_on is not None
-    assert_legal(text, html, EN_SECTIONS, "Your statement and defence: The beds were removed",
-                 "Reasons for the decision: Re-inspection on 10 June",
-                 "exit.triggers.change_of_use",
-                 f"Vacate by: {format_date(case.vacate_due_on, 'en')}",
-                 "administrative reconsideration")
+    assert_legal(
+        text,
+        html,
+        EN_SECTIONS,
+        "Your statement and defence: The beds were removed",
+        "Reasons for the decision: Re-inspection on 10 June",
+        "exit.triggers.change_of_use",
+        f"Vacate by: {format_date(case.vacate_due_on, 'en')}",
+        "administrative reconsideration",
+    )
     assert "《" not in text.split(EN_SECTIONS[1])[1].split(EN_SECTIONS[2])[0]  # English rule

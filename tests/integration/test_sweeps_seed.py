@@ -48,11 +48,12 @@ def create_space(service: Service, code: str = "MC3") -> tuple[int, str]:
     return int(result["id"]), str(result["rulebook_version"])
 
 
-def resident(service: Service, clock: FixedClock, space: str, *, name: str, uscc: str,
-             unit: str, term_start: date, term_end: date, manager: str = "王芳") -> int:
-    """A firm admitted through every real step and signed; returns its tenancy id.
+def admit(service: Service, clock: FixedClock, space: str, *, name: str, uscc: str,
+          unit: str, manager: str = "王芳", objection: bool = False) -> int:
+    """A firm through apply, screening, three scores and approval to the end of its 公示.
 
-    Moves ``clock`` forward past the 公示 (about two weeks) and leaves it there.
+    Moves ``clock`` two weeks on (past the 公示) and runs one sweep there: the tenancy is
+    ``admitted`` — or still in ``publicity`` when ``objection`` lodged one that awaits a ruling.
     """
     service.handle(c.AddUnit(space=space, code=unit, kind="office", area_m2=120))
     service.handle(c.RegisterFirm(name=name, uscc=uscc, industry="pharma",
@@ -66,11 +67,30 @@ def resident(service: Service, clock: FixedClock, space: str, *, name: str, uscc
     for reviewer in ("张", "李", "王"):
         service.handle(c.ScoreApplication(tenancy_id=tid, reviewer=reviewer, scores=scores(0.8)))
     service.handle(c.Approve(tenancy_id=tid))
+    if objection:
+        service.handle(c.LodgeObjection(tenancy_id=tid, by="成都某公司（盖章）",
+                                        grounds="专利权属存在争议", evidence="起诉状"))
     clock.advance(timedelta(days=14))
     sweep_deadlines(service)  # 公示 ends -> admitted
+    return tid
+
+
+def resident(service: Service, clock: FixedClock, space: str, *, name: str, uscc: str,
+             unit: str, term_start: date, term_end: date, manager: str = "王芳") -> int:
+    """A firm admitted through every real step and signed; returns its tenancy id."""
+    tid = admit(service, clock, space, name=name, uscc=uscc, unit=unit, manager=manager)
     service.handle(c.Sign(tenancy_id=tid, units=(unit,), term_start=term_start,
                           term_end=term_end, deposit_yuan=20000))
     return tid
+
+
+def firms(n: int, seed: int = 11) -> list[str]:
+    """``n`` distinct valid 统一社会信用代码."""
+    rng, out = random.Random(seed), []
+    while len(out) < n:
+        if (code := make_uscc(rng)) not in out:
+            out.append(code)
+    return out
 
 
 def bulk_tenancies(engine: Engine, *, space_id: int, rulebook_version: str, n: int,
