@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import col, select
 
-from db import migrate
 from db.tables import Firm, Space, Unit
 from entrypoints.cli.common import (
     Actor,
@@ -44,6 +43,8 @@ for sub, name in (
 @app.command("init")
 def init_cmd() -> None:
     """创建或升级数据库 / create (or upgrade) the database schema."""
+    from db import migrate  # Alembic is heavy; only these commands need it
+
     a = get_app()
     rev = migrate.upgrade(a.engine)
     typer.echo(f"database ready at revision {rev}: {a.engine.url.render_as_string()}")
@@ -52,6 +53,8 @@ def init_cmd() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """运行迁移 / apply Alembic migrations."""
+    from db import migrate  # Alembic is heavy; only these commands need it
+
     a = get_app()
     typer.echo(f"at revision {migrate.upgrade(a.engine, revision)}")
 
@@ -59,6 +62,8 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("current")
 def db_current() -> None:
     """当前版本 / the schema revision of the database."""
+    from db import migrate  # Alembic is heavy; only these commands need it
+
     a = get_app()
     typer.echo(f"{migrate.current(a.engine)} (head {migrate.head()})")
 
