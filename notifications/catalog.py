@@ -444,15 +444,18 @@ SPECS: tuple[MessageSpec, ...] = (
     MessageSpec(
         "handover_settlement",
         _firm(
-            "settlement registration_move_out_by exit_type",
+            "settlement registration_move_out_by exit_type claim_by",
             {
                 "settlement": {
-                    "deposit_yuan": 20000,
-                    "arrears_yuan": 1500.5,
-                    "damage_yuan": 0,
-                    "refund_yuan": 18499.5,
+                    "refund_yuan": "18499.50",
+                    "deductions_yuan": "1500.50",
+                    "clawback_yuan": "0.00",
+                    "due_yuan": "0.00",
+                    "deposit_forfeited": False,
+                    "prepaid_rent_forfeited": False,
                 },
                 "registration_move_out_by": "2027-02-01",
+                "claim_by": "2027-04-01",
                 "exit_type": "forced",
             },
         ),

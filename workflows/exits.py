@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from db.tables import Allocation, ExitCase, Tenancy, Unit
 from lifecycle import rulebook as rbook
 from lifecycle.errors import GuardFailed, InvalidInput
-from workflows import rules
+from workflows import benefits, rules
 from workflows.commands import BeginExit, ConfirmExit, EscalateVacating, HandOver, ServeExitNotice
 from workflows.core import Step, Work
 from workflows.service import handles
@@ -257,7 +257,7 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
         deposit_yuan=deposit,
         arrears_yuan=cmd.arrears_yuan,
         damage_yuan=cmd.damage_yuan,
-        benefits=[],
+        benefits=benefits.recorded(w, tenancy),
         exit_on=w.today,
     )
     allocations = w.session.exec(
@@ -294,8 +294,9 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
         tenancy,
         "handover_settlement",
         context={
-            "settlement": settlement.to_dict(),
+            "settlement": {k: v for k, v in settlement.to_dict().items() if k != "trace"},
             "registration_move_out_by": move_out,
+            "claim_by": w.due(w.today, rb.periods.deposit_claim),
             "exit_type": case.exit_type,
         },
     )

@@ -248,7 +248,7 @@ def apply_decision(
             grounds="consecutive_d",
             actor=actor,
             facts=f"{review.period} 年度考核等级 {grade}；{reason or ''}".strip("；"),
-            proof_of_service="system notice (in-app)",
+            proof_of_service="系统站内通知 / in-app notice",
         )
     return step
 
@@ -371,7 +371,7 @@ def reinspect(w: Work, cmd: Reinspect) -> Step:
             grounds="failed_rectification",
             actor=cmd.actor,
             facts=cmd.reason or "整改复查不合格",
-            proof_of_service="system notice (in-app)",
+            proof_of_service="系统站内通知 / in-app notice",
         )
     return step
 

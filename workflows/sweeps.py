@@ -267,7 +267,7 @@ def _cure_end(w: Work, d: Deadline) -> bool:
     w.session.add(violation)
     _run(w, c.ServeExitNotice(tenancy_id=d.tenancy_id, grounds=violation.code, actor=SYSTEM,
                               facts=f"{violation.facts}（整改/补正期满未纠正）",
-                              proof_of_service="system notice (in-app)",
+                              proof_of_service="系统站内通知 / in-app notice",
                               reason="期限届满未纠正"))
     return True
 
