@@ -41,14 +41,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlmodel import select
 
@@ -127,7 +127,7 @@ class PostgresLock:
         try:
             self._conn.execute(text("SELECT 1"))
             return True
-        except DBAPIError:
+        except SQLAlchemyError:
             return False
 
     def holder(self) -> str:
@@ -135,7 +135,7 @@ class PostgresLock:
             row = self._connection().execute(
                 text("SELECT holder, heartbeat_at FROM scheduler_lease WHERE name = :n"),
                 {"n": LEASE_NAME}).first()
-        except DBAPIError:
+        except SQLAlchemyError:
             return "unknown holder"
         return f"{row[0]} since {row[1]}" if row else "unknown holder"
 
@@ -145,10 +145,10 @@ class PostgresLock:
             return
         try:
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-        except DBAPIError:
+        except SQLAlchemyError:
             pass  # the connection is gone, and the lock with it
         finally:
-            with contextlib.suppress(DBAPIError):
+            with contextlib.suppress(SQLAlchemyError):
                 conn.close()
 
 
@@ -296,7 +296,7 @@ class SchedulerProcess:
                     "only one scheduler may run on a SQLite database — stop that one first "
                     "(on PostgreSQL a second scheduler waits as a standby)")
             if not announced:
-                log.info("standby: another scheduler is active (%s); polling every %.1fs",
+                log.info("standby: the scheduler lock is held by %s; polling every %.1fs",
                          lock.holder(), self.poll_seconds)
                 announced = True
             self.stop.wait(self.poll_seconds)
@@ -304,9 +304,10 @@ class SchedulerProcess:
 
     def _record_holder(self) -> None:
         def record(w: Work) -> None:
+            now = datetime.now(UTC)  # wall time: the app clock may be simulated
             row = w.session.get(SchedulerLease, LEASE_NAME)
-            row = row or SchedulerLease(name=LEASE_NAME, holder="", heartbeat_at=w.now)
-            row.holder, row.heartbeat_at = holder_id(), w.now
+            row = row or SchedulerLease(name=LEASE_NAME, holder="", heartbeat_at=now)
+            row.holder, row.heartbeat_at = holder_id(), now
             w.session.add(row)
         try:
             self.app.service.run(record)

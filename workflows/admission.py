@@ -618,7 +618,30 @@ def withdraw(w: Work, cmd: Withdraw) -> Step:
 @handles(Lapse)
 def lapse(w: Work, cmd: Lapse) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    step = w.transition(tenancy, "lapse", actor=cmd.actor, reason=cmd.reason)
+    step = w.transition(tenancy, "lapse", actor=cmd.actor, reason=cmd.reason,
+                        data=_lapse_trace(w, tenancy))
     w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)  # type: ignore[arg-type]
     w.notify(tenancy, "application_lapsed", context={"reason": cmd.reason})
     return step
+
+
+LAPSES = {  # state -> (deadline kind, rulebook period, label_zh, label_en)
+    "info_requested": ("info_request_lapse", "info_request_response", "补充材料逾期未提交",
+                       "Information not supplied in time"),
+    "admitted": ("agreement_lapse", "agreement_signing", "未在规定期限内签订入驻协议",
+                 "Agreement not signed in time"),
+}
+
+
+def _lapse_trace(w: Work, tenancy: Tenancy) -> dict[str, Any]:
+    """The time limit that ran out, as a trace (read before the transition)."""
+    if tenancy.state not in LAPSES:
+        return {}
+    kind, period, zh, en = LAPSES[tenancy.state]
+    rb = rules.for_tenancy(w, tenancy)
+    due = _pending_due_on(w, tenancy.id, kind)  # type: ignore[arg-type]
+    trace = rbook.Trace("admission.lapse", rb.version, (rbook.TraceStep(
+        f"periods.{period}", zh, en, {"due_on": due, "today": w.today},
+        {period: rb.periods.get(period).describe("zh-CN")},
+        "lapse" if due is None or w.today > due else "before_due"),))
+    return {"rulebook_version": rb.version, "trace": trace.to_dict()}

@@ -23,7 +23,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from sqlalchemy import exists, func
 from sqlmodel import col, select
@@ -46,6 +47,7 @@ from workflows.service import HANDLERS, Service, _load_handlers
 
 log = logging.getLogger("innospace.cycles")
 SYSTEM = "system"
+OPEN_REASON = "按规则日历自动启动年度考核"
 Stop = Callable[[], bool]
 # progress(advance, total): called once with (0, total) before the first chunk, then per chunk
 Progress = Callable[[int, int], None]
@@ -80,12 +82,13 @@ def _candidates(space_id: int, period: int) -> Any:
     return select(Tenancy.id).where(
         Tenancy.space_id == space_id, Tenancy.state == "active",
         col(Tenancy.term_start) <= date(period, 12, 31),
-        ~exists().where(Review.tenancy_id == Tenancy.id, Review.period == period))
+        ~exists().where(col(Review.tenancy_id) == col(Tenancy.id), col(Review.period) == period))
 
 
 def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
     """Count what the cycle will and will not touch (for the report and the progress bar)."""
-    reviewed = exists().where(Review.tenancy_id == Tenancy.id, Review.period == period)
+    reviewed = exists().where(col(Review.tenancy_id) == col(Tenancy.id),
+                              col(Review.period) == period)
     in_space = select(func.count()).select_from(Tenancy).where(Tenancy.space_id == space_id)
     report.already_open = w.session.exec(in_space.where(reviewed)).one()
     by_state = w.session.exec(select(Tenancy.state, func.count()).where(
@@ -101,14 +104,14 @@ def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
         select(func.count()).select_from(_candidates(space_id, period).subquery())).one()
 
 
-def _open_chunk(w: Work, ids: list[int], period: int, report: CycleReport) -> int:
+def _open_chunk(w: Work, *, ids: list[int], period: int, report: CycleReport) -> int:
     handler = HANDLERS[OpenReview]
     opened = 0
     for tenancy_id in ids:
         savepoint = w.session.begin_nested()
         try:
             handler(w, OpenReview(tenancy_id=tenancy_id, period=period, actor=SYSTEM,
-                                  reason="按规则日历自动启动年度考核"))
+                                  reason=OPEN_REASON))
             savepoint.commit()
             opened += 1
         except (AlreadyExists, TransitionNotAllowed):
@@ -143,20 +146,24 @@ def open_cycle(service: Service, space_code: str, period: int, *, chunk: int = 5
         _survey(w, space.id, period, report)
         return space.id, report
 
-    space_id, report = service.read(prepare)
+    space_id, report = cast(tuple[int, CycleReport], service.read(prepare))
     if progress:
         progress(0, report.eligible)
     last_id = 0
+
+    def next_chunk(w: Work) -> list[int]:
+        return list(w.session.exec(_candidates(space_id, period).where(
+            col(Tenancy.id) > last_id).order_by(col(Tenancy.id)).limit(chunk)).all())
+
     while True:
         if stop and stop():
             report.stopped = True
             break
-        ids = service.read(lambda w, after=last_id: list(w.session.exec(
-            _candidates(space_id, period).where(col(Tenancy.id) > after)
-            .order_by(col(Tenancy.id)).limit(chunk)).all()))
+        ids: list[int] = service.read(next_chunk)
         if not ids:
             break
-        report.opened += service.run(lambda w, ids=ids: _open_chunk(w, ids, period, report))
+        report.opened += int(service.run(partial(_open_chunk, ids=ids, period=period,
+                                                 report=report)))
         report.chunks += 1
         last_id = ids[-1]
         if progress:
@@ -226,45 +233,50 @@ def _who(firm: Firm, space: Space) -> str:
     return f"[{space.code}] {firm.name}"
 
 
+def _waiting(w: Work, model: Any, *where: Any, order: Any) -> list[Any]:
+    """(tenancy, firm, space, row of ``model``) for the rows of ``model`` matching ``where``."""
+    stmt: Any = (select(Tenancy, Firm, Space, model)
+                 .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+                 .join(Space, col(Space.id) == col(Tenancy.space_id))
+                 .join(model, col(model.tenancy_id) == col(Tenancy.id))
+                 .where(*where).order_by(order))
+    return list(w.session.exec(stmt).all())
+
+
 def digest_content(w: Work, day: date) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """What needs an operator today: decisions waiting, overdue reviews, failed deadlines."""
-    s = w.session
-    base = (select(Tenancy, Firm, Space).join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-            .join(Space, col(Space.id) == col(Tenancy.space_id)))
     items: list[dict[str, Any]] = []
-    for t, firm, space, review in s.exec(base.add_columns(Review).join(
-            Review, col(Review.tenancy_id) == col(Tenancy.id))
-            .where(Review.status == "submitted").order_by(col(Review.submitted_at))).all():
+    for t, firm, space, review in _waiting(w, Review, col(Review.status) == "submitted",
+                                           order=col(Review.submitted_at)):
         items.append(_item(f"{_who(firm, space)}：{review.period}年度考核数据已报送，待评定",
                            t.id, review.due_on))
-    for t, firm, space, rect in s.exec(base.add_columns(Rectification).join(
-            Rectification, col(Rectification.tenancy_id) == col(Tenancy.id))
-            .where(Rectification.status == "open", Tenancy.state == "rectifying",
-                   col(Rectification.due_on) < day).order_by(col(Rectification.due_on))).all():
+    for t, firm, space, rect in _waiting(
+            w, Rectification, col(Rectification.status) == "open",
+            col(Tenancy.state) == "rectifying", col(Rectification.due_on) < day,
+            order=col(Rectification.due_on)):
         items.append(_item(f"{_who(firm, space)}：整改期满，待复查", t.id, rect.due_on))
-    cases = base.add_columns(ExitCase).join(ExitCase, col(ExitCase.tenancy_id) == col(Tenancy.id))
-    for t, firm, space, case in s.exec(cases.where(
-            ExitCase.status == "open", Tenancy.state == "exit_notice",
-            col(ExitCase.objection_due_on) < day).order_by(col(ExitCase.objection_due_on))).all():
+    for t, firm, space, case in _waiting(
+            w, ExitCase, col(ExitCase.status) == "open", col(Tenancy.state) == "exit_notice",
+            col(ExitCase.objection_due_on) < day, order=col(ExitCase.objection_due_on)):
         items.append(_item(f"{_who(firm, space)}：陈述申辩期满，待作出退出决定", t.id,
                            case.objection_due_on))
-    for t, firm, space, case in s.exec(cases.where(
-            ExitCase.status == "open", Tenancy.state == "vacating",
-            col(ExitCase.vacate_due_on) < day).order_by(col(ExitCase.vacate_due_on))).all():
+    for t, firm, space, case in _waiting(
+            w, ExitCase, col(ExitCase.status) == "open", col(Tenancy.state) == "vacating",
+            col(ExitCase.vacate_due_on) < day, order=col(ExitCase.vacate_due_on)):
         items.append(_item(f"{_who(firm, space)}：逾期未腾退", t.id, case.vacate_due_on))
-    for t, firm, space, d in s.exec(base.add_columns(Deadline).join(
-            Deadline, col(Deadline.tenancy_id) == col(Tenancy.id))
-            .where(Deadline.status == "failed").order_by(col(Deadline.due_at))).all():
+    for t, firm, space, d in _waiting(w, Deadline, col(Deadline.status) == "failed",
+                                      order=col(Deadline.due_at)):
         error = str(d.payload.get("error", ""))[:200]
         items.append(_item(f"{_who(firm, space)}：期限「{d.kind}」自动处理失败：{error}", t.id,
                            d.due_on))
+    s = w.session
     pending_decisions = len(items)
     overdue = s.exec(select(func.count()).select_from(Review).where(
-        Review.status == "open", col(Review.due_on) < day)).one()
+        col(Review.status) == "open", col(Review.due_on) < day)).one()
     due_today = s.exec(select(func.count()).select_from(Deadline).where(
-        Deadline.status == "pending", Deadline.due_on == day)).one()
+        col(Deadline.status) == "pending", col(Deadline.due_on) == day)).one()
     dead = s.exec(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status == "dead")).one()
+        col(OutboxMessage.status) == "dead")).one()
     counts = {"due_today": due_today, "pending_decisions": pending_decisions,
               "overdue_reviews": overdue, "dead_messages": dead}
     return counts, items[:DIGEST_ITEMS_MAX]

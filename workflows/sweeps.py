@@ -318,9 +318,9 @@ def plan_agreement_warnings(service: Service) -> int:
         lapse, warning = aliased(Deadline), aliased(Deadline)
         rows = w.session.exec(select(lapse).where(
             lapse.kind == "agreement_lapse", lapse.status == "pending",
-            ~exists().where(warning.tenancy_id == lapse.tenancy_id,
-                            warning.kind == "agreement_lapse_warning",
-                            warning.subject_id == lapse.id))).all()
+            ~exists().where(col(warning.tenancy_id) == col(lapse.tenancy_id),
+                            col(warning.kind) == "agreement_lapse_warning",
+                            col(warning.subject_id) == col(lapse.id)))).all()
         added = 0
         for row in rows:
             t = w.tenancy(row.tenancy_id, lock=False)
@@ -346,8 +346,8 @@ def due_ids(service: Service, until: datetime, limit: int,
         stmt = select(Deadline.id).where(Deadline.status == "pending", Deadline.due_at <= until)
         if skip:
             stmt = stmt.where(col(Deadline.id).not_in(skip))
-        return list(w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id))
-                                   .limit(limit)).all())
+        rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
+        return [i for i in rows.all() if i is not None]
     return service.read(q)  # type: ignore[no-any-return]
 
 

@@ -114,7 +114,7 @@ def deadlines_retry(
                 .values(status="pending", done_at=None))
         if ids:
             stmt = stmt.where(col(Deadline.id).in_(ids))
-        return int(w.session.exec(stmt).rowcount)  # type: ignore[attr-defined]
+        return int(w.session.exec(stmt).rowcount)
 
     count: Any = get_app().service.run(retry)
     emit({"requeued": count}, as_json, f"{count} deadline(s) back in the queue")

@@ -1,5 +1,6 @@
 """Rulebook operations: a review cycle decided as a cohort (``review decide-cycle``),
-graduation candidates, what-if simulation of another rulebook, the stored rulebook versions."""
+graduation candidates, what-if simulation of another rulebook, the stored rulebook versions,
+and the benefits a firm received (clawed back on exit)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,26 @@ from sqlmodel import col, func, select
 from db.tables import Review, Space, Tenancy
 from db.tables import Rulebook as RulebookRow
 from entrypoints.cli.admin import _read_text, rules_app
-from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app
+from entrypoints.cli.common import (
+    Actor,
+    Json,
+    Reason,
+    Version,
+    app,
+    emit,
+    get_app,
+    parse_date,
+)
 from entrypoints.cli.residency import review_app
 from lifecycle.errors import InvalidInput
-from workflows import decisions, simulate
+from workflows import benefits, decisions, simulate
 from workflows.core import Work
 
 graduation_app = typer.Typer(help="毕业 / graduation", no_args_is_help=True)
+benefit_app = typer.Typer(help="优惠政策 / benefits granted (clawed back on exit)",
+                          no_args_is_help=True)
 app.add_typer(graduation_app, name="graduation")
+app.add_typer(benefit_app, name="benefit")
 
 Period = Annotated[int, typer.Option("--period", help="考核年度 / the year reviewed")]
 CONSEQUENCE_ZH = {"forced_exit": "强制退出", "rectification": "限期整改",
@@ -39,7 +52,8 @@ def _vetoes(values: list[str] | None) -> dict[int, list[str]]:
 def cycle_decide(
     space: Annotated[str, typer.Argument(help="空间代码 / space code")], period: Period,
     veto: Annotated[list[str] | None, typer.Option(
-        "--veto", help="一票否决 TENANCY=CODE，可重复 / a veto raised for a tenancy, repeat")] = None,
+        "--veto", help="一票否决 TENANCY=CODE，可重复 / a veto raised for a tenancy, repeat",
+    )] = None,
     actor: Actor = "operator", reason: Reason = None, as_json: Json = False,
 ) -> None:
     """集中评定年度考核（含优秀比例上限） / decide a space's review cycle with the A cap."""
@@ -60,7 +74,8 @@ def _cycle_text(r: dict[str, Any]) -> str:
     for d in r["decided"]:
         note = "" if d["submitted"] else "  逾期未报送 / not submitted"
         if d["demoted"]:
-            note += f"  超出{d['scored_grade']}比例上限 / over the cap: {d['scored_grade']}→{d['grade']}"
+            was = d["scored_grade"]
+            note += f"  超出{was}比例上限 / over the cap: {was}→{d['grade']}"
         lines.append(f"  #{d['tenancy_id']:<5} {d['firm']:<20} {d['score']:>6.2f} {d['grade']}  "
                      f"{CONSEQUENCE_ZH.get(d['consequence'], d['consequence'])} "
                      f"({d['from']} → {d['to']}){note}")
@@ -155,3 +170,36 @@ def rules_versions(as_json: Json = False) -> None:
         f"{r['version'][:12]}  {r['loaded_at'][:19]}  active for: "
         f"{', '.join(r['active_for']) or '—'}  tenancies {r['tenancies']}  "
         f"reviews decided {r['reviews_decided']}  {r['name']}" for r in rows))
+
+
+@benefit_app.command("record")
+def benefit_record(
+    tenancy: int,
+    kind: Annotated[str, typer.Option(help="rent_free | rent_reduction | subsidy")],
+    amount: Annotated[str, typer.Option(help="金额（元） / amount in yuan")],
+    granted: Annotated[str, typer.Option(help="给予日期 YYYY-MM-DD / granted on")],
+    commitment_months: Annotated[int, typer.Option(
+        help="承诺入驻月数（按比例追回用） / months the firm committed to stay")] = 0,
+    actor: Actor = "operator", version: Version = None, reason: Reason = None,
+    as_json: Json = False,
+) -> None:
+    """登记给予企业的优惠（退出时按规则追回） / record a benefit granted to a firm."""
+    on = parse_date(granted, "granted")
+    result = get_app().service.run(lambda w: benefits.record_benefit(
+        w, tenancy, kind=kind, amount_yuan=amount, granted_on=on,
+        commitment_months=commitment_months, actor=actor, reason=reason,
+        expected_version=version))
+    emit(result, as_json, f"tenancy {tenancy}: benefit {kind} {result['amount_yuan']} yuan "
+                          f"recorded (version {result['version']})")
+
+
+@benefit_app.command("list")
+def benefit_list(tenancy: int, as_json: Json = False) -> None:
+    """已登记的优惠 / the benefits recorded for a tenancy."""
+    rows = get_app().service.read(lambda w: [
+        {"kind": b.kind, "amount_yuan": str(b.amount_yuan), "granted_on": b.granted_on.isoformat(),
+         "commitment_months": b.commitment_months}
+        for b in benefits.recorded(w, w.tenancy(tenancy, lock=False))])
+    emit(rows, as_json, "\n".join(
+        f"{r['granted_on']}  {r['kind']:<15} {r['amount_yuan']:>12} yuan  "
+        f"commitment {r['commitment_months']} months" for r in rows) or "(no benefits)")

@@ -18,6 +18,7 @@ from lifecycle.rulebook.describe import describe
 from lifecycle.rulebook.exits import (
     Benefit,
     SettlementDecision,
+    check_benefit,
     clawback_mode,
     cure_period,
     exit_trigger,
@@ -91,6 +92,7 @@ __all__ = [
     "apply_grade_cap",
     "cap_end",
     "check_area",
+    "check_benefit",
     "check_extension",
     "check_lease",
     "clawback_mode",

@@ -127,15 +127,20 @@ def _money(value: object, field: str) -> Decimal:
 
 
 def _benefit(rb: Rulebook, index: int, raw: Benefit | Sequence[Any]) -> Benefit:
+    return check_benefit(rb, raw, f"benefits[{index}]")
+
+
+def check_benefit(rb: Rulebook, raw: Benefit | Sequence[Any], field: str = "benefit") -> Benefit:
+    """A benefit the rulebook knows (``after_exit.benefit_kinds``), with an amount and a
+    commitment that are not negative; :class:`InvalidInput` names ``<field>.<part>``."""
     item = raw if isinstance(raw, Benefit) else Benefit(*raw)
     kinds = [k.code for k in rb.after_exit.benefit_kinds]
     if item.kind not in kinds:
-        raise InvalidInput(f"benefits[{index}].kind", f"must be one of {', '.join(kinds)}",
-                           item.kind)
+        raise InvalidInput(f"{field}.kind", f"must be one of {', '.join(kinds)}", item.kind)
     if isinstance(item.commitment_months, bool) or item.commitment_months < 0:
-        raise InvalidInput(f"benefits[{index}].commitment_months", "must not be negative",
+        raise InvalidInput(f"{field}.commitment_months", "must not be negative",
                            item.commitment_months)
-    _money(item.amount_yuan, f"benefits[{index}].amount_yuan")
+    _money(item.amount_yuan, f"{field}.amount_yuan")
     return item
 
 

@@ -167,14 +167,15 @@ def test_an_operator_decides_a_cycle_and_reads_why(cli: Cli, seed: Seed) -> None
     cli.at(DECIDE_AT)
 
     text_out = cli.ok("review", "decide-cycle", SPACE, "--period", "2024", "--veto", f"{c_}=fraud")
-    assert f"decided 4 of a cohort of 4" in text_out and "A capped at 20% → at most 0" in text_out
+    assert "decided 4 of a cohort of 4" in text_out and "A capped at 20% → at most 0" in text_out
     assert "over the cap: A→B" in text_out and "逾期未报送 / not submitted" in text_out
     assert "graduation candidates" in text_out
     shown = cli.json("show", str(b))
     (review,) = shown["reviews"]
     assert (review["grade"], review["consequence"]) == ("B", "none")
     assert "review.grade_cap 优秀等级比例上限: B" in cli.ok("show", str(b))
-    assert [s["result"] for s in review["trace"]["steps"] if s["rule"] == "review.grade_cap"] == ["B"]
+    capped = [s["result"] for s in review["trace"]["steps"] if s["rule"] == "review.grade_cap"]
+    assert capped == ["B"]
     vetoed = cli.json("timeline", str(c_))[-1]
     assert (vetoed["trigger"], vetoed["data"]["grade"]) == ("order_rectification", "D")
     assert "review.veto.fraud 弄虚作假: fail" in cli.ok("timeline", str(c_))
@@ -222,11 +223,20 @@ def test_a_firm_exited_for_fraud_is_refused_when_it_applies_again(
         cli: Cli, seed: Seed) -> None:
     ((t, uscc),) = seed.residents(1)
     cli.at("2024-06-03T09:00+08:00")
+    assert "benefit.kind: must be one of rent_free, rent_reduction, subsidy" in cli.refused(
+        2, "benefit", "record", str(t), "--kind", "cash", "--amount", "100", "--granted",
+        "2024-04-01")
+    cli.ok("benefit", "record", str(t), "--kind", "rent_free", "--amount", "36000",
+           "--granted", "2024-04-01", "--commitment-months", "24")
+    assert "rent_free" in cli.ok("benefit", "list", str(t))
     cli.ok("exit", "notice", str(t), "--grounds", "fraud", "--facts", "申请材料营业收入造假",
            "--proof", "EMS 1234567890 签收")
     cli.ok("rule", str(t), "--dismissed", "--reason", "申辩理由不成立，维持退出决定")
     cli.ok("exit", "handover", str(t), "--check", "meters", "--check", "keys",
            "--check", "access_cards", "--check", "premises_restored")
+    settlement = cli.json("show", str(t))["exit_cases"][0]["settlement"]
+    assert (settlement["clawback_mode"], settlement["clawback_yuan"], settlement["due_yuan"]) == (
+        "full", "36000.00", "16000.00")
     cli.at("2025-09-01T09:00+08:00")
     profile = cli.file("p.json", json.dumps(good_profile(date(2025, 9, 1))))
     again = cli.json("apply", uscc, SPACE, "--area", "120", "--profile", profile)["tenancy_id"]

@@ -12,10 +12,10 @@ from datetime import date
 from typing import Any
 
 import pytest
+from conftest import local
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, col, func, select
 
-from conftest import local
 from db.tables import Application, AuditEvent, ExitCase, OutboxMessage, Review, Tenancy, Unit
 from entrypoints.demo_data import HANDOVER, good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
@@ -26,8 +26,8 @@ from lifecycle.errors import (
     NotFound,
     ScheduleNotPublished,
 )
+from workflows import benefits, decisions, rules
 from workflows import commands as c
-from workflows import decisions, rules
 from workflows.service import Service
 from workflows.sweeps import sweep_deadlines
 
@@ -191,7 +191,8 @@ def test_a_cycle_is_decided_as_one_cohort_with_the_a_cap_and_each_consequence(
     assert stored[ts[1]].trace["steps"][-1]["rule"] == "review.consequence"
     assert stored[ts[4]].trace["steps"][-1]["result"] == "rectification"
     for t in ts:
-        decided = events(engine, t)[-1] if t != ts[4] else events(engine, t, "order_rectification")[0]
+        trigger = "order_rectification" if t == ts[4] else "pass_review"
+        (decided,) = events(engine, t, trigger)
         assert decided.rulebook_version == DEFAULT_VERSION
         assert decided.data["trace"] == stored[t].trace
         assert stored[t].rulebook_version == DEFAULT_VERSION
@@ -257,11 +258,17 @@ def test_a_firm_exited_for_fraud_is_barred_from_re_applying_for_two_years(
     (t,) = park.residents(1)
     uscc = _uscc_of(engine, t)
     clock.set(local(2024, 6, 3, 9, 0))
+    park.service.run(lambda w: benefits.record_benefit(
+        w, t, kind="rent_free", amount_yuan=36_000, granted_on=date(2024, 4, 1),
+        commitment_months=24, actor="operator"))
     park.do(c.ServeExitNotice(tenancy_id=t, grounds="fraud", facts="申请材料营业收入造假",
                               proof_of_service="EMS 1234567890 签收"))
     park.do(c.RuleOnObjection(tenancy_id=t, upheld=False, reason="未提出申辩，维持退出决定"))
     park.do(c.HandOver(tenancy_id=t, checklist=HANDOVER))
     assert tenancy(engine, t).state == "exited"
+    settled = events(engine, t, "hand_over")[0].data["settlement"]
+    assert (settled["clawback_mode"], settled["clawback_yuan"], settled["refund_yuan"],
+            settled["due_yuan"]) == ("full", "36000.00", "0.00", "16000.00")
 
     clock.set(local(2026, 5, 29, 9, 0))
     again = park.apply(uscc)
@@ -277,6 +284,36 @@ def test_a_firm_exited_for_fraud_is_barred_from_re_applying_for_two_years(
     later = park.apply(uscc)
     park.do(c.Screen(tenancy_id=later))
     assert tenancy(engine, later).state == "evaluating"
+
+
+def test_benefits_are_clawed_back_pro_rata_on_a_voluntary_exit_and_must_be_valid(
+        park: Park, engine: Engine, clock: FixedClock) -> None:
+    (t,) = park.residents(1)
+    clock.set(local(2025, 4, 1, 9, 0))
+
+    def record(**kw: Any) -> Any:
+        args = {"kind": "subsidy", "amount_yuan": 24_000, "granted_on": date(2024, 4, 1),
+                "commitment_months": 24, "actor": "operator", **kw}
+        return park.service.run(lambda w: benefits.record_benefit(w, t, **args))
+
+    before = counts(engine)
+    for bad, message in (({"kind": "cash"}, "benefit.kind: must be one of rent_free"),
+                         ({"amount_yuan": -1}, "benefit.amount_yuan: must not be negative"),
+                         ({"amount_yuan": "lots"}, "benefit.amount_yuan: must be a number"),
+                         ({"commitment_months": -3}, "benefit.commitment_months"),
+                         ({"granted_on": date(2025, 5, 1)}, "granted_on: must not be in the "
+                                                            "future"),
+                         ({"granted_on": date(2024, 3, 1)}, "granted_on: must not be before")):
+        with pytest.raises(InvalidInput, match=message):
+            record(**bad)
+    assert counts(engine) == before
+    record()
+    park.do(c.BeginExit(tenancy_id=t, exit_type="voluntary", reason="迁往自有厂房"))
+    park.do(c.HandOver(tenancy_id=t, checklist=HANDOVER))
+    settled = events(engine, t, "hand_over")[0].data["settlement"]
+    # 365 of the 730 committed days remain unserved: half the subsidy comes back
+    assert (settled["clawback_mode"], settled["clawback_yuan"], settled["refund_yuan"]) == (
+        "pro_rata", "12000.00", "8000.00")
 
 
 def _uscc_of(engine: Engine, t: int) -> str:
@@ -365,7 +402,13 @@ def test_an_admission_lapses_unless_signed_within_ten_working_days(
     clock.set(local(2024, 3, 26, 0, 5))
     sweep_deadlines(service, until=local(2024, 3, 26, 0, 5))
     assert tenancy(engine, t).state == "withdrawn"
-    assert events(engine, t)[-1].trigger == "lapse"
+    lapsed = events(engine, t)[-1]
+    assert lapsed.trigger == "lapse"
+    assert lapsed.data["trace"]["steps"] == [{
+        "rule": "periods.agreement_signing", "label_zh": "未在规定期限内签订入驻协议",
+        "label_en": "Agreement not signed in time",
+        "figures": {"due_on": "2024-03-25", "today": "2024-03-26"},
+        "threshold": {"agreement_signing": "10个工作日"}, "result": "lapse", "note": ""}]
 
 
 def test_units_are_let_only_when_available_and_within_the_track_area(

@@ -5,6 +5,7 @@ the version it used; switching never rewrites a past decision; a what-if writes 
 from __future__ import annotations
 
 import pytest
+from conftest import local
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, col, select
 from test_rulebook_decisions import (
@@ -18,7 +19,6 @@ from test_rulebook_decisions import (
     tenancy,
 )
 
-from conftest import local
 from db.tables import Rulebook as RulebookRow
 from lifecycle.clock import FixedClock
 from lifecycle.errors import InvalidRulebook
@@ -48,7 +48,7 @@ def table_contents(engine: Engine, *tables: str) -> dict[str, list[str]]:
 
 
 def test_the_strict_rulebook_differs_only_in_its_grade_bands() -> None:
-    assert STRICT != rules.default_rulebook_text() and STRICT_VERSION != DEFAULT_VERSION
+    assert rules.default_rulebook_text() != STRICT and STRICT_VERSION != DEFAULT_VERSION
     strict = rules.parse(STRICT, "strict")
     assert [(g.grade, g.min, g.max) for g in strict.review.grades] == [
         ("A", 85, 100), ("B", 75, 84), ("C", 70, 74), ("D", 0, 69)]

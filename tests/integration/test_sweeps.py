@@ -77,8 +77,9 @@ def chains_verify(engine: Engine) -> bool:
         return verify(s).ok
 
 
-def new_notices(engine: Engine, seen: int) -> list[tuple[str, str, Any]]:
-    return [(m.message, m.audience, m.context.get("offset")) for m in outbox(engine)[seen:]]
+def new_notices(engine: Engine, seen: int, tenancy_id: int) -> list[tuple[str, str, Any]]:
+    return [(m.message, m.audience, m.context.get("offset")) for m in outbox(engine)[seen:]
+            if m.tenancy_id == tenancy_id]
 
 
 def day_after(day: date, hour: int = 9) -> Any:
@@ -98,12 +99,16 @@ def test_every_deadline_kind_the_workflows_create_has_an_action() -> None:
 def test_review_reminders_overdue_escalation_missing_data_grade_and_rectification_tasks(
         service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
     clock.set(START)
-    tid = resident(service, clock, "MC3", name="蓉医生物", uscc=USCC[0], unit="A-101",
-                   term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
+    silent = resident(service, clock, "MC3", name="蓉医生物", uscc=USCC[0], unit="A-101",
+                      term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
+    diligent = resident(service, clock, "MC3", name="蓉创医疗", uscc=USCC[5], unit="A-105",
+                        term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
     clock.set(local(2025, 1, 2, 9))  # the first working day of 2025: the window opens
-    service.handle(c.OpenReview(tenancy_id=tid, period=2024, actor="system"))
+    for tid in (silent, diligent):
+        service.handle(c.OpenReview(tenancy_id=tid, period=2024, actor="system"))
     due = date(2025, 1, 15)  # the 10th working day of January 2025
-    assert [(d.kind, d.due_on) for d in deadlines(engine, tid) if d.kind.startswith("review")] == [
+    assert [(d.kind, d.due_on) for d in deadlines(engine, silent)
+            if d.kind.startswith("review")] == [
         ("review_reminder", CAL.subtract_working_days(due, 5)),
         ("review_reminder", CAL.subtract_working_days(due, 1)),
         ("review_submission_due", due)]
@@ -114,14 +119,19 @@ def test_review_reminders_overdue_escalation_missing_data_grade_and_rectificatio
     while day <= date(2025, 1, 24):
         clock.set(local(day.year, day.month, day.day, 9))
         sweep_deadlines(service)
-        if notices := new_notices(engine, seen):
+        if day == date(2025, 1, 10):  # after its -5 reminder, the diligent firm submits
+            service.handle(c.SubmitReview(tenancy_id=diligent, period=2024, actor="firm",
+                                          figures=figures("steady", year=2024,
+                                                          rng=random.Random(1))))
+        if notices := new_notices(engine, seen, silent):
             sent[day] = notices
-            seen += len(notices)
+        seen = len(outbox(engine))
         day += timedelta(days=1)
 
     plus = [CAL.add_working_days(due, n) for n in (1, 5)]
+    reminded = CAL.subtract_working_days(due, 5) + timedelta(days=1)
     assert sent == {
-        CAL.subtract_working_days(due, 5) + timedelta(days=1): [("review_reminder", "firm", -5)],
+        reminded: [("review_reminder", "firm", -5)],
         due: [("review_reminder", "firm", -1)],
         due + timedelta(days=1): [("review_overdue", "firm", None)],
         plus[0] + timedelta(days=1): [("review_reminder", "firm", 1),
@@ -131,114 +141,86 @@ def test_review_reminders_overdue_escalation_missing_data_grade_and_rectificatio
                                       ("review_result", "firm", None),
                                       ("rectification_notice", "firm", None)],
     }
+    # The diligent firm got the -5 reminder only; its submission silenced the rest.
+    assert [(m.message, m.context.get("offset")) for m in outbox(engine, diligent)
+            if m.message.startswith("review")] == [("review_opened", None),
+                                                   ("review_reminder", -5)]
+    assert {d.kind: d.status for d in deadlines(engine, diligent)
+            if d.kind.startswith("review")} == {"review_reminder": "cancelled",
+                                                "review_submission_due": "moot"}
     with Session(engine) as s:
-        review = s.exec(select(Review).where(Review.tenancy_id == tid)).one()
+        review = s.exec(select(Review).where(Review.tenancy_id == silent)).one()
     assert (review.status, review.grade, review.consequence) == ("decided", "D", "rectification")
-    assert state(engine, tid) == "rectifying"
+    assert state(engine, silent) == "rectifying"
+    assert state(engine, diligent) == "under_review"  # submitted, waiting for the operator
 
     # Rectification: no plan by its due day -> the account manager is told; end -> re-inspect.
-    plan_due = deadlines(engine, tid, "rectification_plan_due")[0].due_on
-    rect_end = deadlines(engine, tid, "rectification_end")[0].due_on
+    plan_due = deadlines(engine, silent, "rectification_plan_due")[0].due_on
+    rect_end = deadlines(engine, silent, "rectification_end")[0].due_on
     clock.set(day_after(plan_due))
     sweep_deadlines(service)
     clock.set(day_after(rect_end))
     sweep_deadlines(service)
     tasks = [(m.message, m.audience, m.context.get("task") or m.context.get("overdue"))
-             for m in outbox(engine, tid)[-2:]]
+             for m in outbox(engine, silent)[-2:]]
     assert tasks == [("rectification_notice", "manager", "plan"),
                      ("reinspection_result", "operators", "reinspection_due")]
-    assert state(engine, tid) == "rectifying"  # the operator re-inspects; the sweep does not
+    assert state(engine, silent) == "rectifying"  # the operator re-inspects; the sweep does not
     assert chains_verify(engine)
 
 
-def test_a_submission_silences_every_later_reminder(
+def test_application_deadlines_lapse_warn_and_end_the_publicity(
         service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
-    clock.set(START)
-    tid = resident(service, clock, "MC3", name="蓉医生物", uscc=USCC[0], unit="A-101",
-                   term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
-    clock.set(local(2025, 1, 2, 9))
-    service.handle(c.OpenReview(tenancy_id=tid, period=2024))
-    clock.set(local(2025, 1, 10, 9))
-    sweep_deadlines(service)
-    service.handle(c.SubmitReview(tenancy_id=tid, period=2024, actor="firm",
-                                  figures=figures("steady", year=2024, rng=random.Random(1))))
-    seen = len(outbox(engine))
-    clock.set(local(2025, 2, 28, 9))
-    report = sweep_deadlines(service)
-    assert new_notices(engine, seen) == []
-    assert report.handled == 0 and report.moot == 1  # the submission deadline, now moot
-    assert {d.status for d in deadlines(engine, tid)
-            if d.kind.startswith("review")} == {"done", "cancelled", "moot"}
+    from entrypoints.demo_data import good_profile
 
-
-def test_agreement_lapse_is_warned_then_withdraws_the_admission(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
     clock.set(START)
-    tid = admit(service, clock, "MC3", name="蓉医生物", uscc=USCC[1], unit="A-102")
-    assert state(engine, tid) == "admitted"
-    lapse = deadlines(engine, tid, "agreement_lapse")[0]
-    report = sweep_deadlines(service)  # plans the warning from the rulebook's period (3wd)
-    assert report.planned == 1
-    warning = deadlines(engine, tid, "agreement_lapse_warning")[0]
+    # information requested and never given: the application lapses after 24:00 of day 10
+    service.handle(c.RegisterFirm(name="丙公司", uscc=USCC[2], industry="pharma"))
+    asked = int(service.handle(c.Apply(firm=USCC[2], space="MC3", requested_area_m2=80,
+                                       profile=good_profile(date(2024, 6, 3)))).tenancy_id)
+    service.handle(c.RequestInfo(tenancy_id=asked, items="审计报告"))
+    info_due = deadlines(engine, asked, "info_request_lapse")[0].due_on
+    assert info_due == CAL.add_working_days(date(2024, 6, 3), 10)
+    # admitted firms: one never signs, one signs; one 公示 with an objection awaiting a ruling
+    lapsing = admit(service, clock, "MC3", name="甲公司", uscc=USCC[1], unit="A-102", wait=False)
+    signing = admit(service, clock, "MC3", name="乙公司", uscc=USCC[3], unit="A-103", wait=False)
+    disputed = admit(service, clock, "MC3", name="丁公司", uscc=USCC[4], unit="A-104",
+                     objection=True, wait=False)
+    clock.advance(timedelta(days=14))
+    assert sweep_deadlines(service).by_kind == {"publicity_end": 3}
+    assert [state(engine, t) for t in (asked, lapsing, signing, disputed)] == [
+        "info_requested", "admitted", "admitted", "publicity"]
+    task = outbox(engine, disputed)[-1]
+    assert (task.message, task.audience, task.context["objection_pending"]) == (
+        "publicity_end", "operators", True)
+    assert [d.status for d in deadlines(engine, disputed, "publicity_end")] == ["done"]
+    service.handle(c.Sign(tenancy_id=signing, units=("A-103",), term_start=date(2024, 8, 1),
+                          term_end=date(2027, 7, 31)))
+    assert sweep_deadlines(service).planned == 1  # the warning, from the rulebook's 3wd
+
+    clock.set(local(info_due.year, info_due.month, info_due.day, 23, 59))
+    assert sweep_deadlines(service).rows == 0  # a deadline holds until 24:00 of its day
+    clock.set(day_after(info_due, hour=0))
+    assert sweep_deadlines(service).by_kind == {"info_request_lapse": 1}
+    assert state(engine, asked) == "withdrawn"
+    assert outbox(engine, asked)[-1].message == "application_lapsed"
+
+    lapse = deadlines(engine, lapsing, "agreement_lapse")[0]
+    warning = deadlines(engine, lapsing, "agreement_lapse_warning")[0]
     assert warning.due_on == CAL.subtract_working_days(lapse.due_on, 3)
     assert warning.subject_id == lapse.id
-
     clock.set(day_after(warning.due_on))
     assert sweep_deadlines(service).by_kind == {"agreement_lapse_warning": 1}
-    notice = outbox(engine, tid)[-1]
+    notice = outbox(engine, lapsing)[-1]
     assert (notice.message, notice.context["sign_by"]) == ("agreement_lapse_warning",
                                                            lapse.due_on.isoformat())
     assert notice.context["days_left"] == CAL.working_days_between(
         CAL.local_date(clock.now()), lapse.due_on)
     clock.set(day_after(lapse.due_on))
     assert sweep_deadlines(service).by_kind == {"agreement_lapse": 1}
-    assert state(engine, tid) == "withdrawn"
-    assert outbox(engine, tid)[-1].message == "application_lapsed"
-
-
-def test_signing_in_time_makes_the_warning_moot(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
-    clock.set(START)
-    tid = admit(service, clock, "MC3", name="蓉医生物", uscc=USCC[1], unit="A-102")
-    sweep_deadlines(service)
-    service.handle(c.Sign(tenancy_id=tid, units=("A-102",), term_start=date(2024, 7, 1),
-                          term_end=date(2027, 6, 30)))
-    clock.set(local(2024, 8, 1, 9))
-    report = sweep_deadlines(service)
-    assert (report.handled, report.moot) == (0, 1)
-    assert state(engine, tid) == "active"
-
-
-def test_information_request_lapses(service: Service, clock: FixedClock, engine: Engine,
-                                    space: tuple[int, str]) -> None:
-    from entrypoints.demo_data import good_profile
-
-    clock.set(START)
-    service.handle(c.RegisterFirm(name="蓉医生物", uscc=USCC[2], industry="pharma"))
-    tid = int(service.handle(c.Apply(firm=USCC[2], space="MC3", requested_area_m2=80,
-                                     profile=good_profile(date(2024, 6, 3)))).tenancy_id)
-    service.handle(c.RequestInfo(tenancy_id=tid, items="审计报告"))
-    due = deadlines(engine, tid, "info_request_lapse")[0].due_on
-    assert due == CAL.add_working_days(date(2024, 6, 3), 10)
-    clock.set(local(due.year, due.month, due.day, 23, 59))
-    assert sweep_deadlines(service).handled == 0  # holds until 24:00 of its last day
-    clock.set(day_after(due, hour=0))
-    assert sweep_deadlines(service).by_kind == {"info_request_lapse": 1}
-    assert state(engine, tid) == "withdrawn"
-
-
-def test_publicity_end_admits_or_hands_an_objection_to_the_operators(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
-    clock.set(START)
-    plain = admit(service, clock, "MC3", name="甲公司", uscc=USCC[3], unit="A-103")
-    disputed = admit(service, clock, "MC3", name="乙公司", uscc=USCC[4], unit="A-104",
-                     objection=True)
-    assert state(engine, plain) == "admitted"
-    assert state(engine, disputed) == "publicity"
-    task = outbox(engine, disputed)[-1]
-    assert (task.message, task.audience, task.context["objection_pending"]) == (
-        "publicity_end", "operators", True)
-    assert [d.status for d in deadlines(engine, disputed, "publicity_end")] == ["done"]
+    assert state(engine, lapsing) == "withdrawn" and state(engine, signing) == "active"
+    assert outbox(engine, lapsing)[-1].message == "application_lapsed"
+    assert deadlines(engine, signing, "agreement_lapse_warning") == []  # signed before planning
 
 
 def test_term_warnings_term_end_and_overdue_vacating(
@@ -269,54 +251,49 @@ def test_term_warnings_term_end_and_overdue_vacating(
     assert chains_verify(engine)
 
 
-@pytest.mark.parametrize("defence", [False, True])
-def test_objection_window_end_confirms_the_exit_or_asks_for_a_ruling(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str],
-        defence: bool) -> None:
+def test_exit_windows_confirm_the_exit_ask_for_a_ruling_or_serve_the_notice(
+        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
     clock.set(START)
-    tid = resident(service, clock, "MC3", name="蓉医生物", uscc=USCC[0], unit="A-101",
-                   term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
-    service.handle(c.ServeExitNotice(tenancy_id=tid, grounds="moved_out", facts="注册地已迁出",
-                                     proof_of_service="EMS 1234"))
-    if defence:
-        service.handle(c.LodgeObjection(tenancy_id=tid, by="蓉医生物（盖章）", actor="firm",
-                                        grounds="注册地迁出系工商系统错误", evidence="证明"))
-    window = deadlines(engine, tid, "objection_window_end")[0].due_on
-    clock.set(day_after(window))
-    assert sweep_deadlines(service).by_kind == {"objection_window_end": 1}
-    last = outbox(engine, tid)[-1]
-    if defence:
-        assert state(engine, tid) == "exit_notice"
-        assert (last.message, last.audience, last.context["task"]) == (
-            "exit_ruling", "operators", "ruling_due")
-    else:
-        assert state(engine, tid) == "vacating"
-        assert (last.message, last.audience, last.context["upheld"]) == (
-            "exit_ruling", "firm", False)
-        assert deadlines(engine, tid, "vacate_due")[0].status == "pending"
-
-
-@pytest.mark.parametrize(("code", "period"), [("credit_listing", 30), ("change_of_use", 15)])
-def test_delisting_and_cure_windows_run_out_into_an_exit_notice(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str],
-        code: str, period: int) -> None:
-    clock.set(START)
-    tid = resident(service, clock, "MC3", name="蓉医生物", uscc=USCC[0], unit="A-101",
-                   term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
+    served, defended, delisting, cure = (
+        resident(service, clock, "MC3", name=f"企业{i}", uscc=USCC[i], unit=f"B-{i}",
+                 term_start=date(2024, 7, 1), term_end=date(2027, 6, 30)) for i in range(4))
+    for tid in (served, defended):
+        service.handle(c.ServeExitNotice(tenancy_id=tid, grounds="moved_out",
+                                         facts="注册地已迁出", proof_of_service="EMS 1234"))
+    service.handle(c.LodgeObjection(tenancy_id=defended, by="企业1（盖章）", actor="firm",
+                                    grounds="注册地迁出系登记错误", evidence="证明"))
     reported = CAL.local_date(clock.now())
-    service.handle(c.ReportViolation(tenancy_id=tid, code=code, facts="巡查发现"))
-    cure = deadlines(engine, tid, "cure_end")[0]
-    assert cure.due_on == CAL.add_calendar_days(reported, period)
-    clock.set(day_after(cure.due_on))
-    assert sweep_deadlines(service).by_kind == {"cure_end": 1}
-    assert state(engine, tid) == "exit_notice"
+    service.handle(c.ReportViolation(tenancy_id=delisting, code="credit_listing", facts="失信"))
+    service.handle(c.ReportViolation(tenancy_id=cure, code="change_of_use", facts="改作宿舍"))
+    assert [deadlines(engine, t, "cure_end")[0].due_on for t in (delisting, cure)] == [
+        CAL.add_calendar_days(reported, 30), CAL.add_calendar_days(reported, 15)]
+
+    window = deadlines(engine, served, "objection_window_end")[0].due_on
+    clock.set(day_after(window))
+    assert sweep_deadlines(service).by_kind == {"objection_window_end": 2}
+    assert state(engine, served) == "vacating"
+    last = outbox(engine, served)[-1]
+    assert (last.message, last.audience, last.context["upheld"]) == ("exit_ruling", "firm", False)
+    assert deadlines(engine, served, "vacate_due")[0].status == "pending"
+    assert state(engine, defended) == "exit_notice"
+    task = outbox(engine, defended)[-1]
+    assert (task.message, task.audience, task.context["task"]) == (
+        "exit_ruling", "operators", "ruling_due")
+
+    clock.set(day_after(CAL.add_calendar_days(reported, 30)))
+    report = sweep_deadlines(service)  # moved_out vacates within 15 days: that one too
+    assert report.by_kind == {"cure_end": 2, "vacate_due": 1}
     with Session(engine) as s:
-        assert s.exec(select(Violation.status)).one() == "escalated"
-        assert s.exec(select(ExitCase.grounds)).one() == code
-    assert outbox(engine, tid)[-1].message == "exit_notice"
+        assert set(s.exec(select(Violation.status)).all()) == {"escalated"}
+        grounds = dict(s.exec(select(ExitCase.tenancy_id, ExitCase.grounds)).all())
+    assert [grounds[t] for t in (delisting, cure)] == ["credit_listing", "change_of_use"]
+    for tid in (delisting, cure):
+        assert state(engine, tid) == "exit_notice"
+        assert outbox(engine, tid)[-1].message == "exit_notice"
+    assert chains_verify(engine)
 
 
-def test_a_failing_deadline_is_marked_failed_and_does_not_block_the_others(
+def test_a_failing_deadline_is_marked_failed_does_not_block_others_and_can_be_retried(
         service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
     space_id, version = space
     ids = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=2,
@@ -334,19 +311,17 @@ def test_a_failing_deadline_is_marked_failed_and_does_not_block_the_others(
     assert bad.payload["note"] == "kept" and "no sweep action" in bad.payload["error"]
     assert sweep_deadlines(service).rows == 0  # failed rows are not retried silently
 
-
-def test_an_unpublished_calendar_year_fails_the_deadline_with_the_reason_then_it_can_retry(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
+    # A real one: the term ends in 2026, the vacate date falls in 2027, whose holiday
+    # schedule is not published yet -> failed with the reason, nothing half-written.
     clock.set(START)
     tid = resident(service, clock, "MC3", name="蓉医生物", uscc=USCC[0], unit="A-101",
                    term_start=date(2024, 7, 1), term_end=date(2026, 12, 31))
-    clock.set(local(2027, 1, 4, 9))  # vacate by = +30 days, in 2027: schedule not published
+    clock.set(local(2027, 1, 4, 9))
     report = sweep_deadlines(service)
     assert report.failed == 1 and report.by_kind == {"term_expiry_warning": 3}
     failed = deadlines(engine, tid, "term_end")[0]
     assert failed.status == "failed" and "2027" in failed.payload["error"]
-    assert state(engine, tid) == "active"  # nothing half-written
-
+    assert state(engine, tid) == "active"
     service.handle(c.SetCalendarDay(day=date(2027, 1, 1), workday=False, note="元旦"))
     with engine.begin() as conn:  # what `innospace deadlines retry` does
         conn.execute(update(table(Deadline)).where(table(Deadline).c.id == failed.id)
@@ -367,4 +342,3 @@ def test_stop_finishes_the_deadline_in_hand_and_leaves_the_rest_pending(
     assert counts(engine)["deadlines.pending"] == 7
     assert counts(engine)["audit_events"] == 5 and counts(engine)["outbox"] == 10
     assert sweep_deadlines(service).handled == 7
-

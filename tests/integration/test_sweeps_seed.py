@@ -49,11 +49,12 @@ def create_space(service: Service, code: str = "MC3") -> tuple[int, str]:
 
 
 def admit(service: Service, clock: FixedClock, space: str, *, name: str, uscc: str,
-          unit: str, manager: str = "王芳", objection: bool = False) -> int:
+          unit: str, manager: str = "王芳", objection: bool = False, wait: bool = True) -> int:
     """A firm through apply, screening, three scores and approval to the end of its 公示.
 
-    Moves ``clock`` two weeks on (past the 公示) and runs one sweep there: the tenancy is
-    ``admitted`` — or still in ``publicity`` when ``objection`` lodged one that awaits a ruling.
+    With ``wait``, moves ``clock`` two weeks on (past the 公示) and runs one sweep there: the
+    tenancy is ``admitted`` — or still in ``publicity`` when ``objection`` lodged one that
+    awaits a ruling. Without, it is left in ``publicity``.
     """
     service.handle(c.AddUnit(space=space, code=unit, kind="office", area_m2=120))
     service.handle(c.RegisterFirm(name=name, uscc=uscc, industry="pharma",
@@ -70,6 +71,8 @@ def admit(service: Service, clock: FixedClock, space: str, *, name: str, uscc: s
     if objection:
         service.handle(c.LodgeObjection(tenancy_id=tid, by="成都某公司（盖章）",
                                         grounds="专利权属存在争议", evidence="起诉状"))
+    if not wait:
+        return tid
     clock.advance(timedelta(days=14))
     sweep_deadlines(service)  # 公示 ends -> admitted
     return tid

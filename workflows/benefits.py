@@ -1,0 +1,63 @@
+"""Benefits granted to a resident firm (rent-free months, rent reductions, subsidies).
+
+Each benefit is an audited, record-only event on the tenancy (``record_benefit``): it is part
+of the hash chain, so it cannot be edited away before an exit. At handover the settlement
+claws them back in full, pro rata for the unserved part of the commitment, or not at all, as
+the exit's rulebook says (RULEBOOK §6; ``lifecycle.rulebook.settlement``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import col, select
+
+from db.tables import AuditEvent, Tenancy
+from lifecycle import rulebook as rbook
+from lifecycle.errors import InvalidInput
+from workflows import rules
+from workflows.core import Work
+
+TRIGGER = "record_benefit"
+RESIDENT = ("active", "under_review", "rectifying")
+
+
+def record_benefit(w: Work, tenancy_id: int, *, kind: str, amount_yuan: object,
+                   granted_on: date, commitment_months: int = 0, actor: str,
+                   reason: str | None = None,
+                   expected_version: int | None = None) -> dict[str, Any]:
+    """Record a benefit granted to a resident firm (run in a unit of work)."""
+    tenancy = w.tenancy(tenancy_id, expected_version)
+    w.require_state(tenancy, TRIGGER, RESIDENT)
+    if granted_on > w.today:
+        raise InvalidInput("granted_on", "must not be in the future", granted_on.isoformat())
+    if tenancy.term_start is not None and granted_on < tenancy.term_start:
+        raise InvalidInput("granted_on", f"must not be before the term starts "
+                                         f"({tenancy.term_start.isoformat()})",
+                           granted_on.isoformat())
+    rb = rules.for_tenancy(w, tenancy)
+    item = rbook.check_benefit(rb, rbook.Benefit(kind, _amount(amount_yuan), granted_on,
+                                                 commitment_months))
+    data = {"kind": item.kind, "amount_yuan": str(item.amount_yuan),
+            "granted_on": granted_on, "commitment_months": item.commitment_months}
+    step = w.record(tenancy, TRIGGER, actor=actor, reason=reason, data=data)
+    return step.to_dict()
+
+
+def _amount(value: object) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        raise InvalidInput("benefit.amount_yuan", "must be a number", value) from None
+
+
+def recorded(w: Work, tenancy: Tenancy) -> list[rbook.Benefit]:
+    """The benefits recorded for the tenancy, oldest first (for the settlement)."""
+    events = w.session.exec(select(AuditEvent).where(
+        AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == TRIGGER)
+        .order_by(col(AuditEvent.seq))).all()
+    return [rbook.Benefit(e.data["kind"], Decimal(e.data["amount_yuan"]),
+                          date.fromisoformat(e.data["granted_on"]),
+                          int(e.data.get("commitment_months", 0))) for e in events]
