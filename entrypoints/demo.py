@@ -28,6 +28,7 @@ from lifecycle.errors import InnospaceError
 from workflows import commands as c
 from workflows import queries
 from workflows.audit import verify
+from workflows.decisions import decide_cycle
 from workflows.sweeps import sweep_deadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -82,6 +83,7 @@ class Demo:
         self.firms: list[Firm] = []
         self.delivered = 0
         self.refused: Counter[str] = Counter()
+        self.cohorts: list[dict[str, Any]] = []
 
     # ---- set-up ---------------------------------------------------------------------------
     def setup(self, n_firms: int) -> None:
@@ -336,16 +338,6 @@ class Demo:
                     actor="财务部",
                 )
             )
-        elif fate == "strong" and today.year == 2024 and today.month >= 3 and "grad" not in done:
-            done.add("grad")
-            self.do(
-                c.BeginExit(
-                    tenancy_id=t,
-                    exit_type="graduation",
-                    actor="资产部",
-                    reason="认定为高新技术企业，累计融资超过500万元",
-                )
-            )
 
     def on_under_review(self, firm: Firm, today: date, waited: int) -> None:
         t = firm.tenancy
@@ -365,8 +357,6 @@ class Demo:
                     figures=figures(level, year=period, rng=self.rng),
                 )
             )
-        elif f"submitted{period}" in firm.flags and waited >= 14:
-            self.do(c.DecideReview(tenancy_id=t, period=period, actor="考核小组"))
 
     def on_rectifying(self, firm: Firm, today: date, waited: int) -> None:
         t = firm.tenancy
@@ -437,6 +427,37 @@ class Demo:
                     c.OpenReview(tenancy_id=firm.tenancy, period=today.year - 1, actor="考核小组")
                 )
 
+    def decide_cohorts(self, today: date) -> None:
+        """After the deadline the review group grades each space's cohort at once (A cap),
+        then verifies the graduation candidates the system detected."""
+        for space in ("MC3", "HXP"):
+            try:
+                result = self.service.run(
+                    lambda w, sp=space: decide_cycle(w, sp, today.year - 1, actor="考核小组")
+                )
+            except InnospaceError as err:
+                self.refused[err.code] += 1
+                continue
+            grades = Counter(d["grade"] for d in result["decided"])
+            self.cohorts.append(
+                {
+                    "space": space,
+                    "period": today.year - 1,
+                    "cohort": result["cohort"],
+                    "grades": dict(grades),
+                }
+            )
+            for candidate in result["graduation_candidates"]:
+                met = "；".join(m.get("label_zh", "") for m in candidate["met"])
+                self.do(
+                    c.BeginExit(
+                        tenancy_id=candidate["tenancy_id"],
+                        exit_type="graduation",
+                        actor="资产部",
+                        reason=f"经核实符合毕业条件：{met}",
+                    )
+                )
+
     def refresh(self, today: date) -> None:
         states = self.service.read(
             lambda w: dict(w.session.exec(select(Tenancy.id, Tenancy.state)).all())
@@ -451,6 +472,11 @@ class Demo:
         first_workdays = {
             self.service.read(lambda w, y=y: w.calendar.first_workday_of(y)) for y in (2023, 2024)
         }
+        # the day after the 10th working day of January: the review deadline has passed
+        decide_days = {
+            self.service.read(lambda w, y=y: w.calendar.nth_workday_of(y, 1, 11))
+            for y in (2023, 2024)
+        }
         for offset in range(days):
             today = START + timedelta(days=offset)
             self.clock.set(
@@ -462,6 +488,9 @@ class Demo:
             if workday:
                 if today in first_workdays:
                     self.open_reviews(today)
+                    self.refresh(today)
+                if today in decide_days:
+                    self.decide_cohorts(today)
                     self.refresh(today)
                 for firm in self.firms:
                     self.act(firm, today)
@@ -525,6 +554,7 @@ def _summary(app: App, demo: Demo, seconds: float) -> dict[str, Any]:
 
     out = app.service.read(q)
     out["refusals"] = dict(demo.refused)
+    out["cohorts"] = demo.cohorts
     out["seconds"] = round(seconds, 1)
     return out  # type: ignore[no-any-return]
 
@@ -550,6 +580,12 @@ def _print(s: dict[str, Any], path: Path) -> None:
         f"  通知 / notices: {s['notices_queued']} queued, {s['notices_delivered']} delivered, "
         f"{s['inbox_items']} in firms' inboxes"
     )
+    for cohort in s["cohorts"]:
+        grades = ", ".join(f"{g} {n}" for g, n in sorted(cohort["grades"].items()))
+        print(
+            f"  {cohort['period']} 年度考核 / review {cohort['space']}: "
+            f"{cohort['cohort']} firms — {grades}"
+        )
     if s["refusals"]:
         print(
             "  被规则拒绝的操作 / refused by the rules: "

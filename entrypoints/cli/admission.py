@@ -34,6 +34,13 @@ def _done(step: Step | dict[str, object], as_json: bool = False) -> None:
         else f"tenancy {data.get('tenancy_id')}: {data.get('trigger')} recorded ({to})"
     )
     typer.echo(f"{head} (version {data.get('version')})")
+    for failure in data.get("failures") or []:  # type: ignore[attr-defined]
+        typer.echo(f"  ✗ {failure['id']} {failure['label_zh']} / {failure['label_en']}")
+    if data.get("grade"):
+        typer.echo(
+            f"  得分 score {data.get('score')} 等级 grade {data.get('grade')} → "
+            f"{data.get('consequence')}"
+        )
 
 
 @app.command("apply")
