@@ -75,7 +75,6 @@ LOCK_KEY = 0x696E6E6F73706163  # "innospac": the one advisory lock key of the sc
 LEASE_NAME = "scheduler"
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
 MISFIRE_GRACE_SECONDS = 3600
-JOB_IDS = ("open-review-cycles", "sweep-deadlines", "operator-digest", "relay-outbox")
 
 
 def holder_id() -> str:

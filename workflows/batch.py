@@ -39,21 +39,21 @@ can name their review without a ``RETURNING`` round trip.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
 import time
+import zlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     ColumnElement,
+    Connection,
     Engine,
     Table,
     Text,
@@ -157,8 +157,9 @@ class BatchReport:
 #: The serialization :func:`lifecycle.audit.event_hash` hashes. Every JSON column the batch
 #: writes uses it too: the same text serves the column and the hash, and reading it back
 #: gives the values ``Work.audit`` / ``Work.notify`` store (key order aside).
-dumps = functools.partial(json.dumps, ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":"), default=str)
+#: (One encoder object, as ``json.dumps`` with these options would build per call.)
+dumps: Callable[[Any], str] = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
 # Stands in for a pre-serialized fragment while its container is serialized; json escapes
 # the NULs, so no text a user typed serializes to the same characters.
 _FRAGMENT = "\x00innospace-fragment\x00"
@@ -241,7 +242,9 @@ class _Hasher:
         if tail is None:
             tail = self._tails[rulebook_version] = (
                 f"{dumps(rulebook_version)},{dumps(_instant(self.occurred_at))}]")
-        body = f"[{dumps(prev_hash)},{tenancy_id:d},{seq:d},{middle},{data_json},{tail}"
+        prev = f'"{prev_hash}"' if prev_hash.isascii() and prev_hash.isalnum() else dumps(
+            prev_hash)  # a hex digest serializes as itself in quotes
+        body = f"[{prev},{tenancy_id:d},{seq:d},{middle},{data_json},{tail}"
         digest = hashlib.sha256(body.encode()).hexdigest()
         if not self.checked:
             # Once per chunk: the real function on the real values must agree, or we stop
@@ -377,28 +380,45 @@ def _write_outbox(sql: _Sql, now: datetime, rows: list[dict[str, Any]]) -> None:
 
 
 def _insert_json(sql: _Sql, table: Table, rows: list[dict[str, Any]], *json_columns: str,
-                 **values: Any) -> None:
-    """INSERT where ``json_columns`` of each row are already-serialized JSON text."""
+                 shared: Sequence[str] = (), **values: Any) -> None:
+    """INSERT ``rows`` (executemany); ``json_columns`` hold already-serialized JSON text.
+
+    ``shared`` names columns whose values the engine produced and many rows have in common
+    (a kind, a due date, a state): rows are grouped by them and each group is one statement
+    with those values rendered once, instead of bound and converted row by row.
+    """
     if not rows:
         return
-    columns: dict[str, Any] = {}
-    for name in rows[0]:
-        columns[name] = (sql.json_param(name) if name in json_columns
-                         else bindparam(name, type_=table.c[name].type))
-    stmt = core_insert(table).values(**columns, **values)
-    try:
-        sql.conn.execute(stmt, rows)
-    except SAIntegrityError as err:
-        raise AlreadyExists("row", str(err.orig).splitlines()[0]) from err
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row.pop(k) for k in shared), []).append(row)
+    for key, group in groups.items():
+        columns: dict[str, Any] = {
+            name: (sql.json_param(name) if name in json_columns
+                   else bindparam(name, type_=table.c[name].type)) for name in group[0]}
+        for name, value in zip(shared, key, strict=True):
+            columns[name] = (sql.json_const(value) if name in json_columns
+                             else sql.const(value, table.c[name].type))
+        stmt = core_insert(table).values(**columns, **values)
+        try:
+            sql.conn.execute(stmt, group)
+        except SAIntegrityError as err:
+            raise AlreadyExists("row", str(err.orig).splitlines()[0]) from err
 
 
 def _write_deadlines(sql: _Sql, calendar: WorkCalendar, now: datetime,
                      rows: list[dict[str, Any]]) -> None:
     """Deadline rows (``Work.deadline``); ``due_at`` is the lapse instant of ``due_on``."""
     c = DEADLINES.c
+    instants: dict[date, datetime] = {}
     for row in rows:
-        row["due_at"] = calendar.due_instant(row["due_on"])
-    _insert_json(sql, DEADLINES, rows, "payload", status=sql.const("pending"),
+        due = row["due_on"]
+        at = instants.get(due)
+        if at is None:
+            at = instants[due] = calendar.due_instant(due)
+        row["due_at"] = at
+    _insert_json(sql, DEADLINES, rows, "payload",
+                 shared=("kind", "due_on", "due_at", "payload"), status=sql.const("pending"),
                  created_at=sql.const(now, c.created_at.type), done_at=null())
 
 
@@ -486,7 +506,7 @@ class _OpenPlan:
 
     rulebook_version: str
     due: date
-    reminders: tuple[tuple[int, date], ...]  # (workdays before, day) still in the future
+    reminders: tuple[tuple[int, date, str], ...]  # (workdays before, day, payload) ahead
     audit_json: str  # the event's data
     context_tail: dict[str, Any]  # the notice's own context
 
@@ -498,7 +518,8 @@ class _OpenPlan:
         for offset in rb.review.reminders.before_workdays:
             on = calendar.subtract_working_days(due, offset)
             if on > today:
-                reminders.append((offset, on))
+                reminders.append((offset, on, dumps({"offset": -offset,
+                                                     "due_on": due.isoformat()})))
         data = _json_safe({"period": period, "due_on": due})
         return cls(rb.version, due, tuple(reminders), dumps(data), data)
 
@@ -600,12 +621,11 @@ def _open_chunk(sql: _Sql, rows: Sequence[Any], books: _Rulebooks,
                           "subject_id": review_id, "due_on": plan.due,
                           "dedupe_key": f"review_submission_due:{row.id}:{review_id}",
                           "payload": "{}"})
-        for offset, on in plan.reminders:
+        for offset, on, payload in plan.reminders:
             deadlines.append({"kind": "review_reminder", "tenancy_id": row.id,
                               "subject_id": review_id, "due_on": on,
                               "dedupe_key": f"review_reminder:{row.id}:{review_id}:-{offset}",
-                              "payload": dumps({"offset": -offset,
-                                                "due_on": plan.due.isoformat()})})
+                              "payload": payload})
         context = {**_firm_context(row, after, today_iso), **plan.context_tail}
         notices.append(_outbox_row(row, "review_opened", str(period), dumps(context)))
     _update_tenancies(sql, now, tenancy_rows)
@@ -617,7 +637,9 @@ def _open_chunk(sql: _Sql, rows: Sequence[Any], books: _Rulebooks,
                    figures=sql.json_const("{}"), score=null(), grade=null(), consequence=null(),
                    rulebook_version=sql.const(version), trace=sql.json_const("{}"),
                    decided_at=null())
-    _insert_json(sql, AUDIT, events, "data", actor=bindparam("c_actor", actor),
+    _insert_json(sql, AUDIT, events, "data",
+                 shared=("from_state", "to_state", "data", "rulebook_version"),
+                 actor=bindparam("c_actor", actor),
                  trigger=sql.const("open_review"), reason=bindparam("c_reason", reason),
                  occurred_at=sql.const(now, AUDIT.c.occurred_at.type))
     _write_deadlines(sql, calendar, now, deadlines)
@@ -742,10 +764,10 @@ def decide_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | No
     One transaction for the whole cohort, like ``decide_cycle``: the cap is a property of the
     cohort, and a cohort half decided before a crash could be capped differently on a rerun
     (a demoted firm no longer holds an A, so it no longer counts against the allowance).
-    Memory stays bounded: reviews are scored chunk by chunk and written at once, except
-    those graded at the capped grade, of which only the score is kept until the cap is
-    known; they are then scored again (the evaluation is deterministic; a difference is an
-    error) and written with the cap's trace steps appended.
+    Reviews are scored chunk by chunk and written at once, except those graded at the
+    capped grade: they are held (score, grade and the trace's JSON, compressed: about
+    1.5 KB each) until the whole cohort is scored and the cap is known, then written with
+    the cap's trace steps appended.
     """
     started = time.perf_counter()
     if chunk < 1:
@@ -778,7 +800,7 @@ def decide_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | No
         decider = _Decider(_Sql(conn), rb, space, period, today, now, calendar, veto_map,
                            _DecidePlan.build(rb, calendar, today, actor=actor, reason=reason))
         cap = rb.review.grade_cap
-        held: dict[int, rbook.ReviewDecision] = {}  # stubs of the capped grade, until the cap
+        held: dict[int, tuple[rbook.ReviewDecision, bytes]] = {}  # capped grade, until the cap
         last = 0
         while True:
             rows = decider.select(TENANCIES.c.id > last, limit=chunk)
@@ -787,10 +809,12 @@ def decide_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | No
             last = rows[-1].id
             final = []
             for row, decision in decider.score(rows):
+                trace = trace_json(decision.trace)
                 if cap is not None and decision.grade == cap.grade:
-                    held[row.id] = _stub(decision, rb)
+                    held[row.id] = (_stub(decision, rb), zlib.compress(trace.encode(), 1))
                 else:
-                    final.append((row, decision))
+                    final.append(_Outcome(row, decision.score, decision.grade,
+                                          decision.consequence, trace))
             decider.write(final, report)
             report.chunks += 1
             if progress:
@@ -801,37 +825,59 @@ def decide_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | No
     return report
 
 
-def _decide_held(decider: _Decider, held: dict[int, rbook.ReviewDecision], cohort: _Cohort,
-                 report: BatchReport, chunk: int, progress: Progress | None) -> None:
-    """Apply the cap across the cohort, then score and write the held reviews."""
+def _decide_held(decider: _Decider, held: dict[int, tuple[rbook.ReviewDecision, bytes]],
+                 cohort: _Cohort, report: BatchReport, chunk: int,
+                 progress: Progress | None) -> None:
+    """Apply the cap across the cohort, then write the held reviews."""
     rb = decider.rb
     assert rb.review.grade_cap is not None
     other = rbook.ReviewDecision(0.0, "", "none", None, (), False, {}, Trace("review", rb.version))
     entries: list[tuple[int | None, rbook.ReviewDecision]] = []
-    for tenancy_id, score, grade in cohort.decided:  # decisions.recorded_decision
+    for _, score, grade in cohort.decided:  # decisions.recorded_decision
         entries.append((None, replace(other, score=score, grade=grade)
                         if grade == rb.review.grade_cap.grade else other))
-    entries += [(tid, held.get(tid, other)) for tid in sorted(cohort.decidable)]
+    entries += [(tid, held[tid][0] if tid in held else other)
+                for tid in sorted(cohort.decidable)]
     capped = {tid: d for tid, d in rbook.apply_grade_cap(rb, entries)
               if tid is not None and tid in held}
     ids = sorted(held)
     for start in range(0, len(ids), chunk):
         part = ids[start:start + chunk]
-        rows = decider.select(TENANCIES.c.id.in_(part))
         final = []
-        for row, decision in decider.score(rows):
-            stub, after_cap = held[row.id], capped[row.id]
-            if (decision.score, decision.grade) != (stub.score, stub.grade):
-                raise RuntimeError(f"tenancy {row.id}: review scored differently on the "
-                                   "second pass; the rulebook evaluation must be deterministic")
-            report.outcomes["demoted"] += after_cap.grade != decision.grade
-            final.append((row, replace(decision, grade=after_cap.grade,
-                                       consequence=after_cap.consequence,
-                                       trace=decision.trace.add(*after_cap.trace.steps))))
+        for row in decider.select(TENANCIES.c.id.in_(part)):
+            stub, packed = held.pop(row.id)
+            after_cap = capped[row.id]
+            report.outcomes["demoted"] += after_cap.grade != stub.grade
+            trace = append_steps(zlib.decompress(packed).decode(), after_cap.trace.steps)
+            final.append(_Outcome(row, stub.score, after_cap.grade, after_cap.consequence,
+                                  trace))
         decider.write(final, report)
         report.chunks += 1
         if progress:
             progress(len(final), report.selected)
+
+
+def append_steps(trace: str, steps: Sequence[TraceStep]) -> str:
+    """``trace_json`` of the trace with ``steps`` added, from its JSON text: "steps" is the
+    last key in sorted order and list items serialize independently, so appending their
+    serialization before the closing ``]}`` gives the text of the longer trace."""
+    if not steps:
+        return trace
+    if not trace.endswith("]}"):
+        raise ValueError("not a trace serialized by trace_json")
+    extra = ",".join(dumps(_step(s)) for s in steps)
+    return f"{trace[:-2]}{'' if trace.endswith('[]}') else ','}{extra}]}}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """A review's final decision, ready to write."""
+
+    row: Any
+    score: float
+    grade: str
+    consequence: str
+    trace: str  # trace_json of the final trace
 
 
 class _Decider:
@@ -887,8 +933,7 @@ class _Decider:
                 raise InvalidInput(f"tenancy {row.id}: {err.field}", err.rule) from err
             yield row, decision
 
-    def write(self, items: Sequence[tuple[Any, rbook.ReviewDecision]],
-              report: BatchReport) -> None:
+    def write(self, items: Sequence[_Outcome], report: BatchReport) -> None:
         """What ``apply_decision`` writes, for each (row, final decision)."""
         if not items:
             return
@@ -898,14 +943,14 @@ class _Decider:
         review_rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         notices: list[dict[str, Any]] = []
-        rectify: list[tuple[Any, rbook.ReviewDecision, int, str]] = []
-        fail: list[tuple[Any, rbook.ReviewDecision, str]] = []
+        rectify: list[tuple[Any, _Outcome, int, str]] = []
+        fail: list[tuple[Any, _Outcome, str]] = []
         self.hasher.checked = False
-        for row, d in items:
+        for d in items:
+            row, trace = d.row, d.trace
             outcome = outcome_for(d.consequence)
             trigger = OUTCOME_TRIGGER[outcome]
             after = self.machine.fire(row.state, trigger, row.id)
-            trace = trace_json(d.trace)
             seq = row.audit_seq + 1
             data = dumps_with({"period": row.period, "score": d.score, "grade": d.grade,
                                "consequence": d.consequence, "outcome": outcome,
@@ -941,8 +986,9 @@ class _Decider:
                 status=sql.const("decided"), decided_at=sql.const(now, r.decided_at.type),
                 rulebook_version=sql.const(rb.version)),
             review_rows)
-        _cancel_deadlines(sql, now, [row.id for row, _ in items], REVIEW_DEADLINES)
-        _insert_json(sql, AUDIT, events, "data", actor=bindparam("c_actor", plan.actor),
+        _cancel_deadlines(sql, now, [d.row.id for d in items], REVIEW_DEADLINES)
+        _insert_json(sql, AUDIT, events, "data", shared=("trigger", "from_state", "to_state"),
+                     actor=bindparam("c_actor", plan.actor),
                      reason=bindparam("c_reason", plan.reason),
                      rulebook_version=sql.const(rb.version),
                      occurred_at=sql.const(now, AUDIT.c.occurred_at.type))
@@ -953,7 +999,7 @@ class _Decider:
         _write_outbox(sql, now, notices)
         report.written += len(items)
 
-    def _rectifications(self, items: list[tuple[Any, rbook.ReviewDecision, int, str]],
+    def _rectifications(self, items: list[tuple[Any, _Outcome, int, str]],
                         notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``workflows.residency._start_rectification`` for each item."""
         if not items:
@@ -982,7 +1028,7 @@ class _Decider:
                    created_at=sql.const(now, c.created_at.type))
         return deadlines
 
-    def _forced_exits(self, items: list[tuple[Any, rbook.ReviewDecision, str]],
+    def _forced_exits(self, items: list[tuple[Any, _Outcome, str]],
                       notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``workflows.exits.open_forced_case`` (grounds ``consecutive_d``) for each item."""
         if not items:

@@ -264,6 +264,11 @@ def digest_content(w: Work, day: date) -> tuple[dict[str, int], list[dict[str, A
             w, ExitCase, col(ExitCase.status) == "open", col(Tenancy.state) == "vacating",
             col(ExitCase.vacate_due_on) < day, order=col(ExitCase.vacate_due_on)):
         items.append(_item(f"{_who(firm, space)}：逾期未腾退", t.id, case.vacate_due_on))
+    for t, firm, space, d in _waiting(
+            w, Deadline, col(Deadline.kind) == "publicity_end", col(Deadline.status) == "done",
+            col(Tenancy.state) == "publicity", order=col(Deadline.due_at)):
+        items.append(_item(f"{_who(firm, space)}：公示期满，异议待裁决后确认准入", t.id,
+                           d.due_on))
     for t, firm, space, d in _waiting(w, Deadline, col(Deadline.status) == "failed",
                                       order=col(Deadline.due_at)):
         error = str(d.payload.get("error", ""))[:200]

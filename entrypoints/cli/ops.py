@@ -11,8 +11,7 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from db.tables import Deadline
 from entrypoints.cli.common import Json, app, emit, get_app
@@ -29,12 +28,11 @@ def scheduler_cmd(
     log_level: Annotated[str, typer.Option(
         "--log-level", help="日志级别 / DEBUG | INFO | WARNING (logs go to stderr)")] = "INFO",
 ) -> None:
-    """运行调度器 / run the scheduler: deadlines, review cycles, digest, outbox (until SIGTERM).
+    """运行调度器 / run the scheduler until SIGTERM: deadlines, review cycles, digest, outbox.
 
-    Intervals: INNOSPACE_SWEEP_INTERVAL_SECONDS (60), INNOSPACE_RELAY_INTERVAL_SECONDS (30),
-    INNOSPACE_CYCLE_INTERVAL_SECONDS (3600); digest: INNOSPACE_DIGEST_CRON ("30 8 * * *",
-    Asia/Shanghai). One scheduler per database: on PostgreSQL others wait as standbys, on
-    SQLite a second one refuses (exit 9).
+    Timing: INNOSPACE_SWEEP_, _RELAY_, _CYCLE_INTERVAL_SECONDS and INNOSPACE_DIGEST_CRON.
+
+    One per database: PostgreSQL standbys wait; SQLite refuses a second one (exit 9).
     """
     from entrypoints.scheduler import SchedulerProcess
     from entrypoints.ticks import load_settings
@@ -110,11 +108,17 @@ def deadlines_retry(
         raise InvalidInput("ids", "give deadline ids or --all-failed, not both or neither")
 
     def retry(w: Work) -> int:
-        stmt = (update(Deadline).where(col(Deadline.status) == "failed")
-                .values(status="pending", done_at=None))
+        stmt = select(Deadline).where(col(Deadline.status) == "failed")
         if ids:
             stmt = stmt.where(col(Deadline.id).in_(ids))
-        return int(w.session.exec(stmt).rowcount)
+        rows = w.session.exec(stmt).all()
+        for d in rows:  # the reason moves aside: the row is pending again, not failed
+            error = d.payload.get("error")
+            d.payload = {**{k: v for k, v in d.payload.items() if k != "error"},
+                         "previous_error": error}
+            d.status, d.done_at = "pending", None
+            w.session.add(d)
+        return len(rows)
 
     count: Any = get_app().service.run(retry)
     emit({"requeued": count}, as_json, f"{count} deadline(s) back in the queue")

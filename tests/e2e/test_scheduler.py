@@ -127,7 +127,8 @@ def assert_each_handled_once(engine: Engine, ids: list[int]) -> None:
             "SELECT tenancy_id, count(*) FROM outbox WHERE message = 'vacate_overdue' "
             "GROUP BY tenancy_id")).all())
         statuses = dict(conn.execute(text(
-            "SELECT status, count(*) FROM deadlines GROUP BY status")).all())
+            "SELECT status, count(*) FROM deadlines WHERE kind = 'vacate_due' "
+            "GROUP BY status")).all())
         seqs = {s for (s,) in conn.execute(text("SELECT DISTINCT seq FROM audit_events"))}
     assert events == dict.fromkeys(ids, 1)
     assert notices == dict.fromkeys(ids, 2)
@@ -174,27 +175,45 @@ def test_postgres_a_standby_waits_and_takes_over_within_two_sweep_intervals_of_a
     assert_each_handled_once(engine, ids)
 
 
+def assert_each_opened_once(engine: Engine, ids: list[int]) -> None:
+    """One review, one open_review event and one review_opened notice per active tenancy."""
+    with engine.connect() as conn:
+        for sql in ("SELECT tenancy_id, count(*) FROM reviews WHERE period = 2025",
+                    "SELECT tenancy_id, count(*) FROM audit_events WHERE trigger = 'open_review'",
+                    "SELECT tenancy_id, count(*) FROM outbox WHERE message = 'review_opened'"):
+            assert dict(conn.execute(text(sql + " GROUP BY tenancy_id")).all()) == dict.fromkeys(
+                ids, 1), sql
+
+
 @pytest.mark.parametrize(("db_url", "n"), [
     pytest.param("sqlite", 2000, id="sqlite"),
     pytest.param("postgres", 300, id="postgres", marks=pytest.mark.postgres),  # ~12 ms a row
 ], indirect=["db_url"])
 def test_sigkill_in_the_middle_of_a_large_sweep_then_restart_handles_each_deadline_once(
         schedulers: Callable[..., Scheduler], service: Service, engine: Engine, n: int) -> None:
-    create_space(service)
+    space_id, version = create_space(service)
     ids = seed_vacating(service, engine, n)
-    first = schedulers("first")
+    # ... and a review cycle to open meanwhile (period 2025 opened on 5 January 2026)
+    active = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=n // 4,
+                            state="active", term_start=date(2025, 1, 1),
+                            term_end=date(2027, 1, 1), seed=8)
+    env = {"INNOSPACE_BATCH_SIZE": str(n // 20)}  # cycle chunks and sweep batches
+    first = schedulers("first", **env)
     wait_until(lambda: done(engine) >= n // 5, 40, "the sweep gets going")
     first.signal(signal.SIGKILL)
     first.wait()
     handled = done(engine)
     assert 0 < handled < n, "the kill must land in the middle of the sweep"
 
-    second = schedulers("second")
-    wait_until(lambda: done(engine) == n, 60, "the restarted scheduler finishes")
+    second = schedulers("second", **env)
+    wait_until(lambda: done(engine) == n and scalar(engine, "SELECT count(*) FROM reviews")
+               == len(active), 60, "the restarted scheduler finishes")
     second.signal(signal.SIGTERM)
     assert second.wait() == 0
     assert_each_handled_once(engine, ids)
-    assert counts(engine)["audit_events"] == n and counts(engine)["exit_cases"] == n
+    assert_each_opened_once(engine, active)
+    assert counts(engine)["audit_events"] == n + len(active)
+    assert counts(engine)["exit_cases"] == n
     assert scalar(engine, "SELECT count(*) FROM outbox WHERE message = 'operator_digest'") == 1
 
 

@@ -27,7 +27,7 @@ from db.tables import Deadline
 from entrypoints.bootstrap import bootstrap
 from entrypoints.cli import main
 from entrypoints.scheduler import SchedulerProcess
-from entrypoints.ticks import TickSettings
+from entrypoints.ticks import TickSettings, digest_trigger
 from workflows import rules
 from workflows.service import Service
 
@@ -116,6 +116,8 @@ def test_deadlines_list_and_retry_refuse_bad_input(cli: Cli, seeded: dict[str, l
     assert cli("deadlines", "retry")[0] == 2  # ids or --all-failed
     assert cli.json("deadlines", "retry", "--all-failed") == {"requeued": 1}
     assert cli.json("deadlines", "list", "--status", "failed") == []
+    assert [d["kind"] for d in cli.json("deadlines", "list")] == ["mystery", "vacate_due",
+                                                                  "vacate_due"]
 
 
 def test_cycle_open_opens_each_eligible_tenancy_once(
@@ -188,3 +190,25 @@ def test_a_job_retries_a_lost_connection_with_backoff_then_resumes(
     process._guarded("sweep-deadlines", flaky)()
     assert attempts == []
     app.engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_jobs_have_fixed_ids_coalesce_one_instance_and_live_in_memory(db_url: str) -> None:
+    app = bootstrap(database_url=db_url)
+    process = SchedulerProcess(app, TickSettings())
+    scheduler = process._build(digest_trigger("30 8 * * *"))
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert sorted(jobs) == ["open-review-cycles", "operator-digest", "relay-outbox",
+                                "sweep-deadlines"]
+        for job in jobs.values():
+            assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 3600)
+            assert job.next_run_time is not None  # each runs once at start: the catch-up
+        assert jobs["sweep-deadlines"].trigger.interval.total_seconds() == 60
+        assert jobs["relay-outbox"].trigger.interval.total_seconds() == 30
+        assert str(jobs["operator-digest"].trigger) == str(digest_trigger("30 8 * * *"))
+        assert type(scheduler._lookup_jobstore("default")).__name__ == "MemoryJobStore"
+    finally:
+        scheduler.shutdown(wait=False)
+        app.engine.dispose()

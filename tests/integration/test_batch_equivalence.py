@@ -13,7 +13,6 @@ keys that name them), the audit chains must verify, and the hashes must be byte-
 from __future__ import annotations
 
 import random
-import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,11 +21,11 @@ from datetime import date
 from typing import Any
 
 import pytest
+from conftest import local
 from sqlalchemy import Engine, Table, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from conftest import local
 from db.engine import make_engine
 from db.tables import (
     AuditEvent,
@@ -44,6 +43,7 @@ from lifecycle.audit import event_hash
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import FixedClock
 from lifecycle.errors import Conflict, StaleTenancy
+from lifecycle.rulebook.trace import Trace
 from workflows import batch, decisions, rules
 from workflows import commands as c
 from workflows.audit import verify
@@ -377,6 +377,10 @@ def test_the_fast_serialization_is_the_engine_serialization() -> None:
         fast = batch.dumps_with({**data, "trace": batch._FRAGMENT}, batch.trace_json(d.trace))
         assert fast == batch.dumps(json_safe(data))
         hasher = batch._Hasher(actor="operator", reason=None, occurred_at=local(2025, 1, 2))
+        cap_steps = rbook.apply_grade_cap(rb, [(0, d), (1, d), (2, d)])[0][1].trace.steps
+        extra = cap_steps[len(d.trace.steps):]
+        longer = Trace(d.trace.kind, d.trace.rulebook_version, d.trace.steps + extra)
+        assert batch.append_steps(batch.trace_json(d.trace), extra) == batch.trace_json(longer)
         assert hasher(prev_hash="a" * 64, tenancy_id=i, seq=3, trigger="pass_review",
                       from_state="under_review", to_state="active", data_json=fast,
                       rulebook_version=rb.version) == event_hash(

@@ -210,6 +210,8 @@ def test_the_digest_lists_what_waits_for_an_operator_once_a_day(
     space_id, version = space
     clock.set(local(2024, 6, 3, 9))
     waiting = admit(service, clock, "MC3", name="甲公司", uscc=USCC[0], unit="A-1")
+    disputed = admit(service, clock, "MC3", name="乙公司", uscc=USCC[1], unit="A-2",
+                     objection=True)
     submitted, silent = bulk_tenancies(engine, space_id=space_id, rulebook_version=version,
                                        n=2, state="active", term_start=date(2024, 1, 1),
                                        term_end=date(2027, 1, 1))
@@ -228,8 +230,8 @@ def test_the_digest_lists_what_waits_for_an_operator_once_a_day(
             created_at=clock.now()))
     day = date(2025, 1, 20)
     sent = send_digest(service, day)
-    assert sent == {"sent_on": "2025-01-20", "items": 3,
-                    "counts": {"due_today": 0, "pending_decisions": 3, "overdue_reviews": 1,
+    assert sent == {"sent_on": "2025-01-20", "items": 4,
+                    "counts": {"due_today": 0, "pending_decisions": 4, "overdue_reviews": 1,
                                "dead_messages": 0}}
     assert send_digest(service, day) is None  # once a day
     with Session(engine) as s:
@@ -237,12 +239,41 @@ def test_the_digest_lists_what_waits_for_an_operator_once_a_day(
             OutboxMessage.message == "operator_digest")).one()
     titles = [i["title"] for i in row.context["items"]]
     assert "2024年度考核数据已报送，待评定" in titles[0] and "逾期未腾退" in titles[1]
-    assert "mystery" in titles[2] and "no action" in titles[2]
+    assert "异议待裁决" in titles[2]
+    assert "mystery" in titles[3] and "no action" in titles[3]
     assert [i.get("tenancy_id") for i in row.context["items"]] == [submitted, overstaying,
-                                                                   waiting]
+                                                                   disputed, waiting]
     assert (row.audience, row.tenancy_id, row.dedupe_key) == (
         "operators", None, "operator_digest:operators:2025-01-20")
     rendered = Renderer().render("operator_digest", "zh-CN", row.context, audience="operators")
     assert "待评定" in rendered.text and "2025年1月20日" in rendered.subject
     assert silent not in [i.get("tenancy_id") for i in row.context["items"]]
     assert send_digest(service, date(2025, 1, 21)) is not None
+
+
+def test_a_tenancy_the_rules_refuse_is_reported_and_its_chunk_still_commits(
+        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    space_id, version = space
+    ids = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=3,
+                         state="active", term_start=date(2024, 1, 1), term_end=date(2027, 1, 1))
+    clock.set(OPENING)
+    _load_handlers()
+    real = HANDLERS[c.OpenReview]
+
+    def picky(w: Any, cmd: c.OpenReview) -> Any:
+        result = real(w, cmd)  # writes first, then refuses: the savepoint must undo it
+        if cmd.tenancy_id == ids[1]:
+            raise InvalidInput("tenancy_id", "refused for the test", cmd.tenancy_id)
+        return result
+
+    monkeypatch.setitem(HANDLERS, c.OpenReview, picky)
+    report = open_cycle(service, "MC3", 2024)
+    assert (report.opened, report.chunks) == (2, 1)
+    assert report.failed == {ids[1]: f"tenancy_id: refused for the test (got {ids[1]})"}
+    with Session(engine) as s:
+        assert sorted(s.exec(select(Review.tenancy_id)).all()) == [ids[0], ids[2]]
+        states = dict(s.exec(select(Tenancy.id, Tenancy.state)).all())
+        events = s.exec(select(AuditEvent.tenancy_id)).all()
+    assert [states[t] for t in ids] == ["under_review", "active", "under_review"]
+    assert sorted(events) == [ids[0], ids[2]]
