@@ -91,12 +91,12 @@ def test_two_operators_deciding_at_once_one_wins_the_other_is_told_it_is_stale(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_interleaved_transactions_are_caught_by_the_version_column(
     db_url: str, service: Service, clock: FixedClock
 ) -> None:
     """Two open transactions read version N; the second write hits a stale row."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; no interleaving to catch")
+    # PostgreSQL only: SQLite serialises writers with BEGIN IMMEDIATE, nothing interleaves.
     t = evaluating_tenancy(service)
     with UnitOfWork(service.engine) as first, UnitOfWork(service.engine) as second:
         w1 = Work(first, clock, service.calendar(first))
