@@ -161,40 +161,6 @@ def score_cmd(
     )
 
 
-@app.command("approve")
-def approve_cmd(
-    tenancy: int,
-    actor: Actor = "operator",
-    version: Version = None,
-    reason: Reason = None,
-    as_json: Json = False,
-) -> None:
-    """评审通过，进入公示 / approve and start the public notice."""
-    _done(
-        get_app().service.handle(
-            c.Approve(tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason)
-        ),
-        as_json,
-    )
-
-
-@app.command("reject")
-def reject_cmd(
-    tenancy: int,
-    actor: Actor = "operator",
-    version: Version = None,
-    reason: Reason = None,
-    as_json: Json = False,
-) -> None:
-    """评审不通过 / reject after evaluation."""
-    _done(
-        get_app().service.handle(
-            c.Reject(tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason)
-        ),
-        as_json,
-    )
-
-
 @app.command("object")
 def object_cmd(
     tenancy: int,
@@ -255,19 +221,6 @@ def rule_cmd(
     )
 
 
-@app.command("end-publicity")
-def end_publicity_cmd(
-    tenancy: int, actor: Actor = "operator", version: Version = None, as_json: Json = False
-) -> None:
-    """公示期满，准予入驻 / close the public notice and admit."""
-    _done(
-        get_app().service.handle(
-            c.EndPublicity(tenancy_id=tenancy, actor=actor, expected_version=version)
-        ),
-        as_json,
-    )
-
-
 @app.command("sign")
 def sign_cmd(
     tenancy: int,
@@ -296,18 +249,39 @@ def sign_cmd(
     )
 
 
-@app.command("withdraw")
-def withdraw_cmd(
-    tenancy: int,
-    actor: Actor = "firm",
-    version: Version = None,
-    reason: Reason = None,
-    as_json: Json = False,
+def tenancy_command(
+    typer_app: typer.Typer,
+    name: str,
+    command_type: type[c.TenancyCommand],
+    doc: str,
+    *,
+    actor_default: str = "operator",
 ) -> None:
-    """撤回申请 / withdraw the application."""
-    _done(
-        get_app().service.handle(
-            c.Withdraw(tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason)
-        ),
-        as_json,
-    )
+    """Register a command that needs only the tenancy (and who acts, why, which version)."""
+
+    def run(
+        tenancy: int,
+        actor: Actor = actor_default,
+        version: Version = None,
+        reason: Reason = None,
+        as_json: Json = False,
+    ) -> None:
+        command = command_type(
+            tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason
+        )
+        _done(get_app().service.handle(command), as_json)
+
+    run.__doc__ = doc
+    typer_app.command(name)(run)
+
+
+tenancy_command(
+    app, "approve", c.Approve, "评审通过，进入公示 / approve and start the public notice."
+)
+tenancy_command(app, "reject", c.Reject, "评审不通过 / reject after evaluation.")
+tenancy_command(
+    app, "end-publicity", c.EndPublicity, "公示期满，准予入驻 / close the public notice and admit."
+)
+tenancy_command(
+    app, "withdraw", c.Withdraw, "撤回申请 / withdraw the application.", actor_default="firm"
+)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.cli.admission import _done
+from entrypoints.cli.admission import _done, tenancy_command
 from entrypoints.cli.common import (
     Actor,
     Json,
@@ -232,23 +232,6 @@ def exit_notice(
     )
 
 
-@exit_app.command("confirm")
-def exit_confirm(
-    tenancy: int,
-    actor: Actor = "operator",
-    version: Version = None,
-    reason: Reason = None,
-    as_json: Json = False,
-) -> None:
-    """申辩期满作出退出决定 / decide the exit after the defence window."""
-    _done(
-        get_app().service.handle(
-            c.ConfirmExit(tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason)
-        ),
-        as_json,
-    )
-
-
 @exit_app.command("begin")
 def exit_begin(
     tenancy: int,
@@ -304,3 +287,11 @@ def exit_handover(
         ),
         as_json,
     )
+
+
+tenancy_command(
+    exit_app,
+    "confirm",
+    c.ConfirmExit,
+    "申辩期满作出退出决定 / decide the exit after the defence window.",
+)
