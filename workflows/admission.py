@@ -30,6 +30,7 @@ from workflows.commands import (
     Withdraw,
 )
 from workflows.core import Step, Work
+from workflows.exits import confirm_exit, open_case
 from workflows.service import handles
 
 APPLICATION_DEADLINES = ("info_request_lapse", "publicity_end", "agreement_lapse")
@@ -382,7 +383,7 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
         data=data,
     )
     if kind == "exit_defence" and decision.passed:
-        case = _open_exit_case(w, tenancy.id)  # type: ignore[arg-type]
+        case = open_case(w, tenancy.id)  # type: ignore[arg-type]
         case.objection = cmd.grounds
         w.session.add(case)
     return {**step.to_dict(), "accepted": decision.passed, "refusal": decision.reason}
@@ -399,17 +400,6 @@ def _pending_due_on(w: Work, tenancy_id: int, kind: str) -> date | None:
         .order_by(col(Deadline.id).desc())
     ).first()
     return row.due_on if row is not None else None
-
-
-def _open_exit_case(w: Work, tenancy_id: int) -> ExitCase:
-    case = w.session.exec(
-        select(ExitCase)
-        .where(ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
-        .order_by(col(ExitCase.id).desc())
-    ).first()
-    if case is None:
-        raise InvalidInput("tenancy_id", "has no open exit case", tenancy_id)
-    return case
 
 
 def _accepted_objections(w: Work, tenancy: Tenancy) -> int:
@@ -430,8 +420,6 @@ def _accepted_objections(w: Work, tenancy: Tenancy) -> int:
 
 @handles(RuleOnObjection)
 def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
-    from workflows.exits import confirm_exit
-
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "uphold_objection" if cmd.upheld else "confirm_exit", "uphold_objection")
     if not cmd.reason:
@@ -452,7 +440,7 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
         w.notify(tenancy, "objection_ruling", context={"upheld": False, "reason": cmd.reason})
         return step
     if cmd.upheld:
-        case = _open_exit_case(w, tenancy.id)  # type: ignore[arg-type]
+        case = open_case(w, tenancy.id)  # type: ignore[arg-type]
         case.status, case.ruling = "withdrawn", cmd.reason
         w.session.add(case)
         w.cancel_deadlines(tenancy.id, "objection_window_end")  # type: ignore[arg-type]
@@ -618,18 +606,27 @@ def withdraw(w: Work, cmd: Withdraw) -> Step:
 @handles(Lapse)
 def lapse(w: Work, cmd: Lapse) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    step = w.transition(tenancy, "lapse", actor=cmd.actor, reason=cmd.reason,
-                        data=_lapse_trace(w, tenancy))
+    step = w.transition(
+        tenancy, "lapse", actor=cmd.actor, reason=cmd.reason, data=_lapse_trace(w, tenancy)
+    )
     w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)  # type: ignore[arg-type]
     w.notify(tenancy, "application_lapsed", context={"reason": cmd.reason})
     return step
 
 
 LAPSES = {  # state -> (deadline kind, rulebook period, label_zh, label_en)
-    "info_requested": ("info_request_lapse", "info_request_response", "补充材料逾期未提交",
-                       "Information not supplied in time"),
-    "admitted": ("agreement_lapse", "agreement_signing", "未在规定期限内签订入驻协议",
-                 "Agreement not signed in time"),
+    "info_requested": (
+        "info_request_lapse",
+        "info_request_response",
+        "补充材料逾期未提交",
+        "Information not supplied in time",
+    ),
+    "admitted": (
+        "agreement_lapse",
+        "agreement_signing",
+        "未在规定期限内签订入驻协议",
+        "Agreement not signed in time",
+    ),
 }
 
 
@@ -640,8 +637,18 @@ def _lapse_trace(w: Work, tenancy: Tenancy) -> dict[str, Any]:
     kind, period, zh, en = LAPSES[tenancy.state]
     rb = rules.for_tenancy(w, tenancy)
     due = _pending_due_on(w, tenancy.id, kind)  # type: ignore[arg-type]
-    trace = rbook.Trace("admission.lapse", rb.version, (rbook.TraceStep(
-        f"periods.{period}", zh, en, {"due_on": due, "today": w.today},
-        {period: rb.periods.get(period).describe("zh-CN")},
-        "lapse" if due is None or w.today > due else "before_due"),))
+    trace = rbook.Trace(
+        "admission.lapse",
+        rb.version,
+        (
+            rbook.TraceStep(
+                f"periods.{period}",
+                zh,
+                en,
+                {"due_on": due, "today": w.today},
+                {period: rb.periods.get(period).describe("zh-CN")},
+                "lapse" if due is None or w.today > due else "before_due",
+            ),
+        ),
+    )
     return {"rulebook_version": rb.version, "trace": trace.to_dict()}
