@@ -8,29 +8,24 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import col, select
 
-from db.tables import Allocation, Application, ExitCase, ReviewerScore, Tenancy, Unit
+from db.tables import Application, ExitCase, ReviewerScore, Tenancy
 from lifecycle import rulebook as rbook
-from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput, TransitionNotAllowed
+from lifecycle.errors import AlreadyExists, InvalidInput
 from lifecycle.machine import Facts
-from lifecycle.table import TERMINAL, allowed_triggers
+from lifecycle.table import TERMINAL
 from workflows import rules
 from workflows.commands import (
     Apply,
     Approve,
-    EndPublicity,
     Lapse,
-    LodgeObjection,
     Reject,
     RequestInfo,
     Resubmit,
-    RuleOnObjection,
     ScoreApplication,
     Screen,
-    Sign,
     Withdraw,
 )
 from workflows.core import Step, Work
-from workflows.exits import confirm_exit, open_case
 from workflows.service import handles
 
 APPLICATION_DEADLINES = ("info_request_lapse", "publicity_end", "agreement_lapse")
@@ -345,254 +340,6 @@ def reject(w: Work, cmd: Reject) -> Step:
     return step
 
 
-@handles(LodgeObjection)
-def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    rb = rules.for_tenancy(w, tenancy)
-    if tenancy.state == "publicity":
-        window_end = _pending_due_on(w, tenancy.id, "publicity_end")  # type: ignore[arg-type]
-        kind = "publicity_objection"
-    elif tenancy.state == "exit_notice":
-        window_end = _pending_due_on(w, tenancy.id, "objection_window_end")  # type: ignore[arg-type]
-        kind = "exit_defence"
-    else:
-        raise TransitionNotAllowed(
-            tenancy.id, "lodge_objection", tenancy.state, allowed_triggers(tenancy.state)
-        )
-    decision = rbook.objection_acceptable(
-        rb,
-        written=cmd.written,
-        named=bool(cmd.by and cmd.by.strip()),
-        has_reasons=bool(cmd.grounds.strip()),
-        lodged_on=w.today,
-        window_end=window_end or w.today,
-    )
-    data = {
-        "kind": kind,
-        "by": cmd.by,
-        "grounds": cmd.grounds,
-        "evidence": cmd.evidence,
-        "accepted": decision.passed,
-        "trace": decision.trace.to_dict(),
-    }
-    step = w.record(
-        tenancy,
-        "lodge_objection",
-        actor=cmd.actor,
-        reason=None if decision.passed else decision.reason,
-        data=data,
-    )
-    if kind == "exit_defence" and decision.passed:
-        case = open_case(w, tenancy.id)  # type: ignore[arg-type]
-        case.objection = cmd.grounds
-        w.session.add(case)
-    return {**step.to_dict(), "accepted": decision.passed, "refusal": decision.reason}
-
-
-def _pending_due_on(w: Work, tenancy_id: int, kind: str) -> date | None:
-    from db.tables import Deadline
-
-    row = w.session.exec(
-        select(Deadline)
-        .where(
-            Deadline.tenancy_id == tenancy_id, Deadline.kind == kind, Deadline.status == "pending"
-        )
-        .order_by(col(Deadline.id).desc())
-    ).first()
-    return row.due_on if row is not None else None
-
-
-def _accepted_objections(w: Work, tenancy: Tenancy) -> int:
-    from db.tables import AuditEvent
-
-    rows = w.session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == "lodge_objection")
-        .order_by(col(AuditEvent.seq).desc())
-    ).all()
-    count = 0
-    for event in rows:
-        if event.from_state != tenancy.state:
-            break
-        count += bool(event.data.get("accepted"))
-    return count
-
-
-@handles(RuleOnObjection)
-def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "uphold_objection" if cmd.upheld else "confirm_exit", "uphold_objection")
-    if not cmd.reason:
-        raise InvalidInput("reason", "a ruling must give its reasons")
-    if tenancy.state == "publicity":
-        if _accepted_objections(w, tenancy) == 0:
-            raise GuardFailed(
-                tenancy.id,
-                "uphold_objection",
-                "no accepted objection has been lodged during this 公示",
-            )
-        if cmd.upheld:
-            w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)  # type: ignore[arg-type]
-            step = w.transition(tenancy, "uphold_objection", actor=cmd.actor, reason=cmd.reason)
-            w.notify(tenancy, "objection_ruling", context={"upheld": True, "reason": cmd.reason})
-            return step
-        step = w.record(tenancy, "dismiss_objection", actor=cmd.actor, reason=cmd.reason)
-        w.notify(tenancy, "objection_ruling", context={"upheld": False, "reason": cmd.reason})
-        return step
-    if cmd.upheld:
-        case = open_case(w, tenancy.id)  # type: ignore[arg-type]
-        case.status, case.ruling = "withdrawn", cmd.reason
-        w.session.add(case)
-        w.cancel_deadlines(tenancy.id, "objection_window_end")  # type: ignore[arg-type]
-        step = w.transition(tenancy, "uphold_objection", actor=cmd.actor, reason=cmd.reason)
-        w.notify(tenancy, "exit_ruling", context={"upheld": True, "reason": cmd.reason})
-        return step
-    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason)
-
-
-@handles(EndPublicity)
-def end_publicity(w: Work, cmd: EndPublicity) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "admit")
-    last = _pending_due_on(w, tenancy.id, "publicity_end")  # type: ignore[arg-type]
-    if last is not None and w.today <= last:
-        raise GuardFailed(tenancy.id, "admit", f"公示 runs until {last.isoformat()} inclusive")
-    pending = _accepted_objections(w, tenancy)
-    if pending and not _objections_ruled(w, tenancy):
-        raise GuardFailed(tenancy.id, "admit", "an accepted objection awaits a ruling")
-    rb = rules.for_tenancy(w, tenancy)
-    due = w.due(w.today, rb.periods.agreement_signing)
-    w.cancel_deadlines(tenancy.id, "publicity_end")  # type: ignore[arg-type]
-    step = w.transition(tenancy, "admit", actor=cmd.actor, reason=cmd.reason, data={"sign_by": due})
-    w.deadline(tenancy, "agreement_lapse", due, key=str(tenancy.audit_seq))
-    w.notify(
-        tenancy,
-        "admitted",
-        context={"sign_by": due, "period": rb.periods.agreement_signing.describe()},
-    )
-    return step
-
-
-def _objections_ruled(w: Work, tenancy: Tenancy) -> bool:
-    from db.tables import AuditEvent
-
-    last = w.session.exec(
-        select(AuditEvent)
-        .where(
-            AuditEvent.tenancy_id == tenancy.id,
-            col(AuditEvent.trigger).in_(("lodge_objection", "dismiss_objection")),
-        )
-        .order_by(col(AuditEvent.seq).desc())
-    ).first()
-    return last is not None and last.trigger == "dismiss_objection"
-
-
-@handles(Sign)
-def sign(w: Work, cmd: Sign) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "sign")
-    if cmd.term_end <= cmd.term_start:
-        raise InvalidInput("term_end", "must be after term_start", cmd.term_end.isoformat())
-    if len(set(cmd.units)) != len(cmd.units):
-        raise InvalidInput("units", "a unit is listed twice", ",".join(cmd.units))
-    rb = rules.for_tenancy(w, tenancy)
-    application = _application(w, tenancy.id)  # type: ignore[arg-type]
-    firm = w.firm(tenancy.firm_id)
-    rbook.check_lease(
-        rb,
-        track=tenancy.track,
-        industry=firm.industry,
-        term_start=cmd.term_start,
-        term_end=cmd.term_end,
-    )
-    units = []
-    for code in cmd.units:
-        unit = w.session.exec(
-            select(Unit).where(Unit.space_id == tenancy.space_id, Unit.code == code)
-        ).first()
-        if unit is None:
-            raise InvalidInput("units", f"no unit {code} in this space", code)
-        if unit.status != "available":
-            raise GuardFailed(
-                tenancy.id,
-                "sign",
-                f"unit {code} is {unit.status}, not available (a unit cannot be let twice)",
-            )
-        overlap = w.session.exec(
-            select(Allocation).where(
-                Allocation.unit_id == unit.id,
-                col(Allocation.start_on) < cmd.term_end,
-                (col(Allocation.end_on).is_(None)) | (col(Allocation.end_on) > cmd.term_start),
-            )
-        ).first()
-        if overlap is not None:
-            raise GuardFailed(
-                tenancy.id,
-                "sign",
-                f"unit {code} is let to tenancy {overlap.tenancy_id} for an overlapping term",
-            )
-        units.append(unit)
-    area = round(sum(u.area_m2 for u in units), 2)
-    rbook.check_area(rb, track=tenancy.track, area_m2=area)
-    for unit in units:
-        unit.status = "let"
-        w.session.add(unit)
-        w.session.add(
-            Allocation(
-                tenancy_id=tenancy.id,
-                unit_id=unit.id,  # type: ignore[arg-type]
-                area_m2=unit.area_m2,
-                start_on=cmd.term_start,
-            )
-        )
-    w.session.flush()
-    tenancy.term_start, tenancy.term_end = cmd.term_start, cmd.term_end
-    tenancy.rulebook_version = rb.version
-    w.cancel_deadlines(tenancy.id, "agreement_lapse")  # type: ignore[arg-type]
-    step = w.transition(
-        tenancy,
-        "sign",
-        actor=cmd.actor,
-        reason=cmd.reason,
-        facts=Facts(tenancy.state, unit_count=len(units)),
-        data={
-            "units": list(cmd.units),
-            "area_m2": area,
-            "term_start": cmd.term_start,
-            "term_end": cmd.term_end,
-            "deposit_yuan": cmd.deposit_yuan,
-            "requested_area_m2": application.requested_area_m2,
-        },
-    )
-    _term_deadlines(w, tenancy, rb)
-    w.notify(
-        tenancy,
-        "agreement_signed",
-        context={
-            "units": list(cmd.units),
-            "area_m2": area,
-            "term_start": cmd.term_start,
-            "term_end": cmd.term_end,
-        },
-    )
-    return step
-
-
-def _term_deadlines(w: Work, tenancy: Tenancy, rb: rbook.Rulebook) -> None:
-    assert tenancy.term_end is not None
-    for days in rb.term.expiry_alert_days:
-        on = tenancy.term_end - timedelta(days=days)
-        if on > w.today:
-            w.deadline(
-                tenancy,
-                "term_expiry_warning",
-                on,
-                key=f"{tenancy.term_end}:{days}",
-                payload={"days_left": days, "term_end": tenancy.term_end},
-            )
-    w.deadline(tenancy, "term_end", tenancy.term_end, key=str(tenancy.term_end))
-
-
 @handles(Withdraw)
 def withdraw(w: Work, cmd: Withdraw) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
@@ -636,7 +383,7 @@ def _lapse_trace(w: Work, tenancy: Tenancy) -> dict[str, Any]:
         return {}
     kind, period, zh, en = LAPSES[tenancy.state]
     rb = rules.for_tenancy(w, tenancy)
-    due = _pending_due_on(w, tenancy.id, kind)  # type: ignore[arg-type]
+    due = w.pending_due_on(tenancy.id, kind)  # type: ignore[arg-type]
     trace = rbook.Trace(
         "admission.lapse",
         rb.version,

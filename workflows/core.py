@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import update
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from db.tables import (
     Allocation,
@@ -262,6 +262,19 @@ class Work:
         )
         self.session.add(row)
         return row
+
+    def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
+        """The day the newest pending deadline of ``kind`` falls due, if there is one."""
+        row = self.session.exec(
+            select(Deadline)
+            .where(
+                Deadline.tenancy_id == tenancy_id,
+                Deadline.kind == kind,
+                Deadline.status == "pending",
+            )
+            .order_by(col(Deadline.id).desc())
+        ).first()
+        return row.due_on if row is not None else None
 
     def cancel_deadlines(self, tenancy_id: int, *kinds: str) -> int:
         """Cancel pending deadlines of these kinds (the step they guarded is moot)."""

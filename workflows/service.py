@@ -89,6 +89,8 @@ def _load_handlers() -> None:
 HANDLER_MODULES = (
     "workflows.registry",
     "workflows.admission",
+    "workflows.publicity",
+    "workflows.agreement",
     "workflows.residency",
     "workflows.exits",
 )

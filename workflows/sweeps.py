@@ -235,8 +235,8 @@ def _rectification_end(w: Work, d: Deadline) -> bool:
 
 
 def _objection_window_end(w: Work, d: Deadline) -> bool:
-    from workflows.admission import _accepted_objections
     from workflows.exits import confirm_exit
+    from workflows.publicity import _accepted_objections
 
     t = _tenancy(w, d)
     if t.state != "exit_notice":
