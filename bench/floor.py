@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,7 +119,7 @@ class PostgresDriver(Driver):
     def read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.conn.cursor() as cur:
             cur.execute(sql.replace("?", "%s"), params)
-            rows = cur.fetchall()
+            rows: list[tuple[Any, ...]] = cur.fetchall()
         self.conn.commit()
         return rows
 
@@ -220,13 +219,3 @@ def _update(source: Driver, target: Driver, model: type[Any], columns: Sequence[
 
 def _q(name: str) -> str:
     return f'"{name}"'
-
-
-@contextmanager
-def drivers(make: Callable[[], tuple[Driver, Driver]]) -> Iterator[tuple[Driver, Driver]]:
-    source, target = make()
-    try:
-        yield source, target
-    finally:
-        source.close()
-        target.close()

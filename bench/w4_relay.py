@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bench import fixtures, floor
 from bench.harness import Context, Result, sqlite_instant, timed
+from bench.w1_open import same_rows
 from db.engine import make_engine
 from lifecycle.clock import FixedClock
 from notifications.relay import Relay
@@ -42,6 +43,7 @@ def run_sqlite(ctx: Context, opened_db: Path, n: int) -> Result:
         finally:
             source.close()
             target.close()
+    same_rows(engine_db, floor_db)
     rate = n / seconds
     return Result(f"W4 relay to inbox, N={n:,}", engine_s=seconds, floor_s=floor_s,
                   figure=f"{rate:,.0f} notices/s", target=f"≥ {TARGET_PER_S:,.0f}/s",

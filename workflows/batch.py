@@ -101,6 +101,7 @@ from lifecycle.errors import (
 from lifecycle.machine import Facts, fire
 from lifecycle.rulebook.trace import Trace, TraceStep
 from workflows import rules
+from workflows.core import json_safe
 
 SYSTEM = "system"
 CYCLE_REASON = "按规则日历自动启动年度考核"  # what workflows.cycles writes for a scheduled opening
@@ -144,11 +145,12 @@ class BatchReport:
     chunks: int = 0
     seconds: float = 0.0
     outcomes: Counter[str] = field(default_factory=Counter)
+    stopped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"space": self.space, "period": self.period, "kind": self.kind,
                 "selected": self.selected, "written": self.written, "chunks": self.chunks,
-                "outcomes": dict(sorted(self.outcomes.items())),
+                "outcomes": dict(sorted(self.outcomes.items())), "stopped": self.stopped,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -207,12 +209,6 @@ def _step(s: TraceStep) -> dict[str, Any]:
     return {"rule": s.rule, "label_zh": s.label_zh, "label_en": s.label_en,
             "figures": _plain(s.figures), "threshold": _plain(s.threshold),
             "result": _plain(s.result), "note": s.note}
-
-
-def _json_safe(value: Any) -> Any:
-    from workflows.core import json_safe
-
-    return json_safe(value)
 
 
 def _instant(value: datetime) -> str:
@@ -314,17 +310,6 @@ class _Sql:
             select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
         return list(range(start + 1, start + n + 1))
 
-    def insert(self, table: Table, rows: list[dict[str, Any]], **values: Any) -> None:
-        """INSERT ``rows`` (executemany); ``values`` are the chunk-wide columns."""
-        if not rows:
-            return
-        stmt = core_insert(table).values(
-            **{c: bindparam(c, type_=table.c[c].type) for c in rows[0]}, **values)
-        try:
-            self.conn.execute(stmt, rows)
-        except SAIntegrityError as err:
-            raise AlreadyExists("row", str(err.orig).splitlines()[0]) from err
-
 
 def _tenancy_update(sql: _Sql, now: datetime) -> Any:
     """The versioned state change, as the ORM's ``version_id_col`` writes it."""
@@ -373,15 +358,16 @@ def _outbox_row(row: Any, message: str, key: str, context_json: str) -> dict[str
 def _write_outbox(sql: _Sql, now: datetime, rows: list[dict[str, Any]]) -> None:
     """Outbox rows (``Work.notify``) for firm-audience notices; ``context`` is JSON text."""
     c = OUTBOX.c
-    _insert_json(sql, OUTBOX, rows, "context", audience=sql.const("firm"),
+    _insert(sql, OUTBOX, rows, "context", audience=sql.const("firm"),
                  status=sql.const("pending"), attempts=sql.const(0),
                  next_attempt_at=sql.const(now, c.next_attempt_at.type),
                  created_at=sql.const(now, c.created_at.type), last_error=null(), sent_at=null())
 
 
-def _insert_json(sql: _Sql, table: Table, rows: list[dict[str, Any]], *json_columns: str,
-                 shared: Sequence[str] = (), **values: Any) -> None:
-    """INSERT ``rows`` (executemany); ``json_columns`` hold already-serialized JSON text.
+def _insert(sql: _Sql, table: Table, rows: list[dict[str, Any]], *json_columns: str,
+            shared: Sequence[str] = (), **values: Any) -> None:
+    """INSERT ``rows`` (executemany); ``json_columns`` hold already-serialized JSON text,
+    ``values`` are columns rendered once for every row (see :meth:`_Sql.const`).
 
     ``shared`` names columns whose values the engine produced and many rows have in common
     (a kind, a due date, a state): rows are grouped by them and each group is one statement
@@ -417,7 +403,7 @@ def _write_deadlines(sql: _Sql, calendar: WorkCalendar, now: datetime,
         if at is None:
             at = instants[due] = calendar.due_instant(due)
         row["due_at"] = at
-    _insert_json(sql, DEADLINES, rows, "payload",
+    _insert(sql, DEADLINES, rows, "payload",
                  shared=("kind", "due_on", "due_at", "payload"), status=sql.const("pending"),
                  created_at=sql.const(now, c.created_at.type), done_at=null())
 
@@ -435,13 +421,17 @@ def _cancel_deadlines(sql: _Sql, now: datetime, tenancy_ids: list[int],
 
 class _Machine:
     """``fire`` once per distinct (facts, trigger): the answer is the same for every tenancy
-    with those facts (the machine is pure), so the table's rules hold for each of them."""
+    with those facts (the machine is pure), so the table's rules hold for each of them.
+
+    The triggers fired here (``open_review`` and the review outcomes) have no guards, so, as
+    in ``Work.transition``, the facts are the state alone.
+    """
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[str, int, bool, str], str] = {}
+        self._seen: dict[tuple[str, str], str] = {}
 
     def fire(self, state: str, trigger: str, tenancy_id: int) -> str:
-        key = (state, 0, False, trigger)
+        key = (state, trigger)
         after = self._seen.get(key)
         if after is None:
             # Raises TransitionNotAllowed naming this tenancy if the table refuses.
@@ -520,7 +510,7 @@ class _OpenPlan:
             if on > today:
                 reminders.append((offset, on, dumps({"offset": -offset,
                                                      "due_on": due.isoformat()})))
-        data = _json_safe({"period": period, "due_on": due})
+        data = json_safe({"period": period, "due_on": due})
         return cls(rb.version, due, tuple(reminders), dumps(data), data)
 
 
@@ -533,15 +523,19 @@ def _candidates(space_id: int, period: int) -> Any:
 
 def open_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | None = None, *,
                      space_code: str, period: int, chunk: int = 5000,
-                     progress: Progress | None = None, actor: str = SYSTEM,
-                     reason: str | None = CYCLE_REASON) -> BatchReport:
+                     progress: Progress | None = None, stop: Callable[[], bool] | None = None,
+                     actor: str = SYSTEM, reason: str | None = CYCLE_REASON) -> BatchReport:
     """Open the ``period`` review of every eligible tenancy of a space, ``chunk`` per
     transaction, writing per tenancy exactly what ``OpenReview`` writes.
 
     Eligible is what ``workflows.cycles.open_cycle`` selects: active, term begun by the end
     of the period, no review for it yet. A chunk commits whole or not at all; a rerun finds
     what is still unopened. A tenancy changed concurrently (its version moved between the
-    read and the write) rolls its chunk back and raises :class:`StaleTenancy`.
+    read and the write) rolls its chunk back and raises :class:`StaleTenancy`; chunks
+    committed before stay committed. ``stop`` is asked before each chunk (a scheduler
+    shutting down): the batch ends between chunks, ``report.stopped`` set.
+
+    Call it outside any open unit of work: on SQLite each chunk takes the write lock.
     """
     started = time.perf_counter()
     if chunk < 1:
@@ -564,6 +558,9 @@ def open_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | None
     machine = _Machine()
     last = 0
     while True:
+        if stop is not None and stop():
+            report.stopped = True
+            break
         with engine.begin() as conn:
             stmt = (select(*_rows_columns(space)).join(FIRMS, FIRMS.c.id == TENANCIES.c.firm_id)
                     .where(*_candidates(space.id, period), TENANCIES.c.id > last)
@@ -631,13 +628,13 @@ def _open_chunk(sql: _Sql, rows: Sequence[Any], books: _Rulebooks,
     _update_tenancies(sql, now, tenancy_rows)
     r = REVIEWS.c
     for version, (plan, group) in reviews.items():
-        sql.insert(REVIEWS, group, period=sql.const(period), status=sql.const("open"),
+        _insert(sql, REVIEWS, group, period=sql.const(period), status=sql.const("open"),
                    opened_at=sql.const(now, r.opened_at.type),
                    due_on=sql.const(plan.due, r.due_on.type), submitted_at=null(),
                    figures=sql.json_const("{}"), score=null(), grade=null(), consequence=null(),
                    rulebook_version=sql.const(version), trace=sql.json_const("{}"),
                    decided_at=null())
-    _insert_json(sql, AUDIT, events, "data",
+    _insert(sql, AUDIT, events, "data",
                  shared=("from_state", "to_state", "data", "rulebook_version"),
                  actor=bindparam("c_actor", actor),
                  trigger=sql.const("open_review"), reason=bindparam("c_reason", reason),
@@ -679,7 +676,7 @@ class _DecidePlan:
              f"（review.consequences），规则版本 {version}",
              f"{rb.meta.name}: annual review grades (review.grades) and consequences "
              f"(review.consequences), rulebook {version}"),
-            _json_safe({
+            json_safe({
                 "plan_due_on": plan_due, "due_on": rectify_due,
                 "plan_period": periods.rectification_plan.describe(),
                 "period": periods.rectification.describe(),
@@ -687,7 +684,7 @@ class _DecidePlan:
                         f"（rectification），规则版本 {version}",
                 "rule_en": f"{rb.meta.name}: review consequences (review.consequences) and "
                            f"rectification (rectification), rulebook {version}"}),
-            _json_safe({
+            json_safe({
                 "grounds": "consecutive_d", "grounds_zh": trig.label_zh,
                 "grounds_en": trig.label_en,
                 "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
@@ -767,7 +764,7 @@ def decide_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | No
     Reviews are scored chunk by chunk and written at once, except those graded at the
     capped grade: they are held (score, grade and the trace's JSON, compressed: about
     1.5 KB each) until the whole cohort is scored and the cap is known, then written with
-    the cap's trace steps appended.
+    the cap's trace steps appended. Call it outside any open unit of work.
     """
     started = time.perf_counter()
     if chunk < 1:
@@ -851,6 +848,9 @@ def _decide_held(decider: _Decider, held: dict[int, tuple[rbook.ReviewDecision, 
             trace = append_steps(zlib.decompress(packed).decode(), after_cap.trace.steps)
             final.append(_Outcome(row, stub.score, after_cap.grade, after_cap.consequence,
                                   trace))
+        if len(final) != len(part):  # a held tenancy left review under our feet
+            missing = sorted(set(part) - {o.row.id for o in final})[0]
+            raise StaleTenancy(missing, None, None)
         decider.write(final, report)
         report.chunks += 1
         if progress:
@@ -987,7 +987,7 @@ class _Decider:
                 rulebook_version=sql.const(rb.version)),
             review_rows)
         _cancel_deadlines(sql, now, [d.row.id for d in items], REVIEW_DEADLINES)
-        _insert_json(sql, AUDIT, events, "data", shared=("trigger", "from_state", "to_state"),
+        _insert(sql, AUDIT, events, "data", shared=("trigger", "from_state", "to_state"),
                      actor=bindparam("c_actor", plan.actor),
                      reason=bindparam("c_reason", plan.reason),
                      rulebook_version=sql.const(rb.version),
@@ -1022,7 +1022,7 @@ class _Decider:
                        "review_period": row.period, "grade": d.grade}
             notices.append(_outbox_row(row, "rectification_notice", str(seq), dumps(context)))
         c = RECTIFICATIONS.c
-        sql.insert(RECTIFICATIONS, rows, plan_due_on=sql.const(plan.plan_due, c.plan_due_on.type),
+        _insert(sql, RECTIFICATIONS, rows, plan_due_on=sql.const(plan.plan_due, c.plan_due_on.type),
                    plan=null(), due_on=sql.const(plan.rectify_due, c.due_on.type),
                    extended=sql.const(False, c.extended.type), status=sql.const("open"),
                    created_at=sql.const(now, c.created_at.type))
@@ -1047,7 +1047,7 @@ class _Decider:
                        **plan.exit_context, "facts": facts}
             notices.append(_outbox_row(row, "exit_notice", str(case_id), dumps(context)))
         c = EXIT_CASES.c
-        sql.insert(EXIT_CASES, rows, exit_type=sql.const("forced"),
+        _insert(sql, EXIT_CASES, rows, exit_type=sql.const("forced"),
                    grounds=sql.const("consecutive_d"),
                    proof_of_service=sql.const(PROOF_OF_SERVICE),
                    served_at=sql.const(now, c.served_at.type),

@@ -13,15 +13,17 @@ keys that name them), the audit chains must verify, and the hashes must be byte-
 from __future__ import annotations
 
 import random
+import shutil
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import local
+from conftest import BACKENDS, local
 from sqlalchemy import Engine, Table, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -42,7 +44,7 @@ from lifecycle import rulebook as rbook
 from lifecycle.audit import event_hash
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import FixedClock
-from lifecycle.errors import Conflict, StaleTenancy
+from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleTenancy
 from lifecycle.rulebook.trace import Trace
 from workflows import batch, decisions, rules
 from workflows import commands as c
@@ -81,7 +83,7 @@ def build_park(service: Service, clock: FixedClock) -> list[int]:
         service.handle(c.Screen(tenancy_id=t))
         for j in range(3):
             service.handle(c.ScoreApplication(tenancy_id=t, reviewer=f"专家{j}",
-                                              scores=scores(0.8)))
+                                              scores=dict(scores(0.8))))
         service.handle(c.Approve(tenancy_id=t))
         ts.append(t)
     clock.set(local(2023, 3, 20, 9, 0))
@@ -120,16 +122,14 @@ def state(service: Service, t: int) -> str:
 
 @dataclass
 class Twin:
-    """The same park in two databases: ``a`` takes the single-command path, ``b`` the batch."""
+    """The same park in two databases: ``a`` takes the single-command path, ``b`` the batch.
+
+    Both are clones of the module's park (never the park itself, which later tests reuse)."""
 
     a: Service
     b: Service
     clock: FixedClock
     tenancies: list[int]
-
-    def both(self, fn: Callable[[Service], Any]) -> None:
-        fn(self.a)
-        fn(self.b)
 
 
 def _clone_sqlite(url: str) -> str:
@@ -153,24 +153,61 @@ def _clone_postgres(url: str, admin: Engine) -> str:
     return make_url(url).set(database=target).render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def twin(request: pytest.FixtureRequest, db_url: str, engine: Engine,
-         clock: FixedClock) -> Iterator[Twin]:
-    postgres = db_url.startswith("postgresql")
-    service = Service(engine, clock)
-    ts = build_park(service, clock)
-    engine.dispose()
-    admin = request.getfixturevalue("pg_admin")[0] if postgres else None
-    url_b = _clone_postgres(db_url, admin) if admin is not None else _clone_sqlite(db_url)
-    engine_b = make_engine(url_b)
-    try:
-        yield Twin(service, Service(engine_b, clock), clock, ts)
-    finally:
-        engine_b.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url_b).database}" '
+@dataclass
+class Park:
+    url: str
+    tenancies: list[int]
+    admin: Engine | None  # PostgreSQL: the connection that creates and drops databases
+
+    def clone(self) -> str:
+        return (_clone_postgres(self.url, self.admin) if self.admin is not None
+                else _clone_sqlite(self.url))
+
+    def drop(self, url: str) -> None:
+        if self.admin is not None:
+            with self.admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" '
                                   "WITH (FORCE)"))
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def park(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         sqlite_template: Path) -> Iterator[Park]:
+    """The park built once per backend (about 600 real commands); each test gets clones."""
+    admin: Engine | None = None
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("park") / "park.db"
+        shutil.copy(sqlite_template, path)
+        url = f"sqlite:///{path}"
+    else:
+        admin, template = request.getfixturevalue("pg_admin")
+        name = f"innospace_park_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        url = make_url(str(admin.url)).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    clock = FixedClock(local(2023, 3, 6, 9, 0))
+    try:
+        ts = build_park(Service(engine, clock), clock)
+    finally:
+        engine.dispose()
+    built = Park(url, ts, admin)
+    yield built
+    built.drop(url)
+
+
+@pytest.fixture
+def twin(park: Park) -> Iterator[Twin]:
+    clock = FixedClock(local(2024, 4, 1, 9, 0))
+    urls = [park.clone(), park.clone()]
+    engines = [make_engine(u) for u in urls]
+    try:
+        yield Twin(Service(engines[0], clock), Service(engines[1], clock), clock,
+                   list(park.tenancies))
+    finally:
+        for engine, url in zip(engines, urls, strict=True):
+            engine.dispose()
+            park.drop(url)
 
 
 # ---- comparing -------------------------------------------------------------------------------
@@ -244,8 +281,9 @@ def submit_both(twin: Twin, *, weak_every: int, strong: bool = True) -> None:
         if not strong and figs["high_tech_enterprise"]:
             figs = figures(i + 1, 2024, weak_every=weak_every)
             figs["high_tech_enterprise"] = figs["specialized_new"] = False
-        twin.both(lambda s, t=t, figs=figs: s.handle(
-            c.SubmitReview(tenancy_id=t, period=2024, figures=figs)))
+        command = c.SubmitReview(tenancy_id=t, period=2024, figures=figs)
+        for service in (twin.a, twin.b):
+            service.handle(command)
     twin.clock.set(local(2025, 1, 20, 9, 30))
 
 
@@ -303,6 +341,40 @@ def test_a_rerun_opens_nothing_and_a_concurrent_change_rolls_its_chunk_back(
                                    period=2024)
     assert (again.selected, again.written) == (0, 0)
     assert twin.b.read(lambda w: verify(w.session)).ok
+
+
+def test_a_stopped_batch_ends_between_chunks_and_a_rerun_finishes_it(twin: Twin) -> None:
+    twin.clock.set(local(2025, 1, 2, 9, 0))
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 2  # two chunks, then a shutdown
+
+    first = batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
+                                   period=2024, chunk=8, stop=stop)
+    assert (first.written, first.chunks, first.stopped) == (16, 2, True)
+    rest = batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
+                                  period=2024, chunk=8)
+    assert (rest.selected, rest.written, rest.stopped) == (N - 16, N - 16, False)
+    assert twin.b.read(lambda w: verify(w.session)).ok
+
+
+def test_bad_requests_are_refused_before_anything_is_written(twin: Twin) -> None:
+    twin.clock.set(local(2025, 1, 2, 9, 0))
+    before = snapshot(twin.b.engine)
+    for period, chunk, field in ((2026, 10, "period"), (1999, 10, "period"), (2024, 0, "chunk")):
+        with pytest.raises(InvalidInput) as err:
+            batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
+                                   period=period, chunk=chunk)
+        assert err.value.field == field
+    with pytest.raises(NotFound):
+        batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code="NOPE",
+                               period=2024)
+    with pytest.raises(NotFound):
+        batch.decide_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
+                                 period=2022)  # no reviews that year
+    assert snapshot(twin.b.engine) == before
 
 
 def test_a_cycle_decided_in_a_batch_writes_what_the_cohort_decision_writes(twin: Twin) -> None:
