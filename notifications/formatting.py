@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,10 +80,21 @@ def to_date(value: Any) -> date | None:
 
 
 def format_date(value: Any, locale: str) -> str:
-    day = to_date(value)
+    if isinstance(value, str):
+        return _format_iso_date(value, locale.startswith("en"))
+    return _format_day(to_date(value), locale.startswith("en"))
+
+
+@lru_cache(maxsize=4096)
+def _format_iso_date(value: str, en: bool) -> str:
+    # A cohort's notices share a handful of dates: parse each ISO string once per process.
+    return _format_day(to_date(value), en)
+
+
+def _format_day(day: date | None, en: bool) -> str:
     if day is None:
         return EMPTY
-    if locale.startswith("en"):
+    if en:
         return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
     return f"{day.year}年{day.month}月{day.day}日"
 

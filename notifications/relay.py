@@ -257,7 +257,12 @@ class Relay:
         for j in jobs:
             try:
                 j.rendered = self.renderer.render(
-                    j.message, j.locale, j.context, audience=j.audience, overrides=overrides
+                    j.message,
+                    j.locale,
+                    j.context,
+                    audience=j.audience,
+                    overrides=overrides,
+                    html=self.smtp is not None and j.to is not None,  # only e-mail needs HTML
                 )
             except InvalidTemplate as err:
                 j.outcome, j.error = "dead", f"template: {err.message}"

@@ -118,6 +118,8 @@ class Renderer:
         self.env = _configure(Environment(**options))
         self.sandbox = _configure(ImmutableSandboxedEnvironment(**options))
         self._overrides: dict[tuple[str, str, str, int], tuple[str, Template]] = {}
+        # Compiled file templates by name: skips the environment's locked LRU per render.
+        self._files: dict[str, Template] = {}
         self.override_compiles = 0
 
     @property
@@ -156,8 +158,13 @@ class Renderer:
         audience: str = "firm",
         overrides: Overrides | None = None,
         cache: bool = True,
+        html: bool = True,
     ) -> RenderedMessage:
-        """Render all three parts; every failure is an ``InvalidTemplate`` naming the part."""
+        """Render the parts; every failure is an ``InvalidTemplate`` naming the part.
+
+        ``html=False`` skips the HTML part (empty in the result): the in-app inbox keeps only
+        subject and text, and HTML is most of the rendering cost when no e-mail goes out.
+        """
         try:
             message_spec = spec(message)
         except NotFound as err:
@@ -182,16 +189,17 @@ class Renderer:
             "message": message,
             "legal": message_spec.is_legal(context, audience),
         }
+        wanted = PARTS if html else tuple(p for p in PARTS if p != "html")
         parts = {
             part: self._render_part(message_spec, loc, part, ctx, overrides, cache)
-            for part in PARTS
+            for part in wanted
         }
         if ctx["legal"]:
             _check_legal_sections(message, loc, parts)
         return RenderedMessage(
             subject=" ".join(parts["subject"].split()),
             text=_tidy(parts["text"]),
-            html=parts["html"].strip() + "\n",
+            html=parts["html"].strip() + "\n" if html else "",
         )
 
     def _render_part(
@@ -209,7 +217,10 @@ class Renderer:
             if override is not None:
                 template = self.compile_override(override, cache=cache)
             else:
-                template = self.env.get_template(message_spec.template(locale, part))
+                name = message_spec.template(locale, part)
+                template = self._files.get(name) or self._files.setdefault(
+                    name, self.env.get_template(name)
+                )
             return template.render(ctx)
         except InvalidTemplate:
             raise
@@ -226,6 +237,8 @@ def _check_legal_sections(message: str, locale: str, parts: Mapping[str, str]) -
     """A legal notice without grounds, rule, deadline or remedy must not go out — also when
     an operator's override does not extend the shared layout."""
     for part in ("text", "html"):
+        if part not in parts:
+            continue
         lacking = [h for h in LEGAL_SECTIONS[locale] if h not in parts[part]]
         if lacking:
             raise InvalidTemplate(
