@@ -41,13 +41,24 @@ def store(work: Work, text: str, source: str) -> Rulebook:
     return rulebook
 
 
+# A version is the hash of the rulebook's text, so a parsed rulebook never goes stale: after
+# the first command, no command reads (or re-hashes) the stored text again.
+_BY_VERSION: dict[str, Rulebook] = {}
+
+
 def by_version(work: Work, version: str | None) -> Rulebook:
     if version is None:
         raise NotFound("rulebook", "(none active)")
+    cached = _BY_VERSION.get(version)
+    if cached is not None:
+        return cached
     row = work.session.get(RulebookRow, version)
     if row is None:
         raise NotFound("rulebook", version)
-    return parse(row.content, f"rulebook {version[:12]}")
+    rulebook = parse(row.content, f"rulebook {version[:12]}")
+    if rulebook.version == version:
+        _BY_VERSION[version] = rulebook
+    return rulebook
 
 
 def for_space(work: Work, space: Space) -> Rulebook:

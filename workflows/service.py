@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -45,13 +46,22 @@ class Service:
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
+        self._calendar: tuple[frozenset[tuple[date, bool]], WorkCalendar] | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
 
     def calendar(self, uow: UnitOfWork) -> WorkCalendar:
-        rows = uow.session.exec(select(CalendarOverride)).all()
-        return WorkCalendar({r.day: r.workday for r in rows})
+        """The working-day calendar with the operator's current overrides.
+
+        The overrides are read on every command (another process may have changed them), but
+        the calendar is rebuilt only when they differ, so its per-day cache survives.
+        """
+        rows = uow.session.exec(select(CalendarOverride.day, CalendarOverride.workday)).all()
+        overrides = frozenset((day, bool(workday)) for day, workday in rows)
+        if self._calendar is None or self._calendar[0] != overrides:
+            self._calendar = (overrides, WorkCalendar(dict(overrides)))
+        return self._calendar[1]
 
     def handle(self, command: Command) -> Any:
         _load_handlers()
