@@ -4,6 +4,9 @@ and the benefits a firm received (clawed back on exit)."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -54,13 +57,50 @@ def cycle_decide(
     veto: Annotated[list[str] | None, typer.Option(
         "--veto", help="一票否决 TENANCY=CODE，可重复 / a veto raised for a tenancy, repeat",
     )] = None,
+    batch: Annotated[bool, typer.Option(
+        "--batch", help="城市级批量路径（结果相同，更快） / the bulk path for city-scale "
+                        "cohorts: same rows, written in bulk")] = False,
     actor: Actor = "operator", reason: Reason = None, as_json: Json = False,
 ) -> None:
     """集中评定年度考核（含优秀比例上限） / decide a space's review cycle with the A cap."""
     vetoes = _vetoes(veto)
-    result = get_app().service.run(lambda w: decisions.decide_cycle(
+    app = get_app()
+    if batch:
+        from workflows.batch import decide_cycle_batch
+
+        with _progress("评定 / deciding") as bar:
+            report = decide_cycle_batch(
+                app.engine, app.clock, app.service.read(lambda w: w.calendar),
+                space_code=space, period=period, actor=actor, reason=reason, vetoes=vetoes,
+                progress=bar)
+        summary = {**report.to_dict(), "graduation_candidates": app.service.read(
+            lambda w: decisions.graduation_candidates(w, space))}
+        emit(summary, as_json, "\n".join(
+            [f"{space} {period}: decided {report.written} of {report.selected} "
+             f"({', '.join(f'{k} {v}' for k, v in sorted(report.outcomes.items()))}) "
+             f"in {report.seconds:.1f} s"]
+            + _candidates_text(summary["graduation_candidates"])))
+        return
+    result = app.service.run(lambda w: decisions.decide_cycle(
         w, space, period, actor=actor, reason=reason, vetoes=vetoes))
     emit(result, as_json, _cycle_text(result))
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing when the output is piped."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(n: int, total: int) -> None:
+            bar.update(task, advance=n, total=total)
+
+        yield advance
 
 
 def _cycle_text(r: dict[str, Any]) -> str:

@@ -98,6 +98,30 @@ def test_a_cycle_writes_per_tenancy_exactly_what_the_open_review_command_writes(
     assert written_for(engine, by_cycle)["tenancy"][0] == "under_review"
 
 
+def test_a_large_cycle_goes_through_the_batch_path_and_writes_the_same(
+        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import workflows.batch
+    import workflows.cycles
+
+    monkeypatch.setattr(workflows.cycles, "BATCH_THRESHOLD", 1)
+    used: list[str] = []
+    real = workflows.batch.open_cycle_batch
+    monkeypatch.setattr(workflows.batch, "open_cycle_batch",
+                        lambda *a, **k: used.append(k["space_code"]) or real(*a, **k))
+    clock.set(local(2024, 6, 3, 9))
+    by_command, by_cycle = (
+        resident(service, clock, "MC3", name=f"企业{i}", uscc=USCC[i], unit=f"A-{i}",
+                 term_start=date(2024, 7, 1), term_end=date(2027, 6, 30)) for i in range(2))
+    clock.set(OPENING)
+    service.handle(c.OpenReview(tenancy_id=by_command, period=2024, actor=SYSTEM,
+                                reason=OPEN_REASON))
+    report = open_cycle(service, "MC3", 2024)
+    assert used == ["MC3"]
+    assert (report.opened, report.already_open, report.eligible) == (1, 1, 1)
+    assert written_for(engine, by_cycle) == written_for(engine, by_command)
+
+
 def test_a_cycle_skips_what_is_not_eligible_counts_it_and_a_rerun_changes_nothing(
         service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
     space_id, version = space
