@@ -1,4 +1,4 @@
-"""Import contract: the domain does no I/O and reads no clock; only lifecycle imports transitions."""
+"""Import contract: the domain does no I/O, reads no clock; only lifecycle uses transitions."""
 
 from __future__ import annotations
 
