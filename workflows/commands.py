@@ -68,6 +68,13 @@ class SetCalendarDay(Command):
     note: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ImportCalendar(Command):
+    """A year's official schedule (放假和调休安排) as overrides, all or nothing."""
+
+    days: tuple[SetCalendarDay, ...]
+
+
 # ---- admission ----------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class Apply(Command):

@@ -12,7 +12,14 @@ from stdnum.exceptions import ValidationError as StdnumError
 from db.tables import CalendarOverride, Firm, Space, Unit
 from lifecycle.errors import AlreadyExists, InvalidInput
 from workflows import rules
-from workflows.commands import AddUnit, CreateSpace, LoadRulebook, RegisterFirm, SetCalendarDay
+from workflows.commands import (
+    AddUnit,
+    CreateSpace,
+    ImportCalendar,
+    LoadRulebook,
+    RegisterFirm,
+    SetCalendarDay,
+)
 from workflows.core import Work
 from workflows.service import handles
 
@@ -118,6 +125,18 @@ def load_rulebook(w: Work, cmd: LoadRulebook) -> dict[str, Any]:
         w.session.add(space)
         activated = space.code
     return {"rulebook_version": rulebook.version, "activated_for": activated}
+
+
+@handles(ImportCalendar)
+def import_calendar(w: Work, cmd: ImportCalendar) -> dict[str, Any]:
+    if not cmd.days:
+        raise InvalidInput("days", "the file lists no day")
+    for day in cmd.days:
+        set_calendar_day(w, day)
+    years = sorted({d.day.year for d in cmd.days})
+    return {"days": len(cmd.days), "years": years,
+            "workdays": sum(d.workday for d in cmd.days),
+            "holidays": sum(not d.workday for d in cmd.days)}
 
 
 @handles(SetCalendarDay)

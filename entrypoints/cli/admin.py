@@ -241,6 +241,52 @@ def calendar_set(
     typer.echo(f"{day}: {kind}")
 
 
+@calendar_app.command("import")
+def calendar_import(
+    file: Annotated[str, typer.Argument(help="每行 YYYY-MM-DD,workday|holiday[,备注]")],
+    as_json: Json = False,
+) -> None:
+    """导入国务院放假调休安排 / load a year's official schedule (all lines or none).
+
+    One day per line: ``2027-02-06,workday,春节调休上班`` or ``2027-02-11,holiday,春节``.
+    Blank lines and lines starting with ``#`` are skipped.
+    """
+    days = []
+    for number, line in enumerate(_read_text(file, "file").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        cells = [cell.strip() for cell in line.split(",", 2)]
+        if len(cells) < 2 or cells[1] not in ("workday", "holiday"):
+            raise InvalidInput(f"{file}:{number}", "each line is DATE,workday|holiday[,note]",
+                               line)
+        days.append(c.SetCalendarDay(day=parse_date(cells[0], f"{file}:{number}"),
+                                     workday=cells[1] == "workday",
+                                     note=cells[2] if len(cells) > 2 else None))
+    result = get_app().service.handle(c.ImportCalendar(days=tuple(days)))
+    emit(result, as_json, f"{result['days']} days imported for {result['years']} "
+                          f"({result['workdays']} workdays, {result['holidays']} holidays)")
+
+
+@calendar_app.command("list")
+def calendar_list(
+    year: Annotated[int | None, typer.Option(help="年份 / only this year")] = None,
+    as_json: Json = False,
+) -> None:
+    """已设置的调休/假日 / the operator's overrides."""
+    from db.tables import CalendarOverride
+
+    def q(w: Any) -> list[dict[str, Any]]:
+        rows = w.session.exec(select(CalendarOverride).order_by(col(CalendarOverride.day))).all()
+        return [{"day": r.day.isoformat(), "workday": r.workday, "note": r.note}
+                for r in rows if year is None or r.day.year == year]
+
+    rows = get_app().service.read(q)
+    emit(rows, as_json, "\n".join(
+        f"{r['day']}  {'workday 上班' if r['workday'] else 'holiday 休息'}  {r['note'] or ''}"
+        for r in rows) or "(no overrides)")
+
+
 @calendar_app.command("add-workdays")
 def calendar_add(
     day: str,
