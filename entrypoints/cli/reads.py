@@ -38,7 +38,8 @@ def show_cmd(tenancy: int, as_json: Json = False) -> None:
         f"  score: {data['score']}  rulebook: {(data['rulebook_version'] or '')[:12]}",
     ]
     for u in data["units"]:
-        lines.append(f"  unit {u['code']} ({u['kind']}, {u['area_m2']} m²) {u['from']} → {u['to']}")
+        until = u["to"] or "至今 / ongoing"
+        lines.append(f"  unit {u['code']} ({u['kind']}, {u['area_m2']} m²) {u['from']} → {until}")
     for r in data["reviews"]:
         lines.append(
             f"  review {r['period']}: {r['status']} score={r['score']} "
