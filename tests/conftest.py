@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from e2e.cli_support import Cli
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -97,3 +98,10 @@ def clock() -> FixedClock:
 @pytest.fixture
 def service(engine: Engine, clock: FixedClock) -> Service:
     return Service(engine, clock)
+
+
+@pytest.fixture
+def cli(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> Cli:
+    """The command line against this test's database, with the clock at ``cli_support.NOW``."""
+    return Cli(db_url, capsys, monkeypatch, tmp_path)

@@ -102,6 +102,7 @@ from lifecycle.machine import Facts, fire
 from lifecycle.rulebook.trace import Trace, TraceStep
 from workflows import rules
 from workflows.core import json_safe
+from workflows.exits import SYSTEM_SERVICE
 
 SYSTEM = "system"
 CYCLE_REASON = "按规则日历自动启动年度考核"  # what workflows.cycles writes for a scheduled opening
@@ -696,7 +697,7 @@ class _DecidePlan:
                 "proof_of_service": PROOF_OF_SERVICE}))
 
 
-PROOF_OF_SERVICE = "系统站内通知 / in-app notice"  # as residency.apply_decision serves it
+PROOF_OF_SERVICE = SYSTEM_SERVICE  # as residency.apply_decision serves it
 
 
 def outcome_for(consequence: str) -> str:

@@ -24,6 +24,8 @@ RESIDENCY_DEADLINES = (
     "term_expiry_warning",
     "term_end",
 )
+# How a notice the system itself serves is recorded as served (the firm's inbox).
+SYSTEM_SERVICE = "系统站内通知 / in-app notice"
 HANDOVER_ITEMS = ("meters", "keys", "access_cards", "premises_restored")
 
 

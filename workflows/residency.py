@@ -25,6 +25,7 @@ from workflows.commands import (
     SubmitReview,
 )
 from workflows.core import Step, Work
+from workflows.exits import SYSTEM_SERVICE, open_forced_case
 from workflows.service import handles
 
 OUTCOME_TRIGGER = {"pass": "pass_review", "rectify": "order_rectification", "fail": "fail_review"}
@@ -239,8 +240,6 @@ def apply_decision(
     if decided == "rectify":
         _start_rectification(w, tenancy, review, rb)
     elif decided == "fail":
-        from workflows.exits import open_forced_case
-
         open_forced_case(
             w,
             tenancy,
@@ -248,7 +247,7 @@ def apply_decision(
             grounds="consecutive_d",
             actor=actor,
             facts=f"{review.period} 年度考核等级 {grade}；{reason or ''}".strip("；"),
-            proof_of_service="系统站内通知 / in-app notice",
+            proof_of_service=SYSTEM_SERVICE,
         )
     return step
 
@@ -361,8 +360,6 @@ def reinspect(w: Work, cmd: Reinspect) -> Step:
     w.cancel_deadlines(tenancy.id, "rectification_plan_due", "rectification_end")  # type: ignore[arg-type]
     w.notify(tenancy, "reinspection_result", context={"passed": cmd.passed, "reason": cmd.reason})
     if not cmd.passed:
-        from workflows.exits import open_forced_case
-
         rb = rules.for_tenancy(w, tenancy)
         open_forced_case(
             w,
@@ -371,7 +368,7 @@ def reinspect(w: Work, cmd: Reinspect) -> Step:
             grounds="failed_rectification",
             actor=cmd.actor,
             facts=cmd.reason or "整改复查不合格",
-            proof_of_service="系统站内通知 / in-app notice",
+            proof_of_service=SYSTEM_SERVICE,
         )
     return step
 

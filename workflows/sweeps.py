@@ -42,6 +42,7 @@ from lifecycle.rulebook._base import add_months
 from workflows import commands as c
 from workflows import rules
 from workflows.core import Work
+from workflows.exits import SYSTEM_SERVICE
 from workflows.service import HANDLERS, Service, _load_handlers
 
 log = logging.getLogger("innospace.sweeps")
@@ -267,7 +268,7 @@ def _cure_end(w: Work, d: Deadline) -> bool:
     w.session.add(violation)
     _run(w, c.ServeExitNotice(tenancy_id=d.tenancy_id, grounds=violation.code, actor=SYSTEM,
                               facts=f"{violation.facts}（整改/补正期满未纠正）",
-                              proof_of_service="系统站内通知 / in-app notice",
+                              proof_of_service=SYSTEM_SERVICE,
                               reason="期限届满未纠正"))
     return True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from e2e.test_cli_lifecycle import Cli, cli, snapshot  # noqa: F401  (cli is a fixture)
+from e2e.cli_support import Cli, snapshot
 
 SCHEDULE = """# 2027 放假和调休安排 (as an operator would type it in)
 2027-01-01,holiday,元旦
@@ -15,7 +15,7 @@ SCHEDULE = """# 2027 放假和调休安排 (as an operator would type it in)
 
 
 def test_a_schedule_file_becomes_overrides_and_deadlines_use_it(
-        cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+        cli: Cli, tmp_path: Path) -> None:
     cli.ok("init")
     assert cli("calendar", "add-workdays", "2027-02-04", "2")[0] == 7  # 2027 unpublished
     schedule = tmp_path / "2027.txt"
@@ -30,7 +30,7 @@ def test_a_schedule_file_becomes_overrides_and_deadlines_use_it(
     assert cli.ok("calendar", "add-workdays", "2027-02-04", "1").strip() == "2027-02-06"
 
 
-def test_a_bad_line_names_the_line_and_nothing_is_stored(cli: Cli, tmp_path: Path,  # noqa: F811
+def test_a_bad_line_names_the_line_and_nothing_is_stored(cli: Cli, tmp_path: Path,
                                                           db_url: str) -> None:
     cli.ok("init")
     schedule = tmp_path / "bad.txt"

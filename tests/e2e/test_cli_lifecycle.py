@@ -8,78 +8,16 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from e2e.cli_support import NOW, Cli, snapshot
+from sqlalchemy import create_engine, text
 
 from db.engine import normalize_url
-from entrypoints.cli import main
 from entrypoints.demo_data import figures, good_profile, make_uscc
 
-NOW = "2024-03-04T09:00+08:00"
 AFTER_PUBLICITY = "2024-03-12T09:00+08:00"
-
-
-class Cli:
-    def __init__(
-        self,
-        db_url: str,
-        capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path,
-    ) -> None:
-        self.db = db_url
-        self.capsys = capsys
-        self.monkeypatch = monkeypatch
-        self.tmp = tmp_path
-        monkeypatch.setenv("INNOSPACE_NOW", NOW)
-
-    def at(self, instant: str) -> None:
-        self.monkeypatch.setenv("INNOSPACE_NOW", instant)
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        try:
-            main(["--db", self.db, *args])
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *args: str) -> str:
-        code, out, err = self(*args)
-        assert code == 0, f"{args}: exit {code}: {err}"
-        return out
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
-
-    def file(self, name: str, data: Any) -> str:
-        path = self.tmp / name
-        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        return str(path)
-
-
-@pytest.fixture
-def cli(
-    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Cli:
-    return Cli(db_url, capsys, monkeypatch, tmp_path)
-
-
-def snapshot(db_url: str) -> dict[str, Any]:
-    """Every table's full content: 'nothing half-written' means this does not change."""
-    engine = create_engine(normalize_url(db_url))
-    out: dict[str, Any] = {}
-    with engine.connect() as conn:
-        for table in sorted(inspect(conn).get_table_names()):
-            rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()
-            out[table] = sorted(repr(tuple(r)) for r in rows)
-    engine.dispose()
-    return out
 
 
 def admitted_firm(cli: Cli, rng: random.Random, *, space: str = "MC3") -> tuple[str, int]:

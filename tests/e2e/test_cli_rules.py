@@ -11,14 +11,12 @@ import json
 import random
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from e2e.cli_support import Cli, snapshot
 
-from db.engine import make_engine, normalize_url
-from entrypoints.cli import main
+from db.engine import make_engine
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
 from workflows import commands as c
@@ -47,64 +45,6 @@ STRONG = review_figures(tax_paid_yuan=600_000, rd_spend_yuan=400_000, high_tech_
 STRICT = rules.default_rulebook_text().replace(
     'label_en = "Pass"\nmin = 60', 'label_en = "Pass"\nmin = 70').replace(
     'label_en = "Fail"\nmin = 0\nmax = 59', 'label_en = "Fail"\nmin = 0\nmax = 69')
-
-
-class Cli:
-    def __init__(self, db_url: str, capsys: pytest.CaptureFixture[str],
-                 monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-        self.db, self.capsys, self.monkeypatch, self.tmp = db_url, capsys, monkeypatch, tmp_path
-        self.at("2024-03-04T09:00+08:00")
-
-    def at(self, instant: str) -> None:
-        self.monkeypatch.setenv("INNOSPACE_NOW", instant)
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        try:
-            main(["--db", self.db, *args])
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *args: str) -> str:
-        code, out, err = self(*args)
-        assert code == 0, f"{args}: exit {code}: {err}"
-        return out
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
-
-    def refused(self, code: int, *args: str) -> str:
-        """Run a command that must fail with ``code``: one error line, nothing written."""
-        before = snapshot(self.db)
-        got, _out, err = self(*args)
-        assert got == code, f"{args}: exit {got}: {err}"
-        lines = [line for line in err.splitlines() if "WARNING" not in line]
-        assert len(lines) == 1 and lines[0].startswith("错误 ["), err
-        assert snapshot(self.db) == before, args
-        return lines[0]
-
-    def file(self, name: str, content: str) -> str:
-        path = self.tmp / name
-        path.write_text(content, encoding="utf-8")
-        return str(path)
-
-
-def snapshot(db_url: str) -> dict[str, Any]:
-    engine = create_engine(normalize_url(db_url))
-    with engine.connect() as conn:
-        out = {t: sorted(repr(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{t}"')))
-               for t in sorted(inspect(conn).get_table_names())}
-    engine.dispose()
-    return out
-
-
-@pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path) -> Cli:
-    return Cli(db_url, capsys, monkeypatch, tmp_path)
 
 
 class Seed:

@@ -1,0 +1,74 @@
+"""The operator's command line, driven in-process, and a whole-database snapshot.
+
+Shared by the end-to-end CLI tests (the `cli` fixture in tests/conftest.py builds a `Cli`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from db.engine import normalize_url
+from entrypoints.cli import main
+
+NOW = "2024-03-04T09:00+08:00"
+
+
+def snapshot(db_url: str) -> dict[str, Any]:
+    """Every table's full content: 'nothing half-written' means this does not change."""
+    engine = create_engine(normalize_url(db_url))
+    with engine.connect() as conn:
+        out = {t: sorted(repr(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{t}"')))
+               for t in sorted(inspect(conn).get_table_names())}
+    engine.dispose()
+    return out
+
+
+class Cli:
+    def __init__(self, db_url: str, capsys: pytest.CaptureFixture[str],
+                 monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        self.db, self.capsys, self.monkeypatch, self.tmp = db_url, capsys, monkeypatch, tmp_path
+        self.at(NOW)
+
+    def at(self, instant: str) -> None:
+        """Run the next commands as if the clock read ``instant`` (INNOSPACE_NOW)."""
+        self.monkeypatch.setenv("INNOSPACE_NOW", instant)
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        try:
+            main(["--db", self.db, *args])
+            code = 0
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def ok(self, *args: str) -> str:
+        code, out, err = self(*args)
+        assert code == 0, f"{args}: exit {code}: {err}"
+        return out
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
+
+    def refused(self, code: int, *args: str) -> str:
+        """Run a command that must fail with ``code``: one error line, nothing written."""
+        before = snapshot(self.db)
+        got, _out, err = self(*args)
+        assert got == code, f"{args}: exit {got}: {err}"
+        lines = [line for line in err.splitlines() if "WARNING" not in line]
+        assert len(lines) == 1 and lines[0].startswith("错误 ["), err
+        assert snapshot(self.db) == before, args
+        return lines[0]
+
+    def file(self, name: str, content: Any) -> str:
+        """Write ``content`` (text as it is, anything else as JSON) and return the path."""
+        path = self.tmp / name
+        text_ = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        path.write_text(text_, encoding="utf-8")
+        return str(path)
