@@ -47,11 +47,7 @@ class UnitOfWork:
         except StaleDataError as err:
             raise _stale(err) from err
         except SAIntegrityError as err:
-            # Someone else appended to this tenancy's audit chain first: (tenancy_id, seq) is
-            # unique, and the INSERT can reach the database before the versioned UPDATE.
-            if "audit_events" in str(err.orig):
-                raise _stale(err) from err
-            raise AlreadyExists("row", _constraint(err)) from err
+            raise translate_integrity_error(err) from err
 
     def commit(self) -> None:
         try:
@@ -61,10 +57,21 @@ class UnitOfWork:
             raise _stale(err) from err
         except SAIntegrityError as err:
             self.session.rollback()
-            raise AlreadyExists("row", _constraint(err)) from err
+            raise translate_integrity_error(err) from err
         self._committed = True
         for hook in self.after_commit:
             hook()
+
+
+def translate_integrity_error(err: SAIntegrityError) -> StaleTenancy | AlreadyExists:
+    """A unique violation as the domain names it.
+
+    Someone else appended to a tenancy's audit chain first when ``(tenancy_id, seq)`` clashes:
+    the tenancy was stale. Any other unique key (an outbox dedupe key, a code) already exists.
+    """
+    if "audit_events" in str(err.orig):
+        return _stale(err)
+    return AlreadyExists("row", _constraint(err))
 
 
 def _stale(err: Exception) -> StaleTenancy:

@@ -155,7 +155,7 @@ def screen(w: Work, cmd: Screen) -> Step:
         )
         return step
     application = _application(w, tenancy.id)  # type: ignore[arg-type]
-    rb = rules.for_space(w, w.get_space(tenancy.space_id))
+    rb = rules.active_in(w, tenancy.space_id)
     decision = rbook.evaluate_hard_requirements(
         rb,
         _profile(w, tenancy, application),

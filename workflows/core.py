@@ -7,12 +7,17 @@ at all (DESIGN.md decision 2).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import json
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import Connection, Executable, bindparam, insert, inspect, text, update
+from sqlalchemy import select as core_select
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col, select
 
 from db.tables import (
@@ -24,7 +29,7 @@ from db.tables import (
     Space,
     Tenancy,
 )
-from db.uow import UnitOfWork
+from db.uow import UnitOfWork, translate_integrity_error
 from lifecycle.audit import event_hash
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
@@ -34,6 +39,78 @@ from lifecycle.periods import Period
 from lifecycle.table import allowed_triggers
 
 T = TypeVar("T", bound=SQLModel)
+
+# The rows every command writes (audit event, outbox row, deadlines, the tenancy's own update)
+# go through SQLAlchemy Core on the session's connection: the same transaction as the ORM
+# changes a handler makes, without building an ORM object and flushing it per row. Statements
+# are built once; their compiled form is cached by the engine.
+_TENANCIES = Tenancy.__table__  # type: ignore[attr-defined]
+_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+_DEADLINES = Deadline.__table__  # type: ignore[attr-defined]
+_FIRMS = Firm.__table__  # type: ignore[attr-defined]
+_SPACES = Space.__table__  # type: ignore[attr-defined]
+
+_INSERT_AUDIT = insert(_AUDIT)
+_INSERT_OUTBOX = insert(_OUTBOX)
+# A deadline's dedupe key makes adding it twice a no-op. ``ON CONFLICT (...) DO NOTHING`` reads
+# the same on SQLite and PostgreSQL; as text (typed per column) its compiled form is cached,
+# which the dialects' own ``on_conflict_do_nothing()`` constructs are not.
+_DEADLINE_COLUMNS = [c for c in _DEADLINES.c if c.name != "id"]
+_INSERT_DEADLINE = text(
+    f"INSERT INTO {_DEADLINES.name} ({', '.join(c.name for c in _DEADLINE_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.name for c in _DEADLINE_COLUMNS)}) "
+    "ON CONFLICT (dedupe_key) DO NOTHING"
+).bindparams(*(bindparam(c.name, type_=c.type) for c in _DEADLINE_COLUMNS))
+# No SET clause here: Core takes it from the keys of the parameters (the changed columns).
+_UPDATE_TENANCY = update(_TENANCIES).where(
+    _TENANCIES.c.id == bindparam("key_id"), _TENANCIES.c.version == bindparam("key_version")
+)
+_CANCEL_DEADLINES = (
+    update(_DEADLINES)
+    .where(
+        _DEADLINES.c.tenancy_id == bindparam("key_tenancy"),
+        _DEADLINES.c.status == "pending",
+        _DEADLINES.c.kind.in_(bindparam("kinds", expanding=True)),
+    )
+    .values(status="cancelled", done_at=bindparam("done_at"))
+)
+_NOTICE_PARTIES = core_select(
+    _FIRMS.c.id,
+    _FIRMS.c.name,
+    _FIRMS.c.uscc,
+    _FIRMS.c.contact_name,
+    _FIRMS.c.contact_email,
+    _FIRMS.c.account_manager,
+    _FIRMS.c.locale,
+    _SPACES.c.code.label("space_code"),
+    _SPACES.c.name.label("space_name"),
+    ).select_from(_FIRMS.join(_SPACES, _SPACES.c.id == bindparam("space_id"))
+    ).where(_FIRMS.c.id == bindparam("firm_id"))
+
+# The reads every command makes, built once (building a statement costs as much as running it).
+_TENANCY_BY_ID = select(Tenancy).where(Tenancy.id == bindparam("tenancy_id"))
+_TENANCY_BY_ID_LOCKED = _TENANCY_BY_ID.with_for_update()
+_UNITS_HELD = select(Allocation.id).where(
+    Allocation.tenancy_id == bindparam("tenancy_id"), col(Allocation.end_on).is_(None)
+)
+_PENDING_DUE_ON = (
+    core_select(_DEADLINES.c.due_on)
+    .where(
+        _DEADLINES.c.tenancy_id == bindparam("tenancy_id"),
+        _DEADLINES.c.kind == bindparam("kind"),
+        _DEADLINES.c.status == "pending",
+    )
+    .order_by(_DEADLINES.c.id.desc())
+    .limit(1)
+)
+
+_UPDATE_BY_ID: dict[str, Any] = {}
+_SPACE_RULEBOOK = core_select(_SPACES.c.rulebook_version).where(
+    _SPACES.c.id == bindparam("space_id")
+)
+
+DEFAULT_TZ = "Asia/Shanghai"
 
 
 @dataclass
@@ -61,13 +138,42 @@ class Step:
 class Work:
     """One command's view of the world: the unit of work, the clock, the calendar."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, calendar: WorkCalendar) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        calendar: WorkCalendar | Callable[[], WorkCalendar],
+        *,
+        tz: str = DEFAULT_TZ,
+    ) -> None:
         self.uow = uow
         self.session = uow.session
         self.clock = clock
-        self.calendar = calendar
+        # The calendar (with the operator's overrides) is read from the database only when a
+        # command first does working-day arithmetic; most commands never do.
+        self._calendar = calendar
         self.now: datetime = clock.now()
-        self.today: date = calendar.local_date(self.now)
+        self.today: date = self.now.astimezone(ZoneInfo(tz)).date()
+        self._parties: dict[tuple[int, int], Any] = {}
+        self.added_deadlines: list[dict[str, Any]] = []  # the deadline rows this work added
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        if not isinstance(self._calendar, WorkCalendar):
+            self._calendar = self._calendar()
+        return self._calendar
+
+    # ---- Core writes on the unit of work's connection -----------------------------------
+    @property
+    def connection(self) -> Connection:
+        return self.session.connection()
+
+    def execute(self, stmt: Executable, params: Any = None) -> Any:
+        """Execute a Core statement in this unit of work, translating integrity errors."""
+        try:
+            return self.connection.execute(stmt, params)
+        except SAIntegrityError as err:
+            raise translate_integrity_error(err) from err
 
     # ---- loading -------------------------------------------------------------------------
     def get(self, model: type[T], key: object, kind: str | None = None) -> T:
@@ -79,18 +185,48 @@ class Work:
     def tenancy(
         self, tenancy_id: int, expected_version: int | None = None, *, lock: bool = True
     ) -> Tenancy:
-        stmt = select(Tenancy).where(Tenancy.id == tenancy_id)
-        if lock and self.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        row = self.session.exec(stmt).first()
+        locked = lock and self.session.get_bind().dialect.name == "postgresql"
+        stmt = _TENANCY_BY_ID_LOCKED if locked else _TENANCY_BY_ID
+        row = self.session.exec(stmt, params={"tenancy_id": tenancy_id}).first()
         if row is None:
             raise NotFound("tenancy", tenancy_id)
         if expected_version is not None and row.version != expected_version:
             raise StaleTenancy(tenancy_id, expected_version, row.version)
         return row
 
+    def write(self, row: SQLModel) -> None:
+        """Write the columns of ``row`` changed since it was loaded, now, as one UPDATE by
+        primary key (a new row is inserted by the session instead). Afterwards the row reads
+        as unchanged, so the session does not write it again at commit.
+        """
+        state = inspect(row)
+        if state.transient or state.pending:
+            self.session.add(row)
+            self.uow.flush()
+            return
+        table = state.mapper.local_table
+        assert state.mapper.version_id_col is None, "versioned rows are written by _save"
+        values = {key: getattr(row, key) for key in state.committed_state if key in table.c}
+        if not values:
+            return
+        stmt = _UPDATE_BY_ID.get(table.name)
+        if stmt is None:
+            stmt = _UPDATE_BY_ID[table.name] = update(table).where(
+                table.c.id == bindparam("key_id")
+            )
+        self.execute(stmt, {"key_id": state.identity[0], **values})
+        _written(row)
+
     def get_space(self, space_id: int) -> Space:
         return self.get(Space, space_id, "space")
+
+    def space_rulebook_version(self, space_id: int) -> str | None:
+        """The version of the rulebook active in a space now."""
+        self.session.flush()
+        row = self.connection.execute(_SPACE_RULEBOOK, {"space_id": space_id}).first()
+        if row is None:
+            raise NotFound("space", space_id)
+        return row.rulebook_version  # type: ignore[no-any-return]
 
     def space_by_code(self, code: str) -> Space:
         row = self.session.exec(select(Space).where(Space.code == code)).first()
@@ -108,12 +244,7 @@ class Work:
         return row
 
     def unit_count(self, tenancy_id: int) -> int:
-        rows = self.session.exec(
-            select(Allocation.id).where(
-                Allocation.tenancy_id == tenancy_id, Allocation.end_on.is_(None)
-            )
-        ).all()
-        return len(rows)
+        return len(self.session.exec(_UNITS_HELD, params={"tenancy_id": tenancy_id}).all())
 
     # ---- the one way a tenancy changes state --------------------------------------------
     def require(self, tenancy: Tenancy, *triggers: str) -> None:
@@ -145,10 +276,8 @@ class Work:
         assert tenancy.id is not None
         after = fire(facts, trigger, tenancy_id=tenancy.id)
         tenancy.state = after
-        tenancy.updated_at = self.now
-        self.session.add(tenancy)
         self.audit(tenancy, trigger, before, after, actor=actor, reason=reason, data=data)
-        self._flush(tenancy)
+        self._save(tenancy)
         return Step(tenancy.id, trigger, before, after, tenancy.version, dict(data or {}))
 
     def record(
@@ -165,24 +294,36 @@ class Work:
         It still bumps the version: whoever decides next must have seen it.
         """
         assert tenancy.id is not None
-        tenancy.updated_at = self.now
-        self.session.add(tenancy)
         self.audit(
             tenancy, what, tenancy.state, tenancy.state, actor=actor, reason=reason, data=data
         )
-        self._flush(tenancy)
+        self._save(tenancy)
         return Step(
             tenancy.id, what, tenancy.state, tenancy.state, tenancy.version, dict(data or {})
         )
 
-    def _flush(self, tenancy: Tenancy) -> None:
-        """Write now, so a concurrent change surfaces as StaleTenancy naming this tenancy."""
+    def _save(self, tenancy: Tenancy) -> None:
+        """Write the tenancy now, with every attribute the command changed, as one versioned
+        UPDATE: a concurrent change (version moved on) surfaces as StaleTenancy naming it.
+
+        The ORM's own optimistic lock would do the same, at the price of a flush; afterwards
+        the object reads as unchanged, so the session does not write it a second time.
+        """
         tenancy_id, seen = tenancy.id, tenancy.version
-        try:
+        assert tenancy_id is not None
+        tenancy.updated_at = self.now
+        state = inspect(tenancy)
+        if state.pending:  # not in the database yet: the ORM inserts it, at version 1
             self.uow.flush()
-        except StaleTenancy as err:
-            assert tenancy_id is not None
-            raise StaleTenancy(tenancy_id, seen, None) from err
+            return
+        # committed_state holds the previous value of each attribute changed since loading.
+        values = {key: getattr(tenancy, key) for key in state.committed_state}
+        values["version"] = seen + 1
+        done = self.execute(_UPDATE_TENANCY, {"key_id": tenancy_id, "key_version": seen, **values})
+        if done.rowcount != 1:
+            raise StaleTenancy(tenancy_id, seen, None)
+        set_committed_value(tenancy, "version", seen + 1)
+        _written(tenancy)
 
     def audit(
         self,
@@ -194,7 +335,8 @@ class Work:
         actor: str,
         reason: str | None,
         data: Mapping[str, Any] | None,
-    ) -> AuditEvent:
+    ) -> dict[str, Any]:
+        """Append the next event to the tenancy's hash chain (the row as written)."""
         assert tenancy.id is not None
         seq = tenancy.audit_seq + 1
         payload = _json_safe(dict(data or {}))
@@ -211,23 +353,27 @@ class Work:
             rulebook_version=tenancy.rulebook_version,
             occurred_at=self.now,
         )
-        event = AuditEvent(
-            tenancy_id=tenancy.id,
-            seq=seq,
-            actor=actor,
-            trigger=trigger,
-            from_state=before,
-            to_state=after,
-            reason=reason,
-            data=payload,
-            rulebook_version=tenancy.rulebook_version,
-            occurred_at=self.now,
-            prev_hash=tenancy.audit_head,
-            hash=digest,
-        )
+        event = {
+            "tenancy_id": tenancy.id,
+            "seq": seq,
+            "actor": actor,
+            "trigger": trigger,
+            "from_state": before,
+            "to_state": after,
+            "reason": reason,
+            "data": payload,
+            "rulebook_version": tenancy.rulebook_version,
+            "occurred_at": self.now,
+            "prev_hash": tenancy.audit_head,
+            "hash": digest,
+        }
+        try:
+            self.connection.execute(_INSERT_AUDIT, event)
+        except SAIntegrityError as err:
+            # Someone else appended to this tenancy's chain first: (tenancy_id, seq) is unique.
+            raise StaleTenancy(tenancy.id, tenancy.version, None) from err
         tenancy.audit_seq = seq
         tenancy.audit_head = digest
-        self.session.add(event)
         return event
 
     # ---- deadlines ----------------------------------------------------------------------
@@ -243,51 +389,53 @@ class Work:
         subject_id: int | None = None,
         key: str | None = None,
         payload: Mapping[str, Any] | None = None,
-    ) -> Deadline:
-        """Add a deadline row; the dedupe key makes re-adding the same deadline a no-op."""
+    ) -> bool:
+        """Add a deadline row; the dedupe key makes re-adding the same deadline a no-op.
+
+        True when the row was added, False when a deadline with that key already existed.
+        """
         assert tenancy.id is not None
         dedupe = f"{kind}:{tenancy.id}:{key or subject_id or due_on.isoformat()}"
-        existing = self.session.exec(select(Deadline).where(Deadline.dedupe_key == dedupe)).first()
-        if existing is not None:
-            return existing
-        row = Deadline(
-            kind=kind,
-            tenancy_id=tenancy.id,
-            subject_id=subject_id,
-            due_on=due_on,
-            due_at=self.calendar.due_instant(due_on),
-            dedupe_key=dedupe,
-            payload=_json_safe(dict(payload or {})),
-            created_at=self.now,
-        )
-        self.session.add(row)
-        return row
+        row = {
+            "kind": kind,
+            "tenancy_id": tenancy.id,
+            "subject_id": subject_id,
+            "due_on": due_on,
+            "due_at": self.calendar.due_instant(due_on),
+            "status": "pending",
+            "dedupe_key": dedupe,
+            "payload": _json_safe(dict(payload or {})),
+            "created_at": self.now,
+            "done_at": None,
+        }
+        if not self.execute(_INSERT_DEADLINE, row).rowcount:
+            return False
+        self.added_deadlines.append(row)
+        return True
 
     def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
         """The day the newest pending deadline of ``kind`` falls due, if there is one."""
-        row = self.session.exec(
-            select(Deadline)
-            .where(
-                Deadline.tenancy_id == tenancy_id,
-                Deadline.kind == kind,
-                Deadline.status == "pending",
-            )
-            .order_by(col(Deadline.id).desc())
+        self.session.flush()
+        row = self.connection.execute(
+            _PENDING_DUE_ON, {"tenancy_id": tenancy_id, "kind": kind}
         ).first()
         return row.due_on if row is not None else None
 
     def cancel_deadlines(self, tenancy_id: int, *kinds: str) -> int:
         """Cancel pending deadlines of these kinds (the step they guarded is moot)."""
-        stmt = (
-            update(Deadline)
-            .where(
-                Deadline.tenancy_id == tenancy_id,
-                Deadline.status == "pending",
-                Deadline.kind.in_(kinds),
-            )
-            .values(status="cancelled", done_at=self.now)
-        )
-        return int(self.session.exec(stmt).rowcount)
+        params = {"key_tenancy": tenancy_id, "kinds": list(kinds), "done_at": self.now}
+        done = self.execute(_CANCEL_DEADLINES, params)
+        # Deadlines this session already holds (a sweep firing one) read as cancelled too.
+        for obj in list(self.session.identity_map.values()):
+            if (
+                isinstance(obj, Deadline)
+                and obj.tenancy_id == tenancy_id
+                and obj.status == "pending"
+                and obj.kind in kinds
+            ):
+                set_committed_value(obj, "status", "cancelled")
+                set_committed_value(obj, "done_at", self.now)
+        return int(done.rowcount)
 
     # ---- notices ------------------------------------------------------------------------
     def notify(
@@ -298,51 +446,98 @@ class Work:
         context: Mapping[str, Any] | None = None,
         audience: str = "firm",
         key: str | None = None,
-    ) -> OutboxMessage:
-        """Queue a notice in the outbox (sent by the relay after commit, never from here)."""
-        firm = self.get(Firm, tenancy.firm_id, "firm")
-        space = self.get(Space, tenancy.space_id, "space")
+    ) -> dict[str, Any]:
+        """Queue a notice in the outbox (sent by the relay after commit, never from here).
+
+        Returns the row as written. A second notice with the same dedupe key is refused
+        (AlreadyExists): a retried command must not tell a firm twice.
+        """
+        parties = self._notice_parties(tenancy.firm_id, tenancy.space_id)
         dedupe = f"{message}:{audience}:{tenancy.id}:{key or tenancy.audit_seq}"
         ctx = {
             "firm": {
-                "id": firm.id,
-                "name": firm.name,
-                "uscc": firm.uscc,
-                "contact_name": firm.contact_name,
-                "email": firm.contact_email,
-                "account_manager": firm.account_manager,
+                "id": parties.id,
+                "name": parties.name,
+                "uscc": parties.uscc,
+                "contact_name": parties.contact_name,
+                "email": parties.contact_email,
+                "account_manager": parties.account_manager,
             },
-            "space": {"code": space.code, "name": space.name},
+            "space": {"code": parties.space_code, "name": parties.space_name},
             "tenancy": {"id": tenancy.id, "state": tenancy.state},
             "sent_on": self.today.isoformat(),
             **_json_safe(dict(context or {})),
         }
-        row = OutboxMessage(
-            dedupe_key=dedupe,
-            message=message,
-            tenancy_id=tenancy.id,
-            firm_id=firm.id,
-            audience=audience,
-            locale=firm.locale,
-            context=ctx,
-            next_attempt_at=self.now,
-            created_at=self.now,
-        )
-        self.session.add(row)
+        row = {
+            "dedupe_key": dedupe,
+            "message": message,
+            "tenancy_id": tenancy.id,
+            "firm_id": parties.id,
+            "audience": audience,
+            "locale": parties.locale,
+            "context": ctx,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": self.now,
+            "last_error": None,
+            "created_at": self.now,
+            "sent_at": None,
+        }
+        self.execute(_INSERT_OUTBOX, row)
         return row
+
+    def _notice_parties(self, firm_id: int, space_id: int) -> Any:
+        """The firm's and space's fields a notice quotes (one query, kept for the command)."""
+        key = (firm_id, space_id)
+        if key not in self._parties:
+            self.session.flush()  # a firm edited in this command is quoted as edited
+            row = self.connection.execute(
+                _NOTICE_PARTIES, {"firm_id": firm_id, "space_id": space_id}
+            ).first()
+            if row is None:
+                if self.session.get(Firm, firm_id) is None:
+                    raise NotFound("firm", firm_id)
+                raise NotFound("space", space_id)
+            self._parties[key] = row
+        return self._parties[key]
+
+
+def _written(row: SQLModel) -> None:
+    """Tell the session that ``row``, as it is now, is what the database holds.
+
+    The same bookkeeping the session does after flushing an object (``InstanceState.
+    _commit_all``): no changed attributes, not modified, so no flush visits it again.
+    """
+    state = inspect(row)
+    state._commit_all(state.dict, state.session.identity_map if state.session else None)
 
 
 def _json_safe(value: Any) -> Any:
+    """``value`` as plain JSON data: dates as ISO text, sets and tuples as lists, objects with
+    ``to_dict()`` as that dict, anything else as ``str()``; keys become text."""
+    try:
+        return json.loads(json.dumps(value, ensure_ascii=False, default=_json_default))
+    except TypeError:  # a key json cannot take (a date, a tuple): the slow, general way
+        return _json_walk(value)
+
+
+def _json_walk(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): _json_walk(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
+        return [_json_walk(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    return _json_walk(_json_default(value))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return list(value)
     if hasattr(value, "to_dict"):
-        return _json_safe(value.to_dict())
+        return value.to_dict()
     return str(value)
 
 

@@ -98,7 +98,7 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
         raise InvalidInput("facts", "record the facts and evidence before serving notice")
     if not cmd.proof_of_service.strip():
         raise InvalidInput("proof_of_service", "record how the notice was served")
-    rb = rules.for_space(w, w.get_space(tenancy.space_id))
+    rb = rules.active_in(w, tenancy.space_id)
     rbook.exit_trigger(rb, cmd.grounds)  # unknown grounds are refused before anything changes
     with rules.decided_under(w, tenancy, rb):
         step = w.transition(

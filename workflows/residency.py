@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from db.tables import Allocation, Rectification, Review, Tenancy, Violation
@@ -31,21 +32,27 @@ from workflows.service import handles
 OUTCOME_TRIGGER = {"pass": "pass_review", "rectify": "order_rectification", "fail": "fail_review"}
 
 
+_REVIEW = select(Review).where(
+    Review.tenancy_id == bindparam("tenancy_id"), Review.period == bindparam("period")
+)
+_LEASED_AREAS = select(Allocation.area_m2).where(
+    Allocation.tenancy_id == bindparam("tenancy_id"), col(Allocation.end_on).is_(None)
+)
+
+
+def find_review(w: Work, tenancy_id: int, period: int) -> Review | None:
+    return w.session.exec(_REVIEW, params={"tenancy_id": tenancy_id, "period": period}).first()
+
+
 def review_of(w: Work, tenancy_id: int, period: int) -> Review:
-    row = w.session.exec(
-        select(Review).where(Review.tenancy_id == tenancy_id, Review.period == period)
-    ).first()
+    row = find_review(w, tenancy_id, period)
     if row is None:
         raise NotFound("review", f"{period} of tenancy {tenancy_id}")
     return row
 
 
 def leased_area(w: Work, tenancy_id: int) -> float:
-    rows = w.session.exec(
-        select(Allocation.area_m2).where(
-            Allocation.tenancy_id == tenancy_id, col(Allocation.end_on).is_(None)
-        )
-    ).all()
+    rows = w.session.exec(_LEASED_AREAS, params={"tenancy_id": tenancy_id}).all()
     return round(sum(rows), 2)
 
 
@@ -55,10 +62,7 @@ def open_review(w: Work, cmd: OpenReview) -> Step:
     w.require(tenancy, "open_review")
     if not 2000 <= cmd.period <= w.today.year:
         raise InvalidInput("period", f"must be a year between 2000 and {w.today.year}", cmd.period)
-    exists = w.session.exec(
-        select(Review).where(Review.tenancy_id == tenancy.id, Review.period == cmd.period)
-    ).first()
-    if exists is not None:
+    if find_review(w, tenancy.id, cmd.period) is not None:  # type: ignore[arg-type]
         raise AlreadyExists("review", f"{cmd.period} of tenancy {tenancy.id}")
     rb = rules.for_tenancy(w, tenancy)
     due = rbook.review_due_on(rb, w.calendar, opened_on=w.today)
@@ -108,7 +112,7 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
     review.figures = figures
     review.status = "submitted"
     review.submitted_at = w.now
-    w.session.add(review)
+    w.write(review)
     w.cancel_deadlines(tenancy.id, "review_reminder", "review_overdue_reminder")  # type: ignore[arg-type]
     return w.record(
         tenancy,
@@ -120,9 +124,7 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
 
 
 def _previous(w: Work, tenancy_id: int, period: int) -> Review | None:
-    return w.session.exec(
-        select(Review).where(Review.tenancy_id == tenancy_id, Review.period == period - 1)
-    ).first()
+    return find_review(w, tenancy_id, period - 1)
 
 
 def evaluate(
@@ -152,7 +154,7 @@ def decide_review(w: Work, cmd: DecideReview) -> Step:
     review = review_of(w, tenancy.id, cmd.period)  # type: ignore[arg-type]
     if review.status == "decided":
         raise GuardFailed(tenancy.id, "decide_review", f"the {cmd.period} review is decided")
-    rb = rules.for_space(w, w.get_space(tenancy.space_id))
+    rb = rules.active_in(w, tenancy.space_id)
     decision = evaluate(w, tenancy, review, rb, cmd.vetoes)
     return apply_decision(
         w,
@@ -200,7 +202,7 @@ def apply_decision(
     review.score, review.grade, review.consequence = score, grade, consequence
     review.trace, review.status, review.decided_at = trace, "decided", w.now
     review.rulebook_version = rb.version
-    w.session.add(review)
+    w.write(review)
     w.cancel_deadlines(
         tenancy.id,
         "review_submission_due",

@@ -66,10 +66,15 @@ def for_space(work: Work, space: Space) -> Rulebook:
     return by_version(work, space.rulebook_version)
 
 
+def active_in(work: Work, space_id: int) -> Rulebook:
+    """The rulebook active in a space now (``for_space`` without loading the space)."""
+    return by_version(work, work.space_rulebook_version(space_id))
+
+
 def for_tenancy(work: Work, tenancy: Tenancy) -> Rulebook:
     """The rulebook a tenancy was admitted under (its decisions keep using it)."""
     if tenancy.rulebook_version is None:
-        return for_space(work, work.get(Space, tenancy.space_id, "space"))
+        return active_in(work, tenancy.space_id)
     return by_version(work, tenancy.rulebook_version)
 
 

@@ -26,6 +26,7 @@ log = logging.getLogger("innospace.workflows")
 C = TypeVar("C", bound=Command)
 Handler = Callable[[Work, Any], Any]
 HANDLERS: dict[type[Command], Handler] = {}
+_OVERRIDES = select(CalendarOverride.day, CalendarOverride.workday)
 
 
 def handles(
@@ -57,7 +58,7 @@ class Service:
         The overrides are read on every command (another process may have changed them), but
         the calendar is rebuilt only when they differ, so its per-day cache survives.
         """
-        rows = uow.session.exec(select(CalendarOverride.day, CalendarOverride.workday)).all()
+        rows = uow.session.exec(_OVERRIDES).all()
         overrides = frozenset((day, bool(workday)) for day, workday in rows)
         if self._calendar is None or self._calendar[0] != overrides:
             self._calendar = (overrides, WorkCalendar(dict(overrides)))
@@ -69,7 +70,7 @@ class Service:
         if handler is None:
             raise LookupError(f"no handler for {type(command).__name__}")
         with self.uow() as uow:
-            work = Work(uow, self.clock, self.calendar(uow))
+            work = Work(uow, self.clock, lambda: self.calendar(uow))
             result = handler(work, command)
             uow.commit()
         log.debug("handled %s", type(command).__name__)
@@ -78,22 +79,28 @@ class Service:
     def run(self, fn: Callable[[Work], Any]) -> Any:
         """Run ``fn`` in one unit of work and commit (sweeps and batch jobs use this)."""
         with self.uow() as uow:
-            result = fn(Work(uow, self.clock, self.calendar(uow)))
+            result = fn(Work(uow, self.clock, lambda: self.calendar(uow)))
             uow.commit()
         return result
 
     def read(self, fn: Callable[[Work], Any]) -> Any:
         """Run a read-only ``fn``; nothing is committed."""
         with self.uow() as uow:
-            return fn(Work(uow, self.clock, self.calendar(uow)))
+            return fn(Work(uow, self.clock, lambda: self.calendar(uow)))
 
 
 def _load_handlers() -> None:
     # Importing the modules registers their handlers; done on first use, not at import time.
+    if _LOADED:
+        return
     import importlib
 
     for name in HANDLER_MODULES:
         importlib.import_module(name)
+    _LOADED.append(True)
+
+
+_LOADED: list[bool] = []
 
 
 HANDLER_MODULES = (

@@ -27,9 +27,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import event, exists
+from sqlalchemy import exists
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -356,13 +355,6 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
     """Handle one deadline in its own transaction, marking it in that same transaction."""
 
     def act(w: Work) -> Outcome:
-        created: list[Deadline] = []
-
-        def track(_session: Any, instance: object) -> None:
-            if isinstance(instance, Deadline):
-                created.append(instance)
-
-        event.listen(w.session, "pending_to_persistent", track)
         stmt = select(Deadline).where(Deadline.id == deadline_id, Deadline.status == "pending")
         if w.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
@@ -376,7 +368,7 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
         d.done_at = w.now
         w.session.add(d)
         w.session.flush()
-        pending = [n.due_at for n in created if n.status == "pending" and n.id != d.id]
+        pending = [row["due_at"] for row in w.added_deadlines]
         return Outcome(d.status, d.kind, min(pending, default=None), deadline_id=d.id,
                        due_at=d.due_at)
 
