@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from db.types import json_dumps, json_loads
 from lifecycle.errors import InvalidInput
 
 
@@ -30,13 +31,25 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
         return _sqlite_engine(url, echo=echo)
     if parsed.get_backend_name() == "postgresql":
         return create_engine(
-            url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
         )
     raise InvalidInput("database url", "only sqlite and postgresql are supported", url)
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"timeout": 30},
+        json_serializer=json_dumps,
+        json_deserializer=json_loads,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

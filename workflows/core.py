@@ -7,13 +7,13 @@ at all (DESIGN.md decision 2).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import Connection, Executable, bindparam, insert, inspect, text, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
@@ -66,15 +66,25 @@ _INSERT_DEADLINE = text(
 _UPDATE_TENANCY = update(_TENANCIES).where(
     _TENANCIES.c.id == bindparam("key_id"), _TENANCIES.c.version == bindparam("key_version")
 )
-_CANCEL_DEADLINES = (
-    update(_DEADLINES)
-    .where(
-        _DEADLINES.c.tenancy_id == bindparam("key_tenancy"),
-        _DEADLINES.c.status == "pending",
-        _DEADLINES.c.kind.in_(bindparam("kinds", expanding=True)),
-    )
-    .values(status="cancelled", done_at=bindparam("done_at"))
-)
+_CANCEL_DEADLINES: dict[int, Any] = {}  # by the number of kinds cancelled
+
+
+def _cancel_deadlines(kinds: int) -> Any:
+    # One bound parameter per kind (not an "expanding" IN, which is rendered per execution).
+    stmt = _CANCEL_DEADLINES.get(kinds)
+    if stmt is None:
+        stmt = _CANCEL_DEADLINES[kinds] = (
+            update(_DEADLINES)
+            .where(
+                _DEADLINES.c.tenancy_id == bindparam("key_tenancy"),
+                _DEADLINES.c.status == "pending",
+                _DEADLINES.c.kind.in_([bindparam(f"kind_{i}") for i in range(kinds)]),
+            )
+            .values(status="cancelled", done_at=bindparam("done_at"))
+        )
+    return stmt
+
+
 _NOTICE_PARTIES = core_select(
     _FIRMS.c.id,
     _FIRMS.c.name,
@@ -106,6 +116,7 @@ _PENDING_DUE_ON = (
 )
 
 _UPDATE_BY_ID: dict[str, Any] = {}
+_INSERT_INTO: dict[str, Any] = {}
 _SPACE_RULEBOOK = core_select(_SPACES.c.rulebook_version).where(
     _SPACES.c.id == bindparam("space_id")
 )
@@ -155,6 +166,7 @@ class Work:
         self.now: datetime = clock.now()
         self.today: date = self.now.astimezone(ZoneInfo(tz)).date()
         self._parties: dict[tuple[int, int], Any] = {}
+        self._connection: Connection | None = None
         self.added_deadlines: list[dict[str, Any]] = []  # the deadline rows this work added
 
     @property
@@ -166,7 +178,10 @@ class Work:
     # ---- Core writes on the unit of work's connection -----------------------------------
     @property
     def connection(self) -> Connection:
-        return self.session.connection()
+        """The unit of work's connection (its transaction begins on first use)."""
+        if self._connection is None:
+            self._connection = self.session.connection()
+        return self._connection
 
     def execute(self, stmt: Executable, params: Any = None) -> Any:
         """Execute a Core statement in this unit of work, translating integrity errors."""
@@ -193,6 +208,15 @@ class Work:
         if expected_version is not None and row.version != expected_version:
             raise StaleTenancy(tenancy_id, expected_version, row.version)
         return row
+
+    def insert(self, model: type[SQLModel], **values: Any) -> int:
+        """Insert one row of ``model`` now and return its id; for rows the command does not go
+        on to change as objects (column defaults apply, as they would for the object)."""
+        table = model.__table__  # type: ignore[attr-defined]
+        stmt = _INSERT_INTO.get(table.name)
+        if stmt is None:
+            stmt = _INSERT_INTO[table.name] = insert(table)
+        return int(self.execute(stmt, values).inserted_primary_key[0])
 
     def write(self, row: SQLModel) -> None:
         """Write the columns of ``row`` changed since it was loaded, now, as one UPDATE by
@@ -423,8 +447,9 @@ class Work:
 
     def cancel_deadlines(self, tenancy_id: int, *kinds: str) -> int:
         """Cancel pending deadlines of these kinds (the step they guarded is moot)."""
-        params = {"key_tenancy": tenancy_id, "kinds": list(kinds), "done_at": self.now}
-        done = self.execute(_CANCEL_DEADLINES, params)
+        params = {"key_tenancy": tenancy_id, "done_at": self.now}
+        params.update((f"kind_{i}", kind) for i, kind in enumerate(kinds))
+        done = self.execute(_cancel_deadlines(len(kinds)), params)
         # Deadlines this session already holds (a sweep firing one) read as cancelled too.
         for obj in list(self.session.identity_map.values()):
             if (
@@ -516,9 +541,18 @@ def _json_safe(value: Any) -> Any:
     """``value`` as plain JSON data: dates as ISO text, sets and tuples as lists, objects with
     ``to_dict()`` as that dict, anything else as ``str()``; keys become text."""
     try:
-        return json.loads(json.dumps(value, ensure_ascii=False, default=_json_default))
-    except TypeError:  # a key json cannot take (a date, a tuple): the slow, general way
+        return orjson.loads(orjson.dumps(value, default=_json_default, option=_JSON_SAFE))
+    except TypeError:  # a key orjson cannot take (a tuple), a huge int: the general way
         return _json_walk(value)
+
+
+# Dates, dataclasses and str/int subclasses go through _json_default, as the walk does.
+_JSON_SAFE = (
+    orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 
 
 def _json_walk(value: Any) -> Any:

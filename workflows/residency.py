@@ -73,16 +73,15 @@ def open_review(w: Work, cmd: OpenReview) -> Step:
         reason=cmd.reason,
         data={"period": cmd.period, "due_on": due},
     )
-    review = Review(
+    review_id = w.insert(
+        Review,
         tenancy_id=tenancy.id,
         period=cmd.period,
-        opened_at=w.now,  # type: ignore[arg-type]
+        opened_at=w.now,
         due_on=due,
         rulebook_version=rb.version,
     )
-    w.session.add(review)
-    w.session.flush()
-    w.deadline(tenancy, "review_submission_due", due, subject_id=review.id)
+    w.deadline(tenancy, "review_submission_due", due, subject_id=review_id)
     for offset in rb.review.reminders.before_workdays:
         on = w.calendar.subtract_working_days(due, offset)
         if on > w.today:
@@ -90,8 +89,8 @@ def open_review(w: Work, cmd: OpenReview) -> Step:
                 tenancy,
                 "review_reminder",
                 on,
-                key=f"{review.id}:-{offset}",
-                subject_id=review.id,
+                key=f"{review_id}:-{offset}",
+                subject_id=review_id,
                 payload={"offset": -offset, "due_on": due},
             )
     w.notify(

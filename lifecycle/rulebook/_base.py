@@ -98,7 +98,16 @@ def whole_months_between(start: date, end: date) -> int:
 def jsonable(value: Any) -> Any:
     """JSON-safe copy with a stable key order: Decimals become exact strings, dates ISO text,
     sets sorted lists, mappings sorted by key, pydantic models their JSON dump."""
-    if value is None or isinstance(value, (bool, int, str)):
+    kind = type(value)  # the exact types a trace is made of first, without isinstance
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is Decimal:
+        return str(value)
+    if kind is dict:
+        return {str(k): jsonable(value[k]) for k in sorted(value, key=str)}
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in value]
+    if isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
