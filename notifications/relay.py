@@ -22,12 +22,12 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, update
+from sqlalchemy import Engine, Table, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, or_, select
 
@@ -311,31 +311,43 @@ class Relay:
             for j in jobs
             if j.rendered is not None
         ]
-        marks = [
-            {
-                "b_id": j.id,
-                "b_attempts": j.attempts,
-                "b_status": "pending" if j.outcome == "retry" else j.outcome,
-                "b_next": now + self.backoff(j.attempts) if j.outcome == "retry" else now,
-                "b_error": j.error or j.note,
-                "b_sent": now if j.outcome == "sent" else None,
-            }
-            for j in jobs
-        ]
-        stmt = (
-            update(OUTBOX)
-            .where(
-                OUTBOX.c.id == bindparam("b_id"),
-                OUTBOX.c.attempts == bindparam("b_attempts"),
-                OUTBOX.c.status == "pending",
+        # Rows marked alike (the usual batch: all sent on their first attempt) share one
+        # UPDATE over their ids; a row is only marked by the relay holding its lease (same
+        # attempts value) and only while still pending.
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for j in jobs:
+            mark = (
+                j.attempts,
+                "pending" if j.outcome == "retry" else j.outcome,
+                now + self.backoff(j.attempts) if j.outcome == "retry" else now,
+                j.error or j.note,
+                now if j.outcome == "sent" else None,
             )
-            .values(
-                status=bindparam("b_status"),
-                next_attempt_at=bindparam("b_next"),
-                last_error=bindparam("b_error"),
-                sent_at=bindparam("b_sent"),
-            )
-        )
+            groups.setdefault(mark, []).append(j.id)
         with Session(self.engine) as session, session.begin():
             insert_inbox(session, inbox)
-            session.connection().execute(stmt, marks)
+            conn = session.connection()
+            for (attempts, status, next_at, error, sent_at), all_ids in groups.items():
+                for ids in _chunks(all_ids, MARK_CHUNK):
+                    conn.execute(
+                        update(OUTBOX)
+                        .where(
+                            OUTBOX.c.id.in_(ids),
+                            OUTBOX.c.attempts == attempts,
+                            OUTBOX.c.status == "pending",
+                        )
+                        .values(
+                            status=status,
+                            next_attempt_at=next_at,
+                            last_error=error,
+                            sent_at=sent_at,
+                        )
+                    )
+
+
+MARK_CHUNK = 1000  # ids per UPDATE, well under either database's bound-parameter limit
+
+
+def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]

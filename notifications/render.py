@@ -91,6 +91,26 @@ class _CountingLoader(FileSystemLoader):
         return super().get_source(environment, template)
 
 
+class _FlatGlobals:
+    """Templates get a plain dict of globals instead of Jinja2's ChainMap over the
+    environment's: every render copies them into a new context, and every ``import`` compares
+    key sets, which on a ChainMap cost more than rendering a notice. The environment is
+    configured (``_configure``) before any template loads and never changed after."""
+
+    globals: dict[str, Any]
+
+    def make_globals(self, d: Mapping[str, Any] | None) -> Any:
+        return {**self.globals, **(d or {})}
+
+
+class _Environment(_FlatGlobals, Environment):
+    pass
+
+
+class _Sandbox(_FlatGlobals, ImmutableSandboxedEnvironment):
+    pass
+
+
 def _configure(env: Environment) -> Environment:
     env.filters.update(FILTERS)
     env.globals["legal_sections"] = LEGAL_SECTIONS
@@ -115,8 +135,8 @@ class Renderer:
             "auto_reload": False,
             "cache_size": cache_size,
         }
-        self.env = _configure(Environment(**options))
-        self.sandbox = _configure(ImmutableSandboxedEnvironment(**options))
+        self.env = _configure(_Environment(**options))
+        self.sandbox = _configure(_Sandbox(**options))
         self._overrides: dict[tuple[str, str, str, int], tuple[str, Template]] = {}
         # Compiled file templates by name: skips the environment's locked LRU per render.
         self._files: dict[str, Template] = {}
@@ -147,6 +167,9 @@ class Renderer:
         if cache:
             self._overrides[key] = (override.source, template)
         return template
+
+    def _file(self, name: str) -> Template:
+        return self._files.setdefault(name, self.env.get_template(name))
 
     # ---- rendering ------------------------------------------------------------------------
     def render(
@@ -218,9 +241,7 @@ class Renderer:
                 template = self.compile_override(override, cache=cache)
             else:
                 name = message_spec.template(locale, part)
-                template = self._files.get(name) or self._files.setdefault(
-                    name, self.env.get_template(name)
-                )
+                template = self._files.get(name) or self._file(name)
             return template.render(ctx)
         except InvalidTemplate:
             raise
