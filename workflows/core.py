@@ -180,6 +180,7 @@ class Work:
         self.today: date = self.now.astimezone(ZoneInfo(tz)).date()
         self._parties: dict[tuple[int, int], Any] = {}
         self._connection: Connection | None = None
+        self._loaded_versions: dict[int, int] = {}  # tenancy id -> version when first loaded
         self.added_deadlines: list[dict[str, Any]] = []  # the deadline rows this work added
 
     @property
@@ -220,6 +221,7 @@ class Work:
             raise NotFound("tenancy", tenancy_id)
         row: Tenancy = found[0]
         self._parties[(row.firm_id, row.space_id)] = found
+        self._loaded_versions.setdefault(tenancy_id, row.version)
         if expected_version is not None and row.version != expected_version:
             raise StaleTenancy(tenancy_id, expected_version, row.version)
         return row
@@ -357,11 +359,13 @@ class Work:
             return
         # committed_state holds the previous value of each attribute changed since loading.
         values = {key: getattr(tenancy, key) for key in state.committed_state}
-        values["version"] = seen + 1
+        # One command moves the version by one, however often it writes the row: a version
+        # names what a user saw between commands.
+        values["version"] = max(seen, self._loaded_versions.get(tenancy_id, seen) + 1)
         done = self.execute(_UPDATE_TENANCY, {"key_id": tenancy_id, "key_version": seen, **values})
         if done.rowcount != 1:
             raise StaleTenancy(tenancy_id, seen, None)
-        set_committed_value(tenancy, "version", seen + 1)
+        set_committed_value(tenancy, "version", values["version"])
         _written(tenancy)
 
     def audit(

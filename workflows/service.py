@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlalchemy import select as core_select
 
 from db.tables import CalendarOverride
 from db.uow import UnitOfWork
@@ -26,7 +26,7 @@ log = logging.getLogger("innospace.workflows")
 C = TypeVar("C", bound=Command)
 Handler = Callable[[Work, Any], Any]
 HANDLERS: dict[type[Command], Handler] = {}
-_OVERRIDES = select(CalendarOverride.day, CalendarOverride.workday)
+_OVERRIDES = core_select(CalendarOverride.day, CalendarOverride.workday)
 
 
 def handles(
@@ -58,7 +58,9 @@ class Service:
         The overrides are read on every command (another process may have changed them), but
         the calendar is rebuilt only when they differ, so its per-day cache survives.
         """
-        rows = uow.session.exec(_OVERRIDES).all()
+        # Through the connection, not the ORM: reading the calendar must not autoflush what
+        # a handler has changed so far (that would write its tenancy twice).
+        rows = uow.session.connection().execute(_OVERRIDES).all()
         overrides = frozenset((day, bool(workday)) for day, workday in rows)
         if self._calendar is None or self._calendar[0] != overrides:
             self._calendar = (overrides, WorkCalendar(dict(overrides)))

@@ -1,4 +1,5 @@
-"""Two operators decide the same tenancy at the same moment: exactly one wins."""
+"""Two operators decide the same tenancy at the same moment: exactly one wins. And what one
+command writes to its tenancy: one versioned UPDATE carrying every change."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import threading
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import func, select
 
-from db.tables import AuditEvent, Tenancy
+from db.tables import AuditEvent, Deadline, Tenancy
 from db.uow import UnitOfWork
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
@@ -112,3 +114,80 @@ def test_interleaved_transactions_are_caught_by_the_version_column(
     state = service.read(lambda w: w.session.get(Tenancy, t).state)
     assert state == "rejected"
     assert service.read(lambda w: verify(w.session)).ok
+
+
+# ---- what a command writes to its tenancy ----------------------------------------------------
+def tenancy_updates(engine: Any) -> list[str]:
+    """Collects the UPDATE statements sent for the tenancies table."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE TENANCIES"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen
+
+
+def stored(service: Service, tenancy_id: int) -> dict[str, Any]:
+    return service.read(lambda w: w.session.get(Tenancy, tenancy_id).model_dump())  # type: ignore[no-any-return]
+
+
+def test_a_command_writes_its_tenancy_once_version_and_chain_moving_together(
+    service: Service,
+) -> None:
+    t = evaluating_tenancy(service)
+    before = stored(service, t)
+    updates = tenancy_updates(service.engine)
+    step = service.handle(c.Approve(tenancy_id=t, expected_version=before["version"], actor="王"))
+    after = stored(service, t)
+    assert len(updates) == 1, updates
+    assert (after["state"], after["version"], after["audit_seq"]) == (
+        step.to_state,
+        before["version"] + 1,
+        before["audit_seq"] + 1,
+    )
+    assert step.version == after["version"]
+    assert service.read(lambda w: verify(w.session)).ok
+
+
+def test_changes_made_to_the_tenancy_before_its_event_go_out_in_the_same_update(
+    service: Service, clock: FixedClock
+) -> None:
+    t = evaluating_tenancy(service)
+    before = stored(service, t)
+    updates = tenancy_updates(service.engine)
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        tenancy = w.tenancy(t)
+        tenancy.track = "acceleration"
+        w.record(tenancy, "note", actor="王", reason="转入加速器")
+        assert not uow.session.dirty  # written; nothing left for the commit to flush
+        uow.commit()
+    after = stored(service, t)
+    assert len(updates) == 1, updates
+    assert (after["track"], after["version"], after["audit_seq"]) == (
+        "acceleration",
+        before["version"] + 1,
+        before["audit_seq"] + 1,
+    )
+    assert service.read(lambda w: verify(w.session)).ok
+
+
+def test_the_same_deadline_added_twice_is_one_row(service: Service, clock: FixedClock) -> None:
+    t = evaluating_tenancy(service)
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        tenancy = w.tenancy(t)
+        due = w.calendar.add_working_days(w.today, 5)
+        assert w.deadline(tenancy, "info_request_lapse", due, key="once") is True
+        assert w.deadline(tenancy, "info_request_lapse", due, key="once") is False
+        uow.commit()
+    rows = service.read(
+        lambda w: w.session.exec(
+            select(Deadline.due_on, Deadline.status).where(
+                Deadline.tenancy_id == t, Deadline.kind == "info_request_lapse"
+            )
+        ).all()
+    )
+    assert [tuple(r) for r in rows] == [(due, "pending")]
