@@ -94,7 +94,6 @@ _PARTY_COLUMNS = (
     _FIRMS.c.contact_email,
     _FIRMS.c.account_manager,
     _FIRMS.c.locale,
-    _SPACES.c.id.label("party_space_id"),
     _SPACES.c.code.label("space_code"),
     _SPACES.c.name.label("space_name"),
 )
@@ -262,8 +261,10 @@ class Work:
         return self.get(Space, space_id, "space")
 
     def space_rulebook_version(self, space_id: int) -> str | None:
-        """The version of the rulebook active in a space now."""
-        self.session.flush()
+        """The version of the rulebook active in a space now (as this command left it)."""
+        loaded = self.session.identity_map.get(self.session.identity_key(Space, space_id))
+        if loaded is not None:
+            return loaded.rulebook_version  # type: ignore[no-any-return]
         row = self.connection.execute(_SPACE_RULEBOOK, {"space_id": space_id}).first()
         if row is None:
             raise NotFound("space", space_id)
@@ -458,7 +459,6 @@ class Work:
 
     def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
         """The day the newest pending deadline of ``kind`` falls due, if there is one."""
-        self.session.flush()
         row = self.connection.execute(
             _PENDING_DUE_ON, {"tenancy_id": tenancy_id, "kind": kind}
         ).first()
@@ -535,7 +535,6 @@ class Work:
         query, then kept for the command)."""
         key = (firm_id, space_id)
         if key not in self._parties:
-            self.session.flush()  # a firm edited in this command is quoted as edited
             row = self.connection.execute(
                 _NOTICE_PARTIES, {"firm_id": firm_id, "space_id": space_id}
             ).first()
