@@ -18,10 +18,9 @@ from sqlalchemy import Connection, Executable, bindparam, insert, inspect, text,
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel, select
 
 from db.tables import (
-    Allocation,
     AuditEvent,
     Deadline,
     Firm,
@@ -113,9 +112,6 @@ _TENANCY_BY_ID = (
     .where(Tenancy.id == bindparam("tenancy_id"))
 )
 _TENANCY_BY_ID_LOCKED = _TENANCY_BY_ID.with_for_update(of=_TENANCIES)
-_UNITS_HELD = select(Allocation.id).where(
-    Allocation.tenancy_id == bindparam("tenancy_id"), col(Allocation.end_on).is_(None)
-)
 _PENDING_DUE_ON = (
     core_select(_DEADLINES.c.due_on)
     .where(
@@ -257,9 +253,6 @@ class Work:
         self.execute(stmt, {"key_id": state.identity[0], **values})
         _written(row)
 
-    def get_space(self, space_id: int) -> Space:
-        return self.get(Space, space_id, "space")
-
     def space_rulebook_version(self, space_id: int) -> str | None:
         """The version of the rulebook active in a space now (as this command left it)."""
         loaded = self.session.identity_map.get(self.session.identity_key(Space, space_id))
@@ -284,9 +277,6 @@ class Work:
         if row is None:
             raise NotFound("firm", ref)
         return row
-
-    def unit_count(self, tenancy_id: int) -> int:
-        return len(self.session.exec(_UNITS_HELD, params={"tenancy_id": tenancy_id}).all())
 
     # ---- the one way a tenancy changes state --------------------------------------------
     def require(self, tenancy: Tenancy, *triggers: str) -> None:
