@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, select
 
+from db.prepared import Prepared, attach
 from db.tables import (
     AuditEvent,
     Deadline,
@@ -39,10 +40,10 @@ from lifecycle.table import allowed_triggers
 
 T = TypeVar("T", bound=SQLModel)
 
-# The rows every command writes (audit event, outbox row, deadlines, the tenancy's own update)
-# go through SQLAlchemy Core on the session's connection: the same transaction as the ORM
-# changes a handler makes, without building an ORM object and flushing it per row. Statements
-# are built once; their compiled form is cached by the engine.
+# The statements every command runs (load the tenancy, append the audit event, queue the notice,
+# add deadlines, write the tenancy) are built once and run as prepared statements on the
+# session's connection (db/prepared.py): the same transaction as the ORM changes a handler
+# makes, without SQLAlchemy's per-execution overhead or an ORM object flushed per row.
 _TENANCIES = Tenancy.__table__  # type: ignore[attr-defined]
 _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -50,29 +51,28 @@ _DEADLINES = Deadline.__table__  # type: ignore[attr-defined]
 _FIRMS = Firm.__table__  # type: ignore[attr-defined]
 _SPACES = Space.__table__  # type: ignore[attr-defined]
 
-_INSERT_AUDIT = insert(_AUDIT)
-_INSERT_OUTBOX = insert(_OUTBOX)
+_INSERT_AUDIT = Prepared(insert(_AUDIT))
+_INSERT_OUTBOX = Prepared(insert(_OUTBOX))
 # A deadline's dedupe key makes adding it twice a no-op. ``ON CONFLICT (...) DO NOTHING`` reads
-# the same on SQLite and PostgreSQL; as text (typed per column) its compiled form is cached,
-# which the dialects' own ``on_conflict_do_nothing()`` constructs are not.
+# the same on SQLite and PostgreSQL, written once as text (typed per column).
 _DEADLINE_COLUMNS = [c for c in _DEADLINES.c if c.name != "id"]
-_INSERT_DEADLINE = text(
+_INSERT_DEADLINE = Prepared(text(
     f"INSERT INTO {_DEADLINES.name} ({', '.join(c.name for c in _DEADLINE_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c.name for c in _DEADLINE_COLUMNS)}) "
     "ON CONFLICT (dedupe_key) DO NOTHING"
-).bindparams(*(bindparam(c.name, type_=c.type) for c in _DEADLINE_COLUMNS))
+).bindparams(*(bindparam(c.name, type_=c.type) for c in _DEADLINE_COLUMNS)))
 # No SET clause here: Core takes it from the keys of the parameters (the changed columns).
-_UPDATE_TENANCY = update(_TENANCIES).where(
+_UPDATE_TENANCY = Prepared(update(_TENANCIES).where(
     _TENANCIES.c.id == bindparam("key_id"), _TENANCIES.c.version == bindparam("key_version")
-)
-_CANCEL_DEADLINES: dict[int, Any] = {}  # by the number of kinds cancelled
+))
+_CANCEL_DEADLINES: dict[int, Prepared] = {}  # by the number of kinds cancelled
 
 
-def _cancel_deadlines(kinds: int) -> Any:
+def _cancel_deadlines(kinds: int) -> Prepared:
     # One bound parameter per kind (not an "expanding" IN, which is rendered per execution).
     stmt = _CANCEL_DEADLINES.get(kinds)
     if stmt is None:
-        stmt = _CANCEL_DEADLINES[kinds] = (
+        stmt = _CANCEL_DEADLINES[kinds] = Prepared(
             update(_DEADLINES)
             .where(
                 _DEADLINES.c.tenancy_id == bindparam("key_tenancy"),
@@ -96,7 +96,8 @@ _PARTY_COLUMNS = (
     _SPACES.c.code.label("space_code"),
     _SPACES.c.name.label("space_name"),
 )
-_NOTICE_PARTIES = (
+_PARTY_KEYS = tuple(c.key for c in _PARTY_COLUMNS)
+_NOTICE_PARTIES = Prepared(
     core_select(*_PARTY_COLUMNS)
     .select_from(_FIRMS.join(_SPACES, _SPACES.c.id == bindparam("space_id")))
     .where(_FIRMS.c.id == bindparam("firm_id"))
@@ -105,14 +106,19 @@ _NOTICE_PARTIES = (
 # The reads every command makes, built once (building a statement costs as much as running it).
 # A tenancy comes with its firm's and space's notice fields: most commands tell the firm,
 # and one statement is cheaper than two. Only the tenancy row is locked on PostgreSQL.
-_TENANCY_BY_ID = (
-    select(Tenancy, *_PARTY_COLUMNS)
-    .join(_FIRMS, _FIRMS.c.id == Tenancy.firm_id)
-    .join(_SPACES, _SPACES.c.id == Tenancy.space_id)
-    .where(Tenancy.id == bindparam("tenancy_id"))
+_TENANCY_KEYS = tuple(c.key for c in _TENANCIES.c)
+_TENANCY_BY_ID_SELECT = (
+    core_select(*_TENANCIES.c, *_PARTY_COLUMNS)
+    .select_from(
+        _TENANCIES.join(_FIRMS, _FIRMS.c.id == _TENANCIES.c.firm_id).join(
+            _SPACES, _SPACES.c.id == _TENANCIES.c.space_id
+        )
+    )
+    .where(_TENANCIES.c.id == bindparam("tenancy_id"))
 )
-_TENANCY_BY_ID_LOCKED = _TENANCY_BY_ID.with_for_update(of=_TENANCIES)
-_PENDING_DUE_ON = (
+_TENANCY_BY_ID = Prepared(_TENANCY_BY_ID_SELECT)
+_TENANCY_BY_ID_LOCKED = Prepared(_TENANCY_BY_ID_SELECT.with_for_update(of=_TENANCIES))
+_PENDING_DUE_ON = Prepared(
     core_select(_DEADLINES.c.due_on)
     .where(
         _DEADLINES.c.tenancy_id == bindparam("tenancy_id"),
@@ -123,10 +129,10 @@ _PENDING_DUE_ON = (
     .limit(1)
 )
 
-_UPDATE_BY_ID: dict[str, Any] = {}
-_INSERT_INTO: dict[str, Any] = {}
-_SPACE_RULEBOOK = core_select(_SPACES.c.rulebook_version).where(
-    _SPACES.c.id == bindparam("space_id")
+_UPDATE_BY_ID: dict[str, Prepared] = {}
+_INSERT_INTO: dict[str, Prepared] = {}
+_SPACE_RULEBOOK = Prepared(
+    core_select(_SPACES.c.rulebook_version).where(_SPACES.c.id == bindparam("space_id"))
 )
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -175,6 +181,7 @@ class Work:
         self.today: date = self.now.astimezone(ZoneInfo(tz)).date()
         self._parties: dict[tuple[int, int], Any] = {}
         self._connection: Connection | None = None
+        self._nested: Any = None  # the savepoint the connection was asked for in
         self._loaded_versions: dict[int, int] = {}  # tenancy id -> version when first loaded
         self.added_deadlines: list[dict[str, Any]] = []  # the deadline rows this work added
 
@@ -187,17 +194,36 @@ class Work:
     # ---- Core writes on the unit of work's connection -----------------------------------
     @property
     def connection(self) -> Connection:
-        """The unit of work's connection (its transaction begins on first use)."""
-        if self._connection is None:
+        """The unit of work's connection (its transaction begins on first use).
+
+        Asked of the session again whenever a savepoint began or ended since: the session
+        emits a savepoint's ``SAVEPOINT`` when its connection is next asked for.
+        """
+        nested = self.session.get_nested_transaction()
+        if self._connection is None or nested is not self._nested:
             self._connection = self.session.connection()
+            self._nested = nested
         return self._connection
 
-    def execute(self, stmt: Executable, params: Any = None) -> Any:
-        """Execute a Core statement in this unit of work, translating integrity errors."""
+    def execute(self, stmt: Executable | Prepared, params: Any = None) -> Any:
+        """Execute a Core statement (or a prepared one: the DB-API cursor comes back) in this
+        unit of work, translating integrity errors."""
         try:
+            if isinstance(stmt, Prepared):
+                return stmt.execute(self.connection, params)
             return self.connection.execute(stmt, params)
         except SAIntegrityError as err:
             raise translate_integrity_error(err) from err
+
+    def read(self, stmt: Prepared, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a prepared query, after writing what the session holds unwritten
+        (as the ORM's autoflush would before a query)."""
+        self.uow.flush()
+        return stmt.first(self.connection, params)
+
+    def read_all(self, stmt: Prepared, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        self.uow.flush()
+        return stmt.all(self.connection, params)
 
     # ---- loading -------------------------------------------------------------------------
     def get(self, model: type[T], key: object, kind: str | None = None) -> T:
@@ -209,13 +235,18 @@ class Work:
     def tenancy(
         self, tenancy_id: int, expected_version: int | None = None, *, lock: bool = True
     ) -> Tenancy:
-        locked = lock and self.session.get_bind().dialect.name == "postgresql"
+        locked = lock and self.connection.dialect.name == "postgresql"
         stmt = _TENANCY_BY_ID_LOCKED if locked else _TENANCY_BY_ID
-        found = self.session.exec(stmt, params={"tenancy_id": tenancy_id}).first()
+        found = self.read(stmt, {"tenancy_id": tenancy_id})
         if found is None:
             raise NotFound("tenancy", tenancy_id)
-        row: Tenancy = found[0]
-        self._parties[(row.firm_id, row.space_id)] = found
+        width = len(_TENANCY_KEYS)
+        row: Tenancy = attach(
+            self.session, Tenancy, dict(zip(_TENANCY_KEYS, found[:width], strict=True))
+        )
+        self._parties[(row.firm_id, row.space_id)] = dict(
+            zip(_PARTY_KEYS, found[width:], strict=True)
+        )
         self._loaded_versions.setdefault(tenancy_id, row.version)
         if expected_version is not None and row.version != expected_version:
             raise StaleTenancy(tenancy_id, expected_version, row.version)
@@ -227,8 +258,8 @@ class Work:
         table = model.__table__  # type: ignore[attr-defined]
         stmt = _INSERT_INTO.get(table.name)
         if stmt is None:
-            stmt = _INSERT_INTO[table.name] = insert(table)
-        return int(self.execute(stmt, values).inserted_primary_key[0])
+            stmt = _INSERT_INTO[table.name] = Prepared(insert(table).returning(table.c.id))
+        return int(self.execute(stmt, values).fetchone()[0])
 
     def write(self, row: SQLModel) -> None:
         """Write the columns of ``row`` changed since it was loaded, now, as one UPDATE by
@@ -247,8 +278,8 @@ class Work:
             return
         stmt = _UPDATE_BY_ID.get(table.name)
         if stmt is None:
-            stmt = _UPDATE_BY_ID[table.name] = update(table).where(
-                table.c.id == bindparam("key_id")
+            stmt = _UPDATE_BY_ID[table.name] = Prepared(
+                update(table).where(table.c.id == bindparam("key_id"))
             )
         self.execute(stmt, {"key_id": state.identity[0], **values})
         _written(row)
@@ -258,10 +289,10 @@ class Work:
         loaded = self.session.identity_map.get(self.session.identity_key(Space, space_id))
         if loaded is not None:
             return loaded.rulebook_version  # type: ignore[no-any-return]
-        row = self.connection.execute(_SPACE_RULEBOOK, {"space_id": space_id}).first()
+        row = _SPACE_RULEBOOK.first(self.connection, {"space_id": space_id})
         if row is None:
             raise NotFound("space", space_id)
-        return row.rulebook_version  # type: ignore[no-any-return]
+        return row[0]  # type: ignore[no-any-return]
 
     def space_by_code(self, code: str) -> Space:
         row = self.session.exec(select(Space).where(Space.code == code)).first()
@@ -402,7 +433,7 @@ class Work:
             "hash": digest,
         }
         try:
-            self.connection.execute(_INSERT_AUDIT, event)
+            _INSERT_AUDIT.execute(self.connection, event)
         except SAIntegrityError as err:
             # Someone else appended to this tenancy's chain first: (tenancy_id, seq) is unique.
             raise StaleTenancy(tenancy.id, tenancy.version, None) from err
@@ -449,10 +480,8 @@ class Work:
 
     def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
         """The day the newest pending deadline of ``kind`` falls due, if there is one."""
-        row = self.connection.execute(
-            _PENDING_DUE_ON, {"tenancy_id": tenancy_id, "kind": kind}
-        ).first()
-        return row.due_on if row is not None else None
+        row = _PENDING_DUE_ON.first(self.connection, {"tenancy_id": tenancy_id, "kind": kind})
+        return row[0] if row is not None else None
 
     def cancel_deadlines(self, tenancy_id: int, *kinds: str) -> int:
         """Cancel pending deadlines of these kinds (the step they guarded is moot)."""
@@ -490,14 +519,14 @@ class Work:
         dedupe = f"{message}:{audience}:{tenancy.id}:{key or tenancy.audit_seq}"
         ctx = {
             "firm": {
-                "id": parties.party_firm_id,
-                "name": parties.name,
-                "uscc": parties.uscc,
-                "contact_name": parties.contact_name,
-                "email": parties.contact_email,
-                "account_manager": parties.account_manager,
+                "id": parties["party_firm_id"],
+                "name": parties["name"],
+                "uscc": parties["uscc"],
+                "contact_name": parties["contact_name"],
+                "email": parties["contact_email"],
+                "account_manager": parties["account_manager"],
             },
-            "space": {"code": parties.space_code, "name": parties.space_name},
+            "space": {"code": parties["space_code"], "name": parties["space_name"]},
             "tenancy": {"id": tenancy.id, "state": tenancy.state},
             "sent_on": self.today.isoformat(),
             **_json_safe(dict(context or {})),
@@ -506,9 +535,9 @@ class Work:
             "dedupe_key": dedupe,
             "message": message,
             "tenancy_id": tenancy.id,
-            "firm_id": parties.party_firm_id,
+            "firm_id": parties["party_firm_id"],
             "audience": audience,
-            "locale": parties.locale,
+            "locale": parties["locale"],
             "context": ctx,
             "status": "pending",
             "attempts": 0,
@@ -520,19 +549,17 @@ class Work:
         self.execute(_INSERT_OUTBOX, row)
         return row
 
-    def _notice_parties(self, firm_id: int, space_id: int) -> Any:
+    def _notice_parties(self, firm_id: int, space_id: int) -> dict[str, Any]:
         """The firm's and space's fields a notice quotes, as loaded with the tenancy (or in one
         query, then kept for the command)."""
         key = (firm_id, space_id)
         if key not in self._parties:
-            row = self.connection.execute(
-                _NOTICE_PARTIES, {"firm_id": firm_id, "space_id": space_id}
-            ).first()
+            row = _NOTICE_PARTIES.first(self.connection, {"firm_id": firm_id, "space_id": space_id})
             if row is None:
                 if self.session.get(Firm, firm_id) is None:
                     raise NotFound("firm", firm_id)
                 raise NotFound("space", space_id)
-            self._parties[key] = row
+            self._parties[key] = dict(zip(_PARTY_KEYS, row, strict=True))
         return self._parties[key]
 
 

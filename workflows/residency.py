@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlmodel import col, select
 
+from db.prepared import Prepared, attach
 from db.tables import Allocation, Rectification, Review, Tenancy, Violation
 from lifecycle import rulebook as rbook
 from lifecycle.errors import (
@@ -32,16 +33,25 @@ from workflows.service import handles
 OUTCOME_TRIGGER = {"pass": "pass_review", "rectify": "order_rectification", "fail": "fail_review"}
 
 
-_REVIEW = select(Review).where(
-    Review.tenancy_id == bindparam("tenancy_id"), Review.period == bindparam("period")
+_REVIEWS = Review.__table__  # type: ignore[attr-defined]
+_REVIEW_KEYS = tuple(c.key for c in _REVIEWS.c)
+_REVIEW = Prepared(
+    select(_REVIEWS).where(
+        _REVIEWS.c.tenancy_id == bindparam("tenancy_id"), _REVIEWS.c.period == bindparam("period")
+    )
 )
-_LEASED_AREAS = select(Allocation.area_m2).where(
-    Allocation.tenancy_id == bindparam("tenancy_id"), col(Allocation.end_on).is_(None)
+_LEASED_AREAS = Prepared(
+    select(Allocation.area_m2).where(
+        Allocation.tenancy_id == bindparam("tenancy_id"), col(Allocation.end_on).is_(None)
+    )
 )
 
 
 def find_review(w: Work, tenancy_id: int, period: int) -> Review | None:
-    return w.session.exec(_REVIEW, params={"tenancy_id": tenancy_id, "period": period}).first()
+    row = w.read(_REVIEW, {"tenancy_id": tenancy_id, "period": period})
+    if row is None:
+        return None
+    return attach(w.session, Review, dict(zip(_REVIEW_KEYS, row, strict=True)))  # type: ignore[no-any-return]
 
 
 def review_of(w: Work, tenancy_id: int, period: int) -> Review:
@@ -52,8 +62,8 @@ def review_of(w: Work, tenancy_id: int, period: int) -> Review:
 
 
 def leased_area(w: Work, tenancy_id: int) -> float:
-    rows = w.session.exec(_LEASED_AREAS, params={"tenancy_id": tenancy_id}).all()
-    return round(sum(rows), 2)
+    rows = w.read_all(_LEASED_AREAS, {"tenancy_id": tenancy_id})
+    return round(sum(area for (area,) in rows), 2)
 
 
 @handles(OpenReview)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy import select as core_select
 
+from db.prepared import Prepared
 from db.tables import CalendarOverride
 from db.uow import UnitOfWork
 from lifecycle.calendar import WorkCalendar
@@ -26,7 +27,7 @@ log = logging.getLogger("innospace.workflows")
 C = TypeVar("C", bound=Command)
 Handler = Callable[[Work, Any], Any]
 HANDLERS: dict[type[Command], Handler] = {}
-_OVERRIDES = core_select(CalendarOverride.day, CalendarOverride.workday)
+_OVERRIDES = Prepared(core_select(CalendarOverride.day, CalendarOverride.workday))
 
 
 def handles(
@@ -60,7 +61,7 @@ class Service:
         """
         # Through the connection, not the ORM: reading the calendar must not autoflush what
         # a handler has changed so far (that would write its tenancy twice).
-        rows = uow.session.connection().execute(_OVERRIDES).all()
+        rows = _OVERRIDES.all(uow.session.connection())
         overrides = frozenset((day, bool(workday)) for day, workday in rows)
         if self._calendar is None or self._calendar[0] != overrides:
             self._calendar = (overrides, WorkCalendar(dict(overrides)))

@@ -1,0 +1,119 @@
+"""Prepared statements (the single-command hot path) read and write exactly what SQLAlchemy's
+own execution would, on both databases: column defaults, types in and out, errors, savepoints.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import Engine, bindparam, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from sqlmodel import select as orm_select
+
+from db.prepared import Prepared, attach
+from db.tables import Deadline, Firm, Review, Space, Tenancy
+from db.uow import UnitOfWork
+from lifecycle.clock import FixedClock
+from lifecycle.errors import AlreadyExists
+from workflows.core import Work
+from workflows.service import Service
+
+FIRMS = Firm.__table__  # type: ignore[attr-defined]
+REVIEWS = Review.__table__  # type: ignore[attr-defined]
+DEADLINES = Deadline.__table__  # type: ignore[attr-defined]
+AT = datetime(2025, 1, 6, 1, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+def tenancy_id(engine: Engine) -> int:
+    with Session(engine) as s:
+        space = Space(code="MC3", name="三医创新中心", created_at=AT)
+        firm = Firm(name="峰际生物", uscc="91510100MA6CGUJ35A", industry="pharma", created_at=AT)
+        s.add_all([space, firm])
+        s.flush()
+        tenancy = Tenancy(firm_id=firm.id, space_id=space.id, state="active",
+                          term_start=date(2024, 1, 1), created_at=AT, updated_at=AT)
+        s.add(tenancy)
+        s.commit()
+        assert tenancy.id is not None
+        return tenancy.id
+
+
+def test_an_insert_applies_the_column_defaults_core_would(engine: Engine, tenancy_id: int) -> None:
+    given = {"tenancy_id": tenancy_id, "opened_at": AT, "due_on": date(2025, 3, 31)}
+    with engine.begin() as conn:
+        core_id = conn.execute(insert(REVIEWS), {**given, "period": 2023}).inserted_primary_key[0]
+        fast = Prepared(insert(REVIEWS).returning(REVIEWS.c.id))
+        fast_id = fast.execute(conn, {**given, "period": 2024}).fetchone()[0]
+        rows = {r.id: r._asdict() for r in conn.execute(select(REVIEWS)).all()}
+    by_core, by_fast = rows[core_id], rows[fast_id]
+    for row in (by_core, by_fast):
+        row.pop("id"), row.pop("period")
+    assert by_fast == by_core
+    assert by_fast["status"] == "open" and by_fast["figures"] == {}  # the columns' defaults
+
+
+def test_values_come_back_as_their_column_types_give_them(engine: Engine, tenancy_id: int) -> None:
+    payload = {"offset": -3, "说明": "提交截止前三个工作日", "nested": [1.5, None, True]}
+    row = {"kind": "review_reminder", "tenancy_id": tenancy_id, "subject_id": None,
+           "due_on": date(2025, 3, 26), "due_at": AT, "status": "pending",
+           "dedupe_key": "k1", "payload": payload, "created_at": AT, "done_at": None}
+    by_key = Prepared(select(DEADLINES).where(DEADLINES.c.dedupe_key == bindparam("key")))
+    with engine.begin() as conn:
+        Prepared(insert(DEADLINES)).execute(conn, row)
+        fast = by_key.first(conn, {"key": "k1"})
+        core = conn.execute(select(DEADLINES).where(DEADLINES.c.dedupe_key == "k1")).one()
+        missing = by_key.first(conn, {"key": "none such"})
+    assert fast == tuple(core)
+    assert fast is not None
+    got = dict(zip(DEADLINES.c.keys(), fast, strict=True))
+    assert got["due_at"] == AT and got["due_at"].tzinfo is not None
+    assert got["due_on"] == date(2025, 3, 26) and got["payload"] == payload
+    assert missing is None
+
+
+def test_a_unique_clash_is_sqlalchemys_integrity_error_and_the_domains_already_exists(
+        service: Service, clock: FixedClock, tenancy_id: int) -> None:
+    row = {"tenancy_id": tenancy_id, "period": 2024, "opened_at": AT, "due_on": date(2025, 3, 31)}
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        w.insert(Review, **row)
+        with pytest.raises(IntegrityError):
+            Prepared(insert(REVIEWS)).execute(w.connection, row)
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        w.insert(Review, **row)
+        with pytest.raises(AlreadyExists):
+            w.insert(Review, **row)
+
+
+def test_a_savepoint_undoes_prepared_writes_made_inside_it(
+        service: Service, clock: FixedClock, tenancy_id: int) -> None:
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        w.insert(Review, tenancy_id=tenancy_id, period=2023, opened_at=AT, due_on=date(2024, 3, 1))
+        savepoint = uow.session.begin_nested()
+        w.insert(Review, tenancy_id=tenancy_id, period=2024, opened_at=AT, due_on=date(2025, 3, 1))
+        savepoint.rollback()
+        uow.commit()
+    with Session(service.engine) as s:
+        assert s.exec(orm_select(Review.period)).all() == [2023]
+
+
+def test_an_attached_row_is_the_sessions_object_clean_and_persistent(
+        engine: Engine, tenancy_id: int) -> None:
+    with Session(engine) as s:
+        values = s.connection().execute(
+            select(Tenancy.__table__).where(Tenancy.__table__.c.id == tenancy_id)  # type: ignore[attr-defined]
+        ).one()._asdict()
+        first = attach(s, Tenancy, values)
+        assert inspect(first).persistent and not s.dirty
+        assert attach(s, Tenancy, {**values, "state": "exited"}) is first  # identity map wins
+        assert s.get(Tenancy, tenancy_id) is first
+        first.state = "under_review"
+        assert s.dirty
+        s.commit()
+    with Session(engine) as s:
+        assert s.get(Tenancy, tenancy_id).state == "under_review"  # type: ignore[union-attr]
