@@ -206,8 +206,8 @@ class Work:
         return self._connection
 
     def execute(self, stmt: Executable | Prepared, params: Any = None) -> Any:
-        """Execute a Core statement (or a prepared one: the DB-API cursor comes back) in this
-        unit of work, translating integrity errors."""
+        """Execute a Core statement, or a prepared one (whose result is the driver's rows,
+        unprocessed), in this unit of work, translating integrity errors."""
         try:
             if isinstance(stmt, Prepared):
                 return stmt.execute(self.connection, params)
