@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from db.prepared import driver_execute
 from db.types import json_dumps, json_loads
 from lifecycle.errors import InvalidInput
 
@@ -65,7 +66,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: two writers never deadlock on a lock upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        driver_execute(conn, "BEGIN IMMEDIATE")
 
     return engine
 

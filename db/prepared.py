@@ -17,11 +17,12 @@ literal-rendered parameters (both are rendered per execution).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Insert, Update, exc, inspect
+from sqlalchemy import Connection, CursorResult, Dialect, Insert, Update, exc, inspect
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -65,19 +66,26 @@ class Prepared:
         return found
 
     def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
-        """Run the statement; the driver-level result (``rowcount``, ``fetchone()``) comes back.
+        """Run the statement; the driver-level result (``rowcount``, ``fetchone()``,
+        ``description``) comes back.
 
-        It goes through ``Connection.exec_driver_sql``: engine events, SQL echo and the
-        wrapping of driver errors in SQLAlchemy's exception types all still apply.
+        Inside a transaction it runs with :func:`driver_execute`: on the driver's cursor,
+        unless something watches statements. Outside one, ``Connection.exec_driver_sql``
+        begins a transaction first, as SQLAlchemy always does.
         """
         params = params or {}
-        form = self.form(connection.dialect, tuple(params))
-        return connection.exec_driver_sql(form.sql, _bind(form, params))
+        dialect = connection.dialect
+        form = self.form(dialect, tuple(params))
+        values = _bind(form, params)
+        if not connection.in_transaction():  # SQLAlchemy begins one
+            return connection.exec_driver_sql(form.sql, values)
+        return driver_execute(connection, form.sql, values)
 
     def all(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple]:
         result = self.execute(connection, params)
         processors = self._result_processors(connection.dialect, result, params)
         rows = result.fetchall()
+        result.close()
         if not any(processors):
             return [tuple(row) for row in rows]
         return [_processed(row, processors) for row in rows]
@@ -100,13 +108,57 @@ class Prepared:
             # The driver's type codes are known once a cursor has run (PostgreSQL's numeric
             # processors depend on them); SQLite gives none.
             form = self._forms[key]
+            cursor = result.cursor if isinstance(result, CursorResult) else result
             found = self._results[key] = tuple(
                 column.type.dialect_impl(dialect).result_processor(dialect, description[1])
-                for column, description in zip(
-                    form.columns, result.cursor.description, strict=True
-                )
+                for column, description in zip(form.columns, cursor.description, strict=True)
             )
         return found
+
+
+def driver_execute(connection: Connection, sql: str, params: Any = ()) -> Any:
+    """Run ``sql`` on the connection's driver cursor and return the cursor, unless something
+    watches statements: with SQL echo on, or listeners on statements or their errors, it goes
+    through ``Connection.exec_driver_sql`` instead (whose result then comes back).
+
+    A driver error is raised as SQLAlchemy's exception type (``IntegrityError``,
+    ``OperationalError``, ...), as ``exec_driver_sql`` would, and a lost connection is
+    invalidated.
+    """
+    if _watched(connection):
+        return connection.exec_driver_sql(sql, params)
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None  # checked out, so connected
+    cursor = dbapi_connection.cursor()
+    try:
+        dialect.do_execute(cursor, sql, params, None)
+    except dialect.loaded_dbapi.Error as err:
+        cursor.close()
+        disconnected = dialect.is_disconnect(err, dbapi_connection, cursor)
+        wrapped = exc.DBAPIError.instance(
+            sql, params, err, dialect.loaded_dbapi.Error,
+            hide_parameters=connection.engine.hide_parameters, dialect=dialect,
+            ismulti=False, connection_invalidated=disconnected,
+        )
+        if disconnected:
+            connection.invalidate(err)
+        raise wrapped from err
+    return cursor
+
+
+def _watched(connection: Connection) -> bool:
+    """Whether anything watches the statements run on ``connection``: SQL echo, or listeners
+    on statements or their errors."""
+    dispatch = connection.dispatch
+    return bool(
+        connection.engine.logger.isEnabledFor(logging.INFO)
+        or dispatch.before_execute
+        or dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or dispatch.after_execute
+        or connection.dialect.dispatch.handle_error
+    )
 
 
 def _compile(

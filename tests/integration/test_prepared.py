@@ -4,11 +4,14 @@ own execution would, on both databases: column defaults, types in and out, error
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, insert, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, bindparam, event, insert, inspect, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 from sqlmodel import select as orm_select
 
@@ -117,3 +120,45 @@ def test_an_attached_row_is_the_sessions_object_clean_and_persistent(
         s.commit()
     with Session(engine) as s:
         assert s.get(Tenancy, tenancy_id).state == "under_review"  # type: ignore[union-attr]
+
+
+def test_whatever_watches_statements_still_sees_every_prepared_one(
+        engine: Engine, tenancy_id: int, caplog: pytest.LogCaptureFixture) -> None:
+    by_id = Prepared(select(FIRMS.c.name).where(FIRMS.c.id == bindparam("firm_id")))
+    seen: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    with engine.begin() as conn:
+        assert by_id.first(conn, {"firm_id": 1}) == ("峰际生物",)
+    assert seen == []
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with engine.begin() as conn:
+            assert by_id.first(conn, {"firm_id": 1}) == ("峰际生物",)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert any(s.startswith("SELECT firms.name") for s in seen)
+    engine.echo = True
+    try:
+        with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"), engine.begin() as conn:
+            by_id.first(conn, {"firm_id": 1})
+    finally:
+        engine.echo = False
+    assert any("SELECT firms.name" in r.getMessage() for r in caplog.records)
+
+
+def test_a_locked_database_is_sqlalchemys_operational_error(engine: Engine, tmp_path: Any) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    holder = sqlite3.connect(engine.url.database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process is writing
+    try:
+        with engine.connect() as conn:
+            conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=50")  # type: ignore[union-attr]
+            with pytest.raises(OperationalError, match="database is locked"):
+                conn.begin()  # the engine begins with BEGIN IMMEDIATE, run on the driver
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -3,6 +3,8 @@ chained events always reproduces the state; any tampering is reported."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lifecycle.audit import GENESIS, event_hash, fold, verify_chain
+from lifecycle.audit import GENESIS, canonical_json, event_hash, fold, verify_chain
 from lifecycle.errors import GuardFailed, TransitionNotAllowed
 from lifecycle.machine import Facts, fire
 from lifecycle.table import INITIAL, STATES, TRIGGERS
@@ -104,3 +106,53 @@ def test_a_record_only_event_cannot_smuggle_a_state_change() -> None:
     events = chain([("apply", None, "applied"), ("note", "applied", "active")])
     problems = verify_chain(1, events, head=events[-1].hash, state="active")
     assert [p.kind for p in problems] == ["illegal_step"]
+
+
+# ---- the hashed serialization ------------------------------------------------------------------
+
+def _stdlib(value: Any) -> bytes:
+    """The definition the stored hashes were made with."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str).encode()
+
+
+_NUMBERS = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([1e-05, -3.2e-05, 0.0001, 0.00012, 1e-07, 1e16, 1.5e16, 1e15, -0.0, 5e-324]),
+)
+_TEXT = st.one_of(st.text(), st.sampled_from(["1e5", ":1e5", ",0.00001", "R&D 投入", "\x00\n\"\\"]))
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), _NUMBERS, _TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=5),
+                            st.dictionaries(_TEXT, inner, max_size=5)),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400)
+@given(_JSON)
+def test_the_hashed_serialization_is_the_standard_librarys_byte_for_byte(value: Any) -> None:
+    assert canonical_json(value) == _stdlib(value)
+
+
+def test_values_orjson_would_write_differently_take_the_standard_librarys_way() -> None:
+    @dataclass
+    class Point:
+        x: int
+
+    odd = {"when": datetime(2026, 1, 5, tzinfo=UTC), "tags": {"a"}, "p": Point(1), "n": 2**80,
+           "tiny": 0.00001, "big": 1e17, "keys": {1: "one"}}
+    for key, value in odd.items():
+        assert canonical_json({key: value}) == _stdlib({key: value}), key
+
+
+def test_an_event_hash_is_the_sha256_of_the_standard_serialization() -> None:
+    at = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    data = {"period": 2025, "score": 61.25, "ratio": 0.00004, "trace": {"steps": ["营收", 1e-7]}}
+    digest = event_hash(prev_hash=GENESIS, tenancy_id=7, seq=3, actor="ops", trigger="pass_review",
+                        from_state="under_review", to_state="resident", reason=None, data=data,
+                        rulebook_version="abc", occurred_at=at)
+    body = [GENESIS, 7, 3, "ops", "pass_review", "under_review", "resident", None, data, "abc",
+            "2026-03-02T09:30:00.000000"]
+    assert digest == hashlib.sha256(_stdlib(body)).hexdigest()

@@ -10,7 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_ALLOWED = {
     "__future__", "collections", "dataclasses", "datetime", "decimal", "enum", "functools",
-    "itertools", "typing", "zoneinfo", "hashlib", "json", "math", "re", "calendar", "tomllib",
+    "itertools", "typing", "zoneinfo", "hashlib", "json", "orjson", "math", "re", "calendar",
+    "tomllib",
     "pydantic", "transitions", "stdnum", "chinese_calendar", "holidays", "lifecycle",
 }
 CLOCK_READS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
