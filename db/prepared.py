@@ -20,13 +20,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, CursorResult, Dialect, Insert, Update, exc, inspect
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import TypeDecorator
 
 Processor = Callable[[Any], Any]
 
@@ -42,6 +45,11 @@ class _Form:
     fixed: Mapping[str, Any]  # values compiled into the statement's own binds (LIMIT 1)
     defaults: Mapping[str, Callable[[], Any]]  # INSERT: column defaults for absent keys
     columns: tuple[Any, ...]  # SELECT/RETURNING: the result columns (for their types)
+    processed: tuple[tuple[int, Processor], ...] = ()  # (position, processor) where there is one
+
+    def __post_init__(self) -> None:
+        processed = tuple((i, p) for i, p in enumerate(self.processors) if p is not None)
+        object.__setattr__(self, "processed", processed)
 
 
 class Prepared:
@@ -149,16 +157,23 @@ def driver_execute(connection: Connection, sql: str, params: Any = ()) -> Any:
 
 def _watched(connection: Connection) -> bool:
     """Whether anything watches the statements run on ``connection``: SQL echo, or listeners
-    on statements or their errors."""
-    dispatch = connection.dispatch
-    return bool(
-        connection.engine.logger.isEnabledFor(logging.INFO)
-        or dispatch.before_execute
-        or dispatch.before_cursor_execute
-        or dispatch.after_cursor_execute
-        or dispatch.after_execute
-        or connection.dialect.dispatch.handle_error
-    )
+    on statements or their errors. Asked once per checked-out connection (a command's), so a
+    listener added while a connection is in use applies from its next checkout."""
+    found = _WATCHED.get(connection)
+    if found is None:
+        dispatch = connection.dispatch
+        found = _WATCHED[connection] = bool(
+            connection.engine.logger.isEnabledFor(logging.INFO)
+            or dispatch.before_execute
+            or dispatch.before_cursor_execute
+            or dispatch.after_cursor_execute
+            or dispatch.after_execute
+            or connection.dialect.dispatch.handle_error
+        )
+    return found
+
+
+_WATCHED: WeakKeyDictionary[Connection, bool] = WeakKeyDictionary()
 
 
 def _compile(
@@ -174,7 +189,7 @@ def _compile(
     binds = compiled.binds
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(binds)
     processors = tuple(
-        binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        _bind_processor(binds[name].type, dialect) for name in names
     )
     fixed = {name: bp.value for name, bp in binds.items() if not bp.required}
     defaults: dict[str, Callable[[], Any]] = {}
@@ -202,21 +217,56 @@ def _compile(
     )
 
 
+def _bind_processor(type_: Any, dialect: Dialect) -> Processor | None:
+    processor = type_.dialect_impl(dialect).bind_processor(dialect)
+    base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    try:
+        instants = issubclass(base.python_type, datetime)
+    except NotImplementedError:  # a type that does not say
+        instants = False
+    return _instants_memoized(processor) if instants else processor
+
+
+def _instants_memoized(processor: Processor | None) -> Processor | None:
+    """``processor``, remembering its last datetime: a command stamps most of its rows with
+    the same instant (its clock's ``now``), converted once instead of once per statement.
+    Datetimes are immutable, so the same object always converts to the same value."""
+    if processor is None:
+        return None
+    last: list[tuple[Any, Any]] = [(None, None)]
+
+    def process(value: Any) -> Any:
+        seen, converted = last[0]
+        if value is seen and value is not None:
+            return converted
+        converted = processor(value)
+        if type(value) is datetime:
+            last[0] = (value, converted)  # one assignment: safe to share between threads
+        return converted
+
+    return process
+
+
 def _bind(form: _Form, params: Mapping[str, Any]) -> Any:
-    values = []
-    for name, processor in zip(form.names, form.processors, strict=True):
-        if name in params:
-            value = params[name]
-        elif name in form.defaults:
-            value = form.defaults[name]()
-        elif name in form.fixed:
-            value = form.fixed[name]
-        else:
-            raise exc.ArgumentError(f"prepared statement: no value for {name!r}")
-        values.append(processor(value) if processor is not None else value)
+    try:
+        values = [params[name] for name in form.names]
+    except KeyError:
+        values = [_default(form, name, params) for name in form.names]
+    for i, processor in form.processed:
+        values[i] = processor(values[i])
     if form.positional:
         return tuple(values)
     return dict(zip(form.names, values, strict=True))
+
+
+def _default(form: _Form, name: str, params: Mapping[str, Any]) -> Any:
+    if name in params:
+        return params[name]
+    if name in form.defaults:
+        return form.defaults[name]()
+    if name in form.fixed:
+        return form.fixed[name]
+    raise exc.ArgumentError(f"prepared statement: no value for {name!r}")
 
 
 def _processed(row: Sequence[Any], processors: Sequence[Processor | None]) -> tuple:

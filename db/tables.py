@@ -112,9 +112,9 @@ class Application(SQLModel, table=True):
 
 class ReviewerScore(SQLModel, table=True):
     __tablename__ = "reviewer_scores"
-    __table_args__ = (UniqueConstraint("tenancy_id", "reviewer"),)
+    __table_args__ = (UniqueConstraint("tenancy_id", "reviewer"),)  # also the tenancy index
     id: int | None = Field(default=None, primary_key=True)
-    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    tenancy_id: int = Field(foreign_key="tenancies.id")
     reviewer: str = Field(max_length=100)
     conflict_of_interest: bool = False
     scores: dict[str, Any] = _json()
@@ -124,9 +124,9 @@ class ReviewerScore(SQLModel, table=True):
 
 class Review(SQLModel, table=True):
     __tablename__ = "reviews"
-    __table_args__ = (UniqueConstraint("tenancy_id", "period"),)
+    __table_args__ = (UniqueConstraint("tenancy_id", "period"),)  # also the tenancy index
     id: int | None = Field(default=None, primary_key=True)
-    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    tenancy_id: int = Field(foreign_key="tenancies.id")
     period: int  # the calendar year reviewed
     status: str = Field(default="open", max_length=16)  # open | submitted | decided
     opened_at: datetime = _ts()

@@ -130,6 +130,18 @@ _PENDING_DUE_ON = Prepared(
 )
 
 _UPDATE_BY_ID: dict[str, Prepared] = {}
+
+
+def _update_by_id(table: Any) -> Prepared:
+    # No SET clause: Core takes it from the keys of the parameters (the columns written).
+    stmt = _UPDATE_BY_ID.get(table.name)
+    if stmt is None:
+        stmt = _UPDATE_BY_ID[table.name] = Prepared(
+            update(table).where(table.c.id == bindparam("key_id"))
+        )
+    return stmt
+
+
 _INSERT_INTO: dict[str, Prepared] = {}
 _SPACE_RULEBOOK = Prepared(
     core_select(_SPACES.c.rulebook_version).where(_SPACES.c.id == bindparam("space_id"))
@@ -276,13 +288,26 @@ class Work:
         values = {key: getattr(row, key) for key in state.committed_state if key in table.c}
         if not values:
             return
-        stmt = _UPDATE_BY_ID.get(table.name)
-        if stmt is None:
-            stmt = _UPDATE_BY_ID[table.name] = Prepared(
-                update(table).where(table.c.id == bindparam("key_id"))
-            )
-        self.execute(stmt, {"key_id": state.identity[0], **values})
+        self.execute(_update_by_id(table), {"key_id": state.identity[0], **values})
         _written(row)
+
+    def update(self, row: SQLModel, **values: Any) -> None:
+        """Set ``values`` on ``row`` and write them now, as one UPDATE by primary key.
+
+        ``row.x = v`` then :meth:`write` does the same; this skips the per-attribute change
+        tracking (the values are written at once and become the row's loaded state).
+        """
+        state = inspect(row)
+        if state.transient or state.pending or state.modified:
+            for key, value in values.items():  # other changes wait: write them all together
+                setattr(row, key, value)
+            self.write(row)
+            return
+        table = state.mapper.local_table
+        assert state.mapper.version_id_col is None, "versioned rows are written by _save"
+        self.execute(_update_by_id(table), {"key_id": state.identity[0], **values})
+        for key, value in values.items():
+            set_committed_value(row, key, value)
 
     def space_rulebook_version(self, space_id: int) -> str | None:
         """The version of the rulebook active in a space now (as this command left it)."""

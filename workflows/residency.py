@@ -118,10 +118,7 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
         raise GuardFailed(tenancy.id, "submit_review", f"the {cmd.period} review is decided")
     rb = rules.for_tenancy(w, tenancy)
     figures = rbook.jsonable(rbook.validate_figures(rb, cmd.figures))
-    review.figures = figures
-    review.status = "submitted"
-    review.submitted_at = w.now
-    w.write(review)
+    w.update(review, figures=figures, status="submitted", submitted_at=w.now)
     w.cancel_deadlines(tenancy.id, "review_reminder", "review_overdue_reminder")  # type: ignore[arg-type]
     return w.record(
         tenancy,
@@ -208,10 +205,8 @@ def apply_decision(
                 "reason", f"overriding the rulebook's outcome ({decided}) needs a reason"
             )
         decided = outcome
-    review.score, review.grade, review.consequence = score, grade, consequence
-    review.trace, review.status, review.decided_at = trace, "decided", w.now
-    review.rulebook_version = rb.version
-    w.write(review)
+    w.update(review, score=score, grade=grade, consequence=consequence, trace=trace,
+             status="decided", decided_at=w.now, rulebook_version=rb.version)
     w.cancel_deadlines(
         tenancy.id,
         "review_submission_due",
@@ -270,18 +265,17 @@ def _start_rectification(w: Work, tenancy: Tenancy, review: Review, rb: rbook.Ru
         "; ".join(str(s) for s in review.trace.get("defects", []))
         or f"{review.period} 年度考核等级 {review.grade}"
     )
-    row = Rectification(
+    rectification_id = w.insert(
+        Rectification,
         tenancy_id=tenancy.id,
         review_id=review.id,
-        defects=defects,  # type: ignore[arg-type]
+        defects=defects,
         plan_due_on=plan_due,
         due_on=due,
         created_at=w.now,
     )
-    w.session.add(row)
-    w.session.flush()
-    w.deadline(tenancy, "rectification_plan_due", plan_due, subject_id=row.id)
-    w.deadline(tenancy, "rectification_end", due, subject_id=row.id)
+    w.deadline(tenancy, "rectification_plan_due", plan_due, subject_id=rectification_id)
+    w.deadline(tenancy, "rectification_end", due, subject_id=rectification_id)
     w.notify(
         tenancy,
         "rectification_notice",
