@@ -21,6 +21,7 @@ import psycopg
 from sqlalchemy import JSON, Table
 
 from bench.fixtures import table
+from db.engine import SQLITE_PRAGMAS
 from db.tables import (
     AuditEvent,
     Deadline,
@@ -96,8 +97,7 @@ class SqliteDriver(Driver):
     def __init__(self, path: Path) -> None:
         # The pragmas db.engine.make_engine sets on every connection.
         self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
-                       "busy_timeout=30000"):
+        for pragma in SQLITE_PRAGMAS:
             self.conn.execute(f"PRAGMA {pragma}")
 
 

@@ -69,23 +69,36 @@ def event_hash(
     data: Mapping[str, Any] | None,
     rulebook_version: str | None,
     occurred_at: datetime,
+    data_json: bytes | None = None,
 ) -> str:
-    body = canonical_json(
-        [
-            prev_hash,
-            tenancy_id,
-            seq,
-            actor,
-            trigger,
-            from_state,
-            to_state,
-            reason,
-            dict(data or {}),
-            rulebook_version,
-            _instant(occurred_at),
-        ]
-    )
+    """The SHA-256 of the event's fields as one canonical JSON array.
+
+    ``data_json``, when given, is ``canonical_json(data)`` already made (``data`` is then not
+    read): the array is written around it, byte for byte what serializing the whole gives.
+    """
+    head = [prev_hash, tenancy_id, seq, actor, trigger, from_state, to_state, reason]
+    tail = [rulebook_version, _instant(occurred_at)]
+    if data_json is None:
+        body = canonical_json([*head, dict(data or {}), *tail])
+    else:
+        body = b"".join(
+            (canonical_json(head)[:-1], b",", data_json, b",", canonical_json(tail)[1:])
+        )
     return hashlib.sha256(body).hexdigest()
+
+
+def plain_canonical_json(value: Any) -> bytes | None:
+    """``canonical_json(value)`` when ``value`` is plain JSON data already (text, numbers,
+    booleans, null, lists and text-keyed dicts) and orjson's bytes are the canonical ones;
+    None otherwise (dates, sets, numbers that need the standard library, ...).
+
+    For such a value the bytes are also its stored form: reading them back gives the value.
+    """
+    try:
+        fast = orjson.dumps(value, option=_PLAIN)
+    except TypeError:
+        return None
+    return None if _maybe_written_differently(fast) else fast
 
 
 def canonical_json(value: Any) -> bytes:
@@ -113,6 +126,8 @@ def canonical_json(value: Any) -> bytes:
 _CANONICAL = (
     orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 )
+# Refuses (TypeError) anything but plain JSON data: str/int/dict/list subclasses included.
+_PLAIN = _CANONICAL | orjson.OPT_PASSTHROUGH_SUBCLASS
 _STDLIB_CANONICAL = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
 ).encode

@@ -30,7 +30,7 @@ from db.tables import (
     Tenancy,
 )
 from db.uow import UnitOfWork, translate_integrity_error
-from lifecycle.audit import event_hash
+from lifecycle.audit import event_hash, plain_canonical_json
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
 from lifecycle.errors import NotFound, StaleTenancy, TransitionNotAllowed
@@ -425,11 +425,16 @@ class Work:
         actor: str,
         reason: str | None,
         data: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
-        """Append the next event to the tenancy's hash chain (the row as written)."""
+    ) -> None:
+        """Append the next event to the tenancy's hash chain."""
         assert tenancy.id is not None
         seq = tenancy.audit_seq + 1
-        payload = _json_safe(dict(data or {}))
+        # Plain data (a decision's trace, mostly) is serialized once: the same bytes are hashed
+        # and stored. Anything else is made JSON-safe first (dates as ISO text, ...).
+        data_json = plain_canonical_json(dict(data or {}))
+        payload: Any = orjson.Fragment(data_json) if data_json is not None else None
+        if payload is None:
+            payload = _json_safe(dict(data or {}))
         digest = event_hash(
             prev_hash=tenancy.audit_head,
             tenancy_id=tenancy.id,
@@ -439,9 +444,10 @@ class Work:
             from_state=before,
             to_state=after,
             reason=reason,
-            data=payload,
+            data=None if data_json is not None else payload,
             rulebook_version=tenancy.rulebook_version,
             occurred_at=self.now,
+            data_json=data_json,
         )
         event = {
             "tenancy_id": tenancy.id,
@@ -464,7 +470,6 @@ class Work:
             raise StaleTenancy(tenancy.id, tenancy.version, None) from err
         tenancy.audit_seq = seq
         tenancy.audit_head = digest
-        return event
 
     # ---- deadlines ----------------------------------------------------------------------
     def due(self, start: date, period: Period) -> date:

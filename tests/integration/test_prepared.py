@@ -162,3 +162,16 @@ def test_a_locked_database_is_sqlalchemys_operational_error(engine: Engine, tmp_
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_every_sqlite_connection_gets_the_engines_settings(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's pragmas")
+    with engine.connect() as conn:
+        got = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+               for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout",
+                            "wal_autocheckpoint", "journal_size_limit")}
+    # synchronous 1 is NORMAL: in WAL mode, durable across a crash of the program.
+    assert got == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 1,
+                   "busy_timeout": 30000, "wal_autocheckpoint": 4000,
+                   "journal_size_limit": 64 * 1024 * 1024}
