@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 
 from sqlalchemy import Connection, CursorResult, Dialect, Insert, Update, exc, inspect
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
@@ -159,6 +159,10 @@ def _watched(connection: Connection) -> bool:
     """Whether anything watches the statements run on ``connection``: SQL echo, or listeners
     on statements or their errors. Asked once per checked-out connection (a command's), so a
     listener added while a connection is in use applies from its next checkout."""
+    global _LAST_WATCHED
+    last, flag = _LAST_WATCHED
+    if last() is connection:  # the same command's connection as the statement before
+        return flag
     found = _WATCHED.get(connection)
     if found is None:
         dispatch = connection.dispatch
@@ -170,10 +174,12 @@ def _watched(connection: Connection) -> bool:
             or dispatch.after_execute
             or connection.dialect.dispatch.handle_error
         )
+    _LAST_WATCHED = (ref(connection), found)  # one assignment: safe to share between threads
     return found
 
 
 _WATCHED: WeakKeyDictionary[Connection, bool] = WeakKeyDictionary()
+_LAST_WATCHED: tuple[Callable[[], Connection | None], bool] = (lambda: None, False)
 
 
 def _compile(
