@@ -363,9 +363,10 @@ class Work:
         before = tenancy.state
         assert tenancy.id is not None
         after = fire(facts, trigger, tenancy_id=tenancy.id)
-        tenancy.state = after
-        self.audit(tenancy, trigger, before, after, actor=actor, reason=reason, data=data)
-        self._save(tenancy)
+        seq, digest = self._event(
+            tenancy, trigger, before, after, actor=actor, reason=reason, data=data
+        )
+        self._save(tenancy, state=after, audit_seq=seq, audit_head=digest)
         return Step(tenancy.id, trigger, before, after, tenancy.version, dict(data or {}))
 
     def record(
@@ -382,38 +383,47 @@ class Work:
         It still bumps the version: whoever decides next must have seen it.
         """
         assert tenancy.id is not None
-        self.audit(
+        seq, digest = self._event(
             tenancy, what, tenancy.state, tenancy.state, actor=actor, reason=reason, data=data
         )
-        self._save(tenancy)
+        self._save(tenancy, audit_seq=seq, audit_head=digest)
         return Step(
             tenancy.id, what, tenancy.state, tenancy.state, tenancy.version, dict(data or {})
         )
 
-    def _save(self, tenancy: Tenancy) -> None:
-        """Write the tenancy now, with every attribute the command changed, as one versioned
-        UPDATE: a concurrent change (version moved on) surfaces as StaleTenancy naming it.
+    def _save(self, tenancy: Tenancy, **written: Any) -> None:
+        """Write the tenancy now, as one versioned UPDATE: every attribute the command changed
+        on the object, and ``written`` (the new state, the audit chain's head), which the
+        object then holds as loaded. A concurrent change (version moved on) surfaces as
+        StaleTenancy naming it.
 
         The ORM's own optimistic lock would do the same, at the price of a flush; afterwards
         the object reads as unchanged, so the session does not write it a second time.
         """
         tenancy_id, seen = tenancy.id, tenancy.version
         assert tenancy_id is not None
-        tenancy.updated_at = self.now
+        written["updated_at"] = self.now
         state = inspect(tenancy)
         if state.pending:  # not in the database yet: the ORM inserts it, at version 1
+            for key, value in written.items():
+                setattr(tenancy, key, value)
             self.uow.flush()
             return
         # committed_state holds the previous value of each attribute changed since loading.
+        changed = state.modified
         values = {key: getattr(tenancy, key) for key in state.committed_state}
+        values.update(written)
         # One command moves the version by one, however often it writes the row: a version
         # names what a user saw between commands.
         values["version"] = max(seen, self._loaded_versions.get(tenancy_id, seen) + 1)
         done = self.execute(_UPDATE_TENANCY, {"key_id": tenancy_id, "key_version": seen, **values})
         if done.rowcount != 1:
             raise StaleTenancy(tenancy_id, seen, None)
+        for key, value in written.items():
+            set_committed_value(tenancy, key, value)
         set_committed_value(tenancy, "version", values["version"])
-        _written(tenancy)
+        if changed:
+            _written(tenancy)
 
     def audit(
         self,
@@ -426,7 +436,26 @@ class Work:
         reason: str | None,
         data: Mapping[str, Any] | None,
     ) -> None:
-        """Append the next event to the tenancy's hash chain."""
+        """Append the next event to the tenancy's hash chain; the tenancy's chain head moves
+        (written with the tenancy at the next save or flush)."""
+        seq, digest = self._event(
+            tenancy, trigger, before, after, actor=actor, reason=reason, data=data
+        )
+        tenancy.audit_seq = seq
+        tenancy.audit_head = digest
+
+    def _event(
+        self,
+        tenancy: Tenancy,
+        trigger: str,
+        before: str | None,
+        after: str,
+        *,
+        actor: str,
+        reason: str | None,
+        data: Mapping[str, Any] | None,
+    ) -> tuple[int, str]:
+        """Insert the tenancy's next audit event; its sequence number and hash come back."""
         assert tenancy.id is not None
         seq = tenancy.audit_seq + 1
         # Plain data (a decision's trace, mostly) is serialized once: the same bytes are hashed
@@ -468,8 +497,7 @@ class Work:
         except SAIntegrityError as err:
             # Someone else appended to this tenancy's chain first: (tenancy_id, seq) is unique.
             raise StaleTenancy(tenancy.id, tenancy.version, None) from err
-        tenancy.audit_seq = seq
-        tenancy.audit_head = digest
+        return seq, digest
 
     # ---- deadlines ----------------------------------------------------------------------
     def due(self, start: date, period: Period) -> date:
