@@ -567,10 +567,10 @@ class Work:
         context: Mapping[str, Any] | None = None,
         audience: str = "firm",
         key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> None:
         """Queue a notice in the outbox (sent by the relay after commit, never from here).
 
-        Returns the row as written. A second notice with the same dedupe key is refused
+        A second notice with the same dedupe key is refused
         (AlreadyExists): a retried command must not tell a firm twice.
         """
         parties = self._notice_parties(tenancy.firm_id, tenancy.space_id)
@@ -587,8 +587,14 @@ class Work:
             "space": {"code": parties["space_code"], "name": parties["space_name"]},
             "tenancy": {"id": tenancy.id, "state": tenancy.state},
             "sent_on": self.today.isoformat(),
-            **_json_safe(dict(context or {})),
+            **(context or {}),
         }
+        # Plain data (a decision's trace, mostly) goes into the column as serialized once;
+        # anything else is made JSON-safe first (dates as ISO text, ...).
+        try:
+            stored: Any = orjson.Fragment(orjson.dumps(ctx, option=_PLAIN_ONLY))
+        except TypeError:
+            stored = _json_safe(ctx)
         row = {
             "dedupe_key": dedupe,
             "message": message,
@@ -596,7 +602,7 @@ class Work:
             "firm_id": parties["party_firm_id"],
             "audience": audience,
             "locale": parties["locale"],
-            "context": ctx,
+            "context": stored,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": self.now,
@@ -605,7 +611,6 @@ class Work:
             "sent_at": None,
         }
         self.execute(_INSERT_OUTBOX, row)
-        return row
 
     def _notice_parties(self, firm_id: int, space_id: int) -> dict[str, Any]:
         """The firm's and space's fields a notice quotes, as loaded with the tenancy (or in one
@@ -640,6 +645,12 @@ def _json_safe(value: Any) -> Any:
         return _json_walk(value)
 
 
+# Refuses (TypeError) anything but plain JSON data: dates, dataclasses, subclasses, sets.
+_PLAIN_ONLY = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 # Dates, dataclasses and str/int subclasses go through _json_default, as the walk does.
 _JSON_SAFE = (
     orjson.OPT_NON_STR_KEYS
