@@ -276,10 +276,11 @@ def _default(form: _Form, name: str, params: Mapping[str, Any]) -> Any:
 
 
 def _processed(row: Sequence[Any], processors: Sequence[Processor | None]) -> tuple:
-    return tuple(
-        value if processor is None or value is None else processor(value)
-        for value, processor in zip(row, processors, strict=True)
-    )
+    out = list(row)
+    for i, processor in enumerate(processors):
+        if processor is not None and out[i] is not None:
+            out[i] = processor(out[i])
+    return tuple(out)
 
 
 def attach(session: Session, model: type[Any], values: Mapping[str, Any]) -> Any:
@@ -289,10 +290,10 @@ def attach(session: Session, model: type[Any], values: Mapping[str, Any]) -> Any
     hold this command's changes); otherwise a new instance gets the values as its loaded
     state, with no history, and joins the session as persistent.
     """
-    mapper = inspect(model)
-    if mapper not in _CONFIGURED:  # the ORM configures mappers on first query; no query ran
+    mapper = _CONFIGURED.get(model)
+    if mapper is None:  # the ORM configures mappers on first query; no query ran
         configure_mappers()
-        _CONFIGURED.add(mapper)
+        mapper = _CONFIGURED[model] = inspect(model)
     identity = session.identity_map.get(
         mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
     )
@@ -305,4 +306,4 @@ def attach(session: Session, model: type[Any], values: Mapping[str, Any]) -> Any
     return obj
 
 
-_CONFIGURED: set[Any] = set()
+_CONFIGURED: dict[type[Any], Any] = {}  # model -> its mapper, once configured

@@ -91,6 +91,7 @@ class WorkCalendar:
             raise InvalidInput("tz", "must be an IANA time zone name", tz) from exc
         self.tz = tz
         self._cache: dict[date, tuple[bool, str]] = {}
+        self._months: dict[tuple[int, int], list[date]] = {}  # a month's working days
 
     def is_workday(self, d: date) -> bool:
         """True if ``d`` is an official working day; make-up Saturdays are, holidays are not.
@@ -229,9 +230,11 @@ class WorkCalendar:
             raise InvalidInput("month", "must be 1..12", month)
         if _count(n, "n") == 0:
             raise InvalidInput("n", "must be >= 1", n)
-        first = date(year, month, 1)
-        days = (first + timedelta(days=i) for i in range(_month_length(year, month)))
-        workdays = [d for d in days if self.is_workday(d)]
+        workdays = self._months.get((year, month))
+        if workdays is None:
+            first = date(year, month, 1)
+            days = (first + timedelta(days=i) for i in range(_month_length(year, month)))
+            workdays = self._months[(year, month)] = [d for d in days if self.is_workday(d)]
         if len(workdays) < n:
             raise CalendarError(
                 f"{year}-{month:02d} has only {len(workdays)} working days, not {n}",
