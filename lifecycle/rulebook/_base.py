@@ -104,9 +104,21 @@ def jsonable(value: Any) -> Any:
     if kind is Decimal:
         return str(value)
     if kind is dict:
-        return {str(k): jsonable(value[k]) for k in sorted(value, key=str)}
+        out: dict[str, Any] = {}
+        for k in sorted(value, key=str):
+            v = value[k]
+            t = type(v)  # the leaves of a trace's figures, inline (most of its values)
+            if t is str or t is int or t is bool or v is None:
+                out[str(k)] = v
+            elif t is Decimal:
+                out[str(k)] = str(v)
+            else:
+                out[str(k)] = jsonable(v)
+        return out
     if kind is list or kind is tuple:
         return [jsonable(v) for v in value]
+    if kind is float:
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
