@@ -51,20 +51,20 @@ def validate_figures(rb: Rulebook, figures: Mapping[str, object], *,
     ``figures.<metric>``."""
     out: dict[str, Figure] = {}
     for name, value in figures.items():
-        field = f"figures.{name}"
         metric = rb.metrics.get(name)
         if metric is None:
-            raise InvalidInput(field, f"unknown metric; metrics are {', '.join(rb.metrics)}")
+            raise InvalidInput(f"figures.{name}",
+                               f"unknown metric; metrics are {', '.join(rb.metrics)}")
         if value is None:
             out[name] = None
         elif metric.unit == "bool":
             if not isinstance(value, bool):
-                raise InvalidInput(field, "must be yes/no (true or false)", value)
+                raise InvalidInput(f"figures.{name}", "must be yes/no (true or false)", value)
             out[name] = value
         else:
-            number = to_decimal(value, field)
+            number = to_decimal(value, f"figures.{name}")
             if metric.sign == "non_negative" and number < 0:
-                raise InvalidInput(field, "must not be negative", value)
+                raise InvalidInput(f"figures.{name}", "must not be negative", value)
             out[name] = number
     if complete:
         for metric in rb.review.metrics:

@@ -7,7 +7,7 @@ be stored with the decision and shown to operators and firms as it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from lifecycle.rulebook._base import jsonable
@@ -50,7 +50,9 @@ class Trace:
     steps: tuple[TraceStep, ...] = ()
 
     def add(self, *steps: TraceStep) -> Trace:
-        return replace(self, steps=self.steps + steps)
+        # Built directly: dataclasses.replace re-reads the fields on every call, and a
+        # decision adds a dozen steps.
+        return Trace(self.kind, self.rulebook_version, self.steps + steps)
 
     def to_dict(self) -> dict[str, Any]:
         return {
