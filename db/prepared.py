@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeDecorator
 
 Processor = Callable[[Any], Any]
+_Processing = tuple[tuple[int, Processor], ...]  # (position, processor) where there is one
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class Prepared:
         self.statement = statement
         self._dml = isinstance(statement, (Insert, Update))
         self._forms: dict[tuple[str, frozenset[str] | None], _Form] = {}
-        self._results: dict[tuple[str, frozenset[str] | None], tuple[Processor | None, ...]] = {}
+        # (position, processor) of each result column whose type processes values
+        self._results: dict[tuple[str, frozenset[str] | None], _Processing] = {}
 
     def form(self, dialect: Dialect, keys: Sequence[str] = ()) -> _Form:
         key = (dialect.name, frozenset(keys) if self._dml else None)
@@ -94,7 +96,7 @@ class Prepared:
         processors = self._result_processors(connection.dialect, result, params)
         rows = result.fetchall()
         result.close()
-        if not any(processors):
+        if not processors:
             return [tuple(row) for row in rows]
         return [_processed(row, processors) for row in rows]
 
@@ -109,7 +111,7 @@ class Prepared:
 
     def _result_processors(
         self, dialect: Dialect, result: Any, params: Mapping[str, Any] | None
-    ) -> tuple[Processor | None, ...]:
+    ) -> _Processing:
         key = (dialect.name, frozenset(params or ()) if self._dml else None)
         found = self._results.get(key)
         if found is None:
@@ -117,9 +119,12 @@ class Prepared:
             # processors depend on them); SQLite gives none.
             form = self._forms[key]
             cursor = result.cursor if isinstance(result, CursorResult) else result
-            found = self._results[key] = tuple(
+            processors = (
                 column.type.dialect_impl(dialect).result_processor(dialect, description[1])
                 for column, description in zip(form.columns, cursor.description, strict=True)
+            )
+            found = self._results[key] = tuple(
+                (i, p) for i, p in enumerate(processors) if p is not None
             )
         return found
 
@@ -275,10 +280,10 @@ def _default(form: _Form, name: str, params: Mapping[str, Any]) -> Any:
     raise exc.ArgumentError(f"prepared statement: no value for {name!r}")
 
 
-def _processed(row: Sequence[Any], processors: Sequence[Processor | None]) -> tuple:
+def _processed(row: Sequence[Any], processors: _Processing) -> tuple:
     out = list(row)
-    for i, processor in enumerate(processors):
-        if processor is not None and out[i] is not None:
+    for i, processor in processors:
+        if out[i] is not None:
             out[i] = processor(out[i])
     return tuple(out)
 
