@@ -7,9 +7,12 @@ which on SQLite is ten times the statement itself (about 40 µs against 3 µs he
 :class:`Prepared` statement keeps everything SQLAlchemy decides once: the SQL it compiles for
 the engine's dialect (from the table metadata, so no SQL is written by hand), the order of the
 parameters, each column type's bind and result processors and the columns' Python defaults.
-Running it is then ``Connection.exec_driver_sql`` with ready parameters, inside the same
-transaction as the session's ORM work: engine events, echo and SQLAlchemy's exception types
-all still apply, at a quarter of the cost.
+Running it hands ready parameters to the driver's cursor through the dialect's ``do_execute``,
+inside the same transaction as the session's ORM work, at about twice the bare statement's
+cost. SQLAlchemy's exception types still apply (a driver error is wrapped as
+``exec_driver_sql`` would wrap it), and whenever something watches statements — SQL echo, or
+listeners on statements or their errors — the statement goes through
+``Connection.exec_driver_sql`` instead, so that they see it.
 
 Only what a compiled statement can hold is supported: no expanding ``IN`` and no
 literal-rendered parameters (both are rendered per execution).
