@@ -111,8 +111,8 @@ def canonical_json(value: Any) -> bytes:
     as ``1e-7``. Any number token that may be one of those, and any value orjson refuses
     (dates, sets, dataclasses, integers beyond 64 bits, non-text keys), takes the standard
     library's way, so the bytes never depend on which way was taken. (An ``Enum`` member is
-    not JSON data: orjson writes its value, the standard library its ``str()``; what
-    ``Work.audit`` hashes has been through ``json_safe``, which leaves none.)
+    not JSON data: orjson writes its value, the standard library its ``str()``. An audit event
+    stores what it hashed, so its stored data, read back, hashes the same either way.)
     """
     try:
         fast = orjson.dumps(value, option=_CANONICAL)

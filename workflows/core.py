@@ -466,10 +466,9 @@ class Work:
         seq = tenancy.audit_seq + 1
         # Plain data (a decision's trace, mostly) is serialized once: the same bytes are hashed
         # and stored. Anything else is made JSON-safe first (dates as ISO text, ...).
-        data_json = plain_canonical_json(dict(data or {}))
-        payload: Any = orjson.Fragment(data_json) if data_json is not None else None
-        if payload is None:
-            payload = _json_safe(dict(data or {}))
+        given = dict(data or {})
+        data_json = plain_canonical_json(given)
+        payload = orjson.Fragment(data_json) if data_json is not None else _json_safe(given)
         digest = event_hash(
             prev_hash=tenancy.audit_head,
             tenancy_id=tenancy.id,
@@ -576,8 +575,8 @@ class Work:
     ) -> None:
         """Queue a notice in the outbox (sent by the relay after commit, never from here).
 
-        A second notice with the same dedupe key is refused
-        (AlreadyExists): a retried command must not tell a firm twice.
+        A second notice with the same dedupe key is refused (AlreadyExists): a retried command
+        must not tell a firm twice.
         """
         parties = self._notice_parties(tenancy.firm_id, tenancy.space_id)
         dedupe = f"{message}:{audience}:{tenancy.id}:{key or tenancy.audit_seq}"
@@ -597,10 +596,8 @@ class Work:
         }
         # Plain data (a decision's trace, mostly) goes into the column as serialized once;
         # anything else is made JSON-safe first (dates as ISO text, ...).
-        try:
-            stored: Any = orjson.Fragment(orjson.dumps(ctx, option=_PLAIN_ONLY))
-        except TypeError:
-            stored = _json_safe(ctx)
+        ctx_json = plain_canonical_json(ctx)
+        stored = orjson.Fragment(ctx_json) if ctx_json is not None else _json_safe(ctx)
         row = {
             "dedupe_key": dedupe,
             "message": message,
@@ -651,12 +648,6 @@ def _json_safe(value: Any) -> Any:
         return _json_walk(value)
 
 
-# Refuses (TypeError) anything but plain JSON data: dates, dataclasses, subclasses, sets.
-_PLAIN_ONLY = (
-    orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
 # Dates, dataclasses and str/int subclasses go through _json_default, as the walk does.
 _JSON_SAFE = (
     orjson.OPT_NON_STR_KEYS
