@@ -83,8 +83,7 @@ def run(ctx: Context, url: str, n: int, firms: int) -> list[Result]:
                                      f"{seconds / n * 1e6:.0f} µs each",
                               notes=[f"PostgreSQL {pg.version()}"]))
         with ctx.step(f"PostgreSQL W3 engine, {firms * 3:,} commands"):
-            w3_seconds, latencies = w3_commands.measure(w3_url, firms, ctx,
-                                                        "W3 commands (PostgreSQL)")
+            w3_seconds, latencies = w3_commands.measure(w3_url, firms)
         results += w3_commands.summarize("W3 single commands", "postgresql", w3_seconds,
                                          latencies, None)
     return results

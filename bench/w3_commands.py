@@ -40,7 +40,7 @@ def commands(n: int) -> list[tuple[str, c.Command]]:
     return out
 
 
-def measure(url: str, n: int, ctx: Context, label: str) -> tuple[float, dict[str, list[float]]]:
+def measure(url: str, n: int) -> tuple[float, dict[str, list[float]]]:
     """Run the commands; return wall seconds and latencies (seconds) by command."""
     engine = make_engine(url)
     service = Service(engine, FixedClock(fixtures.OPEN_AT))
@@ -48,17 +48,14 @@ def measure(url: str, n: int, ctx: Context, label: str) -> tuple[float, dict[str
     latencies: dict[str, list[float]] = defaultdict(list)
     try:
         service.handle(todo[0][1])  # warm-up: imports, handler registry, compiled statements
-        with ctx.progress(label) as bar:
-            if bar:
-                bar(0, len(todo) - 1)
-            started = time.perf_counter()
-            for i, (name, command) in enumerate(todo[1:], start=1):
-                t0 = time.perf_counter()
-                service.handle(command)
-                latencies[name].append(time.perf_counter() - t0)
-                if bar and i % 50 == 0:
-                    bar(50, len(todo) - 1)
-            seconds = time.perf_counter() - started
+        # No live progress bar: its refresh thread would share the CPU with the commands being
+        # timed (the workload takes seconds).
+        started = time.perf_counter()
+        for name, command in todo[1:]:
+            t0 = time.perf_counter()
+            service.handle(command)
+            latencies[name].append(time.perf_counter() - t0)
+        seconds = time.perf_counter() - started
     finally:
         engine.dispose()
     return seconds, latencies
@@ -86,7 +83,7 @@ def run_sqlite(ctx: Context, firms: int) -> list[Result]:
     base = ctx.base(max(firms, 1000))
     engine_db, floor_db = ctx.copy(base, "w3-engine"), ctx.copy(base, "w3-floor")
     with ctx.step(f"W3 engine, {firms * 3:,} commands"):
-        seconds, latencies = measure(fixtures.sqlite_url(engine_db), firms, ctx, "W3 commands")
+        seconds, latencies = measure(fixtures.sqlite_url(engine_db), firms)
     with ctx.step("W3 floor"):
         floor_s = _floor(engine_db, floor_db)
     return summarize("W3 single commands", "sqlite", seconds, latencies, floor_s)
