@@ -175,3 +175,46 @@ def test_every_sqlite_connection_gets_the_engines_settings(engine: Engine) -> No
     assert got == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 1,
                    "busy_timeout": 30000, "wal_autocheckpoint": 4000,
                    "journal_size_limit": 64 * 1024 * 1024}
+
+
+def test_instants_alternating_between_statements_each_store_their_own_value(
+        engine: Engine, tenancy_id: int) -> None:
+    insert_deadline = Prepared(insert(DEADLINES))
+    later = datetime(2025, 3, 1, 16, 0, tzinfo=UTC)
+    stamps = [AT, later, AT, datetime(2025, 3, 1, 16, 0, tzinfo=UTC), later]
+    with engine.begin() as conn:
+        for i, stamp in enumerate(stamps):
+            insert_deadline.execute(conn, {
+                "kind": "review_reminder", "tenancy_id": tenancy_id, "due_on": date(2025, 3, 1),
+                "due_at": stamp, "created_at": AT, "dedupe_key": f"k{i}", "payload": {}})
+        got = conn.execute(select(DEADLINES.c.dedupe_key, DEADLINES.c.due_at)
+                           .order_by(DEADLINES.c.id)).all()
+    assert [at for _, at in got] == stamps
+    with engine.begin() as conn, pytest.raises(Exception, match="naive datetime"):
+        insert_deadline.execute(conn, {
+            "kind": "review_reminder", "tenancy_id": tenancy_id, "due_on": date(2025, 3, 1),
+            "due_at": AT.replace(tzinfo=None), "created_at": AT, "dedupe_key": "naive",
+            "payload": {}})
+
+
+def test_an_update_writes_the_given_values_and_changes_made_on_the_object_before_it(
+        service: Service, clock: FixedClock, tenancy_id: int) -> None:
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        review_id = w.insert(Review, tenancy_id=tenancy_id, period=2024, opened_at=AT,
+                             due_on=date(2025, 3, 31))
+        uow.commit()
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        review = w.get(Review, review_id)
+        w.update(review, status="submitted", figures={"revenue": 12.5})  # written at once
+        assert not uow.session.dirty and review.status == "submitted"
+        review.due_on = date(2025, 4, 30)  # a change on the object itself ...
+        w.update(review, status="decided")  # ... goes out with the next update
+        assert not uow.session.dirty
+        uow.commit()
+    with Session(service.engine) as s:
+        stored = s.get(Review, review_id)
+        assert stored is not None
+        assert (stored.status, stored.figures, stored.due_on) == (
+            "decided", {"revenue": 12.5}, date(2025, 4, 30))
