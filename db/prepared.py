@@ -138,19 +138,22 @@ def driver_execute(connection: Connection, sql: str, params: Any = ()) -> Any:
     through ``Connection.exec_driver_sql`` instead (whose result then comes back).
 
     A driver error is raised as SQLAlchemy's exception type (``IntegrityError``,
-    ``OperationalError``, ...), as ``exec_driver_sql`` would, and a lost connection is
-    invalidated.
+    ``OperationalError``, ...), as ``exec_driver_sql`` would, and a lost or interrupted
+    connection is invalidated (the pool's other connections are checked on their next
+    checkout: ``pool_pre_ping`` on PostgreSQL).
     """
     if _watched(connection):
         return connection.exec_driver_sql(sql, params)
     dialect = connection.dialect
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None  # checked out, so connected
-    cursor = dbapi_connection.cursor()
+    cursor = None
     try:
+        cursor = dbapi_connection.cursor()
         dialect.do_execute(cursor, sql, params, None)
     except dialect.loaded_dbapi.Error as err:
-        cursor.close()
+        if cursor is not None:
+            cursor.close()
         disconnected = dialect.is_disconnect(err, dbapi_connection, cursor)
         wrapped = exc.DBAPIError.instance(
             sql, params, err, dialect.loaded_dbapi.Error,
@@ -160,13 +163,20 @@ def driver_execute(connection: Connection, sql: str, params: Any = ()) -> Any:
         if disconnected:
             connection.invalidate(err)
         raise wrapped from err
+    except BaseException as interrupt:
+        if not isinstance(interrupt, Exception):
+            # Interrupted mid-statement (Ctrl-C, a timeout): the connection's state is
+            # unknown, so it is not reused, as SQLAlchemy does.
+            connection.invalidate(interrupt)
+        raise
     return cursor
 
 
 def _watched(connection: Connection) -> bool:
     """Whether anything watches the statements run on ``connection``: SQL echo, or listeners
-    on statements or their errors. Asked once per checked-out connection (a command's), so a
-    listener added while a connection is in use applies from its next checkout."""
+    on statements, their execution or their errors. Asked once per checked-out connection (a
+    command's), so a listener added while a connection is in use applies from its next
+    checkout."""
     global _LAST_WATCHED
     last, flag = _LAST_WATCHED
     if last() is connection:  # the same command's connection as the statement before
@@ -180,6 +190,7 @@ def _watched(connection: Connection) -> bool:
             or dispatch.before_cursor_execute
             or dispatch.after_cursor_execute
             or dispatch.after_execute
+            or connection.dialect.dispatch.do_execute
             or connection.dialect.dispatch.handle_error
         )
     _LAST_WATCHED = (ref(connection), found)  # one assignment: safe to share between threads

@@ -110,9 +110,13 @@ def canonical_json(value: Any) -> bytes:
     that Python writes with an exponent: orjson writes ``1e-05`` as ``0.00001`` and ``1e-07``
     as ``1e-7``. Any number token that may be one of those, and any value orjson refuses
     (dates, sets, dataclasses, integers beyond 64 bits, non-text keys), takes the standard
-    library's way, so the bytes never depend on which way was taken. (An ``Enum`` member is
-    not JSON data: orjson writes its value, the standard library its ``str()``. An audit event
-    stores what it hashed, so its stored data, read back, hashes the same either way.)
+    library's way, so the bytes never depend on which way was taken.
+
+    Two kinds of value are not JSON data and are written differently: a non-finite float
+    (orjson writes ``null``, the standard library ``NaN``) and an ``Enum`` member (orjson
+    writes its value, the standard library its ``str()``). An audit event's data never holds
+    them as hashed: ``Work`` stores exactly the bytes it hashes, and the JSON columns hold
+    neither, so a stored event read back hashes the same.
     """
     try:
         fast = orjson.dumps(value, option=_CANONICAL)

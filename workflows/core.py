@@ -95,7 +95,6 @@ _PARTY_COLUMNS = (
     _FIRMS.c.locale,
     _SPACES.c.code.label("space_code"),
     _SPACES.c.name.label("space_name"),
-    _SPACES.c.rulebook_version.label("space_rulebook_version"),
 )
 _PARTY_KEYS = tuple(c.key for c in _PARTY_COLUMNS)
 _NOTICE_PARTIES = Prepared(
@@ -315,11 +314,6 @@ class Work:
         loaded = self.session.identity_map.get(self.session.identity_key(Space, space_id))
         if loaded is not None:
             return loaded.rulebook_version  # type: ignore[no-any-return]
-        # Read with the tenancy (or the notice's parties); activating a rulebook changes the
-        # space as an object, which the identity map above then holds.
-        for (_, party_space), parties in self._parties.items():
-            if party_space == space_id:
-                return parties["space_rulebook_version"]  # type: ignore[no-any-return]
         row = _SPACE_RULEBOOK.first(self.connection, {"space_id": space_id})
         if row is None:
             raise NotFound("space", space_id)

@@ -45,6 +45,10 @@ def handles(
 
 
 class Service:
+    """Runs commands. ``engine`` comes from :func:`db.engine.make_engine`: its SQLite settings,
+    ``BEGIN IMMEDIATE`` and JSON serializer (which takes pre-serialized ``orjson.Fragment``
+    values) are what the handlers rely on."""
+
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock

@@ -218,3 +218,19 @@ def test_an_update_writes_the_given_values_and_changes_made_on_the_object_before
         assert stored is not None
         assert (stored.status, stored.figures, stored.due_on) == (
             "decided", {"revenue": 12.5}, date(2025, 4, 30))
+
+
+def test_a_statement_interrupted_midway_leaves_no_connection_to_reuse(
+        engine: Engine, tenancy_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    by_id = Prepared(select(FIRMS.c.name).where(FIRMS.c.id == bindparam("firm_id")))
+
+    def interrupted(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    with engine.connect() as conn:
+        conn.begin()
+        monkeypatch.setattr(conn.dialect, "do_execute", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            by_id.first(conn, {"firm_id": 1})
+        monkeypatch.undo()
+        assert conn.invalidated  # its next use reconnects instead of reusing the driver's

@@ -4,6 +4,8 @@ the version it used; switching never rewrites a past decision; a what-if writes 
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from conftest import local
 from sqlalchemy import Engine, inspect, text
@@ -24,6 +26,8 @@ from lifecycle.clock import FixedClock
 from lifecycle.errors import InvalidRulebook
 from workflows import audit, rules, simulate
 from workflows import commands as c
+from workflows.core import Work
+from workflows.registry import load_rulebook
 from workflows.service import Service
 
 # The default rulebook with a stricter pass line: C is 70-74, D below 70.
@@ -140,3 +144,17 @@ def test_a_what_if_lists_the_changed_firms_and_writes_nothing(
     with Session(engine) as s:
         assert s.exec(select(RulebookRow.version).where(
             col(RulebookRow.version) == STRICT_VERSION)).first() is None
+
+
+def test_a_rulebook_activated_earlier_in_the_same_unit_of_work_is_the_one_in_force(
+        park: Park, service: Service) -> None:
+    (t,) = park.residents(1)
+
+    def activate_then_ask(w: Work) -> str | None:
+        loaded = w.tenancy(t)
+        load_rulebook(w, c.LoadRulebook(text=STRICT, source="strict", space=SPACE))
+        w.uow.flush()  # the space is written; the session may since have let go of it
+        gc.collect()
+        return w.space_rulebook_version(loaded.space_id)
+
+    assert service.run(activate_then_ask) == STRICT_VERSION
