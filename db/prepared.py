@@ -309,19 +309,41 @@ def attach(session: Session, model: type[Any], values: Mapping[str, Any]) -> Any
     hold this command's changes); otherwise a new instance gets the values as its loaded
     state, with no history, and joins the session as persistent.
     """
-    mapper = _CONFIGURED.get(model)
-    if mapper is None:  # the ORM configures mappers on first query; no query ran
-        configure_mappers()
-        mapper = _CONFIGURED[model] = inspect(model)
+    mapper = _mapper(model)
     identity = session.identity_map.get(
         mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
     )
     if identity is not None:
         return identity
+    obj = _loaded(mapper, values)
+    session.add(obj)
+    return obj
+
+
+def detached(loaded: dict[Any, Any], model: type[Any], values: Mapping[str, Any]) -> Any:
+    """:func:`attach` without a session: ``loaded`` (identity key -> object) stands in for its
+    identity map. The object is detached, with the values as its loaded state; adding it to
+    a session later makes it persistent, with whatever was changed on it since."""
+    mapper = _mapper(model)
+    key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    obj = loaded.get(key)
+    if obj is None:
+        obj = loaded[key] = _loaded(mapper, values)
+    return obj
+
+
+def _mapper(model: type[Any]) -> Any:
+    mapper = _CONFIGURED.get(model)
+    if mapper is None:  # the ORM configures mappers on first query; no query ran
+        configure_mappers()
+        mapper = _CONFIGURED[model] = inspect(model)
+    return mapper
+
+
+def _loaded(mapper: Any, values: Mapping[str, Any]) -> Any:
     obj = mapper.class_manager.new_instance()
     instance_state(obj).dict.update(values)
     make_transient_to_detached(obj)
-    session.add(obj)
     return obj
 
 

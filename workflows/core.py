@@ -18,9 +18,9 @@ from sqlalchemy import Connection, Executable, bindparam, insert, inspect, text,
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import SQLModel, select
+from sqlmodel import Session, SQLModel, select
 
-from db.prepared import Prepared, attach
+from db.prepared import Prepared
 from db.tables import (
     AuditEvent,
     Deadline,
@@ -184,7 +184,6 @@ class Work:
         tz: str = DEFAULT_TZ,
     ) -> None:
         self.uow = uow
-        self.session = uow.session
         self.clock = clock
         # The calendar (with the operator's overrides) is read from the database only when a
         # command first does working-day arithmetic; most commands never do.
@@ -205,15 +204,22 @@ class Work:
 
     # ---- Core writes on the unit of work's connection -----------------------------------
     @property
+    def session(self) -> Session:
+        """The unit of work's ORM session (made on first use: most commands never need one)."""
+        return self.uow.session
+
+    @property
     def connection(self) -> Connection:
         """The unit of work's connection (its transaction begins on first use).
 
         Asked of the session again whenever a savepoint began or ended since: the session
         emits a savepoint's ``SAVEPOINT`` when its connection is next asked for.
         """
-        nested = self.session.get_nested_transaction()
+        if not self.uow.has_session:
+            return self.uow.connection
+        nested = self.uow.session.get_nested_transaction()
         if self._connection is None or nested is not self._nested:
-            self._connection = self.session.connection()
+            self._connection = self.uow.session.connection()
             self._nested = nested
         return self._connection
 
@@ -253,8 +259,8 @@ class Work:
         if found is None:
             raise NotFound("tenancy", tenancy_id)
         width = len(_TENANCY_KEYS)
-        row: Tenancy = attach(
-            self.session, Tenancy, dict(zip(_TENANCY_KEYS, found[:width], strict=True))
+        row: Tenancy = self.uow.attach(
+            Tenancy, dict(zip(_TENANCY_KEYS, found[:width], strict=True))
         )
         self._parties[(row.firm_id, row.space_id)] = dict(
             zip(_PARTY_KEYS, found[width:], strict=True)
@@ -311,9 +317,10 @@ class Work:
 
     def space_rulebook_version(self, space_id: int) -> str | None:
         """The version of the rulebook active in a space now (as this command left it)."""
-        loaded = self.session.identity_map.get(self.session.identity_key(Space, space_id))
-        if loaded is not None:
-            return loaded.rulebook_version  # type: ignore[no-any-return]
+        if self.uow.has_session:
+            loaded = self.session.identity_map.get(self.session.identity_key(Space, space_id))
+            if loaded is not None:
+                return loaded.rulebook_version  # type: ignore[no-any-return]
         row = _SPACE_RULEBOOK.first(self.connection, {"space_id": space_id})
         if row is None:
             raise NotFound("space", space_id)
@@ -546,7 +553,8 @@ class Work:
         params.update((f"kind_{i}", kind) for i, kind in enumerate(kinds))
         done = self.execute(_cancel_deadlines(len(kinds)), params)
         # Deadlines this session already holds (a sweep firing one) read as cancelled too.
-        for obj in list(self.session.identity_map.values()):
+        held = self.session.identity_map.values() if self.uow.has_session else ()
+        for obj in list(held):
             if (
                 isinstance(obj, Deadline)
                 and obj.tenancy_id == tenancy_id

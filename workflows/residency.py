@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlmodel import col, select
 
-from db.prepared import Prepared, attach
+from db.prepared import Prepared
 from db.tables import Allocation, Rectification, Review, Tenancy, Violation
 from lifecycle import rulebook as rbook
 from lifecycle.errors import (
@@ -51,7 +51,7 @@ def find_review(w: Work, tenancy_id: int, period: int) -> Review | None:
     row = w.read(_REVIEW, {"tenancy_id": tenancy_id, "period": period})
     if row is None:
         return None
-    return attach(w.session, Review, dict(zip(_REVIEW_KEYS, row, strict=True)))  # type: ignore[no-any-return]
+    return w.uow.attach(Review, dict(zip(_REVIEW_KEYS, row, strict=True)))  # type: ignore[no-any-return]
 
 
 def review_of(w: Work, tenancy_id: int, period: int) -> Review:

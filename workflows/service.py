@@ -65,7 +65,7 @@ class Service:
         """
         # Through the connection, not the ORM: reading the calendar must not autoflush what
         # a handler has changed so far (that would write its tenancy twice).
-        rows = _OVERRIDES.all(uow.session.connection())
+        rows = _OVERRIDES.all(uow.connection)
         overrides = frozenset((day, bool(workday)) for day, workday in rows)
         if self._calendar is None or self._calendar[0] != overrides:
             self._calendar = (overrides, WorkCalendar(dict(overrides)))

@@ -1,0 +1,98 @@
+"""The unit of work makes its ORM session only when a command needs one: rows read before it
+are the same objects the session holds afterwards, with their changes, and everything a
+command wrote still commits or rolls back as one transaction (both databases)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import func, select
+from test_concurrency import evaluating_tenancy, stored
+from test_rulebook_decisions import Park, figures
+
+from db.tables import AuditEvent, OutboxMessage, Review, Tenancy
+from db.uow import UnitOfWork
+from lifecycle.clock import FixedClock
+from workflows import commands as c
+from workflows.audit import verify
+from workflows.core import Work
+from workflows.service import HANDLERS, Service
+
+
+def test_a_row_read_before_the_session_joins_it_as_the_same_object_with_its_changes(
+    service: Service, clock: FixedClock
+) -> None:
+    t = evaluating_tenancy(service)
+    before = stored(service, t)
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        tenancy = w.tenancy(t)
+        assert not uow.has_session
+        assert w.tenancy(t) is tenancy  # one object per row, session or not
+        tenancy.track = "acceleration"
+        assert w.get(Tenancy, t) is tenancy  # the session, made now, holds that object ...
+        assert tenancy in uow.session.dirty  # ... with the change still to be written
+        uow.commit()
+    after = stored(service, t)
+    assert (after["track"], after["version"]) == ("acceleration", before["version"] + 1)
+
+
+def test_a_failure_after_writes_made_without_a_session_leaves_nothing_behind(
+    service: Service, clock: FixedClock
+) -> None:
+    t = evaluating_tenancy(service)
+    before = stored(service, t)
+    with pytest.raises(RuntimeError), UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        w.record(w.tenancy(t), "note", actor="王", reason="备注")
+        assert not uow.has_session
+        raise RuntimeError("the command fails after its writes")
+    assert stored(service, t) == before
+    assert service.read(lambda w: verify(w.session)).ok
+
+
+def test_a_session_made_mid_command_writes_in_the_same_transaction(
+    service: Service, clock: FixedClock
+) -> None:
+    t = evaluating_tenancy(service)
+    events = service.read(lambda w: w.session.exec(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.tenancy_id == t)).one())
+    with pytest.raises(RuntimeError), UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        tenancy = w.tenancy(t)
+        w.record(tenancy, "note", actor="王", reason="备注")  # prepared statements
+        tenancy.track = "acceleration"
+        uow.flush()  # nothing to flush yet: there is no session
+        w.session.flush()  # the ORM writes on the same connection, in the same transaction
+        raise RuntimeError("the command fails after both")
+    assert stored(service, t)["track"] != "acceleration"
+    assert service.read(lambda w: w.session.exec(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.tenancy_id == t)).one()
+    ) == events
+
+
+def test_a_firms_annual_review_runs_without_an_orm_session(
+    service: Service, clock: FixedClock
+) -> None:
+    park = Park(service, clock)
+    (t,) = park.residents(1)
+
+    def run(command: c.Command) -> bool:
+        def handle(w: Work) -> Any:
+            HANDLERS[type(command)](w, command)
+            return w.uow.has_session
+
+        return bool(service.run(handle))
+
+    used = [run(c.OpenReview(tenancy_id=t, period=2024)),
+            run(c.SubmitReview(tenancy_id=t, period=2024, figures=figures())),
+            run(c.DecideReview(tenancy_id=t, period=2024))]
+    assert used == [False, False, False]
+    review = service.read(lambda w: w.session.exec(
+        select(Review).where(Review.tenancy_id == t)).one().model_dump())
+    notices = service.read(lambda w: w.session.exec(select(OutboxMessage.message).where(
+        OutboxMessage.tenancy_id == t, OutboxMessage.message.like("review_%"))).all())
+    assert review["status"] == "decided" and review["grade"] is not None
+    assert sorted(notices) == ["review_opened", "review_result"]
+    assert service.read(lambda w: verify(w.session)).ok
