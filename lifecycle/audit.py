@@ -141,13 +141,15 @@ def _maybe_written_differently(blob: bytes) -> bool:
     """Whether orjson's output may hold a float the standard library writes otherwise: one
     with an exponent (orjson always signs it: ``e-7``, ``e+16``) or one below 1e-4 written
     out in full (``0.00001``, as a token of its own). Only the places found by a byte search
-    are looked at, so text that merely resembles a number costs little."""
-    for marker in (b"e-", b"e+"):
-        at = blob.find(marker)
+    are looked at, so text that merely resembles a number costs little: an exponent is found
+    by its sign, a single byte (searched with ``memchr``, many times faster than a two-byte
+    pattern) that JSON text rarely holds."""
+    for sign in (45, 43):  # "-", "+"
+        at = blob.find(sign)
         while at >= 0:
-            if at > 0 and 48 <= blob[at - 1] <= 57:  # a digit before the e
+            if at > 1 and blob[at - 1] == 101 and 48 <= blob[at - 2] <= 57:  # a digit, "e"
                 return True
-            at = blob.find(marker, at + 2)
+            at = blob.find(sign, at + 1)
     at = blob.find(b"0.0000")
     while at >= 0:
         before = blob[at - 1] if at > 0 else 44
