@@ -242,7 +242,9 @@ class OutboxMessage(SQLModel, table=True):
     )
     dedupe_key: str = Field(max_length=200, unique=True)
     message: str = Field(max_length=64)  # catalog key, e.g. "exit_notice"
-    tenancy_id: int | None = Field(default=None, foreign_key="tenancies.id", index=True)
+    # Not indexed: no query looks notices up by tenancy (the relay reads by status and due
+    # time, a firm reads its inbox), and every notice would pay a page write for it.
+    tenancy_id: int | None = Field(default=None, foreign_key="tenancies.id")
     firm_id: int | None = Field(default=None, foreign_key="firms.id")
     audience: str = Field(default="firm", max_length=16)  # firm | manager | operators
     locale: str = Field(default="zh-CN", max_length=8)

@@ -26,9 +26,13 @@ def test_each_step_of_the_history_goes_down_and_up_again(engine: Engine) -> None
         command.downgrade(cfg, "0001")
     assert migrate.current(engine) == "0001"
     assert "ix_reviews_tenancy_id" in {i["name"] for i in inspect(engine).get_indexes("reviews")}
+    assert "ix_outbox_tenancy_id" in {i["name"] for i in inspect(engine).get_indexes("outbox")}
     assert migrate.upgrade(engine) == migrate.head()
     assert "ix_reviews_tenancy_id" not in {
         i["name"] for i in inspect(engine).get_indexes("reviews")
+    }
+    assert "ix_outbox_tenancy_id" not in {
+        i["name"] for i in inspect(engine).get_indexes("outbox")
     }
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": False})
