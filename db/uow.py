@@ -31,8 +31,10 @@ class UnitOfWork:
         self._connection: Connection | None = None
         self._session: Session | None = None
         self._loaded: dict[Any, Any] = {}  # identity key -> object read before a session
+        self._open = False
 
     def __enter__(self) -> UnitOfWork:
+        self._open = True
         self._committed = False
         self.after_commit = []
         self._connection = None
@@ -49,6 +51,7 @@ class UnitOfWork:
         session, connection = self._session, self._connection
         self._session = self._connection = None
         self._loaded = {}
+        self._open = False
         try:
             if session is not None:
                 try:
@@ -64,6 +67,8 @@ class UnitOfWork:
     def connection(self) -> Connection:
         """The unit of work's connection; its transaction begins on first use."""
         if self._connection is None:
+            if not self._open:  # a connection made now would hold its transaction for ever
+                raise RuntimeError("the unit of work is not open (use it in a with block)")
             connection = self.engine.connect()
             try:
                 connection.begin()

@@ -96,3 +96,18 @@ def test_a_firms_annual_review_runs_without_an_orm_session(
     assert review["status"] == "decided" and review["grade"] is not None
     assert sorted(notices) == ["review_opened", "review_result"]
     assert service.read(lambda w: verify(w.session)).ok
+
+
+def test_a_unit_of_work_is_used_only_while_open(service: Service, clock: FixedClock) -> None:
+    t = evaluating_tenancy(service)
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        w.tenancy(t)
+        uow.commit()
+    # A connection made after the block would hold its transaction (on SQLite, the database's
+    # write lock) until it was collected.
+    with pytest.raises(RuntimeError, match="not open"):
+        w.tenancy(t)
+    with pytest.raises(RuntimeError, match="not open"):
+        uow.session.get(Tenancy, t)
+    assert stored(service, t)["id"] == t  # nothing was left holding the database
