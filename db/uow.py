@@ -4,6 +4,8 @@ The ORM session is made on first use, on the unit of work's connection and in it
 transaction. A command that reads and writes only through prepared statements (the common
 review commands) never pays for one: the rows it reads are kept as detached objects, which
 join the session, as persistent objects with any changes made on them, if one is made later.
+A change made on such an object makes the session at the next flush or commit, so that the
+ORM writes it (with the tenancy's version check) as it would have from the start.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
@@ -26,7 +29,6 @@ class UnitOfWork:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._committed = False
         self.after_commit: list[Callable[[], None]] = []
         self._connection: Connection | None = None
         self._session: Session | None = None
@@ -35,7 +37,6 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._open = True
-        self._committed = False
         self.after_commit = []
         self._connection = None
         self._session = None
@@ -54,11 +55,7 @@ class UnitOfWork:
         self._open = False
         try:
             if session is not None:
-                try:
-                    if not self._committed:
-                        session.rollback()
-                finally:
-                    session.close()
+                session.close()  # its objects become detached; the transaction is not its own
         finally:
             if connection is not None:
                 connection.close()  # rolls back what was not committed
@@ -82,8 +79,9 @@ class UnitOfWork:
     def session(self) -> Session:
         """The ORM session, in the unit of work's transaction (made on first use)."""
         if self._session is None:
-            # "rollback_only": the session never commits the transaction (``commit`` does,
-            # after flushing it), but a session rollback rolls the whole transaction back.
+            # The session joins the transaction and never ends it ("rollback_only": it does
+            # not commit it, and a command never rolls the session back): ``commit`` below
+            # commits the connection, and closing the connection rolls back the rest.
             session = Session(
                 bind=self.connection,
                 expire_on_commit=False,
@@ -106,32 +104,34 @@ class UnitOfWork:
             return attach(self._session, model, values)
         return detached(self._loaded, model, values)
 
+    def _changed_without_session(self) -> bool:
+        """Whether a row read before there was a session has been changed since: the ORM
+        must write it (with its version check), so a session is made for it."""
+        return any(instance_state(obj).modified for obj in self._loaded.values())
+
     def flush(self) -> None:
-        if self._session is None:
+        if self._session is None and not self._changed_without_session():
             return
         try:
-            self._session.flush()
+            self.session.flush()
         except StaleDataError as err:
             raise _stale(err) from err
         except SAIntegrityError as err:
             raise translate_integrity_error(err) from err
 
     def commit(self) -> None:
-        if self._session is not None:
+        if self._session is not None or self._changed_without_session():
             try:
-                self._session.commit()  # flushes; the transaction itself is committed below
+                self.session.commit()  # flushes; the transaction itself is committed below
             except StaleDataError as err:
-                self._session.rollback()
                 raise _stale(err) from err
             except SAIntegrityError as err:
-                self._session.rollback()
                 raise translate_integrity_error(err) from err
         if self._connection is not None:
             try:
                 self._connection.commit()
             except SAIntegrityError as err:  # a constraint checked at commit (PostgreSQL)
                 raise translate_integrity_error(err) from err
-        self._committed = True
         for hook in self.after_commit:
             hook()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import func, select
 from test_concurrency import evaluating_tenancy, stored
 from test_rulebook_decisions import Park, figures
@@ -14,9 +15,10 @@ from test_rulebook_decisions import Park, figures
 from db.tables import AuditEvent, OutboxMessage, Review, Tenancy
 from db.uow import UnitOfWork
 from lifecycle.clock import FixedClock
+from lifecycle.errors import StaleTenancy
 from workflows import commands as c
 from workflows.audit import verify
-from workflows.core import Work
+from workflows.core import _TENANCY_BY_ID, _TENANCY_KEYS, Work
 from workflows.service import HANDLERS, Service
 
 
@@ -111,3 +113,43 @@ def test_a_unit_of_work_is_used_only_while_open(service: Service, clock: FixedCl
     with pytest.raises(RuntimeError, match="not open"):
         uow.session.get(Tenancy, t)
     assert stored(service, t)["id"] == t  # nothing was left holding the database
+
+
+def test_a_change_on_a_row_read_without_a_session_is_written_at_commit(
+    service: Service, clock: FixedClock
+) -> None:
+    t = evaluating_tenancy(service)
+    before = stored(service, t)
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        w.tenancy(t).track = "acceleration"
+        assert not uow.has_session
+        uow.commit()
+    after = stored(service, t)
+    assert (after["track"], after["version"]) == ("acceleration", before["version"] + 1)
+
+
+def test_a_read_after_a_change_on_a_row_read_without_a_session_sees_the_change(
+    service: Service, clock: FixedClock
+) -> None:
+    t = evaluating_tenancy(service)
+    with UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        w.tenancy(t).track = "acceleration"
+        row = w.read(_TENANCY_BY_ID, {"tenancy_id": t})  # written first, as autoflush would
+        assert row is not None and row[_TENANCY_KEYS.index("track")] == "acceleration"
+
+
+def test_a_change_on_a_row_someone_moved_on_since_it_was_read_is_stale(
+    service: Service, clock: FixedClock
+) -> None:
+    t = evaluating_tenancy(service)
+    before = stored(service, t)
+    with pytest.raises(StaleTenancy), UnitOfWork(service.engine) as uow:
+        w = Work(uow, clock, lambda: service.calendar(uow))
+        tenancy = w.tenancy(t)
+        # The row moves on after it was read (as another writer's command would have).
+        w.execute(text("UPDATE tenancies SET version = version + 1 WHERE id = :id"), {"id": t})
+        tenancy.track = "acceleration"
+        uow.commit()
+    assert stored(service, t) == before
