@@ -41,9 +41,10 @@ from lifecycle.table import allowed_triggers
 T = TypeVar("T", bound=SQLModel)
 
 # The statements every command runs (load the tenancy, append the audit event, queue the notice,
-# add deadlines, write the tenancy) are built once and run as prepared statements on the
-# session's connection (db/prepared.py): the same transaction as the ORM changes a handler
-# makes, without SQLAlchemy's per-execution overhead or an ORM object flushed per row.
+# add deadlines, write the tenancy) are built once and run as prepared statements on the unit
+# of work's connection (db/prepared.py): the same transaction as any ORM changes a handler
+# makes, without SQLAlchemy's per-execution overhead, an ORM object flushed per row, or (for
+# a handler that needs none) an ORM session at all.
 _TENANCIES = Tenancy.__table__  # type: ignore[attr-defined]
 _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
