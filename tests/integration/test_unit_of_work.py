@@ -65,8 +65,9 @@ def test_a_session_made_mid_command_writes_in_the_same_transaction(
         tenancy = w.tenancy(t)
         w.record(tenancy, "note", actor="王", reason="备注")  # prepared statements
         tenancy.track = "acceleration"
-        uow.flush()  # nothing to flush yet: there is no session
-        w.session.flush()  # the ORM writes on the same connection, in the same transaction
+        assert not uow.has_session
+        uow.flush()  # the change makes the session: the ORM writes it in the same transaction
+        assert uow.has_session and not uow.session.dirty
         raise RuntimeError("the command fails after both")
     assert stored(service, t)["track"] != "acceleration"
     assert service.read(lambda w: w.session.exec(
