@@ -4,6 +4,8 @@ command wrote still commits or rolls back as one transaction (both databases).""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -22,13 +24,19 @@ from workflows.core import _TENANCY_BY_ID, _TENANCY_KEYS, Work
 from workflows.service import HANDLERS, Service
 
 
+@contextmanager
+def opened(service: Service, clock: FixedClock) -> Iterator[tuple[UnitOfWork, Work]]:
+    """A unit of work and the handlers' view of it, as ``Service.handle`` makes them."""
+    with UnitOfWork(service.engine) as uow:
+        yield uow, Work(uow, clock, lambda: service.calendar(uow))
+
+
 def test_a_row_read_before_the_session_joins_it_as_the_same_object_with_its_changes(
     service: Service, clock: FixedClock
 ) -> None:
     t = evaluating_tenancy(service)
     before = stored(service, t)
-    with UnitOfWork(service.engine) as uow:
-        w = Work(uow, clock, lambda: service.calendar(uow))
+    with opened(service, clock) as (uow, w):
         tenancy = w.tenancy(t)
         assert not uow.has_session
         assert w.tenancy(t) is tenancy  # one object per row, session or not
@@ -45,8 +53,7 @@ def test_a_failure_after_writes_made_without_a_session_leaves_nothing_behind(
 ) -> None:
     t = evaluating_tenancy(service)
     before = stored(service, t)
-    with pytest.raises(RuntimeError), UnitOfWork(service.engine) as uow:
-        w = Work(uow, clock, lambda: service.calendar(uow))
+    with pytest.raises(RuntimeError), opened(service, clock) as (uow, w):
         w.record(w.tenancy(t), "note", actor="王", reason="备注")
         assert not uow.has_session
         raise RuntimeError("the command fails after its writes")
@@ -60,8 +67,7 @@ def test_a_session_made_mid_command_writes_in_the_same_transaction(
     t = evaluating_tenancy(service)
     events = service.read(lambda w: w.session.exec(
         select(func.count()).select_from(AuditEvent).where(AuditEvent.tenancy_id == t)).one())
-    with pytest.raises(RuntimeError), UnitOfWork(service.engine) as uow:
-        w = Work(uow, clock, lambda: service.calendar(uow))
+    with pytest.raises(RuntimeError), opened(service, clock) as (uow, w):
         tenancy = w.tenancy(t)
         w.record(tenancy, "note", actor="王", reason="备注")  # prepared statements
         tenancy.track = "acceleration"
@@ -103,8 +109,7 @@ def test_a_firms_annual_review_runs_without_an_orm_session(
 
 def test_a_unit_of_work_is_used_only_while_open(service: Service, clock: FixedClock) -> None:
     t = evaluating_tenancy(service)
-    with UnitOfWork(service.engine) as uow:
-        w = Work(uow, clock, lambda: service.calendar(uow))
+    with opened(service, clock) as (uow, w):
         w.tenancy(t)
         uow.commit()
     # A connection made after the block would hold its transaction (on SQLite, the database's
@@ -121,8 +126,7 @@ def test_a_change_on_a_row_read_without_a_session_is_written_at_commit(
 ) -> None:
     t = evaluating_tenancy(service)
     before = stored(service, t)
-    with UnitOfWork(service.engine) as uow:
-        w = Work(uow, clock, lambda: service.calendar(uow))
+    with opened(service, clock) as (uow, w):
         w.tenancy(t).track = "acceleration"
         assert not uow.has_session
         uow.commit()
@@ -134,8 +138,7 @@ def test_a_read_after_a_change_on_a_row_read_without_a_session_sees_the_change(
     service: Service, clock: FixedClock
 ) -> None:
     t = evaluating_tenancy(service)
-    with UnitOfWork(service.engine) as uow:
-        w = Work(uow, clock, lambda: service.calendar(uow))
+    with opened(service, clock) as (uow, w):
         w.tenancy(t).track = "acceleration"
         row = w.read(_TENANCY_BY_ID, {"tenancy_id": t})  # written first, as autoflush would
         assert row is not None and row[_TENANCY_KEYS.index("track")] == "acceleration"
@@ -146,8 +149,7 @@ def test_a_change_on_a_row_someone_moved_on_since_it_was_read_is_stale(
 ) -> None:
     t = evaluating_tenancy(service)
     before = stored(service, t)
-    with pytest.raises(StaleTenancy), UnitOfWork(service.engine) as uow:
-        w = Work(uow, clock, lambda: service.calendar(uow))
+    with pytest.raises(StaleTenancy), opened(service, clock) as (uow, w):
         tenancy = w.tenancy(t)
         # The row moves on after it was read (as another writer's command would have).
         w.execute(text("UPDATE tenancies SET version = version + 1 WHERE id = :id"), {"id": t})
