@@ -41,8 +41,13 @@ def machine(pg_url: str | None) -> list[str]:
         pass
     ram = "unknown"
     try:
-        kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal:")))
+        kb = int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal:")
+            )
+        )
         ram = f"{kb / 1024 / 1024:.1f} GiB"
     except (OSError, StopIteration, ValueError):
         pass
@@ -52,20 +57,25 @@ def machine(pg_url: str | None) -> list[str]:
             pg = postgres.server_version(pg_url)
         except Exception as err:  # noqa: BLE001 - a header line, the PG run reports properly
             pg = f"unreachable ({type(err).__name__})"
-    return [f"CPU: {cpu}, {os.cpu_count()} cores (nproc); RAM {ram}",
-            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-            f"PostgreSQL {pg}; {platform.system()} {platform.release()}"]
+    return [
+        f"CPU: {cpu}, {os.cpu_count()} cores (nproc); RAM {ram}",
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"PostgreSQL {pg}; {platform.system()} {platform.release()}",
+    ]
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help=f"N = {QUICK_N:,} (under a minute)")
     p.add_argument("--n", type=int, default=None, help=f"tenancies (default {DEFAULT_N:,})")
-    p.add_argument("--only", default=None,
-                   help=f"comma-separated subset of {','.join(WORKLOADS)}")
+    p.add_argument("--only", default=None, help=f"comma-separated subset of {','.join(WORKLOADS)}")
     p.add_argument("--pg", default=None, help=f"PostgreSQL URL (default ${PG_ENV})")
-    p.add_argument("--commands", type=int, default=None,
-                   help="W3: firms whose review is run command by command (x3 commands)")
+    p.add_argument(
+        "--commands",
+        type=int,
+        default=None,
+        help="W3: firms whose review is run command by command (x3 commands)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the scratch directory")
     p.add_argument("--verbose", "-v", action="store_true", help="say what is running")
     args = p.parse_args(argv)
@@ -106,26 +116,50 @@ def run(args: argparse.Namespace, ctx: Context) -> list[Result]:
         if args.pg:
             results += postgres.run(ctx, args.pg, n, args.commands)
         else:
-            results.append(Result("PostgreSQL", backend="postgresql",
-                                  figure=f"skipped: give --pg URL or set {PG_ENV}"))
+            results.append(
+                Result(
+                    "PostgreSQL",
+                    backend="postgresql",
+                    figure=f"skipped: give --pg URL or set {PG_ENV}",
+                )
+            )
     return results
 
 
 def table(results: list[Result], header: list[str], seconds: float) -> Table:
-    t = Table(title="innospace benchmarks", caption="\n".join(
-        [*header, f"whole run {seconds:.0f} s; ratio = engine / raw-SQL floor (same rows, "
-                  "same chunks, bare driver executemany)"]), caption_justify="left")
-    for name, justify in (("workload", "left"), ("db", "left"), ("engine s", "right"),
-                          ("floor s", "right"), ("ratio", "right"), ("measure", "left"),
-                          ("target", "left"), ("met", "center")):
+    t = Table(
+        title="innospace benchmarks",
+        caption="\n".join(
+            [
+                *header,
+                f"whole run {seconds:.0f} s; ratio = engine / raw-SQL floor (same rows, "
+                "same chunks, bare driver executemany)",
+            ]
+        ),
+        caption_justify="left",
+    )
+    for name, justify in (
+        ("workload", "left"),
+        ("db", "left"),
+        ("engine s", "right"),
+        ("floor s", "right"),
+        ("ratio", "right"),
+        ("measure", "left"),
+        ("target", "left"),
+        ("met", "center"),
+    ):
         t.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in results:
-        t.add_row(r.workload, r.backend,
-                  "" if r.engine_s is None else f"{r.engine_s:.2f}",
-                  "" if r.floor_s is None else f"{r.floor_s:.2f}",
-                  "" if r.ratio is None else f"{r.ratio:.2f}",
-                  r.figure + ("; " + "; ".join(r.notes) if r.notes else ""), r.target,
-                  {True: "yes", False: "NO", None: ""}[r.ok])
+        t.add_row(
+            r.workload,
+            r.backend,
+            "" if r.engine_s is None else f"{r.engine_s:.2f}",
+            "" if r.floor_s is None else f"{r.floor_s:.2f}",
+            "" if r.ratio is None else f"{r.ratio:.2f}",
+            r.figure + ("; " + "; ".join(r.notes) if r.notes else ""),
+            r.target,
+            {True: "yes", False: "NO", None: ""}[r.ok],
+        )
     return t
 
 

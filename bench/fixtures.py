@@ -69,10 +69,11 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _chunks(rows: Sequence[dict[str, Any]], size: int = INSERT_CHUNK
-            ) -> Iterator[Sequence[dict[str, Any]]]:
+def _chunks(
+    rows: Sequence[dict[str, Any]], size: int = INSERT_CHUNK
+) -> Iterator[Sequence[dict[str, Any]]]:
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 class _Chain:
@@ -85,20 +86,45 @@ class _Chain:
         self._hashers: dict[datetime, _Hasher] = {}
         self._json: dict[int, str] = {}  # id of a step's (constant) data -> its JSON
 
-    def add(self, tenancy_id: int, steps: Sequence[tuple[str, str | None, str, dict[str, Any]]],
-            at: datetime, head: str = GENESIS, seq: int = 0) -> tuple[int, str]:
+    def add(
+        self,
+        tenancy_id: int,
+        steps: Sequence[tuple[str, str | None, str, dict[str, Any]]],
+        at: datetime,
+        head: str = GENESIS,
+        seq: int = 0,
+    ) -> tuple[int, str]:
         hasher = self._hashers.get(at)
         if hasher is None:
             hasher = self._hashers[at] = _Hasher(actor="operator", reason=None, occurred_at=at)
         for trigger, before, after, data in steps:
             seq += 1
-            digest = hasher(prev_hash=head, tenancy_id=tenancy_id, seq=seq, trigger=trigger,
-                            from_state=before, to_state=after,
-                            data_json=self._data_json(data), rulebook_version=self.version)
-            self.rows.append({"tenancy_id": tenancy_id, "seq": seq, "actor": "operator",
-                              "trigger": trigger, "from_state": before, "to_state": after,
-                              "reason": None, "data": data, "rulebook_version": self.version,
-                              "occurred_at": at, "prev_hash": head, "hash": digest})
+            digest = hasher(
+                prev_hash=head,
+                tenancy_id=tenancy_id,
+                seq=seq,
+                trigger=trigger,
+                from_state=before,
+                to_state=after,
+                data_json=self._data_json(data),
+                rulebook_version=self.version,
+            )
+            self.rows.append(
+                {
+                    "tenancy_id": tenancy_id,
+                    "seq": seq,
+                    "actor": "operator",
+                    "trigger": trigger,
+                    "from_state": before,
+                    "to_state": after,
+                    "reason": None,
+                    "data": data,
+                    "rulebook_version": self.version,
+                    "occurred_at": at,
+                    "prev_hash": head,
+                    "hash": digest,
+                }
+            )
             head = digest
         return seq, head
 
@@ -109,9 +135,13 @@ class _Chain:
         return hit
 
 
-ADMISSION = [("apply", None, "applied", {}), ("screen_in", "applied", "evaluating", {}),
-             ("approve", "evaluating", "publicity", {}), ("admit", "publicity", "admitted", {}),
-             ("sign", "admitted", "active", {"deposit_yuan": 20000})]
+ADMISSION = [
+    ("apply", None, "applied", {}),
+    ("screen_in", "applied", "evaluating", {}),
+    ("approve", "evaluating", "publicity", {}),
+    ("admit", "publicity", "admitted", {}),
+    ("sign", "admitted", "active", {"deposit_yuan": 20000}),
+]
 
 
 def build(url: str, n: int, *, reviewed: bool = False, seed: int = 2025) -> Park:
@@ -133,8 +163,9 @@ def build(url: str, n: int, *, reviewed: bool = False, seed: int = 2025) -> Park
     return Park(url, n, space_id, rb)
 
 
-def _write(engine: Engine, space_id: int, rb: rbook.Rulebook, n: int, *, reviewed: bool,
-           rng: random.Random) -> None:
+def _write(
+    engine: Engine, space_id: int, rb: rbook.Rulebook, n: int, *, reviewed: bool, rng: random.Random
+) -> None:
     at = SETUP_AT
     firms, units, tenancies, allocations = [], [], [], []
     chain = _Chain(rb.version)
@@ -142,35 +173,79 @@ def _write(engine: Engine, space_id: int, rb: rbook.Rulebook, n: int, *, reviewe
     deadlines: list[dict[str, Any]] = []
     pools = _figure_pools(rb, rng) if reviewed else {}
     for i in range(1, n + 1):
-        firms.append({"id": i, "name": f"城市科创企业{i:06d}", "uscc": f"91510115MA{i:08d}",
-                      "industry": "pharma", "contact_name": f"联系人{i % 1000}",
-                      "contact_email": f"f{i}@firm.example", "account_manager": "王芳",
-                      "locale": "zh-CN", "created_at": at})
+        firms.append(
+            {
+                "id": i,
+                "name": f"城市科创企业{i:06d}",
+                "uscc": f"91510115MA{i:08d}",
+                "industry": "pharma",
+                "contact_name": f"联系人{i % 1000}",
+                "contact_email": f"f{i}@firm.example",
+                "account_manager": "王芳",
+                "locale": "zh-CN",
+                "created_at": at,
+            }
+        )
         area = 60.0 + (i % 7) * 20
-        units.append({"id": i, "space_id": space_id, "code": f"U{i:06d}", "kind": "office",
-                      "area_m2": area, "status": "let"})
-        allocations.append({"id": i, "tenancy_id": i, "unit_id": i, "area_m2": area,
-                            "start_on": date(2023, 4, 1), "end_on": None})
+        units.append(
+            {
+                "id": i,
+                "space_id": space_id,
+                "code": f"U{i:06d}",
+                "kind": "office",
+                "area_m2": area,
+                "status": "let",
+            }
+        )
+        allocations.append(
+            {
+                "id": i,
+                "tenancy_id": i,
+                "unit_id": i,
+                "area_m2": area,
+                "start_on": date(2023, 4, 1),
+                "end_on": None,
+            }
+        )
         seq, head = chain.add(i, ADMISSION, at)
         state = "active"
         if reviewed:
             seq, head = _review_history(chain, reviews, deadlines, pools, rb, i, seq, head, rng)
             state = "under_review"
-        tenancies.append({"id": i, "firm_id": i, "space_id": space_id, "state": state,
-                          "version": seq + 1, "track": "incubation",
-                          "term_start": date(2023, 4, 1), "term_end": date(2026, 3, 31),
-                          "rulebook_version": rb.version, "score": 80.0, "priority": False,
-                          "audit_seq": seq, "audit_head": head, "created_at": at,
-                          "updated_at": at})
+        tenancies.append(
+            {
+                "id": i,
+                "firm_id": i,
+                "space_id": space_id,
+                "state": state,
+                "version": seq + 1,
+                "track": "incubation",
+                "term_start": date(2023, 4, 1),
+                "term_end": date(2026, 3, 31),
+                "rulebook_version": rb.version,
+                "score": 80.0,
+                "priority": False,
+                "audit_seq": seq,
+                "audit_head": head,
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
     raw = engine.raw_connection()
     try:
         postgres = engine.dialect.name == "postgresql"
         cur = raw.cursor()
         if not postgres:
             cur.execute("BEGIN IMMEDIATE")
-        for model, rows in ((Firm, firms), (Unit, units), (Tenancy, tenancies),
-                            (Allocation, allocations), (AuditEvent, chain.rows),
-                            (Review, reviews), (Deadline, deadlines)):
+        for model, rows in (
+            (Firm, firms),
+            (Unit, units),
+            (Tenancy, tenancies),
+            (Allocation, allocations),
+            (AuditEvent, chain.rows),
+            (Review, reviews),
+            (Deadline, deadlines),
+        ):
             if rows:
                 (_copy if postgres else _executemany)(cur, table(model), rows)
         if postgres:
@@ -183,8 +258,12 @@ def _write(engine: Engine, space_id: int, rb: rbook.Rulebook, n: int, *, reviewe
         with engine.begin() as conn:
             for model in (Firm, Unit, Tenancy, Allocation, Review):
                 name = table(model).name
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                                  f"(SELECT max(id) FROM {name}))"))
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT max(id) FROM {name}))"
+                    )
+                )
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
 
@@ -208,8 +287,13 @@ def _converters(tbl: Table) -> dict[str, Any]:
     for column in tbl.c:
         kind = type(column.type).__name__
         if kind == "UTCDateTime":
-            out[column.name] = lambda v: None if v is None else v.astimezone(UTC).replace(
-                tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            out[column.name] = lambda v: (
+                None
+                if v is None
+                else v.astimezone(UTC)
+                .replace(tzinfo=None)
+                .isoformat(sep=" ", timespec="microseconds")
+            )
         elif kind == "Date":
             out[column.name] = lambda v: None if v is None else v.isoformat()
         elif isinstance(column.type, JSON) or kind == "Variant":
@@ -225,12 +309,21 @@ def _executemany(cur: Any, tbl: Table, rows: Sequence[dict[str, Any]]) -> None:
     convert = _converters(tbl)
     plain = [c not in convert for c in cols]
     funcs = [convert.get(c) for c in cols]
-    sql = (f"INSERT INTO {tbl.name} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)}) "
-           f"VALUES ({', '.join('?' for _ in cols)})")
+    sql = (
+        f"INSERT INTO {tbl.name} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)}) "
+        f"VALUES ({', '.join('?' for _ in cols)})"
+    )
     for part in _chunks(rows):
-        cur.executemany(sql, [tuple(r[c] if p else f(r[c])  # type: ignore[misc]
-                                    for c, p, f in zip(cols, plain, funcs, strict=True))
-                              for r in part])
+        cur.executemany(
+            sql,
+            [
+                tuple(
+                    r[c] if p else f(r[c])  # type: ignore[misc]
+                    for c, p, f in zip(cols, plain, funcs, strict=True)
+                )
+                for r in part
+            ],
+        )
 
 
 def _copy(cur: Any, tbl: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -238,8 +331,9 @@ def _copy(cur: Any, tbl: Table, rows: Sequence[dict[str, Any]]) -> None:
     names = ", ".join(f'"{c}"' for c in cols)
     with cur.copy(f"COPY {tbl.name} ({names}) FROM STDIN") as copy:
         for r in rows:
-            copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v
-                            for v in (r[c] for c in cols)])
+            copy.write_row(
+                [Jsonb(v) if isinstance(v, dict | list) else v for v in (r[c] for c in cols)]
+            )
 
 
 LEVELS = (("strong", 25), ("steady", 65), ("weak", 10))  # share of firms, percent
@@ -248,9 +342,14 @@ LEVELS = (("strong", 25), ("steady", 65), ("weak", 10))  # share of firms, perce
 def _figure_pools(rb: rbook.Rulebook, rng: random.Random) -> dict[tuple[str, int], list[Any]]:
     """Validated figures as ``SubmitReview`` stores them, a few hundred per level and year
     (generating them is set-up, not the measured work; each review is still scored)."""
-    return {(level, year): [rbook.jsonable(rbook.validate_figures(
-        rb, figures(level, year=year, rng=rng))) for _ in range(300)]
-        for level, _ in LEVELS for year in (PERIOD - 1, PERIOD)}
+    return {
+        (level, year): [
+            rbook.jsonable(rbook.validate_figures(rb, figures(level, year=year, rng=rng)))
+            for _ in range(300)
+        ]
+        for level, _ in LEVELS
+        for year in (PERIOD - 1, PERIOD)
+    }
 
 
 def _level(rng: random.Random) -> str:
@@ -263,44 +362,91 @@ def _level(rng: random.Random) -> str:
 
 
 _Step = tuple[str, str | None, str, dict[str, Any]]
-_OPENED: list[_Step] = [("open_review", "active", "under_review", {"period": PERIOD - 1}),
-                        ("submit_review", "under_review", "under_review", {"period": PERIOD - 1})]
+_OPENED: list[_Step] = [
+    ("open_review", "active", "under_review", {"period": PERIOD - 1}),
+    ("submit_review", "under_review", "under_review", {"period": PERIOD - 1}),
+]
 LAST_YEAR: list[_Step] = [*_OPENED, ("pass_review", "under_review", "active", {})]
-LAST_YEAR_D: list[_Step] = [*_OPENED, ("order_rectification", "under_review", "rectifying", {}),
-                            ("pass_reinspection", "rectifying", "active", {})]
-THIS_YEAR: list[_Step] = [("open_review", "active", "under_review", {"period": PERIOD}),
-                          ("submit_review", "under_review", "under_review", {"period": PERIOD})]
+LAST_YEAR_D: list[_Step] = [
+    *_OPENED,
+    ("order_rectification", "under_review", "rectifying", {}),
+    ("pass_reinspection", "rectifying", "active", {}),
+]
+THIS_YEAR: list[_Step] = [
+    ("open_review", "active", "under_review", {"period": PERIOD}),
+    ("submit_review", "under_review", "under_review", {"period": PERIOD}),
+]
 
 
-def _review_history(chain: _Chain, reviews: list[dict[str, Any]],
-                    deadlines: list[dict[str, Any]], pools: dict[tuple[str, int], list[Any]],
-                    rb: rbook.Rulebook, tenancy_id: int, seq: int, head: str,
-                    rng: random.Random) -> tuple[int, str]:
+def _review_history(
+    chain: _Chain,
+    reviews: list[dict[str, Any]],
+    deadlines: list[dict[str, Any]],
+    pools: dict[tuple[str, int], list[Any]],
+    rb: rbook.Rulebook,
+    tenancy_id: int,
+    seq: int,
+    head: str,
+    rng: random.Random,
+) -> tuple[int, str]:
     """Last year reviewed and decided (a D means rectified and re-inspected), this year's
     review opened and submitted; the submission deadline still pending."""
     last, this = _level(rng), _level(rng)
     prev_grade = {"strong": "A", "steady": "B", "weak": "D"}[last]
     prev_at = datetime(2024, 1, 22, 2, 0, tzinfo=UTC)
-    seq, head = chain.add(tenancy_id, LAST_YEAR_D if prev_grade == "D" else LAST_YEAR,
-                          prev_at, head, seq)
+    seq, head = chain.add(
+        tenancy_id, LAST_YEAR_D if prev_grade == "D" else LAST_YEAR, prev_at, head, seq
+    )
     figures_now = rng.choice(pools[(this, PERIOD)])
     seq, head = chain.add(tenancy_id, THIS_YEAR, SUBMIT_AT, head, seq)
     base = {"tenancy_id": tenancy_id, "rulebook_version": rb.version, "trace": {}}
-    reviews.append({**base, "id": 2 * tenancy_id - 1, "period": PERIOD - 1, "status": "decided",
-                    "opened_at": prev_at, "due_on": date(2024, 1, 15), "submitted_at": prev_at,
-                    "figures": rng.choice(pools[(last, PERIOD - 1)]), "score": None,
-                    "grade": prev_grade, "consequence": "none", "decided_at": prev_at})
+    reviews.append(
+        {
+            **base,
+            "id": 2 * tenancy_id - 1,
+            "period": PERIOD - 1,
+            "status": "decided",
+            "opened_at": prev_at,
+            "due_on": date(2024, 1, 15),
+            "submitted_at": prev_at,
+            "figures": rng.choice(pools[(last, PERIOD - 1)]),
+            "score": None,
+            "grade": prev_grade,
+            "consequence": "none",
+            "decided_at": prev_at,
+        }
+    )
     review_id = 2 * tenancy_id
-    reviews.append({**base, "id": review_id, "period": PERIOD, "status": "submitted",
-                    "opened_at": OPEN_AT, "due_on": date(2025, 1, 15), "submitted_at": SUBMIT_AT,
-                    "figures": figures_now, "score": None, "grade": None, "consequence": None,
-                    "decided_at": None})
-    deadlines.append({"kind": "review_submission_due", "tenancy_id": tenancy_id,
-                      "subject_id": review_id, "due_on": date(2025, 1, 15),
-                      "due_at": datetime(2025, 1, 15, 16, 0, tzinfo=UTC),
-                      "status": "pending",
-                      "dedupe_key": f"review_submission_due:{tenancy_id}:{review_id}",
-                      "payload": {}, "created_at": OPEN_AT, "done_at": None})
+    reviews.append(
+        {
+            **base,
+            "id": review_id,
+            "period": PERIOD,
+            "status": "submitted",
+            "opened_at": OPEN_AT,
+            "due_on": date(2025, 1, 15),
+            "submitted_at": SUBMIT_AT,
+            "figures": figures_now,
+            "score": None,
+            "grade": None,
+            "consequence": None,
+            "decided_at": None,
+        }
+    )
+    deadlines.append(
+        {
+            "kind": "review_submission_due",
+            "tenancy_id": tenancy_id,
+            "subject_id": review_id,
+            "due_on": date(2025, 1, 15),
+            "due_at": datetime(2025, 1, 15, 16, 0, tzinfo=UTC),
+            "status": "pending",
+            "dedupe_key": f"review_submission_due:{tenancy_id}:{review_id}",
+            "payload": {},
+            "created_at": OPEN_AT,
+            "done_at": None,
+        }
+    )
     return seq, head
 
 

@@ -48,21 +48,38 @@ class Replay:
 
 WRITTEN_BY_OPEN = Replay(
     inserted=(Review, AuditEvent, Deadline, OutboxMessage),
-    updated={Tenancy: (("state", "version", "audit_seq", "audit_head", "updated_at"),
-                       "updated_at = :now")})
+    updated={
+        Tenancy: (
+            ("state", "version", "audit_seq", "audit_head", "updated_at"),
+            "updated_at = :now",
+        )
+    },
+)
 WRITTEN_BY_DECIDE = Replay(
     inserted=(AuditEvent, Rectification, ExitCase, Deadline, OutboxMessage),
-    updated={Tenancy: (("state", "version", "audit_seq", "audit_head", "updated_at"),
-                       "updated_at = :now"),
-             Review: (("score", "grade", "consequence", "trace", "status", "decided_at",
-                       "rulebook_version"), "decided_at = :now"),
-             Deadline: (("status", "done_at"), "done_at = :now")},
-    one_transaction=True)
+    updated={
+        Tenancy: (
+            ("state", "version", "audit_seq", "audit_head", "updated_at"),
+            "updated_at = :now",
+        ),
+        Review: (
+            ("score", "grade", "consequence", "trace", "status", "decided_at", "rulebook_version"),
+            "decided_at = :now",
+        ),
+        Deadline: (("status", "done_at"), "done_at = :now"),
+    },
+    one_transaction=True,
+)
 WRITTEN_BY_RELAY = Replay(
     inserted=(InboxItem,),
-    updated={OutboxMessage: (("status", "attempts", "next_attempt_at", "last_error",
-                              "sent_at"), "sent_at = :now")},
-    key="outbox_id")
+    updated={
+        OutboxMessage: (
+            ("status", "attempts", "next_attempt_at", "last_error", "sent_at"),
+            "sent_at = :now",
+        )
+    },
+    key="outbox_id",
+)
 
 
 class Driver:
@@ -134,30 +151,39 @@ class PostgresDriver(Driver):
 
 def max_ids(source: Driver, models: Sequence[type[Any]]) -> dict[str, int]:
     """The highest id of each table (rows above it are new)."""
-    return {table(m).name: int(source.read(f"SELECT coalesce(max(id), 0) FROM {table(m).name}",
-                                           [])[0][0]) for m in models}
+    return {
+        table(m).name: int(
+            source.read(f"SELECT coalesce(max(id), 0) FROM {table(m).name}", [])[0][0]
+        )
+        for m in models
+    }
 
 
 def _in(driver: Driver, n: int) -> str:
     return ",".join([driver.placeholder] * n)
 
 
-def replay(source: Driver, target: Driver, spec: Replay, *, before: dict[str, int],
-           now: Any, chunk: int) -> float:
+def replay(
+    source: Driver, target: Driver, spec: Replay, *, before: dict[str, int], now: Any, chunk: int
+) -> float:
     """Write into ``target`` what the engine wrote into ``source``; return the seconds the
     writes and commits took."""
     main, (columns, predicate) = next(iter(spec.updated.items()))
     ph = source.placeholder
-    keys = [r[0] for r in source.read(
-        f"SELECT id FROM {table(main).name} WHERE {predicate.replace(':now', ph)} ORDER BY id",
-        [now])]
+    keys = [
+        r[0]
+        for r in source.read(
+            f"SELECT id FROM {table(main).name} WHERE {predicate.replace(':now', ph)} ORDER BY id",
+            [now],
+        )
+    ]
     seconds = 0.0
     if spec.one_transaction:
         started = time.perf_counter()
         target.begin()
         seconds += time.perf_counter() - started
     for start in range(0, len(keys), chunk):
-        part = keys[start:start + chunk]
+        part = keys[start : start + chunk]
         statements = list(_statements(source, target, spec, before, now, part))
         started = time.perf_counter()
         if not spec.one_transaction:
@@ -175,45 +201,71 @@ def replay(source: Driver, target: Driver, spec: Replay, *, before: dict[str, in
     return seconds
 
 
-def _statements(source: Driver, target: Driver, spec: Replay, before: dict[str, int], now: Any,
-                keys: list[int]) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+def _statements(
+    source: Driver, target: Driver, spec: Replay, before: dict[str, int], now: Any, keys: list[int]
+) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
     """(SQL, rows) for one chunk, in the order the engine writes them."""
     ph, within = source.placeholder, _in(source, len(keys))
     main = next(iter(spec.updated))
     updates = list(spec.updated.items())
-    yield _update(source, target, main, *updates[0][1], f"id IN ({within})", keys, now,
-                  spec.version_step)
+    yield _update(
+        source, target, main, *updates[0][1], f"id IN ({within})", keys, now, spec.version_step
+    )
     for model in spec.inserted:
         tbl = table(model)
         cols = [c.name for c in tbl.c]
         select_cols = ", ".join(source.select_column(tbl, c) for c in cols)
         rows = source.read(
             f"SELECT {select_cols} FROM {tbl.name} WHERE {spec.key} IN ({within}) "
-            f"AND id > {ph} ORDER BY id", [*keys, before[tbl.name]])
-        values = ", ".join(target.json(c) if isinstance(tbl.c[c].type, JSON)
-                           else target.placeholder for c in cols)
-        yield (f"INSERT INTO {tbl.name} ({', '.join(_q(c) for c in cols)}) VALUES ({values})",
-               rows)
+            f"AND id > {ph} ORDER BY id",
+            [*keys, before[tbl.name]],
+        )
+        values = ", ".join(
+            target.json(c) if isinstance(tbl.c[c].type, JSON) else target.placeholder for c in cols
+        )
+        yield (f"INSERT INTO {tbl.name} ({', '.join(_q(c) for c in cols)}) VALUES ({values})", rows)
     for model, (columns, predicate) in updates[1:]:
-        yield _update(source, target, model, columns, predicate,
-                      f"{spec.key} IN ({within})", keys, now, spec.version_step)
+        yield _update(
+            source,
+            target,
+            model,
+            columns,
+            predicate,
+            f"{spec.key} IN ({within})",
+            keys,
+            now,
+            spec.version_step,
+        )
 
 
-def _update(source: Driver, target: Driver, model: type[Any], columns: Sequence[str],
-            predicate: str, where: str, keys: list[int], now: Any, version_step: int,
-            ) -> tuple[str, list[tuple[Any, ...]]]:
+def _update(
+    source: Driver,
+    target: Driver,
+    model: type[Any],
+    columns: Sequence[str],
+    predicate: str,
+    where: str,
+    keys: list[int],
+    now: Any,
+    version_step: int,
+) -> tuple[str, list[tuple[Any, ...]]]:
     tbl = table(model)
     select_cols = ", ".join(source.select_column(tbl, c) for c in columns)
     filters = f"{where} AND {predicate.replace(':now', source.placeholder)}"
-    rows = source.read(f"SELECT {select_cols}, id FROM {tbl.name} WHERE {filters} ORDER BY id",
-                       [*keys, now])
+    rows = source.read(
+        f"SELECT {select_cols}, id FROM {tbl.name} WHERE {filters} ORDER BY id", [*keys, now]
+    )
     sets = ", ".join(
         f"{_q(c)} = {target.json(c) if isinstance(tbl.c[c].type, JSON) else target.placeholder}"
-        for c in columns)
+        for c in columns
+    )
     if model is Tenancy:  # the floor checks the version too, as the engine's UPDATE does
         rows = [(*r, r[columns.index("version")] - version_step) for r in rows]
-        return (f"UPDATE {tbl.name} SET {sets} WHERE id = {target.placeholder} "
-                f"AND version = {target.placeholder}", rows)
+        return (
+            f"UPDATE {tbl.name} SET {sets} WHERE id = {target.placeholder} "
+            f"AND version = {target.placeholder}",
+            rows,
+        )
     return f"UPDATE {tbl.name} SET {sets} WHERE id = {target.placeholder}", rows
 
 

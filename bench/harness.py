@@ -97,8 +97,13 @@ class Context:
         if not sys.stdout.isatty():
             yield None
             return
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), transient=True) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=True,
+        ) as bar:
             task = bar.add_task(label, total=None)
 
             def advance(n: int, total: int) -> None:

@@ -34,8 +34,12 @@ class Scratch:
     def create(self, label: str, template: str | None = None) -> str:
         name = self.name(label)
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'
-                              + (f' TEMPLATE "{self.name(template)}"' if template else "")))
+            conn.execute(
+                text(
+                    f'CREATE DATABASE "{name}"'
+                    + (f' TEMPLATE "{self.name(template)}"' if template else "")
+                )
+            )
         self.made.append(name)
         return self.url_of(label)
 
@@ -77,15 +81,21 @@ def run(ctx: Context, url: str, n: int, firms: int) -> list[Result]:
         with ctx.step("PostgreSQL W1 floor"):
             floor_s = _replay(engine_url, floor_url)
         w1_open.spot_check(engine_url, n)
-        results.append(Result(f"W1 cycle opening, N={n:,}", backend="postgresql",
-                              engine_s=seconds, floor_s=floor_s,
-                              figure=f"{n / seconds:,.0f} tenancies/s; "
-                                     f"{seconds / n * 1e6:.0f} µs each",
-                              notes=[f"PostgreSQL {pg.version()}"]))
+        results.append(
+            Result(
+                f"W1 cycle opening, N={n:,}",
+                backend="postgresql",
+                engine_s=seconds,
+                floor_s=floor_s,
+                figure=f"{n / seconds:,.0f} tenancies/s; {seconds / n * 1e6:.0f} µs each",
+                notes=[f"PostgreSQL {pg.version()}"],
+            )
+        )
         with ctx.step(f"PostgreSQL W3 engine, {firms * 3:,} commands"):
             w3_seconds, latencies = w3_commands.measure(w3_url, firms)
-        results += w3_commands.summarize("W3 single commands", "postgresql", w3_seconds,
-                                         latencies, None)
+        results += w3_commands.summarize(
+            "W3 single commands", "postgresql", w3_seconds, latencies, None
+        )
     return results
 
 
@@ -93,8 +103,9 @@ def _replay(engine_url: str, floor_url: str) -> float:
     source, target = floor.PostgresDriver(engine_url), floor.PostgresDriver(floor_url)
     try:
         before = floor.max_ids(target, list(floor.WRITTEN_BY_OPEN.inserted))
-        return floor.replay(source, target, floor.WRITTEN_BY_OPEN, before=before,
-                            now=fixtures.OPEN_AT, chunk=5000)
+        return floor.replay(
+            source, target, floor.WRITTEN_BY_OPEN, before=before, now=fixtures.OPEN_AT, chunk=5000
+        )
     finally:
         source.close()
         target.close()

@@ -29,9 +29,16 @@ def open_cycle(ctx: Context, url: str, label: str) -> tuple[float, BatchReport]:
     engine = make_engine(url)
     try:
         with ctx.progress(label) as bar:
-            seconds, report = timed(lambda: open_cycle_batch(
-                engine, FixedClock(fixtures.OPEN_AT), WorkCalendar(),
-                space_code=fixtures.SPACE, period=fixtures.PERIOD, progress=bar))
+            seconds, report = timed(
+                lambda: open_cycle_batch(
+                    engine,
+                    FixedClock(fixtures.OPEN_AT),
+                    WorkCalendar(),
+                    space_code=fixtures.SPACE,
+                    period=fixtures.PERIOD,
+                    progress=bar,
+                )
+            )
     finally:
         engine.dispose()
     return seconds, report
@@ -64,15 +71,20 @@ def run_sqlite(ctx: Context, n: int, *, name: str = "w1") -> tuple[Result, Path]
         floor_s = replay_sqlite(engine_db, floor_db, floor.WRITTEN_BY_OPEN, 5000)
     same_rows(engine_db, floor_db)
     spot_check(fixtures.sqlite_url(engine_db), n)
-    result = Result(f"W1 cycle opening, N={n:,}", engine_s=seconds, floor_s=floor_s,
-                    figure=f"{n / seconds:,.0f} tenancies/s; {seconds / n * 1e6:.0f} µs each",
-                    target=f"ratio ≤ {TARGET_RATIO:g}")
+    result = Result(
+        f"W1 cycle opening, N={n:,}",
+        engine_s=seconds,
+        floor_s=floor_s,
+        figure=f"{n / seconds:,.0f} tenancies/s; {seconds / n * 1e6:.0f} µs each",
+        target=f"ratio ≤ {TARGET_RATIO:g}",
+    )
     result.ok = result.ratio is not None and result.ratio <= TARGET_RATIO
     return result, engine_db
 
 
-def replay_sqlite(engine_db: Path, floor_db: Path, spec: floor.Replay, chunk: int,
-                  now: Any = None) -> float:
+def replay_sqlite(
+    engine_db: Path, floor_db: Path, spec: floor.Replay, chunk: int, now: Any = None
+) -> float:
     source, target = floor.SqliteDriver(engine_db), floor.SqliteDriver(floor_db)
     try:
         models = list(spec.inserted)
@@ -124,8 +136,9 @@ def scaling(ctx: Context, sizes: list[int], known: dict[int, Result]) -> list[Re
                 seconds, _ = open_cycle(ctx, fixtures.sqlite_url(db), f"W1 open {n:,}")
             db.unlink(missing_ok=True)
         per[n] = seconds / n * 1e6
-        results.append(Result(f"W1 scaling, N={n:,}", engine_s=seconds,
-                              figure=f"{per[n]:.1f} µs per tenancy"))
+        results.append(
+            Result(f"W1 scaling, N={n:,}", engine_s=seconds, figure=f"{per[n]:.1f} µs per tenancy")
+        )
     first, last = per[sizes[0]], per[sizes[-1]]
     growth = last / first
     results[-1].target = f"µs/tenancy at {sizes[-1]:,} ≤ {SCALING_SLACK:g}× at {sizes[0]:,}"

@@ -27,23 +27,40 @@ def run_sqlite(ctx: Context, n: int) -> Result:
     engine = make_engine(fixtures.sqlite_url(engine_db))
     try:
         with ctx.step(f"W2 engine, {n:,} reviews"), ctx.progress(f"W2 decide {n:,}") as bar:
-            seconds, report = timed(lambda: decide_cycle_batch(
-                engine, FixedClock(fixtures.DECIDE_AT), WorkCalendar(),
-                space_code=fixtures.SPACE, period=fixtures.PERIOD, chunk=CHUNK, progress=bar))
+            seconds, report = timed(
+                lambda: decide_cycle_batch(
+                    engine,
+                    FixedClock(fixtures.DECIDE_AT),
+                    WorkCalendar(),
+                    space_code=fixtures.SPACE,
+                    period=fixtures.PERIOD,
+                    chunk=CHUNK,
+                    progress=bar,
+                )
+            )
     finally:
         engine.dispose()
     if report.written != n:
         raise AssertionError(f"W2 decided {report.written} of {n}")
     with ctx.step("W2 floor"):
-        floor_s = replay_sqlite(engine_db, floor_db, floor.WRITTEN_BY_DECIDE, CHUNK,
-                                now=sqlite_instant(fixtures.DECIDE_AT))
+        floor_s = replay_sqlite(
+            engine_db,
+            floor_db,
+            floor.WRITTEN_BY_DECIDE,
+            CHUNK,
+            now=sqlite_instant(fixtures.DECIDE_AT),
+        )
     same_rows(engine_db, floor_db)
     spot_check(fixtures.sqlite_url(engine_db), n)
     out = report.outcomes
-    result = Result(f"W2 cycle decision, N={n:,}", engine_s=seconds, floor_s=floor_s,
-                    figure=f"{n / seconds:,.0f} reviews/s; pass {out['pass']:,}, rectify "
-                           f"{out['rectify']:,}, fail {out['fail']:,}, A capped "
-                           f"{out['demoted']:,}",
-                    target=f"ratio ≤ {TARGET_RATIO:g}")
+    result = Result(
+        f"W2 cycle decision, N={n:,}",
+        engine_s=seconds,
+        floor_s=floor_s,
+        figure=f"{n / seconds:,.0f} reviews/s; pass {out['pass']:,}, rectify "
+        f"{out['rectify']:,}, fail {out['fail']:,}, A capped "
+        f"{out['demoted']:,}",
+        target=f"ratio ≤ {TARGET_RATIO:g}",
+    )
     result.ok = result.ratio is not None and result.ratio <= TARGET_RATIO
     return result

@@ -32,11 +32,18 @@ def commands(n: int) -> list[tuple[str, c.Command]]:
     out: list[tuple[str, c.Command]] = []
     for t in range(1, n + 1):
         level = ("strong", "steady", "steady", "steady", "weak")[t % 5]
-        out += [("OpenReview", c.OpenReview(tenancy_id=t, period=fixtures.PERIOD)),
-                ("SubmitReview", c.SubmitReview(tenancy_id=t, period=fixtures.PERIOD,
-                                                figures=figures(level, year=fixtures.PERIOD,
-                                                                rng=rng))),
-                ("DecideReview", c.DecideReview(tenancy_id=t, period=fixtures.PERIOD))]
+        out += [
+            ("OpenReview", c.OpenReview(tenancy_id=t, period=fixtures.PERIOD)),
+            (
+                "SubmitReview",
+                c.SubmitReview(
+                    tenancy_id=t,
+                    period=fixtures.PERIOD,
+                    figures=figures(level, year=fixtures.PERIOD, rng=rng),
+                ),
+            ),
+            ("DecideReview", c.DecideReview(tenancy_id=t, period=fixtures.PERIOD)),
+        ]
     return out
 
 
@@ -61,21 +68,37 @@ def measure(url: str, n: int) -> tuple[float, dict[str, list[float]]]:
     return seconds, latencies
 
 
-def summarize(name: str, backend: str, seconds: float, latencies: dict[str, list[float]],
-              floor_s: float | None) -> list[Result]:
+def summarize(
+    name: str,
+    backend: str,
+    seconds: float,
+    latencies: dict[str, list[float]],
+    floor_s: float | None,
+) -> list[Result]:
     everything = [v for values in latencies.values() for v in values]
     rate = len(everything) / seconds
-    out = [Result(f"{name}: {len(everything):,} commands", backend=backend, engine_s=seconds,
-                  floor_s=floor_s,
-                  figure=f"{rate:,.0f}/s; p50 {percentile(everything, 50) * 1e3:.2f} ms, "
-                         f"p99 {percentile(everything, 99) * 1e3:.2f} ms",
-                  # The target is set for SQLite; PostgreSQL is printed beside it.
-                  target=f"≥ {TARGET_PER_S:,.0f}/s" if backend == "sqlite" else "",
-                  ok=rate >= TARGET_PER_S if backend == "sqlite" else None)]
+    out = [
+        Result(
+            f"{name}: {len(everything):,} commands",
+            backend=backend,
+            engine_s=seconds,
+            floor_s=floor_s,
+            figure=f"{rate:,.0f}/s; p50 {percentile(everything, 50) * 1e3:.2f} ms, "
+            f"p99 {percentile(everything, 99) * 1e3:.2f} ms",
+            # The target is set for SQLite; PostgreSQL is printed beside it.
+            target=f"≥ {TARGET_PER_S:,.0f}/s" if backend == "sqlite" else "",
+            ok=rate >= TARGET_PER_S if backend == "sqlite" else None,
+        )
+    ]
     for command, values in latencies.items():
-        out.append(Result(f"  {command}", backend=backend,
-                          figure=f"p50 {percentile(values, 50) * 1e3:.2f} ms, "
-                                 f"p99 {percentile(values, 99) * 1e3:.2f} ms"))
+        out.append(
+            Result(
+                f"  {command}",
+                backend=backend,
+                figure=f"p50 {percentile(values, 50) * 1e3:.2f} ms, "
+                f"p99 {percentile(values, 99) * 1e3:.2f} ms",
+            )
+        )
     return out
 
 
@@ -96,13 +119,23 @@ def _floor(engine_db: Any, floor_db: Any) -> float:
     try:
         spec = floor.Replay(
             inserted=(Review, AuditEvent, Rectification, ExitCase, Deadline, OutboxMessage),
-            updated=dict(floor.WRITTEN_BY_DECIDE.updated), version_step=3)
+            updated=dict(floor.WRITTEN_BY_DECIDE.updated),
+            version_step=3,
+        )
         before = floor.max_ids(target, list(spec.inserted))
-        seconds = floor.replay(source, target, spec, before=before,
-                               now=sqlite_instant(fixtures.OPEN_AT), chunk=1)
+        seconds = floor.replay(
+            source, target, spec, before=before, now=sqlite_instant(fixtures.OPEN_AT), chunk=1
+        )
         # Two more commits per tenancy (the engine commits each of its three commands).
-        extra = len(source.read("SELECT id FROM reviews WHERE decided_at = ?",
-                                [sqlite_instant(fixtures.OPEN_AT)])) * 2
+        extra = (
+            len(
+                source.read(
+                    "SELECT id FROM reviews WHERE decided_at = ?",
+                    [sqlite_instant(fixtures.OPEN_AT)],
+                )
+            )
+            * 2
+        )
         started = time.perf_counter()
         for _ in range(extra):
             target.begin()

@@ -38,13 +38,24 @@ def run_sqlite(ctx: Context, opened_db: Path, n: int) -> Result:
         source, target = floor.SqliteDriver(engine_db), floor.SqliteDriver(floor_db)
         try:
             before = floor.max_ids(target, list(floor.WRITTEN_BY_RELAY.inserted))
-            floor_s = floor.replay(source, target, floor.WRITTEN_BY_RELAY, before=before,
-                                   now=sqlite_instant(RELAY_AT), chunk=relay.batch_size)
+            floor_s = floor.replay(
+                source,
+                target,
+                floor.WRITTEN_BY_RELAY,
+                before=before,
+                now=sqlite_instant(RELAY_AT),
+                chunk=relay.batch_size,
+            )
         finally:
             source.close()
             target.close()
     same_rows(engine_db, floor_db)
     rate = n / seconds
-    return Result(f"W4 relay to inbox, N={n:,}", engine_s=seconds, floor_s=floor_s,
-                  figure=f"{rate:,.0f} notices/s", target=f"≥ {TARGET_PER_S:,.0f}/s",
-                  ok=rate >= TARGET_PER_S)
+    return Result(
+        f"W4 relay to inbox, N={n:,}",
+        engine_s=seconds,
+        floor_s=floor_s,
+        figure=f"{rate:,.0f} notices/s",
+        target=f"≥ {TARGET_PER_S:,.0f}/s",
+        ok=rate >= TARGET_PER_S,
+    )

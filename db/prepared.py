@@ -156,9 +156,14 @@ def driver_execute(connection: Connection, sql: str, params: Any = ()) -> Any:
             cursor.close()
         disconnected = dialect.is_disconnect(err, dbapi_connection, cursor)
         wrapped = exc.DBAPIError.instance(
-            sql, params, err, dialect.loaded_dbapi.Error,
-            hide_parameters=connection.engine.hide_parameters, dialect=dialect,
-            ismulti=False, connection_invalidated=disconnected,
+            sql,
+            params,
+            err,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=connection.engine.hide_parameters,
+            dialect=dialect,
+            ismulti=False,
+            connection_invalidated=disconnected,
         )
         if disconnected:
             connection.invalidate(err)
@@ -201,9 +206,7 @@ _WATCHED: WeakKeyDictionary[Connection, bool] = WeakKeyDictionary()
 _LAST_WATCHED: tuple[Callable[[], Connection | None], bool] = (lambda: None, False)
 
 
-def _compile(
-    statement: ClauseElement, dialect: Dialect, keys: frozenset[str] | None
-) -> _Form:
+def _compile(statement: ClauseElement, dialect: Dialect, keys: frozenset[str] | None) -> _Form:
     kw: dict[str, Any] = {}
     if keys is not None:
         kw["column_keys"] = sorted(keys)
@@ -213,9 +216,7 @@ def _compile(
         raise ValueError("a prepared statement cannot hold parameters rendered per execution")
     binds = compiled.binds
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(binds)
-    processors = tuple(
-        _bind_processor(binds[name].type, dialect) for name in names
-    )
+    processors = tuple(_bind_processor(binds[name].type, dialect) for name in names)
     fixed = {name: bp.value for name, bp in binds.items() if not bp.required}
     defaults: dict[str, Callable[[], Any]] = {}
     if isinstance(statement, Insert) and keys is not None:

@@ -115,8 +115,11 @@ class PostgresLock:
         return self._conn
 
     def try_acquire(self) -> bool:
-        got = self._connection().execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                         {"key": LOCK_KEY}).scalar()
+        got = (
+            self._connection()
+            .execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+            .scalar()
+        )
         return bool(got)
 
     def alive(self) -> bool:
@@ -131,9 +134,14 @@ class PostgresLock:
 
     def holder(self) -> str:
         try:
-            row = self._connection().execute(
-                text("SELECT holder, heartbeat_at FROM scheduler_lease WHERE name = :n"),
-                {"n": LEASE_NAME}).first()
+            row = (
+                self._connection()
+                .execute(
+                    text("SELECT holder, heartbeat_at FROM scheduler_lease WHERE name = :n"),
+                    {"n": LEASE_NAME},
+                )
+                .first()
+            )
         except SQLAlchemyError:
             return "unknown holder"
         return f"{row[0]} since {row[1]}" if row else "unknown holder"
@@ -193,8 +201,9 @@ def make_lock(engine: Engine) -> Leadership:
         return PostgresLock(engine.url)
     database = engine.url.database
     if not database or database == ":memory:":
-        raise SchedulerError("the scheduler needs a database file or PostgreSQL, not an "
-                             "in-memory SQLite database")
+        raise SchedulerError(
+            "the scheduler needs a database file or PostgreSQL, not an in-memory SQLite database"
+        )
     return FileLock(Path(database).resolve())
 
 
@@ -202,6 +211,7 @@ def make_lock(engine: Engine) -> Leadership:
 def check_rulebook_calendars(service: Service) -> list[str]:
     """Apply every space's review calendar to this year; refuse a rule the calendar cannot
     satisfy (e.g. a 25th working day of January), warn about an unpublished year."""
+
     def check(w: Work) -> list[str]:
         warnings: list[str] = []
         for space in w.session.exec(select(Space).order_by(Space.code)).all():
@@ -216,11 +226,16 @@ def check_rulebook_calendars(service: Service) -> list[str]:
                 raise SchedulerError(
                     f"space {space.code}: the rulebook's review.calendar cannot be applied to "
                     f"{year}: {err.message}; fix the rulebook (innospace rules load … --space "
-                    f"{space.code})", space=space.code) from None
+                    f"{space.code})",
+                    space=space.code,
+                ) from None
             except InnospaceError as err:
-                raise SchedulerError(f"space {space.code}: its rulebook cannot be used: "
-                                     f"{err.message}", space=space.code) from None
+                raise SchedulerError(
+                    f"space {space.code}: its rulebook cannot be used: {err.message}",
+                    space=space.code,
+                ) from None
         return warnings
+
     return service.read(check)  # type: ignore[no-any-return]
 
 
@@ -231,8 +246,10 @@ def preflight(app: App, settings: TickSettings) -> CronTrigger:
         conn.execute(text("SELECT 1"))
     current, head = migrate.current(app.engine), migrate.head()
     if current != head:
-        raise SchedulerError(f"the database schema is at revision {current}, the code needs "
-                             f"{head}: run `innospace init` first")
+        raise SchedulerError(
+            f"the database schema is at revision {current}, the code needs "
+            f"{head}: run `innospace init` first"
+        )
     for warning in check_rulebook_calendars(app.service):
         log.warning("%s (review cycles of that space wait until it is)", warning)
     return trigger
@@ -242,8 +259,7 @@ def preflight(app: App, settings: TickSettings) -> CronTrigger:
 class SchedulerProcess:
     """Acquire leadership, run the jobs while leading, stand by again if the lock is lost."""
 
-    def __init__(self, app: App, settings: TickSettings, *,
-                 lock: Leadership | None = None) -> None:
+    def __init__(self, app: App, settings: TickSettings, *, lock: Leadership | None = None) -> None:
         self.app = app
         self.settings = settings
         self.lock = lock
@@ -285,18 +301,26 @@ class SchedulerProcess:
                 lock.release()
                 failures += 1
                 delay = self._backoff(failures)
-                log.warning("database unavailable while taking the scheduler lock: %s; "
-                            "retry %d in %.1fs", first_line(err), failures, delay)
+                log.warning(
+                    "database unavailable while taking the scheduler lock: %s; retry %d in %.1fs",
+                    first_line(err),
+                    failures,
+                    delay,
+                )
                 self.stop.wait(delay)
                 continue
             if not lock.waits:
                 raise SchedulerError(
                     f"another scheduler is already running on this database ({lock.holder()}); "
                     "only one scheduler may run on a SQLite database — stop that one first "
-                    "(on PostgreSQL a second scheduler waits as a standby)")
+                    "(on PostgreSQL a second scheduler waits as a standby)"
+                )
             if not announced:
-                log.info("standby: the scheduler lock is held by %s; polling every %.1fs",
-                         lock.holder(), self.poll_seconds)
+                log.info(
+                    "standby: the scheduler lock is held by %s; polling every %.1fs",
+                    lock.holder(),
+                    self.poll_seconds,
+                )
                 announced = True
             self.stop.wait(self.poll_seconds)
         return False
@@ -308,6 +332,7 @@ class SchedulerProcess:
             row = row or SchedulerLease(name=LEASE_NAME, holder="", heartbeat_at=now)
             row.holder, row.heartbeat_at = holder_id(), now
             w.session.add(row)
+
         try:
             self.app.service.run(record)
         except (DBAPIError, InnospaceError) as err:  # informational only
@@ -322,8 +347,10 @@ class SchedulerProcess:
         try:
             while not self.stop.wait(self.poll_seconds):
                 if not lock.alive():
-                    log.error("lost the scheduler lock (its database connection dropped); "
-                              "stopping the jobs and standing by")
+                    log.error(
+                        "lost the scheduler lock (its database connection dropped); "
+                        "stopping the jobs and standing by"
+                    )
                     lock.release()
                     break
         finally:
@@ -334,31 +361,54 @@ class SchedulerProcess:
         scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=2)},
-            job_defaults={"coalesce": True, "max_instances": 1,
-                          "misfire_grace_time": MISFIRE_GRACE_SECONDS},
-            timezone=SHANGHAI)
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            },
+            timezone=SHANGHAI,
+        )
         app, service, s = self.app, self.app.service, self.settings
         stop = self.halt.is_set
         now = datetime.now(SHANGHAI)
         jobs: list[tuple[str, Callable[[], object], IntervalTrigger | CronTrigger]] = [
-            ("open-review-cycles", lambda: tick_cycles(service, chunk=s.batch_size, stop=stop),
-             IntervalTrigger(seconds=s.cycle_interval_seconds, timezone=SHANGHAI)),
-            ("sweep-deadlines", lambda: tick_deadlines(service, batch=s.batch_size, stop=stop),
-             IntervalTrigger(seconds=self.sweep_seconds, timezone=SHANGHAI)),
-            ("operator-digest", lambda: tick_digest(service, trigger,
-                                                    locale=app.settings.locale), trigger),
-            ("relay-outbox", lambda: tick_relay(app),
-             IntervalTrigger(seconds=self.relay_seconds, timezone=SHANGHAI)),
+            (
+                "open-review-cycles",
+                lambda: tick_cycles(service, chunk=s.batch_size, stop=stop),
+                IntervalTrigger(seconds=s.cycle_interval_seconds, timezone=SHANGHAI),
+            ),
+            (
+                "sweep-deadlines",
+                lambda: tick_deadlines(service, batch=s.batch_size, stop=stop),
+                IntervalTrigger(seconds=self.sweep_seconds, timezone=SHANGHAI),
+            ),
+            (
+                "operator-digest",
+                lambda: tick_digest(service, trigger, locale=app.settings.locale),
+                trigger,
+            ),
+            (
+                "relay-outbox",
+                lambda: tick_relay(app),
+                IntervalTrigger(seconds=self.relay_seconds, timezone=SHANGHAI),
+            ),
         ]
         for job_id, work, when in jobs:
             # Every job also runs once at start: that run is the catch-up.
-            scheduler.add_job(self._guarded(job_id, work), when, id=job_id, name=job_id,
-                              next_run_time=now, replace_existing=True)
+            scheduler.add_job(
+                self._guarded(job_id, work),
+                when,
+                id=job_id,
+                name=job_id,
+                next_run_time=now,
+                replace_existing=True,
+            )
         return scheduler
 
     def _guarded(self, name: str, work: Callable[[], object]) -> Callable[[], None]:
         """Run a job; on a lost connection retry with exponential backoff until it works or
         the jobs are halted. Domain errors and bugs are logged; the next run tries again."""
+
         def run() -> None:
             failures = 0
             while not self.halt.is_set():
@@ -368,8 +418,13 @@ class SchedulerProcess:
                 except CONNECTION_ERRORS as err:
                     failures += 1
                     delay = self._backoff(failures)
-                    log.warning("%s: database unavailable (%s); retry %d in %.1fs", name,
-                                first_line(err), failures, delay)
+                    log.warning(
+                        "%s: database unavailable (%s); retry %d in %.1fs",
+                        name,
+                        first_line(err),
+                        failures,
+                        delay,
+                    )
                     if self.halt.wait(delay):
                         return
                 except InnospaceError as err:
@@ -378,4 +433,5 @@ class SchedulerProcess:
                 except Exception:
                     log.exception("%s crashed", name)
                     return
+
         return run

@@ -55,8 +55,9 @@ def load_settings() -> TickSettings:
     except ValidationError as err:
         first = err.errors()[0]
         name = "INNOSPACE_" + "_".join(str(p) for p in first["loc"]).upper()
-        raise SchedulerError(f"{name}: {first['msg']} (got {first.get('input')!r})",
-                             field=name) from None
+        raise SchedulerError(
+            f"{name}: {first['msg']} (got {first.get('input')!r})", field=name
+        ) from None
 
 
 def digest_trigger(expr: str) -> CronTrigger:
@@ -66,7 +67,8 @@ def digest_trigger(expr: str) -> CronTrigger:
         raise SchedulerError(
             f"INNOSPACE_DIGEST_CRON {expr!r} is not a valid crontab expression: {err}; write "
             "five fields 'minute hour day month weekday' (Asia/Shanghai), e.g. '30 8 * * *'",
-            field="digest_cron") from None
+            field="digest_cron",
+        ) from None
 
 
 def digest_due_day(trigger: CronTrigger, now: datetime) -> date | None:
@@ -87,43 +89,58 @@ def _timed(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def tick_cycles(service: Service, *, chunk: int = 500, stop: Stop | None = None
-                ) -> dict[str, Any]:
+def tick_cycles(service: Service, *, chunk: int = 500, stop: Stop | None = None) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         reports = open_due_cycles(service, chunk=chunk, stop=stop)
-        return {"opened": sum(r.opened for r in reports),
-                "cycles": [r.to_dict() for r in reports]}
+        return {"opened": sum(r.opened for r in reports), "cycles": [r.to_dict() for r in reports]}
+
     result = _timed(run)
     log.info("review cycles: opened=%d in %.3fs", result["opened"], result["seconds"])
     return result
 
 
-def tick_deadlines(service: Service, *, batch: int = 500, stop: Stop | None = None
-                   ) -> dict[str, Any]:
+def tick_deadlines(
+    service: Service, *, batch: int = 500, stop: Stop | None = None
+) -> dict[str, Any]:
     return sweep_deadlines(service, batch=batch, stop=stop).to_dict()  # logs itself
 
 
-def tick_digest(service: Service, trigger: CronTrigger, *, locale: str = "zh-CN"
-                ) -> dict[str, Any]:
+def tick_digest(service: Service, trigger: CronTrigger, *, locale: str = "zh-CN") -> dict[str, Any]:
     def run() -> dict[str, Any]:
         day = digest_due_day(trigger, service.clock.now())
         sent = send_digest(service, day, locale=locale) if day is not None else None
         return {"sent": sent is not None, **(sent or {})}
+
     result = _timed(run)
-    log.info("operator digest: sent=%d items=%d in %.3fs", result["sent"],
-             result.get("items", 0), result["seconds"])
+    log.info(
+        "operator digest: sent=%d items=%d in %.3fs",
+        result["sent"],
+        result.get("items", 0),
+        result["seconds"],
+    )
     return result
 
 
 def tick_relay(app: App, clock: Clock | None = None) -> dict[str, Any]:
     report = app.relay(clock).run_once()
-    log.info("outbox relay: claimed=%d delivered=%d retried=%d dead=%d in %.3fs",
-             report.claimed, report.delivered, report.retried, report.dead, report.seconds)
+    log.info(
+        "outbox relay: claimed=%d delivered=%d retried=%d dead=%d in %.3fs",
+        report.claimed,
+        report.delivered,
+        report.retried,
+        report.dead,
+        report.seconds,
+    )
     return report.to_dict()
 
 
-def run_ticks(app: App, *, until: datetime | None = None, settings: TickSettings | None = None,
-              stop: Stop | None = None) -> dict[str, Any]:
+def run_ticks(
+    app: App,
+    *,
+    until: datetime | None = None,
+    settings: TickSettings | None = None,
+    stop: Stop | None = None,
+) -> dict[str, Any]:
     """Run every sweep once, as of ``until`` (a simulated instant) or now.
 
     Cycles first (they write reminders and deadlines), then deadlines (they queue notices),

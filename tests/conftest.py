@@ -101,7 +101,8 @@ def service(engine: Engine, clock: FixedClock) -> Service:
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path) -> Cli:
+def cli(
+    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Cli:
     """The command line against this test's database, with the clock at ``cli_support.NOW``."""
     return Cli(db_url, capsys, monkeypatch, tmp_path)

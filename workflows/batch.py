@@ -113,9 +113,16 @@ Progress = Callable[[int, int], None]
 # modules register command handlers on import).
 OUTCOME_TRIGGER = {"pass": "pass_review", "rectify": "order_rectification", "fail": "fail_review"}
 REVIEW_DEADLINES = ("review_submission_due", "review_reminder", "review_overdue_reminder")
-RESIDENCY_DEADLINES = ("review_submission_due", "review_reminder", "review_overdue_reminder",
-                       "rectification_plan_due", "rectification_end", "cure_end",
-                       "term_expiry_warning", "term_end")
+RESIDENCY_DEADLINES = (
+    "review_submission_due",
+    "review_reminder",
+    "review_overdue_reminder",
+    "rectification_plan_due",
+    "rectification_end",
+    "cure_end",
+    "term_expiry_warning",
+    "term_end",
+)
 
 
 def _table(model: type[Any]) -> Table:
@@ -149,10 +156,17 @@ class BatchReport:
     stopped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"space": self.space, "period": self.period, "kind": self.kind,
-                "selected": self.selected, "written": self.written, "chunks": self.chunks,
-                "outcomes": dict(sorted(self.outcomes.items())), "stopped": self.stopped,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "space": self.space,
+            "period": self.period,
+            "kind": self.kind,
+            "selected": self.selected,
+            "written": self.written,
+            "chunks": self.chunks,
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "stopped": self.stopped,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 # ---- serialization: once per row, exactly what the single path stores and hashes ------------
@@ -162,7 +176,8 @@ class BatchReport:
 #: gives the values ``Work.audit`` / ``Work.notify`` store (key order aside).
 #: (One encoder object, as ``json.dumps`` with these options would build per call.)
 dumps: Callable[[Any], str] = json.JSONEncoder(
-    ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+).encode
 # Stands in for a pre-serialized fragment while its container is serialized; json escapes
 # the NULs, so no text a user typed serializes to the same characters.
 _FRAGMENT = "\x00innospace-fragment\x00"
@@ -202,14 +217,25 @@ def _plain(value: Any) -> Any:
 
 def trace_json(trace: Trace) -> str:
     """``dumps(trace.to_dict())``, computed without building ``to_dict``'s copy."""
-    return dumps({"kind": trace.kind, "rulebook_version": trace.rulebook_version,
-                  "steps": [_step(s) for s in trace.steps]})
+    return dumps(
+        {
+            "kind": trace.kind,
+            "rulebook_version": trace.rulebook_version,
+            "steps": [_step(s) for s in trace.steps],
+        }
+    )
 
 
 def _step(s: TraceStep) -> dict[str, Any]:
-    return {"rule": s.rule, "label_zh": s.label_zh, "label_en": s.label_en,
-            "figures": _plain(s.figures), "threshold": _plain(s.threshold),
-            "result": _plain(s.result), "note": s.note}
+    return {
+        "rule": s.rule,
+        "label_zh": s.label_zh,
+        "label_en": s.label_en,
+        "figures": _plain(s.figures),
+        "threshold": _plain(s.threshold),
+        "result": _plain(s.result),
+        "note": s.note,
+    }
 
 
 def _instant(value: datetime) -> str:
@@ -227,38 +253,61 @@ class _Hasher:
         self._tails: dict[str | None, str] = {}
         self.checked = False
 
-    def __call__(self, *, prev_hash: str, tenancy_id: int, seq: int, trigger: str,
-                 from_state: str | None, to_state: str, data_json: str,
-                 rulebook_version: str | None) -> str:
+    def __call__(
+        self,
+        *,
+        prev_hash: str,
+        tenancy_id: int,
+        seq: int,
+        trigger: str,
+        from_state: str | None,
+        to_state: str,
+        data_json: str,
+        rulebook_version: str | None,
+    ) -> str:
         key = (trigger, from_state, to_state)
         middle = self._middles.get(key)
         if middle is None:
             middle = self._middles[key] = ",".join(
-                dumps(v) for v in (self.actor, trigger, from_state, to_state, self.reason))
+                dumps(v) for v in (self.actor, trigger, from_state, to_state, self.reason)
+            )
         tail = self._tails.get(rulebook_version)
         if tail is None:
             tail = self._tails[rulebook_version] = (
-                f"{dumps(rulebook_version)},{dumps(_instant(self.occurred_at))}]")
-        prev = f'"{prev_hash}"' if prev_hash.isascii() and prev_hash.isalnum() else dumps(
-            prev_hash)  # a hex digest serializes as itself in quotes
+                f"{dumps(rulebook_version)},{dumps(_instant(self.occurred_at))}]"
+            )
+        prev = (
+            f'"{prev_hash}"' if prev_hash.isascii() and prev_hash.isalnum() else dumps(prev_hash)
+        )  # a hex digest serializes as itself in quotes
         body = f"[{prev},{tenancy_id:d},{seq:d},{middle},{data_json},{tail}"
         digest = hashlib.sha256(body.encode()).hexdigest()
         if not self.checked:
             # Once per chunk: the real function on the real values must agree, or we stop
             # before writing a chain that `audit verify` would reject.
             expected = event_hash(
-                prev_hash=prev_hash, tenancy_id=tenancy_id, seq=seq, actor=self.actor,
-                trigger=trigger, from_state=from_state, to_state=to_state, reason=self.reason,
-                data=json.loads(data_json), rulebook_version=rulebook_version,
-                occurred_at=self.occurred_at)
+                prev_hash=prev_hash,
+                tenancy_id=tenancy_id,
+                seq=seq,
+                actor=self.actor,
+                trigger=trigger,
+                from_state=from_state,
+                to_state=to_state,
+                reason=self.reason,
+                data=json.loads(data_json),
+                rulebook_version=rulebook_version,
+                occurred_at=self.occurred_at,
+            )
             if expected != digest:
-                raise RuntimeError("batch audit hash differs from lifecycle.audit.event_hash; "
-                                   "workflows/batch.py must follow the change")
+                raise RuntimeError(
+                    "batch audit hash differs from lifecycle.audit.event_hash; "
+                    "workflows/batch.py must follow the change"
+                )
             self.checked = True
         return digest
 
 
 # ---- statements ------------------------------------------------------------------------------
+
 
 class _Sql:
     """Dialect-aware pieces of statements for one connection."""
@@ -275,8 +324,9 @@ class _Sql:
         values the engine produced (timestamps, dates, fixed codes), never user text."""
         if value is None:
             return null()
-        rendered = literal(value, type_).compile(dialect=self.dialect,
-                                                 compile_kwargs={"literal_binds": True})
+        rendered = literal(value, type_).compile(
+            dialect=self.dialect, compile_kwargs={"literal_binds": True}
+        )
         return literal_column(str(rendered))
 
     def json_const(self, json_text: str) -> ColumnElement[Any]:
@@ -304,22 +354,30 @@ class _Sql:
                 seq = self._sequences[table.name] = self.conn.execute(
                     text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}
                 ).scalar_one()
-            return sorted(self.conn.execute(
-                text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
-                {"s": seq, "n": n}).scalars())
-        start = int(self.conn.execute(
-            select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+            return sorted(
+                self.conn.execute(
+                    text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
+                    {"s": seq, "n": n},
+                ).scalars()
+            )
+        start = int(self.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
         return list(range(start + 1, start + n + 1))
 
 
 def _tenancy_update(sql: _Sql, now: datetime) -> Any:
     """The versioned state change, as the ORM's ``version_id_col`` writes it."""
     t = TENANCIES.c
-    return (update(TENANCIES)
-            .where(t.id == bindparam("b_id"), t.version == bindparam("b_version"))
-            .values(state=bindparam("b_state"), version=t.version + 1,
-                    audit_seq=bindparam("b_seq"), audit_head=bindparam("b_head"),
-                    updated_at=sql.const(now, t.updated_at.type)))
+    return (
+        update(TENANCIES)
+        .where(t.id == bindparam("b_id"), t.version == bindparam("b_version"))
+        .values(
+            state=bindparam("b_state"),
+            version=t.version + 1,
+            audit_seq=bindparam("b_seq"),
+            audit_head=bindparam("b_head"),
+            updated_at=sql.const(now, t.updated_at.type),
+        )
+    )
 
 
 def _update_tenancies(sql: _Sql, now: datetime, rows: list[dict[str, Any]]) -> None:
@@ -330,43 +388,77 @@ def _update_tenancies(sql: _Sql, now: datetime, rows: list[dict[str, Any]]) -> N
     if result.rowcount == len(rows):
         return
     # Our rows now carry the head we wrote; the first one that does not was changed.
-    current = {r.id: r for r in sql.conn.execute(
-        select(TENANCIES.c.id, TENANCIES.c.version, TENANCIES.c.audit_head)
-        .where(TENANCIES.c.id.in_([r["b_id"] for r in rows])))}
+    current = {
+        r.id: r
+        for r in sql.conn.execute(
+            select(TENANCIES.c.id, TENANCIES.c.version, TENANCIES.c.audit_head).where(
+                TENANCIES.c.id.in_([r["b_id"] for r in rows])
+            )
+        )
+    }
     for r in rows:
         now_row = current.get(r["b_id"])
         if now_row is None or now_row.audit_head != r["b_head"]:
-            raise StaleTenancy(r["b_id"], r["b_version"],
-                               None if now_row is None else now_row.version)
+            raise StaleTenancy(
+                r["b_id"], r["b_version"], None if now_row is None else now_row.version
+            )
     raise StaleTenancy(rows[0]["b_id"], None, None)  # pragma: no cover - rowcount lied
 
 
 def _firm_context(row: Any, state: str, today: str) -> dict[str, Any]:
     """``Work.notify``'s context head for a firm-audience notice."""
-    return {"firm": {"id": row.firm_id, "name": row.firm_name, "uscc": row.uscc,
-                     "contact_name": row.contact_name, "email": row.contact_email,
-                     "account_manager": row.account_manager},
-            "space": {"code": row.space_code, "name": row.space_name},
-            "tenancy": {"id": row.id, "state": state}, "sent_on": today}
+    return {
+        "firm": {
+            "id": row.firm_id,
+            "name": row.firm_name,
+            "uscc": row.uscc,
+            "contact_name": row.contact_name,
+            "email": row.contact_email,
+            "account_manager": row.account_manager,
+        },
+        "space": {"code": row.space_code, "name": row.space_name},
+        "tenancy": {"id": row.id, "state": state},
+        "sent_on": today,
+    }
 
 
 def _outbox_row(row: Any, message: str, key: str, context_json: str) -> dict[str, Any]:
-    return {"dedupe_key": f"{message}:firm:{row.id}:{key}", "message": message,
-            "tenancy_id": row.id, "firm_id": row.firm_id, "locale": row.locale,
-            "context": context_json}
+    return {
+        "dedupe_key": f"{message}:firm:{row.id}:{key}",
+        "message": message,
+        "tenancy_id": row.id,
+        "firm_id": row.firm_id,
+        "locale": row.locale,
+        "context": context_json,
+    }
 
 
 def _write_outbox(sql: _Sql, now: datetime, rows: list[dict[str, Any]]) -> None:
     """Outbox rows (``Work.notify``) for firm-audience notices; ``context`` is JSON text."""
     c = OUTBOX.c
-    _insert(sql, OUTBOX, rows, "context", audience=sql.const("firm"),
-                 status=sql.const("pending"), attempts=sql.const(0),
-                 next_attempt_at=sql.const(now, c.next_attempt_at.type),
-                 created_at=sql.const(now, c.created_at.type), last_error=null(), sent_at=null())
+    _insert(
+        sql,
+        OUTBOX,
+        rows,
+        "context",
+        audience=sql.const("firm"),
+        status=sql.const("pending"),
+        attempts=sql.const(0),
+        next_attempt_at=sql.const(now, c.next_attempt_at.type),
+        created_at=sql.const(now, c.created_at.type),
+        last_error=null(),
+        sent_at=null(),
+    )
 
 
-def _insert(sql: _Sql, table: Table, rows: list[dict[str, Any]], *json_columns: str,
-            shared: Sequence[str] = (), **values: Any) -> None:
+def _insert(
+    sql: _Sql,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *json_columns: str,
+    shared: Sequence[str] = (),
+    **values: Any,
+) -> None:
     """INSERT ``rows`` (executemany); ``json_columns`` hold already-serialized JSON text,
     ``values`` are columns rendered once for every row (see :meth:`_Sql.const`).
 
@@ -381,11 +473,19 @@ def _insert(sql: _Sql, table: Table, rows: list[dict[str, Any]], *json_columns: 
         groups.setdefault(tuple(row.pop(k) for k in shared), []).append(row)
     for key, group in groups.items():
         columns: dict[str, Any] = {
-            name: (sql.json_param(name) if name in json_columns
-                   else bindparam(name, type_=table.c[name].type)) for name in group[0]}
+            name: (
+                sql.json_param(name)
+                if name in json_columns
+                else bindparam(name, type_=table.c[name].type)
+            )
+            for name in group[0]
+        }
         for name, value in zip(shared, key, strict=True):
-            columns[name] = (sql.json_const(value) if name in json_columns
-                             else sql.const(value, table.c[name].type))
+            columns[name] = (
+                sql.json_const(value)
+                if name in json_columns
+                else sql.const(value, table.c[name].type)
+            )
         stmt = core_insert(table).values(**columns, **values)
         try:
             sql.conn.execute(stmt, group)
@@ -393,8 +493,9 @@ def _insert(sql: _Sql, table: Table, rows: list[dict[str, Any]], *json_columns: 
             raise AlreadyExists("row", str(err.orig).splitlines()[0]) from err
 
 
-def _write_deadlines(sql: _Sql, calendar: WorkCalendar, now: datetime,
-                     rows: list[dict[str, Any]]) -> None:
+def _write_deadlines(
+    sql: _Sql, calendar: WorkCalendar, now: datetime, rows: list[dict[str, Any]]
+) -> None:
     """Deadline rows (``Work.deadline``); ``due_at`` is the lapse instant of ``due_on``."""
     c = DEADLINES.c
     instants: dict[date, datetime] = {}
@@ -404,20 +505,30 @@ def _write_deadlines(sql: _Sql, calendar: WorkCalendar, now: datetime,
         if at is None:
             at = instants[due] = calendar.due_instant(due)
         row["due_at"] = at
-    _insert(sql, DEADLINES, rows, "payload",
-                 shared=("kind", "due_on", "due_at", "payload"), status=sql.const("pending"),
-                 created_at=sql.const(now, c.created_at.type), done_at=null())
+    _insert(
+        sql,
+        DEADLINES,
+        rows,
+        "payload",
+        shared=("kind", "due_on", "due_at", "payload"),
+        status=sql.const("pending"),
+        created_at=sql.const(now, c.created_at.type),
+        done_at=null(),
+    )
 
 
-def _cancel_deadlines(sql: _Sql, now: datetime, tenancy_ids: list[int],
-                      kinds: Sequence[str]) -> None:
+def _cancel_deadlines(
+    sql: _Sql, now: datetime, tenancy_ids: list[int], kinds: Sequence[str]
+) -> None:
     """``Work.cancel_deadlines`` for many tenancies in one statement."""
     if not tenancy_ids:
         return
     c = DEADLINES.c
-    sql.conn.execute(update(DEADLINES).where(
-        c.tenancy_id.in_(tenancy_ids), c.status == "pending", c.kind.in_(list(kinds)))
-        .values(status="cancelled", done_at=now))
+    sql.conn.execute(
+        update(DEADLINES)
+        .where(c.tenancy_id.in_(tenancy_ids), c.status == "pending", c.kind.in_(list(kinds)))
+        .values(status="cancelled", done_at=now)
+    )
 
 
 class _Machine:
@@ -442,8 +553,9 @@ class _Machine:
 
 def _load_calendar(engine: Engine) -> WorkCalendar:
     with engine.connect() as conn:
-        rows = conn.execute(select(_table(CalendarOverride).c.day,
-                                   _table(CalendarOverride).c.workday)).all()
+        rows = conn.execute(
+            select(_table(CalendarOverride).c.day, _table(CalendarOverride).c.workday)
+        ).all()
     return WorkCalendar({r.day: r.workday for r in rows})
 
 
@@ -459,8 +571,11 @@ class _Rulebooks:
             raise NotFound("rulebook", "(none active)")
         hit = self._cache.get(version)
         if hit is None:
-            content = self.conn.execute(select(_table(RulebookRow).c.content).where(
-                _table(RulebookRow).c.version == version)).scalar_one_or_none()
+            content = self.conn.execute(
+                select(_table(RulebookRow).c.content).where(
+                    _table(RulebookRow).c.version == version
+                )
+            ).scalar_one_or_none()
             if content is None:
                 raise NotFound("rulebook", version)
             hit = self._cache[version] = rules.parse(content, f"rulebook {version[:12]}")
@@ -468,8 +583,11 @@ class _Rulebooks:
 
 
 def _space(conn: Connection, code: str) -> Any:
-    row = conn.execute(select(SPACES.c.id, SPACES.c.code, SPACES.c.name,
-                              SPACES.c.rulebook_version).where(SPACES.c.code == code)).first()
+    row = conn.execute(
+        select(SPACES.c.id, SPACES.c.code, SPACES.c.name, SPACES.c.rulebook_version).where(
+            SPACES.c.code == code
+        )
+    ).first()
     if row is None:
         raise NotFound("space", code)
     return row
@@ -483,13 +601,27 @@ def _check_period(period: int, today: date) -> None:
 def _rows_columns(space: Any) -> list[Any]:
     """The tenancy and firm columns every writer needs (and the space's, as constants)."""
     t, f = TENANCIES.c, FIRMS.c
-    return [t.id, t.firm_id, t.state, t.version, t.audit_seq, t.audit_head, t.rulebook_version,
-            f.name.label("firm_name"), f.uscc, f.contact_name, f.contact_email,
-            f.account_manager, f.locale,
-            literal(space.code).label("space_code"), literal(space.name).label("space_name")]
+    return [
+        t.id,
+        t.firm_id,
+        t.state,
+        t.version,
+        t.audit_seq,
+        t.audit_head,
+        t.rulebook_version,
+        f.name.label("firm_name"),
+        f.uscc,
+        f.contact_name,
+        f.contact_email,
+        f.account_manager,
+        f.locale,
+        literal(space.code).label("space_code"),
+        literal(space.name).label("space_name"),
+    ]
 
 
 # ---- W1: a cycle opened ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _OpenPlan:
@@ -502,15 +634,17 @@ class _OpenPlan:
     context_tail: dict[str, Any]  # the notice's own context
 
     @classmethod
-    def build(cls, rb: rbook.Rulebook, calendar: WorkCalendar, today: date,
-              period: int) -> _OpenPlan:
+    def build(
+        cls, rb: rbook.Rulebook, calendar: WorkCalendar, today: date, period: int
+    ) -> _OpenPlan:
         due = rbook.review_due_on(rb, calendar, opened_on=today)
         reminders = []
         for offset in rb.review.reminders.before_workdays:
             on = calendar.subtract_working_days(due, offset)
             if on > today:
-                reminders.append((offset, on, dumps({"offset": -offset,
-                                                     "due_on": due.isoformat()})))
+                reminders.append(
+                    (offset, on, dumps({"offset": -offset, "due_on": due.isoformat()}))
+                )
         data = json_safe({"period": period, "due_on": due})
         return cls(rb.version, due, tuple(reminders), dumps(data), data)
 
@@ -518,14 +652,27 @@ class _OpenPlan:
 def _candidates(space_id: int, period: int) -> Any:
     """``workflows.cycles._candidates``: active, started by the period's end, no review yet."""
     t, r = TENANCIES.c, REVIEWS.c
-    return (t.space_id == space_id, t.state == "active", t.term_start <= date(period, 12, 31),
-            ~exists().where(r.tenancy_id == t.id, r.period == period))
+    return (
+        t.space_id == space_id,
+        t.state == "active",
+        t.term_start <= date(period, 12, 31),
+        ~exists().where(r.tenancy_id == t.id, r.period == period),
+    )
 
 
-def open_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | None = None, *,
-                     space_code: str, period: int, chunk: int = 5000,
-                     progress: Progress | None = None, stop: Callable[[], bool] | None = None,
-                     actor: str = SYSTEM, reason: str | None = CYCLE_REASON) -> BatchReport:
+def open_cycle_batch(
+    engine: Engine,
+    clock: Clock,
+    calendar: WorkCalendar | None = None,
+    *,
+    space_code: str,
+    period: int,
+    chunk: int = 5000,
+    progress: Progress | None = None,
+    stop: Callable[[], bool] | None = None,
+    actor: str = SYSTEM,
+    reason: str | None = CYCLE_REASON,
+) -> BatchReport:
     """Open the ``period`` review of every eligible tenancy of a space, ``chunk`` per
     transaction, writing per tenancy exactly what ``OpenReview`` writes.
 
@@ -549,11 +696,17 @@ def open_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | None
         space = _space(conn, space_code)
         books = _Rulebooks(conn)
         # Fail fast on the calendar (an unpublished year) rather than inside a chunk.
-        plans = {space.rulebook_version: _OpenPlan.build(books.get(space.rulebook_version),
-                                                         calendar, today, period)}
+        plans = {
+            space.rulebook_version: _OpenPlan.build(
+                books.get(space.rulebook_version), calendar, today, period
+            )
+        }
         report = BatchReport(space.code, period, "open")
-        report.selected = int(conn.execute(select(func.count()).select_from(TENANCIES).where(
-            *_candidates(space.id, period))).scalar_one())
+        report.selected = int(
+            conn.execute(
+                select(func.count()).select_from(TENANCIES).where(*_candidates(space.id, period))
+            ).scalar_one()
+        )
     if progress:
         progress(0, report.selected)
     machine = _Machine()
@@ -563,17 +716,33 @@ def open_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | None
             report.stopped = True
             break
         with engine.begin() as conn:
-            stmt = (select(*_rows_columns(space)).join(FIRMS, FIRMS.c.id == TENANCIES.c.firm_id)
-                    .where(*_candidates(space.id, period), TENANCIES.c.id > last)
-                    .order_by(TENANCIES.c.id).limit(chunk))
+            stmt = (
+                select(*_rows_columns(space))
+                .join(FIRMS, FIRMS.c.id == TENANCIES.c.firm_id)
+                .where(*_candidates(space.id, period), TENANCIES.c.id > last)
+                .order_by(TENANCIES.c.id)
+                .limit(chunk)
+            )
             if conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(of=TENANCIES)
             rows = conn.execute(stmt).all()
             if not rows:
                 break
             books.conn = conn
-            _open_chunk(_Sql(conn), rows, books, plans, machine, calendar, now, today,
-                        space.rulebook_version, period, actor, reason)
+            _open_chunk(
+                _Sql(conn),
+                rows,
+                books,
+                plans,
+                machine,
+                calendar,
+                now,
+                today,
+                space.rulebook_version,
+                period,
+                actor,
+                reason,
+            )
         last = rows[-1].id
         report.written += len(rows)
         report.outcomes["under_review"] += len(rows)
@@ -584,10 +753,20 @@ def open_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | None
     return report
 
 
-def _open_chunk(sql: _Sql, rows: Sequence[Any], books: _Rulebooks,
-                plans: dict[str | None, _OpenPlan], machine: _Machine, calendar: WorkCalendar,
-                now: datetime, today: date, space_rulebook: str | None, period: int,
-                actor: str, reason: str | None) -> None:
+def _open_chunk(
+    sql: _Sql,
+    rows: Sequence[Any],
+    books: _Rulebooks,
+    plans: dict[str | None, _OpenPlan],
+    machine: _Machine,
+    calendar: WorkCalendar,
+    now: datetime,
+    today: date,
+    space_rulebook: str | None,
+    period: int,
+    actor: str,
+    reason: str | None,
+) -> None:
     hasher = _Hasher(actor=actor, reason=reason, occurred_at=now)
     today_iso = today.isoformat()
     review_ids = sql.allocate_ids(REVIEWS, len(rows))
@@ -604,47 +783,100 @@ def _open_chunk(sql: _Sql, rows: Sequence[Any], books: _Rulebooks,
             plan = plans[version] = _OpenPlan.build(books.get(version), calendar, today, period)
         after = machine.fire(row.state, "open_review", row.id)
         seq = row.audit_seq + 1
-        digest = hasher(prev_hash=row.audit_head, tenancy_id=row.id, seq=seq,
-                        trigger="open_review", from_state=row.state, to_state=after,
-                        data_json=plan.audit_json, rulebook_version=row.rulebook_version)
-        tenancy_rows.append({"b_id": row.id, "b_version": row.version, "b_state": after,
-                             "b_seq": seq, "b_head": digest})
+        digest = hasher(
+            prev_hash=row.audit_head,
+            tenancy_id=row.id,
+            seq=seq,
+            trigger="open_review",
+            from_state=row.state,
+            to_state=after,
+            data_json=plan.audit_json,
+            rulebook_version=row.rulebook_version,
+        )
+        tenancy_rows.append(
+            {
+                "b_id": row.id,
+                "b_version": row.version,
+                "b_state": after,
+                "b_seq": seq,
+                "b_head": digest,
+            }
+        )
         reviews.setdefault(plan.rulebook_version, (plan, []))[1].append(
-            {"id": review_id, "tenancy_id": row.id})
-        events.append({"tenancy_id": row.id, "seq": seq, "from_state": row.state,
-                       "to_state": after, "data": plan.audit_json,
-                       "rulebook_version": row.rulebook_version, "prev_hash": row.audit_head,
-                       "hash": digest})
-        deadlines.append({"kind": "review_submission_due", "tenancy_id": row.id,
-                          "subject_id": review_id, "due_on": plan.due,
-                          "dedupe_key": f"review_submission_due:{row.id}:{review_id}",
-                          "payload": "{}"})
+            {"id": review_id, "tenancy_id": row.id}
+        )
+        events.append(
+            {
+                "tenancy_id": row.id,
+                "seq": seq,
+                "from_state": row.state,
+                "to_state": after,
+                "data": plan.audit_json,
+                "rulebook_version": row.rulebook_version,
+                "prev_hash": row.audit_head,
+                "hash": digest,
+            }
+        )
+        deadlines.append(
+            {
+                "kind": "review_submission_due",
+                "tenancy_id": row.id,
+                "subject_id": review_id,
+                "due_on": plan.due,
+                "dedupe_key": f"review_submission_due:{row.id}:{review_id}",
+                "payload": "{}",
+            }
+        )
         for offset, on, payload in plan.reminders:
-            deadlines.append({"kind": "review_reminder", "tenancy_id": row.id,
-                              "subject_id": review_id, "due_on": on,
-                              "dedupe_key": f"review_reminder:{row.id}:{review_id}:-{offset}",
-                              "payload": payload})
+            deadlines.append(
+                {
+                    "kind": "review_reminder",
+                    "tenancy_id": row.id,
+                    "subject_id": review_id,
+                    "due_on": on,
+                    "dedupe_key": f"review_reminder:{row.id}:{review_id}:-{offset}",
+                    "payload": payload,
+                }
+            )
         context = {**_firm_context(row, after, today_iso), **plan.context_tail}
         notices.append(_outbox_row(row, "review_opened", str(period), dumps(context)))
     _update_tenancies(sql, now, tenancy_rows)
     r = REVIEWS.c
     for version, (plan, group) in reviews.items():
-        _insert(sql, REVIEWS, group, period=sql.const(period), status=sql.const("open"),
-                   opened_at=sql.const(now, r.opened_at.type),
-                   due_on=sql.const(plan.due, r.due_on.type), submitted_at=null(),
-                   figures=sql.json_const("{}"), score=null(), grade=null(), consequence=null(),
-                   rulebook_version=sql.const(version), trace=sql.json_const("{}"),
-                   decided_at=null())
-    _insert(sql, AUDIT, events, "data",
-                 shared=("from_state", "to_state", "data", "rulebook_version"),
-                 actor=bindparam("c_actor", actor),
-                 trigger=sql.const("open_review"), reason=bindparam("c_reason", reason),
-                 occurred_at=sql.const(now, AUDIT.c.occurred_at.type))
+        _insert(
+            sql,
+            REVIEWS,
+            group,
+            period=sql.const(period),
+            status=sql.const("open"),
+            opened_at=sql.const(now, r.opened_at.type),
+            due_on=sql.const(plan.due, r.due_on.type),
+            submitted_at=null(),
+            figures=sql.json_const("{}"),
+            score=null(),
+            grade=null(),
+            consequence=null(),
+            rulebook_version=sql.const(version),
+            trace=sql.json_const("{}"),
+            decided_at=null(),
+        )
+    _insert(
+        sql,
+        AUDIT,
+        events,
+        "data",
+        shared=("from_state", "to_state", "data", "rulebook_version"),
+        actor=bindparam("c_actor", actor),
+        trigger=sql.const("open_review"),
+        reason=bindparam("c_reason", reason),
+        occurred_at=sql.const(now, AUDIT.c.occurred_at.type),
+    )
     _write_deadlines(sql, calendar, now, deadlines)
     _write_outbox(sql, now, notices)
 
 
 # ---- W2: a cycle decided --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _DecidePlan:
@@ -661,8 +893,15 @@ class _DecidePlan:
     exit_context: dict[str, Any]
 
     @classmethod
-    def build(cls, rb: rbook.Rulebook, calendar: WorkCalendar, today: date, *, actor: str,
-              reason: str | None) -> _DecidePlan:
+    def build(
+        cls,
+        rb: rbook.Rulebook,
+        calendar: WorkCalendar,
+        today: date,
+        *,
+        actor: str,
+        reason: str | None,
+    ) -> _DecidePlan:
         # workflows.residency.apply_decision / _start_rectification, workflows.exits
         # .open_forced_case: the same periods, counted from the same day, the same wording.
         version = rb.version[:12]
@@ -672,29 +911,46 @@ class _DecidePlan:
         objection_due = calendar.due_date(today, periods.objection_window)
         trig = rbook.exit_trigger(rb, "consecutive_d")
         return cls(
-            rb, actor, reason, plan_due, rectify_due, objection_due,
-            (f"《{rb.meta.name_zh}》年度考核：等级（review.grades）与考核结果"
-             f"（review.consequences），规则版本 {version}",
-             f"{rb.meta.name}: annual review grades (review.grades) and consequences "
-             f"(review.consequences), rulebook {version}"),
-            json_safe({
-                "plan_due_on": plan_due, "due_on": rectify_due,
-                "plan_period": periods.rectification_plan.describe(),
-                "period": periods.rectification.describe(),
-                "rule": f"《{rb.meta.name_zh}》年度考核结果（review.consequences）与整改规定"
-                        f"（rectification），规则版本 {version}",
-                "rule_en": f"{rb.meta.name}: review consequences (review.consequences) and "
-                           f"rectification (rectification), rulebook {version}"}),
-            json_safe({
-                "grounds": "consecutive_d", "grounds_zh": trig.label_zh,
-                "grounds_en": trig.label_en,
-                "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
-                        f"（{trig.rule_ref}，规则版本 {version}）",
-                "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
-                           f"({trig.rule_ref}, rulebook {version})",
-                "rule_id": trig.rule_ref, "objection_due_on": objection_due,
-                "objection_period": periods.objection_window.describe(),
-                "proof_of_service": PROOF_OF_SERVICE}))
+            rb,
+            actor,
+            reason,
+            plan_due,
+            rectify_due,
+            objection_due,
+            (
+                f"《{rb.meta.name_zh}》年度考核：等级（review.grades）与考核结果"
+                f"（review.consequences），规则版本 {version}",
+                f"{rb.meta.name}: annual review grades (review.grades) and consequences "
+                f"(review.consequences), rulebook {version}",
+            ),
+            json_safe(
+                {
+                    "plan_due_on": plan_due,
+                    "due_on": rectify_due,
+                    "plan_period": periods.rectification_plan.describe(),
+                    "period": periods.rectification.describe(),
+                    "rule": f"《{rb.meta.name_zh}》年度考核结果（review.consequences）与整改规定"
+                    f"（rectification），规则版本 {version}",
+                    "rule_en": f"{rb.meta.name}: review consequences (review.consequences) and "
+                    f"rectification (rectification), rulebook {version}",
+                }
+            ),
+            json_safe(
+                {
+                    "grounds": "consecutive_d",
+                    "grounds_zh": trig.label_zh,
+                    "grounds_en": trig.label_en,
+                    "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
+                    f"（{trig.rule_ref}，规则版本 {version}）",
+                    "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
+                    f"({trig.rule_ref}, rulebook {version})",
+                    "rule_id": trig.rule_ref,
+                    "objection_due_on": objection_due,
+                    "objection_period": periods.objection_window.describe(),
+                    "proof_of_service": PROOF_OF_SERVICE,
+                }
+            ),
+        )
 
 
 PROOF_OF_SERVICE = SYSTEM_SERVICE  # as residency.apply_decision serves it
@@ -718,9 +974,13 @@ class _Cohort:
     def survey(cls, conn: Connection, space_id: int, period: int, today: date) -> _Cohort:
         r, t = REVIEWS.c, TENANCIES.c
         out = cls()
-        stmt = (select(t.id, t.state, r.status, r.due_on, r.score, r.grade).select_from(REVIEWS)
-                .join(TENANCIES, t.id == r.tenancy_id)
-                .where(t.space_id == space_id, r.period == period).order_by(t.id))
+        stmt = (
+            select(t.id, t.state, r.status, r.due_on, r.score, r.grade)
+            .select_from(REVIEWS)
+            .join(TENANCIES, t.id == r.tenancy_id)
+            .where(t.space_id == space_id, r.period == period)
+            .order_by(t.id)
+        )
         if conn.dialect.name == "postgresql":  # decide_cycle locks the cohort's tenancies
             stmt = stmt.with_for_update(of=TENANCIES)
         for row in conn.execute(stmt):
@@ -738,9 +998,13 @@ class _Cohort:
 
 def _decidable(space_id: int, period: int, today: date) -> tuple[Any, ...]:
     r, t = REVIEWS.c, TENANCIES.c
-    return (t.space_id == space_id, r.period == period, t.state == "under_review",
-            r.status != "decided",
-            (r.status == "submitted") | ((r.status == "open") & (r.due_on < today)))
+    return (
+        t.space_id == space_id,
+        r.period == period,
+        t.state == "under_review",
+        r.status != "decided",
+        (r.status == "submitted") | ((r.status == "open") & (r.due_on < today)),
+    )
 
 
 def _stub(decision: rbook.ReviewDecision, rb: rbook.Rulebook) -> rbook.ReviewDecision:
@@ -750,11 +1014,19 @@ def _stub(decision: rbook.ReviewDecision, rb: rbook.Rulebook) -> rbook.ReviewDec
     return replace(decision, category_scores={}, trace=Trace("review", rb.version))
 
 
-def decide_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | None = None, *,
-                       space_code: str, period: int, actor: str = "operator",
-                       reason: str | None = None,
-                       vetoes: Mapping[int, Collection[str]] | None = None, chunk: int = 2000,
-                       progress: Progress | None = None) -> BatchReport:
+def decide_cycle_batch(
+    engine: Engine,
+    clock: Clock,
+    calendar: WorkCalendar | None = None,
+    *,
+    space_code: str,
+    period: int,
+    actor: str = "operator",
+    reason: str | None = None,
+    vetoes: Mapping[int, Collection[str]] | None = None,
+    chunk: int = 2000,
+    progress: Progress | None = None,
+) -> BatchReport:
     """Decide the ``period`` review of every firm of a space, as ``decisions.decide_cycle``
     does (same refusals, same cohort, A cap across it), writing per tenancy exactly what
     ``workflows.residency.apply_decision`` writes.
@@ -788,15 +1060,29 @@ def decide_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | No
                 f"{len(cohort.still_open)} review(s) of {space.code} for {period} are still "
                 f"open{until}; the cohort is decided after the deadline (tenancies "
                 f"{', '.join(str(t) for t, _ in cohort.still_open)})",
-                space=space.code, period=period)
+                space=space.code,
+                period=period,
+            )
         if unknown := sorted(set(veto_map) - cohort.decidable):
-            raise InvalidInput("vetoes", "names a tenancy without a review to decide in "
-                               "this cycle", ", ".join(str(t) for t in unknown))
+            raise InvalidInput(
+                "vetoes",
+                "names a tenancy without a review to decide in this cycle",
+                ", ".join(str(t) for t in unknown),
+            )
         report = BatchReport(space.code, period, "decide", selected=len(cohort.decidable))
         if progress:
             progress(0, report.selected)
-        decider = _Decider(_Sql(conn), rb, space, period, today, now, calendar, veto_map,
-                           _DecidePlan.build(rb, calendar, today, actor=actor, reason=reason))
+        decider = _Decider(
+            _Sql(conn),
+            rb,
+            space,
+            period,
+            today,
+            now,
+            calendar,
+            veto_map,
+            _DecidePlan.build(rb, calendar, today, actor=actor, reason=reason),
+        )
         cap = rb.review.grade_cap
         held: dict[int, tuple[rbook.ReviewDecision, bytes]] = {}  # capped grade, until the cap
         last = 0
@@ -811,8 +1097,9 @@ def decide_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | No
                 if cap is not None and decision.grade == cap.grade:
                     held[row.id] = (_stub(decision, rb), zlib.compress(trace.encode(), 1))
                 else:
-                    final.append(_Outcome(row, decision.score, decision.grade,
-                                          decision.consequence, trace))
+                    final.append(
+                        _Outcome(row, decision.score, decision.grade, decision.consequence, trace)
+                    )
             decider.write(final, report)
             report.chunks += 1
             if progress:
@@ -823,32 +1110,42 @@ def decide_cycle_batch(engine: Engine, clock: Clock, calendar: WorkCalendar | No
     return report
 
 
-def _decide_held(decider: _Decider, held: dict[int, tuple[rbook.ReviewDecision, bytes]],
-                 cohort: _Cohort, report: BatchReport, chunk: int,
-                 progress: Progress | None) -> None:
+def _decide_held(
+    decider: _Decider,
+    held: dict[int, tuple[rbook.ReviewDecision, bytes]],
+    cohort: _Cohort,
+    report: BatchReport,
+    chunk: int,
+    progress: Progress | None,
+) -> None:
     """Apply the cap across the cohort, then write the held reviews."""
     rb = decider.rb
     assert rb.review.grade_cap is not None
     other = rbook.ReviewDecision(0.0, "", "none", None, (), False, {}, Trace("review", rb.version))
     entries: list[tuple[int | None, rbook.ReviewDecision]] = []
     for _, score, grade in cohort.decided:  # decisions.recorded_decision
-        entries.append((None, replace(other, score=score, grade=grade)
-                        if grade == rb.review.grade_cap.grade else other))
-    entries += [(tid, held[tid][0] if tid in held else other)
-                for tid in sorted(cohort.decidable)]
-    capped = {tid: d for tid, d in rbook.apply_grade_cap(rb, entries)
-              if tid is not None and tid in held}
+        entries.append(
+            (
+                None,
+                replace(other, score=score, grade=grade)
+                if grade == rb.review.grade_cap.grade
+                else other,
+            )
+        )
+    entries += [(tid, held[tid][0] if tid in held else other) for tid in sorted(cohort.decidable)]
+    capped = {
+        tid: d for tid, d in rbook.apply_grade_cap(rb, entries) if tid is not None and tid in held
+    }
     ids = sorted(held)
     for start in range(0, len(ids), chunk):
-        part = ids[start:start + chunk]
+        part = ids[start : start + chunk]
         final = []
         for row in decider.select(TENANCIES.c.id.in_(part)):
             stub, packed = held.pop(row.id)
             after_cap = capped[row.id]
             report.outcomes["demoted"] += after_cap.grade != stub.grade
             trace = append_steps(zlib.decompress(packed).decode(), after_cap.trace.steps)
-            final.append(_Outcome(row, stub.score, after_cap.grade, after_cap.consequence,
-                                  trace))
+            final.append(_Outcome(row, stub.score, after_cap.grade, after_cap.consequence, trace))
         if len(final) != len(part):  # a held tenancy left review under our feet
             missing = sorted(set(part) - {o.row.id for o in final})[0]
             raise StaleTenancy(missing, None, None)
@@ -884,23 +1181,44 @@ class _Outcome:
 class _Decider:
     """Reads, scores and writes chunks of one cohort inside its one transaction."""
 
-    def __init__(self, sql: _Sql, rb: rbook.Rulebook, space: Any, period: int, today: date,
-                 now: datetime, calendar: WorkCalendar, vetoes: Mapping[int, tuple[str, ...]],
-                 plan: _DecidePlan) -> None:
+    def __init__(
+        self,
+        sql: _Sql,
+        rb: rbook.Rulebook,
+        space: Any,
+        period: int,
+        today: date,
+        now: datetime,
+        calendar: WorkCalendar,
+        vetoes: Mapping[int, tuple[str, ...]],
+        plan: _DecidePlan,
+    ) -> None:
         self.sql, self.rb, self.space, self.period = sql, rb, space, period
         self.today, self.now, self.calendar, self.vetoes, self.plan = (
-            today, now, calendar, vetoes, plan)
+            today,
+            now,
+            calendar,
+            vetoes,
+            plan,
+        )
         self.machine = _Machine()
         self.hasher = _Hasher(actor=plan.actor, reason=plan.reason, occurred_at=now)
 
     def select(self, *where: Any, limit: int | None = None) -> Sequence[Any]:
         r = REVIEWS.c
-        stmt = (select(*_rows_columns(self.space), r.id.label("review_id"), r.period,
-                       r.status.label("review_status"), r.figures)
-                .join(FIRMS, FIRMS.c.id == TENANCIES.c.firm_id)
-                .join(REVIEWS, r.tenancy_id == TENANCIES.c.id)
-                .where(*_decidable(self.space.id, self.period, self.today), *where)
-                .order_by(TENANCIES.c.id))
+        stmt = (
+            select(
+                *_rows_columns(self.space),
+                r.id.label("review_id"),
+                r.period,
+                r.status.label("review_status"),
+                r.figures,
+            )
+            .join(FIRMS, FIRMS.c.id == TENANCIES.c.firm_id)
+            .join(REVIEWS, r.tenancy_id == TENANCIES.c.id)
+            .where(*_decidable(self.space.id, self.period, self.today), *where)
+            .order_by(TENANCIES.c.id)
+        )
         if limit is not None:
             stmt = stmt.limit(limit)
         if self.sql.postgres:
@@ -912,24 +1230,33 @@ class _Decider:
         read once for the chunk, not once per tenancy."""
         ids = [row.id for row in rows]
         r, a = REVIEWS.c, ALLOCATIONS.c
-        previous = {p.tenancy_id: p for p in self.sql.conn.execute(
-            select(r.tenancy_id, r.figures, r.grade)
-            .where(r.tenancy_id.in_(ids), r.period == self.period - 1))}
+        previous = {
+            p.tenancy_id: p
+            for p in self.sql.conn.execute(
+                select(r.tenancy_id, r.figures, r.grade).where(
+                    r.tenancy_id.in_(ids), r.period == self.period - 1
+                )
+            )
+        }
         areas: dict[int, list[float]] = {}
         for tenancy_id, area in self.sql.conn.execute(
-                select(a.tenancy_id, a.area_m2).where(a.tenancy_id.in_(ids), a.end_on.is_(None))
-                .order_by(a.id)):
+            select(a.tenancy_id, a.area_m2)
+            .where(a.tenancy_id.in_(ids), a.end_on.is_(None))
+            .order_by(a.id)
+        ):
             areas.setdefault(tenancy_id, []).append(area)
         for row in rows:
             prev = previous.get(row.id)
             try:
                 decision = rbook.score_review(
-                    self.rb, figures=row.figures,
+                    self.rb,
+                    figures=row.figures,
                     previous_figures=prev.figures if prev else None,
                     leased_area_m2=round(sum(areas.get(row.id, [])), 2),
                     vetoes=self.vetoes.get(row.id, ()),
                     submitted=row.review_status == "submitted",
-                    previous_grade=prev.grade if prev else None)
+                    previous_grade=prev.grade if prev else None,
+                )
             except InvalidInput as err:  # as decisions.plan_cycle names it
                 raise InvalidInput(f"tenancy {row.id}: {err.field}", err.rule) from err
             yield row, decision
@@ -953,26 +1280,73 @@ class _Decider:
             trigger = OUTCOME_TRIGGER[outcome]
             after = self.machine.fire(row.state, trigger, row.id)
             seq = row.audit_seq + 1
-            data = dumps_with({"period": row.period, "score": d.score, "grade": d.grade,
-                               "consequence": d.consequence, "outcome": outcome,
-                               "rulebook_version": rb.version, "trace": _FRAGMENT}, trace)
+            data = dumps_with(
+                {
+                    "period": row.period,
+                    "score": d.score,
+                    "grade": d.grade,
+                    "consequence": d.consequence,
+                    "outcome": outcome,
+                    "rulebook_version": rb.version,
+                    "trace": _FRAGMENT,
+                },
+                trace,
+            )
             # rules.decided_under: the event records the version the decision used.
-            digest = self.hasher(prev_hash=row.audit_head, tenancy_id=row.id, seq=seq,
-                                 trigger=trigger, from_state=row.state, to_state=after,
-                                 data_json=data, rulebook_version=rb.version)
-            tenancy_rows.append({"b_id": row.id, "b_version": row.version, "b_state": after,
-                                 "b_seq": seq, "b_head": digest})
-            review_rows.append({"b_id": row.review_id, "b_score": d.score, "b_grade": d.grade,
-                                "b_consequence": d.consequence, "b_trace": trace})
-            events.append({"tenancy_id": row.id, "seq": seq, "trigger": trigger,
-                           "from_state": row.state, "to_state": after, "data": data,
-                           "prev_hash": row.audit_head, "hash": digest})
-            context = {**_firm_context(row, after, today_iso), "period": row.period,
-                       "score": d.score, "grade": d.grade, "consequence": d.consequence,
-                       "outcome": outcome, "trace": _FRAGMENT, "rule": plan.result_rule[0],
-                       "rule_en": plan.result_rule[1]}
-            notices.append(_outbox_row(row, "review_result", str(row.period),
-                                       dumps_with(context, trace)))
+            digest = self.hasher(
+                prev_hash=row.audit_head,
+                tenancy_id=row.id,
+                seq=seq,
+                trigger=trigger,
+                from_state=row.state,
+                to_state=after,
+                data_json=data,
+                rulebook_version=rb.version,
+            )
+            tenancy_rows.append(
+                {
+                    "b_id": row.id,
+                    "b_version": row.version,
+                    "b_state": after,
+                    "b_seq": seq,
+                    "b_head": digest,
+                }
+            )
+            review_rows.append(
+                {
+                    "b_id": row.review_id,
+                    "b_score": d.score,
+                    "b_grade": d.grade,
+                    "b_consequence": d.consequence,
+                    "b_trace": trace,
+                }
+            )
+            events.append(
+                {
+                    "tenancy_id": row.id,
+                    "seq": seq,
+                    "trigger": trigger,
+                    "from_state": row.state,
+                    "to_state": after,
+                    "data": data,
+                    "prev_hash": row.audit_head,
+                    "hash": digest,
+                }
+            )
+            context = {
+                **_firm_context(row, after, today_iso),
+                "period": row.period,
+                "score": d.score,
+                "grade": d.grade,
+                "consequence": d.consequence,
+                "outcome": outcome,
+                "trace": _FRAGMENT,
+                "rule": plan.result_rule[0],
+                "rule_en": plan.result_rule[1],
+            }
+            notices.append(
+                _outbox_row(row, "review_result", str(row.period), dumps_with(context, trace))
+            )
             if outcome == "rectify":
                 rectify.append((row, d, seq, after))
             elif outcome == "fail":
@@ -981,18 +1355,31 @@ class _Decider:
         _update_tenancies(sql, now, tenancy_rows)
         r = REVIEWS.c
         sql.conn.execute(
-            update(REVIEWS).where(r.id == bindparam("b_id")).values(
-                score=bindparam("b_score"), grade=bindparam("b_grade"),
-                consequence=bindparam("b_consequence"), trace=sql.json_param("b_trace"),
-                status=sql.const("decided"), decided_at=sql.const(now, r.decided_at.type),
-                rulebook_version=sql.const(rb.version)),
-            review_rows)
+            update(REVIEWS)
+            .where(r.id == bindparam("b_id"))
+            .values(
+                score=bindparam("b_score"),
+                grade=bindparam("b_grade"),
+                consequence=bindparam("b_consequence"),
+                trace=sql.json_param("b_trace"),
+                status=sql.const("decided"),
+                decided_at=sql.const(now, r.decided_at.type),
+                rulebook_version=sql.const(rb.version),
+            ),
+            review_rows,
+        )
         _cancel_deadlines(sql, now, [d.row.id for d in items], REVIEW_DEADLINES)
-        _insert(sql, AUDIT, events, "data", shared=("trigger", "from_state", "to_state"),
-                     actor=bindparam("c_actor", plan.actor),
-                     reason=bindparam("c_reason", plan.reason),
-                     rulebook_version=sql.const(rb.version),
-                     occurred_at=sql.const(now, AUDIT.c.occurred_at.type))
+        _insert(
+            sql,
+            AUDIT,
+            events,
+            "data",
+            shared=("trigger", "from_state", "to_state"),
+            actor=bindparam("c_actor", plan.actor),
+            reason=bindparam("c_reason", plan.reason),
+            rulebook_version=sql.const(rb.version),
+            occurred_at=sql.const(now, AUDIT.c.occurred_at.type),
+        )
         deadlines: list[dict[str, Any]] = []
         deadlines += self._rectifications(rectify, notices)
         deadlines += self._forced_exits(fail, notices)
@@ -1000,8 +1387,9 @@ class _Decider:
         _write_outbox(sql, now, notices)
         report.written += len(items)
 
-    def _rectifications(self, items: list[tuple[Any, _Outcome, int, str]],
-                        notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _rectifications(
+        self, items: list[tuple[Any, _Outcome, int, str]], notices: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """``workflows.residency._start_rectification`` for each item."""
         if not items:
             return []
@@ -1011,26 +1399,53 @@ class _Decider:
         for (row, d, seq, state), rect_id in zip(items, ids, strict=True):
             # The review's trace (Trace.to_dict) names no "defects": the grade says it.
             defects = f"{row.period} 年度考核等级 {d.grade}"
-            rows.append({"id": rect_id, "tenancy_id": row.id, "review_id": row.review_id,
-                         "defects": defects})
-            for kind, due in (("rectification_plan_due", plan.plan_due),
-                              ("rectification_end", plan.rectify_due)):
-                deadlines.append({"kind": kind, "tenancy_id": row.id, "subject_id": rect_id,
-                                  "due_on": due, "dedupe_key": f"{kind}:{row.id}:{rect_id}",
-                                  "payload": "{}"})
-            context = {**_firm_context(row, state, self.today.isoformat()),
-                       "defects": defects, **plan.rectify_context,
-                       "review_period": row.period, "grade": d.grade}
+            rows.append(
+                {
+                    "id": rect_id,
+                    "tenancy_id": row.id,
+                    "review_id": row.review_id,
+                    "defects": defects,
+                }
+            )
+            for kind, due in (
+                ("rectification_plan_due", plan.plan_due),
+                ("rectification_end", plan.rectify_due),
+            ):
+                deadlines.append(
+                    {
+                        "kind": kind,
+                        "tenancy_id": row.id,
+                        "subject_id": rect_id,
+                        "due_on": due,
+                        "dedupe_key": f"{kind}:{row.id}:{rect_id}",
+                        "payload": "{}",
+                    }
+                )
+            context = {
+                **_firm_context(row, state, self.today.isoformat()),
+                "defects": defects,
+                **plan.rectify_context,
+                "review_period": row.period,
+                "grade": d.grade,
+            }
             notices.append(_outbox_row(row, "rectification_notice", str(seq), dumps(context)))
         c = RECTIFICATIONS.c
-        _insert(sql, RECTIFICATIONS, rows, plan_due_on=sql.const(plan.plan_due, c.plan_due_on.type),
-                   plan=null(), due_on=sql.const(plan.rectify_due, c.due_on.type),
-                   extended=sql.const(False, c.extended.type), status=sql.const("open"),
-                   created_at=sql.const(now, c.created_at.type))
+        _insert(
+            sql,
+            RECTIFICATIONS,
+            rows,
+            plan_due_on=sql.const(plan.plan_due, c.plan_due_on.type),
+            plan=null(),
+            due_on=sql.const(plan.rectify_due, c.due_on.type),
+            extended=sql.const(False, c.extended.type),
+            status=sql.const("open"),
+            created_at=sql.const(now, c.created_at.type),
+        )
         return deadlines
 
-    def _forced_exits(self, items: list[tuple[Any, _Outcome, str]],
-                      notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _forced_exits(
+        self, items: list[tuple[Any, _Outcome, str]], notices: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """``workflows.exits.open_forced_case`` (grounds ``consecutive_d``) for each item."""
         if not items:
             return []
@@ -1040,22 +1455,41 @@ class _Decider:
         for (row, d, state), case_id in zip(items, ids, strict=True):
             facts = f"{row.period} 年度考核等级 {d.grade}；{plan.reason or ''}".strip("；")
             rows.append({"id": case_id, "tenancy_id": row.id, "facts": facts})
-            deadlines.append({"kind": "objection_window_end", "tenancy_id": row.id,
-                              "subject_id": case_id, "due_on": plan.objection_due,
-                              "dedupe_key": f"objection_window_end:{row.id}:{case_id}",
-                              "payload": "{}"})
-            context = {**_firm_context(row, state, self.today.isoformat()),
-                       **plan.exit_context, "facts": facts}
+            deadlines.append(
+                {
+                    "kind": "objection_window_end",
+                    "tenancy_id": row.id,
+                    "subject_id": case_id,
+                    "due_on": plan.objection_due,
+                    "dedupe_key": f"objection_window_end:{row.id}:{case_id}",
+                    "payload": "{}",
+                }
+            )
+            context = {
+                **_firm_context(row, state, self.today.isoformat()),
+                **plan.exit_context,
+                "facts": facts,
+            }
             notices.append(_outbox_row(row, "exit_notice", str(case_id), dumps(context)))
         c = EXIT_CASES.c
-        _insert(sql, EXIT_CASES, rows, exit_type=sql.const("forced"),
-                   grounds=sql.const("consecutive_d"),
-                   proof_of_service=sql.const(PROOF_OF_SERVICE),
-                   served_at=sql.const(now, c.served_at.type),
-                   objection_due_on=sql.const(plan.objection_due, c.objection_due_on.type),
-                   objection=null(), ruling=null(), vacate_due_on=null(), handed_over_at=null(),
-                   checklist=sql.json_const("{}"), settlement=sql.json_const("{}"),
-                   status=sql.const("open"), rulebook_version=sql.const(rb.version),
-                   created_at=sql.const(now, c.created_at.type))
+        _insert(
+            sql,
+            EXIT_CASES,
+            rows,
+            exit_type=sql.const("forced"),
+            grounds=sql.const("consecutive_d"),
+            proof_of_service=sql.const(PROOF_OF_SERVICE),
+            served_at=sql.const(now, c.served_at.type),
+            objection_due_on=sql.const(plan.objection_due, c.objection_due_on.type),
+            objection=null(),
+            ruling=null(),
+            vacate_due_on=null(),
+            handed_over_at=null(),
+            checklist=sql.json_const("{}"),
+            settlement=sql.json_const("{}"),
+            status=sql.const("open"),
+            rulebook_version=sql.const(rb.version),
+            created_at=sql.const(now, c.created_at.type),
+        )
         _cancel_deadlines(sql, now, [row.id for row, _, _ in items], RESIDENCY_DEADLINES)
         return deadlines

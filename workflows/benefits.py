@@ -24,24 +24,39 @@ TRIGGER = "record_benefit"
 RESIDENT = ("active", "under_review", "rectifying")
 
 
-def record_benefit(w: Work, tenancy_id: int, *, kind: str, amount_yuan: object,
-                   granted_on: date, commitment_months: int = 0, actor: str,
-                   reason: str | None = None,
-                   expected_version: int | None = None) -> dict[str, Any]:
+def record_benefit(
+    w: Work,
+    tenancy_id: int,
+    *,
+    kind: str,
+    amount_yuan: object,
+    granted_on: date,
+    commitment_months: int = 0,
+    actor: str,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
     """Record a benefit granted to a resident firm (run in a unit of work)."""
     tenancy = w.tenancy(tenancy_id, expected_version)
     w.require_state(tenancy, TRIGGER, RESIDENT)
     if granted_on > w.today:
         raise InvalidInput("granted_on", "must not be in the future", granted_on.isoformat())
     if tenancy.term_start is not None and granted_on < tenancy.term_start:
-        raise InvalidInput("granted_on", f"must not be before the term starts "
-                                         f"({tenancy.term_start.isoformat()})",
-                           granted_on.isoformat())
+        raise InvalidInput(
+            "granted_on",
+            f"must not be before the term starts ({tenancy.term_start.isoformat()})",
+            granted_on.isoformat(),
+        )
     rb = rules.for_tenancy(w, tenancy)
-    item = rbook.check_benefit(rb, rbook.Benefit(kind, _amount(amount_yuan), granted_on,
-                                                 commitment_months))
-    data = {"kind": item.kind, "amount_yuan": str(item.amount_yuan),
-            "granted_on": granted_on, "commitment_months": item.commitment_months}
+    item = rbook.check_benefit(
+        rb, rbook.Benefit(kind, _amount(amount_yuan), granted_on, commitment_months)
+    )
+    data = {
+        "kind": item.kind,
+        "amount_yuan": str(item.amount_yuan),
+        "granted_on": granted_on,
+        "commitment_months": item.commitment_months,
+    }
     step = w.record(tenancy, TRIGGER, actor=actor, reason=reason, data=data)
     return step.to_dict()
 
@@ -55,9 +70,17 @@ def _amount(value: object) -> Decimal:
 
 def recorded(w: Work, tenancy: Tenancy) -> list[rbook.Benefit]:
     """The benefits recorded for the tenancy, oldest first (for the settlement)."""
-    events = w.session.exec(select(AuditEvent).where(
-        AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == TRIGGER)
-        .order_by(col(AuditEvent.seq))).all()
-    return [rbook.Benefit(e.data["kind"], Decimal(e.data["amount_yuan"]),
-                          date.fromisoformat(e.data["granted_on"]),
-                          int(e.data.get("commitment_months", 0))) for e in events]
+    events = w.session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == TRIGGER)
+        .order_by(col(AuditEvent.seq))
+    ).all()
+    return [
+        rbook.Benefit(
+            e.data["kind"],
+            Decimal(e.data["amount_yuan"]),
+            date.fromisoformat(e.data["granted_on"]),
+            int(e.data.get("commitment_months", 0)),
+        )
+        for e in events
+    ]

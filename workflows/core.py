@@ -57,15 +57,19 @@ _INSERT_OUTBOX = Prepared(insert(_OUTBOX))
 # A deadline's dedupe key makes adding it twice a no-op. ``ON CONFLICT (...) DO NOTHING`` reads
 # the same on SQLite and PostgreSQL, written once as text (typed per column).
 _DEADLINE_COLUMNS = [c for c in _DEADLINES.c if c.name != "id"]
-_INSERT_DEADLINE = Prepared(text(
-    f"INSERT INTO {_DEADLINES.name} ({', '.join(c.name for c in _DEADLINE_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c.name for c in _DEADLINE_COLUMNS)}) "
-    "ON CONFLICT (dedupe_key) DO NOTHING"
-).bindparams(*(bindparam(c.name, type_=c.type) for c in _DEADLINE_COLUMNS)))
+_INSERT_DEADLINE = Prepared(
+    text(
+        f"INSERT INTO {_DEADLINES.name} ({', '.join(c.name for c in _DEADLINE_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + c.name for c in _DEADLINE_COLUMNS)}) "
+        "ON CONFLICT (dedupe_key) DO NOTHING"
+    ).bindparams(*(bindparam(c.name, type_=c.type) for c in _DEADLINE_COLUMNS))
+)
 # No SET clause here: Core takes it from the keys of the parameters (the changed columns).
-_UPDATE_TENANCY = Prepared(update(_TENANCIES).where(
-    _TENANCIES.c.id == bindparam("key_id"), _TENANCIES.c.version == bindparam("key_version")
-))
+_UPDATE_TENANCY = Prepared(
+    update(_TENANCIES).where(
+        _TENANCIES.c.id == bindparam("key_id"), _TENANCIES.c.version == bindparam("key_version")
+    )
+)
 _CANCEL_DEADLINES: dict[int, Prepared] = {}  # by the number of kinds cancelled
 
 

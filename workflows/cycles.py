@@ -69,39 +69,56 @@ class CycleReport:
     stopped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"space": self.space, "period": self.period, "eligible": self.eligible,
-                "opened": self.opened, "already_open": self.already_open,
-                "not_started": self.not_started,
-                "skipped_by_state": dict(sorted(self.skipped_by_state.items())),
-                "failed": {str(k): v for k, v in self.failed.items()}, "chunks": self.chunks,
-                "stopped": self.stopped, "seconds": round(self.seconds, 3)}
+        return {
+            "space": self.space,
+            "period": self.period,
+            "eligible": self.eligible,
+            "opened": self.opened,
+            "already_open": self.already_open,
+            "not_started": self.not_started,
+            "skipped_by_state": dict(sorted(self.skipped_by_state.items())),
+            "failed": {str(k): v for k, v in self.failed.items()},
+            "chunks": self.chunks,
+            "stopped": self.stopped,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def _candidates(space_id: int, period: int) -> Any:
     """Active tenancies of the space whose term began by the period's end, without its review."""
     return select(Tenancy.id).where(
-        Tenancy.space_id == space_id, Tenancy.state == "active",
+        Tenancy.space_id == space_id,
+        Tenancy.state == "active",
         col(Tenancy.term_start) <= date(period, 12, 31),
-        ~exists().where(col(Review.tenancy_id) == col(Tenancy.id), col(Review.period) == period))
+        ~exists().where(col(Review.tenancy_id) == col(Tenancy.id), col(Review.period) == period),
+    )
 
 
 def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
     """Count what the cycle will and will not touch (for the report and the progress bar)."""
-    reviewed = exists().where(col(Review.tenancy_id) == col(Tenancy.id),
-                              col(Review.period) == period)
+    reviewed = exists().where(
+        col(Review.tenancy_id) == col(Tenancy.id), col(Review.period) == period
+    )
     in_space = select(func.count()).select_from(Tenancy).where(Tenancy.space_id == space_id)
     report.already_open = w.session.exec(in_space.where(reviewed)).one()
-    by_state = w.session.exec(select(Tenancy.state, func.count()).where(
-        Tenancy.space_id == space_id, ~reviewed).group_by(Tenancy.state)).all()
+    by_state = w.session.exec(
+        select(Tenancy.state, func.count())
+        .where(Tenancy.space_id == space_id, ~reviewed)
+        .group_by(Tenancy.state)
+    ).all()
     for state, n in by_state:
         if state != "active" and PHASE[state] in (Phase.RESIDENCY, Phase.EXIT):
             report.skipped_by_state[state] = n
-    report.not_started = w.session.exec(in_space.where(
-        Tenancy.state == "active", ~reviewed,
-        (col(Tenancy.term_start) > date(period, 12, 31)) | col(Tenancy.term_start).is_(None))
+    report.not_started = w.session.exec(
+        in_space.where(
+            Tenancy.state == "active",
+            ~reviewed,
+            (col(Tenancy.term_start) > date(period, 12, 31)) | col(Tenancy.term_start).is_(None),
+        )
     ).one()
     report.eligible = w.session.exec(
-        select(func.count()).select_from(_candidates(space_id, period).subquery())).one()
+        select(func.count()).select_from(_candidates(space_id, period).subquery())
+    ).one()
 
 
 def _open_chunk(w: Work, *, ids: list[int], period: int, report: CycleReport) -> int:
@@ -110,8 +127,10 @@ def _open_chunk(w: Work, *, ids: list[int], period: int, report: CycleReport) ->
     for tenancy_id in ids:
         savepoint = w.session.begin_nested()
         try:
-            handler(w, OpenReview(tenancy_id=tenancy_id, period=period, actor=SYSTEM,
-                                  reason=OPEN_REASON))
+            handler(
+                w,
+                OpenReview(tenancy_id=tenancy_id, period=period, actor=SYSTEM, reason=OPEN_REASON),
+            )
             savepoint.commit()
             opened += 1
         except (AlreadyExists, TransitionNotAllowed):
@@ -120,13 +139,25 @@ def _open_chunk(w: Work, *, ids: list[int], period: int, report: CycleReport) ->
         except InnospaceError as err:
             savepoint.rollback()
             report.failed[tenancy_id] = err.message
-            log.error("review cycle %s %d: tenancy %d not opened: %s", report.space, period,
-                      tenancy_id, err.message)
+            log.error(
+                "review cycle %s %d: tenancy %d not opened: %s",
+                report.space,
+                period,
+                tenancy_id,
+                err.message,
+            )
     return opened
 
 
-def open_cycle(service: Service, space_code: str, period: int, *, chunk: int = 500,
-               progress: Progress | None = None, stop: Stop | None = None) -> CycleReport:
+def open_cycle(
+    service: Service,
+    space_code: str,
+    period: int,
+    *,
+    chunk: int = 500,
+    progress: Progress | None = None,
+    stop: Stop | None = None,
+) -> CycleReport:
     """Open the ``period`` review of every eligible tenancy of a space (see the module doc)."""
     _load_handlers()
     started = time.perf_counter()
@@ -136,8 +167,7 @@ def open_cycle(service: Service, space_code: str, period: int, *, chunk: int = 5
     def prepare(w: Work) -> tuple[int, CycleReport]:
         space = w.space_by_code(space_code)
         if not 2000 <= period <= w.today.year:
-            raise InvalidInput("period", f"must be a year between 2000 and {w.today.year}",
-                               period)
+            raise InvalidInput("period", f"must be a year between 2000 and {w.today.year}", period)
         # Fail fast on the calendar (an unpublished year, a rule the month cannot satisfy)
         # rather than once per tenancy.
         rbook.review_due_on(rules.for_space(w, space), w.calendar, opened_on=w.today)
@@ -154,8 +184,14 @@ def open_cycle(service: Service, space_code: str, period: int, *, chunk: int = 5
     last_id = 0
 
     def next_chunk(w: Work) -> list[int]:
-        return list(w.session.exec(_candidates(space_id, period).where(
-            col(Tenancy.id) > last_id).order_by(col(Tenancy.id)).limit(chunk)).all())
+        return list(
+            w.session.exec(
+                _candidates(space_id, period)
+                .where(col(Tenancy.id) > last_id)
+                .order_by(col(Tenancy.id))
+                .limit(chunk)
+            ).all()
+        )
 
     while True:
         if stop and stop():
@@ -164,17 +200,27 @@ def open_cycle(service: Service, space_code: str, period: int, *, chunk: int = 5
         ids: list[int] = service.read(next_chunk)
         if not ids:
             break
-        report.opened += int(service.run(partial(_open_chunk, ids=ids, period=period,
-                                                 report=report)))
+        report.opened += int(
+            service.run(partial(_open_chunk, ids=ids, period=period, report=report))
+        )
         report.chunks += 1
         last_id = ids[-1]
         if progress:
             progress(len(ids), report.eligible)
     report.seconds = time.perf_counter() - started
-    log.info("review cycle %s %d: opened=%d already_open=%d not_started=%d skipped=%s "
-             "failed=%d in %.3fs%s", report.space, period, report.opened, report.already_open,
-             report.not_started, dict(report.skipped_by_state) or "{}", len(report.failed),
-             report.seconds, " (stopped)" if report.stopped else "")
+    log.info(
+        "review cycle %s %d: opened=%d already_open=%d not_started=%d skipped=%s "
+        "failed=%d in %.3fs%s",
+        report.space,
+        period,
+        report.opened,
+        report.already_open,
+        report.not_started,
+        dict(report.skipped_by_state) or "{}",
+        len(report.failed),
+        report.seconds,
+        " (stopped)" if report.stopped else "",
+    )
     return report
 
 
@@ -184,17 +230,31 @@ def open_cycle(service: Service, space_code: str, period: int, *, chunk: int = 5
 BATCH_THRESHOLD = 1000
 
 
-def _open_in_batches(service: Service, space_code: str, period: int, report: CycleReport,
-                     progress: Progress | None, stop: Stop | None) -> None:
+def _open_in_batches(
+    service: Service,
+    space_code: str,
+    period: int,
+    report: CycleReport,
+    progress: Progress | None,
+    stop: Stop | None,
+) -> None:
     from workflows.batch import open_cycle_batch
 
     calendar = service.read(lambda w: w.calendar)
     try:
-        done = open_cycle_batch(service.engine, service.clock, calendar, space_code=space_code,
-                                period=period, progress=progress, stop=stop)
+        done = open_cycle_batch(
+            service.engine,
+            service.clock,
+            calendar,
+            space_code=space_code,
+            period=period,
+            progress=progress,
+            stop=stop,
+        )
     except InnospaceError as err:  # a stale chunk, a refused rule: fall back, tenancy by tenancy
-        log.warning("batch opening of %s %d fell back to per-tenancy: %s", space_code, period,
-                    err.message)
+        log.warning(
+            "batch opening of %s %d fell back to per-tenancy: %s", space_code, period, err.message
+        )
         return
     report.opened += done.written
     report.chunks += done.chunks
@@ -207,27 +267,35 @@ def due_cycles(service: Service) -> list[tuple[str, int]]:
     A space whose calendar cannot say when this year's window opens (an unpublished year, a
     rule the month cannot satisfy) is logged and skipped: flagged, never guessed.
     """
+
     def q(w: Work) -> list[tuple[str, int]]:
         due: list[tuple[str, int]] = []
         for space in w.session.exec(select(Space).order_by(col(Space.id))).all():
             try:
-                opens = rbook.review_opens_on(rules.for_space(w, space), w.calendar,
-                                              w.today.year)
+                opens = rbook.review_opens_on(rules.for_space(w, space), w.calendar, w.today.year)
             except CalendarError as err:
-                log.warning("review cycle %s: cannot tell when the %d window opens: %s",
-                            space.code, w.today.year, err.message)
+                log.warning(
+                    "review cycle %s: cannot tell when the %d window opens: %s",
+                    space.code,
+                    w.today.year,
+                    err.message,
+                )
                 continue
             assert space.id is not None
             period = w.today.year - 1
-            if w.today >= opens and w.session.exec(
-                    _candidates(space.id, period).limit(1)).first() is not None:
+            if (
+                w.today >= opens
+                and w.session.exec(_candidates(space.id, period).limit(1)).first() is not None
+            ):
                 due.append((space.code, period))
         return due
+
     return service.read(q)  # type: ignore[no-any-return]
 
 
-def open_due_cycles(service: Service, *, chunk: int = 500,
-                    stop: Stop | None = None) -> list[CycleReport]:
+def open_due_cycles(
+    service: Service, *, chunk: int = 500, stop: Stop | None = None
+) -> list[CycleReport]:
     """Open every cycle that is due now (the scheduler's hourly job and ``tick``)."""
     reports: list[CycleReport] = []
     for space_code, period in due_cycles(service):
@@ -260,74 +328,124 @@ def _who(firm: Firm, space: Space) -> str:
 
 def _waiting(w: Work, model: Any, *where: Any, order: Any) -> list[Any]:
     """(tenancy, firm, space, row of ``model``) for the rows of ``model`` matching ``where``."""
-    stmt: Any = (select(Tenancy, Firm, Space, model)
-                 .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-                 .join(Space, col(Space.id) == col(Tenancy.space_id))
-                 .join(model, col(model.tenancy_id) == col(Tenancy.id))
-                 .where(*where).order_by(order))
+    stmt: Any = (
+        select(Tenancy, Firm, Space, model)
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .join(model, col(model.tenancy_id) == col(Tenancy.id))
+        .where(*where)
+        .order_by(order)
+    )
     return list(w.session.exec(stmt).all())
 
 
 def digest_content(w: Work, day: date) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """What needs an operator today: decisions waiting, overdue reviews, failed deadlines."""
     items: list[dict[str, Any]] = []
-    for t, firm, space, review in _waiting(w, Review, col(Review.status) == "submitted",
-                                           order=col(Review.submitted_at)):
-        items.append(_item(f"{_who(firm, space)}：{review.period}年度考核数据已报送，待评定",
-                           t.id, review.due_on))
+    for t, firm, space, review in _waiting(
+        w, Review, col(Review.status) == "submitted", order=col(Review.submitted_at)
+    ):
+        items.append(
+            _item(
+                f"{_who(firm, space)}：{review.period}年度考核数据已报送，待评定",
+                t.id,
+                review.due_on,
+            )
+        )
     for t, firm, space, rect in _waiting(
-            w, Rectification, col(Rectification.status) == "open",
-            col(Tenancy.state) == "rectifying", col(Rectification.due_on) < day,
-            order=col(Rectification.due_on)):
+        w,
+        Rectification,
+        col(Rectification.status) == "open",
+        col(Tenancy.state) == "rectifying",
+        col(Rectification.due_on) < day,
+        order=col(Rectification.due_on),
+    ):
         items.append(_item(f"{_who(firm, space)}：整改期满，待复查", t.id, rect.due_on))
     for t, firm, space, case in _waiting(
-            w, ExitCase, col(ExitCase.status) == "open", col(Tenancy.state) == "exit_notice",
-            col(ExitCase.objection_due_on) < day, order=col(ExitCase.objection_due_on)):
-        items.append(_item(f"{_who(firm, space)}：陈述申辩期满，待作出退出决定", t.id,
-                           case.objection_due_on))
+        w,
+        ExitCase,
+        col(ExitCase.status) == "open",
+        col(Tenancy.state) == "exit_notice",
+        col(ExitCase.objection_due_on) < day,
+        order=col(ExitCase.objection_due_on),
+    ):
+        items.append(
+            _item(f"{_who(firm, space)}：陈述申辩期满，待作出退出决定", t.id, case.objection_due_on)
+        )
     for t, firm, space, case in _waiting(
-            w, ExitCase, col(ExitCase.status) == "open", col(Tenancy.state) == "vacating",
-            col(ExitCase.vacate_due_on) < day, order=col(ExitCase.vacate_due_on)):
+        w,
+        ExitCase,
+        col(ExitCase.status) == "open",
+        col(Tenancy.state) == "vacating",
+        col(ExitCase.vacate_due_on) < day,
+        order=col(ExitCase.vacate_due_on),
+    ):
         items.append(_item(f"{_who(firm, space)}：逾期未腾退", t.id, case.vacate_due_on))
     for t, firm, space, d in _waiting(
-            w, Deadline, col(Deadline.kind) == "publicity_end", col(Deadline.status) == "done",
-            col(Tenancy.state) == "publicity", order=col(Deadline.due_at)):
-        items.append(_item(f"{_who(firm, space)}：公示期满，异议待裁决后确认准入", t.id,
-                           d.due_on))
-    for t, firm, space, d in _waiting(w, Deadline, col(Deadline.status) == "failed",
-                                      order=col(Deadline.due_at)):
+        w,
+        Deadline,
+        col(Deadline.kind) == "publicity_end",
+        col(Deadline.status) == "done",
+        col(Tenancy.state) == "publicity",
+        order=col(Deadline.due_at),
+    ):
+        items.append(_item(f"{_who(firm, space)}：公示期满，异议待裁决后确认准入", t.id, d.due_on))
+    for t, firm, space, d in _waiting(
+        w, Deadline, col(Deadline.status) == "failed", order=col(Deadline.due_at)
+    ):
         error = str(d.payload.get("error", ""))[:200]
-        items.append(_item(f"{_who(firm, space)}：期限「{d.kind}」自动处理失败：{error}", t.id,
-                           d.due_on))
+        items.append(
+            _item(f"{_who(firm, space)}：期限「{d.kind}」自动处理失败：{error}", t.id, d.due_on)
+        )
     s = w.session
     pending_decisions = len(items)
-    overdue = s.exec(select(func.count()).select_from(Review).where(
-        col(Review.status) == "open", col(Review.due_on) < day)).one()
-    due_today = s.exec(select(func.count()).select_from(Deadline).where(
-        col(Deadline.status) == "pending", col(Deadline.due_on) == day)).one()
-    dead = s.exec(select(func.count()).select_from(OutboxMessage).where(
-        col(OutboxMessage.status) == "dead")).one()
-    counts = {"due_today": due_today, "pending_decisions": pending_decisions,
-              "overdue_reviews": overdue, "dead_messages": dead}
+    overdue = s.exec(
+        select(func.count())
+        .select_from(Review)
+        .where(col(Review.status) == "open", col(Review.due_on) < day)
+    ).one()
+    due_today = s.exec(
+        select(func.count())
+        .select_from(Deadline)
+        .where(col(Deadline.status) == "pending", col(Deadline.due_on) == day)
+    ).one()
+    dead = s.exec(
+        select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status) == "dead")
+    ).one()
+    counts = {
+        "due_today": due_today,
+        "pending_decisions": pending_decisions,
+        "overdue_reviews": overdue,
+        "dead_messages": dead,
+    }
     return counts, items[:DIGEST_ITEMS_MAX]
 
 
 def send_digest(service: Service, day: date, *, locale: str = "zh-CN") -> dict[str, Any] | None:
     """Queue the operators' digest for ``day`` once (dedupe key per day); None if already sent."""
+
     def send(w: Work) -> dict[str, Any] | None:
         key = digest_key(day)
-        if w.session.exec(select(OutboxMessage.id).where(
-                OutboxMessage.dedupe_key == key)).first() is not None:
+        if (
+            w.session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first()
+            is not None
+        ):
             return None
         counts, items = digest_content(w, day)
-        w.session.add(OutboxMessage(
-            dedupe_key=key, message="operator_digest", audience="operators", locale=locale,
-            context={"sent_on": day.isoformat(), "counts": counts, "items": items},
-            next_attempt_at=w.now, created_at=w.now))
+        w.session.add(
+            OutboxMessage(
+                dedupe_key=key,
+                message="operator_digest",
+                audience="operators",
+                locale=locale,
+                context={"sent_on": day.isoformat(), "counts": counts, "items": items},
+                next_attempt_at=w.now,
+                created_at=w.now,
+            )
+        )
         return {"sent_on": day.isoformat(), "counts": counts, "items": len(items)}
 
     try:
         return service.run(send)  # type: ignore[no-any-return]
     except AlreadyExists:  # a concurrent sender won the race: the day's digest exists
         return None
-

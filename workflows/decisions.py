@@ -63,7 +63,8 @@ def cohort(w: Work, space: Space, period: int, *, lock: bool = False) -> list[Me
         .join(Tenancy, col(Tenancy.id) == col(Review.tenancy_id))
         .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
         .where(Tenancy.space_id == space.id, Review.period == period)
-        .order_by(col(Tenancy.id))).all()
+        .order_by(col(Tenancy.id))
+    ).all()
     out: list[Member] = []
     for review, tenancy, firm in rows:
         if lock:
@@ -87,9 +88,15 @@ def _status(w: Work, review: Review, tenancy: Tenancy) -> str:
 def recorded_decision(review: Review, rb: rbook.Rulebook) -> rbook.ReviewDecision:
     """A decided review as a :class:`ReviewDecision` (for the cohort's cap count only)."""
     return rbook.ReviewDecision(
-        score=float(review.score or 0), grade=review.grade or "", previous_grade=None,
-        consequence=review.consequence or "none", vetoed=(), missing_data=False,
-        category_scores={}, trace=Trace("review", review.rulebook_version or rb.version))
+        score=float(review.score or 0),
+        grade=review.grade or "",
+        previous_grade=None,
+        consequence=review.consequence or "none",
+        vetoed=(),
+        missing_data=False,
+        category_scores={},
+        trace=Trace("review", review.rulebook_version or rb.version),
+    )
 
 
 @dataclass
@@ -103,8 +110,12 @@ class Planned:
         return self.decision.grade != self.scored_grade
 
 
-def plan_cycle(w: Work, rb: rbook.Rulebook, members: Sequence[Member],
-               vetoes: Mapping[int, Collection[str]] | None = None) -> list[Planned]:
+def plan_cycle(
+    w: Work,
+    rb: rbook.Rulebook,
+    members: Sequence[Member],
+    vetoes: Mapping[int, Collection[str]] | None = None,
+) -> list[Planned]:
     """Score every decidable review under ``rb`` and apply the cap across the cohort.
 
     The cohort is every decidable review plus those already decided for the year (they count
@@ -114,26 +125,36 @@ def plan_cycle(w: Work, rb: rbook.Rulebook, members: Sequence[Member],
     decidable = [m for m in members if m.status in DECIDABLE]
     ids = {m.tenancy_id for m in decidable}
     if unknown := sorted(set(vetoes) - ids):
-        raise InvalidInput("vetoes", "names a tenancy without a review to decide in this cycle",
-                           ", ".join(str(t) for t in unknown))
+        raise InvalidInput(
+            "vetoes",
+            "names a tenancy without a review to decide in this cycle",
+            ", ".join(str(t) for t in unknown),
+        )
     scored: dict[int, rbook.ReviewDecision] = {}
     for m in decidable:
         try:
-            scored[m.tenancy_id] = residency.evaluate(w, m.tenancy, m.review, rb,
-                                                      tuple(vetoes.get(m.tenancy_id, ())))
+            scored[m.tenancy_id] = residency.evaluate(
+                w, m.tenancy, m.review, rb, tuple(vetoes.get(m.tenancy_id, ()))
+            )
         except InvalidInput as err:
             raise InvalidInput(f"tenancy {m.tenancy_id}: {err.field}", err.rule) from err
     entries: list[tuple[int, rbook.ReviewDecision]] = [
-        (m.tenancy_id, recorded_decision(m.review, rb)) for m in members
-        if m.status == "decided"]
+        (m.tenancy_id, recorded_decision(m.review, rb)) for m in members if m.status == "decided"
+    ]
     entries += list(scored.items())
     capped = dict(rbook.apply_grade_cap(rb, entries))
     return [Planned(m, scored[m.tenancy_id].grade, capped[m.tenancy_id]) for m in decidable]
 
 
-def decide_cycle(w: Work, space_code: str, period: int, *, actor: str,
-                 reason: str | None = None,
-                 vetoes: Mapping[int, Collection[str]] | None = None) -> dict[str, Any]:
+def decide_cycle(
+    w: Work,
+    space_code: str,
+    period: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    vetoes: Mapping[int, Collection[str]] | None = None,
+) -> dict[str, Any]:
     """Decide the ``period`` review of every firm of the space at once, under the space's
     active rulebook, with the grade cap applied across the cohort.
 
@@ -148,63 +169,102 @@ def decide_cycle(w: Work, space_code: str, period: int, *, actor: str,
     still_open = [m for m in members if m.status == "open"]
     if still_open:
         last = max(m.review.due_on for m in still_open if m.review.due_on is not None)
-        raise Conflict(f"{len(still_open)} review(s) of {space.code} for {period} are still open "
-                       f"until {last.isoformat()}; the cohort is decided after the deadline "
-                       f"(tenancies {', '.join(str(m.tenancy_id) for m in still_open)})",
-                       space=space.code, period=period)
+        raise Conflict(
+            f"{len(still_open)} review(s) of {space.code} for {period} are still open "
+            f"until {last.isoformat()}; the cohort is decided after the deadline "
+            f"(tenancies {', '.join(str(m.tenancy_id) for m in still_open)})",
+            space=space.code,
+            period=period,
+        )
     planned = plan_cycle(w, rb, members, vetoes)
     decided: list[dict[str, Any]] = []
     for p in planned:
         d = p.decision
         step = residency.apply_decision(
-            w, p.member.tenancy, p.member.review, rb, score=d.score, grade=d.grade,
-            consequence=d.consequence, trace=d.trace.to_dict(), outcome=None, actor=actor,
-            reason=reason)
-        decided.append({**p.member.who(), "submitted": p.member.status == "submitted",
-                        "score": d.score, "grade": d.grade, "scored_grade": p.scored_grade,
-                        "demoted": p.demoted, "consequence": d.consequence,
-                        "vetoed": list(d.vetoed), "from": step.from_state, "to": step.to_state,
-                        "version": step.version})
+            w,
+            p.member.tenancy,
+            p.member.review,
+            rb,
+            score=d.score,
+            grade=d.grade,
+            consequence=d.consequence,
+            trace=d.trace.to_dict(),
+            outcome=None,
+            actor=actor,
+            reason=reason,
+        )
+        decided.append(
+            {
+                **p.member.who(),
+                "submitted": p.member.status == "submitted",
+                "score": d.score,
+                "grade": d.grade,
+                "scored_grade": p.scored_grade,
+                "demoted": p.demoted,
+                "consequence": d.consequence,
+                "vetoed": list(d.vetoed),
+                "from": step.from_state,
+                "to": step.to_state,
+                "version": step.version,
+            }
+        )
     cohort_size = len([m for m in members if m.status in (*DECIDABLE, "decided")])
     cap = rb.review.grade_cap
     return {
-        "space": space.code, "period": period, "rulebook_version": rb.version,
+        "space": space.code,
+        "period": period,
+        "rulebook_version": rb.version,
         "cohort": cohort_size,
-        "cap": None if cap is None else {
-            "grade": cap.grade, "max_percent": cap.max_percent, "demote_to": cap.demote_to,
-            "allowed": rbook.grade_cap_allowance(rb, cohort_size)},
+        "cap": None
+        if cap is None
+        else {
+            "grade": cap.grade,
+            "max_percent": cap.max_percent,
+            "demote_to": cap.demote_to,
+            "allowed": rbook.grade_cap_allowance(rb, cohort_size),
+        },
         "decided": decided,
-        "already_decided": [{**m.who(), "grade": m.review.grade,
-                             "rulebook_version": m.review.rulebook_version}
-                            for m in members if m.status == "decided"],
-        "not_reviewable": [{**m.who(), "state": m.tenancy.state}
-                           for m in members if m.status == "not_reviewable"],
+        "already_decided": [
+            {**m.who(), "grade": m.review.grade, "rulebook_version": m.review.rulebook_version}
+            for m in members
+            if m.status == "decided"
+        ],
+        "not_reviewable": [
+            {**m.who(), "state": m.tenancy.state} for m in members if m.status == "not_reviewable"
+        ],
         "graduation_candidates": graduation_candidates(w, space.code),
     }
 
 
 # ---- graduation ---------------------------------------------------------------------------
 
+
 def _figures_by_year(w: Work, tenancy_id: int, rb: rbook.Rulebook) -> dict[int, dict[str, Any]]:
     """Recorded review figures by year, limited to the metrics ``rb`` knows (a review
     recorded under another rulebook may carry metrics this one does not define)."""
-    rows = w.session.exec(select(Review).where(
-        Review.tenancy_id == tenancy_id, col(Review.status).in_(("submitted", "decided")))
-        .order_by(col(Review.period))).all()
-    return {r.period: {k: v for k, v in r.figures.items() if k in rb.metrics}
-            for r in rows if r.figures}
+    rows = w.session.exec(
+        select(Review)
+        .where(Review.tenancy_id == tenancy_id, col(Review.status).in_(("submitted", "decided")))
+        .order_by(col(Review.period))
+    ).all()
+    return {
+        r.period: {k: v for k, v in r.figures.items() if k in rb.metrics} for r in rows if r.figures
+    }
 
 
-def graduation_candidates(w: Work, space_code: str, *,
-                          include_ineligible: bool = False) -> list[dict[str, Any]]:
+def graduation_candidates(
+    w: Work, space_code: str, *, include_ineligible: bool = False
+) -> list[dict[str, Any]]:
     """Resident firms of the space that meet a graduation criterion, from their recorded
     reviews, under the space's active rulebook. Offered to the operator, never applied."""
     space = w.space_by_code(space_code)
     rb = rules.for_space(w, space)
     rows = w.session.exec(
-        select(Tenancy, Firm).join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        select(Tenancy, Firm)
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
         .where(Tenancy.space_id == space.id, col(Tenancy.state).in_(RESIDENT))
-        .order_by(col(Tenancy.id))).all()
+        .order_by(col(Tenancy.id))
+    ).all()
     out: list[dict[str, Any]] = []
     for tenancy, firm in rows:
         assert tenancy.id is not None
@@ -212,8 +272,17 @@ def graduation_candidates(w: Work, space_code: str, *,
         decision = rbook.graduation_eligibility(rb, figures_by_year=years)
         if not decision.passed and not include_ineligible:
             continue
-        out.append({"tenancy_id": tenancy.id, "firm": firm.name, "uscc": firm.uscc,
-                    "state": tenancy.state, "eligible": decision.passed,
-                    "met": [m.to_dict() for m in decision.met], "years": sorted(years),
-                    "rulebook_version": rb.version, "trace": decision.trace.to_dict()})
+        out.append(
+            {
+                "tenancy_id": tenancy.id,
+                "firm": firm.name,
+                "uscc": firm.uscc,
+                "state": tenancy.state,
+                "eligible": decision.passed,
+                "met": [m.to_dict() for m in decision.met],
+                "years": sorted(years),
+                "rulebook_version": rb.version,
+                "trace": decision.trace.to_dict(),
+            }
+        )
     return out

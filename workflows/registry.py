@@ -134,9 +134,12 @@ def import_calendar(w: Work, cmd: ImportCalendar) -> dict[str, Any]:
     for day in cmd.days:
         set_calendar_day(w, day)
     years = sorted({d.day.year for d in cmd.days})
-    return {"days": len(cmd.days), "years": years,
-            "workdays": sum(d.workday for d in cmd.days),
-            "holidays": sum(not d.workday for d in cmd.days)}
+    return {
+        "days": len(cmd.days),
+        "years": years,
+        "workdays": sum(d.workday for d in cmd.days),
+        "holidays": sum(not d.workday for d in cmd.days),
+    }
 
 
 @handles(SetCalendarDay)

@@ -205,8 +205,16 @@ def apply_decision(
                 "reason", f"overriding the rulebook's outcome ({decided}) needs a reason"
             )
         decided = outcome
-    w.update(review, score=score, grade=grade, consequence=consequence, trace=trace,
-             status="decided", decided_at=w.now, rulebook_version=rb.version)
+    w.update(
+        review,
+        score=score,
+        grade=grade,
+        consequence=consequence,
+        trace=trace,
+        status="decided",
+        decided_at=w.now,
+        rulebook_version=rb.version,
+    )
     w.cancel_deadlines(
         tenancy.id,
         "review_submission_due",

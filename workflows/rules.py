@@ -35,8 +35,11 @@ def store(work: Work, text: str, source: str) -> Rulebook:
     """Validate and store a rulebook; storing the same content twice is a no-op."""
     rulebook = parse(text, source)
     if work.session.get(RulebookRow, rulebook.version) is None:
-        work.session.add(RulebookRow(version=rulebook.version, name=rulebook.meta.name,
-                                     content=text, loaded_at=work.now))
+        work.session.add(
+            RulebookRow(
+                version=rulebook.version, name=rulebook.meta.name, content=text, loaded_at=work.now
+            )
+        )
         work.session.flush()
     return rulebook
 
@@ -99,8 +102,9 @@ def decided_under(work: Work, tenancy: Tenancy, rulebook: Rulebook) -> Iterator[
 
 
 def find_version(work: Work, prefix: str) -> str:
-    rows = work.session.exec(select(RulebookRow.version).where(
-        RulebookRow.version.startswith(prefix))).all()  # type: ignore[attr-defined]
+    rows = work.session.exec(
+        select(RulebookRow.version).where(RulebookRow.version.startswith(prefix))
+    ).all()  # type: ignore[attr-defined]
     if len(rows) != 1:
         raise NotFound("rulebook", prefix)
     return rows[0]

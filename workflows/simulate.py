@@ -54,8 +54,9 @@ def recorded_area(trace: dict[str, Any]) -> str | None:
 
 
 def _previous(w: Work, tenancy_id: int, period: int) -> Review | None:
-    return w.session.exec(select(Review).where(Review.tenancy_id == tenancy_id,
-                                               Review.period == period - 1)).first()
+    return w.session.exec(
+        select(Review).where(Review.tenancy_id == tenancy_id, Review.period == period - 1)
+    ).first()
 
 
 def _rescore(w: Work, rb: rbook.Rulebook, m: decisions.Member) -> rbook.ReviewDecision:
@@ -67,12 +68,17 @@ def _rescore(w: Work, rb: rbook.Rulebook, m: decisions.Member) -> rbook.ReviewDe
     previous = _previous(w, m.tenancy_id, review.period)
     area = recorded_area(trace) or residency.leased_area(w, m.tenancy_id)
     return rbook.score_review(
-        rb, figures=review.figures if submitted else {},
-        previous_figures={k: v for k, v in (previous.figures if previous else {}).items()
-                          if k in rb.metrics} or None,
-        leased_area_m2=area, vetoes=[v for v in recorded_vetoes(trace) if v in known],
+        rb,
+        figures=review.figures if submitted else {},
+        previous_figures={
+            k: v for k, v in (previous.figures if previous else {}).items() if k in rb.metrics
+        }
+        or None,
+        leased_area_m2=area,
+        vetoes=[v for v in recorded_vetoes(trace) if v in known],
         submitted=submitted,
-        previous_grade=previous.grade if previous and previous.grade in rb.grades else None)
+        previous_grade=previous.grade if previous and previous.grade in rb.grades else None,
+    )
 
 
 def simulate(w: Work, text: str, source: str, space_code: str, period: int) -> dict[str, Any]:
@@ -81,12 +87,19 @@ def simulate(w: Work, text: str, source: str, space_code: str, period: int) -> d
     decisions.check_period(w, period)
     space = w.space_by_code(space_code)
     active = rules.for_space(w, space)
-    members = [m for m in decisions.cohort(w, space, period)
-               if m.status in (*decisions.DECIDABLE, "decided")]
+    members = [
+        m
+        for m in decisions.cohort(w, space, period)
+        if m.status in (*decisions.DECIDABLE, "decided")
+    ]
     baseline: dict[int, tuple[str, Outcome]] = {
-        m.tenancy_id: ("recorded", Outcome(m.review.score or 0.0, m.review.grade or "",
-                                           m.review.consequence or "none"))
-        for m in members if m.status == "decided"}
+        m.tenancy_id: (
+            "recorded",
+            Outcome(m.review.score or 0.0, m.review.grade or "", m.review.consequence or "none"),
+        )
+        for m in members
+        if m.status == "decided"
+    }
     errors: list[dict[str, Any]] = []
     try:
         for p in decisions.plan_cycle(w, active, members):
@@ -112,12 +125,26 @@ def simulate(w: Work, text: str, source: str, space_code: str, period: int) -> d
         if (old.grade, old.consequence) == (new.grade, new.consequence):
             unchanged += 1
             continue
-        changes.append({**by_id[key].who(), "basis": basis, "before": old.to_dict(),
-                        "after": {**new.to_dict(), "demoted": d.grade != before_cap[key]},
-                        "grade_changed": old.grade != new.grade,
-                        "consequence_changed": old.consequence != new.consequence,
-                        "trace": d.trace.to_dict()})
-    return {"space": space.code, "period": period, "source": source,
-            "active_rulebook": active.version, "candidate_rulebook": candidate.version,
-            "cohort": len(members), "changes": changes, "unchanged": unchanged,
-            "errors": errors, "written": False}
+        changes.append(
+            {
+                **by_id[key].who(),
+                "basis": basis,
+                "before": old.to_dict(),
+                "after": {**new.to_dict(), "demoted": d.grade != before_cap[key]},
+                "grade_changed": old.grade != new.grade,
+                "consequence_changed": old.consequence != new.consequence,
+                "trace": d.trace.to_dict(),
+            }
+        )
+    return {
+        "space": space.code,
+        "period": period,
+        "source": source,
+        "active_rulebook": active.version,
+        "candidate_rulebook": candidate.version,
+        "cohort": len(members),
+        "changes": changes,
+        "unchanged": unchanged,
+        "errors": errors,
+        "written": False,
+    }

@@ -51,8 +51,7 @@ RESIDENT = ("active", "under_review", "rectifying")
 # the firm is warned; a rulebook without it sends no warning (no number lives in code).
 AGREEMENT_WARNING_PERIOD = "agreement_lapse_warning"
 # rulebook `review.reminders.escalate_to` -> outbox audience
-ESCALATION_AUDIENCE = {"account_manager": "manager", "manager": "manager",
-                       "operators": "operators"}
+ESCALATION_AUDIENCE = {"account_manager": "manager", "manager": "manager", "operators": "operators"}
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
 Stop = Callable[[], bool]
 
@@ -73,9 +72,16 @@ class SweepReport:
         return self.handled + self.moot + self.failed
 
     def to_dict(self) -> dict[str, object]:
-        return {"handled": self.handled, "moot": self.moot, "failed": self.failed,
-                "retry": self.retry, "planned": self.planned, "by_kind": dict(self.by_kind),
-                "stopped": self.stopped, "seconds": round(self.seconds, 3)}
+        return {
+            "handled": self.handled,
+            "moot": self.moot,
+            "failed": self.failed,
+            "retry": self.retry,
+            "planned": self.planned,
+            "by_kind": dict(self.by_kind),
+            "stopped": self.stopped,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -113,8 +119,13 @@ def _publicity_end(w: Work, d: Deadline) -> bool:
     try:
         _run(w, c.EndPublicity(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="公示期满无异议"))
     except GuardFailed:  # an accepted objection awaits a ruling: that is the operators' task
-        w.notify(t, "publicity_end", context={"objection_pending": True}, audience="operators",
-                 key=d.dedupe_key)
+        w.notify(
+            t,
+            "publicity_end",
+            context={"objection_pending": True},
+            audience="operators",
+            key=d.dedupe_key,
+        )
     return True
 
 
@@ -123,9 +134,15 @@ def _agreement_lapse_warning(w: Work, d: Deadline) -> bool:
     lapse = w.session.get(Deadline, d.subject_id) if d.subject_id else None
     if t.state != "admitted" or lapse is None or lapse.status != "pending":
         return False
-    w.notify(t, "agreement_lapse_warning", key=d.dedupe_key, context={
-        "sign_by": lapse.due_on,
-        "days_left": max(0, w.calendar.working_days_between(w.today, lapse.due_on))})
+    w.notify(
+        t,
+        "agreement_lapse_warning",
+        key=d.dedupe_key,
+        context={
+            "sign_by": lapse.due_on,
+            "days_left": max(0, w.calendar.working_days_between(w.today, lapse.due_on)),
+        },
+    )
     return True
 
 
@@ -138,8 +155,11 @@ def _agreement_lapse(w: Work, d: Deadline) -> bool:
 
 def _term_expiry_warning(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
-    if t.state not in RESIDENT or t.term_end is None or \
-            t.term_end.isoformat() != str(d.payload.get("term_end", t.term_end.isoformat())):
+    if (
+        t.state not in RESIDENT
+        or t.term_end is None
+        or t.term_end.isoformat() != str(d.payload.get("term_end", t.term_end.isoformat()))
+    ):
         return False  # left, or the term changed since the warning was planned
     w.notify(t, "term_expiry_warning", context=d.payload, key=d.dedupe_key)
     return True
@@ -149,8 +169,12 @@ def _term_end(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
     if t.state not in RESIDENT or (t.term_end is not None and t.term_end > d.due_on):
         return False
-    _run(w, c.BeginExit(tenancy_id=d.tenancy_id, exit_type="term_expiry", actor=SYSTEM,
-                        reason="入驻期限届满"))
+    _run(
+        w,
+        c.BeginExit(
+            tenancy_id=d.tenancy_id, exit_type="term_expiry", actor=SYSTEM, reason="入驻期限届满"
+        ),
+    )
     return True
 
 
@@ -163,16 +187,27 @@ def _review_reminder(w: Work, d: Deadline) -> bool:
     review = _open_review(w, d)
     if review is None:
         return False
-    w.notify(_tenancy(w, d), "review_reminder", key=d.dedupe_key,
-             context={"period": review.period, "due_on": review.due_on,
-                      "offset": d.payload.get("offset", 0)})
+    w.notify(
+        _tenancy(w, d),
+        "review_reminder",
+        key=d.dedupe_key,
+        context={
+            "period": review.period,
+            "due_on": review.due_on,
+            "offset": d.payload.get("offset", 0),
+        },
+    )
     return True
 
 
 def _decide_without_data(w: Work, t: Tenancy, review: Review) -> None:
     assert t.id is not None
-    _run(w, c.DecideReview(tenancy_id=t.id, period=review.period, actor=SYSTEM,
-                           reason="逾期未报送考核数据"))
+    _run(
+        w,
+        c.DecideReview(
+            tenancy_id=t.id, period=review.period, actor=SYSTEM, reason="逾期未报送考核数据"
+        ),
+    )
 
 
 def _review_submission_due(w: Work, d: Deadline) -> bool:
@@ -185,13 +220,26 @@ def _review_submission_due(w: Work, d: Deadline) -> bool:
     after = list(reminders.after_workdays)
     for index, offset in enumerate(after):
         on = w.calendar.add_working_days(d.due_on, offset)
-        w.deadline(t, "review_overdue_reminder", on, subject_id=review.id,
-                   key=f"{review.id}:+{offset}",
-                   payload={"offset": offset, "index": index, "final": index == len(after) - 1,
-                            "escalate": index >= reminders.escalate_from_after_index,
-                            "escalate_to": reminders.escalate_to})
-    w.notify(t, "review_overdue", context={"period": review.period, "due_on": review.due_on},
-             key=str(review.period))
+        w.deadline(
+            t,
+            "review_overdue_reminder",
+            on,
+            subject_id=review.id,
+            key=f"{review.id}:+{offset}",
+            payload={
+                "offset": offset,
+                "index": index,
+                "final": index == len(after) - 1,
+                "escalate": index >= reminders.escalate_from_after_index,
+                "escalate_to": reminders.escalate_to,
+            },
+        )
+    w.notify(
+        t,
+        "review_overdue",
+        context={"period": review.period, "due_on": review.due_on},
+        key=str(review.period),
+    )
     if not after:
         _decide_without_data(w, t, review)
     return True
@@ -219,8 +267,13 @@ def _rectification_plan_due(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
     if t.state != "rectifying":
         return False
-    w.notify(t, "rectification_notice", key=d.dedupe_key, audience="manager",
-             context={"overdue": "plan", "due_on": d.due_on})
+    w.notify(
+        t,
+        "rectification_notice",
+        key=d.dedupe_key,
+        audience="manager",
+        context={"overdue": "plan", "due_on": d.due_on},
+    )
     return True
 
 
@@ -228,9 +281,13 @@ def _rectification_end(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
     if t.state != "rectifying":
         return False
-    w.notify(t, "reinspection_result", key=d.dedupe_key, audience="operators",
-             context={"task": "reinspection_due", "due_on": d.due_on, "passed": None,
-                      "reason": None})
+    w.notify(
+        t,
+        "reinspection_result",
+        key=d.dedupe_key,
+        audience="operators",
+        context={"task": "reinspection_due", "due_on": d.due_on, "passed": None, "reason": None},
+    )
     return True
 
 
@@ -242,8 +299,13 @@ def _objection_window_end(w: Work, d: Deadline) -> bool:
     if t.state != "exit_notice":
         return False
     if _accepted_objections(w, t):
-        w.notify(t, "exit_ruling", key=d.dedupe_key, audience="operators",
-                 context={"task": "ruling_due", "upheld": None, "reason": None})
+        w.notify(
+            t,
+            "exit_ruling",
+            key=d.dedupe_key,
+            audience="operators",
+            context={"task": "ruling_due", "upheld": None, "reason": None},
+        )
         return True
     confirm_exit(w, t, actor=SYSTEM, reason="陈述申辩期满未提出申辩，维持退出决定")
     return True
@@ -265,10 +327,17 @@ def _cure_end(w: Work, d: Deadline) -> bool:
         return False
     violation.status = "escalated"
     w.session.add(violation)
-    _run(w, c.ServeExitNotice(tenancy_id=d.tenancy_id, grounds=violation.code, actor=SYSTEM,
-                              facts=f"{violation.facts}（整改/补正期满未纠正）",
-                              proof_of_service=SYSTEM_SERVICE,
-                              reason="期限届满未纠正"))
+    _run(
+        w,
+        c.ServeExitNotice(
+            tenancy_id=d.tenancy_id,
+            grounds=violation.code,
+            actor=SYSTEM,
+            facts=f"{violation.facts}（整改/补正期满未纠正）",
+            proof_of_service=SYSTEM_SERVICE,
+            reason="期限届满未纠正",
+        ),
+    )
     return True
 
 
@@ -314,13 +383,20 @@ def plan_agreement_warnings(service: Service) -> int:
     the admission code need not know about reminders. Idempotent (one warning per lapse row,
     by dedupe key); a concurrent planner losing the race is harmless.
     """
+
     def plan(w: Work) -> int:
         lapse, warning = aliased(Deadline), aliased(Deadline)
-        rows = w.session.exec(select(lapse).where(
-            lapse.kind == "agreement_lapse", lapse.status == "pending",
-            ~exists().where(col(warning.tenancy_id) == col(lapse.tenancy_id),
-                            col(warning.kind) == "agreement_lapse_warning",
-                            col(warning.subject_id) == col(lapse.id)))).all()
+        rows = w.session.exec(
+            select(lapse).where(
+                lapse.kind == "agreement_lapse",
+                lapse.status == "pending",
+                ~exists().where(
+                    col(warning.tenancy_id) == col(lapse.tenancy_id),
+                    col(warning.kind) == "agreement_lapse_warning",
+                    col(warning.subject_id) == col(lapse.id),
+                ),
+            )
+        ).all()
         added = 0
         for row in rows:
             t = w.tenancy(row.tenancy_id, lock=False)
@@ -328,8 +404,13 @@ def plan_agreement_warnings(service: Service) -> int:
             if period is None:
                 continue
             on = min(day_before(w, row.due_on, period), row.due_on)
-            w.deadline(t, "agreement_lapse_warning", on, subject_id=row.id,
-                       payload={"sign_by": row.due_on, "period": str(period)})
+            w.deadline(
+                t,
+                "agreement_lapse_warning",
+                on,
+                subject_id=row.id,
+                payload={"sign_by": row.due_on, "period": str(period)},
+            )
             added += 1
         return added
 
@@ -340,14 +421,16 @@ def plan_agreement_warnings(service: Service) -> int:
 
 
 # ---- the sweep ---------------------------------------------------------------------------
-def due_ids(service: Service, until: datetime, limit: int,
-            skip: set[int] | None = None) -> list[int]:
+def due_ids(
+    service: Service, until: datetime, limit: int, skip: set[int] | None = None
+) -> list[int]:
     def q(w: Work) -> list[int]:
         stmt = select(Deadline.id).where(Deadline.status == "pending", Deadline.due_at <= until)
         if skip:
             stmt = stmt.where(col(Deadline.id).not_in(skip))
         rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
         return [i for i in rows.all() if i is not None]
+
     return service.read(q)  # type: ignore[no-any-return]
 
 
@@ -369,8 +452,9 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
         w.session.add(d)
         w.session.flush()
         pending = [row["due_at"] for row in w.added_deadlines]
-        return Outcome(d.status, d.kind, min(pending, default=None), deadline_id=d.id,
-                       due_at=d.due_at)
+        return Outcome(
+            d.status, d.kind, min(pending, default=None), deadline_id=d.id, due_at=d.due_at
+        )
 
     try:
         return service.run(act)  # type: ignore[no-any-return]
@@ -381,8 +465,9 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
         return Outcome("retry", error=err.message)
     except Exception as err:  # one bad row must not block every later one
         message = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
-        log.error("deadline %d failed: %s", deadline_id, message,
-                  exc_info=not hasattr(err, "message"))
+        log.error(
+            "deadline %d failed: %s", deadline_id, message, exc_info=not hasattr(err, "message")
+        )
         return _mark_failed(service, deadline_id, str(message))
 
 
@@ -395,13 +480,19 @@ def _mark_failed(service: Service, deadline_id: int, error: str) -> Outcome:
         d.payload = {**d.payload, "error": error[:500]}  # replace the JSON value, never mutate
         w.session.add(d)
         return Outcome("failed", d.kind, error=error, deadline_id=d.id, due_at=d.due_at)
+
     return service.run(mark)  # type: ignore[no-any-return]
 
 
-def sweep_deadlines(service: Service, *, until: datetime | None = None, batch: int = 500,
-                    stop: Stop | None = None,
-                    progress: Callable[[int], None] | None = None,
-                    observe: Callable[[Outcome], None] | None = None) -> SweepReport:
+def sweep_deadlines(
+    service: Service,
+    *,
+    until: datetime | None = None,
+    batch: int = 500,
+    stop: Stop | None = None,
+    progress: Callable[[int], None] | None = None,
+    observe: Callable[[Outcome], None] | None = None,
+) -> SweepReport:
     """Handle every deadline due by ``until`` (default: now), oldest first, each once.
 
     ``stop`` is polled between deadlines: the one in hand is finished (its transaction
@@ -447,7 +538,14 @@ def sweep_deadlines(service: Service, *, until: datetime | None = None, batch: i
         else:
             requery = len(ids) == batch
     report.seconds = time.perf_counter() - started
-    log.info("deadline sweep: handled=%d moot=%d failed=%d retry=%d planned=%d in %.3fs%s",
-             report.handled, report.moot, report.failed, report.retry, report.planned,
-             report.seconds, " (stopped)" if report.stopped else "")
+    log.info(
+        "deadline sweep: handled=%d moot=%d failed=%d retry=%d planned=%d in %.3fs%s",
+        report.handled,
+        report.moot,
+        report.failed,
+        report.retry,
+        report.planned,
+        report.seconds,
+        " (stopped)" if report.stopped else "",
+    )
     return report

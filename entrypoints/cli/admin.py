@@ -258,14 +258,21 @@ def calendar_import(
             continue
         cells = [cell.strip() for cell in line.split(",", 2)]
         if len(cells) < 2 or cells[1] not in ("workday", "holiday"):
-            raise InvalidInput(f"{file}:{number}", "each line is DATE,workday|holiday[,note]",
-                               line)
-        days.append(c.SetCalendarDay(day=parse_date(cells[0], f"{file}:{number}"),
-                                     workday=cells[1] == "workday",
-                                     note=cells[2] if len(cells) > 2 else None))
+            raise InvalidInput(f"{file}:{number}", "each line is DATE,workday|holiday[,note]", line)
+        days.append(
+            c.SetCalendarDay(
+                day=parse_date(cells[0], f"{file}:{number}"),
+                workday=cells[1] == "workday",
+                note=cells[2] if len(cells) > 2 else None,
+            )
+        )
     result = get_app().service.handle(c.ImportCalendar(days=tuple(days)))
-    emit(result, as_json, f"{result['days']} days imported for {result['years']} "
-                          f"({result['workdays']} workdays, {result['holidays']} holidays)")
+    emit(
+        result,
+        as_json,
+        f"{result['days']} days imported for {result['years']} "
+        f"({result['workdays']} workdays, {result['holidays']} holidays)",
+    )
 
 
 @calendar_app.command("list")
@@ -278,13 +285,22 @@ def calendar_list(
 
     def q(w: Any) -> list[dict[str, Any]]:
         rows = w.session.exec(select(CalendarOverride).order_by(col(CalendarOverride.day))).all()
-        return [{"day": r.day.isoformat(), "workday": r.workday, "note": r.note}
-                for r in rows if year is None or r.day.year == year]
+        return [
+            {"day": r.day.isoformat(), "workday": r.workday, "note": r.note}
+            for r in rows
+            if year is None or r.day.year == year
+        ]
 
     rows = get_app().service.read(q)
-    emit(rows, as_json, "\n".join(
-        f"{r['day']}  {'workday 上班' if r['workday'] else 'holiday 休息'}  {r['note'] or ''}"
-        for r in rows) or "(no overrides)")
+    emit(
+        rows,
+        as_json,
+        "\n".join(
+            f"{r['day']}  {'workday 上班' if r['workday'] else 'holiday 休息'}  {r['note'] or ''}"
+            for r in rows
+        )
+        or "(no overrides)",
+    )
 
 
 @calendar_app.command("add-workdays")

@@ -25,8 +25,10 @@ app.add_typer(cycle_app, name="cycle")
 
 @app.command("scheduler")
 def scheduler_cmd(
-    log_level: Annotated[str, typer.Option(
-        "--log-level", help="日志级别 / DEBUG | INFO | WARNING (logs go to stderr)")] = "INFO",
+    log_level: Annotated[
+        str,
+        typer.Option("--log-level", help="日志级别 / DEBUG | INFO | WARNING (logs go to stderr)"),
+    ] = "INFO",
 ) -> None:
     """运行调度器 / run the scheduler until SIGTERM: deadlines, review cycles, digest, outbox.
 
@@ -79,8 +81,13 @@ def cycle_open(
     else:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      MofNCompleteColumn(), TimeElapsedColumn(), transient=True) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=True,
+        ) as bar:
             task = bar.add_task(f"{space} {period}", total=None)
 
             def advance(n: int, total: int) -> None:
@@ -89,18 +96,22 @@ def cycle_open(
             report = open_cycle(a.service, space, period, chunk=chunk, progress=advance)
     data = report.to_dict()
     skipped = ", ".join(f"{k} {v}" for k, v in data["skipped_by_state"].items()) or "none"
-    emit(data, as_json,
-         f"{space} {period}: opened {report.opened}, already open {report.already_open}, "
-         f"term not started {report.not_started}, skipped by state: {skipped}, "
-         f"failed {len(report.failed)} ({report.seconds:.1f}s)"
-         + "".join(f"\n  tenancy {k}: {v}" for k, v in report.failed.items()))
+    emit(
+        data,
+        as_json,
+        f"{space} {period}: opened {report.opened}, already open {report.already_open}, "
+        f"term not started {report.not_started}, skipped by state: {skipped}, "
+        f"failed {len(report.failed)} ({report.seconds:.1f}s)"
+        + "".join(f"\n  tenancy {k}: {v}" for k, v in report.failed.items()),
+    )
 
 
 @deadlines_app.command("retry")
 def deadlines_retry(
     ids: Annotated[list[int] | None, typer.Argument(help="期限编号 / deadline ids")] = None,
-    all_failed: Annotated[bool, typer.Option("--all-failed", help="全部失败的 / every failed one")]
-    = False,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="全部失败的 / every failed one")
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """重新处理失败的期限 / put failed deadlines back in the queue (the next sweep takes them)."""
@@ -114,8 +125,10 @@ def deadlines_retry(
         rows = w.session.exec(stmt).all()
         for d in rows:  # the reason moves aside: the row is pending again, not failed
             error = d.payload.get("error")
-            d.payload = {**{k: v for k, v in d.payload.items() if k != "error"},
-                         "previous_error": error}
+            d.payload = {
+                **{k: v for k, v in d.payload.items() if k != "error"},
+                "previous_error": error,
+            }
             d.status, d.done_at = "pending", None
             w.session.add(d)
         return len(rows)

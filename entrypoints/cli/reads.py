@@ -62,8 +62,10 @@ def _local(instant: str) -> str:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    return datetime.fromisoformat(instant).astimezone(ZoneInfo("Asia/Shanghai")).strftime(
-        "%Y-%m-%d %H:%M"
+    return (
+        datetime.fromisoformat(instant)
+        .astimezone(ZoneInfo("Asia/Shanghai"))
+        .strftime("%Y-%m-%d %H:%M")
     )
 
 

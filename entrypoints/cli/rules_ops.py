@@ -31,14 +31,19 @@ from workflows import benefits, decisions, simulate
 from workflows.core import Work
 
 graduation_app = typer.Typer(help="毕业 / graduation", no_args_is_help=True)
-benefit_app = typer.Typer(help="优惠政策 / benefits granted (clawed back on exit)",
-                          no_args_is_help=True)
+benefit_app = typer.Typer(
+    help="优惠政策 / benefits granted (clawed back on exit)", no_args_is_help=True
+)
 app.add_typer(graduation_app, name="graduation")
 app.add_typer(benefit_app, name="benefit")
 
 Period = Annotated[int, typer.Option("--period", help="考核年度 / the year reviewed")]
-CONSEQUENCE_ZH = {"forced_exit": "强制退出", "rectification": "限期整改",
-                  "renewal_priority": "续租优先", "none": "无"}
+CONSEQUENCE_ZH = {
+    "forced_exit": "强制退出",
+    "rectification": "限期整改",
+    "renewal_priority": "续租优先",
+    "none": "无",
+}
 
 
 def _vetoes(values: list[str] | None) -> dict[int, list[str]]:
@@ -53,14 +58,26 @@ def _vetoes(values: list[str] | None) -> dict[int, list[str]]:
 
 @review_app.command("decide-cycle")
 def cycle_decide(
-    space: Annotated[str, typer.Argument(help="空间代码 / space code")], period: Period,
-    veto: Annotated[list[str] | None, typer.Option(
-        "--veto", help="一票否决 TENANCY=CODE，可重复 / a veto raised for a tenancy, repeat",
-    )] = None,
-    batch: Annotated[bool, typer.Option(
-        "--batch", help="城市级批量路径（结果相同，更快） / the bulk path for city-scale "
-                        "cohorts: same rows, written in bulk")] = False,
-    actor: Actor = "operator", reason: Reason = None, as_json: Json = False,
+    space: Annotated[str, typer.Argument(help="空间代码 / space code")],
+    period: Period,
+    veto: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--veto",
+            help="一票否决 TENANCY=CODE，可重复 / a veto raised for a tenancy, repeat",
+        ),
+    ] = None,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch",
+            help="城市级批量路径（结果相同，更快） / the bulk path for city-scale "
+            "cohorts: same rows, written in bulk",
+        ),
+    ] = False,
+    actor: Actor = "operator",
+    reason: Reason = None,
+    as_json: Json = False,
 ) -> None:
     """集中评定年度考核（含优秀比例上限） / decide a space's review cycle with the A cap."""
     vetoes = _vetoes(veto)
@@ -70,19 +87,40 @@ def cycle_decide(
 
         with _progress("评定 / deciding") as bar:
             report = decide_cycle_batch(
-                app.engine, app.clock, app.service.read(lambda w: w.calendar),
-                space_code=space, period=period, actor=actor, reason=reason, vetoes=vetoes,
-                progress=bar)
-        summary = {**report.to_dict(), "graduation_candidates": app.service.read(
-            lambda w: decisions.graduation_candidates(w, space))}
-        emit(summary, as_json, "\n".join(
-            [f"{space} {period}: decided {report.written} of {report.selected} "
-             f"({', '.join(f'{k} {v}' for k, v in sorted(report.outcomes.items()))}) "
-             f"in {report.seconds:.1f} s"]
-            + _candidates_text(summary["graduation_candidates"])))
+                app.engine,
+                app.clock,
+                app.service.read(lambda w: w.calendar),
+                space_code=space,
+                period=period,
+                actor=actor,
+                reason=reason,
+                vetoes=vetoes,
+                progress=bar,
+            )
+        summary = {
+            **report.to_dict(),
+            "graduation_candidates": app.service.read(
+                lambda w: decisions.graduation_candidates(w, space)
+            ),
+        }
+        emit(
+            summary,
+            as_json,
+            "\n".join(
+                [
+                    f"{space} {period}: decided {report.written} of {report.selected} "
+                    f"({', '.join(f'{k} {v}' for k, v in sorted(report.outcomes.items()))}) "
+                    f"in {report.seconds:.1f} s"
+                ]
+                + _candidates_text(summary["graduation_candidates"])
+            ),
+        )
         return
-    result = app.service.run(lambda w: decisions.decide_cycle(
-        w, space, period, actor=actor, reason=reason, vetoes=vetoes))
+    result = app.service.run(
+        lambda w: decisions.decide_cycle(
+            w, space, period, actor=actor, reason=reason, vetoes=vetoes
+        )
+    )
     emit(result, as_json, _cycle_text(result))
 
 
@@ -105,20 +143,23 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 def _cycle_text(r: dict[str, Any]) -> str:
     cap = r["cap"]
-    head = (f"{r['space']} {r['period']} 年度考核 / review cycle: decided {len(r['decided'])} "
-            f"of a cohort of {r['cohort']} (rulebook {r['rulebook_version'][:12]})")
+    head = (
+        f"{r['space']} {r['period']} 年度考核 / review cycle: decided {len(r['decided'])} "
+        f"of a cohort of {r['cohort']} (rulebook {r['rulebook_version'][:12]})"
+    )
     if cap is not None:
-        head += (f"; {cap['grade']} capped at {cap['max_percent']}% → at most "
-                 f"{cap['allowed']}")
+        head += f"; {cap['grade']} capped at {cap['max_percent']}% → at most {cap['allowed']}"
     lines = [head]
     for d in r["decided"]:
         note = "" if d["submitted"] else "  逾期未报送 / not submitted"
         if d["demoted"]:
             was = d["scored_grade"]
             note += f"  超出{was}比例上限 / over the cap: {was}→{d['grade']}"
-        lines.append(f"  #{d['tenancy_id']:<5} {d['firm']:<20} {d['score']:>6.2f} {d['grade']}  "
-                     f"{CONSEQUENCE_ZH.get(d['consequence'], d['consequence'])} "
-                     f"({d['from']} → {d['to']}){note}")
+        lines.append(
+            f"  #{d['tenancy_id']:<5} {d['firm']:<20} {d['score']:>6.2f} {d['grade']}  "
+            f"{CONSEQUENCE_ZH.get(d['consequence'], d['consequence'])} "
+            f"({d['from']} → {d['to']}){note}"
+        )
     for d in r["already_decided"]:
         lines.append(f"  #{d['tenancy_id']:<5} {d['firm']:<20} already decided: {d['grade']}")
     for d in r["not_reviewable"]:
@@ -130,8 +171,10 @@ def _cycle_text(r: dict[str, Any]) -> str:
 def _candidates_text(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return ["毕业候选 / graduation candidates: none"]
-    lines = ["毕业候选（请核实后办理） / graduation candidates (verify, then "
-             "`innospace exit begin TENANCY --type graduation`):"]
+    lines = [
+        "毕业候选（请核实后办理） / graduation candidates (verify, then "
+        "`innospace exit begin TENANCY --type graduation`):"
+    ]
     for c in rows:
         met = "；".join(m["label_zh"] for m in c["met"]) or "—"
         lines.append(f"  #{c['tenancy_id']:<5} {c['firm']:<20} {c['uscc']}  {met}")
@@ -141,13 +184,15 @@ def _candidates_text(rows: list[dict[str, Any]]) -> list[str]:
 @graduation_app.command("candidates")
 def graduation_candidates(
     space: Annotated[str, typer.Argument(help="空间代码 / space code")],
-    show_all: Annotated[bool, typer.Option("--all", help="列出全部在孵企业 / every resident "
-                                                         "firm, eligible or not")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="列出全部在孵企业 / every resident firm, eligible or not")
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """符合毕业条件的企业（仅提示，不自动办理） / firms eligible to graduate (offered only)."""
-    rows = get_app().service.read(lambda w: decisions.graduation_candidates(
-        w, space, include_ineligible=show_all))
+    rows = get_app().service.read(
+        lambda w: decisions.graduation_candidates(w, space, include_ineligible=show_all)
+    )
     if as_json:
         emit(rows, True)
         return
@@ -163,7 +208,8 @@ def graduation_candidates(
 def rules_simulate(
     file: str,
     space: Annotated[str, typer.Option(help="空间代码 / space code")],
-    period: Period, as_json: Json = False,
+    period: Period,
+    as_json: Json = False,
 ) -> None:
     """模拟：按另一规则重新评定已记录的考核（不写入） / what-if: re-evaluate recorded
     reviews under another rulebook and list the firms whose grade or consequence changes."""
@@ -173,15 +219,19 @@ def rules_simulate(
 
 
 def _simulate_text(r: dict[str, Any]) -> str:
-    lines = [f"{r['space']} {r['period']}: {r['active_rulebook'][:12]} → "
-             f"{r['candidate_rulebook'][:12]} ({r['source']}); cohort {r['cohort']}, "
-             f"{len(r['changes'])} would change, {r['unchanged']} unchanged — 未写入 / nothing "
-             "written"]
+    lines = [
+        f"{r['space']} {r['period']}: {r['active_rulebook'][:12]} → "
+        f"{r['candidate_rulebook'][:12]} ({r['source']}); cohort {r['cohort']}, "
+        f"{len(r['changes'])} would change, {r['unchanged']} unchanged — 未写入 / nothing "
+        "written"
+    ]
     for c in r["changes"]:
         b, a = c["before"], c["after"]
-        lines.append(f"  #{c['tenancy_id']:<5} {c['firm']:<20} {b['score']:>6.2f} {b['grade']} "
-                     f"{b['consequence']} → {a['score']:>6.2f} {a['grade']} {a['consequence']}"
-                     f"{'  (cap)' if a['demoted'] else ''}  [{c['basis']}]")
+        lines.append(
+            f"  #{c['tenancy_id']:<5} {c['firm']:<20} {b['score']:>6.2f} {b['grade']} "
+            f"{b['consequence']} → {a['score']:>6.2f} {a['grade']} {a['consequence']}"
+            f"{'  (cap)' if a['demoted'] else ''}  [{c['basis']}]"
+        )
     for e in r["errors"]:
         who = f"#{e['tenancy_id']} " if "tenancy_id" in e else ""
         lines.append(f"  ! {who}{e['rulebook']}: {e['error']}")
@@ -191,25 +241,48 @@ def _simulate_text(r: dict[str, Any]) -> str:
 @rules_app.command("versions")
 def rules_versions(as_json: Json = False) -> None:
     """已存储的规则版本 / stored rulebook versions, where active, how much they decided."""
+
     def q(w: Work) -> list[dict[str, Any]]:
         out = []
         for row in w.session.exec(select(RulebookRow).order_by(col(RulebookRow.loaded_at))):
-            spaces = w.session.exec(select(Space.code).where(
-                Space.rulebook_version == row.version).order_by(col(Space.code))).all()
-            tenancies = w.session.exec(select(func.count()).select_from(Tenancy).where(
-                Tenancy.rulebook_version == row.version)).one()
-            reviews = w.session.exec(select(func.count()).select_from(Review).where(
-                Review.rulebook_version == row.version, Review.status == "decided")).one()
-            out.append({"version": row.version, "name": row.name,
-                        "loaded_at": row.loaded_at.isoformat(), "active_for": list(spaces),
-                        "tenancies": tenancies, "reviews_decided": reviews})
+            spaces = w.session.exec(
+                select(Space.code)
+                .where(Space.rulebook_version == row.version)
+                .order_by(col(Space.code))
+            ).all()
+            tenancies = w.session.exec(
+                select(func.count())
+                .select_from(Tenancy)
+                .where(Tenancy.rulebook_version == row.version)
+            ).one()
+            reviews = w.session.exec(
+                select(func.count())
+                .select_from(Review)
+                .where(Review.rulebook_version == row.version, Review.status == "decided")
+            ).one()
+            out.append(
+                {
+                    "version": row.version,
+                    "name": row.name,
+                    "loaded_at": row.loaded_at.isoformat(),
+                    "active_for": list(spaces),
+                    "tenancies": tenancies,
+                    "reviews_decided": reviews,
+                }
+            )
         return out
 
     rows = get_app().service.read(q)
-    emit(rows, as_json, "\n".join(
-        f"{r['version'][:12]}  {r['loaded_at'][:19]}  active for: "
-        f"{', '.join(r['active_for']) or '—'}  tenancies {r['tenancies']}  "
-        f"reviews decided {r['reviews_decided']}  {r['name']}" for r in rows))
+    emit(
+        rows,
+        as_json,
+        "\n".join(
+            f"{r['version'][:12]}  {r['loaded_at'][:19]}  active for: "
+            f"{', '.join(r['active_for']) or '—'}  tenancies {r['tenancies']}  "
+            f"reviews decided {r['reviews_decided']}  {r['name']}"
+            for r in rows
+        ),
+    )
 
 
 @benefit_app.command("record")
@@ -218,28 +291,58 @@ def benefit_record(
     kind: Annotated[str, typer.Option(help="rent_free | rent_reduction | subsidy")],
     amount: Annotated[str, typer.Option(help="金额（元） / amount in yuan")],
     granted: Annotated[str, typer.Option(help="给予日期 YYYY-MM-DD / granted on")],
-    commitment_months: Annotated[int, typer.Option(
-        help="承诺入驻月数（按比例追回用） / months the firm committed to stay")] = 0,
-    actor: Actor = "operator", version: Version = None, reason: Reason = None,
+    commitment_months: Annotated[
+        int, typer.Option(help="承诺入驻月数（按比例追回用） / months the firm committed to stay")
+    ] = 0,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
     as_json: Json = False,
 ) -> None:
     """登记给予企业的优惠（退出时按规则追回） / record a benefit granted to a firm."""
     on = parse_date(granted, "granted")
-    result = get_app().service.run(lambda w: benefits.record_benefit(
-        w, tenancy, kind=kind, amount_yuan=amount, granted_on=on,
-        commitment_months=commitment_months, actor=actor, reason=reason,
-        expected_version=version))
-    emit(result, as_json, f"tenancy {tenancy}: benefit {kind} {result['amount_yuan']} yuan "
-                          f"recorded (version {result['version']})")
+    result = get_app().service.run(
+        lambda w: benefits.record_benefit(
+            w,
+            tenancy,
+            kind=kind,
+            amount_yuan=amount,
+            granted_on=on,
+            commitment_months=commitment_months,
+            actor=actor,
+            reason=reason,
+            expected_version=version,
+        )
+    )
+    emit(
+        result,
+        as_json,
+        f"tenancy {tenancy}: benefit {kind} {result['amount_yuan']} yuan "
+        f"recorded (version {result['version']})",
+    )
 
 
 @benefit_app.command("list")
 def benefit_list(tenancy: int, as_json: Json = False) -> None:
     """已登记的优惠 / the benefits recorded for a tenancy."""
-    rows = get_app().service.read(lambda w: [
-        {"kind": b.kind, "amount_yuan": str(b.amount_yuan), "granted_on": b.granted_on.isoformat(),
-         "commitment_months": b.commitment_months}
-        for b in benefits.recorded(w, w.tenancy(tenancy, lock=False))])
-    emit(rows, as_json, "\n".join(
-        f"{r['granted_on']}  {r['kind']:<15} {r['amount_yuan']:>12} yuan  "
-        f"commitment {r['commitment_months']} months" for r in rows) or "(no benefits)")
+    rows = get_app().service.read(
+        lambda w: [
+            {
+                "kind": b.kind,
+                "amount_yuan": str(b.amount_yuan),
+                "granted_on": b.granted_on.isoformat(),
+                "commitment_months": b.commitment_months,
+            }
+            for b in benefits.recorded(w, w.tenancy(tenancy, lock=False))
+        ]
+    )
+    emit(
+        rows,
+        as_json,
+        "\n".join(
+            f"{r['granted_on']}  {r['kind']:<15} {r['amount_yuan']:>12} yuan  "
+            f"commitment {r['commitment_months']} months"
+            for r in rows
+        )
+        or "(no benefits)",
+    )

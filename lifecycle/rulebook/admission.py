@@ -73,8 +73,9 @@ def _threshold_flags(req: HardRequirement) -> dict[str, Any]:
     return out
 
 
-def _check(rb: Rulebook, req: HardRequirement, p: ApplicationProfile, on: date,
-           barred_until: date | None) -> TraceStep:
+def _check(
+    rb: Rulebook, req: HardRequirement, p: ApplicationProfile, on: date, barred_until: date | None
+) -> TraceStep:
     ref = _ref(req)
     figures: dict[str, Any]
     threshold: dict[str, Any] = _threshold_flags(req)
@@ -111,8 +112,13 @@ def _check(rb: Rulebook, req: HardRequirement, p: ApplicationProfile, on: date,
         threshold = {}
         barred = barred_until is not None and on <= barred_until
         wrong = [f"barred from re-applying until {barred_until}"] if barred else []
-    return step(ref, figures=figures, threshold=threshold, result=FAIL if wrong else PASS,
-                note="; ".join(wrong))
+    return step(
+        ref,
+        figures=figures,
+        threshold=threshold,
+        result=FAIL if wrong else PASS,
+        note="; ".join(wrong),
+    )
 
 
 def _track_cap(rb: Rulebook, req: HardRequirement, p: ApplicationProfile, on: date) -> TraceStep:
@@ -125,8 +131,9 @@ def _track_cap(rb: Rulebook, req: HardRequirement, p: ApplicationProfile, on: da
     threshold: dict[str, Any] = {cap: limit}
     ok: bool
     if cap == "max_age_months":
-        figures.update(founded_on=p.founded_on, on=on,
-                       age_months=whole_months_between(p.founded_on, on))
+        figures.update(
+            founded_on=p.founded_on, on=on, age_months=whole_months_between(p.founded_on, on)
+        )
         if limit is not None:
             threshold["latest_entry_on"] = add_months(p.founded_on, limit)
         ok = limit is None or on <= add_months(p.founded_on, limit)
@@ -140,16 +147,18 @@ def _track_cap(rb: Rulebook, req: HardRequirement, p: ApplicationProfile, on: da
     return step(ref, figures=figures, threshold=threshold, result=PASS if ok else FAIL, note=note)
 
 
-def evaluate_hard_requirements(rb: Rulebook, profile: ApplicationProfile, *, on: date,
-                               reapply_barred_until: date | None = None) -> Decision:
+def evaluate_hard_requirements(
+    rb: Rulebook, profile: ApplicationProfile, *, on: date, reapply_barred_until: date | None = None
+) -> Decision:
     """Every hard requirement, in rulebook order; any failure rejects. ``on`` is the day of
     evaluation (the age at entry is measured to it); a re-application bar holds through
     ``reapply_barred_until`` inclusive."""
     if profile.founded_on > on:
         raise InvalidInput("founded_on", "is after the evaluation date", profile.founded_on)
     rb.track(profile.track)
-    steps = tuple(_check(rb, req, profile, on, reapply_barred_until)
-                  for req in rb.admission.requirements)
+    steps = tuple(
+        _check(rb, req, profile, on, reapply_barred_until) for req in rb.admission.requirements
+    )
     by_id = {req.id: req for req in rb.admission.requirements}
     failures = tuple(_ref(by_id[s.rule]) for s in steps if s.result == FAIL)
     trace = Trace("admission.hard_requirements", rb.version, steps)
@@ -184,10 +193,17 @@ class ScoringDecision:
         return quantize(Decimal(repr(self.mean)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "priority": self.priority, "mean": self.mean,
-                "counted": list(self.counted), "excluded": list(self.excluded),
-                "trimmed": list(self.trimmed), "totals": dict(sorted(self.totals.items())),
-                "rulebook_version": self.trace.rulebook_version, "trace": self.trace.to_dict()}
+        return {
+            "passed": self.passed,
+            "priority": self.priority,
+            "mean": self.mean,
+            "counted": list(self.counted),
+            "excluded": list(self.excluded),
+            "trimmed": list(self.trimmed),
+            "totals": dict(sorted(self.totals.items())),
+            "rulebook_version": self.trace.rulebook_version,
+            "trace": self.trace.to_dict(),
+        }
 
 
 def _total(rb: Rulebook, scores: Mapping[str, object], who: str) -> tuple[Decimal, dict[str, Any]]:
@@ -195,8 +211,9 @@ def _total(rb: Rulebook, scores: Mapping[str, object], who: str) -> tuple[Decima
     known = {c.id for c in criteria}
     unknown = sorted(set(scores) - known)
     if unknown:
-        raise InvalidInput(f"{who}.{unknown[0]}",
-                           f"unknown criterion; criteria are {', '.join(sorted(known))}")
+        raise InvalidInput(
+            f"{who}.{unknown[0]}", f"unknown criterion; criteria are {', '.join(sorted(known))}"
+        )
     total = Decimal(0)
     figures: dict[str, Any] = {}
     for criterion in criteria:
@@ -206,8 +223,14 @@ def _total(rb: Rulebook, scores: Mapping[str, object], who: str) -> tuple[Decima
         value = to_decimal(scores[criterion.id], field)
         if not 0 <= value <= criterion.weight:
             raise InvalidInput(field, f"must be between 0 and {criterion.weight}", value)
-        band = next((b for b in criterion.bands
-                     if b.min <= value < b.max + 1 or value == b.max == criterion.weight), None)
+        band = next(
+            (
+                b
+                for b in criterion.bands
+                if b.min <= value < b.max + 1 or value == b.max == criterion.weight
+            ),
+            None,
+        )
         if band is None:
             raise InvalidInput(field, "is on no anchored band", value)
         figures[criterion.id] = {"score": value, "band": band.label_zh}
@@ -232,57 +255,106 @@ def score_application(rb: Rulebook, scores: Sequence[ReviewerScoreInput]) -> Sco
     counted = [s for s in scores if not s.conflict_of_interest]
     excluded = tuple(s.reviewer for s in scores if s.conflict_of_interest)
     if len(counted) < cfg.min_reviewers:
-        raise InvalidInput("reviewers", f"need at least {cfg.min_reviewers} reviewers without a "
-                           f"conflict of interest, have {len(counted)}")
+        raise InvalidInput(
+            "reviewers",
+            f"need at least {cfg.min_reviewers} reviewers without a "
+            f"conflict of interest, have {len(counted)}",
+        )
     totals: dict[str, Decimal] = {}
     for entry in counted:
         total, figures = _total(rb, entry.scores, f"scores[{entry.reviewer}]")
         totals[entry.reviewer] = total
-        trace = trace.add(TraceStep("admission.scoring.reviewer", "评审专家评分",
-                                    "Reviewer's scores", {"reviewer": entry.reviewer, **figures},
-                                    None, total))
-    trace = trace.add(TraceStep("admission.scoring.conflicts", "利益冲突回避",
-                                "Conflict of interest excluded", {"excluded": list(excluded)},
-                                None, len(excluded)))
+        trace = trace.add(
+            TraceStep(
+                "admission.scoring.reviewer",
+                "评审专家评分",
+                "Reviewer's scores",
+                {"reviewer": entry.reviewer, **figures},
+                None,
+                total,
+            )
+        )
+    trace = trace.add(
+        TraceStep(
+            "admission.scoring.conflicts",
+            "利益冲突回避",
+            "Conflict of interest excluded",
+            {"excluded": list(excluded)},
+            None,
+            len(excluded),
+        )
+    )
     ranked = sorted(totals, key=lambda name: (totals[name], name))
     trimmed: tuple[str, ...] = ()
     if len(ranked) >= cfg.trim_from:
         k = cfg.trim_each_end
         trimmed = (*ranked[:k], *ranked[-k:])
         ranked = ranked[k:-k]
-    trace = trace.add(TraceStep("admission.scoring.trim", "去掉最高分和最低分",
-                                "Highest and lowest totals dropped",
-                                {"reviewers": len(totals), "dropped": list(trimmed)},
-                                {"trim_from": cfg.trim_from, "trim_each_end": cfg.trim_each_end},
-                                len(trimmed)))
+    trace = trace.add(
+        TraceStep(
+            "admission.scoring.trim",
+            "去掉最高分和最低分",
+            "Highest and lowest totals dropped",
+            {"reviewers": len(totals), "dropped": list(trimmed)},
+            {"trim_from": cfg.trim_from, "trim_each_end": cfg.trim_each_end},
+            len(trimmed),
+        )
+    )
     mean = quantize(sum((totals[n] for n in ranked), Decimal(0)) / len(ranked))
     passed = mean >= cfg.pass_score
     priority = passed and mean >= cfg.priority_score
     trace = trace.add(
-        TraceStep("admission.scoring.pass", "平均分达到通过线", "Mean reaches the pass line",
-                  {"mean": mean, "counted": list(ranked)}, cfg.pass_score,
-                  PASS if passed else FAIL),
-        TraceStep("admission.scoring.priority", "平均分达到优先线",
-                  "Mean reaches the priority line", {"mean": mean}, cfg.priority_score,
-                  PASS if priority else FAIL),
+        TraceStep(
+            "admission.scoring.pass",
+            "平均分达到通过线",
+            "Mean reaches the pass line",
+            {"mean": mean, "counted": list(ranked)},
+            cfg.pass_score,
+            PASS if passed else FAIL,
+        ),
+        TraceStep(
+            "admission.scoring.priority",
+            "平均分达到优先线",
+            "Mean reaches the priority line",
+            {"mean": mean},
+            cfg.priority_score,
+            PASS if priority else FAIL,
+        ),
     )
-    return ScoringDecision(passed, priority, float(mean), tuple(ranked), excluded, trimmed,
-                           {n: float(t) for n, t in totals.items()}, trace)
+    return ScoringDecision(
+        passed,
+        priority,
+        float(mean),
+        tuple(ranked),
+        excluded,
+        trimmed,
+        {n: float(t) for n, t in totals.items()},
+        trace,
+    )
 
 
 # --- objections to 公示 -----------------------------------------------------------------------
 
 
-def objection_acceptable(rb: Rulebook, *, written: bool, named: bool, has_reasons: bool,
-                         lodged_on: date, window_end: date) -> Decision:
+def objection_acceptable(
+    rb: Rulebook,
+    *,
+    written: bool,
+    named: bool,
+    has_reasons: bool,
+    lodged_on: date,
+    window_end: date,
+) -> Decision:
     """Whether an objection is admissible; a refusal names each rule it breaks (``reason``).
     ``window_end`` is the last day of the publicity (or defence) window, inclusive."""
     checks: dict[str, Callable[[], tuple[bool, dict[str, Any]]]] = {
         "written": lambda: (written, {"written": written}),
         "named": lambda: (named, {"named": named}),
         "has_reasons": lambda: (has_reasons, {"has_reasons": has_reasons}),
-        "in_window": lambda: (lodged_on <= window_end,
-                              {"lodged_on": lodged_on, "window_end": window_end}),
+        "in_window": lambda: (
+            lodged_on <= window_end,
+            {"lodged_on": lodged_on, "window_end": window_end},
+        ),
     }
     steps: list[TraceStep] = []
     failures: list[RuleRef] = []

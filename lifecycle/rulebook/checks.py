@@ -60,11 +60,20 @@ def _covers(path: str, bands: Sequence[_Bounded], low: int, high: int, out: Prob
     for prev, cur in zip(order, order[1:], strict=False):
         gap = bands[cur].min - bands[prev].max
         if gap < 1:
-            out.append((f"{path}[{cur}].min", f"band overlaps {path}[{prev}] "
-                        f"({bands[cur].min} <= {bands[prev].max})"))
+            out.append(
+                (
+                    f"{path}[{cur}].min",
+                    f"band overlaps {path}[{prev}] ({bands[cur].min} <= {bands[prev].max})",
+                )
+            )
         elif gap > 1:
-            out.append((f"{path}[{cur}].min", f"gap after {path}[{prev}]: nothing covers "
-                        f"{bands[prev].max + 1}..{bands[cur].min - 1}"))
+            out.append(
+                (
+                    f"{path}[{cur}].min",
+                    f"gap after {path}[{prev}]: nothing covers "
+                    f"{bands[prev].max + 1}..{bands[cur].min - 1}",
+                )
+            )
 
 
 def _period_ref(rb: Rulebook, path: str, name: str | None, out: Problems) -> None:
@@ -77,8 +86,13 @@ def _periods(rb: Rulebook, out: Problems) -> None:
         if not _NAME.match(name):
             out.append((f"periods.{name}", "period names are lower_snake_case"))
     if rb.periods.objection_lodging != rb.periods.publicity:
-        out.append(("periods.objection_lodging", "must equal periods.publicity (objections are "
-                    "lodged during publicity; later ones are late)"))
+        out.append(
+            (
+                "periods.objection_lodging",
+                "must equal periods.publicity (objections are "
+                "lodged during publicity; later ones are late)",
+            )
+        )
 
 
 def _industries(rb: Rulebook, out: Problems) -> None:
@@ -132,22 +146,43 @@ def _admission(rb: Rulebook, out: Problems) -> None:
     scoring = rb.admission.scoring
     criteria = scoring.criteria
     _duplicates("admission.scoring.criteria", [c.id for c in criteria], out)
-    _sum_is("admission.scoring.criteria", [c.weight for c in criteria], FULL_SCORE,
-            "criterion weights", out)
+    _sum_is(
+        "admission.scoring.criteria",
+        [c.weight for c in criteria],
+        FULL_SCORE,
+        "criterion weights",
+        out,
+    )
     for index, criterion in enumerate(criteria):
-        _covers(f"admission.scoring.criteria[{index}].bands", criterion.bands, 0,
-                criterion.weight, out)
+        _covers(
+            f"admission.scoring.criteria[{index}].bands", criterion.bands, 0, criterion.weight, out
+        )
     if scoring.trim_from <= 2 * scoring.trim_each_end:
-        out.append(("admission.scoring.trim_from", "must leave at least one score after "
-                    "dropping trim_each_end from each end"))
+        out.append(
+            (
+                "admission.scoring.trim_from",
+                "must leave at least one score after dropping trim_each_end from each end",
+            )
+        )
     if not scoring.pass_score <= scoring.priority_score <= FULL_SCORE:
-        out.append(("admission.scoring.priority_score",
-                    f"need pass_score <= priority_score <= {FULL_SCORE}"))
+        out.append(
+            (
+                "admission.scoring.priority_score",
+                f"need pass_score <= priority_score <= {FULL_SCORE}",
+            )
+        )
     _duplicates("admission.objection_rules", [r.id for r in rb.admission.objection_rules], out)
 
 
-def _metric_ref(rb: Rulebook, path: str, name: str | None, out: Problems,
-                *, unit: str | None = None, numeric: bool = False) -> None:
+def _metric_ref(
+    rb: Rulebook,
+    path: str,
+    name: str | None,
+    out: Problems,
+    *,
+    unit: str | None = None,
+    numeric: bool = False,
+) -> None:
     if name is None:
         return
     metric = rb.metrics.get(name)
@@ -171,22 +206,39 @@ def _review(rb: Rulebook, out: Problems) -> None:
     _duplicates("review.categories", category_ids, out)
     for index, metric in enumerate(review.metrics):
         if metric.category is not None and metric.category not in category_ids:
-            out.append((f"review.metrics[{index}].category",
-                        f"unknown category {metric.category!r}"))
+            out.append(
+                (f"review.metrics[{index}].category", f"unknown category {metric.category!r}")
+            )
     for index, name in enumerate(review.calendar.quarterly_metrics):
         _metric_ref(rb, f"review.calendar.quarterly_metrics[{index}]", name, out, numeric=True)
-    _sum_is("review.categories", [c.weight for c in review.categories], FULL_SCORE,
-            "category weights", out)
+    _sum_is(
+        "review.categories",
+        [c.weight for c in review.categories],
+        FULL_SCORE,
+        "category weights",
+        out,
+    )
     item_ids: list[str] = []
     for ci, category in enumerate(review.categories):
         path = f"review.categories[{ci}].items"
-        _sum_is(path, [i.points for i in category.items], category.weight,
-                f"points of category {category.id!r}", out)
+        _sum_is(
+            path,
+            [i.points for i in category.items],
+            category.weight,
+            f"points of category {category.id!r}",
+            out,
+        )
         for ii, item in enumerate(category.items):
             item_ids.append(item.id)
             flag = item.kind == "flag"
-            _metric_ref(rb, f"{path}[{ii}].metric", item.metric, out,
-                        unit="bool" if flag else None, numeric=not flag)
+            _metric_ref(
+                rb,
+                f"{path}[{ii}].metric",
+                item.metric,
+                out,
+                unit="bool" if flag else None,
+                numeric=not flag,
+            )
             _metric_ref(rb, f"{path}[{ii}].denominator", item.denominator, out, numeric=True)
     _duplicates("review.categories[*].items", item_ids, out)
     _duplicates("review.grades", [g.grade for g in review.grades], out, "grade")
@@ -210,8 +262,12 @@ def _review(rb: Rulebook, out: Problems) -> None:
     if reminders.after_workdays and (
         reminders.escalate_from_after_index >= len(reminders.after_workdays)
     ):
-        out.append(("review.reminders.escalate_from_after_index",
-                    "must index into review.reminders.after_workdays"))
+        out.append(
+            (
+                "review.reminders.escalate_from_after_index",
+                "must index into review.reminders.after_workdays",
+            )
+        )
 
 
 def _exit(rb: Rulebook, out: Problems) -> None:
@@ -223,8 +279,12 @@ def _exit(rb: Rulebook, out: Problems) -> None:
         _period_ref(rb, f"{path}.act_within", trig.act_within, out)
         _period_ref(rb, f"{path}.reapply_bar", trig.reapply_bar, out)
     if rb.rectification.failure_trigger not in rb.triggers:
-        out.append(("rectification.failure_trigger",
-                    f"unknown trigger {rb.rectification.failure_trigger!r}"))
+        out.append(
+            (
+                "rectification.failure_trigger",
+                f"unknown trigger {rb.rectification.failure_trigger!r}",
+            )
+        )
     _duplicates("exit.procedure", [s.step for s in exit_.procedure], out, "step")
     for index, step in enumerate(exit_.procedure):
         _period_ref(rb, f"exit.procedure[{index}].period", step.period, out)
@@ -236,5 +296,6 @@ def _exit(rb: Rulebook, out: Problems) -> None:
         path = f"exit.graduation.criteria[{index}]"
         _metric_ref(rb, f"{path}.qualification", crit.qualification, out, unit="bool")
         _metric_ref(rb, f"{path}.metric", crit.metric, out, numeric=True)
-    _duplicates("after_exit.benefit_kinds", [k.code for k in rb.after_exit.benefit_kinds], out,
-                "code")
+    _duplicates(
+        "after_exit.benefit_kinds", [k.code for k in rb.after_exit.benefit_kinds], out, "code"
+    )

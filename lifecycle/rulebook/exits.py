@@ -138,8 +138,9 @@ def check_benefit(rb: Rulebook, raw: Benefit | Sequence[Any], field: str = "bene
     if item.kind not in kinds:
         raise InvalidInput(f"{field}.kind", f"must be one of {', '.join(kinds)}", item.kind)
     if isinstance(item.commitment_months, bool) or item.commitment_months < 0:
-        raise InvalidInput(f"{field}.commitment_months", "must not be negative",
-                           item.commitment_months)
+        raise InvalidInput(
+            f"{field}.commitment_months", "must not be negative", item.commitment_months
+        )
     _money(item.amount_yuan, f"{field}.amount_yuan")
     return item
 
@@ -153,24 +154,37 @@ def _recovered(mode: Clawback, item: Benefit, exit_on: date) -> tuple[Decimal, d
     end = add_months(item.granted_on, item.commitment_months)
     total = (end - item.granted_on).days
     remaining = max(0, min(total, (end - exit_on).days))
-    return quantize(amount * remaining / total), {"commitment_ends": end,
-                                                  "days_remaining": remaining,
-                                                  "days_committed": total}
+    return quantize(amount * remaining / total), {
+        "commitment_ends": end,
+        "days_remaining": remaining,
+        "days_committed": total,
+    }
 
 
-def settlement(rb: Rulebook, *, exit_type: str, approved: bool = True,
-               deposit_yuan: object = 0, arrears_yuan: object = 0, damage_yuan: object = 0,
-               prepaid_rent_yuan: object = 0, benefits: Sequence[Benefit | Sequence[Any]] = (),
-               exit_on: date, grounds_code: str | None = None,
-               never_moved_in: bool = False) -> SettlementDecision:
+def settlement(
+    rb: Rulebook,
+    *,
+    exit_type: str,
+    approved: bool = True,
+    deposit_yuan: object = 0,
+    arrears_yuan: object = 0,
+    damage_yuan: object = 0,
+    prepaid_rent_yuan: object = 0,
+    benefits: Sequence[Benefit | Sequence[Any]] = (),
+    exit_on: date,
+    grounds_code: str | None = None,
+    never_moved_in: bool = False,
+) -> SettlementDecision:
     """Settle an exit: deposit and prepaid rent refunded or forfeited, arrears and damage
     deducted (those listed in ``after_exit.deposit_deductions``; others are owed on top),
     benefits clawed back (in full, pro rata for the unserved part of a commitment, or not)."""
     kind = _exit_type(exit_type)
     deposit = _money(deposit_yuan, "deposit_yuan")
     prepaid = _money(prepaid_rent_yuan, "prepaid_rent_yuan")
-    charges = {"arrears": _money(arrears_yuan, "arrears_yuan"),
-               "damage": _money(damage_yuan, "damage_yuan")}
+    charges = {
+        "arrears": _money(arrears_yuan, "arrears_yuan"),
+        "damage": _money(damage_yuan, "damage_yuan"),
+    }
     items = [_benefit(rb, i, b) for i, b in enumerate(benefits)]
     mode = clawback_mode(rb, kind, grounds_code)
     unapproved = kind == "voluntary" and not approved
@@ -180,39 +194,83 @@ def settlement(rb: Rulebook, *, exit_type: str, approved: bool = True,
         refunded = voluntary.refund_with_approval
         kept = tuple(x for x in ("deposit", "prepaid_rent") if x not in refunded)
     deposit_forfeited = "deposit" in kept or (
-        never_moved_in and "never_moved_in" in rb.after_exit.deposit_forfeit_when)
+        never_moved_in and "never_moved_in" in rb.after_exit.deposit_forfeit_when
+    )
     prepaid_forfeited = "prepaid_rent" in kept
     trace = Trace("exit.settlement", rb.version)
-    trace = trace.add(TraceStep(
-        "exit.settlement.forfeiture", "押金及预付租金没收", "Deposit and prepaid rent forfeiture",
-        {"exit_type": kind, "approved": approved, "never_moved_in": never_moved_in,
-         "deposit_yuan": deposit, "prepaid_rent_yuan": prepaid},
-        {"forfeit_without_approval": list(voluntary.forfeit_without_approval),
-         "deposit_forfeit_when": list(rb.after_exit.deposit_forfeit_when)},
-        {"deposit": deposit_forfeited, "prepaid_rent": prepaid_forfeited}))
+    trace = trace.add(
+        TraceStep(
+            "exit.settlement.forfeiture",
+            "押金及预付租金没收",
+            "Deposit and prepaid rent forfeiture",
+            {
+                "exit_type": kind,
+                "approved": approved,
+                "never_moved_in": never_moved_in,
+                "deposit_yuan": deposit,
+                "prepaid_rent_yuan": prepaid,
+            },
+            {
+                "forfeit_without_approval": list(voluntary.forfeit_without_approval),
+                "deposit_forfeit_when": list(rb.after_exit.deposit_forfeit_when),
+            },
+            {"deposit": deposit_forfeited, "prepaid_rent": prepaid_forfeited},
+        )
+    )
     deductible = sum((charges[c] for c in rb.after_exit.deposit_deductions), ZERO)
     owed_besides = sum(charges.values(), ZERO) - deductible
     clawed: list[tuple[str, Decimal]] = []
     for index, item in enumerate(items):
         amount, extra = _recovered(mode, item, exit_on)
         clawed.append((item.kind, amount))
-        trace = trace.add(TraceStep(
-            f"exit.clawback.{item.kind}", "优惠政策追回", "Benefit clawed back",
-            {"index": index, "amount_yuan": item.amount_yuan, "granted_on": item.granted_on,
-             "commitment_months": item.commitment_months, "exit_on": exit_on, **extra},
-            {"mode": mode, "grounds": grounds_code}, amount))
+        trace = trace.add(
+            TraceStep(
+                f"exit.clawback.{item.kind}",
+                "优惠政策追回",
+                "Benefit clawed back",
+                {
+                    "index": index,
+                    "amount_yuan": item.amount_yuan,
+                    "granted_on": item.granted_on,
+                    "commitment_months": item.commitment_months,
+                    "exit_on": exit_on,
+                    **extra,
+                },
+                {"mode": mode, "grounds": grounds_code},
+                amount,
+            )
+        )
     clawback = sum((a for _, a in clawed), ZERO)
     pool = (ZERO if deposit_forfeited else deposit) + (ZERO if prepaid_forfeited else prepaid)
     balance = pool - deductible - owed_besides - clawback
     refund, due = quantize(max(balance, ZERO)), quantize(max(-balance, ZERO))
-    trace = trace.add(TraceStep(
-        "exit.settlement.balance", "结算", "Settlement",
-        {"refundable_yuan": pool, "deducted_yuan": deductible, "owed_besides_yuan": owed_besides,
-         "clawback_yuan": clawback, **{f"{k}_yuan": v for k, v in charges.items()}},
-        {"deposit_deductions": list(rb.after_exit.deposit_deductions)},
-        {"refund_yuan": refund, "due_yuan": due}))
-    return SettlementDecision(deposit_forfeited, prepaid_forfeited, quantize(deductible), mode,
-                              quantize(clawback), tuple(clawed), refund, due, trace)
+    trace = trace.add(
+        TraceStep(
+            "exit.settlement.balance",
+            "结算",
+            "Settlement",
+            {
+                "refundable_yuan": pool,
+                "deducted_yuan": deductible,
+                "owed_besides_yuan": owed_besides,
+                "clawback_yuan": clawback,
+                **{f"{k}_yuan": v for k, v in charges.items()},
+            },
+            {"deposit_deductions": list(rb.after_exit.deposit_deductions)},
+            {"refund_yuan": refund, "due_yuan": due},
+        )
+    )
+    return SettlementDecision(
+        deposit_forfeited,
+        prepaid_forfeited,
+        quantize(deductible),
+        mode,
+        quantize(clawback),
+        tuple(clawed),
+        refund,
+        due,
+        trace,
+    )
 
 
 # --- aliases under the names the workflows first used ---------------------------------------

@@ -14,22 +14,35 @@ from lifecycle.rulebook.review import Figure, validate_figures
 from lifecycle.rulebook.trace import FAIL, PASS, Decision, RuleRef, Trace, step
 
 
-def _met(crit: GraduationCriterion, years: Mapping[int, Mapping[str, Figure]],
-         qualifications: Collection[str], funding: Decimal,
-         acquired_or_listed: bool) -> tuple[bool, dict[str, Any], Any]:
+def _met(
+    crit: GraduationCriterion,
+    years: Mapping[int, Mapping[str, Figure]],
+    qualifications: Collection[str],
+    funding: Decimal,
+    acquired_or_listed: bool,
+) -> tuple[bool, dict[str, Any], Any]:
     if crit.kind == "qualification":
         assert crit.qualification is not None
         latest = years[max(years)] if years else {}
         held = crit.qualification in qualifications or latest.get(crit.qualification) is True
-        return held, {"qualifications": sorted(qualifications),
-                      crit.qualification: latest.get(crit.qualification)}, crit.qualification
+        return (
+            held,
+            {
+                "qualifications": sorted(qualifications),
+                crit.qualification: latest.get(crit.qualification),
+            },
+            crit.qualification,
+        )
     if crit.kind == "funding":
         shown: dict[str, Any] = {"cumulative_funding_yuan": funding}
         if crit.metric is not None:
             series = {year: years[year].get(crit.metric) for year in sorted(years)}
             funding += sum((v for v in series.values() if isinstance(v, Decimal)), Decimal(0))
-            shown = {"funding_before_yuan": shown["cumulative_funding_yuan"],
-                     crit.metric: series, "cumulative_funding_yuan": funding}
+            shown = {
+                "funding_before_yuan": shown["cumulative_funding_yuan"],
+                crit.metric: series,
+                "cumulative_funding_yuan": funding,
+            }
         return funding > (crit.above_yuan or 0), shown, {"above_yuan": crit.above_yuan}
     if crit.kind == "acquired_or_listed":
         return acquired_or_listed, {"acquired_or_listed": acquired_or_listed}, True
@@ -48,10 +61,14 @@ def _met(crit: GraduationCriterion, years: Mapping[int, Mapping[str, Figure]],
     return ok, {crit.metric: series, "longest_run": best}, threshold
 
 
-def graduation_eligibility(rb: Rulebook, *, figures_by_year: Mapping[int, Mapping[str, object]],
-                           qualifications: Collection[str] = (),
-                           cumulative_funding_yuan: object = 0,
-                           acquired_or_listed: bool = False) -> Decision:
+def graduation_eligibility(
+    rb: Rulebook,
+    *,
+    figures_by_year: Mapping[int, Mapping[str, object]],
+    qualifications: Collection[str] = (),
+    cumulative_funding_yuan: object = 0,
+    acquired_or_listed: bool = False,
+) -> Decision:
     """Eligible when any one graduation criterion is met; ``met`` names those met.
     ``qualifications`` holds yes/no metric names held now (e.g. ``high_tech_enterprise``); the
     latest year's figures count too. ``figures_by_year`` maps a calendar year to its figures.
@@ -78,5 +95,9 @@ def graduation_eligibility(rb: Rulebook, *, figures_by_year: Mapping[int, Mappin
         if ok:
             met.append(ref)
     failures = () if met else tuple(RuleRef(s.rule, s.label_zh, s.label_en) for s in steps)
-    return Decision(passed=bool(met), trace=Trace("exit.graduation", rb.version, tuple(steps)),
-                    failures=failures, met=tuple(met))
+    return Decision(
+        passed=bool(met),
+        trace=Trace("exit.graduation", rb.version, tuple(steps)),
+        failures=failures,
+        met=tuple(met),
+    )

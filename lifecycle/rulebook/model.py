@@ -168,8 +168,16 @@ class HardRequirement(Model):
             "flags": {"require_true", "require_false", "period"},
             "industry": {"require_true", "require_false"},
         }.get(self.check, set())
-        optional = ("require_true", "require_false", "max_staff", "max_revenue_yuan",
-                    "max_assets_yuan", "cap", "industries", "period")
+        optional = (
+            "require_true",
+            "require_false",
+            "max_staff",
+            "max_revenue_yuan",
+            "max_assets_yuan",
+            "cap",
+            "industries",
+            "period",
+        )
         given = {name for name in optional if getattr(self, name) not in (None, ())}
         if missing := needs[self.check] - given:
             raise ValueError(f"check {self.check!r} needs {', '.join(sorted(missing))}")

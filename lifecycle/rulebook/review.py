@@ -36,15 +36,22 @@ class ReviewDecision:
         return quantize(Decimal(repr(self.score)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "grade": self.grade, "consequence": self.consequence,
-                "previous_grade": self.previous_grade, "vetoed": list(self.vetoed),
-                "missing_data": self.missing_data,
-                "category_scores": dict(sorted(self.category_scores.items())),
-                "rulebook_version": self.trace.rulebook_version, "trace": self.trace.to_dict()}
+        return {
+            "score": self.score,
+            "grade": self.grade,
+            "consequence": self.consequence,
+            "previous_grade": self.previous_grade,
+            "vetoed": list(self.vetoed),
+            "missing_data": self.missing_data,
+            "category_scores": dict(sorted(self.category_scores.items())),
+            "rulebook_version": self.trace.rulebook_version,
+            "trace": self.trace.to_dict(),
+        }
 
 
-def validate_figures(rb: Rulebook, figures: Mapping[str, object], *,
-                     complete: bool = True) -> dict[str, Figure]:
+def validate_figures(
+    rb: Rulebook, figures: Mapping[str, object], *, complete: bool = True
+) -> dict[str, Figure]:
     """Normalise submitted figures: numbers to exact Decimals, yes/no metrics to bool, None
     for not given. Unknown metrics, wrong types, negatives where the metric's sign forbids
     them and (when ``complete``) missing required metrics are :class:`InvalidInput` naming
@@ -53,8 +60,9 @@ def validate_figures(rb: Rulebook, figures: Mapping[str, object], *,
     for name, value in figures.items():
         metric = rb.metrics.get(name)
         if metric is None:
-            raise InvalidInput(f"figures.{name}",
-                               f"unknown metric; metrics are {', '.join(rb.metrics)}")
+            raise InvalidInput(
+                f"figures.{name}", f"unknown metric; metrics are {', '.join(rb.metrics)}"
+            )
         if value is None:
             out[name] = None
         elif metric.unit == "bool":
@@ -88,8 +96,9 @@ def _number(value: Figure) -> Decimal | None:
     return value if isinstance(value, Decimal) else None
 
 
-def _fraction(item: ScoreItem, cur: Mapping[str, Figure], prev: Mapping[str, Figure] | None,
-              area: Decimal) -> tuple[Decimal, dict[str, Any], str]:
+def _fraction(
+    item: ScoreItem, cur: Mapping[str, Figure], prev: Mapping[str, Figure] | None, area: Decimal
+) -> tuple[Decimal, dict[str, Any], str]:
     """The share (0..1) of the item's points earned, the figures used and a note."""
     value = cur.get(item.metric)
     figures: dict[str, Any] = {item.metric: value}
@@ -131,8 +140,9 @@ def _fraction(item: ScoreItem, cur: Mapping[str, Figure], prev: Mapping[str, Fig
     return growth / item.full_at_percent, figures, ""
 
 
-def _item_points(item: ScoreItem, cur: Mapping[str, Figure],
-                 prev: Mapping[str, Figure] | None, area: Decimal) -> TraceStep:
+def _item_points(
+    item: ScoreItem, cur: Mapping[str, Figure], prev: Mapping[str, Figure] | None, area: Decimal
+) -> TraceStep:
     share, figures, note = _fraction(item, cur, prev, area)
     share = min(max(share, Decimal(0)), Decimal(1))
     points = quantize(share * item.points)
@@ -140,8 +150,9 @@ def _item_points(item: ScoreItem, cur: Mapping[str, Figure],
     for name in ("full_at", "full_at_percent", "no_previous_percent"):
         if getattr(item, name) is not None:
             threshold[name] = getattr(item, name)
-    return TraceStep(f"review.item.{item.id}", item.label_zh, item.label_en, figures,
-                     threshold, points, note)
+    return TraceStep(
+        f"review.item.{item.id}", item.label_zh, item.label_en, figures, threshold, points, note
+    )
 
 
 def _lowest(rb: Rulebook, grades: Sequence[str]) -> str:
@@ -153,8 +164,11 @@ def consequence_rule(rb: Rulebook, grade: str, previous_grade: str | None) -> Co
         if value is not None and value not in rb.grades:
             raise InvalidInput(name, f"must be one of {', '.join(rb.grades)}", value)
     rules = rb.review.consequences
-    specific = [r for r in rules if r.grade == grade and r.previous_grade is not None
-                and r.previous_grade == previous_grade]
+    specific = [
+        r
+        for r in rules
+        if r.grade == grade and r.previous_grade is not None and r.previous_grade == previous_grade
+    ]
     general = [r for r in rules if r.grade == grade and r.previous_grade is None]
     found = specific or general
     return found[0] if found else None
@@ -170,25 +184,38 @@ def consequence_for(rb: Rulebook, grade: str, previous_grade: str | None = None)
 def _consequence_step(rb: Rulebook, grade: str, previous_grade: str | None) -> TraceStep:
     rule = consequence_rule(rb, grade, previous_grade)
     zh, en = (rule.label_zh, rule.label_en) if rule else ("无", "None")
-    return TraceStep("review.consequence", zh, en,
-                     {"grade": grade, "previous_grade": previous_grade}, None,
-                     rule.action if rule else "none")
+    return TraceStep(
+        "review.consequence",
+        zh,
+        en,
+        {"grade": grade, "previous_grade": previous_grade},
+        None,
+        rule.action if rule else "none",
+    )
 
 
-def score_review(rb: Rulebook, *, figures: Mapping[str, object],
-                 previous_figures: Mapping[str, object] | None = None,
-                 leased_area_m2: object = 0, vetoes: Collection[str] = (),
-                 submitted: bool = True, previous_grade: str | None = None) -> ReviewDecision:
+def score_review(
+    rb: Rulebook,
+    *,
+    figures: Mapping[str, object],
+    previous_figures: Mapping[str, object] | None = None,
+    leased_area_m2: object = 0,
+    vetoes: Collection[str] = (),
+    submitted: bool = True,
+    previous_grade: str | None = None,
+) -> ReviewDecision:
     """Score one firm's year. Not submitted by the deadline: ``missing_data_grade`` with score 0.
     A veto (by code in ``vetoes`` or by a yes/no veto metric reported true) gives
     ``veto_grade``; the worse of the grades applies. ``previous_grade`` is last year's grade."""
     known = {v.code for v in rb.review.vetoes}
     if unknown := sorted(set(vetoes) - known):
-        raise InvalidInput("vetoes", f"unknown veto; vetoes are {', '.join(sorted(known))}",
-                           ", ".join(unknown))
+        raise InvalidInput(
+            "vetoes", f"unknown veto; vetoes are {', '.join(sorted(known))}", ", ".join(unknown)
+        )
     if previous_grade is not None and previous_grade not in rb.grades:
-        raise InvalidInput("previous_grade", f"must be one of {', '.join(rb.grades)}",
-                           previous_grade)
+        raise InvalidInput(
+            "previous_grade", f"must be one of {', '.join(rb.grades)}", previous_grade
+        )
     area = to_decimal(leased_area_m2, "leased_area_m2")
     if area < 0:
         raise InvalidInput("leased_area_m2", "must not be negative", leased_area_m2)
@@ -199,21 +226,42 @@ def score_review(rb: Rulebook, *, figures: Mapping[str, object],
     for category in rb.review.categories if submitted else ():
         steps = [_item_points(item, cur, prev, area) for item in category.items]
         categories[category.id] = sum((s.result for s in steps), Decimal(0))
-        trace = trace.add(*steps, TraceStep(
-            f"review.category.{category.id}", category.label_zh, category.label_en,
-            {s.rule.removeprefix("review.item."): s.result for s in steps},
-            {"weight": category.weight}, categories[category.id]))
+        trace = trace.add(
+            *steps,
+            TraceStep(
+                f"review.category.{category.id}",
+                category.label_zh,
+                category.label_en,
+                {s.rule.removeprefix("review.item."): s.result for s in steps},
+                {"weight": category.weight},
+                categories[category.id],
+            ),
+        )
     score = min(max(sum(categories.values(), Decimal(0)), Decimal(0)), Decimal(FULL_SCORE))
     score = quantize(score)
     candidates = [grade_for_score(rb, score)]
-    trace = trace.add(TraceStep("review.grade", "考核等级", "Grade", {"score": score},
-                                {g.grade: [g.min, g.max] for g in rb.review.grades},
-                                candidates[0]))
+    trace = trace.add(
+        TraceStep(
+            "review.grade",
+            "考核等级",
+            "Grade",
+            {"score": score},
+            {g.grade: [g.min, g.max] for g in rb.review.grades},
+            candidates[0],
+        )
+    )
     if not submitted:
         candidates.append(rb.review.missing_data_grade)
-    trace = trace.add(TraceStep("review.missing_data", "按期报送考核数据", "Data submitted on time",
-                                {"submitted": submitted}, rb.review.missing_data_grade,
-                                PASS if submitted else FAIL))
+    trace = trace.add(
+        TraceStep(
+            "review.missing_data",
+            "按期报送考核数据",
+            "Data submitted on time",
+            {"submitted": submitted},
+            rb.review.missing_data_grade,
+            PASS if submitted else FAIL,
+        )
+    )
     vetoed: list[str] = []
     for veto in rb.review.vetoes:
         by_metric = veto.metric is not None and cur.get(veto.metric) is True
@@ -223,15 +271,30 @@ def score_review(rb: Rulebook, *, figures: Mapping[str, object],
         shown: dict[str, Any] = {"raised": veto.code in vetoes}
         if veto.metric is not None:
             shown[veto.metric] = cur.get(veto.metric)
-        trace = trace.add(TraceStep(f"review.veto.{veto.code}", veto.label_zh, veto.label_en,
-                                    shown, rb.review.veto_grade, FAIL if hit else PASS))
+        trace = trace.add(
+            TraceStep(
+                f"review.veto.{veto.code}",
+                veto.label_zh,
+                veto.label_en,
+                shown,
+                rb.review.veto_grade,
+                FAIL if hit else PASS,
+            )
+        )
     if vetoed:
         candidates.append(rb.review.veto_grade)
     grade = _lowest(rb, candidates)
     trace = trace.add(_consequence_step(rb, grade, previous_grade))
-    return ReviewDecision(float(score), grade, consequence_for(rb, grade, previous_grade),
-                          previous_grade, tuple(vetoed), not submitted,
-                          {k: float(v) for k, v in categories.items()}, trace)
+    return ReviewDecision(
+        float(score),
+        grade,
+        consequence_for(rb, grade, previous_grade),
+        previous_grade,
+        tuple(vetoed),
+        not submitted,
+        {k: float(v) for k, v in categories.items()},
+        trace,
+    )
 
 
 def _allowed(count: int, percent: int, rounding: str) -> int:
@@ -251,8 +314,9 @@ def grade_cap_allowance(rb: Rulebook, cohort: int) -> int | None:
     return None if cap is None else _allowed(cohort, cap.max_percent, cap.rounding)
 
 
-def apply_grade_cap(rb: Rulebook, decisions: Sequence[tuple[K, ReviewDecision]]
-                    ) -> list[tuple[K, ReviewDecision]]:
+def apply_grade_cap(
+    rb: Rulebook, decisions: Sequence[tuple[K, ReviewDecision]]
+) -> list[tuple[K, ReviewDecision]]:
     """At most ``grade_cap.max_percent`` of the cohort keeps the capped grade, best scores
     first; firms tied at the cut-off are all demoted (no arbitrary tie-break). Every firm with
     the capped grade gets a ``review.grade_cap`` trace step; the input order is kept."""
@@ -260,8 +324,7 @@ def apply_grade_cap(rb: Rulebook, decisions: Sequence[tuple[K, ReviewDecision]]
     if cap is None:
         return list(decisions)
     allowed = _allowed(len(decisions), cap.max_percent, cap.rounding)
-    capped = sorted((d.score_decimal for _, d in decisions if d.grade == cap.grade),
-                    reverse=True)
+    capped = sorted((d.score_decimal for _, d in decisions if d.grade == cap.grade), reverse=True)
     cutoff = capped[allowed] if len(capped) > allowed else None
     out: list[tuple[K, ReviewDecision]] = []
     for key, decision in decisions:
@@ -269,17 +332,34 @@ def apply_grade_cap(rb: Rulebook, decisions: Sequence[tuple[K, ReviewDecision]]
             out.append((key, decision))
             continue
         keep = cutoff is None or decision.score_decimal > cutoff
-        figures = {"score": decision.score_decimal, "cohort": len(decisions),
-                   "with_grade": len(capped), "allowed": allowed, "cutoff": cutoff}
-        step = TraceStep("review.grade_cap", "优秀等级比例上限", "Cap on the share of top grades",
-                         figures, {"max_percent": cap.max_percent, "rounding": cap.rounding},
-                         decision.grade if keep else cap.demote_to)
+        figures = {
+            "score": decision.score_decimal,
+            "cohort": len(decisions),
+            "with_grade": len(capped),
+            "allowed": allowed,
+            "cutoff": cutoff,
+        }
+        step = TraceStep(
+            "review.grade_cap",
+            "优秀等级比例上限",
+            "Cap on the share of top grades",
+            figures,
+            {"max_percent": cap.max_percent, "rounding": cap.rounding},
+            decision.grade if keep else cap.demote_to,
+        )
         if keep:
             out.append((key, replace(decision, trace=decision.trace.add(step))))
             continue
         consequence = _consequence_step(rb, cap.demote_to, decision.previous_grade)
-        out.append((key, replace(
-            decision, grade=cap.demote_to,
-            consequence=consequence_for(rb, cap.demote_to, decision.previous_grade),
-            trace=decision.trace.add(step, consequence))))
+        out.append(
+            (
+                key,
+                replace(
+                    decision,
+                    grade=cap.demote_to,
+                    consequence=consequence_for(rb, cap.demote_to, decision.previous_grade),
+                    trace=decision.trace.add(step, consequence),
+                ),
+            )
+        )
     return out

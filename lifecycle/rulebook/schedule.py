@@ -40,11 +40,16 @@ def review_due_on(rb: Rulebook, calendar: WorkdayCalendar, *, opened_on: date) -
     return calendar.add_working_days(opened_on, cal.due_workday - cal.open_workday)
 
 
-def quarterly_report_due_on(rb: Rulebook, calendar: WorkdayCalendar, *, year: int,
-                            quarter: int) -> date:
+def quarterly_report_due_on(
+    rb: Rulebook, calendar: WorkdayCalendar, *, year: int, quarter: int
+) -> date:
     """A quarter's light report is due ``periods.review_quarterly_report`` after its last day."""
     if quarter not in (1, 2, 3, 4):
         raise InvalidInput("quarter", "must be 1, 2, 3 or 4", quarter)
-    last_day = {1: date(year, 3, 31), 2: date(year, 6, 30), 3: date(year, 9, 30),
-                4: date(year, 12, 31)}[quarter]
+    last_day = {
+        1: date(year, 3, 31),
+        2: date(year, 6, 30),
+        3: date(year, 9, 30),
+        4: date(year, 12, 31),
+    }[quarter]
     return calendar.due_date(last_day, rb.periods.review_quarterly_report)

@@ -16,10 +16,15 @@ _EXT_COUNT = RuleRef("term.extension_count", "延期次数不超过上限", "Ext
 _EXT_LEN = RuleRef("term.extension_length", "延期时长不超过上限", "Extension within its length")
 
 
-def _decide(kind: str, rb: Rulebook, checks: list[tuple[RuleRef, bool, dict[str, object],
-                                                          object]]) -> Decision:
-    steps = tuple(TraceStep(ref.id, ref.label_zh, ref.label_en, dict(figures), threshold,
-                            PASS if ok else FAIL) for ref, ok, figures, threshold in checks)
+def _decide(
+    kind: str, rb: Rulebook, checks: list[tuple[RuleRef, bool, dict[str, object], object]]
+) -> Decision:
+    steps = tuple(
+        TraceStep(
+            ref.id, ref.label_zh, ref.label_en, dict(figures), threshold, PASS if ok else FAIL
+        )
+        for ref, ok, figures, threshold in checks
+    )
     failures = tuple(ref for ref, ok, _, _ in checks if not ok)
     return Decision(passed=not failures, trace=Trace(kind, rb.version, steps), failures=failures)
 
@@ -29,8 +34,15 @@ def cap_end(rb: Rulebook, *, industry: str, entered_on: date) -> date:
     return add_months(entered_on, rb.incubation_cap_months(industry))
 
 
-def lease_decision(rb: Rulebook, *, track: str, industry: str, term_start: date, term_end: date,
-                   entered_on: date | None = None) -> Decision:
+def lease_decision(
+    rb: Rulebook,
+    *,
+    track: str,
+    industry: str,
+    term_start: date,
+    term_end: date,
+    entered_on: date | None = None,
+) -> Decision:
     """A lease of ``lease_min_years``..``lease_max_years`` (an end on the day before the
     anniversary counts as whole years) ending no later than the incubation cap, counted from
     ``entered_on`` (default ``term_start``); the cap applies on every track."""
@@ -42,42 +54,84 @@ def lease_decision(rb: Rulebook, *, track: str, industry: str, term_start: date,
     longest = add_months(term_start, 12 * term.lease_max_years)
     last = cap_end(rb, industry=industry, entered_on=entered_on or term_start)
     figures: dict[str, object] = {"term_start": term_start, "term_end": term_end}
-    return _decide("term.lease", rb, [
-        (_MIN, term_end >= shortest, figures, {"lease_min_years": term.lease_min_years}),
-        (_MAX, term_end <= longest, figures, {"lease_max_years": term.lease_max_years}),
-        (_CAP, term_end <= last, {**figures, "industry": industry,
-                                  "entered_on": entered_on or term_start},
-         {"cap_months": rb.incubation_cap_months(industry), "cap_end": last}),
-    ])
+    return _decide(
+        "term.lease",
+        rb,
+        [
+            (_MIN, term_end >= shortest, figures, {"lease_min_years": term.lease_min_years}),
+            (_MAX, term_end <= longest, figures, {"lease_max_years": term.lease_max_years}),
+            (
+                _CAP,
+                term_end <= last,
+                {**figures, "industry": industry, "entered_on": entered_on or term_start},
+                {"cap_months": rb.incubation_cap_months(industry), "cap_end": last},
+            ),
+        ],
+    )
 
 
-def check_lease(rb: Rulebook, *, track: str, industry: str, term_start: date, term_end: date,
-                entered_on: date | None = None) -> Decision:
+def check_lease(
+    rb: Rulebook,
+    *,
+    track: str,
+    industry: str,
+    term_start: date,
+    term_end: date,
+    entered_on: date | None = None,
+) -> Decision:
     """:func:`lease_decision`, raising :class:`InvalidInput` (field ``term_end``) if it fails."""
-    decision = lease_decision(rb, track=track, industry=industry, term_start=term_start,
-                              term_end=term_end, entered_on=entered_on)
+    decision = lease_decision(
+        rb,
+        track=track,
+        industry=industry,
+        term_start=term_start,
+        term_end=term_end,
+        entered_on=entered_on,
+    )
     if not decision.passed:
         raise InvalidInput("term_end", decision.reason or "lease refused", term_end.isoformat())
     return decision
 
 
-def check_extension(rb: Rulebook, *, industry: str, entered_on: date, current_end: date,
-                    new_end: date, extensions_so_far: int) -> Decision:
+def check_extension(
+    rb: Rulebook,
+    *,
+    industry: str,
+    entered_on: date,
+    current_end: date,
+    new_end: date,
+    extensions_so_far: int,
+) -> Decision:
     """At most ``max_extensions`` extensions of at most ``extension_max_months`` each, inside
     the incubation cap; raises :class:`InvalidInput` (field ``new_end``) if refused."""
     if new_end <= current_end:
         raise InvalidInput("new_end", "must be after the current end", new_end)
     term = rb.term
     last = cap_end(rb, industry=industry, entered_on=entered_on)
-    figures: dict[str, object] = {"current_end": current_end, "new_end": new_end,
-                                  "extensions_so_far": extensions_so_far}
-    decision = _decide("term.extension", rb, [
-        (_EXT_COUNT, extensions_so_far < term.max_extensions, figures,
-         {"max_extensions": term.max_extensions}),
-        (_EXT_LEN, new_end <= add_months(current_end, term.extension_max_months), figures,
-         {"extension_max_months": term.extension_max_months}),
-        (_CAP, new_end <= last, figures, {"cap_end": last}),
-    ])
+    figures: dict[str, object] = {
+        "current_end": current_end,
+        "new_end": new_end,
+        "extensions_so_far": extensions_so_far,
+    }
+    decision = _decide(
+        "term.extension",
+        rb,
+        [
+            (
+                _EXT_COUNT,
+                extensions_so_far < term.max_extensions,
+                figures,
+                {"max_extensions": term.max_extensions},
+            ),
+            (
+                _EXT_LEN,
+                new_end <= add_months(current_end, term.extension_max_months),
+                figures,
+                {"extension_max_months": term.extension_max_months},
+            ),
+            (_CAP, new_end <= last, figures, {"cap_end": last}),
+        ],
+    )
     if not decision.passed:
         raise InvalidInput("new_end", decision.reason or "extension refused", new_end.isoformat())
     return decision

@@ -100,8 +100,15 @@ class Decision:
         }
 
 
-def step(ref: RuleRef, *, figures: dict[str, Any] | None = None, threshold: Any = None,
-         result: Any = None, note: str = "") -> TraceStep:
+def step(
+    ref: RuleRef,
+    *,
+    figures: dict[str, Any] | None = None,
+    threshold: Any = None,
+    result: Any = None,
+    note: str = "",
+) -> TraceStep:
     """A trace step for a rule given by reference."""
-    return TraceStep(ref.id, ref.label_zh, ref.label_en, dict(figures or {}), threshold,
-                     result, note)
+    return TraceStep(
+        ref.id, ref.label_zh, ref.label_en, dict(figures or {}), threshold, result, note
+    )

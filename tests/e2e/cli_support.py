@@ -22,15 +22,22 @@ def snapshot(db_url: str) -> dict[str, Any]:
     """Every table's full content: 'nothing half-written' means this does not change."""
     engine = create_engine(normalize_url(db_url))
     with engine.connect() as conn:
-        out = {t: sorted(repr(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{t}"')))
-               for t in sorted(inspect(conn).get_table_names())}
+        out = {
+            t: sorted(repr(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{t}"')))
+            for t in sorted(inspect(conn).get_table_names())
+        }
     engine.dispose()
     return out
 
 
 class Cli:
-    def __init__(self, db_url: str, capsys: pytest.CaptureFixture[str],
-                 monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+    ) -> None:
         self.db, self.capsys, self.monkeypatch, self.tmp = db_url, capsys, monkeypatch, tmp_path
         self.at(NOW)
 

@@ -319,8 +319,9 @@ def test_audit_verify_reports_rows_tampered_with_in_sql(
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["per-tenancy", "batch"])
-def test_the_cohort_is_decided_after_the_deadline_either_way(cli: Cli, space: str,
-                                                             batch: bool) -> None:
+def test_the_cohort_is_decided_after_the_deadline_either_way(
+    cli: Cli, space: str, batch: bool
+) -> None:
     rng = random.Random(21)
     tenancies = [_admitted(cli, rng) for _ in range(2)]
     for unit, t in zip(("A-101", "A-102"), tenancies, strict=True):
@@ -330,12 +331,12 @@ def test_the_cohort_is_decided_after_the_deadline_either_way(cli: Cli, space: st
     assert opened["opened"] == 2
     data = cli.file("fig.json", figures("steady", year=2024, rng=rng))
     cli.ok("review", "submit", str(tenancies[0]), "--period", "2024", "--figures", data)
-    early = cli("review", "decide-cycle", "MC3", "--period", "2024",
-                *(["--batch"] if batch else []))
+    early = cli(
+        "review", "decide-cycle", "MC3", "--period", "2024", *(["--batch"] if batch else [])
+    )
     assert early[0] == 4 and "still open" in early[2]
     cli.at("2025-01-20T09:00+08:00")  # past the 10th working day of January
-    cli.json("review", "decide-cycle", "MC3", "--period", "2024",
-             *(["--batch"] if batch else []))
+    cli.json("review", "decide-cycle", "MC3", "--period", "2024", *(["--batch"] if batch else []))
     states = {t: cli.json("show", str(t))["state"] for t in tenancies}
     assert states == {tenancies[0]: "active", tenancies[1]: "rectifying"}  # no data → D
     assert cli("audit", "verify")[0] == 0

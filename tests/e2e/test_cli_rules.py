@@ -30,21 +30,44 @@ DECIDE_AT = "2025-01-20T09:00+08:00"
 def review_figures(**changes: Any) -> dict[str, Any]:
     """62.65 (C) on 120 m² without a previous year; see the integration golden test."""
     base: dict[str, Any] = {
-        "revenue_yuan": 3_000_000, "tax_paid_yuan": 150_000, "net_profit_yuan": 200_000,
-        "rd_spend_yuan": 240_000, "new_ip_count": 5, "high_tech_enterprise": False,
-        "tech_sme": True, "specialized_new": False, "equity_raised_yuan": 1_000_000,
-        "headcount": 25, "rd_staff": 9, "graduates_hired": 2, "rent_on_time": True,
-        "data_on_time": True, "safety_inspections_passed": True, "activities_attended": 3,
-        "major_accident": False, "credit_listed": False}
+        "revenue_yuan": 3_000_000,
+        "tax_paid_yuan": 150_000,
+        "net_profit_yuan": 200_000,
+        "rd_spend_yuan": 240_000,
+        "new_ip_count": 5,
+        "high_tech_enterprise": False,
+        "tech_sme": True,
+        "specialized_new": False,
+        "equity_raised_yuan": 1_000_000,
+        "headcount": 25,
+        "rd_staff": 9,
+        "graduates_hired": 2,
+        "rent_on_time": True,
+        "data_on_time": True,
+        "safety_inspections_passed": True,
+        "activities_attended": 3,
+        "major_accident": False,
+        "credit_listed": False,
+    }
     return {**base, **changes}
 
 
-STRONG = review_figures(tax_paid_yuan=600_000, rd_spend_yuan=400_000, high_tech_enterprise=True,
-                        specialized_new=True, equity_raised_yuan=6_000_000, headcount=50,
-                        rd_staff=15, graduates_hired=5, activities_attended=4)  # 91.00, A
-STRICT = rules.default_rulebook_text().replace(
-    'label_en = "Pass"\nmin = 60', 'label_en = "Pass"\nmin = 70').replace(
-    'label_en = "Fail"\nmin = 0\nmax = 59', 'label_en = "Fail"\nmin = 0\nmax = 69')
+STRONG = review_figures(
+    tax_paid_yuan=600_000,
+    rd_spend_yuan=400_000,
+    high_tech_enterprise=True,
+    specialized_new=True,
+    equity_raised_yuan=6_000_000,
+    headcount=50,
+    rd_staff=15,
+    graduates_hired=5,
+    activities_attended=4,
+)  # 91.00, A
+STRICT = (
+    rules.default_rulebook_text()
+    .replace('label_en = "Pass"\nmin = 60', 'label_en = "Pass"\nmin = 70')
+    .replace('label_en = "Fail"\nmin = 0\nmax = 59', 'label_en = "Fail"\nmin = 0\nmax = 69')
+)
 
 
 class Seed:
@@ -70,8 +93,14 @@ class Seed:
         for _ in range(n):
             uscc = make_uscc(self.rng)
             self.do(c.RegisterFirm(name=f"蓉创{uscc[-4:]}", uscc=uscc, industry="pharma"))
-            t = self.do(c.Apply(firm=uscc, space=SPACE, requested_area_m2=120,
-                                profile=good_profile(date(2024, 3, 4)))).tenancy_id
+            t = self.do(
+                c.Apply(
+                    firm=uscc,
+                    space=SPACE,
+                    requested_area_m2=120,
+                    profile=good_profile(date(2024, 3, 4)),
+                )
+            ).tenancy_id
             self.do(c.Screen(tenancy_id=t))
             for reviewer in ("王", "李", "张"):
                 self.do(c.ScoreApplication(tenancy_id=t, reviewer=reviewer, scores=scores(0.8)))
@@ -82,8 +111,15 @@ class Seed:
             self.units += 1
             self.do(c.AddUnit(space=SPACE, code=f"A-{self.units}", kind="office", area_m2=120))
             self.do(c.EndPublicity(tenancy_id=t))
-            self.do(c.Sign(tenancy_id=t, units=(f"A-{self.units}",), term_start=date(2024, 4, 1),
-                           term_end=date(2027, 3, 31), deposit_yuan=20_000))
+            self.do(
+                c.Sign(
+                    tenancy_id=t,
+                    units=(f"A-{self.units}",),
+                    term_start=date(2024, 4, 1),
+                    term_end=date(2027, 3, 31),
+                    deposit_yuan=20_000,
+                )
+            )
         return out
 
     def reviews(self, period: int, by_tenancy: dict[int, dict[str, Any] | None]) -> None:
@@ -126,57 +162,106 @@ def test_an_operator_decides_a_cycle_and_reads_why(cli: Cli, seed: Seed) -> None
     candidates = cli.json("graduation", "candidates", SPACE)
     assert [x["tenancy_id"] for x in candidates] == [a, b]
     assert "累计获得天使或风险投资超过500万元" in cli.ok("graduation", "candidates", SPACE)
-    assert {x["tenancy_id"]: x["eligible"] for x in cli.json(
-        "graduation", "candidates", SPACE, "--all")} == {a: True, b: True, c_: False, d: False}
+    assert {
+        x["tenancy_id"]: x["eligible"] for x in cli.json("graduation", "candidates", SPACE, "--all")
+    } == {a: True, b: True, c_: False, d: False}
 
 
 def test_a_what_if_writes_nothing_and_a_loaded_rulebook_decides_from_then_on(
-        cli: Cli, seed: Seed, db_url: str) -> None:
+    cli: Cli, seed: Seed, db_url: str
+) -> None:
     (a, _), (b, _) = seed.residents(2)
-    seed.reviews(2024, {a: review_figures(), b: review_figures(tax_paid_yuan=450_000,
-                                                                specialized_new=True)})
+    seed.reviews(
+        2024, {a: review_figures(), b: review_figures(tax_paid_yuan=450_000, specialized_new=True)}
+    )
     cli.at(DECIDE_AT)
     cli.ok("review", "decide-cycle", SPACE, "--period", "2024")
     strict = cli.file("strict.toml", STRICT)
     before = snapshot(db_url)
     result = cli.json("rules", "simulate", strict, "--space", SPACE, "--period", "2024")
     assert snapshot(db_url) == before
-    assert [(x["tenancy_id"], x["before"]["grade"], x["after"]["grade"],
-             x["after"]["consequence"]) for x in result["changes"]] == [
-        (a, "C", "D", "rectification")]
-    assert "1 would change, 1 unchanged" in cli.ok("rules", "simulate", strict, "--space", SPACE,
-                                                   "--period", "2024")
+    assert [
+        (x["tenancy_id"], x["before"]["grade"], x["after"]["grade"], x["after"]["consequence"])
+        for x in result["changes"]
+    ] == [(a, "C", "D", "rectification")]
+    assert "1 would change, 1 unchanged" in cli.ok(
+        "rules", "simulate", strict, "--space", SPACE, "--period", "2024"
+    )
     assert snapshot(db_url) == before
 
     default = cli.json("show", str(a))["rulebook_version"]
     loaded = cli.json("rules", "load", strict, "--space", SPACE)
     versions = {v["version"]: v for v in cli.json("rules", "versions")}
     assert versions[loaded["rulebook_version"]]["active_for"] == [SPACE]
-    assert versions[default] | {"active_for": [], "tenancies": 2, "reviews_decided": 2} == \
-        versions[default]
+    assert (
+        versions[default] | {"active_for": [], "tenancies": 2, "reviews_decided": 2}
+        == versions[default]
+    )
     shown = cli.json("show", str(a))
     assert shown["rulebook_version"] == default
     assert shown["reviews"][0]["rulebook_version"] == default
 
 
-def test_a_firm_exited_for_fraud_is_refused_when_it_applies_again(
-        cli: Cli, seed: Seed) -> None:
+def test_a_firm_exited_for_fraud_is_refused_when_it_applies_again(cli: Cli, seed: Seed) -> None:
     ((t, uscc),) = seed.residents(1)
     cli.at("2024-06-03T09:00+08:00")
     assert "benefit.kind: must be one of rent_free, rent_reduction, subsidy" in cli.refused(
-        2, "benefit", "record", str(t), "--kind", "cash", "--amount", "100", "--granted",
-        "2024-04-01")
-    cli.ok("benefit", "record", str(t), "--kind", "rent_free", "--amount", "36000",
-           "--granted", "2024-04-01", "--commitment-months", "24")
+        2,
+        "benefit",
+        "record",
+        str(t),
+        "--kind",
+        "cash",
+        "--amount",
+        "100",
+        "--granted",
+        "2024-04-01",
+    )
+    cli.ok(
+        "benefit",
+        "record",
+        str(t),
+        "--kind",
+        "rent_free",
+        "--amount",
+        "36000",
+        "--granted",
+        "2024-04-01",
+        "--commitment-months",
+        "24",
+    )
     assert "rent_free" in cli.ok("benefit", "list", str(t))
-    cli.ok("exit", "notice", str(t), "--grounds", "fraud", "--facts", "申请材料营业收入造假",
-           "--proof", "EMS 1234567890 签收")
+    cli.ok(
+        "exit",
+        "notice",
+        str(t),
+        "--grounds",
+        "fraud",
+        "--facts",
+        "申请材料营业收入造假",
+        "--proof",
+        "EMS 1234567890 签收",
+    )
     cli.ok("rule", str(t), "--dismissed", "--reason", "申辩理由不成立，维持退出决定")
-    cli.ok("exit", "handover", str(t), "--check", "meters", "--check", "keys",
-           "--check", "access_cards", "--check", "premises_restored")
+    cli.ok(
+        "exit",
+        "handover",
+        str(t),
+        "--check",
+        "meters",
+        "--check",
+        "keys",
+        "--check",
+        "access_cards",
+        "--check",
+        "premises_restored",
+    )
     settlement = cli.json("show", str(t))["exit_cases"][0]["settlement"]
     assert (settlement["clawback_mode"], settlement["clawback_yuan"], settlement["due_yuan"]) == (
-        "full", "36000.00", "16000.00")
+        "full",
+        "36000.00",
+        "16000.00",
+    )
     cli.at("2025-09-01T09:00+08:00")
     profile = cli.file("p.json", json.dumps(good_profile(date(2025, 9, 1))))
     again = cli.json("apply", uscc, SPACE, "--area", "120", "--profile", profile)["tenancy_id"]
@@ -190,8 +275,9 @@ def test_a_firm_exited_for_fraud_is_refused_when_it_applies_again(
 
 def test_working_days_from_the_command_line(cli: Cli) -> None:
     cli.ok("init")
-    assert cli.ok("calendar", "add-workdays", "2020-12-30", "5", "--inclusive").strip() == \
-        "2021-01-06"
+    assert (
+        cli.ok("calendar", "add-workdays", "2020-12-30", "5", "--inclusive").strip() == "2021-01-06"
+    )
     line = cli.refused(7, "calendar", "add-workdays", "2027-03-01", "5")
     assert "2027" in line and "not published" in line and "calendar set" in line
     cli.ok("calendar", "set", "2027-01-01", "holiday")
@@ -199,19 +285,29 @@ def test_working_days_from_the_command_line(cli: Cli) -> None:
 
 
 BAD_RULEBOOKS: dict[str, tuple[Callable[[str], str], str]] = {
-    "malformed TOML": (lambda t: t.replace("[review.grade_cap]", "[review.grade_cap"),
-                       "TOML syntax error"),
+    "malformed TOML": (
+        lambda t: t.replace("[review.grade_cap]", "[review.grade_cap"),
+        "TOML syntax error",
+    ),
     "weights not summing to 100": (
-        lambda t: t.replace('id = "economic"\nlabel_zh = "经济贡献"\nlabel_en = "Economic '
-                            'contribution"\nweight = 30', 'id = "economic"\nlabel_zh = "经济贡献"'
-                            '\nlabel_en = "Economic contribution"\nweight = 35'),
-        "review.categories: category weights must sum to 100"),
-    "overlapping grade bands": (lambda t: t.replace("min = 75\nmax = 84", "min = 70\nmax = 84"),
-                                "review.grades[1].min: band overlaps"),
+        lambda t: t.replace(
+            'id = "economic"\nlabel_zh = "经济贡献"\nlabel_en = "Economic '
+            'contribution"\nweight = 30',
+            'id = "economic"\nlabel_zh = "经济贡献"'
+            '\nlabel_en = "Economic contribution"\nweight = 35',
+        ),
+        "review.categories: category weights must sum to 100",
+    ),
+    "overlapping grade bands": (
+        lambda t: t.replace("min = 75\nmax = 84", "min = 70\nmax = 84"),
+        "review.grades[1].min: band overlaps",
+    ),
     "unknown metric name": (
-        lambda t: t.replace('metric = "headcount", full_at = 50', 'metric = "head_count", '
-                            'full_at = 50'),
-        "review.categories[3].items[0].metric: unknown metric 'head_count'"),
+        lambda t: t.replace(
+            'metric = "headcount", full_at = 50', 'metric = "head_count", full_at = 50'
+        ),
+        "review.categories[3].items[0].metric: unknown metric 'head_count'",
+    ),
 }
 
 
@@ -223,9 +319,12 @@ def test_bad_rulebooks_are_refused_by_every_command_and_nothing_is_stored(cli: C
         bad = mutate(default)
         assert bad != default, case
         path = cli.file(f"{case.replace(' ', '_')}.toml", bad)
-        for args in (["rules", "check", path], ["rules", "load", path, "--space", SPACE],
-                     ["space", "create", "NEW", "新空间", "--rulebook", path],
-                     ["rules", "simulate", path, "--space", SPACE, "--period", "2024"]):
+        for args in (
+            ["rules", "check", path],
+            ["rules", "load", path, "--space", SPACE],
+            ["space", "create", "NEW", "新空间", "--rulebook", path],
+            ["rules", "simulate", path, "--space", SPACE, "--period", "2024"],
+        ):
             line = cli.refused(2, *args)
             assert "规则文件无效 / invalid rulebook" in line and path in line, (case, line)
             assert message in line, (case, line)
@@ -234,7 +333,8 @@ def test_bad_rulebooks_are_refused_by_every_command_and_nothing_is_stored(cli: C
 
 
 def test_bad_figures_scores_and_cycle_options_are_refused_and_nothing_is_stored(
-        cli: Cli, seed: Seed) -> None:
+    cli: Cli, seed: Seed
+) -> None:
     ((t, _),) = seed.residents(1)
     seed.clock.set(seed.local(2025, 1, 2, 9, 0))
     seed.do(c.OpenReview(tenancy_id=t, period=2024))
@@ -245,21 +345,54 @@ def test_bad_figures_scores_and_cycle_options_are_refused_and_nothing_is_stored(
     cli.at("2025-01-03T09:00+08:00")
     figs = cli.file("neg.json", json.dumps(review_figures(revenue_yuan=-5)))
     assert "figures.revenue_yuan: must not be negative" in cli.refused(
-        2, "review", "submit", str(t), "--period", "2024", "--figures", figs)
+        2, "review", "submit", str(t), "--period", "2024", "--figures", figs
+    )
     assert "figures.turnover: unknown metric" in cli.refused(
-        2, "review", "submit", str(t), "--period", "2024", "--figures",
-        cli.file("ok.json", json.dumps(review_figures())), "--set", "turnover=5")
-    good = ["--score", "team=20", "--score", "industry_fit=16", "--score",
-            "market_business_model=12", "--score", "growth_financing=8", "--score", "jobs=4"]
+        2,
+        "review",
+        "submit",
+        str(t),
+        "--period",
+        "2024",
+        "--figures",
+        cli.file("ok.json", json.dumps(review_figures())),
+        "--set",
+        "turnover=5",
+    )
+    good = [
+        "--score",
+        "team=20",
+        "--score",
+        "industry_fit=16",
+        "--score",
+        "market_business_model=12",
+        "--score",
+        "growth_financing=8",
+        "--score",
+        "jobs=4",
+    ]
     assert "technology_ip: must be between 0 and 25" in cli.refused(
-        2, "score", str(e), "--reviewer", "赵", "--score", "technology_ip=26", *good)
+        2, "score", str(e), "--reviewer", "赵", "--score", "technology_ip=26", *good
+    )
     assert "jobs: must be between 0 and 5" in cli.refused(
-        2, "score", str(e), "--reviewer", "赵", "--score", "technology_ip=20", *good[:-2],
-        "--score", "jobs=-1")
+        2,
+        "score",
+        str(e),
+        "--reviewer",
+        "赵",
+        "--score",
+        "technology_ip=20",
+        *good[:-2],
+        "--score",
+        "jobs=-1",
+    )
     assert "veto: each veto is TENANCY=CODE" in cli.refused(
-        2, "review", "decide-cycle", SPACE, "--period", "2024", "--veto", "fraud")
+        2, "review", "decide-cycle", SPACE, "--period", "2024", "--veto", "fraud"
+    )
     assert "period: must be a year between 2000 and 2025" in cli.refused(
-        2, "review", "decide-cycle", SPACE, "--period", "2031")
+        2, "review", "decide-cycle", SPACE, "--period", "2031"
+    )
     assert "period: must be a year" in cli.refused(
-        2, "rules", "simulate", cli.file("s.toml", STRICT), "--space", SPACE, "--period", "1999")
+        2, "rules", "simulate", cli.file("s.toml", STRICT), "--space", SPACE, "--period", "1999"
+    )
     assert "still open until" in cli.refused(4, "review", "decide-cycle", SPACE, "--period", "2024")

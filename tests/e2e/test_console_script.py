@@ -14,8 +14,14 @@ EXE = shutil.which("innospace", path=str(Path(sys.executable).parent)) or "innos
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})}, check=False)
+    return subprocess.run(
+        [EXE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def test_the_console_script_initialises_a_database_and_refuses_bad_input(tmp_path: Path) -> None:
@@ -27,8 +33,9 @@ def test_the_console_script_initialises_a_database_and_refuses_bad_input(tmp_pat
     assert created.returncode == 0, created.stderr
     listed = run("--db", db, "space", "list", "--json")
     assert '"code": "MC3"' in listed.stdout
-    bad = run("--db", db, "firm", "add", "--name", "某公司", "--uscc", "123",
-              "--industry", "pharma")
+    bad = run(
+        "--db", db, "firm", "add", "--name", "某公司", "--uscc", "123", "--industry", "pharma"
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("错误 [输入无效 / invalid input]")
     assert "uscc" in bad.stderr and "Traceback" not in bad.stderr

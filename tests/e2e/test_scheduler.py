@@ -38,14 +38,23 @@ class Scheduler:
     def __init__(self, db_url: str, log: Path, **env: str) -> None:
         self.log = log
         environ = {k: v for k, v in os.environ.items() if not k.startswith("INNOSPACE_")}
-        environ.update({"INNOSPACE_SWEEP_INTERVAL_SECONDS": "1",
-                        "INNOSPACE_RELAY_INTERVAL_SECONDS": "1",
-                        "INNOSPACE_STANDBY_POLL_SECONDS": "0.2",
-                        "INNOSPACE_RETRY_MAX_SECONDS": "0.5",
-                        "INNOSPACE_NOW": NOW, **env})
+        environ.update(
+            {
+                "INNOSPACE_SWEEP_INTERVAL_SECONDS": "1",
+                "INNOSPACE_RELAY_INTERVAL_SECONDS": "1",
+                "INNOSPACE_STANDBY_POLL_SECONDS": "0.2",
+                "INNOSPACE_RETRY_MAX_SECONDS": "0.5",
+                "INNOSPACE_NOW": NOW,
+                **env,
+            }
+        )
         with log.open("w") as err:
-            self.proc = subprocess.Popen([INNOSPACE, "--db", db_url, "scheduler"], env=environ,
-                                        stdout=subprocess.DEVNULL, stderr=err)
+            self.proc = subprocess.Popen(
+                [INNOSPACE, "--db", db_url, "scheduler"],
+                env=environ,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
 
     @property
     def text(self) -> str:
@@ -56,8 +65,9 @@ class Scheduler:
         started = time.monotonic()
         while self.text.count(needle) < times:
             if self.proc.poll() is not None and self.text.count(needle) < times:
-                pytest.fail(f"scheduler exited {self.proc.returncode} before {needle!r}:\n"
-                            f"{self.text}")
+                pytest.fail(
+                    f"scheduler exited {self.proc.returncode} before {needle!r}:\n{self.text}"
+                )
             if time.monotonic() - started > timeout:
                 pytest.fail(f"no {needle!r} within {timeout}s:\n{self.text}")
             time.sleep(0.05)
@@ -104,11 +114,19 @@ def scalar(engine: Engine, sql: str) -> int:
 
 def seed_vacating(service: Service, engine: Engine, n: int, seed: int = 7) -> list[int]:
     """``n`` tenancies overstaying their vacating period: one due deadline each."""
-    space_id, version = service.read(lambda w: (w.space_by_code("MC3").id,
-                                                w.space_by_code("MC3").rulebook_version))
-    ids = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=n,
-                         state="vacating", term_start=date(2023, 1, 1),
-                         term_end=date(2026, 1, 1), seed=seed)
+    space_id, version = service.read(
+        lambda w: (w.space_by_code("MC3").id, w.space_by_code("MC3").rulebook_version)
+    )
+    ids = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=n,
+        state="vacating",
+        term_start=date(2023, 1, 1),
+        term_end=date(2026, 1, 1),
+        seed=seed,
+    )
     bulk_vacate_due(engine, ids, version, date(2026, 2, 2))
     return ids
 
@@ -120,15 +138,30 @@ def done(engine: Engine) -> int:
 def assert_each_handled_once(engine: Engine, ids: list[int]) -> None:
     """One escalation event, one firm and one manager notice per tenancy: no gap, no twin."""
     with engine.connect() as conn:
-        events = dict(conn.execute(text(
-            "SELECT tenancy_id, count(*) FROM audit_events WHERE trigger = 'escalate_vacating' "
-            "GROUP BY tenancy_id")).all())
-        notices = dict(conn.execute(text(
-            "SELECT tenancy_id, count(*) FROM outbox WHERE message = 'vacate_overdue' "
-            "GROUP BY tenancy_id")).all())
-        statuses = dict(conn.execute(text(
-            "SELECT status, count(*) FROM deadlines WHERE kind = 'vacate_due' "
-            "GROUP BY status")).all())
+        events = dict(
+            conn.execute(
+                text(
+                    "SELECT tenancy_id, count(*) FROM audit_events WHERE trigger = 'escalate_vacating' "
+                    "GROUP BY tenancy_id"
+                )
+            ).all()
+        )
+        notices = dict(
+            conn.execute(
+                text(
+                    "SELECT tenancy_id, count(*) FROM outbox WHERE message = 'vacate_overdue' "
+                    "GROUP BY tenancy_id"
+                )
+            ).all()
+        )
+        statuses = dict(
+            conn.execute(
+                text(
+                    "SELECT status, count(*) FROM deadlines WHERE kind = 'vacate_due' "
+                    "GROUP BY status"
+                )
+            ).all()
+        )
         seqs = {s for (s,) in conn.execute(text("SELECT DISTINCT seq FROM audit_events"))}
     assert events == dict.fromkeys(ids, 1)
     assert notices == dict.fromkeys(ids, 2)
@@ -138,7 +171,8 @@ def assert_each_handled_once(engine: Engine, ids: list[int]) -> None:
 
 @pytest.mark.parametrize("db_url", SQLITE, indirect=True)
 def test_sqlite_a_second_scheduler_refuses_and_the_first_stops_cleanly_on_sigterm(
-        schedulers: Callable[..., Scheduler], service: Service, engine: Engine) -> None:
+    schedulers: Callable[..., Scheduler], service: Service, engine: Engine
+) -> None:
     create_space(service)
     first = schedulers("first")
     first.wait_for(ACTIVE)
@@ -157,7 +191,8 @@ def test_sqlite_a_second_scheduler_refuses_and_the_first_stops_cleanly_on_sigter
 
 @pytest.mark.parametrize("db_url", POSTGRES, indirect=True)
 def test_postgres_a_standby_waits_and_takes_over_within_two_sweep_intervals_of_a_kill_9(
-        schedulers: Callable[..., Scheduler], service: Service, engine: Engine) -> None:
+    schedulers: Callable[..., Scheduler], service: Service, engine: Engine
+) -> None:
     create_space(service)
     leader = schedulers("leader")
     leader.wait_for(ACTIVE)
@@ -178,25 +213,40 @@ def test_postgres_a_standby_waits_and_takes_over_within_two_sweep_intervals_of_a
 def assert_each_opened_once(engine: Engine, ids: list[int]) -> None:
     """One review, one open_review event and one review_opened notice per active tenancy."""
     with engine.connect() as conn:
-        for sql in ("SELECT tenancy_id, count(*) FROM reviews WHERE period = 2025",
-                    "SELECT tenancy_id, count(*) FROM audit_events WHERE trigger = 'open_review'",
-                    "SELECT tenancy_id, count(*) FROM outbox WHERE message = 'review_opened'"):
+        for sql in (
+            "SELECT tenancy_id, count(*) FROM reviews WHERE period = 2025",
+            "SELECT tenancy_id, count(*) FROM audit_events WHERE trigger = 'open_review'",
+            "SELECT tenancy_id, count(*) FROM outbox WHERE message = 'review_opened'",
+        ):
             assert dict(conn.execute(text(sql + " GROUP BY tenancy_id")).all()) == dict.fromkeys(
-                ids, 1), sql
+                ids, 1
+            ), sql
 
 
-@pytest.mark.parametrize(("db_url", "n"), [
-    pytest.param("sqlite", 2000, id="sqlite"),
-    pytest.param("postgres", 300, id="postgres", marks=pytest.mark.postgres),  # ~12 ms a row
-], indirect=["db_url"])
+@pytest.mark.parametrize(
+    ("db_url", "n"),
+    [
+        pytest.param("sqlite", 2000, id="sqlite"),
+        pytest.param("postgres", 300, id="postgres", marks=pytest.mark.postgres),  # ~12 ms a row
+    ],
+    indirect=["db_url"],
+)
 def test_sigkill_in_the_middle_of_a_large_sweep_then_restart_handles_each_deadline_once(
-        schedulers: Callable[..., Scheduler], service: Service, engine: Engine, n: int) -> None:
+    schedulers: Callable[..., Scheduler], service: Service, engine: Engine, n: int
+) -> None:
     space_id, version = create_space(service)
     ids = seed_vacating(service, engine, n)
     # ... and a review cycle to open meanwhile (period 2025 opened on 5 January 2026)
-    active = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=n // 4,
-                            state="active", term_start=date(2025, 1, 1),
-                            term_end=date(2027, 1, 1), seed=8)
+    active = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=n // 4,
+        state="active",
+        term_start=date(2025, 1, 1),
+        term_end=date(2027, 1, 1),
+        seed=8,
+    )
     env = {"INNOSPACE_BATCH_SIZE": str(n // 20)}  # cycle chunks and sweep batches
     first = schedulers("first", **env)
     wait_until(lambda: done(engine) >= n // 5, 40, "the sweep gets going")
@@ -206,8 +256,11 @@ def test_sigkill_in_the_middle_of_a_large_sweep_then_restart_handles_each_deadli
     assert 0 < handled < n, "the kill must land in the middle of the sweep"
 
     second = schedulers("second", **env)
-    wait_until(lambda: done(engine) == n and scalar(engine, "SELECT count(*) FROM reviews")
-               == len(active), 60, "the restarted scheduler finishes")
+    wait_until(
+        lambda: done(engine) == n and scalar(engine, "SELECT count(*) FROM reviews") == len(active),
+        60,
+        "the restarted scheduler finishes",
+    )
     second.signal(signal.SIGTERM)
     assert second.wait() == 0
     assert_each_handled_once(engine, ids)
@@ -219,8 +272,8 @@ def test_sigkill_in_the_middle_of_a_large_sweep_then_restart_handles_each_deadli
 
 @pytest.mark.parametrize("db_url", POSTGRES, indirect=True)
 def test_postgres_dropped_connections_are_retried_and_the_work_resumes_without_repeats(
-        schedulers: Callable[..., Scheduler], service: Service, engine: Engine,
-        db_url: str) -> None:
+    schedulers: Callable[..., Scheduler], service: Service, engine: Engine, db_url: str
+) -> None:
     create_space(service)
     first_batch = seed_vacating(service, engine, 40)
     scheduler = schedulers()
@@ -230,9 +283,13 @@ def test_postgres_dropped_connections_are_retried_and_the_work_resumes_without_r
     admin = create_engine(make_url(db_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:  # the server drops every session of the database
-            killed = conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database}).scalar()
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": database},
+            ).scalar()
     finally:
         admin.dispose()
     assert killed and killed >= 1

@@ -35,8 +35,9 @@ NOW = "2025-01-02T09:00+08:00"
 
 
 class Cli:
-    def __init__(self, db_url: str, capsys: pytest.CaptureFixture[str],
-                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(
+        self, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         self.db, self.capsys, self.monkeypatch = db_url, capsys, monkeypatch
         monkeypatch.setenv("INNOSPACE_NOW", NOW)
 
@@ -57,8 +58,9 @@ class Cli:
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+def cli(
+    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Cli]:
     level = logging.getLogger("innospace").level
     yield Cli(db_url, capsys, monkeypatch)
     logging.getLogger("innospace").setLevel(level)  # `scheduler` raises it to INFO
@@ -67,21 +69,36 @@ def cli(db_url: str, capsys: pytest.CaptureFixture[str],
 @pytest.fixture
 def seeded(service: Service, engine: Engine) -> dict[str, list[int]]:
     space_id, version = create_space(service)
-    vacating = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=2,
-                              state="vacating", term_start=date(2023, 1, 1),
-                              term_end=date(2024, 12, 1))
+    vacating = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=2,
+        state="vacating",
+        term_start=date(2023, 1, 1),
+        term_end=date(2024, 12, 1),
+    )
     bulk_vacate_due(engine, vacating, version, date(2025, 1, 10))
-    active = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=3,
-                            state="active", term_start=date(2024, 1, 1),
-                            term_end=date(2027, 1, 1), seed=9)
+    active = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=3,
+        state="active",
+        term_start=date(2024, 1, 1),
+        term_end=date(2027, 1, 1),
+        seed=9,
+    )
     return {"vacating": vacating, "active": active}
 
 
 def test_tick_runs_every_sweep_as_of_now_or_a_simulated_instant_never_the_past(
-        cli: Cli, seeded: dict[str, list[int]]) -> None:
+    cli: Cli, seeded: dict[str, list[int]]
+) -> None:
     listed = cli.json("deadlines", "list", "--due-before", "2025-01-11", "--space", "MC3")
     assert [(d["kind"], d["due_on"], d["space"]) for d in listed] == [
-        ("vacate_due", "2025-01-10", "MC3")] * 2
+        ("vacate_due", "2025-01-10", "MC3")
+    ] * 2
     assert cli.json("deadlines", "list", "--due-before", "2025-01-10") == []  # holds all day
 
     first = cli.json("tick")
@@ -94,37 +111,54 @@ def test_tick_runs_every_sweep_as_of_now_or_a_simulated_instant_never_the_past(
     assert later["digest"] == later["digest"] | {"sent": True, "sent_on": "2025-01-11"}
     code, out, _ = cli("tick", "--until", "2025-01-11T09:00+08:00")
     assert code == 0 and "deadlines: handled 0" in out and "already sent" in out
-    assert [(d["kind"], d["due_on"]) for d in cli.json("deadlines", "list", "--status", "done")
-            ] == [("review_reminder", "2025-01-08")] * 3 + [("vacate_due", "2025-01-10")] * 2
+    assert [
+        (d["kind"], d["due_on"]) for d in cli.json("deadlines", "list", "--status", "done")
+    ] == [("review_reminder", "2025-01-08")] * 3 + [("vacate_due", "2025-01-10")] * 2
 
 
-def test_deadlines_list_and_retry_refuse_bad_input(cli: Cli, seeded: dict[str, list[int]],
-                                                   engine: Engine) -> None:
+def test_deadlines_list_and_retry_refuse_bad_input(
+    cli: Cli, seeded: dict[str, list[int]], engine: Engine
+) -> None:
     assert cli("deadlines", "list", "--space", "NOPE")[0] == 3
     code, _, err = cli("deadlines", "list", "--status", "late")
     assert code == 2 and "status" in err
     assert cli("deadlines", "list", "--due-before", "soon")[0] == 2
     with engine.begin() as conn:
-        conn.execute(insert(table(Deadline)).values(
-            kind="mystery", tenancy_id=seeded["active"][0], due_on=date(2025, 1, 1),
-            due_at=CAL.due_instant(date(2025, 1, 1)), status="failed", dedupe_key="mystery:1",
-            payload={"error": "no sweep action handles this kind"},
-            created_at=CAL.due_instant(date(2025, 1, 1))))
+        conn.execute(
+            insert(table(Deadline)).values(
+                kind="mystery",
+                tenancy_id=seeded["active"][0],
+                due_on=date(2025, 1, 1),
+                due_at=CAL.due_instant(date(2025, 1, 1)),
+                status="failed",
+                dedupe_key="mystery:1",
+                payload={"error": "no sweep action handles this kind"},
+                created_at=CAL.due_instant(date(2025, 1, 1)),
+            )
+        )
     failed = cli.json("deadlines", "list", "--status", "failed")
     assert [(d["kind"], d["error"]) for d in failed] == [
-        ("mystery", "no sweep action handles this kind")]
+        ("mystery", "no sweep action handles this kind")
+    ]
     assert cli("deadlines", "retry")[0] == 2  # ids or --all-failed
     assert cli.json("deadlines", "retry", "--all-failed") == {"requeued": 1}
     assert cli.json("deadlines", "list", "--status", "failed") == []
-    assert [d["kind"] for d in cli.json("deadlines", "list")] == ["mystery", "vacate_due",
-                                                                  "vacate_due"]
+    assert [d["kind"] for d in cli.json("deadlines", "list")] == [
+        "mystery",
+        "vacate_due",
+        "vacate_due",
+    ]
 
 
 def test_cycle_open_opens_each_eligible_tenancy_once(
-        cli: Cli, seeded: dict[str, list[int]], monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Cli, seeded: dict[str, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     report = cli.json("cycle", "open", "MC3", "--period", "2024", "--chunk", "2")
     assert (report["opened"], report["chunks"], report["skipped_by_state"]) == (
-        3, 2, {"vacating": 2})
+        3,
+        2,
+        {"vacating": 2},
+    )
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # the progress-bar path
     code, out, _ = cli("cycle", "open", "MC3", "--period", "2024")
     assert code == 0 and "opened 0, already open 3" in out
@@ -134,7 +168,8 @@ def test_cycle_open_opens_each_eligible_tenancy_once(
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_scheduler_refuses_bad_configuration_before_anything_runs(
-        cli: Cli, service: Service, tmp_path: Path) -> None:
+    cli: Cli, service: Service, tmp_path: Path
+) -> None:
     create_space(service)
     cli.monkeypatch.setenv("INNOSPACE_DIGEST_CRON", "30 8 * *")
     code, _, err = cli("scheduler")
@@ -146,8 +181,10 @@ def test_the_scheduler_refuses_bad_configuration_before_anything_runs(
     cli.monkeypatch.delenv("INNOSPACE_CYCLE_INTERVAL_SECONDS")
 
     broken = tmp_path / "broken.toml"
-    broken.write_text(rules.default_rulebook_text().replace(
-        "due_workday = 10 ", "due_workday = 30 "), encoding="utf-8")
+    broken.write_text(
+        rules.default_rulebook_text().replace("due_workday = 10 ", "due_workday = 30 "),
+        encoding="utf-8",
+    )
     assert cli("rules", "load", str(broken), "--space", "MC3")[0] == 0  # valid as data
     code, _, err = cli("scheduler")
     assert code == 9
@@ -160,17 +197,18 @@ def test_the_scheduler_refuses_bad_configuration_before_anything_runs(
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("url", ["postgresql+psycopg://postgres@127.0.0.1:1/none",
-                                 "sqlite:////nonexistent-dir/x.db"])
-def test_an_unreachable_database_at_start_exits_10_with_a_clear_message(
-        cli: Cli, url: str) -> None:
+@pytest.mark.parametrize(
+    "url", ["postgresql+psycopg://postgres@127.0.0.1:1/none", "sqlite:////nonexistent-dir/x.db"]
+)
+def test_an_unreachable_database_at_start_exits_10_with_a_clear_message(cli: Cli, url: str) -> None:
     code, _, err = cli("--db", url, "scheduler")
     assert code == 10 and "database unavailable" in err
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_job_retries_a_lost_connection_with_backoff_then_resumes(
-        db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     app = bootstrap(database_url=db_url)
     process = SchedulerProcess(app, TickSettings(retry_max_seconds=0.01))
     attempts: list[int] = []
@@ -200,8 +238,12 @@ def test_the_jobs_have_fixed_ids_coalesce_one_instance_and_live_in_memory(db_url
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert sorted(jobs) == ["open-review-cycles", "operator-digest", "relay-outbox",
-                                "sweep-deadlines"]
+        assert sorted(jobs) == [
+            "open-review-cycles",
+            "operator-digest",
+            "relay-outbox",
+            "sweep-deadlines",
+        ]
         for job in jobs.values():
             assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 3600)
             assert job.next_run_time is not None  # each runs once at start: the catch-up

@@ -62,6 +62,7 @@ def _table(model: type[Any]) -> Table:
 
 # ---- the park --------------------------------------------------------------------------------
 
+
 def build_park(service: Service, clock: FixedClock) -> list[int]:
     """30 residents signed in 2023; their 2023 review decided as a cohort; the D firms
     rectified and passed re-inspection, so all are active again with a D on record."""
@@ -71,34 +72,56 @@ def build_park(service: Service, clock: FixedClock) -> list[int]:
     ts: list[int] = []
     for i in range(N):
         uscc = make_uscc(rng)
-        service.handle(c.RegisterFirm(name=f"蓉创科技{i:02d}", uscc=uscc, industry="pharma",
-                                      contact_name=f"联系人{i}",
-                                      contact_email=f"f{i}@firm.example",
-                                      account_manager="王芳" if i % 2 else None))
-        service.handle(c.AddUnit(space=SPACE, code=f"A-{i:03d}", kind="office",
-                                 area_m2=80 + 10 * (i % 5)))
-        step = service.handle(c.Apply(firm=uscc, space=SPACE, requested_area_m2=100,
-                                      profile=good_profile(date(2023, 3, 6))))
+        service.handle(
+            c.RegisterFirm(
+                name=f"蓉创科技{i:02d}",
+                uscc=uscc,
+                industry="pharma",
+                contact_name=f"联系人{i}",
+                contact_email=f"f{i}@firm.example",
+                account_manager="王芳" if i % 2 else None,
+            )
+        )
+        service.handle(
+            c.AddUnit(space=SPACE, code=f"A-{i:03d}", kind="office", area_m2=80 + 10 * (i % 5))
+        )
+        step = service.handle(
+            c.Apply(
+                firm=uscc,
+                space=SPACE,
+                requested_area_m2=100,
+                profile=good_profile(date(2023, 3, 6)),
+            )
+        )
         t = int(step.tenancy_id)
         service.handle(c.Screen(tenancy_id=t))
         for j in range(3):
-            service.handle(c.ScoreApplication(tenancy_id=t, reviewer=f"专家{j}",
-                                              scores=dict(scores(0.8))))
+            service.handle(
+                c.ScoreApplication(tenancy_id=t, reviewer=f"专家{j}", scores=dict(scores(0.8)))
+            )
         service.handle(c.Approve(tenancy_id=t))
         ts.append(t)
     clock.set(local(2023, 3, 20, 9, 0))
     for i, t in enumerate(ts):
         service.handle(c.EndPublicity(tenancy_id=t))
-        service.handle(c.Sign(tenancy_id=t, units=(f"A-{i:03d}",), term_start=date(2023, 4, 1),
-                              term_end=date(2026, 3, 31), deposit_yuan=20_000))
+        service.handle(
+            c.Sign(
+                tenancy_id=t,
+                units=(f"A-{i:03d}",),
+                term_start=date(2023, 4, 1),
+                term_end=date(2026, 3, 31),
+                deposit_yuan=20_000,
+            )
+        )
     # 2023: every firm reviewed; the weak ones (and one that never files) get a D.
     clock.set(local(2024, 1, 2, 9, 0))
     for t in ts:
         service.handle(c.OpenReview(tenancy_id=t, period=2023))
     for i, t in enumerate(ts):
         if i % 7 != 6:
-            service.handle(c.SubmitReview(tenancy_id=t, period=2023,
-                                          figures=figures(i, 2023, weak_every=3)))
+            service.handle(
+                c.SubmitReview(tenancy_id=t, period=2023, figures=figures(i, 2023, weak_every=3))
+            )
     clock.set(local(2024, 1, 22, 9, 0))
     service.run(lambda w: decisions.decide_cycle(w, SPACE, 2023, actor="operator"))
     clock.set(local(2024, 4, 1, 9, 0))
@@ -119,6 +142,7 @@ def state(service: Service, t: int) -> str:
 
 
 # ---- two identical databases -----------------------------------------------------------------
+
 
 @dataclass
 class Twin:
@@ -160,19 +184,24 @@ class Park:
     admin: Engine | None  # PostgreSQL: the connection that creates and drops databases
 
     def clone(self) -> str:
-        return (_clone_postgres(self.url, self.admin) if self.admin is not None
-                else _clone_sqlite(self.url))
+        return (
+            _clone_postgres(self.url, self.admin)
+            if self.admin is not None
+            else _clone_sqlite(self.url)
+        )
 
     def drop(self, url: str) -> None:
         if self.admin is not None:
             with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" '
-                                  "WITH (FORCE)"))
+                conn.execute(
+                    text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+                )
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def park(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-         sqlite_template: Path) -> Iterator[Park]:
+def park(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[Park]:
     """The park built once per backend (about 600 real commands); each test gets clones."""
     admin: Engine | None = None
     if request.param == "sqlite":
@@ -202,8 +231,9 @@ def twin(park: Park) -> Iterator[Twin]:
     urls = [park.clone(), park.clone()]
     engines = [make_engine(u) for u in urls]
     try:
-        yield Twin(Service(engines[0], clock), Service(engines[1], clock), clock,
-                   list(park.tenancies))
+        yield Twin(
+            Service(engines[0], clock), Service(engines[1], clock), clock, list(park.tenancies)
+        )
     finally:
         for engine, url in zip(engines, urls, strict=True):
             engine.dispose()
@@ -211,6 +241,7 @@ def twin(park: Park) -> Iterator[Twin]:
 
 
 # ---- comparing -------------------------------------------------------------------------------
+
 
 def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     """Every row the paths write, keyed by natural keys; surrogate ids of append-only rows
@@ -220,8 +251,9 @@ def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
 
         def rows(model: type[Any], *order: str) -> list[dict[str, Any]]:
             t = _table(model)
-            return [dict(r._mapping) for r in conn.execute(
-                select(t).order_by(*(t.c[o] for o in order)))]
+            return [
+                dict(r._mapping) for r in conn.execute(select(t).order_by(*(t.c[o] for o in order)))
+            ]
 
         out = {
             "tenancies": rows(Tenancy, "id"),
@@ -232,8 +264,7 @@ def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
             "rectifications": rows(Rectification, "tenancy_id", "id"),
             "exit_cases": rows(ExitCase, "tenancy_id", "id"),
         }
-    for name in ("reviews", "audit_events", "outbox", "deadlines", "rectifications",
-                 "exit_cases"):
+    for name in ("reviews", "audit_events", "outbox", "deadlines", "rectifications", "exit_cases"):
         for row in out[name]:
             row.pop("id")
     return out
@@ -242,8 +273,11 @@ def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
 def _diff(a: Any, b: Any, path: str = "") -> list[str]:
     """Where two rows differ (for the failure message)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        return [d for k in sorted(set(a) | set(b), key=str)
-                for d in _diff(a.get(k), b.get(k), f"{path}.{k}")]
+        return [
+            d
+            for k in sorted(set(a) | set(b), key=str)
+            for d in _diff(a.get(k), b.get(k), f"{path}.{k}")
+        ]
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
@@ -266,10 +300,12 @@ def calendar() -> WorkCalendar:
 def open_both(twin: Twin, **batch_kw: Any) -> batch.BatchReport:
     twin.clock.set(local(2025, 1, 2, 9, 0))
     for t in twin.tenancies:
-        twin.a.handle(c.OpenReview(tenancy_id=t, period=2024, actor=batch.SYSTEM,
-                                   reason=batch.CYCLE_REASON))
-    return batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                  period=2024, **batch_kw)
+        twin.a.handle(
+            c.OpenReview(tenancy_id=t, period=2024, actor=batch.SYSTEM, reason=batch.CYCLE_REASON)
+        )
+    return batch.open_cycle_batch(
+        twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024, **batch_kw
+    )
 
 
 def submit_both(twin: Twin, *, weak_every: int, strong: bool = True) -> None:
@@ -289,6 +325,7 @@ def submit_both(twin: Twin, *, weak_every: int, strong: bool = True) -> None:
 
 # ---- tests -----------------------------------------------------------------------------------
 
+
 def test_a_cycle_opened_in_a_batch_writes_what_open_review_writes(twin: Twin) -> None:
     progress: list[tuple[int, int]] = []
     report = open_both(twin, chunk=7, progress=lambda n, total: progress.append((n, total)))
@@ -297,22 +334,49 @@ def test_a_cycle_opened_in_a_batch_writes_what_open_review_writes(twin: Twin) ->
     assert report.chunks == 5
     assert progress[0] == (0, N) and sum(n for n, _ in progress) == N
     snap = assert_same(twin)
-    opened = [e for e in snap["audit_events"] if e["trigger"] == "open_review"
-              and e["data"]["period"] == 2024]
+    opened = [
+        e
+        for e in snap["audit_events"]
+        if e["trigger"] == "open_review" and e["data"]["period"] == 2024
+    ]
     assert len(opened) == N
     assert {d["kind"] for d in snap["deadlines"] if d["created_at"].year == 2025} == {
-        "review_submission_due", "review_reminder"}
-    assert sum(1 for o in snap["outbox"] if o["message"] == "review_opened"
-               and o["context"]["period"] == 2024) == N
+        "review_submission_due",
+        "review_reminder",
+    }
+    assert (
+        sum(
+            1
+            for o in snap["outbox"]
+            if o["message"] == "review_opened" and o["context"]["period"] == 2024
+        )
+        == N
+    )
     # Byte-identical hashes: recomputing with lifecycle.audit gives the stored value.
     event = opened[0]
-    assert event["hash"] == event_hash(**{k: event[k] for k in (
-        "prev_hash", "tenancy_id", "seq", "actor", "trigger", "from_state", "to_state",
-        "reason", "data", "rulebook_version", "occurred_at")})
+    assert event["hash"] == event_hash(
+        **{
+            k: event[k]
+            for k in (
+                "prev_hash",
+                "tenancy_id",
+                "seq",
+                "actor",
+                "trigger",
+                "from_state",
+                "to_state",
+                "reason",
+                "data",
+                "rulebook_version",
+                "occurred_at",
+            )
+        }
+    )
 
 
 def test_a_rerun_opens_nothing_and_a_concurrent_change_rolls_its_chunk_back(
-        twin: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
+    twin: Twin, monkeypatch: pytest.MonkeyPatch
+) -> None:
     twin.clock.set(local(2025, 1, 2, 9, 0))
     t0, t3 = twin.tenancies[0], twin.tenancies[3]
     twin.b.handle(c.OpenReview(tenancy_id=t0, period=2024))  # opened by hand before the cycle
@@ -322,23 +386,27 @@ def test_a_rerun_opens_nothing_and_a_concurrent_change_rolls_its_chunk_back(
     def meddle(sql: Any, rows: Any, *args: Any) -> None:
         # Another writer bumps a tenancy between the chunk's read and its versioned update
         # (impossible under the batch's own locks, so it is staged in the same transaction).
-        sql.conn.execute(text("UPDATE tenancies SET version = version + 1 WHERE id = :t"),
-                         {"t": t3})
+        sql.conn.execute(
+            text("UPDATE tenancies SET version = version + 1 WHERE id = :t"), {"t": t3}
+        )
         real(sql, rows, *args)
 
     monkeypatch.setattr(batch, "_open_chunk", meddle)
     with pytest.raises(StaleTenancy) as err:
-        batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                               period=2024, chunk=10)
+        batch.open_cycle_batch(
+            twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024, chunk=10
+        )
     assert err.value.context["tenancy_id"] == t3
     assert snapshot(twin.b.engine) == before  # the whole chunk rolled back, bump included
     monkeypatch.setattr(batch, "_open_chunk", real)
 
-    report = batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                    period=2024, chunk=10)
+    report = batch.open_cycle_batch(
+        twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024, chunk=10
+    )
     assert (report.selected, report.written) == (N - 1, N - 1)
-    again = batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                   period=2024)
+    again = batch.open_cycle_batch(
+        twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024
+    )
     assert (again.selected, again.written) == (0, 0)
     assert twin.b.read(lambda w: verify(w.session)).ok
 
@@ -351,11 +419,13 @@ def test_a_stopped_batch_ends_between_chunks_and_a_rerun_finishes_it(twin: Twin)
         asked.append(1)
         return len(asked) > 2  # two chunks, then a shutdown
 
-    first = batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                   period=2024, chunk=8, stop=stop)
+    first = batch.open_cycle_batch(
+        twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024, chunk=8, stop=stop
+    )
     assert (first.written, first.chunks, first.stopped) == (16, 2, True)
-    rest = batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                  period=2024, chunk=8)
+    rest = batch.open_cycle_batch(
+        twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024, chunk=8
+    )
     assert (rest.selected, rest.written, rest.stopped) == (N - 16, N - 16, False)
     assert twin.b.read(lambda w: verify(w.session)).ok
 
@@ -365,15 +435,18 @@ def test_bad_requests_are_refused_before_anything_is_written(twin: Twin) -> None
     before = snapshot(twin.b.engine)
     for period, chunk, field in ((2026, 10, "period"), (1999, 10, "period"), (2024, 0, "chunk")):
         with pytest.raises(InvalidInput) as err:
-            batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                   period=period, chunk=chunk)
+            batch.open_cycle_batch(
+                twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=period, chunk=chunk
+            )
         assert err.value.field == field
     with pytest.raises(NotFound):
-        batch.open_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code="NOPE",
-                               period=2024)
+        batch.open_cycle_batch(
+            twin.b.engine, twin.clock, calendar(), space_code="NOPE", period=2024
+        )
     with pytest.raises(NotFound):
-        batch.decide_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                 period=2022)  # no reviews that year
+        batch.decide_cycle_batch(
+            twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2022
+        )  # no reviews that year
     assert snapshot(twin.b.engine) == before
 
 
@@ -384,9 +457,16 @@ def test_a_cycle_decided_in_a_batch_writes_what_the_cohort_decision_writes(twin:
     submit_both(twin, weak_every=3)
     reference = twin.a.run(lambda w: decisions.decide_cycle(w, SPACE, 2024, actor="operator"))
     progress: list[tuple[int, int]] = []
-    report = batch.decide_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                      period=2024, actor="operator", chunk=4,
-                                      progress=lambda n, total: progress.append((n, total)))
+    report = batch.decide_cycle_batch(
+        twin.b.engine,
+        twin.clock,
+        calendar(),
+        space_code=SPACE,
+        period=2024,
+        actor="operator",
+        chunk=4,
+        progress=lambda n, total: progress.append((n, total)),
+    )
 
     decided = reference["decided"]
     assert report.written == report.selected == len(decided) == N
@@ -406,8 +486,9 @@ def test_a_cycle_decided_in_a_batch_writes_what_decide_review_writes(twin: Twin)
     submit_both(twin, weak_every=4, strong=False)
     for t in twin.tenancies:
         twin.a.handle(c.DecideReview(tenancy_id=t, period=2024))
-    report = batch.decide_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                      period=2024)
+    report = batch.decide_cycle_batch(
+        twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024
+    )
     assert report.written == N and report.outcomes["demoted"] == 0
     assert set(report.outcomes) >= {"pass", "rectify", "fail"}
     snap = assert_same(twin)
@@ -418,8 +499,9 @@ def test_a_batch_decision_is_refused_as_the_cohort_decision_is(twin: Twin) -> No
     open_both(twin)
     twin.clock.set(local(2025, 1, 8, 10, 0))  # before the deadline, nothing filed
     with pytest.raises(Conflict) as err:
-        batch.decide_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                 period=2024)
+        batch.decide_cycle_batch(
+            twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024
+        )
     assert "30 review(s) of MC3 for 2024 are still open until" in err.value.message
     with pytest.raises(Conflict) as ref:
         twin.a.run(lambda w: decisions.decide_cycle(w, SPACE, 2024, actor="operator"))
@@ -427,8 +509,14 @@ def test_a_batch_decision_is_refused_as_the_cohort_decision_is(twin: Twin) -> No
     before = snapshot(twin.b.engine)
     twin.clock.set(local(2025, 1, 20, 9, 0))
     with pytest.raises(Exception, match="vetoes"):
-        batch.decide_cycle_batch(twin.b.engine, twin.clock, calendar(), space_code=SPACE,
-                                 period=2024, vetoes={999_999: ("fraud",)})
+        batch.decide_cycle_batch(
+            twin.b.engine,
+            twin.clock,
+            calendar(),
+            space_code=SPACE,
+            period=2024,
+            vetoes={999_999: ("fraud",)},
+        )
     assert snapshot(twin.b.engine) == before
 
 
@@ -441,21 +529,42 @@ def test_the_fast_serialization_is_the_engine_serialization() -> None:
     for i in range(40):
         figs = figures(i, 2024, weak_every=4)
         prev = figures(i + 1, 2023, weak_every=5) if i % 3 else None
-        d = rbook.score_review(rb, figures=rbook.jsonable(rbook.validate_figures(rb, figs)),
-                               previous_figures=prev, leased_area_m2=80 + i,
-                               vetoes=("fraud",) if i == 7 else (), submitted=i % 11 != 0,
-                               previous_grade="D" if i % 6 == 0 else None)
+        d = rbook.score_review(
+            rb,
+            figures=rbook.jsonable(rbook.validate_figures(rb, figs)),
+            previous_figures=prev,
+            leased_area_m2=80 + i,
+            vetoes=("fraud",) if i == 7 else (),
+            submitted=i % 11 != 0,
+            previous_grade="D" if i % 6 == 0 else None,
+        )
         data = {"period": 2024, "score": d.score, "grade": d.grade, "trace": d.trace.to_dict()}
         fast = batch.dumps_with({**data, "trace": batch._FRAGMENT}, batch.trace_json(d.trace))
         assert fast == batch.dumps(json_safe(data))
         hasher = batch._Hasher(actor="operator", reason=None, occurred_at=local(2025, 1, 2))
         cap_steps = rbook.apply_grade_cap(rb, [(0, d), (1, d), (2, d)])[0][1].trace.steps
-        extra = cap_steps[len(d.trace.steps):]
+        extra = cap_steps[len(d.trace.steps) :]
         longer = Trace(d.trace.kind, d.trace.rulebook_version, d.trace.steps + extra)
         assert batch.append_steps(batch.trace_json(d.trace), extra) == batch.trace_json(longer)
-        assert hasher(prev_hash="a" * 64, tenancy_id=i, seq=3, trigger="pass_review",
-                      from_state="under_review", to_state="active", data_json=fast,
-                      rulebook_version=rb.version) == event_hash(
-            prev_hash="a" * 64, tenancy_id=i, seq=3, actor="operator", trigger="pass_review",
-            from_state="under_review", to_state="active", reason=None, data=json_safe(data),
-            rulebook_version=rb.version, occurred_at=local(2025, 1, 2))
+        assert hasher(
+            prev_hash="a" * 64,
+            tenancy_id=i,
+            seq=3,
+            trigger="pass_review",
+            from_state="under_review",
+            to_state="active",
+            data_json=fast,
+            rulebook_version=rb.version,
+        ) == event_hash(
+            prev_hash="a" * 64,
+            tenancy_id=i,
+            seq=3,
+            actor="operator",
+            trigger="pass_review",
+            from_state="under_review",
+            to_state="active",
+            reason=None,
+            data=json_safe(data),
+            rulebook_version=rb.version,
+            occurred_at=local(2025, 1, 2),
+        )

@@ -58,40 +58,83 @@ def written_for(engine: Engine, tenancy_id: int) -> dict[str, Any]:
     with Session(engine) as s:
         t = s.get(Tenancy, tenancy_id)
         assert t is not None
-        event = s.exec(select(AuditEvent).where(AuditEvent.tenancy_id == tenancy_id)
-                       .order_by(col(AuditEvent.seq).desc())).first()
+        event = s.exec(
+            select(AuditEvent)
+            .where(AuditEvent.tenancy_id == tenancy_id)
+            .order_by(col(AuditEvent.seq).desc())
+        ).first()
         review = s.exec(select(Review).where(Review.tenancy_id == tenancy_id)).one()
-        deadlines = s.exec(select(Deadline).where(Deadline.tenancy_id == tenancy_id,
-                                                  col(Deadline.kind).startswith("review"))
-                           .order_by(col(Deadline.due_at))).all()
-        notice = s.exec(select(OutboxMessage).where(OutboxMessage.tenancy_id == tenancy_id)
-                        .order_by(col(OutboxMessage.id).desc())).first()
+        deadlines = s.exec(
+            select(Deadline)
+            .where(Deadline.tenancy_id == tenancy_id, col(Deadline.kind).startswith("review"))
+            .order_by(col(Deadline.due_at))
+        ).all()
+        notice = s.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.tenancy_id == tenancy_id)
+            .order_by(col(OutboxMessage.id).desc())
+        ).first()
     assert event is not None and notice is not None
     return {
         "tenancy": (t.state, t.version),
-        "event": (event.trigger, event.from_state, event.to_state, event.actor, event.reason,
-                  event.data, event.occurred_at, event.rulebook_version),
-        "review": (review.period, review.status, review.due_on, review.opened_at,
-                   review.rulebook_version),
+        "event": (
+            event.trigger,
+            event.from_state,
+            event.to_state,
+            event.actor,
+            event.reason,
+            event.data,
+            event.occurred_at,
+            event.rulebook_version,
+        ),
+        "review": (
+            review.period,
+            review.status,
+            review.due_on,
+            review.opened_at,
+            review.rulebook_version,
+        ),
         # dedupe keys: kind:tenancy:review[:offset] and message:audience:tenancy:period
-        "deadlines": [(d.kind, d.due_on, d.status, d.payload,
-                       d.dedupe_key.replace(f":{tenancy_id}:{review.id}", ":T:R", 1))
-                      for d in deadlines],
-        "notice": (notice.message, notice.audience,
-                   notice.dedupe_key.replace(f":{tenancy_id}:", ":T:", 1),
-                   {k: v for k, v in notice.context.items() if k not in ("firm", "tenancy")}),
+        "deadlines": [
+            (
+                d.kind,
+                d.due_on,
+                d.status,
+                d.payload,
+                d.dedupe_key.replace(f":{tenancy_id}:{review.id}", ":T:R", 1),
+            )
+            for d in deadlines
+        ],
+        "notice": (
+            notice.message,
+            notice.audience,
+            notice.dedupe_key.replace(f":{tenancy_id}:", ":T:", 1),
+            {k: v for k, v in notice.context.items() if k not in ("firm", "tenancy")},
+        ),
     }
 
 
 def test_a_cycle_writes_per_tenancy_exactly_what_the_open_review_command_writes(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
     clock.set(local(2024, 6, 3, 9))
     by_command, by_cycle = (
-        resident(service, clock, "MC3", name=f"企业{i}", uscc=USCC[i], unit=f"A-{i}",
-                 term_start=date(2024, 7, 1), term_end=date(2027, 6, 30)) for i in range(2))
+        resident(
+            service,
+            clock,
+            "MC3",
+            name=f"企业{i}",
+            uscc=USCC[i],
+            unit=f"A-{i}",
+            term_start=date(2024, 7, 1),
+            term_end=date(2027, 6, 30),
+        )
+        for i in range(2)
+    )
     clock.set(OPENING)
-    service.handle(c.OpenReview(tenancy_id=by_command, period=2024, actor=SYSTEM,
-                                reason=OPEN_REASON))
+    service.handle(
+        c.OpenReview(tenancy_id=by_command, period=2024, actor=SYSTEM, reason=OPEN_REASON)
+    )
     report = open_cycle(service, "MC3", 2024)
     assert (report.opened, report.already_open, report.eligible) == (1, 1, 1)
     assert written_for(engine, by_cycle) == written_for(engine, by_command)
@@ -99,23 +142,41 @@ def test_a_cycle_writes_per_tenancy_exactly_what_the_open_review_command_writes(
 
 
 def test_a_large_cycle_goes_through_the_batch_path_and_writes_the_same(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    service: Service,
+    clock: FixedClock,
+    engine: Engine,
+    space: tuple[int, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import workflows.batch
     import workflows.cycles
 
     monkeypatch.setattr(workflows.cycles, "BATCH_THRESHOLD", 1)
     used: list[str] = []
     real = workflows.batch.open_cycle_batch
-    monkeypatch.setattr(workflows.batch, "open_cycle_batch",
-                        lambda *a, **k: used.append(k["space_code"]) or real(*a, **k))
+    monkeypatch.setattr(
+        workflows.batch,
+        "open_cycle_batch",
+        lambda *a, **k: used.append(k["space_code"]) or real(*a, **k),
+    )
     clock.set(local(2024, 6, 3, 9))
     by_command, by_cycle = (
-        resident(service, clock, "MC3", name=f"企业{i}", uscc=USCC[i], unit=f"A-{i}",
-                 term_start=date(2024, 7, 1), term_end=date(2027, 6, 30)) for i in range(2))
+        resident(
+            service,
+            clock,
+            "MC3",
+            name=f"企业{i}",
+            uscc=USCC[i],
+            unit=f"A-{i}",
+            term_start=date(2024, 7, 1),
+            term_end=date(2027, 6, 30),
+        )
+        for i in range(2)
+    )
     clock.set(OPENING)
-    service.handle(c.OpenReview(tenancy_id=by_command, period=2024, actor=SYSTEM,
-                                reason=OPEN_REASON))
+    service.handle(
+        c.OpenReview(tenancy_id=by_command, period=2024, actor=SYSTEM, reason=OPEN_REASON)
+    )
     report = open_cycle(service, "MC3", 2024)
     assert used == ["MC3"]
     assert (report.opened, report.already_open, report.eligible) == (1, 1, 1)
@@ -123,7 +184,8 @@ def test_a_large_cycle_goes_through_the_batch_path_and_writes_the_same(
 
 
 def test_a_cycle_skips_what_is_not_eligible_counts_it_and_a_rerun_changes_nothing(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
     space_id, version = space
     term = {"space_id": space_id, "rulebook_version": version, "term_end": date(2027, 1, 1)}
     bulk_tenancies(engine, n=5, state="active", term_start=date(2024, 1, 1), seed=1, **term)
@@ -133,12 +195,22 @@ def test_a_cycle_skips_what_is_not_eligible_counts_it_and_a_rerun_changes_nothin
         bulk_tenancies(engine, n=1, state=kind, term_start=date(2023, 1, 1), seed=seed, **term)
     clock.set(OPENING)
     calls: list[tuple[int, int]] = []
-    report = open_cycle(service, "MC3", 2024, chunk=2,
-                        progress=lambda n, total: calls.append((n, total)))
+    report = open_cycle(
+        service, "MC3", 2024, chunk=2, progress=lambda n, total: calls.append((n, total))
+    )
     assert report.to_dict() | {"seconds": 0} == {
-        "space": "MC3", "period": 2024, "eligible": 5, "opened": 5, "already_open": 0,
-        "not_started": 2, "skipped_by_state": {"exit_notice": 1, "rectifying": 2, "vacating": 1},
-        "failed": {}, "chunks": 3, "stopped": False, "seconds": 0}
+        "space": "MC3",
+        "period": 2024,
+        "eligible": 5,
+        "opened": 5,
+        "already_open": 0,
+        "not_started": 2,
+        "skipped_by_state": {"exit_notice": 1, "rectifying": 2, "vacating": 1},
+        "failed": {},
+        "chunks": 3,
+        "stopped": False,
+        "seconds": 0,
+    }
     assert calls == [(0, 5), (2, 5), (2, 5), (1, 5)]
     before = counts(engine)
     again = open_cycle(service, "MC3", 2024)
@@ -151,11 +223,22 @@ class Crash(BaseException):
 
 
 def test_a_crash_mid_chunk_rolls_back_only_that_chunk_and_a_rerun_completes_exactly_once(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    service: Service,
+    clock: FixedClock,
+    engine: Engine,
+    space: tuple[int, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     space_id, version = space
-    ids = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=7,
-                         state="active", term_start=date(2024, 1, 1), term_end=date(2027, 1, 1))
+    ids = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=7,
+        state="active",
+        term_start=date(2024, 1, 1),
+        term_end=date(2027, 1, 1),
+    )
     clock.set(OPENING)
     _load_handlers()
     real = HANDLERS[c.OpenReview]
@@ -180,22 +263,36 @@ def test_a_crash_mid_chunk_rolls_back_only_that_chunk_and_a_rerun_completes_exac
     monkeypatch.setitem(HANDLERS, c.OpenReview, real)
     assert open_cycle(service, "MC3", 2024, chunk=3).opened == 4
     with Session(engine) as s:
-        for model, where in ((Review, Review.period == 2024),
-                             (AuditEvent, AuditEvent.trigger == "open_review"),
-                             (OutboxMessage, OutboxMessage.message == "review_opened")):
+        for model, where in (
+            (Review, Review.period == 2024),
+            (AuditEvent, AuditEvent.trigger == "open_review"),
+            (OutboxMessage, OutboxMessage.message == "review_opened"),
+        ):
             per = s.exec(select(model.tenancy_id).where(where)).all()  # type: ignore[attr-defined]
             assert sorted(per) == ids, model.__name__
 
 
 def test_due_cycles_follow_each_space_calendar_and_open_late_from_the_data(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str],
-        caplog: pytest.LogCaptureFixture) -> None:
+    service: Service,
+    clock: FixedClock,
+    engine: Engine,
+    space: tuple[int, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     march = rules.default_rulebook_text().replace("open_month = 1 ", "open_month = 3 ")
     late = service.handle(c.CreateSpace(code="LATE", name="三月考核空间", rulebook_text=march))
     space_id, version = space
     for sid, ver, seed in ((space_id, version, 1), (late["id"], late["rulebook_version"], 2)):
-        bulk_tenancies(engine, space_id=sid, rulebook_version=ver, n=3, state="active",
-                       term_start=date(2024, 1, 1), term_end=date(2027, 1, 1), seed=seed)
+        bulk_tenancies(
+            engine,
+            space_id=sid,
+            rulebook_version=ver,
+            n=3,
+            state="active",
+            term_start=date(2024, 1, 1),
+            term_end=date(2027, 1, 1),
+            seed=seed,
+        )
     clock.set(local(2024, 12, 31, 23, 59))
     assert due_cycles(service) == []
     clock.set(local(2025, 2, 20, 9))  # MC3 should have opened on 2 January: it opens now
@@ -215,8 +312,9 @@ def test_due_cycles_follow_each_space_calendar_and_open_late_from_the_data(
     assert "2027" in caplog.text and "not published" in caplog.text
 
 
-def test_bad_period_or_space_is_refused(service: Service, clock: FixedClock,
-                                        space: tuple[int, str]) -> None:
+def test_bad_period_or_space_is_refused(
+    service: Service, clock: FixedClock, space: tuple[int, str]
+) -> None:
     clock.set(OPENING)
     with pytest.raises(InvalidInput) as info:
         open_cycle(service, "MC3", 2026)
@@ -228,47 +326,87 @@ def test_bad_period_or_space_is_refused(service: Service, clock: FixedClock,
 
 
 def test_the_digest_lists_what_waits_for_an_operator_once_a_day(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
     import random
 
     space_id, version = space
     clock.set(local(2024, 6, 3, 9))
     waiting = admit(service, clock, "MC3", name="甲公司", uscc=USCC[0], unit="A-1")
-    disputed = admit(service, clock, "MC3", name="乙公司", uscc=USCC[1], unit="A-2",
-                     objection=True)
-    submitted, silent = bulk_tenancies(engine, space_id=space_id, rulebook_version=version,
-                                       n=2, state="active", term_start=date(2024, 1, 1),
-                                       term_end=date(2027, 1, 1))
-    (overstaying,) = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=1,
-                                    state="vacating", term_start=date(2023, 1, 1),
-                                    term_end=date(2024, 12, 1), seed=3)
+    disputed = admit(service, clock, "MC3", name="乙公司", uscc=USCC[1], unit="A-2", objection=True)
+    submitted, silent = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=2,
+        state="active",
+        term_start=date(2024, 1, 1),
+        term_end=date(2027, 1, 1),
+    )
+    (overstaying,) = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=1,
+        state="vacating",
+        term_start=date(2023, 1, 1),
+        term_end=date(2024, 12, 1),
+        seed=3,
+    )
     bulk_vacate_due(engine, [overstaying], version, date(2025, 1, 3))
     clock.set(OPENING)
     open_cycle(service, "MC3", 2024)
-    service.handle(c.SubmitReview(tenancy_id=submitted, period=2024, actor="firm",
-                                  figures=figures("steady", year=2024, rng=random.Random(2))))
+    service.handle(
+        c.SubmitReview(
+            tenancy_id=submitted,
+            period=2024,
+            actor="firm",
+            figures=figures("steady", year=2024, rng=random.Random(2)),
+        )
+    )
     with engine.begin() as conn:
-        conn.execute(insert(table(Deadline)).values(
-            kind="mystery", tenancy_id=waiting, due_on=date(2025, 1, 2), status="failed",
-            due_at=clock.now(), dedupe_key="mystery:x", payload={"error": "no action"},
-            created_at=clock.now()))
+        conn.execute(
+            insert(table(Deadline)).values(
+                kind="mystery",
+                tenancy_id=waiting,
+                due_on=date(2025, 1, 2),
+                status="failed",
+                due_at=clock.now(),
+                dedupe_key="mystery:x",
+                payload={"error": "no action"},
+                created_at=clock.now(),
+            )
+        )
     day = date(2025, 1, 20)
     sent = send_digest(service, day)
-    assert sent == {"sent_on": "2025-01-20", "items": 4,
-                    "counts": {"due_today": 0, "pending_decisions": 4, "overdue_reviews": 1,
-                               "dead_messages": 0}}
+    assert sent == {
+        "sent_on": "2025-01-20",
+        "items": 4,
+        "counts": {
+            "due_today": 0,
+            "pending_decisions": 4,
+            "overdue_reviews": 1,
+            "dead_messages": 0,
+        },
+    }
     assert send_digest(service, day) is None  # once a day
     with Session(engine) as s:
-        row = s.exec(select(OutboxMessage).where(
-            OutboxMessage.message == "operator_digest")).one()
+        row = s.exec(select(OutboxMessage).where(OutboxMessage.message == "operator_digest")).one()
     titles = [i["title"] for i in row.context["items"]]
     assert "2024年度考核数据已报送，待评定" in titles[0] and "逾期未腾退" in titles[1]
     assert "异议待裁决" in titles[2]
     assert "mystery" in titles[3] and "no action" in titles[3]
-    assert [i.get("tenancy_id") for i in row.context["items"]] == [submitted, overstaying,
-                                                                   disputed, waiting]
+    assert [i.get("tenancy_id") for i in row.context["items"]] == [
+        submitted,
+        overstaying,
+        disputed,
+        waiting,
+    ]
     assert (row.audience, row.tenancy_id, row.dedupe_key) == (
-        "operators", None, "operator_digest:operators:2025-01-20")
+        "operators",
+        None,
+        "operator_digest:operators:2025-01-20",
+    )
     rendered = Renderer().render("operator_digest", "zh-CN", row.context, audience="operators")
     assert "待评定" in rendered.text and "2025年1月20日" in rendered.subject
     assert silent not in [i.get("tenancy_id") for i in row.context["items"]]
@@ -276,11 +414,22 @@ def test_the_digest_lists_what_waits_for_an_operator_once_a_day(
 
 
 def test_a_tenancy_the_rules_refuse_is_reported_and_its_chunk_still_commits(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    service: Service,
+    clock: FixedClock,
+    engine: Engine,
+    space: tuple[int, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     space_id, version = space
-    ids = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=3,
-                         state="active", term_start=date(2024, 1, 1), term_end=date(2027, 1, 1))
+    ids = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=3,
+        state="active",
+        term_start=date(2024, 1, 1),
+        term_end=date(2027, 1, 1),
+    )
     clock.set(OPENING)
     _load_handlers()
     real = HANDLERS[c.OpenReview]

@@ -31,9 +31,7 @@ def test_each_step_of_the_history_goes_down_and_up_again(engine: Engine) -> None
     assert "ix_reviews_tenancy_id" not in {
         i["name"] for i in inspect(engine).get_indexes("reviews")
     }
-    assert "ix_outbox_tenancy_id" not in {
-        i["name"] for i in inspect(engine).get_indexes("outbox")
-    }
+    assert "ix_outbox_tenancy_id" not in {i["name"] for i in inspect(engine).get_indexes("outbox")}
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": False})
         assert compare_metadata(context, ALL_TABLES) == []

@@ -36,8 +36,14 @@ def tenancy_id(engine: Engine) -> int:
         firm = Firm(name="峰际生物", uscc="91510100MA6CGUJ35A", industry="pharma", created_at=AT)
         s.add_all([space, firm])
         s.flush()
-        tenancy = Tenancy(firm_id=firm.id, space_id=space.id, state="active",
-                          term_start=date(2024, 1, 1), created_at=AT, updated_at=AT)
+        tenancy = Tenancy(
+            firm_id=firm.id,
+            space_id=space.id,
+            state="active",
+            term_start=date(2024, 1, 1),
+            created_at=AT,
+            updated_at=AT,
+        )
         s.add(tenancy)
         s.commit()
         assert tenancy.id is not None
@@ -60,9 +66,18 @@ def test_an_insert_applies_the_column_defaults_core_would(engine: Engine, tenanc
 
 def test_values_come_back_as_their_column_types_give_them(engine: Engine, tenancy_id: int) -> None:
     payload = {"offset": -3, "说明": "提交截止前三个工作日", "nested": [1.5, None, True]}
-    row = {"kind": "review_reminder", "tenancy_id": tenancy_id, "subject_id": None,
-           "due_on": date(2025, 3, 26), "due_at": AT, "status": "pending",
-           "dedupe_key": "k1", "payload": payload, "created_at": AT, "done_at": None}
+    row = {
+        "kind": "review_reminder",
+        "tenancy_id": tenancy_id,
+        "subject_id": None,
+        "due_on": date(2025, 3, 26),
+        "due_at": AT,
+        "status": "pending",
+        "dedupe_key": "k1",
+        "payload": payload,
+        "created_at": AT,
+        "done_at": None,
+    }
     by_key = Prepared(select(DEADLINES).where(DEADLINES.c.dedupe_key == bindparam("key")))
     with engine.begin() as conn:
         Prepared(insert(DEADLINES)).execute(conn, row)
@@ -78,7 +93,8 @@ def test_values_come_back_as_their_column_types_give_them(engine: Engine, tenanc
 
 
 def test_a_unique_clash_is_sqlalchemys_integrity_error_and_the_domains_already_exists(
-        service: Service, clock: FixedClock, tenancy_id: int) -> None:
+    service: Service, clock: FixedClock, tenancy_id: int
+) -> None:
     row = {"tenancy_id": tenancy_id, "period": 2024, "opened_at": AT, "due_on": date(2025, 3, 31)}
     with UnitOfWork(service.engine) as uow:
         w = Work(uow, clock, lambda: service.calendar(uow))
@@ -93,7 +109,8 @@ def test_a_unique_clash_is_sqlalchemys_integrity_error_and_the_domains_already_e
 
 
 def test_a_savepoint_undoes_prepared_writes_made_inside_it(
-        service: Service, clock: FixedClock, tenancy_id: int) -> None:
+    service: Service, clock: FixedClock, tenancy_id: int
+) -> None:
     with UnitOfWork(service.engine) as uow:
         w = Work(uow, clock, lambda: service.calendar(uow))
         w.insert(Review, tenancy_id=tenancy_id, period=2023, opened_at=AT, due_on=date(2024, 3, 1))
@@ -106,11 +123,17 @@ def test_a_savepoint_undoes_prepared_writes_made_inside_it(
 
 
 def test_an_attached_row_is_the_sessions_object_clean_and_persistent(
-        engine: Engine, tenancy_id: int) -> None:
+    engine: Engine, tenancy_id: int
+) -> None:
     with Session(engine) as s:
-        values = s.connection().execute(
-            select(Tenancy.__table__).where(Tenancy.__table__.c.id == tenancy_id)  # type: ignore[attr-defined]
-        ).one()._asdict()
+        values = (
+            s.connection()
+            .execute(
+                select(Tenancy.__table__).where(Tenancy.__table__.c.id == tenancy_id)  # type: ignore[attr-defined]
+            )
+            .one()
+            ._asdict()
+        )
         first = attach(s, Tenancy, values)
         assert inspect(first).persistent and not s.dirty
         assert attach(s, Tenancy, {**values, "state": "exited"}) is first  # identity map wins
@@ -123,7 +146,8 @@ def test_an_attached_row_is_the_sessions_object_clean_and_persistent(
 
 
 def test_whatever_watches_statements_still_sees_every_prepared_one(
-        engine: Engine, tenancy_id: int, caplog: pytest.LogCaptureFixture) -> None:
+    engine: Engine, tenancy_id: int, caplog: pytest.LogCaptureFixture
+) -> None:
     by_id = Prepared(select(FIRMS.c.name).where(FIRMS.c.id == bindparam("firm_id")))
     seen: list[str] = []
 
@@ -168,41 +192,75 @@ def test_every_sqlite_connection_gets_the_engines_settings(engine: Engine) -> No
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's pragmas")
     with engine.connect() as conn:
-        got = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-               for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout",
-                            "wal_autocheckpoint", "journal_size_limit")}
+        got = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in (
+                "journal_mode",
+                "foreign_keys",
+                "synchronous",
+                "busy_timeout",
+                "wal_autocheckpoint",
+                "journal_size_limit",
+            )
+        }
     # synchronous 1 is NORMAL: in WAL mode, durable across a crash of the program.
-    assert got == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 1,
-                   "busy_timeout": 30000, "wal_autocheckpoint": 4000,
-                   "journal_size_limit": 64 * 1024 * 1024}
+    assert got == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "synchronous": 1,
+        "busy_timeout": 30000,
+        "wal_autocheckpoint": 4000,
+        "journal_size_limit": 64 * 1024 * 1024,
+    }
 
 
 def test_instants_alternating_between_statements_each_store_their_own_value(
-        engine: Engine, tenancy_id: int) -> None:
+    engine: Engine, tenancy_id: int
+) -> None:
     insert_deadline = Prepared(insert(DEADLINES))
     later = datetime(2025, 3, 1, 16, 0, tzinfo=UTC)
     stamps = [AT, later, AT, datetime(2025, 3, 1, 16, 0, tzinfo=UTC), later]
     with engine.begin() as conn:
         for i, stamp in enumerate(stamps):
-            insert_deadline.execute(conn, {
-                "kind": "review_reminder", "tenancy_id": tenancy_id, "due_on": date(2025, 3, 1),
-                "due_at": stamp, "created_at": AT, "dedupe_key": f"k{i}", "payload": {}})
-        got = conn.execute(select(DEADLINES.c.dedupe_key, DEADLINES.c.due_at)
-                           .order_by(DEADLINES.c.id)).all()
+            insert_deadline.execute(
+                conn,
+                {
+                    "kind": "review_reminder",
+                    "tenancy_id": tenancy_id,
+                    "due_on": date(2025, 3, 1),
+                    "due_at": stamp,
+                    "created_at": AT,
+                    "dedupe_key": f"k{i}",
+                    "payload": {},
+                },
+            )
+        got = conn.execute(
+            select(DEADLINES.c.dedupe_key, DEADLINES.c.due_at).order_by(DEADLINES.c.id)
+        ).all()
     assert [at for _, at in got] == stamps
     with engine.begin() as conn, pytest.raises(Exception, match="naive datetime"):
-        insert_deadline.execute(conn, {
-            "kind": "review_reminder", "tenancy_id": tenancy_id, "due_on": date(2025, 3, 1),
-            "due_at": AT.replace(tzinfo=None), "created_at": AT, "dedupe_key": "naive",
-            "payload": {}})
+        insert_deadline.execute(
+            conn,
+            {
+                "kind": "review_reminder",
+                "tenancy_id": tenancy_id,
+                "due_on": date(2025, 3, 1),
+                "due_at": AT.replace(tzinfo=None),
+                "created_at": AT,
+                "dedupe_key": "naive",
+                "payload": {},
+            },
+        )
 
 
 def test_an_update_writes_the_given_values_and_changes_made_on_the_object_before_it(
-        service: Service, clock: FixedClock, tenancy_id: int) -> None:
+    service: Service, clock: FixedClock, tenancy_id: int
+) -> None:
     with UnitOfWork(service.engine) as uow:
         w = Work(uow, clock, lambda: service.calendar(uow))
-        review_id = w.insert(Review, tenancy_id=tenancy_id, period=2024, opened_at=AT,
-                             due_on=date(2025, 3, 31))
+        review_id = w.insert(
+            Review, tenancy_id=tenancy_id, period=2024, opened_at=AT, due_on=date(2025, 3, 31)
+        )
         uow.commit()
     with UnitOfWork(service.engine) as uow:
         w = Work(uow, clock, lambda: service.calendar(uow))
@@ -217,11 +275,15 @@ def test_an_update_writes_the_given_values_and_changes_made_on_the_object_before
         stored = s.get(Review, review_id)
         assert stored is not None
         assert (stored.status, stored.figures, stored.due_on) == (
-            "decided", {"revenue": 12.5}, date(2025, 4, 30))
+            "decided",
+            {"revenue": 12.5},
+            date(2025, 4, 30),
+        )
 
 
 def test_a_statement_interrupted_midway_leaves_no_connection_to_reuse(
-        engine: Engine, tenancy_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, tenancy_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     by_id = Prepared(select(FIRMS.c.name).where(FIRMS.c.id == bindparam("firm_id")))
 
     def interrupted(*args: Any) -> None:

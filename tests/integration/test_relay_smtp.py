@@ -49,8 +49,9 @@ class Collector:
         self.reject: set[str] = set()
         self._lock = threading.Lock()
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         if address in self.reject:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
         envelope.rcpt_tos.append(address)
@@ -123,41 +124,82 @@ class World:
         with Session(engine) as s:
             space = Space(code="wj-med", name="成都医学城三医创新中心", created_at=T0)
             s.add(space)
-            s.add(User(username="wangf", display_name="王芳", role="manager",
-                       email="wangfang@innospace.local", created_at=T0))
+            s.add(
+                User(
+                    username="wangf",
+                    display_name="王芳",
+                    role="manager",
+                    email="wangfang@innospace.local",
+                    created_at=T0,
+                )
+            )
             s.commit()
             self.space_id = space.id
         self.firms: dict[str, tuple[int, int]] = {}
 
     def firm(self, name: str, email_address: str | None, locale: str = "zh-CN") -> str:
         with Session(self.engine) as s:
-            firm = Firm(name=name, uscc=f"9151010{len(self.firms):011d}", industry="pharma",
-                        contact_name="李明", contact_email=email_address,
-                        account_manager="王芳", locale=locale, created_at=T0)
+            firm = Firm(
+                name=name,
+                uscc=f"9151010{len(self.firms):011d}",
+                industry="pharma",
+                contact_name="李明",
+                contact_email=email_address,
+                account_manager="王芳",
+                locale=locale,
+                created_at=T0,
+            )
             s.add(firm)
             s.flush()
-            tenancy = Tenancy(firm_id=firm.id, space_id=self.space_id, state="active",  # type: ignore[arg-type]
-                              created_at=T0, updated_at=T0)
+            tenancy = Tenancy(
+                firm_id=firm.id,
+                space_id=self.space_id,
+                state="active",  # type: ignore[arg-type]
+                created_at=T0,
+                updated_at=T0,
+            )
             s.add(tenancy)
             s.commit()
             self.firms[name] = (firm.id, tenancy.id)  # type: ignore[assignment]
         return name
 
-    def add(self, firm: str, message: str, *, audience: str = "firm",
-            context: dict[str, Any] | None = None, key: str = "1") -> int:
+    def add(
+        self,
+        firm: str,
+        message: str,
+        *,
+        audience: str = "firm",
+        context: dict[str, Any] | None = None,
+        key: str = "1",
+    ) -> int:
         firm_id, tenancy_id = self.firms[firm]
         with Session(self.engine) as s:
             row = s.get(Firm, firm_id)
             assert row is not None
-            ctx = dict(context if context is not None else
-                       next(c for a, c in samples(message) if a == audience))
-            ctx["firm"] = {"id": firm_id, "name": row.name, "uscc": row.uscc,
-                           "contact_name": row.contact_name, "email": row.contact_email,
-                           "account_manager": row.account_manager}
-            out = OutboxMessage(dedupe_key=f"{message}:{audience}:{tenancy_id}:{key}",
-                                message=message, tenancy_id=tenancy_id, firm_id=firm_id,
-                                audience=audience, locale=row.locale, context=ctx,
-                                next_attempt_at=self.clock.now(), created_at=self.clock.now())
+            ctx = dict(
+                context
+                if context is not None
+                else next(c for a, c in samples(message) if a == audience)
+            )
+            ctx["firm"] = {
+                "id": firm_id,
+                "name": row.name,
+                "uscc": row.uscc,
+                "contact_name": row.contact_name,
+                "email": row.contact_email,
+                "account_manager": row.account_manager,
+            }
+            out = OutboxMessage(
+                dedupe_key=f"{message}:{audience}:{tenancy_id}:{key}",
+                message=message,
+                tenancy_id=tenancy_id,
+                firm_id=firm_id,
+                audience=audience,
+                locale=row.locale,
+                context=ctx,
+                next_attempt_at=self.clock.now(),
+                created_at=self.clock.now(),
+            )
             s.add(out)
             s.commit()
             assert out.id is not None
@@ -177,11 +219,24 @@ class World:
             return list(s.exec(stmt).all())
 
     def relay(self, port: int | None, **kwargs: Any) -> Relay:
-        smtp = None if port is None else SmtpSettings(
-            host="127.0.0.1", port=port, operators_address=kwargs.pop("operators", OPS),
-            timeout=5)
-        return Relay(self.engine, kwargs.pop("renderer", Renderer()), smtp, self.clock,
-                     rng=random.Random(7), **kwargs)
+        smtp = (
+            None
+            if port is None
+            else SmtpSettings(
+                host="127.0.0.1",
+                port=port,
+                operators_address=kwargs.pop("operators", OPS),
+                timeout=5,
+            )
+        )
+        return Relay(
+            self.engine,
+            kwargs.pop("renderer", Renderer()),
+            smtp,
+            self.clock,
+            rng=random.Random(7),
+            **kwargs,
+        )
 
 
 @pytest.fixture
@@ -190,8 +245,9 @@ def world(engine: Engine) -> World:
 
 
 # ---- tests ---------------------------------------------------------------------------------
-def test_a_batch_goes_out_with_headers_bodies_and_inbox_items(world: World,
-                                                              server: SmtpServer) -> None:
+def test_a_batch_goes_out_with_headers_bodies_and_inbox_items(
+    world: World, server: SmtpServer
+) -> None:
     world.firm("成都蓉医生物科技有限公司", "liming@rongyi.example")
     world.firm("Chengdu Biotech", "ceo@cdbio.example", locale="en")
     notice = world.add("成都蓉医生物科技有限公司", "exit_notice")
@@ -240,7 +296,8 @@ def test_the_chinese_subject_travels_rfc2047_encoded(world: World, server: SmtpS
 
 
 def test_server_down_retries_with_backoff_then_delivers_exactly_once(
-        world: World, down_server: SmtpServer) -> None:
+    world: World, down_server: SmtpServer
+) -> None:
     world.firm("蓉医", "a@rongyi.example")
     outbox_id = world.add("蓉医", "admitted")
     relay = world.relay(down_server.port)
@@ -270,7 +327,8 @@ def test_server_down_retries_with_backoff_then_delivers_exactly_once(
 
 
 def test_a_relay_killed_between_sending_and_marking_duplicates_no_inbox_item(
-        world: World, server: SmtpServer) -> None:
+    world: World, server: SmtpServer
+) -> None:
     world.firm("蓉医", "a@rongyi.example")
     outbox_id = world.add("蓉医", "review_result")
     relay = world.relay(server.port)
@@ -332,8 +390,9 @@ def test_a_missing_address_still_delivers_in_app(world: World, server: SmtpServe
 
     assert report.delivered == 2 and server.handler.messages == []
     row = world.row(firm_row)
-    assert row.status == "sent" and row.last_error == \
-        "email not sent: the firm has no contact email"
+    assert (
+        row.status == "sent" and row.last_error == "email not sent: the firm has no contact email"
+    )
     assert "operators_address" in (world.row(ops_row).last_error or "")
     assert len(world.inbox(firm_row)) == 1 and len(world.inbox(ops_row)) == 1
 
@@ -345,8 +404,9 @@ def test_without_smtp_everything_goes_to_the_inbox(world: World) -> None:
     assert world.row(outbox_id).last_error is None and len(world.inbox(outbox_id)) == 1
 
 
-def test_a_template_error_kills_its_row_and_the_batch_goes_on(world: World,
-                                                             server: SmtpServer) -> None:
+def test_a_template_error_kills_its_row_and_the_batch_goes_on(
+    world: World, server: SmtpServer
+) -> None:
     world.firm("蓉医", "a@rongyi.example")
     broken = world.add("蓉医", "admitted", context={"period": "10个工作日"})  # no sign_by
     unknown = world.add("蓉医", "no_such_message", context={})
@@ -357,15 +417,15 @@ def test_a_template_error_kills_its_row_and_the_batch_goes_on(world: World,
     assert (report.delivered, report.dead) == (1, 2)
     row = world.row(broken)
     assert row.status == "dead" and row.attempts == 1
-    assert (row.last_error or "").startswith("template: zh-CN/admitted") and \
-        "sign_by" in (row.last_error or "")
+    assert (row.last_error or "").startswith("template: zh-CN/admitted") and "sign_by" in (
+        row.last_error or ""
+    )
     assert "not in the message catalog" in (world.row(unknown).last_error or "")
     assert world.inbox(broken) == [] and len(world.inbox(fine)) == 1
     assert len(server.handler.messages) == 1
 
 
-def test_max_attempts_then_dead_then_operator_retry(world: World,
-                                                   down_server: SmtpServer) -> None:
+def test_max_attempts_then_dead_then_operator_retry(world: World, down_server: SmtpServer) -> None:
     world.firm("蓉医", "a@rongyi.example")
     outbox_id = world.add("蓉医", "admitted")
     relay = world.relay(down_server.port, max_attempts=3)
@@ -394,8 +454,11 @@ def test_max_attempts_then_dead_then_operator_retry(world: World,
 def test_inbox_for_and_mark_read(world: World) -> None:
     world.firm("蓉医", "a@rongyi.example")
     world.firm("other", None)
-    ids = [world.add("蓉医", "admitted"), world.add("蓉医", "review_opened"),
-           world.add("other", "admitted")]
+    ids = [
+        world.add("蓉医", "admitted"),
+        world.add("蓉医", "review_opened"),
+        world.add("other", "admitted"),
+    ]
     world.relay(None).run_once()
     firm_id = world.firms["蓉医"][0]
     with Session(world.engine) as s:
@@ -411,16 +474,47 @@ def test_the_relay_uses_the_newest_saved_override(world: World, server: SmtpServ
     world.firm("蓉医", "a@rongyi.example")
     renderer = Renderer()
     with Session(world.engine) as s:
-        assert save_override(s, "admitted", "zh-CN", "subject", "旧版 {{ firm.name }}",
-                             "ops1", T0, renderer=renderer) == 1
-        assert save_override(s, "admitted", "zh-CN", "subject", "准入通知：{{ firm.name }}",
-                             "ops1", T0, renderer=renderer) == 2
+        assert (
+            save_override(
+                s,
+                "admitted",
+                "zh-CN",
+                "subject",
+                "旧版 {{ firm.name }}",
+                "ops1",
+                T0,
+                renderer=renderer,
+            )
+            == 1
+        )
+        assert (
+            save_override(
+                s,
+                "admitted",
+                "zh-CN",
+                "subject",
+                "准入通知：{{ firm.name }}",
+                "ops1",
+                T0,
+                renderer=renderer,
+            )
+            == 2
+        )
         with pytest.raises(InvalidTemplate, match="unsafe"):
-            save_override(s, "admitted", "zh-CN", "subject", "{{ ''.__class__ }}", "ops1", T0,
-                          renderer=renderer)
+            save_override(
+                s,
+                "admitted",
+                "zh-CN",
+                "subject",
+                "{{ ''.__class__ }}",
+                "ops1",
+                T0,
+                renderer=renderer,
+            )
         with pytest.raises(InvalidTemplate, match="sign_on"):
-            save_override(s, "admitted", "zh-CN", "text", "{{ sign_on }}", "ops1", T0,
-                          renderer=renderer)
+            save_override(
+                s, "admitted", "zh-CN", "text", "{{ sign_on }}", "ops1", T0, renderer=renderer
+            )
         s.commit()
         assert len(s.exec(select(MessageTemplate)).all()) == 2  # nothing stored on error
     world.add("蓉医", "admitted")
@@ -452,8 +546,9 @@ def pg_engine() -> Iterator[Engine]:
 
 
 @pytest.mark.postgres
-def test_postgres_relays_skip_locked_rows_and_share_the_work(pg_engine: Engine,
-                                                             server: SmtpServer) -> None:
+def test_postgres_relays_skip_locked_rows_and_share_the_work(
+    pg_engine: Engine, server: SmtpServer
+) -> None:
     world = World(pg_engine)
     world.firm("蓉医", "a@rongyi.example")
     ids = [world.add("蓉医", "review_opened", key=str(i)) for i in range(120)]

@@ -38,24 +38,47 @@ DEFAULT_VERSION = rules.parse(rules.default_rulebook_text(), "default").version
 def figures(**changes: Any) -> dict[str, Any]:
     """A fixed year of review figures (scores 62.65, grade C, on 120 m² without a prior year)."""
     base: dict[str, Any] = {
-        "revenue_yuan": 3_000_000, "tax_paid_yuan": 150_000, "net_profit_yuan": 200_000,
-        "rd_spend_yuan": 240_000, "new_ip_count": 5, "high_tech_enterprise": False,
-        "tech_sme": True, "specialized_new": False, "equity_raised_yuan": 1_000_000,
-        "headcount": 25, "rd_staff": 9, "graduates_hired": 2, "rent_on_time": True,
-        "data_on_time": True, "safety_inspections_passed": True, "activities_attended": 3,
-        "major_accident": False, "credit_listed": False}
+        "revenue_yuan": 3_000_000,
+        "tax_paid_yuan": 150_000,
+        "net_profit_yuan": 200_000,
+        "rd_spend_yuan": 240_000,
+        "new_ip_count": 5,
+        "high_tech_enterprise": False,
+        "tech_sme": True,
+        "specialized_new": False,
+        "equity_raised_yuan": 1_000_000,
+        "headcount": 25,
+        "rd_staff": 9,
+        "graduates_hired": 2,
+        "rent_on_time": True,
+        "data_on_time": True,
+        "safety_inspections_passed": True,
+        "activities_attended": 3,
+        "major_accident": False,
+        "credit_listed": False,
+    }
     return {**base, **changes}
 
 
-STRONG = figures(tax_paid_yuan=600_000, rd_spend_yuan=400_000, high_tech_enterprise=True,
-                 specialized_new=True, equity_raised_yuan=6_000_000, headcount=50, rd_staff=15,
-                 graduates_hired=5, activities_attended=4)  # 91.00, A
+STRONG = figures(
+    tax_paid_yuan=600_000,
+    rd_spend_yuan=400_000,
+    high_tech_enterprise=True,
+    specialized_new=True,
+    equity_raised_yuan=6_000_000,
+    headcount=50,
+    rd_staff=15,
+    graduates_hired=5,
+    activities_attended=4,
+)  # 91.00, A
 
 
 def counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one()
-                for t in inspect(conn).get_table_names()}
+        return {
+            t: conn.execute(text(f'SELECT COUNT(*) FROM "{t}"')).scalar_one()
+            for t in inspect(conn).get_table_names()
+        }
 
 
 class Park:
@@ -79,15 +102,20 @@ class Park:
 
     def firm(self, name: str | None = None) -> str:
         uscc = make_uscc(self.rng)
-        self.do(c.RegisterFirm(name=name or f"蓉创科技{uscc[-4:]}", uscc=uscc,
-                               industry="pharma"))
+        self.do(c.RegisterFirm(name=name or f"蓉创科技{uscc[-4:]}", uscc=uscc, industry="pharma"))
         return uscc
 
     def apply(self, uscc: str | None = None, **profile: Any) -> int:
         uscc = uscc or self.firm()
         today = self.clock.now().astimezone(local(2024, 1, 1).tzinfo).date()
-        step = self.do(c.Apply(firm=uscc, space=SPACE, requested_area_m2=120,
-                               profile={**good_profile(today), **profile}))
+        step = self.do(
+            c.Apply(
+                firm=uscc,
+                space=SPACE,
+                requested_area_m2=120,
+                profile={**good_profile(today), **profile},
+            )
+        )
         return int(step.tenancy_id)
 
     def evaluating(self) -> int:
@@ -97,8 +125,14 @@ class Park:
 
     def score(self, t: int, *levels: float, conflicted: int = 0) -> None:
         for i, level in enumerate(levels):
-            self.do(c.ScoreApplication(tenancy_id=t, reviewer=f"专家{i}", scores=scores(level),
-                                       conflict_of_interest=i < conflicted))
+            self.do(
+                c.ScoreApplication(
+                    tenancy_id=t,
+                    reviewer=f"专家{i}",
+                    scores=scores(level),
+                    conflict_of_interest=i < conflicted,
+                )
+            )
 
     def in_publicity(self) -> int:
         t = self.evaluating()
@@ -113,8 +147,15 @@ class Park:
         self.clock.set(local(2024, 3, 11, 9, 0))
         for t in ts:
             self.do(c.EndPublicity(tenancy_id=t))
-            self.do(c.Sign(tenancy_id=t, units=(self.unit(),), term_start=date(2024, 4, 1),
-                           term_end=date(2027, 3, 31), deposit_yuan=20_000))
+            self.do(
+                c.Sign(
+                    tenancy_id=t,
+                    units=(self.unit(),),
+                    term_start=date(2024, 4, 1),
+                    term_end=date(2027, 3, 31),
+                    deposit_yuan=20_000,
+                )
+            )
         return ts
 
     def review(self, t: int, period: int, figs: dict[str, Any] | None) -> None:
@@ -124,7 +165,8 @@ class Park:
 
     def cycle(self, period: int, **kw: Any) -> dict[str, Any]:
         return self.service.run(  # type: ignore[no-any-return]
-            lambda w: decisions.decide_cycle(w, SPACE, period, actor="operator", **kw))
+            lambda w: decisions.decide_cycle(w, SPACE, period, actor="operator", **kw)
+        )
 
 
 @pytest.fixture
@@ -134,8 +176,9 @@ def park(service: Service, clock: FixedClock) -> Park:
 
 def reviews(engine: Engine, period: int) -> dict[int, Review]:
     with Session(engine) as s:
-        return {r.tenancy_id: r for r in s.exec(select(Review).where(
-            Review.period == period)).all()}
+        return {
+            r.tenancy_id: r for r in s.exec(select(Review).where(Review.period == period)).all()
+        }
 
 
 def tenancy(engine: Engine, t: int) -> Tenancy:
@@ -147,28 +190,33 @@ def tenancy(engine: Engine, t: int) -> Tenancy:
 
 def events(engine: Engine, t: int, trigger: str | None = None) -> list[AuditEvent]:
     with Session(engine) as s:
-        rows = s.exec(select(AuditEvent).where(AuditEvent.tenancy_id == t)
-                      .order_by(col(AuditEvent.seq))).all()
+        rows = s.exec(
+            select(AuditEvent).where(AuditEvent.tenancy_id == t).order_by(col(AuditEvent.seq))
+        ).all()
     return [e for e in rows if trigger is None or e.trigger == trigger]
 
 
 # ---- the review cycle ------------------------------------------------------------------------
 
+
 def test_a_cycle_is_decided_as_one_cohort_with_the_a_cap_and_each_consequence(
-        park: Park, engine: Engine, clock: FixedClock) -> None:
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
     ts = park.residents(5)
     clock.set(local(2025, 1, 2, 9, 0))
     park.review(ts[0], 2024, STRONG)
-    park.review(ts[1], 2024, {**STRONG, "headcount": 40})          # 90.20, A before the cap
-    park.review(ts[2], 2024, {**STRONG, "headcount": 30})          # 89.40, A before the cap
-    park.review(ts[3], 2024, figures())                              # 62.65, C
-    park.review(ts[4], 2024, None)                                   # never submitted
-    clock.set(local(2025, 1, 20, 9, 0))                              # after the due date
+    park.review(ts[1], 2024, {**STRONG, "headcount": 40})  # 90.20, A before the cap
+    park.review(ts[2], 2024, {**STRONG, "headcount": 30})  # 89.40, A before the cap
+    park.review(ts[3], 2024, figures())  # 62.65, C
+    park.review(ts[4], 2024, None)  # never submitted
+    clock.set(local(2025, 1, 20, 9, 0))  # after the due date
 
     result = park.cycle(2024)
 
-    got = {d["tenancy_id"]: (d["score"], d["scored_grade"], d["grade"], d["consequence"], d["to"])
-           for d in result["decided"]}
+    got = {
+        d["tenancy_id"]: (d["score"], d["scored_grade"], d["grade"], d["consequence"], d["to"])
+        for d in result["decided"]
+    }
     assert got == {
         ts[0]: (91.0, "A", "A", "renewal_priority", "active"),
         ts[1]: (90.2, "A", "B", "none", "active"),
@@ -179,15 +227,31 @@ def test_a_cycle_is_decided_as_one_cohort_with_the_a_cap_and_each_consequence(
     assert result["cohort"] == 5
     assert result["cap"] == {"grade": "A", "max_percent": 20, "demote_to": "B", "allowed": 1}
     stored = reviews(engine, 2024)
-    assert {t: stored[t].grade for t in ts} == {ts[0]: "A", ts[1]: "B", ts[2]: "B", ts[3]: "C",
-                                                ts[4]: "D"}
+    assert {t: stored[t].grade for t in ts} == {
+        ts[0]: "A",
+        ts[1]: "B",
+        ts[2]: "B",
+        ts[3]: "C",
+        ts[4]: "D",
+    }
     cap_step = [s for s in stored[ts[1]].trace["steps"] if s["rule"] == "review.grade_cap"]
-    assert cap_step == [{
-        "rule": "review.grade_cap", "label_zh": "优秀等级比例上限",
-        "label_en": "Cap on the share of top grades",
-        "figures": {"score": "90.20", "cohort": 5, "with_grade": 3, "allowed": 1,
-                    "cutoff": "90.20"},
-        "threshold": {"max_percent": 20, "rounding": "floor"}, "result": "B", "note": ""}]
+    assert cap_step == [
+        {
+            "rule": "review.grade_cap",
+            "label_zh": "优秀等级比例上限",
+            "label_en": "Cap on the share of top grades",
+            "figures": {
+                "score": "90.20",
+                "cohort": 5,
+                "with_grade": 3,
+                "allowed": 1,
+                "cutoff": "90.20",
+            },
+            "threshold": {"max_percent": 20, "rounding": "floor"},
+            "result": "B",
+            "note": "",
+        }
+    ]
     assert stored[ts[1]].trace["steps"][-1]["rule"] == "review.consequence"
     assert stored[ts[4]].trace["steps"][-1]["result"] == "rectification"
     for t in ts:
@@ -197,12 +261,16 @@ def test_a_cycle_is_decided_as_one_cohort_with_the_a_cap_and_each_consequence(
         assert decided.data["trace"] == stored[t].trace
         assert stored[t].rulebook_version == DEFAULT_VERSION
     with Session(engine) as s:
-        notices = s.exec(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.message == "review_result")).one()
+        notices = s.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.message == "review_result")
+        ).one()
     assert notices == 5
     # graduation is offered, never applied: the A firm stays resident
-    candidates = {g["tenancy_id"]: {m["id"] for m in g["met"]}
-                  for g in result["graduation_candidates"]}
+    candidates = {
+        g["tenancy_id"]: {m["id"] for m in g["met"]} for g in result["graduation_candidates"]
+    }
     assert candidates == {t: {"high_tech_enterprise", "funding"} for t in ts[:3]}
     assert tenancy(engine, ts[0]).state == "active"
     # a second run finds nothing left to decide and changes nothing
@@ -213,7 +281,8 @@ def test_a_cycle_is_decided_as_one_cohort_with_the_a_cap_and_each_consequence(
 
 
 def test_the_cycle_waits_while_a_review_is_open_before_its_deadline(
-        park: Park, engine: Engine, clock: FixedClock) -> None:
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
     ts = park.residents(2)
     clock.set(local(2025, 1, 2, 9, 0))
     park.review(ts[0], 2024, figures())
@@ -230,14 +299,17 @@ def test_the_cycle_waits_while_a_review_is_open_before_its_deadline(
 
 
 def test_a_veto_in_the_cycle_grades_d_and_a_second_d_forces_the_exit(
-        park: Park, engine: Engine, clock: FixedClock) -> None:
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
     ts = park.residents(2)
     clock.set(local(2025, 1, 2, 9, 0))
     park.review(ts[0], 2024, STRONG)
     park.review(ts[1], 2024, figures())
     first = park.cycle(2024, vetoes={ts[0]: ["fraud"]})
     assert [(d["grade"], d["vetoed"], d["to"]) for d in first["decided"]] == [
-        ("D", ["fraud"], "rectifying"), ("C", [], "active")]
+        ("D", ["fraud"], "rectifying"),
+        ("C", [], "active"),
+    ]
     park.do(c.Reinspect(tenancy_id=ts[0], passed=True, reason="整改完成"))
     clock.set(local(2026, 1, 5, 9, 0))
     park.review(ts[0], 2025, None)
@@ -245,7 +317,9 @@ def test_a_veto_in_the_cycle_grades_d_and_a_second_d_forces_the_exit(
     clock.set(local(2026, 2, 2, 9, 0))
     second = park.cycle(2025)
     assert [(d["grade"], d["consequence"], d["to"]) for d in second["decided"]] == [
-        ("D", "forced_exit", "exit_notice"), ("C", "none", "active")]
+        ("D", "forced_exit", "exit_notice"),
+        ("C", "none", "active"),
+    ]
     with Session(engine) as s:
         case = s.exec(select(ExitCase).where(ExitCase.tenancy_id == ts[0])).one()
     assert (case.exit_type, case.grounds, case.status) == ("forced", "consecutive_d", "open")
@@ -253,22 +327,42 @@ def test_a_veto_in_the_cycle_grades_d_and_a_second_d_forces_the_exit(
 
 # ---- admission -----------------------------------------------------------------------------
 
+
 def test_a_firm_exited_for_fraud_is_barred_from_re_applying_for_two_years(
-        park: Park, engine: Engine, clock: FixedClock) -> None:
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
     (t,) = park.residents(1)
     uscc = _uscc_of(engine, t)
     clock.set(local(2024, 6, 3, 9, 0))
-    park.service.run(lambda w: benefits.record_benefit(
-        w, t, kind="rent_free", amount_yuan=36_000, granted_on=date(2024, 4, 1),
-        commitment_months=24, actor="operator"))
-    park.do(c.ServeExitNotice(tenancy_id=t, grounds="fraud", facts="申请材料营业收入造假",
-                              proof_of_service="EMS 1234567890 签收"))
+    park.service.run(
+        lambda w: benefits.record_benefit(
+            w,
+            t,
+            kind="rent_free",
+            amount_yuan=36_000,
+            granted_on=date(2024, 4, 1),
+            commitment_months=24,
+            actor="operator",
+        )
+    )
+    park.do(
+        c.ServeExitNotice(
+            tenancy_id=t,
+            grounds="fraud",
+            facts="申请材料营业收入造假",
+            proof_of_service="EMS 1234567890 签收",
+        )
+    )
     park.do(c.RuleOnObjection(tenancy_id=t, upheld=False, reason="未提出申辩，维持退出决定"))
     park.do(c.HandOver(tenancy_id=t, checklist=HANDOVER))
     assert tenancy(engine, t).state == "exited"
     settled = events(engine, t, "hand_over")[0].data["settlement"]
-    assert (settled["clawback_mode"], settled["clawback_yuan"], settled["refund_yuan"],
-            settled["due_yuan"]) == ("full", "36000.00", "0.00", "16000.00")
+    assert (
+        settled["clawback_mode"],
+        settled["clawback_yuan"],
+        settled["refund_yuan"],
+        settled["due_yuan"],
+    ) == ("full", "36000.00", "0.00", "16000.00")
 
     clock.set(local(2026, 5, 29, 9, 0))
     again = park.apply(uscc)
@@ -287,23 +381,31 @@ def test_a_firm_exited_for_fraud_is_barred_from_re_applying_for_two_years(
 
 
 def test_benefits_are_clawed_back_pro_rata_on_a_voluntary_exit_and_must_be_valid(
-        park: Park, engine: Engine, clock: FixedClock) -> None:
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
     (t,) = park.residents(1)
     clock.set(local(2025, 4, 1, 9, 0))
 
     def record(**kw: Any) -> Any:
-        args = {"kind": "subsidy", "amount_yuan": 24_000, "granted_on": date(2024, 4, 1),
-                "commitment_months": 24, "actor": "operator", **kw}
+        args = {
+            "kind": "subsidy",
+            "amount_yuan": 24_000,
+            "granted_on": date(2024, 4, 1),
+            "commitment_months": 24,
+            "actor": "operator",
+            **kw,
+        }
         return park.service.run(lambda w: benefits.record_benefit(w, t, **args))
 
     before = counts(engine)
-    for bad, message in (({"kind": "cash"}, "benefit.kind: must be one of rent_free"),
-                         ({"amount_yuan": -1}, "benefit.amount_yuan: must not be negative"),
-                         ({"amount_yuan": "lots"}, "benefit.amount_yuan: must be a number"),
-                         ({"commitment_months": -3}, "benefit.commitment_months"),
-                         ({"granted_on": date(2025, 5, 1)}, "granted_on: must not be in the "
-                                                            "future"),
-                         ({"granted_on": date(2024, 3, 1)}, "granted_on: must not be before")):
+    for bad, message in (
+        ({"kind": "cash"}, "benefit.kind: must be one of rent_free"),
+        ({"amount_yuan": -1}, "benefit.amount_yuan: must not be negative"),
+        ({"amount_yuan": "lots"}, "benefit.amount_yuan: must be a number"),
+        ({"commitment_months": -3}, "benefit.commitment_months"),
+        ({"granted_on": date(2025, 5, 1)}, "granted_on: must not be in the future"),
+        ({"granted_on": date(2024, 3, 1)}, "granted_on: must not be before"),
+    ):
         with pytest.raises(InvalidInput, match=message):
             record(**bad)
     assert counts(engine) == before
@@ -313,7 +415,10 @@ def test_benefits_are_clawed_back_pro_rata_on_a_voluntary_exit_and_must_be_valid
     settled = events(engine, t, "hand_over")[0].data["settlement"]
     # 365 of the 730 committed days remain unserved: half the subsidy comes back
     assert (settled["clawback_mode"], settled["clawback_yuan"], settled["refund_yuan"]) == (
-        "pro_rata", "12000.00", "8000.00")
+        "pro_rata",
+        "12000.00",
+        "8000.00",
+    )
 
 
 def _uscc_of(engine: Engine, t: int) -> str:
@@ -326,9 +431,10 @@ def _uscc_of(engine: Engine, t: int) -> str:
 
 
 def test_scoring_excludes_conflicts_trims_from_five_and_sets_the_priority_flag(
-        park: Park, engine: Engine) -> None:
+    park: Park, engine: Engine
+) -> None:
     four = park.evaluating()
-    park.score(four, 0.9, 0.6, 0.8, 0.8, 0.7, conflicted=1)        # 4 counted: no trim
+    park.score(four, 0.9, 0.6, 0.8, 0.8, 0.7, conflicted=1)  # 4 counted: no trim
     park.do(c.Approve(tenancy_id=four))
     (approved,) = events(engine, four, "approve")
     steps = {s["rule"]: s for s in approved.data["trace"]["steps"]}
@@ -341,8 +447,10 @@ def test_scoring_excludes_conflicts_trims_from_five_and_sets_the_priority_flag(
     park.do(c.Approve(tenancy_id=five))
     (approved,) = events(engine, five, "approve")
     steps = {s["rule"]: s for s in approved.data["trace"]["steps"]}
-    assert steps["admission.scoring.trim"]["figures"] == {"reviewers": 5,
-                                                          "dropped": ["专家5", "专家1"]}
+    assert steps["admission.scoring.trim"]["figures"] == {
+        "reviewers": 5,
+        "dropped": ["专家5", "专家1"],
+    }
     assert steps["admission.scoring.priority"]["result"] == "pass"
     assert tenancy(engine, five).priority is True
 
@@ -354,13 +462,17 @@ def test_scoring_excludes_conflicts_trims_from_five_and_sets_the_priority_flag(
     assert counts(engine) == before
     park.do(c.Reject(tenancy_id=low))
     (rejected,) = events(engine, low, "reject")
-    assert [s["result"] for s in rejected.data["trace"]["steps"]
-            if s["rule"] == "admission.scoring.pass"] == ["fail"]
+    assert [
+        s["result"]
+        for s in rejected.data["trace"]["steps"]
+        if s["rule"] == "admission.scoring.pass"
+    ] == ["fail"]
 
 
 def test_objections_to_the_publicity_are_accepted_only_written_named_and_on_time(
-        park: Park, engine: Engine, clock: FixedClock) -> None:
-    t = park.in_publicity()                                          # 公示 2024-03-04..08
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
+    t = park.in_publicity()  # 公示 2024-03-04..08
 
     def lodge(**kw: Any) -> dict[str, Any]:
         args: dict[str, Any] = {"by": "张三", "written": True, "grounds": "该企业并非孵化期"}
@@ -381,7 +493,11 @@ def test_objections_to_the_publicity_are_accepted_only_written_named_and_on_time
     assert [e.data["accepted"] for e in lodged] == [False, False, False, True, False]
     assert lodged[0].reason is not None and "匿名" in lodged[0].reason
     assert [s["rule"] for s in lodged[-1].data["trace"]["steps"]] == [
-        "written", "named", "has_reasons", "in_window"]
+        "written",
+        "named",
+        "has_reasons",
+        "in_window",
+    ]
     with pytest.raises(GuardFailed, match="objection awaits a ruling"):
         park.do(c.EndPublicity(tenancy_id=t))
     park.do(c.RuleOnObjection(tenancy_id=t, upheld=False, reason="经核查，异议不成立"))
@@ -390,29 +506,37 @@ def test_objections_to_the_publicity_are_accepted_only_written_named_and_on_time
 
 
 def test_an_admission_lapses_unless_signed_within_ten_working_days(
-        park: Park, service: Service, engine: Engine, clock: FixedClock) -> None:
+    park: Park, service: Service, engine: Engine, clock: FixedClock
+) -> None:
     t = park.in_publicity()
     clock.set(local(2024, 3, 11, 9, 0))
-    park.do(c.EndPublicity(tenancy_id=t))                 # admitted Monday 2024-03-11
+    park.do(c.EndPublicity(tenancy_id=t))  # admitted Monday 2024-03-11
     (admitted,) = events(engine, t, "admit")
-    assert admitted.data["sign_by"] == "2024-03-25"       # 10 working days, the day not counted
+    assert admitted.data["sign_by"] == "2024-03-25"  # 10 working days, the day not counted
     clock.set(local(2024, 3, 25, 20, 0))
     sweep_deadlines(service, until=local(2024, 3, 25, 23, 59))
-    assert tenancy(engine, t).state == "admitted"         # the deadline holds until 24:00
+    assert tenancy(engine, t).state == "admitted"  # the deadline holds until 24:00
     clock.set(local(2024, 3, 26, 0, 5))
     sweep_deadlines(service, until=local(2024, 3, 26, 0, 5))
     assert tenancy(engine, t).state == "withdrawn"
     lapsed = events(engine, t)[-1]
     assert lapsed.trigger == "lapse"
-    assert lapsed.data["trace"]["steps"] == [{
-        "rule": "periods.agreement_signing", "label_zh": "未在规定期限内签订入驻协议",
-        "label_en": "Agreement not signed in time",
-        "figures": {"due_on": "2024-03-25", "today": "2024-03-26"},
-        "threshold": {"agreement_signing": "10个工作日"}, "result": "lapse", "note": ""}]
+    assert lapsed.data["trace"]["steps"] == [
+        {
+            "rule": "periods.agreement_signing",
+            "label_zh": "未在规定期限内签订入驻协议",
+            "label_en": "Agreement not signed in time",
+            "figures": {"due_on": "2024-03-25", "today": "2024-03-26"},
+            "threshold": {"agreement_signing": "10个工作日"},
+            "result": "lapse",
+            "note": "",
+        }
+    ]
 
 
 def test_units_are_let_only_when_available_and_within_the_track_area(
-        park: Park, engine: Engine, clock: FixedClock) -> None:
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
     small, big, other = park.unit(), park.unit(area=900, kind="lab"), park.unit()
     repair = park.unit()
     with Session(engine) as s:
@@ -434,21 +558,28 @@ def test_units_are_let_only_when_available_and_within_the_track_area(
     with pytest.raises(GuardFailed, match="cannot be let twice"):
         park.do(c.Sign(tenancy_id=ts[1], units=(other,), **term))
     with pytest.raises(InvalidInput, match="Lease at most the maximum length"):
-        park.do(c.Sign(tenancy_id=ts[1], units=(small,), term_start=date(2024, 4, 1),
-                       term_end=date(2028, 3, 31)))
+        park.do(
+            c.Sign(
+                tenancy_id=ts[1],
+                units=(small,),
+                term_start=date(2024, 4, 1),
+                term_end=date(2028, 3, 31),
+            )
+        )
     assert counts(engine) == before
     park.do(c.Sign(tenancy_id=ts[1], units=(small,), **term))
     assert tenancy(engine, ts[1]).state == "active"
 
 
 def test_a_deadline_in_an_unpublished_year_is_refused_until_the_operator_enters_it(
-        park: Park, engine: Engine, clock: FixedClock) -> None:
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
     clock.set(local(2026, 12, 28, 9, 0))
     t = park.evaluating()
     park.score(t, 0.8, 0.8, 0.8)
     before = counts(engine)
     with pytest.raises(ScheduleNotPublished, match="2027 is not published"):
-        park.do(c.Approve(tenancy_id=t))                  # 公示 would end in January 2027
+        park.do(c.Approve(tenancy_id=t))  # 公示 would end in January 2027
     assert counts(engine) == before
     park.do(c.SetCalendarDay(day=date(2027, 1, 1), workday=False, note="元旦"))
     park.do(c.Approve(tenancy_id=t))
@@ -460,146 +591,387 @@ def test_a_deadline_in_an_unpublished_year_is_refused_until_the_operator_enters_
 
 GOLDEN_USCC = "91510115MA6UCQWD1X"
 GOLDEN_PROFILE = {
-    "founded_on": "2023-05-10", "staff": 18, "revenue_yuan": 1_200_000,
-    "assets_yuan": 3_000_000, "prev_year_revenue_yuan": 900_000, "industry": "pharma",
-    "track": "incubation", "requested_area_m2": 120, "prohibited_business": False,
-    "major_incident_recent": False, "abnormal_operations_listed": False,
-    "serious_dishonest_listed": False, "dishonest_executee": False,
-    "ip_ownership_clear": True, "env_fire_safety_approved": True,
-    "water_intensive_or_polluting": False, "will_register_in_space": True,
+    "founded_on": "2023-05-10",
+    "staff": 18,
+    "revenue_yuan": 1_200_000,
+    "assets_yuan": 3_000_000,
+    "prev_year_revenue_yuan": 900_000,
+    "industry": "pharma",
+    "track": "incubation",
+    "requested_area_m2": 120,
+    "prohibited_business": False,
+    "major_incident_recent": False,
+    "abnormal_operations_listed": False,
+    "serious_dishonest_listed": False,
+    "dishonest_executee": False,
+    "ip_ownership_clear": True,
+    "env_fire_safety_approved": True,
+    "water_intensive_or_polluting": False,
+    "will_register_in_space": True,
 }
 
 
-def _step(rule: str, zh: str, en: str, figures: Any, threshold: Any, result: Any,
-          note: str = "") -> dict[str, Any]:
-    return {"rule": rule, "label_zh": zh, "label_en": en, "figures": figures,
-            "threshold": threshold, "result": result, "note": note}
+def _step(
+    rule: str, zh: str, en: str, figures: Any, threshold: Any, result: Any, note: str = ""
+) -> dict[str, Any]:
+    return {
+        "rule": rule,
+        "label_zh": zh,
+        "label_en": en,
+        "figures": figures,
+        "threshold": threshold,
+        "result": result,
+        "note": note,
+    }
 
 
-GOLDEN_SCREENING = {"kind": "admission.hard_requirements", "rulebook_version": "<version>",
-                    "steps": []}  # filled in below, one literal step per requirement
+GOLDEN_SCREENING = {
+    "kind": "admission.hard_requirements",
+    "rulebook_version": "<version>",
+    "steps": [],
+}  # filled in below, one literal step per requirement
 GOLDEN_SCREENING["steps"] = [
-    _step("H1", "具有独立法人资格，统一社会信用代码有效",
-          "A legal entity with a valid unified social credit code",
-          {"uscc": GOLDEN_USCC}, {"standard": "GB 32100-2015"}, "pass"),
-    _step("H2", "符合科技型中小企业条件，无禁止类业务、重大事故及失信记录",
-          "A tech SME: within size caps, no prohibited business, major incident or credit listing",
-          {"prohibited_business": False, "major_incident_recent": False,
-           "abnormal_operations_listed": False, "serious_dishonest_listed": False,
-           "dishonest_executee": False, "staff": 18, "revenue_yuan": "1200000",
-           "assets_yuan": "3000000"},
-          {"require_false": ["prohibited_business", "major_incident_recent",
-                             "abnormal_operations_listed", "serious_dishonest_listed",
-                             "dishonest_executee"],
-           "max_staff": 500, "max_revenue_yuan": 200000000, "max_assets_yuan": 200000000},
-          "pass"),
-    _step("H3", "注册并实际在空间内经营，新设企业签约后30日内完成注册",
-          "Registers and works in the space; a new firm registers within 30 days of signing",
-          {"will_register_in_space": True},
-          {"require_true": ["will_register_in_space"],
-           "period": {"registration_after_signing": "30d"}}, "pass"),
-    _step("H4", "孵化类企业成立时间不超过24个月",
-          "Incubation track: firm at most 24 months old at entry",
-          {"track": "incubation", "founded_on": "2023-05-10", "on": "2024-03-04",
-           "age_months": 9},
-          {"max_age_months": 24, "latest_entry_on": "2025-05-10"}, "pass"),
-    _step("H5", "孵化类企业租用面积不超过1000平方米", "Incubation track: leases at most 1000 m²",
-          {"track": "incubation", "requested_area_m2": "120"}, {"max_area_m2": "1000"}, "pass"),
-    _step("H6", "孵化类企业上年度营业收入不超过200万元",
-          "Incubation track: previous-year revenue at most 2,000,000 yuan",
-          {"track": "incubation", "prev_year_revenue_yuan": "900000"},
-          {"max_prev_year_revenue_yuan": 2000000}, "pass"),
-    _step("H7", "知识产权归属清晰，业务符合空间主导产业及招引需求清单",
-          "Clear IP ownership; business on the space's recruitment list",
-          {"ip_ownership_clear": True, "industry": "pharma"},
-          {"require_true": ["ip_ownership_clear"],
-           "industries": ["pharma", "medical_devices", "health_services", "medical_big_data"]},
-          "pass"),
-    _step("H8", "实验及生产用途已取得环评、消防、安全审批，无高耗水、高污染工艺",
-          "Environmental, fire and safety approvals; no water-intensive or polluting processes",
-          {"env_fire_safety_approved": True, "water_intensive_or_polluting": False},
-          {"require_true": ["env_fire_safety_approved"],
-           "require_false": ["water_intensive_or_polluting"]}, "pass"),
-    _step("R1", "不在因欺诈退出后的重新申请限制期内",
-          "Not barred from re-applying after a fraud exit",
-          {"on": "2024-03-04", "barred_until": None}, {}, "pass"),
+    _step(
+        "H1",
+        "具有独立法人资格，统一社会信用代码有效",
+        "A legal entity with a valid unified social credit code",
+        {"uscc": GOLDEN_USCC},
+        {"standard": "GB 32100-2015"},
+        "pass",
+    ),
+    _step(
+        "H2",
+        "符合科技型中小企业条件，无禁止类业务、重大事故及失信记录",
+        "A tech SME: within size caps, no prohibited business, major incident or credit listing",
+        {
+            "prohibited_business": False,
+            "major_incident_recent": False,
+            "abnormal_operations_listed": False,
+            "serious_dishonest_listed": False,
+            "dishonest_executee": False,
+            "staff": 18,
+            "revenue_yuan": "1200000",
+            "assets_yuan": "3000000",
+        },
+        {
+            "require_false": [
+                "prohibited_business",
+                "major_incident_recent",
+                "abnormal_operations_listed",
+                "serious_dishonest_listed",
+                "dishonest_executee",
+            ],
+            "max_staff": 500,
+            "max_revenue_yuan": 200000000,
+            "max_assets_yuan": 200000000,
+        },
+        "pass",
+    ),
+    _step(
+        "H3",
+        "注册并实际在空间内经营，新设企业签约后30日内完成注册",
+        "Registers and works in the space; a new firm registers within 30 days of signing",
+        {"will_register_in_space": True},
+        {
+            "require_true": ["will_register_in_space"],
+            "period": {"registration_after_signing": "30d"},
+        },
+        "pass",
+    ),
+    _step(
+        "H4",
+        "孵化类企业成立时间不超过24个月",
+        "Incubation track: firm at most 24 months old at entry",
+        {"track": "incubation", "founded_on": "2023-05-10", "on": "2024-03-04", "age_months": 9},
+        {"max_age_months": 24, "latest_entry_on": "2025-05-10"},
+        "pass",
+    ),
+    _step(
+        "H5",
+        "孵化类企业租用面积不超过1000平方米",
+        "Incubation track: leases at most 1000 m²",
+        {"track": "incubation", "requested_area_m2": "120"},
+        {"max_area_m2": "1000"},
+        "pass",
+    ),
+    _step(
+        "H6",
+        "孵化类企业上年度营业收入不超过200万元",
+        "Incubation track: previous-year revenue at most 2,000,000 yuan",
+        {"track": "incubation", "prev_year_revenue_yuan": "900000"},
+        {"max_prev_year_revenue_yuan": 2000000},
+        "pass",
+    ),
+    _step(
+        "H7",
+        "知识产权归属清晰，业务符合空间主导产业及招引需求清单",
+        "Clear IP ownership; business on the space's recruitment list",
+        {"ip_ownership_clear": True, "industry": "pharma"},
+        {
+            "require_true": ["ip_ownership_clear"],
+            "industries": ["pharma", "medical_devices", "health_services", "medical_big_data"],
+        },
+        "pass",
+    ),
+    _step(
+        "H8",
+        "实验及生产用途已取得环评、消防、安全审批，无高耗水、高污染工艺",
+        "Environmental, fire and safety approvals; no water-intensive or polluting processes",
+        {"env_fire_safety_approved": True, "water_intensive_or_polluting": False},
+        {
+            "require_true": ["env_fire_safety_approved"],
+            "require_false": ["water_intensive_or_polluting"],
+        },
+        "pass",
+    ),
+    _step(
+        "R1",
+        "不在因欺诈退出后的重新申请限制期内",
+        "Not barred from re-applying after a fraud exit",
+        {"on": "2024-03-04", "barred_until": None},
+        {},
+        "pass",
+    ),
 ]
 
 
-def _item(item: str, zh: str, en: str, figures: Any, threshold: Any, result: str,
-          note: str = "") -> dict[str, Any]:
+def _item(
+    item: str, zh: str, en: str, figures: Any, threshold: Any, result: str, note: str = ""
+) -> dict[str, Any]:
     return _step(f"review.item.{item}", zh, en, figures, threshold, result, note)
 
 
-GOLDEN_REVIEW = {"kind": "review", "rulebook_version": "<version>", "steps": [
-    _item("revenue_growth", "营业收入增长", "Revenue growth",
-          {"revenue_yuan": "3000000", "previous_revenue_yuan": None},
-          {"points": 10, "full_at_percent": "20", "no_previous_percent": 50}, "5.00",
-          "no previous-year figure"),
-    _item("tax_paid", "实缴税收", "Tax paid", {"tax_paid_yuan": "150000"},
-          {"points": 10, "full_at": "500000"}, "3.00"),
-    _item("tax_per_m2", "单位面积税收（按租赁面积）", "Tax per m² of leased area",
-          {"tax_paid_yuan": "150000", "leased_area_m2": "120.0", "per_m2": "1250.00"},
-          {"points": 10, "full_at": "500"}, "10.00"),
-    _step("review.category.economic", "经济贡献", "Economic contribution",
-          {"revenue_growth": "5.00", "tax_paid": "3.00", "tax_per_m2": "10.00"},
-          {"weight": 30}, "18.00"),
-    _item("rd_intensity", "研发投入强度", "R&D intensity",
-          {"rd_spend_yuan": "240000", "revenue_yuan": "3000000", "percent": "8.00"},
-          {"points": 10, "full_at_percent": "10"}, "8.00"),
-    _item("new_ip", "新增专利及软件著作权", "New patents and software copyrights",
-          {"new_ip_count": "5"}, {"points": 10, "full_at": "5"}, "10.00"),
-    _item("high_tech_enterprise", "高新技术企业资质", "High-tech enterprise status",
-          {"high_tech_enterprise": False}, {"points": 5}, "0.00"),
-    _item("tech_sme", "科技型中小企业资质", "Tech SME status",
-          {"tech_sme": True}, {"points": 2}, "2.00"),
-    _item("specialized_new", "专精特新资质", "Specialized and innovative status",
-          {"specialized_new": False}, {"points": 3}, "0.00"),
-    _step("review.category.innovation", "创新能力", "Innovation",
-          {"rd_intensity": "8.00", "new_ip": "10.00", "high_tech_enterprise": "0.00",
-           "tech_sme": "2.00", "specialized_new": "0.00"}, {"weight": 30}, "20.00"),
-    _item("tax_growth", "税收同比增长（超过20%得满分）",
-          "Tax growth year on year (full marks above 20 %)",
-          {"tax_paid_yuan": "150000", "previous_tax_paid_yuan": None},
-          {"points": 8, "full_at_percent": "20", "no_previous_percent": 50}, "4.00",
-          "no previous-year figure"),
-    _item("equity_raised", "股权融资", "Equity raised",
-          {"equity_raised_yuan": "1000000"}, {"points": 7, "full_at": "5000000"}, "1.40"),
-    _step("review.category.growth_financing", "成长性与融资", "Growth & financing",
-          {"tax_growth": "4.00", "equity_raised": "1.40"}, {"weight": 15}, "5.40"),
-    _item("headcount", "从业人员", "Headcount", {"headcount": "25"},
-          {"points": 4, "full_at": "50"}, "2.00"),
-    _item("rd_staff", "研发人员", "R&D staff", {"rd_staff": "9"},
-          {"points": 3, "full_at": "15"}, "1.80"),
-    _item("graduates_hired", "吸纳应届毕业生", "Graduates hired",
-          {"graduates_hired": "2"}, {"points": 3, "full_at": "5"}, "1.20"),
-    _step("review.category.talent_jobs", "人才与就业", "Talent & jobs",
-          {"headcount": "2.00", "rd_staff": "1.80", "graduates_hired": "1.20"}, {"weight": 10},
-          "5.00"),
-    _item("rent_on_time", "按时缴纳租金", "Rent on time", {"rent_on_time": True},
-          {"points": 5}, "5.00"),
-    _item("data_on_time", "按时报送数据", "Data on time", {"data_on_time": True},
-          {"points": 4}, "4.00"),
-    _item("safety_inspections", "安全检查", "Safety inspections",
-          {"safety_inspections_passed": True}, {"points": 3}, "3.00"),
-    _item("space_activities", "参与空间活动", "Space activities",
-          {"activities_attended": "3"}, {"points": 3, "full_at": "4"}, "2.25"),
-    _step("review.category.compliance", "合规与配合", "Compliance & cooperation",
-          {"rent_on_time": "5.00", "data_on_time": "4.00", "safety_inspections": "3.00",
-           "space_activities": "2.25"}, {"weight": 15}, "14.25"),
-    _step("review.grade", "考核等级", "Grade", {"score": "62.65"},
-          {"A": [85, 100], "B": [75, 84], "C": [60, 74], "D": [0, 59]}, "C"),
-    _step("review.missing_data", "按期报送考核数据", "Data submitted on time",
-          {"submitted": True}, "D", "pass"),
-    _step("review.veto.fraud", "弄虚作假", "Fraud", {"raised": False}, "D", "pass"),
-    _step("review.veto.major_accident", "发生重大安全或环境事故",
-          "Major safety or environmental accident", {"raised": False, "major_accident": False},
-          "D", "pass"),
-    _step("review.veto.credit_listing", "被列入失信名单", "Listed as dishonest (失信)",
-          {"raised": False, "credit_listed": False}, "D", "pass"),
-    _step("review.consequence", "无", "None", {"grade": "C", "previous_grade": None}, None,
-          "none"),
-]}
+GOLDEN_REVIEW = {
+    "kind": "review",
+    "rulebook_version": "<version>",
+    "steps": [
+        _item(
+            "revenue_growth",
+            "营业收入增长",
+            "Revenue growth",
+            {"revenue_yuan": "3000000", "previous_revenue_yuan": None},
+            {"points": 10, "full_at_percent": "20", "no_previous_percent": 50},
+            "5.00",
+            "no previous-year figure",
+        ),
+        _item(
+            "tax_paid",
+            "实缴税收",
+            "Tax paid",
+            {"tax_paid_yuan": "150000"},
+            {"points": 10, "full_at": "500000"},
+            "3.00",
+        ),
+        _item(
+            "tax_per_m2",
+            "单位面积税收（按租赁面积）",
+            "Tax per m² of leased area",
+            {"tax_paid_yuan": "150000", "leased_area_m2": "120.0", "per_m2": "1250.00"},
+            {"points": 10, "full_at": "500"},
+            "10.00",
+        ),
+        _step(
+            "review.category.economic",
+            "经济贡献",
+            "Economic contribution",
+            {"revenue_growth": "5.00", "tax_paid": "3.00", "tax_per_m2": "10.00"},
+            {"weight": 30},
+            "18.00",
+        ),
+        _item(
+            "rd_intensity",
+            "研发投入强度",
+            "R&D intensity",
+            {"rd_spend_yuan": "240000", "revenue_yuan": "3000000", "percent": "8.00"},
+            {"points": 10, "full_at_percent": "10"},
+            "8.00",
+        ),
+        _item(
+            "new_ip",
+            "新增专利及软件著作权",
+            "New patents and software copyrights",
+            {"new_ip_count": "5"},
+            {"points": 10, "full_at": "5"},
+            "10.00",
+        ),
+        _item(
+            "high_tech_enterprise",
+            "高新技术企业资质",
+            "High-tech enterprise status",
+            {"high_tech_enterprise": False},
+            {"points": 5},
+            "0.00",
+        ),
+        _item(
+            "tech_sme",
+            "科技型中小企业资质",
+            "Tech SME status",
+            {"tech_sme": True},
+            {"points": 2},
+            "2.00",
+        ),
+        _item(
+            "specialized_new",
+            "专精特新资质",
+            "Specialized and innovative status",
+            {"specialized_new": False},
+            {"points": 3},
+            "0.00",
+        ),
+        _step(
+            "review.category.innovation",
+            "创新能力",
+            "Innovation",
+            {
+                "rd_intensity": "8.00",
+                "new_ip": "10.00",
+                "high_tech_enterprise": "0.00",
+                "tech_sme": "2.00",
+                "specialized_new": "0.00",
+            },
+            {"weight": 30},
+            "20.00",
+        ),
+        _item(
+            "tax_growth",
+            "税收同比增长（超过20%得满分）",
+            "Tax growth year on year (full marks above 20 %)",
+            {"tax_paid_yuan": "150000", "previous_tax_paid_yuan": None},
+            {"points": 8, "full_at_percent": "20", "no_previous_percent": 50},
+            "4.00",
+            "no previous-year figure",
+        ),
+        _item(
+            "equity_raised",
+            "股权融资",
+            "Equity raised",
+            {"equity_raised_yuan": "1000000"},
+            {"points": 7, "full_at": "5000000"},
+            "1.40",
+        ),
+        _step(
+            "review.category.growth_financing",
+            "成长性与融资",
+            "Growth & financing",
+            {"tax_growth": "4.00", "equity_raised": "1.40"},
+            {"weight": 15},
+            "5.40",
+        ),
+        _item(
+            "headcount",
+            "从业人员",
+            "Headcount",
+            {"headcount": "25"},
+            {"points": 4, "full_at": "50"},
+            "2.00",
+        ),
+        _item(
+            "rd_staff",
+            "研发人员",
+            "R&D staff",
+            {"rd_staff": "9"},
+            {"points": 3, "full_at": "15"},
+            "1.80",
+        ),
+        _item(
+            "graduates_hired",
+            "吸纳应届毕业生",
+            "Graduates hired",
+            {"graduates_hired": "2"},
+            {"points": 3, "full_at": "5"},
+            "1.20",
+        ),
+        _step(
+            "review.category.talent_jobs",
+            "人才与就业",
+            "Talent & jobs",
+            {"headcount": "2.00", "rd_staff": "1.80", "graduates_hired": "1.20"},
+            {"weight": 10},
+            "5.00",
+        ),
+        _item(
+            "rent_on_time",
+            "按时缴纳租金",
+            "Rent on time",
+            {"rent_on_time": True},
+            {"points": 5},
+            "5.00",
+        ),
+        _item(
+            "data_on_time",
+            "按时报送数据",
+            "Data on time",
+            {"data_on_time": True},
+            {"points": 4},
+            "4.00",
+        ),
+        _item(
+            "safety_inspections",
+            "安全检查",
+            "Safety inspections",
+            {"safety_inspections_passed": True},
+            {"points": 3},
+            "3.00",
+        ),
+        _item(
+            "space_activities",
+            "参与空间活动",
+            "Space activities",
+            {"activities_attended": "3"},
+            {"points": 3, "full_at": "4"},
+            "2.25",
+        ),
+        _step(
+            "review.category.compliance",
+            "合规与配合",
+            "Compliance & cooperation",
+            {
+                "rent_on_time": "5.00",
+                "data_on_time": "4.00",
+                "safety_inspections": "3.00",
+                "space_activities": "2.25",
+            },
+            {"weight": 15},
+            "14.25",
+        ),
+        _step(
+            "review.grade",
+            "考核等级",
+            "Grade",
+            {"score": "62.65"},
+            {"A": [85, 100], "B": [75, 84], "C": [60, 74], "D": [0, 59]},
+            "C",
+        ),
+        _step(
+            "review.missing_data",
+            "按期报送考核数据",
+            "Data submitted on time",
+            {"submitted": True},
+            "D",
+            "pass",
+        ),
+        _step("review.veto.fraud", "弄虚作假", "Fraud", {"raised": False}, "D", "pass"),
+        _step(
+            "review.veto.major_accident",
+            "发生重大安全或环境事故",
+            "Major safety or environmental accident",
+            {"raised": False, "major_accident": False},
+            "D",
+            "pass",
+        ),
+        _step(
+            "review.veto.credit_listing",
+            "被列入失信名单",
+            "Listed as dishonest (失信)",
+            {"raised": False, "credit_listed": False},
+            "D",
+            "pass",
+        ),
+        _step(
+            "review.consequence", "无", "None", {"grade": "C", "previous_grade": None}, None, "none"
+        ),
+    ],
+}
 
 
 def _versioned(golden: dict[str, Any], version: str) -> dict[str, Any]:
@@ -608,19 +980,18 @@ def _versioned(golden: dict[str, Any], version: str) -> dict[str, Any]:
 
 def test_golden_trace_of_an_admission_screening(park: Park, engine: Engine) -> None:
     park.do(c.RegisterFirm(name="成都蓉医生物科技有限公司", uscc=GOLDEN_USCC, industry="pharma"))
-    step = park.do(c.Apply(firm=GOLDEN_USCC, space=SPACE, requested_area_m2=120,
-                           profile=GOLDEN_PROFILE))
+    step = park.do(
+        c.Apply(firm=GOLDEN_USCC, space=SPACE, requested_area_m2=120, profile=GOLDEN_PROFILE)
+    )
     park.do(c.Screen(tenancy_id=step.tenancy_id))
     with Session(engine) as s:
-        app = s.exec(select(Application).where(
-            Application.tenancy_id == step.tenancy_id)).one()
+        app = s.exec(select(Application).where(Application.tenancy_id == step.tenancy_id)).one()
     assert app.decision["screening"] == _versioned(GOLDEN_SCREENING, DEFAULT_VERSION)
     (screened,) = events(engine, step.tenancy_id, "screen_in")
     assert screened.data["trace"] == app.decision["screening"]
 
 
-def test_golden_trace_of_a_review_decision(park: Park, engine: Engine,
-                                           clock: FixedClock) -> None:
+def test_golden_trace_of_a_review_decision(park: Park, engine: Engine, clock: FixedClock) -> None:
     (t,) = park.residents(1)
     clock.set(local(2025, 1, 2, 9, 0))
     park.review(t, 2024, figures())

@@ -78,8 +78,11 @@ def chains_verify(engine: Engine) -> bool:
 
 
 def new_notices(engine: Engine, seen: int, tenancy_id: int) -> list[tuple[str, str, Any]]:
-    return [(m.message, m.audience, m.context.get("offset")) for m in outbox(engine)[seen:]
-            if m.tenancy_id == tenancy_id]
+    return [
+        (m.message, m.audience, m.context.get("offset"))
+        for m in outbox(engine)[seen:]
+        if m.tenancy_id == tenancy_id
+    ]
 
 
 def day_after(day: date, hour: int = 9) -> Any:
@@ -97,21 +100,40 @@ def test_every_deadline_kind_the_workflows_create_has_an_action() -> None:
 
 
 def test_review_reminders_overdue_escalation_missing_data_grade_and_rectification_tasks(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
     clock.set(START)
-    silent = resident(service, clock, "MC3", name="蓉医生物", uscc=USCC[0], unit="A-101",
-                      term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
-    diligent = resident(service, clock, "MC3", name="蓉创医疗", uscc=USCC[5], unit="A-105",
-                        term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
+    silent = resident(
+        service,
+        clock,
+        "MC3",
+        name="蓉医生物",
+        uscc=USCC[0],
+        unit="A-101",
+        term_start=date(2024, 7, 1),
+        term_end=date(2027, 6, 30),
+    )
+    diligent = resident(
+        service,
+        clock,
+        "MC3",
+        name="蓉创医疗",
+        uscc=USCC[5],
+        unit="A-105",
+        term_start=date(2024, 7, 1),
+        term_end=date(2027, 6, 30),
+    )
     clock.set(local(2025, 1, 2, 9))  # the first working day of 2025: the window opens
     for tid in (silent, diligent):
         service.handle(c.OpenReview(tenancy_id=tid, period=2024, actor="system"))
     due = date(2025, 1, 15)  # the 10th working day of January 2025
-    assert [(d.kind, d.due_on) for d in deadlines(engine, silent)
-            if d.kind.startswith("review")] == [
+    assert [
+        (d.kind, d.due_on) for d in deadlines(engine, silent) if d.kind.startswith("review")
+    ] == [
         ("review_reminder", CAL.subtract_working_days(due, 5)),
         ("review_reminder", CAL.subtract_working_days(due, 1)),
-        ("review_submission_due", due)]
+        ("review_submission_due", due),
+    ]
 
     seen = len(outbox(engine))
     sent: dict[date, list[tuple[str, str, Any]]] = {}
@@ -120,9 +142,14 @@ def test_review_reminders_overdue_escalation_missing_data_grade_and_rectificatio
         clock.set(local(day.year, day.month, day.day, 9))
         sweep_deadlines(service)
         if day == date(2025, 1, 10):  # after its -5 reminder, the diligent firm submits
-            service.handle(c.SubmitReview(tenancy_id=diligent, period=2024, actor="firm",
-                                          figures=figures("steady", year=2024,
-                                                          rng=random.Random(1))))
+            service.handle(
+                c.SubmitReview(
+                    tenancy_id=diligent,
+                    period=2024,
+                    actor="firm",
+                    figures=figures("steady", year=2024, rng=random.Random(1)),
+                )
+            )
         if notices := new_notices(engine, seen, silent):
             sent[day] = notices
         seen = len(outbox(engine))
@@ -134,20 +161,26 @@ def test_review_reminders_overdue_escalation_missing_data_grade_and_rectificatio
         reminded: [("review_reminder", "firm", -5)],
         due: [("review_reminder", "firm", -1)],
         due + timedelta(days=1): [("review_overdue", "firm", None)],
-        plus[0] + timedelta(days=1): [("review_reminder", "firm", 1),
-                                      ("review_overdue", "manager", 1)],
-        plus[1] + timedelta(days=1): [("review_reminder", "firm", 5),
-                                      ("review_overdue", "manager", 5),
-                                      ("review_result", "firm", None),
-                                      ("rectification_notice", "firm", None)],
+        plus[0] + timedelta(days=1): [
+            ("review_reminder", "firm", 1),
+            ("review_overdue", "manager", 1),
+        ],
+        plus[1] + timedelta(days=1): [
+            ("review_reminder", "firm", 5),
+            ("review_overdue", "manager", 5),
+            ("review_result", "firm", None),
+            ("rectification_notice", "firm", None),
+        ],
     }
     # The diligent firm got the -5 reminder only; its submission silenced the rest.
-    assert [(m.message, m.context.get("offset")) for m in outbox(engine, diligent)
-            if m.message.startswith("review")] == [("review_opened", None),
-                                                   ("review_reminder", -5)]
-    assert {d.kind: d.status for d in deadlines(engine, diligent)
-            if d.kind.startswith("review")} == {"review_reminder": "cancelled",
-                                                "review_submission_due": "moot"}
+    assert [
+        (m.message, m.context.get("offset"))
+        for m in outbox(engine, diligent)
+        if m.message.startswith("review")
+    ] == [("review_opened", None), ("review_reminder", -5)]
+    assert {
+        d.kind: d.status for d in deadlines(engine, diligent) if d.kind.startswith("review")
+    } == {"review_reminder": "cancelled", "review_submission_due": "moot"}
     with Session(engine) as s:
         review = s.exec(select(Review).where(Review.tenancy_id == silent)).one()
     assert (review.status, review.grade, review.consequence) == ("decided", "D", "rectification")
@@ -161,41 +194,68 @@ def test_review_reminders_overdue_escalation_missing_data_grade_and_rectificatio
     sweep_deadlines(service)
     clock.set(day_after(rect_end))
     sweep_deadlines(service)
-    tasks = [(m.message, m.audience, m.context.get("task") or m.context.get("overdue"))
-             for m in outbox(engine, silent)[-2:]]
-    assert tasks == [("rectification_notice", "manager", "plan"),
-                     ("reinspection_result", "operators", "reinspection_due")]
+    tasks = [
+        (m.message, m.audience, m.context.get("task") or m.context.get("overdue"))
+        for m in outbox(engine, silent)[-2:]
+    ]
+    assert tasks == [
+        ("rectification_notice", "manager", "plan"),
+        ("reinspection_result", "operators", "reinspection_due"),
+    ]
     assert state(engine, silent) == "rectifying"  # the operator re-inspects; the sweep does not
     assert chains_verify(engine)
 
 
 def test_application_deadlines_lapse_warn_and_end_the_publicity(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
     from entrypoints.demo_data import good_profile
 
     clock.set(START)
     # information requested and never given: the application lapses after 24:00 of day 10
     service.handle(c.RegisterFirm(name="丙公司", uscc=USCC[2], industry="pharma"))
-    asked = int(service.handle(c.Apply(firm=USCC[2], space="MC3", requested_area_m2=80,
-                                       profile=good_profile(date(2024, 6, 3)))).tenancy_id)
+    asked = int(
+        service.handle(
+            c.Apply(
+                firm=USCC[2],
+                space="MC3",
+                requested_area_m2=80,
+                profile=good_profile(date(2024, 6, 3)),
+            )
+        ).tenancy_id
+    )
     service.handle(c.RequestInfo(tenancy_id=asked, items="审计报告"))
     info_due = deadlines(engine, asked, "info_request_lapse")[0].due_on
     assert info_due == CAL.add_working_days(date(2024, 6, 3), 10)
     # admitted firms: one never signs, one signs; one 公示 with an objection awaiting a ruling
     lapsing = admit(service, clock, "MC3", name="甲公司", uscc=USCC[1], unit="A-102", wait=False)
     signing = admit(service, clock, "MC3", name="乙公司", uscc=USCC[3], unit="A-103", wait=False)
-    disputed = admit(service, clock, "MC3", name="丁公司", uscc=USCC[4], unit="A-104",
-                     objection=True, wait=False)
+    disputed = admit(
+        service, clock, "MC3", name="丁公司", uscc=USCC[4], unit="A-104", objection=True, wait=False
+    )
     clock.advance(timedelta(days=14))
     assert sweep_deadlines(service).by_kind == {"publicity_end": 3}
     assert [state(engine, t) for t in (asked, lapsing, signing, disputed)] == [
-        "info_requested", "admitted", "admitted", "publicity"]
+        "info_requested",
+        "admitted",
+        "admitted",
+        "publicity",
+    ]
     task = outbox(engine, disputed)[-1]
     assert (task.message, task.audience, task.context["objection_pending"]) == (
-        "publicity_end", "operators", True)
+        "publicity_end",
+        "operators",
+        True,
+    )
     assert [d.status for d in deadlines(engine, disputed, "publicity_end")] == ["done"]
-    service.handle(c.Sign(tenancy_id=signing, units=("A-103",), term_start=date(2024, 8, 1),
-                          term_end=date(2027, 7, 31)))
+    service.handle(
+        c.Sign(
+            tenancy_id=signing,
+            units=("A-103",),
+            term_start=date(2024, 8, 1),
+            term_end=date(2027, 7, 31),
+        )
+    )
     assert sweep_deadlines(service).planned == 1  # the warning, from the rulebook's 3wd
 
     clock.set(local(info_due.year, info_due.month, info_due.day, 23, 59))
@@ -212,10 +272,13 @@ def test_application_deadlines_lapse_warn_and_end_the_publicity(
     clock.set(day_after(warning.due_on))
     assert sweep_deadlines(service).by_kind == {"agreement_lapse_warning": 1}
     notice = outbox(engine, lapsing)[-1]
-    assert (notice.message, notice.context["sign_by"]) == ("agreement_lapse_warning",
-                                                           lapse.due_on.isoformat())
+    assert (notice.message, notice.context["sign_by"]) == (
+        "agreement_lapse_warning",
+        lapse.due_on.isoformat(),
+    )
     assert notice.context["days_left"] == CAL.working_days_between(
-        CAL.local_date(clock.now()), lapse.due_on)
+        CAL.local_date(clock.now()), lapse.due_on
+    )
     clock.set(day_after(lapse.due_on))
     assert sweep_deadlines(service).by_kind == {"agreement_lapse": 1}
     assert state(engine, lapsing) == "withdrawn" and state(engine, signing) == "active"
@@ -224,19 +287,32 @@ def test_application_deadlines_lapse_warn_and_end_the_publicity(
 
 
 def test_term_warnings_term_end_and_overdue_vacating(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
     clock.set(START)
-    tid = resident(service, clock, "MC3", name="蓉医生物", uscc=USCC[0], unit="A-101",
-                   term_start=date(2024, 7, 1), term_end=date(2025, 6, 30))
+    tid = resident(
+        service,
+        clock,
+        "MC3",
+        name="蓉医生物",
+        uscc=USCC[0],
+        unit="A-101",
+        term_start=date(2024, 7, 1),
+        term_end=date(2025, 6, 30),
+    )
     warnings = deadlines(engine, tid, "term_expiry_warning")
-    assert [d.due_on for d in warnings] == [date(2025, 6, 30) - timedelta(days=n)
-                                           for n in (90, 60, 30)]
+    assert [d.due_on for d in warnings] == [
+        date(2025, 6, 30) - timedelta(days=n) for n in (90, 60, 30)
+    ]
     for d in warnings:
         clock.set(day_after(d.due_on))
         sweep_deadlines(service)
     sent = [(m.message, m.context["days_left"]) for m in outbox(engine, tid)[-3:]]
-    assert sent == [("term_expiry_warning", 90), ("term_expiry_warning", 60),
-                    ("term_expiry_warning", 30)]
+    assert sent == [
+        ("term_expiry_warning", 90),
+        ("term_expiry_warning", 60),
+        ("term_expiry_warning", 30),
+    ]
     clock.set(day_after(date(2025, 6, 30)))
     assert sweep_deadlines(service).by_kind == {"term_end": 1}
     assert state(engine, tid) == "vacating"
@@ -246,27 +322,55 @@ def test_term_warnings_term_end_and_overdue_vacating(
     clock.set(day_after(vacate.due_on))
     assert sweep_deadlines(service).by_kind == {"vacate_due": 1}
     assert [(m.message, m.audience) for m in outbox(engine, tid)[-2:]] == [
-        ("vacate_overdue", "firm"), ("vacate_overdue", "manager")]
+        ("vacate_overdue", "firm"),
+        ("vacate_overdue", "manager"),
+    ]
     assert state(engine, tid) == "vacating"  # escalated, stays until handover
     assert chains_verify(engine)
 
 
 def test_exit_windows_confirm_the_exit_ask_for_a_ruling_or_serve_the_notice(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
     clock.set(START)
     served, defended, delisting, cure = (
-        resident(service, clock, "MC3", name=f"企业{i}", uscc=USCC[i], unit=f"B-{i}",
-                 term_start=date(2024, 7, 1), term_end=date(2027, 6, 30)) for i in range(4))
+        resident(
+            service,
+            clock,
+            "MC3",
+            name=f"企业{i}",
+            uscc=USCC[i],
+            unit=f"B-{i}",
+            term_start=date(2024, 7, 1),
+            term_end=date(2027, 6, 30),
+        )
+        for i in range(4)
+    )
     for tid in (served, defended):
-        service.handle(c.ServeExitNotice(tenancy_id=tid, grounds="moved_out",
-                                         facts="注册地已迁出", proof_of_service="EMS 1234"))
-    service.handle(c.LodgeObjection(tenancy_id=defended, by="企业1（盖章）", actor="firm",
-                                    grounds="注册地迁出系登记错误", evidence="证明"))
+        service.handle(
+            c.ServeExitNotice(
+                tenancy_id=tid,
+                grounds="moved_out",
+                facts="注册地已迁出",
+                proof_of_service="EMS 1234",
+            )
+        )
+    service.handle(
+        c.LodgeObjection(
+            tenancy_id=defended,
+            by="企业1（盖章）",
+            actor="firm",
+            grounds="注册地迁出系登记错误",
+            evidence="证明",
+        )
+    )
     reported = CAL.local_date(clock.now())
     service.handle(c.ReportViolation(tenancy_id=delisting, code="credit_listing", facts="失信"))
     service.handle(c.ReportViolation(tenancy_id=cure, code="change_of_use", facts="改作宿舍"))
     assert [deadlines(engine, t, "cure_end")[0].due_on for t in (delisting, cure)] == [
-        CAL.add_calendar_days(reported, 30), CAL.add_calendar_days(reported, 15)]
+        CAL.add_calendar_days(reported, 30),
+        CAL.add_calendar_days(reported, 15),
+    ]
 
     window = deadlines(engine, served, "objection_window_end")[0].due_on
     clock.set(day_after(window))
@@ -278,7 +382,10 @@ def test_exit_windows_confirm_the_exit_ask_for_a_ruling_or_serve_the_notice(
     assert state(engine, defended) == "exit_notice"
     task = outbox(engine, defended)[-1]
     assert (task.message, task.audience, task.context["task"]) == (
-        "exit_ruling", "operators", "ruling_due")
+        "exit_ruling",
+        "operators",
+        "ruling_due",
+    )
 
     clock.set(day_after(CAL.add_calendar_days(reported, 30)))
     report = sweep_deadlines(service)  # moved_out vacates within 15 days: that one too
@@ -294,16 +401,32 @@ def test_exit_windows_confirm_the_exit_ask_for_a_ruling_or_serve_the_notice(
 
 
 def test_a_failing_deadline_is_marked_failed_does_not_block_others_and_can_be_retried(
-        service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]) -> None:
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
     space_id, version = space
-    ids = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=2,
-                         state="vacating", term_start=date(2024, 1, 1), term_end=date(2025, 1, 1))
+    ids = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=2,
+        state="vacating",
+        term_start=date(2024, 1, 1),
+        term_end=date(2025, 1, 1),
+    )
     bulk_vacate_due(engine, ids[1:], version, date(2024, 2, 1))
     with engine.begin() as conn:
-        conn.execute(insert(table(Deadline)).values(
-            kind="mystery", tenancy_id=ids[0], due_on=date(2024, 1, 31),
-            due_at=CAL.due_instant(date(2024, 1, 31)), status="pending", dedupe_key="mystery:1",
-            payload={"note": "kept"}, created_at=clock.now()))
+        conn.execute(
+            insert(table(Deadline)).values(
+                kind="mystery",
+                tenancy_id=ids[0],
+                due_on=date(2024, 1, 31),
+                due_at=CAL.due_instant(date(2024, 1, 31)),
+                status="pending",
+                dedupe_key="mystery:1",
+                payload={"note": "kept"},
+                created_at=clock.now(),
+            )
+        )
     report = sweep_deadlines(service)
     assert (report.failed, report.handled) == (1, 1)
     bad = deadlines(engine, ids[0])[0]
@@ -314,8 +437,16 @@ def test_a_failing_deadline_is_marked_failed_does_not_block_others_and_can_be_re
     # A real one: the term ends in 2026, the vacate date falls in 2027, whose holiday
     # schedule is not published yet -> failed with the reason, nothing half-written.
     clock.set(START)
-    tid = resident(service, clock, "MC3", name="蓉医生物", uscc=USCC[0], unit="A-101",
-                   term_start=date(2024, 7, 1), term_end=date(2026, 12, 31))
+    tid = resident(
+        service,
+        clock,
+        "MC3",
+        name="蓉医生物",
+        uscc=USCC[0],
+        unit="A-101",
+        term_start=date(2024, 7, 1),
+        term_end=date(2026, 12, 31),
+    )
     clock.set(local(2027, 1, 4, 9))
     report = sweep_deadlines(service)
     assert report.failed == 1 and report.by_kind == {"term_expiry_warning": 3}
@@ -324,17 +455,28 @@ def test_a_failing_deadline_is_marked_failed_does_not_block_others_and_can_be_re
     assert state(engine, tid) == "active"
     service.handle(c.SetCalendarDay(day=date(2027, 1, 1), workday=False, note="元旦"))
     with engine.begin() as conn:  # what `innospace deadlines retry` does
-        conn.execute(update(table(Deadline)).where(table(Deadline).c.id == failed.id)
-                     .values(status="pending"))
+        conn.execute(
+            update(table(Deadline))
+            .where(table(Deadline).c.id == failed.id)
+            .values(status="pending")
+        )
     assert sweep_deadlines(service).by_kind == {"term_end": 1}
     assert state(engine, tid) == "vacating"
 
 
 def test_stop_finishes_the_deadline_in_hand_and_leaves_the_rest_pending(
-        service: Service, engine: Engine, space: tuple[int, str]) -> None:
+    service: Service, engine: Engine, space: tuple[int, str]
+) -> None:
     space_id, version = space
-    ids = bulk_tenancies(engine, space_id=space_id, rulebook_version=version, n=12,
-                         state="vacating", term_start=date(2023, 1, 1), term_end=date(2024, 1, 1))
+    ids = bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=12,
+        state="vacating",
+        term_start=date(2023, 1, 1),
+        term_end=date(2024, 1, 1),
+    )
     bulk_vacate_due(engine, ids, version, date(2024, 2, 1))
     done: list[Outcome] = []
     report = sweep_deadlines(service, observe=done.append, stop=lambda: len(done) >= 5)

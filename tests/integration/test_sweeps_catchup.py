@@ -36,20 +36,36 @@ def app(db_url: str, clock: FixedClock) -> Iterator[App]:
 
 
 def test_forty_days_of_downtime_are_caught_up_in_due_order_and_a_rerun_changes_nothing(
-        app: App, service: Service, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App, service: Service, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     create_space(service)
     clock.set(local(2024, 11, 4, 9))
-    silent = resident(service, clock, "MC3", name="甲公司", uscc=USCC[0], unit="A-1",
-                      term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
-    cured = resident(service, clock, "MC3", name="乙公司", uscc=USCC[1], unit="A-2",
-                     term_start=date(2024, 7, 1), term_end=date(2027, 6, 30))
+    silent = resident(
+        service,
+        clock,
+        "MC3",
+        name="甲公司",
+        uscc=USCC[0],
+        unit="A-1",
+        term_start=date(2024, 7, 1),
+        term_end=date(2027, 6, 30),
+    )
+    cured = resident(
+        service,
+        clock,
+        "MC3",
+        name="乙公司",
+        uscc=USCC[1],
+        unit="A-2",
+        term_start=date(2024, 7, 1),
+        term_end=date(2027, 6, 30),
+    )
     clock.set(local(2024, 12, 23, 9))
     unsigned = admit(service, clock, "MC3", name="丙公司", uscc=USCC[2], unit="A-3", wait=False)
 
     clock.set(local(2025, 1, 2, 9))  # the last day the scheduler ran
     first = run_ticks(app)
-    assert first["cycles"]["opened"] == 2 and first["deadlines"]["by_kind"] == {
-        "publicity_end": 1}
+    assert first["cycles"]["opened"] == 2 and first["deadlines"]["by_kind"] == {"publicity_end": 1}
     service.handle(c.ReportViolation(tenancy_id=cured, code="change_of_use", facts="改作宿舍"))
 
     handled: list[tuple[datetime, str, int]] = []
@@ -89,10 +105,14 @@ def test_forty_days_of_downtime_are_caught_up_in_due_order_and_a_rerun_changes_n
     states = service.read(lambda w: {t.id: t.state for t in w.session.exec(select(Tenancy))})
     # cured: the exit notice came first (17 Jan), so its review was cancelled, not graded
     assert (states[silent], states[cured], states[unsigned]) == (
-        "rectifying", "exit_notice", "withdrawn")
+        "rectifying",
+        "exit_notice",
+        "withdrawn",
+    )
     with Session(app.engine) as s:
-        overdue = s.exec(select(Deadline).where(Deadline.status == "pending",
-                                                Deadline.due_at <= clock.now())).all()
+        overdue = s.exec(
+            select(Deadline).where(Deadline.status == "pending", Deadline.due_at <= clock.now())
+        ).all()
     assert overdue == []
 
     before = counts(app.engine)

@@ -35,10 +35,13 @@ def table(model: type[Any]) -> Table:
 def counts(engine: Engine) -> dict[str, int]:
     """Rows per table the sweeps write, and deadlines per status: equal means nothing changed."""
     with Session(engine) as s:
-        out = {table(m).name: int(s.exec(select(func.count()).select_from(table(m))).one()[0])
-               for m in COUNTED}
-        for status, n in s.exec(select(Deadline.status, func.count())  # type: ignore[call-overload]
-                                .group_by(Deadline.status)).all():
+        out = {
+            table(m).name: int(s.exec(select(func.count()).select_from(table(m))).one()[0])
+            for m in COUNTED
+        }
+        for status, n in s.exec(
+            select(Deadline.status, func.count()).group_by(Deadline.status)  # type: ignore[call-overload]
+        ).all():
             out[f"deadlines.{status}"] = n
     return out
 
@@ -48,8 +51,18 @@ def create_space(service: Service, code: str = "MC3") -> tuple[int, str]:
     return int(result["id"]), str(result["rulebook_version"])
 
 
-def admit(service: Service, clock: FixedClock, space: str, *, name: str, uscc: str,
-          unit: str, manager: str = "王芳", objection: bool = False, wait: bool = True) -> int:
+def admit(
+    service: Service,
+    clock: FixedClock,
+    space: str,
+    *,
+    name: str,
+    uscc: str,
+    unit: str,
+    manager: str = "王芳",
+    objection: bool = False,
+    wait: bool = True,
+) -> int:
     """A firm through apply, screening, three scores and approval to the end of its 公示.
 
     With ``wait``, moves ``clock`` two weeks on (past the 公示) and runs one sweep there: the
@@ -57,20 +70,33 @@ def admit(service: Service, clock: FixedClock, space: str, *, name: str, uscc: s
     awaits a ruling. Without, it is left in ``publicity``.
     """
     service.handle(c.AddUnit(space=space, code=unit, kind="office", area_m2=120))
-    service.handle(c.RegisterFirm(name=name, uscc=uscc, industry="pharma",
-                                  contact_email=f"{unit.lower()}@firm.example",
-                                  account_manager=manager))
+    service.handle(
+        c.RegisterFirm(
+            name=name,
+            uscc=uscc,
+            industry="pharma",
+            contact_email=f"{unit.lower()}@firm.example",
+            account_manager=manager,
+        )
+    )
     today = CAL.local_date(clock.now())
-    step = service.handle(c.Apply(firm=uscc, space=space, requested_area_m2=120,
-                                  profile=good_profile(today)))
+    step = service.handle(
+        c.Apply(firm=uscc, space=space, requested_area_m2=120, profile=good_profile(today))
+    )
     tid = int(step.tenancy_id)
     service.handle(c.Screen(tenancy_id=tid))
     for reviewer in ("张", "李", "王"):
         service.handle(c.ScoreApplication(tenancy_id=tid, reviewer=reviewer, scores=scores(0.8)))
     service.handle(c.Approve(tenancy_id=tid))
     if objection:
-        service.handle(c.LodgeObjection(tenancy_id=tid, by="成都某公司（盖章）",
-                                        grounds="专利权属存在争议", evidence="起诉状"))
+        service.handle(
+            c.LodgeObjection(
+                tenancy_id=tid,
+                by="成都某公司（盖章）",
+                grounds="专利权属存在争议",
+                evidence="起诉状",
+            )
+        )
     if not wait:
         return tid
     clock.advance(timedelta(days=14))
@@ -78,12 +104,29 @@ def admit(service: Service, clock: FixedClock, space: str, *, name: str, uscc: s
     return tid
 
 
-def resident(service: Service, clock: FixedClock, space: str, *, name: str, uscc: str,
-             unit: str, term_start: date, term_end: date, manager: str = "王芳") -> int:
+def resident(
+    service: Service,
+    clock: FixedClock,
+    space: str,
+    *,
+    name: str,
+    uscc: str,
+    unit: str,
+    term_start: date,
+    term_end: date,
+    manager: str = "王芳",
+) -> int:
     """A firm admitted through every real step and signed; returns its tenancy id."""
     tid = admit(service, clock, space, name=name, uscc=uscc, unit=unit, manager=manager)
-    service.handle(c.Sign(tenancy_id=tid, units=(unit,), term_start=term_start,
-                          term_end=term_end, deposit_yuan=20000))
+    service.handle(
+        c.Sign(
+            tenancy_id=tid,
+            units=(unit,),
+            term_start=term_start,
+            term_end=term_end,
+            deposit_yuan=20000,
+        )
+    )
     return tid
 
 
@@ -96,8 +139,17 @@ def firms(n: int, seed: int = 11) -> list[str]:
     return out
 
 
-def bulk_tenancies(engine: Engine, *, space_id: int, rulebook_version: str, n: int,
-                   state: str, term_start: date, term_end: date, seed: int = 7) -> list[int]:
+def bulk_tenancies(
+    engine: Engine,
+    *,
+    space_id: int,
+    rulebook_version: str,
+    n: int,
+    state: str,
+    term_start: date,
+    term_end: date,
+    seed: int = 7,
+) -> list[int]:
     """``n`` firms and tenancies in ``state`` written directly (no audit history)."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -106,38 +158,101 @@ def bulk_tenancies(engine: Engine, *, space_id: int, rulebook_version: str, n: i
         codes.add(make_uscc(rng))
     with engine.begin() as conn:
         start = conn.execute(select(func.coalesce(func.max(table(Firm).c.id), 0))).scalar_one()
-        conn.execute(insert(table(Firm)), [
-            {"name": f"批量企业{i:05d}", "uscc": code, "industry": "pharma",
-             "contact_email": f"f{i}@bulk.example", "account_manager": "王芳",
-             "locale": "zh-CN", "created_at": now}
-            for i, code in enumerate(sorted(codes))])
-        firm_ids = list(conn.execute(select(table(Firm).c.id).where(table(Firm).c.id > start)
-                                     .order_by(table(Firm).c.id)).scalars())
+        conn.execute(
+            insert(table(Firm)),
+            [
+                {
+                    "name": f"批量企业{i:05d}",
+                    "uscc": code,
+                    "industry": "pharma",
+                    "contact_email": f"f{i}@bulk.example",
+                    "account_manager": "王芳",
+                    "locale": "zh-CN",
+                    "created_at": now,
+                }
+                for i, code in enumerate(sorted(codes))
+            ],
+        )
+        firm_ids = list(
+            conn.execute(
+                select(table(Firm).c.id).where(table(Firm).c.id > start).order_by(table(Firm).c.id)
+            ).scalars()
+        )
         first = conn.execute(select(func.coalesce(func.max(table(Tenancy).c.id), 0))).scalar_one()
-        conn.execute(insert(table(Tenancy)), [
-            {"firm_id": f, "space_id": space_id, "state": state, "version": 1,
-             "track": "incubation", "term_start": term_start, "term_end": term_end,
-             "rulebook_version": rulebook_version, "priority": False, "audit_seq": 0,
-             "audit_head": "0" * 64, "created_at": now, "updated_at": now}
-            for f in firm_ids])
-        return list(conn.execute(select(table(Tenancy).c.id).where(table(Tenancy).c.id > first)
-                                 .order_by(table(Tenancy).c.id)).scalars())
+        conn.execute(
+            insert(table(Tenancy)),
+            [
+                {
+                    "firm_id": f,
+                    "space_id": space_id,
+                    "state": state,
+                    "version": 1,
+                    "track": "incubation",
+                    "term_start": term_start,
+                    "term_end": term_end,
+                    "rulebook_version": rulebook_version,
+                    "priority": False,
+                    "audit_seq": 0,
+                    "audit_head": "0" * 64,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for f in firm_ids
+            ],
+        )
+        return list(
+            conn.execute(
+                select(table(Tenancy).c.id)
+                .where(table(Tenancy).c.id > first)
+                .order_by(table(Tenancy).c.id)
+            ).scalars()
+        )
 
 
-def bulk_vacate_due(engine: Engine, tenancy_ids: Iterable[int], rulebook_version: str,
-                    due_on: date) -> None:
+def bulk_vacate_due(
+    engine: Engine, tenancy_ids: Iterable[int], rulebook_version: str, due_on: date
+) -> None:
     """An open term-expiry exit case and a ``vacate_due`` deadline on ``due_on`` for each."""
     now = datetime.now(UTC)
     ids = list(tenancy_ids)
     with engine.begin() as conn:
-        conn.execute(insert(table(ExitCase)), [
-            {"tenancy_id": t, "exit_type": "term_expiry", "vacate_due_on": due_on,
-             "status": "open", "rulebook_version": rulebook_version, "checklist": {},
-             "settlement": {"approved": True}, "created_at": now} for t in ids])
-        cases = dict(conn.execute(select(table(ExitCase).c.tenancy_id, table(ExitCase).c.id)
-                                  .where(table(ExitCase).c.tenancy_id.in_(ids))).all())
-        conn.execute(insert(table(Deadline)), [
-            {"kind": "vacate_due", "tenancy_id": t, "subject_id": cases[t], "due_on": due_on,
-             "due_at": CAL.due_instant(due_on), "status": "pending",
-             "dedupe_key": f"vacate_due:{t}:{cases[t]}", "payload": {}, "created_at": now}
-            for t in ids])
+        conn.execute(
+            insert(table(ExitCase)),
+            [
+                {
+                    "tenancy_id": t,
+                    "exit_type": "term_expiry",
+                    "vacate_due_on": due_on,
+                    "status": "open",
+                    "rulebook_version": rulebook_version,
+                    "checklist": {},
+                    "settlement": {"approved": True},
+                    "created_at": now,
+                }
+                for t in ids
+            ],
+        )
+        cases = dict(
+            conn.execute(
+                select(table(ExitCase).c.tenancy_id, table(ExitCase).c.id).where(
+                    table(ExitCase).c.tenancy_id.in_(ids)
+                )
+            ).all()
+        )
+        conn.execute(
+            insert(table(Deadline)),
+            [
+                {
+                    "kind": "vacate_due",
+                    "tenancy_id": t,
+                    "subject_id": cases[t],
+                    "due_on": due_on,
+                    "due_at": CAL.due_instant(due_on),
+                    "status": "pending",
+                    "dedupe_key": f"vacate_due:{t}:{cases[t]}",
+                    "payload": {},
+                    "created_at": now,
+                }
+                for t in ids
+            ],
+        )

@@ -58,8 +58,11 @@ class Year:
     def until(self, target: datetime) -> None:
         while True:
             with Session(self.app.engine) as s:
-                nxt = s.exec(select(func.min(Deadline.due_at)).where(
-                    Deadline.status == "pending", col(Deadline.due_at) <= target)).one()
+                nxt = s.exec(
+                    select(func.min(Deadline.due_at)).where(
+                        Deadline.status == "pending", col(Deadline.due_at) <= target
+                    )
+                ).one()
             if nxt is None:
                 break
             self.clock.set(max(nxt, self.clock.now()))
@@ -69,38 +72,60 @@ class Year:
 
 
 def test_a_simulated_year_of_a_space_runs_on_ticks_alone(
-        app: App, service: Service, clock: FixedClock) -> None:
+    app: App, service: Service, clock: FixedClock
+) -> None:
     create_space(service)
     clock.set(local(2024, 6, 3, 9))
     strong, silent, leaving = (
-        resident(service, clock, "MC3", name=name, uscc=USCC[i], unit=f"A-{i}",
-                 term_start=date(2024, 7, 1), term_end=end)
-        for i, (name, end) in enumerate((("强企", date(2027, 6, 30)), ("静企", date(2027, 6, 30)),
-                                         ("到期企", date(2025, 6, 30)))))
+        resident(
+            service,
+            clock,
+            "MC3",
+            name=name,
+            uscc=USCC[i],
+            unit=f"A-{i}",
+            term_start=date(2024, 7, 1),
+            term_end=end,
+        )
+        for i, (name, end) in enumerate(
+            (
+                ("强企", date(2027, 6, 30)),
+                ("静企", date(2027, 6, 30)),
+                ("到期企", date(2025, 6, 30)),
+            )
+        )
+    )
     year = Year(app, clock)
     year.until(local(2024, 12, 20, 9))
-    assert service.read(lambda w: w.session.exec(select(func.count()).select_from(Review)).one()
-                        ) == 0
+    assert (
+        service.read(lambda w: w.session.exec(select(func.count()).select_from(Review)).one()) == 0
+    )
 
     year.until(local(2025, 1, 2, 9))  # first working day: the 2024 cycle opens
     with Session(app.engine) as s:
         opened = s.exec(select(Review.tenancy_id, Review.opened_at, Review.due_on)).all()
     assert sorted(t for t, _, _ in opened) == [strong, silent, leaving]
     assert {(CAL.local_date(at), due) for _, at, due in opened} == {
-        (date(2025, 1, 2), date(2025, 1, 15))}
+        (date(2025, 1, 2), date(2025, 1, 15))
+    }
 
     year.until(local(2025, 1, 10, 9))
     rng = random.Random(4)
     for tid, level in ((strong, "strong"), (leaving, "steady")):
-        service.handle(c.SubmitReview(tenancy_id=tid, period=2024, actor="firm",
-                                      figures=figures(level, year=2024, rng=rng)))
+        service.handle(
+            c.SubmitReview(
+                tenancy_id=tid,
+                period=2024,
+                actor="firm",
+                figures=figures(level, year=2024, rng=rng),
+            )
+        )
     year.until(local(2025, 2, 5, 9))
     for tid in (strong, leaving):  # the operator grades what was submitted
         service.handle(c.DecideReview(tenancy_id=tid, period=2024, actor="考核组"))
 
     year.until(local(2025, 4, 30, 9))  # silent: D, rectification, plan overdue, end passed
-    service.handle(c.Reinspect(tenancy_id=silent, passed=True, actor="复查组",
-                               reason="整改完成"))
+    service.handle(c.Reinspect(tenancy_id=silent, passed=True, actor="复查组", reason="整改完成"))
     year.until(local(2025, 8, 31, 9))  # leaving: warnings, term end, overstays
 
     with Session(app.engine) as s:
@@ -113,30 +138,50 @@ def test_a_simulated_year_of_a_space_runs_on_ticks_alone(
     assert grades[silent] == "D" and grades[strong] in ("A", "B") and grades[leaving] != "D"
 
     def sent(tid: int | None) -> Counter[tuple[str, str]]:
-        return Counter((m.message, m.audience) for m in rows if m.tenancy_id == tid
-                       and m.created_at >= local(2024, 12, 1))
+        return Counter(
+            (m.message, m.audience)
+            for m in rows
+            if m.tenancy_id == tid and m.created_at >= local(2024, 12, 1)
+        )
 
-    assert sent(strong) == {("review_opened", "firm"): 1, ("review_reminder", "firm"): 1,
-                            ("review_result", "firm"): 1}
+    assert sent(strong) == {
+        ("review_opened", "firm"): 1,
+        ("review_reminder", "firm"): 1,
+        ("review_result", "firm"): 1,
+    }
     assert sent(silent) == {
-        ("review_opened", "firm"): 1, ("review_reminder", "firm"): 4,
-        ("review_overdue", "firm"): 1, ("review_overdue", "manager"): 2,
-        ("review_result", "firm"): 1, ("rectification_notice", "firm"): 1,
-        ("rectification_notice", "manager"): 1, ("reinspection_result", "operators"): 1,
-        ("reinspection_result", "firm"): 1}
+        ("review_opened", "firm"): 1,
+        ("review_reminder", "firm"): 4,
+        ("review_overdue", "firm"): 1,
+        ("review_overdue", "manager"): 2,
+        ("review_result", "firm"): 1,
+        ("rectification_notice", "firm"): 1,
+        ("rectification_notice", "manager"): 1,
+        ("reinspection_result", "operators"): 1,
+        ("reinspection_result", "firm"): 1,
+    }
     assert sent(leaving) == {
-        ("review_opened", "firm"): 1, ("review_reminder", "firm"): 1,
-        ("review_result", "firm"): 1, ("term_expiry_warning", "firm"): 3,
-        ("exit_confirmed", "firm"): 1, ("vacate_overdue", "firm"): 1,
-        ("vacate_overdue", "manager"): 1}
+        ("review_opened", "firm"): 1,
+        ("review_reminder", "firm"): 1,
+        ("review_result", "firm"): 1,
+        ("term_expiry_warning", "firm"): 3,
+        ("exit_confirmed", "firm"): 1,
+        ("vacate_overdue", "firm"): 1,
+        ("vacate_overdue", "manager"): 1,
+    }
     digests = [m for m in rows if m.message == "operator_digest"]
     assert sorted(m.context["sent_on"] for m in digests) == sorted(
-        d.isoformat() for d in year.digest_days)  # one a day, on the days that were ticked
+        d.isoformat() for d in year.digest_days
+    )  # one a day, on the days that were ticked
     waiting = next(m for m in digests if m.context["sent_on"] == "2025-02-05")
     assert waiting.context["counts"]["pending_decisions"] == 2  # two reviews to grade
     assert {m.status for m in rows} == {"sent"} and inbox == len(rows)  # all rendered
     assert year.ticks < 80
     with Session(app.engine) as s:
-        late = s.exec(select(Deadline).where(Deadline.status.in_(("pending", "failed")),  # type: ignore[attr-defined]
-                                             Deadline.due_at <= clock.now())).all()
+        late = s.exec(
+            select(Deadline).where(
+                Deadline.status.in_(("pending", "failed")),  # type: ignore[attr-defined]
+                Deadline.due_at <= clock.now(),
+            )
+        ).all()
     assert late == []

@@ -65,8 +65,11 @@ def test_a_session_made_mid_command_writes_in_the_same_transaction(
     service: Service, clock: FixedClock
 ) -> None:
     t = evaluating_tenancy(service)
-    events = service.read(lambda w: w.session.exec(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.tenancy_id == t)).one())
+    events = service.read(
+        lambda w: w.session.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.tenancy_id == t)
+        ).one()
+    )
     with pytest.raises(RuntimeError), opened(service, clock) as (uow, w):
         tenancy = w.tenancy(t)
         w.record(tenancy, "note", actor="王", reason="备注")  # prepared statements
@@ -76,9 +79,14 @@ def test_a_session_made_mid_command_writes_in_the_same_transaction(
         assert uow.has_session and not uow.session.dirty
         raise RuntimeError("the command fails after both")
     assert stored(service, t)["track"] != "acceleration"
-    assert service.read(lambda w: w.session.exec(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.tenancy_id == t)).one()
-    ) == events
+    assert (
+        service.read(
+            lambda w: w.session.exec(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.tenancy_id == t)
+            ).one()
+        )
+        == events
+    )
 
 
 def test_a_firms_annual_review_runs_without_an_orm_session(
@@ -94,14 +102,22 @@ def test_a_firms_annual_review_runs_without_an_orm_session(
 
         return bool(service.run(handle))
 
-    used = [run(c.OpenReview(tenancy_id=t, period=2024)),
-            run(c.SubmitReview(tenancy_id=t, period=2024, figures=figures())),
-            run(c.DecideReview(tenancy_id=t, period=2024))]
+    used = [
+        run(c.OpenReview(tenancy_id=t, period=2024)),
+        run(c.SubmitReview(tenancy_id=t, period=2024, figures=figures())),
+        run(c.DecideReview(tenancy_id=t, period=2024)),
+    ]
     assert used == [False, False, False]
-    review = service.read(lambda w: w.session.exec(
-        select(Review).where(Review.tenancy_id == t)).one().model_dump())
-    notices = service.read(lambda w: w.session.exec(select(OutboxMessage.message).where(
-        OutboxMessage.tenancy_id == t, OutboxMessage.message.like("review_%"))).all())
+    review = service.read(
+        lambda w: w.session.exec(select(Review).where(Review.tenancy_id == t)).one().model_dump()
+    )
+    notices = service.read(
+        lambda w: w.session.exec(
+            select(OutboxMessage.message).where(
+                OutboxMessage.tenancy_id == t, OutboxMessage.message.like("review_%")
+            )
+        ).all()
+    )
     assert review["status"] == "decided" and review["grade"] is not None
     assert sorted(notices) == ["review_opened", "review_result"]
     assert service.read(lambda w: verify(w.session)).ok

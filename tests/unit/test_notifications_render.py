@@ -18,18 +18,43 @@ from notifications.overrides import check_templates, preview
 from notifications.render import Override, Renderer
 
 WORKFLOW_KEYS = {
-    "application_received", "info_requested", "screening_result", "scoring_result",
-    "publicity_start", "objection_ruling", "admitted", "agreement_signed",
-    "application_withdrawn", "application_lapsed", "review_opened", "review_result",
-    "rectification_notice", "rectification_extended", "reinspection_result", "cure_notice",
-    "exit_notice", "exit_ruling", "exit_confirmed", "graduation", "vacate_overdue",
+    "application_received",
+    "info_requested",
+    "screening_result",
+    "scoring_result",
+    "publicity_start",
+    "objection_ruling",
+    "admitted",
+    "agreement_signed",
+    "application_withdrawn",
+    "application_lapsed",
+    "review_opened",
+    "review_result",
+    "rectification_notice",
+    "rectification_extended",
+    "reinspection_result",
+    "cure_notice",
+    "exit_notice",
+    "exit_ruling",
+    "exit_confirmed",
+    "graduation",
+    "vacate_overdue",
     "handover_settlement",
 }
-SCHEDULER_KEYS = {"publicity_end", "agreement_lapse_warning", "review_reminder",
-                  "review_overdue", "term_expiry_warning", "operator_digest"}
-CASES = [(key, locale, audience, index, context)
-         for key in CATALOG for locale in ("zh-CN", "en")
-         for index, (audience, context) in enumerate(samples(key))]
+SCHEDULER_KEYS = {
+    "publicity_end",
+    "agreement_lapse_warning",
+    "review_reminder",
+    "review_overdue",
+    "term_expiry_warning",
+    "operator_digest",
+}
+CASES = [
+    (key, locale, audience, index, context)
+    for key in CATALOG
+    for locale in ("zh-CN", "en")
+    for index, (audience, context) in enumerate(samples(key))
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +62,9 @@ def renderer() -> Renderer:
     return Renderer()
 
 
-def override(part: str, source: str, revision: int = 1, name: str = "admitted",
-             locale: str = "zh-CN") -> dict[tuple[str, str, str], Override]:
+def override(
+    part: str, source: str, revision: int = 1, name: str = "admitted", locale: str = "zh-CN"
+) -> dict[tuple[str, str, str], Override]:
     return {(name, locale, part): Override(name, locale, part, revision, source)}
 
 
@@ -47,11 +73,14 @@ def test_the_catalog_has_every_message_the_workflows_and_scheduler_emit() -> Non
     assert spec("operator_digest").audiences == {"operators"}
 
 
-@pytest.mark.parametrize(("key", "locale", "audience", "index", "context"), CASES,
-                         ids=[f"{k}-{loc}-{a}-{i}" for k, loc, a, i, _ in CASES])
+@pytest.mark.parametrize(
+    ("key", "locale", "audience", "index", "context"),
+    CASES,
+    ids=[f"{k}-{loc}-{a}-{i}" for k, loc, a, i, _ in CASES],
+)
 def test_every_message_renders_in_both_locales_against_its_samples(
-        renderer: Renderer, key: str, locale: str, audience: str, index: int,
-        context: dict[str, Any]) -> None:
+    renderer: Renderer, key: str, locale: str, audience: str, index: int, context: dict[str, Any]
+) -> None:
     out = renderer.render(key, locale, context, audience=audience)
     assert out.subject and "\n" not in out.subject
     assert out.text.strip() and out.html.lstrip().startswith("<!DOCTYPE html>")
@@ -87,14 +116,19 @@ def test_strict_undefined_catches_a_missing_key(renderer: Renderer) -> None:
         renderer.render("admitted", "zh-CN", ctx)
     # A key the catalog does not list, used by a template, is caught by StrictUndefined.
     with pytest.raises(InvalidTemplate, match="admitted.txt.j2.*'nope' is undefined"):
-        renderer.render("admitted", "zh-CN", samples("admitted")[0][1],
-                        overrides=override("text", "{{ nope }}"))
+        renderer.render(
+            "admitted", "zh-CN", samples("admitted")[0][1], overrides=override("text", "{{ nope }}")
+        )
 
 
 def test_a_legal_override_that_drops_the_remedy_is_refused(renderer: Renderer) -> None:
     with pytest.raises(InvalidTemplate, match="lacks section"):
-        renderer.render("exit_notice", "zh-CN", samples("exit_notice")[0][1],
-                        overrides=override("text", "请腾退。", name="exit_notice"))
+        renderer.render(
+            "exit_notice",
+            "zh-CN",
+            samples("exit_notice")[0][1],
+            overrides=override("text", "请腾退。", name="exit_notice"),
+        )
 
 
 def test_html_is_escaped_and_text_is_not(renderer: Renderer) -> None:
@@ -110,27 +144,34 @@ def test_html_is_escaped_and_text_is_not(renderer: Renderer) -> None:
 def test_html_overrides_are_escaped_too(renderer: Renderer) -> None:
     ctx = {**samples("admitted")[0][1], "sign_by": "2027-01-20"}
     ctx["firm"] = {**ctx["firm"], "name": "<b>x</b>"}
-    out = renderer.render("admitted", "zh-CN", ctx,
-                          overrides=override("html", "<p>{{ firm.name }}</p>"))
+    out = renderer.render(
+        "admitted", "zh-CN", ctx, overrides=override("html", "<p>{{ firm.name }}</p>")
+    )
     assert out.html.strip() == "<p>&lt;b&gt;x&lt;/b&gt;</p>"
 
 
-@pytest.mark.parametrize(("value", "zh", "en"), [
-    ("2026-11-26", "2026年11月26日", "26 Nov 2026"),
-    (date(2027, 1, 6), "2027年1月6日", "6 Jan 2027"),
-    ("2026-11-26T17:00:00+00:00", "2026年11月27日", "27 Nov 2026"),  # local date, Shanghai
-    (None, "—", "—"),
-])
+@pytest.mark.parametrize(
+    ("value", "zh", "en"),
+    [
+        ("2026-11-26", "2026年11月26日", "26 Nov 2026"),
+        (date(2027, 1, 6), "2027年1月6日", "6 Jan 2027"),
+        ("2026-11-26T17:00:00+00:00", "2026年11月27日", "27 Nov 2026"),  # local date, Shanghai
+        (None, "—", "—"),
+    ],
+)
 def test_dates_follow_chinese_and_english_conventions(value: object, zh: str, en: str) -> None:
     assert format_date(value, "zh-CN") == zh
     assert format_date(value, "en") == en
 
 
-@pytest.mark.parametrize(("value", "zh", "en"), [
-    (12345, "¥12,345.00元", "12,345.00 yuan"),
-    ("1500.5", "¥1,500.50元", "1,500.50 yuan"),
-    (-20, "-¥20.00元", "-20.00 yuan"),
-])
+@pytest.mark.parametrize(
+    ("value", "zh", "en"),
+    [
+        (12345, "¥12,345.00元", "12,345.00 yuan"),
+        ("1500.5", "¥1,500.50元", "1,500.50 yuan"),
+        (-20, "-¥20.00元", "-20.00 yuan"),
+    ],
+)
 def test_amounts_are_shown_in_yuan(value: object, zh: str, en: str) -> None:
     assert format_amount(value, "zh-CN") == zh
     assert format_amount(value, "en") == en
@@ -146,33 +187,47 @@ def test_filters_read_the_locale_from_the_context() -> None:
     assert env.from_string("{{ 'B'|grade }}{{ 'C'|grade }}").render(locale="zh-CN") == "良好合格"
 
 
-@pytest.mark.parametrize("source", [
-    "{{ ''.__class__.__mro__ }}",
-    "{{ firm.__init__.__globals__ }}",
-    "{{ cycler.__init__.__globals__['os'] }}",
-    "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{{ c }}{% endfor %}",
-    "{{ firm.update({'name': 'x'}) }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ firm.__init__.__globals__ }}",
+        "{{ cycler.__init__.__globals__['os'] }}",
+        "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{{ c }}{% endfor %}",
+        "{{ firm.update({'name': 'x'}) }}",
+    ],
+)
 def test_the_sandbox_refuses_overrides_that_reach_python_internals(
-        renderer: Renderer, source: str) -> None:
+    renderer: Renderer, source: str
+) -> None:
     with pytest.raises(InvalidTemplate) as info:
-        renderer.render("admitted", "zh-CN", samples("admitted")[0][1],
-                        overrides=override("text", source, revision=7))
+        renderer.render(
+            "admitted",
+            "zh-CN",
+            samples("admitted")[0][1],
+            overrides=override("text", source, revision=7),
+        )
     assert "zh-CN/admitted.txt.j2 (override r7)" in str(info.value)
     assert "unsafe" in str(info.value)
 
 
 def test_an_override_with_a_syntax_error_is_refused_with_its_line(renderer: Renderer) -> None:
     with pytest.raises(InvalidTemplate, match=r"override r1\): line 2"):
-        renderer.render("admitted", "zh-CN", samples("admitted")[0][1],
-                        overrides=override("subject", "ok\n{% if %}"))
+        renderer.render(
+            "admitted",
+            "zh-CN",
+            samples("admitted")[0][1],
+            overrides=override("subject", "ok\n{% if %}"),
+        )
 
 
 def test_overrides_may_extend_the_shared_layout(renderer: Renderer) -> None:
-    source = ('{% extends "_layout.txt.j2" %}{% block body %}请于{{ sign_by|date }}前签约。'
-              '{% endblock %}')
-    out = renderer.render("admitted", "zh-CN", samples("admitted")[0][1],
-                          overrides=override("text", source))
+    source = (
+        '{% extends "_layout.txt.j2" %}{% block body %}请于{{ sign_by|date }}前签约。{% endblock %}'
+    )
+    out = renderer.render(
+        "admitted", "zh-CN", samples("admitted")[0][1], overrides=override("text", source)
+    )
     assert "请于2027年1月20日前签约。" in out.text and "特此通知" in out.text
 
 
@@ -203,8 +258,9 @@ def test_check_templates_reports_nothing_for_the_shipped_set(renderer: Renderer)
 
 
 def test_check_templates_reports_a_broken_override(renderer: Renderer) -> None:
-    problems = check_templates(renderer, overrides=override("text", "{{ firm.nickname }}",
-                                                            name="exit_notice"))
+    problems = check_templates(
+        renderer, overrides=override("text", "{{ firm.nickname }}", name="exit_notice")
+    )
     assert problems and all(p.startswith("exit_notice [zh-CN, firm") for p in problems)
     assert "nickname" in problems[0]
 
@@ -227,6 +283,8 @@ def test_unknown_messages_and_locales(renderer: Renderer) -> None:
 
 
 def test_sent_on_is_printed_as_a_local_date(renderer: Renderer) -> None:
-    ctx = {**samples("admitted")[0][1],
-           "sent_on": datetime(2026, 11, 26, 20, tzinfo=UTC).isoformat()}
+    ctx = {
+        **samples("admitted")[0][1],
+        "sent_on": datetime(2026, 11, 26, 20, tzinfo=UTC).isoformat(),
+    }
     assert "2026年11月27日" in renderer.render("admitted", "zh-CN", ctx).text

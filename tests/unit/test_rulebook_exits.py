@@ -77,11 +77,17 @@ def test_unknown_trigger_lists_valid_codes(rb: Rulebook) -> None:
     assert reapply_bar(rb, "bad_vibes") is None and reapply_bar(rb, None) is None
 
 
-@pytest.mark.parametrize(("exit_type", "period", "skips"), [
-    ("graduation", "6m", True), ("term_expiry", "30d", True), ("voluntary", "30d", True),
-])
-def test_vacate_and_objection_window_by_exit_type(rb: Rulebook, exit_type: str, period: str,
-                                                  skips: bool) -> None:
+@pytest.mark.parametrize(
+    ("exit_type", "period", "skips"),
+    [
+        ("graduation", "6m", True),
+        ("term_expiry", "30d", True),
+        ("voluntary", "30d", True),
+    ],
+)
+def test_vacate_and_objection_window_by_exit_type(
+    rb: Rulebook, exit_type: str, period: str, skips: bool
+) -> None:
     assert vacate_period(rb, exit_type) == Period.parse(period)
     assert skips_objection_window(exit_type) is skips
 
@@ -97,8 +103,15 @@ def test_forced_exit_keeps_the_objection_window_and_needs_a_trigger(rb: Rulebook
 
 def test_procedure_steps_in_order(rb: Rulebook) -> None:
     assert [s.step for s in rb.exit.procedure] == [
-        "record_facts", "serve_notice", "statement_and_defence", "decision", "vacate",
-        "handover", "registration_move_out", "settlement"]
+        "record_facts",
+        "serve_notice",
+        "statement_and_defence",
+        "decision",
+        "vacate",
+        "handover",
+        "registration_move_out",
+        "settlement",
+    ]
     defence = rb.exit.procedure[2]
     assert defence.period is not None and rb.periods.get(defence.period) == Period.parse("5wd")
 
@@ -106,13 +119,12 @@ def test_procedure_steps_in_order(rb: Rulebook) -> None:
 # --- settlement -----------------------------------------------------------------------------
 
 EXIT_ON = date(2025, 7, 1)
-SUBSIDY = Benefit("subsidy", 120_000, date(2024, 7, 1), 24)     # 2024-07-01 .. 2026-07-01
-RENT_FREE = ("rent_free", 36_000, date(2023, 1, 1), 12)         # commitment already served
+SUBSIDY = Benefit("subsidy", 120_000, date(2024, 7, 1), 24)  # 2024-07-01 .. 2026-07-01
+RENT_FREE = ("rent_free", 36_000, date(2023, 1, 1), 12)  # commitment already served
 
 
 def settle(rb: Rulebook, **kw: Any) -> Any:
-    args: dict[str, Any] = {"exit_type": "term_expiry", "deposit_yuan": 20_000,
-                            "exit_on": EXIT_ON}
+    args: dict[str, Any] = {"exit_type": "term_expiry", "deposit_yuan": 20_000, "exit_on": EXIT_ON}
     args.update(kw)
     return settlement(rb, **args)
 
@@ -137,8 +149,9 @@ def test_voluntary_with_approval_refunds(rb: Rulebook) -> None:
 
 
 def test_voluntary_without_approval_forfeits_deposit_and_prepaid_rent(rb: Rulebook) -> None:
-    result = settle(rb, exit_type="voluntary", approved=False, prepaid_rent_yuan=5_000,
-                    arrears_yuan=1_000)
+    result = settle(
+        rb, exit_type="voluntary", approved=False, prepaid_rent_yuan=5_000, arrears_yuan=1_000
+    )
     assert result.deposit_forfeited and result.prepaid_rent_forfeited
     assert result.refund_yuan == 0 and result.due_yuan == Decimal("1000.00")
 
@@ -165,14 +178,18 @@ def test_pro_rata_clawback_within_the_commitment(rb: Rulebook) -> None:
     assert step.figures["days_remaining"] == 365 and step.figures["days_committed"] == 730
 
 
-@pytest.mark.parametrize(("kw", "mode", "clawed"), [
-    ({"exit_type": "graduation"}, "none", Decimal(0)),
-    ({"exit_type": "term_expiry"}, "pro_rata", Decimal("60000.00")),
-    ({"exit_type": "forced", "grounds_code": "arrears"}, "pro_rata", Decimal("60000.00")),
-    ({"exit_type": "forced", "grounds_code": "industry_misfit"}, "none", Decimal(0)),
-])
-def test_clawback_mode_by_exit(rb: Rulebook, kw: dict[str, Any], mode: str,
-                               clawed: Decimal) -> None:
+@pytest.mark.parametrize(
+    ("kw", "mode", "clawed"),
+    [
+        ({"exit_type": "graduation"}, "none", Decimal(0)),
+        ({"exit_type": "term_expiry"}, "pro_rata", Decimal("60000.00")),
+        ({"exit_type": "forced", "grounds_code": "arrears"}, "pro_rata", Decimal("60000.00")),
+        ({"exit_type": "forced", "grounds_code": "industry_misfit"}, "none", Decimal(0)),
+    ],
+)
+def test_clawback_mode_by_exit(
+    rb: Rulebook, kw: dict[str, Any], mode: str, clawed: Decimal
+) -> None:
     result = settle(rb, benefits=[SUBSIDY], **kw)
     assert result.clawback_mode == mode and result.clawback_yuan == clawed
 
@@ -199,22 +216,48 @@ def test_settlement_trace_is_json_safe(rb: Rulebook) -> None:
 # --- graduation -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("kw", "met"), [
-    ({}, []),
-    ({"qualifications": ["high_tech_enterprise"]}, ["high_tech_enterprise"]),
-    ({"figures_by_year": {2024: {"high_tech_enterprise": True}}}, ["high_tech_enterprise"]),
-    ({"cumulative_funding_yuan": 5_000_000}, []),                      # not above
-    ({"cumulative_funding_yuan": 5_000_001}, ["funding"]),
-    ({"figures_by_year": {2023: {"revenue_yuan": 12_000_000},
-                          2024: {"revenue_yuan": 11_000_000}}}, ["revenue"]),
-    ({"figures_by_year": {2022: {"revenue_yuan": 12_000_000},
-                          2024: {"revenue_yuan": 11_000_000}}}, []),  # not consecutive
-    ({"figures_by_year": {2023: {"revenue_yuan": 10_000_000},
-                          2024: {"revenue_yuan": 11_000_000}}}, []),  # not above in 2023
-    ({"acquired_or_listed": True}, ["acquired_or_listed"]),
-    ({"acquired_or_listed": True, "cumulative_funding_yuan": 9_000_000},
-     ["funding", "acquired_or_listed"]),
-])
+@pytest.mark.parametrize(
+    ("kw", "met"),
+    [
+        ({}, []),
+        ({"qualifications": ["high_tech_enterprise"]}, ["high_tech_enterprise"]),
+        ({"figures_by_year": {2024: {"high_tech_enterprise": True}}}, ["high_tech_enterprise"]),
+        ({"cumulative_funding_yuan": 5_000_000}, []),  # not above
+        ({"cumulative_funding_yuan": 5_000_001}, ["funding"]),
+        (
+            {
+                "figures_by_year": {
+                    2023: {"revenue_yuan": 12_000_000},
+                    2024: {"revenue_yuan": 11_000_000},
+                }
+            },
+            ["revenue"],
+        ),
+        (
+            {
+                "figures_by_year": {
+                    2022: {"revenue_yuan": 12_000_000},
+                    2024: {"revenue_yuan": 11_000_000},
+                }
+            },
+            [],
+        ),  # not consecutive
+        (
+            {
+                "figures_by_year": {
+                    2023: {"revenue_yuan": 10_000_000},
+                    2024: {"revenue_yuan": 11_000_000},
+                }
+            },
+            [],
+        ),  # not above in 2023
+        ({"acquired_or_listed": True}, ["acquired_or_listed"]),
+        (
+            {"acquired_or_listed": True, "cumulative_funding_yuan": 9_000_000},
+            ["funding", "acquired_or_listed"],
+        ),
+    ],
+)
 def test_graduation_criteria(rb: Rulebook, kw: dict[str, Any], met: list[str]) -> None:
     args: dict[str, Any] = {"figures_by_year": {}}
     args.update(kw)
@@ -222,7 +265,11 @@ def test_graduation_criteria(rb: Rulebook, kw: dict[str, Any], met: list[str]) -
     assert [m.id for m in decision.met] == met
     assert decision.passed == bool(met)
     assert [s.rule for s in decision.trace.steps] == [
-        "high_tech_enterprise", "funding", "revenue", "acquired_or_listed"]
+        "high_tech_enterprise",
+        "funding",
+        "revenue",
+        "acquired_or_listed",
+    ]
 
 
 def test_graduation_input_errors(rb: Rulebook) -> None:
@@ -240,8 +287,14 @@ def test_aliases_used_by_the_workflows(rb: Rulebook) -> None:
     assert exit_trigger(rb, "arrears") == trigger(rb, "arrears")
     assert exit_trigger(rb, "arrears").rule_ref == "exit.triggers.arrears"
     assert cure_period(rb, "change_of_use") == Period.parse("15d")
-    result = settle(rb, exit_type="forced", grounds="fraud", deposit_yuan=1_000,
-                    benefits=[SUBSIDY], exit_on=EXIT_ON)
+    result = settle(
+        rb,
+        exit_type="forced",
+        grounds="fraud",
+        deposit_yuan=1_000,
+        benefits=[SUBSIDY],
+        exit_on=EXIT_ON,
+    )
     assert result.clawback_mode == "full"
     data = result.to_dict()
     assert json.loads(json.dumps(data)) == data and data["due_yuan"] == "119000.00"

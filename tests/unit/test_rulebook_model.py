@@ -110,9 +110,15 @@ def test_extra_period_and_unknown_period(rb: Rulebook) -> None:
 def test_tracks_and_term(rb: Rulebook) -> None:
     inc, acc = rb.track("incubation"), rb.track("acceleration")
     assert (inc.max_age_months, inc.max_area_m2, inc.max_prev_year_revenue_yuan) == (
-        24, 1000, 2_000_000)
+        24,
+        1000,
+        2_000_000,
+    )
     assert (acc.max_age_months, acc.max_area_m2, acc.max_prev_year_revenue_yuan) == (
-        None, None, None)
+        None,
+        None,
+        None,
+    )
     assert rb.term.expiry_alert_days == (90, 60, 30)
     assert (rb.term.lease_min_years, rb.term.lease_max_years) == (1, 3)
     assert (rb.term.max_extensions, rb.term.extension_max_months) == (1, 12)
@@ -120,11 +126,19 @@ def test_tracks_and_term(rb: Rulebook) -> None:
         rb.track("seed")
 
 
-@pytest.mark.parametrize(("industry", "months"), [
-    ("pharma", 60), ("medical_devices", 60), ("biomedicine", 60), ("integrated_circuits", 60),
-    ("modern_agriculture", 60), ("health_services", 48), ("medical_big_data", 48),
-    ("software", 48),
-])
+@pytest.mark.parametrize(
+    ("industry", "months"),
+    [
+        ("pharma", 60),
+        ("medical_devices", 60),
+        ("biomedicine", 60),
+        ("integrated_circuits", 60),
+        ("modern_agriculture", 60),
+        ("health_services", 48),
+        ("medical_big_data", 48),
+        ("software", 48),
+    ],
+)
 def test_incubation_cap_by_industry(rb: Rulebook, industry: str, months: int) -> None:
     assert rb.incubation_cap_months(industry) == months
 
@@ -135,7 +149,11 @@ def test_scoring_and_review_numbers(rb: Rulebook) -> None:
     assert (sc.min_reviewers, sc.trim_from, sc.pass_score, sc.priority_score) == (3, 5, 60, 80)
     assert [c.weight for c in rb.review.categories] == [30, 30, 15, 10, 15]
     assert {g.grade: (g.min, g.max) for g in rb.review.grades} == {
-        "A": (85, 100), "B": (75, 84), "C": (60, 74), "D": (0, 59)}
+        "A": (85, 100),
+        "B": (75, 84),
+        "C": (60, 74),
+        "D": (0, 59),
+    }
     assert rb.review.grade_cap is not None and rb.review.grade_cap.max_percent == 20
     cal, rem = rb.review.calendar, rb.review.reminders
     assert (cal.open_month, cal.open_workday, cal.due_workday) == (1, 1, 10)
@@ -163,13 +181,16 @@ def test_describe_both_languages(rb: Rulebook) -> None:
 
 def test_criterion_weights_not_100() -> None:
     problems = problems_of(broken("weight = 25\nbands", "weight = 26\nbands"))
-    assert ("admission.scoring.criteria",
-            "criterion weights must sum to 100, got 26 + 25 + 20 + 15 + 10 + 5 = 101") in problems
+    assert (
+        "admission.scoring.criteria",
+        "criterion weights must sum to 100, got 26 + 25 + 20 + 15 + 10 + 5 = 101",
+    ) in problems
 
 
 def test_review_category_weights_not_100() -> None:
-    text = broken('label_en = "Talent & jobs"\nweight = 10',
-                  'label_en = "Talent & jobs"\nweight = 11')
+    text = broken(
+        'label_en = "Talent & jobs"\nweight = 10', 'label_en = "Talent & jobs"\nweight = 11'
+    )
     paths = paths_of(text)
     assert "review.categories" in paths
     assert "review.categories[3].items" in paths  # the items no longer add up to the weight
@@ -182,8 +203,9 @@ def test_overlapping_grade_bands() -> None:
 
 def test_gap_in_grade_bands() -> None:
     problems = problems_of(broken("min = 75", "min = 77"))
-    assert problems == [("review.grades[1].min",
-                         "gap after review.grades[2]: nothing covers 75..76")]
+    assert problems == [
+        ("review.grades[1].min", "gap after review.grades[2]: nothing covers 75..76")
+    ]
 
 
 def test_grade_bands_must_reach_100() -> None:
@@ -191,16 +213,23 @@ def test_grade_bands_must_reach_100() -> None:
 
 
 def test_criterion_bands_must_cover_the_weight() -> None:
-    text = broken('{ min = 4, max = 5, label_zh = "带动就业明显',
-                  '{ min = 5, max = 5, label_zh = "带动就业明显')
+    text = broken(
+        '{ min = 4, max = 5, label_zh = "带动就业明显',
+        '{ min = 5, max = 5, label_zh = "带动就业明显',
+    )
     assert paths_of(text) == ["admission.scoring.criteria[5].bands[2].min"]
 
 
 def test_unknown_metric_in_category() -> None:
-    text = broken('metric = "tax_paid_yuan", full_at = 500000',
-                  'metric = "taxes", full_at = 500000')
-    assert problems_of(text) == [("review.categories[0].items[1].metric",
-                                  "unknown metric 'taxes'; define it under [[review.metrics]]")]
+    text = broken(
+        'metric = "tax_paid_yuan", full_at = 500000', 'metric = "taxes", full_at = 500000'
+    )
+    assert problems_of(text) == [
+        (
+            "review.categories[0].items[1].metric",
+            "unknown metric 'taxes'; define it under [[review.metrics]]",
+        )
+    ]
 
 
 def test_unknown_metric_in_veto() -> None:
@@ -220,14 +249,20 @@ def test_unknown_metric_in_graduation_and_quarterly() -> None:
     assert paths_of(text) == ["review.calendar.quarterly_metrics[0]"]
 
 
-@pytest.mark.parametrize(("old", "new", "path"), [
-    ("max_staff = 500", "max_staff = -5", "admission.requirements[1].max_staff"),
-    ("max_area_m2 = 1000", "max_area_m2 = -1", "tracks.incubation.max_area_m2"),
-    ("expiry_alert_days = [90, 60, 30]", "expiry_alert_days = [90, -60, 30]",
-     "term.expiry_alert_days[1]"),
-    ("above_yuan = 5000000", "above_yuan = -1", "exit.graduation.criteria[1].above_yuan"),
-    ("full_at = 500000", "full_at = -500000", "review.categories[0].items[1].full_at"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("max_staff = 500", "max_staff = -5", "admission.requirements[1].max_staff"),
+        ("max_area_m2 = 1000", "max_area_m2 = -1", "tracks.incubation.max_area_m2"),
+        (
+            "expiry_alert_days = [90, 60, 30]",
+            "expiry_alert_days = [90, -60, 30]",
+            "term.expiry_alert_days[1]",
+        ),
+        ("above_yuan = 5000000", "above_yuan = -1", "exit.graduation.criteria[1].above_yuan"),
+        ("full_at = 500000", "full_at = -500000", "review.categories[0].items[1].full_at"),
+    ],
+)
 def test_negative_numbers_refused(old: str, new: str, path: str) -> None:
     problems = problems_of(broken(old, new))
     assert problems[0][0] == path
@@ -244,14 +279,16 @@ def test_duplicate_ids() -> None:
 
 def test_min_reviewers_and_trim_from_floors() -> None:
     problems = problems_of(broken("min_reviewers = 3", "min_reviewers = 2"))
-    assert problems == [("admission.scoring.min_reviewers",
-                         "Input should be greater than or equal to 3 (got 2)")]
+    assert problems == [
+        ("admission.scoring.min_reviewers", "Input should be greater than or equal to 3 (got 2)")
+    ]
     assert paths_of(broken("trim_from = 5", "trim_from = 2")) == ["admission.scoring.trim_from"]
 
 
 def test_bad_toml_syntax_names_the_table_and_line() -> None:
-    problems = problems_of(broken("[review.calendar]\nopen_month = 1",
-                                  "[review.calendar]\nopen_month = = 1"))
+    problems = problems_of(
+        broken("[review.calendar]\nopen_month = 1", "[review.calendar]\nopen_month = = 1")
+    )
     assert len(problems) == 1
     path, message = problems[0]
     assert path == "review.calendar"
@@ -269,16 +306,19 @@ def test_missing_required_period() -> None:
 
 
 def test_objection_lodging_must_equal_publicity() -> None:
-    problems = problems_of(broken('objection_lodging = "5wd inclusive"',
-                                  'objection_lodging = "7wd inclusive"'))
+    problems = problems_of(
+        broken('objection_lodging = "5wd inclusive"', 'objection_lodging = "7wd inclusive"')
+    )
     assert [p for p, _ in problems] == ["periods.objection_lodging"]
 
 
 def test_unknown_period_reference() -> None:
     assert paths_of(broken('period = "cure_notice"', 'period = "cure"')) == [
-        "exit.triggers[3].period"]
+        "exit.triggers[3].period"
+    ]
     assert paths_of(broken('forced_immediate = "vacate_immediate"', 'forced_immediate = "x"')) == [
-        "exit.vacate.forced_immediate"]
+        "exit.vacate.forced_immediate"
+    ]
 
 
 def test_unknown_industry_and_extra_key() -> None:
@@ -286,7 +326,8 @@ def test_unknown_industry_and_extra_key() -> None:
     assert paths_of(text) == ["admission.requirements[6].industries[3]"]
     text = broken("max_staff = 500", "max_staf = 500")
     assert ("admission.requirements[1].max_staf", "Extra inputs are not permitted") in (
-        problems_of(text))
+        problems_of(text)
+    )
 
 
 def test_requirement_parameters_must_fit_the_check() -> None:

@@ -28,10 +28,20 @@ RB: Rulebook = parse_rulebook(DEFAULT.read_text("utf-8"), "default_rulebook.toml
 
 # A firm worked through by hand (see test_golden_review_trace for every item).
 FIGURES: dict[str, Any] = {
-    "revenue_yuan": 3_000_000, "tax_paid_yuan": 250_000, "rd_spend_yuan": 240_000,
-    "new_ip_count": 3, "high_tech_enterprise": True, "tech_sme": True, "specialized_new": False,
-    "equity_raised_yuan": 1_000_000, "headcount": 30, "rd_staff": 9, "graduates_hired": 2,
-    "rent_on_time": True, "data_on_time": True, "safety_inspections_passed": True,
+    "revenue_yuan": 3_000_000,
+    "tax_paid_yuan": 250_000,
+    "rd_spend_yuan": 240_000,
+    "new_ip_count": 3,
+    "high_tech_enterprise": True,
+    "tech_sme": True,
+    "specialized_new": False,
+    "equity_raised_yuan": 1_000_000,
+    "headcount": 30,
+    "rd_staff": 9,
+    "graduates_hired": 2,
+    "rent_on_time": True,
+    "data_on_time": True,
+    "safety_inspections_passed": True,
     "activities_attended": 2,
 }
 PREVIOUS: dict[str, Any] = {"revenue_yuan": 2_400_000, "tax_paid_yuan": 200_000}
@@ -39,15 +49,21 @@ AREA = 400
 
 
 def review(**kw: Any) -> ReviewDecision:
-    args: dict[str, Any] = {"figures": FIGURES, "previous_figures": PREVIOUS,
-                            "leased_area_m2": AREA}
+    args: dict[str, Any] = {
+        "figures": FIGURES,
+        "previous_figures": PREVIOUS,
+        "leased_area_m2": AREA,
+    }
     args.update(kw)
     return score_review(RB, **args)
 
 
 def items(decision: ReviewDecision) -> dict[str, Any]:
-    return {s.rule.removeprefix("review.item."): s.result for s in decision.trace.steps
-            if s.rule.startswith("review.item.")}
+    return {
+        s.rule.removeprefix("review.item."): s.result
+        for s in decision.trace.steps
+        if s.rule.startswith("review.item.")
+    }
 
 
 # --- figures --------------------------------------------------------------------------------
@@ -60,15 +76,18 @@ def test_validate_figures_normalises() -> None:
     assert out["graduates_hired"] is None and out["high_tech_enterprise"] is True
 
 
-@pytest.mark.parametrize(("changes", "field", "rule"), [
-    ({"turnover": 1}, "figures.turnover", "unknown metric"),
-    ({"revenue_yuan": -1}, "figures.revenue_yuan", "must not be negative"),
-    ({"headcount": -3}, "figures.headcount", "must not be negative"),
-    ({"rent_on_time": 1}, "figures.rent_on_time", "must be yes/no"),
-    ({"headcount": True}, "figures.headcount", "must be a number"),
-    ({"revenue_yuan": float("nan")}, "figures.revenue_yuan", "finite"),
-    ({"revenue_yuan": None}, "figures.revenue_yuan", "is required"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field", "rule"),
+    [
+        ({"turnover": 1}, "figures.turnover", "unknown metric"),
+        ({"revenue_yuan": -1}, "figures.revenue_yuan", "must not be negative"),
+        ({"headcount": -3}, "figures.headcount", "must not be negative"),
+        ({"rent_on_time": 1}, "figures.rent_on_time", "must be yes/no"),
+        ({"headcount": True}, "figures.headcount", "must be a number"),
+        ({"revenue_yuan": float("nan")}, "figures.revenue_yuan", "finite"),
+        ({"revenue_yuan": None}, "figures.revenue_yuan", "is required"),
+    ],
+)
 def test_validate_figures_refuses(changes: dict[str, Any], field: str, rule: str) -> None:
     with pytest.raises(InvalidInput) as info:
         validate_figures(RB, {**FIGURES, **changes})
@@ -76,8 +95,7 @@ def test_validate_figures_refuses(changes: dict[str, Any], field: str, rule: str
 
 
 def test_incomplete_figures_allowed_when_not_complete() -> None:
-    assert validate_figures(RB, {"revenue_yuan": 5}, complete=False) == {
-        "revenue_yuan": Decimal(5)}
+    assert validate_figures(RB, {"revenue_yuan": 5}, complete=False) == {"revenue_yuan": Decimal(5)}
 
 
 # --- scoring items --------------------------------------------------------------------------
@@ -86,33 +104,51 @@ def test_incomplete_figures_allowed_when_not_complete() -> None:
 def test_worked_example() -> None:
     decision = review()
     assert items(decision) == {
-        "revenue_growth": Decimal("10.00"), "tax_paid": Decimal("5.00"),
-        "tax_per_m2": Decimal("10.00"), "rd_intensity": Decimal("8.00"),
-        "new_ip": Decimal("6.00"), "high_tech_enterprise": Decimal("5.00"),
-        "tech_sme": Decimal("2.00"), "specialized_new": Decimal("0.00"),
-        "tax_growth": Decimal("8.00"), "equity_raised": Decimal("1.40"),
-        "headcount": Decimal("2.40"), "rd_staff": Decimal("1.80"),
-        "graduates_hired": Decimal("1.20"), "rent_on_time": Decimal("5.00"),
-        "data_on_time": Decimal("4.00"), "safety_inspections": Decimal("3.00"),
-        "space_activities": Decimal("1.50")}
-    assert decision.category_scores == {"economic": 25.0, "innovation": 21.0,
-                                        "growth_financing": 9.4, "talent_jobs": 5.4,
-                                        "compliance": 13.5}
+        "revenue_growth": Decimal("10.00"),
+        "tax_paid": Decimal("5.00"),
+        "tax_per_m2": Decimal("10.00"),
+        "rd_intensity": Decimal("8.00"),
+        "new_ip": Decimal("6.00"),
+        "high_tech_enterprise": Decimal("5.00"),
+        "tech_sme": Decimal("2.00"),
+        "specialized_new": Decimal("0.00"),
+        "tax_growth": Decimal("8.00"),
+        "equity_raised": Decimal("1.40"),
+        "headcount": Decimal("2.40"),
+        "rd_staff": Decimal("1.80"),
+        "graduates_hired": Decimal("1.20"),
+        "rent_on_time": Decimal("5.00"),
+        "data_on_time": Decimal("4.00"),
+        "safety_inspections": Decimal("3.00"),
+        "space_activities": Decimal("1.50"),
+    }
+    assert decision.category_scores == {
+        "economic": 25.0,
+        "innovation": 21.0,
+        "growth_financing": 9.4,
+        "talent_jobs": 5.4,
+        "compliance": 13.5,
+    }
     assert decision.score == 74.3 and decision.grade == "C" and decision.consequence == "none"
 
 
-@pytest.mark.parametrize(("current", "previous", "points"), [
-    (2_400_000, 2_400_000, "0.00"),     # flat
-    (2_640_000, 2_400_000, "5.00"),     # +10 %: half of full marks
-    (2_880_000, 2_400_000, "10.00"),    # +20 %: full
-    (3_600_000, 2_400_000, "10.00"),    # +50 %: capped
-    (1_200_000, 2_400_000, "0.00"),     # shrinking: nothing, never negative
-    (1_000, 0, "10.00"),                # from zero
-    (0, 0, "0.00"),
-])
+@pytest.mark.parametrize(
+    ("current", "previous", "points"),
+    [
+        (2_400_000, 2_400_000, "0.00"),  # flat
+        (2_640_000, 2_400_000, "5.00"),  # +10 %: half of full marks
+        (2_880_000, 2_400_000, "10.00"),  # +20 %: full
+        (3_600_000, 2_400_000, "10.00"),  # +50 %: capped
+        (1_200_000, 2_400_000, "0.00"),  # shrinking: nothing, never negative
+        (1_000, 0, "10.00"),  # from zero
+        (0, 0, "0.00"),
+    ],
+)
 def test_growth_uses_previous_year(current: int, previous: int, points: str) -> None:
-    decision = review(figures={**FIGURES, "revenue_yuan": current},
-                      previous_figures={**PREVIOUS, "revenue_yuan": previous})
+    decision = review(
+        figures={**FIGURES, "revenue_yuan": current},
+        previous_figures={**PREVIOUS, "revenue_yuan": previous},
+    )
     assert items(decision)["revenue_growth"] == Decimal(points)
 
 
@@ -148,10 +184,22 @@ def test_negative_leased_area_refused() -> None:
 # --- grades ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("score", "grade"), [
-    (0, "D"), (59, "D"), ("59.99", "D"), (60, "C"), (74, "C"), ("74.99", "C"), (75, "B"),
-    (84, "B"), ("84.99", "B"), (85, "A"), (100, "A"),
-])
+@pytest.mark.parametrize(
+    ("score", "grade"),
+    [
+        (0, "D"),
+        (59, "D"),
+        ("59.99", "D"),
+        (60, "C"),
+        (74, "C"),
+        ("74.99", "C"),
+        (75, "B"),
+        (84, "B"),
+        ("84.99", "B"),
+        (85, "A"),
+        (100, "A"),
+    ],
+)
 def test_grade_band_edges(score: object, grade: str) -> None:
     assert grade_for_score(RB, score) == grade
 
@@ -164,9 +212,18 @@ def test_grade_out_of_range() -> None:
 
 
 def best_figures() -> dict[str, Any]:
-    return {**FIGURES, "tax_paid_yuan": 600_000, "rd_spend_yuan": 400_000, "new_ip_count": 5,
-            "specialized_new": True, "equity_raised_yuan": 5_000_000, "headcount": 50,
-            "rd_staff": 15, "graduates_hired": 5, "activities_attended": 4}
+    return {
+        **FIGURES,
+        "tax_paid_yuan": 600_000,
+        "rd_spend_yuan": 400_000,
+        "new_ip_count": 5,
+        "specialized_new": True,
+        "equity_raised_yuan": 5_000_000,
+        "headcount": 50,
+        "rd_staff": 15,
+        "graduates_hired": 5,
+        "activities_attended": 4,
+    }
 
 
 def test_full_marks() -> None:
@@ -184,8 +241,9 @@ def test_each_veto_gives_d(code: str) -> None:
     assert step.result == "fail"
 
 
-@pytest.mark.parametrize(("metric", "code"), [("major_accident", "major_accident"),
-                                              ("credit_listed", "credit_listing")])
+@pytest.mark.parametrize(
+    ("metric", "code"), [("major_accident", "major_accident"), ("credit_listed", "credit_listing")]
+)
 def test_veto_from_reported_metric(metric: str, code: str) -> None:
     decision = review(figures={**best_figures(), metric: True})
     assert decision.grade == "D" and decision.vetoed == (code,)
@@ -206,11 +264,18 @@ def test_missing_data_gives_d() -> None:
     assert step.result == "fail"
 
 
-@pytest.mark.parametrize(("grade", "previous", "consequence"), [
-    ("A", None, "renewal_priority"), ("A", "D", "renewal_priority"), ("B", None, "none"),
-    ("C", "D", "none"), ("D", None, "rectification"), ("D", "C", "rectification"),
-    ("D", "D", "forced_exit"),
-])
+@pytest.mark.parametrize(
+    ("grade", "previous", "consequence"),
+    [
+        ("A", None, "renewal_priority"),
+        ("A", "D", "renewal_priority"),
+        ("B", None, "none"),
+        ("C", "D", "none"),
+        ("D", None, "rectification"),
+        ("D", "C", "rectification"),
+        ("D", "D", "forced_exit"),
+    ],
+)
 def test_consequences(grade: str, previous: str | None, consequence: str) -> None:
     assert consequence_for(RB, grade, previous) == consequence
 
@@ -232,8 +297,16 @@ def test_second_consecutive_d_is_forced_exit() -> None:
 
 def fake(score: float, grade: str | None = None, previous: str | None = None) -> ReviewDecision:
     grade = grade or grade_for_score(RB, score)
-    return ReviewDecision(score, grade, consequence_for(RB, grade, previous), previous, (), False,
-                          {}, Trace("review", RB.version))
+    return ReviewDecision(
+        score,
+        grade,
+        consequence_for(RB, grade, previous),
+        previous,
+        (),
+        False,
+        {},
+        Trace("review", RB.version),
+    )
 
 
 def test_cap_keeps_the_best_twenty_percent() -> None:
@@ -279,25 +352,45 @@ def _metric_strategy(name: str) -> st.SearchStrategy[Any]:
     metric = RB.metrics[name]
     if metric.unit == "bool":
         return st.booleans()
-    low = -10**9 if metric.sign == "any" else 0
-    return st.one_of(st.integers(low, 10**9),
-                     st.decimals(low, 10**9, places=2, allow_nan=False, allow_infinity=False))
+    low = -(10**9) if metric.sign == "any" else 0
+    return st.one_of(
+        st.integers(low, 10**9),
+        st.decimals(low, 10**9, places=2, allow_nan=False, allow_infinity=False),
+    )
 
 
 FIGURES_STRATEGY = st.fixed_dictionaries({name: _metric_strategy(name) for name in RB.metrics})
-OPTIONAL_PREVIOUS = st.one_of(st.none(), st.fixed_dictionaries(
-    {}, optional={n: _metric_strategy(n) for n in ("revenue_yuan", "tax_paid_yuan")}))
+OPTIONAL_PREVIOUS = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {}, optional={n: _metric_strategy(n) for n in ("revenue_yuan", "tax_paid_yuan")}
+    ),
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(figures=FIGURES_STRATEGY, previous=OPTIONAL_PREVIOUS,
-       area=st.decimals(0, 10_000, places=2), vetoes=st.sets(st.sampled_from(
-           ["fraud", "major_accident", "credit_listing"]), max_size=1),
-       submitted=st.booleans())
-def test_score_always_between_0_and_100(figures: dict[str, Any], previous: dict[str, Any] | None,
-                                        area: Decimal, vetoes: set[str], submitted: bool) -> None:
-    decision = score_review(RB, figures=figures, previous_figures=previous, leased_area_m2=area,
-                            vetoes=vetoes, submitted=submitted)
+@given(
+    figures=FIGURES_STRATEGY,
+    previous=OPTIONAL_PREVIOUS,
+    area=st.decimals(0, 10_000, places=2),
+    vetoes=st.sets(st.sampled_from(["fraud", "major_accident", "credit_listing"]), max_size=1),
+    submitted=st.booleans(),
+)
+def test_score_always_between_0_and_100(
+    figures: dict[str, Any],
+    previous: dict[str, Any] | None,
+    area: Decimal,
+    vetoes: set[str],
+    submitted: bool,
+) -> None:
+    decision = score_review(
+        RB,
+        figures=figures,
+        previous_figures=previous,
+        leased_area_m2=area,
+        vetoes=vetoes,
+        submitted=submitted,
+    )
     assert 0 <= decision.score <= 100
     if submitted and not decision.vetoed:
         assert decision.grade == grade_for_score(RB, decision.score)
@@ -320,219 +413,288 @@ def test_grade_monotone_in_score(a: Decimal, b: Decimal) -> None:
 
 def test_golden_review_trace() -> None:
     decision = review()
-    assert decision.trace.to_dict() == {"kind": "review", "rulebook_version": RB.version,
-                                        "steps": GOLDEN_REVIEW_STEPS}
+    assert decision.trace.to_dict() == {
+        "kind": "review",
+        "rulebook_version": RB.version,
+        "steps": GOLDEN_REVIEW_STEPS,
+    }
 
 
 # Worked by hand: 10 + 5 + 10 | 8 + 6 + 5 + 2 + 0 | 8 + 1.4 | 2.4 + 1.8 + 1.2 | 5 + 4 + 3 + 1.5
 # = 25 + 21 + 9.4 + 5.4 + 13.5 = 74.30 -> C.
-GOLDEN_REVIEW_STEPS: list[dict[str, Any]] = [{'rule': 'review.item.revenue_growth',
-  'label_zh': '营业收入增长',
-  'label_en': 'Revenue growth',
-  'figures': {'growth_percent': '25.00',
-              'previous_revenue_yuan': '2400000',
-              'revenue_yuan': '3000000'},
-  'threshold': {'full_at_percent': '20', 'no_previous_percent': 50, 'points': 10},
-  'result': '10.00',
-  'note': ''},
- {'rule': 'review.item.tax_paid',
-  'label_zh': '实缴税收',
-  'label_en': 'Tax paid',
-  'figures': {'tax_paid_yuan': '250000'},
-  'threshold': {'full_at': '500000', 'points': 10},
-  'result': '5.00',
-  'note': ''},
- {'rule': 'review.item.tax_per_m2',
-  'label_zh': '单位面积税收（按租赁面积）',
-  'label_en': 'Tax per m² of leased area',
-  'figures': {'leased_area_m2': '400', 'per_m2': '625.00', 'tax_paid_yuan': '250000'},
-  'threshold': {'full_at': '500', 'points': 10},
-  'result': '10.00',
-  'note': ''},
- {'rule': 'review.category.economic',
-  'label_zh': '经济贡献',
-  'label_en': 'Economic contribution',
-  'figures': {'revenue_growth': '10.00', 'tax_paid': '5.00', 'tax_per_m2': '10.00'},
-  'threshold': {'weight': 30},
-  'result': '25.00',
-  'note': ''},
- {'rule': 'review.item.rd_intensity',
-  'label_zh': '研发投入强度',
-  'label_en': 'R&D intensity',
-  'figures': {'percent': '8.00', 'rd_spend_yuan': '240000', 'revenue_yuan': '3000000'},
-  'threshold': {'full_at_percent': '10', 'points': 10},
-  'result': '8.00',
-  'note': ''},
- {'rule': 'review.item.new_ip',
-  'label_zh': '新增专利及软件著作权',
-  'label_en': 'New patents and software copyrights',
-  'figures': {'new_ip_count': '3'},
-  'threshold': {'full_at': '5', 'points': 10},
-  'result': '6.00',
-  'note': ''},
- {'rule': 'review.item.high_tech_enterprise',
-  'label_zh': '高新技术企业资质',
-  'label_en': 'High-tech enterprise status',
-  'figures': {'high_tech_enterprise': True},
-  'threshold': {'points': 5},
-  'result': '5.00',
-  'note': ''},
- {'rule': 'review.item.tech_sme',
-  'label_zh': '科技型中小企业资质',
-  'label_en': 'Tech SME status',
-  'figures': {'tech_sme': True},
-  'threshold': {'points': 2},
-  'result': '2.00',
-  'note': ''},
- {'rule': 'review.item.specialized_new',
-  'label_zh': '专精特新资质',
-  'label_en': 'Specialized and innovative status',
-  'figures': {'specialized_new': False},
-  'threshold': {'points': 3},
-  'result': '0.00',
-  'note': ''},
- {'rule': 'review.category.innovation',
-  'label_zh': '创新能力',
-  'label_en': 'Innovation',
-  'figures': {'high_tech_enterprise': '5.00',
-              'new_ip': '6.00',
-              'rd_intensity': '8.00',
-              'specialized_new': '0.00',
-              'tech_sme': '2.00'},
-  'threshold': {'weight': 30},
-  'result': '21.00',
-  'note': ''},
- {'rule': 'review.item.tax_growth',
-  'label_zh': '税收同比增长（超过20%得满分）',
-  'label_en': 'Tax growth year on year (full marks above 20 %)',
-  'figures': {'growth_percent': '25.00',
-              'previous_tax_paid_yuan': '200000',
-              'tax_paid_yuan': '250000'},
-  'threshold': {'full_at_percent': '20', 'no_previous_percent': 50, 'points': 8},
-  'result': '8.00',
-  'note': ''},
- {'rule': 'review.item.equity_raised',
-  'label_zh': '股权融资',
-  'label_en': 'Equity raised',
-  'figures': {'equity_raised_yuan': '1000000'},
-  'threshold': {'full_at': '5000000', 'points': 7},
-  'result': '1.40',
-  'note': ''},
- {'rule': 'review.category.growth_financing',
-  'label_zh': '成长性与融资',
-  'label_en': 'Growth & financing',
-  'figures': {'equity_raised': '1.40', 'tax_growth': '8.00'},
-  'threshold': {'weight': 15},
-  'result': '9.40',
-  'note': ''},
- {'rule': 'review.item.headcount',
-  'label_zh': '从业人员',
-  'label_en': 'Headcount',
-  'figures': {'headcount': '30'},
-  'threshold': {'full_at': '50', 'points': 4},
-  'result': '2.40',
-  'note': ''},
- {'rule': 'review.item.rd_staff',
-  'label_zh': '研发人员',
-  'label_en': 'R&D staff',
-  'figures': {'rd_staff': '9'},
-  'threshold': {'full_at': '15', 'points': 3},
-  'result': '1.80',
-  'note': ''},
- {'rule': 'review.item.graduates_hired',
-  'label_zh': '吸纳应届毕业生',
-  'label_en': 'Graduates hired',
-  'figures': {'graduates_hired': '2'},
-  'threshold': {'full_at': '5', 'points': 3},
-  'result': '1.20',
-  'note': ''},
- {'rule': 'review.category.talent_jobs',
-  'label_zh': '人才与就业',
-  'label_en': 'Talent & jobs',
-  'figures': {'graduates_hired': '1.20', 'headcount': '2.40', 'rd_staff': '1.80'},
-  'threshold': {'weight': 10},
-  'result': '5.40',
-  'note': ''},
- {'rule': 'review.item.rent_on_time',
-  'label_zh': '按时缴纳租金',
-  'label_en': 'Rent on time',
-  'figures': {'rent_on_time': True},
-  'threshold': {'points': 5},
-  'result': '5.00',
-  'note': ''},
- {'rule': 'review.item.data_on_time',
-  'label_zh': '按时报送数据',
-  'label_en': 'Data on time',
-  'figures': {'data_on_time': True},
-  'threshold': {'points': 4},
-  'result': '4.00',
-  'note': ''},
- {'rule': 'review.item.safety_inspections',
-  'label_zh': '安全检查',
-  'label_en': 'Safety inspections',
-  'figures': {'safety_inspections_passed': True},
-  'threshold': {'points': 3},
-  'result': '3.00',
-  'note': ''},
- {'rule': 'review.item.space_activities',
-  'label_zh': '参与空间活动',
-  'label_en': 'Space activities',
-  'figures': {'activities_attended': '2'},
-  'threshold': {'full_at': '4', 'points': 3},
-  'result': '1.50',
-  'note': ''},
- {'rule': 'review.category.compliance',
-  'label_zh': '合规与配合',
-  'label_en': 'Compliance & cooperation',
-  'figures': {'data_on_time': '4.00',
-              'rent_on_time': '5.00',
-              'safety_inspections': '3.00',
-              'space_activities': '1.50'},
-  'threshold': {'weight': 15},
-  'result': '13.50',
-  'note': ''},
- {'rule': 'review.grade',
-  'label_zh': '考核等级',
-  'label_en': 'Grade',
-  'figures': {'score': '74.30'},
-  'threshold': {'A': [85, 100], 'B': [75, 84], 'C': [60, 74], 'D': [0, 59]},
-  'result': 'C',
-  'note': ''},
- {'rule': 'review.missing_data',
-  'label_zh': '按期报送考核数据',
-  'label_en': 'Data submitted on time',
-  'figures': {'submitted': True},
-  'threshold': 'D',
-  'result': 'pass',
-  'note': ''},
- {'rule': 'review.veto.fraud',
-  'label_zh': '弄虚作假',
-  'label_en': 'Fraud',
-  'figures': {'raised': False},
-  'threshold': 'D',
-  'result': 'pass',
-  'note': ''},
- {'rule': 'review.veto.major_accident',
-  'label_zh': '发生重大安全或环境事故',
-  'label_en': 'Major safety or environmental accident',
-  'figures': {'major_accident': None, 'raised': False},
-  'threshold': 'D',
-  'result': 'pass',
-  'note': ''},
- {'rule': 'review.veto.credit_listing',
-  'label_zh': '被列入失信名单',
-  'label_en': 'Listed as dishonest (失信)',
-  'figures': {'credit_listed': None, 'raised': False},
-  'threshold': 'D',
-  'result': 'pass',
-  'note': ''},
- {'rule': 'review.consequence',
-  'label_zh': '无',
-  'label_en': 'None',
-  'figures': {'grade': 'C', 'previous_grade': None},
-  'threshold': None,
-  'result': 'none',
-  'note': ''}]
+GOLDEN_REVIEW_STEPS: list[dict[str, Any]] = [
+    {
+        "rule": "review.item.revenue_growth",
+        "label_zh": "营业收入增长",
+        "label_en": "Revenue growth",
+        "figures": {
+            "growth_percent": "25.00",
+            "previous_revenue_yuan": "2400000",
+            "revenue_yuan": "3000000",
+        },
+        "threshold": {"full_at_percent": "20", "no_previous_percent": 50, "points": 10},
+        "result": "10.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.tax_paid",
+        "label_zh": "实缴税收",
+        "label_en": "Tax paid",
+        "figures": {"tax_paid_yuan": "250000"},
+        "threshold": {"full_at": "500000", "points": 10},
+        "result": "5.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.tax_per_m2",
+        "label_zh": "单位面积税收（按租赁面积）",
+        "label_en": "Tax per m² of leased area",
+        "figures": {"leased_area_m2": "400", "per_m2": "625.00", "tax_paid_yuan": "250000"},
+        "threshold": {"full_at": "500", "points": 10},
+        "result": "10.00",
+        "note": "",
+    },
+    {
+        "rule": "review.category.economic",
+        "label_zh": "经济贡献",
+        "label_en": "Economic contribution",
+        "figures": {"revenue_growth": "10.00", "tax_paid": "5.00", "tax_per_m2": "10.00"},
+        "threshold": {"weight": 30},
+        "result": "25.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.rd_intensity",
+        "label_zh": "研发投入强度",
+        "label_en": "R&D intensity",
+        "figures": {"percent": "8.00", "rd_spend_yuan": "240000", "revenue_yuan": "3000000"},
+        "threshold": {"full_at_percent": "10", "points": 10},
+        "result": "8.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.new_ip",
+        "label_zh": "新增专利及软件著作权",
+        "label_en": "New patents and software copyrights",
+        "figures": {"new_ip_count": "3"},
+        "threshold": {"full_at": "5", "points": 10},
+        "result": "6.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.high_tech_enterprise",
+        "label_zh": "高新技术企业资质",
+        "label_en": "High-tech enterprise status",
+        "figures": {"high_tech_enterprise": True},
+        "threshold": {"points": 5},
+        "result": "5.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.tech_sme",
+        "label_zh": "科技型中小企业资质",
+        "label_en": "Tech SME status",
+        "figures": {"tech_sme": True},
+        "threshold": {"points": 2},
+        "result": "2.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.specialized_new",
+        "label_zh": "专精特新资质",
+        "label_en": "Specialized and innovative status",
+        "figures": {"specialized_new": False},
+        "threshold": {"points": 3},
+        "result": "0.00",
+        "note": "",
+    },
+    {
+        "rule": "review.category.innovation",
+        "label_zh": "创新能力",
+        "label_en": "Innovation",
+        "figures": {
+            "high_tech_enterprise": "5.00",
+            "new_ip": "6.00",
+            "rd_intensity": "8.00",
+            "specialized_new": "0.00",
+            "tech_sme": "2.00",
+        },
+        "threshold": {"weight": 30},
+        "result": "21.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.tax_growth",
+        "label_zh": "税收同比增长（超过20%得满分）",
+        "label_en": "Tax growth year on year (full marks above 20 %)",
+        "figures": {
+            "growth_percent": "25.00",
+            "previous_tax_paid_yuan": "200000",
+            "tax_paid_yuan": "250000",
+        },
+        "threshold": {"full_at_percent": "20", "no_previous_percent": 50, "points": 8},
+        "result": "8.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.equity_raised",
+        "label_zh": "股权融资",
+        "label_en": "Equity raised",
+        "figures": {"equity_raised_yuan": "1000000"},
+        "threshold": {"full_at": "5000000", "points": 7},
+        "result": "1.40",
+        "note": "",
+    },
+    {
+        "rule": "review.category.growth_financing",
+        "label_zh": "成长性与融资",
+        "label_en": "Growth & financing",
+        "figures": {"equity_raised": "1.40", "tax_growth": "8.00"},
+        "threshold": {"weight": 15},
+        "result": "9.40",
+        "note": "",
+    },
+    {
+        "rule": "review.item.headcount",
+        "label_zh": "从业人员",
+        "label_en": "Headcount",
+        "figures": {"headcount": "30"},
+        "threshold": {"full_at": "50", "points": 4},
+        "result": "2.40",
+        "note": "",
+    },
+    {
+        "rule": "review.item.rd_staff",
+        "label_zh": "研发人员",
+        "label_en": "R&D staff",
+        "figures": {"rd_staff": "9"},
+        "threshold": {"full_at": "15", "points": 3},
+        "result": "1.80",
+        "note": "",
+    },
+    {
+        "rule": "review.item.graduates_hired",
+        "label_zh": "吸纳应届毕业生",
+        "label_en": "Graduates hired",
+        "figures": {"graduates_hired": "2"},
+        "threshold": {"full_at": "5", "points": 3},
+        "result": "1.20",
+        "note": "",
+    },
+    {
+        "rule": "review.category.talent_jobs",
+        "label_zh": "人才与就业",
+        "label_en": "Talent & jobs",
+        "figures": {"graduates_hired": "1.20", "headcount": "2.40", "rd_staff": "1.80"},
+        "threshold": {"weight": 10},
+        "result": "5.40",
+        "note": "",
+    },
+    {
+        "rule": "review.item.rent_on_time",
+        "label_zh": "按时缴纳租金",
+        "label_en": "Rent on time",
+        "figures": {"rent_on_time": True},
+        "threshold": {"points": 5},
+        "result": "5.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.data_on_time",
+        "label_zh": "按时报送数据",
+        "label_en": "Data on time",
+        "figures": {"data_on_time": True},
+        "threshold": {"points": 4},
+        "result": "4.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.safety_inspections",
+        "label_zh": "安全检查",
+        "label_en": "Safety inspections",
+        "figures": {"safety_inspections_passed": True},
+        "threshold": {"points": 3},
+        "result": "3.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.space_activities",
+        "label_zh": "参与空间活动",
+        "label_en": "Space activities",
+        "figures": {"activities_attended": "2"},
+        "threshold": {"full_at": "4", "points": 3},
+        "result": "1.50",
+        "note": "",
+    },
+    {
+        "rule": "review.category.compliance",
+        "label_zh": "合规与配合",
+        "label_en": "Compliance & cooperation",
+        "figures": {
+            "data_on_time": "4.00",
+            "rent_on_time": "5.00",
+            "safety_inspections": "3.00",
+            "space_activities": "1.50",
+        },
+        "threshold": {"weight": 15},
+        "result": "13.50",
+        "note": "",
+    },
+    {
+        "rule": "review.grade",
+        "label_zh": "考核等级",
+        "label_en": "Grade",
+        "figures": {"score": "74.30"},
+        "threshold": {"A": [85, 100], "B": [75, 84], "C": [60, 74], "D": [0, 59]},
+        "result": "C",
+        "note": "",
+    },
+    {
+        "rule": "review.missing_data",
+        "label_zh": "按期报送考核数据",
+        "label_en": "Data submitted on time",
+        "figures": {"submitted": True},
+        "threshold": "D",
+        "result": "pass",
+        "note": "",
+    },
+    {
+        "rule": "review.veto.fraud",
+        "label_zh": "弄虚作假",
+        "label_en": "Fraud",
+        "figures": {"raised": False},
+        "threshold": "D",
+        "result": "pass",
+        "note": "",
+    },
+    {
+        "rule": "review.veto.major_accident",
+        "label_zh": "发生重大安全或环境事故",
+        "label_en": "Major safety or environmental accident",
+        "figures": {"major_accident": None, "raised": False},
+        "threshold": "D",
+        "result": "pass",
+        "note": "",
+    },
+    {
+        "rule": "review.veto.credit_listing",
+        "label_zh": "被列入失信名单",
+        "label_en": "Listed as dishonest (失信)",
+        "figures": {"credit_listed": None, "raised": False},
+        "threshold": "D",
+        "result": "pass",
+        "note": "",
+    },
+    {
+        "rule": "review.consequence",
+        "label_zh": "无",
+        "label_en": "None",
+        "figures": {"grade": "C", "previous_grade": None},
+        "threshold": None,
+        "result": "none",
+        "note": "",
+    },
+]
 
 
 # --- review dates (with the real working-day calendar) ---------------------------------------
@@ -545,11 +707,15 @@ def test_review_window_dates() -> None:
     from lifecycle.rulebook import quarterly_report_due_on, review_due_on, review_opens_on
 
     cal = WorkCalendar()
-    assert review_opens_on(RB, cal, 2025) == date(2025, 1, 2)          # 1 January is a holiday
+    assert review_opens_on(RB, cal, 2025) == date(2025, 1, 2)  # 1 January is a holiday
     assert review_due_on(RB, cal, opened_on=date(2025, 1, 2)) == date(2025, 1, 15)  # 10th wd
     assert review_due_on(RB, cal, opened_on=date(2025, 2, 10)) == date(2025, 2, 21)  # late: +9 wd
     assert [quarterly_report_due_on(RB, cal, year=2025, quarter=q) for q in (1, 2, 3, 4)] == [
-        date(2025, 4, 15), date(2025, 7, 15), date(2025, 10, 15), date(2026, 1, 15)]
+        date(2025, 4, 15),
+        date(2025, 7, 15),
+        date(2025, 10, 15),
+        date(2026, 1, 15),
+    ]
     with pytest.raises(InvalidInput):
         quarterly_report_due_on(RB, cal, year=2025, quarter=5)
 

@@ -8,28 +8,30 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-26 19:50:00
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0002'
-down_revision: str | None = '0001'
+revision: str = "0002"
+down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('reviews', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_reviews_tenancy_id'))
-    with op.batch_alter_table('reviewer_scores', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_reviewer_scores_tenancy_id'))
+    with op.batch_alter_table("reviews", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reviews_tenancy_id"))
+    with op.batch_alter_table("reviewer_scores", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reviewer_scores_tenancy_id"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('reviewer_scores', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reviewer_scores_tenancy_id'), ['tenancy_id'],
-                              unique=False)
-    with op.batch_alter_table('reviews', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reviews_tenancy_id'), ['tenancy_id'], unique=False)
+    with op.batch_alter_table("reviewer_scores", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_reviewer_scores_tenancy_id"), ["tenancy_id"], unique=False
+        )
+    with op.batch_alter_table("reviews", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reviews_tenancy_id"), ["tenancy_id"], unique=False)
