@@ -39,7 +39,7 @@ from lifecycle.rulebook.model import (
     Term,
     Track,
 )
-from lifecycle.rulebook.model_exit import EXIT_TYPES, ForcedExitTrigger
+from lifecycle.rulebook.model_exit import EXIT_TYPES, REQUIRED_TRIGGER_CODES, ForcedExitTrigger
 from lifecycle.rulebook.model_review import Consequence, Grade, Metric
 from lifecycle.rulebook.parse import parse_rulebook
 from lifecycle.rulebook.review import (
@@ -68,6 +68,7 @@ from lifecycle.rulebook.trace import Decision, RuleRef, Trace, TraceStep
 
 __all__ = [
     "EXIT_TYPES",
+    "REQUIRED_TRIGGER_CODES",
     "Admission",
     "ApplicationProfile",
     "Benefit",

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from lifecycle.rulebook._base import FULL_SCORE
+from lifecycle.rulebook.model_exit import REQUIRED_TRIGGER_CODES
 
 if TYPE_CHECKING:
     from lifecycle.rulebook.model import Rulebook
@@ -278,6 +279,15 @@ def _exit(rb: Rulebook, out: Problems) -> None:
         _period_ref(rb, f"{path}.period", trig.period, out)
         _period_ref(rb, f"{path}.act_within", trig.act_within, out)
         _period_ref(rb, f"{path}.reapply_bar", trig.reapply_bar, out)
+    for code in REQUIRED_TRIGGER_CODES:
+        if code not in rb.triggers:
+            out.append(
+                (
+                    f"exit.triggers.{code}",
+                    f"required trigger missing: the workflows open forced exits on {code!r}; "
+                    f'add an [[exit.triggers]] with code = "{code}"',
+                )
+            )
     if rb.rectification.failure_trigger not in rb.triggers:
         out.append(
             (

@@ -15,6 +15,10 @@ Clawback = Literal["full", "pro_rata", "none"]
 Refundable = Literal["deposit", "prepaid_rent"]
 # handlings that wait for a period to run out before the exit proceeds
 TIMED_HANDLINGS: frozenset[str] = frozenset({"cure", "demand", "dormancy", "delisting"})
+# forced-exit trigger codes the workflows name in code (a D after a D opens a forced exit on
+# ``consecutive_d``, a failed reinspection on ``failed_rectification``): a rulebook without
+# any of them is refused when it is loaded, not when a decision first needs it
+REQUIRED_TRIGGER_CODES: tuple[str, ...] = ("consecutive_d", "failed_rectification")
 
 
 class GraduationCriterion(Model):
