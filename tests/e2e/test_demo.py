@@ -22,7 +22,6 @@ def test_the_demo_drives_every_kind_of_story_and_prints_its_summary(
     assert {"active", "exited", "rejected", "withdrawn"} <= set(summary["states"])
     assert summary["audit_ok"] and summary["events"] > 300
     assert summary["notices_delivered"] == summary["notices_queued"] > 0
-    assert summary["seconds"] < 30
 
     with pytest.raises(SystemExit) as listed:
         main(["--db", str(db), "list", "--state", "exited", "--json"])

@@ -141,8 +141,8 @@ def assert_each_handled_once(engine: Engine, ids: list[int]) -> None:
         events = dict(
             conn.execute(
                 text(
-                    "SELECT tenancy_id, count(*) FROM audit_events WHERE trigger = 'escalate_vacating' "
-                    "GROUP BY tenancy_id"
+                    "SELECT tenancy_id, count(*) FROM audit_events "
+                    "WHERE trigger = 'escalate_vacating' GROUP BY tenancy_id"
                 )
             ).all()
         )
