@@ -8,6 +8,7 @@ Firms' figures come from ``entrypoints.demo_data.figures`` (strong / steady / we
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import sqlite3
@@ -34,11 +35,10 @@ from db.tables import (
 )
 from entrypoints.demo_data import figures
 from lifecycle import rulebook as rbook
-from lifecycle.audit import GENESIS
+from lifecycle.audit import GENESIS, canonical_json, event_hash
 from lifecycle.clock import FixedClock
 from workflows import commands as c
 from workflows import rules
-from workflows.batch import _Hasher, dumps
 from workflows.service import Service
 
 SPACE = "CITY"
@@ -77,14 +77,17 @@ def _chunks(
 
 
 class _Chain:
-    """Legal audit histories, hashed as ``Work.audit`` hashes them (through the batch
-    path's hasher, which checks itself against ``lifecycle.audit.event_hash``)."""
+    """Legal audit histories. Each event's hash is ``lifecycle.audit.event_hash`` (what
+    ``audit verify`` recomputes), with the parts shared by many events serialized once; the
+    first event of each chain-building call is checked against ``event_hash`` itself."""
 
     def __init__(self, rulebook_version: str) -> None:
         self.version = rulebook_version
         self.rows: list[dict[str, Any]] = []
-        self._hashers: dict[datetime, _Hasher] = {}
-        self._json: dict[int, str] = {}  # id of a step's (constant) data -> its JSON
+        self._json: dict[int, bytes] = {}  # id of a step's (constant) data -> its JSON
+        self._middles: dict[tuple[str, str | None, str], bytes] = {}
+        self._tails: dict[datetime, bytes] = {}
+        self._checked: set[datetime] = set()
 
     def add(
         self,
@@ -94,21 +97,27 @@ class _Chain:
         head: str = GENESIS,
         seq: int = 0,
     ) -> tuple[int, str]:
-        hasher = self._hashers.get(at)
-        if hasher is None:
-            hasher = self._hashers[at] = _Hasher(actor="operator", reason=None, occurred_at=at)
+        tail = self._tails.get(at)
+        if tail is None:
+            tail = self._tails[at] = canonical_json(
+                [self.version, at.replace(tzinfo=None).isoformat(timespec="microseconds")]
+            )[1:]
         for trigger, before, after, data in steps:
             seq += 1
-            digest = hasher(
-                prev_hash=head,
-                tenancy_id=tenancy_id,
-                seq=seq,
-                trigger=trigger,
-                from_state=before,
-                to_state=after,
-                data_json=self._data_json(data),
-                rulebook_version=self.version,
+            data_json = self._data_json(data)
+            key = (trigger, before, after)
+            middle = self._middles.get(key)
+            if middle is None:
+                middle = self._middles[key] = canonical_json(
+                    ["operator", trigger, before, after, None]
+                )[1:-1]
+            body = b"".join(
+                (b'["', head.encode(), b'",%d,%d,' % (tenancy_id, seq), middle, b",")
+                + (data_json, b",", tail)
             )
+            digest = hashlib.sha256(body).hexdigest()
+            if at not in self._checked:
+                self._check(digest, head, tenancy_id, seq, trigger, before, after, data, at)
             self.rows.append(
                 {
                     "tenancy_id": tenancy_id,
@@ -128,10 +137,39 @@ class _Chain:
             head = digest
         return seq, head
 
-    def _data_json(self, data: dict[str, Any]) -> str:
+    def _check(
+        self,
+        digest: str,
+        head: str,
+        tenancy_id: int,
+        seq: int,
+        trigger: str,
+        before: str | None,
+        after: str,
+        data: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        expected = event_hash(
+            prev_hash=head,
+            tenancy_id=tenancy_id,
+            seq=seq,
+            actor="operator",
+            trigger=trigger,
+            from_state=before,
+            to_state=after,
+            reason=None,
+            data=data,
+            rulebook_version=self.version,
+            occurred_at=at,
+        )
+        if expected != digest:
+            raise RuntimeError("bench fixtures hash audit events unlike lifecycle.audit")
+        self._checked.add(at)
+
+    def _data_json(self, data: dict[str, Any]) -> bytes:
         hit = self._json.get(id(data))
         if hit is None:
-            hit = self._json[id(data)] = dumps(data)
+            hit = self._json[id(data)] = canonical_json(data)
         return hit
 
 
