@@ -53,6 +53,23 @@ PHASE: dict[str, Phase] = {
 }
 TERMINAL: frozenset[str] = frozenset(s for s, p in PHASE.items() if p is Phase.CLOSED)
 INITIAL = State.APPLIED.value
+#: The states of a firm in residency (reviewed, may be told to rectify, may be served notice).
+RESIDENT_STATES: tuple[str, ...] = tuple(s for s, p in PHASE.items() if p is Phase.RESIDENCY)
+
+# The stored values, for code that compares or queries states (never a raw string elsewhere).
+APPLIED = State.APPLIED.value
+INFO_REQUESTED = State.INFO_REQUESTED.value
+EVALUATING = State.EVALUATING.value
+PUBLICITY = State.PUBLICITY.value
+ADMITTED = State.ADMITTED.value
+ACTIVE = State.ACTIVE.value
+UNDER_REVIEW = State.UNDER_REVIEW.value
+RECTIFYING = State.RECTIFYING.value
+EXIT_NOTICE = State.EXIT_NOTICE.value
+VACATING = State.VACATING.value
+REJECTED = State.REJECTED.value
+WITHDRAWN = State.WITHDRAWN.value
+EXITED = State.EXITED.value
 
 STATE_LABELS: dict[str, tuple[str, str]] = {
     "applied": ("已申请", "applied"),
