@@ -38,6 +38,15 @@ from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput, StaleTena
 from lifecycle.periods import Period, PeriodUnit
 from lifecycle.rulebook import Rulebook
 from lifecycle.rulebook._base import add_months
+from lifecycle.table import (
+    ADMITTED,
+    EXIT_NOTICE,
+    INFO_REQUESTED,
+    PUBLICITY,
+    RECTIFYING,
+    RESIDENT_STATES,
+    VACATING,
+)
 from workflows import commands as c
 from workflows import rules
 from workflows.core import Work
@@ -46,7 +55,6 @@ from workflows.service import HANDLERS, Service, _load_handlers
 
 log = logging.getLogger("innospace.sweeps")
 SYSTEM = "system"
-RESIDENT = ("active", "under_review", "rectifying")
 # The optional rulebook period (under [periods]) that says how long before the agreement lapse
 # the firm is warned; a rulebook without it sends no warning (no number lives in code).
 AGREEMENT_WARNING_PERIOD = "agreement_lapse_warning"
@@ -106,7 +114,7 @@ def _tenancy(w: Work, d: Deadline) -> Tenancy:
 
 
 def _info_request_lapse(w: Work, d: Deadline) -> bool:
-    if _tenancy(w, d).state != "info_requested":
+    if _tenancy(w, d).state != INFO_REQUESTED:
         return False
     _run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="补充材料逾期未提交"))
     return True
@@ -114,7 +122,7 @@ def _info_request_lapse(w: Work, d: Deadline) -> bool:
 
 def _publicity_end(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
-    if t.state != "publicity":
+    if t.state != PUBLICITY:
         return False
     try:
         _run(w, c.EndPublicity(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="公示期满无异议"))
@@ -132,7 +140,7 @@ def _publicity_end(w: Work, d: Deadline) -> bool:
 def _agreement_lapse_warning(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
     lapse = w.session.get(Deadline, d.subject_id) if d.subject_id else None
-    if t.state != "admitted" or lapse is None or lapse.status != "pending":
+    if t.state != ADMITTED or lapse is None or lapse.status != "pending":
         return False
     w.notify(
         t,
@@ -147,7 +155,7 @@ def _agreement_lapse_warning(w: Work, d: Deadline) -> bool:
 
 
 def _agreement_lapse(w: Work, d: Deadline) -> bool:
-    if _tenancy(w, d).state != "admitted":
+    if _tenancy(w, d).state != ADMITTED:
         return False
     _run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="未在规定期限内签订入驻协议"))
     return True
@@ -156,7 +164,7 @@ def _agreement_lapse(w: Work, d: Deadline) -> bool:
 def _term_expiry_warning(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
     if (
-        t.state not in RESIDENT
+        t.state not in RESIDENT_STATES
         or t.term_end is None
         or t.term_end.isoformat() != str(d.payload.get("term_end", t.term_end.isoformat()))
     ):
@@ -167,7 +175,7 @@ def _term_expiry_warning(w: Work, d: Deadline) -> bool:
 
 def _term_end(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
-    if t.state not in RESIDENT or (t.term_end is not None and t.term_end > d.due_on):
+    if t.state not in RESIDENT_STATES or (t.term_end is not None and t.term_end > d.due_on):
         return False
     _run(
         w,
@@ -265,7 +273,7 @@ def _review_overdue_reminder(w: Work, d: Deadline) -> bool:
 
 def _rectification_plan_due(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
-    if t.state != "rectifying":
+    if t.state != RECTIFYING:
         return False
     w.notify(
         t,
@@ -279,7 +287,7 @@ def _rectification_plan_due(w: Work, d: Deadline) -> bool:
 
 def _rectification_end(w: Work, d: Deadline) -> bool:
     t = _tenancy(w, d)
-    if t.state != "rectifying":
+    if t.state != RECTIFYING:
         return False
     w.notify(
         t,
@@ -296,7 +304,7 @@ def _objection_window_end(w: Work, d: Deadline) -> bool:
     from workflows.publicity import _accepted_objections
 
     t = _tenancy(w, d)
-    if t.state != "exit_notice":
+    if t.state != EXIT_NOTICE:
         return False
     if _accepted_objections(w, t):
         w.notify(
@@ -312,7 +320,7 @@ def _objection_window_end(w: Work, d: Deadline) -> bool:
 
 
 def _vacate_due(w: Work, d: Deadline) -> bool:
-    if _tenancy(w, d).state != "vacating":
+    if _tenancy(w, d).state != VACATING:
         return False
     _run(w, c.EscalateVacating(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="逾期未腾退"))
     return True
@@ -323,7 +331,7 @@ def _cure_end(w: Work, d: Deadline) -> bool:
     exit notice on the violation's own grounds (the 陈述申辩 window follows)."""
     violation = w.session.get(Violation, d.subject_id) if d.subject_id else None
     t = _tenancy(w, d)
-    if violation is None or violation.status != "open" or t.state not in RESIDENT:
+    if violation is None or violation.status != "open" or t.state not in RESIDENT_STATES:
         return False
     violation.status = "escalated"
     w.session.add(violation)
