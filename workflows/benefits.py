@@ -17,11 +17,11 @@ from sqlmodel import col, select
 from db.tables import AuditEvent, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InvalidInput
+from lifecycle.table import RESIDENT_STATES
 from workflows import rules
 from workflows.core import Work
 
 TRIGGER = "record_benefit"
-RESIDENT = ("active", "under_review", "rectifying")
 
 
 def record_benefit(
@@ -38,7 +38,7 @@ def record_benefit(
 ) -> dict[str, Any]:
     """Record a benefit granted to a resident firm (run in a unit of work)."""
     tenancy = w.tenancy(tenancy_id, expected_version)
-    w.require_state(tenancy, TRIGGER, RESIDENT)
+    w.require_state(tenancy, TRIGGER, RESIDENT_STATES)
     if granted_on > w.today:
         raise InvalidInput("granted_on", "must not be in the future", granted_on.isoformat())
     if tenancy.term_start is not None and granted_on < tenancy.term_start:
