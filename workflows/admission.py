@@ -12,7 +12,7 @@ from db.tables import Application, ExitCase, ReviewerScore, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import AlreadyExists, InvalidInput
 from lifecycle.machine import Facts
-from lifecycle.table import TERMINAL
+from lifecycle.table import ADMITTED, APPLIED, EVALUATING, INFO_REQUESTED, TERMINAL
 from workflows import rules
 from workflows.commands import (
     Apply,
@@ -108,7 +108,7 @@ def apply(w: Work, cmd: Apply) -> Step:
     tenancy = Tenancy(
         firm_id=firm.id,
         space_id=space.id,
-        state="applied",
+        state=APPLIED,
         track=cmd.track,
         rulebook_version=rb.version,
         created_at=w.now,
@@ -129,7 +129,7 @@ def apply(w: Work, cmd: Apply) -> Step:
         tenancy,
         "apply",
         None,
-        "applied",
+        APPLIED,
         actor=cmd.actor,
         reason=cmd.reason,
         data={"firm": firm.uscc, "space": space.code, "track": cmd.track},
@@ -137,7 +137,7 @@ def apply(w: Work, cmd: Apply) -> Step:
     w.uow.flush()
     w.notify(tenancy, "application_received", context={"track": cmd.track})
     assert tenancy.id is not None
-    return Step(tenancy.id, "apply", None, "applied", tenancy.version)
+    return Step(tenancy.id, "apply", None, APPLIED, tenancy.version)
 
 
 @handles(Screen)
@@ -224,7 +224,7 @@ def resubmit(w: Work, cmd: Resubmit) -> Step:
 @handles(ScoreApplication)
 def score_application(w: Work, cmd: ScoreApplication) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require_state(tenancy, "score", ("evaluating",))
+    w.require_state(tenancy, "score", (EVALUATING,))
     if not cmd.reviewer.strip():
         raise InvalidInput("reviewer", "must name the reviewer")
     rb = rules.for_tenancy(w, tenancy)
@@ -317,7 +317,7 @@ def reject(w: Work, cmd: Reject) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "reject")
     data: dict[str, Any] = {}
-    if tenancy.state == "evaluating":
+    if tenancy.state == EVALUATING:
         rows = w.session.exec(
             select(ReviewerScore).where(ReviewerScore.tenancy_id == tenancy.id)
         ).all()
@@ -362,13 +362,13 @@ def lapse(w: Work, cmd: Lapse) -> Step:
 
 
 LAPSES = {  # state -> (deadline kind, rulebook period, label_zh, label_en)
-    "info_requested": (
+    INFO_REQUESTED: (
         "info_request_lapse",
         "info_request_response",
         "补充材料逾期未提交",
         "Information not supplied in time",
     ),
-    "admitted": (
+    ADMITTED: (
         "agreement_lapse",
         "agreement_signing",
         "未在规定期限内签订入驻协议",
