@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from db.tables import AuditEvent, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import GuardFailed, InvalidInput, TransitionNotAllowed
-from lifecycle.table import allowed_triggers
+from lifecycle.table import EXIT_NOTICE, PUBLICITY, allowed_triggers
 from workflows import rules
 from workflows.admission import APPLICATION_DEADLINES
 from workflows.commands import EndPublicity, LodgeObjection, RuleOnObjection
@@ -25,10 +25,10 @@ from workflows.service import handles
 def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     rb = rules.for_tenancy(w, tenancy)
-    if tenancy.state == "publicity":
+    if tenancy.state == PUBLICITY:
         window_end = w.pending_due_on(tenancy.id, "publicity_end")  # type: ignore[arg-type]
         kind = "publicity_objection"
-    elif tenancy.state == "exit_notice":
+    elif tenancy.state == EXIT_NOTICE:
         window_end = w.pending_due_on(tenancy.id, "objection_window_end")  # type: ignore[arg-type]
         kind = "exit_defence"
     else:
@@ -86,7 +86,7 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
     w.require(tenancy, "uphold_objection" if cmd.upheld else "confirm_exit", "uphold_objection")
     if not cmd.reason:
         raise InvalidInput("reason", "a ruling must give its reasons")
-    if tenancy.state == "publicity":
+    if tenancy.state == PUBLICITY:
         if _accepted_objections(w, tenancy) == 0:
             raise GuardFailed(
                 tenancy.id,
