@@ -25,6 +25,7 @@ from entrypoints.bootstrap import App, bootstrap
 from entrypoints.demo_data import HANDOVER, figures, good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
 from lifecycle.errors import InnospaceError
+from lifecycle.table import ACTIVE
 from workflows import commands as c
 from workflows import queries
 from workflows.audit import verify
@@ -422,7 +423,7 @@ class Demo:
     # ---- the calendar of the space --------------------------------------------------------
     def open_reviews(self, today: date) -> None:
         for firm in self.firms:
-            if firm.state == "active" and firm.tenancy is not None:
+            if firm.state == ACTIVE and firm.tenancy is not None:
                 self.do(
                     c.OpenReview(tenancy_id=firm.tenancy, period=today.year - 1, actor="考核小组")
                 )
