@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lifecycle.errors import NotFound
+from lifecycle.table import ACTIVE
 
 PARTS: dict[str, str] = {"subject": "subject.j2", "text": "txt.j2", "html": "html.j2"}
 AUDIENCES = ("firm", "manager", "operators")
@@ -41,7 +42,7 @@ BASE_SAMPLE: dict[str, Any] = {
         "account_manager": "王芳",
     },
     "space": {"code": "wj-med", "name": "成都医学城三医创新中心"},
-    "tenancy": {"id": 42, "state": "active"},
+    "tenancy": {"id": 42, "state": ACTIVE},
     "sent_on": "2026-11-26",
 }
 
