@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--n N] [--only W1,W2,W3,W4,MEM,PG,SCALE] [--pg URL]``.
+"""``python -m bench [--quick] [--n N] [--only W1,W2,...] [--pg URL]``.
 
 Builds its own data in a scratch directory, runs the workloads, prints the figures table
 (engine time, raw-SQL floor, ratio, the workload's own measure, its target) and exits 1 if a
@@ -21,10 +21,20 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import memory, postgres, w1_open, w2_decide, w3_commands, w4_relay
+from bench import (
+    cli_start,
+    footprint,
+    memory,
+    postgres,
+    w1_open,
+    w2_decide,
+    w3_commands,
+    w4_relay,
+)
 from bench.harness import Context, Result
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "MEM", "PG", "SCALE")
+WORKLOADS = ("W1", "W2", "W3", "W4", "MEM", "PG", "SCALE", "W3PG", "W4PG", "BYTES", "CLI")
+PG_ONLY = {"PG", "W3PG", "W4PG"}  # BYTES measures SQLite, and PostgreSQL when given
 PG_ENV = "INNOSPACE_TEST_POSTGRES_URL"
 QUICK_N, DEFAULT_N = 20_000, 100_000
 
@@ -112,17 +122,21 @@ def run(args: argparse.Namespace, ctx: Context) -> list[Result]:
         results += w3_commands.run_sqlite(ctx, args.commands)
     if "W4" in only and opened is not None:
         results.append(w4_relay.run_sqlite(ctx, opened, n))
-    if "PG" in only:
+    if "BYTES" in only:
+        results += footprint.run_sqlite(ctx)
+    if only & (PG_ONLY | {"BYTES"}):
         if args.pg:
-            results += postgres.run(ctx, args.pg, n, args.commands)
-        else:
+            results += postgres.run(ctx, args.pg, n, args.commands, frozenset(only))
+        elif only & PG_ONLY:
             results.append(
                 Result(
-                    "PostgreSQL",
+                    "PostgreSQL (" + ", ".join(sorted(only & PG_ONLY)) + ")",
                     backend="postgresql",
                     figure=f"skipped: give --pg URL or set {PG_ENV}",
                 )
             )
+    if "CLI" in only:
+        results += cli_start.run(ctx)
     return results
 
 
@@ -133,7 +147,8 @@ def table(results: list[Result], header: list[str], seconds: float) -> Table:
             [
                 *header,
                 f"whole run {seconds:.0f} s; ratio = engine / raw-SQL floor (same rows, "
-                "same chunks, bare driver executemany)",
+                'same chunks, bare driver executemany); met "no (goal)": a goal, reported '
+                "but not failing the run",
             ]
         ),
         caption_justify="left",
@@ -158,7 +173,7 @@ def table(results: list[Result], header: list[str], seconds: float) -> Table:
             "" if r.ratio is None else f"{r.ratio:.2f}",
             r.figure + ("; " + "; ".join(r.notes) if r.notes else ""),
             r.target,
-            {True: "yes", False: "NO", None: ""}[r.ok],
+            {True: "yes", False: "NO" if r.enforced else "no (goal)", None: ""}[r.ok],
         )
     return t
 
@@ -177,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(root, ignore_errors=True)
     console = Console(width=max(160, Console().width))
     console.print(table(results, machine(args.pg), time.perf_counter() - started))
-    missed = [r.workload.strip() for r in results if r.ok is False]
+    missed = [r.workload.strip() for r in results if r.ok is False and r.enforced]
+    goals = [r.workload.strip() for r in results if r.ok is False and not r.enforced]
+    if goals:
+        console.print(f"goals not met (reported, not enforced): {', '.join(goals)}")
     if missed:
         console.print(f"targets missed: {', '.join(missed)}")
         return 1

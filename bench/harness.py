@@ -31,6 +31,7 @@ class Result:
     figure: str = ""  # the workload's own measure: throughput, latency, memory
     target: str = ""
     ok: bool | None = None  # None: no target for this line
+    enforced: bool = True  # False: a goal, printed with its "met" but no exit status 1
     notes: list[str] = field(default_factory=list)
 
     @property

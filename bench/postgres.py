@@ -1,4 +1,4 @@
-"""W1 and W3 on PostgreSQL, in scratch databases created and dropped by the run.
+"""The PostgreSQL workloads, in scratch databases created and dropped by the run.
 
 The floor is the same replay as on SQLite with ``psycopg`` (``executemany``, pipelined by the
 driver) instead of ``sqlite3``: JSON travels as text both ways, so the floor serializes
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import fixtures, floor, w1_open, w3_commands
+from bench import fixtures, floor, footprint, pg_parallel, w1_open, w3_commands
 from bench.harness import Context, Result
 
 
@@ -66,37 +66,59 @@ def scratch(url: str) -> Iterator[Scratch]:
         s.drop_all()
 
 
-def run(ctx: Context, url: str, n: int, firms: int) -> list[Result]:
+def run(
+    ctx: Context, url: str, n: int, firms: int, only: frozenset[str] = frozenset({"PG"})
+) -> list[Result]:
+    """The PostgreSQL parts of ``only``: PG (W1 and W3 on one process), W3PG and W4PG (1 and
+    4 processes, :mod:`bench.pg_parallel`), BYTES (:mod:`bench.footprint`). One built base
+    of ``n`` active tenancies serves them; W4PG relays the notices W1 queued."""
     results: list[Result] = []
     with scratch(url) as pg:
-        pg.create("base")
-        with ctx.step(f"PostgreSQL set-up: {n:,} active tenancies"):
-            fixtures.build(pg.url_of("base"), n)
-        engine_url, floor_url = pg.create("w1", "base"), pg.create("w1floor", "base")
-        w3_url = pg.create("w3", "base")
-        with ctx.step(f"PostgreSQL W1 engine, {n:,} tenancies"):
-            seconds, report = w1_open.open_cycle(ctx, engine_url, f"W1 open {n:,} (PostgreSQL)")
-        if report.written != n:
-            raise AssertionError(f"PostgreSQL W1 opened {report.written} of {n}")
-        with ctx.step("PostgreSQL W1 floor"):
-            floor_s = _replay(engine_url, floor_url)
-        w1_open.spot_check(engine_url, n)
-        results.append(
-            Result(
-                f"W1 cycle opening, N={n:,}",
-                backend="postgresql",
-                engine_s=seconds,
-                floor_s=floor_s,
-                figure=f"{n / seconds:,.0f} tenancies/s; {seconds / n * 1e6:.0f} µs each",
-                notes=[f"PostgreSQL {pg.version()}"],
+        if only & {"PG", "W3PG", "W4PG"}:
+            pg.create("base")
+            with ctx.step(f"PostgreSQL set-up: {n:,} active tenancies"):
+                fixtures.build(pg.url_of("base"), n)
+        if only & {"PG", "W4PG"}:
+            results += _w1(ctx, pg, n, floor="PG" in only)
+        if "PG" in only:
+            w3_url = pg.create("w3", "base")
+            with ctx.step(f"PostgreSQL W3 engine, {firms * 3:,} commands"):
+                w3_seconds, latencies = w3_commands.measure(w3_url, firms)
+            results += w3_commands.summarize(
+                "W3 single commands", "postgresql", w3_seconds, latencies, None
             )
-        )
-        with ctx.step(f"PostgreSQL W3 engine, {firms * 3:,} commands"):
-            w3_seconds, latencies = w3_commands.measure(w3_url, firms)
-        results += w3_commands.summarize(
-            "W3 single commands", "postgresql", w3_seconds, latencies, None
-        )
+        if "W3PG" in only:
+            results += pg_parallel.w3(ctx, pg, "base", n, firms)
+        if "W4PG" in only:
+            results += pg_parallel.w4(ctx, pg, "w1", n)
+        if "BYTES" in only:
+            results += footprint.run_postgres(ctx, pg.create)
     return results
+
+
+def _w1(ctx: Context, pg: Scratch, n: int, *, floor: bool) -> list[Result]:
+    """W1 on a copy of the base (labelled "w1": W4PG copies it), with its floor if asked."""
+    engine_url = pg.create("w1", "base")
+    with ctx.step(f"PostgreSQL W1 engine, {n:,} tenancies"):
+        seconds, report = w1_open.open_cycle(ctx, engine_url, f"W1 open {n:,} (PostgreSQL)")
+    if report.written != n:
+        raise AssertionError(f"PostgreSQL W1 opened {report.written} of {n}")
+    if not floor:
+        return []
+    floor_url = pg.create("w1floor", "base")
+    with ctx.step("PostgreSQL W1 floor"):
+        floor_s = _replay(engine_url, floor_url)
+    w1_open.spot_check(engine_url, n)
+    return [
+        Result(
+            f"W1 cycle opening, N={n:,}",
+            backend="postgresql",
+            engine_s=seconds,
+            floor_s=floor_s,
+            figure=f"{n / seconds:,.0f} tenancies/s; {seconds / n * 1e6:.0f} µs each",
+            notes=[f"PostgreSQL {pg.version()}"],
+        )
+    ]
 
 
 def _replay(engine_url: str, floor_url: str) -> float:

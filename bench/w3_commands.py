@@ -26,11 +26,11 @@ from workflows.service import Service
 TARGET_PER_S = 1500.0
 
 
-def commands(n: int) -> list[tuple[str, c.Command]]:
-    """The review of firms 1..n: open, submit, decide, firm after firm."""
+def commands(n: int, first: int = 1) -> list[tuple[str, c.Command]]:
+    """The review of firms first..first+n-1: open, submit, decide, firm after firm."""
     rng = random.Random(3)
     out: list[tuple[str, c.Command]] = []
-    for t in range(1, n + 1):
+    for t in range(first, first + n):
         level = ("strong", "steady", "steady", "steady", "weak")[t % 5]
         out += [
             ("OpenReview", c.OpenReview(tenancy_id=t, period=fixtures.PERIOD)),
