@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from db.prepared import driver_execute
 from db.types import json_dumps, json_loads
 from lifecycle.errors import InvalidInput
 
@@ -81,8 +80,9 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Take the write lock up front: two writers never deadlock on a lock upgrade.
-        driver_execute(conn, "BEGIN IMMEDIATE")
+        # Take the write lock up front: two writers never deadlock on a lock upgrade
+        # (SQLAlchemy's documented recipe for pysqlite's transaction handling).
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

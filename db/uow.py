@@ -1,26 +1,20 @@
 """Unit of work: one connection, one transaction, rolled back unless committed.
 
 The ORM session is made on first use, on the unit of work's connection and in its
-transaction. A command that reads and writes only through prepared statements (the common
-review commands) never pays for one: the rows it reads are kept as detached objects, which
-join the session, as persistent objects with any changes made on them, if one is made later.
-A change made on such an object makes the session at the next flush or commit, so that the
-ORM writes it (with the tenancy's version check) as it would have from the start.
+transaction. A command that reads and writes only through the repositories and the effect
+writer (the review commands) never pays for one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from db.prepared import attach, detached
 from lifecycle.errors import AlreadyExists, StaleTenancy
 
 
@@ -32,7 +26,6 @@ class UnitOfWork:
         self.after_commit: list[Callable[[], None]] = []
         self._connection: Connection | None = None
         self._session: Session | None = None
-        self._loaded: dict[Any, Any] = {}  # identity key -> object read before a session
         self._open = False
 
     def __enter__(self) -> UnitOfWork:
@@ -40,7 +33,6 @@ class UnitOfWork:
         self.after_commit = []
         self._connection = None
         self._session = None
-        self._loaded = {}
         return self
 
     def __exit__(
@@ -51,7 +43,6 @@ class UnitOfWork:
     ) -> None:
         session, connection = self._session, self._connection
         self._session = self._connection = None
-        self._loaded = {}
         self._open = False
         try:
             if session is not None:
@@ -87,9 +78,6 @@ class UnitOfWork:
                 expire_on_commit=False,
                 join_transaction_mode="rollback_only",
             )
-            for obj in self._loaded.values():
-                session.add(obj)
-            self._loaded = {}
             self._session = session
         return self._session
 
@@ -97,20 +85,15 @@ class UnitOfWork:
     def has_session(self) -> bool:
         return self._session is not None
 
-    def attach(self, model: type[Any], values: Mapping[str, Any]) -> Any:
-        """The object for a row read with a prepared statement (see ``db.prepared.attach``);
-        without a session yet, the same object for the same row within this unit of work."""
+    def session_connection(self) -> Connection:
+        """The connection, asked of the session when there is one (so that a savepoint the
+        session began is emitted before the next statement)."""
         if self._session is not None:
-            return attach(self._session, model, values)
-        return detached(self._loaded, model, values)
-
-    def _changed_without_session(self) -> bool:
-        """Whether a row read before there was a session has been changed since: the ORM
-        must write it (with its version check), so a session is made for it."""
-        return any(instance_state(obj).modified for obj in self._loaded.values())
+            return self._session.connection()
+        return self.connection
 
     def flush(self) -> None:
-        if self._session is None and not self._changed_without_session():
+        if self._session is None:
             return
         try:
             self.session.flush()
@@ -120,7 +103,7 @@ class UnitOfWork:
             raise translate_integrity_error(err) from err
 
     def commit(self) -> None:
-        if self._session is not None or self._changed_without_session():
+        if self._session is not None:
             try:
                 self.session.commit()  # flushes; the transaction itself is committed below
             except StaleDataError as err:

@@ -26,7 +26,6 @@ from workflows.commands import (
     Withdraw,
 )
 from workflows.core import Step, Work
-from workflows.service import handles
 
 APPLICATION_DEADLINES = ("info_request_lapse", "publicity_end", "agreement_lapse")
 
@@ -84,7 +83,6 @@ def _reapply_barred_until(w: Work, firm_id: int, rb: rbook.Rulebook) -> date | N
     return latest
 
 
-@handles(Apply)
 def apply(w: Work, cmd: Apply) -> Step:
     firm = w.firm(cmd.firm)
     space = w.space_by_code(cmd.space)
@@ -105,20 +103,24 @@ def apply(w: Work, cmd: Apply) -> Step:
             "tenancy", f"firm {firm.uscc} in {space.code} (#{open_stays.id}, {open_stays.state})"
         )
     assert firm.id is not None and space.id is not None
-    tenancy = Tenancy(
+    tenancy_id = w.insert(
+        Tenancy,
         firm_id=firm.id,
         space_id=space.id,
         state=APPLIED,
+        version=1,
         track=cmd.track,
         rulebook_version=rb.version,
+        priority=False,
+        audit_seq=0,
+        audit_head="0" * 64,
         created_at=w.now,
         updated_at=w.now,
     )
-    w.session.add(tenancy)
-    w.session.flush()
+    tenancy = w.tenancy(tenancy_id)
     application = Application(
         tenancy_id=tenancy.id,
-        track=cmd.track,  # type: ignore[arg-type]
+        track=cmd.track,
         requested_area_m2=cmd.requested_area_m2,
         profile=dict(cmd.profile),
         submitted_at=w.now,
@@ -134,13 +136,10 @@ def apply(w: Work, cmd: Apply) -> Step:
         reason=cmd.reason,
         data={"firm": firm.uscc, "space": space.code, "track": cmd.track},
     )
-    w.uow.flush()
     w.notify(tenancy, "application_received", context={"track": cmd.track})
-    assert tenancy.id is not None
     return Step(tenancy.id, "apply", None, APPLIED, tenancy.version)
 
 
-@handles(Screen)
 def screen(w: Work, cmd: Screen) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "screen_out" if cmd.reject else "screen_in")
@@ -182,7 +181,6 @@ def screen(w: Work, cmd: Screen) -> Step:
     return step
 
 
-@handles(RequestInfo)
 def request_info(w: Work, cmd: RequestInfo) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "request_info")
@@ -202,7 +200,6 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
     return step
 
 
-@handles(Resubmit)
 def resubmit(w: Work, cmd: Resubmit) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "resubmit")
@@ -221,7 +218,6 @@ def resubmit(w: Work, cmd: Resubmit) -> Step:
     return step
 
 
-@handles(ScoreApplication)
 def score_application(w: Work, cmd: ScoreApplication) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require_state(tenancy, "score", (EVALUATING,))
@@ -274,7 +270,6 @@ def _scoring(w: Work, tenancy: Tenancy, rb: rbook.Rulebook) -> rbook.ScoringDeci
     return rbook.score_application(rb, inputs)
 
 
-@handles(Approve)
 def approve(w: Work, cmd: Approve) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "approve")
@@ -312,7 +307,6 @@ def approve(w: Work, cmd: Approve) -> Step:
     return step
 
 
-@handles(Reject)
 def reject(w: Work, cmd: Reject) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "reject")
@@ -340,7 +334,6 @@ def reject(w: Work, cmd: Reject) -> Step:
     return step
 
 
-@handles(Withdraw)
 def withdraw(w: Work, cmd: Withdraw) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "withdraw")
@@ -350,7 +343,6 @@ def withdraw(w: Work, cmd: Withdraw) -> Step:
     return step
 
 
-@handles(Lapse)
 def lapse(w: Work, cmd: Lapse) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     step = w.transition(

@@ -39,15 +39,16 @@ from lifecycle.errors import (
     ScheduleNotPublished,
     TransitionNotAllowed,
 )
-from lifecycle.table import PHASE, Phase
+from lifecycle.table import ACTIVE, PHASE, Phase
 from workflows import rules
+from workflows.batch import candidates
 from workflows.commands import OpenReview
 from workflows.core import Work
-from workflows.service import HANDLERS, Service, _load_handlers
+from workflows.reviews import CYCLE_REASON as OPEN_REASON
+from workflows.reviews import SYSTEM, check_period
+from workflows.service import Service
 
 log = logging.getLogger("innospace.cycles")
-SYSTEM = "system"
-OPEN_REASON = "按规则日历自动启动年度考核"
 Stop = Callable[[], bool]
 # progress(advance, total): called once with (0, total) before the first chunk, then per chunk
 Progress = Callable[[int, int], None]
@@ -85,13 +86,9 @@ class CycleReport:
 
 
 def _candidates(space_id: int, period: int) -> Any:
-    """Active tenancies of the space whose term began by the period's end, without its review."""
-    return select(Tenancy.id).where(
-        Tenancy.space_id == space_id,
-        Tenancy.state == "active",
-        col(Tenancy.term_start) <= date(period, 12, 31),
-        ~exists().where(col(Review.tenancy_id) == col(Tenancy.id), col(Review.period) == period),
-    )
+    """Active tenancies of the space whose term began by the period's end, without its review
+    (``workflows.batch.candidates``: the batch path opens the same ones)."""
+    return select(Tenancy.id).where(*candidates(space_id, period))
 
 
 def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
@@ -107,11 +104,11 @@ def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
         .group_by(Tenancy.state)
     ).all()
     for state, n in by_state:
-        if state != "active" and PHASE[state] in (Phase.RESIDENCY, Phase.EXIT):
+        if state != ACTIVE and PHASE[state] in (Phase.RESIDENCY, Phase.EXIT):
             report.skipped_by_state[state] = n
     report.not_started = w.session.exec(
         in_space.where(
-            Tenancy.state == "active",
+            Tenancy.state == ACTIVE,
             ~reviewed,
             (col(Tenancy.term_start) > date(period, 12, 31)) | col(Tenancy.term_start).is_(None),
         )
@@ -121,13 +118,14 @@ def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
     ).one()
 
 
-def _open_chunk(w: Work, *, ids: list[int], period: int, report: CycleReport) -> int:
-    handler = HANDLERS[OpenReview]
+def _open_chunk(
+    w: Work, *, service: Service, ids: list[int], period: int, report: CycleReport
+) -> int:
     opened = 0
     for tenancy_id in ids:
         savepoint = w.session.begin_nested()
         try:
-            handler(
+            service.dispatch(
                 w,
                 OpenReview(tenancy_id=tenancy_id, period=period, actor=SYSTEM, reason=OPEN_REASON),
             )
@@ -159,15 +157,13 @@ def open_cycle(
     stop: Stop | None = None,
 ) -> CycleReport:
     """Open the ``period`` review of every eligible tenancy of a space (see the module doc)."""
-    _load_handlers()
     started = time.perf_counter()
     if chunk < 1:
         raise InvalidInput("chunk", "must be at least 1", chunk)
 
     def prepare(w: Work) -> tuple[int, CycleReport]:
         space = w.space_by_code(space_code)
-        if not 2000 <= period <= w.today.year:
-            raise InvalidInput("period", f"must be a year between 2000 and {w.today.year}", period)
+        check_period(period, w.today)
         # Fail fast on the calendar (an unpublished year, a rule the month cannot satisfy)
         # rather than once per tenancy.
         rbook.review_due_on(rules.for_space(w, space), w.calendar, opened_on=w.today)
@@ -201,7 +197,9 @@ def open_cycle(
         if not ids:
             break
         report.opened += int(
-            service.run(partial(_open_chunk, ids=ids, period=period, report=report))
+            service.run(
+                partial(_open_chunk, service=service, ids=ids, period=period, report=report)
+            )
         )
         report.chunks += 1
         last_id = ids[-1]
@@ -238,7 +236,7 @@ def _open_in_batches(
     progress: Progress | None,
     stop: Stop | None,
 ) -> None:
-    from workflows.batch import open_cycle_batch
+    from workflows.batch import open_cycle_batch  # noqa: PLC0415 - only for large cohorts
 
     calendar = service.read(lambda w: w.calendar)
     try:

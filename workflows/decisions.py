@@ -15,18 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlmodel import col, select
 
+from db.effects import TenancyRow
 from db.tables import Firm, Review, Space, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import Conflict, InvalidInput, NotFound
 from lifecycle.rulebook.trace import Trace
-from workflows import residency, rules
+from lifecycle.table import RESIDENT_STATES, UNDER_REVIEW
+from workflows import residency, reviews, rules
 from workflows.core import Work
 
-RESIDENT = ("active", "under_review", "rectifying")
 DECIDABLE = ("submitted", "overdue")
 
 
@@ -35,7 +37,7 @@ class Member:
     """One review of the cohort, with its tenancy and firm, and where it stands."""
 
     review: Review
-    tenancy: Tenancy
+    tenancy: TenancyRow
     firm: Firm
     status: str  # submitted | overdue | open | decided | not_reviewable
 
@@ -49,8 +51,7 @@ class Member:
 
 
 def check_period(w: Work, period: int) -> None:
-    if isinstance(period, bool) or not 2000 <= period <= w.today.year:
-        raise InvalidInput("period", f"must be a year between 2000 and {w.today.year}", period)
+    reviews.check_period(period, w.today)
 
 
 def cohort(w: Work, space: Space, period: int, *, lock: bool = False) -> list[Member]:
@@ -67,36 +68,56 @@ def cohort(w: Work, space: Space, period: int, *, lock: bool = False) -> list[Me
     ).all()
     out: list[Member] = []
     for review, tenancy, firm in rows:
-        if lock:
-            tenancy = w.tenancy(tenancy.id, lock=True)  # type: ignore[arg-type]
-        out.append(Member(review, tenancy, firm, _status(w, review, tenancy)))
+        row = w.tenancy(tenancy.id, lock=lock)  # type: ignore[arg-type]
+        out.append(Member(review, row, firm, _status(w, review, row)))
     return out
 
 
-def _status(w: Work, review: Review, tenancy: Tenancy) -> str:
-    if review.status == "decided":
+def _status(w: Work, review: Review, tenancy: TenancyRow) -> str:
+    return classify(review.status, tenancy.state, review.due_on, w.today)
+
+
+def classify(status: str, state: str, due_on: date | None, today: date) -> str:
+    """Where a review stands in its cohort: decided, submitted, overdue (graded as missing
+    data), open (before its deadline), or not_reviewable (its tenancy left review)."""
+    if status == "decided":
         return "decided"
-    if tenancy.state != "under_review":
+    if state != UNDER_REVIEW:
         return "not_reviewable"
-    if review.status == "submitted":
+    if status == "submitted":
         return "submitted"
-    if review.due_on is not None and review.due_on < w.today:
+    if due_on is not None and due_on < today:
         return "overdue"
     return "open"
 
 
-def recorded_decision(review: Review, rb: rbook.Rulebook) -> rbook.ReviewDecision:
+def recorded_decision(
+    score: float | None, grade: str | None, consequence: str | None, version: str
+) -> rbook.ReviewDecision:
     """A decided review as a :class:`ReviewDecision` (for the cohort's cap count only)."""
     return rbook.ReviewDecision(
-        score=float(review.score or 0),
-        grade=review.grade or "",
+        score=float(score or 0),
+        grade=grade or "",
         previous_grade=None,
-        consequence=review.consequence or "none",
+        consequence=consequence or "none",
         vetoed=(),
         missing_data=False,
         category_scores={},
-        trace=Trace("review", review.rulebook_version or rb.version),
+        trace=Trace("review", version),
     )
+
+
+def apply_cap(
+    rb: rbook.Rulebook,
+    recorded: Sequence[rbook.ReviewDecision],
+    scored: Mapping[int, rbook.ReviewDecision],
+) -> dict[int, rbook.ReviewDecision]:
+    """The cohort's decisions after the A cap: ``scored`` (by tenancy) among the reviews
+    already decided for the year (``recorded``), which count towards the cohort's size and,
+    holding the capped grade, towards the allowance."""
+    entries: list[tuple[int | None, rbook.ReviewDecision]] = [(None, d) for d in recorded]
+    entries += list(scored.items())
+    return {k: d for k, d in rbook.apply_grade_cap(rb, entries) if k is not None}
 
 
 @dataclass
@@ -138,11 +159,17 @@ def plan_cycle(
             )
         except InvalidInput as err:
             raise InvalidInput(f"tenancy {m.tenancy_id}: {err.field}", err.rule) from err
-    entries: list[tuple[int, rbook.ReviewDecision]] = [
-        (m.tenancy_id, recorded_decision(m.review, rb)) for m in members if m.status == "decided"
+    recorded = [
+        recorded_decision(
+            m.review.score,
+            m.review.grade,
+            m.review.consequence,
+            m.review.rulebook_version or rb.version,
+        )
+        for m in members
+        if m.status == "decided"
     ]
-    entries += list(scored.items())
-    capped = dict(rbook.apply_grade_cap(rb, entries))
+    capped = apply_cap(rb, recorded, scored)
     return [Planned(m, scored[m.tenancy_id].grade, capped[m.tenancy_id]) for m in decidable]
 
 
@@ -262,7 +289,7 @@ def graduation_candidates(
     rows = w.session.exec(
         select(Tenancy, Firm)
         .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .where(Tenancy.space_id == space.id, col(Tenancy.state).in_(RESIDENT))
+        .where(Tenancy.space_id == space.id, col(Tenancy.state).in_(RESIDENT_STATES))
         .order_by(col(Tenancy.id))
     ).all()
     out: list[dict[str, Any]] = []

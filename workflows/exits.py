@@ -6,26 +6,15 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from db.tables import Allocation, ExitCase, Tenancy, Unit
+from db.effects import TenancyRow
+from db.tables import Allocation, ExitCase, Unit
 from lifecycle import rulebook as rbook
 from lifecycle.errors import GuardFailed, InvalidInput
-from workflows import benefits, rules
+from workflows import benefits, reviews, rules
 from workflows.commands import BeginExit, ConfirmExit, EscalateVacating, HandOver, ServeExitNotice
 from workflows.core import Step, Work
-from workflows.service import handles
+from workflows.reviews import RESIDENCY_DEADLINES
 
-RESIDENCY_DEADLINES = (
-    "review_submission_due",
-    "review_reminder",
-    "review_overdue_reminder",
-    "rectification_plan_due",
-    "rectification_end",
-    "cure_end",
-    "term_expiry_warning",
-    "term_end",
-)
-# How a notice the system itself serves is recorded as served (the firm's inbox).
-SYSTEM_SERVICE = "系统站内通知 / in-app notice"
 HANDOVER_ITEMS = ("meters", "keys", "access_cards", "premises_restored")
 
 
@@ -42,55 +31,26 @@ def open_case(w: Work, tenancy_id: int) -> ExitCase:
 
 def open_forced_case(
     w: Work,
-    tenancy: Tenancy,
+    tenancy: TenancyRow,
     rb: rbook.Rulebook,
     *,
     grounds: str,
     actor: str,
     facts: str,
     proof_of_service: str,
-) -> ExitCase:
-    """Open a forced-exit case for a tenancy already moved to ``exit_notice``."""
-    trig = rbook.exit_trigger(rb, grounds)
-    due = w.due(w.today, rb.periods.objection_window)
-    case = ExitCase(
-        tenancy_id=tenancy.id,
-        exit_type="forced",
-        grounds=grounds,
-        facts=facts,  # type: ignore[arg-type]
-        proof_of_service=proof_of_service,
-        served_at=w.now,
-        objection_due_on=due,
-        rulebook_version=rb.version,
-        created_at=w.now,
+) -> int:
+    """Open a forced-exit case for a tenancy already moved to ``exit_notice`` (see
+    :func:`workflows.reviews.open_forced_case`); the case's id comes back."""
+    del actor  # the case is the transition's consequence: its event names the actor
+    effects = w.effects(tenancy)
+    case = reviews.open_forced_case(
+        effects, rb, w.calendar, grounds=grounds, facts=facts, proof_of_service=proof_of_service
     )
-    w.session.add(case)
-    w.session.flush()
-    w.cancel_deadlines(tenancy.id, *RESIDENCY_DEADLINES)  # type: ignore[arg-type]
-    w.deadline(tenancy, "objection_window_end", due, subject_id=case.id)
-    w.notify(
-        tenancy,
-        "exit_notice",
-        context={
-            "grounds": grounds,
-            "grounds_zh": trig.label_zh,
-            "grounds_en": trig.label_en,
-            "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
-            f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
-            "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
-            f"({trig.rule_ref}, rulebook {rb.version[:12]})",
-            "rule_id": trig.rule_ref,
-            "facts": facts,
-            "objection_due_on": due,
-            "objection_period": rb.periods.objection_window.describe(),
-            "proof_of_service": proof_of_service,
-        },
-        key=str(case.id),
-    )
-    return case
+    w.apply(effects)
+    assert case.id is not None
+    return case.id
 
 
-@handles(ServeExitNotice)
 def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "serve_exit_notice")
@@ -125,7 +85,7 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
     return step
 
 
-def confirm_exit(w: Work, tenancy: Tenancy, *, actor: str, reason: str | None) -> Step:
+def confirm_exit(w: Work, tenancy: TenancyRow, *, actor: str, reason: str | None) -> Step:
     """Decide the exit after the 陈述申辩 window (objection dismissed or none lodged)."""
     w.require(tenancy, "confirm_exit")
     case = open_case(w, tenancy.id)  # type: ignore[arg-type]
@@ -167,7 +127,6 @@ def confirm_exit(w: Work, tenancy: Tenancy, *, actor: str, reason: str | None) -
     return step
 
 
-@handles(ConfirmExit)
 def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "confirm_exit")
@@ -187,7 +146,6 @@ def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
     return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason)
 
 
-@handles(BeginExit)
 def begin_exit(w: Work, cmd: BeginExit) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "begin_exit")
@@ -235,7 +193,6 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
     return step
 
 
-@handles(HandOver)
 def hand_over(w: Work, cmd: HandOver) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "hand_over")
@@ -305,7 +262,7 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
     return step
 
 
-def _deposit(w: Work, tenancy: Tenancy) -> int:
+def _deposit(w: Work, tenancy: TenancyRow) -> int:
     from db.tables import AuditEvent
 
     event = w.session.exec(
@@ -314,7 +271,6 @@ def _deposit(w: Work, tenancy: Tenancy) -> int:
     return int(event.data.get("deposit_yuan", 0)) if event is not None else 0
 
 
-@handles(EscalateVacating)
 def escalate_vacating(w: Work, cmd: EscalateVacating) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "escalate_vacating")

@@ -7,11 +7,12 @@ from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 
+from db import repositories as repo
+from db.effects import TenancyRow
 from db.tables import Rulebook as RulebookRow
-from db.tables import Space, Tenancy
+from db.tables import Space
 from lifecycle.errors import NotFound
 from lifecycle.rulebook import Rulebook, parse_rulebook
 from workflows.core import Work
@@ -44,23 +45,21 @@ def store(work: Work, text: str, source: str) -> Rulebook:
     return rulebook
 
 
-# A version is the hash of the rulebook's text, so a parsed rulebook never goes stale: after
-# the first command, no command reads (or re-hashes) the stored text again.
-_BY_VERSION: dict[str, Rulebook] = {}
-
-
 def by_version(work: Work, version: str | None) -> Rulebook:
+    """A stored rulebook, parsed. A version is the hash of the rulebook's text, so a parsed
+    rulebook never goes stale: the service keeps them (``work.rulebooks``), and after the
+    first command no command reads (or re-hashes) the stored text again."""
     if version is None:
         raise NotFound("rulebook", "(none active)")
-    cached = _BY_VERSION.get(version)
+    cached = work.rulebooks.get(version)
     if cached is not None:
         return cached
-    row = work.session.get(RulebookRow, version)
-    if row is None:
+    content = repo.rulebook_text(work.connection, version)
+    if content is None:
         raise NotFound("rulebook", version)
-    rulebook = parse(row.content, f"rulebook {version[:12]}")
+    rulebook = parse(content, f"rulebook {version[:12]}")
     if rulebook.version == version:
-        _BY_VERSION[version] = rulebook
+        work.rulebooks[version] = rulebook
     return rulebook
 
 
@@ -74,7 +73,7 @@ def active_in(work: Work, space_id: int) -> Rulebook:
     return by_version(work, work.space_rulebook_version(space_id))
 
 
-def for_tenancy(work: Work, tenancy: Tenancy) -> Rulebook:
+def for_tenancy(work: Work, tenancy: TenancyRow) -> Rulebook:
     """The rulebook a tenancy was admitted under (its decisions keep using it)."""
     if tenancy.rulebook_version is None:
         return active_in(work, tenancy.space_id)
@@ -82,23 +81,17 @@ def for_tenancy(work: Work, tenancy: Tenancy) -> Rulebook:
 
 
 @contextmanager
-def decided_under(work: Work, tenancy: Tenancy, rulebook: Rulebook) -> Iterator[None]:
+def decided_under(work: Work, tenancy: TenancyRow, rulebook: Rulebook) -> Iterator[None]:
     """Audit events written inside this block record ``rulebook.version``, the version the
-    decision used, while the tenancy keeps the version it was admitted under.
-
-    ``Work.audit`` stamps each event (and its hash) with ``tenancy.rulebook_version``. The
-    value is swapped in memory only: ``set_committed_value`` does not mark the attribute
-    dirty, so the stored tenancy row is never rewritten and its version is not bumped.
-    """
-    admitted = tenancy.rulebook_version
-    if admitted == rulebook.version:
+    decision used, while the tenancy keeps the version it was admitted under."""
+    if tenancy.rulebook_version == rulebook.version:
         yield
         return
-    set_committed_value(tenancy, "rulebook_version", rulebook.version)
+    work.event_rulebook[tenancy.id] = rulebook.version
     try:
         yield
     finally:
-        set_committed_value(tenancy, "rulebook_version", admitted)
+        del work.event_rulebook[tenancy.id]
 
 
 def find_version(work: Work, prefix: str) -> str:

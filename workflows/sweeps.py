@@ -50,8 +50,8 @@ from lifecycle.table import (
 from workflows import commands as c
 from workflows import rules
 from workflows.core import Work
-from workflows.exits import SYSTEM_SERVICE
-from workflows.service import HANDLERS, Service, _load_handlers
+from workflows.reviews import SYSTEM_SERVICE
+from workflows.service import Service
 
 log = logging.getLogger("innospace.sweeps")
 SYSTEM = "system"
@@ -62,6 +62,7 @@ AGREEMENT_WARNING_PERIOD = "agreement_lapse_warning"
 ESCALATION_AUDIENCE = {"account_manager": "manager", "manager": "manager", "operators": "operators"}
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
 Stop = Callable[[], bool]
+Dispatch = Callable[[Work, c.Command], object]
 
 
 @dataclass
@@ -105,27 +106,25 @@ class Outcome:
 
 
 # ---- actions: one per deadline kind; True = acted, False = moot --------------------------
-def _run(w: Work, command: c.Command) -> None:
-    HANDLERS[type(command)](w, command)
-
-
+# An action runs the commands it causes with ``run`` (Service.dispatch: the command's handler,
+# in the deadline's transaction).
 def _tenancy(w: Work, d: Deadline) -> Tenancy:
     return w.tenancy(d.tenancy_id)
 
 
-def _info_request_lapse(w: Work, d: Deadline) -> bool:
+def _info_request_lapse(w: Work, d: Deadline, run: Dispatch) -> bool:
     if _tenancy(w, d).state != INFO_REQUESTED:
         return False
-    _run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="补充材料逾期未提交"))
+    run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="补充材料逾期未提交"))
     return True
 
 
-def _publicity_end(w: Work, d: Deadline) -> bool:
+def _publicity_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if t.state != PUBLICITY:
         return False
     try:
-        _run(w, c.EndPublicity(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="公示期满无异议"))
+        run(w, c.EndPublicity(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="公示期满无异议"))
     except GuardFailed:  # an accepted objection awaits a ruling: that is the operators' task
         w.notify(
             t,
@@ -137,7 +136,7 @@ def _publicity_end(w: Work, d: Deadline) -> bool:
     return True
 
 
-def _agreement_lapse_warning(w: Work, d: Deadline) -> bool:
+def _agreement_lapse_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     lapse = w.session.get(Deadline, d.subject_id) if d.subject_id else None
     if t.state != ADMITTED or lapse is None or lapse.status != "pending":
@@ -154,14 +153,14 @@ def _agreement_lapse_warning(w: Work, d: Deadline) -> bool:
     return True
 
 
-def _agreement_lapse(w: Work, d: Deadline) -> bool:
+def _agreement_lapse(w: Work, d: Deadline, run: Dispatch) -> bool:
     if _tenancy(w, d).state != ADMITTED:
         return False
-    _run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="未在规定期限内签订入驻协议"))
+    run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="未在规定期限内签订入驻协议"))
     return True
 
 
-def _term_expiry_warning(w: Work, d: Deadline) -> bool:
+def _term_expiry_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if (
         t.state not in RESIDENT_STATES
@@ -173,11 +172,11 @@ def _term_expiry_warning(w: Work, d: Deadline) -> bool:
     return True
 
 
-def _term_end(w: Work, d: Deadline) -> bool:
+def _term_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if t.state not in RESIDENT_STATES or (t.term_end is not None and t.term_end > d.due_on):
         return False
-    _run(
+    run(
         w,
         c.BeginExit(
             tenancy_id=d.tenancy_id, exit_type="term_expiry", actor=SYSTEM, reason="入驻期限届满"
@@ -191,7 +190,7 @@ def _open_review(w: Work, d: Deadline) -> Review | None:
     return review if review is not None and review.status == "open" else None
 
 
-def _review_reminder(w: Work, d: Deadline) -> bool:
+def _review_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
     review = _open_review(w, d)
     if review is None:
         return False
@@ -208,9 +207,9 @@ def _review_reminder(w: Work, d: Deadline) -> bool:
     return True
 
 
-def _decide_without_data(w: Work, t: Tenancy, review: Review) -> None:
+def _decide_without_data(w: Work, t: Tenancy, review: Review, run: Dispatch) -> None:
     assert t.id is not None
-    _run(
+    run(
         w,
         c.DecideReview(
             tenancy_id=t.id, period=review.period, actor=SYSTEM, reason="逾期未报送考核数据"
@@ -218,7 +217,7 @@ def _decide_without_data(w: Work, t: Tenancy, review: Review) -> None:
     )
 
 
-def _review_submission_due(w: Work, d: Deadline) -> bool:
+def _review_submission_due(w: Work, d: Deadline, run: Dispatch) -> bool:
     """Plan the after-due reminders of the rulebook; with none, no data means the grade now."""
     review = _open_review(w, d)
     if review is None:
@@ -249,11 +248,11 @@ def _review_submission_due(w: Work, d: Deadline) -> bool:
         key=str(review.period),
     )
     if not after:
-        _decide_without_data(w, t, review)
+        _decide_without_data(w, t, review, run)
     return True
 
 
-def _review_overdue_reminder(w: Work, d: Deadline) -> bool:
+def _review_overdue_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
     """Remind the firm; from the rulebook's escalation index on, tell the account manager too;
     the last reminder passed without data grades the review (missing data -> D)."""
     review = _open_review(w, d)
@@ -267,11 +266,11 @@ def _review_overdue_reminder(w: Work, d: Deadline) -> bool:
         audience = ESCALATION_AUDIENCE.get(str(d.payload.get("escalate_to")), "manager")
         w.notify(t, "review_overdue", context=ctx, audience=audience, key=d.dedupe_key)
     if final:
-        _decide_without_data(w, t, review)
+        _decide_without_data(w, t, review, run)
     return True
 
 
-def _rectification_plan_due(w: Work, d: Deadline) -> bool:
+def _rectification_plan_due(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if t.state != RECTIFYING:
         return False
@@ -285,7 +284,7 @@ def _rectification_plan_due(w: Work, d: Deadline) -> bool:
     return True
 
 
-def _rectification_end(w: Work, d: Deadline) -> bool:
+def _rectification_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if t.state != RECTIFYING:
         return False
@@ -299,7 +298,7 @@ def _rectification_end(w: Work, d: Deadline) -> bool:
     return True
 
 
-def _objection_window_end(w: Work, d: Deadline) -> bool:
+def _objection_window_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     from workflows.exits import confirm_exit
     from workflows.publicity import _accepted_objections
 
@@ -319,14 +318,14 @@ def _objection_window_end(w: Work, d: Deadline) -> bool:
     return True
 
 
-def _vacate_due(w: Work, d: Deadline) -> bool:
+def _vacate_due(w: Work, d: Deadline, run: Dispatch) -> bool:
     if _tenancy(w, d).state != VACATING:
         return False
-    _run(w, c.EscalateVacating(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="逾期未腾退"))
+    run(w, c.EscalateVacating(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="逾期未腾退"))
     return True
 
 
-def _cure_end(w: Work, d: Deadline) -> bool:
+def _cure_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     """Cure notice, payment demand, dormancy or delisting window over, not cured: serve the
     exit notice on the violation's own grounds (the 陈述申辩 window follows)."""
     violation = w.session.get(Violation, d.subject_id) if d.subject_id else None
@@ -335,7 +334,7 @@ def _cure_end(w: Work, d: Deadline) -> bool:
         return False
     violation.status = "escalated"
     w.session.add(violation)
-    _run(
+    run(
         w,
         c.ServeExitNotice(
             tenancy_id=d.tenancy_id,
@@ -349,7 +348,7 @@ def _cure_end(w: Work, d: Deadline) -> bool:
     return True
 
 
-ACTIONS: dict[str, Callable[[Work, Deadline], bool]] = {
+ACTIONS: dict[str, Callable[[Work, Deadline, Dispatch], bool]] = {
     "info_request_lapse": _info_request_lapse,
     "publicity_end": _publicity_end,
     "agreement_lapse_warning": _agreement_lapse_warning,
@@ -455,7 +454,7 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
         action = ACTIONS.get(d.kind)
         if action is None:
             raise InvalidInput("deadline.kind", "no sweep action handles this kind", d.kind)
-        d.status = "done" if action(w, d) else "moot"
+        d.status = "done" if action(w, d, service.dispatch) else "moot"
         d.done_at = w.now
         w.session.add(d)
         w.session.flush()
@@ -507,7 +506,6 @@ def sweep_deadlines(
     committed) and the sweep returns, so a SIGTERM never leaves half a step behind.
     ``progress(1)`` follows each finished deadline; ``observe`` receives its outcome.
     """
-    _load_handlers()
     started = time.perf_counter()
     until = until or service.clock.now()
     report = SweepReport()

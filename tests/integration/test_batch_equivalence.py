@@ -28,6 +28,7 @@ from sqlalchemy import Engine, Table, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from db import writer
 from db.engine import make_engine
 from db.tables import (
     AuditEvent,
@@ -40,13 +41,11 @@ from db.tables import (
 )
 from entrypoints.demo_data import figures as demo_figures
 from entrypoints.demo_data import good_profile, make_uscc, scores
-from lifecycle import rulebook as rbook
 from lifecycle.audit import event_hash
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import FixedClock
 from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleTenancy
-from lifecycle.rulebook.trace import Trace
-from workflows import batch, decisions, rules
+from workflows import batch, decisions
 from workflows import commands as c
 from workflows.audit import verify
 from workflows.service import Service
@@ -381,24 +380,22 @@ def test_a_rerun_opens_nothing_and_a_concurrent_change_rolls_its_chunk_back(
     t0, t3 = twin.tenancies[0], twin.tenancies[3]
     twin.b.handle(c.OpenReview(tenancy_id=t0, period=2024))  # opened by hand before the cycle
     before = snapshot(twin.b.engine)
-    real = batch._open_chunk
+    real = writer.write
 
-    def meddle(sql: Any, rows: Any, *args: Any) -> None:
+    def meddle(conn: Any, effects: Any) -> None:
         # Another writer bumps a tenancy between the chunk's read and its versioned update
         # (impossible under the batch's own locks, so it is staged in the same transaction).
-        sql.conn.execute(
-            text("UPDATE tenancies SET version = version + 1 WHERE id = :t"), {"t": t3}
-        )
-        real(sql, rows, *args)
+        conn.execute(text("UPDATE tenancies SET version = version + 1 WHERE id = :t"), {"t": t3})
+        real(conn, effects)
 
-    monkeypatch.setattr(batch, "_open_chunk", meddle)
+    monkeypatch.setattr(writer, "write", meddle)
     with pytest.raises(StaleTenancy) as err:
         batch.open_cycle_batch(
             twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024, chunk=10
         )
     assert err.value.context["tenancy_id"] == t3
     assert snapshot(twin.b.engine) == before  # the whole chunk rolled back, bump included
-    monkeypatch.setattr(batch, "_open_chunk", real)
+    monkeypatch.setattr(writer, "write", real)
 
     report = batch.open_cycle_batch(
         twin.b.engine, twin.clock, calendar(), space_code=SPACE, period=2024, chunk=10
@@ -518,53 +515,3 @@ def test_a_batch_decision_is_refused_as_the_cohort_decision_is(twin: Twin) -> No
             vetoes={999_999: ("fraud",)},
         )
     assert snapshot(twin.b.engine) == before
-
-
-def test_the_fast_serialization_is_the_engine_serialization() -> None:
-    """Traces, payloads and hashes built by the batch helpers equal those of the single
-    path (``Trace.to_dict`` + ``json_safe`` + ``event_hash``) for real decisions."""
-    from workflows.core import json_safe
-
-    rb = rules.parse(rules.default_rulebook_text(), "default")
-    for i in range(40):
-        figs = figures(i, 2024, weak_every=4)
-        prev = figures(i + 1, 2023, weak_every=5) if i % 3 else None
-        d = rbook.score_review(
-            rb,
-            figures=rbook.jsonable(rbook.validate_figures(rb, figs)),
-            previous_figures=prev,
-            leased_area_m2=80 + i,
-            vetoes=("fraud",) if i == 7 else (),
-            submitted=i % 11 != 0,
-            previous_grade="D" if i % 6 == 0 else None,
-        )
-        data = {"period": 2024, "score": d.score, "grade": d.grade, "trace": d.trace.to_dict()}
-        fast = batch.dumps_with({**data, "trace": batch._FRAGMENT}, batch.trace_json(d.trace))
-        assert fast == batch.dumps(json_safe(data))
-        hasher = batch._Hasher(actor="operator", reason=None, occurred_at=local(2025, 1, 2))
-        cap_steps = rbook.apply_grade_cap(rb, [(0, d), (1, d), (2, d)])[0][1].trace.steps
-        extra = cap_steps[len(d.trace.steps) :]
-        longer = Trace(d.trace.kind, d.trace.rulebook_version, d.trace.steps + extra)
-        assert batch.append_steps(batch.trace_json(d.trace), extra) == batch.trace_json(longer)
-        assert hasher(
-            prev_hash="a" * 64,
-            tenancy_id=i,
-            seq=3,
-            trigger="pass_review",
-            from_state="under_review",
-            to_state="active",
-            data_json=fast,
-            rulebook_version=rb.version,
-        ) == event_hash(
-            prev_hash="a" * 64,
-            tenancy_id=i,
-            seq=3,
-            actor="operator",
-            trigger="pass_review",
-            from_state="under_review",
-            to_state="active",
-            reason=None,
-            data=json_safe(data),
-            rulebook_version=rb.version,
-            occurred_at=local(2025, 1, 2),
-        )

@@ -42,7 +42,7 @@ from workflows.cycles import (
     open_due_cycles,
     send_digest,
 )
-from workflows.service import HANDLERS, Service, _load_handlers
+from workflows.service import Service
 
 OPENING = local(2025, 1, 2, 9)  # the first working day of 2025
 USCC = firms(3, seed=5)
@@ -240,8 +240,9 @@ def test_a_crash_mid_chunk_rolls_back_only_that_chunk_and_a_rerun_completes_exac
         term_end=date(2027, 1, 1),
     )
     clock.set(OPENING)
-    _load_handlers()
-    real = HANDLERS[c.OpenReview]
+    handlers = dict(service.handlers)
+    monkeypatch.setattr(service, "handlers", handlers)
+    real = handlers[c.OpenReview]
     calls = 0
 
     def dying(w: Any, cmd: c.OpenReview) -> Any:
@@ -251,7 +252,7 @@ def test_a_crash_mid_chunk_rolls_back_only_that_chunk_and_a_rerun_completes_exac
             raise Crash
         return real(w, cmd)
 
-    monkeypatch.setitem(HANDLERS, c.OpenReview, dying)
+    monkeypatch.setitem(handlers, c.OpenReview, dying)
     with pytest.raises(Crash):
         open_cycle(service, "MC3", 2024, chunk=3)
     with Session(engine) as s:
@@ -260,7 +261,7 @@ def test_a_crash_mid_chunk_rolls_back_only_that_chunk_and_a_rerun_completes_exac
     assert opened == set(ids[:3])  # the first chunk committed; the 4th was undone with its chunk
     assert [states[t] for t in ids] == ["under_review"] * 3 + ["active"] * 4
 
-    monkeypatch.setitem(HANDLERS, c.OpenReview, real)
+    monkeypatch.setitem(handlers, c.OpenReview, real)
     assert open_cycle(service, "MC3", 2024, chunk=3).opened == 4
     with Session(engine) as s:
         for model, where in (
@@ -431,8 +432,9 @@ def test_a_tenancy_the_rules_refuse_is_reported_and_its_chunk_still_commits(
         term_end=date(2027, 1, 1),
     )
     clock.set(OPENING)
-    _load_handlers()
-    real = HANDLERS[c.OpenReview]
+    handlers = dict(service.handlers)
+    monkeypatch.setattr(service, "handlers", handlers)
+    real = handlers[c.OpenReview]
 
     def picky(w: Any, cmd: c.OpenReview) -> Any:
         result = real(w, cmd)  # writes first, then refuses: the savepoint must undo it
@@ -440,7 +442,7 @@ def test_a_tenancy_the_rules_refuse_is_reported_and_its_chunk_still_commits(
             raise InvalidInput("tenancy_id", "refused for the test", cmd.tenancy_id)
         return result
 
-    monkeypatch.setitem(HANDLERS, c.OpenReview, picky)
+    monkeypatch.setitem(handlers, c.OpenReview, picky)
     report = open_cycle(service, "MC3", 2024)
     assert (report.opened, report.chunks) == (2, 1)
     assert report.failed == {ids[1]: f"tenancy_id: refused for the test (got {ids[1]})"}

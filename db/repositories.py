@@ -1,0 +1,142 @@
+"""Small repositories: the reads commands make, one function each, over a Core connection.
+
+Each takes the unit of work's connection (its transaction) and returns plain records
+(:class:`~db.effects.TenancyRow`, :class:`ReviewRow`) rather than ORM objects: a command
+changes them through :class:`~db.effects.Effects`, and the writer writes what changed.
+The statements are immutable Core constructs built once; SQLAlchemy's compiled cache makes
+running them again cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, bindparam, select
+
+from db.effects import PARTY_COLUMNS, TENANCY_COLUMNS, Party, TenancyRow
+from db.tables import ALL_TABLES
+
+_T = ALL_TABLES.tables["tenancies"]
+_F = ALL_TABLES.tables["firms"]
+_S = ALL_TABLES.tables["spaces"]
+_R = ALL_TABLES.tables["reviews"]
+_A = ALL_TABLES.tables["allocations"]
+_CAL = ALL_TABLES.tables["calendar_overrides"]
+_RB = ALL_TABLES.tables["rulebooks"]
+
+_PARTY = (
+    _F.c.id.label("p_firm_id"),
+    _F.c.name.label("p_name"),
+    _F.c.uscc.label("p_uscc"),
+    _F.c.contact_name.label("p_contact_name"),
+    _F.c.contact_email.label("p_contact_email"),
+    _F.c.account_manager.label("p_account_manager"),
+    _F.c.locale.label("p_locale"),
+    _S.c.code.label("p_space_code"),
+    _S.c.name.label("p_space_name"),
+)
+TENANCY_WITH_PARTY: Select[Any] = select(*(_T.c[n] for n in TENANCY_COLUMNS), *_PARTY).select_from(
+    _T.join(_F, _F.c.id == _T.c.firm_id).join(_S, _S.c.id == _T.c.space_id)
+)
+_BY_ID = TENANCY_WITH_PARTY.where(_T.c.id == bindparam("tenancy_id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update(of=_T)
+_WIDTH = len(TENANCY_COLUMNS)
+
+
+def tenancy_row(row: Sequence[Any]) -> TenancyRow:
+    """A result row of :data:`TENANCY_WITH_PARTY` as a record."""
+    t = TenancyRow(*row[:_WIDTH])
+    t.party = Party(*row[_WIDTH : _WIDTH + len(PARTY_COLUMNS)])
+    return t
+
+
+def tenancy(conn: Connection, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None:
+    """A tenancy with its parties; locked ``FOR UPDATE`` on PostgreSQL when ``lock``."""
+    locked = lock and conn.dialect.name == "postgresql"
+    row = conn.execute(_BY_ID_LOCKED if locked else _BY_ID, {"tenancy_id": tenancy_id}).first()
+    return None if row is None else tenancy_row(row)
+
+
+def tenancies(conn: Connection, stmt: Select[Any]) -> list[TenancyRow]:
+    """Tenancies (with parties) selected by ``stmt``, a refinement of TENANCY_WITH_PARTY."""
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=_T)
+    return [tenancy_row(r) for r in conn.execute(stmt)]
+
+
+@dataclass(slots=True)
+class ReviewRow:
+    id: int
+    tenancy_id: int
+    period: int
+    status: str
+    opened_at: datetime
+    due_on: date | None
+    submitted_at: datetime | None
+    figures: dict[str, Any]
+    score: float | None
+    grade: str | None
+    consequence: str | None
+    rulebook_version: str | None
+    trace: dict[str, Any]
+    decided_at: datetime | None
+
+
+REVIEW_COLUMNS = tuple(ReviewRow.__dataclass_fields__)
+_REVIEW = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(
+    _R.c.tenancy_id == bindparam("tenancy_id"), _R.c.period == bindparam("period")
+)
+_REVIEWS_OF = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(
+    _R.c.tenancy_id.in_(bindparam("ids", expanding=True)), _R.c.period == bindparam("period")
+)
+_LEASED = select(_A.c.tenancy_id, _A.c.area_m2).where(_A.c.end_on.is_(None))
+_LEASED_ONE = _LEASED.where(_A.c.tenancy_id == bindparam("tenancy_id"))
+_LEASED_MANY = _LEASED.where(_A.c.tenancy_id.in_(bindparam("ids", expanding=True)))
+_OVERRIDES = select(_CAL.c.day, _CAL.c.workday)
+_SPACE_RULEBOOK = select(_S.c.rulebook_version).where(_S.c.id == bindparam("space_id"))
+_RULEBOOK_TEXT = select(_RB.c.content).where(_RB.c.version == bindparam("version"))
+
+
+def review(conn: Connection, tenancy_id: int, period: int) -> ReviewRow | None:
+    row = conn.execute(_REVIEW, {"tenancy_id": tenancy_id, "period": period}).first()
+    return None if row is None else ReviewRow(*row)
+
+
+def reviews_of(conn: Connection, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
+    """The ``period`` review of each of these tenancies that has one, by tenancy id."""
+    if not ids:
+        return {}
+    rows = conn.execute(_REVIEWS_OF, {"ids": list(ids), "period": period})
+    return {r.tenancy_id: ReviewRow(*r) for r in rows}
+
+
+def leased_area(conn: Connection, tenancy_id: int) -> float:
+    rows = conn.execute(_LEASED_ONE, {"tenancy_id": tenancy_id})
+    return round(sum(area for _, area in rows), 2)
+
+
+def leased_areas(conn: Connection, ids: Sequence[int]) -> dict[int, float]:
+    """The area each tenancy holds now, by tenancy id (0 for none)."""
+    out = dict.fromkeys(ids, 0.0)
+    if ids:
+        for tenancy_id, area in conn.execute(_LEASED_MANY, {"ids": list(ids)}):
+            out[tenancy_id] += area
+    return {k: round(v, 2) for k, v in out.items()}
+
+
+def calendar_overrides(conn: Connection) -> frozenset[tuple[date, bool]]:
+    return frozenset((day, bool(workday)) for day, workday in conn.execute(_OVERRIDES))
+
+
+def space_rulebook_version(conn: Connection, space_id: int) -> tuple[bool, str | None]:
+    """(whether the space exists, the version of the rulebook active in it)."""
+    row = conn.execute(_SPACE_RULEBOOK, {"space_id": space_id}).first()
+    return (False, None) if row is None else (True, row[0])
+
+
+def rulebook_text(conn: Connection, version: str) -> str | None:
+    row = conn.execute(_RULEBOOK_TEXT, {"version": version}).first()
+    return None if row is None else str(row[0])

@@ -1,0 +1,213 @@
+"""The one writer: a command's :class:`~db.effects.Effects`, or a chunk of them, into the tables.
+
+Every effect goes in through SQLAlchemy Core on the unit of work's connection, in the
+command's (or the chunk's) transaction, so the state, the version, the audit events, the
+rows, the deadlines and the notices are committed together or not at all. Many effects are
+written with one ``executemany`` per statement shape; one command's effects are the same
+statements with one parameter set. The order is fixed:
+
+1. the tenancies: a versioned UPDATE each (``WHERE version = seen``); a row not matched is
+   a concurrent change, :class:`~lifecycle.errors.StaleTenancy`;
+2. new rows (reviews, rectifications, exit cases, ...), ``RETURNING id`` so that later
+   effects naming them (a deadline's subject, a dedupe key) get their ids;
+3. updates of existing rows by id;
+4. deadlines cancelled, then deadlines added (``ON CONFLICT (dedupe_key) DO NOTHING``);
+5. audit events (a clash on ``(tenancy_id, seq)`` means someone appended first: stale);
+6. notices into the outbox (a clash on the dedupe key: the notice already exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from db.effects import Effects, Ref, RefKey
+from db.tables import ALL_TABLES
+from lifecycle.errors import AlreadyExists, StaleTenancy
+
+
+def table(name: str) -> Table:
+    return ALL_TABLES.tables[name]
+
+
+TENANCIES = table("tenancies")
+DEADLINES = table("deadlines")
+AUDIT = table("audit_events")
+OUTBOX = table("outbox")
+
+_DEADLINE_COLUMNS = [c for c in DEADLINES.c if c.name != "id"]
+# A deadline's dedupe key makes adding it twice a no-op; ``ON CONFLICT (...) DO NOTHING``
+# reads the same on SQLite and PostgreSQL.
+INSERT_DEADLINE = text(
+    f"INSERT INTO {DEADLINES.name} ({', '.join(c.name for c in _DEADLINE_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.name for c in _DEADLINE_COLUMNS)}) "
+    "ON CONFLICT (dedupe_key) DO NOTHING"
+).bindparams(*(bindparam(c.name, type_=c.type) for c in _DEADLINE_COLUMNS))
+INSERT_AUDIT = insert(AUDIT)
+INSERT_OUTBOX = insert(OUTBOX)
+
+
+def _grouped(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by their set of keys (one statement shape per group), order kept."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    return list(groups.values())
+
+
+def write(conn: Connection, effects: Sequence[Effects]) -> None:
+    """Write ``effects`` (one command's, or a chunk's) in the connection's transaction."""
+    write_tenancies(conn, [e for e in effects if e.moved])
+    for ref_rows in _by_table(ref for e in effects for ref in e.inserts).values():
+        insert_rows(conn, ref_rows)
+    for e in effects:
+        for name, row_id, values in e.updates:
+            update_row(conn, name, row_id, values)
+    cancels: dict[tuple[str, ...], list[int]] = {}
+    for e in effects:
+        for kinds in e.cancels:
+            cancels.setdefault(kinds, []).append(e.tenancy.id)
+    for kinds, ids in cancels.items():
+        cancel_deadlines(conn, ids, kinds, effects[0].now)
+    add_deadlines(conn, [d for e in effects for d in e.deadlines])
+    add_events(conn, [ev for e in effects for ev in e.events])
+    add_notices(conn, [n for e in effects for n in e.notices])
+
+
+def _by_table(
+    inserts: Iterable[tuple[Ref, dict[str, Any]]],
+) -> dict[str, list[tuple[Ref, dict[str, Any]]]]:
+    out: dict[str, list[tuple[Ref, dict[str, Any]]]] = {}
+    for ref, values in inserts:
+        out.setdefault(ref.table, []).append((ref, values))
+    return out
+
+
+def write_tenancies(conn: Connection, effects: Sequence[Effects]) -> None:
+    """The versioned UPDATE of each tenancy; StaleTenancy names the first that moved on."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for e in effects:
+        values = e.tenancy_values()
+        values["key_id"], values["key_version"] = e.tenancy.id, e.seen_version
+        groups.setdefault(tuple(values), []).append(values)
+    for rows in groups.values():
+        stmt = update(TENANCIES).where(
+            TENANCIES.c.id == bindparam("key_id"),
+            TENANCIES.c.version == bindparam("key_version"),
+        )
+        done = conn.execute(stmt, rows)
+        if done.rowcount != len(rows):
+            _stale(conn, rows)
+
+
+def _stale(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    # The rows written carry the chain head we wrote; the first one that does not moved on.
+    found = conn.execute(
+        select(TENANCIES.c.id, TENANCIES.c.version, TENANCIES.c.audit_head).where(
+            TENANCIES.c.id.in_([r["key_id"] for r in rows])
+        )
+    )
+    current = {tenancy_id: (version, head) for tenancy_id, version, head in found}
+    for r in rows:
+        now = current.get(r["key_id"])
+        if now is None or now[1] != r["audit_head"] or now[0] != r["version"]:
+            raise StaleTenancy(r["key_id"], r["key_version"], None if now is None else now[0])
+    raise StaleTenancy(rows[0]["key_id"], rows[0]["key_version"], None)
+
+
+def insert_rows(conn: Connection, rows: Sequence[tuple[Ref, dict[str, Any]]]) -> None:
+    """Insert new rows of one table; each :class:`Ref` gets its row's id."""
+    t = table(rows[0][0].table)
+    for group in _grouped_refs(rows):
+        params = [_resolved(values) for _, values in group]
+        try:
+            result = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), params)
+        except IntegrityError as err:
+            raise AlreadyExists(t.name, _first_line(err)) from err
+        for (ref, _), new_id in zip(group, result.scalars(), strict=True):
+            ref.id = int(new_id)
+
+
+def _grouped_refs(
+    rows: Sequence[tuple[Ref, dict[str, Any]]],
+) -> list[list[tuple[Ref, dict[str, Any]]]]:
+    groups: dict[tuple[str, ...], list[tuple[Ref, dict[str, Any]]]] = {}
+    for ref, values in rows:
+        groups.setdefault(tuple(values), []).append((ref, values))
+    return list(groups.values())
+
+
+def insert_row(conn: Connection, name: str, values: Mapping[str, Any]) -> int:
+    ref = Ref(name)
+    insert_rows(conn, [(ref, dict(values))])
+    assert ref.id is not None
+    return ref.id
+
+
+def update_row(conn: Connection, name: str, row_id: int, values: Mapping[str, Any]) -> None:
+    t = table(name)
+    conn.execute(update(t).where(t.c.id == row_id).values(**_resolved(dict(values))))
+
+
+def cancel_deadlines(
+    conn: Connection, tenancy_ids: Sequence[int], kinds: Sequence[str], now: Any
+) -> int:
+    """Cancel the pending deadlines of these kinds of these tenancies; how many were."""
+    c = DEADLINES.c
+    done = conn.execute(
+        update(DEADLINES)
+        .where(
+            c.tenancy_id.in_(list(tenancy_ids)),
+            c.status == "pending",
+            c.kind.in_(list(kinds)),
+        )
+        .values(status="cancelled", done_at=now)
+    )
+    return int(done.rowcount)
+
+
+def add_deadlines(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Add deadlines; one whose dedupe key exists already is left as it is. How many were."""
+    if not rows:
+        return 0
+    done = conn.execute(INSERT_DEADLINE, [_resolved(r) for r in rows])
+    return int(done.rowcount)
+
+
+def add_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    try:
+        conn.execute(INSERT_AUDIT, list(rows))
+    except IntegrityError as err:
+        # Someone else appended to this tenancy's chain first: (tenancy_id, seq) is unique.
+        raise StaleTenancy(rows[0]["tenancy_id"], None, None) from err
+
+
+def add_notices(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    try:
+        conn.execute(INSERT_OUTBOX, [_resolved(r) for r in rows])
+    except IntegrityError as err:
+        raise AlreadyExists("notice", _first_line(err)) from err
+
+
+def _resolved(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every :class:`Ref` replaced by its id and every RefKey by its text."""
+    out = values
+    for key, value in values.items():
+        if isinstance(value, Ref):
+            out = dict(out) if out is values else out
+            out[key] = value.id
+        elif isinstance(value, RefKey):
+            out = dict(out) if out is values else out
+            out[key] = value.resolve()
+    return out
+
+
+def _first_line(err: IntegrityError) -> str:
+    return str(err.orig).splitlines()[0] if err.orig is not None else "unique constraint"

@@ -1,0 +1,302 @@
+"""The annual review decided as data: what opening, submitting and deciding a review write.
+
+Each function here is pure: it takes what the command loaded (the tenancy as an
+:class:`~db.effects.Effects` to fill, the review, the rulebook, the calendar, today) and adds
+the effects — the transition and its audit event, the rows, the deadlines with their dedupe
+keys, the notices with their wording. The single commands (``workflows.residency``) and the
+city-scale batch (``workflows.batch``) call the same functions and hand the effects to the
+same writer, so the two paths write the same rows by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from db.effects import Effects, Ref, StepResult
+from db.repositories import ReviewRow
+from lifecycle import rulebook as rbook
+from lifecycle.calendar import WorkCalendar
+from lifecycle.errors import InvalidInput
+
+OUTCOME_TRIGGER = {"pass": "pass_review", "rectify": "order_rectification", "fail": "fail_review"}
+REVIEW_DEADLINES = ("review_submission_due", "review_reminder", "review_overdue_reminder")
+RESIDENCY_DEADLINES = (
+    *REVIEW_DEADLINES,
+    "rectification_plan_due",
+    "rectification_end",
+    "cure_end",
+    "term_expiry_warning",
+    "term_end",
+)
+# How a notice the system itself serves is recorded as served (the firm's inbox).
+SYSTEM_SERVICE = "系统站内通知 / in-app notice"
+SYSTEM = "system"
+CYCLE_REASON = "按规则日历自动启动年度考核"  # a review opened by the space's calendar
+
+
+def check_period(period: int, today: date) -> None:
+    """A review period is a calendar year from 2000 up to this one."""
+    if isinstance(period, bool) or not isinstance(period, int) or not 2000 <= period <= today.year:
+        raise InvalidInput("period", f"must be a year between 2000 and {today.year}", period)
+
+
+def outcome_for(consequence: str) -> str:
+    """The rulebook's consequence of a grade as a review outcome."""
+    return {"forced_exit": "fail", "rectification": "rectify"}.get(consequence, "pass")
+
+
+# ---- open --------------------------------------------------------------------------------------
+def open_review(
+    e: Effects,
+    rb: rbook.Rulebook,
+    calendar: WorkCalendar,
+    *,
+    period: int,
+    actor: str,
+    reason: str | None,
+) -> StepResult:
+    """Open the tenancy's ``period`` review: the review row, its submission deadline and the
+    reminders still ahead, the "review_opened" notice."""
+    due = rbook.review_due_on(rb, calendar, opened_on=e.today)
+    step = e.transition(
+        "open_review", actor=actor, reason=reason, data={"period": period, "due_on": due}
+    )
+    review = e.insert(
+        "reviews",
+        tenancy_id=e.tenancy.id,
+        period=period,
+        status="open",
+        opened_at=e.now,
+        due_on=due,
+        figures={},
+        trace={},
+        rulebook_version=rb.version,
+    )
+    e.deadline("review_submission_due", due, calendar.due_instant(due), subject=review)
+    for offset in rb.review.reminders.before_workdays:
+        on = calendar.subtract_working_days(due, offset)
+        if on > e.today:
+            e.deadline(
+                "review_reminder",
+                on,
+                calendar.due_instant(on),
+                subject=review,
+                key_suffix=f":-{offset}",
+                payload={"offset": -offset, "due_on": due},
+            )
+    e.notify("review_opened", context={"period": period, "due_on": due}, key=f"{period}")
+    return step
+
+
+# ---- submit ------------------------------------------------------------------------------------
+def submit_review(
+    e: Effects,
+    review: ReviewRow,
+    figures: Mapping[str, Any],
+    *,
+    actor: str,
+    reason: str | None,
+) -> StepResult:
+    """Record the firm's figures (validated by the caller against the rulebook)."""
+    e.update("reviews", review.id, figures=dict(figures), status="submitted", submitted_at=e.now)
+    e.cancel("review_reminder", "review_overdue_reminder")
+    return e.record(
+        "submit_review",
+        actor=actor,
+        reason=reason,
+        data={"period": review.period, "figures": dict(figures)},
+    )
+
+
+# ---- decide ------------------------------------------------------------------------------------
+def chosen_outcome(consequence: str, outcome: str | None, reason: str | None) -> str:
+    """The outcome carried out: the rulebook's, or the operator's override with a reason."""
+    decided = outcome_for(consequence)
+    if outcome is None:
+        return decided
+    if outcome not in OUTCOME_TRIGGER:
+        raise InvalidInput("outcome", "must be pass, rectify or fail", outcome)
+    if outcome != decided and not reason:
+        raise InvalidInput(
+            "reason", f"overriding the rulebook's outcome ({decided}) needs a reason"
+        )
+    return outcome
+
+
+def decide_review(
+    e: Effects,
+    review: ReviewRow,
+    rb: rbook.Rulebook,
+    calendar: WorkCalendar,
+    *,
+    score: float,
+    grade: str,
+    consequence: str,
+    trace: dict[str, Any],
+    outcome: str | None,
+    actor: str,
+    reason: str | None,
+) -> StepResult:
+    """Record a graded review and carry out its consequence: pass, rectification ordered,
+    or a forced-exit case opened (consecutive D)."""
+    decided = chosen_outcome(consequence, outcome, reason)
+    e.update(
+        "reviews",
+        review.id,
+        score=score,
+        grade=grade,
+        consequence=consequence,
+        trace=trace,
+        status="decided",
+        decided_at=e.now,
+        rulebook_version=rb.version,
+    )
+    e.cancel(*REVIEW_DEADLINES)
+    data = {
+        "period": review.period,
+        "score": score,
+        "grade": grade,
+        "consequence": consequence,
+        "outcome": decided,
+        "rulebook_version": rb.version,
+        "trace": trace,
+    }
+    # The event records the rulebook the decision used (the space's), while the tenancy
+    # keeps the one it was admitted under.
+    admitted, e.event_rulebook = e.event_rulebook, rb.version
+    step = e.transition(OUTCOME_TRIGGER[decided], actor=actor, reason=reason, data=data)
+    e.event_rulebook = admitted
+    version = rb.version[:12]
+    e.notify(
+        "review_result",
+        context={
+            "period": review.period,
+            "score": score,
+            "grade": grade,
+            "consequence": consequence,
+            "outcome": decided,
+            "trace": trace,
+            "rule": f"《{rb.meta.name_zh}》年度考核：等级（review.grades）与考核结果"
+            f"（review.consequences），规则版本 {version}",
+            "rule_en": f"{rb.meta.name}: annual review grades (review.grades) and consequences "
+            f"(review.consequences), rulebook {version}",
+        },
+        key=str(review.period),
+    )
+    if decided == "rectify":
+        order_rectification(e, review, rb, calendar, grade=grade, trace=trace)
+    elif decided == "fail":
+        open_forced_case(
+            e,
+            rb,
+            calendar,
+            grounds="consecutive_d",
+            facts=f"{review.period} 年度考核等级 {grade}；{reason or ''}".strip("；"),
+            proof_of_service=SYSTEM_SERVICE,
+        )
+    return step
+
+
+def order_rectification(
+    e: Effects,
+    review: ReviewRow,
+    rb: rbook.Rulebook,
+    calendar: WorkCalendar,
+    *,
+    grade: str,
+    trace: Mapping[str, Any],
+) -> Ref:
+    """The rectification a review ordered: its row, plan and end deadlines, the notice."""
+    plan_due = calendar.due_date(e.today, rb.periods.rectification_plan)
+    due = calendar.due_date(e.today, rb.periods.rectification)
+    defects = (
+        "; ".join(str(s) for s in trace.get("defects", []))
+        or f"{review.period} 年度考核等级 {grade}"
+    )
+    rectification = e.insert(
+        "rectifications",
+        tenancy_id=e.tenancy.id,
+        review_id=review.id,
+        defects=defects,
+        plan_due_on=plan_due,
+        due_on=due,
+        extended=False,
+        status="open",
+        created_at=e.now,
+    )
+    e.deadline(
+        "rectification_plan_due", plan_due, calendar.due_instant(plan_due), subject=rectification
+    )
+    e.deadline("rectification_end", due, calendar.due_instant(due), subject=rectification)
+    version = rb.version[:12]
+    e.notify(
+        "rectification_notice",
+        context={
+            "defects": defects,
+            "plan_due_on": plan_due,
+            "due_on": due,
+            "plan_period": rb.periods.rectification_plan.describe(),
+            "period": rb.periods.rectification.describe(),
+            "review_period": review.period,
+            "grade": grade,
+            "rule": f"《{rb.meta.name_zh}》年度考核结果（review.consequences）与整改规定"
+            f"（rectification），规则版本 {version}",
+            "rule_en": f"{rb.meta.name}: review consequences (review.consequences) and "
+            f"rectification (rectification), rulebook {version}",
+        },
+    )
+    return rectification
+
+
+def open_forced_case(
+    e: Effects,
+    rb: rbook.Rulebook,
+    calendar: WorkCalendar,
+    *,
+    grounds: str,
+    facts: str,
+    proof_of_service: str,
+) -> Ref:
+    """A forced-exit case for a tenancy already moved to ``exit_notice``: the case, the
+    陈述申辩 window's deadline, residency deadlines cancelled, the exit notice."""
+    trig = rbook.exit_trigger(rb, grounds)
+    due = calendar.due_date(e.today, rb.periods.objection_window)
+    case = e.insert(
+        "exit_cases",
+        tenancy_id=e.tenancy.id,
+        exit_type="forced",
+        grounds=grounds,
+        facts=facts,
+        proof_of_service=proof_of_service,
+        served_at=e.now,
+        objection_due_on=due,
+        checklist={},
+        settlement={},
+        status="open",
+        rulebook_version=rb.version,
+        created_at=e.now,
+    )
+    e.cancel(*RESIDENCY_DEADLINES)
+    e.deadline("objection_window_end", due, calendar.due_instant(due), subject=case)
+    version = rb.version[:12]
+    e.notify(
+        "exit_notice",
+        context={
+            "grounds": grounds,
+            "grounds_zh": trig.label_zh,
+            "grounds_en": trig.label_en,
+            "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
+            f"（{trig.rule_ref}，规则版本 {version}）",
+            "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
+            f"({trig.rule_ref}, rulebook {version})",
+            "rule_id": trig.rule_ref,
+            "facts": facts,
+            "objection_due_on": due,
+            "objection_period": rb.periods.objection_window.describe(),
+            "proof_of_service": proof_of_service,
+        },
+        key=case,
+    )
+    return case
