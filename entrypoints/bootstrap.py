@@ -1,4 +1,5 @@
-"""The composition root: builds the engine, clock, service, renderer and relay.
+"""The composition root: the table of command handlers; builds the engine, clock, service,
+renderer and relay.
 
 Nothing runs at import time; every entry point (CLI, scheduler, tests) calls :func:`bootstrap`.
 """
@@ -19,7 +20,65 @@ from lifecycle.errors import InvalidInput
 from notifications.channels import SmtpSettings
 from notifications.relay import Relay
 from notifications.render import Renderer
-from workflows.service import Service
+from workflows import (
+    admission,
+    agreement,
+    benefits,
+    exits,
+    operations,
+    publicity,
+    registry,
+    residency,
+)
+from workflows import commands as c
+from workflows.service import Handlers, Service
+
+# Every command and the function that handles it: the one place handlers are registered.
+HANDLERS: Handlers = {
+    # registry
+    c.CreateSpace: registry.create_space,
+    c.AddUnit: registry.add_unit,
+    c.RegisterFirm: registry.register_firm,
+    c.LoadRulebook: registry.load_rulebook,
+    c.SetCalendarDay: registry.set_calendar_day,
+    c.ImportCalendar: registry.import_calendar,
+    # admission
+    c.Apply: admission.apply,
+    c.Screen: admission.screen,
+    c.RequestInfo: admission.request_info,
+    c.Resubmit: admission.resubmit,
+    c.ScoreApplication: admission.score_application,
+    c.Approve: admission.approve,
+    c.Reject: admission.reject,
+    c.Withdraw: admission.withdraw,
+    c.Lapse: admission.lapse,
+    c.LodgeObjection: publicity.lodge_objection,
+    c.RuleOnObjection: publicity.rule_on_objection,
+    c.EndPublicity: publicity.end_publicity,
+    c.Sign: agreement.sign,
+    # residency
+    c.OpenReview: residency.open_review,
+    c.SubmitReview: residency.submit_review,
+    c.DecideReview: residency.decide_review,
+    c.FileRectificationPlan: residency.file_plan,
+    c.ExtendRectification: residency.extend_rectification,
+    c.Reinspect: residency.reinspect,
+    c.ReportViolation: residency.report_violation,
+    c.RecordBenefit: benefits.record_benefit_cmd,
+    c.DecideCycle: operations.decide_cycle,
+    # exit
+    c.ServeExitNotice: exits.serve_exit_notice,
+    c.ConfirmExit: exits.confirm_exit_cmd,
+    c.BeginExit: exits.begin_exit,
+    c.HandOver: exits.hand_over,
+    c.EscalateVacating: exits.escalate_vacating,
+    # operations
+    c.RetryDeadlines: operations.retry_deadlines,
+    c.RetryNotices: operations.retry_notices,
+    c.MarkInboxRead: operations.mark_inbox_read,
+    c.SaveTemplate: operations.save_template,
+    c.RecordSchedulerHolder: operations.record_scheduler_holder,
+}
 
 
 class SystemClock:
@@ -87,4 +146,6 @@ def bootstrap(
         )
         clock = FixedClock(settings.now)
     clock = clock or SystemClock()
-    return App(settings=settings, engine=engine, clock=clock, service=Service(engine, clock))
+    return App(
+        settings=settings, engine=engine, clock=clock, service=Service(engine, clock, HANDLERS)
+    )

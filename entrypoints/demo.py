@@ -17,19 +17,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, func, select
-
 from db.migrate import upgrade
-from db.tables import AuditEvent, InboxItem, OutboxMessage, Tenancy, Unit
 from entrypoints.bootstrap import App, bootstrap
 from entrypoints.demo_data import HANDOVER, figures, good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
 from lifecycle.errors import InnospaceError
 from lifecycle.table import ACTIVE
 from workflows import commands as c
-from workflows import queries
-from workflows.audit import verify
-from workflows.decisions import decide_cycle
+from workflows import queries, queries_ops
 from workflows.sweeps import sweep_deadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -273,16 +268,7 @@ class Demo:
         )
 
     def free_unit(self, space: str) -> str | None:
-        def q(w: Any) -> str | None:
-            sp = w.space_by_code(space)
-            row = w.session.exec(
-                select(Unit.code)
-                .where(Unit.space_id == sp.id, Unit.status == "available")
-                .order_by(col(Unit.id))
-            ).first()
-            return row  # type: ignore[no-any-return]
-
-        return self.service.read(q)  # type: ignore[no-any-return]
+        return self.service.query(queries.free_unit, space=space)
 
     def on_active(self, firm: Firm, today: date, waited: int) -> None:
         t = firm.tenancy
@@ -433,8 +419,8 @@ class Demo:
         then verifies the graduation candidates the system detected."""
         for space in ("MC3", "HXP"):
             try:
-                result = self.service.run(
-                    lambda w, sp=space: decide_cycle(w, sp, today.year - 1, actor="考核小组")
+                result = self.service.handle(
+                    c.DecideCycle(space=space, period=today.year - 1, actor="考核小组")
                 )
             except InnospaceError as err:
                 self.refused[err.code] += 1
@@ -460,9 +446,7 @@ class Demo:
                 )
 
     def refresh(self, today: date) -> None:
-        states = self.service.read(
-            lambda w: dict(w.session.exec(select(Tenancy.id, Tenancy.state)).all())
-        )
+        states = self.service.query(queries.tenancy_states)
         for firm in self.firms:
             if firm.tenancy is not None and states.get(firm.tenancy) != firm.state:
                 firm.state, firm.since = states[firm.tenancy], today
@@ -471,11 +455,11 @@ class Demo:
         days = (END - START).days + 1
         progress = _progress(days) if show_progress else None
         first_workdays = {
-            self.service.read(lambda w, y=y: w.calendar.first_workday_of(y)) for y in (2023, 2024)
+            self.service.query(queries_ops.first_workday_of, year=y) for y in (2023, 2024)
         }
         # the day after the 10th working day of January: the review deadline has passed
         decide_days = {
-            self.service.read(lambda w, y=y: w.calendar.nth_workday_of(y, 1, 11))
+            self.service.query(queries_ops.nth_workday_of, year=y, month=1, n=11)
             for y in (2023, 2024)
         }
         for offset in range(days):
@@ -485,7 +469,7 @@ class Demo:
             )
             sweep_deadlines(self.service)
             self.refresh(today)
-            workday = self.service.read(lambda w, d=today: w.calendar.is_workday(d))
+            workday = self.service.query(queries_ops.is_workday, day=today)
             if workday:
                 if today in first_workdays:
                     self.open_reviews(today)
@@ -534,30 +518,12 @@ def run_demo(path: Path, *, firms: int = 36, seed: int = 2022) -> dict[str, Any]
 
 
 def _summary(app: App, demo: Demo, seconds: float) -> dict[str, Any]:
-    def q(w: Any) -> dict[str, Any]:
-        s = w.session
-        report = verify(s)
-        return {
-            "firms": len(demo.firms),
-            "states": queries.state_counts(s),
-            "exits": queries.exits_by_type(s),
-            "events": s.exec(select(func.count()).select_from(AuditEvent)).one(),
-            "notices_queued": s.exec(select(func.count()).select_from(OutboxMessage)).one(),
-            "notices_delivered": s.exec(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.status == "sent")
-            ).one(),
-            "inbox_items": s.exec(select(func.count()).select_from(InboxItem)).one(),
-            "audit_ok": report.ok,
-            "audit_problems": len(report.problems),
-        }
-
-    out = app.service.read(q)
+    out: dict[str, Any] = {"firms": len(demo.firms)}
+    out.update(app.service.query(queries.activity_totals))
     out["refusals"] = dict(demo.refused)
     out["cohorts"] = demo.cohorts
     out["seconds"] = round(seconds, 1)
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 def _print(s: dict[str, Any], path: Path) -> None:

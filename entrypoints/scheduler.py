@@ -8,7 +8,7 @@ generous ``misfire_grace_time`` lets a late run happen instead of being dropped.
 
 One active scheduler per database:
 
-* **PostgreSQL** — a session-level ``pg_try_advisory_lock`` held on a dedicated connection
+* **PostgreSQL** — an advisory lock (``pg_try_advisory_lock``) held on a dedicated connection
   outside any pool for the life of the process. Standbys poll; when the holder dies its
   connection closes, the server releases the lock and a standby takes over. If the holder's
   own connection drops (a database restart), it has lost the lock: it stops its jobs and
@@ -30,30 +30,19 @@ exactly-once bookkeeping lives in the rows, so the retry resumes without repeati
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
 from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
-from sqlmodel import select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from db import migrate
-from db.tables import SchedulerLease, Space
 from entrypoints.bootstrap import App
 from entrypoints.ticks import (
     SHANGHAI,
@@ -64,21 +53,20 @@ from entrypoints.ticks import (
     tick_digest,
     tick_relay,
 )
-from lifecycle import rulebook as rbook
-from lifecycle.errors import CalendarError, InnospaceError, ScheduleNotPublished, SchedulerError
-from workflows import rules
-from workflows.core import Work
+from lifecycle.errors import InnospaceError, SchedulerError
+from workflows import commands as c
+from workflows import queries_ops
+from workflows.leadership import Leadership, holder_id, make_lock
 from workflows.service import Service
 
 log = logging.getLogger("innospace.scheduler")
-LOCK_KEY = 0x696E6E6F73706163  # "innospac": the one advisory lock key of the scheduler
-LEASE_NAME = "scheduler"
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
 MISFIRE_GRACE_SECONDS = 3600
 
 
-def holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def wall_clock() -> datetime:
+    """Wall time, for who-leads bookkeeping (the application's clock may be simulated)."""
+    return datetime.now(UTC)
 
 
 def first_line(err: BaseException) -> str:
@@ -86,164 +74,17 @@ def first_line(err: BaseException) -> str:
     return (str(orig) if orig is not None else str(err)).strip().splitlines()[0][:300]
 
 
-# ---- who leads -----------------------------------------------------------------------------
-class Leadership(Protocol):
-    waits: bool  # True: a standby waits for the holder; False: refuse to start
-
-    def try_acquire(self) -> bool: ...
-
-    def alive(self) -> bool: ...
-
-    def holder(self) -> str: ...
-
-    def release(self) -> None: ...
-
-
-class PostgresLock:
-    """``pg_try_advisory_lock`` on a connection of its own (NullPool: no pool may recycle it)."""
-
-    waits = True
-
-    def __init__(self, url: URL) -> None:
-        self._engine: Engine = create_engine(url, poolclass=NullPool)
-        self._conn: Connection | None = None
-
-    def _connection(self) -> Connection:
-        if self._conn is None:
-            # Autocommit: the session holds the lock, not a transaction left idle for hours.
-            self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        return self._conn
-
-    def try_acquire(self) -> bool:
-        got = (
-            self._connection()
-            .execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
-            .scalar()
-        )
-        return bool(got)
-
-    def alive(self) -> bool:
-        """The lock lives as long as its session: a working connection still holds it."""
-        if self._conn is None:
-            return False
-        try:
-            self._conn.execute(text("SELECT 1"))
-            return True
-        except SQLAlchemyError:
-            return False
-
-    def holder(self) -> str:
-        try:
-            row = (
-                self._connection()
-                .execute(
-                    text("SELECT holder, heartbeat_at FROM scheduler_lease WHERE name = :n"),
-                    {"n": LEASE_NAME},
-                )
-                .first()
-            )
-        except SQLAlchemyError:
-            return "unknown holder"
-        return f"{row[0]} since {row[1]}" if row else "unknown holder"
-
-    def release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-        except SQLAlchemyError:
-            pass  # the connection is gone, and the lock with it
-        finally:
-            with contextlib.suppress(SQLAlchemyError):
-                conn.close()
-
-
-class FileLock:
-    """``flock`` on ``<database>.scheduler.lock``; the kernel drops it when the process dies."""
-
-    waits = False
-
-    def __init__(self, database: Path) -> None:
-        self.path = Path(f"{database}.scheduler.lock")
-        self._fd: int | None = None
-
-    def try_acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{holder_id()} since {datetime.now(UTC).isoformat()}\n".encode())
-        self._fd = fd
-        return True
-
-    def alive(self) -> bool:
-        return self._fd is not None
-
-    def holder(self) -> str:
-        try:
-            return self.path.read_text(encoding="utf-8").strip() or "unknown holder"
-        except OSError:
-            return "unknown holder"
-
-    def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-
-def make_lock(engine: Engine) -> Leadership:
-    if engine.dialect.name == "postgresql":
-        return PostgresLock(engine.url)
-    database = engine.url.database
-    if not database or database == ":memory:":
-        raise SchedulerError(
-            "the scheduler needs a database file or PostgreSQL, not an in-memory SQLite database"
-        )
-    return FileLock(Path(database).resolve())
-
-
 # ---- checks before anything runs -----------------------------------------------------------
 def check_rulebook_calendars(service: Service) -> list[str]:
     """Apply every space's review calendar to this year; refuse a rule the calendar cannot
     satisfy (e.g. a 25th working day of January), warn about an unpublished year."""
-
-    def check(w: Work) -> list[str]:
-        warnings: list[str] = []
-        for space in w.session.exec(select(Space).order_by(Space.code)).all():
-            year = w.today.year
-            try:
-                rb = rules.for_space(w, space)
-                opens = rbook.review_opens_on(rb, w.calendar, year)
-                rbook.review_due_on(rb, w.calendar, opened_on=opens)
-            except ScheduleNotPublished as err:
-                warnings.append(f"space {space.code}: {err.message}")
-            except CalendarError as err:
-                raise SchedulerError(
-                    f"space {space.code}: the rulebook's review.calendar cannot be applied to "
-                    f"{year}: {err.message}; fix the rulebook (innospace rules load … --space "
-                    f"{space.code})",
-                    space=space.code,
-                ) from None
-            except InnospaceError as err:
-                raise SchedulerError(
-                    f"space {space.code}: its rulebook cannot be used: {err.message}",
-                    space=space.code,
-                ) from None
-        return warnings
-
-    return service.read(check)  # type: ignore[no-any-return]
+    return service.query(queries_ops.review_calendar_warnings)
 
 
 def preflight(app: App, settings: TickSettings) -> CronTrigger:
     """Everything that can be wrong before the first job: configuration, database, rules."""
     trigger = digest_trigger(settings.digest_cron)
-    with app.engine.connect() as conn:  # unreachable database: OperationalError, exit 10
-        conn.execute(text("SELECT 1"))
+    app.service.query(queries_ops.database_reachable)  # if not: OperationalError, exit 10
     current, head = migrate.current(app.engine), migrate.head()
     if current != head:
         raise SchedulerError(
@@ -276,7 +117,7 @@ class SchedulerProcess:
 
     def run(self) -> int:
         trigger = preflight(self.app, self.settings)
-        lock = self.lock or make_lock(self.app.engine)
+        lock = self.lock or make_lock(self.app.engine, wall_clock=wall_clock)
         try:
             while not self.stop.is_set() and self._acquire(lock):
                 self._lead(lock, trigger)
@@ -326,15 +167,10 @@ class SchedulerProcess:
         return False
 
     def _record_holder(self) -> None:
-        def record(w: Work) -> None:
-            now = datetime.now(UTC)  # wall time: the app clock may be simulated
-            row = w.session.get(SchedulerLease, LEASE_NAME)
-            row = row or SchedulerLease(name=LEASE_NAME, holder="", heartbeat_at=now)
-            row.holder, row.heartbeat_at = holder_id(), now
-            w.session.add(row)
-
         try:
-            self.app.service.run(record)
+            self.app.service.handle(
+                c.RecordSchedulerHolder(holder=holder_id(), at=wall_clock(), actor="scheduler")
+            )
         except (DBAPIError, InnospaceError) as err:  # informational only
             log.warning("could not record the scheduler holder: %s", first_line(err))
 

@@ -149,7 +149,7 @@ def run_ticks(
     settings = settings or load_settings()
     trigger = digest_trigger(settings.digest_cron)
     clock = app.clock if until is None else FixedClock(until)
-    service = app.service if until is None else Service(app.engine, clock)
+    service = app.service if until is None else app.service.with_clock(clock)
     return {
         "cycles": tick_cycles(service, chunk=settings.batch_size, stop=stop),
         "deadlines": tick_deadlines(service, batch=settings.batch_size, stop=stop),

@@ -14,10 +14,8 @@ from workflows import rules
 from workflows.admission import _application
 from workflows.commands import Sign
 from workflows.core import Step, Work
-from workflows.service import handles
 
 
-@handles(Sign)
 def sign(w: Work, cmd: Sign) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "sign")

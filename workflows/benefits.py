@@ -19,6 +19,7 @@ from lifecycle import rulebook as rbook
 from lifecycle.errors import InvalidInput
 from lifecycle.table import RESIDENT_STATES
 from workflows import rules
+from workflows.commands import RecordBenefit
 from workflows.core import Work
 
 TRIGGER = "record_benefit"
@@ -59,6 +60,21 @@ def record_benefit(
     }
     step = w.record(tenancy, TRIGGER, actor=actor, reason=reason, data=data)
     return step.to_dict()
+
+
+def record_benefit_cmd(w: Work, cmd: RecordBenefit) -> dict[str, Any]:
+    """The :class:`RecordBenefit` command's handler (see :func:`record_benefit`)."""
+    return record_benefit(
+        w,
+        cmd.tenancy_id,
+        kind=cmd.kind,
+        amount_yuan=cmd.amount_yuan,
+        granted_on=cmd.granted_on,
+        commitment_months=cmd.commitment_months,
+        actor=cmd.actor,
+        reason=cmd.reason,
+        expected_version=cmd.expected_version,
+    )
 
 
 def _amount(value: object) -> Decimal:

@@ -7,7 +7,7 @@ Every command that changes a tenancy carries ``actor`` (who, for the audit log) 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 
@@ -229,3 +229,66 @@ class HandOver(TenancyCommand):
 @dataclass(frozen=True, kw_only=True)
 class EscalateVacating(TenancyCommand):
     pass
+
+
+# ---- operations: what operators and the scheduler change outside a tenancy's lifecycle ------
+@dataclass(frozen=True, kw_only=True)
+class RecordBenefit(TenancyCommand):
+    """A benefit granted to a resident firm (clawed back on exit as the rulebook says)."""
+
+    kind: str  # rent_free | rent_reduction | subsidy
+    amount_yuan: str
+    granted_on: date
+    commitment_months: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideCycle(Command):
+    """Decide a space's review cycle at once, with the grade cap across the cohort."""
+
+    space: str
+    period: int
+    vetoes: dict[int, tuple[str, ...]] = field(default_factory=dict)  # tenancy id -> codes
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryDeadlines(Command):
+    """Put failed deadlines back in the queue (the next sweep takes them)."""
+
+    ids: tuple[int, ...] = ()
+    all_failed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryNotices(Command):
+    """Make dead (or waiting) outbox rows due now with a fresh attempt budget."""
+
+    ids: tuple[int, ...] = ()
+    all_dead: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkInboxRead(Command):
+    """Mark in-app inbox items read (only a firm's own when ``firm_id`` is given)."""
+
+    item_ids: tuple[int, ...]
+    firm_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SaveTemplate(Command):
+    """Validate and store the next revision of an operator's message template override."""
+
+    name: str
+    locale: str
+    part: str  # subject | text | html
+    source: str
+    author: str = "operator"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSchedulerHolder(Command):
+    """Scheduler bookkeeping: who leads now (``scheduler_lease``, for operators)."""
+
+    holder: str
+    at: datetime  # wall time: the application's clock may be simulated

@@ -18,10 +18,8 @@ from workflows.admission import APPLICATION_DEADLINES
 from workflows.commands import EndPublicity, LodgeObjection, RuleOnObjection
 from workflows.core import Step, Work
 from workflows.exits import confirm_exit, open_case
-from workflows.service import handles
 
 
-@handles(LodgeObjection)
 def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     rb = rules.for_tenancy(w, tenancy)
@@ -80,7 +78,6 @@ def _accepted_objections(w: Work, tenancy: Tenancy) -> int:
     return count
 
 
-@handles(RuleOnObjection)
 def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "uphold_objection" if cmd.upheld else "confirm_exit", "uphold_objection")
@@ -112,7 +109,6 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
     return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason)
 
 
-@handles(EndPublicity)
 def end_publicity(w: Work, cmd: EndPublicity) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "admit")

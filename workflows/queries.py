@@ -1,24 +1,37 @@
-"""Read models for `show`, `list` and `timeline` (plain dicts, JSON-ready)."""
+"""Named queries: what entry points read (plain dicts and lists, JSON-ready).
+
+Each takes the unit of work's :class:`Work` first and keyword arguments after, and is run by
+``Service.query(fn, **kwargs)`` in a unit of work that is never committed. Operational reads
+(the outbox, the inbox, templates, the calendar, the scheduler) are in ``queries_ops``.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
 from db.tables import (
     Allocation,
     AuditEvent,
+    CalendarOverride,
     Deadline,
     ExitCase,
     Firm,
+    InboxItem,
+    OutboxMessage,
     Review,
     Space,
     Tenancy,
     Unit,
 )
+from db.tables import Rulebook as RulebookRow
 from lifecycle.errors import NotFound
+from lifecycle.rulebook import Rulebook
 from lifecycle.table import STATE_LABELS
+from workflows import audit, benefits, rules
+from workflows.core import Work
 
 
 def _iso(value: Any) -> Any:
@@ -43,7 +56,7 @@ def tenancy_summary(t: Tenancy, firm: Firm, space: Space) -> dict[str, Any]:
 
 
 def list_tenancies(
-    session: Session,
+    w: Work,
     *,
     space: str | None = None,
     state: str | None = None,
@@ -62,10 +75,11 @@ def list_tenancies(
         stmt = stmt.where(Tenancy.state == state)
     if firm:
         stmt = stmt.where((Firm.uscc == firm.upper()) | col(Firm.name).contains(firm))
-    return [tenancy_summary(t, f, s) for t, f, s in session.exec(stmt.limit(limit)).all()]
+    return [tenancy_summary(t, f, s) for t, f, s in w.session.exec(stmt.limit(limit)).all()]
 
 
-def show_tenancy(session: Session, tenancy_id: int) -> dict[str, Any]:
+def show_tenancy(w: Work, *, tenancy_id: int) -> dict[str, Any]:
+    session = w.session
     t = session.get(Tenancy, tenancy_id)
     if t is None:
         raise NotFound("tenancy", tenancy_id)
@@ -126,7 +140,8 @@ def show_tenancy(session: Session, tenancy_id: int) -> dict[str, Any]:
     return out
 
 
-def timeline(session: Session, tenancy_id: int) -> list[dict[str, Any]]:
+def timeline(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
+    session = w.session
     if session.get(Tenancy, tenancy_id) is None:
         raise NotFound("tenancy", tenancy_id)
     events = session.exec(
@@ -149,17 +164,186 @@ def timeline(session: Session, tenancy_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def state_counts(session: Session, space: str | None = None) -> dict[str, int]:
+def state_counts(w: Work, *, space: str | None = None) -> dict[str, int]:
     stmt = select(Tenancy.state, func.count()).group_by(Tenancy.state)
     if space:
         stmt = stmt.join(Space, col(Space.id) == col(Tenancy.space_id)).where(Space.code == space)
-    return {s: n for s, n in session.exec(stmt).all()}
+    return {s: n for s, n in w.session.exec(stmt).all()}
 
 
-def exits_by_type(session: Session) -> dict[str, int]:
+def exits_by_type(w: Work) -> dict[str, int]:
     stmt = (
         select(ExitCase.exit_type, func.count())
         .where(ExitCase.status == "closed")
         .group_by(ExitCase.exit_type)
     )
-    return {t: n for t, n in session.exec(stmt).all()}
+    return {t: n for t, n in w.session.exec(stmt).all()}
+
+
+def audit_report(w: Work, *, tenancy_id: int | None = None) -> audit.VerifyReport:
+    """Every audit chain (or one tenancy's) recomputed; see :func:`workflows.audit.verify`."""
+    return audit.verify(w.session, tenancy_id)
+
+
+def deadlines(
+    w: Work,
+    *,
+    status: str = "pending",
+    due_by: datetime | None = None,
+    space: str | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Deadlines in ``status`` (lapsing by ``due_by``, of one space), soonest first."""
+    if space:
+        w.space_by_code(space)  # an unknown space is an error, not an empty list
+    stmt = (
+        select(Deadline, Space.code)
+        .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(Deadline.status == status)
+    )
+    if due_by is not None:
+        stmt = stmt.where(Deadline.due_at <= due_by)
+    if space:
+        stmt = stmt.where(Space.code == space)
+    rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
+    return [
+        {
+            "id": d.id,
+            "kind": d.kind,
+            "tenancy_id": d.tenancy_id,
+            "space": code,
+            "due_on": d.due_on.isoformat(),
+            "due_at": d.due_at.isoformat(),
+            "status": d.status,
+            **({"error": d.payload["error"]} if "error" in d.payload else {}),
+        }
+        for d, code in rows.all()
+    ]
+
+
+# ---- the registry ---------------------------------------------------------------------------
+def spaces(w: Work) -> list[dict[str, Any]]:
+    return [
+        {"code": s.code, "name": s.name, "rulebook_version": s.rulebook_version}
+        for s in w.session.exec(select(Space).order_by(col(Space.id))).all()
+    ]
+
+
+def units(w: Work, *, space: str) -> list[dict[str, Any]]:
+    sp = w.space_by_code(space)
+    return [
+        {"code": u.code, "kind": u.kind, "area_m2": u.area_m2, "status": u.status}
+        for u in w.session.exec(
+            select(Unit).where(Unit.space_id == sp.id).order_by(col(Unit.code))
+        ).all()
+    ]
+
+
+def free_unit(w: Work, *, space: str) -> str | None:
+    """The code of the space's first available unit, if any."""
+    sp = w.space_by_code(space)
+    return w.session.exec(
+        select(Unit.code)
+        .where(Unit.space_id == sp.id, Unit.status == "available")
+        .order_by(col(Unit.id))
+    ).first()
+
+
+def firms(w: Work) -> list[dict[str, Any]]:
+    return [
+        {"id": f.id, "name": f.name, "uscc": f.uscc, "industry": f.industry}
+        for f in w.session.exec(select(Firm).order_by(col(Firm.id))).all()
+    ]
+
+
+def tenancy_states(w: Work) -> dict[int, str]:
+    """Every tenancy's state, by id."""
+    return {
+        tenancy_id: state
+        for tenancy_id, state in w.session.exec(select(Tenancy.id, Tenancy.state)).all()
+        if tenancy_id is not None
+    }
+
+
+def calendar_overrides(w: Work, *, year: int | None = None) -> list[dict[str, Any]]:
+    """The operator's working-day overrides (of one year), by day."""
+    rows = w.session.exec(select(CalendarOverride).order_by(col(CalendarOverride.day))).all()
+    return [
+        {"day": r.day.isoformat(), "workday": r.workday, "note": r.note}
+        for r in rows
+        if year is None or r.day.year == year
+    ]
+
+
+# ---- rulebooks and benefits -------------------------------------------------------------------
+def shipped_rulebook() -> Rulebook:
+    """The default rulebook shipped with innospace (no database needed)."""
+    return rules.parse(rules.default_rulebook_text(), "default")
+
+
+def space_rulebook(w: Work, *, space: str) -> Rulebook:
+    """The rulebook active in a space."""
+    return rules.for_space(w, w.space_by_code(space))
+
+
+def rulebook_versions(w: Work) -> list[dict[str, Any]]:
+    """Stored rulebook versions, oldest first: where active, how much they decided."""
+    out = []
+    for row in w.session.exec(select(RulebookRow).order_by(col(RulebookRow.loaded_at))):
+        active_for = w.session.exec(
+            select(Space.code)
+            .where(Space.rulebook_version == row.version)
+            .order_by(col(Space.code))
+        ).all()
+        tenancies = w.session.exec(
+            select(func.count()).select_from(Tenancy).where(Tenancy.rulebook_version == row.version)
+        ).one()
+        reviews = w.session.exec(
+            select(func.count())
+            .select_from(Review)
+            .where(Review.rulebook_version == row.version, Review.status == "decided")
+        ).one()
+        out.append(
+            {
+                "version": row.version,
+                "name": row.name,
+                "loaded_at": row.loaded_at.isoformat(),
+                "active_for": list(active_for),
+                "tenancies": tenancies,
+                "reviews_decided": reviews,
+            }
+        )
+    return out
+
+
+def benefits_of(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
+    """The benefits recorded for a tenancy, oldest first."""
+    return [
+        {
+            "kind": b.kind,
+            "amount_yuan": str(b.amount_yuan),
+            "granted_on": b.granted_on.isoformat(),
+            "commitment_months": b.commitment_months,
+        }
+        for b in benefits.recorded(w, w.tenancy(tenancy_id, lock=False))
+    ]
+
+
+# ---- totals -------------------------------------------------------------------------------
+def activity_totals(w: Work) -> dict[str, Any]:
+    """How much happened: states, exits, audit events, notices, inbox items, audit check."""
+    s = w.session
+    report = audit.verify(s)
+    return {
+        "states": state_counts(w),
+        "exits": exits_by_type(w),
+        "events": s.exec(select(func.count()).select_from(AuditEvent)).one(),
+        "notices_queued": s.exec(select(func.count()).select_from(OutboxMessage)).one(),
+        "notices_delivered": s.exec(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
+        ).one(),
+        "inbox_items": s.exec(select(func.count()).select_from(InboxItem)).one(),
+        "audit_ok": report.ok,
+        "audit_problems": len(report.problems),
+    }

@@ -21,7 +21,6 @@ from workflows.commands import (
     SetCalendarDay,
 )
 from workflows.core import Work
-from workflows.service import handles
 
 UNIT_KINDS = ("office", "lab", "wet_lab", "production", "desk")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -40,7 +39,6 @@ def validate_uscc(value: str) -> str:
         ) from err
 
 
-@handles(CreateSpace)
 def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
     if not _CODE.match(cmd.code):
         raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
@@ -62,7 +60,6 @@ def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
     return {"space": space.code, "id": space.id, "rulebook_version": rulebook.version}
 
 
-@handles(AddUnit)
 def add_unit(w: Work, cmd: AddUnit) -> dict[str, Any]:
     space = w.space_by_code(cmd.space)
     if not _CODE.match(cmd.code):
@@ -83,7 +80,6 @@ def add_unit(w: Work, cmd: AddUnit) -> dict[str, Any]:
     return {"unit": unit.code, "id": unit.id, "space": space.code}
 
 
-@handles(RegisterFirm)
 def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
     code = validate_uscc(cmd.uscc)
     if not cmd.name.strip():
@@ -115,7 +111,6 @@ def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
     return {"firm": firm.id, "uscc": firm.uscc, "name": firm.name}
 
 
-@handles(LoadRulebook)
 def load_rulebook(w: Work, cmd: LoadRulebook) -> dict[str, Any]:
     rulebook = rules.store(w, cmd.text, cmd.source)
     activated = None
@@ -127,7 +122,6 @@ def load_rulebook(w: Work, cmd: LoadRulebook) -> dict[str, Any]:
     return {"rulebook_version": rulebook.version, "activated_for": activated}
 
 
-@handles(ImportCalendar)
 def import_calendar(w: Work, cmd: ImportCalendar) -> dict[str, Any]:
     if not cmd.days:
         raise InvalidInput("days", "the file lists no day")
@@ -142,7 +136,6 @@ def import_calendar(w: Work, cmd: ImportCalendar) -> dict[str, Any]:
     }
 
 
-@handles(SetCalendarDay)
 def set_calendar_day(w: Work, cmd: SetCalendarDay) -> dict[str, Any]:
     row = w.session.get(CalendarOverride, cmd.day)
     if row is None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from sqlmodel import col, select
 
-from db.tables import Firm, Space, Unit
 from entrypoints.cli.common import (
     Actor,
     Json,
@@ -17,11 +15,11 @@ from entrypoints.cli.common import (
     get_app,
     parse_date,
     parse_instant,
+    read_file,
 )
-from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
-from workflows import rules
+from workflows import queries, queries_ops, rules
 
 db_app = typer.Typer(help="数据库 / database schema", no_args_is_help=True)
 space_app = typer.Typer(help="空间 / spaces", no_args_is_help=True)
@@ -77,23 +75,20 @@ def space_create(
     as_json: Json = False,
 ) -> None:
     """新建空间 / create a space (with the default rulebook unless --rulebook)."""
-    text, source = (
-        (None, "default") if rulebook is None else (_read_text(rulebook, "rulebook"), rulebook)
+    content, source = (
+        (None, "default") if rulebook is None else (read_file(rulebook, "rulebook"), rulebook)
     )
     result = get_app().service.handle(
-        c.CreateSpace(code=code, name=name, rulebook_text=text, rulebook_source=source, actor=actor)
+        c.CreateSpace(
+            code=code, name=name, rulebook_text=content, rulebook_source=source, actor=actor
+        )
     )
     emit(result, as_json, f"space {code} created (rulebook {result['rulebook_version'][:12]})")
 
 
 @space_app.command("list")
 def space_list(as_json: Json = False) -> None:
-    rows = get_app().service.read(
-        lambda w: [
-            {"code": s.code, "name": s.name, "rulebook_version": s.rulebook_version}
-            for s in w.session.exec(select(Space).order_by(col(Space.id))).all()
-        ]
-    )
+    rows = get_app().service.query(queries.spaces)
     emit(rows, as_json, "\n".join(f"{r['code']:<12} {r['name']}" for r in rows))
 
 
@@ -112,16 +107,7 @@ def unit_add(
 
 @unit_app.command("list")
 def unit_list(space: str, as_json: Json = False) -> None:
-    def q(w: Any) -> list[dict[str, Any]]:
-        sp = w.space_by_code(space)
-        return [
-            {"code": u.code, "kind": u.kind, "area_m2": u.area_m2, "status": u.status}
-            for u in w.session.exec(
-                select(Unit).where(Unit.space_id == sp.id).order_by(col(Unit.code))
-            ).all()
-        ]
-
-    rows = get_app().service.read(q)
+    rows = get_app().service.query(queries.units, space=space)
     emit(
         rows,
         as_json,
@@ -163,28 +149,14 @@ def firm_add(
 
 @firm_app.command("list")
 def firm_list(as_json: Json = False) -> None:
-    rows = get_app().service.read(
-        lambda w: [
-            {"id": f.id, "name": f.name, "uscc": f.uscc, "industry": f.industry}
-            for f in w.session.exec(select(Firm).order_by(col(Firm.id))).all()
-        ]
-    )
+    rows = get_app().service.query(queries.firms)
     emit(rows, as_json, "\n".join(f"#{r['id']:<5} {r['uscc']}  {r['name']}" for r in rows))
-
-
-def _read_text(path: str, field: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(field, f"cannot read file: {err.strerror}", path) from None
-    except UnicodeDecodeError:
-        raise InvalidInput(field, "must be UTF-8 text", path) from None
 
 
 @rules_app.command("check")
 def rules_check(file: str) -> None:
     """校验规则文件 / validate a rulebook file (nothing is stored)."""
-    rb = rules.parse(_read_text(file, "file"), file)
+    rb = rules.parse(read_file(file, "file"), file)
     typer.echo(f"{file}: OK — version {rb.version[:12]}")
 
 
@@ -198,11 +170,11 @@ def rules_show(
     from lifecycle.rulebook import describe
 
     if file:
-        rb = rules.parse(_read_text(file, "file"), file)
+        rb = rules.parse(read_file(file, "file"), file)
     elif space:
-        rb = get_app().service.read(lambda w: rules.for_space(w, w.space_by_code(space)))
+        rb = get_app().service.query(queries.space_rulebook, space=space)
     else:
-        rb = rules.parse(rules.default_rulebook_text(), "default")
+        rb = queries.shipped_rulebook()
     typer.echo(describe(rb, locale))
 
 
@@ -216,7 +188,7 @@ def rules_load(
 ) -> None:
     """存储规则并可启用 / store a rulebook (and activate it for a space)."""
     result = get_app().service.handle(
-        c.LoadRulebook(text=_read_text(file, "file"), source=file, space=space)
+        c.LoadRulebook(text=read_file(file, "file"), source=file, space=space)
     )
     emit(
         result,
@@ -252,7 +224,7 @@ def calendar_import(
     Blank lines and lines starting with ``#`` are skipped.
     """
     days = []
-    for number, line in enumerate(_read_text(file, "file").splitlines(), start=1):
+    for number, line in enumerate(read_file(file, "file").splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -281,17 +253,7 @@ def calendar_list(
     as_json: Json = False,
 ) -> None:
     """已设置的调休/假日 / the operator's overrides."""
-    from db.tables import CalendarOverride
-
-    def q(w: Any) -> list[dict[str, Any]]:
-        rows = w.session.exec(select(CalendarOverride).order_by(col(CalendarOverride.day))).all()
-        return [
-            {"day": r.day.isoformat(), "workday": r.workday, "note": r.note}
-            for r in rows
-            if year is None or r.day.year == year
-        ]
-
-    rows = get_app().service.read(q)
+    rows = get_app().service.query(queries.calendar_overrides, year=year)
     emit(
         rows,
         as_json,
@@ -311,12 +273,10 @@ def calendar_add(
 ) -> None:
     """计算 N 个工作日后的日期 / the date N working days after DATE."""
     start = parse_date(day, "date")
-
-    def compute(w: Any) -> Any:
-        cal: WorkCalendar = w.calendar
-        return cal.add_working_days(start, n, inclusive=inclusive)
-
-    typer.echo(get_app().service.read(compute).isoformat())
+    due = get_app().service.query(
+        queries_ops.add_working_days, start=start, n=n, inclusive=inclusive
+    )
+    typer.echo(due.isoformat())
 
 
 @app.command("tick")

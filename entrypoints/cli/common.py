@@ -134,6 +134,17 @@ def _scalar(raw: str) -> Any:
     return raw
 
 
+def read_file(path: str, field: str) -> str:
+    """A UTF-8 file's content; a file that cannot be read is an InvalidInput naming ``field``."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as err:
+        raise InvalidInput(field, f"cannot read file: {err.strerror}", path) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(field, "must be UTF-8 text", path) from None
+
+
 def load_json_file(path: str, field: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as fh:

@@ -13,23 +13,19 @@ Every command reads and writes through the composition root (``get_app()``); err
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import func
-from sqlmodel import Session, col, select
 
-from db.tables import Firm, InboxItem, MessageTemplate
-from entrypoints.cli.common import Json, app, emit, get_app
+from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app
 from lifecycle.errors import InvalidInput, InvalidTemplate
 from notifications.catalog import AUDIENCES, CATALOG, PARTS, spec
-from notifications.channels import inbox_for, mark_read
 from notifications.formatting import LOCALES
-from notifications.outbox import STATUSES, outbox_list, retry
-from notifications.overrides import check_templates, load_overrides, preview, save_override
+from notifications.outbox import STATUSES
+from notifications.overrides import check_templates, preview
 from notifications.render import Override, RenderedMessage
-from workflows.core import Work
+from workflows import commands as c
+from workflows import queries_ops
 
 outbox_app = typer.Typer(
     help="发件箱 / outbox: queued notices, dead letters, retries", no_args_is_help=True
@@ -63,7 +59,8 @@ def _audience(value: str | None) -> str | None:
 
 def _read_source(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
     except OSError as err:
         raise InvalidInput("file", f"cannot read file: {err.strerror or err}", path) from None
     except UnicodeDecodeError:
@@ -90,7 +87,7 @@ def outbox_list_cmd(
         raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}", status)
     if limit < 1:
         raise InvalidInput("limit", "must be at least 1", limit)
-    rows = get_app().service.read(lambda w: outbox_list(w.session, status, limit))
+    rows = get_app().service.query(queries_ops.outbox_rows, status=status, limit=limit)
     if as_json:
         emit(rows, True)
         return
@@ -116,12 +113,13 @@ def outbox_retry_cmd(
     all_dead: Annotated[
         bool, typer.Option("--all-dead", help="重试全部死信 / retry every dead letter")
     ] = False,
+    actor: Actor = "operator",
+    reason: Reason = None,
     as_json: Json = False,
 ) -> None:
     """重新投递 / make dead (or waiting) rows due now with a fresh attempt budget."""
-    chosen = list(ids or [])
-    count = get_app().service.run(
-        lambda w: retry(w.session, ids=chosen, all_dead=all_dead, now=w.now)
+    count: int = get_app().service.handle(
+        c.RetryNotices(ids=tuple(ids or ()), all_dead=all_dead, actor=actor, reason=reason)
     )
     emit(
         {"queued": count},
@@ -152,20 +150,6 @@ def outbox_relay_cmd(as_json: Json = False) -> None:
 
 
 # ---- inbox ----------------------------------------------------------------------------------
-def _item(item: InboxItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "outbox_id": item.outbox_id,
-        "message": item.message,
-        "audience": item.audience,
-        "firm_id": item.firm_id,
-        "subject": item.subject,
-        "body": item.body,
-        "created_at": item.created_at.isoformat(),
-        "read_at": item.read_at.isoformat() if item.read_at else None,
-    }
-
-
 @app.command("inbox")
 def inbox_cmd(
     firm: Annotated[
@@ -194,25 +178,21 @@ def inbox_cmd(
     if limit < 1:
         raise InvalidInput("limit", "must be at least 1", limit)
 
-    def act(w: Work) -> dict[str, Any]:
-        who: Firm | None = w.firm(firm) if firm is not None else None
-        firm_id = who.id if who is not None else None
-        items = inbox_for(w.session, firm_id, audience=audience, unread_only=unread, limit=limit)
-        listed = [_item(i) for i in items]
-        marked = 0
-        if mark:
-            marked = mark_read(
-                w.session, [i.id for i in items if i.id is not None], w.now, firm_id=firm_id
-            )
-        unread_left = _unread(w.session, firm_id, audience)
-        owner = (
-            {"id": who.id, "name": who.name, "uscc": who.uscc}
-            if who is not None
-            else {"staff": audience or "all"}
+    service = get_app().service
+    listed = service.query(
+        queries_ops.inbox, firm=firm, audience=audience, unread_only=unread, limit=limit
+    )
+    result: dict[str, Any] = {"firm": listed["firm"], "unread": listed["unread"]}
+    result["marked_read"] = 0
+    if mark:
+        ids = tuple(i["id"] for i in listed["items"] if i["id"] is not None)
+        result["marked_read"] = service.handle(
+            c.MarkInboxRead(item_ids=ids, firm_id=listed["firm_id"])
         )
-        return {"firm": owner, "unread": unread_left, "marked_read": marked, "items": listed}
-
-    result: dict[str, Any] = get_app().service.run(act) if mark else get_app().service.read(act)
+        result["unread"] = service.query(
+            queries_ops.unread_count, firm_id=listed["firm_id"], audience=audience
+        )
+    result["items"] = listed["items"]
     if as_json:
         emit(result, True)
         return
@@ -236,17 +216,6 @@ def inbox_cmd(
     typer.echo("\n".join(lines))
 
 
-def _unread(session: Session, firm_id: int | None, audience: str | None) -> int:
-    stmt = select(func.count()).select_from(InboxItem).where(col(InboxItem.read_at).is_(None))
-    if firm_id is not None:
-        stmt = stmt.where(InboxItem.firm_id == firm_id, InboxItem.audience == "firm")
-    else:
-        stmt = stmt.where(col(InboxItem.firm_id).is_(None))
-        if audience is not None:
-            stmt = stmt.where(InboxItem.audience == audience)
-    return int(session.exec(stmt).one())
-
-
 # ---- templates ------------------------------------------------------------------------------
 @templates_app.command("list")
 def templates_list(as_json: Json = False) -> None:
@@ -267,7 +236,7 @@ def templates_check(as_json: Json = False) -> None:
     """检查模板 / render every message, audience and sample in every locale, with the stored
     overrides; exit 2 listing the problems if any."""
     a = get_app()
-    overrides = a.service.read(lambda w: load_overrides(w.session))
+    overrides = a.service.query(queries_ops.template_overrides)
     problems = check_templates(a.renderer, overrides)
     checked = {"messages": len(CATALOG), "locales": list(LOCALES), "overrides": len(overrides)}
     if as_json:
@@ -316,7 +285,7 @@ def templates_preview(
     if file is not None and chosen is None:
         raise InvalidInput("part", "--file needs --part: which part the file replaces")
     a = get_app()
-    overrides = dict(a.service.read(lambda w: load_overrides(w.session)))
+    overrides = dict(a.service.query(queries_ops.template_overrides))
     if file is not None and chosen is not None:
         current = overrides.get((name, loc, chosen))
         revision = (current.revision if current else 0) + 1
@@ -346,11 +315,8 @@ def templates_set(
     loc, chosen = _locale(locale), _part(part)
     assert chosen is not None
     source = _read_source(file)
-    a = get_app()
-    revision = a.service.run(
-        lambda w: save_override(
-            w.session, name, loc, chosen, source, author, w.now, renderer=a.renderer
-        )
+    revision = get_app().service.handle(
+        c.SaveTemplate(name=name, locale=loc, part=chosen, source=source, author=author)
     )
     emit(
         {"name": name, "locale": loc, "part": chosen, "revision": revision, "author": author},
@@ -373,10 +339,7 @@ def templates_history(
     loc = _locale(locale) if locale is not None else None
     chosen = _part(part)
 
-    def q(w: Work) -> list[dict[str, Any]]:
-        return _history(w.session, name, loc, chosen)
-
-    rows = get_app().service.read(q)
+    rows = get_app().service.query(queries_ops.template_history, name=name, locale=loc, part=chosen)
     if as_json:
         emit(rows, True)
         return
@@ -393,36 +356,3 @@ def templates_history(
         if source:
             lines.extend(["", r["source"].rstrip(), ""])
     typer.echo("\n".join(lines))
-
-
-def _history(
-    session: Session, name: str, locale: str | None, part: str | None
-) -> list[dict[str, Any]]:
-    stmt = select(MessageTemplate).where(MessageTemplate.name == name)
-    if locale is not None:
-        stmt = stmt.where(MessageTemplate.locale == locale)
-    if part is not None:
-        stmt = stmt.where(MessageTemplate.part == part)
-    rows = session.exec(
-        stmt.order_by(
-            col(MessageTemplate.locale),
-            col(MessageTemplate.part),
-            col(MessageTemplate.revision).desc(),
-        )
-    ).all()
-    newest: dict[tuple[str, str], int] = {}
-    for r in rows:
-        newest.setdefault((r.locale, r.part), r.revision)
-    return [
-        {
-            "name": r.name,
-            "locale": r.locale,
-            "part": r.part,
-            "revision": r.revision,
-            "current": newest[(r.locale, r.part)] == r.revision,
-            "author": r.author,
-            "created_at": r.created_at.isoformat(),
-            "source": r.source,
-        }
-        for r in rows
-    ]

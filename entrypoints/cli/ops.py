@@ -8,16 +8,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from sqlmodel import col, select
 
-from db.tables import Deadline
-from entrypoints.cli.common import Json, app, emit, get_app
+from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app
 from entrypoints.cli.reads import deadlines_app
 from lifecycle.errors import InvalidInput
-from workflows.core import Work
+from workflows import commands as c
 
 cycle_app = typer.Typer(help="考核周期 / review cycles", no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")
@@ -112,26 +110,14 @@ def deadlines_retry(
     all_failed: Annotated[
         bool, typer.Option("--all-failed", help="全部失败的 / every failed one")
     ] = False,
+    actor: Actor = "operator",
+    reason: Reason = None,
     as_json: Json = False,
 ) -> None:
     """重新处理失败的期限 / put failed deadlines back in the queue (the next sweep takes them)."""
     if bool(ids) == all_failed:
         raise InvalidInput("ids", "give deadline ids or --all-failed, not both or neither")
-
-    def retry(w: Work) -> int:
-        stmt = select(Deadline).where(col(Deadline.status) == "failed")
-        if ids:
-            stmt = stmt.where(col(Deadline.id).in_(ids))
-        rows = w.session.exec(stmt).all()
-        for d in rows:  # the reason moves aside: the row is pending again, not failed
-            error = d.payload.get("error")
-            d.payload = {
-                **{k: v for k, v in d.payload.items() if k != "error"},
-                "previous_error": error,
-            }
-            d.status, d.done_at = "pending", None
-            w.session.add(d)
-        return len(rows)
-
-    count: Any = get_app().service.run(retry)
+    count: int = get_app().service.handle(
+        c.RetryDeadlines(ids=tuple(ids or ()), all_failed=all_failed, actor=actor, reason=reason)
+    )
     emit({"requeued": count}, as_json, f"{count} deadline(s) back in the queue")

@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from sqlmodel import col, select
 
-from db.tables import Deadline, Space, Tenancy
 from entrypoints.cli.common import Json, app, emit, get_app, parse_instant
 from lifecycle.errors import IntegrityError
 from lifecycle.table import STATE_LABELS, STATES
-from workflows import audit, queries
-from workflows.core import Work
+from workflows import queries
 
 audit_app = typer.Typer(help="审计日志 / audit log", no_args_is_help=True)
 deadlines_app = typer.Typer(help="期限 / deadlines", no_args_is_help=True)
@@ -20,14 +17,10 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(deadlines_app, name="deadlines")
 
 
-def _read(fn: Any) -> Any:
-    return get_app().service.read(lambda w: fn(w.session))
-
-
 @app.command("show")
 def show_cmd(tenancy: int, as_json: Json = False) -> None:
     """查看入驻记录 / show one tenancy."""
-    data = _read(lambda s: queries.show_tenancy(s, tenancy))
+    data = get_app().service.query(queries.show_tenancy, tenancy_id=tenancy)
     if as_json:
         emit(data, True)
         return
@@ -91,8 +84,8 @@ def list_cmd(
         from lifecycle.errors import InvalidInput
 
         raise InvalidInput("state", f"must be one of {', '.join(STATES)}", state)
-    rows = _read(
-        lambda s: queries.list_tenancies(s, space=space, state=state, firm=firm, limit=limit)
+    rows = get_app().service.query(
+        queries.list_tenancies, space=space, state=state, firm=firm, limit=limit
     )
     if as_json:
         emit(rows, True)
@@ -108,7 +101,7 @@ def list_cmd(
 @app.command("timeline")
 def timeline_cmd(tenancy: int, as_json: Json = False) -> None:
     """查看全过程记录 / the tenancy's audited history."""
-    events = _read(lambda s: queries.timeline(s, tenancy))
+    events = get_app().service.query(queries.timeline, tenancy_id=tenancy)
     if as_json:
         emit(events, True)
         return
@@ -130,7 +123,7 @@ def audit_verify(
     as_json: Json = False,
 ) -> None:
     """校验审计哈希链 / verify every audit chain (exit 8 on any problem)."""
-    report = _read(lambda s: audit.verify(s, tenancy))
+    report = get_app().service.query(queries.audit_report, tenancy_id=tenancy)
     if as_json:
         emit(report.to_dict(), True)
     else:
@@ -175,35 +168,9 @@ def deadlines_list(
         raise InvalidInput("status", f"must be one of {', '.join(DEADLINE_STATUSES)}", status)
     until = parse_instant(due_before, "due-before") if due_before else None
 
-    def q(w: Work) -> list[dict[str, Any]]:
-        if space:
-            w.space_by_code(space)  # an unknown space is an error, not an empty list
-        stmt = (
-            select(Deadline, Space.code)
-            .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
-            .join(Space, col(Space.id) == col(Tenancy.space_id))
-            .where(Deadline.status == status)
-        )
-        if until is not None:
-            stmt = stmt.where(Deadline.due_at <= until)
-        if space:
-            stmt = stmt.where(Space.code == space)
-        rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
-        return [
-            {
-                "id": d.id,
-                "kind": d.kind,
-                "tenancy_id": d.tenancy_id,
-                "space": code,
-                "due_on": d.due_on.isoformat(),
-                "due_at": d.due_at.isoformat(),
-                "status": d.status,
-                **({"error": d.payload["error"]} if "error" in d.payload else {}),
-            }
-            for d, code in rows.all()
-        ]
-
-    rows = get_app().service.read(q)
+    rows = get_app().service.query(
+        queries.deadlines, status=status, due_by=until, space=space, limit=limit
+    )
     if as_json:
         emit(rows, True)
         return

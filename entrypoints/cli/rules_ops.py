@@ -10,11 +10,8 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from sqlmodel import col, func, select
 
-from db.tables import Review, Space, Tenancy
-from db.tables import Rulebook as RulebookRow
-from entrypoints.cli.admin import _read_text, rules_app
+from entrypoints.cli.admin import rules_app
 from entrypoints.cli.common import (
     Actor,
     Json,
@@ -24,11 +21,12 @@ from entrypoints.cli.common import (
     emit,
     get_app,
     parse_date,
+    read_file,
 )
 from entrypoints.cli.residency import review_app
 from lifecycle.errors import InvalidInput
-from workflows import benefits, decisions, simulate
-from workflows.core import Work
+from workflows import commands as c
+from workflows import decisions, queries, queries_ops, simulate
 
 graduation_app = typer.Typer(help="毕业 / graduation", no_args_is_help=True)
 benefit_app = typer.Typer(
@@ -89,7 +87,7 @@ def cycle_decide(
             report = decide_cycle_batch(
                 app.engine,
                 app.clock,
-                app.service.read(lambda w: w.calendar),
+                app.service.query(queries_ops.work_calendar),
                 space_code=space,
                 period=period,
                 actor=actor,
@@ -99,8 +97,8 @@ def cycle_decide(
             )
         summary = {
             **report.to_dict(),
-            "graduation_candidates": app.service.read(
-                lambda w: decisions.graduation_candidates(w, space)
+            "graduation_candidates": app.service.query(
+                decisions.graduation_candidates, space_code=space
             ),
         }
         emit(
@@ -112,16 +110,20 @@ def cycle_decide(
                     f"({', '.join(f'{k} {v}' for k, v in sorted(report.outcomes.items()))}) "
                     f"in {report.seconds:.1f} s"
                 ]
-                + _candidates_text(summary["graduation_candidates"])
+                + _candidate_lines(summary["graduation_candidates"])
             ),
         )
         return
-    result = app.service.run(
-        lambda w: decisions.decide_cycle(
-            w, space, period, actor=actor, reason=reason, vetoes=vetoes
+    result = app.service.handle(
+        c.DecideCycle(
+            space=space,
+            period=period,
+            vetoes={t: tuple(codes) for t, codes in vetoes.items()},
+            actor=actor,
+            reason=reason,
         )
     )
-    emit(result, as_json, _cycle_text(result))
+    emit(result, as_json, _cycle_report(result))
 
 
 @contextmanager
@@ -141,7 +143,7 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
         yield advance
 
 
-def _cycle_text(r: dict[str, Any]) -> str:
+def _cycle_report(r: dict[str, Any]) -> str:
     cap = r["cap"]
     head = (
         f"{r['space']} {r['period']} 年度考核 / review cycle: decided {len(r['decided'])} "
@@ -164,20 +166,20 @@ def _cycle_text(r: dict[str, Any]) -> str:
         lines.append(f"  #{d['tenancy_id']:<5} {d['firm']:<20} already decided: {d['grade']}")
     for d in r["not_reviewable"]:
         lines.append(f"  #{d['tenancy_id']:<5} {d['firm']:<20} skipped (state {d['state']})")
-    lines.extend(_candidates_text(r["graduation_candidates"]))
+    lines.extend(_candidate_lines(r["graduation_candidates"]))
     return "\n".join(lines)
 
 
-def _candidates_text(rows: list[dict[str, Any]]) -> list[str]:
+def _candidate_lines(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return ["毕业候选 / graduation candidates: none"]
     lines = [
         "毕业候选（请核实后办理） / graduation candidates (verify, then "
         "`innospace exit begin TENANCY --type graduation`):"
     ]
-    for c in rows:
-        met = "；".join(m["label_zh"] for m in c["met"]) or "—"
-        lines.append(f"  #{c['tenancy_id']:<5} {c['firm']:<20} {c['uscc']}  {met}")
+    for row in rows:
+        met = "；".join(m["label_zh"] for m in row["met"]) or "—"
+        lines.append(f"  #{row['tenancy_id']:<5} {row['firm']:<20} {row['uscc']}  {met}")
     return lines
 
 
@@ -190,18 +192,18 @@ def graduation_candidates(
     as_json: Json = False,
 ) -> None:
     """符合毕业条件的企业（仅提示，不自动办理） / firms eligible to graduate (offered only)."""
-    rows = get_app().service.read(
-        lambda w: decisions.graduation_candidates(w, space, include_ineligible=show_all)
+    rows = get_app().service.query(
+        decisions.graduation_candidates, space_code=space, include_ineligible=show_all
     )
     if as_json:
         emit(rows, True)
         return
     if show_all:
-        for c in rows:
-            met = "；".join(m["label_zh"] for m in c["met"]) or "未满足 / not eligible"
-            typer.echo(f"#{c['tenancy_id']:<5} {c['firm']:<20} {c['uscc']}  {met}")
+        for row in rows:
+            met = "；".join(m["label_zh"] for m in row["met"]) or "未满足 / not eligible"
+            typer.echo(f"#{row['tenancy_id']:<5} {row['firm']:<20} {row['uscc']}  {met}")
         return
-    typer.echo("\n".join(_candidates_text(rows)))
+    typer.echo("\n".join(_candidate_lines(rows)))
 
 
 @rules_app.command("simulate")
@@ -213,24 +215,29 @@ def rules_simulate(
 ) -> None:
     """模拟：按另一规则重新评定已记录的考核（不写入） / what-if: re-evaluate recorded
     reviews under another rulebook and list the firms whose grade or consequence changes."""
-    text = _read_text(file, "file")
-    result = get_app().service.read(lambda w: simulate.simulate(w, text, file, space, period))
-    emit(result, as_json, _simulate_text(result))
+    result = get_app().service.query(
+        simulate.simulate,
+        text=read_file(file, "file"),
+        source=file,
+        space_code=space,
+        period=period,
+    )
+    emit(result, as_json, _simulation_report(result))
 
 
-def _simulate_text(r: dict[str, Any]) -> str:
+def _simulation_report(r: dict[str, Any]) -> str:
     lines = [
         f"{r['space']} {r['period']}: {r['active_rulebook'][:12]} → "
         f"{r['candidate_rulebook'][:12]} ({r['source']}); cohort {r['cohort']}, "
         f"{len(r['changes'])} would change, {r['unchanged']} unchanged — 未写入 / nothing "
         "written"
     ]
-    for c in r["changes"]:
-        b, a = c["before"], c["after"]
+    for change in r["changes"]:
+        b, a = change["before"], change["after"]
         lines.append(
-            f"  #{c['tenancy_id']:<5} {c['firm']:<20} {b['score']:>6.2f} {b['grade']} "
+            f"  #{change['tenancy_id']:<5} {change['firm']:<20} {b['score']:>6.2f} {b['grade']} "
             f"{b['consequence']} → {a['score']:>6.2f} {a['grade']} {a['consequence']}"
-            f"{'  (cap)' if a['demoted'] else ''}  [{c['basis']}]"
+            f"{'  (cap)' if a['demoted'] else ''}  [{change['basis']}]"
         )
     for e in r["errors"]:
         who = f"#{e['tenancy_id']} " if "tenancy_id" in e else ""
@@ -242,37 +249,7 @@ def _simulate_text(r: dict[str, Any]) -> str:
 def rules_versions(as_json: Json = False) -> None:
     """已存储的规则版本 / stored rulebook versions, where active, how much they decided."""
 
-    def q(w: Work) -> list[dict[str, Any]]:
-        out = []
-        for row in w.session.exec(select(RulebookRow).order_by(col(RulebookRow.loaded_at))):
-            spaces = w.session.exec(
-                select(Space.code)
-                .where(Space.rulebook_version == row.version)
-                .order_by(col(Space.code))
-            ).all()
-            tenancies = w.session.exec(
-                select(func.count())
-                .select_from(Tenancy)
-                .where(Tenancy.rulebook_version == row.version)
-            ).one()
-            reviews = w.session.exec(
-                select(func.count())
-                .select_from(Review)
-                .where(Review.rulebook_version == row.version, Review.status == "decided")
-            ).one()
-            out.append(
-                {
-                    "version": row.version,
-                    "name": row.name,
-                    "loaded_at": row.loaded_at.isoformat(),
-                    "active_for": list(spaces),
-                    "tenancies": tenancies,
-                    "reviews_decided": reviews,
-                }
-            )
-        return out
-
-    rows = get_app().service.read(q)
+    rows = get_app().service.query(queries.rulebook_versions)
     emit(
         rows,
         as_json,
@@ -301,10 +278,9 @@ def benefit_record(
 ) -> None:
     """登记给予企业的优惠（退出时按规则追回） / record a benefit granted to a firm."""
     on = parse_date(granted, "granted")
-    result = get_app().service.run(
-        lambda w: benefits.record_benefit(
-            w,
-            tenancy,
+    result = get_app().service.handle(
+        c.RecordBenefit(
+            tenancy_id=tenancy,
             kind=kind,
             amount_yuan=amount,
             granted_on=on,
@@ -325,17 +301,7 @@ def benefit_record(
 @benefit_app.command("list")
 def benefit_list(tenancy: int, as_json: Json = False) -> None:
     """已登记的优惠 / the benefits recorded for a tenancy."""
-    rows = get_app().service.read(
-        lambda w: [
-            {
-                "kind": b.kind,
-                "amount_yuan": str(b.amount_yuan),
-                "granted_on": b.granted_on.isoformat(),
-                "commitment_months": b.commitment_months,
-            }
-            for b in benefits.recorded(w, w.tenancy(tenancy, lock=False))
-        ]
-    )
+    rows = get_app().service.query(queries.benefits_of, tenancy_id=tenancy)
     emit(
         rows,
         as_json,

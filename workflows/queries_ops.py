@@ -1,0 +1,180 @@
+"""Named queries for operations: the outbox, the inbox, message templates, the working-day
+calendar and the scheduler's checks before it starts.
+
+Like ``workflows.queries``: each takes the unit of work's :class:`Work` first and keyword
+arguments after, returns plain data, and is run by ``Service.query`` (never committed).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import literal
+from sqlalchemy import select as core_select
+from sqlmodel import col, func, select
+
+from db.tables import Firm, InboxItem, MessageTemplate, Space
+from lifecycle import rulebook as rbook
+from lifecycle.calendar import WorkCalendar
+from lifecycle.errors import CalendarError, InnospaceError, ScheduleNotPublished, SchedulerError
+from notifications.channels import inbox_for
+from notifications.outbox import outbox_list
+from notifications.overrides import load_overrides
+from notifications.render import Override
+from workflows import rules
+from workflows.core import Work
+
+
+# ---- the working-day calendar ----------------------------------------------------------------
+def work_calendar(w: Work) -> WorkCalendar:
+    """The working-day calendar with the operator's overrides, as commands see it now."""
+    return w.calendar
+
+
+def add_working_days(w: Work, *, start: date, n: int, inclusive: bool = False) -> date:
+    return w.calendar.add_working_days(start, n, inclusive=inclusive)
+
+
+def first_workday_of(w: Work, *, year: int) -> date:
+    return w.calendar.first_workday_of(year)
+
+
+def nth_workday_of(w: Work, *, year: int, month: int, n: int) -> date:
+    return w.calendar.nth_workday_of(year, month, n)
+
+
+def is_workday(w: Work, *, day: date) -> bool:
+    return w.calendar.is_workday(day)
+
+
+# ---- the outbox and the inbox ----------------------------------------------------------------
+def outbox_rows(w: Work, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Outbox rows newest first (see :func:`notifications.outbox.outbox_list`)."""
+    return outbox_list(w.session, status, limit)
+
+
+def _inbox_item(item: InboxItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "outbox_id": item.outbox_id,
+        "message": item.message,
+        "audience": item.audience,
+        "firm_id": item.firm_id,
+        "subject": item.subject,
+        "body": item.body,
+        "created_at": item.created_at.isoformat(),
+        "read_at": item.read_at.isoformat() if item.read_at else None,
+    }
+
+
+def inbox(
+    w: Work,
+    *,
+    firm: str | None = None,
+    audience: str | None = None,
+    unread_only: bool = False,
+    limit: int = 200,
+) -> dict[str, Any]:
+    """A firm's in-app inbox (``firm``: id or 统一社会信用代码), or the staff inbox (``firm``
+    None, optionally one ``audience``), newest first, with the number still unread."""
+    who: Firm | None = w.firm(firm) if firm is not None else None
+    firm_id = who.id if who is not None else None
+    items = inbox_for(w.session, firm_id, audience=audience, unread_only=unread_only, limit=limit)
+    owner = (
+        {"id": who.id, "name": who.name, "uscc": who.uscc}
+        if who is not None
+        else {"staff": audience or "all"}
+    )
+    return {
+        "firm": owner,
+        "firm_id": firm_id,
+        "unread": unread_count(w, firm_id=firm_id, audience=audience),
+        "items": [_inbox_item(i) for i in items],
+    }
+
+
+def unread_count(w: Work, *, firm_id: int | None, audience: str | None = None) -> int:
+    """Unread items of a firm's inbox (``firm_id``) or of the staff inbox."""
+    stmt = select(func.count()).select_from(InboxItem).where(col(InboxItem.read_at).is_(None))
+    if firm_id is not None:
+        stmt = stmt.where(InboxItem.firm_id == firm_id, InboxItem.audience == "firm")
+    else:
+        stmt = stmt.where(col(InboxItem.firm_id).is_(None))
+        if audience is not None:
+            stmt = stmt.where(InboxItem.audience == audience)
+    return int(w.session.exec(stmt).one())
+
+
+# ---- message templates ---------------------------------------------------------------------
+def template_overrides(w: Work) -> dict[tuple[str, str, str], Override]:
+    """The newest revision of every overridden (name, locale, part)."""
+    return load_overrides(w.session)
+
+
+def template_history(
+    w: Work, *, name: str, locale: str | None = None, part: str | None = None
+) -> list[dict[str, Any]]:
+    """Every stored revision of a message's overrides, newest first per locale and part."""
+    stmt = select(MessageTemplate).where(MessageTemplate.name == name)
+    if locale is not None:
+        stmt = stmt.where(MessageTemplate.locale == locale)
+    if part is not None:
+        stmt = stmt.where(MessageTemplate.part == part)
+    rows = w.session.exec(
+        stmt.order_by(
+            col(MessageTemplate.locale),
+            col(MessageTemplate.part),
+            col(MessageTemplate.revision).desc(),
+        )
+    ).all()
+    newest: dict[tuple[str, str], int] = {}
+    for r in rows:
+        newest.setdefault((r.locale, r.part), r.revision)
+    return [
+        {
+            "name": r.name,
+            "locale": r.locale,
+            "part": r.part,
+            "revision": r.revision,
+            "current": newest[(r.locale, r.part)] == r.revision,
+            "author": r.author,
+            "created_at": r.created_at.isoformat(),
+            "source": r.source,
+        }
+        for r in rows
+    ]
+
+
+# ---- the scheduler's checks ---------------------------------------------------------------
+def database_reachable(w: Work) -> bool:
+    """True once a round trip to the database worked (an unreachable one raises)."""
+    return w.connection.scalar(core_select(literal(1))) == 1
+
+
+def review_calendar_warnings(w: Work) -> list[str]:
+    """Apply every space's review calendar to this year: a rule the calendar cannot satisfy
+    (e.g. a 25th working day of January) is a :class:`SchedulerError`; an unpublished year is
+    a warning returned."""
+    warnings: list[str] = []
+    for space in w.session.exec(select(Space).order_by(col(Space.code))).all():
+        year = w.today.year
+        try:
+            rb = rules.for_space(w, space)
+            opens = rbook.review_opens_on(rb, w.calendar, year)
+            rbook.review_due_on(rb, w.calendar, opened_on=opens)
+        except ScheduleNotPublished as err:
+            warnings.append(f"space {space.code}: {err.message}")
+        except CalendarError as err:
+            raise SchedulerError(
+                f"space {space.code}: the rulebook's review.calendar cannot be applied to "
+                f"{year}: {err.message}; fix the rulebook (innospace rules load … --space "
+                f"{space.code})",
+                space=space.code,
+            ) from None
+        except InnospaceError as err:
+            raise SchedulerError(
+                f"space {space.code}: its rulebook cannot be used: {err.message}",
+                space=space.code,
+            ) from None
+    return warnings
