@@ -15,13 +15,11 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 
-from sqlalchemy import select as core_select
-
-from db.prepared import Prepared
-from db.tables import CalendarOverride
+from db import repositories as repo
 from db.uow import UnitOfWork
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
+from lifecycle.rulebook import Rulebook
 from workflows.commands import Command
 from workflows.core import Work
 
@@ -33,7 +31,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 Handler = Callable[[Work, Any], Any]
 Handlers = Mapping[type[Command], Handler]
-_OVERRIDES = Prepared(core_select(CalendarOverride.day, CalendarOverride.workday))
 
 
 class Service:
@@ -47,6 +44,8 @@ class Service:
         self.clock = clock
         self.handlers: Handlers = handlers if handlers is not None else _bootstrap_table()
         self._calendar: tuple[frozenset[tuple[date, bool]], WorkCalendar] | None = None
+        # Parsed rulebooks by version (the hash of the text: a parsed one never goes stale).
+        self.rulebooks: dict[str, Rulebook] = {}
 
     def with_clock(self, clock: Clock) -> Service:
         """The same engine and handlers, another clock (``tick --until``: a simulated instant)."""
@@ -57,7 +56,7 @@ class Service:
 
     def work(self, uow: UnitOfWork) -> Work:
         """A command's (or a query's) view of ``uow``."""
-        return Work(uow, self.clock, lambda: self.calendar(uow))
+        return Work(uow, self.clock, lambda: self.calendar(uow), rulebooks=self.rulebooks)
 
     def calendar(self, uow: UnitOfWork) -> WorkCalendar:
         """The working-day calendar with the operator's current overrides.
@@ -67,8 +66,7 @@ class Service:
         """
         # Through the connection, not the ORM: reading the calendar must not autoflush what
         # a handler has changed so far (that would write its tenancy twice).
-        rows = _OVERRIDES.all(uow.connection)
-        overrides = frozenset((day, bool(workday)) for day, workday in rows)
+        overrides = repo.calendar_overrides(uow.connection)
         if self._calendar is None or self._calendar[0] != overrides:
             self._calendar = (overrides, WorkCalendar(dict(overrides)))
         return self._calendar[1]
@@ -89,6 +87,7 @@ class Service:
         with self.uow() as uow:
             work = self.work(uow)
             result = handler(work, command)
+            work.flush_changed()
             uow.commit()
         log.debug("handled %s", type(command).__name__)
         return result
@@ -107,6 +106,7 @@ class Service:
         with self.uow() as uow:
             work = self.work(uow)
             result = fn(work)
+            work.flush_changed()
             uow.commit()
         return result
 

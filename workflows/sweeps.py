@@ -1,0 +1,557 @@
+"""Idempotent sweeps over due rows: what the scheduler ticks and ``innospace tick`` runs.
+
+A deadline is handled in its own transaction together with the step it causes, and is marked
+``done`` (or ``moot``, when the step it guarded no longer applies) in that same transaction, so
+a crash either leaves it pending (handled again next time) or finished (never again): each
+deadline is handled exactly once. On PostgreSQL the row is claimed with ``FOR UPDATE SKIP
+LOCKED`` so two sweepers never take the same deadline; on SQLite the engine's ``BEGIN
+IMMEDIATE`` serialises them.
+
+Catch-up comes from the data, not from a scheduler's memory: a sweep takes everything due up
+to ``until``, oldest first. When handling one deadline creates another that is already due
+(after a long downtime the +1 working-day overdue reminder of a review is due the moment the
+submission deadline is handled), the sweep re-reads the queue so due order holds across them.
+
+A deadline whose handling raises a domain error (a calendar year not published, a rule that
+refuses) is marked ``failed`` with the error in its payload, so one bad row cannot block every
+later one; the operator digest lists it and ``innospace deadlines retry`` puts it back. A stale
+tenancy (someone changed it concurrently) is simply left pending for the next sweep. Lost
+database connections are not handled here: they propagate to the job, which backs off.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import exists
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+
+from db.tables import Deadline, Review, Tenancy, Violation
+from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput, StaleTenancy
+from lifecycle.periods import Period, PeriodUnit
+from lifecycle.rulebook import Rulebook
+from lifecycle.rulebook._base import add_months
+from lifecycle.table import (
+    ADMITTED,
+    EXIT_NOTICE,
+    INFO_REQUESTED,
+    PUBLICITY,
+    RECTIFYING,
+    RESIDENT_STATES,
+    VACATING,
+)
+from workflows import commands as c
+from workflows import rules
+from workflows.core import Work
+from workflows.reviews import SYSTEM_SERVICE
+from workflows.service import Service
+
+log = logging.getLogger("innospace.sweeps")
+SYSTEM = "system"
+# The optional rulebook period (under [periods]) that says how long before the agreement lapse
+# the firm is warned; a rulebook without it sends no warning (no number lives in code).
+AGREEMENT_WARNING_PERIOD = "agreement_lapse_warning"
+# rulebook `review.reminders.escalate_to` -> outbox audience
+ESCALATION_AUDIENCE = {"account_manager": "manager", "manager": "manager", "operators": "operators"}
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
+Stop = Callable[[], bool]
+Dispatch = Callable[[Work, c.Command], object]
+
+
+@dataclass
+class SweepReport:
+    handled: int = 0
+    moot: int = 0
+    failed: int = 0
+    retry: int = 0  # left pending (stale tenancy); the next sweep takes them
+    planned: int = 0  # derived deadlines added (agreement-lapse warnings)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    stopped: bool = False
+
+    @property
+    def rows(self) -> int:
+        return self.handled + self.moot + self.failed
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "handled": self.handled,
+            "moot": self.moot,
+            "failed": self.failed,
+            "retry": self.retry,
+            "planned": self.planned,
+            "by_kind": dict(self.by_kind),
+            "stopped": self.stopped,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one deadline: done | moot | failed | retry | taken (by someone else)."""
+
+    status: str
+    kind: str | None = None
+    new_due: datetime | None = None  # earliest due instant of deadlines this step created
+    error: str | None = None
+    deadline_id: int | None = None
+    due_at: datetime | None = None
+
+
+# ---- actions: one per deadline kind; True = acted, False = moot --------------------------
+# An action runs the commands it causes with ``run`` (Service.dispatch: the command's handler,
+# in the deadline's transaction).
+def _tenancy(w: Work, d: Deadline) -> Tenancy:
+    return w.tenancy(d.tenancy_id)
+
+
+def _info_request_lapse(w: Work, d: Deadline, run: Dispatch) -> bool:
+    if _tenancy(w, d).state != INFO_REQUESTED:
+        return False
+    run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="补充材料逾期未提交"))
+    return True
+
+
+def _publicity_end(w: Work, d: Deadline, run: Dispatch) -> bool:
+    t = _tenancy(w, d)
+    if t.state != PUBLICITY:
+        return False
+    try:
+        run(w, c.EndPublicity(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="公示期满无异议"))
+    except GuardFailed:  # an accepted objection awaits a ruling: that is the operators' task
+        w.notify(
+            t,
+            "publicity_end",
+            context={"objection_pending": True},
+            audience="operators",
+            key=d.dedupe_key,
+        )
+    return True
+
+
+def _agreement_lapse_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
+    t = _tenancy(w, d)
+    lapse = w.session.get(Deadline, d.subject_id) if d.subject_id else None
+    if t.state != ADMITTED or lapse is None or lapse.status != "pending":
+        return False
+    w.notify(
+        t,
+        "agreement_lapse_warning",
+        key=d.dedupe_key,
+        context={
+            "sign_by": lapse.due_on,
+            "days_left": max(0, w.calendar.working_days_between(w.today, lapse.due_on)),
+        },
+    )
+    return True
+
+
+def _agreement_lapse(w: Work, d: Deadline, run: Dispatch) -> bool:
+    if _tenancy(w, d).state != ADMITTED:
+        return False
+    run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="未在规定期限内签订入驻协议"))
+    return True
+
+
+def _term_expiry_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
+    t = _tenancy(w, d)
+    if (
+        t.state not in RESIDENT_STATES
+        or t.term_end is None
+        or t.term_end.isoformat() != str(d.payload.get("term_end", t.term_end.isoformat()))
+    ):
+        return False  # left, or the term changed since the warning was planned
+    w.notify(t, "term_expiry_warning", context=d.payload, key=d.dedupe_key)
+    return True
+
+
+def _term_end(w: Work, d: Deadline, run: Dispatch) -> bool:
+    t = _tenancy(w, d)
+    if t.state not in RESIDENT_STATES or (t.term_end is not None and t.term_end > d.due_on):
+        return False
+    run(
+        w,
+        c.BeginExit(
+            tenancy_id=d.tenancy_id, exit_type="term_expiry", actor=SYSTEM, reason="入驻期限届满"
+        ),
+    )
+    return True
+
+
+def _open_review(w: Work, d: Deadline) -> Review | None:
+    review = w.session.get(Review, d.subject_id) if d.subject_id else None
+    return review if review is not None and review.status == "open" else None
+
+
+def _review_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
+    review = _open_review(w, d)
+    if review is None:
+        return False
+    w.notify(
+        _tenancy(w, d),
+        "review_reminder",
+        key=d.dedupe_key,
+        context={
+            "period": review.period,
+            "due_on": review.due_on,
+            "offset": d.payload.get("offset", 0),
+        },
+    )
+    return True
+
+
+def _decide_without_data(w: Work, t: Tenancy, review: Review, run: Dispatch) -> None:
+    assert t.id is not None
+    run(
+        w,
+        c.DecideReview(
+            tenancy_id=t.id, period=review.period, actor=SYSTEM, reason="逾期未报送考核数据"
+        ),
+    )
+
+
+def _review_submission_due(w: Work, d: Deadline, run: Dispatch) -> bool:
+    """Plan the after-due reminders of the rulebook; with none, no data means the grade now."""
+    review = _open_review(w, d)
+    if review is None:
+        return False
+    t = _tenancy(w, d)
+    reminders = rules.for_tenancy(w, t).review.reminders
+    after = list(reminders.after_workdays)
+    for index, offset in enumerate(after):
+        on = w.calendar.add_working_days(d.due_on, offset)
+        w.deadline(
+            t,
+            "review_overdue_reminder",
+            on,
+            subject_id=review.id,
+            key=f"{review.id}:+{offset}",
+            payload={
+                "offset": offset,
+                "index": index,
+                "final": index == len(after) - 1,
+                "escalate": index >= reminders.escalate_from_after_index,
+                "escalate_to": reminders.escalate_to,
+            },
+        )
+    w.notify(
+        t,
+        "review_overdue",
+        context={"period": review.period, "due_on": review.due_on},
+        key=str(review.period),
+    )
+    if not after:
+        _decide_without_data(w, t, review, run)
+    return True
+
+
+def _review_overdue_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
+    """Remind the firm; from the rulebook's escalation index on, tell the account manager too;
+    the last reminder passed without data grades the review (missing data -> D)."""
+    review = _open_review(w, d)
+    if review is None:
+        return False
+    t = _tenancy(w, d)
+    final = bool(d.payload.get("final"))
+    ctx = {"period": review.period, "due_on": review.due_on, "offset": d.payload.get("offset")}
+    w.notify(t, "review_reminder", context=ctx, key=d.dedupe_key)
+    if d.payload.get("escalate", final):
+        audience = ESCALATION_AUDIENCE.get(str(d.payload.get("escalate_to")), "manager")
+        w.notify(t, "review_overdue", context=ctx, audience=audience, key=d.dedupe_key)
+    if final:
+        _decide_without_data(w, t, review, run)
+    return True
+
+
+def _rectification_plan_due(w: Work, d: Deadline, run: Dispatch) -> bool:
+    t = _tenancy(w, d)
+    if t.state != RECTIFYING:
+        return False
+    w.notify(
+        t,
+        "rectification_notice",
+        key=d.dedupe_key,
+        audience="manager",
+        context={"overdue": "plan", "due_on": d.due_on},
+    )
+    return True
+
+
+def _rectification_end(w: Work, d: Deadline, run: Dispatch) -> bool:
+    t = _tenancy(w, d)
+    if t.state != RECTIFYING:
+        return False
+    w.notify(
+        t,
+        "reinspection_result",
+        key=d.dedupe_key,
+        audience="operators",
+        context={"task": "reinspection_due", "due_on": d.due_on, "passed": None, "reason": None},
+    )
+    return True
+
+
+def _objection_window_end(w: Work, d: Deadline, run: Dispatch) -> bool:
+    from workflows.exits import confirm_exit
+    from workflows.publicity import _accepted_objections
+
+    t = _tenancy(w, d)
+    if t.state != EXIT_NOTICE:
+        return False
+    if _accepted_objections(w, t):
+        w.notify(
+            t,
+            "exit_ruling",
+            key=d.dedupe_key,
+            audience="operators",
+            context={"task": "ruling_due", "upheld": None, "reason": None},
+        )
+        return True
+    confirm_exit(w, t, actor=SYSTEM, reason="陈述申辩期满未提出申辩，维持退出决定")
+    return True
+
+
+def _vacate_due(w: Work, d: Deadline, run: Dispatch) -> bool:
+    if _tenancy(w, d).state != VACATING:
+        return False
+    run(w, c.EscalateVacating(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="逾期未腾退"))
+    return True
+
+
+def _cure_end(w: Work, d: Deadline, run: Dispatch) -> bool:
+    """Cure notice, payment demand, dormancy or delisting window over, not cured: serve the
+    exit notice on the violation's own grounds (the 陈述申辩 window follows)."""
+    violation = w.session.get(Violation, d.subject_id) if d.subject_id else None
+    t = _tenancy(w, d)
+    if violation is None or violation.status != "open" or t.state not in RESIDENT_STATES:
+        return False
+    violation.status = "escalated"
+    w.session.add(violation)
+    run(
+        w,
+        c.ServeExitNotice(
+            tenancy_id=d.tenancy_id,
+            grounds=violation.code,
+            actor=SYSTEM,
+            facts=f"{violation.facts}（整改/补正期满未纠正）",
+            proof_of_service=SYSTEM_SERVICE,
+            reason="期限届满未纠正",
+        ),
+    )
+    return True
+
+
+ACTIONS: dict[str, Callable[[Work, Deadline, Dispatch], bool]] = {
+    "info_request_lapse": _info_request_lapse,
+    "publicity_end": _publicity_end,
+    "agreement_lapse_warning": _agreement_lapse_warning,
+    "agreement_lapse": _agreement_lapse,
+    "term_expiry_warning": _term_expiry_warning,
+    "term_end": _term_end,
+    "review_reminder": _review_reminder,
+    "review_submission_due": _review_submission_due,
+    "review_overdue_reminder": _review_overdue_reminder,
+    "rectification_plan_due": _rectification_plan_due,
+    "rectification_end": _rectification_end,
+    "objection_window_end": _objection_window_end,
+    "vacate_due": _vacate_due,
+    "cure_end": _cure_end,  # cure notice, arrears demand, dormancy and delisting windows
+}
+
+
+# ---- derived deadlines -----------------------------------------------------------------
+def optional_period(rb: Rulebook, name: str) -> Period | None:
+    try:
+        return rb.periods.get(name)
+    except InvalidInput:
+        return None
+
+
+def day_before(w: Work, day: date, period: Period) -> date:
+    """The day ``period`` before ``day`` (working days count back over the calendar)."""
+    if period.unit is PeriodUnit.WORKING_DAYS:
+        return w.calendar.subtract_working_days(day, period.amount)
+    if period.unit is PeriodUnit.CALENDAR_DAYS:
+        return day - timedelta(days=period.amount)
+    return add_months(day, -period.amount)
+
+
+def plan_agreement_warnings(service: Service) -> int:
+    """Add an ``agreement_lapse_warning`` deadline for each pending agreement lapse without one.
+
+    The admission handler writes the lapse; the warning is derived here from the rulebook so
+    the admission code need not know about reminders. Idempotent (one warning per lapse row,
+    by dedupe key); a concurrent planner losing the race is harmless.
+    """
+
+    def plan(w: Work) -> int:
+        lapse, warning = aliased(Deadline), aliased(Deadline)
+        rows = w.session.exec(
+            select(lapse).where(
+                lapse.kind == "agreement_lapse",
+                lapse.status == "pending",
+                ~exists().where(
+                    col(warning.tenancy_id) == col(lapse.tenancy_id),
+                    col(warning.kind) == "agreement_lapse_warning",
+                    col(warning.subject_id) == col(lapse.id),
+                ),
+            )
+        ).all()
+        added = 0
+        for row in rows:
+            t = w.tenancy(row.tenancy_id, lock=False)
+            period = optional_period(rules.for_tenancy(w, t), AGREEMENT_WARNING_PERIOD)
+            if period is None:
+                continue
+            on = min(day_before(w, row.due_on, period), row.due_on)
+            w.deadline(
+                t,
+                "agreement_lapse_warning",
+                on,
+                subject_id=row.id,
+                payload={"sign_by": row.due_on, "period": str(period)},
+            )
+            added += 1
+        return added
+
+    try:
+        return int(service.run(plan))
+    except AlreadyExists:
+        return 0
+
+
+# ---- the sweep ---------------------------------------------------------------------------
+def due_ids(
+    service: Service, until: datetime, limit: int, skip: set[int] | None = None
+) -> list[int]:
+    def q(w: Work) -> list[int]:
+        stmt = select(Deadline.id).where(Deadline.status == "pending", Deadline.due_at <= until)
+        if skip:
+            stmt = stmt.where(col(Deadline.id).not_in(skip))
+        rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
+        return [i for i in rows.all() if i is not None]
+
+    return service.read(q)  # type: ignore[no-any-return]
+
+
+def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
+    """Handle one deadline in its own transaction, marking it in that same transaction."""
+
+    def act(w: Work) -> Outcome:
+        stmt = select(Deadline).where(Deadline.id == deadline_id, Deadline.status == "pending")
+        if w.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        d = w.session.exec(stmt).first()
+        if d is None or d.due_at > until:
+            return Outcome("taken")
+        action = ACTIONS.get(d.kind)
+        if action is None:
+            raise InvalidInput("deadline.kind", "no sweep action handles this kind", d.kind)
+        d.status = "done" if action(w, d, service.dispatch) else "moot"
+        d.done_at = w.now
+        w.session.add(d)
+        w.session.flush()
+        pending = [row["due_at"] for row in w.added_deadlines]
+        return Outcome(
+            d.status, d.kind, min(pending, default=None), deadline_id=d.id, due_at=d.due_at
+        )
+
+    try:
+        return service.run(act)  # type: ignore[no-any-return]
+    except CONNECTION_ERRORS:
+        raise
+    except StaleTenancy as err:
+        log.info("deadline %d: %s; left for the next sweep", deadline_id, err.message)
+        return Outcome("retry", error=err.message)
+    except Exception as err:  # one bad row must not block every later one
+        message = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+        log.error(
+            "deadline %d failed: %s", deadline_id, message, exc_info=not hasattr(err, "message")
+        )
+        return _mark_failed(service, deadline_id, str(message))
+
+
+def _mark_failed(service: Service, deadline_id: int, error: str) -> Outcome:
+    def mark(w: Work) -> Outcome:
+        d = w.session.get(Deadline, deadline_id)
+        if d is None or d.status != "pending":
+            return Outcome("taken")
+        d.status, d.done_at = "failed", w.now
+        d.payload = {**d.payload, "error": error[:500]}  # replace the JSON value, never mutate
+        w.session.add(d)
+        return Outcome("failed", d.kind, error=error, deadline_id=d.id, due_at=d.due_at)
+
+    return service.run(mark)  # type: ignore[no-any-return]
+
+
+def sweep_deadlines(
+    service: Service,
+    *,
+    until: datetime | None = None,
+    batch: int = 500,
+    stop: Stop | None = None,
+    progress: Callable[[int], None] | None = None,
+    observe: Callable[[Outcome], None] | None = None,
+) -> SweepReport:
+    """Handle every deadline due by ``until`` (default: now), oldest first, each once.
+
+    ``stop`` is polled between deadlines: the one in hand is finished (its transaction
+    committed) and the sweep returns, so a SIGTERM never leaves half a step behind.
+    ``progress(1)`` follows each finished deadline; ``observe`` receives its outcome.
+    """
+    started = time.perf_counter()
+    until = until or service.clock.now()
+    report = SweepReport()
+    skip: set[int] = set()  # taken by another sweeper or stale: not again in this run
+    requery = True
+    while requery:
+        requery = False
+        if stop and stop():
+            report.stopped = True
+            break
+        report.planned += plan_agreement_warnings(service)
+        ids = due_ids(service, until, batch, skip)
+        for deadline_id in ids:
+            if stop and stop():
+                report.stopped = True
+                break
+            outcome = handle_one(service, deadline_id, until)
+            if outcome.status in ("taken", "retry"):
+                skip.add(deadline_id)
+                report.retry += outcome.status == "retry"
+                continue
+            if outcome.status == "done":
+                report.handled += 1
+                report.by_kind[outcome.kind or "?"] += 1
+            elif outcome.status == "moot":
+                report.moot += 1
+            else:
+                report.failed += 1
+            if progress:
+                progress(1)
+            if observe:
+                observe(outcome)
+            if outcome.new_due is not None and outcome.new_due <= until:
+                requery = True  # a new deadline is already due: keep the due order
+                break
+        else:
+            requery = len(ids) == batch
+    report.seconds = time.perf_counter() - started
+    log.info(
+        "deadline sweep: handled=%d moot=%d failed=%d retry=%d planned=%d in %.3fs%s",
+        report.handled,
+        report.moot,
+        report.failed,
+        report.retry,
+        report.planned,
+        report.seconds,
+        " (stopped)" if report.stopped else "",
+    )
+    return report
