@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import col, select
 
+from db.effects import TenancyRow
 from db.tables import Application, ExitCase, ReviewerScore, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import AlreadyExists, InvalidInput
@@ -30,7 +31,7 @@ from workflows.core import Step, Work
 APPLICATION_DEADLINES = ("info_request_lapse", "publicity_end", "agreement_lapse")
 
 
-def _profile(w: Work, tenancy: Tenancy, application: Application) -> rbook.ApplicationProfile:
+def _profile(w: Work, tenancy: TenancyRow, application: Application) -> rbook.ApplicationProfile:
     firm = w.firm(tenancy.firm_id)
     data: dict[str, Any] = {
         "uscc": firm.uscc,
@@ -153,7 +154,7 @@ def screen(w: Work, cmd: Screen) -> Step:
             context={"passed": False, "reason": cmd.reason, "failures": []},
         )
         return step
-    application = _application(w, tenancy.id)  # type: ignore[arg-type]
+    application = _application(w, tenancy.id)
     rb = rules.active_in(w, tenancy.space_id)
     decision = rbook.evaluate_hard_requirements(
         rb,
@@ -203,7 +204,7 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
 def resubmit(w: Work, cmd: Resubmit) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "resubmit")
-    application = _application(w, tenancy.id)  # type: ignore[arg-type]
+    application = _application(w, tenancy.id)
     step = w.transition(
         tenancy,
         "resubmit",
@@ -214,7 +215,7 @@ def resubmit(w: Work, cmd: Resubmit) -> Step:
     application.profile = {**application.profile, **cmd.profile}
     w.session.add(application)
     _profile(w, tenancy, application)
-    w.cancel_deadlines(tenancy.id, "info_request_lapse")  # type: ignore[arg-type]
+    w.cancel_deadlines(tenancy.id, "info_request_lapse")
     return step
 
 
@@ -235,7 +236,7 @@ def score_application(w: Work, cmd: ScoreApplication) -> Step:
     w.session.add(
         ReviewerScore(
             tenancy_id=tenancy.id,
-            reviewer=cmd.reviewer,  # type: ignore[arg-type]
+            reviewer=cmd.reviewer,
             conflict_of_interest=cmd.conflict_of_interest,
             scores=dict(cmd.scores),
             total=total,
@@ -255,7 +256,7 @@ def score_application(w: Work, cmd: ScoreApplication) -> Step:
     )
 
 
-def _scoring(w: Work, tenancy: Tenancy, rb: rbook.Rulebook) -> rbook.ScoringDecision:
+def _scoring(w: Work, tenancy: TenancyRow, rb: rbook.Rulebook) -> rbook.ScoringDecision:
     rows = w.session.exec(
         select(ReviewerScore)
         .where(ReviewerScore.tenancy_id == tenancy.id)
@@ -338,7 +339,7 @@ def withdraw(w: Work, cmd: Withdraw) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "withdraw")
     step = w.transition(tenancy, "withdraw", actor=cmd.actor, reason=cmd.reason)
-    w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)  # type: ignore[arg-type]
+    w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)
     w.notify(tenancy, "application_withdrawn", context={"reason": cmd.reason})
     return step
 
@@ -348,7 +349,7 @@ def lapse(w: Work, cmd: Lapse) -> Step:
     step = w.transition(
         tenancy, "lapse", actor=cmd.actor, reason=cmd.reason, data=_lapse_trace(w, tenancy)
     )
-    w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)  # type: ignore[arg-type]
+    w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)
     w.notify(tenancy, "application_lapsed", context={"reason": cmd.reason})
     return step
 
@@ -369,13 +370,13 @@ LAPSES = {  # state -> (deadline kind, rulebook period, label_zh, label_en)
 }
 
 
-def _lapse_trace(w: Work, tenancy: Tenancy) -> dict[str, Any]:
+def _lapse_trace(w: Work, tenancy: TenancyRow) -> dict[str, Any]:
     """The time limit that ran out, as a trace (read before the transition)."""
     if tenancy.state not in LAPSES:
         return {}
     kind, period, zh, en = LAPSES[tenancy.state]
     rb = rules.for_tenancy(w, tenancy)
-    due = w.pending_due_on(tenancy.id, kind)  # type: ignore[arg-type]
+    due = w.pending_due_on(tenancy.id, kind)
     trace = rbook.Trace(
         "admission.lapse",
         rb.version,

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from db.tables import Allocation, Tenancy, Unit
+from db.effects import TenancyRow
+from db.tables import Allocation, Unit
 from lifecycle import rulebook as rbook
 from lifecycle.errors import GuardFailed, InvalidInput
 from lifecycle.machine import Facts
@@ -24,7 +25,7 @@ def sign(w: Work, cmd: Sign) -> Step:
     if len(set(cmd.units)) != len(cmd.units):
         raise InvalidInput("units", "a unit is listed twice", ",".join(cmd.units))
     rb = rules.for_tenancy(w, tenancy)
-    application = _application(w, tenancy.id)  # type: ignore[arg-type]
+    application = _application(w, tenancy.id)
     firm = w.firm(tenancy.firm_id)
     rbook.check_lease(
         rb,
@@ -76,7 +77,7 @@ def sign(w: Work, cmd: Sign) -> Step:
     w.session.flush()
     tenancy.term_start, tenancy.term_end = cmd.term_start, cmd.term_end
     tenancy.rulebook_version = rb.version
-    w.cancel_deadlines(tenancy.id, "agreement_lapse")  # type: ignore[arg-type]
+    w.cancel_deadlines(tenancy.id, "agreement_lapse")
     step = w.transition(
         tenancy,
         "sign",
@@ -106,7 +107,7 @@ def sign(w: Work, cmd: Sign) -> Step:
     return step
 
 
-def _term_deadlines(w: Work, tenancy: Tenancy, rb: rbook.Rulebook) -> None:
+def _term_deadlines(w: Work, tenancy: TenancyRow, rb: rbook.Rulebook) -> None:
     assert tenancy.term_end is not None
     for days in rb.term.expiry_alert_days:
         on = tenancy.term_end - timedelta(days=days)

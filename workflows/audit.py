@@ -45,7 +45,7 @@ def verify(session: Session, tenancy_id: int | None = None, *, chunk: int = 500)
     heads = session.exec(stmt).all()
     for start in range(0, len(heads), chunk):
         part = heads[start : start + chunk]
-        ids = [h[0] for h in part]
+        ids = [int(h[0]) for h in part if h[0] is not None]
         events = session.exec(
             select(AuditEvent)
             .where(col(AuditEvent.tenancy_id).in_(ids))
@@ -54,7 +54,8 @@ def verify(session: Session, tenancy_id: int | None = None, *, chunk: int = 500)
         by_tenancy: dict[int, list[AuditEvent]] = {i: [] for i in ids}
         for event in events:
             by_tenancy[event.tenancy_id].append(event)
-        for tid, head, state in part:
+        for row_id, head, state in part:
+            tid = int(row_id or 0)
             chain = by_tenancy[tid]
             report.tenancies += 1
             report.events += len(chain)

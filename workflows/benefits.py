@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from db.tables import AuditEvent, Tenancy
+from db.effects import TenancyRow
+from db.tables import AuditEvent
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InvalidInput
 from lifecycle.table import RESIDENT_STATES
@@ -84,7 +85,7 @@ def _amount(value: object) -> Decimal:
         raise InvalidInput("benefit.amount_yuan", "must be a number", value) from None
 
 
-def recorded(w: Work, tenancy: Tenancy) -> list[rbook.Benefit]:
+def recorded(w: Work, tenancy: TenancyRow) -> list[rbook.Benefit]:
     """The benefits recorded for the tenancy, oldest first (for the settlement)."""
     events = w.session.exec(
         select(AuditEvent)

@@ -88,14 +88,14 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
 def confirm_exit(w: Work, tenancy: TenancyRow, *, actor: str, reason: str | None) -> Step:
     """Decide the exit after the 陈述申辩 window (objection dismissed or none lodged)."""
     w.require(tenancy, "confirm_exit")
-    case = open_case(w, tenancy.id)  # type: ignore[arg-type]
+    case = open_case(w, tenancy.id)
     rb = rules.for_tenancy(w, tenancy)
     period = rbook.vacate_period(rb, "forced", case.grounds)
     due = w.due(w.today, period)
     case.ruling = reason or "陈述申辩期满，维持退出决定"
     case.vacate_due_on = due
     w.session.add(case)
-    w.cancel_deadlines(tenancy.id, "objection_window_end")  # type: ignore[arg-type]
+    w.cancel_deadlines(tenancy.id, "objection_window_end")
     step = w.transition(
         tenancy,
         "confirm_exit",
@@ -130,7 +130,7 @@ def confirm_exit(w: Work, tenancy: TenancyRow, *, actor: str, reason: str | None
 def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "confirm_exit")
-    case = open_case(w, tenancy.id)  # type: ignore[arg-type]
+    case = open_case(w, tenancy.id)
     if case.objection_due_on is not None and w.today <= case.objection_due_on:
         raise GuardFailed(
             tenancy.id,
@@ -162,7 +162,7 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
     case = ExitCase(
         tenancy_id=tenancy.id,
         exit_type=cmd.exit_type,
-        facts=cmd.reason,  # type: ignore[arg-type]
+        facts=cmd.reason,
         vacate_due_on=due,
         rulebook_version=rb.version,
         created_at=w.now,
@@ -177,7 +177,7 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
     )
     w.session.add(case)
     w.session.flush()
-    w.cancel_deadlines(tenancy.id, *RESIDENCY_DEADLINES)  # type: ignore[arg-type]
+    w.cancel_deadlines(tenancy.id, *RESIDENCY_DEADLINES)
     w.deadline(tenancy, "vacate_due", due, subject_id=case.id)
     message = "graduation" if cmd.exit_type == "graduation" else "exit_confirmed"
     w.notify(
@@ -205,7 +205,7 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
         raise InvalidInput(
             "arrears_yuan" if cmd.arrears_yuan < 0 else "damage_yuan", "must not be negative"
         )
-    case = open_case(w, tenancy.id)  # type: ignore[arg-type]
+    case = open_case(w, tenancy.id)
     rb = rules.for_tenancy(w, tenancy)
     deposit = _deposit(w, tenancy)
     settlement = rbook.settle(
@@ -235,7 +235,7 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
     case.settlement = {**case.settlement, **settlement.to_dict()}
     case.status = "closed"
     w.session.add(case)
-    w.cancel_deadlines(tenancy.id, "vacate_due")  # type: ignore[arg-type]
+    w.cancel_deadlines(tenancy.id, "vacate_due")
     move_out = w.due(w.today, rb.periods.registration_move_out)
     step = w.transition(
         tenancy,
@@ -274,7 +274,7 @@ def _deposit(w: Work, tenancy: TenancyRow) -> int:
 def escalate_vacating(w: Work, cmd: EscalateVacating) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "escalate_vacating")
-    case = open_case(w, tenancy.id)  # type: ignore[arg-type]
+    case = open_case(w, tenancy.id)
     step = w.transition(
         tenancy,
         "escalate_vacating",

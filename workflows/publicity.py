@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from db.tables import AuditEvent, Tenancy
+from db.effects import TenancyRow
+from db.tables import AuditEvent
 from lifecycle import rulebook as rbook
 from lifecycle.errors import GuardFailed, InvalidInput, TransitionNotAllowed
 from lifecycle.table import EXIT_NOTICE, PUBLICITY, allowed_triggers
@@ -24,10 +25,10 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     rb = rules.for_tenancy(w, tenancy)
     if tenancy.state == PUBLICITY:
-        window_end = w.pending_due_on(tenancy.id, "publicity_end")  # type: ignore[arg-type]
+        window_end = w.pending_due_on(tenancy.id, "publicity_end")
         kind = "publicity_objection"
     elif tenancy.state == EXIT_NOTICE:
-        window_end = w.pending_due_on(tenancy.id, "objection_window_end")  # type: ignore[arg-type]
+        window_end = w.pending_due_on(tenancy.id, "objection_window_end")
         kind = "exit_defence"
     else:
         raise TransitionNotAllowed(
@@ -57,13 +58,13 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
         data=data,
     )
     if kind == "exit_defence" and decision.passed:
-        case = open_case(w, tenancy.id)  # type: ignore[arg-type]
+        case = open_case(w, tenancy.id)
         case.objection = cmd.grounds
         w.session.add(case)
     return {**step.to_dict(), "accepted": decision.passed, "refusal": decision.reason}
 
 
-def _accepted_objections(w: Work, tenancy: Tenancy) -> int:
+def _accepted_objections(w: Work, tenancy: TenancyRow) -> int:
 
     rows = w.session.exec(
         select(AuditEvent)
@@ -91,7 +92,7 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
                 "no accepted objection has been lodged during this 公示",
             )
         if cmd.upheld:
-            w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)  # type: ignore[arg-type]
+            w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)
             step = w.transition(tenancy, "uphold_objection", actor=cmd.actor, reason=cmd.reason)
             w.notify(tenancy, "objection_ruling", context={"upheld": True, "reason": cmd.reason})
             return step
@@ -99,10 +100,10 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
         w.notify(tenancy, "objection_ruling", context={"upheld": False, "reason": cmd.reason})
         return step
     if cmd.upheld:
-        case = open_case(w, tenancy.id)  # type: ignore[arg-type]
+        case = open_case(w, tenancy.id)
         case.status, case.ruling = "withdrawn", cmd.reason
         w.session.add(case)
-        w.cancel_deadlines(tenancy.id, "objection_window_end")  # type: ignore[arg-type]
+        w.cancel_deadlines(tenancy.id, "objection_window_end")
         step = w.transition(tenancy, "uphold_objection", actor=cmd.actor, reason=cmd.reason)
         w.notify(tenancy, "exit_ruling", context={"upheld": True, "reason": cmd.reason})
         return step
@@ -112,7 +113,7 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
 def end_publicity(w: Work, cmd: EndPublicity) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require(tenancy, "admit")
-    last = w.pending_due_on(tenancy.id, "publicity_end")  # type: ignore[arg-type]
+    last = w.pending_due_on(tenancy.id, "publicity_end")
     if last is not None and w.today <= last:
         raise GuardFailed(tenancy.id, "admit", f"公示 runs until {last.isoformat()} inclusive")
     pending = _accepted_objections(w, tenancy)
@@ -120,7 +121,7 @@ def end_publicity(w: Work, cmd: EndPublicity) -> Step:
         raise GuardFailed(tenancy.id, "admit", "an accepted objection awaits a ruling")
     rb = rules.for_tenancy(w, tenancy)
     due = w.due(w.today, rb.periods.agreement_signing)
-    w.cancel_deadlines(tenancy.id, "publicity_end")  # type: ignore[arg-type]
+    w.cancel_deadlines(tenancy.id, "publicity_end")
     step = w.transition(tenancy, "admit", actor=cmd.actor, reason=cmd.reason, data={"sign_by": due})
     w.deadline(tenancy, "agreement_lapse", due, key=str(tenancy.audit_seq))
     w.notify(
@@ -131,7 +132,7 @@ def end_publicity(w: Work, cmd: EndPublicity) -> Step:
     return step
 
 
-def _objections_ruled(w: Work, tenancy: Tenancy) -> bool:
+def _objections_ruled(w: Work, tenancy: TenancyRow) -> bool:
 
     last = w.session.exec(
         select(AuditEvent)

@@ -16,6 +16,7 @@ from typing import Any
 
 from db.effects import Effects, Ref, StepResult
 from db.repositories import ReviewRow
+from db.tables import Review
 from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import InvalidInput
@@ -34,6 +35,8 @@ RESIDENCY_DEADLINES = (
 SYSTEM_SERVICE = "系统站内通知 / in-app notice"
 SYSTEM = "system"
 CYCLE_REASON = "按规则日历自动启动年度考核"  # a review opened by the space's calendar
+#: A review as loaded: a record from the repositories, or the ORM row a cohort query gave.
+AnyReview = ReviewRow | Review
 
 
 def check_period(period: int, today: date) -> None:
@@ -93,13 +96,14 @@ def open_review(
 # ---- submit ------------------------------------------------------------------------------------
 def submit_review(
     e: Effects,
-    review: ReviewRow,
+    review: AnyReview,
     figures: Mapping[str, Any],
     *,
     actor: str,
     reason: str | None,
 ) -> StepResult:
     """Record the firm's figures (validated by the caller against the rulebook)."""
+    assert review.id is not None
     e.update("reviews", review.id, figures=dict(figures), status="submitted", submitted_at=e.now)
     e.cancel("review_reminder", "review_overdue_reminder")
     return e.record(
@@ -127,7 +131,7 @@ def chosen_outcome(consequence: str, outcome: str | None, reason: str | None) ->
 
 def decide_review(
     e: Effects,
-    review: ReviewRow,
+    review: AnyReview,
     rb: rbook.Rulebook,
     calendar: WorkCalendar,
     *,
@@ -142,6 +146,7 @@ def decide_review(
     """Record a graded review and carry out its consequence: pass, rectification ordered,
     or a forced-exit case opened (consecutive D)."""
     decided = chosen_outcome(consequence, outcome, reason)
+    assert review.id is not None
     e.update(
         "reviews",
         review.id,
@@ -201,7 +206,7 @@ def decide_review(
 
 def order_rectification(
     e: Effects,
-    review: ReviewRow,
+    review: AnyReview,
     rb: rbook.Rulebook,
     calendar: WorkCalendar,
     *,

@@ -9,7 +9,6 @@ from importlib import resources
 
 from sqlmodel import select
 
-from db import repositories as repo
 from db.effects import TenancyRow
 from db.tables import Rulebook as RulebookRow
 from db.tables import Space
@@ -54,7 +53,7 @@ def by_version(work: Work, version: str | None) -> Rulebook:
     cached = work.rulebooks.get(version)
     if cached is not None:
         return cached
-    content = repo.rulebook_text(work.connection, version)
+    content = work.uow.rulebooks.text(version)
     if content is None:
         raise NotFound("rulebook", version)
     rulebook = parse(content, f"rulebook {version[:12]}")
@@ -97,7 +96,7 @@ def decided_under(work: Work, tenancy: TenancyRow, rulebook: Rulebook) -> Iterat
 def find_version(work: Work, prefix: str) -> str:
     rows = work.session.exec(
         select(RulebookRow.version).where(RulebookRow.version.startswith(prefix))
-    ).all()  # type: ignore[attr-defined]
+    ).all()
     if len(rows) != 1:
         raise NotFound("rulebook", prefix)
     return rows[0]

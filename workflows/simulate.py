@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlmodel import select
 
+from db import repositories as repo
 from db.tables import Review
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InvalidInput
-from workflows import decisions, residency, rules
+from workflows import decisions, rules
 from workflows.core import Work
 
 VETO_PREFIX = "review.veto."
@@ -66,7 +67,7 @@ def _rescore(w: Work, rb: rbook.Rulebook, m: decisions.Member) -> rbook.ReviewDe
     trace = review.trace if decided else {}
     known = {v.code for v in rb.review.vetoes}
     previous = _previous(w, m.tenancy_id, review.period)
-    area = recorded_area(trace) or residency.leased_area(w, m.tenancy_id)
+    area = recorded_area(trace) or repo.leased_area(w.connection, m.tenancy_id)
     return rbook.score_review(
         rb,
         figures=review.figures if submitted else {},

@@ -33,7 +33,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from db.tables import Deadline, Review, Tenancy, Violation
+from db.effects import TenancyRow
+from db.tables import Deadline, Review, Violation
 from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput, StaleTenancy
 from lifecycle.periods import Period, PeriodUnit
 from lifecycle.rulebook import Rulebook
@@ -108,7 +109,7 @@ class Outcome:
 # ---- actions: one per deadline kind; True = acted, False = moot --------------------------
 # An action runs the commands it causes with ``run`` (Service.dispatch: the command's handler,
 # in the deadline's transaction).
-def _tenancy(w: Work, d: Deadline) -> Tenancy:
+def _tenancy(w: Work, d: Deadline) -> TenancyRow:
     return w.tenancy(d.tenancy_id)
 
 
@@ -207,7 +208,7 @@ def _review_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _decide_without_data(w: Work, t: Tenancy, review: Review, run: Dispatch) -> None:
+def _decide_without_data(w: Work, t: TenancyRow, review: Review, run: Dispatch) -> None:
     assert t.id is not None
     run(
         w,
