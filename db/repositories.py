@@ -9,10 +9,10 @@ running them again cheap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Select, bindparam, select
 
@@ -140,3 +140,79 @@ def space_rulebook_version(conn: Connection, space_id: int) -> tuple[bool, str |
 def rulebook_text(conn: Connection, version: str) -> str | None:
     row = conn.execute(_RULEBOOK_TEXT, {"version": version}).first()
     return None if row is None else str(row[0])
+
+
+# ---- the repositories a unit of work hands out ---------------------------------------------
+# Handlers reach these through their unit of work (``uow.tenancies``, ``uow.reviews``, ...):
+# the real one binds the functions above to its connection, a fake one keeps rows in memory.
+class Tenancies(Protocol):
+    def get(self, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None: ...
+
+
+class Reviews(Protocol):
+    def get(self, tenancy_id: int, period: int) -> ReviewRow | None: ...
+    def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]: ...
+
+
+class Allocations(Protocol):
+    def leased_area(self, tenancy_id: int) -> float: ...
+    def leased_areas(self, ids: Sequence[int]) -> dict[int, float]: ...
+
+
+class Spaces(Protocol):
+    def rulebook_version(self, space_id: int) -> tuple[bool, str | None]: ...
+
+
+class Rulebooks(Protocol):
+    def text(self, version: str) -> str | None: ...
+
+
+class _OnConnection:
+    """A repository over Core: ``connection()`` is the unit of work's, asked at each call (so
+    that the session's pending changes are flushed first, as the ORM's autoflush would)."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self.connection = connection
+
+
+class CoreTenancies(_OnConnection):
+    __slots__ = ()
+
+    def get(self, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None:
+        return tenancy(self.connection(), tenancy_id, lock=lock)
+
+
+class CoreReviews(_OnConnection):
+    __slots__ = ()
+
+    def get(self, tenancy_id: int, period: int) -> ReviewRow | None:
+        return review(self.connection(), tenancy_id, period)
+
+    def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
+        return reviews_of(self.connection(), ids, period)
+
+
+class CoreAllocations(_OnConnection):
+    __slots__ = ()
+
+    def leased_area(self, tenancy_id: int) -> float:
+        return leased_area(self.connection(), tenancy_id)
+
+    def leased_areas(self, ids: Sequence[int]) -> dict[int, float]:
+        return leased_areas(self.connection(), ids)
+
+
+class CoreSpaces(_OnConnection):
+    __slots__ = ()
+
+    def rulebook_version(self, space_id: int) -> tuple[bool, str | None]:
+        return space_rulebook_version(self.connection(), space_id)
+
+
+class CoreRulebooks(_OnConnection):
+    __slots__ = ()
+
+    def text(self, version: str) -> str | None:
+        return rulebook_text(self.connection(), version)

@@ -3,19 +3,100 @@
 The ORM session is made on first use, on the unit of work's connection and in its
 transaction. A command that reads and writes only through the repositories and the effect
 writer (the review commands) never pays for one.
+
+Handlers reach the repositories (``uow.tenancies``, ``uow.reviews``, ``uow.allocations``,
+``uow.spaces``, ``uow.rulebooks``) and the writer (``uow.writer``) through the unit of work:
+here they are :mod:`db.repositories` and :mod:`db.writer` bound to its connection; an
+in-memory stand-in (``tests/fakes.py``, ``FakeUnitOfWork``) keeps rows in dicts instead, so
+handler tests can run without a database. :class:`AbstractUnitOfWork` is what both provide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+from db import repositories as repo
+from db import writer
+from db.effects import Effects
 from lifecycle.errors import AlreadyExists, StaleTenancy
+
+
+class EffectWriter(Protocol):
+    """The writer as a handler reaches it: :mod:`db.writer` on the unit of work's connection."""
+
+    def write(self, effects: Sequence[Effects]) -> None: ...
+    def write_tenancies(self, effects: Sequence[Effects]) -> None: ...
+    def insert_row(self, table: str, values: Mapping[str, Any]) -> int: ...
+    def add_deadlines(self, rows: Sequence[dict[str, Any]]) -> int: ...
+    def cancel_deadlines(
+        self, tenancy_ids: Sequence[int], kinds: Sequence[str], now: datetime
+    ) -> int: ...
+    def add_notices(self, rows: Sequence[dict[str, Any]]) -> None: ...
+
+
+class CoreWriter:
+    """:mod:`db.writer` bound to a unit of work's connection (asked for at each call)."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self.connection = connection
+
+    def write(self, effects: Sequence[Effects]) -> None:
+        writer.write(self.connection(), effects)
+
+    def write_tenancies(self, effects: Sequence[Effects]) -> None:
+        writer.write_tenancies(self.connection(), effects)
+
+    def insert_row(self, table: str, values: Mapping[str, Any]) -> int:
+        return writer.insert_row(self.connection(), table, values)
+
+    def add_deadlines(self, rows: Sequence[dict[str, Any]]) -> int:
+        return writer.add_deadlines(self.connection(), rows)
+
+    def cancel_deadlines(
+        self, tenancy_ids: Sequence[int], kinds: Sequence[str], now: datetime
+    ) -> int:
+        return writer.cancel_deadlines(self.connection(), tenancy_ids, kinds, now)
+
+    def add_notices(self, rows: Sequence[dict[str, Any]]) -> None:
+        writer.add_notices(self.connection(), rows)
+
+
+class AbstractUnitOfWork(Protocol):
+    """What handlers (``workflows.core.Work``) and the service use of a unit of work."""
+
+    after_commit: list[Callable[[], None]]
+
+    @property
+    def tenancies(self) -> repo.Tenancies: ...
+    @property
+    def reviews(self) -> repo.Reviews: ...
+    @property
+    def allocations(self) -> repo.Allocations: ...
+    @property
+    def spaces(self) -> repo.Spaces: ...
+    @property
+    def rulebooks(self) -> repo.Rulebooks: ...
+    @property
+    def writer(self) -> EffectWriter: ...
+    @property
+    def connection(self) -> Connection: ...
+    @property
+    def session(self) -> Session: ...
+    @property
+    def has_session(self) -> bool: ...
+    def session_connection(self) -> Connection: ...
+    def flush(self) -> None: ...
+    def commit(self) -> None: ...
 
 
 class UnitOfWork:
@@ -27,6 +108,13 @@ class UnitOfWork:
         self._connection: Connection | None = None
         self._session: Session | None = None
         self._open = False
+        # The repositories and the writer, on this unit of work's connection.
+        self.tenancies: repo.Tenancies = repo.CoreTenancies(self.current_connection)
+        self.reviews: repo.Reviews = repo.CoreReviews(self.current_connection)
+        self.allocations: repo.Allocations = repo.CoreAllocations(self.current_connection)
+        self.spaces: repo.Spaces = repo.CoreSpaces(self.current_connection)
+        self.rulebooks: repo.Rulebooks = repo.CoreRulebooks(self.current_connection)
+        self.writer: EffectWriter = CoreWriter(self.current_connection)
 
     def __enter__(self) -> UnitOfWork:
         self._open = True
@@ -89,6 +177,14 @@ class UnitOfWork:
         """The connection, asked of the session when there is one (so that a savepoint the
         session began is emitted before the next statement)."""
         if self._session is not None:
+            return self._session.connection()
+        return self.connection
+
+    def current_connection(self) -> Connection:
+        """The connection for a Core read or write, after writing what the session holds
+        unwritten (as the ORM's autoflush would before a query)."""
+        if self._session is not None:
+            self.flush()
             return self._session.connection()
         return self.connection
 

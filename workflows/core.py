@@ -19,8 +19,6 @@ from sqlalchemy import Connection, Executable
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from db import repositories as repo
-from db import writer
 from db.effects import (
     TENANCY_COLUMNS,
     Effects,
@@ -31,7 +29,7 @@ from db.effects import (
     notice_row,
 )
 from db.tables import Deadline, Firm, Space
-from db.uow import UnitOfWork, translate_integrity_error
+from db.uow import AbstractUnitOfWork, translate_integrity_error
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
 from lifecycle.errors import NotFound, StaleTenancy, TransitionNotAllowed
@@ -56,7 +54,7 @@ class Work:
 
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: AbstractUnitOfWork,
         clock: Clock,
         calendar: WorkCalendar | Callable[[], WorkCalendar],
         *,
@@ -109,11 +107,11 @@ class Work:
     def insert(self, model: type[SQLModel], **values: Any) -> int:
         """Insert one row of ``model`` now (through the writer) and return its id."""
         name = str(model.__tablename__)
-        return writer.insert_row(self.connection, name, values)
+        return self.uow.writer.insert_row(name, values)
 
     def apply(self, effects: Effects) -> None:
         """Write a decided command's effects now, in this unit of work's transaction."""
-        writer.write(self.connection, [effects])
+        self.uow.writer.write([effects])
         self._written(effects)
         self.added_deadlines.extend(effects.deadlines)
 
@@ -128,7 +126,7 @@ class Work:
         self, tenancy_id: int, expected_version: int | None = None, *, lock: bool = True
     ) -> TenancyRow:
         """The tenancy, locked on PostgreSQL; StaleTenancy if it moved past ``expected``."""
-        row = repo.tenancy(self.connection, tenancy_id, lock=lock)
+        row = self.uow.tenancies.get(tenancy_id, lock=lock)
         if row is None:
             raise NotFound("tenancy", tenancy_id)
         known = self._loaded.get(tenancy_id)
@@ -169,12 +167,12 @@ class Work:
             if any(snapshot.get(k) != v for k, v in _columns(row).items() if k not in _SAVED):
                 effects = self.effects(row)
                 effects.moved = True
-                writer.write_tenancies(self.connection, [effects])
+                self.uow.writer.write_tenancies([effects])
                 self._written(effects)
 
     def space_rulebook_version(self, space_id: int) -> str | None:
         """The version of the rulebook active in a space now (as this command left it)."""
-        found, version = repo.space_rulebook_version(self.connection, space_id)
+        found, version = self.uow.spaces.rulebook_version(space_id)
         if not found:
             raise NotFound("space", space_id)
         return version
@@ -290,7 +288,7 @@ class Work:
             key=key,
             payload=payload,
         )
-        if not writer.add_deadlines(self.connection, [row]):
+        if not self.uow.writer.add_deadlines([row]):
             return False
         self.added_deadlines.append(row)
         return True
@@ -311,7 +309,7 @@ class Work:
 
     def cancel_deadlines(self, tenancy_id: int, *kinds: str) -> int:
         """Cancel pending deadlines of these kinds (the step they guarded is moot)."""
-        done = writer.cancel_deadlines(self.connection, [tenancy_id], kinds, self.now)
+        done = self.uow.writer.cancel_deadlines([tenancy_id], kinds, self.now)
         if self.uow.has_session:
             # Deadlines this session already holds (a sweep firing one) are read again.
             for obj in list(self.session.identity_map.values()):
@@ -345,7 +343,7 @@ class Work:
             audience=audience,
             key=key,
         )
-        writer.add_notices(self.connection, [row])
+        self.uow.writer.add_notices([row])
 
 
 def _columns(tenancy: TenancyRow) -> dict[str, Any]:

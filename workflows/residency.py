@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from db import repositories as repo
 from db.effects import TenancyRow
 from db.repositories import ReviewRow
 from db.tables import Rectification, Violation
@@ -36,7 +35,7 @@ __all__ = ["OUTCOME_TRIGGER", "apply_decision", "evaluate", "find_review", "revi
 
 
 def find_review(w: Work, tenancy_id: int, period: int) -> ReviewRow | None:
-    return repo.review(w.connection, tenancy_id, period)
+    return w.uow.reviews.get(tenancy_id, period)
 
 
 def review_of(w: Work, tenancy_id: int, period: int) -> ReviewRow:
@@ -83,7 +82,7 @@ def evaluate(
         rb,
         figures=review.figures,
         previous_figures=previous.figures if previous else None,
-        leased_area_m2=repo.leased_area(w.connection, tenancy.id),
+        leased_area_m2=w.uow.allocations.leased_area(tenancy.id),
         vetoes=vetoes,
         submitted=review.status == "submitted",
         previous_grade=previous.grade if previous else None,

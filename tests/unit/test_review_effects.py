@@ -267,11 +267,11 @@ def test_a_second_d_in_a_row_fails_the_review_and_opens_a_forced_exit_case() -> 
     (event,) = e.events
     assert (event["seq"], event["prev_hash"]) == (5, HEAD)
     data = plain(event["data"])
-    assert data["outcome"] == "fail" and data["grade"] == "D" and data["trace"] == trace
+    assert (data["outcome"], data["grade"], data["period"]) == ("fail", "D", 2024)
     assert event["hash"] == expected_hash(event, data)
 
     (update,) = e.updates
-    assert update[:2] == ("reviews", 41)
+    assert update[:2] == ("reviews", 41) and update[2]["trace"] == trace  # kept on the review
     assert {k: update[2][k] for k in ("status", "grade", "consequence", "decided_at")} == {
         "status": "decided",
         "grade": "D",

@@ -1,0 +1,473 @@
+"""An in-memory unit of work: handler tests without a database.
+
+:class:`FakeUnitOfWork` provides what ``workflows.core.Work`` uses of a unit of work
+(:class:`db.uow.AbstractUnitOfWork`): the repositories (``tenancies``, ``reviews``,
+``allocations``, ``spaces``, ``rulebooks``) and the writer, over rows kept in dicts by a
+:class:`FakeDatabase`. The writer follows :mod:`db.writer`: the versioned tenancy update
+(:class:`~lifecycle.errors.StaleTenancy` when the row moved on), new rows given ids (their
+:class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a dedupe key seen
+before is a no-op), audit events (a clash on ``(tenancy_id, seq)`` is stale), notices (a dedupe
+key seen before is :class:`~lifecycle.errors.AlreadyExists`). The table shapes and unique keys
+are read from ``db.tables``; JSON columns hold what reading them back would give.
+
+A unit of work works on a copy of the committed rows: ``commit`` publishes it, leaving the
+block without committing drops it. Anything that needs SQL (``connection``, ``session``)
+raises :class:`NoDatabase`, so a handler that still reads or writes around the repositories
+is found at once.
+
+:class:`FakeService` is :class:`workflows.service.Service` with its units of work made here
+and a fixed calendar: ``service.handle(command)`` runs the registered handler as in production.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import JSON, Connection, Engine, UniqueConstraint
+from sqlmodel import Session
+
+from db.effects import TENANCY_COLUMNS, Effects, Party, Ref, RefKey, TenancyRow, json_safe
+from db.repositories import REVIEW_COLUMNS, ReviewRow
+from db.tables import ALL_TABLES
+from lifecycle.audit import GENESIS
+from lifecycle.calendar import WorkCalendar
+from lifecycle.clock import Clock
+from lifecycle.errors import AlreadyExists, StaleTenancy
+from lifecycle.rulebook import Rulebook
+from lifecycle.table import ACTIVE
+from workflows import rules
+from workflows.service import Handlers, Service
+
+Row = dict[str, Any]
+Rows = dict[str, dict[Any, Row]]
+
+
+class NoDatabase(RuntimeError):
+    """Raised by a fake unit of work for anything that needs SQL."""
+
+
+class _Table:
+    """What the fake needs to know of a table: columns, key, unique keys, JSON columns."""
+
+    def __init__(self, name: str) -> None:
+        t = ALL_TABLES.tables[name]
+        self.name = name
+        self.columns = tuple(c.name for c in t.c)
+        (self.key,) = (c.name for c in t.primary_key)
+        self.defaults = {
+            c.name: c.default.arg
+            for c in t.c
+            if c.default is not None and c.default.is_scalar  # type: ignore[attr-defined]
+        }
+        self.unique = [
+            tuple(c.name for c in k.columns)
+            for k in t.constraints
+            if isinstance(k, UniqueConstraint)
+        ]
+        self.json = frozenset(c.name for c in t.c if isinstance(c.type, JSON))
+
+    def row(self, values: Mapping[str, Any]) -> Row:
+        unknown = set(values) - set(self.columns)
+        if unknown:
+            raise KeyError(f"{self.name} has no column {', '.join(sorted(unknown))}")
+        row = {c: self.defaults.get(c) for c in self.columns}
+        row.update(values)
+        for c in self.json & set(values):
+            row[c] = stored_json(row[c])
+        return row
+
+
+TABLES = {name: _Table(name) for name in ALL_TABLES.tables}
+
+
+def stored_json(value: Any) -> Any:
+    """A JSON column's value as reading it back gives it (dates as text, fragments decoded)."""
+    if isinstance(value, orjson.Fragment):
+        return orjson.loads(orjson.dumps(value))
+    return None if value is None else json_safe(value)
+
+
+def resolved(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Refs replaced by the ids the writer gave them, RefKeys by their text."""
+    out = dict(values)
+    for key, value in values.items():
+        if isinstance(value, Ref):
+            out[key] = value.id
+        elif isinstance(value, RefKey):
+            out[key] = value.resolve()
+    return out
+
+
+class FakeDatabase:
+    """The committed rows of every table (by primary key) and the ids handed out so far
+    (like a sequence, an id is not given again when its transaction rolls back)."""
+
+    def __init__(self) -> None:
+        self.tables: Rows = {name: {} for name in TABLES}
+        self.last_id: dict[str, int] = {}
+        self.commits = 0
+
+    def next_id(self, table: str) -> int:
+        self.last_id[table] = self.last_id.get(table, 0) + 1
+        return self.last_id[table]
+
+    # ---- reading what was committed -----------------------------------------------------
+    def rows(self, table: str, **where: Any) -> list[Row]:
+        """Committed rows of ``table`` matching ``where``, in key order (copies)."""
+        return [copy.deepcopy(r) for r in select(self.tables, table, **where)]
+
+    def row(self, table: str, key: Any) -> Row:
+        return copy.deepcopy(self.tables[table][key])
+
+    def events(self, tenancy_id: int) -> list[Row]:
+        return sorted(self.rows("audit_events", tenancy_id=tenancy_id), key=lambda e: e["seq"])
+
+    # ---- seeding (committed at once) ----------------------------------------------------
+    def add(self, table: str, **values: Any) -> Any:
+        return add_row(self, self.tables, table, values)
+
+    def add_rulebook(self, text: str, now: datetime) -> Rulebook:
+        rulebook = rules.parse(text)
+        self.add(
+            "rulebooks",
+            version=rulebook.version,
+            name=rulebook.meta.name,
+            content=text,
+            loaded_at=now,
+        )
+        return rulebook
+
+    def add_resident(
+        self,
+        *,
+        now: datetime,
+        rulebook: Rulebook,
+        name: str = "峰际生物",
+        uscc: str = "91510100MA6C000001",
+        space: str = "MC3",
+        area_m2: float = 120.0,
+        state: str = ACTIVE,
+        term_start: date | None = None,
+        term_end: date | None = None,
+    ) -> int:
+        """A firm resident in a space (created here if new) under ``rulebook``, holding one
+        unit of ``area_m2``; its tenancy's id. The chain starts at GENESIS."""
+        found = select(self.tables, "spaces", code=space)
+        space_id = (
+            found[0]["id"]
+            if found
+            else self.add(
+                "spaces",
+                code=space,
+                name="成都医学城三医创新中心",
+                timezone="Asia/Shanghai",
+                rulebook_version=rulebook.version,
+                created_at=now,
+            )
+        )
+        firm_id = self.add(
+            "firms",
+            name=name,
+            uscc=uscc,
+            industry="pharma",
+            contact_name="张敏",
+            contact_email="zhang@example.cn",
+            account_manager="李经理",
+            locale="zh-CN",
+            created_at=now,
+        )
+        tenancy_id = self.add(
+            "tenancies",
+            firm_id=firm_id,
+            space_id=space_id,
+            state=state,
+            term_start=term_start,
+            term_end=term_end,
+            rulebook_version=rulebook.version,
+            audit_head=GENESIS,
+            created_at=now,
+            updated_at=now,
+        )
+        unit_id = self.add(
+            "units",
+            space_id=space_id,
+            code=f"A-{100 + tenancy_id}",
+            kind="office",
+            area_m2=area_m2,
+            status="let",
+        )
+        self.add(
+            "allocations",
+            tenancy_id=tenancy_id,
+            unit_id=unit_id,
+            area_m2=area_m2,
+            start_on=term_start or now.date(),
+            end_on=None,
+        )
+        return int(tenancy_id)
+
+
+def select(tables: Rows, table: str, **where: Any) -> list[Row]:
+    rows = tables[table]
+    return [rows[k] for k in sorted(rows) if all(rows[k].get(c) == v for c, v in where.items())]
+
+
+def add_row(db: FakeDatabase, tables: Rows, table: str, values: Mapping[str, Any]) -> Any:
+    """Insert a row (its id made when the table's key is ``id`` and none was given), refusing
+    a duplicate of a unique key as the database would: AlreadyExists."""
+    spec = TABLES[table]
+    row = spec.row(values)
+    if row[spec.key] is None and spec.key == "id":
+        row["id"] = db.next_id(table)
+    rows = tables[table]
+    if row[spec.key] in rows:
+        raise AlreadyExists(table, f"{spec.key} {row[spec.key]}")
+    for columns in spec.unique:
+        key = tuple(row[c] for c in columns)
+        if None not in key and any(tuple(r[c] for c in columns) == key for r in rows.values()):
+            raise AlreadyExists(table, f"({', '.join(columns)}) = {key}")
+    rows[row[spec.key]] = row
+    return row[spec.key]
+
+
+# ---- the unit of work ---------------------------------------------------------------------------
+class FakeUnitOfWork:
+    """``with uow: ...; uow.commit()`` over a :class:`FakeDatabase`."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self.after_commit: list[Callable[[], None]] = []
+        self._rows: Rows | None = None
+        self.tenancies = FakeTenancies(self)
+        self.reviews = FakeReviews(self)
+        self.allocations = FakeAllocations(self)
+        self.spaces = FakeSpaces(self)
+        self.rulebooks = FakeRulebooks(self)
+        self.writer = FakeWriter(self)
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._rows = copy.deepcopy(self.db.tables)
+        self.after_commit = []
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._rows = None  # what was not committed is gone
+
+    @property
+    def rows(self) -> Rows:
+        """This unit of work's rows (the committed ones and what it wrote since)."""
+        if self._rows is None:
+            raise RuntimeError("the unit of work is not open (use it in a with block)")
+        return self._rows
+
+    def commit(self) -> None:
+        self.db.tables = copy.deepcopy(self.rows)
+        self.db.commits += 1
+        for hook in self.after_commit:
+            hook()
+
+    def flush(self) -> None:
+        """Nothing is held unwritten: every write goes into the rows at once."""
+
+    @property
+    def has_session(self) -> bool:
+        return False
+
+    @property
+    def connection(self) -> Connection:
+        raise NoDatabase("a fake unit of work has no connection: read through a repository")
+
+    @property
+    def session(self) -> Session:
+        raise NoDatabase("a fake unit of work has no ORM session: read through a repository")
+
+    def session_connection(self) -> Connection:
+        return self.connection
+
+
+class _Repository:
+    __slots__ = ("uow",)
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+
+class FakeTenancies(_Repository):
+    __slots__ = ()
+
+    def get(self, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None:
+        rows = self.uow.rows
+        row = rows["tenancies"].get(tenancy_id)
+        if row is None:
+            return None
+        firm, space = rows["firms"][row["firm_id"]], rows["spaces"][row["space_id"]]
+        tenancy = TenancyRow(*(row[c] for c in TENANCY_COLUMNS))
+        tenancy.party = Party(
+            firm_id=firm["id"],
+            name=firm["name"],
+            uscc=firm["uscc"],
+            contact_name=firm["contact_name"],
+            contact_email=firm["contact_email"],
+            account_manager=firm["account_manager"],
+            locale=firm["locale"],
+            space_code=space["code"],
+            space_name=space["name"],
+        )
+        return tenancy
+
+
+class FakeReviews(_Repository):
+    __slots__ = ()
+
+    def get(self, tenancy_id: int, period: int) -> ReviewRow | None:
+        found = select(self.uow.rows, "reviews", tenancy_id=tenancy_id, period=period)
+        return _review(found[0]) if found else None
+
+    def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
+        wanted = set(ids)
+        return {
+            r["tenancy_id"]: _review(r)
+            for r in select(self.uow.rows, "reviews", period=period)
+            if r["tenancy_id"] in wanted
+        }
+
+
+def _review(row: Row) -> ReviewRow:
+    return ReviewRow(*(copy.deepcopy(row[c]) for c in REVIEW_COLUMNS))
+
+
+class FakeAllocations(_Repository):
+    __slots__ = ()
+
+    def leased_area(self, tenancy_id: int) -> float:
+        return self.leased_areas([tenancy_id])[tenancy_id]
+
+    def leased_areas(self, ids: Sequence[int]) -> dict[int, float]:
+        out = dict.fromkeys(ids, 0.0)
+        for a in select(self.uow.rows, "allocations", end_on=None):
+            if a["tenancy_id"] in out:
+                out[a["tenancy_id"]] += a["area_m2"]
+        return {k: round(v, 2) for k, v in out.items()}
+
+
+class FakeSpaces(_Repository):
+    __slots__ = ()
+
+    def rulebook_version(self, space_id: int) -> tuple[bool, str | None]:
+        space = self.uow.rows["spaces"].get(space_id)
+        return (False, None) if space is None else (True, space["rulebook_version"])
+
+
+class FakeRulebooks(_Repository):
+    __slots__ = ()
+
+    def text(self, version: str) -> str | None:
+        row = self.uow.rows["rulebooks"].get(version)
+        return None if row is None else str(row["content"])
+
+
+class FakeWriter(_Repository):
+    """:mod:`db.writer`'s effects, written into the unit of work's rows (same order)."""
+
+    __slots__ = ()
+
+    def write(self, effects: Sequence[Effects]) -> None:
+        self.write_tenancies([e for e in effects if e.moved])
+        for e in effects:
+            for ref, values in e.inserts:
+                ref.id = add_row(self.uow.db, self.uow.rows, ref.table, resolved(values))
+        for e in effects:
+            for table, row_id, values in e.updates:
+                self.update_row(table, row_id, values)
+        for e in effects:
+            for kinds in e.cancels:
+                self.cancel_deadlines([e.tenancy.id], kinds, e.now)
+        self.add_deadlines([d for e in effects for d in e.deadlines])
+        self.add_events([ev for e in effects for ev in e.events])
+        self.add_notices([n for e in effects for n in e.notices])
+
+    def write_tenancies(self, effects: Sequence[Effects]) -> None:
+        rows = self.uow.rows["tenancies"]
+        for e in effects:  # all checked before any is written, as one UPDATE would
+            row = rows.get(e.tenancy.id)
+            if row is None or row["version"] != e.seen_version:
+                raise StaleTenancy(e.tenancy.id, e.seen_version, row and row["version"])
+        for e in effects:
+            rows[e.tenancy.id].update(e.tenancy_values())
+
+    def insert_row(self, table: str, values: Mapping[str, Any]) -> int:
+        return int(add_row(self.uow.db, self.uow.rows, table, resolved(values)))
+
+    def update_row(self, table: str, row_id: int, values: Mapping[str, Any]) -> None:
+        row = self.uow.rows[table].get(row_id)
+        if row is not None:  # an UPDATE that matches nothing changes nothing
+            row.update(TABLES[table].row({**row, **resolved(values)}))
+
+    def cancel_deadlines(
+        self, tenancy_ids: Sequence[int], kinds: Sequence[str], now: datetime
+    ) -> int:
+        done = 0
+        for d in self.uow.rows["deadlines"].values():
+            if d["tenancy_id"] in tenancy_ids and d["kind"] in kinds and d["status"] == "pending":
+                d["status"], d["done_at"] = "cancelled", now
+                done += 1
+        return done
+
+    def add_deadlines(self, rows: Sequence[dict[str, Any]]) -> int:
+        done = 0
+        for d in rows:
+            values = resolved(d)
+            if select(self.uow.rows, "deadlines", dedupe_key=values["dedupe_key"]):
+                continue  # ON CONFLICT (dedupe_key) DO NOTHING
+            add_row(self.uow.db, self.uow.rows, "deadlines", values)
+            done += 1
+        return done
+
+    def add_events(self, rows: Iterable[dict[str, Any]]) -> None:
+        for ev in rows:
+            if select(self.uow.rows, "audit_events", tenancy_id=ev["tenancy_id"], seq=ev["seq"]):
+                # Someone else appended to this tenancy's chain first.
+                raise StaleTenancy(ev["tenancy_id"], None, None)
+            add_row(self.uow.db, self.uow.rows, "audit_events", ev)
+
+    def add_notices(self, rows: Sequence[dict[str, Any]]) -> None:
+        for n in rows:
+            try:
+                add_row(self.uow.db, self.uow.rows, "outbox", resolved(n))
+            except AlreadyExists as err:
+                raise AlreadyExists("notice", err.context.get("key", "")) from err
+
+
+# ---- the service --------------------------------------------------------------------------------
+class FakeService(Service):
+    """The command bus over a :class:`FakeDatabase`, with a fixed working-day calendar."""
+
+    def __init__(
+        self,
+        db: FakeDatabase,
+        clock: Clock,
+        handlers: Handlers | None = None,
+        calendar: WorkCalendar | None = None,
+    ) -> None:
+        super().__init__(cast(Engine, None), clock, handlers)
+        self.db = db
+        self.fixed_calendar = calendar or WorkCalendar()
+
+    def with_clock(self, clock: Clock) -> FakeService:
+        return FakeService(self.db, clock, self.handlers, self.fixed_calendar)
+
+    def uow(self) -> FakeUnitOfWork:  # type: ignore[override]
+        return FakeUnitOfWork(self.db)
+
+    def calendar(self, uow: Any) -> WorkCalendar:
+        return self.fixed_calendar
