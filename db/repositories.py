@@ -96,6 +96,17 @@ _LEASED = select(_A.c.tenancy_id, _A.c.area_m2).where(_A.c.end_on.is_(None))
 _LEASED_ONE = _LEASED.where(_A.c.tenancy_id == bindparam("tenancy_id"))
 _LEASED_MANY = _LEASED.where(_A.c.tenancy_id.in_(bindparam("ids", expanding=True)))
 _OVERRIDES = select(_CAL.c.day, _CAL.c.workday)
+_D = ALL_TABLES.tables["deadlines"]
+_PENDING_DUE_ON = (
+    select(_D.c.due_on)
+    .where(
+        _D.c.tenancy_id == bindparam("tenancy_id"),
+        _D.c.kind == bindparam("kind"),
+        _D.c.status == "pending",
+    )
+    .order_by(_D.c.id.desc())
+    .limit(1)
+)
 _SPACE_RULEBOOK = select(_S.c.rulebook_version).where(_S.c.id == bindparam("space_id"))
 _RULEBOOK_TEXT = select(_RB.c.content).where(_RB.c.version == bindparam("version"))
 
@@ -115,7 +126,7 @@ def reviews_of(conn: Connection, ids: Sequence[int], period: int) -> dict[int, R
 
 def leased_area(conn: Connection, tenancy_id: int) -> float:
     rows = conn.execute(_LEASED_ONE, {"tenancy_id": tenancy_id})
-    return round(sum(area for _, area in rows), 2)
+    return round(sum(float(area) for _, area in rows), 2)
 
 
 def leased_areas(conn: Connection, ids: Sequence[int]) -> dict[int, float]:
@@ -125,6 +136,12 @@ def leased_areas(conn: Connection, ids: Sequence[int]) -> dict[int, float]:
         for tenancy_id, area in conn.execute(_LEASED_MANY, {"ids": list(ids)}):
             out[tenancy_id] += area
     return {k: round(v, 2) for k, v in out.items()}
+
+
+def pending_due_on(conn: Connection, tenancy_id: int, kind: str) -> date | None:
+    """The day the newest pending deadline of ``kind`` falls due, if there is one."""
+    due = conn.execute(_PENDING_DUE_ON, {"tenancy_id": tenancy_id, "kind": kind}).scalar()
+    return due if isinstance(due, date) else None
 
 
 def calendar_overrides(conn: Connection) -> frozenset[tuple[date, bool]]:

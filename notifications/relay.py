@@ -18,6 +18,7 @@ re-delivered: at-least-once email (same Message-ID), exactly-once inbox items.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -27,11 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, update
+from sqlalchemy import Connection, Engine, Table, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, or_, select
 
-from db.tables import Firm, OutboxMessage, User
+from db.tables import Firm, OutboxMessage, Review, User
+from lifecycle.audit import canonical_json
 from lifecycle.clock import Clock
 from lifecycle.errors import InvalidTemplate
 from notifications.channels import (
@@ -47,6 +49,7 @@ from notifications.render import Overrides, RenderedMessage, Renderer
 
 log = logging.getLogger("innospace.relay")
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+REVIEWS: Table = Review.__table__  # type: ignore[attr-defined]
 SUBJECT_MAX = 300  # InboxItem.subject
 
 
@@ -211,6 +214,7 @@ class Relay:
             ]
             if self.smtp is not None:
                 self._address(session, jobs, self.smtp)
+            _attach_traces(conn, jobs)
             return jobs, load_overrides(session)
 
     def _address(self, session: Session, jobs: list[_Job], smtp: SmtpSettings) -> None:
@@ -346,6 +350,34 @@ class Relay:
 
 
 MARK_CHUNK = 1000  # ids per UPDATE, well under either database's bound-parameter limit
+
+
+def _attach_traces(conn: Connection, jobs: list[_Job]) -> None:
+    """A decision's notice carries the digest of its trace, which is stored once, on the
+    review: the trace is read back here (one query per batch) and checked against the
+    digest. A trace that no longer matches is not shown; the row says why."""
+    wanted = {
+        (int(j.context["tenancy"]["id"]), int(j.context["period"])): j
+        for j in jobs
+        if "trace_sha256" in j.context and "trace" not in j.context and "period" in j.context
+    }
+    if not wanted:
+        return
+    r = REVIEWS.c
+    rows = conn.execute(
+        core_select(r.tenancy_id, r.period, r.trace).where(
+            r.tenancy_id.in_(sorted({t for t, _ in wanted})),
+            r.period.in_(sorted({p for _, p in wanted})),
+        )
+    )
+    found = {(row.tenancy_id, row.period): row.trace for row in rows}
+    for key, job in wanted.items():
+        trace = found.get(key) or {}
+        if hashlib.sha256(canonical_json(trace)).hexdigest() == job.context["trace_sha256"]:
+            job.context["trace"] = trace
+        else:
+            job.context["trace"] = {}
+            job.note = "trace not shown: the review's trace does not match the decision's digest"
 
 
 def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:

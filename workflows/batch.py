@@ -344,7 +344,7 @@ def decide_cycle_batch(
                 if cap is not None and decision.grade == cap.grade:
                     held.append(t.id)
                 else:
-                    final.append(decide.effects(t, loaded, decision))
+                    final.append((decide.effects(t, loaded, decision), decision.consequence))
             decide.write(final, report)
             if progress:
                 progress(len(final), report.selected)
@@ -357,14 +357,17 @@ def decide_cycle_batch(
                     after = capped[t.id]
                     report.outcomes["demoted"] += after.grade != decision.grade
                     final.append(
-                        decide.effects(
-                            t,
-                            loaded,
-                            replace(
-                                after,
-                                category_scores=decision.category_scores,
-                                trace=decision.trace.add(*after.trace.steps),
+                        (
+                            decide.effects(
+                                t,
+                                loaded,
+                                replace(
+                                    after,
+                                    category_scores=decision.category_scores,
+                                    trace=decision.trace.add(*after.trace.steps),
+                                ),
                             ),
+                            after.consequence,
                         )
                     )
                 decide.write(final, report)
@@ -372,9 +375,6 @@ def decide_cycle_batch(
                     progress(len(final), report.selected)
     report.seconds = time.perf_counter() - started
     return report
-
-
-_OUTCOME_OF = {trigger: outcome for outcome, trigger in reviews.OUTCOME_TRIGGER.items()}
 
 
 def _no_steps(rb: rbook.Rulebook) -> Trace:
@@ -435,9 +435,10 @@ class _Decider:
         )
         return e
 
-    def write(self, final: list[Effects], report: BatchReport) -> None:
-        writer.write(self.conn, final)
+    def write(self, final: list[tuple[Effects, str]], report: BatchReport) -> None:
+        """Write decided effects; ``report`` counts them by outcome (from the consequence)."""
+        writer.write(self.conn, [e for e, _ in final])
         report.written += len(final)
         report.chunks += 1
-        for e in final:
-            report.outcomes[_OUTCOME_OF[e.events[0]["trigger"]]] += 1
+        for _, consequence in final:
+            report.outcomes[reviews.outcome_for(consequence)] += 1

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Executable
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlmodel import Session, SQLModel, select
 
+from db import repositories as repo
 from db.effects import (
     TENANCY_COLUMNS,
     Effects,
@@ -28,7 +29,7 @@ from db.effects import (
     json_safe,
     notice_row,
 )
-from db.tables import Deadline, Firm, Space
+from db.tables import Deadline, Firm, Space, Tenancy
 from db.uow import AbstractUnitOfWork, translate_integrity_error
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
@@ -159,6 +160,11 @@ class Work:
             t.version, t.updated_at = effects.new_version, effects.now
         first = self._loaded.get(t.id)
         self._loaded[t.id] = (first[0] if first else effects.seen_version, _columns(t), t)
+        if effects.moved and self.uow.has_session:
+            # An ORM copy of the tenancy this session holds is read again on next use.
+            held = self.session.identity_map.get(self.session.identity_key(Tenancy, t.id))
+            if held is not None:
+                self.session.expire(held)
 
     def flush_changed(self) -> None:
         """Write tenancy columns a handler set after the command's last write (the service
@@ -295,17 +301,7 @@ class Work:
 
     def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
         """The day the newest pending deadline of ``kind`` falls due, if there is one."""
-        row = self.session.exec(
-            select(Deadline.due_on)
-            .where(
-                Deadline.tenancy_id == tenancy_id,
-                Deadline.kind == kind,
-                Deadline.status == "pending",
-            )
-            .order_by(Deadline.id.desc())  # type: ignore[union-attr]
-            .limit(1)
-        ).first()
-        return row
+        return repo.pending_due_on(self.connection, tenancy_id, kind)
 
     def cancel_deadlines(self, tenancy_id: int, *kinds: str) -> int:
         """Cancel pending deadlines of these kinds (the step they guarded is moot)."""

@@ -32,6 +32,7 @@ from lifecycle.rulebook import Rulebook
 from lifecycle.table import STATE_LABELS
 from workflows import audit, benefits, rules
 from workflows.core import Work
+from workflows.reviews import trace_digest
 
 
 def _iso(value: Any) -> Any:
@@ -147,6 +148,12 @@ def timeline(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
     events = session.exec(
         select(AuditEvent).where(AuditEvent.tenancy_id == tenancy_id).order_by(col(AuditEvent.seq))
     ).all()
+    # A review decision's event carries its trace's digest; the trace is stored once, on the
+    # review, and shown with the event when it still matches.
+    traces = {
+        r.period: r.trace
+        for r in session.exec(select(Review).where(Review.tenancy_id == tenancy_id)).all()
+    }
     return [
         {
             "seq": e.seq,
@@ -156,12 +163,20 @@ def timeline(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
             "from": e.from_state,
             "to": e.to_state,
             "reason": e.reason,
-            "data": e.data,
+            "data": _with_trace(e.data or {}, traces),
             "rulebook_version": e.rulebook_version,
             "hash": e.hash[:12],
         }
         for e in events
     ]
+
+
+def _with_trace(data: dict[str, Any], traces: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    digest, period = data.get("trace_sha256"), data.get("period")
+    if digest is None or "trace" in data or not isinstance(period, int):
+        return data
+    trace = traces.get(period) or {}
+    return {**data, "trace": trace if trace_digest(trace) == digest else {}}
 
 
 def state_counts(w: Work, *, space: str | None = None) -> dict[str, int]:

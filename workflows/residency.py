@@ -29,7 +29,7 @@ from workflows.commands import (
 )
 from workflows.core import Step, Work
 from workflows.exits import open_forced_case
-from workflows.reviews import OUTCOME_TRIGGER, SYSTEM_SERVICE
+from workflows.reviews import OUTCOME_TRIGGER, SYSTEM_SERVICE, AnyReview
 
 __all__ = ["OUTCOME_TRIGGER", "apply_decision", "evaluate", "find_review", "review_of"]
 
@@ -75,7 +75,7 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
 
 
 def evaluate(
-    w: Work, tenancy: TenancyRow, review: ReviewRow, rb: rbook.Rulebook, vetoes: tuple[str, ...]
+    w: Work, tenancy: TenancyRow, review: AnyReview, rb: rbook.Rulebook, vetoes: tuple[str, ...]
 ) -> rbook.ReviewDecision:
     previous = find_review(w, tenancy.id, review.period - 1)
     return rbook.score_review(
@@ -120,7 +120,7 @@ def decide_review(w: Work, cmd: DecideReview) -> Step:
 def apply_decision(
     w: Work,
     tenancy: TenancyRow,
-    review: ReviewRow,
+    review: AnyReview,
     rb: rbook.Rulebook,
     *,
     score: float,

@@ -10,6 +10,7 @@ same writer, so the two paths write the same rows by construction.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -18,6 +19,7 @@ from db.effects import Effects, Ref, StepResult
 from db.repositories import ReviewRow
 from db.tables import Review
 from lifecycle import rulebook as rbook
+from lifecycle.audit import canonical_json
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import InvalidInput
 
@@ -37,6 +39,11 @@ SYSTEM = "system"
 CYCLE_REASON = "按规则日历自动启动年度考核"  # a review opened by the space's calendar
 #: A review as loaded: a record from the repositories, or the ORM row a cohort query gave.
 AnyReview = ReviewRow | Review
+
+
+def trace_digest(trace: Mapping[str, Any]) -> str:
+    """The SHA-256 of a decision's trace as the audit chain serializes it."""
+    return hashlib.sha256(canonical_json(dict(trace))).hexdigest()
 
 
 def check_period(period: int, today: date) -> None:
@@ -159,6 +166,9 @@ def decide_review(
         rulebook_version=rb.version,
     )
     e.cancel(*REVIEW_DEADLINES)
+    # The trace (about 7 KB) is stored once, on the review; the audit event and the notice
+    # carry its digest, which ``audit verify`` and the relay check against the review's.
+    digest = trace_digest(trace)
     data = {
         "period": review.period,
         "score": score,
@@ -166,7 +176,7 @@ def decide_review(
         "consequence": consequence,
         "outcome": decided,
         "rulebook_version": rb.version,
-        "trace": trace,
+        "trace_sha256": digest,
     }
     # The event records the rulebook the decision used (the space's), while the tenancy
     # keeps the one it was admitted under.
@@ -182,7 +192,7 @@ def decide_review(
             "grade": grade,
             "consequence": consequence,
             "outcome": decided,
-            "trace": trace,
+            "trace_sha256": digest,
             "rule": f"《{rb.meta.name_zh}》年度考核：等级（review.grades）与考核结果"
             f"（review.consequences），规则版本 {version}",
             "rule_en": f"{rb.meta.name}: annual review grades (review.grades) and consequences "

@@ -22,13 +22,14 @@ from sqlmodel import select
 from db.engine import make_engine
 from db.tables import Tenancy
 from db.uow import UnitOfWork
+from entrypoints.bootstrap import HANDLERS
 from entrypoints.demo_data import HANDOVER, figures, good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
 from lifecycle.errors import TransitionNotAllowed
 from lifecycle.table import STATES, TRIGGERS, destination
 from workflows import commands as c
 from workflows.core import Work
-from workflows.service import HANDLERS, Service, _load_handlers
+from workflows.service import Service
 
 START = local(2024, 3, 4, 9, 0)
 CELL_TIME = local(2024, 4, 15, 10, 0)
@@ -79,7 +80,7 @@ class World:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.clock = FixedClock(START)
-        self.service = Service(engine, self.clock)
+        self.service = Service(engine, self.clock, HANDLERS)
         self.rng = random.Random(7)
         self.ids: dict[str, int] = {}
 
@@ -186,7 +187,6 @@ def world(
     url = next(urls)
     engine = make_engine(url)
     built = World(engine).build()
-    _load_handlers()
     yield built
     engine.dispose()
     next(urls, None)  # let the PostgreSQL generator drop its database
@@ -211,10 +211,10 @@ def test_each_cell_through_the_handlers(world: World, state: str, trigger: str) 
         version = before.version
         if expected is None:
             with pytest.raises(TransitionNotAllowed) as err:
-                HANDLERS[type(command)](work, command)
+                world.service.dispatch(work, command)
             assert err.value.state == state
         else:
-            HANDLERS[type(command)](work, command)
+            world.service.dispatch(work, command)
             uow.session.flush()
             after = uow.session.exec(select(Tenancy).where(Tenancy.id == tenancy_id)).one()
             assert after.state == expected
