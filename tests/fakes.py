@@ -29,11 +29,13 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import JSON, Connection, Engine, UniqueConstraint
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlmodel import Session
 
 from db.effects import TENANCY_COLUMNS, Effects, Party, Ref, RefKey, TenancyRow, json_safe
 from db.repositories import REVIEW_COLUMNS, ReviewRow
 from db.tables import ALL_TABLES
+from entrypoints.bootstrap import HANDLERS
 from lifecycle.audit import GENESIS
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
@@ -60,9 +62,7 @@ class _Table:
         self.columns = tuple(c.name for c in t.c)
         (self.key,) = (c.name for c in t.primary_key)
         self.defaults = {
-            c.name: c.default.arg
-            for c in t.c
-            if c.default is not None and c.default.is_scalar  # type: ignore[attr-defined]
+            c.name: c.default.arg for c in t.c if isinstance(c.default, ScalarElementColumnDefault)
         }
         self.unique = [
             tuple(c.name for c in k.columns)
@@ -401,7 +401,7 @@ class FakeWriter(_Repository):
         for e in effects:  # all checked before any is written, as one UPDATE would
             row = rows.get(e.tenancy.id)
             if row is None or row["version"] != e.seen_version:
-                raise StaleTenancy(e.tenancy.id, e.seen_version, row and row["version"])
+                raise StaleTenancy(e.tenancy.id, e.seen_version, row["version"] if row else None)
         for e in effects:
             rows[e.tenancy.id].update(e.tenancy_values())
 
@@ -450,7 +450,8 @@ class FakeWriter(_Repository):
 
 # ---- the service --------------------------------------------------------------------------------
 class FakeService(Service):
-    """The command bus over a :class:`FakeDatabase`, with a fixed working-day calendar."""
+    """The command bus over a :class:`FakeDatabase`, with a fixed working-day calendar; the
+    handlers are the bootstrap table's unless others are given."""
 
     def __init__(
         self,
@@ -459,7 +460,7 @@ class FakeService(Service):
         handlers: Handlers | None = None,
         calendar: WorkCalendar | None = None,
     ) -> None:
-        super().__init__(cast(Engine, None), clock, handlers)
+        super().__init__(cast(Engine, None), clock, HANDLERS if handlers is None else handlers)
         self.db = db
         self.fixed_calendar = calendar or WorkCalendar()
 
