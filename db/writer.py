@@ -185,7 +185,7 @@ def add_deadlines(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Add deadlines; one whose dedupe key exists already is left as it is. How many were."""
     if not rows:
         return 0
-    done = conn.execute(INSERT_DEADLINE, [_resolved(r) for r in rows])
+    done = conn.execute(INSERT_DEADLINE, [_keyed(r) for r in rows])
     return int(done.rowcount)
 
 
@@ -203,9 +203,23 @@ def add_notices(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     try:
-        conn.execute(INSERT_OUTBOX, [_resolved(r) for r in rows])
+        conn.execute(INSERT_OUTBOX, [_keyed(r) for r in rows])
     except IntegrityError as err:
         raise AlreadyExists("notice", _first_line(err)) from err
+
+
+def _keyed(row: dict[str, Any]) -> dict[str, Any]:
+    """A deadline or notice row with its subject and dedupe key resolved (the only columns
+    that may name a row the same effects insert)."""
+    subject, key = row.get("subject_id"), row["dedupe_key"]
+    if type(subject) is not Ref and type(key) is not RefKey:
+        return row
+    row = dict(row)
+    if type(subject) is Ref:
+        row["subject_id"] = subject.id
+    if type(key) is RefKey:
+        row["dedupe_key"] = key.resolve()
+    return row
 
 
 def _resolved(values: dict[str, Any]) -> dict[str, Any]:
