@@ -27,8 +27,8 @@ from lifecycle.errors import (
     ScheduleNotPublished,
 )
 from workflows import benefits, decisions, rules
-from workflows.reviews import trace_digest
 from workflows import commands as c
+from workflows.reviews import trace_digest
 from workflows.service import Service
 from workflows.sweeps import sweep_deadlines
 
