@@ -37,6 +37,8 @@ class Party:
     locale: str
     space_code: str
     space_name: str
+    # The rulebook active in the space when the tenancy was loaded (its decisions use it).
+    space_rulebook_version: str | None = None
 
     def context(self) -> dict[str, Any]:
         return {

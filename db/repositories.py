@@ -37,6 +37,7 @@ _PARTY = (
     _F.c.locale.label("p_locale"),
     _S.c.code.label("p_space_code"),
     _S.c.name.label("p_space_name"),
+    _S.c.rulebook_version.label("p_space_rulebook_version"),
 )
 TENANCY_WITH_PARTY: Select[Any] = select(*(_T.c[n] for n in TENANCY_COLUMNS), *_PARTY).select_from(
     _T.join(_F, _F.c.id == _T.c.firm_id).join(_S, _S.c.id == _T.c.space_id)

@@ -322,6 +322,7 @@ class FakeTenancies(_Repository):
             locale=firm["locale"],
             space_code=space["code"],
             space_name=space["name"],
+            space_rulebook_version=space["rulebook_version"],
         )
         return tenancy
 

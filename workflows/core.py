@@ -78,6 +78,8 @@ class Work:
         # id -> (version when first loaded, columns as last written, the record)
         self._loaded: dict[int, tuple[int, dict[str, Any], TenancyRow]] = {}
         self.added_deadlines: list[dict[str, Any]] = []  # the deadline rows this work added
+        # The rulebook active in each space, as read with a tenancy of it.
+        self._space_rulebooks: dict[int, str | None] = {}
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -132,6 +134,8 @@ class Work:
             raise NotFound("tenancy", tenancy_id)
         known = self._loaded.get(tenancy_id)
         self._loaded[tenancy_id] = (known[0] if known else row.version, _columns(row), row)
+        if row.party is not None:
+            self._space_rulebooks[row.space_id] = row.party.space_rulebook_version
         if expected_version is not None and row.version != expected_version:
             raise StaleTenancy(tenancy_id, expected_version, row.version)
         return row
@@ -177,7 +181,12 @@ class Work:
                 self._written(effects)
 
     def space_rulebook_version(self, space_id: int) -> str | None:
-        """The version of the rulebook active in a space now (as this command left it)."""
+        """The version of the rulebook active in a space now (as this command left it).
+
+        Read with the command's tenancy when it has loaded one of the space and has not
+        written through the ORM since (activating a rulebook does that)."""
+        if not self.uow.has_session and space_id in self._space_rulebooks:
+            return self._space_rulebooks[space_id]
         found, version = self.uow.spaces.rulebook_version(space_id)
         if not found:
             raise NotFound("space", space_id)
