@@ -72,6 +72,12 @@ class Firm:
     flags: set[str] = field(default_factory=set)
 
 
+def _id(firm: Firm) -> int:
+    """The firm's tenancy id (it has applied)."""
+    assert firm.tenancy is not None
+    return firm.tenancy
+
+
 class Demo:
     def __init__(self, app: App, clock: FixedClock, seed: int) -> None:
         self.app, self.clock, self.rng = app, clock, random.Random(seed)
@@ -179,17 +185,15 @@ class Demo:
             firm.flags.add("asked")
             self.do(
                 c.RequestInfo(
-                    tenancy_id=firm.tenancy,
-                    items="近三年财务报表、知识产权证明",  # type: ignore[arg-type]
-                    actor="招商部",
+                    tenancy_id=_id(firm), items="近三年财务报表、知识产权证明", actor="招商部"
                 )
             )
         else:
-            self.do(c.Screen(tenancy_id=firm.tenancy, actor="招商部"))  # type: ignore[arg-type]
+            self.do(c.Screen(tenancy_id=_id(firm), actor="招商部"))
 
     def on_info_requested(self, firm: Firm, today: date, waited: int) -> None:
         if firm.fate == "info_resubmit" and waited >= 4:
-            self.do(c.Resubmit(tenancy_id=firm.tenancy, actor="企业", profile={"staff": 20}))  # type: ignore[arg-type]
+            self.do(c.Resubmit(tenancy_id=_id(firm), actor="企业", profile={"staff": 20}))
 
     def on_evaluating(self, firm: Firm, today: date, waited: int) -> None:
         t = firm.tenancy
@@ -258,10 +262,10 @@ class Demo:
         end = start.replace(year=start.year + years) - timedelta(days=1)
         self.do(
             c.Sign(
-                tenancy_id=firm.tenancy,
+                tenancy_id=_id(firm),
                 units=(unit,),
                 term_start=start,
-                term_end=end,  # type: ignore[arg-type]
+                term_end=end,
                 deposit_yuan=20000,
                 actor="资产部",
             )
@@ -399,9 +403,9 @@ class Demo:
         if waited >= (45 if firm.fate == "arrears" else 20):
             self.do(
                 c.HandOver(
-                    tenancy_id=firm.tenancy,
+                    tenancy_id=_id(firm),
                     checklist=HANDOVER,
-                    actor="物业",  # type: ignore[arg-type]
+                    actor="物业",
                     arrears_yuan=36000 if firm.fate == "arrears" else 0,
                 )
             )

@@ -52,7 +52,7 @@ CRITERIA = {
 }
 
 
-def scores(level: float) -> dict[str, int]:
+def scores(level: float) -> dict[str, float]:
     """Scores at ``level`` (0..1) of every criterion's maximum."""
     return {k: max(0, min(v, round(v * level))) for k, v in CRITERIA.items()}
 

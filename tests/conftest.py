@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import make_engine
 from db.migrate import upgrade
+from entrypoints.bootstrap import HANDLERS
 from lifecycle.clock import FixedClock
 from workflows.service import Service
 
@@ -97,7 +98,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def service(engine: Engine, clock: FixedClock) -> Service:
-    return Service(engine, clock)
+    return Service(engine, clock, HANDLERS)
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def list_tenancies(
     if state:
         stmt = stmt.where(Tenancy.state == state)
     if firm:
-        stmt = stmt.where((Firm.uscc == firm.upper()) | col(Firm.name).contains(firm))
+        stmt = stmt.where((col(Firm.uscc) == firm.upper()) | col(Firm.name).contains(firm))
     return [tenancy_summary(t, f, s) for t, f, s in w.session.exec(stmt.limit(limit)).all()]
 
 

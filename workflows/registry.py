@@ -34,7 +34,7 @@ def validate_uscc(value: str) -> str:
     except StdnumError as err:
         raise InvalidInput(
             "uscc",
-            f"统一社会信用代码无效 / invalid unified social credit code: {err.message}",
+            f"统一社会信用代码无效 / invalid unified social credit code: {err}",
             value,
         ) from err
 

@@ -25,8 +25,6 @@ from workflows.core import Work
 
 log = logging.getLogger("innospace.workflows")
 
-C = TypeVar("C", bound=Command)
-F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")
 R = TypeVar("R")
 Handler = Callable[[Work, Any], Any]
@@ -116,35 +114,10 @@ class Service:
             return fn(self.work(uow))
 
 
-# ---- transitional: remove once nothing below uses them ------------------------------------
-# Handlers are registered in ONE table, ``entrypoints.bootstrap.HANDLERS``, passed to Service.
-# What follows lets code not yet moved to that table keep working meanwhile:
-# * ``handles`` — deprecated, does nothing: workflows/residency.py, cycles.py and decisions.py
-#   still decorate their handlers with it (they are listed in the table by name).
-# * ``HANDLERS`` / ``_load_handlers`` — deprecated: workflows/cycles.py looks its OpenReview
-#   handler up here; ``_load_handlers`` fills it from the bootstrap table.
-# * ``Service(engine, clock)`` without a table — deprecated (bench/ builds one so): it takes the
-#   bootstrap table.
-HANDLERS: dict[type[Command], Handler] = {}
-
-
-def handles(command_type: type[C]) -> Callable[[F], F]:
-    """Deprecated, does nothing: register handlers in ``entrypoints.bootstrap.HANDLERS``."""
-
-    def keep(fn: F) -> F:
-        return fn
-
-    return keep
-
-
+# ---- transitional ---------------------------------------------------------------------------
+# ``Service(engine, clock)`` without a table (bench/ and a few tests still build one so) takes
+# the bootstrap table; pass ``entrypoints.bootstrap.HANDLERS`` instead, then remove this.
 def _bootstrap_table() -> Handlers:
-    from entrypoints.bootstrap import HANDLERS as TABLE  # deprecated path, see above
+    from entrypoints.bootstrap import HANDLERS  # deprecated path, see above
 
-    return TABLE
-
-
-def _load_handlers() -> None:
-    """Deprecated: fills :data:`HANDLERS` from the bootstrap table (entries already there, a
-    test's stand-in for instance, are kept)."""
-    for command_type, handler in _bootstrap_table().items():
-        HANDLERS.setdefault(command_type, handler)
+    return HANDLERS

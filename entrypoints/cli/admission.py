@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,7 @@ from entrypoints.cli.common import (
     load_json_file,
     parse_date,
     parse_pairs,
+    shown,
 )
 from workflows import commands as c
 from workflows.core import Step
@@ -29,17 +30,18 @@ def _done(step: Step | dict[str, object], as_json: bool = False) -> None:
         return
     frm, to = data.get("from"), data.get("to")
     head = (
-        f"tenancy {data.get('tenancy_id')}: {frm} -> {to}"
+        f"tenancy {data.get('tenancy_id')}: {shown(frm)} -> {to}"
         if frm != to
         else f"tenancy {data.get('tenancy_id')}: {data.get('trigger')} recorded ({to})"
     )
     typer.echo(f"{head} (version {data.get('version')})")
-    for failure in data.get("failures") or []:  # type: ignore[attr-defined]
+    failures: Any = data.get("failures") or []
+    for failure in failures:
         typer.echo(f"  ✗ {failure['id']} {failure['label_zh']} / {failure['label_en']}")
     if data.get("grade"):
         typer.echo(
-            f"  得分 score {data.get('score')} 等级 grade {data.get('grade')} → "
-            f"{data.get('consequence')}"
+            f"  得分 score {shown(data.get('score'))} 等级 grade {data.get('grade')} → "
+            f"{shown(data.get('consequence'))}"
         )
 
 

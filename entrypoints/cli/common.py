@@ -82,8 +82,17 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
 
 def _plain(data: Any) -> str:
     if isinstance(data, dict):
-        return "\n".join(f"{k}: {v}" for k, v in data.items())
-    return str(data)
+        return "\n".join(f"{k}: {shown(v)}" for k, v in data.items())
+    return shown(data)
+
+
+def shown(value: object) -> str:
+    """A value as an operator reads it: nothing as "—", yes/no for a flag."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def parse_date(value: str, field: str) -> date:

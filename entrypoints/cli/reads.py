@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from entrypoints.cli.common import Json, app, emit, get_app, parse_instant
+from entrypoints.cli.common import Json, app, emit, get_app, parse_instant, shown
 from lifecycle.errors import IntegrityError
 from lifecycle.table import STATE_LABELS, STATES
 from workflows import queries
@@ -27,23 +27,23 @@ def show_cmd(tenancy: int, as_json: Json = False) -> None:
     lines = [
         f"#{data['id']} {data['firm']} ({data['uscc']}) @ {data['space']}",
         f"  状态 state: {data['state_zh']} / {data['state']}  version {data['version']}",
-        f"  track: {data['track']}  term: {data['term_start']} → {data['term_end']}",
-        f"  score: {data['score']}  rulebook: {(data['rulebook_version'] or '')[:12]}",
+        f"  track: {data['track']}  term: {shown(data['term_start'])} → {shown(data['term_end'])}",
+        f"  score: {shown(data['score'])}  rulebook: {(data['rulebook_version'] or '—')[:12]}",
     ]
     for u in data["units"]:
         until = u["to"] or "至今 / ongoing"
         lines.append(f"  unit {u['code']} ({u['kind']}, {u['area_m2']} m²) {u['from']} → {until}")
     for r in data["reviews"]:
         lines.append(
-            f"  review {r['period']}: {r['status']} score={r['score']} "
-            f"grade={r['grade']} → {r['consequence']}"
+            f"  review {r['period']}: {r['status']} score={shown(r['score'])} "
+            f"grade={shown(r['grade'])} → {shown(r['consequence'])}"
         )
         for step in (r["trace"] or {}).get("steps", []):
             lines.append(f"      · {_trace_line(step)}")
     for e in data["exit_cases"]:
         lines.append(
             f"  exit case {e['id']}: {e['type']} {e['grounds'] or ''} [{e['status']}] "
-            f"objection by {e['objection_due_on']} vacate by {e['vacate_due_on']}"
+            f"objection by {shown(e['objection_due_on'])} vacate by {shown(e['vacate_due_on'])}"
         )
     for d in data["deadlines"]:
         lines.append(f"  deadline {d['kind']} on {d['due_on']}")
@@ -68,7 +68,9 @@ def _trace_line(step: dict[str, Any]) -> str:
     result = step.get("result")
     figures = step.get("figures")
     threshold = step.get("threshold")
-    return f"{rule} {label}: {result} (figures={figures}, threshold={threshold})"
+    return (
+        f"{rule} {label}: {shown(result)} (figures={shown(figures)}, threshold={shown(threshold)})"
+    )
 
 
 @app.command("list")
@@ -106,7 +108,7 @@ def timeline_cmd(tenancy: int, as_json: Json = False) -> None:
         emit(events, True)
         return
     for e in events:
-        move = f"{e['from']} → {e['to']}" if e["from"] != e["to"] else f"({e['to']})"
+        move = f"{shown(e['from'])} → {e['to']}" if e["from"] != e["to"] else f"({e['to']})"
         typer.echo(
             f"{e['seq']:>3}  {_local(e['at'])}  {e['trigger']:<20} {move:<32} "
             f"{e['actor']}{'  — ' + e['reason'] if e['reason'] else ''}"

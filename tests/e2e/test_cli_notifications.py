@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from db.engine import make_engine
 from db.tables import MessageTemplate, OutboxMessage
+from entrypoints.bootstrap import HANDLERS
 from entrypoints.cli import main
 from entrypoints.cli.common import STATE
 from entrypoints.demo_data import good_profile, make_uscc, scores
@@ -149,7 +150,7 @@ class World:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self.clock = FixedClock(local(2024, 3, 4, 9, 0))
-        self.service = Service(self.engine, self.clock)
+        self.service = Service(self.engine, self.clock, HANDLERS)
         self.uscc = make_uscc(random.Random(21))
         self.service.handle(c.CreateSpace(code="MC3", name=SPACE))
         firm = self.service.handle(

@@ -17,6 +17,7 @@ import pytest
 from e2e.cli_support import Cli, snapshot
 
 from db.engine import make_engine
+from entrypoints.bootstrap import HANDLERS
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
 from workflows import commands as c
@@ -79,7 +80,7 @@ class Seed:
         self.local = local
         self.engine = make_engine(db_url)
         self.clock = FixedClock(local(2024, 3, 4, 9, 0))
-        self.service = Service(self.engine, self.clock)
+        self.service = Service(self.engine, self.clock, HANDLERS)
         self.rng = random.Random(3)
         self.do(c.CreateSpace(code=SPACE, name="成都医学城三医创新中心"))
         self.units = 0

@@ -39,6 +39,7 @@ from db.tables import (
     Review,
     Tenancy,
 )
+from entrypoints.bootstrap import HANDLERS
 from entrypoints.demo_data import figures as demo_figures
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from lifecycle.audit import event_hash
@@ -216,7 +217,7 @@ def park(
     engine = make_engine(url)
     clock = FixedClock(local(2023, 3, 6, 9, 0))
     try:
-        ts = build_park(Service(engine, clock), clock)
+        ts = build_park(Service(engine, clock, HANDLERS), clock)
     finally:
         engine.dispose()
     built = Park(url, ts, admin)
@@ -231,7 +232,10 @@ def twin(park: Park) -> Iterator[Twin]:
     engines = [make_engine(u) for u in urls]
     try:
         yield Twin(
-            Service(engines[0], clock), Service(engines[1], clock), clock, list(park.tenancies)
+            Service(engines[0], clock, HANDLERS),
+            Service(engines[1], clock, HANDLERS),
+            clock,
+            list(park.tenancies),
         )
     finally:
         for engine, url in zip(engines, urls, strict=True):

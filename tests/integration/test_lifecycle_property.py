@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.tables import Tenancy
+from entrypoints.bootstrap import HANDLERS
 from entrypoints.demo_data import HANDOVER, figures, good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
 from lifecycle.errors import InnospaceError
@@ -77,7 +78,7 @@ def test_random_command_sequences_keep_state_and_audit_in_step(tmp_path: Path) -
     engine = make_engine(f"sqlite:///{tmp_path / 'prop.db'}")
     upgrade(engine)
     clock = FixedClock(_start())
-    service = Service(engine, clock)
+    service = Service(engine, clock, HANDLERS)
     service.handle(c.CreateSpace(code="MC3", name="成都医学城三医创新中心"))
     serial = count()
 
