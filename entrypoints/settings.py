@@ -29,3 +29,7 @@ class Settings(BaseSettings):
     smtp_operators_address: str | None = None
     sweep_interval_seconds: int = Field(default=60, ge=1)
     relay_interval_seconds: int = Field(default=30, ge=1)
+    # Audit checkpoints (docs/operations-checkpoints.md): the Ed25519 private key file (0600,
+    # outside the database) and the directory the scheduler writes its daily checkpoint to.
+    audit_key: str | None = None
+    audit_checkpoint_dir: str | None = None

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -49,6 +49,10 @@ class EventRecord(Protocol):
     def prev_hash(self) -> str: ...
     @property
     def hash(self) -> str: ...
+
+
+def _utc_naive(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _instant(value: datetime) -> str:
@@ -202,6 +206,7 @@ class Problem:
     tenancy_id: int
     seq: int | None
     # edited | broken_chain | missing | reordered | head_mismatch | illegal_step | fold_mismatch
+    # | time_order | row_mismatch | checkpoint_* (see lifecycle.checkpoint)
     kind: str
     detail: str
 
@@ -219,6 +224,7 @@ def verify_chain(
     problems: list[Problem] = []
     prev = GENESIS
     current: str | None = None
+    last_at: datetime | None = None
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
             kind = "reordered" if event.seq < expected_seq else "missing"
@@ -259,6 +265,18 @@ def verify_chain(
                     f"is not in the lifecycle table (state was {current})",
                 )
             )
+        at = _utc_naive(event.occurred_at)
+        if last_at is not None and at < last_at:
+            problems.append(
+                Problem(
+                    tenancy_id,
+                    event.seq,
+                    "time_order",
+                    f"dated {_instant(event.occurred_at)}, before the event before it "
+                    f"({last_at.isoformat(timespec='microseconds')})",
+                )
+            )
+        last_at = at
         current = event.to_state
         prev = event.hash
     if prev != head:

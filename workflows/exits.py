@@ -60,6 +60,9 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
         raise InvalidInput("proof_of_service", "record how the notice was served")
     rb = rules.active_in(w, tenancy.space_id)
     rbook.exit_trigger(rb, cmd.grounds)  # unknown grounds are refused before anything changes
+    # The case's 陈述申辩 window, as reviews.open_forced_case computes it: carried in the event
+    # so that `audit verify` can check the case row against it.
+    objection_due = w.calendar.due_date(w.today, rb.periods.objection_window)
     with rules.decided_under(w, tenancy, rb):
         step = w.transition(
             tenancy,
@@ -71,6 +74,7 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
                 "facts": cmd.facts,
                 "proof_of_service": cmd.proof_of_service,
                 "rulebook_version": rb.version,
+                "objection_due_on": objection_due,
             },
         )
     open_forced_case(

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     admin,
     admission,
+    checkpoint_ops,
     notify,
     ops,
     reads,

@@ -122,10 +122,23 @@ def timeline_cmd(tenancy: int, as_json: Json = False) -> None:
 @audit_app.command("verify")
 def audit_verify(
     tenancy: Annotated[int | None, typer.Option(help="只校验一个 / only this tenancy")] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option("--checkpoint", help="签名检查点文件 / also prove this signed checkpoint"),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option("--public-key", help="检查点公钥 / its public key (default: of the key)"),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """校验审计哈希链 / verify every audit chain (exit 8 on any problem)."""
-    report = get_app().service.query(queries.audit_report, tenancy_id=tenancy)
+    if checkpoint is not None:
+        from entrypoints.cli.checkpoint_ops import verify_against
+
+        report = verify_against(checkpoint, public_key, tenancy)
+    else:
+        report = get_app().service.query(queries.audit_report, tenancy_id=tenancy)
     if as_json:
         emit(report.to_dict(), True)
     else:

@@ -22,6 +22,7 @@ DOMAIN_ALLOWED = {
     "hashlib",
     "json",
     "orjson",
+    "cryptography",  # Ed25519 sign/verify of audit checkpoints (no I/O)
     "math",
     "re",
     "calendar",
