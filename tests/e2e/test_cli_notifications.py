@@ -256,6 +256,9 @@ def test_outbox_relay_retry_dead_letters_and_the_inbox(
     server.start()
     ids = [str(r["id"]) for r in waiting]
     assert "5 message(s) queued" in cli.ok("outbox", "retry", *ids)
+    retried = cli.json("timeline", str(world.tenancy))[-1]  # audited on the firm's tenancy
+    assert (retried["trigger"], retried["actor"]) == ("notice_retried", "operator")
+    assert sorted(n["id"] for n in retried["data"]["notices"]) == sorted(int(i) for i in ids)
     out = cli.ok("outbox", "relay")
     assert out.startswith("claimed 5 · delivered 5 · retried 0 · dead 0")
     assert len(server.mailbox.messages) == 5
@@ -274,6 +277,7 @@ def test_outbox_relay_retry_dead_letters_and_the_inbox(
     assert again["id"] == broken and again["attempts"] == 0 and again["last_error"]
     assert cli.json("outbox", "relay")["dead"] == 1
     assert len(server.mailbox.messages) == 5
+    assert cli.json("audit", "verify")["ok"] is True  # the retries' events chain on
 
     # Bad input: exit codes and one-line errors naming the field.
     assert "outbox message 99999 not found" in cli.fails(3, "outbox", "retry", "99999")

@@ -141,7 +141,13 @@ def test_deadlines_list_and_retry_refuse_bad_input(
         ("mystery", "no sweep action handles this kind")
     ]
     assert cli("deadlines", "retry")[0] == 2  # ids or --all-failed
-    assert cli.json("deadlines", "retry", "--all-failed") == {"requeued": 1}
+    assert cli.json("deadlines", "retry", "--all-failed", "--actor", "值班员") == {"requeued": 1}
+    # The tenancy's audit chain says who put which deadline back, and why it had failed.
+    retried = cli.json("timeline", str(seeded["active"][0]))[-1]
+    assert (retried["trigger"], retried["actor"]) == ("deadline_retried", "值班员")
+    assert [(d["kind"], d["previous_error"]) for d in retried["data"]["deadlines"]] == [
+        ("mystery", "no sweep action handles this kind")
+    ]
     assert cli.json("deadlines", "list", "--status", "failed") == []
     assert [d["kind"] for d in cli.json("deadlines", "list")] == [
         "mystery",
