@@ -3,12 +3,18 @@
 An override replaces one part (subject, text or html) of one message in one locale. Revisions
 are never edited: saving writes revision n+1, and the newest revision wins everywhere (the
 relay loads the current set once per batch). A revision is stored only after it compiled in
-the sandbox and rendered every sample context of its message; on any error nothing is written.
+the sandbox and rendered, under the render limits (``notifications.limits``: time, memory,
+output size), every sample context of its message for every audience, and adversarial variants
+of them: the longest names the database allows, and the optional firm fields missing. On any
+error nothing is written (``InvalidTemplate``, exit 2).
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -47,14 +53,46 @@ def load_overrides(session: Session) -> dict[tuple[str, str, str], Override]:
     }
 
 
+# Adversarial contexts: the longest values the columns allow (db.tables) ...
+_LONG = {
+    ("firm", "name"): 200,
+    ("firm", "contact_name"): 100,
+    ("firm", "account_manager"): 100,
+    ("space", "name"): 200,
+}
+# ... and the firm's optional columns empty.
+_OPTIONAL = (("firm", "contact_name"), ("firm", "email"), ("firm", "account_manager"))
+
+
+def adversarial(context: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Variants of a sample context a real row can have but the samples do not show."""
+    long_ctx = copy.deepcopy(context)
+    for (outer, key), size in _LONG.items():
+        section = long_ctx.get(outer)
+        if isinstance(section, dict) and isinstance(section.get(key), str) and section[key]:
+            section[key] = (section[key] * (size // len(section[key]) + 1))[:size]
+    yield "long names", long_ctx
+    sparse = copy.deepcopy(context)
+    for outer, key in _OPTIONAL:
+        section = sparse.get(outer)
+        if isinstance(section, dict) and key in section:
+            section[key] = None
+    yield "optional fields missing", sparse
+
+
 def validate_override(
     renderer: Renderer, candidate: Override, overrides: Overrides | None = None
 ) -> None:
-    """Compile in the sandbox and render every sample of the message, in the candidate's
-    locale, with the other current overrides in place; raise ``InvalidTemplate`` if any fails."""
-    current = {**(overrides or {}), (candidate.name, candidate.locale, candidate.part): candidate}
+    """Compile in the sandbox and render every sample of the message, for every audience, in
+    the candidate's locale, with the other current overrides in place, under the render limits;
+    then the adversarial variants of each sample (long names, optional fields missing) — a
+    variant the current templates cannot render either is skipped, so only the candidate is
+    judged. Raise ``InvalidTemplate`` if any fails."""
+    key = (candidate.name, candidate.locale, candidate.part)
+    current = {**(overrides or {}), key: candidate}
     renderer.compile_override(candidate, cache=False)
-    for audience, context in samples(candidate.name):
+    cases = samples(candidate.name)
+    for audience, context in cases:
         renderer.render(
             candidate.name,
             candidate.locale,
@@ -63,6 +101,26 @@ def validate_override(
             overrides=current,
             cache=False,
         )
+    before = {k: o for k, o in (overrides or {}).items() if k != key}
+    for audience, context in cases:
+        for what, variant in adversarial(context):
+            try:
+                renderer.render(
+                    candidate.name, candidate.locale, variant, audience=audience, overrides=before
+                )
+            except InvalidTemplate:
+                continue  # not a context the current templates accept either
+            try:
+                renderer.render(
+                    candidate.name,
+                    candidate.locale,
+                    variant,
+                    audience=audience,
+                    overrides=current,
+                    cache=False,
+                )
+            except InvalidTemplate as err:
+                raise InvalidTemplate(err.field, f"{err.rule} [{audience}, {what}]") from err
 
 
 def save_override(
@@ -96,7 +154,13 @@ def save_override(
     ).one()
     revision = int(latest or 0) + 1
     candidate = Override(name, locale, part, revision, source)
-    validate_override(renderer or Renderer(), candidate, load_overrides(session))
+    own = renderer is None
+    renderer = renderer or Renderer()
+    try:
+        validate_override(renderer, candidate, load_overrides(session))
+    finally:
+        if own:
+            renderer.close()
     session.add(
         MessageTemplate(
             name=name,

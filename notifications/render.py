@@ -12,6 +12,10 @@ Why this shape (DESIGN.md decision 6):
   ``ImmutableSandboxedEnvironment`` (no ``__class__``/``__globals__`` walks, no mutation of the
   context), once per (name, locale, part, revision), and may still ``{% extends %}`` the shared
   layouts.
+* Overrides render under limits (``notifications.limits``): a time budget enforced by a worker
+  process that is stopped when it overruns, a memory limit in that worker, an output cap per
+  part, refused amplifying operations, and recursion caught. A runaway override fails its own
+  render with ``InvalidTemplate``; the relay marks only that row dead.
 """
 
 from __future__ import annotations
@@ -30,11 +34,18 @@ from jinja2 import (
     TemplateError,
     TemplateSyntaxError,
 )
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from lifecycle.errors import InvalidTemplate, NotFound
 from notifications.catalog import ADVERSE_OUTCOMES, LEGAL_SECTIONS, PARTS, MessageSpec, spec
 from notifications.formatting import FILTERS, normalize_locale
+from notifications.limits import (
+    DEFAULT_LIMITS,
+    LimitedSandbox,
+    RenderLimits,
+    capped_join,
+    guard_filters,
+)
+from notifications.render_worker import RenderWorker, WorkerFailed
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # What a broken template or an odd context value can raise while rendering; anything else is
@@ -46,6 +57,7 @@ TEMPLATE_ERRORS = (
     ArithmeticError,
     LookupError,
     AttributeError,
+    RecursionError,  # a macro that calls itself: a template error, not a crash
 )
 _TRAILING_BLANKS = re.compile(r"[ \t]+\n")
 _EMPTY_LINES = re.compile(r"\n{3,}")
@@ -107,7 +119,7 @@ class _Environment(_FlatGlobals, Environment):
     pass
 
 
-class _Sandbox(_FlatGlobals, ImmutableSandboxedEnvironment):
+class _Sandbox(_FlatGlobals, LimitedSandbox):
     pass
 
 
@@ -124,7 +136,20 @@ class Renderer:
     Thread-safe for rendering (Jinja2 templates are); build one per process.
     """
 
-    def __init__(self, templates_dir: Path | str | None = None, *, cache_size: int = 1000) -> None:
+    def __init__(
+        self,
+        templates_dir: Path | str | None = None,
+        *,
+        cache_size: int = 1000,
+        limits: RenderLimits = DEFAULT_LIMITS,
+        isolate: bool = True,
+    ) -> None:
+        """``isolate``: render anything that involves an override in the worker process (the
+        time and memory budget); ``False`` inside the worker itself."""
+        self.templates_dir = str(templates_dir) if templates_dir is not None else None
+        self.limits = limits
+        self.isolate = isolate
+        self.worker = RenderWorker()
         self.loader = _CountingLoader(str(templates_dir or TEMPLATES_DIR))
         options: dict[str, Any] = {
             "loader": self.loader,
@@ -136,7 +161,10 @@ class Renderer:
             "cache_size": cache_size,
         }
         self.env = _configure(_Environment(**options))
-        self.sandbox = _configure(_Sandbox(**options))
+        sandbox = _Sandbox(**options)
+        sandbox.limits = limits
+        self.sandbox = _configure(sandbox)
+        guard_filters(self.sandbox.filters, limits)
         self._overrides: dict[tuple[str, str, str, int], tuple[str, Template]] = {}
         # Compiled file templates by name: skips the environment's locked LRU per render.
         self._files: dict[str, Template] = {}
@@ -156,10 +184,18 @@ class Renderer:
             return hit[1]
         # Compile with a name ending like the file it replaces so autoescape matches the part.
         name = f"override/{override.locale}/{override.name}.{PARTS[override.part]}"
+        if len(override.source) > self.limits.source_chars:
+            raise InvalidTemplate(
+                override.label,
+                f"template source is {len(override.source):,} characters "
+                f"(limit {self.limits.source_chars:,})",
+            )
         try:
             code = self.sandbox.compile(override.source, name=name)
         except TemplateSyntaxError as err:
             raise InvalidTemplate(override.label, f"line {err.lineno}: {err.message}") from err
+        except (RecursionError, MemoryError) as err:
+            raise InvalidTemplate(override.label, "template nested too deeply to compile") from err
         template = self.sandbox.template_class.from_code(
             self.sandbox, code, self.sandbox.make_globals(None), None
         )
@@ -213,6 +249,15 @@ class Renderer:
             "legal": message_spec.is_legal(context, audience),
         }
         wanted = PARTS if html else tuple(p for p in PARTS if p != "html")
+        mine = {
+            key: o
+            for key, o in (overrides or {}).items()
+            if key[0] == message_spec.key and key[1] == loc and key[2] in wanted
+        }
+        if mine and self.isolate:
+            for override in mine.values():  # syntax errors here, without the worker
+                self.compile_override(override, cache=cache)
+            return self._render_isolated(message, loc, context, audience, mine, html)
         parts = {
             part: self._render_part(message_spec, loc, part, ctx, overrides, cache)
             for part in wanted
@@ -224,6 +269,45 @@ class Renderer:
             text=_tidy(parts["text"]),
             html=parts["html"].strip() + "\n" if html else "",
         )
+
+    def _render_isolated(
+        self,
+        message: str,
+        locale: str,
+        context: Mapping[str, Any],
+        audience: str,
+        overrides: Overrides,
+        html: bool,
+    ) -> RenderedMessage:
+        """Render in the worker process under the time budget; stop it if it overruns."""
+        labels = ", ".join(o.label for o in overrides.values())
+        request = (
+            self.templates_dir,
+            self.limits,
+            message,
+            locale,
+            dict(context),
+            audience,
+            dict(overrides),
+            html,
+        )
+        try:
+            answer = self.worker.render(request, self.limits.seconds)
+        except WorkerFailed as err:
+            raise InvalidTemplate(
+                labels,
+                f"rendering stopped: {err} ({self.limits.seconds:g} s, "
+                f"{self.limits.memory_bytes // 2**20} MiB)",
+            ) from err
+        if "error" in answer:
+            label, problem = answer["error"]
+            raise InvalidTemplate(label or labels, problem)
+        subject, text, html_part = answer["ok"]
+        return RenderedMessage(subject=subject, text=text, html=html_part)
+
+    def close(self) -> None:
+        """Stop the render worker, if one was started."""
+        self.worker.close()
 
     def _render_part(
         self,
@@ -239,9 +323,9 @@ class Renderer:
         try:
             if override is not None:
                 template = self.compile_override(override, cache=cache)
-            else:
-                name = message_spec.template(locale, part)
-                template = self._files.get(name) or self._file(name)
+                return capped_join(template.generate(ctx), self.limits.output_chars, part)
+            name = message_spec.template(locale, part)
+            template = self._files.get(name) or self._file(name)
             return template.render(ctx)
         except InvalidTemplate:
             raise
