@@ -4,14 +4,22 @@ Inbox writes are insert-if-absent on the unique ``outbox_id``, so a relay that c
 delivering but before marking its rows can simply run again: the firm never sees a notice
 twice. Email gets a deterministic Message-ID derived from the outbox row, so a re-sent mail
 is recognisably the same message to the recipient's client and to anyone reading logs.
+
+Exactly one e-mail per outbox row: :meth:`SmtpChannel.send` takes a ``commit`` callback, called
+after the whole message body has reached the server and before the end-of-data line
+(``.``) that makes the server accept it. The relay marks the row sent there, fenced by its
+lease (see ``notifications.relay``). If the process dies before the callback commits, the
+server never saw the end of data and discards the message: the row is sent again later. If
+the callback finds the row taken by another relay, the message is abandoned the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import smtplib
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
@@ -21,7 +29,7 @@ from email.utils import format_datetime, parseaddr
 from types import TracebackType
 from typing import Any, Literal
 
-from sqlalchemy import Table, update
+from sqlalchemy import Connection, Table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -37,16 +45,21 @@ INBOX: Table = InboxItem.__table__  # type: ignore[attr-defined]
 # ---- inbox -------------------------------------------------------------------------------
 def insert_inbox(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert inbox items, skipping any whose outbox row already has one (one statement)."""
+    insert_inbox_rows(session.connection(), rows)
+
+
+def insert_inbox_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``insert_inbox`` on a Core connection."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    dialect = conn.dialect.name
     if dialect == "postgresql":
         stmt: Any = pg_insert(INBOX).on_conflict_do_nothing(index_elements=["outbox_id"])
     elif dialect == "sqlite":
         stmt = sqlite_insert(INBOX).on_conflict_do_nothing(index_elements=["outbox_id"])
     else:  # pragma: no cover - make_engine only builds these two
         raise InvalidInput("database", "inbox delivery supports sqlite and postgresql", dialect)
-    session.connection().execute(stmt, list(rows))
+    conn.execute(stmt, list(rows))
 
 
 def inbox_for(
@@ -150,11 +163,42 @@ def build_email(
 
 
 class ConnectionFailed(Exception):
-    """The server cannot be reached or dropped the connection: the rest of the batch waits."""
+    """The server cannot be reached or dropped the connection: the rest of the batch waits.
+    ``committed``: the ``commit`` callback had run (the row is marked sent)."""
+
+    committed = False
+
+
+class ReplyLost(ConnectionFailed):
+    """The end of data was sent but no reply came: the server has most likely accepted the
+    message (RFC 1047); the row stays sent rather than risk a second copy."""
+
+    committed = True
 
 
 class MessageRefused(Exception):
-    """The server refused this one message or recipient; other messages may still go out."""
+    """The server refused this one message or recipient; other messages may still go out.
+    ``committed``: refused after the ``commit`` callback ran (the caller undoes its mark)."""
+
+    def __init__(self, message: str, *, committed: bool = False) -> None:
+        super().__init__(message)
+        self.committed = committed
+
+
+class Abandoned(Exception):
+    """The ``commit`` callback declined (the row is no longer ours): the message was dropped
+    before its end of data, so the server discards it."""
+
+
+_EOL = re.compile(rb"\r\n|\n|\r")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def _payload(msg: EmailMessage) -> bytes:
+    """The DATA payload: CRLF line ends, leading dots doubled (RFC 5321 4.5.2), ending in
+    CRLF, without the final ``.`` line."""
+    data = _LEADING_DOT.sub(b"..", _EOL.sub(b"\r\n", msg.as_bytes(policy=SMTP)))
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
 class SmtpChannel:
@@ -196,32 +240,77 @@ class SmtpChannel:
             raise
         return smtp
 
-    def send(self, msg: EmailMessage, to: str) -> None:
-        """Send one message; raise ``MessageRefused`` or ``ConnectionFailed``."""
+    def send(self, msg: EmailMessage, to: str, commit: Callable[[], bool] | None = None) -> None:
+        """Send one message; raise ``MessageRefused``, ``ConnectionFailed`` (``ReplyLost``) or
+        ``Abandoned``.
+
+        ``commit`` runs once the body has been transmitted and before the end of data: return
+        True to let the message go (the server accepts it on the final ``.``), False to drop
+        it (the connection is closed without the ``.``, so the server discards the message)."""
         if self.broken is not None:
             raise ConnectionFailed(self.broken)
+        committed = False
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            refused = self._smtp.send_message(
-                msg, from_addr=self.settings.sender_address, to_addrs=[to]
-            )
-        except smtplib.SMTPRecipientsRefused as err:
-            code, reply = next(iter(err.recipients.values()))
-            raise MessageRefused(f"recipient {to} refused: {code} {_text(reply)}") from err
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as err:
-            raise MessageRefused(
-                f"message refused: {err.smtp_code} {_text(err.smtp_error)}"
-            ) from err
+            smtp = self._smtp
+            code, reply = smtp.mail(self.settings.sender_address)
+            if code != 250:
+                self._reset(code)
+                raise MessageRefused(f"message refused: {code} {_text(reply)}")
+            code, reply = smtp.rcpt(to)
+            if code not in (250, 251):
+                self._reset(code)
+                raise MessageRefused(f"recipient {to} refused: {code} {_text(reply)}")
+            code, reply = smtp.docmd("DATA")
+            if code != 354:
+                self._reset(code)
+                raise MessageRefused(f"message refused: {code} {_text(reply)}")
+            smtp.send(_payload(msg))
+            if commit is not None and not commit():
+                self._abort(None)  # reconnect for the next message
+                raise Abandoned(to)
+            committed = True
+            smtp.send(b".\r\n")
+            code, reply = smtp.getreply()
+        except (MessageRefused, Abandoned):
+            raise
         except (smtplib.SMTPException, OSError) as err:
             self.broken = (
                 f"smtp {self.settings.host}:{self.settings.port}: {type(err).__name__}: {err}"
             )
             self.close()
+            if committed:
+                raise ReplyLost(self.broken) from err
             raise ConnectionFailed(self.broken) from err
-        if refused:
-            code, reply = refused.get(to, (0, b""))
-            raise MessageRefused(f"recipient {to} refused: {code} {_text(reply)}")
+        except BaseException:
+            self._abort("interrupted")  # never let a half-sent message be completed
+            raise
+        if code != 250:
+            if code == 421:
+                self._abort(f"{code} {_text(reply)}")
+            raise MessageRefused(f"message refused: {code} {_text(reply)}", committed=True)
+
+    def _reset(self, code: int) -> None:
+        """After a refused command: RSET to start the next message clean (421: the server is
+        closing the connection)."""
+        assert self._smtp is not None
+        if code == 421:
+            self._abort("421 service closing")
+            return
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._abort("RSET failed")
+
+    def _abort(self, why: str | None) -> None:
+        """Drop the connection without QUIT (mid-DATA, a QUIT would be part of the message);
+        with a reason, the channel is broken for the rest of the batch."""
+        smtp, self._smtp = self._smtp, None
+        if why is not None:
+            self.broken = self.broken or f"smtp {self.settings.host}:{self.settings.port}: {why}"
+        if smtp is not None:
+            smtp.close()
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None

@@ -1,26 +1,39 @@
-"""The outbox relay: claim due rows, render and deliver outside any transaction, then mark.
+"""The outbox relay: claim due rows, render and deliver outside any transaction, mark each.
 
-Why three phases (DESIGN.md decisions 5 and 6):
+Why these phases (DESIGN.md decisions 5 and 6):
 
-1. **Claim** in one short transaction: due ``pending`` rows are leased (``next_attempt_at`` =
-   now + lease, ``attempts`` + 1). On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several relays
-   share the table without taking the same row; on SQLite the engine's ``BEGIN IMMEDIATE``
-   serialises claimers. Everything delivery needs (addresses, template overrides) is read here.
-2. **Deliver** with no transaction open: render, then send mail over one SMTP connection per
-   batch. Slow or failing mail servers never hold database locks.
-3. **Mark** in a second short transaction: insert-if-absent inbox items (unique
-   ``outbox_id``) and set each row sent / retry (exponential backoff with jitter) / dead.
-   A row is only marked by the relay that holds its lease (same ``attempts`` value).
-
-A crash between 2 and 3 leaves rows leased; after the lease they are claimed again and
-re-delivered: at-least-once email (same Message-ID), exactly-once inbox items.
+1. **Claim** in one short transaction: due ``pending`` rows whose ``next_attempt_at`` has
+   passed are leased (``next_attempt_at`` = now + lease, ``attempts`` + 1). The ``attempts``
+   value is the lease's fencing token: every later write to the row checks it, so a relay whose
+   lease was taken over writes nothing. A row whose lease is still held is never due, so no
+   second relay takes it. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several relays share
+   the table; on SQLite the engine's ``BEGIN IMMEDIATE`` serialises claimers. Everything
+   delivery needs (addresses, template overrides) is read here.
+2. **Deliver** with no transaction open. Rendering runs under limits (``notifications.limits``):
+   a template that loops, recurses or grows without bound fails its own row (dead, with the
+   reason; operators see it in ``outbox list --status dead`` and the daily digest's count),
+   never the batch or the process. Mail goes out over one SMTP connection per batch, and
+   **each e-mail is marked sent on its own**, in a short transaction (row sent + inbox item)
+   committed after the server has the whole message and before the end-of-data line that makes
+   it accept it (``SmtpChannel.send``'s ``commit``). A relay killed at any point therefore
+   leaves every row either marked and accepted, or unmarked and discarded by the server:
+   re-claimed later, it is sent once. (The one remaining window is the few microseconds
+   between that commit and writing the ``.``: a kill there loses the e-mail, never doubles it;
+   the inbox item is kept.) A negative reply to the end of data undoes the mark (retry/dead).
+   While the batch is in flight a heartbeat thread renews the lease of its unmarked rows every
+   third of the lease, so a slow server never lets a second relay take them.
+3. **Mark** the rest (in-app only, no address, retry, dead) in one short transaction:
+   insert-if-absent inbox items (unique ``outbox_id``) and set each row sent / retry
+   (exponential backoff with jitter) / dead — only if the lease is still ours.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -37,12 +50,15 @@ from lifecycle.audit import canonical_json
 from lifecycle.clock import Clock
 from lifecycle.errors import InvalidTemplate
 from notifications.channels import (
+    Abandoned,
     ConnectionFailed,
     MessageRefused,
+    ReplyLost,
     SmtpChannel,
     SmtpSettings,
     build_email,
     insert_inbox,
+    insert_inbox_rows,
 )
 from notifications.overrides import load_overrides
 from notifications.render import Overrides, RenderedMessage, Renderer
@@ -93,8 +109,9 @@ class _Job:
     to_name: str | None = None
     note: str | None = None  # why no email goes out, recorded on a row that is still sent
     rendered: RenderedMessage | None = None
-    outcome: str = "sent"  # sent | retry | dead
+    outcome: str = "sent"  # sent | retry | dead | lost (another relay holds the row now)
     error: str | None = None
+    done: bool = False  # marked already, on its own (e-mail) — the batch mark skips it
 
 
 class Relay:
@@ -125,9 +142,10 @@ class Relay:
         self.lease = lease
         self.max_delay_s = max_delay_s
         self.rng = rng or random.Random()
-        # Test seam: called with the batch's row ids after delivery, before marking. Raising
-        # here is how the tests simulate a relay killed between sending and marking.
+        # Test seam: called with the batch's row ids after delivery, before the batch mark.
+        # Raising here is how the tests simulate a relay killed between sending and marking.
         self.after_send: Callable[[list[int]], None] | None = None
+        self.renewals = 0  # lease renewals made by heartbeats (tests, diagnostics)
 
     # ---- public -----------------------------------------------------------------------------
     def run_once(self, now: datetime | None = None, *, max_batches: int = 1000) -> RelayReport:
@@ -150,10 +168,15 @@ class Relay:
         jobs, overrides = self._claim(now)
         report = RelayReport(claimed=len(jobs))
         if jobs:
-            self._deliver(jobs, overrides, now)
+            heartbeat = _Heartbeat(self, jobs, now)
+            heartbeat.start()
+            try:
+                self._deliver(jobs, overrides, now)
+            finally:
+                heartbeat.stop()
             if self.after_send is not None:
                 self.after_send([j.id for j in jobs])
-            self._mark(jobs, now)
+            self._mark([j for j in jobs if not j.done], now)
             outcomes = Counter(j.outcome for j in jobs)
             report.delivered, report.retried = outcomes["sent"], outcomes["retry"]
             report.dead = outcomes["dead"]
@@ -197,7 +220,7 @@ class Relay:
             conn.execute(
                 update(OUTBOX)
                 .where(OUTBOX.c.id.in_(ids))
-                .values(next_attempt_at=now + self.lease, attempts=OUTBOX.c.attempts + 1)
+                .values(next_attempt_at=self.lease_until(now), attempts=OUTBOX.c.attempts + 1)
             )
             jobs = [
                 _Job(
@@ -257,6 +280,11 @@ class Relay:
                 j.to = smtp.operators_address
                 j.note = None if j.to else "email not sent: no operators_address configured"
 
+    def lease_until(self, now: datetime) -> datetime:
+        """A lease runs from the later of the pass's ``now`` and the clock: a long pass's later
+        batches get a full lease too."""
+        return max(now, self.clock.now()) + self.lease
+
     def _deliver(self, jobs: list[_Job], overrides: Overrides, now: datetime) -> None:
         for j in jobs:
             try:
@@ -270,6 +298,10 @@ class Relay:
                 )
             except InvalidTemplate as err:
                 j.outcome, j.error = "dead", f"template: {err.message}"
+                log.warning("outbox %d dead: template: %s", j.id, err.message)
+            except Exception as err:  # a bug must not stop the batch either: this row dies
+                log.exception("outbox %d: rendering failed", j.id)
+                j.outcome, j.error = "dead", f"rendering failed: {type(err).__name__}: {err}"
         mail = [j for j in jobs if j.rendered is not None and j.to]
         if not mail or self.smtp is None:
             return
@@ -290,10 +322,78 @@ class Relay:
                     j.note = f"email not sent: bad address {j.to!r}: {err}"
                     continue
                 try:
-                    channel.send(msg, j.to)
+                    channel.send(msg, j.to, commit=functools.partial(self._mark_sent, j, now))
+                except Abandoned:
+                    j.outcome, j.done = "lost", True
+                    log.warning("outbox %d: lease taken over by another relay; not sent", j.id)
+                except ReplyLost as err:
+                    log.warning("outbox %d: no reply to end of data, kept as sent: %s", j.id, err)
                 except (MessageRefused, ConnectionFailed) as err:
                     j.error = str(err)
                     j.outcome = "dead" if j.attempts >= self.max_attempts else "retry"
+                    if err.committed:
+                        self._unmark(j, now)
+
+    def _mark_sent(self, j: _Job, now: datetime) -> bool:
+        """Mark one e-mailed row sent and add its inbox item, if the lease is still ours; the
+        commit happens before the server is told to accept the message."""
+        with self.engine.begin() as conn:
+            marked = conn.execute(
+                update(OUTBOX)
+                .where(
+                    OUTBOX.c.id == j.id,
+                    OUTBOX.c.attempts == j.attempts,
+                    OUTBOX.c.status == "pending",
+                )
+                .values(status="sent", next_attempt_at=now, last_error=j.note, sent_at=now)
+            ).rowcount
+            if marked != 1:
+                return False
+            insert_inbox_rows(conn, [_inbox_row(j, now)])
+        j.done = True
+        return True
+
+    def _unmark(self, j: _Job, now: datetime) -> None:
+        """The server refused a message already marked sent: retry or dead after all."""
+        retry = j.outcome == "retry"
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OUTBOX)
+                .where(
+                    OUTBOX.c.id == j.id,
+                    OUTBOX.c.attempts == j.attempts,
+                    OUTBOX.c.status == "sent",
+                )
+                .values(
+                    status="pending" if retry else "dead",
+                    next_attempt_at=now + self.backoff(j.attempts) if retry else now,
+                    last_error=j.error,
+                    sent_at=None,
+                )
+            )
+
+    def renew(self, jobs: list[_Job], now: datetime) -> None:
+        """Extend the lease of the batch's rows not marked yet (only those still ours)."""
+        by_attempts: dict[int, list[int]] = {}
+        for j in jobs:
+            if not j.done and j.outcome == "sent":
+                by_attempts.setdefault(j.attempts, []).append(j.id)
+        if not by_attempts:
+            return
+        until = self.lease_until(now)
+        with self.engine.begin() as conn:
+            for attempts, all_ids in by_attempts.items():
+                for ids in _chunks(all_ids, MARK_CHUNK):
+                    conn.execute(
+                        update(OUTBOX)
+                        .where(
+                            OUTBOX.c.id.in_(ids),
+                            OUTBOX.c.attempts == attempts,
+                            OUTBOX.c.status == "pending",
+                        )
+                        .values(next_attempt_at=until)
+                    )
+        self.renewals += 1
 
     def backoff(self, attempts: int) -> timedelta:
         """base * 2**attempts, capped, ±20 % jitter so failed rows do not retry in lockstep."""
@@ -301,20 +401,9 @@ class Relay:
         return timedelta(seconds=delay * self.rng.uniform(0.8, 1.2))
 
     def _mark(self, jobs: list[_Job], now: datetime) -> None:
-        inbox = [
-            {
-                "firm_id": j.firm_id if j.audience == "firm" else None,
-                "audience": j.audience,
-                "outbox_id": j.id,
-                "message": j.message,
-                "subject": j.rendered.subject[:SUBJECT_MAX],
-                "body": j.rendered.text,
-                "created_at": now,
-                "read_at": None,
-            }
-            for j in jobs
-            if j.rendered is not None
-        ]
+        if not jobs:
+            return
+        inbox = [_inbox_row(j, now) for j in jobs if j.rendered is not None]
         # Rows marked alike (the usual batch: all sent on their first attempt) share one
         # UPDATE over their ids; a row is only marked by the relay holding its lease (same
         # attempts value) and only while still pending.
@@ -350,6 +439,44 @@ class Relay:
 
 
 MARK_CHUNK = 1000  # ids per UPDATE, well under either database's bound-parameter limit
+
+
+def _inbox_row(j: _Job, now: datetime) -> dict[str, Any]:
+    assert j.rendered is not None
+    return {
+        "firm_id": j.firm_id if j.audience == "firm" else None,
+        "audience": j.audience,
+        "outbox_id": j.id,
+        "message": j.message,
+        "subject": j.rendered.subject[:SUBJECT_MAX],
+        "body": j.rendered.text,
+        "created_at": now,
+        "read_at": None,
+    }
+
+
+class _Heartbeat:
+    """Renews the batch's lease every third of it while the batch is in flight."""
+
+    def __init__(self, relay: Relay, jobs: list[_Job], now: datetime) -> None:
+        self.relay, self.jobs, self.now = relay, jobs, now
+        self.interval = max(relay.lease.total_seconds() / 3, 0.05)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="relay-lease", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.relay.renew(self.jobs, self.now)
+            except Exception:  # a missed renewal is retried; the fencing token keeps us safe
+                log.exception("outbox lease renewal failed")
 
 
 def _attach_traces(conn: Connection, jobs: list[_Job]) -> None:
