@@ -57,7 +57,6 @@ from lifecycle.errors import InnospaceError, SchedulerError
 from workflows import commands as c
 from workflows import queries_ops
 from workflows.leadership import Leadership, holder_id, make_lock
-from workflows.service import Service
 
 log = logging.getLogger("innospace.scheduler")
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
@@ -75,12 +74,6 @@ def first_line(err: BaseException) -> str:
 
 
 # ---- checks before anything runs -----------------------------------------------------------
-def check_rulebook_calendars(service: Service) -> list[str]:
-    """Apply every space's review calendar to this year; refuse a rule the calendar cannot
-    satisfy (e.g. a 25th working day of January), warn about an unpublished year."""
-    return service.query(queries_ops.review_calendar_warnings)
-
-
 def preflight(app: App, settings: TickSettings) -> CronTrigger:
     """Everything that can be wrong before the first job: configuration, database, rules."""
     trigger = digest_trigger(settings.digest_cron)
@@ -91,7 +84,9 @@ def preflight(app: App, settings: TickSettings) -> CronTrigger:
             f"the database schema is at revision {current}, the code needs "
             f"{head}: run `innospace init` first"
         )
-    for warning in check_rulebook_calendars(app.service):
+    # Every space's review calendar applied to this year: a rule the calendar cannot satisfy is
+    # refused (SchedulerError), an unpublished year is a warning.
+    for warning in app.service.query(queries_ops.review_calendar_warnings):
         log.warning("%s (review cycles of that space wait until it is)", warning)
     return trigger
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from db.tables import Deadline, OutboxMessage, SchedulerLease, Tenancy
+from db.tables import Deadline, OutboxMessage, SchedulerLease
 from lifecycle.errors import InvalidInput
 from notifications import outbox
 from notifications.channels import mark_read
@@ -75,8 +75,6 @@ def retry_notices(w: Work, cmd: RetryNotices) -> int:
     """Dead (or waiting) outbox rows become due now with a fresh attempt budget; returns how
     many (see :func:`notifications.outbox.retry`). Each tenancy concerned records which of its
     notices were retried (the operators' digest belongs to no tenancy)."""
-    if bool(cmd.ids) == cmd.all_dead:
-        raise InvalidInput("ids", "give outbox ids or all_dead, not both or neither")
     dead = None if cmd.ids else _notices(w, col(OutboxMessage.status) == "dead")
     count = outbox.retry(w.session, ids=cmd.ids, all_dead=cmd.all_dead, now=w.now)
     chosen = dead if dead is not None else _notices(w, col(OutboxMessage.id).in_(cmd.ids))
@@ -106,12 +104,10 @@ def _record(
     actor: str,
     reason: str | None,
 ) -> None:
-    """One record-only audit event per tenancy (in id order: the order locks are taken in)."""
-    existing = set(w.session.exec(select(Tenancy.id).where(col(Tenancy.id).in_(list(rows)))).all())
+    """One record-only audit event per tenancy, in id order (the order locks are taken in)."""
     for tenancy_id in sorted(rows):
-        if tenancy_id in existing:
-            tenancy = w.tenancy(tenancy_id)
-            w.record(tenancy, what, actor=actor, reason=reason, data={key: list(rows[tenancy_id])})
+        tenancy = w.tenancy(tenancy_id)
+        w.record(tenancy, what, actor=actor, reason=reason, data={key: list(rows[tenancy_id])})
 
 
 def mark_inbox_read(w: Work, cmd: MarkInboxRead) -> int:

@@ -182,17 +182,19 @@ def inbox_cmd(
     listed = service.query(
         queries_ops.inbox, firm=firm, audience=audience, unread_only=unread, limit=limit
     )
-    result: dict[str, Any] = {"firm": listed["firm"], "unread": listed["unread"]}
-    result["marked_read"] = 0
+    marked = 0
     if mark:
-        ids = tuple(i["id"] for i in listed["items"] if i["id"] is not None)
-        result["marked_read"] = service.handle(
-            c.MarkInboxRead(item_ids=ids, firm_id=listed["firm_id"])
-        )
-        result["unread"] = service.query(
+        ids = tuple(i["id"] for i in listed["items"])
+        marked = service.handle(c.MarkInboxRead(item_ids=ids, firm_id=listed["firm_id"]))
+        listed["unread"] = service.query(
             queries_ops.unread_count, firm_id=listed["firm_id"], audience=audience
         )
-    result["items"] = listed["items"]
+    result = {
+        "firm": listed["firm"],
+        "unread": listed["unread"],
+        "marked_read": marked,
+        "items": listed["items"],
+    }
     if as_json:
         emit(result, True)
         return
