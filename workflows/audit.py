@@ -351,6 +351,9 @@ _ACTS_BY: dict[str, str] = {
     "vacate_due": "escalate_vacating",
     "cure_end": "serve_exit_notice",
 }
+# Kinds whose action moves the tenancy unless an accepted objection awaits a ruling (then
+# the operators are told instead); the objections are events of the chain.
+_ACTS_UNLESS_OBJECTED = {"objection_window_end": "confirm_exit", "publicity_end": "admit"}
 
 
 def cross_check_deadlines(
@@ -427,6 +430,13 @@ def cross_check_deadlines(
                 )
             )
         trigger = _ACTS_BY.get(d.kind)
+        if d.kind in _ACTS_UNLESS_OBJECTED and not any(
+            e.trigger == "lodge_objection"
+            and e.from_state == state
+            and (e.data or {}).get("accepted")
+            for e in before
+        ):
+            trigger = _ACTS_UNLESS_OBJECTED[d.kind]  # no accepted objection: it moved on
         if (
             d.status == "done"
             and trigger is not None
