@@ -33,6 +33,7 @@ from db.tables import (
     Tenancy,
     Unit,
 )
+from entrypoints.bootstrap import HANDLERS
 from entrypoints.demo_data import figures
 from lifecycle import rulebook as rbook
 from lifecycle.audit import GENESIS, canonical_json, event_hash
@@ -188,7 +189,7 @@ def build(url: str, n: int, *, reviewed: bool = False, seed: int = 2025) -> Park
     engine = make_engine(url)
     try:
         upgrade(engine)
-        service = Service(engine, FixedClock(SETUP_AT))
+        service = Service(engine, FixedClock(SETUP_AT), HANDLERS)
         created = service.handle(c.CreateSpace(code=SPACE, name=SPACE_NAME))
         rb = rules.parse(rules.default_rulebook_text(), "default")
         assert rb.version == created["rulebook_version"]

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from bench import fixtures
 from bench.harness import Context, Result
 from db.engine import make_engine
+from entrypoints.bootstrap import HANDLERS
 from entrypoints.demo_data import figures
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import FixedClock
@@ -50,7 +51,7 @@ def review_year(url: str, n: int) -> dict[str, Any]:
             space_code=fixtures.SPACE,
             period=fixtures.PERIOD,
         )
-        service = Service(engine, FixedClock(fixtures.SUBMIT_AT))
+        service = Service(engine, FixedClock(fixtures.SUBMIT_AT), HANDLERS)
         rng = random.Random(7)
         for t in range(1, n + 1):
             level = rng.choices(("strong", "steady", "weak"), weights=(25, 65, 10))[0]

@@ -44,12 +44,13 @@ COMMANDS = ("OpenReview", "SubmitReview", "DecideReview")  # the order p50s are 
 def _w3_worker(url: str, first: int, firms: int, barrier: Any, out: Any, deadline_s: float) -> None:
     try:
         from db.engine import make_engine
+        from entrypoints.bootstrap import HANDLERS
         from lifecycle.clock import FixedClock
         from workflows.service import Service
 
         engine = make_engine(url)
         try:
-            service = Service(engine, FixedClock(fixtures.OPEN_AT))
+            service = Service(engine, FixedClock(fixtures.OPEN_AT), HANDLERS)
             todo = w3_commands.commands(firms, first=first)
             service.handle(todo[0][1])  # warm-up, untimed (as W3)
             barrier.wait(BARRIER_S)

@@ -18,6 +18,7 @@ from bench import fixtures, floor
 from bench.harness import Context, Result, percentile, sqlite_instant
 from db.engine import make_engine
 from db.tables import AuditEvent, Deadline, ExitCase, OutboxMessage, Rectification, Review
+from entrypoints.bootstrap import HANDLERS
 from entrypoints.demo_data import figures
 from lifecycle.clock import FixedClock
 from workflows import commands as c
@@ -50,7 +51,7 @@ def commands(n: int, first: int = 1) -> list[tuple[str, c.Command]]:
 def measure(url: str, n: int) -> tuple[float, dict[str, list[float]]]:
     """Run the commands; return wall seconds and latencies (seconds) by command."""
     engine = make_engine(url)
-    service = Service(engine, FixedClock(fixtures.OPEN_AT))
+    service = Service(engine, FixedClock(fixtures.OPEN_AT), HANDLERS)
     todo = commands(n)
     latencies: dict[str, list[float]] = defaultdict(list)
     try:

@@ -54,8 +54,8 @@ from entrypoints.ticks import (
     tick_relay,
 )
 from lifecycle.errors import InnospaceError, SchedulerError
+from workflows import checkpoints, queries_ops
 from workflows import commands as c
-from workflows import queries_ops
 from workflows.leadership import Leadership, holder_id, make_lock
 
 log = logging.getLogger("innospace.scheduler")
@@ -222,6 +222,17 @@ class SchedulerProcess:
                 "relay-outbox",
                 lambda: tick_relay(app),
                 IntervalTrigger(seconds=self.relay_seconds, timezone=SHANGHAI),
+            ),
+            (
+                # A signed checkpoint of every audit chain, once a day, when a key is set.
+                "audit-checkpoint",
+                lambda: checkpoints.daily(
+                    service,
+                    key_path=app.settings.audit_key,
+                    directory=app.settings.audit_checkpoint_dir,
+                    locale=app.settings.locale,
+                ),
+                trigger,
             ),
         ]
         for job_id, work, when in jobs:

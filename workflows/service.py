@@ -37,10 +37,10 @@ class Service:
     ``orjson.Fragment`` values) are what the handlers rely on. ``handlers`` is the table built
     in ``entrypoints.bootstrap`` (``HANDLERS``)."""
 
-    def __init__(self, engine: Engine, clock: Clock, handlers: Handlers | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Clock, handlers: Handlers) -> None:
         self.engine = engine
         self.clock = clock
-        self.handlers: Handlers = handlers if handlers is not None else _bootstrap_table()
+        self.handlers: Handlers = handlers
         self._calendar: tuple[frozenset[tuple[date, bool]], WorkCalendar] | None = None
         # Parsed rulebooks by version (the hash of the text: a parsed one never goes stale).
         self.rulebooks: dict[str, Rulebook] = {}
@@ -112,12 +112,3 @@ class Service:
         """Run a read-only ``fn``; nothing is committed (entry points use :meth:`query`)."""
         with self.uow() as uow:
             return fn(self.work(uow))
-
-
-# ---- transitional ---------------------------------------------------------------------------
-# ``Service(engine, clock)`` without a table (bench/ and a few tests still build one so) takes
-# the bootstrap table; pass ``entrypoints.bootstrap.HANDLERS`` instead, then remove this.
-def _bootstrap_table() -> Handlers:
-    from entrypoints.bootstrap import HANDLERS  # deprecated path, see above
-
-    return HANDLERS

@@ -245,6 +245,7 @@ def test_the_jobs_have_fixed_ids_coalesce_one_instance_and_live_in_memory(db_url
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
         assert sorted(jobs) == [
+            "audit-checkpoint",
             "open-review-cycles",
             "operator-digest",
             "relay-outbox",

@@ -38,6 +38,7 @@ from hypothesis import strategies as st
 from integration.twin_support import Databases, assert_same_rows
 
 from db.engine import make_engine
+from entrypoints.bootstrap import HANDLERS
 from entrypoints.demo_data import figures as demo_figures
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from lifecycle.calendar import WorkCalendar
@@ -348,11 +349,11 @@ def run_example(dbs: Databases, ex: Example) -> None:
     engine = make_engine(base)
     clock = FixedClock(local(2023, 3, 6, 9, 0))
     try:
-        ts = build_park(Service(engine, clock), clock, ex)
+        ts = build_park(Service(engine, clock, HANDLERS), clock, ex)
     finally:
         engine.dispose()
     single, fast = make_engine(base), make_engine(dbs.clone(base))  # the park takes commands
-    a, b = Service(single, clock), Service(fast, clock)
+    a, b = Service(single, clock, HANDLERS), Service(fast, clock, HANDLERS)
     cal = WorkCalendar()
     try:
         plan = list(zip(ts, ex.firms, strict=True))
