@@ -117,6 +117,24 @@ def review(conn: Connection, tenancy_id: int, period: int) -> ReviewRow | None:
     return None if row is None else ReviewRow(*row)
 
 
+_REVIEW_AND_PREVIOUS = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(
+    _R.c.tenancy_id == bindparam("tenancy_id"),
+    _R.c.period.in_((bindparam("period"), bindparam("previous"))),
+)
+
+
+def review_with_previous(
+    conn: Connection, tenancy_id: int, period: int
+) -> tuple[ReviewRow | None, ReviewRow | None]:
+    """A tenancy's ``period`` review and the one before it (a decision reads both)."""
+    rows = conn.execute(
+        _REVIEW_AND_PREVIOUS,
+        {"tenancy_id": tenancy_id, "period": period, "previous": period - 1},
+    )
+    found = {r.period: ReviewRow(*r) for r in rows}
+    return found.get(period), found.get(period - 1)
+
+
 def reviews_of(conn: Connection, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
     """The ``period`` review of each of these tenancies that has one, by tenancy id."""
     if not ids:
@@ -169,6 +187,9 @@ class Tenancies(Protocol):
 
 class Reviews(Protocol):
     def get(self, tenancy_id: int, period: int) -> ReviewRow | None: ...
+    def with_previous(
+        self, tenancy_id: int, period: int
+    ) -> tuple[ReviewRow | None, ReviewRow | None]: ...
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]: ...
 
 
@@ -207,6 +228,11 @@ class CoreReviews(_OnConnection):
 
     def get(self, tenancy_id: int, period: int) -> ReviewRow | None:
         return review(self.connection(), tenancy_id, period)
+
+    def with_previous(
+        self, tenancy_id: int, period: int
+    ) -> tuple[ReviewRow | None, ReviewRow | None]:
+        return review_with_previous(self.connection(), tenancy_id, period)
 
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
         return reviews_of(self.connection(), ids, period)

@@ -334,6 +334,11 @@ class FakeReviews(_Repository):
         found = select(self.uow.rows, "reviews", tenancy_id=tenancy_id, period=period)
         return _review(found[0]) if found else None
 
+    def with_previous(
+        self, tenancy_id: int, period: int
+    ) -> tuple[ReviewRow | None, ReviewRow | None]:
+        return self.get(tenancy_id, period), self.get(tenancy_id, period - 1)
+
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
         wanted = set(ids)
         return {

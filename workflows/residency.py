@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import col, select
 
@@ -75,9 +75,17 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
 
 
 def evaluate(
-    w: Work, tenancy: TenancyRow, review: AnyReview, rb: rbook.Rulebook, vetoes: tuple[str, ...]
+    w: Work,
+    tenancy: TenancyRow,
+    review: AnyReview,
+    rb: rbook.Rulebook,
+    vetoes: tuple[str, ...],
+    *,
+    previous: AnyReview | None | Literal["load"] = "load",
 ) -> rbook.ReviewDecision:
-    previous = find_review(w, tenancy.id, review.period - 1)
+    """Score a review under ``rb`` (``previous``: last year's review, if already loaded)."""
+    if previous == "load":
+        previous = find_review(w, tenancy.id, review.period - 1)
     return rbook.score_review(
         rb,
         figures=review.figures,
@@ -97,11 +105,13 @@ def decide_review(w: Work, cmd: DecideReview) -> Step:
         if cmd.outcome in OUTCOME_TRIGGER
         else OUTCOME_TRIGGER.values(),
     )
-    review = review_of(w, tenancy.id, cmd.period)
+    review, previous = w.uow.reviews.with_previous(tenancy.id, cmd.period)
+    if review is None:
+        raise NotFound("review", f"{cmd.period} of tenancy {tenancy.id}")
     if review.status == "decided":
         raise GuardFailed(tenancy.id, "decide_review", f"the {cmd.period} review is decided")
     rb = rules.active_in(w, tenancy.space_id)
-    decision = evaluate(w, tenancy, review, rb, cmd.vetoes)
+    decision = evaluate(w, tenancy, review, rb, cmd.vetoes, previous=previous)
     return apply_decision(
         w,
         tenancy,
@@ -137,7 +147,7 @@ def apply_decision(
         effects,
         review,
         rb,
-        w.calendar,
+        lambda: w.calendar,  # read only when a consequence counts days
         score=score,
         grade=grade,
         consequence=consequence,

@@ -11,7 +11,7 @@ same writer, so the two paths write the same rows by construction.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -140,7 +140,7 @@ def decide_review(
     e: Effects,
     review: AnyReview,
     rb: rbook.Rulebook,
-    calendar: WorkCalendar,
+    calendar: WorkCalendar | Callable[[], WorkCalendar],
     *,
     score: float,
     grade: str,
@@ -151,7 +151,8 @@ def decide_review(
     reason: str | None,
 ) -> StepResult:
     """Record a graded review and carry out its consequence: pass, rectification ordered,
-    or a forced-exit case opened (consecutive D)."""
+    or a forced-exit case opened (consecutive D). ``calendar`` may be given as a function:
+    a pass counts no days, so the calendar is then never read."""
     decided = chosen_outcome(consequence, outcome, reason)
     assert review.id is not None
     e.update(
@@ -201,17 +202,21 @@ def decide_review(
         key=str(review.period),
     )
     if decided == "rectify":
-        order_rectification(e, review, rb, calendar, grade=grade, trace=trace)
+        order_rectification(e, review, rb, _calendar(calendar), grade=grade, trace=trace)
     elif decided == "fail":
         open_forced_case(
             e,
             rb,
-            calendar,
+            _calendar(calendar),
             grounds="consecutive_d",
             facts=f"{review.period} 年度考核等级 {grade}；{reason or ''}".strip("；"),
             proof_of_service=SYSTEM_SERVICE,
         )
     return step
+
+
+def _calendar(calendar: WorkCalendar | Callable[[], WorkCalendar]) -> WorkCalendar:
+    return calendar if isinstance(calendar, WorkCalendar) else calendar()
 
 
 def order_rectification(
