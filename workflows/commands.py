@@ -8,23 +8,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, dataclass_transform
 
 
-@dataclass(frozen=True, kw_only=True)
-class Command:
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
+class _Frozen:
+    """Every subclass is a frozen, keyword-only dataclass (no decorator of its own)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(frozen=True, kw_only=True)(cls)
+
+
+class Command(_Frozen):
     actor: str = "operator"
     reason: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
 class TenancyCommand(Command):
     tenancy_id: int
     expected_version: int | None = None
 
 
 # ---- registry -----------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
 class CreateSpace(Command):
     code: str
     name: str
@@ -33,7 +39,6 @@ class CreateSpace(Command):
     rulebook_source: str = "default"
 
 
-@dataclass(frozen=True, kw_only=True)
 class AddUnit(Command):
     space: str
     code: str
@@ -41,7 +46,6 @@ class AddUnit(Command):
     area_m2: float
 
 
-@dataclass(frozen=True, kw_only=True)
 class RegisterFirm(Command):
     name: str
     uscc: str
@@ -54,21 +58,18 @@ class RegisterFirm(Command):
     locale: str = "zh-CN"
 
 
-@dataclass(frozen=True, kw_only=True)
 class LoadRulebook(Command):
     text: str
     source: str
     space: str | None = None  # activate for this space
 
 
-@dataclass(frozen=True, kw_only=True)
 class SetCalendarDay(Command):
     day: date
     workday: bool
     note: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
 class ImportCalendar(Command):
     """A year's official schedule (放假和调休安排) as overrides, all or nothing."""
 
@@ -76,7 +77,6 @@ class ImportCalendar(Command):
 
 
 # ---- admission ----------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
 class Apply(Command):
     firm: str  # id or 统一社会信用代码
     space: str
@@ -85,41 +85,34 @@ class Apply(Command):
     profile: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, kw_only=True)
 class Screen(TenancyCommand):
     """Check the hard requirements; pass -> evaluating, any failure -> rejected (named)."""
 
     reject: bool = False  # operator rejects on grounds outside the rulebook (reason required)
 
 
-@dataclass(frozen=True, kw_only=True)
 class RequestInfo(TenancyCommand):
     items: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class Resubmit(TenancyCommand):
     profile: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, kw_only=True)
 class ScoreApplication(TenancyCommand):
     reviewer: str
     scores: dict[str, float]
     conflict_of_interest: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
 class Approve(TenancyCommand):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
 class Reject(TenancyCommand):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
 class LodgeObjection(TenancyCommand):
     """An objection during publicity (公示) or a statement of defence (陈述申辩) on exit."""
 
@@ -129,17 +122,14 @@ class LodgeObjection(TenancyCommand):
     evidence: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
 class RuleOnObjection(TenancyCommand):
     upheld: bool
 
 
-@dataclass(frozen=True, kw_only=True)
 class EndPublicity(TenancyCommand):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
 class Sign(TenancyCommand):
     units: tuple[str, ...]
     term_start: date
@@ -147,29 +137,24 @@ class Sign(TenancyCommand):
     deposit_yuan: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
 class Withdraw(TenancyCommand):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
 class Lapse(TenancyCommand):
     pass
 
 
 # ---- residency ----------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
 class OpenReview(TenancyCommand):
     period: int
 
 
-@dataclass(frozen=True, kw_only=True)
 class SubmitReview(TenancyCommand):
     period: int
     figures: dict[str, Any]
 
 
-@dataclass(frozen=True, kw_only=True)
 class DecideReview(TenancyCommand):
     """Score the submitted figures under the rulebook, or apply an operator's outcome."""
 
@@ -178,22 +163,18 @@ class DecideReview(TenancyCommand):
     outcome: str | None = None  # pass | rectify | fail; None = as the rulebook decides
 
 
-@dataclass(frozen=True, kw_only=True)
 class FileRectificationPlan(TenancyCommand):
     plan: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class ExtendRectification(TenancyCommand):
     days: int
 
 
-@dataclass(frozen=True, kw_only=True)
 class Reinspect(TenancyCommand):
     passed: bool
 
 
-@dataclass(frozen=True, kw_only=True)
 class ReportViolation(TenancyCommand):
     code: str
     facts: str
@@ -201,38 +182,32 @@ class ReportViolation(TenancyCommand):
 
 
 # ---- exit ---------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
 class ServeExitNotice(TenancyCommand):
     grounds: str  # forced-exit trigger code
     facts: str
     proof_of_service: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class ConfirmExit(TenancyCommand):
     """Decide the exit once the 陈述申辩 window has passed with no defence lodged."""
 
 
-@dataclass(frozen=True, kw_only=True)
 class BeginExit(TenancyCommand):
     exit_type: str  # graduation | term_expiry | voluntary
     approved: bool = True
 
 
-@dataclass(frozen=True, kw_only=True)
 class HandOver(TenancyCommand):
     checklist: dict[str, bool] = field(default_factory=dict)
     arrears_yuan: int = 0
     damage_yuan: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
 class EscalateVacating(TenancyCommand):
     pass
 
 
 # ---- operations: what operators and the scheduler change outside a tenancy's lifecycle ------
-@dataclass(frozen=True, kw_only=True)
 class RecordBenefit(TenancyCommand):
     """A benefit granted to a resident firm (clawed back on exit as the rulebook says)."""
 
@@ -242,7 +217,6 @@ class RecordBenefit(TenancyCommand):
     commitment_months: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
 class DecideCycle(Command):
     """Decide a space's review cycle at once, with the grade cap across the cohort."""
 
@@ -251,7 +225,6 @@ class DecideCycle(Command):
     vetoes: dict[int, tuple[str, ...]] = field(default_factory=dict)  # tenancy id -> codes
 
 
-@dataclass(frozen=True, kw_only=True)
 class RetryDeadlines(Command):
     """Put failed deadlines back in the queue (the next sweep takes them)."""
 
@@ -259,7 +232,6 @@ class RetryDeadlines(Command):
     all_failed: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
 class RetryNotices(Command):
     """Make dead (or waiting) outbox rows due now with a fresh attempt budget."""
 
@@ -267,7 +239,6 @@ class RetryNotices(Command):
     all_dead: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
 class MarkInboxRead(Command):
     """Mark in-app inbox items read (only a firm's own when ``firm_id`` is given)."""
 
@@ -275,7 +246,6 @@ class MarkInboxRead(Command):
     firm_id: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
 class SaveTemplate(Command):
     """Validate and store the next revision of an operator's message template override."""
 
@@ -286,7 +256,6 @@ class SaveTemplate(Command):
     author: str = "operator"
 
 
-@dataclass(frozen=True, kw_only=True)
 class RecordSchedulerHolder(Command):
     """Scheduler bookkeeping: who leads now (``scheduler_lease``, for operators)."""
 
