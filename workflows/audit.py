@@ -11,16 +11,9 @@ from sqlmodel import Session, col, select
 
 from db.tables import AuditEvent, Deadline, ExitCase, Review, Tenancy
 from lifecycle.audit import Problem, verify_chain
-from lifecycle.table import (
-    ADMITTED,
-    EXIT_NOTICE,
-    INFO_REQUESTED,
-    PUBLICITY,
-    RECTIFYING,
-    RESIDENT_STATES,
-    VACATING,
-)
+from lifecycle.table import EXIT_NOTICE
 from workflows.reviews import OUTCOME_TRIGGER, trace_digest
+from workflows.sweeps import ACTS_IN
 
 _DECISIONS = frozenset(OUTCOME_TRIGGER.values())
 
@@ -316,21 +309,8 @@ def _day(value: date | None) -> str | None:
 
 
 # ---- deadlines ----------------------------------------------------------------------------
-# The state a deadline's sweep action needs to act (workflows.sweeps.ACTIONS); in any other
-# state the deadline is moot.
-_ACTS_IN: dict[str, frozenset[str]] = {
-    "info_request_lapse": frozenset({INFO_REQUESTED}),
-    "agreement_lapse": frozenset({ADMITTED}),
-    "agreement_lapse_warning": frozenset({ADMITTED}),
-    "publicity_end": frozenset({PUBLICITY}),
-    "term_end": frozenset(RESIDENT_STATES),
-    "term_expiry_warning": frozenset(RESIDENT_STATES),
-    "cure_end": frozenset(RESIDENT_STATES),
-    "rectification_plan_due": frozenset({RECTIFYING}),
-    "rectification_end": frozenset({RECTIFYING}),
-    "objection_window_end": frozenset({EXIT_NOTICE}),
-    "vacate_due": frozenset({VACATING}),
-}
+# The state a deadline's sweep action needs to act is ``workflows.sweeps.ACTS_IN``; in any
+# other state the deadline is moot.
 # Kinds whose action, in that state, acts whatever else holds: never moot there.
 _ALWAYS_ACTS = frozenset(
     {
@@ -406,7 +386,7 @@ def cross_check_deadlines(
                 )
             )
             continue
-        needs = _ACTS_IN.get(d.kind)
+        needs = ACTS_IN.get(d.kind)
         if needs is None:
             continue
         before = [e for e in chain if _utc(e.occurred_at) < at]

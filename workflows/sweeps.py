@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -51,6 +52,7 @@ from lifecycle.table import (
 from workflows import commands as c
 from workflows import rules
 from workflows.core import Work
+from workflows.leadership import LeaseLost
 from workflows.reviews import SYSTEM_SERVICE
 from workflows.service import Service
 
@@ -64,6 +66,7 @@ ESCALATION_AUDIENCE = {"account_manager": "manager", "manager": "manager", "oper
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
 Stop = Callable[[], bool]
 Dispatch = Callable[[Work, c.Command], object]
+Action = Callable[[Work, Deadline, Dispatch], bool]
 
 
 @dataclass
@@ -109,20 +112,61 @@ class Outcome:
 # ---- actions: one per deadline kind; True = acted, False = moot --------------------------
 # An action runs the commands it causes with ``run`` (Service.dispatch: the command's handler,
 # in the deadline's transaction).
+
+# The state a deadline's action needs to act; in any other state the deadline is moot
+# (``workflows.audit`` checks the chain against this same table). The review deadlines are
+# moot once their review is no longer open, whatever the state.
+ACTS_IN: dict[str, frozenset[str]] = {
+    "info_request_lapse": frozenset({INFO_REQUESTED}),
+    "agreement_lapse": frozenset({ADMITTED}),
+    "agreement_lapse_warning": frozenset({ADMITTED}),
+    "publicity_end": frozenset({PUBLICITY}),
+    "term_end": frozenset(RESIDENT_STATES),
+    "term_expiry_warning": frozenset(RESIDENT_STATES),
+    "cure_end": frozenset(RESIDENT_STATES),
+    "rectification_plan_due": frozenset({RECTIFYING}),
+    "rectification_end": frozenset({RECTIFYING}),
+    "objection_window_end": frozenset({EXIT_NOTICE}),
+    "vacate_due": frozenset({VACATING}),
+}
+
+
 def _tenancy(w: Work, d: Deadline) -> TenancyRow:
     return w.tenancy(d.tenancy_id)
 
 
-def _info_request_lapse(w: Work, d: Deadline, run: Dispatch) -> bool:
-    if _tenancy(w, d).state != INFO_REQUESTED:
-        return False
-    run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="补充材料逾期未提交"))
-    return True
+def _acts_in(t: TenancyRow, d: Deadline) -> bool:
+    return t.state in ACTS_IN[d.kind]
+
+
+def _command(command: type[c.TenancyCommand], reason: str) -> Action:
+    """In the acting state, run ``command`` on the deadline's tenancy (by the system)."""
+
+    def action(w: Work, d: Deadline, run: Dispatch) -> bool:
+        if not _acts_in(_tenancy(w, d), d):
+            return False
+        run(w, command(tenancy_id=d.tenancy_id, actor=SYSTEM, reason=reason))
+        return True
+
+    return action
+
+
+def _notice(message: str, audience: str, context: Callable[[Deadline], dict[str, Any]]) -> Action:
+    """In the acting state, queue ``message`` to ``audience`` (once: the deadline's key)."""
+
+    def action(w: Work, d: Deadline, run: Dispatch) -> bool:
+        t = _tenancy(w, d)
+        if not _acts_in(t, d):
+            return False
+        w.notify(t, message, key=d.dedupe_key, audience=audience, context=context(d))
+        return True
+
+    return action
 
 
 def _publicity_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
-    if t.state != PUBLICITY:
+    if not _acts_in(t, d):
         return False
     try:
         run(w, c.EndPublicity(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="公示期满无异议"))
@@ -140,7 +184,7 @@ def _publicity_end(w: Work, d: Deadline, run: Dispatch) -> bool:
 def _agreement_lapse_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     lapse = w.session.get(Deadline, d.subject_id) if d.subject_id else None
-    if t.state != ADMITTED or lapse is None or lapse.status != "pending":
+    if not _acts_in(t, d) or lapse is None or lapse.status != "pending":
         return False
     w.notify(
         t,
@@ -154,17 +198,10 @@ def _agreement_lapse_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _agreement_lapse(w: Work, d: Deadline, run: Dispatch) -> bool:
-    if _tenancy(w, d).state != ADMITTED:
-        return False
-    run(w, c.Lapse(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="未在规定期限内签订入驻协议"))
-    return True
-
-
 def _term_expiry_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if (
-        t.state not in RESIDENT_STATES
+        not _acts_in(t, d)
         or t.term_end is None
         or t.term_end.isoformat() != str(d.payload.get("term_end", t.term_end.isoformat()))
     ):
@@ -175,7 +212,7 @@ def _term_expiry_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
 
 def _term_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
-    if t.state not in RESIDENT_STATES or (t.term_end is not None and t.term_end > d.due_on):
+    if not _acts_in(t, d) or (t.term_end is not None and t.term_end > d.due_on):
         return False
     run(
         w,
@@ -271,40 +308,12 @@ def _review_overdue_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _rectification_plan_due(w: Work, d: Deadline, run: Dispatch) -> bool:
-    t = _tenancy(w, d)
-    if t.state != RECTIFYING:
-        return False
-    w.notify(
-        t,
-        "rectification_notice",
-        key=d.dedupe_key,
-        audience="manager",
-        context={"overdue": "plan", "due_on": d.due_on},
-    )
-    return True
-
-
-def _rectification_end(w: Work, d: Deadline, run: Dispatch) -> bool:
-    t = _tenancy(w, d)
-    if t.state != RECTIFYING:
-        return False
-    w.notify(
-        t,
-        "reinspection_result",
-        key=d.dedupe_key,
-        audience="operators",
-        context={"task": "reinspection_due", "due_on": d.due_on, "passed": None, "reason": None},
-    )
-    return True
-
-
 def _objection_window_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     from workflows.exits import confirm_exit
     from workflows.publicity import _accepted_objections
 
     t = _tenancy(w, d)
-    if t.state != EXIT_NOTICE:
+    if not _acts_in(t, d):
         return False
     if _accepted_objections(w, t):
         w.notify(
@@ -319,19 +328,12 @@ def _objection_window_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _vacate_due(w: Work, d: Deadline, run: Dispatch) -> bool:
-    if _tenancy(w, d).state != VACATING:
-        return False
-    run(w, c.EscalateVacating(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="逾期未腾退"))
-    return True
-
-
 def _cure_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     """Cure notice, payment demand, dormancy or delisting window over, not cured: serve the
     exit notice on the violation's own grounds (the 陈述申辩 window follows)."""
     violation = w.session.get(Violation, d.subject_id) if d.subject_id else None
     t = _tenancy(w, d)
-    if violation is None or violation.status != "open" or t.state not in RESIDENT_STATES:
+    if violation is None or violation.status != "open" or not _acts_in(t, d):
         return False
     violation.status = "escalated"
     w.session.add(violation)
@@ -349,20 +351,28 @@ def _cure_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-ACTIONS: dict[str, Callable[[Work, Deadline, Dispatch], bool]] = {
-    "info_request_lapse": _info_request_lapse,
+ACTIONS: dict[str, Action] = {
+    "info_request_lapse": _command(c.Lapse, "补充材料逾期未提交"),
     "publicity_end": _publicity_end,
     "agreement_lapse_warning": _agreement_lapse_warning,
-    "agreement_lapse": _agreement_lapse,
+    "agreement_lapse": _command(c.Lapse, "未在规定期限内签订入驻协议"),
     "term_expiry_warning": _term_expiry_warning,
     "term_end": _term_end,
     "review_reminder": _review_reminder,
     "review_submission_due": _review_submission_due,
     "review_overdue_reminder": _review_overdue_reminder,
-    "rectification_plan_due": _rectification_plan_due,
-    "rectification_end": _rectification_end,
+    "rectification_plan_due": _notice(
+        "rectification_notice",
+        "manager",
+        lambda d: {"overdue": "plan", "due_on": d.due_on},
+    ),
+    "rectification_end": _notice(
+        "reinspection_result",
+        "operators",
+        lambda d: {"task": "reinspection_due", "due_on": d.due_on, "passed": None, "reason": None},
+    ),
     "objection_window_end": _objection_window_end,
-    "vacate_due": _vacate_due,
+    "vacate_due": _command(c.EscalateVacating, "逾期未腾退"),
     "cure_end": _cure_end,  # cure notice, arrears demand, dormancy and delisting windows
 }
 
@@ -466,7 +476,7 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
 
     try:
         return service.run(act)  # type: ignore[no-any-return]
-    except CONNECTION_ERRORS:
+    except (*CONNECTION_ERRORS, LeaseLost):  # the sweep ends (a scheduler that lost its lease)
         raise
     except StaleTenancy as err:
         log.info("deadline %d: %s; left for the next sweep", deadline_id, err.message)
