@@ -312,12 +312,19 @@ class MessageTemplate(SQLModel, table=True):
 
 
 class SchedulerLease(SQLModel, table=True):
-    """Which scheduler process is active (SQLite); PostgreSQL uses an advisory lock."""
+    """The active scheduler's lease (``workflows.leadership``): who holds it, under which
+    fencing ``token`` (one more at every take-over), until when. The holder renews it;
+    another scheduler takes it only once it has expired (or, on PostgreSQL, once the holder's
+    session ``backend_pid`` is gone); every sweep's transaction checks the token."""
 
     __tablename__ = "scheduler_lease"
     name: str = Field(primary_key=True, max_length=32)
     holder: str = Field(sa_type=String(200))
-    heartbeat_at: datetime = _ts()
+    heartbeat_at: datetime = _ts()  # the last renewal
+    token: int = Field(default=0, sa_type=BigInteger)
+    taken_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    backend_pid: int | None = None
 
 
 ALL_TABLES = SQLModel.metadata

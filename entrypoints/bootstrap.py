@@ -77,7 +77,6 @@ HANDLERS: Handlers = {
     c.RetryNotices: operations.retry_notices,
     c.MarkInboxRead: operations.mark_inbox_read,
     c.SaveTemplate: operations.save_template,
-    c.RecordSchedulerHolder: operations.record_scheduler_holder,
 }
 
 

@@ -6,21 +6,23 @@ finds its work in the database, so catch-up after downtime comes from the data, 
 runs once at start. ``coalesce`` and ``max_instances=1`` keep one run of a job at a time; the
 generous ``misfire_grace_time`` lets a late run happen instead of being dropped.
 
-One active scheduler per database:
+One active scheduler per database, under a lease (``workflows.leadership``): the
+``scheduler_lease`` row names the holder and a fencing token, and the holder renews it every
+third of ``INNOSPACE_LEASE_SECONDS``. A renewal that finds another token, or a database
+connection that drops under it, means the lease is lost: the jobs stop at once and the process
+stands by. Every sweep's transaction checks the token before it commits (the jobs run on a
+fenced :class:`Service`), so a leader that wakes up after a freeze commits nothing.
 
-* **PostgreSQL** — an advisory lock (``pg_try_advisory_lock``) held on a dedicated connection
-  outside any pool for the life of the process. Standbys poll; when the holder dies its
-  connection closes, the server releases the lock and a standby takes over. If the holder's
-  own connection drops (a database restart), it has lost the lock: it stops its jobs and
-  goes back to polling with the standbys. Sweeps claim rows with ``SKIP LOCKED`` and are
-  idempotent, so a brief overlap in a failover does no harm.
-* **SQLite** — an OS lock (``flock``) on ``<database>.scheduler.lock``, and a second
-  scheduler refuses to start. Chosen over a heartbeat row in ``scheduler_lease`` because the
-  kernel releases the lock the instant the holder dies (even by SIGKILL) — no heartbeat
-  writes competing with the sweeps for SQLite's single write lock, no clock-skew or
-  "heartbeat older than N intervals" guesswork before a restart may proceed. ``flock`` is
-  unreliable on network filesystems, but so is SQLite's own locking: a SQLite database lives
-  on one host. The ``scheduler_lease`` row still records who leads, for operators.
+* **PostgreSQL** — standbys poll and take the lease once it has expired, or at once when the
+  holder's session is gone (it died: a crash fails over within a poll). Sweeps also claim
+  rows with ``SKIP LOCKED`` and are idempotent.
+* **SQLite** — an OS lock (``flock``) on ``<database>.scheduler.lock`` keeps a second
+  scheduler from starting at all (the kernel releases it the instant the holder dies); the
+  holder takes the lease row and fences its sweeps the same way.
+
+The relay job is not fenced by the scheduler's lease: several relays may run at once by
+design (``innospace outbox relay`` beside the scheduler), and each outbox row carries a lease
+of its own that fences the relay's writes to it.
 
 SIGTERM/SIGINT ask the jobs to stop: a sweep finishes the deadline (a cycle the chunk) in
 hand, the transaction commits, the lock is released and the process exits 0. A dropped
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -40,7 +43,7 @@ from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-u
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from db import migrate
 from entrypoints.bootstrap import App
@@ -55,8 +58,8 @@ from entrypoints.ticks import (
 )
 from lifecycle.errors import InnospaceError, SchedulerError
 from workflows import checkpoints, queries_ops
-from workflows import commands as c
-from workflows.leadership import Leadership, holder_id, make_lock
+from workflows.leadership import Leadership, LeaseLost, holder_id, make_lease
+from workflows.service import Service
 
 log = logging.getLogger("innospace.scheduler")
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
@@ -64,7 +67,7 @@ MISFIRE_GRACE_SECONDS = 3600
 
 
 def wall_clock() -> datetime:
-    """Wall time, for who-leads bookkeeping (the application's clock may be simulated)."""
+    """Wall time, for the lease on SQLite (the application's clock may be simulated)."""
     return datetime.now(UTC)
 
 
@@ -93,7 +96,7 @@ def preflight(app: App, settings: TickSettings) -> CronTrigger:
 
 # ---- the process ---------------------------------------------------------------------------
 class SchedulerProcess:
-    """Acquire leadership, run the jobs while leading, stand by again if the lock is lost."""
+    """Take the lease, run the jobs while renewing it, stand by again if it is lost."""
 
     def __init__(self, app: App, settings: TickSettings, *, lock: Leadership | None = None) -> None:
         self.app = app
@@ -103,7 +106,10 @@ class SchedulerProcess:
         self.halt = threading.Event()  # the jobs of this term of leadership must end
         self.sweep_seconds = app.settings.sweep_interval_seconds
         self.relay_seconds = app.settings.relay_interval_seconds
-        self.poll_seconds = min(settings.standby_poll_seconds, float(self.sweep_seconds))
+        self.renew_seconds = settings.lease_seconds / 3
+        self.poll_seconds = min(
+            settings.standby_poll_seconds, float(self.sweep_seconds), self.renew_seconds
+        )
 
     def request_stop(self, reason: str) -> None:
         log.info("%s: finishing the current batch, then exiting", reason)
@@ -112,7 +118,9 @@ class SchedulerProcess:
 
     def run(self) -> int:
         trigger = preflight(self.app, self.settings)
-        lock = self.lock or make_lock(self.app.engine, wall_clock=wall_clock)
+        lock = self.lock or make_lease(
+            self.app.engine, seconds=self.settings.lease_seconds, wall_clock=wall_clock
+        )
         try:
             while not self.stop.is_set() and self._acquire(lock):
                 self._lead(lock, trigger)
@@ -129,8 +137,14 @@ class SchedulerProcess:
         while not self.stop.is_set():
             try:
                 if lock.try_acquire():
-                    log.info("scheduler %s is active (lock acquired)", holder_id())
-                    self._record_holder()
+                    log.info(
+                        "scheduler %s is active (lock acquired): lease token %s for %.1fs, "
+                        "renewed every %.1fs",
+                        holder_id(),
+                        lock.token,
+                        self.settings.lease_seconds,
+                        self.renew_seconds,
+                    )
                     return True
                 failures = 0
             except CONNECTION_ERRORS as err:
@@ -138,7 +152,7 @@ class SchedulerProcess:
                 failures += 1
                 delay = self._backoff(failures)
                 log.warning(
-                    "database unavailable while taking the scheduler lock: %s; retry %d in %.1fs",
+                    "database unavailable while taking the scheduler lease: %s; retry %d in %.1fs",
                     first_line(err),
                     failures,
                     delay,
@@ -161,34 +175,53 @@ class SchedulerProcess:
             self.stop.wait(self.poll_seconds)
         return False
 
-    def _record_holder(self) -> None:
-        try:
-            self.app.service.handle(
-                c.RecordSchedulerHolder(holder=holder_id(), at=wall_clock(), actor="scheduler")
-            )
-        except (DBAPIError, InnospaceError) as err:  # informational only
-            log.warning("could not record the scheduler holder: %s", first_line(err))
-
     def _lead(self, lock: Leadership, trigger: CronTrigger) -> None:
         self.halt.clear()
         if self.stop.is_set():
             return
-        scheduler = self._build(trigger)
+        scheduler = self._build(trigger, self.app.service.fenced(lock.fence))
         scheduler.start()
+        renew_at = time.monotonic() + self.renew_seconds
         try:
             while not self.stop.wait(self.poll_seconds):
-                if not lock.alive():
+                if self.halt.is_set():  # a job's commit found the lease lost
                     log.error(
-                        "lost the scheduler lock (its database connection dropped); "
+                        "lost the scheduler lease (a job's transaction was fenced off); "
                         "stopping the jobs and standing by"
                     )
-                    lock.release()
                     break
+                if time.monotonic() < renew_at:
+                    continue
+                if not self._renew(lock):
+                    break
+                renew_at = time.monotonic() + self.renew_seconds
         finally:
-            self.halt.set()
-            scheduler.shutdown(wait=True)  # running jobs finish the unit in hand
+            self.halt.set()  # the jobs stop at once: sweeps between units, commits fenced
+            lock.release()
+            scheduler.shutdown(wait=True)  # running jobs end the unit in hand
 
-    def _build(self, trigger: CronTrigger) -> BackgroundScheduler:
+    def _renew(self, lock: Leadership) -> bool:
+        token = lock.token
+        try:
+            if lock.renew():
+                return True
+        except SQLAlchemyError as err:
+            log.error(
+                "lost the scheduler lock (its database connection dropped: %s); "
+                "stopping the jobs and standing by",
+                first_line(err),
+            )
+            return False
+        log.error(
+            "lost the scheduler lease (token %s): now held by %s; stopping the jobs and "
+            "standing by",
+            token,
+            lock.holder(),
+        )
+        return False
+
+    def _build(self, trigger: CronTrigger, service: Service | None = None) -> BackgroundScheduler:
+        """The jobs, on ``service`` (the fenced one while leading; the app's by default)."""
         scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=2)},
@@ -199,7 +232,8 @@ class SchedulerProcess:
             },
             timezone=SHANGHAI,
         )
-        app, service, s = self.app, self.app.service, self.settings
+        app, s = self.app, self.settings
+        service = service or app.service
         stop = self.halt.is_set
         now = datetime.now(SHANGHAI)
         jobs: list[tuple[str, Callable[[], object], IntervalTrigger | CronTrigger]] = [
@@ -269,6 +303,10 @@ class SchedulerProcess:
                     )
                     if self.halt.wait(delay):
                         return
+                except LeaseLost as err:
+                    log.error("%s: %s", name, err.message)
+                    self.halt.set()  # the main loop steps down
+                    return
                 except InnospaceError as err:
                     log.error("%s failed: %s", name, err.message)
                     return

@@ -44,6 +44,9 @@ class TickSettings(BaseSettings):
     cycle_interval_seconds: int = Field(default=3600, ge=1)
     digest_cron: str = "30 8 * * *"  # Asia/Shanghai: minute hour day month weekday
     standby_poll_seconds: float = Field(default=5.0, gt=0)
+    # The leader's lease (workflows.leadership): it renews every third of it; a standby takes
+    # over a leader that stopped renewing within the lease and one poll.
+    lease_seconds: float = Field(default=30.0, ge=1)
     retry_max_seconds: float = Field(default=60.0, gt=0)
     batch_size: int = Field(default=500, ge=1)
 

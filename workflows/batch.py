@@ -147,9 +147,11 @@ def open_cycle_batch(
     stop: Callable[[], bool] | None = None,
     actor: str = SYSTEM,
     reason: str | None = CYCLE_REASON,
+    fence: Callable[[Connection], None] | None = None,
 ) -> BatchReport:
     """Open the ``period`` review of every eligible tenancy of a space, ``chunk`` per
-    transaction, each as ``OpenReview`` would.
+    transaction, each as ``OpenReview`` would (``fence``, when given, is asked in each
+    chunk's transaction before it commits, as :class:`workflows.service.Service` does).
 
     A chunk commits whole or not at all; a rerun finds what is still unopened. A tenancy
     changed concurrently rolls its chunk back and raises :class:`StaleTenancy`; chunks
@@ -199,6 +201,8 @@ def open_cycle_batch(
                 reviews.open_review(e, rb, calendar, period=period, actor=actor, reason=reason)
                 effects.append(e)
             writer.write(conn, effects)
+            if fence is not None:
+                fence(conn)
         last = rows[-1].id
         report.written += len(rows)
         report.outcomes[UNDER_REVIEW] += len(rows)

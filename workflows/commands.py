@@ -7,7 +7,7 @@ Every command that changes a tenancy carries ``actor`` (who, for the audit log) 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, dataclass_transform
 
 
@@ -254,10 +254,3 @@ class SaveTemplate(Command):
     part: str  # subject | text | html
     source: str
     author: str = "operator"
-
-
-class RecordSchedulerHolder(Command):
-    """Scheduler bookkeeping: who leads now (``scheduler_lease``, for operators)."""
-
-    holder: str
-    at: datetime  # wall time: the application's clock may be simulated

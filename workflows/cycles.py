@@ -248,6 +248,7 @@ def _open_in_batches(
             period=period,
             progress=progress,
             stop=stop,
+            fence=service.fence,
         )
     except InnospaceError as err:  # a stale chunk, a refused rule: fall back, tenancy by tenancy
         log.warning(

@@ -1,119 +1,315 @@
-"""Who leads: the one active scheduler per database (DESIGN decision 5).
+"""Who leads: one active scheduler per database, under a lease with a fencing token
+(DESIGN decision 5).
 
-* **PostgreSQL** — a session-level ``pg_try_advisory_lock`` held on a dedicated connection
-  outside any pool for the life of the process. Standbys poll; when the holder dies its
-  connection closes and the server releases the lock. If the holder's own connection drops
-  (a database restart), it has lost the lock (:meth:`Leadership.alive` says so).
-* **SQLite** — an OS lock (``flock``) on ``<database>.scheduler.lock``, which the kernel
-  releases the instant the holder dies; a second scheduler refuses to start.
+The ``scheduler_lease`` row is the lease. Its holder renews it every third of its length
+(``INNOSPACE_LEASE_SECONDS``, 30 by default); a renewal is ``UPDATE … WHERE token = mine``,
+and when it changes no row the holder has lost the lease: it stops its jobs at once and
+stands by. Another scheduler takes the lease in one atomic ``UPDATE … SET token = token + 1
+… WHERE expires_at <= now`` (a first scheduler inserts the row): a frozen holder — SIGSTOP,
+a VM paused, a swap storm — is replaced once its lease has run out.
 
-The ``scheduler_lease`` row records who leads, for operators (the ``RecordSchedulerHolder``
-command writes it). ``entrypoints.scheduler`` runs the process around these locks.
+**Fencing.** Every write of a sweep is fenced by the token: the scheduler's :class:`Service`
+calls :meth:`Lease.fence` in each unit of work just before it commits, and the fence reads
+the lease row *in that transaction* — ``SELECT … FOR UPDATE`` on PostgreSQL, under the
+``BEGIN IMMEDIATE`` write lock on SQLite — and raises :class:`LeaseLost` (the transaction
+rolls back) unless the row still carries this process's token and has not expired. A
+take-over has to update that row, so it waits for a fenced commit in flight or comes before
+it; either way a holder that wakes up late commits nothing. On PostgreSQL the fence also sets
+``idle_in_transaction_session_timeout`` for the rest of its transaction, so a holder frozen
+between its fence and its commit cannot keep the row locked (and the take-over waiting): the
+server ends that transaction after one renewal interval.
+
+* **PostgreSQL** — the holder renews through a connection of its own (outside any pool) and
+  records that session's ``backend_pid``. When the holder dies, the server ends its session,
+  and a standby may take the lease at once instead of waiting for it to expire: a crash
+  fails over within a standby poll, as the advisory lock this replaces did, but a *frozen*
+  holder (whose session lives on) no longer blocks the standbys for ever. The advisory lock
+  went because it could neither expire nor fence: a leader stopped by SIGSTOP held it, and
+  a leader that lost it could still commit.
+* **SQLite** — a database lives on one host and its single write lock serialises every
+  transaction, so there are no standbys: an OS lock (``flock``) on
+  ``<database>.scheduler.lock``, which the kernel releases the instant the holder dies, keeps
+  a second scheduler from starting at all. The lock's holder then takes the lease row at once
+  (no one else can hold it) and fences its sweeps with the token like on PostgreSQL.
+
+Time is the database server's (``clock_timestamp()``) on PostgreSQL, so schedulers on hosts
+with skewed clocks agree on expiry; on SQLite it is the one host's wall clock.
+``entrypoints.scheduler`` runs the process around the lease.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import socket
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.engine import URL
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from db.tables import SchedulerLease
 from lifecycle.errors import SchedulerError
 
-LOCK_KEY = 0x696E6E6F73706163  # "innospac": the one advisory lock key of the scheduler
 LEASE_NAME = "scheduler"
+LEASE: Table = SchedulerLease.__table__  # type: ignore[attr-defined]
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # the expiry of a lease no one has taken yet
+log = logging.getLogger("innospace.scheduler")
 
 
 def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class LeaseLost(SchedulerError):
+    """This process no longer holds the scheduler lease: the transaction is rolled back."""
+
+    code = "lease_lost"
+
+
 # ---- who leads -----------------------------------------------------------------------------
 class Leadership(Protocol):
     waits: bool  # True: a standby waits for the holder; False: refuse to start
+    token: int | None  # the fencing token while leading
 
     def try_acquire(self) -> bool: ...
 
-    def alive(self) -> bool: ...
+    def renew(self) -> bool: ...
+
+    def fence(self, conn: Connection) -> None: ...
 
     def holder(self) -> str: ...
 
     def release(self) -> None: ...
 
 
-class PostgresLock:
-    """``pg_try_advisory_lock`` on a connection of its own (NullPool: no pool may recycle it)."""
+class Lease:
+    """The ``scheduler_lease`` row as one scheduler process holds (or awaits) it.
 
-    waits = True
+    ``try_acquire``, ``renew`` and ``release`` run in the scheduler's main thread; ``fence``
+    runs in the jobs' threads, on their own transactions. ``guard``: the SQLite file lock.
+    """
 
-    def __init__(self, url: URL) -> None:
-        self._engine: Engine = create_engine(url, poolclass=NullPool)
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        seconds: float,
+        wall_clock: Callable[[], datetime],
+        guard: FileLock | None = None,
+    ) -> None:
+        self.postgres = engine.dialect.name == "postgresql"
+        # PostgreSQL: a connection of its own, outside any pool (its session is the holder's
+        # sign of life); SQLite: the application's engine (BEGIN IMMEDIATE, pragmas).
+        self._engine = create_engine(engine.url, poolclass=NullPool) if self.postgres else engine
+        self.duration = timedelta(seconds=seconds)
+        self.interval = seconds / 3  # the holder renews three times per lease
+        self.waits = guard is None
+        self.token: int | None = None
+        self._guard = guard
+        self._wall_clock = wall_clock
         self._conn: Connection | None = None
+        self._pid: int | None = None
 
-    def _connection(self) -> Connection:
-        if self._conn is None:
-            # Autocommit: the session holds the lock, not a transaction left idle for hours.
-            self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        return self._conn
-
-    def try_acquire(self) -> bool:
-        got = (
-            self._connection()
-            .execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
-            .scalar()
-        )
-        return bool(got)
-
-    def alive(self) -> bool:
-        """The lock lives as long as its session: a working connection still holds it."""
-        if self._conn is None:
-            return False
-        try:
-            self._conn.execute(text("SELECT 1"))
-            return True
-        except SQLAlchemyError:
-            return False
-
-    def holder(self) -> str:
-        try:
-            row = (
-                self._connection()
-                .execute(
-                    text("SELECT holder, heartbeat_at FROM scheduler_lease WHERE name = :n"),
-                    {"n": LEASE_NAME},
-                )
-                .first()
-            )
-        except SQLAlchemyError:
-            return "unknown holder"
-        return f"{row[0]} since {row[1]}" if row else "unknown holder"
-
-    def release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is None:
+    # ---- transactions --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """PostgreSQL: the own autocommit connection (each statement is its own transaction;
+        dropped on an error, reopened next time). SQLite: one ``BEGIN IMMEDIATE`` transaction."""
+        if not self.postgres:
+            with self._engine.begin() as conn:
+                yield conn
             return
+        if self._conn is None:
+            conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            self._conn = conn
         try:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            yield self._conn
         except SQLAlchemyError:
-            pass  # the connection is gone, and the lock with it
-        finally:
+            self._close()
+            raise
+
+    def _close(self) -> None:
+        conn, self._conn, self._pid = self._conn, None, None
+        if conn is not None:
             with contextlib.suppress(SQLAlchemyError):
                 conn.close()
+
+    def _now(self, conn: Connection) -> datetime:
+        if self.postgres:
+            return conn.execute(select(func.clock_timestamp())).scalar_one()  # type: ignore[no-any-return]
+        return self._wall_clock()
+
+    def _ensure_row(self, conn: Connection, now: datetime) -> None:
+        if conn.execute(select(LEASE.c.name).where(LEASE.c.name == LEASE_NAME)).first():
+            return
+        insert = postgresql.insert if self.postgres else sqlite.insert
+        conn.execute(
+            insert(LEASE)
+            .values(
+                name=LEASE_NAME,
+                holder="",
+                token=0,
+                heartbeat_at=now,
+                taken_at=now,
+                expires_at=NEVER,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    # ---- the holder's side -----------------------------------------------------------------
+    def try_acquire(self) -> bool:
+        """Take the lease if it has expired (or its holder's session is gone, or — SQLite —
+        the file lock is ours); True with :attr:`token` set, the next token, if taken."""
+        if self._guard is not None and not self._guard.try_acquire():
+            return False
+        try:
+            with self._tx() as conn:
+                now = self._now(conn)
+                self._ensure_row(conn, now)
+                if self._guard is not None:
+                    free: Any = true()  # no other scheduler can run on this database
+                else:
+                    free = or_(
+                        LEASE.c.expires_at <= now,
+                        text(
+                            "scheduler_lease.backend_pid IS NOT NULL AND NOT EXISTS (SELECT 1 "
+                            "FROM pg_stat_activity a WHERE a.pid = scheduler_lease.backend_pid)"
+                        ),
+                    )
+                token = conn.execute(
+                    update(LEASE)
+                    .where(LEASE.c.name == LEASE_NAME, free)
+                    .values(
+                        holder=holder_id(),
+                        token=LEASE.c.token + 1,
+                        taken_at=now,
+                        heartbeat_at=now,
+                        expires_at=now + self.duration,
+                        backend_pid=self._pid,
+                    )
+                    .returning(LEASE.c.token)
+                ).scalar_one_or_none()
+        except BaseException:
+            if self._guard is not None:
+                self._guard.release()
+            raise
+        if token is None:
+            return False
+        self.token = int(token)
+        return True
+
+    def renew(self) -> bool:
+        """Extend the lease by its length from now; False (and no token) if another scheduler
+        has taken it. A database error propagates: the caller steps down."""
+        token = self.token
+        if token is None:
+            return False
+        with self._tx() as conn:
+            now = self._now(conn)
+            renewed = conn.execute(
+                update(LEASE)
+                .where(
+                    LEASE.c.name == LEASE_NAME,
+                    LEASE.c.token == token,
+                    LEASE.c.holder == holder_id(),
+                )
+                .values(heartbeat_at=now, expires_at=now + self.duration)
+                .returning(LEASE.c.token)
+            ).first()
+        if renewed is None:
+            self.token = None  # in-flight fences fail from now on, without asking
+            return False
+        return True
+
+    def fence(self, conn: Connection) -> None:
+        """Raise :class:`LeaseLost` unless the lease row, read and locked in ``conn``'s
+        transaction, still carries this process's token and has not expired."""
+        token = self.token
+        if token is None:
+            raise LeaseLost("this scheduler no longer holds the lease: nothing written")
+        if self.postgres:
+            ms = str(max(1000, int(self.interval * 1000)))
+            conn.execute(select(func.set_config("idle_in_transaction_session_timeout", ms, True)))
+        row = conn.execute(
+            select(LEASE.c.token, LEASE.c.holder, LEASE.c.expires_at)
+            .where(LEASE.c.name == LEASE_NAME)
+            .with_for_update()
+        ).first()
+        if row is None or row.token != token:
+            raise LeaseLost(
+                f"the scheduler lease has passed to {row.holder if row else 'no one'} "
+                f"(token {row.token if row else '—'}); this process's token {token} is stale: "
+                "nothing written",
+                token=token,
+            )
+        now = self._now(conn)
+        if row.expires_at <= now:
+            raise LeaseLost(
+                f"the scheduler lease (token {token}) expired at {row.expires_at.isoformat()} "
+                "without renewal: nothing written",
+                token=token,
+            )
+
+    def holder(self) -> str:
+        if self._guard is not None:
+            return self._guard.holder()
+        try:
+            with self._tx() as conn:
+                row = conn.execute(
+                    select(
+                        LEASE.c.holder, LEASE.c.token, LEASE.c.taken_at, LEASE.c.expires_at
+                    ).where(LEASE.c.name == LEASE_NAME)
+                ).first()
+        except SQLAlchemyError:
+            return "unknown holder"
+        if row is None or not row.holder:
+            return "unknown holder"
+        return (
+            f"{row.holder} since {row.taken_at.isoformat(timespec='seconds')} "
+            f"(lease token {row.token} until {row.expires_at.isoformat(timespec='seconds')})"
+        )
+
+    def release(self) -> None:
+        """End the lease now if it is still ours (a standby takes over at once), then let go
+        of the connection and the file lock."""
+        token, self.token = self.token, None
+        try:
+            if token is not None:
+                with self._tx() as conn:
+                    conn.execute(
+                        update(LEASE)
+                        .where(LEASE.c.name == LEASE_NAME, LEASE.c.token == token)
+                        .values(expires_at=self._now(conn), backend_pid=None)
+                    )
+        except SQLAlchemyError as err:
+            log.warning("could not end the scheduler lease early (it expires on its own): %s", err)
+        finally:
+            self._close()
+            if self._guard is not None:
+                self._guard.release()
 
 
 class FileLock:
     """``flock`` on ``<database>.scheduler.lock``; the kernel drops it when the process dies."""
-
-    waits = False
 
     def __init__(self, database: Path, *, wall_clock: Callable[[], datetime]) -> None:
         self.path = Path(f"{database}.scheduler.lock")
@@ -132,9 +328,6 @@ class FileLock:
         self._fd = fd
         return True
 
-    def alive(self) -> bool:
-        return self._fd is not None
-
     def holder(self) -> str:
         try:
             return self.path.read_text(encoding="utf-8").strip() or "unknown holder"
@@ -148,13 +341,14 @@ class FileLock:
             os.close(fd)
 
 
-def make_lock(engine: Engine, *, wall_clock: Callable[[], datetime]) -> Leadership:
-    """The scheduler's lock for this database (``wall_clock``: the time a holder notes)."""
+def make_lease(engine: Engine, *, seconds: float, wall_clock: Callable[[], datetime]) -> Lease:
+    """The scheduler's lease on this database (``wall_clock``: SQLite's time source)."""
     if engine.dialect.name == "postgresql":
-        return PostgresLock(engine.url)
+        return Lease(engine, seconds=seconds, wall_clock=wall_clock)
     database = engine.url.database
     if not database or database == ":memory:":
         raise SchedulerError(
             "the scheduler needs a database file or PostgreSQL, not an in-memory SQLite database"
         )
-    return FileLock(Path(database).resolve(), wall_clock=wall_clock)
+    guard = FileLock(Path(database).resolve(), wall_clock=wall_clock)
+    return Lease(engine, seconds=seconds, wall_clock=wall_clock, guard=guard)

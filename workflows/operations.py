@@ -1,6 +1,6 @@
 """Handlers of the operators' and the scheduler's commands outside a tenancy's lifecycle:
 deciding a review cycle at once, putting failed deadlines and notices back in the queue,
-marking inbox items read, storing a template override, recording who leads the scheduler.
+marking inbox items read, storing a template override.
 
 A write that touches a tenancy (a deadline or a notice of its own put back in the queue)
 appends a record-only event to that tenancy's audit chain, naming the rows and the actor.
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from db.tables import Deadline, OutboxMessage, SchedulerLease
+from db.tables import Deadline, OutboxMessage
 from lifecycle.errors import InvalidInput
 from notifications import outbox
 from notifications.channels import mark_read
@@ -23,13 +23,11 @@ from workflows import decisions
 from workflows.commands import (
     DecideCycle,
     MarkInboxRead,
-    RecordSchedulerHolder,
     RetryDeadlines,
     RetryNotices,
     SaveTemplate,
 )
 from workflows.core import Work
-from workflows.leadership import LEASE_NAME
 
 DEADLINE_RETRIED = "deadline_retried"
 NOTICE_RETRIED = "notice_retried"
@@ -118,10 +116,3 @@ def mark_inbox_read(w: Work, cmd: MarkInboxRead) -> int:
 def save_template(w: Work, cmd: SaveTemplate) -> int:
     """Validate (sandbox, every sample) and store the next revision; returns it."""
     return save_override(w.session, cmd.name, cmd.locale, cmd.part, cmd.source, cmd.author, w.now)
-
-
-def record_scheduler_holder(w: Work, cmd: RecordSchedulerHolder) -> None:
-    row = w.session.get(SchedulerLease, LEASE_NAME)
-    row = row or SchedulerLease(name=LEASE_NAME, holder="", heartbeat_at=cmd.at)
-    row.holder, row.heartbeat_at = cmd.holder, cmd.at
-    w.session.add(row)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from db import repositories as repo
 from db.uow import UnitOfWork
@@ -29,25 +29,38 @@ P = ParamSpec("P")
 R = TypeVar("R")
 Handler = Callable[[Work, Any], Any]
 Handlers = Mapping[type[Command], Handler]
+#: Called with a unit of work's connection just before it commits; raises to roll it back
+#: (the scheduler's lease: ``workflows.leadership.Lease.fence``).
+Fence = Callable[[Connection], None]
 
 
 class Service:
     """Runs commands and named queries. ``engine`` comes from :func:`db.engine.make_engine`:
     its SQLite settings, ``BEGIN IMMEDIATE`` and JSON serializer (which takes pre-serialized
     ``orjson.Fragment`` values) are what the handlers rely on. ``handlers`` is the table built
-    in ``entrypoints.bootstrap`` (``HANDLERS``)."""
+    in ``entrypoints.bootstrap`` (``HANDLERS``). ``fence``, when set, is asked in every unit
+    of work :meth:`handle` and :meth:`run` commit, in its transaction, right before the
+    commit (see :meth:`fenced`)."""
 
-    def __init__(self, engine: Engine, clock: Clock, handlers: Handlers) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, handlers: Handlers, *, fence: Fence | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.handlers: Handlers = handlers
+        self.fence = fence
         self._calendar: tuple[frozenset[tuple[date, bool]], WorkCalendar] | None = None
         # Parsed rulebooks by version (the hash of the text: a parsed one never goes stale).
         self.rulebooks: dict[str, Rulebook] = {}
 
     def with_clock(self, clock: Clock) -> Service:
         """The same engine and handlers, another clock (``tick --until``: a simulated instant)."""
-        return Service(self.engine, clock, self.handlers)
+        return Service(self.engine, clock, self.handlers, fence=self.fence)
+
+    def fenced(self, fence: Fence) -> Service:
+        """The same engine, clock and handlers; every commit first passes ``fence`` (the
+        scheduler's jobs: a leader that has lost its lease commits nothing)."""
+        return Service(self.engine, self.clock, self.handlers, fence=fence)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
@@ -86,6 +99,7 @@ class Service:
             work = self.work(uow)
             result = handler(work, command)
             work.flush_changed()
+            self._check_fence(uow)
             uow.commit()
         log.debug("handled %s", type(command).__name__)
         return result
@@ -105,8 +119,13 @@ class Service:
             work = self.work(uow)
             result = fn(work)
             work.flush_changed()
+            self._check_fence(uow)
             uow.commit()
         return result
+
+    def _check_fence(self, uow: UnitOfWork) -> None:
+        if self.fence is not None:
+            self.fence(uow.current_connection())  # flushes the session first
 
     def read(self, fn: Callable[[Work], Any]) -> Any:
         """Run a read-only ``fn``; nothing is committed (entry points use :meth:`query`)."""
