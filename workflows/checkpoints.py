@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import col, select
 
-from db.tables import AuditEvent, OutboxMessage, Tenancy
+from db.tables import AuditEvent, Tenancy
 from lifecycle import checkpoint as cp
 from lifecycle.audit import Problem
 from lifecycle.errors import AlreadyExists, IntegrityError, InvalidInput
 from workflows import audit
 from workflows.core import Work
+from workflows.cycles import digest_queued, queue_operator_digest
 from workflows.service import Service
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -235,22 +236,10 @@ def queue_digest(
 
     def queue(w: Work) -> bool:
         key = digest_key(day)
-        exists = w.session.exec(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
-        ).first()
-        if exists is not None:
+        if digest_queued(w, key):
             return False
-        w.session.add(
-            OutboxMessage(
-                dedupe_key=key,
-                message="operator_digest",
-                audience="operators",
-                locale=locale,
-                context={"sent_on": day, "counts": {}, "items": [{"title": title}]},
-                next_attempt_at=w.now,
-                created_at=w.now,
-            )
-        )
+        context = {"sent_on": day, "counts": {}, "items": [{"title": title}]}
+        queue_operator_digest(w, key, locale, context)
         return True
 
     try:

@@ -39,7 +39,7 @@ from lifecycle.errors import (
     ScheduleNotPublished,
     TransitionNotAllowed,
 )
-from lifecycle.table import ACTIVE, PHASE, Phase
+from lifecycle.table import ACTIVE, EXIT_NOTICE, PHASE, RECTIFYING, VACATING, Phase
 from workflows import rules
 from workflows.batch import candidates
 from workflows.commands import OpenReview
@@ -321,6 +321,38 @@ def _item(title: str, tenancy_id: int | None, due_on: date | None) -> dict[str, 
     return item
 
 
+# Open cases whose window has passed while the tenancy still waits in their state: (the case's
+# model, the state, the case's column of the day the window ended, the item's title).
+_OVERDUE_CASES: tuple[tuple[Any, str, str, str], ...] = (
+    (Rectification, RECTIFYING, "due_on", "整改期满，待复查"),
+    (ExitCase, EXIT_NOTICE, "objection_due_on", "陈述申辩期满，待作出退出决定"),
+    (ExitCase, VACATING, "vacate_due_on", "逾期未腾退"),
+)
+
+
+def digest_queued(w: Work, key: str) -> bool:
+    """Whether an operators' digest (or a notice like one) was queued under ``key``."""
+    return (
+        w.session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first()
+        is not None
+    )
+
+
+def queue_operator_digest(w: Work, key: str, locale: str, context: dict[str, Any]) -> None:
+    """Queue an ``operator_digest`` notice to the operators under dedupe key ``key``."""
+    w.session.add(
+        OutboxMessage(
+            dedupe_key=key,
+            message="operator_digest",
+            audience="operators",
+            locale=locale,
+            context=context,
+            next_attempt_at=w.now,
+            created_at=w.now,
+        )
+    )
+
+
 def _who(firm: Firm, space: Space) -> str:
     return f"[{space.code}] {firm.name}"
 
@@ -351,35 +383,17 @@ def digest_content(w: Work, day: date) -> tuple[dict[str, int], list[dict[str, A
                 review.due_on,
             )
         )
-    for t, firm, space, rect in _waiting(
-        w,
-        Rectification,
-        col(Rectification.status) == "open",
-        col(Tenancy.state) == "rectifying",
-        col(Rectification.due_on) < day,
-        order=col(Rectification.due_on),
-    ):
-        items.append(_item(f"{_who(firm, space)}：整改期满，待复查", t.id, rect.due_on))
-    for t, firm, space, case in _waiting(
-        w,
-        ExitCase,
-        col(ExitCase.status) == "open",
-        col(Tenancy.state) == "exit_notice",
-        col(ExitCase.objection_due_on) < day,
-        order=col(ExitCase.objection_due_on),
-    ):
-        items.append(
-            _item(f"{_who(firm, space)}：陈述申辩期满，待作出退出决定", t.id, case.objection_due_on)
-        )
-    for t, firm, space, case in _waiting(
-        w,
-        ExitCase,
-        col(ExitCase.status) == "open",
-        col(Tenancy.state) == "vacating",
-        col(ExitCase.vacate_due_on) < day,
-        order=col(ExitCase.vacate_due_on),
-    ):
-        items.append(_item(f"{_who(firm, space)}：逾期未腾退", t.id, case.vacate_due_on))
+    for model, state, ended_on, title in _OVERDUE_CASES:
+        ended = col(getattr(model, ended_on))
+        for t, firm, space, case in _waiting(
+            w,
+            model,
+            col(model.status) == "open",
+            col(Tenancy.state) == state,
+            ended < day,
+            order=ended,
+        ):
+            items.append(_item(f"{_who(firm, space)}：{title}", t.id, getattr(case, ended_on)))
     for t, firm, space, d in _waiting(
         w,
         Deadline,
@@ -425,23 +439,11 @@ def send_digest(service: Service, day: date, *, locale: str = "zh-CN") -> dict[s
 
     def send(w: Work) -> dict[str, Any] | None:
         key = digest_key(day)
-        if (
-            w.session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first()
-            is not None
-        ):
+        if digest_queued(w, key):
             return None
         counts, items = digest_content(w, day)
-        w.session.add(
-            OutboxMessage(
-                dedupe_key=key,
-                message="operator_digest",
-                audience="operators",
-                locale=locale,
-                context={"sent_on": day.isoformat(), "counts": counts, "items": items},
-                next_attempt_at=w.now,
-                created_at=w.now,
-            )
-        )
+        context = {"sent_on": day.isoformat(), "counts": counts, "items": items}
+        queue_operator_digest(w, key, locale, context)
         return {"sent_on": day.isoformat(), "counts": counts, "items": len(items)}
 
     try:
