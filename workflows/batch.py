@@ -43,6 +43,7 @@ from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleTenancy
 from lifecycle.rulebook.trace import Trace
 from lifecycle.table import ACTIVE, UNDER_REVIEW
 from workflows import reviews, rules
+from workflows.reports import report_dict
 from workflows.reviews import CYCLE_REASON, SYSTEM
 
 __all__ = ["BatchReport", "decide_cycle_batch", "open_cycle_batch"]
@@ -70,17 +71,7 @@ class BatchReport:
     stopped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "space": self.space,
-            "period": self.period,
-            "kind": self.kind,
-            "selected": self.selected,
-            "written": self.written,
-            "chunks": self.chunks,
-            "outcomes": dict(sorted(self.outcomes.items())),
-            "stopped": self.stopped,
-            "seconds": round(self.seconds, 3),
-        }
+        return report_dict(self)
 
 
 @dataclass(frozen=True)
@@ -115,6 +106,19 @@ def _space(conn: Connection, code: str) -> _Space:
     if row is None:
         raise NotFound("space", code)
     return _Space(row.id, row.code, row.rulebook_version)
+
+
+def _start(
+    engine: Engine, clock: Clock, calendar: WorkCalendar | None, *, chunk: int, period: int
+) -> tuple[WorkCalendar, datetime, date]:
+    """Refuse a batch's bad arguments; its calendar, the time and today's date."""
+    if chunk < 1:
+        raise InvalidInput("chunk", "must be at least 1", chunk)
+    calendar = calendar or _calendar(engine)
+    now = clock.now()
+    today = calendar.local_date(now)
+    reviews.check_period(period, today)
+    return calendar, now, today
 
 
 def _calendar(engine: Engine) -> WorkCalendar:
@@ -160,12 +164,7 @@ def open_cycle_batch(
     any open unit of work: on SQLite each chunk takes the write lock.
     """
     started = time.perf_counter()
-    if chunk < 1:
-        raise InvalidInput("chunk", "must be at least 1", chunk)
-    calendar = calendar or _calendar(engine)
-    now = clock.now()
-    today = calendar.local_date(now)
-    reviews.check_period(period, today)
+    calendar, now, today = _start(engine, clock, calendar, chunk=chunk, period=period)
     books = _Rulebooks()
     with engine.connect() as conn:
         space = _space(conn, space_code)
@@ -304,12 +303,7 @@ def decide_cycle_batch(
     from workflows.decisions import apply_cap
 
     started = time.perf_counter()
-    if chunk < 1:
-        raise InvalidInput("chunk", "must be at least 1", chunk)
-    calendar = calendar or _calendar(engine)
-    now = clock.now()
-    today = calendar.local_date(now)
-    reviews.check_period(period, today)
+    calendar, now, today = _start(engine, clock, calendar, chunk=chunk, period=period)
     veto_map = {int(k): tuple(v) for k, v in (vetoes or {}).items()}
     with engine.begin() as conn:
         space = _space(conn, space_code)

@@ -44,6 +44,7 @@ from workflows import rules
 from workflows.batch import candidates
 from workflows.commands import OpenReview
 from workflows.core import Work
+from workflows.reports import report_dict
 from workflows.reviews import CYCLE_REASON as OPEN_REASON
 from workflows.reviews import SYSTEM, check_period
 from workflows.service import Service
@@ -70,19 +71,7 @@ class CycleReport:
     stopped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "space": self.space,
-            "period": self.period,
-            "eligible": self.eligible,
-            "opened": self.opened,
-            "already_open": self.already_open,
-            "not_started": self.not_started,
-            "skipped_by_state": dict(sorted(self.skipped_by_state.items())),
-            "failed": {str(k): v for k, v in self.failed.items()},
-            "chunks": self.chunks,
-            "stopped": self.stopped,
-            "seconds": round(self.seconds, 3),
-        }
+        return report_dict(self)
 
 
 def _candidates(space_id: int, period: int) -> Any:

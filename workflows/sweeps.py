@@ -53,6 +53,7 @@ from workflows import commands as c
 from workflows import rules
 from workflows.core import Work
 from workflows.leadership import LeaseLost
+from workflows.reports import report_dict
 from workflows.reviews import SYSTEM_SERVICE
 from workflows.service import Service
 
@@ -85,16 +86,7 @@ class SweepReport:
         return self.handled + self.moot + self.failed
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "handled": self.handled,
-            "moot": self.moot,
-            "failed": self.failed,
-            "retry": self.retry,
-            "planned": self.planned,
-            "by_kind": dict(self.by_kind),
-            "stopped": self.stopped,
-            "seconds": round(self.seconds, 3),
-        }
+        return report_dict(self, sort_counts=False)  # kinds in the order they were handled
 
 
 @dataclass(frozen=True)
