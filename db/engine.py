@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from db.types import json_dumps, json_loads
 from lifecycle.errors import InvalidInput
@@ -21,13 +23,35 @@ def normalize_url(url: str) -> str:
     return url
 
 
+#: ``scheme://user:password@`` in any text: what :func:`redact_text` hides (up to the last
+#: "@" of the word: a password with an unescaped "@" is hidden whole).
+_PASSWORD_IN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)\S*@")
+
+
+def redact(url: str | URL) -> str:
+    """A database URL as it may be shown or logged: the password as ``***``."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except Exception:  # not a URL SQLAlchemy can parse: hide what looks like a password
+        return redact_text(str(url))
+    return parsed.render_as_string(hide_password=True)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it hidden."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", text)
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     url = normalize_url(url)
     try:
         parsed = make_url(url)
-    except Exception as exc:  # SQLAlchemy raises ArgumentError for garbage
-        raise InvalidInput("database url", "must be a path or an SQLAlchemy URL", url) from exc
+    except Exception:  # SQLAlchemy raises ArgumentError (or ValueError) for garbage
+        raise InvalidInput(
+            "database url", "must be a path or an SQLAlchemy URL", redact_text(url)
+        ) from None
     if parsed.get_backend_name() == "sqlite":
+        _create_private(parsed.database)
         return _sqlite_engine(url, echo=echo)
     if parsed.get_backend_name() == "postgresql":
         return create_engine(
@@ -39,7 +63,22 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
             json_serializer=json_dumps,
             json_deserializer=json_loads,
         )
-    raise InvalidInput("database url", "only sqlite and postgresql are supported", url)
+    raise InvalidInput("database url", "only sqlite and postgresql are supported", redact(parsed))
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600): it holds firms' contact
+    data. SQLite gives the WAL, shared-memory and journal files the main file's permissions,
+    so they are 0600 too. An existing file keeps the permissions its operator gave it."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a missing directory and the like: SQLite reports it when it connects
+    os.close(fd)
 
 
 #: Set on every SQLite connection. WAL lets readers run beside the one writer; NORMAL

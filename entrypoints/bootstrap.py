@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from db.engine import make_engine
-from entrypoints.settings import Settings
+from entrypoints.settings import EARLIEST_DATE, LATEST_DATE, Settings
 from lifecycle.clock import Clock, FixedClock
 from lifecycle.errors import InvalidInput
-from notifications.channels import SmtpSettings
+from notifications.channels import SmtpSettings, plaintext_auth_problem
 from notifications.relay import Relay
 from notifications.render import Renderer
 from workflows import (
@@ -107,6 +107,7 @@ class App:
             password=s.smtp_password,
             sender=s.smtp_sender,
             operators_address=s.smtp_operators_address,
+            allow_plaintext_auth=s.smtp_allow_plaintext_auth,
         )
 
     def relay(self, clock: Clock | None = None) -> Relay:
@@ -116,11 +117,23 @@ class App:
 def load_settings() -> Settings:
     """Read the environment; a bad value is an InvalidInput naming the variable."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as err:
         first = err.errors()[0]
         name = "INNOSPACE_" + "_".join(str(p) for p in first["loc"]).upper()
         raise InvalidInput(name, first["msg"]) from None
+    check_settings(settings)
+    return settings
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse a configuration that would leak a secret: an SMTP login in clear text."""
+    if settings.smtp_host:
+        problem = plaintext_auth_problem(
+            settings.smtp_mode, settings.smtp_username, settings.smtp_allow_plaintext_auth
+        )
+        if problem is not None:
+            raise InvalidInput(*problem)
 
 
 def bootstrap(
@@ -138,6 +151,12 @@ def bootstrap(
             raise InvalidInput(
                 "INNOSPACE_NOW",
                 "must carry a UTC offset, e.g. 2024-03-04T09:00+08:00",
+                settings.now.isoformat(),
+            )
+        if not EARLIEST_DATE <= settings.now.date() <= LATEST_DATE:
+            raise InvalidInput(
+                "INNOSPACE_NOW",
+                f"must lie between {EARLIEST_DATE} and {LATEST_DATE}",
                 settings.now.isoformat(),
             )
         logging.getLogger("innospace").warning(

@@ -23,6 +23,8 @@ ERROR_MAP: tuple[tuple[type[e.InnospaceError], int, int], ...] = (
 )
 
 EXIT_DATABASE_UNAVAILABLE = 10
+#: An exception nothing expected (a bug): one line naming it, never a traceback.
+EXIT_INTERNAL_ERROR = 1
 
 
 def exit_code(err: BaseException) -> int:

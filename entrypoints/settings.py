@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = "sqlite:///innospace.db"
+
+#: The dates innospace computes with: every date option and INNOSPACE_NOW must lie in this
+#: range, so that terms, windows and working-day counts never leave the calendar (years 1
+#: and 9999 overflow ``date`` arithmetic).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
 
 
 class Settings(BaseSettings):
@@ -25,6 +31,8 @@ class Settings(BaseSettings):
     smtp_mode: Literal["plain", "starttls", "ssl"] = "plain"
     smtp_username: str | None = None
     smtp_password: str | None = None
+    # Log in over an unencrypted connection (mode plain): only for a relay on this host.
+    smtp_allow_plaintext_auth: bool = False
     smtp_sender: str = "innospace <noreply@innospace.local>"
     smtp_operators_address: str | None = None
     sweep_interval_seconds: int = Field(default=60, ge=1)

@@ -113,10 +113,15 @@ class SmtpSettings:
     operators_address: str | None = None
     timeout: float = 30.0
     manager_addresses: Mapping[str, str] = field(default_factory=dict)
+    #: Log in even over an unencrypted connection (a relay on the loopback interface).
+    allow_plaintext_auth: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("plain", "starttls", "ssl"):
             raise InvalidInput("smtp mode", "must be plain, starttls or ssl", self.mode)
+        problem = plaintext_auth_problem(self.mode, self.username, self.allow_plaintext_auth)
+        if problem is not None:
+            raise InvalidInput(*problem)
         if "@" not in self.sender_address:
             raise InvalidInput("smtp sender", "must contain an email address", self.sender)
 
@@ -127,6 +132,20 @@ class SmtpSettings:
     @property
     def domain(self) -> str:
         return self.sender_address.rpartition("@")[2] or "innospace.local"
+
+
+def plaintext_auth_problem(
+    mode: str, username: str | None, allowed: bool
+) -> tuple[str, str] | None:
+    """(field, rule) when a login would send the credentials in clear text, else None."""
+    if mode != "plain" or not username or allowed:
+        return None
+    return (
+        "INNOSPACE_SMTP_MODE",
+        "plain sends INNOSPACE_SMTP_USERNAME and INNOSPACE_SMTP_PASSWORD unencrypted: use "
+        "starttls or ssl, or set INNOSPACE_SMTP_ALLOW_PLAINTEXT_AUTH=1 for a relay on this "
+        "host (loopback)",
+    )
 
 
 def message_id(outbox_id: int, dedupe_key: str, domain: str) -> str:

@@ -6,11 +6,18 @@ errors are mapped to exit codes in ``entrypoints.errors`` and printed as one lin
 
 from __future__ import annotations
 
+import functools
+import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
-from sqlalchemy.exc import OperationalError
+import typer.main
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from typer._click import Command, Context, Parameter
 
+from db.engine import redact, redact_text
 from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     admin,
     admission,
@@ -22,26 +29,117 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     rules_ops,
 )
 from entrypoints.cli.common import STATE, app, echo_error
-from entrypoints.errors import EXIT_DATABASE_UNAVAILABLE, exit_code
+from entrypoints.errors import EXIT_DATABASE_UNAVAILABLE, EXIT_INTERNAL_ERROR, exit_code
+from entrypoints.settings import EARLIEST_DATE, LATEST_DATE
 from lifecycle.errors import InnospaceError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "command", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        app(args=argv, prog_name="innospace")
+        command()(args=argv, prog_name="innospace")
     except InnospaceError as err:
         echo_error(err)
         raise SystemExit(exit_code(err)) from None
-    except OperationalError as err:
-        reason = str(err.orig).splitlines()[0] if err.orig is not None else str(err)
-        typer.echo(f"错误 [数据库不可用 / database unavailable]: {reason}", err=True)
-        raise SystemExit(EXIT_DATABASE_UNAVAILABLE) from None
+    except DBAPIError as err:
+        raise SystemExit(_database_error(err)) from None
+    except Exception as err:  # a bug: one line and exit 1, never a traceback
+        raise SystemExit(_internal_error(err)) from None
     finally:
         if STATE.app is not None:
             STATE.app.engine.dispose()
             STATE.app = None
+
+
+@functools.cache
+def command() -> Command:
+    """The command Typer builds from ``app``, its integers bounded: a year (``--period``,
+    ``--year``) to the supported dates, any other integer to what the database stores (64
+    bits). Out of range is a usage error naming the parameter (exit 2), for every command."""
+    built = typer.main.get_command(app)
+    pending: list[Command] = [built]
+    while pending:
+        cmd = pending.pop()
+        pending.extend(getattr(cmd, "commands", {}).values())
+        for param in cmd.params:
+            years = param.name in ("period", "year")
+            param.callback = _bounded(param.callback, *(_YEARS if years else _STORED))
+    return built
+
+
+_YEARS = (EARLIEST_DATE.year, LATEST_DATE.year)
+_STORED = (-(2**63), 2**63 - 1)
+Callback = Callable[[Context, Parameter, Any], Any]
+
+
+def _bounded(inner: Callback | None, low: int, high: int) -> Callback:
+    def check(ctx: Context, param: Parameter, value: Any) -> Any:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for item in values:
+            if isinstance(item, int) and not isinstance(item, bool) and not low <= item <= high:
+                raise typer.BadParameter(f"{item} is not in the range {low}..{high}")
+        return inner(ctx, param, value) if inner is not None else value
+
+    return check
+
+
+def _database_error(err: DBAPIError) -> int:
+    """The driver's error: the database cannot be reached (exit 10), holds no innospace schema
+    or an older one (exit 3), or, on a current schema, a bug (exit 1)."""
+    where = redact(STATE.app.engine.url) if STATE.app is not None else "the database"
+    schema = _schema_problem(where)
+    if schema is not None:
+        typer.echo(f"错误 [不存在 / not found] (exit 3): {schema}", err=True)
+        return 3
+    if isinstance(err, OperationalError) or err.connection_invalidated:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig is not None else str(err)
+        typer.echo(
+            f"错误 [数据库不可用 / database unavailable] (exit {EXIT_DATABASE_UNAVAILABLE}): "
+            f"{where}: {redact_text(reason)}",
+            err=True,
+        )
+        return EXIT_DATABASE_UNAVAILABLE
+    return _internal_error(err)
+
+
+def _schema_problem(where: str) -> str | None:
+    """Why the database is not one innospace can use, if that is the reason; None when the
+    schema is current or the database cannot be asked."""
+    if STATE.app is None:
+        return None
+    from db import migrate
+
+    try:
+        revision = migrate.current(STATE.app.engine)
+    except SQLAlchemyError:
+        return None
+    if revision is None:
+        return f"no innospace database at {where} — run `innospace init`"
+    expected = migrate.head()
+    if revision != expected:
+        return (
+            f"the innospace database at {where} is at revision {revision}, this version needs "
+            f"{expected} — run `innospace init`"
+        )
+    return None
+
+
+def _internal_error(err: BaseException) -> int:
+    """An exception no code path expected: a bug. Say which, in one line (the traceback with
+    INNOSPACE_LOG_LEVEL=DEBUG), and exit 1."""
+    detail = redact_text(" ".join(str(err).split()))
+    if len(detail) > 300:
+        detail = detail[:299] + "…"
+    log = logging.getLogger("innospace")
+    log.debug("internal error", exc_info=err)
+    typer.echo(
+        f"错误 [内部错误 / internal error] (exit {EXIT_INTERNAL_ERROR}): "
+        f"{type(err).__name__}: {detail or '(no message)'} — a bug; please report it "
+        "(INNOSPACE_LOG_LEVEL=DEBUG shows where)",
+        err=True,
+    )
+    return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ import typer
 
 from entrypoints.bootstrap import App, bootstrap
 from entrypoints.errors import exit_code
+from entrypoints.settings import EARLIEST_DATE, LATEST_DATE
 from lifecycle.errors import InnospaceError, InvalidInput
 
 app = typer.Typer(
@@ -69,8 +70,10 @@ TITLES = {
 
 
 def echo_error(err: InnospaceError) -> None:
+    from db.engine import redact_text
+
     title = TITLES.get(err.code, err.code)
-    typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {err.message}", err=True)
+    typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {redact_text(err.message)}", err=True)
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:
@@ -97,9 +100,10 @@ def shown(value: object) -> str:
 
 def parse_date(value: str, field: str) -> date:
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(field, "must be a date written YYYY-MM-DD", value) from None
+    return _in_range(parsed, field, value)
 
 
 def parse_instant(value: str, field: str) -> datetime:
@@ -109,11 +113,19 @@ def parse_instant(value: str, field: str) -> datetime:
         raise InvalidInput(
             field, "must be an ISO date or date-time, e.g. 2026-01-31T09:00+08:00", value
         ) from None
+    _in_range(parsed.date(), field, value)
     if parsed.tzinfo is None:
         from zoneinfo import ZoneInfo
 
         parsed = parsed.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     return parsed.astimezone(UTC)
+
+
+def _in_range(day: date, field: str, value: str) -> date:
+    """Dates outside EARLIEST_DATE..LATEST_DATE are refused before any arithmetic on them."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise InvalidInput(field, f"must lie between {EARLIEST_DATE} and {LATEST_DATE}", value)
+    return day
 
 
 def parse_pairs(values: list[str] | None, field: str) -> dict[str, Any]:
@@ -135,7 +147,7 @@ def _scalar(raw: str) -> Any:
         return False
     if low in ("", "null", "none"):
         return None
-    for kind in (int, float):
+    for kind in (_bounded_int, float):
         try:
             return kind(raw)
         except ValueError:
@@ -143,30 +155,66 @@ def _scalar(raw: str) -> Any:
     return raw
 
 
+#: The largest file a command reads (rulebooks, JSON profiles and figures, calendars,
+#: templates): each is a few kilobytes; a bigger one is refused before it is read.
+MAX_INPUT_BYTES = 1_048_576
+#: How deep the arrays and objects of a JSON input file may nest.
+MAX_JSON_DEPTH = 32
+
+
 def read_file(path: str, field: str) -> str:
     """A UTF-8 file's content; a file that cannot be read is an InvalidInput naming ``field``."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_INPUT_BYTES + 1)
     except OSError as err:
-        raise InvalidInput(field, f"cannot read file: {err.strerror}", path) from None
+        raise InvalidInput(field, f"cannot read file: {err.strerror or err}", path) from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InvalidInput(field, f"larger than the limit of {MAX_INPUT_BYTES:,} bytes", path)
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput(field, "must be UTF-8 text", path) from None
 
 
 def load_json_file(path: str, field: str) -> dict[str, Any]:
+    text = read_file(path, field)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as err:
-        raise InvalidInput(field, f"cannot read file: {err.strerror}", path) from None
+        data = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as err:
         raise InvalidInput(
             field, f"not valid JSON (line {err.lineno}, column {err.colno}): {err.msg}", path
         ) from None
+    except RecursionError:
+        raise InvalidInput(field, f"nested deeper than {MAX_JSON_DEPTH} levels", path) from None
+    except ValueError as err:  # an integer of more than 4,300 digits
+        raise InvalidInput(field, f"not valid JSON: {err}", path) from None
     if not isinstance(data, dict):
         raise InvalidInput(field, "must contain a JSON object", path)
+    if _json_depth(data) > MAX_JSON_DEPTH:
+        raise InvalidInput(field, f"nested deeper than {MAX_JSON_DEPTH} levels", path)
     return data
+
+
+def _bounded_int(text: str) -> int:
+    """A JSON or ``key=value`` integer; one beyond 64 bits cannot be stored (ValueError)."""
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"integer {text[:20]}… is out of the 64-bit range")
+    return value
+
+
+def _json_depth(value: object) -> int:
+    """How deep ``value``'s lists and dicts nest (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 # Options shared by every command that changes a tenancy.

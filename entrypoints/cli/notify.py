@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app
+from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app, read_file
 from lifecycle.errors import InvalidInput, InvalidTemplate
 from notifications.catalog import AUDIENCES, CATALOG, PARTS, spec
 from notifications.formatting import LOCALES
@@ -58,13 +58,7 @@ def _audience(value: str | None) -> str | None:
 
 
 def _read_source(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as err:
-        raise InvalidInput("file", f"cannot read file: {err.strerror or err}", path) from None
-    except UnicodeDecodeError:
-        raise InvalidInput("file", "must be UTF-8 text", path) from None
+    return read_file(path, "file")
 
 
 def _short(text: str | None, width: int = 100) -> str:
