@@ -208,17 +208,7 @@ def decide_cycle(
     for p in planned:
         d = p.decision
         step = residency.apply_decision(
-            w,
-            p.member.tenancy,
-            p.member.review,
-            rb,
-            score=d.score,
-            grade=d.grade,
-            consequence=d.consequence,
-            trace=d.trace.to_dict(),
-            outcome=None,
-            actor=actor,
-            reason=reason,
+            w, p.member.tenancy, p.member.review, rb, d, outcome=None, actor=actor, reason=reason
         )
         decided.append(
             {

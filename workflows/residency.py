@@ -113,17 +113,7 @@ def decide_review(w: Work, cmd: DecideReview) -> Step:
     rb = rules.active_in(w, tenancy.space_id)
     decision = evaluate(w, tenancy, review, rb, cmd.vetoes, previous=previous)
     return apply_decision(
-        w,
-        tenancy,
-        review,
-        rb,
-        score=decision.score,
-        grade=decision.grade,
-        consequence=decision.consequence,
-        trace=decision.trace.to_dict(),
-        outcome=cmd.outcome,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        w, tenancy, review, rb, decision, outcome=cmd.outcome, actor=cmd.actor, reason=cmd.reason
     )
 
 
@@ -132,11 +122,8 @@ def apply_decision(
     tenancy: TenancyRow,
     review: AnyReview,
     rb: rbook.Rulebook,
+    decision: rbook.ReviewDecision,
     *,
-    score: float,
-    grade: str,
-    consequence: str,
-    trace: dict[str, Any],
     outcome: str | None,
     actor: str,
     reason: str | None,
@@ -148,10 +135,10 @@ def apply_decision(
         review,
         rb,
         lambda: w.calendar,  # read only when a consequence counts days
-        score=score,
-        grade=grade,
-        consequence=consequence,
-        trace=trace,
+        score=decision.score,
+        grade=decision.grade,
+        consequence=decision.consequence,
+        trace=decision.trace.to_dict(),
         outcome=outcome,
         actor=actor,
         reason=reason,
