@@ -6,7 +6,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
+
+from lifecycle.errors import InvalidInput
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -23,9 +26,15 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Bring the schema to ``revision``; returns the revision now current."""
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    known = sorted(r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions())
+    if revision not in ("head", "heads", *known):
+        raise InvalidInput("revision", f"must be head or one of {', '.join(known)}", revision)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except CommandError as err:  # an unknown revision, or one behind the database's
+        raise InvalidInput("revision", str(err), revision) from None
     return current(engine)
 
 
