@@ -21,7 +21,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from db.effects import Effects, Ref, RefKey
@@ -87,9 +95,13 @@ def write(conn: Connection, effects: Sequence[Effects]) -> None:
     write_tenancies(conn, [e for e in effects if e.moved])
     for ref_rows in _by_table(ref for e in effects for ref in e.inserts).values():
         insert_rows(conn, ref_rows)
+    updates: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
     for e in effects:
         for name, row_id, values in e.updates:
-            update_row(conn, name, row_id, values)
+            row = {**_resolved(values), "key_id": row_id}
+            updates.setdefault((name, tuple(row)), []).append(row)
+    for (name, _), rows in updates.items():
+        update_rows(conn, name, rows)
     cancels: dict[tuple[str, ...], list[int]] = {}
     for e in effects:
         for kinds in e.cancels:
@@ -118,8 +130,11 @@ def write_tenancies(conn: Connection, effects: Sequence[Effects]) -> None:
         values["key_id"], values["key_version"] = e.tenancy.id, e.seen_version
         groups.setdefault(tuple(values), []).append(values)
     for rows in groups.values():
-        done = conn.execute(UPDATE_TENANCY, rows)
-        if done.rowcount != len(rows):
+        if len(rows) >= SHARED_MIN:
+            count = _driver_update(conn, TENANCIES, rows, ("id", "version"))
+        else:
+            count = int(conn.execute(UPDATE_TENANCY, rows).rowcount)
+        if count != len(rows):
             _stale(conn, rows)
 
 
@@ -144,7 +159,7 @@ def insert_rows(conn: Connection, rows: Sequence[tuple[Ref, dict[str, Any]]]) ->
     for group in _grouped_refs(rows):
         params = [_resolved(values) for _, values in group]
         try:
-            result = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), params)
+            result = conn.execute(INSERT_RETURNING_ID[t.name], params)
         except IntegrityError as err:
             raise AlreadyExists(t.name, _first_line(err)) from err
         for (ref, _), new_id in zip(group, result.scalars(), strict=True):
@@ -168,7 +183,15 @@ def insert_row(conn: Connection, name: str, values: Mapping[str, Any]) -> int:
 
 
 def update_row(conn: Connection, name: str, row_id: int, values: Mapping[str, Any]) -> None:
-    conn.execute(UPDATE_BY_ID[name], {**_resolved(dict(values)), "key_id": row_id})
+    update_rows(conn, name, [{**_resolved(dict(values)), "key_id": row_id}])
+
+
+def update_rows(conn: Connection, name: str, rows: list[dict[str, Any]]) -> None:
+    """UPDATE rows of one table by id (``key_id``), all with the same columns."""
+    if len(rows) >= SHARED_MIN:
+        _driver_update(conn, table(name), rows, ("id",))
+    else:
+        conn.execute(UPDATE_BY_ID[name], rows)
 
 
 def cancel_deadlines(
@@ -185,15 +208,20 @@ def add_deadlines(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Add deadlines; one whose dedupe key exists already is left as it is. How many were."""
     if not rows:
         return 0
-    done = conn.execute(INSERT_DEADLINE, [_keyed(r) for r in rows])
-    return int(done.rowcount)
+    keyed = [_keyed(r) for r in rows]
+    if len(keyed) < SHARED_MIN:
+        return int(conn.execute(INSERT_DEADLINE, keyed).rowcount)
+    return _driver_insert(conn, DEADLINES, keyed, " ON CONFLICT (dedupe_key) DO NOTHING")
 
 
 def add_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     try:
-        conn.execute(INSERT_AUDIT, list(rows))
+        if len(rows) >= SHARED_MIN:
+            _driver_insert(conn, AUDIT, rows)
+        else:
+            conn.execute(INSERT_AUDIT, list(rows))
     except IntegrityError as err:
         # Someone else appended to this tenancy's chain first: (tenancy_id, seq) is unique.
         raise StaleTenancy(rows[0]["tenancy_id"], None, None) from err
@@ -203,7 +231,11 @@ def add_notices(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     try:
-        conn.execute(INSERT_OUTBOX, [_keyed(r) for r in rows])
+        keyed = [_keyed(r) for r in rows]
+        if len(keyed) >= SHARED_MIN:
+            _driver_insert(conn, OUTBOX, keyed)
+        else:
+            conn.execute(INSERT_OUTBOX, keyed)
     except IntegrityError as err:
         raise AlreadyExists("notice", _first_line(err)) from err
 
@@ -237,3 +269,58 @@ def _resolved(values: dict[str, Any]) -> dict[str, Any]:
 
 def _first_line(err: IntegrityError) -> str:
     return str(err.orig).splitlines()[0] if err.orig is not None else "unique constraint"
+
+
+# ---- many rows: SQL text rendered once per dialect, rows converted once ---------------------
+#: From this many rows on (a chunk of the batch path), a statement runs as SQL text the writer
+#: renders for the connection's dialect, with each row's values converted by the columns' own
+#: bind processors (``TypeEngine.bind_processor``) and handed to the driver's ``executemany``
+#: through ``Connection.exec_driver_sql``: the same values SQLAlchemy would send, without its
+#: per-row parameter bookkeeping. One command's few rows take the Core statements above.
+SHARED_MIN = 8
+
+
+def _placeholders(conn: Connection, n: int) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * n)
+
+
+def _converted(
+    conn: Connection, t: Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, ...]]:
+    dialect = conn.dialect
+    procs = [t.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+    pairs = list(zip(keys, procs, strict=True))
+    return [tuple(r[k] if p is None else p(r[k]) for k, p in pairs) for r in rows]
+
+
+def _insert_text(conn: Connection, t: Table, keys: Sequence[str], tail: str = "") -> str:
+    q = conn.dialect.identifier_preparer.quote
+    return (
+        f"INSERT INTO {q(t.name)} ({', '.join(q(k) for k in keys)}) "
+        f"VALUES ({_placeholders(conn, len(keys))}){tail}"
+    )
+
+
+def _driver_insert(
+    conn: Connection, t: Table, rows: Sequence[Mapping[str, Any]], tail: str = ""
+) -> int:
+    keys = list(rows[0])
+    done = conn.exec_driver_sql(_insert_text(conn, t, keys, tail), _converted(conn, t, keys, rows))
+    return int(done.rowcount)
+
+
+def _driver_update(
+    conn: Connection, t: Table, rows: Sequence[Mapping[str, Any]], where: Sequence[str]
+) -> int:
+    """UPDATE by the ``key_<column>`` values of each row (``where``: those columns)."""
+    q = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    keys = [k for k in rows[0] if not k.startswith("key_")]
+    sql = (
+        f"UPDATE {q(t.name)} SET {', '.join(f'{q(k)} = {mark}' for k in keys)} "
+        f"WHERE {' AND '.join(f'{q(c)} = {mark}' for c in where)}"
+    )
+    values = _converted(conn, t, keys, rows)
+    keyed = [v + tuple(r[f"key_{c}"] for c in where) for v, r in zip(values, rows, strict=True)]
+    return int(conn.exec_driver_sql(sql, keyed).rowcount)
