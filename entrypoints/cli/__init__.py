@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
 def command() -> Command:
     """The command Typer builds from ``app``, its integers bounded: a year (``--period``,
     ``--year``) to the supported dates, any other integer to what the database stores (64
-    bits). Out of range is a usage error naming the parameter (exit 2), for every command."""
+    bits); no text holds a NUL. Out of range is a usage error naming the parameter (exit 2),
+    for every command."""
     built = typer.main.get_command(app)
     pending: list[Command] = [built]
     while pending:
@@ -79,6 +80,8 @@ def _bounded(inner: Callback | None, low: int, high: int) -> Callback:
         for item in values:
             if isinstance(item, int) and not isinstance(item, bool) and not low <= item <= high:
                 raise typer.BadParameter(f"{item} is not in the range {low}..{high}")
+            if isinstance(item, str) and "\x00" in item:  # no file name or text holds one
+                raise typer.BadParameter("must not contain a NUL character")
         return inner(ctx, param, value) if inner is not None else value
 
     return check

@@ -169,6 +169,8 @@ def read_file(path: str, field: str) -> str:
             raw = fh.read(MAX_INPUT_BYTES + 1)
     except OSError as err:
         raise InvalidInput(field, f"cannot read file: {err.strerror or err}", path) from None
+    except ValueError:  # a NUL in the path
+        raise InvalidInput(field, "not a file name", path) from None
     if len(raw) > MAX_INPUT_BYTES:
         raise InvalidInput(field, f"larger than the limit of {MAX_INPUT_BYTES:,} bytes", path)
     try:
