@@ -200,3 +200,18 @@ def test_an_existing_file_keeps_the_permissions_its_operator_gave_it(tmp_path: P
     path.chmod(0o640)
     make_engine(f"sqlite:///{path}").dispose()
     assert mode(path) == 0o640
+
+
+def test_the_scheduler_lock_file_beside_the_database_is_0600(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from workflows.leadership import FileLock
+
+    old = os.umask(0o022)
+    try:
+        lock = FileLock(tmp_path / "ops.db", wall_clock=lambda: datetime.now(UTC))
+        assert lock.try_acquire()
+        lock.release()
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "ops.db.scheduler.lock") == 0o600
