@@ -40,6 +40,7 @@ from lifecycle.audit import GENESIS, canonical_json, event_hash
 from lifecycle.clock import FixedClock
 from workflows import commands as c
 from workflows import rules
+from workflows.reviews import trace_digest
 from workflows.service import Service
 
 SPACE = "CITY"
@@ -405,10 +406,27 @@ _OPENED: list[_Step] = [
     ("open_review", "active", "under_review", {"period": PERIOD - 1}),
     ("submit_review", "under_review", "under_review", {"period": PERIOD - 1}),
 ]
-LAST_YEAR: list[_Step] = [*_OPENED, ("pass_review", "under_review", "active", {})]
+
+
+def _decided(grade: str) -> dict[str, Any]:
+    """What a decision's event records of last year's review (``audit verify`` checks the
+    decided review row against it): its grade, score, consequence and trace digest."""
+    return {
+        "period": PERIOD - 1,
+        "grade": grade,
+        "score": None,
+        "consequence": "none",
+        "trace_sha256": trace_digest({}),
+    }
+
+
+LAST_YEAR: dict[str, list[_Step]] = {
+    grade: [*_OPENED, ("pass_review", "under_review", "active", _decided(grade))]
+    for grade in ("A", "B")
+}
 LAST_YEAR_D: list[_Step] = [
     *_OPENED,
-    ("order_rectification", "under_review", "rectifying", {}),
+    ("order_rectification", "under_review", "rectifying", _decided("D")),
     ("pass_reinspection", "rectifying", "active", {}),
 ]
 THIS_YEAR: list[_Step] = [
@@ -434,7 +452,7 @@ def _review_history(
     prev_grade = {"strong": "A", "steady": "B", "weak": "D"}[last]
     prev_at = datetime(2024, 1, 22, 2, 0, tzinfo=UTC)
     seq, head = chain.add(
-        tenancy_id, LAST_YEAR_D if prev_grade == "D" else LAST_YEAR, prev_at, head, seq
+        tenancy_id, LAST_YEAR_D if prev_grade == "D" else LAST_YEAR[prev_grade], prev_at, head, seq
     )
     figures_now = rng.choice(pools[(this, PERIOD)])
     seq, head = chain.add(tenancy_id, THIS_YEAR, SUBMIT_AT, head, seq)
