@@ -133,8 +133,7 @@ def apply(w: Work, cmd: Apply) -> Step:
         "apply",
         None,
         APPLIED,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         data={"firm": firm.uscc, "space": space.code, "track": cmd.track},
     )
     w.notify(tenancy, "application_received", context={"track": cmd.track})
@@ -142,12 +141,11 @@ def apply(w: Work, cmd: Apply) -> Step:
 
 
 def screen(w: Work, cmd: Screen) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "screen_out" if cmd.reject else "screen_in")
+    tenancy = w.load(cmd, "screen_out" if cmd.reject else "screen_in")
     if cmd.reject:
         if not cmd.reason:
             raise InvalidInput("reason", "an operator's rejection must give its reason")
-        step = w.transition(tenancy, "screen_out", actor=cmd.actor, reason=cmd.reason)
+        step = w.transition(tenancy, "screen_out", by=cmd)
         w.notify(
             tenancy,
             "screening_result",
@@ -183,35 +181,21 @@ def screen(w: Work, cmd: Screen) -> Step:
 
 
 def request_info(w: Work, cmd: RequestInfo) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "request_info")
+    tenancy = w.load(cmd, "request_info")
     if not cmd.items.strip():
         raise InvalidInput("items", "say which information is missing")
     rb = rules.for_tenancy(w, tenancy)
     due = w.due(w.today, rb.periods.info_request_response)
-    step = w.transition(
-        tenancy,
-        "request_info",
-        actor=cmd.actor,
-        reason=cmd.reason,
-        data={"items": cmd.items, "due_on": due},
-    )
+    step = w.transition(tenancy, "request_info", by=cmd, data={"items": cmd.items, "due_on": due})
     w.deadline(tenancy, "info_request_lapse", due, key=str(tenancy.audit_seq))
     w.notify(tenancy, "info_requested", context={"items": cmd.items, "due_on": due})
     return step
 
 
 def resubmit(w: Work, cmd: Resubmit) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "resubmit")
+    tenancy = w.load(cmd, "resubmit")
     application = _application(w, tenancy.id)
-    step = w.transition(
-        tenancy,
-        "resubmit",
-        actor=cmd.actor,
-        reason=cmd.reason,
-        data={"changed": sorted(cmd.profile)},
-    )
+    step = w.transition(tenancy, "resubmit", by=cmd, data={"changed": sorted(cmd.profile)})
     application.profile = {**application.profile, **cmd.profile}
     w.session.add(application)
     _profile(w, tenancy, application)
@@ -220,8 +204,7 @@ def resubmit(w: Work, cmd: Resubmit) -> Step:
 
 
 def score_application(w: Work, cmd: ScoreApplication) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require_state(tenancy, "score", (EVALUATING,))
+    tenancy = w.load_for(cmd, "score", (EVALUATING,))
     if not cmd.reviewer.strip():
         raise InvalidInput("reviewer", "must name the reviewer")
     rb = rules.for_tenancy(w, tenancy)
@@ -246,8 +229,7 @@ def score_application(w: Work, cmd: ScoreApplication) -> Step:
     return w.record(
         tenancy,
         "score",
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         data={
             "reviewer": cmd.reviewer,
             "total": total,
@@ -272,8 +254,7 @@ def _scoring(w: Work, tenancy: TenancyRow, rb: rbook.Rulebook) -> rbook.ScoringD
 
 
 def approve(w: Work, cmd: Approve) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "approve")
+    tenancy = w.load(cmd, "approve")
     rb = rules.for_tenancy(w, tenancy)
     scoring = _scoring(w, tenancy, rb)
     tenancy.score, tenancy.priority = scoring.mean, scoring.priority
@@ -282,8 +263,7 @@ def approve(w: Work, cmd: Approve) -> Step:
     step = w.transition(
         tenancy,
         "approve",
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         facts=Facts(tenancy.state, score_passed=scoring.passed),
         data={
             "score": scoring.mean,
@@ -309,8 +289,7 @@ def approve(w: Work, cmd: Approve) -> Step:
 
 
 def reject(w: Work, cmd: Reject) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "reject")
+    tenancy = w.load(cmd, "reject")
     data: dict[str, Any] = {}
     if tenancy.state == EVALUATING:
         rows = w.session.exec(
@@ -326,7 +305,7 @@ def reject(w: Work, cmd: Reject) -> Step:
                 data = {}
     if not cmd.reason and not data:
         raise InvalidInput("reason", "a rejection without scores must give its reason")
-    step = w.transition(tenancy, "reject", actor=cmd.actor, reason=cmd.reason, data=data)
+    step = w.transition(tenancy, "reject", by=cmd, data=data)
     w.notify(
         tenancy,
         "scoring_result",
@@ -336,9 +315,8 @@ def reject(w: Work, cmd: Reject) -> Step:
 
 
 def withdraw(w: Work, cmd: Withdraw) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "withdraw")
-    step = w.transition(tenancy, "withdraw", actor=cmd.actor, reason=cmd.reason)
+    tenancy = w.load(cmd, "withdraw")
+    step = w.transition(tenancy, "withdraw", by=cmd)
     w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)
     w.notify(tenancy, "application_withdrawn", context={"reason": cmd.reason})
     return step
@@ -346,9 +324,7 @@ def withdraw(w: Work, cmd: Withdraw) -> Step:
 
 def lapse(w: Work, cmd: Lapse) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    step = w.transition(
-        tenancy, "lapse", actor=cmd.actor, reason=cmd.reason, data=_lapse_trace(w, tenancy)
-    )
+    step = w.transition(tenancy, "lapse", by=cmd, data=_lapse_trace(w, tenancy))
     w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)
     w.notify(tenancy, "application_lapsed", context={"reason": cmd.reason})
     return step

@@ -18,8 +18,7 @@ from workflows.core import Step, Work
 
 
 def sign(w: Work, cmd: Sign) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "sign")
+    tenancy = w.load(cmd, "sign")
     if cmd.term_end <= cmd.term_start:
         raise InvalidInput("term_end", "must be after term_start", cmd.term_end.isoformat())
     if len(set(cmd.units)) != len(cmd.units):
@@ -81,8 +80,7 @@ def sign(w: Work, cmd: Sign) -> Step:
     step = w.transition(
         tenancy,
         "sign",
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         facts=Facts(tenancy.state, unit_count=len(units)),
         data={
             "units": list(cmd.units),

@@ -26,21 +26,16 @@ from workflows.core import Work
 TRIGGER = "record_benefit"
 
 
-def record_benefit(
-    w: Work,
-    tenancy_id: int,
-    *,
-    kind: str,
-    amount_yuan: object,
-    granted_on: date,
-    commitment_months: int = 0,
-    actor: str,
-    reason: str | None = None,
-    expected_version: int | None = None,
-) -> dict[str, Any]:
-    """Record a benefit granted to a resident firm (run in a unit of work)."""
-    tenancy = w.tenancy(tenancy_id, expected_version)
-    w.require_state(tenancy, TRIGGER, RESIDENT_STATES)
+def record_benefit(w: Work, tenancy_id: int, **fields: Any) -> dict[str, Any]:
+    """Record a benefit granted to a resident firm (run in a unit of work), given the
+    :class:`RecordBenefit` command's fields as keywords."""
+    return record_benefit_cmd(w, RecordBenefit(tenancy_id=tenancy_id, **fields))
+
+
+def record_benefit_cmd(w: Work, cmd: RecordBenefit) -> dict[str, Any]:
+    """The :class:`RecordBenefit` command's handler."""
+    tenancy = w.load_for(cmd, TRIGGER, RESIDENT_STATES)
+    granted_on = cmd.granted_on
     if granted_on > w.today:
         raise InvalidInput("granted_on", "must not be in the future", granted_on.isoformat())
     if tenancy.term_start is not None and granted_on < tenancy.term_start:
@@ -51,7 +46,7 @@ def record_benefit(
         )
     rb = rules.for_tenancy(w, tenancy)
     item = rbook.check_benefit(
-        rb, rbook.Benefit(kind, _amount(amount_yuan), granted_on, commitment_months)
+        rb, rbook.Benefit(cmd.kind, _amount(cmd.amount_yuan), granted_on, cmd.commitment_months)
     )
     data = {
         "kind": item.kind,
@@ -59,23 +54,7 @@ def record_benefit(
         "granted_on": granted_on,
         "commitment_months": item.commitment_months,
     }
-    step = w.record(tenancy, TRIGGER, actor=actor, reason=reason, data=data)
-    return step.to_dict()
-
-
-def record_benefit_cmd(w: Work, cmd: RecordBenefit) -> dict[str, Any]:
-    """The :class:`RecordBenefit` command's handler (see :func:`record_benefit`)."""
-    return record_benefit(
-        w,
-        cmd.tenancy_id,
-        kind=cmd.kind,
-        amount_yuan=cmd.amount_yuan,
-        granted_on=cmd.granted_on,
-        commitment_months=cmd.commitment_months,
-        actor=cmd.actor,
-        reason=cmd.reason,
-        expected_version=cmd.expected_version,
-    )
+    return w.record(tenancy, TRIGGER, by=cmd, data=data).to_dict()
 
 
 def _amount(value: object) -> Decimal:

@@ -7,6 +7,7 @@ Every command that changes a tenancy carries ``actor`` (who, for the audit log) 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from typing import Any, dataclass_transform
 
@@ -20,9 +21,19 @@ class _Frozen:
         dataclass(frozen=True, kw_only=True)(cls)
 
 
+_ENVELOPE = ("actor", "reason", "tenancy_id", "expected_version")
+
+
 class Command(_Frozen):
     actor: str = "operator"
     reason: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The command's own fields by name: all but who sends it (``actor``, ``reason``) and
+        the tenancy it is addressed to (``tenancy_id``, ``expected_version``)."""
+        return {
+            f.name: getattr(self, f.name) for f in dataclass_fields(self) if f.name not in _ENVELOPE
+        }
 
 
 class TenancyCommand(Command):

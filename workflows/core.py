@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Executable
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from db import repositories as repo
 from db.effects import (
@@ -29,7 +29,7 @@ from db.effects import (
     json_safe,
     notice_row,
 )
-from db.tables import Deadline, Firm, Space, Tenancy
+from db.tables import Deadline, ExitCase, Firm, Rectification, Space, Tenancy
 from db.uow import AbstractUnitOfWork, translate_integrity_error
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
@@ -38,15 +38,48 @@ from lifecycle.machine import Facts
 from lifecycle.periods import Period
 from lifecycle.rulebook import Rulebook
 from lifecycle.table import allowed_triggers
+from workflows.commands import TenancyCommand
 
 T = TypeVar("T", bound=SQLModel)
+Case = TypeVar("Case", ExitCase, Rectification)  # a row that stays open until it is decided
 Step = StepResult
+Data = Mapping[str, Any] | None  # what an audit event records beside its trigger
 DEFAULT_TZ = "Asia/Shanghai"
 # Columns the writer sets itself when it saves a tenancy; any other column a handler changed
 # on the record since it was loaded is written with them.
 _SAVED = frozenset({"state", "audit_seq", "audit_head", "version", "updated_at"})
 
-__all__ = ["DEFAULT_TZ", "Step", "Work", "json_safe"]
+__all__ = ["DEFAULT_TZ", "Acting", "Step", "Who", "Work", "json_safe"]
+
+
+class Acting(Protocol):
+    """Who acts and why: a command, or anything else with its ``actor`` and ``reason``."""
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+
+class Who(TypedDict, total=False):
+    """Who an audited step names: ``by`` a command (its actor and reason), or an ``actor``
+    with a ``reason`` where there is no command (or its reason is not the one recorded)."""
+
+    by: Acting
+    actor: str
+    reason: str | None
+
+
+def _acting(who: Who) -> tuple[str, str | None]:
+    """The actor and the reason ``who`` names (one of the two forms, not both)."""
+    if "by" in who:
+        if "actor" in who or "reason" in who:
+            raise TypeError("name who acts with by= or with actor= and reason=, not both")
+        return who["by"].actor, who["by"].reason
+    if "actor" not in who:
+        raise TypeError("an audited step needs by= or actor=")
+    return who["actor"], who.get("reason")
 
 
 class Work:
@@ -207,6 +240,14 @@ class Work:
             raise NotFound("firm", ref)
         return row
 
+    def open_row(self, model: type[Case], tenancy_id: int) -> Case | None:
+        """The tenancy's newest row of ``model`` still open (an exit case, a rectification)."""
+        return self.session.exec(
+            select(model)
+            .where(col(model.tenancy_id) == tenancy_id, col(model.status) == "open")
+            .order_by(col(model.id).desc())
+        ).first()
+
     # ---- the one way a tenancy changes state --------------------------------------------
     def require(self, tenancy: TenancyRow, *triggers: str) -> None:
         """Refuse early, before any lookup, when none of ``triggers`` is allowed here."""
@@ -221,36 +262,58 @@ class Work:
                 tenancy.id, action, tenancy.state, allowed_triggers(tenancy.state)
             )
 
+    def load(self, cmd: TenancyCommand, *triggers: str) -> TenancyRow:
+        """The command's tenancy at the version it expects, refused early unless one of
+        ``triggers`` is allowed in its state."""
+        tenancy = self.tenancy(cmd.tenancy_id, cmd.expected_version)
+        self.require(tenancy, *triggers)
+        return tenancy
+
+    def load_for(self, cmd: TenancyCommand, action: str, states: Collection[str]) -> TenancyRow:
+        """The command's tenancy at the version it expects, for a record-only ``action`` that
+        only ``states`` accept (see :meth:`require_state`)."""
+        tenancy = self.tenancy(cmd.tenancy_id, cmd.expected_version)
+        self.require_state(tenancy, action, states)
+        return tenancy
+
     def transition(
         self,
         tenancy: TenancyRow,
         trigger: str,
         *,
-        actor: str,
-        reason: str | None = None,
-        data: Mapping[str, Any] | None = None,
+        data: Data = None,
         facts: Facts | None = None,
+        **who: Unpack[Who],
     ) -> Step:
-        effects = self.effects(tenancy)
-        step = effects.transition(trigger, actor=actor, reason=reason, data=data, facts=facts)
-        self.apply(effects)
-        return step
+        """Fire ``trigger`` on the tenancy, ``by`` a command (its actor and reason) or by an
+        ``actor`` with a ``reason``."""
+        return self._step(tenancy, trigger, data, facts, who)
 
     def record(
-        self,
-        tenancy: TenancyRow,
-        what: str,
-        *,
-        actor: str,
-        reason: str | None = None,
-        data: Mapping[str, Any] | None = None,
+        self, tenancy: TenancyRow, what: str, *, data: Data = None, **who: Unpack[Who]
     ) -> Step:
         """An audited fact that does not change the state (a score, a submission, ...).
 
         It still bumps the version: whoever decides next must have seen it.
         """
+        return self._step(tenancy, what, data, None, who, change=False)
+
+    def _step(
+        self,
+        tenancy: TenancyRow,
+        trigger: str,
+        data: Data,
+        facts: Facts | None,
+        who: Who,
+        *,
+        change: bool = True,
+    ) -> Step:
+        actor, reason = _acting(who)
         effects = self.effects(tenancy)
-        step = effects.record(what, actor=actor, reason=reason, data=data)
+        if change:
+            step = effects.transition(trigger, actor=actor, reason=reason, data=data, facts=facts)
+        else:
+            step = effects.record(trigger, actor=actor, reason=reason, data=data)
         self.apply(effects)
         return step
 
@@ -261,13 +324,13 @@ class Work:
         before: str | None,
         after: str,
         *,
-        actor: str,
-        reason: str | None,
-        data: Mapping[str, Any] | None,
+        data: Data,
+        **who: Unpack[Who],
     ) -> None:
         """Append an event ``before -> after`` that no trigger of the table fires (a tenancy's
         first event, ``apply``), with the tenancy written in the same step. A tenancy's first
         event keeps the version it was created with."""
+        actor, reason = _acting(who)
         effects = self.effects(tenancy)
         if tenancy.audit_seq == 0:
             effects.new_version = tenancy.version

@@ -19,11 +19,7 @@ HANDOVER_ITEMS = ("meters", "keys", "access_cards", "premises_restored")
 
 
 def open_case(w: Work, tenancy_id: int) -> ExitCase:
-    case = w.session.exec(
-        select(ExitCase)
-        .where(ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
-        .order_by(col(ExitCase.id).desc())
-    ).first()
+    case = w.open_row(ExitCase, tenancy_id)
     if case is None:
         raise InvalidInput("tenancy_id", "has no open exit case", tenancy_id)
     return case
@@ -52,8 +48,7 @@ def open_forced_case(
 
 
 def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "serve_exit_notice")
+    tenancy = w.load(cmd, "serve_exit_notice")
     if not cmd.facts.strip():
         raise InvalidInput("facts", "record the facts and evidence before serving notice")
     if not cmd.proof_of_service.strip():
@@ -67,12 +62,9 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
         step = w.transition(
             tenancy,
             "serve_exit_notice",
-            actor=cmd.actor,
-            reason=cmd.reason,
+            by=cmd,
             data={
-                "grounds": cmd.grounds,
-                "facts": cmd.facts,
-                "proof_of_service": cmd.proof_of_service,
+                **cmd.fields(),
                 "rulebook_version": rb.version,
                 "objection_due_on": objection_due,
             },
@@ -121,19 +113,14 @@ def confirm_exit(w: Work, tenancy: TenancyRow, *, actor: str, reason: str | None
             "objection": case.objection,
             "grounds_zh": (trig := rbook.exit_trigger(rb, case.grounds or "")).label_zh,
             "grounds_en": trig.label_en,
-            "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
-            f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
-            "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
-            f"({trig.rule_ref}, rulebook {rb.version[:12]})",
-            "rule_id": trig.rule_ref,
+            **reviews.exit_ground_rule(rb, trig),
         },
     )
     return step
 
 
 def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "confirm_exit")
+    tenancy = w.load(cmd, "confirm_exit")
     case = open_case(w, tenancy.id)
     if case.objection_due_on is not None and w.today <= case.objection_due_on:
         raise GuardFailed(
@@ -151,8 +138,7 @@ def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
 
 
 def begin_exit(w: Work, cmd: BeginExit) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "begin_exit")
+    tenancy = w.load(cmd, "begin_exit")
     if cmd.exit_type not in ("graduation", "term_expiry", "voluntary"):
         raise InvalidInput(
             "exit_type",
@@ -175,8 +161,7 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
     step = w.transition(
         tenancy,
         "begin_exit",
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         data={"exit_type": cmd.exit_type, "approved": cmd.approved, "vacate_due_on": due},
     )
     w.session.add(case)
@@ -198,8 +183,7 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
 
 
 def hand_over(w: Work, cmd: HandOver) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "hand_over")
+    tenancy = w.load(cmd, "hand_over")
     missing = [item for item in HANDOVER_ITEMS if not cmd.checklist.get(item)]
     if missing:
         raise GuardFailed(
@@ -244,8 +228,7 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
     step = w.transition(
         tenancy,
         "hand_over",
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         data={
             "exit_case": case.id,
             "checklist": dict(cmd.checklist),
@@ -276,14 +259,12 @@ def _deposit(w: Work, tenancy: TenancyRow) -> int:
 
 
 def escalate_vacating(w: Work, cmd: EscalateVacating) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "escalate_vacating")
+    tenancy = w.load(cmd, "escalate_vacating")
     case = open_case(w, tenancy.id)
     step = w.transition(
         tenancy,
         "escalate_vacating",
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         data={"exit_case": case.id, "vacate_due_on": case.vacate_due_on},
     )
     context: dict[str, Any] = {"vacate_due_on": case.vacate_due_on}

@@ -80,8 +80,7 @@ def _accepted_objections(w: Work, tenancy: TenancyRow) -> int:
 
 
 def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "uphold_objection" if cmd.upheld else "confirm_exit", "uphold_objection")
+    tenancy = w.load(cmd, "uphold_objection" if cmd.upheld else "confirm_exit", "uphold_objection")
     if not cmd.reason:
         raise InvalidInput("reason", "a ruling must give its reasons")
     if tenancy.state == PUBLICITY:
@@ -93,10 +92,10 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
             )
         if cmd.upheld:
             w.cancel_deadlines(tenancy.id, *APPLICATION_DEADLINES)
-            step = w.transition(tenancy, "uphold_objection", actor=cmd.actor, reason=cmd.reason)
+            step = w.transition(tenancy, "uphold_objection", by=cmd)
             w.notify(tenancy, "objection_ruling", context={"upheld": True, "reason": cmd.reason})
             return step
-        step = w.record(tenancy, "dismiss_objection", actor=cmd.actor, reason=cmd.reason)
+        step = w.record(tenancy, "dismiss_objection", by=cmd)
         w.notify(tenancy, "objection_ruling", context={"upheld": False, "reason": cmd.reason})
         return step
     if cmd.upheld:
@@ -104,15 +103,14 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
         case.status, case.ruling = "withdrawn", cmd.reason
         w.session.add(case)
         w.cancel_deadlines(tenancy.id, "objection_window_end")
-        step = w.transition(tenancy, "uphold_objection", actor=cmd.actor, reason=cmd.reason)
+        step = w.transition(tenancy, "uphold_objection", by=cmd)
         w.notify(tenancy, "exit_ruling", context={"upheld": True, "reason": cmd.reason})
         return step
     return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason)
 
 
 def end_publicity(w: Work, cmd: EndPublicity) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "admit")
+    tenancy = w.load(cmd, "admit")
     last = w.pending_due_on(tenancy.id, "publicity_end")
     if last is not None and w.today <= last:
         raise GuardFailed(tenancy.id, "admit", f"公示 runs until {last.isoformat()} inclusive")
@@ -122,7 +120,7 @@ def end_publicity(w: Work, cmd: EndPublicity) -> Step:
     rb = rules.for_tenancy(w, tenancy)
     due = w.due(w.today, rb.periods.agreement_signing)
     w.cancel_deadlines(tenancy.id, "publicity_end")
-    step = w.transition(tenancy, "admit", actor=cmd.actor, reason=cmd.reason, data={"sign_by": due})
+    step = w.transition(tenancy, "admit", by=cmd, data={"sign_by": due})
     w.deadline(tenancy, "agreement_lapse", due, key=str(tenancy.audit_seq))
     w.notify(
         tenancy,

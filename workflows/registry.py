@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import select
@@ -94,16 +95,9 @@ def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
         raise InvalidInput("founded_on", "must not be in the future", cmd.founded_on.isoformat())
     if w.session.exec(select(Firm).where(Firm.uscc == code)).first() is not None:
         raise AlreadyExists("firm", code)
+    # The firm's row holds what the command gives, its code and names normalised.
     firm = Firm(
-        name=cmd.name.strip(),
-        uscc=code,
-        industry=cmd.industry.strip(),
-        founded_on=cmd.founded_on,
-        contact_name=cmd.contact_name,
-        contact_email=cmd.contact_email,
-        contact_phone=cmd.contact_phone,
-        account_manager=cmd.account_manager,
-        locale=cmd.locale,
+        **replace(cmd, name=cmd.name.strip(), uscc=code, industry=cmd.industry.strip()).fields(),
         created_at=w.now,
     )
     w.session.add(firm)

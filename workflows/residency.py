@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlmodel import col, select
-
 from db.effects import TenancyRow
 from db.repositories import ReviewRow
 from db.tables import Rectification, Violation
@@ -46,8 +44,7 @@ def review_of(w: Work, tenancy_id: int, period: int) -> ReviewRow:
 
 
 def open_review(w: Work, cmd: OpenReview) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(tenancy, "open_review")
+    tenancy = w.load(cmd, "open_review")
     reviews.check_period(cmd.period, w.today)
     if find_review(w, tenancy.id, cmd.period) is not None:
         raise AlreadyExists("review", f"{cmd.period} of tenancy {tenancy.id}")
@@ -61,8 +58,7 @@ def open_review(w: Work, cmd: OpenReview) -> Step:
 
 
 def submit_review(w: Work, cmd: SubmitReview) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require_state(tenancy, "submit_review", (UNDER_REVIEW,))
+    tenancy = w.load_for(cmd, "submit_review", (UNDER_REVIEW,))
     review = review_of(w, tenancy.id, cmd.period)
     if review.status == "decided":
         raise GuardFailed(tenancy.id, "submit_review", f"the {cmd.period} review is decided")
@@ -98,13 +94,8 @@ def evaluate(
 
 
 def decide_review(w: Work, cmd: DecideReview) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require(
-        tenancy,
-        *(OUTCOME_TRIGGER[cmd.outcome],)
-        if cmd.outcome in OUTCOME_TRIGGER
-        else OUTCOME_TRIGGER.values(),
-    )
+    chosen = OUTCOME_TRIGGER.get(cmd.outcome or "")
+    tenancy = w.load(cmd, *([chosen] if chosen else OUTCOME_TRIGGER.values()))
     review, previous = w.uow.reviews.with_previous(tenancy.id, cmd.period)
     if review is None:
         raise NotFound("review", f"{cmd.period} of tenancy {tenancy.id}")
@@ -148,19 +139,14 @@ def apply_decision(
 
 
 def _open_rectification(w: Work, tenancy_id: int) -> Rectification:
-    row = w.session.exec(
-        select(Rectification)
-        .where(Rectification.tenancy_id == tenancy_id, Rectification.status == "open")
-        .order_by(col(Rectification.id).desc())
-    ).first()
+    row = w.open_row(Rectification, tenancy_id)
     if row is None:
         raise NotFound("rectification", f"open one of tenancy {tenancy_id}")
     return row
 
 
 def file_plan(w: Work, cmd: FileRectificationPlan) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require_state(tenancy, "file_plan", (RECTIFYING,))
+    tenancy = w.load_for(cmd, "file_plan", (RECTIFYING,))
     if not cmd.plan.strip():
         raise InvalidInput("plan", "must not be empty")
     row = _open_rectification(w, tenancy.id)
@@ -170,15 +156,13 @@ def file_plan(w: Work, cmd: FileRectificationPlan) -> Step:
     return w.record(
         tenancy,
         "file_plan",
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         data={"rectification": row.id, "late": w.today > row.plan_due_on},
     )
 
 
 def extend_rectification(w: Work, cmd: ExtendRectification) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require_state(tenancy, "extend_rectification", (RECTIFYING,))
+    tenancy = w.load_for(cmd, "extend_rectification", (RECTIFYING,))
     rb = rules.for_tenancy(w, tenancy)
     limit = rb.periods.rectification_extension_max.amount
     if not 1 <= cmd.days <= limit:
@@ -195,20 +179,16 @@ def extend_rectification(w: Work, cmd: ExtendRectification) -> Step:
     return w.record(
         tenancy,
         "extend_rectification",
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         data={"rectification": row.id, "days": cmd.days, "due_on": row.due_on},
     )
 
 
 def reinspect(w: Work, cmd: Reinspect) -> Step:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     trigger = "pass_reinspection" if cmd.passed else "fail_reinspection"
-    w.require(tenancy, trigger)
+    tenancy = w.load(cmd, trigger)
     row = _open_rectification(w, tenancy.id)
-    step = w.transition(
-        tenancy, trigger, actor=cmd.actor, reason=cmd.reason, data={"rectification": row.id}
-    )
+    step = w.transition(tenancy, trigger, by=cmd, data={"rectification": row.id})
     row.status = "passed" if cmd.passed else "failed"
     w.session.add(row)
     w.cancel_deadlines(tenancy.id, "rectification_plan_due", "rectification_end")
@@ -228,8 +208,7 @@ def reinspect(w: Work, cmd: Reinspect) -> Step:
 
 
 def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
-    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
-    w.require_state(tenancy, "report_violation", RESIDENT_STATES)
+    tenancy = w.load_for(cmd, "report_violation", RESIDENT_STATES)
     if not cmd.facts.strip():
         raise InvalidInput("facts", "record the facts of the violation")
     rb = rules.for_tenancy(w, tenancy)
@@ -249,8 +228,7 @@ def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
     step = w.record(
         tenancy,
         "report_violation",
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
         data={
             "violation": row.id,
             "code": cmd.code,
@@ -271,11 +249,7 @@ def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
                 "facts": cmd.facts,
                 "due_on": cure_due,
                 "period": cure.describe() if cure else "",
-                "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
-                f"（{trig.rule_ref}，规则版本 {rb.version[:12]}）",
-                "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
-                f"({trig.rule_ref}, rulebook {rb.version[:12]})",
-                "rule_id": trig.rule_ref,
+                **reviews.exit_ground_rule(rb, trig),
             },
             key=str(row.id),
         )

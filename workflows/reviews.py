@@ -52,6 +52,27 @@ def check_period(period: int, today: date) -> None:
         raise InvalidInput("period", f"must be a year between 2000 and {today.year}", period)
 
 
+def rule_wording(rb: rbook.Rulebook, zh: str, en: str, ref: str | None = None) -> dict[str, str]:
+    """A notice's ``rule`` and ``rule_en``: the rulebook's name, the part of it that applies
+    (``zh`` and ``en``, with its article ``ref`` if it has one) and the rulebook's version."""
+    version = rb.version[:12]
+    if ref is None:
+        return {
+            "rule": f"《{rb.meta.name_zh}》{zh}，规则版本 {version}",
+            "rule_en": f"{rb.meta.name}: {en}, rulebook {version}",
+        }
+    return {
+        "rule": f"《{rb.meta.name_zh}》{zh}（{ref}，规则版本 {version}）",
+        "rule_en": f"{rb.meta.name}: {en} ({ref}, rulebook {version})",
+    }
+
+
+def exit_ground_rule(rb: rbook.Rulebook, trig: rbook.ForcedExitTrigger) -> dict[str, str]:
+    """A notice's ``rule``, ``rule_en`` and ``rule_id`` for a forced-exit ground."""
+    zh, en = f"强制退出情形“{trig.label_zh}”", f"forced-exit ground “{trig.label_en}”"
+    return {**rule_wording(rb, zh, en, trig.rule_ref), "rule_id": trig.rule_ref}
+
+
 def outcome_for(consequence: str) -> str:
     """The rulebook's consequence of a grade as a review outcome."""
     return {"forced_exit": "fail", "rectification": "rectify"}.get(consequence, "pass")
@@ -155,12 +176,12 @@ def decide_review(
     a pass counts no days, so the calendar is then never read."""
     decided = chosen_outcome(consequence, outcome, reason)
     assert review.id is not None
+    # What the review row, the audit event and the notice all carry.
+    graded = {"score": score, "grade": grade, "consequence": consequence}
     e.update(
         "reviews",
         review.id,
-        score=score,
-        grade=grade,
-        consequence=consequence,
+        **graded,
         trace=trace,
         status="decided",
         decided_at=e.now,
@@ -172,9 +193,7 @@ def decide_review(
     digest = trace_digest(trace)
     data = {
         "period": review.period,
-        "score": score,
-        "grade": grade,
-        "consequence": consequence,
+        **graded,
         "outcome": decided,
         "rulebook_version": rb.version,
         "trace_sha256": digest,
@@ -184,20 +203,18 @@ def decide_review(
     admitted, e.event_rulebook = e.event_rulebook, rb.version
     step = e.transition(OUTCOME_TRIGGER[decided], actor=actor, reason=reason, data=data)
     e.event_rulebook = admitted
-    version = rb.version[:12]
     e.notify(
         "review_result",
         context={
             "period": review.period,
-            "score": score,
-            "grade": grade,
-            "consequence": consequence,
+            **graded,
             "outcome": decided,
             "trace_sha256": digest,
-            "rule": f"《{rb.meta.name_zh}》年度考核：等级（review.grades）与考核结果"
-            f"（review.consequences），规则版本 {version}",
-            "rule_en": f"{rb.meta.name}: annual review grades (review.grades) and consequences "
-            f"(review.consequences), rulebook {version}",
+            **rule_wording(
+                rb,
+                "年度考核：等级（review.grades）与考核结果（review.consequences）",
+                "annual review grades (review.grades) and consequences (review.consequences)",
+            ),
         },
         key=str(review.period),
     )
@@ -250,7 +267,6 @@ def order_rectification(
         "rectification_plan_due", plan_due, calendar.due_instant(plan_due), subject=rectification
     )
     e.deadline("rectification_end", due, calendar.due_instant(due), subject=rectification)
-    version = rb.version[:12]
     e.notify(
         "rectification_notice",
         context={
@@ -261,10 +277,11 @@ def order_rectification(
             "period": rb.periods.rectification.describe(),
             "review_period": review.period,
             "grade": grade,
-            "rule": f"《{rb.meta.name_zh}》年度考核结果（review.consequences）与整改规定"
-            f"（rectification），规则版本 {version}",
-            "rule_en": f"{rb.meta.name}: review consequences (review.consequences) and "
-            f"rectification (rectification), rulebook {version}",
+            **rule_wording(
+                rb,
+                "年度考核结果（review.consequences）与整改规定（rectification）",
+                "review consequences (review.consequences) and rectification (rectification)",
+            ),
         },
     )
     return rectification
@@ -300,18 +317,13 @@ def open_forced_case(
     )
     e.cancel(*RESIDENCY_DEADLINES)
     e.deadline("objection_window_end", due, calendar.due_instant(due), subject=case)
-    version = rb.version[:12]
     e.notify(
         "exit_notice",
         context={
             "grounds": grounds,
             "grounds_zh": trig.label_zh,
             "grounds_en": trig.label_en,
-            "rule": f"《{rb.meta.name_zh}》强制退出情形“{trig.label_zh}”"
-            f"（{trig.rule_ref}，规则版本 {version}）",
-            "rule_en": f"{rb.meta.name}: forced-exit ground “{trig.label_en}” "
-            f"({trig.rule_ref}, rulebook {version})",
-            "rule_id": trig.rule_ref,
+            **exit_ground_rule(rb, trig),
             "facts": facts,
             "objection_due_on": due,
             "objection_period": rb.periods.objection_window.describe(),
