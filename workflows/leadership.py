@@ -185,11 +185,12 @@ class Lease:
             with self._tx() as conn:
                 now = self._now(conn)
                 self._ensure_row(conn, now)
+                free: Any = LEASE.c.expires_at <= now
                 if self._guard is not None:
-                    free: Any = true()  # no other scheduler can run on this database
-                else:
+                    free = true()  # no other scheduler can run on this database
+                elif self.postgres:  # or the holder's session has ended: it died
                     free = or_(
-                        LEASE.c.expires_at <= now,
+                        free,
                         text(
                             "scheduler_lease.backend_pid IS NOT NULL AND NOT EXISTS (SELECT 1 "
                             "FROM pg_stat_activity a WHERE a.pid = scheduler_lease.backend_pid)"
@@ -246,13 +247,12 @@ class Lease:
         token = self.token
         if token is None:
             raise LeaseLost("this scheduler no longer holds the lease: nothing written")
-        if self.postgres:
+        columns: list[Any] = [LEASE.c.token, LEASE.c.holder, LEASE.c.expires_at]
+        if self.postgres:  # in the same statement: from the moment the row is locked
             ms = str(max(1000, int(self.interval * 1000)))
-            conn.execute(select(func.set_config("idle_in_transaction_session_timeout", ms, True)))
+            columns.append(func.set_config("idle_in_transaction_session_timeout", ms, True))
         row = conn.execute(
-            select(LEASE.c.token, LEASE.c.holder, LEASE.c.expires_at)
-            .where(LEASE.c.name == LEASE_NAME)
-            .with_for_update()
+            select(*columns).where(LEASE.c.name == LEASE_NAME).with_for_update()
         ).first()
         if row is None or row.token != token:
             raise LeaseLost(
