@@ -25,6 +25,7 @@ from workflows import (
     agreement,
     benefits,
     exits,
+    forms,
     operations,
     publicity,
     registry,
@@ -66,6 +67,7 @@ HANDLERS: Handlers = {
     c.ReportViolation: residency.report_violation,
     c.RecordBenefit: benefits.record_benefit_cmd,
     c.DecideCycle: operations.decide_cycle,
+    forms.ImportFigures: forms.import_figures,
     # exit
     c.ServeExitNotice: exits.serve_exit_notice,
     c.ConfirmExit: exits.confirm_exit_cmd,

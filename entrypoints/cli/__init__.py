@@ -22,6 +22,7 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     admin,
     admission,
     checkpoint_ops,
+    forms_ops,
     notify,
     ops,
     reads,

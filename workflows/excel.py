@@ -1,0 +1,305 @@
+"""Excel in and out (openpyxl): the form templates (``forms profile|figures --format xlsx``),
+reading a filled figures sheet back row by row, and the ledgers as workbooks.
+
+A template sheet has the field codes in row 1 (what the import reads), the Chinese label and
+unit in row 2, a comment with the rule on each code, data validation where Excel has one
+(是/否 lists, numbers not below 0, dates, code lists) and one row per firm from row 3 on.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from lifecycle.errors import InvalidInput
+from workflows.forms import FieldSpec, FigureRow, FormName, shown_value
+from workflows.ledgers import Ledger
+
+SHEET_TITLES = {"profile": "入驻申请", "figures": "考核数据"}
+FIELDS_SHEET = "填写说明"
+FIRST_DATA_ROW = 3
+#: Data validation and formats reach this many rows below the headers.
+TEMPLATE_ROWS = 1000
+#: A figures workbook larger than this is refused before it is opened.
+MAX_WORKBOOK_BYTES = 20 * 1_048_576
+MAX_ROWS = 100_000
+MONEY_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_REQUIRED_FONT = Font(bold=True, color="C00000")
+
+
+def save(book: Workbook, path: str, field: str = "--out") -> None:
+    try:
+        book.save(path)
+    except OSError as err:
+        raise InvalidInput(field, f"无法写入 / cannot write: {err.strerror or err}", path) from None
+
+
+# ---- templates ---------------------------------------------------------------------------------
+def template(
+    form: FormName,
+    specs: Sequence[FieldSpec],
+    *,
+    rows: Sequence[dict[str, Any]] = (),
+    notes: Sequence[str] = (),
+) -> Workbook:
+    """The form as a sheet: codes, labels with units, rules as comments and validation, then
+    ``rows`` (field code -> value) from row 3; a second sheet describes every field."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = SHEET_TITLES[form]
+    columns = _columns(form, specs)
+    for index, spec in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        code = sheet.cell(row=1, column=index, value=spec.code)
+        code.font = Font(bold=True)
+        code.comment = Comment(
+            f"{spec.rule_zh}\n{spec.rule_en}", "innospace", width=320, height=160
+        )
+        label = sheet.cell(row=2, column=index, value=spec.heading)
+        label.font = _REQUIRED_FONT if spec.required else Font(bold=True)
+        for cell in (code, label):
+            cell.fill = _HEADER_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.column_dimensions[letter].width = max(14, min(36, len(spec.heading) * 2 + 2))
+        _validate(sheet, letter, spec)
+    sheet.freeze_panes = "B3" if form == "figures" else "A3"
+    for offset, values in enumerate(rows):
+        for index, spec in enumerate(columns, start=1):
+            value = values.get(spec.code)
+            if spec.type == "bool" and isinstance(value, bool):
+                value = "是" if value else "否"
+            elif spec.type == "date" and isinstance(value, str):
+                value = date.fromisoformat(value)
+            _format(sheet.cell(row=FIRST_DATA_ROW + offset, column=index, value=value), spec)
+    _describe(book, columns, notes)
+    return book
+
+
+def _columns(form: FormName, specs: Sequence[FieldSpec]) -> list[FieldSpec]:
+    """A figures sheet starts with the firm: its 统一社会信用代码 (the key) and its name."""
+    if form != "figures":
+        return list(specs)
+    firm = [
+        FieldSpec(
+            code="uscc",
+            label_zh="统一社会信用代码",
+            label_en="Unified social credit code",
+            unit="text",
+            type="text",
+            required=True,
+            rule_zh="必填，18 位；每家企业一行，须为本空间在驻企业且当年考核已启动",
+            rule_en="required, 18 characters; one row per firm in the space with the year's "
+            "review open",
+            example="91510115MA6CB1XK15",
+        ),
+        FieldSpec(
+            code="name",
+            label_zh="企业名称",
+            label_en="Firm name",
+            unit="text",
+            type="text",
+            required=False,
+            rule_zh="仅供核对，导入时不读取",
+            rule_en="for reference only, not imported",
+            example="示例生物科技有限公司",
+        ),
+    ]
+    return [*firm, *specs]
+
+
+def _format(cell: Any, spec: FieldSpec) -> None:
+    if spec.code == "uscc":
+        cell.number_format = "@"
+    elif spec.unit == "yuan":
+        cell.number_format = MONEY_FORMAT
+    elif spec.type == "date":
+        cell.number_format = DATE_FORMAT
+
+
+def _validate(sheet: Worksheet, letter: str, spec: FieldSpec) -> None:
+    area = f"{letter}{FIRST_DATA_ROW}:{letter}{FIRST_DATA_ROW + TEMPLATE_ROWS - 1}"
+    rule: DataValidation | None = None
+    if spec.type == "bool":
+        rule = DataValidation(type="list", formula1='"是,否"', allow_blank=True)
+    elif spec.type == "choice" and spec.choices and len(",".join(spec.choices)) < 250:
+        rule = DataValidation(
+            type="list", formula1='"' + ",".join(spec.choices) + '"', allow_blank=True
+        )
+    elif spec.type in ("number", "integer") and spec.non_negative:
+        rule = DataValidation(
+            type="whole" if spec.type == "integer" else "decimal",
+            operator="greaterThanOrEqual",
+            formula1="0",
+            allow_blank=True,
+        )
+    elif spec.type == "number":
+        rule = DataValidation(
+            type="decimal", operator="between", formula1="-1E15", formula2="1E15", allow_blank=True
+        )
+    elif spec.type == "date":
+        rule = DataValidation(
+            type="date", operator="between", formula1="1", formula2="401768", allow_blank=True
+        )
+    if rule is not None:
+        rule.showErrorMessage = True
+        rule.errorTitle = spec.label_zh[:32]
+        rule.error = _clip(f"{spec.rule_zh} / {spec.rule_en}", 225)
+        rule.showInputMessage = True
+        rule.promptTitle = spec.label_zh[:32]
+        rule.prompt = _clip(spec.rule_zh, 250)
+        sheet.add_data_validation(rule)
+        rule.add(area)
+    if spec.code == "uscc" or spec.unit == "yuan" or spec.type == "date":
+        for row in range(FIRST_DATA_ROW, FIRST_DATA_ROW + TEMPLATE_ROWS):
+            _format(sheet.cell(row=row, column=_index(letter)), spec)
+
+
+def _index(letter: str) -> int:
+    from openpyxl.utils import column_index_from_string
+
+    return column_index_from_string(letter)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(book: Workbook, specs: Sequence[FieldSpec], notes: Sequence[str]) -> None:
+    sheet = book.create_sheet(FIELDS_SHEET)
+    headers = ("字段代码", "中文名称", "English", "单位", "必填", "规则", "Rule", "示例")
+    for index, text in enumerate(headers, start=1):
+        cell = sheet.cell(row=1, column=index, value=text)
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+    for row, spec in enumerate(specs, start=2):
+        values = (
+            spec.code,
+            spec.label_zh,
+            spec.label_en,
+            spec.unit_zh,
+            "是" if spec.required else "否",
+            spec.rule_zh,
+            spec.rule_en,
+            shown_value(spec.example) if spec.example is not None else "",
+        )
+        for index, value in enumerate(values, start=1):
+            sheet.cell(row=row, column=index, value=value).alignment = Alignment(wrap_text=True)
+    for letter, width in zip("ABCDEFGH", (26, 24, 28, 14, 6, 60, 60, 20), strict=True):
+        sheet.column_dimensions[letter].width = width
+    for offset, note in enumerate(notes, start=len(specs) + 3):
+        sheet.cell(row=offset, column=1, value=note)
+
+
+# ---- reading a figures sheet back --------------------------------------------------------------
+def read_figures(path: str, field: str = "file") -> tuple[dict[str, str], list[FigureRow]]:
+    """The field codes of row 1 (code -> column letter) and every non-empty row from row 3,
+    values as typed (text, numbers, Excel's TRUE/FALSE, dates); nothing is checked here but
+    the sheet's shape."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as err:
+        raise InvalidInput(field, f"无法读取 / cannot read: {err.strerror or err}", path) from None
+    except ValueError:
+        raise InvalidInput(field, "不是文件名 / not a file name", path) from None
+    if size > MAX_WORKBOOK_BYTES:
+        raise InvalidInput(
+            field, f"文件超过 / larger than the limit of {MAX_WORKBOOK_BYTES:,} bytes", path
+        )
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
+        raise InvalidInput(
+            field, "不是有效的 xlsx 工作簿 / not a valid xlsx workbook", path
+        ) from None
+    try:
+        title = SHEET_TITLES["figures"]
+        sheet = book[title] if title in book.sheetnames else book.worksheets[0]
+        lines = sheet.iter_rows(values_only=True)
+        header = next(lines, ())
+        columns: dict[str, str] = {}
+        positions: dict[str, int] = {}
+        for index, value in enumerate(header):
+            code = str(value).strip() if value is not None else ""
+            if code and code not in columns:
+                columns[code] = get_column_letter(index + 1)
+                positions[code] = index
+        if "uscc" not in columns:
+            raise InvalidInput(
+                field,
+                "第 1 行须为字段代码且含 uscc 列（用 `innospace forms figures --format xlsx` "
+                "生成模板） / row 1 must hold the field codes, uscc among them (a template "
+                "from `innospace forms figures --format xlsx`)",
+                path,
+            )
+        next(lines, None)  # row 2: labels and units
+        rows: list[FigureRow] = []
+        for number, line in enumerate(lines, start=FIRST_DATA_ROW):
+            if number - FIRST_DATA_ROW >= MAX_ROWS:
+                raise InvalidInput(field, f"超过 {MAX_ROWS:,} 行 / more than {MAX_ROWS:,} rows")
+            cells = {
+                code: _cell(line[i]) if i < len(line) else None for code, i in positions.items()
+            }
+            if all(v is None for v in cells.values()):
+                continue
+            uscc = cells.pop("uscc")
+            cells.pop("name", None)
+            rows.append(FigureRow(row=number, uscc=uscc, values=cells))
+    finally:
+        book.close()
+    return columns, rows
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+# ---- ledgers -----------------------------------------------------------------------------------
+def ledger_book(ledger: Ledger) -> Workbook:
+    """A ledger as a sheet: Chinese headers in row 1, dates as dates, amounts as numbers with
+    two decimals, yes/no as 是/否, nothing for a missing value."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = ledger.title
+    for index, column in enumerate(ledger.columns, start=1):
+        cell = sheet.cell(row=1, column=index, value=column.header)
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+        sheet.column_dimensions[get_column_letter(index)].width = max(
+            12, min(30, len(column.header) * 2 + 2)
+        )
+    for row, values in enumerate(ledger.rows, start=2):
+        for index, column in enumerate(ledger.columns, start=1):
+            value = values.get(column.key)
+            if isinstance(value, bool):
+                value = "是" if value else "否"
+            cell = sheet.cell(row=row, column=index, value=value)
+            if column.kind == "money" and isinstance(value, Decimal):
+                cell.number_format = MONEY_FORMAT
+            elif column.kind == "number" and isinstance(value, Decimal):
+                exponent = value.as_tuple().exponent
+                cell.number_format = "0.00" if isinstance(exponent, int) and exponent < 0 else "0"
+            elif column.kind == "date" and isinstance(value, (date, datetime)):
+                cell.number_format = DATE_FORMAT
+    sheet.freeze_panes = "A2"
+    return book

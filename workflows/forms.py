@@ -1,0 +1,752 @@
+"""Forms (填报模板): every field of the application profile and of the review figures, with its
+Chinese label, unit and rule, read from the rulebook model; the example each form ships with;
+and the cohort import of review figures (:class:`ImportFigures`), checked cell by cell.
+
+Nothing here touches a file: ``workflows.excel`` writes and reads the workbooks, the CLI the
+JSON files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlmodel import col, select
+
+from db.tables import Firm, Tenancy
+from lifecycle import rulebook as rbook
+from lifecycle.errors import InnospaceError, InvalidInput
+from lifecycle.rulebook import ApplicationProfile, Metric, Rulebook
+from lifecycle.rulebook.model_review import Veto
+from lifecycle.table import STATE_LABELS, TERMINAL, UNDER_REVIEW
+from workflows import residency, rules
+from workflows.commands import Command, SubmitReview
+from workflows.core import Work
+
+FormName = Literal["profile", "figures"]
+FieldType = Literal["text", "date", "integer", "number", "bool", "choice"]
+
+#: Units as a person reads them (zh-CN, English).
+UNITS: dict[str, tuple[str, str]] = {
+    "yuan": ("元", "yuan"),
+    "m2": ("平方米", "m²"),
+    "count": ("个/人/次", "count"),
+    "percent": ("%", "percent"),
+    "bool": ("是/否", "yes/no"),
+    "date": ("日期 YYYY-MM-DD", "date YYYY-MM-DD"),
+    "text": ("文本", "text"),
+    "code": ("代码", "code"),
+}
+
+YES_WORDS = frozenset({"是", "true", "yes", "y", "1", "√"})
+NO_WORDS = frozenset({"否", "false", "no", "n", "0", "×"})
+
+# The application profile (lifecycle.rulebook.ApplicationProfile): label, unit and type of
+# each field. A test keeps this table and the model's fields the same.
+PROFILE_FIELDS: dict[str, tuple[str, str, str, FieldType]] = {
+    "uscc": ("统一社会信用代码", "Unified social credit code", "text", "text"),
+    "name": ("企业名称", "Firm name", "text", "text"),
+    "founded_on": ("成立日期", "Date founded", "date", "date"),
+    "staff": ("从业人员", "Staff", "count", "integer"),
+    "revenue_yuan": ("营业收入", "Revenue", "yuan", "number"),
+    "assets_yuan": ("资产总额", "Total assets", "yuan", "number"),
+    "prev_year_revenue_yuan": ("上年度营业收入", "Previous-year revenue", "yuan", "number"),
+    "requested_area_m2": ("申请面积", "Area requested", "m2", "number"),
+    "industry": ("所属行业", "Industry", "code", "choice"),
+    "track": ("入驻类别", "Admission track", "code", "choice"),
+    "prohibited_business": ("从事禁止类业务", "Prohibited business", "bool", "bool"),
+    "major_incident_recent": (
+        "当年或上年发生重大安全、质量、环境事故",
+        "Major incident this or last year",
+        "bool",
+        "bool",
+    ),
+    "abnormal_operations_listed": (
+        "被列入经营异常名录",
+        "On the abnormal-operations list",
+        "bool",
+        "bool",
+    ),
+    "serious_dishonest_listed": (
+        "被列入严重违法失信名单",
+        "On the serious-dishonesty list",
+        "bool",
+        "bool",
+    ),
+    "dishonest_executee": ("失信被执行人", "Dishonest judgment debtor", "bool", "bool"),
+    "ip_ownership_clear": ("知识产权归属清晰", "IP ownership is clear", "bool", "bool"),
+    "env_fire_safety_approved": (
+        "已取得环评、消防、安全审批",
+        "Environmental, fire and safety approvals obtained",
+        "bool",
+        "bool",
+    ),
+    "water_intensive_or_polluting": (
+        "采用高耗水、高污染工艺",
+        "Water-intensive or polluting processes",
+        "bool",
+        "bool",
+    ),
+    "will_register_in_space": (
+        "注册并实际在空间内经营",
+        "Registers and works in the space",
+        "bool",
+        "bool",
+    ),
+}
+#: Profile fields ``apply`` fills from the firm's registration when the file leaves them out.
+FROM_FIRM = ("uscc", "name")
+#: The track caps of the rulebook and the profile field each one limits.
+CAP_FIELD = {
+    "max_age_months": "founded_on",
+    "max_area_m2": "requested_area_m2",
+    "max_prev_year_revenue_yuan": "prev_year_revenue_yuan",
+}
+#: The firm that the example profile describes (a valid 统一社会信用代码).
+EXAMPLE_FIRM = {"uscc": "91510115MA6CB1XK15", "name": "示例生物科技有限公司"}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a form: what it is, its unit and the rule it must meet."""
+
+    code: str
+    label_zh: str
+    label_en: str
+    unit: str
+    type: FieldType
+    required: bool
+    rule_zh: str
+    rule_en: str
+    example: Any
+    choices: tuple[str, ...] = ()
+    non_negative: bool = False
+
+    @property
+    def unit_zh(self) -> str:
+        return UNITS[self.unit][0]
+
+    @property
+    def unit_en(self) -> str:
+        return UNITS[self.unit][1]
+
+    @property
+    def heading(self) -> str:
+        """The second header row of a sheet: label and unit (and * when required)."""
+        unit = "" if self.unit in ("text", "code") else f"（{self.unit_zh}）"
+        return f"{self.label_zh}{unit}{' *' if self.required else ''}"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "field": self.code,
+            "label_zh": self.label_zh,
+            "label_en": self.label_en,
+            "type": self.type,
+            "unit": self.unit,
+            "unit_zh": self.unit_zh,
+            "unit_en": self.unit_en,
+            "required": self.required,
+            "rule_zh": self.rule_zh,
+            "rule_en": self.rule_en,
+            **({"choices": list(self.choices)} if self.choices else {}),
+            "example": self.example,
+        }
+
+
+# ---- the fields of each form ---------------------------------------------------------------
+def fields(rb: Rulebook, form: FormName) -> list[FieldSpec]:
+    return profile_fields(rb) if form == "profile" else figure_fields(rb)
+
+
+def figure_fields(rb: Rulebook) -> list[FieldSpec]:
+    """One field per review metric of ``rb``, in the rulebook's order."""
+    vetoes = {v.metric: v for v in rb.review.vetoes if v.metric}
+    scored: dict[str, list[str]] = {}
+    for category in rb.review.categories:
+        for item in category.items:
+            for name in (item.metric, item.denominator):
+                if name:
+                    scored.setdefault(name, []).append(f"{item.label_zh}（{item.points}分）")
+    return [
+        _metric_field(m, vetoes.get(m.name), scored.get(m.name, []), rb)
+        for m in rb.metrics.values()
+    ]
+
+
+def _metric_field(metric: Metric, veto: Veto | None, scored: list[str], rb: Rulebook) -> FieldSpec:
+    zh: list[str] = ["必填" if metric.required else "选填（不填视为未报送）"]
+    en: list[str] = ["required" if metric.required else "optional (blank: not reported)"]
+    if metric.unit == "bool":
+        zh.append("填“是”或“否”")
+        en.append("yes or no")
+    elif metric.sign == "non_negative":
+        zh.append(f"不小于 0 的数值，单位：{UNITS[metric.unit][0]}")
+        en.append(f"a number not below 0, in {UNITS[metric.unit][1]}")
+    else:
+        zh.append(f"数值（可为负数），单位：{UNITS[metric.unit][0]}")
+        en.append(f"a number (may be negative), in {UNITS[metric.unit][1]}")
+    if veto is not None:
+        zh.append(f"为“是”时一票否决（{veto.label_zh}，评为 {rb.review.veto_grade}）")
+        en.append(f"yes is a one-vote veto ({veto.label_en}: grade {rb.review.veto_grade})")
+    if scored:
+        zh.append("计分项：" + "、".join(scored))
+        en.append(f"scored in {len(scored)} item(s)")
+    if metric.required:
+        zh.append(f"缺报评为 {rb.review.missing_data_grade}")
+        en.append(f"missing: grade {rb.review.missing_data_grade}")
+    return FieldSpec(
+        code=metric.name,
+        label_zh=metric.label_zh,
+        label_en=metric.label_en,
+        unit=metric.unit,
+        type="bool" if metric.unit == "bool" else "number",
+        required=metric.required,
+        rule_zh="；".join(zh),
+        rule_en="; ".join(en),
+        example=_example_figure(metric, veto is not None),
+        non_negative=metric.sign == "non_negative",
+    )
+
+
+_EXAMPLE_NUMBERS = {"yuan": 1_000_000, "count": 5, "m2": 100, "percent": 10}
+
+
+def _example_figure(metric: Metric, is_veto: bool) -> Any:
+    if metric.unit == "bool":
+        return not is_veto
+    return _EXAMPLE_NUMBERS.get(metric.unit, 1)
+
+
+def profile_fields(rb: Rulebook) -> list[FieldSpec]:
+    """One field per ApplicationProfile field, its rule completed from ``rb``'s hard
+    requirements (H1–H8: size caps, track caps, required yes/no answers, industries)."""
+    zh: dict[str, list[str]] = {name: [] for name in PROFILE_FIELDS}
+    en: dict[str, list[str]] = {name: [] for name in PROFILE_FIELDS}
+
+    def add(name: str, rule_zh: str, rule_en: str) -> None:
+        zh[name].append(rule_zh)
+        en[name].append(rule_en)
+
+    for req in rb.admission.requirements:
+        tag = f"（{req.id}）"
+        for flag in req.require_true:
+            add(flag, f"须为“是”{tag}", f"must be yes ({req.id})")
+        for flag in req.require_false:
+            add(flag, f"须为“否”{tag}", f"must be no ({req.id})")
+        if req.check == "uscc":
+            add(
+                "uscc",
+                f"18 位，校验位有效{tag}",
+                f"18 characters, valid check character ({req.id})",
+            )
+        if req.check == "sme_profile":
+            for size, cap in (
+                ("staff", req.max_staff),
+                ("revenue_yuan", req.max_revenue_yuan),
+                ("assets_yuan", req.max_assets_yuan),
+            ):
+                if cap is not None:
+                    zh_unit, en_unit = UNITS[PROFILE_FIELDS[size][2]]
+                    add(
+                        size,
+                        f"不超过 {cap:,} {zh_unit}{tag}",
+                        f"at most {cap:,} {en_unit} ({req.id})",
+                    )
+        if req.check == "track_cap" and req.cap is not None:
+            for code, track in rb.tracks.items():
+                cap = getattr(track, req.cap)
+                if cap is None:
+                    continue
+                what = "成立不超过" if req.cap == "max_age_months" else "不超过"
+                capped = CAP_FIELD[req.cap]
+                unit_zh, unit_en = (
+                    ("个月", "months old")
+                    if req.cap == "max_age_months"
+                    else UNITS[PROFILE_FIELDS[capped][2]]
+                )
+                add(
+                    capped,
+                    f"{track.label_zh}类{what} {cap:,} {unit_zh}{tag}",
+                    f"{code}: at most {cap:,} {unit_en} ({req.id})",
+                )
+        if req.check == "industry":
+            allowed = "、".join(req.industries)
+            add(
+                "industry",
+                f"属于 {allowed} 之一（或其下级）{tag}",
+                f"one of {', '.join(req.industries)} or a child ({req.id})",
+            )
+    industries = tuple(i.code for i in rb.industries)
+    tracks = tuple(rb.tracks)
+    examples = {**EXAMPLE_FIRM, **example_profile(rb)}
+    out: list[FieldSpec] = []
+    for name, (label_zh, label_en, unit, kind) in PROFILE_FIELDS.items():
+        base_zh, base_en = _profile_base_rule(name, kind, unit)
+        choices: tuple[str, ...] = ()
+        if name == "industry":
+            choices = industries
+            labels = "、".join(f"{i.code}={i.label_zh}" for i in rb.industries)
+            base_zh, base_en = f"行业代码：{labels}", f"an industry code: {', '.join(industries)}"
+        if name == "track":
+            choices = tracks
+            labels = "、".join(f"{c}={t.label_zh}" for c, t in rb.tracks.items())
+            base_zh, base_en = f"类别代码：{labels}", f"a track code: {', '.join(tracks)}"
+        if name in FROM_FIRM:
+            base_zh += "；文件中可省略，由企业登记（firm add）填入"
+            base_en += "; may be left out: taken from the firm's registration (firm add)"
+        out.append(
+            FieldSpec(
+                code=name,
+                label_zh=label_zh,
+                label_en=label_en,
+                unit=unit,
+                type=kind,
+                required=name not in FROM_FIRM,
+                rule_zh="；".join([base_zh, *zh[name]]),
+                rule_en="; ".join([base_en, *en[name]]),
+                example=examples.get(name),
+                choices=choices,
+                non_negative=kind in ("integer", "number"),
+            )
+        )
+    return out
+
+
+def _profile_base_rule(name: str, kind: FieldType, unit: str) -> tuple[str, str]:
+    if kind == "bool":
+        return (
+            "必填，填“是”或“否”（JSON 中为 true/false）",
+            "required: yes or no (true/false in JSON)",
+        )
+    if kind == "date":
+        return "必填，日期 YYYY-MM-DD", "required: a date YYYY-MM-DD"
+    if kind == "integer":
+        return "必填，不小于 0 的整数", "required: a whole number not below 0"
+    if kind == "number":
+        return (
+            f"必填，不小于 0 的数值，单位：{UNITS[unit][0]}",
+            f"required: a number not below 0, in {UNITS[unit][1]}",
+        )
+    return "必填，非空文本", "required: text, not empty"
+
+
+# ---- examples ------------------------------------------------------------------------------
+def example_profile(rb: Rulebook) -> dict[str, Any]:
+    """A profile that meets every hard requirement of ``rb`` under its first track (the firm's
+    统一社会信用代码 and name come from its registration, so they are not in the file)."""
+    track_code, track = next(iter(rb.tracks.items()))
+    industry = _example_industry(rb)
+    area = Decimal(120)
+    if track.max_area_m2 is not None:
+        area = min(area, track.max_area_m2)
+    prev = 900_000
+    if track.max_prev_year_revenue_yuan is not None:
+        prev = min(prev, track.max_prev_year_revenue_yuan)
+    sizes = {"staff": 18, "revenue_yuan": 1_200_000, "assets_yuan": 3_000_000}
+    for req in rb.admission.requirements:
+        if req.check == "sme_profile":
+            for name, cap in (
+                ("staff", req.max_staff),
+                ("revenue_yuan", req.max_revenue_yuan),
+                ("assets_yuan", req.max_assets_yuan),
+            ):
+                if cap is not None:
+                    sizes[name] = min(sizes[name], cap)
+    flags = {name: False for name, spec in PROFILE_FIELDS.items() if spec[3] == "bool"}
+    for req in rb.admission.requirements:
+        for name in req.require_true:
+            flags[name] = True
+    return {
+        "founded_on": "2024-01-15",
+        **sizes,
+        "prev_year_revenue_yuan": prev,
+        "requested_area_m2": int(area) if area == int(area) else str(area),
+        "industry": industry,
+        "track": track_code,
+        **flags,
+    }
+
+
+def _example_industry(rb: Rulebook) -> str:
+    for req in rb.admission.requirements:
+        if req.check == "industry" and req.industries:
+            return req.industries[0]
+    return rb.industries[0].code if rb.industries else "general"
+
+
+def example_figures(rb: Rulebook) -> dict[str, Any]:
+    """Figures that pass ``validate_figures`` (every metric filled, no veto raised)."""
+    return {spec.code: spec.example for spec in figure_fields(rb)}
+
+
+def example(rb: Rulebook, form: FormName) -> dict[str, Any]:
+    return example_profile(rb) if form == "profile" else example_figures(rb)
+
+
+def description(rb: Rulebook, form: FormName, period: int | None = None) -> dict[str, Any]:
+    """The documented description of a form's fields (the JSON template's companion file)."""
+    title = {
+        "profile": (
+            "入驻申请企业信息",
+            "Application profile",
+            "innospace apply FIRM SPACE --profile FILE",
+        ),
+        "figures": (
+            "年度考核数据",
+            "Annual review figures",
+            "innospace review submit N --period YEAR --figures FILE",
+        ),
+    }[form]
+    return {
+        "form": form,
+        "title_zh": title[0],
+        "title_en": title[1],
+        **({"period": period} if period is not None else {}),
+        "rulebook": rb.meta.name_zh,
+        "rulebook_version": rb.version,
+        "used_by": title[2],
+        "fields": [spec.describe() for spec in fields(rb, form)],
+    }
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+# ---- checking a whole form at once ---------------------------------------------------------
+@dataclass(frozen=True)
+class Problem:
+    """One bad value: where (row and column in a sheet, or none for a JSON file), the field,
+    what was expected (zh-CN, English, with the unit) and what was given."""
+
+    field: str
+    expected_zh: str
+    expected_en: str
+    row: int | None = None
+    column: str | None = None
+    label_zh: str = ""
+    given: str | None = None
+
+    def line(self) -> str:
+        where = ""
+        if self.row is not None:
+            where = f"第 {self.row} 行" + (f" {self.column} 列" if self.column else "") + " "
+        label = f"（{self.label_zh}）" if self.label_zh else ""
+        got = f"；填写值 / got: {self.given}" if self.given is not None else ""
+        return f"{where}{self.field}{label}: {self.expected_zh} / {self.expected_en}{got}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "field": self.field,
+            "label_zh": self.label_zh,
+            "expected_zh": self.expected_zh,
+            "expected_en": self.expected_en,
+            "given": self.given,
+        }
+
+
+class FormProblems(InvalidInput):
+    """A form with problems: every one of them, each naming its row, column and field."""
+
+    def __init__(self, source: str, problems: Sequence[Problem], *, stored: int = 0) -> None:
+        self.problems = list(problems)
+        head = (
+            f"{source}: {len(self.problems)} 处错误，未导入任何数据 / "
+            f"{len(self.problems)} problem(s), nothing stored"
+        )
+        InnospaceError.__init__(
+            self,
+            "\n".join([head, *("  " + p.line() for p in self.problems)]),
+            source=source,
+            problems=[p.line() for p in self.problems],
+        )
+        self.field = self.problems[0].field if self.problems else source
+        self.rule = self.problems[0].expected_en if self.problems else "invalid"
+
+
+def shown_value(value: object) -> str:
+    """A cell or JSON value as a person reads it (never a Python repr)."""
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+_RULES_ZH = {
+    "must not be negative": "不得为负数",
+    "must be a finite number": "须为有限数值",
+    "must be a number": "须为数字",
+    "must be a number, not a yes/no value": "须为数字，不是“是/否”",
+    "must be yes/no (true or false)": "须为“是”或“否”",
+}
+
+
+def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, Problem | None]:
+    """One figure, as typed in a sheet or a JSON file, normalised (是/否 to bool, numeric
+    text to a number) and checked with ``validate_figures``; the problem names the unit."""
+    unit = f"，单位：{spec.unit_zh}" if spec.type == "number" else ""
+    unit_en = f", in {spec.unit_en}" if spec.type == "number" else ""
+    if isinstance(value, str):
+        value = value.strip()
+        if value == "":
+            value = None
+    if value is None:
+        if spec.required:
+            return None, _problem(spec, f"必填{unit}", f"required{unit_en}", None)
+        return None, None
+    if spec.type == "bool":
+        if isinstance(value, str) and value.lower() in YES_WORDS | NO_WORDS:
+            value = value.lower() in YES_WORDS
+        elif isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
+            value = bool(value)
+    elif isinstance(value, str):
+        value = value.replace(",", "").replace("，", "")
+    try:
+        checked = rbook.validate_figures(rb, {spec.code: value}, complete=False)
+    except InvalidInput as err:
+        rule_zh = _RULES_ZH.get(err.rule, f"不符合规则：{err.rule}")
+        return None, _problem(spec, f"{rule_zh}{unit}", f"{err.rule}{unit_en}", value)
+    return checked[spec.code], None
+
+
+def _problem(spec: FieldSpec, zh: str, en: str, value: object) -> Problem:
+    return Problem(
+        field=spec.code,
+        label_zh=spec.label_zh,
+        expected_zh=zh,
+        expected_en=en,
+        given=None if value is None else shown_value(value),
+    )
+
+
+def check_figures(rb: Rulebook, data: Mapping[str, object]) -> list[Problem]:
+    """Every problem of a figures file at once (unknown fields, types, signs, required)."""
+    specs = {s.code: s for s in figure_fields(rb)}
+    problems = [
+        Problem(
+            field=name,
+            expected_zh="未知字段",
+            expected_en=f"unknown field; fields are {', '.join(specs)}",
+        )
+        for name in data
+        if name not in specs
+    ]
+    for code, spec in specs.items():
+        _, problem = check_figure(rb, spec, data.get(code))
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+def check_profile(
+    rb: Rulebook, data: Mapping[str, object], firm: Mapping[str, object] | None = None
+) -> list[Problem]:
+    """Every problem of a profile file at once, as ``apply`` would read it (the firm's
+    统一社会信用代码 and name added from ``firm``, by default the example firm)."""
+    specs = {s.code: s for s in profile_fields(rb)}
+    merged = {**(firm if firm is not None else EXAMPLE_FIRM), **data}
+    problems: list[Problem] = []
+    try:
+        ApplicationProfile.model_validate(merged)
+    except ValidationError as err:
+        for item in err.errors():
+            name = str(item["loc"][0]) if item["loc"] else "profile"
+            spec = specs.get(name)
+            given = merged.get(name)
+            problems.append(
+                Problem(
+                    field=name,
+                    label_zh=spec.label_zh if spec else "",
+                    expected_zh=spec.rule_zh if spec else "未知字段",
+                    expected_en=f"{item['msg']}" + (f" ({spec.rule_en})" if spec else ""),
+                    given=None if given is None else shown_value(given),
+                )
+            )
+    for name in ("industry", "track"):
+        spec, value = specs[name], merged.get(name)
+        if isinstance(value, str) and value and value not in spec.choices:
+            problems.append(_problem(spec, spec.rule_zh, spec.rule_en, value))
+    return problems
+
+
+# ---- importing a cohort's figures ------------------------------------------------------------
+@dataclass(frozen=True)
+class FigureRow:
+    """One data row of a figures sheet: its number, the firm's 统一社会信用代码 and the cells
+    of the metric columns (field code -> value as read)."""
+
+    row: int
+    uscc: object
+    values: Mapping[str, object]
+
+
+class ImportFigures(Command):
+    """Submit a cohort's review figures, one SubmitReview per firm, in one unit of work: every
+    row is checked first; with problems nothing is stored unless ``partial`` (then exactly the
+    good rows are)."""
+
+    space: str
+    period: int
+    rows: tuple[FigureRow, ...]
+    columns: dict[str, str] = field(default_factory=dict)  # field code -> column letter
+    source: str = "figures"
+    partial: bool = False
+
+
+def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
+    space = w.space_by_code(cmd.space)
+    assert space.id is not None
+    active = rules.for_space(w, space)
+    problems: list[Problem] = []
+    known = {s.code for s in figure_fields(active)} | {"uscc", "name"}
+    for code, column in cmd.columns.items():
+        if code not in known:
+            problems.append(
+                Problem(
+                    row=1,
+                    column=column,
+                    field=code,
+                    expected_zh="未知字段（第 1 行须为模板的字段代码）",
+                    expected_en="unknown field; row 1 holds the template's field codes: "
+                    + ", ".join(sorted(known)),
+                )
+            )
+    tenancies = _cohort(w, space.id)
+    seen: dict[str, int] = {}
+    good: list[tuple[int, int, str, dict[str, object]]] = []
+    for row in cmd.rows:
+        found: list[Problem] = []
+        uscc = str(row.uscc).strip().upper() if row.uscc not in (None, "") else ""
+        tenancy: _Member | None = None
+
+        def at(problem: Problem, *, _row: int = row.row) -> Problem:
+            return replace(problem, row=_row, column=cmd.columns.get(problem.field))
+
+        if not uscc:
+            found.append(
+                at(
+                    Problem(
+                        field="uscc",
+                        label_zh="统一社会信用代码",
+                        expected_zh="必填",
+                        expected_en="required",
+                    )
+                )
+            )
+        elif uscc in seen:
+            found.append(
+                at(
+                    Problem(
+                        field="uscc",
+                        label_zh="统一社会信用代码",
+                        expected_zh=f"每家企业一行：与第 {seen[uscc]} 行重复",
+                        expected_en=f"one row per firm: same firm as row {seen[uscc]}",
+                        given=uscc,
+                    )
+                )
+            )
+        else:
+            seen[uscc] = row.row
+            tenancy = tenancies.get(uscc)
+            reason = _not_importable(w, tenancy, cmd.period, space.code)
+            if reason is not None:
+                found.append(
+                    at(
+                        Problem(
+                            field="uscc",
+                            label_zh="统一社会信用代码",
+                            expected_zh=reason[0],
+                            expected_en=reason[1],
+                            given=uscc,
+                        )
+                    )
+                )
+                tenancy = None
+        rb = active
+        if tenancy is not None and tenancy.rulebook_version is not None:
+            rb = rules.by_version(w, tenancy.rulebook_version)
+        figures: dict[str, object] = {}
+        for spec in figure_fields(rb):
+            if spec.code not in cmd.columns and not spec.required:
+                continue
+            value, problem = check_figure(rb, spec, row.values.get(spec.code))
+            if problem is not None:
+                found.append(at(problem))
+            elif value is not None:
+                figures[spec.code] = value
+        problems.extend(found)
+        if not found and tenancy is not None:
+            good.append((row.row, tenancy.id, uscc, figures))
+    if problems and not cmd.partial:
+        raise FormProblems(cmd.source, problems)
+    stored: list[dict[str, Any]] = []
+    for row_number, tenancy_id, uscc, figures in good:
+        residency.submit_review(
+            w,
+            SubmitReview(
+                tenancy_id=tenancy_id,
+                period=cmd.period,
+                figures=rbook.jsonable(figures),
+                actor=cmd.actor,
+                reason=cmd.reason or f"导入 / imported from {cmd.source}, row {row_number}",
+            ),
+        )
+        stored.append({"row": row_number, "uscc": uscc, "tenancy_id": tenancy_id})
+    return {
+        "space": space.code,
+        "period": cmd.period,
+        "rows": len(cmd.rows),
+        "stored": stored,
+        "problems": [p.to_dict() for p in problems],
+        "problem_lines": [p.line() for p in problems],
+    }
+
+
+@dataclass(frozen=True)
+class _Member:
+    id: int
+    state: str
+    rulebook_version: str | None
+
+
+def _cohort(w: Work, space_id: int) -> dict[str, _Member]:
+    """The open tenancies of a space by their firm's 统一社会信用代码."""
+    rows = w.session.exec(
+        select(Tenancy.id, Tenancy.state, Tenancy.rulebook_version, Firm.uscc)
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        .where(Tenancy.space_id == space_id, col(Tenancy.state).not_in(TERMINAL))
+    ).all()
+    return {
+        uscc.upper(): _Member(tenancy_id, state, version)
+        for tenancy_id, state, version, uscc in rows
+        if tenancy_id is not None
+    }
+
+
+def _not_importable(
+    w: Work, tenancy: _Member | None, period: int, space: str
+) -> tuple[str, str] | None:
+    if tenancy is None:
+        return (f"该企业在空间 {space} 无在驻记录", f"no open tenancy of this firm in {space}")
+    review = residency.find_review(w, tenancy.id, period)
+    if review is None:
+        return (f"该企业 {period} 年度考核未启动", f"no {period} review is open for this firm")
+    if review.status == "decided":
+        return (f"该企业 {period} 年度考核已评定", f"the {period} review is decided already")
+    if tenancy.state != UNDER_REVIEW:
+        zh, en = STATE_LABELS[tenancy.state]
+        return (f"当前状态“{zh}”不能报送考核数据", f"figures cannot be submitted in state {en}")
+    return None
