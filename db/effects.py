@@ -152,21 +152,7 @@ def audit_event(
     given = dict(data or {})
     data_json = plain_canonical_json(given)
     payload: Any = orjson.Fragment(data_json) if data_json is not None else json_safe(given)
-    digest = event_hash(
-        prev_hash=prev_hash,
-        tenancy_id=tenancy.id,
-        seq=seq,
-        actor=actor,
-        trigger=trigger,
-        from_state=before,
-        to_state=after,
-        reason=reason,
-        data=None if data_json is not None else payload,
-        rulebook_version=rulebook_version,
-        occurred_at=now,
-        data_json=data_json,
-    )
-    return {
+    row: dict[str, Any] = {
         "tenancy_id": tenancy.id,
         "seq": seq,
         "actor": actor,
@@ -178,8 +164,11 @@ def audit_event(
         "rulebook_version": rulebook_version,
         "occurred_at": now,
         "prev_hash": prev_hash,
-        "hash": digest,
     }
+    # The hash covers the row's fields; plain data is hashed as the bytes already made.
+    hashed = row if data_json is None else {**row, "data": None}
+    row["hash"] = event_hash(**hashed, data_json=data_json)
+    return row
 
 
 def deadline_row(

@@ -23,9 +23,40 @@ def _json() -> Any:
     return Field(default_factory=dict, sa_type=JSONType)
 
 
+def _id() -> Any:
+    """An integer primary key the database assigns."""
+    return Field(default=None, primary_key=True)
+
+
+def _big_id() -> Any:
+    """A 64-bit primary key the database assigns, for the tables that grow with every event
+    (INTEGER on SQLite, whose rowid is 64-bit and autoincrements only as INTEGER)."""
+    column = Column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    return Field(default=None, sa_column=column)
+
+
+def _text() -> Any:
+    """Free text, optional."""
+    return Field(default=None, sa_type=Text)
+
+
+def _tenancy(**kwargs: Any) -> Any:
+    """The tenancy a row belongs to."""
+    return Field(foreign_key="tenancies.id", **kwargs)
+
+
+class _OfTenancy(SQLModel):
+    """A table of rows that belong to one tenancy and are looked up by it: its first columns."""
+
+    id: int | None = _id()
+    tenancy_id: int = _tenancy(index=True)
+
+
 class Space(SQLModel, table=True):
     __tablename__ = "spaces"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id()
     code: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
@@ -38,7 +69,7 @@ class Space(SQLModel, table=True):
 class Unit(SQLModel, table=True):
     __tablename__ = "units"
     __table_args__ = (UniqueConstraint("space_id", "code"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id()
     space_id: int = Field(foreign_key="spaces.id", index=True)
     code: str = Field(max_length=64)
     kind: str = Field(max_length=32)  # office | lab | wet_lab | production | desk
@@ -48,7 +79,7 @@ class Unit(SQLModel, table=True):
 
 class Firm(SQLModel, table=True):
     __tablename__ = "firms"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id()
     name: str = Field(max_length=200)
     uscc: str = Field(max_length=18, unique=True)  # 统一社会信用代码
     industry: str = Field(max_length=64)
@@ -70,7 +101,7 @@ class Tenancy(SQLModel, table=True):
     __tablename__ = "tenancies"
     __table_args__ = (Index("ix_tenancies_space_state", "space_id", "state"),)
     __mapper_args__ = {"version_id_col": tenancy_version}
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id()
     firm_id: int = Field(foreign_key="firms.id", index=True)
     space_id: int = Field(foreign_key="spaces.id")
     state: str = Field(max_length=32)
@@ -87,12 +118,10 @@ class Tenancy(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class Allocation(SQLModel, table=True):
+class Allocation(_OfTenancy, table=True):
     """A unit let to a tenancy for a date range (end exclusive, None = until handover)."""
 
     __tablename__ = "allocations"
-    id: int | None = Field(default=None, primary_key=True)
-    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
     unit_id: int = Field(foreign_key="units.id", index=True)
     area_m2: float
     start_on: date
@@ -101,8 +130,8 @@ class Allocation(SQLModel, table=True):
 
 class Application(SQLModel, table=True):
     __tablename__ = "applications"
-    id: int | None = Field(default=None, primary_key=True)
-    tenancy_id: int = Field(foreign_key="tenancies.id", unique=True)
+    id: int | None = _id()
+    tenancy_id: int = _tenancy(unique=True)
     track: str = Field(max_length=32)
     requested_area_m2: float = 0
     profile: dict[str, Any] = _json()
@@ -113,8 +142,8 @@ class Application(SQLModel, table=True):
 class ReviewerScore(SQLModel, table=True):
     __tablename__ = "reviewer_scores"
     __table_args__ = (UniqueConstraint("tenancy_id", "reviewer"),)  # also the tenancy index
-    id: int | None = Field(default=None, primary_key=True)
-    tenancy_id: int = Field(foreign_key="tenancies.id")
+    id: int | None = _id()
+    tenancy_id: int = _tenancy()
     reviewer: str = Field(max_length=100)
     conflict_of_interest: bool = False
     scores: dict[str, Any] = _json()
@@ -125,8 +154,8 @@ class ReviewerScore(SQLModel, table=True):
 class Review(SQLModel, table=True):
     __tablename__ = "reviews"
     __table_args__ = (UniqueConstraint("tenancy_id", "period"),)  # also the tenancy index
-    id: int | None = Field(default=None, primary_key=True)
-    tenancy_id: int = Field(foreign_key="tenancies.id")
+    id: int | None = _id()
+    tenancy_id: int = _tenancy()
     period: int  # the calendar year reviewed
     status: str = Field(default="open", max_length=16)  # open | submitted | decided
     opened_at: datetime = _ts()
@@ -141,44 +170,38 @@ class Review(SQLModel, table=True):
     decided_at: datetime | None = _ts(nullable=True)
 
 
-class Rectification(SQLModel, table=True):
+class Rectification(_OfTenancy, table=True):
     __tablename__ = "rectifications"
-    id: int | None = Field(default=None, primary_key=True)
-    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
     review_id: int | None = Field(default=None, foreign_key="reviews.id")
     defects: str = Field(sa_type=Text)
     plan_due_on: date
-    plan: str | None = Field(default=None, sa_type=Text)
+    plan: str | None = _text()
     due_on: date
     extended: bool = False
     status: str = Field(default="open", max_length=16)  # open | passed | failed
     created_at: datetime = _ts()
 
 
-class Violation(SQLModel, table=True):
+class Violation(_OfTenancy, table=True):
     __tablename__ = "violations"
-    id: int | None = Field(default=None, primary_key=True)
-    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
     code: str = Field(max_length=64)  # forced-exit trigger code from the rulebook
     facts: str = Field(sa_type=Text)
-    evidence: str | None = Field(default=None, sa_type=Text)
+    evidence: str | None = _text()
     cure_due_on: date | None = None
     status: str = Field(default="open", max_length=16)  # open | cured | escalated
     reported_at: datetime = _ts()
 
 
-class ExitCase(SQLModel, table=True):
+class ExitCase(_OfTenancy, table=True):
     __tablename__ = "exit_cases"
-    id: int | None = Field(default=None, primary_key=True)
-    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
     exit_type: str = Field(max_length=16)  # graduation | term_expiry | voluntary | forced
     grounds: str | None = Field(default=None, max_length=64)  # trigger code for forced exits
-    facts: str | None = Field(default=None, sa_type=Text)
-    proof_of_service: str | None = Field(default=None, sa_type=Text)
+    facts: str | None = _text()
+    proof_of_service: str | None = _text()
     served_at: datetime | None = _ts(nullable=True)
     objection_due_on: date | None = None
-    objection: str | None = Field(default=None, sa_type=Text)
-    ruling: str | None = Field(default=None, sa_type=Text)
+    objection: str | None = _text()
+    ruling: str | None = _text()
     vacate_due_on: date | None = None
     handed_over_at: datetime | None = _ts(nullable=True)
     checklist: dict[str, Any] = _json()
@@ -193,9 +216,9 @@ class Deadline(SQLModel, table=True):
 
     __tablename__ = "deadlines"
     __table_args__ = (Index("ix_deadlines_due", "status", "due_at"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id()
     kind: str = Field(max_length=48)
-    tenancy_id: int = Field(foreign_key="tenancies.id", index=True)
+    tenancy_id: int = _tenancy(index=True)
     subject_id: int | None = None  # review, exit case, violation ... depending on kind
     due_on: date
     due_at: datetime = _ts()
@@ -211,19 +234,14 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("tenancy_id", "seq"),)
-    id: int | None = Field(
-        default=None,
-        sa_column=Column(
-            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-        ),
-    )
-    tenancy_id: int = Field(foreign_key="tenancies.id")
+    id: int | None = _big_id()
+    tenancy_id: int = _tenancy()
     seq: int
     actor: str = Field(max_length=100)
     trigger: str = Field(max_length=48)
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)
-    reason: str | None = Field(default=None, sa_type=Text)
+    reason: str | None = _text()
     data: dict[str, Any] = _json()
     rulebook_version: str | None = Field(default=None, max_length=64)
     occurred_at: datetime = _ts()
@@ -234,12 +252,7 @@ class AuditEvent(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
-    id: int | None = Field(
-        default=None,
-        sa_column=Column(
-            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-        ),
-    )
+    id: int | None = _big_id()
     dedupe_key: str = Field(max_length=200, unique=True)
     message: str = Field(max_length=64)  # catalog key, e.g. "exit_notice"
     # Not indexed: no query looks notices up by tenancy (the relay reads by status and due
@@ -252,14 +265,14 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending | sent | dead
     attempts: int = 0
     next_attempt_at: datetime = _ts()
-    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error: str | None = _text()
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
 
 
 class InboxItem(SQLModel, table=True):
     __tablename__ = "inbox"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id()
     firm_id: int | None = Field(default=None, foreign_key="firms.id", index=True)
     audience: str = Field(default="firm", max_length=16)
     outbox_id: int = Field(unique=True)  # one inbox item per outbox row, whatever the retries
@@ -272,7 +285,7 @@ class InboxItem(SQLModel, table=True):
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id()
     username: str = Field(max_length=64, unique=True)
     display_name: str = Field(max_length=100)
     role: str = Field(max_length=16)  # admin | operator | reviewer | manager | firm
@@ -301,7 +314,7 @@ class MessageTemplate(SQLModel, table=True):
 
     __tablename__ = "message_templates"
     __table_args__ = (UniqueConstraint("name", "locale", "part", "revision"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id()
     name: str = Field(max_length=64)
     locale: str = Field(max_length=8)
     part: str = Field(max_length=16)  # subject | text | html
