@@ -1,13 +1,8 @@
-"""initial schema
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26 15:03:39.899443
-"""
+"""initial schema"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.AutoString)
@@ -18,8 +13,40 @@ import db.types  # noqa: F401
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+
+
+# Column groups the tables below repeat (written out as Alembic generated them, once).
+def _id() -> sa.Column[Any]:
+    return sa.Column("id", sa.Integer(), nullable=False)
+
+
+def _big_id() -> sa.Column[Any]:
+    return sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        autoincrement=True,
+        nullable=False,
+    )
+
+
+def _str(name: str, length: int, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sqlmodel.sql.sqltypes.AutoString(length=length), nullable=nullable)
+
+
+def _at(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, db.types.UTCDateTime(timezone=True), nullable=nullable)
+
+
+def _json(name: str) -> sa.Column[Any]:
+    return sa.Column(
+        name,
+        sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+        nullable=False,
+    )
+
+
+def _fk(column: str, target: str) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint([column], [target])
 
 
 def upgrade() -> None:
@@ -28,68 +55,65 @@ def upgrade() -> None:
         "calendar_overrides",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("workday", sa.Boolean(), nullable=False),
-        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        _str("note", 200, nullable=True),
         sa.PrimaryKeyConstraint("day"),
     )
     op.create_table(
         "firms",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("uscc", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
-        sa.Column("industry", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        _id(),
+        _str("name", 200),
+        _str("uscc", 18),
+        _str("industry", 64),
         sa.Column("founded_on", sa.Date(), nullable=True),
-        sa.Column("contact_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("contact_email", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("contact_phone", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column("account_manager", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        _str("contact_name", 100, nullable=True),
+        _str("contact_email", 200, nullable=True),
+        _str("contact_phone", 40, nullable=True),
+        _str("account_manager", 100, nullable=True),
+        _str("locale", 8),
+        _at("created_at"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("uscc"),
     )
     op.create_table(
         "message_templates",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column("part", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        _id(),
+        _str("name", 64),
+        _str("locale", 8),
+        _str("part", 16),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        _str("author", 100),
+        _at("created_at"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name", "locale", "part", "revision"),
     )
     op.create_table(
         "rulebooks",
-        sa.Column("version", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        _str("version", 64),
+        _str("name", 200),
         sa.Column("content", sa.Text(), nullable=False),
-        sa.Column("loaded_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        _at("loaded_at"),
         sa.PrimaryKeyConstraint("version"),
     )
     op.create_table(
         "scheduler_lease",
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        _str("name", 32),
         sa.Column("holder", sa.String(length=200), nullable=False),
-        sa.Column("heartbeat_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        _at("heartbeat_at"),
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "inbox",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("firm_id", sa.Integer(), nullable=True),
-        sa.Column("audience", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        _str("audience", 16),
         sa.Column("outbox_id", sa.Integer(), nullable=False),
-        sa.Column("message", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        _str("message", 64),
+        _str("subject", 300),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("read_at", db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["firm_id"],
-            ["firms.id"],
-        ),
+        _at("created_at"),
+        _at("read_at", nullable=True),
+        _fk("firm_id", "firms.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("outbox_id"),
     )
@@ -98,60 +122,48 @@ def upgrade() -> None:
 
     op.create_table(
         "spaces",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("rulebook_version", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["rulebook_version"],
-            ["rulebooks.version"],
-        ),
+        _id(),
+        _str("code", 64),
+        _str("name", 200),
+        _str("timezone", 64),
+        _str("rulebook_version", 64, nullable=True),
+        _at("created_at"),
+        _fk("rulebook_version", "rulebooks.version"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("code"),
     )
     op.create_table(
         "users",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        _id(),
+        _str("username", 64),
+        _str("display_name", 100),
+        _str("role", 16),
         sa.Column("firm_id", sa.Integer(), nullable=True),
-        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["firm_id"],
-            ["firms.id"],
-        ),
+        _str("email", 200, nullable=True),
+        _at("created_at"),
+        _fk("firm_id", "firms.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("username"),
     )
     op.create_table(
         "tenancies",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("firm_id", sa.Integer(), nullable=False),
         sa.Column("space_id", sa.Integer(), nullable=False),
-        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        _str("state", 32),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("track", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        _str("track", 32),
         sa.Column("term_start", sa.Date(), nullable=True),
         sa.Column("term_end", sa.Date(), nullable=True),
-        sa.Column("rulebook_version", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        _str("rulebook_version", 64, nullable=True),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("priority", sa.Boolean(), nullable=False),
         sa.Column("audit_seq", sa.Integer(), nullable=False),
-        sa.Column("audit_head", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["firm_id"],
-            ["firms.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["space_id"],
-            ["spaces.id"],
-        ),
+        _str("audit_head", 64),
+        _at("created_at"),
+        _at("updated_at"),
+        _fk("firm_id", "firms.id"),
+        _fk("space_id", "spaces.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("tenancies", schema=None) as batch_op:
@@ -160,16 +172,13 @@ def upgrade() -> None:
 
     op.create_table(
         "units",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("space_id", sa.Integer(), nullable=False),
-        sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        _str("code", 64),
+        _str("kind", 32),
         sa.Column("area_m2", sa.Float(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["space_id"],
-            ["spaces.id"],
-        ),
+        _str("status", 16),
+        _fk("space_id", "spaces.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("space_id", "code"),
     )
@@ -178,20 +187,14 @@ def upgrade() -> None:
 
     op.create_table(
         "allocations",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("tenancy_id", sa.Integer(), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("area_m2", sa.Float(), nullable=False),
         sa.Column("start_on", sa.Date(), nullable=False),
         sa.Column("end_on", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"],
-            ["units.id"],
-        ),
+        _fk("tenancy_id", "tenancies.id"),
+        _fk("unit_id", "units.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("allocations", schema=None) as batch_op:
@@ -200,80 +203,50 @@ def upgrade() -> None:
 
     op.create_table(
         "applications",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("tenancy_id", sa.Integer(), nullable=False),
-        sa.Column("track", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        _str("track", 32),
         sa.Column("requested_area_m2", sa.Float(), nullable=False),
-        sa.Column(
-            "profile",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("submitted_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column(
-            "decision",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
+        _json("profile"),
+        _at("submitted_at"),
+        _json("decision"),
+        _fk("tenancy_id", "tenancies.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tenancy_id"),
     )
     op.create_table(
         "audit_events",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        _big_id(),
         sa.Column("tenancy_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("trigger", sqlmodel.sql.sqltypes.AutoString(length=48), nullable=False),
-        sa.Column("from_state", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("to_state", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        _str("actor", 100),
+        _str("trigger", 48),
+        _str("from_state", 32, nullable=True),
+        _str("to_state", 32),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column(
-            "data",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("rulebook_version", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("occurred_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("prev_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
+        _json("data"),
+        _str("rulebook_version", 64, nullable=True),
+        _at("occurred_at"),
+        _str("prev_hash", 64),
+        _str("hash", 64),
+        _fk("tenancy_id", "tenancies.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tenancy_id", "seq"),
     )
     op.create_table(
         "deadlines",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=48), nullable=False),
+        _id(),
+        _str("kind", 48),
         sa.Column("tenancy_id", sa.Integer(), nullable=False),
         sa.Column("subject_id", sa.Integer(), nullable=True),
         sa.Column("due_on", sa.Date(), nullable=False),
-        sa.Column("due_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
-        sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("done_at", db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
+        _at("due_at"),
+        _str("status", 16),
+        _str("dedupe_key", 160),
+        _json("payload"),
+        _at("created_at"),
+        _at("done_at", nullable=True),
+        _fk("tenancy_id", "tenancies.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dedupe_key"),
     )
@@ -283,35 +256,24 @@ def upgrade() -> None:
 
     op.create_table(
         "exit_cases",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("tenancy_id", sa.Integer(), nullable=False),
-        sa.Column("exit_type", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("grounds", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        _str("exit_type", 16),
+        _str("grounds", 64, nullable=True),
         sa.Column("facts", sa.Text(), nullable=True),
         sa.Column("proof_of_service", sa.Text(), nullable=True),
-        sa.Column("served_at", db.types.UTCDateTime(timezone=True), nullable=True),
+        _at("served_at", nullable=True),
         sa.Column("objection_due_on", sa.Date(), nullable=True),
         sa.Column("objection", sa.Text(), nullable=True),
         sa.Column("ruling", sa.Text(), nullable=True),
         sa.Column("vacate_due_on", sa.Date(), nullable=True),
-        sa.Column("handed_over_at", db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "checklist",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "settlement",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("rulebook_version", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
+        _at("handed_over_at", nullable=True),
+        _json("checklist"),
+        _json("settlement"),
+        _str("status", 16),
+        _str("rulebook_version", 64, nullable=True),
+        _at("created_at"),
+        _fk("tenancy_id", "tenancies.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("exit_cases", schema=None) as batch_op:
@@ -319,37 +281,22 @@ def upgrade() -> None:
 
     op.create_table(
         "outbox",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("message", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        _big_id(),
+        _str("dedupe_key", 200),
+        _str("message", 64),
         sa.Column("tenancy_id", sa.Integer(), nullable=True),
         sa.Column("firm_id", sa.Integer(), nullable=True),
-        sa.Column("audience", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column(
-            "context",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        _str("audience", 16),
+        _str("locale", 8),
+        _json("context"),
+        _str("status", 16),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        _at("next_attempt_at"),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["firm_id"],
-            ["firms.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
+        _at("created_at"),
+        _at("sent_at", nullable=True),
+        _fk("firm_id", "firms.id"),
+        _fk("tenancy_id", "tenancies.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dedupe_key"),
     )
@@ -359,21 +306,14 @@ def upgrade() -> None:
 
     op.create_table(
         "reviewer_scores",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("tenancy_id", sa.Integer(), nullable=False),
-        sa.Column("reviewer", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        _str("reviewer", 100),
         sa.Column("conflict_of_interest", sa.Boolean(), nullable=False),
-        sa.Column(
-            "scores",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        _json("scores"),
         sa.Column("total", sa.Float(), nullable=False),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
+        _at("created_at"),
+        _fk("tenancy_id", "tenancies.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tenancy_id", "reviewer"),
     )
@@ -384,32 +324,21 @@ def upgrade() -> None:
 
     op.create_table(
         "reviews",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("tenancy_id", sa.Integer(), nullable=False),
         sa.Column("period", sa.Integer(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("opened_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        _str("status", 16),
+        _at("opened_at"),
         sa.Column("due_on", sa.Date(), nullable=True),
-        sa.Column("submitted_at", db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "figures",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        _at("submitted_at", nullable=True),
+        _json("figures"),
         sa.Column("score", sa.Float(), nullable=True),
-        sa.Column("grade", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=True),
-        sa.Column("consequence", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("rulebook_version", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column(
-            "trace",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("decided_at", db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
+        _str("grade", 2, nullable=True),
+        _str("consequence", 32, nullable=True),
+        _str("rulebook_version", 64, nullable=True),
+        _json("trace"),
+        _at("decided_at", nullable=True),
+        _fk("tenancy_id", "tenancies.id"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tenancy_id", "period"),
     )
@@ -418,18 +347,15 @@ def upgrade() -> None:
 
     op.create_table(
         "violations",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("tenancy_id", sa.Integer(), nullable=False),
-        sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        _str("code", 64),
         sa.Column("facts", sa.Text(), nullable=False),
         sa.Column("evidence", sa.Text(), nullable=True),
         sa.Column("cure_due_on", sa.Date(), nullable=True),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("reported_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
+        _str("status", 16),
+        _at("reported_at"),
+        _fk("tenancy_id", "tenancies.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("violations", schema=None) as batch_op:
@@ -437,7 +363,7 @@ def upgrade() -> None:
 
     op.create_table(
         "rectifications",
-        sa.Column("id", sa.Integer(), nullable=False),
+        _id(),
         sa.Column("tenancy_id", sa.Integer(), nullable=False),
         sa.Column("review_id", sa.Integer(), nullable=True),
         sa.Column("defects", sa.Text(), nullable=False),
@@ -445,16 +371,10 @@ def upgrade() -> None:
         sa.Column("plan", sa.Text(), nullable=True),
         sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("extended", sa.Boolean(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["review_id"],
-            ["reviews.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenancy_id"],
-            ["tenancies.id"],
-        ),
+        _str("status", 16),
+        _at("created_at"),
+        _fk("review_id", "reviews.id"),
+        _fk("tenancy_id", "tenancies.id"),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("rectifications", schema=None) as batch_op:

@@ -3,22 +3,14 @@
 ``reviews`` is unique on ``(tenancy_id, period)`` and ``reviewer_scores`` on
 ``(tenancy_id, reviewer)``; each of those indexes answers a look-up by ``tenancy_id`` alone, so
 the single-column index only cost a page write on every insert.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-26 19:50:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from alembic import op
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

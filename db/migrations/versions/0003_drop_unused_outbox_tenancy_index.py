@@ -3,22 +3,14 @@
 The relay reads the outbox by status and due time (``ix_outbox_pending``) and a firm reads
 its notices from the inbox; nothing looks notices up by tenancy, and the index cost a page
 write on every notice queued.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-26 21:30:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from alembic import op
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

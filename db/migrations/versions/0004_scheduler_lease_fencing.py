@@ -5,15 +5,9 @@ goes up by one at every take-over and every sweep's transaction checks it, ``exp
 renewed by the holder, ``taken_at`` says when this token was taken and ``backend_pid`` is
 the PostgreSQL session the holder renews through (gone: the holder died, take over at once).
 A row recorded before keeps its holder and counts as expired.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-28 10:00:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,8 +16,6 @@ import db.types
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
