@@ -5,11 +5,14 @@ cohort a figures sheet is pre-filled with. ``workflows.excel`` writes them to a 
 
 from __future__ import annotations
 
+import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from functools import cache
+from importlib import resources
+from typing import Any, Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -54,6 +57,22 @@ class Ledger:
     title: str
     columns: tuple[Column, ...]
     rows: list[dict[str, Any]]
+
+
+@cache
+def layouts() -> dict[str, tuple[str, tuple[Column, ...]]]:
+    """Each ledger's title and fixed columns, read once from the packaged ``ledgers.toml``."""
+    text = resources.files("workflows").joinpath("ledgers.toml").read_text("utf-8")
+    found: dict[str, tuple[str, tuple[Column, ...]]] = {}
+    for name, table in tomllib.loads(text).items():
+        columns = []
+        for entry in table["columns"]:
+            kind = entry.get("kind", "text")
+            if kind not in get_args(ColumnKind):
+                raise ValueError(f"ledgers.toml: {name}.{entry['key']}: unknown kind {kind!r}")
+            columns.append(Column(entry["key"], entry["header"], cast(ColumnKind, kind)))
+        found[name] = (table["title"], tuple(columns))
+    return found
 
 
 def local_date(value: datetime | date | None) -> date | None:
@@ -101,20 +120,7 @@ def tenancy_ledger(w: Work, *, space: str) -> Ledger:
     ).all():
         units[alloc.tenancy_id].append(unit.code)
         area[alloc.tenancy_id] += Decimal(str(alloc.area_m2))
-    columns = (
-        Column("id", "入驻编号", "int"),
-        Column("firm", "企业名称"),
-        Column("uscc", "统一社会信用代码"),
-        Column("industry", "所属行业"),
-        Column("track", "入驻类别"),
-        Column("state", "状态"),
-        Column("units", "房间"),
-        Column("area_m2", "租用面积（平方米）", "number"),
-        Column("term_start", "租期开始", "date"),
-        Column("term_end", "租期结束", "date"),
-        Column("score", "入驻评审得分", "number"),
-        Column("applied_on", "申请日期", "date"),
-    )
+    title, columns = layouts()["tenancies"]
     rows = []
     for t, firm in members:
         assert t.id is not None
@@ -135,7 +141,7 @@ def tenancy_ledger(w: Work, *, space: str) -> Ledger:
                 "applied_on": local_date(t.created_at),
             }
         )
-    return Ledger("tenancies", "入驻台账", columns, rows)
+    return Ledger("tenancies", title, columns, rows)
 
 
 def review_ledger(w: Work, *, space: str, period: int | None = None) -> Ledger:
@@ -154,20 +160,8 @@ def review_ledger(w: Work, *, space: str, period: int | None = None) -> Ledger:
         )
         for m in rb.review.metrics
     )
-    columns = (
-        Column("tenancy_id", "入驻编号", "int"),
-        Column("firm", "企业名称"),
-        Column("uscc", "统一社会信用代码"),
-        Column("period", "考核年度", "int"),
-        Column("status", "考核状态"),
-        Column("due_on", "报送截止日", "date"),
-        Column("submitted_on", "报送日期", "date"),
-        Column("score", "得分", "number"),
-        Column("grade", "等级"),
-        Column("consequence", "考核结果"),
-        Column("decided_on", "评定日期", "date"),
-        *metric_columns,
-    )
+    title, fixed = layouts()["reviews"]
+    columns = (*fixed, *metric_columns)
     rows = []
     for r in reviews:
         firm = firms[r.tenancy_id]
@@ -191,7 +185,7 @@ def review_ledger(w: Work, *, space: str, period: int | None = None) -> Ledger:
                 value = money(value) if column.kind == "money" else _number(value)
             row[column.key] = value
         rows.append(row)
-    return Ledger("reviews", "考核台账", columns, rows)
+    return Ledger("reviews", title, columns, rows)
 
 
 def _number(value: object) -> Decimal | None:
@@ -211,24 +205,7 @@ def exit_ledger(w: Work, *, space: str) -> Ledger:
         select(ExitCase).where(col(ExitCase.tenancy_id).in_(list(firms))).order_by(col(ExitCase.id))
     ).all()
     triggers = rb.triggers
-    columns = (
-        Column("id", "退出编号", "int"),
-        Column("tenancy_id", "入驻编号", "int"),
-        Column("firm", "企业名称"),
-        Column("uscc", "统一社会信用代码"),
-        Column("exit_type", "退出类型"),
-        Column("grounds", "退出情形"),
-        Column("status", "办理状态"),
-        Column("opened_on", "立案日期", "date"),
-        Column("served_on", "告知书送达日期", "date"),
-        Column("objection_due_on", "陈述申辩截止日", "date"),
-        Column("vacate_due_on", "腾退截止日", "date"),
-        Column("handed_over_on", "交接日期", "date"),
-        Column("deductions_yuan", "押金扣减（元）", "money"),
-        Column("clawback_yuan", "追回优惠（元）", "money"),
-        Column("refund_yuan", "应退金额（元）", "money"),
-        Column("due_yuan", "应补缴金额（元）", "money"),
-    )
+    title, columns = layouts()["exits"]
     rows = []
     for case in cases:
         firm = firms[case.tenancy_id]
@@ -254,7 +231,7 @@ def exit_ledger(w: Work, *, space: str) -> Ledger:
                 },
             }
         )
-    return Ledger("exits", "退出台账", columns, rows)
+    return Ledger("exits", title, columns, rows)
 
 
 LEDGERS = {"tenancies": tenancy_ledger, "reviews": review_ledger, "exits": exit_ledger}
