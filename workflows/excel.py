@@ -24,7 +24,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from lifecycle.errors import InvalidInput
-from workflows.forms import FieldSpec, FigureRow, FormName, shown_value
+from workflows.forms import SHEET_FIELDS, FieldSpec, FigureRow, FormName, shown_value
 from workflows.ledgers import Ledger
 
 SHEET_TITLES = {"profile": "入驻申请", "figures": "考核数据"}
@@ -94,32 +94,7 @@ def _columns(form: FormName, specs: Sequence[FieldSpec]) -> list[FieldSpec]:
     """A figures sheet starts with the firm: its 统一社会信用代码 (the key) and its name."""
     if form != "figures":
         return list(specs)
-    firm = [
-        FieldSpec(
-            code="uscc",
-            label_zh="统一社会信用代码",
-            label_en="Unified social credit code",
-            unit="text",
-            type="text",
-            required=True,
-            rule_zh="必填，18 位；每家企业一行，须为本空间在驻企业且当年考核已启动",
-            rule_en="required, 18 characters; one row per firm in the space with the year's "
-            "review open",
-            example="91510115MA6CB1XK15",
-        ),
-        FieldSpec(
-            code="name",
-            label_zh="企业名称",
-            label_en="Firm name",
-            unit="text",
-            type="text",
-            required=False,
-            rule_zh="仅供核对，导入时不读取",
-            rule_en="for reference only, not imported",
-            example="示例生物科技有限公司",
-        ),
-    ]
-    return [*firm, *specs]
+    return [*SHEET_FIELDS["figures"], *specs]
 
 
 def _format(cell: Any, spec: FieldSpec) -> None:

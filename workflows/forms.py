@@ -9,11 +9,13 @@ JSON files.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from importlib import resources
+from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 from sqlmodel import col, select
@@ -21,7 +23,7 @@ from sqlmodel import col, select
 from db.tables import Firm, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError, InvalidInput
-from lifecycle.rulebook import ApplicationProfile, Metric, Rulebook
+from lifecycle.rulebook import ApplicationProfile, HardRequirement, Metric, Rulebook
 from lifecycle.rulebook.model_review import Veto
 from lifecycle.table import STATE_LABELS, TERMINAL, UNDER_REVIEW
 from workflows import residency, rules
@@ -46,58 +48,25 @@ UNITS: dict[str, tuple[str, str]] = {
 YES_WORDS = frozenset({"是", "true", "yes", "y", "1", "√"})
 NO_WORDS = frozenset({"否", "false", "no", "n", "0", "×"})
 
-# The application profile (lifecycle.rulebook.ApplicationProfile): label, unit and type of
-# each field. A test keeps this table and the model's fields the same.
+
+def _fixed_fields() -> dict[str, Any]:
+    """The packaged ``forms_fields.toml`` (the forms' fixed fields: the profile's labels and
+    units, the fields a sheet starts with), every unit and type checked."""
+    text = resources.files("workflows").joinpath("forms_fields.toml").read_text("utf-8")
+    tables = tomllib.loads(text)
+    sheets = tables["sheet"].values()
+    for entry in [*tables["profile"].values(), *(entry for listed in sheets for entry in listed)]:
+        if entry["unit"] not in UNITS or entry["type"] not in get_args(FieldType):
+            raise ValueError(f"forms_fields.toml: unknown unit or type in {entry}")
+    return tables
+
+
+_FIXED_FIELDS = _fixed_fields()
+#: The application profile (lifecycle.rulebook.ApplicationProfile): label (zh-CN, English), unit
+#: and type of each field. A test keeps this table and the model's fields the same.
 PROFILE_FIELDS: dict[str, tuple[str, str, str, FieldType]] = {
-    "uscc": ("统一社会信用代码", "Unified social credit code", "text", "text"),
-    "name": ("企业名称", "Firm name", "text", "text"),
-    "founded_on": ("成立日期", "Date founded", "date", "date"),
-    "staff": ("从业人员", "Staff", "count", "integer"),
-    "revenue_yuan": ("营业收入", "Revenue", "yuan", "number"),
-    "assets_yuan": ("资产总额", "Total assets", "yuan", "number"),
-    "prev_year_revenue_yuan": ("上年度营业收入", "Previous-year revenue", "yuan", "number"),
-    "requested_area_m2": ("申请面积", "Area requested", "m2", "number"),
-    "industry": ("所属行业", "Industry", "code", "choice"),
-    "track": ("入驻类别", "Admission track", "code", "choice"),
-    "prohibited_business": ("从事禁止类业务", "Prohibited business", "bool", "bool"),
-    "major_incident_recent": (
-        "当年或上年发生重大安全、质量、环境事故",
-        "Major incident this or last year",
-        "bool",
-        "bool",
-    ),
-    "abnormal_operations_listed": (
-        "被列入经营异常名录",
-        "On the abnormal-operations list",
-        "bool",
-        "bool",
-    ),
-    "serious_dishonest_listed": (
-        "被列入严重违法失信名单",
-        "On the serious-dishonesty list",
-        "bool",
-        "bool",
-    ),
-    "dishonest_executee": ("失信被执行人", "Dishonest judgment debtor", "bool", "bool"),
-    "ip_ownership_clear": ("知识产权归属清晰", "IP ownership is clear", "bool", "bool"),
-    "env_fire_safety_approved": (
-        "已取得环评、消防、安全审批",
-        "Environmental, fire and safety approvals obtained",
-        "bool",
-        "bool",
-    ),
-    "water_intensive_or_polluting": (
-        "采用高耗水、高污染工艺",
-        "Water-intensive or polluting processes",
-        "bool",
-        "bool",
-    ),
-    "will_register_in_space": (
-        "注册并实际在空间内经营",
-        "Registers and works in the space",
-        "bool",
-        "bool",
-    ),
+    name: (spec["label_zh"], spec["label_en"], spec["unit"], spec["type"])
+    for name, spec in _FIXED_FIELDS["profile"].items()
 }
 #: Profile fields ``apply`` fills from the firm's registration when the file leaves them out.
 FROM_FIRM = ("uscc", "name")
@@ -142,20 +111,42 @@ class FieldSpec:
         return f"{self.label_zh}{unit}{' *' if self.required else ''}"
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "field": self.code,
-            "label_zh": self.label_zh,
-            "label_en": self.label_en,
-            "type": self.type,
-            "unit": self.unit,
-            "unit_zh": self.unit_zh,
-            "unit_en": self.unit_en,
-            "required": self.required,
-            "rule_zh": self.rule_zh,
-            "rule_en": self.rule_en,
-            **({"choices": list(self.choices)} if self.choices else {}),
-            "example": self.example,
-        }
+        """The field as the ``NAME.fields.json`` file lists it (choices only where there are)."""
+        described = record(self, DESCRIBED, field="code")
+        if self.choices:
+            described["choices"] = list(self.choices)
+        else:
+            del described["choices"]
+        return described
+
+
+#: The keys of :meth:`FieldSpec.describe`, in order.
+DESCRIBED = (
+    "field",
+    "label_zh",
+    "label_en",
+    "type",
+    "unit",
+    "unit_zh",
+    "unit_en",
+    "required",
+    "rule_zh",
+    "rule_en",
+    "choices",
+    "example",
+)
+
+
+def record(item: object, keys: Iterable[str], **attributes: str) -> dict[str, Any]:
+    """``{key: item.key}`` for each of ``keys`` in order; ``key="name"`` reads ``item.name``."""
+    return {key: getattr(item, attributes.get(key, key)) for key in keys}
+
+
+#: The fields each form's sheet starts with, before the form's own.
+SHEET_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
+    form: tuple(FieldSpec(**entry) for entry in entries)
+    for form, entries in _FIXED_FIELDS["sheet"].items()
+}
 
 
 # ---- the fields of each form ---------------------------------------------------------------
@@ -222,6 +213,16 @@ def _example_figure(metric: Metric, is_veto: bool) -> Any:
     return _EXAMPLE_NUMBERS.get(metric.unit, 1)
 
 
+def _size_caps(req: HardRequirement) -> dict[str, int]:
+    """The SME size caps an ``sme_profile`` requirement sets, by the profile field each limits."""
+    caps = {
+        "staff": req.max_staff,
+        "revenue_yuan": req.max_revenue_yuan,
+        "assets_yuan": req.max_assets_yuan,
+    }
+    return {name: cap for name, cap in caps.items() if cap is not None}
+
+
 def profile_fields(rb: Rulebook) -> list[FieldSpec]:
     """One field per ApplicationProfile field, its rule completed from ``rb``'s hard
     requirements (H1–H8: size caps, track caps, required yes/no answers, industries)."""
@@ -245,18 +246,9 @@ def profile_fields(rb: Rulebook) -> list[FieldSpec]:
                 f"18 characters, valid check character ({req.id})",
             )
         if req.check == "sme_profile":
-            for size, cap in (
-                ("staff", req.max_staff),
-                ("revenue_yuan", req.max_revenue_yuan),
-                ("assets_yuan", req.max_assets_yuan),
-            ):
-                if cap is not None:
-                    zh_unit, en_unit = UNITS[PROFILE_FIELDS[size][2]]
-                    add(
-                        size,
-                        f"不超过 {cap:,} {zh_unit}{tag}",
-                        f"at most {cap:,} {en_unit} ({req.id})",
-                    )
+            for size, cap in _size_caps(req).items():
+                zh_unit, en_unit = UNITS[PROFILE_FIELDS[size][2]]
+                add(size, f"不超过 {cap:,} {zh_unit}{tag}", f"at most {cap:,} {en_unit} ({req.id})")
         if req.check == "track_cap" and req.cap is not None:
             for code, track in rb.tracks.items():
                 cap = getattr(track, req.cap)
@@ -350,13 +342,8 @@ def example_profile(rb: Rulebook) -> dict[str, Any]:
     sizes = {"staff": 18, "revenue_yuan": 1_200_000, "assets_yuan": 3_000_000}
     for req in rb.admission.requirements:
         if req.check == "sme_profile":
-            for name, cap in (
-                ("staff", req.max_staff),
-                ("revenue_yuan", req.max_revenue_yuan),
-                ("assets_yuan", req.max_assets_yuan),
-            ):
-                if cap is not None:
-                    sizes[name] = min(sizes[name], cap)
+            for name, cap in _size_caps(req).items():
+                sizes[name] = min(sizes[name], cap)
     flags = {name: False for name, spec in PROFILE_FIELDS.items() if spec[3] == "bool"}
     for req in rb.admission.requirements:
         for name in req.require_true:
@@ -441,15 +428,9 @@ class Problem:
         return f"{where}{self.field}{label}: {self.expected_zh} / {self.expected_en}{got}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "row": self.row,
-            "column": self.column,
-            "field": self.field,
-            "label_zh": self.label_zh,
-            "expected_zh": self.expected_zh,
-            "expected_en": self.expected_en,
-            "given": self.given,
-        }
+        return record(
+            self, ("row", "column", "field", "label_zh", "expected_zh", "expected_en", "given")
+        )
 
 
 class FormProblems(InvalidInput):
