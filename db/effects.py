@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import orjson
 
@@ -80,17 +80,14 @@ TENANCY_COLUMNS = tuple(name for name in TenancyRow.__dataclass_fields__ if name
 PARTY_COLUMNS = tuple(Party.__dataclass_fields__)
 
 
+@dataclass(eq=False, slots=True)
 class Ref:
-    """A row an effect inserts, named before it has an id (the writer fills ``id`` in)."""
+    """A row an effect inserts, named before it has an id (the writer fills ``id`` in).
 
-    __slots__ = ("table", "id")
+    Compared and hashed by identity: two rows of the same table are two references."""
 
-    def __init__(self, table: str) -> None:
-        self.table = table
-        self.id: int | None = None
-
-    def __repr__(self) -> str:
-        return f"Ref({self.table}, {self.id})"
+    table: str
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +168,25 @@ def audit_event(
     return row
 
 
+class StepOptions(TypedDict, total=False):
+    """Who took a step and why: the acting account, the reason given, the event's data."""
+
+    actor: Required[str]
+    reason: str | None
+    data: Mapping[str, Any] | None
+
+
+class DeadlineOptions(TypedDict, total=False):
+    """How a deadline names what it is about: ``subject`` (a row's id, or a row the same
+    effects insert), an explicit dedupe ``key`` or a ``key_suffix`` after the subject's id,
+    and the ``payload`` its sweep action reads."""
+
+    subject: int | Ref | None
+    key: str | None
+    key_suffix: str
+    payload: Mapping[str, Any] | None
+
+
 def deadline_row(
     tenancy_id: int,
     kind: str,
@@ -178,15 +194,14 @@ def deadline_row(
     due_at: datetime,
     *,
     now: datetime,
-    subject: int | Ref | None = None,
-    key: str | None = None,
-    key_suffix: str = "",
-    payload: Mapping[str, Any] | None = None,
+    **options: Unpack[DeadlineOptions],
 ) -> dict[str, Any]:
     """A deadline row; its dedupe key makes adding the same deadline twice a no-op.
 
     The key is ``kind:tenancy:`` and then ``key``, or the subject's id (and ``key_suffix``),
     or the day it falls due."""
+    subject, key = options.get("subject"), options.get("key")
+    key_suffix, payload = options.get("key_suffix", ""), options.get("payload")
     prefix = f"{kind}:{tenancy_id}:"
     dedupe: str | RefKey
     if key is not None:
@@ -306,38 +321,29 @@ class Effects:
 
     # ---- the tenancy ---------------------------------------------------------------------
     def transition(
-        self,
-        trigger: str,
-        *,
-        actor: str,
-        reason: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        facts: Facts | None = None,
+        self, trigger: str, *, facts: Facts | None = None, **step: Unpack[StepOptions]
     ) -> StepResult:
         """Fire ``trigger`` on the shared machine (TransitionNotAllowed or GuardFailed if the
         table refuses) and append its audit event."""
         t = self.tenancy
         facts = facts or Facts(state=t.state)
         facts.state = t.state
-        before = t.state
         after = fire(facts, trigger, tenancy_id=t.id)
-        self._event(trigger, before, after, actor=actor, reason=reason, data=data)
-        t.state = after
-        return StepResult(t.id, trigger, before, after, self.new_version, dict(data or {}))
+        return self._step(trigger, after, **step)
 
-    def record(
-        self,
-        what: str,
-        *,
-        actor: str,
-        reason: str | None = None,
-        data: Mapping[str, Any] | None = None,
-    ) -> StepResult:
+    def record(self, what: str, **step: Unpack[StepOptions]) -> StepResult:
         """An audited fact that does not change the state (a submission, a score, ...). It
         still moves the version: whoever decides next must have seen it."""
+        return self._step(what, self.tenancy.state, **step)
+
+    def _step(self, trigger: str, after: str, **step: Unpack[StepOptions]) -> StepResult:
         t = self.tenancy
-        self._event(what, t.state, t.state, actor=actor, reason=reason, data=data)
-        return StepResult(t.id, what, t.state, t.state, self.new_version, dict(data or {}))
+        before, data = t.state, step.get("data")
+        self._event(
+            trigger, before, after, actor=step["actor"], reason=step.get("reason"), data=data
+        )
+        t.state = after
+        return StepResult(t.id, trigger, before, after, self.new_version, dict(data or {}))
 
     def set(self, **values: Any) -> None:
         """Tenancy columns the command changes (written with the state, in one UPDATE)."""
@@ -402,28 +408,10 @@ class Effects:
         self.cancels.append(tuple(kinds))
 
     def deadline(
-        self,
-        kind: str,
-        due_on: date,
-        due_at: datetime,
-        *,
-        subject: int | Ref | None = None,
-        key: str | None = None,
-        key_suffix: str = "",
-        payload: Mapping[str, Any] | None = None,
+        self, kind: str, due_on: date, due_at: datetime, **options: Unpack[DeadlineOptions]
     ) -> None:
         self.deadlines.append(
-            deadline_row(
-                self.tenancy.id,
-                kind,
-                due_on,
-                due_at,
-                now=self.now,
-                subject=subject,
-                key=key,
-                key_suffix=key_suffix,
-                payload=payload,
-            )
+            deadline_row(self.tenancy.id, kind, due_on, due_at, now=self.now, **options)
         )
 
     def notify(
