@@ -20,7 +20,7 @@ from lifecycle.clock import FixedClock
 from workflows.audit import verify
 from workflows.batch import BatchReport, open_cycle_batch
 
-TARGET_RATIO = 5.0
+TARGET_RATIO = 3  # issue 13: W1 within 3x the raw-SQL floor
 SCALING_SLACK = 1.5  # cost per tenancy at N may exceed the cost at N/10 by this factor
 
 
