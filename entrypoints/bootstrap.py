@@ -51,6 +51,7 @@ HANDLERS: Handlers = {
     c.ScoreApplication: admission.score_application,
     c.Approve: admission.approve,
     c.Reject: admission.reject,
+    c.RejectWithoutPanel: admission.reject_without_panel,
     c.Withdraw: admission.withdraw,
     c.Lapse: admission.lapse,
     c.LodgeObjection: publicity.lodge_objection,

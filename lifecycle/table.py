@@ -129,6 +129,13 @@ TRANSITIONS: tuple[Transition, ...] = (
         guard="has_passing_score",
     ),
     _t("reject", "evaluating", "rejected", "评审不通过", "reject after evaluation"),
+    _t(
+        "reject_without_panel",
+        "evaluating",
+        "rejected",
+        "未经有效评审小组，运营方具名决定不予通过",
+        "reject without a valid panel (a named operator's decision with grounds)",
+    ),
     _t("admit", "publicity", "admitted", "公示期满无异议，准予入驻", "admit after public notice"),
     _t("uphold_objection", "publicity", "rejected", "公示异议成立", "objection upheld"),
     _t("sign", "admitted", "active", "签订入驻协议", "sign agreement", guard="has_units"),

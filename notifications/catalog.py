@@ -209,6 +209,20 @@ SPECS: tuple[MessageSpec, ...] = (
         ),
     ),
     MessageSpec(
+        "rejection_without_panel",
+        _firm(
+            "decided_by grounds min_reviewers reason",
+            {
+                "decided_by": "王芳",
+                "grounds": "三次邀请的评审专家均因利益冲突回避，且申报项目不在招引需求清单内",
+                "min_reviewers": 3,
+                "reason": None,
+            },
+        ),
+        legal=True,
+        doc="a rejection without a valid panel: a named operator's decision with grounds",
+    ),
+    MessageSpec(
         "publicity_start",
         _firm(
             "from to period",

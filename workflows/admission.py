@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from db.effects import TenancyRow
 from db.tables import Application, ExitCase, ReviewerScore, Tenancy
 from lifecycle import rulebook as rbook
-from lifecycle.errors import AlreadyExists, InvalidInput
+from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput
 from lifecycle.machine import Facts
 from lifecycle.table import ADMITTED, APPLIED, EVALUATING, INFO_REQUESTED, TERMINAL
 from workflows import rules
@@ -20,6 +20,7 @@ from workflows.commands import (
     Approve,
     Lapse,
     Reject,
+    RejectWithoutPanel,
     RequestInfo,
     Resubmit,
     ScoreApplication,
@@ -253,10 +254,36 @@ def _scoring(w: Work, tenancy: TenancyRow, rb: rbook.Rulebook) -> rbook.ScoringD
     return rbook.score_application(rb, inputs)
 
 
+# Names of the operator role and the scheduler: a decision taken without a valid panel must
+# name the person who takes it.
+UNNAMED_ACTORS = frozenset({"", "operator", "system", "firm"})
+
+
+def _panel(w: Work, tenancy: TenancyRow, rb: rbook.Rulebook, trigger: str) -> rbook.ScoringDecision:
+    """The panel's scoring; refused (GuardFailed) while fewer than the rulebook's minimum of
+    reviewers without a conflict of interest have scored: approval and rejection alike."""
+    try:
+        return _scoring(w, tenancy, rb)
+    except InvalidInput as err:
+        if err.field != "reviewers":
+            raise
+        raise GuardFailed(
+            tenancy.id,
+            trigger,
+            f"no valid panel / 评审小组不足: {err.rule}"
+            + (
+                "; a rejection without one is a named operator's decision: "
+                "`reject N --without-panel --actor NAME --grounds TEXT`"
+                if trigger == "reject"
+                else ""
+            ),
+        ) from None
+
+
 def approve(w: Work, cmd: Approve) -> Step:
     tenancy = w.load(cmd, "approve")
     rb = rules.for_tenancy(w, tenancy)
-    scoring = _scoring(w, tenancy, rb)
+    scoring = _panel(w, tenancy, rb, "approve")
     tenancy.score, tenancy.priority = scoring.mean, scoring.priority
     first = w.today
     last = w.due(first, rb.periods.publicity)
@@ -290,26 +317,60 @@ def approve(w: Work, cmd: Approve) -> Step:
 
 def reject(w: Work, cmd: Reject) -> Step:
     tenancy = w.load(cmd, "reject")
-    data: dict[str, Any] = {}
-    if tenancy.state == EVALUATING:
-        rows = w.session.exec(
-            select(ReviewerScore).where(ReviewerScore.tenancy_id == tenancy.id)
-        ).all()
-        if rows:
-            rb = rules.for_tenancy(w, tenancy)
-            try:
-                scoring = _scoring(w, tenancy, rb)
-                data = {"score": scoring.mean, "trace": scoring.trace.to_dict()}
-                tenancy.score = scoring.mean
-            except InvalidInput:
-                data = {}
-    if not cmd.reason and not data:
-        raise InvalidInput("reason", "a rejection without scores must give its reason")
+    rb = rules.for_tenancy(w, tenancy)
+    scoring = _panel(w, tenancy, rb, "reject")
+    tenancy.score = scoring.mean
+    data = {"score": scoring.mean, "trace": scoring.trace.to_dict()}
     step = w.transition(tenancy, "reject", by=cmd, data=data)
     w.notify(
         tenancy,
         "scoring_result",
-        context={"score": data.get("score"), "passed": False, "reason": cmd.reason},
+        context={"score": scoring.mean, "passed": False, "reason": cmd.reason},
+    )
+    return step
+
+
+def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
+    """An operator's named decision to reject while no valid panel has scored."""
+    tenancy = w.load(cmd, "reject_without_panel")
+    if cmd.actor.strip().lower() in UNNAMED_ACTORS:
+        raise InvalidInput(
+            "actor", "name the operator who takes this decision (--actor NAME)", cmd.actor
+        )
+    grounds = cmd.grounds.strip()
+    if not grounds:
+        raise InvalidInput("grounds", "a rejection without a valid panel must state its grounds")
+    rb = rules.for_tenancy(w, tenancy)
+    try:
+        _scoring(w, tenancy, rb)
+    except InvalidInput as err:
+        if err.field != "reviewers":
+            raise
+        panel = err.rule
+    else:
+        raise GuardFailed(
+            tenancy.id,
+            "reject_without_panel",
+            "a valid panel has scored: decide with `approve` or `reject`",
+        )
+    cfg = rb.admission.scoring
+    data = {
+        "decided_by": cmd.actor,
+        "grounds": grounds,
+        "panel": panel,
+        "min_reviewers": cfg.min_reviewers,
+        "rulebook_version": rb.version,
+    }
+    step = w.transition(tenancy, "reject_without_panel", by=cmd, data=data)
+    w.notify(
+        tenancy,
+        "rejection_without_panel",
+        context={
+            "decided_by": cmd.actor,
+            "grounds": grounds,
+            "min_reviewers": cfg.min_reviewers,
+            "reason": cmd.reason,
+        },
     )
     return step
 

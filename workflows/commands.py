@@ -121,7 +121,15 @@ class Approve(TenancyCommand):
 
 
 class Reject(TenancyCommand):
-    pass
+    """Reject after evaluation: needs the rulebook's minimum of reviewers without a conflict
+    of interest (a valid panel), as approval does."""
+
+
+class RejectWithoutPanel(TenancyCommand):
+    """Reject while no valid panel has scored: a named operator's decision (``actor``, not
+    the generic "operator") with its grounds, audited and stated in the notice."""
+
+    grounds: str
 
 
 class LodgeObjection(TenancyCommand):

@@ -280,7 +280,47 @@ def tenancy_command(
 tenancy_command(
     app, "approve", c.Approve, "评审通过，进入公示 / approve and start the public notice."
 )
-tenancy_command(app, "reject", c.Reject, "评审不通过 / reject after evaluation.")
+
+
+@app.command("reject")
+def reject(
+    tenancy: int,
+    without_panel: Annotated[
+        bool,
+        typer.Option(
+            "--without-panel",
+            help="未组成有效评审小组时由运营方具名决定不予通过（须 --actor 姓名与 --grounds） / "
+            "reject without a valid panel: a named operator's decision (needs --actor, --grounds)",
+        ),
+    ] = False,
+    grounds: Annotated[
+        str | None, typer.Option(help="决定理由（写入通知） / grounds, stated in the notice")
+    ] = None,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
+    as_json: Json = False,
+) -> None:
+    """评审不通过（须有效评审小组） / reject after evaluation by a valid panel."""
+    command: c.TenancyCommand
+    if without_panel:
+        command = c.RejectWithoutPanel(
+            tenancy_id=tenancy,
+            grounds=grounds or "",
+            actor=actor,
+            expected_version=version,
+            reason=reason,
+        )
+    else:
+        if grounds is not None:
+            raise typer.BadParameter(
+                "--grounds 仅用于 --without-panel / --grounds goes with --without-panel",
+                param_hint="--grounds",
+            )
+        command = c.Reject(tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason)
+    _done(get_app().service.handle(command), as_json)
+
+
 tenancy_command(
     app, "end-publicity", c.EndPublicity, "公示期满，准予入驻 / close the public notice and admit."
 )

@@ -43,6 +43,9 @@ COMMANDS: dict[str, Callable[[int], c.Command]] = {
     "lapse": lambda t: c.Lapse(tenancy_id=t, reason="逾期"),
     "approve": lambda t: c.Approve(tenancy_id=t),
     "reject": lambda t: c.Reject(tenancy_id=t, reason="不符合产业方向"),
+    "reject_without_panel": lambda t: c.RejectWithoutPanel(
+        tenancy_id=t, actor="王芳", grounds="三名专家均因利益冲突回避，不符合产业方向"
+    ),
     "admit": lambda t: c.EndPublicity(tenancy_id=t),
     "uphold_objection": lambda t: c.RuleOnObjection(tenancy_id=t, upheld=True, reason="异议属实"),
     "sign": lambda t: c.Sign(
@@ -118,6 +121,8 @@ class World:
         ids["withdrawn"] = self.new()
         self.do(c.Withdraw(tenancy_id=ids["withdrawn"], reason="放弃"))
         ids["evaluating"] = self.evaluating()
+        ids["evaluating_unscored"] = self.new()  # no valid panel: reject_without_panel's cell
+        self.do(c.Screen(tenancy_id=ids["evaluating_unscored"]))
         admitted_later = [self.evaluating() for _ in range(7)]
         ids["publicity"], ids["publicity_objected"] = self.evaluating(), self.evaluating()
         for t in admitted_later:
@@ -195,6 +200,8 @@ def world(
 def _cell_tenancy(world: World, state: str, trigger: str) -> int:
     if state == "publicity" and trigger == "uphold_objection":
         return world.ids["publicity_objected"]
+    if state == "evaluating" and trigger == "reject_without_panel":
+        return world.ids["evaluating_unscored"]
     return world.ids[state]
 
 

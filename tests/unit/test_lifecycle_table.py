@@ -20,6 +20,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("info_requested", "withdraw"): "withdrawn",
     ("evaluating", "approve"): "publicity",
     ("evaluating", "reject"): "rejected",
+    ("evaluating", "reject_without_panel"): "rejected",
     ("evaluating", "withdraw"): "withdrawn",
     ("publicity", "admit"): "admitted",
     ("publicity", "uphold_objection"): "rejected",

@@ -1,0 +1,104 @@
+"""Rules the engine holds itself to (issue 14, items 1-5), through the operator's CLI on
+SQLite and PostgreSQL: no decision before its window ends unless waived in writing; a valid
+panel for every admission decision; graduation through its 公示; recorded veto facts feed the
+review; a catch-up leaves nothing for the next tick."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from e2e.cli_support import Cli
+from e2e.test_cli_lifecycle import AFTER_PUBLICITY, admitted_firm
+
+from entrypoints.demo_data import good_profile, make_uscc
+
+SCORES = (
+    "technology_ip=20",
+    "team=20",
+    "industry_fit=16",
+    "market_business_model=12",
+    "growth_financing=8",
+    "jobs=4",
+)
+
+
+@pytest.fixture
+def space(cli: Cli) -> str:
+    cli.ok("init")
+    cli.ok("space", "create", "MC3", "成都医学城三医创新中心")
+    for code in ("A-101", "A-102", "A-103"):
+        cli.ok("unit", "add", "MC3", code, "--kind", "office", "--area", "120")
+    return "MC3"
+
+
+def _score(cli: Cli, tenancy: int, reviewer: str, *extra: str) -> None:
+    args = [a for s in SCORES for a in ("--score", s)]
+    cli.ok("score", str(tenancy), "--reviewer", reviewer, *args, *extra)
+
+
+def evaluating(cli: Cli, rng: random.Random) -> int:
+    from datetime import date
+
+    uscc = make_uscc(rng)
+    cli.ok("firm", "add", "--name", f"蓉芯科技{uscc[-4:]}", "--uscc", uscc, "--industry", "pharma")
+    profile = cli.file(f"{uscc}.json", good_profile(date(2024, 3, 4)))
+    tenancy = int(
+        cli.json("apply", uscc, "MC3", "--area", "120", "--profile", profile)["tenancy_id"]
+    )
+    cli.ok("screen", str(tenancy))
+    return tenancy
+
+
+def resident(cli: Cli, rng: random.Random, unit: str = "A-101") -> int:
+    _, t = admitted_firm(cli, rng)
+    cli.at(AFTER_PUBLICITY)
+    cli.ok("tick")
+    cli.ok("sign", str(t), "--unit", unit, "--from", "2024-04-01", "--to", "2027-03-31")
+    return t
+
+
+def outbox_messages(cli: Cli, tenancy: int) -> list[str]:
+    return [r["message"] for r in cli.json("outbox", "list") if r["tenancy_id"] == tenancy]
+
+
+# ---- 2. a valid panel for every admission decision -----------------------------------------
+def test_reject_needs_a_valid_panel_like_approve(cli: Cli, space: str) -> None:
+    t = evaluating(cli, random.Random(21))
+    _score(cli, t, "王")
+    _score(cli, t, "李")
+    _score(cli, t, "赵", "--conflict")  # declared a conflict of interest: not counted
+    assert "need at least 3 reviewers" in cli.refused(4, "approve", str(t))
+    refused = cli.refused(4, "reject", str(t), "--reason", "不符合产业方向")
+    assert "--without-panel" in refused
+    # without a valid panel, only as a named operator's decision with grounds
+    assert "actor" in cli.refused(
+        2, "reject", str(t), "--without-panel", "--grounds", "专家回避，无法组成评审小组"
+    )
+    assert "grounds" in cli.refused(2, "reject", str(t), "--without-panel", "--actor", "王芳")
+    done = cli.json(
+        "reject",
+        str(t),
+        "--without-panel",
+        "--actor",
+        "王芳",
+        "--grounds",
+        "专家回避，无法组成评审小组",
+    )
+    assert done["to"] == "rejected"
+    [event] = [e for e in cli.json("timeline", str(t)) if e["trigger"] == "reject_without_panel"]
+    assert event["actor"] == "王芳"
+    assert event["data"]["grounds"] == "专家回避，无法组成评审小组"
+    assert event["data"]["decided_by"] == "王芳"
+    assert "rejection_without_panel" in outbox_messages(cli, t)
+    assert "审计链完整" in cli.ok("audit", "verify")
+
+
+def test_a_named_rejection_is_refused_once_a_valid_panel_has_scored(cli: Cli, space: str) -> None:
+    t = evaluating(cli, random.Random(22))
+    for reviewer in ("王", "李", "张"):
+        _score(cli, t, reviewer)
+    cli.refused(
+        4, "reject", str(t), "--without-panel", "--actor", "王芳", "--grounds", "不符合产业方向"
+    )
+    assert cli.json("reject", str(t), "--reason", "不符合产业方向")["to"] == "rejected"
