@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from entrypoints.dates import EARLIEST_DATE, LATEST_DATE
+
 DEFAULT_DB = "sqlite:///innospace.db"
 
-#: The dates innospace computes with: every date option and INNOSPACE_NOW must lie in this
-#: range, so that terms, windows and working-day counts never leave the calendar (years 1
-#: and 9999 overflow ``date`` arithmetic).
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DATE = date(2999, 12, 31)
+#: The dates innospace computes with (defined in ``entrypoints.dates``, light for the CLI).
+__all__ = ["DEFAULT_DB", "EARLIEST_DATE", "LATEST_DATE", "Settings"]
 
 
 class Settings(BaseSettings):

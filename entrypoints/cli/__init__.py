@@ -10,14 +10,12 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import typer.main
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from typer._click import Command, Context, Parameter
 
-from db.engine import redact, redact_text
 from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     admin,
     admission,
@@ -30,9 +28,12 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     rules_ops,
 )
 from entrypoints.cli.common import STATE, app, echo_error
+from entrypoints.dates import EARLIEST_DATE, LATEST_DATE
 from entrypoints.errors import EXIT_DATABASE_UNAVAILABLE, EXIT_INTERNAL_ERROR, exit_code
-from entrypoints.settings import EARLIEST_DATE, LATEST_DATE
 from lifecycle.errors import InnospaceError
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import DBAPIError
 
 __all__ = ["app", "command", "main"]
 
@@ -43,9 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     except InnospaceError as err:
         echo_error(err)
         raise SystemExit(exit_code(err)) from None
-    except DBAPIError as err:
-        raise SystemExit(_database_error(err)) from None
     except Exception as err:  # a bug: one line and exit 1, never a traceback
+        from sqlalchemy.exc import DBAPIError  # imported when needed: a fast start
+
+        if isinstance(err, DBAPIError):
+            raise SystemExit(_database_error(err)) from None
         raise SystemExit(_internal_error(err)) from None
     finally:
         if STATE.app is not None:
@@ -91,6 +94,10 @@ def _bounded(inner: Callback | None, low: int, high: int) -> Callback:
 def _database_error(err: DBAPIError) -> int:
     """The driver's error: the database cannot be reached (exit 10), holds no innospace schema
     or an older one (exit 3), or, on a current schema, a bug (exit 1)."""
+    from sqlalchemy.exc import OperationalError
+
+    from db.engine import redact, redact_text
+
     where = redact(STATE.app.engine.url) if STATE.app is not None else "the database"
     schema = _schema_problem(where)
     if schema is not None:
@@ -112,6 +119,8 @@ def _schema_problem(where: str) -> str | None:
     schema is current or the database cannot be asked."""
     if STATE.app is None:
         return None
+    from sqlalchemy.exc import SQLAlchemyError
+
     from db import migrate
 
     try:
@@ -132,6 +141,8 @@ def _schema_problem(where: str) -> str | None:
 def _internal_error(err: BaseException) -> int:
     """An exception no code path expected: a bug. Say which, in one line (the traceback with
     INNOSPACE_LOG_LEVEL=DEBUG), and exit 1."""
+    from db.engine import redact_text
+
     detail = redact_text(" ".join(str(err).split()))
     if len(detail) > 300:
         detail = detail[:299] + "…"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,9 +17,15 @@ from entrypoints.cli.common import (
     parse_instant,
     read_file,
 )
+from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
-from workflows import queries, queries_ops, rules
+
+if TYPE_CHECKING:
+    from workflows import queries, queries_ops, rules
+else:
+    queries, queries_ops = lazy("workflows.queries"), lazy("workflows.queries_ops")
+    rules = lazy("workflows.rules")
 
 db_app = typer.Typer(help="数据库 / database schema", no_args_is_help=True)
 space_app = typer.Typer(help="空间 / spaces", no_args_is_help=True)

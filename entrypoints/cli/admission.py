@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,11 +20,13 @@ from entrypoints.cli.common import (
     shown,
 )
 from workflows import commands as c
-from workflows.core import Step
+
+if TYPE_CHECKING:
+    from workflows.core import Step
 
 
 def _done(step: Step | dict[str, object], as_json: bool = False) -> None:
-    data = step.to_dict() if isinstance(step, Step) else step
+    data = step if isinstance(step, dict) else step.to_dict()
     if as_json:
         emit(data, True)
         return

@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from entrypoints.cli.common import Json, emit, get_app
 from entrypoints.cli.reads import audit_app
+from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
-from workflows import checkpoints
-from workflows.audit import VerifyReport
+
+if TYPE_CHECKING:
+    from workflows import checkpoints
+    from workflows.audit import VerifyReport
+else:
+    checkpoints = lazy("workflows.checkpoints")
 
 
 def _settings_key() -> str | None:
@@ -28,7 +33,8 @@ def audit_keygen(
         typer.Option(
             "--out",
             help="私钥文件 / private key file to create (0600; default INNOSPACE_AUDIT_KEY or "
-            f"{checkpoints.DEFAULT_KEY}); the public key goes next to it as PATH.pub",
+            "innospace-audit.key, workflows.checkpoints.DEFAULT_KEY); the public key goes "
+            "next to it as PATH.pub",
         ),
     ] = None,
     as_json: Json = False,

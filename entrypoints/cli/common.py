@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from entrypoints.bootstrap import App, bootstrap
+from entrypoints.dates import EARLIEST_DATE, LATEST_DATE
 from entrypoints.errors import exit_code
-from entrypoints.settings import EARLIEST_DATE, LATEST_DATE
 from lifecycle.errors import InnospaceError, InvalidInput
+
+if TYPE_CHECKING:
+    from entrypoints.bootstrap import App
 
 app = typer.Typer(
     help="innospace — 科创空间入驻企业全生命周期管理 / tenant lifecycle engine for "
@@ -48,6 +50,8 @@ def _global(
 
 def get_app() -> App:
     if STATE.app is None:
+        from entrypoints.bootstrap import bootstrap
+
         STATE.app = bootstrap(database_url=STATE.db)
     return STATE.app
 

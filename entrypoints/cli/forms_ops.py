@@ -4,16 +4,22 @@ figures from a sheet) and ``export tenancies|reviews|exits`` (the ledgers as wor
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app
 from entrypoints.cli.residency import review_app
+from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
-from lifecycle.rulebook import Rulebook
-from workflows import excel, forms, ledgers, queries
-from workflows.forms import FormName
+
+if TYPE_CHECKING:
+    from lifecycle.rulebook import Rulebook
+    from workflows import excel, forms, ledgers, queries
+    from workflows.forms import FormName
+else:
+    excel, forms = lazy("workflows.excel"), lazy("workflows.forms")
+    ledgers, queries = lazy("workflows.ledgers"), lazy("workflows.queries")
 
 forms_app = typer.Typer(
     help="填报模板：字段、中文名称、单位与规则 / form templates: every field, label, unit and rule",

@@ -13,19 +13,25 @@ Every command reads and writes through the composition root (``get_app()``); err
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app, read_file
+from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput, InvalidTemplate
-from notifications.catalog import AUDIENCES, CATALOG, PARTS, spec
-from notifications.formatting import LOCALES
-from notifications.outbox import STATUSES
-from notifications.overrides import check_templates, preview
-from notifications.render import Override, RenderedMessage
 from workflows import commands as c
-from workflows import queries_ops
+
+if TYPE_CHECKING:
+    from notifications import catalog, formatting, outbox, render
+    from notifications import overrides as checks
+    from notifications.render import RenderedMessage
+    from workflows import queries_ops
+else:
+    catalog, formatting = lazy("notifications.catalog"), lazy("notifications.formatting")
+    outbox, checks = lazy("notifications.outbox"), lazy("notifications.overrides")
+    render = lazy("notifications.render")
+    queries_ops = lazy("workflows.queries_ops")
 
 outbox_app = typer.Typer(
     help="发件箱 / outbox: queued notices, dead letters, retries", no_args_is_help=True
@@ -40,20 +46,20 @@ Locale = Annotated[str, typer.Option("--locale", help="zh-CN | en")]
 
 
 def _locale(value: str) -> str:
-    if value not in LOCALES:
-        raise InvalidInput("locale", f"must be one of {', '.join(LOCALES)}", value)
+    if value not in formatting.LOCALES:
+        raise InvalidInput("locale", f"must be one of {', '.join(formatting.LOCALES)}", value)
     return value
 
 
 def _part(value: str | None) -> str | None:
-    if value is not None and value not in PARTS:
-        raise InvalidInput("part", f"must be one of {', '.join(PARTS)}", value)
+    if value is not None and value not in catalog.PARTS:
+        raise InvalidInput("part", f"must be one of {', '.join(catalog.PARTS)}", value)
     return value
 
 
 def _audience(value: str | None) -> str | None:
-    if value is not None and value not in AUDIENCES:
-        raise InvalidInput("audience", f"must be one of {', '.join(AUDIENCES)}", value)
+    if value is not None and value not in catalog.AUDIENCES:
+        raise InvalidInput("audience", f"must be one of {', '.join(catalog.AUDIENCES)}", value)
     return value
 
 
@@ -77,8 +83,8 @@ def outbox_list_cmd(
     as_json: Json = False,
 ) -> None:
     """列出发件箱 / list outbox rows, newest first, with their last error."""
-    if status is not None and status not in STATUSES:
-        raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}", status)
+    if status is not None and status not in outbox.STATUSES:
+        raise InvalidInput("status", f"must be one of {', '.join(outbox.STATUSES)}", status)
     if limit < 1:
         raise InvalidInput("limit", "must be at least 1", limit)
     rows = get_app().service.query(queries_ops.outbox_rows, status=status, limit=limit)
@@ -218,7 +224,7 @@ def templates_list(as_json: Json = False) -> None:
     """消息目录 / the message catalog: names, audiences, legal notices."""
     rows: list[dict[str, Any]] = []
     lines: list[str] = []
-    for s in CATALOG.values():
+    for s in catalog.CATALOG.values():
         legal = "when adverse" if callable(s.legal) else ("yes" if s.legal else "no")
         audiences = sorted(s.audiences)
         rows.append({"name": s.key, "audiences": audiences, "legal": legal})
@@ -233,15 +239,19 @@ def templates_check(as_json: Json = False) -> None:
     overrides; exit 2 listing the problems if any."""
     a = get_app()
     overrides = a.service.query(queries_ops.template_overrides)
-    problems = check_templates(a.renderer, overrides)
-    checked = {"messages": len(CATALOG), "locales": list(LOCALES), "overrides": len(overrides)}
+    problems = checks.check_templates(a.renderer, overrides)
+    checked = {
+        "messages": len(catalog.CATALOG),
+        "locales": list(formatting.LOCALES),
+        "overrides": len(overrides),
+    }
     if as_json:
         emit({"ok": not problems, "checked": checked, "problems": problems}, True)
     elif problems:
         typer.echo("\n".join(problems))
     else:
         typer.echo(
-            f"templates OK: {checked['messages']} messages × {len(LOCALES)} locales, "
+            f"templates OK: {checked['messages']} messages × {len(formatting.LOCALES)} locales, "
             f"{checked['overrides']} override(s)"
         )
     if problems:
@@ -273,7 +283,7 @@ def templates_preview(
     as_json: Json = False,
 ) -> None:
     """预览 / render a message against its sample context, with the current overrides."""
-    message = spec(name)
+    message = catalog.spec(name)
     loc, chosen, aud = _locale(locale), _part(part), _audience(audience)
     count = len(message.variant(aud or next(iter(message.variants))).samples)
     if not 1 <= sample <= count:
@@ -285,8 +295,12 @@ def templates_preview(
     if file is not None and chosen is not None:
         current = overrides.get((name, loc, chosen))
         revision = (current.revision if current else 0) + 1
-        overrides[(name, loc, chosen)] = Override(name, loc, chosen, revision, _read_source(file))
-    rendered = preview(a.renderer, name, loc, audience=aud, sample=sample - 1, overrides=overrides)
+        overrides[(name, loc, chosen)] = render.Override(
+            name, loc, chosen, revision, _read_source(file)
+        )
+    rendered = checks.preview(
+        a.renderer, name, loc, audience=aud, sample=sample - 1, overrides=overrides
+    )
     shown = _parts(rendered, chosen)
     if as_json:
         emit(shown, True)
@@ -307,7 +321,7 @@ def templates_set(
 ) -> None:
     """保存模板覆盖 / validate (sandbox, every sample) and store the next revision of an
     override; nothing is stored on error."""
-    spec(name)
+    catalog.spec(name)
     loc, chosen = _locale(locale), _part(part)
     assert chosen is not None
     source = _read_source(file)
@@ -317,7 +331,7 @@ def templates_set(
     emit(
         {"name": name, "locale": loc, "part": chosen, "revision": revision, "author": author},
         as_json,
-        f"stored {loc}/{name}.{PARTS[chosen]} revision {revision} (by {author}); "
+        f"stored {loc}/{name}.{catalog.PARTS[chosen]} revision {revision} (by {author}); "
         "the relay uses it from its next batch",
     )
 
@@ -331,7 +345,7 @@ def templates_history(
     as_json: Json = False,
 ) -> None:
     """修改历史 / every stored revision of a message's overrides, newest first."""
-    spec(name)
+    catalog.spec(name)
     loc = _locale(locale) if locale is not None else None
     chosen = _part(part)
 
@@ -346,7 +360,7 @@ def templates_history(
     for r in rows:
         mark = " (current)" if r["current"] else ""
         lines.append(
-            f"{r['locale']}/{name}.{PARTS[r['part']]} r{r['revision']}{mark} "
+            f"{r['locale']}/{name}.{catalog.PARTS[r['part']]} r{r['revision']}{mark} "
             f"by {r['author']} at {r['created_at']}"
         )
         if source:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from entrypoints.cli.common import Json, app, emit, get_app, parse_instant, shown
+from entrypoints.lazy import lazy
 from lifecycle.errors import IntegrityError
 from lifecycle.table import STATE_LABELS, STATES
-from workflows import queries
+
+if TYPE_CHECKING:
+    from workflows import queries
+else:
+    queries = lazy("workflows.queries")
 
 audit_app = typer.Typer(help="审计日志 / audit log", no_args_is_help=True)
 deadlines_app = typer.Typer(help="期限 / deadlines", no_args_is_help=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,9 +24,15 @@ from entrypoints.cli.common import (
     read_file,
 )
 from entrypoints.cli.residency import review_app
+from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
-from workflows import decisions, queries, queries_ops, simulate
+
+if TYPE_CHECKING:
+    from workflows import decisions, queries, queries_ops, simulate
+else:
+    decisions, queries = lazy("workflows.decisions"), lazy("workflows.queries")
+    queries_ops, simulate = lazy("workflows.queries_ops"), lazy("workflows.simulate")
 
 graduation_app = typer.Typer(help="毕业 / graduation", no_args_is_help=True)
 benefit_app = typer.Typer(
