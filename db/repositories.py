@@ -143,6 +143,37 @@ def reviews_of(conn: Connection, ids: Sequence[int], period: int) -> dict[int, R
     return {r.tenancy_id: ReviewRow(*r) for r in rows}
 
 
+_V = ALL_TABLES.tables["violations"]
+_VETO_FACTS = (
+    select(_V.c.id, _V.c.tenancy_id, _V.c.code)
+    .where(
+        _V.c.tenancy_id.in_(bindparam("ids", expanding=True)),
+        _V.c.code.in_(bindparam("codes", expanding=True)),
+        _V.c.reported_at >= bindparam("start"),
+        _V.c.reported_at < bindparam("end"),
+    )
+    .order_by(_V.c.id)
+)
+#: tenancy id -> veto code -> ids of the violations recorded with it
+VetoFacts = dict[int, dict[str, list[int]]]
+
+
+def veto_facts(
+    conn: Connection,
+    ids: Sequence[int],
+    codes: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> VetoFacts:
+    """Violations with one of ``codes`` recorded in ``[start, end)``, by tenancy and code."""
+    out: VetoFacts = {}
+    if ids and codes:
+        params = {"ids": list(ids), "codes": list(codes), "start": start, "end": end}
+        for row_id, tenancy_id, code in conn.execute(_VETO_FACTS, params):
+            out.setdefault(tenancy_id, {}).setdefault(code, []).append(row_id)
+    return out
+
+
 def leased_area(conn: Connection, tenancy_id: int) -> float:
     rows = conn.execute(_LEASED_ONE, {"tenancy_id": tenancy_id})
     return round(sum(float(area) for _, area in rows), 2)
@@ -191,6 +222,9 @@ class Reviews(Protocol):
         self, tenancy_id: int, period: int
     ) -> tuple[ReviewRow | None, ReviewRow | None]: ...
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]: ...
+    def veto_facts(
+        self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
+    ) -> VetoFacts: ...
 
 
 class Allocations(Protocol):
@@ -236,6 +270,11 @@ class CoreReviews(_OnConnection):
 
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
         return reviews_of(self.connection(), ids, period)
+
+    def veto_facts(
+        self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
+    ) -> VetoFacts:
+        return veto_facts(self.connection(), ids, codes, start, end)
 
 
 class CoreAllocations(_OnConnection):

@@ -347,6 +347,15 @@ class FakeReviews(_Repository):
             if r["tenancy_id"] in wanted
         }
 
+    def veto_facts(
+        self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
+    ) -> dict[int, dict[str, list[int]]]:
+        out: dict[int, dict[str, list[int]]] = {}
+        for v in select(self.uow.rows, "violations"):
+            if v["tenancy_id"] in ids and v["code"] in codes and start <= v["reported_at"] < end:
+                out.setdefault(v["tenancy_id"], {}).setdefault(v["code"], []).append(v["id"])
+        return out
+
 
 def _review(row: Row) -> ReviewRow:
     return ReviewRow(*(copy.deepcopy(row[c]) for c in REVIEW_COLUMNS))

@@ -42,7 +42,7 @@ from lifecycle.clock import Clock
 from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleTenancy
 from lifecycle.rulebook.trace import Trace
 from lifecycle.table import ACTIVE, UNDER_REVIEW
-from workflows import reviews, rules
+from workflows import reviews, rules, veto_facts
 from workflows.reports import report_dict
 from workflows.reviews import CYCLE_REASON, SYSTEM
 
@@ -399,6 +399,12 @@ class _Decider:
 
     def score(self, loaded: _Loaded) -> list[tuple[TenancyRow, rbook.ReviewDecision]]:
         out = []
+        facts = repo.veto_facts(
+            self.conn,
+            [t.id for t in loaded.tenancies],
+            veto_facts.codes(self.rb),
+            *veto_facts.period_bounds(self.period),
+        )
         for t in loaded.tenancies:
             review, prev = loaded.reviews[t.id], loaded.previous.get(t.id)
             try:
@@ -410,6 +416,7 @@ class _Decider:
                     vetoes=self.vetoes.get(t.id, ()),
                     submitted=review.status == "submitted",
                     previous_grade=prev.grade if prev else None,
+                    recorded=facts.get(t.id),
                 )
             except InvalidInput as err:  # as decisions.plan_cycle names it
                 raise InvalidInput(f"tenancy {t.id}: {err.field}", err.rule) from err

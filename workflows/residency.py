@@ -15,7 +15,7 @@ from lifecycle.errors import (
     NotFound,
 )
 from lifecycle.table import RECTIFYING, RESIDENT_STATES, UNDER_REVIEW
-from workflows import reviews, rules
+from workflows import reviews, rules, veto_facts
 from workflows.commands import (
     DecideReview,
     ExtendRectification,
@@ -82,6 +82,7 @@ def evaluate(
     """Score a review under ``rb`` (``previous``: last year's review, if already loaded)."""
     if previous == "load":
         previous = find_review(w, tenancy.id, review.period - 1)
+    facts = veto_facts.recorded(w.uow.reviews, rb, [tenancy.id], review.period)
     return rbook.score_review(
         rb,
         figures=review.figures,
@@ -90,6 +91,7 @@ def evaluate(
         vetoes=vetoes,
         submitted=review.status == "submitted",
         previous_grade=previous.grade if previous else None,
+        recorded=facts.get(tenancy.id),
     )
 
 

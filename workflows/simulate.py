@@ -36,11 +36,13 @@ class Outcome:
 
 
 def recorded_vetoes(trace: dict[str, Any]) -> tuple[str, ...]:
-    """The veto codes an operator raised, as the stored review trace shows them."""
+    """The veto codes an operator raised or a recorded violation raised (the trace names the
+    violation), as the stored review trace shows them."""
     out: list[str] = []
     for step in trace.get("steps", []):
         rule = str(step.get("rule", ""))
-        if rule.startswith(VETO_PREFIX) and (step.get("figures") or {}).get("raised"):
+        figures = step.get("figures") or {}
+        if rule.startswith(VETO_PREFIX) and (figures.get("raised") or figures.get("violations")):
             out.append(rule.removeprefix(VETO_PREFIX))
     return tuple(out)
 

@@ -203,10 +203,13 @@ def score_review(
     vetoes: Collection[str] = (),
     submitted: bool = True,
     previous_grade: str | None = None,
+    recorded: Mapping[str, Sequence[int]] | None = None,
 ) -> ReviewDecision:
     """Score one firm's year. Not submitted by the deadline: ``missing_data_grade`` with score 0.
-    A veto (by code in ``vetoes`` or by a yes/no veto metric reported true) gives
-    ``veto_grade``; the worse of the grades applies. ``previous_grade`` is last year's grade."""
+    A veto (by code in ``vetoes``, by a yes/no veto metric reported true, or by a veto fact
+    recorded during the period: ``recorded`` maps a veto code to the ids of the violations
+    recorded with it, and the trace names them) gives ``veto_grade``; the worse of the grades
+    applies. ``previous_grade`` is last year's grade."""
     known = {v.code for v in rb.review.vetoes}
     if unknown := sorted(set(vetoes) - known):
         raise InvalidInput(
@@ -265,10 +268,13 @@ def score_review(
     vetoed: list[str] = []
     for veto in rb.review.vetoes:
         by_metric = veto.metric is not None and cur.get(veto.metric) is True
-        hit = veto.code in vetoes or by_metric
+        facts = list((recorded or {}).get(veto.code, ()))
+        hit = veto.code in vetoes or by_metric or bool(facts)
         if hit:
             vetoed.append(veto.code)
         shown: dict[str, Any] = {"raised": veto.code in vetoes}
+        if facts:
+            shown["violations"] = facts
         if veto.metric is not None:
             shown[veto.metric] = cur.get(veto.metric)
         trace = trace.add(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from e2e.cli_support import Cli
+from e2e.cli_support import NOW, Cli
 from e2e.test_cli_lifecycle import AFTER_PUBLICITY, admitted_firm
 
 from entrypoints.demo_data import good_profile, make_uscc
@@ -51,6 +51,7 @@ def evaluating(cli: Cli, rng: random.Random) -> int:
 
 
 def resident(cli: Cli, rng: random.Random, unit: str = "A-101") -> int:
+    cli.at(NOW)
     _, t = admitted_firm(cli, rng)
     cli.at(AFTER_PUBLICITY)
     cli.ok("tick")
@@ -102,3 +103,61 @@ def test_a_named_rejection_is_refused_once_a_valid_panel_has_scored(cli: Cli, sp
         4, "reject", str(t), "--without-panel", "--actor", "王芳", "--grounds", "不符合产业方向"
     )
     assert cli.json("reject", str(t), "--reason", "不符合产业方向")["to"] == "rejected"
+
+
+# ---- 4. a recorded veto fact feeds that period's review -----------------------------------
+def test_a_recorded_major_accident_vetoes_that_years_review(cli: Cli, space: str) -> None:
+    from entrypoints.demo_data import figures
+
+    rng = random.Random(41)
+    t, other = resident(cli, rng, "A-101"), resident(cli, rng, "A-102")
+    cli.at("2024-06-03T10:00+08:00")
+    violation = cli.json(
+        "violation", str(t), "--code", "major_accident", "--facts", "2024年6月1日实验室火灾"
+    )["violation"]
+    cli.at("2025-01-02T09:00+08:00")
+    for tenancy in (t, other):
+        cli.ok("review", "open", str(tenancy), "--period", "2024")
+        data = cli.file(f"fig{tenancy}.json", figures("steady", year=2024, rng=random.Random(5)))
+        cli.ok("review", "submit", str(tenancy), "--period", "2024", "--figures", data)
+    decided = cli.json("review", "decide", str(t), "--period", "2024")  # no --veto given
+    assert decided["grade"] == "D"
+    assert cli.json("review", "decide", str(other), "--period", "2024")["grade"] != "D"
+    [event] = [e for e in cli.json("timeline", str(t)) if e["trigger"] == "order_rectification"]
+    [step] = [
+        s for s in event["data"]["trace"]["steps"] if s["rule"] == "review.veto.major_accident"
+    ]
+    assert step["figures"]["violations"] == [violation]
+    assert step["figures"]["raised"] is False and step["result"] == "fail"
+    assert "审计链完整" in cli.ok("audit", "verify")
+
+
+@pytest.mark.parametrize("path", [[], ["--batch"]], ids=["per-tenancy", "batch"])
+def test_a_recorded_veto_fact_vetoes_the_cycle_decision_too(
+    cli: Cli, space: str, path: list[str]
+) -> None:
+    from entrypoints.demo_data import figures
+
+    rng = random.Random(42)
+    t, other = resident(cli, rng, "A-101"), resident(cli, rng, "A-102")
+    cli.at("2024-11-05T10:00+08:00")
+    violation = cli.json("violation", str(t), "--code", "fraud", "--facts", "伪造研发费用凭证")[
+        "violation"
+    ]
+    cli.at("2025-01-02T09:00+08:00")
+    for tenancy in (t, other):
+        cli.ok("review", "open", str(tenancy), "--period", "2024")
+        data = cli.file(f"fig{tenancy}.json", figures("steady", year=2024, rng=random.Random(5)))
+        cli.ok("review", "submit", str(tenancy), "--period", "2024", "--figures", data)
+    cli.at("2025-02-10T09:00+08:00")  # after the submission deadline: the cohort is decided
+    cli.ok("review", "decide-cycle", "MC3", "--period", "2024", *path)
+    decided = [
+        e
+        for e in cli.json("timeline", str(t))
+        if e["trigger"] in ("pass_review", "order_rectification", "fail_review")
+    ]
+    [step] = [s for s in decided[0]["data"]["trace"]["steps"] if s["rule"] == "review.veto.fraud"]
+    assert step["figures"]["violations"] == [violation] and step["result"] == "fail"
+    assert decided[0]["trigger"] == "order_rectification"
+    other_events = [e["trigger"] for e in cli.json("timeline", str(other))]
+    assert "pass_review" in other_events
