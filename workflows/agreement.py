@@ -11,7 +11,7 @@ from db.tables import Allocation, Unit
 from lifecycle import rulebook as rbook
 from lifecycle.errors import GuardFailed, InvalidInput
 from lifecycle.machine import Facts
-from workflows import rules
+from workflows import inputs, rules
 from workflows.admission import _application
 from workflows.commands import Sign
 from workflows.core import Step, Work
@@ -19,8 +19,8 @@ from workflows.core import Step, Work
 
 def sign(w: Work, cmd: Sign) -> Step:
     tenancy = w.load(cmd, "sign")
-    if cmd.term_end <= cmd.term_start:
-        raise InvalidInput("term_end", "must be after term_start", cmd.term_end.isoformat())
+    inputs.check_term(cmd.term_start, cmd.term_end, w.today)
+    inputs.check_amount("deposit_yuan", cmd.deposit_yuan)
     if len(set(cmd.units)) != len(cmd.units):
         raise InvalidInput("units", "a unit is listed twice", ",".join(cmd.units))
     rb = rules.for_tenancy(w, tenancy)

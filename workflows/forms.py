@@ -472,6 +472,7 @@ _RULES_ZH = {
     "must be a number": "须为数字",
     "must be a number, not a yes/no value": "须为数字，不是“是/否”",
     "must be yes/no (true or false)": "须为“是”或“否”",
+    rbook.FIGURE_BOUND_RULE: "绝对值不得超过 10^15",
 }
 
 

@@ -12,7 +12,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from db.tables import CalendarOverride, Firm, Space, Unit
 from lifecycle.errors import AlreadyExists, InvalidInput
-from workflows import rules
+from workflows import inputs, rules
 from workflows.commands import (
     AddUnit,
     CreateSpace,
@@ -43,15 +43,14 @@ def validate_uscc(value: str) -> str:
 def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
     if not _CODE.match(cmd.code):
         raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
-    if not cmd.name.strip():
-        raise InvalidInput("name", "must not be empty")
+    name = inputs.check_name("name", cmd.name)
     if w.session.exec(select(Space).where(Space.code == cmd.code)).first() is not None:
         raise AlreadyExists("space", cmd.code)
     text = cmd.rulebook_text if cmd.rulebook_text is not None else rules.default_rulebook_text()
     rulebook = rules.store(w, text, cmd.rulebook_source)
     space = Space(
         code=cmd.code,
-        name=cmd.name.strip(),
+        name=name,
         timezone=cmd.timezone,
         rulebook_version=rulebook.version,
         created_at=w.now,
@@ -67,15 +66,14 @@ def add_unit(w: Work, cmd: AddUnit) -> dict[str, Any]:
         raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
     if cmd.kind not in UNIT_KINDS:
         raise InvalidInput("kind", f"must be one of {', '.join(UNIT_KINDS)}", cmd.kind)
-    if not cmd.area_m2 > 0:
-        raise InvalidInput("area_m2", "must be greater than 0", cmd.area_m2)
+    area = inputs.check_area("area_m2", cmd.area_m2)
     exists = w.session.exec(
         select(Unit).where(Unit.space_id == space.id, Unit.code == cmd.code)
     ).first()
     if exists is not None:
         raise AlreadyExists("unit", f"{cmd.space}/{cmd.code}")
     assert space.id is not None
-    unit = Unit(space_id=space.id, code=cmd.code, kind=cmd.kind, area_m2=round(cmd.area_m2, 2))
+    unit = Unit(space_id=space.id, code=cmd.code, kind=cmd.kind, area_m2=area)
     w.session.add(unit)
     w.session.flush()
     return {"unit": unit.code, "id": unit.id, "space": space.code}
@@ -83,10 +81,10 @@ def add_unit(w: Work, cmd: AddUnit) -> dict[str, Any]:
 
 def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
     code = validate_uscc(cmd.uscc)
-    if not cmd.name.strip():
-        raise InvalidInput("name", "must not be empty")
-    if not cmd.industry.strip():
-        raise InvalidInput("industry", "must not be empty")
+    name = inputs.check_name("name", cmd.name)
+    industry = inputs.check_name("industry", cmd.industry, limit=64)
+    contact = inputs.check_optional_name("contact_name", cmd.contact_name)
+    manager = inputs.check_optional_name("account_manager", cmd.account_manager)
     if cmd.contact_email is not None and not _EMAIL.match(cmd.contact_email):
         raise InvalidInput("contact_email", "must be an e-mail address", cmd.contact_email)
     if cmd.locale not in ("zh-CN", "en"):
@@ -97,7 +95,14 @@ def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
         raise AlreadyExists("firm", code)
     # The firm's row holds what the command gives, its code and names normalised.
     firm = Firm(
-        **replace(cmd, name=cmd.name.strip(), uscc=code, industry=cmd.industry.strip()).fields(),
+        **replace(
+            cmd,
+            name=name,
+            uscc=code,
+            industry=industry,
+            contact_name=contact,
+            account_manager=manager,
+        ).fields(),
         created_at=w.now,
     )
     w.session.add(firm)

@@ -43,6 +43,8 @@ from lifecycle.rulebook.model_exit import EXIT_TYPES, REQUIRED_TRIGGER_CODES, Fo
 from lifecycle.rulebook.model_review import Consequence, Grade, Metric
 from lifecycle.rulebook.parse import parse_rulebook
 from lifecycle.rulebook.review import (
+    FIGURE_BOUND_RULE,
+    MAX_FIGURE,
     ReviewDecision,
     apply_grade_cap,
     consequence_for,
@@ -123,4 +125,6 @@ __all__ = [
     "trigger",
     "vacate_period",
     "validate_figures",
+    "FIGURE_BOUND_RULE",
+    "MAX_FIGURE",
 ]

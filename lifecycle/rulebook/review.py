@@ -15,6 +15,10 @@ from lifecycle.rulebook.model_review import Consequence, ScoreItem
 from lifecycle.rulebook.trace import FAIL, PASS, Trace, TraceStep
 
 Figure = Decimal | bool | None
+#: The largest magnitude a review figure may have (10^15: a thousand trillion 元, m², people);
+#: a bigger one is a typing slip and would overflow the scoring arithmetic.
+MAX_FIGURE = Decimal(10) ** 15
+FIGURE_BOUND_RULE = "must be between -10^15 and 10^15"
 K = TypeVar("K")
 
 
@@ -71,6 +75,8 @@ def validate_figures(
             out[name] = value
         else:
             number = to_decimal(value, f"figures.{name}")
+            if number.copy_abs() > MAX_FIGURE:  # no arithmetic: it could overflow
+                raise InvalidInput(f"figures.{name}", FIGURE_BOUND_RULE, value)
             if metric.sign == "non_negative" and number < 0:
                 raise InvalidInput(f"figures.{name}", "must not be negative", value)
             out[name] = number

@@ -166,7 +166,7 @@ BAD_INPUTS: list[tuple[str, list[str], int, str]] = [
         "term ends before it starts",
         ["sign", "{t}", "--unit", "A-101", "--from", "2024-05-01", "--to", "2024-04-01"],
         2,
-        "term_end: must be after term_start",
+        "term_end: 到期日须晚于起租日 / must be after term_start",
     ),
     (
         "unknown unit",

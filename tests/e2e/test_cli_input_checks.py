@@ -1,0 +1,105 @@
+"""Input checked at the step that takes it (issue 14, items 9-11): amounts, areas, terms,
+figures and names at the command that receives them; files in UTF-8 (with or without a BOM)
+or GB18030/GBK; long texts from a file or stdin; every problem of a file at once."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from e2e.cli_support import Cli
+from e2e.test_cli_lifecycle import _admitted
+
+from entrypoints.demo_data import figures, make_uscc
+
+
+@pytest.fixture
+def space(cli: Cli) -> str:
+    cli.ok("init")
+    cli.ok("space", "create", "MC3", "成都医学城三医创新中心")
+    for code, kind, area in (("A-101", "office", "120"), ("A-102", "office", "120")):
+        cli.ok("unit", "add", "MC3", code, "--kind", kind, "--area", area)
+    return "MC3"
+
+
+SIGN = ["--unit", "A-101", "--from", "2024-04-01", "--to", "2027-03-31"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--deposit", "-20000"], "deposit_yuan: 不得为负数 / must be >= 0"),
+        (["--deposit", "999999999999999"], "deposit_yuan: 不得超过"),
+    ],
+)
+def test_a_deposit_below_zero_or_absurd_is_refused_at_sign(
+    cli: Cli, space: str, args: list[str], message: str
+) -> None:
+    t = _admitted(cli, random.Random(3))
+    line = cli.refused(2, "sign", str(t), *SIGN, *args)
+    assert message in line
+
+
+def test_a_term_wholly_in_the_past_or_beyond_the_maximum_is_refused(cli: Cli, space: str) -> None:
+    t = _admitted(cli, random.Random(4))
+    past = ["--unit", "A-101", "--from", "2023-01-01", "--to", "2024-01-31"]
+    assert "租期已全部过去" in cli.refused(2, "sign", str(t), *past)
+    long = ["--unit", "A-101", "--from", "2024-04-01", "--to", "2034-03-31"]
+    assert "term_end" in cli.refused(2, "sign", str(t), *long)
+    cli.ok("sign", str(t), *SIGN, "--deposit", "0")
+
+
+@pytest.mark.parametrize(
+    ("area", "message"),
+    [
+        ("inf", "须为有限数值"),
+        ("nan", "须为有限数值"),
+        ("0", "须大于 0"),
+        ("-5", "须大于 0"),
+        ("1e12", "不得超过"),
+    ],
+)
+def test_a_unit_area_must_be_finite_and_positive(
+    cli: Cli, space: str, area: str, message: str
+) -> None:
+    line = cli.refused(2, "unit", "add", "MC3", "X-1", "--kind", "office", "--area", area)
+    assert f"area_m2: {message}" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("坏\x07公司", "不得含控制字符"),
+        ("火箭🚀科技", "不得含表情符号"),
+        ("长" * 201, "不得超过 200 个字符"),
+        ("   ", "不得为空"),
+    ],
+)
+def test_a_firm_name_is_checked(cli: Cli, space: str, name: str, message: str) -> None:
+    uscc = make_uscc(random.Random(8))
+    line = cli.refused(2, "firm", "add", "--name", name, "--uscc", uscc, "--industry", "pharma")
+    assert f"name: {message}" in line
+
+
+def test_a_firm_name_is_trimmed(cli: Cli, space: str) -> None:
+    uscc = make_uscc(random.Random(9))
+    cli.ok("firm", "add", "--name", "  峰际生物  ", "--uscc", uscc, "--industry", "pharma")
+    assert [f["name"] for f in cli.json("firm", "list")] == ["峰际生物"]
+
+
+@pytest.mark.parametrize("value", [9e99, "1e999999999", "-1e20"])
+def test_figures_beyond_sane_bounds_are_refused_at_submit(
+    cli: Cli, space: str, value: object
+) -> None:
+    rng = random.Random(12)
+    t = _admitted(cli, rng)
+    cli.ok("sign", str(t), *SIGN)
+    cli.at("2025-01-02T09:00+08:00")
+    cli.ok("review", "open", str(t), "--period", "2024")
+    data = figures("steady", year=2024, rng=rng)
+    data["revenue_yuan"] = value
+    path = cli.file("fig.json", data)
+    code, _out, err = cli("review", "submit", str(t), "--period", "2024", "--figures", path)
+    assert code == 2, err
+    assert "revenue_yuan" in err and "10^15" in err
+    assert "Traceback" not in err and "InvalidOperation" not in err

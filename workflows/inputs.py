@@ -1,0 +1,113 @@
+"""Checks of what an operator types, applied by the handler that takes it (never later).
+
+Each refusal is an :class:`InvalidInput` naming the field and the rule, Chinese first.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from lifecycle.errors import InvalidInput
+
+#: The longest name (a firm, a space, a contact, an industry) and the longest free text (the
+#: facts of a violation, the grounds of an objection, a plan, a reason), in characters.
+MAX_NAME_CHARS = 200
+MAX_TEXT_CHARS = 20_000
+#: The largest amount in 元 (a deposit, arrears, damages): 1,000 亿 — more is a typing slip.
+MAX_AMOUNT_YUAN = Decimal("100000000000")
+#: The largest area of one unit or one agreement, in m².
+MAX_AREA_M2 = 1_000_000.0
+
+
+def _emoji(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x1F000 <= code <= 0x1FAFF  # pictographs, emoticons, transport, symbols
+        or 0x2600 <= code <= 0x27BF  # miscellaneous symbols and dingbats
+        or 0xFE00 <= code <= 0xFE0F  # variation selectors
+        or code == 0x200D  # zero-width joiner of emoji sequences
+    )
+
+
+def check_name(field: str, value: str, *, limit: int = MAX_NAME_CHARS) -> str:
+    """A name trimmed; refused when empty, longer than ``limit`` characters, or holding a
+    control character, a line break or an emoji."""
+    text = value.strip()
+    if not text:
+        raise InvalidInput(field, "不得为空 / must not be empty")
+    if len(text) > limit:
+        raise InvalidInput(
+            field, f"不得超过 {limit} 个字符 / at most {limit} characters", f"{text[:20]}…"
+        )
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and not _emoji(ch):
+            raise InvalidInput(
+                field, "不得含控制字符或换行 / must not contain control characters", text
+            )
+        if _emoji(ch):
+            raise InvalidInput(field, "不得含表情符号 / must not contain emoji", text)
+    return text
+
+
+def check_optional_name(field: str, value: str | None) -> str | None:
+    return None if value is None else check_name(field, value)
+
+
+def check_text(field: str, value: str, *, limit: int = MAX_TEXT_CHARS) -> str:
+    """A free text (facts, grounds, a plan): at most ``limit`` characters, no NUL."""
+    if len(value) > limit:
+        raise InvalidInput(
+            field, f"不得超过 {limit} 个字符 / at most {limit:,} characters", f"{len(value)} chars"
+        )
+    if "\x00" in value:
+        raise InvalidInput(field, "不得含 NUL 字符 / must not contain a NUL character")
+    return value
+
+
+def check_amount(field: str, value: object) -> Decimal:
+    """An amount in 元: a finite number, >= 0, at most 2 decimals, at most MAX_AMOUNT_YUAN."""
+    try:
+        amount = Decimal(str(value).strip()) if not isinstance(value, bool) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise InvalidInput(field, "须为有限数值（元） / must be a finite amount in yuan", value)
+    if amount < 0:
+        raise InvalidInput(field, "不得为负数 / must be >= 0 (yuan)", value)
+    if amount > MAX_AMOUNT_YUAN:
+        raise InvalidInput(
+            field, f"不得超过 {MAX_AMOUNT_YUAN:,} 元 / at most {MAX_AMOUNT_YUAN:,} yuan", value
+        )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(field, "最多两位小数 / at most 2 decimals (fen)", value)
+    return amount
+
+
+def check_area(field: str, value: float) -> float:
+    """An area in m²: finite, > 0, at most MAX_AREA_M2; rounded to 0.01."""
+    if not math.isfinite(value):
+        raise InvalidInput(field, "须为有限数值（m²） / must be a finite area in m²", value)
+    if not value > 0:
+        raise InvalidInput(field, "须大于 0 / must be greater than 0 (m²)", value)
+    if value > MAX_AREA_M2:
+        raise InvalidInput(
+            field, f"不得超过 {MAX_AREA_M2:,.0f} m² / at most {MAX_AREA_M2:,.0f} m²", value
+        )
+    return round(value, 2)
+
+
+def check_term(start: date, end: date, today: date) -> None:
+    """An agreement term ends after it starts and is not wholly in the past."""
+    if end <= start:
+        raise InvalidInput(
+            "term_end", "到期日须晚于起租日 / must be after term_start", end.isoformat()
+        )
+    if end < today:
+        raise InvalidInput(
+            "term_end",
+            f"租期已全部过去（今天 {today}） / the term lies wholly in the past (today {today})",
+            end.isoformat(),
+        )
