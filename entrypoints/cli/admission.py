@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from entrypoints.cli.common import (
+    TEXT_HELP,
     Actor,
     Json,
     Reason,
@@ -15,6 +16,7 @@ from entrypoints.cli.common import (
     emit,
     get_app,
     load_json_file,
+    long_text,
     parse_date,
     parse_pairs,
     shown,
@@ -169,8 +171,8 @@ def score_cmd(
 def object_cmd(
     tenancy: int,
     by: Annotated[str | None, typer.Option(help="实名或单位盖章 / real name or seal")] = None,
-    grounds: Annotated[str, typer.Option(help="理由 / grounds")] = "",
-    evidence: Annotated[str | None, typer.Option(help="证据 / evidence")] = None,
+    grounds: Annotated[str, typer.Option(help="理由 / grounds" + TEXT_HELP)] = "",
+    evidence: Annotated[str | None, typer.Option(help="证据 / evidence" + TEXT_HELP)] = None,
     oral: Annotated[bool, typer.Option("--oral", help="非书面 / not in writing")] = False,
     actor: Actor = "operator",
     version: Version = None,
@@ -182,8 +184,8 @@ def object_cmd(
             tenancy_id=tenancy,
             by=by,
             written=not oral,
-            grounds=grounds,
-            evidence=evidence,
+            grounds=long_text(grounds, "grounds"),
+            evidence=None if evidence is None else long_text(evidence, "evidence"),
             actor=actor,
             expected_version=version,
         )

@@ -167,7 +167,9 @@ MAX_JSON_DEPTH = 32
 
 
 def read_file(path: str, field: str) -> str:
-    """A UTF-8 file's content; a file that cannot be read is an InvalidInput naming ``field``."""
+    """A text file's content: UTF-8 with or without a BOM, UTF-16 with a BOM, or GB18030/GBK
+    (what Excel and Notepad save on Chinese Windows); a file that cannot be read is an
+    InvalidInput naming ``field``."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_INPUT_BYTES + 1)
@@ -177,10 +179,67 @@ def read_file(path: str, field: str) -> str:
         raise InvalidInput(field, "not a file name", path) from None
     if len(raw) > MAX_INPUT_BYTES:
         raise InvalidInput(field, f"larger than the limit of {MAX_INPUT_BYTES:,} bytes", path)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(field, "must be UTF-8 text", path) from None
+    return decode_text(raw, field, path)
+
+
+def decode_text(raw: bytes, field: str, where: str) -> str:
+    """``raw`` as text: UTF-8 (a BOM dropped), UTF-16 with a BOM, else GB18030 (GBK's
+    superset); anything else is an InvalidInput naming ``field``."""
+    import codecs
+
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput(
+        field,
+        "须为 UTF-8（可带 BOM）或 GB18030/GBK 编码的文本 / must be UTF-8 (with or without a "
+        "BOM) or GB18030/GBK text",
+        where,
+    )
+
+
+#: The longest free text an option takes (facts, grounds, a plan, evidence), in characters.
+MAX_TEXT_CHARS = 20_000
+#: Said in the help of every option :func:`long_text` reads.
+TEXT_HELP = (
+    "; @文件 读文件、- 读标准输入，至多 20,000 字 / @FILE reads a file, - stdin; "
+    "at most 20,000 characters"
+)
+
+
+def long_text(value: str, field: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """A long text option: ``@FILE`` reads the file (encodings as :func:`read_file`), ``-``
+    reads standard input, ``@@…`` is a text that starts with ``@``; at most ``limit``
+    characters."""
+    import sys
+
+    if value == "-":
+        stream = getattr(sys.stdin, "buffer", None)
+        raw = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else b""
+        text = decode_text(raw, field, "stdin")
+    elif value.startswith("@@"):
+        text = value[1:]
+    elif value.startswith("@"):
+        text = read_file(value[1:], field)
+    else:
+        text = value
+    text = text.strip()
+    if len(text) > limit:
+        raise InvalidInput(
+            field,
+            f"不得超过 {limit:,} 个字符 / at most {limit:,} characters",
+            f"{len(text):,} characters",
+        )
+    return text
 
 
 def load_json_file(path: str, field: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import typer
 
 from entrypoints.cli.admission import _done, tenancy_command
 from entrypoints.cli.common import (
+    TEXT_HELP,
     Actor,
     Json,
     Reason,
@@ -16,6 +17,7 @@ from entrypoints.cli.common import (
     emit,
     get_app,
     load_json_file,
+    long_text,
     parse_pairs,
 )
 from workflows import commands as c
@@ -110,7 +112,7 @@ def review_decide(
 @rectify_app.command("plan")
 def rectify_plan(
     tenancy: int,
-    plan: Annotated[str, typer.Option(help="整改方案 / the plan")],
+    plan: Annotated[str, typer.Option(help="整改方案 / the plan" + TEXT_HELP)],
     actor: Actor = "firm",
     version: Version = None,
     as_json: Json = False,
@@ -119,7 +121,10 @@ def rectify_plan(
     _done(
         get_app().service.handle(
             c.FileRectificationPlan(
-                tenancy_id=tenancy, plan=plan, actor=actor, expected_version=version
+                tenancy_id=tenancy,
+                plan=long_text(plan, "plan"),
+                actor=actor,
+                expected_version=version,
             )
         ),
         as_json,
@@ -174,8 +179,8 @@ def reinspect_cmd(
 def violation_cmd(
     tenancy: int,
     code: Annotated[str, typer.Option(help="退出情形代码 / trigger code")],
-    facts: Annotated[str, typer.Option(help="事实 / facts")],
-    evidence: Annotated[str | None, typer.Option(help="证据 / evidence")] = None,
+    facts: Annotated[str, typer.Option(help="事实 / facts" + TEXT_HELP)],
+    evidence: Annotated[str | None, typer.Option(help="证据 / evidence" + TEXT_HELP)] = None,
     actor: Actor = "operator",
     version: Version = None,
     as_json: Json = False,
@@ -185,8 +190,8 @@ def violation_cmd(
         c.ReportViolation(
             tenancy_id=tenancy,
             code=code,
-            facts=facts,
-            evidence=evidence,
+            facts=long_text(facts, "facts"),
+            evidence=None if evidence is None else long_text(evidence, "evidence"),
             actor=actor,
             expected_version=version,
         )
@@ -208,7 +213,7 @@ def violation_cmd(
 def exit_notice(
     tenancy: int,
     grounds: Annotated[str, typer.Option(help="退出情形代码 / trigger code")],
-    facts: Annotated[str, typer.Option(help="事实与证据 / facts and evidence")],
+    facts: Annotated[str, typer.Option(help="事实与证据 / facts and evidence" + TEXT_HELP)],
     proof: Annotated[str, typer.Option("--proof", help="送达证明 / proof of service")],
     actor: Actor = "operator",
     version: Version = None,
@@ -221,7 +226,7 @@ def exit_notice(
             c.ServeExitNotice(
                 tenancy_id=tenancy,
                 grounds=grounds,
-                facts=facts,
+                facts=long_text(facts, "facts"),
                 proof_of_service=proof,
                 actor=actor,
                 expected_version=version,

@@ -4,6 +4,7 @@ or GB18030/GBK; long texts from a file or stdin; every problem of a file at once
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -103,3 +104,63 @@ def test_figures_beyond_sane_bounds_are_refused_at_submit(
     assert code == 2, err
     assert "revenue_yuan" in err and "10^15" in err
     assert "Traceback" not in err and "InvalidOperation" not in err
+
+
+# ---- item 10: files in UTF-8 (BOM or not) or GB18030/GBK; long texts from a file or stdin --
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig"])
+def test_profile_and_figures_files_in_gbk_or_with_a_bom_are_read(
+    cli: Cli, space: str, encoding: str
+) -> None:
+    from e2e.test_cli_lifecycle import random_date
+
+    from entrypoints.demo_data import good_profile
+
+    rng = random.Random(21)
+    uscc = make_uscc(rng)
+    cli.ok("firm", "add", "--name", "峰际生物", "--uscc", uscc, "--industry", "pharma")
+    profile = good_profile(random_date())
+    profile["name"] = "峰际生物"
+    path = cli.tmp / "profile.json"
+    path.write_bytes(json.dumps(profile, ensure_ascii=False, default=str).encode(encoding))
+    t = cli.json("apply", uscc, "MC3", "--area", "120", "--profile", str(path))["tenancy_id"]
+    assert cli.json("show", str(t))["state"] == "applied"
+    bad = cli.tmp / "bad.json"
+    bad.write_bytes(b"\xff\xfe\xfd\x00\x81")
+    line = cli.refused(2, "apply", uscc, "MC3", "--profile", str(bad))
+    assert "GB18030/GBK" in line
+
+
+def _in_publicity(cli: Cli) -> int:
+    from e2e.test_cli_lifecycle import admitted_firm
+
+    _, t = admitted_firm(cli, random.Random(22))
+    return t
+
+
+def test_long_texts_come_from_a_file_or_stdin(
+    cli: Cli, space: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    t = _in_publicity(cli)
+    grounds = "该企业申报的研发人员数量与社保缴纳记录不符。" * 40
+    path = cli.tmp / "grounds.txt"
+    path.write_bytes(grounds.encode("gbk"))
+    cli.ok("object", str(t), "--by", "张三", "--grounds", f"@{path}")
+    stdin = io.TextIOWrapper(io.BytesIO("股东名册与工商登记不一致".encode()))
+    monkeypatch.setattr("sys.stdin", stdin)
+    cli.ok("object", str(t), "--by", "李四", "--grounds", "-")
+    cli.ok("object", str(t), "--by", "王五", "--grounds", "@@官方账号举报")
+    timeline = json.dumps(cli.json("timeline", str(t)), ensure_ascii=False)
+    assert grounds in timeline
+    assert "股东名册与工商登记不一致" in timeline and "@官方账号举报" in timeline
+
+
+def test_a_long_text_over_its_limit_is_refused(cli: Cli, space: str) -> None:
+    t = _in_publicity(cli)
+    path = cli.tmp / "huge.txt"
+    path.write_text("字" * 20_001, encoding="utf-8")
+    line = cli.refused(2, "object", str(t), "--by", "张三", "--grounds", f"@{path}")
+    assert "grounds: 不得超过 20,000 个字符" in line
+    missing = cli.refused(2, "object", str(t), "--by", "张三", "--grounds", "@/nonexistent.txt")
+    assert "grounds: cannot read file" in missing
