@@ -30,6 +30,7 @@ from workflows import (
     publicity,
     registry,
     residency,
+    windows,
 )
 from workflows import commands as c
 from workflows.service import Handlers, Service
@@ -73,8 +74,10 @@ HANDLERS: Handlers = {
     c.ServeExitNotice: exits.serve_exit_notice,
     c.ConfirmExit: exits.confirm_exit_cmd,
     c.BeginExit: exits.begin_exit,
+    c.EndGraduationPublicity: exits.end_graduation_publicity,
     c.HandOver: exits.hand_over,
     c.EscalateVacating: exits.escalate_vacating,
+    c.WaiveWindow: windows.waive_window,
     # operations
     c.RetryDeadlines: operations.retry_deadlines,
     c.RetryNotices: operations.retry_notices,

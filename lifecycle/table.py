@@ -23,6 +23,7 @@ class State(Enum):
     UNDER_REVIEW = "under_review"
     RECTIFYING = "rectifying"
     EXIT_NOTICE = "exit_notice"
+    GRADUATION_PUBLICITY = "graduation_publicity"
     VACATING = "vacating"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
@@ -48,7 +49,9 @@ PHASE: dict[str, Phase] = {
         )
     },
     **{s.value: Phase.RESIDENCY for s in (State.ACTIVE, State.UNDER_REVIEW, State.RECTIFYING)},
-    **{s.value: Phase.EXIT for s in (State.EXIT_NOTICE, State.VACATING)},
+    **{
+        s.value: Phase.EXIT for s in (State.EXIT_NOTICE, State.GRADUATION_PUBLICITY, State.VACATING)
+    },
     **{s.value: Phase.CLOSED for s in (State.REJECTED, State.WITHDRAWN, State.EXITED)},
 }
 TERMINAL: frozenset[str] = frozenset(s for s, p in PHASE.items() if p is Phase.CLOSED)
@@ -66,6 +69,7 @@ ACTIVE = State.ACTIVE.value
 UNDER_REVIEW = State.UNDER_REVIEW.value
 RECTIFYING = State.RECTIFYING.value
 EXIT_NOTICE = State.EXIT_NOTICE.value
+GRADUATION_PUBLICITY = State.GRADUATION_PUBLICITY.value
 VACATING = State.VACATING.value
 REJECTED = State.REJECTED.value
 WITHDRAWN = State.WITHDRAWN.value
@@ -81,6 +85,7 @@ STATE_LABELS: dict[str, tuple[str, str]] = {
     "under_review": ("考核中", "under review"),
     "rectifying": ("整改中", "rectifying"),
     "exit_notice": ("退出告知（陈述申辩期）", "exit notice (statement and defence)"),
+    "graduation_publicity": ("毕业公示中", "graduation public notice"),
     "vacating": ("腾退中", "vacating"),
     "rejected": ("未通过", "rejected"),
     "withdrawn": ("已撤回", "withdrawn"),
@@ -155,11 +160,25 @@ TRANSITIONS: tuple[Transition, ...] = (
     # exit
     _t("serve_exit_notice", RESIDENT, "exit_notice", "送达退出告知书", "serve exit notice"),
     _t(
+        "confirm_graduation",
+        RESIDENT,
+        "graduation_publicity",
+        "确认毕业，进入毕业公示",
+        "confirm graduation, start its public notice",
+    ),
+    _t(
+        "graduate",
+        "graduation_publicity",
+        "vacating",
+        "毕业公示期满，办理毕业退出",
+        "graduation notice over, begin the graduation exit",
+    ),
+    _t(
         "begin_exit",
         RESIDENT,
         "vacating",
-        "办理退出（毕业/到期/自愿）",
-        "begin exit (graduation, term end, voluntary)",
+        "办理退出（到期/自愿）",
+        "begin exit (term end, voluntary)",
     ),
     _t(
         "uphold_objection",

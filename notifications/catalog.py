@@ -450,6 +450,38 @@ SPECS: tuple[MessageSpec, ...] = (
         ),
     ),
     MessageSpec(
+        "graduation_publicity_start",
+        {
+            audience: _v(
+                "from to period",
+                {
+                    "from": "2027-03-01",
+                    "to": "2027-03-05",
+                    "period": "5个工作日（含首日）",
+                    "reason": "经核实已认定为高新技术企业",
+                },
+                {"from": "2027-03-01", "to": "2027-03-05", "period": "5个工作日（含首日）"},
+            )
+            for audience in ("firm", "operators")
+        },
+        doc="a verified graduation goes on public notice (firm and operators told)",
+    ),
+    MessageSpec(
+        "graduation_publicity_end",
+        {
+            "operators": _v(
+                "vacate_due_on period",
+                {
+                    "exit_type": "graduation",
+                    "vacate_due_on": "2027-09-05",
+                    "period": "6个月",
+                    "approved": True,
+                },
+            )
+        },
+        doc="the graduation notice is over: the graduation exit has begun",
+    ),
+    MessageSpec(
         "vacate_overdue",
         {
             "firm": _v("vacate_due_on", {"vacate_due_on": "2027-01-02"}),

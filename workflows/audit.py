@@ -183,7 +183,7 @@ def _cases_told(chain: Sequence[AuditEvent]) -> list[_Case]:
     told: list[_Case] = []
     for event in chain:
         data = event.data or {}
-        if event.trigger == "begin_exit":
+        if event.trigger in ("begin_exit", "graduate"):  # a graduation's case opens after 公示
             told.append(
                 _Case(
                     event.seq,
@@ -321,6 +321,7 @@ _ALWAYS_ACTS = frozenset(
         "rectification_end",
         "objection_window_end",
         "vacate_due",
+        "graduation_publicity_end",
     }
 )
 # Kinds whose action, when it acts, always appends this event in the same transaction.
@@ -330,6 +331,7 @@ _ACTS_BY: dict[str, str] = {
     "term_end": "begin_exit",
     "vacate_due": "escalate_vacating",
     "cure_end": "serve_exit_notice",
+    "graduation_publicity_end": "graduate",
 }
 # Kinds whose action moves the tenancy unless an accepted objection awaits a ruling (then
 # the operators are told instead); the objections are events of the chain.

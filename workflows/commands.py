@@ -201,6 +201,16 @@ class ReportViolation(TenancyCommand):
 
 
 # ---- exit ---------------------------------------------------------------------------------
+class WaiveWindow(TenancyCommand):
+    """The firm waived one of its windows in writing (objection | cure | plan | rectification):
+    the decision it protects may then be taken before the window ends."""
+
+    window: str
+    waived_on: date  # the date of the firm's written waiver
+    document: str  # its reference (letter number, archive number)
+    violation: int | None = None  # for a cure period, when several are open
+
+
 class ServeExitNotice(TenancyCommand):
     grounds: str  # forced-exit trigger code
     facts: str
@@ -212,8 +222,15 @@ class ConfirmExit(TenancyCommand):
 
 
 class BeginExit(TenancyCommand):
+    """Begin a term-end or voluntary exit; a graduation is confirmed and goes on 公示 first
+    (the graduation exit begins when the sweep ends it)."""
+
     exit_type: str  # graduation | term_expiry | voluntary
     approved: bool = True
+
+
+class EndGraduationPublicity(TenancyCommand):
+    """The graduation's 公示 is over (the sweep's): the graduation exit begins."""
 
 
 class HandOver(TenancyCommand):

@@ -10,12 +10,20 @@ from db.effects import TenancyRow
 from db.tables import Allocation, ExitCase, Unit
 from lifecycle import rulebook as rbook
 from lifecycle.errors import GuardFailed, InvalidInput
-from workflows import benefits, reviews, rules
-from workflows.commands import BeginExit, ConfirmExit, EscalateVacating, HandOver, ServeExitNotice
-from workflows.core import Step, Work
+from workflows import benefits, reviews, rules, windows
+from workflows.commands import (
+    BeginExit,
+    ConfirmExit,
+    EndGraduationPublicity,
+    EscalateVacating,
+    HandOver,
+    ServeExitNotice,
+)
+from workflows.core import Acting, Step, Work
 from workflows.reviews import RESIDENCY_DEADLINES
 
 HANDOVER_ITEMS = ("meters", "keys", "access_cards", "premises_restored")
+GRADUATION_PUBLICITY_END = "graduation_publicity_end"  # the deadline that ends the 公示
 
 
 def open_case(w: Work, tenancy_id: int) -> ExitCase:
@@ -55,6 +63,13 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
         raise InvalidInput("proof_of_service", "record how the notice was served")
     rb = rules.active_in(w, tenancy.space_id)
     rbook.exit_trigger(rb, cmd.grounds)  # unknown grounds are refused before anything changes
+    # A violation of these grounds still in its cure period: no notice before it ends, unless
+    # the firm waived it in writing; served, the violation is escalated.
+    curing = windows.open_cure(w, tenancy.id, cmd.grounds)
+    cure_waivers = [
+        windows.require_ended(w, tenancy, "serve_exit_notice", "cure", v.id, v.cure_due_on)
+        for v in curing
+    ]
     # The case's 陈述申辩 window, as reviews.open_forced_case computes it: carried in the event
     # so that `audit verify` can check the case row against it.
     objection_due = w.calendar.due_date(w.today, rb.periods.objection_window)
@@ -67,8 +82,12 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
                 **cmd.fields(),
                 "rulebook_version": rb.version,
                 "objection_due_on": objection_due,
+                **({"waivers": cure_waivers} if cure_waivers else {}),
             },
         )
+    for violation in curing:
+        violation.status = "escalated"
+        w.session.add(violation)
     open_forced_case(
         w,
         tenancy,
@@ -81,8 +100,16 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
     return step
 
 
-def confirm_exit(w: Work, tenancy: TenancyRow, *, actor: str, reason: str | None) -> Step:
-    """Decide the exit after the 陈述申辩 window (objection dismissed or none lodged)."""
+def confirm_exit(
+    w: Work,
+    tenancy: TenancyRow,
+    *,
+    actor: str,
+    reason: str | None,
+    waiver: dict[str, Any] | None = None,
+) -> Step:
+    """Decide the exit after the 陈述申辩 window (objection dismissed or none lodged), or
+    before it ends on the firm's written ``waiver`` of it (the step names the waiver)."""
     w.require(tenancy, "confirm_exit")
     case = open_case(w, tenancy.id)
     rb = rules.for_tenancy(w, tenancy)
@@ -97,7 +124,11 @@ def confirm_exit(w: Work, tenancy: TenancyRow, *, actor: str, reason: str | None
         "confirm_exit",
         actor=actor,
         reason=case.ruling,
-        data={"exit_case": case.id, "vacate_due_on": due},
+        data={
+            "exit_case": case.id,
+            "vacate_due_on": due,
+            **({"waiver": waiver} if waiver is not None else {}),
+        },
     )
     w.deadline(tenancy, "vacate_due", due, subject_id=case.id)
     w.notify(
@@ -122,23 +153,21 @@ def confirm_exit(w: Work, tenancy: TenancyRow, *, actor: str, reason: str | None
 def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
     tenancy = w.load(cmd, "confirm_exit")
     case = open_case(w, tenancy.id)
-    if case.objection_due_on is not None and w.today <= case.objection_due_on:
-        raise GuardFailed(
-            tenancy.id,
-            "confirm_exit",
-            f"the 陈述申辩 window runs until {case.objection_due_on.isoformat()}",
-        )
+    waiver = windows.require_ended(
+        w, tenancy, "confirm_exit", "objection", case.id, case.objection_due_on
+    )
     if case.objection:
         raise GuardFailed(
             tenancy.id,
             "confirm_exit",
             "a defence was lodged: rule on it with `rule --upheld/--dismissed`",
         )
-    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason)
+    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason, waiver=waiver)
 
 
 def begin_exit(w: Work, cmd: BeginExit) -> Step:
-    tenancy = w.load(cmd, "begin_exit")
+    graduation = cmd.exit_type == "graduation"
+    tenancy = w.load(cmd, "confirm_graduation" if graduation else "begin_exit")
     if cmd.exit_type not in ("graduation", "term_expiry", "voluntary"):
         raise InvalidInput(
             "exit_type",
@@ -146,40 +175,97 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
             "(forced exits are served with exit-notice)",
             cmd.exit_type,
         )
+    if graduation:
+        return confirm_graduation(w, tenancy, cmd)
+    return _open_exit(w, tenancy, "begin_exit", cmd.exit_type, cmd.approved, cmd)
+
+
+def _open_exit(
+    w: Work, tenancy: TenancyRow, trigger: str, exit_type: str, approved: bool, cmd: Acting
+) -> Step:
+    """Move to vacating with an exit case, its vacate deadline and the firm's notice."""
     rb = rules.for_tenancy(w, tenancy)
-    period = rbook.vacate_period(rb, cmd.exit_type, None)
+    period = rbook.vacate_period(rb, exit_type, None)
     due = w.due(w.today, period)
     case = ExitCase(
         tenancy_id=tenancy.id,
-        exit_type=cmd.exit_type,
+        exit_type=exit_type,
         facts=cmd.reason,
         vacate_due_on=due,
         rulebook_version=rb.version,
         created_at=w.now,
-        settlement={"approved": cmd.approved},
+        settlement={"approved": approved},
     )
     step = w.transition(
         tenancy,
-        "begin_exit",
+        trigger,
         by=cmd,
-        data={"exit_type": cmd.exit_type, "approved": cmd.approved, "vacate_due_on": due},
+        data={"exit_type": exit_type, "approved": approved, "vacate_due_on": due},
     )
     w.session.add(case)
     w.session.flush()
     w.cancel_deadlines(tenancy.id, *RESIDENCY_DEADLINES)
     w.deadline(tenancy, "vacate_due", due, subject_id=case.id)
-    message = "graduation" if cmd.exit_type == "graduation" else "exit_confirmed"
-    w.notify(
+    message = "graduation" if exit_type == "graduation" else "exit_confirmed"
+    context = {
+        "exit_type": exit_type,
+        "vacate_due_on": due,
+        "period": period.describe(),
+        "approved": approved,
+    }
+    w.notify(tenancy, message, context=context)
+    if exit_type == "graduation":
+        w.notify(tenancy, "graduation_publicity_end", context=context, audience="operators")
+    return step
+
+
+def confirm_graduation(w: Work, tenancy: TenancyRow, cmd: BeginExit) -> Step:
+    """The operator verified the graduation: its 公示 (rulebook ``graduation_publicity``)
+    starts today; the sweep ends it and the graduation exit begins then."""
+    rb = rules.for_tenancy(w, tenancy)
+    period = rb.periods.graduation_publicity
+    first = w.today
+    last = w.due(first, period)
+    step = w.transition(
         tenancy,
-        message,
-        context={
-            "exit_type": cmd.exit_type,
-            "vacate_due_on": due,
-            "period": period.describe(),
+        "confirm_graduation",
+        by=cmd,
+        data={
+            "exit_type": "graduation",
             "approved": cmd.approved,
+            "publicity_from": first,
+            "publicity_to": last,
+            "rulebook_version": rb.version,
         },
     )
+    w.cancel_deadlines(tenancy.id, *RESIDENCY_DEADLINES)
+    w.deadline(tenancy, GRADUATION_PUBLICITY_END, last, key=str(tenancy.audit_seq))
+    context = {"from": first, "to": last, "period": period.describe(), "reason": cmd.reason}
+    w.notify(tenancy, "graduation_publicity_start", context=context)
+    w.notify(tenancy, "graduation_publicity_start", context=context, audience="operators")
     return step
+
+
+def end_graduation_publicity(w: Work, cmd: EndGraduationPublicity) -> Step:
+    tenancy = w.load(cmd, "graduate")
+    last = w.pending_due_on(tenancy.id, GRADUATION_PUBLICITY_END)
+    if last is not None and w.today <= last:
+        raise GuardFailed(
+            tenancy.id, "graduate", f"毕业公示 runs until {last.isoformat()} inclusive"
+        )
+    w.cancel_deadlines(tenancy.id, GRADUATION_PUBLICITY_END)
+    return _open_exit(w, tenancy, "graduate", "graduation", _graduation_approved(w, tenancy), cmd)
+
+
+def _graduation_approved(w: Work, tenancy: TenancyRow) -> bool:
+    from db.tables import AuditEvent
+
+    event = w.session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == "confirm_graduation")
+        .order_by(col(AuditEvent.seq).desc())
+    ).first()
+    return bool(event.data.get("approved", True)) if event is not None else True
 
 
 def hand_over(w: Work, cmd: HandOver) -> Step:

@@ -14,7 +14,7 @@ from db.tables import AuditEvent
 from lifecycle import rulebook as rbook
 from lifecycle.errors import GuardFailed, InvalidInput, TransitionNotAllowed
 from lifecycle.table import EXIT_NOTICE, PUBLICITY, allowed_triggers
-from workflows import rules
+from workflows import rules, windows
 from workflows.admission import APPLICATION_DEADLINES
 from workflows.commands import EndPublicity, LodgeObjection, RuleOnObjection
 from workflows.core import Step, Work
@@ -106,7 +106,13 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
         step = w.transition(tenancy, "uphold_objection", by=cmd)
         w.notify(tenancy, "exit_ruling", context={"upheld": True, "reason": cmd.reason})
         return step
-    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason)
+    # Dismissing the defence decides the exit: not before the 陈述申辩 window ends (the firm
+    # may add to its defence until then), unless it waived the window in writing.
+    case = open_case(w, tenancy.id)
+    waiver = windows.require_ended(
+        w, tenancy, "confirm_exit", "objection", case.id, case.objection_due_on
+    )
+    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason, waiver=waiver)
 
 
 def end_publicity(w: Work, cmd: EndPublicity) -> Step:

@@ -15,7 +15,7 @@ from lifecycle.errors import (
     NotFound,
 )
 from lifecycle.table import RECTIFYING, RESIDENT_STATES, UNDER_REVIEW
-from workflows import reviews, rules, veto_facts
+from workflows import reviews, rules, veto_facts, windows
 from workflows.commands import (
     DecideReview,
     ExtendRectification,
@@ -190,7 +190,19 @@ def reinspect(w: Work, cmd: Reinspect) -> Step:
     trigger = "pass_reinspection" if cmd.passed else "fail_reinspection"
     tenancy = w.load(cmd, trigger)
     row = _open_rectification(w, tenancy.id)
-    step = w.transition(tenancy, trigger, by=cmd, data={"rectification": row.id})
+    data: dict[str, Any] = {"rectification": row.id}
+    if not cmd.passed:
+        # Failing closes the firm's windows: not before the plan deadline (no plan filed) and
+        # the rectification period end, unless the firm waived them in writing.
+        waivers = [
+            windows.require_ended(w, tenancy, trigger, "plan", row.id, row.plan_due_on)
+            if not row.plan
+            else None,
+            windows.require_ended(w, tenancy, trigger, "rectification", row.id, row.due_on),
+        ]
+        if relied := [x for x in waivers if x is not None]:
+            data["waivers"] = relied
+    step = w.transition(tenancy, trigger, by=cmd, data=data)
     row.status = "passed" if cmd.passed else "failed"
     w.session.add(row)
     w.cancel_deadlines(tenancy.id, "rectification_plan_due", "rectification_end")

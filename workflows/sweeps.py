@@ -43,6 +43,7 @@ from lifecycle.rulebook._base import add_months
 from lifecycle.table import (
     ADMITTED,
     EXIT_NOTICE,
+    GRADUATION_PUBLICITY,
     INFO_REQUESTED,
     PUBLICITY,
     RECTIFYING,
@@ -120,6 +121,7 @@ ACTS_IN: dict[str, frozenset[str]] = {
     "rectification_end": frozenset({RECTIFYING}),
     "objection_window_end": frozenset({EXIT_NOTICE}),
     "vacate_due": frozenset({VACATING}),
+    "graduation_publicity_end": frozenset({GRADUATION_PUBLICITY}),
 }
 
 
@@ -365,6 +367,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "objection_window_end": _objection_window_end,
     "vacate_due": _command(c.EscalateVacating, "逾期未腾退"),
+    "graduation_publicity_end": _command(c.EndGraduationPublicity, "毕业公示期满"),
     "cure_end": _cure_end,  # cure notice, arrears demand, dormancy and delisting windows
 }
 

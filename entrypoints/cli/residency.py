@@ -300,3 +300,46 @@ tenancy_command(
     c.ConfirmExit,
     "申辩期满作出退出决定 / decide the exit after the defence window.",
 )
+
+
+@app.command("waive")
+def waive_cmd(
+    tenancy: int,
+    window: Annotated[
+        str,
+        typer.Option(
+            help="objection（陈述申辩期） | cure（限期改正期） | plan（整改方案期限） | "
+            "rectification（整改期）"
+        ),
+    ],
+    on: Annotated[str, typer.Option("--on", help="企业书面放弃的日期 YYYY-MM-DD / waiver date")],
+    document: Annotated[
+        str, typer.Option(help="书面放弃文件编号 / reference of the written waiver")
+    ],
+    violation: Annotated[
+        int | None, typer.Option(help="违规记录编号（多个改正期时） / violation id, for cure")
+    ] = None,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
+    as_json: Json = False,
+) -> None:
+    """登记企业书面放弃期限（期限届满前方可作出决定） / record the firm's written waiver of a
+    window, so that the decision it protects may be taken before the window ends."""
+    from entrypoints.cli.common import parse_date
+
+    _done(
+        get_app().service.handle(
+            c.WaiveWindow(
+                tenancy_id=tenancy,
+                window=window,
+                waived_on=parse_date(on, "on"),
+                document=document,
+                violation=violation,
+                actor=actor,
+                expected_version=version,
+                reason=reason,
+            )
+        ),
+        as_json,
+    )

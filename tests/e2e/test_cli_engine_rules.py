@@ -161,3 +161,101 @@ def test_a_recorded_veto_fact_vetoes_the_cycle_decision_too(
     assert decided[0]["trigger"] == "order_rectification"
     other_events = [e["trigger"] for e in cli.json("timeline", str(other))]
     assert "pass_review" in other_events
+
+
+# ---- 1. no decision before its window ends, unless waived in writing ------------------------
+def test_the_defence_window_holds_the_exit_decision_unless_waived(cli: Cli, space: str) -> None:
+    rng = random.Random(11)
+    t, other = resident(cli, rng, "A-101"), resident(cli, rng, "A-102")
+    cli.at("2024-06-03T10:00+08:00")
+    for tenancy in (t, other):
+        cli.ok(
+            "exit", "notice", str(tenancy), "--grounds", "sublet", "--facts", "擅自转租",
+            "--proof", "EMS 1001",
+        )  # fmt: skip
+    refused = cli.refused(4, "rule", str(t), "--dismissed", "--reason", "维持退出决定")
+    assert "陈述申辩期" in refused and "innospace waive" in refused
+    cli.refused(4, "exit", "confirm", str(t))
+    waive = ("waive", str(t), "--window", "objection", "--document", "放弃陈述申辩声明 2024-018")
+    assert "future" in cli.refused(2, *waive, "--on", "2024-06-04")
+    assert "公示" in cli.refused(
+        2, "waive", str(t), "--window", "publicity", "--on", "2024-06-03", "--document", "X"
+    )
+    cli.ok(*waive, "--on", "2024-06-03")
+    assert "already waived" in cli.refused(4, *waive, "--on", "2024-06-03")
+    assert cli.json("rule", str(t), "--dismissed", "--reason", "维持退出决定")["to"] == "vacating"
+    [confirmed] = [e for e in cli.json("timeline", str(t)) if e["trigger"] == "confirm_exit"]
+    assert confirmed["data"]["waiver"]["document"] == "放弃陈述申辩声明 2024-018"
+    assert confirmed["data"]["waiver"]["waived_on"] == "2024-06-03"
+    # without a waiver the decision waits for the window to end
+    cli.at("2024-06-20T09:00+08:00")
+    assert cli.json("rule", str(other), "--dismissed", "--reason", "维持退出决定")["to"] == (
+        "vacating"
+    )
+    assert "审计链完整" in cli.ok("audit", "verify")
+
+
+def test_no_exit_notice_during_a_cure_period_unless_waived(cli: Cli, space: str) -> None:
+    t = resident(cli, random.Random(12))
+    cli.at("2024-06-03T10:00+08:00")
+    cli.ok("violation", str(t), "--code", "arrears", "--facts", "欠缴2024年二季度租金")
+    notice = ("exit", "notice", str(t), "--grounds", "arrears", "--facts", "欠租", "--proof", "EMS")
+    assert "cure period" in cli.refused(4, *notice)
+    cli.ok("waive", str(t), "--window", "cure", "--on", "2024-06-03", "--document", "函 2024-3")
+    assert cli.json(*notice)["to"] == "exit_notice"
+    [served] = [e for e in cli.json("timeline", str(t)) if e["trigger"] == "serve_exit_notice"]
+    assert served["data"]["waivers"][0]["window"] == "cure"
+
+
+def test_a_reinspection_fails_only_after_the_plan_and_rectification_windows(
+    cli: Cli, space: str
+) -> None:
+    from entrypoints.demo_data import figures
+
+    t = resident(cli, random.Random(13))
+    cli.at("2025-01-02T09:00+08:00")
+    cli.ok("review", "open", str(t), "--period", "2024")
+    data = cli.file("fig.json", figures("steady", year=2024, rng=random.Random(5)))
+    cli.ok("review", "submit", str(t), "--period", "2024", "--figures", data)
+    cli.ok(
+        "review", "decide", str(t), "--period", "2024", "--outcome", "rectify",
+        "--reason", "数据存疑",
+    )  # fmt: skip
+    fail = ("reinspect", str(t), "--fail", "--reason", "未整改")
+    assert "rectification plan deadline" in cli.refused(4, *fail)
+    cli.ok("waive", str(t), "--window", "plan", "--on", "2025-01-02", "--document", "函 01")
+    assert "rectification period" in cli.refused(4, *fail)
+    cli.ok(
+        "waive", str(t), "--window", "rectification", "--on", "2025-01-02", "--document", "函 01"
+    )
+    assert cli.json(*fail)["to"] == "exit_notice"
+
+
+# ---- 3. graduation goes through its 公示 ------------------------------------------------------
+def test_a_graduation_goes_on_public_notice_and_the_sweep_ends_it(cli: Cli, space: str) -> None:
+    t = resident(cli, random.Random(31))
+    cli.at("2024-09-02T10:00+08:00")  # a Monday: 5 working days inclusive end on Friday
+    begun = cli.json(
+        "exit", "begin", str(t), "--type", "graduation", "--reason", "已认定为高新技术企业"
+    )
+    assert begun["to"] == "graduation_publicity"
+    notices = {(r["message"], r["audience"]) for r in cli.json("outbox", "list")}
+    assert {
+        ("graduation_publicity_start", "firm"),
+        ("graduation_publicity_start", "operators"),
+    } <= notices
+    cli.at("2024-09-06T20:00+08:00")  # the last day of the 公示
+    cli.ok("tick")
+    assert cli.json("show", str(t))["state"] == "graduation_publicity"
+    cli.at("2024-09-07T09:00+08:00")
+    ticked = cli.json("tick")
+    assert ticked["deadlines"]["by_kind"] == {"graduation_publicity_end": 1}
+    shown = cli.json("show", str(t))
+    assert shown["state"] == "vacating"
+    assert shown["exit_cases"][0]["type"] == "graduation"
+    messages = [(r["message"], r["audience"]) for r in cli.json("outbox", "list")]
+    assert ("graduation", "firm") in messages
+    assert ("graduation_publicity_end", "operators") in messages
+    moves = [e["trigger"] for e in cli.json("timeline", str(t)) if e["from"] != e["to"]]
+    assert moves[-2:] == ["confirm_graduation", "graduate"]
+    assert "审计链完整" in cli.ok("audit", "verify")

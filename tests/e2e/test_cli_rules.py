@@ -243,6 +243,8 @@ def test_a_firm_exited_for_fraud_is_refused_when_it_applies_again(cli: Cli, seed
         "--proof",
         "EMS 1234567890 签收",
     )
+    waiver = ("--window", "objection", "--on", "2024-06-03", "--document", "放弃申辩声明 01")
+    cli.ok("waive", str(t), *waiver)
     cli.ok("rule", str(t), "--dismissed", "--reason", "申辩理由不成立，维持退出决定")
     cli.ok(
         "exit",

@@ -67,6 +67,8 @@ COMMANDS: dict[str, Callable[[int], c.Command]] = {
         tenancy_id=t, grounds="sublet", facts="擅自转租", proof_of_service="EMS"
     ),
     "begin_exit": lambda t: c.BeginExit(tenancy_id=t, exit_type="voluntary"),
+    "confirm_graduation": lambda t: c.BeginExit(tenancy_id=t, exit_type="graduation"),
+    "graduate": lambda t: c.EndGraduationPublicity(tenancy_id=t),
     "confirm_exit": lambda t: c.ConfirmExit(tenancy_id=t),
     "escalate_vacating": lambda t: c.EscalateVacating(tenancy_id=t),
     "hand_over": lambda t: c.HandOver(tenancy_id=t, checklist=HANDOVER),
@@ -123,7 +125,7 @@ class World:
         ids["evaluating"] = self.evaluating()
         ids["evaluating_unscored"] = self.new()  # no valid panel: reject_without_panel's cell
         self.do(c.Screen(tenancy_id=ids["evaluating_unscored"]))
-        admitted_later = [self.evaluating() for _ in range(7)]
+        admitted_later = [self.evaluating() for _ in range(8)]
         ids["publicity"], ids["publicity_objected"] = self.evaluating(), self.evaluating()
         for t in admitted_later:
             self.do(c.Approve(tenancy_id=t))
@@ -148,7 +150,7 @@ class World:
                     deposit_yuan=10000,
                 )
             )
-        ids["active"], under, rect, notice, vacating, exited = admitted_later
+        ids["active"], under, rect, notice, vacating, exited, graduating = admitted_later
         self.clock.set(local(2024, 3, 25, 9, 0))
         for t in (under, rect):
             self.do(c.OpenReview(tenancy_id=t, period=2024))
@@ -158,6 +160,15 @@ class World:
                 )
             )
         self.do(c.DecideReview(tenancy_id=rect, period=2024, outcome="rectify", reason="数据存疑"))
+        for window in ("plan", "rectification"):  # a re-inspection may fail before they end
+            self.do(
+                c.WaiveWindow(
+                    tenancy_id=rect,
+                    window=window,
+                    waived_on=date(2024, 3, 25),
+                    document="放弃整改期限声明 2024-07",
+                )
+            )
         self.do(
             c.ServeExitNotice(
                 tenancy_id=notice,
@@ -169,10 +180,12 @@ class World:
         for t in (vacating, exited):
             self.do(c.BeginExit(tenancy_id=t, exit_type="voluntary"))
         self.do(c.HandOver(tenancy_id=exited, checklist=HANDOVER))
+        self.do(c.BeginExit(tenancy_id=graduating, exit_type="graduation"))  # 公示 to 03-29
         ids.update(
             under_review=under,
             rectifying=rect,
             exit_notice=notice,
+            graduation_publicity=graduating,
             vacating=vacating,
             exited=exited,
         )

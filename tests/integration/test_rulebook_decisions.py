@@ -355,6 +355,11 @@ def test_a_firm_exited_for_fraud_is_barred_from_re_applying_for_two_years(
             proof_of_service="EMS 1234567890 签收",
         )
     )
+    park.do(
+        c.WaiveWindow(
+            tenancy_id=t, window="objection", waived_on=date(2024, 6, 3), document="放弃申辩声明 01"
+        )
+    )
     park.do(c.RuleOnObjection(tenancy_id=t, upheld=False, reason="未提出申辩，维持退出决定"))
     park.do(c.HandOver(tenancy_id=t, checklist=HANDOVER))
     assert tenancy(engine, t).state == "exited"

@@ -36,6 +36,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("rectifying", "fail_reinspection"): "exit_notice",
     **{(s, "serve_exit_notice"): "exit_notice" for s in R},
     **{(s, "begin_exit"): "vacating" for s in R},
+    **{(s, "confirm_graduation"): "graduation_publicity" for s in R},
+    ("graduation_publicity", "graduate"): "vacating",
     ("exit_notice", "uphold_objection"): "active",
     ("exit_notice", "confirm_exit"): "vacating",
     ("vacating", "escalate_vacating"): "vacating",

@@ -1,0 +1,172 @@
+"""No decision before its window ends (issue 14, item 1), unless the firm waived it in writing.
+
+A window protects the firm: the 陈述申辩 window of an exit notice, the cure period of a
+violation, the deadline for a rectification plan and the rectification period itself. A decision
+that closes one — dismissing the defence and confirming the exit, serving an exit notice on a
+violation still in its cure period, failing a re-inspection — is refused until the window has
+ended, unless the firm waived it in writing: ``innospace waive`` records the waiver (the window,
+the date of the firm's letter and its document reference) as an audited event, and the decision
+then names the waiver it relied on.
+
+The 公示 is not the firm's window but the public's (anyone may object): no firm can waive it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, select
+
+from db.effects import TenancyRow
+from db.tables import AuditEvent, ExitCase, Rectification, Violation
+from lifecycle.errors import GuardFailed, InvalidInput, NotFound, TransitionNotAllowed
+from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES, allowed_triggers
+from workflows.commands import WaiveWindow
+from workflows.core import Step, Work
+
+WAIVE = "waive_window"
+#: window -> (Chinese name, English name)
+WINDOWS: dict[str, tuple[str, str]] = {
+    "objection": ("陈述申辩期", "statement-and-defence window"),
+    "cure": ("限期改正期", "cure period"),
+    "plan": ("整改方案提交期限", "rectification plan deadline"),
+    "rectification": ("整改期", "rectification period"),
+}
+NOT_WAIVABLE = {
+    "publicity": "公示是面向公众的异议期，企业不能放弃 / the 公示 is the public's window "
+    "for objections: a firm cannot waive it",
+}
+
+
+def label(window: str) -> str:
+    zh, en = WINDOWS[window]
+    return f"{zh} / {en}"
+
+
+def waiver(w: Work, tenancy_id: int, window: str, subject: int) -> dict[str, Any] | None:
+    """The firm's recorded written waiver of ``window`` of ``subject`` (a case, a violation,
+    a rectification), if there is one."""
+    events = w.session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.tenancy_id == tenancy_id, AuditEvent.trigger == WAIVE)
+        .order_by(col(AuditEvent.seq))
+    ).all()
+    for event in events:
+        data = event.data or {}
+        if data.get("window") == window and data.get("subject") == subject:
+            return {**data, "event_seq": event.seq}
+    return None
+
+
+def require_ended(
+    w: Work,
+    tenancy: TenancyRow,
+    trigger: str,
+    window: str,
+    subject: int | None,
+    ends_on: date | None,
+) -> dict[str, Any] | None:
+    """Refuse ``trigger`` while ``window`` (ending on ``ends_on`` inclusive) is open, unless
+    the firm waived it in writing; returns the waiver relied on (None: the window is over)."""
+    if ends_on is None or subject is None or w.today > ends_on:
+        return None
+    found = waiver(w, tenancy.id, window, subject)
+    if found is not None:
+        return {
+            "window": window,
+            "waived_on": found.get("waived_on"),
+            "document": found.get("document"),
+            "event_seq": found["event_seq"],
+        }
+    raise GuardFailed(
+        tenancy.id,
+        trigger,
+        f"{label(window)} runs until {ends_on.isoformat()} inclusive / 期限届满前不得作出决定; "
+        f"wait, or record the firm's written waiver: "
+        f"`innospace waive {tenancy.id} --window {window} --on DATE --document REF`",
+    )
+
+
+def open_cure(w: Work, tenancy_id: int, code: str | None = None) -> list[Violation]:
+    """Open violations whose cure period has not ended (of ``code``, when given)."""
+    stmt = select(Violation).where(
+        Violation.tenancy_id == tenancy_id,
+        Violation.status == "open",
+        col(Violation.cure_due_on).is_not(None),
+    )
+    if code is not None:
+        stmt = stmt.where(Violation.code == code)
+    rows = w.session.exec(stmt.order_by(col(Violation.id))).all()
+    return [v for v in rows if v.cure_due_on is not None and w.today <= v.cure_due_on]
+
+
+def _subject(w: Work, tenancy: TenancyRow, cmd: WaiveWindow) -> tuple[int, date | None]:
+    """The case, violation or rectification whose window is waived, and when it ends."""
+    refuse = TransitionNotAllowed(tenancy.id, WAIVE, tenancy.state, allowed_triggers(tenancy.state))
+    if cmd.window == "objection":
+        if tenancy.state != EXIT_NOTICE:
+            raise refuse
+        case = w.open_row(ExitCase, tenancy.id)
+        if case is None or case.id is None:
+            raise NotFound("exit case", f"open one of tenancy {tenancy.id}")
+        return case.id, case.objection_due_on
+    if cmd.window == "cure":
+        if tenancy.state not in RESIDENT_STATES:
+            raise refuse
+        pending = open_cure(w, tenancy.id)
+        if cmd.violation is not None:
+            pending = [v for v in pending if v.id == cmd.violation]
+            if not pending:
+                raise NotFound("violation in its cure period", cmd.violation)
+        if not pending:
+            raise GuardFailed(tenancy.id, WAIVE, "no violation of this tenancy is in a cure period")
+        if len(pending) > 1:
+            raise InvalidInput(
+                "violation",
+                "several cure periods are open: name one with --violation ID",
+                ", ".join(str(v.id) for v in pending),
+            )
+        assert pending[0].id is not None
+        return pending[0].id, pending[0].cure_due_on
+    if tenancy.state != RECTIFYING:
+        raise refuse
+    rect = w.open_row(Rectification, tenancy.id)
+    if rect is None or rect.id is None:
+        raise NotFound("rectification", f"open one of tenancy {tenancy.id}")
+    if cmd.window == "plan":
+        if rect.plan:
+            raise GuardFailed(tenancy.id, WAIVE, "the rectification plan is already filed")
+        return rect.id, rect.plan_due_on
+    return rect.id, rect.due_on
+
+
+def waive_window(w: Work, cmd: WaiveWindow) -> Step:
+    """Record the firm's written waiver of one of its windows (audited, never undone)."""
+    if cmd.window in NOT_WAIVABLE:
+        raise InvalidInput("window", NOT_WAIVABLE[cmd.window], cmd.window)
+    if cmd.window not in WINDOWS:
+        raise InvalidInput("window", f"must be one of {', '.join(WINDOWS)}", cmd.window)
+    document = cmd.document.strip()
+    if not document:
+        raise InvalidInput("document", "give the reference of the firm's written waiver")
+    tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
+    if cmd.waived_on > w.today:
+        raise InvalidInput("on", "the waiver's date must not be in the future", cmd.waived_on)
+    subject, ends_on = _subject(w, tenancy, cmd)
+    if ends_on is None or w.today > ends_on:
+        raise GuardFailed(tenancy.id, WAIVE, f"the {label(cmd.window)} is already over")
+    if waiver(w, tenancy.id, cmd.window, subject) is not None:
+        raise GuardFailed(tenancy.id, WAIVE, f"the {label(cmd.window)} is already waived")
+    return w.record(
+        tenancy,
+        WAIVE,
+        by=cmd,
+        data={
+            "window": cmd.window,
+            "subject": subject,
+            "window_ends_on": ends_on,
+            "waived_on": cmd.waived_on,
+            "document": document,
+        },
+    )
