@@ -47,6 +47,14 @@ def _profile(w: Work, tenancy: TenancyRow, application: Application) -> rbook.Ap
     try:
         return rbook.ApplicationProfile.model_validate(data)
     except ValidationError as err:
+        from workflows import forms  # imported here: forms imports this module's neighbours
+
+        # Every problem at once, each with its field, expected type and unit.
+        given = application.profile
+        base = {key: value for key, value in data.items() if key not in given}
+        problems = forms.check_profile(rules.for_tenancy(w, tenancy), given, firm=base)
+        if problems:
+            raise forms.FormProblems("profile", problems) from err
         first = err.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "profile"
         raise InvalidInput(f"profile.{field}", first["msg"]) from err

@@ -63,6 +63,14 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
     if review.status == "decided":
         raise GuardFailed(tenancy.id, "submit_review", f"the {cmd.period} review is decided")
     rb = rules.for_tenancy(w, tenancy)
+    from dataclasses import replace
+
+    from workflows import forms  # imported here: forms imports this module
+
+    problems = forms.check_figures(rb, cmd.figures)
+    if problems:  # every problem at once, each with its field, type and unit
+        named = [replace(p, field=f"figures.{p.field}") for p in problems]
+        raise forms.FormProblems("figures", named)
     figures = rbook.jsonable(rbook.validate_figures(rb, cmd.figures))
     effects = w.effects(tenancy)
     step = reviews.submit_review(effects, review, figures, actor=cmd.actor, reason=cmd.reason)

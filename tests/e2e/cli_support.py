@@ -69,9 +69,11 @@ class Cli:
         got, _out, err = self(*args)
         assert got == code, f"{args}: exit {got}: {err}"
         lines = [line for line in err.splitlines() if "WARNING" not in line]
-        assert len(lines) == 1 and lines[0].startswith("错误 ["), err
+        # One error line, then (indented) every problem it lists.
+        assert lines and lines[0].startswith("错误 ["), err
+        assert all(line.startswith("  ") for line in lines[1:]), err
         assert snapshot(self.db) == before, args
-        return lines[0]
+        return "\n".join(lines)
 
     def file(self, name: str, content: Any) -> str:
         """Write ``content`` (text as it is, anything else as JSON) and return the path."""

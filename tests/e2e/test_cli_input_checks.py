@@ -164,3 +164,40 @@ def test_a_long_text_over_its_limit_is_refused(cli: Cli, space: str) -> None:
     assert "grounds: 不得超过 20,000 个字符" in line
     missing = cli.refused(2, "object", str(t), "--by", "张三", "--grounds", "@/nonexistent.txt")
     assert "grounds: cannot read file" in missing
+
+
+# ---- item 11: every problem of a profile or figures file at once -----------------------------
+def test_a_profile_with_several_problems_lists_all_of_them(cli: Cli, space: str) -> None:
+    from e2e.test_cli_lifecycle import random_date
+
+    from entrypoints.demo_data import good_profile
+
+    uscc = make_uscc(random.Random(31))
+    cli.ok("firm", "add", "--name", "峰际生物", "--uscc", uscc, "--industry", "pharma")
+    profile = good_profile(random_date())
+    profile.update(staff="许多", revenue_yuan=-5, assets_yuan="很多", colour="蓝")
+    del profile["ip_ownership_clear"]
+    path = cli.file("p.json", json.dumps(profile, ensure_ascii=False, default=str))
+    error = cli.refused(2, "apply", uscc, "MC3", "--profile", path)
+    lines = error.splitlines()
+    assert "5 处错误" in lines[0] and "5 problem(s)" in lines[0]
+    for field in ("staff", "revenue_yuan", "assets_yuan", "colour", "ip_ownership_clear"):
+        assert sum(line.strip().startswith(field) for line in lines[1:]) == 1, (field, error)
+    assert any("元" in line for line in lines if line.strip().startswith("revenue_yuan"))
+
+
+def test_figures_with_several_problems_list_all_of_them(cli: Cli, space: str) -> None:
+    rng = random.Random(32)
+    t = _admitted(cli, rng)
+    cli.ok("sign", str(t), *SIGN)
+    cli.at("2025-01-02T09:00+08:00")
+    cli.ok("review", "open", str(t), "--period", "2024")
+    data = figures("steady", year=2024, rng=rng)
+    data.update(revenue_yuan=-1, headcount="十个", turnover=3)
+    path = cli.file("fig.json", data)
+    error = cli.refused(2, "review", "submit", str(t), "--period", "2024", "--figures", path)
+    lines = error.splitlines()
+    assert "3 处错误" in lines[0]
+    for field in ("revenue_yuan", "headcount", "turnover"):
+        assert sum(line.strip().startswith(f"figures.{field}") for line in lines) == 1, error
+    assert "单位" in error

@@ -347,10 +347,10 @@ def test_bad_figures_scores_and_cycle_options_are_refused_and_nothing_is_stored(
     seed.do(c.Screen(tenancy_id=e))
     cli.at("2025-01-03T09:00+08:00")
     figs = cli.file("neg.json", json.dumps(review_figures(revenue_yuan=-5)))
-    assert "figures.revenue_yuan: must not be negative" in cli.refused(
+    assert "figures.revenue_yuan（营业收入）: 不得为负数" in cli.refused(
         2, "review", "submit", str(t), "--period", "2024", "--figures", figs
     )
-    assert "figures.turnover: unknown metric" in cli.refused(
+    assert "figures.turnover: 未知字段 / unknown field" in cli.refused(
         2,
         "review",
         "submit",
