@@ -20,7 +20,6 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     admin,
     admission,
     checkpoint_ops,
-    corrections,
     forms_ops,
     notify,
     ops,
