@@ -24,6 +24,7 @@ from workflows import (
     admission,
     agreement,
     benefits,
+    corrections,
     exits,
     forms,
     operations,
@@ -83,6 +84,11 @@ HANDLERS: Handlers = {
     c.RetryNotices: operations.retry_notices,
     c.MarkInboxRead: operations.mark_inbox_read,
     c.SaveTemplate: operations.save_template,
+    # corrections
+    corrections.EditFirm: corrections.edit_firm,
+    corrections.EditUnit: corrections.edit_unit,
+    corrections.RetireUnit: corrections.retire_unit,
+    corrections.AmendAgreement: corrections.amend_agreement,
 }
 
 

@@ -338,10 +338,18 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
 def _deposit(w: Work, tenancy: TenancyRow) -> int:
     from db.tables import AuditEvent
 
-    event = w.session.exec(
-        select(AuditEvent).where(AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == "sign")
-    ).first()
-    return int(event.data.get("deposit_yuan", 0)) if event is not None else 0
+    events = w.session.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.tenancy_id == tenancy.id,
+            col(AuditEvent.trigger).in_(("sign", "amend_agreement")),
+        )
+        .order_by(col(AuditEvent.seq).desc())
+    ).all()
+    for event in events:  # the newest amendment that set it, else the agreement's
+        if "deposit_yuan" in event.data:
+            return int(event.data["deposit_yuan"])
+    return 0
 
 
 def escalate_vacating(w: Work, cmd: EscalateVacating) -> Step:

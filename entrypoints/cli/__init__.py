@@ -20,6 +20,7 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     admin,
     admission,
     checkpoint_ops,
+    corrections,
     forms_ops,
     notify,
     ops,
@@ -63,9 +64,6 @@ def command() -> Command:
     bits); no text holds a NUL. Out of range is a usage error naming the parameter (exit 2),
     for every command."""
     built = typer.main.get_command(app)
-    from entrypoints.cli.wording import complete_help
-
-    complete_help(built)
     pending: list[Command] = [built]
     while pending:
         cmd = pending.pop()

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from entrypoints.cli.common import Json, app, emit, get_app, parse_instant, shown
-from entrypoints.cli.wording import trace_line
 from entrypoints.lazy import lazy
 from lifecycle.errors import IntegrityError
 from lifecycle.table import STATE_LABELS, STATES
@@ -69,7 +68,14 @@ def _local(instant: str) -> str:
 
 
 def _trace_line(step: dict[str, Any]) -> str:
-    return trace_line(step)
+    rule = step.get("rule_id") or step.get("rule") or ""
+    label = step.get("label_zh") or ""
+    result = step.get("result")
+    figures = step.get("figures")
+    threshold = step.get("threshold")
+    return (
+        f"{rule} {label}: {shown(result)} (figures={shown(figures)}, threshold={shown(threshold)})"
+    )
 
 
 @app.command("list")
