@@ -66,6 +66,10 @@ CONNECTION_ERRORS = (OperationalError, InterfaceError)
 MISFIRE_GRACE_SECONDS = 3600
 
 
+# The jobs the start-up catch-up runs once, in this order, the relay last.
+CATCH_UP_JOBS = ("open-review-cycles", "sweep-deadlines", "operator-digest", "relay-outbox")
+
+
 def wall_clock() -> datetime:
     """Wall time, for the lease on SQLite (the application's clock may be simulated)."""
     return datetime.now(UTC)
@@ -269,16 +273,27 @@ class SchedulerProcess:
                 trigger,
             ),
         ]
+        # The catch-up at start: cycles, deadlines and digest once, in that order, then the
+        # relay in the same pass, so what the catch-up queued is delivered now, not one relay
+        # interval later. Those jobs then keep their own intervals; the others (the daily
+        # checkpoint) also run once at start.
+        catch_up = [(job_id, work) for job_id, work, _ in jobs if job_id in CATCH_UP_JOBS]
         for job_id, work, when in jobs:
-            # Every job also runs once at start: that run is the catch-up.
             scheduler.add_job(
                 self._guarded(job_id, work),
                 when,
                 id=job_id,
                 name=job_id,
-                next_run_time=now,
                 replace_existing=True,
+                **({} if job_id in CATCH_UP_JOBS else {"next_run_time": now}),
             )
+        scheduler.add_job(
+            lambda: [self._guarded(job_id, work)() for job_id, work in catch_up],
+            id="catch-up",
+            name="catch-up",
+            next_run_time=now,
+            replace_existing=True,
+        )
         return scheduler
 
     def _guarded(self, name: str, work: Callable[[], object]) -> Callable[[], None]:

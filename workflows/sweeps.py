@@ -10,7 +10,9 @@ IMMEDIATE`` serialises them.
 Catch-up comes from the data, not from a scheduler's memory: a sweep takes everything due up
 to ``until``, oldest first. When handling one deadline creates another that is already due
 (after a long downtime the +1 working-day overdue reminder of a review is due the moment the
-submission deadline is handled), the sweep re-reads the queue so due order holds across them.
+submission deadline is handled), the sweep re-reads the queue so due order holds across them;
+it loops until no due deadline is left (and no warning is left to plan), so a catch-up leaves
+nothing for the next tick.
 
 A deadline whose handling raises a domain error (a calendar year not published, a rule that
 refuses) is marked ``failed`` with the error in its payload, so one bad row cannot block every
@@ -516,14 +518,16 @@ def sweep_deadlines(
     until = until or service.clock.now()
     report = SweepReport()
     skip: set[int] = set()  # taken by another sweeper or stale: not again in this run
-    requery = True
-    while requery:
-        requery = False
+    # Until nothing due is left: a deadline this sweep created that is already due (or a
+    # warning planned for an admission decided during it) is handled now, not next tick.
+    while not report.stopped:
         if stop and stop():
             report.stopped = True
             break
         report.planned += plan_agreement_warnings(service)
         ids = due_ids(service, until, batch, skip)
+        if not ids:
+            break
         for deadline_id in ids:
             if stop and stop():
                 report.stopped = True
@@ -545,10 +549,7 @@ def sweep_deadlines(
             if observe:
                 observe(outcome)
             if outcome.new_due is not None and outcome.new_due <= until:
-                requery = True  # a new deadline is already due: keep the due order
-                break
-        else:
-            requery = len(ids) == batch
+                break  # a new deadline is already due: read the queue again, in due order
     report.seconds = time.perf_counter() - started
     log.info(
         "deadline sweep: handled=%d moot=%d failed=%d retry=%d planned=%d in %.3fs%s",

@@ -259,3 +259,17 @@ def test_a_graduation_goes_on_public_notice_and_the_sweep_ends_it(cli: Cli, spac
     moves = [e["trigger"] for e in cli.json("timeline", str(t)) if e["from"] != e["to"]]
     assert moves[-2:] == ["confirm_graduation", "graduate"]
     assert "审计链完整" in cli.ok("audit", "verify")
+
+
+# ---- 5. a catch-up leaves nothing for the next tick -------------------------------------------
+def test_a_catch_up_tick_leaves_nothing_for_the_next_tick(cli: Cli, space: str) -> None:
+    _, t = admitted_firm(cli, random.Random(51))
+    cli.at("2024-04-15T09:00+08:00")  # six weeks without a scheduler
+    first = cli.json("tick")["deadlines"]
+    assert first["by_kind"] == {"publicity_end": 1}
+    # the admission decided by the catch-up gets its lapse warning in the same tick
+    assert first["planned"] == 1
+    assert cli.json("show", str(t))["state"] == "admitted"
+    again = cli.json("tick")["deadlines"]
+    assert (again["handled"], again["moot"], again["planned"]) == (0, 0, 0)
+    assert not [r for r in cli.json("outbox", "list") if r["status"] == "pending"]

@@ -256,8 +256,13 @@ def test_sigkill_in_the_middle_of_a_large_sweep_then_restart_handles_each_deadli
     assert 0 < handled < n, "the kill must land in the middle of the sweep"
 
     second = schedulers("second", **env)
-    wait_until(
-        lambda: done(engine) == n and scalar(engine, "SELECT count(*) FROM reviews") == len(active),
+    digest = "SELECT count(*) FROM outbox WHERE message = 'operator_digest'"
+    wait_until(  # the catch-up: cycles, deadlines, then the digest (and the relay)
+        lambda: (
+            done(engine) == n
+            and scalar(engine, "SELECT count(*) FROM reviews") == len(active)
+            and scalar(engine, digest) == 1
+        ),
         60,
         "the restarted scheduler finishes",
     )
@@ -301,3 +306,25 @@ def test_postgres_dropped_connections_are_retried_and_the_work_resumes_without_r
     assert scheduler.wait() == 0
     assert scheduler.text.count(ACTIVE) == 2
     assert_each_handled_once(engine, first_batch + second_batch)
+
+
+@pytest.mark.parametrize("db_url", SQLITE, indirect=True)
+def test_after_a_restart_the_relay_delivers_what_the_catch_up_queued_in_the_same_pass(
+    schedulers: Callable[..., Scheduler], service: Service, engine: Engine
+) -> None:
+    create_space(service)
+    ids = seed_vacating(service, engine, 40)
+    # Intervals far longer than the test: only the start-up catch-up can do the work.
+    first = schedulers(
+        "first", INNOSPACE_SWEEP_INTERVAL_SECONDS="600", INNOSPACE_RELAY_INTERVAL_SECONDS="600"
+    )
+    pending = "SELECT count(*) FROM outbox WHERE status = 'pending'"
+    wait_until(
+        lambda: done(engine) == len(ids) and scalar(engine, pending) == 0,
+        30,
+        "the catch-up sweeps and the relay delivers in the same pass",
+    )
+    first.signal(signal.SIGTERM)
+    assert first.wait() == 0
+    assert_each_handled_once(engine, ids)
+    assert scalar(engine, "SELECT count(*) FROM outbox WHERE status = 'sent'") >= 2 * len(ids)

@@ -246,6 +246,7 @@ def test_the_jobs_have_fixed_ids_coalesce_one_instance_and_live_in_memory(db_url
         jobs = {job.id: job for job in scheduler.get_jobs()}
         assert sorted(jobs) == [
             "audit-checkpoint",
+            "catch-up",  # cycles, deadlines, digest, then the relay: once, at start
             "open-review-cycles",
             "operator-digest",
             "relay-outbox",
@@ -253,7 +254,7 @@ def test_the_jobs_have_fixed_ids_coalesce_one_instance_and_live_in_memory(db_url
         ]
         for job in jobs.values():
             assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 3600)
-            assert job.next_run_time is not None  # each runs once at start: the catch-up
+            assert job.next_run_time is not None
         assert jobs["sweep-deadlines"].trigger.interval.total_seconds() == 60
         assert jobs["relay-outbox"].trigger.interval.total_seconds() == 30
         assert str(jobs["operator-digest"].trigger) == str(digest_trigger("30 8 * * *"))

@@ -234,7 +234,9 @@ def test_application_deadlines_lapse_warn_and_end_the_publicity(
         service, clock, "MC3", name="丁公司", uscc=USCC[4], unit="A-104", objection=True, wait=False
     )
     clock.advance(timedelta(days=14))
-    assert sweep_deadlines(service).by_kind == {"publicity_end": 3}
+    first = sweep_deadlines(service)
+    assert first.by_kind == {"publicity_end": 3}
+    assert first.planned == 2  # the two admissions' lapse warnings (rulebook's 3wd), now
     assert [state(engine, t) for t in (asked, lapsing, signing, disputed)] == [
         "info_requested",
         "admitted",
@@ -256,7 +258,7 @@ def test_application_deadlines_lapse_warn_and_end_the_publicity(
             term_end=date(2027, 7, 31),
         )
     )
-    assert sweep_deadlines(service).planned == 1  # the warning, from the rulebook's 3wd
+    assert sweep_deadlines(service).planned == 0  # the catch-up left nothing to plan
 
     clock.set(local(info_due.year, info_due.month, info_due.day, 23, 59))
     assert sweep_deadlines(service).rows == 0  # a deadline holds until 24:00 of its day
@@ -283,7 +285,9 @@ def test_application_deadlines_lapse_warn_and_end_the_publicity(
     assert sweep_deadlines(service).by_kind == {"agreement_lapse": 1}
     assert state(engine, lapsing) == "withdrawn" and state(engine, signing) == "active"
     assert outbox(engine, lapsing)[-1].message == "application_lapsed"
-    assert deadlines(engine, signing, "agreement_lapse_warning") == []  # signed before planning
+    # planned with the admission, moot once signed: the firm that signed is never warned
+    assert [d.status for d in deadlines(engine, signing, "agreement_lapse_warning")] == ["moot"]
+    assert "agreement_lapse_warning" not in [n.message for n in outbox(engine, signing)]
 
 
 def test_term_warnings_term_end_and_overdue_vacating(
