@@ -35,9 +35,32 @@ def validate_uscc(value: str) -> str:
     except StdnumError as err:
         raise InvalidInput(
             "uscc",
-            f"统一社会信用代码无效 / invalid unified social credit code: {err}",
+            f"统一社会信用代码无效 / invalid unified social credit code: {_why(err, value)}",
             value,
         ) from err
+
+
+def _why(err: StdnumError, value: str) -> str:
+    """stdnum's reason, in Chinese first (its own message is English only)."""
+    from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+
+    if isinstance(err, InvalidLength):
+        return "应为 18 位 / must be 18 characters"
+    if isinstance(err, InvalidChecksum):
+        code = uscc_check.compact(value)
+        try:
+            should = uscc_check.calc_check_digit(code[:17])
+        except (KeyError, ValueError):
+            return "校验码不符 / the check character does not match"
+        return f"第 18 位校验码应为 {should} / the check character (18th) should be {should}"
+    if isinstance(err, InvalidComponent):
+        return "登记管理部门或机构类别代码无效 / the registering body or kind code is invalid"
+    if isinstance(err, InvalidFormat):
+        return (
+            "只能由数字和大写字母组成（不含 I、O、S、V、Z） / digits and capital letters only "
+            "(no I, O, S, V, Z)"
+        )
+    return "不符合 GB 32100-2015 / not a valid GB 32100-2015 code"
 
 
 def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:

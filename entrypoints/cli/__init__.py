@@ -64,6 +64,9 @@ def command() -> Command:
     bits); no text holds a NUL. Out of range is a usage error naming the parameter (exit 2),
     for every command."""
     built = typer.main.get_command(app)
+    from entrypoints.cli.wording import complete_help
+
+    complete_help(built)
     pending: list[Command] = [built]
     while pending:
         cmd = pending.pop()

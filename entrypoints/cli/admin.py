@@ -94,6 +94,7 @@ def space_create(
 
 @space_app.command("list")
 def space_list(as_json: Json = False) -> None:
+    """列出空间 / list the spaces: code and name."""
     rows = get_app().service.query(queries.spaces)
     emit(rows, as_json, "\n".join(f"{r['code']:<12} {r['name']}" for r in rows))
 
@@ -113,6 +114,7 @@ def unit_add(
 
 @unit_app.command("list")
 def unit_list(space: str, as_json: Json = False) -> None:
+    """列出空间的单元 / list a space's units: code, kind, area."""
     rows = get_app().service.query(queries.units, space=space)
     emit(
         rows,
@@ -155,6 +157,7 @@ def firm_add(
 
 @firm_app.command("list")
 def firm_list(as_json: Json = False) -> None:
+    """列出企业 / list the firms: id, USCC, name."""
     rows = get_app().service.query(queries.firms)
     emit(rows, as_json, "\n".join(f"#{r['id']:<5} {r['uscc']}  {r['name']}" for r in rows))
 

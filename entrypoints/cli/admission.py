@@ -21,6 +21,7 @@ from entrypoints.cli.common import (
     parse_pairs,
     shown,
 )
+from entrypoints.cli.wording import step_line
 from workflows import commands as c
 
 if TYPE_CHECKING:
@@ -32,13 +33,7 @@ def _done(step: Step | dict[str, object], as_json: bool = False) -> None:
     if as_json:
         emit(data, True)
         return
-    frm, to = data.get("from"), data.get("to")
-    head = (
-        f"tenancy {data.get('tenancy_id')}: {shown(frm)} -> {to}"
-        if frm != to
-        else f"tenancy {data.get('tenancy_id')}: {data.get('trigger')} recorded ({to})"
-    )
-    typer.echo(f"{head} (version {data.get('version')})")
+    typer.echo(step_line(data))
     failures: Any = data.get("failures") or []
     for failure in failures:
         typer.echo(f"  ✗ {failure['id']} {failure['label_zh']} / {failure['label_en']}")

@@ -75,9 +75,12 @@ TITLES = {
 
 def echo_error(err: InnospaceError) -> None:
     from db.engine import redact_text
+    from entrypoints.cli.wording import transition_refused
+    from lifecycle.errors import TransitionNotAllowed
 
     title = TITLES.get(err.code, err.code)
-    typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {redact_text(err.message)}", err=True)
+    message = transition_refused(err) if isinstance(err, TransitionNotAllowed) else err.message
+    typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {redact_text(message)}", err=True)
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:
@@ -99,7 +102,9 @@ def shown(value: object) -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    from entrypoints.cli.wording import readable
+
+    return readable(value)  # no dict, list or Decimal reaches a person as Python writes it
 
 
 def parse_date(value: str, field: str) -> date:

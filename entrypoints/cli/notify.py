@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app, read_file
+from entrypoints.cli.wording import local_time
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput, InvalidTemplate
 from workflows import commands as c
@@ -186,6 +187,9 @@ def inbox_cmd(
     if mark:
         ids = tuple(i["id"] for i in listed["items"])
         marked = service.handle(c.MarkInboxRead(item_ids=ids, firm_id=listed["firm_id"]))
+        now = get_app().clock.now().isoformat()
+        for item in listed["items"]:  # shown as they now are: read
+            item["read_at"] = item["read_at"] or now
         listed["unread"] = service.query(
             queries_ops.unread_count, firm_id=listed["firm_id"], audience=audience
         )
@@ -211,7 +215,8 @@ def inbox_cmd(
     for i in result["items"]:
         flag = "未读" if i["read_at"] is None else "已读"
         lines.append(
-            f"#{i['id']:<6} [{flag}] {i['created_at'][:10]} {i['message']:<24} {i['subject']}"
+            f"#{i['id']:<6} [{flag}] {local_time(i['created_at'])} {i['message']:<24} "
+            f"{i['subject']}"
         )
         if body:
             lines.extend(["", i["body"].rstrip(), ""])
@@ -361,7 +366,7 @@ def templates_history(
         mark = " (current)" if r["current"] else ""
         lines.append(
             f"{r['locale']}/{name}.{catalog.PARTS[r['part']]} r{r['revision']}{mark} "
-            f"by {r['author']} at {r['created_at']}"
+            f"by {r['author']} at {local_time(r['created_at'], seconds=True)}（北京时间）"
         )
         if source:
             lines.extend(["", r["source"].rstrip(), ""])

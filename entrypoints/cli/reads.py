@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from entrypoints.cli.common import Json, app, emit, get_app, parse_instant, shown
+from entrypoints.cli.wording import trace_line
 from entrypoints.lazy import lazy
 from lifecycle.errors import IntegrityError
 from lifecycle.table import STATE_LABELS, STATES
@@ -68,14 +69,7 @@ def _local(instant: str) -> str:
 
 
 def _trace_line(step: dict[str, Any]) -> str:
-    rule = step.get("rule_id") or step.get("rule") or ""
-    label = step.get("label_zh") or ""
-    result = step.get("result")
-    figures = step.get("figures")
-    threshold = step.get("threshold")
-    return (
-        f"{rule} {label}: {shown(result)} (figures={shown(figures)}, threshold={shown(threshold)})"
-    )
+    return trace_line(step)
 
 
 @app.command("list")

@@ -154,7 +154,7 @@ BAD_INPUTS: list[tuple[str, list[str], int, str]] = [
         "illegal trigger",
         ["exit", "handover", "{t}", "--check", "keys"],
         4,
-        "'hand_over' is not allowed in state 'admitted'",
+        "（admitted）」，不能执行 `innospace exit handover`",
     ),
     (
         "malformed date",

@@ -1,0 +1,234 @@
+"""What the operator reads: states by their Chinese names, triggers by the commands that fire
+them, a step's result as one Chinese-first line (issue 14, item 16).
+
+The engine speaks in states and triggers (``evaluating``, ``file_plan``); an operator knows
+the commands. A refusal names the tenancy's state in Chinese and the commands that would be
+accepted there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from lifecycle.errors import TransitionNotAllowed
+from lifecycle.table import STATE_LABELS
+
+#: The command an operator types for each trigger (the table's and the record-only actions).
+TRIGGER_COMMANDS: Mapping[str, str] = {
+    "apply": "apply",
+    "screen_in": "screen",
+    "screen_out": "screen",
+    "request_info": "request-info",
+    "resubmit": "resubmit",
+    "score": "score",
+    "withdraw": "withdraw",
+    "lapse": "tick（逾期失效 / lapse）",
+    "approve": "approve",
+    "reject": "reject",
+    "reject_without_panel": "reject --without-panel",
+    "lodge_objection": "object",
+    "admit": "end-publicity / tick",
+    "uphold_objection": "rule --upheld",
+    "sign": "sign",
+    "open_review": "review open",
+    "submit_review": "review submit",
+    "pass_review": "review decide",
+    "order_rectification": "review decide",
+    "fail_review": "review decide",
+    "file_plan": "rectify plan",
+    "extend_rectification": "rectify extend",
+    "pass_reinspection": "reinspect --pass",
+    "fail_reinspection": "reinspect --fail",
+    "report_violation": "violation",
+    "record_benefit": "benefit record",
+    "serve_exit_notice": "exit notice",
+    "confirm_graduation": "exit begin --type graduation",
+    "graduate": "tick（毕业公示期满 / graduation notice over）",
+    "begin_exit": "exit begin",
+    "confirm_exit": "rule --dismissed",
+    "escalate_vacating": "tick（逾期未腾退 / overdue vacating）",
+    "hand_over": "exit handover",
+    "waive_window": "waive",
+}
+
+
+def state_text(state: object) -> str:
+    """``专家评审中（evaluating）``; nothing yet is ``新建（new）``."""
+    if state is None:
+        return "新建（new）"
+    zh, _en = STATE_LABELS.get(str(state), (str(state), str(state)))
+    return f"{zh}（{state}）"
+
+
+def command_of(trigger: str) -> str:
+    return TRIGGER_COMMANDS.get(trigger, trigger)
+
+
+def commands(triggers: Iterable[str]) -> list[str]:
+    """The distinct commands for ``triggers``, in a stable order."""
+    return sorted(dict.fromkeys(command_of(t) for t in triggers))
+
+
+def transition_refused(err: TransitionNotAllowed) -> str:
+    who = f"入驻记录 {err.tenancy_id} " if err.tenancy_id is not None else "该入驻记录"
+    who_en = f"tenancy {err.tenancy_id}" if err.tenancy_id is not None else "the tenancy"
+    wanted = command_of(err.trigger)
+    allowed = commands(err.allowed)
+    here = "、".join(f"`innospace {c}`" for c in allowed) if allowed else "无（已结束）"
+    here_en = ", ".join(allowed) if allowed else "none (closed)"
+    return (
+        f"{who}当前状态为「{state_text(err.state)}」，不能执行 `innospace {wanted}`；"
+        f"此状态下可用：{here} / {who_en} is {err.state}: `{wanted}` is not allowed there; "
+        f"allowed: {here_en}"
+    )
+
+
+def step_line(data: Mapping[str, object]) -> str:
+    """A step's result: ``入驻记录 2：新建（new） → 已申请（applied）（版本 1） / tenancy 2: new ->
+    applied (version 1)``; a record-only step names the command and the unchanged state."""
+    tenancy, version = data.get("tenancy_id"), data.get("version")
+    frm, to = data.get("from"), data.get("to")
+    if frm != to:
+        return (
+            f"入驻记录 {tenancy}：{state_text(frm)} → {state_text(to)}（版本 {version}）"
+            f" / tenancy {tenancy}: {frm or 'new'} -> {to} (version {version})"
+        )
+    done = command_of(str(data.get("trigger")))
+    return (
+        f"入驻记录 {tenancy}：已记录 `{done}`，状态仍为{state_text(to)}（版本 {version}）"
+        f" / tenancy {tenancy}: {done} recorded ({to}) (version {version})"
+    )
+
+
+def local_time(value: object, *, seconds: bool = False) -> str:
+    """An instant as operators read it: Asia/Shanghai wall time, ``2025-01-02 09:00``. A
+    value without an offset is UTC (how the database stores instants); nothing is "—"."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        instant = value
+    else:
+        try:
+            instant = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    shown = instant.astimezone(ZoneInfo("Asia/Shanghai"))
+    return shown.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+#: Chinese-first help for parameters that many commands share or that were declared without
+#: one: (command path, parameter) first, then the parameter alone. Applied by
+#: :func:`complete_help` to every parameter whose help has no Chinese, before any output;
+#: the parameter's own English help (a choice list) is kept after the Chinese.
+PARAM_HELP: Mapping[str, str] = {
+    "tenancy": "入驻记录编号 / tenancy id",
+    "as_json": "以 JSON 输出 / print JSON",
+    "space": "空间代码 / space code",
+    "limit": "最多显示条数 / at most this many rows",
+    "locale": "语言 / locale",
+    "audience": "收件对象 / audience",
+    "part": "模板部分 / template part",
+    "status": "状态 / status",
+    "track": "入驻通道 / admission track",
+    "set_": "逐项填写申请信息 / set one field",
+    "score": "评分项=分数，可重复 / criterion=points",
+    "seed": "随机种子（结果可复现） / random seed (same seed, same demo)",
+    "revision": "迁移版本 / Alembic revision",
+    "exit_type": "退出类型 / exit type",
+    "check": "交接检查项，可重复 / handover check",
+    "outcome": "考核结论（覆盖规则，须附 --reason） / review outcome",
+    "kind": "类型 / kind",
+    "note": "备注 / note",
+    "day": "日期 YYYY-MM-DD / date",
+    "n": "工作日数 / number of working days",
+    "file": "文件 / file",
+    "name": "名称 / name",
+    "code": "代码 / code",
+}
+PATH_PARAM_HELP: Mapping[tuple[str, str], str] = {
+    ("space create", "code"): "空间代码（字母、数字、-_.） / space code",
+    ("space create", "name"): "空间名称 / space name",
+    ("unit add", "code"): "单元编号 / unit code",
+    ("unit add", "kind"): "单元类型 / unit kind",
+    ("calendar set", "kind"): "上班或休息 / workday or holiday",
+    ("calendar set", "day"): "日期 YYYY-MM-DD / the day",
+    ("calendar add-workdays", "day"): "起始日期 YYYY-MM-DD / start date",
+    ("benefit record", "kind"): "优惠类型 / benefit kind",
+    ("rules check", "file"): "规则文件（TOML） / rulebook file",
+    ("rules load", "file"): "规则文件（TOML） / rulebook file",
+    ("rules simulate", "file"): "拟用规则文件（TOML） / the rulebook to try",
+    ("templates preview", "name"): "消息名称（templates list） / message name",
+    ("templates set", "name"): "消息名称（templates list） / message name",
+    ("templates history", "name"): "消息名称（templates list） / message name",
+    ("review submit", "set_"): "逐项填写考核数据 / set one figure",
+    ("resubmit", "set_"): "逐项修改申请信息 / set one field",
+    ("list", "status"): "状态 / state",
+}
+
+
+#: English help texts that say nothing the Chinese one does not: replaced, not kept.
+_GENERIC = frozenset({"json output", "show this message and exit."})
+
+
+def _chinese(text: str | None) -> bool:
+    return bool(text) and any("\u4e00" <= ch <= "\u9fff" for ch in text or "")
+
+
+def complete_help(root: object) -> None:
+    """Give every parameter of every command under ``root`` (a click group) a Chinese-first
+    help text, from :data:`PATH_PARAM_HELP` / :data:`PARAM_HELP`, unless it has one."""
+    pending: list[tuple[object, str]] = [(root, "")]
+    while pending:
+        cmd, path = pending.pop()
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            pending.append((sub, f"{path} {name}".strip()))
+        for param in getattr(cmd, "params", ()):
+            current = getattr(param, "help", None)
+            if param.name is None or _chinese(current):
+                continue
+            zh = PATH_PARAM_HELP.get((path, param.name)) or PARAM_HELP.get(param.name)
+            if zh is not None:
+                generic = current is None or current.strip().lower() in _GENERIC
+                param.help = zh if generic else f"{zh}: {current}"
+
+
+def readable(value: object) -> str:
+    """A value of a trace, a timeline or a result as a person reads it: no ``None``,
+    ``True``/``False``, ``Decimal('99')`` or braces — nothing is "—", a flag is 是/否, a
+    mapping is ``key=value`` pairs, a list is its items."""
+    from decimal import Decimal
+
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        if not value:
+            return "—"
+        return ", ".join(f"{k}={_nested(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return "、".join(readable(v) for v in items) if items else "—"
+    return str(value)
+
+
+def _nested(value: object) -> str:
+    text = readable(value)
+    return f"({text})" if isinstance(value, (Mapping, list, tuple)) and value else text
+
+
+def trace_line(step: Mapping[str, object]) -> str:
+    """One step of a decision's trace: rule, label, result, the figures and the threshold."""
+    rule = step.get("rule_id") or step.get("rule") or ""
+    label = step.get("label_zh") or ""
+    return (
+        f"{rule} {label}: {readable(step.get('result'))}（数据 / figures: "
+        f"{readable(step.get('figures'))}；标准 / threshold: {readable(step.get('threshold'))}）"
+    )
