@@ -94,7 +94,7 @@ def _firm_value(w: Work, field: str, value: Any) -> Any:
     if field == "founded_on":
         if not isinstance(value, date) or value > w.today:
             raise InvalidInput(
-                field, "须为不晚于今天的日期 / must be a date not in the future", value
+                field, "须为不晚于今天的日期 / must be a date not in the future", _shown(value)
             )
         return value
     raise InvalidInput(

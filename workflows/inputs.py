@@ -60,7 +60,9 @@ def check_text(field: str, value: str, *, limit: int = MAX_TEXT_CHARS) -> str:
     """A free text (facts, grounds, a plan): at most ``limit`` characters, no NUL."""
     if len(value) > limit:
         raise InvalidInput(
-            field, f"不得超过 {limit} 个字符 / at most {limit:,} characters", f"{len(value)} chars"
+            field,
+            f"不得超过 {limit:,} 个字符 / at most {limit:,} characters",
+            f"{len(value):,} chars",
         )
     if "\x00" in value:
         raise InvalidInput(field, "不得含 NUL 字符 / must not contain a NUL character")
