@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Required, TypedDict, Unpack
 
 import orjson
 
 from lifecycle.audit import event_hash, plain_canonical_json
+from lifecycle.errors import GuardFailed
 from lifecycle.machine import Facts, fire
 
 
@@ -363,6 +364,15 @@ class Effects:
         data: Mapping[str, Any] | None,
     ) -> None:
         t = self.tenancy
+        if t.audit_seq and _before(self.now, t.updated_at):
+            # The chain is in time order: a clock set back (INNOSPACE_NOW, a host's clock)
+            # must not date an event before the tenancy's last one (audit verify: time_order).
+            raise GuardFailed(
+                t.id,
+                trigger,
+                f"事件时间 {self.now.isoformat()} 早于该租约上一事件 {t.updated_at.isoformat()}"
+                "，时间不能倒退 / an event may not be dated before the tenancy's last event",
+            )
         seq = t.audit_seq + 1
         event = audit_event(
             t,
@@ -471,3 +481,12 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
     return str(value)
+
+
+def _before(a: datetime, b: datetime) -> bool:
+    """``a < b``; a naive value (as SQLite may return one) is read as UTC."""
+    return _aware(a) < _aware(b)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

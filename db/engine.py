@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from db.types import json_dumps, json_loads
-from lifecycle.errors import InvalidInput
+from lifecycle.errors import InnospaceError, InvalidInput, NotFound
 
 
 def normalize_url(url: str) -> str:
@@ -42,7 +42,41 @@ def redact_text(text: str) -> str:
     return _PASSWORD_IN_URL.sub(r"\1***@", text)
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
+class NoDatabase(NotFound):
+    """The SQLite file named is not there (``create=False``): nothing is created."""
+
+    def __init__(self, path: str, *, directory: str | None = None) -> None:
+        missing = (
+            f"（目录 {directory} 不存在 / its directory {directory} does not exist）"
+            if directory
+            else ""
+        )
+        InnospaceError.__init__(
+            self,
+            f"没有 innospace 数据库 / no innospace database at {path}{missing} — run "
+            "`innospace init`",
+            kind="database",
+            key=path,
+        )
+        self.kind, self.key = "database", path
+
+
+class NoDirectory(InvalidInput):
+    """``init`` for a SQLite file whose directory does not exist."""
+
+    def __init__(self, path: str, directory: str) -> None:
+        InnospaceError.__init__(
+            self,
+            f"数据库目录 {directory} 不存在，无法创建 {path} / the directory {directory} does "
+            f"not exist: cannot create {path}",
+            field="database",
+        )
+        self.field, self.rule = "database", "directory must exist"
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, create: bool = True) -> Engine:
+    """An engine for ``url``. ``create=False``: a SQLite file that does not exist is a
+    :class:`NoDatabase` (and is not created)."""
     url = normalize_url(url)
     try:
         parsed = make_url(url)
@@ -51,6 +85,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
             "database url", "must be a path or an SQLAlchemy URL", redact_text(url)
         ) from None
     if parsed.get_backend_name() == "sqlite":
+        _check_file(parsed.database, create)
         _create_private(parsed.database)
         return _sqlite_engine(url, echo=echo)
     if parsed.get_backend_name() == "postgresql":
@@ -64,6 +99,21 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
             json_deserializer=json_loads,
         )
     raise InvalidInput("database url", "only sqlite and postgresql are supported", redact(parsed))
+
+
+def _check_file(database: str | None, create: bool) -> None:
+    """Refuse a SQLite file that is not there (unless ``create``) or whose directory is
+    missing, naming the path; an in-memory or ``file:`` URI database is not checked."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    directory = path.parent
+    if not directory.is_dir():
+        if create:
+            raise NoDirectory(database, str(directory))
+        raise NoDatabase(database, directory=str(directory))
+    if not create and not path.exists():
+        raise NoDatabase(database)
 
 
 def _create_private(database: str | None) -> None:

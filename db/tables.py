@@ -309,6 +309,25 @@ class CalendarOverride(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=200)
 
 
+class CalendarYear(SQLModel, table=True):
+    """A year beyond the ``chinesecalendar`` package whose whole holiday schedule is published:
+    imported complete (source ``import``) or confirmed (``publish``)."""
+
+    __tablename__ = "calendar_years"
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    source: str = Field(max_length=16)  # import | publish
+    actor: str = Field(max_length=100)
+    published_at: datetime = _ts()
+
+
+class DatabaseMeta(SQLModel, table=True):
+    """Facts about the database itself; ``kind``: production | training (``init --training``)."""
+
+    __tablename__ = "database_meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=200)
+
+
 class MessageTemplate(SQLModel, table=True):
     """Operator-edited template overrides, versioned; the newest version wins."""
 

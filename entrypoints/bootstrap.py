@@ -24,6 +24,7 @@ from workflows import (
     admission,
     agreement,
     benefits,
+    calendar_years,
     corrections,
     exits,
     forms,
@@ -45,6 +46,7 @@ HANDLERS: Handlers = {
     c.LoadRulebook: registry.load_rulebook,
     c.SetCalendarDay: registry.set_calendar_day,
     c.ImportCalendar: registry.import_calendar,
+    c.PublishCalendarYear: calendar_years.publish_year,
     # admission
     c.Apply: admission.apply,
     c.Screen: admission.screen,
@@ -149,15 +151,21 @@ def check_settings(settings: Settings) -> None:
 
 
 def bootstrap(
-    *, database_url: str | None = None, clock: Clock | None = None, settings: Settings | None = None
+    *,
+    database_url: str | None = None,
+    clock: Clock | None = None,
+    settings: Settings | None = None,
+    create: bool = True,
 ) -> App:
+    """The application; ``create=False``: a SQLite file that does not exist is refused
+    (exit 3) instead of created."""
     settings = settings or load_settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, create=create)
     if clock is None and settings.now is not None:
         if settings.now.tzinfo is None:
             raise InvalidInput(

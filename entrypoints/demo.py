@@ -8,6 +8,7 @@ acts on it as a space operator would, a few working days after each state is rea
 from __future__ import annotations
 
 import random
+import sqlite3
 import sys
 import time
 from collections import Counter
@@ -17,11 +18,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from db import meta
 from db.migrate import upgrade
 from entrypoints.bootstrap import App, bootstrap
 from entrypoints.demo_data import HANDOVER, figures, good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
-from lifecycle.errors import InnospaceError
+from lifecycle.errors import AlreadyExists, InnospaceError
 from lifecycle.table import ACTIVE
 from workflows import commands as c
 from workflows import queries, queries_ops
@@ -505,13 +507,19 @@ def _progress(total: int) -> Any:
     return advance
 
 
-def run_demo(path: Path, *, firms: int = 36, seed: int = 2022) -> dict[str, Any]:
+def run_demo(
+    path: Path, *, firms: int = 36, seed: int = 2022, overwrite: bool = False
+) -> dict[str, Any]:
     started = time.perf_counter()
+    if path.exists() and not overwrite and not made_by_demo(path):
+        raise NotADemoDatabase(path)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     clock = FixedClock(datetime(2022, 1, 4, 9, tzinfo=SHANGHAI))
     app = bootstrap(database_url=f"sqlite:///{path}", clock=clock)
     upgrade(app.engine)
+    with app.engine.begin() as conn:
+        meta.set_training(conn, made_by=meta.DEMO)
     demo = Demo(app, clock, seed)
     demo.setup(max(firms, 30))
     demo.run(show_progress=sys.stdout.isatty())
@@ -519,6 +527,36 @@ def run_demo(path: Path, *, firms: int = 36, seed: int = 2022) -> dict[str, Any]
     _print(summary, path)
     app.engine.dispose()
     return summary
+
+
+class NotADemoDatabase(AlreadyExists):
+    """``demo --out`` names a file the demo did not create: it is never deleted unasked."""
+
+    def __init__(self, path: Path) -> None:
+        InnospaceError.__init__(
+            self,
+            f"{path} 已存在且不是演示程序创建的数据库，未删除；换一个 --out 文件，或确需替换时加 "
+            f"--overwrite / {path} exists and is not a demo database: nothing deleted; choose "
+            "another --out, or add --overwrite to replace it",
+            kind="file",
+            key=str(path),
+        )
+
+
+def made_by_demo(path: Path) -> bool:
+    """Whether ``path`` is a database an earlier ``innospace demo`` created (read-only: a file
+    that is not a database, or not the demo's, is left exactly as it is)."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = conn.execute("SELECT value FROM database_meta WHERE key = 'made_by'").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return row is not None and row[0] == meta.DEMO
 
 
 def _summary(app: App, demo: Demo, seconds: float) -> dict[str, Any]:

@@ -9,10 +9,11 @@ Sources, in order of precedence (see :meth:`WorkCalendar.is_workday`):
 2. ``chinese_calendar`` for the years it ships (2004-2026 in 1.11.0): the State Council
    schedule including make-up working days (调休 Saturdays/Sundays);
 3. any other year: ``holidays`` (country ``CN``) + weekends + overrides, only if that package
-   covers the year *and* the operator has entered at least one override in it. ``holidays``
+   covers the year *and* the year is published: the operators imported its whole schedule
+   (``calendar import --complete``) or confirmed it (``calendar publish YEAR``). ``holidays``
    computes statutory holidays for any year but cannot know make-up working days before the
-   State Council publishes them (each November), so alone it is a guess; an override in the
-   year is the operator's statement that the published schedule has been entered.
+   State Council publishes them (each November), so alone it is a guess; one override in the
+   year says nothing about the others, only the published mark does.
 
 Otherwise the year is refused with :class:`ScheduleNotPublished`: a deadline in a year whose
 schedule is unknown is flagged, never guessed silently (DESIGN decision 7).
@@ -20,7 +21,7 @@ schedule is unknown is flagged, never guessed silently (DESIGN decision 7).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice
@@ -76,7 +77,11 @@ class WorkCalendar:
     """Working days, period arithmetic and deadline instants for one time zone."""
 
     def __init__(
-        self, overrides: Mapping[date, bool] | None = None, *, tz: str = "Asia/Shanghai"
+        self,
+        overrides: Mapping[date, bool] | None = None,
+        *,
+        published: Iterable[int] = (),
+        tz: str = "Asia/Shanghai",
     ) -> None:
         self._overrides: dict[date, bool] = {}
         for day, workday in (overrides or {}).items():
@@ -84,7 +89,8 @@ class WorkCalendar:
                 rule = "value must be true (workday) or false (holiday)"
                 raise InvalidInput("overrides", rule, workday)
             self._overrides[_plain_date(day, "overrides")] = workday
-        self._override_years = frozenset(day.year for day in self._overrides)
+        # The years the operators marked published (their whole schedule is in the overrides).
+        self._published_years = frozenset(published)
         try:
             self._tz = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -109,7 +115,7 @@ class WorkCalendar:
         """True if the calendar answers for the days of ``year`` instead of raising."""
         if _CC_FIRST_YEAR <= year <= _CC_LAST_YEAR:
             return True
-        return year in self._override_years and _cn_holidays(year) is not None
+        return year in self._published_years and _cn_holidays(year) is not None
 
     def _resolve(self, d: date) -> tuple[bool, str]:
         hit = self._cache.get(d)
@@ -125,7 +131,7 @@ class WorkCalendar:
                 return bool(chinese_calendar.is_workday(d)), "chinese_calendar"
             except NotImplementedError as exc:  # the library's "no data for year" signal
                 raise ScheduleNotPublished(d.year) from exc
-        table = _cn_holidays(d.year) if d.year in self._override_years else None
+        table = _cn_holidays(d.year) if d.year in self._published_years else None
         if table is None:
             raise ScheduleNotPublished(d.year)
         return table.is_working_day(d), "holidays+override"

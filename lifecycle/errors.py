@@ -168,8 +168,10 @@ class ScheduleNotPublished(CalendarError):
 
     def __init__(self, year: int) -> None:
         super().__init__(
-            f"the official working-day schedule for {year} is not published yet; "
-            f"add the days with `innospace calendar set DATE workday|holiday` first",
+            f"{year} 年放假调休安排尚未公布 / the official working-day schedule for {year} is "
+            f"not published yet: enter it with `innospace calendar import FILE --complete`, or "
+            f"day by day with `innospace calendar set DATE workday|holiday` and then "
+            f"`innospace calendar publish {year}`",
             year=year,
         )
         self.year = year

@@ -20,6 +20,7 @@ from e2e.cli_support import Cli
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from db import meta
 from db.engine import make_engine
 from db.migrate import upgrade
 from entrypoints.bootstrap import HANDLERS
@@ -41,8 +42,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tpl") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
+    _training(engine)
     engine.dispose()
     return path
+
+
+def _training(engine: Engine) -> None:
+    """Test databases are training ones (`init --training`): the tests move the clock."""
+    with engine.begin() as conn:
+        meta.set_training(conn)
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +65,7 @@ def pg_admin() -> Iterator[tuple[Engine, str]]:
     tpl_url = make_url(url).set(database=template).render_as_string(hide_password=False)
     engine = make_engine(tpl_url)
     upgrade(engine)
+    _training(engine)
     engine.dispose()
     yield admin, template
     with admin.connect() as conn:

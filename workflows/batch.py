@@ -31,8 +31,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, exists, func, select
 
+from db import meta, writer
 from db import repositories as repo
-from db import writer
 from db.effects import Effects, TenancyRow
 from db.repositories import TENANCY_WITH_PARTY, ReviewRow
 from db.tables import ALL_TABLES
@@ -123,7 +123,8 @@ def _start(
 
 def _calendar(engine: Engine) -> WorkCalendar:
     with engine.connect() as conn:
-        return WorkCalendar(dict(repo.calendar_overrides(conn)))
+        published = meta.published_years(conn)
+        return WorkCalendar(dict(repo.calendar_overrides(conn)), published=published)
 
 
 def candidates(space_id: int, period: int) -> tuple[Any, ...]:

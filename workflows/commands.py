@@ -82,9 +82,17 @@ class SetCalendarDay(Command):
 
 
 class ImportCalendar(Command):
-    """A year's official schedule (放假和调休安排) as overrides, all or nothing."""
+    """A year's official schedule (放假和调休安排) as overrides, all or nothing; ``complete``:
+    the file holds each named year's whole schedule, which marks those years published."""
 
     days: tuple[SetCalendarDay, ...]
+    complete: bool = False
+
+
+class PublishCalendarYear(Command):
+    """The operators confirm that ``year``'s whole schedule is entered (its overrides)."""
+
+    year: int
 
 
 # ---- admission ----------------------------------------------------------------------------

@@ -420,7 +420,33 @@ def digest_content(w: Work, day: date) -> tuple[dict[str, int], list[dict[str, A
         "overdue_reviews": overdue,
         "dead_messages": dead,
     }
+    unpublished = next_year_unpublished(w, day)
+    if unpublished is not None:
+        items.insert(0, unpublished)
     return counts, items[:DIGEST_ITEMS_MAX]
+
+
+def next_year_unpublished(w: Work, day: date) -> dict[str, Any] | None:
+    """From 1 December: the warning that next year's holiday schedule is not published yet,
+    naming what it will block (January's review cycles, the deadlines already due in it)."""
+    year = day.year + 1
+    if day.month != 12 or w.calendar.is_published(year):
+        return None
+    spaces = [code for code in w.session.exec(select(Space.code).order_by(col(Space.code)))]
+    computed = w.session.exec(
+        select(func.count())
+        .select_from(Deadline)
+        .where(col(Deadline.status) == "pending", col(Deadline.due_on) >= date(year, 1, 1))
+    ).one()
+    cycles = f"（空间 {'、'.join(spaces)}）" if spaces else ""
+    title = (
+        f"{year} 年放假调休安排尚未录入：将阻断 {year} 年 1 月的年度考核周期{cycles}，"
+        f"以及已计入 {year} 年的 {computed} 个期限；请用 `innospace calendar import 文件 "
+        f"--complete` 录入全年安排，或录入后运行 `innospace calendar publish {year}` / "
+        f"the {year} holiday schedule is not published: it blocks January's review cycle and "
+        f"{computed} deadlines already computed into {year}"
+    )
+    return {"title": title, "due_on": date(year, 1, 1).isoformat()}
 
 
 def send_digest(service: Service, day: date, *, locale: str = "zh-CN") -> dict[str, Any] | None:

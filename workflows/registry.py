@@ -12,7 +12,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from db.tables import CalendarOverride, Firm, Space, Unit
 from lifecycle.errors import AlreadyExists, InvalidInput
-from workflows import inputs, rules
+from workflows import calendar_years, inputs, rules
 from workflows.commands import (
     AddUnit,
     CreateSpace,
@@ -150,6 +150,8 @@ def import_calendar(w: Work, cmd: ImportCalendar) -> dict[str, Any]:
     for day in cmd.days:
         set_calendar_day(w, day)
     years = sorted({d.day.year for d in cmd.days})
+    if cmd.complete:
+        calendar_years.mark_published(w, years, source="import", actor=cmd.actor)
     return {
         "days": len(cmd.days),
         "years": years,

@@ -15,6 +15,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from db import meta
 from db import repositories as repo
 from db.uow import UnitOfWork
 from lifecycle.calendar import WorkCalendar
@@ -49,7 +50,9 @@ class Service:
         self.clock = clock
         self.handlers: Handlers = handlers
         self.fence = fence
-        self._calendar: tuple[frozenset[tuple[date, bool]], WorkCalendar] | None = None
+        self._calendar: (
+            tuple[tuple[frozenset[tuple[date, bool]], frozenset[int]], WorkCalendar] | None
+        ) = None
         # Parsed rulebooks by version (the hash of the text: a parsed one never goes stale).
         self.rulebooks: dict[str, Rulebook] = {}
 
@@ -70,7 +73,7 @@ class Service:
         return Work(uow, self.clock, lambda: self.calendar(uow), rulebooks=self.rulebooks)
 
     def calendar(self, uow: UnitOfWork) -> WorkCalendar:
-        """The working-day calendar with the operator's current overrides.
+        """The working-day calendar with the operator's current overrides and published years.
 
         The overrides are read on every command (another process may have changed them), but
         the calendar is rebuilt only when they differ, so its per-day cache survives.
@@ -78,8 +81,10 @@ class Service:
         # Through the connection, not the ORM: reading the calendar must not autoflush what
         # a handler has changed so far (that would write its tenancy twice).
         overrides = repo.calendar_overrides(uow.connection)
-        if self._calendar is None or self._calendar[0] != overrides:
-            self._calendar = (overrides, WorkCalendar(dict(overrides)))
+        published = meta.published_years(uow.connection)
+        if self._calendar is None or self._calendar[0] != (overrides, published):
+            calendar = WorkCalendar(dict(overrides), published=published)
+            self._calendar = ((overrides, published), calendar)
         return self._calendar[1]
 
     def handler(self, command_type: type[Command]) -> Handler:

@@ -16,6 +16,7 @@ from entrypoints.cli.common import (
     parse_date,
     parse_instant,
     read_file,
+    require_training,
 )
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
@@ -45,13 +46,42 @@ for sub, name in (
 
 
 @app.command("init")
-def init_cmd() -> None:
-    """创建或升级数据库 / create (or upgrade) the database schema."""
-    from db import migrate  # Alembic is heavy; only these commands need it
+def init_cmd(
+    training: Annotated[
+        bool,
+        typer.Option(
+            "--training",
+            help="培训/模拟数据库：允许 INNOSPACE_NOW 与未来的 tick --until / a training "
+            "(simulation) database: INNOSPACE_NOW and a future tick --until are allowed",
+        ),
+    ] = False,
+) -> None:
+    """创建或升级数据库 / create (or upgrade) the database schema.
 
-    a = get_app()
+    A new database is a production one unless --training; an existing one keeps its kind.
+    """
+    from db import meta, migrate  # Alembic is heavy; only these commands need it
+
+    a = get_app(create=True, frozen_clock_check=False)
+    new = migrate.current(a.engine) is None
     rev = migrate.upgrade(a.engine)
-    typer.echo(f"database ready at revision {rev}: {a.engine.url.render_as_string()}")
+    with a.engine.begin() as conn:
+        kind = meta.kind(conn)
+        if training and kind != meta.TRAINING:
+            if not new and meta.holds_data(conn):
+                raise InvalidInput(
+                    "--training",
+                    "已有数据的生产数据库不能改为培训数据库 / a production database that holds "
+                    "data cannot become a training one",
+                )
+            kind = meta.TRAINING
+        if new or kind == meta.TRAINING:
+            meta.put(conn, "kind", kind)
+    label = "培训/模拟 training" if kind == meta.TRAINING else "生产 production"
+    typer.echo(
+        f"database ready at revision {rev} ({label}): "
+        f"{a.engine.url.render_as_string(hide_password=True)}"
+    )
 
 
 @db_app.command("upgrade")
@@ -59,7 +89,7 @@ def db_upgrade(revision: str = "head") -> None:
     """运行迁移 / apply Alembic migrations."""
     from db import migrate  # Alembic is heavy; only these commands need it
 
-    a = get_app()
+    a = get_app(create=True, frozen_clock_check=False)
     typer.echo(f"at revision {migrate.upgrade(a.engine, revision)}")
 
 
@@ -225,6 +255,15 @@ def calendar_set(
 @calendar_app.command("import")
 def calendar_import(
     file: Annotated[str, typer.Argument(help="每行 YYYY-MM-DD,workday|holiday[,备注]")],
+    complete: Annotated[
+        bool,
+        typer.Option(
+            "--complete",
+            help="文件含所列年份的全部安排，标记为已公布 / the file holds each year's whole "
+            "schedule: mark those years published",
+        ),
+    ] = False,
+    actor: Actor = "operator",
     as_json: Json = False,
 ) -> None:
     """导入国务院放假调休安排 / load a year's official schedule (all lines or none).
@@ -247,13 +286,39 @@ def calendar_import(
                 note=cells[2] if len(cells) > 2 else None,
             )
         )
-    result = get_app().service.handle(c.ImportCalendar(days=tuple(days)))
+    result = get_app().service.handle(
+        c.ImportCalendar(days=tuple(days), complete=complete, actor=actor)
+    )
+    years = ", ".join(str(y) for y in result["years"])
     emit(
         result,
         as_json,
-        f"{result['days']} days imported for {result['years']} "
-        f"({result['workdays']} workdays, {result['holidays']} holidays)",
+        f"已导入 {result['days']} 天（{years} 年；上班 {result['workdays']} 天，休息 "
+        f"{result['holidays']} 天）/ {result['days']} days imported for {years} "
+        f"({result['workdays']} workdays, {result['holidays']} holidays)"
+        + (
+            f"\n{years} 年安排已标记为已公布 / marked published"
+            if complete
+            else "\n未标记为已公布：全部录入后运行 `innospace calendar publish YEAR` / "
+            "not marked published: once the whole schedule is in, run "
+            "`innospace calendar publish YEAR`"
+        ),
     )
+
+
+@calendar_app.command("publish")
+def calendar_publish(
+    year: Annotated[int, typer.Argument(help="年份 / year")],
+    actor: Actor = "operator",
+    as_json: Json = False,
+) -> None:
+    """确认某年放假调休安排已全部录入 / confirm that YEAR's whole schedule is entered.
+
+    From then on, days of YEAR without an override follow the statutory holidays of the
+    `holidays` package; before, a deadline in YEAR is refused (exit 7).
+    """
+    result = get_app().service.handle(c.PublishCalendarYear(year=year, actor=actor))
+    emit(result, as_json, f"{year} 年节假日安排已公布 / {year} schedule published")
 
 
 @calendar_app.command("list")
@@ -317,6 +382,8 @@ def tick_cmd(
             "what is overdue is handled by a plain `innospace tick`",
             until,
         )
+    if when is not None and when > now:
+        require_training(a, "--until")
     report = run_ticks(a, until=when)
     if as_json:
         emit(report, True)
@@ -338,8 +405,18 @@ def demo_cmd(
     ] = "innospace-demo.db",
     firms: Annotated[int, typer.Option(help="企业数 / number of firms")] = 36,
     seed: int = 2022,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="覆盖已有的非演示文件 / replace an existing file the demo did not create",
+        ),
+    ] = False,
 ) -> None:
-    """演示：三年模拟 / build a demo space and simulate three years."""
+    """演示：三年模拟 / build a demo space and simulate three years (a training database).
+
+    An existing --out file is replaced only if the demo created it, or with --overwrite.
+    """
     from entrypoints.demo import run_demo
 
-    run_demo(Path(db), firms=firms, seed=seed)
+    run_demo(Path(db), firms=firms, seed=seed, overwrite=overwrite)

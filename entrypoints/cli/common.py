@@ -48,12 +48,33 @@ def _global(
     STATE.app = None
 
 
-def get_app() -> App:
+def get_app(*, create: bool = False, frozen_clock_check: bool = True) -> App:
+    """The application for this command. ``create``: the command may create the database
+    (``init``, ``db upgrade``); any other refuses a SQLite file that does not exist (exit 3)
+    rather than leave an empty one behind. A clock frozen by ``INNOSPACE_NOW`` is refused
+    on a production database (exit 2)."""
     if STATE.app is None:
         from entrypoints.bootstrap import bootstrap
 
-        STATE.app = bootstrap(database_url=STATE.db)
+        STATE.app = bootstrap(database_url=STATE.db, create=create)
+        if frozen_clock_check and STATE.app.settings.now is not None:
+            require_training(STATE.app, "INNOSPACE_NOW")
     return STATE.app
+
+
+def require_training(a: App, what: str) -> None:
+    """Refuse ``what`` (a frozen or future clock) unless the database is a training one."""
+    from db import meta
+
+    with a.engine.connect() as conn:
+        kind = meta.kind(conn)
+    if kind != meta.TRAINING:
+        raise InvalidInput(
+            what,
+            "生产数据库不允许模拟时钟，只有培训/模拟数据库（`innospace init --training`、"
+            "演示库）可以 / a production database refuses a simulated clock: only a training "
+            "database (`innospace init --training`, the demo's) may move time",
+        )
 
 
 TITLES = {
@@ -80,12 +101,6 @@ def echo_error(err: InnospaceError) -> None:
 
     title = TITLES.get(err.code, err.code)
     message = transition_refused(err) if isinstance(err, TransitionNotAllowed) else err.message
-    field, rule = getattr(err, "field", None), getattr(err, "rule", None)
-    if isinstance(err, InvalidInput) and isinstance(field, str) and isinstance(rule, str):
-        from entrypoints.cli.wording import choice_refused
-
-        got = message.removeprefix(f"{field}: {rule}")  # " (got 'x')", as InvalidInput puts it
-        message = choice_refused(field, rule, got if got != message else "") or message
     typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {redact_text(message)}", err=True)
 
 

@@ -199,7 +199,8 @@ def test_the_scheduler_refuses_bad_configuration_before_anything_runs(
 
     fresh = tmp_path / "fresh.db"
     code, _, err = cli("--db", f"sqlite:///{fresh}", "scheduler")
-    assert code == 9 and "run `innospace init` first" in err
+    assert code == 3 and f"no innospace database at {fresh} — run `innospace init`" in err
+    assert not fresh.exists()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -208,7 +209,11 @@ def test_the_scheduler_refuses_bad_configuration_before_anything_runs(
 )
 def test_an_unreachable_database_at_start_exits_10_with_a_clear_message(cli: Cli, url: str) -> None:
     code, _, err = cli("--db", url, "scheduler")
-    assert code == 10 and "database unavailable" in err
+    if url.startswith("sqlite"):  # a SQLite file whose directory is missing: named, exit 3
+        assert code == 3 and "no innospace database at /nonexistent-dir/x.db" in err
+        assert "目录 /nonexistent-dir 不存在" in err
+    else:
+        assert code == 10 and "database unavailable" in err
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

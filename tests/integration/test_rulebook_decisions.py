@@ -589,6 +589,9 @@ def test_a_deadline_in_an_unpublished_year_is_refused_until_the_operator_enters_
         park.do(c.Approve(tenancy_id=t))  # 公示 would end in January 2027
     assert counts(engine) == before
     park.do(c.SetCalendarDay(day=date(2027, 1, 1), workday=False, note="元旦"))
+    with pytest.raises(ScheduleNotPublished, match="2027 is not published"):
+        park.do(c.Approve(tenancy_id=t))  # one day entered is not the year published
+    park.do(c.PublishCalendarYear(year=2027))
     park.do(c.Approve(tenancy_id=t))
     (approved,) = events(engine, t, "approve")
     assert approved.data["publicity_to"] == "2027-01-04"

@@ -458,6 +458,7 @@ def test_a_failing_deadline_is_marked_failed_does_not_block_others_and_can_be_re
     assert failed.status == "failed" and "2027" in failed.payload["error"]
     assert state(engine, tid) == "active"
     service.handle(c.SetCalendarDay(day=date(2027, 1, 1), workday=False, note="元旦"))
+    service.handle(c.PublishCalendarYear(year=2027))
     with engine.begin() as conn:  # what `innospace deadlines retry` does
         conn.execute(
             update(table(Deadline))

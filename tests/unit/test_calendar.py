@@ -96,7 +96,12 @@ def test_unpublished_year_is_refused_then_accepted_with_overrides() -> None:
     with pytest.raises(ScheduleNotPublished, match="2027"):
         CAL.add_working_days(date(2026, 12, 30), 5)
 
-    cal = WorkCalendar({date(2035, 2, 3): True})  # the operator entered the 2035 schedule
+    one_day = WorkCalendar({date(2035, 2, 3): True})  # one override does not publish a year
+    assert not one_day.is_published(2035) and one_day.is_workday(date(2035, 2, 3))
+    with pytest.raises(ScheduleNotPublished, match="2035"):
+        one_day.is_workday(date(2035, 3, 5))
+    # The operator entered the 2035 schedule and marked the year published.
+    cal = WorkCalendar({date(2035, 2, 3): True}, published=[2035])
     assert cal.is_published(2035)
     assert cal.is_workday(date(2035, 3, 5)) and cal.source(date(2035, 3, 5)) == "holidays+override"
     assert not cal.is_workday(date(2035, 10, 1))  # National Day, from the holidays package
@@ -107,7 +112,7 @@ def test_years_outside_every_source_are_refused() -> None:
     assert CAL.is_published(2004) and CAL.is_published(2026)
     with pytest.raises(ScheduleNotPublished, match="2003"):
         CAL.is_workday(date(2003, 6, 2))
-    cal = WorkCalendar({date(2101, 1, 3): True})  # the holidays package stops at 2100
+    cal = WorkCalendar({date(2101, 1, 3): True}, published=[2101])  # holidays stops at 2100
     assert not cal.is_published(2101)
     assert cal.is_workday(date(2101, 1, 3))
     with pytest.raises(ScheduleNotPublished):
