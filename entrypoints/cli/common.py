@@ -101,6 +101,12 @@ def echo_error(err: InnospaceError) -> None:
 
     title = TITLES.get(err.code, err.code)
     message = transition_refused(err) if isinstance(err, TransitionNotAllowed) else err.message
+    field, rule = getattr(err, "field", None), getattr(err, "rule", None)
+    if isinstance(err, InvalidInput) and isinstance(field, str) and isinstance(rule, str):
+        from entrypoints.cli.wording import choice_refused
+
+        got = message.removeprefix(f"{field}: {rule}")  # " (got 'x')", as InvalidInput puts it
+        message = choice_refused(field, rule, got if got != message else "") or message
     typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {redact_text(message)}", err=True)
 
 

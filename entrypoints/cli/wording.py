@@ -232,3 +232,15 @@ def trace_line(step: Mapping[str, object]) -> str:
         f"{rule} {label}: {readable(step.get('result'))}（数据 / figures: "
         f"{readable(step.get('figures'))}；标准 / threshold: {readable(step.get('threshold'))}）"
     )
+
+
+def choice_refused(field: str, rule: str, got: str) -> str | None:
+    """``must be one of a, b`` said Chinese first, each state with its Chinese name; None
+    when ``rule`` is not a choice list."""
+    prefix = "must be one of "
+    start = rule.find(prefix)
+    if start < 0:
+        return None
+    choices = [c.strip() for c in rule[start + len(prefix) :].split(",") if c.strip()]
+    shown = [f"{c}（{STATE_LABELS[c][0]}）" if c in STATE_LABELS else c for c in choices]
+    return f"{field}: 须为以下之一 / must be one of: {'、'.join(shown)}{got}"

@@ -217,7 +217,7 @@ BAD_INPUTS: list[tuple[str, list[str], int, str]] = [
         2,
         "technology_ip",
     ),
-    ("unknown state filter", ["list", "--state", "sleeping"], 2, "state: must be one of"),
+    ("unknown state filter", ["list", "--state", "sleeping"], 2, "state: 须为以下之一"),
 ]
 
 

@@ -134,3 +134,10 @@ def test_inbox_mark_read_shows_the_rows_as_read(cli: Cli, applied: str) -> None:
     rows = [line for line in marked.splitlines() if line.startswith("#")]
     assert rows and all("[已读]" in line for line in rows), marked
     assert "2024-03-04 09:00" in marked  # the notice's time, in Asia/Shanghai
+
+
+def test_a_choice_list_is_chinese_first_with_the_states_named(cli: Cli) -> None:
+    cli.ok("init")
+    line = cli.refused(2, "list", "--state", "somewhere")
+    assert "须为以下之一 / must be one of" in line
+    assert "applied（已申请）" in line and "exited（已退出）" in line

@@ -206,7 +206,7 @@ def test_a_what_if_writes_nothing_and_a_loaded_rulebook_decides_from_then_on(
 def test_a_firm_exited_for_fraud_is_refused_when_it_applies_again(cli: Cli, seed: Seed) -> None:
     ((t, uscc),) = seed.residents(1)
     cli.at("2024-06-03T09:00+08:00")
-    assert "benefit.kind: must be one of rent_free, rent_reduction, subsidy" in cli.refused(
+    assert "benefit.kind: 须为以下之一 / must be one of: rent_free、rent_reduction" in cli.refused(
         2,
         "benefit",
         "record",
