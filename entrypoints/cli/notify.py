@@ -101,7 +101,7 @@ def outbox_list_cmd(
         lines.append(
             f"#{r['id']:<6} {r['status']:<8} tries={r['attempts']:<2} "
             f"{r['message']:<24} {r['audience']:<9} firm={r['firm_id']} "
-            f"tenancy={r['tenancy_id']} {when}"
+            f"tenancy={r['tenancy_id']} {local_time(when)}"
         )
         if r["last_error"]:
             lines.append(f"         last error: {_short(r['last_error'], 160)}")

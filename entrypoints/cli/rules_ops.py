@@ -24,6 +24,7 @@ from entrypoints.cli.common import (
     read_file,
 )
 from entrypoints.cli.residency import review_app
+from entrypoints.cli.wording import local_time
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
@@ -260,7 +261,7 @@ def rules_versions(as_json: Json = False) -> None:
         rows,
         as_json,
         "\n".join(
-            f"{r['version'][:12]}  {r['loaded_at'][:19]}  active for: "
+            f"{r['version'][:12]}  {local_time(r['loaded_at'], seconds=True)}  active for: "
             f"{', '.join(r['active_for']) or '—'}  tenancies {r['tenancies']}  "
             f"reviews decided {r['reviews_decided']}  {r['name']}"
             for r in rows

@@ -141,3 +141,10 @@ def test_a_choice_list_is_chinese_first_with_the_states_named(cli: Cli) -> None:
     line = cli.refused(2, "list", "--state", "somewhere")
     assert "须为以下之一 / must be one of" in line
     assert "applied（已申请）" in line and "exited（已退出）" in line
+
+
+def test_rulebook_versions_and_the_outbox_are_in_shanghai_time(cli: Cli, applied: str) -> None:
+    versions = cli.ok("rules", "versions")
+    assert "2024-03-04 09:00:00" in versions and "T01:00" not in versions
+    outbox = cli.ok("outbox", "list")
+    assert "2024-03-04 09:00" in outbox and "+00:00" not in outbox
