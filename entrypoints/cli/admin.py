@@ -23,6 +23,7 @@ from lifecycle.errors import InvalidInput
 from workflows import commands as c
 
 if TYPE_CHECKING:
+    from lifecycle.rulebook import Rulebook
     from workflows import queries, queries_ops, rules
 else:
     queries, queries_ops = lazy("workflows.queries"), lazy("workflows.queries_ops")
@@ -204,6 +205,14 @@ def rules_show(
     space: Annotated[str | None, typer.Option(help="空间代码 / space code")] = None,
     file: Annotated[str | None, typer.Option(help="规则文件 / a rulebook file")] = None,
     locale: Annotated[str, typer.Option(help="zh-CN | en")] = "zh-CN",
+    triggers: Annotated[
+        bool,
+        typer.Option(
+            "--triggers",
+            help="只列出退出情形代码（violation --code、exit notice --grounds 所用） / list only "
+            "the trigger codes that violation --code and exit notice --grounds take",
+        ),
+    ] = False,
 ) -> None:
     """以可读形式显示规则 / show a rulebook readably (default: the shipped one)."""
     from lifecycle.rulebook import describe
@@ -214,7 +223,35 @@ def rules_show(
         rb = get_app().service.query(queries.space_rulebook, space=space)
     else:
         rb = queries.shipped_rulebook()
-    typer.echo(describe(rb, locale))
+    typer.echo(_trigger_table(rb, locale) if triggers else describe(rb, locale))
+
+
+#: How a forced-exit trigger is handled, as the operator reads it.
+HANDLING_LABELS = {
+    "immediate": ("立即启动退出", "exit notice at once"),
+    "cure": ("限期改正，逾期退出", "cure period, then exit"),
+    "demand": ("催告缴纳，逾期退出", "payment demand, then exit"),
+    "dormancy": ("空置观察期满退出", "dormancy period, then exit"),
+    "delisting": ("移出名录期满退出", "delisting period, then exit"),
+    "review": ("由考核结果触发", "raised by the review results"),
+    "lease_end": ("租期届满退出", "at the end of the lease"),
+}
+
+
+def _trigger_table(rb: Rulebook, locale: str) -> str:
+    """The rulebook's forced-exit trigger codes: code, label, handling."""
+    zh = not locale.lower().startswith("en")
+    head = (
+        "退出情形代码（innospace violation --code CODE；innospace exit notice --grounds CODE）"
+        if zh
+        else "Trigger codes (innospace violation --code CODE; innospace exit notice --grounds CODE)"
+    )
+    lines = [head]
+    for trig in rb.exit.triggers:
+        label = trig.label_zh if zh else trig.label_en
+        handling = HANDLING_LABELS.get(trig.handling, (trig.handling, trig.handling))
+        lines.append(f"  {trig.code:<22} {label} — {handling[0 if zh else 1]}")
+    return "\n".join(lines)
 
 
 @rules_app.command("load")
