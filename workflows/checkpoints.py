@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import col, select
 
+from db.engine import redact_text
 from db.tables import AuditEvent, Tenancy
 from lifecycle import checkpoint as cp
 from lifecycle.audit import Problem
@@ -40,12 +42,27 @@ def keygen(key_path: str | Path) -> dict[str, str]:
     is never overwritten) and its public half next to it (``.pub``, 0644)."""
     path, pub = Path(key_path), public_path(key_path)
     for target in (path, pub):
-        if target.exists():
-            raise AlreadyExists("key file", target)
+        try:
+            taken = target.exists()
+        except OSError as err:  # a name too long, a component that is not a folder, ...
+            raise InvalidInput(
+                "out", f"无法使用该路径 / cannot use this path: {err.strerror}", _shown(target)
+            ) from None
+        if taken:
+            raise AlreadyExists("key file", _shown(target))
     key = cp.new_private_key()
     _write_new(path, cp.private_key_pem(key), 0o600, "out")
     _write_new(pub, cp.public_key_pem(key.public_key()), 0o644, "out")
     return {"key": str(path), "public_key": str(pub), "key_id": cp.key_id(key.public_key())}
+
+
+_CREDENTIALS = re.compile(r"(\w[\w+.-]*:/+[^:/@\s]*:)[^@\s]*(@)")
+
+
+def _shown(path: Path) -> str:
+    """A path as a message may show it: anything that looks like a URL's password hidden
+    (a path folds a URL's ``//`` into ``/``, so the URL-aware redaction alone misses it)."""
+    return _CREDENTIALS.sub(r"\1***\2", redact_text(str(path)))
 
 
 def _write_new(path: Path, content: bytes, mode: int, field: str) -> None:
@@ -53,9 +70,9 @@ def _write_new(path: Path, content: bytes, mode: int, field: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except FileExistsError:
-        raise AlreadyExists("file", path) from None
+        raise AlreadyExists("file", _shown(path)) from None
     except OSError as err:
-        raise InvalidInput(field, f"cannot create file: {err.strerror}", str(path)) from None
+        raise InvalidInput(field, f"cannot create file: {err.strerror}", _shown(path)) from None
     try:
         os.fchmod(fd, mode)
         os.write(fd, content)
