@@ -69,10 +69,21 @@ class InvalidInput(InnospaceError):
     code = "invalid_input"
 
     def __init__(self, field: str, rule: str, value: object = None) -> None:
-        shown = "" if value is None else f" (got {value!r})"
+        shown = "" if value is None else f" (got {_quoted(value)})"
         super().__init__(f"{field}: {rule}{shown}", field=field, rule=rule)
         self.field = field
         self.rule = rule
+
+
+#: How much of a refused value a message quotes (a 50 MB line is named, not repeated).
+QUOTED_MAX = 200
+
+
+def _quoted(value: object) -> str:
+    text = repr(value)
+    if len(text) <= QUOTED_MAX:
+        return text
+    return f"{text[:QUOTED_MAX]}… ({len(text):,} characters)"
 
 
 class InvalidRulebook(InvalidInput):
