@@ -25,7 +25,9 @@ def normalize_url(url: str) -> str:
 
 #: ``scheme://user:password@`` in any text: what :func:`redact_text` hides (up to the last
 #: "@" of the word: a password with an unescaped "@" is hidden whole).
-_PASSWORD_IN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)\S*@")
+#: The scheme is bounded (32 characters): unbounded, a long line without "://" would be
+#: scanned again from every position (quadratic time).
+_PASSWORD_IN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,31}://[^\s:/@]{0,256}:)\S*@")
 
 
 def redact(url: str | URL) -> str:

@@ -56,7 +56,7 @@ def keygen(key_path: str | Path) -> dict[str, str]:
     return {"key": str(path), "public_key": str(pub), "key_id": cp.key_id(key.public_key())}
 
 
-_CREDENTIALS = re.compile(r"(\w[\w+.-]*:/+[^:/@\s]*:)[^@\s]*(@)")
+_CREDENTIALS = re.compile(r"(\w[\w+.-]{0,31}:/+[^:/@\s]{0,256}:)[^@\s]*(@)")
 
 
 def _shown(path: Path) -> str:
