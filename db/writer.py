@@ -82,14 +82,6 @@ CANCEL_DEADLINES = (
 )
 
 
-def _grouped(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Rows grouped by their set of keys (one statement shape per group), order kept."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(tuple(row), []).append(row)
-    return list(groups.values())
-
-
 def write(conn: Connection, effects: Sequence[Effects]) -> None:
     """Write ``effects`` (one command's, or a chunk's) in the connection's transaction."""
     write_tenancies(conn, [e for e in effects if e.moved])

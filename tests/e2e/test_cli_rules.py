@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from e2e.cli_support import Cli, snapshot
+from golden_figures import golden_figures as review_figures
 
 from db.engine import make_engine
 from entrypoints.bootstrap import HANDLERS
@@ -26,31 +27,6 @@ from workflows.service import Service
 
 SPACE = "MC3"
 DECIDE_AT = "2025-01-20T09:00+08:00"
-
-
-def review_figures(**changes: Any) -> dict[str, Any]:
-    """62.65 (C) on 120 m² without a previous year; see the integration golden test."""
-    base: dict[str, Any] = {
-        "revenue_yuan": 3_000_000,
-        "tax_paid_yuan": 150_000,
-        "net_profit_yuan": 200_000,
-        "rd_spend_yuan": 240_000,
-        "new_ip_count": 5,
-        "high_tech_enterprise": False,
-        "tech_sme": True,
-        "specialized_new": False,
-        "equity_raised_yuan": 1_000_000,
-        "headcount": 25,
-        "rd_staff": 9,
-        "graduates_hired": 2,
-        "rent_on_time": True,
-        "data_on_time": True,
-        "safety_inspections_passed": True,
-        "activities_attended": 3,
-        "major_accident": False,
-        "credit_listed": False,
-    }
-    return {**base, **changes}
 
 
 STRONG = review_figures(

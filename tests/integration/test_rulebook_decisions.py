@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import local
+from golden_figures import golden_figures as figures
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, col, func, select
 
@@ -34,31 +35,6 @@ from workflows.sweeps import sweep_deadlines
 
 SPACE = "MC3"
 DEFAULT_VERSION = rules.parse(rules.default_rulebook_text(), "default").version
-
-
-def figures(**changes: Any) -> dict[str, Any]:
-    """A fixed year of review figures (scores 62.65, grade C, on 120 m² without a prior year)."""
-    base: dict[str, Any] = {
-        "revenue_yuan": 3_000_000,
-        "tax_paid_yuan": 150_000,
-        "net_profit_yuan": 200_000,
-        "rd_spend_yuan": 240_000,
-        "new_ip_count": 5,
-        "high_tech_enterprise": False,
-        "tech_sme": True,
-        "specialized_new": False,
-        "equity_raised_yuan": 1_000_000,
-        "headcount": 25,
-        "rd_staff": 9,
-        "graduates_hired": 2,
-        "rent_on_time": True,
-        "data_on_time": True,
-        "safety_inspections_passed": True,
-        "activities_attended": 3,
-        "major_accident": False,
-        "credit_listed": False,
-    }
-    return {**base, **changes}
 
 
 STRONG = figures(

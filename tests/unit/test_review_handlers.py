@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fakes import FakeDatabase, FakeService, FakeUnitOfWork, NoDatabase
+from golden_figures import golden_figures as figures
 
 from lifecycle.audit import GENESIS, recompute
 from lifecycle.clock import FixedClock
@@ -22,31 +23,6 @@ from workflows.reviews import RESIDENCY_DEADLINES
 NOW = datetime(2025, 1, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a working day
 DUE = date(2025, 1, 15)  # the 10th working day of January 2025
 RB = rules.parse(rules.default_rulebook_text())
-
-
-def figures(**changes: Any) -> dict[str, Any]:
-    """A year of figures that scores 62.65, grade C, on 120 m² without a prior year."""
-    base: dict[str, Any] = {
-        "revenue_yuan": 3_000_000,
-        "tax_paid_yuan": 150_000,
-        "net_profit_yuan": 200_000,
-        "rd_spend_yuan": 240_000,
-        "new_ip_count": 5,
-        "high_tech_enterprise": False,
-        "tech_sme": True,
-        "specialized_new": False,
-        "equity_raised_yuan": 1_000_000,
-        "headcount": 25,
-        "rd_staff": 9,
-        "graduates_hired": 2,
-        "rent_on_time": True,
-        "data_on_time": True,
-        "safety_inspections_passed": True,
-        "activities_attended": 3,
-        "major_accident": False,
-        "credit_listed": False,
-    }
-    return {**base, **changes}
 
 
 @pytest.fixture
