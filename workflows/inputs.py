@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from dataclasses import fields as dataclass_fields
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, TypeVar
 
 from lifecycle.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from workflows.commands import Command
+
+C = TypeVar("C", bound="Command")
 
 #: The longest name (a firm, a space, a contact, an industry) and the longest free text (the
 #: facts of a violation, the grounds of an objection, a plan, a reason), in characters.
@@ -113,3 +121,31 @@ def check_term(start: date, end: date, today: date) -> None:
             f"租期已全部过去（今天 {today}） / the term lies wholly in the past (today {today})",
             end.isoformat(),
         )
+
+
+#: The free texts and the names a command may carry, by field name: checked for every
+#: command when it is handled, whichever entry point sent it (CLI, HTTP, a form import).
+TEXT_FIELDS = frozenset(
+    {"reason", "items", "grounds", "plan", "facts", "evidence", "proof_of_service"}
+)
+#: A name's field and its longest length: who acts (the audit log keeps 100 characters), a
+#: reviewer, who lodged an objection, a document's reference.
+NAME_FIELDS: dict[str, int] = {"actor": 100, "reviewer": 100, "by": 100, "document": 200}
+
+
+def checked_command(command: C) -> C:
+    """``command`` with its names trimmed; an :class:`InvalidInput` naming the first field
+    that breaks its rule (a text too long or holding a NUL; a name empty, too long, or
+    holding a control character or an emoji)."""
+    changes: dict[str, str] = {}
+    for f in dataclass_fields(command):
+        value = getattr(command, f.name)
+        if not isinstance(value, str):
+            continue
+        if f.name in TEXT_FIELDS:
+            check_text(f.name, value)
+        elif f.name in NAME_FIELDS:
+            name = check_name(f.name, value, limit=NAME_FIELDS[f.name])
+            if name != value:
+                changes[f.name] = name
+    return replace(command, **changes) if changes else command

@@ -23,6 +23,7 @@ from lifecycle.clock import Clock
 from lifecycle.rulebook import Rulebook
 from workflows.commands import Command
 from workflows.core import Work
+from workflows.inputs import checked_command
 
 log = logging.getLogger("innospace.workflows")
 
@@ -100,6 +101,7 @@ class Service:
 
     def handle(self, command: Command) -> Any:
         handler = self.handler(type(command))
+        command = checked_command(command)
         with self.uow() as uow:
             work = self.work(uow)
             result = handler(work, command)

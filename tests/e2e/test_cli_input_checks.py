@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import date
 
 import pytest
 from e2e.cli_support import Cli
@@ -201,3 +202,57 @@ def test_figures_with_several_problems_list_all_of_them(cli: Cli, space: str) ->
     for field in ("revenue_yuan", "headcount", "turnover"):
         assert sum(line.strip().startswith(f"figures.{field}") for line in lines) == 1, error
     assert "单位" in error
+
+
+# ---- item 9: every command's names and texts, whichever command carries them -----------------
+def _screened(cli: Cli) -> int:
+    from entrypoints.demo_data import good_profile
+
+    uscc = make_uscc(random.Random(31))
+    cli.ok("firm", "add", "--name", "峰际生物", "--uscc", uscc, "--industry", "pharma")
+    profile = cli.file("p.json", good_profile(date(2024, 3, 4)))
+    tenancy = int(
+        cli.json("apply", uscc, "MC3", "--area", "120", "--profile", profile)["tenancy_id"]
+    )
+    cli.ok("screen", str(tenancy))
+    return tenancy
+
+
+@pytest.mark.parametrize(
+    ("reviewer", "message"),
+    [
+        ("王\x07", "reviewer: 不得含控制字符或换行"),
+        ("专家😀", "reviewer: 不得含表情符号"),
+        ("   ", "reviewer: 不得为空"),
+        ("专" * 101, "reviewer: 不得超过 100 个字符"),
+    ],
+)
+def test_a_reviewer_name_is_checked(cli: Cli, space: str, reviewer: str, message: str) -> None:
+    t = _screened(cli)
+    line = cli.refused(2, "score", str(t), "--reviewer", reviewer, "--score", "team=20")
+    assert message in line
+    assert cli.json("show", str(t))["state"] == "evaluating"  # nothing written
+
+
+def test_a_reviewer_name_is_stored_trimmed(cli: Cli, space: str) -> None:
+    t = _screened(cli)
+    scores = (
+        "technology_ip=20",
+        "team=20",
+        "industry_fit=16",
+        "market_business_model=12",
+        "growth_financing=8",
+        "jobs=4",
+    )
+    cli.ok("score", str(t), "--reviewer", "  王专家 ", *(a for s in scores for a in ("--score", s)))
+    timeline = json.dumps(cli.json("timeline", str(t)), ensure_ascii=False)
+    assert '"王专家"' in timeline and "  王专家 " not in timeline
+
+
+def test_a_reason_items_or_actor_over_its_limit_is_refused(cli: Cli, space: str) -> None:
+    t = _screened(cli)
+    items = cli.refused(2, "request-info", str(t), "--items", "缺" * 20_001)
+    assert "items: 不得超过 20,000 个字符" in items
+    actor = cli.refused(2, "request-info", str(t), "--items", "营业执照", "--actor", "张" * 101)
+    assert "actor: 不得超过 100 个字符" in actor
+    assert cli.json("show", str(t))["state"] == "evaluating"
