@@ -202,6 +202,24 @@ class Work:
             held = self.session.identity_map.get(self.session.identity_key(Tenancy, t.id))
             if held is not None:
                 self.session.expire(held)
+        if (effects.updates or effects.cancels) and self.uow.has_session:
+            self._expire_held(effects)
+
+    def _expire_held(self, effects: Effects) -> None:
+        """ORM copies this session holds of rows the effects updated (an exit case, a
+        violation) or of deadlines they cancelled are read again on next use."""
+        updated = {(table, row_id) for table, row_id, _ in effects.updates}
+        kinds = {kind for group in effects.cancels for kind in group}
+        for obj in list(self.session.identity_map.values()):
+            name = getattr(obj, "__tablename__", None)
+            if (name, getattr(obj, "id", None)) in updated:
+                self.session.expire(obj)
+            elif (
+                isinstance(obj, Deadline)
+                and obj.tenancy_id == effects.tenancy.id
+                and obj.kind in kinds
+            ):
+                self.session.expire(obj, ["status", "done_at"])
 
     def flush_changed(self) -> None:
         """Write tenancy columns a handler set after the command's last write (the service
