@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from db.cases import EventRow
 from db.effects import Effects, StepResult, TenancyRow
@@ -20,7 +20,7 @@ from lifecycle.errors import InvalidInput
 from lifecycle.table import RESIDENT_STATES
 from workflows import rules
 from workflows.commands import RecordBenefit
-from workflows.core import Work
+from workflows.core import Who, Work, acting
 
 TRIGGER = "record_benefit"
 
@@ -36,18 +36,16 @@ def record_benefit_cmd(w: Work, cmd: RecordBenefit) -> dict[str, Any]:
     tenancy = w.load_for(cmd, TRIGGER, RESIDENT_STATES)
     check_granted_on(tenancy, cmd.granted_on, w.today)
     rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
-    step = decide(
-        effects,
+    step = w.decide(
+        tenancy,
+        decide,
         rb,
         kind=cmd.kind,
         amount_yuan=cmd.amount_yuan,
         granted_on=cmd.granted_on,
         commitment_months=cmd.commitment_months,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
-    w.apply(effects)
     return step.to_dict()
 
 
@@ -71,10 +69,10 @@ def decide(
     amount_yuan: object,
     granted_on: date,
     commitment_months: int,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """Record a benefit the rulebook allows (its kind, amount and commitment checked)."""
+    actor, reason = acting(who)
     check_granted_on(e.tenancy, granted_on, e.today)
     item = rbook.check_benefit(
         rb, rbook.Benefit(kind, _amount(amount_yuan), granted_on, commitment_months)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
 from db.cases import AllocationRow, EventRow, ExitCaseRow, ViolationRow
 from db.effects import Effects, StepResult
@@ -20,6 +20,7 @@ from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import GuardFailed, InvalidInput
 from workflows import reviews, windows
+from workflows.core import Who, acting
 from workflows.reviews import RESIDENCY_DEADLINES
 
 HANDOVER_ITEMS = ("meters", "keys", "access_cards", "premises_restored")
@@ -45,8 +46,7 @@ def serve_exit_notice(
     fields: Mapping[str, Any],
     violations: Sequence[ViolationRow],
     waivers: Sequence[EventRow],
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """Serve a forced-exit notice on ``fields["grounds"]``: the transition (under the space's
     rulebook ``rb``), the case with its 陈述申辩 window, residency deadlines cancelled.
@@ -54,6 +54,7 @@ def serve_exit_notice(
     A violation of these grounds still in its cure period (``violations``: the open ones with
     a cure period) refuses the notice unless the firm waived it in writing (``waivers``);
     served, such a violation is escalated."""
+    actor, reason = acting(who)
     grounds, facts = str(fields["grounds"]), str(fields["facts"])
     proof = str(fields["proof_of_service"])
     check_service(facts, proof)
@@ -68,18 +69,11 @@ def serve_exit_notice(
     # The case's 陈述申辩 window, as reviews.open_forced_case computes it: carried in the event
     # so that `audit verify` can check the case row against it.
     objection_due = calendar.due_date(e.today, rb.periods.objection_window)
+    data = {**fields, "rulebook_version": rb.version, "objection_due_on": objection_due}
+    if cure_waivers:
+        data["waivers"] = cure_waivers
     admitted, e.event_rulebook = e.event_rulebook, rb.version
-    step = e.transition(
-        "serve_exit_notice",
-        actor=actor,
-        reason=reason,
-        data={
-            **fields,
-            "rulebook_version": rb.version,
-            "objection_due_on": objection_due,
-            **({"waivers": cure_waivers} if cure_waivers else {}),
-        },
-    )
+    step = e.transition("serve_exit_notice", actor=actor, reason=reason, data=data)
     e.event_rulebook = admitted
     for violation in open_cures:
         e.update("violations", violation.id, status="escalated")
@@ -93,28 +87,22 @@ def confirm_exit(
     rb: rbook.Rulebook,
     calendar: WorkCalendar,
     *,
-    actor: str,
-    reason: str | None,
     waiver: Mapping[str, Any] | None = None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """Decide the exit after the 陈述申辩 window (objection dismissed or none lodged), or
     before it ends on the firm's written ``waiver`` of it (the step names the waiver): the
     ruling on the case, the vacate deadline, the firm's notice."""
+    actor, reason = acting(who)
     period = rbook.vacate_period(rb, "forced", case.grounds)
     due = calendar.due_date(e.today, period)
     ruling = reason or CONFIRMED_RULING
     e.update("exit_cases", case.id, ruling=ruling, vacate_due_on=due)
     e.cancel("objection_window_end")
-    step = e.transition(
-        "confirm_exit",
-        actor=actor,
-        reason=ruling,
-        data={
-            "exit_case": case.id,
-            "vacate_due_on": due,
-            **({"waiver": dict(waiver)} if waiver is not None else {}),
-        },
-    )
+    data: dict[str, Any] = {"exit_case": case.id, "vacate_due_on": due}
+    if waiver is not None:
+        data["waiver"] = dict(waiver)
+    step = e.transition("confirm_exit", actor=actor, reason=ruling, data=data)
     e.deadline("vacate_due", due, calendar.due_instant(due), subject=case.id)
     trig = rbook.exit_trigger(rb, case.grounds or "")
     e.notify(
@@ -135,28 +123,22 @@ def confirm_exit(
     return step
 
 
-def confirm_exit_on_request(
-    e: Effects,
-    case: ExitCaseRow,
-    rb: rbook.Rulebook,
-    calendar: WorkCalendar,
-    *,
-    waivers: Sequence[EventRow],
-    actor: str,
-    reason: str | None,
-) -> StepResult:
-    """An operator's ``confirm-exit``: not while the 陈述申辩 window runs (unless waived in
-    writing), and not over a lodged defence, which is ruled on instead."""
+def objection_waiver(
+    tenancy_id: int, case: ExitCaseRow, today: date, waivers: Sequence[EventRow]
+) -> dict[str, Any] | None:
+    """May an operator confirm the exit now? Not while the 陈述申辩 window runs (unless the
+    firm waived it in writing: that waiver comes back) and not over a lodged defence, which
+    is ruled on instead."""
     waiver = windows.check_ended(
-        e.tenancy.id, "confirm_exit", "objection", case.id, case.objection_due_on, e.today, waivers
+        tenancy_id, "confirm_exit", "objection", case.id, case.objection_due_on, today, waivers
     )
     if case.objection:
         raise GuardFailed(
-            e.tenancy.id,
+            tenancy_id,
             "confirm_exit",
             "a defence was lodged: rule on it with `rule --upheld/--dismissed`",
         )
-    return confirm_exit(e, case, rb, calendar, actor=actor, reason=reason, waiver=waiver)
+    return waiver
 
 
 # ---- graduation, term end, voluntary exit ------------------------------------------------------
@@ -168,18 +150,14 @@ def open_exit(
     trigger: str,
     exit_type: str,
     approved: bool,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """Move to vacating with an exit case, its vacate deadline and the firm's notice."""
+    actor, reason = acting(who)
     period = rbook.vacate_period(rb, exit_type, None)
     due = calendar.due_date(e.today, period)
-    step = e.transition(
-        trigger,
-        actor=actor,
-        reason=reason,
-        data={"exit_type": exit_type, "approved": approved, "vacate_due_on": due},
-    )
+    data = {"exit_type": exit_type, "approved": approved, "vacate_due_on": due}
+    step = e.transition(trigger, actor=actor, reason=reason, data=data)
     case = e.insert(
         "exit_cases",
         tenancy_id=e.tenancy.id,
@@ -213,26 +191,22 @@ def confirm_graduation(
     calendar: WorkCalendar,
     *,
     approved: bool,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """The operator verified the graduation: its 公示 (rulebook ``graduation_publicity``)
     starts today; the sweep ends it and the graduation exit begins then."""
+    actor, reason = acting(who)
     period = rb.periods.graduation_publicity
     first = e.today
     last = calendar.due_date(first, period)
-    step = e.transition(
-        "confirm_graduation",
-        actor=actor,
-        reason=reason,
-        data={
-            "exit_type": "graduation",
-            "approved": approved,
-            "publicity_from": first,
-            "publicity_to": last,
-            "rulebook_version": rb.version,
-        },
-    )
+    data = {
+        "exit_type": "graduation",
+        "approved": approved,
+        "publicity_from": first,
+        "publicity_to": last,
+        "rulebook_version": rb.version,
+    }
+    step = e.transition("confirm_graduation", actor=actor, reason=reason, data=data)
     e.cancel(*RESIDENCY_DEADLINES)
     e.deadline(
         GRADUATION_PUBLICITY_END,
@@ -258,8 +232,7 @@ def graduate(
     *,
     publicity_ends_on: date | None,
     confirmations: Sequence[EventRow],
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """The graduation's 公示 is over (it ends on ``publicity_ends_on`` inclusive): the
     graduation exit begins, approved as its confirmation said."""
@@ -277,8 +250,7 @@ def graduate(
         trigger="graduate",
         exit_type="graduation",
         approved=graduation_approved(confirmations),
-        actor=actor,
-        reason=reason,
+        **who,
     )
 
 
@@ -318,11 +290,11 @@ def hand_over(
     deposit_yuan: int,
     benefits: Sequence[rbook.Benefit],
     allocations: Sequence[AllocationRow],
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """The handover signed off: the settlement (deposit, arrears, damage, benefits clawed
     back as the rulebook says), the units lettable again, the case closed, the firm told."""
+    actor, reason = acting(who)
     settlement = rbook.settle(
         rb,
         exit_type=case.exit_type,
@@ -349,17 +321,13 @@ def hand_over(
     )
     e.cancel("vacate_due")
     move_out = calendar.due_date(e.today, rb.periods.registration_move_out)
-    step = e.transition(
-        "hand_over",
-        actor=actor,
-        reason=reason,
-        data={
-            "exit_case": case.id,
-            "checklist": dict(checklist),
-            "settlement": settled,
-            "registration_move_out_by": move_out,
-        },
-    )
+    data = {
+        "exit_case": case.id,
+        "checklist": dict(checklist),
+        "settlement": settled,
+        "registration_move_out_by": move_out,
+    }
+    step = e.transition("hand_over", actor=actor, reason=reason, data=data)
     e.notify(
         "handover_settlement",
         context={
@@ -372,16 +340,11 @@ def hand_over(
     return step
 
 
-def escalate_vacating(
-    e: Effects, case: ExitCaseRow, *, actor: str, reason: str | None
-) -> StepResult:
+def escalate_vacating(e: Effects, case: ExitCaseRow, **who: Unpack[Who]) -> StepResult:
     """Vacating overdue: the tenancy stays, the firm and its account manager are told."""
-    step = e.transition(
-        "escalate_vacating",
-        actor=actor,
-        reason=reason,
-        data={"exit_case": case.id, "vacate_due_on": case.vacate_due_on},
-    )
+    actor, reason = acting(who)
+    data = {"exit_case": case.id, "vacate_due_on": case.vacate_due_on}
+    step = e.transition("escalate_vacating", actor=actor, reason=reason, data=data)
     context: dict[str, Any] = {"vacate_due_on": case.vacate_due_on}
     e.notify("vacate_overdue", context=context)
     e.notify("vacate_overdue", context=context, audience="manager")

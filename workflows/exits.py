@@ -53,20 +53,17 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
     exit_rules.check_service(cmd.facts, cmd.proof_of_service)
     rb = rules.active_in(w, tenancy.space_id)
     violations = w.uow.cases.open_cure(tenancy.id, cmd.grounds)
-    open_cures = windows.curing(violations, w.today)
-    effects = w.effects(tenancy)
-    step = exit_rules.serve_exit_notice(
-        effects,
+    curing = windows.curing(violations, w.today)
+    return w.decide(
+        tenancy,
+        exit_rules.serve_exit_notice,
         rb,
         w.calendar,
         fields=cmd.fields(),
         violations=violations,
-        waivers=windows.waivers(w, tenancy.id) if open_cures else [],
-        actor=cmd.actor,
-        reason=cmd.reason,
+        waivers=windows.waivers(w, tenancy.id) if curing else [],
+        by=cmd,
     )
-    w.apply(effects)
-    return step
 
 
 def confirm_exit(
@@ -82,31 +79,25 @@ def confirm_exit(
     w.require(tenancy, "confirm_exit")
     case = case_of(w, tenancy.id)
     rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
-    step = exit_rules.confirm_exit(
-        effects, case, rb, w.calendar, actor=actor, reason=reason, waiver=waiver
+    return w.decide(
+        tenancy,
+        exit_rules.confirm_exit,
+        case,
+        rb,
+        w.calendar,
+        actor=actor,
+        reason=reason,
+        waiver=waiver,
     )
-    w.apply(effects)
-    return step
 
 
 def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
     tenancy = w.load(cmd, "confirm_exit")
     case = case_of(w, tenancy.id)
     window_open = case.objection_due_on is not None and w.today <= case.objection_due_on
-    rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
-    step = exit_rules.confirm_exit_on_request(
-        effects,
-        case,
-        rb,
-        w.calendar,
-        waivers=windows.waivers(w, tenancy.id) if window_open else [],
-        actor=cmd.actor,
-        reason=cmd.reason,
-    )
-    w.apply(effects)
-    return step
+    waivers = windows.waivers(w, tenancy.id) if window_open else []
+    waiver = exit_rules.objection_waiver(tenancy.id, case, w.today, waivers)
+    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason, waiver=waiver)
 
 
 def begin_exit(w: Work, cmd: BeginExit) -> Step:
@@ -120,24 +111,25 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
             cmd.exit_type,
         )
     rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
     if graduation:
-        step = exit_rules.confirm_graduation(
-            effects, rb, w.calendar, approved=cmd.approved, actor=cmd.actor, reason=cmd.reason
-        )
-    else:
-        step = exit_rules.open_exit(
-            effects,
+        return w.decide(
+            tenancy,
+            exit_rules.confirm_graduation,
             rb,
             w.calendar,
-            trigger="begin_exit",
-            exit_type=cmd.exit_type,
             approved=cmd.approved,
-            actor=cmd.actor,
-            reason=cmd.reason,
+            by=cmd,
         )
-    w.apply(effects)
-    return step
+    return w.decide(
+        tenancy,
+        exit_rules.open_exit,
+        rb,
+        w.calendar,
+        trigger="begin_exit",
+        exit_type=cmd.exit_type,
+        approved=cmd.approved,
+        by=cmd,
+    )
 
 
 def end_graduation_publicity(w: Work, cmd: EndGraduationPublicity) -> Step:
@@ -145,18 +137,15 @@ def end_graduation_publicity(w: Work, cmd: EndGraduationPublicity) -> Step:
     last = w.uow.cases.pending_due_on(tenancy.id, GRADUATION_PUBLICITY_END)
     confirmations = w.uow.cases.events(tenancy.id, ("confirm_graduation",))
     rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
-    step = exit_rules.graduate(
-        effects,
+    return w.decide(
+        tenancy,
+        exit_rules.graduate,
         rb,
         w.calendar,
         publicity_ends_on=last,
         confirmations=confirmations,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
-    w.apply(effects)
-    return step
 
 
 def hand_over(w: Work, cmd: HandOver) -> Step:
@@ -164,23 +153,23 @@ def hand_over(w: Work, cmd: HandOver) -> Step:
     exit_rules.check_handover(tenancy.id, cmd.checklist, cmd.arrears_yuan, cmd.damage_yuan)
     case = case_of(w, tenancy.id)
     rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
-    step = exit_rules.hand_over(
-        effects,
+    deposit = _deposit(w, tenancy)
+    recorded = benefits.recorded(w, tenancy)
+    units = w.uow.cases.open_allocations(tenancy.id)
+    return w.decide(
+        tenancy,
+        exit_rules.hand_over,
         case,
         rb,
         w.calendar,
         checklist=cmd.checklist,
         arrears_yuan=cmd.arrears_yuan,
         damage_yuan=cmd.damage_yuan,
-        deposit_yuan=_deposit(w, tenancy),
-        benefits=benefits.recorded(w, tenancy),
-        allocations=w.uow.cases.open_allocations(tenancy.id),
-        actor=cmd.actor,
-        reason=cmd.reason,
+        deposit_yuan=deposit,
+        benefits=recorded,
+        allocations=units,
+        by=cmd,
     )
-    w.apply(effects)
-    return step
 
 
 def _deposit(w: Work, tenancy: TenancyRow) -> int:
@@ -191,7 +180,4 @@ def _deposit(w: Work, tenancy: TenancyRow) -> int:
 def escalate_vacating(w: Work, cmd: EscalateVacating) -> Step:
     tenancy = w.load(cmd, "escalate_vacating")
     case = case_of(w, tenancy.id)
-    effects = w.effects(tenancy)
-    step = exit_rules.escalate_vacating(effects, case, actor=cmd.actor, reason=cmd.reason)
-    w.apply(effects)
-    return step
+    return w.decide(tenancy, exit_rules.escalate_vacating, case, by=cmd)

@@ -159,24 +159,22 @@ def file_plan(w: Work, cmd: FileRectificationPlan) -> Step:
     tenancy = w.load_for(cmd, "file_plan", (RECTIFYING,))
     residency_rules.check_plan(cmd.plan)
     row = _open_rectification(w, tenancy.id)
-    effects = w.effects(tenancy)
-    step = residency_rules.file_plan(
-        effects, row, plan=cmd.plan, actor=cmd.actor, reason=cmd.reason
-    )
-    w.apply(effects)
-    return step
+    return w.decide(tenancy, residency_rules.file_plan, row, plan=cmd.plan, by=cmd)
 
 
 def extend_rectification(w: Work, cmd: ExtendRectification) -> Step:
     tenancy = w.load_for(cmd, "extend_rectification", (RECTIFYING,))
     rb = rules.for_tenancy(w, tenancy)
     row = _open_rectification(w, tenancy.id)
-    effects = w.effects(tenancy)
-    step = residency_rules.extend_rectification(
-        effects, row, rb, w.calendar, days=cmd.days, actor=cmd.actor, reason=cmd.reason
+    return w.decide(
+        tenancy,
+        residency_rules.extend_rectification,
+        row,
+        rb,
+        w.calendar,
+        days=cmd.days,
+        by=cmd,
     )
-    w.apply(effects)
-    return step
 
 
 def reinspect(w: Work, cmd: Reinspect) -> Step:
@@ -184,21 +182,16 @@ def reinspect(w: Work, cmd: Reinspect) -> Step:
     row = _open_rectification(w, tenancy.id)
     # Failing before the firm's windows end relies on its written waivers: read only then.
     waiting = not cmd.passed and residency_rules.windows_open(row, w.today)
-    waivers = windows.waivers(w, tenancy.id) if waiting else []
-    rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
-    step = residency_rules.reinspect(
-        effects,
+    return w.decide(
+        tenancy,
+        residency_rules.reinspect,
         row,
-        rb,
+        rules.for_tenancy(w, tenancy),
         lambda: w.calendar,  # read only when failing opens a case
         passed=cmd.passed,
-        waivers=waivers,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        waivers=windows.waivers(w, tenancy.id) if waiting else [],
+        by=cmd,
     )
-    w.apply(effects)
-    return step
 
 
 def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
@@ -211,15 +204,12 @@ def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
     )
     # The audit event names the violation and is hashed when decided: its row goes first.
     violation_id = w.insert(Violation, **decision.row(tenancy.id, w.now))
-    effects = w.effects(tenancy)
-    result = residency_rules.report_violation(
-        effects,
+    return w.decide(
+        tenancy,
+        residency_rules.report_violation,
         decision,
         rb,
         lambda: w.calendar,
         violation_id=violation_id,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
-    w.apply(effects)
-    return result

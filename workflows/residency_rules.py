@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
 from db.cases import EventRow, RectificationRow
 from db.effects import Effects, StepResult
@@ -21,6 +21,7 @@ from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import GuardFailed, InvalidInput
 from lifecycle.periods import Period
 from workflows import reviews, windows
+from workflows.core import Who, acting
 from workflows.reviews import SYSTEM_SERVICE
 
 #: A calendar, or how to get it when a decision first counts days (many never do).
@@ -38,19 +39,14 @@ def check_plan(plan: str) -> None:
         raise InvalidInput("plan", "must not be empty")
 
 
-def file_plan(
-    e: Effects, row: RectificationRow, *, plan: str, actor: str, reason: str | None
-) -> StepResult:
+def file_plan(e: Effects, row: RectificationRow, *, plan: str, **who: Unpack[Who]) -> StepResult:
     """The firm's rectification plan on file (late if after its deadline)."""
+    actor, reason = acting(who)
     check_plan(plan)
     e.update("rectifications", row.id, plan=plan)
     e.cancel("rectification_plan_due")
-    return e.record(
-        "file_plan",
-        actor=actor,
-        reason=reason,
-        data={"rectification": row.id, "late": e.today > row.plan_due_on},
-    )
+    data = {"rectification": row.id, "late": e.today > row.plan_due_on}
+    return e.record("file_plan", actor=actor, reason=reason, data=data)
 
 
 def extend_rectification(
@@ -60,10 +56,10 @@ def extend_rectification(
     calendar: WorkCalendar,
     *,
     days: int,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """The rectification period extended once, by up to the rulebook's maximum."""
+    actor, reason = acting(who)
     limit = rb.periods.rectification_extension_max.amount
     if not 1 <= days <= limit:
         raise InvalidInput("days", f"an extension is 1 to {limit} days", days)
@@ -77,12 +73,8 @@ def extend_rectification(
     )
     # The notice is keyed before the step is recorded (as it always was).
     e.notify("rectification_extended", context={"due_on": due, "days": days})
-    return e.record(
-        "extend_rectification",
-        actor=actor,
-        reason=reason,
-        data={"rectification": row.id, "days": days, "due_on": due},
-    )
+    data = {"rectification": row.id, "days": days, "due_on": due}
+    return e.record("extend_rectification", actor=actor, reason=reason, data=data)
 
 
 def reinspect(
@@ -93,12 +85,12 @@ def reinspect(
     *,
     passed: bool,
     waivers: Sequence[EventRow],
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """The re-inspection's result. Passing returns the firm to residency; failing opens a
     forced-exit case (failed rectification), and is refused while the plan deadline (no plan
     filed) or the rectification period runs, unless the firm waived them in writing."""
+    actor, reason = acting(who)
     trigger = "pass_reinspection" if passed else "fail_reinspection"
     data: dict[str, Any] = {"rectification": row.id}
     if not passed:
@@ -188,24 +180,20 @@ def report_violation(
     calendar: Calendar,
     *,
     violation_id: int,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> dict[str, Any]:
     """The violation (its row already written as ``violation_id``: the audit event names it)
     recorded on the tenancy; with a cure period, its deadline and the firm's cure notice."""
+    actor, reason = acting(who)
     trig, cure_due = decision.trigger, decision.cure_due_on
-    step = e.record(
-        "report_violation",
-        actor=actor,
-        reason=reason,
-        data={
-            "violation": violation_id,
-            "code": decision.code,
-            "handling": trig.handling,
-            "cure_due_on": cure_due,
-            "facts": decision.facts,
-        },
-    )
+    data = {
+        "violation": violation_id,
+        "code": decision.code,
+        "handling": trig.handling,
+        "cure_due_on": cure_due,
+        "facts": decision.facts,
+    }
+    step = e.record("report_violation", actor=actor, reason=reason, data=data)
     if cure_due is not None:
         e.deadline(
             "cure_end", cure_due, _calendar(calendar).due_instant(cure_due), subject=violation_id

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from db.effects import Effects
+from db.effects import DeadlineOptions, Effects
 from lifecycle.calendar import WorkCalendar
 from lifecycle.rulebook.model_review import Reminders
 
@@ -36,20 +36,18 @@ def submission_overdue(
     after = list(reminders.after_workdays)
     for index, offset in enumerate(after):
         on = calendar.add_working_days(deadline_due_on, offset)
-        e.deadline(
-            "review_overdue_reminder",
-            on,
-            calendar.due_instant(on),
-            subject=review_id,
-            key=f"{review_id}:+{offset}",
-            payload={
+        reminder: DeadlineOptions = {
+            "subject": review_id,
+            "key": f"{review_id}:+{offset}",
+            "payload": {
                 "offset": offset,
                 "index": index,
                 "final": index == len(after) - 1,
                 "escalate": index >= reminders.escalate_from_after_index,
                 "escalate_to": reminders.escalate_to,
             },
-        )
+        }
+        e.deadline("review_overdue_reminder", on, calendar.due_instant(on), **reminder)
     e.notify(
         "review_overdue",
         context={"period": period, "due_on": review_due_on},

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
 from db.cases import EventRow, ViolationRow
 from db.effects import Effects, TenancyRow
 from lifecycle.errors import GuardFailed, InvalidInput, NotFound, TransitionNotAllowed
 from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES, allowed_triggers
 from workflows.commands import WaiveWindow
-from workflows.core import Step, Work
+from workflows.core import Step, Who, Work, acting
 
 WAIVE = "waive_window"
 #: window -> (Chinese name, English name)
@@ -98,27 +98,23 @@ def waive(
     waived_on: date,
     document: str,
     waivers: Sequence[EventRow],
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> Step:
     """Record the firm's written waiver of an open ``window`` not waived before."""
+    actor, reason = acting(who)
     t = e.tenancy
     if ends_on is None or e.today > ends_on:
         raise GuardFailed(t.id, WAIVE, f"the {label(window)} is already over")
     if waiver_in(waivers, window, subject) is not None:
         raise GuardFailed(t.id, WAIVE, f"the {label(window)} is already waived")
-    return e.record(
-        WAIVE,
-        actor=actor,
-        reason=reason,
-        data={
-            "window": window,
-            "subject": subject,
-            "window_ends_on": ends_on,
-            "waived_on": waived_on,
-            "document": document,
-        },
-    )
+    data = {
+        "window": window,
+        "subject": subject,
+        "window_ends_on": ends_on,
+        "waived_on": waived_on,
+        "document": document,
+    }
+    return e.record(WAIVE, actor=actor, reason=reason, data=data)
 
 
 # ---- loading -----------------------------------------------------------------------------------
@@ -200,17 +196,14 @@ def waive_window(w: Work, cmd: WaiveWindow) -> Step:
     if cmd.waived_on > w.today:
         raise InvalidInput("on", "the waiver's date must not be in the future", cmd.waived_on)
     subject, ends_on = _subject(w, tenancy, cmd)
-    effects = w.effects(tenancy)
-    step = waive(
-        effects,
+    return w.decide(
+        tenancy,
+        waive,
         window=cmd.window,
         subject=subject,
         ends_on=ends_on,
         waived_on=cmd.waived_on,
         document=document,
         waivers=waivers(w, tenancy.id),
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
-    w.apply(effects)
-    return step

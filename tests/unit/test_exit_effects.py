@@ -217,26 +217,20 @@ def test_confirming_the_exit_sets_the_vacate_deadline_and_tells_the_firm() -> No
 
 def test_an_operator_confirms_only_after_the_window_and_never_over_a_defence() -> None:
     window_open = case(objection_due_on=date(2025, 1, 9))
-    e = effects(EXIT_NOTICE)
     with pytest.raises(GuardFailed):
-        exit_rules.confirm_exit_on_request(
-            e, window_open, RB, CAL, waivers=[], actor="王", reason=None
-        )
-    assert nothing_written(e)
+        exit_rules.objection_waiver(TID, window_open, TODAY, [])
+    assert exit_rules.objection_waiver(TID, case(), TODAY, []) is None  # the window is over
 
+    found = exit_rules.objection_waiver(TID, window_open, TODAY, [waiver("objection", CASE)])
+    assert found is not None and found["document"] == "函 7"
     e = effects(EXIT_NOTICE)
-    exit_rules.confirm_exit_on_request(
-        e, window_open, RB, CAL, waivers=[waiver("objection", CASE)], actor="王", reason="已放弃"
-    )
-    assert plain(e.events[0]["data"])["waiver"]["document"] == "函 7"
+    exit_rules.confirm_exit(e, window_open, RB, CAL, waiver=found, actor="王", reason="已放弃")
+    assert plain(e.events[0]["data"])["waiver"]["event_seq"] == 3
     assert e.events[0]["reason"] == "已放弃"
 
-    e = effects(EXIT_NOTICE)
     with pytest.raises(GuardFailed) as err:
-        exit_rules.confirm_exit_on_request(
-            e, case(objection="我方已补缴"), RB, CAL, waivers=[], actor="王", reason=None
-        )
-    assert "rule --upheld/--dismissed" in err.value.message and nothing_written(e)
+        exit_rules.objection_waiver(TID, case(objection="我方已补缴"), TODAY, [])
+    assert "rule --upheld/--dismissed" in err.value.message
 
 
 def test_confirming_outside_the_objection_window_is_refused_by_the_table() -> None:
