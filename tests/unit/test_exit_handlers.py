@@ -277,3 +277,26 @@ def test_the_exit_handlers_refuse_what_they_cannot_find(
     with pytest.raises(NotFound):
         service.handle(c.FileRectificationPlan(tenancy_id=t2, plan="方案"))
     assert db.events(t) == [] and db.events(t2) == []
+
+
+def test_a_rectification_is_extended_once_and_a_benefit_recorded(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t, rect = rectifying(db)
+    step = service.handle(c.ExtendRectification(tenancy_id=t, days=30))
+    assert (step.trigger, step.to_state) == ("extend_rectification", RECTIFYING)
+    assert db.row("rectifications", rect)["due_on"] == date(2025, 5, 6)
+    assert [(k, due, s) for k, due, s, _ in deadlines(db, t)][1:] == [
+        ("rectification_end", date(2025, 4, 2), "cancelled"),
+        ("rectification_end", date(2025, 5, 6), "pending"),
+    ]
+    with pytest.raises(GuardFailed):
+        service.handle(c.ExtendRectification(tenancy_id=t, days=5))
+
+    recorded = service.handle(
+        c.RecordBenefit(
+            tenancy_id=t, kind="subsidy", amount_yuan="20000", granted_on=date(2025, 1, 2)
+        )
+    )
+    assert (recorded["trigger"], recorded["version"]) == ("record_benefit", 3)
+    assert chained(db, t) == ["extend_rectification", "record_benefit"]
