@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from db import repositories as repo
 from db import writer
+from db.cases import Cases, CoreCases
 from db.effects import Effects
 from lifecycle.errors import AlreadyExists, StaleTenancy
 
@@ -89,6 +90,8 @@ class AbstractUnitOfWork(Protocol):
     @property
     def writer(self) -> EffectWriter: ...
     @property
+    def cases(self) -> Cases: ...
+    @property
     def connection(self) -> Connection: ...
     @property
     def session(self) -> Session: ...
@@ -115,6 +118,8 @@ class UnitOfWork:
         self.spaces: repo.Spaces = repo.CoreSpaces(self.current_connection)
         self.rulebooks: repo.Rulebooks = repo.CoreRulebooks(self.current_connection)
         self.writer: EffectWriter = CoreWriter(self.current_connection)
+        # The residency and exit reads (open cases, rectifications, violations, events).
+        self.cases: Cases = CoreCases(self.current_connection)
 
     def __enter__(self) -> UnitOfWork:
         self._open = True

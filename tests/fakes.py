@@ -2,7 +2,7 @@
 
 :class:`FakeUnitOfWork` provides what ``workflows.core.Work`` uses of a unit of work
 (:class:`db.uow.AbstractUnitOfWork`): the repositories (``tenancies``, ``reviews``,
-``allocations``, ``spaces``, ``rulebooks``) and the writer, over rows kept in dicts by a
+``allocations``, ``spaces``, ``rulebooks``, ``cases``) and the writer, over rows kept in dicts by a
 :class:`FakeDatabase`. The writer follows :mod:`db.writer`: the versioned tenancy update
 (:class:`~lifecycle.errors.StaleTenancy` when the row moved on), new rows given ids (their
 :class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a dedupe key seen
@@ -32,6 +32,17 @@ from sqlalchemy import JSON, Connection, Engine, UniqueConstraint
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlmodel import Session
 
+from db.cases import (
+    EVENT_COLUMNS,
+    EXIT_CASE_COLUMNS,
+    RECTIFICATION_COLUMNS,
+    VIOLATION_COLUMNS,
+    AllocationRow,
+    EventRow,
+    ExitCaseRow,
+    RectificationRow,
+    ViolationRow,
+)
 from db.effects import TENANCY_COLUMNS, Effects, Party, Ref, RefKey, TenancyRow, json_safe
 from db.repositories import REVIEW_COLUMNS, ReviewRow
 from db.tables import ALL_TABLES
@@ -249,6 +260,7 @@ class FakeUnitOfWork:
         self.spaces = FakeSpaces(self)
         self.rulebooks = FakeRulebooks(self)
         self.writer = FakeWriter(self)
+        self.cases = FakeCases(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         self._rows = copy.deepcopy(self.db.tables)
@@ -389,6 +401,54 @@ class FakeRulebooks(_Repository):
     def text(self, version: str) -> str | None:
         row = self.uow.rows["rulebooks"].get(version)
         return None if row is None else str(row["content"])
+
+
+class FakeCases(_Repository):
+    """:mod:`db.cases` over the unit of work's rows."""
+
+    __slots__ = ()
+
+    def _newest_open(self, table: str, tenancy_id: int) -> Row | None:
+        found = select(self.uow.rows, table, tenancy_id=tenancy_id, status="open")
+        return copy.deepcopy(found[-1]) if found else None
+
+    def open_exit_case(self, tenancy_id: int) -> ExitCaseRow | None:
+        row = self._newest_open("exit_cases", tenancy_id)
+        return None if row is None else ExitCaseRow(*(row[c] for c in EXIT_CASE_COLUMNS))
+
+    def open_rectification(self, tenancy_id: int) -> RectificationRow | None:
+        row = self._newest_open("rectifications", tenancy_id)
+        return None if row is None else RectificationRow(*(row[c] for c in RECTIFICATION_COLUMNS))
+
+    def open_cure(self, tenancy_id: int, code: str | None = None) -> list[ViolationRow]:
+        return [
+            ViolationRow(*(copy.deepcopy(v[c]) for c in VIOLATION_COLUMNS))
+            for v in select(self.uow.rows, "violations", tenancy_id=tenancy_id, status="open")
+            if v["cure_due_on"] is not None and (code is None or v["code"] == code)
+        ]
+
+    def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]:
+        found = [
+            e
+            for e in select(self.uow.rows, "audit_events", tenancy_id=tenancy_id)
+            if e["trigger"] in triggers
+        ]
+        return [
+            EventRow(*(copy.deepcopy(e[c]) for c in EVENT_COLUMNS))
+            for e in sorted(found, key=lambda e: e["seq"])
+        ]
+
+    def open_allocations(self, tenancy_id: int) -> list[AllocationRow]:
+        return [
+            AllocationRow(a["id"], a["unit_id"])
+            for a in select(self.uow.rows, "allocations", tenancy_id=tenancy_id, end_on=None)
+        ]
+
+    def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
+        found = select(
+            self.uow.rows, "deadlines", tenancy_id=tenancy_id, kind=kind, status="pending"
+        )
+        return found[-1]["due_on"] if found else None
 
 
 class FakeWriter(_Repository):

@@ -8,20 +8,19 @@ the exit's rulebook says (RULEBOOK §6; ``lifecycle.rulebook.settlement``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
-from sqlmodel import col, select
-
-from db.effects import TenancyRow
-from db.tables import AuditEvent
+from db.cases import EventRow
+from db.effects import Effects, StepResult, TenancyRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InvalidInput
 from lifecycle.table import RESIDENT_STATES
 from workflows import rules
 from workflows.commands import RecordBenefit
-from workflows.core import Work
+from workflows.core import Who, Work, acting
 
 TRIGGER = "record_benefit"
 
@@ -35,8 +34,24 @@ def record_benefit(w: Work, tenancy_id: int, **fields: Any) -> dict[str, Any]:
 def record_benefit_cmd(w: Work, cmd: RecordBenefit) -> dict[str, Any]:
     """The :class:`RecordBenefit` command's handler."""
     tenancy = w.load_for(cmd, TRIGGER, RESIDENT_STATES)
-    granted_on = cmd.granted_on
-    if granted_on > w.today:
+    check_granted_on(tenancy, cmd.granted_on, w.today)
+    rb = rules.for_tenancy(w, tenancy)
+    step = w.decide(
+        tenancy,
+        decide,
+        rb,
+        kind=cmd.kind,
+        amount_yuan=cmd.amount_yuan,
+        granted_on=cmd.granted_on,
+        commitment_months=cmd.commitment_months,
+        by=cmd,
+    )
+    return step.to_dict()
+
+
+def check_granted_on(tenancy: TenancyRow, granted_on: date, today: date) -> None:
+    """A benefit is granted by today, within the term."""
+    if granted_on > today:
         raise InvalidInput("granted_on", "must not be in the future", granted_on.isoformat())
     if tenancy.term_start is not None and granted_on < tenancy.term_start:
         raise InvalidInput(
@@ -44,9 +59,23 @@ def record_benefit_cmd(w: Work, cmd: RecordBenefit) -> dict[str, Any]:
             f"must not be before the term starts ({tenancy.term_start.isoformat()})",
             granted_on.isoformat(),
         )
-    rb = rules.for_tenancy(w, tenancy)
+
+
+def decide(
+    e: Effects,
+    rb: rbook.Rulebook,
+    *,
+    kind: str,
+    amount_yuan: object,
+    granted_on: date,
+    commitment_months: int,
+    **who: Unpack[Who],
+) -> StepResult:
+    """Record a benefit the rulebook allows (its kind, amount and commitment checked)."""
+    actor, reason = acting(who)
+    check_granted_on(e.tenancy, granted_on, e.today)
     item = rbook.check_benefit(
-        rb, rbook.Benefit(cmd.kind, _amount(cmd.amount_yuan), granted_on, cmd.commitment_months)
+        rb, rbook.Benefit(kind, _amount(amount_yuan), granted_on, commitment_months)
     )
     data = {
         "kind": item.kind,
@@ -54,7 +83,7 @@ def record_benefit_cmd(w: Work, cmd: RecordBenefit) -> dict[str, Any]:
         "granted_on": granted_on,
         "commitment_months": item.commitment_months,
     }
-    return w.record(tenancy, TRIGGER, by=cmd, data=data).to_dict()
+    return e.record(TRIGGER, actor=actor, reason=reason, data=data)
 
 
 def _amount(value: object) -> Decimal:
@@ -66,17 +95,17 @@ def _amount(value: object) -> Decimal:
 
 def recorded(w: Work, tenancy: TenancyRow) -> list[rbook.Benefit]:
     """The benefits recorded for the tenancy, oldest first (for the settlement)."""
-    events = w.session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.tenancy_id == tenancy.id, AuditEvent.trigger == TRIGGER)
-        .order_by(col(AuditEvent.seq))
-    ).all()
+    return benefits_of(w.uow.cases.events(tenancy.id, (TRIGGER,)))
+
+
+def benefits_of(events: Sequence[EventRow]) -> list[rbook.Benefit]:
+    """The benefits recorded by these ``record_benefit`` events, in their order."""
     return [
         rbook.Benefit(
-            e.data["kind"],
-            Decimal(e.data["amount_yuan"]),
-            date.fromisoformat(e.data["granted_on"]),
-            int(e.data.get("commitment_months", 0)),
+            ev.data["kind"],
+            Decimal(ev.data["amount_yuan"]),
+            date.fromisoformat(ev.data["granted_on"]),
+            int(ev.data.get("commitment_months", 0)),
         )
-        for e in events
+        for ev in events
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
-from typing import Any, Protocol, TypedDict, TypeVar, Unpack
+from typing import Any, Concatenate, ParamSpec, Protocol, TypedDict, TypeVar, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Executable
@@ -41,6 +41,8 @@ from lifecycle.table import allowed_triggers
 from workflows.commands import TenancyCommand
 
 T = TypeVar("T", bound=SQLModel)
+P = ParamSpec("P")
+R = TypeVar("R")
 Case = TypeVar("Case", ExitCase, Rectification)  # a row that stays open until it is decided
 Step = StepResult
 Data = Mapping[str, Any] | None  # what an audit event records beside its trigger
@@ -80,6 +82,11 @@ def _acting(who: Who) -> tuple[str, str | None]:
     if "actor" not in who:
         raise TypeError("an audited step needs by= or actor=")
     return who["actor"], who.get("reason")
+
+
+def acting(who: Who) -> tuple[str, str | None]:
+    """The actor and the reason ``who`` names (for decide functions that take ``**who``)."""
+    return _acting(who)
 
 
 class Work:
@@ -151,6 +158,20 @@ class Work:
         self._written(effects)
         self.added_deadlines.extend(effects.deadlines)
 
+    def decide(
+        self,
+        tenancy: TenancyRow,
+        decision: Callable[Concatenate[Effects, P], R],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """Decide, then write: ``decision`` (a pure function) fills the tenancy's effects from
+        what the command loaded, and they are written at once; its result comes back."""
+        effects = self.effects(tenancy)
+        result = decision(effects, *args, **kwargs)
+        self.apply(effects)
+        return result
+
     # ---- loading -------------------------------------------------------------------------
     def get(self, model: type[T], key: object, kind: str | None = None) -> T:
         row = self.session.get(model, key)
@@ -202,6 +223,24 @@ class Work:
             held = self.session.identity_map.get(self.session.identity_key(Tenancy, t.id))
             if held is not None:
                 self.session.expire(held)
+        if (effects.updates or effects.cancels) and self.uow.has_session:
+            self._expire_held(effects)
+
+    def _expire_held(self, effects: Effects) -> None:
+        """ORM copies this session holds of rows the effects updated (an exit case, a
+        violation) or of deadlines they cancelled are read again on next use."""
+        updated = {(table, row_id) for table, row_id, _ in effects.updates}
+        kinds = {kind for group in effects.cancels for kind in group}
+        for obj in list(self.session.identity_map.values()):
+            name = getattr(obj, "__tablename__", None)
+            if (name, getattr(obj, "id", None)) in updated:
+                self.session.expire(obj)
+            elif (
+                isinstance(obj, Deadline)
+                and obj.tenancy_id == effects.tenancy.id
+                and obj.kind in kinds
+            ):
+                self.session.expire(obj, ["status", "done_at"])
 
     def flush_changed(self) -> None:
         """Write tenancy columns a handler set after the command's last write (the service

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from db.cases import RectificationRow
 from db.effects import TenancyRow
 from db.repositories import ReviewRow
-from db.tables import Rectification, Violation
+from db.tables import Violation
 from lifecycle import rulebook as rbook
 from lifecycle.errors import (
     AlreadyExists,
@@ -15,7 +16,7 @@ from lifecycle.errors import (
     NotFound,
 )
 from lifecycle.table import RECTIFYING, RESIDENT_STATES, UNDER_REVIEW
-from workflows import reviews, rules, veto_facts, windows
+from workflows import residency_rules, reviews, rules, veto_facts, windows
 from workflows.commands import (
     DecideReview,
     ExtendRectification,
@@ -26,8 +27,7 @@ from workflows.commands import (
     SubmitReview,
 )
 from workflows.core import Step, Work
-from workflows.exits import open_forced_case
-from workflows.reviews import OUTCOME_TRIGGER, SYSTEM_SERVICE, AnyReview
+from workflows.reviews import OUTCOME_TRIGGER, AnyReview
 
 __all__ = ["OUTCOME_TRIGGER", "apply_decision", "evaluate", "find_review", "review_of"]
 
@@ -148,8 +148,8 @@ def apply_decision(
     return step
 
 
-def _open_rectification(w: Work, tenancy_id: int) -> Rectification:
-    row = w.open_row(Rectification, tenancy_id)
+def _open_rectification(w: Work, tenancy_id: int) -> RectificationRow:
+    row = w.uow.cases.open_rectification(tenancy_id)
     if row is None:
         raise NotFound("rectification", f"open one of tenancy {tenancy_id}")
     return row
@@ -157,76 +157,41 @@ def _open_rectification(w: Work, tenancy_id: int) -> Rectification:
 
 def file_plan(w: Work, cmd: FileRectificationPlan) -> Step:
     tenancy = w.load_for(cmd, "file_plan", (RECTIFYING,))
-    if not cmd.plan.strip():
-        raise InvalidInput("plan", "must not be empty")
+    residency_rules.check_plan(cmd.plan)
     row = _open_rectification(w, tenancy.id)
-    row.plan = cmd.plan
-    w.session.add(row)
-    w.cancel_deadlines(tenancy.id, "rectification_plan_due")
-    return w.record(
-        tenancy,
-        "file_plan",
-        by=cmd,
-        data={"rectification": row.id, "late": w.today > row.plan_due_on},
-    )
+    return w.decide(tenancy, residency_rules.file_plan, row, plan=cmd.plan, by=cmd)
 
 
 def extend_rectification(w: Work, cmd: ExtendRectification) -> Step:
     tenancy = w.load_for(cmd, "extend_rectification", (RECTIFYING,))
     rb = rules.for_tenancy(w, tenancy)
-    limit = rb.periods.rectification_extension_max.amount
-    if not 1 <= cmd.days <= limit:
-        raise InvalidInput("days", f"an extension is 1 to {limit} days", cmd.days)
     row = _open_rectification(w, tenancy.id)
-    if row.extended:
-        raise GuardFailed(tenancy.id, "extend_rectification", "only one extension is allowed")
-    row.extended = True
-    row.due_on = w.calendar.add_calendar_days(row.due_on, cmd.days)
-    w.session.add(row)
-    w.cancel_deadlines(tenancy.id, "rectification_end")
-    w.deadline(tenancy, "rectification_end", row.due_on, subject_id=row.id, key=f"{row.id}:ext")
-    w.notify(tenancy, "rectification_extended", context={"due_on": row.due_on, "days": cmd.days})
-    return w.record(
+    return w.decide(
         tenancy,
-        "extend_rectification",
+        residency_rules.extend_rectification,
+        row,
+        rb,
+        w.calendar,
+        days=cmd.days,
         by=cmd,
-        data={"rectification": row.id, "days": cmd.days, "due_on": row.due_on},
     )
 
 
 def reinspect(w: Work, cmd: Reinspect) -> Step:
-    trigger = "pass_reinspection" if cmd.passed else "fail_reinspection"
-    tenancy = w.load(cmd, trigger)
+    tenancy = w.load(cmd, "pass_reinspection" if cmd.passed else "fail_reinspection")
     row = _open_rectification(w, tenancy.id)
-    data: dict[str, Any] = {"rectification": row.id}
-    if not cmd.passed:
-        # Failing closes the firm's windows: not before the plan deadline (no plan filed) and
-        # the rectification period end, unless the firm waived them in writing.
-        waivers = [
-            windows.require_ended(w, tenancy, trigger, "plan", row.id, row.plan_due_on)
-            if not row.plan
-            else None,
-            windows.require_ended(w, tenancy, trigger, "rectification", row.id, row.due_on),
-        ]
-        if relied := [x for x in waivers if x is not None]:
-            data["waivers"] = relied
-    step = w.transition(tenancy, trigger, by=cmd, data=data)
-    row.status = "passed" if cmd.passed else "failed"
-    w.session.add(row)
-    w.cancel_deadlines(tenancy.id, "rectification_plan_due", "rectification_end")
-    w.notify(tenancy, "reinspection_result", context={"passed": cmd.passed, "reason": cmd.reason})
-    if not cmd.passed:
-        rb = rules.for_tenancy(w, tenancy)
-        open_forced_case(
-            w,
-            tenancy,
-            rb,
-            grounds="failed_rectification",
-            actor=cmd.actor,
-            facts=cmd.reason or "整改复查不合格",
-            proof_of_service=SYSTEM_SERVICE,
-        )
-    return step
+    # Failing before the firm's windows end relies on its written waivers: read only then.
+    waiting = not cmd.passed and residency_rules.windows_open(row, w.today)
+    return w.decide(
+        tenancy,
+        residency_rules.reinspect,
+        row,
+        rules.for_tenancy(w, tenancy),
+        lambda: w.calendar,  # read only when failing opens a case
+        passed=cmd.passed,
+        waivers=windows.waivers(w, tenancy.id) if waiting else [],
+        by=cmd,
+    )
 
 
 def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
@@ -234,51 +199,17 @@ def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
     if not cmd.facts.strip():
         raise InvalidInput("facts", "record the facts of the violation")
     rb = rules.for_tenancy(w, tenancy)
-    trig = rbook.exit_trigger(rb, cmd.code)
-    cure = rbook.cure_period(rb, cmd.code)
-    cure_due = w.due(w.today, cure) if cure is not None else None
-    row = Violation(
-        tenancy_id=tenancy.id,
-        code=cmd.code,
-        facts=cmd.facts,
-        evidence=cmd.evidence,
-        cure_due_on=cure_due,
-        reported_at=w.now,
+    decision = residency_rules.judge_violation(
+        rb, lambda: w.calendar, w.today, code=cmd.code, facts=cmd.facts, evidence=cmd.evidence
     )
-    w.session.add(row)
-    w.session.flush()
-    step = w.record(
+    # The audit event names the violation and is hashed when decided: its row goes first.
+    violation_id = w.insert(Violation, **decision.row(tenancy.id, w.now))
+    return w.decide(
         tenancy,
-        "report_violation",
+        residency_rules.report_violation,
+        decision,
+        rb,
+        lambda: w.calendar,
+        violation_id=violation_id,
         by=cmd,
-        data={
-            "violation": row.id,
-            "code": cmd.code,
-            "handling": trig.handling,
-            "cure_due_on": cure_due,
-            "facts": cmd.facts,
-        },
     )
-    if cure_due is not None:
-        w.deadline(tenancy, "cure_end", cure_due, subject_id=row.id)
-        w.notify(
-            tenancy,
-            "cure_notice",
-            context={
-                "code": cmd.code,
-                "label_zh": trig.label_zh,
-                "label_en": trig.label_en,
-                "facts": cmd.facts,
-                "due_on": cure_due,
-                "period": cure.describe() if cure else "",
-                **reviews.exit_ground_rule(rb, trig),
-            },
-            key=str(row.id),
-        )
-    return {
-        **step.to_dict(),
-        "violation": row.id,
-        "handling": trig.handling,
-        "cure_due_on": cure_due.isoformat() if cure_due else None,
-        "immediate": cure_due is None,
-    }

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -53,7 +53,7 @@ from lifecycle.table import (
     VACATING,
 )
 from workflows import commands as c
-from workflows import rules
+from workflows import rules, sweep_rules
 from workflows.core import Work
 from workflows.leadership import LeaseLost
 from workflows.reports import report_dict
@@ -65,8 +65,6 @@ SYSTEM = "system"
 # The optional rulebook period (under [periods]) that says how long before the agreement lapse
 # the firm is warned; a rulebook without it sends no warning (no number lives in code).
 AGREEMENT_WARNING_PERIOD = "agreement_lapse_warning"
-# rulebook `review.reminders.escalate_to` -> outbox audience
-ESCALATION_AUDIENCE = {"account_manager": "manager", "manager": "manager", "operators": "operators"}
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
 Stop = Callable[[], bool]
 Dispatch = Callable[[Work, c.Command], object]
@@ -154,10 +152,25 @@ def _notice(message: str, audience: str, context: Callable[[Deadline], dict[str,
         t = _tenancy(w, d)
         if not _acts_in(t, d):
             return False
-        w.notify(t, message, key=d.dedupe_key, audience=audience, context=context(d))
+        _notify(w, t, message, key=d.dedupe_key, audience=audience, context=context(d))
         return True
 
     return action
+
+
+def _notify(
+    w: Work,
+    t: TenancyRow,
+    message: str,
+    *,
+    key: str,
+    context: Mapping[str, Any],
+    audience: str = "firm",
+) -> None:
+    """Queue one notice about ``t``, keyed by its deadline (written at once)."""
+    effects = w.effects(t)
+    effects.notify(message, key=key, audience=audience, context=context)
+    w.apply(effects)
 
 
 def _publicity_end(w: Work, d: Deadline, run: Dispatch) -> bool:
@@ -167,7 +180,8 @@ def _publicity_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     try:
         run(w, c.EndPublicity(tenancy_id=d.tenancy_id, actor=SYSTEM, reason="公示期满无异议"))
     except GuardFailed:  # an accepted objection awaits a ruling: that is the operators' task
-        w.notify(
+        _notify(
+            w,
             t,
             "publicity_end",
             context={"objection_pending": True},
@@ -182,7 +196,8 @@ def _agreement_lapse_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
     lapse = w.session.get(Deadline, d.subject_id) if d.subject_id else None
     if not _acts_in(t, d) or lapse is None or lapse.status != "pending":
         return False
-    w.notify(
+    _notify(
+        w,
         t,
         "agreement_lapse_warning",
         key=d.dedupe_key,
@@ -202,7 +217,7 @@ def _term_expiry_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
         or t.term_end.isoformat() != str(d.payload.get("term_end", t.term_end.isoformat()))
     ):
         return False  # left, or the term changed since the warning was planned
-    w.notify(t, "term_expiry_warning", context=d.payload, key=d.dedupe_key)
+    _notify(w, t, "term_expiry_warning", context=d.payload, key=d.dedupe_key)
     return True
 
 
@@ -228,7 +243,8 @@ def _review_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
     review = _open_review(w, d)
     if review is None:
         return False
-    w.notify(
+    _notify(
+        w,
         _tenancy(w, d),
         "review_reminder",
         key=d.dedupe_key,
@@ -258,30 +274,19 @@ def _review_submission_due(w: Work, d: Deadline, run: Dispatch) -> bool:
         return False
     t = _tenancy(w, d)
     reminders = rules.for_tenancy(w, t).review.reminders
-    after = list(reminders.after_workdays)
-    for index, offset in enumerate(after):
-        on = w.calendar.add_working_days(d.due_on, offset)
-        w.deadline(
-            t,
-            "review_overdue_reminder",
-            on,
-            subject_id=review.id,
-            key=f"{review.id}:+{offset}",
-            payload={
-                "offset": offset,
-                "index": index,
-                "final": index == len(after) - 1,
-                "escalate": index >= reminders.escalate_from_after_index,
-                "escalate_to": reminders.escalate_to,
-            },
-        )
-    w.notify(
-        t,
-        "review_overdue",
-        context={"period": review.period, "due_on": review.due_on},
-        key=str(review.period),
+    assert review.id is not None
+    effects = w.effects(t)
+    decide_now = sweep_rules.submission_overdue(
+        effects,
+        w.calendar,
+        reminders,
+        review_id=review.id,
+        period=review.period,
+        review_due_on=review.due_on,
+        deadline_due_on=d.due_on,
     )
-    if not after:
+    w.apply(effects)
+    if decide_now:
         _decide_without_data(w, t, review, run)
     return True
 
@@ -293,12 +298,11 @@ def _review_overdue_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
     if review is None:
         return False
     t = _tenancy(w, d)
-    final = bool(d.payload.get("final"))
-    ctx = {"period": review.period, "due_on": review.due_on, "offset": d.payload.get("offset")}
-    w.notify(t, "review_reminder", context=ctx, key=d.dedupe_key)
-    if d.payload.get("escalate", final):
-        audience = ESCALATION_AUDIENCE.get(str(d.payload.get("escalate_to")), "manager")
-        w.notify(t, "review_overdue", context=ctx, audience=audience, key=d.dedupe_key)
+    effects = w.effects(t)
+    final = sweep_rules.overdue_reminder(
+        effects, d.payload, key=d.dedupe_key, period=review.period, review_due_on=review.due_on
+    )
+    w.apply(effects)
     if final:
         _decide_without_data(w, t, review, run)
     return True
@@ -312,7 +316,8 @@ def _objection_window_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     if not _acts_in(t, d):
         return False
     if _accepted_objections(w, t):
-        w.notify(
+        _notify(
+            w,
             t,
             "exit_ruling",
             key=d.dedupe_key,
@@ -331,19 +336,19 @@ def _cure_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if violation is None or violation.status != "open" or not _acts_in(t, d):
         return False
-    violation.status = "escalated"
-    w.session.add(violation)
-    run(
-        w,
-        c.ServeExitNotice(
-            tenancy_id=d.tenancy_id,
-            grounds=violation.code,
-            actor=SYSTEM,
-            facts=f"{violation.facts}（整改/补正期满未纠正）",
-            proof_of_service=SYSTEM_SERVICE,
-            reason="期限届满未纠正",
-        ),
+    assert violation.id is not None
+    notice = c.ServeExitNotice(
+        tenancy_id=d.tenancy_id,
+        grounds=violation.code,
+        actor=SYSTEM,
+        facts=f"{violation.facts}（整改/补正期满未纠正）",
+        proof_of_service=SYSTEM_SERVICE,
+        reason="期限届满未纠正",
     )
+    effects = w.effects(t)
+    effects.update("violations", violation.id, status="escalated")
+    w.apply(effects)
+    run(w, notice)
     return True
 
 
@@ -419,13 +424,15 @@ def plan_agreement_warnings(service: Service) -> int:
             if period is None:
                 continue
             on = min(day_before(w, row.due_on, period), row.due_on)
-            w.deadline(
-                t,
+            effects = w.effects(t)
+            effects.deadline(
                 "agreement_lapse_warning",
                 on,
-                subject_id=row.id,
+                w.calendar.due_instant(on),
+                subject=row.id,
                 payload={"sign_by": row.due_on, "period": str(period)},
             )
+            w.apply(effects)
             added += 1
         return added
 

@@ -13,17 +13,16 @@ The 公示 is not the firm's window but the public's (anyone may object): no fir
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
-from sqlmodel import col, select
-
-from db.effects import TenancyRow
-from db.tables import AuditEvent, ExitCase, Rectification, Violation
+from db.cases import EventRow, ViolationRow
+from db.effects import Effects, TenancyRow
 from lifecycle.errors import GuardFailed, InvalidInput, NotFound, TransitionNotAllowed
 from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES, allowed_triggers
 from workflows.commands import WaiveWindow
-from workflows.core import Step, Work
+from workflows.core import Step, Who, Work, acting
 
 WAIVE = "waive_window"
 #: window -> (Chinese name, English name)
@@ -44,19 +43,84 @@ def label(window: str) -> str:
     return f"{zh} / {en}"
 
 
-def waiver(w: Work, tenancy_id: int, window: str, subject: int) -> dict[str, Any] | None:
-    """The firm's recorded written waiver of ``window`` of ``subject`` (a case, a violation,
-    a rectification), if there is one."""
-    events = w.session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.tenancy_id == tenancy_id, AuditEvent.trigger == WAIVE)
-        .order_by(col(AuditEvent.seq))
-    ).all()
-    for event in events:
+# ---- pure: the rules of a window ---------------------------------------------------------------
+def waiver_in(waivers: Sequence[EventRow], window: str, subject: int) -> dict[str, Any] | None:
+    """The firm's written waiver of ``window`` of ``subject`` (a case, a violation, a
+    rectification) among the tenancy's ``waive_window`` events, if there is one."""
+    for event in waivers:
         data = event.data or {}
         if data.get("window") == window and data.get("subject") == subject:
             return {**data, "event_seq": event.seq}
     return None
+
+
+def check_ended(
+    tenancy_id: int,
+    trigger: str,
+    window: str,
+    subject: int | None,
+    ends_on: date | None,
+    today: date,
+    waivers: Sequence[EventRow],
+) -> dict[str, Any] | None:
+    """Refuse ``trigger`` while ``window`` (ending on ``ends_on`` inclusive) is open, unless
+    the firm waived it in writing; returns the waiver relied on (None: the window is over)."""
+    if ends_on is None or subject is None or today > ends_on:
+        return None
+    found = waiver_in(waivers, window, subject)
+    if found is not None:
+        return {
+            "window": window,
+            "waived_on": found.get("waived_on"),
+            "document": found.get("document"),
+            "event_seq": found["event_seq"],
+        }
+    raise GuardFailed(
+        tenancy_id,
+        trigger,
+        f"{label(window)} runs until {ends_on.isoformat()} inclusive / 期限届满前不得作出决定; "
+        f"wait, or record the firm's written waiver: "
+        f"`innospace waive {tenancy_id} --window {window} --on DATE --document REF`",
+    )
+
+
+def curing(violations: Sequence[ViolationRow], today: date) -> list[ViolationRow]:
+    """The violations whose cure period has not ended by ``today``."""
+    return [v for v in violations if v.cure_due_on is not None and today <= v.cure_due_on]
+
+
+def waive(
+    e: Effects,
+    *,
+    window: str,
+    subject: int,
+    ends_on: date | None,
+    waived_on: date,
+    document: str,
+    waivers: Sequence[EventRow],
+    **who: Unpack[Who],
+) -> Step:
+    """Record the firm's written waiver of an open ``window`` not waived before."""
+    actor, reason = acting(who)
+    t = e.tenancy
+    if ends_on is None or e.today > ends_on:
+        raise GuardFailed(t.id, WAIVE, f"the {label(window)} is already over")
+    if waiver_in(waivers, window, subject) is not None:
+        raise GuardFailed(t.id, WAIVE, f"the {label(window)} is already waived")
+    data = {
+        "window": window,
+        "subject": subject,
+        "window_ends_on": ends_on,
+        "waived_on": waived_on,
+        "document": document,
+    }
+    return e.record(WAIVE, actor=actor, reason=reason, data=data)
+
+
+# ---- loading -----------------------------------------------------------------------------------
+def waivers(w: Work, tenancy_id: int) -> list[EventRow]:
+    """The tenancy's recorded waivers (its ``waive_window`` events), oldest first."""
+    return w.uow.cases.events(tenancy_id, (WAIVE,))
 
 
 def require_ended(
@@ -67,38 +131,17 @@ def require_ended(
     subject: int | None,
     ends_on: date | None,
 ) -> dict[str, Any] | None:
-    """Refuse ``trigger`` while ``window`` (ending on ``ends_on`` inclusive) is open, unless
-    the firm waived it in writing; returns the waiver relied on (None: the window is over)."""
+    """:func:`check_ended`, reading the waivers only when the window is still open."""
     if ends_on is None or subject is None or w.today > ends_on:
         return None
-    found = waiver(w, tenancy.id, window, subject)
-    if found is not None:
-        return {
-            "window": window,
-            "waived_on": found.get("waived_on"),
-            "document": found.get("document"),
-            "event_seq": found["event_seq"],
-        }
-    raise GuardFailed(
-        tenancy.id,
-        trigger,
-        f"{label(window)} runs until {ends_on.isoformat()} inclusive / 期限届满前不得作出决定; "
-        f"wait, or record the firm's written waiver: "
-        f"`innospace waive {tenancy.id} --window {window} --on DATE --document REF`",
+    return check_ended(
+        tenancy.id, trigger, window, subject, ends_on, w.today, waivers(w, tenancy.id)
     )
 
 
-def open_cure(w: Work, tenancy_id: int, code: str | None = None) -> list[Violation]:
+def open_cure(w: Work, tenancy_id: int, code: str | None = None) -> list[ViolationRow]:
     """Open violations whose cure period has not ended (of ``code``, when given)."""
-    stmt = select(Violation).where(
-        Violation.tenancy_id == tenancy_id,
-        Violation.status == "open",
-        col(Violation.cure_due_on).is_not(None),
-    )
-    if code is not None:
-        stmt = stmt.where(Violation.code == code)
-    rows = w.session.exec(stmt.order_by(col(Violation.id))).all()
-    return [v for v in rows if v.cure_due_on is not None and w.today <= v.cure_due_on]
+    return curing(w.uow.cases.open_cure(tenancy_id, code), w.today)
 
 
 def _subject(w: Work, tenancy: TenancyRow, cmd: WaiveWindow) -> tuple[int, date | None]:
@@ -107,8 +150,8 @@ def _subject(w: Work, tenancy: TenancyRow, cmd: WaiveWindow) -> tuple[int, date 
     if cmd.window == "objection":
         if tenancy.state != EXIT_NOTICE:
             raise refuse
-        case = w.open_row(ExitCase, tenancy.id)
-        if case is None or case.id is None:
+        case = w.uow.cases.open_exit_case(tenancy.id)
+        if case is None:
             raise NotFound("exit case", f"open one of tenancy {tenancy.id}")
         return case.id, case.objection_due_on
     if cmd.window == "cure":
@@ -127,12 +170,11 @@ def _subject(w: Work, tenancy: TenancyRow, cmd: WaiveWindow) -> tuple[int, date 
                 "several cure periods are open: name one with --violation ID",
                 ", ".join(str(v.id) for v in pending),
             )
-        assert pending[0].id is not None
         return pending[0].id, pending[0].cure_due_on
     if tenancy.state != RECTIFYING:
         raise refuse
-    rect = w.open_row(Rectification, tenancy.id)
-    if rect is None or rect.id is None:
+    rect = w.uow.cases.open_rectification(tenancy.id)
+    if rect is None:
         raise NotFound("rectification", f"open one of tenancy {tenancy.id}")
     if cmd.window == "plan":
         if rect.plan:
@@ -154,19 +196,14 @@ def waive_window(w: Work, cmd: WaiveWindow) -> Step:
     if cmd.waived_on > w.today:
         raise InvalidInput("on", "the waiver's date must not be in the future", cmd.waived_on)
     subject, ends_on = _subject(w, tenancy, cmd)
-    if ends_on is None or w.today > ends_on:
-        raise GuardFailed(tenancy.id, WAIVE, f"the {label(cmd.window)} is already over")
-    if waiver(w, tenancy.id, cmd.window, subject) is not None:
-        raise GuardFailed(tenancy.id, WAIVE, f"the {label(cmd.window)} is already waived")
-    return w.record(
+    return w.decide(
         tenancy,
-        WAIVE,
+        waive,
+        window=cmd.window,
+        subject=subject,
+        ends_on=ends_on,
+        waived_on=cmd.waived_on,
+        document=document,
+        waivers=waivers(w, tenancy.id),
         by=cmd,
-        data={
-            "window": cmd.window,
-            "subject": subject,
-            "window_ends_on": ends_on,
-            "waived_on": cmd.waived_on,
-            "document": document,
-        },
     )

@@ -1,0 +1,199 @@
+"""The reads of the residency and exit commands: open cases, rectifications, violations in
+their cure period, a tenancy's audited facts (waivers, benefits, the deposit) and its units.
+
+Like :mod:`db.repositories`, each read is a Core statement built once that returns plain
+records: a command changes them through :class:`~db.effects.Effects`, never by assignment.
+Handlers reach them as ``uow.cases``; ``tests/fakes.py`` keeps the same rows in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, bindparam, select
+
+from db.repositories import pending_due_on
+from db.tables import ALL_TABLES
+
+_X = ALL_TABLES.tables["exit_cases"]
+_RC = ALL_TABLES.tables["rectifications"]
+_V = ALL_TABLES.tables["violations"]
+_E = ALL_TABLES.tables["audit_events"]
+_A = ALL_TABLES.tables["allocations"]
+
+
+@dataclass(slots=True)
+class ExitCaseRow:
+    id: int
+    tenancy_id: int
+    exit_type: str
+    grounds: str | None
+    facts: str | None
+    proof_of_service: str | None
+    served_at: datetime | None
+    objection_due_on: date | None
+    objection: str | None
+    ruling: str | None
+    vacate_due_on: date | None
+    handed_over_at: datetime | None
+    checklist: dict[str, Any]
+    settlement: dict[str, Any]
+    status: str
+    rulebook_version: str | None
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class RectificationRow:
+    id: int
+    tenancy_id: int
+    review_id: int | None
+    defects: str
+    plan_due_on: date
+    plan: str | None
+    due_on: date
+    extended: bool
+    status: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class ViolationRow:
+    id: int
+    tenancy_id: int
+    code: str
+    facts: str
+    evidence: str | None
+    cure_due_on: date | None
+    status: str
+    reported_at: datetime
+
+
+@dataclass(slots=True)
+class EventRow:
+    """What a command reads of an audit event: its place in the chain and its data."""
+
+    seq: int
+    trigger: str
+    from_state: str | None
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class AllocationRow:
+    id: int
+    unit_id: int
+
+
+EXIT_CASE_COLUMNS = tuple(ExitCaseRow.__dataclass_fields__)
+RECTIFICATION_COLUMNS = tuple(RectificationRow.__dataclass_fields__)
+VIOLATION_COLUMNS = tuple(ViolationRow.__dataclass_fields__)
+EVENT_COLUMNS = tuple(EventRow.__dataclass_fields__)
+
+_OPEN_CASE = (
+    select(*(_X.c[n] for n in EXIT_CASE_COLUMNS))
+    .where(_X.c.tenancy_id == bindparam("tenancy_id"), _X.c.status == "open")
+    .order_by(_X.c.id.desc())
+    .limit(1)
+)
+_OPEN_RECTIFICATION = (
+    select(*(_RC.c[n] for n in RECTIFICATION_COLUMNS))
+    .where(_RC.c.tenancy_id == bindparam("tenancy_id"), _RC.c.status == "open")
+    .order_by(_RC.c.id.desc())
+    .limit(1)
+)
+_CURING = select(*(_V.c[n] for n in VIOLATION_COLUMNS)).where(
+    _V.c.tenancy_id == bindparam("tenancy_id"),
+    _V.c.status == "open",
+    _V.c.cure_due_on.is_not(None),
+)
+_CURING_ALL = _CURING.order_by(_V.c.id)
+_CURING_OF_CODE = _CURING.where(_V.c.code == bindparam("code")).order_by(_V.c.id)
+_EVENTS = (
+    select(*(_E.c[n] for n in EVENT_COLUMNS))
+    .where(
+        _E.c.tenancy_id == bindparam("tenancy_id"),
+        _E.c.trigger.in_(bindparam("triggers", expanding=True)),
+    )
+    .order_by(_E.c.seq)
+)
+_OPEN_ALLOCATIONS = (
+    select(_A.c.id, _A.c.unit_id)
+    .where(_A.c.tenancy_id == bindparam("tenancy_id"), _A.c.end_on.is_(None))
+    .order_by(_A.c.id)
+)
+
+
+def open_exit_case(conn: Connection, tenancy_id: int) -> ExitCaseRow | None:
+    """The tenancy's newest exit case still open."""
+    row = conn.execute(_OPEN_CASE, {"tenancy_id": tenancy_id}).first()
+    return None if row is None else ExitCaseRow(*row)
+
+
+def open_rectification(conn: Connection, tenancy_id: int) -> RectificationRow | None:
+    """The tenancy's newest rectification still open."""
+    row = conn.execute(_OPEN_RECTIFICATION, {"tenancy_id": tenancy_id}).first()
+    return None if row is None else RectificationRow(*row)
+
+
+def open_cure(conn: Connection, tenancy_id: int, code: str | None = None) -> list[ViolationRow]:
+    """Open violations with a cure period (of ``code``, when given), oldest first; whether
+    the period is still running is the caller's question (it knows today)."""
+    if code is None:
+        rows = conn.execute(_CURING_ALL, {"tenancy_id": tenancy_id})
+    else:
+        rows = conn.execute(_CURING_OF_CODE, {"tenancy_id": tenancy_id, "code": code})
+    return [ViolationRow(*r) for r in rows]
+
+
+def events(conn: Connection, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]:
+    """The tenancy's audit events with one of ``triggers``, in chain order."""
+    params = {"tenancy_id": tenancy_id, "triggers": list(triggers)}
+    return [EventRow(*r) for r in conn.execute(_EVENTS, params)]
+
+
+def open_allocations(conn: Connection, tenancy_id: int) -> list[AllocationRow]:
+    """The units the tenancy holds now (allocations not ended)."""
+    rows = conn.execute(_OPEN_ALLOCATIONS, {"tenancy_id": tenancy_id})
+    return [AllocationRow(*r) for r in rows]
+
+
+class Cases(Protocol):
+    """The residency and exit reads as a unit of work hands them out (``uow.cases``)."""
+
+    def open_exit_case(self, tenancy_id: int) -> ExitCaseRow | None: ...
+    def open_rectification(self, tenancy_id: int) -> RectificationRow | None: ...
+    def open_cure(self, tenancy_id: int, code: str | None = None) -> list[ViolationRow]: ...
+    def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]: ...
+    def open_allocations(self, tenancy_id: int) -> list[AllocationRow]: ...
+    def pending_due_on(self, tenancy_id: int, kind: str) -> date | None: ...
+
+
+class CoreCases:
+    """:class:`Cases` over the unit of work's connection (asked for at each call)."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self.connection = connection
+
+    def open_exit_case(self, tenancy_id: int) -> ExitCaseRow | None:
+        return open_exit_case(self.connection(), tenancy_id)
+
+    def open_rectification(self, tenancy_id: int) -> RectificationRow | None:
+        return open_rectification(self.connection(), tenancy_id)
+
+    def open_cure(self, tenancy_id: int, code: str | None = None) -> list[ViolationRow]:
+        return open_cure(self.connection(), tenancy_id, code)
+
+    def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]:
+        return events(self.connection(), tenancy_id, triggers)
+
+    def open_allocations(self, tenancy_id: int) -> list[AllocationRow]:
+        return open_allocations(self.connection(), tenancy_id)
+
+    def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
+        return pending_due_on(self.connection(), tenancy_id, kind)

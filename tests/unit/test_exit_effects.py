@@ -1,0 +1,436 @@
+"""The exit decided as data, with no database: what ``workflows.exit_rules`` adds to an
+:class:`~db.effects.Effects` when a forced-exit notice is served and ruled on, an exit or a
+graduation begins, the premises are handed over and vacating is escalated, under the shipped
+default rulebook and the official calendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from test_review_effects import CAL, NOW, RB, TID, TODAY, keys, plain, tenancy
+
+from db.cases import AllocationRow, EventRow, ExitCaseRow, ViolationRow
+from db.effects import Effects
+from lifecycle import rulebook as rbook
+from lifecycle.errors import GuardFailed, InvalidInput, TransitionNotAllowed
+from lifecycle.table import (
+    ACTIVE,
+    EXIT_NOTICE,
+    EXITED,
+    GRADUATION_PUBLICITY,
+    VACATING,
+)
+from workflows import exit_rules
+from workflows.reviews import RESIDENCY_DEADLINES
+
+OBJECTION_DUE = date(2025, 1, 9)  # five working days after Thursday 2 January 2025
+VACATE_DUE = date(2025, 2, 5)  # 30 days on is 1 February, in the Spring Festival: next workday
+CASE = 12
+
+
+def effects(state: str = ACTIVE, **changes: Any) -> Effects:
+    return Effects(tenancy(state, **changes), now=NOW, today=TODAY)
+
+
+def case(**changes: Any) -> ExitCaseRow:
+    row = ExitCaseRow(
+        id=CASE,
+        tenancy_id=TID,
+        exit_type="forced",
+        grounds="arrears",
+        facts="欠缴租金三个月",
+        proof_of_service="EMS 1234",
+        served_at=datetime(2024, 12, 20, 1, 0, tzinfo=UTC),
+        objection_due_on=date(2024, 12, 27),
+        objection=None,
+        ruling=None,
+        vacate_due_on=None,
+        handed_over_at=None,
+        checklist={},
+        settlement={},
+        status="open",
+        rulebook_version=RB.version,
+        created_at=datetime(2024, 12, 20, 1, 0, tzinfo=UTC),
+    )
+    for key, value in changes.items():
+        setattr(row, key, value)
+    return row
+
+
+def waiver(window: str, subject: int, seq: int = 3) -> EventRow:
+    data = {"window": window, "subject": subject, "waived_on": "2025-01-02", "document": "函 7"}
+    return EventRow(seq=seq, trigger="waive_window", from_state=EXIT_NOTICE, data=data)
+
+
+def serve(e: Effects, **kw: Any) -> Any:
+    fields = {"grounds": "arrears", "facts": "欠缴租金三个月", "proof_of_service": "EMS 1234"}
+    fields.update(kw.pop("fields", {}))
+    return exit_rules.serve_exit_notice(
+        e,
+        RB,
+        CAL,
+        fields=fields,
+        violations=kw.pop("violations", []),
+        waivers=kw.pop("waivers", []),
+        actor="王主任",
+        reason="送达退出通知",
+        **kw,
+    )
+
+
+def nothing_written(e: Effects) -> bool:
+    return not (e.moved or e.events or e.inserts or e.updates or e.deadlines or e.notices)
+
+
+# ---- serving notice ----------------------------------------------------------------------------
+def test_serving_notice_opens_a_forced_case_with_its_objection_window() -> None:
+    e = effects()
+    step = serve(e)
+    assert (step.trigger, step.from_state, step.to_state, step.version) == (
+        "serve_exit_notice",
+        ACTIVE,
+        EXIT_NOTICE,
+        6,
+    )
+    (event,) = e.events
+    assert (event["seq"], event["actor"], event["rulebook_version"]) == (5, "王主任", RB.version)
+    assert plain(event["data"]) == {
+        "grounds": "arrears",
+        "facts": "欠缴租金三个月",
+        "proof_of_service": "EMS 1234",
+        "rulebook_version": RB.version,
+        "objection_due_on": OBJECTION_DUE.isoformat(),
+    }
+    ((ref, row),) = e.inserts
+    assert ref.table == "exit_cases"
+    assert (row["exit_type"], row["grounds"], row["objection_due_on"]) == (
+        "forced",
+        "arrears",
+        OBJECTION_DUE,
+    )
+    assert (row["proof_of_service"], row["served_at"], row["status"]) == ("EMS 1234", NOW, "open")
+    assert e.cancels == [RESIDENCY_DEADLINES]
+    ref.id = CASE
+    assert keys(e.deadlines) == [f"objection_window_end:{TID}:{CASE}"]
+    assert e.deadlines[0]["due_on"] == OBJECTION_DUE
+    assert keys(e.notices) == [f"exit_notice:firm:{TID}:{CASE}"]
+    context = plain(e.notices[0]["context"])
+    assert (context["grounds"], context["objection_due_on"]) == ("arrears", "2025-01-09")
+    assert context["proof_of_service"] == "EMS 1234" and context["rule_id"]
+
+
+def test_a_notice_served_under_another_rulebook_records_that_rulebook_in_its_event() -> None:
+    e = effects(rulebook_version="0" * 64)
+    serve(e)
+    assert e.events[0]["rulebook_version"] == RB.version
+    assert e.event_rulebook is None  # the tenancy keeps the rulebook it was admitted under
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "field"),
+    [
+        ({"facts": "  "}, InvalidInput, "facts"),
+        ({"proof_of_service": ""}, InvalidInput, "proof_of_service"),
+        ({"grounds": "no_such_ground"}, InvalidInput, None),
+    ],
+)
+def test_a_notice_without_facts_proof_or_known_grounds_is_refused_and_writes_nothing(
+    fields: dict[str, str], error: type[Exception], field: str | None
+) -> None:
+    e = effects()
+    with pytest.raises(error) as err:
+        serve(e, fields=fields)
+    if field is not None:
+        assert getattr(err.value, "field", None) == field
+    assert nothing_written(e) and e.tenancy.state == ACTIVE
+
+
+def curing_violation(**changes: Any) -> ViolationRow:
+    row = ViolationRow(
+        id=31,
+        tenancy_id=TID,
+        code="arrears",
+        facts="欠缴租金",
+        evidence=None,
+        cure_due_on=date(2025, 1, 10),
+        status="open",
+        reported_at=datetime(2024, 12, 26, 1, 0, tzinfo=UTC),
+    )
+    for key, value in changes.items():
+        setattr(row, key, value)
+    return row
+
+
+def test_no_notice_on_a_violation_still_in_its_cure_period_unless_waived_in_writing() -> None:
+    e = effects()
+    with pytest.raises(GuardFailed) as err:
+        serve(e, violations=[curing_violation()])
+    assert "2025-01-10" in err.value.message and "innospace waive" in err.value.message
+    assert nothing_written(e)
+
+    e = effects()
+    serve(e, violations=[curing_violation()], waivers=[waiver("cure", 31)])
+    data = plain(e.events[0]["data"])
+    assert data["waivers"] == [
+        {"window": "cure", "waived_on": "2025-01-02", "document": "函 7", "event_seq": 3}
+    ]
+    assert e.updates == [("violations", 31, {"status": "escalated"})]
+
+
+def test_a_violation_whose_cure_period_ended_is_not_escalated_by_the_notice() -> None:
+    e = effects()
+    serve(e, violations=[curing_violation(cure_due_on=date(2025, 1, 1))])
+    assert "waivers" not in plain(e.events[0]["data"]) and e.updates == []
+
+
+# ---- the ruling ----------------------------------------------------------------------------------
+def test_confirming_the_exit_sets_the_vacate_deadline_and_tells_the_firm() -> None:
+    e = effects(EXIT_NOTICE)
+    step = exit_rules.confirm_exit(e, case(), RB, CAL, actor="system", reason=None)
+    assert (step.trigger, step.to_state) == ("confirm_exit", VACATING)
+    assert e.updates == [
+        (
+            "exit_cases",
+            CASE,
+            {"ruling": exit_rules.CONFIRMED_RULING, "vacate_due_on": VACATE_DUE},
+        )
+    ]
+    assert e.cancels == [("objection_window_end",)]
+    (event,) = e.events
+    assert event["reason"] == exit_rules.CONFIRMED_RULING
+    assert plain(event["data"]) == {"exit_case": CASE, "vacate_due_on": "2025-02-05"}
+    assert keys(e.deadlines) == [f"vacate_due:{TID}:{CASE}"]
+    assert e.deadlines[0]["subject_id"] == CASE
+    # The notice is keyed by the step's place in the chain: a retried ruling tells no one twice.
+    assert keys(e.notices) == [f"exit_ruling:firm:{TID}:5"]
+    context = plain(e.notices[0]["context"])
+    assert (context["upheld"], context["vacate_due_on"], context["grounds"]) == (
+        False,
+        "2025-02-05",
+        "arrears",
+    )
+    assert context["grounds_zh"] == rbook.exit_trigger(RB, "arrears").label_zh
+
+
+def test_an_operator_confirms_only_after_the_window_and_never_over_a_defence() -> None:
+    window_open = case(objection_due_on=date(2025, 1, 9))
+    with pytest.raises(GuardFailed):
+        exit_rules.objection_waiver(TID, window_open, TODAY, [])
+    assert exit_rules.objection_waiver(TID, case(), TODAY, []) is None  # the window is over
+
+    found = exit_rules.objection_waiver(TID, window_open, TODAY, [waiver("objection", CASE)])
+    assert found is not None and found["document"] == "函 7"
+    e = effects(EXIT_NOTICE)
+    exit_rules.confirm_exit(e, window_open, RB, CAL, waiver=found, actor="王", reason="已放弃")
+    assert plain(e.events[0]["data"])["waiver"]["event_seq"] == 3
+    assert e.events[0]["reason"] == "已放弃"
+
+    with pytest.raises(GuardFailed) as err:
+        exit_rules.objection_waiver(TID, case(objection="我方已补缴"), TODAY, [])
+    assert "rule --upheld/--dismissed" in err.value.message
+
+
+def test_confirming_outside_the_objection_window_is_refused_by_the_table() -> None:
+    e = effects(ACTIVE)
+    with pytest.raises(TransitionNotAllowed):
+        exit_rules.confirm_exit(e, case(), RB, CAL, actor="王", reason=None)
+    assert not e.events and not e.notices
+
+
+# ---- other exits ---------------------------------------------------------------------------------
+def test_a_voluntary_exit_moves_to_vacating_with_a_case_and_its_deadline() -> None:
+    e = effects()
+    step = exit_rules.open_exit(
+        e,
+        RB,
+        CAL,
+        trigger="begin_exit",
+        exit_type="voluntary",
+        approved=False,
+        actor="王",
+        reason="企业申请退出",
+    )
+    assert (step.trigger, step.to_state) == ("begin_exit", VACATING)
+    ((ref, row),) = e.inserts
+    assert (row["exit_type"], row["facts"], row["vacate_due_on"]) == (
+        "voluntary",
+        "企业申请退出",
+        VACATE_DUE,
+    )
+    assert row["settlement"] == {"approved": False} and row.get("grounds") is None
+    assert e.cancels == [RESIDENCY_DEADLINES]
+    assert e.deadlines[0]["subject_id"] is ref  # the case's id, once the writer has it
+    ref.id = 40
+    assert keys(e.deadlines) == [f"vacate_due:{TID}:40"]
+    assert [(n["message"], n["audience"]) for n in e.notices] == [("exit_confirmed", "firm")]
+
+
+def test_a_graduation_goes_on_publicity_first() -> None:
+    e = effects()
+    step = exit_rules.confirm_graduation(e, RB, CAL, approved=True, actor="王", reason="已毕业")
+    assert (step.trigger, step.to_state) == ("confirm_graduation", GRADUATION_PUBLICITY)
+    last = date(2025, 1, 8)  # five working days, the first one included
+    assert plain(e.events[0]["data"]) == {
+        "exit_type": "graduation",
+        "approved": True,
+        "publicity_from": "2025-01-02",
+        "publicity_to": last.isoformat(),
+        "rulebook_version": RB.version,
+    }
+    assert e.cancels == [RESIDENCY_DEADLINES] and not e.inserts
+    assert keys(e.deadlines) == [f"{exit_rules.GRADUATION_PUBLICITY_END}:{TID}:5"]
+    assert e.deadlines[0]["due_on"] == last
+    assert [(n["message"], n["audience"]) for n in e.notices] == [
+        ("graduation_publicity_start", "firm"),
+        ("graduation_publicity_start", "operators"),
+    ]
+
+
+def test_the_graduation_exit_begins_when_its_publicity_is_over() -> None:
+    confirmations = [
+        EventRow(4, "confirm_graduation", ACTIVE, {"approved": True}),
+        EventRow(5, "confirm_graduation", ACTIVE, {"approved": False}),
+    ]
+    e = effects(GRADUATION_PUBLICITY)
+    with pytest.raises(GuardFailed) as err:
+        exit_rules.graduate(
+            e,
+            RB,
+            CAL,
+            publicity_ends_on=TODAY,
+            confirmations=confirmations,
+            actor="system",
+            reason=None,
+        )
+    assert "2025-01-02 inclusive" in err.value.message and nothing_written(e)
+
+    e = effects(GRADUATION_PUBLICITY)
+    step = exit_rules.graduate(
+        e,
+        RB,
+        CAL,
+        publicity_ends_on=date(2025, 1, 1),
+        confirmations=confirmations,
+        actor="system",
+        reason="毕业公示期满",
+    )
+    assert (step.trigger, step.to_state) == ("graduate", VACATING)
+    assert e.cancels == [(exit_rules.GRADUATION_PUBLICITY_END,), RESIDENCY_DEADLINES]
+    ((_, row),) = e.inserts
+    # The newest confirmation says whether it was approved; six months to move out.
+    assert (row["exit_type"], row["settlement"]) == ("graduation", {"approved": False})
+    assert row["vacate_due_on"] == date(2025, 7, 2)
+    assert [(n["message"], n["audience"]) for n in e.notices] == [
+        ("graduation", "firm"),
+        ("graduation_publicity_end", "operators"),
+    ]
+
+
+def test_a_graduation_confirmed_without_saying_is_approved() -> None:
+    assert exit_rules.graduation_approved([]) is True
+    assert exit_rules.graduation_approved([EventRow(4, "confirm_graduation", None, {})])
+
+
+# ---- handover ------------------------------------------------------------------------------------
+FULL_CHECKLIST = dict.fromkeys(exit_rules.HANDOVER_ITEMS, True)
+
+
+def test_an_incomplete_checklist_or_a_negative_amount_is_refused() -> None:
+    with pytest.raises(GuardFailed) as err:
+        exit_rules.check_handover(TID, {**FULL_CHECKLIST, "keys": False}, 0, 0)
+    assert "keys" in err.value.message
+    with pytest.raises(InvalidInput) as bad:
+        exit_rules.check_handover(TID, FULL_CHECKLIST, 0, -1)
+    assert bad.value.field == "damage_yuan"
+    exit_rules.check_handover(TID, FULL_CHECKLIST, 0, 0)
+
+
+def test_the_deposit_is_the_newest_amount_recorded() -> None:
+    events = [
+        EventRow(2, "sign", "admitted", {"deposit_yuan": 30000}),
+        EventRow(6, "amend_agreement", ACTIVE, {"deposit_yuan": 45000}),
+        EventRow(8, "amend_agreement", ACTIVE, {"units": [3]}),
+    ]
+    assert exit_rules.deposit_of(events) == 45000
+    assert exit_rules.deposit_of([]) == 0
+
+
+def test_handover_settles_closes_the_case_and_frees_the_units() -> None:
+    e = effects(VACATING)
+    benefit = rbook.Benefit("rent_free", Decimal("6000"), date(2024, 6, 1), 0)
+    step = exit_rules.hand_over(
+        e,
+        case(exit_type="voluntary", grounds=None, settlement={"approved": True}),
+        RB,
+        CAL,
+        checklist=FULL_CHECKLIST,
+        arrears_yuan=1000,
+        damage_yuan=0,
+        deposit_yuan=30000,
+        benefits=[benefit],
+        allocations=[AllocationRow(51, 61), AllocationRow(52, 62)],
+        actor="王",
+        reason=None,
+    )
+    assert (step.trigger, step.to_state) == ("hand_over", EXITED)
+    updates = [(t, i) for t, i, _ in e.updates]
+    assert updates == [
+        ("allocations", 51),
+        ("units", 61),
+        ("allocations", 52),
+        ("units", 62),
+        ("exit_cases", CASE),
+    ]
+    assert e.updates[0][2] == {"end_on": TODAY} and e.updates[1][2] == {"status": "available"}
+    closed = e.updates[-1][2]
+    assert (closed["status"], closed["handed_over_at"], closed["checklist"]) == (
+        "closed",
+        NOW,
+        FULL_CHECKLIST,
+    )
+    assert closed["settlement"]["approved"] is True
+    assert closed["settlement"]["refund_yuan"] == "29000.00"  # the deposit less the arrears
+    assert e.cancels == [("vacate_due",)]
+    data = plain(e.events[0]["data"])
+    assert data["exit_case"] == CASE and data["registration_move_out_by"] == "2025-02-05"
+    assert data["settlement"]["deductions_yuan"] == "1000.00"
+    (notice,) = e.notices
+    context = plain(notice["context"])
+    assert "trace" not in context["settlement"] and context["claim_by"] == "2025-04-02"
+    assert context["exit_type"] == "voluntary"
+
+
+def test_escalating_vacating_tells_the_firm_and_its_manager() -> None:
+    e = effects(VACATING)
+    step = exit_rules.escalate_vacating(
+        e, case(vacate_due_on=date(2024, 12, 31)), actor="system", reason="逾期未腾退"
+    )
+    assert (step.trigger, step.from_state, step.to_state) == (
+        "escalate_vacating",
+        VACATING,
+        VACATING,
+    )
+    assert plain(e.events[0]["data"]) == {"exit_case": CASE, "vacate_due_on": "2024-12-31"}
+    assert [(n["message"], n["audience"]) for n in e.notices] == [
+        ("vacate_overdue", "firm"),
+        ("vacate_overdue", "manager"),
+    ]
+
+
+def test_an_exit_the_table_refuses_adds_no_case() -> None:
+    e = effects(VACATING)
+    with pytest.raises(TransitionNotAllowed):
+        exit_rules.open_exit(
+            e,
+            RB,
+            CAL,
+            trigger="begin_exit",
+            exit_type="voluntary",
+            approved=True,
+            actor="王",
+            reason=None,
+        )
+    assert nothing_written(e)

@@ -1,0 +1,220 @@
+"""Rectification (整改) and reported violations decided as data: filing a plan, extending
+the period, re-inspecting, recording a violation with its cure period.
+
+Pure functions, as in :mod:`workflows.reviews`: each takes what the command loaded (the
+tenancy as an :class:`~db.effects.Effects` to fill, the open rectification, the rulebook, the
+calendar, the recorded waivers) and adds the step, the row updates, the deadlines and the
+notices. The handlers in ``workflows.residency`` load, call one and write the effects once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Unpack
+
+from db.cases import EventRow, RectificationRow
+from db.effects import Effects, StepResult
+from lifecycle import rulebook as rbook
+from lifecycle.calendar import WorkCalendar
+from lifecycle.errors import GuardFailed, InvalidInput
+from lifecycle.periods import Period
+from workflows import reviews, windows
+from workflows.core import Who, acting
+from workflows.reviews import SYSTEM_SERVICE
+
+#: A calendar, or how to get it when a decision first counts days (many never do).
+Calendar = WorkCalendar | Callable[[], WorkCalendar]
+RECTIFICATION_DEADLINES = ("rectification_plan_due", "rectification_end")
+
+
+def _calendar(calendar: Calendar) -> WorkCalendar:
+    return calendar if isinstance(calendar, WorkCalendar) else calendar()
+
+
+# ---- rectification -----------------------------------------------------------------------------
+def check_plan(plan: str) -> None:
+    if not plan.strip():
+        raise InvalidInput("plan", "must not be empty")
+
+
+def file_plan(e: Effects, row: RectificationRow, *, plan: str, **who: Unpack[Who]) -> StepResult:
+    """The firm's rectification plan on file (late if after its deadline)."""
+    actor, reason = acting(who)
+    check_plan(plan)
+    e.update("rectifications", row.id, plan=plan)
+    e.cancel("rectification_plan_due")
+    data = {"rectification": row.id, "late": e.today > row.plan_due_on}
+    return e.record("file_plan", actor=actor, reason=reason, data=data)
+
+
+def extend_rectification(
+    e: Effects,
+    row: RectificationRow,
+    rb: rbook.Rulebook,
+    calendar: WorkCalendar,
+    *,
+    days: int,
+    **who: Unpack[Who],
+) -> StepResult:
+    """The rectification period extended once, by up to the rulebook's maximum."""
+    actor, reason = acting(who)
+    limit = rb.periods.rectification_extension_max.amount
+    if not 1 <= days <= limit:
+        raise InvalidInput("days", f"an extension is 1 to {limit} days", days)
+    if row.extended:
+        raise GuardFailed(e.tenancy.id, "extend_rectification", "only one extension is allowed")
+    due = calendar.add_calendar_days(row.due_on, days)
+    e.update("rectifications", row.id, extended=True, due_on=due)
+    e.cancel("rectification_end")
+    e.deadline(
+        "rectification_end", due, calendar.due_instant(due), subject=row.id, key=f"{row.id}:ext"
+    )
+    # The notice is keyed before the step is recorded (as it always was).
+    e.notify("rectification_extended", context={"due_on": due, "days": days})
+    data = {"rectification": row.id, "days": days, "due_on": due}
+    return e.record("extend_rectification", actor=actor, reason=reason, data=data)
+
+
+def reinspect(
+    e: Effects,
+    row: RectificationRow,
+    rb: rbook.Rulebook,
+    calendar: Calendar,
+    *,
+    passed: bool,
+    waivers: Sequence[EventRow],
+    **who: Unpack[Who],
+) -> StepResult:
+    """The re-inspection's result. Passing returns the firm to residency; failing opens a
+    forced-exit case (failed rectification), and is refused while the plan deadline (no plan
+    filed) or the rectification period runs, unless the firm waived them in writing."""
+    actor, reason = acting(who)
+    trigger = "pass_reinspection" if passed else "fail_reinspection"
+    data: dict[str, Any] = {"rectification": row.id}
+    if not passed:
+        relied = [
+            windows.check_ended(
+                e.tenancy.id, trigger, "plan", row.id, row.plan_due_on, e.today, waivers
+            )
+            if not row.plan
+            else None,
+            windows.check_ended(
+                e.tenancy.id, trigger, "rectification", row.id, row.due_on, e.today, waivers
+            ),
+        ]
+        if waived := [x for x in relied if x is not None]:
+            data["waivers"] = waived
+    step = e.transition(trigger, actor=actor, reason=reason, data=data)
+    e.update("rectifications", row.id, status="passed" if passed else "failed")
+    e.cancel(*RECTIFICATION_DEADLINES)
+    e.notify("reinspection_result", context={"passed": passed, "reason": reason})
+    if not passed:
+        reviews.open_forced_case(
+            e,
+            rb,
+            _calendar(calendar),
+            grounds="failed_rectification",
+            facts=reason or "整改复查不合格",
+            proof_of_service=SYSTEM_SERVICE,
+        )
+    return step
+
+
+def windows_open(row: RectificationRow, today: date) -> bool:
+    """Whether failing the re-inspection today closes a window of the firm's (the plan
+    deadline with no plan filed, or the rectification period)."""
+    ends = [row.due_on] if row.plan else [row.plan_due_on, row.due_on]
+    return any(today <= end for end in ends)
+
+
+# ---- violations --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ViolationDecision:
+    """How a reported violation is handled: the rulebook's trigger, and the cure period the
+    firm is given (None: the exit notice may follow at once)."""
+
+    code: str
+    facts: str
+    evidence: str | None
+    trigger: rbook.ForcedExitTrigger
+    cure: Period | None
+    cure_due_on: date | None
+
+    def row(self, tenancy_id: int, now: Any) -> dict[str, Any]:
+        """The violation's row."""
+        return {
+            "tenancy_id": tenancy_id,
+            "code": self.code,
+            "facts": self.facts,
+            "evidence": self.evidence,
+            "cure_due_on": self.cure_due_on,
+            "status": "open",
+            "reported_at": now,
+        }
+
+
+def judge_violation(
+    rb: rbook.Rulebook,
+    calendar: Calendar,
+    today: date,
+    *,
+    code: str,
+    facts: str,
+    evidence: str | None,
+) -> ViolationDecision:
+    """A violation of ``code`` as the rulebook handles it (unknown codes are refused)."""
+    if not facts.strip():
+        raise InvalidInput("facts", "record the facts of the violation")
+    trig = rbook.exit_trigger(rb, code)
+    cure = rbook.cure_period(rb, code)
+    cure_due = _calendar(calendar).due_date(today, cure) if cure is not None else None
+    return ViolationDecision(code, facts, evidence, trig, cure, cure_due)
+
+
+def report_violation(
+    e: Effects,
+    decision: ViolationDecision,
+    rb: rbook.Rulebook,
+    calendar: Calendar,
+    *,
+    violation_id: int,
+    **who: Unpack[Who],
+) -> dict[str, Any]:
+    """The violation (its row already written as ``violation_id``: the audit event names it)
+    recorded on the tenancy; with a cure period, its deadline and the firm's cure notice."""
+    actor, reason = acting(who)
+    trig, cure_due = decision.trigger, decision.cure_due_on
+    data = {
+        "violation": violation_id,
+        "code": decision.code,
+        "handling": trig.handling,
+        "cure_due_on": cure_due,
+        "facts": decision.facts,
+    }
+    step = e.record("report_violation", actor=actor, reason=reason, data=data)
+    if cure_due is not None:
+        e.deadline(
+            "cure_end", cure_due, _calendar(calendar).due_instant(cure_due), subject=violation_id
+        )
+        e.notify(
+            "cure_notice",
+            context={
+                "code": decision.code,
+                "label_zh": trig.label_zh,
+                "label_en": trig.label_en,
+                "facts": decision.facts,
+                "due_on": cure_due,
+                "period": decision.cure.describe() if decision.cure else "",
+                **reviews.exit_ground_rule(rb, trig),
+            },
+            key=str(violation_id),
+        )
+    return {
+        **step.to_dict(),
+        "violation": violation_id,
+        "handling": trig.handling,
+        "cure_due_on": cure_due.isoformat() if cure_due else None,
+        "immediate": cure_due is None,
+    }
