@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -306,10 +306,12 @@ def fan_out(conn: Connection, notices: Sequence[Any], now: datetime) -> int:
     if not rows:
         return 0
     stmt: Any = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(OUTBOX)
+    # RETURNING: the rows new (a row count is not reliable for this statement on psycopg).
     done = conn.execute(
-        stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]), list(rows.values())
+        stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OUTBOX.c.id),
+        list(rows.values()),
     )
-    return max(int(done.rowcount), 0)
+    return len(done.all())
 
 
 # ---- delivery ------------------------------------------------------------------------------
@@ -339,6 +341,7 @@ class HttpChannel:
     def __init__(self, settings: HttpSettings) -> None:
         self.settings = settings
         self._client: httpx.Client | None = None
+        redact_http_logs()
 
     def __enter__(self) -> HttpChannel:
         return self
@@ -419,9 +422,35 @@ def _robot_reply(endpoint: Endpoint, response: httpx.Response, status: str) -> N
 
 
 def _scrub(text: str, endpoint: Endpoint) -> str:
-    """``text`` without the endpoint's URL, its query or its secret (an error may quote them)."""
+    """``text`` without the endpoint's URL, its query, any value of the query (a robot's
+    key) or its secret: an error message may quote them."""
     parts = urlsplit(endpoint.url)
-    for hidden in (endpoint.url, parts.query, endpoint.secret or ""):
+    values = [v for _, v in parse_qsl(parts.query) if len(v) >= 4]
+    for hidden in sorted({endpoint.url, parts.query, endpoint.secret or "", *values}, key=len)[
+        ::-1
+    ]:
         if hidden:
             text = text.replace(hidden, "***")
     return text
+
+
+class _RedactedUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO ("HTTP Request: POST <url> ..."): a
+    robot's key would reach the log. Its URL arguments are shown redacted instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+_URL_FILTER = _RedactedUrls()
+
+
+def redact_http_logs() -> None:
+    """Install the filter on httpx's logger (idempotent)."""
+    logger = logging.getLogger("httpx")
+    if _URL_FILTER not in logger.filters:
+        logger.addFilter(_URL_FILTER)
