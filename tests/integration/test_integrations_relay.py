@@ -11,18 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import random
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from http_receiver import Receiver, receiver_fixture  # noqa: F401  (the fixture)
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -37,68 +32,6 @@ from workflows.service import Service
 
 KEY = "robotkey-5f0c1e29"  # a robot's key, in its URL's query: never shown after creation
 DING_SECRET = "SECd1ngs3cr3t0123456789"
-
-
-# ---- the receiver ---------------------------------------------------------------------------
-@dataclass
-class Received:
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """What the handler records and how it answers (status, JSON body, extra headers)."""
-
-    port: int = 0
-    requests: list[Received] = field(default_factory=list)
-    status: int = 200
-    reply: dict[str, Any] = field(default_factory=lambda: {"errcode": 0, "errmsg": "ok"})
-    headers: dict[str, str] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length)
-            parts = urlsplit(self.path)
-            with state.lock:
-                state.requests.append(
-                    Received(parts.path, parse_qs(parts.query), dict(self.headers), body)
-                )
-            payload = json.dumps(state.reply).encode()
-            self.send_response(state.status)
-            for name, value in state.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 # ---- the world --------------------------------------------------------------------------------
