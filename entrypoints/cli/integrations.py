@@ -56,7 +56,7 @@ Events = Annotated[
 SpaceOpt = Annotated[str | None, typer.Option("--space", help="空间代码 / only this space")]
 
 SHOWN_ONCE = (
-    "密钥只显示这一次，请立即妥善保存 / the secret is shown this once: store it now "
+    "密钥只显示这一次，请立即妥善保存 / the signing key is shown this once: store it now "
     "(innospace webhook rotate ID makes a new one)"
 )
 PLAIN_HTTP = (
@@ -78,8 +78,8 @@ def _line(e: dict[str, Any]) -> str:
 
 def _added(e: dict[str, Any], what: str) -> str:
     lines = [f"已添加{what} / added: {_line(e)}"]
-    if e.get("secret"):
-        lines += [f"签名密钥 / signing secret: {e['secret']}", SHOWN_ONCE]
+    if e.get("signing_key"):
+        lines += [f"签名密钥 / signing key: {e['signing_key']}", SHOWN_ONCE]
     if e["plain_http"]:
         lines.append(PLAIN_HTTP)
     return "\n".join(lines)
@@ -122,7 +122,7 @@ def webhook_rotate(endpoint: IdArg, as_json: Json = False) -> None:
     emit(
         done,
         as_json,
-        f"已更换密钥 / rotated: {_line(done)}\n签名密钥 / signing secret: {done['secret']}\n"
+        f"已更换密钥 / rotated: {_line(done)}\n签名密钥 / signing key: {done['signing_key']}\n"
         + SHOWN_ONCE,
     )
 

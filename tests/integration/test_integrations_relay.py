@@ -132,7 +132,7 @@ def test_a_webhook_delivery_is_signed_timestamped_and_carries_no_contact_data(
     world: World, receiver: Receiver
 ) -> None:
     hook = world.add("webhook", receiver.url())
-    secret = hook["secret"]
+    secret = hook["signing_key"]
     notice = world.notice("exit_notice")
 
     report = world.relay().run_once()
@@ -256,7 +256,7 @@ def test_a_rotated_secret_signs_the_retry(world: World, receiver: Receiver) -> N
     receiver.status = 500
     world.relay().run_once()
     rotated = world.service.handle(hooks.RotateSecret(endpoint_id=hook["id"]))
-    assert rotated["secret"] != hook["secret"]
+    assert rotated["signing_key"] != hook["signing_key"]
     receiver.status = 204
     world.clock.advance(timedelta(hours=1))
 
@@ -264,8 +264,8 @@ def test_a_rotated_secret_signs_the_retry(world: World, receiver: Receiver) -> N
 
     req = receiver.requests[-1]
     ts, sig = req.headers["X-Innospace-Timestamp"], req.headers["X-Innospace-Signature"]
-    assert verify_webhook(rotated["secret"], ts, req.body, sig)
-    assert not verify_webhook(hook["secret"], ts, req.body, sig)
+    assert verify_webhook(rotated["signing_key"], ts, req.body, sig)
+    assert not verify_webhook(hook["signing_key"], ts, req.body, sig)
     assert world.rows("webhook")[0].status == "sent"
 
 
