@@ -21,7 +21,6 @@ from notifications.catalog import CATALOG
 from workflows.commands import Command
 from workflows.core import Work
 
-
 #: How a secret is named in what an operator reads (the word "secret" itself never appears in
 #: CLI output: the fuzz test takes it for a leaked password).
 SIGNING_KEY = "加签密钥 / signing key"
