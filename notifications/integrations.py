@@ -63,8 +63,8 @@ ROBOT_KINDS = (WECOM, DINGTALK)
 ROBOT_AUDIENCES = frozenset({"operators"})
 NOTICE_AUDIENCES = frozenset({"firm", "manager", "operators"})
 URL_MAX = 2000
-#: A robot's markdown is capped by the services (WeCom: 4096 bytes); longer text is cut.
-ROBOT_TEXT_MAX = 4000
+#: A robot's markdown is capped by the services (WeCom: 4096 bytes of UTF-8); longer is cut.
+ROBOT_TEXT_MAX_BYTES = 4000
 
 ENDPOINTS: Table = IntegrationEndpoint.__table__  # type: ignore[attr-defined]
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -108,6 +108,10 @@ def check_url(url: str) -> str:
         raise InvalidInput("url", "must name a host", shown)
     if parts.fragment:
         raise InvalidInput("url", "must not carry a #fragment", shown)
+    try:
+        httpx.URL(text)
+    except (httpx.InvalidURL, ValueError):
+        raise InvalidInput("url", "is not a valid URL", shown) from None
     return text
 
 
@@ -180,8 +184,9 @@ def event_payload(
 def robot_body(kind: str, subject: str, text: str) -> dict[str, Any]:
     """The markdown message each robot accepts."""
     content = f"### {subject}\n\n{text}".strip()
-    if len(content) > ROBOT_TEXT_MAX:
-        content = content[: ROBOT_TEXT_MAX - 1] + "…"
+    if len(content.encode()) > ROBOT_TEXT_MAX_BYTES:
+        cut = content.encode()[: ROBOT_TEXT_MAX_BYTES - 3]
+        content = cut.decode("utf-8", "ignore") + "…"
     if kind == WECOM:
         return {"msgtype": "markdown", "markdown": {"content": content}}
     if kind == DINGTALK:
@@ -307,9 +312,10 @@ def fan_out(conn: Connection, notices: Sequence[Any], now: datetime) -> int:
         return 0
     stmt: Any = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(OUTBOX)
     # RETURNING: the rows new (a row count is not reliable for this statement on psycopg).
+    # In key order: two relays inserting overlapping keys take their locks in the same order.
     done = conn.execute(
         stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OUTBOX.c.id),
-        list(rows.values()),
+        [rows[key] for key in sorted(rows)],
     )
     return len(done.all())
 
@@ -380,7 +386,10 @@ class HttpChannel:
         """POST one delivery; raise :class:`DeliveryFailed` (never with the URL's key)."""
         body = orjson.dumps(event if endpoint.kind == WEBHOOK else robot)
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        url = httpx.URL(endpoint.url)
+        try:
+            url = httpx.URL(endpoint.url)
+        except (httpx.InvalidURL, ValueError):
+            raise DeliveryFailed("the endpoint's URL is not valid") from None
         if endpoint.kind == WEBHOOK:
             timestamp = str(int(now.timestamp()))
             headers["X-Innospace-Timestamp"] = timestamp
@@ -397,7 +406,7 @@ class HttpChannel:
             response = self.client.post(url, content=body, headers=headers)
         except httpx.TimeoutException as err:
             raise DeliveryFailed(f"timeout: {type(err).__name__}", unreachable=True) from None
-        except httpx.TransportError as err:
+        except httpx.HTTPError as err:  # connection, protocol, invalid URL ...
             detail = _scrub(str(err), endpoint)
             raise DeliveryFailed(f"{type(err).__name__}: {detail}", unreachable=True) from None
         status = f"HTTP {response.status_code} {response.reason_phrase}".strip()

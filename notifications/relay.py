@@ -388,7 +388,14 @@ class Relay:
                         event=j.context.get("event"),
                         robot=robot,
                     )
-                except hooks.DeliveryFailed as err:
+                except Exception as raised:
+                    # Anything but DeliveryFailed is a bug: this row fails, named without the
+                    # URL's key; the batch goes on.
+                    err = (
+                        raised
+                        if isinstance(raised, hooks.DeliveryFailed)
+                        else hooks.DeliveryFailed(f"delivery failed: {type(raised).__name__}")
+                    )
                     if err.unreachable:
                         unreachable[endpoint.id] = f"{err} (endpoint unreachable in this batch)"
                     j.error = f"{endpoint.shown}: {err}"
