@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import random
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -320,3 +321,32 @@ def test_an_errcode_is_a_failure_and_no_key_or_secret_reaches_the_logs(
         assert "?***" in error  # the URL shown without its query
     assert KEY not in caplog.text and DING_SECRET not in caplog.text
     assert "errcode 310000" in caplog.text
+
+
+# ---- several relays -------------------------------------------------------------------------
+def test_two_relays_at_once_deliver_each_event_once(world: World, receiver: Receiver) -> None:
+    world.add("webhook", receiver.url())
+    for n in range(20):  # 20 events, each told to three audiences: 60 notices
+        for audience in ("firm", "manager", "operators"):
+            world.notice("review_overdue", audience=audience, key=str(n))
+    relays = [world.relay(batch_size=7) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def run(relay: Relay) -> None:
+        try:
+            relay.run_once()
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in relays]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    world.relay().run_once()  # whatever was queued after both had looked
+
+    assert not errors
+    deliveries = [r.headers["X-Innospace-Delivery"] for r in receiver.requests]
+    assert len(deliveries) == len(set(deliveries)) == 20
+    assert all(r.status == "sent" for r in world.rows("webhook"))
+    assert len({r.json()["notice_id"] for r in receiver.requests}) == 20
