@@ -38,7 +38,6 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -49,6 +48,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from db.effects import outbox_row
 from db.tables import IntegrationEndpoint, OutboxMessage, Tenancy
 from lifecycle.errors import InvalidInput
 
@@ -290,24 +290,17 @@ def fan_out(conn: Connection, notices: Sequence[Any], now: datetime) -> int:
                 continue
             digest = hashlib.sha256(event.encode()).hexdigest()[:40]
             key = f"{endpoint.kind}:{endpoint.id}:{digest}"
-            rows.setdefault(
-                key,
-                {
-                    "dedupe_key": key,
-                    "message": n.message,
-                    "tenancy_id": n.tenancy_id,
-                    "firm_id": n.firm_id,
-                    "audience": endpoint.kind,
-                    "locale": n.locale,
-                    "context": context,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "last_error": None,
-                    "created_at": now,
-                    "sent_at": None,
-                },
-            )
+            if key not in rows:
+                rows[key] = outbox_row(
+                    key,
+                    n.message,
+                    tenancy_id=n.tenancy_id,
+                    firm_id=n.firm_id,
+                    audience=endpoint.kind,
+                    locale=n.locale,
+                    context=context,
+                    now=now,
+                )
     if not rows:
         return 0
     stmt: Any = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(OUTBOX)
@@ -349,18 +342,10 @@ class HttpChannel:
         self._client: httpx.Client | None = None
         redact_http_logs()
 
-    def __enter__(self) -> HttpChannel:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     @property
     def client(self) -> httpx.Client:

@@ -35,6 +35,7 @@ fail into the same retry / dead path. They make no inbox items.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -371,7 +372,7 @@ class Relay:
         if not jobs:
             return
         unreachable: dict[int, str] = {}
-        with hooks.HttpChannel(self.http) as channel:
+        with contextlib.closing(hooks.HttpChannel(self.http)) as channel:
             for j in jobs:
                 endpoint = j.endpoint
                 assert endpoint is not None
@@ -407,17 +408,9 @@ class Relay:
     def _mark_delivered(self, j: _Job, now: datetime) -> None:
         """A webhook / robot row sent, on its own, if the lease is still ours."""
         with self.engine.begin() as conn:
-            marked = conn.execute(
-                update(OUTBOX)
-                .where(
-                    OUTBOX.c.id == j.id,
-                    OUTBOX.c.attempts == j.attempts,
-                    OUTBOX.c.status == "pending",
-                )
-                .values(status="sent", next_attempt_at=now, last_error=None, sent_at=now)
-            ).rowcount
+            marked = _marked_sent(conn, j, now)
         j.done = True
-        if marked != 1:
+        if not marked:
             j.outcome = "lost"
             log.warning("outbox %d: lease taken over by another relay after delivery", j.id)
 
@@ -425,16 +418,7 @@ class Relay:
         """Mark one e-mailed row sent and add its inbox item, if the lease is still ours; the
         commit happens before the server is told to accept the message."""
         with self.engine.begin() as conn:
-            marked = conn.execute(
-                update(OUTBOX)
-                .where(
-                    OUTBOX.c.id == j.id,
-                    OUTBOX.c.attempts == j.attempts,
-                    OUTBOX.c.status == "pending",
-                )
-                .values(status="sent", next_attempt_at=now, last_error=j.note, sent_at=now)
-            ).rowcount
-            if marked != 1:
+            if not _marked_sent(conn, j, now):
                 return False
             insert_inbox_rows(conn, [_inbox_row(j, now)])
         j.done = True
@@ -526,6 +510,16 @@ class Relay:
 
 
 MARK_CHUNK = 1000  # ids per UPDATE, well under either database's bound-parameter limit
+
+
+def _marked_sent(conn: Connection, j: _Job, now: datetime) -> bool:
+    """Mark one row sent, only while it is pending under our lease (``attempts``)."""
+    done = conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == j.id, OUTBOX.c.attempts == j.attempts, OUTBOX.c.status == "pending")
+        .values(status="sent", next_attempt_at=now, last_error=j.note, sent_at=now)
+    )
+    return int(done.rowcount) == 1
 
 
 def _inbox_row(j: _Job, now: datetime) -> dict[str, Any]:

@@ -85,8 +85,14 @@ def _added(e: dict[str, Any], what: str) -> str:
     return "\n".join(lines)
 
 
-def _listing(rows: list[dict[str, Any]], as_json: bool, none: str) -> None:
+def _listing(space: str | None, robots: bool, as_json: bool, none: str) -> None:
+    rows = get_app().service.query(integrations.endpoints, space=space, robots=robots)
     emit(rows, as_json, "\n".join(_line(e) for e in rows) if rows else none)
+
+
+def _disable(endpoint: int, kind: str, as_json: bool) -> None:
+    done = get_app().service.handle(integrations.DisableEndpoint(endpoint_id=endpoint, kind=kind))
+    emit(done, as_json, f"已停用 / disabled: {_line(done)}")
 
 
 # ---- webhooks -------------------------------------------------------------------------------
@@ -102,17 +108,13 @@ def webhook_add(space: SpaceArg, url: UrlArg, events: Events = None, as_json: Js
 @webhook_app.command("list")
 def webhook_list(space: SpaceOpt = None, as_json: Json = False) -> None:
     """列出 Webhook / list webhooks (URLs without their query, never the secret)."""
-    rows = get_app().service.query(integrations.endpoints, space=space)
-    _listing(rows, as_json, "(没有 Webhook / no webhooks)")
+    _listing(space, False, as_json, "(没有 Webhook / no webhooks)")
 
 
 @webhook_app.command("disable")
 def webhook_disable(endpoint: IdArg, as_json: Json = False) -> None:
     """停用 Webhook / disable a webhook: nothing more is queued or sent to it."""
-    done = get_app().service.handle(
-        integrations.DisableEndpoint(endpoint_id=endpoint, kind="webhook")
-    )
-    emit(done, as_json, f"已停用 / disabled: {_line(done)}")
+    _disable(endpoint, "webhook", as_json)
 
 
 @webhook_app.command("rotate")
@@ -163,14 +165,10 @@ def robot_add(
 @robot_app.command("list")
 def robot_list(space: SpaceOpt = None, as_json: Json = False) -> None:
     """列出群机器人 / list robots (URLs without their key, never the secret)."""
-    rows = get_app().service.query(integrations.endpoints, space=space, robots=True)
-    _listing(rows, as_json, "(没有群机器人 / no robots)")
+    _listing(space, True, as_json, "(没有群机器人 / no robots)")
 
 
 @robot_app.command("disable")
 def robot_disable(endpoint: IdArg, as_json: Json = False) -> None:
     """停用群机器人 / disable a robot: nothing more is queued or sent to it."""
-    done = get_app().service.handle(
-        integrations.DisableEndpoint(endpoint_id=endpoint, kind="robot")
-    )
-    emit(done, as_json, f"已停用 / disabled: {_line(done)}")
+    _disable(endpoint, "robot", as_json)
