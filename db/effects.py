@@ -250,14 +250,38 @@ def notice_row(
     }
     prefix = f"{message}:{audience}:{tenancy.id}:"
     dedupe = RefKey(prefix, key) if isinstance(key, Ref) else prefix + str(key or tenancy.audit_seq)
+    return outbox_row(
+        dedupe,
+        message,
+        tenancy_id=tenancy.id,
+        firm_id=party.firm_id,
+        audience=audience,
+        locale=party.locale,
+        context=json_column(ctx),
+        now=now,
+    )
+
+
+def outbox_row(
+    dedupe_key: str | RefKey,
+    message: str,
+    *,
+    tenancy_id: int | None,
+    firm_id: int | None,
+    audience: str,
+    locale: str,
+    context: Any,
+    now: datetime,
+) -> dict[str, Any]:
+    """A pending outbox row, due ``now`` (a notice, or a webhook / robot delivery)."""
     return {
-        "dedupe_key": dedupe,
+        "dedupe_key": dedupe_key,
         "message": message,
-        "tenancy_id": tenancy.id,
-        "firm_id": party.firm_id,
+        "tenancy_id": tenancy_id,
+        "firm_id": firm_id,
         "audience": audience,
-        "locale": party.locale,
-        "context": json_column(ctx),
+        "locale": locale,
+        "context": context,
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,

@@ -26,8 +26,11 @@ def normalize_url(url: str) -> str:
 #: ``scheme://user:password@`` in any text: what :func:`redact_text` hides (up to the last
 #: "@" of the word: a password with an unescaped "@" is hidden whole).
 #: The scheme is bounded (32 characters): unbounded, a long line without "://" would be
-#: scanned again from every position (quadratic time).
-_PASSWORD_IN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,31}://[^\s:/@]{0,256}:)\S*@")
+#: scanned again from every position (quadratic time); so is the password (1,024 characters:
+#: unbounded, every "a://b:" of a long word without "@" scanned the rest of it again). One
+#: slash is enough: a URL taken for a file name comes back with its "//" folded
+#: ("postgresql:/u:pw@h/db", from ``Path``).
+_PASSWORD_IN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]{0,31}:/{1,2}[^\s:/@]{0,256}:)\S{0,1024}@")
 
 
 def redact(url: str | URL) -> str:

@@ -359,4 +359,23 @@ class SchedulerLease(SQLModel, table=True):
     backend_pid: int | None = None
 
 
+class IntegrationEndpoint(SQLModel, table=True):
+    """Where a space's events go besides the firm and the operators' mail
+    (``notifications.integrations``): a signed ``webhook``, or a ``wecom`` / ``dingtalk`` group
+    robot for the operators' notices. ``secret`` signs the deliveries (a webhook's is
+    generated and shown once; a DingTalk robot's 加签 secret is the operator's); it and a
+    robot's URL key are never shown or logged after creation. ``events``: the message keys
+    delivered, empty for all. A disabled endpoint gets nothing more."""
+
+    __tablename__ = "integration_endpoints"
+    id: int | None = _id()
+    space_id: int = Field(foreign_key="spaces.id", index=True)
+    kind: str = Field(max_length=16)  # webhook | wecom | dingtalk
+    url: str = Field(sa_type=Text)
+    secret: str | None = Field(default=None, max_length=200)
+    events: list[str] = Field(default_factory=list, sa_type=JSONType)
+    created_at: datetime = _ts()
+    disabled_at: datetime | None = _ts(nullable=True)
+
+
 ALL_TABLES = SQLModel.metadata

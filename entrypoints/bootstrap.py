@@ -28,6 +28,7 @@ from workflows import (
     corrections,
     exits,
     forms,
+    integrations,
     operations,
     publicity,
     registry,
@@ -86,6 +87,10 @@ HANDLERS: Handlers = {
     c.RetryNotices: operations.retry_notices,
     c.MarkInboxRead: operations.mark_inbox_read,
     c.SaveTemplate: operations.save_template,
+    # outbound integrations (webhooks, WeCom / DingTalk robots)
+    integrations.AddEndpoint: integrations.add_endpoint,
+    integrations.DisableEndpoint: integrations.disable_endpoint,
+    integrations.RotateSecret: integrations.rotate_secret,
     # corrections
     corrections.EditFirm: corrections.edit_firm,
     corrections.EditUnit: corrections.edit_unit,

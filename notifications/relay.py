@@ -25,10 +25,17 @@ Why these phases (DESIGN.md decisions 5 and 6):
 3. **Mark** the rest (in-app only, no address, retry, dead) in one short transaction:
    insert-if-absent inbox items (unique ``outbox_id``) and set each row sent / retry
    (exponential backoff with jitter) / dead — only if the lease is still ours.
+
+Webhooks and WeCom / DingTalk robots (``notifications.integrations``) ride the same rows: the
+claim that first takes a notice about a tenancy queues, in its transaction, one row per
+matching endpoint of the tenancy's space (audience = the endpoint's kind); those rows are
+delivered over HTTP in the deliver phase, each marked sent right after its 2xx response, and
+fail into the same retry / dead path. They make no inbox items.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -49,6 +56,7 @@ from db.tables import Firm, OutboxMessage, Review, User
 from lifecycle.audit import canonical_json
 from lifecycle.clock import Clock
 from lifecycle.errors import InvalidTemplate
+from notifications import integrations as hooks
 from notifications.channels import (
     Abandoned,
     ConnectionFailed,
@@ -76,12 +84,14 @@ class RelayReport:
     retried: int = 0
     dead: int = 0
     seconds: float = 0.0
+    queued: int = 0  # webhook / robot deliveries queued for the notices claimed
 
     def add(self, other: RelayReport) -> None:
         self.claimed += other.claimed
         self.delivered += other.delivered
         self.retried += other.retried
         self.dead += other.dead
+        self.queued += other.queued
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +99,7 @@ class RelayReport:
             "delivered": self.delivered,
             "retried": self.retried,
             "dead": self.dead,
+            "queued": self.queued,
             "seconds": round(self.seconds, 3),
         }
 
@@ -112,6 +123,12 @@ class _Job:
     outcome: str = "sent"  # sent | retry | dead | lost (another relay holds the row now)
     error: str | None = None
     done: bool = False  # marked already, on its own (e-mail) — the batch mark skips it
+    endpoint: hooks.Endpoint | None = None  # a webhook / robot delivery's endpoint
+
+    @property
+    def integration(self) -> bool:
+        """A webhook or robot delivery (no inbox item, no e-mail)."""
+        return self.audience in hooks.KINDS
 
 
 class Relay:
@@ -131,6 +148,7 @@ class Relay:
         lease: timedelta = timedelta(minutes=5),
         max_delay_s: float = 6 * 3600,
         rng: random.Random | None = None,
+        http: hooks.HttpSettings | None = None,
     ) -> None:
         self.engine = engine
         self.renderer = renderer
@@ -142,6 +160,7 @@ class Relay:
         self.lease = lease
         self.max_delay_s = max_delay_s
         self.rng = rng or random.Random()
+        self.http = http or hooks.HttpSettings()
         # Test seam: called with the batch's row ids after delivery, before the batch mark.
         # Raising here is how the tests simulate a relay killed between sending and marking.
         self.after_send: Callable[[list[int]], None] | None = None
@@ -157,16 +176,16 @@ class Relay:
         for _ in range(max_batches):
             report = self._batch(now)
             total.add(report)
-            if report.claimed < self.batch_size:
-                break
+            if report.claimed < self.batch_size and not report.queued:
+                break  # (deliveries just queued are due now: one more batch takes them)
         total.seconds = time.perf_counter() - started
         return total
 
     # ---- one batch --------------------------------------------------------------------------
     def _batch(self, now: datetime) -> RelayReport:
         started = time.perf_counter()
-        jobs, overrides = self._claim(now)
-        report = RelayReport(claimed=len(jobs))
+        jobs, overrides, queued = self._claim(now)
+        report = RelayReport(claimed=len(jobs), queued=queued)
         if jobs:
             heartbeat = _Heartbeat(self, jobs, now)
             heartbeat.start()
@@ -192,7 +211,7 @@ class Relay:
             )
         return report
 
-    def _claim(self, now: datetime) -> tuple[list[_Job], Overrides]:
+    def _claim(self, now: datetime) -> tuple[list[_Job], Overrides, int]:
         with Session(self.engine) as session, session.begin():
             conn = session.connection()  # Core rows, not ORM objects: lean on the hot path
             c = OUTBOX.c
@@ -206,6 +225,8 @@ class Relay:
                     c.context,
                     c.firm_id,
                     c.attempts,
+                    c.tenancy_id,
+                    c.created_at,
                 )
                 .where(c.status == "pending", c.next_attempt_at <= now)
                 .order_by(c.next_attempt_at, c.id)
@@ -215,7 +236,7 @@ class Relay:
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = conn.execute(stmt).all()
             if not rows:
-                return [], {}
+                return [], {}, 0
             ids = [r.id for r in rows]
             conn.execute(
                 update(OUTBOX)
@@ -235,10 +256,15 @@ class Relay:
                 )
                 for r in rows
             ]
+            # A notice claimed for the first time queues its webhook / robot deliveries now,
+            # in this transaction (insert-if-absent: a retried notice queues nothing twice).
+            queued = hooks.fan_out(conn, [r for r in rows if r.attempts == 0], now)
+            notices = [j for j in jobs if not j.integration]
             if self.smtp is not None:
-                self._address(session, jobs, self.smtp)
+                self._address(session, notices, self.smtp)
+            _attach_endpoints(conn, [j for j in jobs if j.integration])
             _attach_traces(conn, jobs)
-            return jobs, load_overrides(session)
+            return jobs, load_overrides(session), queued
 
     def _address(self, session: Session, jobs: list[_Job], smtp: SmtpSettings) -> None:
         """Fill in each job's recipient from live rows (a corrected address applies on retry)."""
@@ -287,12 +313,16 @@ class Relay:
 
     def _deliver(self, jobs: list[_Job], overrides: Overrides, now: datetime) -> None:
         for j in jobs:
+            if j.outcome != "sent" or j.audience == hooks.WEBHOOK:
+                continue  # failed already (no endpoint); a webhook sends data, not a message
             try:
                 j.rendered = self.renderer.render(
                     j.message,
                     j.locale,
                     j.context,
-                    audience=j.audience,
+                    audience=str(j.context.get("notice_audience", j.audience))
+                    if j.integration
+                    else j.audience,
                     overrides=overrides,
                     html=self.smtp is not None and j.to is not None,  # only e-mail needs HTML
                 )
@@ -302,7 +332,8 @@ class Relay:
             except Exception as err:  # a bug must not stop the batch either: this row dies
                 log.exception("outbox %d: rendering failed", j.id)
                 j.outcome, j.error = "dead", f"rendering failed: {type(err).__name__}: {err}"
-        mail = [j for j in jobs if j.rendered is not None and j.to]
+        self._deliver_http([j for j in jobs if j.integration and j.outcome == "sent"], now)
+        mail = [j for j in jobs if j.rendered is not None and j.to and not j.integration]
         if not mail or self.smtp is None:
             return
         with SmtpChannel(self.smtp) as channel:
@@ -334,20 +365,60 @@ class Relay:
                     if err.committed:
                         self._unmark(j, now)
 
+    def _deliver_http(self, jobs: list[_Job], now: datetime) -> None:
+        """POST each webhook / robot delivery; a success is marked at once (fenced by the
+        lease), a failure retries or dies like an e-mail. An endpoint that cannot be reached
+        is not tried again in this batch: its other rows fail with the same reason."""
+        if not jobs:
+            return
+        unreachable: dict[int, str] = {}
+        with contextlib.closing(hooks.HttpChannel(self.http)) as channel:
+            for j in jobs:
+                endpoint = j.endpoint
+                assert endpoint is not None
+                try:
+                    if endpoint.id in unreachable:
+                        raise hooks.DeliveryFailed(unreachable[endpoint.id])
+                    robot = None
+                    if j.rendered is not None:
+                        robot = hooks.robot_body(endpoint.kind, j.rendered.subject, j.rendered.text)
+                    channel.deliver(
+                        endpoint,
+                        delivery_id=j.id,
+                        now=self.clock.now(),
+                        event=j.context.get("event"),
+                        robot=robot,
+                    )
+                except Exception as raised:
+                    # Anything but DeliveryFailed is a bug: this row fails, named without the
+                    # URL's key; the batch goes on.
+                    err = (
+                        raised
+                        if isinstance(raised, hooks.DeliveryFailed)
+                        else hooks.DeliveryFailed(f"delivery failed: {type(raised).__name__}")
+                    )
+                    if err.unreachable:
+                        unreachable[endpoint.id] = f"{err} (endpoint unreachable in this batch)"
+                    j.error = f"{endpoint.shown}: {err}"
+                    j.outcome = "dead" if j.attempts >= self.max_attempts else "retry"
+                    log.warning("outbox %d: %s (%s)", j.id, j.error, j.outcome)
+                    continue
+                self._mark_delivered(j, now)
+
+    def _mark_delivered(self, j: _Job, now: datetime) -> None:
+        """A webhook / robot row sent, on its own, if the lease is still ours."""
+        with self.engine.begin() as conn:
+            marked = _marked_sent(conn, j, now)
+        j.done = True
+        if not marked:
+            j.outcome = "lost"
+            log.warning("outbox %d: lease taken over by another relay after delivery", j.id)
+
     def _mark_sent(self, j: _Job, now: datetime) -> bool:
         """Mark one e-mailed row sent and add its inbox item, if the lease is still ours; the
         commit happens before the server is told to accept the message."""
         with self.engine.begin() as conn:
-            marked = conn.execute(
-                update(OUTBOX)
-                .where(
-                    OUTBOX.c.id == j.id,
-                    OUTBOX.c.attempts == j.attempts,
-                    OUTBOX.c.status == "pending",
-                )
-                .values(status="sent", next_attempt_at=now, last_error=j.note, sent_at=now)
-            ).rowcount
-            if marked != 1:
+            if not _marked_sent(conn, j, now):
                 return False
             insert_inbox_rows(conn, [_inbox_row(j, now)])
         j.done = True
@@ -403,7 +474,7 @@ class Relay:
     def _mark(self, jobs: list[_Job], now: datetime) -> None:
         if not jobs:
             return
-        inbox = [_inbox_row(j, now) for j in jobs if j.rendered is not None]
+        inbox = [_inbox_row(j, now) for j in jobs if j.rendered is not None and not j.integration]
         # Rows marked alike (the usual batch: all sent on their first attempt) share one
         # UPDATE over their ids; a row is only marked by the relay holding its lease (same
         # attempts value) and only while still pending.
@@ -439,6 +510,16 @@ class Relay:
 
 
 MARK_CHUNK = 1000  # ids per UPDATE, well under either database's bound-parameter limit
+
+
+def _marked_sent(conn: Connection, j: _Job, now: datetime) -> bool:
+    """Mark one row sent, only while it is pending under our lease (``attempts``)."""
+    done = conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == j.id, OUTBOX.c.attempts == j.attempts, OUTBOX.c.status == "pending")
+        .values(status="sent", next_attempt_at=now, last_error=j.note, sent_at=now)
+    )
+    return int(done.rowcount) == 1
 
 
 def _inbox_row(j: _Job, now: datetime) -> dict[str, Any]:
@@ -477,6 +558,22 @@ class _Heartbeat:
                 self.relay.renew(self.jobs, self.now)
             except Exception:  # a missed renewal is retried; the fencing token keeps us safe
                 log.exception("outbox lease renewal failed")
+
+
+def _attach_endpoints(conn: Connection, jobs: list[_Job]) -> None:
+    """Each webhook / robot delivery's endpoint, read live (a rotated secret applies on
+    retry); a delivery whose endpoint is gone or disabled dies with that reason."""
+    if not jobs:
+        return
+    ids = {int(j.context.get("endpoint_id") or 0) for j in jobs}
+    endpoints = hooks.load_endpoints(conn, sorted(ids))
+    for j in jobs:
+        endpoint = endpoints.get(int(j.context.get("endpoint_id") or 0))
+        if endpoint is None or endpoint.disabled:
+            j.outcome = "dead"
+            j.error = "端点已停用或不存在 / endpoint disabled or removed: not sent"
+        else:
+            j.endpoint = endpoint
 
 
 def _attach_traces(conn: Connection, jobs: list[_Job]) -> None:

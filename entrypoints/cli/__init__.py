@@ -22,6 +22,7 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     checkpoint_ops,
     corrections,
     forms_ops,
+    integrations,
     notify,
     ops,
     reads,
