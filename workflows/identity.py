@@ -1,0 +1,270 @@
+"""Accounts, roles, sessions and API tokens: who acts, and what they may touch.
+
+Roles (DESIGN.md decision 14):
+
+- ``admin``: accounts, rulebooks, templates; sees every space (by role, not by grants:
+  an admin's ``space_ids`` is empty and :meth:`Principal.may_see_space` is always true).
+- ``operator``: the spaces granted to the account (``user grant``).
+- ``reviewer``: the applications assigned to the account (:class:`AssignReviewer`, an
+  operator's action, audited on the tenancy); ``space_ids`` holds any spaces granted.
+- ``firm``: its own firm's records only (``firm_id``); ``space_ids`` is empty and
+  :meth:`Principal.may_see_space` false — a firm's scope is its firm, never a space.
+- ``viewer``: read-only across the spaces granted (the district's staff).
+
+Secrets: passwords are argon2 hashes (argon2-cffi, its defaults; rehashed on login when the
+parameters change). Session tokens and API tokens are 32 random bytes; only their SHA-256 is
+stored (a fast hash is enough for a secret of that entropy), so a database dump logs no one in.
+An API token is shown once, when it is created.
+
+Sessions live server-side (table ``sessions``); the browser's cookie carries the token (the
+HTTP layer signs it). A session ends at its absolute expiry (``Login.max_hours``, default
+12 h), after ``Login.idle_minutes`` (default 30) without use, at logout, or when the account is
+disabled. Both limits are fixed in the session's row when it is created (the HTTP layer passes
+``INNOSPACE_SESSION_IDLE_MINUTES`` / ``INNOSPACE_SESSION_MAX_HOURS``), so the queries need
+no configuration. Queries never write: the HTTP layer sends :class:`TouchSession` (or
+:class:`TouchToken`) when :func:`needs_touch` says the principal's ``seen_at`` is a minute old
+— at most one write a minute per session.
+
+Login throttling: an account is locked for ``LOCK_MINUTES`` after ``MAX_FAILURES``
+consecutive failures (it refuses even the right password until then, or until ``user
+enable``); an address with ``ADDRESS_MAX_FAILURES`` failures within ``ADDRESS_WINDOW_MINUTES``
+is refused before any password is checked. Both refusals are :class:`TooManyAttempts`; a
+failed login is committed although the command fails (:class:`workflows.service.Refusal`).
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal, get_args
+
+from workflows.commands import Command, TenancyCommand
+from workflows.core import Work
+
+Role = Literal["admin", "operator", "reviewer", "firm", "viewer"]
+ROLES: tuple[Role, ...] = get_args(Role)
+Via = Literal["session", "token", "cli"]
+
+#: The longest actor string an audit event holds (``audit_events.actor``).
+ACTOR_MAX = 100
+#: How often (at most) a session's or token's ``last_seen_at`` / ``last_used_at`` is written.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The account a request acts as. ``space_ids``: the spaces granted (operator, viewer,
+    reviewer; for a token, the token's own scope when it names spaces); empty for an admin,
+    who sees all spaces by role, and for a firm user, whose scope is ``firm_id``."""
+
+    account_id: int | None
+    username: str
+    display_name: str
+    role: Role
+    space_ids: frozenset[int]
+    firm_id: int | None
+    via: Via
+    token_id: int | None = None
+    #: When the session or token was last marked used (None for the CLI).
+    seen_at: datetime | None = None
+
+    @property
+    def actor(self) -> str:
+        """What the audit log records as the actor: ``account:<id> <display name>``."""
+        if self.account_id is None:
+            return self.display_name[:ACTOR_MAX]
+        return f"account:{self.account_id} {self.display_name}"[:ACTOR_MAX]
+
+    def may_see_space(self, space_id: int) -> bool:
+        if self.role == "admin":
+            return True
+        if self.role == "firm":
+            return False
+        return space_id in self.space_ids
+
+
+def cli_actor(name: str) -> str:
+    """The actor of a CLI command run on the server: ``cli:<os user> <name>``."""
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container's anonymous uid)
+        os_user = "unknown"
+    text = f"cli:{os_user} {name.strip()}" if name.strip() else f"cli:{os_user}"
+    return text[:ACTOR_MAX]
+
+
+def needs_touch(principal: Principal, now: datetime) -> bool:
+    """True when the principal's session or token was last marked used a minute ago or more
+    (the HTTP layer then sends :class:`TouchSession` / :class:`TouchToken`)."""
+    return principal.seen_at is not None and now - principal.seen_at >= TOUCH_EVERY
+
+
+# ---- commands -------------------------------------------------------------------------------
+class AddUser(Command):
+    """A new account; returns its id."""
+
+    username: str
+    display_name: str
+    role: str
+    password: str
+    space_codes: tuple[str, ...] = ()
+    firm_uscc: str | None = None
+    email: str | None = None
+
+
+class SetPassword(Command):
+    username: str
+    password: str
+
+
+class DisableUser(Command):
+    """Refuse the account's logins and end its sessions (its tokens stop working too)."""
+
+    username: str
+
+
+class EnableUser(Command):
+    """Allow the account again and lift a lockout."""
+
+    username: str
+
+
+class GrantSpace(Command):
+    username: str
+    space_code: str
+
+
+class CreateToken(Command):
+    """An API token for a system; returns :class:`NewToken` (the plaintext, shown once).
+    ``role``: at most the user's own (None: the user's); ``space_codes``: a subset of the
+    user's spaces (empty: the user's); ``expires_on``: last day it works (None: no expiry)."""
+
+    username: str
+    label: str
+    role: str | None = None
+    space_codes: tuple[str, ...] = ()
+    expires_on: date | None = None
+
+
+class RevokeToken(Command):
+    token_id: int
+
+
+class Login(Command):
+    """Check a password and open a session; returns :class:`LoginResult`. Raises
+    Unauthorized (any wrong part, never saying which) or TooManyAttempts."""
+
+    username: str
+    password: str
+    address: str
+    idle_minutes: int = 30
+    max_hours: int = 12
+
+
+class Logout(Command):
+    session_token: str
+
+
+class TouchSession(Command):
+    """Mark a session used now (its idle expiry starts again); a no-op within a minute."""
+
+    session_token: str
+
+
+class TouchToken(Command):
+    """Mark an API token used now; a no-op within a minute."""
+
+    token_id: int
+
+
+class AssignReviewer(TenancyCommand):
+    """An operator assigns a reviewer account to an application (audited on the tenancy)."""
+
+    username: str
+
+
+class UnassignReviewer(TenancyCommand):
+    username: str
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token_id: int
+    token: str  # the plaintext: shown once, never stored
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    session_token: str
+    principal: Principal
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    spaces: tuple[str, ...]
+    firm_uscc: str | None
+    email: str | None
+    disabled: bool
+    locked_until: datetime | None  # set while a lockout lasts
+    last_login_at: datetime | None
+    created_at: datetime
+
+    @property
+    def status(self) -> str:
+        """``disabled``, ``locked`` or ``active`` (as of when the view was read)."""
+        if self.disabled:
+            return "disabled"
+        return "locked" if self.locked_until is not None else "active"
+
+
+@dataclass(frozen=True)
+class TokenView:
+    id: int
+    username: str
+    label: str
+    role: str
+    spaces: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    def status(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and now >= self.expires_at:
+            return "expired"
+        return "active"
+
+
+# ---- queries --------------------------------------------------------------------------------
+def principal_for_session(w: Work, session_token: str) -> Principal:
+    raise NotImplementedError
+
+
+def principal_for_token(w: Work, token: str) -> Principal:
+    raise NotImplementedError
+
+
+def list_users(w: Work) -> list[UserView]:
+    raise NotImplementedError
+
+
+def list_tokens(w: Work, username: str | None = None) -> list[TokenView]:
+    raise NotImplementedError
+
+
+def assigned_reviewers(w: Work, tenancy_id: int) -> list[str]:
+    """The usernames assigned to review a tenancy's application."""
+    raise NotImplementedError
+
+
+def is_assigned(w: Work, tenancy_id: int, account_id: int) -> bool:
+    raise NotImplementedError
