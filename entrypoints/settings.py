@@ -48,5 +48,3 @@ class Settings(BaseSettings):
     # (at least 32 characters; unset: ``serve`` keeps a generated one in a 0600 file beside
     # a SQLite database, and refuses to start on PostgreSQL, whose workers must share one).
     secret_key: str | None = Field(default=None, min_length=32)
-    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
