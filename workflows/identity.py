@@ -35,10 +35,24 @@ failed login is committed although the command fails (:class:`workflows.service.
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal, get_args
 
+from sqlmodel import col, select
+
+from db.tables import (
+    ApiToken,
+    ApiTokenSpace,
+    Firm,
+    LoginSession,
+    ReviewerAssignment,
+    Space,
+    User,
+    UserSpace,
+)
+from lifecycle.errors import NotFound, Unauthorized
+from workflows import credentials
 from workflows.commands import Command, TenancyCommand
 from workflows.core import Work
 
@@ -246,25 +260,170 @@ class TokenView:
 
 # ---- queries --------------------------------------------------------------------------------
 def principal_for_session(w: Work, session_token: str) -> Principal:
-    raise NotImplementedError
+    """The account a browser session acts as; Unauthorized when the session is unknown,
+    ended, past its absolute expiry or idle too long, or its account disabled."""
+    if not session_token or len(session_token) > credentials.MAX_TOKEN_CHARS:
+        raise Unauthorized()
+    found = w.session.exec(
+        select(LoginSession, User)
+        .join(User, col(User.id) == col(LoginSession.user_id))
+        .where(col(LoginSession.token_sha256) == credentials.digest(session_token))
+    ).first()
+    if found is None:
+        raise Unauthorized()
+    row, user = found
+    idle = timedelta(seconds=row.idle_seconds)
+    if (
+        row.revoked_at is not None
+        or w.now >= row.expires_at
+        or w.now - row.last_seen_at >= idle
+        or user.disabled_at is not None
+    ):
+        raise Unauthorized("会话已过期，请重新登录 / the session has expired; log in again")
+    return principal_of(w, user, via="session", seen_at=row.last_seen_at)
 
 
 def principal_for_token(w: Work, token: str) -> Principal:
-    raise NotImplementedError
+    """The account and scope an API token acts as; Unauthorized when the token is unknown,
+    revoked or expired, or its account disabled. Its spaces: the token's own (those its
+    account still holds, unless an admin's), else the account's."""
+    if not token.startswith(credentials.TOKEN_PREFIX) or len(token) > credentials.MAX_TOKEN_CHARS:
+        raise Unauthorized()
+    found = w.session.exec(
+        select(ApiToken, User)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(col(ApiToken.token_sha256) == credentials.digest(token))
+    ).first()
+    if found is None:
+        raise Unauthorized()
+    row, user = found
+    if (
+        row.revoked_at is not None
+        or (row.expires_at is not None and w.now >= row.expires_at)
+        or user.disabled_at is not None
+    ):
+        raise Unauthorized()
+    account = principal_of(w, user, via="token", seen_at=row.last_used_at or row.created_at)
+    scoped = frozenset(
+        w.session.exec(
+            select(ApiTokenSpace.space_id).where(col(ApiTokenSpace.token_id) == row.id)
+        ).all()
+    )
+    spaces = account.space_ids
+    if scoped:
+        spaces = scoped if user.role == "admin" else scoped & account.space_ids
+    role = _role(row.role)
+    return replace(
+        account,
+        role=role,
+        space_ids=frozenset() if role in ("admin", "firm") else spaces,
+        token_id=row.id,
+    )
+
+
+def principal_of(w: Work, user: User, *, via: Via, seen_at: datetime | None) -> Principal:
+    """The principal of an account as stored (its role, granted spaces and firm)."""
+    assert user.id is not None
+    spaces = frozenset(
+        w.session.exec(select(UserSpace.space_id).where(col(UserSpace.user_id) == user.id)).all()
+    )
+    return Principal(
+        account_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=_role(user.role),
+        space_ids=spaces if user.role not in ("admin", "firm") else frozenset(),
+        firm_id=user.firm_id if user.role == "firm" else None,
+        via=via,
+        seen_at=seen_at,
+    )
+
+
+def user_by_name(w: Work, username: str) -> User:
+    row = w.session.exec(select(User).where(col(User.username) == username.strip().lower())).first()
+    if row is None:
+        raise NotFound("user", username)
+    return row
 
 
 def list_users(w: Work) -> list[UserView]:
-    raise NotImplementedError
+    users = w.session.exec(select(User).order_by(col(User.username))).all()
+    grants: dict[int, list[str]] = {}
+    for user_id, code in w.session.exec(
+        select(UserSpace.user_id, Space.code)
+        .join(Space, col(Space.id) == col(UserSpace.space_id))
+        .order_by(col(Space.code))
+    ):
+        grants.setdefault(user_id, []).append(code)
+    firms = dict(w.session.exec(select(Firm.id, Firm.uscc).join(User)).all())
+    return [
+        UserView(
+            id=u.id or 0,
+            username=u.username,
+            display_name=u.display_name,
+            role=u.role,
+            spaces=tuple(grants.get(u.id or 0, ())),
+            firm_uscc=firms.get(u.firm_id) if u.firm_id is not None else None,
+            email=u.email,
+            disabled=u.disabled_at is not None,
+            locked_until=u.locked_until
+            if u.locked_until is not None and w.now < u.locked_until
+            else None,
+            last_login_at=u.last_login_at,
+            created_at=u.created_at,
+        )
+        for u in users
+    ]
 
 
 def list_tokens(w: Work, username: str | None = None) -> list[TokenView]:
-    raise NotImplementedError
+    stmt = (
+        select(ApiToken, User.username)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .order_by(col(ApiToken.id))
+    )
+    if username is not None:
+        stmt = stmt.where(col(User.id) == user_by_name(w, username).id)
+    scopes: dict[int, list[str]] = {}
+    for token_id, code in w.session.exec(
+        select(ApiTokenSpace.token_id, Space.code)
+        .join(Space, col(Space.id) == col(ApiTokenSpace.space_id))
+        .order_by(col(Space.code))
+    ):
+        scopes.setdefault(token_id, []).append(code)
+    return [
+        TokenView(
+            id=t.id or 0,
+            username=name,
+            label=t.label,
+            role=t.role,
+            spaces=tuple(scopes.get(t.id or 0, ())),
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            revoked_at=t.revoked_at,
+            last_used_at=t.last_used_at,
+        )
+        for t, name in w.session.exec(stmt).all()
+    ]
 
 
 def assigned_reviewers(w: Work, tenancy_id: int) -> list[str]:
-    """The usernames assigned to review a tenancy's application."""
-    raise NotImplementedError
+    """The user names of the reviewers assigned to a tenancy's application."""
+    return list(
+        w.session.exec(
+            select(User.username)
+            .join(ReviewerAssignment, col(ReviewerAssignment.user_id) == col(User.id))
+            .where(col(ReviewerAssignment.tenancy_id) == tenancy_id)
+            .order_by(col(User.username))
+        ).all()
+    )
 
 
 def is_assigned(w: Work, tenancy_id: int, account_id: int) -> bool:
-    raise NotImplementedError
+    return w.session.get(ReviewerAssignment, (tenancy_id, account_id)) is not None
+
+
+def _role(value: str) -> Role:
+    if value not in ROLES:  # a row written outside innospace: no rights rather than a guess
+        raise Unauthorized()
+    return value
