@@ -60,6 +60,10 @@ Role = Literal["admin", "operator", "reviewer", "firm", "viewer"]
 ROLES: tuple[Role, ...] = get_args(Role)
 Via = Literal["session", "token", "cli"]
 
+#: How an actor recorded from the command line on the server starts: ``cli:<os user> NAME``.
+CLI_PREFIX = "cli:"
+#: How an account's actor starts: ``account:<id> <display name>``.
+ACCOUNT_PREFIX = "account:"
 #: The longest actor string an audit event holds (``audit_events.actor``).
 ACTOR_MAX = 100
 #: How often (at most) a session's or token's ``last_seen_at`` / ``last_used_at`` is written.
@@ -88,7 +92,7 @@ class Principal:
         """What the audit log records as the actor: ``account:<id> <display name>``."""
         if self.account_id is None:
             return self.display_name[:ACTOR_MAX]
-        return f"account:{self.account_id} {self.display_name}"[:ACTOR_MAX]
+        return f"{ACCOUNT_PREFIX}{self.account_id} {self.display_name}"[:ACTOR_MAX]
 
     def may_see_space(self, space_id: int) -> bool:
         if self.role == "admin":
@@ -104,8 +108,17 @@ def cli_actor(name: str) -> str:
         os_user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (a container's anonymous uid)
         os_user = "unknown"
-    text = f"cli:{os_user} {name.strip()}" if name.strip() else f"cli:{os_user}"
+    os_user = "_".join(os_user.split()) or "unknown"  # the first space ends the user name
+    text = f"{CLI_PREFIX}{os_user} {name.strip()}" if name.strip() else f"{CLI_PREFIX}{os_user}"
     return text[:ACTOR_MAX]
+
+
+def actor_name(actor: str) -> str:
+    """The person's name in an actor string: ``NAME`` of ``cli:<os user> NAME`` (empty when
+    none was given) or of ``account:<id> NAME``; any other actor as it is."""
+    if actor.startswith((CLI_PREFIX, ACCOUNT_PREFIX)):
+        return actor.partition(" ")[2]
+    return actor
 
 
 def needs_touch(principal: Principal, now: datetime) -> bool:

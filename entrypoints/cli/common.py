@@ -314,9 +314,22 @@ def _json_depth(value: object) -> int:
     return deepest
 
 
+def _cli_actor(value: str) -> str:
+    """``--actor NAME`` as the audit log records it: ``cli:<os user> NAME`` (the command line
+    is run on the server by an operator; accounts act through the HTTP API)."""
+    from workflows.identity import cli_actor
+
+    return cli_actor(value)
+
+
 # Options shared by every command that changes a tenancy.
 Actor = Annotated[
-    str, typer.Option("--actor", help="操作人 / who acts (recorded in the audit log)")
+    str,
+    typer.Option(
+        "--actor",
+        help="操作人 / who acts (recorded in the audit log as cli:<os user> NAME)",
+        callback=_cli_actor,
+    ),
 ]
 Version = Annotated[
     int | None,
