@@ -91,6 +91,9 @@ TITLES = {
     "calendar_error": "日期无法计算 / calendar error",
     "integrity_error": "数据完整性错误 / integrity error",
     "scheduler_error": "调度器错误 / scheduler error",
+    "unauthorized": "未登录或凭据无效 / unauthorized",
+    "too_many_attempts": "尝试过多 / too many attempts",
+    "forbidden": "无权操作 / forbidden",
 }
 
 
