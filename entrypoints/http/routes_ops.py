@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.http.deps import CtxDep
-from entrypoints.http.sending import Day, Int64, Text, Year, send
+from entrypoints.http.sending import Day, Int64, LongText, Text, Year, send
 from workflows import commands as c
 from workflows import queries, queries_http, queries_ops
 
@@ -40,7 +40,7 @@ class TemplateBody(BaseModel):
     name: Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9_]+$")]
     locale: Literal["zh-CN", "en"]
     part: Literal["subject", "text", "html"]
-    source: Text
+    source: LongText
 
 
 class CalendarDayBody(BaseModel):

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from entrypoints.http.deps import CtxDep
-from entrypoints.http.sending import Text, Year, body_model, send
+from entrypoints.http.sending import LongText, Text, Year, body_model, send
 from workflows import commands as c
 from workflows import queries, queries_http, rules, simulate
 
@@ -30,13 +30,13 @@ class RulebookText(BaseModel):
     """规则 TOML 文本 / a rulebook's TOML text."""
 
     model_config = ConfigDict(extra="forbid")
-    text: Text
+    text: LongText
     source: Text = "api"
 
 
 class SimulateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: Text
+    text: LongText
     period: Year
 
 

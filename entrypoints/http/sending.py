@@ -25,6 +25,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: Text fields: at most this many characters, no NUL (no database stores one).
 TEXT_MAX = 20_000
 Text = Annotated[str, StringConstraints(max_length=TEXT_MAX, pattern=r"^[^\x00]*$")]
+#: A rulebook's or a template's source (the body limit bounds it too).
+LongText = Annotated[str, StringConstraints(max_length=500_000, pattern=r"^[^\x00]*$")]
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 Year = Annotated[int, Field(ge=EARLIEST_DATE.year, le=LATEST_DATE.year)]
 Number = Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
