@@ -73,7 +73,12 @@ def read_password(path: str | None, from_stdin: bool) -> str:
         return _first_line(read_file(path, "password-file"))
     if from_stdin:
         stream = getattr(sys.stdin, "buffer", None)
-        raw = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else b""
+        try:
+            raw = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else b""
+        except OSError as err:  # closed, or not readable (a detached or captured stdin)
+            raise InvalidInput(
+                "password-stdin", f"无法读取标准输入 / cannot read standard input: {err}"
+            ) from None
         return _first_line(decode_text(raw, "password-stdin", "stdin"))
     if not sys.stdin.isatty():
         raise InvalidInput(
