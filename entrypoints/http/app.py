@@ -87,7 +87,8 @@ def _openapi_with_problems(api: FastAPI) -> Any:
         schema = original()
         ref = {"$ref": "#/components/schemas/Problem"}
         for path in schema.get("paths", {}).values():
-            for operation in path.values():
+            for method, operation in path.items():
+                _document_headers(method, operation)
                 for status, response in operation.get("responses", {}).items():
                     if status.isdigit() and int(status) >= 400:
                         response["content"] = {problems.PROBLEM_JSON: {"schema": ref}}
@@ -95,6 +96,39 @@ def _openapi_with_problems(api: FastAPI) -> Any:
         return schema
 
     return build
+
+
+#: Routes that change a tenancy and so need ``If-Match`` (the routes read the header).
+_VERSIONED = ("tenancy_action_", "application_score_")
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "重试时返回首次的响应，不重复执行 / a retry returns the first response "
+    "instead of acting twice (per account; another body with the same key is 422)",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": '租户的 ETag，如 "7"；缺少为 428，过期为 412 / the tenancy\'s ETag, e.g. "7"; '
+    "428 when missing, 412 when stale (the body names the current version)",
+    "schema": {"type": "string", "maxLength": 40},
+}
+
+
+def _document_headers(method: str, operation: dict[str, Any]) -> None:
+    """Headers the routes read from the request itself, described for clients."""
+    if method != "post":
+        return
+    parameters = operation.setdefault("parameters", [])
+    parameters.append(dict(_IDEMPOTENCY_KEY))
+    if str(operation.get("operationId", "")).startswith(_VERSIONED):
+        parameters.append(dict(_IF_MATCH))
+        responses = operation.setdefault("responses", {})
+        responses["412"] = {"description": problems.TITLES["stale_tenancy"]}
+        responses["428"] = {"description": problems.TITLES["precondition_required"]}
 
 
 def routes_of(api: FastAPI) -> list[APIRoute]:

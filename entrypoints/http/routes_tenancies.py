@@ -139,18 +139,26 @@ def _action_route(trigger: str, command_type: type[c.TenancyCommand]) -> None:
     exclude = frozenset({"reviewer"}) if command_type is c.ScoreApplication else frozenset()
     model = body_model(command_type, exclude=exclude, name=f"{command_type.__name__}Body")
     doc = (command_type.__doc__ or "").strip().splitlines()[0] if command_type.__doc__ else ""
+    if doc.startswith(command_type.__name__ + "("):  # the dataclass's generated signature
+        doc = ""
+
+    required = any(f.is_required() for f in model.model_fields.values())
 
     def action(ctx: Ctx, tenancy_id: int, body: BaseModel | None = None) -> JSONResponse:
         values = body.model_dump() if body is not None else {}
         return _act(ctx, tenancy_id, command_type, values)
 
-    # The body's model is made here, at run time: the annotations are given as objects.
+    # The body's model is made here, at run time: the annotations are given as objects, and
+    # the body is required when the command has fields without a default.
     action.__annotations__ = {
         "ctx": CtxDep,
         "tenancy_id": TenancyId,
-        "body": model | None,
+        "body": model if required else model | None,
         "return": JSONResponse,
     }
+    if required:
+        action.__defaults__ = None
+        action.__kwdefaults__ = None
 
     router.add_api_route(
         f"/tenancies/{{tenancy_id}}/actions/{trigger}",
