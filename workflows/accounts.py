@@ -13,6 +13,7 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, delete, select, update
 
 from db.tables import (
@@ -30,6 +31,7 @@ from workflows import credentials, inputs
 from workflows.core import DEFAULT_TZ, Step, Work
 from workflows.identity import (
     ROLES,
+    TOUCH_EVERY,
     AddUser,
     AssignReviewer,
     CreateToken,
@@ -228,7 +230,7 @@ def touch_token(w: Work, cmd: TouchToken) -> None:
         .where(col(ApiToken.id) == cmd.token_id)
         .where(
             col(ApiToken.last_used_at).is_(None)
-            | (col(ApiToken.last_used_at) <= w.now - timedelta(minutes=1))
+            | (col(ApiToken.last_used_at) <= w.now - TOUCH_EVERY)
         )
         .values(last_used_at=w.now)
     )
@@ -315,25 +317,26 @@ def _failed(w: Work, address: str, error: Unauthorized) -> Refusal:
 
 
 def logout(w: Work, cmd: Logout) -> None:
-    if len(cmd.session_token) > credentials.MAX_TOKEN_CHARS:
-        return
-    w.execute(
-        update(LoginSession)
-        .where(col(LoginSession.token_sha256) == credentials.digest(cmd.session_token))
-        .where(col(LoginSession.revoked_at).is_(None))
-        .values(revoked_at=w.now)
-    )
+    _set_on_open_session(w, cmd.session_token, revoked_at=w.now)
 
 
 def touch_session(w: Work, cmd: TouchSession) -> None:
-    if len(cmd.session_token) > credentials.MAX_TOKEN_CHARS:
+    stale = col(LoginSession.last_seen_at) <= w.now - TOUCH_EVERY
+    _set_on_open_session(w, cmd.session_token, stale, last_seen_at=w.now)
+
+
+def _set_on_open_session(
+    w: Work, token: str, *where: ColumnElement[bool], **values: datetime
+) -> None:
+    """Set ``values`` on the open session of ``token`` (if ``where`` holds for it); a token
+    that names no open session changes nothing."""
+    if len(token) > credentials.MAX_TOKEN_CHARS:
         return
     w.execute(
         update(LoginSession)
-        .where(col(LoginSession.token_sha256) == credentials.digest(cmd.session_token))
-        .where(col(LoginSession.revoked_at).is_(None))
-        .where(col(LoginSession.last_seen_at) <= w.now - timedelta(minutes=1))
-        .values(last_seen_at=w.now)
+        .where(col(LoginSession.token_sha256) == credentials.digest(token))
+        .where(col(LoginSession.revoked_at).is_(None), *where)
+        .values(**values)
     )
 
 

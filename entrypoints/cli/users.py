@@ -315,40 +315,38 @@ def token_revoke(
 
 
 # ---- reviewer -------------------------------------------------------------------------------
-@reviewer_app.command("assign")
-def reviewer_assign(
-    tenancy: Annotated[int, typer.Argument(help="入驻记录编号 / tenancy id")],
-    user: Annotated[str, typer.Argument(help="评审专家账户 / reviewer account")],
-    actor: Actor = "operator",
-    version: Version = None,
-    reason: Reason = None,
-    as_json: Json = False,
-) -> None:
-    """为申请分配评审专家 / assign a reviewer account to an application (audited)."""
-    step = get_app().service.handle(
-        identity.AssignReviewer(
-            tenancy_id=tenancy, username=user, actor=actor, expected_version=version, reason=reason
+def _assignment(name: str, command: str, doc: str) -> None:
+    """Register ``reviewer NAME TENANCY USER``: assign or unassign (``command``, a class of
+    ``workflows.identity``, looked up when it runs: the CLI starts without the engine)."""
+
+    def run(
+        tenancy: Annotated[int, typer.Argument(help="入驻记录编号 / tenancy id")],
+        user: Annotated[str, typer.Argument(help="评审专家账户 / reviewer account")],
+        actor: Actor = "operator",
+        version: Version = None,
+        reason: Reason = None,
+        as_json: Json = False,
+    ) -> None:
+        cls: type[identity.AssignReviewer | identity.UnassignReviewer] = getattr(identity, command)
+        step = get_app().service.handle(
+            cls(
+                tenancy_id=tenancy,
+                username=user,
+                actor=actor,
+                expected_version=version,
+                reason=reason,
+            )
         )
-    )
-    emit(step.to_dict(), as_json, step_line(step.to_dict()))
+        emit(step.to_dict(), as_json, step_line(step.to_dict()))
+
+    run.__doc__ = doc
+    reviewer_app.command(name)(run)
 
 
-@reviewer_app.command("unassign")
-def reviewer_unassign(
-    tenancy: Annotated[int, typer.Argument(help="入驻记录编号 / tenancy id")],
-    user: Annotated[str, typer.Argument(help="评审专家账户 / reviewer account")],
-    actor: Actor = "operator",
-    version: Version = None,
-    reason: Reason = None,
-    as_json: Json = False,
-) -> None:
-    """取消评审专家分配 / take a reviewer off an application (audited)."""
-    step = get_app().service.handle(
-        identity.UnassignReviewer(
-            tenancy_id=tenancy, username=user, actor=actor, expected_version=version, reason=reason
-        )
-    )
-    emit(step.to_dict(), as_json, step_line(step.to_dict()))
+_assignment("assign", "AssignReviewer", "为申请分配评审专家 / assign a reviewer to an application.")
+_assignment(
+    "unassign", "UnassignReviewer", "取消评审专家分配 / take a reviewer off an application."
+)
 
 
 @reviewer_app.command("list")
