@@ -304,13 +304,10 @@ def _check_address(w: Work, address: str) -> None:
 
 
 def _failed(w: Work, address: str, error: Unauthorized) -> Refusal:
-    """Record a failed login from ``address`` (forgetting its failures that no longer count)
-    and the refusal that commits it."""
+    """Record a failed login from ``address``, and the refusal that commits it. Failures that
+    no longer count (from any address) are forgotten: the table holds one window's worth."""
     w.execute(
-        delete(LoginFailure).where(
-            col(LoginFailure.address) == address,
-            col(LoginFailure.at) <= w.now - credentials.ADDRESS_WINDOW,
-        )
+        delete(LoginFailure).where(col(LoginFailure.at) <= w.now - credentials.ADDRESS_WINDOW)
     )
     w.session.add(LoginFailure(address=address, at=w.now))
     return Refusal(error)

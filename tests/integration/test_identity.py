@@ -123,6 +123,18 @@ def test_an_address_with_too_many_failures_is_throttled(
     assert login(service, "wang", address="203.0.113.9").principal.username == "wang"
 
 
+def test_failures_older_than_the_window_are_forgotten(service: Service, clock: FixedClock) -> None:
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        with pytest.raises(Unauthorized):
+            login(service, "nobody", address=address)
+    clock.advance(credentials.ADDRESS_WINDOW)
+    with pytest.raises(Unauthorized):
+        login(service, "nobody", address="10.0.0.4")
+    with service.uow() as uow:
+        rows = uow.connection.execute(select(LoginFailure.address)).scalars().all()
+    assert rows == ["10.0.0.4"]
+
+
 def test_a_disabled_account_cannot_log_in_and_loses_its_sessions(service: Service) -> None:
     add(service, "wang")
     session = login(service, "wang").session_token
