@@ -18,12 +18,13 @@ from db.tables import (
     Tenancy,
 )
 from lifecycle.errors import NotFound
+from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
 from workflows.core import Work
 from workflows.queries import tenancy_summary
 
 #: States in which an application's panel is still scoring: a reviewer then sees only their
 #: own scores (no anchoring on a colleague's).
-SCORING_STATES = frozenset({"applied", "info_requested", "evaluating"})
+SCORING_STATES = frozenset({APPLIED, INFO_REQUESTED, EVALUATING})
 
 
 def tenancy_scope(w: Work, *, tenancy_id: int) -> tuple[int, int]:
