@@ -133,3 +133,28 @@ def test_a_malformed_authorization_header_is_401(world: World) -> None:
     assert client.get("/api/spaces").status_code == 401
     client.headers["Authorization"] = "Bearer not-a-token"
     assert client.get("/api/spaces").status_code == 401
+
+
+def test_a_session_idle_too_long_or_past_its_maximum_is_401(world: World) -> None:
+    from datetime import timedelta
+
+    from lifecycle.clock import FixedClock
+
+    clock = world.app.clock
+    assert isinstance(clock, FixedClock)
+    idle = world.app.settings.session_idle_minutes
+    client, _ = _login(world)
+    clock.advance(timedelta(minutes=idle - 1))
+    assert client.get("/api/session").status_code == 200  # type: ignore[attr-defined]
+    clock.advance(timedelta(minutes=idle + 1))
+    assert client.get("/api/session").status_code == 401  # type: ignore[attr-defined]
+
+    busy, _ = _login(world)  # used every 20 minutes: never idle, but not kept for ever
+    max_minutes = world.app.settings.session_max_hours * 60
+    for step in range(1, max_minutes // 20 + 2):
+        clock.advance(timedelta(minutes=20))
+        if busy.get("/api/session").status_code == 401:  # type: ignore[attr-defined]
+            assert step * 20 >= max_minutes
+            break
+    else:
+        raise AssertionError("the session outlived its maximum")
