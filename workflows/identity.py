@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 from sqlmodel import col, select
@@ -53,8 +53,44 @@ from db.tables import (
 )
 from lifecycle.errors import NotFound, Unauthorized
 from workflows import credentials
-from workflows.commands import Command, TenancyCommand
 from workflows.core import Work
+from workflows.identity_commands import (
+    AddUser,
+    AssignReviewer,
+    CreateToken,
+    DisableUser,
+    EnableUser,
+    GrantSpace,
+    Login,
+    Logout,
+    NewToken,
+    RevokeToken,
+    SetPassword,
+    TokenView,
+    TouchSession,
+    TouchToken,
+    UnassignReviewer,
+    UserView,
+)
+
+__all__ = [  # what workflows.identity_commands defines, re-exported here
+    "AddUser",
+    "AssignReviewer",
+    "CreateToken",
+    "DisableUser",
+    "EnableUser",
+    "GrantSpace",
+    "Login",
+    "Logout",
+    "NewToken",
+    "RevokeToken",
+    "SetPassword",
+    "TokenView",
+    "TouchSession",
+    "TouchToken",
+    "UnassignReviewer",
+    "UserView",
+]
 
 Role = Literal["admin", "operator", "reviewer", "firm", "viewer"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -127,148 +163,11 @@ def needs_touch(principal: Principal, now: datetime) -> bool:
     return principal.seen_at is not None and now - principal.seen_at >= TOUCH_EVERY
 
 
-# ---- commands -------------------------------------------------------------------------------
-class AddUser(Command):
-    """A new account; returns its id."""
-
-    username: str
-    display_name: str
-    role: str
-    password: str
-    space_codes: tuple[str, ...] = ()
-    firm_uscc: str | None = None
-    email: str | None = None
-
-
-class SetPassword(Command):
-    username: str
-    password: str
-
-
-class DisableUser(Command):
-    """Refuse the account's logins and end its sessions (its tokens stop working too)."""
-
-    username: str
-
-
-class EnableUser(Command):
-    """Allow the account again and lift a lockout."""
-
-    username: str
-
-
-class GrantSpace(Command):
-    username: str
-    space_code: str
-
-
-class CreateToken(Command):
-    """An API token for a system; returns :class:`NewToken` (the plaintext, shown once).
-    ``role``: at most the user's own (None: the user's); ``space_codes``: a subset of the
-    user's spaces (empty: the user's); ``expires_on``: last day it works (None: no expiry)."""
-
-    username: str
-    label: str
-    role: str | None = None
-    space_codes: tuple[str, ...] = ()
-    expires_on: date | None = None
-
-
-class RevokeToken(Command):
-    token_id: int
-
-
-class Login(Command):
-    """Check a password and open a session; returns :class:`LoginResult`. Raises
-    Unauthorized (any wrong part, never saying which) or TooManyAttempts."""
-
-    username: str
-    password: str
-    address: str
-    idle_minutes: int = 30
-    max_hours: int = 12
-
-
-class Logout(Command):
-    session_token: str
-
-
-class TouchSession(Command):
-    """Mark a session used now (its idle expiry starts again); a no-op within a minute."""
-
-    session_token: str
-
-
-class TouchToken(Command):
-    """Mark an API token used now; a no-op within a minute."""
-
-    token_id: int
-
-
-class AssignReviewer(TenancyCommand):
-    """An operator assigns a reviewer account to an application (audited on the tenancy)."""
-
-    username: str
-
-
-class UnassignReviewer(TenancyCommand):
-    username: str
-
-
-@dataclass(frozen=True)
-class NewToken:
-    token_id: int
-    token: str  # the plaintext: shown once, never stored
-    expires_at: datetime | None
-
-
 @dataclass(frozen=True)
 class LoginResult:
     session_token: str
     principal: Principal
     expires_at: datetime
-
-
-@dataclass(frozen=True)
-class UserView:
-    id: int
-    username: str
-    display_name: str
-    role: str
-    spaces: tuple[str, ...]
-    firm_uscc: str | None
-    email: str | None
-    disabled: bool
-    locked_until: datetime | None  # set while a lockout lasts
-    last_login_at: datetime | None
-    created_at: datetime
-
-    @property
-    def status(self) -> str:
-        """``disabled``, ``locked`` or ``active`` (as of when the view was read)."""
-        if self.disabled:
-            return "disabled"
-        return "locked" if self.locked_until is not None else "active"
-
-
-@dataclass(frozen=True)
-class TokenView:
-    id: int
-    username: str
-    label: str
-    role: str
-    spaces: tuple[str, ...]
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-    def status(self, now: datetime) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and now >= self.expires_at:
-            return "expired"
-        return "active"
 
 
 # ---- queries --------------------------------------------------------------------------------
@@ -353,10 +252,16 @@ def principal_of(w: Work, user: User, *, via: Via, seen_at: datetime | None) -> 
 
 
 def user_by_name(w: Work, username: str) -> User:
-    row = w.session.exec(select(User).where(col(User.username) == username.strip().lower())).first()
+    row = find_user(w, username)
     if row is None:
         raise NotFound("user", username)
     return row
+
+
+def find_user(w: Work, username: str, *, lock: bool = False) -> User | None:
+    """The account named ``username`` (any case), locked for the transaction if ``lock``."""
+    stmt = select(User).where(col(User.username) == username.strip().lower())
+    return w.session.exec(stmt.with_for_update() if lock else stmt).first()
 
 
 def list_users(w: Work) -> list[UserView]:
