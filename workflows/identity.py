@@ -25,11 +25,17 @@ no configuration. Queries never write: the HTTP layer sends :class:`TouchSession
 :class:`TouchToken`) when :func:`needs_touch` says the principal's ``seen_at`` is a minute old
 — at most one write a minute per session.
 
-Login throttling: an account is locked for ``LOCK_MINUTES`` after ``MAX_FAILURES``
-consecutive failures (it refuses even the right password until then, or until ``user
-enable``); an address with ``ADDRESS_MAX_FAILURES`` failures within ``ADDRESS_WINDOW_MINUTES``
-is refused before any password is checked. Both refusals are :class:`TooManyAttempts`; a
-failed login is committed although the command fails (:class:`workflows.service.Refusal`).
+Login throttling (``workflows.credentials``): an account is locked for ``LOCK_MINUTES`` (15)
+after ``MAX_FAILURES`` (5) consecutive failures — it refuses even the right password until
+then, or until ``user enable`` — and an address with ``ADDRESS_MAX_FAILURES`` (20) failures
+within ``ADDRESS_WINDOW`` (10 min) is refused before any password is checked. Both refusals
+are :class:`~lifecycle.errors.TooManyAttempts` (``retry_after`` seconds); a failed login is
+committed although the command fails (``workflows.logins``, :class:`workflows.service.Refusal`).
+
+Here: the principal and its helpers, and the named queries; the commands and the shapes the
+queries return are defined in ``workflows.identity_commands`` and re-exported here; their
+handlers are ``workflows.accounts`` (accounts, grants, tokens, reviewer assignments) and
+``workflows.logins`` (logins, logouts, session touches).
 """
 
 from __future__ import annotations
