@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -94,6 +95,34 @@ def test_five_failures_lock_the_account_even_against_the_right_password(
     assert view.status == "locked"
     clock.advance(timedelta(minutes=credentials.LOCK_MINUTES))
     assert login(service, "wang").principal.username == "wang"
+
+
+def test_concurrent_failures_are_all_counted(service: Service) -> None:
+    """Five wrong passwords at once still lock the account: each failure is counted on the
+    account's row under its lock, none overwrites another."""
+    add(service, "wang")
+    barrier = threading.Barrier(credentials.MAX_FAILURES)
+    errors: list[BaseException] = []
+
+    def wrong() -> None:
+        barrier.wait()
+        try:
+            login(service, "wang", "wrong password 1")
+        except Unauthorized as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=wrong) for _ in range(credentials.MAX_FAILURES)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == credentials.MAX_FAILURES
+    assert not any(isinstance(e, TooManyAttempts) for e in errors)
+    with pytest.raises(TooManyAttempts):
+        login(service, "wang")
+    with pytest.raises(Unauthorized) as err:
+        login(service, "x" * 10_000)
+    assert not isinstance(err.value, TooManyAttempts)
 
 
 def test_enabling_an_account_lifts_its_lockout(service: Service) -> None:
