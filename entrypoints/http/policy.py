@@ -120,6 +120,7 @@ POLICY: dict[str, Rule] = {
     "rulebook_simulate": Rule(STAFF, "space"),
     "templates_history": Rule(ADMIN),
     "template_set": Rule(ADMIN),
+    "template_preview": Rule(ADMIN),
     "calendar_list": Rule(EVERYONE),
     "calendar_set": Rule(ADMIN),
     "audit_verify": Rule(ADMIN),

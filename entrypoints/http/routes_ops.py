@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.http.deps import CtxDep
 from entrypoints.http.sending import Day, Int64, LongText, Text, Year, send
+from lifecycle.errors import InvalidInput
 from workflows import commands as c
 from workflows import queries, queries_http, queries_ops
 
@@ -41,6 +42,19 @@ class TemplateBody(BaseModel):
     locale: Literal["zh-CN", "en"]
     part: Literal["subject", "text", "html"]
     source: LongText
+
+
+class PreviewBody(BaseModel):
+    """预览消息；给出 part 与 source 时试用未保存的模板 / render a message; with part and
+    source, try an unsaved override of that part (nothing is stored)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9_]+$")]
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+    audience: Literal["firm", "manager", "operators"] | None = None
+    sample: Annotated[int, Field(ge=1, le=100)] = 1
+    part: Literal["subject", "text", "html"] | None = None
+    source: LongText | None = None
 
 
 class CalendarDayBody(BaseModel):
@@ -168,6 +182,40 @@ def template_history(
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = ctx.query(queries_ops.template_history, name=name)
     return rows
+
+
+@router.post(
+    "/templates/preview",
+    name="template_preview",
+    tags=["templates 模板"],
+    summary="预览模板 / preview a message",
+    description="按样例上下文渲染消息（含当前修订；可试用未保存的模板） / render a message "
+    "against its sample context, with the current overrides (and an unsaved one, if given).",
+    response_model=dict[str, str],
+)
+def template_preview(ctx: CtxDep, body: PreviewBody) -> dict[str, str]:
+    from notifications import overrides as checks
+    from notifications.render import Override
+
+    if body.source is not None and body.part is None:
+        raise InvalidInput("part", "试用模板须指定 part / source needs part")
+    overrides = dict(ctx.query(queries_ops.template_overrides))
+    if body.source is not None and body.part is not None:
+        current = overrides.get((body.name, body.locale, body.part))
+        revision = (current.revision if current else 0) + 1
+        overrides[(body.name, body.locale, body.part)] = Override(
+            body.name, body.locale, body.part, revision, body.source
+        )
+    rendered = checks.preview(
+        ctx.app.renderer,
+        body.name,
+        body.locale,
+        audience=body.audience,
+        sample=body.sample - 1,
+        overrides=overrides,
+    )
+    full = {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
+    return full if body.part is None else {body.part: full[body.part]}
 
 
 @router.put(

@@ -191,6 +191,19 @@ def test_the_operations_routes(world: World) -> None:
     assert saved.status_code == 200, saved.text
     history = admin.get("/api/templates/application_received").json()
     assert history[0]["revision"] == 1
+    preview = admin.post("/api/templates/preview", json={"name": "application_received"})
+    assert preview.json()["subject"] == "已收到申请（运营修订）"
+    tried = admin.post(
+        "/api/templates/preview",
+        json={"name": "application_received", "part": "subject", "source": "试用 {{ 1 + 1 }}"},
+    )
+    assert tried.json() == {"subject": "试用 2"}
+    broken = admin.post(
+        "/api/templates/preview",
+        json={"name": "application_received", "part": "text", "source": "{% if %}"},
+    )
+    assert broken.status_code == 422
+    assert admin.get("/api/templates/application_received").json()[0]["revision"] == 1
     day = admin.put("/api/calendar", json={"day": "2024-10-12", "kind": "workday"})
     assert day.status_code == 200, day.text
     assert admin.get("/api/calendar", params={"year": 2024}).json()[0]["day"] == "2024-10-12"
