@@ -117,7 +117,7 @@ def show_tenancy(ctx: CtxDep, tenancy_id: TenancyId) -> Response:
         # A reviewer sees the application, not its decisions or other reviewers' scores.
         data = {k: v for k, v in data.items() if k not in ("reviews", "exit_cases", "score")}
     else:
-        data["timeline"] = ctx.query(queries.timeline, tenancy_id=tenancy_id)
+        data["timeline"] = _events(ctx, tenancy_id)
     etag = f'"{data["version"]}"'
     if ctx.request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
@@ -131,7 +131,19 @@ def show_tenancy(ctx: CtxDep, tenancy_id: TenancyId) -> Response:
     description="租户的审计事件（哈希链） / the tenancy's audit events (hash-chained).",
 )
 def timeline(ctx: CtxDep, tenancy_id: TenancyId) -> list[dict[str, Any]]:
+    return _events(ctx, tenancy_id)
+
+
+#: What a firm does not see of its own timeline: who of the panel scored what.
+_PANEL_ONLY = frozenset({"reviewer", "conflict_of_interest"})
+
+
+def _events(ctx: Ctx, tenancy_id: int) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = ctx.query(queries.timeline, tenancy_id=tenancy_id)
+    if ctx.principal.role == "firm":
+        for event in events:
+            if event["trigger"] == "score":
+                event["data"] = {k: v for k, v in event["data"].items() if k not in _PANEL_ONLY}
     return events
 
 

@@ -132,7 +132,10 @@ def test_an_application_goes_from_apply_to_a_decided_review(world: World) -> Non
     shown = firm2.get(f"/api/tenancies/{t}")
     assert shown.status_code == 200
     assert [e["trigger"] for e in shown.json()["timeline"]][:2] == ["apply", "screen_in"]
-    assert firm2.get(f"/api/tenancies/{t}/timeline").status_code == 200
+    events = firm2.get(f"/api/tenancies/{t}/timeline").json()
+    scored = [e["data"] for e in events if e["trigger"] == "score"]
+    assert len(scored) == 3 and all("reviewer" not in d for d in scored)  # the panel's own
+    assert "reviewer" in operator.get(f"/api/tenancies/{t}/timeline").json()[2]["data"]
     verified = admin.get("/api/audit/verify", params={"tenancy": t})
     assert verified.json()["ok"] is True
     assert HANDOVER  # the exit path is covered by the CLI and cell tests
