@@ -9,9 +9,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from db.tables import (
-    Deadline,
     Firm,
-    InboxItem,
     ReviewerAssignment,
     ReviewerScore,
     Space,
@@ -139,48 +137,3 @@ def application_scores(w: Work, *, tenancy_id: int, reviewer: str | None = None)
             for r in rows
         ],
     }
-
-
-def deadlines_in_scope(
-    w: Work,
-    *,
-    status: str = "pending",
-    space: str | None = None,
-    space_ids: frozenset[int] | None = None,
-    firm_id: int | None = None,
-    limit: int = 200,
-) -> list[dict[str, Any]]:
-    """Deadlines in ``status`` soonest first, narrowed like :func:`tenancy_page`."""
-    stmt = (
-        select(Deadline, Space.code)
-        .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(Deadline.status == status)
-    )
-    if space is not None:
-        stmt = stmt.where(Space.code == space)
-    if space_ids is not None:
-        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
-    if firm_id is not None:
-        stmt = stmt.where(Tenancy.firm_id == firm_id)
-    rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
-    return [
-        {
-            "id": d.id,
-            "kind": d.kind,
-            "tenancy_id": d.tenancy_id,
-            "space": code,
-            "due_on": d.due_on.isoformat(),
-            "due_at": d.due_at.isoformat(),
-            "status": d.status,
-        }
-        for d, code in rows.all()
-    ]
-
-
-def inbox_owner(w: Work, *, item_ids: tuple[int, ...]) -> set[int | None]:
-    """The firms (None: the staff inbox) that own the inbox items ``item_ids``."""
-    if not item_ids:
-        return set()
-    rows = w.session.exec(select(InboxItem.firm_id).where(col(InboxItem.id).in_(item_ids)))
-    return set(rows.all())

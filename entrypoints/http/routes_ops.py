@@ -14,7 +14,7 @@ from entrypoints.http.deps import CtxDep
 from entrypoints.http.sending import Day, Int64, LongText, Text, Year, send
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
-from workflows import queries, queries_http, queries_ops
+from workflows import queries, queries_ops
 
 router = APIRouter(prefix="/api", tags=["operations 运营"])
 
@@ -81,7 +81,7 @@ def deadlines(
 ) -> list[dict[str, Any]]:
     p = ctx.principal
     rows: list[dict[str, Any]] = ctx.query(
-        queries_http.deadlines_in_scope,
+        queries.deadlines,
         status=status,
         space=space,
         space_ids=None if p.role in ("admin", "firm") else p.space_ids,
