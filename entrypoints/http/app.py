@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from entrypoints.http import problems
@@ -68,6 +69,7 @@ def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
     api.add_exception_handler(problems.HttpProblem, problems.on_http_problem)
     api.add_exception_handler(RequestValidationError, problems.on_validation_error)
     api.add_exception_handler(StarletteHTTPException, problems.on_starlette_http)
+    api.add_exception_handler(OperationalError, problems.on_database_unavailable)
     api.add_exception_handler(Exception, problems.on_unexpected)
     for module in (routes_session, routes_tenancies, routes_registry, routes_ops):
         api.include_router(module.router)

@@ -56,6 +56,7 @@ TITLES = {
     "method_not_allowed": "方法不允许 / Method not allowed",
     "unsupported_media_type": "不支持的内容类型 / Unsupported media type",
     "internal_error": "内部错误 / Internal server error",
+    "database_unavailable": "数据库不可用 / Database unavailable",
 }
 
 
@@ -217,6 +218,18 @@ async def on_starlette_http(request: Request, exc: Exception) -> JSONResponse:
         code,
         str(exc.detail),
         headers=dict(exc.headers or {}),
+    )
+
+
+async def on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database cannot be reached (the CLI's exit 10): 503, try again shortly."""
+    log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        request,
+        503,
+        "database_unavailable",
+        "数据库暂不可用，请稍后重试 / the database is unavailable; try again shortly",
+        headers={"Retry-After": "5"},
     )
 
 

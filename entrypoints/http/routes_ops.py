@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.http.deps import CtxDep
+from entrypoints.http.schemas import Count
 from entrypoints.http.sending import Day, Int64, LongText, Text, Year, send
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
@@ -96,7 +97,7 @@ def deadlines(
     name="deadlines_retry",
     summary="重试期限 / retry deadlines",
     description="将失败的期限放回队列 / put failed deadlines back in the queue.",
-    response_model=dict[str, Any],
+    response_model=Count,
 )
 def retry_deadlines(ctx: CtxDep, body: RetryBody) -> JSONResponse:
     command = c.RetryDeadlines(
@@ -127,7 +128,7 @@ def outbox(
     name="outbox_retry",
     summary="重投死信 / retry dead letters",
     description="使死信立即重新投递 / make dead letters due now with a fresh budget.",
-    response_model=dict[str, Any],
+    response_model=Count,
 )
 def retry_outbox(ctx: CtxDep, body: RetryBody) -> JSONResponse:
     command = c.RetryNotices(
@@ -159,7 +160,7 @@ def inbox(ctx: CtxDep, unread: bool = False, limit: Limit = 200) -> dict[str, An
     name="inbox_mark_read",
     summary="标为已读 / mark read",
     description="企业用户只能标记本企业的消息 / a firm user marks only its own.",
-    response_model=dict[str, Any],
+    response_model=Count,
 )
 def mark_read(ctx: CtxDep, body: MarkReadBody) -> JSONResponse:
     p = ctx.principal

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from entrypoints.http.deps import Ctx, CtxDep
 from entrypoints.http.policy import ACTION_TRIGGERS
+from entrypoints.http.schemas import StepOut, TenancyPage
 from entrypoints.http.sending import Text, body_model, if_match, send
 from lifecycle.errors import NotFound
 from lifecycle.table import STATE_LABELS
@@ -63,11 +64,6 @@ ACTION_COMMANDS: dict[str, type[c.TenancyCommand]] = {
     "record_benefit": c.RecordBenefit,
 }
 assert tuple(ACTION_COMMANDS) == ACTION_TRIGGERS
-
-
-class TenancyPage(BaseModel):
-    items: list[dict[str, Any]]
-    next: str | None
 
 
 @router.get(
@@ -181,7 +177,7 @@ def _action_route(trigger: str, command_type: type[c.TenancyCommand]) -> None:
         description=f"生命周期操作 {trigger}，须带 If-Match；版本过期返回 412 并给出当前版本。 / "
         f"Lifecycle action {trigger}. {doc} Needs If-Match; a stale version is 412 with the "
         "current version in the body.",
-        response_model=dict[str, Any],
+        response_model=StepOut,
     )
 
 
@@ -220,7 +216,7 @@ class OperatorScoreBody(ScoreBody):  # type: ignore[valid-type,misc]
     summary="提交入驻申请 / apply",
     description="企业用户只能为本企业申请；运营人员只能在本人负责的空间。 / A firm user applies "
     "for its own firm only; an operator only in their spaces.",
-    response_model=dict[str, Any],
+    response_model=StepOut,
 )
 def apply(ctx: CtxDep, body: ApplyBody) -> JSONResponse:  # type: ignore[valid-type]
     values = body.model_dump()  # type: ignore[attr-defined]
@@ -262,7 +258,7 @@ def scores(ctx: CtxDep, tenancy_id: TenancyId) -> dict[str, Any]:
     summary="录入评分 / post a score",
     description="评审专家以本人名义评分；运营人员须写明 reviewer。须带 If-Match。 / A reviewer "
     "scores in their own name; an operator names the reviewer. Needs If-Match.",
-    response_model=dict[str, Any],
+    response_model=StepOut,
 )
 def score(ctx: CtxDep, tenancy_id: TenancyId, body: OperatorScoreBody) -> JSONResponse:
     values = body.model_dump()

@@ -115,6 +115,23 @@ def test_an_unexpected_exception_is_a_500_problem_without_a_traceback(
     assert "secret internals" in caplog.text  # logged for the operators
 
 
+def test_an_unreachable_database_is_503_with_retry_after(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from workflows import queries_http
+
+    def down(*args: object, **kwargs: object) -> object:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(queries_http, "tenancy_page", down)
+    response = world.client("admin").get("/api/tenancies")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["code"] == "database_unavailable"
+
+
 def test_an_unknown_path_is_a_404_problem(world: World) -> None:
     response = world.client("admin").get("/api/nothing-here")
     assert response.status_code == 404
