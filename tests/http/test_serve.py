@@ -59,6 +59,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _first_answer(proc: subprocess.Popen[str], url: str) -> httpx.Response:
+    """The first response of the server ``proc`` to ``url`` (within 90 s of its start)."""
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise
+            time.sleep(0.3)
+
+
 def _innospace(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     code = f"from entrypoints.cli import main; main({list(args)!r})"
     return subprocess.Popen(
@@ -81,15 +93,7 @@ def test_serve_answers_over_http_and_stops_on_sigterm(
     env = {**os.environ, "PYTHONPATH": str(ROOT), "INNOSPACE_SECRET_KEY": "k" * 40}
     proc = _innospace("--db", str(db), "serve", "--port", str(port), "--no-scheduler", env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.3)
+        response = _first_answer(proc, f"http://127.0.0.1:{port}/api/openapi.json")
         assert response.status_code == 200
         assert response.json()["info"]["title"] == "innospace API"
         assert httpx.get(f"http://127.0.0.1:{port}/api/tenancies").status_code == 401
@@ -109,3 +113,21 @@ def test_several_workers_on_sqlite_are_refused(tmp_path: Path, sqlite_template: 
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2, out
     assert "workers" in out
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_two_workers_on_postgresql_share_the_database(db_url: str) -> None:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "INNOSPACE_SECRET_KEY": "k" * 40}
+    proc = _innospace(
+        "--db", db_url, "serve", "--port", str(port), "--workers", "2", "--no-scheduler", env=env
+    )
+    try:
+        # each worker builds the app from the environment serve prepared
+        assert _first_answer(proc, f"http://127.0.0.1:{port}/api/spaces").status_code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert out.count("Application startup complete") == 2, out
