@@ -232,3 +232,21 @@ def test_a_review_cycle_is_decided_over_http(world: World) -> None:
     assert unopened.status_code == 404 and unopened.json()["kind"] == "review"
     other = world.client("operator").post("/api/spaces/HX/review-cycles/2023/decide")
     assert other.status_code == 404 and other.json()["kind"] == "space"
+
+
+def test_a_firm_applies_only_for_itself_and_an_operator_only_in_their_spaces(
+    world: World,
+) -> None:
+    profile = good_profile(START.date())
+    applied = world.client("firm").post(
+        "/api/applications",
+        json={"firm": world.other_firm, "space": "HX", "profile": profile},
+    )
+    assert applied.status_code == 201, applied.text
+    shown = world.client("admin").get(f"/api/tenancies/{applied.json()['tenancy_id']}").json()
+    assert shown["uscc"] == world.own_firm  # the firm user's own firm, whatever it named
+    elsewhere = world.client("operator").post(
+        "/api/applications",
+        json={"firm": world.other_firm, "space": "HX", "profile": profile},
+    )
+    assert elsewhere.status_code == 404
