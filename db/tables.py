@@ -284,14 +284,89 @@ class InboxItem(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
+    """An account (``workflows.identity``). ``password_hash``: argon2 (None: cannot log in);
+    ``failed_logins``: consecutive failures; ``locked_until``: a lockout's end."""
+
     __tablename__ = "users"
     id: int | None = _id()
     username: str = Field(max_length=64, unique=True)
     display_name: str = Field(max_length=100)
-    role: str = Field(max_length=16)  # admin | operator | reviewer | manager | firm
+    role: str = Field(max_length=16)  # admin | operator | reviewer | firm | viewer
     firm_id: int | None = Field(default=None, foreign_key="firms.id")
     email: str | None = Field(default=None, max_length=200)
     created_at: datetime = _ts()
+    password_hash: str | None = Field(default=None, max_length=200)
+    disabled_at: datetime | None = _ts(nullable=True)
+    failed_logins: int = 0
+    locked_until: datetime | None = _ts(nullable=True)
+    last_login_at: datetime | None = _ts(nullable=True)
+
+
+class UserSpace(SQLModel, table=True):
+    """A space granted to an account (operator, viewer, reviewer)."""
+
+    __tablename__ = "user_spaces"
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    space_id: int = Field(foreign_key="spaces.id", primary_key=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token for a system: only the SHA-256 of its secret is stored."""
+
+    __tablename__ = "api_tokens"
+    id: int | None = _id()
+    user_id: int = Field(foreign_key="users.id", index=True)
+    label: str = Field(max_length=100)
+    token_sha256: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)
+    created_at: datetime = _ts()
+    expires_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+    last_used_at: datetime | None = _ts(nullable=True)
+
+
+class ApiTokenSpace(SQLModel, table=True):
+    """A space a token is limited to (none: the spaces of its account)."""
+
+    __tablename__ = "api_token_spaces"
+    token_id: int = Field(foreign_key="api_tokens.id", primary_key=True)
+    space_id: int = Field(foreign_key="spaces.id", primary_key=True)
+
+
+class LoginSession(SQLModel, table=True):
+    """A browser session: the SHA-256 of the cookie's token, its absolute expiry and idle
+    limit (fixed at login), when it was last used, and when it was ended (logout)."""
+
+    __tablename__ = "sessions"
+    id: int | None = _id()
+    token_sha256: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    address: str = Field(max_length=64)
+    created_at: datetime = _ts()
+    last_seen_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    idle_seconds: int
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class ReviewerAssignment(SQLModel, table=True):
+    """A reviewer account assigned to an application (an operator's action, audited)."""
+
+    __tablename__ = "reviewer_assignments"
+    tenancy_id: int = Field(foreign_key="tenancies.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+    assigned_at: datetime = _ts()
+    assigned_by: str = Field(max_length=100)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login from an address (the per-address throttle counts recent rows)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_address_at", "address", "at"),)
+    id: int | None = _big_id()
+    address: str = Field(max_length=64)
+    at: datetime = _ts()
 
 
 class Rulebook(SQLModel, table=True):

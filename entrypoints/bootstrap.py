@@ -21,6 +21,7 @@ from notifications.channels import SmtpSettings, plaintext_auth_problem
 from notifications.relay import Relay
 from notifications.render import Renderer
 from workflows import (
+    accounts,
     admission,
     agreement,
     benefits,
@@ -28,7 +29,9 @@ from workflows import (
     corrections,
     exits,
     forms,
+    idempotency,
     integrations,
+    logins,
     operations,
     publicity,
     registry,
@@ -36,7 +39,15 @@ from workflows import (
     windows,
 )
 from workflows import commands as c
+from workflows import identity as i
+from workflows.core import Work
 from workflows.service import Handlers, Service
+
+
+def _idempotent(w: Work, cmd: idempotency.Idempotent) -> idempotency.Stored:
+    """Run the wrapped command once per Idempotency-Key, through this same table."""
+    return idempotency.run(w, cmd, HANDLERS)
+
 
 # Every command and the function that handles it: the one place handlers are registered.
 HANDLERS: Handlers = {
@@ -96,6 +107,22 @@ HANDLERS: Handlers = {
     corrections.EditUnit: corrections.edit_unit,
     corrections.RetireUnit: corrections.retire_unit,
     corrections.AmendAgreement: corrections.amend_agreement,
+    # identity
+    i.AddUser: accounts.add_user,
+    i.SetPassword: accounts.set_password,
+    i.DisableUser: accounts.disable_user,
+    i.EnableUser: accounts.enable_user,
+    i.GrantSpace: accounts.grant_space,
+    i.CreateToken: accounts.create_token,
+    i.RevokeToken: accounts.revoke_token,
+    i.TouchToken: accounts.touch_token,
+    i.Login: logins.login,
+    i.Logout: logins.logout,
+    i.TouchSession: logins.touch_session,
+    i.AssignReviewer: accounts.assign_reviewer,
+    i.UnassignReviewer: accounts.unassign_reviewer,
+    # the HTTP API: a POST with an Idempotency-Key runs its command through this
+    idempotency.Idempotent: _idempotent,
 }
 
 

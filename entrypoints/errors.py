@@ -6,7 +6,7 @@ from lifecycle import errors as e
 
 # Ordered most specific first; the first isinstance match wins.
 ERROR_MAP: tuple[tuple[type[e.InnospaceError], int, int], ...] = (
-    (e.StaleTenancy, 5, 409),
+    (e.StaleTenancy, 5, 412),
     (e.TransitionNotAllowed, 4, 409),
     (e.GuardFailed, 4, 409),
     (e.AlreadyExists, 6, 409),
@@ -19,6 +19,9 @@ ERROR_MAP: tuple[tuple[type[e.InnospaceError], int, int], ...] = (
     (e.CalendarError, 7, 422),
     (e.IntegrityError, 8, 500),
     (e.SchedulerError, 9, 503),
+    (e.TooManyAttempts, 11, 429),
+    (e.Unauthorized, 11, 401),
+    (e.Forbidden, 12, 403),
     (e.InnospaceError, 1, 500),
 )
 

@@ -40,3 +40,11 @@ class Settings(BaseSettings):
     # outside the database) and the directory the scheduler writes its daily checkpoint to.
     audit_key: str | None = None
     audit_checkpoint_dir: str | None = None
+    # Browser sessions (workflows.identity): ended after this long without a request, and
+    # this long after login whatever happens (both fixed in the session when it opens).
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # The HTTP API (``innospace serve``): the key that signs session cookies and CSRF tokens
+    # (at least 32 characters; unset: ``serve`` keeps a generated one in a 0600 file beside
+    # a SQLite database, and refuses to start on PostgreSQL, whose workers must share one).
+    secret_key: str | None = Field(default=None, min_length=32)

@@ -17,7 +17,10 @@ in exactly one place (``entrypoints.errors``); nothing else catches them to tran
     ├── CalendarError            a date cannot be computed safely
     │   └── ScheduleNotPublished the official holiday schedule for that year is unknown
     ├── IntegrityError           stored data fails verification (audit chain, fold)
-    └── SchedulerError           the scheduler cannot run (lock held, bad configuration)
+    ├── SchedulerError           the scheduler cannot run (lock held, bad configuration)
+    ├── Unauthorized             not logged in, bad credentials, expired session or token
+    │   └── TooManyAttempts      login throttled or the account locked (``retry_after``)
+    └── Forbidden                logged in, but the role or scope does not allow it
 """
 
 from __future__ import annotations
@@ -194,3 +197,41 @@ class IntegrityError(InnospaceError):
 
 class SchedulerError(InnospaceError):
     code = "scheduler_error"
+
+
+class Unauthorized(InnospaceError):
+    """Not logged in, bad credentials, an expired or revoked session or token, a disabled
+    account. The message never says which part was wrong (user name or password)."""
+
+    code = "unauthorized"
+
+    def __init__(self, message: str = "", **context: Any) -> None:
+        super().__init__(
+            message or "未登录或凭据无效 / not logged in, or the credentials are not valid",
+            **context,
+        )
+
+
+class TooManyAttempts(Unauthorized):
+    """Login refused for a while: too many failures for the account (locked) or from the
+    address (throttled). ``retry_after``: seconds until a new attempt may succeed."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        seconds = max(1, int(retry_after))
+        super().__init__(
+            f"登录尝试过多，请 {seconds} 秒后再试 / too many login attempts; "
+            f"try again in {seconds} seconds",
+            retry_after=seconds,
+        )
+        self.retry_after = seconds
+
+
+class Forbidden(InnospaceError):
+    """Logged in, but the account's role or scope does not allow the action."""
+
+    code = "forbidden"
+
+    def __init__(self, message: str = "", **context: Any) -> None:
+        super().__init__(message or "无权执行此操作 / this account may not do that", **context)

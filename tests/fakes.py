@@ -71,7 +71,10 @@ class _Table:
         t = ALL_TABLES.tables[name]
         self.name = name
         self.columns = tuple(c.name for c in t.c)
-        (self.key,) = (c.name for c in t.primary_key)
+        # The key column (a composite key, as the grant and assignment tables have, is
+        # stored under the tuple of its columns' values).
+        self.keys = tuple(c.name for c in t.primary_key)
+        self.key = self.keys[0]
         self.defaults = {
             c.name: c.default.arg for c in t.c if isinstance(c.default, ScalarElementColumnDefault)
         }
@@ -236,14 +239,17 @@ def add_row(db: FakeDatabase, tables: Rows, table: str, values: Mapping[str, Any
     if row[spec.key] is None and spec.key == "id":
         row["id"] = db.next_id(table)
     rows = tables[table]
-    if row[spec.key] in rows:
-        raise AlreadyExists(table, f"{spec.key} {row[spec.key]}")
+    key = row[spec.key] if len(spec.keys) == 1 else tuple(row[c] for c in spec.keys)
+    if key in rows:
+        raise AlreadyExists(table, f"{', '.join(spec.keys)} {key}")
     for columns in spec.unique:
-        key = tuple(row[c] for c in columns)
-        if None not in key and any(tuple(r[c] for c in columns) == key for r in rows.values()):
-            raise AlreadyExists(table, f"({', '.join(columns)}) = {key}")
-    rows[row[spec.key]] = row
-    return row[spec.key]
+        values_ = tuple(row[c] for c in columns)
+        if None not in values_ and any(
+            tuple(r[c] for c in columns) == values_ for r in rows.values()
+        ):
+            raise AlreadyExists(table, f"({', '.join(columns)}) = {values_}")
+    rows[key] = row
+    return key
 
 
 # ---- the unit of work ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from workflows.commands import (
     Withdraw,
 )
 from workflows.core import Step, Work
+from workflows.identity import actor_name
 
 APPLICATION_DEADLINES = ("info_request_lapse", "publicity_end", "agreement_lapse")
 
@@ -341,7 +342,7 @@ def reject(w: Work, cmd: Reject) -> Step:
 def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
     """An operator's named decision to reject while no valid panel has scored."""
     tenancy = w.load(cmd, "reject_without_panel")
-    if cmd.actor.strip().lower() in UNNAMED_ACTORS:
+    if actor_name(cmd.actor).strip().lower() in UNNAMED_ACTORS:
         raise InvalidInput(
             "actor", "name the operator who takes this decision (--actor NAME)", cmd.actor
         )
@@ -363,7 +364,7 @@ def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
         )
     cfg = rb.admission.scoring
     data = {
-        "decided_by": cmd.actor,
+        "decided_by": actor_name(cmd.actor),
         "grounds": grounds,
         "panel": panel,
         "min_reviewers": cfg.min_reviewers,
@@ -374,7 +375,7 @@ def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
         tenancy,
         "rejection_without_panel",
         context={
-            "decided_by": cmd.actor,
+            "decided_by": actor_name(cmd.actor),
             "grounds": grounds,
             "min_reviewers": cfg.min_reviewers,
             "reason": cmd.reason,

@@ -207,8 +207,12 @@ def deadlines(
     due_by: datetime | None = None,
     space: str | None = None,
     limit: int = 200,
+    space_ids: frozenset[int] | None = None,
+    firm_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Deadlines in ``status`` (lapsing by ``due_by``, of one space), soonest first."""
+    """Deadlines in ``status`` (lapsing by ``due_by``, of one space), soonest first; narrowed
+    to the spaces ``space_ids`` or the tenancies of ``firm_id`` when given (what an account
+    of the HTTP API may see)."""
     if space:
         w.space_by_code(space)  # an unknown space is an error, not an empty list
     stmt = (
@@ -221,6 +225,10 @@ def deadlines(
         stmt = stmt.where(Deadline.due_at <= due_by)
     if space:
         stmt = stmt.where(Space.code == space)
+    if space_ids is not None:
+        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
+    if firm_id is not None:
+        stmt = stmt.where(Tenancy.firm_id == firm_id)
     rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
     return [
         {

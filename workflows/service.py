@@ -20,6 +20,7 @@ from db import repositories as repo
 from db.uow import UnitOfWork
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
+from lifecycle.errors import InnospaceError
 from lifecycle.rulebook import Rulebook
 from workflows.commands import Command
 from workflows.core import Work
@@ -34,6 +35,16 @@ Handlers = Mapping[type[Command], Handler]
 #: Called with a unit of work's connection just before it commits; raises to roll it back
 #: (the scheduler's lease: ``workflows.leadership.Lease.fence``).
 Fence = Callable[[Connection], None]
+
+
+class Refusal(Exception):  # noqa: N818 - not an error of its own: it carries one
+    """Raised by a handler whose refusal must itself be kept: what the handler wrote is
+    committed, then ``error`` is raised to the caller (a failed login counts towards its
+    lockout). Only :meth:`Service.handle` honours it."""
+
+    def __init__(self, error: InnospaceError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class Service:
@@ -104,7 +115,13 @@ class Service:
         command = checked_command(command)
         with self.uow() as uow:
             work = self.work(uow)
-            result = handler(work, command)
+            try:
+                result = handler(work, command)
+            except Refusal as refusal:
+                work.flush_changed()
+                self._check_fence(uow)
+                uow.commit()
+                raise refusal.error from None
             work.flush_changed()
             self._check_fence(uow)
             uow.commit()

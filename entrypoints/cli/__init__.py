@@ -28,6 +28,8 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     reads,
     residency,
     rules_ops,
+    serve,
+    users,
 )
 from entrypoints.cli.common import STATE, app, echo_error
 from entrypoints.dates import EARLIEST_DATE, LATEST_DATE

@@ -91,6 +91,9 @@ TITLES = {
     "calendar_error": "日期无法计算 / calendar error",
     "integrity_error": "数据完整性错误 / integrity error",
     "scheduler_error": "调度器错误 / scheduler error",
+    "unauthorized": "未登录或凭据无效 / unauthorized",
+    "too_many_attempts": "尝试过多 / too many attempts",
+    "forbidden": "无权操作 / forbidden",
 }
 
 
@@ -314,9 +317,22 @@ def _json_depth(value: object) -> int:
     return deepest
 
 
+def _cli_actor(value: str) -> str:
+    """``--actor NAME`` as the audit log records it: ``cli:<os user> NAME`` (the command line
+    is run on the server by an operator; accounts act through the HTTP API)."""
+    from workflows.identity import cli_actor
+
+    return cli_actor(value)
+
+
 # Options shared by every command that changes a tenancy.
 Actor = Annotated[
-    str, typer.Option("--actor", help="操作人 / who acts (recorded in the audit log)")
+    str,
+    typer.Option(
+        "--actor",
+        help="操作人 / who acts (recorded in the audit log as cli:<os user> NAME)",
+        callback=_cli_actor,
+    ),
 ]
 Version = Annotated[
     int | None,

@@ -49,6 +49,8 @@ TRIGGER_COMMANDS: Mapping[str, str] = {
     "escalate_vacating": "tick（逾期未腾退 / overdue vacating）",
     "hand_over": "exit handover",
     "waive_window": "waive",
+    "assign_reviewer": "reviewer assign",
+    "unassign_reviewer": "reviewer unassign",
 }
 
 

@@ -12,6 +12,7 @@ from e2e.cli_support import NOW, Cli
 from e2e.test_cli_lifecycle import AFTER_PUBLICITY, admitted_firm
 
 from entrypoints.demo_data import good_profile, make_uscc
+from workflows.identity import cli_actor
 
 SCORES = (
     "technology_ip=20",
@@ -88,7 +89,7 @@ def test_reject_needs_a_valid_panel_like_approve(cli: Cli, space: str) -> None:
     )
     assert done["to"] == "rejected"
     [event] = [e for e in cli.json("timeline", str(t)) if e["trigger"] == "reject_without_panel"]
-    assert event["actor"] == "王芳"
+    assert event["actor"] == cli_actor("王芳")
     assert event["data"]["grounds"] == "专家回避，无法组成评审小组"
     assert event["data"]["decided_by"] == "王芳"
     assert "rejection_without_panel" in outbox_messages(cli, t)

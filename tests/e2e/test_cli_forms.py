@@ -19,6 +19,7 @@ from db.engine import normalize_url
 from entrypoints.demo_data import figures
 from lifecycle.rulebook import ApplicationProfile, validate_figures
 from workflows import forms, queries
+from workflows.identity import cli_actor
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 REVIEW_DAY = "2025-01-02T09:00+08:00"
@@ -138,7 +139,7 @@ def test_a_good_sheet_submits_every_firms_figures(cli: Cli, space: str, tmp_path
     assert set(_statuses(cli, firms).values()) == {"submitted"}
     for _, t in firms:
         events = [e for e in cli.json("timeline", str(t)) if e["trigger"] == "submit_review"]
-        assert len(events) == 1 and events[0]["actor"] == "李会计"
+        assert len(events) == 1 and events[0]["actor"] == cli_actor("李会计")
     shown = cli.json("show", str(firms[0][1]))["reviews"][0]
     assert shown["status"] == "submitted"
     assert cli("audit", "verify")[0] == 0

@@ -30,8 +30,9 @@ from entrypoints.demo_data import figures
 
 #: README "Exit codes" (2 is also a usage error); 1, an internal error, is a bug here.
 DOCUMENTED = {0, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-#: Long-running by design (the scheduler until SIGTERM, a three-year simulation).
-SKIPPED = {("scheduler",), ("demo",)}
+#: Long-running by design (the scheduler and the API server until SIGTERM, a three-year
+#: simulation).
+SKIPPED = {("scheduler",), ("demo",), ("serve",)}
 EXAMPLES = 1500
 SECONDS_PER_COMMAND = 20
 

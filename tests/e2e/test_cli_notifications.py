@@ -33,6 +33,7 @@ from entrypoints.cli.common import STATE
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
 from workflows import commands as c
+from workflows.identity import cli_actor
 from workflows.service import Service
 from workflows.sweeps import sweep_deadlines
 
@@ -257,7 +258,7 @@ def test_outbox_relay_retry_dead_letters_and_the_inbox(
     ids = [str(r["id"]) for r in waiting]
     assert "5 message(s) queued" in cli.ok("outbox", "retry", *ids)
     retried = cli.json("timeline", str(world.tenancy))[-1]  # audited on the firm's tenancy
-    assert (retried["trigger"], retried["actor"]) == ("notice_retried", "operator")
+    assert (retried["trigger"], retried["actor"]) == ("notice_retried", cli_actor("operator"))
     assert sorted(n["id"] for n in retried["data"]["notices"]) == sorted(int(i) for i in ids)
     out = cli.ok("outbox", "relay")
     assert out.startswith("claimed 5 · delivered 5 · retried 0 · dead 0")

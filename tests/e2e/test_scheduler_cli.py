@@ -29,6 +29,7 @@ from entrypoints.cli import main
 from entrypoints.scheduler import SchedulerProcess
 from entrypoints.ticks import TickSettings, digest_trigger
 from workflows import rules
+from workflows.identity import cli_actor
 from workflows.service import Service
 
 NOW = "2025-01-02T09:00+08:00"
@@ -144,7 +145,7 @@ def test_deadlines_list_and_retry_refuse_bad_input(
     assert cli.json("deadlines", "retry", "--all-failed", "--actor", "值班员") == {"requeued": 1}
     # The tenancy's audit chain says who put which deadline back, and why it had failed.
     retried = cli.json("timeline", str(seeded["active"][0]))[-1]
-    assert (retried["trigger"], retried["actor"]) == ("deadline_retried", "值班员")
+    assert (retried["trigger"], retried["actor"]) == ("deadline_retried", cli_actor("值班员"))
     assert [(d["kind"], d["previous_error"]) for d in retried["data"]["deadlines"]] == [
         ("mystery", "no sweep action handles this kind")
     ]

@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 import db.types
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0008"
+down_revision: str | None = "0007"
 
 
 def upgrade() -> None:

@@ -1,0 +1,162 @@
+"""``innospace serve``: the HTTP API (uvicorn), with the scheduler in the same process.
+
+    innospace serve [--host 127.0.0.1] [--port 8000] [--workers N] [--no-scheduler] [--demo]
+
+uvicorn and FastAPI are imported inside the command: the rest of the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from entrypoints.cli.common import STATE, app, get_app
+from lifecycle.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from entrypoints.bootstrap import App
+
+DEMO_DB = "innospace-demo.db"
+ROLES = ("admin", "operator", "reviewer", "firm", "viewer")
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="监听地址 / address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口 / port", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="工作进程数（SQLite 仅 1） / worker processes (1 on SQLite; PostgreSQL: several)",
+            min=1,
+            max=64,
+        ),
+    ] = 1,
+    no_scheduler: Annotated[
+        bool,
+        typer.Option("--no-scheduler", help="不在本进程运行调度器 / do not run the scheduler here"),
+    ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help=f"生成演示培训库 {DEMO_DB} 并为每个角色创建账号（不运行调度器） / build the "
+            f"demo training database {DEMO_DB} and one account per role (no scheduler)",
+        ),
+    ] = False,
+) -> None:
+    """运行 HTTP API / serve the HTTP API (OpenAPI at /api/openapi.json, docs at /api/docs).
+
+    Session cookies are signed with INNOSPACE_SECRET_KEY; unset, on SQLite a key is kept in
+    <database>.secret (0600), on PostgreSQL serve refuses to start.
+    """
+    import uvicorn
+
+    from entrypoints.http import create_app
+    from entrypoints.http.serving import SECRET_ENV, SchedulerThread, secret_key
+
+    if demo:
+        STATE.db = f"sqlite:///{Path(DEMO_DB).resolve()}"
+        STATE.app = None
+        _build_demo()
+        # The demo's years end in 2024: a scheduler on today's clock would move all of it
+        # at once (and stop at years whose holidays are not published). It stays off.
+        no_scheduler = True
+    a = get_app()
+    backend = a.engine.url.get_backend_name()
+    if workers > 1 and backend == "sqlite":
+        raise InvalidInput(
+            "workers",
+            "SQLite 只能用 1 个工作进程；多进程请用 PostgreSQL / SQLite serves with one "
+            "worker; use PostgreSQL for several",
+            workers,
+        )
+    key = secret_key(a)
+    scheduler = None if no_scheduler else SchedulerThread(a)
+    if scheduler is not None:
+        scheduler.start()
+    typer.echo(
+        f"innospace API: http://{host}:{port}/api/docs  (OpenAPI /api/openapi.json; "
+        f"{workers} worker(s), scheduler {'off' if scheduler is None else 'on'})"
+    )
+    try:
+        if workers == 1:
+            uvicorn.run(create_app(a, secret_key=key), host=host, port=port, log_level="info")
+        else:
+            os.environ["INNOSPACE_DATABASE_URL"] = a.engine.url.render_as_string(
+                hide_password=False
+            )
+            os.environ[SECRET_ENV] = key
+            uvicorn.run(
+                "entrypoints.http.serving:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+            )
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
+def _build_demo() -> None:
+    from entrypoints.demo import run_demo
+
+    run_demo(Path(DEMO_DB))
+    logins = demo_accounts(get_app())
+    typer.echo("\n演示账号（每个角色一个，密码随机） / demo logins, one per role:")
+    for role, (username, password) in logins.items():
+        typer.echo(f"  {role:<9} {username:<14} {password}")
+    typer.echo(
+        '  curl -c jar -H \'Content-Type: application/json\' -d \'{"username":"demo-admin",'
+        '"password":"…"}\' http://127.0.0.1:8000/api/session'
+    )
+
+
+def demo_accounts(a: App) -> dict[str, tuple[str, str]]:
+    """One account per role on the demo database, each with a random password."""
+    from lifecycle.table import EVALUATING
+    from workflows import identity as i
+    from workflows import queries
+
+    spaces = tuple(s["code"] for s in a.service.query(queries.spaces))
+    firm = a.service.query(queries.firms)[0]["uscc"]
+    # The reviewer is assigned the applications still being scored, else the newest three.
+    scored = (
+        a.service.query(queries.list_tenancies, state=EVALUATING, limit=3)
+        or (a.service.query(queries.list_tenancies, limit=100_000)[-3:])
+    )
+    out: dict[str, tuple[str, str]] = {}
+    for role in ROLES:
+        username, password = f"demo-{role}", secrets.token_urlsafe(12)
+        a.service.handle(
+            i.AddUser(
+                username=username,
+                display_name=f"演示{_ROLE_ZH[role]}",
+                role=role,
+                password=password,
+                space_codes=spaces if role in ("operator", "viewer") else (),
+                firm_uscc=firm if role == "firm" else None,
+                actor="serve --demo",
+            )
+        )
+        out[role] = (username, password)
+    for row in scored:
+        a.service.handle(
+            i.AssignReviewer(tenancy_id=row["id"], username="demo-reviewer", actor="serve --demo")
+        )
+    return out
+
+
+_ROLE_ZH: dict[str, Any] = {
+    "admin": "管理员",
+    "operator": "运营",
+    "reviewer": "评审专家",
+    "firm": "企业",
+    "viewer": "只读",
+}

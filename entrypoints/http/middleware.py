@@ -1,0 +1,145 @@
+"""Pure ASGI middleware: security headers on every response, a limit on request bodies.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) so a streamed body is counted as it arrives and a
+response is never buffered.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from entrypoints.http.problems import PROBLEM_JSON, TITLES, TYPE_BASE
+
+#: The largest request body accepted (1 MiB): rulebooks, templates, profiles and figures are
+#: a few kilobytes. A larger one is refused with 413 before the route runs.
+MAX_BODY_BYTES = 1_048_576
+
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+#: The interactive documentation (Swagger UI) loads its script and styles from a CDN and
+#: runs an inline script; only its page gets this policy.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "frame-ancestors 'none'"
+)
+
+
+class SecurityHeaders:
+    """Adds the security headers; API responses are ``Cache-Control: no-store``."""
+
+    def __init__(self, app: ASGIApp, *, docs_path: str = "/api/docs") -> None:
+        self.app = app
+        self.docs_path = docs_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if path == self.docs_path:
+                    headers["content-security-policy"] = DOCS_CSP
+                if path.startswith("/api/"):
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that gives ``messages`` first, then whatever the server sends."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
+class BodyLimit:
+    """Refuses a body over ``limit`` bytes with a 413 problem: at once when Content-Length
+    says so, or as soon as a streamed (chunked) body passes the limit."""
+
+    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.limit or declared < 0:
+                    await self._refuse(scope, send)
+                    return
+        # Read the whole body first (at most ``limit`` bytes are kept), then replay it: the
+        # route never sees a body that is too large, and the refusal is a clean 413.
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.limit:
+                await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = json.dumps(
+            {
+                "type": TYPE_BASE + "body_too_large",
+                "title": TITLES["body_too_large"],
+                "status": 413,
+                "detail": f"请求体超过 {self.limit} 字节 / the request body exceeds "
+                f"{self.limit} bytes",
+                "instance": scope.get("path"),
+                "code": "body_too_large",
+                "limit": self.limit,
+            },
+            ensure_ascii=False,
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,135 @@
+"""Who may call which route: ONE table, keyed by route name.
+
+Every route of the API has an entry (a test walks ``app.routes`` and fails on a route without
+one; :func:`rule_for` refuses one at run time too). A rule names the roles that may ever call
+the route — any other role gets 403 — and the scope its record is checked in:
+
+- ``tenancy``: the path's ``tenancy_id`` must be visible to the account — an admin sees all,
+  an operator or viewer the tenancies of their spaces, a firm user its own firm's, a reviewer
+  the applications assigned to them. Anything else is 404, exactly as if it did not exist
+  (the API never confirms that another firm's record exists).
+- ``space``: the path's ``space`` (code) must be one the account may see (404 otherwise).
+- ``none``: no single record; a list is narrowed to the account's scope by the route itself.
+
+Roles: admin (accounts, rulebooks, templates, everything), operator (their spaces, every
+action there), reviewer (assigned applications: read, score), firm (its own tenancies,
+reviews, notices, deadlines), viewer (read-only in the spaces granted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lifecycle.errors import Forbidden
+
+Scope = Literal["none", "tenancy", "space"]
+
+ADMIN = frozenset({"admin"})
+STAFF = frozenset({"admin", "operator"})
+READERS = frozenset({"admin", "operator", "viewer"})
+TENANCY_READERS = frozenset({"admin", "operator", "viewer", "firm", "reviewer"})
+EVERYONE = TENANCY_READERS
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    scope: Scope = "none"
+    #: No account needed (logging in).
+    public: bool = False
+
+
+#: The lifecycle actions (``POST /api/tenancies/{id}/actions/{trigger}``) and who may send
+#: each, besides admins and operators: firms file their own paperwork; reviewers score.
+ACTION_EXTRA_ROLES: dict[str, frozenset[str]] = {
+    "resubmit": frozenset({"firm"}),
+    "withdraw": frozenset({"firm"}),
+    "object": frozenset({"firm"}),
+    "submit_review": frozenset({"firm"}),
+    "file_plan": frozenset({"firm"}),
+}
+ACTION_TRIGGERS = (
+    "screen",
+    "request_info",
+    "resubmit",
+    "approve",
+    "reject",
+    "reject_without_panel",
+    "withdraw",
+    "object",
+    "rule_on_objection",
+    "end_publicity",
+    "sign",
+    "open_review",
+    "submit_review",
+    "decide_review",
+    "file_plan",
+    "extend_rectification",
+    "reinspect",
+    "report_violation",
+    "serve_exit_notice",
+    "confirm_exit",
+    "begin_exit",
+    "hand_over",
+    "waive_window",
+    "record_benefit",
+)
+
+POLICY: dict[str, Rule] = {
+    # session
+    "session_login": Rule(EVERYONE, public=True),
+    "session_logout": Rule(EVERYONE),
+    "session_whoami": Rule(EVERYONE),
+    # tenancies
+    "tenancies_list": Rule(TENANCY_READERS),
+    "tenancy_show": Rule(TENANCY_READERS, "tenancy"),
+    "tenancy_timeline": Rule(TENANCY_READERS - {"reviewer"}, "tenancy"),
+    **{
+        f"tenancy_action_{trigger}": Rule(
+            STAFF | ACTION_EXTRA_ROLES.get(trigger, frozenset()), "tenancy"
+        )
+        for trigger in ACTION_TRIGGERS
+    },
+    # applications
+    "application_apply": Rule(STAFF | {"firm"}),
+    "application_scores": Rule(frozenset({"admin", "operator", "viewer", "reviewer"}), "tenancy"),
+    "application_score": Rule(frozenset({"admin", "operator", "reviewer"}), "tenancy"),
+    # registry
+    "spaces_list": Rule(READERS | {"reviewer"}),
+    "space_create": Rule(ADMIN),
+    "units_list": Rule(READERS, "space"),
+    "unit_add": Rule(STAFF, "space"),
+    "firms_list": Rule(STAFF),
+    "firm_me": Rule(frozenset({"firm"})),
+    "firm_register": Rule(STAFF),
+    # reviews
+    "review_cycle_decide": Rule(STAFF, "space"),
+    # deadlines, outbox, inbox
+    "deadlines_list": Rule(READERS | {"firm"}),
+    "deadlines_retry": Rule(ADMIN),
+    "outbox_list": Rule(ADMIN),
+    "outbox_retry": Rule(ADMIN),
+    "inbox_list": Rule(STAFF | {"firm"}),
+    "inbox_mark_read": Rule(STAFF | {"firm"}),
+    # rulebooks, templates, calendar, audit
+    "rulebooks_list": Rule(READERS),
+    "rulebook_check": Rule(ADMIN),
+    "rulebook_load": Rule(ADMIN),
+    "rulebook_activate": Rule(ADMIN, "space"),
+    "rulebook_simulate": Rule(STAFF, "space"),
+    "templates_history": Rule(ADMIN),
+    "template_set": Rule(ADMIN),
+    "template_preview": Rule(ADMIN),
+    "calendar_list": Rule(EVERYONE),
+    "calendar_set": Rule(ADMIN),
+    "audit_verify": Rule(ADMIN),
+}
+
+
+def rule_for(route_name: str) -> Rule:
+    """The rule of a route; a route without one is refused (and fails the matrix test)."""
+    rule = POLICY.get(route_name)
+    if rule is None:
+        raise Forbidden(f"route {route_name} has no authorization rule", route=route_name)
+    return rule

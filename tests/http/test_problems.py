@@ -1,0 +1,156 @@
+"""Bad input gets an RFC 9457 problem (application/problem+json) and writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from api_support import World
+
+from entrypoints.http.middleware import MAX_BODY_BYTES
+from workflows import queries
+
+PROBLEM = "application/problem+json"
+
+
+def _tenancy_count(world: World) -> int:
+    return len(world.app.service.query(queries.tenancy_states))
+
+
+def test_malformed_json_is_400_and_nothing_is_written(world: World) -> None:
+    before = _tenancy_count(world)
+    response = world.client("admin").post(
+        "/api/applications",
+        content=b'{"firm": "x", ',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"].endswith("malformed_json")
+    assert body["title"] == "JSON 格式错误 / Malformed JSON"
+    assert body["instance"] == "/api/applications"
+    assert _tenancy_count(world) == before
+
+
+def test_a_wrong_type_names_the_field_path(world: World) -> None:
+    response = world.client("admin").post(
+        "/api/applications",
+        json={"firm": world.own_firm, "space": "MC3", "requested_area_m2": "lots"},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert fields == ["requested_area_m2"]
+
+
+def test_a_nested_wrong_type_names_its_path(world: World) -> None:
+    response = world.client("admin").post("/api/inbox/read", json={"ids": [1, "two"]})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["ids[1]"]
+
+
+def test_unknown_fields_are_refused(world: World) -> None:
+    before = _tenancy_count(world)
+    response = world.client("admin").post(
+        "/api/applications",
+        json={"firm": world.own_firm, "space": "MC3", "approved": True},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "approved"
+    assert _tenancy_count(world) == before
+
+
+def test_an_oversized_body_is_413_with_the_limit(world: World) -> None:
+    before = _tenancy_count(world)
+    payload = b'{"profile": {"x": "' + b"a" * MAX_BODY_BYTES + b'"}}'
+    response = world.client("admin").post(
+        "/api/applications", content=payload, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["limit"] == MAX_BODY_BYTES
+    assert _tenancy_count(world) == before
+
+
+def test_an_oversized_streamed_body_is_413(world: World) -> None:
+    def chunks() -> object:
+        for _ in range(20):
+            yield b"a" * 100_000
+
+    response = world.client("admin").post(
+        "/api/applications", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_a_domain_error_carries_its_status_and_context(world: World) -> None:
+    response = world.client("admin").get("/api/tenancies/999999")
+    assert response.status_code == 404
+    body = response.json()
+    assert body["title"] == "不存在 / Not found"
+    assert body["kind"] == "tenancy"
+
+
+def test_an_invalid_input_names_its_field(world: World) -> None:
+    response = world.client("admin").post(
+        "/api/firms", json={"name": "某企业", "uscc": "123", "industry": "pharma"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "uscc"
+
+
+def test_an_unexpected_exception_is_a_500_problem_without_a_traceback(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from workflows import queries_http
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("secret internals at line 42")
+
+    monkeypatch.setattr(queries_http, "tenancy_page", broken)
+    response = world.client("admin").get("/api/tenancies")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert "secret internals" not in response.text
+    assert "Traceback" not in response.text
+    assert "secret internals" in caplog.text  # logged for the operators
+
+
+def test_an_unreachable_database_is_503_with_retry_after(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from workflows import queries_http
+
+    def down(*args: object, **kwargs: object) -> object:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(queries_http, "tenancy_page", down)
+    response = world.client("admin").get("/api/tenancies")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["code"] == "database_unavailable"
+
+
+def test_an_unknown_path_is_a_404_problem(world: World) -> None:
+    response = world.client("admin").get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_security_headers_and_no_store(world: World) -> None:
+    response = world.client("admin").get("/api/spaces")
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_cors_is_closed(world: World) -> None:
+    response = world.client().options(
+        "/api/spaces",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in response.headers

@@ -1,0 +1,160 @@
+"""Logging in, the session cookie, CSRF, logout, tokens."""
+
+from __future__ import annotations
+
+from api_support import PASSWORD, World
+
+from entrypoints.http.auth import CSRF_COOKIE, SESSION_COOKIE
+from workflows import identity as i
+
+
+def _login(world: World, username: str = "operator") -> tuple[object, str]:
+    client = world.client()
+    response = client.post("/api/session", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return client, response.json()["csrf_token"]
+
+
+def test_login_sets_a_signed_httponly_lax_cookie_and_a_csrf_cookie(world: World) -> None:
+    client = world.client()
+    response = client.post("/api/session", json={"username": "operator", "password": PASSWORD})
+    assert response.status_code == 200
+    cookies = response.headers.get_list("set-cookie")
+    session = next(c for c in cookies if c.startswith(SESSION_COOKIE + "="))
+    assert "HttpOnly" in session and "SameSite=lax" in session and "Secure" not in session
+    csrf = next(c for c in cookies if c.startswith(CSRF_COOKIE + "="))
+    assert "HttpOnly" not in csrf
+    assert response.json()["account"]["role"] == "operator"
+    assert client.get("/api/session").json()["account"]["username"] == "operator"
+
+
+def test_over_https_the_cookies_are_secure(world: World) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(world.api, base_url="https://testserver")
+    response = client.post("/api/session", json={"username": "operator", "password": PASSWORD})
+    assert all("Secure" in c for c in response.headers.get_list("set-cookie"))
+
+
+def test_login_accepts_a_form(world: World) -> None:
+    response = world.client().post(
+        "/api/session", data={"username": "viewer", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert response.json()["account"]["role"] == "viewer"
+
+
+def test_a_wrong_password_is_401_without_saying_which_part(world: World) -> None:
+    response = world.client().post(
+        "/api/session", json={"username": "operator", "password": "wrong password!"}
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "password" not in response.json()["detail"].lower()
+
+
+def test_repeated_failures_lock_the_account_429(world: World) -> None:
+    client = world.client()
+    statuses = [
+        client.post(
+            "/api/session", json={"username": "viewer", "password": "wrong password!"}
+        ).status_code
+        for _ in range(12)
+    ]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    locked = client.post("/api/session", json={"username": "viewer", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+
+
+def test_a_forged_cookie_is_401(world: World) -> None:
+    client = world.client()
+    client.cookies.set(SESSION_COOKIE, "forged.value")
+    response = client.get("/api/session")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_cookie_write_needs_the_csrf_token(world: World) -> None:
+    client, csrf = _login(world)
+    url = f"/api/tenancies/{world.own_tenancy}/actions/request_info"
+    version = world.version(world.own_tenancy)
+    headers = {"If-Match": f'"{version}"'}
+    refused = client.post(url, json={"items": "营业执照"}, headers=headers)  # type: ignore[attr-defined]
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    assert world.version(world.own_tenancy) == version  # nothing written
+    wrong = client.post(  # type: ignore[attr-defined]
+        url, json={"items": "营业执照"}, headers={**headers, "X-CSRF-Token": "0" * 64}
+    )
+    assert wrong.status_code == 403
+    done = client.post(  # type: ignore[attr-defined]
+        url, json={"items": "营业执照"}, headers={**headers, "X-CSRF-Token": csrf}
+    )
+    assert done.status_code == 200, done.text
+
+
+def test_bearer_requests_need_no_csrf_token(world: World) -> None:
+    version = world.version(world.own_tenancy)
+    response = world.client("operator").post(
+        f"/api/tenancies/{world.own_tenancy}/actions/request_info",
+        json={"items": "营业执照"},
+        headers={"If-Match": f'"{version}"'},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_logout_ends_the_session(world: World) -> None:
+    client, csrf = _login(world)
+    response = client.delete("/api/session", headers={"X-CSRF-Token": csrf})  # type: ignore[attr-defined]
+    assert response.status_code == 204
+    again = world.client()
+    again.cookies.set(SESSION_COOKIE, client.cookies.get(SESSION_COOKIE) or "")  # type: ignore[attr-defined]
+    assert client.get("/api/session").status_code == 401  # type: ignore[attr-defined]
+
+
+def test_a_revoked_token_is_401(world: World) -> None:
+    new = world.do(i.CreateToken(username="viewer", label="to revoke"))
+    client = world.client()
+    client.headers["Authorization"] = f"Bearer {new.token}"
+    assert client.get("/api/spaces").status_code == 200
+    world.do(i.RevokeToken(token_id=new.token_id))
+    assert client.get("/api/spaces").status_code == 401
+
+
+def test_a_disabled_account_is_401(world: World) -> None:
+    world.do(i.DisableUser(username="viewer"))
+    assert world.client("viewer").get("/api/spaces").status_code == 401
+
+
+def test_a_malformed_authorization_header_is_401(world: World) -> None:
+    client = world.client()
+    client.headers["Authorization"] = "Basic dXNlcjpwYXNz"
+    assert client.get("/api/spaces").status_code == 401
+    client.headers["Authorization"] = "Bearer not-a-token"
+    assert client.get("/api/spaces").status_code == 401
+
+
+def test_a_session_idle_too_long_or_past_its_maximum_is_401(world: World) -> None:
+    from datetime import timedelta
+
+    from lifecycle.clock import FixedClock
+
+    clock = world.app.clock
+    assert isinstance(clock, FixedClock)
+    idle = world.app.settings.session_idle_minutes
+    client, _ = _login(world)
+    clock.advance(timedelta(minutes=idle - 1))
+    assert client.get("/api/session").status_code == 200  # type: ignore[attr-defined]
+    clock.advance(timedelta(minutes=idle + 1))
+    assert client.get("/api/session").status_code == 401  # type: ignore[attr-defined]
+
+    busy, _ = _login(world)  # used every 20 minutes: never idle, but not kept for ever
+    max_minutes = world.app.settings.session_max_hours * 60
+    for step in range(1, max_minutes // 20 + 2):
+        clock.advance(timedelta(minutes=20))
+        if busy.get("/api/session").status_code == 401:  # type: ignore[attr-defined]
+            assert step * 20 >= max_minutes
+            break
+    else:
+        raise AssertionError("the session outlived its maximum")

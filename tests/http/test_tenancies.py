@@ -1,0 +1,174 @@
+"""Tenancies over HTTP: cursor pages, filters, the version as ETag, If-Match (412 / 428),
+Idempotency-Key (a retry acts once; another body is 422), and both under two concurrent
+clients."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+from api_support import START, World
+
+from entrypoints.demo_data import good_profile, make_uscc
+from workflows import commands as c
+from workflows import queries
+
+
+def _apply(world: World, n: int) -> list[int]:
+    """``n`` more applications in MC3, each by a new firm."""
+    rng = random.Random(5)
+    profile = good_profile(START.date())
+    ids = []
+    for k in range(n):
+        uscc = make_uscc(rng)
+        world.do(c.RegisterFirm(name=f"分页企业{k}", uscc=uscc, industry="pharma"))
+        ids.append(world.do(c.Apply(firm=uscc, space="MC3", profile=profile)).tenancy_id)
+    return ids
+
+
+def test_pages_follow_the_cursor_to_the_end(world: World) -> None:
+    _apply(world, 5)
+    admin = world.client("admin")
+    seen: list[int] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = admin.get("/api/tenancies", params=params).json()
+        seen += [t["id"] for t in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == sorted(seen) and len(seen) == 7 == len(set(seen))
+
+
+def test_filters_by_space_and_state(world: World) -> None:
+    admin = world.client("admin")
+    hx = admin.get("/api/tenancies", params={"space": "HX"}).json()["items"]
+    assert [t["id"] for t in hx] == [world.other_tenancy]
+    applied = admin.get("/api/tenancies", params={"state": "applied"}).json()["items"]
+    assert len(applied) == 2
+    assert admin.get("/api/tenancies", params={"state": "active"}).json()["items"] == []
+    bad = admin.get("/api/tenancies", params={"state": "flying"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "state"
+
+
+def test_an_operator_lists_only_their_spaces(world: World) -> None:
+    items = world.client("operator").get("/api/tenancies").json()["items"]
+    assert [t["id"] for t in items] == [world.own_tenancy]
+
+
+def test_the_version_is_the_etag_and_if_none_match_is_304(world: World) -> None:
+    admin = world.client("admin")
+    shown = admin.get(f"/api/tenancies/{world.own_tenancy}")
+    assert shown.headers["ETag"] == f'"{shown.json()["version"]}"'
+    assert shown.json()["timeline"][0]["trigger"] == "apply"
+    again = admin.get(
+        f"/api/tenancies/{world.own_tenancy}", headers={"If-None-Match": shown.headers["ETag"]}
+    )
+    assert again.status_code == 304
+
+
+def test_a_write_without_if_match_is_428(world: World) -> None:
+    response = world.client("operator").post(
+        f"/api/tenancies/{world.own_tenancy}/actions/screen", json={}
+    )
+    assert response.status_code == 428
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_stale_if_match_is_412_naming_the_current_version(world: World) -> None:
+    version = world.version(world.own_tenancy)
+    response = world.client("operator").post(
+        f"/api/tenancies/{world.own_tenancy}/actions/screen",
+        json={},
+        headers={"If-Match": f'"{version + 5}"'},
+    )
+    assert response.status_code == 412
+    assert response.json()["current_version"] == version
+    assert response.headers["ETag"] == f'"{version}"'
+    assert world.version(world.own_tenancy) == version
+
+
+def test_an_idempotency_key_makes_a_retry_act_once(world: World) -> None:
+    operator = world.client("operator")
+    version = world.version(world.own_tenancy)
+    headers = {"If-Match": f'"{version}"', "Idempotency-Key": "screen-1"}
+    url = f"/api/tenancies/{world.own_tenancy}/actions/screen"
+    first = operator.post(url, json={}, headers=headers)
+    retry = operator.post(url, json={}, headers=headers)
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    events = world.app.service.query(queries.timeline, tenancy_id=world.own_tenancy)
+    assert [e["trigger"] for e in events].count("screen_in") == 1
+
+
+def test_the_same_key_with_another_body_is_422_and_acts_not(world: World) -> None:
+    admin = world.client("admin")
+    headers = {"Idempotency-Key": "firm-1"}
+    first = admin.post("/api/spaces", json={"code": "K1", "name": "空间一"}, headers=headers)
+    assert first.status_code == 201
+    other = admin.post("/api/spaces", json={"code": "K2", "name": "空间二"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["field"] == "Idempotency-Key"
+    codes = [s["code"] for s in admin.get("/api/spaces").json()]
+    assert "K1" in codes and "K2" not in codes
+
+
+def test_keys_belong_to_their_account(world: World) -> None:
+    headers = {"Idempotency-Key": "shared"}
+    body = {"code": "U9", "kind": "office", "area_m2": 50}
+    first = world.client("admin").post("/api/spaces/MC3/units", json=body, headers=headers)
+    assert first.status_code == 201
+    second = world.client("operator").post("/api/spaces/MC3/units", json=body, headers=headers)
+    assert second.status_code == 409  # acted again (its own key): the unit exists
+
+
+def _race(world: World, role: str, send: Any) -> list[Any]:
+    barrier = threading.Barrier(2)
+    results: list[Any] = [None, None]
+
+    def run(n: int) -> None:
+        client = world.client(role)
+        barrier.wait()
+        results[n] = send(client)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_two_clients_with_one_idempotency_key_make_one_effect(world: World) -> None:
+    version = world.version(world.own_tenancy)
+    url = f"/api/tenancies/{world.own_tenancy}/actions/request_info"
+    headers = {"If-Match": f'"{version}"', "Idempotency-Key": "race-1"}
+    results = _race(
+        world,
+        "operator",
+        lambda client: client.post(url, json={"items": "营业执照"}, headers=headers),
+    )
+    assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
+    assert results[0].json() == results[1].json()
+    events = world.app.service.query(queries.timeline, tenancy_id=world.own_tenancy)
+    assert [e["trigger"] for e in events].count("request_info") == 1
+
+
+def test_two_clients_with_one_if_match_make_one_effect(world: World) -> None:
+    version = world.version(world.own_tenancy)
+    url = f"/api/tenancies/{world.own_tenancy}/actions/request_info"
+    headers = {"If-Match": f'"{version}"'}
+    results = _race(
+        world,
+        "operator",
+        lambda client: client.post(url, json={"items": "营业执照"}, headers=headers),
+    )
+    assert sorted(r.status_code for r in results) == [200, 412], [r.text for r in results]
+    stale = next(r for r in results if r.status_code == 412)
+    assert stale.json()["current_version"] == version + 1
+    assert world.version(world.own_tenancy) == version + 1

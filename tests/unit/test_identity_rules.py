@@ -1,0 +1,121 @@
+"""Identity without a database: password rules, lockout and throttle arithmetic, token
+hashing, what a principal may see and how it is named in the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lifecycle.errors import InvalidInput
+from workflows import credentials as cr
+from workflows import identity as i
+
+NOW = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("password", "username", "rule"),
+    [
+        ("short", "wang", "至少 12"),
+        ("x" * 11, "wang", "至少 12"),
+        ("wang.fang.2024", "Wang.Fang.2024", "用户名"),
+        (" " * 12, "wang", "空白"),
+        ("x" * (cr.MAX_PASSWORD_CHARS + 1), "wang", "不得超过"),
+        ("twelve chars\x00", "wang", "NUL"),
+    ],
+)
+def test_a_password_breaking_a_rule_is_refused_naming_it(
+    password: str, username: str, rule: str
+) -> None:
+    with pytest.raises(InvalidInput) as err:
+        cr.check_password(password, username)
+    assert err.value.field == "password" and rule in err.value.rule
+    assert password not in err.value.message or len(password) < 12  # never echoed back
+
+
+def test_twelve_characters_other_than_the_user_name_are_accepted() -> None:
+    assert cr.check_password("x" * 12, "wang") == "x" * 12
+    assert cr.check_password("长城长城长城长城长城长城", "wang")
+
+
+def test_a_password_hash_verifies_only_its_password() -> None:
+    stored = cr.hash_password("correct horse battery")
+    assert stored.startswith("$argon2id$") and "correct horse" not in stored
+    assert cr.verify_password(stored, "correct horse battery")
+    assert not cr.verify_password(stored, "correct horse battery!")
+    assert not cr.verify_password(None, "correct horse battery")
+    assert not cr.verify_password("not a hash", "correct horse battery")
+    assert not cr.needs_rehash(stored)
+
+
+def test_tokens_are_random_and_stored_as_their_sha256() -> None:
+    a, b = cr.new_token(cr.TOKEN_PREFIX), cr.new_token(cr.TOKEN_PREFIX)
+    assert a != b and a.startswith("isp_") and len(a) == 4 + 43
+    assert cr.digest(a) == hashlib.sha256(a.encode()).hexdigest()
+    assert len(cr.digest(a)) == 64 and a not in cr.digest(a)
+
+
+def test_the_fifth_consecutive_failure_locks_for_fifteen_minutes() -> None:
+    failed, locked = 0, None
+    for n in range(1, cr.MAX_FAILURES):
+        failed, locked = cr.after_failure(failed, NOW)
+        assert (failed, locked) == (n, None)
+    failed, locked = cr.after_failure(failed, NOW)
+    assert failed == 0 and locked == NOW + timedelta(minutes=15)
+    assert cr.seconds_until(locked, NOW) == 900
+    assert cr.seconds_until(locked, locked - timedelta(milliseconds=1)) == 1
+
+
+def test_an_address_waits_until_its_twentieth_last_failure_leaves_the_window() -> None:
+    times = [NOW - timedelta(minutes=9, seconds=30) + timedelta(seconds=s) for s in range(19)]
+    assert cr.address_retry_after(times, NOW) is None
+    times.append(NOW)
+    assert cr.address_retry_after(times, NOW) == 30  # the oldest leaves in 30 s
+    older = [NOW - timedelta(minutes=10)] * 5  # out of the window: not counted
+    assert cr.address_retry_after(older + times[:-1], NOW) is None
+    assert cr.address_retry_after(times * 2, NOW) == 30 + 10  # the 20th most recent
+
+
+def principal(role: i.Role, spaces: frozenset[int] = frozenset()) -> i.Principal:
+    return i.Principal(
+        account_id=7,
+        username="wang",
+        display_name="王芳",
+        role=role,
+        space_ids=spaces,
+        firm_id=3 if role == "firm" else None,
+        via="session",
+        seen_at=NOW,
+    )
+
+
+def test_what_each_role_may_see_of_spaces() -> None:
+    assert principal("admin").may_see_space(99)
+    assert principal("operator", frozenset({1})).may_see_space(1)
+    assert not principal("operator", frozenset({1})).may_see_space(2)
+    assert principal("viewer", frozenset({2})).may_see_space(2)
+    assert not principal("firm").may_see_space(1)
+
+
+def test_the_audit_log_names_the_account_and_the_cli_its_os_user() -> None:
+    p = principal("operator")
+    assert p.actor == "account:7 王芳"
+    assert len(replace(p, display_name="名" * 200).actor) == i.ACTOR_MAX
+    actor = i.cli_actor("王芳")
+    assert actor.startswith("cli:") and actor.endswith(" 王芳") and " " not in actor[4:-3]
+    assert len(i.cli_actor("x" * 300)) == i.ACTOR_MAX
+    assert i.actor_name(actor) == i.actor_name(p.actor) == "王芳"
+    assert i.actor_name(i.cli_actor("")) == "" and i.actor_name("system") == "system"
+
+
+def test_a_session_is_touched_at_most_once_a_minute() -> None:
+    p = principal("operator")
+    assert not i.needs_touch(p, NOW + timedelta(seconds=59))
+    assert i.needs_touch(p, NOW + timedelta(minutes=1))
+
+
+def test_roles_are_the_five_of_the_design() -> None:
+    assert i.ROLES == ("admin", "operator", "reviewer", "firm", "viewer")

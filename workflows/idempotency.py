@@ -1,0 +1,110 @@
+"""``Idempotency-Key``: a retried POST returns the first response instead of acting twice.
+
+:class:`Idempotent` wraps the command a POST sends. Its handler, in the command's own
+transaction, claims ``(owner, key)`` in ``idempotency_keys`` first, runs the command, and
+stores the response beside it — so the effect and the stored response commit together or not
+at all (a failed command stores nothing; its retry runs again, as nothing happened).
+
+Two requests with the same key at once: on SQLite the second waits for the write lock
+(``BEGIN IMMEDIATE``) and then finds the stored response; on PostgreSQL its insert waits on
+the unique index until the first commits, then fails — :class:`KeyInUse`, and the caller
+sends the command again, which now finds the stored response. Either way one effect.
+The same key with another body or another request is refused (InvalidInput, 422).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlmodel import select
+
+from db.effects import json_safe
+from db.tables_http import IdempotencyKey
+from lifecycle.errors import Conflict, InvalidInput
+from workflows.commands import Command
+from workflows.core import Work
+
+KEY_MAX = 200
+
+
+class KeyInUse(Conflict):
+    """Another request with the same key committed first (retry to read its response)."""
+
+    code = "idempotency_key_in_use"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"幂等键 {key} 正被另一请求使用 / idempotency key {key} is in use by another request",
+            key=key,
+        )
+
+
+class Idempotent(Command):
+    """Run ``command`` once per ``(owner, key)``; ``status``: the HTTP status its success
+    answers with (stored with the body)."""
+
+    key: str
+    owner: str
+    request: str
+    body_sha256: str
+    status: int
+    command: Command
+
+
+@dataclass(frozen=True)
+class Stored:
+    status: int
+    body: Any
+    replayed: bool
+
+
+def body_of(result: Any) -> Any:
+    """A command's result as a JSON response body."""
+    if hasattr(result, "to_dict"):
+        result = result.to_dict()
+    if isinstance(result, int) and not isinstance(result, bool):
+        return {"count": result}
+    return json_safe(result)
+
+
+def run(
+    w: Work, cmd: Idempotent, handlers: Mapping[type[Command], Callable[[Work, Any], Any]]
+) -> Stored:
+    if not cmd.key or len(cmd.key) > KEY_MAX:
+        raise InvalidInput("Idempotency-Key", f"must be 1 to {KEY_MAX} characters", cmd.key)
+    found = w.session.exec(
+        select(IdempotencyKey).where(
+            IdempotencyKey.owner == cmd.owner, IdempotencyKey.key == cmd.key
+        )
+    ).first()
+    if found is not None:
+        if found.request != cmd.request or found.body_sha256 != cmd.body_sha256:
+            raise InvalidInput(
+                "Idempotency-Key",
+                "已用于另一请求（请求体或路径不同） / already used for another request "
+                "(a different body or path)",
+                cmd.key,
+            )
+        return Stored(found.status, found.response.get("body"), replayed=True)
+    row = IdempotencyKey(
+        owner=cmd.owner,
+        key=cmd.key,
+        request=cmd.request,
+        body_sha256=cmd.body_sha256,
+        status=0,
+        response={},
+        created_at=w.now,
+    )
+    w.session.add(row)
+    try:
+        w.session.flush()
+    except SAIntegrityError:
+        raise KeyInUse(cmd.key) from None
+    result = handlers[type(cmd.command)](w, cmd.command)
+    body = body_of(result)
+    row.status, row.response = cmd.status, {"body": body}
+    w.session.add(row)
+    return Stored(cmd.status, body, replayed=False)

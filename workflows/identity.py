@@ -1,0 +1,353 @@
+"""Accounts, roles, sessions and API tokens: who acts, and what they may touch.
+
+Roles (DESIGN.md decision 14):
+
+- ``admin``: accounts, rulebooks, templates; sees every space (by role, not by grants:
+  an admin's ``space_ids`` is empty and :meth:`Principal.may_see_space` is always true).
+- ``operator``: the spaces granted to the account (``user grant``).
+- ``reviewer``: the applications assigned to the account (:class:`AssignReviewer`, an
+  operator's action, audited on the tenancy); ``space_ids`` holds any spaces granted.
+- ``firm``: its own firm's records only (``firm_id``); ``space_ids`` is empty and
+  :meth:`Principal.may_see_space` false — a firm's scope is its firm, never a space.
+- ``viewer``: read-only across the spaces granted (the district's staff).
+
+Secrets: passwords are argon2 hashes (argon2-cffi, its defaults; rehashed on login when the
+parameters change). Session tokens and API tokens are 32 random bytes; only their SHA-256 is
+stored (a fast hash is enough for a secret of that entropy), so a database dump logs no one in.
+An API token is shown once, when it is created.
+
+Sessions live server-side (table ``sessions``); the browser's cookie carries the token (the
+HTTP layer signs it). A session ends at its absolute expiry (``Login.max_hours``, default
+12 h), after ``Login.idle_minutes`` (default 30) without use, at logout, or when the account is
+disabled. Both limits are fixed in the session's row when it is created (the HTTP layer passes
+``INNOSPACE_SESSION_IDLE_MINUTES`` / ``INNOSPACE_SESSION_MAX_HOURS``), so the queries need
+no configuration. Queries never write: the HTTP layer sends :class:`TouchSession` (or
+:class:`TouchToken`) when :func:`needs_touch` says the principal's ``seen_at`` is a minute old
+— at most one write a minute per session.
+
+Login throttling (``workflows.credentials``): an account is locked for ``LOCK_MINUTES`` (15)
+after ``MAX_FAILURES`` (5) consecutive failures — it refuses even the right password until
+then, or until ``user enable`` — and an address with ``ADDRESS_MAX_FAILURES`` (20) failures
+within ``ADDRESS_WINDOW`` (10 min) is refused before any password is checked. Both refusals
+are :class:`~lifecycle.errors.TooManyAttempts` (``retry_after`` seconds); a failed login is
+committed although the command fails (``workflows.logins``, :class:`workflows.service.Refusal`).
+
+Here: the principal and its helpers, and the named queries; the commands and the shapes the
+queries return are defined in ``workflows.identity_commands`` and re-exported here; their
+handlers are ``workflows.accounts`` (accounts, grants, tokens, reviewer assignments) and
+``workflows.logins`` (logins, logouts, session touches).
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal, get_args
+
+from sqlmodel import col, select
+
+from db.tables import (
+    ApiToken,
+    ApiTokenSpace,
+    Firm,
+    LoginSession,
+    ReviewerAssignment,
+    Space,
+    User,
+    UserSpace,
+)
+from lifecycle.errors import NotFound, Unauthorized
+from workflows import credentials
+from workflows.core import Work
+from workflows.identity_commands import (
+    AddUser,
+    AssignReviewer,
+    CreateToken,
+    DisableUser,
+    EnableUser,
+    GrantSpace,
+    Login,
+    Logout,
+    NewToken,
+    RevokeToken,
+    SetPassword,
+    TokenView,
+    TouchSession,
+    TouchToken,
+    UnassignReviewer,
+    UserView,
+)
+
+__all__ = [  # what workflows.identity_commands defines, re-exported here
+    "AddUser",
+    "AssignReviewer",
+    "CreateToken",
+    "DisableUser",
+    "EnableUser",
+    "GrantSpace",
+    "Login",
+    "Logout",
+    "NewToken",
+    "RevokeToken",
+    "SetPassword",
+    "TokenView",
+    "TouchSession",
+    "TouchToken",
+    "UnassignReviewer",
+    "UserView",
+]
+
+Role = Literal["admin", "operator", "reviewer", "firm", "viewer"]
+ROLES: tuple[Role, ...] = get_args(Role)
+Via = Literal["session", "token", "cli"]
+
+#: How an actor recorded from the command line on the server starts: ``cli:<os user> NAME``.
+CLI_PREFIX = "cli:"
+#: How an account's actor starts: ``account:<id> <display name>``.
+ACCOUNT_PREFIX = "account:"
+#: The longest actor string an audit event holds (``audit_events.actor``).
+ACTOR_MAX = 100
+#: How often (at most) a session's or token's ``last_seen_at`` / ``last_used_at`` is written.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The account a request acts as. ``space_ids``: the spaces granted (operator, viewer,
+    reviewer; for a token, the token's own scope when it names spaces); empty for an admin,
+    who sees all spaces by role, and for a firm user, whose scope is ``firm_id``."""
+
+    account_id: int | None
+    username: str
+    display_name: str
+    role: Role
+    space_ids: frozenset[int]
+    firm_id: int | None
+    via: Via
+    token_id: int | None = None
+    #: When the session or token was last marked used (None for the CLI).
+    seen_at: datetime | None = None
+
+    @property
+    def actor(self) -> str:
+        """What the audit log records as the actor: ``account:<id> <display name>``."""
+        if self.account_id is None:
+            return self.display_name[:ACTOR_MAX]
+        return f"{ACCOUNT_PREFIX}{self.account_id} {self.display_name}"[:ACTOR_MAX]
+
+    def may_see_space(self, space_id: int) -> bool:
+        if self.role == "admin":
+            return True
+        if self.role == "firm":
+            return False
+        return space_id in self.space_ids
+
+
+def cli_actor(name: str) -> str:
+    """The actor of a CLI command run on the server: ``cli:<os user> <name>``."""
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container's anonymous uid)
+        os_user = "unknown"
+    os_user = "_".join(os_user.split()) or "unknown"  # the first space ends the user name
+    text = f"{CLI_PREFIX}{os_user} {name.strip()}" if name.strip() else f"{CLI_PREFIX}{os_user}"
+    return text[:ACTOR_MAX]
+
+
+def actor_name(actor: str) -> str:
+    """The person's name in an actor string: ``NAME`` of ``cli:<os user> NAME`` (empty when
+    none was given) or of ``account:<id> NAME``; any other actor as it is."""
+    if actor.startswith((CLI_PREFIX, ACCOUNT_PREFIX)):
+        return actor.partition(" ")[2]
+    return actor
+
+
+def needs_touch(principal: Principal, now: datetime) -> bool:
+    """True when the principal's session or token was last marked used a minute ago or more
+    (the HTTP layer then sends :class:`TouchSession` / :class:`TouchToken`)."""
+    return principal.seen_at is not None and now - principal.seen_at >= TOUCH_EVERY
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    session_token: str
+    principal: Principal
+    expires_at: datetime
+
+
+# ---- queries --------------------------------------------------------------------------------
+def principal_for_session(w: Work, session_token: str) -> Principal:
+    """The account a browser session acts as; Unauthorized when the session is unknown,
+    ended, past its absolute expiry or idle too long, or its account disabled."""
+    if not session_token or len(session_token) > credentials.MAX_TOKEN_CHARS:
+        raise Unauthorized()
+    found = w.session.exec(
+        select(LoginSession, User)
+        .join(User, col(User.id) == col(LoginSession.user_id))
+        .where(col(LoginSession.token_sha256) == credentials.digest(session_token))
+    ).first()
+    if found is None:
+        raise Unauthorized()
+    row, user = found
+    idle = timedelta(seconds=row.idle_seconds)
+    if (
+        row.revoked_at is not None
+        or w.now >= row.expires_at
+        or w.now - row.last_seen_at >= idle
+        or user.disabled_at is not None
+    ):
+        raise Unauthorized("会话已过期，请重新登录 / the session has expired; log in again")
+    return principal_of(w, user, via="session", seen_at=row.last_seen_at)
+
+
+def principal_for_token(w: Work, token: str) -> Principal:
+    """The account and scope an API token acts as; Unauthorized when the token is unknown,
+    revoked or expired, or its account disabled. Its spaces: the token's own (those its
+    account still holds, unless an admin's), else the account's."""
+    if not token.startswith(credentials.TOKEN_PREFIX) or len(token) > credentials.MAX_TOKEN_CHARS:
+        raise Unauthorized()
+    found = w.session.exec(
+        select(ApiToken, User)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(col(ApiToken.token_sha256) == credentials.digest(token))
+    ).first()
+    if found is None:
+        raise Unauthorized()
+    row, user = found
+    if (
+        row.revoked_at is not None
+        or (row.expires_at is not None and w.now >= row.expires_at)
+        or user.disabled_at is not None
+    ):
+        raise Unauthorized()
+    account = principal_of(w, user, via="token", seen_at=row.last_used_at or row.created_at)
+    scoped = frozenset(
+        w.session.exec(
+            select(ApiTokenSpace.space_id).where(col(ApiTokenSpace.token_id) == row.id)
+        ).all()
+    )
+    spaces = account.space_ids
+    if scoped:
+        spaces = scoped if user.role == "admin" else scoped & account.space_ids
+    role = _role(row.role)
+    return replace(
+        account,
+        role=role,
+        space_ids=frozenset() if role in ("admin", "firm") else spaces,
+        token_id=row.id,
+    )
+
+
+def principal_of(w: Work, user: User, *, via: Via, seen_at: datetime | None) -> Principal:
+    """The principal of an account as stored (its role, granted spaces and firm)."""
+    assert user.id is not None
+    spaces = frozenset(
+        w.session.exec(select(UserSpace.space_id).where(col(UserSpace.user_id) == user.id)).all()
+    )
+    return Principal(
+        account_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=_role(user.role),
+        space_ids=spaces if user.role not in ("admin", "firm") else frozenset(),
+        firm_id=user.firm_id if user.role == "firm" else None,
+        via=via,
+        seen_at=seen_at,
+    )
+
+
+def user_by_name(w: Work, username: str) -> User:
+    row = find_user(w, username)
+    if row is None:
+        raise NotFound("user", username)
+    return row
+
+
+def find_user(w: Work, username: str, *, lock: bool = False) -> User | None:
+    """The account named ``username`` (any case), locked for the transaction if ``lock``."""
+    stmt = select(User).where(col(User.username) == username.strip().lower())
+    return w.session.exec(stmt.with_for_update() if lock else stmt).first()
+
+
+def list_users(w: Work) -> list[UserView]:
+    users = w.session.exec(select(User).order_by(col(User.username))).all()
+    grants: dict[int, list[str]] = {}
+    for user_id, code in w.session.exec(
+        select(UserSpace.user_id, Space.code)
+        .join(Space, col(Space.id) == col(UserSpace.space_id))
+        .order_by(col(Space.code))
+    ):
+        grants.setdefault(user_id, []).append(code)
+    firms = dict(w.session.exec(select(Firm.id, Firm.uscc).join(User)).all())
+    return [
+        UserView(
+            id=u.id or 0,
+            username=u.username,
+            display_name=u.display_name,
+            role=u.role,
+            spaces=tuple(grants.get(u.id or 0, ())),
+            firm_uscc=firms.get(u.firm_id) if u.firm_id is not None else None,
+            email=u.email,
+            disabled=u.disabled_at is not None,
+            locked_until=u.locked_until
+            if u.locked_until is not None and w.now < u.locked_until
+            else None,
+            last_login_at=u.last_login_at,
+            created_at=u.created_at,
+        )
+        for u in users
+    ]
+
+
+def list_tokens(w: Work, username: str | None = None) -> list[TokenView]:
+    stmt = (
+        select(ApiToken, User.username)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .order_by(col(ApiToken.id))
+    )
+    if username is not None:
+        stmt = stmt.where(col(User.id) == user_by_name(w, username).id)
+    scopes: dict[int, list[str]] = {}
+    for token_id, code in w.session.exec(
+        select(ApiTokenSpace.token_id, Space.code)
+        .join(Space, col(Space.id) == col(ApiTokenSpace.space_id))
+        .order_by(col(Space.code))
+    ):
+        scopes.setdefault(token_id, []).append(code)
+    return [
+        TokenView(
+            id=t.id or 0,
+            username=name,
+            label=t.label,
+            role=t.role,
+            spaces=tuple(scopes.get(t.id or 0, ())),
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            revoked_at=t.revoked_at,
+            last_used_at=t.last_used_at,
+        )
+        for t, name in w.session.exec(stmt).all()
+    ]
+
+
+def assigned_reviewers(w: Work, tenancy_id: int) -> list[str]:
+    """The user names of the reviewers assigned to a tenancy's application."""
+    return list(
+        w.session.exec(
+            select(User.username)
+            .join(ReviewerAssignment, col(ReviewerAssignment.user_id) == col(User.id))
+            .where(col(ReviewerAssignment.tenancy_id) == tenancy_id)
+            .order_by(col(User.username))
+        ).all()
+    )
+
+
+def is_assigned(w: Work, tenancy_id: int, account_id: int) -> bool:
+    return w.session.get(ReviewerAssignment, (tenancy_id, account_id)) is not None
+
+
+def _role(value: str) -> Role:
+    if value not in ROLES:  # a row written outside innospace: no rights rather than a guess
+        raise Unauthorized()
+    return value

@@ -1,0 +1,139 @@
+"""Named queries the HTTP API needs beyond the CLI's: pages with a cursor, and the scope
+(space, firm, reviewer assignment) of a record, so a route can refuse what an account may
+not see. Like every named query, each takes :class:`Work` first and never writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+
+from db.tables import (
+    Firm,
+    ReviewerAssignment,
+    ReviewerScore,
+    Space,
+    Tenancy,
+)
+from lifecycle.errors import NotFound
+from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
+from workflows.core import Work
+from workflows.queries import tenancy_summary
+
+#: States in which an application's panel is still scoring: a reviewer then sees only their
+#: own scores (no anchoring on a colleague's).
+SCORING_STATES = frozenset({APPLIED, INFO_REQUESTED, EVALUATING})
+
+
+def tenancy_scope(w: Work, *, tenancy_id: int) -> tuple[int, int]:
+    """The tenancy's (space id, firm id); NotFound when there is none."""
+    row = w.session.exec(
+        select(Tenancy.space_id, Tenancy.firm_id).where(Tenancy.id == tenancy_id)
+    ).first()
+    if row is None:
+        raise NotFound("tenancy", tenancy_id)
+    return int(row[0]), int(row[1])
+
+
+def reviewer_assigned(w: Work, *, tenancy_id: int, account_id: int) -> bool:
+    row = w.session.exec(
+        select(ReviewerAssignment.tenancy_id).where(
+            ReviewerAssignment.tenancy_id == tenancy_id, ReviewerAssignment.user_id == account_id
+        )
+    ).first()
+    return row is not None
+
+
+def space_id(w: Work, *, code: str) -> int:
+    """The id of the space ``code``; NotFound when there is none."""
+    found = w.session.exec(select(Space.id).where(Space.code == code)).first()
+    if found is None:
+        raise NotFound("space", code)
+    return int(found)
+
+
+def space_codes(w: Work, *, ids: frozenset[int] | None) -> list[dict[str, Any]]:
+    """Spaces (all when ``ids`` is None), by id."""
+    stmt = select(Space).order_by(col(Space.id))
+    if ids is not None:
+        stmt = stmt.where(col(Space.id).in_(sorted(ids)))
+    return [
+        {"code": s.code, "name": s.name, "rulebook_version": s.rulebook_version}
+        for s in w.session.exec(stmt).all()
+    ]
+
+
+def firm_of(w: Work, *, firm_id: int) -> dict[str, Any]:
+    firm = w.session.get(Firm, firm_id)
+    if firm is None:
+        raise NotFound("firm", firm_id)
+    return {"id": firm.id, "name": firm.name, "uscc": firm.uscc, "industry": firm.industry}
+
+
+def tenancy_page(
+    w: Work,
+    *,
+    after: int = 0,
+    limit: int = 50,
+    space: str | None = None,
+    state: str | None = None,
+    space_ids: frozenset[int] | None = None,
+    firm_id: int | None = None,
+    reviewer_id: int | None = None,
+) -> dict[str, Any]:
+    """One page of tenancies by id after ``after``, filtered by ``space`` (code) and ``state``
+    and narrowed to what the caller may see: ``space_ids`` (None: every space), ``firm_id``
+    (a firm's own), ``reviewer_id`` (the applications assigned to a reviewer). ``next``:
+    the cursor of the following page, None on the last."""
+    stmt = (
+        select(Tenancy, Firm, Space)
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(col(Tenancy.id) > after)
+    )
+    if space is not None:
+        stmt = stmt.where(Space.code == space)
+    if state is not None:
+        stmt = stmt.where(Tenancy.state == state)
+    if space_ids is not None:
+        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
+    if firm_id is not None:
+        stmt = stmt.where(Tenancy.firm_id == firm_id)
+    if reviewer_id is not None:
+        stmt = stmt.join(
+            ReviewerAssignment,
+            (col(ReviewerAssignment.tenancy_id) == col(Tenancy.id))
+            & (col(ReviewerAssignment.user_id) == reviewer_id),
+        )
+    rows = w.session.exec(stmt.order_by(col(Tenancy.id)).limit(limit + 1)).all()
+    items = [tenancy_summary(t, f, s) for t, f, s in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next": str(items[-1]["id"]) if more and items else None}
+
+
+def application_scores(w: Work, *, tenancy_id: int, reviewer: str | None = None) -> dict[str, Any]:
+    """The reviewers' scores of an application. With ``reviewer`` (a reviewer asking) and the
+    panel still scoring, only that reviewer's own scores are listed."""
+    tenancy = w.session.get(Tenancy, tenancy_id)
+    if tenancy is None:
+        raise NotFound("tenancy", tenancy_id)
+    complete = tenancy.state not in SCORING_STATES
+    stmt = select(ReviewerScore).where(ReviewerScore.tenancy_id == tenancy_id)
+    if reviewer is not None and not complete:
+        stmt = stmt.where(ReviewerScore.reviewer == reviewer)
+    rows = w.session.exec(stmt.order_by(col(ReviewerScore.id))).all()
+    return {
+        "tenancy_id": tenancy_id,
+        "state": tenancy.state,
+        "panel_complete": complete,
+        "scores": [
+            {
+                "reviewer": r.reviewer,
+                "conflict_of_interest": r.conflict_of_interest,
+                "scores": dict(r.scores),
+                "total": r.total,
+                "at": r.created_at.isoformat(),
+            }
+            for r in rows
+        ],
+    }
