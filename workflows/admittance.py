@@ -116,6 +116,16 @@ def rule_on_publicity_objection(
     return step
 
 
+def uphold_exit_defence(e: Effects, case_id: int, *, actor: str, reason: str) -> StepResult:
+    """The firm's defence against an exit notice upheld: the exit case is withdrawn and the
+    tenancy returns to residency."""
+    e.update("exit_cases", case_id, status="withdrawn", ruling=reason)
+    e.cancel("objection_window_end")
+    step = e.transition("uphold_objection", actor=actor, reason=reason)
+    e.notify("exit_ruling", context={"upheld": True, "reason": reason})
+    return step
+
+
 # ---- the end of the 公示 ------------------------------------------------------------------------
 def end_publicity(
     e: Effects,

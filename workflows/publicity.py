@@ -61,17 +61,16 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
         )
         w.apply(effects)
         return step
+    case = open_case(w, tenancy.id)
     if cmd.upheld:
-        case = open_case(w, tenancy.id)
-        case.status, case.ruling = "withdrawn", cmd.reason
-        w.session.add(case)
-        w.cancel_deadlines(tenancy.id, "objection_window_end")
-        step = w.transition(tenancy, "uphold_objection", by=cmd)
-        w.notify(tenancy, "exit_ruling", context={"upheld": True, "reason": cmd.reason})
+        assert case.id is not None
+        effects = w.effects(tenancy)
+        step = admittance.uphold_exit_defence(effects, case.id, actor=cmd.actor, reason=cmd.reason)
+        w.apply(effects)
+        w.session.expire(case)  # withdrawn past the session: read it again
         return step
     # Dismissing the defence decides the exit: not before the 陈述申辩 window ends (the firm
     # may add to its defence until then), unless it waived the window in writing.
-    case = open_case(w, tenancy.id)
     waiver = windows.require_ended(
         w, tenancy, "confirm_exit", "objection", case.id, case.objection_due_on
     )

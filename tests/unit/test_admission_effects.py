@@ -546,3 +546,12 @@ def test_a_unit_is_let_once_and_only_if_it_is_available(
     with pytest.raises(error, match=words):
         sign(e, codes, let_to)
     assert e.events == [] and e.updates == [] and e.inserts == []
+
+
+def test_an_upheld_exit_defence_withdraws_the_case_and_returns_to_residency() -> None:
+    e = effects(EXIT_NOTICE)
+    step = admittance.uphold_exit_defence(e, 5, actor="王", reason="申辩成立")
+    assert (step.trigger, step.to_state) == ("uphold_objection", ACTIVE)
+    assert e.updates == [("exit_cases", 5, {"status": "withdrawn", "ruling": "申辩成立"})]
+    assert e.cancels == [("objection_window_end",)]
+    assert messages(e) == ["exit_ruling"] and context(e)["upheld"] is True
