@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -50,7 +50,7 @@ from db.repositories import (
 )
 from db.tables import ALL_TABLES
 from entrypoints.bootstrap import HANDLERS
-from lifecycle.audit import GENESIS
+from lifecycle.audit import GENESIS, recompute
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
 from lifecycle.errors import AlreadyExists, StaleTenancy
@@ -171,6 +171,77 @@ class FakeDatabase:
     ) -> int:
         """A firm resident in a space (created here if new) under ``rulebook``, holding one
         unit of ``area_m2``; its tenancy's id. The chain starts at GENESIS."""
+        space_id, tenancy_id = self._tenancy_in(
+            space,
+            now=now,
+            rulebook=rulebook,
+            name=name,
+            uscc=uscc,
+            state=state,
+            term_start=term_start,
+            term_end=term_end,
+        )
+        unit_id = self.add(
+            "units",
+            space_id=space_id,
+            code=f"A-{100 + tenancy_id}",
+            kind="office",
+            area_m2=area_m2,
+            status="let",
+        )
+        self.add(
+            "allocations",
+            tenancy_id=tenancy_id,
+            unit_id=unit_id,
+            area_m2=area_m2,
+            start_on=term_start or now.date(),
+            end_on=None,
+        )
+        return int(tenancy_id)
+
+    def add_applicant(
+        self,
+        *,
+        now: datetime,
+        rulebook: Rulebook,
+        uscc: str,
+        state: str,
+        profile: Mapping[str, Any],
+        name: str = "峰际生物",
+        space: str = "MC3",
+        submitted_at: datetime | None = None,
+    ) -> int:
+        """A firm's application to a space (created here if new) under ``rulebook``, its
+        tenancy in ``state`` (an admission state); the tenancy's id. The chain starts at
+        GENESIS."""
+        submitted_at = submitted_at or now
+        _, tenancy_id = self._tenancy_in(
+            space, now=submitted_at, rulebook=rulebook, name=name, uscc=uscc, state=state
+        )
+        self.add(
+            "applications",
+            tenancy_id=tenancy_id,
+            track="incubation",
+            requested_area_m2=120.0,
+            profile=dict(profile),
+            submitted_at=submitted_at,
+            decision={},
+        )
+        return int(tenancy_id)
+
+    def _tenancy_in(
+        self,
+        space: str,
+        *,
+        now: datetime,
+        rulebook: Rulebook,
+        name: str,
+        uscc: str,
+        state: str,
+        **columns: Any,
+    ) -> tuple[int, int]:
+        """A new firm's tenancy in ``state`` under ``rulebook``, its chain at GENESIS, in a
+        space (created if new): (space id, tenancy id)."""
         found = select(self.tables, "spaces", code=space)
         space_id = (
             found[0]["id"]
@@ -200,30 +271,27 @@ class FakeDatabase:
             firm_id=firm_id,
             space_id=space_id,
             state=state,
-            term_start=term_start,
-            term_end=term_end,
             rulebook_version=rulebook.version,
             audit_head=GENESIS,
             created_at=now,
             updated_at=now,
+            **columns,
         )
-        unit_id = self.add(
-            "units",
-            space_id=space_id,
-            code=f"A-{100 + tenancy_id}",
-            kind="office",
-            area_m2=area_m2,
-            status="let",
-        )
-        self.add(
-            "allocations",
-            tenancy_id=tenancy_id,
-            unit_id=unit_id,
-            area_m2=area_m2,
-            start_on=term_start or now.date(),
-            end_on=None,
-        )
-        return int(tenancy_id)
+        return int(space_id), int(tenancy_id)
+
+
+def chained(db: FakeDatabase, t: int) -> list[str]:
+    """The tenancy's triggers, after checking every event's hash and link (from GENESIS, as
+    the fake's tenancies start) and that the tenancy's head is the last hash."""
+    events = db.events(t)
+    prev = GENESIS
+    for seq, event in enumerate(events, start=1):
+        assert event["seq"] == seq and event["prev_hash"] == prev
+        assert recompute(SimpleNamespace(**event)) == event["hash"]
+        prev = event["hash"]
+    tenancy = db.row("tenancies", t)
+    assert (tenancy["audit_seq"], tenancy["audit_head"]) == (len(events), prev)
+    return [e["trigger"] for e in events]
 
 
 def select(tables: Rows, table: str, **where: Any) -> list[Row]:

@@ -253,44 +253,30 @@ def test_resubmitting_merges_the_profile_and_cancels_the_lapse() -> None:
 
 
 # ---- the panel ----------------------------------------------------------------------------------
-def test_a_score_is_recorded_once_per_reviewer() -> None:
-    e = effects(EVALUATING)
-    step = applications.score(
+def score(e: Effects, reviewer: str, scored: list[ScoreRow]) -> Any:
+    return applications.score(
         e,
         RB,
-        reviewer="专家9",
+        reviewer=reviewer,
         scores=scores(0.8),
         conflict_of_interest=False,
-        scored=panel(0.7),
+        scored=scored,
         actor="王",
         reason=None,
     )
+
+
+def test_a_score_is_recorded_once_per_reviewer() -> None:
+    e = effects(EVALUATING)
+    step = score(e, "专家9", panel(0.7))
     assert (step.trigger, step.to_state) == ("score", EVALUATING)
     ((ref, values),) = e.inserts
     assert ref.table == "reviewer_scores" and values["reviewer"] == "专家9"
     assert values["total"] == plain(e.events[0]["data"])["total"] == sum(scores(0.8).values())
     with pytest.raises(AlreadyExists):
-        applications.score(
-            effects(EVALUATING),
-            RB,
-            reviewer="专家1",
-            scores=scores(0.8),
-            conflict_of_interest=False,
-            scored=panel(0.7),
-            actor="王",
-            reason=None,
-        )
+        score(effects(EVALUATING), "专家1", panel(0.7))
     with pytest.raises(InvalidInput):
-        applications.score(
-            effects(EVALUATING),
-            RB,
-            reviewer=" ",
-            scores=scores(0.8),
-            conflict_of_interest=False,
-            scored=[],
-            actor="王",
-            reason=None,
-        )
+        score(effects(EVALUATING), " ", [])
 
 
 def test_approving_opens_the_publicity_with_its_deadline_and_two_notices() -> None:

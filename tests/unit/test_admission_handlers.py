@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from fakes import FakeDatabase, FakeService
+from fakes import FakeDatabase, FakeService, chained
 
 from entrypoints.demo_data import good_profile, make_uscc, scores
-from lifecycle.audit import GENESIS, recompute
 from lifecycle.clock import FixedClock
 from lifecycle.errors import GuardFailed, InvalidInput, StaleTenancy
 from lifecycle.table import ACTIVE, ADMITTED, EVALUATING, PUBLICITY, REJECTED
@@ -39,50 +37,13 @@ def service(db: FakeDatabase) -> FakeService:
 
 def applicant(db: FakeDatabase, state: str, *, levels: tuple[float, ...] = ()) -> int:
     """A firm's application in ``state`` in space MC3, scored by a panel at ``levels``."""
-    found = db.rows("spaces", code="MC3")
-    space_id = (
-        found[0]["id"]
-        if found
-        else db.add(
-            "spaces",
-            code="MC3",
-            name="成都医学城三医创新中心",
-            timezone="Asia/Shanghai",
-            rulebook_version=RB.version,
-            created_at=NOW,
-        )
-    )
-    firm_id = db.add(
-        "firms",
-        name="峰际生物",
+    t = db.add_applicant(
+        now=NOW,
+        rulebook=RB,
         uscc=make_uscc(random.Random(len(db.rows("firms")))),
-        industry="pharma",
-        contact_name="张敏",
-        contact_email="zhang@example.cn",
-        locale="zh-CN",
-        created_at=NOW,
-    )
-    t = int(
-        db.add(
-            "tenancies",
-            firm_id=firm_id,
-            space_id=space_id,
-            state=state,
-            track="incubation",
-            rulebook_version=RB.version,
-            audit_head=GENESIS,
-            created_at=NOW - timedelta(days=30),
-            updated_at=NOW - timedelta(days=1),
-        )
-    )
-    db.add(
-        "applications",
-        tenancy_id=t,
-        track="incubation",
-        requested_area_m2=120.0,
+        state=state,
         profile=good_profile(TODAY),
         submitted_at=NOW - timedelta(days=30),
-        decision={},
     )
     for i, level in enumerate(levels, start=1):
         db.add(
@@ -109,19 +70,6 @@ def deadline(db: FakeDatabase, t: int, kind: str, due_on: date) -> None:
         payload={},
         created_at=NOW - timedelta(days=7),
     )
-
-
-def chained(db: FakeDatabase, t: int) -> list[str]:
-    """The tenancy's triggers, after checking every event's hash and link and the head."""
-    events = db.events(t)
-    prev = GENESIS
-    for seq, event in enumerate(events, start=1):
-        assert event["seq"] == seq and event["prev_hash"] == prev
-        assert recompute(SimpleNamespace(**event)) == event["hash"]
-        prev = event["hash"]
-    tenancy = db.row("tenancies", t)
-    assert (tenancy["audit_seq"], tenancy["audit_head"]) == (len(events), prev)
-    return [e["trigger"] for e in events]
 
 
 def deadlines(db: FakeDatabase, t: int) -> list[tuple[str, date, str]]:
