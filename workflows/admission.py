@@ -15,8 +15,8 @@ from db.tables import Firm, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from lifecycle.table import APPLIED, EVALUATING, TERMINAL
-from workflows import applications, rules
-from workflows.applications import LAPSES
+from workflows import admittance, applications, rules
+from workflows.admittance import LAPSES
 from workflows.commands import (
     Apply,
     Approve,
@@ -219,7 +219,7 @@ def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
 def withdraw(w: Work, cmd: Withdraw) -> Step:
     tenancy = w.load(cmd, "withdraw")
     effects = w.effects(tenancy)
-    step = applications.withdraw(effects, actor=cmd.actor, reason=cmd.reason)
+    step = admittance.withdraw(effects, actor=cmd.actor, reason=cmd.reason)
     w.apply(effects)
     return step
 
@@ -229,13 +229,13 @@ def lapse(w: Work, cmd: Lapse) -> Step:
     trace: dict[str, Any] = {}
     if tenancy.state in LAPSES:  # the time limit that ran out, read before the transition
         kind = LAPSES[tenancy.state][0]
-        trace = applications.lapse_trace(
+        trace = admittance.lapse_trace(
             tenancy.state,
             rules.for_tenancy(w, tenancy),
             due_on=w.uow.admissions.pending_due_on(tenancy.id, kind),
             today=w.today,
         )
     effects = w.effects(tenancy)
-    step = applications.lapse(effects, trace, actor=cmd.actor, reason=cmd.reason)
+    step = admittance.lapse(effects, trace, actor=cmd.actor, reason=cmd.reason)
     w.apply(effects)
     return step

@@ -1,16 +1,18 @@
-"""Admission decided as data: objections to the 公示, its end, and signing the agreement.
+"""Admission decided as data: objections to the 公示, its end, signing the agreement, and
+leaving before admission (withdrawn, or a time limit lapsed).
 
 Each function here is pure, as in :mod:`workflows.applications`: it takes what the command
 loaded (the tenancy as an :class:`~db.effects.Effects` to fill, the objections lodged so far,
 the last day of the 公示, the units asked for and who holds them, the rulebook, the calendar,
-today) and adds the effects. The handlers are ``workflows.publicity`` and
-``workflows.agreement``.
+today) and adds the effects. The handlers are ``workflows.publicity``,
+``workflows.agreement`` and, for withdrawing and lapsing, ``workflows.admission``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from db.effects import Effects, StepResult
 from db.repositories import ApplicationRow, FirmRow, ObjectionEvent, UnitRow
@@ -18,10 +20,24 @@ from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import GuardFailed, InvalidInput, TransitionNotAllowed
 from lifecycle.machine import Facts
-from lifecycle.table import EXIT_NOTICE, PUBLICITY, allowed_triggers
+from lifecycle.table import ADMITTED, EXIT_NOTICE, INFO_REQUESTED, PUBLICITY, allowed_triggers
 from workflows import inputs
 from workflows.applications import APPLICATION_DEADLINES
 
+LAPSES = {  # state -> (deadline kind, rulebook period, label_zh, label_en)
+    INFO_REQUESTED: (
+        "info_request_lapse",
+        "info_request_response",
+        "补充材料逾期未提交",
+        "Information not supplied in time",
+    ),
+    ADMITTED: (
+        "agreement_lapse",
+        "agreement_signing",
+        "未在规定期限内签订入驻协议",
+        "Agreement not signed in time",
+    ),
+}
 #: The states an objection may be lodged in: the deadline that ends its window, its kind.
 OBJECTION_WINDOWS = {
     PUBLICITY: ("publicity_end", "publicity_objection"),
@@ -260,3 +276,43 @@ def term_deadlines(e: Effects, rb: rbook.Rulebook, calendar: WorkCalendar) -> No
                 payload={"days_left": days, "term_end": end},
             )
     e.deadline("term_end", end, calendar.due_instant(end), key=str(end))
+
+
+# ---- leaving before admission -----------------------------------------------------------------
+def withdraw(e: Effects, *, actor: str, reason: str | None) -> StepResult:
+    step = e.transition("withdraw", actor=actor, reason=reason)
+    e.cancel(*APPLICATION_DEADLINES)
+    e.notify("application_withdrawn", context={"reason": reason})
+    return step
+
+
+def lapse_trace(
+    state: str, rb: rbook.Rulebook, *, due_on: date | None, today: date
+) -> dict[str, Any]:
+    """The time limit that ran out in ``state``, as a trace (empty where none applies)."""
+    if state not in LAPSES:
+        return {}
+    _, period, zh, en = LAPSES[state]
+    trace = rbook.Trace(
+        "admission.lapse",
+        rb.version,
+        (
+            rbook.TraceStep(
+                f"periods.{period}",
+                zh,
+                en,
+                {"due_on": due_on, "today": today},
+                {period: rb.periods.get(period).describe("zh-CN")},
+                "lapse" if due_on is None or today > due_on else "before_due",
+            ),
+        ),
+    )
+    return {"rulebook_version": rb.version, "trace": trace.to_dict()}
+
+
+def lapse(e: Effects, trace: Mapping[str, Any], *, actor: str, reason: str | None) -> StepResult:
+    """A time limit ran out (``trace``: :func:`lapse_trace`, read before the transition)."""
+    step = e.transition("lapse", actor=actor, reason=reason, data=trace)
+    e.cancel(*APPLICATION_DEADLINES)
+    e.notify("application_lapsed", context={"reason": reason})
+    return step

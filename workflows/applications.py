@@ -1,12 +1,12 @@
-"""An application decided as data: what applying, screening, scoring, approving, rejecting,
-withdrawing and lapsing write.
+"""An application decided as data: what applying, screening, scoring, approving and
+rejecting write.
 
 Each function here is pure: it takes what the command loaded (the tenancy as an
 :class:`~db.effects.Effects` to fill, the application, the panel's scores, the rulebook, the
 calendar, today) and adds the effects — the transition and its audit event, the rows, the
 deadlines with their dedupe keys, the notices with their wording. The handlers in
 ``workflows.admission`` load, call one of these, and hand the effects to the one writer.
-The 公示 and the agreement follow in :mod:`workflows.admittance`.
+The 公示, the agreement, and leaving before admission follow in :mod:`workflows.admittance`.
 """
 
 from __future__ import annotations
@@ -23,26 +23,12 @@ from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput
 from lifecycle.machine import Facts
-from lifecycle.table import ADMITTED, APPLIED, INFO_REQUESTED
+from lifecycle.table import APPLIED
 
 APPLICATION_DEADLINES = ("info_request_lapse", "publicity_end", "agreement_lapse")
 # Names of the operator role and the scheduler: a decision taken without a valid panel must
 # name the person who takes it.
 UNNAMED_ACTORS = frozenset({"", "operator", "system", "firm"})
-LAPSES = {  # state -> (deadline kind, rulebook period, label_zh, label_en)
-    INFO_REQUESTED: (
-        "info_request_lapse",
-        "info_request_response",
-        "补充材料逾期未提交",
-        "Information not supplied in time",
-    ),
-    ADMITTED: (
-        "agreement_lapse",
-        "agreement_signing",
-        "未在规定期限内签订入驻协议",
-        "Agreement not signed in time",
-    ),
-}
 
 
 # ---- the facts an application is judged on ----------------------------------------------------
@@ -383,44 +369,4 @@ def reject_without_panel(
             "reason": reason,
         },
     )
-    return step
-
-
-# ---- leaving before admission -----------------------------------------------------------------
-def withdraw(e: Effects, *, actor: str, reason: str | None) -> StepResult:
-    step = e.transition("withdraw", actor=actor, reason=reason)
-    e.cancel(*APPLICATION_DEADLINES)
-    e.notify("application_withdrawn", context={"reason": reason})
-    return step
-
-
-def lapse_trace(
-    state: str, rb: rbook.Rulebook, *, due_on: date | None, today: date
-) -> dict[str, Any]:
-    """The time limit that ran out in ``state``, as a trace (empty where none applies)."""
-    if state not in LAPSES:
-        return {}
-    _, period, zh, en = LAPSES[state]
-    trace = rbook.Trace(
-        "admission.lapse",
-        rb.version,
-        (
-            rbook.TraceStep(
-                f"periods.{period}",
-                zh,
-                en,
-                {"due_on": due_on, "today": today},
-                {period: rb.periods.get(period).describe("zh-CN")},
-                "lapse" if due_on is None or today > due_on else "before_due",
-            ),
-        ),
-    )
-    return {"rulebook_version": rb.version, "trace": trace.to_dict()}
-
-
-def lapse(e: Effects, trace: Mapping[str, Any], *, actor: str, reason: str | None) -> StepResult:
-    """A time limit ran out (``trace``: :func:`lapse_trace`, read before the transition)."""
-    step = e.transition("lapse", actor=actor, reason=reason, data=trace)
-    e.cancel(*APPLICATION_DEADLINES)
-    e.notify("application_lapsed", context={"reason": reason})
     return step

@@ -347,18 +347,18 @@ def test_a_rejection_without_a_panel_is_a_named_decision_with_grounds() -> None:
 # ---- leaving before admission -------------------------------------------------------------------
 def test_withdrawing_and_lapsing_cancel_every_application_deadline() -> None:
     e = effects(PUBLICITY)
-    applications.withdraw(e, actor="企业", reason="另择他址")
+    admittance.withdraw(e, actor="企业", reason="另择他址")
     assert e.tenancy.state == WITHDRAWN and e.cancels == [APPLICATION_DEADLINES]
     assert messages(e) == ["application_withdrawn"]
 
     due = date(2025, 2, 28)
-    trace = applications.lapse_trace(ADMITTED, RB, due_on=due, today=TODAY)
+    trace = admittance.lapse_trace(ADMITTED, RB, due_on=due, today=TODAY)
     assert trace["rulebook_version"] == RB.version
     (step,) = trace["trace"]["steps"]
     assert step["rule"] == "periods.agreement_signing" and step["result"] == "lapse"
-    assert applications.lapse_trace(APPLIED, RB, due_on=None, today=TODAY) == {}
+    assert admittance.lapse_trace(APPLIED, RB, due_on=None, today=TODAY) == {}
     e = effects(ADMITTED)
-    applications.lapse(e, trace, actor="system", reason="未签约")
+    admittance.lapse(e, trace, actor="system", reason="未签约")
     assert e.tenancy.state == WITHDRAWN and e.cancels == [APPLICATION_DEADLINES]
     assert plain(e.events[0]["data"]) == trace and messages(e) == ["application_lapsed"]
 
