@@ -356,6 +356,15 @@ class Effects:
         after = fire(facts, trigger, tenancy_id=t.id)
         return self._step(trigger, after, **step)
 
+    def begin(self, trigger: str, after: str, **step: Unpack[StepOptions]) -> None:
+        """A new tenancy's first event, ``None -> after`` (no trigger of the table fires it);
+        the tenancy keeps the version it was created with."""
+        t = self.tenancy
+        self.new_version = t.version
+        reason, data = step.get("reason"), step.get("data")
+        self._event(trigger, None, after, actor=step["actor"], reason=reason, data=data)
+        t.state = after
+
     def record(self, what: str, **step: Unpack[StepOptions]) -> StepResult:
         """An audited fact that does not change the state (a submission, a score, ...). It
         still moves the version: whoever decides next must have seen it."""

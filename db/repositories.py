@@ -9,7 +9,7 @@ running them again cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -299,3 +299,227 @@ class CoreRulebooks(_OnConnection):
 
     def text(self, version: str) -> str | None:
         return rulebook_text(self.connection(), version)
+
+
+# ---- what the admission commands read ------------------------------------------------------
+@dataclass(slots=True)
+class ApplicationRow:
+    id: int
+    tenancy_id: int
+    track: str
+    requested_area_m2: float
+    profile: dict[str, Any]
+    submitted_at: datetime
+    decision: dict[str, Any]
+
+
+@dataclass(slots=True)
+class FirmRow:
+    """What an application's profile quotes of its firm."""
+
+    id: int
+    uscc: str
+    name: str
+    industry: str
+    founded_on: date | None
+
+
+@dataclass(slots=True)
+class ScoreRow:
+    id: int
+    reviewer: str
+    conflict_of_interest: bool
+    scores: dict[str, Any]
+    total: float
+
+
+@dataclass(slots=True)
+class UnitRow:
+    id: int
+    space_id: int
+    code: str
+    area_m2: float
+    status: str
+
+
+@dataclass(slots=True)
+class ForcedExitRow:
+    """An earlier forced exit of a firm, with its grounds (a re-application bar counts from
+    its handover, or its service, or its opening)."""
+
+    grounds: str
+    handed_over_at: datetime | None
+    served_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class ObjectionEvent:
+    """An objection lodged (``accepted`` or not) or dismissed, as its audit event records it."""
+
+    trigger: str
+    from_state: str | None
+    accepted: bool
+
+
+_AP = ALL_TABLES.tables["applications"]
+_SC = ALL_TABLES.tables["reviewer_scores"]
+_U = ALL_TABLES.tables["units"]
+_X = ALL_TABLES.tables["exit_cases"]
+_EV = ALL_TABLES.tables["audit_events"]
+APPLICATION_COLUMNS = tuple(ApplicationRow.__dataclass_fields__)
+FIRM_COLUMNS = tuple(FirmRow.__dataclass_fields__)
+SCORE_COLUMNS = tuple(ScoreRow.__dataclass_fields__)
+UNIT_COLUMNS = tuple(UnitRow.__dataclass_fields__)
+_APPLICATION = select(*(_AP.c[n] for n in APPLICATION_COLUMNS)).where(
+    _AP.c.tenancy_id == bindparam("tenancy_id")
+)
+_FIRM = select(*(_F.c[n] for n in FIRM_COLUMNS)).where(_F.c.id == bindparam("firm_id"))
+_SCORES = (
+    select(*(_SC.c[n] for n in SCORE_COLUMNS))
+    .where(_SC.c.tenancy_id == bindparam("tenancy_id"))
+    .order_by(_SC.c.id)
+)
+_UNITS = select(*(_U.c[n] for n in UNIT_COLUMNS)).where(
+    _U.c.space_id == bindparam("space_id"), _U.c.code.in_(bindparam("codes", expanding=True))
+)
+_OVERLAPS = select(_A.c.unit_id, _A.c.tenancy_id).where(
+    _A.c.unit_id.in_(bindparam("unit_ids", expanding=True)),
+    _A.c.start_on < bindparam("end"),
+    _A.c.end_on.is_(None) | (_A.c.end_on > bindparam("start")),
+)
+_FORCED_EXITS = (
+    select(_X.c.grounds, _X.c.handed_over_at, _X.c.served_at, _X.c.created_at)
+    .select_from(_X.join(_T, _T.c.id == _X.c.tenancy_id))
+    .where(
+        _T.c.firm_id == bindparam("firm_id"),
+        _X.c.exit_type == "forced",
+        _X.c.grounds.is_not(None),
+    )
+)
+_OPEN_TENANCY = (
+    select(_T.c.id, _T.c.state)
+    .where(
+        _T.c.firm_id == bindparam("firm_id"),
+        _T.c.space_id == bindparam("space_id"),
+        _T.c.state.not_in(bindparam("closed", expanding=True)),
+    )
+    .limit(1)
+)
+_OBJECTIONS = (
+    select(_EV.c.trigger, _EV.c.from_state, _EV.c.data)
+    .where(
+        _EV.c.tenancy_id == bindparam("tenancy_id"),
+        _EV.c.trigger.in_(("lodge_objection", "dismiss_objection")),
+    )
+    .order_by(_EV.c.seq.desc())
+)
+
+
+def application(conn: Connection, tenancy_id: int) -> ApplicationRow | None:
+    row = conn.execute(_APPLICATION, {"tenancy_id": tenancy_id}).first()
+    return None if row is None else ApplicationRow(*row)
+
+
+def firm(conn: Connection, firm_id: int) -> FirmRow | None:
+    row = conn.execute(_FIRM, {"firm_id": firm_id}).first()
+    return None if row is None else FirmRow(*row)
+
+
+def reviewer_scores(conn: Connection, tenancy_id: int) -> list[ScoreRow]:
+    """The panel's scores of an application, in the order they were given."""
+    return [ScoreRow(*r) for r in conn.execute(_SCORES, {"tenancy_id": tenancy_id})]
+
+
+def units(conn: Connection, space_id: int, codes: Sequence[str]) -> dict[str, UnitRow]:
+    """The units of a space with these codes, by code (a code not found is left out)."""
+    if not codes:
+        return {}
+    rows = conn.execute(_UNITS, {"space_id": space_id, "codes": list(codes)})
+    return {r.code: UnitRow(*r) for r in rows}
+
+
+def overlapping_lets(
+    conn: Connection, unit_ids: Sequence[int], start: date, end: date
+) -> dict[int, int]:
+    """Units let for a term overlapping ``[start, end)``: unit id -> the tenancy it is let to."""
+    if not unit_ids:
+        return {}
+    params = {"unit_ids": list(unit_ids), "start": start, "end": end}
+    out: dict[int, int] = {}
+    for unit_id, tenancy_id in conn.execute(_OVERLAPS, params):
+        out.setdefault(unit_id, tenancy_id)
+    return out
+
+
+def forced_exits(conn: Connection, firm_id: int) -> list[ForcedExitRow]:
+    """A firm's forced exits that name their grounds (a re-application bar may follow one)."""
+    return [ForcedExitRow(*r) for r in conn.execute(_FORCED_EXITS, {"firm_id": firm_id})]
+
+
+def open_tenancy(
+    conn: Connection, firm_id: int, space_id: int, closed: Collection[str]
+) -> tuple[int, str] | None:
+    """A stay of the firm in the space not yet in one of the ``closed`` states: (id, state)."""
+    params = {"firm_id": firm_id, "space_id": space_id, "closed": list(closed)}
+    row = conn.execute(_OPEN_TENANCY, params).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def objections(conn: Connection, tenancy_id: int) -> list[ObjectionEvent]:
+    """The objections lodged and dismissed on a tenancy, newest first."""
+    return [
+        ObjectionEvent(trigger, from_state, bool((data or {}).get("accepted")))
+        for trigger, from_state, data in conn.execute(_OBJECTIONS, {"tenancy_id": tenancy_id})
+    ]
+
+
+class Admissions(Protocol):
+    """What the admission commands read (applications, the panel, units, objections)."""
+
+    def application(self, tenancy_id: int) -> ApplicationRow | None: ...
+    def firm(self, firm_id: int) -> FirmRow | None: ...
+    def reviewer_scores(self, tenancy_id: int) -> list[ScoreRow]: ...
+    def units(self, space_id: int, codes: Sequence[str]) -> dict[str, UnitRow]: ...
+    def overlapping_lets(
+        self, unit_ids: Sequence[int], start: date, end: date
+    ) -> dict[int, int]: ...
+    def forced_exits(self, firm_id: int) -> list[ForcedExitRow]: ...
+    def open_tenancy(
+        self, firm_id: int, space_id: int, closed: Collection[str]
+    ) -> tuple[int, str] | None: ...
+    def objections(self, tenancy_id: int) -> list[ObjectionEvent]: ...
+    def pending_due_on(self, tenancy_id: int, kind: str) -> date | None: ...
+
+
+class CoreAdmissions(_OnConnection):
+    __slots__ = ()
+
+    def application(self, tenancy_id: int) -> ApplicationRow | None:
+        return application(self.connection(), tenancy_id)
+
+    def firm(self, firm_id: int) -> FirmRow | None:
+        return firm(self.connection(), firm_id)
+
+    def reviewer_scores(self, tenancy_id: int) -> list[ScoreRow]:
+        return reviewer_scores(self.connection(), tenancy_id)
+
+    def units(self, space_id: int, codes: Sequence[str]) -> dict[str, UnitRow]:
+        return units(self.connection(), space_id, codes)
+
+    def overlapping_lets(self, unit_ids: Sequence[int], start: date, end: date) -> dict[int, int]:
+        return overlapping_lets(self.connection(), unit_ids, start, end)
+
+    def forced_exits(self, firm_id: int) -> list[ForcedExitRow]:
+        return forced_exits(self.connection(), firm_id)
+
+    def open_tenancy(
+        self, firm_id: int, space_id: int, closed: Collection[str]
+    ) -> tuple[int, str] | None:
+        return open_tenancy(self.connection(), firm_id, space_id, closed)
+
+    def objections(self, tenancy_id: int) -> list[ObjectionEvent]:
+        return objections(self.connection(), tenancy_id)
+
+    def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
+        return pending_due_on(self.connection(), tenancy_id, kind)

@@ -5,10 +5,11 @@ transaction. A command that reads and writes only through the repositories and t
 writer (the review commands) never pays for one.
 
 Handlers reach the repositories (``uow.tenancies``, ``uow.reviews``, ``uow.allocations``,
-``uow.spaces``, ``uow.rulebooks``) and the writer (``uow.writer``) through the unit of work:
-here they are :mod:`db.repositories` and :mod:`db.writer` bound to its connection; an
-in-memory stand-in (``tests/fakes.py``, ``FakeUnitOfWork``) keeps rows in dicts instead, so
-handler tests can run without a database. :class:`AbstractUnitOfWork` is what both provide.
+``uow.spaces``, ``uow.rulebooks``, ``uow.admissions``) and the writer (``uow.writer``)
+through the unit of work: here they are :mod:`db.repositories` and :mod:`db.writer` bound
+to its connection; an in-memory stand-in (``tests/fakes.py``, ``FakeUnitOfWork``) keeps rows
+in dicts instead, so handler tests can run without a database. :class:`AbstractUnitOfWork`
+is what both provide.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ class AbstractUnitOfWork(Protocol):
     @property
     def rulebooks(self) -> repo.Rulebooks: ...
     @property
+    def admissions(self) -> repo.Admissions: ...
+    @property
     def writer(self) -> EffectWriter: ...
     @property
     def cases(self) -> Cases: ...
@@ -117,6 +120,7 @@ class UnitOfWork:
         self.allocations: repo.Allocations = repo.CoreAllocations(self.current_connection)
         self.spaces: repo.Spaces = repo.CoreSpaces(self.current_connection)
         self.rulebooks: repo.Rulebooks = repo.CoreRulebooks(self.current_connection)
+        self.admissions: repo.Admissions = repo.CoreAdmissions(self.current_connection)
         self.writer: EffectWriter = CoreWriter(self.current_connection)
         # The residency and exit reads (open cases, rectifications, violations, events).
         self.cases: Cases = CoreCases(self.current_connection)

@@ -2,13 +2,14 @@
 
 :class:`FakeUnitOfWork` provides what ``workflows.core.Work`` uses of a unit of work
 (:class:`db.uow.AbstractUnitOfWork`): the repositories (``tenancies``, ``reviews``,
-``allocations``, ``spaces``, ``rulebooks``, ``cases``) and the writer, over rows kept in dicts by a
-:class:`FakeDatabase`. The writer follows :mod:`db.writer`: the versioned tenancy update
-(:class:`~lifecycle.errors.StaleTenancy` when the row moved on), new rows given ids (their
-:class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a dedupe key seen
-before is a no-op), audit events (a clash on ``(tenancy_id, seq)`` is stale), notices (a dedupe
-key seen before is :class:`~lifecycle.errors.AlreadyExists`). The table shapes and unique keys
-are read from ``db.tables``; JSON columns hold what reading them back would give.
+``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``) and the writer, over
+rows kept in dicts by a :class:`FakeDatabase`. The writer follows :mod:`db.writer`: the versioned
+tenancy update (:class:`~lifecycle.errors.StaleTenancy` when the row moved on), new rows given
+ids (their :class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a
+dedupe key seen before is a no-op), audit events (a clash on ``(tenancy_id, seq)`` is stale),
+notices (a dedupe key seen before is :class:`~lifecycle.errors.AlreadyExists`). The table
+shapes and unique keys are read from ``db.tables``; JSON columns hold what reading them back
+would give.
 
 A unit of work works on a copy of the committed rows: ``commit`` publishes it, leaving the
 block without committing drops it. Anything that needs SQL (``connection``, ``session``)
@@ -22,10 +23,10 @@ and a fixed calendar: ``service.handle(command)`` runs the registered handler as
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from types import TracebackType
-from typing import Any, cast
+from types import SimpleNamespace, TracebackType
+from typing import Any, TypeVar, cast
 
 import orjson
 from sqlalchemy import JSON, Connection, Engine, UniqueConstraint
@@ -44,10 +45,23 @@ from db.cases import (
     ViolationRow,
 )
 from db.effects import TENANCY_COLUMNS, Effects, Party, Ref, RefKey, TenancyRow, json_safe
-from db.repositories import REVIEW_COLUMNS, ReviewRow
+from db.repositories import (
+    APPLICATION_COLUMNS,
+    FIRM_COLUMNS,
+    REVIEW_COLUMNS,
+    SCORE_COLUMNS,
+    UNIT_COLUMNS,
+    ApplicationRow,
+    FirmRow,
+    ForcedExitRow,
+    ObjectionEvent,
+    ReviewRow,
+    ScoreRow,
+    UnitRow,
+)
 from db.tables import ALL_TABLES
 from entrypoints.bootstrap import HANDLERS
-from lifecycle.audit import GENESIS
+from lifecycle.audit import GENESIS, recompute
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
 from lifecycle.errors import AlreadyExists, StaleTenancy
@@ -171,6 +185,77 @@ class FakeDatabase:
     ) -> int:
         """A firm resident in a space (created here if new) under ``rulebook``, holding one
         unit of ``area_m2``; its tenancy's id. The chain starts at GENESIS."""
+        space_id, tenancy_id = self._tenancy_in(
+            space,
+            now=now,
+            rulebook=rulebook,
+            name=name,
+            uscc=uscc,
+            state=state,
+            term_start=term_start,
+            term_end=term_end,
+        )
+        unit_id = self.add(
+            "units",
+            space_id=space_id,
+            code=f"A-{100 + tenancy_id}",
+            kind="office",
+            area_m2=area_m2,
+            status="let",
+        )
+        self.add(
+            "allocations",
+            tenancy_id=tenancy_id,
+            unit_id=unit_id,
+            area_m2=area_m2,
+            start_on=term_start or now.date(),
+            end_on=None,
+        )
+        return int(tenancy_id)
+
+    def add_applicant(
+        self,
+        *,
+        now: datetime,
+        rulebook: Rulebook,
+        uscc: str,
+        state: str,
+        profile: Mapping[str, Any],
+        name: str = "峰际生物",
+        space: str = "MC3",
+        submitted_at: datetime | None = None,
+    ) -> int:
+        """A firm's application to a space (created here if new) under ``rulebook``, its
+        tenancy in ``state`` (an admission state); the tenancy's id. The chain starts at
+        GENESIS."""
+        submitted_at = submitted_at or now
+        _, tenancy_id = self._tenancy_in(
+            space, now=submitted_at, rulebook=rulebook, name=name, uscc=uscc, state=state
+        )
+        self.add(
+            "applications",
+            tenancy_id=tenancy_id,
+            track="incubation",
+            requested_area_m2=120.0,
+            profile=dict(profile),
+            submitted_at=submitted_at,
+            decision={},
+        )
+        return int(tenancy_id)
+
+    def _tenancy_in(
+        self,
+        space: str,
+        *,
+        now: datetime,
+        rulebook: Rulebook,
+        name: str,
+        uscc: str,
+        state: str,
+        **columns: Any,
+    ) -> tuple[int, int]:
+        """A new firm's tenancy in ``state`` under ``rulebook``, its chain at GENESIS, in a
+        space (created if new): (space id, tenancy id)."""
         found = select(self.tables, "spaces", code=space)
         space_id = (
             found[0]["id"]
@@ -200,30 +285,27 @@ class FakeDatabase:
             firm_id=firm_id,
             space_id=space_id,
             state=state,
-            term_start=term_start,
-            term_end=term_end,
             rulebook_version=rulebook.version,
             audit_head=GENESIS,
             created_at=now,
             updated_at=now,
+            **columns,
         )
-        unit_id = self.add(
-            "units",
-            space_id=space_id,
-            code=f"A-{100 + tenancy_id}",
-            kind="office",
-            area_m2=area_m2,
-            status="let",
-        )
-        self.add(
-            "allocations",
-            tenancy_id=tenancy_id,
-            unit_id=unit_id,
-            area_m2=area_m2,
-            start_on=term_start or now.date(),
-            end_on=None,
-        )
-        return int(tenancy_id)
+        return int(space_id), int(tenancy_id)
+
+
+def chained(db: FakeDatabase, t: int) -> list[str]:
+    """The tenancy's triggers, after checking every event's hash and link (from GENESIS, as
+    the fake's tenancies start) and that the tenancy's head is the last hash."""
+    events = db.events(t)
+    prev = GENESIS
+    for seq, event in enumerate(events, start=1):
+        assert event["seq"] == seq and event["prev_hash"] == prev
+        assert recompute(SimpleNamespace(**event)) == event["hash"]
+        prev = event["hash"]
+    tenancy = db.row("tenancies", t)
+    assert (tenancy["audit_seq"], tenancy["audit_head"]) == (len(events), prev)
+    return [e["trigger"] for e in events]
 
 
 def select(tables: Rows, table: str, **where: Any) -> list[Row]:
@@ -265,6 +347,7 @@ class FakeUnitOfWork:
         self.allocations = FakeAllocations(self)
         self.spaces = FakeSpaces(self)
         self.rulebooks = FakeRulebooks(self)
+        self.admissions = FakeAdmissions(self)
         self.writer = FakeWriter(self)
         self.cases = FakeCases(self)
 
@@ -455,6 +538,73 @@ class FakeCases(_Repository):
             self.uow.rows, "deadlines", tenancy_id=tenancy_id, kind=kind, status="pending"
         )
         return found[-1]["due_on"] if found else None
+
+
+class FakeAdmissions(_Repository):
+    """What the admission commands read, from the unit of work's rows."""
+
+    __slots__ = ()
+
+    def application(self, tenancy_id: int) -> ApplicationRow | None:
+        found = select(self.uow.rows, "applications", tenancy_id=tenancy_id)
+        return _record(ApplicationRow, APPLICATION_COLUMNS, found[0]) if found else None
+
+    def firm(self, firm_id: int) -> FirmRow | None:
+        row = self.uow.rows["firms"].get(firm_id)
+        return None if row is None else _record(FirmRow, FIRM_COLUMNS, row)
+
+    def reviewer_scores(self, tenancy_id: int) -> list[ScoreRow]:
+        rows = select(self.uow.rows, "reviewer_scores", tenancy_id=tenancy_id)
+        return [_record(ScoreRow, SCORE_COLUMNS, r) for r in rows]
+
+    def units(self, space_id: int, codes: Sequence[str]) -> dict[str, UnitRow]:
+        rows = select(self.uow.rows, "units", space_id=space_id)
+        return {r["code"]: _record(UnitRow, UNIT_COLUMNS, r) for r in rows if r["code"] in codes}
+
+    def overlapping_lets(self, unit_ids: Sequence[int], start: date, end: date) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for a in select(self.uow.rows, "allocations"):
+            ends = a["end_on"]
+            if a["unit_id"] in unit_ids and a["start_on"] < end and (ends is None or ends > start):
+                out.setdefault(a["unit_id"], a["tenancy_id"])
+        return out
+
+    def forced_exits(self, firm_id: int) -> list[ForcedExitRow]:
+        rows = self.uow.rows
+        return [
+            ForcedExitRow(c["grounds"], c["handed_over_at"], c["served_at"], c["created_at"])
+            for c in select(rows, "exit_cases", exit_type="forced")
+            if c["grounds"] is not None and rows["tenancies"][c["tenancy_id"]]["firm_id"] == firm_id
+        ]
+
+    def open_tenancy(
+        self, firm_id: int, space_id: int, closed: Collection[str]
+    ) -> tuple[int, str] | None:
+        for t in select(self.uow.rows, "tenancies", firm_id=firm_id, space_id=space_id):
+            if t["state"] not in closed:
+                return t["id"], t["state"]
+        return None
+
+    def objections(self, tenancy_id: int) -> list[ObjectionEvent]:
+        events = select(self.uow.rows, "audit_events", tenancy_id=tenancy_id)
+        return [
+            ObjectionEvent(e["trigger"], e["from_state"], bool((e["data"] or {}).get("accepted")))
+            for e in sorted(events, key=lambda e: e["seq"], reverse=True)
+            if e["trigger"] in ("lodge_objection", "dismiss_objection")
+        ]
+
+    def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
+        rows = select(
+            self.uow.rows, "deadlines", tenancy_id=tenancy_id, kind=kind, status="pending"
+        )
+        return rows[-1]["due_on"] if rows else None
+
+
+R = TypeVar("R")
+
+
+def _record(make: Callable[..., R], columns: Sequence[str], row: Row) -> R:
+    return make(*(copy.deepcopy(row[c]) for c in columns))
 
 
 class FakeWriter(_Repository):

@@ -157,6 +157,8 @@ class Work:
         self.uow.writer.write([effects])
         self._written(effects)
         self.added_deadlines.extend(effects.deadlines)
+        for kinds in effects.cancels:
+            self._expire_deadlines(effects.tenancy.id, kinds)
 
     def decide(
         self,
@@ -417,12 +419,15 @@ class Work:
     def cancel_deadlines(self, tenancy_id: int, *kinds: str) -> int:
         """Cancel pending deadlines of these kinds (the step they guarded is moot)."""
         done = self.uow.writer.cancel_deadlines([tenancy_id], kinds, self.now)
+        self._expire_deadlines(tenancy_id, kinds)
+        return done
+
+    def _expire_deadlines(self, tenancy_id: int, kinds: Collection[str]) -> None:
         if self.uow.has_session:
             # Deadlines this session already holds (a sweep firing one) are read again.
             for obj in list(self.session.identity_map.values()):
                 if isinstance(obj, Deadline) and obj.tenancy_id == tenancy_id and obj.kind in kinds:
                     self.session.expire(obj, ["status", "done_at"])
-        return done
 
     # ---- notices ------------------------------------------------------------------------
     def notify(

@@ -4,14 +4,12 @@ firm's annual review opened, submitted and decided with no database (``tests/fak
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from fakes import FakeDatabase, FakeService, FakeUnitOfWork, NoDatabase
+from fakes import FakeDatabase, FakeService, FakeUnitOfWork, NoDatabase, chained
 from golden_figures import golden_figures as figures
 
-from lifecycle.audit import GENESIS, recompute
 from lifecycle.clock import FixedClock
 from lifecycle.errors import AlreadyExists, InvalidInput, StaleTenancy, TransitionNotAllowed
 from lifecycle.table import ACTIVE, EXIT_NOTICE, UNDER_REVIEW
@@ -43,20 +41,6 @@ def service(db: FakeDatabase, clock: FixedClock) -> FakeService:
 def resident(db: FakeDatabase, **kw: Any) -> int:
     db.add_rulebook(rules.default_rulebook_text(), NOW)
     return db.add_resident(now=NOW, rulebook=RB, **kw)
-
-
-def chained(db: FakeDatabase, t: int) -> list[str]:
-    """The tenancy's triggers, after checking every event's hash and link (from GENESIS, as
-    the fake's residents start) and that the tenancy's head is the last hash."""
-    events = db.events(t)
-    prev = GENESIS
-    for seq, event in enumerate(events, start=1):
-        assert event["seq"] == seq and event["prev_hash"] == prev
-        assert recompute(SimpleNamespace(**event)) == event["hash"]
-        prev = event["hash"]
-    tenancy = db.row("tenancies", t)
-    assert (tenancy["audit_seq"], tenancy["audit_head"]) == (len(events), prev)
-    return [e["trigger"] for e in events]
 
 
 def deadlines(db: FakeDatabase, t: int) -> list[tuple[str, date, str, str]]:

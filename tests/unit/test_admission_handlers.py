@@ -1,0 +1,249 @@
+"""The admission commands through their registered handlers, on the in-memory unit of work:
+an application approved or rejected on its panel's scores, its 公示 objected to and ended, and
+its agreement signed, with no database (``tests/fakes.py``)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from fakes import FakeDatabase, FakeService, chained
+
+from entrypoints.demo_data import good_profile, make_uscc, scores
+from lifecycle.clock import FixedClock
+from lifecycle.errors import GuardFailed, InvalidInput, StaleTenancy
+from lifecycle.table import ACTIVE, ADMITTED, EVALUATING, PUBLICITY, REJECTED
+from workflows import commands as c
+from workflows import rules
+
+NOW = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+TODAY = date(2025, 3, 3)
+RB = rules.parse(rules.default_rulebook_text())
+
+
+@pytest.fixture
+def db() -> FakeDatabase:
+    db = FakeDatabase()
+    db.add_rulebook(rules.default_rulebook_text(), NOW)
+    return db
+
+
+@pytest.fixture
+def service(db: FakeDatabase) -> FakeService:
+    return FakeService(db, FixedClock(NOW))
+
+
+def applicant(db: FakeDatabase, state: str, *, levels: tuple[float, ...] = ()) -> int:
+    """A firm's application in ``state`` in space MC3, scored by a panel at ``levels``."""
+    t = db.add_applicant(
+        now=NOW,
+        rulebook=RB,
+        uscc=make_uscc(random.Random(len(db.rows("firms")))),
+        state=state,
+        profile=good_profile(TODAY),
+        submitted_at=NOW - timedelta(days=30),
+    )
+    for i, level in enumerate(levels, start=1):
+        db.add(
+            "reviewer_scores",
+            tenancy_id=t,
+            reviewer=f"专家{i}",
+            conflict_of_interest=False,
+            scores=scores(level),
+            total=sum(scores(level).values()),
+            created_at=NOW - timedelta(days=2),
+        )
+    return t
+
+
+def deadline(db: FakeDatabase, t: int, kind: str, due_on: date) -> None:
+    db.add(
+        "deadlines",
+        kind=kind,
+        tenancy_id=t,
+        due_on=due_on,
+        due_at=datetime.combine(due_on, datetime.min.time(), UTC),
+        status="pending",
+        dedupe_key=f"{kind}:{t}:seeded",
+        payload={},
+        created_at=NOW - timedelta(days=7),
+    )
+
+
+def deadlines(db: FakeDatabase, t: int) -> list[tuple[str, date, str]]:
+    return [(d["kind"], d["due_on"], d["status"]) for d in db.rows("deadlines", tenancy_id=t)]
+
+
+def notices(db: FakeDatabase, t: int) -> list[str]:
+    return [n["message"] for n in db.rows("outbox", tenancy_id=t)]
+
+
+def test_an_application_scored_by_a_valid_panel_is_approved_into_its_publicity(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = applicant(db, EVALUATING, levels=(0.9, 0.8, 0.85))
+    commits = db.commits
+    step = service.handle(c.Approve(tenancy_id=t, expected_version=1, actor="王"))
+    assert (step.trigger, step.from_state, step.to_state, step.version) == (
+        "approve",
+        EVALUATING,
+        PUBLICITY,
+        2,
+    )
+    tenancy = db.row("tenancies", t)
+    assert (tenancy["state"], tenancy["version"], tenancy["priority"]) == (PUBLICITY, 2, True)
+    assert tenancy["score"] == step.data["score"] == 84.33  # the three totals' mean
+    assert deadlines(db, t) == [("publicity_end", date(2025, 3, 7), "pending")]
+    assert db.rows("deadlines", tenancy_id=t)[0]["dedupe_key"] == f"publicity_end:{t}:1"
+    assert notices(db, t) == ["scoring_result", "publicity_start"]
+    assert db.rows("outbox", tenancy_id=t)[1]["context"]["to"] == "2025-03-07"
+    assert chained(db, t) == ["approve"]
+    assert db.commits == commits + 1
+
+
+def test_approval_and_rejection_without_a_valid_panel_write_nothing(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = applicant(db, EVALUATING, levels=(0.9, 0.9))
+    with pytest.raises(GuardFailed, match="no valid panel"):
+        service.handle(c.Approve(tenancy_id=t))
+    with pytest.raises(GuardFailed, match="--without-panel"):
+        service.handle(c.Reject(tenancy_id=t, reason="不符合"))
+    with pytest.raises(StaleTenancy):
+        service.handle(c.Approve(tenancy_id=t, expected_version=3))
+    assert db.events(t) == [] and db.rows("outbox") == [] and db.rows("deadlines") == []
+    assert db.row("tenancies", t)["version"] == 1
+
+
+def test_an_application_scored_below_the_line_is_rejected(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = applicant(db, EVALUATING, levels=(0.3, 0.4, 0.3))
+    step = service.handle(c.Reject(tenancy_id=t, actor="王", reason="评分未达标"))
+    assert (step.trigger, step.to_state) == ("reject", REJECTED)
+    tenancy = db.row("tenancies", t)
+    assert (tenancy["state"], tenancy["score"]) == (REJECTED, step.data["score"])
+    (notice,) = db.rows("outbox", tenancy_id=t)
+    assert notice["message"] == "scoring_result"
+    assert (notice["context"]["passed"], notice["context"]["reason"]) == (False, "评分未达标")
+    assert chained(db, t) == ["reject"]
+
+
+def test_the_publicity_ends_in_admission_once_its_objection_is_ruled_on(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = applicant(db, PUBLICITY)
+    deadline(db, t, "publicity_end", TODAY + timedelta(days=2))
+    lodged = service.handle(
+        c.LodgeObjection(tenancy_id=t, by="李四", grounds="申报材料与实际不符", actor="李四")
+    )
+    assert lodged["accepted"] is True and lodged["to"] == PUBLICITY
+    with pytest.raises(GuardFailed, match="inclusive"):
+        service.handle(c.EndPublicity(tenancy_id=t))
+
+    later = service.with_clock(FixedClock(NOW + timedelta(days=4)))
+    with pytest.raises(GuardFailed, match="awaits a ruling"):
+        later.handle(c.EndPublicity(tenancy_id=t))
+    with pytest.raises(InvalidInput):
+        later.handle(c.RuleOnObjection(tenancy_id=t, upheld=False))
+    later.handle(c.RuleOnObjection(tenancy_id=t, upheld=False, reason="经核实不成立"))
+    step = later.handle(c.EndPublicity(tenancy_id=t, expected_version=3, actor="王"))
+    assert (step.trigger, step.from_state, step.to_state, step.version) == (
+        "admit",
+        PUBLICITY,
+        ADMITTED,
+        4,
+    )
+    sign_by = date(2025, 3, 21)  # ten working days from Friday 7 March
+    assert deadlines(db, t) == [
+        ("publicity_end", TODAY + timedelta(days=2), "cancelled"),
+        ("agreement_lapse", sign_by, "pending"),
+    ]
+    assert db.rows("deadlines", tenancy_id=t)[1]["dedupe_key"] == f"agreement_lapse:{t}:3"
+    assert notices(db, t) == ["objection_ruling", "admitted"]
+    assert chained(db, t) == ["lodge_objection", "dismiss_objection", "admit"]
+
+
+def test_an_upheld_objection_rejects_the_application_and_ends_its_deadlines(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = applicant(db, PUBLICITY)
+    deadline(db, t, "publicity_end", TODAY + timedelta(days=2))
+    with pytest.raises(GuardFailed, match="no accepted objection"):
+        service.handle(c.RuleOnObjection(tenancy_id=t, upheld=True, reason="查实"))
+    service.handle(c.LodgeObjection(tenancy_id=t, by="李四", grounds="材料不实"))
+    step = service.handle(c.RuleOnObjection(tenancy_id=t, upheld=True, reason="查实"))
+    assert (step.trigger, step.to_state) == ("uphold_objection", REJECTED)
+    assert [s for _, _, s in deadlines(db, t)] == ["cancelled"]
+    assert chained(db, t) == ["lodge_objection", "uphold_objection"]
+
+
+def add_unit(db: FakeDatabase, code: str, area_m2: float, status: str = "available") -> int:
+    space_id = db.rows("spaces", code="MC3")[0]["id"]
+    unit = db.add("units", space_id=space_id, code=code, kind="office", area_m2=area_m2)
+    db.tables["units"][unit]["status"] = status
+    return int(unit)
+
+
+def sign(t: int, *codes: str, **kw: Any) -> c.Sign:
+    return c.Sign(
+        tenancy_id=t,
+        units=codes,
+        term_start=date(2025, 4, 1),
+        term_end=date(2027, 3, 31),
+        deposit_yuan=5000,
+        actor="王",
+        **kw,
+    )
+
+
+def test_signing_lets_the_units_and_starts_residency(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = applicant(db, ADMITTED)
+    deadline(db, t, "agreement_lapse", TODAY + timedelta(days=10))
+    a, b = add_unit(db, "A-101", 80.0), add_unit(db, "A-102", 40.5)
+    step = service.handle(sign(t, "A-101", "A-102", expected_version=1))
+    assert (step.trigger, step.from_state, step.to_state, step.version) == (
+        "sign",
+        ADMITTED,
+        ACTIVE,
+        2,
+    )
+    assert step.data["area_m2"] == 120.5
+    tenancy = db.row("tenancies", t)
+    assert (tenancy["state"], tenancy["term_start"], tenancy["term_end"]) == (
+        ACTIVE,
+        date(2025, 4, 1),
+        date(2027, 3, 31),
+    )
+    assert [db.row("units", u)["status"] for u in (a, b)] == ["let", "let"]
+    assert [
+        (x["unit_id"], x["area_m2"], x["start_on"], x["end_on"])
+        for x in db.rows("allocations", tenancy_id=t)
+    ] == [(a, 80.0, date(2025, 4, 1), None), (b, 40.5, date(2025, 4, 1), None)]
+    assert deadlines(db, t) == [
+        ("agreement_lapse", TODAY + timedelta(days=10), "cancelled"),
+        ("term_expiry_warning", date(2026, 12, 31), "pending"),
+        ("term_expiry_warning", date(2027, 1, 30), "pending"),
+        ("term_expiry_warning", date(2027, 3, 1), "pending"),
+        ("term_end", date(2027, 3, 31), "pending"),
+    ]
+    assert notices(db, t) == ["agreement_signed"]
+    assert chained(db, t) == ["sign"]
+
+
+def test_a_unit_let_to_another_firm_cannot_be_signed_for(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    first, second = applicant(db, ADMITTED), applicant(db, ADMITTED)
+    add_unit(db, "A-101", 80.0)
+    with pytest.raises(InvalidInput, match="no unit"):
+        service.handle(sign(first, "Z-9"))
+    service.handle(sign(first, "A-101"))
+    with pytest.raises(GuardFailed, match="not available"):
+        service.handle(sign(second, "A-101"))
+    assert db.row("tenancies", second)["state"] == ADMITTED and db.events(second) == []
+    assert len(db.rows("allocations")) == 1
