@@ -20,14 +20,15 @@ from entrypoints.cli.common import (
 )
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
-from workflows import commands as c
 
 if TYPE_CHECKING:
     from lifecycle.rulebook import Rulebook
+    from workflows import commands as c
     from workflows import queries, queries_ops, rules
 else:
     queries, queries_ops = lazy("workflows.queries"), lazy("workflows.queries_ops")
     rules = lazy("workflows.rules")
+    c = lazy("workflows.commands")
 
 db_app = typer.Typer(help="数据库 / database schema", no_args_is_help=True)
 space_app = typer.Typer(help="空间 / spaces", no_args_is_help=True)
