@@ -6,8 +6,10 @@ errors are mapped to exit codes in ``entrypoints.errors`` and printed as one lin
 
 from __future__ import annotations
 
+import atexit
 import copy
 import functools
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -42,6 +44,12 @@ __all__ = ["app", "command", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the command line ``argv`` (default: this process's, ``sys.argv``)."""
+    if argv is None:
+        # The process's own command line (the console script): the process ends when this
+        # returns. Python's last garbage collection would walk every object the imports made
+        # (0.06 s once SQLAlchemy is loaded); frozen, they are left to the process's exit.
+        atexit.register(gc.freeze)
     try:
         args = sys.argv[1:] if argv is None else argv
         command(named_command(args))(args=args, prog_name="innospace")
