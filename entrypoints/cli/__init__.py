@@ -32,7 +32,7 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     residency,
     rules_ops,
 )
-from entrypoints.cli.common import STATE, app, echo_error
+from entrypoints.cli.common import STATE, app, echo_error, pause_collection, started
 from entrypoints.dates import EARLIEST_DATE, LATEST_DATE
 from entrypoints.errors import EXIT_DATABASE_UNAVAILABLE, EXIT_INTERNAL_ERROR, exit_code
 from lifecycle.errors import InnospaceError
@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> None:
     """Run the command line ``argv`` (default: this process's, ``sys.argv``)."""
     if argv is None:
         # The process's own command line (the console script): the process ends when this
-        # returns. Python's last garbage collection would walk every object the imports made
-        # (0.06 s once SQLAlchemy is loaded); frozen, they are left to the process's exit.
+        # returns. No collection until the command has started (``common.started``); and
+        # Python's last one would walk every object the imports made (0.06 s once SQLAlchemy
+        # is loaded): frozen, they are left to the process's exit.
+        pause_collection()
         atexit.register(gc.freeze)
     try:
         args = sys.argv[1:] if argv is None else argv
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(_database_error(err)) from None
         raise SystemExit(_internal_error(err)) from None
     finally:
+        started()
         if STATE.app is not None:
             STATE.app.engine.dispose()
             STATE.app = None

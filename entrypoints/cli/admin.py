@@ -17,6 +17,7 @@ from entrypoints.cli.common import (
     parse_instant,
     read_file,
     require_training,
+    started,
 )
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
@@ -457,4 +458,5 @@ def demo_cmd(
     """
     from entrypoints.demo import run_demo
 
+    started()  # thirty seconds of simulation: collect garbage as usual
     run_demo(Path(db), firms=firms, seed=seed, overwrite=overwrite)
