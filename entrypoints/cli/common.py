@@ -37,7 +37,7 @@ STATE = State()
 def pause_collection() -> None:
     """No garbage collection while the process starts (``main`` for its own command line):
     the start only imports modules and builds the application, long-lived objects all, and
-    the collector walking them again and again costs about a tenth of the start."""
+    the collector walking them again and again costs 0.01–0.03 s of ``innospace list``."""
     if gc.isenabled():
         gc.disable()
         STATE.collection_paused = True
