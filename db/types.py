@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -39,11 +38,5 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
 
-
-# JSON columns are written and read with orjson (several times faster than the json module on
-# the large decision traces the engine stores): compact UTF-8 text, keys as given.
-def json_dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-json_loads = orjson.loads
+# The engine writes and reads JSON columns with orjson (``db.engine.json_dumps``): defined
+# there, so that making an engine does not import the PostgreSQL dialect JSONB needs.

@@ -2,128 +2,122 @@
 renderer and relay.
 
 Nothing runs at import time; every entry point (CLI, scheduler, tests) calls :func:`bootstrap`.
+Importing this module loads no workflow, no notification and no table model: the CLI imports
+it for every command that touches the database, ``innospace list`` among them.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from db.engine import make_engine
+from entrypoints.lazy import LazyHandlers
 from entrypoints.settings import EARLIEST_DATE, LATEST_DATE, Settings
 from lifecycle.clock import Clock, FixedClock
 from lifecycle.errors import InvalidInput
-from notifications.channels import SmtpSettings, plaintext_auth_problem
-from notifications.relay import Relay
-from notifications.render import Renderer
-from workflows import (
-    accounts,
-    admission,
-    agreement,
-    benefits,
-    calendar_years,
-    corrections,
-    exits,
-    forms,
-    idempotency,
-    integrations,
-    logins,
-    operations,
-    publicity,
-    registry,
-    residency,
-    windows,
-)
-from workflows import commands as c
-from workflows import identity as i
-from workflows.core import Work
-from workflows.service import Handlers, Service
+from workflows.service import Service
+
+if TYPE_CHECKING:
+    from notifications.channels import SmtpSettings
+    from notifications.relay import Relay
+    from notifications.render import Renderer
+    from workflows.core import Work
+    from workflows.idempotency import Idempotent, Stored
 
 
-def _idempotent(w: Work, cmd: idempotency.Idempotent) -> idempotency.Stored:
+def _idempotent(w: Work, cmd: Idempotent) -> Stored:
     """Run the wrapped command once per Idempotency-Key, through this same table."""
+    from workflows import idempotency
+
     return idempotency.run(w, cmd, HANDLERS)
 
 
 # Every command and the function that handles it: the one place handlers are registered.
-HANDLERS: Handlers = {
-    # registry
-    c.CreateSpace: registry.create_space,
-    c.AddUnit: registry.add_unit,
-    c.RegisterFirm: registry.register_firm,
-    c.LoadRulebook: registry.load_rulebook,
-    c.SetCalendarDay: registry.set_calendar_day,
-    c.ImportCalendar: registry.import_calendar,
-    c.PublishCalendarYear: calendar_years.publish_year,
-    # admission
-    c.Apply: admission.apply,
-    c.Screen: admission.screen,
-    c.RequestInfo: admission.request_info,
-    c.Resubmit: admission.resubmit,
-    c.ScoreApplication: admission.score_application,
-    c.Approve: admission.approve,
-    c.Reject: admission.reject,
-    c.RejectWithoutPanel: admission.reject_without_panel,
-    c.Withdraw: admission.withdraw,
-    c.Lapse: admission.lapse,
-    c.LodgeObjection: publicity.lodge_objection,
-    c.RuleOnObjection: publicity.rule_on_objection,
-    c.EndPublicity: publicity.end_publicity,
-    c.Sign: agreement.sign,
-    # residency
-    c.OpenReview: residency.open_review,
-    c.SubmitReview: residency.submit_review,
-    c.DecideReview: residency.decide_review,
-    c.FileRectificationPlan: residency.file_plan,
-    c.ExtendRectification: residency.extend_rectification,
-    c.Reinspect: residency.reinspect,
-    c.ReportViolation: residency.report_violation,
-    c.RecordBenefit: benefits.record_benefit_cmd,
-    c.DecideCycle: operations.decide_cycle,
-    forms.ImportFigures: forms.import_figures,
-    # exit
-    c.ServeExitNotice: exits.serve_exit_notice,
-    c.ConfirmExit: exits.confirm_exit_cmd,
-    c.BeginExit: exits.begin_exit,
-    c.EndGraduationPublicity: exits.end_graduation_publicity,
-    c.HandOver: exits.hand_over,
-    c.EscalateVacating: exits.escalate_vacating,
-    c.WaiveWindow: windows.waive_window,
-    # operations
-    c.RetryDeadlines: operations.retry_deadlines,
-    c.RetryNotices: operations.retry_notices,
-    c.MarkInboxRead: operations.mark_inbox_read,
-    c.SaveTemplate: operations.save_template,
-    # outbound integrations (webhooks, WeCom / DingTalk robots)
-    integrations.AddEndpoint: integrations.add_endpoint,
-    integrations.DisableEndpoint: integrations.disable_endpoint,
-    integrations.RotateSecret: integrations.rotate_secret,
-    # corrections
-    corrections.EditFirm: corrections.edit_firm,
-    corrections.EditUnit: corrections.edit_unit,
-    corrections.RetireUnit: corrections.retire_unit,
-    corrections.AmendAgreement: corrections.amend_agreement,
-    # identity
-    i.AddUser: accounts.add_user,
-    i.SetPassword: accounts.set_password,
-    i.DisableUser: accounts.disable_user,
-    i.EnableUser: accounts.enable_user,
-    i.GrantSpace: accounts.grant_space,
-    i.CreateToken: accounts.create_token,
-    i.RevokeToken: accounts.revoke_token,
-    i.TouchToken: accounts.touch_token,
-    i.Login: logins.login,
-    i.Logout: logins.logout,
-    i.TouchSession: logins.touch_session,
-    i.AssignReviewer: accounts.assign_reviewer,
-    i.UnassignReviewer: accounts.unassign_reviewer,
-    # the HTTP API: a POST with an Idempotency-Key runs its command through this
-    idempotency.Idempotent: _idempotent,
-}
+# Both are named "module:attribute"; a handler's module is imported when its command is first
+# dispatched, so a command that sends none (``innospace list``, ``--help``) loads no workflow.
+HANDLERS = LazyHandlers(
+    {
+        # registry
+        "workflows.commands:CreateSpace": "workflows.registry:create_space",
+        "workflows.commands:AddUnit": "workflows.registry:add_unit",
+        "workflows.commands:RegisterFirm": "workflows.registry:register_firm",
+        "workflows.commands:LoadRulebook": "workflows.registry:load_rulebook",
+        "workflows.commands:SetCalendarDay": "workflows.registry:set_calendar_day",
+        "workflows.commands:ImportCalendar": "workflows.registry:import_calendar",
+        "workflows.commands:PublishCalendarYear": "workflows.calendar_years:publish_year",
+        # admission
+        "workflows.commands:Apply": "workflows.admission:apply",
+        "workflows.commands:Screen": "workflows.admission:screen",
+        "workflows.commands:RequestInfo": "workflows.admission:request_info",
+        "workflows.commands:Resubmit": "workflows.admission:resubmit",
+        "workflows.commands:ScoreApplication": "workflows.admission:score_application",
+        "workflows.commands:Approve": "workflows.admission:approve",
+        "workflows.commands:Reject": "workflows.admission:reject",
+        "workflows.commands:RejectWithoutPanel": "workflows.admission:reject_without_panel",
+        "workflows.commands:Withdraw": "workflows.admission:withdraw",
+        "workflows.commands:Lapse": "workflows.admission:lapse",
+        "workflows.commands:LodgeObjection": "workflows.publicity:lodge_objection",
+        "workflows.commands:RuleOnObjection": "workflows.publicity:rule_on_objection",
+        "workflows.commands:EndPublicity": "workflows.publicity:end_publicity",
+        "workflows.commands:Sign": "workflows.agreement:sign",
+        # residency
+        "workflows.commands:OpenReview": "workflows.residency:open_review",
+        "workflows.commands:SubmitReview": "workflows.residency:submit_review",
+        "workflows.commands:DecideReview": "workflows.residency:decide_review",
+        "workflows.commands:FileRectificationPlan": "workflows.residency:file_plan",
+        "workflows.commands:ExtendRectification": "workflows.residency:extend_rectification",
+        "workflows.commands:Reinspect": "workflows.residency:reinspect",
+        "workflows.commands:ReportViolation": "workflows.residency:report_violation",
+        "workflows.commands:RecordBenefit": "workflows.benefits:record_benefit_cmd",
+        "workflows.commands:DecideCycle": "workflows.operations:decide_cycle",
+        "workflows.forms:ImportFigures": "workflows.forms:import_figures",
+        # exit
+        "workflows.commands:ServeExitNotice": "workflows.exits:serve_exit_notice",
+        "workflows.commands:ConfirmExit": "workflows.exits:confirm_exit_cmd",
+        "workflows.commands:BeginExit": "workflows.exits:begin_exit",
+        "workflows.commands:EndGraduationPublicity": "workflows.exits:end_graduation_publicity",
+        "workflows.commands:HandOver": "workflows.exits:hand_over",
+        "workflows.commands:EscalateVacating": "workflows.exits:escalate_vacating",
+        "workflows.commands:WaiveWindow": "workflows.windows:waive_window",
+        # operations
+        "workflows.commands:RetryDeadlines": "workflows.operations:retry_deadlines",
+        "workflows.commands:RetryNotices": "workflows.operations:retry_notices",
+        "workflows.commands:MarkInboxRead": "workflows.operations:mark_inbox_read",
+        "workflows.commands:SaveTemplate": "workflows.operations:save_template",
+        # outbound integrations (webhooks, WeCom / DingTalk robots)
+        "workflows.integrations:AddEndpoint": "workflows.integrations:add_endpoint",
+        "workflows.integrations:DisableEndpoint": "workflows.integrations:disable_endpoint",
+        "workflows.integrations:RotateSecret": "workflows.integrations:rotate_secret",
+        # corrections
+        "workflows.corrections:EditFirm": "workflows.corrections:edit_firm",
+        "workflows.corrections:EditUnit": "workflows.corrections:edit_unit",
+        "workflows.corrections:RetireUnit": "workflows.corrections:retire_unit",
+        "workflows.corrections:AmendAgreement": "workflows.corrections:amend_agreement",
+        # identity
+        "workflows.identity_commands:AddUser": "workflows.accounts:add_user",
+        "workflows.identity_commands:SetPassword": "workflows.accounts:set_password",
+        "workflows.identity_commands:DisableUser": "workflows.accounts:disable_user",
+        "workflows.identity_commands:EnableUser": "workflows.accounts:enable_user",
+        "workflows.identity_commands:GrantSpace": "workflows.accounts:grant_space",
+        "workflows.identity_commands:CreateToken": "workflows.accounts:create_token",
+        "workflows.identity_commands:RevokeToken": "workflows.accounts:revoke_token",
+        "workflows.identity_commands:TouchToken": "workflows.accounts:touch_token",
+        "workflows.identity_commands:Login": "workflows.logins:login",
+        "workflows.identity_commands:Logout": "workflows.logins:logout",
+        "workflows.identity_commands:TouchSession": "workflows.logins:touch_session",
+        "workflows.identity_commands:AssignReviewer": "workflows.accounts:assign_reviewer",
+        "workflows.identity_commands:UnassignReviewer": "workflows.accounts:unassign_reviewer",
+        # the HTTP API: a POST with an Idempotency-Key runs its command through this
+        "workflows.idempotency:Idempotent": "entrypoints.bootstrap:_idempotent",
+    }
+)
 
 
 class SystemClock:
@@ -139,12 +133,20 @@ class App:
     engine: Engine
     clock: Clock
     service: Service
-    renderer: Renderer = field(default_factory=Renderer)
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        """The notice renderer (Jinja2), made when a command first renders or relays."""
+        from notifications.render import Renderer
+
+        return Renderer()
 
     def smtp(self) -> SmtpSettings | None:
         s = self.settings
         if not s.smtp_host:
             return None
+        from notifications.channels import SmtpSettings
+
         return SmtpSettings(
             host=s.smtp_host,
             port=s.smtp_port,
@@ -157,13 +159,15 @@ class App:
         )
 
     def relay(self, clock: Clock | None = None) -> Relay:
+        from notifications.relay import Relay
+
         return Relay(self.engine, self.renderer, self.smtp(), clock or self.clock)
 
 
 def load_settings() -> Settings:
     """Read the environment; a bad value is an InvalidInput naming the variable."""
     try:
-        settings = Settings()
+        settings = Settings.from_env()
     except ValidationError as err:
         first = err.errors()[0]
         name = "INNOSPACE_" + "_".join(str(p) for p in first["loc"]).upper()
@@ -175,6 +179,8 @@ def load_settings() -> Settings:
 def check_settings(settings: Settings) -> None:
     """Refuse a configuration that would leak a secret: an SMTP login in clear text."""
     if settings.smtp_host:
+        from notifications.channels import plaintext_auth_problem
+
         problem = plaintext_auth_problem(
             settings.smtp_mode, settings.smtp_username, settings.smtp_allow_plaintext_auth
         )

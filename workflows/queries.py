@@ -2,7 +2,9 @@
 
 Each takes the unit of work's :class:`Work` first and keyword arguments after, and is run by
 ``Service.query(fn, **kwargs)`` in a unit of work that is never committed. Operational reads
-(the outbox, the inbox, templates, the calendar, the scheduler) are in ``queries_ops``.
+(the outbox, the inbox, templates, the calendar, the scheduler) are in ``queries_ops``; the
+reads that must start fast, in SQLAlchemy Core on a bare connection (``list``), in
+``queries_core``.
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ from db.tables import (
 from db.tables import Rulebook as RulebookRow
 from lifecycle.errors import NotFound
 from lifecycle.rulebook import Rulebook
-from lifecycle.table import STATE_LABELS
-from workflows import audit, benefits, rules
+from workflows import audit, benefits, queries_core, rules
 from workflows.core import Work
 from workflows.reviews import trace_digest
 
@@ -40,43 +41,22 @@ def _iso(value: Any) -> Any:
 
 
 def tenancy_summary(t: Tenancy, firm: Firm, space: Space) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "firm": firm.name,
-        "uscc": firm.uscc,
-        "space": space.code,
-        "state": t.state,
-        "state_zh": STATE_LABELS[t.state][0],
-        "version": t.version,
-        "track": t.track,
-        "term_start": _iso(t.term_start),
-        "term_end": _iso(t.term_end),
-        "score": t.score,
-        "rulebook_version": t.rulebook_version,
-    }
-
-
-def list_tenancies(
-    w: Work,
-    *,
-    space: str | None = None,
-    state: str | None = None,
-    firm: str | None = None,
-    limit: int = 1000,
-) -> list[dict[str, Any]]:
-    stmt = (
-        select(Tenancy, Firm, Space)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .order_by(col(Tenancy.id))
+    """The tenancy as ``list`` prints it (:func:`workflows.queries_core.tenancy_summary`)."""
+    return queries_core.tenancy_summary(
+        {
+            "id": t.id,
+            "firm": firm.name,
+            "uscc": firm.uscc,
+            "space": space.code,
+            "state": t.state,
+            "version": t.version,
+            "track": t.track,
+            "term_start": t.term_start,
+            "term_end": t.term_end,
+            "score": t.score,
+            "rulebook_version": t.rulebook_version,
+        }
     )
-    if space:
-        stmt = stmt.where(Space.code == space)
-    if state:
-        stmt = stmt.where(Tenancy.state == state)
-    if firm:
-        stmt = stmt.where((col(Firm.uscc) == firm.upper()) | col(Firm.name).contains(firm))
-    return [tenancy_summary(t, f, s) for t, f, s in w.session.exec(stmt.limit(limit)).all()]
 
 
 def show_tenancy(w: Work, *, tenancy_id: int) -> dict[str, Any]:

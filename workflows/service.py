@@ -2,8 +2,8 @@
 
 The composition root (``entrypoints.bootstrap``) builds a :class:`Service` with the one table of
 handlers (command type -> handler function); entry points call :meth:`Service.handle` to change
-anything and :meth:`Service.query` to read. Errors propagate unchanged (nothing here logs and
-swallows them).
+anything and :meth:`Service.query` (:meth:`Service.query_core` for a Core query) to read.
+Errors propagate unchanged (nothing here logs and swallows them).
 """
 
 from __future__ import annotations
@@ -11,27 +11,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from db import meta
-from db import repositories as repo
-from db.uow import UnitOfWork
-from lifecycle.calendar import WorkCalendar
-from lifecycle.clock import Clock
 from lifecycle.errors import InnospaceError
-from lifecycle.rulebook import Rulebook
-from workflows.commands import Command
-from workflows.core import Work
 from workflows.inputs import checked_command
+
+if TYPE_CHECKING:
+    # Imported where used: building a Service (every CLI command) loads neither the ORM nor
+    # the rulebook, the calendar or the workflows until a command or a query runs.
+    from db.uow import UnitOfWork
+    from lifecycle.calendar import WorkCalendar
+    from lifecycle.clock import Clock
+    from lifecycle.rulebook import Rulebook
+    from workflows.commands import Command
+    from workflows.core import Work
 
 log = logging.getLogger("innospace.workflows")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Handler = Callable[[Work, Any], Any]
-Handlers = Mapping[type[Command], Handler]
+Handler = Callable[["Work", Any], Any]
+Handlers = Mapping["type[Command]", Handler]
 #: Called with a unit of work's connection just before it commits; raises to roll it back
 #: (the scheduler's lease: ``workflows.leadership.Lease.fence``).
 Fence = Callable[[Connection], None]
@@ -78,10 +80,14 @@ class Service:
         return Service(self.engine, self.clock, self.handlers, fence=fence)
 
     def uow(self) -> UnitOfWork:
+        from db.uow import UnitOfWork
+
         return UnitOfWork(self.engine)
 
     def work(self, uow: UnitOfWork) -> Work:
         """A command's (or a query's) view of ``uow``."""
+        from workflows.core import Work
+
         return Work(uow, self.clock, lambda: self.calendar(uow), rulebooks=self.rulebooks)
 
     def calendar(self, uow: UnitOfWork) -> WorkCalendar:
@@ -92,6 +98,10 @@ class Service:
         """
         # Through the connection, not the ORM: reading the calendar must not autoflush what
         # a handler has changed so far (that would write its tenancy twice).
+        from db import meta
+        from db import repositories as repo
+        from lifecycle.calendar import WorkCalendar
+
         overrides = repo.calendar_overrides(uow.connection)
         published = meta.published_years(uow.connection)
         if self._calendar is None or self._calendar[0] != (overrides, published):
@@ -135,6 +145,16 @@ class Service:
         (whatever it might change is rolled back)."""
         with self.uow() as uow:
             return fn(self.work(uow), *args, **kwargs)
+
+    def query_core(
+        self, fn: Callable[Concatenate[Connection, P], R], /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run the named Core query ``fn(connection, **kwargs)`` in a transaction that is never
+        committed. No unit of work, no ORM session, no table models: the light reads that
+        must start fast (``innospace list``, ``workflows.queries_core``) run this way."""
+        with self.engine.connect() as connection:
+            connection.begin()
+            return fn(connection, *args, **kwargs)
 
     def run(self, fn: Callable[[Work], Any]) -> Any:
         """Run ``fn`` in one unit of work and commit (sweeps and batch jobs use this; entry

@@ -17,17 +17,19 @@ from entrypoints.cli.common import (
     parse_instant,
     read_file,
     require_training,
+    started,
 )
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
-from workflows import commands as c
 
 if TYPE_CHECKING:
     from lifecycle.rulebook import Rulebook
+    from workflows import commands as c
     from workflows import queries, queries_ops, rules
 else:
     queries, queries_ops = lazy("workflows.queries"), lazy("workflows.queries_ops")
     rules = lazy("workflows.rules")
+    c = lazy("workflows.commands")
 
 db_app = typer.Typer(help="数据库 / database schema", no_args_is_help=True)
 space_app = typer.Typer(help="空间 / spaces", no_args_is_help=True)
@@ -456,4 +458,5 @@ def demo_cmd(
     """
     from entrypoints.demo import run_demo
 
+    started()  # thirty seconds of simulation: collect garbage as usual
     run_demo(Path(db), firms=firms, seed=seed, overwrite=overwrite)

@@ -22,10 +22,13 @@ from entrypoints.cli.common import (
     shown,
 )
 from entrypoints.cli.wording import step_line
-from workflows import commands as c
+from entrypoints.lazy import lazy
 
 if TYPE_CHECKING:
+    from workflows import commands as c
     from workflows.core import Step
+else:
+    c = lazy("workflows.commands")
 
 
 def _done(step: Step | dict[str, object], as_json: bool = False) -> None:
@@ -253,12 +256,13 @@ def sign_cmd(
 def tenancy_command(
     typer_app: typer.Typer,
     name: str,
-    command_type: type[c.TenancyCommand],
+    command_name: str,
     doc: str,
     *,
     actor_default: str = "operator",
 ) -> None:
-    """Register a command that needs only the tenancy (and who acts, why, which version)."""
+    """Register a command that needs only the tenancy (and who acts, why, which version):
+    ``command_name`` is its class in ``workflows.commands``, imported when it runs."""
 
     def run(
         tenancy: int,
@@ -267,6 +271,7 @@ def tenancy_command(
         reason: Reason = None,
         as_json: Json = False,
     ) -> None:
+        command_type: type[c.TenancyCommand] = getattr(c, command_name)
         command = command_type(
             tenancy_id=tenancy, actor=actor, expected_version=version, reason=reason
         )
@@ -277,7 +282,7 @@ def tenancy_command(
 
 
 tenancy_command(
-    app, "approve", c.Approve, "评审通过，进入公示 / approve and start the public notice."
+    app, "approve", "Approve", "评审通过，进入公示 / approve and start the public notice."
 )
 
 
@@ -321,8 +326,8 @@ def reject(
 
 
 tenancy_command(
-    app, "end-publicity", c.EndPublicity, "公示期满，准予入驻 / close the public notice and admit."
+    app, "end-publicity", "EndPublicity", "公示期满，准予入驻 / close the public notice and admit."
 )
 tenancy_command(
-    app, "withdraw", c.Withdraw, "撤回申请 / withdraw the application.", actor_default="firm"
+    app, "withdraw", "Withdraw", "撤回申请 / withdraw the application.", actor_default="firm"
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,9 +28,27 @@ app = typer.Typer(
 class State:
     db: str | None = None
     app: App | None = None
+    collection_paused: bool = False
 
 
 STATE = State()
+
+
+def pause_collection() -> None:
+    """No garbage collection while the process starts (``main`` for its own command line):
+    the start only imports modules and builds the application, long-lived objects all, and
+    the collector walking them again and again costs 0.01–0.03 s of ``innospace list``."""
+    if gc.isenabled():
+        gc.disable()
+        STATE.collection_paused = True
+
+
+def started() -> None:
+    """The command has started (its modules imported, its application built): collect
+    garbage again, if :func:`pause_collection` paused it."""
+    if STATE.collection_paused:
+        STATE.collection_paused = False
+        gc.enable()
 
 
 @app.callback()
@@ -59,6 +78,7 @@ def get_app(*, create: bool = False, frozen_clock_check: bool = True) -> App:
         STATE.app = bootstrap(database_url=STATE.db, create=create)
         if frozen_clock_check and STATE.app.settings.now is not None:
             require_training(STATE.app, "INNOSPACE_NOW")
+        started()
     return STATE.app
 
 

@@ -21,18 +21,19 @@ from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app, read
 from entrypoints.cli.wording import local_time
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput, InvalidTemplate
-from workflows import commands as c
 
 if TYPE_CHECKING:
     from notifications import catalog, formatting, outbox, render
     from notifications import overrides as checks
     from notifications.render import RenderedMessage
+    from workflows import commands as c
     from workflows import queries_ops
 else:
     catalog, formatting = lazy("notifications.catalog"), lazy("notifications.formatting")
     outbox, checks = lazy("notifications.outbox"), lazy("notifications.overrides")
     render = lazy("notifications.render")
     queries_ops = lazy("workflows.queries_ops")
+    c = lazy("workflows.commands")
 
 outbox_app = typer.Typer(
     help="发件箱 / outbox: queued notices, dead letters, retries", no_args_is_help=True

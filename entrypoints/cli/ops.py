@@ -8,14 +8,19 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app
 from entrypoints.cli.reads import deadlines_app
+from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
-from workflows import commands as c
+
+if TYPE_CHECKING:
+    from workflows import commands as c
+else:
+    c = lazy("workflows.commands")
 
 cycle_app = typer.Typer(help="考核周期 / review cycles", no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")

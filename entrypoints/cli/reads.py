@@ -13,9 +13,10 @@ from lifecycle.errors import IntegrityError
 from lifecycle.table import STATE_LABELS, STATES
 
 if TYPE_CHECKING:
-    from workflows import queries
+    from workflows import queries, queries_core
 else:
     queries = lazy("workflows.queries")
+    queries_core = lazy("workflows.queries_core")
 
 audit_app = typer.Typer(help="审计日志 / audit log", no_args_is_help=True)
 deadlines_app = typer.Typer(help="期限 / deadlines", no_args_is_help=True)
@@ -85,8 +86,8 @@ def list_cmd(
         from lifecycle.errors import InvalidInput
 
         raise InvalidInput("state", f"must be one of {', '.join(STATES)}", state)
-    rows = get_app().service.query(
-        queries.list_tenancies, space=space, state=state, firm=firm, limit=limit
+    rows = get_app().service.query_core(
+        queries_core.list_tenancies, space=space, state=state, firm=firm, limit=limit
     )
     if as_json:
         emit(rows, True)

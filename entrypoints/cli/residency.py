@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,7 +20,12 @@ from entrypoints.cli.common import (
     long_text,
     parse_pairs,
 )
-from workflows import commands as c
+from entrypoints.lazy import lazy
+
+if TYPE_CHECKING:
+    from workflows import commands as c
+else:
+    c = lazy("workflows.commands")
 
 review_app = typer.Typer(help="年度考核 / periodic reviews", no_args_is_help=True)
 rectify_app = typer.Typer(help="整改 / rectification", no_args_is_help=True)
@@ -297,7 +302,7 @@ def exit_handover(
 tenancy_command(
     exit_app,
     "confirm",
-    c.ConfirmExit,
+    "ConfirmExit",
     "申辩期满作出退出决定 / decide the exit after the defence window.",
 )
 

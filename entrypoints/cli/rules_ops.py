@@ -27,13 +27,14 @@ from entrypoints.cli.residency import review_app
 from entrypoints.cli.wording import local_time
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
-from workflows import commands as c
 
 if TYPE_CHECKING:
+    from workflows import commands as c
     from workflows import decisions, queries, queries_ops, simulate
 else:
     decisions, queries = lazy("workflows.decisions"), lazy("workflows.queries")
     queries_ops, simulate = lazy("workflows.queries_ops"), lazy("workflows.simulate")
+    c = lazy("workflows.commands")
 
 graduation_app = typer.Typer(help="毕业 / graduation", no_args_is_help=True)
 benefit_app = typer.Typer(

@@ -122,14 +122,14 @@ def demo_accounts(a: App) -> dict[str, tuple[str, str]]:
     """One account per role on the demo database, each with a random password."""
     from lifecycle.table import EVALUATING
     from workflows import identity as i
-    from workflows import queries
+    from workflows import queries, queries_core
 
     spaces = tuple(s["code"] for s in a.service.query(queries.spaces))
     firm = a.service.query(queries.firms)[0]["uscc"]
     # The reviewer is assigned the applications still being scored, else the newest three.
     scored = (
-        a.service.query(queries.list_tenancies, state=EVALUATING, limit=3)
-        or (a.service.query(queries.list_tenancies, limit=100_000)[-3:])
+        a.service.query_core(queries_core.list_tenancies, state=EVALUATING, limit=3)
+        or (a.service.query_core(queries_core.list_tenancies, limit=100_000)[-3:])
     )
     out: dict[str, tuple[str, str]] = {}
     for role in ROLES:
