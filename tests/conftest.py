@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from api_support import SECRET, START, World, build_world
 from e2e.cli_support import Cli
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -23,7 +24,8 @@ from sqlalchemy.engine import make_url
 from db import meta
 from db.engine import make_engine
 from db.migrate import upgrade
-from entrypoints.bootstrap import HANDLERS
+from entrypoints.bootstrap import HANDLERS, App, bootstrap
+from entrypoints.settings import Settings
 from lifecycle.clock import FixedClock
 from workflows.service import Service
 
@@ -116,3 +118,19 @@ def cli(
 ) -> Cli:
     """The command line against this test's database, with the clock at ``cli_support.NOW``."""
     return Cli(db_url, capsys, monkeypatch, tmp_path)
+
+
+# ---- the HTTP API (tests/http) ----------------------------------------------------------------
+@pytest.fixture
+def http_app(db_url: str) -> Iterator[App]:
+    """The API's application over this test's database, its clock at ``api_support.START``."""
+    settings = Settings(database_url=db_url, secret_key=SECRET)
+    app = bootstrap(settings=settings, clock=FixedClock(START))
+    yield app
+    app.engine.dispose()
+
+
+@pytest.fixture
+def world(http_app: App) -> World:
+    """Two spaces, two firms, an account and an API token per role (``api_support``)."""
+    return build_world(http_app)
