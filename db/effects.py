@@ -267,7 +267,27 @@ def notice_row(
     }
 
 
-class Effects:
+class Rows:
+    """Rows a command inserts and updates in tables of their own (a firm, a unit, an
+    allocation, ...): the part of :class:`Effects` that needs no tenancy, for a command
+    outside one (registering a firm, correcting a unit no tenancy holds)."""
+
+    __slots__ = ("inserts", "updates")
+
+    def __init__(self) -> None:
+        self.inserts: list[tuple[Ref, dict[str, Any]]] = []
+        self.updates: list[tuple[str, int, dict[str, Any]]] = []
+
+    def insert(self, table: str, **values: Any) -> Ref:
+        ref = Ref(table)
+        self.inserts.append((ref, values))
+        return ref
+
+    def update(self, table: str, row_id: int, **values: Any) -> None:
+        self.updates.append((table, row_id, values))
+
+
+class Effects(Rows):
     """Everything one command does to one tenancy, as rows to write.
 
     The builder methods mirror what a command does (``transition``, ``record``, ``insert``,
@@ -287,8 +307,6 @@ class Effects:
         "moved",
         "changed",
         "events",
-        "inserts",
-        "updates",
         "cancels",
         "deadlines",
         "notices",
@@ -403,15 +421,7 @@ class Effects:
             "updated_at": self.now,
         }
 
-    # ---- other rows ----------------------------------------------------------------------
-    def insert(self, table: str, **values: Any) -> Ref:
-        ref = Ref(table)
-        self.inserts.append((ref, values))
-        return ref
-
-    def update(self, table: str, row_id: int, **values: Any) -> None:
-        self.updates.append((table, row_id, values))
-
+    # ---- other rows (``insert`` and ``update``: see :class:`Rows`) -------------------------
     def cancel(self, *kinds: str) -> None:
         """Cancel the tenancy's pending deadlines of these kinds (the step they guarded is
         moot). Written before the deadlines this command adds."""

@@ -26,7 +26,8 @@ from sqlmodel import Session
 from db import repositories as repo
 from db import writer
 from db.cases import Cases, CoreCases
-from db.effects import Effects
+from db.effects import Effects, Rows
+from db.registry import CoreRegistry, Registry
 from lifecycle.errors import AlreadyExists, StaleTenancy
 
 
@@ -34,6 +35,7 @@ class EffectWriter(Protocol):
     """The writer as a handler reaches it: :mod:`db.writer` on the unit of work's connection."""
 
     def write(self, effects: Sequence[Effects]) -> None: ...
+    def write_rows(self, rows: Sequence[Rows]) -> None: ...
     def write_tenancies(self, effects: Sequence[Effects]) -> None: ...
     def insert_row(self, table: str, values: Mapping[str, Any]) -> int: ...
     def add_deadlines(self, rows: Sequence[dict[str, Any]]) -> int: ...
@@ -53,6 +55,9 @@ class CoreWriter:
 
     def write(self, effects: Sequence[Effects]) -> None:
         writer.write(self.connection(), effects)
+
+    def write_rows(self, rows: Sequence[Rows]) -> None:
+        writer.write_rows(self.connection(), rows)
 
     def write_tenancies(self, effects: Sequence[Effects]) -> None:
         writer.write_tenancies(self.connection(), effects)
@@ -92,6 +97,8 @@ class AbstractUnitOfWork(Protocol):
     @property
     def cases(self) -> Cases: ...
     @property
+    def registry(self) -> Registry: ...
+    @property
     def connection(self) -> Connection: ...
     @property
     def session(self) -> Session: ...
@@ -120,6 +127,8 @@ class UnitOfWork:
         self.writer: EffectWriter = CoreWriter(self.current_connection)
         # The residency and exit reads (open cases, rectifications, violations, events).
         self.cases: Cases = CoreCases(self.current_connection)
+        # The registry and correction reads (spaces, units, firms, who holds what).
+        self.registry: Registry = CoreRegistry(self.current_connection)
 
     def __enter__(self) -> UnitOfWork:
         self._open = True
