@@ -27,6 +27,7 @@ from db import repositories as repo
 from db import writer
 from db.cases import Cases, CoreCases
 from db.effects import Effects, Rows
+from db.queues import CoreQueues, Queues
 from db.registry import CoreRegistry, Registry
 from lifecycle.errors import AlreadyExists, StaleTenancy
 
@@ -99,6 +100,8 @@ class AbstractUnitOfWork(Protocol):
     @property
     def registry(self) -> Registry: ...
     @property
+    def queues(self) -> Queues: ...
+    @property
     def connection(self) -> Connection: ...
     @property
     def session(self) -> Session: ...
@@ -129,6 +132,8 @@ class UnitOfWork:
         self.cases: Cases = CoreCases(self.current_connection)
         # The registry and correction reads (spaces, units, firms, who holds what).
         self.registry: Registry = CoreRegistry(self.current_connection)
+        # The deadline and outbox queues (the sweep's claims, what an operator retries).
+        self.queues: Queues = CoreQueues(self.current_connection)
 
     def __enter__(self) -> UnitOfWork:
         self._open = True

@@ -22,7 +22,7 @@ and a fixed calendar: ``service.handle(command)`` runs the registered handler as
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, cast
@@ -45,6 +45,7 @@ from db.cases import (
 )
 from db.effects import TENANCY_COLUMNS, Effects, Party, Ref, RefKey, TenancyRow, json_safe
 from db.effects import Rows as RowEffects
+from db.queues import DEADLINE_COLUMNS, NOTICE_COLUMNS, DeadlineRow, NoticeRow
 from db.registry import (
     FIRM_COLUMNS,
     SPACE_COLUMNS,
@@ -273,6 +274,7 @@ class FakeUnitOfWork:
         self.writer = FakeWriter(self)
         self.cases = FakeCases(self)
         self.registry = FakeRegistry(self)
+        self.queues = FakeQueues(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         self._rows = copy.deepcopy(self.db.tables)
@@ -504,6 +506,52 @@ class FakeRegistry(_Repository):
 
     def marked_years(self, years: Sequence[int]) -> set[int]:
         return set(years) & set(self.uow.rows["calendar_years"])
+
+
+class FakeQueues(_Repository):
+    """:mod:`db.queues` over the unit of work's rows."""
+
+    __slots__ = ()
+
+    def deadline(self, deadline_id: int) -> DeadlineRow | None:
+        row = self.uow.rows["deadlines"].get(deadline_id)
+        return None if row is None else _deadline(row)
+
+    def claim(self, deadline_id: int) -> DeadlineRow | None:
+        found = self.deadline(deadline_id)
+        return found if found is not None and found.status == "pending" else None
+
+    def due_ids(self, until: datetime, limit: int, skip: Collection[int] = ()) -> list[int]:
+        due = [
+            d
+            for d in select(self.uow.rows, "deadlines", status="pending")
+            if d["due_at"] <= until and d["id"] not in skip
+        ]
+        return [d["id"] for d in sorted(due, key=lambda d: (d["due_at"], d["id"]))][:limit]
+
+    def failed_deadlines(self, ids: Sequence[int] = ()) -> list[DeadlineRow]:
+        failed = select(self.uow.rows, "deadlines", status="failed")
+        return [_deadline(d) for d in failed if not ids or d["id"] in ids]
+
+    def lapses_without_warning(self) -> list[DeadlineRow]:
+        rows = self.uow.rows
+        return [
+            _deadline(d)
+            for d in select(rows, "deadlines", kind="agreement_lapse", status="pending")
+            if not select(rows, "deadlines", kind="agreement_lapse_warning", subject_id=d["id"])
+        ]
+
+    def notices(self, ids: Sequence[int] = ()) -> list[NoticeRow]:
+        found = (
+            [n for n in select(self.uow.rows, "outbox") if n["id"] in ids]
+            if ids
+            else (select(self.uow.rows, "outbox", status="dead"))
+        )
+        return [NoticeRow(*(n[c] for c in NOTICE_COLUMNS)) for n in found]
+
+
+def _deadline(row: Row) -> DeadlineRow:
+    return DeadlineRow(*(copy.deepcopy(row[c]) for c in DEADLINE_COLUMNS))
 
 
 def _unit(row: Row) -> UnitRow:
