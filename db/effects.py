@@ -81,6 +81,10 @@ TENANCY_COLUMNS = tuple(name for name in TenancyRow.__dataclass_fields__ if name
 PARTY_COLUMNS = tuple(Party.__dataclass_fields__)
 
 
+#: A row's primary key, as an update names it (an id; a day for a calendar override).
+RowKey = int | date
+
+
 @dataclass(eq=False, slots=True)
 class Ref:
     """A row an effect inserts, named before it has an id (the writer fills ``id`` in).
@@ -276,14 +280,16 @@ class Rows:
 
     def __init__(self) -> None:
         self.inserts: list[tuple[Ref, dict[str, Any]]] = []
-        self.updates: list[tuple[str, int, dict[str, Any]]] = []
+        self.updates: list[tuple[str, RowKey, dict[str, Any]]] = []
 
     def insert(self, table: str, **values: Any) -> Ref:
         ref = Ref(table)
         self.inserts.append((ref, values))
         return ref
 
-    def update(self, table: str, row_id: int, **values: Any) -> None:
+    def update(self, table: str, row_id: RowKey, **values: Any) -> None:
+        """Update the row of ``table`` whose key (``id``, or a calendar day, ...) is
+        ``row_id``."""
         self.updates.append((table, row_id, values))
 
 
@@ -333,7 +339,7 @@ class Effects(Rows):
         self.changed: dict[str, Any] = {}  # tenancy columns the command set
         self.events: list[dict[str, Any]] = []
         self.inserts: list[tuple[Ref, dict[str, Any]]] = []
-        self.updates: list[tuple[str, int, dict[str, Any]]] = []
+        self.updates: list[tuple[str, RowKey, dict[str, Any]]] = []
         self.cancels: list[tuple[str, ...]] = []
         self.deadlines: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []
