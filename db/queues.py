@@ -81,6 +81,7 @@ _LAPSES_UNWARNED = _DEADLINES.where(
         _W.c.subject_id == _D.c.id,
     ),
 )
+_KEYED = select(_O.c.id).where(_O.c.dedupe_key == bindparam("key"))
 _NOTICES = select(*(_O.c[n] for n in NOTICE_COLUMNS)).order_by(_O.c.id)
 _DEAD = _NOTICES.where(_O.c.status == "dead")
 _NOTICES_OF = _NOTICES.where(_O.c.id.in_(bindparam("ids", expanding=True)))
@@ -124,6 +125,11 @@ def notices(conn: Connection, ids: Sequence[int] = ()) -> list[NoticeRow]:
     return [NoticeRow(*r) for r in rows]
 
 
+def notice_queued(conn: Connection, key: str) -> bool:
+    """Whether a notice was queued under dedupe key ``key``."""
+    return conn.execute(_KEYED, {"key": key}).first() is not None
+
+
 class Queues(Protocol):
     """The queue reads as a unit of work hands them out (``uow.queues``)."""
 
@@ -133,6 +139,7 @@ class Queues(Protocol):
     def failed_deadlines(self, ids: Sequence[int] = ()) -> list[DeadlineRow]: ...
     def lapses_without_warning(self) -> list[DeadlineRow]: ...
     def notices(self, ids: Sequence[int] = ()) -> list[NoticeRow]: ...
+    def notice_queued(self, key: str) -> bool: ...
 
 
 class CoreQueues:
@@ -160,3 +167,6 @@ class CoreQueues:
 
     def notices(self, ids: Sequence[int] = ()) -> list[NoticeRow]:
         return notices(self.connection(), ids)
+
+    def notice_queued(self, key: str) -> bool:
+        return notice_queued(self.connection(), key)

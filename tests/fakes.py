@@ -549,6 +549,9 @@ class FakeQueues(_Repository):
         )
         return [NoticeRow(*(n[c] for c in NOTICE_COLUMNS)) for n in found]
 
+    def notice_queued(self, key: str) -> bool:
+        return bool(select(self.uow.rows, "outbox", dedupe_key=key))
+
 
 def _deadline(row: Row) -> DeadlineRow:
     return DeadlineRow(*(copy.deepcopy(row[c]) for c in DEADLINE_COLUMNS))
