@@ -464,6 +464,14 @@ class FakeCases(_Repository):
         )
         return found[-1]["due_on"] if found else None
 
+    def review(self, review_id: int) -> ReviewRow | None:
+        row = self.uow.rows["reviews"].get(review_id)
+        return None if row is None else _review(row)
+
+    def violation(self, violation_id: int) -> ViolationRow | None:
+        row = self.uow.rows["violations"].get(violation_id)
+        return None if row is None else ViolationRow(*(row[c] for c in VIOLATION_COLUMNS))
+
 
 class FakeRegistry(_Repository):
     """:mod:`db.registry` over the unit of work's rows."""
