@@ -8,17 +8,17 @@ memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, exists, select
 
+from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
 
-_D = ALL_TABLES.tables["deadlines"]
-_O = ALL_TABLES.tables["outbox"]
+_D, _O = ALL_TABLES.tables["deadlines"], ALL_TABLES.tables["outbox"]
 
 
 @dataclass(slots=True)
@@ -142,13 +142,10 @@ class Queues(Protocol):
     def notice_queued(self, key: str) -> bool: ...
 
 
-class CoreQueues:
+class CoreQueues(OnConnection):
     """:class:`Queues` over the unit of work's connection (asked for at each call)."""
 
-    __slots__ = ("connection",)
-
-    def __init__(self, connection: Callable[[], Connection]) -> None:
-        self.connection = connection
+    __slots__ = ()
 
     def deadline(self, deadline_id: int) -> DeadlineRow | None:
         return deadline(self.connection(), deadline_id)

@@ -8,23 +8,19 @@ records: a command changes them through :class:`~db.effects.Rows` (or a tenancy'
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
+from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
 
-_S = ALL_TABLES.tables["spaces"]
-_U = ALL_TABLES.tables["units"]
-_F = ALL_TABLES.tables["firms"]
-_A = ALL_TABLES.tables["allocations"]
-_T = ALL_TABLES.tables["tenancies"]
-_RB = ALL_TABLES.tables["rulebooks"]
-_CO = ALL_TABLES.tables["calendar_overrides"]
-_CY = ALL_TABLES.tables["calendar_years"]
+_NAMES = ("spaces", "units", "firms", "allocations", "tenancies", "rulebooks")
+_S, _U, _F, _A, _T, _RB = (ALL_TABLES.tables[name] for name in _NAMES)
+_CO, _CY = ALL_TABLES.tables["calendar_overrides"], ALL_TABLES.tables["calendar_years"]
 
 
 @dataclass(slots=True)
@@ -159,13 +155,10 @@ class Registry(Protocol):
     def marked_years(self, years: Sequence[int]) -> set[int]: ...
 
 
-class CoreRegistry:
+class CoreRegistry(OnConnection):
     """:class:`Registry` over the unit of work's connection (asked for at each call)."""
 
-    __slots__ = ("connection",)
-
-    def __init__(self, connection: Callable[[], Connection]) -> None:
-        self.connection = connection
+    __slots__ = ()
 
     def space(self, code: str) -> SpaceRow | None:
         return space(self.connection(), code)
