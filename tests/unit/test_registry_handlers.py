@@ -20,7 +20,7 @@ from workflows.calendar_years import publish
 from workflows.cycles import operator_digest
 from workflows.operations import requeue_deadlines, requeue_notices
 from workflows.registry import calendar_days
-from workflows.sweeps import marked
+from workflows.sweeps import marked, sweep_deadlines
 
 NOW = datetime(2025, 1, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, Thursday 2 January 2025
 USCC = "91510100MA6C00000M"
@@ -192,3 +192,33 @@ def test_failed_deadlines_are_retried_and_recorded_on_their_tenancy(
         "deadlines": [{"id": failed, "kind": "term_end", "previous_error": "boom"}]
     }
     assert service.handle(c.RetryDeadlines(all_failed=True)) == 0
+
+
+def test_the_sweep_claims_acts_and_marks_deadlines_without_a_database(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = resident(db, term_start=date(2024, 4, 1), term_end=date(2025, 4, 1))
+
+    def due(kind: str, key: str, payload: dict[str, object]) -> int:
+        return int(
+            db.add(
+                "deadlines",
+                kind=kind,
+                tenancy_id=t,
+                due_on=date(2025, 1, 1),
+                due_at=NOW,
+                dedupe_key=key,
+                payload=payload,
+                created_at=NOW,
+            )
+        )
+
+    warning = due("term_expiry_warning", f"w:{t}", {"days_left": 90, "term_end": "2025-04-01"})
+    unknown = due("no_such_kind", f"x:{t}", {})
+    report = sweep_deadlines(service, until=NOW)
+    assert (report.handled, report.failed) == (1, 1)
+    assert db.row("deadlines", warning)["status"] == "done"
+    assert [n["message"] for n in db.rows("outbox", tenancy_id=t)] == ["term_expiry_warning"]
+    failed = db.row("deadlines", unknown)
+    assert failed["status"] == "failed" and "no sweep action" in failed["payload"]["error"]
+    assert sweep_deadlines(service, until=NOW).rows == 0  # each deadline is handled once
