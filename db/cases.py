@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
-from db.repositories import pending_due_on
+from db.repositories import REVIEW_COLUMNS, ReviewRow, pending_due_on
 from db.tables import ALL_TABLES
 
 _X = ALL_TABLES.tables["exit_cases"]
@@ -120,6 +120,9 @@ _EVENTS = (
     )
     .order_by(_E.c.seq)
 )
+_R = ALL_TABLES.tables["reviews"]
+_REVIEW_BY_ID = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(_R.c.id == bindparam("id"))
+_VIOLATION_BY_ID = select(*(_V.c[n] for n in VIOLATION_COLUMNS)).where(_V.c.id == bindparam("id"))
 _OPEN_ALLOCATIONS = (
     select(_A.c.id, _A.c.unit_id)
     .where(_A.c.tenancy_id == bindparam("tenancy_id"), _A.c.end_on.is_(None))
@@ -161,6 +164,18 @@ def open_allocations(conn: Connection, tenancy_id: int) -> list[AllocationRow]:
     return [AllocationRow(*r) for r in rows]
 
 
+def review(conn: Connection, review_id: int) -> ReviewRow | None:
+    """A review by id (a deadline names it as its subject)."""
+    row = conn.execute(_REVIEW_BY_ID, {"id": review_id}).first()
+    return None if row is None else ReviewRow(*row)
+
+
+def violation(conn: Connection, violation_id: int) -> ViolationRow | None:
+    """A violation by id (a cure period's deadline names it as its subject)."""
+    row = conn.execute(_VIOLATION_BY_ID, {"id": violation_id}).first()
+    return None if row is None else ViolationRow(*row)
+
+
 class Cases(Protocol):
     """The residency and exit reads as a unit of work hands them out (``uow.cases``)."""
 
@@ -170,6 +185,8 @@ class Cases(Protocol):
     def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]: ...
     def open_allocations(self, tenancy_id: int) -> list[AllocationRow]: ...
     def pending_due_on(self, tenancy_id: int, kind: str) -> date | None: ...
+    def review(self, review_id: int) -> ReviewRow | None: ...
+    def violation(self, violation_id: int) -> ViolationRow | None: ...
 
 
 class CoreCases:
@@ -197,3 +214,9 @@ class CoreCases:
 
     def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
         return pending_due_on(self.connection(), tenancy_id, kind)
+
+    def review(self, review_id: int) -> ReviewRow | None:
+        return review(self.connection(), review_id)
+
+    def violation(self, violation_id: int) -> ViolationRow | None:
+        return violation(self.connection(), violation_id)

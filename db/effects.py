@@ -81,6 +81,10 @@ TENANCY_COLUMNS = tuple(name for name in TenancyRow.__dataclass_fields__ if name
 PARTY_COLUMNS = tuple(Party.__dataclass_fields__)
 
 
+#: A row's primary key, as an update names it (an id; a day for a calendar override).
+RowKey = int | date
+
+
 @dataclass(eq=False, slots=True)
 class Ref:
     """A row an effect inserts, named before it has an id (the writer fills ``id`` in).
@@ -291,7 +295,29 @@ def outbox_row(
     }
 
 
-class Effects:
+class Rows:
+    """Rows a command inserts and updates in tables of their own (a firm, a unit, an
+    allocation, ...): the part of :class:`Effects` that needs no tenancy, for a command
+    outside one (registering a firm, correcting a unit no tenancy holds)."""
+
+    __slots__ = ("inserts", "updates")
+
+    def __init__(self) -> None:
+        self.inserts: list[tuple[Ref, dict[str, Any]]] = []
+        self.updates: list[tuple[str, RowKey, dict[str, Any]]] = []
+
+    def insert(self, table: str, **values: Any) -> Ref:
+        ref = Ref(table)
+        self.inserts.append((ref, values))
+        return ref
+
+    def update(self, table: str, row_id: RowKey, **values: Any) -> None:
+        """Update the row of ``table`` whose key (``id``, or a calendar day, ...) is
+        ``row_id``."""
+        self.updates.append((table, row_id, values))
+
+
+class Effects(Rows):
     """Everything one command does to one tenancy, as rows to write.
 
     The builder methods mirror what a command does (``transition``, ``record``, ``insert``,
@@ -311,8 +337,6 @@ class Effects:
         "moved",
         "changed",
         "events",
-        "inserts",
-        "updates",
         "cancels",
         "deadlines",
         "notices",
@@ -339,7 +363,7 @@ class Effects:
         self.changed: dict[str, Any] = {}  # tenancy columns the command set
         self.events: list[dict[str, Any]] = []
         self.inserts: list[tuple[Ref, dict[str, Any]]] = []
-        self.updates: list[tuple[str, int, dict[str, Any]]] = []
+        self.updates: list[tuple[str, RowKey, dict[str, Any]]] = []
         self.cancels: list[tuple[str, ...]] = []
         self.deadlines: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []
@@ -436,15 +460,7 @@ class Effects:
             "updated_at": self.now,
         }
 
-    # ---- other rows ----------------------------------------------------------------------
-    def insert(self, table: str, **values: Any) -> Ref:
-        ref = Ref(table)
-        self.inserts.append((ref, values))
-        return ref
-
-    def update(self, table: str, row_id: int, **values: Any) -> None:
-        self.updates.append((table, row_id, values))
-
+    # ---- other rows (``insert`` and ``update``: see :class:`Rows`) -------------------------
     def cancel(self, *kinds: str) -> None:
         """Cancel the tenancy's pending deadlines of these kinds (the step they guarded is
         moot). Written before the deadlines this command adds."""

@@ -315,13 +315,28 @@ class ApplicationRow:
 
 @dataclass(slots=True)
 class FirmRow:
-    """What an application's profile quotes of its firm."""
+    """A firm's particulars (what a correction may change, and its code)."""
 
     id: int
     uscc: str
     name: str
     industry: str
     founded_on: date | None
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    account_manager: str | None
+    locale: str
+
+
+@dataclass(slots=True)
+class UnitRow:
+    id: int
+    space_id: int
+    code: str
+    kind: str
+    area_m2: float
+    status: str
 
 
 @dataclass(slots=True)
@@ -331,15 +346,6 @@ class ScoreRow:
     conflict_of_interest: bool
     scores: dict[str, Any]
     total: float
-
-
-@dataclass(slots=True)
-class UnitRow:
-    id: int
-    space_id: int
-    code: str
-    area_m2: float
-    status: str
 
 
 @dataclass(slots=True)

@@ -27,7 +27,9 @@ from sqlmodel import Session
 from db import repositories as repo
 from db import writer
 from db.cases import Cases, CoreCases
-from db.effects import Effects
+from db.effects import Effects, Rows
+from db.queues import CoreQueues, Queues
+from db.registry import CoreRegistry, Registry
 from lifecycle.errors import AlreadyExists, StaleTenancy
 
 
@@ -35,6 +37,7 @@ class EffectWriter(Protocol):
     """The writer as a handler reaches it: :mod:`db.writer` on the unit of work's connection."""
 
     def write(self, effects: Sequence[Effects]) -> None: ...
+    def write_rows(self, rows: Sequence[Rows]) -> None: ...
     def write_tenancies(self, effects: Sequence[Effects]) -> None: ...
     def insert_row(self, table: str, values: Mapping[str, Any]) -> int: ...
     def add_deadlines(self, rows: Sequence[dict[str, Any]]) -> int: ...
@@ -54,6 +57,9 @@ class CoreWriter:
 
     def write(self, effects: Sequence[Effects]) -> None:
         writer.write(self.connection(), effects)
+
+    def write_rows(self, rows: Sequence[Rows]) -> None:
+        writer.write_rows(self.connection(), rows)
 
     def write_tenancies(self, effects: Sequence[Effects]) -> None:
         writer.write_tenancies(self.connection(), effects)
@@ -95,6 +101,10 @@ class AbstractUnitOfWork(Protocol):
     @property
     def cases(self) -> Cases: ...
     @property
+    def registry(self) -> Registry: ...
+    @property
+    def queues(self) -> Queues: ...
+    @property
     def connection(self) -> Connection: ...
     @property
     def session(self) -> Session: ...
@@ -124,6 +134,10 @@ class UnitOfWork:
         self.writer: EffectWriter = CoreWriter(self.current_connection)
         # The residency and exit reads (open cases, rectifications, violations, events).
         self.cases: Cases = CoreCases(self.current_connection)
+        # The registry and correction reads (spaces, units, firms, who holds what).
+        self.registry: Registry = CoreRegistry(self.current_connection)
+        # The deadline and outbox queues (the sweep's claims, what an operator retries).
+        self.queues: Queues = CoreQueues(self.current_connection)
 
     def __enter__(self) -> UnitOfWork:
         self._open = True

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from db.effects import Effects, Ref, RefKey
+from db.effects import Effects, Ref, RefKey, Rows
 from db.tables import ALL_TABLES
 from lifecycle.errors import AlreadyExists, StaleTenancy
 
@@ -66,10 +66,12 @@ INSERT_RETURNING_ID = {
     for t in ALL_TABLES.sorted_tables
     if "id" in t.c
 }
+# Tables keyed otherwise (a calendar day, a year): inserted without RETURNING, updated by key.
+INSERT_PLAIN = {t.name: insert(t) for t in ALL_TABLES.sorted_tables if "id" not in t.c}
 UPDATE_BY_ID = {
-    t.name: update(t).where(t.c.id == bindparam("key_id"))
+    t.name: update(t).where(t.primary_key.columns[0] == bindparam("key_id"))
     for t in ALL_TABLES.sorted_tables
-    if "id" in t.c
+    if len(t.primary_key.columns) == 1
 }
 CANCEL_DEADLINES = (
     update(DEADLINES)
@@ -85,15 +87,7 @@ CANCEL_DEADLINES = (
 def write(conn: Connection, effects: Sequence[Effects]) -> None:
     """Write ``effects`` (one command's, or a chunk's) in the connection's transaction."""
     write_tenancies(conn, [e for e in effects if e.moved])
-    for ref_rows in _by_table(ref for e in effects for ref in e.inserts).values():
-        insert_rows(conn, ref_rows)
-    updates: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
-    for e in effects:
-        for name, row_id, values in e.updates:
-            row = {**_resolved(values), "key_id": row_id}
-            updates.setdefault((name, tuple(row)), []).append(row)
-    for (name, _), rows in updates.items():
-        update_rows(conn, name, rows)
+    write_rows(conn, effects)
     cancels: dict[tuple[str, ...], list[int]] = {}
     for e in effects:
         for kinds in e.cancels:
@@ -103,6 +97,19 @@ def write(conn: Connection, effects: Sequence[Effects]) -> None:
     add_deadlines(conn, [d for e in effects for d in e.deadlines])
     add_events(conn, [ev for e in effects for ev in e.events])
     add_notices(conn, [n for e in effects for n in e.notices])
+
+
+def write_rows(conn: Connection, effects: Sequence[Rows]) -> None:
+    """The new rows (by table, in the order tables first appear) and the updates by id."""
+    for ref_rows in _by_table(ref for e in effects for ref in e.inserts).values():
+        insert_rows(conn, ref_rows)
+    updates: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for e in effects:
+        for name, row_id, values in e.updates:
+            row = {**_resolved(values), "key_id": row_id}
+            updates.setdefault((name, tuple(row)), []).append(row)
+    for (name, _), rows in updates.items():
+        update_rows(conn, name, rows)
 
 
 def _by_table(
@@ -151,6 +158,9 @@ def insert_rows(conn: Connection, rows: Sequence[tuple[Ref, dict[str, Any]]]) ->
     for group in _grouped_refs(rows):
         params = [_resolved(values) for _, values in group]
         try:
+            if t.name in INSERT_PLAIN:  # no id to hand back
+                conn.execute(INSERT_PLAIN[t.name], params)
+                continue
             result = conn.execute(INSERT_RETURNING_ID[t.name], params)
         except IntegrityError as err:
             raise AlreadyExists(t.name, _first_line(err)) from err
@@ -179,8 +189,9 @@ def update_row(conn: Connection, name: str, row_id: int, values: Mapping[str, An
 
 
 def update_rows(conn: Connection, name: str, rows: list[dict[str, Any]]) -> None:
-    """UPDATE rows of one table by id (``key_id``), all with the same columns."""
-    if len(rows) >= SHARED_MIN:
+    """UPDATE rows of one table by id (``key_id``: its primary key), all with the same
+    columns."""
+    if len(rows) >= SHARED_MIN and "id" in table(name).c:
         _driver_update(conn, table(name), rows, ("id",))
     else:
         conn.execute(UPDATE_BY_ID[name], rows)

@@ -8,12 +8,12 @@ Public names are re-exported here; the modules behind them are small and private
     overrides   load/save/validate operator overrides; check_templates, preview (CLI)
     channels    inbox (insert-if-absent, inbox_for, mark_read) and SMTP (SmtpSettings)
     relay       Relay.run_once: claim -> deliver outside transactions -> mark
-    outbox      outbox_list / retry for operators
+    outbox      outbox_list for operators
 """
 
 from notifications.catalog import CATALOG, LEGAL_SECTIONS, MessageSpec, Variant, samples, spec
 from notifications.channels import SmtpSettings, inbox_for, mark_read, message_id
-from notifications.outbox import outbox_list, retry
+from notifications.outbox import outbox_list
 from notifications.overrides import (
     check_templates,
     load_overrides,
@@ -42,7 +42,6 @@ __all__ = [
     "message_id",
     "outbox_list",
     "preview",
-    "retry",
     "samples",
     "save_override",
     "spec",

@@ -1,21 +1,20 @@
-"""Operator views of the outbox: list rows (dead letters first in mind) and retry them.
+"""Operator views of the outbox: list rows (dead letters first in mind).
 
-Used by ``innospace outbox list|retry`` and the console. Retrying resets the attempt count
-and makes the row due now; its ``last_error`` stays until a delivery succeeds, so operators
-can still see why it failed.
+Used by ``innospace outbox list`` and the console. Retrying rows is a command
+(``RetryNotices``, :mod:`workflows.operations`): it resets the attempt count and makes the
+row due now; its ``last_error`` stays until a delivery succeeds, so operators can still see
+why it failed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.tables import OutboxMessage
-from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.errors import InvalidInput
 
 STATUSES = ("pending", "sent", "dead")
 
@@ -47,31 +46,6 @@ def outbox_list(
         }
         for r in session.exec(stmt).all()
     ]
-
-
-def retry(
-    session: Session, *, ids: Sequence[int] = (), all_dead: bool = False, now: datetime
-) -> int:
-    """Make dead (or waiting) rows due now with a fresh attempt budget; returns the count.
-
-    Give either ``ids`` or ``all_dead``. A sent row is refused: re-sending a delivered notice
-    is a new notice, not a retry.
-    """
-    if bool(ids) == all_dead:
-        raise InvalidInput("ids", "give outbox ids or all_dead, not both or neither")
-    stmt = update(OutboxMessage).values(status="pending", attempts=0, next_attempt_at=now)
-    if all_dead:
-        return int(session.exec(stmt.where(col(OutboxMessage.status) == "dead")).rowcount)
-    rows = {
-        r.id: r.status
-        for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(list(ids))))
-    }
-    for outbox_id in ids:
-        if outbox_id not in rows:
-            raise NotFound("outbox message", outbox_id)
-        if rows[outbox_id] == "sent":
-            raise InvalidInput("ids", "message was already sent", outbox_id)
-    return int(session.exec(stmt.where(col(OutboxMessage.id).in_(list(ids)))).rowcount)
 
 
 def _iso(value: datetime | None) -> str | None:

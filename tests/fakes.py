@@ -45,6 +45,9 @@ from db.cases import (
     ViolationRow,
 )
 from db.effects import TENANCY_COLUMNS, Effects, Party, Ref, RefKey, TenancyRow, json_safe
+from db.effects import Rows as RowEffects
+from db.queues import DEADLINE_COLUMNS, NOTICE_COLUMNS, DeadlineRow, NoticeRow
+from db.registry import SPACE_COLUMNS, HeldUnit, SpaceRow
 from db.repositories import (
     APPLICATION_COLUMNS,
     FIRM_COLUMNS,
@@ -111,6 +114,7 @@ class _Table:
 
 
 TABLES = {name: _Table(name) for name in ALL_TABLES.tables}
+_WITH_ID = frozenset(name for name, t in TABLES.items() if t.key == "id")
 
 
 def stored_json(value: Any) -> Any:
@@ -350,6 +354,8 @@ class FakeUnitOfWork:
         self.admissions = FakeAdmissions(self)
         self.writer = FakeWriter(self)
         self.cases = FakeCases(self)
+        self.registry = FakeRegistry(self)
+        self.queues = FakeQueues(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         self._rows = copy.deepcopy(self.db.tables)
@@ -539,6 +545,110 @@ class FakeCases(_Repository):
         )
         return found[-1]["due_on"] if found else None
 
+    def review(self, review_id: int) -> ReviewRow | None:
+        row = self.uow.rows["reviews"].get(review_id)
+        return None if row is None else _review(row)
+
+    def violation(self, violation_id: int) -> ViolationRow | None:
+        row = self.uow.rows["violations"].get(violation_id)
+        return None if row is None else ViolationRow(*(row[c] for c in VIOLATION_COLUMNS))
+
+
+class FakeRegistry(_Repository):
+    """:mod:`db.registry` over the unit of work's rows."""
+
+    __slots__ = ()
+
+    def space(self, code: str) -> SpaceRow | None:
+        found = select(self.uow.rows, "spaces", code=code)
+        return SpaceRow(*(found[0][c] for c in SPACE_COLUMNS)) if found else None
+
+    def unit(self, space_id: int, code: str) -> UnitRow | None:
+        found = select(self.uow.rows, "units", space_id=space_id, code=code)
+        return _unit(found[0]) if found else None
+
+    def firm(self, firm_id: int | None = None, uscc: str | None = None) -> FirmRow | None:
+        found = select(
+            self.uow.rows, "firms", **({"id": firm_id} if uscc is None else {"uscc": uscc})
+        )
+        return FirmRow(*(found[0][c] for c in FIRM_COLUMNS)) if found else None
+
+    def tenancies_of_firm(self, firm_id: int) -> list[int]:
+        return [t["id"] for t in select(self.uow.rows, "tenancies", firm_id=firm_id)]
+
+    def holder(self, unit_id: int) -> int | None:
+        found = select(self.uow.rows, "allocations", unit_id=unit_id, end_on=None)
+        return int(found[0]["tenancy_id"]) if found else None
+
+    def held_units(self, tenancy_id: int) -> list[HeldUnit]:
+        units = self.uow.rows["units"]
+        return [
+            HeldUnit(a["id"], float(a["area_m2"]), _unit(units[a["unit_id"]]))
+            for a in select(self.uow.rows, "allocations", tenancy_id=tenancy_id, end_on=None)
+        ]
+
+    def rulebook_stored(self, version: str) -> bool:
+        return version in self.uow.rows["rulebooks"]
+
+    def overridden_days(self, days: Sequence[date]) -> set[date]:
+        return set(days) & set(self.uow.rows["calendar_overrides"])
+
+    def marked_years(self, years: Sequence[int]) -> set[int]:
+        return set(years) & set(self.uow.rows["calendar_years"])
+
+
+class FakeQueues(_Repository):
+    """:mod:`db.queues` over the unit of work's rows."""
+
+    __slots__ = ()
+
+    def deadline(self, deadline_id: int) -> DeadlineRow | None:
+        row = self.uow.rows["deadlines"].get(deadline_id)
+        return None if row is None else _deadline(row)
+
+    def claim(self, deadline_id: int) -> DeadlineRow | None:
+        found = self.deadline(deadline_id)
+        return found if found is not None and found.status == "pending" else None
+
+    def due_ids(self, until: datetime, limit: int, skip: Collection[int] = ()) -> list[int]:
+        due = [
+            d
+            for d in select(self.uow.rows, "deadlines", status="pending")
+            if d["due_at"] <= until and d["id"] not in skip
+        ]
+        return [d["id"] for d in sorted(due, key=lambda d: (d["due_at"], d["id"]))][:limit]
+
+    def failed_deadlines(self, ids: Sequence[int] = ()) -> list[DeadlineRow]:
+        failed = select(self.uow.rows, "deadlines", status="failed")
+        return [_deadline(d) for d in failed if not ids or d["id"] in ids]
+
+    def lapses_without_warning(self) -> list[DeadlineRow]:
+        rows = self.uow.rows
+        return [
+            _deadline(d)
+            for d in select(rows, "deadlines", kind="agreement_lapse", status="pending")
+            if not select(rows, "deadlines", kind="agreement_lapse_warning", subject_id=d["id"])
+        ]
+
+    def notices(self, ids: Sequence[int] = ()) -> list[NoticeRow]:
+        found = (
+            [n for n in select(self.uow.rows, "outbox") if n["id"] in ids]
+            if ids
+            else (select(self.uow.rows, "outbox", status="dead"))
+        )
+        return [NoticeRow(*(n[c] for c in NOTICE_COLUMNS)) for n in found]
+
+    def notice_queued(self, key: str) -> bool:
+        return bool(select(self.uow.rows, "outbox", dedupe_key=key))
+
+
+def _deadline(row: Row) -> DeadlineRow:
+    return DeadlineRow(*(copy.deepcopy(row[c]) for c in DEADLINE_COLUMNS))
+
+
+def _unit(row: Row) -> UnitRow:
+    return UnitRow(*(row[c] for c in UNIT_COLUMNS))
+
 
 class FakeAdmissions(_Repository):
     """What the admission commands read, from the unit of work's rows."""
@@ -614,18 +724,22 @@ class FakeWriter(_Repository):
 
     def write(self, effects: Sequence[Effects]) -> None:
         self.write_tenancies([e for e in effects if e.moved])
-        for e in effects:
-            for ref, values in e.inserts:
-                ref.id = add_row(self.uow.db, self.uow.rows, ref.table, resolved(values))
-        for e in effects:
-            for table, row_id, values in e.updates:
-                self.update_row(table, row_id, values)
+        self.write_rows(effects)
         for e in effects:
             for kinds in e.cancels:
                 self.cancel_deadlines([e.tenancy.id], kinds, e.now)
         self.add_deadlines([d for e in effects for d in e.deadlines])
         self.add_events([ev for e in effects for ev in e.events])
         self.add_notices([n for e in effects for n in e.notices])
+
+    def write_rows(self, rows: Sequence[RowEffects]) -> None:
+        for e in rows:
+            for ref, values in e.inserts:
+                new_id = add_row(self.uow.db, self.uow.rows, ref.table, resolved(values))
+                ref.id = new_id if ref.table in _WITH_ID else None
+        for e in rows:
+            for table, row_id, values in e.updates:
+                self.update_row(table, row_id, values)
 
     def write_tenancies(self, effects: Sequence[Effects]) -> None:
         rows = self.uow.rows["tenancies"]

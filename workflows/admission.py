@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from db.effects import TenancyRow
-from db.repositories import ApplicationRow, FirmRow
+from db.repositories import FIRM_COLUMNS, ApplicationRow, FirmRow
 from db.tables import Firm, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
@@ -111,7 +111,7 @@ def apply(w: Work, cmd: Apply) -> Step:
 
 def _firm_row(firm: Firm) -> FirmRow:
     assert firm.id is not None
-    return FirmRow(firm.id, firm.uscc, firm.name, firm.industry, firm.founded_on)
+    return FirmRow(*(getattr(firm, column) for column in FIRM_COLUMNS))
 
 
 def screen(w: Work, cmd: Screen) -> Step:

@@ -6,8 +6,6 @@ lets :func:`workflows.admittance.sign` decide.
 
 from __future__ import annotations
 
-from db.effects import TenancyRow
-from lifecycle import rulebook as rbook
 from workflows import admittance, rules
 from workflows.admission import application_of, firm_of
 from workflows.commands import Sign
@@ -42,10 +40,3 @@ def sign(w: Work, cmd: Sign) -> Step:
     )
     w.apply(effects)
     return step
-
-
-def _term_deadlines(w: Work, tenancy: TenancyRow, rb: rbook.Rulebook) -> None:
-    """The term's deadlines after the term moved (an amended agreement)."""
-    effects = w.effects(tenancy)
-    admittance.term_deadlines(effects, rb, w.calendar)
-    w.apply(effects)

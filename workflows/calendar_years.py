@@ -3,22 +3,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from datetime import datetime
 from typing import Any
 
-from db.tables import CalendarYear
+from db.effects import Rows
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import InvalidInput
 from workflows.commands import PublishCalendarYear
 from workflows.core import Work
 
 
-def mark_published(w: Work, years: Iterable[int], *, source: str, actor: str) -> list[int]:
-    """Record ``years`` as published (a year the package ships, or marked before, is left as
-    it is); the years newly marked."""
-    marked = []
+def publish(
+    rows: Rows,
+    years: Iterable[int],
+    marked: Collection[int],
+    *,
+    source: str,
+    actor: str,
+    now: datetime,
+) -> list[int]:
+    """Add to ``rows`` the marks of ``years`` as published (a year the package ships, or
+    ``marked`` before, is left as it is); the years newly marked."""
+    newly: list[int] = []
     for year in years:
-        if WorkCalendar().is_published(year) or w.session.get(CalendarYear, year) is not None:
+        if WorkCalendar().is_published(year) or year in marked or year in newly:
             continue
         if not WorkCalendar(published=[year]).is_published(year):
             raise InvalidInput(
@@ -27,12 +36,14 @@ def mark_published(w: Work, years: Iterable[int], *, source: str, actor: str) ->
                 "version knows",
                 year,
             )
-        w.session.add(CalendarYear(year=year, source=source, actor=actor, published_at=w.now))
-        marked.append(year)
-    w.session.flush()
-    return marked
+        rows.insert("calendar_years", year=year, source=source, actor=actor, published_at=now)
+        newly.append(year)
+    return newly
 
 
 def publish_year(w: Work, cmd: PublishCalendarYear) -> dict[str, Any]:
-    newly = mark_published(w, [cmd.year], source="publish", actor=cmd.actor)
+    rows = Rows()
+    marked = w.uow.registry.marked_years([cmd.year])
+    newly = publish(rows, [cmd.year], marked, source="publish", actor=cmd.actor, now=w.now)
+    w.apply_rows(rows)
     return {"year": cmd.year, "published": True, "newly": bool(newly)}

@@ -23,6 +23,7 @@ from db import repositories as repo
 from db.effects import (
     TENANCY_COLUMNS,
     Effects,
+    Rows,
     StepResult,
     TenancyRow,
     deadline_row,
@@ -173,6 +174,23 @@ class Work:
         result = decision(effects, *args, **kwargs)
         self.apply(effects)
         return result
+
+    def apply_rows(self, rows: Rows, *effects: Effects) -> None:
+        """Write a decided command's rows outside any tenancy (a firm, a unit, ...) and the
+        effects on the tenancies it records them on, now, in this unit of work's transaction."""
+        self.uow.writer.write_rows([rows])
+        if effects:
+            self.uow.writer.write(effects)
+        for e in effects:
+            self._written(e)
+            self.added_deadlines.extend(e.deadlines)
+        if rows.updates and self.uow.has_session:
+            updated = {(name, row_id) for name, row_id, _ in rows.updates}
+            for obj in list(self.session.identity_map.values()):
+                if (getattr(obj, "__tablename__", None), getattr(obj, "id", None)) in updated:
+                    self.session.expire(obj)
+        if any(name == "spaces" for name, _, _ in rows.updates):
+            self._space_rulebooks.clear()  # a space's active rulebook may have changed
 
     # ---- loading -------------------------------------------------------------------------
     def get(self, model: type[T], key: object, kind: str | None = None) -> T:

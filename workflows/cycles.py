@@ -22,13 +22,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import exists, func
 from sqlmodel import col, select
 
+from db.effects import Rows
 from db.tables import Deadline, ExitCase, Firm, OutboxMessage, Rectification, Review, Space, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import (
@@ -321,25 +322,28 @@ _OVERDUE_CASES: tuple[tuple[Any, str, str, str], ...] = (
 
 def digest_queued(w: Work, key: str) -> bool:
     """Whether an operators' digest (or a notice like one) was queued under ``key``."""
-    return (
-        w.session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first()
-        is not None
+    return w.uow.queues.notice_queued(key)
+
+
+def operator_digest(key: str, locale: str, context: dict[str, Any], now: datetime) -> Rows:
+    """The outbox row of an ``operator_digest`` notice to the operators, keyed ``key``."""
+    rows = Rows()
+    rows.insert(
+        "outbox",
+        dedupe_key=key,
+        message="operator_digest",
+        audience="operators",
+        locale=locale,
+        context=context,
+        next_attempt_at=now,
+        created_at=now,
     )
+    return rows
 
 
 def queue_operator_digest(w: Work, key: str, locale: str, context: dict[str, Any]) -> None:
     """Queue an ``operator_digest`` notice to the operators under dedupe key ``key``."""
-    w.session.add(
-        OutboxMessage(
-            dedupe_key=key,
-            message="operator_digest",
-            audience="operators",
-            locale=locale,
-            context=context,
-            next_attempt_at=w.now,
-            created_at=w.now,
-        )
-    )
+    w.apply_rows(operator_digest(key, locale, context, w.now))
 
 
 def _who(firm: Firm, space: Space) -> str:

@@ -9,14 +9,13 @@ appends a record-only event to that tenancy's audit chain, naming the rows and t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
-
-from db.tables import Deadline, OutboxMessage
-from lifecycle.errors import InvalidInput
-from notifications import outbox
+from db.effects import Rows
+from db.queues import DeadlineRow, NoticeRow
+from lifecycle.errors import InvalidInput, NotFound
 from notifications.channels import mark_read
 from notifications.overrides import save_override
 from workflows import decisions
@@ -50,62 +49,78 @@ def retry_deadlines(w: Work, cmd: RetryDeadlines) -> int:
     returns how many. Each tenancy concerned records which of its deadlines were retried."""
     if bool(cmd.ids) == cmd.all_failed:
         raise InvalidInput("ids", "give deadline ids or all_failed, not both or neither")
-    stmt = select(Deadline).where(col(Deadline.status) == "failed")
-    if cmd.ids:
-        stmt = stmt.where(col(Deadline.id).in_(cmd.ids))
-    rows = w.session.exec(stmt.order_by(col(Deadline.id))).all()
-    retried: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for d in rows:  # the reason moves aside: the row is pending again, not failed
-        error = d.payload.get("error")
-        d.payload = {
-            **{k: v for k, v in d.payload.items() if k != "error"},
-            "previous_error": error,
-        }
-        d.status, d.done_at = "pending", None
-        w.session.add(d)
-        retried[d.tenancy_id].append({"id": d.id, "kind": d.kind, "previous_error": error})
-    w.session.flush()
-    _record(w, retried, DEADLINE_RETRIED, "deadlines", actor=cmd.actor, reason=cmd.reason)
-    return len(rows)
+    failed = w.uow.queues.failed_deadlines(cmd.ids)
+    rows, retried = requeue_deadlines(failed)
+    _record(w, rows, retried, DEADLINE_RETRIED, "deadlines", actor=cmd.actor, reason=cmd.reason)
+    return len(failed)
 
 
 def retry_notices(w: Work, cmd: RetryNotices) -> int:
     """Dead (or waiting) outbox rows become due now with a fresh attempt budget; returns how
-    many (see :func:`notifications.outbox.retry`). Each tenancy concerned records which of its
-    notices were retried (the operators' digest belongs to no tenancy)."""
-    dead = None if cmd.ids else _notices(w, col(OutboxMessage.status) == "dead")
-    count = outbox.retry(w.session, ids=cmd.ids, all_dead=cmd.all_dead, now=w.now)
-    chosen = dead if dead is not None else _notices(w, col(OutboxMessage.id).in_(cmd.ids))
-    retried: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for outbox_id, tenancy_id, message in chosen:
-        if tenancy_id is not None:
-            retried[tenancy_id].append({"id": outbox_id, "message": message})
-    _record(w, retried, NOTICE_RETRIED, "notices", actor=cmd.actor, reason=cmd.reason)
-    return count
+    many. A sent row is refused: re-sending a delivered notice is a new notice, not a retry.
+    Each tenancy concerned records which of its notices were retried (the operators' digest
+    belongs to no tenancy)."""
+    if bool(cmd.ids) == cmd.all_dead:
+        raise InvalidInput("ids", "give outbox ids or all_dead, not both or neither")
+    found = w.uow.queues.notices(cmd.ids)
+    rows, retried = requeue_notices(found, cmd.ids, w.now)
+    _record(w, rows, retried, NOTICE_RETRIED, "notices", actor=cmd.actor, reason=cmd.reason)
+    return len(found)
 
 
-def _notices(w: Work, where: Any) -> list[tuple[int, int | None, str]]:
-    rows = w.session.exec(
-        select(OutboxMessage.id, OutboxMessage.tenancy_id, OutboxMessage.message)
-        .where(where)
-        .order_by(col(OutboxMessage.id))
-    ).all()
-    return [(int(i), t, m) for i, t, m in rows if i is not None]
+# ---- decided without I/O -------------------------------------------------------------------
+Retried = dict[int, list[dict[str, Any]]]  # tenancy id -> what of its own was retried
+
+
+def requeue_deadlines(failed: Sequence[DeadlineRow]) -> tuple[Rows, Retried]:
+    """Each failed deadline pending again, its error moved aside as ``previous_error``; and
+    which deadlines of each tenancy were retried."""
+    rows, retried = Rows(), defaultdict(list)
+    for d in failed:
+        error = d.payload.get("error")
+        payload = {**{k: v for k, v in d.payload.items() if k != "error"}, "previous_error": error}
+        rows.update("deadlines", d.id, status="pending", done_at=None, payload=payload)
+        retried[d.tenancy_id].append({"id": d.id, "kind": d.kind, "previous_error": error})
+    return rows, dict(retried)
+
+
+def requeue_notices(
+    found: Sequence[NoticeRow], ids: Collection[int], now: datetime
+) -> tuple[Rows, Retried]:
+    """Each outbox row due ``now`` with a fresh attempt budget (of ``ids``, each of which must
+    exist and not have been sent); and which notices of each tenancy were retried."""
+    status = {n.id: n.status for n in found}
+    for outbox_id in ids:
+        if outbox_id not in status:
+            raise NotFound("outbox message", outbox_id)
+        if status[outbox_id] == "sent":
+            raise InvalidInput("ids", "message was already sent", outbox_id)
+    rows, retried = Rows(), defaultdict(list)
+    for n in found:
+        rows.update("outbox", n.id, status="pending", attempts=0, next_attempt_at=now)
+        if n.tenancy_id is not None:
+            retried[n.tenancy_id].append({"id": n.id, "message": n.message})
+    return rows, dict(retried)
 
 
 def _record(
     w: Work,
-    rows: Mapping[int, Iterable[dict[str, Any]]],
+    rows: Rows,
+    retried: Mapping[int, Iterable[dict[str, Any]]],
     what: str,
     key: str,
     *,
     actor: str,
     reason: str | None,
 ) -> None:
-    """One record-only audit event per tenancy, in id order (the order locks are taken in)."""
-    for tenancy_id in sorted(rows):
-        tenancy = w.tenancy(tenancy_id)
-        w.record(tenancy, what, actor=actor, reason=reason, data={key: list(rows[tenancy_id])})
+    """Write ``rows`` with one record-only audit event per tenancy concerned, in id order
+    (the order locks are taken in)."""
+    effects = []
+    for tenancy_id in sorted(retried):
+        e = w.effects(w.tenancy(tenancy_id))
+        e.record(what, actor=actor, reason=reason, data={key: list(retried[tenancy_id])})
+        effects.append(e)
+    w.apply_rows(rows, *effects)
 
 
 def mark_inbox_read(w: Work, cmd: MarkInboxRead) -> int:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
-from sqlmodel import select
 from stdnum.cn import uscc as uscc_check
 from stdnum.exceptions import ValidationError as StdnumError
 
-from db.tables import CalendarOverride, Firm, Space, Unit
-from lifecycle.errors import AlreadyExists, InvalidInput
+from db.effects import Rows
+from db.registry import SpaceRow
+from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from workflows import calendar_years, inputs, rules
 from workflows.commands import (
     AddUnit,
@@ -63,43 +65,50 @@ def _why(err: StdnumError, value: str) -> str:
     return "不符合 GB 32100-2015 / not a valid GB 32100-2015 code"
 
 
+def space_of(w: Work, code: str) -> SpaceRow:
+    """A space by its code."""
+    found = w.uow.registry.space(code)
+    if found is None:
+        raise NotFound("space", code)
+    return found
+
+
 def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
     if not _CODE.match(cmd.code):
         raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
     name = inputs.check_name("name", cmd.name)
-    if w.session.exec(select(Space).where(Space.code == cmd.code)).first() is not None:
+    if w.uow.registry.space(cmd.code) is not None:
         raise AlreadyExists("space", cmd.code)
     text = cmd.rulebook_text if cmd.rulebook_text is not None else rules.default_rulebook_text()
-    rulebook = rules.store(w, text, cmd.rulebook_source)
-    space = Space(
+    rows = Rows()
+    rulebook = rules.store(w, text, cmd.rulebook_source, rows)
+    space = rows.insert(
+        "spaces",
         code=cmd.code,
         name=name,
         timezone=cmd.timezone,
         rulebook_version=rulebook.version,
         created_at=w.now,
     )
-    w.session.add(space)
-    w.session.flush()
-    return {"space": space.code, "id": space.id, "rulebook_version": rulebook.version}
+    w.apply_rows(rows)
+    return {"space": cmd.code, "id": space.id, "rulebook_version": rulebook.version}
 
 
 def add_unit(w: Work, cmd: AddUnit) -> dict[str, Any]:
-    space = w.space_by_code(cmd.space)
+    space = space_of(w, cmd.space)
     if not _CODE.match(cmd.code):
         raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
     if cmd.kind not in UNIT_KINDS:
         raise InvalidInput("kind", f"must be one of {', '.join(UNIT_KINDS)}", cmd.kind)
     area = inputs.check_area("area_m2", cmd.area_m2)
-    exists = w.session.exec(
-        select(Unit).where(Unit.space_id == space.id, Unit.code == cmd.code)
-    ).first()
-    if exists is not None:
+    if w.uow.registry.unit(space.id, cmd.code) is not None:
         raise AlreadyExists("unit", f"{cmd.space}/{cmd.code}")
-    assert space.id is not None
-    unit = Unit(space_id=space.id, code=cmd.code, kind=cmd.kind, area_m2=area)
-    w.session.add(unit)
-    w.session.flush()
-    return {"unit": unit.code, "id": unit.id, "space": space.code}
+    rows = Rows()
+    unit = rows.insert(
+        "units", space_id=space.id, code=cmd.code, kind=cmd.kind, area_m2=area, status="available"
+    )
+    w.apply_rows(rows)
+    return {"unit": cmd.code, "id": unit.id, "space": space.code}
 
 
 def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
@@ -114,44 +123,45 @@ def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
         raise InvalidInput("locale", "must be zh-CN or en", cmd.locale)
     if cmd.founded_on is not None and cmd.founded_on > w.today:
         raise InvalidInput("founded_on", "must not be in the future", cmd.founded_on.isoformat())
-    if w.session.exec(select(Firm).where(Firm.uscc == code)).first() is not None:
+    if w.uow.registry.firm(uscc=code) is not None:
         raise AlreadyExists("firm", code)
     # The firm's row holds what the command gives, its code and names normalised.
-    firm = Firm(
-        **replace(
-            cmd,
-            name=name,
-            uscc=code,
-            industry=industry,
-            contact_name=contact,
-            account_manager=manager,
-        ).fields(),
-        created_at=w.now,
+    given = replace(
+        cmd, name=name, uscc=code, industry=industry, contact_name=contact, account_manager=manager
     )
-    w.session.add(firm)
-    w.session.flush()
-    return {"firm": firm.id, "uscc": firm.uscc, "name": firm.name}
+    rows = Rows()
+    firm = rows.insert("firms", **given.fields(), created_at=w.now)
+    w.apply_rows(rows)
+    return {"firm": firm.id, "uscc": code, "name": name}
 
 
 def load_rulebook(w: Work, cmd: LoadRulebook) -> dict[str, Any]:
-    rulebook = rules.store(w, cmd.text, cmd.source)
+    rows = Rows()
+    rulebook = rules.store(w, cmd.text, cmd.source, rows)
     activated = None
     if cmd.space is not None:
-        space = w.space_by_code(cmd.space)
-        space.rulebook_version = rulebook.version
-        w.session.add(space)
+        space = space_of(w, cmd.space)
+        rows.update("spaces", space.id, rulebook_version=rulebook.version)
         activated = space.code
+    w.apply_rows(rows)
     return {"rulebook_version": rulebook.version, "activated_for": activated}
 
 
 def import_calendar(w: Work, cmd: ImportCalendar) -> dict[str, Any]:
     if not cmd.days:
         raise InvalidInput("days", "the file lists no day")
-    for day in cmd.days:
-        set_calendar_day(w, day)
+    rows = calendar_days(cmd.days, w.uow.registry.overridden_days([d.day for d in cmd.days]))
     years = sorted({d.day.year for d in cmd.days})
     if cmd.complete:
-        calendar_years.mark_published(w, years, source="import", actor=cmd.actor)
+        calendar_years.publish(
+            rows,
+            years,
+            w.uow.registry.marked_years(years),
+            source="import",
+            actor=cmd.actor,
+            now=w.now,
+        )
+    w.apply_rows(rows)
     return {
         "days": len(cmd.days),
         "years": years,
@@ -161,10 +171,17 @@ def import_calendar(w: Work, cmd: ImportCalendar) -> dict[str, Any]:
 
 
 def set_calendar_day(w: Work, cmd: SetCalendarDay) -> dict[str, Any]:
-    row = w.session.get(CalendarOverride, cmd.day)
-    if row is None:
-        row = CalendarOverride(day=cmd.day, workday=cmd.workday, note=cmd.note)
-    else:
-        row.workday, row.note = cmd.workday, cmd.note
-    w.session.add(row)
+    w.apply_rows(calendar_days([cmd], w.uow.registry.overridden_days([cmd.day])))
     return {"day": cmd.day.isoformat(), "workday": cmd.workday}
+
+
+def calendar_days(days: Sequence[SetCalendarDay], overridden: Collection[date]) -> Rows:
+    """The calendar overrides of ``days`` (the last word on a day listed twice): a day
+    already ``overridden`` is updated, any other inserted."""
+    rows = Rows()
+    for day, d in {d.day: d for d in days}.items():
+        if day in overridden:
+            rows.update("calendar_overrides", day, workday=d.workday, note=d.note)
+        else:
+            rows.insert("calendar_overrides", day=day, workday=d.workday, note=d.note)
+    return rows

@@ -9,7 +9,7 @@ from importlib import resources
 
 from sqlmodel import select
 
-from db.effects import TenancyRow
+from db.effects import Rows, TenancyRow
 from db.tables import Rulebook as RulebookRow
 from db.tables import Space
 from lifecycle.errors import NotFound
@@ -31,16 +31,18 @@ def parse(text: str, source: str = "<text>") -> Rulebook:
     return _parsed(text, source)
 
 
-def store(work: Work, text: str, source: str) -> Rulebook:
-    """Validate and store a rulebook; storing the same content twice is a no-op."""
+def store(work: Work, text: str, source: str, rows: Rows) -> Rulebook:
+    """Validate a rulebook and add its row to ``rows`` (storing the same content twice is a
+    no-op: a stored version is not added again)."""
     rulebook = parse(text, source)
-    if work.session.get(RulebookRow, rulebook.version) is None:
-        work.session.add(
-            RulebookRow(
-                version=rulebook.version, name=rulebook.meta.name, content=text, loaded_at=work.now
-            )
+    if not work.uow.registry.rulebook_stored(rulebook.version):
+        rows.insert(
+            "rulebooks",
+            version=rulebook.version,
+            name=rulebook.meta.name,
+            content=text,
+            loaded_at=work.now,
         )
-        work.session.flush()
     return rulebook
 
 

@@ -31,13 +31,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import aliased
-from sqlmodel import col, select
 
-from db.effects import TenancyRow
-from db.tables import Deadline, Review, Violation
+from db.effects import Rows, TenancyRow
+from db.queues import DeadlineRow
+from db.repositories import ReviewRow
 from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput, StaleTenancy
 from lifecycle.periods import Period, PeriodUnit
 from lifecycle.rulebook import Rulebook
@@ -68,7 +66,7 @@ AGREEMENT_WARNING_PERIOD = "agreement_lapse_warning"
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
 Stop = Callable[[], bool]
 Dispatch = Callable[[Work, c.Command], object]
-Action = Callable[[Work, Deadline, Dispatch], bool]
+Action = Callable[[Work, DeadlineRow, Dispatch], bool]
 
 
 @dataclass
@@ -125,18 +123,18 @@ ACTS_IN: dict[str, frozenset[str]] = {
 }
 
 
-def _tenancy(w: Work, d: Deadline) -> TenancyRow:
+def _tenancy(w: Work, d: DeadlineRow) -> TenancyRow:
     return w.tenancy(d.tenancy_id)
 
 
-def _acts_in(t: TenancyRow, d: Deadline) -> bool:
+def _acts_in(t: TenancyRow, d: DeadlineRow) -> bool:
     return t.state in ACTS_IN[d.kind]
 
 
 def _command(command: type[c.TenancyCommand], reason: str) -> Action:
     """In the acting state, run ``command`` on the deadline's tenancy (by the system)."""
 
-    def action(w: Work, d: Deadline, run: Dispatch) -> bool:
+    def action(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
         if not _acts_in(_tenancy(w, d), d):
             return False
         run(w, command(tenancy_id=d.tenancy_id, actor=SYSTEM, reason=reason))
@@ -145,10 +143,12 @@ def _command(command: type[c.TenancyCommand], reason: str) -> Action:
     return action
 
 
-def _notice(message: str, audience: str, context: Callable[[Deadline], dict[str, Any]]) -> Action:
+def _notice(
+    message: str, audience: str, context: Callable[[DeadlineRow], dict[str, Any]]
+) -> Action:
     """In the acting state, queue ``message`` to ``audience`` (once: the deadline's key)."""
 
-    def action(w: Work, d: Deadline, run: Dispatch) -> bool:
+    def action(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
         t = _tenancy(w, d)
         if not _acts_in(t, d):
             return False
@@ -173,7 +173,7 @@ def _notify(
     w.apply(effects)
 
 
-def _publicity_end(w: Work, d: Deadline, run: Dispatch) -> bool:
+def _publicity_end(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if not _acts_in(t, d):
         return False
@@ -191,9 +191,9 @@ def _publicity_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _agreement_lapse_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
+def _agreement_lapse_warning(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     t = _tenancy(w, d)
-    lapse = w.session.get(Deadline, d.subject_id) if d.subject_id else None
+    lapse = w.uow.queues.deadline(d.subject_id) if d.subject_id else None
     if not _acts_in(t, d) or lapse is None or lapse.status != "pending":
         return False
     _notify(
@@ -209,7 +209,7 @@ def _agreement_lapse_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _term_expiry_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
+def _term_expiry_warning(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if (
         not _acts_in(t, d)
@@ -221,7 +221,7 @@ def _term_expiry_warning(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _term_end(w: Work, d: Deadline, run: Dispatch) -> bool:
+def _term_end(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     t = _tenancy(w, d)
     if not _acts_in(t, d) or (t.term_end is not None and t.term_end > d.due_on):
         return False
@@ -234,12 +234,12 @@ def _term_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _open_review(w: Work, d: Deadline) -> Review | None:
-    review = w.session.get(Review, d.subject_id) if d.subject_id else None
+def _open_review(w: Work, d: DeadlineRow) -> ReviewRow | None:
+    review = w.uow.cases.review(d.subject_id) if d.subject_id else None
     return review if review is not None and review.status == "open" else None
 
 
-def _review_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
+def _review_reminder(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     review = _open_review(w, d)
     if review is None:
         return False
@@ -257,7 +257,7 @@ def _review_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _decide_without_data(w: Work, t: TenancyRow, review: Review, run: Dispatch) -> None:
+def _decide_without_data(w: Work, t: TenancyRow, review: ReviewRow, run: Dispatch) -> None:
     assert t.id is not None
     run(
         w,
@@ -267,7 +267,7 @@ def _decide_without_data(w: Work, t: TenancyRow, review: Review, run: Dispatch) 
     )
 
 
-def _review_submission_due(w: Work, d: Deadline, run: Dispatch) -> bool:
+def _review_submission_due(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     """Plan the after-due reminders of the rulebook; with none, no data means the grade now."""
     review = _open_review(w, d)
     if review is None:
@@ -291,7 +291,7 @@ def _review_submission_due(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _review_overdue_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
+def _review_overdue_reminder(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     """Remind the firm; from the rulebook's escalation index on, tell the account manager too;
     the last reminder passed without data grades the review (missing data -> D)."""
     review = _open_review(w, d)
@@ -308,7 +308,7 @@ def _review_overdue_reminder(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _objection_window_end(w: Work, d: Deadline, run: Dispatch) -> bool:
+def _objection_window_end(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     from workflows.exits import confirm_exit
     from workflows.publicity import _accepted_objections
 
@@ -329,10 +329,10 @@ def _objection_window_end(w: Work, d: Deadline, run: Dispatch) -> bool:
     return True
 
 
-def _cure_end(w: Work, d: Deadline, run: Dispatch) -> bool:
+def _cure_end(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     """Cure notice, payment demand, dormancy or delisting window over, not cured: serve the
     exit notice on the violation's own grounds (the 陈述申辩 window follows)."""
-    violation = w.session.get(Violation, d.subject_id) if d.subject_id else None
+    violation = w.uow.cases.violation(d.subject_id) if d.subject_id else None
     t = _tenancy(w, d)
     if violation is None or violation.status != "open" or not _acts_in(t, d):
         return False
@@ -405,18 +405,7 @@ def plan_agreement_warnings(service: Service) -> int:
     """
 
     def plan(w: Work) -> int:
-        lapse, warning = aliased(Deadline), aliased(Deadline)
-        rows = w.session.exec(
-            select(lapse).where(
-                lapse.kind == "agreement_lapse",
-                lapse.status == "pending",
-                ~exists().where(
-                    col(warning.tenancy_id) == col(lapse.tenancy_id),
-                    col(warning.kind) == "agreement_lapse_warning",
-                    col(warning.subject_id) == col(lapse.id),
-                ),
-            )
-        ).all()
+        rows = w.uow.queues.lapses_without_warning()
         added = 0
         for row in rows:
             t = w.tenancy(row.tenancy_id, lock=False)
@@ -447,11 +436,7 @@ def due_ids(
     service: Service, until: datetime, limit: int, skip: set[int] | None = None
 ) -> list[int]:
     def q(w: Work) -> list[int]:
-        stmt = select(Deadline.id).where(Deadline.status == "pending", Deadline.due_at <= until)
-        if skip:
-            stmt = stmt.where(col(Deadline.id).not_in(skip))
-        rows = w.session.exec(stmt.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit))
-        return [i for i in rows.all() if i is not None]
+        return w.uow.queues.due_ids(until, limit, skip or ())
 
     return service.read(q)  # type: ignore[no-any-return]
 
@@ -460,22 +445,17 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
     """Handle one deadline in its own transaction, marking it in that same transaction."""
 
     def act(w: Work) -> Outcome:
-        stmt = select(Deadline).where(Deadline.id == deadline_id, Deadline.status == "pending")
-        if w.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        d = w.session.exec(stmt).first()
+        d = w.uow.queues.claim(deadline_id)
         if d is None or d.due_at > until:
             return Outcome("taken")
         action = ACTIONS.get(d.kind)
         if action is None:
             raise InvalidInput("deadline.kind", "no sweep action handles this kind", d.kind)
-        d.status = "done" if action(w, d, service.dispatch) else "moot"
-        d.done_at = w.now
-        w.session.add(d)
-        w.session.flush()
+        status = "done" if action(w, d, service.dispatch) else "moot"
+        w.apply_rows(marked(d, status, w.now))
         pending = [row["due_at"] for row in w.added_deadlines]
         return Outcome(
-            d.status, d.kind, min(pending, default=None), deadline_id=d.id, due_at=d.due_at
+            status, d.kind, min(pending, default=None), deadline_id=d.id, due_at=d.due_at
         )
 
     try:
@@ -495,15 +475,25 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
 
 def _mark_failed(service: Service, deadline_id: int, error: str) -> Outcome:
     def mark(w: Work) -> Outcome:
-        d = w.session.get(Deadline, deadline_id)
+        d = w.uow.queues.deadline(deadline_id)
         if d is None or d.status != "pending":
             return Outcome("taken")
-        d.status, d.done_at = "failed", w.now
-        d.payload = {**d.payload, "error": error[:500]}  # replace the JSON value, never mutate
-        w.session.add(d)
+        w.apply_rows(marked(d, "failed", w.now, error=error))
         return Outcome("failed", d.kind, error=error, deadline_id=d.id, due_at=d.due_at)
 
     return service.run(mark)  # type: ignore[no-any-return]
+
+
+def marked(d: DeadlineRow, status: str, now: datetime, *, error: str | None = None) -> Rows:
+    """The deadline's row finished: ``done``, ``moot``, or ``failed`` with the error in its
+    payload (a new JSON value, the reason kept for ``deadlines retry``)."""
+    rows = Rows()
+    if error is None:
+        rows.update("deadlines", d.id, status=status, done_at=now)
+    else:
+        payload = {**d.payload, "error": error[:500]}
+        rows.update("deadlines", d.id, status=status, done_at=now, payload=payload)
+    return rows
 
 
 def sweep_deadlines(

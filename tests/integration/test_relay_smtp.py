@@ -26,14 +26,17 @@ from sqlmodel import Session, SQLModel, select
 
 from db.engine import make_engine
 from db.tables import Firm, InboxItem, MessageTemplate, OutboxMessage, Space, Tenancy, User
+from entrypoints.bootstrap import HANDLERS
 from lifecycle.clock import FixedClock
 from lifecycle.errors import InvalidTemplate
 from notifications.catalog import samples
 from notifications.channels import SmtpSettings, inbox_for, mark_read, message_id
-from notifications.outbox import outbox_list, retry
+from notifications.outbox import outbox_list
 from notifications.overrides import save_override
 from notifications.relay import Relay
 from notifications.render import Renderer
+from workflows.commands import RetryNotices
+from workflows.service import Service
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 OPS = "ops@innospace.local"
@@ -448,8 +451,8 @@ def test_max_attempts_then_dead_then_operator_retry(world: World, down_server: S
     with Session(world.engine) as s:
         [listed] = outbox_list(s, status="dead")
         assert listed["id"] == outbox_id and listed["attempts"] == 3
-        assert retry(s, all_dead=True, now=world.clock.now()) == 1
-        s.commit()
+    service = Service(world.engine, world.clock, HANDLERS)
+    assert service.handle(RetryNotices(all_dead=True)) == 1
     down_server.start()
     assert relay.run_once().delivered == 1
     assert len(down_server.handler.messages) == 1 and len(world.inbox(outbox_id)) == 1

@@ -45,7 +45,9 @@ NOW = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 TODAY = date(2025, 3, 3)
 HEAD = "cd" * 32
 TID = 11
-FIRM = FirmRow(3, make_uscc(random.Random(13)), "峰际生物", "pharma", None)
+FIRM = FirmRow(
+    3, make_uscc(random.Random(13)), "峰际生物", "pharma", None, None, None, None, None, "zh-CN"
+)
 
 
 def tenancy(state: str, **changes: Any) -> TenancyRow:
@@ -465,9 +467,9 @@ def test_the_publicity_ends_in_admission_after_its_last_day_with_objections_rule
 
 # ---- signing ------------------------------------------------------------------------------------
 UNITS = {
-    "A-101": UnitRow(31, 2, "A-101", 80.0, "available"),
-    "A-102": UnitRow(32, 2, "A-102", 40.5, "available"),
-    "B-201": UnitRow(33, 2, "B-201", 60.0, "maintenance"),
+    "A-101": UnitRow(31, 2, "A-101", "office", 80.0, "available"),
+    "A-102": UnitRow(32, 2, "A-102", "office", 40.5, "available"),
+    "B-201": UnitRow(33, 2, "B-201", "office", 60.0, "maintenance"),
 }
 
 
