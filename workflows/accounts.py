@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select, update
 
+from db.effects import Effects
 from db.tables import (
     ApiToken,
     ApiTokenSpace,
@@ -237,13 +238,7 @@ def assign_reviewer(w: Work, cmd: AssignReviewer) -> Step:
     assert user.id is not None
     if w.session.get(ReviewerAssignment, (tenancy.id, user.id)) is not None:
         raise AlreadyExists("reviewer assignment", f"{user.username} for tenancy {tenancy.id}")
-    w.session.add(
-        ReviewerAssignment(
-            tenancy_id=tenancy.id, user_id=user.id, assigned_at=w.now, assigned_by=cmd.actor
-        )
-    )
-    data = {"reviewer": user.username, "account_id": user.id}
-    return w.record(tenancy, "assign_reviewer", data=data, by=cmd)
+    return w.decide(tenancy, assignment, cmd, user.username, user.id, at=w.now)
 
 
 def unassign_reviewer(w: Work, cmd: UnassignReviewer) -> Step:
@@ -255,8 +250,30 @@ def unassign_reviewer(w: Work, cmd: UnassignReviewer) -> Step:
     if row is None:
         raise NotFound("reviewer assignment", f"{user.username} for tenancy {tenancy.id}")
     w.session.delete(row)
-    data = {"reviewer": user.username, "account_id": user.id}
-    return w.record(tenancy, "unassign_reviewer", data=data, by=cmd)
+    return w.decide(tenancy, assignment, cmd, user.username, user.id, at=None)
+
+
+def assignment(
+    e: Effects,
+    cmd: AssignReviewer | UnassignReviewer,
+    username: str,
+    account_id: int,
+    *,
+    at: datetime | None,
+) -> Step:
+    """A reviewer assigned to an application (``at``: when; the row is added) or taken off it
+    (``at`` None), audited on the tenancy."""
+    what = "assign_reviewer" if at is not None else "unassign_reviewer"
+    if at is not None:
+        e.insert(
+            "reviewer_assignments",
+            tenancy_id=e.tenancy.id,
+            user_id=account_id,
+            assigned_at=at,
+            assigned_by=cmd.actor,
+        )
+    data = {"reviewer": username, "account_id": account_id}
+    return e.record(what, actor=cmd.actor, reason=cmd.reason, data=data)
 
 
 def _reviewer(w: Work, username: str) -> User:
