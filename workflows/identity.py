@@ -58,7 +58,7 @@ from db.tables import (
     UserSpace,
 )
 from lifecycle.errors import NotFound, Unauthorized
-from workflows import credentials
+from workflows import credentials, inputs
 from workflows.core import Work
 from workflows.identity_commands import (
     AddUser,
@@ -151,8 +151,12 @@ def cli_actor(name: str) -> str:
     except (KeyError, OSError):  # no passwd entry (a container's anonymous uid)
         os_user = "unknown"
     os_user = "_".join(os_user.split()) or "unknown"  # the first space ends the user name
-    text = f"{CLI_PREFIX}{os_user} {name.strip()}" if name.strip() else f"{CLI_PREFIX}{os_user}"
-    return text[:ACTOR_MAX]
+    prefix = f"{CLI_PREFIX}{os_user}"
+    if not name.strip():
+        return prefix[:ACTOR_MAX]
+    # The name is checked, never cut: the audit log keeps ACTOR_MAX characters in all.
+    limit = max(1, ACTOR_MAX - len(prefix) - 1)
+    return f"{prefix} {inputs.check_name('actor', name, limit=limit)}"
 
 
 def actor_name(actor: str) -> str:

@@ -106,7 +106,9 @@ def test_the_audit_log_names_the_account_and_the_cli_its_os_user() -> None:
     assert len(replace(p, display_name="名" * 200).actor) == i.ACTOR_MAX
     actor = i.cli_actor("王芳")
     assert actor.startswith("cli:") and actor.endswith(" 王芳") and " " not in actor[4:-3]
-    assert len(i.cli_actor("x" * 300)) == i.ACTOR_MAX
+    with pytest.raises(InvalidInput, match="actor: 不得超过"):  # refused, never cut short
+        i.cli_actor("x" * 300)
+    assert len(i.cli_actor("x" * (i.ACTOR_MAX - len(actor) + 2))) == i.ACTOR_MAX
     assert i.actor_name(actor) == i.actor_name(p.actor) == "王芳"
     assert i.actor_name(i.cli_actor("")) == "" and i.actor_name("system") == "system"
 
