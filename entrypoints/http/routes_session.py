@@ -92,8 +92,12 @@ async def login(request: Request, response: Response) -> SessionOut:
     address = request.client.host if request.client is not None else "unknown"
     from starlette.concurrency import run_in_threadpool
 
+    from workflows.logins import log_in
+
+    # The password is checked in the thread, outside any write transaction (log_in).
     result: identity.LoginResult = await run_in_threadpool(
-        app.service.handle,
+        log_in,
+        app.service,
         identity.Login(
             username=body.username,
             password=body.password,
