@@ -67,6 +67,9 @@ def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        # No redirect to the slash-less path: its Location would be built from the request's
+        # Host header, which the client chooses (a redirect to any host). 404 instead.
+        redirect_slashes=False,
         responses=problems.PROBLEM_RESPONSES,
     )
     api.state.innospace = app
