@@ -20,6 +20,7 @@ from db.tables import (
 from lifecycle.errors import NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
 from workflows.core import Work
+from workflows.ledgers import EXIT_STATUS
 from workflows.queries import tenancy_summary
 
 #: States in which an application's panel is still scoring: a reviewer then sees only their
@@ -144,7 +145,7 @@ def application_scores(w: Work, *, tenancy_id: int, reviewer: str | None = None)
 # ---- violations and exit cases --------------------------------------------------------------
 #: What a violation's and an exit case's ``status`` may be.
 VIOLATION_STATUSES = ("open", "cured", "escalated")
-EXIT_CASE_STATUSES = ("open", "withdrawn", "closed")
+EXIT_CASE_STATUSES = tuple(EXIT_STATUS)
 
 
 def _iso(value: Any) -> str | None:

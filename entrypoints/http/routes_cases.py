@@ -4,13 +4,14 @@ firm; a reviewer none)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.http.deps import Ctx, CtxDep
 from entrypoints.http.routes_tenancies import Cursor, Limit, SpaceCode
+from lifecycle.errors import InvalidInput
 from workflows import queries_http
 
 router = APIRouter(prefix="/api", tags=["violations and exit cases 违规与退出"])
@@ -19,6 +20,19 @@ ExitCaseId = Annotated[int, Path(ge=1, le=2**63 - 1, description="退出案件�
 TenancyFilter = Annotated[
     int | None, Query(ge=1, le=2**63 - 1, description="租户编号 / tenancy id")
 ]
+
+
+Status = Annotated[str | None, Query(max_length=16, description="状态 / status")]
+
+
+def _checked(status: str | None, allowed: tuple[str, ...]) -> str | None:
+    if status is not None and status not in allowed:
+        raise InvalidInput(
+            "status",
+            f"须为 {'、'.join(allowed)} 之一 / must be one of {', '.join(allowed)}",
+            status,
+        )
+    return status
 
 
 class ViolationPage(BaseModel):
@@ -53,10 +67,7 @@ def list_violations(
     ctx: CtxDep,
     space: SpaceCode = None,
     tenancy: TenancyFilter = None,
-    status: Annotated[
-        Literal["open", "cured", "escalated"] | None,
-        Query(description="状态 / status"),
-    ] = None,
+    status: Status = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> dict[str, Any]:
@@ -66,7 +77,7 @@ def list_violations(
         limit=limit,
         space=space,
         tenancy_id=tenancy,
-        status=status,
+        status=_checked(status, queries_http.VIOLATION_STATUSES),
         **_scope(ctx),
     )
     return page
@@ -84,10 +95,7 @@ def list_violations(
 def list_exit_cases(
     ctx: CtxDep,
     space: SpaceCode = None,
-    status: Annotated[
-        Literal["open", "withdrawn", "closed"] | None,
-        Query(description="状态 / status"),
-    ] = None,
+    status: Status = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> dict[str, Any]:
@@ -96,7 +104,7 @@ def list_exit_cases(
         after=int(cursor) if cursor else 0,
         limit=limit,
         space=space,
-        status=status,
+        status=_checked(status, queries_http.EXIT_CASE_STATUSES),
         **_scope(ctx),
     )
     return page
