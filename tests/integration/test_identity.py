@@ -155,6 +155,34 @@ def test_the_password_is_checked_outside_any_write_transaction(
         assert uow.connection.execute(select(User.failed_logins)).scalar() == 1
 
 
+def test_an_unknown_user_costs_a_real_check_and_a_locked_one_none(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown name is checked against the dummy hash (as slow as a real check); a locked
+    account is refused before any check (its password is never looked at)."""
+    add(service, "wang")
+    verify = credentials.verify_password
+    checked: list[str | None] = []
+
+    def counting(stored: str | None, password: str) -> bool:
+        checked.append(stored)
+        return verify(stored, password)
+
+    monkeypatch.setattr(credentials, "verify_password", counting)
+    with pytest.raises(Unauthorized):
+        login(service, "nobody", "wrong password 1")
+    with pytest.raises(Unauthorized):
+        login(service, "wang", "wrong password 1")
+    assert checked[0] is None and checked[1] is not None and len(checked) == 2
+    for _ in range(credentials.MAX_FAILURES - 1):
+        with pytest.raises(Unauthorized):
+            login(service, "wang", "wrong password 1")
+    checked.clear()
+    with pytest.raises(TooManyAttempts):
+        login(service, "wang")
+    assert checked == []
+
+
 def test_a_password_changed_during_the_check_opens_no_session(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
