@@ -109,13 +109,14 @@ HANDLERS = LazyHandlers(
         "workflows.identity_commands:CreateToken": "workflows.accounts:create_token",
         "workflows.identity_commands:RevokeToken": "workflows.accounts:revoke_token",
         "workflows.identity_commands:TouchToken": "workflows.accounts:touch_token",
-        "workflows.identity_commands:Login": "workflows.logins:login",
+        "workflows.identity_commands:RecordLogin": "workflows.logins:record_login",
         "workflows.identity_commands:Logout": "workflows.logins:logout",
         "workflows.identity_commands:TouchSession": "workflows.logins:touch_session",
         "workflows.identity_commands:AssignReviewer": "workflows.accounts:assign_reviewer",
         "workflows.identity_commands:UnassignReviewer": "workflows.accounts:unassign_reviewer",
         # the HTTP API: a POST with an Idempotency-Key runs its command through this
         "workflows.idempotency:Idempotent": "entrypoints.bootstrap:_idempotent",
+        "workflows.idempotency:PurgeIdempotencyKeys": "workflows.idempotency:purge",
     }
 )
 

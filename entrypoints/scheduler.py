@@ -70,6 +70,15 @@ MISFIRE_GRACE_SECONDS = 3600
 CATCH_UP_JOBS = ("open-review-cycles", "sweep-deadlines", "operator-digest", "relay-outbox")
 
 
+def purge_idempotency_keys(service: Service) -> int:
+    """Delete the expired idempotency keys (one command, fenced like every job's)."""
+    from workflows.idempotency import PurgeIdempotencyKeys
+
+    purged: int = service.handle(PurgeIdempotencyKeys(actor="scheduler"))
+    log.info("idempotency keys: purged=%d", purged)
+    return purged
+
+
 def wall_clock() -> datetime:
     """Wall time, for the lease on SQLite (the application's clock may be simulated)."""
     return datetime.now(UTC)
@@ -271,6 +280,12 @@ class SchedulerProcess:
                     locale=app.settings.locale,
                 ),
                 trigger,
+            ),
+            (
+                # Idempotency keys older than a day (workflows.idempotency.KEY_TTL).
+                "purge-idempotency-keys",
+                lambda: purge_idempotency_keys(service),
+                IntervalTrigger(hours=1, timezone=SHANGHAI),
             ),
         ]
         # The catch-up at start: cycles, deadlines and digest once, in that order, then the

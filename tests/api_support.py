@@ -39,6 +39,12 @@ class World:
     other_firm: str = ""
     own_tenancy: int = 0
     other_tenancy: int = 0
+    #: One violation and one exit case on each tenancy (rows written directly: the
+    #: lifecycle that leads to them is not what the HTTP tests are about).
+    own_violation: int = 0
+    other_violation: int = 0
+    own_exit_case: int = 0
+    other_exit_case: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
 
     def do(self, command: c.Command) -> Any:
@@ -88,4 +94,35 @@ def build_world(app: App) -> World:
         )
         w.tokens[role] = w.do(i.CreateToken(username=role, label="tests")).token
     w.do(i.AssignReviewer(tenancy_id=w.own_tenancy, username="reviewer"))
+    w.own_violation, w.own_exit_case = add_cases(app, w.own_tenancy)
+    w.other_violation, w.other_exit_case = add_cases(app, w.other_tenancy)
     return w
+
+
+def add_cases(app: App, tenancy_id: int, *, status: str = "open") -> tuple[int, int]:
+    """A violation and a forced-exit case on ``tenancy_id``; their ids."""
+    from sqlmodel import Session
+
+    from db.tables import ExitCase, Violation
+
+    with Session(app.engine) as session:
+        violation = Violation(
+            tenancy_id=tenancy_id,
+            code="unauthorized_sublet",
+            facts="擅自转租 / sublet without consent",
+            status=status,
+            reported_at=START,
+        )
+        case = ExitCase(
+            tenancy_id=tenancy_id,
+            exit_type="forced",
+            grounds="unauthorized_sublet",
+            facts="擅自转租 / sublet without consent",
+            status=status,
+            created_at=START,
+        )
+        session.add(violation)
+        session.add(case)
+        session.commit()
+        assert violation.id is not None and case.id is not None
+        return violation.id, case.id

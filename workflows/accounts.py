@@ -2,8 +2,7 @@
 tokens, logins and sessions, reviewer assignments.
 
 Account changes touch no tenancy and leave a log line; assigning a reviewer is recorded on
-the tenancy's audit chain. A failed login is committed although the command fails
-(:class:`~workflows.service.Refusal`): the lockout has to count it.
+the tenancy's audit chain. Logins are ``workflows.logins``.
 """
 
 from __future__ import annotations

@@ -10,16 +10,21 @@ Two requests with the same key at once: on SQLite the second waits for the write
 the unique index until the first commits, then fails — :class:`KeyInUse`, and the caller
 sends the command again, which now finds the stored response. Either way one effect.
 The same key with another body or another request is refused (InvalidInput, 422).
+
+Keys expire after :data:`KEY_TTL` (24 hours): a retry after that acts anew, as a new
+request, and :class:`PurgeIdempotencyKeys` (the scheduler's ``purge-idempotency-keys`` job,
+hourly) deletes the expired rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlmodel import select
+from sqlmodel import col, delete, select
 
 from db.effects import json_safe
 from db.tables_http import IdempotencyKey
@@ -28,6 +33,8 @@ from workflows.commands import Command
 from workflows.core import Work
 
 KEY_MAX = 200
+#: How long a key's stored response is replayed; after that the key acts anew.
+KEY_TTL = timedelta(hours=24)
 
 
 class KeyInUse(Conflict):
@@ -52,6 +59,10 @@ class Idempotent(Command):
     body_sha256: str
     status: int
     command: Command
+
+
+class PurgeIdempotencyKeys(Command):
+    """Delete the keys older than :data:`KEY_TTL`; returns how many."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,10 @@ def run(
             IdempotencyKey.owner == cmd.owner, IdempotencyKey.key == cmd.key
         )
     ).first()
+    if found is not None and found.created_at <= w.now - KEY_TTL:
+        w.session.delete(found)  # expired: this request is a new one
+        w.session.flush()
+        found = None
     if found is not None:
         if found.request != cmd.request or found.body_sha256 != cmd.body_sha256:
             raise InvalidInput(
@@ -108,3 +123,8 @@ def run(
     row.status, row.response = cmd.status, {"body": body}
     w.session.add(row)
     return Stored(cmd.status, body, replayed=False)
+
+
+def purge(w: Work, cmd: PurgeIdempotencyKeys) -> int:
+    expired = col(IdempotencyKey.created_at) <= w.now - KEY_TTL
+    return int(w.execute(delete(IdempotencyKey).where(expired)).rowcount or 0)

@@ -29,8 +29,9 @@ Login throttling (``workflows.credentials``): an account is locked for ``LOCK_MI
 after ``MAX_FAILURES`` (5) consecutive failures — it refuses even the right password until
 then, or until ``user enable`` — and an address with ``ADDRESS_MAX_FAILURES`` (20) failures
 within ``ADDRESS_WINDOW`` (10 min) is refused before any password is checked. Both refusals
-are :class:`~lifecycle.errors.TooManyAttempts` (``retry_after`` seconds); a failed login is
-committed although the command fails (``workflows.logins``, :class:`workflows.service.Refusal`).
+are :class:`~lifecycle.errors.TooManyAttempts` (``retry_after`` seconds). The password is
+checked outside any write transaction, and the outcome recorded by a short command of its
+own (``workflows.logins``): a failure is that command's successful result, so it is counted.
 
 Here: the principal and its helpers, and the named queries; the commands and the shapes the
 queries return are defined in ``workflows.identity_commands`` and re-exported here; their
@@ -57,7 +58,7 @@ from db.tables import (
     User,
     UserSpace,
 )
-from lifecycle.errors import NotFound, Unauthorized
+from lifecycle.errors import InnospaceError, NotFound, Unauthorized
 from workflows import credentials, inputs
 from workflows.core import Work
 from workflows.identity_commands import (
@@ -70,6 +71,7 @@ from workflows.identity_commands import (
     Login,
     Logout,
     NewToken,
+    RecordLogin,
     RevokeToken,
     SetPassword,
     TokenView,
@@ -89,6 +91,7 @@ __all__ = [  # what workflows.identity_commands defines, re-exported here
     "Login",
     "Logout",
     "NewToken",
+    "RecordLogin",
     "RevokeToken",
     "SetPassword",
     "TokenView",
@@ -178,6 +181,22 @@ class LoginResult:
     session_token: str
     principal: Principal
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """What a login checks before the password: the account's hash and lockout (both None
+    when there is no such account)."""
+
+    password_hash: str | None
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class LoginRefused:
+    """A login refused after its failure was recorded: ``error`` is raised to the caller."""
+
+    error: InnospaceError
 
 
 # ---- queries --------------------------------------------------------------------------------

@@ -59,13 +59,37 @@ class RevokeToken(Command):
     token_id: int
 
 
-class Login(Command):
-    """Check a password and open a session; returns :class:`LoginResult`. Raises
-    Unauthorized (any wrong part, never saying which) or TooManyAttempts."""
+@dataclass(frozen=True, kw_only=True)
+class Login:
+    """A login attempt (not a command: :func:`workflows.logins.log_in` checks the password
+    outside any write transaction, then sends :class:`RecordLogin`). Its result is
+    :class:`~workflows.identity.LoginResult`; it raises Unauthorized (any wrong part, never
+    saying which) or TooManyAttempts."""
 
     username: str
     password: str
     address: str
+    idle_minutes: int = 30
+    max_hours: int = 12
+    actor: str = "login"
+
+
+class RecordLogin(Command):
+    """The outcome of a password check (made before this command, outside its transaction):
+    on success opens a session and resets the account's counters; on failure counts it
+    against the account (atomically) and the address. Returns
+    :class:`~workflows.identity.LoginResult` or :class:`~workflows.identity.LoginRefused` —
+    a refusal is a successful command, so what it counted is committed.
+
+    ``verified_hash``: the hash the password was checked against (None: no account, or not
+    checked); a success whose hash changed meanwhile is refused. ``rehash``: a new hash of
+    the password, when the stored one's parameters are outdated."""
+
+    username: str
+    address: str
+    password_ok: bool
+    verified_hash: str | None = None
+    rehash: str | None = None
     idle_minutes: int = 30
     max_hours: int = 12
 

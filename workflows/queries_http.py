@@ -9,15 +9,18 @@ from typing import Any
 from sqlmodel import col, select
 
 from db.tables import (
+    ExitCase,
     Firm,
     ReviewerAssignment,
     ReviewerScore,
     Space,
     Tenancy,
+    Violation,
 )
 from lifecycle.errors import NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
 from workflows.core import Work
+from workflows.ledgers import EXIT_STATUS
 from workflows.queries import tenancy_summary
 
 #: States in which an application's panel is still scoring: a reviewer then sees only their
@@ -137,3 +140,147 @@ def application_scores(w: Work, *, tenancy_id: int, reviewer: str | None = None)
             for r in rows
         ],
     }
+
+
+# ---- violations and exit cases --------------------------------------------------------------
+#: What a violation's and an exit case's ``status`` may be.
+VIOLATION_STATUSES = ("open", "cured", "escalated")
+EXIT_CASE_STATUSES = tuple(EXIT_STATUS)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _owner(firm: Firm, space: Space) -> dict[str, Any]:
+    return {"firm": firm.name, "uscc": firm.uscc, "space": space.code}
+
+
+def violation_page(
+    w: Work,
+    *,
+    after: int = 0,
+    limit: int = 50,
+    space: str | None = None,
+    tenancy_id: int | None = None,
+    status: str | None = None,
+    space_ids: frozenset[int] | None = None,
+    firm_id: int | None = None,
+) -> dict[str, Any]:
+    """One page of violations by id after ``after``, filtered by ``space`` (code),
+    ``tenancy_id`` and ``status``, narrowed to ``space_ids`` (None: every space) and
+    ``firm_id`` (a firm's own). ``next``: the following page's cursor, None on the last."""
+    stmt = (
+        select(Violation, Firm, Space)
+        .join(Tenancy, col(Tenancy.id) == col(Violation.tenancy_id))
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(col(Violation.id) > after)
+    )
+    if space is not None:
+        stmt = stmt.where(Space.code == space)
+    if tenancy_id is not None:
+        stmt = stmt.where(Violation.tenancy_id == tenancy_id)
+    if status is not None:
+        stmt = stmt.where(Violation.status == status)
+    if space_ids is not None:
+        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
+    if firm_id is not None:
+        stmt = stmt.where(Tenancy.firm_id == firm_id)
+    rows = w.session.exec(stmt.order_by(col(Violation.id)).limit(limit + 1)).all()
+    items = [
+        {
+            "id": v.id,
+            "tenancy_id": v.tenancy_id,
+            **_owner(f, s),
+            "code": v.code,
+            "facts": v.facts,
+            "evidence": v.evidence,
+            "cure_due_on": _iso(v.cure_due_on),
+            "status": v.status,
+            "reported_at": _iso(v.reported_at),
+        }
+        for v, f, s in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return {"items": items, "next": str(items[-1]["id"]) if more and items else None}
+
+
+def _exit_case(case: ExitCase, firm: Firm, space: Space, *, full: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": case.id,
+        "tenancy_id": case.tenancy_id,
+        **_owner(firm, space),
+        "type": case.exit_type,
+        "grounds": case.grounds,
+        "status": case.status,
+        "served_at": _iso(case.served_at),
+        "objection_due_on": _iso(case.objection_due_on),
+        "vacate_due_on": _iso(case.vacate_due_on),
+        "handed_over_at": _iso(case.handed_over_at),
+        "created_at": _iso(case.created_at),
+    }
+    if full:
+        out |= {
+            "facts": case.facts,
+            "proof_of_service": case.proof_of_service,
+            "objection": case.objection,
+            "ruling": case.ruling,
+            "checklist": case.checklist,
+            "settlement": case.settlement,
+            "rulebook_version": case.rulebook_version,
+        }
+    return out
+
+
+def _exit_cases() -> Any:
+    return (
+        select(ExitCase, Firm, Space)
+        .join(Tenancy, col(Tenancy.id) == col(ExitCase.tenancy_id))
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+    )
+
+
+def exit_case_page(
+    w: Work,
+    *,
+    after: int = 0,
+    limit: int = 50,
+    space: str | None = None,
+    status: str | None = None,
+    space_ids: frozenset[int] | None = None,
+    firm_id: int | None = None,
+) -> dict[str, Any]:
+    """One page of exit cases by id after ``after``, filtered by ``space`` (code) and
+    ``status``, narrowed like :func:`violation_page`."""
+    stmt = _exit_cases().where(col(ExitCase.id) > after)
+    if space is not None:
+        stmt = stmt.where(Space.code == space)
+    if status is not None:
+        stmt = stmt.where(ExitCase.status == status)
+    if space_ids is not None:
+        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
+    if firm_id is not None:
+        stmt = stmt.where(Tenancy.firm_id == firm_id)
+    rows = w.session.exec(stmt.order_by(col(ExitCase.id)).limit(limit + 1)).all()
+    items = [_exit_case(e, f, s, full=False) for e, f, s in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next": str(items[-1]["id"]) if more and items else None}
+
+
+def exit_case_tenancy(w: Work, *, exit_case_id: int) -> int:
+    """The tenancy an exit case belongs to; NotFound when there is none."""
+    found = w.session.exec(select(ExitCase.tenancy_id).where(ExitCase.id == exit_case_id)).first()
+    if found is None:
+        raise NotFound("exit_case", exit_case_id)
+    return int(found)
+
+
+def exit_case(w: Work, *, exit_case_id: int) -> dict[str, Any]:
+    """One exit case, in full; NotFound when there is none."""
+    row = w.session.exec(_exit_cases().where(col(ExitCase.id) == exit_case_id)).first()
+    if row is None:
+        raise NotFound("exit_case", exit_case_id)
+    case, firm, space = row
+    return _exit_case(case, firm, space, full=True)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from lifecycle.errors import InnospaceError
 from workflows.inputs import checked_command
 
 if TYPE_CHECKING:
@@ -37,16 +36,6 @@ Handlers = Mapping["type[Command]", Handler]
 #: Called with a unit of work's connection just before it commits; raises to roll it back
 #: (the scheduler's lease: ``workflows.leadership.Lease.fence``).
 Fence = Callable[[Connection], None]
-
-
-class Refusal(Exception):  # noqa: N818 - not an error of its own: it carries one
-    """Raised by a handler whose refusal must itself be kept: what the handler wrote is
-    committed, then ``error`` is raised to the caller (a failed login counts towards its
-    lockout). Only :meth:`Service.handle` honours it."""
-
-    def __init__(self, error: InnospaceError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 class Service:
@@ -125,13 +114,7 @@ class Service:
         command = checked_command(command)
         with self.uow() as uow:
             work = self.work(uow)
-            try:
-                result = handler(work, command)
-            except Refusal as refusal:
-                work.flush_changed()
-                self._check_fence(uow)
-                uow.commit()
-                raise refusal.error from None
+            result = handler(work, command)
             work.flush_changed()
             self._check_fence(uow)
             uow.commit()

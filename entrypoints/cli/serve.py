@@ -62,7 +62,7 @@ def serve_cmd(
     if demo:
         STATE.db = f"sqlite:///{Path(DEMO_DB).resolve()}"
         STATE.app = None
-        _build_demo()
+        _build_demo(host, port)
         # The demo's years end in 2024: a scheduler on today's clock would move all of it
         # at once (and stop at years whose holidays are not published). It stays off.
         no_scheduler = True
@@ -104,7 +104,7 @@ def serve_cmd(
             scheduler.stop()
 
 
-def _build_demo() -> None:
+def _build_demo(host: str, port: int) -> None:
     from entrypoints.demo import run_demo
 
     run_demo(Path(DEMO_DB))
@@ -112,25 +112,32 @@ def _build_demo() -> None:
     typer.echo("\n演示账号（每个角色一个，密码随机） / demo logins, one per role:")
     for role, (username, password) in logins.items():
         typer.echo(f"  {role:<9} {username:<14} {password}")
+    base = f"http://{host}:{port}"
+    typer.echo("试试（密码见上） / try it (the password above):")
     typer.echo(
-        '  curl -c jar -H \'Content-Type: application/json\' -d \'{"username":"demo-admin",'
-        '"password":"…"}\' http://127.0.0.1:8000/api/session'
+        "  curl -s -c operator.jar -H 'Content-Type: application/json' "
+        f'-d \'{{"username":"demo-operator","password":"…"}}\' {base}/api/session'
     )
+    typer.echo(f"  curl -s -b operator.jar '{base}/api/tenancies?space=MC3&state=active&limit=20'")
+    typer.echo("  更多 / more: README.md「The HTTP API」, docs/http-api.md")
 
 
 def demo_accounts(a: App) -> dict[str, tuple[str, str]]:
-    """One account per role on the demo database, each with a random password."""
-    from lifecycle.table import EVALUATING
+    """One account per role on the demo database, each with a random password; the reviewer
+    is assigned the applications still being scored — the demo decides all of its own by
+    2024, so one new application (a firm of its own, in MC3) is filed for the reviewer and
+    the operator to act on."""
     from workflows import identity as i
     from workflows import queries, queries_core
+    from workflows.accounts import ASSIGNABLE
 
     spaces = tuple(s["code"] for s in a.service.query(queries.spaces))
     firm = a.service.query(queries.firms)[0]["uscc"]
-    # The reviewer is assigned the applications still being scored, else the newest three.
-    scored = (
-        a.service.query_core(queries_core.list_tenancies, state=EVALUATING, limit=3)
-        or (a.service.query_core(queries_core.list_tenancies, limit=100_000)[-3:])
-    )
+    scored = [
+        row
+        for state in ASSIGNABLE
+        for row in a.service.query_core(queries_core.list_tenancies, state=state, limit=3)
+    ][:3] or [{"id": _new_application(a, "MC3" if "MC3" in spaces else spaces[0])}]
     out: dict[str, tuple[str, str]] = {}
     for role in ROLES:
         username, password = f"demo-{role}", secrets.token_urlsafe(12)
@@ -151,6 +158,29 @@ def demo_accounts(a: App) -> dict[str, tuple[str, str]]:
             i.AssignReviewer(tenancy_id=row["id"], username="demo-reviewer", actor="serve --demo")
         )
     return out
+
+
+def _new_application(a: App, space: str) -> int:
+    """A new firm's application in ``space``, filed today (it awaits screening)."""
+    import random
+    from zoneinfo import ZoneInfo
+
+    from entrypoints.demo_data import good_profile, make_uscc
+    from workflows import commands as c
+
+    uscc = make_uscc(random.Random(2025))
+    a.service.handle(
+        c.RegisterFirm(
+            name="演示申请科技有限公司", uscc=uscc, industry="pharma", actor="serve --demo"
+        )
+    )
+    profile = good_profile(a.service.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date())
+    step = a.service.handle(
+        c.Apply(
+            firm=uscc, space=space, requested_area_m2=120, profile=profile, actor="serve --demo"
+        )
+    )
+    return int(step.tenancy_id)
 
 
 _ROLE_ZH: dict[str, Any] = {

@@ -46,7 +46,13 @@ innospace 科创空间入驻企业全生命周期管理 API / the tenant lifecyc
 def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
     """The API over ``app``; ``secret_key`` (default ``app.settings.secret_key``) signs the
     session cookies and CSRF tokens."""
-    from entrypoints.http import routes_ops, routes_registry, routes_session, routes_tenancies
+    from entrypoints.http import (
+        routes_cases,
+        routes_ops,
+        routes_registry,
+        routes_session,
+        routes_tenancies,
+    )
 
     secret = secret_key or app.settings.secret_key
     if not secret or len(secret) < 32:
@@ -61,6 +67,9 @@ def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        # No redirect to the slash-less path: its Location would be built from the request's
+        # Host header, which the client chooses (a redirect to any host). 404 instead.
+        redirect_slashes=False,
         responses=problems.PROBLEM_RESPONSES,
     )
     api.state.innospace = app
@@ -71,7 +80,7 @@ def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
     api.add_exception_handler(StarletteHTTPException, problems.on_starlette_http)
     api.add_exception_handler(OperationalError, problems.on_database_unavailable)
     api.add_exception_handler(Exception, problems.on_unexpected)
-    for module in (routes_session, routes_tenancies, routes_registry, routes_ops):
+    for module in (routes_session, routes_tenancies, routes_cases, routes_registry, routes_ops):
         api.include_router(module.router)
     api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     api.add_middleware(SecurityHeaders)

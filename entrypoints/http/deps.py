@@ -71,6 +71,12 @@ def authorize(app: App, principal: Principal, rule: Rule, request: Request) -> N
         tenancy_id = _int(request.path_params.get("tenancy_id"))
         if tenancy_id is not None and not may_see_tenancy(app, principal, tenancy_id):
             raise NotFound("tenancy", tenancy_id)
+    elif rule.scope == "exit_case":
+        case_id = _int(request.path_params.get("exit_case_id"))
+        if case_id is not None:
+            tenancy_id = app.service.query(queries_http.exit_case_tenancy, exit_case_id=case_id)
+            if not may_see_tenancy(app, principal, tenancy_id):
+                raise NotFound("exit_case", case_id)
     elif rule.scope == "space":
         code = request.path_params.get("space")
         if isinstance(code, str):

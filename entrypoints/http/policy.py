@@ -9,6 +9,8 @@ the route — any other role gets 403 — and the scope its record is checked in
   the applications assigned to them. Anything else is 404, exactly as if it did not exist
   (the API never confirms that another firm's record exists).
 - ``space``: the path's ``space`` (code) must be one the account may see (404 otherwise).
+- ``exit_case``: the path's ``exit_case_id`` must belong to a tenancy visible to the account,
+  as for ``tenancy`` (404 otherwise).
 - ``none``: no single record; a list is narrowed to the account's scope by the route itself.
 
 Roles: admin (accounts, rulebooks, templates, everything), operator (their spaces, every
@@ -23,7 +25,7 @@ from typing import Literal
 
 from lifecycle.errors import Forbidden
 
-Scope = Literal["none", "tenancy", "space"]
+Scope = Literal["none", "tenancy", "space", "exit_case"]
 
 ADMIN = frozenset({"admin"})
 STAFF = frozenset({"admin", "operator"})
@@ -103,6 +105,10 @@ POLICY: dict[str, Rule] = {
     "firms_list": Rule(STAFF),
     "firm_me": Rule(frozenset({"firm"})),
     "firm_register": Rule(STAFF),
+    # violations and exit cases: staff and viewers in their spaces, a firm its own
+    "violations_list": Rule(READERS | {"firm"}),
+    "exit_cases_list": Rule(READERS | {"firm"}),
+    "exit_case_show": Rule(READERS | {"firm"}, "exit_case"),
     # reviews
     "review_cycle_decide": Rule(STAFF, "space"),
     # deadlines, outbox, inbox

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from entrypoints.http.auth import (
+    Signer,
     clear_session_cookies,
     session_token_of,
     set_session_cookies,
 )
 from entrypoints.http.deps import CtxDep, app_of, signer_of
 from entrypoints.http.problems import PROBLEM_JSON, HttpProblem
+from lifecycle.errors import Unauthorized
 from workflows import identity
 
 router = APIRouter(prefix="/api/session", tags=["session 会话"])
@@ -86,14 +88,27 @@ _LOGIN_BODY: dict[str, Any] = {
     openapi_extra=_LOGIN_BODY,
 )
 async def login(request: Request, response: Response) -> SessionOut:
+    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+        # Another site's form posting here would log the browser in as someone the other
+        # site chose (login CSRF); a browser says where a request came from.
+        raise HttpProblem(
+            403,
+            "forbidden",
+            "不接受来自其他站点的登录请求 / a login posted from another site is refused",
+            reason="cross_site_login",
+        )
     body = await _login_body(request)
     app, signer = app_of(request), signer_of(request)
     settings = app.settings
     address = request.client.host if request.client is not None else "unknown"
     from starlette.concurrency import run_in_threadpool
 
+    from workflows.logins import log_in
+
+    # The password is checked in the thread, outside any write transaction (log_in).
     result: identity.LoginResult = await run_in_threadpool(
-        app.service.handle,
+        log_in,
+        app.service,
         identity.Login(
             username=body.username,
             password=body.password,
@@ -103,6 +118,13 @@ async def login(request: Request, response: Response) -> SessionOut:
             actor=f"login:{body.username}"[:100],
         ),
     )
+    previous = _previous_session(signer, request)
+    if previous is not None and previous != result.session_token:
+        # The session the browser held before is ended: one browser, one session.
+        await run_in_threadpool(
+            app.service.handle,
+            identity.Logout(session_token=previous, actor=result.principal.actor),
+        )
     max_age = settings.session_max_hours * 3600
     csrf = set_session_cookies(response, request, signer, result.session_token, max_age)
     return SessionOut(
@@ -110,6 +132,14 @@ async def login(request: Request, response: Response) -> SessionOut:
         csrf_token=csrf,
         expires_at=result.expires_at.isoformat(),
     )
+
+
+def _previous_session(signer: Signer, request: Request) -> str | None:
+    """The session token of the cookie the request came with (None: none, or forged)."""
+    try:
+        return session_token_of(signer, request)
+    except Unauthorized:
+        return None
 
 
 async def _login_body(request: Request) -> LoginBody:

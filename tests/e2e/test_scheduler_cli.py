@@ -255,6 +255,7 @@ def test_the_jobs_have_fixed_ids_coalesce_one_instance_and_live_in_memory(db_url
             "catch-up",  # cycles, deadlines, digest, then the relay: once, at start
             "open-review-cycles",
             "operator-digest",
+            "purge-idempotency-keys",
             "relay-outbox",
             "sweep-deadlines",
         ]

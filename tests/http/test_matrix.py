@@ -27,6 +27,9 @@ def _url(route: APIRoute, world: World, variant: str) -> tuple[str, str | None]:
     if "{tenancy_id}" in path:
         key = str(world.own_tenancy if own else world.other_tenancy)
         path = path.replace("{tenancy_id}", key)
+    if "{exit_case_id}" in path:
+        key = str(world.own_exit_case if own else world.other_exit_case)
+        path = path.replace("{exit_case_id}", key)
     if "{space}" in path:
         key = world.own_space if own else world.other_space
         path = path.replace("{space}", key)
@@ -44,7 +47,7 @@ def _scope_refused(response: Any, key: str | None) -> bool:
     if response.status_code != 404 or key is None:
         return False
     body = response.json()
-    return body.get("kind") in ("tenancy", "space") and body.get("key") == key
+    return body.get("kind") in ("tenancy", "space", "exit_case") and body.get("key") == key
 
 
 def test_every_route_has_a_rule(world: World) -> None:

@@ -158,3 +158,66 @@ def test_a_session_idle_too_long_or_past_its_maximum_is_401(world: World) -> Non
             break
     else:
         raise AssertionError("the session outlived its maximum")
+
+
+def test_a_login_replaces_the_session_the_browser_held(world: World) -> None:
+    """A new token at every login (nothing an attacker planted survives it), and the
+    browser's previous session ends."""
+    client, _ = _login(world)
+    before = client.cookies.get(SESSION_COOKIE)  # type: ignore[attr-defined]
+    again = client.post(  # type: ignore[attr-defined]
+        "/api/session", json={"username": "operator", "password": PASSWORD}
+    )
+    assert again.status_code == 200
+    after = client.cookies.get(SESSION_COOKIE)  # type: ignore[attr-defined]
+    assert after and after != before
+    old = world.client()
+    old.cookies.set(SESSION_COOKIE, before or "")
+    assert old.get("/api/session").status_code == 401
+    assert client.get("/api/session").status_code == 200  # type: ignore[attr-defined]
+
+
+def test_the_login_cookies_span_the_site_and_last_as_long_as_the_session(world: World) -> None:
+    from datetime import datetime
+
+    client = world.client()
+    response = client.post("/api/session", json={"username": "operator", "password": PASSWORD})
+    assert response.headers["cache-control"] == "no-store"
+    expires = datetime.fromisoformat(response.json()["expires_at"])
+    lifetime = int((expires - world.app.service.clock.now()).total_seconds())
+    for cookie in response.headers.get_list("set-cookie"):
+        assert "Path=/;" in cookie or cookie.endswith("Path=/"), cookie
+        assert f"Max-Age={lifetime}" in cookie, cookie
+
+
+def test_a_login_posted_from_another_site_is_refused(world: World) -> None:
+    client = world.client()
+    form = {"username": "operator", "password": PASSWORD}
+    refused = client.post("/api/session", data=form, headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403 and refused.json()["reason"] == "cross_site_login"
+    assert SESSION_COOKIE not in refused.headers.get("set-cookie", "")
+    same = client.post("/api/session", data=form, headers={"Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 200
+
+
+def test_a_trailing_slash_is_not_redirected_to_the_host_the_client_names(world: World) -> None:
+    response = world.client("operator").get(
+        "/api/tenancies/", headers={"Host": "evil.example"}, follow_redirects=False
+    )
+    assert response.status_code == 404
+    assert "location" not in response.headers
+
+
+def test_a_chunked_body_over_the_limit_is_413(world: World) -> None:
+    from entrypoints.http.middleware import MAX_BODY_BYTES
+
+    def chunks() -> object:
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b"x" * 65536
+
+    response = world.client("admin").post(
+        "/api/spaces",
+        content=chunks(),  # type: ignore[arg-type]
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413

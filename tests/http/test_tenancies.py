@@ -118,6 +118,64 @@ def test_the_same_key_with_another_body_is_422_and_acts_not(world: World) -> Non
     assert "K1" in codes and "K2" not in codes
 
 
+def test_a_key_expires_after_a_day_and_then_acts_anew(world: World) -> None:
+    from datetime import timedelta
+
+    from lifecycle.clock import FixedClock
+    from workflows.idempotency import KEY_TTL
+
+    admin = world.client("admin")
+    headers = {"Idempotency-Key": "daily"}
+    first = admin.post("/api/spaces", json={"code": "K1", "name": "空间一"}, headers=headers)
+    assert first.status_code == 201
+    clock = world.app.service.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(KEY_TTL - timedelta(seconds=1))
+    replay = admin.post("/api/spaces", json={"code": "K1", "name": "空间一"}, headers=headers)
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    clock.advance(timedelta(seconds=1))
+    # Expired: the key is free again, for another body too.
+    again = admin.post("/api/spaces", json={"code": "K2", "name": "空间二"}, headers=headers)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    codes = [s["code"] for s in admin.get("/api/spaces").json()]
+    assert "K1" in codes and "K2" in codes
+
+
+def test_the_purge_deletes_only_expired_keys(world: World) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from db.tables_http import IdempotencyKey
+    from entrypoints.scheduler import purge_idempotency_keys
+    from lifecycle.clock import FixedClock
+    from workflows.idempotency import KEY_TTL, PurgeIdempotencyKeys
+
+    admin = world.client("admin")
+    clock = world.app.service.clock
+    assert isinstance(clock, FixedClock)
+    for n in range(3):
+        body = {"code": f"P{n}", "name": f"空间{n}"}
+        headers = {"Idempotency-Key": f"old-{n}"}
+        assert admin.post("/api/spaces", json=body, headers=headers).is_success
+    clock.advance(KEY_TTL - timedelta(hours=1))
+    body = {"code": "P9", "name": "空间九"}
+    assert admin.post("/api/spaces", json=body, headers={"Idempotency-Key": "new"}).is_success
+
+    def keys() -> list[str]:
+        with world.app.engine.connect() as connection:
+            rows = connection.execute(select(IdempotencyKey.key).order_by(IdempotencyKey.key))
+            return list(rows.scalars())
+
+    assert world.do(PurgeIdempotencyKeys()) == 0  # none is a day old yet
+    clock.advance(timedelta(hours=1))
+    assert purge_idempotency_keys(world.app.service) == 3  # the scheduler's job
+    assert keys() == ["new"]
+    assert world.do(PurgeIdempotencyKeys()) == 0
+    with world.app.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(IdempotencyKey)).scalar() == 1
+
+
 def test_keys_belong_to_their_account(world: World) -> None:
     headers = {"Idempotency-Key": "shared"}
     body = {"code": "U9", "kind": "office", "area_m2": 50}

@@ -19,7 +19,7 @@ from lifecycle.errors import (
     Unauthorized,
 )
 from workflows import commands as c
-from workflows import credentials
+from workflows import credentials, logins
 from workflows import identity as i
 from workflows.service import Service
 
@@ -46,7 +46,7 @@ def add(service: Service, name: str, role: str = "operator", **extra: object) ->
 def login(
     service: Service, name: str, password: str = PASSWORD, address: str = "10.0.0.1"
 ) -> i.LoginResult:
-    result = service.handle(i.Login(username=name, password=password, address=address))
+    result = logins.log_in(service, i.Login(username=name, password=password, address=address))
     assert isinstance(result, i.LoginResult)
     return result
 
@@ -122,6 +122,88 @@ def test_concurrent_failures_are_all_counted(service: Service) -> None:
         login(service, "wang")
     with pytest.raises(Unauthorized) as err:
         login(service, "x" * 10_000)
+    assert not isinstance(err.value, TooManyAttempts)
+
+
+def test_the_password_is_checked_outside_any_write_transaction(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While argon2 checks a password, another writer — even one writing the same account's
+    row — is not kept waiting (on SQLite a check inside the command would hold the database's
+    write lock for its duration)."""
+    add(service, "wang")
+    verify = credentials.verify_password
+    writes: list[float] = []
+
+    def verify_while_another_writes(stored: str | None, password: str) -> bool:
+        def write() -> None:
+            service.handle(i.EnableUser(username="wang"))
+            writes.append(1.0)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=5)
+        assert writes, "a writer waited on the login's transaction"
+        return verify(stored, password)
+
+    monkeypatch.setattr(credentials, "verify_password", verify_while_another_writes)
+    assert login(service, "wang").principal.username == "wang"
+    with pytest.raises(Unauthorized):
+        login(service, "wang", "wrong password 1")
+    assert len(writes) == 2
+    with service.uow() as uow:
+        assert uow.connection.execute(select(User.failed_logins)).scalar() == 1
+
+
+def test_an_unknown_user_costs_a_real_check_and_a_locked_one_none(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown name is checked against the dummy hash (as slow as a real check); a locked
+    account is refused before any check (its password is never looked at)."""
+    add(service, "wang")
+    verify = credentials.verify_password
+    checked: list[str | None] = []
+
+    def counting(stored: str | None, password: str) -> bool:
+        checked.append(stored)
+        return verify(stored, password)
+
+    monkeypatch.setattr(credentials, "verify_password", counting)
+    with pytest.raises(Unauthorized):
+        login(service, "nobody", "wrong password 1")
+    with pytest.raises(Unauthorized):
+        login(service, "wang", "wrong password 1")
+    assert checked[0] is None and checked[1] is not None and len(checked) == 2
+    for _ in range(credentials.MAX_FAILURES - 1):
+        with pytest.raises(Unauthorized):
+            login(service, "wang", "wrong password 1")
+    checked.clear()
+    with pytest.raises(TooManyAttempts):
+        login(service, "wang")
+    assert checked == []
+
+
+def test_a_password_changed_during_the_check_opens_no_session(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(service, "wang")
+    verify = credentials.verify_password
+
+    def verify_then_change(stored: str | None, password: str) -> bool:
+        ok = verify(stored, password)
+        service.handle(i.SetPassword(username="wang", password="another long password"))
+        return ok
+
+    monkeypatch.setattr(credentials, "verify_password", verify_then_change)
+    with pytest.raises(Unauthorized):
+        login(service, "wang")
+
+
+def test_a_disabled_account_is_refused_even_with_the_right_password(service: Service) -> None:
+    add(service, "wang")
+    service.handle(i.DisableUser(username="wang"))
+    with pytest.raises(Unauthorized) as err:
+        login(service, "wang")
     assert not isinstance(err.value, TooManyAttempts)
 
 
