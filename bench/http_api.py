@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 from bench import cli_start, fixtures
 from bench.harness import Context, Result, percentile
@@ -89,6 +90,9 @@ class Measured:
     ok: int
     failures: list[str]  # "status method path: detail", the first few kept in full
     stopped: bool
+    client_cpu_s: float = 0.0  # this process's CPU time over the measurement (the clients)
+    server_cpu_s: float | None = None  # the server's processes' (uvicorn and its workers)
+    database_cpu_s: float | None = None  # PostgreSQL's backends serving the bench database
 
     @property
     def count(self) -> int:
@@ -160,8 +164,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(ctx: Context, url: str, workers: int, token: str, label: str) -> Iterator[str]:
-    """``innospace serve`` on a free loopback port until the block ends; yields its base URL."""
+def serving(
+    ctx: Context, url: str, workers: int, token: str, label: str
+) -> Iterator[tuple[str, int]]:
+    """``innospace serve`` on a free loopback port until the block ends; yields its base URL
+    and its process group (its own session: the server and its workers)."""
     port = _free_port()
     argv = [
         *cli_start.executable(),
@@ -191,7 +198,7 @@ def serving(ctx: Context, url: str, workers: int, token: str, label: str) -> Ite
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(proc, base, token, workers, log)
-        yield base
+        yield base, proc.pid
     finally:
         _stop(proc)
 
@@ -230,6 +237,46 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)  # still running: the group is this run's
         proc.wait(10)
+
+
+def _cpu_by_pid() -> dict[int, tuple[int, float]]:
+    """Each live process's group and CPU seconds (user + system), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[int, float]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state, ppid, pgrp, …, utime (14th field), stime (15th)
+        out[int(stat.parent.name)] = (int(fields[2]), (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def group_cpu_s(pgid: int) -> float | None:
+    """CPU seconds of the live processes of process group ``pgid`` (the server and its
+    workers: ``start_new_session``); None where there is none."""
+    cpu = [s for group, s in _cpu_by_pid().values() if group == pgid]
+    return sum(cpu) if cpu else None
+
+
+def backend_pids(url: str) -> set[int]:
+    """PostgreSQL's backends connected to the database of ``url`` (this query's excepted),
+    when the server runs on this machine (their CPU is then read from /proc)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return {int(r[0]) for r in rows}
 
 
 def _tail(log: Path, lines: int = 30) -> str:
@@ -273,8 +320,12 @@ def submit_calls(ids: list[int], versions: dict[int, int], rng: random.Random) -
     return out
 
 
-def measure(clients: list[httpx.Client], calls: list[Call]) -> Measured:
-    """Send ``calls`` through ``clients`` at once (client k sends calls k, k+c, k+2c, …)."""
+def measure(
+    clients: list[httpx.Client], calls: list[Call], server_pgid: int = 0, pg_url: str | None = None
+) -> Measured:
+    """Send ``calls`` through ``clients`` at once (client k sends calls k, k+c, k+2c, …);
+    ``server_pgid``: the server's process group, whose CPU time is taken too; ``pg_url``:
+    the PostgreSQL database whose backends' CPU time is taken (a local server)."""
     c = len(clients)
     start = threading.Barrier(c + 1)
     latencies: list[list[float]] = [[] for _ in clients]
@@ -305,15 +356,38 @@ def measure(clients: list[httpx.Client], calls: list[Call]) -> Measured:
     threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(c)]
     for t in threads:
         t.start()
+    server_before = group_cpu_s(server_pgid) if server_pgid else None
+    backends = backend_pids(pg_url) if pg_url else set()
+    db_before = {pid: cpu for pid, (_, cpu) in _cpu_by_pid().items() if pid in backends}
+    client_before = time.process_time()
     began[0] = time.perf_counter()
     start.wait()
     for t in threads:
         t.join(DEADLINE_S + REQUEST_TIMEOUT_S + 10)
     if any(t.is_alive() for t in threads):
         raise AssertionError("an HTTP client thread did not finish")
+    client_cpu = time.process_time() - client_before
+    server_after = group_cpu_s(server_pgid) if server_pgid else None
+    db_cpu = None
+    if pg_url:
+        now = _cpu_by_pid()
+        # Backends opened during the measurement count from zero (pools grow at c=8); none
+        # visible in /proc: PostgreSQL runs elsewhere, and no figure is given.
+        after = [pid for pid in backend_pids(pg_url) if pid in now]
+        if after:
+            db_cpu = sum(now[pid][1] - db_before.get(pid, 0.0) for pid in after)
     every = [v for vs in latencies for v in vs]
     failed = [f for fs in failures for f in fs]
-    return Measured(every, max(ends) - began[0], len(every) - len(failed), failed, stopped.is_set())
+    return Measured(
+        every,
+        max(ends) - began[0],
+        len(every) - len(failed),
+        failed,
+        stopped.is_set(),
+        client_cpu,
+        None if server_before is None or server_after is None else server_after - server_before,
+        db_cpu,
+    )
 
 
 def _check(label: str, m: Measured) -> None:
@@ -363,7 +437,7 @@ def _run(ctx: Context, url: str, backend: str, workers: int, n: int) -> list[Res
     per = f"{workers} worker{'s' if workers > 1 else ''}"
     results: list[Result] = []
     submitted = 0
-    with serving(ctx, url, workers, token, backend) as base_url:
+    with serving(ctx, url, workers, token, backend) as (base_url, pgid):
         for c in CLIENTS:
             clients = [
                 httpx.Client(
@@ -394,7 +468,7 @@ def _run(ctx: Context, url: str, backend: str, workers: int, n: int) -> list[Res
                 ):
                     label = f"HTTP {kind}, {per}, c={c}"
                     with ctx.step(f"{label} ({backend}), {len(calls):,} requests"):
-                        m = measure(clients, calls)
+                        m = measure(clients, calls, pgid, url if backend == "postgresql" else None)
                     _check(f"{label} ({backend})", m)
                     if kind == "submit_review":
                         submitted += m.ok
@@ -418,6 +492,12 @@ def _result(label: str, backend: str, kind: str, workers: int, c: int, m: Measur
         figure=f"p50 {p50:.1f}, p95 {p95:.1f}, p99 {p99:.1f} ms; {rate:,.0f} req/s "
         f"({m.count:,} requests)",
     )
+    cpu = f"CPU per request: client {m.client_cpu_s / m.count * 1e3:.1f} ms"
+    if m.server_cpu_s is not None:
+        cpu += f", server {m.server_cpu_s / m.count * 1e3:.1f} ms"
+    if m.database_cpu_s is not None:
+        cpu += f", PostgreSQL {m.database_cpu_s / m.count * 1e3:.1f} ms"
+    result.notes.append(cpu)
     if m.failures:
         result.notes.append(f"{len(m.failures)} non-2xx: {m.failures[0][:120]}")
     if m.stopped:
