@@ -13,7 +13,7 @@ each, the same clients warmed up first with a few untimed reads and submits):
 
 * ``GET /api/tenancies?space=CITY&state=under_review&cursor=…`` — one page (50) from a
   random cursor;
-* ``GET /api/tenancies/{id}`` — one tenancy with its timeline (8–10 audit events) and ETag;
+* ``GET /api/tenancies/{id}`` — one tenancy with its timeline (9–10 audit events) and ETag;
 * ``POST /api/tenancies/{id}/actions/submit_review`` with ``If-Match`` the tenancy's version
   (read in set-up) and figures from ``entrypoints.demo_data.figures``; each tenancy once,
   none shared between clients or measurements.
