@@ -24,6 +24,7 @@ from rich.table import Table
 from bench import (
     cli_start,
     footprint,
+    http_api,
     memory,
     postgres,
     w1_open,
@@ -33,8 +34,22 @@ from bench import (
 )
 from bench.harness import Context, Result
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "MEM", "PG", "SCALE", "W3PG", "W4PG", "BYTES", "CLI")
-PG_ONLY = {"PG", "W3PG", "W4PG"}  # BYTES measures SQLite, and PostgreSQL when given
+WORKLOADS = (
+    "W1",
+    "W2",
+    "W3",
+    "W4",
+    "MEM",
+    "PG",
+    "SCALE",
+    "W3PG",
+    "W4PG",
+    "BYTES",
+    "CLI",
+    "HTTP",
+    "HTTPPG",
+)
+PG_ONLY = {"PG", "W3PG", "W4PG", "HTTPPG"}  # BYTES measures SQLite, and PostgreSQL when given
 PG_ENV = "INNOSPACE_TEST_POSTGRES_URL"
 QUICK_N, DEFAULT_N = 20_000, 100_000
 
@@ -137,6 +152,8 @@ def run(args: argparse.Namespace, ctx: Context) -> list[Result]:
             )
     if "CLI" in only:
         results += cli_start.run(ctx)
+    if "HTTP" in only:
+        results += http_api.run_sqlite(ctx, n)
     return results
 
 

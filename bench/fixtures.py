@@ -184,9 +184,12 @@ ADMISSION = [
 ]
 
 
-def build(url: str, n: int, *, reviewed: bool = False, seed: int = 2025) -> Park:
+def build(
+    url: str, n: int, *, reviewed: bool = False, opened: bool = False, seed: int = 2025
+) -> Park:
     """``n`` active tenancies in one space (``reviewed``: under review for :data:`PERIOD`,
-    their figures submitted, last year decided), on a fresh migrated database."""
+    their figures submitted, last year decided; ``opened``: the same, but this year's review
+    only opened, its figures still to submit), on a fresh migrated database."""
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -195,7 +198,7 @@ def build(url: str, n: int, *, reviewed: bool = False, seed: int = 2025) -> Park
         rb = rules.parse(rules.default_rulebook_text(), "default")
         assert rb.version == created["rulebook_version"]
         space_id = int(created["id"])
-        _write(engine, space_id, rb, n, reviewed=reviewed, rng=random.Random(seed))
+        _write(engine, space_id, rb, n, reviewed=reviewed, opened=opened, rng=random.Random(seed))
     finally:
         engine.dispose()
     if url.startswith("sqlite"):
@@ -204,14 +207,21 @@ def build(url: str, n: int, *, reviewed: bool = False, seed: int = 2025) -> Park
 
 
 def _write(
-    engine: Engine, space_id: int, rb: rbook.Rulebook, n: int, *, reviewed: bool, rng: random.Random
+    engine: Engine,
+    space_id: int,
+    rb: rbook.Rulebook,
+    n: int,
+    *,
+    reviewed: bool,
+    opened: bool = False,
+    rng: random.Random,
 ) -> None:
     at = SETUP_AT
     firms, units, tenancies, allocations = [], [], [], []
     chain = _Chain(rb.version)
     reviews: list[dict[str, Any]] = []
     deadlines: list[dict[str, Any]] = []
-    pools = _figure_pools(rb, rng) if reviewed else {}
+    pools = _figure_pools(rb, rng) if reviewed or opened else {}
     for i in range(1, n + 1):
         firms.append(
             {
@@ -249,8 +259,10 @@ def _write(
         )
         seq, head = chain.add(i, ADMISSION, at)
         state = "active"
-        if reviewed:
-            seq, head = _review_history(chain, reviews, deadlines, pools, rb, i, seq, head, rng)
+        if reviewed or opened:
+            seq, head = _review_history(
+                chain, reviews, deadlines, pools, rb, i, seq, head, rng, submitted=not opened
+            )
             state = "under_review"
         tenancies.append(
             {
@@ -445,9 +457,12 @@ def _review_history(
     seq: int,
     head: str,
     rng: random.Random,
+    *,
+    submitted: bool = True,
 ) -> tuple[int, str]:
     """Last year reviewed and decided (a D means rectified and re-inspected), this year's
-    review opened and submitted; the submission deadline still pending."""
+    review opened and (``submitted``) its figures submitted; the submission deadline still
+    pending."""
     last, this = _level(rng), _level(rng)
     prev_grade = {"strong": "A", "steady": "B", "weak": "D"}[last]
     prev_at = datetime(2024, 1, 22, 2, 0, tzinfo=UTC)
@@ -455,7 +470,10 @@ def _review_history(
         tenancy_id, LAST_YEAR_D if prev_grade == "D" else LAST_YEAR[prev_grade], prev_at, head, seq
     )
     figures_now = rng.choice(pools[(this, PERIOD)])
-    seq, head = chain.add(tenancy_id, THIS_YEAR, SUBMIT_AT, head, seq)
+    if submitted:
+        seq, head = chain.add(tenancy_id, THIS_YEAR, SUBMIT_AT, head, seq)
+    else:
+        seq, head = chain.add(tenancy_id, THIS_YEAR[:1], OPEN_AT, head, seq)
     base = {"tenancy_id": tenancy_id, "rulebook_version": rb.version, "trace": {}}
     reviews.append(
         {
@@ -479,11 +497,11 @@ def _review_history(
             **base,
             "id": review_id,
             "period": PERIOD,
-            "status": "submitted",
+            "status": "submitted" if submitted else "open",
             "opened_at": OPEN_AT,
             "due_on": date(2025, 1, 15),
-            "submitted_at": SUBMIT_AT,
-            "figures": figures_now,
+            "submitted_at": SUBMIT_AT if submitted else None,
+            "figures": figures_now if submitted else {},
             "score": None,
             "grade": None,
             "consequence": None,

@@ -50,15 +50,18 @@ class Context:
     quick: bool
     pg_url: str | None
     verbose: bool = False
-    _bases: dict[tuple[int, bool], Path] = field(default_factory=dict)
+    _bases: dict[tuple[int, bool, bool], Path] = field(default_factory=dict)
 
-    def base(self, n: int, *, reviewed: bool = False) -> Path:
-        """A built database of ``n`` tenancies (built once, then copied per use)."""
-        key = (n, reviewed)
+    def base(self, n: int, *, reviewed: bool = False, opened: bool = False) -> Path:
+        """A built database of ``n`` tenancies (built once, then copied per use);
+        ``reviewed`` / ``opened``: see :func:`bench.fixtures.build`."""
+        key = (n, reviewed, opened)
         if key not in self._bases:
-            path = self.root / f"base-{'w2' if reviewed else 'w1'}-{n}.db"
-            with self.step(f"set-up: {n:,} {'reviewed' if reviewed else 'active'} tenancies"):
-                fixtures.build(fixtures.sqlite_url(path), n, reviewed=reviewed)
+            kind = "w2" if reviewed else "opened" if opened else "w1"
+            what = "reviewed" if reviewed else "under review (opened)" if opened else "active"
+            path = self.root / f"base-{kind}-{n}.db"
+            with self.step(f"set-up: {n:,} {what} tenancies"):
+                fixtures.build(fixtures.sqlite_url(path), n, reviewed=reviewed, opened=opened)
             self._bases[key] = path
         return self._bases[key]
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import fixtures, floor, footprint, pg_parallel, w1_open, w3_commands
+from bench import fixtures, floor, footprint, http_api, pg_parallel, w1_open, w3_commands
 from bench.harness import Context, Result
 
 
@@ -70,8 +70,9 @@ def run(
     ctx: Context, url: str, n: int, firms: int, only: frozenset[str] = frozenset({"PG"})
 ) -> list[Result]:
     """The PostgreSQL parts of ``only``: PG (W1 and W3 on one process), W3PG and W4PG (1 and
-    4 processes, :mod:`bench.pg_parallel`), BYTES (:mod:`bench.footprint`). One built base
-    of ``n`` active tenancies serves them; W4PG relays the notices W1 queued."""
+    4 processes, :mod:`bench.pg_parallel`), BYTES (:mod:`bench.footprint`), HTTPPG
+    (:mod:`bench.http_api`, its own database). One built base of ``n`` active tenancies
+    serves the others; W4PG relays the notices W1 queued."""
     results: list[Result] = []
     with scratch(url) as pg:
         if only & {"PG", "W3PG", "W4PG"}:
@@ -93,6 +94,8 @@ def run(
             results += pg_parallel.w4(ctx, pg, "w1", n)
         if "BYTES" in only:
             results += footprint.run_postgres(ctx, pg.create)
+        if "HTTPPG" in only:
+            results += http_api.run_postgres(ctx, pg, n)
     return results
 
 
