@@ -126,9 +126,9 @@ def screen(w: Work, cmd: Screen) -> Step:
     profile = _profile(w, tenancy, application, application.profile)
     exits = w.uow.admissions.forced_exits(tenancy.firm_id)
     barred = applications.reapply_barred_until(rb, w.calendar, exits) if exits else None
-    effects = w.effects(tenancy)
-    step = applications.screen(
-        effects,
+    return w.decide(
+        tenancy,
+        applications.screen,
         application,
         rb,
         profile,
@@ -136,8 +136,6 @@ def screen(w: Work, cmd: Screen) -> Step:
         actor=cmd.actor,
         reason=cmd.reason,
     )
-    w.apply(effects)
-    return step
 
 
 def request_info(w: Work, cmd: RequestInfo) -> Step:
@@ -145,32 +143,32 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
     if not cmd.items.strip():
         raise InvalidInput("items", "say which information is missing")
     rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
-    step = applications.request_info(
-        effects, rb, w.calendar, items=cmd.items, actor=cmd.actor, reason=cmd.reason
+    return w.decide(
+        tenancy,
+        applications.request_info,
+        rb,
+        w.calendar,
+        items=cmd.items,
+        actor=cmd.actor,
+        reason=cmd.reason,
     )
-    w.apply(effects)
-    return step
 
 
 def resubmit(w: Work, cmd: Resubmit) -> Step:
     tenancy = w.load(cmd, "resubmit")
     application = application_of(w, tenancy.id)
     _profile(w, tenancy, application, {**application.profile, **cmd.profile})
-    effects = w.effects(tenancy)
-    step = applications.resubmit(
-        effects, application, cmd.profile, actor=cmd.actor, reason=cmd.reason
+    return w.decide(
+        tenancy, applications.resubmit, application, cmd.profile, actor=cmd.actor, reason=cmd.reason
     )
-    w.apply(effects)
-    return step
 
 
 def score_application(w: Work, cmd: ScoreApplication) -> Step:
     tenancy = w.load_for(cmd, "score", (EVALUATING,))
     rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
-    step = applications.score(
-        effects,
+    return w.decide(
+        tenancy,
+        applications.score,
         rb,
         reviewer=cmd.reviewer,
         scores=cmd.scores,
@@ -179,28 +177,22 @@ def score_application(w: Work, cmd: ScoreApplication) -> Step:
         actor=cmd.actor,
         reason=cmd.reason,
     )
-    w.apply(effects)
-    return step
 
 
 def approve(w: Work, cmd: Approve) -> Step:
     tenancy = w.load(cmd, "approve")
     rb = rules.for_tenancy(w, tenancy)
     scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    effects = w.effects(tenancy)
-    step = applications.approve(effects, rb, w.calendar, scores, actor=cmd.actor, reason=cmd.reason)
-    w.apply(effects)
-    return step
+    return w.decide(
+        tenancy, applications.approve, rb, w.calendar, scores, actor=cmd.actor, reason=cmd.reason
+    )
 
 
 def reject(w: Work, cmd: Reject) -> Step:
     tenancy = w.load(cmd, "reject")
     rb = rules.for_tenancy(w, tenancy)
     scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    effects = w.effects(tenancy)
-    step = applications.reject(effects, rb, scores, actor=cmd.actor, reason=cmd.reason)
-    w.apply(effects)
-    return step
+    return w.decide(tenancy, applications.reject, rb, scores, actor=cmd.actor, reason=cmd.reason)
 
 
 def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
@@ -208,20 +200,20 @@ def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
     tenancy = w.load(cmd, "reject_without_panel")
     rb = rules.for_tenancy(w, tenancy)
     scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    effects = w.effects(tenancy)
-    step = applications.reject_without_panel(
-        effects, rb, scores, grounds=cmd.grounds, actor=cmd.actor, reason=cmd.reason
+    return w.decide(
+        tenancy,
+        applications.reject_without_panel,
+        rb,
+        scores,
+        grounds=cmd.grounds,
+        actor=cmd.actor,
+        reason=cmd.reason,
     )
-    w.apply(effects)
-    return step
 
 
 def withdraw(w: Work, cmd: Withdraw) -> Step:
     tenancy = w.load(cmd, "withdraw")
-    effects = w.effects(tenancy)
-    step = admittance.withdraw(effects, actor=cmd.actor, reason=cmd.reason)
-    w.apply(effects)
-    return step
+    return w.decide(tenancy, admittance.withdraw, actor=cmd.actor, reason=cmd.reason)
 
 
 def lapse(w: Work, cmd: Lapse) -> Step:
@@ -235,7 +227,4 @@ def lapse(w: Work, cmd: Lapse) -> Step:
             due_on=w.uow.admissions.pending_due_on(tenancy.id, kind),
             today=w.today,
         )
-    effects = w.effects(tenancy)
-    step = admittance.lapse(effects, trace, actor=cmd.actor, reason=cmd.reason)
-    w.apply(effects)
-    return step
+    return w.decide(tenancy, admittance.lapse, trace, actor=cmd.actor, reason=cmd.reason)

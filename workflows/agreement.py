@@ -22,9 +22,9 @@ def sign(w: Work, cmd: Sign) -> Step:
     let_to = admissions.overlapping_lets(
         [u.id for u in units.values()], cmd.term_start, cmd.term_end
     )
-    effects = w.effects(tenancy)
-    step = admittance.sign(
-        effects,
+    return w.decide(
+        tenancy,
+        admittance.sign,
         rb,
         w.calendar,
         application=application,
@@ -38,5 +38,3 @@ def sign(w: Work, cmd: Sign) -> Step:
         actor=cmd.actor,
         reason=cmd.reason,
     )
-    w.apply(effects)
-    return step

@@ -83,9 +83,9 @@ def end_publicity(w: Work, cmd: EndPublicity) -> Step:
     last_day = admissions.pending_due_on(tenancy.id, "publicity_end")
     events = admissions.objections(tenancy.id)
     rb = rules.for_tenancy(w, tenancy)
-    effects = w.effects(tenancy)
-    step = admittance.end_publicity(
-        effects,
+    return w.decide(
+        tenancy,
+        admittance.end_publicity,
         rb,
         w.calendar,
         last_day=last_day,
@@ -93,5 +93,3 @@ def end_publicity(w: Work, cmd: EndPublicity) -> Step:
         actor=cmd.actor,
         reason=cmd.reason,
     )
-    w.apply(effects)
-    return step

@@ -4,7 +4,7 @@ not see. Like every named query, each takes :class:`Work` first and never writes
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
@@ -94,14 +94,9 @@ def tenancy_page(
         .join(Space, col(Space.id) == col(Tenancy.space_id))
         .where(col(Tenancy.id) > after)
     )
-    if space is not None:
-        stmt = stmt.where(Space.code == space)
     if state is not None:
         stmt = stmt.where(Tenancy.state == state)
-    if space_ids is not None:
-        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
-    if firm_id is not None:
-        stmt = stmt.where(Tenancy.firm_id == firm_id)
+    stmt = _scoped(stmt, space, space_ids, firm_id)
     if reviewer_id is not None:
         stmt = stmt.join(
             ReviewerAssignment,
@@ -148,6 +143,21 @@ VIOLATION_STATUSES = ("open", "cured", "escalated")
 EXIT_CASE_STATUSES = tuple(EXIT_STATUS)
 
 
+S = TypeVar("S", bound=Any)
+
+
+def _scoped(stmt: S, space: str | None, space_ids: frozenset[int] | None, firm_id: int | None) -> S:
+    """``stmt`` (joined to Tenancy and Space) narrowed to the space with code ``space``, to
+    ``space_ids`` (None: every space) and to the firm ``firm_id`` (None: every firm)."""
+    if space is not None:
+        stmt = stmt.where(Space.code == space)
+    if space_ids is not None:
+        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
+    if firm_id is not None:
+        stmt = stmt.where(Tenancy.firm_id == firm_id)
+    return stmt
+
+
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -177,16 +187,11 @@ def violation_page(
         .join(Space, col(Space.id) == col(Tenancy.space_id))
         .where(col(Violation.id) > after)
     )
-    if space is not None:
-        stmt = stmt.where(Space.code == space)
     if tenancy_id is not None:
         stmt = stmt.where(Violation.tenancy_id == tenancy_id)
     if status is not None:
         stmt = stmt.where(Violation.status == status)
-    if space_ids is not None:
-        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
-    if firm_id is not None:
-        stmt = stmt.where(Tenancy.firm_id == firm_id)
+    stmt = _scoped(stmt, space, space_ids, firm_id)
     rows = w.session.exec(stmt.order_by(col(Violation.id)).limit(limit + 1)).all()
     items = [
         {
@@ -255,14 +260,9 @@ def exit_case_page(
     """One page of exit cases by id after ``after``, filtered by ``space`` (code) and
     ``status``, narrowed like :func:`violation_page`."""
     stmt = _exit_cases().where(col(ExitCase.id) > after)
-    if space is not None:
-        stmt = stmt.where(Space.code == space)
     if status is not None:
         stmt = stmt.where(ExitCase.status == status)
-    if space_ids is not None:
-        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
-    if firm_id is not None:
-        stmt = stmt.where(Tenancy.firm_id == firm_id)
+    stmt = _scoped(stmt, space, space_ids, firm_id)
     rows = w.session.exec(stmt.order_by(col(ExitCase.id)).limit(limit + 1)).all()
     items = [_exit_case(e, f, s, full=False) for e, f, s in rows[:limit]]
     more = len(rows) > limit
