@@ -31,6 +31,7 @@ from db.tables_http import IdempotencyKey
 from lifecycle.errors import Conflict, InvalidInput
 from workflows.commands import Command
 from workflows.core import Work
+from workflows.inputs import checked_command
 
 KEY_MAX = 200
 #: How long a key's stored response is replayed; after that the key acts anew.
@@ -118,7 +119,7 @@ def run(
         w.session.flush()
     except SAIntegrityError:
         raise KeyInUse(cmd.key) from None
-    result = handlers[type(cmd.command)](w, cmd.command)
+    result = handlers[type(cmd.command)](w, checked_command(cmd.command))
     body = body_of(result)
     row.status, row.response = cmd.status, {"body": body}
     w.session.add(row)

@@ -106,6 +106,17 @@ def test_an_idempotency_key_makes_a_retry_act_once(world: World) -> None:
     assert [e["trigger"] for e in events].count("screen_in") == 1
 
 
+def test_a_keyed_request_is_checked_like_any_other_and_writes_nothing(world: World) -> None:
+    operator = world.client("operator")
+    version = world.version(world.own_tenancy)
+    headers = {"If-Match": f'"{version}"', "Idempotency-Key": "object-emoji"}
+    url = f"/api/tenancies/{world.own_tenancy}/actions/object"
+    refused = operator.post(url, json={"by": "张三😀", "grounds": "材料不实"}, headers=headers)
+    assert refused.status_code == 422, refused.json()
+    assert refused.json()["errors"][0]["field"] == "by"
+    assert world.version(world.own_tenancy) == version
+
+
 def test_the_same_key_with_another_body_is_422_and_acts_not(world: World) -> None:
     admin = world.client("admin")
     headers = {"Idempotency-Key": "firm-1"}
