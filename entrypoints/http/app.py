@@ -82,6 +82,9 @@ def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
     api.add_exception_handler(Exception, problems.on_unexpected)
     for module in (routes_session, routes_tenancies, routes_cases, routes_registry, routes_ops):
         api.include_router(module.router)
+    from entrypoints import web
+
+    web.include(api)
     api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     api.add_middleware(SecurityHeaders)
     api.openapi = _openapi_with_problems(api)  # type: ignore[method-assign]
@@ -143,7 +146,13 @@ def _document_headers(method: str, operation: dict[str, Any]) -> None:
 
 
 def routes_of(api: FastAPI) -> list[APIRoute]:
-    """Every API route of ``api`` (included routers walked), for the authorization matrix."""
+    """Every API route of ``api`` under ``/api`` (included routers walked), for the
+    authorization matrix; the console's pages have their own table (``entrypoints.web``)."""
+    return [r for r in all_routes(api) if r.path.startswith("/api")]
+
+
+def all_routes(api: FastAPI) -> list[APIRoute]:
+    """Every route of ``api``, the API's and the pages', included routers walked."""
     out: list[APIRoute] = []
     pending: list[Any] = list(api.routes)
     while pending:
