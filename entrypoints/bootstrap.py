@@ -128,6 +128,20 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ShiftedClock:
+    """The wall clock moved to another instant: it reads ``start`` when made and runs on from
+    there. ``serve --demo`` runs in the demo's own time (the end of its third year), where its
+    deadlines and reviews are current; only a training database is served so."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ShiftedClock needs an aware datetime")
+        self._offset = start.astimezone(UTC) - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 @dataclass
 class App:
     settings: Settings

@@ -60,8 +60,6 @@ def serve_cmd(
     from entrypoints.http.serving import SECRET_ENV, SchedulerThread, secret_key
 
     if demo:
-        STATE.db = f"sqlite:///{Path(DEMO_DB).resolve()}"
-        STATE.app = None
         _build_demo(host, port)
         # The demo's years end in 2024: a scheduler on today's clock would move all of it
         # at once (and stop at years whose holidays are not published). It stays off.
@@ -104,16 +102,32 @@ def serve_cmd(
             scheduler.stop()
 
 
+#: Where ``serve --demo`` starts its clock: the morning after the demo's last simulated day.
+DEMO_NOW = "2024-12-31T10:00:00+08:00"
+
+
 def _build_demo(host: str, port: int) -> None:
+    from datetime import datetime
+
+    from entrypoints.bootstrap import ShiftedClock, bootstrap
     from entrypoints.demo import run_demo
 
     run_demo(Path(DEMO_DB))
-    logins = demo_accounts(get_app())
+    STATE.db = f"sqlite:///{Path(DEMO_DB).resolve()}"
+    # The demo database is a training one (run_demo marks it so); its time is the demo's.
+    STATE.app = bootstrap(
+        database_url=STATE.db, clock=ShiftedClock(datetime.fromisoformat(DEMO_NOW)), create=False
+    )
+    logins = demo_accounts(STATE.app)
     typer.echo("\n演示账号（每个角色一个，密码随机） / demo logins, one per role:")
     for role, (username, password) in logins.items():
         typer.echo(f"  {role:<9} {username:<14} {password}")
     base = f"http://{host}:{port}"
-    typer.echo("试试（密码见上） / try it (the password above):")
+    typer.echo(
+        f"\n控制台 / console: {base}/login  （企业用户进入门户 / firm users land in the portal）"
+    )
+    typer.echo(f"演示时钟 / demo clock: {DEMO_NOW} 起 / onwards (training database)")
+    typer.echo("API — 试试（密码见上） / try it (the password above):")
     typer.echo(
         "  curl -s -c operator.jar -H 'Content-Type: application/json' "
         f'-d \'{{"username":"demo-operator","password":"…"}}\' {base}/api/session'

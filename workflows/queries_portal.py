@@ -1,0 +1,76 @@
+"""Named queries of the firm portal's home page: a firm user's own tenancies, what is due,
+unread notices and the latest grades. Every query takes the firm's id from the account, never
+from the request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, func, select
+
+from db.tables import Deadline, Firm, InboxItem, Review, Space, Tenancy
+from lifecycle.errors import NotFound
+from workflows.core import Work
+
+
+def firm_home(w: Work, *, firm_id: int) -> dict[str, Any]:
+    """The firm, its tenancies (newest first) with their latest review, its pending deadlines
+    (soonest first) and how many notices it has not read."""
+    firm = w.session.get(Firm, firm_id)
+    if firm is None:
+        raise NotFound("firm", firm_id)
+    rows = w.session.exec(
+        select(Tenancy, Space)
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(Tenancy.firm_id == firm_id)
+        .order_by(col(Tenancy.id).desc())
+    ).all()
+    ids = [t.id for t, _ in rows]
+    latest: dict[int, Review] = {}
+    if ids:
+        for review in w.session.exec(
+            select(Review).where(col(Review.tenancy_id).in_(ids)).order_by(col(Review.period))
+        ).all():
+            latest[review.tenancy_id] = review
+    deadlines = (
+        w.session.exec(
+            select(Deadline)
+            .where(col(Deadline.tenancy_id).in_(ids), Deadline.status == "pending")
+            .order_by(col(Deadline.due_at))
+            .limit(20)
+        ).all()
+        if ids
+        else []
+    )
+    unread = w.session.exec(
+        select(func.count())
+        .select_from(InboxItem)
+        .where(InboxItem.firm_id == firm_id, col(InboxItem.read_at).is_(None))
+    ).one()
+    return {
+        "firm": {"id": firm.id, "name": firm.name, "uscc": firm.uscc, "industry": firm.industry},
+        "tenancies": [
+            {
+                "id": t.id,
+                "space": space.code,
+                "space_name": space.name,
+                "state": t.state,
+                "term_start": t.term_start,
+                "term_end": t.term_end,
+                "review": None
+                if t.id not in latest
+                else {
+                    "period": latest[t.id].period,
+                    "status": latest[t.id].status,
+                    "grade": latest[t.id].grade,
+                    "due_on": latest[t.id].due_on,
+                },
+            }
+            for t, space in rows
+        ],
+        "deadlines": [
+            {"tenancy_id": d.tenancy_id, "kind": d.kind, "due_on": d.due_on, "due_at": d.due_at}
+            for d in deadlines
+        ],
+        "unread": int(unread),
+    }
