@@ -7,6 +7,7 @@ spaces an account may see (``space_ids``; None for an admin) or to one firm's te
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, func
@@ -389,43 +390,123 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
         "draft": dict(draft.values) if draft is not None else {},
         "draft_saved_at": draft.saved_at if draft is not None else None,
         "submitted": submitted,
+        "submitted_shown": {
+            k: _amount(v, rb.metrics[k].unit if k in rb.metrics else "count")
+            for k, v in review.figures.items()
+        },
         "decided": review.status == "decided",
         "score": review.score,
         "grade": review.grade,
         "consequence_zh": CONSEQUENCES.get(review.consequence or "", ("", ""))[0] or None,
         "consequence_en": CONSEQUENCES.get(review.consequence or "", ("", ""))[1] or None,
-        "reasons": reasons(review.trace) if review.status == "decided" else [],
+        "reasons": reasons(review.trace, rb) if review.status == "decided" else [],
         "decided_at": review.decided_at,
     }
 
 
-def _text(value: object) -> str:
-    if value is None or value == "" or value == {} or value == []:
-        return ""
-    if isinstance(value, dict):
-        return "；".join(f"{k} {_text(v)}" for k, v in value.items() if _text(v))
-    if isinstance(value, list):
-        return "、".join(_text(v) for v in value)
-    return shown_value(value)
+def _amount(value: object, unit: str) -> tuple[str, str]:
+    """A figure as a firm reads it (zh, en): 3,000,000 元, 是/否, 12.5%."""
+    if isinstance(value, bool):
+        return ("是", "yes") if value else ("否", "no")
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value), str(value)
+    places = 0 if number == number.to_integral_value() else 2
+    shown = f"{number:,.{places}f}"
+    if unit == "yuan":
+        return f"{shown} 元", f"CNY {shown}"
+    if unit == "percent":
+        return f"{shown}%", f"{shown}%"
+    if unit == "m2":
+        return f"{shown} 平方米", f"{shown} m²"
+    return shown, shown
 
 
-def reasons(trace: dict[str, Any]) -> list[dict[str, str]]:
-    """The decision's trace as lines a firm reads: rule, figures, threshold, result."""
-    out = []
+#: Figures a trace step computes (not reported by the firm): their labels and units.
+_DERIVED = {
+    "per_m2": ("每平方米", "per m²", "yuan"),
+    "percent": ("比例", "share", "percent"),
+    "leased_area_m2": ("租赁面积", "leased area", "m2"),
+    "score": ("总分", "score", "count"),
+}
+
+
+def _figures(figures: object, rb: rbook.Rulebook) -> tuple[str, str]:
+    if not isinstance(figures, dict):
+        return "", ""
+    zh: list[str] = []
+    en: list[str] = []
+    for key, value in figures.items():
+        if value is None:
+            continue
+        metric = rb.metrics.get(key)
+        label: tuple[str, str, str]
+        if key.startswith("previous_") and key.removeprefix("previous_") in rb.metrics:
+            base = rb.metrics[key.removeprefix("previous_")]
+            label = (f"上年{base.label_zh}", f"previous {base.label_en}", base.unit)
+        elif metric is not None:
+            label = (metric.label_zh, metric.label_en, metric.unit)
+        elif key in _DERIVED:
+            label = _DERIVED[key]
+        else:
+            continue
+        a_zh, a_en = _amount(value, label[2])
+        zh.append(f"{label[0]} {a_zh}")
+        en.append(f"{label[1]} {a_en}")
+    return "；".join(zh), "; ".join(en)
+
+
+def reasons(trace: dict[str, Any], rb: rbook.Rulebook) -> list[dict[str, Any]]:
+    """The decision's trace in words a firm reads: each scored item with its figures and the
+    points it earned, each category's subtotal, the checks (vetoes, reporting on time), the
+    grade and, where it applied, the cap on top grades."""
+    out: list[dict[str, Any]] = []
     for step in trace.get("steps", []):
-        out.append(
-            {
-                "label_zh": str(step.get("label_zh", "")),
-                "label_en": str(step.get("label_en", "")),
-                "figures": _text(step.get("figures")),
-                "threshold": _text(step.get("threshold")),
-                "result": "未通过"
-                if step.get("result") == "fail"
-                else "通过"
-                if step.get("result") == "pass"
-                else _text(step.get("result")),
-            }
-        )
+        rule = str(step.get("rule", ""))
+        threshold = step.get("threshold")
+        result = step.get("result")
+        limits = threshold if isinstance(threshold, dict) else {}
+        fig_zh, fig_en = _figures(step.get("figures"), rb)
+        row: dict[str, Any] = {
+            "label_zh": str(step.get("label_zh", "")),
+            "label_en": str(step.get("label_en", "")),
+            "figures_zh": fig_zh,
+            "figures_en": fig_en,
+            "result_zh": "",
+            "result_en": "",
+            "subtotal": False,
+        }
+        if rule.startswith("review.item."):
+            row["result_zh"] = f"{result} 分（满分 {limits.get('points')} 分）"
+            row["result_en"] = f"{result} of {limits.get('points')} points"
+        elif rule.startswith("review.category."):
+            row.update(figures_zh="", figures_en="", subtotal=True)
+            row["result_zh"] = f"小计 {result} 分（满分 {limits.get('weight')} 分）"
+            row["result_en"] = f"subtotal {result} of {limits.get('weight')} points"
+        elif rule == "review.grade":
+            row["result_zh"] = row["result_en"] = str(result)
+            bands = "、".join(f"{g} {lo}–{hi} 分" for g, (lo, hi) in limits.items())
+            row["figures_zh"] = f"{fig_zh}（{bands}）" if bands else fig_zh
+        elif rule == "review.grade_cap":
+            row["figures_zh"] = (
+                f"优秀比例上限 {limits.get('max_percent')}%，本批 "
+                f"{(step.get('figures') or {}).get('cohort')} 家中最多 "
+                f"{(step.get('figures') or {}).get('allowed')} 家"
+            )
+            row["figures_en"] = f"at most {limits.get('max_percent')}% of the cohort"
+            row["result_zh"] = row["result_en"] = str(result)
+        elif result in ("pass", "fail"):
+            row["result_zh"] = "通过" if result == "pass" else f"未通过：评为 {threshold}"
+            row["result_en"] = "passed" if result == "pass" else f"failed: grade {threshold}"
+            row["figures_zh"] = row["figures_en"] = ""
+        elif rule == "review.consequence":
+            row.update(label_zh="考核结论", label_en="Consequence", figures_zh="", figures_en="")
+            row["result_zh"] = str(step.get("label_zh", ""))
+            row["result_en"] = str(step.get("label_en", ""))
+        else:
+            row["result_zh"] = row["result_en"] = "" if result is None else str(result)
+        out.append(row)
     return out
 
 

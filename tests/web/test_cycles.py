@@ -363,3 +363,26 @@ def test_submitting_after_the_cycle_is_decided_is_refused_in_chinese(
             )
         ).one()
     assert submits == 1  # the import's; the late form changed nothing
+
+
+def test_the_pages_show_no_python_value_in_either_language(
+    world: World, cohort: list[tuple[int, str, str]], operator: TestClient
+) -> None:
+    _import_all(world, operator, cohort)
+    firm = signed_in(world, "firm")
+    for lang in ("zh", "en"):
+        operator.get(f"/language/{lang}?next=/")
+        firm.get(f"/language/{lang}?next=/")
+        pages = [
+            operator.get("/console/cycles"),
+            operator.get(BOARD),
+            operator.get(f"{BOARD}/preview"),
+            firm.get("/portal/figures"),
+            firm.get(form_url(world)),
+        ]
+        for response in pages:
+            assert response.status_code == 200, response.url
+            text = re.sub(r"<[^>]+>", " ", response.text)
+            for word in ("None", "True", "False", "Decimal(", "under_review", "{{"):
+                assert word not in text, (response.url, lang, word)
+    assert "Preview of the decision" in operator.get(f"{BOARD}/preview").text
