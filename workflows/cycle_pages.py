@@ -258,7 +258,10 @@ def run_cycle_job(service: Service, job_id: int) -> None:
         )
     except InnospaceError as err:
         log.warning("cycle job %d failed: %s", job_id, err.message)
-        service.handle(FinishCycleJob(job_id=job_id, actor="system", error=err.message[:2000]))
+        message = (
+            err.message if " / " in err.message else f"处理失败（{err.message}） / {err.message}"
+        )
+        service.handle(FinishCycleJob(job_id=job_id, actor="system", error=message[:2000]))
     except Exception:
         log.exception("cycle job %d failed", job_id)
         service.handle(

@@ -285,7 +285,7 @@ def cycle_jobs(w: Work, *, space: str, period: int, limit: int = 5) -> list[dict
         .order_by(col(CycleJob.id).desc())
         .limit(limit)
     )
-    return [_job(j, found.code) for j in w.session.exec(stmt).all()]
+    return [_job(j, found.code, w) for j in w.session.exec(stmt).all()]
 
 
 def cycle_job(w: Work, *, space: str, period: int, job_id: int) -> dict[str, Any]:
@@ -294,10 +294,11 @@ def cycle_job(w: Work, *, space: str, period: int, job_id: int) -> dict[str, Any
     job = w.session.get(CycleJob, job_id)
     if job is None or job.space_id != found.id or job.period != period:
         raise NotFound("cycle job", job_id)
-    return _job(job, found.code)
+    return _job(job, found.code, w)
 
 
-def _job(job: CycleJob, code: str) -> dict[str, Any]:
+def _job(job: CycleJob, code: str, w: Work) -> dict[str, Any]:
+    lapsed = job.lease_until is None or job.lease_until <= w.now
     return {
         "id": job.id,
         "space": code,
@@ -309,6 +310,9 @@ def _job(job: CycleJob, code: str) -> dict[str, Any]:
         "status_zh": JOB_STATUS[job.status][0],
         "status_en": JOB_STATUS[job.status][1],
         "live": job.status in ("queued", "running"),
+        # a runner may take it: queued, or running under a lease that has lapsed (its runner
+        # stopped with the server)
+        "claimable": job.status == "queued" or (job.status == "running" and lapsed),
         "total": job.total,
         "done": job.done,
         "result": dict(job.result),

@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from entrypoints.web import jobs
 from entrypoints.web.listing import XLSX, Column, list_params, paged, xlsx_response
 from entrypoints.web.pages import PageDep
-from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.errors import Conflict, InvalidInput, NotFound
 from workflows import excel, forms, ledgers, queries, queries_http
 from workflows import queries_cycles_pages as q
 from workflows.commands import SubmitReview
@@ -185,15 +185,15 @@ def _current_job(page: PageDep, summary: dict[str, Any], wanted: str) -> dict[st
     listed: list[dict[str, Any]] = summary["jobs"]
     job = next((j for j in listed if str(j["id"]) == wanted), None)
     job = job or next((j for j in listed if j["live"]), None) or (listed[0] if listed else None)
-    if job is not None and job["live"] and not jobs.running(page.app, job["id"]):
-        jobs.launch(page.app, job["id"])  # queued before a restart: take it up again
+    if job is not None and job["claimable"] and not jobs.running(page.app, job["id"]):
+        jobs.launch(page.app, job["id"])  # queued or left by a stopped server: take it up
     return job
 
 
 @router.get("/console/cycles/{space}/{period}/jobs/{job_id}", name="web_cycle_job")
 def cycle_job(page: PageDep, space: str, period: int, job_id: int) -> Response:
     job = page.query(q.cycle_job, space=space, period=period, job_id=job_id)
-    if job["live"] and not jobs.running(page.app, job_id):
+    if job["claimable"] and not jobs.running(page.app, job_id):
         jobs.launch(page.app, job_id)
     if page.request.headers.get("hx-request"):
         return page.render("console/cycle_job.html", job=job, space=space, period=period)
@@ -337,6 +337,16 @@ def preview(page: PageDep, space: str, period: int) -> Response:
 def decide(page: PageDep, space: str, period: int) -> Response:
     if page.field("confirmed") != "1":
         return page.redirect(f"/console/cycles/{space}/{period}/preview")
+    summary = page.query(q.cycle_summary, space=space, period=period)
+    if summary["still_open"]:
+        raise Conflict(
+            f"尚有 {summary['still_open']} 家企业可在截止日（{summary['open_until']}）前报送，"
+            "截止后方可集中评定 / "
+            f"{summary['still_open']} firm(s) may report until {summary['open_until']}: "
+            "the cycle is decided after the due date",
+            space=space,
+            period=period,
+        )
     job_id = int(
         page.act(
             StartCycleJob(space=space, period=period, kind="decide", actor=page.principal.actor)

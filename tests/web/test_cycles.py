@@ -116,16 +116,35 @@ def test_an_operator_of_another_space_finds_no_such_cycle(
     assert response.status_code == 404
 
 
-def test_reminding_twice_the_same_day_sends_once(world: World, operator: TestClient) -> None:
+def test_reminding_twice_the_same_day_sends_once_and_only_to_firms_that_have_not_reported(
+    world: World, cohort: list[tuple[int, str, str]], operator: TestClient
+) -> None:
+    reported = cohort[0][0]
+    world.do(c.SubmitReview(tenancy_id=reported, period=PERIOD, figures=figures_for(0)))
     first = post(operator, BOARD, f"{BOARD}/remind")
     assert first.status_code == 200
-    assert "同一企业同一天只提醒一次" in first.text
+    assert "将向 3 家" in first.text and "同一企业同一天只提醒一次" in first.text
+    assert notices(world, "review_reminder") == []  # asking first sends nothing
     send = post(operator, BOARD, f"{BOARD}/remind", {"confirmed": "1"})
     assert send.status_code == 303
     again = post(operator, BOARD, f"{BOARD}/remind", {"confirmed": "1"})
     assert again.status_code == 303
-    assert len(notices(world, "review_reminder")) == 4
+    sent = notices(world, "review_reminder")
+    assert sorted(n.tenancy_id or 0 for n in sent) == sorted(t for t, _, _ in cohort[1:])
+    assert all(n.context["period"] == PERIOD for n in sent)
     assert "今天已提醒过" in operator.get(BOARD).text
+
+
+def test_a_viewer_reads_the_board_but_cannot_act(
+    world: World, cohort: list[tuple[int, str, str]], operator: TestClient
+) -> None:
+    viewer = signed_in(world, "viewer")
+    page = viewer.get(BOARD)
+    assert page.status_code == 200 and "蓉创生物01" in page.text
+    assert "/remind" not in page.text and "/import" not in page.text
+    response = post(viewer, BOARD, f"{BOARD}/remind", {"confirmed": "1"})
+    assert response.status_code == 403
+    assert notices(world, "review_reminder") == []
 
 
 def test_a_bad_sheet_is_refused_row_by_row_and_nothing_is_imported(
@@ -386,3 +405,18 @@ def test_the_pages_show_no_python_value_in_either_language(
             for word in ("None", "True", "False", "Decimal(", "under_review", "{{"):
                 assert word not in text, (response.url, lang, word)
     assert "Preview of the decision" in operator.get(f"{BOARD}/preview").text
+
+
+def test_a_cycle_with_firms_still_able_to_report_is_not_decided(
+    world: World, cohort: list[tuple[int, str, str]], operator: TestClient
+) -> None:
+    preview = operator.get(f"{BOARD}/preview")
+    assert "截止后方可集中评定" in preview.text
+    assert "确认评定" not in preview.text
+    response = post(operator, BOARD, f"{BOARD}/decide", {"confirmed": "1"})
+    assert response.status_code == 409
+    assert "截止后方可集中评定" in response.text
+    assert {r.status for r in reviews(world).values()} == {"open"}
+    with Session(world.app.engine) as s:
+        kinds = s.exec(select(CycleJob.kind)).all()
+    assert list(kinds) == ["open"]
