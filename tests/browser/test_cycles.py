@@ -51,6 +51,7 @@ def test_a_cycle_is_opened_reported_imported_decided_and_read_by_the_firm(
     firm.fill("#f-revenue_yuan", "三百万")
     firm.click("button[value=submit]")
     expect(firm.locator("#e-revenue_yuan")).to_contain_text("须为数字")
+    shot(firm, "field-error")
     firm.fill("#f-revenue_yuan", "3000000")
     firm.click("button[value=submit]")
     expect(firm.locator(".receipt")).to_contain_text("收到")

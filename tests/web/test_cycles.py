@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from web_support import signed_in, tokens_in
 from db.tables import OutboxMessage, Review
 from db.tables_cycles import CycleJob
 from workflows import commands as c
+from workflows import excel
 from workflows.forms import shown_value
 
 BOARD = f"/console/cycles/MC3/{PERIOD}"
@@ -91,7 +93,7 @@ def operator(world: World, cohort: list[tuple[int, str, str]]) -> TestClient:
 
 
 def test_opening_a_cycle_asks_first_then_opens_every_resident_firm_and_tells_each(
-    world: World, cohort: list[tuple[int, str, str]], operator: TestClient
+    world: World, cohort: list[tuple[int, str, str]], operator: TestClient, tmp_path: Path
 ) -> None:
     assert set(reviews(world)) == {t for t, _, _ in cohort}
     assert len(notices(world, "review_opened")) == len(cohort)
@@ -101,6 +103,13 @@ def test_opening_a_cycle_asks_first_then_opens_every_resident_firm_and_tells_eac
     assert "未报送" in page and "蓉创生物01" in page
     export = operator.get(f"{BOARD}?format=xlsx")
     assert export.headers["content-type"] == XLSX
+    template = operator.get(f"{BOARD}/sheet")
+    assert template.headers["content-type"] == XLSX
+    path = tmp_path / "sheet.xlsx"
+    path.write_bytes(template.content)
+    columns, rows = excel.read_figures(str(path))
+    assert "revenue_yuan" in columns
+    assert sorted(str(r.uscc) for r in rows) == sorted(uscc for _, uscc, _ in cohort)
 
 
 def test_an_operator_of_another_space_finds_no_such_cycle(
