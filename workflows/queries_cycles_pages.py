@@ -374,6 +374,9 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
     ).first()
     where = decisions.classify(review.status, tenancy.state, review.due_on, w.today)
     submitted = {k: shown_value(v) for k, v in review.figures.items()}
+    # a draft saved before the last submission is history: the form shows what was submitted
+    if draft is not None and review.submitted_at is not None:
+        draft = draft if draft.saved_at > review.submitted_at else None
     return {
         "tenancy_id": tenancy_id,
         "period": period,

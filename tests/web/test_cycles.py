@@ -307,6 +307,7 @@ def test_a_firm_reports_field_by_field_and_a_double_submit_acts_once(
     assert "received=1" in first.headers["location"]
     receipt = firm.get(first.headers["location"]).text
     assert "报送回执" in receipt
+    assert 'value="abc"' not in receipt and 'value="3000000"' in receipt  # not the old draft
     with Session(world.app.engine) as s:
         from db.tables import AuditEvent
 
