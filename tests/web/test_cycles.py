@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from web_support import signed_in, tokens_in
 
-from db.tables import OutboxMessage, Review
+from db.tables import InboxItem, OutboxMessage, Review
 from db.tables_cycles import CycleJob
 from workflows import commands as c
 from workflows import excel
@@ -141,6 +141,11 @@ def test_reminding_twice_the_same_day_sends_once_and_only_to_firms_that_have_not
     sent = notices(world, "review_reminder")
     assert sorted(n.tenancy_id or 0 for n in sent) == sorted(t for t, _, _ in cohort[1:])
     assert all(n.context["period"] == PERIOD for n in sent)
+    world.app.relay().run_once()
+    with Session(world.app.engine) as s:
+        inbox = s.exec(select(InboxItem).where(InboxItem.message == "review_reminder")).all()
+    assert len(inbox) == 3
+    assert all("报送提醒" in i.subject and f"{PERIOD}年度考核数据" in i.body for i in inbox)
     assert "今天已提醒过" in operator.get(BOARD).text
 
 
