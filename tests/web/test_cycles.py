@@ -96,6 +96,10 @@ def test_opening_a_cycle_asks_first_then_opens_every_resident_firm_and_tells_eac
     world: World, cohort: list[tuple[int, str, str]], operator: TestClient, tmp_path: Path
 ) -> None:
     assert set(reviews(world)) == {t for t, _, _ in cohort}
+    with Session(world.app.engine) as s:
+        job = s.exec(select(CycleJob)).one()
+    assert (job.kind, job.status, job.total, job.done) == ("open", "done", 4, 4)
+    assert job.result["opened"] == 4
     assert len(notices(world, "review_opened")) == len(cohort)
     board = operator.get("/console/cycles").text
     assert "成都医学城三医创新中心" in board and str(PERIOD) in board
@@ -383,6 +387,8 @@ def test_submitting_after_the_cycle_is_decided_is_refused_in_chinese(
     )
     assert response.status_code == 409
     assert "年度考核已评定，不能再报送考核数据" in response.text
+    draft = post(firm, form_url(world), form_url(world), {"action": "draft"})
+    assert draft.status_code == 409 and "不能再保存草稿" in draft.text
     page = firm.get(form_url(world)).text
     assert "考核结果" in page and "评定依据" in page
     with Session(world.app.engine) as s:
