@@ -245,6 +245,8 @@ def test_a_good_sheet_submits_every_firm_then_the_cycle_is_previewed_and_decided
     assert job_of(again) == job  # the same form sent twice asks once
     html = wait_for_job(operator, job)
     assert "已完成" in html and "本次评定" in html
+    page = operator.get(f"{BOARD}/jobs/{job}").text  # without htmx: a whole page
+    assert page.startswith("<!doctype html>") and 'http-equiv="refresh"' not in page
     assert {r.status for r in reviews(world).values()} == {"decided"}
     assert len(notices(world, "review_result")) == len(cohort)
     with Session(world.app.engine) as s:
