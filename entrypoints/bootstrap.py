@@ -78,6 +78,14 @@ HANDLERS = LazyHandlers(
         "workflows.commands:RecordBenefit": "workflows.benefits:record_benefit_cmd",
         "workflows.commands:DecideCycle": "workflows.operations:decide_cycle",
         "workflows.forms:ImportFigures": "workflows.forms:import_figures",
+        # the console's cycle board and the portal's figures form
+        "workflows.cycle_pages:RemindCycle": "workflows.cycle_pages:remind_cycle",
+        "workflows.cycle_pages:StartCycleJob": "workflows.cycle_pages:start_cycle_job",
+        "workflows.cycle_pages:ClaimCycleJob": "workflows.cycle_pages:claim_cycle_job",
+        "workflows.cycle_pages:ReportCycleJob": "workflows.cycle_pages:report_cycle_job",
+        "workflows.cycle_pages:FinishCycleJob": "workflows.cycle_pages:finish_cycle_job",
+        "workflows.cycle_pages:RunCycleDecision": "workflows.cycle_pages:run_cycle_decision",
+        "workflows.cycle_pages:SaveFigureDraft": "workflows.cycle_pages:save_figure_draft",
         # exit
         "workflows.commands:ServeExitNotice": "workflows.exits:serve_exit_notice",
         "workflows.commands:ConfirmExit": "workflows.exits:confirm_exit_cmd",

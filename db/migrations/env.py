@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import db.tables  # noqa: F401  (registers the tables on the metadata)
+import db.tables_cycles  # noqa: F401  (the cycle board's jobs, the portal's figure drafts)
 import db.tables_http  # noqa: F401  (the HTTP API's tables, on the same metadata)
 from db.engine import make_engine
 from db.tables import ALL_TABLES

@@ -25,6 +25,19 @@ PAGES: dict[str, Rule] = {
     "web_dashboard": Rule(READERS),
     # console: applications, scoring, publicity
     # console: review cycles
+    "web_cycles": Rule(READERS),
+    "web_cycle_open": Rule(STAFF),  # the space is a form field: the route checks its scope
+    "web_cycle": Rule(READERS, "space"),
+    "web_cycle_job": Rule(READERS, "space"),
+    "web_cycle_sheet": Rule(STAFF, "space"),
+    "web_cycle_remind": Rule(STAFF, "space"),
+    "web_cycle_import": Rule(STAFF, "space"),
+    "web_cycle_preview": Rule(READERS, "space"),
+    "web_cycle_decide": Rule(STAFF, "space"),
+    "web_portal_figures": Rule(FIRM),
+    "web_portal_figures_form": Rule(FIRM, "tenancy"),
+    "web_portal_figures_save": Rule(FIRM, "tenancy"),
+    "web_portal_figures_upload": Rule(FIRM, "tenancy"),
     # console: operations (outbox, deadlines, rulebook, templates, calendar, accounts)
     # portal (firm users)
     "web_portal": Rule(FIRM),

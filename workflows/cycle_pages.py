@@ -1,0 +1,318 @@
+"""What the console's cycle board and the portal's figures form write: reminders to the firms
+that have not reported, the board's jobs (opening or deciding a cycle outside the request),
+and a firm's draft figures.
+
+**Jobs.** Deciding a large cohort takes longer than a request may. The board asks for it with
+:class:`StartCycleJob` (a ``cycle_jobs`` row, queued) and a runner thread (started by the page,
+:func:`run_cycle_job`) takes it: :class:`ClaimCycleJob` marks it running with a lease, then
+
+* ``decide``: :class:`RunCycleDecision` runs the existing :class:`~workflows.commands.DecideCycle`
+  handler and marks the job done *in the same transaction* — the cohort is decided and the job
+  records it together, or neither happens;
+* ``open``: :func:`workflows.cycles.open_cycle` (chunked, resumable) with each chunk's progress
+  recorded, then the job is marked done.
+
+The row is the durable state: after a restart the board finds the job queued, or running with
+its lease passed, and starts a runner again; both kinds are idempotent (a decided review is not
+decided again, an opened one not opened again), so a rerun finishes the work without doing any
+of it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import field
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from db.tables import Space
+from db.tables_cycles import CycleJob, FigureDraft
+from lifecycle.errors import Conflict, InnospaceError, InvalidInput, NotFound
+from lifecycle.table import UNDER_REVIEW
+from workflows import decisions, operations
+from workflows.commands import Command, DecideCycle, TenancyCommand
+from workflows.core import Work
+from workflows.service import Service
+
+log = logging.getLogger("innospace.cycle_jobs")
+
+JOB_KINDS = ("open", "decide")
+LIVE = ("queued", "running")
+#: How long a runner holds a job before another may take it up (a runner that died).
+LEASE = timedelta(minutes=10)
+DRAFT_FIELDS_MAX = 200
+DRAFT_VALUE_MAX = 100
+
+
+# ---- reminders ------------------------------------------------------------------------------
+class RemindCycle(Command):
+    """Remind every firm of the space whose ``period`` figures are not in (open or overdue)."""
+
+    space: str
+    period: int
+
+
+def reminder_key(period: int, day: str) -> str:
+    """The notice's key: one manual reminder per firm, period and day."""
+    return f"{period}:manual:{day}"
+
+
+def remind_cycle(w: Work, cmd: RemindCycle) -> dict[str, int]:
+    decisions.check_period(w, cmd.period)
+    space = w.space_by_code(cmd.space)
+    members = decisions.cohort(w, space, cmd.period)
+    key = reminder_key(cmd.period, w.today.isoformat())
+    queued = already = 0
+    for m in members:
+        if m.status not in ("open", "overdue"):
+            continue
+        if w.uow.queues.notice_queued(f"review_reminder:firm:{m.tenancy_id}:{key}"):
+            already += 1
+            continue
+        due = m.review.due_on
+        offset = 0 if due is None else -w.calendar.working_days_between(w.today, due)
+        w.notify(
+            m.tenancy,
+            "review_reminder",
+            context={"period": cmd.period, "due_on": due, "offset": offset},
+            key=key,
+        )
+        queued += 1
+    return {"queued": queued, "already": already}
+
+
+# ---- jobs -----------------------------------------------------------------------------------
+class StartCycleJob(Command):
+    """Ask for a cycle to be opened or decided outside the request; ``{"job_id": id}``. A job of the
+    same kind still queued or running for the space and period is returned instead."""
+
+    space: str
+    period: int
+    kind: str
+
+
+class ClaimCycleJob(Command):
+    job_id: int
+
+
+class ReportCycleJob(Command):
+    job_id: int
+    done: int
+    total: int
+
+
+class FinishCycleJob(Command):
+    job_id: int
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+class RunCycleDecision(Command):
+    """Decide the job's cycle (the ``DecideCycle`` handler) and mark the job done, at once."""
+
+    job_id: int
+
+
+def start_cycle_job(w: Work, cmd: StartCycleJob) -> dict[str, int]:
+    if cmd.kind not in JOB_KINDS:
+        raise InvalidInput("kind", "must be open or decide", cmd.kind)
+    decisions.check_period(w, cmd.period)
+    space = w.space_by_code(cmd.space)
+    live = w.session.exec(
+        select(CycleJob).where(
+            CycleJob.space_id == space.id,
+            CycleJob.period == cmd.period,
+            CycleJob.kind == cmd.kind,
+            col(CycleJob.status).in_(LIVE),
+        )
+    ).first()
+    if live is not None and live.id is not None:
+        return {"job_id": live.id}
+    assert space.id is not None
+    job = CycleJob(
+        space_id=space.id,
+        period=cmd.period,
+        kind=cmd.kind,
+        requested_by=cmd.actor[:200],
+        created_at=w.now,
+    )
+    w.session.add(job)
+    w.session.flush()
+    assert job.id is not None
+    return {"job_id": job.id}
+
+
+def _job(w: Work, job_id: int, *, lock: bool = False) -> CycleJob:
+    stmt = select(CycleJob).where(CycleJob.id == job_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    job = w.session.exec(stmt).first()
+    if job is None:
+        raise NotFound("cycle job", job_id)
+    return job
+
+
+def claim_cycle_job(w: Work, cmd: ClaimCycleJob) -> bool:
+    """Whether this runner got the job: queued, or running with a lapsed lease."""
+    job = _job(w, cmd.job_id, lock=True)
+    lapsed = job.lease_until is not None and job.lease_until <= w.now
+    if job.status == "queued" or (job.status == "running" and lapsed):
+        job.status, job.attempts = "running", job.attempts + 1
+        job.started_at, job.lease_until = w.now, w.now + LEASE
+        w.session.add(job)
+        return True
+    return False
+
+
+def report_cycle_job(w: Work, cmd: ReportCycleJob) -> None:
+    job = _job(w, cmd.job_id, lock=True)
+    if job.status == "running":
+        job.done, job.total = cmd.done, cmd.total
+        job.lease_until = w.now + LEASE
+        w.session.add(job)
+
+
+def finish_cycle_job(w: Work, cmd: FinishCycleJob) -> None:
+    job = _job(w, cmd.job_id, lock=True)
+    if job.status in ("done", "failed"):
+        return
+    job.status = "failed" if cmd.error else "done"
+    job.result, job.error = dict(cmd.result), cmd.error
+    if not cmd.error:
+        job.done = max(job.done, job.total)
+    job.finished_at, job.lease_until = w.now, None
+    w.session.add(job)
+
+
+def run_cycle_decision(w: Work, cmd: RunCycleDecision) -> dict[str, Any]:
+    job = _job(w, cmd.job_id, lock=True)
+    if job.status in ("done", "failed"):
+        return dict(job.result)
+    space_code = w.session.exec(select(Space.code).where(Space.id == job.space_id)).one()
+    decided = operations.decide_cycle(
+        w,
+        DecideCycle(
+            space=space_code, period=job.period, actor=job.requested_by, reason="审核看板集中评定"
+        ),
+    )
+    summary = decision_summary(decided)
+    job.status, job.result = "done", summary
+    job.total = job.done = len(decided["decided"])
+    job.finished_at, job.lease_until = w.now, None
+    w.session.add(job)
+    return summary
+
+
+def decision_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """What the board shows of a decided cycle (the whole result stays in the audit log)."""
+    grades: dict[str, int] = {}
+    for d in result["decided"]:
+        grades[d["grade"]] = grades.get(d["grade"], 0) + 1
+    return {
+        "decided": len(result["decided"]),
+        "already_decided": len(result["already_decided"]),
+        "not_reviewable": len(result["not_reviewable"]),
+        "demoted": sum(1 for d in result["decided"] if d["demoted"]),
+        "grades": dict(sorted(grades.items())),
+        "cap": result["cap"],
+        "cohort": result["cohort"],
+    }
+
+
+def run_cycle_job(service: Service, job_id: int) -> None:
+    """Run one job to its end (a thread of the web app); nothing if another runner has it."""
+    if not service.handle(ClaimCycleJob(job_id=job_id, actor="system")):
+        return
+    job: CycleJob = service.query(cycle_job_row, job_id=job_id)
+    try:
+        if job.kind == "decide":
+            service.handle(RunCycleDecision(job_id=job_id, actor="system"))
+            return
+        from workflows.cycles import open_cycle
+
+        code: str = service.query(_space_code, space_id=job.space_id)
+        done = 0
+
+        def progress(advance: int, total: int) -> None:
+            nonlocal done
+            done += advance
+            service.handle(ReportCycleJob(job_id=job_id, done=done, total=total, actor="system"))
+
+        report = open_cycle(service, code, job.period, progress=progress)
+        service.handle(
+            FinishCycleJob(
+                job_id=job_id,
+                actor="system",
+                result={
+                    "opened": report.opened,
+                    "already_open": report.already_open,
+                    "not_started": report.not_started,
+                    "failed": len(report.failed),
+                },
+                error=(f"{len(report.failed)} 家未能启动 / {len(report.failed)} not opened")
+                if report.failed
+                else None,
+            )
+        )
+    except InnospaceError as err:
+        log.warning("cycle job %d failed: %s", job_id, err.message)
+        message = (
+            err.message if " / " in err.message else f"处理失败（{err.message}） / {err.message}"
+        )
+        service.handle(FinishCycleJob(job_id=job_id, actor="system", error=message[:2000]))
+    except Exception:
+        log.exception("cycle job %d failed", job_id)
+        service.handle(
+            FinishCycleJob(job_id=job_id, actor="system", error="内部错误 / internal error")
+        )
+
+
+def cycle_job_row(w: Work, *, job_id: int) -> CycleJob:
+    job = _job(w, job_id)
+    w.session.expunge(job)
+    return job
+
+
+def _space_code(w: Work, *, space_id: int) -> str:
+    return str(w.session.exec(select(Space.code).where(Space.id == space_id)).one())
+
+
+# ---- a firm's draft figures -----------------------------------------------------------------
+class SaveFigureDraft(TenancyCommand):
+    """Keep the figures form of the tenancy's ``period`` review as typed (not checked)."""
+
+    period: int
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def save_figure_draft(w: Work, cmd: SaveFigureDraft) -> None:
+    if len(cmd.values) > DRAFT_FIELDS_MAX:
+        raise InvalidInput("values", f"at most {DRAFT_FIELDS_MAX} fields")
+    for name, value in cmd.values.items():
+        if len(name) > 64 or len(value) > DRAFT_VALUE_MAX:
+            raise InvalidInput(
+                name, f"最多 {DRAFT_VALUE_MAX} 个字符 / at most {DRAFT_VALUE_MAX} characters"
+            )
+    tenancy = w.tenancy(cmd.tenancy_id, lock=False)
+    review = w.uow.reviews.get(cmd.tenancy_id, cmd.period)
+    if review is None:
+        raise NotFound("review", f"{cmd.period} of tenancy {cmd.tenancy_id}")
+    if review.status == "decided" or tenancy.state != UNDER_REVIEW:
+        raise Conflict(
+            f"{cmd.period} 年度考核已评定或已结束，不能再保存草稿 / the {cmd.period} review is "
+            "closed; drafts can no longer be saved",
+            tenancy_id=cmd.tenancy_id,
+        )
+    draft = w.session.exec(
+        select(FigureDraft).where(
+            FigureDraft.tenancy_id == cmd.tenancy_id, FigureDraft.period == cmd.period
+        )
+    ).first()
+    if draft is None:
+        draft = FigureDraft(
+            tenancy_id=cmd.tenancy_id, period=cmd.period, saved_by="", saved_at=w.now
+        )
+    draft.values, draft.saved_by, draft.saved_at = dict(cmd.values), cmd.actor[:200], w.now
+    w.session.add(draft)
