@@ -35,6 +35,11 @@ def said(page: Page, pair: tuple[str, str] | None) -> str:
     return pair[0] if page.lang == "zh" else pair[1]
 
 
+def counted(result: Any) -> int:
+    """A command's number result as ``page.act`` returns it (``{"count": n}`` once stored)."""
+    return int(result["count"]) if isinstance(result, dict) else int(result)
+
+
 def ids_of(page: Page, name: str = "ids") -> tuple[int, ...]:
     out = []
     for raw in page.fields(name):
@@ -49,7 +54,10 @@ async def text_upload(page: Page, name: str, text_field: str = "text") -> tuple[
     upload = page.upload(name)
     if upload is None:
         return page.field(text_field), page.field("source") or "console"
-    raw = await upload.read(MAX_UPLOAD + 1)
+    try:
+        raw = await upload.read(MAX_UPLOAD + 1)
+    finally:
+        await upload.close()
     if len(raw) > MAX_UPLOAD:
         raise InvalidInput(name, "文件不得超过 1 MB / the file must be at most 1 MB")
     try:
@@ -135,12 +143,14 @@ def outbox_retry(page: PageDep) -> Response:
     ids = () if every else ids_of(page)
     if not every and not ids:
         raise InvalidInput("ids", "请选择要重试的通知 / choose the notices to retry")
-    count = page.act(
-        c.RetryNotices(
-            ids=ids,
-            all_dead=every,
-            actor=page.principal.actor,
-            reason=page.field("reason")[:500] or "控制台重试 / retried in the console",
+    count = counted(
+        page.act(
+            c.RetryNotices(
+                ids=ids,
+                all_dead=every,
+                actor=page.principal.actor,
+                reason=page.field("reason")[:500] or "控制台重试 / retried in the console",
+            )
         )
     )
     return page.redirect(
@@ -203,12 +213,14 @@ def deadlines_retry(page: PageDep) -> Response:
     ids = () if every else ids_of(page)
     if not every and not ids:
         raise InvalidInput("ids", "请选择要重试的期限 / choose the deadlines to retry")
-    count = page.act(
-        c.RetryDeadlines(
-            ids=ids,
-            all_failed=every,
-            actor=page.principal.actor,
-            reason=page.field("reason")[:500] or "控制台重试 / retried in the console",
+    count = counted(
+        page.act(
+            c.RetryDeadlines(
+                ids=ids,
+                all_failed=every,
+                actor=page.principal.actor,
+                reason=page.field("reason")[:500] or "控制台重试 / retried in the console",
+            )
         )
     )
     return page.redirect(
@@ -224,9 +236,9 @@ def deadlines_retry(page: PageDep) -> Response:
 @router.get("/console/ops/calendar", name="web_ops_calendar")
 def calendar(page: PageDep) -> HTMLResponse:
     today = page.app.clock.now().date()
-    years = list(range(today.year - 1, today.year + 3))
     raw = page.request.query_params.get("year", "")
     year = int(raw) if raw.isdigit() and 1900 < int(raw) < 2200 else today.year
+    years = sorted({*range(today.year - 1, today.year + 4), year})
     return page.render(
         "console/ops_calendar.html",
         years=page.query(q.calendar_years, years=years),

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.web.pages import Page, PageDep
-from entrypoints.web.routes_ops import text_upload
+from entrypoints.web.routes_ops import counted, text_upload
 from lifecycle.errors import InvalidInput
 from notifications.catalog import CATALOG, PARTS
 from notifications.formatting import LOCALES
@@ -220,14 +220,16 @@ def template_preview(page: PageDep, name: NamePath) -> HTMLResponse:
 def template_save(page: PageDep, name: NamePath) -> Response:
     locale = _choice(page, "locale", list(LOCALES), "zh-CN")
     part = _choice(page, "part", tuple(PARTS), "text")
-    revision = page.act(
-        c.SaveTemplate(
-            name=_message(name),
-            locale=locale,
-            part=part,
-            source=page.field("source"),
-            author=page.principal.actor,
-            actor=page.principal.actor,
+    revision = counted(
+        page.act(
+            c.SaveTemplate(
+                name=_message(name),
+                locale=locale,
+                part=part,
+                source=page.field("source"),
+                author=page.principal.actor,
+                actor=page.principal.actor,
+            )
         )
     )
     return page.redirect(
@@ -247,15 +249,17 @@ def template_rollback(page: PageDep, name: NamePath) -> Response:
         earlier = editor["shipped"]  # the template shipped with the software
     if earlier is None:
         raise InvalidInput("revision", "没有这一版 / no such revision", raw)
-    revision = page.act(
-        c.SaveTemplate(
-            name=name,
-            locale=locale,
-            part=part,
-            source=earlier,
-            author=page.principal.actor,
-            actor=page.principal.actor,
-            reason=f"恢复第 {raw} 版 / rollback to revision {raw}",
+    revision = counted(
+        page.act(
+            c.SaveTemplate(
+                name=name,
+                locale=locale,
+                part=part,
+                source=earlier,
+                author=page.principal.actor,
+                actor=page.principal.actor,
+                reason=f"恢复第 {raw} 版 / rollback to revision {raw}",
+            )
         )
     )
     return page.redirect(
