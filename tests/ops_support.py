@@ -32,7 +32,7 @@ STRICT = (
     )
     .replace('label_en = "Fail"\nmin = 0\nmax = 59', 'label_en = "Fail"\nmin = 0\nmax = 69')
 )
-assert STRICT != rules.default_rulebook_text()
+assert rules.default_rulebook_text() != STRICT
 
 STRONG = figures(
     tax_paid_yuan=600_000,

@@ -10,6 +10,7 @@ what is the API's policy for the same actions (``entrypoints.web.access``).
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -92,7 +93,8 @@ OUTBOX_COLUMNS = (
 def outbox(page: PageDep) -> Response:
     query = page.request.query_params
     params = list_params(query, OUTBOX_COLUMNS, "id")
-    descending = params.descending or "dir" not in query
+    if "dir" not in query:
+        params = replace(params, descending=True)  # newest first unless asked otherwise
     status = query.get("status", "")
     status = status if status in q.OUTBOX_STATUS else ""
     message = query.get("message", "")
@@ -102,7 +104,7 @@ def outbox(page: PageDep) -> Response:
         status=status or None,
         message=message or None,
         sort=params.sort,
-        descending=descending,
+        descending=params.descending,
         offset=0 if params.export else params.offset,
         limit=params.limit,
     )

@@ -10,6 +10,7 @@ import re
 
 import pytest
 from api_support import PASSWORD, World
+from openpyxl import load_workbook
 from ops_support import (
     STRICT,
     dead_letter,
@@ -18,7 +19,6 @@ from ops_support import (
     rulebook_count,
     template_revisions,
 )
-from openpyxl import load_workbook
 from sqlmodel import Session, func, select
 from web_support import csrf_of, signed_in, tokens_in
 
