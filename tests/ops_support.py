@@ -16,7 +16,7 @@ from api_support import World
 from golden_figures import golden_figures as figures
 from sqlmodel import Session, col, func, select
 
-from db.tables import Firm, MessageTemplate, OutboxMessage
+from db.tables import Deadline, Firm, MessageTemplate, OutboxMessage
 from db.tables import Rulebook as RulebookRow
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
@@ -146,3 +146,32 @@ def decided_cycle(world: World) -> list[int]:
         world.do(c.SubmitReview(tenancy_id=t, period=2024, figures=figs))
     world.do(c.DecideCycle(space="MC3", period=2024))
     return ts
+
+
+def failed_deadline(world: World, tenancy_id: int, error: str = "sweep failed: boom") -> int:
+    """A deadline of ``tenancy_id`` its sweep failed on (written directly: a sweep fails
+    only on a bug or an outage, which no command makes)."""
+    now = world.app.clock.now()
+    with Session(world.app.engine) as s:
+        row = Deadline(
+            kind="info_request_lapse",
+            tenancy_id=tenancy_id,
+            due_on=now.date(),
+            due_at=now,
+            status="failed",
+            dedupe_key=f"test:failed:{tenancy_id}",
+            payload={"error": error},
+            created_at=now,
+            done_at=now,
+        )
+        s.add(row)
+        s.commit()
+        assert row.id is not None
+        return row.id
+
+
+def deadline_status(world: World, deadline_id: int) -> str:
+    with Session(world.app.engine) as s:
+        row = s.get(Deadline, deadline_id)
+        assert row is not None
+        return row.status

@@ -458,7 +458,10 @@ def account_disable(page: PageDep, username: str) -> Response:
         page,
         username,
         identity.DisableUser(username=username, actor=page.principal.actor),
-        (f"账户 {username} 已停用，其登录会话已全部结束", f"{username} disabled; sessions ended"),
+        (
+            f"账户 {username} 已停用，其登录会话已全部结束",
+            f"{username} disabled and signed out everywhere",
+        ),
     )
 
 

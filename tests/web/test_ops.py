@@ -14,7 +14,9 @@ from openpyxl import load_workbook
 from ops_support import (
     STRICT,
     dead_letter,
+    deadline_status,
     decided_cycle,
+    failed_deadline,
     outbox_status,
     rulebook_count,
     template_revisions,
@@ -138,14 +140,46 @@ def test_the_outbox_exports_its_rows_to_excel(world: World) -> None:
     assert len(rows) == 2 and rows[1][1] == "死信（已停止重试）"
 
 
-def test_failed_deadlines_are_listed_for_readers_and_retried_by_admins(world: World) -> None:
-    page = signed_in(world, "operator").get("/console/ops/deadlines")
-    assert page.status_code == 200 and "没有失败的期限" in page.text
-    assert "/console/ops/deadlines/retry" not in page.text
+def test_failed_deadlines_are_narrowed_to_the_spaces_and_retried_by_admins(
+    world: World,
+) -> None:
+    own = failed_deadline(world, world.own_tenancy, "sweep failed: database went away")
+    other = failed_deadline(world, world.other_tenancy)
     operator = signed_in(world, "operator")
-    tokens = tokens_in(operator.get("/console/ops/calendar").text)
-    refused = operator.post("/console/ops/deadlines/retry", data={**tokens, "all": "failed"})
+    page = operator.get("/console/ops/deadlines")
+    assert f'<tr data-id="{own}">' in page.text and f'<tr data-id="{other}">' not in page.text
+    assert "补充材料期限" in page.text and "database went away" in page.text
+    assert "/console/ops/deadlines/retry" not in page.text  # retrying is an admin's
+    refused = operator.post(
+        "/console/ops/deadlines/retry", data={**tokens_in(page.text), "ids": str(own)}
+    )
     assert refused.status_code == 403
+    assert deadline_status(world, own) == "failed"
+
+    admin = signed_in(world, "admin")
+    listed = admin.get("/console/ops/deadlines")
+    assert f'<tr data-id="{other}">' in listed.text
+    retried = admin.post(
+        "/console/ops/deadlines/retry", data={**tokens_in(listed.text), "all": "failed"}
+    )
+    assert retried.status_code == 200 and "已将 2 个期限放回队列" in retried.text
+    assert deadline_status(world, own) == deadline_status(world, other) == "pending"
+    assert "没有失败的期限" in retried.text
+
+
+def test_the_operations_pages_speak_english_when_asked(world: World) -> None:
+    admin = signed_in(world, "admin")
+    admin.get("/language/en?next=/console/ops")
+    for url, words in (
+        ("/console/ops", "Outbox and dead letters"),
+        ("/console/ops/rulebooks/MC3", "Pass line"),
+        ("/console/ops/calendar", "Holiday schedule per year"),
+        ("/console/ops/accounts", "Add an account"),
+        ("/console/ops/templates/admitted", "Save as a new revision"),
+    ):
+        page = admin.get(url)
+        assert page.status_code == 200 and words in page.text, url
+        assert "通过线" not in page.text and "新增账户" not in page.text
 
 
 # ---- rulebooks ----------------------------------------------------------------------------
