@@ -9,6 +9,7 @@ what is the API's policy for the same actions (``entrypoints.web.access``).
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import replace
 from datetime import date
@@ -50,11 +51,31 @@ def ids_of(page: Page, name: str = "ids") -> tuple[int, ...]:
     return tuple(dict.fromkeys(out))
 
 
-async def text_upload(page: Page, name: str, text_field: str = "text") -> tuple[str, str]:
-    """The text of an uploaded file ``name`` (UTF-8), else of the text field; and its name."""
+def carry(text: str) -> str:
+    """``text`` for a hidden field that carries it to the next step unchanged (a textarea
+    would turn its line ends into CRLF, and a rulebook's version is the hash of its bytes)."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def carried(page: Page) -> str:
+    """The text a form carries: its ``carried`` field (see :func:`carry`), else ``text``."""
+    raw = page.field("carried")
+    if not raw:
+        return page.field("text")
+    try:
+        return base64.b64decode(raw.encode("ascii"), validate=True).decode("utf-8")
+    except (ValueError, UnicodeError):
+        raise InvalidInput(
+            "carried", "表单内容已损坏，请重新上传 / the form is damaged; upload again"
+        ) from None
+
+
+async def text_upload(page: Page, name: str) -> tuple[str, str]:
+    """The text of an uploaded file ``name`` (UTF-8), else the text the form carries; and
+    the file's name."""
     upload = page.upload(name)
     if upload is None:
-        return page.field(text_field), page.field("source") or "console"
+        return carried(page), page.field("source")[:100] or "console"
     try:
         raw = await upload.read(MAX_UPLOAD + 1)
     finally:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.web.pages import Page, PageDep
-from entrypoints.web.routes_ops import counted, text_upload
+from entrypoints.web.routes_ops import carried, carry, counted, text_upload
 from lifecycle.errors import InvalidInput
 from notifications.catalog import CATALOG, PARTS
 from notifications.formatting import LOCALES
@@ -81,6 +81,7 @@ async def rulebook_check(page: PageDep) -> HTMLResponse:
         status=200 if checked["ok"] else 422,
         checked=checked,
         text=text,
+        carried=carry(text),
         source=source,
         spaces=page.query(rq.rulebook_spaces, space_ids=None),
         words=rq,
@@ -89,7 +90,7 @@ async def rulebook_check(page: PageDep) -> HTMLResponse:
 
 @router.post("/console/ops/rulebooks/load", name="web_ops_rulebook_load")
 def rulebook_load(page: PageDep) -> Response:
-    text, source = page.field("text"), page.field("source")[:100] or "console"
+    text, source = carried(page), page.field("source")[:100] or "console"
     result = page.act(c.LoadRulebook(text=text, source=source, actor=page.principal.actor))
     version = str(result["rulebook_version"])[:12]
     return page.redirect(
@@ -100,14 +101,14 @@ def rulebook_load(page: PageDep) -> Response:
 
 @router.post("/console/ops/rulebooks/{space}/activate", name="web_ops_rulebook_activate")
 def rulebook_activate(page: PageDep, space: SpacePath) -> Response:
-    text, source = page.field("text"), page.field("source")[:100] or "console"
+    text, source = carried(page), page.field("source")[:100] or "console"
     if page.field("confirmed") != "yes":
         checked = page.query(rq.check_rulebook, text=text, source=source)
         return page.render(
             "console/ops_rulebook_confirm.html",
             space=space,
             checked=checked,
-            text=text,
+            carried=carry(text),
             source=source,
             status=200 if checked["ok"] else 422,
         )
@@ -144,6 +145,7 @@ async def simulate(page: PageDep, space: SpacePath) -> HTMLResponse:
         result=result,
         show_all=page.field("show") == "all",
         text=text,
+        carried=carry(text),
         source=source,
     )
 

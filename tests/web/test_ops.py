@@ -234,9 +234,11 @@ def test_a_rulebook_is_checked_then_activated_after_confirmation(world: World) -
     assert "70–74" in checked.text  # the new band, read as a table
     version = rules.parse(STRICT, "strict").version
     before = rulebook_count(world)
+    carried = re.search(r'name="carried" value="([^"]+)"', checked.text)
+    assert carried is not None  # the checked bytes go on, unchanged, to the next step
     asked = admin.post(
         "/console/ops/rulebooks/HX/activate",
-        data={"csrf_token": csrf, "text": STRICT, "source": "strict.toml"},
+        data={"csrf_token": csrf, "carried": carried.group(1), "source": "strict.toml"},
     )
     assert (
         asked.status_code == 200 and "确认启用" in asked.text and "不会通知任何企业" in asked.text
@@ -244,7 +246,12 @@ def test_a_rulebook_is_checked_then_activated_after_confirmation(world: World) -
     assert rulebook_count(world) == before  # asking stores nothing
     done = admin.post(
         "/console/ops/rulebooks/HX/activate",
-        data={**tokens_in(asked.text), "text": STRICT, "source": "strict.toml", "confirmed": "yes"},
+        data={
+            **tokens_in(asked.text),
+            "carried": carried.group(1),
+            "source": "strict.toml",
+            "confirmed": "yes",
+        },
     )
     assert done.status_code == 200 and f"规则 {version[:12]} 已在 HX 启用" in done.text
     assert rulebook_count(world) == before + 1
