@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
@@ -169,27 +169,36 @@ def templates(page: PageDep) -> HTMLResponse:
     return page.render("console/ops_templates.html", catalog=page.query(q.template_catalog))
 
 
-def _editor(
-    page: Page, name: str, *, source: str | None = None, preview: object = None
-) -> HTMLResponse:
+def _audience(page: Page, name: str) -> str:
+    """The audience whose copy the preview shows (the message's first unless one is asked)."""
+    audiences = tuple(CATALOG[_message(name)].variants)
+    return _choice(page, "audience", audiences, audiences[0])
+
+
+def _preview(page: Page, name: str, source: str) -> dict[str, Any]:
+    preview: dict[str, Any] = page.query(
+        q.template_preview,
+        renderer=page.app.renderer,
+        name=_message(name),
+        locale=_choice(page, "locale", list(LOCALES), "zh-CN"),
+        part=_choice(page, "part", tuple(PARTS), "text"),
+        source=source,
+        audience=_audience(page, name),
+    )
+    return preview
+
+
+def _editor(page: Page, name: str, *, source: str | None = None) -> HTMLResponse:
     locale = _choice(page, "locale", list(LOCALES), "zh-CN")
     part = _choice(page, "part", tuple(PARTS), "text")
     editor = page.query(q.template_editor, name=_message(name), locale=locale, part=part)
     shown = editor["source"] if source is None else source
-    if preview is None:
-        preview = page.query(
-            q.template_preview,
-            renderer=page.app.renderer,
-            name=name,
-            locale=locale,
-            part=part,
-            source=shown,
-        )
     return page.render(
         "console/ops_template.html",
         editor=editor,
         source=shown,
-        preview=preview,
+        preview=_preview(page, name, shown),
+        audience=_audience(page, name),
         locales=q.LOCALE_NAMES,
         parts=q.PART_NAMES,
     )
@@ -202,20 +211,12 @@ def template(page: PageDep, name: NamePath) -> HTMLResponse:
 
 @router.post("/console/ops/templates/{name}/preview", name="web_ops_template_preview")
 def template_preview(page: PageDep, name: NamePath) -> HTMLResponse:
-    locale = _choice(page, "locale", list(LOCALES), "zh-CN")
-    part = _choice(page, "part", tuple(PARTS), "text")
+    """The preview of the source being typed: a fragment for htmx, else the whole editor."""
     source = page.field("source")
-    preview = page.query(
-        q.template_preview,
-        renderer=page.app.renderer,
-        name=_message(name),
-        locale=locale,
-        part=part,
-        source=source,
-    )
     if page.request.headers.get("hx-request"):
+        preview = _preview(page, name, source)
         return page.render("console/ops_template_preview.html", preview=preview)
-    return _editor(page, name, source=source, preview=preview)
+    return _editor(page, name, source=source)
 
 
 @router.post("/console/ops/templates/{name}", name="web_ops_template_save")

@@ -338,6 +338,24 @@ def test_a_template_is_previewed_saved_and_rolled_back_as_a_new_revision(world: 
     assert api[0]["author"].endswith("admin 测试")
 
 
+def test_the_preview_shows_the_copy_of_the_audience_chosen(world: World) -> None:
+    admin = signed_in(world, "admin")
+    base = "/console/ops/templates/review_overdue?locale=zh-CN&part=text"
+    firm = admin.get(base)
+    staff = admin.get(base + "&audience=operators")
+    assert firm.status_code == staff.status_code == 200
+    assert '<option value="operators" selected>' in staff.text
+    texts = []
+    for page in (firm, staff):
+        found = re.search(
+            r'<pre class="preview-text" id="preview-text">(.*?)</pre>', page.text, re.S
+        )
+        assert found is not None
+        texts.append(found.group(1))
+    assert texts[0] != texts[1]  # the firm's copy and the staff task differ
+    assert admin.get(base + "&audience=nobody").status_code == 422
+
+
 # ---- the calendar -------------------------------------------------------------------------
 def test_the_calendar_shows_each_year_and_an_admin_sets_a_day(world: World) -> None:
     admin = signed_in(world, "admin")
