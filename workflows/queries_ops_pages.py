@@ -354,8 +354,8 @@ def template_preview(
     try:
         rendered = checks.preview(renderer, name, locale, audience=audience, overrides=overrides)
     except InvalidTemplate as err:
-        return {"error": err.message}
-    return {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
+        return {"error": err.message, "part": part}
+    return {"subject": rendered.subject, "text": rendered.text, "html": rendered.html, "part": part}
 
 
 # ---- the calendar --------------------------------------------------------------------------

@@ -354,6 +354,8 @@ def test_the_preview_shows_the_copy_of_the_audience_chosen(world: World) -> None
         texts.append(found.group(1))
     assert texts[0] != texts[1]  # the firm's copy and the staff task differ
     assert admin.get(base + "&audience=nobody").status_code == 422
+    html = admin.get("/console/ops/templates/admitted?locale=zh-CN&part=html").text
+    assert 'id="preview-html"' in html and "&lt;" in html  # the HTML body, as source
 
 
 # ---- the calendar -------------------------------------------------------------------------
