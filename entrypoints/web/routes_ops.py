@@ -256,17 +256,33 @@ def deadlines_retry(page: PageDep) -> Response:
 
 
 # ---- the calendar --------------------------------------------------------------------------
-@router.get("/console/ops/calendar", name="web_ops_calendar")
-def calendar(page: PageDep) -> HTMLResponse:
+DAY_COLUMNS = (
+    Column("day", "日期", "Day"),
+    Column("kind", "类型", "Kind"),
+    Column("note", "备注", "Note"),
+)
+
+
+@router.get("/console/ops/calendar", name="web_ops_calendar", response_model=None)
+def calendar(page: PageDep) -> Response:
     today = page.app.clock.now().date()
     raw = page.request.query_params.get("year", "")
     year = int(raw) if raw.isdigit() and 1900 < int(raw) < 2200 else today.year
+    days = page.query(q.calendar_days, year=year)
+    if page.request.query_params.get("format") == "xlsx":
+        kinds = {True: ("上班", "workday"), False: ("休息", "holiday")}
+        return xlsx_response(
+            f"calendar-{year}",
+            DAY_COLUMNS,
+            ({**d, "kind": said(page, kinds[d["workday"]])} for d in days),
+            page.lang,
+        )
     years = sorted({*range(today.year - 1, today.year + 4), year})
     return page.render(
         "console/ops_calendar.html",
         years=page.query(q.calendar_years, years=years),
         year=year,
-        days=page.query(q.calendar_days, year=year),
+        days=days,
         admin=page.principal.role == "admin",
     )
 

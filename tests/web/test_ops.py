@@ -393,6 +393,11 @@ def test_the_calendar_shows_each_year_and_an_admin_sets_a_day(world: World) -> N
     assert after["2027"] == "ok"
     with Session(world.app.engine) as s:
         assert s.exec(select(func.count()).select_from(CalendarOverride)).one() == 2
+    sheet = load_workbook(
+        io.BytesIO(admin.get("/console/ops/calendar?year=2027&format=xlsx").content)
+    ).active
+    assert sheet is not None
+    assert list(sheet.iter_rows(values_only=True))[1][1:] == ("上班", "春节")
     bad = admin.post(
         "/console/ops/calendar/import",
         data={**tokens_in(imported.text), "text": "2027-13-01,workday"},
