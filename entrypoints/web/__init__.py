@@ -21,6 +21,8 @@ PAGE_MODULES = (
     "entrypoints.web.routes_console",
     "entrypoints.web.routes_portal",
     "entrypoints.web.routes_cycles",
+    "entrypoints.web.routes_ops",
+    "entrypoints.web.routes_ops_rules",
 )
 
 

@@ -1,0 +1,546 @@
+"""The console's Operations pages: the outbox and its dead letters, failed deadlines, the
+working-day calendar, accounts (the rulebook and template pages are in
+:mod:`entrypoints.web.routes_ops_rules`).
+
+Every list is one page at a time, filtered, sorted and exportable (``?format=xlsx``); every
+write is a form sent once per form token, answered with a redirect and a message. Who may do
+what is the API's policy for the same actions (``entrypoints.web.access``).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+
+from entrypoints.web.listing import Column, list_params, paged, xlsx_response
+from entrypoints.web.pages import Page, PageDep
+from lifecycle.errors import InvalidInput, NotFound
+from workflows import commands as c
+from workflows import identity
+from workflows import queries_ops_pages as q
+
+router = APIRouter(include_in_schema=False)
+
+MAX_UPLOAD = 1_048_576
+
+
+def said(page: Page, pair: tuple[str, str] | None) -> str:
+    """One language of a (中文, English) pair."""
+    if pair is None:
+        return ""
+    return pair[0] if page.lang == "zh" else pair[1]
+
+
+def counted(result: Any) -> int:
+    """A command's number result as ``page.act`` returns it (``{"count": n}`` once stored)."""
+    return int(result["count"]) if isinstance(result, dict) else int(result)
+
+
+def ids_of(page: Page, name: str = "ids") -> tuple[int, ...]:
+    out = []
+    for raw in page.fields(name):
+        if not raw.isdigit() or len(raw) > 18:
+            raise InvalidInput(name, "编号须为正整数 / ids are whole numbers", raw)
+        out.append(int(raw))
+    return tuple(dict.fromkeys(out))
+
+
+def carry(text: str) -> str:
+    """``text`` for a hidden field that carries it to the next step unchanged (a textarea
+    would turn its line ends into CRLF, and a rulebook's version is the hash of its bytes)."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def carried(page: Page) -> str:
+    """The text a form carries: its ``carried`` field (see :func:`carry`), else ``text``."""
+    raw = page.field("carried")
+    if not raw:
+        return page.field("text")
+    try:
+        return base64.b64decode(raw.encode("ascii"), validate=True).decode("utf-8")
+    except (ValueError, UnicodeError):
+        raise InvalidInput(
+            "carried", "表单内容已损坏，请重新上传 / the form is damaged; upload again"
+        ) from None
+
+
+async def text_upload(page: Page, name: str) -> tuple[str, str]:
+    """The text of an uploaded file ``name`` (UTF-8), else the text the form carries; and
+    the file's name."""
+    upload = page.upload(name)
+    if upload is None:
+        return carried(page), page.field("source")[:100] or "console"
+    try:
+        raw = await upload.read(MAX_UPLOAD + 1)
+    finally:
+        await upload.close()
+    if len(raw) > MAX_UPLOAD:
+        raise InvalidInput(name, "文件不得超过 1 MB / the file must be at most 1 MB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(name, "文件须为 UTF-8 文本 / the file must be UTF-8 text") from None
+    return text, (upload.filename or "upload")[:100]
+
+
+# ---- the hub -------------------------------------------------------------------------------
+@router.get("/console/ops", name="web_ops")
+def ops_home(page: PageDep) -> HTMLResponse:
+    admin = page.principal.role == "admin"
+    counts = page.query(q.outbox_counts) if admin else None
+    return page.render("console/ops.html", counts=counts, admin=admin)
+
+
+# ---- the outbox ----------------------------------------------------------------------------
+OUTBOX_COLUMNS = (
+    Column("id", "编号", "No.", sortable=True, numeric=True),
+    Column("status", "状态", "Status", sortable=True),
+    Column("message", "通知", "Notice", sortable=True),
+    Column("channel", "渠道", "Channel"),
+    Column("recipient", "收件人", "Recipient"),
+    Column("attempts", "尝试次数", "Attempts", sortable=True, numeric=True),
+    Column("error", "失败原因", "Why it failed"),
+    Column("created_at", "生成时间", "Queued", sortable=True),
+)
+
+
+@router.get("/console/ops/outbox", name="web_ops_outbox", response_model=None)
+def outbox(page: PageDep) -> Response:
+    query = page.request.query_params
+    params = list_params(query, OUTBOX_COLUMNS, "id")
+    if "dir" not in query:
+        params = replace(params, descending=True)  # newest first unless asked otherwise
+    status = query.get("status", "")
+    status = status if status in q.OUTBOX_STATUS else ""
+    message = query.get("message", "")
+    message = message if message in q.MESSAGES else ""
+    rows = page.query(
+        q.outbox_page,
+        status=status or None,
+        message=message or None,
+        sort=params.sort,
+        descending=params.descending,
+        offset=0 if params.export else params.offset,
+        limit=params.limit,
+    )
+    if params.export:
+        return xlsx_response(
+            "outbox",
+            OUTBOX_COLUMNS,
+            (
+                {
+                    **r,
+                    "status": said(page, r["status_words"]),
+                    "message": said(page, r["message_words"]),
+                    "channel": said(page, r["channel"]),
+                    "recipient": said(page, r["recipient"]),
+                    "error": " — ".join(
+                        x for x in (said(page, r["error_words"]), r["last_error"] or "") if x
+                    ),
+                }
+                for r in rows
+            ),
+            page.lang,
+        )
+    return page.render(
+        "console/ops_outbox.html",
+        columns=OUTBOX_COLUMNS,
+        paged=paged(rows, params),
+        counts=page.query(q.outbox_counts),
+        status_filter=status,
+        message=message,
+        statuses=q.OUTBOX_STATUS,
+        messages=sorted(q.MESSAGES.items()),
+    )
+
+
+@router.post("/console/ops/outbox/retry", name="web_ops_outbox_retry")
+def outbox_retry(page: PageDep) -> Response:
+    every = page.field("all") == "dead"
+    ids = () if every else ids_of(page)
+    if not every and not ids:
+        raise InvalidInput("ids", "请选择要重试的通知 / choose the notices to retry")
+    count = counted(
+        page.act(
+            c.RetryNotices(
+                ids=ids,
+                all_dead=every,
+                actor=page.principal.actor,
+                reason=page.field("reason")[:500] or "控制台重试 / retried in the console",
+            )
+        )
+    )
+    return page.redirect(
+        "/console/ops/outbox?status=pending",
+        (
+            f"已将 {count} 条通知重新排入发送队列",
+            f"{count} notice(s) queued to be sent again",
+        ),
+    )
+
+
+# ---- failed deadlines ----------------------------------------------------------------------
+DEADLINE_COLUMNS = (
+    Column("id", "编号", "No.", sortable=True, numeric=True),
+    Column("kind", "期限", "Deadline", sortable=True),
+    Column("firm", "企业", "Firm"),
+    Column("space", "空间", "Space"),
+    Column("due_at", "到期", "Due", sortable=True),
+    Column("done_at", "失败时间", "Failed at", sortable=True),
+    Column("error", "原因", "Reason"),
+)
+
+
+@router.get("/console/ops/deadlines", name="web_ops_deadlines", response_model=None)
+def deadlines(page: PageDep) -> Response:
+    query = page.request.query_params
+    params = list_params(query, DEADLINE_COLUMNS, "due_at")
+    kind = query.get("kind", "")
+    kind = kind if kind in q.DEADLINE_KINDS else ""
+    p = page.principal
+    rows = page.query(
+        q.failed_deadlines,
+        space_ids=None if p.role == "admin" else p.space_ids,
+        kind=kind or None,
+        sort=params.sort,
+        descending=params.descending,
+        offset=0 if params.export else params.offset,
+        limit=params.limit,
+    )
+    if params.export:
+        return xlsx_response(
+            "failed-deadlines",
+            DEADLINE_COLUMNS,
+            ({**r, "kind": said(page, r["kind_words"])} for r in rows),
+            page.lang,
+        )
+    return page.render(
+        "console/ops_deadlines.html",
+        columns=DEADLINE_COLUMNS,
+        paged=paged(rows, params),
+        kind=kind,
+        kinds=sorted(q.DEADLINE_KINDS.items()),
+        admin=p.role == "admin",
+    )
+
+
+@router.post("/console/ops/deadlines/retry", name="web_ops_deadlines_retry")
+def deadlines_retry(page: PageDep) -> Response:
+    every = page.field("all") == "failed"
+    ids = () if every else ids_of(page)
+    if not every and not ids:
+        raise InvalidInput("ids", "请选择要重试的期限 / choose the deadlines to retry")
+    count = counted(
+        page.act(
+            c.RetryDeadlines(
+                ids=ids,
+                all_failed=every,
+                actor=page.principal.actor,
+                reason=page.field("reason")[:500] or "控制台重试 / retried in the console",
+            )
+        )
+    )
+    return page.redirect(
+        "/console/ops/deadlines",
+        (
+            f"已将 {count} 个期限放回队列，下次定时任务将处理",
+            f"{count} deadline(s) back in the queue for the next sweep",
+        ),
+    )
+
+
+# ---- the calendar --------------------------------------------------------------------------
+DAY_COLUMNS = (
+    Column("day", "日期", "Day"),
+    Column("kind", "类型", "Kind"),
+    Column("note", "备注", "Note"),
+)
+
+
+@router.get("/console/ops/calendar", name="web_ops_calendar", response_model=None)
+def calendar(page: PageDep) -> Response:
+    today = page.app.clock.now().date()
+    raw = page.request.query_params.get("year", "")
+    year = int(raw) if raw.isdigit() and 1900 < int(raw) < 2200 else today.year
+    days = page.query(q.calendar_days, year=year)
+    if page.request.query_params.get("format") == "xlsx":
+        kinds = {True: ("上班", "workday"), False: ("休息", "holiday")}
+        return xlsx_response(
+            f"calendar-{year}",
+            DAY_COLUMNS,
+            ({**d, "kind": said(page, kinds[d["workday"]])} for d in days),
+            page.lang,
+        )
+    years = sorted({*range(today.year - 1, today.year + 4), year})
+    return page.render(
+        "console/ops_calendar.html",
+        years=page.query(q.calendar_years, years=years),
+        year=year,
+        days=days,
+        admin=page.principal.role == "admin",
+    )
+
+
+def _parse_day(raw: str, field: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidInput(field, "日期格式须为 YYYY-MM-DD / a date as YYYY-MM-DD", raw) from None
+
+
+def parse_schedule(text: str) -> tuple[c.SetCalendarDay, ...]:
+    """``DATE,workday|holiday[,note]`` per line (blank lines and ``#`` comments skipped), as
+    ``innospace calendar import`` reads it."""
+    days = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        cells = [cell.strip() for cell in line.split(",", 2)]
+        if len(cells) < 2 or cells[1] not in ("workday", "holiday"):
+            raise InvalidInput(
+                f"第 {number} 行 / line {number}",
+                "每行为 日期,workday|holiday[,备注] / each line is DATE,workday|holiday[,note]",
+                line[:100],
+            )
+        days.append(
+            c.SetCalendarDay(
+                day=_parse_day(cells[0], f"第 {number} 行 / line {number}"),
+                workday=cells[1] == "workday",
+                note=cells[2][:200] if len(cells) > 2 and cells[2] else None,
+            )
+        )
+    return tuple(days)
+
+
+@router.post("/console/ops/calendar/import", name="web_ops_calendar_import")
+async def calendar_import(page: PageDep) -> Response:
+    text, _ = await text_upload(page, "file")
+    days = parse_schedule(text)
+    if not days:
+        raise InvalidInput("file", "文件中没有任何日期 / the file lists no day")
+    result = page.act(
+        c.ImportCalendar(
+            days=days, complete=page.field("complete") == "yes", actor=page.principal.actor
+        )
+    )
+    years = "、".join(str(y) for y in result["years"])
+    return page.redirect(
+        f"/console/ops/calendar?year={result['years'][0]}",
+        (
+            f"已导入 {result['days']} 天（{years} 年；上班 {result['workdays']} 天，"
+            f"休息 {result['holidays']} 天）",
+            f"{result['days']} days imported for {years} ({result['workdays']} workdays, "
+            f"{result['holidays']} holidays)",
+        ),
+    )
+
+
+@router.post("/console/ops/calendar/day", name="web_ops_calendar_day")
+def calendar_day(page: PageDep) -> Response:
+    day = _parse_day(page.field("day"), "day")
+    kind = page.field("kind")
+    if kind not in ("workday", "holiday"):
+        raise InvalidInput("kind", "请选择上班或休息 / choose workday or holiday", kind)
+    page.act(
+        c.SetCalendarDay(
+            day=day,
+            workday=kind == "workday",
+            note=page.field("note")[:200] or None,
+            actor=page.principal.actor,
+        )
+    )
+    zh = "上班" if kind == "workday" else "休息"
+    return page.redirect(
+        f"/console/ops/calendar?year={day.year}",
+        (f"{day.isoformat()} 已设为{zh}日", f"{day.isoformat()} is now a {kind}"),
+    )
+
+
+@router.post("/console/ops/calendar/publish", name="web_ops_calendar_publish")
+def calendar_publish(page: PageDep) -> Response:
+    raw = page.field("year")
+    if not raw.isdigit() or not 1900 < int(raw) < 2200:
+        raise InvalidInput("year", "年份无效 / not a year", raw)
+    year = int(raw)
+    page.act(c.PublishCalendarYear(year=year, actor=page.principal.actor))
+    return page.redirect(
+        f"/console/ops/calendar?year={year}",
+        (f"{year} 年节假日安排已确认公布", f"{year}'s schedule is marked published"),
+    )
+
+
+# ---- accounts ------------------------------------------------------------------------------
+ACCOUNT_COLUMNS = (
+    Column("username", "用户名", "User name", sortable=True),
+    Column("display_name", "姓名", "Name"),
+    Column("role", "角色", "Role", sortable=True),
+    Column("spaces", "授权空间", "Spaces"),
+    Column("firm", "所属企业", "Firm"),
+    Column("status", "状态", "Status", sortable=True),
+    Column("last_login_at", "最近登录", "Last login", sortable=True),
+)
+
+
+def new_password() -> str:
+    """A random initial password: 16 characters, easy to read aloud (no 0/O, 1/l/I)."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+def chosen_password(page: Page) -> tuple[str, bool]:
+    """The password the form asks for: the generated one shown on the form, or one typed
+    twice; and whether it was generated (then it is shown once more after saving)."""
+    if page.field("password_mode") == "typed":
+        first, second = page.field("password"), page.field("password_again")
+        if first != second:
+            raise InvalidInput("password", "两次输入的密码不一致 / the two passwords differ")
+        return first, False
+    generated = page.field("generated")
+    if len(generated) < 12:
+        raise InvalidInput("password", "请刷新页面后重试 / reload the page and try again")
+    return generated, True
+
+
+@router.get("/console/ops/accounts", name="web_ops_accounts", response_model=None)
+def accounts(page: PageDep) -> Response:
+    query = page.request.query_params
+    params = list_params(query, ACCOUNT_COLUMNS, "username")
+    role = query.get("role", "")
+    role = role if role in q.ROLES else ""
+    status = query.get("status", "")
+    status = status if status in q.ACCOUNT_STATUS else ""
+    text = query.get("q", "")[:64]
+    rows = page.query(
+        q.accounts,
+        role=role or None,
+        status=status or None,
+        text=text or None,
+        sort=params.sort,
+        descending=params.descending,
+        offset=0 if params.export else params.offset,
+        limit=params.limit,
+    )
+    if params.export:
+        return xlsx_response(
+            "accounts",
+            ACCOUNT_COLUMNS,
+            (
+                {
+                    **r,
+                    "role": said(page, r["role_words"]),
+                    "status": said(page, r["status_words"]),
+                }
+                for r in rows
+            ),
+            page.lang,
+        )
+    return page.render(
+        "console/ops_accounts.html",
+        columns=ACCOUNT_COLUMNS,
+        paged=paged(rows, params),
+        role=role,
+        status_filter=status,
+        text=text,
+        roles=q.ROLES,
+        statuses=q.ACCOUNT_STATUS,
+        spaces=page.query(q.space_choices),
+        generated=new_password(),
+    )
+
+
+@router.post("/console/ops/accounts", name="web_ops_account_add")
+def account_add(page: PageDep) -> HTMLResponse:
+    username = page.field("username").strip().lower()
+    password, generated = chosen_password(page)
+    role = page.field("role")
+    page.act(
+        identity.AddUser(
+            username=username,
+            display_name=page.field("display_name").strip(),
+            role=role,
+            password=password,
+            space_codes=tuple(page.fields("spaces"))
+            if role in ("operator", "viewer", "reviewer")
+            else (),
+            firm_uscc=page.field("firm_uscc").strip().upper() or None if role == "firm" else None,
+            email=page.field("email").strip() or None,
+            actor=page.principal.actor,
+        )
+    )
+    return page.render(
+        "console/ops_account_done.html",
+        username=username,
+        password=password if generated else None,
+        added=True,
+    )
+
+
+def _account_action(page: Page, username: str, command: Any, message: tuple[str, str]) -> Response:
+    page.act(command)
+    return page.redirect("/console/ops/accounts", message)
+
+
+@router.post("/console/ops/accounts/{username}/disable", name="web_ops_account_disable")
+def account_disable(page: PageDep, username: str) -> Response:
+    if username == page.principal.username:
+        raise InvalidInput("username", "不能停用自己的账户 / you cannot disable your own account")
+    return _account_action(
+        page,
+        username,
+        identity.DisableUser(username=username, actor=page.principal.actor),
+        (
+            f"账户 {username} 已停用，其登录会话已全部结束",
+            f"{username} disabled and signed out everywhere",
+        ),
+    )
+
+
+@router.post("/console/ops/accounts/{username}/enable", name="web_ops_account_enable")
+def account_enable(page: PageDep, username: str) -> Response:
+    return _account_action(
+        page,
+        username,
+        identity.EnableUser(username=username, actor=page.principal.actor),
+        (f"账户 {username} 已启用（锁定已解除）", f"{username} enabled (lockout lifted)"),
+    )
+
+
+@router.post("/console/ops/accounts/{username}/grant", name="web_ops_account_grant")
+def account_grant(page: PageDep, username: str) -> Response:
+    space = page.field("space")
+    return _account_action(
+        page,
+        username,
+        identity.GrantSpace(username=username, space_code=space, actor=page.principal.actor),
+        (f"已为 {username} 授权空间 {space}", f"{username} may now see {space}"),
+    )
+
+
+@router.get("/console/ops/accounts/{username}/password", name="web_ops_account_password_form")
+def account_password_form(page: PageDep, username: str) -> HTMLResponse:
+    found = page.query(q.accounts, text=username, limit=1000)
+    account = next((a for a in found if a["username"] == username), None)
+    if account is None:
+        raise NotFound("user", username)
+    return page.render(
+        "console/ops_account_password.html", account=account, generated=new_password()
+    )
+
+
+@router.post("/console/ops/accounts/{username}/password", name="web_ops_account_password")
+def account_password(page: PageDep, username: str) -> HTMLResponse:
+    password, generated = chosen_password(page)
+    page.act(identity.SetPassword(username=username, password=password, actor=page.principal.actor))
+    return page.render(
+        "console/ops_account_done.html",
+        username=username,
+        password=password if generated else None,
+        added=False,
+    )

@@ -1,0 +1,219 @@
+"""Named queries of the console's rulebook pages: the rulebook in force per space, read as
+tables; a candidate checked (every problem with its key path, in Chinese); and the what-if of
+:mod:`workflows.simulate` with the words a person reads.
+
+Nothing here stores anything: checking and simulating parse the candidate in memory only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlmodel import col, select
+
+from db.tables import Rulebook as RulebookRow
+from db.tables import Space
+from lifecycle.errors import InvalidRulebook, NotFound
+from lifecycle.rulebook import Rulebook
+from workflows import queries, rules, simulate
+from workflows.core import Work
+
+Words = tuple[str, str]
+
+HANDLING: dict[str, Words] = {
+    "immediate": ("立即启动退出", "exit notice at once"),
+    "cure": ("限期改正，逾期退出", "cure period, then exit"),
+    "demand": ("催告缴纳，逾期退出", "payment demand, then exit"),
+    "dormancy": ("空置观察期满退出", "dormancy period, then exit"),
+    "delisting": ("移出名录期满退出", "delisting period, then exit"),
+    "review": ("由考核结果触发", "raised by the review results"),
+    "lease_end": ("租期届满退出", "at the end of the lease"),
+}
+CLAWBACK: dict[str, Words] = {
+    "full": ("全额追回优惠", "full clawback"),
+    "pro_rata": ("按比例追回", "pro rata clawback"),
+    "none": ("不追回", "no clawback"),
+}
+CONSEQUENCES: dict[str, Words] = {
+    "none": ("无", "none"),
+    "renewal_priority": ("优先续租", "renewal priority"),
+    "rectification": ("限期整改", "rectification"),
+    "forced_exit": ("强制退出", "forced exit"),
+}
+PERIODS: dict[str, Words] = {
+    "info_request_response": ("补充材料期限", "information request answer"),
+    "publicity": ("公示期", "publicity"),
+    "objection_lodging": ("异议提出期", "objection lodging"),
+    "agreement_signing": ("签约期限", "agreement signing"),
+    "agreement_lapse_warning": ("签约到期提醒", "agreement lapse warning"),
+    "registration_after_signing": ("签约后注册迁入期限", "registration after signing"),
+    "review_quarterly_report": ("季度报送期限", "quarterly report"),
+    "rectification_plan": ("整改方案期限", "rectification plan"),
+    "rectification": ("整改期", "rectification"),
+    "rectification_extension_max": ("整改延期上限", "longest rectification extension"),
+    "objection_window": ("陈述申辩期", "objection window"),
+    "vacate": ("腾退期", "vacating"),
+    "vacate_immediate": ("立即退出的腾退期", "vacating after an immediate exit"),
+    "cure_notice": ("限期改正期", "cure period"),
+    "arrears_demand": ("催缴期", "payment demand"),
+    "delisting": ("移出名录期", "delisting"),
+    "shell_dormancy": ("空置观察期", "dormancy"),
+    "registration_move_out": ("退出后注册迁出期限", "registration move-out"),
+    "deposit_claim": ("押金结算期限", "deposit claim"),
+    "graduation_publicity": ("毕业公示期", "graduation publicity"),
+    "graduation_leave": ("毕业后迁出期限", "graduation leave"),
+    "voluntary_notice": ("主动退出提前通知期", "voluntary exit notice"),
+    "renewal_request": ("续租申请期限", "renewal request"),
+    "fraud_reapply_bar": ("弄虚作假再申请限制期", "reapplication bar after fraud"),
+    "sublet_objection": ("转租异议期", "sublet objection"),
+}
+ROUNDING: dict[str, Words] = {
+    "floor": ("向下取整", "rounded down"),
+    "half_up": ("四舍五入", "rounded half up"),
+    "ceil": ("向上取整", "rounded up"),
+}
+
+# pydantic's and tomllib's messages, said in Chinese (the English original is kept beside).
+_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Field required"), "缺少此项"),
+    (re.compile(r"^Extra inputs are not permitted"), "不认识的键（拼写错误或多余）"),
+    (re.compile(r"^TOML syntax error"), "TOML 语法错误"),
+    (re.compile(r"^Input should be a valid integer"), "应为整数"),
+    (re.compile(r"^Input should be a valid number"), "应为数字"),
+    (re.compile(r"^Input should be a valid string"), "应为文字"),
+    (re.compile(r"^Input should be a valid boolean"), "应为 true 或 false"),
+    (re.compile(r"^Input should be greater than or equal to"), "数值过小"),
+    (re.compile(r"^Input should be greater than"), "数值过小"),
+    (re.compile(r"^Input should be less than"), "数值过大"),
+    (re.compile(r"^Input should be"), "取值不在允许范围内"),
+    (re.compile(r"^String should match pattern"), "格式不符合要求"),
+    (re.compile(r"^(List|Tuple) should have at least"), "至少需要一项"),
+    (re.compile(r"^min \(\d+\) is above max"), "下限高于上限"),
+    (re.compile(r"larger than the limit"), "文件过大"),
+    (re.compile(r"nested"), "嵌套过深"),
+)
+
+
+def problem_words(path: str, message: str) -> dict[str, str]:
+    """A rulebook problem with its key path, a Chinese reading and the original wording."""
+    zh = next((z for pattern, z in _PROBLEMS if pattern.search(message)), "不符合规则要求")
+    return {"path": path, "zh": zh, "en": message}
+
+
+def words(table: dict[str, Words], code: str | None) -> Words:
+    if code is None:
+        return ("—", "—")
+    return table.get(code, (code, code))
+
+
+# ---- the rulebook in force ----------------------------------------------------------------
+def rulebook_spaces(w: Work, *, space_ids: frozenset[int] | None) -> list[dict[str, Any]]:
+    """The spaces (all, or ``space_ids``) with the rulebook each has in force."""
+    stmt = select(Space, RulebookRow.name, RulebookRow.loaded_at).outerjoin(
+        RulebookRow, col(RulebookRow.version) == col(Space.rulebook_version)
+    )
+    if space_ids is not None:
+        stmt = stmt.where(col(Space.id).in_(sorted(space_ids)))
+    return [
+        {
+            "code": s.code,
+            "name": s.name,
+            "version": s.rulebook_version,
+            "rulebook": name,
+            "loaded_at": loaded_at,
+        }
+        for s, name, loaded_at in w.session.exec(stmt.order_by(col(Space.code))).all()
+    ]
+
+
+def stored_rulebooks(w: Work) -> list[dict[str, Any]]:
+    """Every stored version with where it is in force (see ``queries.rulebook_versions``)."""
+    return list(reversed(queries.rulebook_versions(w)))
+
+
+def space_rulebook(w: Work, *, space: str) -> Rulebook:
+    """The rulebook in force in ``space``, parsed."""
+    return rules.for_space(w, w.space_by_code(space))
+
+
+def space_rulebook_text(w: Work, *, space: str) -> str:
+    """The TOML text of the rulebook in force in ``space``."""
+    version = w.space_by_code(space).rulebook_version
+    text = w.uow.rulebooks.text(version) if version else None
+    if text is None:
+        raise NotFound("rulebook", space)
+    return text
+
+
+# ---- a candidate --------------------------------------------------------------------------
+def check_rulebook(w: Work, *, text: str, source: str) -> dict[str, Any]:
+    """Parse and validate ``text``: ``ok`` with the parsed rulebook, or every problem with
+    its key path. Nothing is stored."""
+    try:
+        rb = rules.parse(text, source)
+    except InvalidRulebook as err:
+        return {
+            "ok": False,
+            "problems": [problem_words(p, m) for p, m in err.problems],
+            "rulebook": None,
+        }
+    stored = w.uow.registry.rulebook_stored(rb.version)
+    active_for = w.session.exec(
+        select(Space.code).where(Space.rulebook_version == rb.version).order_by(col(Space.code))
+    ).all()
+    return {
+        "ok": True,
+        "problems": [],
+        "rulebook": rb,
+        "version": rb.version,
+        "stored": stored,
+        "active_for": list(active_for),
+    }
+
+
+def simulation(w: Work, *, text: str, source: str, space: str, period: int) -> dict[str, Any]:
+    """The what-if of ``text`` on ``space``'s reviews of ``period`` (see
+    :func:`workflows.simulate.simulate`), with grade and consequence words; a candidate that
+    does not parse comes back with its problems."""
+    checked = check_rulebook(w, text=text, source=source)
+    if not checked["ok"]:
+        return {"ok": False, "problems": checked["problems"]}
+    result = simulate.simulate(w, text, source, space, period)
+    candidate: Rulebook = checked["rulebook"]
+    active = space_rulebook(w, space=space)
+    labels = {g.grade: (g.label_zh, g.label_en) for g in active.review.grades}
+    labels.update({g.grade: (g.label_zh, g.label_en) for g in candidate.review.grades})
+    rows = []
+    for change in result["changes"]:
+        before, after = change["before"], change["after"]
+        rows.append(
+            {
+                "tenancy_id": change["tenancy_id"],
+                "firm": change["firm"],
+                "uscc": change["uscc"],
+                "period": period,
+                "basis": change["basis"],
+                "grade_before": before["grade"],
+                "grade_after": after["grade"],
+                "grade_before_words": words(labels, before["grade"]),
+                "grade_after_words": words(labels, after["grade"]),
+                "score_before": before["score"],
+                "score_after": after["score"],
+                "consequence_before": words(CONSEQUENCES, before["consequence"]),
+                "consequence_after": words(CONSEQUENCES, after["consequence"]),
+                "demoted": after.get("demoted", False),
+                "grade_changed": change["grade_changed"],
+            }
+        )
+    return {
+        "ok": True,
+        "space": result["space"],
+        "period": period,
+        "cohort": result["cohort"],
+        "unchanged": result["unchanged"],
+        "changes": rows,
+        "errors": result["errors"],
+        "active_version": result["active_rulebook"],
+        "candidate_version": result["candidate_rulebook"],
+    }
