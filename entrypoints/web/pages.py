@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
@@ -26,7 +26,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from entrypoints.http.auth import CSRF_HEADER, SESSION_COOKIE, Signer
 from entrypoints.http.deps import app_of, authorize, signer_of
@@ -198,8 +198,9 @@ def _check_csrf(signer: Signer, request: Request, form: Mapping[str, Any], token
         )
 
 
-async def page(request: Request) -> Page:
-    """The dependency of every signed-in page: session, the page's rule, CSRF for writes."""
+async def page(request: Request) -> AsyncIterator[Page]:
+    """The dependency of every signed-in page: session, the page's rule, CSRF for writes.
+    Uploaded files of the form are closed when the request is done."""
     route = request.scope.get("route")
     name = getattr(route, "name", "")
     rule: Rule | None = page_rule(name)
@@ -207,22 +208,26 @@ async def page(request: Request) -> Page:
         raise Forbidden(f"page {name} has no authorization rule", route=name)
     app, signer = app_of(request), signer_of(request)
     lang = language(request)
-    form: Mapping[str, Any] = {}
+    form: FormData | None = None
     if request.method not in SAFE_METHODS:
         form = await request.form(max_files=5, max_fields=400)
-    principal, token = await run_in_threadpool(_session, app, signer, request)
-    if request.method not in SAFE_METHODS:
-        _check_csrf(signer, request, form, token)
-    await run_in_threadpool(authorize, app, principal, rule, request)
-    return Page(
-        app=app,
-        principal=principal,
-        request=request,
-        lang=lang,
-        csrf=signer.csrf(token),
-        form=form,
-        flash=_flash(request, lang),
-    )
+    try:
+        principal, token = await run_in_threadpool(_session, app, signer, request)
+        if request.method not in SAFE_METHODS:
+            _check_csrf(signer, request, form or {}, token)
+        await run_in_threadpool(authorize, app, principal, rule, request)
+        yield Page(
+            app=app,
+            principal=principal,
+            request=request,
+            lang=lang,
+            csrf=signer.csrf(token),
+            form=form if form is not None else {},
+            flash=_flash(request, lang),
+        )
+    finally:
+        if form is not None:
+            await form.close()
 
 
 PageDep = Annotated[Page, Depends(page)]
