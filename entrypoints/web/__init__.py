@@ -20,6 +20,7 @@ PAGE_MODULES = (
     "entrypoints.web.routes_auth",
     "entrypoints.web.routes_console",
     "entrypoints.web.routes_portal",
+    "entrypoints.web.routes_applications",
 )
 
 
