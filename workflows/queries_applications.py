@@ -45,10 +45,11 @@ from workflows import forms, rules
 from workflows.core import Work
 from workflows.queries_http import SCORING_STATES
 
-#: The states of the queue by default: applications an operator still has to act on.
-QUEUE_STATES = (APPLIED, INFO_REQUESTED, EVALUATING, PUBLICITY)
+#: The states of the queue by default: applications an operator still has to act on (an
+#: admitted firm's agreement is still to sign).
+QUEUE_STATES = (APPLIED, INFO_REQUESTED, EVALUATING, PUBLICITY, ADMITTED)
 #: Every state an application may be filtered by (the queue's, and how applications end).
-APPLICATION_STATES = (*QUEUE_STATES, ADMITTED, REJECTED, WITHDRAWN)
+APPLICATION_STATES = (*QUEUE_STATES, REJECTED, WITHDRAWN)
 #: What the queue may be sorted by, and the column each sorts.
 QUEUE_SORTS = {
     "id": col(Tenancy.id),

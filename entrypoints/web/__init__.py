@@ -21,6 +21,7 @@ PAGE_MODULES = (
     "entrypoints.web.routes_console",
     "entrypoints.web.routes_portal",
     "entrypoints.web.routes_applications",
+    "entrypoints.web.routes_applications_portal",
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from api_support import PASSWORD, START, World
@@ -121,6 +122,35 @@ def test_each_action_is_confirmed_on_a_page_that_says_what_happens_and_who_is_to
     )
     assert response.status_code == 303
     assert _state(world, t) == "info_requested"
+    page = client.get(f"/console/applications/{t}").text
+    assert "需补充：审计报告" in page and "补充材料截止" in page
+
+
+def test_the_publicity_board_shows_the_dates_and_the_objections_to_rule_on(
+    world: World,
+) -> None:
+    t = world.own_tenancy
+    world.do(c.Screen(tenancy_id=t))
+    _reviewers(world, "r2", "r3")
+    for name, level in (("reviewer", 0.9), ("r2", 0.8), ("r3", 0.7)):
+        world.do(c.ScoreApplication(tenancy_id=t, reviewer=name, scores=scores(level)))
+    world.do(c.Approve(tenancy_id=t))
+    client = signed_in(world, "operator")
+    board = client.get("/console/publicity").text
+    assert "本企业医疗科技" in board and "2024-03-04" in board and "2024-03-08" in board
+    url = f"/console/applications/{t}"
+    objection = {"by": "张三", "grounds": "营收数据不实", "evidence": "审计报告"}
+    response = _post(client, f"{url}/confirm/object", f"{url}/act/object", objection)
+    assert response.status_code == 303, response.text
+    board = client.get("/console/publicity").text
+    assert "1（1）" in board and "待决定" in board
+    ruling = {"upheld": "0", "reason": "经核查不属实"}
+    response = _post(client, f"{url}/confirm/rule?{urlencode(ruling)}", f"{url}/act/rule", ruling)
+    assert response.status_code == 303, response.text
+    assert _state(world, t) == "publicity"
+    page = client.get(url).text
+    assert "异议不成立" in page and "营收数据不实" in page
+    assert "待决定" not in client.get("/console/publicity").text
 
 
 def test_a_missing_reason_is_refused_before_the_confirmation(world: World) -> None:
