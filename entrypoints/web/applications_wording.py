@@ -64,10 +64,13 @@ def wording(detail: Mapping[str, Any]) -> dict[str, Any]:
     labels: dict[str, tuple[str, str]] = dict(TRACE_WORDS)
     labels |= {f["code"]: (f["label_zh"], f["label_en"]) for f in detail["profile"]}
     labels |= {c["id"]: (c["label_zh"], c["label_en"]) for c in detail["rubric"]["criteria"]}
+    codes = {f["code"]: (f["label_zh"], f["label_en"]) for f in detail["profile"]}
+    codes |= detail.get("choices", {})  # a field, a track or an industry named as a value
     return {
         "labels": labels,
         "tracks": detail.get("tracks", {}),
         "choice_labels": detail.get("choices", {}),
+        "codes": codes,
         "deadline_labels": DEADLINE_LABELS,
         "trigger_labels": TRIGGER_LABELS,
         "application_triggers": APPLICATION_TRIGGERS,

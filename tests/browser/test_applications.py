@@ -87,7 +87,9 @@ def test_a_firm_applies_is_scored_approved_admitted_and_signs(
     uscc = _accounts(world)
     firm = "蓉城新药研发有限公司"
 
-    _apply(as_user("newfirm", viewport=(375, 800)), uscc)
+    firm_page = as_user("newfirm", viewport=(375, 800))
+    _apply(firm_page, uscc)
+    shot(firm_page, "portal-on-a-phone")
 
     operator = as_user("operator")
     _open_application(operator, firm)
@@ -130,4 +132,7 @@ def test_a_firm_applies_is_scored_approved_admitted_and_signs(
     _confirm(operator, "签约…", expect_text="U0")
     expect(operator.locator("h1 .badge")).to_have_text("在孵")
     expect(operator.locator(".timeline")).to_contain_text("签订入驻协议")
+    firm_page = as_user("newfirm", viewport=(375, 800))
+    firm_page.goto("/portal/apply")
+    expect(firm_page.locator("#mine")).to_contain_text("在孵")
     shot(operator, "signed")

@@ -27,6 +27,16 @@ def _post(client: TestClient, page_url: str, url: str, data: dict[str, Any]) -> 
     return client.post(url, data={**tokens, **data}, follow_redirects=False)
 
 
+#: What must never reach a person: Python values and reprs.
+PYTHON = ("None", "True", "False", "Decimal(", "{'", "[{", "<built-in", "datetime.")
+
+
+def _readable(html: str) -> str:
+    for token in PYTHON:
+        assert token not in html, (token, html[max(0, html.find(token) - 200) :][:400])
+    return html
+
+
 def _state(world: World, tenancy_id: int) -> str:
     detail = world.app.service.query(qa.application_detail, tenancy_id=tenancy_id)
     return str(detail["state"])
@@ -325,3 +335,34 @@ def test_a_firm_sees_its_screening_result_with_each_failed_requirement(world: Wo
     assert "形式审查未通过" in page and "H2" in page
     assert "符合科技型中小企业条件" in page
     assert signed_in(world, "newfirm").get("/console/applications").status_code == 403
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_of_an_application_shows_no_python_value(world: World, lang: str) -> None:
+    t = world.own_tenancy
+    operator, reviewer = signed_in(world, "operator"), signed_in(world, "reviewer")
+    for client in (operator, reviewer):
+        client.get(f"/language/{lang}?next=/")
+    pages = ["/console/applications", f"/console/applications/{t}"]
+    for url in pages:
+        _readable(operator.get(url).text)
+    world.do(c.Screen(tenancy_id=t))
+    _reviewers(world, "r2", "r3")
+    world.do(c.ScoreApplication(tenancy_id=t, reviewer="r2", scores=scores(0.8)))
+    _readable(reviewer.get(f"/console/applications/{t}").text)
+    for name, level in (("reviewer", 0.9), ("r3", 0.7)):
+        world.do(c.ScoreApplication(tenancy_id=t, reviewer=name, scores=scores(level)))
+    _readable(operator.get(f"/console/applications/{t}/confirm/approve").text)
+    world.do(c.Approve(tenancy_id=t))
+    for url in [*pages, "/console/publicity", "/console/applications?format=xlsx"]:
+        response = operator.get(url)
+        assert response.status_code == 200, url
+        if "xlsx" not in url:
+            _readable(response.text)
+    firm = signed_in(world, "firm")
+    firm.get(f"/language/{lang}?next=/")
+    page = _readable(firm.get("/portal/apply").text)
+    assert ("公示期" if lang == "zh" else "Public notice") in page
+    words = ("形式审查" if lang == "zh" else "Screening", "专家评审" if lang == "zh" else "panel")
+    detail = operator.get(f"/console/applications/{t}").text
+    assert all(w in detail for w in words)
