@@ -547,6 +547,10 @@ def application_form(w: Work, *, firm_id: int, space: str | None = None) -> dict
                 "unit_en": s.unit_en,
                 "rule_zh": s.rule_zh,
                 "rule_en": s.rule_en,
+                # What the rulebook requires of the field (its hard requirements), without
+                # the file format's wording (the first part of the rule, and its notes).
+                "help_zh": "；".join(_requirements(s.rule_zh, "；")),
+                "help_en": "; ".join(_requirements(s.rule_en, "; ")),
                 "choices": list(s.choices),
                 "example": s.example,
             }
@@ -566,6 +570,10 @@ def application_form(w: Work, *, firm_id: int, space: str | None = None) -> dict
         "industries": industries,
         "tracks": tracks,
     }
+
+
+def _requirements(rule: str, sep: str) -> list[str]:
+    return [part for part in rule.split(sep)[1:] if "firm add" not in part]
 
 
 def application_draft(w: Work, *, firm_id: int) -> dict[str, Any] | None:

@@ -27,6 +27,15 @@ router = APIRouter(include_in_schema=False)
 
 #: The 统一社会信用代码 as typed: 18 characters of GB 32100's alphabet (no I, O, S, V, Z).
 USCC_PATTERN = "[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}"
+#: What each kind of field takes, said before the rulebook's requirements of it.
+FIELD_HELP = {
+    "text": ("18 位，数字与大写字母；输入时即校验", "18 characters, checked as you type"),
+    "date": ("日期，年-月-日", "a date, year-month-day"),
+    "integer": ("不小于 0 的整数", "a whole number, 0 or more"),
+    "number": ("不小于 0 的数值", "a number, 0 or more"),
+    "choice": ("请从列表中选择", "choose from the list"),
+    "bool": ("请如实选择", "answer truthfully"),
+}
 #: Profile fields the firm does not type into the application: its registration holds them.
 FROM_ACCOUNT = ("uscc", "name")
 
@@ -65,6 +74,7 @@ def _apply_page(
         mine=page.query(qa.firm_applications, firm_id=firm_id),
         uscc_pattern=USCC_PATTERN,
         deadline_labels=DEADLINE_LABELS,
+        help=FIELD_HELP,
     )
 
 
