@@ -35,6 +35,8 @@ PAGES: dict[str, Rule] = {
     # portal: applying (the firm comes from the account, never from the form)
     "web_portal_apply": Rule(FIRM),
     "web_portal_apply_submit": Rule(FIRM),
+    "web_portal_apply_resubmit": Rule(FIRM, "tenancy"),
+    "web_portal_apply_withdraw": Rule(FIRM, "tenancy"),
     # console: review cycles
     # console: operations (outbox, deadlines, rulebook, templates, calendar, accounts)
     # portal (firm users)

@@ -9,16 +9,16 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 from stdnum.cn import uscc as uscc_check
 
 from entrypoints.web.applications_wording import DEADLINE_LABELS
 from entrypoints.web.pages import Page, PageDep, describe
 from entrypoints.web.rendering import pick
-from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from workflows import commands as c
 from workflows import queries_applications as qa
 from workflows.application_drafts import SaveApplicationDraft, SubmitApplication
@@ -189,8 +189,45 @@ def apply_submit(page: PageDep) -> Response:
         result = page.act(SubmitApplication(firm_id=firm_id, application=apply))
     except InvalidInput as err:
         return _apply_page(page, values=values, status=422, error=describe(err, page.lang))
+    except AlreadyExists:
+        said = pick(
+            "本企业在该空间已有进行中的申请或入驻记录，不能重复申请 / your firm already has an "
+            "open application or stay in this space",
+            page.lang,
+        )
+        return _apply_page(page, values=values, status=409, error=said)
     tenancy = result.get("tenancy_id") if isinstance(result, Mapping) else None
     return page.redirect(
         "/portal/apply#mine",
         (f"申请已提交（编号 {tenancy}），请留意审查结果", f"application {tenancy} sent"),
     )
+
+
+TenancyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.post("/portal/apply/{tenancy_id}/resubmit", name="web_portal_apply_resubmit")
+def resubmit(page: PageDep, tenancy_id: TenancyId) -> Response:
+    """The firm has added what was asked for: the application goes back to screening."""
+    note = page.field("note").strip()
+    page.act(
+        c.Resubmit(
+            tenancy_id=tenancy_id,
+            actor=page.principal.actor,
+            reason=note[:20_000] or None,
+        )
+    )
+    return page.redirect(
+        "/portal/apply#mine", ("已重新提交，等待形式审查", "sent again: waiting for screening")
+    )
+
+
+@router.post("/portal/apply/{tenancy_id}/withdraw", name="web_portal_apply_withdraw")
+def withdraw(page: PageDep, tenancy_id: TenancyId) -> Response:
+    """The firm withdraws its application (asked first: it cannot be undone)."""
+    if page.field("confirm") != "1":
+        raise InvalidInput(
+            "confirm", "请勾选确认：撤回后不可恢复 / tick to confirm: a withdrawal is final"
+        )
+    page.act(c.Withdraw(tenancy_id=tenancy_id, actor=page.principal.actor))
+    return page.redirect("/portal/apply#mine", ("申请已撤回", "application withdrawn"))

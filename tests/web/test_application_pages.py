@@ -366,3 +366,34 @@ def test_every_page_of_an_application_shows_no_python_value(world: World, lang: 
     words = ("形式审查" if lang == "zh" else "Screening", "专家评审" if lang == "zh" else "panel")
     detail = operator.get(f"/console/applications/{t}").text
     assert all(w in detail for w in words)
+
+
+def test_a_firm_answers_an_information_request_and_withdraws_only_its_own(
+    world: World,
+) -> None:
+    t = world.own_tenancy
+    world.do(c.RequestInfo(tenancy_id=t, items="2023年度审计报告"))
+    client = signed_in(world, "firm")
+    page = client.get("/portal/apply").text
+    assert "需补充材料：2023年度审计报告" in page and "补充材料截止" in page
+    response = _post(
+        client, "/portal/apply", f"/portal/apply/{t}/resubmit", {"note": "已上传审计报告"}
+    )
+    assert response.status_code == 303, response.text
+    assert _state(world, t) == "applied"
+
+    other = world.other_tenancy
+    refused = _post(client, "/portal/apply", f"/portal/apply/{other}/withdraw", {"confirm": "1"})
+    assert refused.status_code == 404  # another firm's application does not exist for it
+    assert _state(world, other) == "applied"
+    unconfirmed = _post(client, "/portal/apply", f"/portal/apply/{t}/withdraw", {})
+    assert unconfirmed.status_code == 422 and _state(world, t) == "applied"
+    response = _post(client, "/portal/apply", f"/portal/apply/{t}/withdraw", {"confirm": "1"})
+    assert response.status_code == 303 and _state(world, t) == "withdrawn"
+
+
+def test_applying_twice_in_one_space_is_said_on_the_form(world: World) -> None:
+    client = signed_in(world, "firm")  # the own firm applied in MC3 already
+    response = _post(client, "/portal/apply", "/portal/apply", _form(world.own_firm))
+    assert response.status_code == 409
+    assert "已有进行中的申请" in response.text and 'name="staff"' in response.text
