@@ -88,7 +88,10 @@ def test_a_firm_applies_is_scored_approved_admitted_and_signs(
     firm = "蓉城新药研发有限公司"
 
     firm_page = as_user("newfirm", viewport=(375, 800))
+    problems: list[str] = []  # a script the content security policy blocked, or one that failed
+    firm_page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     _apply(firm_page, uscc)
+    assert not problems, problems
     shot(firm_page, "portal-on-a-phone")
 
     operator = as_user("operator")
