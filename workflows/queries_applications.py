@@ -1,7 +1,7 @@
-"""Named queries of the console's applications pages and the portal's application form: the
-queue, one application with its screening, panel and rubric, the 公示 board, and a firm's
-form, draft and applications. Like every named query, each takes :class:`Work` first and
-never writes.
+"""Named queries of the console's applications pages: the queue, one application with its
+screening, panel and rubric, and what approving would open. The 公示 board is in
+``queries_publicity``, the portal's form in ``queries_application_form``. Like every named
+query, each takes :class:`Work` first and never writes.
 
 What a reviewer may see is decided here as in the API (``queries_http.application_scores``):
 while the panel is still scoring, a reviewer sees their own scores only — no colleague's
@@ -19,7 +19,6 @@ from sqlmodel import col, select
 
 from db.tables import (
     Application,
-    ApplicationDraft,
     AuditEvent,
     Deadline,
     Firm,
@@ -365,7 +364,7 @@ def application_detail(w: Work, *, tenancy_id: int, reviewer: str | None = None)
         ],
         "panel": _panel(rb, t.state, scores, reviewer),
         "rubric": rubric(rb),
-        "publicity": _publicity(events, deadlines),
+        "publicity": publicity_of(events, deadlines),
         "deadlines": [{"kind": d.kind, "due_on": d.due_on, "status": d.status} for d in deadlines],
         "events": [
             {
@@ -390,7 +389,7 @@ def application_detail(w: Work, *, tenancy_id: int, reviewer: str | None = None)
     }
 
 
-def _publicity(events: Sequence[AuditEvent], deadlines: Sequence[Deadline]) -> dict[str, Any]:
+def publicity_of(events: Sequence[AuditEvent], deadlines: Sequence[Deadline]) -> dict[str, Any]:
     """The latest 公示 of an application: its first and last day and the objections to it."""
     approve = next((e for e in reversed(events) if e.trigger == "approve"), None)
     if approve is None:
@@ -439,202 +438,6 @@ def publicity_preview(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         out["to"] = w.calendar.due_date(w.today, period)
     except InnospaceError as err:
         out["error"] = err.message
-    return out
-
-
-# ---- the 公示 board ---------------------------------------------------------------------------
-def publicity_board(
-    w: Work,
-    *,
-    space: str | None = None,
-    space_ids: frozenset[int] | None = None,
-    sort: str = "to",
-    descending: bool = False,
-    offset: int = 0,
-    limit: int = 51,
-) -> list[dict[str, Any]]:
-    """The applications in 公示 in the spaces ``space_ids`` (None: all): first and last day,
-    and the objections lodged (accepted or not) and whether they await a ruling."""
-    stmt = (
-        select(Tenancy, Firm, Space)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(Tenancy.state == PUBLICITY)
-    )
-    if space:
-        stmt = stmt.where(Space.code == space)
-    if space_ids is not None:
-        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
-    rows = w.session.exec(stmt.order_by(col(Tenancy.id))).all()
-    ids = [t.id for t, _, _ in rows if t.id is not None]
-    events: dict[int, list[AuditEvent]] = {}
-    deadlines: dict[int, list[Deadline]] = {}
-    if ids:
-        for e in w.session.exec(
-            select(AuditEvent)
-            .where(
-                col(AuditEvent.tenancy_id).in_(ids),
-                col(AuditEvent.trigger).in_(
-                    ("approve", "lodge_objection", "dismiss_objection", "uphold_objection")
-                ),
-            )
-            .order_by(col(AuditEvent.seq))
-        ).all():
-            events.setdefault(e.tenancy_id, []).append(e)
-        for d in w.session.exec(
-            select(Deadline).where(
-                col(Deadline.tenancy_id).in_(ids),
-                Deadline.status == "pending",
-                Deadline.kind == "publicity_end",
-            )
-        ).all():
-            deadlines.setdefault(d.tenancy_id, []).append(d)
-    out: list[dict[str, Any]] = []
-    for t, firm, sp in rows:
-        assert t.id is not None
-        pub = _publicity(events.get(t.id, []), deadlines.get(t.id, []))
-        lodged = [o for o in pub["objections"] if o["trigger"] == "lodge_objection"]
-        accepted = [o for o in lodged if o["accepted"]]
-        ruled = bool(pub["objections"]) and pub["objections"][-1]["trigger"] != "lodge_objection"
-        out.append(
-            {
-                "id": t.id,
-                "firm": firm.name,
-                "uscc": firm.uscc,
-                "space": sp.code,
-                "score": t.score,
-                "from": pub["from"],
-                "to": pub["to"],
-                "objections": len(lodged),
-                "accepted": len(accepted),
-                "awaiting_ruling": bool(accepted) and not ruled,
-                "objection_list": pub["objections"],
-            }
-        )
-    keys = {"id", "firm", "space", "from", "to", "objections", "score"}
-    key = sort if sort in keys else "to"
-    out.sort(
-        key=lambda r: (r[key] is None, str(r[key]) if key != "id" else r[key]), reverse=descending
-    )
-    return out[offset : offset + limit]
-
-
-# ---- the firm's form ------------------------------------------------------------------------
-def application_form(w: Work, *, firm_id: int, space: str | None = None) -> dict[str, Any]:
-    """What the portal's application form needs: the firm as registered, the spaces it may
-    apply to, and the fields of the profile with their labels, rules and choices under the
-    rulebook of ``space`` (by default the first space)."""
-    firm = w.session.get(Firm, firm_id)
-    if firm is None:
-        raise NotFound("firm", firm_id)
-    spaces = w.session.exec(select(Space).order_by(col(Space.id))).all()
-    chosen = next((s for s in spaces if s.code == space), spaces[0] if spaces else None)
-    specs: list[dict[str, Any]] = []
-    industries: dict[str, str] = {}
-    tracks: dict[str, tuple[str, str]] = {}
-    if chosen is not None:
-        rb = rules.by_version(w, chosen.rulebook_version)
-        industries = {i.code: i.label_zh for i in rb.industries}
-        tracks = {code: (tr.label_zh, tr.label_en) for code, tr in rb.tracks.items()}
-        specs = [
-            {
-                "code": s.code,
-                "label_zh": s.label_zh,
-                "label_en": s.label_en,
-                "type": s.type,
-                "unit": s.unit,
-                "unit_zh": s.unit_zh,
-                "unit_en": s.unit_en,
-                "rule_zh": s.rule_zh,
-                "rule_en": s.rule_en,
-                # What the rulebook requires of the field (its hard requirements), without
-                # the file format's wording (the first part of the rule, and its notes).
-                "help_zh": "；".join(_requirements(s.rule_zh, "；")),
-                "help_en": "; ".join(_requirements(s.rule_en, "; ")),
-                "choices": list(s.choices),
-                "example": s.example,
-            }
-            for s in forms.profile_fields(rb)
-        ]
-    return {
-        "firm": {
-            "id": firm.id,
-            "name": firm.name,
-            "uscc": firm.uscc,
-            "industry": firm.industry,
-            "founded_on": firm.founded_on,
-        },
-        "spaces": [{"code": s.code, "name": s.name} for s in spaces],
-        "space": chosen.code if chosen is not None else None,
-        "fields": specs,
-        "industries": industries,
-        "tracks": tracks,
-    }
-
-
-def _requirements(rule: str, sep: str) -> list[str]:
-    return [part for part in rule.split(sep)[1:] if "firm add" not in part]
-
-
-def application_draft(w: Work, *, firm_id: int) -> dict[str, Any] | None:
-    """The firm's saved form (its fields as typed, when and by whom), or None."""
-    row = w.session.exec(
-        select(ApplicationDraft).where(ApplicationDraft.firm_id == firm_id)
-    ).first()
-    if row is None:
-        return None
-    return {"fields": dict(row.fields), "saved_at": row.saved_at, "saved_by": row.saved_by}
-
-
-def firm_applications(w: Work, *, firm_id: int) -> list[dict[str, Any]]:
-    """The firm's own applications, newest first: space, state, submitted, screening
-    (each failed requirement named), the 公示 dates and the deadlines that concern it."""
-    rows = w.session.exec(
-        select(Tenancy, Space, Application)
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .join(Application, col(Application.tenancy_id) == col(Tenancy.id))
-        .where(Tenancy.firm_id == firm_id)
-        .order_by(col(Tenancy.id).desc())
-    ).all()
-    out: list[dict[str, Any]] = []
-    for t, sp, app in rows:
-        assert t.id is not None
-        deadlines = w.session.exec(
-            select(Deadline)
-            .where(Deadline.tenancy_id == t.id, Deadline.status == "pending")
-            .order_by(col(Deadline.due_at))
-        ).all()
-        last = w.session.exec(
-            select(AuditEvent)
-            .where(
-                AuditEvent.tenancy_id == t.id,
-                col(AuditEvent.trigger).in_(
-                    ("screen_out", "request_info", "reject", "reject_without_panel", "approve")
-                ),
-            )
-            .order_by(col(AuditEvent.seq).desc())
-        ).first()
-        approve_data = (last.data or {}) if last is not None and last.trigger == "approve" else {}
-        out.append(
-            {
-                "id": t.id,
-                "space": sp.code,
-                "space_name": sp.name,
-                "state": t.state,
-                "track": t.track,
-                "area": app.requested_area_m2,
-                "submitted_at": app.submitted_at,
-                "screening": screening_of(app.decision),
-                "last_trigger": last.trigger if last is not None else None,
-                "last_reason": last.reason if last is not None else None,
-                "items": (last.data or {}).get("items")
-                if last is not None and last.trigger == "request_info"
-                else None,
-                "publicity_from": approve_data.get("publicity_from"),
-                "publicity_to": approve_data.get("publicity_to"),
-                "deadlines": [{"kind": d.kind, "due_on": d.due_on} for d in deadlines],
-            }
-        )
     return out
 
 

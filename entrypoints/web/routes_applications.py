@@ -24,7 +24,7 @@ from entrypoints.web.pages import Page, PageDep
 from lifecycle.errors import InvalidInput
 from lifecycle.table import STATE_LABELS
 from workflows import commands as c
-from workflows import identity, queries_http
+from workflows import identity, queries_http, queries_publicity
 from workflows import queries_applications as qa
 
 router = APIRouter(include_in_schema=False)
@@ -274,7 +274,7 @@ def publicity(page: PageDep) -> Response:
     params = list_params(query, PUBLICITY_COLUMNS, "to")
     scope = _scope(page)
     rows: list[dict[str, Any]] = page.query(
-        qa.publicity_board,
+        queries_publicity.publicity_board,
         space=query.get("space", "")[:64] or None,
         space_ids=scope["space_ids"],
         sort=params.sort,

@@ -20,7 +20,7 @@ from entrypoints.web.pages import Page, PageDep, describe
 from entrypoints.web.rendering import pick
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from workflows import commands as c
-from workflows import queries_applications as qa
+from workflows import queries_application_form as qa
 from workflows.application_drafts import SaveApplicationDraft, SubmitApplication
 
 router = APIRouter(include_in_schema=False)

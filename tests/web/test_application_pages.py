@@ -18,6 +18,7 @@ from web_support import signed_in, tokens_in
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from workflows import commands as c
 from workflows import identity as i
+from workflows import queries_application_form as qf
 from workflows import queries_applications as qa
 
 
@@ -269,7 +270,7 @@ def test_a_bad_uscc_is_refused_with_a_message_in_chinese(
     response = _post(client, "/portal/apply", "/portal/apply", _form(typed))
     assert response.status_code == 422
     assert said in response.text
-    assert world.app.service.query(qa.firm_applications, firm_id=3) == []
+    assert world.app.service.query(qf.firm_applications, firm_id=3) == []
 
 
 def test_missing_fields_are_each_marked_and_nothing_is_sent(world: World) -> None:
@@ -281,7 +282,7 @@ def test_missing_fields_are_each_marked_and_nothing_is_sent(world: World) -> Non
     assert response.status_code == 422
     assert "2 处" in response.text and response.text.count("必填</span>") == 2
     assert 'value="18"' not in response.text  # staff left empty is shown empty
-    assert world.app.service.query(qa.firm_applications, firm_id=3) == []
+    assert world.app.service.query(qf.firm_applications, firm_id=3) == []
 
 
 def test_another_firms_code_or_id_in_the_form_never_applies_for_it(world: World) -> None:
@@ -293,9 +294,9 @@ def test_another_firms_code_or_id_in_the_form_never_applies_for_it(world: World)
         client, "/portal/apply", "/portal/apply", _form(uscc, firm=world.other_firm, firm_id="2")
     )
     assert response.status_code == 303, response.text
-    mine = world.app.service.query(qa.firm_applications, firm_id=3)
+    mine = world.app.service.query(qf.firm_applications, firm_id=3)
     assert len(mine) == 1
-    other = world.app.service.query(qa.firm_applications, firm_id=2)
+    other = world.app.service.query(qf.firm_applications, firm_id=2)
     assert [a["id"] for a in other] == [world.other_tenancy]
 
 
@@ -306,7 +307,7 @@ def test_a_double_submit_applies_once(world: World) -> None:
     first = client.post("/portal/apply", data={**tokens, **_form(uscc)}, follow_redirects=False)
     second = client.post("/portal/apply", data={**tokens, **_form(uscc)}, follow_redirects=False)
     assert first.status_code == second.status_code == 303
-    assert len(world.app.service.query(qa.firm_applications, firm_id=3)) == 1
+    assert len(world.app.service.query(qf.firm_applications, firm_id=3)) == 1
     page = client.get("/portal/apply").text
     assert "已申请" in page and "等待形式审查" in page
 
@@ -319,9 +320,9 @@ def test_a_draft_is_kept_on_the_server_and_discarded_when_sent(world: World) -> 
     assert response.status_code == 303
     again = signed_in(world, "newfirm").get("/portal/apply").text  # another browser
     assert "草稿" in again and 'value="17"' in again and uscc in again
-    assert world.app.service.query(qa.firm_applications, firm_id=3) == []
+    assert world.app.service.query(qf.firm_applications, firm_id=3) == []
     _post(client, "/portal/apply", "/portal/apply", _form(uscc))
-    assert world.app.service.query(qa.application_draft, firm_id=3) is None
+    assert world.app.service.query(qf.application_draft, firm_id=3) is None
 
 
 def test_a_firm_sees_its_screening_result_with_each_failed_requirement(world: World) -> None:
@@ -329,7 +330,7 @@ def test_a_firm_sees_its_screening_result_with_each_failed_requirement(world: Wo
     client = signed_in(world, "newfirm")
     data = _form(uscc, prohibited_business="yes")
     assert _post(client, "/portal/apply", "/portal/apply", data).status_code == 303
-    tenancy = world.app.service.query(qa.firm_applications, firm_id=3)[0]["id"]
+    tenancy = world.app.service.query(qf.firm_applications, firm_id=3)[0]["id"]
     world.do(c.Screen(tenancy_id=tenancy))
     page = client.get("/portal/apply").text
     assert "形式审查未通过" in page and "H2" in page
