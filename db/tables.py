@@ -453,4 +453,17 @@ class IntegrationEndpoint(SQLModel, table=True):
     disabled_at: datetime | None = _ts(nullable=True)
 
 
+class ApplicationDraft(SQLModel, table=True):
+    """A firm's application form as last saved in the portal, before it is sent (one per
+    firm: the form's fields as typed, text by field name; nothing in it is checked or used
+    until the firm submits it as an ``Apply``)."""
+
+    __tablename__ = "application_drafts"
+    id: int | None = _id()
+    firm_id: int = Field(foreign_key="firms.id", unique=True)
+    fields: dict[str, Any] = _json()
+    saved_at: datetime = _ts()
+    saved_by: str = Field(max_length=100)
+
+
 ALL_TABLES = SQLModel.metadata

@@ -67,6 +67,12 @@ HANDLERS = LazyHandlers(
         "workflows.commands:RuleOnObjection": "workflows.publicity:rule_on_objection",
         "workflows.commands:EndPublicity": "workflows.publicity:end_publicity",
         "workflows.commands:Sign": "workflows.agreement:sign",
+        "workflows.application_drafts:SaveApplicationDraft": (
+            "workflows.application_drafts:save_draft"
+        ),
+        "workflows.application_drafts:SubmitApplication": (
+            "workflows.application_drafts:submit_application"
+        ),
         # residency
         "workflows.commands:OpenReview": "workflows.residency:open_review",
         "workflows.commands:SubmitReview": "workflows.residency:submit_review",

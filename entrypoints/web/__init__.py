@@ -23,6 +23,8 @@ PAGE_MODULES = (
     "entrypoints.web.routes_cycles",
     "entrypoints.web.routes_ops",
     "entrypoints.web.routes_ops_rules",
+    "entrypoints.web.routes_applications",
+    "entrypoints.web.routes_applications_portal",
 )
 
 

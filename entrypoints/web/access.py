@@ -23,7 +23,20 @@ PAGES: dict[str, Rule] = {
     "web_home": Rule(EVERYONE),
     # console: dashboard, tenancies, exit cases
     "web_dashboard": Rule(READERS),
-    # console: applications, scoring, publicity
+    # console: applications, scoring, publicity (a reviewer sees the applications assigned)
+    "web_applications": Rule(CONSOLE),
+    "web_application": Rule(CONSOLE, "tenancy"),
+    "web_application_confirm": Rule(STAFF, "tenancy"),
+    "web_application_act": Rule(STAFF, "tenancy"),
+    "web_application_assign": Rule(STAFF, "tenancy"),
+    "web_application_unassign": Rule(STAFF, "tenancy"),
+    "web_application_score": Rule(frozenset({"reviewer"}), "tenancy"),
+    "web_publicity": Rule(READERS),
+    # portal: applying (the firm comes from the account, never from the form)
+    "web_portal_apply": Rule(FIRM),
+    "web_portal_apply_submit": Rule(FIRM),
+    "web_portal_apply_resubmit": Rule(FIRM, "tenancy"),
+    "web_portal_apply_withdraw": Rule(FIRM, "tenancy"),
     # console: review cycles
     "web_cycles": Rule(READERS),
     "web_cycle_open": Rule(STAFF),  # the space is a form field: the route checks its scope

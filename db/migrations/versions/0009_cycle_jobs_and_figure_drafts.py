@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 
 import db.types
 
-revision: str = "0009_cycle_pages"
+revision: str = "0009"
 down_revision: str | None = "0008"
 
 
