@@ -21,7 +21,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -210,7 +210,7 @@ HASHED = (
 )
 
 
-def verify_chain(events: list[Mapping[str, Any]]) -> list[str]:
+def verify_chain(events: Sequence[Mapping[str, Any]]) -> list[str]:
     """What is wrong with one subject's events (in seq order): broken links, edited events."""
     problems: list[str] = []
     prev = GENESIS
