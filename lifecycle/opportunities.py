@@ -158,7 +158,7 @@ def require_status(
             f"{kind} {subject_id} is {status}: cannot {action}",
             subject=kind,
             id=subject_id,
-            status=status,
+            current_status=status,
             action=action,
         )
 

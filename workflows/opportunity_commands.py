@@ -15,7 +15,7 @@ from workflows.commands import Command
 # ---- entries ----------------------------------------------------------------------------------
 class SubmitEntry(Command):
     space: str  # space code
-    firm: str | None  # firm id or 统一社会信用代码; None: the space's own entry
+    firm: str | None = None  # firm id or 统一社会信用代码; None: the space's own entry
     kind: str  # need (新场景) | supply (新产品)
     title: str
     description: str

@@ -19,6 +19,7 @@ The year is the calendar year in Asia/Shanghai. A ratio with nothing to divide b
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -105,8 +106,15 @@ def _finish(s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def district(w: Work, *, year: int, spaces: list[str] | None = None) -> dict[str, Any]:
-    """The district view of ``year``: one row per space (by code) and the total."""
+def district(
+    w: Work,
+    *,
+    year: int,
+    spaces: list[str] | None = None,
+    space_ids: Collection[int] | None = None,
+) -> dict[str, Any]:
+    """The district view of ``year``: one row per space (by code) and the total; only the
+    spaces named (by code), or those an account may see (``space_ids``), when given."""
     tz = ZoneInfo(DEFAULT_TZ)
     since, until = datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)
     year_end = min(date(year, 12, 31), w.today)
@@ -115,6 +123,8 @@ def district(w: Work, *, year: int, spaces: list[str] | None = None) -> dict[str
     stmt = select(_S.c.id, _S.c.code, _S.c.name).order_by(_S.c.code)
     if spaces is not None:
         stmt = stmt.where(_S.c.code.in_(spaces))
+    if space_ids is not None:
+        stmt = stmt.where(_S.c.id.in_(list(space_ids)))
     for space_id, code, name in conn.execute(stmt):
         rows[space_id] = _blank(code, name)
     ids = list(rows)
@@ -205,6 +215,8 @@ def district(w: Work, *, year: int, spaces: list[str] | None = None) -> dict[str
     }
 
 
-def district_years(w: Work, *, years: list[int]) -> list[dict[str, Any]]:
+def district_years(
+    w: Work, *, years: list[int], space_ids: Collection[int] | None = None
+) -> list[dict[str, Any]]:
     """The district view of several years (the trend), oldest first."""
-    return [district(w, year=y) for y in sorted(years)]
+    return [district(w, year=y, space_ids=space_ids) for y in sorted(years)]
