@@ -206,7 +206,7 @@ def suggest(
     """推荐匹配 / the other side's entries that match best (BM25 over the words)."""
     rows = get_app().service.query(qo.suggestions, entry_id=entry, limit=limit)
     text = "\n".join(
-        f"#{r['id']:<4} {r['kind_zh']} {r['title']} — {shown(r['firm'])} · 相关度 / score "
+        f"#{r['id']:<4} {r['kind_zh']} {r['title']} — {r['firm'] or r['space']} · 相关度 / score "
         f"{r['score']:.2f} · 共同词 / shared: {'、'.join(r['shared_words'])}"
         for r in rows
     )
@@ -244,6 +244,15 @@ def outcome(
 
 
 # ---- numbered lists ---------------------------------------------------------------------------
+def _owner(item: dict[str, Any]) -> str:
+    """Who an item is from: its firm, or its space (a published item holds the space as a
+    mapping, a draft's entry its name)."""
+    if item["firm"]:
+        return str(item["firm"])
+    space = item["space"]
+    return str(space["name"] if isinstance(space, dict) else item["space_name"])
+
+
 @list_app.command("all")
 def lists(as_json: Json = False) -> None:
     """所有清单 / every numbered list."""
@@ -303,7 +312,7 @@ def show_list(number: NumberArg, as_json: Json = False) -> None:
         items = [i for i in found["items"] if i["kind"] == kind]
         if items:
             lines.append(f"{label}（{len(items)}）")
-            lines += [f"  {i['n']:>3}. {i['title']} — {shown(i['firm'])}" for i in items]
+            lines += [f"  {i['n']:>3}. {i['title']} — {_owner(i)}" for i in items]
     emit(found, as_json, "\n".join(lines))
 
 
