@@ -719,4 +719,4 @@ def _print(s: dict[str, Any], path: Path) -> None:
     print(f"             innospace --db {path} timeline 1")
     print(f"             innospace --db {path} audit verify")
     print(f"             innospace --db {path} opportunity list show 5")
-    print(f"             innospace --db {path} report district --year 2024")
+    print(f"             innospace --db {path} report district --year 2023")

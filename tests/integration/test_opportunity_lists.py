@@ -232,3 +232,28 @@ def test_the_district_view_divides_tax_by_let_area_and_land(
     assert mc3["tax_per_m2"] is None  # nothing let: nothing to divide by
     assert view["total"]["land_area_m2"] == 6666.7
     assert view["total"]["grades"] == {"A": 0, "B": 0, "C": 0, "D": 0}
+
+
+def test_an_edited_published_list_or_event_is_caught(
+    service: Service, engine: Engine, firms: dict[str, int]
+) -> None:
+    e = service.handle(need(firms["峰际生物"]))["entry_id"]
+    service.handle(AcceptEntry(entry_id=e))
+    service.handle(CreateList(title="第5期城市机会清单", number=5))
+    service.handle(ArrangeList(number=5, entry_ids=(e,)))
+    service.handle(PublishList(number=5))
+    lists, events = ALL_TABLES.tables["opportunity_lists"], ALL_TABLES.tables["opportunity_events"]
+    with engine.begin() as conn:
+        content = conn.execute(select(lists.c.content)).scalar_one()
+        content["items"][0]["title"] = "被篡改的标题"
+        conn.execute(lists.update().values(content=content))
+    report = service.query(qo.verify_list, number=5)
+    assert not report["ok"] and "content does not match" in report["problems"][0]
+    with engine.begin() as conn:
+        conn.execute(
+            events.update()
+            .where(events.c.subject == "entry", events.c.action == "accept")
+            .values(actor="someone else")
+        )
+    problems = service.query(qo.verify_list, number=5)["problems"]
+    assert any("altered" in p for p in problems)
