@@ -190,6 +190,7 @@ def arrange_list(w: Work, cmd: ArrangeList) -> dict[str, Any]:
         _head(w, "list", the_list["id"]),
         actor=cmd.actor,
         now=w.now,
+        today=w.today,
     )
     w.apply_rows(rows)
     return {"number": the_list["number"], "entries": list(cmd.entry_ids)}

@@ -414,6 +414,7 @@ def arrange(
     *,
     actor: str,
     now: datetime,
+    today: date,
 ) -> Rows:
     """The draft list's entries in the order given: new ones listed, ones left out waiting
     again (``accepted``), each step on the entry's chain; the order on the list's."""
@@ -438,7 +439,7 @@ def arrange(
         opp.require_status(
             "opportunity_entry", entry_id, entry["status"], frozenset({opp.ACCEPTED}), "list"
         )
-        if entry["valid_until"] <= now.date():
+        if entry["valid_until"] <= today:
             raise InvalidInput(
                 "entry_ids", f"条目 {entry_id} 已过有效期 / entry {entry_id} has expired", entry_id
             )

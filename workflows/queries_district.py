@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from db.tables import ALL_TABLES
+from lifecycle.table import ADMITTED
 from workflows.core import DEFAULT_TZ, Work
 from workflows.land import MU_M2
 
@@ -181,7 +182,7 @@ def district(
             s["grades"][r.grade] += 1
     admitted = conn.execute(
         select(_EV.c.tenancy_id).where(
-            _EV.c.to_state == "admitted", _EV.c.occurred_at >= since, _EV.c.occurred_at < until
+            _EV.c.to_state == ADMITTED, _EV.c.occurred_at >= since, _EV.c.occurred_at < until
         )
     ).scalars()
     for tenancy_id in admitted:

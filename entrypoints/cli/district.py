@@ -62,7 +62,7 @@ def table(view: dict[str, Any]) -> str:
 def district(
     year: Annotated[int, typer.Option("--year", help="年度 / the calendar year")],
     fmt: Annotated[
-        str, typer.Option("--format", help="table | json | xlsx", show_default=True)
+        str, typer.Option("--format", help="输出格式 / table | json | xlsx", show_default=True)
     ] = "table",
     out: Annotated[
         str | None, typer.Option("--out", help="输出文件（xlsx 必填） / output file")

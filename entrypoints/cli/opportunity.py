@@ -144,16 +144,27 @@ def show(entry: EntryArg, as_json: Json = False) -> None:
 @opportunity_app.command("edit")
 def edit(
     entry: EntryArg,
-    title: Annotated[str | None, typer.Option("--title")] = None,
-    description: Annotated[str | None, typer.Option("--description")] = None,
-    field: Annotated[str | None, typer.Option("--field")] = None,
-    sought: Annotated[str | None, typer.Option("--sought")] = None,
-    contact_name: Annotated[str | None, typer.Option("--contact-name")] = None,
-    contact_phone: Annotated[str | None, typer.Option("--contact-phone")] = None,
-    contact_public: Annotated[
-        bool | None, typer.Option("--contact-public/--contact-private")
+    title: Annotated[str | None, typer.Option("--title", help="名称 / title")] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", help="内容简介 / description")
     ] = None,
-    valid_until: Annotated[str | None, typer.Option("--valid-until")] = None,
+    field: Annotated[str | None, typer.Option("--field", help="领域 / industry code")] = None,
+    sought: Annotated[
+        str | None, typer.Option("--sought", help="所需或可提供 / sought or offered")
+    ] = None,
+    contact_name: Annotated[
+        str | None, typer.Option("--contact-name", help="联系人 / contact person")
+    ] = None,
+    contact_phone: Annotated[
+        str | None, typer.Option("--contact-phone", help="联系电话 / phone")
+    ] = None,
+    contact_public: Annotated[
+        bool | None,
+        typer.Option("--contact-public/--contact-private", help="是否公开联系方式 / public?"),
+    ] = None,
+    valid_until: Annotated[
+        str | None, typer.Option("--valid-until", help="有效期至 / YYYY-MM-DD")
+    ] = None,
     reason: Reason = None,
     actor: Actor = "operator",
     as_json: Json = False,
@@ -200,7 +211,7 @@ def accept(entry: EntryArg, actor: Actor = "operator", as_json: Json = False) ->
 @opportunity_app.command("suggest")
 def suggest(
     entry: EntryArg,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=50)] = 5,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=50, help="条数 / how many")] = 5,
     as_json: Json = False,
 ) -> None:
     """推荐匹配 / the other side's entries that match best (BM25 over the words)."""
@@ -217,7 +228,7 @@ def suggest(
 def introduce(
     need: Annotated[int, typer.Argument(help="新场景条目 / the need's entry id")],
     supply: Annotated[int, typer.Argument(help="新产品条目 / the supply's entry id")],
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="备注 / note")] = None,
     actor: Actor = "operator",
     as_json: Json = False,
 ) -> None:
@@ -231,8 +242,13 @@ def introduce(
 @opportunity_app.command("outcome")
 def outcome(
     introduction: Annotated[int, typer.Argument(help="对接编号 / introduction id")],
-    result: Annotated[str, typer.Argument(help="contacted | in_talks | deal | closed")],
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    result: Annotated[
+        str,
+        typer.Argument(
+            help="结果：已联系、洽谈中、已合作、未成 / contacted | in_talks | deal | closed"
+        ),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="备注 / note")] = None,
     actor: Actor = "operator",
     as_json: Json = False,
 ) -> None:
