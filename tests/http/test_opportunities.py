@@ -255,3 +255,13 @@ def test_land_and_the_district_view(world: World) -> None:
     export = viewer.get("/api/district/export.xlsx", params={"year": 2024})
     assert export.status_code == 200
     assert world.client("firm").get("/api/district", params={"year": 2024}).status_code == 403
+
+
+def test_a_retried_submission_with_an_idempotency_key_acts_once(world: World) -> None:
+    firm = world.client("firm")
+    headers = {"Idempotency-Key": "entry-submit-1"}
+    first = firm.post("/api/opportunity-entries", json=entry(), headers=headers)
+    again = firm.post("/api/opportunity-entries", json=entry(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert len(firm.get("/api/opportunity-entries").json()) == 1
