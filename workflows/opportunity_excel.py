@@ -28,6 +28,7 @@ LIST_COLUMNS = (
 )
 
 DISTRICT_COLUMNS = (
+    Column("year", "年度", "int"),
     Column("space", "空间代码"),
     Column("name", "空间名称"),
     Column("parcels", "地块数", "int"),
@@ -106,8 +107,14 @@ def district_row(s: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def district_book(view: dict[str, Any]) -> Workbook:
-    """The district view of a year as one sheet: a row per space, then the total."""
-    rows = [district_row(s) for s in [*view["spaces"], view["total"]]]
-    title = f"{view['year']}年度区县视图"
-    return ledger_book(Ledger("district", title, DISTRICT_COLUMNS, rows))
+def district_book(views: list[dict[str, Any]]) -> Workbook:
+    """The district view of one or more years as one sheet: for each year (oldest first) a
+    row per space, then the total."""
+    rows = [
+        {**district_row(s), "year": view["year"]}
+        for view in sorted(views, key=lambda v: v["year"])
+        for s in [*view["spaces"], view["total"]]
+    ]
+    years = sorted({v["year"] for v in views})
+    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
+    return ledger_book(Ledger("district", f"{span}年度区县视图", DISTRICT_COLUMNS, rows))

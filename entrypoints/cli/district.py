@@ -61,6 +61,10 @@ def table(view: dict[str, Any]) -> str:
 @report_app.command("district")
 def district(
     year: Annotated[int, typer.Option("--year", help="年度 / the calendar year")],
+    to_year: Annotated[
+        int | None,
+        typer.Option("--to-year", help="至某年，逐年列出 / through this year, year by year"),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="输出格式 / table | json | xlsx", show_default=True)
     ] = "table",
@@ -81,12 +85,21 @@ def district(
         )
     if fmt == "xlsx" and out is None:
         raise InvalidInput("--out", "xlsx 格式须指定输出文件 / --format xlsx needs --out FILE")
-    view = get_app().service.query(qd.district, year=year, spaces=space or None)
+    last = year if to_year is None else to_year
+    if not 0 <= last - year <= 20:
+        raise InvalidInput(
+            "--to-year", "须不早于 --year，且最多 20 年 / from --year, at most 20 years"
+        )
+    views = [
+        get_app().service.query(qd.district, year=y, spaces=space or None)
+        for y in range(year, last + 1)
+    ]
     if fmt == "xlsx":
         assert out is not None
         from workflows import excel, opportunity_excel
 
-        excel.save(opportunity_excel.district_book(view), out)
-        typer.echo(f"已写出 / written: {out}（{len(view['spaces'])} 个空间 / spaces）")
+        excel.save(opportunity_excel.district_book(views), out)
+        typer.echo(f"已写出 / written: {out}（{len(views)} 年 / years）")
         return
-    emit(view, fmt == "json", table(view))
+    data = views[0] if to_year is None else {"years": views}
+    emit(data, fmt == "json", "\n\n".join(table(v) for v in views))

@@ -429,11 +429,15 @@ def district(
     "/district/export.xlsx",
     name="district_export",
     summary="区县视图导出 / the district view as Excel",
-    description="一年一表 / one sheet for the year.",
+    description="一张表，按年度、空间逐行 / one sheet, a row per year and space.",
     response_class=Response,
 )
-def district_export(ctx: CtxDep, year: Annotated[Year, Query()]) -> Response:
+def district_export(
+    ctx: CtxDep, year: Annotated[Year, Query()], to_year: Annotated[Year | None, Query()] = None
+) -> Response:
     from workflows import opportunity_excel
 
-    view = ctx.query(qd.district, year=year, space_ids=ctx.space_filter())
-    return _xlsx(opportunity_excel.district_book(view), f"district-{year}.xlsx")
+    years = _years(year, to_year)
+    views = ctx.query(qd.district_years, years=years, space_ids=ctx.space_filter())
+    name = f"district-{year}.xlsx" if to_year is None else f"district-{year}-{to_year}.xlsx"
+    return _xlsx(opportunity_excel.district_book(views), name)

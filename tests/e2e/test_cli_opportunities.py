@@ -135,4 +135,10 @@ def test_land_and_the_district_report(cli: Cli, tmp_path: Path) -> None:
     sheet = load_workbook(path).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:2] == ("空间代码", "空间名称") and [r[0] for r in rows[1:]] == ["MC3", "*"]
+    assert rows[0][:3] == ("年度", "空间代码", "空间名称")
+    assert [r[:2] for r in rows[1:]] == [(2024, "MC3"), (2024, "*")]
+    trend = json.loads(
+        cli.ok("report", "district", "--year", "2023", "--to-year", "2024", "--format", "json")
+    )
+    assert [v["year"] for v in trend["years"]] == [2023, 2024]
+    cli.refused(2, "report", "district", "--year", "2024", "--to-year", "2023")
