@@ -17,6 +17,7 @@ from db.repositories import FirmRow
 from lifecycle import opportunities as opp
 from lifecycle.errors import Forbidden, InvalidInput, NotFound
 from lifecycle.table import TERMINAL
+from workflows import opportunity_list_rules as decide_list
 from workflows import opportunity_rules as decide
 from workflows import rules
 from workflows.core import Work
@@ -162,7 +163,7 @@ def list_numbered(w: Work, number: int) -> Row:
 def create_list(w: Work, cmd: CreateList) -> dict[str, Any]:
     repo = w.uow.opportunities
     existing = None if cmd.number is None else repo.list_numbered(cmd.number)
-    rows, number = decide.create_list(
+    rows, number = decide_list.create_list(
         number=cmd.number,
         last=repo.last_number(),
         existing=existing,
@@ -181,7 +182,7 @@ def arrange_list(w: Work, cmd: ArrangeList) -> dict[str, Any]:
     found = {e["id"]: e for e in repo.entries(list(cmd.entry_ids))}
     touched = set(cmd.entry_ids) | {e["id"] for e in on_list}
     heads = {i: _head(w, "entry", i) for i in touched}
-    rows = decide.arrange(
+    rows = decide_list.arrange(
         the_list,
         on_list,
         list(cmd.entry_ids),
@@ -202,7 +203,7 @@ def publish_list(w: Work, cmd: PublishList) -> dict[str, Any]:
     on_list = repo.on_list(the_list["id"])
     parties = {e["id"]: party_of(w, e) for e in on_list}
     heads = {e["id"]: _head(w, "entry", e["id"]) for e in on_list}
-    rows, digest = decide.publish(
+    rows, digest = decide_list.publish(
         the_list,
         on_list,
         parties,
@@ -221,7 +222,9 @@ def publish_list(w: Work, cmd: PublishList) -> dict[str, Any]:
 def introduce(w: Work, cmd: Introduce) -> dict[str, Any]:
     need, supply = entry_of(w, cmd.need_id), entry_of(w, cmd.supply_id)
     existing = w.uow.opportunities.introduced(need["id"], supply["id"])
-    rows, ref = decide.introduce(need, supply, existing, note=cmd.note, actor=cmd.actor, now=w.now)
+    rows, ref = decide_list.introduce(
+        need, supply, existing, note=cmd.note, actor=cmd.actor, now=w.now
+    )
     w.apply_rows(rows)
     return {"introduction_id": ref.id, "outcome": "introduced"}
 
@@ -230,7 +233,7 @@ def record_outcome(w: Work, cmd: RecordOutcome) -> dict[str, Any]:
     intro = w.uow.opportunities.introduction(cmd.introduction_id)
     if intro is None:
         raise NotFound("introduction", cmd.introduction_id)
-    rows = decide.record_outcome(
+    rows = decide_list.record_outcome(
         intro,
         cmd.outcome,
         note=cmd.note,
