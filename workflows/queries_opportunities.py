@@ -240,6 +240,29 @@ def verify_list(w: Work, *, number: int) -> dict[str, Any]:
     return {"number": number, "ok": not problems, "problems": problems}
 
 
+def verify_chains(w: Work) -> dict[str, Any]:
+    """Every opportunity chain (entries, lists, introductions) recomputed, and every published
+    list's content checked against the hash its publish event recorded."""
+    events = w.connection.execute(select(_EV).order_by(_EV.c.subject, _EV.c.subject_id, _EV.c.seq))
+    chains: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for e in events:
+        chains.setdefault((e.subject, e.subject_id), []).append(dict(e._mapping))
+    problems: list[str] = []
+    for chain in chains.values():
+        problems += opp.verify_chain(chain)
+    for row in w.connection.execute(select(_L).where(_L.c.status == opp.LIST_PUBLISHED)):
+        recorded = [
+            e["data"].get("content_hash")
+            for e in chains.get(("list", row.id), [])
+            if e["action"] == "publish"
+        ]
+        digest = opp.content_hash(row.content)
+        if recorded != [digest] or row.content_hash != digest:
+            problems.append(f"list {row.number}: content does not match its published hash")
+    total = sum(len(c) for c in chains.values())
+    return {"ok": not problems, "chains": len(chains), "events": total, "problems": problems}
+
+
 # ---- matching ---------------------------------------------------------------------------------
 def suggestions(w: Work, *, entry_id: int, limit: int = 5) -> list[dict[str, Any]]:
     """For a need, the supplies that match it best (for a supply, the needs): accepted, listed

@@ -259,6 +259,23 @@ def outcome(
     emit(done, as_json, f"已记录 / recorded: #{introduction} → {result}")
 
 
+@opportunity_app.command("verify")
+def verify_all(as_json: Json = False) -> None:
+    """核验全部审计链 / recompute every entry's, list's and introduction's hash chain and each
+    published list's content hash."""
+    from lifecycle.errors import IntegrityError
+
+    report = get_app().service.query(qo.verify_chains)
+    text = (
+        f"{report['chains']} 条链 / chains, {report['events']} 个事件 / events: 完整 / verified"
+        if report["ok"]
+        else "\n".join(report["problems"])
+    )
+    emit(report, as_json, text)
+    if not report["ok"]:
+        raise IntegrityError(f"opportunity chains broken in {len(report['problems'])} place(s)")
+
+
 # ---- numbered lists ---------------------------------------------------------------------------
 def _owner(item: dict[str, Any]) -> str:
     """Who an item is from: its firm, or its space (a published item holds the space as a

@@ -78,6 +78,9 @@ def test_entries_go_through_review_to_a_published_list(cli: Cli, tmp_path: Path)
     intro = cli.json("opportunity", "introduce", str(need), str(supply))["introduction_id"]
     cli.ok("opportunity", "outcome", str(intro), "deal")
     cli.refused(4, "opportunity", "outcome", str(intro), "closed")
+    assert "完整" in cli.ok("opportunity", "verify")
+    report = cli.json("opportunity", "verify")
+    assert report["ok"] and report["chains"] == 4 and report["events"] == 15
 
 
 def test_land_and_the_district_report(cli: Cli, tmp_path: Path) -> None:
