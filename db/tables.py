@@ -464,6 +464,99 @@ class ApplicationDraft(SQLModel, table=True):
     fields: dict[str, Any] = _json()
     saved_at: datetime = _ts()
     saved_by: str = Field(max_length=100)
+class LandParcel(SQLModel, table=True):
+    """A land parcel a space stands on (运营土地): its use class (M0 新型产业用地, M1 一类工业用地,
+    ...), land area, floor area and plot ratio (容积率)."""
+
+    __tablename__ = "land_parcels"
+    id: int | None = _id()
+    space_id: int = Field(foreign_key="spaces.id", index=True)
+    parcel_code: str = Field(max_length=64, unique=True)
+    land_use: str = Field(max_length=8)
+    land_area_m2: float
+    floor_area_m2: float
+    plot_ratio: float
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class OpportunityEntry(SQLModel, table=True):
+    """One need (新场景) or supply (新产品) for the city opportunity list (城市机会清单) of a
+    space; ``firm_id`` None: the space's own. States: ``lifecycle.opportunities``."""
+
+    __tablename__ = "opportunity_entries"
+    __table_args__ = (Index("ix_opportunity_entries_status", "status", "space_id"),)
+    id: int | None = _id()
+    space_id: int = Field(foreign_key="spaces.id")
+    firm_id: int | None = Field(default=None, foreign_key="firms.id", index=True)
+    kind: str = Field(max_length=8)  # need | supply
+    title: str = Field(max_length=80)
+    description: str = Field(sa_type=Text)
+    field: str = Field(max_length=64)  # an industry code of the space's rulebook
+    sought: str = Field(sa_type=Text)  # what is sought (need) or offered (supply)
+    contact_name: str = Field(max_length=50)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_public: bool = False
+    valid_until: date
+    status: str = Field(max_length=16)
+    return_reason: str | None = _text()
+    list_id: int | None = Field(default=None, foreign_key="opportunity_lists.id", index=True)
+    position: int | None = None
+    submitted_by: str = Field(max_length=100)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class OpportunityList(SQLModel, table=True):
+    """第N期城市机会清单: a draft the district assembles, then published and frozen
+    (``content`` as published, ``content_hash`` its SHA-256, also in the list's audit event)."""
+
+    __tablename__ = "opportunity_lists"
+    id: int | None = _id()
+    number: int = Field(unique=True)
+    title: str = Field(max_length=120)
+    status: str = Field(default="draft", max_length=16)  # draft | published
+    content: dict[str, Any] = _json()
+    content_hash: str | None = Field(default=None, max_length=64)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = _ts()
+    published_at: datetime | None = _ts(nullable=True)
+
+
+class Introduction(SQLModel, table=True):
+    """An operator's introduction of a need to a supply, and how it went (``outcome``)."""
+
+    __tablename__ = "introductions"
+    __table_args__ = (UniqueConstraint("need_id", "supply_id"),)
+    id: int | None = _id()
+    need_id: int = Field(foreign_key="opportunity_entries.id")
+    supply_id: int = Field(foreign_key="opportunity_entries.id", index=True)
+    outcome: str = Field(max_length=16)  # introduced | contacted | in_talks | deal | closed
+    note: str | None = _text()
+    created_by: str = Field(max_length=100)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class OpportunityEvent(SQLModel, table=True):
+    """Append-only, hash-chained per subject (an entry, a list, an introduction): see
+    ``lifecycle.opportunities``."""
+
+    __tablename__ = "opportunity_events"
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "seq"),)
+    id: int | None = _big_id()
+    subject: str = Field(max_length=16)  # entry | list | introduction
+    subject_id: int
+    seq: int
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    reason: str | None = _text()
+    data: dict[str, Any] = _json()
+    occurred_at: datetime = _ts()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
 
 
 ALL_TABLES = SQLModel.metadata

@@ -28,6 +28,7 @@ from db import repositories as repo
 from db import writer
 from db.cases import Cases, CoreCases
 from db.effects import Effects, Rows
+from db.opportunities import CoreOpportunities, Opportunities
 from db.queues import CoreQueues, Queues
 from db.registry import CoreRegistry, Registry
 from lifecycle.errors import AlreadyExists, StaleTenancy
@@ -105,6 +106,8 @@ class AbstractUnitOfWork(Protocol):
     @property
     def queues(self) -> Queues: ...
     @property
+    def opportunities(self) -> Opportunities: ...
+    @property
     def connection(self) -> Connection: ...
     @property
     def session(self) -> Session: ...
@@ -138,6 +141,8 @@ class UnitOfWork:
         self.registry: Registry = CoreRegistry(self.current_connection)
         # The deadline and outbox queues (the sweep's claims, what an operator retries).
         self.queues: Queues = CoreQueues(self.current_connection)
+        # The city opportunity lists and the land ledger (entries, lists, chain heads, parcels).
+        self.opportunities: Opportunities = CoreOpportunities(self.current_connection)
 
     def __enter__(self) -> UnitOfWork:
         self._open = True

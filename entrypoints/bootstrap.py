@@ -128,6 +128,18 @@ HANDLERS = LazyHandlers(
         "workflows.identity_commands:TouchSession": "workflows.logins:touch_session",
         "workflows.identity_commands:AssignReviewer": "workflows.accounts:assign_reviewer",
         "workflows.identity_commands:UnassignReviewer": "workflows.accounts:unassign_reviewer",
+        # city opportunity lists (城市机会清单) and the land ledger
+        "workflows.opportunity_commands:SubmitEntry": "workflows.opportunities:submit_entry",
+        "workflows.opportunity_commands:EditEntry": "workflows.opportunities:edit_entry",
+        "workflows.opportunity_commands:ReturnEntry": "workflows.opportunities:return_entry",
+        "workflows.opportunity_commands:AcceptEntry": "workflows.opportunities:accept_entry",
+        "workflows.opportunity_commands:CreateList": "workflows.opportunities:create_list",
+        "workflows.opportunity_commands:ArrangeList": "workflows.opportunities:arrange_list",
+        "workflows.opportunity_commands:PublishList": "workflows.opportunities:publish_list",
+        "workflows.opportunity_commands:Introduce": "workflows.opportunities:introduce",
+        "workflows.opportunity_commands:RecordOutcome": "workflows.opportunities:record_outcome",
+        "workflows.opportunity_commands:AddParcel": "workflows.land:add_parcel",
+        "workflows.opportunity_commands:EditParcel": "workflows.land:edit_parcel",
         # the HTTP API: a POST with an Idempotency-Key runs its command through this
         "workflows.idempotency:Idempotent": "entrypoints.bootstrap:_idempotent",
         "workflows.idempotency:PurgeIdempotencyKeys": "workflows.idempotency:purge",

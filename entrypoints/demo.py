@@ -20,17 +20,22 @@ from zoneinfo import ZoneInfo
 
 from db import meta
 from db.migrate import upgrade
+from entrypoints import demo_opportunities as opportunity_data
 from entrypoints.bootstrap import App, bootstrap
 from entrypoints.demo_data import HANDOVER, figures, good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
 from lifecycle.errors import AlreadyExists, InnospaceError
-from lifecycle.table import ACTIVE
+from lifecycle.table import ACTIVE, TERMINAL
 from workflows import commands as c
+from workflows import opportunity_commands as oc
 from workflows import queries, queries_ops
 from workflows.sweeps import sweep_deadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START, END = date(2022, 1, 4), date(2024, 12, 31)
+# 第5期城市机会清单 is published at the end of 2022 (the seed article is dated 2023-01-01);
+# the operators record how the introductions went in the spring.
+LIST_DAY, FOLLOW_UP_DAY = date(2022, 12, 20), date(2023, 3, 15)
 
 # (fate, how many) — the generated firms; the seed article's firms are added by name.
 FATES: list[tuple[str, int]] = [
@@ -88,6 +93,9 @@ class Demo:
         self.delivered = 0
         self.refused: Counter[str] = Counter()
         self.cohorts: list[dict[str, Any]] = []
+        self.entries: dict[str, int] = {}  # opportunity entries by title
+        self.introductions: list[tuple[int, tuple[str, ...]]] = []
+        self.list_hash: str | None = None
 
     # ---- set-up ---------------------------------------------------------------------------
     def setup(self, n_firms: int) -> None:
@@ -112,18 +120,22 @@ class Demo:
                 )
         for i in range(6):
             do(c.AddUnit(space="HXP", code=f"H-{201 + i}", kind="office", area_m2=80 + 10 * i))
+        self.setup_land()
         self.firms = [
             Firm("峰际生物", "strong", "pharma"),
             Firm("君健万峰", "steady", "medical_devices", space="HXP"),
         ]
+        named = len(self.firms)
         fates = [f for f, n in FATES for _ in range(n)]
         while len(self.firms) < n_firms:
-            fate = fates[(len(self.firms) - 2) % len(fates)]
+            fate = fates[(len(self.firms) - named) % len(fates)]
             name = self.rng.choice(NAMES) + self.rng.choice(NAMES) + self.rng.choice(SUFFIX)
             name = f"成都{name}有限公司"
             if any(f.name == name for f in self.firms):
                 continue
             self.firms.append(Firm(name, fate, self.rng.choice(INDUSTRIES)))
+        # The article's other named firms, beside the generated ones (their stories unchanged).
+        self.firms += [Firm(n, f, ind, space=sp) for n, f, ind, sp in opportunity_data.NAMED_FIRMS]
         for i, firm in enumerate(self.firms):
             firm.uscc = make_uscc(self.rng)
             firm.apply_on = START + timedelta(days=7 * (i % 20) + (i // 20) * 3)
@@ -140,6 +152,97 @@ class Demo:
                     locale="zh-CN",
                 )
             )
+
+    def setup_land(self) -> None:
+        """The article's other four spaces, the six spaces' land parcels, the new units."""
+        do = self.service.handle
+        for code, name in opportunity_data.NEW_SPACES:
+            do(c.CreateSpace(code=code, name=name))
+        for space, prefix, count, area in opportunity_data.NEW_UNITS:
+            for i in range(count):
+                do(c.AddUnit(space=space, code=f"{prefix}-{101 + i}", kind="office", area_m2=area))
+        for space, parcel, use, land, floor in opportunity_data.PARCELS:
+            do(
+                oc.AddParcel(
+                    space=space,
+                    parcel_code=parcel,
+                    land_use=use,
+                    land_area_m2=land,
+                    floor_area_m2=floor,
+                    actor="资产部",
+                )
+            )
+
+    # ---- 第5期城市机会清单 -------------------------------------------------------------------
+    def opportunity_list(self, today: date) -> None:
+        """The spaces and their firms submit 20 needs and 16 supplies; the operators return
+        one and accept all; the district publishes 第5期; needs are introduced to supplies."""
+        by_name = {f.name: f for f in self.firms}
+        valid_until = date(today.year + 1, 12, 31)
+        for kind, rows in (("need", opportunity_data.NEEDS), ("supply", opportunity_data.SUPPLIES)):
+            for space, firm_name, title, fld, sought, description in rows:
+                firm = by_name.get(firm_name) if firm_name else None
+                resident = firm is not None and firm.state not in (None, *TERMINAL)
+                done = self.do(
+                    oc.SubmitEntry(
+                        space=space,
+                        firm=firm.uscc if resident and firm is not None else None,
+                        kind=kind,
+                        title=title,
+                        description=description + opportunity_data.SAMPLE,
+                        field=fld,
+                        sought=sought,
+                        contact_name="联系人" if resident else "招商服务中心",
+                        contact_phone=None if resident else "028-8268 0000",
+                        contact_public=not resident,
+                        valid_until=valid_until,
+                        actor=firm_name or "空间运营方",
+                    )
+                )
+                if done is not None:
+                    self.entries[title] = done["entry_id"]
+        first = next(iter(self.entries.values()))
+        self.do(
+            oc.ReturnEntry(entry_id=first, reason="请写明合作医院的级别与合作方式", actor="运营部")
+        )
+        self.do(
+            oc.EditEntry(
+                entry_id=first,
+                sought="三甲医院检验科、肿瘤科临床验证合作",
+                actor="运营部",
+                reason="按退回意见补充",
+            )
+        )
+        for entry_id in self.entries.values():
+            self.do(oc.AcceptEntry(entry_id=entry_id, actor="运营部"))
+        district = "温江区新经济和科技局"
+        self.do(
+            oc.CreateList(
+                number=5, title="温江区第5期城市机会清单（高品质科创空间）", actor=district
+            )
+        )
+        self.do(oc.ArrangeList(number=5, entry_ids=tuple(self.entries.values()), actor=district))
+        published = self.do(oc.PublishList(number=5, actor=district))
+        self.list_hash = None if published is None else published["content_hash"]
+        for need, supply, outcomes in opportunity_data.INTRODUCTIONS:
+            if need in self.entries and supply in self.entries:
+                done = self.do(
+                    oc.Introduce(
+                        need_id=self.entries[need], supply_id=self.entries[supply], actor="运营部"
+                    )
+                )
+                if done is not None:
+                    self.introductions.append((done["introduction_id"], outcomes))
+
+    def follow_up(self) -> None:
+        """How each introduction went."""
+        for introduction_id, outcomes in self.introductions:
+            for outcome in outcomes:
+                self.do(
+                    oc.RecordOutcome(
+                        introduction_id=introduction_id, outcome=outcome, actor="运营部"
+                    )
+                )
 
     # ---- the operator and the firms -------------------------------------------------------
     def act(self, firm: Firm, today: date) -> None:
@@ -486,6 +589,10 @@ class Demo:
                 for firm in self.firms:
                     self.act(firm, today)
                 self.refresh(today)
+                if today == LIST_DAY:
+                    self.opportunity_list(today)
+                elif today == FOLLOW_UP_DAY:
+                    self.follow_up()
             if offset % 7 == 0 or offset == days - 1:
                 self.delivered += self.app.relay(self.clock).run_once().delivered
             if progress:
@@ -564,6 +671,8 @@ def _summary(app: App, demo: Demo, seconds: float) -> dict[str, Any]:
     out.update(app.service.query(queries.activity_totals))
     out["refusals"] = dict(demo.refused)
     out["cohorts"] = demo.cohorts
+    out["opportunity_entries"] = len(demo.entries)
+    out["opportunity_list_hash"] = demo.list_hash
     out["seconds"] = round(seconds, 1)
     return out
 
@@ -571,7 +680,7 @@ def _summary(app: App, demo: Demo, seconds: float) -> dict[str, Any]:
 def _print(s: dict[str, Any], path: Path) -> None:
     from lifecycle.table import STATE_LABELS
 
-    print("innospace 演示 / demo — 成都医学城三医创新中心 + 海峡中小企业孵化园, 2022–2024")
+    print("innospace 演示 / demo — 温江区六个高品质科创空间 / six spaces of Wenjiang, 2022–2024")
     print(f"  企业 firms: {s['firms']}    用时 time: {s['seconds']} s")
     print("  各状态企业数 / firms per state:")
     for state, n in sorted(s["states"].items(), key=lambda kv: -kv[1]):
@@ -600,7 +709,14 @@ def _print(s: dict[str, Any], path: Path) -> None:
             "  被规则拒绝的操作 / refused by the rules: "
             + ", ".join(f"{k} {v}" for k, v in sorted(s["refusals"].items()))
         )
+    if s["opportunity_list_hash"]:
+        print(
+            f"  第5期城市机会清单 / opportunity list 5: {s['opportunity_entries']} 条 / entries "
+            f"（示例数据 / sample data）, SHA-256 {s['opportunity_list_hash'][:16]}…"
+        )
     print(f"  数据库 / database: {path.resolve()}")
     print(f"  试试 / try: innospace --db {path} list --state active")
     print(f"             innospace --db {path} timeline 1")
     print(f"             innospace --db {path} audit verify")
+    print(f"             innospace --db {path} opportunity list show 5")
+    print(f"             innospace --db {path} report district --year 2023")

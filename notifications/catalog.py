@@ -172,6 +172,15 @@ def _adverse_review(context: Mapping[str, Any]) -> bool:
     return context.get("consequence") in ADVERSE_OUTCOMES.values()
 
 
+# The opportunity-list notices name no tenancy: an entry belongs to a firm in a space.
+_ENTRY_BASE = ("firm", "space", "sent_on")
+_ENTRY = {
+    "id": 12,
+    "title": "寻求与三甲医院开展临床技术合作",
+    "kind_zh": "新场景",
+    "kind_en": "new scenario (need)",
+}
+
 _DEFECTS = "2025年度研发投入强度低于3%；未按时报送季度数据"
 
 SPECS: tuple[MessageSpec, ...] = (
@@ -534,6 +543,36 @@ SPECS: tuple[MessageSpec, ...] = (
                 base=("sent_on",),
             )
         },
+    ),
+    MessageSpec(
+        "opportunity_returned",
+        {
+            "firm": _v(
+                "entry reason",
+                {"entry": _ENTRY, "reason": "需求描述过于笼统，请补充合作方式和预算"},
+                base=_ENTRY_BASE,
+            )
+        },
+        doc="an opportunity-list entry returned to its firm with the reason",
+    ),
+    MessageSpec(
+        "opportunity_accepted",
+        {"firm": _v("entry", {"entry": _ENTRY}, base=_ENTRY_BASE)},
+        doc="an opportunity-list entry accepted for the next list",
+    ),
+    MessageSpec(
+        "opportunity_published",
+        {
+            "firm": _v(
+                "entry list",
+                {
+                    "entry": _ENTRY,
+                    "list": {"number": 5, "title": "温江区第5期城市机会清单", "n": 3},
+                },
+                base=_ENTRY_BASE,
+            )
+        },
+        doc="a published list carries the firm's entry",
     ),
 )
 

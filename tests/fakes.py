@@ -356,6 +356,7 @@ class FakeUnitOfWork:
         self.cases = FakeCases(self)
         self.registry = FakeRegistry(self)
         self.queues = FakeQueues(self)
+        self.opportunities = FakeOpportunities(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         self._rows = copy.deepcopy(self.db.tables)
@@ -640,6 +641,58 @@ class FakeQueues(_Repository):
 
     def notice_queued(self, key: str) -> bool:
         return bool(select(self.uow.rows, "outbox", dedupe_key=key))
+
+
+class FakeOpportunities(_Repository):
+    """:mod:`db.opportunities` over the unit of work's rows."""
+
+    __slots__ = ()
+
+    def _get(self, table: str, key: int) -> Row | None:
+        row = self.uow.rows[table].get(key)
+        return None if row is None else copy.deepcopy(row)
+
+    def entry(self, entry_id: int) -> Row | None:
+        return self._get("opportunity_entries", entry_id)
+
+    def entries(self, ids: Sequence[int]) -> list[Row]:
+        rows = self.uow.rows["opportunity_entries"]
+        return [copy.deepcopy(rows[i]) for i in sorted(set(ids)) if i in rows]
+
+    def on_list(self, list_id: int) -> list[Row]:
+        found = select(self.uow.rows, "opportunity_entries", list_id=list_id)
+        return [copy.deepcopy(r) for r in sorted(found, key=lambda r: r["position"])]
+
+    def list_numbered(self, number: int) -> Row | None:
+        found = select(self.uow.rows, "opportunity_lists", number=number)
+        return copy.deepcopy(found[0]) if found else None
+
+    def last_number(self) -> int:
+        return max((r["number"] for r in self.uow.rows["opportunity_lists"].values()), default=0)
+
+    def introduction(self, introduction_id: int) -> Row | None:
+        return self._get("introductions", introduction_id)
+
+    def introduced(self, need_id: int, supply_id: int) -> Row | None:
+        found = select(self.uow.rows, "introductions", need_id=need_id, supply_id=supply_id)
+        return copy.deepcopy(found[0]) if found else None
+
+    def head(self, subject: str, subject_id: int) -> tuple[int, str] | None:
+        found = select(self.uow.rows, "opportunity_events", subject=subject, subject_id=subject_id)
+        if not found:
+            return None
+        last = max(found, key=lambda e: e["seq"])
+        return int(last["seq"]), str(last["hash"])
+
+    def parcel(self, code: str) -> Row | None:
+        found = select(self.uow.rows, "land_parcels", parcel_code=code)
+        return copy.deepcopy(found[0]) if found else None
+
+    def space_of(self, space_id: int) -> Row | None:
+        row = self.uow.rows["spaces"].get(space_id)
+        if row is None:
+            return None
+        return {k: row[k] for k in ("id", "code", "name", "rulebook_version")}
 
 
 def _deadline(row: Row) -> DeadlineRow:

@@ -48,6 +48,7 @@ def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
     session cookies and CSRF tokens."""
     from entrypoints.http import (
         routes_cases,
+        routes_opportunities,
         routes_ops,
         routes_registry,
         routes_session,
@@ -80,7 +81,14 @@ def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
     api.add_exception_handler(StarletteHTTPException, problems.on_starlette_http)
     api.add_exception_handler(OperationalError, problems.on_database_unavailable)
     api.add_exception_handler(Exception, problems.on_unexpected)
-    for module in (routes_session, routes_tenancies, routes_cases, routes_registry, routes_ops):
+    for module in (
+        routes_session,
+        routes_tenancies,
+        routes_cases,
+        routes_registry,
+        routes_ops,
+        routes_opportunities,
+    ):
         api.include_router(module.router)
     from entrypoints import web
 

@@ -15,7 +15,8 @@ the route — any other role gets 403 — and the scope its record is checked in
 
 Roles: admin (accounts, rulebooks, templates, everything), operator (their spaces, every
 action there), reviewer (assigned applications: read, score), firm (its own tenancies,
-reviews, notices, deadlines), viewer (read-only in the spaces granted).
+reviews, notices, deadlines, opportunity entries), viewer (read-only in the spaces granted;
+as the district, it also assembles and publishes the city opportunity lists).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ STAFF = frozenset({"admin", "operator"})
 READERS = frozenset({"admin", "operator", "viewer"})
 TENANCY_READERS = frozenset({"admin", "operator", "viewer", "firm", "reviewer"})
 EVERYONE = TENANCY_READERS
+#: The district: it assembles and publishes the city opportunity lists (城市机会清单).
+DISTRICT = frozenset({"admin", "viewer"})
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,31 @@ POLICY: dict[str, Rule] = {
     "calendar_list": Rule(EVERYONE),
     "calendar_set": Rule(ADMIN),
     "audit_verify": Rule(ADMIN),
+    # 城市机会清单: firms their own entries (checked by the routes: another firm's is 404),
+    # staff and viewers their spaces'; the district (viewer, admin) assembles and publishes
+    "opportunity_entries_list": Rule(READERS | {"firm"}),
+    "opportunity_entry_submit": Rule(STAFF | {"firm"}),
+    "opportunity_entry_show": Rule(READERS | {"firm"}),
+    "opportunity_entry_edit": Rule(STAFF | {"firm"}),
+    "opportunity_entry_return": Rule(STAFF),
+    "opportunity_entry_accept": Rule(STAFF),
+    "opportunity_entry_suggestions": Rule(READERS),
+    "introductions_list": Rule(READERS | {"firm"}),
+    "introduction_create": Rule(STAFF),
+    "introduction_outcome": Rule(STAFF),
+    "opportunity_lists_list": Rule(READERS | {"firm"}),
+    "opportunity_list_create": Rule(DISTRICT),
+    "opportunity_list_show": Rule(READERS | {"firm"}),
+    "opportunity_list_arrange": Rule(DISTRICT),
+    "opportunity_list_publish": Rule(DISTRICT),
+    "opportunity_list_export": Rule(READERS | {"firm"}),
+    "public_opportunity_list": Rule(EVERYONE, public=True),
+    # the land ledger and the district view
+    "land_list": Rule(READERS, "space"),
+    "land_add": Rule(STAFF, "space"),
+    "land_edit": Rule(STAFF, "space"),
+    "district_view": Rule(READERS),
+    "district_export": Rule(READERS),
 }
 
 

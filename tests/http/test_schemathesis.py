@@ -25,6 +25,8 @@ WATCHED = (
     "reviews", "rectifications", "violations", "exit_cases", "deadlines", "audit_events",
     "outbox", "inbox", "rulebooks", "calendar_overrides", "message_templates",
     "idempotency_keys", "reviewer_assignments", "users", "api_tokens",
+    "opportunity_entries", "opportunity_lists", "opportunity_events", "introductions",
+    "land_parcels",
 )  # fmt: skip
 
 

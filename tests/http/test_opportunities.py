@@ -1,0 +1,267 @@
+"""The city opportunity lists, the land ledger and the district view over HTTP, on SQLite and
+PostgreSQL: a firm submits and edits only its own entries (another firm's is 404), staff
+review within their spaces, the district publishes; the public URL needs no login and never
+shows an unpublished list or entry, nor a contact the entry kept private; the Excel exports;
+bad input refused with nothing written."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from api_support import World
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from db.tables import ALL_TABLES
+
+TABLES = ("opportunity_entries", "opportunity_lists", "opportunity_events", "outbox")
+
+
+def counts(world: World) -> dict[str, int]:
+    with world.app.engine.connect() as conn:
+        return {
+            t: int(
+                conn.execute(select(func.count()).select_from(ALL_TABLES.tables[t])).scalar_one()
+            )
+            for t in TABLES
+        }
+
+
+def entry(**kw: Any) -> dict[str, Any]:
+    return {
+        "space": "MC3",
+        "kind": "need",
+        "title": "寻求与医院开展临床技术合作",
+        "description": "本企业寻求与三甲医院开展医疗器械临床验证合作（示例数据）。",
+        "field": "medical_devices",
+        "sought": "医院临床合作",
+        "contact_name": "赵联系",
+        "contact_phone": "028-1234 5678",
+        "valid_until": "2024-12-31",
+        **kw,
+    }
+
+
+@pytest.fixture
+def entries(world: World) -> dict[str, int]:
+    """The own firm's need (by its firm account), the other firm's supply in HX (by admin)."""
+    firm, admin = world.client("firm"), world.client("admin")
+    own = firm.post("/api/opportunity-entries", json=entry())
+    assert own.status_code == 201, own.text
+    other = admin.post(
+        "/api/opportunity-entries",
+        json=entry(
+            space="HX",
+            firm=world.other_firm,
+            kind="supply",
+            title="医疗器械临床合作服务",
+            sought="临床合作医院对接",
+            contact_public=True,
+        ),
+    )
+    assert other.status_code == 201, other.text
+    return {"own": own.json()["entry_id"], "other": other.json()["entry_id"]}
+
+
+def test_a_firm_submits_and_edits_only_its_own_entries(
+    world: World, entries: dict[str, int]
+) -> None:
+    firm = world.client("firm")
+    before = counts(world)
+    refused = firm.post("/api/opportunity-entries", json=entry(firm=world.other_firm))
+    assert refused.status_code == 403
+    assert "本企业" in refused.json()["detail"]
+    other = entries["other"]
+    for response in (
+        firm.get(f"/api/opportunity-entries/{other}"),
+        firm.patch(f"/api/opportunity-entries/{other}", json={"title": "改别人的条目"}),
+        firm.get(f"/api/opportunity-entries/{other}/suggestions"),
+    ):
+        assert response.status_code in (403, 404)
+    missing = firm.get("/api/opportunity-entries/987654")
+    assert firm.get(f"/api/opportunity-entries/{other}").json()["title"] == missing.json()["title"]
+    assert counts(world) == before
+    listed = firm.get("/api/opportunity-entries").json()
+    assert [e["id"] for e in listed] == [entries["own"]]
+    edited = firm.patch(
+        f"/api/opportunity-entries/{entries['own']}", json={"title": "寻求医院合作"}
+    )
+    assert edited.status_code == 200 and edited.json()["changes"]["title"][1] == "寻求医院合作"
+    assert (
+        firm.post(f"/api/opportunity-entries/{entries['own']}/accept", json={}).status_code == 403
+    )
+
+
+def test_staff_review_within_their_spaces(world: World, entries: dict[str, int]) -> None:
+    operator = world.client("operator")
+    assert (
+        operator.post(f"/api/opportunity-entries/{entries['other']}/accept", json={}).status_code
+        == 404
+    )
+    assert [e["id"] for e in operator.get("/api/opportunity-entries").json()] == [entries["own"]]
+    no_reason = operator.post(f"/api/opportunity-entries/{entries['own']}/return", json={})
+    assert no_reason.status_code == 422 and "reason" in no_reason.text
+    returned = operator.post(
+        f"/api/opportunity-entries/{entries['own']}/return", json={"reason": "请写明医院级别"}
+    )
+    assert returned.status_code == 200 and returned.json()["status"] == "returned"
+    firm = world.client("firm")
+    assert (
+        firm.patch(
+            f"/api/opportunity-entries/{entries['own']}", json={"sought": "三甲医院临床合作"}
+        ).json()["status"]
+        == "submitted"
+    )
+    assert (
+        operator.post(f"/api/opportunity-entries/{entries['own']}/accept", json={}).status_code
+        == 200
+    )
+    shown = firm.get(f"/api/opportunity-entries/{entries['own']}").json()
+    assert [t["action"] for t in shown["timeline"]] == [
+        "submit",
+        "return",
+        "resubmit",
+        "accept",
+    ]
+
+
+def test_the_district_publishes_and_the_public_sees_only_published_lists(
+    world: World, entries: dict[str, int]
+) -> None:
+    admin, viewer, anonymous = world.client("admin"), world.client("viewer"), world.client()
+    for e in entries.values():
+        assert admin.post(f"/api/opportunity-entries/{e}/accept", json={}).status_code == 200
+    waiting = world.client("firm").post(
+        "/api/opportunity-entries", json=entry(title="尚未审核的需求")
+    )
+    assert waiting.status_code == 201
+    assert (
+        world.client("operator").post("/api/opportunity-lists", json={"title": "x"}).status_code
+        == 403
+    )
+    created = viewer.post(
+        "/api/opportunity-lists", json={"title": "温江区第5期城市机会清单", "number": 5}
+    )
+    assert created.status_code == 201, created.text
+    before = counts(world)
+    assert viewer.post("/api/opportunity-lists/5/publish").status_code == 422  # empty
+    assert counts(world) == before
+    arranged = viewer.put(
+        "/api/opportunity-lists/5/entries", json={"entry_ids": [entries["other"], entries["own"]]}
+    )
+    assert arranged.status_code == 200, arranged.text
+    assert anonymous.get("/api/public/opportunity-lists/5").status_code == 404  # a draft
+    assert world.client("firm").get("/api/opportunity-lists/5").status_code == 404
+    published = viewer.post("/api/opportunity-lists/5/publish")
+    assert published.status_code == 200, published.text
+
+    public = anonymous.get("/api/public/opportunity-lists/5")
+    assert public.status_code == 200
+    body = public.json()
+    assert body["content_hash"] == published.json()["content_hash"]
+    assert [i["title"] for i in body["items"]] == [
+        "医疗器械临床合作服务",
+        "寻求与医院开展临床技术合作",
+    ]
+    assert body["items"][0]["contact"] == {"name": "赵联系", "phone": "028-1234 5678"}
+    assert body["items"][1]["contact"] is None
+    assert "尚未审核的需求" not in public.text and "028" not in str(body["items"][1])
+    assert anonymous.get("/api/public/opportunity-lists/6").status_code == 404
+    assert anonymous.get("/api/opportunity-lists/5").status_code == 401
+
+    before = counts(world)
+    frozen = viewer.put("/api/opportunity-lists/5/entries", json={"entry_ids": []})
+    assert frozen.status_code == 409 and "已发布" in frozen.json()["detail"]
+    assert (
+        admin.patch(
+            f"/api/opportunity-entries/{entries['own']}", json={"title": "发布后修改"}
+        ).status_code
+        == 409
+    )
+    assert counts(world) == before
+
+    export = world.client("firm").get("/api/opportunity-lists/5/export.xlsx")
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(export.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert [r[4] for r in rows[1:]] == ["医疗器械临床合作服务", "寻求与医院开展临床技术合作"]
+
+    suggested = admin.get(f"/api/opportunity-entries/{entries['own']}/suggestions").json()
+    assert [s["id"] for s in suggested] == [entries["other"]]
+    intro = admin.post(
+        "/api/introductions", json={"need_id": entries["own"], "supply_id": entries["other"]}
+    )
+    assert intro.status_code == 201
+    done = admin.post(
+        f"/api/introductions/{intro.json()['introduction_id']}/outcome", json={"outcome": "deal"}
+    )
+    assert done.status_code == 200
+    mine = world.client("firm").get("/api/introductions").json()
+    assert [(i["need_firm"], i["supply_firm"], i["outcome"]) for i in mine] == [
+        ("本企业医疗科技", "他企业生物科技", "deal")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "标" * 81}, "title"),
+        ({"description": "长" * 20001}, "description"),
+        ({"kind": "offer"}, "kind"),
+        ({"valid_until": "2020-01-01"}, "valid_until"),
+        ({"field": "software"}, "field"),
+        ({"unknown": 1}, "unknown"),
+    ],
+)
+def test_bad_entries_are_refused_with_nothing_written(
+    world: World, change: dict[str, Any], field: str
+) -> None:
+    before = counts(world)
+    refused = world.client("firm").post("/api/opportunity-entries", json=entry(**change))
+    assert refused.status_code == 422, refused.text
+    assert field in refused.text
+    assert counts(world) == before
+
+
+def test_land_and_the_district_view(world: World) -> None:
+    operator, viewer = world.client("operator"), world.client("viewer")
+    added = operator.post(
+        "/api/spaces/MC3/land",
+        json={
+            "parcel_code": "WJ-M0-7",
+            "land_use": "M0",
+            "land_area_m2": 6666.7,
+            "floor_area_m2": 13333.4,
+        },
+    )
+    assert added.status_code == 201, added.text
+    assert operator.post("/api/spaces/HX/land", json={}).status_code == 404
+    assert viewer.get("/api/spaces/MC3/land").json()[0]["land_area_mu"] == 10.0
+    edited = operator.patch("/api/spaces/MC3/land/WJ-M0-7", json={"land_use": "M1"})
+    assert edited.status_code == 200 and edited.json()["changes"] == {"land_use": ["M0", "M1"]}
+    view = viewer.get("/api/district", params={"year": 2024}).json()
+    assert [s["space"] for s in view["spaces"]] == ["MC3"]  # the viewer's spaces only
+    assert view["spaces"][0]["plot_ratio"] == 2.0
+    trend = (
+        world.client("admin").get("/api/district", params={"year": 2023, "to_year": 2024}).json()
+    )
+    assert [v["year"] for v in trend["years"]] == [2023, 2024]
+    assert [s["space"] for s in trend["years"][1]["spaces"]] == ["HX", "MC3"]
+    export = viewer.get("/api/district/export.xlsx", params={"year": 2024})
+    assert export.status_code == 200
+    assert world.client("firm").get("/api/district", params={"year": 2024}).status_code == 403
+
+
+def test_a_retried_submission_with_an_idempotency_key_acts_once(world: World) -> None:
+    firm = world.client("firm")
+    headers = {"Idempotency-Key": "entry-submit-1"}
+    first = firm.post("/api/opportunity-entries", json=entry(), headers=headers)
+    again = firm.post("/api/opportunity-entries", json=entry(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert len(firm.get("/api/opportunity-entries").json()) == 1

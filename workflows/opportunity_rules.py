@@ -1,0 +1,354 @@
+"""What an opportunity entry's command writes, decided from what its handler loaded (no I/O).
+
+Each function checks a command against the rows as they are (an entry, the firm and the
+space, the rulebook's industries) and returns the :class:`~db.effects.Rows` to write: the
+entry inserted or updated, the next event of its hash chain, and the firm's notice (an outbox
+row with its dedupe key). :mod:`workflows.opportunities` loads, calls these and writes once,
+in the command's transaction. Lists and introductions: :mod:`workflows.opportunity_list_rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from db.effects import Ref, RefKey, Rows, json_column, outbox_row
+from db.repositories import FirmRow
+from lifecycle import opportunities as opp
+from lifecycle.audit import GENESIS
+from lifecycle.errors import InvalidInput
+
+Row = dict[str, Any]
+Head = tuple[int, str] | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChainHash(RefKey):
+    """The hash of an event whose subject the same rows insert: made once the writer knows the
+    subject's id (the writer resolves it like any :class:`RefKey`)."""
+
+    row: Row = field(default_factory=dict)
+
+    def resolve(self) -> str:
+        fields = {k: self.row[k] for k in opp.HASHED}
+        fields["subject_id"] = self.ref.id
+        return opp.event_hash(**fields)
+
+
+def chain_event(
+    rows: Rows,
+    *,
+    head: Head,
+    subject: str,
+    subject_id: int | Ref,
+    actor: str,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    now: datetime,
+    reason: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Append the next event of a subject's chain (``head``: its last (seq, hash))."""
+    seq, prev = (0, GENESIS) if head is None else head
+    row: Row = {
+        "subject": subject,
+        "subject_id": subject_id,
+        "seq": seq + 1,
+        "actor": actor,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "reason": reason,
+        "data": dict(data or {}),
+        "occurred_at": now,
+        "prev_hash": prev,
+    }
+    if isinstance(subject_id, Ref):
+        row["hash"] = ChainHash("", subject_id, "", row)
+    else:
+        row["hash"] = opp.event_hash(**{k: row[k] for k in opp.HASHED})
+    rows.insert("opportunity_events", **row)
+
+
+@dataclass(slots=True)
+class Party:
+    """The space (and firm) an entry belongs to, as its notices and list items quote them."""
+
+    space: Row  # id, code, name
+    firm: FirmRow | None
+    industries: Mapping[str, str]  # code -> Chinese label
+
+
+def notice(
+    rows: Rows,
+    message: str,
+    entry: Row,
+    party: Party,
+    *,
+    seq: int,
+    now: datetime,
+    today: date,
+    context: Mapping[str, Any] | None = None,
+) -> None:
+    """The firm's notice about its entry (none for a space's own entry)."""
+    firm = party.firm
+    if firm is None:
+        return
+    kind_zh, kind_en = opp.KINDS[entry["kind"]]
+    ctx = {
+        "firm": {
+            "id": firm.id,
+            "name": firm.name,
+            "uscc": firm.uscc,
+            "contact_name": firm.contact_name,
+            "email": firm.contact_email,
+            "account_manager": firm.account_manager,
+        },
+        "space": {"code": party.space["code"], "name": party.space["name"]},
+        "sent_on": today.isoformat(),
+        "entry": {
+            "id": entry["id"],
+            "title": entry["title"],
+            "kind_zh": kind_zh,
+            "kind_en": kind_en,
+        },
+        **(context or {}),
+    }
+    key = f"{message}:firm:entry:{entry['id']}:{seq}"
+    rows.insert(
+        "outbox",
+        **outbox_row(
+            key,
+            message,
+            tenancy_id=None,
+            firm_id=firm.id,
+            audience="firm",
+            locale=firm.locale,
+            context=json_column(ctx),
+            now=now,
+        ),
+    )
+
+
+def next_seq(head: Head) -> int:
+    return 1 if head is None else head[0] + 1
+
+
+# ---- entries ----------------------------------------------------------------------------------
+#: The fields of an entry a submission or an edit sets.
+ENTRY_FIELDS = (
+    "title",
+    "description",
+    "field",
+    "sought",
+    "contact_name",
+    "contact_phone",
+    "contact_public",
+    "valid_until",
+)
+
+
+def checked_fields(given: Mapping[str, Any], industries: Mapping[str, str], today: date) -> Row:
+    """The given entry fields, each checked (a field left out is not in the result)."""
+    out: Row = {}
+    for name, value in given.items():
+        if name == "field":
+            out[name] = opp.check_field(str(value), industries)
+        elif name == "contact_phone":
+            out[name] = opp.check_phone(value)
+        elif name == "contact_public":
+            if not isinstance(value, bool):
+                raise InvalidInput(name, "须为是或否 / must be true or false", value)
+            out[name] = value
+        elif name == "valid_until":
+            if not isinstance(value, date):
+                raise InvalidInput(name, "须为日期 / must be a date", value)
+            out[name] = opp.check_valid_until(value, today)
+        else:
+            out[name] = opp.check_text(name, value)
+    return out
+
+
+def submit(
+    party: Party,
+    given: Mapping[str, Any],
+    *,
+    kind: str,
+    actor: str,
+    now: datetime,
+    today: date,
+) -> tuple[Rows, Ref]:
+    """A new entry, ``submitted``, and its first event."""
+    values = checked_fields(given, party.industries, today)
+    missing = [n for n in ENTRY_FIELDS if n not in values and n not in ("contact_phone",)]
+    if missing:
+        raise InvalidInput(missing[0], "不能为空 / must not be empty")
+    rows = Rows()
+    ref = rows.insert(
+        "opportunity_entries",
+        space_id=party.space["id"],
+        firm_id=None if party.firm is None else party.firm.id,
+        kind=opp.kind_of(kind),
+        status=opp.SUBMITTED,
+        return_reason=None,
+        list_id=None,
+        position=None,
+        submitted_by=actor,
+        created_at=now,
+        updated_at=now,
+        **{"contact_phone": None, **values},
+    )
+    chain_event(
+        rows,
+        head=None,
+        subject="entry",
+        subject_id=ref,
+        actor=actor,
+        action="submit",
+        from_status=None,
+        to_status=opp.SUBMITTED,
+        now=now,
+        data={"kind": opp.kind_of(kind), "space": party.space["code"]},
+    )
+    return rows, ref
+
+
+def edit(
+    entry: Row,
+    party: Party,
+    given: Mapping[str, Any],
+    *,
+    by_firm: bool,
+    head: Head,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    today: date,
+) -> tuple[Rows, dict[str, list[Any]]]:
+    """The entry's changed fields (a returned entry its firm edits is submitted again)."""
+    status = entry["status"]
+    editable = frozenset({opp.SUBMITTED, opp.RETURNED}) if by_firm else opp.EDITABLE
+    opp.require_status("opportunity_entry", entry["id"], status, editable, "edit")
+    values = checked_fields(
+        {k: v for k, v in given.items() if v is not None}, party.industries, today
+    )
+    changes = {
+        name: [_shown(entry[name]), _shown(value)]
+        for name, value in values.items()
+        if entry[name] != value
+    }
+    resubmitted = status == opp.RETURNED
+    if not changes and not resubmitted:
+        raise InvalidInput("changes", "没有要修改的内容 / nothing to change")
+    to_status = opp.SUBMITTED if resubmitted else status
+    rows = Rows()
+    rows.update(
+        "opportunity_entries",
+        entry["id"],
+        **{k: values[k] for k in changes},
+        status=to_status,
+        updated_at=now,
+    )
+    chain_event(
+        rows,
+        head=head,
+        subject="entry",
+        subject_id=entry["id"],
+        actor=actor,
+        action="resubmit" if resubmitted else "edit",
+        from_status=status,
+        to_status=to_status,
+        reason=reason,
+        now=now,
+        data={"changes": changes},
+    )
+    return rows, changes
+
+
+def _shown(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def return_entry(
+    entry: Row,
+    party: Party,
+    *,
+    head: Head,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    today: date,
+) -> Rows:
+    """The entry back to its submitter with the reason (its firm is told)."""
+    opp.require_status("opportunity_entry", entry["id"], entry["status"], opp.RETURNABLE, "return")
+    text = opp.check_text("reason", reason)
+    rows = Rows()
+    rows.update(
+        "opportunity_entries", entry["id"], status=opp.RETURNED, return_reason=text, updated_at=now
+    )
+    chain_event(
+        rows,
+        head=head,
+        subject="entry",
+        subject_id=entry["id"],
+        actor=actor,
+        action="return",
+        from_status=entry["status"],
+        to_status=opp.RETURNED,
+        reason=text,
+        now=now,
+    )
+    notice(
+        rows,
+        "opportunity_returned",
+        entry,
+        party,
+        seq=next_seq(head),
+        now=now,
+        today=today,
+        context={"reason": text},
+    )
+    return rows
+
+
+def accept_entry(
+    entry: Row,
+    party: Party,
+    *,
+    head: Head,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    today: date,
+) -> Rows:
+    """The entry accepted: it waits for the next list (its firm is told)."""
+    opp.require_status(
+        "opportunity_entry", entry["id"], entry["status"], frozenset({opp.SUBMITTED}), "accept"
+    )
+    if entry["valid_until"] <= today:
+        raise InvalidInput(
+            "valid_until",
+            "已过有效期，须先修改有效期 / expired: edit its validity first",
+            entry["valid_until"].isoformat(),
+        )
+    rows = Rows()
+    rows.update(
+        "opportunity_entries", entry["id"], status=opp.ACCEPTED, return_reason=None, updated_at=now
+    )
+    chain_event(
+        rows,
+        head=head,
+        subject="entry",
+        subject_id=entry["id"],
+        actor=actor,
+        action="accept",
+        from_status=entry["status"],
+        to_status=opp.ACCEPTED,
+        reason=reason,
+        now=now,
+    )
+    notice(rows, "opportunity_accepted", entry, party, seq=next_seq(head), now=now, today=today)
+    return rows
