@@ -51,7 +51,7 @@ MESSAGES: dict[str, Words] = {
     "publicity_start": ("公示开始", "publicity starts"),
     "publicity_end": ("公示结束", "publicity ends"),
     "objection_ruling": ("异议处理结果", "objection ruling"),
-    "admitted": ("准予入驻通知", "admitted"),
+    "admitted": ("准予入驻通知", "admission notice"),
     "agreement_lapse_warning": ("签约期限提醒", "agreement deadline warning"),
     "agreement_signed": ("入驻协议已签订", "agreement signed"),
     "application_withdrawn": ("申请已撤回", "application withdrawn"),
@@ -100,7 +100,7 @@ ROLES: dict[str, Words] = {
     "viewer": ("只读", "viewer"),
 }
 ACCOUNT_STATUS: dict[str, Words] = {
-    "active": ("正常", "active"),
+    "active": ("正常", "enabled"),
     "locked": ("已锁定", "locked"),
     "disabled": ("已停用", "disabled"),
 }

@@ -43,7 +43,7 @@ CONSEQUENCES: dict[str, Words] = {
 }
 PERIODS: dict[str, Words] = {
     "info_request_response": ("补充材料期限", "information request answer"),
-    "publicity": ("公示期", "publicity"),
+    "publicity": ("公示期", "public notice period"),
     "objection_lodging": ("异议提出期", "objection lodging"),
     "agreement_signing": ("签约期限", "agreement signing"),
     "agreement_lapse_warning": ("签约到期提醒", "agreement lapse warning"),
@@ -53,7 +53,7 @@ PERIODS: dict[str, Words] = {
     "rectification": ("整改期", "rectification"),
     "rectification_extension_max": ("整改延期上限", "longest rectification extension"),
     "objection_window": ("陈述申辩期", "objection window"),
-    "vacate": ("腾退期", "vacating"),
+    "vacate": ("腾退期", "vacating period"),
     "vacate_immediate": ("立即退出的腾退期", "vacating after an immediate exit"),
     "cure_notice": ("限期改正期", "cure period"),
     "arrears_demand": ("催缴期", "payment demand"),

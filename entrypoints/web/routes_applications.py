@@ -26,6 +26,7 @@ from lifecycle.table import STATE_LABELS
 from workflows import commands as c
 from workflows import identity, queries_http, queries_publicity
 from workflows import queries_applications as qa
+from workflows.queries_http import SCORING_STATES
 
 router = APIRouter(include_in_schema=False)
 
@@ -130,7 +131,7 @@ def application(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
     detail = _detail(page, tenancy_id)
     staff = page.principal.role in ("admin", "operator")
     candidates: list[dict[str, Any]] = []
-    if staff and detail["state"] in ("applied", "info_requested", "evaluating"):
+    if staff and detail["state"] in SCORING_STATES:
         assigned = {r["username"] for r in detail["reviewers"]}
         candidates = [a for a in page.query(qa.reviewer_accounts) if a["username"] not in assigned]
     if page.principal.role == "reviewer":
