@@ -20,6 +20,8 @@ PAGE_MODULES = (
     "entrypoints.web.routes_auth",
     "entrypoints.web.routes_console",
     "entrypoints.web.routes_portal",
+    "entrypoints.web.routes_exits",
+    "entrypoints.web.routes_inbox",
 )
 
 

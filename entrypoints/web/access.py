@@ -23,11 +23,27 @@ PAGES: dict[str, Rule] = {
     "web_home": Rule(EVERYONE),
     # console: dashboard, tenancies, exit cases
     "web_dashboard": Rule(READERS),
+    # console: exit cases
+    "web_exits": Rule(READERS),
+    "web_exit_case": Rule(READERS, "exit_case"),
+    "web_exit_rule": Rule(STAFF, "exit_case"),
+    "web_exit_confirm": Rule(STAFF, "exit_case"),
+    "web_exit_handover": Rule(STAFF, "exit_case"),
+    "web_exit_begin": Rule(STAFF, "tenancy"),
+    "web_exit_file": Rule(READERS, "exit_case"),
     # console: applications, scoring, publicity
     # console: review cycles
     # console: operations (outbox, deadlines, rulebook, templates, calendar, accounts)
     # portal (firm users)
     "web_portal": Rule(FIRM),
+    # portal: notices, answers with files, voluntary exit
+    "web_portal_inbox": Rule(FIRM),
+    "web_portal_inbox_item": Rule(FIRM),
+    "web_portal_answer": Rule(FIRM, "tenancy"),
+    "web_portal_answer_send": Rule(FIRM, "tenancy"),
+    "web_portal_answer_file": Rule(FIRM, "tenancy"),
+    "web_portal_exit": Rule(FIRM, "tenancy"),
+    "web_portal_exit_send": Rule(FIRM, "tenancy"),
 }
 
 

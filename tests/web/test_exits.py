@@ -1,0 +1,363 @@
+"""Exit cases in the console and the firm's notices and answers in the portal, through the
+pages as a browser sends them (TestClient), on both databases: what the operator sees and
+does, what the firm reads and sends, and every bad input refused with nothing changed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from api_support import SECRET, START, World
+from fastapi.testclient import TestClient
+from web_exit_support import ELF, PDF, clock_of, make_resident, png, serve_notice
+from web_support import signed_in, tokens_in
+
+from entrypoints.bootstrap import App, bootstrap
+from entrypoints.http.middleware import UPLOAD_BODY_BYTES
+from entrypoints.settings import Settings
+from lifecycle.clock import FixedClock
+from workflows import queries
+from workflows.attachments import MAX_FILE_BYTES
+
+
+@pytest.fixture
+def http_app(db_url: str, tmp_path: Path) -> Iterator[App]:
+    """The API's application with its files kept in this test's directory."""
+    settings = Settings(database_url=db_url, secret_key=SECRET, files_dir=str(tmp_path / "files"))
+    app = bootstrap(settings=settings, clock=FixedClock(START))
+    yield app
+    app.engine.dispose()
+
+
+def _events(world: World, trigger: str, tenancy_id: int | None = None) -> list[dict[str, object]]:
+    events = world.app.service.query(queries.timeline, tenancy_id=tenancy_id or world.own_tenancy)
+    return [e for e in events if e["trigger"] == trigger]
+
+
+def _state(world: World, tenancy_id: int | None = None) -> str:
+    shown = world.app.service.query(
+        queries.show_tenancy, tenancy_id=tenancy_id or world.own_tenancy
+    )
+    return str(shown["state"])
+
+
+def _answer(
+    client: TestClient,
+    tenancy_id: int,
+    files: list[tuple[str, bytes, str]],
+    *,
+    text: str = "我司未转租，B 座 201 室由子公司使用，附租赁备案。",
+    tokens: dict[str, str] | None = None,
+) -> httpx.Response:
+    tokens = tokens or tokens_in(client.get(f"/portal/answer/{tenancy_id}").text)
+    response: httpx.Response = client.post(
+        f"/portal/answer/{tenancy_id}",
+        data={"text": text, **tokens},
+        files=[("attachments", f) for f in files],
+        follow_redirects=False,
+    )
+    return response
+
+
+@pytest.fixture
+def served(world: World) -> World:
+    make_resident(world)
+    serve_notice(world)
+    return world
+
+
+# ---- the firm answers ----------------------------------------------------------------------
+def test_the_firm_answers_with_files_and_the_operator_sees_and_downloads_them(
+    served: World, tmp_path: Path
+) -> None:
+    world = served
+    firm = signed_in(world, "firm")
+    page = firm.get(f"/portal/answer/{world.own_tenancy}")
+    assert page.status_code == 200
+    assert "陈述申辩" in page.text and "提交截止日期" in page.text
+    image = png()
+    response = _answer(
+        firm,
+        world.own_tenancy,
+        [("租赁备案.pdf", PDF, "application/pdf"), ("现场照片.png", image, "image/png")],
+    )
+    assert response.status_code == 303, response.text
+    [event] = _events(world, "lodge_objection")
+    data = event["data"]
+    assert isinstance(data, dict) and data["accepted"] is True
+    assert data["attachments"] == [
+        {
+            "name": "租赁备案.pdf",
+            "type": "application/pdf",
+            "size": len(PDF),
+            "sha256": hashlib.sha256(PDF).hexdigest(),
+        },
+        {
+            "name": "现场照片.png",
+            "type": "image/png",
+            "size": len(image),
+            "sha256": hashlib.sha256(image).hexdigest(),
+        },
+    ]
+    sha = hashlib.sha256(PDF).hexdigest()
+    stored = tmp_path / "files" / sha[:2] / sha
+    assert stored.read_bytes() == PDF  # outside the database, named by its SHA-256
+    # The form is closed once answered; the firm sees what it sent.
+    again = firm.get(f"/portal/answer/{world.own_tenancy}").text
+    assert "您的答复已提交" in again and 'name="text"' not in again
+    # The operator sees the statement and downloads the file from the exit case's page.
+    operator = signed_in(world, "operator")
+    listing = operator.get("/console/exits?status=open&sort=id&dir=desc").text
+    rows = world.app.service.query(queries.show_tenancy, tenancy_id=world.own_tenancy)
+    case = max(rows["exit_cases"], key=lambda c: c["id"])
+    assert f'href="/console/exits/{case["id"]}"' in listing
+    page = operator.get(f"/console/exits/{case['id']}")
+    assert "我司未转租" in page.text and "租赁备案.pdf" in page.text
+    download = operator.get(f"/console/exits/{case['id']}/files/{sha}")
+    assert download.status_code == 200 and download.content == PDF
+    assert download.headers["content-type"] == "application/pdf"
+    # ... but not a file of another case, nor through another space's operator.
+    other = operator.get(f"/console/exits/{world.other_exit_case}/files/{sha}")
+    assert other.status_code == 404
+
+
+def test_an_executable_named_pdf_is_refused_in_chinese_and_nothing_is_stored(
+    served: World, tmp_path: Path
+) -> None:
+    firm = signed_in(served, "firm")
+    response = _answer(firm, served.own_tenancy, [("说明.pdf", ELF, "application/pdf")])
+    assert response.status_code == 422
+    text = response.text
+    assert "不是 PDF、PNG 或 JPEG 文件" in text and "按文件内容识别" in text
+    assert _events(served, "lodge_objection") == []
+    assert not (tmp_path / "files").exists() or not any((tmp_path / "files").rglob("*"))
+
+
+def test_an_oversized_file_is_refused_and_a_body_over_the_limit_is_413(served: World) -> None:
+    firm = signed_in(served, "firm")
+    big = b"%PDF-1.4\n" + b"0" * MAX_FILE_BYTES
+    response = _answer(firm, served.own_tenancy, [("大文件.pdf", big, "application/pdf")])
+    assert response.status_code == 422
+    assert "超过 10 MiB 的上限" in response.text
+    # A whole form over the upload path's limit is refused before the page runs, as a page.
+    tokens = tokens_in(firm.get(f"/portal/answer/{served.own_tenancy}").text)
+    huge = firm.post(
+        f"/portal/answer/{served.own_tenancy}",
+        data={"text": "x", **tokens},
+        files=[("attachments", ("a.pdf", b"%PDF-" + b"0" * UPLOAD_BODY_BYTES, "application/pdf"))],
+    )
+    assert huge.status_code == 413 and "提交的内容过大" in huge.text
+    assert _events(served, "lodge_objection") == []
+    # Every other page keeps the 1 MiB limit.
+    other = firm.post("/logout", data={"x": "y" * 1_100_000})
+    assert other.status_code == 413
+
+
+def test_a_double_submit_acts_once(served: World) -> None:
+    firm = signed_in(served, "firm")
+    tokens = tokens_in(firm.get(f"/portal/answer/{served.own_tenancy}").text)
+    files = [("租赁备案.pdf", PDF, "application/pdf")]
+    first = _answer(firm, served.own_tenancy, files, tokens=tokens)
+    second = _answer(firm, served.own_tenancy, files, tokens=tokens)
+    assert first.status_code == 303 and second.status_code == 303
+    assert len(_events(served, "lodge_objection")) == 1
+
+
+def test_after_the_deadline_the_form_is_closed_and_an_answer_refused(served: World) -> None:
+    clock_of(served).advance(timedelta(days=14))  # past the 5 working days
+    firm = signed_in(served, "firm")
+    page = firm.get(f"/portal/answer/{served.own_tenancy}")
+    assert "提交期限已过" in page.text and 'name="text"' not in page.text
+    tokens = {"csrf_token": tokens_in(page.text).get("csrf_token", ""), "form_token": "late-1"}
+    if not tokens["csrf_token"]:
+        tokens["csrf_token"] = firm.cookies.get("innospace_csrf") or ""
+    response = _answer(firm, served.own_tenancy, [], tokens=tokens)
+    assert response.status_code == 409
+    assert "提交期限已过" in response.text
+    assert _events(served, "lodge_objection") == []
+
+
+def test_a_form_without_the_csrf_token_changes_nothing(served: World) -> None:
+    firm = signed_in(served, "firm")
+    tokens = tokens_in(firm.get(f"/portal/answer/{served.own_tenancy}").text)
+    del tokens["csrf_token"]
+    response = _answer(firm, served.own_tenancy, [], tokens=tokens)
+    assert response.status_code == 403
+    assert "CSRF" in response.text
+    assert _events(served, "lodge_objection") == []
+
+
+def test_another_firms_tenancy_notice_and_case_are_not_found(served: World) -> None:
+    firm = signed_in(served, "firm")
+    for url in (
+        f"/portal/answer/{served.other_tenancy}",
+        f"/portal/exit/{served.other_tenancy}",
+        "/portal/inbox/999999",
+    ):
+        response = firm.get(url)
+        assert response.status_code == 404, url
+        assert "不存在" in response.text, response.text
+    tokens = tokens_in(firm.get(f"/portal/answer/{served.own_tenancy}").text)
+    response = _answer(firm, served.other_tenancy, [], tokens=tokens)
+    assert response.status_code == 404
+    # The other firm's notice (delivered to its inbox) is not found for this firm.
+    make_resident(served, served.other_tenancy)  # moves the clock: sign in again
+    serve_notice(served, served.other_tenancy)
+    firm = signed_in(served, "firm")
+    own_ids = {i["id"] for i in _inbox(served, served.own_firm)}
+    other_ids = {i["id"] for i in _inbox(served, served.other_firm)}
+    assert other_ids and not own_ids & other_ids
+    for item_id in other_ids:
+        response = firm.get(f"/portal/inbox/{item_id}", follow_redirects=False)
+        assert response.status_code == 404 and "不存在" in response.text
+    # An operator of MC3 does not see HX's exit case either.
+    operator = signed_in(served, "operator")
+    assert operator.get(f"/console/exits/{served.other_exit_case}").status_code == 404
+
+
+def _inbox(world: World, firm: str) -> list[dict[str, object]]:
+    from workflows import queries_ops
+
+    data = world.app.service.query(queries_ops.inbox, firm=firm)
+    items: list[dict[str, object]] = data["items"]
+    return items
+
+
+# ---- the inbox -----------------------------------------------------------------------------
+def test_the_inbox_lists_the_firms_notices_and_opening_one_marks_it_read(served: World) -> None:
+    firm = signed_in(served, "firm")
+    listing = firm.get("/portal/inbox")
+    assert listing.status_code == 200
+    assert "未读" in listing.text and "法律文书" in listing.text
+    notice = next(i for i in _inbox(served, served.own_firm) if i["message"] == "exit_notice")
+    page = firm.get(f"/portal/inbox/{notice['id']}")
+    assert page.status_code == 200
+    for heading in ("一、事实与理由", "二、依据", "三、期限", "四、救济途径"):
+        assert heading in page.text
+    assert "letterhead" in page.text and "成都医学城三医创新中心" in page.text
+    assert "在线答复" in page.text
+    read = next(i for i in _inbox(served, served.own_firm) if i["id"] == notice["id"])
+    assert read["read_at"] is not None
+    unread_only = firm.get("/portal/inbox?unread=1").text
+    assert f"/portal/inbox/{notice['id']}" not in unread_only
+    export = firm.get("/portal/inbox?format=xlsx")
+    assert export.headers["content-type"].startswith("application/vnd.openxmlformats")
+
+
+# ---- the operator rules, the firm vacates and hands over ------------------------------------
+def test_the_operator_rules_with_a_confirmation_then_records_the_handover(served: World) -> None:
+    world = served
+    firm = signed_in(world, "firm")
+    assert _answer(firm, world.own_tenancy, []).status_code == 303
+    clock_of(world).advance(timedelta(days=10))  # the window is over
+    operator = signed_in(world, "operator")
+    case_id = max(
+        world.app.service.query(queries.show_tenancy, tenancy_id=world.own_tenancy)["exit_cases"],
+        key=lambda c: c["id"],
+    )["id"]
+    page = operator.get(f"/console/exits/{case_id}").text
+    assert "裁决陈述申辩" in page
+    tokens = tokens_in(page)
+    form = {"upheld": "no", "reason": "转租事实有租赁合同为证，申辩理由不成立", **tokens}
+    ask = operator.post(f"/console/exits/{case_id}/rule", data=form)
+    assert ask.status_code == 200 and "将通知" in ask.text and "本企业医疗科技" in ask.text
+    assert _state(world) == "exit_notice"  # asking changed nothing
+    confirm = {**form, "confirmed": "1", **tokens_in(ask.text)}
+    done = operator.post(f"/console/exits/{case_id}/rule", data=confirm, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert _state(world) == "vacating"
+    page = operator.get(f"/console/exits/{case_id}").text
+    assert "腾退期限" in page and "交接验收" in page
+    # An incomplete checklist is refused, naming what is missing.
+    tokens = tokens_in(page)
+    partial = operator.post(
+        f"/console/exits/{case_id}/handover",
+        data={"checklist": ["meters", "keys"], "arrears_yuan": "0", "damage_yuan": "0", **tokens},
+    )
+    assert partial.status_code == 422 and "门禁卡交回" in partial.text
+    handover: dict[str, str | list[str]] = {
+        "checklist": ["meters", "keys", "access_cards", "premises_restored"],
+        "arrears_yuan": "1,500",
+        "damage_yuan": "0",
+        **tokens,
+    }
+    ask = operator.post(f"/console/exits/{case_id}/handover", data=handover)
+    assert "不可撤销" in ask.text
+    confirm_handover: dict[str, str | list[str]] = {
+        **handover,
+        "confirmed": "1",
+        **tokens_in(ask.text),
+    }
+    done = operator.post(
+        f"/console/exits/{case_id}/handover", data=confirm_handover, follow_redirects=False
+    )
+    assert done.status_code == 303, done.text
+    assert _state(world) == "exited"
+    page = operator.get(f"/console/exits/{case_id}").text
+    assert "已办结" in page and "18,500.00 元" in page  # 20,000 deposit − 1,500 arrears
+
+
+def test_a_viewer_sees_the_case_but_has_no_actions(served: World) -> None:
+    viewer = signed_in(served, "viewer")
+    listing = viewer.get("/console/exits")
+    assert listing.status_code == 200 and "本企业医疗科技" in listing.text
+    assert "他企业生物科技" not in listing.text  # another space's
+    case_id = max(
+        served.app.service.query(queries.show_tenancy, tenancy_id=served.own_tenancy)["exit_cases"],
+        key=lambda c: c["id"],
+    )["id"]
+    page = viewer.get(f"/console/exits/{case_id}").text
+    assert "送达书面退出通知" in page and "/rule" not in page
+    tokens = tokens_in(viewer.get("/console/exits").text) or {}
+    refused = viewer.post(
+        f"/console/exits/{case_id}/confirm",
+        data={"csrf_token": viewer.cookies.get("innospace_csrf") or "", **tokens},
+    )
+    assert refused.status_code in (403, 404)
+    export = viewer.get("/console/exits?format=xlsx")
+    assert export.status_code == 200
+
+
+# ---- voluntary exit --------------------------------------------------------------------------
+def test_a_voluntary_exit_needs_the_notice_period_and_a_confirmation(world: World) -> None:
+    make_resident(world)
+    firm = signed_in(world, "firm")
+    page = firm.get(f"/portal/exit/{world.own_tenancy}")
+    assert page.status_code == 200
+    assert "2个月" in page.text and "钥匙交回" in page.text
+    tokens = tokens_in(page.text)
+    early = firm.post(
+        f"/portal/exit/{world.own_tenancy}",
+        data={"leave_on": START.date().isoformat(), **tokens},
+    )
+    assert early.status_code == 422 and "最早可于" in early.text
+    today = clock_of(world).now().date()
+    leave_on = today.replace(year=today.year + 1).isoformat()
+    ask = firm.post(
+        f"/portal/exit/{world.own_tenancy}", data={"leave_on": leave_on, "reason": "迁址", **tokens}
+    )
+    assert ask.status_code == 200 and "确认提交退出申请" in ask.text
+    assert _events(world, "request_voluntary_exit") == []
+    confirm = {"leave_on": leave_on, "reason": "迁址", "confirmed": "1", **tokens_in(ask.text)}
+    done = firm.post(f"/portal/exit/{world.own_tenancy}", data=confirm, follow_redirects=False)
+    assert done.status_code == 303
+    [event] = _events(world, "request_voluntary_exit")
+    assert isinstance(event["data"], dict) and event["data"]["leave_on"] == leave_on
+    # The operator sees the request and begins the exit, approved.
+    operator = signed_in(world, "operator")
+    listing = operator.get("/console/exits").text
+    assert "企业自愿退出申请" in listing and "迁址" in listing
+    form = {"exit_type": "voluntary", "approved": "yes", **tokens_in(listing)}
+    ask = operator.post(f"/console/exits/begin/{world.own_tenancy}", data=form)
+    assert "押金及预付租金按规则退还" in ask.text
+    done = operator.post(
+        f"/console/exits/begin/{world.own_tenancy}",
+        data={**form, "confirmed": "1", **tokens_in(ask.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert _state(world) == "vacating"
