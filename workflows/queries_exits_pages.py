@@ -238,12 +238,24 @@ def _events(w: Work, tenancy_id: int, since: Any) -> list[dict[str, Any]]:
 def _pending(w: Work, tenancy_id: int) -> list[dict[str, Any]]:
     rows = w.session.exec(
         select(Deadline)
-        .where(Deadline.tenancy_id == tenancy_id, Deadline.status == "pending")
+        .where(
+            Deadline.tenancy_id == tenancy_id,
+            Deadline.status == "pending",
+            col(Deadline.kind).in_(sorted(DEADLINE_LABELS)),
+        )
         .order_by(col(Deadline.due_at))
     ).all()
     return [
         {"kind": d.kind, "label": _label(DEADLINE_LABELS, d.kind), "due_on": d.due_on} for d in rows
     ]
+
+
+def _day(event: dict[str, Any] | None, key: str) -> date | None:
+    raw = event["data"].get(key) if event is not None else None
+    try:
+        return date.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        return None
 
 
 def _procedure(
@@ -264,7 +276,7 @@ def _procedure(
         "handover": ("done" if case.handed_over_at else "todo", case.handed_over_at),
         "registration_move_out": (
             "open" if handed else "todo",
-            handed["data"].get("registration_move_out_by") if handed else None,
+            _day(handed, "registration_move_out_by"),
         ),
         "settlement": ("done" if "refund_yuan" in case.settlement else "todo", None),
     }

@@ -74,6 +74,7 @@ def inbox(page: PageDep) -> Response:
         columns=COLUMNS,
         unread=data["unread"],
         unread_only=unread_only,
+        tenancies=page.query(q.firm_tenancies, firm_id=_firm(page)),
     )
 
 

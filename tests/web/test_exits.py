@@ -5,6 +5,7 @@ does, what the firm reads and sends, and every bad input refused with nothing ch
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -361,3 +362,68 @@ def test_a_voluntary_exit_needs_the_notice_period_and_a_confirmation(world: Worl
     )
     assert done.status_code == 303
     assert _state(world) == "vacating"
+
+
+# ---- a rectification order ----------------------------------------------------------------
+def test_the_firm_files_its_rectification_plan_with_a_photo(world: World) -> None:
+    import random
+
+    from entrypoints.demo_data import figures
+    from workflows import commands as c
+
+    make_resident(world)
+    tid = world.own_tenancy
+    world.do(c.OpenReview(tenancy_id=tid, period=2024))
+    world.do(
+        c.SubmitReview(
+            tenancy_id=tid,
+            period=2024,
+            figures=figures("steady", year=2024, rng=random.Random(3)),
+        )
+    )
+    world.do(c.DecideReview(tenancy_id=tid, period=2024, outcome="rectify", reason="数据存疑"))
+    assert _state(world) == "rectifying"
+    firm = signed_in(world, "firm")
+    page = firm.get(f"/portal/answer/{tid}").text
+    assert "提交整改方案" in page and "需整改的问题" in page and "提交截止日期" in page
+    image = png()
+    response = _answer(
+        firm, tid, [("整改照片.png", image, "image/png")], text="一、补报研发投入台账；二、…"
+    )
+    assert response.status_code == 303, response.text
+    [event] = _events(world, "file_plan")
+    data = event["data"]
+    assert isinstance(data, dict)
+    assert data["attachments"][0]["sha256"] == hashlib.sha256(image).hexdigest()
+    assert data["late"] is False
+    assert "整改照片.png" in firm.get(f"/portal/answer/{tid}").text
+
+
+def test_the_pages_show_no_python_value_in_either_language(served: World) -> None:
+    firm = signed_in(served, "firm")
+    assert _answer(firm, served.own_tenancy, [("a.pdf", PDF, "application/pdf")]).status_code == 303
+    operator = signed_in(served, "operator")
+    case_id = max(
+        served.app.service.query(queries.show_tenancy, tenancy_id=served.own_tenancy)["exit_cases"],
+        key=lambda c: c["id"],
+    )["id"]
+    notice = next(i for i in _inbox(served, served.own_firm) if i["message"] == "exit_notice")
+    pages = [
+        (operator, "/console/exits"),
+        (operator, f"/console/exits/{case_id}"),
+        (operator, f"/console/exits/{served.own_exit_case}"),
+        (firm, "/portal/inbox"),
+        (firm, f"/portal/inbox/{notice['id']}"),
+        (firm, f"/portal/answer/{served.own_tenancy}"),
+        (firm, f"/portal/exit/{served.own_tenancy}"),
+    ]
+    for lang in ("zh", "en"):
+        for client in (operator, firm):
+            client.get(f"/language/{lang}?next=/")
+        for client, url in pages:
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.text[-500:])
+            text = re.sub(r"<[^>]+>", " ", response.text)
+            for value in ("None", "True", "False", "Decimal(", "exit_notice", "vacating"):
+                assert value not in text, (lang, url, value)
+    assert "Statement and defence" in firm.get(f"/portal/answer/{served.own_tenancy}").text
