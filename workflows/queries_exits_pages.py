@@ -664,3 +664,41 @@ def firm_tenancies(w: Work, *, firm_id: int) -> list[dict[str, Any]]:
         .order_by(col(Tenancy.id).desc())
     ).all()
     return [{"id": t.id, "state": t.state, "space": s.name} for t, s in rows]
+
+
+def serve_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
+    """What the form that serves an exit notice needs: the firm, its state, whether a notice
+    may be served now, the rulebook's grounds and the 陈述申辩 window it opens."""
+    row = w.session.exec(
+        select(Tenancy, Firm, Space)
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(Tenancy.id == tenancy_id)
+    ).first()
+    if row is None:
+        raise NotFound("tenancy", tenancy_id)
+    tenancy, firm, space = row
+    rb = rules.active_in(w, tenancy.space_id)
+    window = rb.periods.objection_window
+    return {
+        "tenancy_id": tenancy_id,
+        "version": tenancy.version,
+        "state": tenancy.state,
+        "firm": firm.name,
+        "space": {"code": space.code, "name": space.name},
+        "allowed": "serve_exit_notice" in allowed_triggers(tenancy.state),
+        "grounds": [{"code": t.code, "zh": t.label_zh, "en": t.label_en} for t in rb.exit.triggers],
+        "window_zh": window.describe("zh-CN"),
+        "window_en": window.describe("en"),
+        "window_ends": w.calendar.due_date(w.today, window),
+    }
+
+
+def open_case_of(w: Work, *, tenancy_id: int) -> int | None:
+    """The id of the tenancy's newest open exit case, if it has one."""
+    found = w.session.exec(
+        select(ExitCase.id)
+        .where(ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
+        .order_by(col(ExitCase.id).desc())
+    ).first()
+    return int(found) if found is not None else None

@@ -30,6 +30,8 @@ PAGES: dict[str, Rule] = {
     "web_exit_confirm": Rule(STAFF, "exit_case"),
     "web_exit_handover": Rule(STAFF, "exit_case"),
     "web_exit_begin": Rule(STAFF, "tenancy"),
+    "web_exit_serve_form": Rule(STAFF, "tenancy"),
+    "web_exit_serve": Rule(STAFF, "tenancy"),
     "web_exit_file": Rule(READERS, "exit_case"),
     # console: applications, scoring, publicity
     # console: review cycles

@@ -359,6 +359,77 @@ def begin(page: PageDep, tenancy_id: TenancyId) -> Response:
     )
 
 
+@router.get("/console/exits/serve/{tenancy_id}", name="web_exit_serve_form")
+def serve_form(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
+    ctx = page.query(q.serve_context, tenancy_id=tenancy_id)
+    return page.render("console/exit_serve.html", ctx=ctx)
+
+
+@router.post("/console/exits/serve/{tenancy_id}", name="web_exit_serve", response_model=None)
+def serve(page: PageDep, tenancy_id: TenancyId) -> Response:
+    ctx = page.query(q.serve_context, tenancy_id=tenancy_id)
+    grounds = page.field("grounds")
+    labels = {g["code"]: g for g in ctx["grounds"]}
+    if grounds not in labels:
+        raise InvalidInput(
+            "grounds", "请选择规则中的退出事由 / choose one of the rulebook's grounds"
+        )
+    facts = page.field("facts").strip()
+    proof = page.field("proof_of_service").strip()
+    if not facts:
+        raise InvalidInput("facts", "请记录事实和证据 / record the facts and evidence")
+    if not proof:
+        raise InvalidInput("proof_of_service", "请记录送达方式和凭证 / record how it was served")
+    back = f"/console/exits/serve/{tenancy_id}"
+    if page.field("confirmed") != "1":
+        label = labels[grounds]
+        return _confirm(
+            page,
+            action=back,
+            title=("确认送达退出告知书", "Confirm: serve the exit notice"),
+            what=[
+                (
+                    f"以“{label['zh']}”为由启动强制退出，立退出案件",
+                    f"Open a forced exit on: {label['en']}",
+                ),
+                (
+                    f"企业进入陈述申辩期（{ctx['window_zh']}，至 {ctx['window_ends']}）",
+                    f"The statement window opens ({ctx['window_en']}, until {ctx['window_ends']})",
+                ),
+                (
+                    "事实、证据和送达凭证记入审计记录",
+                    "The facts, evidence and proof of service are audited",
+                ),
+            ],
+            notified=(
+                f"{ctx['firm']}（站内消息及邮件：退出告知书）",
+                f"{ctx['firm']} (inbox and e-mail: the exit notice)",
+            ),
+            fields={
+                "grounds": grounds,
+                "facts": facts,
+                "proof_of_service": proof,
+                "version": page.field("version"),
+            },
+            back=back,
+        )
+    page.act(
+        c.ServeExitNotice(
+            tenancy_id=tenancy_id,
+            expected_version=_version(page),
+            grounds=grounds,
+            facts=facts,
+            proof_of_service=proof,
+            actor=page.principal.actor,
+        )
+    )
+    case = page.query(q.open_case_of, tenancy_id=tenancy_id)
+    return page.redirect(
+        f"/console/exits/{case}" if case else "/console/exits",
+        ("已送达退出告知书，陈述申辩期开始", "Exit notice served; the statement window is open"),
+    )
+
+
 @router.get("/console/exits/{exit_case_id}/files/{sha256}", name="web_exit_file")
 def exit_file(page: PageDep, exit_case_id: CaseId, sha256: Sha) -> Response:
     meta = page.query(q.case_attachment, exit_case_id=exit_case_id, sha256=sha256)

@@ -1,4 +1,4 @@
-"""The exit journey in a real browser: an exit notice served by the operator → the firm reads
+"""The exit journey in a real browser: an exit notice served from the console → the firm reads
 it in its inbox and answers with an attached PDF in the portal → the operator rules on the
 statement (confirming first) → vacating → handover (confirming first) → exited; the firm's
 inbox at the end is the screenshot the README shows."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from api_support import World
 from playwright.sync_api import Page, expect
-from web_exit_support import PDF, clock_of, make_resident, serve_notice
+from web_exit_support import PDF, clock_of, make_resident
 
 from workflows import queries
 
@@ -27,7 +27,22 @@ def test_an_exit_notice_is_answered_ruled_on_vacated_and_handed_over(
     tmp_path: Path,
 ) -> None:
     make_resident(world)
-    serve_notice(world)  # the operator serves the notice (the existing command)
+
+    # The operator serves the notice from the console, confirming first.
+    operator = as_user("operator")
+    operator.goto(f"/console/exits/serve/{world.own_tenancy}")
+    operator.select_option("select[name=grounds]", "sublet")
+    operator.fill(
+        "textarea[name=facts]", "2024 年 3 月巡查发现 B 座 201 室被转租给第三方，有照片和合同为证。"
+    )
+    operator.fill("input[name=proof_of_service]", "EMS 1234567890，法定代表人签收")
+    operator.get_by_role("button", name="下一步：确认").click()
+    expect(operator.locator(".confirm")).to_contain_text("陈述申辩期")
+    assert _state(world) == "active"
+    operator.get_by_role("button", name="确认").click()
+    expect(operator.locator(".flash.ok")).to_contain_text("已送达退出告知书")
+    assert _state(world) == "exit_notice"
+    world.app.relay().run_once()  # the notice reaches the firm's inbox
 
     # The firm, on a phone, finds the notice unread in its inbox and reads it.
     firm = as_user("firm", viewport=(375, 740))

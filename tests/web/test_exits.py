@@ -427,3 +427,40 @@ def test_the_pages_show_no_python_value_in_either_language(served: World) -> Non
             for value in ("None", "True", "False", "Decimal(", "exit_notice", "vacating"):
                 assert value not in text, (lang, url, value)
     assert "Statement and defence" in firm.get(f"/portal/answer/{served.own_tenancy}").text
+
+
+# ---- serving a notice from the console --------------------------------------------------------
+def test_the_operator_serves_a_notice_from_the_console_after_confirming(world: World) -> None:
+    make_resident(world)
+    operator = signed_in(world, "operator")
+    page = operator.get(f"/console/exits/serve/{world.own_tenancy}")
+    assert page.status_code == 200 and "未经同意转租" in page.text
+    tokens = tokens_in(page.text)
+    missing = operator.post(
+        f"/console/exits/serve/{world.own_tenancy}",
+        data={"grounds": "sublet", "facts": "", "proof_of_service": "EMS", **tokens},
+    )
+    assert missing.status_code == 422 and "facts" in missing.text
+    form = {
+        "grounds": "sublet",
+        "facts": "B 座 201 室被转租",
+        "proof_of_service": "EMS 1234567890",
+        **tokens,
+    }
+    ask = operator.post(f"/console/exits/serve/{world.own_tenancy}", data=form)
+    assert "确认送达退出告知书" in ask.text and "本企业医疗科技" in ask.text
+    assert _state(world) == "active"
+    confirm = {**form, "confirmed": "1", **tokens_in(ask.text)}
+    first = operator.post(
+        f"/console/exits/serve/{world.own_tenancy}", data=confirm, follow_redirects=False
+    )
+    again = operator.post(
+        f"/console/exits/serve/{world.own_tenancy}", data=confirm, follow_redirects=False
+    )
+    assert first.status_code == 303 and again.status_code == 303
+    assert len(_events(world, "serve_exit_notice")) == 1  # the double submit acted once
+    assert _state(world) == "exit_notice"
+    # Another space's tenancy is not found; a viewer may not serve.
+    assert operator.get(f"/console/exits/serve/{world.other_tenancy}").status_code == 404
+    viewer = signed_in(world, "viewer")
+    assert viewer.get(f"/console/exits/serve/{world.own_tenancy}").status_code == 403
