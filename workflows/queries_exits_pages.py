@@ -565,7 +565,8 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             .order_by(col(Rectification.id).desc())
         ).first()
         if rect is not None:
-            due = rect.plan_due_on
+            due = w.uow.admissions.pending_due_on(tenancy_id, "rectification_plan_due")
+            due = due or rect.plan_due_on
             sent = rect.plan is not None
             subject = {"defects": rect.defects, "due_on": rect.due_on}
     answered = w.session.exec(

@@ -55,6 +55,13 @@ def test_an_exit_notice_is_answered_ruled_on_vacated_and_handed_over(
         expect(firm.locator(".notice-section h2", has_text=heading)).to_be_visible()
     expect(firm.locator(".letterhead")).to_contain_text("成都医学城三医创新中心")
     assert firm.evaluate("document.documentElement.scrollWidth") <= 375
+    firm.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+    firm.emulate_media(media="print")
+    expect(firm.locator("header.top")).to_be_hidden()
+    expect(firm.locator(".letterhead")).to_be_visible()
+    shot(firm, "notice-print")
+    firm.emulate_media(media="screen")
+    firm.set_viewport_size({"width": 375, "height": 740})
 
     # ... and answers it with a PDF before the deadline shown on the page.
     firm.get_by_role("link", name="在线答复").click()
