@@ -26,7 +26,8 @@ from entrypoints.web.routes_exits import download
 from lifecycle.errors import InvalidInput, NotFound
 from workflows import answers, attachments
 from workflows import commands as c
-from workflows import queries_exits_pages as q
+from workflows import queries_exits_pages as qx
+from workflows import queries_portal_pages as q
 
 router = APIRouter(include_in_schema=False)
 
@@ -183,7 +184,7 @@ def _answer(page: Page, tenancy_id: int) -> Response:
 
 @router.get("/portal/answer/{tenancy_id}/files/{sha256}", name="web_portal_answer_file")
 def answer_file(page: PageDep, tenancy_id: TenancyId, sha256: Sha) -> Response:
-    meta = page.query(q.tenancy_attachment, tenancy_id=tenancy_id, sha256=sha256)
+    meta = page.query(qx.tenancy_attachment, tenancy_id=tenancy_id, sha256=sha256)
     return download(page, meta)
 
 
