@@ -220,6 +220,14 @@ def test_another_firms_tenancy_notice_and_case_are_not_found(served: World) -> N
     assert operator.get(f"/console/exits/{served.other_exit_case}").status_code == 404
 
 
+def _chain_problems(world: World) -> list[object]:
+    """What ``audit verify`` finds on the own tenancy, but for the exit-case rows: the world
+    writes an exit case row on it directly (api_support.add_cases), which no event opened."""
+    report = world.app.service.query(queries.audit_report, tenancy_id=world.own_tenancy)
+    assert report.events > 0
+    return [p for p in report.problems if not p.detail.startswith("exit_cases #")]
+
+
 def _inbox(world: World, firm: str) -> list[dict[str, object]]:
     from workflows import queries_ops
 
@@ -300,6 +308,7 @@ def test_the_operator_rules_with_a_confirmation_then_records_the_handover(served
     assert _state(world) == "exited"
     page = operator.get(f"/console/exits/{case_id}").text
     assert "已办结" in page and "18,500.00 元" in page  # 20,000 deposit − 1,500 arrears
+    assert _chain_problems(world) == []  # the answer with its files is part of a sound chain
 
 
 def test_a_viewer_sees_the_case_but_has_no_actions(served: World) -> None:
@@ -362,6 +371,7 @@ def test_a_voluntary_exit_needs_the_notice_period_and_a_confirmation(world: Worl
     )
     assert done.status_code == 303
     assert _state(world) == "vacating"
+    assert _chain_problems(world) == []
 
 
 # ---- a rectification order ----------------------------------------------------------------
@@ -464,3 +474,35 @@ def test_the_operator_serves_a_notice_from_the_console_after_confirming(world: W
     assert operator.get(f"/console/exits/serve/{world.other_tenancy}").status_code == 404
     viewer = signed_in(world, "viewer")
     assert viewer.get(f"/console/exits/serve/{world.own_tenancy}").status_code == 403
+
+
+def test_malformed_fields_are_refused_naming_the_field(served: World) -> None:
+    operator = signed_in(served, "operator")
+    case_id = max(
+        served.app.service.query(queries.show_tenancy, tenancy_id=served.own_tenancy)["exit_cases"],
+        key=lambda c: c["id"],
+    )["id"]
+    tokens = tokens_in(operator.get(f"/console/exits/{case_id}").text)
+    bad = [
+        (f"/console/exits/{case_id}/rule", {"upheld": "maybe", "reason": "x"}, "upheld"),
+        (f"/console/exits/{case_id}/rule", {"upheld": "no", "reason": "  "}, "reason"),
+        (
+            f"/console/exits/{case_id}/handover",
+            {
+                "checklist": ["meters", "keys", "access_cards", "premises_restored"],
+                "arrears_yuan": "-5",
+            },
+            "arrears_yuan",
+        ),
+        (f"/console/exits/begin/{served.own_tenancy}", {"exit_type": "forced"}, "exit_type"),
+    ]
+    for url, data, field in bad:
+        response = operator.post(url, data={**data, **tokens})
+        assert response.status_code == 422, (url, response.status_code)
+        assert field in response.text
+    firm = signed_in(served, "firm")
+    page = tokens_in(firm.get(f"/portal/exit/{served.own_tenancy}").text)
+    response = firm.post(f"/portal/exit/{served.own_tenancy}", data={"leave_on": "明天", **page})
+    assert response.status_code in (409, 422)
+    assert _events(served, "request_voluntary_exit") == []
+    assert _state(served) == "exit_notice"
