@@ -184,6 +184,12 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             due = due or rect.plan_due_on
             sent = rect.plan is not None
             subject = {"defects": rect.defects, "due_on": rect.due_on}
+    plans = {
+        r.id: r.plan
+        for r in w.session.exec(
+            select(Rectification).where(Rectification.tenancy_id == tenancy_id)
+        ).all()
+    }
     answered = w.session.exec(
         select(AuditEvent)
         .where(
@@ -210,7 +216,9 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
                 "at": e.occurred_at,
                 "trigger": e.trigger,
                 "label": label(TRIGGER_LABELS, e.trigger),
-                "text": (e.data or {}).get("grounds") or "",
+                "text": (e.data or {}).get("grounds")
+                or plans.get((e.data or {}).get("rectification"))
+                or "",
                 "accepted": (e.data or {}).get("accepted", True),
                 "attachments": [
                     a.to_dict() for a in attachments.from_dicts((e.data or {}).get("attachments"))

@@ -406,7 +406,8 @@ def test_the_firm_files_its_rectification_plan_with_a_photo(world: World) -> Non
     assert isinstance(data, dict)
     assert data["attachments"][0]["sha256"] == hashlib.sha256(image).hexdigest()
     assert data["late"] is False
-    assert "整改照片.png" in firm.get(f"/portal/answer/{tid}").text
+    again = firm.get(f"/portal/answer/{tid}").text
+    assert "整改照片.png" in again and "补报研发投入台账" in again
 
 
 def test_the_pages_show_no_python_value_in_either_language(served: World) -> None:
@@ -506,3 +507,36 @@ def test_malformed_fields_are_refused_naming_the_field(served: World) -> None:
     assert response.status_code in (409, 422)
     assert _events(served, "request_voluntary_exit") == []
     assert _state(served) == "exit_notice"
+
+
+# ---- who may open which page ---------------------------------------------------------------
+#: role -> the status each page answers with (403: the role never may; 404: outside its scope).
+MATRIX: dict[str, dict[str, int]] = {
+    "/console/exits": {"admin": 200, "operator": 200, "viewer": 200, "reviewer": 403, "firm": 403},
+    "/console/exits/{own_case}": {"admin": 200, "operator": 200, "viewer": 200, "firm": 403},
+    "/console/exits/{other_case}": {"admin": 200, "operator": 404, "viewer": 404},
+    "/console/exits/serve/{own}": {"admin": 200, "operator": 200, "viewer": 403, "firm": 403},
+    "/portal/inbox": {"firm": 200, "admin": 403, "operator": 403, "viewer": 403},
+    "/portal/answer/{own}": {"firm": 200, "operator": 403, "reviewer": 403},
+    "/portal/answer/{other}": {"firm": 404},
+    "/portal/exit/{own}": {"firm": 200, "admin": 403},
+    "/portal/exit/{other}": {"firm": 404},
+}
+
+
+def test_each_role_opens_only_its_pages(world: World) -> None:
+    ids = {
+        "own": world.own_tenancy,
+        "other": world.other_tenancy,
+        "own_case": world.own_exit_case,
+        "other_case": world.other_exit_case,
+    }
+    clients = {
+        role: signed_in(world, role) for role in ("admin", "operator", "viewer", "reviewer", "firm")
+    }
+    for pattern, expected in MATRIX.items():
+        url = pattern.format(**ids)
+        for role, status in expected.items():
+            response = clients[role].get(url, follow_redirects=False)
+            assert response.status_code == status, (url, role, response.status_code)
+            assert response.headers["content-type"].startswith("text/html")
