@@ -25,7 +25,7 @@ from db.tables import (
 )
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError, NotFound
-from lifecycle.table import ACTIVE, TRANSITIONS, allowed_triggers
+from lifecycle.table import RESIDENT_STATES, TRANSITIONS, allowed_triggers
 from workflows import answers, attachments, benefits, exit_rules, rules
 from workflows.core import Work
 
@@ -171,17 +171,33 @@ def exit_case_rows(
 def voluntary_requests(
     w: Work, *, space_ids: frozenset[int] | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """Active tenancies whose newest event is a voluntary exit request still to act on."""
+    """Resident tenancies whose newest voluntary exit request no exit case has followed yet
+    (the operators' to act on), newest first."""
+    newest = (
+        select(AuditEvent.tenancy_id, func.max(AuditEvent.seq).label("seq"))
+        .where(AuditEvent.trigger == answers.REQUEST_EXIT)
+        .group_by(col(AuditEvent.tenancy_id))
+        .subquery()
+    )
+    later_case = (
+        select(ExitCase.id)
+        .where(
+            col(ExitCase.tenancy_id) == col(AuditEvent.tenancy_id),
+            col(ExitCase.created_at) >= col(AuditEvent.occurred_at),
+        )
+        .exists()
+    )
     stmt = (
         select(AuditEvent, Firm, Space)
+        .join(
+            newest,
+            (newest.c.tenancy_id == col(AuditEvent.tenancy_id))
+            & (newest.c.seq == col(AuditEvent.seq)),
+        )
         .join(Tenancy, col(Tenancy.id) == col(AuditEvent.tenancy_id))
         .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
         .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(
-            AuditEvent.trigger == answers.REQUEST_EXIT,
-            Tenancy.state == ACTIVE,
-            col(AuditEvent.seq) == col(Tenancy.audit_seq),
-        )
+        .where(col(Tenancy.state).in_(RESIDENT_STATES), ~later_case)
     )
     stmt = _scoped(stmt, space_ids, None)
     rows = w.session.exec(stmt.order_by(col(AuditEvent.id).desc()).limit(limit)).all()

@@ -23,7 +23,7 @@ from db.tables import (
 )
 from lifecycle import rulebook as rbook
 from lifecycle.errors import NotFound
-from lifecycle.table import ACTIVE, EXIT_NOTICE, RECTIFYING
+from lifecycle.table import ACTIVE, EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
 from notifications.catalog import LEGAL_SECTIONS
 from workflows import answers, attachments, rules
 from workflows.core import Work
@@ -249,7 +249,15 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         .where(AuditEvent.tenancy_id == tenancy_id, AuditEvent.trigger == answers.REQUEST_EXIT)
         .order_by(col(AuditEvent.seq).desc())
     ).all()
-    pending = [e for e in requests if tenancy.state == ACTIVE and e.seq == tenancy.audit_seq]
+    # The newest request is pending until an exit case follows it (the operators act on it).
+    cases = w.session.exec(
+        select(ExitCase.created_at).where(ExitCase.tenancy_id == tenancy_id)
+    ).all()
+    pending = [
+        e
+        for e in requests[:1]
+        if tenancy.state in RESIDENT_STATES and not any(at >= e.occurred_at for at in cases)
+    ]
     return {
         "tenancy_id": tenancy_id,
         "version": tenancy.version,
@@ -260,7 +268,7 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         "period_en": period.describe("en"),
         "earliest": w.calendar.due_date(w.today, period),
         "today": w.today,
-        "may_request": tenancy.state == ACTIVE and not pending,
+        "may_request": tenancy.state == ACTIVE,
         "pending": (
             {"leave_on": (pending[0].data or {}).get("leave_on"), "at": pending[0].occurred_at}
             if pending

@@ -357,6 +357,7 @@ def test_a_voluntary_exit_needs_the_notice_period_and_a_confirmation(world: Worl
     assert done.status_code == 303
     [event] = _events(world, "request_voluntary_exit")
     assert isinstance(event["data"], dict) and event["data"]["leave_on"] == leave_on
+    assert "等待运营方办理" in firm.get(f"/portal/exit/{world.own_tenancy}").text
     # The operator sees the request and begins the exit, approved.
     operator = signed_in(world, "operator")
     listing = operator.get("/console/exits").text
@@ -371,6 +372,7 @@ def test_a_voluntary_exit_needs_the_notice_period_and_a_confirmation(world: Worl
     )
     assert done.status_code == 303
     assert _state(world) == "vacating"
+    assert "企业自愿退出申请" not in operator.get("/console/exits").text  # acted on
     assert _chain_problems(world) == []
 
 
