@@ -74,6 +74,7 @@ def test_an_exit_notice_is_answered_ruled_on_vacated_and_handed_over(
     expect(firm.locator(".flash.ok").first).to_contain_text("已提交")
     expect(firm.locator("ul.files")).to_contain_text("租赁备案.pdf")
     assert firm.evaluate("document.documentElement.scrollWidth") <= 375
+    shot(firm, "answer-phone")
 
     # The window ends; the operator reads the statement and rules on it.
     clock_of(world).advance(timedelta(days=10))
