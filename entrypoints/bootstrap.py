@@ -100,6 +100,10 @@ HANDLERS = LazyHandlers(
         "workflows.commands:HandOver": "workflows.exits:hand_over",
         "workflows.commands:EscalateVacating": "workflows.exits:escalate_vacating",
         "workflows.commands:WaiveWindow": "workflows.windows:waive_window",
+        # the firm's answers from the portal (with attached files) and its exit request
+        "workflows.answers:FileDefence": "workflows.answers:file_defence",
+        "workflows.answers:FilePlan": "workflows.answers:file_plan",
+        "workflows.answers:RequestVoluntaryExit": "workflows.answers:request_voluntary_exit",
         # operations
         "workflows.commands:RetryDeadlines": "workflows.operations:retry_deadlines",
         "workflows.commands:RetryNotices": "workflows.operations:retry_notices",

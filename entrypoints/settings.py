@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +57,21 @@ class Settings(BaseModel):
     # (at least 32 characters; unset: ``serve`` keeps a generated one in a 0600 file beside
     # a SQLite database, and refuses to start on PostgreSQL, whose workers must share one).
     secret_key: str | None = Field(default=None, min_length=32)
+    # Files firms attach to their answers (陈述申辩, 整改方案), kept outside the database and
+    # named by their SHA-256 (``workflows.attachments``). Unset: ``innospace-files`` beside a
+    # SQLite database file, else ``./innospace-files``.
+    files_dir: str | None = None
+
+    def files_directory(self) -> Path:
+        """Where attachments are stored (see ``files_dir``)."""
+        if self.files_dir:
+            return Path(self.files_dir).expanduser().resolve()
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            location = self.database_url[len(prefix) :].split("?", 1)[0]
+            if location and location != ":memory:":
+                return Path(location).expanduser().resolve().parent / "innospace-files"
+        return Path("innospace-files").resolve()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

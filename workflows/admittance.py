@@ -75,10 +75,12 @@ def lodge_objection(
     grounds: str,
     evidence: str | None,
     actor: str,
+    attachments: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[StepResult, rbook.Decision]:
     """An objection to the 公示, or the firm's defence against an exit notice, recorded with
     whether it is admissible (``window_end``: the window's last day, if it has a deadline;
-    ``open_case``: the exit case a defence is lodged against)."""
+    ``open_case``: the exit case a defence is lodged against; ``attachments``: the files sent
+    with it, each its name, type, size and SHA-256)."""
     t = e.tenancy
     if t.state not in OBJECTION_WINDOWS:
         raise TransitionNotAllowed(t.id, "lodge_objection", t.state, allowed_triggers(t.state))
@@ -91,7 +93,7 @@ def lodge_objection(
         lodged_on=e.today,
         window_end=window_end or e.today,
     )
-    data = {
+    data: dict[str, Any] = {
         "kind": kind,
         "by": by,
         "grounds": grounds,
@@ -99,6 +101,8 @@ def lodge_objection(
         "accepted": decision.passed,
         "trace": decision.trace.to_dict(),
     }
+    if attachments:
+        data["attachments"] = [dict(a) for a in attachments]
     reason = None if decision.passed else decision.reason
     step = e.record("lodge_objection", actor=actor, reason=reason, data=data)
     if kind == "exit_defence" and decision.passed:

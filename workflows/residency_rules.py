@@ -9,7 +9,7 @@ notices. The handlers in ``workflows.residency`` load, call one and write the ef
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Unpack
@@ -39,13 +39,23 @@ def check_plan(plan: str) -> None:
         raise InvalidInput("plan", "must not be empty")
 
 
-def file_plan(e: Effects, row: RectificationRow, *, plan: str, **who: Unpack[Who]) -> StepResult:
-    """The firm's rectification plan on file (late if after its deadline)."""
+def file_plan(
+    e: Effects,
+    row: RectificationRow,
+    *,
+    plan: str,
+    attachments: Sequence[Mapping[str, Any]] = (),
+    **who: Unpack[Who],
+) -> StepResult:
+    """The firm's rectification plan on file (late if after its deadline), with the files
+    sent with it (name, type, size and SHA-256 of each) in the audit event."""
     actor, reason = acting(who)
     check_plan(plan)
     e.update("rectifications", row.id, plan=plan)
     e.cancel("rectification_plan_due")
-    data = {"rectification": row.id, "late": e.today > row.plan_due_on}
+    data: dict[str, Any] = {"rectification": row.id, "late": e.today > row.plan_due_on}
+    if attachments:
+        data["attachments"] = [dict(a) for a in attachments]
     return e.record("file_plan", actor=actor, reason=reason, data=data)
 
 

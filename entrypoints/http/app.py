@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from entrypoints.http import problems
 from entrypoints.http.auth import Signer
-from entrypoints.http.middleware import MAX_BODY_BYTES, BodyLimit, SecurityHeaders
+from entrypoints.http.middleware import MAX_BODY_BYTES, UPLOAD_PATHS, BodyLimit, SecurityHeaders
 from lifecycle.errors import InnospaceError, InvalidInput
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
     from entrypoints import web
 
     web.include(api)
-    api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, wider=UPLOAD_PATHS)
     api.add_middleware(SecurityHeaders)
     api.openapi = _openapi_with_problems(api)  # type: ignore[method-assign]
     return api

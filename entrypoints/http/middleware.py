@@ -16,6 +16,11 @@ from entrypoints.http.problems import PROBLEM_JSON, TITLES, TYPE_BASE
 #: The largest request body accepted (1 MiB): rulebooks, templates, profiles and figures are
 #: a few kilobytes. A larger one is refused with 413 before the route runs.
 MAX_BODY_BYTES = 1_048_576
+#: The one exception: a firm's answer with its attached files (``entrypoints.web
+#: .routes_inbox``: up to 3 files of 10 MiB each, and the text) may be 32 MiB. Only the paths
+#: under these prefixes get the larger limit; everything else keeps 1 MiB.
+UPLOAD_BODY_BYTES = 32 * 1_048_576
+UPLOAD_PATHS: dict[str, int] = {"/portal/answer/": UPLOAD_BODY_BYTES}
 
 SECURITY_HEADERS = {
     "content-security-policy": (
@@ -78,24 +83,35 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 class BodyLimit:
     """Refuses a body over ``limit`` bytes with a 413 problem: at once when Content-Length
-    says so, or as soon as a streamed (chunked) body passes the limit."""
+    says so, or as soon as a streamed (chunked) body passes the limit. ``wider``: path
+    prefixes with a larger limit of their own (uploads)."""
 
-    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES, wider: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.wider = dict(wider or {})
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.wider.items():
+            if path.startswith(prefix):
+                return limit
+        return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared > self.limit or declared < 0:
-                    await self._refuse(scope, send)
+                if declared > limit or declared < 0:
+                    await self._refuse(scope, send, limit)
                     return
         # Read the whole body first (at most ``limit`` bytes are kept), then replay it: the
         # route never sees a body that is too large, and the refusal is a clean 413.
@@ -108,8 +124,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.limit:
-                await self._refuse(scope, send)
+            if received > limit:
+                await self._refuse(scope, send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -117,17 +133,20 @@ class BodyLimit:
         whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([whole], receive), send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        path = str(scope.get("path", ""))
+        if not path.startswith("/api"):
+            await _refuse_page(send, limit)
+            return
         body = json.dumps(
             {
                 "type": TYPE_BASE + "body_too_large",
                 "title": TITLES["body_too_large"],
                 "status": 413,
-                "detail": f"请求体超过 {self.limit} 字节 / the request body exceeds "
-                f"{self.limit} bytes",
+                "detail": f"请求体超过 {limit} 字节 / the request body exceeds {limit} bytes",
                 "instance": scope.get("path"),
                 "code": "body_too_large",
-                "limit": self.limit,
+                "limit": limit,
             },
             ensure_ascii=False,
         ).encode()
@@ -143,3 +162,28 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse_page(send: Send, limit: int) -> None:
+    """A page's refusal (the form's sender reads it in a browser): plain HTML, Chinese first."""
+    mib = limit / 1_048_576
+    html = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        "<title>413</title></head><body><main><h1>提交的内容过大</h1>"
+        f"<p>本次提交超过 {mib:g} MiB 的上限，未作任何处理。请缩小或减少附件后重试。</p>"
+        f'<p lang="en">The form exceeds the {mib:g} MiB limit; nothing was changed. '
+        "Send smaller or fewer files.</p>"
+        '<p><a href="/">返回首页 / Home</a></p></main></body></html>'
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(html)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": html})

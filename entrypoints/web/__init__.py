@@ -25,6 +25,8 @@ PAGE_MODULES = (
     "entrypoints.web.routes_ops_rules",
     "entrypoints.web.routes_applications",
     "entrypoints.web.routes_applications_portal",
+    "entrypoints.web.routes_exits",
+    "entrypoints.web.routes_inbox",
 )
 
 

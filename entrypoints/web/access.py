@@ -37,6 +37,16 @@ PAGES: dict[str, Rule] = {
     "web_portal_apply_submit": Rule(FIRM),
     "web_portal_apply_resubmit": Rule(FIRM, "tenancy"),
     "web_portal_apply_withdraw": Rule(FIRM, "tenancy"),
+    # console: exit cases
+    "web_exits": Rule(READERS),
+    "web_exit_case": Rule(READERS, "exit_case"),
+    "web_exit_rule": Rule(STAFF, "exit_case"),
+    "web_exit_confirm": Rule(STAFF, "exit_case"),
+    "web_exit_handover": Rule(STAFF, "exit_case"),
+    "web_exit_begin": Rule(STAFF, "tenancy"),
+    "web_exit_serve_form": Rule(STAFF, "tenancy"),
+    "web_exit_serve": Rule(STAFF, "tenancy"),
+    "web_exit_file": Rule(READERS, "exit_case"),
     # console: review cycles
     "web_cycles": Rule(READERS),
     "web_cycle_open": Rule(STAFF),  # the space is a form field: the route checks its scope
@@ -83,6 +93,14 @@ PAGES: dict[str, Rule] = {
     "web_ops_account_password": Rule(ADMIN),
     # portal (firm users)
     "web_portal": Rule(FIRM),
+    # portal: notices, answers with files, voluntary exit
+    "web_portal_inbox": Rule(FIRM),
+    "web_portal_inbox_item": Rule(FIRM),
+    "web_portal_answer": Rule(FIRM, "tenancy"),
+    "web_portal_answer_send": Rule(FIRM, "tenancy"),
+    "web_portal_answer_file": Rule(FIRM, "tenancy"),
+    "web_portal_exit": Rule(FIRM, "tenancy"),
+    "web_portal_exit_send": Rule(FIRM, "tenancy"),
 }
 
 

@@ -1,0 +1,231 @@
+"""The firm portal's notices and answers: the inbox (read/unread, a printable legal notice),
+the answer to an exit notice (陈述申辩) or a rectification order (整改方案) with attached
+files, and the request to leave of the firm's own will.
+
+Only the firm's own: the inbox reads by the account's firm, and the tenancy pages are checked
+in the ``tenancy`` scope (another firm's id is "not found"). Files are checked by their
+content (PDF, PNG, JPEG; 10 MiB each, 3 at most) and stored outside the database under their
+SHA-256 before the answer is sent; a file this request stored is removed again if the answer
+is refused. The answer's path has the larger body limit of
+``entrypoints.http.middleware.UPLOAD_PATHS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
+
+from entrypoints.web.listing import Column, list_params, paged, xlsx_response
+from entrypoints.web.pages import Page, PageDep
+from entrypoints.web.routes_exits import download
+from lifecycle.errors import InvalidInput, NotFound
+from workflows import answers, attachments
+from workflows import commands as c
+from workflows import queries_exits_pages as qx
+from workflows import queries_portal_pages as q
+
+router = APIRouter(include_in_schema=False)
+
+ItemId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+TenancyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Sha = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+
+COLUMNS = (
+    Column("created_at", "时间", "Sent", sortable=True),
+    Column("subject", "标题", "Subject", sortable=True),
+    Column("legal", "法律文书", "Legal notice"),
+    Column("read", "已读", "Read"),
+    Column("read_at", "阅读时间", "Read at", sortable=True),
+)
+
+
+def _firm(page: Page) -> int:
+    firm_id = page.principal.firm_id
+    if firm_id is None:
+        raise NotFound("firm", page.principal.username)
+    return int(firm_id)
+
+
+@router.get("/portal/inbox", name="web_portal_inbox", response_model=None)
+def inbox(page: PageDep) -> Response:
+    query = page.request.query_params
+    params = list_params(query, COLUMNS, "created_at")
+    if "dir" not in query:
+        params = replace(params, descending=True)
+    unread_only = query.get("unread", "") == "1"
+    data = page.query(
+        q.inbox_rows,
+        firm_id=_firm(page),
+        unread_only=unread_only,
+        sort=params.sort,
+        descending=params.descending,
+        offset=0 if params.export else params.offset,
+        limit=params.limit,
+    )
+    if params.export:
+        return xlsx_response("inbox", COLUMNS, data["items"], page.lang, sheet="inbox")
+    return page.render(
+        "portal/inbox.html",
+        paged=paged(data["items"], params),
+        columns=COLUMNS,
+        unread=data["unread"],
+        unread_only=unread_only,
+        tenancies=page.query(q.firm_tenancies, firm_id=_firm(page)),
+    )
+
+
+@router.get("/portal/inbox/{item_id}", name="web_portal_inbox_item")
+def inbox_item(page: PageDep, item_id: ItemId) -> HTMLResponse:
+    firm_id = _firm(page)
+    item = page.query(q.inbox_item, firm_id=firm_id, item_id=item_id)
+    if item["read_at"] is None:
+        # Opening a notice marks it read, through the same command as the API's.
+        page.act(c.MarkInboxRead(item_ids=(item_id,), firm_id=firm_id, actor=page.principal.actor))
+    return page.render("portal/inbox_item.html", item=item)
+
+
+# ---- answering ---------------------------------------------------------------------------------
+def _uploads(page: Page) -> list[UploadFile]:
+    getlist = getattr(page.form, "getlist", None)
+    values = getlist("attachments") if getlist is not None else []
+    return [v for v in values if isinstance(v, UploadFile) and v.filename]
+
+
+def _read(upload: UploadFile) -> bytes:
+    # One byte past the limit is enough to know a file is too large.
+    data: bytes = upload.file.read(attachments.MAX_FILE_BYTES + 1)
+    return data
+
+
+@router.get("/portal/answer/{tenancy_id}", name="web_portal_answer")
+def answer_form(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
+    ctx = page.query(q.answer_context, tenancy_id=tenancy_id)
+    return page.render("portal/answer.html", ctx=ctx, limits=_limits())
+
+
+def _limits() -> dict[str, Any]:
+    return {
+        "mib": attachments.MAX_FILE_BYTES // (1024 * 1024),
+        "files": attachments.MAX_FILES,
+        "types": "PDF、PNG、JPEG",
+    }
+
+
+@router.post("/portal/answer/{tenancy_id}", name="web_portal_answer_send", response_model=None)
+def answer_send(page: PageDep, tenancy_id: TenancyId) -> Response:
+    try:
+        return _answer(page, tenancy_id)
+    finally:
+        for upload in _uploads(page):
+            upload.file.close()  # the spooled copies of the files, whatever happened
+
+
+def _answer(page: Page, tenancy_id: int) -> Response:
+    here = f"/portal/answer/{tenancy_id}"
+    ctx = page.query(q.answer_context, tenancy_id=tenancy_id)
+    if ctx["sent"]:
+        return page.redirect(here, ("答复已提交，请勿重复提交", "Your answer is on file already"))
+    if not ctx["open"]:
+        return page.render("portal/answer.html", ctx=ctx, limits=_limits(), status=409)
+    text = page.field("text").strip()
+    if not text:
+        raise InvalidInput(
+            "text",
+            "请填写陈述申辩的事实和理由 / state your facts and reasons"
+            if ctx["kind"] == "defence"
+            else "请填写整改方案 / write the rectification plan",
+        )
+    uploads = _uploads(page)
+    attachments.check_count(len(uploads))
+    files = [
+        (attachments.check(u.filename or "", data), data) for u in uploads for data in [_read(u)]
+    ]
+    store = attachments.FileStore(page.app.settings.files_directory())
+    created = [meta.sha256 for meta, data in files if store.put(data, meta.sha256)]
+    command: c.Command
+    version = page.field("version")
+    expected = int(version) if version.isdigit() and len(version) < 19 else None
+    metas = tuple(meta for meta, _ in files)
+    if ctx["kind"] == "defence":
+        command = answers.FileDefence(
+            tenancy_id=tenancy_id,
+            expected_version=expected,
+            grounds=text,
+            attachments=metas,
+            actor=page.principal.actor,
+        )
+    else:
+        command = answers.FilePlan(
+            tenancy_id=tenancy_id,
+            expected_version=expected,
+            plan=text,
+            attachments=metas,
+            actor=page.principal.actor,
+        )
+    try:
+        page.act(command)
+    except BaseException:
+        for sha in created:
+            store.discard(sha)
+        raise
+    return page.redirect(
+        here,
+        (
+            "已提交，运营方将在裁决前审阅您的材料",
+            "Sent: the operators will read it before they decide",
+        ),
+    )
+
+
+@router.get("/portal/answer/{tenancy_id}/files/{sha256}", name="web_portal_answer_file")
+def answer_file(page: PageDep, tenancy_id: TenancyId, sha256: Sha) -> Response:
+    meta = page.query(qx.tenancy_attachment, tenancy_id=tenancy_id, sha256=sha256)
+    return download(page, meta)
+
+
+# ---- leaving ---------------------------------------------------------------------------------
+@router.get("/portal/exit/{tenancy_id}", name="web_portal_exit")
+def exit_form(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
+    ctx = page.query(q.exit_request_context, tenancy_id=tenancy_id)
+    return page.render("portal/exit.html", ctx=ctx, confirming=False)
+
+
+@router.post("/portal/exit/{tenancy_id}", name="web_portal_exit_send", response_model=None)
+def exit_send(page: PageDep, tenancy_id: TenancyId) -> Response:
+    ctx = page.query(q.exit_request_context, tenancy_id=tenancy_id)
+    raw = page.field("leave_on").strip()
+    try:
+        leave_on = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(
+            "leave_on", "请填写日期，如 2024-06-30 / a date such as 2024-06-30", raw
+        ) from None
+    reason = page.field("reason").strip() or None
+    if page.field("confirmed") != "1":
+        if leave_on < ctx["earliest"]:
+            raise InvalidInput(
+                "leave_on",
+                f"须提前 {ctx['period_zh']} 申请，最早可于 {ctx['earliest'].isoformat()} 退出 / "
+                f"request {ctx['period_en']} ahead: the earliest day is {ctx['earliest']}",
+                raw,
+            )
+        return page.render(
+            "portal/exit.html", ctx=ctx, confirming=True, leave_on=leave_on, reason=reason or ""
+        )
+    page.act(
+        answers.RequestVoluntaryExit(
+            tenancy_id=tenancy_id,
+            leave_on=leave_on,
+            actor=page.principal.actor,
+            reason=reason,
+        )
+    )
+    return page.redirect(
+        f"/portal/exit/{tenancy_id}",
+        ("退出申请已提交，运营方确认后将通知您", "Request sent: the operators will confirm it"),
+    )

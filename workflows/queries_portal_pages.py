@@ -1,0 +1,298 @@
+"""Named queries of the firm portal's pages: the firm's inbox (a legal notice cut at its
+four sections), what the answer page and the voluntary exit page need, the firm's tenancies.
+Each takes :class:`Work` first, returns plain data and never writes; the portal reads only
+the firm's own (``firm_id``) or a tenancy its route checked in the firm's scope.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, func, select
+
+from db.tables import (
+    AuditEvent,
+    ExitCase,
+    Firm,
+    InboxItem,
+    OutboxMessage,
+    Rectification,
+    Space,
+    Tenancy,
+)
+from lifecycle import rulebook as rbook
+from lifecycle.errors import NotFound
+from lifecycle.table import ACTIVE, EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
+from notifications.catalog import LEGAL_SECTIONS
+from workflows import answers, attachments, rules
+from workflows.core import Work
+from workflows.queries_exits_pages import HANDOVER_LABELS, TRIGGER_LABELS, label
+
+
+# ---- the firm's inbox ------------------------------------------------------------------------
+def _legal(body: str, locale_sections: tuple[str, ...]) -> list[dict[str, str]] | None:
+    """A legal notice's text cut at its four section headings (None when it lacks one)."""
+    positions = [body.find(h) for h in locale_sections]
+    if any(p < 0 for p in positions) or positions != sorted(positions):
+        return None
+    parts = [{"heading": "", "text": body[: positions[0]].strip()}]
+    for i, heading in enumerate(locale_sections):
+        start = positions[i] + len(heading)
+        end = positions[i + 1] if i + 1 < len(positions) else len(body)
+        parts.append({"heading": heading, "text": body[start:end].strip()})
+    return parts
+
+
+def _sections(body: str) -> list[dict[str, str]] | None:
+    for sections in LEGAL_SECTIONS.values():
+        cut = _legal(body, sections)
+        if cut is not None:
+            return cut
+    return None
+
+
+def inbox_rows(
+    w: Work,
+    *,
+    firm_id: int,
+    unread_only: bool = False,
+    message: str | None = None,
+    sort: str = "created_at",
+    descending: bool = True,
+    offset: int = 0,
+    limit: int = 51,
+) -> dict[str, Any]:
+    """A page of the firm's own inbox and how many are unread."""
+    keys = {
+        "created_at": col(InboxItem.id),
+        "subject": col(InboxItem.subject),
+        "read_at": col(InboxItem.read_at),
+    }
+    stmt = select(InboxItem).where(InboxItem.firm_id == firm_id, InboxItem.audience == "firm")
+    if unread_only:
+        stmt = stmt.where(col(InboxItem.read_at).is_(None))
+    if message:
+        stmt = stmt.where(InboxItem.message == message)
+    key = keys.get(sort, keys["created_at"])
+    stmt = stmt.order_by(key.desc() if descending else key.asc(), col(InboxItem.id).desc())
+    items = w.session.exec(stmt.offset(offset).limit(limit)).all()
+    unread = w.session.exec(
+        select(func.count())
+        .select_from(InboxItem)
+        .where(
+            InboxItem.firm_id == firm_id,
+            InboxItem.audience == "firm",
+            col(InboxItem.read_at).is_(None),
+        )
+    ).one()
+    return {
+        "unread": int(unread),
+        "items": [
+            {
+                "id": i.id,
+                "message": i.message,
+                "subject": i.subject,
+                "created_at": i.created_at,
+                "read_at": i.read_at,
+                "read": i.read_at is not None,
+                "legal": _sections(i.body) is not None,
+            }
+            for i in items
+        ],
+    }
+
+
+def inbox_item(w: Work, *, firm_id: int, item_id: int) -> dict[str, Any]:
+    """One notice of the firm's own inbox, with its sections when it is a legal notice and
+    the space that sent it (the letterhead); another firm's is NotFound."""
+    item = w.session.get(InboxItem, item_id)
+    if item is None or item.firm_id != firm_id or item.audience != "firm":
+        raise NotFound("notice", item_id)
+    space = tenancy_id = None
+    found = w.session.exec(
+        select(OutboxMessage.tenancy_id, Space.name, Space.code)
+        .join(Tenancy, col(Tenancy.id) == col(OutboxMessage.tenancy_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(OutboxMessage.id == item.outbox_id)
+    ).first()
+    if found is not None:
+        tenancy_id, space = found[0], {"name": found[1], "code": found[2]}
+    firm = w.session.get(Firm, firm_id)
+    answerable = False
+    if tenancy_id is not None and item.message in ANSWERABLE:
+        state = w.session.exec(select(Tenancy.state).where(Tenancy.id == tenancy_id)).first()
+        answerable = state in (EXIT_NOTICE, RECTIFYING)
+    return {
+        "id": item.id,
+        "message": item.message,
+        "subject": item.subject,
+        "body": item.body,
+        "sections": _sections(item.body),
+        "created_at": item.created_at,
+        "read_at": item.read_at,
+        "space": space,
+        "tenancy_id": tenancy_id,
+        "firm": {"name": firm.name, "uscc": firm.uscc} if firm is not None else None,
+        "answerable": answerable,
+    }
+
+
+#: Notices a firm may answer from the portal (while the tenancy waits for the answer).
+ANSWERABLE = frozenset({"exit_notice", "rectification_notice", "review_result"})
+
+
+# ---- answering, leaving ----------------------------------------------------------------------
+def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
+    """What the answer page needs: what can be answered now (``kind``: ``defence`` on an exit
+    notice, ``plan`` on a rectification order, None otherwise), the last day (from the
+    pending deadline, else the case), whether it is still open, and what was sent already."""
+    row = w.session.exec(
+        select(Tenancy, Firm, Space)
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(Tenancy.id == tenancy_id)
+    ).first()
+    if row is None:
+        raise NotFound("tenancy", tenancy_id)
+    tenancy, firm, space = row
+    kind: str | None = None
+    due: date | None = None
+    sent = False
+    subject: dict[str, Any] = {}
+    if tenancy.state == EXIT_NOTICE:
+        kind = "defence"
+        case = w.session.exec(
+            select(ExitCase)
+            .where(ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
+            .order_by(col(ExitCase.id).desc())
+        ).first()
+        due = w.uow.admissions.pending_due_on(tenancy_id, answers.WINDOW_END)
+        if case is not None:
+            due = due or case.objection_due_on
+            sent = case.objection is not None
+            subject = {"facts": case.facts, "grounds": case.grounds, "case_id": case.id}
+    elif tenancy.state == RECTIFYING:
+        kind = "plan"
+        rect = w.session.exec(
+            select(Rectification)
+            .where(Rectification.tenancy_id == tenancy_id, Rectification.status == "open")
+            .order_by(col(Rectification.id).desc())
+        ).first()
+        if rect is not None:
+            due = w.uow.admissions.pending_due_on(tenancy_id, "rectification_plan_due")
+            due = due or rect.plan_due_on
+            sent = rect.plan is not None
+            subject = {"defects": rect.defects, "due_on": rect.due_on}
+    plans = {
+        r.id: r.plan
+        for r in w.session.exec(
+            select(Rectification).where(Rectification.tenancy_id == tenancy_id)
+        ).all()
+    }
+    answered = w.session.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.tenancy_id == tenancy_id,
+            col(AuditEvent.trigger).in_(("lodge_objection", "file_plan")),
+        )
+        .order_by(col(AuditEvent.seq).desc())
+    ).all()
+    return {
+        "tenancy_id": tenancy_id,
+        "version": tenancy.version,
+        "state": tenancy.state,
+        "firm": firm.name,
+        "space": {"code": space.code, "name": space.name},
+        "kind": kind,
+        "due_on": due,
+        "open": kind is not None and (due is None or w.today <= due) and not sent,
+        "late": due is not None and w.today > due,
+        "sent": sent,
+        "subject": subject,
+        "today": w.today,
+        "answers": [
+            {
+                "at": e.occurred_at,
+                "trigger": e.trigger,
+                "label": label(TRIGGER_LABELS, e.trigger),
+                "text": (e.data or {}).get("grounds")
+                or plans.get((e.data or {}).get("rectification"))
+                or "",
+                "accepted": (e.data or {}).get("accepted", True),
+                "attachments": [
+                    a.to_dict() for a in attachments.from_dicts((e.data or {}).get("attachments"))
+                ],
+            }
+            for e in answered
+        ],
+    }
+
+
+def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
+    """What the voluntary exit page needs: the notice period and the earliest day to leave,
+    the handover steps, whether a request is on file, and whether one may be made now."""
+    row = w.session.exec(
+        select(Tenancy, Firm, Space)
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(Tenancy.id == tenancy_id)
+    ).first()
+    if row is None:
+        raise NotFound("tenancy", tenancy_id)
+    tenancy, firm, space = row
+    record = w.tenancy(tenancy_id, lock=False)
+    rb = rules.for_tenancy(w, record)
+    period = rb.periods.voluntary_notice
+    requests = w.session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.tenancy_id == tenancy_id, AuditEvent.trigger == answers.REQUEST_EXIT)
+        .order_by(col(AuditEvent.seq).desc())
+    ).all()
+    # The newest request is pending until an exit case follows it (the operators act on it).
+    cases = w.session.exec(
+        select(ExitCase.created_at).where(ExitCase.tenancy_id == tenancy_id)
+    ).all()
+    pending = [
+        e
+        for e in requests[:1]
+        if tenancy.state in RESIDENT_STATES and not any(at >= e.occurred_at for at in cases)
+    ]
+    return {
+        "tenancy_id": tenancy_id,
+        "version": tenancy.version,
+        "state": tenancy.state,
+        "firm": firm.name,
+        "space": {"code": space.code, "name": space.name},
+        "period_zh": period.describe("zh-CN"),
+        "period_en": period.describe("en"),
+        "earliest": w.calendar.due_date(w.today, period),
+        "today": w.today,
+        "may_request": tenancy.state == ACTIVE,
+        "pending": (
+            {"leave_on": (pending[0].data or {}).get("leave_on"), "at": pending[0].occurred_at}
+            if pending
+            else None
+        ),
+        "procedure": [
+            {"zh": s.label_zh, "en": s.label_en}
+            for s in rb.exit.procedure
+            if s.step in ("vacate", "handover", "registration_move_out", "settlement")
+        ],
+        "handover": [{"zh": v[0], "en": v[1]} for v in HANDOVER_LABELS.values()],
+        "refund_with_approval": list(rb.exit.voluntary.refund_with_approval),
+        "forfeit_without_approval": list(rb.exit.voluntary.forfeit_without_approval),
+        "vacate_zh": rbook.vacate_period(rb, "voluntary", None).describe("zh-CN"),
+        "vacate_en": rbook.vacate_period(rb, "voluntary", None).describe("en"),
+    }
+
+
+def firm_tenancies(w: Work, *, firm_id: int) -> list[dict[str, Any]]:
+    """The firm's tenancies (the portal's links to answer or to leave)."""
+    rows = w.session.exec(
+        select(Tenancy, Space)
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(Tenancy.firm_id == firm_id)
+        .order_by(col(Tenancy.id).desc())
+    ).all()
+    return [{"id": t.id, "state": t.state, "space": s.name} for t, s in rows]
