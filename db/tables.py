@@ -464,6 +464,8 @@ class ApplicationDraft(SQLModel, table=True):
     fields: dict[str, Any] = _json()
     saved_at: datetime = _ts()
     saved_by: str = Field(max_length=100)
+
+
 class LandParcel(SQLModel, table=True):
     """A land parcel a space stands on (运营土地): its use class (M0 新型产业用地, M1 一类工业用地,
     ...), land area, floor area and plot ratio (容积率)."""

@@ -11,8 +11,8 @@ def test_a_firm_user_sees_its_own_tenancy_in_chinese(world: World) -> None:
     page = signed_in(world, "firm").get("/portal")
     assert page.status_code == 200
     assert "本企业医疗科技" in page.text
-    assert f"<td data-label=\"#\">{world.own_tenancy}</td>" in page.text
-    assert f"<td data-label=\"#\">{world.other_tenancy}</td>" not in page.text
+    assert f'<td data-label="#">{world.own_tenancy}</td>' in page.text
+    assert f'<td data-label="#">{world.other_tenancy}</td>' not in page.text
     assert "他企业生物科技" not in page.text
     assert "None" not in page.text and "applied</span>" not in page.text
 
