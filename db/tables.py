@@ -153,7 +153,10 @@ class ReviewerScore(SQLModel, table=True):
 
 class Review(SQLModel, table=True):
     __tablename__ = "reviews"
-    __table_args__ = (UniqueConstraint("tenancy_id", "period"),)  # also the tenancy index
+    __table_args__ = (
+        UniqueConstraint("tenancy_id", "period"),  # also the tenancy index
+        Index("ix_reviews_period_status_grade", "period", "status", "grade"),  # cycle counts
+    )
     id: int | None = _id()
     tenancy_id: int = _tenancy()
     period: int  # the calendar year reviewed

@@ -23,6 +23,12 @@ PAGES: dict[str, Rule] = {
     "web_home": Rule(EVERYONE),
     # console: dashboard, tenancies, exit cases
     "web_dashboard": Rule(READERS),
+    "web_tenancies": Rule(READERS),
+    # a firm user is in the rule so that another firm's tenancy is "not found" (its own
+    # is sent to the portal)
+    "web_tenancy": Rule(READERS | FIRM, "tenancy"),
+    "web_tenancy_action_form": Rule(STAFF, "tenancy"),
+    "web_tenancy_action": Rule(STAFF, "tenancy"),
     # console: applications, scoring, publicity
     # console: review cycles
     # console: operations (outbox, deadlines, rulebook, templates, calendar, accounts)
