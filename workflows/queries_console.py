@@ -29,7 +29,7 @@ from db.tables import (
 )
 from lifecycle.errors import NotFound
 from lifecycle.table import STATES, TRANSITIONS
-from workflows import console_actions, queries
+from workflows import console_actions, queries, rules
 from workflows.core import Work
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -424,10 +424,44 @@ FACT_LABELS: dict[str, tuple[str, str]] = {
     "amount_yuan": ("金额（元）", "amount (元)"),
     "requested_area_m2": ("申请面积（m²）", "area applied for (m²)"),
     "changed": ("修改项", "fields changed"),
+    "firm": ("企业", "firm"),
+    "space": ("空间", "space"),
+    "track": ("入驻通道", "track"),
+    "reviewer": ("评审专家", "reviewer"),
+    "conflict_of_interest": ("存在利益冲突", "conflict of interest"),
+    "total": ("总分", "total"),
+    "scores": ("各项评分", "scores"),
+}
+#: Words for the codes an event's facts carry (tracks and industries come from the rulebook).
+CODE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
+    "exit_type": {
+        "graduation": ("毕业", "graduation"),
+        "term_expiry": ("期满", "term expiry"),
+        "voluntary": ("自愿", "voluntary"),
+        "forced": ("强制", "forced"),
+    },
+    "outcome": {
+        "pass": ("合格", "pass"),
+        "rectify": ("责令整改", "rectify"),
+        "fail": ("不合格", "fail"),
+    },
+    "consequence": {
+        "none": ("无", "none"),
+        "rectification": ("整改", "rectification"),
+        "forced_exit": ("强制退出", "forced exit"),
+    },
 }
 #: Facts never shown on the timeline (hashes, versions, the trace itself).
 HIDDEN_FACTS = frozenset(
-    {"trace", "trace_sha256", "rulebook_version", "failures", "figures", "proof_of_service"}
+    {
+        "trace",
+        "trace_sha256",
+        "rulebook_version",
+        "failures",
+        "figures",
+        "proof_of_service",
+        "account_id",
+    }
 )
 DEADLINE_LABELS: dict[str, tuple[str, str]] = {
     "info_request_lapse": ("补充材料截止", "information due"),
@@ -448,13 +482,22 @@ DEADLINE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def explain(event: dict[str, Any]) -> dict[str, Any]:
-    """A timeline event for people: what happened, the facts with names, and the decision's
-    trace step by step (rule, figures, threshold, result)."""
+def explain(
+    event: dict[str, Any], words: dict[str, dict[str, tuple[str, str]]] | None = None
+) -> dict[str, Any]:
+    """A timeline event for people: what happened, the facts with names (a code with its
+    words from ``words`` or :data:`CODE_WORDS`), and the decision's trace step by step (rule,
+    figures, threshold, result)."""
     data = event.get("data") or {}
     trace = data.get("trace") if isinstance(data.get("trace"), dict) else None
+    known = {**CODE_WORDS, **(words or {})}
     facts = [
-        {"key": k, "label": FACT_LABELS.get(k, (k, k)), "value": v}
+        {
+            "key": k,
+            "label": FACT_LABELS.get(k, (k, k)),
+            "value": v,
+            "words": known.get(k, {}).get(v) if isinstance(v, str) else None,
+        }
         for k, v in data.items()
         if k not in HIDDEN_FACTS and not isinstance(v, dict)
     ]
@@ -502,8 +545,11 @@ def tenancy_page(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         "account_manager": firm.account_manager,
     }
     out["space_name"] = space.name
+    words = _words(w, t.rulebook_version or space.rulebook_version)
+    out["firm_facts"]["industry_words"] = words["industry"].get(firm.industry)
+    out["track_words"] = words["track"].get(t.track)
     out["agreement"] = _agreement(events)
-    out["timeline"] = [explain(e) for e in events]
+    out["timeline"] = [explain(e, words) for e in events]
     for d in out["deadlines"]:
         d["label"] = DEADLINE_LABELS.get(d["kind"], (d["kind"], d["kind"]))
     out["documents"] = _documents(w, t, events)
@@ -512,6 +558,18 @@ def tenancy_page(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         for a in console_actions.allowed(t.state)
     ]
     return out
+
+
+def _words(w: Work, version: str | None) -> dict[str, dict[str, tuple[str, str]]]:
+    """The rulebook's words for its track and industry codes (none without a rulebook)."""
+    try:
+        rb = rules.by_version(w, version)
+    except NotFound:
+        return {"track": {}, "industry": {}}
+    return {
+        "track": {code: (t.label_zh, t.label_en) for code, t in rb.tracks.items()},
+        "industry": {i.code: (i.label_zh, i.label_en) for i in rb.industries},
+    }
 
 
 def _agreement(events: list[dict[str, Any]]) -> dict[str, Any] | None:

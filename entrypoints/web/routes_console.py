@@ -72,6 +72,9 @@ def dashboard(page: PageDep, space: Filter = "") -> HTMLResponse:
         "exits": bars(
             [EXIT_TYPE_LABELS[e["type"]][0 if zh else 1] for e in data["exits"]["counts"]],
             [e["exited"] for e in data["exits"]["counts"]],
+            second=[e["open"] for e in data["exits"]["counts"]],
+            names=(page.text("已退出", "exited"), page.text("办理中", "under way")),
+            stacked=True,
         ),
     }
     return page.render(
