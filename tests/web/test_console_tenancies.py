@@ -221,3 +221,41 @@ def test_every_action_of_the_console_is_an_api_action_and_its_notices_exist() ->
             assert notice.audience in CATALOG[notice.message].audiences, notice
         command_fields = set(ACTION_COMMANDS[action.trigger].__dataclass_fields__)
         assert {f.name for f in action.fields} <= command_fields, action.trigger
+
+
+def test_signing_through_the_console_shows_the_agreement_and_the_occupancy(world: World) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from entrypoints.demo_data import scores
+
+    t = world.own_tenancy
+    world.do(c.Screen(tenancy_id=t))
+    for reviewer in ("甲", "乙", "丙"):
+        world.do(c.ScoreApplication(tenancy_id=t, reviewer=reviewer, scores=scores(0.75)))
+    world.do(c.Approve(tenancy_id=t))
+    world.app.clock.set(datetime(2024, 3, 18, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))  # type: ignore[attr-defined]
+    world.do(c.EndPublicity(tenancy_id=t))
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{t}/actions/sign"
+    confirm = operator.get(url).text
+    assert "签订入驻协议" in confirm and "在孵" in confirm and "入驻协议签订确认" in confirm
+    form = {
+        **tokens_in(confirm),
+        "version": str(world.version(t)),
+        "units": "U0",
+        "term_start": "2024-04-01",
+        "term_end": "2027-03-31",
+        "deposit_yuan": "10000",
+    }
+    done = operator.post(url, data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert ("agreement_signed", "firm") in _outbox(world, t)
+    page = operator.get(f"/console/tenancies/{t}").text
+    agreement = page[page.index('id="agr-h"') : page.index('id="dl-h"')]
+    assert "10,000.00 元" in agreement and "100.00 m²" in agreement
+    assert "2024-04-01 — 2027-03-31" in agreement and "U0" in agreement
+    assert "租期届满" in page  # the term's deadline, with its date
+    assert "None" not in page and "True" not in page
+    dashboard = operator.get("/console").text
+    assert "100.00 m² / 300.00 m²" in dashboard and "33.3%" in dashboard
