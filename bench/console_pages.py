@@ -27,6 +27,7 @@ Target (issue 17): p95 under 200 ms on SQLite.
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import time
@@ -46,19 +47,23 @@ CYCLE_BOARD = "/console/cycles/{space}/{period}"
 
 
 class Timed:
-    """An ASGI wrapper that records each request's server time (seconds)."""
+    """An ASGI wrapper that records each request's server time (seconds): wall time, and the
+    process's CPU time over the same span (on a busy machine the first waits for a core, the
+    second does not)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.last = 0.0
+        self.last_cpu = 0.0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
 
         async def timed_send(message: Any) -> None:
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 self.last = time.perf_counter() - started
+                self.last_cpu = time.process_time() - cpu
 
         await self.app(scope, receive, timed_send)
 
@@ -149,14 +154,15 @@ def _run(ctx: Context, url: str, backend: str, n: int) -> list[Result]:
         for label, path_of, marker in pages:
             for _ in range(WARM):
                 _get(client, path_of(), marker)
-            times = []
+            times, cpu = [], []
             with ctx.step(f"CONSOLE {label} ({backend}), {samples} requests"):
                 started = time.perf_counter()
                 for _ in range(samples):
                     _get(client, path_of(), marker)
                     times.append(timed.last)
+                    cpu.append(timed.last_cpu)
                 seconds = time.perf_counter() - started
-            results.append(_result(f"CONSOLE {label}", backend, times, seconds, n))
+            results.append(_result(f"CONSOLE {label}", backend, times, cpu, seconds, n))
     finally:
         client.close()
         app.engine.dispose()
@@ -178,9 +184,11 @@ def _get(client: Any, path: str, marker: str) -> None:
         raise AssertionError(f"CONSOLE GET {path}: {response.status_code} {response.text[:300]}")
 
 
-def _result(label: str, backend: str, times: list[float], seconds: float, n: int) -> Result:
+def _result(
+    label: str, backend: str, times: list[float], cpu: list[float], seconds: float, n: int
+) -> Result:
     p50, p95, p99 = (percentile(times, p) * 1e3 for p in (50, 95, 99))
-    return Result(
+    result = Result(
         label,
         backend=backend,
         engine_s=seconds,
@@ -189,3 +197,8 @@ def _result(label: str, backend: str, times: list[float], seconds: float, n: int
         target=f"p95 < {TARGET_MS:g} ms",
         ok=p95 < TARGET_MS,
     )
+    result.notes.append(
+        f"server CPU p50 {percentile(cpu, 50) * 1e3:.1f}, p95 {percentile(cpu, 95) * 1e3:.1f} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    return result

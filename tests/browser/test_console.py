@@ -45,6 +45,7 @@ def test_an_operator_reads_the_dashboard_filters_opens_a_tenancy_and_screens_it(
     page.click(".actions >> text=形式审查")
     page.wait_for_load_state("networkidle")
     assert "将发生什么" in page.content() and "形式审查结果" in page.content()
+    shot(page, "confirmation")
     page.once("dialog", lambda d: d.accept())  # "this cannot be undone" — yes
     page.click("form button[type=submit].danger")
     page.wait_for_load_state("networkidle")
