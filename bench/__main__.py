@@ -23,6 +23,7 @@ from rich.table import Table
 
 from bench import (
     cli_start,
+    console_pages,
     footprint,
     http_api,
     memory,
@@ -48,6 +49,7 @@ WORKLOADS = (
     "CLI",
     "HTTP",
     "HTTPPG",
+    "CONSOLE",
 )
 PG_ONLY = {"PG", "W3PG", "W4PG", "HTTPPG"}  # BYTES measures SQLite, and PostgreSQL when given
 PG_ENV = "INNOSPACE_TEST_POSTGRES_URL"
@@ -154,6 +156,8 @@ def run(args: argparse.Namespace, ctx: Context) -> list[Result]:
         results += cli_start.run(ctx)
     if "HTTP" in only:
         results += http_api.run_sqlite(ctx, n)
+    if "CONSOLE" in only:
+        results += console_pages.run_sqlite(ctx, n)
     return results
 
 

@@ -68,7 +68,10 @@ class Space(SQLModel, table=True):
 
 class Unit(SQLModel, table=True):
     __tablename__ = "units"
-    __table_args__ = (UniqueConstraint("space_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("space_id", "code"),
+        Index("ix_units_space_status_area", "space_id", "status", "area_m2"),  # occupancy
+    )
     id: int | None = _id()
     space_id: int = Field(foreign_key="spaces.id", index=True)
     code: str = Field(max_length=64)
@@ -153,7 +156,10 @@ class ReviewerScore(SQLModel, table=True):
 
 class Review(SQLModel, table=True):
     __tablename__ = "reviews"
-    __table_args__ = (UniqueConstraint("tenancy_id", "period"),)  # also the tenancy index
+    __table_args__ = (
+        UniqueConstraint("tenancy_id", "period"),  # also the tenancy index
+        Index("ix_reviews_period_status_grade", "period", "status", "grade"),  # cycle counts
+    )
     id: int | None = _id()
     tenancy_id: int = _tenancy()
     period: int  # the calendar year reviewed

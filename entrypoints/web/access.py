@@ -47,6 +47,13 @@ PAGES: dict[str, Rule] = {
     "web_exit_serve_form": Rule(STAFF, "tenancy"),
     "web_exit_serve": Rule(STAFF, "tenancy"),
     "web_exit_file": Rule(READERS, "exit_case"),
+    "web_tenancies": Rule(READERS),
+    # a firm user is in the rule so that another firm's tenancy is "not found" (its own
+    # is sent to the portal)
+    "web_tenancy": Rule(READERS | FIRM, "tenancy"),
+    "web_tenancy_action_form": Rule(STAFF, "tenancy"),
+    "web_tenancy_action": Rule(STAFF, "tenancy"),
+    # console: applications, scoring, publicity
     # console: review cycles
     "web_cycles": Rule(READERS),
     "web_cycle_open": Rule(STAFF),  # the space is a form field: the route checks its scope

@@ -33,7 +33,7 @@ from entrypoints.http.deps import app_of, authorize, signer_of
 from entrypoints.http.policy import Rule
 from entrypoints.web.access import page_rule
 from entrypoints.web.rendering import LANGS, environment, pick
-from lifecycle.errors import Forbidden, InnospaceError, InvalidInput, Unauthorized
+from lifecycle.errors import Forbidden, InnospaceError, InvalidInput, NotFound, Unauthorized
 from workflows import identity
 from workflows.idempotency import Idempotent, KeyInUse, Stored
 
@@ -266,6 +266,9 @@ def error_page(request: Request, status: int, message: str, *, title: str = "") 
 
 def describe(exc: InnospaceError, lang: str) -> str:
     """An engine error in words: for bad input, the field it names and the rule."""
+    if isinstance(exc, NotFound):
+        # The same words whatever the record: a page never confirms what exists elsewhere.
+        return pick("未找到该记录，或您无权查看 / no such record, or not yours to see", lang)
     if isinstance(exc, InvalidInput):
         rule = pick(exc.rule, lang)
         return f"{exc.field}：{rule}" if lang == "zh" else f"{exc.field}: {rule}"

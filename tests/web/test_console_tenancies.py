@@ -1,0 +1,261 @@
+"""The console's tenancy list, tenancy page and its actions: what an operator relies on —
+only their spaces, the state in words, the decision's basis, only the actions the lifecycle
+allows, a confirmation that says what happens and who is told, and a stale page refused."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from api_support import World
+from openpyxl import load_workbook
+from sqlalchemy import text
+from web_support import signed_in, tokens_in
+
+from workflows import commands as c
+from workflows import console_actions
+
+
+def _outbox(world: World, tenancy_id: int) -> list[tuple[str, str]]:
+    with world.app.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT message, audience FROM outbox WHERE tenancy_id = :t ORDER BY id"),
+            {"t": tenancy_id},
+        ).all()
+    return [(str(m), str(a)) for m, a in rows]
+
+
+def _state(world: World, tenancy_id: int) -> str:
+    return str(world.client("admin").get(f"/api/tenancies/{tenancy_id}").json()["state"])
+
+
+# ---- the list -------------------------------------------------------------------------------
+def test_the_list_shows_only_the_operators_spaces(world: World) -> None:
+    page = signed_in(world, "operator").get("/console/tenancies")
+    assert page.status_code == 200
+    assert "本企业医疗科技" in page.text
+    assert "他企业生物科技" not in page.text
+    assert "已申请" in page.text and ">applied<" not in page.text
+    everyone = signed_in(world, "admin").get("/console/tenancies").text
+    assert "本企业医疗科技" in everyone and "他企业生物科技" in everyone
+
+
+def test_the_list_filters_by_name_uscc_state_and_space(world: World) -> None:
+    admin = signed_in(world, "admin")
+    by_name = admin.get("/console/tenancies", params={"firm": "他企业"}).text
+    assert "他企业生物科技" in by_name and "本企业医疗科技" not in by_name
+    by_uscc = admin.get("/console/tenancies", params={"uscc": world.own_firm.lower()}).text
+    assert "本企业医疗科技" in by_uscc and "他企业生物科技" not in by_uscc
+    by_space = admin.get("/console/tenancies", params={"space": "HX"}).text
+    assert "他企业生物科技" in by_space and "本企业医疗科技" not in by_space
+    nothing = admin.get("/console/tenancies", params={"state": "active"}).text
+    assert "没有符合条件的入驻企业" in nothing
+    wrong = admin.get("/console/tenancies", params={"state": "nonsense"})
+    assert wrong.status_code == 422 and "state" in wrong.text
+
+
+def test_the_list_sorts_and_pages(world: World) -> None:
+    admin = signed_in(world, "admin")
+    down = admin.get("/console/tenancies", params={"sort": "firm", "dir": "desc"}).text
+    assert down.index("本企业医疗科技") < down.index("他企业生物科技")  # 本 (U+672C) > 他 (U+4ED6)
+    up = admin.get("/console/tenancies", params={"sort": "firm", "dir": "asc"}).text
+    assert up.index("他企业生物科技") < up.index("本企业医疗科技")
+    first = admin.get("/console/tenancies", params={"size": 1}).text
+    assert 'rel="next"' in first
+    second = admin.get("/console/tenancies", params={"size": 1, "page": 2}).text
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+
+
+def test_the_list_exports_to_excel_with_the_states_in_words(world: World) -> None:
+    response = signed_in(world, "operator").get("/console/tenancies", params={"format": "xlsx"})
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("编号", "企业")
+    assert [r[1] for r in rows[1:]] == ["本企业医疗科技"]  # the operator's space only
+    assert "已申请" in rows[1]
+
+
+# ---- who may open a tenancy ---------------------------------------------------------------------
+def test_a_firm_user_gets_not_found_for_another_firms_tenancy(world: World) -> None:
+    firm = signed_in(world, "firm")
+    other = firm.get(f"/console/tenancies/{world.other_tenancy}")
+    assert other.status_code == 404
+    assert other.headers["content-type"].startswith("text/html")
+    assert "他企业生物科技" not in other.text
+    missing = firm.get("/console/tenancies/999999")
+    assert missing.status_code == 404
+    assert "未找到" in other.text and "未找到" in missing.text  # the same answer
+    own = firm.get(f"/console/tenancies/{world.own_tenancy}", follow_redirects=False)
+    assert own.status_code == 303 and own.headers["location"] == "/portal"
+
+
+def test_an_operator_gets_not_found_outside_their_spaces_and_a_reviewer_no_page(
+    world: World,
+) -> None:
+    assert (
+        signed_in(world, "operator").get(f"/console/tenancies/{world.other_tenancy}").status_code
+        == 404
+    )
+    assert (
+        signed_in(world, "reviewer").get(f"/console/tenancies/{world.own_tenancy}").status_code
+        == 403
+    )
+
+
+# ---- the tenancy page ---------------------------------------------------------------------------
+def test_the_page_shows_the_state_and_only_the_actions_allowed_now(world: World) -> None:
+    page = signed_in(world, "operator").get(f"/console/tenancies/{world.own_tenancy}")
+    assert page.status_code == 200
+    assert "已申请" in page.text
+    offered = set(re.findall(rf"/console/tenancies/{world.own_tenancy}/actions/(\w+)", page.text))
+    assert offered == {a.trigger for a in console_actions.allowed("applied")}
+    assert {"screen", "request_info", "withdraw"} <= offered
+    assert not offered & {"sign", "approve", "hand_over", "decide_review"}
+    assert "提交入驻申请" in page.text  # the timeline, in words
+
+
+def test_a_viewer_reads_the_page_without_actions(world: World) -> None:
+    viewer = signed_in(world, "viewer")
+    page = viewer.get(f"/console/tenancies/{world.own_tenancy}")
+    assert page.status_code == 200 and "/actions/" not in page.text
+    assert viewer.get(f"/console/tenancies/{world.own_tenancy}/actions/screen").status_code == 403
+
+
+def test_an_action_the_state_does_not_allow_is_not_found(world: World) -> None:
+    operator = signed_in(world, "operator")
+    assert operator.get(f"/console/tenancies/{world.own_tenancy}/actions/sign").status_code == 404
+    assert operator.get(f"/console/tenancies/{world.own_tenancy}/actions/nope").status_code == 404
+
+
+def test_the_confirmation_says_what_happens_and_who_is_told(world: World) -> None:
+    page = signed_in(world, "operator").get(
+        f"/console/tenancies/{world.own_tenancy}/actions/screen"
+    )
+    assert page.status_code == 200
+    assert "形式审查通过" in page.text and "专家评审中" in page.text  # pass → evaluating
+    assert "形式审查不通过" in page.text and "未通过" in page.text  # fail → rejected
+    assert "形式审查结果" in page.text  # the notice to the firm
+    assert f'name="version" value="{world.version(world.own_tenancy)}"' in page.text
+    assert 'data-confirm="' in page.text
+
+
+def test_screening_through_the_confirmation_acts_once_and_explains_the_decision(
+    world: World,
+) -> None:
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{world.own_tenancy}/actions/screen"
+    form = {
+        **tokens_in(operator.get(url).text),
+        "version": str(world.version(world.own_tenancy)),
+        "reason": "",
+    }
+    done = operator.post(url, data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert done.headers["location"] == f"/console/tenancies/{world.own_tenancy}"
+    again = operator.post(url, data=form, follow_redirects=False)  # a double submit
+    assert again.status_code == 303
+    assert _state(world, world.own_tenancy) == "evaluating"
+    notices = _outbox(world, world.own_tenancy)
+    assert notices.count(("screening_result", "firm")) == 1
+    said = {(n.message, n.audience) for n in console_actions.BY_TRIGGER["screen"].notices}
+    assert {n for n in notices if n[0] != "application_received"} == said
+    page = operator.get(done.headers["location"]).text
+    assert "已执行「形式审查」" in page and "专家评审中" in page
+    assert "决定依据" in page and "形式审查通过" in page
+    assert re.search(r'class="rule">H\d', page), "each rule of the screening is shown"
+    offered = set(re.findall(r"/actions/(\w+)", page))
+    assert "screen" not in offered and "approve" in offered
+
+
+def test_a_stale_page_is_refused_and_nothing_is_done(world: World) -> None:
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{world.own_tenancy}/actions/request_info"
+    form = {
+        **tokens_in(operator.get(url).text),
+        "version": str(world.version(world.own_tenancy)),
+        "items": "审计报告",
+    }
+    world.do(c.RequestInfo(tenancy_id=world.own_tenancy, items="营业执照", actor="someone"))
+    world.do(c.Resubmit(tenancy_id=world.own_tenancy, actor="someone"))
+    before = world.version(world.own_tenancy)
+    response = operator.post(url, data=form)
+    assert response.status_code == 409
+    assert "已被他人修改" in response.text
+    assert world.version(world.own_tenancy) == before
+    assert f'name="version" value="{before}"' in response.text  # the page read again
+
+
+def test_a_missing_field_is_named_and_nothing_is_done(world: World) -> None:
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{world.own_tenancy}/actions/request_info"
+    form = {
+        **tokens_in(operator.get(url).text),
+        "version": str(world.version(world.own_tenancy)),
+        "items": "  ",
+    }
+    response = operator.post(url, data=form)
+    assert response.status_code == 422
+    assert "items" in response.text and "必填" in response.text
+    assert world.version(world.own_tenancy) == int(form["version"])
+
+
+def test_an_action_needs_the_csrf_token(world: World) -> None:
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{world.own_tenancy}/actions/withdraw"
+    response = operator.post(
+        url, data={"version": str(world.version(world.own_tenancy)), "csrf_token": "forged"}
+    )
+    assert response.status_code == 403
+    assert _state(world, world.own_tenancy) == "applied"
+
+
+def test_every_action_of_the_console_is_an_api_action_and_its_notices_exist() -> None:
+    from entrypoints.http.routes_tenancies import ACTION_COMMANDS
+    from notifications.catalog import CATALOG
+
+    assert set(console_actions.BY_TRIGGER) | console_actions.ELSEWHERE == set(ACTION_COMMANDS)
+    for action in console_actions.ACTIONS:
+        for notice in action.notices:
+            assert notice.audience in CATALOG[notice.message].audiences, notice
+        command_fields = set(ACTION_COMMANDS[action.trigger].__dataclass_fields__)
+        assert {f.name for f in action.fields} <= command_fields, action.trigger
+
+
+def test_signing_through_the_console_shows_the_agreement_and_the_occupancy(world: World) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from entrypoints.demo_data import scores
+
+    t = world.own_tenancy
+    world.do(c.Screen(tenancy_id=t))
+    for reviewer in ("甲", "乙", "丙"):
+        world.do(c.ScoreApplication(tenancy_id=t, reviewer=reviewer, scores=scores(0.75)))
+    world.do(c.Approve(tenancy_id=t))
+    world.app.clock.set(datetime(2024, 3, 18, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))  # type: ignore[attr-defined]
+    world.do(c.EndPublicity(tenancy_id=t))
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{t}/actions/sign"
+    confirm = operator.get(url).text
+    assert "签订入驻协议" in confirm and "在孵" in confirm and "入驻协议签订确认" in confirm
+    form = {
+        **tokens_in(confirm),
+        "version": str(world.version(t)),
+        "units": "U0",
+        "term_start": "2024-04-01",
+        "term_end": "2027-03-31",
+        "deposit_yuan": "10000",
+    }
+    done = operator.post(url, data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert ("agreement_signed", "firm") in _outbox(world, t)
+    page = operator.get(f"/console/tenancies/{t}").text
+    agreement = page[page.index('id="agr-h"') : page.index('id="dl-h"')]
+    assert "10,000.00 元" in agreement and "100.00 m²" in agreement
+    assert "2024-04-01 — 2027-03-31" in agreement and "U0" in agreement
+    assert "租期届满" in page  # the term's deadline, with its date
+    assert "None" not in page and "True" not in page
+    dashboard = operator.get("/console").text
+    assert "100.00 m² / 300.00 m²" in dashboard and "33.3%" in dashboard
