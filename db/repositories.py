@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection, Select, String, bindparam, func, literal, select
 
 from db.effects import PARTY_COLUMNS, TENANCY_COLUMNS, Party, TenancyRow
 from db.tables import ALL_TABLES
@@ -240,6 +240,13 @@ class Rulebooks(Protocol):
     def text(self, version: str) -> str | None: ...
 
 
+class Ids(Protocol):
+    """New rows' ids, handed out before the rows are written: a command that hashes a row's
+    id into its audit event (a new tenancy, a violation) decides with the id it will have."""
+
+    def next(self, table: str) -> int: ...
+
+
 class _OnConnection:
     """A repository over Core: ``connection()`` is the unit of work's, asked at each call (so
     that the session's pending changes are flushed first, as the ORM's autoflush would)."""
@@ -248,6 +255,38 @@ class _OnConnection:
 
     def __init__(self, connection: Callable[[], Connection]) -> None:
         self.connection = connection
+
+
+# PostgreSQL: the column's own sequence. SQLite (no AUTOINCREMENT): a new row gets the largest
+# id plus one, and every transaction there is BEGIN IMMEDIATE, so none can take it meanwhile.
+_NEXTVAL = select(
+    func.nextval(func.pg_get_serial_sequence(bindparam("table", type_=String), literal("id")))
+)
+_MAX_ID = {
+    t.name: select(func.coalesce(func.max(t.c.id), 0))
+    for t in ALL_TABLES.sorted_tables
+    if "id" in t.c
+}
+
+
+class CoreIds(_OnConnection):
+    """:class:`Ids` from the database: the id the next row of a table gets (never one a row
+    has, nor one handed out before in this unit of work)."""
+
+    __slots__ = ("_given",)
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        super().__init__(connection)
+        self._given: dict[str, int] = {}
+
+    def next(self, table: str) -> int:
+        conn = self.connection()
+        if conn.dialect.name == "postgresql":
+            return int(conn.execute(_NEXTVAL, {"table": table}).scalar_one())
+        largest = int(conn.execute(_MAX_ID[table]).scalar_one())
+        given = max(largest, self._given.get(table, 0)) + 1
+        self._given[table] = given
+        return given
 
 
 class CoreTenancies(_OnConnection):

@@ -7,7 +7,8 @@ written with one ``executemany`` per statement shape; one command's effects are 
 statements with one parameter set. The order is fixed:
 
 1. the tenancies: a versioned UPDATE each (``WHERE version = seen``); a row not matched is
-   a concurrent change, :class:`~lifecycle.errors.StaleTenancy`;
+   a concurrent change, :class:`~lifecycle.errors.StaleTenancy`; a tenancy the effects
+   create (``Effects.created``) is inserted, with the id it was decided with;
 2. new rows (reviews, rectifications, exit cases, ...), ``RETURNING id`` so that later
    effects naming them (a deadline's subject, a dedupe key) get their ids;
 3. updates of existing rows by id;
@@ -55,6 +56,7 @@ INSERT_DEADLINE = text(
     "ON CONFLICT (dedupe_key) DO NOTHING"
 ).bindparams(*(bindparam(c.name, type_=c.type) for c in _DEADLINE_COLUMNS))
 INSERT_AUDIT = insert(AUDIT)
+INSERT_TENANCY = insert(TENANCIES)
 INSERT_OUTBOX = insert(OUTBOX)
 # Built once: building a statement costs about as much as running it. No SET clause in the
 # UPDATEs: Core takes it from the keys of the parameters (the columns written).
@@ -122,9 +124,13 @@ def _by_table(
 
 
 def write_tenancies(conn: Connection, effects: Sequence[Effects]) -> None:
-    """The versioned UPDATE of each tenancy; StaleTenancy names the first that moved on."""
+    """The versioned UPDATE of each tenancy; StaleTenancy names the first that moved on.
+    A created tenancy is inserted."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for e in effects:
+        if e.created:
+            _create_tenancy(conn, e)
+            continue
         values = e.tenancy_values()
         values["key_id"], values["key_version"] = e.tenancy.id, e.seen_version
         groups.setdefault(tuple(values), []).append(values)
@@ -135,6 +141,13 @@ def write_tenancies(conn: Connection, effects: Sequence[Effects]) -> None:
             count = int(conn.execute(UPDATE_TENANCY, rows).rowcount)
         if count != len(rows):
             _stale(conn, rows)
+
+
+def _create_tenancy(conn: Connection, effects: Effects) -> None:
+    try:
+        conn.execute(INSERT_TENANCY, effects.tenancy_row())
+    except IntegrityError as err:
+        raise AlreadyExists("tenancy", _first_line(err)) from err
 
 
 def _stale(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -175,13 +188,6 @@ def _grouped_refs(
     for ref, values in rows:
         groups.setdefault(tuple(values), []).append((ref, values))
     return list(groups.values())
-
-
-def insert_row(conn: Connection, name: str, values: Mapping[str, Any]) -> int:
-    ref = Ref(name)
-    insert_rows(conn, [(ref, dict(values))])
-    assert ref.id is not None
-    return ref.id
 
 
 def update_row(conn: Connection, name: str, row_id: int, values: Mapping[str, Any]) -> None:

@@ -2,10 +2,11 @@
 
 :class:`FakeUnitOfWork` provides what ``workflows.core.Work`` uses of a unit of work
 (:class:`db.uow.AbstractUnitOfWork`): the repositories (``tenancies``, ``reviews``,
-``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``) and the writer, over
-rows kept in dicts by a :class:`FakeDatabase`. The writer follows :mod:`db.writer`: the versioned
-tenancy update (:class:`~lifecycle.errors.StaleTenancy` when the row moved on), new rows given
-ids (their :class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a
+``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``, ``ids``) and the
+writer, over rows kept in dicts by a :class:`FakeDatabase`. The writer follows
+:mod:`db.writer`: the versioned tenancy update (:class:`~lifecycle.errors.StaleTenancy` when
+the row moved on) or a created tenancy's insert, new rows given ids (their
+:class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a
 dedupe key seen before is a no-op), audit events (a clash on ``(tenancy_id, seq)`` is stale),
 notices (a dedupe key seen before is :class:`~lifecycle.errors.AlreadyExists`). The table
 shapes and unique keys are read from ``db.tables``; JSON columns hold what reading them back
@@ -352,6 +353,7 @@ class FakeUnitOfWork:
         self.spaces = FakeSpaces(self)
         self.rulebooks = FakeRulebooks(self)
         self.admissions = FakeAdmissions(self)
+        self.ids = FakeIds(self)
         self.writer = FakeWriter(self)
         self.cases = FakeCases(self)
         self.registry = FakeRegistry(self)
@@ -407,6 +409,15 @@ class _Repository:
 
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self.uow = uow
+
+
+class FakeIds(_Repository):
+    """Ids handed out as the database's sequences would (never twice, rolled back or not)."""
+
+    __slots__ = ()
+
+    def next(self, table: str) -> int:
+        return self.uow.db.next_id(table)
 
 
 class FakeTenancies(_Repository):
@@ -743,15 +754,16 @@ class FakeWriter(_Repository):
 
     def write_tenancies(self, effects: Sequence[Effects]) -> None:
         rows = self.uow.rows["tenancies"]
+        for e in effects:
+            if e.created:
+                add_row(self.uow.db, self.uow.rows, "tenancies", e.tenancy_row())
+        effects = [e for e in effects if not e.created]
         for e in effects:  # all checked before any is written, as one UPDATE would
             row = rows.get(e.tenancy.id)
             if row is None or row["version"] != e.seen_version:
                 raise StaleTenancy(e.tenancy.id, e.seen_version, row["version"] if row else None)
         for e in effects:
             rows[e.tenancy.id].update(e.tenancy_values())
-
-    def insert_row(self, table: str, values: Mapping[str, Any]) -> int:
-        return int(add_row(self.uow.db, self.uow.rows, table, resolved(values)))
 
     def update_row(self, table: str, row_id: int, values: Mapping[str, Any]) -> None:
         row = self.uow.rows[table].get(row_id)

@@ -30,7 +30,9 @@ from db.effects import (
     json_safe,
     notice_row,
 )
-from db.tables import Deadline, ExitCase, Firm, Rectification, Space, Tenancy
+from db.registry import SpaceRow
+from db.repositories import FirmRow
+from db.tables import Deadline, ExitCase, Rectification, Space, Tenancy
 from db.uow import AbstractUnitOfWork, translate_integrity_error
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
@@ -147,11 +149,6 @@ class Work:
             return self.connection.execute(stmt, params)
         except SAIntegrityError as err:
             raise translate_integrity_error(err) from err
-
-    def insert(self, model: type[SQLModel], **values: Any) -> int:
-        """Insert one row of ``model`` now (through the writer) and return its id."""
-        name = str(model.__tablename__)
-        return self.uow.writer.insert_row(name, values)
 
     def apply(self, effects: Effects) -> None:
         """Write a decided command's effects now, in this unit of work's transaction."""
@@ -290,14 +287,22 @@ class Work:
             raise NotFound("space", code)
         return row
 
-    def firm(self, ref: str | int) -> Firm:
+    def space_row(self, code: str) -> SpaceRow:
+        """A space by its code, read through the registry."""
+        found = self.uow.registry.space(code)
+        if found is None:
+            raise NotFound("space", code)
+        return found
+
+    def firm(self, ref: str | int) -> FirmRow:
         """A firm by id or by 统一社会信用代码."""
         if isinstance(ref, int) or str(ref).isdigit() and len(str(ref)) < 18:
-            return self.get(Firm, int(ref), "firm")
-        row = self.session.exec(select(Firm).where(Firm.uscc == str(ref).upper())).first()
-        if row is None:
+            found = self.uow.registry.firm(int(ref))
+        else:
+            found = self.uow.registry.firm(uscc=str(ref).upper())
+        if found is None:
             raise NotFound("firm", ref)
-        return row
+        return found
 
     def open_row(self, model: type[Case], tenancy_id: int) -> Case | None:
         """The tenancy's newest row of ``model`` still open (an exit case, a rectification)."""
@@ -375,27 +380,6 @@ class Work:
             step = effects.record(trigger, actor=actor, reason=reason, data=data)
         self.apply(effects)
         return step
-
-    def audit(
-        self,
-        tenancy: TenancyRow,
-        trigger: str,
-        before: str | None,
-        after: str,
-        *,
-        data: Data,
-        **who: Unpack[Who],
-    ) -> None:
-        """Append an event ``before -> after`` that no trigger of the table fires (a tenancy's
-        first event, ``apply``), with the tenancy written in the same step. A tenancy's first
-        event keeps the version it was created with."""
-        actor, reason = _acting(who)
-        effects = self.effects(tenancy)
-        if tenancy.audit_seq == 0:
-            effects.new_version = tenancy.version
-        effects._event(trigger, before, after, actor=actor, reason=reason, data=data)
-        tenancy.state = after
-        self.apply(effects)
 
     # ---- deadlines ----------------------------------------------------------------------
     def due(self, start: date, period: Period) -> date:

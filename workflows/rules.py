@@ -10,6 +10,7 @@ from importlib import resources
 from sqlmodel import select
 
 from db.effects import Rows, TenancyRow
+from db.registry import SpaceRow
 from db.tables import Rulebook as RulebookRow
 from db.tables import Space
 from lifecycle.errors import NotFound
@@ -64,7 +65,7 @@ def by_version(work: Work, version: str | None) -> Rulebook:
     return rulebook
 
 
-def for_space(work: Work, space: Space) -> Rulebook:
+def for_space(work: Work, space: Space | SpaceRow) -> Rulebook:
     """The space's active rulebook (new applications are decided under it)."""
     return by_version(work, space.rulebook_version)
 
