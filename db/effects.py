@@ -300,11 +300,12 @@ class Rows:
     allocation, ...): the part of :class:`Effects` that needs no tenancy, for a command
     outside one (registering a firm, correcting a unit no tenancy holds)."""
 
-    __slots__ = ("inserts", "updates")
+    __slots__ = ("deletes", "inserts", "updates")
 
     def __init__(self) -> None:
         self.inserts: list[tuple[Ref, dict[str, Any]]] = []
         self.updates: list[tuple[str, RowKey, dict[str, Any]]] = []
+        self.deletes: list[tuple[str, dict[str, Any]]] = []
 
     def insert(self, table: str, **values: Any) -> Ref:
         ref = Ref(table)
@@ -315,6 +316,10 @@ class Rows:
         """Update the row of ``table`` whose key (``id``, or a calendar day, ...) is
         ``row_id``."""
         self.updates.append((table, row_id, values))
+
+    def delete(self, table: str, **key: Any) -> None:
+        """Delete the row of ``table`` whose primary key (every column of it) is ``key``."""
+        self.deletes.append((table, key))
 
 
 class Effects(Rows):
@@ -366,6 +371,7 @@ class Effects(Rows):
         self.events: list[dict[str, Any]] = []
         self.inserts: list[tuple[Ref, dict[str, Any]]] = []
         self.updates: list[tuple[str, RowKey, dict[str, Any]]] = []
+        self.deletes: list[tuple[str, dict[str, Any]]] = []
         self.cancels: list[tuple[str, ...]] = []
         self.deadlines: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []

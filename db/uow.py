@@ -28,6 +28,7 @@ from db import repositories as repo
 from db import writer
 from db.cases import Cases, CoreCases
 from db.effects import Effects, Rows
+from db.identity import CoreIdentity, Identity
 from db.queues import CoreQueues, Queues
 from db.registry import CoreRegistry, Registry
 from lifecycle.errors import AlreadyExists, StaleTenancy
@@ -103,6 +104,8 @@ class AbstractUnitOfWork(Protocol):
     @property
     def queues(self) -> Queues: ...
     @property
+    def identity(self) -> Identity: ...
+    @property
     def connection(self) -> Connection: ...
     @property
     def session(self) -> Session: ...
@@ -137,6 +140,8 @@ class UnitOfWork:
         self.registry: Registry = CoreRegistry(self.current_connection)
         # The deadline and outbox queues (the sweep's claims, what an operator retries).
         self.queues: Queues = CoreQueues(self.current_connection)
+        # Accounts, grants, tokens, sessions, failed logins, reviewer assignments.
+        self.identity: Identity = CoreIdentity(self.current_connection)
 
     def __enter__(self) -> UnitOfWork:
         self._open = True

@@ -11,7 +11,7 @@ statements with one parameter set. The order is fixed:
    create (``Effects.created``) is inserted, with the id it was decided with;
 2. new rows (reviews, rectifications, exit cases, ...), ``RETURNING id`` so that later
    effects naming them (a deadline's subject, a dedupe key) get their ids;
-3. updates of existing rows by id;
+3. updates of existing rows by id, then deletions by primary key;
 4. deadlines cancelled, then deadlines added (``ON CONFLICT (dedupe_key) DO NOTHING``);
 5. audit events (a clash on ``(tenancy_id, seq)`` means someone appended first: stale);
 6. notices into the outbox (a clash on the dedupe key: the notice already exists).
@@ -26,6 +26,7 @@ from sqlalchemy import (
     Connection,
     Table,
     bindparam,
+    delete,
     insert,
     select,
     text,
@@ -75,6 +76,10 @@ UPDATE_BY_ID = {
     for t in ALL_TABLES.sorted_tables
     if len(t.primary_key.columns) == 1
 }
+DELETE_BY_KEY = {
+    t.name: delete(t).where(*(c == bindparam(f"key_{c.name}") for c in t.primary_key.columns))
+    for t in ALL_TABLES.sorted_tables
+}
 CANCEL_DEADLINES = (
     update(DEADLINES)
     .where(
@@ -102,7 +107,8 @@ def write(conn: Connection, effects: Sequence[Effects]) -> None:
 
 
 def write_rows(conn: Connection, effects: Sequence[Rows]) -> None:
-    """The new rows (by table, in the order tables first appear) and the updates by id."""
+    """The new rows (by table, in the order tables first appear), the updates by id and the
+    deletions by primary key."""
     for ref_rows in _by_table(ref for e in effects for ref in e.inserts).values():
         insert_rows(conn, ref_rows)
     updates: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
@@ -112,6 +118,12 @@ def write_rows(conn: Connection, effects: Sequence[Rows]) -> None:
             updates.setdefault((name, tuple(row)), []).append(row)
     for (name, _), rows in updates.items():
         update_rows(conn, name, rows)
+    deletes: dict[str, list[dict[str, Any]]] = {}
+    for e in effects:
+        for name, key in e.deletes:
+            deletes.setdefault(name, []).append({f"key_{k}": v for k, v in key.items()})
+    for name, keys in deletes.items():
+        conn.execute(DELETE_BY_KEY[name], keys)
 
 
 def _by_table(

@@ -2,7 +2,8 @@
 
 :class:`FakeUnitOfWork` provides what ``workflows.core.Work`` uses of a unit of work
 (:class:`db.uow.AbstractUnitOfWork`): the repositories (``tenancies``, ``reviews``,
-``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``, ``ids``) and the
+``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``, ``identity``, ``ids``)
+and the
 writer, over rows kept in dicts by a :class:`FakeDatabase`. The writer follows
 :mod:`db.writer`: the versioned tenancy update (:class:`~lifecycle.errors.StaleTenancy` when
 the row moved on) or a created tenancy's insert, new rows given ids (their
@@ -47,6 +48,14 @@ from db.cases import (
 )
 from db.effects import TENANCY_COLUMNS, Effects, Party, Ref, RefKey, TenancyRow, json_safe
 from db.effects import Rows as RowEffects
+from db.identity import (
+    SESSION_COLUMNS,
+    TOKEN_COLUMNS,
+    USER_COLUMNS,
+    SessionRow,
+    TokenRow,
+    UserRow,
+)
 from db.queues import DEADLINE_COLUMNS, NOTICE_COLUMNS, DeadlineRow, NoticeRow
 from db.registry import SPACE_COLUMNS, HeldUnit, SpaceRow
 from db.repositories import (
@@ -358,6 +367,7 @@ class FakeUnitOfWork:
         self.cases = FakeCases(self)
         self.registry = FakeRegistry(self)
         self.queues = FakeQueues(self)
+        self.identity = FakeIdentity(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         self._rows = copy.deepcopy(self.db.tables)
@@ -653,6 +663,60 @@ class FakeQueues(_Repository):
         return bool(select(self.uow.rows, "outbox", dedupe_key=key))
 
 
+class FakeIdentity(_Repository):
+    """:mod:`db.identity` over the unit of work's rows."""
+
+    __slots__ = ()
+
+    def user(self, username: str, *, lock: bool = False) -> UserRow | None:
+        found = select(self.uow.rows, "users", username=username)
+        return _record(UserRow, USER_COLUMNS, found[0]) if found else None
+
+    def _user_by_id(self, user_id: int) -> UserRow:
+        return _record(UserRow, USER_COLUMNS, self.uow.rows["users"][user_id])
+
+    def user_spaces(self, user_id: int) -> frozenset[int]:
+        return frozenset(
+            g["space_id"] for g in select(self.uow.rows, "user_spaces", user_id=user_id)
+        )
+
+    def token(self, token_id: int) -> TokenRow | None:
+        row = self.uow.rows["api_tokens"].get(token_id)
+        return None if row is None else _record(TokenRow, TOKEN_COLUMNS, row)
+
+    def token_user(self, digest: str) -> tuple[TokenRow, UserRow] | None:
+        found = select(self.uow.rows, "api_tokens", token_sha256=digest)
+        if not found:
+            return None
+        return _record(TokenRow, TOKEN_COLUMNS, found[0]), self._user_by_id(found[0]["user_id"])
+
+    def token_spaces(self, token_id: int) -> frozenset[int]:
+        grants = select(self.uow.rows, "api_token_spaces", token_id=token_id)
+        return frozenset(g["space_id"] for g in grants)
+
+    def session_user(self, digest: str) -> tuple[SessionRow, UserRow] | None:
+        found = select(self.uow.rows, "sessions", token_sha256=digest)
+        if not found:
+            return None
+        session = _record(SessionRow, SESSION_COLUMNS, found[0])
+        return session, self._user_by_id(session.user_id)
+
+    def open_sessions(self, user_id: int) -> list[int]:
+        return [
+            s["id"] for s in select(self.uow.rows, "sessions", user_id=user_id, revoked_at=None)
+        ]
+
+    def failures_since(self, address: str, since: datetime) -> list[datetime]:
+        found = select(self.uow.rows, "login_failures", address=address)
+        return [f["at"] for f in found if f["at"] > since]
+
+    def failures_until(self, until: datetime) -> list[int]:
+        return [f["id"] for f in select(self.uow.rows, "login_failures") if f["at"] <= until]
+
+    def assigned(self, tenancy_id: int, user_id: int) -> bool:
+        return (tenancy_id, user_id) in self.uow.rows["reviewer_assignments"]
+
+
 def _deadline(row: Row) -> DeadlineRow:
     return DeadlineRow(*(copy.deepcopy(row[c]) for c in DEADLINE_COLUMNS))
 
@@ -751,6 +815,11 @@ class FakeWriter(_Repository):
         for e in rows:
             for table, row_id, values in e.updates:
                 self.update_row(table, row_id, values)
+        for e in rows:
+            for table, key in e.deletes:
+                spec = TABLES[table]
+                stored = key[spec.key] if len(spec.keys) == 1 else tuple(key[c] for c in spec.keys)
+                self.uow.rows[table].pop(stored, None)
 
     def write_tenancies(self, effects: Sequence[Effects]) -> None:
         rows = self.uow.rows["tenancies"]
