@@ -10,7 +10,8 @@ rows and the deadline rows are committed together or not at all (DESIGN.md decis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypedDict, TypeVar, Unpack
 from zoneinfo import ZoneInfo
@@ -123,6 +124,8 @@ class Work:
         self.added_deadlines: list[dict[str, Any]] = []  # the deadline rows this work added
         # The rulebook active in each space, as read with a tenancy of it.
         self._space_rulebooks: dict[int, str | None] = {}
+        # Effects decided inside ``deferred`` and not written yet (None: write at once).
+        self._pending: list[Effects] | None = None
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -151,12 +154,45 @@ class Work:
             raise translate_integrity_error(err) from err
 
     def apply(self, effects: Effects) -> None:
-        """Write a decided command's effects now, in this unit of work's transaction."""
-        self.uow.writer.write([effects])
-        self._written(effects)
-        self.added_deadlines.extend(effects.deadlines)
-        for kinds in effects.cancels:
-            self._expire_deadlines(effects.tenancy.id, kinds)
+        """Write a decided command's effects now, in this unit of work's transaction (inside
+        :meth:`deferred`: when its block ends, with the others decided there)."""
+        if self._pending is not None:
+            self._pending.append(effects)
+            return
+        self._write([effects])
+
+    @contextmanager
+    def deferred(self) -> Iterator[list[Effects]]:
+        """Load many, decide each, write many: the effects decided in this block are kept (the
+        list yielded) and written together when it ends without an error, one
+        ``executemany`` per statement. Deciding must not read what an earlier decision in the
+        block wrote; a caller that lets one decision fail drops what it had added to the
+        list (:meth:`discard`)."""
+        if self._pending is not None:
+            raise RuntimeError("deferred blocks do not nest")
+        pending: list[Effects] = []
+        self._pending = pending
+        try:
+            yield pending
+        finally:
+            self._pending = None
+        if pending:
+            self._write(pending)
+
+    def discard(self, pending: list[Effects], mark: int) -> None:
+        """Drop the effects decided in a :meth:`deferred` block since ``pending`` was ``mark``
+        long, and forget the tenancies they changed (as loaded: nothing of them is written)."""
+        for e in pending[mark:]:
+            self._loaded.pop(e.tenancy.id, None)
+        del pending[mark:]
+
+    def _write(self, effects: Sequence[Effects]) -> None:
+        self.uow.writer.write(effects)
+        for e in effects:
+            self._written(e)
+            self.added_deadlines.extend(e.deadlines)
+            for kinds in e.cancels:
+                self._expire_deadlines(e.tenancy.id, kinds)
 
     def decide(
         self,
