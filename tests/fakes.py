@@ -56,7 +56,7 @@ from db.identity import (
     TokenRow,
     UserRow,
 )
-from db.queues import DEADLINE_COLUMNS, NOTICE_COLUMNS, DeadlineRow, NoticeRow
+from db.queues import DEADLINE_COLUMNS, NOTICE_COLUMNS, DeadlineRow, NoticeRow, TemplateRow
 from db.registry import SPACE_COLUMNS, HeldUnit, SpaceRow
 from db.repositories import (
     APPLICATION_COLUMNS,
@@ -662,6 +662,23 @@ class FakeQueues(_Repository):
     def notice_queued(self, key: str) -> bool:
         return bool(select(self.uow.rows, "outbox", dedupe_key=key))
 
+    def templates(self) -> list[TemplateRow]:
+        newest: dict[tuple[str, str, str], Row] = {}
+        for t in select(self.uow.rows, "message_templates"):
+            key = (t["name"], t["locale"], t["part"])
+            if key not in newest or t["revision"] > newest[key]["revision"]:
+                newest[key] = t
+        return [_record(TemplateRow, TEMPLATE_COLUMNS, t) for t in newest.values()]
+
+    def template_revision(self, name: str, locale: str, part: str) -> int:
+        found = select(self.uow.rows, "message_templates", name=name, locale=locale, part=part)
+        return max((t["revision"] for t in found), default=0)
+
+    def unread_inbox(self, ids: Sequence[int], firm_id: int | None) -> list[int]:
+        where = {} if firm_id is None else {"firm_id": firm_id}
+        found = select(self.uow.rows, "inbox", read_at=None, **where)
+        return [i["id"] for i in found if i["id"] in ids]
+
 
 class FakeIdentity(_Repository):
     """:mod:`db.identity` over the unit of work's rows."""
@@ -715,6 +732,9 @@ class FakeIdentity(_Repository):
 
     def assigned(self, tenancy_id: int, user_id: int) -> bool:
         return (tenancy_id, user_id) in self.uow.rows["reviewer_assignments"]
+
+
+TEMPLATE_COLUMNS = tuple(TemplateRow.__dataclass_fields__)
 
 
 def _deadline(row: Row) -> DeadlineRow:
