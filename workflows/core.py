@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Executable
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 
 from db import repositories as repo
 from db.effects import (
@@ -33,7 +33,7 @@ from db.effects import (
 )
 from db.registry import SpaceRow
 from db.repositories import FirmRow
-from db.tables import Deadline, ExitCase, Rectification, Space, Tenancy
+from db.tables import Deadline, Space, Tenancy
 from db.uow import AbstractUnitOfWork, translate_integrity_error
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
@@ -47,7 +47,6 @@ from workflows.commands import TenancyCommand
 T = TypeVar("T", bound=SQLModel)
 P = ParamSpec("P")
 R = TypeVar("R")
-Case = TypeVar("Case", ExitCase, Rectification)  # a row that stays open until it is decided
 Step = StepResult
 Data = Mapping[str, Any] | None  # what an audit event records beside its trigger
 DEFAULT_TZ = "Asia/Shanghai"
@@ -339,14 +338,6 @@ class Work:
         if found is None:
             raise NotFound("firm", ref)
         return found
-
-    def open_row(self, model: type[Case], tenancy_id: int) -> Case | None:
-        """The tenancy's newest row of ``model`` still open (an exit case, a rectification)."""
-        return self.session.exec(
-            select(model)
-            .where(col(model.tenancy_id) == tenancy_id, col(model.status) == "open")
-            .order_by(col(model.id).desc())
-        ).first()
 
     # ---- the one way a tenancy changes state --------------------------------------------
     def require(self, tenancy: TenancyRow, *triggers: str) -> None:
