@@ -1,5 +1,6 @@
 """The reads of the queues an operator or the sweep works through: deadlines and outbox rows,
-and of what notices are rendered with and read in: template overrides, inbox items.
+and of what notices are rendered with, read in and delivered to: template overrides, inbox
+items, integration endpoints.
 
 Like :mod:`db.repositories`, each read is a Core statement built once that returns plain
 records; a command changes them through :class:`~db.effects.Rows` (an update by id), never by
@@ -21,6 +22,7 @@ from db.tables import ALL_TABLES
 
 _D, _O = ALL_TABLES.tables["deadlines"], ALL_TABLES.tables["outbox"]
 _MT, _IN = ALL_TABLES.tables["message_templates"], ALL_TABLES.tables["inbox"]
+_EP, _S = ALL_TABLES.tables["integration_endpoints"], ALL_TABLES.tables["spaces"]
 
 
 @dataclass(slots=True)
@@ -159,6 +161,45 @@ _UNREAD = (
 _UNREAD_OF_FIRM = _UNREAD.where(_IN.c.firm_id == bindparam("firm_id"))
 
 
+@dataclass(slots=True)
+class EndpointRow:
+    """An integration endpoint (a webhook, a group robot) and the code of its space."""
+
+    id: int
+    space_id: int
+    kind: str
+    url: str
+    secret: str | None
+    events: list[str]
+    created_at: datetime
+    disabled_at: datetime | None
+    space_code: str
+
+
+ENDPOINT_COLUMNS = tuple(EndpointRow.__dataclass_fields__)[:-1]
+_ENDPOINTS = select(*(_EP.c[n] for n in ENDPOINT_COLUMNS), _S.c.code).join(
+    _S, _S.c.id == _EP.c.space_id
+)
+_ENDPOINT = _ENDPOINTS.where(_EP.c.id == bindparam("endpoint_id"))
+
+
+def endpoint(conn: Connection, endpoint_id: int) -> EndpointRow | None:
+    row = conn.execute(_ENDPOINT, {"endpoint_id": endpoint_id}).first()
+    return None if row is None else EndpointRow(*row)
+
+
+def endpoints(
+    conn: Connection, kinds: Sequence[str], *, space_id: int | None, include_disabled: bool
+) -> list[EndpointRow]:
+    """The endpoints of these kinds (of one space, when given), oldest first."""
+    stmt = _ENDPOINTS.where(_EP.c.kind.in_(list(kinds)))
+    if space_id is not None:
+        stmt = stmt.where(_EP.c.space_id == space_id)
+    if not include_disabled:
+        stmt = stmt.where(_EP.c.disabled_at.is_(None))
+    return [EndpointRow(*r) for r in conn.execute(stmt.order_by(_EP.c.id))]
+
+
 def templates(conn: Connection) -> list[TemplateRow]:
     """The newest revision of every overridden (name, locale, part)."""
     return [TemplateRow(*r) for r in conn.execute(_TEMPLATES)]
@@ -194,6 +235,7 @@ class Queues(Protocol):
     def templates(self) -> list[TemplateRow]: ...
     def template_revision(self, name: str, locale: str, part: str) -> int: ...
     def unread_inbox(self, ids: Sequence[int], firm_id: int | None) -> list[int]: ...
+    def endpoint(self, endpoint_id: int) -> EndpointRow | None: ...
 
 
 class CoreQueues(OnConnection):
@@ -230,3 +272,6 @@ class CoreQueues(OnConnection):
 
     def unread_inbox(self, ids: Sequence[int], firm_id: int | None) -> list[int]:
         return unread_inbox(self.connection(), ids, firm_id)
+
+    def endpoint(self, endpoint_id: int) -> EndpointRow | None:
+        return endpoint(self.connection(), endpoint_id)

@@ -56,7 +56,15 @@ from db.identity import (
     TokenRow,
     UserRow,
 )
-from db.queues import DEADLINE_COLUMNS, NOTICE_COLUMNS, DeadlineRow, NoticeRow, TemplateRow
+from db.queues import (
+    DEADLINE_COLUMNS,
+    ENDPOINT_COLUMNS,
+    NOTICE_COLUMNS,
+    DeadlineRow,
+    EndpointRow,
+    NoticeRow,
+    TemplateRow,
+)
 from db.registry import SPACE_COLUMNS, HeldUnit, SpaceRow
 from db.repositories import (
     APPLICATION_COLUMNS,
@@ -673,6 +681,13 @@ class FakeQueues(_Repository):
     def template_revision(self, name: str, locale: str, part: str) -> int:
         found = select(self.uow.rows, "message_templates", name=name, locale=locale, part=part)
         return max((t["revision"] for t in found), default=0)
+
+    def endpoint(self, endpoint_id: int) -> EndpointRow | None:
+        row = self.uow.rows["integration_endpoints"].get(endpoint_id)
+        if row is None:
+            return None
+        code = self.uow.rows["spaces"][row["space_id"]]["code"]
+        return EndpointRow(*(copy.deepcopy(row[c]) for c in ENDPOINT_COLUMNS), code)
 
     def unread_inbox(self, ids: Sequence[int], firm_id: int | None) -> list[int]:
         where = {} if firm_id is None else {"firm_id": firm_id}

@@ -1,6 +1,7 @@
-"""The commands on what notices are rendered with and read in, through their registered
-handlers on the in-memory unit of work: inbox items marked read, template overrides stored
-revision by revision (``tests/fakes.py``: no database)."""
+"""The commands on what notices are rendered with, read in and delivered to, through their
+registered handlers on the in-memory unit of work: inbox items marked read, template
+overrides stored revision by revision, webhooks added, rotated and disabled
+(``tests/fakes.py``: no database)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from fakes import FakeDatabase, FakeService
 
 from lifecycle.clock import FixedClock
-from lifecycle.errors import InvalidTemplate
+from lifecycle.errors import Conflict, InvalidTemplate, NotFound
 from workflows import commands as c
+from workflows.integrations import AddEndpoint, DisableEndpoint, RotateSecret
 
 NOW = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 
@@ -75,3 +77,27 @@ def test_a_template_override_is_stored_revision_by_revision_once_valid(
         (2, "准入通知：{{ firm.name }}", "op"),
     ]
     assert save("正文 {{ firm.name }}", part="text") == 1  # each part has its own revisions
+
+
+def test_a_webhook_is_added_with_its_key_shown_once_rotated_and_disabled(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    db.add("spaces", code="MC3", name="三医创新中心", timezone="Asia/Shanghai", created_at=NOW)
+    added = service.handle(
+        AddEndpoint(space="MC3", kind="webhook", url="https://hooks.example.cn/in?key=s3")
+    )
+    (row,) = db.rows("integration_endpoints")
+    assert added["id"] == row["id"] and added["space"] == "MC3"
+    assert added["signing_key"] == row["secret"] and added["signed"]
+    assert "s3" not in added["url"]  # the query string is redacted
+
+    rotated = service.handle(RotateSecret(endpoint_id=row["id"]))
+    assert rotated["signing_key"] == db.rows("integration_endpoints")[0]["secret"] != row["secret"]
+    disabled = service.handle(DisableEndpoint(endpoint_id=row["id"]))
+    assert disabled["disabled_at"] == NOW.isoformat()
+    with pytest.raises(Conflict):
+        service.handle(DisableEndpoint(endpoint_id=row["id"]))
+    with pytest.raises(Conflict):
+        service.handle(RotateSecret(endpoint_id=row["id"]))
+    with pytest.raises(NotFound):
+        service.handle(RotateSecret(endpoint_id=99))
