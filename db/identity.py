@@ -1,5 +1,6 @@
 """The reads of the identity commands and of the principal queries: accounts, their grants,
-API tokens, login sessions, failed logins and reviewer assignments.
+API tokens, login sessions, failed logins and reviewer assignments, and the responses kept
+for an account's ``Idempotency-Key`` retries.
 
 Like :mod:`db.repositories`, each read is a Core statement built once that returns plain
 records: a command changes them through :class:`~db.effects.Rows`, never by assignment.
@@ -15,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Row, bindparam, select
 
+from db import tables_http  # noqa: F401 - registers idempotency_keys on ALL_TABLES
 from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
 
@@ -58,9 +60,22 @@ class SessionRow:
     revoked_at: datetime | None
 
 
+@dataclass(slots=True)
+class KeyRow:
+    """An ``Idempotency-Key`` claimed by an account, and the response stored with it."""
+
+    id: int
+    request: str
+    body_sha256: str
+    status: int
+    response: dict[str, Any]
+    created_at: datetime
+
+
 _NAMES = ("users", "user_spaces", "api_tokens", "api_token_spaces", "sessions")
 _U, _US, _TK, _TS, _SE = (ALL_TABLES.tables[name] for name in _NAMES)
 _LF, _RA = ALL_TABLES.tables["login_failures"], ALL_TABLES.tables["reviewer_assignments"]
+_IK = ALL_TABLES.tables["idempotency_keys"]
 USER_COLUMNS = tuple(UserRow.__dataclass_fields__)
 TOKEN_COLUMNS = tuple(TokenRow.__dataclass_fields__)
 SESSION_COLUMNS = tuple(SessionRow.__dataclass_fields__)
@@ -69,6 +84,10 @@ _TOKEN_COLS = [_TK.c[n] for n in TOKEN_COLUMNS]
 _SESSION_COLS = [_SE.c[n] for n in SESSION_COLUMNS]
 _TOKEN_WIDTH, _SESSION_WIDTH = len(TOKEN_COLUMNS), len(SESSION_COLUMNS)
 R = TypeVar("R")
+_KEY = select(*(_IK.c[n] for n in KeyRow.__dataclass_fields__)).where(
+    _IK.c.owner == bindparam("owner"), _IK.c.key == bindparam("key")
+)
+_KEYS_UNTIL = select(_IK.c.id).where(_IK.c.created_at <= bindparam("until")).order_by(_IK.c.id)
 
 _USER = select(*_USER_COLS).where(_U.c.username == bindparam("username"))
 _USER_LOCKED = _USER.with_for_update()
@@ -112,6 +131,8 @@ class Identity(Protocol):
     def failures_since(self, address: str, since: datetime) -> list[datetime]: ...
     def failures_until(self, until: datetime) -> list[int]: ...
     def assigned(self, tenancy_id: int, user_id: int) -> bool: ...
+    def idempotency_key(self, owner: str, key: str) -> KeyRow | None: ...
+    def keys_until(self, until: datetime) -> list[int]: ...
 
 
 class CoreIdentity(OnConnection):
@@ -167,6 +188,14 @@ class CoreIdentity(OnConnection):
 
     def assigned(self, tenancy_id: int, user_id: int) -> bool:
         return self._one(_ASSIGNED, bool, tenancy_id=tenancy_id, user_id=user_id) is not None
+
+    def idempotency_key(self, owner: str, key: str) -> KeyRow | None:
+        """The key ``owner`` claimed (expired or not), with its stored response."""
+        return self._one(_KEY, lambda row: KeyRow(*row), owner=owner, key=key)
+
+    def keys_until(self, until: datetime) -> list[int]:
+        """The ids of the keys claimed at or before ``until`` (any owner's)."""
+        return self._ids(_KEYS_UNTIL, until=until)
 
 
 def _user(row: Sequence[Any]) -> UserRow:

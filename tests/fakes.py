@@ -52,6 +52,7 @@ from db.identity import (
     SESSION_COLUMNS,
     TOKEN_COLUMNS,
     USER_COLUMNS,
+    KeyRow,
     SessionRow,
     TokenRow,
     UserRow,
@@ -748,8 +749,18 @@ class FakeIdentity(_Repository):
     def assigned(self, tenancy_id: int, user_id: int) -> bool:
         return (tenancy_id, user_id) in self.uow.rows["reviewer_assignments"]
 
+    def idempotency_key(self, owner: str, key: str) -> KeyRow | None:
+        found = select(self.uow.rows, "idempotency_keys", owner=owner, key=key)
+        return _record(KeyRow, KEY_COLUMNS, found[0]) if found else None
+
+    def keys_until(self, until: datetime) -> list[int]:
+        return [
+            k["id"] for k in select(self.uow.rows, "idempotency_keys") if k["created_at"] <= until
+        ]
+
 
 TEMPLATE_COLUMNS = tuple(TemplateRow.__dataclass_fields__)
+KEY_COLUMNS = tuple(KeyRow.__dataclass_fields__)
 
 
 def _deadline(row: Row) -> DeadlineRow:

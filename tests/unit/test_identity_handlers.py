@@ -1,6 +1,6 @@
 """The identity commands through their registered handlers, on the in-memory unit of work:
-accounts and grants, logins and sessions, API tokens and reviewer assignments, with no
-database (``tests/fakes.py``)."""
+accounts and grants, logins and sessions, API tokens, reviewer assignments and the keys of
+idempotent requests, with no database (``tests/fakes.py``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from entrypoints.demo_data import good_profile
 from lifecycle.clock import FixedClock
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 from lifecycle.table import EVALUATING
+from workflows import commands as c
 from workflows import credentials, logins, rules
 from workflows import identity as i
+from workflows.idempotency import KEY_TTL, Idempotent, PurgeIdempotencyKeys, Stored
 
 NOW = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 PASSWORD = "correct horse battery"
@@ -229,3 +231,39 @@ def test_a_reviewer_is_assigned_and_taken_off_on_the_tenancys_audit_chain(
     with pytest.raises(NotFound):
         service.handle(i.UnassignReviewer(tenancy_id=t, username="zhou"))
     assert chained(db, t) == ["assign_reviewer", "unassign_reviewer"]
+
+
+def test_an_idempotency_key_acts_once_a_day_and_is_purged_after(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    def send(at_time: datetime, body: str = "b1") -> Stored:
+        stored = at(service, at_time).handle(
+            Idempotent(
+                key="k1",
+                owner="account:1",
+                request="POST /spaces",
+                body_sha256=body,
+                status=201,
+                command=c.MarkInboxRead(item_ids=()),
+            )
+        )
+        assert isinstance(stored, Stored)
+        return stored
+
+    first = send(NOW)
+    assert (first.status, first.body, first.replayed) == (201, {"count": 0}, False)
+    assert send(NOW + timedelta(hours=1)).replayed
+    with pytest.raises(InvalidInput, match="another request"):
+        send(NOW + timedelta(hours=2), body="b2")
+    (key,) = db.rows("idempotency_keys")
+    assert (key["status"], key["response"]) == (201, {"body": {"count": 0}})
+
+    assert at(service, NOW + timedelta(hours=2)).handle(PurgeIdempotencyKeys()) == 0
+    again = send(NOW + KEY_TTL + timedelta(hours=1))  # expired: acts anew
+    assert not again.replayed
+    assert [k["created_at"] for k in db.rows("idempotency_keys")] == [
+        NOW + KEY_TTL + timedelta(hours=1)
+    ]
+    later = at(service, NOW + 2 * KEY_TTL + timedelta(hours=1))
+    assert later.handle(PurgeIdempotencyKeys()) == 1
+    assert db.rows("idempotency_keys") == []
