@@ -61,6 +61,19 @@ def tenancy(conn: Connection, tenancy_id: int, *, lock: bool = True) -> TenancyR
     return None if row is None else tenancy_row(row)
 
 
+_IN_STATES = (
+    TENANCY_WITH_PARTY.where(
+        _T.c.space_id == bindparam("space_id"), _T.c.state.in_(bindparam("states", expanding=True))
+    )
+).order_by(_T.c.id)
+
+
+def tenancies_in(conn: Connection, space_id: int, states: Collection[str]) -> list[TenancyRow]:
+    """The space's tenancies in one of ``states`` (with parties, not locked), by id."""
+    rows = conn.execute(_IN_STATES, {"space_id": space_id, "states": list(states)})
+    return [tenancy_row(r) for r in rows]
+
+
 def tenancies(conn: Connection, stmt: Select[Any]) -> list[TenancyRow]:
     """Tenancies (with parties) selected by ``stmt``, a refinement of TENANCY_WITH_PARTY."""
     if conn.dialect.name == "postgresql":
@@ -110,6 +123,35 @@ _PENDING_DUE_ON = (
 )
 _SPACE_RULEBOOK = select(_S.c.rulebook_version).where(_S.c.id == bindparam("space_id"))
 _RULEBOOK_TEXT = select(_RB.c.content).where(_RB.c.version == bindparam("version"))
+
+
+_RECORDED = (
+    select(*(_R.c[n] for n in REVIEW_COLUMNS))
+    .where(
+        _R.c.tenancy_id.in_(bindparam("ids", expanding=True)),
+        _R.c.status.in_(("submitted", "decided")),
+    )
+    .order_by(_R.c.tenancy_id, _R.c.period)
+)
+_IN_SPACE = (
+    select(*(_R.c[n] for n in REVIEW_COLUMNS))
+    .join(_T, _T.c.id == _R.c.tenancy_id)
+    .where(_T.c.space_id == bindparam("space_id"), _R.c.period == bindparam("period"))
+    .order_by(_R.c.tenancy_id)
+)
+
+
+def reviews_in_space(conn: Connection, space_id: int, period: int) -> list[ReviewRow]:
+    """The ``period`` reviews of a space's tenancies, in tenancy order."""
+    rows = conn.execute(_IN_SPACE, {"space_id": space_id, "period": period})
+    return [ReviewRow(*r) for r in rows]
+
+
+def recorded_reviews(conn: Connection, ids: Sequence[int]) -> list[ReviewRow]:
+    """The submitted and decided reviews of these tenancies, by tenancy and period."""
+    if not ids:
+        return []
+    return [ReviewRow(*r) for r in conn.execute(_RECORDED, {"ids": list(ids)})]
 
 
 def review(conn: Connection, tenancy_id: int, period: int) -> ReviewRow | None:
@@ -214,6 +256,7 @@ def rulebook_text(conn: Connection, version: str) -> str | None:
 # the real one binds the functions above to its connection, a fake one keeps rows in memory.
 class Tenancies(Protocol):
     def get(self, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None: ...
+    def in_space(self, space_id: int, states: Collection[str]) -> list[TenancyRow]: ...
 
 
 class Reviews(Protocol):
@@ -222,6 +265,8 @@ class Reviews(Protocol):
         self, tenancy_id: int, period: int
     ) -> tuple[ReviewRow | None, ReviewRow | None]: ...
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]: ...
+    def in_space(self, space_id: int, period: int) -> list[ReviewRow]: ...
+    def recorded(self, ids: Sequence[int]) -> list[ReviewRow]: ...
     def veto_facts(
         self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
     ) -> VetoFacts: ...
@@ -295,6 +340,9 @@ class CoreTenancies(_OnConnection):
     def get(self, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None:
         return tenancy(self.connection(), tenancy_id, lock=lock)
 
+    def in_space(self, space_id: int, states: Collection[str]) -> list[TenancyRow]:
+        return tenancies_in(self.connection(), space_id, states)
+
 
 class CoreReviews(_OnConnection):
     __slots__ = ()
@@ -309,6 +357,12 @@ class CoreReviews(_OnConnection):
 
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
         return reviews_of(self.connection(), ids, period)
+
+    def in_space(self, space_id: int, period: int) -> list[ReviewRow]:
+        return reviews_in_space(self.connection(), space_id, period)
+
+    def recorded(self, ids: Sequence[int]) -> list[ReviewRow]:
+        return recorded_reviews(self.connection(), ids)
 
     def veto_facts(
         self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime

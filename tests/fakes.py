@@ -463,6 +463,10 @@ class FakeTenancies(_Repository):
         )
         return tenancy
 
+    def in_space(self, space_id: int, states: Collection[str]) -> list[TenancyRow]:
+        found = select(self.uow.rows, "tenancies", space_id=space_id)
+        return [t for t in (self.get(r["id"]) for r in found if r["state"] in states) if t]
+
 
 class FakeReviews(_Repository):
     __slots__ = ()
@@ -483,6 +487,23 @@ class FakeReviews(_Repository):
             for r in select(self.uow.rows, "reviews", period=period)
             if r["tenancy_id"] in wanted
         }
+
+    def recorded(self, ids: Sequence[int]) -> list[ReviewRow]:
+        found = [
+            r
+            for r in select(self.uow.rows, "reviews")
+            if r["tenancy_id"] in ids and r["status"] in ("submitted", "decided")
+        ]
+        return [_review(r) for r in sorted(found, key=lambda r: (r["tenancy_id"], r["period"]))]
+
+    def in_space(self, space_id: int, period: int) -> list[ReviewRow]:
+        tenancies = self.uow.rows["tenancies"]
+        found = [
+            r
+            for r in select(self.uow.rows, "reviews", period=period)
+            if tenancies[r["tenancy_id"]]["space_id"] == space_id
+        ]
+        return [_review(r) for r in sorted(found, key=lambda r: r["tenancy_id"])]
 
     def veto_facts(
         self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
