@@ -7,11 +7,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 
-from sqlmodel import select
-
 from db.effects import Rows, TenancyRow
 from db.registry import SpaceRow
-from db.tables import Rulebook as RulebookRow
 from db.tables import Space
 from lifecycle.errors import NotFound
 from lifecycle.rulebook import Rulebook, parse_rulebook
@@ -94,12 +91,3 @@ def decided_under(work: Work, tenancy: TenancyRow, rulebook: Rulebook) -> Iterat
         yield
     finally:
         del work.event_rulebook[tenancy.id]
-
-
-def find_version(work: Work, prefix: str) -> str:
-    rows = work.session.exec(
-        select(RulebookRow.version).where(RulebookRow.version.startswith(prefix))
-    ).all()
-    if len(rows) != 1:
-        raise NotFound("rulebook", prefix)
-    return rows[0]
