@@ -104,6 +104,17 @@ def grant(user: UserRow, space_id: int, granted: frozenset[int]) -> Rows | None:
 
 
 # ---- tokens ---------------------------------------------------------------------------------
+def check_token_role(user: UserRow, role: str) -> None:
+    """Refuse a token role above its account's own."""
+    if role not in TOKEN_ROLES[user.role]:
+        raise InvalidInput(
+            "role",
+            f"令牌角色不得超出账户角色 {user.role}（可选 {', '.join(TOKEN_ROLES[user.role])}）"
+            f" / a token's role is at most its account's ({user.role})",
+            role,
+        )
+
+
 def new_token(
     user: UserRow,
     granted: frozenset[int],
@@ -122,13 +133,7 @@ def new_token(
     carry more than the account (a role above its own, a space it was not granted)."""
     if user.disabled_at is not None:
         raise InvalidInput("user", "账户已停用 / the account is disabled", user.username)
-    if role not in TOKEN_ROLES[user.role]:
-        raise InvalidInput(
-            "role",
-            f"令牌角色不得超出账户角色 {user.role}（可选 {', '.join(TOKEN_ROLES[user.role])}）"
-            f" / a token's role is at most its account's ({user.role})",
-            role,
-        )
+    check_token_role(user, role)
     if spaces and role not in SPACE_ROLES:
         raise InvalidInput("space", f"{role} 令牌不按空间限定 / a {role} token has no spaces")
     if user.role != "admin":

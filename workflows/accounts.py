@@ -122,6 +122,7 @@ def create_token(w: Work, cmd: CreateToken) -> NewToken:
         raise InvalidInput("user", "账户已停用 / the account is disabled", user.username)
     label = inputs.check_name("label", cmd.label, limit=100)
     role = check_role("role", cmd.role or user.role)
+    account_rules.check_token_role(user, role)  # refused before the spaces are looked up
     spaces = _spaces(w, cmd.space_codes)
     granted = w.uow.identity.user_spaces(user.id) if user.role != "admin" else frozenset()
     token = credentials.new_token(credentials.TOKEN_PREFIX)
