@@ -54,6 +54,20 @@ def space(service: Service) -> tuple[int, str]:
     return create_space(service)
 
 
+def active_tenancies(engine: Engine, space: tuple[int, str], n: int) -> list[int]:
+    """``n`` active tenancies of the space, their terms begun before 2024."""
+    space_id, version = space
+    return bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=n,
+        state="active",
+        term_start=date(2024, 1, 1),
+        term_end=date(2027, 1, 1),
+    )
+
+
 def written_for(engine: Engine, tenancy_id: int) -> dict[str, Any]:
     """Everything opening a review wrote for one tenancy, with its own ids taken out."""
     with Session(engine) as s:
@@ -230,16 +244,7 @@ def test_a_crash_mid_chunk_rolls_back_only_that_chunk_and_a_rerun_completes_exac
     space: tuple[int, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    space_id, version = space
-    ids = bulk_tenancies(
-        engine,
-        space_id=space_id,
-        rulebook_version=version,
-        n=7,
-        state="active",
-        term_start=date(2024, 1, 1),
-        term_end=date(2027, 1, 1),
-    )
+    ids = active_tenancies(engine, space, 7)
     clock.set(OPENING)
     handlers = dict(service.handlers)
     monkeypatch.setattr(service, "handlers", handlers)
@@ -422,16 +427,7 @@ def test_a_tenancy_the_rules_refuse_is_reported_and_its_chunk_still_commits(
     space: tuple[int, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    space_id, version = space
-    ids = bulk_tenancies(
-        engine,
-        space_id=space_id,
-        rulebook_version=version,
-        n=3,
-        state="active",
-        term_start=date(2024, 1, 1),
-        term_end=date(2027, 1, 1),
-    )
+    ids = active_tenancies(engine, space, 3)
     clock.set(OPENING)
     handlers = dict(service.handlers)
     monkeypatch.setattr(service, "handlers", handlers)
@@ -458,16 +454,7 @@ def test_a_tenancy_the_rules_refuse_is_reported_and_its_chunk_still_commits(
 def test_a_chunk_whose_writing_is_refused_opens_again_a_tenancy_a_transaction(
     service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
 ) -> None:
-    space_id, version = space
-    ids = bulk_tenancies(
-        engine,
-        space_id=space_id,
-        rulebook_version=version,
-        n=3,
-        state="active",
-        term_start=date(2024, 1, 1),
-        term_end=date(2027, 1, 1),
-    )
+    ids = active_tenancies(engine, space, 3)
     clock.set(OPENING)
     # A notice already queued under the key the second tenancy's "review_opened" will have:
     # deciding passes, writing the chunk's effects together is refused.
