@@ -300,11 +300,12 @@ class Rows:
     allocation, ...): the part of :class:`Effects` that needs no tenancy, for a command
     outside one (registering a firm, correcting a unit no tenancy holds)."""
 
-    __slots__ = ("inserts", "updates")
+    __slots__ = ("deletes", "inserts", "updates")
 
     def __init__(self) -> None:
         self.inserts: list[tuple[Ref, dict[str, Any]]] = []
         self.updates: list[tuple[str, RowKey, dict[str, Any]]] = []
+        self.deletes: list[tuple[str, dict[str, Any]]] = []
 
     def insert(self, table: str, **values: Any) -> Ref:
         ref = Ref(table)
@@ -315,6 +316,10 @@ class Rows:
         """Update the row of ``table`` whose key (``id``, or a calendar day, ...) is
         ``row_id``."""
         self.updates.append((table, row_id, values))
+
+    def delete(self, table: str, **key: Any) -> None:
+        """Delete the row of ``table`` whose primary key (every column of it) is ``key``."""
+        self.deletes.append((table, key))
 
 
 class Effects(Rows):
@@ -335,6 +340,7 @@ class Effects(Rows):
         "new_version",
         "event_rulebook",
         "moved",
+        "created",
         "changed",
         "events",
         "cancels",
@@ -360,13 +366,23 @@ class Effects(Rows):
         # was taken under another (the space's active rulebook).
         self.event_rulebook = event_rulebook
         self.moved = False  # the tenancy's row is written (a transition or a record)
+        self.created = False  # the row is new: inserted rather than updated
         self.changed: dict[str, Any] = {}  # tenancy columns the command set
         self.events: list[dict[str, Any]] = []
         self.inserts: list[tuple[Ref, dict[str, Any]]] = []
         self.updates: list[tuple[str, RowKey, dict[str, Any]]] = []
+        self.deletes: list[tuple[str, dict[str, Any]]] = []
         self.cancels: list[tuple[str, ...]] = []
         self.deadlines: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []
+
+    @classmethod
+    def create(cls, tenancy: TenancyRow, *, now: datetime, today: date) -> Effects:
+        """The effects of a command that creates ``tenancy`` (its id handed out beforehand,
+        so that its events hash it): the writer inserts the row as the effects leave it."""
+        effects = cls(tenancy, now=now, today=today, new_version=tenancy.version)
+        effects.created = True
+        return effects
 
     # ---- the tenancy ---------------------------------------------------------------------
     def transition(
@@ -459,6 +475,11 @@ class Effects(Rows):
             "version": self.new_version,
             "updated_at": self.now,
         }
+
+    def tenancy_row(self) -> dict[str, Any]:
+        """Every column of a created tenancy's row, as the effects leave it."""
+        t = self.tenancy
+        return {**{name: getattr(t, name) for name in TENANCY_COLUMNS}, **self.tenancy_values()}
 
     # ---- other rows (``insert`` and ``update``: see :class:`Rows`) -------------------------
     def cancel(self, *kinds: str) -> None:

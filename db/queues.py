@@ -1,4 +1,6 @@
-"""The reads of the queues an operator or the sweep works through: deadlines and outbox rows.
+"""The reads of the queues an operator or the sweep works through: deadlines and outbox rows,
+and of what notices are rendered with, read in and delivered to: template overrides, inbox
+items, integration endpoints.
 
 Like :mod:`db.repositories`, each read is a Core statement built once that returns plain
 records; a command changes them through :class:`~db.effects.Rows` (an update by id), never by
@@ -13,12 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, exists, select
+from sqlalchemy import Connection, and_, bindparam, exists, func, select
 
 from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
 
 _D, _O = ALL_TABLES.tables["deadlines"], ALL_TABLES.tables["outbox"]
+_MT, _IN = ALL_TABLES.tables["message_templates"], ALL_TABLES.tables["inbox"]
+_EP, _S = ALL_TABLES.tables["integration_endpoints"], ALL_TABLES.tables["spaces"]
 
 
 @dataclass(slots=True)
@@ -130,6 +134,94 @@ def notice_queued(conn: Connection, key: str) -> bool:
     return conn.execute(_KEYED, {"key": key}).first() is not None
 
 
+@dataclass(slots=True)
+class TemplateRow:
+    """A revision of an operator's override of one part of one message in one locale."""
+
+    name: str
+    locale: str
+    part: str
+    revision: int
+    source: str
+
+
+_PART = (_MT.c.name, _MT.c.locale, _MT.c.part)
+_NEWEST = select(*_PART, func.max(_MT.c.revision).label("revision")).group_by(*_PART).subquery()
+_TEMPLATES = select(*_PART, _MT.c.revision, _MT.c.source).join(
+    _NEWEST,
+    and_(*(c == _NEWEST.c[c.name] for c in (*_PART, _MT.c.revision))),
+)
+_REVISION = select(func.max(_MT.c.revision)).where(*(c == bindparam(c.name) for c in _PART))
+_UNREAD = (
+    select(_IN.c.id)
+    .where(_IN.c.id.in_(bindparam("ids", expanding=True)), _IN.c.read_at.is_(None))
+    .order_by(_IN.c.id)
+    .with_for_update()
+)
+_UNREAD_OF_FIRM = _UNREAD.where(_IN.c.firm_id == bindparam("firm_id"))
+
+
+@dataclass(slots=True)
+class EndpointRow:
+    """An integration endpoint (a webhook, a group robot) and the code of its space."""
+
+    id: int
+    space_id: int
+    kind: str
+    url: str
+    secret: str | None
+    events: list[str]
+    created_at: datetime
+    disabled_at: datetime | None
+    space_code: str
+
+
+ENDPOINT_COLUMNS = tuple(EndpointRow.__dataclass_fields__)[:-1]
+_ENDPOINTS = select(*(_EP.c[n] for n in ENDPOINT_COLUMNS), _S.c.code).join(
+    _S, _S.c.id == _EP.c.space_id
+)
+_ENDPOINT = _ENDPOINTS.where(_EP.c.id == bindparam("endpoint_id"))
+
+
+def endpoint(conn: Connection, endpoint_id: int) -> EndpointRow | None:
+    row = conn.execute(_ENDPOINT, {"endpoint_id": endpoint_id}).first()
+    return None if row is None else EndpointRow(*row)
+
+
+def endpoints(
+    conn: Connection, kinds: Sequence[str], *, space_id: int | None, include_disabled: bool
+) -> list[EndpointRow]:
+    """The endpoints of these kinds (of one space, when given), oldest first."""
+    stmt = _ENDPOINTS.where(_EP.c.kind.in_(list(kinds)))
+    if space_id is not None:
+        stmt = stmt.where(_EP.c.space_id == space_id)
+    if not include_disabled:
+        stmt = stmt.where(_EP.c.disabled_at.is_(None))
+    return [EndpointRow(*r) for r in conn.execute(stmt.order_by(_EP.c.id))]
+
+
+def templates(conn: Connection) -> list[TemplateRow]:
+    """The newest revision of every overridden (name, locale, part)."""
+    return [TemplateRow(*r) for r in conn.execute(_TEMPLATES)]
+
+
+def template_revision(conn: Connection, name: str, locale: str, part: str) -> int:
+    """The newest revision of an override (0: none yet)."""
+    params = {"name": name, "locale": locale, "part": part}
+    return int(conn.execute(_REVISION, params).scalar() or 0)
+
+
+def unread_inbox(conn: Connection, ids: Sequence[int], firm_id: int | None) -> list[int]:
+    """Which of the inbox items ``ids`` are unread (and, given ``firm_id``, the firm's)."""
+    if not ids:
+        return []
+    if firm_id is None:
+        found = conn.execute(_UNREAD, {"ids": list(ids)})
+    else:
+        found = conn.execute(_UNREAD_OF_FIRM, {"ids": list(ids), "firm_id": firm_id})
+    return [int(i) for i in found.scalars()]
+
+
 class Queues(Protocol):
     """The queue reads as a unit of work hands them out (``uow.queues``)."""
 
@@ -140,6 +232,10 @@ class Queues(Protocol):
     def lapses_without_warning(self) -> list[DeadlineRow]: ...
     def notices(self, ids: Sequence[int] = ()) -> list[NoticeRow]: ...
     def notice_queued(self, key: str) -> bool: ...
+    def templates(self) -> list[TemplateRow]: ...
+    def template_revision(self, name: str, locale: str, part: str) -> int: ...
+    def unread_inbox(self, ids: Sequence[int], firm_id: int | None) -> list[int]: ...
+    def endpoint(self, endpoint_id: int) -> EndpointRow | None: ...
 
 
 class CoreQueues(OnConnection):
@@ -167,3 +263,15 @@ class CoreQueues(OnConnection):
 
     def notice_queued(self, key: str) -> bool:
         return notice_queued(self.connection(), key)
+
+    def templates(self) -> list[TemplateRow]:
+        return templates(self.connection())
+
+    def template_revision(self, name: str, locale: str, part: str) -> int:
+        return template_revision(self.connection(), name, locale, part)
+
+    def unread_inbox(self, ids: Sequence[int], firm_id: int | None) -> list[int]:
+        return unread_inbox(self.connection(), ids, firm_id)
+
+    def endpoint(self, endpoint_id: int) -> EndpointRow | None:
+        return endpoint(self.connection(), endpoint_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection, Select, String, bindparam, func, literal, select
 
 from db.effects import PARTY_COLUMNS, TENANCY_COLUMNS, Party, TenancyRow
 from db.tables import ALL_TABLES
@@ -59,6 +59,19 @@ def tenancy(conn: Connection, tenancy_id: int, *, lock: bool = True) -> TenancyR
     locked = lock and conn.dialect.name == "postgresql"
     row = conn.execute(_BY_ID_LOCKED if locked else _BY_ID, {"tenancy_id": tenancy_id}).first()
     return None if row is None else tenancy_row(row)
+
+
+_IN_STATES = (
+    TENANCY_WITH_PARTY.where(
+        _T.c.space_id == bindparam("space_id"), _T.c.state.in_(bindparam("states", expanding=True))
+    )
+).order_by(_T.c.id)
+
+
+def tenancies_in(conn: Connection, space_id: int, states: Collection[str]) -> list[TenancyRow]:
+    """The space's tenancies in one of ``states`` (with parties, not locked), by id."""
+    rows = conn.execute(_IN_STATES, {"space_id": space_id, "states": list(states)})
+    return [tenancy_row(r) for r in rows]
 
 
 def tenancies(conn: Connection, stmt: Select[Any]) -> list[TenancyRow]:
@@ -110,6 +123,35 @@ _PENDING_DUE_ON = (
 )
 _SPACE_RULEBOOK = select(_S.c.rulebook_version).where(_S.c.id == bindparam("space_id"))
 _RULEBOOK_TEXT = select(_RB.c.content).where(_RB.c.version == bindparam("version"))
+
+
+_RECORDED = (
+    select(*(_R.c[n] for n in REVIEW_COLUMNS))
+    .where(
+        _R.c.tenancy_id.in_(bindparam("ids", expanding=True)),
+        _R.c.status.in_(("submitted", "decided")),
+    )
+    .order_by(_R.c.tenancy_id, _R.c.period)
+)
+_IN_SPACE = (
+    select(*(_R.c[n] for n in REVIEW_COLUMNS))
+    .join(_T, _T.c.id == _R.c.tenancy_id)
+    .where(_T.c.space_id == bindparam("space_id"), _R.c.period == bindparam("period"))
+    .order_by(_R.c.tenancy_id)
+)
+
+
+def reviews_in_space(conn: Connection, space_id: int, period: int) -> list[ReviewRow]:
+    """The ``period`` reviews of a space's tenancies, in tenancy order."""
+    rows = conn.execute(_IN_SPACE, {"space_id": space_id, "period": period})
+    return [ReviewRow(*r) for r in rows]
+
+
+def recorded_reviews(conn: Connection, ids: Sequence[int]) -> list[ReviewRow]:
+    """The submitted and decided reviews of these tenancies, by tenancy and period."""
+    if not ids:
+        return []
+    return [ReviewRow(*r) for r in conn.execute(_RECORDED, {"ids": list(ids)})]
 
 
 def review(conn: Connection, tenancy_id: int, period: int) -> ReviewRow | None:
@@ -214,6 +256,7 @@ def rulebook_text(conn: Connection, version: str) -> str | None:
 # the real one binds the functions above to its connection, a fake one keeps rows in memory.
 class Tenancies(Protocol):
     def get(self, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None: ...
+    def in_space(self, space_id: int, states: Collection[str]) -> list[TenancyRow]: ...
 
 
 class Reviews(Protocol):
@@ -222,6 +265,8 @@ class Reviews(Protocol):
         self, tenancy_id: int, period: int
     ) -> tuple[ReviewRow | None, ReviewRow | None]: ...
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]: ...
+    def in_space(self, space_id: int, period: int) -> list[ReviewRow]: ...
+    def recorded(self, ids: Sequence[int]) -> list[ReviewRow]: ...
     def veto_facts(
         self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
     ) -> VetoFacts: ...
@@ -240,6 +285,13 @@ class Rulebooks(Protocol):
     def text(self, version: str) -> str | None: ...
 
 
+class Ids(Protocol):
+    """New rows' ids, handed out before the rows are written: a command that hashes a row's
+    id into its audit event (a new tenancy, a violation) decides with the id it will have."""
+
+    def next(self, table: str) -> int: ...
+
+
 class _OnConnection:
     """A repository over Core: ``connection()`` is the unit of work's, asked at each call (so
     that the session's pending changes are flushed first, as the ORM's autoflush would)."""
@@ -250,11 +302,46 @@ class _OnConnection:
         self.connection = connection
 
 
+# PostgreSQL: the column's own sequence. SQLite (no AUTOINCREMENT): a new row gets the largest
+# id plus one, and every transaction there is BEGIN IMMEDIATE, so none can take it meanwhile.
+_NEXTVAL = select(
+    func.nextval(func.pg_get_serial_sequence(bindparam("table", type_=String), literal("id")))
+)
+_MAX_ID = {
+    t.name: select(func.coalesce(func.max(t.c.id), 0))
+    for t in ALL_TABLES.sorted_tables
+    if "id" in t.c
+}
+
+
+class CoreIds(_OnConnection):
+    """:class:`Ids` from the database: the id the next row of a table gets (never one a row
+    has, nor one handed out before in this unit of work)."""
+
+    __slots__ = ("_given",)
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        super().__init__(connection)
+        self._given: dict[str, int] = {}
+
+    def next(self, table: str) -> int:
+        conn = self.connection()
+        if conn.dialect.name == "postgresql":
+            return int(conn.execute(_NEXTVAL, {"table": table}).scalar_one())
+        largest = int(conn.execute(_MAX_ID[table]).scalar_one())
+        given = max(largest, self._given.get(table, 0)) + 1
+        self._given[table] = given
+        return given
+
+
 class CoreTenancies(_OnConnection):
     __slots__ = ()
 
     def get(self, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None:
         return tenancy(self.connection(), tenancy_id, lock=lock)
+
+    def in_space(self, space_id: int, states: Collection[str]) -> list[TenancyRow]:
+        return tenancies_in(self.connection(), space_id, states)
 
 
 class CoreReviews(_OnConnection):
@@ -270,6 +357,12 @@ class CoreReviews(_OnConnection):
 
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
         return reviews_of(self.connection(), ids, period)
+
+    def in_space(self, space_id: int, period: int) -> list[ReviewRow]:
+        return reviews_in_space(self.connection(), space_id, period)
+
+    def recorded(self, ids: Sequence[int]) -> list[ReviewRow]:
+        return recorded_reviews(self.connection(), ids)
 
     def veto_facts(
         self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime

@@ -5,16 +5,16 @@ transaction. A command that reads and writes only through the repositories and t
 writer (the review commands) never pays for one.
 
 Handlers reach the repositories (``uow.tenancies``, ``uow.reviews``, ``uow.allocations``,
-``uow.spaces``, ``uow.rulebooks``, ``uow.admissions``) and the writer (``uow.writer``)
-through the unit of work: here they are :mod:`db.repositories` and :mod:`db.writer` bound
-to its connection; an in-memory stand-in (``tests/fakes.py``, ``FakeUnitOfWork``) keeps rows
-in dicts instead, so handler tests can run without a database. :class:`AbstractUnitOfWork`
-is what both provide.
+``uow.spaces``, ``uow.rulebooks``, ``uow.admissions``, ``uow.ids``) and the writer
+(``uow.writer``) through the unit of work: here they are :mod:`db.repositories` and
+:mod:`db.writer` bound to its connection; an in-memory stand-in (``tests/fakes.py``,
+``FakeUnitOfWork``) keeps rows in dicts instead, so handler tests can run without a
+database. :class:`AbstractUnitOfWork` is what both provide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
@@ -28,6 +28,7 @@ from db import repositories as repo
 from db import writer
 from db.cases import Cases, CoreCases
 from db.effects import Effects, Rows
+from db.identity import CoreIdentity, Identity
 from db.opportunities import CoreOpportunities, Opportunities
 from db.queues import CoreQueues, Queues
 from db.registry import CoreRegistry, Registry
@@ -40,7 +41,6 @@ class EffectWriter(Protocol):
     def write(self, effects: Sequence[Effects]) -> None: ...
     def write_rows(self, rows: Sequence[Rows]) -> None: ...
     def write_tenancies(self, effects: Sequence[Effects]) -> None: ...
-    def insert_row(self, table: str, values: Mapping[str, Any]) -> int: ...
     def add_deadlines(self, rows: Sequence[dict[str, Any]]) -> int: ...
     def cancel_deadlines(
         self, tenancy_ids: Sequence[int], kinds: Sequence[str], now: datetime
@@ -64,9 +64,6 @@ class CoreWriter:
 
     def write_tenancies(self, effects: Sequence[Effects]) -> None:
         writer.write_tenancies(self.connection(), effects)
-
-    def insert_row(self, table: str, values: Mapping[str, Any]) -> int:
-        return writer.insert_row(self.connection(), table, values)
 
     def add_deadlines(self, rows: Sequence[dict[str, Any]]) -> int:
         return writer.add_deadlines(self.connection(), rows)
@@ -98,6 +95,8 @@ class AbstractUnitOfWork(Protocol):
     @property
     def admissions(self) -> repo.Admissions: ...
     @property
+    def ids(self) -> repo.Ids: ...
+    @property
     def writer(self) -> EffectWriter: ...
     @property
     def cases(self) -> Cases: ...
@@ -107,6 +106,8 @@ class AbstractUnitOfWork(Protocol):
     def queues(self) -> Queues: ...
     @property
     def opportunities(self) -> Opportunities: ...
+    @property
+    def identity(self) -> Identity: ...
     @property
     def connection(self) -> Connection: ...
     @property
@@ -134,6 +135,7 @@ class UnitOfWork:
         self.spaces: repo.Spaces = repo.CoreSpaces(self.current_connection)
         self.rulebooks: repo.Rulebooks = repo.CoreRulebooks(self.current_connection)
         self.admissions: repo.Admissions = repo.CoreAdmissions(self.current_connection)
+        self.ids: repo.Ids = repo.CoreIds(self.current_connection)
         self.writer: EffectWriter = CoreWriter(self.current_connection)
         # The residency and exit reads (open cases, rectifications, violations, events).
         self.cases: Cases = CoreCases(self.current_connection)
@@ -143,6 +145,8 @@ class UnitOfWork:
         self.queues: Queues = CoreQueues(self.current_connection)
         # The city opportunity lists and the land ledger (entries, lists, chain heads, parcels).
         self.opportunities: Opportunities = CoreOpportunities(self.current_connection)
+        # Accounts, grants, tokens, sessions, failed logins, reviewer assignments.
+        self.identity: Identity = CoreIdentity(self.current_connection)
 
     def __enter__(self) -> UnitOfWork:
         self._open = True

@@ -7,10 +7,11 @@ written with one ``executemany`` per statement shape; one command's effects are 
 statements with one parameter set. The order is fixed:
 
 1. the tenancies: a versioned UPDATE each (``WHERE version = seen``); a row not matched is
-   a concurrent change, :class:`~lifecycle.errors.StaleTenancy`;
+   a concurrent change, :class:`~lifecycle.errors.StaleTenancy`; a tenancy the effects
+   create (``Effects.created``) is inserted, with the id it was decided with;
 2. new rows (reviews, rectifications, exit cases, ...), ``RETURNING id`` so that later
    effects naming them (a deadline's subject, a dedupe key) get their ids;
-3. updates of existing rows by id;
+3. updates of existing rows by id, then deletions by primary key;
 4. deadlines cancelled, then deadlines added (``ON CONFLICT (dedupe_key) DO NOTHING``);
 5. audit events (a clash on ``(tenancy_id, seq)`` means someone appended first: stale);
 6. notices into the outbox (a clash on the dedupe key: the notice already exists).
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Connection,
     Table,
     bindparam,
+    delete,
     insert,
     select,
     text,
@@ -32,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from db import tables_http  # noqa: F401 - registers idempotency_keys on ALL_TABLES
 from db.effects import Effects, Ref, RefKey, Rows
 from db.tables import ALL_TABLES
 from lifecycle.errors import AlreadyExists, StaleTenancy
@@ -55,6 +58,7 @@ INSERT_DEADLINE = text(
     "ON CONFLICT (dedupe_key) DO NOTHING"
 ).bindparams(*(bindparam(c.name, type_=c.type) for c in _DEADLINE_COLUMNS))
 INSERT_AUDIT = insert(AUDIT)
+INSERT_TENANCY = insert(TENANCIES)
 INSERT_OUTBOX = insert(OUTBOX)
 # Built once: building a statement costs about as much as running it. No SET clause in the
 # UPDATEs: Core takes it from the keys of the parameters (the columns written).
@@ -72,6 +76,10 @@ UPDATE_BY_ID = {
     t.name: update(t).where(t.primary_key.columns[0] == bindparam("key_id"))
     for t in ALL_TABLES.sorted_tables
     if len(t.primary_key.columns) == 1
+}
+DELETE_BY_KEY = {
+    t.name: delete(t).where(*(c == bindparam(f"key_{c.name}") for c in t.primary_key.columns))
+    for t in ALL_TABLES.sorted_tables
 }
 CANCEL_DEADLINES = (
     update(DEADLINES)
@@ -100,7 +108,8 @@ def write(conn: Connection, effects: Sequence[Effects]) -> None:
 
 
 def write_rows(conn: Connection, effects: Sequence[Rows]) -> None:
-    """The new rows (by table, in the order tables first appear) and the updates by id."""
+    """The new rows (by table, in the order tables first appear), the updates by id and the
+    deletions by primary key."""
     for ref_rows in _by_table(ref for e in effects for ref in e.inserts).values():
         insert_rows(conn, ref_rows)
     updates: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
@@ -110,6 +119,12 @@ def write_rows(conn: Connection, effects: Sequence[Rows]) -> None:
             updates.setdefault((name, tuple(row)), []).append(row)
     for (name, _), rows in updates.items():
         update_rows(conn, name, rows)
+    deletes: dict[str, list[dict[str, Any]]] = {}
+    for e in effects:
+        for name, key in e.deletes:
+            deletes.setdefault(name, []).append({f"key_{k}": v for k, v in key.items()})
+    for name, keys in deletes.items():
+        conn.execute(DELETE_BY_KEY[name], keys)
 
 
 def _by_table(
@@ -122,9 +137,13 @@ def _by_table(
 
 
 def write_tenancies(conn: Connection, effects: Sequence[Effects]) -> None:
-    """The versioned UPDATE of each tenancy; StaleTenancy names the first that moved on."""
+    """The versioned UPDATE of each tenancy; StaleTenancy names the first that moved on.
+    A created tenancy is inserted."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for e in effects:
+        if e.created:
+            _create_tenancy(conn, e)
+            continue
         values = e.tenancy_values()
         values["key_id"], values["key_version"] = e.tenancy.id, e.seen_version
         groups.setdefault(tuple(values), []).append(values)
@@ -135,6 +154,13 @@ def write_tenancies(conn: Connection, effects: Sequence[Effects]) -> None:
             count = int(conn.execute(UPDATE_TENANCY, rows).rowcount)
         if count != len(rows):
             _stale(conn, rows)
+
+
+def _create_tenancy(conn: Connection, effects: Effects) -> None:
+    try:
+        conn.execute(INSERT_TENANCY, effects.tenancy_row())
+    except IntegrityError as err:
+        raise AlreadyExists("tenancy", _first_line(err)) from err
 
 
 def _stale(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -175,13 +201,6 @@ def _grouped_refs(
     for ref, values in rows:
         groups.setdefault(tuple(values), []).append((ref, values))
     return list(groups.values())
-
-
-def insert_row(conn: Connection, name: str, values: Mapping[str, Any]) -> int:
-    ref = Ref(name)
-    insert_rows(conn, [(ref, dict(values))])
-    assert ref.id is not None
-    return ref.id
 
 
 def update_row(conn: Connection, name: str, row_id: int, values: Mapping[str, Any]) -> None:

@@ -6,13 +6,13 @@ Public names are re-exported here; the modules behind them are small and private
     formatting  Jinja2 filters for Chinese conventions (dates, yuan, grades, labels)
     render      Renderer (cached file templates, sandboxed overrides), RenderedMessage
     overrides   load/save/validate operator overrides; check_templates, preview (CLI)
-    channels    inbox (insert-if-absent, inbox_for, mark_read) and SMTP (SmtpSettings)
+    channels    inbox (insert-if-absent, inbox_for) and SMTP (SmtpSettings)
     relay       Relay.run_once: claim -> deliver outside transactions -> mark
     outbox      outbox_list for operators
 """
 
 from notifications.catalog import CATALOG, LEGAL_SECTIONS, MessageSpec, Variant, samples, spec
-from notifications.channels import SmtpSettings, inbox_for, mark_read, message_id
+from notifications.channels import SmtpSettings, inbox_for, message_id
 from notifications.outbox import outbox_list
 from notifications.overrides import (
     check_templates,
@@ -38,7 +38,6 @@ __all__ = [
     "check_templates",
     "inbox_for",
     "load_overrides",
-    "mark_read",
     "message_id",
     "outbox_list",
     "preview",

@@ -19,7 +19,7 @@ import hashlib
 import re
 import smtplib
 import ssl
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
@@ -29,7 +29,7 @@ from email.utils import format_datetime, parseaddr
 from types import TracebackType
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Table, update
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -82,19 +82,6 @@ def inbox_for(
     if unread_only:
         stmt = stmt.where(col(InboxItem.read_at).is_(None))
     return list(session.exec(stmt.order_by(col(InboxItem.id).desc()).limit(limit)).all())
-
-
-def mark_read(
-    session: Session, item_ids: Iterable[int], now: datetime, *, firm_id: int | None = None
-) -> int:
-    """Mark items read (only unread ones; only the firm's own when ``firm_id`` is given)."""
-    ids = list(item_ids)
-    if not ids:
-        return 0
-    stmt = update(INBOX).where(INBOX.c.id.in_(ids), INBOX.c.read_at.is_(None)).values(read_at=now)
-    if firm_id is not None:
-        stmt = stmt.where(INBOX.c.firm_id == firm_id)
-    return int(session.exec(stmt).rowcount)
 
 
 # ---- email -------------------------------------------------------------------------------

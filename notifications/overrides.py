@@ -12,13 +12,14 @@ error nothing is written (``InvalidTemplate``, exit 2).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from db import queues
+from db.queues import TemplateRow
 from db.tables import MessageTemplate
 from lifecycle.errors import InvalidInput, InvalidTemplate
 from notifications.catalog import CATALOG, PARTS, samples, spec
@@ -28,25 +29,11 @@ from notifications.render import Override, Overrides, RenderedMessage, Renderer
 
 def load_overrides(session: Session) -> dict[tuple[str, str, str], Override]:
     """The newest revision of every overridden (name, locale, part)."""
-    newest = (
-        select(
-            MessageTemplate.name,
-            MessageTemplate.locale,
-            MessageTemplate.part,
-            func.max(MessageTemplate.revision).label("revision"),
-        )
-        .group_by(col(MessageTemplate.name), col(MessageTemplate.locale), col(MessageTemplate.part))
-        .subquery()
-    )
-    rows = session.exec(
-        select(MessageTemplate).join(
-            newest,
-            (col(MessageTemplate.name) == newest.c.name)
-            & (col(MessageTemplate.locale) == newest.c.locale)
-            & (col(MessageTemplate.part) == newest.c.part)
-            & (col(MessageTemplate.revision) == newest.c.revision),
-        )
-    ).all()
+    return overrides_of(queues.templates(session.connection()))
+
+
+def overrides_of(rows: Iterable[TemplateRow]) -> dict[tuple[str, str, str], Override]:
+    """Stored revisions as the renderer takes them, by (name, locale, part)."""
     return {
         (r.name, r.locale, r.part): Override(r.name, r.locale, r.part, r.revision, r.source)
         for r in rows
@@ -123,6 +110,52 @@ def validate_override(
                 raise InvalidTemplate(err.field, f"{err.rule} [{audience}, {what}]") from err
 
 
+def checked_override(
+    name: str,
+    locale: str,
+    part: str,
+    source: str,
+    author: str,
+    *,
+    latest: int,
+    overrides: Overrides,
+    renderer: Renderer | None = None,
+) -> Override:
+    """The next revision (``latest``: the newest stored, 0 for none) of an override, once it
+    is valid with the current ``overrides`` in place (see :func:`validate_override`)."""
+    spec(name)  # NotFound for an unknown message
+    if locale not in LOCALES:
+        raise InvalidInput("locale", f"must be one of {', '.join(LOCALES)}", locale)
+    if part not in PARTS:
+        raise InvalidInput("part", f"must be one of {', '.join(PARTS)}", part)
+    if not source.strip():
+        raise InvalidTemplate(f"{locale}/{name}.{PARTS[part]}", "template source is empty")
+    if not author.strip():
+        raise InvalidInput("author", "say who edited the template")
+    candidate = Override(name, locale, part, latest + 1, source)
+    own = renderer is None
+    renderer = renderer or Renderer()
+    try:
+        validate_override(renderer, candidate, overrides)
+    finally:
+        if own:
+            renderer.close()
+    return candidate
+
+
+def override_row(candidate: Override, author: str, now: datetime) -> dict[str, Any]:
+    """The ``message_templates`` row of a checked revision."""
+    return {
+        "name": candidate.name,
+        "locale": candidate.locale,
+        "part": candidate.part,
+        "revision": candidate.revision,
+        "source": candidate.source,
+        "author": author,
+        "created_at": now,
+    }
+
+
 def save_override(
     session: Session,
     name: str,
@@ -134,46 +167,23 @@ def save_override(
     *,
     renderer: Renderer | None = None,
 ) -> int:
-    """Validate, then store the next revision; returns it. Commits nothing itself: the caller's
-    unit of work commits (or rolls back) — the row is only added once validation passed."""
-    spec(name)  # NotFound for an unknown message
-    if locale not in LOCALES:
-        raise InvalidInput("locale", f"must be one of {', '.join(LOCALES)}", locale)
-    if part not in PARTS:
-        raise InvalidInput("part", f"must be one of {', '.join(PARTS)}", part)
-    if not source.strip():
-        raise InvalidTemplate(f"{locale}/{name}.{PARTS[part]}", "template source is empty")
-    if not author.strip():
-        raise InvalidInput("author", "say who edited the template")
-    latest = session.exec(
-        select(func.max(MessageTemplate.revision)).where(
-            MessageTemplate.name == name,
-            MessageTemplate.locale == locale,
-            MessageTemplate.part == part,
-        )
-    ).one()
-    revision = int(latest or 0) + 1
-    candidate = Override(name, locale, part, revision, source)
-    own = renderer is None
-    renderer = renderer or Renderer()
-    try:
-        validate_override(renderer, candidate, load_overrides(session))
-    finally:
-        if own:
-            renderer.close()
-    session.add(
-        MessageTemplate(
-            name=name,
-            locale=locale,
-            part=part,
-            revision=revision,
-            source=source,
-            author=author,
-            created_at=now,
-        )
+    """Validate, then store the next revision on ``session``; returns it. Commits nothing
+    itself: the caller commits (or rolls back) — the row is only added once validation
+    passed. (The ``SaveTemplate`` command does the same through the effect writer.)"""
+    latest = queues.template_revision(session.connection(), name, locale, part)
+    candidate = checked_override(
+        name,
+        locale,
+        part,
+        source,
+        author,
+        latest=latest,
+        overrides=load_overrides(session),
+        renderer=renderer,
     )
+    session.add(MessageTemplate(**override_row(candidate, author, now)))
     session.flush()
-    return revision
+    return candidate.revision
 
 
 def check_templates(renderer: Renderer, overrides: Overrides | None = None) -> list[str]:

@@ -2,10 +2,12 @@
 
 :class:`FakeUnitOfWork` provides what ``workflows.core.Work`` uses of a unit of work
 (:class:`db.uow.AbstractUnitOfWork`): the repositories (``tenancies``, ``reviews``,
-``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``) and the writer, over
-rows kept in dicts by a :class:`FakeDatabase`. The writer follows :mod:`db.writer`: the versioned
-tenancy update (:class:`~lifecycle.errors.StaleTenancy` when the row moved on), new rows given
-ids (their :class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a
+``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``, ``identity``, ``ids``)
+and the
+writer, over rows kept in dicts by a :class:`FakeDatabase`. The writer follows
+:mod:`db.writer`: the versioned tenancy update (:class:`~lifecycle.errors.StaleTenancy` when
+the row moved on) or a created tenancy's insert, new rows given ids (their
+:class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a
 dedupe key seen before is a no-op), audit events (a clash on ``(tenancy_id, seq)`` is stale),
 notices (a dedupe key seen before is :class:`~lifecycle.errors.AlreadyExists`). The table
 shapes and unique keys are read from ``db.tables``; JSON columns hold what reading them back
@@ -46,7 +48,24 @@ from db.cases import (
 )
 from db.effects import TENANCY_COLUMNS, Effects, Party, Ref, RefKey, TenancyRow, json_safe
 from db.effects import Rows as RowEffects
-from db.queues import DEADLINE_COLUMNS, NOTICE_COLUMNS, DeadlineRow, NoticeRow
+from db.identity import (
+    SESSION_COLUMNS,
+    TOKEN_COLUMNS,
+    USER_COLUMNS,
+    KeyRow,
+    SessionRow,
+    TokenRow,
+    UserRow,
+)
+from db.queues import (
+    DEADLINE_COLUMNS,
+    ENDPOINT_COLUMNS,
+    NOTICE_COLUMNS,
+    DeadlineRow,
+    EndpointRow,
+    NoticeRow,
+    TemplateRow,
+)
 from db.registry import SPACE_COLUMNS, HeldUnit, SpaceRow
 from db.repositories import (
     APPLICATION_COLUMNS,
@@ -352,11 +371,13 @@ class FakeUnitOfWork:
         self.spaces = FakeSpaces(self)
         self.rulebooks = FakeRulebooks(self)
         self.admissions = FakeAdmissions(self)
+        self.ids = FakeIds(self)
         self.writer = FakeWriter(self)
         self.cases = FakeCases(self)
         self.registry = FakeRegistry(self)
         self.queues = FakeQueues(self)
         self.opportunities = FakeOpportunities(self)
+        self.identity = FakeIdentity(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         self._rows = copy.deepcopy(self.db.tables)
@@ -410,6 +431,15 @@ class _Repository:
         self.uow = uow
 
 
+class FakeIds(_Repository):
+    """Ids handed out as the database's sequences would (never twice, rolled back or not)."""
+
+    __slots__ = ()
+
+    def next(self, table: str) -> int:
+        return self.uow.db.next_id(table)
+
+
 class FakeTenancies(_Repository):
     __slots__ = ()
 
@@ -434,6 +464,10 @@ class FakeTenancies(_Repository):
         )
         return tenancy
 
+    def in_space(self, space_id: int, states: Collection[str]) -> list[TenancyRow]:
+        found = select(self.uow.rows, "tenancies", space_id=space_id)
+        return [t for t in (self.get(r["id"]) for r in found if r["state"] in states) if t]
+
 
 class FakeReviews(_Repository):
     __slots__ = ()
@@ -454,6 +488,23 @@ class FakeReviews(_Repository):
             for r in select(self.uow.rows, "reviews", period=period)
             if r["tenancy_id"] in wanted
         }
+
+    def recorded(self, ids: Sequence[int]) -> list[ReviewRow]:
+        found = [
+            r
+            for r in select(self.uow.rows, "reviews")
+            if r["tenancy_id"] in ids and r["status"] in ("submitted", "decided")
+        ]
+        return [_review(r) for r in sorted(found, key=lambda r: (r["tenancy_id"], r["period"]))]
+
+    def in_space(self, space_id: int, period: int) -> list[ReviewRow]:
+        tenancies = self.uow.rows["tenancies"]
+        found = [
+            r
+            for r in select(self.uow.rows, "reviews", period=period)
+            if tenancies[r["tenancy_id"]]["space_id"] == space_id
+        ]
+        return [_review(r) for r in sorted(found, key=lambda r: r["tenancy_id"])]
 
     def veto_facts(
         self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
@@ -642,6 +693,97 @@ class FakeQueues(_Repository):
     def notice_queued(self, key: str) -> bool:
         return bool(select(self.uow.rows, "outbox", dedupe_key=key))
 
+    def templates(self) -> list[TemplateRow]:
+        newest: dict[tuple[str, str, str], Row] = {}
+        for t in select(self.uow.rows, "message_templates"):
+            key = (t["name"], t["locale"], t["part"])
+            if key not in newest or t["revision"] > newest[key]["revision"]:
+                newest[key] = t
+        return [_record(TemplateRow, TEMPLATE_COLUMNS, t) for t in newest.values()]
+
+    def template_revision(self, name: str, locale: str, part: str) -> int:
+        found = select(self.uow.rows, "message_templates", name=name, locale=locale, part=part)
+        return max((t["revision"] for t in found), default=0)
+
+    def endpoint(self, endpoint_id: int) -> EndpointRow | None:
+        row = self.uow.rows["integration_endpoints"].get(endpoint_id)
+        if row is None:
+            return None
+        code = self.uow.rows["spaces"][row["space_id"]]["code"]
+        return EndpointRow(*(copy.deepcopy(row[c]) for c in ENDPOINT_COLUMNS), code)
+
+    def unread_inbox(self, ids: Sequence[int], firm_id: int | None) -> list[int]:
+        where = {} if firm_id is None else {"firm_id": firm_id}
+        found = select(self.uow.rows, "inbox", read_at=None, **where)
+        return [i["id"] for i in found if i["id"] in ids]
+
+
+class FakeIdentity(_Repository):
+    """:mod:`db.identity` over the unit of work's rows."""
+
+    __slots__ = ()
+
+    def user(self, username: str, *, lock: bool = False) -> UserRow | None:
+        found = select(self.uow.rows, "users", username=username)
+        return _record(UserRow, USER_COLUMNS, found[0]) if found else None
+
+    def _user_by_id(self, user_id: int) -> UserRow:
+        return _record(UserRow, USER_COLUMNS, self.uow.rows["users"][user_id])
+
+    def user_spaces(self, user_id: int) -> frozenset[int]:
+        return frozenset(
+            g["space_id"] for g in select(self.uow.rows, "user_spaces", user_id=user_id)
+        )
+
+    def token(self, token_id: int) -> TokenRow | None:
+        row = self.uow.rows["api_tokens"].get(token_id)
+        return None if row is None else _record(TokenRow, TOKEN_COLUMNS, row)
+
+    def token_user(self, digest: str) -> tuple[TokenRow, UserRow] | None:
+        found = select(self.uow.rows, "api_tokens", token_sha256=digest)
+        if not found:
+            return None
+        return _record(TokenRow, TOKEN_COLUMNS, found[0]), self._user_by_id(found[0]["user_id"])
+
+    def token_spaces(self, token_id: int) -> frozenset[int]:
+        grants = select(self.uow.rows, "api_token_spaces", token_id=token_id)
+        return frozenset(g["space_id"] for g in grants)
+
+    def session_user(self, digest: str) -> tuple[SessionRow, UserRow] | None:
+        found = select(self.uow.rows, "sessions", token_sha256=digest)
+        if not found:
+            return None
+        session = _record(SessionRow, SESSION_COLUMNS, found[0])
+        return session, self._user_by_id(session.user_id)
+
+    def open_sessions(self, user_id: int) -> list[int]:
+        return [
+            s["id"] for s in select(self.uow.rows, "sessions", user_id=user_id, revoked_at=None)
+        ]
+
+    def failures_since(self, address: str, since: datetime) -> list[datetime]:
+        found = select(self.uow.rows, "login_failures", address=address)
+        return [f["at"] for f in found if f["at"] > since]
+
+    def failures_until(self, until: datetime) -> list[int]:
+        return [f["id"] for f in select(self.uow.rows, "login_failures") if f["at"] <= until]
+
+    def assigned(self, tenancy_id: int, user_id: int) -> bool:
+        return (tenancy_id, user_id) in self.uow.rows["reviewer_assignments"]
+
+    def idempotency_key(self, owner: str, key: str) -> KeyRow | None:
+        found = select(self.uow.rows, "idempotency_keys", owner=owner, key=key)
+        return _record(KeyRow, KEY_COLUMNS, found[0]) if found else None
+
+    def keys_until(self, until: datetime) -> list[int]:
+        return [
+            k["id"] for k in select(self.uow.rows, "idempotency_keys") if k["created_at"] <= until
+        ]
+
+
+TEMPLATE_COLUMNS = tuple(TemplateRow.__dataclass_fields__)
+KEY_COLUMNS = tuple(KeyRow.__dataclass_fields__)
+
 
 class FakeOpportunities(_Repository):
     """:mod:`db.opportunities` over the unit of work's rows."""
@@ -793,18 +935,24 @@ class FakeWriter(_Repository):
         for e in rows:
             for table, row_id, values in e.updates:
                 self.update_row(table, row_id, values)
+        for e in rows:
+            for table, key in e.deletes:
+                spec = TABLES[table]
+                stored = key[spec.key] if len(spec.keys) == 1 else tuple(key[c] for c in spec.keys)
+                self.uow.rows[table].pop(stored, None)
 
     def write_tenancies(self, effects: Sequence[Effects]) -> None:
         rows = self.uow.rows["tenancies"]
+        for e in effects:
+            if e.created:
+                add_row(self.uow.db, self.uow.rows, "tenancies", e.tenancy_row())
+        effects = [e for e in effects if not e.created]
         for e in effects:  # all checked before any is written, as one UPDATE would
             row = rows.get(e.tenancy.id)
             if row is None or row["version"] != e.seen_version:
                 raise StaleTenancy(e.tenancy.id, e.seen_version, row["version"] if row else None)
         for e in effects:
             rows[e.tenancy.id].update(e.tenancy_values())
-
-    def insert_row(self, table: str, values: Mapping[str, Any]) -> int:
-        return int(add_row(self.uow.db, self.uow.rows, table, resolved(values)))
 
     def update_row(self, table: str, row_id: int, values: Mapping[str, Any]) -> None:
         row = self.uow.rows[table].get(row_id)

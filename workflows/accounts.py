@@ -1,34 +1,24 @@
 """The handlers of the identity commands (``workflows.identity``): accounts, grants, API
 tokens, logins and sessions, reviewer assignments.
 
-Account changes touch no tenancy and leave a log line; assigning a reviewer is recorded on
-the tenancy's audit chain. Logins are ``workflows.logins``.
+Each handler loads through ``uow.identity``, lets a pure function of
+:mod:`workflows.account_rules` decide, and hands the rows to the writer. Account changes
+touch no tenancy and leave a log line; assigning a reviewer is recorded on the tenancy's
+audit chain. Logins are ``workflows.logins``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select, update
-
-from db.effects import Effects
-from db.tables import (
-    ApiToken,
-    ApiTokenSpace,
-    ReviewerAssignment,
-    User,
-    UserSpace,
-)
+from db.identity import UserRow
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
-from workflows import credentials, inputs
+from workflows import account_rules, credentials, inputs
 from workflows.core import DEFAULT_TZ, Step, Work
 from workflows.identity import (
     ROLES,
-    TOUCH_EVERY,
     AddUser,
     AssignReviewer,
     CreateToken,
@@ -43,22 +33,11 @@ from workflows.identity import (
     find_user,
     user_by_name,
 )
-from workflows.logins import end_sessions
 
 log = logging.getLogger("innospace.accounts")
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{1,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-#: Roles that are scoped by granted spaces.
-SPACE_ROLES = ("operator", "viewer", "reviewer")
-#: The roles a token of an account may carry (never more than the account's own).
-TOKEN_ROLES: dict[str, tuple[str, ...]] = {
-    "admin": ("admin", "operator", "viewer"),
-    "operator": ("operator", "viewer"),
-    "reviewer": ("reviewer",),
-    "firm": ("firm",),
-    "viewer": ("viewer",),
-}
 #: The application states in which reviewers are assigned (before the panel decides).
 ASSIGNABLE = (APPLIED, INFO_REQUESTED, EVALUATING)
 
@@ -80,68 +59,58 @@ def add_user(w: Work, cmd: AddUser) -> int:
     elif cmd.firm_uscc:
         raise InvalidInput("firm", "仅企业用户可指定企业 / only a firm user belongs to a firm")
     spaces = _spaces(w, cmd.space_codes)
-    if spaces and role not in SPACE_ROLES:
-        raise InvalidInput(
-            "space",
-            f"{role} 角色不按空间授权 / the {role} role is not granted spaces",
-        )
-    user = User(
-        username=username,
-        display_name=display,
-        role=role,
-        firm_id=firm_id,
-        email=email,
-        created_at=w.now,
+    if spaces:
+        account_rules.check_space_role(role)
+    account = {"username": username, "display_name": display, "role": role}
+    rows, user = account_rules.new_user(
+        {**account, "firm_id": firm_id, "email": email},
         password_hash=credentials.hash_password(cmd.password),
+        spaces=list(spaces.values()),
+        now=w.now,
     )
-    w.session.add(user)
-    w.session.flush()
+    w.apply_rows(rows)
     assert user.id is not None
-    for space in spaces:
-        w.session.add(UserSpace(user_id=user.id, space_id=space))
     log.info("account %s (%s) added by %s", username, role, cmd.actor)
     return user.id
 
 
 def set_password(w: Work, cmd: SetPassword) -> None:
-    user = user_by_name(w, cmd.username)
+    # Locked: a login recording its outcome meanwhile opens no session this does not end.
+    user = user_by_name(w, cmd.username, lock=True)
     credentials.check_password(cmd.password, user.username)
-    user.password_hash = credentials.hash_password(cmd.password)
-    w.session.add(user)
-    ended = end_sessions(w, user)
+    rows, ended = account_rules.new_password(
+        user,
+        credentials.hash_password(cmd.password),
+        w.uow.identity.open_sessions(user.id),
+        w.now,
+    )
+    w.apply_rows(rows)
     log.info("password of %s set by %s; %d sessions ended", user.username, cmd.actor, ended)
 
 
 def disable_user(w: Work, cmd: DisableUser) -> None:
-    user = user_by_name(w, cmd.username)
-    if user.disabled_at is None:
-        user.disabled_at = w.now
-        w.session.add(user)
-    ended = end_sessions(w, user)
+    user = user_by_name(w, cmd.username, lock=True)
+    sessions = w.uow.identity.open_sessions(user.id)
+    rows, ended = account_rules.disable(user, sessions, w.now)
+    w.apply_rows(rows)
     log.warning("account %s disabled by %s; %d sessions ended", user.username, cmd.actor, ended)
 
 
 def enable_user(w: Work, cmd: EnableUser) -> None:
     user = user_by_name(w, cmd.username)
-    user.disabled_at = None
-    user.failed_logins = 0
-    user.locked_until = None
-    w.session.add(user)
+    w.apply_rows(account_rules.enable(user))
     log.warning("account %s enabled (lockout lifted) by %s", user.username, cmd.actor)
 
 
 def grant_space(w: Work, cmd: GrantSpace) -> bool:
     """Grant a space; False when the account had it already."""
     user = user_by_name(w, cmd.username)
-    if user.role not in SPACE_ROLES:
-        raise InvalidInput(
-            "space", f"{user.role} 角色不按空间授权 / the {user.role} role is not granted spaces"
-        )
-    (space_id,) = _spaces(w, (cmd.space_code,))
-    assert user.id is not None
-    if w.session.get(UserSpace, (user.id, space_id)) is not None:
+    account_rules.check_space_role(user.role)  # refused before the space is looked up
+    (space_id,) = _spaces(w, (cmd.space_code,)).values()
+    rows = account_rules.grant(user, space_id, w.uow.identity.user_spaces(user.id))
+    if rows is None:
         return False
-    w.session.add(UserSpace(user_id=user.id, space_id=space_id))
+    w.apply_rows(rows)
     log.info("space %s granted to %s by %s", cmd.space_code, user.username, cmd.actor)
     return True
 
@@ -153,80 +122,40 @@ def create_token(w: Work, cmd: CreateToken) -> NewToken:
         raise InvalidInput("user", "账户已停用 / the account is disabled", user.username)
     label = inputs.check_name("label", cmd.label, limit=100)
     role = check_role("role", cmd.role or user.role)
-    if role not in TOKEN_ROLES[user.role]:
-        raise InvalidInput(
-            "role",
-            f"令牌角色不得超出账户角色 {user.role}（可选 {', '.join(TOKEN_ROLES[user.role])}）"
-            f" / a token's role is at most its account's ({user.role})",
-            role,
-        )
+    account_rules.check_token_role(user, role)  # refused before the spaces are looked up
     spaces = _spaces(w, cmd.space_codes)
-    if spaces and role not in SPACE_ROLES:
-        raise InvalidInput("space", f"{role} 令牌不按空间限定 / a {role} token has no spaces")
-    if user.role != "admin":
-        granted = set(
-            w.session.exec(
-                select(UserSpace.space_id).where(col(UserSpace.user_id) == user.id)
-            ).all()
-        )
-        codes = dict.fromkeys(cmd.space_codes)
-        outside = [code for code, sid in zip(codes, spaces, strict=True) if sid not in granted]
-        if outside:
-            raise InvalidInput(
-                "space",
-                "令牌只能限定在账户已获授权的空间 / a token is limited to its account's spaces",
-                ", ".join(outside),
-            )
-    elif role in SPACE_ROLES and not spaces:
-        raise InvalidInput(
-            "space", f"{role} 令牌须指定空间 / a {role} token of an admin needs --space"
-        )
-    expires_at = None
-    if cmd.expires_on is not None:
-        if cmd.expires_on < w.today:
-            raise InvalidInput(
-                "expires", f"不得早于今天 {w.today} / must not be before today", cmd.expires_on
-            )
-        # Valid through the whole day named, in the spaces' time zone.
-        end = datetime.combine(cmd.expires_on + timedelta(days=1), time(), ZoneInfo(DEFAULT_TZ))
-        expires_at = end.astimezone(w.now.tzinfo)
+    granted = w.uow.identity.user_spaces(user.id) if user.role != "admin" else frozenset()
     token = credentials.new_token(credentials.TOKEN_PREFIX)
-    assert user.id is not None
-    row = ApiToken(
-        user_id=user.id,
+    rows, ref, expires_at = account_rules.new_token(
+        user,
+        granted,
         label=label,
-        token_sha256=credentials.digest(token),
         role=role,
-        created_at=w.now,
-        expires_at=expires_at,
+        spaces=spaces,
+        expires_on=cmd.expires_on,
+        digest=credentials.digest(token),
+        tz=DEFAULT_TZ,
+        now=w.now,
+        today=w.today,
     )
-    w.session.add(row)
-    w.session.flush()
-    assert row.id is not None
-    for space in spaces:
-        w.session.add(ApiTokenSpace(token_id=row.id, space_id=space))
-    log.info("token %d (%s) for %s created by %s", row.id, role, user.username, cmd.actor)
-    return NewToken(token_id=row.id, token=token, expires_at=expires_at)
+    w.apply_rows(rows)
+    assert ref.id is not None
+    log.info("token %d (%s) for %s created by %s", ref.id, role, user.username, cmd.actor)
+    return NewToken(token_id=ref.id, token=token, expires_at=expires_at)
 
 
 def revoke_token(w: Work, cmd: RevokeToken) -> None:
-    row = w.get(ApiToken, cmd.token_id, "token")
-    if row.revoked_at is None:
-        row.revoked_at = w.now
-        w.session.add(row)
+    row = w.uow.identity.token(cmd.token_id)
+    if row is None:
+        raise NotFound("token", cmd.token_id)
+    rows = account_rules.revoke(row, w.now)
+    if rows.updates:
+        w.apply_rows(rows)
         log.warning("token %d revoked by %s", cmd.token_id, cmd.actor)
 
 
 def touch_token(w: Work, cmd: TouchToken) -> None:
-    w.execute(
-        update(ApiToken)
-        .where(col(ApiToken.id) == cmd.token_id)
-        .where(
-            col(ApiToken.last_used_at).is_(None)
-            | (col(ApiToken.last_used_at) <= w.now - TOUCH_EVERY)
-        )
-        .values(last_used_at=w.now)
-    )
+    w.apply_rows(account_rules.touch_token(w.uow.identity.token(cmd.token_id), w.now))
 
 
 # ---- reviewer assignments -------------------------------------------------------------------
@@ -234,48 +163,33 @@ def assign_reviewer(w: Work, cmd: AssignReviewer) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require_state(tenancy, "assign_reviewer", ASSIGNABLE)
     user = _reviewer(w, cmd.username)
-    assert user.id is not None
-    if w.session.get(ReviewerAssignment, (tenancy.id, user.id)) is not None:
-        raise AlreadyExists("reviewer assignment", f"{user.username} for tenancy {tenancy.id}")
-    return w.decide(tenancy, assignment, cmd, user.username, user.id, at=w.now)
+    return w.decide(
+        tenancy,
+        account_rules.assignment,
+        user,
+        assigned=w.uow.identity.assigned(tenancy.id, user.id),
+        at=w.now,
+        actor=cmd.actor,
+        reason=cmd.reason,
+    )
 
 
 def unassign_reviewer(w: Work, cmd: UnassignReviewer) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require_state(tenancy, "unassign_reviewer", ASSIGNABLE)
     user = user_by_name(w, cmd.username)
-    assert user.id is not None
-    row = w.session.get(ReviewerAssignment, (tenancy.id, user.id))
-    if row is None:
-        raise NotFound("reviewer assignment", f"{user.username} for tenancy {tenancy.id}")
-    w.session.delete(row)
-    return w.decide(tenancy, assignment, cmd, user.username, user.id, at=None)
+    return w.decide(
+        tenancy,
+        account_rules.assignment,
+        user,
+        assigned=w.uow.identity.assigned(tenancy.id, user.id),
+        at=None,
+        actor=cmd.actor,
+        reason=cmd.reason,
+    )
 
 
-def assignment(
-    e: Effects,
-    cmd: AssignReviewer | UnassignReviewer,
-    username: str,
-    account_id: int,
-    *,
-    at: datetime | None,
-) -> Step:
-    """A reviewer assigned to an application (``at``: when; the row is added) or taken off it
-    (``at`` None), audited on the tenancy."""
-    what = "assign_reviewer" if at is not None else "unassign_reviewer"
-    if at is not None:
-        e.insert(
-            "reviewer_assignments",
-            tenancy_id=e.tenancy.id,
-            user_id=account_id,
-            assigned_at=at,
-            assigned_by=cmd.actor,
-        )
-    data = {"reviewer": username, "account_id": account_id}
-    return e.record(what, actor=cmd.actor, reason=cmd.reason, data=data)
-
-
-def _reviewer(w: Work, username: str) -> User:
+def _reviewer(w: Work, username: str) -> UserRow:
     user = user_by_name(w, username)
     if user.role != "reviewer":
         raise InvalidInput(
@@ -314,11 +228,7 @@ def _check_email(value: str | None) -> str | None:
     return email
 
 
-def _spaces(w: Work, codes: tuple[str, ...]) -> list[int]:
-    """The ids of the spaces named, in order, each once; NotFound for an unknown code."""
-    ids: list[int] = []
-    for code in dict.fromkeys(codes):
-        space_id = w.space_by_code(code).id
-        assert space_id is not None
-        ids.append(space_id)
-    return ids
+def _spaces(w: Work, codes: tuple[str, ...]) -> dict[str, int]:
+    """The ids of the spaces named, by code, in order, each once; NotFound for an unknown
+    code."""
+    return {code: w.space_row(code).id for code in dict.fromkeys(codes)}

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.effects import TenancyRow
-from db.repositories import FIRM_COLUMNS, ApplicationRow, FirmRow
-from db.tables import Firm, Tenancy
+from db.effects import Effects, TenancyRow
+from db.repositories import ApplicationRow, FirmRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
-from lifecycle.table import APPLIED, EVALUATING, TERMINAL
+from lifecycle.table import EVALUATING, TERMINAL
 from workflows import admittance, applications, rules
 from workflows.admittance import LAPSES
 from workflows.commands import (
@@ -61,13 +60,12 @@ def _profile(
 
 def apply(w: Work, cmd: Apply) -> Step:
     firm = w.firm(cmd.firm)
-    space = w.space_by_code(cmd.space)
+    space = w.space_row(cmd.space)
     rb = rules.for_space(w, space)
     if cmd.track not in rb.tracks:
         raise InvalidInput("track", f"must be one of {', '.join(rb.tracks)}", cmd.track)
     if cmd.requested_area_m2 < 0:
         raise InvalidInput("requested_area_m2", "must not be negative", cmd.requested_area_m2)
-    assert firm.id is not None and space.id is not None
     open_stay = w.uow.admissions.open_tenancy(firm.id, space.id, TERMINAL)
     if open_stay is not None:
         raise AlreadyExists(
@@ -75,27 +73,18 @@ def apply(w: Work, cmd: Apply) -> Step:
         )
     # A bad profile is refused at the door, before the tenancy is created.
     applications.application_profile(
-        rb,
-        _firm_row(firm),
-        track=cmd.track,
-        requested_area_m2=cmd.requested_area_m2,
-        profile=cmd.profile,
+        rb, firm, track=cmd.track, requested_area_m2=cmd.requested_area_m2, profile=cmd.profile
     )
-    tenancy_id = w.insert(
-        Tenancy,
-        firm_id=firm.id,
-        space_id=space.id,
-        state=APPLIED,
-        version=1,
+    # Its events hash its id: the tenancy is decided with the id the writer inserts it with.
+    tenancy = applications.new_tenancy(
+        w.uow.ids.next("tenancies"),
+        firm,
+        space,
         track=cmd.track,
         rulebook_version=rb.version,
-        priority=False,
-        audit_seq=0,
-        audit_head="0" * 64,
-        created_at=w.now,
-        updated_at=w.now,
+        now=w.now,
     )
-    effects = w.effects(w.tenancy(tenancy_id))
+    effects = Effects.create(tenancy, now=w.now, today=w.today)
     step, _ = applications.apply(
         effects,
         firm_uscc=firm.uscc,
@@ -107,11 +96,6 @@ def apply(w: Work, cmd: Apply) -> Step:
     )
     w.apply(effects)
     return step
-
-
-def _firm_row(firm: Firm) -> FirmRow:
-    assert firm.id is not None
-    return FirmRow(*(getattr(firm, column) for column in FIRM_COLUMNS))
 
 
 def screen(w: Work, cmd: Screen) -> Step:

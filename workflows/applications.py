@@ -12,14 +12,16 @@ The 公示, the agreement, and leaving before admission follow in :mod:`workflow
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
-from db.effects import Effects, Ref, StepResult
+from db.effects import Effects, Party, Ref, StepResult, TenancyRow
+from db.registry import SpaceRow
 from db.repositories import ApplicationRow, FirmRow, ForcedExitRow, ScoreRow
 from lifecycle import rulebook as rbook
+from lifecycle.audit import GENESIS
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput
 from lifecycle.machine import Facts
@@ -121,6 +123,49 @@ def valid_panel(
 
 
 # ---- apply and screen -------------------------------------------------------------------------
+def new_tenancy(
+    tenancy_id: int,
+    firm: FirmRow,
+    space: SpaceRow,
+    *,
+    track: str,
+    rulebook_version: str,
+    now: datetime,
+) -> TenancyRow:
+    """A firm's new stay in a space, as applying creates it (``tenancy_id``: the id handed
+    out for it), with the parties its notices quote."""
+    tenancy = TenancyRow(
+        id=tenancy_id,
+        firm_id=firm.id,
+        space_id=space.id,
+        state=APPLIED,
+        version=1,
+        track=track,
+        term_start=None,
+        term_end=None,
+        rulebook_version=rulebook_version,
+        score=None,
+        priority=False,
+        audit_seq=0,
+        audit_head=GENESIS,
+        created_at=now,
+        updated_at=now,
+    )
+    tenancy.party = Party(
+        firm_id=firm.id,
+        name=firm.name,
+        uscc=firm.uscc,
+        contact_name=firm.contact_name,
+        contact_email=firm.contact_email,
+        account_manager=firm.account_manager,
+        locale=firm.locale,
+        space_code=space.code,
+        space_name=space.name,
+        space_rulebook_version=space.rulebook_version,
+    )
+    return tenancy
+
+
 def apply(
     e: Effects,
     *,
@@ -131,7 +176,8 @@ def apply(
     actor: str,
     reason: str | None,
 ) -> tuple[StepResult, Ref]:
-    """A new tenancy's application: its row, the first event, the "received" notice."""
+    """A new tenancy's application (``e``: :meth:`Effects.create` of :func:`new_tenancy`):
+    the application's row, the first event, the "received" notice."""
     t = e.tenancy
     application = e.insert(
         "applications",

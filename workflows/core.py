@@ -10,14 +10,15 @@ rows and the deadline rows are committed together or not at all (DESIGN.md decis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypedDict, TypeVar, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Executable
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 
 from db import repositories as repo
 from db.effects import (
@@ -30,7 +31,9 @@ from db.effects import (
     json_safe,
     notice_row,
 )
-from db.tables import Deadline, ExitCase, Firm, Rectification, Space, Tenancy
+from db.registry import SpaceRow
+from db.repositories import FirmRow
+from db.tables import Deadline, Space, Tenancy
 from db.uow import AbstractUnitOfWork, translate_integrity_error
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
@@ -44,7 +47,6 @@ from workflows.commands import TenancyCommand
 T = TypeVar("T", bound=SQLModel)
 P = ParamSpec("P")
 R = TypeVar("R")
-Case = TypeVar("Case", ExitCase, Rectification)  # a row that stays open until it is decided
 Step = StepResult
 Data = Mapping[str, Any] | None  # what an audit event records beside its trigger
 DEFAULT_TZ = "Asia/Shanghai"
@@ -121,6 +123,8 @@ class Work:
         self.added_deadlines: list[dict[str, Any]] = []  # the deadline rows this work added
         # The rulebook active in each space, as read with a tenancy of it.
         self._space_rulebooks: dict[int, str | None] = {}
+        # Effects decided inside ``deferred`` and not written yet (None: write at once).
+        self._pending: list[Effects] | None = None
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -148,18 +152,46 @@ class Work:
         except SAIntegrityError as err:
             raise translate_integrity_error(err) from err
 
-    def insert(self, model: type[SQLModel], **values: Any) -> int:
-        """Insert one row of ``model`` now (through the writer) and return its id."""
-        name = str(model.__tablename__)
-        return self.uow.writer.insert_row(name, values)
-
     def apply(self, effects: Effects) -> None:
-        """Write a decided command's effects now, in this unit of work's transaction."""
-        self.uow.writer.write([effects])
-        self._written(effects)
-        self.added_deadlines.extend(effects.deadlines)
-        for kinds in effects.cancels:
-            self._expire_deadlines(effects.tenancy.id, kinds)
+        """Write a decided command's effects now, in this unit of work's transaction (inside
+        :meth:`deferred`: when its block ends, with the others decided there)."""
+        if self._pending is not None:
+            self._pending.append(effects)
+            return
+        self._write([effects])
+
+    @contextmanager
+    def deferred(self) -> Iterator[list[Effects]]:
+        """Load many, decide each, write many: the effects decided in this block are kept (the
+        list yielded) and written together when it ends without an error, one
+        ``executemany`` per statement. Deciding must not read what an earlier decision in the
+        block wrote; a caller that lets one decision fail drops what it had added to the
+        list (:meth:`discard`)."""
+        if self._pending is not None:
+            raise RuntimeError("deferred blocks do not nest")
+        pending: list[Effects] = []
+        self._pending = pending
+        try:
+            yield pending
+        finally:
+            self._pending = None
+        if pending:
+            self._write(pending)
+
+    def discard(self, pending: list[Effects], mark: int) -> None:
+        """Drop the effects decided in a :meth:`deferred` block since ``pending`` was ``mark``
+        long, and forget the tenancies they changed (as loaded: nothing of them is written)."""
+        for e in pending[mark:]:
+            self._loaded.pop(e.tenancy.id, None)
+        del pending[mark:]
+
+    def _write(self, effects: Sequence[Effects]) -> None:
+        self.uow.writer.write(effects)
+        for e in effects:
+            self._written(e)
+            self.added_deadlines.extend(e.deadlines)
+            for kinds in e.cancels:
+                self._expire_deadlines(e.tenancy.id, kinds)
 
     def decide(
         self,
@@ -290,22 +322,22 @@ class Work:
             raise NotFound("space", code)
         return row
 
-    def firm(self, ref: str | int) -> Firm:
+    def space_row(self, code: str) -> SpaceRow:
+        """A space by its code, read through the registry."""
+        found = self.uow.registry.space(code)
+        if found is None:
+            raise NotFound("space", code)
+        return found
+
+    def firm(self, ref: str | int) -> FirmRow:
         """A firm by id or by 统一社会信用代码."""
         if isinstance(ref, int) or str(ref).isdigit() and len(str(ref)) < 18:
-            return self.get(Firm, int(ref), "firm")
-        row = self.session.exec(select(Firm).where(Firm.uscc == str(ref).upper())).first()
-        if row is None:
+            found = self.uow.registry.firm(int(ref))
+        else:
+            found = self.uow.registry.firm(uscc=str(ref).upper())
+        if found is None:
             raise NotFound("firm", ref)
-        return row
-
-    def open_row(self, model: type[Case], tenancy_id: int) -> Case | None:
-        """The tenancy's newest row of ``model`` still open (an exit case, a rectification)."""
-        return self.session.exec(
-            select(model)
-            .where(col(model.tenancy_id) == tenancy_id, col(model.status) == "open")
-            .order_by(col(model.id).desc())
-        ).first()
+        return found
 
     # ---- the one way a tenancy changes state --------------------------------------------
     def require(self, tenancy: TenancyRow, *triggers: str) -> None:
@@ -375,27 +407,6 @@ class Work:
             step = effects.record(trigger, actor=actor, reason=reason, data=data)
         self.apply(effects)
         return step
-
-    def audit(
-        self,
-        tenancy: TenancyRow,
-        trigger: str,
-        before: str | None,
-        after: str,
-        *,
-        data: Data,
-        **who: Unpack[Who],
-    ) -> None:
-        """Append an event ``before -> after`` that no trigger of the table fires (a tenancy's
-        first event, ``apply``), with the tenancy written in the same step. A tenancy's first
-        event keeps the version it was created with."""
-        actor, reason = _acting(who)
-        effects = self.effects(tenancy)
-        if tenancy.audit_seq == 0:
-            effects.new_version = tenancy.version
-        effects._event(trigger, before, after, actor=actor, reason=reason, data=data)
-        tenancy.state = after
-        self.apply(effects)
 
     # ---- deadlines ----------------------------------------------------------------------
     def due(self, start: date, period: Period) -> date:

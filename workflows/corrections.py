@@ -18,8 +18,8 @@ from datetime import date
 from typing import Any
 
 from db.effects import Rows
-from db.repositories import FirmRow, UnitRow
-from lifecycle.errors import InvalidInput, NotFound
+from db.repositories import UnitRow
+from lifecycle.errors import InvalidInput
 from lifecycle.table import RESIDENT_STATES
 from workflows import correction_rules as rules_of
 from workflows import inputs, rules
@@ -63,20 +63,9 @@ def _reason(cmd: Command) -> str:
     return inputs.check_text("reason", cmd.reason.strip())
 
 
-def firm_of(w: Work, ref: str | int) -> FirmRow:
-    """A firm by id or by 统一社会信用代码."""
-    if isinstance(ref, int) or str(ref).isdigit() and len(str(ref)) < 18:
-        found = w.uow.registry.firm(int(ref))
-    else:
-        found = w.uow.registry.firm(uscc=str(ref).upper())
-    if found is None:
-        raise NotFound("firm", ref)
-    return found
-
-
 def edit_firm(w: Work, cmd: EditFirm) -> dict[str, Any]:
     reason = _reason(cmd)
-    firm = firm_of(w, cmd.firm)
+    firm = w.firm(cmd.firm)
     rows, changes = rules_of.edit_firm(firm, cmd.changes, w.today)
     data = {"firm": firm.id, "uscc": firm.uscc, "changes": changes}
     tenancies = w.uow.registry.tenancies_of_firm(firm.id)
@@ -108,10 +97,7 @@ def _record(
 
 
 def _unit(w: Work, space: str, code: str) -> UnitRow:
-    found = w.uow.registry.space(space)
-    if found is None:
-        raise NotFound("space", space)
-    unit = w.uow.registry.unit(found.id, code)
+    unit = w.uow.registry.unit(w.space_row(space).id, code)
     if unit is None:
         raise InvalidInput(
             "unit", f"空间 {space} 没有单元 {code} / no unit {code} in {space}", code
@@ -143,7 +129,7 @@ def amend_agreement(w: Work, cmd: AmendAgreement) -> Step:
 
     reason = _reason(cmd)
     tenancy = w.load_for(cmd, "amend_agreement", RESIDENT_STATES)
-    firm = firm_of(w, tenancy.firm_id)
+    firm = w.firm(tenancy.firm_id)
     held = w.uow.registry.held_units(tenancy.id)
     held_codes = {h.unit.code for h in held}
     asked = {

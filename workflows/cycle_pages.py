@@ -61,8 +61,8 @@ def reminder_key(period: int, day: str) -> str:
 
 def remind_cycle(w: Work, cmd: RemindCycle) -> dict[str, int]:
     decisions.check_period(w, cmd.period)
-    space = w.space_by_code(cmd.space)
-    members = decisions.cohort(w, space, cmd.period)
+    space = w.space_row(cmd.space)
+    members = decisions.cohort(w, space.id, cmd.period)
     key = reminder_key(cmd.period, w.today.isoformat())
     queued = already = 0
     for m in members:

@@ -3,12 +3,14 @@
 Opening a cycle is the single ``OpenReview`` handler applied to every eligible tenancy, so a
 tenancy opened by the cycle carries exactly what an operator's ``review open`` writes (state,
 version, audit event, review row, submission and reminder deadlines, the "review_opened"
-notice). Tenancies are taken in id order, ``chunk`` per transaction, each inside a savepoint:
+notice). Tenancies are taken in id order, ``chunk`` per transaction: each is decided, then
+the chunk's effects are written together (``Work.deferred``):
 
 * crash-safe: a chunk commits whole or not at all; a rerun finds what is still unopened;
 * idempotent: a tenancy that already has the period's review is not selected (and if a
-  concurrent run opened it meanwhile, the handler refuses and the savepoint undoes only it);
-* one bad tenancy (a rule refusing it) is reported and skipped, not fatal to its chunk.
+  concurrent run opened it meanwhile, the handler refuses and only its decision is dropped);
+* one bad tenancy (a rule refusing it) is reported and skipped, not fatal to its chunk; a
+  chunk whose writing is refused is opened again a tenancy per transaction.
 
 Catch-up comes from the data: :func:`open_due_cycles` asks, per space, "has the opening day
 of this year passed, and are there active tenancies without last year's review?", so a cycle
@@ -108,33 +110,68 @@ def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
     ).one()
 
 
-def _open_chunk(
-    w: Work, *, service: Service, ids: list[int], period: int, report: CycleReport
-) -> int:
-    opened = 0
+@dataclass
+class _Opened:
+    """What opening one chunk did (added to the report once it is committed)."""
+
+    opened: int = 0
+    already_open: int = 0
+    failed: dict[int, str] = field(default_factory=dict)
+
+    def refused(self, space: str, period: int, tenancy_id: int, err: InnospaceError) -> None:
+        if isinstance(err, (AlreadyExists, TransitionNotAllowed)):
+            self.already_open += 1  # opened or moved on by someone else since the selection
+            return
+        self.failed[tenancy_id] = err.message
+        log.error(
+            "review cycle %s %d: tenancy %d not opened: %s", space, period, tenancy_id, err.message
+        )
+
+    def add(self, other: _Opened) -> None:
+        self.opened += other.opened
+        self.already_open += other.already_open
+        self.failed.update(other.failed)
+
+
+def _open_chunk(w: Work, *, service: Service, ids: list[int], period: int, space: str) -> _Opened:
+    """Decide the opening of each tenancy of ``ids`` (a refusal is counted and what it had
+    decided dropped), then write what was decided, together."""
+    done = _Opened()
+    with w.deferred() as pending:
+        for tenancy_id in ids:
+            mark = len(pending)
+            try:
+                service.dispatch(
+                    w,
+                    OpenReview(
+                        tenancy_id=tenancy_id, period=period, actor=SYSTEM, reason=OPEN_REASON
+                    ),
+                )
+                done.opened += 1
+            except InnospaceError as err:
+                w.discard(pending, mark)
+                done.refused(space, period, tenancy_id, err)
+    return done
+
+
+def _open_ids(service: Service, ids: list[int], period: int, space: str) -> _Opened:
+    """Open a chunk in one transaction. Should writing what was decided be refused (a row
+    written by someone else since it was read), the chunk again, a tenancy a transaction,
+    so that only the one refused is left out."""
+    try:
+        return cast(
+            _Opened,
+            service.run(partial(_open_chunk, service=service, ids=ids, period=period, space=space)),
+        )
+    except InnospaceError as err:
+        if len(ids) == 1:
+            refused = _Opened()
+            refused.refused(space, period, ids[0], err)
+            return refused
+    done = _Opened()
     for tenancy_id in ids:
-        savepoint = w.session.begin_nested()
-        try:
-            service.dispatch(
-                w,
-                OpenReview(tenancy_id=tenancy_id, period=period, actor=SYSTEM, reason=OPEN_REASON),
-            )
-            savepoint.commit()
-            opened += 1
-        except (AlreadyExists, TransitionNotAllowed):
-            savepoint.rollback()  # opened or moved on by someone else since the selection
-            report.already_open += 1
-        except InnospaceError as err:
-            savepoint.rollback()
-            report.failed[tenancy_id] = err.message
-            log.error(
-                "review cycle %s %d: tenancy %d not opened: %s",
-                report.space,
-                period,
-                tenancy_id,
-                err.message,
-            )
-    return opened
+        done.add(_open_ids(service, [tenancy_id], period, space))
+    return done
 
 
 def open_cycle(
@@ -186,11 +223,10 @@ def open_cycle(
         ids: list[int] = service.read(next_chunk)
         if not ids:
             break
-        report.opened += int(
-            service.run(
-                partial(_open_chunk, service=service, ids=ids, period=period, report=report)
-            )
-        )
+        done = _open_ids(service, ids, period, report.space)
+        report.opened += done.opened
+        report.already_open += done.already_open
+        report.failed.update(done.failed)
         report.chunks += 1
         last_id = ids[-1]
         if progress:

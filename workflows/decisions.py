@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlmodel import col, select
-
 from db.effects import TenancyRow
-from db.tables import Firm, Review, Space, Tenancy
+from db.repositories import ReviewRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import Conflict, InvalidInput, NotFound
 from lifecycle.rulebook.trace import Trace
@@ -34,11 +32,10 @@ DECIDABLE = ("submitted", "overdue")
 
 @dataclass
 class Member:
-    """One review of the cohort, with its tenancy and firm, and where it stands."""
+    """One review of the cohort, with its tenancy (and firm), and where it stands."""
 
-    review: Review
+    review: ReviewRow
     tenancy: TenancyRow
-    firm: Firm
     status: str  # submitted | overdue | open | decided | not_reviewable
 
     @property
@@ -47,33 +44,28 @@ class Member:
         return self.tenancy.id
 
     def who(self) -> dict[str, Any]:
-        return {"tenancy_id": self.tenancy_id, "firm": self.firm.name, "uscc": self.firm.uscc}
+        firm = self.tenancy.party
+        assert firm is not None  # loaded with the tenancy
+        return {"tenancy_id": self.tenancy_id, "firm": firm.name, "uscc": firm.uscc}
 
 
 def check_period(w: Work, period: int) -> None:
     reviews.check_period(period, w.today)
 
 
-def cohort(w: Work, space: Space, period: int, *, lock: bool = False) -> list[Member]:
-    """Every review of ``space`` for ``period``, in tenancy order, classified.
+def cohort(w: Work, space_id: int, period: int, *, lock: bool = False) -> list[Member]:
+    """Every review of the space for ``period``, in tenancy order, classified.
 
     ``lock`` takes each tenancy row ``FOR UPDATE`` on PostgreSQL (deciding needs it; reading
     does not)."""
-    rows = w.session.exec(
-        select(Review, Tenancy, Firm)
-        .join(Tenancy, col(Tenancy.id) == col(Review.tenancy_id))
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .where(Tenancy.space_id == space.id, Review.period == period)
-        .order_by(col(Tenancy.id))
-    ).all()
     out: list[Member] = []
-    for review, tenancy, firm in rows:
-        row = w.tenancy(tenancy.id, lock=lock)  # type: ignore[arg-type]
-        out.append(Member(review, row, firm, _status(w, review, row)))
+    for review in w.uow.reviews.in_space(space_id, period):
+        row = w.tenancy(review.tenancy_id, lock=lock)
+        out.append(Member(review, row, _status(w, review, row)))
     return out
 
 
-def _status(w: Work, review: Review, tenancy: TenancyRow) -> str:
+def _status(w: Work, review: ReviewRow, tenancy: TenancyRow) -> str:
     return classify(review.status, tenancy.state, review.due_on, w.today)
 
 
@@ -188,9 +180,9 @@ def decide_cycle(
     Refused (:class:`Conflict`) while any review is still open before its deadline: the cap
     needs the whole cohort. Reviews already decided are left as they are."""
     check_period(w, period)
-    space = w.space_by_code(space_code)
+    space = w.space_row(space_code)
     rb = rules.for_space(w, space)
-    members = cohort(w, space, period, lock=True)
+    members = cohort(w, space.id, period, lock=True)
     if not members:
         raise NotFound("review", f"{period} in space {space.code}")
     still_open = [m for m in members if m.status == "open"]
@@ -256,16 +248,13 @@ def decide_cycle(
 # ---- graduation ---------------------------------------------------------------------------
 
 
-def _figures_by_year(w: Work, tenancy_id: int, rb: rbook.Rulebook) -> dict[int, dict[str, Any]]:
+def _figures_by_year(rb: rbook.Rulebook, reviews: Sequence[ReviewRow]) -> dict[int, dict[str, Any]]:
     """Recorded review figures by year, limited to the metrics ``rb`` knows (a review
     recorded under another rulebook may carry metrics this one does not define)."""
-    rows = w.session.exec(
-        select(Review)
-        .where(Review.tenancy_id == tenancy_id, col(Review.status).in_(("submitted", "decided")))
-        .order_by(col(Review.period))
-    ).all()
     return {
-        r.period: {k: v for k, v in r.figures.items() if k in rb.metrics} for r in rows if r.figures
+        r.period: {k: v for k, v in r.figures.items() if k in rb.metrics}
+        for r in reviews
+        if r.figures
     }
 
 
@@ -274,26 +263,24 @@ def graduation_candidates(
 ) -> list[dict[str, Any]]:
     """Resident firms of the space that meet a graduation criterion, from their recorded
     reviews, under the space's active rulebook. Offered to the operator, never applied."""
-    space = w.space_by_code(space_code)
+    space = w.space_row(space_code)
     rb = rules.for_space(w, space)
-    rows = w.session.exec(
-        select(Tenancy, Firm)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .where(Tenancy.space_id == space.id, col(Tenancy.state).in_(RESIDENT_STATES))
-        .order_by(col(Tenancy.id))
-    ).all()
+    residents = w.uow.tenancies.in_space(space.id, RESIDENT_STATES)
+    recorded: dict[int, list[ReviewRow]] = {}
+    for review in w.uow.reviews.recorded([t.id for t in residents]):
+        recorded.setdefault(review.tenancy_id, []).append(review)
     out: list[dict[str, Any]] = []
-    for tenancy, firm in rows:
-        assert tenancy.id is not None
-        years = _figures_by_year(w, tenancy.id, rb)
+    for tenancy in residents:
+        assert tenancy.party is not None  # loaded with the tenancy
+        years = _figures_by_year(rb, recorded.get(tenancy.id, []))
         decision = rbook.graduation_eligibility(rb, figures_by_year=years)
         if not decision.passed and not include_ineligible:
             continue
         out.append(
             {
                 "tenancy_id": tenancy.id,
-                "firm": firm.name,
-                "uscc": firm.uscc,
+                "firm": tenancy.party.name,
+                "uscc": tenancy.party.uscc,
                 "state": tenancy.state,
                 "eligible": decision.passed,
                 "met": [m.to_dict() for m in decision.met],

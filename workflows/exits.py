@@ -7,11 +7,8 @@ fill the command's effects, and writes them once.
 
 from __future__ import annotations
 
-from sqlmodel import col, select
-
 from db.cases import ExitCaseRow
 from db.effects import TenancyRow
-from db.tables import ExitCase
 from lifecycle.errors import InvalidInput
 from workflows import benefits, exit_rules, rules, windows
 from workflows.commands import (
@@ -25,19 +22,7 @@ from workflows.commands import (
 from workflows.core import Step, Work
 from workflows.exit_rules import GRADUATION_PUBLICITY_END, HANDOVER_ITEMS
 
-__all__ = ["GRADUATION_PUBLICITY_END", "HANDOVER_ITEMS", "confirm_exit", "open_case"]
-
-
-def open_case(w: Work, tenancy_id: int) -> ExitCase:
-    """The open exit case as an ORM row (for handlers that still change it in the session)."""
-    case = w.session.exec(
-        select(ExitCase)
-        .where(col(ExitCase.tenancy_id) == tenancy_id, col(ExitCase.status) == "open")
-        .order_by(col(ExitCase.id).desc())
-    ).first()
-    if case is None:
-        raise InvalidInput("tenancy_id", "has no open exit case", tenancy_id)
-    return case
+__all__ = ["GRADUATION_PUBLICITY_END", "HANDOVER_ITEMS", "case_of", "confirm_exit"]
 
 
 def case_of(w: Work, tenancy_id: int) -> ExitCaseRow:

@@ -18,14 +18,13 @@ from importlib import resources
 from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
-from sqlmodel import col, select
 
-from db.tables import Firm, Tenancy
+from db.effects import TenancyRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError, InvalidInput
 from lifecycle.rulebook import ApplicationProfile, HardRequirement, Metric, Rulebook
 from lifecycle.rulebook.model_review import Veto
-from lifecycle.table import STATE_LABELS, TERMINAL, UNDER_REVIEW
+from lifecycle.table import STATE_LABELS, STATES, TERMINAL, UNDER_REVIEW
 from workflows import residency, rules
 from workflows.commands import Command, SubmitReview
 from workflows.core import Work
@@ -589,8 +588,7 @@ class ImportFigures(Command):
 
 
 def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
-    space = w.space_by_code(cmd.space)
-    assert space.id is not None
+    space = w.space_row(cmd.space)
     active = rules.for_space(w, space)
     problems: list[Problem] = []
     known = {s.code for s in figure_fields(active)} | {"uscc", "name"}
@@ -612,7 +610,7 @@ def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
     for row in cmd.rows:
         found: list[Problem] = []
         uscc = str(row.uscc).strip().upper() if row.uscc not in (None, "") else ""
-        tenancy: _Member | None = None
+        tenancy: TenancyRow | None = None
 
         def at(problem: Problem, *, _row: int = row.row) -> Problem:
             return replace(problem, row=_row, column=cmd.columns.get(problem.field))
@@ -697,29 +695,14 @@ def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class _Member:
-    id: int
-    state: str
-    rulebook_version: str | None
-
-
-def _cohort(w: Work, space_id: int) -> dict[str, _Member]:
+def _cohort(w: Work, space_id: int) -> dict[str, TenancyRow]:
     """The open tenancies of a space by their firm's 统一社会信用代码."""
-    rows = w.session.exec(
-        select(Tenancy.id, Tenancy.state, Tenancy.rulebook_version, Firm.uscc)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .where(Tenancy.space_id == space_id, col(Tenancy.state).not_in(TERMINAL))
-    ).all()
-    return {
-        uscc.upper(): _Member(tenancy_id, state, version)
-        for tenancy_id, state, version, uscc in rows
-        if tenancy_id is not None
-    }
+    found = w.uow.tenancies.in_space(space_id, [s for s in STATES if s not in TERMINAL])
+    return {t.party.uscc.upper(): t for t in found if t.party is not None}
 
 
 def _not_importable(
-    w: Work, tenancy: _Member | None, period: int, space: str
+    w: Work, tenancy: TenancyRow | None, period: int, space: str
 ) -> tuple[str, str] | None:
     if tenancy is None:
         return (f"该企业在空间 {space} 无在驻记录", f"no open tenancy of this firm in {space}")

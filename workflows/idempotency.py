@@ -23,12 +23,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlmodel import col, delete, select
-
-from db.effects import json_safe
-from db.tables_http import IdempotencyKey
-from lifecycle.errors import Conflict, InvalidInput
+from db.effects import Rows, json_safe
+from lifecycle.errors import AlreadyExists, Conflict, InvalidInput
 from workflows.commands import Command
 from workflows.core import Work
 from workflows.inputs import checked_command
@@ -87,14 +83,11 @@ def run(
 ) -> Stored:
     if not cmd.key or len(cmd.key) > KEY_MAX:
         raise InvalidInput("Idempotency-Key", f"must be 1 to {KEY_MAX} characters", cmd.key)
-    found = w.session.exec(
-        select(IdempotencyKey).where(
-            IdempotencyKey.owner == cmd.owner, IdempotencyKey.key == cmd.key
-        )
-    ).first()
+    found = w.uow.identity.idempotency_key(cmd.owner, cmd.key)
     if found is not None and found.created_at <= w.now - KEY_TTL:
-        w.session.delete(found)  # expired: this request is a new one
-        w.session.flush()
+        expired = Rows()  # this request is a new one
+        expired.delete("idempotency_keys", id=found.id)
+        w.apply_rows(expired)
         found = None
     if found is not None:
         if found.request != cmd.request or found.body_sha256 != cmd.body_sha256:
@@ -105,7 +98,9 @@ def run(
                 cmd.key,
             )
         return Stored(found.status, found.response.get("body"), replayed=True)
-    row = IdempotencyKey(
+    claim = Rows()
+    key = claim.insert(
+        "idempotency_keys",
         owner=cmd.owner,
         key=cmd.key,
         request=cmd.request,
@@ -114,18 +109,23 @@ def run(
         response={},
         created_at=w.now,
     )
-    w.session.add(row)
+    # Claimed before the command runs: a concurrent request with the key waits on the
+    # unique index (PostgreSQL), then is refused.
     try:
-        w.session.flush()
-    except SAIntegrityError:
+        w.apply_rows(claim)
+    except AlreadyExists:
         raise KeyInUse(cmd.key) from None
-    result = handlers[type(cmd.command)](w, checked_command(cmd.command))
-    body = body_of(result)
-    row.status, row.response = cmd.status, {"body": body}
-    w.session.add(row)
+    body = body_of(handlers[type(cmd.command)](w, checked_command(cmd.command)))
+    stored = Rows()
+    assert key.id is not None
+    stored.update("idempotency_keys", key.id, status=cmd.status, response={"body": body})
+    w.apply_rows(stored)
     return Stored(cmd.status, body, replayed=False)
 
 
 def purge(w: Work, cmd: PurgeIdempotencyKeys) -> int:
-    expired = col(IdempotencyKey.created_at) <= w.now - KEY_TTL
-    return int(w.execute(delete(IdempotencyKey).where(expired)).rowcount or 0)
+    rows = Rows()
+    for key_id in w.uow.identity.keys_until(w.now - KEY_TTL):
+        rows.delete("idempotency_keys", id=key_id)
+    w.apply_rows(rows)
+    return len(rows.deletes)

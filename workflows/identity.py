@@ -48,11 +48,11 @@ from typing import Literal, get_args
 
 from sqlmodel import col, select
 
+from db.identity import UserRow
 from db.tables import (
     ApiToken,
     ApiTokenSpace,
     Firm,
-    LoginSession,
     ReviewerAssignment,
     Space,
     User,
@@ -205,11 +205,7 @@ def principal_for_session(w: Work, session_token: str) -> Principal:
     ended, past its absolute expiry or idle too long, or its account disabled."""
     if not session_token or len(session_token) > credentials.MAX_TOKEN_CHARS:
         raise Unauthorized()
-    found = w.session.exec(
-        select(LoginSession, User)
-        .join(User, col(User.id) == col(LoginSession.user_id))
-        .where(col(LoginSession.token_sha256) == credentials.digest(session_token))
-    ).first()
+    found = w.uow.identity.session_user(credentials.digest(session_token))
     if found is None:
         raise Unauthorized()
     row, user = found
@@ -230,11 +226,7 @@ def principal_for_token(w: Work, token: str) -> Principal:
     account still holds, unless an admin's), else the account's."""
     if not token.startswith(credentials.TOKEN_PREFIX) or len(token) > credentials.MAX_TOKEN_CHARS:
         raise Unauthorized()
-    found = w.session.exec(
-        select(ApiToken, User)
-        .join(User, col(User.id) == col(ApiToken.user_id))
-        .where(col(ApiToken.token_sha256) == credentials.digest(token))
-    ).first()
+    found = w.uow.identity.token_user(credentials.digest(token))
     if found is None:
         raise Unauthorized()
     row, user = found
@@ -245,11 +237,7 @@ def principal_for_token(w: Work, token: str) -> Principal:
     ):
         raise Unauthorized()
     account = principal_of(w, user, via="token", seen_at=row.last_used_at or row.created_at)
-    scoped = frozenset(
-        w.session.exec(
-            select(ApiTokenSpace.space_id).where(col(ApiTokenSpace.token_id) == row.id)
-        ).all()
-    )
+    scoped = w.uow.identity.token_spaces(row.id)
     spaces = account.space_ids
     if scoped:
         spaces = scoped if user.role == "admin" else scoped & account.space_ids
@@ -262,12 +250,9 @@ def principal_for_token(w: Work, token: str) -> Principal:
     )
 
 
-def principal_of(w: Work, user: User, *, via: Via, seen_at: datetime | None) -> Principal:
+def principal_of(w: Work, user: UserRow, *, via: Via, seen_at: datetime | None) -> Principal:
     """The principal of an account as stored (its role, granted spaces and firm)."""
-    assert user.id is not None
-    spaces = frozenset(
-        w.session.exec(select(UserSpace.space_id).where(col(UserSpace.user_id) == user.id)).all()
-    )
+    spaces = w.uow.identity.user_spaces(user.id)
     return Principal(
         account_id=user.id,
         username=user.username,
@@ -280,17 +265,16 @@ def principal_of(w: Work, user: User, *, via: Via, seen_at: datetime | None) -> 
     )
 
 
-def user_by_name(w: Work, username: str) -> User:
-    row = find_user(w, username)
+def user_by_name(w: Work, username: str, *, lock: bool = False) -> UserRow:
+    row = find_user(w, username, lock=lock)
     if row is None:
         raise NotFound("user", username)
     return row
 
 
-def find_user(w: Work, username: str, *, lock: bool = False) -> User | None:
+def find_user(w: Work, username: str, *, lock: bool = False) -> UserRow | None:
     """The account named ``username`` (any case), locked for the transaction if ``lock``."""
-    stmt = select(User).where(col(User.username) == username.strip().lower())
-    return w.session.exec(stmt.with_for_update() if lock else stmt).first()
+    return w.uow.identity.user(username.strip().lower(), lock=lock)
 
 
 def list_users(w: Work) -> list[UserView]:
@@ -367,7 +351,7 @@ def assigned_reviewers(w: Work, tenancy_id: int) -> list[str]:
 
 
 def is_assigned(w: Work, tenancy_id: int, account_id: int) -> bool:
-    return w.session.get(ReviewerAssignment, (tenancy_id, account_id)) is not None
+    return w.uow.identity.assigned(tenancy_id, account_id)
 
 
 def _role(value: str) -> Role:

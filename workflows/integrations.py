@@ -9,12 +9,12 @@ redacted (no query string: a robot's key lives there).
 
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import field, replace
 from typing import Any
 
-from sqlmodel import col, select
-
-from db.tables import IntegrationEndpoint, Space
+from db import queues
+from db.effects import Rows
+from db.queues import ENDPOINT_COLUMNS, EndpointRow
 from lifecycle.errors import Conflict, InvalidInput, NotFound
 from notifications import integrations as hooks
 from notifications.catalog import CATALOG
@@ -54,7 +54,7 @@ def add_endpoint(w: Work, cmd: AddEndpoint) -> dict[str, Any]:
         raise InvalidInput("kind", f"must be one of {', '.join(hooks.KINDS)}", cmd.kind)
     url = hooks.check_url(cmd.url)
     events = hooks.check_events(cmd.events, tuple(CATALOG))
-    space = w.space_by_code(cmd.space)
+    space = w.space_row(cmd.space)
     if cmd.kind == hooks.WEBHOOK:
         if cmd.secret is not None:
             raise InvalidInput(SIGNING_KEY, "a webhook's signing key is generated, not given")
@@ -65,17 +65,15 @@ def add_endpoint(w: Work, cmd: AddEndpoint) -> dict[str, Any]:
         )
     else:
         secret = _robot_secret(cmd.secret)
-    row = IntegrationEndpoint(
-        space_id=space.id,  # type: ignore[arg-type]
-        kind=cmd.kind,
-        url=url,
-        secret=secret,
-        events=list(events),
-        created_at=w.now,
+    new = EndpointRow(0, space.id, cmd.kind, url, secret, list(events), w.now, None, space.code)
+    rows = Rows()
+    ref = rows.insert(
+        "integration_endpoints", **{c: getattr(new, c) for c in ENDPOINT_COLUMNS if c != "id"}
     )
-    w.session.add(row)
-    w.session.flush()
-    shown = _listed(row, space.code)
+    w.apply_rows(rows)
+    assert ref.id is not None
+    new.id = ref.id
+    shown = _listed(new)
     if cmd.kind == hooks.WEBHOOK:
         shown["signing_key"] = secret
     return shown
@@ -94,40 +92,38 @@ def disable_endpoint(w: Work, cmd: DisableEndpoint) -> dict[str, Any]:
     row = _endpoint(w, cmd.endpoint_id, cmd.kind)
     if row.disabled_at is not None:
         raise Conflict(f"endpoint {row.id} is disabled already")
-    row.disabled_at = w.now
-    w.session.add(row)
-    w.session.flush()
-    return _listed(row, _space_code(w, row.space_id))
+    return _listed(_changed(w, row, disabled_at=w.now))
 
 
 def rotate_secret(w: Work, cmd: RotateSecret) -> dict[str, Any]:
     row = _endpoint(w, cmd.endpoint_id, hooks.WEBHOOK)
     if row.disabled_at is not None:
         raise Conflict(f"endpoint {row.id} is disabled")
-    row.secret = hooks.new_secret()
-    w.session.add(row)
-    w.session.flush()
-    return {**_listed(row, _space_code(w, row.space_id)), "signing_key": row.secret}
+    secret = hooks.new_secret()
+    return {**_listed(_changed(w, row, secret=secret)), "signing_key": secret}
 
 
-def _endpoint(w: Work, endpoint_id: int, kind: str | None) -> IntegrationEndpoint:
-    row = w.session.get(IntegrationEndpoint, endpoint_id)
+def _changed(w: Work, row: EndpointRow, **values: Any) -> EndpointRow:
+    """The endpoint with ``values`` written."""
+    rows = Rows()
+    rows.update("integration_endpoints", row.id, **values)
+    w.apply_rows(rows)
+    return replace(row, **values)
+
+
+def _endpoint(w: Work, endpoint_id: int, kind: str | None) -> EndpointRow:
+    row = w.uow.queues.endpoint(endpoint_id)
     wanted = (kind,) if kind in (None, hooks.WEBHOOK) else hooks.ROBOT_KINDS
     if row is None or (kind is not None and row.kind not in wanted):
         raise NotFound("webhook" if kind == hooks.WEBHOOK else "endpoint", endpoint_id)
     return row
 
 
-def _space_code(w: Work, space_id: int) -> str:
-    space = w.session.get(Space, space_id)
-    return space.code if space is not None else str(space_id)
-
-
-def _listed(row: IntegrationEndpoint, space: str) -> dict[str, Any]:
+def _listed(row: EndpointRow) -> dict[str, Any]:
     """An endpoint as shown: URL redacted, whether it has a secret, never the secret."""
     return {
         "id": row.id,
-        "space": space,
+        "space": row.space_code,
         "kind": row.kind,
         "url": hooks.redact_url(row.url),
         "signed": row.secret is not None,
@@ -143,14 +139,9 @@ def endpoints(
     w: Work, *, space: str | None = None, robots: bool = False, include_disabled: bool = True
 ) -> list[dict[str, Any]]:
     """A space's (or every space's) webhooks, or robots with ``robots``, oldest first."""
-    stmt: Any = select(IntegrationEndpoint, Space.code).join(
-        Space, col(Space.id) == col(IntegrationEndpoint.space_id)
-    )
     kinds = hooks.ROBOT_KINDS if robots else (hooks.WEBHOOK,)
-    stmt = stmt.where(col(IntegrationEndpoint.kind).in_(kinds))
-    if space is not None:
-        stmt = stmt.where(col(Space.id) == w.space_by_code(space).id)
-    if not include_disabled:
-        stmt = stmt.where(col(IntegrationEndpoint.disabled_at).is_(None))
-    rows = w.session.exec(stmt.order_by(col(IntegrationEndpoint.id))).all()
-    return [_listed(row, code) for row, code in rows]
+    space_id = w.space_row(space).id if space is not None else None
+    rows = queues.endpoints(
+        w.connection, kinds, space_id=space_id, include_disabled=include_disabled
+    )
+    return [_listed(row) for row in rows]

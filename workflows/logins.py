@@ -11,31 +11,26 @@ every writer for its duration:
    such account, so an unknown name answers no faster than a wrong password; a locked
    account's password is not checked at all;
 3. :class:`~workflows.identity.RecordLogin` records the outcome in one short transaction,
-   deciding again on the account's row under its lock: a success opens a session (a new
-   token every time) unless the account was locked, disabled or given another password
-   meanwhile; a failure adds one to ``failed_logins`` in the database
-   (``SET failed_logins = failed_logins + 1``, so concurrent failures are all counted),
-   locks the account at :data:`~workflows.credentials.MAX_FAILURES` and records the
-   address's failure. A refusal is the command's successful result
-   (:class:`~workflows.identity.LoginRefused`), so what it counted is committed; then
-   :func:`log_in` raises its error.
+   deciding again on the account's row read under its lock (``FOR UPDATE`` on PostgreSQL;
+   SQLite's writers take turns): a success opens a session (a new token every time) unless
+   the account was locked, disabled or given another password meanwhile; a failure adds one
+   to ``failed_logins`` of the row so read (so concurrent failures are all counted), locks
+   the account at :data:`~workflows.credentials.MAX_FAILURES` and records the address's
+   failure. What it writes is decided by :mod:`workflows.account_rules`. A refusal is the
+   command's successful result (:class:`~workflows.identity.LoginRefused`), so what it
+   counted is committed; then :func:`log_in` raises its error.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement
-from sqlmodel import col, delete, select, update
-
-from db.tables import LoginFailure, LoginSession, User
+from db.identity import SessionRow, UserRow
 from lifecycle.errors import InvalidInput, TooManyAttempts, Unauthorized
-from workflows import credentials
+from workflows import account_rules, credentials
 from workflows.core import Work
 from workflows.identity import (
-    TOUCH_EVERY,
     Login,
     LoginAttempt,
     LoginRefused,
@@ -106,13 +101,8 @@ def login_attempt(w: Work, *, username: str, address: str) -> LoginAttempt:
 
 
 def _check_address(w: Work, address: str) -> None:
-    since = w.now - credentials.ADDRESS_WINDOW
-    times = w.session.exec(
-        select(LoginFailure.at).where(
-            col(LoginFailure.address) == address, col(LoginFailure.at) > since
-        )
-    ).all()
-    retry = credentials.address_retry_after(list(times), w.now)
+    times = w.uow.identity.failures_since(address, w.now - credentials.ADDRESS_WINDOW)
+    retry = credentials.address_retry_after(times, w.now)
     if retry is not None:
         log.warning("login from %s throttled: %d recent failures", address, len(times))
         raise TooManyAttempts(retry)
@@ -126,99 +116,63 @@ def record_login(w: Work, cmd: RecordLogin) -> LoginResult | LoginRefused:
         raise InvalidInput("max_hours", "须在 1 到 720 之间 / between 1 and 720")
     address = _address(cmd.address)
     username = cmd.username if len(cmd.username) <= USERNAME_MAX else ""
+    # Locked for the transaction: the outcome is decided on the account's row as it is now.
     user = find_user(w, username, lock=True) if username else None
     if user is None:
-        return _failed(w, address, Unauthorized())
-    assert user.id is not None
+        return _failed(w, None, address, Unauthorized())
     if user.locked_until is not None and w.now < user.locked_until:
         retry = credentials.seconds_until(user.locked_until, w.now)
-        return _failed(w, address, TooManyAttempts(retry))
+        return _failed(w, None, address, TooManyAttempts(retry))
     if not cmd.password_ok:
-        if user.disabled_at is None:
-            _count_failure(w, user, address)
-        return _failed(w, address, Unauthorized())
+        counted = user if user.disabled_at is None else None
+        return _failed(w, counted, address, Unauthorized())
     if user.disabled_at is not None or user.password_hash != cmd.verified_hash:
         # Disabled, or given another password since the check: no session.
         return LoginRefused(Unauthorized())
-    if cmd.rehash is not None:
-        user.password_hash = cmd.rehash
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, w.now
-    w.session.add(user)
     token = credentials.new_token()  # a new session, a new token: nothing fixed beforehand
-    session = LoginSession(
-        token_sha256=credentials.digest(token),
-        user_id=user.id,
+    rows, expires_at = account_rules.login_opened(
+        user,
+        rehash=cmd.rehash,
+        digest=credentials.digest(token),
         address=address,
-        created_at=w.now,
-        last_seen_at=w.now,
-        expires_at=w.now + timedelta(hours=cmd.max_hours),
-        idle_seconds=cmd.idle_minutes * 60,
+        idle_minutes=cmd.idle_minutes,
+        max_hours=cmd.max_hours,
+        now=w.now,
     )
-    w.session.add(session)
-    w.session.flush()
+    w.apply_rows(rows)
     principal = principal_of(w, user, via="session", seen_at=w.now)
     log.info("account %s logged in from %s", user.username, address)
-    return LoginResult(session_token=token, principal=principal, expires_at=session.expires_at)
+    return LoginResult(session_token=token, principal=principal, expires_at=expires_at)
 
 
-def _count_failure(w: Work, user: User, address: str) -> None:
-    """One more consecutive failure, counted in the database (never a read-modify-write of a
-    value read earlier); at :data:`~workflows.credentials.MAX_FAILURES` the account locks
-    and the count starts again."""
-    by_id = col(User.id) == user.id
-    w.execute(update(User).where(by_id).values(failed_logins=col(User.failed_logins) + 1))
-    failed = int(w.connection.execute(select(User.failed_logins).where(by_id)).scalar_one())
-    if failed < credentials.MAX_FAILURES:
-        return
-    until = w.now + timedelta(minutes=credentials.LOCK_MINUTES)
-    w.execute(update(User).where(by_id).values(failed_logins=0, locked_until=until))
-    log.warning(
-        "account %s locked until %s after %d failed logins (last from %s)",
-        user.username,
-        until.isoformat(),
-        credentials.MAX_FAILURES,
-        address,
-    )
-
-
-def _failed(w: Work, address: str, error: Unauthorized) -> LoginRefused:
-    """Record a failed login from ``address``, and the refusal to return. Failures that no
-    longer count (from any address) are forgotten: the table holds one window's worth."""
-    w.execute(
-        delete(LoginFailure).where(col(LoginFailure.at) <= w.now - credentials.ADDRESS_WINDOW)
-    )
-    w.session.add(LoginFailure(address=address, at=w.now))
+def _failed(w: Work, user: UserRow | None, address: str, error: Unauthorized) -> LoginRefused:
+    """Record a failed login from ``address`` (counted against ``user``, if given), and the
+    refusal to return."""
+    forgotten = w.uow.identity.failures_until(w.now - credentials.ADDRESS_WINDOW)
+    rows, locked_until = account_rules.login_failed(user, address, forgotten, w.now)
+    w.apply_rows(rows)
+    if user is not None and locked_until is not None:
+        log.warning(
+            "account %s locked until %s after %d failed logins (last from %s)",
+            user.username,
+            locked_until.isoformat(),
+            credentials.MAX_FAILURES,
+            address,
+        )
     return LoginRefused(error)
 
 
 def logout(w: Work, cmd: Logout) -> None:
-    _set_on_open_session(w, cmd.session_token, revoked_at=w.now)
+    w.apply_rows(account_rules.logout(_session(w, cmd.session_token), w.now))
 
 
 def touch_session(w: Work, cmd: TouchSession) -> None:
-    stale = col(LoginSession.last_seen_at) <= w.now - TOUCH_EVERY
-    _set_on_open_session(w, cmd.session_token, stale, last_seen_at=w.now)
+    w.apply_rows(account_rules.touch_session(_session(w, cmd.session_token), w.now))
 
 
-def _set_on_open_session(
-    w: Work, token: str, *where: ColumnElement[bool], **values: datetime
-) -> None:
-    """Set ``values`` on the open session of ``token`` (if ``where`` holds for it); a token
-    that names no open session changes nothing."""
+def _session(w: Work, token: str) -> SessionRow | None:
+    """The session of ``token`` (None: a token no session has, or too long to be one)."""
     if len(token) > credentials.MAX_TOKEN_CHARS:
-        return
-    w.execute(
-        update(LoginSession)
-        .where(col(LoginSession.token_sha256) == credentials.digest(token))
-        .where(col(LoginSession.revoked_at).is_(None), *where)
-        .values(**values)
-    )
-
-
-def end_sessions(w: Work, user: User) -> int:
-    result = w.execute(
-        update(LoginSession)
-        .where(col(LoginSession.user_id) == user.id, col(LoginSession.revoked_at).is_(None))
-        .values(revoked_at=w.now)
-    )
-    return int(result.rowcount or 0)
+        return None
+    found = w.uow.identity.session_user(credentials.digest(token))
+    return None if found is None else found[0]

@@ -1,6 +1,7 @@
 """Handlers of the operators' and the scheduler's commands outside a tenancy's lifecycle:
 deciding a review cycle at once, putting failed deadlines and notices back in the queue,
-marking inbox items read, storing a template override.
+marking inbox items read, storing a template override (each read through ``uow.queues``
+and written as rows by the writer).
 
 A write that touches a tenancy (a deadline or a notice of its own put back in the queue)
 appends a record-only event to that tenancy's audit chain, naming the rows and the actor.
@@ -16,8 +17,7 @@ from typing import Any
 from db.effects import Rows
 from db.queues import DeadlineRow, NoticeRow
 from lifecycle.errors import InvalidInput, NotFound
-from notifications.channels import mark_read
-from notifications.overrides import save_override
+from notifications.overrides import checked_override, override_row, overrides_of
 from workflows import decisions
 from workflows.commands import (
     DecideCycle,
@@ -124,10 +124,26 @@ def _record(
 
 
 def mark_inbox_read(w: Work, cmd: MarkInboxRead) -> int:
-    """Mark the items read (unread ones only); returns how many."""
-    return mark_read(w.session, cmd.item_ids, w.now, firm_id=cmd.firm_id)
+    """Mark the items read (unread ones only, a firm's own when it names one); how many."""
+    rows = Rows()
+    for item_id in w.uow.queues.unread_inbox(list(dict.fromkeys(cmd.item_ids)), cmd.firm_id):
+        rows.update("inbox", item_id, read_at=w.now)
+    w.apply_rows(rows)
+    return len(rows.updates)
 
 
 def save_template(w: Work, cmd: SaveTemplate) -> int:
     """Validate (sandbox, every sample) and store the next revision; returns it."""
-    return save_override(w.session, cmd.name, cmd.locale, cmd.part, cmd.source, cmd.author, w.now)
+    candidate = checked_override(
+        cmd.name,
+        cmd.locale,
+        cmd.part,
+        cmd.source,
+        cmd.author,
+        latest=w.uow.queues.template_revision(cmd.name, cmd.locale, cmd.part),
+        overrides=overrides_of(w.uow.queues.templates()),
+    )
+    rows = Rows()
+    rows.insert("message_templates", **override_row(candidate, cmd.author, w.now))
+    w.apply_rows(rows)
+    return candidate.revision

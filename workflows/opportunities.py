@@ -21,7 +21,6 @@ from workflows import opportunity_list_rules as decide_list
 from workflows import opportunity_rules as decide
 from workflows import rules
 from workflows.core import Work
-from workflows.corrections import firm_of
 from workflows.opportunity_commands import (
     AcceptEntry,
     ArrangeList,
@@ -79,7 +78,7 @@ def submit_entry(w: Work, cmd: SubmitEntry) -> dict[str, Any]:
                 "企业账号只能为本企业提交 / a firm account submits only its own firm's entries"
             )
     else:
-        firm = firm_of(w, cmd.firm)
+        firm = w.firm(cmd.firm)
         if cmd.as_firm is not None and firm.id != cmd.as_firm:
             raise Forbidden(
                 "企业账号只能为本企业提交，不能代其他企业提交 / a firm account submits only its "

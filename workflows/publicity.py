@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from db.effects import TenancyRow
-from db.tables import ExitCase
 from lifecycle.errors import InvalidInput
 from lifecycle.table import EXIT_NOTICE, PUBLICITY
 from workflows import admittance, rules, windows
 from workflows.commands import EndPublicity, LodgeObjection, RuleOnObjection
 from workflows.core import Step, Work
-from workflows.exits import confirm_exit, open_case
+from workflows.exits import case_of, confirm_exit
 
 
 def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
@@ -24,7 +23,7 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
     rb = rules.for_tenancy(w, tenancy)
     window = admittance.OBJECTION_WINDOWS.get(tenancy.state)
     window_end = w.uow.admissions.pending_due_on(tenancy.id, window[0]) if window else None
-    case = w.open_row(ExitCase, tenancy.id) if tenancy.state == EXIT_NOTICE else None
+    case = w.uow.cases.open_exit_case(tenancy.id) if tenancy.state == EXIT_NOTICE else None
     effects = w.effects(tenancy)
     step, decision = admittance.lodge_objection(
         effects,
@@ -38,8 +37,6 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
         actor=cmd.actor,
     )
     w.apply(effects)
-    if case is not None:
-        w.session.expire(case)  # the defence was written past the session: read it again
     return {**step.to_dict(), "accepted": decision.passed, "refusal": decision.reason}
 
 
@@ -61,14 +58,11 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
         )
         w.apply(effects)
         return step
-    case = open_case(w, tenancy.id)
+    case = case_of(w, tenancy.id)
     if cmd.upheld:
-        assert case.id is not None
-        effects = w.effects(tenancy)
-        step = admittance.uphold_exit_defence(effects, case.id, actor=cmd.actor, reason=cmd.reason)
-        w.apply(effects)
-        w.session.expire(case)  # withdrawn past the session: read it again
-        return step
+        return w.decide(
+            tenancy, admittance.uphold_exit_defence, case.id, actor=cmd.actor, reason=cmd.reason
+        )
     # Dismissing the defence decides the exit: not before the 陈述申辩 window ends (the firm
     # may add to its defence until then), unless it waived the window in writing.
     waiver = windows.require_ended(

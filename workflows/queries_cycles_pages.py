@@ -217,9 +217,9 @@ def cycle_preview(w: Work, *, space: str, period: int) -> dict[str, Any]:
     """The grades deciding the cycle now would give (the A cap applied); nothing is written.
     ``blocked``: why it cannot be decided yet (reviews still open before their deadline)."""
     decisions.check_period(w, period)
-    found = w.space_by_code(space)
+    found = w.space_row(space)
     rb = rules.for_space(w, found)
-    members = decisions.cohort(w, found, period)
+    members = decisions.cohort(w, found.id, period)
     if not members:
         raise NotFound("review", f"{period} in space {found.code}")
     still_open = [m for m in members if m.status == "open"]
@@ -262,8 +262,7 @@ def cycle_preview(w: Work, *, space: str, period: int) -> dict[str, Any]:
         out["rows"].append(
             {
                 "tenancy_id": p.member.tenancy_id,
-                "firm": p.member.firm.name,
-                "uscc": p.member.firm.uscc,
+                **p.member.who(),
                 "submitted": p.member.status == "submitted",
                 "score": d.score,
                 "scored_grade": p.scored_grade,

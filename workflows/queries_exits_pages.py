@@ -94,6 +94,9 @@ DEADLINE_LABELS = {
     "rectification_end": ("整改期限", "Rectification period ends"),
 }
 
+#: An exit case ended by an upheld defence (``exit_cases.status``; not a tenancy state).
+CASE_WITHDRAWN = "withdrawn"
+
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
@@ -302,7 +305,7 @@ def _procedure(
         state, when = status.get(step.step, ("todo", None))
         if not forced and step.step in only_forced:
             state = "n/a"
-        if case.status == "withdrawn" and state != "done":
+        if case.status == CASE_WITHDRAWN and state != "done":
             state = "n/a"
         out.append(
             {

@@ -14,7 +14,7 @@ from sqlalchemy import literal
 from sqlalchemy import select as core_select
 from sqlmodel import col, func, select
 
-from db.tables import Firm, InboxItem, MessageTemplate, Space
+from db.tables import InboxItem, MessageTemplate, Space
 from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import CalendarError, InnospaceError, ScheduleNotPublished, SchedulerError
@@ -78,7 +78,7 @@ def inbox(
 ) -> dict[str, Any]:
     """A firm's in-app inbox (``firm``: id or 统一社会信用代码), or the staff inbox (``firm``
     None, optionally one ``audience``), newest first, with the number still unread."""
-    who: Firm | None = w.firm(firm) if firm is not None else None
+    who = w.firm(firm) if firm is not None else None
     firm_id = who.id if who is not None else None
     items = inbox_for(w.session, firm_id, audience=audience, unread_only=unread_only, limit=limit)
     owner = (

@@ -139,7 +139,9 @@ def inbox_item(w: Work, *, firm_id: int, item_id: int) -> dict[str, Any]:
 
 
 #: Notices a firm may answer from the portal (while the tenancy waits for the answer).
-ANSWERABLE = frozenset({"exit_notice", "rectification_notice", "review_result"})
+#: The exit notice's message name (the notice, not the tenancy state of the same name).
+EXIT_NOTICE_MESSAGE = "exit_notice"
+ANSWERABLE = frozenset({EXIT_NOTICE_MESSAGE, "rectification_notice", "review_result"})
 
 
 # ---- answering, leaving ----------------------------------------------------------------------

@@ -12,8 +12,7 @@ from stdnum.cn import uscc as uscc_check
 from stdnum.exceptions import ValidationError as StdnumError
 
 from db.effects import Rows
-from db.registry import SpaceRow
-from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
+from lifecycle.errors import AlreadyExists, InvalidInput
 from workflows import calendar_years, inputs, rules
 from workflows.commands import (
     AddUnit,
@@ -65,14 +64,6 @@ def _why(err: StdnumError, value: str) -> str:
     return "不符合 GB 32100-2015 / not a valid GB 32100-2015 code"
 
 
-def space_of(w: Work, code: str) -> SpaceRow:
-    """A space by its code."""
-    found = w.uow.registry.space(code)
-    if found is None:
-        raise NotFound("space", code)
-    return found
-
-
 def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
     if not _CODE.match(cmd.code):
         raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
@@ -95,7 +86,7 @@ def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
 
 
 def add_unit(w: Work, cmd: AddUnit) -> dict[str, Any]:
-    space = space_of(w, cmd.space)
+    space = w.space_row(cmd.space)
     if not _CODE.match(cmd.code):
         raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
     if cmd.kind not in UNIT_KINDS:
@@ -140,7 +131,7 @@ def load_rulebook(w: Work, cmd: LoadRulebook) -> dict[str, Any]:
     rulebook = rules.store(w, cmd.text, cmd.source, rows)
     activated = None
     if cmd.space is not None:
-        space = space_of(w, cmd.space)
+        space = w.space_row(cmd.space)
         rows.update("spaces", space.id, rulebook_version=rulebook.version)
         activated = space.code
     w.apply_rows(rows)

@@ -7,7 +7,6 @@ from typing import Any, Literal
 from db.cases import RectificationRow
 from db.effects import TenancyRow
 from db.repositories import ReviewRow
-from db.tables import Violation
 from lifecycle import rulebook as rbook
 from lifecycle.errors import (
     AlreadyExists,
@@ -202,8 +201,9 @@ def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
     decision = residency_rules.judge_violation(
         rb, lambda: w.calendar, w.today, code=cmd.code, facts=cmd.facts, evidence=cmd.evidence
     )
-    # The audit event names the violation and is hashed when decided: its row goes first.
-    violation_id = w.insert(Violation, **decision.row(tenancy.id, w.now))
+    # The audit event names the violation and is hashed when decided: its id is handed out
+    # first, and the violation's row written with it.
+    violation_id = w.uow.ids.next("violations")
     return w.decide(
         tenancy,
         residency_rules.report_violation,

@@ -192,9 +192,11 @@ def report_violation(
     violation_id: int,
     **who: Unpack[Who],
 ) -> dict[str, Any]:
-    """The violation (its row already written as ``violation_id``: the audit event names it)
-    recorded on the tenancy; with a cure period, its deadline and the firm's cure notice."""
+    """The violation recorded on the tenancy, its row inserted as ``violation_id`` (handed out
+    beforehand: the audit event names it); with a cure period, its deadline and the firm's
+    cure notice."""
     actor, reason = acting(who)
+    e.insert("violations", id=violation_id, **decision.row(e.tenancy.id, e.now))
     trig, cure_due = decision.trigger, decision.cure_due_on
     data = {
         "violation": violation_id,

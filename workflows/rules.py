@@ -7,10 +7,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 
-from sqlmodel import select
-
 from db.effects import Rows, TenancyRow
-from db.tables import Rulebook as RulebookRow
+from db.registry import SpaceRow
 from db.tables import Space
 from lifecycle.errors import NotFound
 from lifecycle.rulebook import Rulebook, parse_rulebook
@@ -64,7 +62,7 @@ def by_version(work: Work, version: str | None) -> Rulebook:
     return rulebook
 
 
-def for_space(work: Work, space: Space) -> Rulebook:
+def for_space(work: Work, space: Space | SpaceRow) -> Rulebook:
     """The space's active rulebook (new applications are decided under it)."""
     return by_version(work, space.rulebook_version)
 
@@ -93,12 +91,3 @@ def decided_under(work: Work, tenancy: TenancyRow, rulebook: Rulebook) -> Iterat
         yield
     finally:
         del work.event_rulebook[tenancy.id]
-
-
-def find_version(work: Work, prefix: str) -> str:
-    rows = work.session.exec(
-        select(RulebookRow.version).where(RulebookRow.version.startswith(prefix))
-    ).all()
-    if len(rows) != 1:
-        raise NotFound("rulebook", prefix)
-    return rows[0]

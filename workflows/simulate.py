@@ -88,11 +88,11 @@ def simulate(w: Work, text: str, source: str, space_code: str, period: int) -> d
     """Which firms' grade or consequence would change under the rulebook ``text``."""
     candidate = rules.parse(text, source)
     decisions.check_period(w, period)
-    space = w.space_by_code(space_code)
+    space = w.space_row(space_code)
     active = rules.for_space(w, space)
     members = [
         m
-        for m in decisions.cohort(w, space, period)
+        for m in decisions.cohort(w, space.id, period)
         if m.status in (*decisions.DECIDABLE, "decided")
     ]
     baseline: dict[int, tuple[str, Outcome]] = {

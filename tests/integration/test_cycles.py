@@ -27,6 +27,7 @@ from integration.test_sweeps_seed import (
 from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
+from db.effects import outbox_row
 from db.tables import AuditEvent, Deadline, OutboxMessage, Review, Tenancy
 from entrypoints.demo_data import figures
 from lifecycle.clock import FixedClock
@@ -51,6 +52,20 @@ USCC = firms(3, seed=5)
 @pytest.fixture
 def space(service: Service) -> tuple[int, str]:
     return create_space(service)
+
+
+def active_tenancies(engine: Engine, space: tuple[int, str], n: int) -> list[int]:
+    """``n`` active tenancies of the space, their terms begun before 2024."""
+    space_id, version = space
+    return bulk_tenancies(
+        engine,
+        space_id=space_id,
+        rulebook_version=version,
+        n=n,
+        state="active",
+        term_start=date(2024, 1, 1),
+        term_end=date(2027, 1, 1),
+    )
 
 
 def written_for(engine: Engine, tenancy_id: int) -> dict[str, Any]:
@@ -229,16 +244,7 @@ def test_a_crash_mid_chunk_rolls_back_only_that_chunk_and_a_rerun_completes_exac
     space: tuple[int, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    space_id, version = space
-    ids = bulk_tenancies(
-        engine,
-        space_id=space_id,
-        rulebook_version=version,
-        n=7,
-        state="active",
-        term_start=date(2024, 1, 1),
-        term_end=date(2027, 1, 1),
-    )
+    ids = active_tenancies(engine, space, 7)
     clock.set(OPENING)
     handlers = dict(service.handlers)
     monkeypatch.setattr(service, "handlers", handlers)
@@ -421,23 +427,14 @@ def test_a_tenancy_the_rules_refuse_is_reported_and_its_chunk_still_commits(
     space: tuple[int, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    space_id, version = space
-    ids = bulk_tenancies(
-        engine,
-        space_id=space_id,
-        rulebook_version=version,
-        n=3,
-        state="active",
-        term_start=date(2024, 1, 1),
-        term_end=date(2027, 1, 1),
-    )
+    ids = active_tenancies(engine, space, 3)
     clock.set(OPENING)
     handlers = dict(service.handlers)
     monkeypatch.setattr(service, "handlers", handlers)
     real = handlers[c.OpenReview]
 
     def picky(w: Any, cmd: c.OpenReview) -> Any:
-        result = real(w, cmd)  # writes first, then refuses: the savepoint must undo it
+        result = real(w, cmd)  # decides first, then refuses: its decision must be dropped
         if cmd.tenancy_id == ids[1]:
             raise InvalidInput("tenancy_id", "refused for the test", cmd.tenancy_id)
         return result
@@ -452,3 +449,35 @@ def test_a_tenancy_the_rules_refuse_is_reported_and_its_chunk_still_commits(
         events = s.exec(select(AuditEvent.tenancy_id)).all()
     assert [states[t] for t in ids] == ["under_review", "active", "under_review"]
     assert sorted(events) == [ids[0], ids[2]]
+
+
+def test_a_chunk_whose_writing_is_refused_opens_again_a_tenancy_a_transaction(
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
+    ids = active_tenancies(engine, space, 3)
+    clock.set(OPENING)
+    # A notice already queued under the key the second tenancy's "review_opened" will have:
+    # deciding passes, writing the chunk's effects together is refused.
+    with Session(engine) as s:
+        firm_id = s.get(Tenancy, ids[1]).firm_id  # type: ignore[union-attr]
+    taken = f"review_opened:firm:{ids[1]}:2024"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(OutboxMessage.__table__),  # type: ignore[arg-type]
+            outbox_row(
+                taken,
+                "review_opened",
+                tenancy_id=ids[1],
+                firm_id=firm_id,
+                audience="firm",
+                locale="zh-CN",
+                context={},
+                now=OPENING,
+            ),
+        )
+    report = open_cycle(service, "MC3", 2024)
+    assert (report.opened, report.already_open, report.failed, report.chunks) == (2, 1, {}, 1)
+    with Session(engine) as s:
+        assert sorted(s.exec(select(Review.tenancy_id)).all()) == [ids[0], ids[2]]
+        states = dict(s.exec(select(Tenancy.id, Tenancy.state)).all())
+    assert [states[t] for t in ids] == ["under_review", "active", "under_review"]

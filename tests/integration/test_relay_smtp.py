@@ -30,12 +30,12 @@ from entrypoints.bootstrap import HANDLERS
 from lifecycle.clock import FixedClock
 from lifecycle.errors import InvalidTemplate
 from notifications.catalog import samples
-from notifications.channels import SmtpSettings, inbox_for, mark_read, message_id
+from notifications.channels import SmtpSettings, inbox_for, message_id
 from notifications.outbox import outbox_list
 from notifications.overrides import save_override
 from notifications.relay import Relay
 from notifications.render import Renderer
-from workflows.commands import RetryNotices
+from workflows.commands import MarkInboxRead, RetryNotices
 from workflows.service import Service
 
 T0 = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
@@ -472,8 +472,9 @@ def test_inbox_for_and_mark_read(world: World) -> None:
         items = inbox_for(s, firm_id)
         assert [i.outbox_id for i in items] == [ids[1], ids[0]]  # newest first
         other = inbox_for(s, world.firms["other"][0])[0]
-        assert mark_read(s, [items[0].id, other.id], T0, firm_id=firm_id) == 1  # type: ignore[list-item]
-        s.commit()
+    read = MarkInboxRead(item_ids=(items[0].id, other.id), firm_id=firm_id)  # type: ignore[arg-type]
+    assert Service(world.engine, world.clock, HANDLERS).handle(read) == 1  # the firm's own only
+    with Session(world.engine) as s:
         assert [i.outbox_id for i in inbox_for(s, firm_id, unread_only=True)] == [ids[0]]
 
 

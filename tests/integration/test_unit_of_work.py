@@ -74,7 +74,7 @@ def test_a_session_made_mid_command_writes_in_the_writers_transaction(
     def both(uow: UnitOfWork, w: Work) -> None:
         w.record(w.tenancy(t), "note", actor="王", reason="备注")  # the writer, through Core
         assert not uow.has_session
-        firm = w.firm(firm_id)  # the session is made now, on the same connection ...
+        firm = w.get(Firm, firm_id)  # the session is made now, on the same connection ...
         assert uow.has_session
         # ... and sees what the writer wrote before it existed
         seen = w.session.exec(

@@ -5,6 +5,7 @@ its agreement signed, with no database (``tests/fakes.py``)."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,8 +14,8 @@ from fakes import FakeDatabase, FakeService, chained
 
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
-from lifecycle.errors import GuardFailed, InvalidInput, StaleTenancy
-from lifecycle.table import ACTIVE, ADMITTED, EVALUATING, PUBLICITY, REJECTED
+from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput, StaleTenancy
+from lifecycle.table import ACTIVE, ADMITTED, APPLIED, EVALUATING, PUBLICITY, REJECTED
 from workflows import commands as c
 from workflows import rules
 
@@ -78,6 +79,53 @@ def deadlines(db: FakeDatabase, t: int) -> list[tuple[str, date, str]]:
 
 def notices(db: FakeDatabase, t: int) -> list[str]:
     return [n["message"] for n in db.rows("outbox", tenancy_id=t)]
+
+
+def test_applying_creates_the_tenancy_with_the_id_its_first_event_hashes(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    applicant(db, EVALUATING)  # the space MC3, and a tenancy before the new one
+    uscc = make_uscc(random.Random(99))
+    firm = db.add(
+        "firms",
+        name="蓉芯医疗",
+        uscc=uscc,
+        industry="medical_devices",
+        contact_name="陈立",
+        contact_email="chen@example.cn",
+        account_manager="李经理",
+        locale="zh-CN",
+        created_at=NOW,
+    )
+    apply = c.Apply(firm=uscc, space="MC3", requested_area_m2=80, profile=good_profile(TODAY))
+    with pytest.raises(InvalidInput, match="track"):
+        service.handle(replace(apply, track="nonesuch"))
+    assert len(db.rows("tenancies")) == 1  # refused before anything was written
+
+    step = service.handle(replace(apply, actor="陈立"))
+    t = step.tenancy_id
+    assert (step.trigger, step.from_state, step.to_state, step.version) == (
+        "apply",
+        None,
+        APPLIED,
+        1,
+    )
+    tenancy = db.row("tenancies", t)
+    assert (tenancy["firm_id"], tenancy["state"], tenancy["version"]) == (firm, APPLIED, 1)
+    assert tenancy["rulebook_version"] == RB.version
+    (application,) = db.rows("applications", tenancy_id=t)
+    assert application["requested_area_m2"] == 80
+    (event,) = db.events(t)
+    assert (event["tenancy_id"], event["from_state"], event["to_state"]) == (t, None, APPLIED)
+    assert event["data"] == {"firm": uscc, "space": "MC3", "track": "incubation"}
+    assert chained(db, t) == ["apply"]
+    (notice,) = db.rows("outbox", tenancy_id=t)
+    assert notice["dedupe_key"] == f"application_received:firm:{t}:1"
+    assert notice["context"]["firm"]["name"] == "蓉芯医疗"
+    assert notice["context"]["space"]["code"] == "MC3"
+
+    with pytest.raises(AlreadyExists, match=f"#{t}"):
+        service.handle(apply)  # one open stay of a firm in a space
 
 
 def test_an_application_scored_by_a_valid_panel_is_approved_into_its_publicity(

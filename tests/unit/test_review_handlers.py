@@ -237,3 +237,28 @@ def test_the_same_review_cannot_be_opened_twice(db: FakeDatabase, service: FakeS
 def test_a_handler_that_reaches_for_sql_is_told_at_once(service: FakeService) -> None:
     with pytest.raises(NoDatabase):
         service.query(lambda w: w.session)
+
+
+def test_a_cycle_is_decided_at_once_with_its_cohort_read_through_the_repositories(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    first = resident(db)
+    second = db.add_resident(now=NOW, rulebook=RB, name="蓉芯医疗", uscc="91510100MA6C000002")
+    for t in (first, second):
+        service.handle(c.OpenReview(tenancy_id=t, period=2024))
+        service.handle(c.SubmitReview(tenancy_id=t, period=2024, figures=figures(), actor="企业"))
+
+    result = service.handle(c.DecideCycle(space="MC3", period=2024, actor="王"))
+    assert (result["space"], result["period"], result["cohort"]) == ("MC3", 2024, 2)
+    assert [(d["tenancy_id"], d["firm"], d["grade"], d["to"]) for d in result["decided"]] == [
+        (first, "峰际生物", "C", ACTIVE),
+        (second, "蓉芯医疗", "C", ACTIVE),
+    ]
+    assert result["already_decided"] == [] and result["graduation_candidates"] == []
+    for t in (first, second):
+        assert chained(db, t) == ["open_review", "submit_review", "pass_review"]
+        (review,) = db.rows("reviews", tenancy_id=t)
+        assert (review["status"], review["grade"]) == ("decided", "C")
+
+    again = service.handle(c.DecideCycle(space="MC3", period=2024, actor="王"))
+    assert again["decided"] == [] and len(again["already_decided"]) == 2
