@@ -21,6 +21,7 @@ from entrypoints.web.pages import Page, PageDep
 from lifecycle import opportunities as opp
 from lifecycle.errors import InvalidInput, NotFound
 from workflows import opportunity_commands as oc
+from workflows import queries_http
 from workflows import queries_opportunities as qo
 from workflows import queries_opportunity_pages as q
 
@@ -280,6 +281,10 @@ def _console_entry(
 ) -> HTMLResponse:
     visible_entry(page, entry_id)
     found = page.query(q.entry_page, entry_id=entry_id)
+    ids = _space_ids(page)
+    mine = {s["code"] for s in page.query(queries_http.space_codes, ids=ids)}
+    for suggestion in found["suggestions"]:
+        suggestion["mine"] = suggestion["space"] in mine
     return page.render(
         "console/opportunity.html",
         status=status,
