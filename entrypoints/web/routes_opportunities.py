@@ -48,6 +48,12 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "outcome": ("对接结果", "Outcome"),
     "firm": ("企业", "Firm"),
     "form_token": ("表单", "Form"),
+    "entries": ("清单条目", "Entries"),
+    "number": ("期数", "Number"),
+    "list_title": ("标题", "Title"),
+    "other_id": ("对接条目", "Entry to introduce"),
+    "need_id": ("新场景（需求）", "Need"),
+    "supply_id": ("新产品（供给）", "Supply"),
 }
 STATUSES: dict[str, tuple[str, str]] = {
     k: (v.split(" / ")[0], v.split(" / ")[1]) for k, v in opp.STATUS_LABELS.items()

@@ -271,7 +271,15 @@ def _charts(views: list[dict[str, Any]], zh: bool) -> dict[str, Any]:
         return a if zh else b
 
     occupancy = [None if s["occupancy"] is None else round(s["occupancy"] * 100, 1) for s in totals]
+    names = {s["space"]: s["name"] for v in views for s in v["spaces"]}
+    by_space = {
+        code: [
+            next((s["tax_per_mu"] for s in v["spaces"] if s["space"] == code), None) for v in views
+        ]
+        for code in names
+    }
     return {
+        "space_tax": _line(years, [(names[code], data) for code, data in by_space.items()]),
         "occupancy": _line(years, [(t("出租率（%）", "Occupancy (%)"), occupancy)]),
         "per_mu": _line(
             years,

@@ -281,3 +281,7 @@ def test_the_district_view(world: World) -> None:
     book = load_workbook(io.BytesIO(sheet.content))
     assert any("亩均税收" in str(c.value) for c in next(book.active.iter_rows()))
     assert signed_in(world, "firm").get("/console/district").status_code == 403
+    viewer.get("/language/en", follow_redirects=False)
+    english = viewer.get(f"/console/district?year={year}")
+    assert "Tax per mu" in english.text and "亩均税收" not in english.text
+    clean(english.text)
