@@ -84,6 +84,14 @@ def entry_rows(
     return rows[offset : offset + limit]
 
 
+def status_counts(w: Work, *, space_ids: Collection[int] | None = None) -> dict[str, int]:
+    """How many entries are in each status (within ``space_ids``; None: all)."""
+    counts = dict.fromkeys(opp.STATUS_LABELS, 0)
+    for row in qo.entries(w, space_ids=space_ids):
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return counts
+
+
 def entry_page(w: Work, *, entry_id: int, suggestions: bool = True) -> dict[str, Any]:
     """One entry with its timeline, introductions, its space's industries and (for staff) the
     suggested matches."""

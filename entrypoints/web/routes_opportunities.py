@@ -271,6 +271,7 @@ def entries(page: PageDep) -> Response:
     return page.render(
         "console/opportunities.html",
         paged=paged(rows, params),
+        counts=page.query(q.status_counts, space_ids=_space_ids(page)),
         columns=COLUMNS,
         statuses=STATUSES,
         kinds=KINDS,

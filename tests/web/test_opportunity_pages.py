@@ -190,6 +190,8 @@ def test_operator_accepts_district_publishes_and_the_public_sees_only_what_is_pu
     assert operator.get(f"/console/opportunities/{other}").status_code == 404
     listing = operator.get("/console/opportunities")
     assert "寻求医院临床验证合作" in listing.text and "医疗器械临床验证服务" not in listing.text
+    assert "待审核（1）" in listing.text  # the other space's entry is not counted
+    assert "寻求医院" not in operator.get("/console/opportunities?status=accepted").text
     clean(listing.text)
     sheet = operator.get("/console/opportunities?format=xlsx")
     assert sheet.headers["content-type"].startswith("application/vnd.openxmlformats")
@@ -218,6 +220,7 @@ def test_operator_accepts_district_publishes_and_the_public_sees_only_what_is_pu
     )
     assert arranged.status_code == 303
     anyone = TestClient(world.api, raise_server_exceptions=False)
+    assert anyone.post(f"/lists/{number}").status_code == 405  # read-only
     hidden = anyone.get(f"/lists/{number}")
     assert hidden.status_code == 404 and "寻求医院" not in hidden.text
     assert anyone.get("/lists/99").status_code == 404
@@ -285,3 +288,21 @@ def test_the_district_view(world: World) -> None:
     english = viewer.get(f"/console/district?year={year}")
     assert "Tax per mu" in english.text and "亩均税收" not in english.text
     clean(english.text)
+
+
+def test_the_operator_edits_an_entry_and_bad_input_writes_nothing(
+    world: World, firm: TestClient
+) -> None:
+    own = submitted(world, firm)
+    operator = signed_in(world, "operator")
+    url = f"/console/opportunities/{own}"
+    before = counts(world)
+    refused = post(operator, f"{url}/edit", url, form(title="长" * 81))
+    assert refused.status_code == 422 and "名称" in refused.text
+    assert counts(world) == before
+    saved = post(operator, f"{url}/edit", url, form(sought="三甲医院临床验证与注册检验"))
+    assert saved.status_code == 303
+    assert "三甲医院临床验证与注册检验" in firm.get(f"/portal/opportunities/{own}").text
+    no_reason = post(operator, f"{url}/return", url, {"reason": "  "})
+    assert no_reason.status_code == 422 and "理由" in no_reason.text
+    assert "待审核" in operator.get(url).text
