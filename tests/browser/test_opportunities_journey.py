@@ -78,6 +78,7 @@ def test_a_need_is_accepted_published_and_matched(
     district.get_by_role("button", name="新建草稿").click()
     expect(district.locator(".flash.ok")).to_contain_text("草稿")
     district.locator("tr", has_text=NEED).locator("input[name=entry]").check()
+    shot(district, "arrange")
     district.get_by_role("button", name="保存编排").click()
     expect(district.locator(".flash.ok")).to_contain_text("清单共 1 条")
     district.get_by_role("button", name="发布…").click()
