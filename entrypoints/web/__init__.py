@@ -27,6 +27,8 @@ PAGE_MODULES = (
     "entrypoints.web.routes_applications_portal",
     "entrypoints.web.routes_exits",
     "entrypoints.web.routes_inbox",
+    "entrypoints.web.routes_opportunities",
+    "entrypoints.web.routes_opportunity_lists",
 )
 
 

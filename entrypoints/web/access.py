@@ -8,7 +8,7 @@ is checked in: ``tenancy``, ``space``, ``exit_case`` — a record outside the ac
 
 from __future__ import annotations
 
-from entrypoints.http.policy import ADMIN, EVERYONE, READERS, STAFF, Rule
+from entrypoints.http.policy import ADMIN, DISTRICT, EVERYONE, READERS, STAFF, Rule
 
 FIRM = frozenset({"firm"})
 CONSOLE = READERS | {"reviewer"}
@@ -108,6 +108,29 @@ PAGES: dict[str, Rule] = {
     "web_portal_answer_file": Rule(FIRM, "tenancy"),
     "web_portal_exit": Rule(FIRM, "tenancy"),
     "web_portal_exit_send": Rule(FIRM, "tenancy"),
+    # 城市机会清单 (o18): a firm its own entries (another firm's is "not found", checked by the
+    # route), staff and viewers their spaces'; the district (viewer, admin) the numbered lists;
+    # a published list for anyone, without an account
+    "web_portal_opportunities": Rule(FIRM),
+    "web_portal_opportunity_submit": Rule(FIRM),
+    "web_portal_opportunity": Rule(FIRM),
+    "web_portal_opportunity_edit": Rule(FIRM),
+    "web_opportunities": Rule(READERS),
+    "web_opportunity": Rule(READERS),
+    "web_opportunity_edit": Rule(STAFF),
+    "web_opportunity_return": Rule(STAFF),
+    "web_opportunity_accept": Rule(STAFF),
+    "web_opportunity_introduce": Rule(STAFF),
+    "web_opportunity_outcome": Rule(STAFF),
+    "web_opportunity_lists": Rule(DISTRICT),
+    "web_opportunity_list_create": Rule(DISTRICT),
+    "web_opportunity_list": Rule(DISTRICT),
+    "web_opportunity_list_arrange": Rule(DISTRICT),
+    "web_opportunity_list_publish": Rule(DISTRICT),
+    "web_opportunity_list_export": Rule(DISTRICT),
+    "web_opportunity_list_print": Rule(DISTRICT),
+    "web_public_list": Rule(EVERYONE, public=True),
+    "web_district": Rule(READERS),
 }
 
 

@@ -1,0 +1,308 @@
+"""The 城市机会清单 pages on SQLite and PostgreSQL: a firm sees and edits only its own entries
+(another firm's is "not found"), bad input is refused in Chinese with nothing written, a form
+sent twice acts once, a form without its CSRF token changes nothing, the operator accepts and
+returns (asking first), the district publishes, the public page shows only published lists and
+only the contacts an entry allowed, and no page shows a Python value."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from api_support import START, World
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from web_support import signed_in, tokens_in
+
+from db.tables import ALL_TABLES
+from workflows import opportunity_commands as oc
+
+TABLES = ("opportunity_entries", "opportunity_lists", "opportunity_events", "introductions")
+PYTHON = re.compile(r">\s*(None|True|False)\s*<|Decimal\(|\{'|\[\]|&#39;")
+VALID = (START.date() + timedelta(days=200)).isoformat()
+
+
+def counts(world: World) -> dict[str, int]:
+    with world.app.engine.connect() as conn:
+        return {
+            t: int(
+                conn.execute(select(func.count()).select_from(ALL_TABLES.tables[t])).scalar_one()
+            )
+            for t in TABLES
+        }
+
+
+def form(**kw: str) -> dict[str, str]:
+    return {
+        "kind": "need",
+        "space": "MC3",
+        "title": "寻求医院临床验证合作",
+        "description": "本企业寻求与三甲医院开展医疗器械临床验证合作（测试数据）。",
+        "field": "medical_devices",
+        "sought": "医院临床验证合作",
+        "contact_name": "赵联系",
+        "contact_phone": "028-1234 5678",
+        "valid_until": VALID,
+        **kw,
+    }
+
+
+def post(client: TestClient, url: str, page_url: str, data: dict[str, str]) -> Any:
+    tokens = tokens_in(client.get(page_url).text)
+    return client.post(url, data={**tokens, **data}, follow_redirects=False)
+
+
+def clean(html: str) -> None:
+    assert not PYTHON.search(html), PYTHON.search(html)
+
+
+def other_entry(world: World, **kw: Any) -> int:
+    """The other firm's supply in HX (sent by staff, as the CLI would)."""
+    values: dict[str, Any] = {
+        "space": "HX",
+        "firm": world.other_firm,
+        "kind": "supply",
+        "title": "医疗器械临床验证服务",
+        "description": "提供医疗器械临床验证与医院合作对接服务（测试数据）。",
+        "field": "medical_devices",
+        "sought": "医院临床验证合作对接",
+        "contact_name": "钱供给",
+        "contact_phone": "028-8765 4321",
+        "contact_public": False,
+        "valid_until": START.date() + timedelta(days=300),
+        **kw,
+    }
+    done = world.do(oc.SubmitEntry(actor="tests", **values))
+    return int(done["entry_id"])
+
+
+def submitted(world: World, client: TestClient, **kw: str) -> int:
+    response = post(client, "/portal/opportunities", "/portal/opportunities", form(**kw))
+    assert response.status_code == 303, response.text
+    with world.app.engine.connect() as conn:
+        table = ALL_TABLES.tables["opportunity_entries"]
+        return int(conn.execute(select(func.max(table.c.id))).scalar_one())
+
+
+@pytest.fixture
+def firm(world: World) -> TestClient:
+    return signed_in(world, "firm")
+
+
+def test_a_firm_submits_sees_and_edits_only_its_own_entries(world: World, firm: TestClient) -> None:
+    own = submitted(world, firm)
+    other = other_entry(world)
+    page = firm.get("/portal/opportunities")
+    assert page.status_code == 200
+    assert "寻求医院临床验证合作" in page.text and "待审核" in page.text
+    assert "医疗器械临床验证服务" not in page.text
+    clean(page.text)
+    assert firm.get(f"/portal/opportunities/{own}").status_code == 200
+    before = counts(world)
+    refused = firm.get(f"/portal/opportunities/{other}")
+    assert refused.status_code == 404 and "未找到" in refused.text
+    edit = post(
+        firm,
+        f"/portal/opportunities/{other}",
+        f"/portal/opportunities/{own}",
+        form(title="改别人的"),
+    )
+    assert edit.status_code == 404
+    assert counts(world) == before
+    # the console is not the firm's
+    assert firm.get(f"/console/opportunities/{own}").status_code in (403, 404)
+
+
+def test_a_returned_entry_is_edited_and_resubmitted(world: World, firm: TestClient) -> None:
+    own = submitted(world, firm)
+    operator = signed_in(world, "operator")
+    url = f"/console/opportunities/{own}"
+    ask = post(operator, f"{url}/return", url, {"reason": "请补充验证周期与预算"})
+    assert ask.status_code == 200 and "确认退回" in ask.text and "本企业医疗科技" in ask.text
+    assert "待审核" in operator.get(url).text  # nothing happened before confirming
+    done = operator.post(
+        f"{url}/return",
+        data={**tokens_in(ask.text), "confirmed": "1", "reason": "请补充验证周期与预算"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    page = firm.get(f"/portal/opportunities/{own}")
+    assert "已退回" in page.text and "请补充验证周期与预算" in page.text
+    saved = post(
+        firm,
+        f"/portal/opportunities/{own}",
+        f"/portal/opportunities/{own}",
+        form(title="寻求医院临床验证合作（六个月）"),
+    )
+    assert saved.status_code == 303
+    page = firm.get(f"/portal/opportunities/{own}")
+    assert "（六个月）" in page.text and "待审核" in page.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("title", "", "名称：不能为空"),
+        ("title", "长" * 81, "名称"),
+        ("description", "短", "内容简介"),
+        ("contact_name", "   ", "联系人：不能为空"),
+        ("valid_until", "明天", "有效期至"),
+        ("sought", "x" * 6000, "需求 / 可提供"),
+    ],
+)
+def test_bad_input_is_refused_in_chinese_with_nothing_written(
+    world: World, firm: TestClient, field: str, value: str, words: str
+) -> None:
+    before = counts(world)
+    response = post(firm, "/portal/opportunities", "/portal/opportunities", form(**{field: value}))
+    assert response.status_code == 422
+    assert words in response.text
+    assert counts(world) == before
+    clean(response.text)
+
+
+def test_a_double_submit_acts_once_and_no_csrf_changes_nothing(
+    world: World, firm: TestClient
+) -> None:
+    tokens = tokens_in(firm.get("/portal/opportunities").text)
+    before = counts(world)
+    first = firm.post("/portal/opportunities", data={**tokens, **form()}, follow_redirects=False)
+    second = firm.post("/portal/opportunities", data={**tokens, **form()}, follow_redirects=False)
+    assert first.status_code == second.status_code == 303
+    assert counts(world)["opportunity_entries"] == before["opportunity_entries"] + 1
+    after = counts(world)
+    no_csrf = {"form_token": tokens["form_token"] + "x", **form(title="没有令牌的条目")}
+    refused = firm.post("/portal/opportunities", data=no_csrf, follow_redirects=False)
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    assert counts(world) == after
+
+
+def test_operator_accepts_district_publishes_and_the_public_sees_only_what_is_published(
+    world: World, firm: TestClient
+) -> None:
+    own = submitted(world, firm, contact_public="1")
+    other = other_entry(world)  # in HX: outside the operator's spaces, contacts kept private
+    operator = signed_in(world, "operator")
+    assert operator.get(f"/console/opportunities/{other}").status_code == 404
+    listing = operator.get("/console/opportunities")
+    assert "寻求医院临床验证合作" in listing.text and "医疗器械临床验证服务" not in listing.text
+    assert "待审核（1）" in listing.text  # the other space's entry is not counted
+    assert "寻求医院" not in operator.get("/console/opportunities?status=accepted").text
+    clean(listing.text)
+    sheet = operator.get("/console/opportunities?format=xlsx")
+    assert sheet.headers["content-type"].startswith("application/vnd.openxmlformats")
+    url = f"/console/opportunities/{own}"
+    ask = post(operator, f"{url}/accept", url, {})
+    assert "确认采纳" in ask.text
+    done = operator.post(
+        f"{url}/accept", data={**tokens_in(ask.text), "confirmed": "1"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    world.do(oc.AcceptEntry(entry_id=other, actor="tests"))
+
+    # the district (admin) starts list 1, puts both on it; before publishing, nothing is public
+    admin = signed_in(world, "admin")
+    created = post(
+        admin, "/console/opportunity-lists", "/console/opportunity-lists", {"title": "测试清单"}
+    )
+    assert created.status_code == 303
+    number = created.headers["location"].rsplit("/", 1)[1]
+    page_url = f"/console/opportunity-lists/{number}"
+    arranged = post(
+        admin,
+        f"{page_url}/arrange",
+        page_url,
+        {"entry": [str(other), str(own)], f"position_{own}": "1", f"position_{other}": "2"},  # type: ignore[dict-item]
+    )
+    assert arranged.status_code == 303
+    anyone = TestClient(world.api, raise_server_exceptions=False)
+    assert anyone.post(f"/lists/{number}").status_code == 405  # read-only
+    hidden = anyone.get(f"/lists/{number}")
+    assert hidden.status_code == 404 and "寻求医院" not in hidden.text
+    assert anyone.get("/lists/99").status_code == 404
+
+    ask = post(admin, f"{page_url}/publish", page_url, {})
+    assert "冻结" in ask.text and "SHA-256" in ask.text
+    done = admin.post(
+        f"{page_url}/publish",
+        data={**tokens_in(ask.text), "confirmed": "1"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    public = anyone.get(f"/lists/{number}")
+    assert public.status_code == 200
+    text = public.text
+    assert text.index("寻求医院临床验证合作") < text.index("医疗器械临床验证服务")
+    assert "028-1234 5678" in text  # allowed
+    assert "028-8765 4321" not in text and "钱供给" not in text  # kept private
+    assert "新场景" in text and "新产品" in text
+    clean(text)
+    printed = admin.get(f"{page_url}/print")
+    assert printed.status_code == 200 and "letterhead" in printed.text
+    book = load_workbook(io.BytesIO(admin.get(f"{page_url}/export.xlsx").content))
+    values = [c.value for row in book.active.iter_rows() for c in row]
+    assert "寻求医院临床验证合作" in values and "028-8765 4321" not in values
+    # a firm or an operator cannot publish
+    assert operator.get("/console/opportunity-lists").status_code == 403
+
+
+def test_suggestions_and_introductions(world: World, firm: TestClient) -> None:
+    own = submitted(world, firm)
+    other = other_entry(world)
+    world.do(oc.AcceptEntry(entry_id=other, actor="tests"))
+    admin = signed_in(world, "admin")
+    url = f"/console/opportunities/{own}"
+    assert "条目采纳后才能记录对接" in admin.get(url).text
+    world.do(oc.AcceptEntry(entry_id=own, actor="tests"))
+    page = admin.get(url)
+    assert "医疗器械临床验证服务" in page.text and "临床" in page.text
+    done = post(admin, f"{url}/introduce", url, {"other_id": str(other)})
+    assert done.status_code == 303
+    page = admin.get(url)
+    assert "已对接" in page.text
+    intro = re.search(rf'action="{url}/introductions/(\d+)"', page.text)
+    assert intro is not None
+    done = post(admin, f"{url}/introductions/{intro.group(1)}", url, {"outcome": "deal"})
+    assert done.status_code == 303
+    assert "已合作" in firm.get("/portal/opportunities").text
+
+
+def test_the_district_view(world: World) -> None:
+    viewer = signed_in(world, "viewer")
+    year = START.year
+    page = viewer.get(f"/console/district?year={year}")
+    assert page.status_code == 200
+    assert "亩均税收" in page.text and "成都医学城三医创新中心" in page.text
+    assert "海峡中小企业孵化园" not in page.text  # not the viewer's space
+    assert 'class="chart"' in page.text
+    clean(page.text)
+    sheet = viewer.get(f"/console/district?year={year}&format=xlsx")
+    book = load_workbook(io.BytesIO(sheet.content))
+    assert any("亩均税收" in str(c.value) for c in next(book.active.iter_rows()))
+    assert signed_in(world, "firm").get("/console/district").status_code == 403
+    viewer.get("/language/en", follow_redirects=False)
+    english = viewer.get(f"/console/district?year={year}")
+    assert "Tax per mu" in english.text and "亩均税收" not in english.text
+    clean(english.text)
+
+
+def test_the_operator_edits_an_entry_and_bad_input_writes_nothing(
+    world: World, firm: TestClient
+) -> None:
+    own = submitted(world, firm)
+    operator = signed_in(world, "operator")
+    url = f"/console/opportunities/{own}"
+    before = counts(world)
+    refused = post(operator, f"{url}/edit", url, form(title="长" * 81))
+    assert refused.status_code == 422 and "名称" in refused.text
+    assert counts(world) == before
+    saved = post(operator, f"{url}/edit", url, form(sought="三甲医院临床验证与注册检验"))
+    assert saved.status_code == 303
+    assert "三甲医院临床验证与注册检验" in firm.get(f"/portal/opportunities/{own}").text
+    no_reason = post(operator, f"{url}/return", url, {"reason": "  "})
+    assert no_reason.status_code == 422 and "理由" in no_reason.text
+    assert "待审核" in operator.get(url).text
