@@ -1,4 +1,10 @@
-"""Engine factory: SQLite (WAL, foreign keys, BEGIN IMMEDIATE) or PostgreSQL (psycopg 3)."""
+"""Engine factory: SQLite (WAL, foreign keys, BEGIN IMMEDIATE) or PostgreSQL (psycopg 3).
+
+A connection given the execution option :data:`READ_ONLY` (``Service.query``'s units of
+work) begins a deferred ``BEGIN`` on SQLite instead: it reads a WAL snapshot and takes no
+write lock, so reads neither wait for the writer nor for each other (on PostgreSQL the
+option changes nothing).
+"""
 
 from __future__ import annotations
 
@@ -86,6 +92,10 @@ class NoDirectory(InvalidInput):
             field="database",
         )
         self.field, self.rule = "database", "directory must exist"
+
+
+#: The connection execution option that marks a read-only transaction (see the module's doc).
+READ_ONLY = "innospace_read_only"
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, create: bool = True) -> Engine:
@@ -183,6 +193,11 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            # A read that never writes: a snapshot, no write lock (no wait on the writer,
+            # none on other readers: the busy handler's sleeps were the tail of 8 readers).
+            conn.exec_driver_sql("BEGIN")
+            return
         # Take the write lock up front: two writers never deadlock on a lock upgrade
         # (SQLAlchemy's documented recipe for pysqlite's transaction handling).
         conn.exec_driver_sql("BEGIN IMMEDIATE")
