@@ -40,6 +40,7 @@ from workflows.identity import (
     SetPassword,
     TouchToken,
     UnassignReviewer,
+    after_commit_forget,
     find_user,
     user_by_name,
 )
@@ -104,6 +105,7 @@ def add_user(w: Work, cmd: AddUser) -> int:
 
 
 def set_password(w: Work, cmd: SetPassword) -> None:
+    after_commit_forget(w)
     user = user_by_name(w, cmd.username)
     credentials.check_password(cmd.password, user.username)
     user.password_hash = credentials.hash_password(cmd.password)
@@ -113,6 +115,7 @@ def set_password(w: Work, cmd: SetPassword) -> None:
 
 
 def disable_user(w: Work, cmd: DisableUser) -> None:
+    after_commit_forget(w)
     user = user_by_name(w, cmd.username)
     if user.disabled_at is None:
         user.disabled_at = w.now
@@ -122,6 +125,7 @@ def disable_user(w: Work, cmd: DisableUser) -> None:
 
 
 def enable_user(w: Work, cmd: EnableUser) -> None:
+    after_commit_forget(w)
     user = user_by_name(w, cmd.username)
     user.disabled_at = None
     user.failed_logins = 0
@@ -132,6 +136,7 @@ def enable_user(w: Work, cmd: EnableUser) -> None:
 
 def grant_space(w: Work, cmd: GrantSpace) -> bool:
     """Grant a space; False when the account had it already."""
+    after_commit_forget(w)
     user = user_by_name(w, cmd.username)
     if user.role not in SPACE_ROLES:
         raise InvalidInput(
@@ -210,6 +215,7 @@ def create_token(w: Work, cmd: CreateToken) -> NewToken:
 
 
 def revoke_token(w: Work, cmd: RevokeToken) -> None:
+    after_commit_forget(w)
     row = w.get(ApiToken, cmd.token_id, "token")
     if row.revoked_at is None:
         row.revoked_at = w.now
