@@ -60,12 +60,29 @@ def tenancy_summary(t: Tenancy, firm: Firm, space: Space) -> dict[str, Any]:
 
 
 def show_tenancy(w: Work, *, tenancy_id: int) -> dict[str, Any]:
+    return _show(w, tenancy_id)[0]
+
+
+def show_tenancy_with_timeline(w: Work, *, tenancy_id: int) -> dict[str, Any]:
+    """:func:`show_tenancy` with its ``timeline`` (:func:`timeline`), read together: the
+    tenancy and its reviews once, not once each."""
+    out, traces = _show(w, tenancy_id)
+    out["timeline"] = _timeline(w, tenancy_id, traces)
+    return out
+
+
+def _show(w: Work, tenancy_id: int) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """The tenancy as :func:`show_tenancy` gives it, and its reviews' traces by period."""
     session = w.session
-    t = session.get(Tenancy, tenancy_id)
-    if t is None:
+    found = session.exec(
+        select(Tenancy, Firm, Space)
+        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(Tenancy.id == tenancy_id)
+    ).first()
+    if found is None:
         raise NotFound("tenancy", tenancy_id)
-    firm, space = session.get(Firm, t.firm_id), session.get(Space, t.space_id)
-    assert firm is not None and space is not None
+    t, firm, space = found
     out = tenancy_summary(t, firm, space)
     units = session.exec(
         select(Unit, Allocation)
@@ -82,6 +99,9 @@ def show_tenancy(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         }
         for u, a in units
     ]
+    reviews = session.exec(
+        select(Review).where(Review.tenancy_id == tenancy_id).order_by(col(Review.period))
+    ).all()
     out["reviews"] = [
         {
             "period": r.period,
@@ -93,9 +113,7 @@ def show_tenancy(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             "rulebook_version": r.rulebook_version,
             "trace": r.trace,
         }
-        for r in session.exec(
-            select(Review).where(Review.tenancy_id == tenancy_id).order_by(col(Review.period))
-        ).all()
+        for r in reviews
     ]
     out["exit_cases"] = [
         {
@@ -118,22 +136,26 @@ def show_tenancy(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             .order_by(col(Deadline.due_at))
         ).all()
     ]
-    return out
+    return out, {r.period: r.trace for r in reviews}
 
 
 def timeline(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
     session = w.session
     if session.get(Tenancy, tenancy_id) is None:
         raise NotFound("tenancy", tenancy_id)
-    events = session.exec(
-        select(AuditEvent).where(AuditEvent.tenancy_id == tenancy_id).order_by(col(AuditEvent.seq))
-    ).all()
-    # A review decision's event carries its trace's digest; the trace is stored once, on the
-    # review, and shown with the event when it still matches.
     traces = {
         r.period: r.trace
         for r in session.exec(select(Review).where(Review.tenancy_id == tenancy_id)).all()
     }
+    return _timeline(w, tenancy_id, traces)
+
+
+def _timeline(w: Work, tenancy_id: int, traces: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    events = w.session.exec(
+        select(AuditEvent).where(AuditEvent.tenancy_id == tenancy_id).order_by(col(AuditEvent.seq))
+    ).all()
+    # A review decision's event carries its trace's digest; the trace is stored once, on the
+    # review, and shown with the event when it still matches.
     return [
         {
             "seq": e.seq,
