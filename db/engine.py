@@ -173,10 +173,28 @@ SQLITE_PRAGMAS = (
 )
 
 
+#: SQLite connections kept open (and how many more may be open at once, closed after use).
+SQLITE_POOL_SIZE = 16
+SQLITE_POOL_OVERFLOW = 24
+
+
+def _file_pool(url: URL) -> dict[str, Any]:
+    """The pool's size for a SQLite file (QueuePool); an in-memory database keeps
+    SQLAlchemy's own pool (one connection per thread), which takes no such arguments."""
+    database = url.database or ""
+    if not database or database == ":memory:" or url.query.get("mode") == "memory":
+        return {}
+    return {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_OVERFLOW}
+
+
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     engine = create_engine(
         url,
         echo=echo,
+        # Connections kept between uses: a new one costs the pragmas below. Beyond
+        # SQLITE_POOL_SIZE connections in use at once (the API's thread pool at 8 concurrent
+        # requests and more), the extra ones are opened and closed per use.
+        **_file_pool(make_url(url)),
         connect_args={"timeout": 30},
         json_serializer=json_dumps,
         json_deserializer=json_loads,
