@@ -89,6 +89,7 @@ async def context(request: Request) -> AsyncIterator[Ctx]:
 
 
 def _without_database(request: Request) -> Ctx | None:
+    rule = rule_for(_route_name(request))
     tokens = tokens_of(request)
     if tokens is None:
         return None
@@ -96,7 +97,6 @@ def _without_database(request: Request) -> Ctx | None:
     principal = cached_principal(app, request, tokens)
     if principal is None:
         return None
-    rule = rule_for(_route_name(request))
     if principal.role in rule.roles and rule.scope in _READ_SCOPES:
         return None
     reads = app.service.reads()
