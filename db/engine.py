@@ -1,4 +1,10 @@
-"""Engine factory: SQLite (WAL, foreign keys, BEGIN IMMEDIATE) or PostgreSQL (psycopg 3)."""
+"""Engine factory: SQLite (WAL, foreign keys, BEGIN IMMEDIATE) or PostgreSQL (psycopg 3).
+
+A connection given the execution option :data:`READ_ONLY` (``Service.query``'s units of
+work) begins a deferred ``BEGIN`` on SQLite instead: it reads a WAL snapshot and takes no
+write lock, so reads neither wait for the writer nor for each other (on PostgreSQL the
+option changes nothing).
+"""
 
 from __future__ import annotations
 
@@ -88,6 +94,10 @@ class NoDirectory(InvalidInput):
         self.field, self.rule = "database", "directory must exist"
 
 
+#: The connection execution option that marks a read-only transaction (see the module's doc).
+READ_ONLY = "innospace_read_only"
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, create: bool = True) -> Engine:
     """An engine for ``url``. ``create=False``: a SQLite file that does not exist is a
     :class:`NoDatabase` (and is not created)."""
@@ -163,10 +173,28 @@ SQLITE_PRAGMAS = (
 )
 
 
+#: SQLite connections kept open (and how many more may be open at once, closed after use).
+SQLITE_POOL_SIZE = 16
+SQLITE_POOL_OVERFLOW = 24
+
+
+def _file_pool(url: URL) -> dict[str, Any]:
+    """The pool's size for a SQLite file (QueuePool); an in-memory database keeps
+    SQLAlchemy's own pool (one connection per thread), which takes no such arguments."""
+    database = url.database or ""
+    if not database or database == ":memory:" or url.query.get("mode") == "memory":
+        return {}
+    return {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_OVERFLOW}
+
+
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     engine = create_engine(
         url,
         echo=echo,
+        # Connections kept between uses: a new one costs the pragmas below. Beyond
+        # SQLITE_POOL_SIZE connections in use at once (the API's thread pool at 8 concurrent
+        # requests and more), the extra ones are opened and closed per use.
+        **_file_pool(make_url(url)),
         connect_args={"timeout": 30},
         json_serializer=json_dumps,
         json_deserializer=json_loads,
@@ -183,6 +211,11 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            # A read that never writes: a snapshot, no write lock (no wait on the writer,
+            # none on other readers: the busy handler's sleeps were the tail of 8 readers).
+            conn.exec_driver_sql("BEGIN")
+            return
         # Take the write lock up front: two writers never deadlock on a lock upgrade
         # (SQLAlchemy's documented recipe for pysqlite's transaction handling).
         conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -28,6 +28,7 @@ from db import repositories as repo
 from db import writer
 from db.cases import Cases, CoreCases
 from db.effects import Effects, Rows
+from db.engine import READ_ONLY
 from db.identity import CoreIdentity, Identity
 from db.opportunities import CoreOpportunities, Opportunities
 from db.queues import CoreQueues, Queues
@@ -122,8 +123,10 @@ class AbstractUnitOfWork(Protocol):
 class UnitOfWork:
     """``with uow: ...; uow.commit()`` — anything not committed is rolled back on exit."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
+        #: Never committed, never writes: on SQLite a deferred ``BEGIN`` (no write lock).
+        self.read_only = read_only
         self.after_commit: list[Callable[[], None]] = []
         self._connection: Connection | None = None
         self._session: Session | None = None
@@ -179,6 +182,8 @@ class UnitOfWork:
                 raise RuntimeError("the unit of work is not open (use it in a with block)")
             connection = self.engine.connect()
             try:
+                if self.read_only:
+                    connection.execution_options(**{READ_ONLY: True})
                 connection.begin()
             except BaseException:
                 connection.close()

@@ -1013,7 +1013,7 @@ class FakeService(Service):
     def with_clock(self, clock: Clock) -> FakeService:
         return FakeService(self.db, clock, self.handlers, self.fixed_calendar)
 
-    def uow(self) -> FakeUnitOfWork:  # type: ignore[override]
+    def uow(self, *, read_only: bool = False) -> FakeUnitOfWork:  # type: ignore[override]
         return FakeUnitOfWork(self.db)
 
     def calendar(self, uow: Any) -> WorkCalendar:

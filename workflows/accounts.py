@@ -30,6 +30,7 @@ from workflows.identity import (
     SetPassword,
     TouchToken,
     UnassignReviewer,
+    after_commit_forget,
     find_user,
     user_by_name,
 )
@@ -75,6 +76,7 @@ def add_user(w: Work, cmd: AddUser) -> int:
 
 
 def set_password(w: Work, cmd: SetPassword) -> None:
+    after_commit_forget(w)
     # Locked: a login recording its outcome meanwhile opens no session this does not end.
     user = user_by_name(w, cmd.username, lock=True)
     credentials.check_password(cmd.password, user.username)
@@ -89,6 +91,7 @@ def set_password(w: Work, cmd: SetPassword) -> None:
 
 
 def disable_user(w: Work, cmd: DisableUser) -> None:
+    after_commit_forget(w)
     user = user_by_name(w, cmd.username, lock=True)
     sessions = w.uow.identity.open_sessions(user.id)
     rows, ended = account_rules.disable(user, sessions, w.now)
@@ -97,6 +100,7 @@ def disable_user(w: Work, cmd: DisableUser) -> None:
 
 
 def enable_user(w: Work, cmd: EnableUser) -> None:
+    after_commit_forget(w)
     user = user_by_name(w, cmd.username)
     w.apply_rows(account_rules.enable(user))
     log.warning("account %s enabled (lockout lifted) by %s", user.username, cmd.actor)
@@ -104,6 +108,7 @@ def enable_user(w: Work, cmd: EnableUser) -> None:
 
 def grant_space(w: Work, cmd: GrantSpace) -> bool:
     """Grant a space; False when the account had it already."""
+    after_commit_forget(w)
     user = user_by_name(w, cmd.username)
     account_rules.check_space_role(user.role)  # refused before the space is looked up
     (space_id,) = _spaces(w, (cmd.space_code,)).values()
@@ -145,6 +150,7 @@ def create_token(w: Work, cmd: CreateToken) -> NewToken:
 
 
 def revoke_token(w: Work, cmd: RevokeToken) -> None:
+    after_commit_forget(w)
     row = w.uow.identity.token(cmd.token_id)
     if row is None:
         raise NotFound("token", cmd.token_id)

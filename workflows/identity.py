@@ -42,6 +42,9 @@ handlers are ``workflows.accounts`` (accounts, grants, tokens, reviewer assignme
 from __future__ import annotations
 
 import getpass
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, get_args
@@ -199,6 +202,101 @@ class LoginRefused:
     error: InnospaceError
 
 
+# ---- the principals of API tokens, cached per process --------------------------------------
+#: How long a process trusts an API token's principal without asking the database again.
+TOKEN_CACHE_SECONDS = 5.0
+#: At most this many tokens' principals are kept per process (the oldest make room).
+TOKEN_CACHE_SIZE = 1_000
+
+_generation = 0
+_generation_lock = threading.Lock()
+
+
+def principals_changed() -> None:
+    """Every principal cached in this process is stale: an account, a grant or a token was
+    changed (called after the commit of the commands that do, :func:`after_commit_forget`)."""
+    global _generation
+    with _generation_lock:
+        _generation += 1
+
+
+def principals_generation() -> int:
+    """Bumped by :func:`principals_changed`; a principal read before a change is not kept."""
+    return _generation
+
+
+def after_commit_forget(w: Work) -> None:
+    """Forget the cached principals once this command has committed."""
+    w.uow.after_commit.append(principals_changed)
+
+
+@dataclass(frozen=True)
+class CachedPrincipal:
+    principal: Principal
+    expires_at: datetime | None  # the token's own expiry
+    loaded: float  # monotonic seconds
+    generation: int
+
+
+class TokenCache:
+    """API tokens' principals for :data:`TOKEN_CACHE_SECONDS` at most, keyed by the token's
+    SHA-256, in one process (a uvicorn worker). A token or an account changed by a command
+    of this process (revoked, disabled, enabled, granted a space, its password set) is read
+    again on its next request: those commands forget every entry when they commit. Changed
+    by another process (another worker, the CLI), it takes effect there within
+    :data:`TOKEN_CACHE_SECONDS`. A token's expiry is checked on every request; a refused
+    token is never cached (a token that starts working is seen at once)."""
+
+    def __init__(
+        self,
+        seconds: float = TOKEN_CACHE_SECONDS,
+        size: int = TOKEN_CACHE_SIZE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.monotonic = monotonic
+        self._entries: dict[str, CachedPrincipal] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, now: datetime) -> Principal | None:
+        key = credentials.digest(token)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if (
+            entry.generation != _generation
+            or self.monotonic() - entry.loaded >= self.seconds
+            or (entry.expires_at is not None and now >= entry.expires_at)
+        ):
+            with self._lock:
+                if self._entries.get(key) is entry:
+                    del self._entries[key]
+            return None
+        return entry.principal
+
+    def put(
+        self, token: str, principal: Principal, expires_at: datetime | None, generation: int
+    ) -> None:
+        """Keep ``principal``, read after :func:`principals_generation` was ``generation``."""
+        entry = CachedPrincipal(principal, expires_at, self.monotonic(), generation)
+        self._store(credentials.digest(token), entry)
+
+    def seen(self, token: str, at: datetime) -> None:
+        """The token was marked used at ``at`` (:class:`TouchToken`)."""
+        key = credentials.digest(token)
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._store(key, replace(entry, principal=replace(entry.principal, seen_at=at)))
+
+    def _store(self, key: str, entry: CachedPrincipal) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+            while len(self._entries) >= self.size:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = entry
+
+
 # ---- queries --------------------------------------------------------------------------------
 def principal_for_session(w: Work, session_token: str) -> Principal:
     """The account a browser session acts as; Unauthorized when the session is unknown,
@@ -224,6 +322,11 @@ def principal_for_token(w: Work, token: str) -> Principal:
     """The account and scope an API token acts as; Unauthorized when the token is unknown,
     revoked or expired, or its account disabled. Its spaces: the token's own (those its
     account still holds, unless an admin's), else the account's."""
+    return token_principal(w, token)[0]
+
+
+def token_principal(w: Work, token: str) -> tuple[Principal, datetime | None]:
+    """:func:`principal_for_token` and the token's expiry (None: it does not expire)."""
     if not token.startswith(credentials.TOKEN_PREFIX) or len(token) > credentials.MAX_TOKEN_CHARS:
         raise Unauthorized()
     found = w.uow.identity.token_user(credentials.digest(token))
@@ -242,12 +345,13 @@ def principal_for_token(w: Work, token: str) -> Principal:
     if scoped:
         spaces = scoped if user.role == "admin" else scoped & account.space_ids
     role = _role(row.role)
-    return replace(
+    principal = replace(
         account,
         role=role,
         space_ids=frozenset() if role in ("admin", "firm") else spaces,
         token_id=row.id,
     )
+    return principal, row.expires_at
 
 
 def principal_of(w: Work, user: UserRow, *, via: Via, seen_at: datetime | None) -> Principal:

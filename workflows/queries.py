@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Integer, bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import col, func, select
 
 from db.tables import (
-    Allocation,
+    ALL_TABLES,
     AuditEvent,
     CalendarOverride,
     Deadline,
@@ -60,28 +62,112 @@ def tenancy_summary(t: Tenancy, firm: Firm, space: Space) -> dict[str, Any]:
 
 
 def show_tenancy(w: Work, *, tenancy_id: int) -> dict[str, Any]:
-    session = w.session
-    t = session.get(Tenancy, tenancy_id)
-    if t is None:
+    return _show(w, tenancy_id)[0]
+
+
+def show_tenancy_with_timeline(w: Work, *, tenancy_id: int) -> dict[str, Any]:
+    """:func:`show_tenancy` with its ``timeline`` (:func:`timeline`), read together: the
+    tenancy and its reviews once, not once each."""
+    out, traces = _show(w, tenancy_id)
+    out["timeline"] = _timeline(w, tenancy_id, traces)
+    return out
+
+
+# The reads of one tenancy (show, timeline) in Core, built once: no ORM session, no objects,
+# no statement built per call (an HTTP show is a handful of these, every request).
+_T = ALL_TABLES.tables["tenancies"]
+_F = ALL_TABLES.tables["firms"]
+_S = ALL_TABLES.tables["spaces"]
+_U = ALL_TABLES.tables["units"]
+_AL = ALL_TABLES.tables["allocations"]
+_RV = ALL_TABLES.tables["reviews"]
+_X = ALL_TABLES.tables["exit_cases"]
+_D = ALL_TABLES.tables["deadlines"]
+_E = ALL_TABLES.tables["audit_events"]
+_TID = bindparam("tenancy_id", type_=Integer)
+_TENANCY = (
+    core_select(
+        _T.c.id,
+        _F.c.name.label("firm"),
+        _F.c.uscc,
+        _S.c.code.label("space"),
+        _T.c.state,
+        _T.c.version,
+        _T.c.track,
+        _T.c.term_start,
+        _T.c.term_end,
+        _T.c.score,
+        _T.c.rulebook_version,
+    )
+    .select_from(_T.join(_F, _F.c.id == _T.c.firm_id).join(_S, _S.c.id == _T.c.space_id))
+    .where(_T.c.id == _TID)
+)
+_EXISTS = core_select(_T.c.id).where(_T.c.id == _TID)
+_UNITS = (
+    core_select(_U.c.code, _U.c.kind, _AL.c.area_m2, _AL.c.start_on, _AL.c.end_on)
+    .select_from(_U.join(_AL, _AL.c.unit_id == _U.c.id))
+    .where(_AL.c.tenancy_id == _TID)
+)
+_REVIEWS = (
+    core_select(
+        _RV.c.period,
+        _RV.c.status,
+        _RV.c.score,
+        _RV.c.grade,
+        _RV.c.consequence,
+        _RV.c.due_on,
+        _RV.c.rulebook_version,
+        _RV.c.trace,
+    )
+    .where(_RV.c.tenancy_id == _TID)
+    .order_by(_RV.c.period)
+)
+_TRACES = core_select(_RV.c.period, _RV.c.trace).where(_RV.c.tenancy_id == _TID)
+_EXIT_CASES = core_select(
+    _X.c.id,
+    _X.c.exit_type,
+    _X.c.grounds,
+    _X.c.status,
+    _X.c.objection_due_on,
+    _X.c.vacate_due_on,
+    _X.c.ruling,
+    _X.c.settlement,
+).where(_X.c.tenancy_id == _TID)
+_PENDING = (
+    core_select(_D.c.kind, _D.c.due_on, _D.c.status)
+    .where(_D.c.tenancy_id == _TID, _D.c.status == "pending")
+    .order_by(_D.c.due_at)
+)
+_EVENTS = (
+    core_select(
+        _E.c.seq,
+        _E.c.occurred_at,
+        _E.c.actor,
+        _E.c.trigger,
+        _E.c.from_state,
+        _E.c.to_state,
+        _E.c.reason,
+        _E.c.data,
+        _E.c.rulebook_version,
+        _E.c.hash,
+    )
+    .where(_E.c.tenancy_id == _TID)
+    .order_by(_E.c.seq)
+)
+
+
+def _show(w: Work, tenancy_id: int) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """The tenancy as :func:`show_tenancy` gives it, and its reviews' traces by period."""
+    conn, key = w.connection, {"tenancy_id": tenancy_id}
+    found = conn.execute(_TENANCY, key).mappings().first()
+    if found is None:
         raise NotFound("tenancy", tenancy_id)
-    firm, space = session.get(Firm, t.firm_id), session.get(Space, t.space_id)
-    assert firm is not None and space is not None
-    out = tenancy_summary(t, firm, space)
-    units = session.exec(
-        select(Unit, Allocation)
-        .join(Allocation, col(Allocation.unit_id) == col(Unit.id))
-        .where(Allocation.tenancy_id == tenancy_id)
-    ).all()
+    out = queries_core.tenancy_summary(found)
     out["units"] = [
-        {
-            "code": u.code,
-            "kind": u.kind,
-            "area_m2": a.area_m2,
-            "from": _iso(a.start_on),
-            "to": _iso(a.end_on),
-        }
-        for u, a in units
+        {"code": code, "kind": kind, "area_m2": area, "from": _iso(start), "to": _iso(end)}
+        for code, kind, area, start, end in conn.execute(_UNITS, key)
     ]
+    reviews = conn.execute(_REVIEWS, key).all()
     out["reviews"] = [
         {
             "period": r.period,
@@ -93,9 +179,7 @@ def show_tenancy(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             "rulebook_version": r.rulebook_version,
             "trace": r.trace,
         }
-        for r in session.exec(
-            select(Review).where(Review.tenancy_id == tenancy_id).order_by(col(Review.period))
-        ).all()
+        for r in reviews
     ]
     out["exit_cases"] = [
         {
@@ -108,32 +192,27 @@ def show_tenancy(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             "ruling": c.ruling,
             "settlement": c.settlement,
         }
-        for c in session.exec(select(ExitCase).where(ExitCase.tenancy_id == tenancy_id)).all()
+        for c in conn.execute(_EXIT_CASES, key)
     ]
     out["deadlines"] = [
-        {"kind": d.kind, "due_on": _iso(d.due_on), "status": d.status}
-        for d in session.exec(
-            select(Deadline)
-            .where(Deadline.tenancy_id == tenancy_id, Deadline.status == "pending")
-            .order_by(col(Deadline.due_at))
-        ).all()
+        {"kind": kind, "due_on": _iso(due_on), "status": status}
+        for kind, due_on, status in conn.execute(_PENDING, key)
     ]
-    return out
+    return out, {r.period: r.trace for r in reviews}
 
 
 def timeline(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
-    session = w.session
-    if session.get(Tenancy, tenancy_id) is None:
+    conn, key = w.connection, {"tenancy_id": tenancy_id}
+    if conn.execute(_EXISTS, key).first() is None:
         raise NotFound("tenancy", tenancy_id)
-    events = session.exec(
-        select(AuditEvent).where(AuditEvent.tenancy_id == tenancy_id).order_by(col(AuditEvent.seq))
-    ).all()
+    traces = {period: trace for period, trace in conn.execute(_TRACES, key)}
+    return _timeline(w, tenancy_id, traces)
+
+
+def _timeline(w: Work, tenancy_id: int, traces: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    events = w.connection.execute(_EVENTS, {"tenancy_id": tenancy_id})
     # A review decision's event carries its trace's digest; the trace is stored once, on the
     # review, and shown with the event when it still matches.
-    traces = {
-        r.period: r.trace
-        for r in session.exec(select(Review).where(Review.tenancy_id == tenancy_id)).all()
-    }
     return [
         {
             "seq": e.seq,

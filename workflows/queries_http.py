@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from db.tables import (
+    ALL_TABLES,
     ExitCase,
     Firm,
     ReviewerAssignment,
@@ -19,9 +22,9 @@ from db.tables import (
 )
 from lifecycle.errors import NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
+from workflows import queries_core
 from workflows.core import Work
 from workflows.ledgers import EXIT_STATUS
-from workflows.queries import tenancy_summary
 
 #: States in which an application's panel is still scoring: a reviewer then sees only their
 #: own scores (no anchoring on a colleague's).
@@ -30,9 +33,7 @@ SCORING_STATES = frozenset({APPLIED, INFO_REQUESTED, EVALUATING})
 
 def tenancy_scope(w: Work, *, tenancy_id: int) -> tuple[int, int]:
     """The tenancy's (space id, firm id); NotFound when there is none."""
-    row = w.session.exec(
-        select(Tenancy.space_id, Tenancy.firm_id).where(Tenancy.id == tenancy_id)
-    ).first()
+    row = w.connection.execute(_SCOPE, {"tenancy_id": tenancy_id}).first()
     if row is None:
         raise NotFound("tenancy", tenancy_id)
     return int(row[0]), int(row[1])
@@ -73,6 +74,28 @@ def firm_of(w: Work, *, firm_id: int) -> dict[str, Any]:
     return {"id": firm.id, "name": firm.name, "uscc": firm.uscc, "industry": firm.industry}
 
 
+# The reads every request of a tenancy makes (its scope) and the tenancy list, in Core: rows,
+# not ORM objects, from statements built once.
+_T = ALL_TABLES.tables["tenancies"]
+_F = ALL_TABLES.tables["firms"]
+_S = ALL_TABLES.tables["spaces"]
+_RA = ALL_TABLES.tables["reviewer_assignments"]
+_SCOPE = core_select(_T.c.space_id, _T.c.firm_id).where(_T.c.id == bindparam("tenancy_id"))
+_PAGE = core_select(
+    _T.c.id,
+    _F.c.name.label("firm"),
+    _F.c.uscc,
+    _S.c.code.label("space"),
+    _T.c.state,
+    _T.c.version,
+    _T.c.track,
+    _T.c.term_start,
+    _T.c.term_end,
+    _T.c.score,
+    _T.c.rulebook_version,
+).select_from(_T.join(_F, _F.c.id == _T.c.firm_id).join(_S, _S.c.id == _T.c.space_id))
+
+
 def tenancy_page(
     w: Work,
     *,
@@ -88,23 +111,21 @@ def tenancy_page(
     and narrowed to what the caller may see: ``space_ids`` (None: every space), ``firm_id``
     (a firm's own), ``reviewer_id`` (the applications assigned to a reviewer). ``next``:
     the cursor of the following page, None on the last."""
-    stmt = (
-        select(Tenancy, Firm, Space)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(col(Tenancy.id) > after)
-    )
+    t, s = _T.c, _S.c
+    stmt = _PAGE.where(t.id > after)
     if state is not None:
-        stmt = stmt.where(Tenancy.state == state)
-    stmt = _scoped(stmt, space, space_ids, firm_id)
+        stmt = stmt.where(t.state == state)
+    if space is not None:
+        stmt = stmt.where(s.code == space)
+    if space_ids is not None:
+        stmt = stmt.where(t.space_id.in_(sorted(space_ids)))
+    if firm_id is not None:
+        stmt = stmt.where(t.firm_id == firm_id)
     if reviewer_id is not None:
-        stmt = stmt.join(
-            ReviewerAssignment,
-            (col(ReviewerAssignment.tenancy_id) == col(Tenancy.id))
-            & (col(ReviewerAssignment.user_id) == reviewer_id),
-        )
-    rows = w.session.exec(stmt.order_by(col(Tenancy.id)).limit(limit + 1)).all()
-    items = [tenancy_summary(t, f, s) for t, f, s in rows[:limit]]
+        ra = _RA.c
+        stmt = stmt.join(_RA, (ra.tenancy_id == t.id) & (ra.user_id == reviewer_id))
+    rows = w.connection.execute(stmt.order_by(t.id).limit(limit + 1)).mappings().all()
+    items = [queries_core.tenancy_summary(row) for row in rows[:limit]]
     more = len(rows) > limit
     return {"items": items, "next": str(items[-1]["id"]) if more and items else None}
 

@@ -68,10 +68,12 @@ class Service:
         scheduler's jobs: a leader that has lost its lease commits nothing)."""
         return Service(self.engine, self.clock, self.handlers, fence=fence)
 
-    def uow(self) -> UnitOfWork:
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work on the engine; ``read_only``: for a query, never committed (on
+        SQLite it takes no write lock, ``db.engine.READ_ONLY``)."""
         from db.uow import UnitOfWork
 
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, read_only=read_only)
 
     def work(self, uow: UnitOfWork) -> Work:
         """A command's (or a query's) view of ``uow``."""
@@ -125,8 +127,9 @@ class Service:
         self, fn: Callable[Concatenate[Work, P], R], /, *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run the named query ``fn(work, **kwargs)`` in a unit of work that is never committed
-        (whatever it might change is rolled back)."""
-        with self.uow() as uow:
+        (whatever it might change is rolled back). On SQLite it begins deferred: a snapshot,
+        no write lock (``db.engine.READ_ONLY``)."""
+        with self.uow(read_only=True) as uow:
             return fn(self.work(uow), *args, **kwargs)
 
     def query_core(
@@ -135,7 +138,10 @@ class Service:
         """Run the named Core query ``fn(connection, **kwargs)`` in a transaction that is never
         committed. No unit of work, no ORM session, no table models: the light reads that
         must start fast (``innospace list``, ``workflows.queries_core``) run this way."""
+        from db.engine import READ_ONLY
+
         with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
             connection.begin()
             return fn(connection, *args, **kwargs)
 
@@ -154,7 +160,42 @@ class Service:
         if self.fence is not None:
             self.fence(uow.current_connection())  # flushes the session first
 
+    def reads(self) -> Reads:
+        """Named queries on one read-only unit of work, opened by the first and kept until
+        :meth:`Reads.close` (an HTTP request's checks and its read share one)."""
+        return Reads(self)
+
     def read(self, fn: Callable[[Work], Any]) -> Any:
         """Run a read-only ``fn``; nothing is committed (entry points use :meth:`query`)."""
         with self.uow() as uow:
             return fn(self.work(uow))
+
+
+class Reads:
+    """Named queries run as :meth:`Service.query` runs them, but all in one read-only unit of
+    work (one connection checkout, one transaction, one ORM session) from the first query
+    until :meth:`close`. Whatever the queries might change is rolled back at the close."""
+
+    __slots__ = ("_uow", "service")
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._uow: UnitOfWork | None = None
+
+    @property
+    def open(self) -> bool:
+        return self._uow is not None
+
+    def query(
+        self, fn: Callable[Concatenate[Work, P], R], /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        if self._uow is None:
+            uow = self.service.uow(read_only=True)
+            uow.__enter__()
+            self._uow = uow
+        return fn(self.service.work(self._uow), *args, **kwargs)
+
+    def close(self) -> None:
+        uow, self._uow = self._uow, None
+        if uow is not None:
+            uow.__exit__(None, None, None)

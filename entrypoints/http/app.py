@@ -19,6 +19,7 @@ from entrypoints.http import problems
 from entrypoints.http.auth import Signer
 from entrypoints.http.middleware import MAX_BODY_BYTES, UPLOAD_PATHS, BodyLimit, SecurityHeaders
 from lifecycle.errors import InnospaceError, InvalidInput
+from workflows.identity import TokenCache
 
 if TYPE_CHECKING:
     from entrypoints.bootstrap import App
@@ -75,6 +76,8 @@ def create_app(app: App, *, secret_key: str | None = None) -> FastAPI:
     )
     api.state.innospace = app
     api.state.signer = Signer(secret)
+    # API tokens' principals, a few seconds per process (workflows.identity.TokenCache).
+    api.state.tokens = TokenCache()
     api.add_exception_handler(InnospaceError, problems.on_domain_error)
     api.add_exception_handler(problems.HttpProblem, problems.on_http_problem)
     api.add_exception_handler(RequestValidationError, problems.on_validation_error)

@@ -26,6 +26,7 @@ from workflows import identity
 
 if TYPE_CHECKING:
     from entrypoints.bootstrap import App
+    from workflows.service import Reads
 
 SESSION_COOKIE = "innospace_session"
 CSRF_COOKIE = "innospace_csrf"
@@ -72,25 +73,55 @@ def bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def resolve(app: App, signer: Signer, request: Request) -> identity.Principal:
-    """The principal of ``request``, or Unauthorized. Marks the session or token used (at
-    most once a minute, :func:`workflows.identity.needs_touch`)."""
+def resolve(
+    app: App,
+    signer: Signer,
+    request: Request,
+    reads: Reads,
+    tokens: identity.TokenCache | None = None,
+) -> identity.Principal:
+    """The principal of ``request``, or Unauthorized, read through ``reads`` (the request's
+    unit of work). An API token's principal comes from ``tokens`` when it holds it
+    (:class:`workflows.identity.TokenCache`: a few seconds at most). Marks the session or
+    token used (at most once a minute, :func:`workflows.identity.needs_touch`)."""
     token = bearer(request)
     now = app.clock.now()
     if token is not None:
-        principal = app.service.query(identity.principal_for_token, token)
+        principal = tokens.get(token, now) if tokens is not None else None
+        if principal is None:
+            generation = identity.principals_generation()
+            principal, expires_at = reads.query(identity.token_principal, token)
+            if tokens is not None:
+                tokens.put(token, principal, expires_at, generation)
         if principal.token_id is not None and identity.needs_touch(principal, now):
             app.service.handle(identity.TouchToken(token_id=principal.token_id))
+            if tokens is not None:
+                tokens.seen(token, now)
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise Unauthorized()
     session_token = signer.session_token(cookie)
-    principal = app.service.query(identity.principal_for_session, session_token)
+    principal = reads.query(identity.principal_for_session, session_token)
     if request.method not in SAFE_METHODS:
         check_csrf(signer, request, session_token)
     if identity.needs_touch(principal, now):
         app.service.handle(identity.TouchSession(session_token=session_token))
+    return principal
+
+
+def cached_principal(
+    app: App, request: Request, tokens: identity.TokenCache
+) -> identity.Principal | None:
+    """The principal of ``request``'s API token when ``tokens`` holds it and nothing is to be
+    written (no touch due); None when the database must be asked (:func:`resolve`)."""
+    token = bearer(request)
+    if token is None:
+        return None
+    now = app.clock.now()
+    principal = tokens.get(token, now)
+    if principal is None or identity.needs_touch(principal, now):
+        return None
     return principal
 
 

@@ -108,12 +108,14 @@ def list_tenancies(
     "its timeline; the ETag is its version, to send back as If-Match when changing it.",
 )
 def show_tenancy(ctx: CtxDep, tenancy_id: TenancyId) -> Response:
-    data: dict[str, Any] = ctx.query(queries.show_tenancy, tenancy_id=tenancy_id)
+    data: dict[str, Any]
     if ctx.principal.role == "reviewer":
         # A reviewer sees the application, not its decisions or other reviewers' scores.
+        data = ctx.query(queries.show_tenancy, tenancy_id=tenancy_id)
         data = {k: v for k, v in data.items() if k not in ("reviews", "exit_cases", "score")}
     else:
-        data["timeline"] = _events(ctx, tenancy_id)
+        data = ctx.query(queries.show_tenancy_with_timeline, tenancy_id=tenancy_id)
+        _hide_panel(ctx, data["timeline"])
     etag = f'"{data["version"]}"'
     if ctx.request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
@@ -136,11 +138,15 @@ _PANEL_ONLY = frozenset({"reviewer", "conflict_of_interest"})
 
 def _events(ctx: Ctx, tenancy_id: int) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = ctx.query(queries.timeline, tenancy_id=tenancy_id)
+    _hide_panel(ctx, events)
+    return events
+
+
+def _hide_panel(ctx: Ctx, events: list[dict[str, Any]]) -> None:
     if ctx.principal.role == "firm":
         for event in events:
             if event["trigger"] == "score":
                 event["data"] = {k: v for k, v in event["data"].items() if k not in _PANEL_ONLY}
-    return events
 
 
 def _action_route(trigger: str, command_type: type[c.TenancyCommand]) -> None:

@@ -215,7 +215,7 @@ async def page(request: Request) -> AsyncIterator[Page]:
         principal, token = await run_in_threadpool(_session, app, signer, request)
         if request.method not in SAFE_METHODS:
             _check_csrf(signer, request, form or {}, token)
-        await run_in_threadpool(authorize, app, principal, rule, request)
+        await run_in_threadpool(authorize, app.service.query, principal, rule, request)
         yield Page(
             app=app,
             principal=principal,
