@@ -25,6 +25,7 @@ from db import meta
 from db.engine import make_engine
 from db.migrate import upgrade
 from entrypoints.bootstrap import HANDLERS, App, bootstrap
+from entrypoints.http import create_app
 from entrypoints.settings import Settings
 from lifecycle.clock import FixedClock
 from workflows.service import Service
@@ -120,17 +121,106 @@ def cli(
     return Cli(db_url, capsys, monkeypatch, tmp_path)
 
 
-# ---- the HTTP API (tests/http) ----------------------------------------------------------------
+# ---- the HTTP API and the pages (tests/http, tests/web, tests/browser) -------------------------
+#: What a world is besides its application: ids, codes and tokens, the same in every copy.
+_WORLD_FIELDS = (
+    "own_firm",
+    "other_firm",
+    "own_tenancy",
+    "other_tenancy",
+    "own_violation",
+    "other_violation",
+    "own_exit_case",
+    "other_exit_case",
+    "tokens",
+)
+
+
+def _seed_world(url: str) -> dict[str, object]:
+    """Build the world once on ``url`` (a template); its fields."""
+    app = bootstrap(settings=Settings(database_url=url, secret_key=SECRET), clock=FixedClock(START))
+    world = build_world(app)
+    fields = {name: getattr(world, name) for name in _WORLD_FIELDS}
+    app.engine.dispose()  # the last connection closed: SQLite folds its WAL into the file
+    return fields
+
+
+@pytest.fixture(scope="session")
+def world_templates(sqlite_template: Path) -> Iterator[dict[str, tuple[str, dict[str, object]]]]:
+    """The world built once per backend (its accounts' argon2 hashes are the slow part), as a
+    template each test copies: backend → (SQLite path or PostgreSQL database, fields)."""
+    templates: dict[str, tuple[str, dict[str, object]]] = {}
+    yield templates
+    if "postgres" in templates:
+        admin = create_engine(os.environ[PG_ENV], isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            name = templates["postgres"][0]
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _sqlite_world(
+    tmp_path: Path, sqlite_template: Path, templates: dict[str, tuple[str, dict[str, object]]]
+) -> str:
+    if "sqlite" not in templates:
+        path = sqlite_template.parent / "world.db"
+        shutil.copy(sqlite_template, path)
+        templates["sqlite"] = (str(path), _seed_world(f"sqlite:///{path}"))
+    copy = tmp_path / "innospace.db"
+    shutil.copy(templates["sqlite"][0], copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture(params=BACKENDS)
+def world_db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    world_templates: dict[str, tuple[str, dict[str, object]]],
+) -> Iterator[str]:
+    """A database holding the world (``api_support.build_world``), copied from its template."""
+    if request.param == "sqlite":
+        yield _sqlite_world(tmp_path, sqlite_template, world_templates)
+        return
+    admin, template = request.getfixturevalue("pg_admin")
+    if "postgres" not in world_templates:
+        name = f"innospace_wtpl_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        url = make_url(str(admin.url)).set(database=name).render_as_string(hide_password=False)
+        world_templates["postgres"] = (name, _seed_world(url))
+    yield from _pg_database((admin, world_templates["postgres"][0]))
+
+
 @pytest.fixture
-def http_app(db_url: str) -> Iterator[App]:
-    """The API's application over this test's database, its clock at ``api_support.START``."""
-    settings = Settings(database_url=db_url, secret_key=SECRET)
+def sqlite_world_db_url(
+    tmp_path: Path,
+    sqlite_template: Path,
+    world_templates: dict[str, tuple[str, dict[str, object]]],
+) -> str:
+    """The world on SQLite only (override ``world_db_url`` with it where one backend is
+    enough: the browser journeys, schemathesis)."""
+    return _sqlite_world(tmp_path, sqlite_template, world_templates)
+
+
+@pytest.fixture
+def http_app(world_db_url: str) -> Iterator[App]:
+    """The API's application over this test's copy of the world, its clock at
+    ``api_support.START``."""
+    settings = Settings(database_url=world_db_url, secret_key=SECRET)
     app = bootstrap(settings=settings, clock=FixedClock(START))
     yield app
     app.engine.dispose()
 
 
 @pytest.fixture
-def world(http_app: App) -> World:
+def world(
+    http_app: App,
+    world_db_url: str,
+    world_templates: dict[str, tuple[str, dict[str, object]]],
+) -> World:
     """Two spaces, two firms, an account and an API token per role (``api_support``)."""
-    return build_world(http_app)
+    backend = "sqlite" if world_db_url.startswith("sqlite") else "postgres"
+    fields = dict(world_templates[backend][1])
+    fields["tokens"] = dict(fields["tokens"])  # type: ignore[call-overload]
+    return World(app=http_app, api=create_app(http_app, secret_key=SECRET), **fields)  # type: ignore[arg-type]

@@ -8,7 +8,6 @@ they are never skipped.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -31,12 +30,10 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def db_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+def world_db_url(sqlite_world_db_url: str) -> str:
     """The journeys run on SQLite only: what they test is the pages (the queries under them
     run on both databases in ``tests/web``)."""
-    path = tmp_path / "innospace.db"
-    shutil.copy(sqlite_template, path)
-    yield f"sqlite:///{path}"
+    return sqlite_world_db_url
 
 
 @pytest.fixture(scope="session")

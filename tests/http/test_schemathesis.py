@@ -6,8 +6,6 @@ endpoint tests cover PostgreSQL)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,10 +39,8 @@ def _state(engine: Engine) -> tuple[Any, ...]:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path, sqlite_template: Path) -> str:
-    path = tmp_path / "innospace.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+def world_db_url(sqlite_world_db_url: str) -> str:
+    return sqlite_world_db_url
 
 
 def test_the_schema_holds_for_every_role(world: World) -> None:

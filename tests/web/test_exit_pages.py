@@ -26,9 +26,11 @@ from workflows.attachments import MAX_FILE_BYTES
 
 
 @pytest.fixture
-def http_app(db_url: str, tmp_path: Path) -> Iterator[App]:
+def http_app(world_db_url: str, tmp_path: Path) -> Iterator[App]:
     """The API's application with its files kept in this test's directory."""
-    settings = Settings(database_url=db_url, secret_key=SECRET, files_dir=str(tmp_path / "files"))
+    settings = Settings(
+        database_url=world_db_url, secret_key=SECRET, files_dir=str(tmp_path / "files")
+    )
     app = bootstrap(settings=settings, clock=FixedClock(START))
     yield app
     app.engine.dispose()
