@@ -48,9 +48,7 @@ class RemindCycle(Command):
     period: int
 
 
-def reminder_key(period: int, day: str) -> str:
-    """The notice's key: one manual reminder per firm, period and day."""
-    return f"{period}:manual:{day}"
+reminder_key = page_rules.reminder_key
 
 
 def remind_cycle(w: Work, cmd: RemindCycle) -> dict[str, int]:
@@ -59,21 +57,15 @@ def remind_cycle(w: Work, cmd: RemindCycle) -> dict[str, int]:
     members = decisions.cohort(w, space.id, cmd.period)
     key = reminder_key(cmd.period, w.today.isoformat())
     queued = already = 0
-    for m in members:
-        if m.status not in ("open", "overdue"):
-            continue
-        if w.uow.queues.notice_queued(f"review_reminder:firm:{m.tenancy_id}:{key}"):
-            already += 1
-            continue
-        due = m.review.due_on
-        offset = 0 if due is None else -w.calendar.working_days_between(w.today, due)
-        w.notify(
-            m.tenancy,
-            "review_reminder",
-            context={"period": cmd.period, "due_on": due, "offset": offset},
-            key=key,
-        )
-        queued += 1
+    with w.deferred():  # load many, decide each, write many
+        for m in members:
+            if m.status not in ("open", "overdue"):
+                continue
+            if w.uow.queues.notice_queued(f"review_reminder:firm:{m.tenancy_id}:{key}"):
+                already += 1
+                continue
+            w.decide(m.tenancy, page_rules.remind, cmd.period, m.review.due_on, w.calendar)
+            queued += 1
     return {"queued": queued, "already": already}
 
 

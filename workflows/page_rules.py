@@ -3,7 +3,8 @@ its draft application form write.
 
 Each function here is pure: it takes what the command loaded through ``uow.pages`` (the job,
 the id of a draft already saved), what the command carries and the time, and returns the
-:class:`~db.effects.Rows` to write. The handlers in :mod:`workflows.cycle_pages` and
+:class:`~db.effects.Rows` to write (or, for a reminder, adds the notice to the tenancy's
+:class:`~db.effects.Effects`). The handlers in :mod:`workflows.cycle_pages` and
 :mod:`workflows.application_drafts` load, call one of these, and hand the rows to the one
 writer. None of these rows is a tenancy's: they write no audit event.
 """
@@ -11,16 +12,35 @@ writer. None of these rows is a tenancy's: they write no audit event.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from db.effects import Ref, Rows
+from db.effects import Effects, Ref, Rows
 from db.pages import CycleJobRow
+from lifecycle.calendar import WorkCalendar
 
 #: How long a runner holds a job before another may take it up (a runner that died).
 LEASE = timedelta(minutes=10)
 #: A job that has ended: it is not run, reported on or finished again.
 ENDED = ("done", "failed")
+
+
+# ---- reminders ------------------------------------------------------------------------------
+def reminder_key(period: int, day: str) -> str:
+    """The notice's key: one manual reminder per firm, period and day."""
+    return f"{period}:manual:{day}"
+
+
+def remind(effects: Effects, period: int, due_on: date | None, calendar: WorkCalendar) -> None:
+    """The firm reminded today of its ``period`` figures, due ``due_on`` (``offset``: working
+    days from the day they fall due, negative before it)."""
+    today = effects.today
+    offset = 0 if due_on is None else -calendar.working_days_between(today, due_on)
+    effects.notify(
+        "review_reminder",
+        context={"period": period, "due_on": due_on, "offset": offset},
+        key=reminder_key(period, today.isoformat()),
+    )
 
 
 # ---- the cycle board's jobs -----------------------------------------------------------------

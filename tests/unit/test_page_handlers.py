@@ -15,13 +15,14 @@ from test_review_handlers import RB, chained, resident
 from entrypoints.demo_data import good_profile
 from lifecycle.clock import FixedClock
 from lifecycle.errors import Conflict, InvalidInput, NotFound
-from lifecycle.table import ACTIVE, APPLIED
+from lifecycle.table import ACTIVE, APPLIED, UNDER_REVIEW
 from workflows import commands as c
 from workflows.application_drafts import SaveApplicationDraft, SubmitApplication
 from workflows.cycle_pages import (
     LEASE,
     ClaimCycleJob,
     FinishCycleJob,
+    RemindCycle,
     ReportCycleJob,
     RunCycleDecision,
     SaveFigureDraft,
@@ -45,6 +46,36 @@ def service(db: FakeDatabase) -> FakeService:
 def job(db: FakeDatabase, job_id: int) -> tuple[object, ...]:
     row = db.row("cycle_jobs", job_id)
     return (row["status"], row["attempts"], row["done"], row["total"], row["lease_until"])
+
+
+# ---- reminders --------------------------------------------------------------------------------
+def test_firms_that_have_not_reported_are_reminded_once_a_day(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    first = resident(db)
+    second = db.add_resident(now=NOW, rulebook=RB, name="蓉芯医疗", uscc="91510100MA6C000002")
+    for t in (first, second):
+        service.handle(c.OpenReview(tenancy_id=t, period=2024))
+    service.handle(c.SubmitReview(tenancy_id=second, period=2024, figures=figures(), actor="企业"))
+    versions = [db.row("tenancies", t)["version"] for t in (first, second)]
+
+    done = service.handle(RemindCycle(space="MC3", period=2024, actor="王"))
+    assert done == {"queued": 1, "already": 0}
+    (notice,) = db.rows("outbox", message="review_reminder")
+    assert notice["tenancy_id"] == first
+    assert notice["dedupe_key"] == f"review_reminder:firm:{first}:2024:manual:2025-01-02"
+    context = notice["context"]
+    assert (context["period"], context["due_on"], context["offset"]) == (2024, "2025-01-15", -9)
+    assert context["tenancy"] == {"id": first, "state": UNDER_REVIEW}
+    # A notice only: no tenancy moved, no event recorded.
+    assert [db.row("tenancies", t)["version"] for t in (first, second)] == versions
+    assert "review_reminder" not in chained(db, first)
+
+    again = service.handle(RemindCycle(space="MC3", period=2024, actor="王"))
+    assert again == {"queued": 0, "already": 1}
+    assert len(db.rows("outbox", message="review_reminder")) == 1
+    tomorrow = service.with_clock(FixedClock(NOW + timedelta(days=1)))
+    assert tomorrow.handle(RemindCycle(space="MC3", period=2024, actor="王"))["queued"] == 1
 
 
 # ---- the cycle board's jobs -------------------------------------------------------------------
