@@ -1,7 +1,8 @@
 """The page commands through their registered handlers, on the in-memory unit of work
 (``tests/fakes.py``): the cycle board's jobs (started, claimed, reported, finished, a decision
-run), a firm's draft figures and its draft application form — read through ``uow.pages``,
-decided by ``workflows.page_rules`` and written by the one writer, with no database."""
+run), reminders, a firm's draft figures and its draft application form — read through
+``uow.pages``, decided by ``workflows.page_rules`` and written by the one writer — and a firm's
+answers from the portal (``workflows.answers``), with no database."""
 
 from __future__ import annotations
 
@@ -14,10 +15,18 @@ from test_review_handlers import RB, chained, resident
 
 from entrypoints.demo_data import good_profile
 from lifecycle.clock import FixedClock
-from lifecycle.errors import Conflict, InvalidInput, NotFound
-from lifecycle.table import ACTIVE, APPLIED, UNDER_REVIEW
+from lifecycle.errors import Conflict, GuardFailed, InvalidInput, NotFound
+from lifecycle.table import ACTIVE, APPLIED, EXIT_NOTICE, RECTIFYING, UNDER_REVIEW
 from workflows import commands as c
+from workflows.answers import (
+    REQUEST_EXIT,
+    FileDefence,
+    FilePlan,
+    RequestVoluntaryExit,
+    earliest_leave_on,
+)
 from workflows.application_drafts import SaveApplicationDraft, SubmitApplication
+from workflows.attachments import Attachment
 from workflows.cycle_pages import (
     LEASE,
     ClaimCycleJob,
@@ -296,3 +305,60 @@ def test_an_application_draft_is_saved_replaced_and_discarded_when_it_is_sent(
         )
     )
     assert sent.to_state == APPLIED
+
+
+# ---- a firm's answers from the portal (workflows.answers: already decide, then write) ---------
+PDF = Attachment(name="说明.pdf", type="application/pdf", size=1024, sha256="ab" * 32)
+
+
+def test_a_firms_defence_plan_and_request_to_leave_need_no_database(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = resident(db)
+    service.handle(
+        c.ServeExitNotice(
+            tenancy_id=t, grounds="arrears", facts="欠缴租金三个月", proof_of_service="EMS 1234"
+        )
+    )
+    with pytest.raises(InvalidInput):
+        service.handle(FileDefence(tenancy_id=t, grounds=" "))
+    done = service.handle(
+        FileDefence(tenancy_id=t, grounds="已缴清欠款", attachments=(PDF,), actor="企业")
+    )
+    assert done["trigger"] == "lodge_objection" and done["to"] == EXIT_NOTICE
+    (event,) = [e for e in db.events(t) if e["trigger"] == "lodge_objection"]
+    assert event["actor"] == "企业" and event["data"]["attachments"] == [PDF.to_dict()]
+    late = service.with_clock(FixedClock(NOW + timedelta(days=30)))
+    with pytest.raises(GuardFailed):  # the 陈述申辩 window has ended
+        late.handle(FileDefence(tenancy_id=t, grounds="补充材料"))
+
+    other = db.add_resident(
+        now=NOW, rulebook=RB, name="二号", uscc="91510100MA6C000002", state=RECTIFYING
+    )
+    rect = db.add(
+        "rectifications",
+        tenancy_id=other,
+        defects="研发投入不足",
+        plan_due_on=date(2025, 1, 16),
+        due_on=date(2025, 4, 2),
+        extended=False,
+        status="open",
+        created_at=NOW,
+    )
+    step = service.handle(
+        FilePlan(tenancy_id=other, plan="招聘研发人员", attachments=(PDF,), actor="企业")
+    )
+    assert (step.trigger, step.to_state) == ("file_plan", RECTIFYING)
+    assert db.row("rectifications", rect)["plan"] == "招聘研发人员"
+    assert chained(db, other) == ["file_plan"]
+
+    third = db.add_resident(now=NOW, rulebook=RB, name="三号", uscc="91510100MA6C000003")
+    earliest = service.query(earliest_leave_on, space_id=db.row("tenancies", third)["space_id"])
+    with pytest.raises(InvalidInput):
+        service.handle(
+            RequestVoluntaryExit(tenancy_id=third, leave_on=earliest - timedelta(days=1))
+        )
+    asked = service.handle(RequestVoluntaryExit(tenancy_id=third, leave_on=earliest, actor="企业"))
+    assert (asked.trigger, asked.to_state) == (REQUEST_EXIT, ACTIVE)
+    assert chained(db, third) == [REQUEST_EXIT]
+    assert db.events(third)[0]["data"]["leave_on"] == earliest.isoformat()
