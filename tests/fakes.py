@@ -2,9 +2,9 @@
 
 :class:`FakeUnitOfWork` provides what ``workflows.core.Work`` uses of a unit of work
 (:class:`db.uow.AbstractUnitOfWork`): the repositories (``tenancies``, ``reviews``,
-``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``, ``identity``, ``ids``)
-and the
-writer, over rows kept in dicts by a :class:`FakeDatabase`. The writer follows
+``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``, ``registry``,
+``queues``, ``opportunities``, ``pages``, ``identity``, ``ids``) and the writer, over rows
+kept in dicts by a :class:`FakeDatabase`. The writer follows
 :mod:`db.writer`: the versioned tenancy update (:class:`~lifecycle.errors.StaleTenancy` when
 the row moved on) or a created tenancy's insert, new rows given ids (their
 :class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a
