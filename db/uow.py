@@ -31,6 +31,7 @@ from db.effects import Effects, Rows
 from db.engine import READ_ONLY
 from db.identity import CoreIdentity, Identity
 from db.opportunities import CoreOpportunities, Opportunities
+from db.pages import CorePages, Pages
 from db.queues import CoreQueues, Queues
 from db.registry import CoreRegistry, Registry
 from lifecycle.errors import AlreadyExists, StaleTenancy
@@ -108,6 +109,8 @@ class AbstractUnitOfWork(Protocol):
     @property
     def opportunities(self) -> Opportunities: ...
     @property
+    def pages(self) -> Pages: ...
+    @property
     def identity(self) -> Identity: ...
     @property
     def connection(self) -> Connection: ...
@@ -148,6 +151,8 @@ class UnitOfWork:
         self.queues: Queues = CoreQueues(self.current_connection)
         # The city opportunity lists and the land ledger (entries, lists, chain heads, parcels).
         self.opportunities: Opportunities = CoreOpportunities(self.current_connection)
+        # The page commands' rows: the cycle board's jobs, draft figures and applications.
+        self.pages: Pages = CorePages(self.current_connection)
         # Accounts, grants, tokens, sessions, failed logins, reviewer assignments.
         self.identity: Identity = CoreIdentity(self.current_connection)
 

@@ -34,7 +34,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from db import tables_http  # noqa: F401 - registers idempotency_keys on ALL_TABLES
+from db import (
+    tables_cycles,  # noqa: F401 - registers cycle_jobs, figure_drafts
+    tables_http,  # noqa: F401 - registers idempotency_keys on ALL_TABLES
+)
 from db.effects import Effects, Ref, RefKey, Rows
 from db.tables import ALL_TABLES
 from lifecycle.errors import AlreadyExists, StaleTenancy

@@ -2,9 +2,9 @@
 
 :class:`FakeUnitOfWork` provides what ``workflows.core.Work`` uses of a unit of work
 (:class:`db.uow.AbstractUnitOfWork`): the repositories (``tenancies``, ``reviews``,
-``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``, ``identity``, ``ids``)
-and the
-writer, over rows kept in dicts by a :class:`FakeDatabase`. The writer follows
+``allocations``, ``spaces``, ``rulebooks``, ``admissions``, ``cases``, ``registry``,
+``queues``, ``opportunities``, ``pages``, ``identity``, ``ids``) and the writer, over rows
+kept in dicts by a :class:`FakeDatabase`. The writer follows
 :mod:`db.writer`: the versioned tenancy update (:class:`~lifecycle.errors.StaleTenancy` when
 the row moved on) or a created tenancy's insert, new rows given ids (their
 :class:`~db.effects.Ref` filled in), updates, deadlines cancelled then added (a
@@ -57,6 +57,7 @@ from db.identity import (
     TokenRow,
     UserRow,
 )
+from db.pages import CYCLE_JOB_COLUMNS, LIVE, CycleJobRow
 from db.queues import (
     DEADLINE_COLUMNS,
     ENDPOINT_COLUMNS,
@@ -377,6 +378,7 @@ class FakeUnitOfWork:
         self.registry = FakeRegistry(self)
         self.queues = FakeQueues(self)
         self.opportunities = FakeOpportunities(self)
+        self.pages = FakePages(self)
         self.identity = FakeIdentity(self)
 
     def __enter__(self) -> FakeUnitOfWork:
@@ -835,6 +837,32 @@ class FakeOpportunities(_Repository):
         if row is None:
             return None
         return {k: row[k] for k in ("id", "code", "name", "rulebook_version")}
+
+
+class FakePages(_Repository):
+    """:mod:`db.pages` over the unit of work's rows."""
+
+    __slots__ = ()
+
+    def cycle_job(self, job_id: int, *, lock: bool = False) -> CycleJobRow | None:
+        row = self.uow.rows["cycle_jobs"].get(job_id)
+        return None if row is None else _record(CycleJobRow, CYCLE_JOB_COLUMNS, row)
+
+    def live_cycle_job(self, space_id: int, period: int, kind: str) -> int | None:
+        found = select(self.uow.rows, "cycle_jobs", space_id=space_id, period=period, kind=kind)
+        return next((int(j["id"]) for j in found if j["status"] in LIVE), None)
+
+    def space_code(self, space_id: int) -> str | None:
+        row = self.uow.rows["spaces"].get(space_id)
+        return None if row is None else str(row["code"])
+
+    def figure_draft(self, tenancy_id: int, period: int) -> int | None:
+        found = select(self.uow.rows, "figure_drafts", tenancy_id=tenancy_id, period=period)
+        return int(found[0]["id"]) if found else None
+
+    def application_draft(self, firm_id: int) -> int | None:
+        found = select(self.uow.rows, "application_drafts", firm_id=firm_id)
+        return int(found[0]["id"]) if found else None
 
 
 def _deadline(row: Row) -> DeadlineRow:

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-
-from db.tables import ApplicationDraft, Firm
 from lifecycle.errors import InvalidInput, NotFound
-from workflows import admission
+from workflows import admission, page_rules
 from workflows.commands import Apply, Command
 from workflows.core import Step, Work
 from workflows.inputs import check_text, checked_command
@@ -41,14 +38,8 @@ class SubmitApplication(Command):
     application: Apply
 
 
-def _draft(w: Work, firm_id: int) -> ApplicationDraft | None:
-    return w.session.exec(
-        select(ApplicationDraft).where(ApplicationDraft.firm_id == firm_id)
-    ).first()
-
-
 def save_draft(w: Work, cmd: SaveApplicationDraft) -> dict[str, Any]:
-    if w.session.get(Firm, cmd.firm_id) is None:
+    if w.uow.registry.firm(cmd.firm_id) is None:
         raise NotFound("firm", cmd.firm_id)
     if len(cmd.values) > MAX_FIELDS:
         raise InvalidInput("fields", f"不得超过 {MAX_FIELDS} 项 / at most {MAX_FIELDS} fields")
@@ -57,12 +48,10 @@ def save_draft(w: Work, cmd: SaveApplicationDraft) -> dict[str, Any]:
         if not isinstance(name, str) or not isinstance(value, str) or len(name) > 64:
             raise InvalidInput("fields", "须为文本 / must be text", str(name)[:64])
         fields[name] = check_text(name, value, limit=MAX_FIELD_CHARS)
-    row = _draft(w, cmd.firm_id)
-    if row is None:
-        row = ApplicationDraft(firm_id=cmd.firm_id, fields=fields, saved_at=w.now, saved_by="")
-    row.fields, row.saved_at, row.saved_by = fields, w.now, cmd.actor[:100]
-    w.session.add(row)
-    w.session.flush()
+    draft = w.uow.pages.application_draft(cmd.firm_id)
+    w.apply_rows(
+        page_rules.application_draft(draft, cmd.firm_id, fields, actor=cmd.actor, now=w.now)
+    )
     return {"firm_id": cmd.firm_id, "saved_at": w.now.isoformat(), "fields": len(fields)}
 
 
@@ -71,7 +60,5 @@ def submit_application(w: Work, cmd: SubmitApplication) -> Step:
     if firm.id != cmd.firm_id:  # the portal names the account's firm in both: never another
         raise NotFound("firm", cmd.application.firm)
     step = admission.apply(w, checked_command(cmd.application))
-    row = _draft(w, cmd.firm_id)
-    if row is not None:
-        w.session.delete(row)
+    w.apply_rows(page_rules.discard_application_draft(w.uow.pages.application_draft(cmd.firm_id)))
     return step

@@ -22,16 +22,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import field
-from datetime import timedelta
 from typing import Any
 
-from sqlmodel import col, select
-
-from db.tables import Space
-from db.tables_cycles import CycleJob, FigureDraft
+from db.pages import CycleJobRow
 from lifecycle.errors import Conflict, InnospaceError, InvalidInput, NotFound
 from lifecycle.table import UNDER_REVIEW
-from workflows import decisions, operations
+from workflows import decisions, operations, page_rules
 from workflows.commands import Command, DecideCycle, TenancyCommand
 from workflows.core import Work
 from workflows.service import Service
@@ -39,9 +35,7 @@ from workflows.service import Service
 log = logging.getLogger("innospace.cycle_jobs")
 
 JOB_KINDS = ("open", "decide")
-LIVE = ("queued", "running")
-#: How long a runner holds a job before another may take it up (a runner that died).
-LEASE = timedelta(minutes=10)
+LEASE = page_rules.LEASE
 DRAFT_FIELDS_MAX = 200
 DRAFT_VALUE_MAX = 100
 
@@ -54,9 +48,7 @@ class RemindCycle(Command):
     period: int
 
 
-def reminder_key(period: int, day: str) -> str:
-    """The notice's key: one manual reminder per firm, period and day."""
-    return f"{period}:manual:{day}"
+reminder_key = page_rules.reminder_key
 
 
 def remind_cycle(w: Work, cmd: RemindCycle) -> dict[str, int]:
@@ -65,21 +57,15 @@ def remind_cycle(w: Work, cmd: RemindCycle) -> dict[str, int]:
     members = decisions.cohort(w, space.id, cmd.period)
     key = reminder_key(cmd.period, w.today.isoformat())
     queued = already = 0
-    for m in members:
-        if m.status not in ("open", "overdue"):
-            continue
-        if w.uow.queues.notice_queued(f"review_reminder:firm:{m.tenancy_id}:{key}"):
-            already += 1
-            continue
-        due = m.review.due_on
-        offset = 0 if due is None else -w.calendar.working_days_between(w.today, due)
-        w.notify(
-            m.tenancy,
-            "review_reminder",
-            context={"period": cmd.period, "due_on": due, "offset": offset},
-            key=key,
-        )
-        queued += 1
+    with w.deferred():  # load many, decide each, write many
+        for m in members:
+            if m.status not in ("open", "overdue"):
+                continue
+            if w.uow.queues.notice_queued(f"review_reminder:firm:{m.tenancy_id}:{key}"):
+                already += 1
+                continue
+            w.decide(m.tenancy, page_rules.remind, cmd.period, m.review.due_on, w.calendar)
+            queued += 1
     return {"queued": queued, "already": already}
 
 
@@ -119,36 +105,18 @@ def start_cycle_job(w: Work, cmd: StartCycleJob) -> dict[str, int]:
     if cmd.kind not in JOB_KINDS:
         raise InvalidInput("kind", "must be open or decide", cmd.kind)
     decisions.check_period(w, cmd.period)
-    space = w.space_by_code(cmd.space)
-    live = w.session.exec(
-        select(CycleJob).where(
-            CycleJob.space_id == space.id,
-            CycleJob.period == cmd.period,
-            CycleJob.kind == cmd.kind,
-            col(CycleJob.status).in_(LIVE),
-        )
-    ).first()
-    if live is not None and live.id is not None:
-        return {"job_id": live.id}
-    assert space.id is not None
-    job = CycleJob(
-        space_id=space.id,
-        period=cmd.period,
-        kind=cmd.kind,
-        requested_by=cmd.actor[:200],
-        created_at=w.now,
-    )
-    w.session.add(job)
-    w.session.flush()
+    space = w.space_row(cmd.space)
+    live = w.uow.pages.live_cycle_job(space.id, cmd.period, cmd.kind)
+    if live is not None:
+        return {"job_id": live}
+    rows, job = page_rules.new_cycle_job(space.id, cmd.period, cmd.kind, actor=cmd.actor, now=w.now)
+    w.apply_rows(rows)
     assert job.id is not None
     return {"job_id": job.id}
 
 
-def _job(w: Work, job_id: int, *, lock: bool = False) -> CycleJob:
-    stmt = select(CycleJob).where(CycleJob.id == job_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    job = w.session.exec(stmt).first()
+def _job(w: Work, job_id: int, *, lock: bool = False) -> CycleJobRow:
+    job = w.uow.pages.cycle_job(job_id, lock=lock)
     if job is None:
         raise NotFound("cycle job", job_id)
     return job
@@ -156,41 +124,28 @@ def _job(w: Work, job_id: int, *, lock: bool = False) -> CycleJob:
 
 def claim_cycle_job(w: Work, cmd: ClaimCycleJob) -> bool:
     """Whether this runner got the job: queued, or running with a lapsed lease."""
-    job = _job(w, cmd.job_id, lock=True)
-    lapsed = job.lease_until is not None and job.lease_until <= w.now
-    if job.status == "queued" or (job.status == "running" and lapsed):
-        job.status, job.attempts = "running", job.attempts + 1
-        job.started_at, job.lease_until = w.now, w.now + LEASE
-        w.session.add(job)
-        return True
-    return False
+    rows = page_rules.claim_cycle_job(_job(w, cmd.job_id, lock=True), w.now)
+    if rows is None:
+        return False
+    w.apply_rows(rows)
+    return True
 
 
 def report_cycle_job(w: Work, cmd: ReportCycleJob) -> None:
     job = _job(w, cmd.job_id, lock=True)
-    if job.status == "running":
-        job.done, job.total = cmd.done, cmd.total
-        job.lease_until = w.now + LEASE
-        w.session.add(job)
+    w.apply_rows(page_rules.report_cycle_job(job, cmd.done, cmd.total, w.now))
 
 
 def finish_cycle_job(w: Work, cmd: FinishCycleJob) -> None:
     job = _job(w, cmd.job_id, lock=True)
-    if job.status in ("done", "failed"):
-        return
-    job.status = "failed" if cmd.error else "done"
-    job.result, job.error = dict(cmd.result), cmd.error
-    if not cmd.error:
-        job.done = max(job.done, job.total)
-    job.finished_at, job.lease_until = w.now, None
-    w.session.add(job)
+    w.apply_rows(page_rules.finish_cycle_job(job, cmd.result, cmd.error, w.now))
 
 
 def run_cycle_decision(w: Work, cmd: RunCycleDecision) -> dict[str, Any]:
     job = _job(w, cmd.job_id, lock=True)
-    if job.status in ("done", "failed"):
+    if job.status in page_rules.ENDED:
         return dict(job.result)
-    space_code = w.session.exec(select(Space.code).where(Space.id == job.space_id)).one()
+    space_code = _space_code(w, space_id=job.space_id)
     decided = operations.decide_cycle(
         w,
         DecideCycle(
@@ -198,10 +153,7 @@ def run_cycle_decision(w: Work, cmd: RunCycleDecision) -> dict[str, Any]:
         ),
     )
     summary = decision_summary(decided)
-    job.status, job.result = "done", summary
-    job.total = job.done = len(decided["decided"])
-    job.finished_at, job.lease_until = w.now, None
-    w.session.add(job)
+    w.apply_rows(page_rules.cycle_decided(job, summary, len(decided["decided"]), w.now))
     return summary
 
 
@@ -225,7 +177,7 @@ def run_cycle_job(service: Service, job_id: int) -> None:
     """Run one job to its end (a thread of the web app); nothing if another runner has it."""
     if not service.handle(ClaimCycleJob(job_id=job_id, actor="system")):
         return
-    job: CycleJob = service.query(cycle_job_row, job_id=job_id)
+    job: CycleJobRow = service.query(cycle_job_row, job_id=job_id)
     try:
         if job.kind == "decide":
             service.handle(RunCycleDecision(job_id=job_id, actor="system"))
@@ -269,14 +221,15 @@ def run_cycle_job(service: Service, job_id: int) -> None:
         )
 
 
-def cycle_job_row(w: Work, *, job_id: int) -> CycleJob:
-    job = _job(w, job_id)
-    w.session.expunge(job)
-    return job
+def cycle_job_row(w: Work, *, job_id: int) -> CycleJobRow:
+    return _job(w, job_id)
 
 
 def _space_code(w: Work, *, space_id: int) -> str:
-    return str(w.session.exec(select(Space.code).where(Space.id == space_id)).one())
+    code = w.uow.pages.space_code(space_id)
+    if code is None:
+        raise NotFound("space", space_id)
+    return code
 
 
 # ---- a firm's draft figures -----------------------------------------------------------------
@@ -305,14 +258,9 @@ def save_figure_draft(w: Work, cmd: SaveFigureDraft) -> None:
             "closed; drafts can no longer be saved",
             tenancy_id=cmd.tenancy_id,
         )
-    draft = w.session.exec(
-        select(FigureDraft).where(
-            FigureDraft.tenancy_id == cmd.tenancy_id, FigureDraft.period == cmd.period
+    draft = w.uow.pages.figure_draft(cmd.tenancy_id, cmd.period)
+    w.apply_rows(
+        page_rules.figure_draft(
+            draft, cmd.tenancy_id, cmd.period, cmd.values, actor=cmd.actor, now=w.now
         )
-    ).first()
-    if draft is None:
-        draft = FigureDraft(
-            tenancy_id=cmd.tenancy_id, period=cmd.period, saved_by="", saved_at=w.now
-        )
-    draft.values, draft.saved_by, draft.saved_at = dict(cmd.values), cmd.actor[:200], w.now
-    w.session.add(draft)
+    )
