@@ -99,3 +99,12 @@ def test_a_cycle_is_opened_reported_imported_decided_and_read_by_the_firm(
         ).one()
     assert notice.context["grade"] == grade
     shot(firm, "grade")
+
+    # the relay delivers it: the firm reads the grade and the reasons in its inbox
+    world.app.relay(world.app.clock).run_once()
+    firm.goto("/portal/inbox")
+    firm.get_by_role("link", name=f"{PERIOD}年度考核结果通知").click()
+    expect(firm.locator("main")).to_contain_text("考核等级为")
+    expect(firm.locator("main")).to_contain_text(f"（{grade}）")
+    expect(firm.locator("main")).to_contain_text("评分说明")
+    shot(firm, "inbox-grade")
