@@ -19,6 +19,8 @@ from lifecycle.table import STATE_LABELS
 CODES_SHOWN = ("/console/ops/templates",)
 SKIP = ("/logout", "/language/", "/static/", "/api/", "/login")
 PYTHON_VALUES = re.compile(r"(?<![\w-])(None|True|False|Decimal\(|nan)(?![\w-])")
+#: The lists' own words (the pager, the export link) that an English page must not show.
+CHINESE_CHROME = re.compile(r"导出|上一页|下一页|第\s*\d+\s*页")
 ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 _STATES = "|".join(sorted(STATE_LABELS, key=len, reverse=True))
 RAW_STATES = re.compile(r"(?<![\w./=-])(" + _STATES + r")(?![\w./=-])")
@@ -100,6 +102,8 @@ def test_every_linked_page_answers_and_shows_no_python_values(
         found = PYTHON_VALUES.findall(text) + ISO_INSTANT.findall(text)
         if lang == "zh" and not url.startswith(CODES_SHOWN):
             found += RAW_STATES.findall(text)
+        if lang == "en":
+            found += CHINESE_CHROME.findall(text)
         shown += [(url, f) for f in found]
     assert not shown, shown
 
