@@ -158,3 +158,14 @@ def test_a_timeline_event_names_its_facts_and_the_consequence_in_words() -> None
     none, forced = shown["steps"]
     assert none["en"] == "No consequence" and none["result_words"] == ("无", "none")
     assert forced["result_words"] == ("强制退出", "forced exit")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_application_form_names_the_industries_in_words(world: World, lang: str) -> None:
+    client = signed_in(world, "firm")
+    client.get(f"/language/{lang}?next=/")
+    response = client.get("/portal/apply")
+    assert response.status_code == 200
+    text = " ".join(_read(response.text).text)
+    assert "medical_devices" not in text and "health_services" not in text
+    assert ("医疗器械" if lang == "zh" else "Medical devices") in text
