@@ -169,3 +169,12 @@ def test_the_application_form_names_the_industries_in_words(world: World, lang: 
     text = " ".join(_read(response.text).text)
     assert "medical_devices" not in text and "health_services" not in text
     assert ("医疗器械" if lang == "zh" else "Medical devices") in text
+
+
+def test_the_rulebook_list_names_the_rulebook_in_the_pages_language(world: World) -> None:
+    client = signed_in(world, "admin")
+    zh = " ".join(_read(client.get("/console/ops/rulebooks").text).text)
+    assert "成都高品质科创空间默认规则" in zh and "default rulebook" not in zh
+    client.get("/language/en?next=/")
+    en = " ".join(_read(client.get("/console/ops/rulebooks").text).text)
+    assert "default rulebook" in en and "成都高品质科创空间默认规则" not in en
