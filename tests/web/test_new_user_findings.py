@@ -178,3 +178,18 @@ def test_the_rulebook_list_names_the_rulebook_in_the_pages_language(world: World
     client.get("/language/en?next=/")
     en = " ".join(_read(client.get("/console/ops/rulebooks").text).text)
     assert "default rulebook" in en and "成都高品质科创空间默认规则" not in en
+
+
+def test_a_dashboard_of_an_empty_space_draws_no_chart_of_zeros(world: World) -> None:
+    from workflows import commands as c
+
+    world.do(c.CreateSpace(code="NEW", name="新空间"))
+    client = signed_in(world, "admin")
+    page = client.get("/console?space=NEW").text
+    charts = ('aria-label="各状态企业数" data-option', 'aria-label="退出情况" data-option')
+    for chart in charts:  # bare axes, or a pie of equal slices of nothing
+        assert chart not in page
+    assert "暂无" in page  # the table says so instead
+    busy = client.get("/console?space=MC3").text
+    for chart in charts:
+        assert chart in busy
