@@ -193,4 +193,3 @@ def test_a_dashboard_of_an_empty_space_draws_no_chart_of_zeros(world: World) -> 
     busy = client.get("/console?space=MC3").text
     for chart in charts:
         assert chart in busy
-
