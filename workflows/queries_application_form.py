@@ -4,6 +4,7 @@ and screening (each takes :class:`Work` first, never writes)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlmodel import col, select
@@ -30,6 +31,8 @@ def application_form(w: Work, *, firm_id: int, space: str | None = None) -> dict
     if chosen is not None:
         rb = rules.by_version(w, chosen.rulebook_version)
         industries = {i.code: i.label_zh for i in rb.industries}
+        named_zh = {i.code: i.label_zh for i in rb.industries}
+        named_en = {i.code: i.label_en for i in rb.industries}
         tracks = {code: (tr.label_zh, tr.label_en) for code, tr in rb.tracks.items()}
         specs = [
             {
@@ -44,8 +47,9 @@ def application_form(w: Work, *, firm_id: int, space: str | None = None) -> dict
                 "rule_en": s.rule_en,
                 # What the rulebook requires of the field (its hard requirements), without
                 # the file format's wording (the first part of the rule, and its notes).
-                "help_zh": "；".join(_requirements(s.rule_zh, "；")),
-                "help_en": "; ".join(_requirements(s.rule_en, "; ")),
+                # (an industry by its name: the form's person picks names, not codes)
+                "help_zh": _named("；".join(_requirements(s.rule_zh, "；")), named_zh),
+                "help_en": _named("; ".join(_requirements(s.rule_en, "; ")), named_en),
                 "choices": list(s.choices),
                 "example": s.example,
             }
@@ -69,6 +73,14 @@ def application_form(w: Work, *, firm_id: int, space: str | None = None) -> dict
 
 def _requirements(rule: str, sep: str) -> list[str]:
     return [part for part in rule.split(sep)[1:] if "firm add" not in part]
+
+
+def _named(text: str, names: dict[str, str]) -> str:
+    """``text`` with each code of ``names`` replaced by its name."""
+    if not names:
+        return text
+    codes = "|".join(re.escape(code) for code in sorted(names, key=len, reverse=True))
+    return re.sub(rf"(?<![\w])({codes})(?![\w])", lambda m: names[m.group(1)], text)
 
 
 def application_draft(w: Work, *, firm_id: int) -> dict[str, Any] | None:

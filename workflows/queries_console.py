@@ -453,6 +453,14 @@ FACT_LABELS: dict[str, tuple[str, str]] = {
     "conflict_of_interest": ("存在利益冲突", "conflict of interest"),
     "total": ("总分", "total"),
     "scores": ("各项评分", "scores"),
+    "violation": ("违规记录编号", "violation no."),
+    "handling": ("处理方式", "handling"),
+    "cure_due_on": ("改正期限", "cure by"),
+    "evidence": ("证据", "evidence"),
+    "exit_case": ("退出案件编号", "exit case no."),
+    "registration_move_out_by": ("注册地迁出期限", "registration moved out by"),
+    "late": ("逾期提交", "filed late"),
+    "rectification": ("整改记录编号", "rectification no."),
 }
 #: Words for the codes an event's facts carry (tracks and industries come from the rulebook).
 CODE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
@@ -466,6 +474,15 @@ CODE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "pass": ("合格", "pass"),
         "rectify": ("责令整改", "rectify"),
         "fail": ("不合格", "fail"),
+    },
+    "kind": {
+        "publicity_objection": ("公示异议", "objection to the public notice"),
+        "exit_defence": ("陈述申辩", "defence against the exit notice"),
+    },
+    "handling": {
+        "immediate": ("立即处理", "at once"),
+        "demand": ("书面催告", "written demand"),
+        "cure": ("限期改正", "cure period"),
     },
     "consequence": {
         "none": ("无", "none"),
@@ -527,10 +544,15 @@ def explain(
         {
             "rule": s.get("rule_id") or s.get("rule") or "",
             "zh": s.get("label_zh") or "",
-            "en": s.get("label_en") or "",
+            # the engine names "no consequence" "None", which reads as a missing value
+            "en": "No consequence" if s.get("label_en") == "None" else s.get("label_en") or "",
             "figures": s.get("figures") or {},
             "threshold": s.get("threshold"),
             "result": s.get("result"),
+            # a consequence's action as words (the step's result is its code)
+            "result_words": CODE_WORDS["consequence"].get(str(s.get("result")))
+            if s.get("rule") == "review.consequence" or s.get("rule_id") == "review.consequence"
+            else None,
             "note": s.get("note") or "",
         }
         for s in (trace or {}).get("steps", [])
@@ -591,6 +613,7 @@ def _words(w: Work, version: str | None) -> dict[str, dict[str, tuple[str, str]]
     return {
         "track": {code: (t.label_zh, t.label_en) for code, t in rb.tracks.items()},
         "industry": {i.code: (i.label_zh, i.label_en) for i in rb.industries},
+        "code": {code: (t.label_zh, t.label_en) for code, t in rb.triggers.items()},
     }
 
 

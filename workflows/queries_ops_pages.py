@@ -74,6 +74,9 @@ MESSAGES: dict[str, Words] = {
     "handover_settlement": ("交接与结算", "handover and settlement"),
     "term_expiry_warning": ("租期届满提醒", "term expiry warning"),
     "operator_digest": ("运营日报", "operators' digest"),
+    "opportunity_returned": ("机会清单条目退回", "opportunity entry returned"),
+    "opportunity_accepted": ("机会清单条目入选", "opportunity entry accepted"),
+    "opportunity_published": ("机会清单已发布", "opportunity list published"),
 }
 DEADLINE_KINDS: dict[str, Words] = {
     "info_request_lapse": ("补充材料期限", "information request lapses"),

@@ -121,15 +121,27 @@ def rulebook_spaces(w: Work, *, space_ids: frozenset[int] | None) -> list[dict[s
             "name": s.name,
             "version": s.rulebook_version,
             "rulebook": name,
+            "rulebook_zh": _name_zh(w, s.rulebook_version) or name,
             "loaded_at": loaded_at,
         }
         for s, name, loaded_at in w.session.exec(stmt.order_by(col(Space.code))).all()
     ]
 
 
+def _name_zh(w: Work, version: str | None) -> str | None:
+    """The Chinese name of a stored rulebook (the stored row keeps the English one)."""
+    try:
+        return str(rules.by_version(w, version).meta.name_zh) or None
+    except NotFound:
+        return None
+
+
 def stored_rulebooks(w: Work) -> list[dict[str, Any]]:
     """Every stored version with where it is in force (see ``queries.rulebook_versions``)."""
-    return list(reversed(queries.rulebook_versions(w)))
+    return [
+        {**v, "name_zh": _name_zh(w, v["version"]) or v["name"]}
+        for v in reversed(queries.rulebook_versions(w))
+    ]
 
 
 def space_rulebook(w: Work, *, space: str) -> Rulebook:

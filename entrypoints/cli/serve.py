@@ -143,10 +143,14 @@ def demo_accounts(a: App) -> dict[str, tuple[str, str]]:
     the operator to act on."""
     from workflows import identity as i
     from workflows import queries, queries_core
+    from lifecycle.table import ACTIVE
     from workflows.accounts import ASSIGNABLE
 
     spaces = tuple(s["code"] for s in a.service.query(queries.spaces))
-    firm = a.service.query(queries.firms)[0]["uscc"]
+    # The firm login belongs to a resident firm (one with notices to answer and figures to
+    # report), not to one that has already left.
+    resident = a.service.query_core(queries_core.list_tenancies, state=ACTIVE, limit=1)
+    firm = resident[0]["uscc"] if resident else a.service.query(queries.firms)[0]["uscc"]
     scored = [
         row
         for state in ASSIGNABLE
