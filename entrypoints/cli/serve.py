@@ -141,9 +141,9 @@ def demo_accounts(a: App) -> dict[str, tuple[str, str]]:
     is assigned the applications still being scored — the demo decides all of its own by
     2024, so one new application (a firm of its own, in MC3) is filed for the reviewer and
     the operator to act on."""
+    from lifecycle.table import ACTIVE
     from workflows import identity as i
     from workflows import queries, queries_core
-    from lifecycle.table import ACTIVE
     from workflows.accounts import ASSIGNABLE
 
     spaces = tuple(s["code"] for s in a.service.query(queries.spaces))
