@@ -11,8 +11,10 @@ command writes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from db.effects import Rows
 from db.repositories import FirmRow
 from lifecycle import opportunities as opp
 from lifecycle.errors import Forbidden, InvalidInput, NotFound
@@ -121,9 +123,12 @@ def edit_entry(w: Work, cmd: EditEntry) -> dict[str, Any]:
     return {"entry_id": entry["id"], "status": status, "changes": changes}
 
 
-def return_entry(w: Work, cmd: ReturnEntry) -> dict[str, Any]:
+def _review(
+    w: Work, cmd: ReturnEntry | AcceptEntry, decision: Callable[..., Rows], status: str
+) -> dict[str, Any]:
+    """An operator's review of an entry (returned or accepted), decided by ``decision``."""
     entry = entry_of(w, cmd.entry_id)
-    rows = decide.return_entry(
+    rows = decision(
         entry,
         party_of(w, entry),
         head=_head(w, "entry", entry["id"]),
@@ -133,22 +138,15 @@ def return_entry(w: Work, cmd: ReturnEntry) -> dict[str, Any]:
         today=w.today,
     )
     w.apply_rows(rows)
-    return {"entry_id": entry["id"], "status": opp.RETURNED}
+    return {"entry_id": entry["id"], "status": status}
+
+
+def return_entry(w: Work, cmd: ReturnEntry) -> dict[str, Any]:
+    return _review(w, cmd, decide.return_entry, opp.RETURNED)
 
 
 def accept_entry(w: Work, cmd: AcceptEntry) -> dict[str, Any]:
-    entry = entry_of(w, cmd.entry_id)
-    rows = decide.accept_entry(
-        entry,
-        party_of(w, entry),
-        head=_head(w, "entry", entry["id"]),
-        actor=cmd.actor,
-        reason=cmd.reason,
-        now=w.now,
-        today=w.today,
-    )
-    w.apply_rows(rows)
-    return {"entry_id": entry["id"], "status": opp.ACCEPTED}
+    return _review(w, cmd, decide.accept_entry, opp.ACCEPTED)
 
 
 # ---- numbered lists ---------------------------------------------------------------------------

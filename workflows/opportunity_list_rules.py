@@ -12,7 +12,7 @@ from datetime import date, datetime
 from db.effects import Ref, Rows
 from lifecycle import opportunities as opp
 from lifecycle.errors import Conflict, InvalidInput
-from workflows.opportunity_rules import Head, Party, Row, chain_event, next_seq, notice
+from workflows.opportunity_rules import Head, Party, Row, chain_event, next_seq, notice, start, step
 
 
 # ---- numbered lists ---------------------------------------------------------------------------
@@ -29,25 +29,22 @@ def create_list(
         )
     text = opp.check_text("list_title", title)
     rows = Rows()
-    ref = rows.insert(
-        "opportunity_lists",
-        number=n,
-        title=text,
-        status=opp.DRAFT,
-        content={},
-        content_hash=None,
-        created_by=actor,
-        created_at=now,
-        published_at=None,
-    )
-    chain_event(
+    start(
         rows,
-        head=None,
+        "opportunity_lists",
+        {
+            "number": n,
+            "title": text,
+            "status": opp.DRAFT,
+            "content": {},
+            "content_hash": None,
+            "created_by": actor,
+            "created_at": now,
+            "published_at": None,
+        },
         subject="list",
-        subject_id=ref,
         actor=actor,
         action="create",
-        from_status=None,
         to_status=opp.DRAFT,
         now=now,
         data={"number": n, "title": text},
@@ -104,19 +101,18 @@ def arrange(
             raise InvalidInput(
                 "entry_ids", f"条目 {entry_id} 已过有效期 / entry {entry_id} has expired", entry_id
             )
-        rows.update(
+        step(
+            rows,
             "opportunity_entries",
             entry_id,
-            status=opp.LISTED,
-            list_id=the_list["id"],
-            position=position,
-            updated_at=now,
-        )
-        chain_event(
-            rows,
+            {
+                "status": opp.LISTED,
+                "list_id": the_list["id"],
+                "position": position,
+                "updated_at": now,
+            },
             head=heads.get(entry_id),
             subject="entry",
-            subject_id=entry_id,
             actor=actor,
             action="list",
             from_status=opp.ACCEPTED,
@@ -127,19 +123,13 @@ def arrange(
     for entry in on_list:
         if entry["id"] in wanted:
             continue
-        rows.update(
+        step(
+            rows,
             "opportunity_entries",
             entry["id"],
-            status=opp.ACCEPTED,
-            list_id=None,
-            position=None,
-            updated_at=now,
-        )
-        chain_event(
-            rows,
+            {"status": opp.ACCEPTED, "list_id": None, "position": None, "updated_at": now},
             head=heads.get(entry["id"]),
             subject="entry",
-            subject_id=entry["id"],
             actor=actor,
             action="unlist",
             from_status=opp.LISTED,
@@ -214,19 +204,18 @@ def publish(
     }
     digest = opp.content_hash(content)
     rows = Rows()
-    rows.update(
+    step(
+        rows,
         "opportunity_lists",
         the_list["id"],
-        status=opp.LIST_PUBLISHED,
-        content=content,
-        content_hash=digest,
-        published_at=now,
-    )
-    chain_event(
-        rows,
+        {
+            "status": opp.LIST_PUBLISHED,
+            "content": content,
+            "content_hash": digest,
+            "published_at": now,
+        },
         head=list_head,
         subject="list",
-        subject_id=the_list["id"],
         actor=actor,
         action="publish",
         from_status=opp.DRAFT,
@@ -236,12 +225,13 @@ def publish(
     )
     for n, entry in enumerate(entries, start=1):
         head = heads.get(entry["id"])
-        rows.update("opportunity_entries", entry["id"], status=opp.PUBLISHED, updated_at=now)
-        chain_event(
+        step(
             rows,
+            "opportunity_entries",
+            entry["id"],
+            {"status": opp.PUBLISHED, "updated_at": now},
             head=head,
             subject="entry",
-            subject_id=entry["id"],
             actor=actor,
             action="publish",
             from_status=opp.LISTED,
@@ -290,24 +280,21 @@ def introduce(
         )
     text = opp.check_text("note", note, optional=True)
     rows = Rows()
-    ref = rows.insert(
-        "introductions",
-        need_id=need["id"],
-        supply_id=supply["id"],
-        outcome="introduced",
-        note=text,
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
-    )
-    chain_event(
+    ref = start(
         rows,
-        head=None,
+        "introductions",
+        {
+            "need_id": need["id"],
+            "supply_id": supply["id"],
+            "outcome": "introduced",
+            "note": text,
+            "created_by": actor,
+            "created_at": now,
+            "updated_at": now,
+        },
         subject="introduction",
-        subject_id=ref,
         actor=actor,
         action="introduce",
-        from_status=None,
         to_status="introduced",
         now=now,
         data={"need": need["id"], "supply": supply["id"]},
@@ -335,14 +322,13 @@ def record_outcome(
         raise InvalidInput("outcome", "与现有结果相同 / the same as recorded", outcome)
     text = opp.check_text("note", note, optional=True)
     rows = Rows()
-    rows.update(
-        "introductions", intro["id"], outcome=outcome, note=text or intro["note"], updated_at=now
-    )
-    chain_event(
+    step(
         rows,
+        "introductions",
+        intro["id"],
+        {"outcome": outcome, "note": text or intro["note"], "updated_at": now},
         head=head,
         subject="introduction",
-        subject_id=intro["id"],
         actor=actor,
         action="outcome",
         from_status=intro["outcome"],

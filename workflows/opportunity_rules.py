@@ -73,6 +73,70 @@ def chain_event(
     rows.insert("opportunity_events", **row)
 
 
+def start(
+    rows: Rows,
+    table: str,
+    values: Mapping[str, Any],
+    *,
+    subject: str,
+    actor: str,
+    action: str,
+    to_status: str,
+    now: datetime,
+    reason: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Ref:
+    """Insert a subject's row and the first event of its chain; the row's ref."""
+    ref = rows.insert(table, **values)
+    chain_event(
+        rows,
+        head=None,
+        subject=subject,
+        subject_id=ref,
+        actor=actor,
+        action=action,
+        from_status=None,
+        to_status=to_status,
+        now=now,
+        reason=reason,
+        data=data,
+    )
+    return ref
+
+
+def step(
+    rows: Rows,
+    table: str,
+    row_id: int,
+    values: Mapping[str, Any],
+    *,
+    head: Head,
+    subject: str,
+    actor: str,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    now: datetime,
+    reason: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Update a subject's row and append the next event of its chain."""
+    rows.update(table, row_id, **values)
+    chain_event(
+        rows,
+        head=head,
+        subject=subject,
+        subject_id=row_id,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        now=now,
+        reason=reason,
+        data=data,
+    )
+
+
 @dataclass(slots=True)
 class Party:
     """The space (and firm) an entry belongs to, as its notices and list items quote them."""
@@ -187,28 +251,26 @@ def submit(
     if missing:
         raise InvalidInput(missing[0], "不能为空 / must not be empty")
     rows = Rows()
-    ref = rows.insert(
-        "opportunity_entries",
-        space_id=party.space["id"],
-        firm_id=None if party.firm is None else party.firm.id,
-        kind=opp.kind_of(kind),
-        status=opp.SUBMITTED,
-        return_reason=None,
-        list_id=None,
-        position=None,
-        submitted_by=actor,
-        created_at=now,
-        updated_at=now,
-        **{"contact_phone": None, **values},
-    )
-    chain_event(
+    ref = start(
         rows,
-        head=None,
+        "opportunity_entries",
+        {
+            "space_id": party.space["id"],
+            "firm_id": None if party.firm is None else party.firm.id,
+            "kind": opp.kind_of(kind),
+            "status": opp.SUBMITTED,
+            "return_reason": None,
+            "list_id": None,
+            "position": None,
+            "submitted_by": actor,
+            "created_at": now,
+            "updated_at": now,
+            "contact_phone": None,
+            **values,
+        },
         subject="entry",
-        subject_id=ref,
         actor=actor,
         action="submit",
-        from_status=None,
         to_status=opp.SUBMITTED,
         now=now,
         data={"kind": opp.kind_of(kind), "space": party.space["code"]},
@@ -245,18 +307,13 @@ def edit(
         raise InvalidInput("changes", "没有要修改的内容 / nothing to change")
     to_status = opp.SUBMITTED if resubmitted else status
     rows = Rows()
-    rows.update(
+    step(
+        rows,
         "opportunity_entries",
         entry["id"],
-        **{k: values[k] for k in changes},
-        status=to_status,
-        updated_at=now,
-    )
-    chain_event(
-        rows,
+        {**{k: values[k] for k in changes}, "status": to_status, "updated_at": now},
         head=head,
         subject="entry",
-        subject_id=entry["id"],
         actor=actor,
         action="resubmit" if resubmitted else "edit",
         from_status=status,
@@ -286,14 +343,13 @@ def return_entry(
     opp.require_status("opportunity_entry", entry["id"], entry["status"], opp.RETURNABLE, "return")
     text = opp.check_text("reason", reason)
     rows = Rows()
-    rows.update(
-        "opportunity_entries", entry["id"], status=opp.RETURNED, return_reason=text, updated_at=now
-    )
-    chain_event(
+    step(
         rows,
+        "opportunity_entries",
+        entry["id"],
+        {"status": opp.RETURNED, "return_reason": text, "updated_at": now},
         head=head,
         subject="entry",
-        subject_id=entry["id"],
         actor=actor,
         action="return",
         from_status=entry["status"],
@@ -335,14 +391,13 @@ def accept_entry(
             entry["valid_until"].isoformat(),
         )
     rows = Rows()
-    rows.update(
-        "opportunity_entries", entry["id"], status=opp.ACCEPTED, return_reason=None, updated_at=now
-    )
-    chain_event(
+    step(
         rows,
+        "opportunity_entries",
+        entry["id"],
+        {"status": opp.ACCEPTED, "return_reason": None, "updated_at": now},
         head=head,
         subject="entry",
-        subject_id=entry["id"],
         actor=actor,
         action="accept",
         from_status=entry["status"],
