@@ -433,9 +433,9 @@ def tenancy_attachment(w: Work, *, tenancy_id: int, sha256: str) -> dict[str, An
     raise NotFound("attachment", sha256)
 
 
-def serve_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
-    """What the form that serves an exit notice needs: the firm, its state, whether a notice
-    may be served now, the rulebook's grounds and the 陈述申辩 window it opens."""
+def tenancy_header(w: Work, *, tenancy_id: int) -> tuple[Tenancy, dict[str, Any]]:
+    """A tenancy and what a page about it heads with: its id, version and state, the firm's
+    name and the space."""
     row = w.session.exec(
         select(Tenancy, Firm, Space)
         .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
@@ -445,14 +445,23 @@ def serve_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound("tenancy", tenancy_id)
     tenancy, firm, space = row
-    rb = rules.active_in(w, tenancy.space_id)
-    window = rb.periods.objection_window
-    return {
+    return tenancy, {
         "tenancy_id": tenancy_id,
         "version": tenancy.version,
         "state": tenancy.state,
         "firm": firm.name,
         "space": {"code": space.code, "name": space.name},
+    }
+
+
+def serve_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
+    """What the form that serves an exit notice needs: the firm, its state, whether a notice
+    may be served now, the rulebook's grounds and the 陈述申辩 window it opens."""
+    tenancy, header = tenancy_header(w, tenancy_id=tenancy_id)
+    rb = rules.active_in(w, tenancy.space_id)
+    window = rb.periods.objection_window
+    return {
+        **header,
         "allowed": "serve_exit_notice" in allowed_triggers(tenancy.state),
         "grounds": [{"code": t.code, "zh": t.label_zh, "en": t.label_en} for t in rb.exit.triggers],
         "window_zh": window.describe("zh-CN"),

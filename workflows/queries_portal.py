@@ -13,18 +13,25 @@ from lifecycle.errors import NotFound
 from workflows.core import Work
 
 
+def tenancies_of(w: Work, *, firm_id: int) -> list[tuple[Tenancy, Space]]:
+    """The firm's tenancies with their spaces, newest first."""
+    return list(
+        w.session.exec(
+            select(Tenancy, Space)
+            .join(Space, col(Space.id) == col(Tenancy.space_id))
+            .where(Tenancy.firm_id == firm_id)
+            .order_by(col(Tenancy.id).desc())
+        ).all()
+    )
+
+
 def firm_home(w: Work, *, firm_id: int) -> dict[str, Any]:
     """The firm, its tenancies (newest first) with their latest review, its pending deadlines
     (soonest first) and how many notices it has not read."""
     firm = w.session.get(Firm, firm_id)
     if firm is None:
         raise NotFound("firm", firm_id)
-    rows = w.session.exec(
-        select(Tenancy, Space)
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(Tenancy.firm_id == firm_id)
-        .order_by(col(Tenancy.id).desc())
-    ).all()
+    rows = tenancies_of(w, firm_id=firm_id)
     ids = [t.id for t, _ in rows]
     latest: dict[int, Review] = {}
     if ids:

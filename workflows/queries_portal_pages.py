@@ -27,7 +27,8 @@ from lifecycle.table import ACTIVE, EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
 from notifications.catalog import LEGAL_SECTIONS
 from workflows import answers, attachments, rules
 from workflows.core import Work
-from workflows.queries_exits_pages import HANDOVER_LABELS, TRIGGER_LABELS, label
+from workflows.queries_exits_pages import HANDOVER_LABELS, TRIGGER_LABELS, label, tenancy_header
+from workflows.queries_portal import tenancies_of
 
 
 # ---- the firm's inbox ------------------------------------------------------------------------
@@ -149,15 +150,7 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     """What the answer page needs: what can be answered now (``kind``: ``defence`` on an exit
     notice, ``plan`` on a rectification order, None otherwise), the last day (from the
     pending deadline, else the case), whether it is still open, and what was sent already."""
-    row = w.session.exec(
-        select(Tenancy, Firm, Space)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(Tenancy.id == tenancy_id)
-    ).first()
-    if row is None:
-        raise NotFound("tenancy", tenancy_id)
-    tenancy, firm, space = row
+    tenancy, header = tenancy_header(w, tenancy_id=tenancy_id)
     kind: str | None = None
     due: date | None = None
     sent = False
@@ -201,11 +194,7 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         .order_by(col(AuditEvent.seq).desc())
     ).all()
     return {
-        "tenancy_id": tenancy_id,
-        "version": tenancy.version,
-        "state": tenancy.state,
-        "firm": firm.name,
-        "space": {"code": space.code, "name": space.name},
+        **header,
         "kind": kind,
         "due_on": due,
         "open": kind is not None and (due is None or w.today <= due) and not sent,
@@ -234,15 +223,7 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
 def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     """What the voluntary exit page needs: the notice period and the earliest day to leave,
     the handover steps, whether a request is on file, and whether one may be made now."""
-    row = w.session.exec(
-        select(Tenancy, Firm, Space)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(Tenancy.id == tenancy_id)
-    ).first()
-    if row is None:
-        raise NotFound("tenancy", tenancy_id)
-    tenancy, firm, space = row
+    tenancy, header = tenancy_header(w, tenancy_id=tenancy_id)
     record = w.tenancy(tenancy_id, lock=False)
     rb = rules.for_tenancy(w, record)
     period = rb.periods.voluntary_notice
@@ -261,11 +242,7 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         if tenancy.state in RESIDENT_STATES and not any(at >= e.occurred_at for at in cases)
     ]
     return {
-        "tenancy_id": tenancy_id,
-        "version": tenancy.version,
-        "state": tenancy.state,
-        "firm": firm.name,
-        "space": {"code": space.code, "name": space.name},
+        **header,
         "period_zh": period.describe("zh-CN"),
         "period_en": period.describe("en"),
         "earliest": w.calendar.due_date(w.today, period),
@@ -291,10 +268,5 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
 
 def firm_tenancies(w: Work, *, firm_id: int) -> list[dict[str, Any]]:
     """The firm's tenancies (the portal's links to answer or to leave)."""
-    rows = w.session.exec(
-        select(Tenancy, Space)
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(Tenancy.firm_id == firm_id)
-        .order_by(col(Tenancy.id).desc())
-    ).all()
+    rows = tenancies_of(w, firm_id=firm_id)
     return [{"id": t.id, "state": t.state, "space": s.name} for t, s in rows]
