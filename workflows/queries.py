@@ -35,6 +35,7 @@ from lifecycle.errors import NotFound
 from lifecycle.rulebook import Rulebook
 from workflows import audit, benefits, queries_core, rules
 from workflows.core import Work
+from workflows.queries_http import TENANCY_ROWS
 from workflows.reviews import trace_digest
 
 
@@ -76,8 +77,6 @@ def show_tenancy_with_timeline(w: Work, *, tenancy_id: int) -> dict[str, Any]:
 # The reads of one tenancy (show, timeline) in Core, built once: no ORM session, no objects,
 # no statement built per call (an HTTP show is a handful of these, every request).
 _T = ALL_TABLES.tables["tenancies"]
-_F = ALL_TABLES.tables["firms"]
-_S = ALL_TABLES.tables["spaces"]
 _U = ALL_TABLES.tables["units"]
 _AL = ALL_TABLES.tables["allocations"]
 _RV = ALL_TABLES.tables["reviews"]
@@ -85,23 +84,7 @@ _X = ALL_TABLES.tables["exit_cases"]
 _D = ALL_TABLES.tables["deadlines"]
 _E = ALL_TABLES.tables["audit_events"]
 _TID = bindparam("tenancy_id", type_=Integer)
-_TENANCY = (
-    core_select(
-        _T.c.id,
-        _F.c.name.label("firm"),
-        _F.c.uscc,
-        _S.c.code.label("space"),
-        _T.c.state,
-        _T.c.version,
-        _T.c.track,
-        _T.c.term_start,
-        _T.c.term_end,
-        _T.c.score,
-        _T.c.rulebook_version,
-    )
-    .select_from(_T.join(_F, _F.c.id == _T.c.firm_id).join(_S, _S.c.id == _T.c.space_id))
-    .where(_T.c.id == _TID)
-)
+_TENANCY = TENANCY_ROWS.where(_T.c.id == _TID)
 _EXISTS = core_select(_T.c.id).where(_T.c.id == _TID)
 _UNITS = (
     core_select(_U.c.code, _U.c.kind, _AL.c.area_m2, _AL.c.start_on, _AL.c.end_on)

@@ -81,7 +81,8 @@ _F = ALL_TABLES.tables["firms"]
 _S = ALL_TABLES.tables["spaces"]
 _RA = ALL_TABLES.tables["reviewer_assignments"]
 _SCOPE = core_select(_T.c.space_id, _T.c.firm_id).where(_T.c.id == bindparam("tenancy_id"))
-_PAGE = core_select(
+#: A tenancy row as the list and the show give it: firm, space, state, term and score.
+TENANCY_ROWS = core_select(
     _T.c.id,
     _F.c.name.label("firm"),
     _F.c.uscc,
@@ -112,7 +113,7 @@ def tenancy_page(
     (a firm's own), ``reviewer_id`` (the applications assigned to a reviewer). ``next``:
     the cursor of the following page, None on the last."""
     t, s = _T.c, _S.c
-    stmt = _PAGE.where(t.id > after)
+    stmt = TENANCY_ROWS.where(t.id > after)
     if state is not None:
         stmt = stmt.where(t.state == state)
     if space is not None:
