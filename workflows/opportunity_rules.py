@@ -342,32 +342,20 @@ def return_entry(
     """The entry back to its submitter with the reason (its firm is told)."""
     opp.require_status("opportunity_entry", entry["id"], entry["status"], opp.RETURNABLE, "return")
     text = opp.check_text("reason", reason)
-    rows = Rows()
-    step(
-        rows,
-        "opportunity_entries",
-        entry["id"],
-        {"status": opp.RETURNED, "return_reason": text, "updated_at": now},
-        head=head,
-        subject="entry",
-        actor=actor,
-        action="return",
-        from_status=entry["status"],
-        to_status=opp.RETURNED,
-        reason=text,
-        now=now,
-    )
-    notice(
-        rows,
-        "opportunity_returned",
+    return _reviewed(
         entry,
         party,
-        seq=next_seq(head),
+        action="return",
+        to_status=opp.RETURNED,
+        return_reason=text,
+        reason=text,
+        message="opportunity_returned",
+        context={"reason": text},
+        head=head,
+        actor=actor,
         now=now,
         today=today,
-        context={"reason": text},
     )
-    return rows
 
 
 def accept_entry(
@@ -390,20 +378,53 @@ def accept_entry(
             "已过有效期，须先修改有效期 / expired: edit its validity first",
             entry["valid_until"].isoformat(),
         )
+    return _reviewed(
+        entry,
+        party,
+        action="accept",
+        to_status=opp.ACCEPTED,
+        return_reason=None,
+        reason=reason,
+        message="opportunity_accepted",
+        context=None,
+        head=head,
+        actor=actor,
+        now=now,
+        today=today,
+    )
+
+
+def _reviewed(
+    entry: Row,
+    party: Party,
+    *,
+    action: str,
+    to_status: str,
+    return_reason: str | None,
+    reason: str | None,
+    message: str,
+    context: Mapping[str, Any] | None,
+    head: Head,
+    actor: str,
+    now: datetime,
+    today: date,
+) -> Rows:
+    """An operator's verdict on an entry (returned or accepted): its status and the return
+    reason set, the step on its chain, its firm told."""
     rows = Rows()
     step(
         rows,
         "opportunity_entries",
         entry["id"],
-        {"status": opp.ACCEPTED, "return_reason": None, "updated_at": now},
+        {"status": to_status, "return_reason": return_reason, "updated_at": now},
         head=head,
         subject="entry",
         actor=actor,
-        action="accept",
+        action=action,
         from_status=entry["status"],
-        to_status=opp.ACCEPTED,
+        to_status=to_status,
         reason=reason,
         now=now,
     )
-    notice(rows, "opportunity_accepted", entry, party, seq=next_seq(head), now=now, today=today)
+    notice(rows, message, entry, party, seq=next_seq(head), now=now, today=today, context=context)
     return rows
