@@ -165,6 +165,19 @@ def plan_cycle(
     return [Planned(m, scored[m.tenancy_id].grade, capped[m.tenancy_id]) for m in decidable]
 
 
+def cap_view(rb: rbook.Rulebook, cohort_size: int) -> dict[str, Any] | None:
+    """The rulebook's A cap as a cohort of that size sees it (None: no cap)."""
+    cap = rb.review.grade_cap
+    if cap is None:
+        return None
+    return {
+        "grade": cap.grade,
+        "max_percent": cap.max_percent,
+        "demote_to": cap.demote_to,
+        "allowed": rbook.grade_cap_allowance(rb, cohort_size),
+    }
+
+
 def decide_cycle(
     w: Work,
     space_code: str,
@@ -218,20 +231,12 @@ def decide_cycle(
             }
         )
     cohort_size = len([m for m in members if m.status in (*DECIDABLE, "decided")])
-    cap = rb.review.grade_cap
     return {
         "space": space.code,
         "period": period,
         "rulebook_version": rb.version,
         "cohort": cohort_size,
-        "cap": None
-        if cap is None
-        else {
-            "grade": cap.grade,
-            "max_percent": cap.max_percent,
-            "demote_to": cap.demote_to,
-            "allowed": rbook.grade_cap_allowance(rb, cohort_size),
-        },
+        "cap": cap_view(rb, cohort_size),
         "decided": decided,
         "already_decided": [
             {**m.who(), "grade": m.review.grade, "rulebook_version": m.review.rulebook_version}

@@ -223,20 +223,12 @@ def cycle_preview(w: Work, *, space: str, period: int) -> dict[str, Any]:
     if not members:
         raise NotFound("review", f"{period} in space {found.code}")
     still_open = [m for m in members if m.status == "open"]
-    cap = rb.review.grade_cap
     cohort_size = len([m for m in members if m.status in (*decisions.DECIDABLE, "decided")])
     out: dict[str, Any] = {
         "space": found.code,
         "period": period,
         "cohort": cohort_size,
-        "cap": None
-        if cap is None
-        else {
-            "grade": cap.grade,
-            "max_percent": cap.max_percent,
-            "demote_to": cap.demote_to,
-            "allowed": rbook.grade_cap_allowance(rb, cohort_size),
-        },
+        "cap": decisions.cap_view(rb, cohort_size),
         "blocked": None,
         "rows": [],
         "grades": {},
