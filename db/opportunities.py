@@ -18,7 +18,9 @@ from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
 
 Row = dict[str, Any]
-_E, _L, _I, _EV, _P, _S = (
+#: The tables of the opportunity lists (entries, lists, introductions, events), the land
+#: parcels and the spaces, in that order (the named queries read the same ones).
+OPPORTUNITY_TABLES = tuple(
     ALL_TABLES.tables[name]
     for name in (
         "opportunity_entries",
@@ -29,6 +31,7 @@ _E, _L, _I, _EV, _P, _S = (
         "spaces",
     )
 )
+_E, _L, _I, _EV, _P, _S = OPPORTUNITY_TABLES
 
 _ENTRY = select(_E).where(_E.c.id == bindparam("key"))
 _ENTRIES = select(_E).where(_E.c.id.in_(bindparam("ids", expanding=True))).order_by(_E.c.id)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from db.opportunities import OPPORTUNITY_TABLES
 from db.tables import ALL_TABLES
 from lifecycle import opportunities as opp
 from lifecycle.errors import NotFound
@@ -22,18 +23,8 @@ from workflows import matching
 from workflows.core import Work
 from workflows.opportunities import industries
 
-_E, _L, _I, _EV, _P, _S, _F = (
-    ALL_TABLES.tables[name]
-    for name in (
-        "opportunity_entries",
-        "opportunity_lists",
-        "introductions",
-        "opportunity_events",
-        "land_parcels",
-        "spaces",
-        "firms",
-    )
-)
+_E, _L, _I, _EV, _P, _S = OPPORTUNITY_TABLES
+_F = ALL_TABLES.tables["firms"]
 _ENTRY_VIEW = (
     select(_E, _S.c.code.label("space"), _S.c.name.label("space_name"), _F.c.name.label("firm"))
     .join(_S, _S.c.id == _E.c.space_id)
