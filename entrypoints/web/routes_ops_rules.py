@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
+from entrypoints.web.listing import Column, xlsx_response
 from entrypoints.web.pages import Page, PageDep
 from entrypoints.web.routes_ops import carried, carry, counted, text_upload
 from lifecycle.errors import InvalidInput
@@ -37,9 +38,32 @@ def space_scope(page: Page) -> frozenset[int] | None:
 
 
 # ---- rulebooks -----------------------------------------------------------------------------
+VERSION_COLUMNS = (
+    Column("version", "版本", "Version"),
+    Column("name_zh", "名称", "Name"),
+    Column("loaded_at", "存储时间", "Stored"),
+    Column("active_for", "在用空间", "In force in"),
+    Column("tenancies", "入驻企业", "Tenancies", numeric=True),
+    Column("reviews_decided", "已决定考核", "Reviews decided", numeric=True),
+)
+TEMPLATE_COLUMNS = (
+    Column("name", "代码", "Code"),
+    Column("message", "通知", "Message"),
+    Column("audiences", "收件人", "Audiences"),
+    Column("legal", "法律文书", "Legal notice"),
+    Column("edited", "运营修改", "Edited"),
+)
+
+
 @router.get("/console/ops/rulebooks", name="web_ops_rulebooks")
-def rulebooks(page: PageDep) -> HTMLResponse:
+def rulebooks(page: PageDep) -> Response:
     admin = page.principal.role == "admin"
+    if page.request.query_params.get("format") == "xlsx" and admin:
+        rows = [
+            {**v, "active_for": "、".join(v["active_for"]), "loaded_at": v["loaded_at"][:16]}
+            for v in page.query(rq.stored_rulebooks)
+        ]
+        return xlsx_response("rulebooks", VERSION_COLUMNS, rows, page.lang)
     return page.render(
         "console/ops_rulebooks.html",
         spaces=page.query(rq.rulebook_spaces, space_ids=space_scope(page)),
@@ -165,8 +189,22 @@ def _message(name: str) -> str:
 
 
 @router.get("/console/ops/templates", name="web_ops_templates")
-def templates(page: PageDep) -> HTMLResponse:
-    return page.render("console/ops_templates.html", catalog=page.query(q.template_catalog))
+def templates(page: PageDep) -> Response:
+    catalog = page.query(q.template_catalog)
+    if page.request.query_params.get("format") == "xlsx":
+        one = 0 if page.lang == "zh" else 1
+        rows = [
+            {
+                "name": m["name"],
+                "message": m["words"][one],
+                "audiences": "、".join(a[one] for a in m["audiences"]),
+                "legal": m["legal"],
+                "edited": "、".join(e["where"][one] for e in m["edited"]),
+            }
+            for m in catalog
+        ]
+        return xlsx_response("templates", TEMPLATE_COLUMNS, rows, page.lang)
+    return page.render("console/ops_templates.html", catalog=catalog)
 
 
 def _audience(page: Page, name: str) -> str:

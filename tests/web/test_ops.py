@@ -493,3 +493,21 @@ def test_an_admin_disables_enables_and_grants(world: World) -> None:
     assert signed_in(world, "operator").get("/console/ops/rulebooks/HX").status_code == 200
     own = admin.post("/console/ops/accounts/admin/disable", data=tokens_in(granted.text))
     assert own.status_code == 422
+
+
+def test_the_template_catalog_and_the_stored_rulebooks_export_to_excel(world: World) -> None:
+    admin = signed_in(world, "admin")
+    templates = admin.get("/console/ops/templates?format=xlsx")
+    assert templates.status_code == 200
+    sheet = load_workbook(io.BytesIO(templates.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("代码", "通知", "收件人", "法律文书", "运营修改")
+    assert any(row[0] == "review_result" and row[1] for row in rows[1:])
+    rulebooks = admin.get("/console/ops/rulebooks?format=xlsx")
+    assert rulebooks.status_code == 200
+    sheet = load_workbook(io.BytesIO(rulebooks.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("版本", "名称")
+    assert len(rows) >= 2  # the default rulebook, in force in both spaces
