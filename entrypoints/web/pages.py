@@ -79,7 +79,7 @@ class Page:
     def query(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         return self.app.service.query(fn, *args, **kwargs)
 
-    def text(self, zh: str, en: str) -> str:
+    def say(self, zh: str, en: str) -> str:
         return zh if self.lang == "zh" else en
 
     def field(self, name: str, default: str = "") -> str:

@@ -51,14 +51,14 @@ def dashboard(page: PageDep, space: Filter = "") -> HTMLResponse:
             [o["code"] for o in data["occupancy"]],
             [o["leased_m2"] for o in data["occupancy"]],
             second=[round(o["lettable_m2"] - o["leased_m2"], 2) for o in data["occupancy"]],
-            names=(page.text("已出租", "leased"), page.text("空置", "vacant")),
+            names=(page.say("已出租", "leased"), page.say("空置", "vacant")),
             stacked=True,
         ),
         "cycle": pie(
             [
-                (page.text("未报送", "missing"), data["cycle"]["missing"]),
-                (page.text("已报送", "submitted"), data["cycle"]["submitted"]),
-                (page.text("已评定", "decided"), data["cycle"]["decided"]),
+                (page.say("未报送", "missing"), data["cycle"]["missing"]),
+                (page.say("已报送", "submitted"), data["cycle"]["submitted"]),
+                (page.say("已评定", "decided"), data["cycle"]["decided"]),
             ]
         )
         if data["cycle"]
@@ -73,7 +73,7 @@ def dashboard(page: PageDep, space: Filter = "") -> HTMLResponse:
             [EXIT_TYPE_LABELS[e["type"]][0 if zh else 1] for e in data["exits"]["counts"]],
             [e["exited"] for e in data["exits"]["counts"]],
             second=[e["open"] for e in data["exits"]["counts"]],
-            names=(page.text("已退出", "exited"), page.text("办理中", "under way")),
+            names=(page.say("已退出", "exited"), page.say("办理中", "under way")),
             stacked=True,
         ),
     }
@@ -196,7 +196,7 @@ def act(page: PageDep, tenancy_id: TenancyId, trigger: str) -> Response:
             )
         except NotFound:  # the action is no longer offered: back to the tenancy
             return page.redirect(f"/console/tenancies/{tenancy_id}", stale)
-        return _confirm(page, current, status=409, error=page.text(*stale))
+        return _confirm(page, current, status=409, error=page.say(*stale))
     except InnospaceError as err:
         data = page.query(queries_console.action_page, tenancy_id=tenancy_id, trigger=trigger)
         return _confirm(page, data, status=http_status(err), error=describe(err, page.lang))

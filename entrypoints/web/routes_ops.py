@@ -160,21 +160,32 @@ def outbox(page: PageDep) -> Response:
     )
 
 
-@router.post("/console/ops/outbox/retry", name="web_ops_outbox_retry")
-def outbox_retry(page: PageDep) -> Response:
-    every = page.field("all") == "dead"
-    ids = () if every else ids_of(page)
-    if not every and not ids:
-        raise InvalidInput("ids", "请选择要重试的通知 / choose the notices to retry")
-    count = counted(
+def _retry(page: Page, every: str, command: Any, nothing: str) -> int:
+    """Send a retry of the ticked rows (or of all of them when the form says ``every``);
+    how many went back in the queue."""
+    everything = page.field("all") == every
+    ids = () if everything else ids_of(page)
+    if not everything and not ids:
+        raise InvalidInput("ids", nothing)
+    return counted(
         page.act(
-            c.RetryNotices(
-                ids=ids,
-                all_dead=every,
+            command(
+                ids,
+                everything,
                 actor=page.principal.actor,
                 reason=page.field("reason")[:500] or "控制台重试 / retried in the console",
             )
         )
+    )
+
+
+@router.post("/console/ops/outbox/retry", name="web_ops_outbox_retry")
+def outbox_retry(page: PageDep) -> Response:
+    count = _retry(
+        page,
+        "dead",
+        lambda ids, every, **kw: c.RetryNotices(ids=ids, all_dead=every, **kw),
+        "请选择要重试的通知 / choose the notices to retry",
     )
     return page.redirect(
         "/console/ops/outbox?status=pending",
@@ -232,19 +243,11 @@ def deadlines(page: PageDep) -> Response:
 
 @router.post("/console/ops/deadlines/retry", name="web_ops_deadlines_retry")
 def deadlines_retry(page: PageDep) -> Response:
-    every = page.field("all") == "failed"
-    ids = () if every else ids_of(page)
-    if not every and not ids:
-        raise InvalidInput("ids", "请选择要重试的期限 / choose the deadlines to retry")
-    count = counted(
-        page.act(
-            c.RetryDeadlines(
-                ids=ids,
-                all_failed=every,
-                actor=page.principal.actor,
-                reason=page.field("reason")[:500] or "控制台重试 / retried in the console",
-            )
-        )
+    count = _retry(
+        page,
+        "failed",
+        lambda ids, every, **kw: c.RetryDeadlines(ids=ids, all_failed=every, **kw),
+        "请选择要重试的期限 / choose the deadlines to retry",
     )
     return page.redirect(
         "/console/ops/deadlines",

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "entrypoints"
 FORBIDDEN = re.compile(
-    r"service\.run\(|service\.read\(|(?<![\w.])select\(|(?<![\w.])(?<!def )text\(|lambda w\b|"
+    r"service\.run\(|service\.read\(|(?<![\w.])select\(|(?<![\w.])text\(|lambda w\b|"
     r"\bw\.session\b|from sqlmodel import|from sqlalchemy import .*\b(select|text)\b"
 )
 
