@@ -28,9 +28,11 @@ from db.tables import (
     Unit,
 )
 from lifecycle.errors import NotFound
+from lifecycle.rulebook.model import Rulebook
 from lifecycle.table import STATES, TRANSITIONS
 from workflows import console_actions, queries, rules
 from workflows.core import Work
+from workflows.trace_words import trace_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: How far ahead the dashboard's deadlines look, and how many it lists.
@@ -589,11 +591,13 @@ def tenancy_page(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         "account_manager": firm.account_manager,
     }
     out["space_name"] = space.name
-    words = _words(w, t.rulebook_version or space.rulebook_version)
+    rb = _rulebook(w, t.rulebook_version or space.rulebook_version)
+    words = _words(rb)
     out["firm_facts"]["industry_words"] = words["industry"].get(firm.industry)
     out["track_words"] = words["track"].get(t.track)
     out["agreement"] = _agreement(events)
     out["timeline"] = [explain(e, words) for e in events]
+    out["trace_words"] = trace_words(rb)
     for d in out["deadlines"]:
         d["label"] = DEADLINE_LABELS.get(d["kind"], (d["kind"], d["kind"]))
     out["documents"] = _documents(w, t, events)
@@ -604,11 +608,17 @@ def tenancy_page(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     return out
 
 
-def _words(w: Work, version: str | None) -> dict[str, dict[str, tuple[str, str]]]:
-    """The rulebook's words for its track and industry codes (none without a rulebook)."""
+def _rulebook(w: Work, version: str | None) -> Rulebook | None:
+    """The rulebook ``version`` (None when there is none)."""
     try:
-        rb = rules.by_version(w, version)
+        return rules.by_version(w, version)
     except NotFound:
+        return None
+
+
+def _words(rb: Rulebook | None) -> dict[str, dict[str, tuple[str, str]]]:
+    """The rulebook's words for its track and industry codes (none without a rulebook)."""
+    if rb is None:
         return {"track": {}, "industry": {}}
     return {
         "track": {code: (t.label_zh, t.label_en) for code, t in rb.tracks.items()},

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lifecycle.table import TRANSITIONS
+from workflows.trace_words import TRACE_WORDS
 
 #: The triggers the application page offers (the rest belong to the tenancy page).
 APPLICATION_TRIGGERS = frozenset(
@@ -28,34 +29,6 @@ TRIGGER_LABELS: dict[str, tuple[str, str]] = {
     "unassign_reviewer": ("取消分配评审专家", "reviewer unassigned"),
     "lodge_objection": ("登记公示异议", "objection lodged"),
     "dismiss_objection": ("异议不成立", "objection dismissed"),
-}
-#: Names in a trace that are not profile fields or criteria.
-TRACE_WORDS: dict[str, tuple[str, str]] = {
-    "standard": ("标准", "standard"),
-    "on": ("审查日", "on"),
-    "age_months": ("成立月数", "age in months"),
-    "latest_entry_on": ("最迟入驻日", "latest entry"),
-    "max_age_months": ("成立月数上限", "max age in months"),
-    "max_area_m2": ("面积上限（m²）", "max area (m²)"),
-    "max_prev_year_revenue_yuan": ("上年营收上限（元）", "max previous-year revenue"),
-    "max_staff": ("人数上限", "max staff"),
-    "max_revenue_yuan": ("营收上限（元）", "max revenue"),
-    "max_assets_yuan": ("资产上限（元）", "max assets"),
-    "require_true": ("须为“是”", "must be yes"),
-    "require_false": ("须为“否”", "must be no"),
-    "industries": ("行业清单", "industries"),
-    "period": ("期限", "period"),
-    "barred_until": ("限制期至", "barred until"),
-    "reviewer": ("评审专家", "reviewer"),
-    "reviewers": ("评审人数", "reviewers"),
-    "score": ("得分", "score"),
-    "band": ("分数段", "band"),
-    "excluded": ("回避", "excluded"),
-    "dropped": ("去掉", "dropped"),
-    "trim_from": ("去分起始人数", "trim from"),
-    "trim_each_end": ("两端各去", "trim each end"),
-    "mean": ("平均分", "mean"),
-    "counted": ("计入", "counted"),
 }
 
 

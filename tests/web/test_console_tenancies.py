@@ -165,6 +165,7 @@ def test_screening_through_the_confirmation_acts_once_and_explains_the_decision(
     assert "已执行「形式审查」" in page and "专家评审中" in page
     assert "决定依据" in page and "形式审查通过" in page
     assert re.search(r'class="rule">H\d', page), "each rule of the screening is shown"
+    assert "人数上限" in page and "max_staff" not in page, "the trace's names in words"
     offered = set(re.findall(r"/actions/(\w+)", page))
     assert "screen" not in offered and "approve" in offered
 

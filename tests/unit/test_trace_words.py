@@ -1,0 +1,110 @@
+"""Every name a decision's trace uses under the default rulebook has words for a person: the
+console shows "同比增长（%） 25.00", never "growth_percent=25.00"."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from lifecycle.rulebook import (
+    ApplicationProfile,
+    Rulebook,
+    Trace,
+    apply_grade_cap,
+    evaluate_hard_requirements,
+    parse_rulebook,
+    score_application,
+    score_review,
+)
+from lifecycle.rulebook.admission import ReviewerScoreInput
+from workflows.trace_words import TRACE_WORDS, trace_words
+
+DEFAULT = Path(__file__).resolve().parents[2] / "workflows" / "default_rulebook.toml"
+RB: Rulebook = parse_rulebook(DEFAULT.read_text("utf-8"), "default_rulebook.toml")
+FIGURES: dict[str, Any] = {
+    "revenue_yuan": 3_000_000,
+    "tax_paid_yuan": 250_000,
+    "rd_spend_yuan": 240_000,
+    "new_ip_count": 3,
+    "high_tech_enterprise": True,
+    "tech_sme": True,
+    "specialized_new": False,
+    "equity_raised_yuan": 1_000_000,
+    "headcount": 30,
+    "rd_staff": 9,
+    "graduates_hired": 2,
+    "rent_on_time": True,
+    "data_on_time": True,
+    "safety_inspections_passed": True,
+    "activities_attended": 2,
+}
+PROFILE = ApplicationProfile(
+    uscc="91510100MA61R7LN1Y",
+    name="成都示例医疗科技有限公司",
+    founded_on=date(2024, 3, 1),
+    staff=12,
+    revenue_yuan=800_000,
+    assets_yuan=3_000_000,
+    prev_year_revenue_yuan=600_000,
+    requested_area_m2=240,
+    industry="pharma",
+    track="incubation",
+    prohibited_business=False,
+    major_incident_recent=False,
+    abnormal_operations_listed=False,
+    serious_dishonest_listed=False,
+    dishonest_executee=False,
+    ip_ownership_clear=True,
+    env_fire_safety_approved=True,
+    water_intensive_or_polluting=False,
+    will_register_in_space=True,
+)
+
+
+def _names(trace: Trace) -> set[str]:
+    out: set[str] = set()
+    for step in trace.steps:
+        for part in (step.figures, step.threshold):
+            if isinstance(part, dict):
+                out |= {str(k) for k in part}
+    return out - set(RB.grades)  # a grade is called by its letter
+
+
+def _traces() -> list[Trace]:
+    with_previous = score_review(
+        RB,
+        figures=FIGURES,
+        previous_figures={"revenue_yuan": 2_400_000, "tax_paid_yuan": 200_000},
+        leased_area_m2=400,
+    )
+    first_year = score_review(RB, figures=FIGURES, leased_area_m2=400, previous_grade="B")
+    missing = score_review(RB, figures={}, submitted=False)
+    vetoed = score_review(RB, figures=FIGURES, leased_area_m2=400, vetoes=("major_accident",))
+    capped = apply_grade_cap(RB, [(i, with_previous) for i in range(10)])
+    sheet = dict.fromkeys((c.id for c in RB.admission.scoring.criteria), 1)
+    panel = score_application(RB, [ReviewerScoreInput(f"r{i}", i == 0, sheet) for i in range(6)])
+    screened = evaluate_hard_requirements(RB, PROFILE, on=date(2025, 6, 2))
+    return [
+        with_previous.trace,
+        first_year.trace,
+        missing.trace,
+        vetoed.trace,
+        *(d.trace for _, d in capped),
+        panel.trace,
+        screened.trace,
+    ]
+
+
+def test_every_name_in_a_trace_has_words() -> None:
+    words = trace_words(RB)
+    names = set().union(*(_names(t) for t in _traces()))
+    assert {"growth_percent", "previous_revenue_yuan", "per_m2", "max_staff"} <= names
+    assert sorted(names - set(words)) == []
+    assert words["previous_revenue_yuan"] == ("上年营业收入", "Revenue (previous year)")
+
+
+def test_without_a_rulebook_the_fixed_words_and_profile_fields_remain() -> None:
+    words = trace_words(None)
+    assert TRACE_WORDS.items() <= words.items()
+    assert words["staff"][0] == "从业人员"
