@@ -271,6 +271,26 @@ SPECS: tuple[MessageSpec, ...] = (
     MessageSpec("application_lapsed", _firm("reason", {"reason": "补充材料逾期未提交"})),
     MessageSpec("review_opened", _firm("period due_on", {"period": 2026, "due_on": "2027-01-15"})),
     MessageSpec(
+        "review_received",
+        _firm(
+            "period received_on reported in_time",
+            {
+                "period": 2026,
+                "received_on": "2027-01-08",
+                "reported": 15,
+                "due_on": "2027-01-15",
+                "in_time": True,
+            },
+            {
+                "period": 2026,
+                "received_on": "2027-01-20",
+                "reported": 12,
+                "due_on": "2027-01-15",
+                "in_time": False,
+            },
+        ),
+    ),
+    MessageSpec(
         "review_reminder",
         _firm(
             "period due_on offset",

@@ -57,6 +57,7 @@ MESSAGES: dict[str, Words] = {
     "application_withdrawn": ("申请已撤回", "application withdrawn"),
     "application_lapsed": ("申请已失效", "application lapsed"),
     "review_opened": ("年度考核开始", "annual review opened"),
+    "review_received": ("考核数据回执", "review figures received"),
     "review_reminder": ("考核材料提醒", "review reminder"),
     "review_overdue": ("考核材料逾期", "review overdue"),
     "review_result": ("年度考核结果", "review result"),

@@ -134,6 +134,18 @@ def submit_review(
     assert review.id is not None
     e.update("reviews", review.id, figures=dict(figures), status="submitted", submitted_at=e.now)
     e.cancel("review_reminder", "review_overdue_reminder")
+    # A receipt for each submission (a corrected one gets its own): what arrived and when.
+    e.notify(
+        "review_received",
+        context={
+            "period": review.period,
+            "received_on": e.today,
+            "reported": sum(1 for v in figures.values() if v is not None),
+            "due_on": review.due_on,
+            "in_time": review.due_on is None or e.today <= review.due_on,
+        },
+        key=f"{review.period}:{e.tenancy.version}",
+    )
     return e.record(
         "submit_review",
         actor=actor,

@@ -212,6 +212,7 @@ FIRM_KEYS = [
     "agreement_signed",
     "review_opened",
     "review_reminder",
+    "review_received",
     "review_result",
     "rectification_notice",
     "reinspection_result",

@@ -172,12 +172,13 @@ def test_review_reminders_overdue_escalation_missing_data_grade_and_rectificatio
             ("rectification_notice", "firm", None),
         ],
     }
-    # The diligent firm got the -5 reminder only; its submission silenced the rest.
+    # The diligent firm got the -5 reminder only; its submission (and its receipt) silenced
+    # the rest.
     assert [
         (m.message, m.context.get("offset"))
         for m in outbox(engine, diligent)
         if m.message.startswith("review")
-    ] == [("review_opened", None), ("review_reminder", -5)]
+    ] == [("review_opened", None), ("review_reminder", -5), ("review_received", None)]
     assert {
         d.kind: d.status for d in deadlines(engine, diligent) if d.kind.startswith("review")
     } == {"review_reminder": "cancelled", "review_submission_due": "moot"}

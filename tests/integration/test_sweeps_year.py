@@ -147,6 +147,7 @@ def test_a_simulated_year_of_a_space_runs_on_ticks_alone(
     assert sent(strong) == {
         ("review_opened", "firm"): 1,
         ("review_reminder", "firm"): 1,
+        ("review_received", "firm"): 1,
         ("review_result", "firm"): 1,
     }
     assert sent(silent) == {
@@ -163,6 +164,7 @@ def test_a_simulated_year_of_a_space_runs_on_ticks_alone(
     assert sent(leaving) == {
         ("review_opened", "firm"): 1,
         ("review_reminder", "firm"): 1,
+        ("review_received", "firm"): 1,
         ("review_result", "firm"): 1,
         ("term_expiry_warning", "firm"): 3,
         ("exit_confirmed", "firm"): 1,

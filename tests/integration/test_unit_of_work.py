@@ -133,7 +133,7 @@ def test_a_firms_annual_review_runs_without_an_orm_session(
         ).all()
     )
     assert review["status"] == "decided" and review["grade"] is not None
-    assert sorted(notices) == ["review_opened", "review_result"]
+    assert sorted(notices) == ["review_opened", "review_received", "review_result"]
     assert service.read(lambda w: verify(w.session)).ok
 
 

@@ -240,7 +240,34 @@ def test_submitting_records_the_figures_and_cancels_the_reminders() -> None:
     (event,) = e.events
     data = {"period": 2024, "figures": {"headcount": 25}}
     assert plain(event["data"]) == data and event["hash"] == expected_hash(event, data)
-    assert not e.inserts and not e.deadlines and not e.notices
+    assert not e.inserts and not e.deadlines
+    (receipt,) = e.notices  # the firm's receipt: what arrived, and until when it may correct
+    assert receipt["message"] == "review_received" and receipt["audience"] == "firm"
+    assert (
+        plain(receipt["context"]).items()
+        >= {
+            "period": 2024,
+            "received_on": "2025-01-02",
+            "reported": 1,
+            "due_on": "2025-01-15",
+            "in_time": True,
+        }.items()
+    )
+
+
+def test_a_corrected_submission_gets_its_own_receipt_and_a_late_one_says_so() -> None:
+    first = effects(UNDER_REVIEW)
+    again = Effects(tenancy(UNDER_REVIEW, version=6), now=NOW, today=TODAY)
+    reviews.submit_review(
+        first, review_row(status="open"), {"headcount": 25}, actor="企业", reason=None
+    )
+    late = review_row(status="submitted", due_on=date(2024, 12, 31))
+    reviews.submit_review(
+        again, late, {"headcount": 26, "rd_staff": None}, actor="企业", reason=None
+    )
+    (one,), (two,) = first.notices, again.notices
+    assert one["dedupe_key"] != two["dedupe_key"]
+    assert plain(two["context"])["in_time"] is False and plain(two["context"])["reported"] == 1
 
 
 # ---- deciding -------------------------------------------------------------------------------

@@ -106,9 +106,10 @@ def test_a_firms_annual_review_is_opened_submitted_and_decided(
     assert {s for _, _, s, _ in deadlines(db, t)} == {"cancelled"}
     assert notices(db, t) == [
         ("review_opened", f"review_opened:firm:{t}:2024"),
+        ("review_received", f"review_received:firm:{t}:2024:2"),
         ("review_result", f"review_result:firm:{t}:2024"),
     ]
-    result = db.rows("outbox", tenancy_id=t)[1]["context"]
+    result = db.rows("outbox", tenancy_id=t)[2]["context"]
     assert (result["grade"], result["outcome"]) == ("C", "pass")
 
     assert chained(db, t) == ["open_review", "submit_review", "pass_review"]
