@@ -131,6 +131,7 @@ def firm_applications(w: Work, *, firm_id: int) -> list[dict[str, Any]]:
                 "track": t.track,
                 "area": app.requested_area_m2,
                 "submitted_at": app.submitted_at,
+                "profile": dict(app.profile or {}),
                 "screening": screening_of(app.decision),
                 "last_trigger": last.trigger if last is not None else None,
                 "last_reason": last.reason if last is not None else None,

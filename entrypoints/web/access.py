@@ -36,6 +36,7 @@ PAGES: dict[str, Rule] = {
     "web_portal_apply": Rule(FIRM),
     "web_portal_apply_submit": Rule(FIRM),
     "web_portal_apply_resubmit": Rule(FIRM, "tenancy"),
+    "web_portal_apply_answer": Rule(FIRM, "tenancy"),
     "web_portal_apply_withdraw": Rule(FIRM, "tenancy"),
     # console: exit cases
     "web_exits": Rule(READERS),

@@ -206,19 +206,104 @@ def apply_submit(page: PageDep) -> Response:
 TenancyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
+def _own_application(page: Page, tenancy_id: int) -> dict[str, Any]:
+    """The firm's own application ``tenancy_id`` (NotFound for any other)."""
+    for application in page.query(qa.firm_applications, firm_id=_firm_id(page)):
+        if application["id"] == tenancy_id:
+            return dict(application)
+    raise NotFound("tenancy", tenancy_id)
+
+
+def _as_typed(profile: Mapping[str, Any]) -> dict[str, str]:
+    """A stored profile as the form's fields hold it: yes/no, whole numbers without ".0"."""
+    typed: dict[str, str] = {}
+    for code, value in profile.items():
+        if isinstance(value, bool):
+            typed[code] = "yes" if value else "no"
+        elif isinstance(value, float) and value.is_integer():
+            typed[code] = str(int(value))
+        elif value is not None:
+            typed[code] = str(value)
+    return typed
+
+
+def _answer_page(
+    page: Page,
+    application: Mapping[str, Any],
+    *,
+    values: Mapping[str, str] | None = None,
+    problems: Mapping[str, str] | None = None,
+    note: str = "",
+    status: int = 200,
+    error: str = "",
+) -> HTMLResponse:
+    form = page.query(qa.application_form, firm_id=_firm_id(page), space=application["space"])
+    return page.render(
+        "portal/apply_answer.html",
+        status=status,
+        m=application,
+        form=form,
+        values=_as_typed(application["profile"]) if values is None else values,
+        problems=problems or {},
+        note=note,
+        error=error,
+        uscc_pattern=USCC_PATTERN,
+        deadline_labels=DEADLINE_LABELS,
+        help=FIELD_HELP,
+    )
+
+
+@router.get("/portal/apply/{tenancy_id}/answer", name="web_portal_apply_answer")
+def answer_form(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
+    """What the space asked for, and the application as it stands, to correct and send."""
+    return _answer_page(page, _own_application(page, tenancy_id))
+
+
 @router.post("/portal/apply/{tenancy_id}/resubmit", name="web_portal_apply_resubmit")
 def resubmit(page: PageDep, tenancy_id: TenancyId) -> Response:
-    """The firm has added what was asked for: the application goes back to screening."""
-    note = page.field("note").strip()
-    page.act(
-        c.Resubmit(
-            tenancy_id=tenancy_id,
-            actor=page.principal.actor,
-            reason=note[:20_000] or None,
+    """The firm has added what was asked for, correcting its application where it had to:
+    the application goes back to screening, on the corrected profile."""
+    note = page.field("note").strip()[:20_000]
+    changes: dict[str, Any] = {}
+    application: dict[str, Any] | None = None
+    values: dict[str, str] = {}
+    if page.field("with_profile") == "1":
+        application = _own_application(page, tenancy_id)
+        form = page.query(qa.application_form, firm_id=_firm_id(page), space=application["space"])
+        codes = [s["code"] for s in form["fields"] if s["code"] not in FROM_ACCOUNT]
+        values = {code: page.field(code)[:2000] for code in codes}
+        profile, problems = _profile(form["fields"], values, page.lang)
+        if problems:
+            return _answer_page(
+                page, application, values=values, problems=problems, note=note, status=422
+            )
+        current = application["profile"]
+        changes = {code: v for code, v in profile.items() if current.get(code) != v}
+    try:
+        page.act(
+            c.Resubmit(
+                tenancy_id=tenancy_id,
+                profile=changes,
+                actor=page.principal.actor,
+                reason=note or None,
+            )
         )
+    except InvalidInput as err:
+        if application is None:
+            raise
+        said = describe(err, page.lang)
+        return _answer_page(page, application, values=values, note=note, status=422, error=said)
+    corrected = (
+        (f"，更正 {len(changes)} 项", f", {len(changes)} field(s) corrected")
+        if changes
+        else ("", "")
     )
     return page.redirect(
-        "/portal/apply#mine", ("已重新提交，等待形式审查", "sent again: waiting for screening")
+        "/portal/apply#mine",
+        (
+            f"已重新提交{corrected[0]}，等待形式审查",
+            f"sent again{corrected[1]}: waiting for screening",
+        ),
     )
 
 

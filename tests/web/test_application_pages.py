@@ -18,6 +18,7 @@ from web_support import signed_in, tokens_in
 from entrypoints.demo_data import good_profile, make_uscc, scores
 from workflows import commands as c
 from workflows import identity as i
+from workflows import queries
 from workflows import queries_application_form as qf
 from workflows import queries_applications as qa
 
@@ -391,6 +392,54 @@ def test_a_firm_answers_an_information_request_and_withdraws_only_its_own(
     assert unconfirmed.status_code == 422 and _state(world, t) == "applied"
     response = _post(client, "/portal/apply", f"/portal/apply/{t}/withdraw", {"confirm": "1"})
     assert response.status_code == 303 and _state(world, t) == "withdrawn"
+
+
+def _profile(world: World, tenancy_id: int) -> dict[str, Any]:
+    detail = world.app.service.query(qa.application_detail, tenancy_id=tenancy_id)
+    return {f["code"]: f["value"] for f in detail["profile"]}
+
+
+def test_a_firm_corrects_its_application_when_asked_for_information(world: World) -> None:
+    t = world.own_tenancy
+    world.do(c.RequestInfo(tenancy_id=t, items="从业人员人数有误，请按社保缴纳人数更正"))
+    client = signed_in(world, "firm")
+    assert f'href="/portal/apply/{t}/answer"' in client.get("/portal/apply").text
+    before = _profile(world, t)
+    page = _readable(client.get(f"/portal/apply/{t}/answer").text)
+    assert "从业人员人数有误" in page and "补充材料截止" in page
+    assert f'name="staff" value="{before["staff"]}"' in page  # the application as it stands
+    form = {
+        k: ("yes" if v is True else "no" if v is False else str(v))
+        for k, v in before.items()
+        if k not in ("uscc", "name")
+    }
+
+    wrong = _post(
+        client,
+        f"/portal/apply/{t}/answer",
+        f"/portal/apply/{t}/resubmit",
+        {**form, "staff": "很多", "with_profile": "1"},
+    )
+    assert wrong.status_code == 422 and "请更正以下标出的" in wrong.text
+    assert 'value="很多"' in wrong.text  # what was typed stays on the page
+    assert _state(world, t) == "info_requested" and _profile(world, t) == before
+
+    sent = _post(
+        client,
+        f"/portal/apply/{t}/answer",
+        f"/portal/apply/{t}/resubmit",
+        {**form, "staff": str(int(before["staff"]) + 7), "with_profile": "1", "note": "按社保人数"},
+    )
+    assert sent.status_code == 303, sent.text
+    assert _state(world, t) == "applied"
+    assert _profile(world, t) == {**before, "staff": int(before["staff"]) + 7}
+    events = world.app.service.query(queries.timeline, tenancy_id=t)
+    (event,) = [e for e in events if e["trigger"] == "resubmit"]
+    assert event["data"]["changed"] == ["staff"] and event["reason"] == "按社保人数"
+    assert "更正 1 项" in client.get("/portal/apply").text
+
+    other = world.other_tenancy
+    assert client.get(f"/portal/apply/{other}/answer").status_code == 404
 
 
 def test_applying_twice_in_one_space_is_said_on_the_form(world: World) -> None:
