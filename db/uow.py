@@ -5,7 +5,7 @@ transaction. A command that reads and writes only through the repositories and t
 writer (the review commands) never pays for one.
 
 Handlers reach the repositories (``uow.tenancies``, ``uow.reviews``, ``uow.allocations``,
-``uow.spaces``, ``uow.rulebooks``, ``uow.admissions``, ``uow.ids``) and the writer
+``uow.spaces``, ``uow.rulebooks``, ``uow.admissions``, ``uow.cohorts``, ``uow.ids``) and the writer
 (``uow.writer``) through the unit of work: here they are :mod:`db.repositories` and
 :mod:`db.writer` bound to its connection; an in-memory stand-in (``tests/fakes.py``,
 ``FakeUnitOfWork``) keeps rows in dicts instead, so handler tests can run without a
@@ -27,6 +27,7 @@ from sqlmodel import Session
 from db import repositories as repo
 from db import writer
 from db.cases import Cases, CoreCases
+from db.cohorts import Cohorts, CoreCohorts
 from db.effects import Effects, Rows
 from db.engine import READ_ONLY
 from db.identity import CoreIdentity, Identity
@@ -103,6 +104,8 @@ class AbstractUnitOfWork(Protocol):
     @property
     def cases(self) -> Cases: ...
     @property
+    def cohorts(self) -> Cohorts: ...
+    @property
     def registry(self) -> Registry: ...
     @property
     def queues(self) -> Queues: ...
@@ -145,6 +148,8 @@ class UnitOfWork:
         self.writer: EffectWriter = CoreWriter(self.current_connection)
         # The residency and exit reads (open cases, rectifications, violations, events).
         self.cases: Cases = CoreCases(self.current_connection)
+        # The many rows a cycle, a ledger or a report loads at once.
+        self.cohorts: Cohorts = CoreCohorts(self.current_connection)
         # The registry and correction reads (spaces, units, firms, who holds what).
         self.registry: Registry = CoreRegistry(self.current_connection)
         # The deadline and outbox queues (the sweep's claims, what an operator retries).

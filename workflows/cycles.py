@@ -28,7 +28,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import exists, func
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from db.effects import Rows
@@ -44,7 +44,6 @@ from lifecycle.errors import (
 )
 from lifecycle.table import ACTIVE, EXIT_NOTICE, PHASE, RECTIFYING, VACATING, Phase
 from workflows import rules
-from workflows.batch import candidates
 from workflows.commands import OpenReview
 from workflows.core import Work
 from workflows.reports import report_dict
@@ -77,37 +76,15 @@ class CycleReport:
         return report_dict(self)
 
 
-def _candidates(space_id: int, period: int) -> Any:
-    """Active tenancies of the space whose term began by the period's end, without its review
-    (``workflows.batch.candidates``: the batch path opens the same ones)."""
-    return select(Tenancy.id).where(*candidates(space_id, period))
-
-
 def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
     """Count what the cycle will and will not touch (for the report and the progress bar)."""
-    reviewed = exists().where(
-        col(Review.tenancy_id) == col(Tenancy.id), col(Review.period) == period
-    )
-    in_space = select(func.count()).select_from(Tenancy).where(Tenancy.space_id == space_id)
-    report.already_open = w.session.exec(in_space.where(reviewed)).one()
-    by_state = w.session.exec(
-        select(Tenancy.state, func.count())
-        .where(Tenancy.space_id == space_id, ~reviewed)
-        .group_by(Tenancy.state)
-    ).all()
-    for state, n in by_state:
+    survey = w.uow.cohorts.cycle_survey(space_id, period)
+    report.already_open = survey.already_open
+    for state, n in survey.by_state.items():
         if state != ACTIVE and PHASE[state] in (Phase.RESIDENCY, Phase.EXIT):
             report.skipped_by_state[state] = n
-    report.not_started = w.session.exec(
-        in_space.where(
-            Tenancy.state == ACTIVE,
-            ~reviewed,
-            (col(Tenancy.term_start) > date(period, 12, 31)) | col(Tenancy.term_start).is_(None),
-        )
-    ).one()
-    report.eligible = w.session.exec(
-        select(func.count()).select_from(_candidates(space_id, period).subquery())
-    ).one()
+    report.not_started = survey.not_started
+    report.eligible = survey.eligible
 
 
 @dataclass
@@ -189,13 +166,12 @@ def open_cycle(
         raise InvalidInput("chunk", "must be at least 1", chunk)
 
     def prepare(w: Work) -> tuple[int, CycleReport]:
-        space = w.space_by_code(space_code)
+        space = w.space_row(space_code)
         check_period(period, w.today)
         # Fail fast on the calendar (an unpublished year, a rule the month cannot satisfy)
         # rather than once per tenancy.
         rbook.review_due_on(rules.for_space(w, space), w.calendar, opened_on=w.today)
         report = CycleReport(space.code, period)
-        assert space.id is not None
         _survey(w, space.id, period, report)
         return space.id, report
 
@@ -207,14 +183,7 @@ def open_cycle(
     last_id = 0
 
     def next_chunk(w: Work) -> list[int]:
-        return list(
-            w.session.exec(
-                _candidates(space_id, period)
-                .where(col(Tenancy.id) > last_id)
-                .order_by(col(Tenancy.id))
-                .limit(chunk)
-            ).all()
-        )
+        return w.uow.cohorts.cycle_candidates(space_id, period, after=last_id, limit=chunk)
 
     while True:
         if stop and stop():
@@ -295,7 +264,7 @@ def due_cycles(service: Service) -> list[tuple[str, int]]:
 
     def q(w: Work) -> list[tuple[str, int]]:
         due: list[tuple[str, int]] = []
-        for space in w.session.exec(select(Space).order_by(col(Space.id))).all():
+        for space in w.uow.cohorts.spaces():
             try:
                 opens = rbook.review_opens_on(rules.for_space(w, space), w.calendar, w.today.year)
             except CalendarError as err:
@@ -306,12 +275,8 @@ def due_cycles(service: Service) -> list[tuple[str, int]]:
                     err.message,
                 )
                 continue
-            assert space.id is not None
             period = w.today.year - 1
-            if (
-                w.today >= opens
-                and w.session.exec(_candidates(space.id, period).limit(1)).first() is not None
-            ):
+            if w.today >= opens and w.uow.cohorts.cycle_candidates(space.id, period, limit=1):
                 due.append((space.code, period))
         return due
 
