@@ -2,7 +2,8 @@
 
 The batch path is "load many, decide each, write many"; these are its "load many" for the
 review cycle (who a cycle opens, what it leaves alone), for the operators' ledgers (a space's
-tenancies with their firms, their units, reviews and exit cases) and for the figures sheet.
+tenancies with their firms, their units, reviews and exit cases), for the figures sheet and
+for the operators' daily digest (what waits for them, and how much).
 Like :mod:`db.pages`, each read is a Core statement built once that returns plain records.
 Workflows reach them as ``uow.cohorts``.
 """
@@ -10,11 +11,11 @@ Workflows reach them as ``uow.cohorts``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, select
 
 from db.cases import EXIT_CASE_COLUMNS, ExitCaseRow
 from db.effects import TENANCY_COLUMNS, TenancyRow
@@ -22,10 +23,12 @@ from db.registry import SPACE_COLUMNS, SpaceRow
 from db.repositories import FIRM_COLUMNS, REVIEW_COLUMNS, FirmRow, ReviewRow
 from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
-from lifecycle.table import ACTIVE
+from lifecycle.table import ACTIVE, EXIT_NOTICE, PUBLICITY, RECTIFYING, VACATING
 
 _NAMES = ("tenancies", "reviews", "firms", "spaces", "allocations", "units", "exit_cases")
 _T, _R, _F, _S, _A, _U, _X = (ALL_TABLES.tables[name] for name in _NAMES)
+_RC, _D = ALL_TABLES.tables["rectifications"], ALL_TABLES.tables["deadlines"]
+_O = ALL_TABLES.tables["outbox"]
 
 
 def cycle_candidates(space_id: int, period: int) -> tuple[ColumnElement[bool], ...]:
@@ -89,6 +92,79 @@ _FIGURES_COHORT = (
 )
 
 
+@dataclass(slots=True)
+class Waiting:
+    """Something waiting for an operator: the tenancy, its firm's name, its space's code, the
+    day it fell due, and for a review its period, for a deadline its kind and payload."""
+
+    tenancy_id: int
+    firm: str
+    space: str
+    due_on: date | None
+    period: int | None = None
+    kind: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class DigestCounts:
+    """Reviews still open past their deadline; deadlines pending today; dead messages."""
+
+    overdue_reviews: int
+    due_today: int
+    dead_messages: int
+
+
+def _waiting(table: Table, *columns: Any, where: tuple[Any, ...], order: Any) -> Select[Any]:
+    """(tenancy id, firm name, space code, ``columns``) of the rows of ``table`` (a table of
+    rows that belong to a tenancy) matching ``where``, by ``order``."""
+    tenancy = _T.join(_F, _F.c.id == _T.c.firm_id).join(_S, _S.c.id == _T.c.space_id)
+    return (
+        select(_T.c.id, _F.c.name, _S.c.code, *columns)
+        .select_from(tenancy.join(table, table.c.tenancy_id == _T.c.id))
+        .where(*where)
+        .order_by(order)
+    )
+
+
+_SUBMITTED = _waiting(
+    _R, _R.c.due_on, _R.c.period, where=(_R.c.status == "submitted",), order=_R.c.submitted_at
+)
+#: Open cases whose window ended before ``day`` while the tenancy still waits in their state.
+_OVERDUE = {
+    kind: _waiting(
+        table,
+        ended,
+        where=(table.c.status == "open", _T.c.state == state, ended < bindparam("day")),
+        order=ended,
+    )
+    for kind, table, state, ended in (
+        ("rectification", _RC, RECTIFYING, _RC.c.due_on),
+        ("objection", _X, EXIT_NOTICE, _X.c.objection_due_on),
+        ("vacating", _X, VACATING, _X.c.vacate_due_on),
+    )
+}
+_PUBLICITY_ENDED = _waiting(
+    _D,
+    _D.c.due_on,
+    where=(_D.c.kind == "publicity_end", _D.c.status == "done", _T.c.state == PUBLICITY),
+    order=_D.c.due_at,
+)
+_FAILED = _waiting(
+    _D, _D.c.due_on, _D.c.kind, _D.c.payload, where=(_D.c.status == "failed",), order=_D.c.due_at
+)
+_COUNT = select(func.count())
+_OVERDUE_REVIEWS = _COUNT.select_from(_R).where(
+    _R.c.status == "open", _R.c.due_on < bindparam("day")
+)
+_DUE_TODAY = _COUNT.select_from(_D).where(_D.c.status == "pending", _D.c.due_on == bindparam("day"))
+_DEAD = _COUNT.select_from(_O).where(_O.c.status == "dead")
+_PENDING_FROM = _COUNT.select_from(_D).where(
+    _D.c.status == "pending", _D.c.due_on >= bindparam("day")
+)
+_SPACE_CODES = select(_S.c.code).order_by(_S.c.code)
+
+
 class Cohorts(Protocol):
     """The cohort reads as a unit of work hands them out (``uow.cohorts``)."""
 
@@ -102,6 +178,13 @@ class Cohorts(Protocol):
     def reviews(self, tenancy_ids: Sequence[int], period: int | None = None) -> list[ReviewRow]: ...
     def exit_cases(self, tenancy_ids: Sequence[int]) -> list[ExitCaseRow]: ...
     def figures_cohort(self, space_id: int, period: int) -> list[tuple[str, str]]: ...
+    def reviews_submitted(self) -> list[Waiting]: ...
+    def cases_overdue(self, kind: str, day: date) -> list[Waiting]: ...
+    def publicity_ended(self) -> list[Waiting]: ...
+    def deadlines_failed(self) -> list[Waiting]: ...
+    def digest_counts(self, day: date) -> DigestCounts: ...
+    def space_codes(self) -> list[str]: ...
+    def deadlines_pending_from(self, day: date) -> int: ...
 
 
 class CoreCohorts(OnConnection):
@@ -178,3 +261,45 @@ class CoreCohorts(OnConnection):
         submitted, by tenancy."""
         params = {"space_id": space_id, "period": period}
         return [(uscc, name) for uscc, name in self.connection().execute(_FIGURES_COHORT, params)]
+
+    # ---- the operators' daily digest ---------------------------------------------------------
+    def reviews_submitted(self) -> list[Waiting]:
+        """Reviews submitted and waiting for a decision, by submission."""
+        rows = self.connection().execute(_SUBMITTED)
+        return [Waiting(t, firm, space, due_on, period=n) for t, firm, space, due_on, n in rows]
+
+    def cases_overdue(self, kind: str, day: date) -> list[Waiting]:
+        """Open cases whose window ended before ``day`` while the tenancy still waits in their
+        state, by that day: ``rectification`` (its due day, the tenancy rectifying),
+        ``objection`` (an exit case's objection window, in exit notice) or ``vacating`` (its
+        vacate-by day, vacating)."""
+        rows = self.connection().execute(_OVERDUE[kind], {"day": day})
+        return [Waiting(*row) for row in rows]
+
+    def publicity_ended(self) -> list[Waiting]:
+        """Tenancies still in publicity whose publicity deadline is done, by its due time."""
+        return [Waiting(*row) for row in self.connection().execute(_PUBLICITY_ENDED)]
+
+    def deadlines_failed(self) -> list[Waiting]:
+        """Deadlines whose automatic handling failed, by due time."""
+        rows = self.connection().execute(_FAILED)
+        return [
+            Waiting(t, firm, space, due_on, kind=kind, payload=payload)
+            for t, firm, space, due_on, kind, payload in rows
+        ]
+
+    def digest_counts(self, day: date) -> DigestCounts:
+        conn, params = self.connection(), {"day": day}
+        return DigestCounts(
+            overdue_reviews=conn.execute(_OVERDUE_REVIEWS, params).scalar_one(),
+            due_today=conn.execute(_DUE_TODAY, params).scalar_one(),
+            dead_messages=conn.execute(_DEAD).scalar_one(),
+        )
+
+    def space_codes(self) -> list[str]:
+        """Every space's code, in the database's order of codes."""
+        return list(self.connection().execute(_SPACE_CODES).scalars())
+
+    def deadlines_pending_from(self, day: date) -> int:
+        """How many deadlines are pending with a due day on or after ``day``."""
+        return int(self.connection().execute(_PENDING_FROM, {"day": day}).scalar_one())
