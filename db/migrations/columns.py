@@ -66,11 +66,29 @@ def fk(column: str, target: str) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint([column], [target])
 
 
-def indexes(table: str, *indexes: tuple[str, list[str]]) -> None:
-    """A table's indexes, created as Alembic's batch mode does (``f``: the name as given)."""
+def indexes(table: str, named: dict[str, list[str]]) -> None:
+    """A table's indexes (name: columns), created as Alembic's batch mode does (``f``: the
+    name as given)."""
     with op.batch_alter_table(table, schema=None) as batch_op:
-        for name, columns in indexes:
+        for name, columns in named.items():
             batch_op.create_index(batch_op.f(name), columns, unique=False)
+
+
+def keyed_table(
+    name: str,
+    *columns: sa.Column[Any] | sa.ForeignKeyConstraint,
+    unique: tuple[str, ...] = (),
+    index: dict[str, list[str]] | None = None,
+    wide: bool = False,
+) -> None:
+    """Create a table keyed by ``id`` (:func:`key`; :func:`big_key` when ``wide``) with
+    ``columns`` and foreign keys, a unique constraint over ``unique`` and its indexes, in the
+    order Alembic writes them."""
+    constraints = [sa.UniqueConstraint(*unique)] if unique else []
+    id_column = big_key() if wide else key()
+    op.create_table(name, id_column, *columns, sa.PrimaryKeyConstraint("id"), *constraints)
+    if index:
+        indexes(name, index)
 
 
 def drop(table: str, *indexes: str) -> None:

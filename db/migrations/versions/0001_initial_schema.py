@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from db.migrations.columns import at, big_key, drop, fk, indexes, integer, json, key, string, text
+from db.migrations.columns import at, drop, fk, indexes, integer, json, keyed_table, string, text
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -20,9 +20,8 @@ def upgrade() -> None:
         string("note", 200, nullable=True),
         sa.PrimaryKeyConstraint("day"),
     )
-    op.create_table(
+    keyed_table(
         "firms",
-        key(),
         string("name", 200),
         string("uscc", 18),
         string("industry", 64),
@@ -33,12 +32,10 @@ def upgrade() -> None:
         string("account_manager", 100, nullable=True),
         string("locale", 8),
         at("created_at"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("uscc"),
+        unique=("uscc",),
     )
-    op.create_table(
+    keyed_table(
         "message_templates",
-        key(),
         string("name", 64),
         string("locale", 8),
         string("part", 16),
@@ -46,8 +43,7 @@ def upgrade() -> None:
         text("source"),
         string("author", 100),
         at("created_at"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("name", "locale", "part", "revision"),
+        unique=("name", "locale", "part", "revision"),
     )
     op.create_table(
         "rulebooks",
@@ -64,9 +60,8 @@ def upgrade() -> None:
         at("heartbeat_at"),
         sa.PrimaryKeyConstraint("name"),
     )
-    op.create_table(
+    keyed_table(
         "inbox",
-        key(),
         integer("firm_id", nullable=True),
         string("audience", 16),
         integer("outbox_id"),
@@ -76,26 +71,22 @@ def upgrade() -> None:
         at("created_at"),
         at("read_at", nullable=True),
         fk("firm_id", "firms.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("outbox_id"),
+        unique=("outbox_id",),
+        index={"ix_inbox_firm_id": ["firm_id"]},
     )
-    indexes("inbox", ("ix_inbox_firm_id", ["firm_id"]))
 
-    op.create_table(
+    keyed_table(
         "spaces",
-        key(),
         string("code", 64),
         string("name", 200),
         string("timezone", 64),
         string("rulebook_version", 64, nullable=True),
         at("created_at"),
         fk("rulebook_version", "rulebooks.version"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("code"),
+        unique=("code",),
     )
-    op.create_table(
+    keyed_table(
         "users",
-        key(),
         string("username", 64),
         string("display_name", 100),
         string("role", 16),
@@ -103,12 +94,10 @@ def upgrade() -> None:
         string("email", 200, nullable=True),
         at("created_at"),
         fk("firm_id", "firms.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("username"),
+        unique=("username",),
     )
-    op.create_table(
+    keyed_table(
         "tenancies",
-        key(),
         integer("firm_id"),
         integer("space_id"),
         string("state", 32),
@@ -125,31 +114,26 @@ def upgrade() -> None:
         at("updated_at"),
         fk("firm_id", "firms.id"),
         fk("space_id", "spaces.id"),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    indexes(
-        "tenancies",
-        ("ix_tenancies_firm_id", ["firm_id"]),
-        ("ix_tenancies_space_state", ["space_id", "state"]),
+        index={
+            "ix_tenancies_firm_id": ["firm_id"],
+            "ix_tenancies_space_state": ["space_id", "state"],
+        },
     )
 
-    op.create_table(
+    keyed_table(
         "units",
-        key(),
         integer("space_id"),
         string("code", 64),
         string("kind", 32),
         sa.Column("area_m2", sa.Float(), nullable=False),
         string("status", 16),
         fk("space_id", "spaces.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("space_id", "code"),
+        unique=("space_id", "code"),
+        index={"ix_units_space_id": ["space_id"]},
     )
-    indexes("units", ("ix_units_space_id", ["space_id"]))
 
-    op.create_table(
+    keyed_table(
         "allocations",
-        key(),
         integer("tenancy_id"),
         integer("unit_id"),
         sa.Column("area_m2", sa.Float(), nullable=False),
@@ -157,17 +141,11 @@ def upgrade() -> None:
         sa.Column("end_on", sa.Date(), nullable=True),
         fk("tenancy_id", "tenancies.id"),
         fk("unit_id", "units.id"),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    indexes(
-        "allocations",
-        ("ix_allocations_tenancy_id", ["tenancy_id"]),
-        ("ix_allocations_unit_id", ["unit_id"]),
+        index={"ix_allocations_tenancy_id": ["tenancy_id"], "ix_allocations_unit_id": ["unit_id"]},
     )
 
-    op.create_table(
+    keyed_table(
         "applications",
-        key(),
         integer("tenancy_id"),
         string("track", 32),
         sa.Column("requested_area_m2", sa.Float(), nullable=False),
@@ -175,12 +153,10 @@ def upgrade() -> None:
         at("submitted_at"),
         json("decision"),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenancy_id"),
+        unique=("tenancy_id",),
     )
-    op.create_table(
+    keyed_table(
         "audit_events",
-        big_key(),
         integer("tenancy_id"),
         integer("seq"),
         string("actor", 100),
@@ -194,12 +170,11 @@ def upgrade() -> None:
         string("prev_hash", 64),
         string("hash", 64),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenancy_id", "seq"),
+        wide=True,
+        unique=("tenancy_id", "seq"),
     )
-    op.create_table(
+    keyed_table(
         "deadlines",
-        key(),
         string("kind", 48),
         integer("tenancy_id"),
         integer("subject_id", nullable=True),
@@ -211,18 +186,12 @@ def upgrade() -> None:
         at("created_at"),
         at("done_at", nullable=True),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("dedupe_key"),
-    )
-    indexes(
-        "deadlines",
-        ("ix_deadlines_due", ["status", "due_at"]),
-        ("ix_deadlines_tenancy_id", ["tenancy_id"]),
+        unique=("dedupe_key",),
+        index={"ix_deadlines_due": ["status", "due_at"], "ix_deadlines_tenancy_id": ["tenancy_id"]},
     )
 
-    op.create_table(
+    keyed_table(
         "exit_cases",
-        key(),
         integer("tenancy_id"),
         string("exit_type", 16),
         string("grounds", 64, nullable=True),
@@ -240,13 +209,11 @@ def upgrade() -> None:
         string("rulebook_version", 64, nullable=True),
         at("created_at"),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
+        index={"ix_exit_cases_tenancy_id": ["tenancy_id"]},
     )
-    indexes("exit_cases", ("ix_exit_cases_tenancy_id", ["tenancy_id"]))
 
-    op.create_table(
+    keyed_table(
         "outbox",
-        big_key(),
         string("dedupe_key", 200),
         string("message", 64),
         integer("tenancy_id", nullable=True),
@@ -262,18 +229,19 @@ def upgrade() -> None:
         at("sent_at", nullable=True),
         fk("firm_id", "firms.id"),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("dedupe_key"),
+        wide=True,
+        unique=("dedupe_key",),
     )
     indexes(
         "outbox",
-        ("ix_outbox_pending", ["status", "next_attempt_at"]),
-        ("ix_outbox_tenancy_id", ["tenancy_id"]),
+        {
+            "ix_outbox_pending": ["status", "next_attempt_at"],
+            "ix_outbox_tenancy_id": ["tenancy_id"],
+        },
     )
 
-    op.create_table(
+    keyed_table(
         "reviewer_scores",
-        key(),
         integer("tenancy_id"),
         string("reviewer", 100),
         sa.Column("conflict_of_interest", sa.Boolean(), nullable=False),
@@ -281,14 +249,12 @@ def upgrade() -> None:
         sa.Column("total", sa.Float(), nullable=False),
         at("created_at"),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenancy_id", "reviewer"),
+        unique=("tenancy_id", "reviewer"),
+        index={"ix_reviewer_scores_tenancy_id": ["tenancy_id"]},
     )
-    indexes("reviewer_scores", ("ix_reviewer_scores_tenancy_id", ["tenancy_id"]))
 
-    op.create_table(
+    keyed_table(
         "reviews",
-        key(),
         integer("tenancy_id"),
         integer("period"),
         string("status", 16),
@@ -303,14 +269,12 @@ def upgrade() -> None:
         json("trace"),
         at("decided_at", nullable=True),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenancy_id", "period"),
+        unique=("tenancy_id", "period"),
+        index={"ix_reviews_tenancy_id": ["tenancy_id"]},
     )
-    indexes("reviews", ("ix_reviews_tenancy_id", ["tenancy_id"]))
 
-    op.create_table(
+    keyed_table(
         "violations",
-        key(),
         integer("tenancy_id"),
         string("code", 64),
         text("facts"),
@@ -319,13 +283,11 @@ def upgrade() -> None:
         string("status", 16),
         at("reported_at"),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
+        index={"ix_violations_tenancy_id": ["tenancy_id"]},
     )
-    indexes("violations", ("ix_violations_tenancy_id", ["tenancy_id"]))
 
-    op.create_table(
+    keyed_table(
         "rectifications",
-        key(),
         integer("tenancy_id"),
         integer("review_id", nullable=True),
         text("defects"),
@@ -337,9 +299,8 @@ def upgrade() -> None:
         at("created_at"),
         fk("review_id", "reviews.id"),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
+        index={"ix_rectifications_tenancy_id": ["tenancy_id"]},
     )
-    indexes("rectifications", ("ix_rectifications_tenancy_id", ["tenancy_id"]))
 
     # ### end Alembic commands ###
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from db.migrations.columns import at, big_key, fk, indexes, integer, string
+from db.migrations.columns import at, fk, indexes, integer, keyed_table, string
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -43,9 +43,8 @@ def upgrade() -> None:
         fk("user_id", "users.id"),
         sa.PrimaryKeyConstraint("user_id", "space_id"),
     )
-    op.create_table(
+    keyed_table(
         "api_tokens",
-        integer("id"),
         integer("user_id"),
         string("label", 100),
         string("token_sha256", 64),
@@ -55,10 +54,9 @@ def upgrade() -> None:
         at("revoked_at", nullable=True),
         at("last_used_at", nullable=True),
         fk("user_id", "users.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("token_sha256"),
+        unique=("token_sha256",),
+        index={"ix_api_tokens_user_id": ["user_id"]},
     )
-    indexes("api_tokens", ("ix_api_tokens_user_id", ["user_id"]))
     op.create_table(
         "api_token_spaces",
         integer("token_id"),
@@ -67,9 +65,8 @@ def upgrade() -> None:
         fk("token_id", "api_tokens.id"),
         sa.PrimaryKeyConstraint("token_id", "space_id"),
     )
-    op.create_table(
+    keyed_table(
         "sessions",
-        integer("id"),
         string("token_sha256", 64),
         integer("user_id"),
         string("address", 64),
@@ -79,10 +76,9 @@ def upgrade() -> None:
         integer("idle_seconds"),
         at("revoked_at", nullable=True),
         fk("user_id", "users.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("token_sha256"),
+        unique=("token_sha256",),
+        index={"ix_sessions_user_id": ["user_id"]},
     )
-    indexes("sessions", ("ix_sessions_user_id", ["user_id"]))
     op.create_table(
         "reviewer_assignments",
         integer("tenancy_id"),
@@ -93,15 +89,14 @@ def upgrade() -> None:
         fk("user_id", "users.id"),
         sa.PrimaryKeyConstraint("tenancy_id", "user_id"),
     )
-    indexes("reviewer_assignments", ("ix_reviewer_assignments_user_id", ["user_id"]))
-    op.create_table(
+    indexes("reviewer_assignments", {"ix_reviewer_assignments_user_id": ["user_id"]})
+    keyed_table(
         "login_failures",
-        big_key(),
         string("address", 64),
         at("at"),
-        sa.PrimaryKeyConstraint("id"),
+        wide=True,
+        index={"ix_login_failures_address_at": ["address", "at"]},
     )
-    indexes("login_failures", ("ix_login_failures_address_at", ["address", "at"]))
 
 
 def downgrade() -> None:

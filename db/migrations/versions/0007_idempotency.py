@@ -6,19 +6,15 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-
-from db.migrations.columns import at, drop, indexes, integer, json, key, string
+from db.migrations.columns import at, drop, integer, json, keyed_table, string
 
 revision: str = "0007"
 down_revision: str | None = "0006"
 
 
 def upgrade() -> None:
-    op.create_table(
+    keyed_table(
         "idempotency_keys",
-        key(),
         string("owner", 100),
         string("key", 200),
         string("request", 300),
@@ -26,10 +22,9 @@ def upgrade() -> None:
         integer("status"),
         json("response"),
         at("created_at"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("owner", "key"),
+        unique=("owner", "key"),
+        index={"ix_idempotency_keys_created_at": ["created_at"]},
     )
-    indexes("idempotency_keys", ("ix_idempotency_keys_created_at", ["created_at"]))
 
 
 def downgrade() -> None:

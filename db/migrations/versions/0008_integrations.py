@@ -8,19 +8,15 @@ was created and, once disabled, when. Deliveries are outbox rows (audience = the
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-
-from db.migrations.columns import at, drop, fk, indexes, integer, json, key, string, text
+from db.migrations.columns import at, drop, fk, integer, json, keyed_table, string, text
 
 revision: str = "0008"
 down_revision: str | None = "0007"
 
 
 def upgrade() -> None:
-    op.create_table(
+    keyed_table(
         "integration_endpoints",
-        key(),
         integer("space_id"),
         string("kind", 16),
         text("url"),
@@ -29,9 +25,8 @@ def upgrade() -> None:
         at("created_at"),
         at("disabled_at", nullable=True),
         fk("space_id", "spaces.id"),
-        sa.PrimaryKeyConstraint("id"),
+        index={"ix_integration_endpoints_space_id": ["space_id"]},
     )
-    indexes("integration_endpoints", ("ix_integration_endpoints_space_id", ["space_id"]))
 
 
 def downgrade() -> None:

@@ -8,19 +8,17 @@ submitting (one row per review: tenancy and period).
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
-from db.migrations.columns import at, drop, fk, indexes, integer, json, key, string, text
+from db.migrations.columns import at, drop, fk, integer, json, keyed_table, string, text
 
 revision: str = "0009"
 down_revision: str | None = "0008"
 
 
 def upgrade() -> None:
-    op.create_table(
+    keyed_table(
         "cycle_jobs",
-        key(),
         integer("space_id"),
         integer("period"),
         string("kind", 16),
@@ -36,20 +34,17 @@ def upgrade() -> None:
         at("lease_until", nullable=True),
         at("finished_at", nullable=True),
         fk("space_id", "spaces.id"),
-        sa.PrimaryKeyConstraint("id"),
+        index={"ix_cycle_jobs_space_period": ["space_id", "period"]},
     )
-    indexes("cycle_jobs", ("ix_cycle_jobs_space_period", ["space_id", "period"]))
-    op.create_table(
+    keyed_table(
         "figure_drafts",
-        key(),
         integer("tenancy_id"),
         integer("period"),
         json("values"),
         string("saved_by", 200),
         at("saved_at"),
         fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenancy_id", "period"),
+        unique=("tenancy_id", "period"),
     )
 
 

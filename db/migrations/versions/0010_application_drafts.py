@@ -7,26 +7,23 @@ discards the draft.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
-from db.migrations.columns import at, fk, integer, json, key, string
+from db.migrations.columns import at, fk, integer, json, keyed_table, string
 
 revision: str = "0010"
 down_revision: str | None = "0009"
 
 
 def upgrade() -> None:
-    op.create_table(
+    keyed_table(
         "application_drafts",
-        key(),
         integer("firm_id"),
         json("fields"),
         at("saved_at"),
         string("saved_by", 100),
         fk("firm_id", "firms.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("firm_id"),
+        unique=("firm_id",),
     )
 
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from db.migrations.columns import at, big_key, drop, fk, indexes, integer, json, key, string, text
+from db.migrations.columns import at, drop, fk, integer, json, keyed_table, string, text
 
 revision: str = "0011"
 down_revision: str | None = "0010"
 
 
 def upgrade() -> None:
-    op.create_table(
+    keyed_table(
         "opportunity_events",
-        big_key(),
         string("subject", 16),
         integer("subject_id"),
         integer("seq"),
@@ -32,12 +31,11 @@ def upgrade() -> None:
         at("occurred_at"),
         string("prev_hash", 64),
         string("hash", 64),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("subject", "subject_id", "seq"),
+        wide=True,
+        unique=("subject", "subject_id", "seq"),
     )
-    op.create_table(
+    keyed_table(
         "opportunity_lists",
-        key(),
         integer("number"),
         string("title", 120),
         string("status", 16),
@@ -46,12 +44,10 @@ def upgrade() -> None:
         string("created_by", 100),
         at("created_at"),
         at("published_at", nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("number"),
+        unique=("number",),
     )
-    op.create_table(
+    keyed_table(
         "land_parcels",
-        key(),
         integer("space_id"),
         string("parcel_code", 64),
         string("land_use", 8),
@@ -61,14 +57,12 @@ def upgrade() -> None:
         at("created_at"),
         at("updated_at"),
         fk("space_id", "spaces.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("parcel_code"),
+        unique=("parcel_code",),
+        index={"ix_land_parcels_space_id": ["space_id"]},
     )
-    indexes("land_parcels", ("ix_land_parcels_space_id", ["space_id"]))
 
-    op.create_table(
+    keyed_table(
         "opportunity_entries",
-        key(),
         integer("space_id"),
         integer("firm_id", nullable=True),
         string("kind", 8),
@@ -90,18 +84,15 @@ def upgrade() -> None:
         fk("firm_id", "firms.id"),
         fk("list_id", "opportunity_lists.id"),
         fk("space_id", "spaces.id"),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    indexes(
-        "opportunity_entries",
-        ("ix_opportunity_entries_firm_id", ["firm_id"]),
-        ("ix_opportunity_entries_list_id", ["list_id"]),
-        ("ix_opportunity_entries_status", ["status", "space_id"]),
+        index={
+            "ix_opportunity_entries_firm_id": ["firm_id"],
+            "ix_opportunity_entries_list_id": ["list_id"],
+            "ix_opportunity_entries_status": ["status", "space_id"],
+        },
     )
 
-    op.create_table(
+    keyed_table(
         "introductions",
-        key(),
         integer("need_id"),
         integer("supply_id"),
         string("outcome", 16),
@@ -111,10 +102,9 @@ def upgrade() -> None:
         at("updated_at"),
         fk("need_id", "opportunity_entries.id"),
         fk("supply_id", "opportunity_entries.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("need_id", "supply_id"),
+        unique=("need_id", "supply_id"),
+        index={"ix_introductions_supply_id": ["supply_id"]},
     )
-    indexes("introductions", ("ix_introductions_supply_id", ["supply_id"]))
 
 
 def downgrade() -> None:
