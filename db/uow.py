@@ -85,36 +85,23 @@ class AbstractUnitOfWork(Protocol):
 
     after_commit: list[Callable[[], None]]
 
-    @property
-    def tenancies(self) -> repo.Tenancies: ...
-    @property
-    def reviews(self) -> repo.Reviews: ...
-    @property
-    def allocations(self) -> repo.Allocations: ...
-    @property
-    def spaces(self) -> repo.Spaces: ...
-    @property
-    def rulebooks(self) -> repo.Rulebooks: ...
-    @property
-    def admissions(self) -> repo.Admissions: ...
-    @property
-    def ids(self) -> repo.Ids: ...
-    @property
-    def writer(self) -> EffectWriter: ...
-    @property
-    def cases(self) -> Cases: ...
-    @property
-    def cohorts(self) -> Cohorts: ...
-    @property
-    def registry(self) -> Registry: ...
-    @property
-    def queues(self) -> Queues: ...
-    @property
-    def opportunities(self) -> Opportunities: ...
-    @property
-    def pages(self) -> Pages: ...
-    @property
-    def identity(self) -> Identity: ...
+    # The repositories and the writer, bound to the unit of work's connection once.
+    tenancies: repo.Tenancies
+    reviews: repo.Reviews
+    allocations: repo.Allocations
+    spaces: repo.Spaces
+    rulebooks: repo.Rulebooks
+    admissions: repo.Admissions
+    ids: repo.Ids
+    writer: EffectWriter
+    cases: Cases
+    cohorts: Cohorts
+    registry: Registry
+    queues: Queues
+    opportunities: Opportunities
+    pages: Pages
+    identity: Identity
+
     @property
     def connection(self) -> Connection: ...
     @property
