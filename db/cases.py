@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
-from db.repositories import REVIEW_COLUMNS, ReviewRow, pending_due_on
+from db.repositories import REVIEW_COLUMNS, ReviewRow, first, pending_due_on
 from db.tables import ALL_TABLES
 
 _X = ALL_TABLES.tables["exit_cases"]
@@ -132,14 +132,12 @@ _OPEN_ALLOCATIONS = (
 
 def open_exit_case(conn: Connection, tenancy_id: int) -> ExitCaseRow | None:
     """The tenancy's newest exit case still open."""
-    row = conn.execute(_OPEN_CASE, {"tenancy_id": tenancy_id}).first()
-    return None if row is None else ExitCaseRow(*row)
+    return first(conn, _OPEN_CASE, {"tenancy_id": tenancy_id}, ExitCaseRow)
 
 
 def open_rectification(conn: Connection, tenancy_id: int) -> RectificationRow | None:
     """The tenancy's newest rectification still open."""
-    row = conn.execute(_OPEN_RECTIFICATION, {"tenancy_id": tenancy_id}).first()
-    return None if row is None else RectificationRow(*row)
+    return first(conn, _OPEN_RECTIFICATION, {"tenancy_id": tenancy_id}, RectificationRow)
 
 
 def open_cure(conn: Connection, tenancy_id: int, code: str | None = None) -> list[ViolationRow]:
@@ -166,14 +164,12 @@ def open_allocations(conn: Connection, tenancy_id: int) -> list[AllocationRow]:
 
 def review(conn: Connection, review_id: int) -> ReviewRow | None:
     """A review by id (a deadline names it as its subject)."""
-    row = conn.execute(_REVIEW_BY_ID, {"id": review_id}).first()
-    return None if row is None else ReviewRow(*row)
+    return first(conn, _REVIEW_BY_ID, {"id": review_id}, ReviewRow)
 
 
 def violation(conn: Connection, violation_id: int) -> ViolationRow | None:
     """A violation by id (a cure period's deadline names it as its subject)."""
-    row = conn.execute(_VIOLATION_BY_ID, {"id": violation_id}).first()
-    return None if row is None else ViolationRow(*row)
+    return first(conn, _VIOLATION_BY_ID, {"id": violation_id}, ViolationRow)
 
 
 class Cases(Protocol):

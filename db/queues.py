@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, and_, bindparam, exists, func, select
 
 from db.repositories import _OnConnection as OnConnection
+from db.repositories import first
 from db.tables import ALL_TABLES
 
 _D, _O = ALL_TABLES.tables["deadlines"], ALL_TABLES.tables["outbox"]
@@ -92,16 +93,14 @@ _NOTICES_OF = _NOTICES.where(_O.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def deadline(conn: Connection, deadline_id: int) -> DeadlineRow | None:
-    row = conn.execute(_DEADLINE, {"id": deadline_id}).first()
-    return None if row is None else DeadlineRow(*row)
+    return first(conn, _DEADLINE, {"id": deadline_id}, DeadlineRow)
 
 
 def claim(conn: Connection, deadline_id: int) -> DeadlineRow | None:
     """The deadline if it is still pending: on PostgreSQL locked, and None when another
     sweeper holds it (``SKIP LOCKED``)."""
     stmt = _CLAIM if conn.dialect.name == "postgresql" else _PENDING
-    row = conn.execute(stmt, {"id": deadline_id}).first()
-    return None if row is None else DeadlineRow(*row)
+    return first(conn, stmt, {"id": deadline_id}, DeadlineRow)
 
 
 def due_ids(conn: Connection, until: datetime, limit: int, skip: Collection[int] = ()) -> list[int]:
@@ -184,8 +183,7 @@ _ENDPOINT = _ENDPOINTS.where(_EP.c.id == bindparam("endpoint_id"))
 
 
 def endpoint(conn: Connection, endpoint_id: int) -> EndpointRow | None:
-    row = conn.execute(_ENDPOINT, {"endpoint_id": endpoint_id}).first()
-    return None if row is None else EndpointRow(*row)
+    return first(conn, _ENDPOINT, {"endpoint_id": endpoint_id}, EndpointRow)
 
 
 def endpoints(

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
-from db.repositories import FIRM_COLUMNS, UNIT_COLUMNS, FirmRow, UnitRow
+from db.repositories import FIRM_COLUMNS, UNIT_COLUMNS, FirmRow, UnitRow, first
 from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
 
@@ -68,20 +68,17 @@ _MARKED = select(_CY.c.year).where(_CY.c.year.in_(bindparam("years", expanding=T
 
 
 def space(conn: Connection, code: str) -> SpaceRow | None:
-    row = conn.execute(_SPACE, {"code": code}).first()
-    return None if row is None else SpaceRow(*row)
+    return first(conn, _SPACE, {"code": code}, SpaceRow)
 
 
 def unit(conn: Connection, space_id: int, code: str) -> UnitRow | None:
-    row = conn.execute(_UNIT, {"space_id": space_id, "code": code}).first()
-    return None if row is None else UnitRow(*row)
+    return first(conn, _UNIT, {"space_id": space_id, "code": code}, UnitRow)
 
 
 def firm(conn: Connection, firm_id: int | None = None, uscc: str | None = None) -> FirmRow | None:
     """A firm by id or by 统一社会信用代码."""
     stmt, key = (_FIRM_BY_ID, firm_id) if uscc is None else (_FIRM_BY_USCC, uscc)
-    row = conn.execute(stmt, {"key": key}).first()
-    return None if row is None else FirmRow(*row)
+    return first(conn, stmt, {"key": key}, FirmRow)
 
 
 def tenancies_of_firm(conn: Connection, firm_id: int) -> list[int]:

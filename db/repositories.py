@@ -12,12 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Select, String, bindparam, func, literal, select
+from sqlalchemy import Connection, Executable, Select, String, bindparam, func, literal, select
 
 from db.effects import PARTY_COLUMNS, TENANCY_COLUMNS, Party, TenancyRow
 from db.tables import ALL_TABLES
+
+Record = TypeVar("Record")
+
+
+def first(
+    conn: Connection, stmt: Executable, params: dict[str, Any], record: Callable[..., Record]
+) -> Record | None:
+    """The first row ``stmt`` selects, as ``record(*row)``; None when it selects none."""
+    row = conn.execute(stmt, params).first()
+    return None if row is None else record(*row)
+
 
 _T = ALL_TABLES.tables["tenancies"]
 _F = ALL_TABLES.tables["firms"]
@@ -155,8 +166,7 @@ def recorded_reviews(conn: Connection, ids: Sequence[int]) -> list[ReviewRow]:
 
 
 def review(conn: Connection, tenancy_id: int, period: int) -> ReviewRow | None:
-    row = conn.execute(_REVIEW, {"tenancy_id": tenancy_id, "period": period}).first()
-    return None if row is None else ReviewRow(*row)
+    return first(conn, _REVIEW, {"tenancy_id": tenancy_id, "period": period}, ReviewRow)
 
 
 _REVIEW_AND_PREVIOUS = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(
@@ -516,13 +526,11 @@ _OBJECTIONS = (
 
 
 def application(conn: Connection, tenancy_id: int) -> ApplicationRow | None:
-    row = conn.execute(_APPLICATION, {"tenancy_id": tenancy_id}).first()
-    return None if row is None else ApplicationRow(*row)
+    return first(conn, _APPLICATION, {"tenancy_id": tenancy_id}, ApplicationRow)
 
 
 def firm(conn: Connection, firm_id: int) -> FirmRow | None:
-    row = conn.execute(_FIRM, {"firm_id": firm_id}).first()
-    return None if row is None else FirmRow(*row)
+    return first(conn, _FIRM, {"firm_id": firm_id}, FirmRow)
 
 
 def reviewer_scores(conn: Connection, tenancy_id: int) -> list[ScoreRow]:

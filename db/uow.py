@@ -5,7 +5,7 @@ transaction. A command that reads and writes only through the repositories and t
 writer (the review commands) never pays for one.
 
 Handlers reach the repositories (``uow.tenancies``, ``uow.reviews``, ``uow.allocations``,
-``uow.spaces``, ``uow.rulebooks``, ``uow.admissions``, ``uow.ids``) and the writer
+``uow.spaces``, ``uow.rulebooks``, ``uow.admissions``, ``uow.cohorts``, ``uow.ids``) and the writer
 (``uow.writer``) through the unit of work: here they are :mod:`db.repositories` and
 :mod:`db.writer` bound to its connection; an in-memory stand-in (``tests/fakes.py``,
 ``FakeUnitOfWork``) keeps rows in dicts instead, so handler tests can run without a
@@ -27,6 +27,7 @@ from sqlmodel import Session
 from db import repositories as repo
 from db import writer
 from db.cases import Cases, CoreCases
+from db.cohorts import Cohorts, CoreCohorts
 from db.effects import Effects, Rows
 from db.engine import READ_ONLY
 from db.identity import CoreIdentity, Identity
@@ -84,34 +85,23 @@ class AbstractUnitOfWork(Protocol):
 
     after_commit: list[Callable[[], None]]
 
-    @property
-    def tenancies(self) -> repo.Tenancies: ...
-    @property
-    def reviews(self) -> repo.Reviews: ...
-    @property
-    def allocations(self) -> repo.Allocations: ...
-    @property
-    def spaces(self) -> repo.Spaces: ...
-    @property
-    def rulebooks(self) -> repo.Rulebooks: ...
-    @property
-    def admissions(self) -> repo.Admissions: ...
-    @property
-    def ids(self) -> repo.Ids: ...
-    @property
-    def writer(self) -> EffectWriter: ...
-    @property
-    def cases(self) -> Cases: ...
-    @property
-    def registry(self) -> Registry: ...
-    @property
-    def queues(self) -> Queues: ...
-    @property
-    def opportunities(self) -> Opportunities: ...
-    @property
-    def pages(self) -> Pages: ...
-    @property
-    def identity(self) -> Identity: ...
+    # The repositories and the writer, bound to the unit of work's connection once.
+    tenancies: repo.Tenancies
+    reviews: repo.Reviews
+    allocations: repo.Allocations
+    spaces: repo.Spaces
+    rulebooks: repo.Rulebooks
+    admissions: repo.Admissions
+    ids: repo.Ids
+    writer: EffectWriter
+    cases: Cases
+    cohorts: Cohorts
+    registry: Registry
+    queues: Queues
+    opportunities: Opportunities
+    pages: Pages
+    identity: Identity
+
     @property
     def connection(self) -> Connection: ...
     @property
@@ -145,6 +135,8 @@ class UnitOfWork:
         self.writer: EffectWriter = CoreWriter(self.current_connection)
         # The residency and exit reads (open cases, rectifications, violations, events).
         self.cases: Cases = CoreCases(self.current_connection)
+        # The many rows a cycle, a ledger or a report loads at once.
+        self.cohorts: Cohorts = CoreCohorts(self.current_connection)
         # The registry and correction reads (spaces, units, firms, who holds what).
         self.registry: Registry = CoreRegistry(self.current_connection)
         # The deadline and outbox queues (the sweep's claims, what an operator retries).

@@ -28,11 +28,8 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import exists, func
-from sqlmodel import col, select
-
+from db.cohorts import Waiting
 from db.effects import Rows
-from db.tables import Deadline, ExitCase, Firm, OutboxMessage, Rectification, Review, Space, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.errors import (
     AlreadyExists,
@@ -42,9 +39,8 @@ from lifecycle.errors import (
     ScheduleNotPublished,
     TransitionNotAllowed,
 )
-from lifecycle.table import ACTIVE, EXIT_NOTICE, PHASE, RECTIFYING, VACATING, Phase
+from lifecycle.table import ACTIVE, PHASE, Phase
 from workflows import rules
-from workflows.batch import candidates
 from workflows.commands import OpenReview
 from workflows.core import Work
 from workflows.reports import report_dict
@@ -77,37 +73,15 @@ class CycleReport:
         return report_dict(self)
 
 
-def _candidates(space_id: int, period: int) -> Any:
-    """Active tenancies of the space whose term began by the period's end, without its review
-    (``workflows.batch.candidates``: the batch path opens the same ones)."""
-    return select(Tenancy.id).where(*candidates(space_id, period))
-
-
 def _survey(w: Work, space_id: int, period: int, report: CycleReport) -> None:
     """Count what the cycle will and will not touch (for the report and the progress bar)."""
-    reviewed = exists().where(
-        col(Review.tenancy_id) == col(Tenancy.id), col(Review.period) == period
-    )
-    in_space = select(func.count()).select_from(Tenancy).where(Tenancy.space_id == space_id)
-    report.already_open = w.session.exec(in_space.where(reviewed)).one()
-    by_state = w.session.exec(
-        select(Tenancy.state, func.count())
-        .where(Tenancy.space_id == space_id, ~reviewed)
-        .group_by(Tenancy.state)
-    ).all()
-    for state, n in by_state:
+    survey = w.uow.cohorts.cycle_survey(space_id, period)
+    report.already_open = survey.already_open
+    for state, n in survey.by_state.items():
         if state != ACTIVE and PHASE[state] in (Phase.RESIDENCY, Phase.EXIT):
             report.skipped_by_state[state] = n
-    report.not_started = w.session.exec(
-        in_space.where(
-            Tenancy.state == ACTIVE,
-            ~reviewed,
-            (col(Tenancy.term_start) > date(period, 12, 31)) | col(Tenancy.term_start).is_(None),
-        )
-    ).one()
-    report.eligible = w.session.exec(
-        select(func.count()).select_from(_candidates(space_id, period).subquery())
-    ).one()
+    report.not_started = survey.not_started
+    report.eligible = survey.eligible
 
 
 @dataclass
@@ -189,13 +163,12 @@ def open_cycle(
         raise InvalidInput("chunk", "must be at least 1", chunk)
 
     def prepare(w: Work) -> tuple[int, CycleReport]:
-        space = w.space_by_code(space_code)
+        space = w.space_row(space_code)
         check_period(period, w.today)
         # Fail fast on the calendar (an unpublished year, a rule the month cannot satisfy)
         # rather than once per tenancy.
         rbook.review_due_on(rules.for_space(w, space), w.calendar, opened_on=w.today)
         report = CycleReport(space.code, period)
-        assert space.id is not None
         _survey(w, space.id, period, report)
         return space.id, report
 
@@ -207,14 +180,7 @@ def open_cycle(
     last_id = 0
 
     def next_chunk(w: Work) -> list[int]:
-        return list(
-            w.session.exec(
-                _candidates(space_id, period)
-                .where(col(Tenancy.id) > last_id)
-                .order_by(col(Tenancy.id))
-                .limit(chunk)
-            ).all()
-        )
+        return w.uow.cohorts.cycle_candidates(space_id, period, after=last_id, limit=chunk)
 
     while True:
         if stop and stop():
@@ -295,7 +261,7 @@ def due_cycles(service: Service) -> list[tuple[str, int]]:
 
     def q(w: Work) -> list[tuple[str, int]]:
         due: list[tuple[str, int]] = []
-        for space in w.session.exec(select(Space).order_by(col(Space.id))).all():
+        for space in w.uow.cohorts.spaces():
             try:
                 opens = rbook.review_opens_on(rules.for_space(w, space), w.calendar, w.today.year)
             except CalendarError as err:
@@ -306,12 +272,8 @@ def due_cycles(service: Service) -> list[tuple[str, int]]:
                     err.message,
                 )
                 continue
-            assert space.id is not None
             period = w.today.year - 1
-            if (
-                w.today >= opens
-                and w.session.exec(_candidates(space.id, period).limit(1)).first() is not None
-            ):
+            if w.today >= opens and w.uow.cohorts.cycle_candidates(space.id, period, limit=1):
                 due.append((space.code, period))
         return due
 
@@ -347,12 +309,12 @@ def _item(title: str, tenancy_id: int | None, due_on: date | None) -> dict[str, 
     return item
 
 
-# Open cases whose window has passed while the tenancy still waits in their state: (the case's
-# model, the state, the case's column of the day the window ended, the item's title).
-_OVERDUE_CASES: tuple[tuple[Any, str, str, str], ...] = (
-    (Rectification, RECTIFYING, "due_on", "整改期满，待复查"),
-    (ExitCase, EXIT_NOTICE, "objection_due_on", "陈述申辩期满，待作出退出决定"),
-    (ExitCase, VACATING, "vacate_due_on", "逾期未腾退"),
+# Open cases whose window has passed while the tenancy still waits in their state: (the kind
+# of case, as ``db.cohorts.CoreCohorts.cases_overdue`` names it, the item's title).
+_OVERDUE_CASES = (
+    ("rectification", "整改期满，待复查"),
+    ("objection", "陈述申辩期满，待作出退出决定"),
+    ("vacating", "逾期未腾退"),
 )
 
 
@@ -382,83 +344,33 @@ def queue_operator_digest(w: Work, key: str, locale: str, context: dict[str, Any
     w.apply_rows(operator_digest(key, locale, context, w.now))
 
 
-def _who(firm: Firm, space: Space) -> str:
-    return f"[{space.code}] {firm.name}"
-
-
-def _waiting(w: Work, model: Any, *where: Any, order: Any) -> list[Any]:
-    """(tenancy, firm, space, row of ``model``) for the rows of ``model`` matching ``where``."""
-    stmt: Any = (
-        select(Tenancy, Firm, Space, model)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .join(model, col(model.tenancy_id) == col(Tenancy.id))
-        .where(*where)
-        .order_by(order)
-    )
-    return list(w.session.exec(stmt).all())
+def _who(row: Waiting) -> str:
+    return f"[{row.space}] {row.firm}"
 
 
 def digest_content(w: Work, day: date) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """What needs an operator today: decisions waiting, overdue reviews, failed deadlines."""
+    cohorts = w.uow.cohorts
     items: list[dict[str, Any]] = []
-    for t, firm, space, review in _waiting(
-        w, Review, col(Review.status) == "submitted", order=col(Review.submitted_at)
-    ):
-        items.append(
-            _item(
-                f"{_who(firm, space)}：{review.period}年度考核数据已报送，待评定",
-                t.id,
-                review.due_on,
-            )
-        )
-    for model, state, ended_on, title in _OVERDUE_CASES:
-        ended = col(getattr(model, ended_on))
-        for t, firm, space, case in _waiting(
-            w,
-            model,
-            col(model.status) == "open",
-            col(Tenancy.state) == state,
-            ended < day,
-            order=ended,
-        ):
-            items.append(_item(f"{_who(firm, space)}：{title}", t.id, getattr(case, ended_on)))
-    for t, firm, space, d in _waiting(
-        w,
-        Deadline,
-        col(Deadline.kind) == "publicity_end",
-        col(Deadline.status) == "done",
-        col(Tenancy.state) == "publicity",
-        order=col(Deadline.due_at),
-    ):
-        items.append(_item(f"{_who(firm, space)}：公示期满，异议待裁决后确认准入", t.id, d.due_on))
-    for t, firm, space, d in _waiting(
-        w, Deadline, col(Deadline.status) == "failed", order=col(Deadline.due_at)
-    ):
-        error = str(d.payload.get("error", ""))[:200]
-        items.append(
-            _item(f"{_who(firm, space)}：期限「{d.kind}」自动处理失败：{error}", t.id, d.due_on)
-        )
-    s = w.session
-    pending_decisions = len(items)
-    overdue = s.exec(
-        select(func.count())
-        .select_from(Review)
-        .where(col(Review.status) == "open", col(Review.due_on) < day)
-    ).one()
-    due_today = s.exec(
-        select(func.count())
-        .select_from(Deadline)
-        .where(col(Deadline.status) == "pending", col(Deadline.due_on) == day)
-    ).one()
-    dead = s.exec(
-        select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status) == "dead")
-    ).one()
+    for row in cohorts.reviews_submitted():
+        title = f"{_who(row)}：{row.period}年度考核数据已报送，待评定"
+        items.append(_item(title, row.tenancy_id, row.due_on))
+    for kind, title in _OVERDUE_CASES:
+        for row in cohorts.cases_overdue(kind, day):
+            items.append(_item(f"{_who(row)}：{title}", row.tenancy_id, row.due_on))
+    for row in cohorts.publicity_ended():
+        title = f"{_who(row)}：公示期满，异议待裁决后确认准入"
+        items.append(_item(title, row.tenancy_id, row.due_on))
+    for row in cohorts.deadlines_failed():
+        error = str(row.payload.get("error", ""))[:200]
+        title = f"{_who(row)}：期限「{row.kind}」自动处理失败：{error}"
+        items.append(_item(title, row.tenancy_id, row.due_on))
+    found = cohorts.digest_counts(day)
     counts = {
-        "due_today": due_today,
-        "pending_decisions": pending_decisions,
-        "overdue_reviews": overdue,
-        "dead_messages": dead,
+        "due_today": found.due_today,
+        "pending_decisions": len(items),
+        "overdue_reviews": found.overdue_reviews,
+        "dead_messages": found.dead_messages,
     }
     unpublished = next_year_unpublished(w, day)
     if unpublished is not None:
@@ -472,12 +384,8 @@ def next_year_unpublished(w: Work, day: date) -> dict[str, Any] | None:
     year = day.year + 1
     if day.month != 12 or w.calendar.is_published(year):
         return None
-    spaces = [code for code in w.session.exec(select(Space.code).order_by(col(Space.code)))]
-    computed = w.session.exec(
-        select(func.count())
-        .select_from(Deadline)
-        .where(col(Deadline.status) == "pending", col(Deadline.due_on) >= date(year, 1, 1))
-    ).one()
+    spaces = w.uow.cohorts.space_codes()
+    computed = w.uow.cohorts.deadlines_pending_from(date(year, 1, 1))
     cycles = f"（空间 {'、'.join(spaces)}）" if spaces else ""
     title = (
         f"{year} 年放假调休安排尚未录入：将阻断 {year} 年 1 月的年度考核周期{cycles}，"

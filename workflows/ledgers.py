@@ -15,9 +15,8 @@ from importlib import resources
 from typing import Any, Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
-
-from db.tables import Allocation, ExitCase, Firm, Review, Tenancy, Unit
+from db.effects import TenancyRow
+from db.repositories import FirmRow
 from lifecycle.rulebook import Rulebook
 from lifecycle.table import STATE_LABELS
 from workflows import rules
@@ -93,16 +92,9 @@ def money(value: object) -> Decimal | None:
         return None
 
 
-def _members(w: Work, space: str) -> tuple[Rulebook, list[tuple[Tenancy, Firm]]]:
-    row = w.space_by_code(space)
-    rb = rules.for_space(w, row)
-    members = w.session.exec(
-        select(Tenancy, Firm)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .where(Tenancy.space_id == row.id)
-        .order_by(col(Tenancy.id))
-    ).all()
-    return rb, list(members)
+def _members(w: Work, space: str) -> tuple[Rulebook, list[tuple[TenancyRow, FirmRow]]]:
+    row = w.space_row(space)
+    return rules.for_space(w, row), w.uow.cohorts.members(row.id)
 
 
 def tenancy_ledger(w: Work, *, space: str) -> Ledger:
@@ -112,18 +104,12 @@ def tenancy_ledger(w: Work, *, space: str) -> Ledger:
     units: dict[int, list[str]] = defaultdict(list)
     area: dict[int, Decimal] = defaultdict(Decimal)
     ids = [t.id for t, _ in members]
-    for alloc, unit in w.session.exec(
-        select(Allocation, Unit)
-        .join(Unit, col(Unit.id) == col(Allocation.unit_id))
-        .where(col(Allocation.tenancy_id).in_(ids), col(Allocation.end_on).is_(None))
-        .order_by(col(Unit.code))
-    ).all():
-        units[alloc.tenancy_id].append(unit.code)
-        area[alloc.tenancy_id] += Decimal(str(alloc.area_m2))
+    for tenancy_id, code, area_m2 in w.uow.cohorts.held_units(ids):
+        units[tenancy_id].append(code)
+        area[tenancy_id] += Decimal(str(area_m2))
     title, columns = layouts()["tenancies"]
     rows = []
     for t, firm in members:
-        assert t.id is not None
         track = rb.tracks.get(t.track)
         rows.append(
             {
@@ -148,10 +134,7 @@ def review_ledger(w: Work, *, space: str, period: int | None = None) -> Ledger:
     """考核台账: every review of the space (or of one year), grade, result and the figures."""
     rb, members = _members(w, space)
     firms = {t.id: firm for t, firm in members}
-    stmt = select(Review).where(col(Review.tenancy_id).in_(list(firms)))
-    if period is not None:
-        stmt = stmt.where(Review.period == period)
-    reviews = w.session.exec(stmt.order_by(col(Review.period), col(Review.tenancy_id))).all()
+    reviews = w.uow.cohorts.reviews(list(firms), period)
     metric_columns = tuple(
         Column(
             f"figure.{m.name}",
@@ -201,9 +184,7 @@ def exit_ledger(w: Work, *, space: str) -> Ledger:
     """退出台账: every exit case of the space, its dates and the settlement in 元."""
     rb, members = _members(w, space)
     firms = {t.id: firm for t, firm in members}
-    cases = w.session.exec(
-        select(ExitCase).where(col(ExitCase.tenancy_id).in_(list(firms))).order_by(col(ExitCase.id))
-    ).all()
+    cases = w.uow.cohorts.exit_cases(list(firms))
     triggers = rb.triggers
     title, columns = layouts()["exits"]
     rows = []
@@ -240,16 +221,4 @@ LEDGERS = {"tenancies": tenancy_ledger, "reviews": review_ledger, "exits": exit_
 def figures_cohort(w: Work, *, space: str, period: int) -> list[tuple[str, str]]:
     """(统一社会信用代码, name) of each firm whose ``period`` review in ``space`` is open or
     submitted: the rows a figures sheet for that year is pre-filled with."""
-    row = w.space_by_code(space)
-    found = w.session.exec(
-        select(Firm.uscc, Firm.name)
-        .join(Tenancy, col(Tenancy.firm_id) == col(Firm.id))
-        .join(Review, col(Review.tenancy_id) == col(Tenancy.id))
-        .where(
-            Tenancy.space_id == row.id,
-            Review.period == period,
-            col(Review.status).in_(("open", "submitted")),
-        )
-        .order_by(col(Tenancy.id))
-    ).all()
-    return [(uscc, name) for uscc, name in found]
+    return w.uow.cohorts.figures_cohort(w.space_row(space).id, period)

@@ -13,10 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import select
-
-from db import repositories as repo
-from db.tables import Review
+from db.repositories import ReviewRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InvalidInput
 from workflows import decisions, rules
@@ -56,20 +53,17 @@ def recorded_area(trace: dict[str, Any]) -> str | None:
     return None
 
 
-def _previous(w: Work, tenancy_id: int, period: int) -> Review | None:
-    return w.session.exec(
-        select(Review).where(Review.tenancy_id == tenancy_id, Review.period == period - 1)
-    ).first()
-
-
-def _rescore(w: Work, rb: rbook.Rulebook, m: decisions.Member) -> rbook.ReviewDecision:
+def _rescore(
+    rb: rbook.Rulebook, m: decisions.Member, previous: ReviewRow | None, leased_m2: float
+) -> rbook.ReviewDecision:
+    """``m``'s review scored under ``rb``, given the tenancy's review of the year before and
+    the area it holds now (used when the trace does not record one)."""
     review = m.review
     decided = m.status == "decided"
     submitted = review.submitted_at is not None if decided else m.status == "submitted"
     trace = review.trace if decided else {}
     known = {v.code for v in rb.review.vetoes}
-    previous = _previous(w, m.tenancy_id, review.period)
-    area = recorded_area(trace) or repo.leased_area(w.connection, m.tenancy_id)
+    area = recorded_area(trace) or leased_m2
     return rbook.score_review(
         rb,
         figures=review.figures if submitted else {},
@@ -110,10 +104,14 @@ def simulate(w: Work, text: str, source: str, space_code: str, period: int) -> d
             baseline[p.member.tenancy_id] = ("projected", Outcome(d.score, d.grade, d.consequence))
     except InvalidInput as err:
         errors.append({"rulebook": "active", "error": err.message})
+    ids = [m.tenancy_id for m in members]
+    previous = w.uow.reviews.of(ids, period - 1)
+    leased = w.uow.allocations.leased_areas(ids)
     scored: list[tuple[int, rbook.ReviewDecision]] = []
     for m in members:
         try:
-            scored.append((m.tenancy_id, _rescore(w, candidate, m)))
+            rescored = _rescore(candidate, m, previous.get(m.tenancy_id), leased[m.tenancy_id])
+            scored.append((m.tenancy_id, rescored))
         except InvalidInput as err:
             errors.append({**m.who(), "rulebook": "candidate", "error": err.message})
     before_cap = {key: d.grade for key, d in scored}

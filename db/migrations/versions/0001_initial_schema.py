@@ -2,70 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.AutoString)
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-import db.types  # noqa: F401
+from db.migrations.columns import at, drop, fk, indexes, integer, json, keyed_table, string, text
 
 revision: str = "0001"
 down_revision: str | None = None
-
-
-# Column groups the tables below repeat (written out as Alembic generated them, once).
-def _id() -> sa.Column[Any]:
-    return sa.Column("id", sa.Integer(), nullable=False)
-
-
-def _big_id() -> sa.Column[Any]:
-    return sa.Column(
-        "id",
-        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-        autoincrement=True,
-        nullable=False,
-    )
-
-
-def _str(name: str, length: int, *, nullable: bool = False) -> sa.Column[Any]:
-    return sa.Column(name, sqlmodel.sql.sqltypes.AutoString(length=length), nullable=nullable)
-
-
-def _at(name: str, *, nullable: bool = False) -> sa.Column[Any]:
-    return sa.Column(name, db.types.UTCDateTime(timezone=True), nullable=nullable)
-
-
-def _json(name: str) -> sa.Column[Any]:
-    return sa.Column(
-        name,
-        sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-        nullable=False,
-    )
-
-
-def _fk(column: str, target: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint([column], [target])
-
-
-def _int(name: str, *, nullable: bool = False) -> sa.Column[Any]:
-    return sa.Column(name, sa.Integer(), nullable=nullable)
-
-
-def _indexes(table: str, *indexes: tuple[str, list[str]]) -> None:
-    """A table's indexes, created as Alembic's batch mode does (``f``: the name as given)."""
-    with op.batch_alter_table(table, schema=None) as batch_op:
-        for name, columns in indexes:
-            batch_op.create_index(batch_op.f(name), columns, unique=False)
-
-
-def _drop(table: str, *indexes: str) -> None:
-    """Drop a table's indexes, then the table."""
-    with op.batch_alter_table(table, schema=None) as batch_op:
-        for name in indexes:
-            batch_op.drop_index(batch_op.f(name))
-    op.drop_table(table)
 
 
 def upgrade() -> None:
@@ -74,350 +17,311 @@ def upgrade() -> None:
         "calendar_overrides",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("workday", sa.Boolean(), nullable=False),
-        _str("note", 200, nullable=True),
+        string("note", 200, nullable=True),
         sa.PrimaryKeyConstraint("day"),
     )
-    op.create_table(
+    keyed_table(
         "firms",
-        _id(),
-        _str("name", 200),
-        _str("uscc", 18),
-        _str("industry", 64),
+        string("name", 200),
+        string("uscc", 18),
+        string("industry", 64),
         sa.Column("founded_on", sa.Date(), nullable=True),
-        _str("contact_name", 100, nullable=True),
-        _str("contact_email", 200, nullable=True),
-        _str("contact_phone", 40, nullable=True),
-        _str("account_manager", 100, nullable=True),
-        _str("locale", 8),
-        _at("created_at"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("uscc"),
+        string("contact_name", 100, nullable=True),
+        string("contact_email", 200, nullable=True),
+        string("contact_phone", 40, nullable=True),
+        string("account_manager", 100, nullable=True),
+        string("locale", 8),
+        at("created_at"),
+        unique=("uscc",),
     )
-    op.create_table(
+    keyed_table(
         "message_templates",
-        _id(),
-        _str("name", 64),
-        _str("locale", 8),
-        _str("part", 16),
-        sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
-        _str("author", 100),
-        _at("created_at"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("name", "locale", "part", "revision"),
+        string("name", 64),
+        string("locale", 8),
+        string("part", 16),
+        integer("revision"),
+        text("source"),
+        string("author", 100),
+        at("created_at"),
+        unique=("name", "locale", "part", "revision"),
     )
     op.create_table(
         "rulebooks",
-        _str("version", 64),
-        _str("name", 200),
-        sa.Column("content", sa.Text(), nullable=False),
-        _at("loaded_at"),
+        string("version", 64),
+        string("name", 200),
+        text("content"),
+        at("loaded_at"),
         sa.PrimaryKeyConstraint("version"),
     )
     op.create_table(
         "scheduler_lease",
-        _str("name", 32),
+        string("name", 32),
         sa.Column("holder", sa.String(length=200), nullable=False),
-        _at("heartbeat_at"),
+        at("heartbeat_at"),
         sa.PrimaryKeyConstraint("name"),
     )
-    op.create_table(
+    keyed_table(
         "inbox",
-        _id(),
-        sa.Column("firm_id", sa.Integer(), nullable=True),
-        _str("audience", 16),
-        sa.Column("outbox_id", sa.Integer(), nullable=False),
-        _str("message", 64),
-        _str("subject", 300),
-        sa.Column("body", sa.Text(), nullable=False),
-        _at("created_at"),
-        _at("read_at", nullable=True),
-        _fk("firm_id", "firms.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("outbox_id"),
+        integer("firm_id", nullable=True),
+        string("audience", 16),
+        integer("outbox_id"),
+        string("message", 64),
+        string("subject", 300),
+        text("body"),
+        at("created_at"),
+        at("read_at", nullable=True),
+        fk("firm_id", "firms.id"),
+        unique=("outbox_id",),
+        index={"ix_inbox_firm_id": ["firm_id"]},
     )
-    _indexes("inbox", ("ix_inbox_firm_id", ["firm_id"]))
 
-    op.create_table(
+    keyed_table(
         "spaces",
-        _id(),
-        _str("code", 64),
-        _str("name", 200),
-        _str("timezone", 64),
-        _str("rulebook_version", 64, nullable=True),
-        _at("created_at"),
-        _fk("rulebook_version", "rulebooks.version"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("code"),
+        string("code", 64),
+        string("name", 200),
+        string("timezone", 64),
+        string("rulebook_version", 64, nullable=True),
+        at("created_at"),
+        fk("rulebook_version", "rulebooks.version"),
+        unique=("code",),
     )
-    op.create_table(
+    keyed_table(
         "users",
-        _id(),
-        _str("username", 64),
-        _str("display_name", 100),
-        _str("role", 16),
-        sa.Column("firm_id", sa.Integer(), nullable=True),
-        _str("email", 200, nullable=True),
-        _at("created_at"),
-        _fk("firm_id", "firms.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("username"),
+        string("username", 64),
+        string("display_name", 100),
+        string("role", 16),
+        integer("firm_id", nullable=True),
+        string("email", 200, nullable=True),
+        at("created_at"),
+        fk("firm_id", "firms.id"),
+        unique=("username",),
     )
-    op.create_table(
+    keyed_table(
         "tenancies",
-        _id(),
-        sa.Column("firm_id", sa.Integer(), nullable=False),
-        sa.Column("space_id", sa.Integer(), nullable=False),
-        _str("state", 32),
-        sa.Column("version", sa.Integer(), nullable=False),
-        _str("track", 32),
+        integer("firm_id"),
+        integer("space_id"),
+        string("state", 32),
+        integer("version"),
+        string("track", 32),
         sa.Column("term_start", sa.Date(), nullable=True),
         sa.Column("term_end", sa.Date(), nullable=True),
-        _str("rulebook_version", 64, nullable=True),
+        string("rulebook_version", 64, nullable=True),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("priority", sa.Boolean(), nullable=False),
-        sa.Column("audit_seq", sa.Integer(), nullable=False),
-        _str("audit_head", 64),
-        _at("created_at"),
-        _at("updated_at"),
-        _fk("firm_id", "firms.id"),
-        _fk("space_id", "spaces.id"),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    _indexes(
-        "tenancies",
-        ("ix_tenancies_firm_id", ["firm_id"]),
-        ("ix_tenancies_space_state", ["space_id", "state"]),
+        integer("audit_seq"),
+        string("audit_head", 64),
+        at("created_at"),
+        at("updated_at"),
+        fk("firm_id", "firms.id"),
+        fk("space_id", "spaces.id"),
+        index={
+            "ix_tenancies_firm_id": ["firm_id"],
+            "ix_tenancies_space_state": ["space_id", "state"],
+        },
     )
 
-    op.create_table(
+    keyed_table(
         "units",
-        _id(),
-        sa.Column("space_id", sa.Integer(), nullable=False),
-        _str("code", 64),
-        _str("kind", 32),
+        integer("space_id"),
+        string("code", 64),
+        string("kind", 32),
         sa.Column("area_m2", sa.Float(), nullable=False),
-        _str("status", 16),
-        _fk("space_id", "spaces.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("space_id", "code"),
+        string("status", 16),
+        fk("space_id", "spaces.id"),
+        unique=("space_id", "code"),
+        index={"ix_units_space_id": ["space_id"]},
     )
-    _indexes("units", ("ix_units_space_id", ["space_id"]))
 
-    op.create_table(
+    keyed_table(
         "allocations",
-        _id(),
-        _int("tenancy_id"),
-        sa.Column("unit_id", sa.Integer(), nullable=False),
+        integer("tenancy_id"),
+        integer("unit_id"),
         sa.Column("area_m2", sa.Float(), nullable=False),
         sa.Column("start_on", sa.Date(), nullable=False),
         sa.Column("end_on", sa.Date(), nullable=True),
-        _fk("tenancy_id", "tenancies.id"),
-        _fk("unit_id", "units.id"),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    _indexes(
-        "allocations",
-        ("ix_allocations_tenancy_id", ["tenancy_id"]),
-        ("ix_allocations_unit_id", ["unit_id"]),
+        fk("tenancy_id", "tenancies.id"),
+        fk("unit_id", "units.id"),
+        index={"ix_allocations_tenancy_id": ["tenancy_id"], "ix_allocations_unit_id": ["unit_id"]},
     )
 
-    op.create_table(
+    keyed_table(
         "applications",
-        _id(),
-        _int("tenancy_id"),
-        _str("track", 32),
+        integer("tenancy_id"),
+        string("track", 32),
         sa.Column("requested_area_m2", sa.Float(), nullable=False),
-        _json("profile"),
-        _at("submitted_at"),
-        _json("decision"),
-        _fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenancy_id"),
+        json("profile"),
+        at("submitted_at"),
+        json("decision"),
+        fk("tenancy_id", "tenancies.id"),
+        unique=("tenancy_id",),
     )
-    op.create_table(
+    keyed_table(
         "audit_events",
-        _big_id(),
-        _int("tenancy_id"),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        _str("actor", 100),
-        _str("trigger", 48),
-        _str("from_state", 32, nullable=True),
-        _str("to_state", 32),
-        sa.Column("reason", sa.Text(), nullable=True),
-        _json("data"),
-        _str("rulebook_version", 64, nullable=True),
-        _at("occurred_at"),
-        _str("prev_hash", 64),
-        _str("hash", 64),
-        _fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenancy_id", "seq"),
+        integer("tenancy_id"),
+        integer("seq"),
+        string("actor", 100),
+        string("trigger", 48),
+        string("from_state", 32, nullable=True),
+        string("to_state", 32),
+        text("reason", nullable=True),
+        json("data"),
+        string("rulebook_version", 64, nullable=True),
+        at("occurred_at"),
+        string("prev_hash", 64),
+        string("hash", 64),
+        fk("tenancy_id", "tenancies.id"),
+        wide=True,
+        unique=("tenancy_id", "seq"),
     )
-    op.create_table(
+    keyed_table(
         "deadlines",
-        _id(),
-        _str("kind", 48),
-        _int("tenancy_id"),
-        sa.Column("subject_id", sa.Integer(), nullable=True),
+        string("kind", 48),
+        integer("tenancy_id"),
+        integer("subject_id", nullable=True),
         sa.Column("due_on", sa.Date(), nullable=False),
-        _at("due_at"),
-        _str("status", 16),
-        _str("dedupe_key", 160),
-        _json("payload"),
-        _at("created_at"),
-        _at("done_at", nullable=True),
-        _fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("dedupe_key"),
-    )
-    _indexes(
-        "deadlines",
-        ("ix_deadlines_due", ["status", "due_at"]),
-        ("ix_deadlines_tenancy_id", ["tenancy_id"]),
+        at("due_at"),
+        string("status", 16),
+        string("dedupe_key", 160),
+        json("payload"),
+        at("created_at"),
+        at("done_at", nullable=True),
+        fk("tenancy_id", "tenancies.id"),
+        unique=("dedupe_key",),
+        index={"ix_deadlines_due": ["status", "due_at"], "ix_deadlines_tenancy_id": ["tenancy_id"]},
     )
 
-    op.create_table(
+    keyed_table(
         "exit_cases",
-        _id(),
-        _int("tenancy_id"),
-        _str("exit_type", 16),
-        _str("grounds", 64, nullable=True),
-        sa.Column("facts", sa.Text(), nullable=True),
-        sa.Column("proof_of_service", sa.Text(), nullable=True),
-        _at("served_at", nullable=True),
+        integer("tenancy_id"),
+        string("exit_type", 16),
+        string("grounds", 64, nullable=True),
+        text("facts", nullable=True),
+        text("proof_of_service", nullable=True),
+        at("served_at", nullable=True),
         sa.Column("objection_due_on", sa.Date(), nullable=True),
-        sa.Column("objection", sa.Text(), nullable=True),
-        sa.Column("ruling", sa.Text(), nullable=True),
+        text("objection", nullable=True),
+        text("ruling", nullable=True),
         sa.Column("vacate_due_on", sa.Date(), nullable=True),
-        _at("handed_over_at", nullable=True),
-        _json("checklist"),
-        _json("settlement"),
-        _str("status", 16),
-        _str("rulebook_version", 64, nullable=True),
-        _at("created_at"),
-        _fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    _indexes("exit_cases", ("ix_exit_cases_tenancy_id", ["tenancy_id"]))
-
-    op.create_table(
-        "outbox",
-        _big_id(),
-        _str("dedupe_key", 200),
-        _str("message", 64),
-        sa.Column("tenancy_id", sa.Integer(), nullable=True),
-        sa.Column("firm_id", sa.Integer(), nullable=True),
-        _str("audience", 16),
-        _str("locale", 8),
-        _json("context"),
-        _str("status", 16),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        _at("next_attempt_at"),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        _at("created_at"),
-        _at("sent_at", nullable=True),
-        _fk("firm_id", "firms.id"),
-        _fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("dedupe_key"),
-    )
-    _indexes(
-        "outbox",
-        ("ix_outbox_pending", ["status", "next_attempt_at"]),
-        ("ix_outbox_tenancy_id", ["tenancy_id"]),
+        at("handed_over_at", nullable=True),
+        json("checklist"),
+        json("settlement"),
+        string("status", 16),
+        string("rulebook_version", 64, nullable=True),
+        at("created_at"),
+        fk("tenancy_id", "tenancies.id"),
+        index={"ix_exit_cases_tenancy_id": ["tenancy_id"]},
     )
 
-    op.create_table(
+    keyed_table(
+        "outbox",
+        string("dedupe_key", 200),
+        string("message", 64),
+        integer("tenancy_id", nullable=True),
+        integer("firm_id", nullable=True),
+        string("audience", 16),
+        string("locale", 8),
+        json("context"),
+        string("status", 16),
+        integer("attempts"),
+        at("next_attempt_at"),
+        text("last_error", nullable=True),
+        at("created_at"),
+        at("sent_at", nullable=True),
+        fk("firm_id", "firms.id"),
+        fk("tenancy_id", "tenancies.id"),
+        wide=True,
+        unique=("dedupe_key",),
+    )
+    indexes(
+        "outbox",
+        {
+            "ix_outbox_pending": ["status", "next_attempt_at"],
+            "ix_outbox_tenancy_id": ["tenancy_id"],
+        },
+    )
+
+    keyed_table(
         "reviewer_scores",
-        _id(),
-        _int("tenancy_id"),
-        _str("reviewer", 100),
+        integer("tenancy_id"),
+        string("reviewer", 100),
         sa.Column("conflict_of_interest", sa.Boolean(), nullable=False),
-        _json("scores"),
+        json("scores"),
         sa.Column("total", sa.Float(), nullable=False),
-        _at("created_at"),
-        _fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenancy_id", "reviewer"),
+        at("created_at"),
+        fk("tenancy_id", "tenancies.id"),
+        unique=("tenancy_id", "reviewer"),
+        index={"ix_reviewer_scores_tenancy_id": ["tenancy_id"]},
     )
-    _indexes("reviewer_scores", ("ix_reviewer_scores_tenancy_id", ["tenancy_id"]))
 
-    op.create_table(
+    keyed_table(
         "reviews",
-        _id(),
-        _int("tenancy_id"),
-        sa.Column("period", sa.Integer(), nullable=False),
-        _str("status", 16),
-        _at("opened_at"),
+        integer("tenancy_id"),
+        integer("period"),
+        string("status", 16),
+        at("opened_at"),
         sa.Column("due_on", sa.Date(), nullable=True),
-        _at("submitted_at", nullable=True),
-        _json("figures"),
+        at("submitted_at", nullable=True),
+        json("figures"),
         sa.Column("score", sa.Float(), nullable=True),
-        _str("grade", 2, nullable=True),
-        _str("consequence", 32, nullable=True),
-        _str("rulebook_version", 64, nullable=True),
-        _json("trace"),
-        _at("decided_at", nullable=True),
-        _fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("tenancy_id", "period"),
+        string("grade", 2, nullable=True),
+        string("consequence", 32, nullable=True),
+        string("rulebook_version", 64, nullable=True),
+        json("trace"),
+        at("decided_at", nullable=True),
+        fk("tenancy_id", "tenancies.id"),
+        unique=("tenancy_id", "period"),
+        index={"ix_reviews_tenancy_id": ["tenancy_id"]},
     )
-    _indexes("reviews", ("ix_reviews_tenancy_id", ["tenancy_id"]))
 
-    op.create_table(
+    keyed_table(
         "violations",
-        _id(),
-        _int("tenancy_id"),
-        _str("code", 64),
-        sa.Column("facts", sa.Text(), nullable=False),
-        sa.Column("evidence", sa.Text(), nullable=True),
+        integer("tenancy_id"),
+        string("code", 64),
+        text("facts"),
+        text("evidence", nullable=True),
         sa.Column("cure_due_on", sa.Date(), nullable=True),
-        _str("status", 16),
-        _at("reported_at"),
-        _fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
+        string("status", 16),
+        at("reported_at"),
+        fk("tenancy_id", "tenancies.id"),
+        index={"ix_violations_tenancy_id": ["tenancy_id"]},
     )
-    _indexes("violations", ("ix_violations_tenancy_id", ["tenancy_id"]))
 
-    op.create_table(
+    keyed_table(
         "rectifications",
-        _id(),
-        _int("tenancy_id"),
-        sa.Column("review_id", sa.Integer(), nullable=True),
-        sa.Column("defects", sa.Text(), nullable=False),
+        integer("tenancy_id"),
+        integer("review_id", nullable=True),
+        text("defects"),
         sa.Column("plan_due_on", sa.Date(), nullable=False),
-        sa.Column("plan", sa.Text(), nullable=True),
+        text("plan", nullable=True),
         sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("extended", sa.Boolean(), nullable=False),
-        _str("status", 16),
-        _at("created_at"),
-        _fk("review_id", "reviews.id"),
-        _fk("tenancy_id", "tenancies.id"),
-        sa.PrimaryKeyConstraint("id"),
+        string("status", 16),
+        at("created_at"),
+        fk("review_id", "reviews.id"),
+        fk("tenancy_id", "tenancies.id"),
+        index={"ix_rectifications_tenancy_id": ["tenancy_id"]},
     )
-    _indexes("rectifications", ("ix_rectifications_tenancy_id", ["tenancy_id"]))
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    _drop("rectifications", "ix_rectifications_tenancy_id")
-    _drop("violations", "ix_violations_tenancy_id")
-    _drop("reviews", "ix_reviews_tenancy_id")
-    _drop("reviewer_scores", "ix_reviewer_scores_tenancy_id")
-    _drop("outbox", "ix_outbox_tenancy_id", "ix_outbox_pending")
-    _drop("exit_cases", "ix_exit_cases_tenancy_id")
-    _drop("deadlines", "ix_deadlines_tenancy_id", "ix_deadlines_due")
+    drop("rectifications", "ix_rectifications_tenancy_id")
+    drop("violations", "ix_violations_tenancy_id")
+    drop("reviews", "ix_reviews_tenancy_id")
+    drop("reviewer_scores", "ix_reviewer_scores_tenancy_id")
+    drop("outbox", "ix_outbox_tenancy_id", "ix_outbox_pending")
+    drop("exit_cases", "ix_exit_cases_tenancy_id")
+    drop("deadlines", "ix_deadlines_tenancy_id", "ix_deadlines_due")
     op.drop_table("audit_events")
     op.drop_table("applications")
-    _drop("allocations", "ix_allocations_unit_id", "ix_allocations_tenancy_id")
-    _drop("units", "ix_units_space_id")
-    _drop("tenancies", "ix_tenancies_space_state", "ix_tenancies_firm_id")
+    drop("allocations", "ix_allocations_unit_id", "ix_allocations_tenancy_id")
+    drop("units", "ix_units_space_id")
+    drop("tenancies", "ix_tenancies_space_state", "ix_tenancies_firm_id")
     op.drop_table("users")
     op.drop_table("spaces")
-    _drop("inbox", "ix_inbox_firm_id")
+    drop("inbox", "ix_inbox_firm_id")
     op.drop_table("scheduler_lease")
     op.drop_table("rulebooks")
     op.drop_table("message_templates")

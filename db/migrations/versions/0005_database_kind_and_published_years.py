@@ -12,10 +12,9 @@ schedule the operators have imported (``calendar import --complete``) or confirm
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes
 from alembic import op
 
-import db.types
+from db.migrations.columns import at, string
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -24,16 +23,16 @@ down_revision: str | None = "0004"
 def upgrade() -> None:
     op.create_table(
         "database_meta",
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        string("key", 64),
+        string("value", 200),
         sa.PrimaryKeyConstraint("key"),
     )
     op.create_table(
         "calendar_years",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("published_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        string("source", 16),
+        string("actor", 100),
+        at("published_at"),
         sa.PrimaryKeyConstraint("year"),
     )
 

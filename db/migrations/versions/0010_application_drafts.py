@@ -7,32 +7,23 @@ discards the draft.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-import sqlmodel.sql.sqltypes
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-import db.types
+from db.migrations.columns import at, fk, integer, json, keyed_table, string
 
 revision: str = "0010"
 down_revision: str | None = "0009"
 
 
 def upgrade() -> None:
-    op.create_table(
+    keyed_table(
         "application_drafts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("firm_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "fields",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("saved_at", db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("saved_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.ForeignKeyConstraint(["firm_id"], ["firms.id"]),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("firm_id"),
+        integer("firm_id"),
+        json("fields"),
+        at("saved_at"),
+        string("saved_by", 100),
+        fk("firm_id", "firms.id"),
+        unique=("firm_id",),
     )
 
 

@@ -1,0 +1,99 @@
+"""The column groups and table steps the migration scripts share, written as Alembic
+generates them (``alembic revision --autogenerate`` against :data:`db.tables.ALL_TABLES`).
+
+The scripts in ``versions/`` import these rather than spell each column out, so that one
+table reads as its names, lengths and nullability. A migration that shipped must go on
+emitting exactly the schema it did: never change what an existing helper emits (the
+migration tests compare the migrated schema with the models on SQLite and PostgreSQL); add
+a helper instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import db.types
+
+
+def key() -> sa.Column[Any]:
+    """``id``, an integer primary key the database assigns."""
+    return sa.Column("id", sa.Integer(), nullable=False)
+
+
+def big_key() -> sa.Column[Any]:
+    """``id``, a 64-bit primary key (INTEGER on SQLite, whose rowid is 64-bit)."""
+    return sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        autoincrement=True,
+        nullable=False,
+    )
+
+
+def json_type() -> sa.types.TypeEngine[Any]:
+    """JSON, stored as JSONB on PostgreSQL (:data:`db.types.JSONType`)."""
+    return sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+
+def json(name: str) -> sa.Column[Any]:
+    return sa.Column(name, json_type(), nullable=False)
+
+
+def string(name: str, length: int, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sqlmodel.sql.sqltypes.AutoString(length=length), nullable=nullable)
+
+
+def at(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    """An instant (:class:`db.types.UTCDateTime`)."""
+    return sa.Column(name, db.types.UTCDateTime(timezone=True), nullable=nullable)
+
+
+def integer(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.Integer(), nullable=nullable)
+
+
+def text(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.Text(), nullable=nullable)
+
+
+def fk(column: str, target: str) -> sa.ForeignKeyConstraint:
+    """``column`` references ``target`` (``"table.column"``)."""
+    return sa.ForeignKeyConstraint([column], [target])
+
+
+def indexes(table: str, named: dict[str, list[str]]) -> None:
+    """A table's indexes (name: columns), created as Alembic's batch mode does (``f``: the
+    name as given)."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for name, columns in named.items():
+            batch_op.create_index(batch_op.f(name), columns, unique=False)
+
+
+def keyed_table(
+    name: str,
+    *columns: sa.Column[Any] | sa.ForeignKeyConstraint,
+    unique: tuple[str, ...] = (),
+    index: dict[str, list[str]] | None = None,
+    wide: bool = False,
+) -> None:
+    """Create a table keyed by ``id`` (:func:`key`; :func:`big_key` when ``wide``) with
+    ``columns`` and foreign keys, a unique constraint over ``unique`` and its indexes, in the
+    order Alembic writes them."""
+    constraints = [sa.UniqueConstraint(*unique)] if unique else []
+    id_column = big_key() if wide else key()
+    op.create_table(name, id_column, *columns, sa.PrimaryKeyConstraint("id"), *constraints)
+    if index:
+        indexes(name, index)
+
+
+def drop(table: str, *indexes: str) -> None:
+    """Drop a table's indexes, then the table."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for name in indexes:
+            batch_op.drop_index(batch_op.f(name))
+    op.drop_table(table)
