@@ -29,10 +29,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exists, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from db import meta, writer
 from db import repositories as repo
+from db.cohorts import cycle_candidates
 from db.effects import Effects, TenancyRow
 from db.repositories import TENANCY_WITH_PARTY, ReviewRow
 from db.tables import ALL_TABLES
@@ -41,7 +42,7 @@ from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
 from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleTenancy
 from lifecycle.rulebook.trace import Trace
-from lifecycle.table import ACTIVE, UNDER_REVIEW
+from lifecycle.table import UNDER_REVIEW
 from workflows import reviews, rules, veto_facts
 from workflows.reports import report_dict
 from workflows.reviews import CYCLE_REASON, SYSTEM
@@ -127,18 +128,6 @@ def _calendar(engine: Engine) -> WorkCalendar:
         return WorkCalendar(dict(repo.calendar_overrides(conn)), published=published)
 
 
-def candidates(space_id: int, period: int) -> tuple[Any, ...]:
-    """Who a cycle opens: active tenancies of the space whose term began by the period's end,
-    without the period's review (``workflows.cycles`` selects with the same conditions)."""
-    t, r = TENANCIES.c, REVIEWS.c
-    return (
-        t.space_id == space_id,
-        t.state == ACTIVE,
-        t.term_start <= date(period, 12, 31),
-        ~exists().where(r.tenancy_id == t.id, r.period == period),
-    )
-
-
 # ---- a cycle opened --------------------------------------------------------------------------
 def open_cycle_batch(
     engine: Engine,
@@ -174,7 +163,9 @@ def open_cycle_batch(
         report = BatchReport(space.code, period, "open")
         report.selected = int(
             conn.execute(
-                select(func.count()).select_from(TENANCIES).where(*candidates(space.id, period))
+                select(func.count())
+                .select_from(TENANCIES)
+                .where(*cycle_candidates(space.id, period))
             ).scalar_one()
         )
     if progress:
@@ -187,7 +178,7 @@ def open_cycle_batch(
         with engine.begin() as conn:
             rows = repo.tenancies(
                 conn,
-                TENANCY_WITH_PARTY.where(*candidates(space.id, period), TENANCIES.c.id > last)
+                TENANCY_WITH_PARTY.where(*cycle_candidates(space.id, period), TENANCIES.c.id > last)
                 .order_by(TENANCIES.c.id)
                 .limit(chunk),
             )

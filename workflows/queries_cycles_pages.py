@@ -553,7 +553,7 @@ def day_of(w: Work) -> date:
 def openable(w: Work, *, space: str, period: int) -> int:
     """How many firms opening the ``period`` cycle of ``space`` would reach (active, started
     by the period's end, without its review: those ``open_cycle`` opens)."""
-    from workflows.batch import candidates
+    from db.cohorts import cycle_candidates as candidates
 
     decisions.check_period(w, period)
     found = w.space_by_code(space)
