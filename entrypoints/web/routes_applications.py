@@ -55,7 +55,7 @@ def _scope(page: Page) -> dict[str, Any]:
     return {"space_ids": None if p.role == "admin" else p.space_ids, "reviewer_id": None}
 
 
-def _screening_text(row: Mapping[str, Any], lang: str) -> str:
+def _screening_summary(row: Mapping[str, Any], lang: str) -> str:
     if not row["screened"]:
         return "未审查" if lang == "zh" else "not screened"
     if row["passed"]:
@@ -92,7 +92,7 @@ def applications(page: PageDep) -> Response:
             {
                 **r,
                 "state": STATE_LABELS[r["state"]][0 if lang == "zh" else 1],
-                "screening": _screening_text(r, lang),
+                "screening": _screening_summary(r, lang),
                 "panel": f"{r['scored']}/{r['assigned']}",
             }
             for r in rows

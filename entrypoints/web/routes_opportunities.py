@@ -86,7 +86,7 @@ COLUMNS = (
 )
 
 
-def error_text(page: Page, exc: InvalidInput) -> str:
+def error_message(page: Page, exc: InvalidInput) -> str:
     """Bad input in words, the field named as the form names it."""
     label = FIELD_LABELS.get(exc.field, (exc.field, exc.field))
     rule = exc.rule.split(" / ")
@@ -196,7 +196,7 @@ def portal_submit(page: PageDep) -> Response:
             )
         )
     except InvalidInput as exc:
-        return _portal_page(page, error=error_text(page, exc), form=typed, status=422)
+        return _portal_page(page, error=error_message(page, exc), form=typed, status=422)
     return page.redirect(
         "/portal/opportunities",
         ("已提交，等待空间运营方审核", "Submitted; the space's operator will review it"),
@@ -234,7 +234,7 @@ def portal_edit(page: PageDep, entry_id: EntryId) -> Response:
             )
         )
     except InvalidInput as exc:
-        return _portal_entry(page, entry_id, error=error_text(page, exc), status=422)
+        return _portal_entry(page, entry_id, error=error_message(page, exc), status=422)
     return page.redirect(
         f"/portal/opportunities/{entry_id}",
         ("已保存，等待空间运营方审核", "Saved; the space's operator will review it"),
@@ -320,7 +320,7 @@ def edit(page: PageDep, entry_id: EntryId) -> Response:
         values = entry_values(page, partial=True)
         page.act(oc.EditEntry(entry_id=entry_id, actor=page.principal.actor, **values))
     except InvalidInput as exc:
-        return _console_entry(page, entry_id, error=error_text(page, exc), status=422)
+        return _console_entry(page, entry_id, error=error_message(page, exc), status=422)
     return page.redirect(f"/console/opportunities/{entry_id}", ("已保存", "Saved"))
 
 
@@ -365,7 +365,7 @@ def return_entry(page: PageDep, entry_id: EntryId) -> Response:
         return _console_entry(
             page,
             entry_id,
-            error=error_text(page, InvalidInput("reason", "请写明退回理由 / give the reasons")),
+            error=error_message(page, InvalidInput("reason", "请写明退回理由 / give the reasons")),
             status=422,
         )
     if page.field("confirmed") != "1":
@@ -388,7 +388,7 @@ def return_entry(page: PageDep, entry_id: EntryId) -> Response:
     try:
         page.act(oc.ReturnEntry(entry_id=entry_id, actor=page.principal.actor, reason=reason))
     except InvalidInput as exc:
-        return _console_entry(page, entry_id, error=error_text(page, exc), status=422)
+        return _console_entry(page, entry_id, error=error_message(page, exc), status=422)
     return page.redirect(here, ("已退回，发布单位已收到通知", "Returned; the submitter is told"))
 
 
