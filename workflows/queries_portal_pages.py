@@ -157,11 +157,7 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     subject: dict[str, Any] = {}
     if tenancy.state == EXIT_NOTICE:
         kind = "defence"
-        case = w.session.exec(
-            select(ExitCase)
-            .where(ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
-            .order_by(col(ExitCase.id).desc())
-        ).first()
+        case = w.uow.cases.open_exit_case(tenancy_id)
         due = w.uow.admissions.pending_due_on(tenancy_id, answers.WINDOW_END)
         if case is not None:
             due = due or case.objection_due_on
@@ -169,11 +165,7 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             subject = {"facts": case.facts, "grounds": case.grounds, "case_id": case.id}
     elif tenancy.state == RECTIFYING:
         kind = "plan"
-        rect = w.session.exec(
-            select(Rectification)
-            .where(Rectification.tenancy_id == tenancy_id, Rectification.status == "open")
-            .order_by(col(Rectification.id).desc())
-        ).first()
+        rect = w.uow.cases.open_rectification(tenancy_id)
         if rect is not None:
             due = w.uow.admissions.pending_due_on(tenancy_id, "rectification_plan_due")
             due = due or rect.plan_due_on
