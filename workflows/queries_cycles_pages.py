@@ -16,10 +16,11 @@ from sqlmodel import col, select
 from db.tables import Firm, Review, Space, Tenancy
 from db.tables_cycles import CycleJob, FigureDraft
 from lifecycle import rulebook as rbook
-from lifecycle.errors import Conflict, InnospaceError, NotFound
+from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import UNDER_REVIEW
 from workflows import decisions, forms, rules
 from workflows.core import Work
+from workflows.cycle_pages import review_still_open
 from workflows.forms import shown_value
 
 CONSEQUENCES = {
@@ -514,19 +515,13 @@ def check_figure_form(
     """The figures as the review takes them, and each bad field's message (zh, en), checked
     under the tenancy's rulebook as ``SubmitReview`` checks them. Refused in Chinese when the
     review is decided or closed."""
-    tenancy = w.tenancy(tenancy_id, lock=False)
-    review = w.session.exec(
-        select(Review).where(col(Review.tenancy_id) == tenancy_id, col(Review.period) == period)
-    ).first()
-    if review is None:
-        raise NotFound("review", f"{period} of tenancy {tenancy_id}")
-    if review.status == "decided" or tenancy.state != UNDER_REVIEW:
-        raise Conflict(
-            f"{period} 年度考核已评定，不能再报送考核数据 / the {period} review is decided: "
-            "figures can no longer be submitted",
-            tenancy_id=tenancy_id,
-            period=period,
-        )
+    tenancy = review_still_open(
+        w,
+        tenancy_id,
+        period,
+        f"{period} 年度考核已评定，不能再报送考核数据 / the {period} review is decided: "
+        "figures can no longer be submitted",
+    )
     rb = rules.for_tenancy(w, tenancy)
     figures: dict[str, Any] = {}
     problems: dict[str, tuple[str, str]] = {}
