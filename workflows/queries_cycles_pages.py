@@ -22,6 +22,7 @@ from workflows import decisions, forms, rules
 from workflows.core import Work
 from workflows.cycle_pages import review_still_open
 from workflows.forms import shown_value
+from workflows.paging import Paging
 
 CONSEQUENCES = {
     "forced_exit": ("强制退出", "forced exit"),
@@ -166,10 +167,7 @@ def cycle_members(
     period: int,
     standing: str = "",
     search: str = "",
-    sort: str = "tenancy_id",
-    descending: bool = False,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """The firms of a cycle, one page: where each review stands, its grade when decided."""
     found = w.space_by_code(space)
@@ -188,11 +186,9 @@ def cycle_members(
     if search:
         like = f"%{search}%"
         stmt = stmt.where(col(Firm.name).like(like) | col(Firm.uscc).like(like))
-    key = MEMBER_SORTS.get(sort, col(Tenancy.id))
-    stmt = stmt.order_by(key.desc() if descending else key.asc(), col(Tenancy.id))
     rows = []
     for review, tenancy_id, state, name, uscc in w.session.exec(
-        stmt.offset(offset).limit(limit)
+        paging.apply(stmt, MEMBER_SORTS, "tenancy_id", col(Tenancy.id))
     ).all():
         where = decisions.classify(review.status, state, review.due_on, w.today)
         rows.append(

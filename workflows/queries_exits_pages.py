@@ -3,7 +3,7 @@ statements, files, deadlines, benefits and settlement, the voluntary exit reques
 that serves a notice. Each takes :class:`Work` first, returns plain data and never writes
 (the portal's are in :mod:`workflows.queries_portal_pages`).
 
-The list is read one page at a time with a sort the page allows (``sort``: a key of
+The list is read one page at a time with a sort the page allows (``paging.sort``: a key of
 :data:`EXIT_SORTS`; anything else sorts by id) and narrowed to what the account may see
 (``space_ids``: an operator's or viewer's spaces, None for all; ``firm_id``: a firm's own).
 """
@@ -28,6 +28,7 @@ from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import RESIDENT_STATES, TRANSITIONS, allowed_triggers
 from workflows import answers, attachments, benefits, exit_rules, rules
 from workflows.core import Work
+from workflows.paging import Paging
 
 #: The sorts the exit-case list allows, by key.
 EXIT_SORTS: dict[str, Any] = {
@@ -120,13 +121,10 @@ def exit_case_rows(
     status: str | None = None,
     exit_type: str | None = None,
     firm: str | None = None,
-    sort: str = "id",
-    descending: bool = True,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """Exit cases with their firm and space, filtered (``firm``: part of the name or the
-    code), sorted by ``sort`` (a key of :data:`EXIT_SORTS`), ``limit`` rows from ``offset``."""
+    code), one page of them sorted as ``paging`` says (by a key of :data:`EXIT_SORTS`)."""
     stmt = (
         select(ExitCase, Firm, Space, Tenancy.state)
         .join(Tenancy, col(Tenancy.id) == col(ExitCase.tenancy_id))
@@ -143,10 +141,8 @@ def exit_case_rows(
     if firm:
         needle = f"%{firm.strip()}%"
         stmt = stmt.where(col(Firm.name).like(needle) | col(Firm.uscc).like(needle))
-    key = EXIT_SORTS.get(sort, EXIT_SORTS["id"])
-    order = key.desc() if descending else key.asc()
-    tie = col(ExitCase.id).desc() if descending else col(ExitCase.id).asc()
-    rows = w.session.exec(stmt.order_by(order, tie).offset(offset).limit(limit)).all()
+    tie = paging.order(col(ExitCase.id))
+    rows = w.session.exec(paging.apply(stmt, EXIT_SORTS, "id", tie)).all()
     return [
         {
             "id": case.id,

@@ -81,10 +81,7 @@ def applications(page: PageDep) -> Response:
     rows: list[dict[str, Any]] = page.query(
         qa.application_queue,
         **filters,
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     if params.export:
         lang = page.lang
@@ -278,10 +275,7 @@ def publicity(page: PageDep) -> Response:
         queries_publicity.publicity_board,
         space=query.get("space", "")[:64] or None,
         space_ids=scope["space_ids"],
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     if params.export:
         shown = [{**r, "objections": f"{r['objections']}（{r['accepted']}）"} for r in rows]
