@@ -24,6 +24,7 @@ from workflows import opportunity_commands as oc
 from workflows import queries_http
 from workflows import queries_opportunities as qo
 from workflows import queries_opportunity_pages as q
+from workflows.paging import Paging
 
 router = APIRouter(include_in_schema=False)
 
@@ -156,7 +157,9 @@ def _portal_page(
     return page.render(
         "portal/opportunities.html",
         status=status,
-        entries=page.query(q.entry_rows, firm_id=firm_id, limit=200),
+        entries=page.query(
+            q.entry_rows, firm_id=firm_id, paging=Paging("id", descending=True, limit=200)
+        ),
         introductions=page.query(qo.introductions, firm_id=firm_id),
         spaces=page.query(q.firm_spaces, firm_id=firm_id),
         kinds=KINDS,
@@ -255,10 +258,9 @@ def entries(page: PageDep) -> Response:
         status=query.get("status", "")[:20] or None,
         kind=query.get("kind", "")[:20] or None,
         text=query.get("q", "")[:100] or None,
-        sort="status" if params.sort == "status_label" else params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=replace(
+            params.paging, sort="status" if params.sort == "status_label" else params.sort
+        ),
     )
     for row in rows:
         zh, en = STATUSES.get(row["status"], ("", ""))
