@@ -29,6 +29,7 @@ from lifecycle.table import RESIDENT_STATES, TRANSITIONS, allowed_triggers
 from workflows import answers, attachments, benefits, exit_rules, rules
 from workflows.core import Work
 from workflows.paging import Paging
+from workflows.queries_http import scoped
 
 #: The sorts the exit-case list allows, by key.
 EXIT_SORTS: dict[str, Any] = {
@@ -103,14 +104,6 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _scoped(stmt: Any, space_ids: frozenset[int] | None, firm_id: int | None) -> Any:
-    if space_ids is not None:
-        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
-    if firm_id is not None:
-        stmt = stmt.where(Tenancy.firm_id == firm_id)
-    return stmt
-
-
 # ---- the console's list of exit cases --------------------------------------------------------
 def exit_case_rows(
     w: Work,
@@ -131,9 +124,7 @@ def exit_case_rows(
         .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
         .join(Space, col(Space.id) == col(Tenancy.space_id))
     )
-    stmt = _scoped(stmt, space_ids, firm_id)
-    if space:
-        stmt = stmt.where(Space.code == space)
+    stmt = scoped(stmt, space or None, space_ids, firm_id)
     if status:
         stmt = stmt.where(ExitCase.status == status)
     if exit_type:
@@ -198,7 +189,7 @@ def voluntary_requests(
         .join(Space, col(Space.id) == col(Tenancy.space_id))
         .where(col(Tenancy.state).in_(RESIDENT_STATES), ~later_case)
     )
-    stmt = _scoped(stmt, space_ids, None)
+    stmt = scoped(stmt, None, space_ids, None)
     rows = w.session.exec(stmt.order_by(col(AuditEvent.id).desc()).limit(limit)).all()
     return [
         {

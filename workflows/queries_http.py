@@ -168,7 +168,7 @@ S = TypeVar("S", bound=Any)
 R = TypeVar("R")
 
 
-def _scoped(stmt: S, space: str | None, space_ids: frozenset[int] | None, firm_id: int | None) -> S:
+def scoped(stmt: S, space: str | None, space_ids: frozenset[int] | None, firm_id: int | None) -> S:
     """``stmt`` (joined to Tenancy and Space) narrowed to the space with code ``space``, to
     ``space_ids`` (None: every space) and to the firm ``firm_id`` (None: every firm)."""
     if space is not None:
@@ -224,7 +224,7 @@ def violation_page(
         stmt = stmt.where(Violation.tenancy_id == tenancy_id)
     if status is not None:
         stmt = stmt.where(Violation.status == status)
-    stmt = _scoped(stmt, space, space_ids, firm_id)
+    stmt = scoped(stmt, space, space_ids, firm_id)
     rows = w.session.exec(stmt.order_by(col(Violation.id)).limit(limit + 1)).all()
     return _keyset_page(rows, limit, lambda row: _violation(*row))
 
@@ -294,7 +294,7 @@ def exit_case_page(
     stmt = _exit_cases().where(col(ExitCase.id) > after)
     if status is not None:
         stmt = stmt.where(ExitCase.status == status)
-    stmt = _scoped(stmt, space, space_ids, firm_id)
+    stmt = scoped(stmt, space, space_ids, firm_id)
     rows = w.session.exec(stmt.order_by(col(ExitCase.id)).limit(limit + 1)).all()
     return _keyset_page(rows, limit, lambda row: _exit_case(*row, full=False))
 
