@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 
+from db.effects import TenancyRow
 from db.identity import UserRow
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
@@ -168,28 +170,30 @@ def touch_token(w: Work, cmd: TouchToken) -> None:
 def assign_reviewer(w: Work, cmd: AssignReviewer) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require_state(tenancy, "assign_reviewer", ASSIGNABLE)
-    user = _reviewer(w, cmd.username)
-    return w.decide(
-        tenancy,
-        account_rules.assignment,
-        user,
-        assigned=w.uow.identity.assigned(tenancy.id, user.id),
-        at=w.now,
-        actor=cmd.actor,
-        reason=cmd.reason,
-    )
+    return _assignment(w, cmd, tenancy, _reviewer(w, cmd.username), at=w.now)
 
 
 def unassign_reviewer(w: Work, cmd: UnassignReviewer) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require_state(tenancy, "unassign_reviewer", ASSIGNABLE)
-    user = user_by_name(w, cmd.username)
+    return _assignment(w, cmd, tenancy, user_by_name(w, cmd.username), at=None)
+
+
+def _assignment(
+    w: Work,
+    cmd: AssignReviewer | UnassignReviewer,
+    tenancy: TenancyRow,
+    user: UserRow,
+    *,
+    at: datetime | None,
+) -> Step:
+    """Assign (``at`` the time) or unassign (``at`` None) ``user`` on ``tenancy``."""
     return w.decide(
         tenancy,
         account_rules.assignment,
         user,
         assigned=w.uow.identity.assigned(tenancy.id, user.id),
-        at=None,
+        at=at,
         actor=cmd.actor,
         reason=cmd.reason,
     )

@@ -108,6 +108,25 @@ REASON = FormField(
 REASON_REQUIRED = FormField(
     "reason", "理由（必填）", "Reason (required)", "textarea", help_zh="记入审计日志并告知企业"
 )
+GROUNDS = FormField("grounds", "理由", "Grounds", "textarea")
+FACTS = FormField("facts", "事实", "Facts", "textarea")
+EVIDENCE = FormField("evidence", "证据", "Evidence", "textarea", required=False)
+PERIOD = FormField("period", "考核年度", "Year reviewed", "int")
+
+
+def _codes(name: str, zh: str, en: str, *, required: bool = True) -> FormField:
+    """A field of codes, typed as a comma-separated list."""
+    return FormField(
+        name,
+        zh,
+        en,
+        "codes",
+        required=required,
+        help_zh="多个以逗号分隔",
+        help_en="comma-separated",
+    )
+
+
 EXIT_NOTICE_FIRM = _n(
     "exit_notice",
     "退出告知书（陈述申辩权利与期限）",
@@ -223,7 +242,7 @@ ACTIONS: tuple[Action, ...] = (
                 "rejection decision (named decider and grounds; a legal notice)",
             ),
         ),
-        fields=(FormField("grounds", "理由", "Grounds", "textarea"), REASON),
+        fields=(GROUNDS, REASON),
     ),
     Action(
         "withdraw",
@@ -240,8 +259,8 @@ ACTIONS: tuple[Action, ...] = (
         states=(PUBLICITY, EXIT_NOTICE),
         fields=(
             FormField("by", "异议人（署名）", "Lodged by (name)", required=False),
-            FormField("grounds", "理由", "Grounds", "textarea"),
-            FormField("evidence", "证据", "Evidence", "textarea", required=False),
+            GROUNDS,
+            EVIDENCE,
             FormField("written", "书面提出", "In writing", "bool", required=False),
         ),
         irreversible=False,
@@ -291,14 +310,7 @@ ACTIONS: tuple[Action, ...] = (
             ),
         ),
         fields=(
-            FormField(
-                "units",
-                "单元编号",
-                "Unit codes",
-                "codes",
-                help_zh="多个以逗号分隔",
-                help_en="comma-separated",
-            ),
+            _codes("units", "单元编号", "Unit codes"),
             FormField("term_start", "租期开始", "Term start", "date"),
             FormField("term_end", "租期结束", "Term end", "date"),
             FormField("deposit_yuan", "押金（元）", "Deposit (元)", "yuan", required=False),
@@ -317,7 +329,7 @@ ACTIONS: tuple[Action, ...] = (
                 "review opened (the date to submit by)",
             ),
         ),
-        fields=(FormField("period", "考核年度", "Year reviewed", "int"), REASON),
+        fields=(PERIOD, REASON),
         irreversible=False,
     ),
     Action(
@@ -340,7 +352,7 @@ ACTIONS: tuple[Action, ...] = (
             EXIT_NOTICE_FIRM,
         ),
         fields=(
-            FormField("period", "考核年度", "Year reviewed", "int"),
+            PERIOD,
             FormField(
                 "outcome",
                 "结论",
@@ -351,15 +363,7 @@ ACTIONS: tuple[Action, ...] = (
                 help_zh="不按规则评定时须填写理由",
                 help_en="an override needs a reason",
             ),
-            FormField(
-                "vetoes",
-                "否决项代码",
-                "Veto codes",
-                "codes",
-                required=False,
-                help_zh="多个以逗号分隔",
-                help_en="comma-separated",
-            ),
+            _codes("vetoes", "否决项代码", "Veto codes", required=False),
             REASON,
         ),
     ),
@@ -411,8 +415,8 @@ ACTIONS: tuple[Action, ...] = (
         ),
         fields=(
             FormField("code", "违规类型代码", "Violation code"),
-            FormField("facts", "事实", "Facts", "textarea"),
-            FormField("evidence", "证据", "Evidence", "textarea", required=False),
+            FACTS,
+            EVIDENCE,
             REASON,
         ),
     ),
@@ -430,7 +434,7 @@ ACTIONS: tuple[Action, ...] = (
         ),
         fields=(
             FormField("grounds", "退出事由代码", "Grounds (code)"),
-            FormField("facts", "事实", "Facts", "textarea"),
+            FACTS,
             FormField("proof_of_service", "送达凭证", "Proof of service", "textarea"),
             REASON,
         ),

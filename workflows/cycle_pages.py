@@ -24,6 +24,7 @@ import logging
 from dataclasses import field
 from typing import Any
 
+from db.effects import TenancyRow
 from db.pages import CycleJobRow
 from lifecycle.errors import Conflict, InnospaceError, InvalidInput, NotFound
 from lifecycle.table import UNDER_REVIEW
@@ -233,6 +234,18 @@ def _space_code(w: Work, *, space_id: int) -> str:
 
 
 # ---- a firm's draft figures -----------------------------------------------------------------
+def review_still_open(w: Work, tenancy_id: int, period: int, closed: str) -> TenancyRow:
+    """The tenancy, while its ``period`` review takes figures: NotFound without the review,
+    Conflict (saying ``closed``) once it is decided or the tenancy has left review."""
+    tenancy = w.tenancy(tenancy_id, lock=False)
+    review = w.uow.reviews.get(tenancy_id, period)
+    if review is None:
+        raise NotFound("review", f"{period} of tenancy {tenancy_id}")
+    if review.status == "decided" or tenancy.state != UNDER_REVIEW:
+        raise Conflict(closed, tenancy_id=tenancy_id, period=period)
+    return tenancy
+
+
 class SaveFigureDraft(TenancyCommand):
     """Keep the figures form of the tenancy's ``period`` review as typed (not checked)."""
 
@@ -248,16 +261,13 @@ def save_figure_draft(w: Work, cmd: SaveFigureDraft) -> None:
             raise InvalidInput(
                 name, f"最多 {DRAFT_VALUE_MAX} 个字符 / at most {DRAFT_VALUE_MAX} characters"
             )
-    tenancy = w.tenancy(cmd.tenancy_id, lock=False)
-    review = w.uow.reviews.get(cmd.tenancy_id, cmd.period)
-    if review is None:
-        raise NotFound("review", f"{cmd.period} of tenancy {cmd.tenancy_id}")
-    if review.status == "decided" or tenancy.state != UNDER_REVIEW:
-        raise Conflict(
-            f"{cmd.period} 年度考核已评定或已结束，不能再保存草稿 / the {cmd.period} review is "
-            "closed; drafts can no longer be saved",
-            tenancy_id=cmd.tenancy_id,
-        )
+    review_still_open(
+        w,
+        cmd.tenancy_id,
+        cmd.period,
+        f"{cmd.period} 年度考核已评定或已结束，不能再保存草稿 / the {cmd.period} review is "
+        "closed; drafts can no longer be saved",
+    )
     draft = w.uow.pages.figure_draft(cmd.tenancy_id, cmd.period)
     w.apply_rows(
         page_rules.figure_draft(

@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from sqlmodel import col, select
 
@@ -383,13 +383,7 @@ def find_user(w: Work, username: str, *, lock: bool = False) -> UserRow | None:
 
 def list_users(w: Work) -> list[UserView]:
     users = w.session.exec(select(User).order_by(col(User.username))).all()
-    grants: dict[int, list[str]] = {}
-    for user_id, code in w.session.exec(
-        select(UserSpace.user_id, Space.code)
-        .join(Space, col(Space.id) == col(UserSpace.space_id))
-        .order_by(col(Space.code))
-    ):
-        grants.setdefault(user_id, []).append(code)
+    grants = _space_codes(w, UserSpace.user_id, UserSpace.space_id)
     firms = dict(w.session.exec(select(Firm.id, Firm.uscc).join(User)).all())
     return [
         UserView(
@@ -419,13 +413,7 @@ def list_tokens(w: Work, username: str | None = None) -> list[TokenView]:
     )
     if username is not None:
         stmt = stmt.where(col(User.id) == user_by_name(w, username).id)
-    scopes: dict[int, list[str]] = {}
-    for token_id, code in w.session.exec(
-        select(ApiTokenSpace.token_id, Space.code)
-        .join(Space, col(Space.id) == col(ApiTokenSpace.space_id))
-        .order_by(col(Space.code))
-    ):
-        scopes.setdefault(token_id, []).append(code)
+    scopes = _space_codes(w, ApiTokenSpace.token_id, ApiTokenSpace.space_id)
     return [
         TokenView(
             id=t.id or 0,
@@ -440,6 +428,19 @@ def list_tokens(w: Work, username: str | None = None) -> list[TokenView]:
         )
         for t, name in w.session.exec(stmt).all()
     ]
+
+
+def _space_codes(w: Work, owner: Any, space_id: Any) -> dict[int, list[str]]:
+    """The codes of the spaces each owner holds (an account's grants, a token's scope), by
+    the owner's id, in code order."""
+    codes: dict[int, list[str]] = {}
+    for owner_id, code in w.session.exec(
+        select(owner, Space.code)
+        .join(Space, col(Space.id) == col(space_id))
+        .order_by(col(Space.code))
+    ):
+        codes.setdefault(owner_id, []).append(code)
+    return codes
 
 
 def assigned_reviewers(w: Work, tenancy_id: int) -> list[str]:

@@ -54,12 +54,7 @@ USERNAME_MAX = 64
 def log_in(service: Service, attempt: Login) -> LoginResult:
     """Check ``attempt``'s password and open a session; Unauthorized (any wrong part, never
     saying which) or TooManyAttempts. The password is checked outside any transaction."""
-    if not 1 <= attempt.idle_minutes <= 24 * 60:
-        raise InvalidInput("idle_minutes", "须在 1 到 1440 之间 / between 1 and 1440")
-    if not 1 <= attempt.max_hours <= 24 * 30:
-        raise InvalidInput("max_hours", "须在 1 到 720 之间 / between 1 and 720")
-    address = _address(attempt.address)
-    username = attempt.username if len(attempt.username) <= USERNAME_MAX else ""
+    address, username = _who(attempt)
     found = service.query(login_attempt, username=username, address=address)
     locked = found.locked_until is not None and service.clock.now() < found.locked_until
     ok, rehash = False, None
@@ -85,8 +80,15 @@ def log_in(service: Service, attempt: Login) -> LoginResult:
     return outcome
 
 
-def _address(address: str) -> str:
-    return address.strip()[:64] or "unknown"
+def _who(login: Login | RecordLogin) -> tuple[str, str]:
+    """The login's address and user name as they are looked up (a name too long to be
+    anybody's as ""), once its session limits are checked."""
+    if not 1 <= login.idle_minutes <= 24 * 60:
+        raise InvalidInput("idle_minutes", "须在 1 到 1440 之间 / between 1 and 1440")
+    if not 1 <= login.max_hours <= 24 * 30:
+        raise InvalidInput("max_hours", "须在 1 到 720 之间 / between 1 and 720")
+    address = login.address.strip()[:64] or "unknown"
+    return address, login.username if len(login.username) <= USERNAME_MAX else ""
 
 
 # ---- the query ------------------------------------------------------------------------------
@@ -110,12 +112,7 @@ def _check_address(w: Work, address: str) -> None:
 
 # ---- the command ----------------------------------------------------------------------------
 def record_login(w: Work, cmd: RecordLogin) -> LoginResult | LoginRefused:
-    if not 1 <= cmd.idle_minutes <= 24 * 60:
-        raise InvalidInput("idle_minutes", "须在 1 到 1440 之间 / between 1 and 1440")
-    if not 1 <= cmd.max_hours <= 24 * 30:
-        raise InvalidInput("max_hours", "须在 1 到 720 之间 / between 1 and 720")
-    address = _address(cmd.address)
-    username = cmd.username if len(cmd.username) <= USERNAME_MAX else ""
+    address, username = _who(cmd)
     # Locked for the transaction: the outcome is decided on the account's row as it is now.
     user = find_user(w, username, lock=True) if username else None
     if user is None:

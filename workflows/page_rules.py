@@ -144,13 +144,8 @@ def figure_draft(
     now: datetime,
 ) -> Rows:
     """The review's figures form as typed: the draft saved before replaced, or a new one."""
-    rows = Rows()
     saved = {"values": dict(values), "saved_by": actor[:200], "saved_at": now}
-    if draft_id is None:
-        rows.insert("figure_drafts", tenancy_id=tenancy_id, period=period, **saved)
-    else:
-        rows.update("figure_drafts", draft_id, **saved)
-    return rows
+    return _draft("figure_drafts", draft_id, saved, tenancy_id=tenancy_id, period=period)
 
 
 def application_draft(
@@ -162,12 +157,17 @@ def application_draft(
     now: datetime,
 ) -> Rows:
     """The firm's application form as typed: its earlier draft replaced, or a new one."""
-    rows = Rows()
     saved = {"fields": dict(fields), "saved_at": now, "saved_by": actor[:100]}
+    return _draft("application_drafts", draft_id, saved, firm_id=firm_id)
+
+
+def _draft(table: str, draft_id: int | None, saved: dict[str, Any], **owner: Any) -> Rows:
+    """A form's draft ``saved`` over the one before (``draft_id``), or new for ``owner``."""
+    rows = Rows()
     if draft_id is None:
-        rows.insert("application_drafts", firm_id=firm_id, **saved)
+        rows.insert(table, **owner, **saved)
     else:
-        rows.update("application_drafts", draft_id, **saved)
+        rows.update(table, draft_id, **saved)
     return rows
 
 

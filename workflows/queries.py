@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam
+from sqlalchemy import Integer, Select, Table, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import col, func, select
 
@@ -91,52 +91,46 @@ _UNITS = (
     .select_from(_U.join(_AL, _AL.c.unit_id == _U.c.id))
     .where(_AL.c.tenancy_id == _TID)
 )
-_REVIEWS = (
-    core_select(
-        _RV.c.period,
-        _RV.c.status,
-        _RV.c.score,
-        _RV.c.grade,
-        _RV.c.consequence,
-        _RV.c.due_on,
-        _RV.c.rulebook_version,
-        _RV.c.trace,
-    )
-    .where(_RV.c.tenancy_id == _TID)
-    .order_by(_RV.c.period)
+
+
+def _of_tenancy(table: Table, *names: str) -> Select[Any]:
+    """The columns ``names`` of ``table``'s rows of the tenancy bound as ``tenancy_id``."""
+    return core_select(*(table.c[n] for n in names)).where(table.c.tenancy_id == _TID)
+
+
+_REVIEWS = _of_tenancy(
+    _RV, "period", "status", "score", "grade", "consequence", "due_on", "rulebook_version", "trace"
+).order_by(_RV.c.period)
+_TRACES = _of_tenancy(_RV, "period", "trace")
+_EXIT_CASES = _of_tenancy(
+    _X,
+    "id",
+    "exit_type",
+    "grounds",
+    "status",
+    "objection_due_on",
+    "vacate_due_on",
+    "ruling",
+    "settlement",
 )
-_TRACES = core_select(_RV.c.period, _RV.c.trace).where(_RV.c.tenancy_id == _TID)
-_EXIT_CASES = core_select(
-    _X.c.id,
-    _X.c.exit_type,
-    _X.c.grounds,
-    _X.c.status,
-    _X.c.objection_due_on,
-    _X.c.vacate_due_on,
-    _X.c.ruling,
-    _X.c.settlement,
-).where(_X.c.tenancy_id == _TID)
 _PENDING = (
-    core_select(_D.c.kind, _D.c.due_on, _D.c.status)
-    .where(_D.c.tenancy_id == _TID, _D.c.status == "pending")
+    _of_tenancy(_D, "kind", "due_on", "status")
+    .where(_D.c.status == "pending")
     .order_by(_D.c.due_at)
 )
-_EVENTS = (
-    core_select(
-        _E.c.seq,
-        _E.c.occurred_at,
-        _E.c.actor,
-        _E.c.trigger,
-        _E.c.from_state,
-        _E.c.to_state,
-        _E.c.reason,
-        _E.c.data,
-        _E.c.rulebook_version,
-        _E.c.hash,
-    )
-    .where(_E.c.tenancy_id == _TID)
-    .order_by(_E.c.seq)
-)
+_EVENTS = _of_tenancy(
+    _E,
+    "seq",
+    "occurred_at",
+    "actor",
+    "trigger",
+    "from_state",
+    "to_state",
+    "reason",
+    "data",
+    "rulebook_version",
+    "hash",
+).order_by(_E.c.seq)
 
 
 def _show(w: Work, tenancy_id: int) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
@@ -150,20 +144,8 @@ def _show(w: Work, tenancy_id: int) -> tuple[dict[str, Any], dict[int, dict[str,
         {"code": code, "kind": kind, "area_m2": area, "from": _iso(start), "to": _iso(end)}
         for code, kind, area, start, end in conn.execute(_UNITS, key)
     ]
-    reviews = conn.execute(_REVIEWS, key).all()
-    out["reviews"] = [
-        {
-            "period": r.period,
-            "status": r.status,
-            "score": r.score,
-            "grade": r.grade,
-            "consequence": r.consequence,
-            "due_on": _iso(r.due_on),
-            "rulebook_version": r.rulebook_version,
-            "trace": r.trace,
-        }
-        for r in reviews
-    ]
+    reviews = conn.execute(_REVIEWS, key).mappings().all()
+    out["reviews"] = [{**r, "due_on": _iso(r["due_on"])} for r in reviews]
     out["exit_cases"] = [
         {
             "id": c.id,
@@ -181,7 +163,7 @@ def _show(w: Work, tenancy_id: int) -> tuple[dict[str, Any], dict[int, dict[str,
         {"kind": kind, "due_on": _iso(due_on), "status": status}
         for kind, due_on, status in conn.execute(_PENDING, key)
     ]
-    return out, {r.period: r.trace for r in reviews}
+    return out, {r["period"]: r["trace"] for r in reviews}
 
 
 def timeline(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:

@@ -42,6 +42,7 @@ from lifecycle.table import (
 )
 from workflows import forms, rules
 from workflows.core import Work
+from workflows.paging import Paging
 from workflows.queries_http import SCORING_STATES
 
 #: The states of the queue by default: applications an operator still has to act on (an
@@ -113,10 +114,7 @@ def application_queue(
     search: str | None = None,
     space_ids: frozenset[int] | None = None,
     reviewer_id: int | None = None,
-    sort: str = "id",
-    descending: bool = False,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """Applications in ``states``, narrowed to ``space`` (code), a firm name or USCC
     containing ``search``, the spaces ``space_ids`` (None: every space) and the
@@ -144,9 +142,7 @@ def application_queue(
             (col(ReviewerAssignment.tenancy_id) == col(Tenancy.id))
             & (col(ReviewerAssignment.user_id) == reviewer_id),
         )
-    order = QUEUE_SORTS.get(sort, col(Tenancy.id))
-    stmt = stmt.order_by(order.desc() if descending else order.asc(), col(Tenancy.id))
-    rows = w.session.exec(stmt.offset(offset).limit(limit)).all()
+    rows = w.session.exec(paging.apply(stmt, QUEUE_SORTS, "id", col(Tenancy.id))).all()
     ids = [t.id for t, _, _, _ in rows if t.id is not None]
     scored = _counts(w, ReviewerScore.tenancy_id, ids)
     assigned = _counts(w, ReviewerAssignment.tenancy_id, ids)

@@ -32,6 +32,7 @@ from lifecycle.rulebook.model import Rulebook
 from lifecycle.table import STATES, TRANSITIONS
 from workflows import console_actions, queries, rules
 from workflows.core import Work
+from workflows.paging import Paging
 from workflows.trace_words import trace_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -332,18 +333,14 @@ def tenancy_list(
     state: str | None = None,
     firm: str | None = None,
     uscc: str | None = None,
-    sort: str = "id",
-    descending: bool = False,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """Tenancies narrowed to ``space_ids`` (None: all), filtered by space code, state, firm
-    name (contains) and USCC (exact, any case), sorted by ``sort``; ``limit`` rows from
-    ``offset``. The page's ids are found first on the indexes alone, then their rows read."""
-    key = SORTS.get(sort, SORTS["id"])
-    order = [key.desc() if descending else key.asc()]
-    if sort != "id":
-        order.append(col(Tenancy.id).desc() if descending else col(Tenancy.id).asc())
+    name (contains) and USCC (exact, any case), one page as ``paging`` says
+    (sorted by a key of :data:`SORTS`). The page's ids are found first on the indexes alone,
+    then their rows read."""
+    sort = paging.sort
+    tie = [] if sort == "id" else [paging.order(col(Tenancy.id))]
     ids_stmt = select(Tenancy.id)
     needs_firm = bool(firm or uscc or sort == "firm")
     if needs_firm:
@@ -360,7 +357,7 @@ def tenancy_list(
         ids_stmt = ids_stmt.where(col(Firm.name).contains(firm, autoescape=True))
     if uscc:
         ids_stmt = ids_stmt.where(col(Firm.uscc) == uscc.upper())
-    found = w.session.exec(ids_stmt.order_by(*order).offset(offset).limit(limit)).all()
+    found = w.session.exec(paging.apply(ids_stmt, SORTS, "id", *tie)).all()
     ids = [int(i) for i in found if i is not None]
     if not ids:
         return []

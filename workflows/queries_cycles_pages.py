@@ -16,11 +16,13 @@ from sqlmodel import col, select
 from db.tables import Firm, Review, Space, Tenancy
 from db.tables_cycles import CycleJob, FigureDraft
 from lifecycle import rulebook as rbook
-from lifecycle.errors import Conflict, InnospaceError, NotFound
+from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import UNDER_REVIEW
 from workflows import decisions, forms, rules
 from workflows.core import Work
+from workflows.cycle_pages import review_still_open
 from workflows.forms import shown_value
+from workflows.paging import Paging
 
 CONSEQUENCES = {
     "forced_exit": ("强制退出", "forced exit"),
@@ -165,10 +167,7 @@ def cycle_members(
     period: int,
     standing: str = "",
     search: str = "",
-    sort: str = "tenancy_id",
-    descending: bool = False,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """The firms of a cycle, one page: where each review stands, its grade when decided."""
     found = w.space_by_code(space)
@@ -187,11 +186,9 @@ def cycle_members(
     if search:
         like = f"%{search}%"
         stmt = stmt.where(col(Firm.name).like(like) | col(Firm.uscc).like(like))
-    key = MEMBER_SORTS.get(sort, col(Tenancy.id))
-    stmt = stmt.order_by(key.desc() if descending else key.asc(), col(Tenancy.id))
     rows = []
     for review, tenancy_id, state, name, uscc in w.session.exec(
-        stmt.offset(offset).limit(limit)
+        paging.apply(stmt, MEMBER_SORTS, "tenancy_id", col(Tenancy.id))
     ).all():
         where = decisions.classify(review.status, state, review.due_on, w.today)
         rows.append(
@@ -514,19 +511,13 @@ def check_figure_form(
     """The figures as the review takes them, and each bad field's message (zh, en), checked
     under the tenancy's rulebook as ``SubmitReview`` checks them. Refused in Chinese when the
     review is decided or closed."""
-    tenancy = w.tenancy(tenancy_id, lock=False)
-    review = w.session.exec(
-        select(Review).where(col(Review.tenancy_id) == tenancy_id, col(Review.period) == period)
-    ).first()
-    if review is None:
-        raise NotFound("review", f"{period} of tenancy {tenancy_id}")
-    if review.status == "decided" or tenancy.state != UNDER_REVIEW:
-        raise Conflict(
-            f"{period} 年度考核已评定，不能再报送考核数据 / the {period} review is decided: "
-            "figures can no longer be submitted",
-            tenancy_id=tenancy_id,
-            period=period,
-        )
+    tenancy = review_still_open(
+        w,
+        tenancy_id,
+        period,
+        f"{period} 年度考核已评定，不能再报送考核数据 / the {period} review is decided: "
+        "figures can no longer be submitted",
+    )
     rb = rules.for_tenancy(w, tenancy)
     figures: dict[str, Any] = {}
     problems: dict[str, tuple[str, str]] = {}

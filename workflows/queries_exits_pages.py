@@ -3,7 +3,7 @@ statements, files, deadlines, benefits and settlement, the voluntary exit reques
 that serves a notice. Each takes :class:`Work` first, returns plain data and never writes
 (the portal's are in :mod:`workflows.queries_portal_pages`).
 
-The list is read one page at a time with a sort the page allows (``sort``: a key of
+The list is read one page at a time with a sort the page allows (``paging.sort``: a key of
 :data:`EXIT_SORTS`; anything else sorts by id) and narrowed to what the account may see
 (``space_ids``: an operator's or viewer's spaces, None for all; ``firm_id``: a firm's own).
 """
@@ -28,6 +28,8 @@ from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import RESIDENT_STATES, TRANSITIONS, allowed_triggers
 from workflows import answers, attachments, benefits, exit_rules, rules
 from workflows.core import Work
+from workflows.paging import Paging
+from workflows.queries_http import scoped
 
 #: The sorts the exit-case list allows, by key.
 EXIT_SORTS: dict[str, Any] = {
@@ -102,14 +104,6 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _scoped(stmt: Any, space_ids: frozenset[int] | None, firm_id: int | None) -> Any:
-    if space_ids is not None:
-        stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
-    if firm_id is not None:
-        stmt = stmt.where(Tenancy.firm_id == firm_id)
-    return stmt
-
-
 # ---- the console's list of exit cases --------------------------------------------------------
 def exit_case_rows(
     w: Work,
@@ -120,22 +114,17 @@ def exit_case_rows(
     status: str | None = None,
     exit_type: str | None = None,
     firm: str | None = None,
-    sort: str = "id",
-    descending: bool = True,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """Exit cases with their firm and space, filtered (``firm``: part of the name or the
-    code), sorted by ``sort`` (a key of :data:`EXIT_SORTS`), ``limit`` rows from ``offset``."""
+    code), one page of them sorted as ``paging`` says (by a key of :data:`EXIT_SORTS`)."""
     stmt = (
         select(ExitCase, Firm, Space, Tenancy.state)
         .join(Tenancy, col(Tenancy.id) == col(ExitCase.tenancy_id))
         .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
         .join(Space, col(Space.id) == col(Tenancy.space_id))
     )
-    stmt = _scoped(stmt, space_ids, firm_id)
-    if space:
-        stmt = stmt.where(Space.code == space)
+    stmt = scoped(stmt, space or None, space_ids, firm_id)
     if status:
         stmt = stmt.where(ExitCase.status == status)
     if exit_type:
@@ -143,10 +132,8 @@ def exit_case_rows(
     if firm:
         needle = f"%{firm.strip()}%"
         stmt = stmt.where(col(Firm.name).like(needle) | col(Firm.uscc).like(needle))
-    key = EXIT_SORTS.get(sort, EXIT_SORTS["id"])
-    order = key.desc() if descending else key.asc()
-    tie = col(ExitCase.id).desc() if descending else col(ExitCase.id).asc()
-    rows = w.session.exec(stmt.order_by(order, tie).offset(offset).limit(limit)).all()
+    tie = paging.order(col(ExitCase.id))
+    rows = w.session.exec(paging.apply(stmt, EXIT_SORTS, "id", tie)).all()
     return [
         {
             "id": case.id,
@@ -202,7 +189,7 @@ def voluntary_requests(
         .join(Space, col(Space.id) == col(Tenancy.space_id))
         .where(col(Tenancy.state).in_(RESIDENT_STATES), ~later_case)
     )
-    stmt = _scoped(stmt, space_ids, None)
+    stmt = scoped(stmt, None, space_ids, None)
     rows = w.session.exec(stmt.order_by(col(AuditEvent.id).desc()).limit(limit)).all()
     return [
         {

@@ -4,6 +4,7 @@ not see. Like every named query, each takes :class:`Work` first and never writes
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam
@@ -126,9 +127,7 @@ def tenancy_page(
         ra = _RA.c
         stmt = stmt.join(_RA, (ra.tenancy_id == t.id) & (ra.user_id == reviewer_id))
     rows = w.connection.execute(stmt.order_by(t.id).limit(limit + 1)).mappings().all()
-    items = [queries_core.tenancy_summary(row) for row in rows[:limit]]
-    more = len(rows) > limit
-    return {"items": items, "next": str(items[-1]["id"]) if more and items else None}
+    return _keyset_page(rows, limit, queries_core.tenancy_summary)
 
 
 def application_scores(w: Work, *, tenancy_id: int, reviewer: str | None = None) -> dict[str, Any]:
@@ -166,9 +165,10 @@ EXIT_CASE_STATUSES = tuple(EXIT_STATUS)
 
 
 S = TypeVar("S", bound=Any)
+R = TypeVar("R")
 
 
-def _scoped(stmt: S, space: str | None, space_ids: frozenset[int] | None, firm_id: int | None) -> S:
+def scoped(stmt: S, space: str | None, space_ids: frozenset[int] | None, firm_id: int | None) -> S:
     """``stmt`` (joined to Tenancy and Space) narrowed to the space with code ``space``, to
     ``space_ids`` (None: every space) and to the firm ``firm_id`` (None: every firm)."""
     if space is not None:
@@ -178,6 +178,17 @@ def _scoped(stmt: S, space: str | None, space_ids: frozenset[int] | None, firm_i
     if firm_id is not None:
         stmt = stmt.where(Tenancy.firm_id == firm_id)
     return stmt
+
+
+def _keyset_page(
+    rows: Sequence[R], limit: int, shown: Callable[[R], dict[str, Any]]
+) -> dict[str, Any]:
+    """The first ``limit`` of ``rows`` (read with one more, to know there is a next page)
+    as ``shown``; ``next``: the last one's id as the following page's cursor, None on the
+    last page."""
+    items = [shown(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next": str(items[-1]["id"]) if more and items else None}
 
 
 def _iso(value: Any) -> str | None:
@@ -213,24 +224,23 @@ def violation_page(
         stmt = stmt.where(Violation.tenancy_id == tenancy_id)
     if status is not None:
         stmt = stmt.where(Violation.status == status)
-    stmt = _scoped(stmt, space, space_ids, firm_id)
+    stmt = scoped(stmt, space, space_ids, firm_id)
     rows = w.session.exec(stmt.order_by(col(Violation.id)).limit(limit + 1)).all()
-    items = [
-        {
-            "id": v.id,
-            "tenancy_id": v.tenancy_id,
-            **_owner(f, s),
-            "code": v.code,
-            "facts": v.facts,
-            "evidence": v.evidence,
-            "cure_due_on": _iso(v.cure_due_on),
-            "status": v.status,
-            "reported_at": _iso(v.reported_at),
-        }
-        for v, f, s in rows[:limit]
-    ]
-    more = len(rows) > limit
-    return {"items": items, "next": str(items[-1]["id"]) if more and items else None}
+    return _keyset_page(rows, limit, lambda row: _violation(*row))
+
+
+def _violation(v: Violation, f: Firm, s: Space) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "tenancy_id": v.tenancy_id,
+        **_owner(f, s),
+        "code": v.code,
+        "facts": v.facts,
+        "evidence": v.evidence,
+        "cure_due_on": _iso(v.cure_due_on),
+        "status": v.status,
+        "reported_at": _iso(v.reported_at),
+    }
 
 
 def _exit_case(case: ExitCase, firm: Firm, space: Space, *, full: bool) -> dict[str, Any]:
@@ -284,11 +294,9 @@ def exit_case_page(
     stmt = _exit_cases().where(col(ExitCase.id) > after)
     if status is not None:
         stmt = stmt.where(ExitCase.status == status)
-    stmt = _scoped(stmt, space, space_ids, firm_id)
+    stmt = scoped(stmt, space, space_ids, firm_id)
     rows = w.session.exec(stmt.order_by(col(ExitCase.id)).limit(limit + 1)).all()
-    items = [_exit_case(e, f, s, full=False) for e, f, s in rows[:limit]]
-    more = len(rows) > limit
-    return {"items": items, "next": str(items[-1]["id"]) if more and items else None}
+    return _keyset_page(rows, limit, lambda row: _exit_case(*row, full=False))
 
 
 def exit_case_tenancy(w: Work, *, exit_case_id: int) -> int:

@@ -19,6 +19,7 @@ from lifecycle.table import TERMINAL
 from workflows import queries_opportunities as qo
 from workflows.core import Work
 from workflows.opportunities import industries
+from workflows.paging import Paging
 
 _S, _T = (ALL_TABLES.tables[n] for n in ("spaces", "tenancies"))
 
@@ -55,13 +56,10 @@ def entry_rows(
     status: str | None = None,
     kind: str | None = None,
     text: str | None = None,
-    sort: str = "id",
-    descending: bool = True,
-    offset: int = 0,
-    limit: int = 50,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
-    """Entries within ``space_ids`` (None: all) or of ``firm_id``, filtered, sorted by a key of
-    :data:`ENTRY_SORTS`, one page (``offset``, ``limit``)."""
+    """Entries within ``space_ids`` (None: all) or of ``firm_id``, filtered, one page as
+    ``paging`` says (sorted by a key of :data:`ENTRY_SORTS`)."""
     rows = qo.entries(
         w,
         space=space,
@@ -77,11 +75,11 @@ def entry_rows(
             for r in rows
             if needle in r["title"].lower() or needle in str(r.get("firm") or "").lower()
         ]
-    key = sort if sort in ENTRY_SORTS else "id"
+    key = paging.sort if paging.sort in ENTRY_SORTS else "id"
     rows.sort(key=lambda r: (r.get(key) is None, str(r.get(key) or "")) if key != "id" else r["id"])
-    if descending:
+    if paging.descending:
         rows.reverse()
-    return rows[offset : offset + limit]
+    return paging.cut(rows)
 
 
 def status_counts(w: Work, *, space_ids: Collection[int] | None = None) -> dict[str, int]:

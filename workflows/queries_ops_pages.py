@@ -3,8 +3,9 @@ deadlines, message templates, the working-day calendar per year, accounts.
 
 Each takes :class:`Work` first and keyword arguments after, returns plain data with the words
 a person reads (Chinese and English side by side), and never writes. Lists take the page's
-sort, direction, offset and limit, so a page reads one page (plus one row, to know there is
-another) and an Excel export reads every row through the same query.
+:class:`~workflows.paging.Paging` (sort, direction, offset and limit), so a page reads one
+page (plus one row, to know there is another) and an Excel export reads every row through the
+same query.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from notifications.catalog import CATALOG, PARTS, spec
 from notifications.render import Override, Renderer
 from workflows import identity, rules
 from workflows.core import Work
+from workflows.paging import Paging
 from workflows.queries_ops import template_history
 
 Words = tuple[str, str]
@@ -168,10 +170,7 @@ def outbox_page(
     *,
     status: str | None = None,
     message: str | None = None,
-    sort: str = "id",
-    descending: bool = True,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """Outbox rows with their recipient, channel and failure in words."""
     stmt = select(OutboxMessage, Firm.name).outerjoin(
@@ -181,10 +180,9 @@ def outbox_page(
         stmt = stmt.where(OutboxMessage.status == status)
     if message:
         stmt = stmt.where(OutboxMessage.message == message)
-    key = _OUTBOX_SORTS.get(sort, _OUTBOX_SORTS["id"])
-    stmt = stmt.order_by(key.desc() if descending else key.asc(), col(OutboxMessage.id).desc())
+    stmt = paging.apply(stmt, _OUTBOX_SORTS, "id", col(OutboxMessage.id).desc())
     out = []
-    for row, firm_name in w.session.exec(stmt.offset(offset).limit(limit)).all():
+    for row, firm_name in w.session.exec(stmt).all():
         channel = (
             words(AUDIENCES, row.audience)
             if row.audience in hooks.KINDS
@@ -240,10 +238,7 @@ def failed_deadlines(
     *,
     space_ids: frozenset[int] | None = None,
     kind: str | None = None,
-    sort: str = "due_at",
-    descending: bool = False,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """Deadlines whose sweep failed, with the tenancy's firm and space and the reason;
     narrowed to ``space_ids`` when given."""
@@ -258,8 +253,7 @@ def failed_deadlines(
         stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
     if kind:
         stmt = stmt.where(Deadline.kind == kind)
-    key = _DEADLINE_SORTS.get(sort, _DEADLINE_SORTS["due_at"])
-    stmt = stmt.order_by(key.desc() if descending else key.asc(), col(Deadline.id))
+    stmt = paging.apply(stmt, _DEADLINE_SORTS, "due_at", col(Deadline.id))
     return [
         {
             "id": d.id,
@@ -273,7 +267,7 @@ def failed_deadlines(
             "done_at": d.done_at,
             "error": str(d.payload.get("error") or ""),
         }
-        for d, code, firm in w.session.exec(stmt.offset(offset).limit(limit)).all()
+        for d, code, firm in w.session.exec(stmt).all()
     ]
 
 
@@ -441,10 +435,7 @@ def accounts(
     role: str | None = None,
     status: str | None = None,
     text: str | None = None,
-    sort: str = "username",
-    descending: bool = False,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """Accounts with role, spaces, firm, status and last login, filtered and sorted."""
     firms = dict(w.session.exec(select(Firm.uscc, Firm.name)).all())
@@ -470,9 +461,9 @@ def accounts(
                 "created_at": u.created_at,
             }
         )
-    key = sort if sort in _ACCOUNT_SORTS else "username"
-    rows.sort(key=lambda r: (r[key] is None, str(r[key] or "")), reverse=descending)
-    return rows[offset : offset + limit]
+    key = paging.sort if paging.sort in _ACCOUNT_SORTS else "username"
+    rows.sort(key=lambda r: (r[key] is None, str(r[key] or "")), reverse=paging.descending)
+    return paging.cut(rows)
 
 
 def space_choices(w: Work) -> list[dict[str, str]]:

@@ -27,6 +27,7 @@ from lifecycle.table import ACTIVE, EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
 from notifications.catalog import LEGAL_SECTIONS
 from workflows import answers, attachments, rules
 from workflows.core import Work
+from workflows.paging import Paging
 from workflows.queries_exits_pages import HANDOVER_LABELS, TRIGGER_LABELS, label, tenancy_header
 from workflows.queries_portal import tenancies_of
 
@@ -59,10 +60,7 @@ def inbox_rows(
     firm_id: int,
     unread_only: bool = False,
     message: str | None = None,
-    sort: str = "created_at",
-    descending: bool = True,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> dict[str, Any]:
     """A page of the firm's own inbox and how many are unread."""
     keys = {
@@ -75,9 +73,7 @@ def inbox_rows(
         stmt = stmt.where(col(InboxItem.read_at).is_(None))
     if message:
         stmt = stmt.where(InboxItem.message == message)
-    key = keys.get(sort, keys["created_at"])
-    stmt = stmt.order_by(key.desc() if descending else key.asc(), col(InboxItem.id).desc())
-    items = w.session.exec(stmt.offset(offset).limit(limit)).all()
+    items = w.session.exec(paging.apply(stmt, keys, "created_at", col(InboxItem.id).desc())).all()
     unread = w.session.exec(
         select(func.count())
         .select_from(InboxItem)
@@ -157,11 +153,7 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     subject: dict[str, Any] = {}
     if tenancy.state == EXIT_NOTICE:
         kind = "defence"
-        case = w.session.exec(
-            select(ExitCase)
-            .where(ExitCase.tenancy_id == tenancy_id, ExitCase.status == "open")
-            .order_by(col(ExitCase.id).desc())
-        ).first()
+        case = w.uow.cases.open_exit_case(tenancy_id)
         due = w.uow.admissions.pending_due_on(tenancy_id, answers.WINDOW_END)
         if case is not None:
             due = due or case.objection_due_on
@@ -169,11 +161,7 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             subject = {"facts": case.facts, "grounds": case.grounds, "case_id": case.id}
     elif tenancy.state == RECTIFYING:
         kind = "plan"
-        rect = w.session.exec(
-            select(Rectification)
-            .where(Rectification.tenancy_id == tenancy_id, Rectification.status == "open")
-            .order_by(col(Rectification.id).desc())
-        ).first()
+        rect = w.uow.cases.open_rectification(tenancy_id)
         if rect is not None:
             due = w.uow.admissions.pending_due_on(tenancy_id, "rectification_plan_due")
             due = due or rect.plan_due_on

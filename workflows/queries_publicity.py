@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from db.tables import AuditEvent, Deadline, Firm, Space, Tenancy
 from lifecycle.table import PUBLICITY
 from workflows.core import Work
+from workflows.paging import Paging
 from workflows.queries_applications import publicity_of
 
 
@@ -18,10 +19,7 @@ def publicity_board(
     *,
     space: str | None = None,
     space_ids: frozenset[int] | None = None,
-    sort: str = "to",
-    descending: bool = False,
-    offset: int = 0,
-    limit: int = 51,
+    paging: Paging,
 ) -> list[dict[str, Any]]:
     """The applications in 公示 in the spaces ``space_ids`` (None: all): first and last day,
     and the objections lodged (accepted or not) and whether they await a ruling."""
@@ -82,8 +80,9 @@ def publicity_board(
             }
         )
     keys = {"id", "firm", "space", "from", "to", "objections", "score"}
-    key = sort if sort in keys else "to"
+    key = paging.sort if paging.sort in keys else "to"
     out.sort(
-        key=lambda r: (r[key] is None, str(r[key]) if key != "id" else r[key]), reverse=descending
+        key=lambda r: (r[key] is None, str(r[key]) if key != "id" else r[key]),
+        reverse=paging.descending,
     )
-    return out[offset : offset + limit]
+    return paging.cut(out)

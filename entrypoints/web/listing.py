@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from entrypoints.web.rendering import SHANGHAI
+from workflows.paging import Paging
 
 PAGE_SIZE = 50
 PAGE_MAX = 200
@@ -60,6 +61,11 @@ class ListParams:
     def limit(self) -> int:
         """Rows to read: one page (plus one, to know there is a next page), or the export."""
         return EXPORT_MAX if self.export else self.size + 1
+
+    @property
+    def paging(self) -> Paging:
+        """What the named query reads: this page, or every row from the first for the export."""
+        return Paging(self.sort, self.descending, 0 if self.export else self.offset, self.limit)
 
 
 def list_params(

@@ -123,7 +123,7 @@ def _finalize(value: Any) -> Any:
 
 
 @pass_context
-def _text(context: Context, zh: str, en: str | None = None) -> str:
+def _say(context: Context, zh: str, en: str | None = None) -> str:
     if en is None or context.get("lang", "zh") == "zh":
         return zh
     return en
@@ -174,7 +174,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.globals["_"] = _text
+    env.globals["_"] = _say
     env.globals["pick"] = _pick
     env.filters.update(
         when=when,

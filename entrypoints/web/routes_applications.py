@@ -55,7 +55,7 @@ def _scope(page: Page) -> dict[str, Any]:
     return {"space_ids": None if p.role == "admin" else p.space_ids, "reviewer_id": None}
 
 
-def _screening_text(row: Mapping[str, Any], lang: str) -> str:
+def _screening_summary(row: Mapping[str, Any], lang: str) -> str:
     if not row["screened"]:
         return "未审查" if lang == "zh" else "not screened"
     if row["passed"]:
@@ -81,10 +81,7 @@ def applications(page: PageDep) -> Response:
     rows: list[dict[str, Any]] = page.query(
         qa.application_queue,
         **filters,
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     if params.export:
         lang = page.lang
@@ -92,7 +89,7 @@ def applications(page: PageDep) -> Response:
             {
                 **r,
                 "state": STATE_LABELS[r["state"]][0 if lang == "zh" else 1],
-                "screening": _screening_text(r, lang),
+                "screening": _screening_summary(r, lang),
                 "panel": f"{r['scored']}/{r['assigned']}",
             }
             for r in rows
@@ -278,10 +275,7 @@ def publicity(page: PageDep) -> Response:
         queries_publicity.publicity_board,
         space=query.get("space", "")[:64] or None,
         space_ids=scope["space_ids"],
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     if params.export:
         shown = [{**r, "objections": f"{r['objections']}（{r['accepted']}）"} for r in rows]

@@ -129,10 +129,7 @@ def tenancies(
         state=state or None,
         firm=firm.strip() or None,
         uscc=uscc.strip() or None,
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     for row in rows:
         row["state_label"] = STATE_LABELS[row["state"]][0 if page.lang == "zh" else 1]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -151,10 +152,7 @@ def cycle(page: PageDep, space: str, period: int) -> Response:
         period=period,
         standing=standing,
         search=search,
-        sort=sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=replace(params.paging, sort=sort),
     )
     if params.export:
         zh = page.lang == "zh"
@@ -303,9 +301,7 @@ def import_figures(page: PageDep, space: str, period: int) -> Response:
     if problems:
         summary = page.query(q.cycle_summary, space=space, period=period)
         params = list_params({}, MEMBER_COLUMNS, "tenancy_id")
-        rows_shown = page.query(
-            q.cycle_members, space=space, period=period, offset=0, limit=params.limit
-        )
+        rows_shown = page.query(q.cycle_members, space=space, period=period, paging=params.paging)
         return page.render(
             "console/cycle.html",
             status=422,

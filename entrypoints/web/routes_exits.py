@@ -68,10 +68,7 @@ def exits(page: PageDep) -> Response:
         q.exit_case_rows,
         **_scope(page),
         **filters,
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     if params.export:
         for row in rows:

@@ -62,10 +62,7 @@ def inbox(page: PageDep) -> Response:
         q.inbox_rows,
         firm_id=_firm(page),
         unread_only=unread_only,
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     if params.export:
         return xlsx_response("inbox", COLUMNS, data["items"], page.lang, sheet="inbox")

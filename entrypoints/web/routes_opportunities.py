@@ -24,6 +24,7 @@ from workflows import opportunity_commands as oc
 from workflows import queries_http
 from workflows import queries_opportunities as qo
 from workflows import queries_opportunity_pages as q
+from workflows.paging import Paging
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +87,7 @@ COLUMNS = (
 )
 
 
-def error_text(page: Page, exc: InvalidInput) -> str:
+def error_message(page: Page, exc: InvalidInput) -> str:
     """Bad input in words, the field named as the form names it."""
     label = FIELD_LABELS.get(exc.field, (exc.field, exc.field))
     rule = exc.rule.split(" / ")
@@ -156,7 +157,9 @@ def _portal_page(
     return page.render(
         "portal/opportunities.html",
         status=status,
-        entries=page.query(q.entry_rows, firm_id=firm_id, limit=200),
+        entries=page.query(
+            q.entry_rows, firm_id=firm_id, paging=Paging("id", descending=True, limit=200)
+        ),
         introductions=page.query(qo.introductions, firm_id=firm_id),
         spaces=page.query(q.firm_spaces, firm_id=firm_id),
         kinds=KINDS,
@@ -196,7 +199,7 @@ def portal_submit(page: PageDep) -> Response:
             )
         )
     except InvalidInput as exc:
-        return _portal_page(page, error=error_text(page, exc), form=typed, status=422)
+        return _portal_page(page, error=error_message(page, exc), form=typed, status=422)
     return page.redirect(
         "/portal/opportunities",
         ("已提交，等待空间运营方审核", "Submitted; the space's operator will review it"),
@@ -234,7 +237,7 @@ def portal_edit(page: PageDep, entry_id: EntryId) -> Response:
             )
         )
     except InvalidInput as exc:
-        return _portal_entry(page, entry_id, error=error_text(page, exc), status=422)
+        return _portal_entry(page, entry_id, error=error_message(page, exc), status=422)
     return page.redirect(
         f"/portal/opportunities/{entry_id}",
         ("已保存，等待空间运营方审核", "Saved; the space's operator will review it"),
@@ -255,10 +258,9 @@ def entries(page: PageDep) -> Response:
         status=query.get("status", "")[:20] or None,
         kind=query.get("kind", "")[:20] or None,
         text=query.get("q", "")[:100] or None,
-        sort="status" if params.sort == "status_label" else params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=replace(
+            params.paging, sort="status" if params.sort == "status_label" else params.sort
+        ),
     )
     for row in rows:
         zh, en = STATUSES.get(row["status"], ("", ""))
@@ -320,7 +322,7 @@ def edit(page: PageDep, entry_id: EntryId) -> Response:
         values = entry_values(page, partial=True)
         page.act(oc.EditEntry(entry_id=entry_id, actor=page.principal.actor, **values))
     except InvalidInput as exc:
-        return _console_entry(page, entry_id, error=error_text(page, exc), status=422)
+        return _console_entry(page, entry_id, error=error_message(page, exc), status=422)
     return page.redirect(f"/console/opportunities/{entry_id}", ("已保存", "Saved"))
 
 
@@ -365,7 +367,7 @@ def return_entry(page: PageDep, entry_id: EntryId) -> Response:
         return _console_entry(
             page,
             entry_id,
-            error=error_text(page, InvalidInput("reason", "请写明退回理由 / give the reasons")),
+            error=error_message(page, InvalidInput("reason", "请写明退回理由 / give the reasons")),
             status=422,
         )
     if page.field("confirmed") != "1":
@@ -388,7 +390,7 @@ def return_entry(page: PageDep, entry_id: EntryId) -> Response:
     try:
         page.act(oc.ReturnEntry(entry_id=entry_id, actor=page.principal.actor, reason=reason))
     except InvalidInput as exc:
-        return _console_entry(page, entry_id, error=error_text(page, exc), status=422)
+        return _console_entry(page, entry_id, error=error_message(page, exc), status=422)
     return page.redirect(here, ("已退回，发布单位已收到通知", "Returned; the submitter is told"))
 
 

@@ -17,7 +17,7 @@ from entrypoints.web.console_charts import PALETTE, bars
 from entrypoints.web.listing import XLSX
 from entrypoints.web.pages import Page, PageDep, language
 from entrypoints.web.rendering import environment
-from entrypoints.web.routes_opportunities import confirm_page, error_text
+from entrypoints.web.routes_opportunities import confirm_page, error_message
 from lifecycle import opportunities as opp
 from lifecycle.errors import InvalidInput
 from workflows import opportunity_commands as oc
@@ -93,7 +93,7 @@ def create(page: PageDep) -> Response:
             oc.CreateList(title=title, number=int(raw) if raw else None, actor=page.principal.actor)
         )
     except InvalidInput as exc:
-        return _lists_page(page, error=error_text(page, exc), status=422)
+        return _lists_page(page, error=error_message(page, exc), status=422)
     number = int(done["number"])
     return page.redirect(
         f"/console/opportunity-lists/{number}",
@@ -138,14 +138,14 @@ def arrange(page: PageDep, number: Number) -> Response:
         return _list_page(
             page,
             number,
-            error=error_text(page, InvalidInput("entries", "最多 200 条 / at most 200")),
+            error=error_message(page, InvalidInput("entries", "最多 200 条 / at most 200")),
             status=422,
         )
     ids = tuple(entry_id for _, _, entry_id in sorted(chosen))
     try:
         page.act(oc.ArrangeList(number=number, entry_ids=ids, actor=page.principal.actor))
     except InvalidInput as exc:
-        return _list_page(page, number, error=error_text(page, exc), status=422)
+        return _list_page(page, number, error=error_message(page, exc), status=422)
     return page.redirect(
         f"/console/opportunity-lists/{number}",
         (f"已保存，清单共 {len(ids)} 条", f"Saved: {len(ids)} entries on the list"),
@@ -191,7 +191,7 @@ def publish(page: PageDep, number: Number) -> Response:
     try:
         done = page.act(oc.PublishList(number=number, actor=page.principal.actor))
     except InvalidInput as exc:
-        return _list_page(page, number, error=error_text(page, exc), status=422)
+        return _list_page(page, number, error=error_message(page, exc), status=422)
     digest = str(done["content_hash"])[:12]
     return page.redirect(
         here, (f"已发布并冻结，摘要 {digest}…", f"Published and frozen; hash {digest}…")

@@ -24,6 +24,7 @@ from lifecycle.errors import InvalidInput, NotFound
 from workflows import commands as c
 from workflows import identity
 from workflows import queries_ops_pages as q
+from workflows.paging import Paging
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,10 +125,7 @@ def outbox(page: PageDep) -> Response:
         q.outbox_page,
         status=status or None,
         message=message or None,
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     if params.export:
         return xlsx_response(
@@ -219,10 +217,7 @@ def deadlines(page: PageDep) -> Response:
         q.failed_deadlines,
         space_ids=None if p.role == "admin" else p.space_ids,
         kind=kind or None,
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     if params.export:
         return xlsx_response(
@@ -425,10 +420,7 @@ def accounts(page: PageDep) -> Response:
         role=role or None,
         status=status or None,
         text=text or None,
-        sort=params.sort,
-        descending=params.descending,
-        offset=0 if params.export else params.offset,
-        limit=params.limit,
+        paging=params.paging,
     )
     if params.export:
         return xlsx_response(
@@ -528,7 +520,7 @@ def account_grant(page: PageDep, username: str) -> Response:
 
 @router.get("/console/ops/accounts/{username}/password", name="web_ops_account_password_form")
 def account_password_form(page: PageDep, username: str) -> HTMLResponse:
-    found = page.query(q.accounts, text=username, limit=1000)
+    found = page.query(q.accounts, text=username, paging=Paging("username", limit=1000))
     account = next((a for a in found if a["username"] == username), None)
     if account is None:
         raise NotFound("user", username)

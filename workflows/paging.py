@@ -1,0 +1,44 @@
+"""Which rows of a sorted list one page reads.
+
+Every named query that lists for a page (``queries_*``) takes one :class:`Paging` — the sort,
+its direction, and ``limit`` rows from ``offset`` — rather than four loose keywords, and
+applies it the same way: the sort key from the query's own table of sortable columns (a key
+it does not know falls back to its default), then the query's tie-breakers, then the window.
+The web's ``list_params`` builds it from the query string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.sql.selectable import GenerativeSelect
+
+S = TypeVar("S", bound=GenerativeSelect)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Sort by ``sort``, ``descending`` or not; ``limit`` rows from ``offset`` (a page reads
+    one row more than it shows, to know there is a next page)."""
+
+    sort: str
+    descending: bool = False
+    offset: int = 0
+    limit: int = 51
+
+    def order(self, column: Any) -> Any:
+        """``column`` in the page's direction."""
+        return column.desc() if self.descending else column.asc()
+
+    def apply(self, stmt: S, sorts: Mapping[str, Any], default: str, *ties: Any) -> S:
+        """``stmt`` ordered by the column ``sorts`` names for the sort (``sorts[default]``
+        for one it does not name) in the page's direction, then by ``ties``; one page."""
+        key = sorts.get(self.sort, sorts[default])
+        return stmt.order_by(self.order(key), *ties).offset(self.offset).limit(self.limit)
+
+    def cut(self, rows: Sequence[T]) -> list[T]:
+        """The page of ``rows`` already sorted (lists sorted in Python, not in SQL)."""
+        return list(rows[self.offset : self.offset + self.limit])
