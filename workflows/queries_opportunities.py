@@ -10,16 +10,17 @@ here: entry points do that), and is run by ``Service.query`` (never committed).
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 
+from db import opportunities as db_opportunities
 from db.opportunities import OPPORTUNITY_TABLES
 from db.tables import ALL_TABLES
 from lifecycle import opportunities as opp
 from lifecycle.errors import NotFound
-from workflows import matching
+from workflows import matching, veto_facts
 from workflows.core import Work
 from workflows.opportunities import industries
 
@@ -284,27 +285,11 @@ def suggestions(w: Work, *, entry_id: int, limit: int = 5) -> list[dict[str, Any
 
 # ---- the review metric ------------------------------------------------------------------------
 def cooperation(w: Work, *, firm_id: int, year: int) -> dict[str, int]:
-    """A firm's part in the opportunity lists in a year: its entries on lists published that
-    year, and its introductions that ended in a deal that year (both sides count)."""
-    start, end = date(year, 1, 1), date(year + 1, 1, 1)
-    since, until = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    published = w.connection.execute(
-        select(func.count())
-        .select_from(_E.join(_L, _L.c.id == _E.c.list_id))
-        .where(
-            _E.c.firm_id == firm_id,
-            _L.c.status == opp.LIST_PUBLISHED,
-            _L.c.published_at >= since,
-            _L.c.published_at < until,
-        )
-    ).scalar_one()
-    deals = sum(
-        1
-        for i in introductions(w, firm_id=firm_id)
-        if i["outcome"] == "deal"
-        and start.isoformat() <= str(i["updated_at"])[:10] < end.isoformat()
-    )
-    return {"published_entries": int(published), "deals": deals}
+    """A firm's part in the opportunity lists in a year (the review's ``cooperation`` fact):
+    its entries on lists published that year, and its introductions that ended in a deal that
+    year (both sides count)."""
+    read = db_opportunities.cooperation(w.connection, [firm_id], *veto_facts.period_bounds(year))
+    return read[firm_id]
 
 
 # ---- land -------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Run through :meth:`Service.read`: nothing is stored, not even the candidate rulebook. Each
 review is re-scored from what was recorded with it: its figures, whether it was submitted,
 the previous year's figures and grade, the vetoes raised and the leased area (both read back
-from the stored trace), then the candidate's grade cap is applied across the cohort. The
+from the stored trace), the counted metrics the candidate declares (counted again: a past
+period's counts do not change), then the candidate's grade cap is applied across the cohort. The
 baseline is the recorded decision, or for a review not decided yet what the space's active
 rulebook would decide now (:func:`workflows.decisions.plan_cycle`).
 """
@@ -11,15 +12,17 @@ rulebook would decide now (:func:`workflows.decisions.plan_cycle`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlmodel import select
 
+from db import opportunities
 from db import repositories as repo
 from db.tables import Review
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InvalidInput
-from workflows import decisions, rules
+from workflows import decisions, rules, veto_facts
 from workflows.core import Work
 
 VETO_PREFIX = "review.veto."
@@ -70,6 +73,12 @@ def _rescore(w: Work, rb: rbook.Rulebook, m: decisions.Member) -> rbook.ReviewDe
     known = {v.code for v in rb.review.vetoes}
     previous = _previous(w, m.tenancy_id, review.period)
     area = recorded_area(trace) or repo.leased_area(w.connection, m.tenancy_id)
+    counted = veto_facts.counted(
+        partial(opportunities.cooperation, w.connection),
+        rb,
+        [(m.tenancy_id, m.tenancy.firm_id)],
+        review.period,
+    )
     return rbook.score_review(
         rb,
         figures=review.figures if submitted else {},
@@ -81,6 +90,7 @@ def _rescore(w: Work, rb: rbook.Rulebook, m: decisions.Member) -> rbook.ReviewDe
         vetoes=[v for v in recorded_vetoes(trace) if v in known],
         submitted=submitted,
         previous_grade=previous.grade if previous and previous.grade in rb.grades else None,
+        facts=counted.get(m.tenancy_id),
     )
 
 
