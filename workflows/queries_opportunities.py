@@ -20,7 +20,7 @@ from db.opportunities import OPPORTUNITY_TABLES
 from db.tables import ALL_TABLES
 from lifecycle import opportunities as opp
 from lifecycle.errors import NotFound
-from workflows import matching, veto_facts
+from workflows import audit, matching, veto_facts
 from workflows.core import Work
 from workflows.opportunities import industries
 
@@ -221,10 +221,7 @@ def verify_list(w: Work, *, number: int) -> dict[str, Any]:
     events = _events(w, "list", row["id"])
     problems = opp.verify_chain(events)
     if row["status"] == opp.LIST_PUBLISHED:
-        recorded = [e["data"].get("content_hash") for e in events if e["action"] == "publish"]
-        digest = opp.content_hash(row["content"])
-        if recorded != [digest] or row["content_hash"] != digest:
-            problems.append(f"list {number}: content does not match its published hash")
+        problems += audit.published_list_problems(row, events)
     for entry_id in w.connection.execute(
         select(_E.c.id).where(_E.c.list_id == row["id"])
     ).scalars():
@@ -234,25 +231,9 @@ def verify_list(w: Work, *, number: int) -> dict[str, Any]:
 
 def verify_chains(w: Work) -> dict[str, Any]:
     """Every opportunity chain (entries, lists, introductions) recomputed, and every published
-    list's content checked against the hash its publish event recorded."""
-    events = w.connection.execute(select(_EV).order_by(_EV.c.subject, _EV.c.subject_id, _EV.c.seq))
-    chains: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for e in events:
-        chains.setdefault((e.subject, e.subject_id), []).append(dict(e._mapping))
-    problems: list[str] = []
-    for chain in chains.values():
-        problems += opp.verify_chain(chain)
-    for row in w.connection.execute(select(_L).where(_L.c.status == opp.LIST_PUBLISHED)):
-        recorded = [
-            e["data"].get("content_hash")
-            for e in chains.get(("list", row.id), [])
-            if e["action"] == "publish"
-        ]
-        digest = opp.content_hash(row.content)
-        if recorded != [digest] or row.content_hash != digest:
-            problems.append(f"list {row.number}: content does not match its published hash")
-    total = sum(len(c) for c in chains.values())
-    return {"ok": not problems, "chains": len(chains), "events": total, "problems": problems}
+    list's content checked against the hash its publish event recorded (``audit verify``
+    runs the same check)."""
+    return audit.verify_opportunities(w.connection).to_dict()
 
 
 # ---- matching ---------------------------------------------------------------------------------

@@ -8,8 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from e2e.cli_support import Cli
 from openpyxl import load_workbook
+from sqlalchemy import create_engine, select
+
+from db.engine import normalize_url
+from db.tables import ALL_TABLES
+from lifecycle.opportunities import content_hash
 
 
 def submit(cli: Cli, kind: str, title: str, *extra: str) -> int:
@@ -81,6 +87,44 @@ def test_entries_go_through_review_to_a_published_list(cli: Cli, tmp_path: Path)
     assert "完整" in cli.ok("opportunity", "verify")
     report = cli.json("opportunity", "verify")
     assert report["ok"] and report["chains"] == 4 and report["events"] == 15
+    audited = cli.json("audit", "verify")
+    assert audited["ok"] and audited["opportunities"]["chains"] == 4
+    assert "机会清单审计链完整" in cli.ok("audit", "verify")
+
+
+@pytest.mark.parametrize("edit", ["content", "content_hash", "both"])
+def test_a_tampered_published_list_fails_audit_verify(cli: Cli, edit: str) -> None:
+    """Someone with write access edits the frozen list (its content, its stored hash, or
+    both consistently): ``audit verify`` exits 8 naming the list, the tenancies' chains
+    reported intact."""
+    cli.ok("space", "create", "MC3", "成都医学城三医创新中心")
+    entry = submit(cli, "need", "寻求医院共建临床研究中心")
+    cli.ok("opportunity", "accept", str(entry))
+    cli.ok("opportunity", "list", "create", "--title", "温江区第5期城市机会清单", "--number", "5")
+    cli.ok("opportunity", "list", "arrange", "5", str(entry))
+    cli.ok("opportunity", "list", "publish", "5")
+    assert cli.json("audit", "verify")["ok"]
+
+    lists = ALL_TABLES.tables["opportunity_lists"]
+    engine = create_engine(normalize_url(cli.db))
+    with engine.begin() as conn:
+        content = conn.execute(select(lists.c.content)).scalar_one()
+        content["items"][0]["title"] = "被篡改的标题"
+        forged = {
+            "content": {"content": content},
+            "content_hash": {"content_hash": "0" * 64},
+            "both": {"content": content, "content_hash": content_hash(content)},
+        }[edit]
+        conn.execute(lists.update().values(**forged))
+    engine.dispose()
+
+    code, out, err = cli("audit", "verify")
+    assert code == 8, err
+    assert "第5期城市机会清单的内容与发布时记录的哈希不符" in out
+    assert "list 5: content does not match its published hash" in out
+    report = json.loads(cli("audit", "verify", "--json")[1])
+    assert not report["ok"] and len(report["opportunities"]["problems"]) == 1
+    assert report["problems"] == []  # the tenancies' chains are intact
 
 
 def test_land_and_the_district_report(cli: Cli, tmp_path: Path) -> None:
