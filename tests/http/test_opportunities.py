@@ -206,6 +206,31 @@ def test_the_district_publishes_and_the_public_sees_only_published_lists(
     ]
 
 
+def test_only_the_district_assembles_a_list_and_it_spans_every_space(
+    world: World, entries: dict[str, int]
+) -> None:
+    """An operator (granted MC3) cannot start, arrange or publish a list, not even with its
+    own space's entry, let alone HX's; a firm cannot either. The district (a viewer, here
+    granted MC3 only, and the admin) assembles accepted entries of every space."""
+    admin, viewer = world.client("admin"), world.client("viewer")
+    for e in entries.values():
+        assert admin.post(f"/api/opportunity-entries/{e}/accept", json={}).status_code == 200
+    assert viewer.post("/api/opportunity-lists", json={"title": "第1期"}).status_code == 201
+    before = counts(world)
+    for role in ("operator", "firm"):
+        client = world.client(role)
+        for ids in ([entries["own"]], [entries["other"]], [entries["own"], entries["other"]]):
+            refused = client.put("/api/opportunity-lists/1/entries", json={"entry_ids": ids})
+            assert refused.status_code == 403, (role, ids, refused.text)
+        assert client.post("/api/opportunity-lists", json={"title": "第2期"}).status_code == 403
+        assert client.post("/api/opportunity-lists/1/publish").status_code == 403
+    assert counts(world) == before
+    both = [entries["own"], entries["other"]]  # MC3's and HX's
+    arranged = viewer.put("/api/opportunity-lists/1/entries", json={"entry_ids": both})
+    assert arranged.status_code == 200, arranged.text
+    assert [i["id"] for i in admin.get("/api/opportunity-lists/1").json()["items"]] == both
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

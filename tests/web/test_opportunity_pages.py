@@ -250,6 +250,35 @@ def test_operator_accepts_district_publishes_and_the_public_sees_only_what_is_pu
     assert operator.get("/console/opportunity-lists").status_code == 403
 
 
+def test_an_operator_cannot_assemble_a_list_in_the_console(world: World, firm: TestClient) -> None:
+    """The lists are the district's: an operator's forms (with a valid session and token)
+    to start, arrange or publish one are refused, for its own space's entry and for HX's;
+    the admin arranges both."""
+    own, other = submitted(world, firm), other_entry(world)
+    for e in (own, other):
+        world.do(oc.AcceptEntry(entry_id=e, actor="tests"))
+    world.do(oc.CreateList(title="第1期城市机会清单", actor="tests"))
+    operator = signed_in(world, "operator")
+    tokens = tokens_in(operator.get("/console/opportunities").text)
+    before = counts(world)
+    base = "/console/opportunity-lists"
+    for url, data in (
+        (base, {"title": "第2期城市机会清单"}),
+        (f"{base}/1/arrange", {"entry": [str(own)], f"position_{own}": "1"}),
+        (f"{base}/1/arrange", {"entry": [str(other)], f"position_{other}": "1"}),
+        (f"{base}/1/publish", {"confirmed": "1"}),
+    ):
+        refused = operator.post(url, data={**tokens, **data}, follow_redirects=False)
+        assert refused.status_code == 403, (url, refused.text)
+        assert "CSRF" not in refused.text  # refused for the role, not for the form
+    assert counts(world) == before
+    admin = signed_in(world, "admin")
+    page = f"{base}/1"
+    both = {"entry": [str(own), str(other)], f"position_{own}": "1", f"position_{other}": "2"}
+    assert post(admin, f"{page}/arrange", page, both).status_code == 303  # type: ignore[arg-type]
+    assert "医疗器械临床验证服务" in admin.get(page).text
+
+
 def test_suggestions_and_introductions(world: World, firm: TestClient) -> None:
     own = submitted(world, firm)
     other = other_entry(world)
