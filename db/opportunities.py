@@ -50,6 +50,11 @@ _HEAD = (
     .order_by(_EV.c.seq.desc())
     .limit(1)
 )
+_ENTRY_DATA = (
+    select(_EV.c.data)
+    .where(_EV.c.subject == "entry", _EV.c.subject_id == bindparam("key"))
+    .order_by(_EV.c.seq)
+)
 _PARCEL = select(_P).where(_P.c.parcel_code == bindparam("code"))
 _SPACE = select(_S.c.id, _S.c.code, _S.c.name, _S.c.rulebook_version).where(
     _S.c.id == bindparam("key")
@@ -101,6 +106,17 @@ def cooperation(
     return out
 
 
+def carried_files(datas: Sequence[Any]) -> list[Row]:
+    """The files an entry's events recorded (``data["attachments"]``), oldest first, each
+    once (by its SHA-256)."""
+    out: dict[str, Row] = {}
+    for data in datas:
+        for item in (data or {}).get("attachments") or []:
+            if isinstance(item, dict) and item.get("sha256"):
+                out.setdefault(str(item["sha256"]), dict(item))
+    return list(out.values())
+
+
 def _one(conn: Connection, stmt: Any, params: dict[str, Any]) -> Row | None:
     row = conn.execute(stmt, params).first()
     return None if row is None else dict(row._mapping)
@@ -119,6 +135,7 @@ class Opportunities(Protocol):
     def head(self, subject: str, subject_id: int) -> tuple[int, str] | None: ...
     def parcel(self, code: str) -> Row | None: ...
     def space_of(self, space_id: int) -> Row | None: ...
+    def attachments(self, entry_id: int) -> list[Row]: ...
     def cooperation(
         self, firm_ids: Sequence[int], start: datetime, end: datetime
     ) -> Cooperation: ...
@@ -166,3 +183,7 @@ class CoreOpportunities(OnConnection):
 
     def cooperation(self, firm_ids: Sequence[int], start: datetime, end: datetime) -> Cooperation:
         return cooperation(self.connection(), firm_ids, start, end)
+
+    def attachments(self, entry_id: int) -> list[Row]:
+        rows = self.connection().execute(_ENTRY_DATA, {"key": entry_id})
+        return carried_files([data for (data,) in rows])

@@ -57,6 +57,7 @@ from db.identity import (
     TokenRow,
     UserRow,
 )
+from db.opportunities import carried_files
 from db.pages import CYCLE_JOB_COLUMNS, LIVE, CycleJobRow
 from db.queues import (
     DEADLINE_COLUMNS,
@@ -848,6 +849,10 @@ class FakeOpportunities(_Repository):
                 for firm_id in sides & set(out):
                     out[firm_id]["deals"] += 1
         return out
+
+    def attachments(self, entry_id: int) -> list[Row]:
+        found = select(self.uow.rows, "opportunity_events", subject="entry", subject_id=entry_id)
+        return carried_files([e["data"] for e in sorted(found, key=lambda e: e["seq"])])
 
     def space_of(self, space_id: int) -> Row | None:
         row = self.uow.rows["spaces"].get(space_id)

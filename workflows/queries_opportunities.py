@@ -101,14 +101,25 @@ def _timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def entry(w: Work, *, entry_id: int) -> dict[str, Any]:
-    """One entry with its timeline and its introductions."""
+    """One entry with its timeline, the files it carries and its introductions."""
     row = w.connection.execute(_ENTRY_VIEW.where(_E.c.id == entry_id)).first()
     if row is None:
         raise NotFound("opportunity_entry", entry_id)
     out = _entry(row, _labels(w, {row.space_id}))
-    out["timeline"] = _timeline(_events(w, "entry", entry_id))
+    events = _events(w, "entry", entry_id)
+    out["timeline"] = _timeline(events)
+    out["attachments"] = db_opportunities.carried_files([e["data"] for e in events])
     out["introductions"] = introductions(w, entry_id=entry_id)
     return out
+
+
+def entry_attachment(w: Work, *, entry_id: int, sha256: str) -> dict[str, Any]:
+    """One file an entry carries (name, type, size, SHA-256): only a file its chain recorded
+    is ever served, whatever else the file store holds."""
+    for item in db_opportunities.carried_files([e["data"] for e in _events(w, "entry", entry_id)]):
+        if item["sha256"] == sha256:
+            return item
+    raise NotFound("attachment", sha256)
 
 
 def introductions(

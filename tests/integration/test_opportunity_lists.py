@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from db.tables import ALL_TABLES
 from entrypoints.demo_data import good_profile, make_uscc
 from lifecycle.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflows import attachments
 from workflows import commands as c
 from workflows import queries_district as qd
 from workflows import queries_opportunities as qo
@@ -23,6 +24,7 @@ from workflows.opportunity_commands import (
     AcceptEntry,
     AddParcel,
     ArrangeList,
+    AttachToEntry,
     CreateList,
     EditEntry,
     Introduce,
@@ -257,3 +259,47 @@ def test_an_edited_published_list_or_event_is_caught(
         )
     problems = service.query(qo.verify_list, number=5)["problems"]
     assert any("altered" in p for p in problems)
+
+
+def test_an_entry_carries_files_recorded_in_its_chain(
+    service: Service, engine: Engine, firms: dict[str, int]
+) -> None:
+    fengji, junjian = firms["峰际生物"], firms["君健万峰"]
+    brochure = attachments.check("产品手册.pdf", b"%PDF-1.7 brochure")
+    picture = attachments.check("样机.png", b"\x89PNG\r\n\x1a\n picture")
+    e = service.handle(need(fengji, attachments=(brochure,)))["entry_id"]
+    done = service.handle(
+        AttachToEntry(entry_id=e, attachments=(picture, brochure), as_firm=fengji)
+    )
+    assert done["attachments"] == 2  # the same file twice is one file
+    shown = service.query(qo.entry, entry_id=e)
+    assert [a["name"] for a in shown["attachments"]] == ["产品手册.pdf", "样机.png"]
+    assert [t["action"] for t in shown["timeline"]] == ["submit", "attach"]
+    assert service.query(qo.entry_attachment, entry_id=e, sha256=picture.sha256)["size"] == (
+        picture.size
+    )
+    assert service.query(qo.verify_chains)["ok"]
+
+    before = counts(engine)
+    many = tuple(
+        attachments.check(f"{i}.pdf", b"%PDF-" + bytes([i])) for i in range(4)
+    )  # 2 + 4 > 5
+    refused: list[tuple[Any, type[Exception]]] = [
+        (AttachToEntry(entry_id=e, attachments=many), InvalidInput),
+        (AttachToEntry(entry_id=e, attachments=()), InvalidInput),
+        (AttachToEntry(entry_id=e, attachments=(picture,), as_firm=junjian), NotFound),
+        (need(fengji, attachments=many + many[:2]), InvalidInput),
+    ]
+    for command, error in refused:
+        with pytest.raises(error) as info:
+            service.handle(command)
+        if error is InvalidInput:
+            assert info.value.field == "attachments"  # type: ignore[attr-defined]
+    with pytest.raises(NotFound):
+        service.query(qo.entry_attachment, entry_id=e, sha256="0" * 64)
+    assert counts(engine) == before
+    service.handle(AcceptEntry(entry_id=e))
+    before = counts(engine)
+    with pytest.raises(Conflict):  # the firm's files go in before it is accepted
+        service.handle(AttachToEntry(entry_id=e, attachments=(picture,), as_firm=fengji))
+    assert counts(engine) == before
