@@ -88,9 +88,7 @@ def verify_opportunities(conn: Connection) -> OpportunityReport:
     list's stored content and hash checked against the hash its publish event recorded: the
     public page and the Excel export show the stored content, so editing it (or its hash) is
     tampering with what the district released."""
-    chains: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for e in conn.execute(core_select(_EV).order_by(_EV.c.subject, _EV.c.subject_id, _EV.c.seq)):
-        chains.setdefault((e.subject, e.subject_id), []).append(dict(e._mapping))
+    chains = opportunity_chains(conn)
     report = OpportunityReport(len(chains), sum(len(c) for c in chains.values()))
     for chain in chains.values():
         report.problems += opp.verify_chain(chain)
@@ -98,6 +96,14 @@ def verify_opportunities(conn: Connection) -> OpportunityReport:
         published = chains.get(("list", row.id), [])
         report.problems += published_list_problems(dict(row._mapping), published)
     return report
+
+
+def opportunity_chains(conn: Connection) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """Every opportunity-list chain's events in ``seq`` order, by ``(subject, id)``."""
+    chains: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for e in conn.execute(core_select(_EV).order_by(_EV.c.subject, _EV.c.subject_id, _EV.c.seq)):
+        chains.setdefault((e.subject, e.subject_id), []).append(dict(e._mapping))
+    return chains
 
 
 def published_list_problems(row: dict[str, Any], events: Sequence[dict[str, Any]]) -> list[str]:
