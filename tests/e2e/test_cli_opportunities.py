@@ -53,6 +53,13 @@ def test_entries_go_through_review_to_a_published_list(cli: Cli, tmp_path: Path)
     cli.refused(2, "opportunity", "return", str(need), "--reason", "")
     cli.ok("opportunity", "return", str(need), "--reason", "请补充合作方式")
     cli.ok("opportunity", "edit", str(need), "--sought", "三甲医院临床合作、检测服务")
+    brochure, fake = tmp_path / "平台手册.pdf", tmp_path / "手册.pdf"
+    brochure.write_bytes(b"%PDF-1.7 brochure (sample data)")
+    fake.write_bytes(b"MZ\x90\x00 not a pdf")
+    said = cli.refused(2, "opportunity", "attach", str(need), str(fake))
+    assert "attachments" in said and "不是 PDF、PNG 或 JPEG" in said
+    assert "1 个附件" in cli.ok("opportunity", "attach", str(need), str(brochure))
+    assert "附件 / file: 平台手册.pdf" in cli.ok("opportunity", "show", str(need))
     for e in (need, supply):
         assert "已采纳" in cli.ok("opportunity", "accept", str(e))
     shown = cli.ok("opportunity", "show", str(need))
@@ -86,7 +93,7 @@ def test_entries_go_through_review_to_a_published_list(cli: Cli, tmp_path: Path)
     cli.refused(4, "opportunity", "outcome", str(intro), "closed")
     assert "完整" in cli.ok("opportunity", "verify")
     report = cli.json("opportunity", "verify")
-    assert report["ok"] and report["chains"] == 4 and report["events"] == 15
+    assert report["ok"] and report["chains"] == 4 and report["events"] == 16  # 1 attach
     audited = cli.json("audit", "verify")
     assert audited["ok"] and audited["opportunities"]["chains"] == 4
     assert "机会清单审计链完整" in cli.ok("audit", "verify")
