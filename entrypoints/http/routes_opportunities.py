@@ -35,7 +35,11 @@ IntroductionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="对接编�
 ParcelCode = Annotated[str, Path(max_length=64, description="地块编号 / parcel id")]
 Filter = Annotated[str | None, Query(max_length=64)]
 
-SubmitBody = body_model(oc.SubmitEntry, exclude=frozenset({"as_firm"}), name="EntrySubmitBody")
+#: Files are never named in a JSON body (a client could name a file it did not send, or
+#: another entry's): they are uploaded to ``/opportunity-entries/{id}/attachments``.
+SubmitBody = body_model(
+    oc.SubmitEntry, exclude=frozenset({"as_firm", "attachments"}), name="EntrySubmitBody"
+)
 EditBody = body_model(
     oc.EditEntry, exclude=frozenset({"entry_id", "as_firm"}), name="EntryEditBody"
 )

@@ -329,6 +329,8 @@ def test_entry_files_over_the_api_with_their_access(world: World, entries: dict[
     assert firm.get(f"{url}/{'0' * 64}").status_code == 404  # not a file of this entry
 
     before, files = counts(world), stored_files(world)
+    named = firm.post("/api/opportunity-entries", json=entry(attachments=[meta]))
+    assert named.status_code == 422 and "attachments" in named.text  # files are uploaded
     refused = firm.post(
         f"/api/opportunity-entries/{other}/attachments",
         files=[("attachments", ("a.pdf", PDF + b"x", "application/pdf"))],
