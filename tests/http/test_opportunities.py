@@ -344,3 +344,17 @@ def test_entry_files_over_the_api_with_their_access(world: World, entries: dict[
     ]
     assert firm.post(url, files=too_many).status_code == 422  # 1 + 5 > 5 per entry
     assert counts(world) == before and stored_files(world) == files
+
+
+def test_a_retried_upload_with_an_idempotency_key_acts_once(
+    world: World, entries: dict[str, int]
+) -> None:
+    firm = world.client("firm")
+    url = f"/api/opportunity-entries/{entries['own']}/attachments"
+    files = [("attachments", ("产品手册.pdf", PDF, "application/pdf"))]
+    one = firm.post(url, files=files, headers={"Idempotency-Key": "upload-1"})
+    assert one.status_code == 200, one.text
+    before = counts(world)
+    two = firm.post(url, files=files, headers={"Idempotency-Key": "upload-1"})
+    assert two.status_code == 200 and two.headers.get("Idempotent-Replayed") == "true"
+    assert two.json() == one.json() and counts(world) == before
