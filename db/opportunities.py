@@ -10,12 +10,14 @@ same rows in memory.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, func, select
 
 from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
+from lifecycle.opportunities import LIST_PUBLISHED
 
 Row = dict[str, Any]
 #: The tables of the opportunity lists (entries, lists, introductions, events), the land
@@ -48,10 +50,71 @@ _HEAD = (
     .order_by(_EV.c.seq.desc())
     .limit(1)
 )
+_ENTRY_DATA = (
+    select(_EV.c.data)
+    .where(_EV.c.subject == "entry", _EV.c.subject_id == bindparam("key"))
+    .order_by(_EV.c.seq)
+)
 _PARCEL = select(_P).where(_P.c.parcel_code == bindparam("code"))
 _SPACE = select(_S.c.id, _S.c.code, _S.c.name, _S.c.rulebook_version).where(
     _S.c.id == bindparam("key")
 )
+
+
+_PUBLISHED_ENTRIES = (
+    select(_E.c.firm_id, func.count())
+    .join(_L, _L.c.id == _E.c.list_id)
+    .where(
+        _E.c.firm_id.in_(bindparam("ids", expanding=True)),
+        _L.c.status == LIST_PUBLISHED,
+        _L.c.published_at >= bindparam("start"),
+        _L.c.published_at < bindparam("end"),
+    )
+    .group_by(_E.c.firm_id)
+)
+_NEED, _SUPPLY = _E.alias("need"), _E.alias("supply")
+_DEALS = (
+    select(_I.c.id, _NEED.c.firm_id, _SUPPLY.c.firm_id)
+    .join(_NEED, _NEED.c.id == _I.c.need_id)
+    .join(_SUPPLY, _SUPPLY.c.id == _I.c.supply_id)
+    .where(
+        _I.c.outcome == "deal",  # final: updated_at is when the deal was recorded
+        _I.c.updated_at >= bindparam("start"),
+        _I.c.updated_at < bindparam("end"),
+        _NEED.c.firm_id.in_(bindparam("ids", expanding=True))
+        | _SUPPLY.c.firm_id.in_(bindparam("ids", expanding=True)),
+    )
+)
+#: firm id -> {"published_entries": n, "deals": n}
+Cooperation = dict[int, dict[str, int]]
+
+
+def cooperation(
+    conn: Connection, firm_ids: Sequence[int], start: datetime, end: datetime
+) -> Cooperation:
+    """Each firm's part in the opportunity lists in ``[start, end)``: its entries on lists
+    published then, and the introductions of its entries (either side) that ended in a deal
+    then. Every firm asked about gets both counts (0 for none)."""
+    out = {f: {"published_entries": 0, "deals": 0} for f in firm_ids}
+    if firm_ids:
+        params = {"ids": list(firm_ids), "start": start, "end": end}
+        for firm_id, count in conn.execute(_PUBLISHED_ENTRIES, params):
+            out[firm_id]["published_entries"] = int(count)
+        for _, need_firm, supply_firm in conn.execute(_DEALS, params):
+            for firm_id in {need_firm, supply_firm} & set(out):
+                out[firm_id]["deals"] += 1
+    return out
+
+
+def carried_files(datas: Sequence[Any]) -> list[Row]:
+    """The files an entry's events recorded (``data["attachments"]``), oldest first, each
+    once (by its SHA-256)."""
+    out: dict[str, Row] = {}
+    for data in datas:
+        for item in (data or {}).get("attachments") or []:
+            if isinstance(item, dict) and item.get("sha256"):
+                out.setdefault(str(item["sha256"]), dict(item))
+    return list(out.values())
 
 
 def _one(conn: Connection, stmt: Any, params: dict[str, Any]) -> Row | None:
@@ -72,6 +135,10 @@ class Opportunities(Protocol):
     def head(self, subject: str, subject_id: int) -> tuple[int, str] | None: ...
     def parcel(self, code: str) -> Row | None: ...
     def space_of(self, space_id: int) -> Row | None: ...
+    def attachments(self, entry_id: int) -> list[Row]: ...
+    def cooperation(
+        self, firm_ids: Sequence[int], start: datetime, end: datetime
+    ) -> Cooperation: ...
 
 
 class CoreOpportunities(OnConnection):
@@ -113,3 +180,10 @@ class CoreOpportunities(OnConnection):
 
     def space_of(self, space_id: int) -> Row | None:
         return _one(self.connection(), _SPACE, {"key": space_id})
+
+    def cooperation(self, firm_ids: Sequence[int], start: datetime, end: datetime) -> Cooperation:
+        return cooperation(self.connection(), firm_ids, start, end)
+
+    def attachments(self, entry_id: int) -> list[Row]:
+        rows = self.connection().execute(_ENTRY_DATA, {"key": entry_id})
+        return carried_files([data for (data,) in rows])

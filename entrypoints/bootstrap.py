@@ -135,6 +135,7 @@ HANDLERS = LazyHandlers(
         # city opportunity lists (城市机会清单) and the land ledger
         "workflows.opportunity_commands:SubmitEntry": "workflows.opportunities:submit_entry",
         "workflows.opportunity_commands:EditEntry": "workflows.opportunities:edit_entry",
+        "workflows.opportunity_commands:AttachToEntry": "workflows.opportunities:attach_to_entry",
         "workflows.opportunity_commands:ReturnEntry": "workflows.opportunities:return_entry",
         "workflows.opportunity_commands:AcceptEntry": "workflows.opportunities:accept_entry",
         "workflows.opportunity_commands:CreateList": "workflows.opportunities:create_list",

@@ -11,6 +11,11 @@ at each listed ``seq`` must still carry the listed hash. Each hash covers the on
 so every event covered then is still there, unchanged and in the same order; a chain rebuilt
 from an edited event, a rewound head or a removed tenancy cannot give the signed hashes back
 without the private key.
+
+Version 2 also lists the head of every opportunity-list chain (an entry's, a list's, an
+introduction's: ``[subject, id, seq, hash]``) under a second root, so a published list's
+content cannot be rewritten with its publish event rehashed either. Version 1 files (tenancy
+chains only) are still read and checked for what they cover.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from lifecycle.audit import EventRecord, Problem, canonical_json
 
-VERSION = 1
+VERSION = 2
+#: The versions read: 1 covers the tenancies' chains, 2 the opportunity lists' chains too.
+VERSIONS = (1, 2)
 # Signed bytes start with this, so a checkpoint signature is never valid for anything else.
 _CONTEXT = b"innospace audit checkpoint v1\n"
 # Problems about the checkpoint file itself (not one tenancy) name this tenancy id.
@@ -47,6 +54,19 @@ class Head:
 
     def leaf(self) -> bytes:
         return canonical_json([self.tenancy_id, self.seq, self.head])
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """One opportunity-list chain's head as a checkpoint saw it (version 2)."""
+
+    subject: str  # entry | list | introduction
+    subject_id: int
+    seq: int
+    head: str
+
+    def leaf(self) -> bytes:
+        return canonical_json([self.subject, self.subject_id, self.seq, self.head])
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -85,24 +105,35 @@ class Checkpoint:
     events: int
     root: str  # hex Merkle root over ``heads``
     heads: tuple[Head, ...]
+    chains: tuple[ChainHead, ...] = ()  # version 2: the opportunity lists' chains
+    chains_root: str = ""  # hex Merkle root over ``chains``
 
     def tree_head(self) -> dict[str, Any]:
-        """What is signed: everything but the list, which the root stands for."""
-        return {
+        """What is signed: everything but the lists, which the roots stand for."""
+        out: dict[str, Any] = {
             "version": self.version,
             "created_at": self.created_at,
             "tenancies": self.tenancies,
             "events": self.events,
             "root": self.root,
         }
+        if self.version >= 2:
+            out["opportunity_chains"] = len(self.chains)
+            out["opportunity_events"] = sum(h.seq for h in self.chains)
+            out["opportunity_root"] = self.chains_root
+        return out
 
     def signed_bytes(self) -> bytes:
         return _CONTEXT + canonical_json(self.tree_head())
 
 
-def make_checkpoint(heads: Sequence[Head], created_at: datetime) -> Checkpoint:
-    """A checkpoint over ``heads`` (sorted by tenancy id), taken at ``created_at`` (aware)."""
+def make_checkpoint(
+    heads: Sequence[Head], created_at: datetime, chains: Sequence[ChainHead] = ()
+) -> Checkpoint:
+    """A checkpoint over ``heads`` (sorted by tenancy id) and the opportunity lists' ``chains``
+    (sorted by subject and id), taken at ``created_at`` (aware)."""
     ordered = tuple(sorted(heads, key=lambda h: h.tenancy_id))
+    others = tuple(sorted(chains, key=lambda h: (h.subject, h.subject_id)))
     return Checkpoint(
         version=VERSION,
         created_at=_utc(created_at),
@@ -110,6 +141,8 @@ def make_checkpoint(heads: Sequence[Head], created_at: datetime) -> Checkpoint:
         events=sum(h.seq for h in ordered),
         root=heads_root(ordered),
         heads=ordered,
+        chains=others,
+        chains_root=merkle_root([h.leaf() for h in others]),
     )
 
 
@@ -179,6 +212,15 @@ class SignedCheckpoint:
             "key_id": self.key_id,
             "signature": self.signature,
             "heads": [[h.tenancy_id, h.seq, h.head] for h in self.checkpoint.heads],
+            **(
+                {
+                    "opportunity_heads": [
+                        [h.subject, h.subject_id, h.seq, h.head] for h in self.checkpoint.chains
+                    ]
+                }
+                if self.checkpoint.version >= 2
+                else {}
+            ),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -196,13 +238,24 @@ def from_dict(data: Mapping[str, Any]) -> SignedCheckpoint:
     yet: :func:`check_file` says whether its signature and root hold."""
     try:
         heads = tuple(_head(item) for item in data["heads"])
+        version = _int(data["version"])
+        chains: tuple[ChainHead, ...] = ()
+        if version >= 2:
+            chains = tuple(_chain_head(item) for item in data["opportunity_heads"])
+            if (data["opportunity_chains"], data["opportunity_events"]) != (
+                len(chains),
+                sum(h.seq for h in chains),
+            ):
+                raise ValueError("the opportunity counts are not those of the list")
         checkpoint = Checkpoint(
-            version=_int(data["version"]),
+            version=version,
             created_at=str(data["created_at"]),
             tenancies=_int(data["tenancies"]),
             events=_int(data["events"]),
             root=str(data["root"]),
             heads=heads,
+            chains=chains,
+            chains_root=str(data["opportunity_root"]) if version >= 2 else "",
         )
         instant(checkpoint.created_at)
         return SignedCheckpoint(checkpoint, str(data["key_id"]), str(data["signature"]))
@@ -227,14 +280,28 @@ def _head(item: Any) -> Head:
     return Head(_int(tenancy_id), _int(seq), head)
 
 
+def _chain_head(item: Any) -> ChainHead:
+    if not isinstance(item, list | tuple) or len(item) != 4:
+        raise ValueError(f"an opportunity head must be [subject, id, seq, hash], found {item!r}")
+    subject, subject_id, seq, head = item
+    if not isinstance(subject, str) or not isinstance(head, str):
+        raise ValueError(f"an opportunity head's subject and hash must be text, found {item!r}")
+    return ChainHead(subject, _int(subject_id), _int(seq), head)
+
+
 def check_file(signed: SignedCheckpoint, key: Ed25519PublicKey) -> list[Problem]:
     """The checkpoint's own integrity: a valid signature by ``key``, a root that is the Merkle
     root of its list, counts that are the list's."""
     problems: list[Problem] = []
     cp = signed.checkpoint
-    if cp.version != VERSION:
+    if cp.version not in VERSIONS:
         problems.append(
-            Problem(FILE, None, "checkpoint_version", f"version {cp.version} is not {VERSION}")
+            Problem(
+                FILE,
+                None,
+                "checkpoint_version",
+                f"version {cp.version} is not one of {', '.join(map(str, VERSIONS))}",
+            )
         )
     try:
         key.verify(bytes.fromhex(signed.signature), cp.signed_bytes())
@@ -251,6 +318,15 @@ def check_file(signed: SignedCheckpoint, key: Ed25519PublicKey) -> list[Problem]
     if heads_root(cp.heads) != cp.root:
         problems.append(
             Problem(FILE, None, "checkpoint_root", "the list of heads does not give the root")
+        )
+    if cp.version >= 2 and merkle_root([h.leaf() for h in cp.chains]) != cp.chains_root:
+        problems.append(
+            Problem(
+                FILE,
+                None,
+                "checkpoint_root",
+                "the list of opportunity-chain heads does not give the opportunity root",
+            )
         )
     ids = [h.tenancy_id for h in cp.heads]
     if cp.tenancies != len(cp.heads) or cp.events != sum(h.seq for h in cp.heads):
@@ -318,6 +394,30 @@ def check_covered(
             )
         )
     return problems
+
+
+def check_chain_covered(head: ChainHead, chain: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """Whether an opportunity-list chain read now (events in ``seq`` order, as dicts) still
+    holds what ``head`` covered: the event numbered ``head.seq`` is still there with the
+    signed hash (which covers every event before it, a list's publish event and the content
+    hash it recorded included)."""
+    name = f"{head.subject} {head.subject_id}"
+    if head.seq == 0:
+        return []
+    if chain is None or len(chain) < head.seq:
+        left = 0 if chain is None else len(chain)
+        return [
+            f"{name}：检查点覆盖的 {head.seq} 个事件只剩 {left} 个 / {left} event(s) left, "
+            f"the checkpoint covered {head.seq}"
+        ]
+    event = chain[head.seq - 1]
+    if event["seq"] != head.seq or event["hash"] != head.head:
+        return [
+            f"{name}：检查点签名的事件已被修改、删除或重新计算哈希 / the event the checkpoint "
+            "covered last is not the one it signed (an event up to it was edited, removed, "
+            "reordered or rehashed)"
+        ]
+    return []
 
 
 def check_uncovered(

@@ -165,6 +165,7 @@ def require_status(
 
 _ACTIONS_ZH = {
     "edit": "修改",
+    "attach": "上传附件",
     "return": "退回",
     "accept": "采纳",
     "list": "编入清单",

@@ -57,6 +57,7 @@ from db.identity import (
     TokenRow,
     UserRow,
 )
+from db.opportunities import carried_files
 from db.pages import CYCLE_JOB_COLUMNS, LIVE, CycleJobRow
 from db.queues import (
     DEADLINE_COLUMNS,
@@ -831,6 +832,27 @@ class FakeOpportunities(_Repository):
     def parcel(self, code: str) -> Row | None:
         found = select(self.uow.rows, "land_parcels", parcel_code=code)
         return copy.deepcopy(found[0]) if found else None
+
+    def cooperation(
+        self, firm_ids: Sequence[int], start: datetime, end: datetime
+    ) -> dict[int, dict[str, int]]:
+        out = {f: {"published_entries": 0, "deals": 0} for f in firm_ids}
+        lists = self.uow.rows["opportunity_lists"]
+        entries = self.uow.rows["opportunity_entries"]
+        for e in entries.values():
+            shown = lists.get(e["list_id"]) if e["list_id"] is not None else None
+            if e["firm_id"] in out and shown and shown["status"] == "published":
+                out[e["firm_id"]]["published_entries"] += start <= shown["published_at"] < end
+        for i in select(self.uow.rows, "introductions", outcome="deal"):
+            if start <= i["updated_at"] < end:
+                sides = {entries[i["need_id"]]["firm_id"], entries[i["supply_id"]]["firm_id"]}
+                for firm_id in sides & set(out):
+                    out[firm_id]["deals"] += 1
+        return out
+
+    def attachments(self, entry_id: int) -> list[Row]:
+        found = select(self.uow.rows, "opportunity_events", subject="entry", subject_id=entry_id)
+        return carried_files([e["data"] for e in sorted(found, key=lambda e: e["seq"])])
 
     def space_of(self, space_id: int) -> Row | None:
         row = self.uow.rows["spaces"].get(space_id)

@@ -44,11 +44,11 @@ STRONG = figures(
     rd_staff=15,
     graduates_hired=5,
     activities_attended=4,
-)  # 91.00: A
-#: Figures of the three residents: 62.65 (C, D if strict), 71.65 (C either way), 91 (A).
+)  # 89.00: A (no cooperation: 2 of the 15 compliance points missed)
+#: Figures of the three residents: 60.90 (C, D if strict), 70.40 (C either way), 89 (A).
 COHORT: tuple[dict[str, Any], ...] = (
     figures(),
-    figures(tax_paid_yuan=450_000, specialized_new=True),
+    figures(tax_paid_yuan=450_000, specialized_new=True, activities_attended=4),
     STRONG,
 )
 

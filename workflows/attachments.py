@@ -1,5 +1,6 @@
-"""Files a firm attaches to its answer (陈述申辩, 整改方案): checked by their content, kept
-outside the database, named by their SHA-256.
+"""Files a firm attaches to its answer (陈述申辩, 整改方案) or that an opportunity entry carries
+(a product brochure, pictures): checked by their content, kept outside the database, named by
+their SHA-256.
 
 Why by content: a file's name and the type its browser declares are the sender's to choose;
 a ``.pdf`` that is an executable must be refused, so the first bytes decide (PDF, PNG or
@@ -16,15 +17,18 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lifecycle.errors import InvalidInput, NotFound
 
-#: The largest attachment accepted, and how many one answer may carry.
+#: The largest attachment accepted, how many one answer may carry and one entry in all.
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES = 3
+MAX_ENTRY_FILES = 5
 #: The types accepted, by their first bytes.
 MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"%PDF-", "application/pdf", "PDF"),
@@ -93,11 +97,11 @@ def check(filename: str, data: bytes, *, limit: int = MAX_FILE_BYTES) -> Attachm
     return Attachment(name=name, type=mime, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 
-def check_count(count: int) -> None:
-    if count > MAX_FILES:
+def check_count(count: int, limit: int = MAX_FILES) -> None:
+    if count > limit:
         raise InvalidInput(
             "attachments",
-            f"最多上传 {MAX_FILES} 个附件 / at most {MAX_FILES} files",
+            f"最多上传 {limit} 个附件 / at most {limit} files",
             count,
         )
 
@@ -162,3 +166,21 @@ class FileStore:
         if not target.is_file():
             raise NotFound("attachment", sha256)
         return target.read_bytes()
+
+
+@contextmanager
+def storing(
+    store: FileStore, named: Sequence[tuple[str, bytes]], *, most: int = MAX_FILES
+) -> Iterator[tuple[Attachment, ...]]:
+    """Files sent as ``(name, content)`` checked (at most ``most``; all are checked before
+    any is stored) and stored; the body sends the command that records them. If it raises,
+    the files this call created are removed again, so nothing is half-written."""
+    check_count(len(named), most)
+    files = [(check(name, data), data) for name, data in named]
+    created = [meta.sha256 for meta, data in files if store.put(data, meta.sha256)]
+    try:
+        yield tuple(meta for meta, _ in files)
+    except BaseException:
+        for sha in created:
+            store.discard(sha)
+        raise

@@ -1,4 +1,6 @@
-"""Audit-chain verification over the database (streams tenancy by tenancy)."""
+"""Audit-chain verification over the database (streams tenancy by tenancy), and the city
+opportunity lists' own chains (one per entry, list and introduction) with each published
+list's frozen content, so that ``audit verify`` covers every chain the engine keeps."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from db.opportunities import OPPORTUNITY_TABLES
 from db.tables import AuditEvent, Deadline, ExitCase, Review, Tenancy
+from lifecycle import opportunities as opp
 from lifecycle.audit import Problem, verify_chain
 from lifecycle.table import EXIT_NOTICE
 from workflows.reviews import OUTCOME_TRIGGER, trace_digest
@@ -23,17 +29,44 @@ ChainCheck = Callable[[int, Sequence[AuditEvent], int], list[Problem]]
 
 
 @dataclass
-class VerifyReport:
-    tenancies: int = 0
+class OpportunityReport:
+    """The opportunity lists' chains: how many, their events, what is wrong (zh / en)."""
+
+    chains: int = 0
     events: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {
+            "ok": self.ok,
+            "chains": self.chains,
+            "events": self.events,
+            "problems": list(self.problems),
+        }
+
+
+@dataclass
+class VerifyReport:
+    tenancies: int = 0
+    events: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    #: The opportunity lists' chains (None: one tenancy was verified, not the database).
+    opportunities: OpportunityReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and (self.opportunities is None or self.opportunities.ok)
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + len(self.opportunities.problems if self.opportunities else [])
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "ok": self.ok,
             "tenancies": self.tenancies,
             "events": self.events,
@@ -42,6 +75,49 @@ class VerifyReport:
                 for p in self.problems
             ],
         }
+        if self.opportunities is not None:
+            out["opportunities"] = self.opportunities.to_dict()
+        return out
+
+
+_EV, _L = OPPORTUNITY_TABLES[3], OPPORTUNITY_TABLES[1]
+
+
+def verify_opportunities(conn: Connection) -> OpportunityReport:
+    """Every opportunity chain (entries, lists, introductions) recomputed, and every published
+    list's stored content and hash checked against the hash its publish event recorded: the
+    public page and the Excel export show the stored content, so editing it (or its hash) is
+    tampering with what the district released."""
+    chains = opportunity_chains(conn)
+    report = OpportunityReport(len(chains), sum(len(c) for c in chains.values()))
+    for chain in chains.values():
+        report.problems += opp.verify_chain(chain)
+    for row in conn.execute(core_select(_L).where(_L.c.status == opp.LIST_PUBLISHED)):
+        published = chains.get(("list", row.id), [])
+        report.problems += published_list_problems(dict(row._mapping), published)
+    return report
+
+
+def opportunity_chains(conn: Connection) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """Every opportunity-list chain's events in ``seq`` order, by ``(subject, id)``."""
+    chains: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for e in conn.execute(core_select(_EV).order_by(_EV.c.subject, _EV.c.subject_id, _EV.c.seq)):
+        chains.setdefault((e.subject, e.subject_id), []).append(dict(e._mapping))
+    return chains
+
+
+def published_list_problems(row: dict[str, Any], events: Sequence[dict[str, Any]]) -> list[str]:
+    """Whether a published list's stored content and hash are what its publish event froze."""
+    recorded = [e["data"].get("content_hash") for e in events if e["action"] == "publish"]
+    digest = opp.content_hash(row["content"])
+    if recorded == [digest] and row["content_hash"] == digest:
+        return []
+    n = row["number"]
+    return [
+        f"第{n}期城市机会清单的内容与发布时记录的哈希不符 / list {n}: content does not "
+        f"match its published hash (publish event: {', '.join(map(str, recorded)) or 'none'}; "
+        f"stored: {row['content_hash']}; content now hashes to {digest})"
+    ]
 
 
 def verify(
@@ -54,7 +130,8 @@ def verify(
     """Recompute every chain; report edited, deleted, reordered events, events dated before
     their predecessor and fold mismatches; cross-check the rows people rely on (reviews,
     exit cases, deadlines) against the events that decided them. ``check`` adds a check of
-    each chain (see :data:`ChainCheck`).
+    each chain (see :data:`ChainCheck`). Without ``tenancy_id`` the opportunity lists' chains
+    are verified too (:func:`verify_opportunities`).
 
     Events are read in storage order (their id), not by ``seq``, so a row whose ``seq`` was
     edited to hide a reordering is still caught.
@@ -102,6 +179,8 @@ def verify(
             if check is not None:
                 report.problems.extend(check(tid, chain, audit_seq))
         session.expunge_all()
+    if tenancy_id is None:
+        report.opportunities = verify_opportunities(session.connection())
     return report
 
 

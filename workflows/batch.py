@@ -27,11 +27,12 @@ from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from db import meta, writer
+from db import meta, opportunities, writer
 from db import repositories as repo
 from db.cohorts import cycle_candidates
 from db.effects import Effects, TenancyRow
@@ -397,6 +398,12 @@ class _Decider:
             veto_facts.codes(self.rb),
             *veto_facts.period_bounds(self.period),
         )
+        counted = veto_facts.counted(
+            partial(opportunities.cooperation, self.conn),
+            self.rb,
+            [(t.id, t.firm_id) for t in loaded.tenancies],
+            self.period,
+        )
         for t in loaded.tenancies:
             review, prev = loaded.reviews[t.id], loaded.previous.get(t.id)
             try:
@@ -409,6 +416,7 @@ class _Decider:
                     submitted=review.status == "submitted",
                     previous_grade=prev.grade if prev else None,
                     recorded=facts.get(t.id),
+                    facts=counted.get(t.id),
                 )
             except InvalidInput as err:  # as decisions.plan_cycle names it
                 raise InvalidInput(f"tenancy {t.id}: {err.field}", err.rule) from err

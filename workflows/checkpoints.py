@@ -120,7 +120,7 @@ def take(service: Service, key: Ed25519PrivateKey) -> cp.SignedCheckpoint:
     """
     created_at = service.clock.now()
 
-    def read(w: Work) -> list[cp.Head]:
+    def read(w: Work) -> tuple[list[cp.Head], list[cp.ChainHead]]:
         rows = w.session.exec(
             select(Tenancy.id, Tenancy.audit_seq, Tenancy.audit_head).order_by(col(Tenancy.id))
         ).all()
@@ -132,14 +132,20 @@ def take(service: Service, key: Ed25519PrivateKey) -> cp.SignedCheckpoint:
 
         report = audit.verify(w.session, check=covered)
         if not report.ok:
-            shown = "; ".join(str(p) for p in report.problems[:5])
-            raise IntegrityError(
-                f"no checkpoint signed: {len(report.problems)} audit problem(s): {shown}"
-            )
-        return list(heads.values())
+            problems = [
+                *report.problems,
+                *(report.opportunities or audit.OpportunityReport()).problems,
+            ]
+            shown = "; ".join(str(p) for p in problems[:5])
+            raise IntegrityError(f"no checkpoint signed: {len(problems)} audit problem(s): {shown}")
+        chains = audit.opportunity_chains(w.session.connection())
+        return list(heads.values()), [
+            cp.ChainHead(subject, subject_id, len(events), str(events[-1]["hash"]))
+            for (subject, subject_id), events in chains.items()
+        ]
 
-    heads: list[cp.Head] = service.read(read)
-    return cp.sign(cp.make_checkpoint(heads, created_at), key)
+    heads, chains = service.read(read)
+    return cp.sign(cp.make_checkpoint(heads, created_at, chains), key)
 
 
 def write(path: str | Path, signed: cp.SignedCheckpoint) -> Path:
@@ -179,7 +185,8 @@ def verify(
     root hold; every tenancy it lists is still there; the event at each listed ``seq`` still
     has the signed hash (so every event up to it is unchanged and in order) and the tenancy's
     counter was not wound back; no event after the covered ones (nor of a tenancy it did not
-    list) is dated well before the checkpoint."""
+    list) is dated well before the checkpoint; and (version 2) every opportunity-list chain it
+    lists still holds its signed head."""
     checkpoint = signed.checkpoint
     file_problems = cp.check_file(signed, key)
     heads = {h.tenancy_id: h for h in checkpoint.heads}
@@ -196,7 +203,18 @@ def verify(
             *cp.check_uncovered(head, chain, created_at),
         ]
 
-    report: audit.VerifyReport = service.read(lambda w: audit.verify(w.session, check=check))
+    def verified(w: Work) -> audit.VerifyReport:
+        report = audit.verify(w.session, check=check)
+        chains = audit.opportunity_chains(w.session.connection())
+        assert report.opportunities is not None  # the whole database was verified
+        report.opportunities.problems += [
+            problem
+            for head in checkpoint.chains
+            for problem in cp.check_chain_covered(head, chains.get((head.subject, head.subject_id)))
+        ]
+        return report
+
+    report: audit.VerifyReport = service.read(verified)
     removed = [
         p
         for h in checkpoint.heads

@@ -154,7 +154,7 @@ def fields(rb: Rulebook, form: FormName) -> list[FieldSpec]:
 
 
 def figure_fields(rb: Rulebook) -> list[FieldSpec]:
-    """One field per review metric of ``rb``, in the rulebook's order."""
+    """One field per review metric of ``rb`` a firm reports, in the rulebook's order."""
     vetoes = {v.metric: v for v in rb.review.vetoes if v.metric}
     scored: dict[str, list[str]] = {}
     for category in rb.review.categories:
@@ -165,6 +165,7 @@ def figure_fields(rb: Rulebook) -> list[FieldSpec]:
     return [
         _metric_field(m, vetoes.get(m.name), scored.get(m.name, []), rb)
         for m in rb.metrics.values()
+        if m.fact is None  # counted by the engine, not submitted
     ]
 
 

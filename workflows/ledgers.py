@@ -142,6 +142,7 @@ def review_ledger(w: Work, *, space: str, period: int | None = None) -> Ledger:
             "money" if m.unit == "yuan" else "bool" if m.unit == "bool" else "number",
         )
         for m in rb.review.metrics
+        if m.fact is None  # counted: it is in the decision's trace, not in the figures
     )
     title, fixed = layouts()["reviews"]
     columns = (*fixed, *metric_columns)

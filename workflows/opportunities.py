@@ -26,6 +26,7 @@ from workflows.core import Work
 from workflows.opportunity_commands import (
     AcceptEntry,
     ArrangeList,
+    AttachToEntry,
     CreateList,
     EditEntry,
     Introduce,
@@ -96,7 +97,13 @@ def submit_entry(w: Work, cmd: SubmitEntry) -> dict[str, Any]:
             )
     given = {name: getattr(cmd, name) for name in decide.ENTRY_FIELDS}
     rows, ref = decide.submit(
-        _party(w, space, firm), given, kind=cmd.kind, actor=cmd.actor, now=w.now, today=w.today
+        _party(w, space, firm),
+        given,
+        kind=cmd.kind,
+        actor=cmd.actor,
+        now=w.now,
+        today=w.today,
+        attachments=[a.to_dict() for a in cmd.attachments],
     )
     w.apply_rows(rows)
     assert ref.id is not None
@@ -121,6 +128,23 @@ def edit_entry(w: Work, cmd: EditEntry) -> dict[str, Any]:
     w.apply_rows(rows)
     status = opp.SUBMITTED if entry["status"] == opp.RETURNED else entry["status"]
     return {"entry_id": entry["id"], "status": status, "changes": changes}
+
+
+def attach_to_entry(w: Work, cmd: AttachToEntry) -> dict[str, Any]:
+    entry = entry_of(w, cmd.entry_id, cmd.as_firm)
+    carried = {str(a["sha256"]) for a in w.uow.opportunities.attachments(entry["id"])}
+    rows = decide.attach(
+        entry,
+        [a.to_dict() for a in cmd.attachments],
+        carried=carried,
+        by_firm=cmd.as_firm is not None,
+        head=_head(w, "entry", entry["id"]),
+        actor=cmd.actor,
+        now=w.now,
+    )
+    w.apply_rows(rows)
+    files = carried | {a.sha256 for a in cmd.attachments}
+    return {"entry_id": entry["id"], "attachments": len(files)}
 
 
 def _review(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from workflows.attachments import Attachment
 from workflows.commands import Command
 
 
@@ -26,6 +27,8 @@ class SubmitEntry(Command):
     contact_phone: str | None = None
     contact_public: bool = False
     as_firm: int | None = None
+    #: Files already checked and stored by the entry point (``workflows.attachments``).
+    attachments: tuple[Attachment, ...] = ()
 
 
 class EditEntry(Command):
@@ -38,6 +41,14 @@ class EditEntry(Command):
     contact_phone: str | None = None
     contact_public: bool | None = None
     valid_until: date | None = None
+    as_firm: int | None = None
+
+
+class AttachToEntry(Command):
+    """More files for an entry whose content may still change (stored by the entry point)."""
+
+    entry_id: int
+    attachments: tuple[Attachment, ...]
     as_firm: int | None = None
 
 

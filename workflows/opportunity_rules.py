@@ -9,7 +9,7 @@ in the command's transaction. Lists and introductions: :mod:`workflows.opportuni
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from db.repositories import FirmRow
 from lifecycle import opportunities as opp
 from lifecycle.audit import GENESIS
 from lifecycle.errors import InvalidInput
+from workflows.attachments import MAX_ENTRY_FILES, check_count
 
 Row = dict[str, Any]
 Head = tuple[int, str] | None
@@ -244,8 +245,10 @@ def submit(
     actor: str,
     now: datetime,
     today: date,
+    attachments: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[Rows, Ref]:
-    """A new entry, ``submitted``, and its first event."""
+    """A new entry, ``submitted``, and its first event (recording the files it carries)."""
+    check_count(len(attachments), MAX_ENTRY_FILES)
     values = checked_fields(given, party.industries, today)
     missing = [n for n in ENTRY_FIELDS if n not in values and n not in ("contact_phone",)]
     if missing:
@@ -273,7 +276,11 @@ def submit(
         action="submit",
         to_status=opp.SUBMITTED,
         now=now,
-        data={"kind": opp.kind_of(kind), "space": party.space["code"]},
+        data={
+            "kind": opp.kind_of(kind),
+            "space": party.space["code"],
+            **({"attachments": list(attachments)} if attachments else {}),
+        },
     )
     return rows, ref
 
@@ -323,6 +330,43 @@ def edit(
         data={"changes": changes},
     )
     return rows, changes
+
+
+def attach(
+    entry: Row,
+    files: Sequence[Mapping[str, Any]],
+    *,
+    carried: Collection[str],
+    by_firm: bool,
+    head: Head,
+    actor: str,
+    now: datetime,
+) -> Rows:
+    """More files for an entry (``carried``: the SHA-256 of those it has; a file sent again is
+    still one file), while its content may still change: by its firm until it is accepted, by
+    staff until it is on a list. The event records each file's name, type, size and SHA-256."""
+    status = entry["status"]
+    editable = frozenset({opp.SUBMITTED, opp.RETURNED}) if by_firm else opp.EDITABLE
+    opp.require_status("opportunity_entry", entry["id"], status, editable, "attach")
+    if not files:
+        raise InvalidInput("attachments", "请选择要上传的文件 / choose a file to upload")
+    check_count(len(set(carried) | {str(f["sha256"]) for f in files}), MAX_ENTRY_FILES)
+    rows = Rows()
+    step(
+        rows,
+        "opportunity_entries",
+        entry["id"],
+        {"updated_at": now},
+        head=head,
+        subject="entry",
+        actor=actor,
+        action="attach",
+        from_status=status,
+        to_status=status,
+        now=now,
+        data={"attachments": list(files)},
+    )
+    return rows
 
 
 def _shown(value: Any) -> Any:

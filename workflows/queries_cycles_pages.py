@@ -424,6 +424,9 @@ _DERIVED = {
     "percent": ("比例", "share", "percent"),
     "leased_area_m2": ("租赁面积", "leased area", "m2"),
     "score": ("总分", "score", "count"),
+    # the parts of the cooperation fact (``Metric.fact``), counted from the opportunity lists
+    "published_entries": ("当年发布的机会清单条目", "entries on lists published", "count"),
+    "deals": ("当年成交的对接", "introductions ending in a deal", "count"),
 }
 
 
@@ -479,6 +482,9 @@ def reasons(trace: dict[str, Any], rb: rbook.Rulebook) -> list[dict[str, Any]]:
             row.update(figures_zh="", figures_en="", subtotal=True)
             row["result_zh"] = f"小计 {result} 分（满分 {limits.get('weight')} 分）"
             row["result_en"] = f"subtotal {result} of {limits.get('weight')} points"
+        elif rule.startswith("review.fact."):
+            row["result_zh"] = f"系统统计 {result}"
+            row["result_en"] = f"counted: {result}"
         elif rule == "review.grade":
             row["result_zh"] = row["result_en"] = str(result)
             bands = "、".join(f"{g} {lo}–{hi} 分" for g, (lo, hi) in limits.items())

@@ -10,16 +10,17 @@ here: entry points do that), and is run by ``Service.query`` (never committed).
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 
+from db import opportunities as db_opportunities
 from db.opportunities import OPPORTUNITY_TABLES
 from db.tables import ALL_TABLES
 from lifecycle import opportunities as opp
 from lifecycle.errors import NotFound
-from workflows import matching
+from workflows import audit, matching, veto_facts
 from workflows.core import Work
 from workflows.opportunities import industries
 
@@ -100,14 +101,25 @@ def _timeline(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def entry(w: Work, *, entry_id: int) -> dict[str, Any]:
-    """One entry with its timeline and its introductions."""
+    """One entry with its timeline, the files it carries and its introductions."""
     row = w.connection.execute(_ENTRY_VIEW.where(_E.c.id == entry_id)).first()
     if row is None:
         raise NotFound("opportunity_entry", entry_id)
     out = _entry(row, _labels(w, {row.space_id}))
-    out["timeline"] = _timeline(_events(w, "entry", entry_id))
+    events = _events(w, "entry", entry_id)
+    out["timeline"] = _timeline(events)
+    out["attachments"] = db_opportunities.carried_files([e["data"] for e in events])
     out["introductions"] = introductions(w, entry_id=entry_id)
     return out
+
+
+def entry_attachment(w: Work, *, entry_id: int, sha256: str) -> dict[str, Any]:
+    """One file an entry carries (name, type, size, SHA-256): only a file its chain recorded
+    is ever served, whatever else the file store holds."""
+    for item in db_opportunities.carried_files([e["data"] for e in _events(w, "entry", entry_id)]):
+        if item["sha256"] == sha256:
+            return item
+    raise NotFound("attachment", sha256)
 
 
 def introductions(
@@ -220,10 +232,7 @@ def verify_list(w: Work, *, number: int) -> dict[str, Any]:
     events = _events(w, "list", row["id"])
     problems = opp.verify_chain(events)
     if row["status"] == opp.LIST_PUBLISHED:
-        recorded = [e["data"].get("content_hash") for e in events if e["action"] == "publish"]
-        digest = opp.content_hash(row["content"])
-        if recorded != [digest] or row["content_hash"] != digest:
-            problems.append(f"list {number}: content does not match its published hash")
+        problems += audit.published_list_problems(row, events)
     for entry_id in w.connection.execute(
         select(_E.c.id).where(_E.c.list_id == row["id"])
     ).scalars():
@@ -233,25 +242,9 @@ def verify_list(w: Work, *, number: int) -> dict[str, Any]:
 
 def verify_chains(w: Work) -> dict[str, Any]:
     """Every opportunity chain (entries, lists, introductions) recomputed, and every published
-    list's content checked against the hash its publish event recorded."""
-    events = w.connection.execute(select(_EV).order_by(_EV.c.subject, _EV.c.subject_id, _EV.c.seq))
-    chains: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for e in events:
-        chains.setdefault((e.subject, e.subject_id), []).append(dict(e._mapping))
-    problems: list[str] = []
-    for chain in chains.values():
-        problems += opp.verify_chain(chain)
-    for row in w.connection.execute(select(_L).where(_L.c.status == opp.LIST_PUBLISHED)):
-        recorded = [
-            e["data"].get("content_hash")
-            for e in chains.get(("list", row.id), [])
-            if e["action"] == "publish"
-        ]
-        digest = opp.content_hash(row.content)
-        if recorded != [digest] or row.content_hash != digest:
-            problems.append(f"list {row.number}: content does not match its published hash")
-    total = sum(len(c) for c in chains.values())
-    return {"ok": not problems, "chains": len(chains), "events": total, "problems": problems}
+    list's content checked against the hash its publish event recorded (``audit verify``
+    runs the same check)."""
+    return audit.verify_opportunities(w.connection).to_dict()
 
 
 # ---- matching ---------------------------------------------------------------------------------
@@ -284,27 +277,11 @@ def suggestions(w: Work, *, entry_id: int, limit: int = 5) -> list[dict[str, Any
 
 # ---- the review metric ------------------------------------------------------------------------
 def cooperation(w: Work, *, firm_id: int, year: int) -> dict[str, int]:
-    """A firm's part in the opportunity lists in a year: its entries on lists published that
-    year, and its introductions that ended in a deal that year (both sides count)."""
-    start, end = date(year, 1, 1), date(year + 1, 1, 1)
-    since, until = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    published = w.connection.execute(
-        select(func.count())
-        .select_from(_E.join(_L, _L.c.id == _E.c.list_id))
-        .where(
-            _E.c.firm_id == firm_id,
-            _L.c.status == opp.LIST_PUBLISHED,
-            _L.c.published_at >= since,
-            _L.c.published_at < until,
-        )
-    ).scalar_one()
-    deals = sum(
-        1
-        for i in introductions(w, firm_id=firm_id)
-        if i["outcome"] == "deal"
-        and start.isoformat() <= str(i["updated_at"])[:10] < end.isoformat()
-    )
-    return {"published_entries": int(published), "deals": deals}
+    """A firm's part in the opportunity lists in a year (the review's ``cooperation`` fact):
+    its entries on lists published that year, and its introductions that ended in a deal that
+    year (both sides count)."""
+    read = db_opportunities.cooperation(w.connection, [firm_id], *veto_facts.period_bounds(year))
+    return read[firm_id]
 
 
 # ---- land -------------------------------------------------------------------------------------

@@ -90,6 +90,9 @@ def evaluate(
     if previous == "load":
         previous = find_review(w, tenancy.id, review.period - 1)
     facts = veto_facts.recorded(w.uow.reviews, rb, [tenancy.id], review.period)
+    counted = veto_facts.counted(
+        w.uow.opportunities.cooperation, rb, [(tenancy.id, tenancy.firm_id)], review.period
+    )
     return rbook.score_review(
         rb,
         figures=review.figures,
@@ -99,6 +102,7 @@ def evaluate(
         submitted=review.status == "submitted",
         previous_grade=previous.grade if previous else None,
         recorded=facts.get(tenancy.id),
+        facts=counted.get(tenancy.id),
     )
 
 

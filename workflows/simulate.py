@@ -3,7 +3,8 @@
 Run through :meth:`Service.read`: nothing is stored, not even the candidate rulebook. Each
 review is re-scored from what was recorded with it: its figures, whether it was submitted,
 the previous year's figures and grade, the vetoes raised and the leased area (both read back
-from the stored trace), then the candidate's grade cap is applied across the cohort. The
+from the stored trace), the counted metrics the candidate declares (counted again: a past
+period's counts do not change), then the candidate's grade cap is applied across the cohort. The
 baseline is the recorded decision, or for a review not decided yet what the space's active
 rulebook would decide now (:func:`workflows.decisions.plan_cycle`).
 """
@@ -11,12 +12,14 @@ rulebook would decide now (:func:`workflows.decisions.plan_cycle`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from db import opportunities
 from db.repositories import ReviewRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InvalidInput
-from workflows import decisions, rules
+from workflows import decisions, rules, veto_facts
 from workflows.core import Work
 
 VETO_PREFIX = "review.veto."
@@ -54,10 +57,15 @@ def recorded_area(trace: dict[str, Any]) -> str | None:
 
 
 def _rescore(
-    rb: rbook.Rulebook, m: decisions.Member, previous: ReviewRow | None, leased_m2: float
+    rb: rbook.Rulebook,
+    m: decisions.Member,
+    previous: ReviewRow | None,
+    leased_m2: float,
+    facts: dict[str, dict[str, int]] | None,
 ) -> rbook.ReviewDecision:
-    """``m``'s review scored under ``rb``, given the tenancy's review of the year before and
-    the area it holds now (used when the trace does not record one)."""
+    """``m``'s review scored under ``rb``, given the tenancy's review of the year before, the
+    area it holds now (used when the trace does not record one) and the metrics the engine
+    counts for it (``facts``)."""
     review = m.review
     decided = m.status == "decided"
     submitted = review.submitted_at is not None if decided else m.status == "submitted"
@@ -75,6 +83,7 @@ def _rescore(
         vetoes=[v for v in recorded_vetoes(trace) if v in known],
         submitted=submitted,
         previous_grade=previous.grade if previous and previous.grade in rb.grades else None,
+        facts=facts,
     )
 
 
@@ -107,10 +116,22 @@ def simulate(w: Work, text: str, source: str, space_code: str, period: int) -> d
     ids = [m.tenancy_id for m in members]
     previous = w.uow.reviews.of(ids, period - 1)
     leased = w.uow.allocations.leased_areas(ids)
+    counted = veto_facts.counted(
+        partial(opportunities.cooperation, w.connection),
+        candidate,
+        [(m.tenancy_id, m.tenancy.firm_id) for m in members],
+        period,
+    )
     scored: list[tuple[int, rbook.ReviewDecision]] = []
     for m in members:
         try:
-            rescored = _rescore(candidate, m, previous.get(m.tenancy_id), leased[m.tenancy_id])
+            rescored = _rescore(
+                candidate,
+                m,
+                previous.get(m.tenancy_id),
+                leased[m.tenancy_id],
+                counted.get(m.tenancy_id),
+            )
             scored.append((m.tenancy_id, rescored))
         except InvalidInput as err:
             errors.append({**m.who(), "rulebook": "candidate", "error": err.message})

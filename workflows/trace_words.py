@@ -53,6 +53,8 @@ TRACE_WORDS: Words = {
     "percent": ("比例（%）", "percent"),
     "growth_percent": ("同比增长（%）", "growth on the year (%)"),
     "submitted": ("已报送", "submitted"),
+    "published_entries": ("当年发布的机会清单条目", "entries on lists published"),
+    "deals": ("当年成交的对接", "introductions ending in a deal"),
     "raised": ("触发", "raised"),
     "grade": ("等级", "grade"),
     "previous_grade": ("上年等级", "previous grade"),

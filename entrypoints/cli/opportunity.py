@@ -16,6 +16,7 @@ innospace land list [--space S] [--json]
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -133,6 +134,10 @@ def show(entry: EntryArg, as_json: Json = False) -> None:
             f"  {t['seq']:>2}. {t['at'][:16]} {t['action']} {shown(t['from_status'])} → "
             f"{t['to_status']} by {t['actor']}" + (f" — {t['reason']}" if t["reason"] else "")
         )
+    for f in e["attachments"]:
+        lines.append(
+            f"  附件 / file: {f['name']}（{f['type']}，{f['size']:,} B，{f['sha256'][:12]}）"
+        )
     for i in e["introductions"]:
         lines.append(
             f"  对接 / introduction #{i['id']}: {i['need_title']} ↔ {i['supply_title']} · "
@@ -187,6 +192,34 @@ def edit(
     )
     changed = "、".join(done["changes"]) or "—"
     emit(done, as_json, f"已修改 / edited: 条目 #{entry}（{changed}）")
+
+
+@opportunity_app.command("attach")
+def attach(
+    entry: EntryArg,
+    files: Annotated[list[Path], typer.Argument(help="文件 / files (PDF, PNG, JPEG)")],
+    actor: Actor = "operator",
+    as_json: Json = False,
+) -> None:
+    """上传附件 / add files to an entry: PDF, PNG or JPEG by content, 10 MiB each, 5 per entry
+    (not once it is on a list)."""
+    from lifecycle.errors import InvalidInput
+    from workflows import attachments
+
+    named = []
+    for path in files:
+        try:
+            with open(path, "rb") as fh:
+                named.append((path.name, fh.read(attachments.MAX_FILE_BYTES + 1)))
+        except OSError as err:
+            raise InvalidInput(
+                "attachments", f"无法读取文件 / cannot read the file: {err.strerror}", str(path)
+            ) from None
+    a = get_app()
+    store = attachments.FileStore(a.settings.files_directory())
+    with attachments.storing(store, named, most=attachments.MAX_ENTRY_FILES) as metas:
+        done = a.service.handle(oc.AttachToEntry(entry_id=entry, attachments=metas, actor=actor))
+    emit(done, as_json, f"已上传 / attached: 条目 #{entry} 共 {done['attachments']} 个附件 / files")
 
 
 @opportunity_app.command("return")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -142,18 +143,27 @@ def audit_verify(
     if as_json:
         emit(report.to_dict(), True)
     else:
-        typer.echo(
-            f"{report.tenancies} tenancies, {report.events} events: "
-            + (
-                "审计链完整 / audit chain intact"
-                if report.ok
-                else f"{len(report.problems)} problem(s)"
-            )
+        _verdict(
+            f"{report.tenancies} tenancies, {report.events} events",
+            "审计链完整 / audit chain intact",
+            report.problems,
         )
-        for p in report.problems:
-            typer.echo(f"  {p}")
+        if (opportunities := report.opportunities) is not None:
+            _verdict(
+                f"{opportunities.chains} opportunity-list chains, {opportunities.events} events",
+                "机会清单审计链完整 / opportunity-list chains intact",
+                opportunities.problems,
+            )
     if not report.ok:
-        raise IntegrityError(f"audit chain broken in {len(report.problems)} place(s)")
+        raise IntegrityError(f"audit chain broken in {report.problem_count} place(s)")
+
+
+def _verdict(counted: str, intact: str, problems: Sequence[object]) -> None:
+    """One verified part of the database: what was counted and whether it is intact, then
+    each problem indented."""
+    typer.echo(f"{counted}: " + (f"{len(problems)} problem(s)" if problems else intact))
+    for problem in problems:
+        typer.echo(f"  {problem}")
 
 
 DEADLINE_STATUSES = ("pending", "done", "moot", "cancelled", "failed")

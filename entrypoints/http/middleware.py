@@ -16,11 +16,18 @@ from entrypoints.http.problems import PROBLEM_JSON, TITLES, TYPE_BASE
 #: The largest request body accepted (1 MiB): rulebooks, templates, profiles and figures are
 #: a few kilobytes. A larger one is refused with 413 before the route runs.
 MAX_BODY_BYTES = 1_048_576
-#: The one exception: a firm's answer with its attached files (``entrypoints.web
-#: .routes_inbox``: up to 3 files of 10 MiB each, and the text) may be 32 MiB. Only the paths
-#: under these prefixes get the larger limit; everything else keeps 1 MiB.
+#: The exceptions: a firm's answer with its attached files (``entrypoints.web.routes_inbox``:
+#: up to 3 files of 10 MiB each, and the text) may be 32 MiB; an opportunity entry's files
+#: (``workflows.attachments.MAX_ENTRY_FILES``: up to 5 of 10 MiB, with the entry's fields)
+#: 56 MiB. Only the paths under these prefixes get the larger limit; the rest keeps 1 MiB.
 UPLOAD_BODY_BYTES = 32 * 1_048_576
-UPLOAD_PATHS: dict[str, int] = {"/portal/answer/": UPLOAD_BODY_BYTES}
+ENTRY_UPLOAD_BYTES = 56 * 1_048_576
+UPLOAD_PATHS: dict[str, int] = {
+    "/portal/answer/": UPLOAD_BODY_BYTES,
+    "/portal/opportunities": ENTRY_UPLOAD_BYTES,
+    "/console/opportunities/": ENTRY_UPLOAD_BYTES,
+    "/api/opportunity-entries/": ENTRY_UPLOAD_BYTES,
+}
 
 SECURITY_HEADERS = {
     "content-security-policy": (

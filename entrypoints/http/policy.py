@@ -139,6 +139,8 @@ POLICY: dict[str, Rule] = {
     "opportunity_entry_submit": Rule(STAFF | {"firm"}),
     "opportunity_entry_show": Rule(READERS | {"firm"}),
     "opportunity_entry_edit": Rule(STAFF | {"firm"}),
+    "opportunity_entry_attach": Rule(STAFF | {"firm"}),
+    "opportunity_entry_file": Rule(READERS | {"firm"}),
     "opportunity_entry_return": Rule(STAFF),
     "opportunity_entry_accept": Rule(STAFF),
     "opportunity_entry_suggestions": Rule(READERS),

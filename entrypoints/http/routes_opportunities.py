@@ -12,17 +12,18 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.http.deps import Ctx, CtxDep, app_of
+from entrypoints.http.files import Sha, file_response
 from entrypoints.http.routes_registry import SpacePath
 from entrypoints.http.sending import Text, Year, body_model, send
 from lifecycle.errors import InvalidInput, NotFound
+from workflows import attachments, queries_http
 from workflows import opportunity_commands as oc
 from workflows import queries_district as qd
-from workflows import queries_http
 from workflows import queries_opportunities as qo
 
 router = APIRouter(prefix="/api", tags=["opportunity lists 城市机会清单"])
@@ -34,7 +35,11 @@ IntroductionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="对接编�
 ParcelCode = Annotated[str, Path(max_length=64, description="地块编号 / parcel id")]
 Filter = Annotated[str | None, Query(max_length=64)]
 
-SubmitBody = body_model(oc.SubmitEntry, exclude=frozenset({"as_firm"}), name="EntrySubmitBody")
+#: Files are never named in a JSON body (a client could name a file it did not send, or
+#: another entry's): they are uploaded to ``/opportunity-entries/{id}/attachments``.
+SubmitBody = body_model(
+    oc.SubmitEntry, exclude=frozenset({"as_firm", "attachments"}), name="EntrySubmitBody"
+)
 EditBody = body_model(
     oc.EditEntry, exclude=frozenset({"entry_id", "as_firm"}), name="EntryEditBody"
 )
@@ -170,6 +175,47 @@ def edit(ctx: CtxDep, entry_id: EntryId, body: EditBody) -> JSONResponse:  # typ
     values = body.model_dump()  # type: ignore[attr-defined]
     command = oc.EditEntry(entry_id=entry_id, actor=ctx.actor, as_firm=_firm_of(ctx), **values)
     return send(ctx, command, payload=values)
+
+
+@router.post(
+    "/opportunity-entries/{entry_id}/attachments",
+    name="opportunity_entry_attach",
+    summary="上传附件 / add files to an entry",
+    description="multipart/form-data，字段 attachments：PDF、PNG 或 JPEG（按内容识别），"
+    "每个不超过 10 MiB，每个条目最多 5 个；类型或大小不符时拒绝（422），不写入任何内容。"
+    "企业：本企业待审核或被退回的条目；运营方：未编入清单的条目 / "
+    "multipart field ``attachments``: PDF, PNG or JPEG by content, 10 MiB each, 5 per "
+    "entry; a wrong type or size is refused (422) with nothing "
+    "written. A firm: its own submitted or returned entry; operators: any not yet on a list.",
+    response_model=dict[str, Any],
+)
+def attach(
+    ctx: CtxDep,
+    entry_id: EntryId,
+    attachments_: Annotated[list[UploadFile], File(alias="attachments")],
+) -> JSONResponse:
+    _visible_entry(ctx, entry_id)
+    named = [(f.filename or "", f.file.read(attachments.MAX_FILE_BYTES + 1)) for f in attachments_]
+    store = attachments.FileStore(ctx.app.settings.files_directory())
+    with attachments.storing(store, named, most=attachments.MAX_ENTRY_FILES) as files:
+        command = oc.AttachToEntry(
+            entry_id=entry_id, attachments=files, as_firm=_firm_of(ctx), actor=ctx.actor
+        )
+        return send(ctx, command, payload=[a.to_dict() for a in files])
+
+
+@router.get(
+    "/opportunity-entries/{entry_id}/attachments/{sha256}",
+    name="opportunity_entry_file",
+    summary="下载附件 / download a file of an entry",
+    description="条目所属企业、所在空间的运营方、区县（viewer）与管理员可下载；其他账号 404 / "
+    "the entry's firm, its space's operators, the district and admins; anyone else 404.",
+    response_class=Response,
+)
+def attachment(ctx: CtxDep, entry_id: EntryId, sha256: Sha) -> Response:
+    _visible_entry(ctx, entry_id)
+    meta = ctx.query(qo.entry_attachment, entry_id=entry_id, sha256=sha256)
+    return file_response(ctx.app.settings.files_directory(), meta)
 
 
 @router.post(

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
+from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
 from entrypoints.web.pages import Page, PageDep
+from entrypoints.web.uploads import download
 from lifecycle.errors import InvalidInput
-from workflows import attachments
 from workflows import commands as c
 from workflows import queries_exits_pages as q
 
@@ -27,7 +27,6 @@ router = APIRouter(include_in_schema=False)
 
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 TenancyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Sha = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 
 COLUMNS = (
     Column("id", "编号", "No.", sortable=True, numeric=True),
@@ -431,18 +430,3 @@ def serve(page: PageDep, tenancy_id: TenancyId) -> Response:
 def exit_file(page: PageDep, exit_case_id: CaseId, sha256: Sha) -> Response:
     meta = page.query(q.case_attachment, exit_case_id=exit_case_id, sha256=sha256)
     return download(page, meta)
-
-
-def download(page: Page, meta: dict[str, Any]) -> Response:
-    """A stored attachment as a download, with the type its content was checked to be."""
-    store = attachments.FileStore(page.app.settings.files_directory())
-    data = store.read(str(meta["sha256"]))
-    name = str(meta["name"])
-    return Response(
-        data,
-        media_type=str(meta["type"]),
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-            "Cache-Control": "private, no-store",
-        },
-    )

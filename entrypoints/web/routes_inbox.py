@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import UploadFile
 
+from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
 from entrypoints.web.pages import Page, PageDep
-from entrypoints.web.routes_exits import download
+from entrypoints.web.uploads import download, limits, stored, uploads
 from lifecycle.errors import InvalidInput, NotFound
-from workflows import answers, attachments
+from workflows import answers
 from workflows import commands as c
 from workflows import queries_exits_pages as qx
 from workflows import queries_portal_pages as q
@@ -33,7 +33,6 @@ router = APIRouter(include_in_schema=False)
 
 ItemId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 TenancyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Sha = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 
 COLUMNS = (
     Column("created_at", "时间", "Sent", sortable=True),
@@ -87,30 +86,10 @@ def inbox_item(page: PageDep, item_id: ItemId) -> HTMLResponse:
 
 
 # ---- answering ---------------------------------------------------------------------------------
-def _uploads(page: Page) -> list[UploadFile]:
-    getlist = getattr(page.form, "getlist", None)
-    values = getlist("attachments") if getlist is not None else []
-    return [v for v in values if isinstance(v, UploadFile) and v.filename]
-
-
-def _read(upload: UploadFile) -> bytes:
-    # One byte past the limit is enough to know a file is too large.
-    data: bytes = upload.file.read(attachments.MAX_FILE_BYTES + 1)
-    return data
-
-
 @router.get("/portal/answer/{tenancy_id}", name="web_portal_answer")
 def answer_form(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
     ctx = page.query(q.answer_context, tenancy_id=tenancy_id)
-    return page.render("portal/answer.html", ctx=ctx, limits=_limits())
-
-
-def _limits() -> dict[str, Any]:
-    return {
-        "mib": attachments.MAX_FILE_BYTES // (1024 * 1024),
-        "files": attachments.MAX_FILES,
-        "types": "PDF、PNG、JPEG",
-    }
+    return page.render("portal/answer.html", ctx=ctx, limits=limits())
 
 
 @router.post("/portal/answer/{tenancy_id}", name="web_portal_answer_send", response_model=None)
@@ -118,7 +97,7 @@ def answer_send(page: PageDep, tenancy_id: TenancyId) -> Response:
     try:
         return _answer(page, tenancy_id)
     finally:
-        for upload in _uploads(page):
+        for upload in uploads(page):
             upload.file.close()  # the spooled copies of the files, whatever happened
 
 
@@ -128,7 +107,7 @@ def _answer(page: Page, tenancy_id: int) -> Response:
     if ctx["sent"]:
         return page.redirect(here, ("答复已提交，请勿重复提交", "Your answer is on file already"))
     if not ctx["open"]:
-        return page.render("portal/answer.html", ctx=ctx, limits=_limits(), status=409)
+        return page.render("portal/answer.html", ctx=ctx, limits=limits(), status=409)
     text = page.field("text").strip()
     if not text:
         raise InvalidInput(
@@ -137,39 +116,20 @@ def _answer(page: Page, tenancy_id: int) -> Response:
             if ctx["kind"] == "defence"
             else "请填写整改方案 / write the rectification plan",
         )
-    uploads = _uploads(page)
-    attachments.check_count(len(uploads))
-    files = [
-        (attachments.check(u.filename or "", data), data) for u in uploads for data in [_read(u)]
-    ]
-    store = attachments.FileStore(page.app.settings.files_directory())
-    created = [meta.sha256 for meta, data in files if store.put(data, meta.sha256)]
-    command: c.Command
     version = page.field("version")
     expected = int(version) if version.isdigit() and len(version) < 19 else None
-    metas = tuple(meta for meta, _ in files)
-    if ctx["kind"] == "defence":
-        command = answers.FileDefence(
+    kind, field = (
+        (answers.FileDefence, "grounds") if ctx["kind"] == "defence" else (answers.FilePlan, "plan")
+    )
+    with stored(page) as metas:
+        command: c.Command = kind(
             tenancy_id=tenancy_id,
             expected_version=expected,
-            grounds=text,
             attachments=metas,
             actor=page.principal.actor,
+            **{field: text},
         )
-    else:
-        command = answers.FilePlan(
-            tenancy_id=tenancy_id,
-            expected_version=expected,
-            plan=text,
-            attachments=metas,
-            actor=page.principal.actor,
-        )
-    try:
         page.act(command)
-    except BaseException:
-        for sha in created:
-            store.discard(sha)
-        raise
     return page.redirect(
         here,
         (

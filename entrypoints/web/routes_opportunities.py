@@ -16,12 +16,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
+from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
 from entrypoints.web.pages import Page, PageDep
+from entrypoints.web.uploads import download, limits, stored
 from lifecycle import opportunities as opp
 from lifecycle.errors import InvalidInput, NotFound
+from workflows import attachments, queries_http
 from workflows import opportunity_commands as oc
-from workflows import queries_http
 from workflows import queries_opportunities as qo
 from workflows import queries_opportunity_pages as q
 from workflows.paging import Paging
@@ -30,6 +32,9 @@ router = APIRouter(include_in_schema=False)
 
 EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 IntroductionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+#: What an entry's file inputs say about the files (at most this many per entry).
+ENTRY_FILES = limits(attachments.MAX_ENTRY_FILES)
+UPLOADED = ("附件已上传", "Files uploaded")
 
 #: The entry fields as a person reads them (error messages name the field in words).
 FIELD_LABELS: dict[str, tuple[str, str]] = {
@@ -166,6 +171,7 @@ def _portal_page(
         badges=BADGES,
         error=error,
         values=form or {},
+        limits=ENTRY_FILES,
     )
 
 
@@ -188,16 +194,18 @@ def portal_submit(page: PageDep) -> Response:
         if space not in spaces:
             raise InvalidInput("space", "请选择本企业入驻的空间 / choose a space of your firm")
         values = entry_values(page)
-        page.act(
-            oc.SubmitEntry(
-                space=space,
-                firm=str(firm_id),
-                kind=kind,
-                as_firm=firm_id,
-                actor=page.principal.actor,
-                **values,
+        with stored(page, most=attachments.MAX_ENTRY_FILES) as files:
+            page.act(
+                oc.SubmitEntry(
+                    space=space,
+                    firm=str(firm_id),
+                    kind=kind,
+                    as_firm=firm_id,
+                    actor=page.principal.actor,
+                    attachments=files,
+                    **values,
+                )
             )
-        )
     except InvalidInput as exc:
         return _portal_page(page, error=error_message(page, exc), form=typed, status=422)
     return page.redirect(
@@ -206,7 +214,9 @@ def portal_submit(page: PageDep) -> Response:
     )
 
 
-def _portal_entry(page: Page, entry_id: int, *, error: str = "", status: int = 200) -> HTMLResponse:
+def _portal_entry(
+    page: Page, entry_id: int, *, error: str = "", file_error: str = "", status: int = 200
+) -> HTMLResponse:
     visible_entry(page, entry_id)
     found = page.query(q.entry_page, entry_id=entry_id, suggestions=False)
     return page.render(
@@ -216,6 +226,8 @@ def _portal_entry(page: Page, entry_id: int, *, error: str = "", status: int = 2
         editable=found["status"] in (opp.SUBMITTED, opp.RETURNED),
         badges=BADGES,
         error=error,
+        file_error=file_error,
+        limits=ENTRY_FILES,
     )
 
 
@@ -242,6 +254,52 @@ def portal_edit(page: PageDep, entry_id: EntryId) -> Response:
         f"/portal/opportunities/{entry_id}",
         ("已保存，等待空间运营方审核", "Saved; the space's operator will review it"),
     )
+
+
+@router.post(
+    "/portal/opportunities/{entry_id}/attachments",
+    name="web_portal_opportunity_attach",
+    response_model=None,
+)
+def portal_attach(page: PageDep, entry_id: EntryId) -> Response:
+    return _attach(page, entry_id, portal=True)
+
+
+@router.get(
+    "/portal/opportunities/{entry_id}/files/{sha256}",
+    name="web_portal_opportunity_file",
+    response_model=None,
+)
+def portal_file(page: PageDep, entry_id: EntryId, sha256: Sha) -> Response:
+    return entry_file(page, entry_id, sha256)
+
+
+def _attach(page: Page, entry_id: int, *, portal: bool) -> Response:
+    """The form's files added to the entry (by its firm in the portal, by staff in the
+    console); a refused file is said on the entry's page, nothing written."""
+    visible_entry(page, entry_id)
+    as_firm = _firm_id(page) if portal else None
+    try:
+        with stored(page, most=attachments.MAX_ENTRY_FILES) as files:
+            page.act(
+                oc.AttachToEntry(
+                    entry_id=entry_id,
+                    attachments=files,
+                    as_firm=as_firm,
+                    actor=page.principal.actor,
+                )
+            )
+    except InvalidInput as exc:
+        again = _portal_entry if portal else _console_entry
+        return again(page, entry_id, file_error=error_message(page, exc), status=422)
+    where = "portal" if portal else "console"
+    return page.redirect(f"/{where}/opportunities/{entry_id}#files", UPLOADED)
+
+
+def entry_file(page: Page, entry_id: int, sha256: str) -> Response:
+    """A file of an entry the account may see (anyone else: "not found")."""
+    visible_entry(page, entry_id)
+    return download(page, page.query(qo.entry_attachment, entry_id=entry_id, sha256=sha256))
 
 
 # ---- the console ------------------------------------------------------------------------------
@@ -286,7 +344,7 @@ def _staff(page: Page) -> bool:
 
 
 def _console_entry(
-    page: Page, entry_id: int, *, error: str = "", status: int = 200
+    page: Page, entry_id: int, *, error: str = "", file_error: str = "", status: int = 200
 ) -> HTMLResponse:
     visible_entry(page, entry_id)
     found = page.query(q.entry_page, entry_id=entry_id)
@@ -305,6 +363,8 @@ def _console_entry(
         outcomes=OUTCOMES,
         badges=BADGES,
         error=error,
+        file_error=file_error,
+        limits=ENTRY_FILES,
     )
 
 
@@ -324,6 +384,24 @@ def edit(page: PageDep, entry_id: EntryId) -> Response:
     except InvalidInput as exc:
         return _console_entry(page, entry_id, error=error_message(page, exc), status=422)
     return page.redirect(f"/console/opportunities/{entry_id}", ("已保存", "Saved"))
+
+
+@router.post(
+    "/console/opportunities/{entry_id}/attachments",
+    name="web_opportunity_attach",
+    response_model=None,
+)
+def attach(page: PageDep, entry_id: EntryId) -> Response:
+    return _attach(page, entry_id, portal=False)
+
+
+@router.get(
+    "/console/opportunities/{entry_id}/files/{sha256}",
+    name="web_opportunity_file",
+    response_model=None,
+)
+def console_file(page: PageDep, entry_id: EntryId, sha256: Sha) -> Response:
+    return entry_file(page, entry_id, sha256)
 
 
 def _notified(found: dict[str, Any]) -> tuple[str, str]:

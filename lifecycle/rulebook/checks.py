@@ -212,6 +212,13 @@ def _review(rb: Rulebook, out: Problems) -> None:
             )
     for index, name in enumerate(review.calendar.quarterly_metrics):
         _metric_ref(rb, f"review.calendar.quarterly_metrics[{index}]", name, out, numeric=True)
+        if name in rb.facts:
+            out.append(
+                (
+                    f"review.calendar.quarterly_metrics[{index}]",
+                    f"{name!r} is counted, not reported",
+                )
+            )
     _sum_is(
         "review.categories",
         [c.weight for c in review.categories],

@@ -284,6 +284,11 @@ class Rulebook(Model):
         return {m.name: m for m in self.review.metrics}
 
     @cached_property
+    def facts(self) -> dict[str, Metric]:
+        """The metrics the engine counts itself (``Metric.fact``), by name."""
+        return {m.name: m for m in self.review.metrics if m.fact is not None}
+
+    @cached_property
     def grades(self) -> dict[str, Grade]:
         return {g.grade: g for g in self.review.grades}
 

@@ -12,6 +12,10 @@ MetricUnit = Literal["yuan", "count", "bool", "m2", "percent"]
 ScoreKind = Literal["linear", "per_leased_area", "ratio", "growth", "flag"]
 GradeCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]*$")]
 Action = Literal["none", "renewal_priority", "rectification", "forced_exit"]
+#: Facts the engine counts for a review period itself, by name: ``cooperation`` is the firm's
+#: entries on 城市机会清单 published in the period plus its introductions that ended in a deal
+#: in the period (either side).
+FactSource = Literal["cooperation"]
 
 
 class ReviewCalendar(Model):
@@ -43,6 +47,9 @@ class Reminders(Model):
 
 
 class Metric(Model):
+    """A review figure. One with a ``fact`` is counted by the engine when the review is decided
+    (never submitted by the firm, so never required); it is a count."""
+
     name: Code
     label_zh: Label
     label_en: Label
@@ -50,6 +57,13 @@ class Metric(Model):
     required: bool = False
     sign: Literal["non_negative", "any"] = "non_negative"
     category: Code | None = None
+    fact: FactSource | None = None
+
+    @model_validator(mode="after")
+    def _fact_is_counted(self) -> Metric:
+        if self.fact is not None and (self.required or self.unit != "count"):
+            raise ValueError("a fact metric is counted by the engine: unit count, not required")
+        return self
 
 
 class ScoreItem(Model):

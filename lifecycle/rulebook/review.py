@@ -59,13 +59,17 @@ def validate_figures(
     """Normalise submitted figures: numbers to exact Decimals, yes/no metrics to bool, None
     for not given. Unknown metrics, wrong types, negatives where the metric's sign forbids
     them and (when ``complete``) missing required metrics are :class:`InvalidInput` naming
-    ``figures.<metric>``."""
+    ``figures.<metric>``, and so is a figure of a metric the engine counts (``Metric.fact``)."""
     out: dict[str, Figure] = {}
     for name, value in figures.items():
         metric = rb.metrics.get(name)
         if metric is None:
             raise InvalidInput(
                 f"figures.{name}", f"unknown metric; metrics are {', '.join(rb.metrics)}"
+            )
+        if metric.fact is not None:
+            raise InvalidInput(
+                f"figures.{name}", "由系统统计，无需填报 / counted by the engine, not submitted"
             )
         if value is None:
             out[name] = None
@@ -210,12 +214,15 @@ def score_review(
     submitted: bool = True,
     previous_grade: str | None = None,
     recorded: Mapping[str, Sequence[int]] | None = None,
+    facts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> ReviewDecision:
     """Score one firm's year. Not submitted by the deadline: ``missing_data_grade`` with score 0.
     A veto (by code in ``vetoes``, by a yes/no veto metric reported true, or by a veto fact
     recorded during the period: ``recorded`` maps a veto code to the ids of the violations
     recorded with it, and the trace names them) gives ``veto_grade``; the worse of the grades
-    applies. ``previous_grade`` is last year's grade."""
+    applies. ``previous_grade`` is last year's grade. ``facts`` maps each metric the engine
+    counts (``rb.facts``) to its parts (``{"published_entries": 1, "deals": 2}``); the metric's
+    figure is their sum and the trace shows the parts under the metric's label."""
     known = {v.code for v in rb.review.vetoes}
     if unknown := sorted(set(vetoes) - known):
         raise InvalidInput(
@@ -231,6 +238,14 @@ def score_review(
     trace = Trace("review", rb.version)
     cur: dict[str, Figure] = validate_figures(rb, figures, complete=submitted) if submitted else {}
     prev = validate_figures(rb, previous_figures, complete=False) if previous_figures else None
+    for name, metric in rb.facts.items() if submitted else ():
+        parts = dict((facts or {}).get(name, {}))
+        cur[name] = Decimal(sum(parts.values()))
+        trace = trace.add(
+            TraceStep(
+                f"review.fact.{name}", metric.label_zh, metric.label_en, parts, None, cur[name]
+            )
+        )
     categories: dict[str, Decimal] = {}
     for category in rb.review.categories if submitted else ():
         steps = [_item_points(item, cur, prev, area) for item in category.items]
@@ -274,13 +289,13 @@ def score_review(
     vetoed: list[str] = []
     for veto in rb.review.vetoes:
         by_metric = veto.metric is not None and cur.get(veto.metric) is True
-        facts = list((recorded or {}).get(veto.code, ()))
-        hit = veto.code in vetoes or by_metric or bool(facts)
+        violations = list((recorded or {}).get(veto.code, ()))
+        hit = veto.code in vetoes or by_metric or bool(violations)
         if hit:
             vetoed.append(veto.code)
         shown: dict[str, Any] = {"raised": veto.code in vetoes}
-        if facts:
-            shown["violations"] = facts
+        if violations:
+            shown["violations"] = violations
         if veto.metric is not None:
             shown[veto.metric] = cur.get(veto.metric)
         trace = trace.add(

@@ -8,8 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from e2e.cli_support import Cli
 from openpyxl import load_workbook
+from sqlalchemy import create_engine, select
+
+from db.engine import normalize_url
+from db.tables import ALL_TABLES
+from lifecycle.opportunities import content_hash
 
 
 def submit(cli: Cli, kind: str, title: str, *extra: str) -> int:
@@ -47,6 +53,13 @@ def test_entries_go_through_review_to_a_published_list(cli: Cli, tmp_path: Path)
     cli.refused(2, "opportunity", "return", str(need), "--reason", "")
     cli.ok("opportunity", "return", str(need), "--reason", "请补充合作方式")
     cli.ok("opportunity", "edit", str(need), "--sought", "三甲医院临床合作、检测服务")
+    brochure, fake = tmp_path / "平台手册.pdf", tmp_path / "手册.pdf"
+    brochure.write_bytes(b"%PDF-1.7 brochure (sample data)")
+    fake.write_bytes(b"MZ\x90\x00 not a pdf")
+    said = cli.refused(2, "opportunity", "attach", str(need), str(fake))
+    assert "attachments" in said and "不是 PDF、PNG 或 JPEG" in said
+    assert "1 个附件" in cli.ok("opportunity", "attach", str(need), str(brochure))
+    assert "附件 / file: 平台手册.pdf" in cli.ok("opportunity", "show", str(need))
     for e in (need, supply):
         assert "已采纳" in cli.ok("opportunity", "accept", str(e))
     shown = cli.ok("opportunity", "show", str(need))
@@ -80,7 +93,45 @@ def test_entries_go_through_review_to_a_published_list(cli: Cli, tmp_path: Path)
     cli.refused(4, "opportunity", "outcome", str(intro), "closed")
     assert "完整" in cli.ok("opportunity", "verify")
     report = cli.json("opportunity", "verify")
-    assert report["ok"] and report["chains"] == 4 and report["events"] == 15
+    assert report["ok"] and report["chains"] == 4 and report["events"] == 16  # 1 attach
+    audited = cli.json("audit", "verify")
+    assert audited["ok"] and audited["opportunities"]["chains"] == 4
+    assert "机会清单审计链完整" in cli.ok("audit", "verify")
+
+
+@pytest.mark.parametrize("edit", ["content", "content_hash", "both"])
+def test_a_tampered_published_list_fails_audit_verify(cli: Cli, edit: str) -> None:
+    """Someone with write access edits the frozen list (its content, its stored hash, or
+    both consistently): ``audit verify`` exits 8 naming the list, the tenancies' chains
+    reported intact."""
+    cli.ok("space", "create", "MC3", "成都医学城三医创新中心")
+    entry = submit(cli, "need", "寻求医院共建临床研究中心")
+    cli.ok("opportunity", "accept", str(entry))
+    cli.ok("opportunity", "list", "create", "--title", "温江区第5期城市机会清单", "--number", "5")
+    cli.ok("opportunity", "list", "arrange", "5", str(entry))
+    cli.ok("opportunity", "list", "publish", "5")
+    assert cli.json("audit", "verify")["ok"]
+
+    lists = ALL_TABLES.tables["opportunity_lists"]
+    engine = create_engine(normalize_url(cli.db))
+    with engine.begin() as conn:
+        content = conn.execute(select(lists.c.content)).scalar_one()
+        content["items"][0]["title"] = "被篡改的标题"
+        forged = {
+            "content": {"content": content},
+            "content_hash": {"content_hash": "0" * 64},
+            "both": {"content": content, "content_hash": content_hash(content)},
+        }[edit]
+        conn.execute(lists.update().values(**forged))
+    engine.dispose()
+
+    code, out, err = cli("audit", "verify")
+    assert code == 8, err
+    assert "第5期城市机会清单的内容与发布时记录的哈希不符" in out
+    assert "list 5: content does not match its published hash" in out
+    report = json.loads(cli("audit", "verify", "--json")[1])
+    assert not report["ok"] and len(report["opportunities"]["problems"]) == 1
+    assert report["problems"] == []  # the tenancies' chains are intact
 
 
 def test_land_and_the_district_report(cli: Cli, tmp_path: Path) -> None:

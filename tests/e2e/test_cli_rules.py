@@ -39,7 +39,7 @@ STRONG = review_figures(
     rd_staff=15,
     graduates_hired=5,
     activities_attended=4,
-)  # 91.00, A
+)  # 89.00, A (no cooperation)
 STRICT = (
     rules.default_rulebook_text()
     .replace('label_en = "Pass"\nmin = 60', 'label_en = "Pass"\nmin = 70')
@@ -149,7 +149,11 @@ def test_a_what_if_writes_nothing_and_a_loaded_rulebook_decides_from_then_on(
 ) -> None:
     (a, _), (b, _) = seed.residents(2)
     seed.reviews(
-        2024, {a: review_figures(), b: review_figures(tax_paid_yuan=450_000, specialized_new=True)}
+        2024,
+        {
+            a: review_figures(),
+            b: review_figures(tax_paid_yuan=450_000, specialized_new=True, activities_attended=4),
+        },
     )
     cli.at(DECIDE_AT)
     cli.ok("review", "decide-cycle", SPACE, "--period", "2024")

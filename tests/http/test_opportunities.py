@@ -206,6 +206,31 @@ def test_the_district_publishes_and_the_public_sees_only_published_lists(
     ]
 
 
+def test_only_the_district_assembles_a_list_and_it_spans_every_space(
+    world: World, entries: dict[str, int]
+) -> None:
+    """An operator (granted MC3) cannot start, arrange or publish a list, not even with its
+    own space's entry, let alone HX's; a firm cannot either. The district (a viewer, here
+    granted MC3 only, and the admin) assembles accepted entries of every space."""
+    admin, viewer = world.client("admin"), world.client("viewer")
+    for e in entries.values():
+        assert admin.post(f"/api/opportunity-entries/{e}/accept", json={}).status_code == 200
+    assert viewer.post("/api/opportunity-lists", json={"title": "第1期"}).status_code == 201
+    before = counts(world)
+    for role in ("operator", "firm"):
+        client = world.client(role)
+        for ids in ([entries["own"]], [entries["other"]], [entries["own"], entries["other"]]):
+            refused = client.put("/api/opportunity-lists/1/entries", json={"entry_ids": ids})
+            assert refused.status_code == 403, (role, ids, refused.text)
+        assert client.post("/api/opportunity-lists", json={"title": "第2期"}).status_code == 403
+        assert client.post("/api/opportunity-lists/1/publish").status_code == 403
+    assert counts(world) == before
+    both = [entries["own"], entries["other"]]  # MC3's and HX's
+    arranged = viewer.put("/api/opportunity-lists/1/entries", json={"entry_ids": both})
+    assert arranged.status_code == 200, arranged.text
+    assert [i["id"] for i in admin.get("/api/opportunity-lists/1").json()["items"]] == both
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -265,3 +290,71 @@ def test_a_retried_submission_with_an_idempotency_key_acts_once(world: World) ->
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and again.headers["Idempotent-Replayed"] == "true"
     assert len(firm.get("/api/opportunity-entries").json()) == 1
+
+
+PDF = b"%PDF-1.7\n% a product brochure (test data)\n%%EOF\n"
+
+
+def stored_files(world: World) -> list[str]:
+    root = world.app.settings.files_directory()
+    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_entry_files_over_the_api_with_their_access(world: World, entries: dict[str, int]) -> None:
+    firm, admin = world.client("firm"), world.client("admin")
+    own, other = entries["own"], entries["other"]
+    url = f"/api/opportunity-entries/{own}/attachments"
+    sent = firm.post(url, files=[("attachments", ("产品手册.pdf", PDF, "application/pdf"))])
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["attachments"] == 1
+    (meta,) = firm.get(f"/api/opportunity-entries/{own}").json()["attachments"]
+    assert meta["name"] == "产品手册.pdf" and meta["type"] == "application/pdf"
+    got = firm.get(f"{url}/{meta['sha256']}")
+    assert got.status_code == 200 and got.content == PDF
+    assert got.headers["content-type"] == "application/pdf"
+    for role in ("operator", "viewer", "admin"):  # MC3's staff, the district, the admin
+        assert world.client(role).get(f"{url}/{meta['sha256']}").content == PDF
+
+    assert (
+        admin.post(
+            f"/api/opportunity-entries/{other}/attachments",
+            files=[("attachments", ("brochure.pdf", PDF, "application/pdf"))],
+        ).status_code
+        == 200
+    )
+    elsewhere = f"/api/opportunity-entries/{other}/attachments/{meta['sha256']}"
+    assert admin.get(elsewhere).status_code == 200
+    for role in ("firm", "operator", "viewer"):  # another firm's entry, in HX
+        assert world.client(role).get(elsewhere).status_code == 404, role
+    assert firm.get(f"{url}/{'0' * 64}").status_code == 404  # not a file of this entry
+
+    before, files = counts(world), stored_files(world)
+    named = firm.post("/api/opportunity-entries", json=entry(attachments=[meta]))
+    assert named.status_code == 422 and "attachments" in named.text  # files are uploaded
+    refused = firm.post(
+        f"/api/opportunity-entries/{other}/attachments",
+        files=[("attachments", ("a.pdf", PDF + b"x", "application/pdf"))],
+    )
+    assert refused.status_code == 404  # another firm's entry
+    wrong = firm.post(url, files=[("attachments", ("手册.pdf", b"MZ\x90\x00", "application/pdf"))])
+    assert wrong.status_code == 422
+    assert "附件" in wrong.json()["detail"] and "PDF、PNG 或 JPEG" in wrong.json()["detail"]
+    too_many = [
+        ("attachments", (f"{i}.pdf", PDF + bytes([i]), "application/pdf")) for i in range(5)
+    ]
+    assert firm.post(url, files=too_many).status_code == 422  # 1 + 5 > 5 per entry
+    assert counts(world) == before and stored_files(world) == files
+
+
+def test_a_retried_upload_with_an_idempotency_key_acts_once(
+    world: World, entries: dict[str, int]
+) -> None:
+    firm = world.client("firm")
+    url = f"/api/opportunity-entries/{entries['own']}/attachments"
+    files = [("attachments", ("产品手册.pdf", PDF, "application/pdf"))]
+    one = firm.post(url, files=files, headers={"Idempotency-Key": "upload-1"})
+    assert one.status_code == 200, one.text
+    before = counts(world)
+    two = firm.post(url, files=files, headers={"Idempotency-Key": "upload-1"})
+    assert two.status_code == 200 and two.headers.get("Idempotent-Replayed") == "true"
+    assert two.json() == one.json() and counts(world) == before

@@ -49,6 +49,15 @@ from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleTenancy
 from workflows import batch, decisions
 from workflows import commands as c
 from workflows.audit import verify
+from workflows.opportunity_commands import (
+    AcceptEntry,
+    ArrangeList,
+    CreateList,
+    Introduce,
+    PublishList,
+    RecordOutcome,
+    SubmitEntry,
+)
 from workflows.service import Service
 
 SPACE = "MC3"
@@ -129,7 +138,35 @@ def build_park(service: Service, clock: FixedClock) -> list[int]:
         if state(service, t) == "rectifying":
             service.handle(c.Reinspect(tenancy_id=t, passed=True, reason="整改到位"))
     assert {state(service, t) for t in ts} == {"active"}
+    cooperate(service, ts)
     return ts
+
+
+def cooperate(service: Service, ts: list[int]) -> None:
+    """In 2024 firm 0's need and firms 1 and 2's supplies go onto a published list, and the
+    need's introduction to firm 1's supply ends in a deal: the review's cooperation fact is
+    2 (1 entry, 1 deal) for firms 0 and 1, 1 for firm 2, and 0 for everyone else."""
+    firms = [service.read(lambda w, t=t: w.tenancy(t, lock=False).firm_id) for t in ts[:3]]
+    entries = []
+    for i, (firm, kind) in enumerate(zip(firms, ("need", "supply", "supply"), strict=True)):
+        entry = SubmitEntry(
+            space=SPACE,
+            firm=str(firm),
+            kind=kind,
+            title=f"失眠治疗临床合作{i}",
+            description="与医院睡眠科开展失眠干预设备的临床合作（示例数据）。",
+            field="medical_devices",
+            sought="医院睡眠科临床合作、失眠治疗设备",
+            contact_name=f"联系人{i}",
+            valid_until=date(2024, 12, 31),
+        )
+        entries.append(service.handle(entry)["entry_id"])
+        service.handle(AcceptEntry(entry_id=entries[-1]))
+    service.handle(CreateList(title="第1期城市机会清单", actor="district"))
+    service.handle(ArrangeList(number=1, entry_ids=tuple(entries), actor="district"))
+    service.handle(PublishList(number=1, actor="district"))
+    introduced = service.handle(Introduce(need_id=entries[0], supply_id=entries[1]))
+    service.handle(RecordOutcome(introduction_id=introduced["introduction_id"], outcome="deal"))
 
 
 def figures(i: int, year: int, *, weak_every: int) -> dict[str, Any]:
@@ -478,6 +515,27 @@ def test_a_cycle_decided_in_a_batch_writes_what_the_cohort_decision_writes(twin:
     assert report.outcomes["demoted"] == sum(d["demoted"] for d in decided)
     snap = assert_same(twin)
     assert len(snap["exit_cases"]) == sum(d["to"] == "exit_notice" for d in decided)
+    assert_cooperation(snap)
+
+
+def assert_cooperation(snap: dict[str, list[dict[str, Any]]]) -> None:
+    """Both paths fed the cooperation fact (see :func:`cooperate`) into the 2024 decisions."""
+    counted, points = [], []
+    for r in sorted(
+        (r for r in snap["reviews"] if r["period"] == 2024 and r["submitted_at"] is not None),
+        key=lambda r: r["tenancy_id"],
+    ):
+        steps = {s["rule"]: s for s in r["trace"]["steps"]}
+        counted.append(steps["review.fact.cooperation"]["figures"])
+        points.append(steps["review.item.cooperation"]["result"])
+    assert counted[:4] == [
+        {"published_entries": 1, "deals": 1},
+        {"published_entries": 1, "deals": 1},
+        {"published_entries": 1, "deals": 0},
+        {"published_entries": 0, "deals": 0},
+    ]
+    assert points[:4] == ["2.00", "2.00", "1.00", "0.00"]
+    assert set(points[3:]) == {"0.00"}
 
 
 def test_a_cycle_decided_in_a_batch_writes_what_decide_review_writes(twin: Twin) -> None:
@@ -494,6 +552,7 @@ def test_a_cycle_decided_in_a_batch_writes_what_decide_review_writes(twin: Twin)
     assert set(report.outcomes) >= {"pass", "rectify", "fail"}
     snap = assert_same(twin)
     assert not any(r["grade"] == "A" for r in snap["reviews"] if r["period"] == 2024)
+    assert_cooperation(snap)
 
 
 def test_a_batch_decision_is_refused_as_the_cohort_decision_is(twin: Twin) -> None:

@@ -7,6 +7,7 @@ and the district's figures for the year. Refusals write nothing."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -15,7 +16,10 @@ from sqlalchemy import Engine, func, select
 
 from db.tables import ALL_TABLES
 from entrypoints.demo_data import good_profile, make_uscc
+from lifecycle import checkpoint as cp
+from lifecycle import opportunities as opp
 from lifecycle.errors import Conflict, Forbidden, InvalidInput, NotFound
+from workflows import attachments, audit, checkpoints
 from workflows import commands as c
 from workflows import queries_district as qd
 from workflows import queries_opportunities as qo
@@ -23,6 +27,7 @@ from workflows.opportunity_commands import (
     AcceptEntry,
     AddParcel,
     ArrangeList,
+    AttachToEntry,
     CreateList,
     EditEntry,
     Introduce,
@@ -257,3 +262,96 @@ def test_an_edited_published_list_or_event_is_caught(
         )
     problems = service.query(qo.verify_list, number=5)["problems"]
     assert any("altered" in p for p in problems)
+
+
+def test_an_entry_carries_files_recorded_in_its_chain(
+    service: Service, engine: Engine, firms: dict[str, int]
+) -> None:
+    fengji, junjian = firms["峰际生物"], firms["君健万峰"]
+    brochure = attachments.check("产品手册.pdf", b"%PDF-1.7 brochure")
+    picture = attachments.check("样机.png", b"\x89PNG\r\n\x1a\n picture")
+    e = service.handle(need(fengji, attachments=(brochure,)))["entry_id"]
+    done = service.handle(
+        AttachToEntry(entry_id=e, attachments=(picture, brochure), as_firm=fengji)
+    )
+    assert done["attachments"] == 2  # the same file twice is one file
+    shown = service.query(qo.entry, entry_id=e)
+    assert [a["name"] for a in shown["attachments"]] == ["产品手册.pdf", "样机.png"]
+    assert [t["action"] for t in shown["timeline"]] == ["submit", "attach"]
+    assert service.query(qo.entry_attachment, entry_id=e, sha256=picture.sha256)["size"] == (
+        picture.size
+    )
+    assert service.query(qo.verify_chains)["ok"]
+
+    before = counts(engine)
+    many = tuple(
+        attachments.check(f"{i}.pdf", b"%PDF-" + bytes([i])) for i in range(4)
+    )  # 2 + 4 > 5
+    refused: list[tuple[Any, type[Exception]]] = [
+        (AttachToEntry(entry_id=e, attachments=many), InvalidInput),
+        (AttachToEntry(entry_id=e, attachments=()), InvalidInput),
+        (AttachToEntry(entry_id=e, attachments=(picture,), as_firm=junjian), NotFound),
+        (need(fengji, attachments=many + many[:2]), InvalidInput),
+    ]
+    for command, error in refused:
+        with pytest.raises(error) as info:
+            service.handle(command)
+        if error is InvalidInput:
+            assert info.value.field == "attachments"  # type: ignore[attr-defined]
+    with pytest.raises(NotFound):
+        service.query(qo.entry_attachment, entry_id=e, sha256="0" * 64)
+    assert counts(engine) == before
+    service.handle(AcceptEntry(entry_id=e))
+    before = counts(engine)
+    with pytest.raises(Conflict):  # the firm's files go in before it is accepted
+        service.handle(AttachToEntry(entry_id=e, attachments=(picture,), as_firm=fengji))
+    assert counts(engine) == before
+
+
+def test_a_checkpoint_signs_the_lists_chains_so_a_rehashed_list_is_caught(
+    service: Service, engine: Engine, firms: dict[str, int]
+) -> None:
+    """Someone with write access rewrites a published list's content, its stored hash and its
+    publish event, and recomputes that event's hash: every chain still verifies on its own,
+    but the signed checkpoint taken before still names the old head."""
+    e = service.handle(need(firms["峰际生物"]))["entry_id"]
+    service.handle(AcceptEntry(entry_id=e))
+    service.handle(CreateList(title="第5期城市机会清单", number=5))
+    service.handle(ArrangeList(number=5, entry_ids=(e,)))
+    service.handle(PublishList(number=5))
+    key = cp.new_private_key()
+    signed = checkpoints.take(service, key)
+    assert signed.checkpoint.version == 2 and len(signed.checkpoint.chains) == 2  # entry, list
+    again = cp.from_dict(signed.to_dict())
+    assert again == signed and cp.check_file(again, key.public_key()) == []
+    assert checkpoints.verify(service, signed, key.public_key()).ok
+    # a version-1 file (tenancy chains only, from before) is still read and checked
+    old = replace(signed.checkpoint, version=1, chains=(), chains_root="")
+    v1 = cp.from_dict(cp.sign(old, key).to_dict())
+    assert "opportunity_root" not in v1.to_dict() and cp.check_file(v1, key.public_key()) == []
+    assert checkpoints.verify(service, v1, key.public_key()).ok
+
+    lists, events = ALL_TABLES.tables["opportunity_lists"], ALL_TABLES.tables["opportunity_events"]
+    with engine.begin() as conn:
+        content = conn.execute(select(lists.c.content)).scalar_one()
+        content["items"][0]["title"] = "被篡改的标题"
+        digest = opp.content_hash(content)
+        conn.execute(lists.update().values(content=content, content_hash=digest))
+        row = dict(
+            conn.execute(
+                select(events).where(events.c.subject == "list", events.c.action == "publish")
+            )
+            .one()
+            ._mapping
+        )
+        row["data"] = {**row["data"], "content_hash": digest}
+        rehashed = opp.event_hash(**{k: row[k] for k in opp.HASHED})
+        conn.execute(
+            events.update().where(events.c.id == row["id"]).values(data=row["data"], hash=rehashed)
+        )
+    plain = service.read(lambda w: audit.verify(w.session))
+    assert plain.ok  # consistent on its own: only the signed head tells
+    report = checkpoints.verify(service, signed, key.public_key())
+    assert not report.ok and report.opportunities is not None
+    (problem,) = report.opportunities.problems
+    assert problem.startswith("list ") and "检查点签名的事件" in problem and "rehashed" in problem

@@ -47,7 +47,7 @@ STRONG = figures(
     rd_staff=15,
     graduates_hired=5,
     activities_attended=4,
-)  # 91.00, A
+)  # 89.00, A (no cooperation)
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -182,9 +182,9 @@ def test_a_cycle_is_decided_as_one_cohort_with_the_a_cap_and_each_consequence(
     ts = park.residents(5)
     clock.set(local(2025, 1, 2, 9, 0))
     park.review(ts[0], 2024, STRONG)
-    park.review(ts[1], 2024, {**STRONG, "headcount": 40})  # 90.20, A before the cap
-    park.review(ts[2], 2024, {**STRONG, "headcount": 30})  # 89.40, A before the cap
-    park.review(ts[3], 2024, figures())  # 62.65, C
+    park.review(ts[1], 2024, {**STRONG, "headcount": 40})  # 88.20, A before the cap
+    park.review(ts[2], 2024, {**STRONG, "headcount": 30})  # 87.40, A before the cap
+    park.review(ts[3], 2024, figures())  # 60.90, C (no cooperation in the opportunity lists)
     park.review(ts[4], 2024, None)  # never submitted
     clock.set(local(2025, 1, 20, 9, 0))  # after the due date
 
@@ -195,10 +195,10 @@ def test_a_cycle_is_decided_as_one_cohort_with_the_a_cap_and_each_consequence(
         for d in result["decided"]
     }
     assert got == {
-        ts[0]: (91.0, "A", "A", "renewal_priority", "active"),
-        ts[1]: (90.2, "A", "B", "none", "active"),
-        ts[2]: (89.4, "A", "B", "none", "active"),
-        ts[3]: (62.65, "C", "C", "none", "active"),
+        ts[0]: (89.0, "A", "A", "renewal_priority", "active"),
+        ts[1]: (88.2, "A", "B", "none", "active"),
+        ts[2]: (87.4, "A", "B", "none", "active"),
+        ts[3]: (60.9, "C", "C", "none", "active"),
         ts[4]: (0.0, "D", "D", "rectification", "rectifying"),
     }
     assert result["cohort"] == 5
@@ -218,11 +218,11 @@ def test_a_cycle_is_decided_as_one_cohort_with_the_a_cap_and_each_consequence(
             "label_zh": "优秀等级比例上限",
             "label_en": "Cap on the share of top grades",
             "figures": {
-                "score": "90.20",
+                "score": "88.20",
                 "cohort": 5,
                 "with_grade": 3,
                 "allowed": 1,
-                "cutoff": "90.20",
+                "cutoff": "88.20",
             },
             "threshold": {"max_percent": 20, "rounding": "floor"},
             "result": "B",
@@ -731,6 +731,14 @@ GOLDEN_REVIEW = {
     "kind": "review",
     "rulebook_version": "<version>",
     "steps": [
+        _step(
+            "review.fact.cooperation",
+            "机会清单合作（当年发布条目及成交对接）",
+            "Opportunity-list cooperation (entries published and deals made this year)",
+            {"published_entries": 0, "deals": 0},
+            None,
+            "0",
+        ),
         _item(
             "revenue_growth",
             "营业收入增长",
@@ -888,8 +896,8 @@ GOLDEN_REVIEW = {
             "按时报送数据",
             "Data on time",
             {"data_on_time": True},
-            {"points": 4},
-            "4.00",
+            {"points": 3},
+            "3.00",
         ),
         _item(
             "safety_inspections",
@@ -904,8 +912,16 @@ GOLDEN_REVIEW = {
             "参与空间活动",
             "Space activities",
             {"activities_attended": "3"},
-            {"points": 3, "full_at": "4"},
-            "2.25",
+            {"points": 2, "full_at": "4"},
+            "1.50",
+        ),
+        _item(
+            "cooperation",
+            "机会清单合作对接",
+            "Cooperation through the opportunity lists",
+            {"cooperation": "0"},
+            {"points": 2, "full_at": "2"},
+            "0.00",
         ),
         _step(
             "review.category.compliance",
@@ -913,18 +929,19 @@ GOLDEN_REVIEW = {
             "Compliance & cooperation",
             {
                 "rent_on_time": "5.00",
-                "data_on_time": "4.00",
+                "data_on_time": "3.00",
                 "safety_inspections": "3.00",
-                "space_activities": "2.25",
+                "space_activities": "1.50",
+                "cooperation": "0.00",
             },
             {"weight": 15},
-            "14.25",
+            "12.50",
         ),
         _step(
             "review.grade",
             "考核等级",
             "Grade",
-            {"score": "62.65"},
+            {"score": "60.90"},
             {"A": [85, 100], "B": [75, 84], "C": [60, 74], "D": [0, 59]},
             "C",
         ),
@@ -983,5 +1000,5 @@ def test_golden_trace_of_a_review_decision(park: Park, engine: Engine, clock: Fi
     park.review(t, 2024, figures())
     park.do(c.DecideReview(tenancy_id=t, period=2024))
     stored = reviews(engine, 2024)[t]
-    assert (stored.score, stored.grade, stored.consequence) == (62.65, "C", "none")
+    assert (stored.score, stored.grade, stored.consequence) == (60.9, "C", "none")
     assert stored.trace == _versioned(GOLDEN_REVIEW, DEFAULT_VERSION)

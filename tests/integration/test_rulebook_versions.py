@@ -102,7 +102,7 @@ def test_switching_a_space_rulebook_never_rewrites_past_decisions(
     park.review(t, 2025, figures(revenue_yuan=3_600_000, tax_paid_yuan=165_000))  # C before, D now
     step = park.do(c.DecideReview(tenancy_id=t, period=2025))
     new = reviews(engine, 2025)[t]
-    assert (new.score, new.grade, new.consequence) == (66.62, "D", "rectification")
+    assert (new.score, new.grade, new.consequence) == (64.87, "D", "rectification")
     assert new.rulebook_version == new.trace["rulebook_version"] == STRICT_VERSION
     decided = events(engine, t, "order_rectification")[-1]
     assert decided.rulebook_version == decided.data["rulebook_version"] == STRICT_VERSION
@@ -132,8 +132,10 @@ def test_a_what_if_lists_the_changed_firms_and_writes_nothing(
     ts = park.residents(3)
     clock.set(local(2025, 1, 2, 9, 0))
     park.review(ts[0], 2024, STRONG)  # A, demoted by the cap
-    park.review(ts[1], 2024, figures())  # 62.65: C, D if strict
-    park.review(ts[2], 2024, figures(tax_paid_yuan=450_000, specialized_new=True))  # 71.65: C, C
+    park.review(ts[1], 2024, figures())  # 60.90: C, D if strict
+    park.review(
+        ts[2], 2024, figures(tax_paid_yuan=450_000, specialized_new=True, activities_attended=4)
+    )  # 70.40: C, C
     park.cycle(2024)
     clock.set(local(2026, 1, 5, 9, 0))
     park.review(ts[1], 2025, figures(revenue_yuan=3_600_000, tax_paid_yuan=165_000))  # undecided
@@ -148,9 +150,9 @@ def test_a_what_if_lists_the_changed_firms_and_writes_nothing(
     assert (result["cohort"], result["unchanged"], result["errors"]) == (3, 2, [])
     (change,) = result["changes"]
     assert change["tenancy_id"] == ts[1] and change["basis"] == "recorded"
-    assert change["before"] == {"score": 62.65, "grade": "C", "consequence": "none"}
+    assert change["before"] == {"score": 60.9, "grade": "C", "consequence": "none"}
     assert change["after"] == {
-        "score": 62.65,
+        "score": 60.9,
         "grade": "D",
         "consequence": "rectification",
         "demoted": False,

@@ -16,10 +16,12 @@ from test_review_handlers import RB, resident
 from lifecycle import opportunities as opp
 from lifecycle.clock import FixedClock
 from lifecycle.errors import AlreadyExists, Conflict, Forbidden, InvalidInput, NotFound
+from workflows import attachments
 from workflows.opportunity_commands import (
     AcceptEntry,
     AddParcel,
     ArrangeList,
+    AttachToEntry,
     CreateList,
     EditEntry,
     EditParcel,
@@ -215,6 +217,37 @@ def test_a_firm_submits_and_edits_only_its_own_entries(
         service.handle(EditEntry(entry_id=theirs, title="多功能失眠治疗仪（二代）"))["status"]
         == "accepted"
     )
+
+
+def test_files_go_on_the_entrys_chain_until_it_may_no_longer_change(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    fengji = firm_id(db, FENGJI)
+    pdf = attachments.check("产品手册.pdf", b"%PDF-1.7 brochure")
+    png = attachments.check("样机.png", b"\x89PNG\r\n\x1a\n picture")
+    e = service.handle(replace(NEED, as_firm=fengji, attachments=(pdf,)))["entry_id"]
+    assert service.handle(AttachToEntry(entry_id=e, attachments=(png,), as_firm=fengji)) == {
+        "entry_id": e,
+        "attachments": 2,
+    }
+    assert chain(db, "entry", e) == ["submit", "attach"]
+    with service.uow() as uow:
+        carried = uow.opportunities.attachments(e)
+    assert [a["sha256"] for a in carried] == [pdf.sha256, png.sha256]
+    before = snapshot(db)
+    many = tuple(attachments.check(f"{i}.pdf", b"%PDF-" + bytes([i])) for i in range(4))
+    with pytest.raises(InvalidInput) as info:  # 2 + 4 > 5 per entry
+        service.handle(AttachToEntry(entry_id=e, attachments=many))
+    assert info.value.field == "attachments" and "最多上传 5 个附件" in info.value.rule
+    assert snapshot(db) == before
+    service.handle(AcceptEntry(entry_id=e))
+    service.handle(CreateList(title="第1期城市机会清单"))
+    service.handle(ArrangeList(number=1, entry_ids=(e,)))
+    before = snapshot(db)
+    for as_firm in (fengji, None):  # on a list: neither the firm nor staff add files
+        with pytest.raises(Conflict):
+            service.handle(AttachToEntry(entry_id=e, attachments=(png,), as_firm=as_firm))
+    assert snapshot(db) == before
 
 
 @pytest.mark.parametrize(

@@ -101,7 +101,7 @@ def test_a_firms_annual_review_is_opened_submitted_and_decided(
     tenancy = db.row("tenancies", t)
     assert (tenancy["state"], tenancy["version"]) == (ACTIVE, 4)
     review = db.row("reviews", r)
-    assert (review["status"], review["score"], review["grade"]) == ("decided", 62.65, "C")
+    assert (review["status"], review["score"], review["grade"]) == ("decided", 60.9, "C")
     assert review["decided_at"] == NOW and review["trace"]["kind"] == "review"
     assert {s for _, _, s, _ in deadlines(db, t)} == {"cancelled"}
     assert notices(db, t) == [

@@ -22,6 +22,7 @@ from lifecycle.rulebook import (
     score_review,
     validate_figures,
 )
+from workflows.queries_cycles_pages import reasons
 
 DEFAULT = Path(__file__).resolve().parents[2] / "workflows" / "default_rulebook.toml"
 RB: Rulebook = parse_rulebook(DEFAULT.read_text("utf-8"), "default_rulebook.toml")
@@ -46,6 +47,9 @@ FIGURES: dict[str, Any] = {
 }
 PREVIOUS: dict[str, Any] = {"revenue_yuan": 2_400_000, "tax_paid_yuan": 200_000}
 AREA = 400
+#: The engine's count for the year: one entry on a published list, no deal yet.
+FACTS = {"cooperation": {"published_entries": 1, "deals": 0}}
+BEST_FACTS = {"cooperation": {"published_entries": 1, "deals": 1}}
 
 
 def review(**kw: Any) -> ReviewDecision:
@@ -53,6 +57,7 @@ def review(**kw: Any) -> ReviewDecision:
         "figures": FIGURES,
         "previous_figures": PREVIOUS,
         "leased_area_m2": AREA,
+        "facts": FACTS,
     }
     args.update(kw)
     return score_review(RB, **args)
@@ -118,18 +123,19 @@ def test_worked_example() -> None:
         "rd_staff": Decimal("1.80"),
         "graduates_hired": Decimal("1.20"),
         "rent_on_time": Decimal("5.00"),
-        "data_on_time": Decimal("4.00"),
+        "data_on_time": Decimal("3.00"),
         "safety_inspections": Decimal("3.00"),
-        "space_activities": Decimal("1.50"),
+        "space_activities": Decimal("1.00"),
+        "cooperation": Decimal("1.00"),
     }
     assert decision.category_scores == {
         "economic": 25.0,
         "innovation": 21.0,
         "growth_financing": 9.4,
         "talent_jobs": 5.4,
-        "compliance": 13.5,
+        "compliance": 13.0,
     }
-    assert decision.score == 74.3 and decision.grade == "C" and decision.consequence == "none"
+    assert decision.score == 73.8 and decision.grade == "C" and decision.consequence == "none"
 
 
 @pytest.mark.parametrize(
@@ -227,14 +233,84 @@ def best_figures() -> dict[str, Any]:
 
 
 def test_full_marks() -> None:
-    decision = review(figures=best_figures())
+    decision = review(figures=best_figures(), facts=BEST_FACTS)
     assert decision.score == 100.0 and decision.grade == "A"
     assert decision.consequence == "renewal_priority"
 
 
+# --- cooperation, the metric the engine counts ------------------------------------------
+
+
+def without_cooperation() -> Rulebook:
+    """The default rulebook as it was before the cooperation metric (its points given back)."""
+    text = DEFAULT.read_text("utf-8")
+    start = text.index('[[review.metrics]]\nname = "cooperation"')
+    text = text[:start] + text[text.index("[[review.metrics]]", start + 1) :]
+    lines = [line for line in text.splitlines() if 'id = "cooperation"' not in line]
+    text = "\n".join(lines).replace(
+        'points = 3, kind = "flag", metric = "data_on_time"',
+        'points = 4, kind = "flag", metric = "data_on_time"',
+    )
+    text = text.replace(
+        'points = 2, kind = "linear", metric = "activities_attended"',
+        'points = 3, kind = "linear", metric = "activities_attended"',
+    )
+    return parse_rulebook(text, "without_cooperation.toml")
+
+
+def test_cooperation_earns_its_points_and_the_trace_shows_the_count() -> None:
+    decision = review(figures=best_figures(), facts=BEST_FACTS)
+    assert items(decision)["cooperation"] == Decimal("2.00")
+    fact = next(s for s in decision.trace.steps if s.rule == "review.fact.cooperation")
+    assert fact.label_zh.startswith("机会清单合作") and fact.label_en.startswith("Opportunity")
+    assert fact.figures == {"published_entries": 1, "deals": 1} and fact.result == 2
+
+
+def test_the_trace_in_words_names_the_cooperation_count() -> None:
+    trace = review(figures=best_figures(), facts=BEST_FACTS).trace.to_dict()
+    fact, *_ = reasons(trace, RB)
+    assert fact["label_zh"] == "机会清单合作（当年发布条目及成交对接）"
+    assert fact["figures_zh"] == "当年成交的对接 1；当年发布的机会清单条目 1"
+    assert fact["figures_en"] == "introductions ending in a deal 1; entries on lists published 1"
+    assert (fact["result_zh"], fact["result_en"]) == ("系统统计 2", "counted: 2")
+
+
+@pytest.mark.parametrize("facts", [None, {"cooperation": {"published_entries": 0, "deals": 0}}])
+def test_no_cooperation_earns_none_of_its_points(facts: Any) -> None:
+    decision = review(figures=best_figures(), facts=facts)
+    assert items(decision)["cooperation"] == Decimal("0.00")
+    assert decision.score == 98.0 and decision.grade == "A"
+
+
+def test_cooperation_is_counted_never_submitted() -> None:
+    with pytest.raises(InvalidInput) as info:
+        validate_figures(RB, {**FIGURES, "cooperation": 3})
+    assert info.value.field == "figures.cooperation" and "由系统统计" in info.value.rule
+
+
+def test_a_rulebook_without_the_metric_scores_as_before() -> None:
+    rb = without_cooperation()
+    assert "cooperation" not in rb.metrics and not rb.facts
+    decision = score_review(
+        rb, figures=FIGURES, previous_figures=PREVIOUS, leased_area_m2=AREA, facts=BEST_FACTS
+    )
+    assert decision.score == 74.3 and decision.category_scores["compliance"] == 13.5
+    assert not any(s.rule.startswith("review.fact.") for s in decision.trace.steps)
+    best = score_review(rb, figures=best_figures(), previous_figures=PREVIOUS, leased_area_m2=AREA)
+    assert best.score == 100.0
+
+
+def test_a_fact_metric_must_be_an_optional_count() -> None:
+    text = DEFAULT.read_text("utf-8").replace(
+        'unit = "count"\nfact = "cooperation"', 'unit = "yuan"\nfact = "cooperation"'
+    )
+    with pytest.raises(Exception, match="fact metric"):
+        parse_rulebook(text, "bad.toml")
+
+
 @pytest.mark.parametrize("code", ["fraud", "major_accident", "credit_listing"])
 def test_each_veto_gives_d(code: str) -> None:
-    decision = review(figures=best_figures(), vetoes=[code])
+    decision = review(figures=best_figures(), facts=BEST_FACTS, vetoes=[code])
     assert decision.score == 100.0 and decision.grade == "D" and decision.vetoed == (code,)
     assert decision.consequence == "rectification"
     step = next(s for s in decision.trace.steps if s.rule == f"review.veto.{code}")
@@ -247,7 +323,7 @@ def test_each_veto_gives_d(code: str) -> None:
 def test_veto_from_reported_metric(metric: str, code: str) -> None:
     decision = review(figures={**best_figures(), metric: True})
     assert decision.grade == "D" and decision.vetoed == (code,)
-    assert review(figures={**best_figures(), metric: False}).grade == "A"
+    assert review(figures={**best_figures(), metric: False}, facts=BEST_FACTS).grade == "A"
 
 
 def test_unknown_veto_refused() -> None:
@@ -359,7 +435,9 @@ def _metric_strategy(name: str) -> st.SearchStrategy[Any]:
     )
 
 
-FIGURES_STRATEGY = st.fixed_dictionaries({name: _metric_strategy(name) for name in RB.metrics})
+FIGURES_STRATEGY = st.fixed_dictionaries(
+    {name: _metric_strategy(name) for name in RB.metrics if name not in RB.facts}
+)
 OPTIONAL_PREVIOUS = st.one_of(
     st.none(),
     st.fixed_dictionaries(
@@ -420,9 +498,18 @@ def test_golden_review_trace() -> None:
     }
 
 
-# Worked by hand: 10 + 5 + 10 | 8 + 6 + 5 + 2 + 0 | 8 + 1.4 | 2.4 + 1.8 + 1.2 | 5 + 4 + 3 + 1.5
-# = 25 + 21 + 9.4 + 5.4 + 13.5 = 74.30 -> C.
+# Worked by hand: 10 + 5 + 10 | 8 + 6 + 5 + 2 + 0 | 8 + 1.4 | 2.4 + 1.8 + 1.2 | 5 + 3 + 3 + 1 + 1
+# = 25 + 21 + 9.4 + 5.4 + 13 = 73.80 -> C (cooperation: one published entry, no deal).
 GOLDEN_REVIEW_STEPS: list[dict[str, Any]] = [
+    {
+        "rule": "review.fact.cooperation",
+        "label_zh": "机会清单合作（当年发布条目及成交对接）",
+        "label_en": "Opportunity-list cooperation (entries published and deals made this year)",
+        "figures": {"deals": 0, "published_entries": 1},
+        "threshold": None,
+        "result": "1",
+        "note": "",
+    },
     {
         "rule": "review.item.revenue_growth",
         "label_zh": "营业收入增长",
@@ -604,8 +691,8 @@ GOLDEN_REVIEW_STEPS: list[dict[str, Any]] = [
         "label_zh": "按时报送数据",
         "label_en": "Data on time",
         "figures": {"data_on_time": True},
-        "threshold": {"points": 4},
-        "result": "4.00",
+        "threshold": {"points": 3},
+        "result": "3.00",
         "note": "",
     },
     {
@@ -622,8 +709,17 @@ GOLDEN_REVIEW_STEPS: list[dict[str, Any]] = [
         "label_zh": "参与空间活动",
         "label_en": "Space activities",
         "figures": {"activities_attended": "2"},
-        "threshold": {"full_at": "4", "points": 3},
-        "result": "1.50",
+        "threshold": {"full_at": "4", "points": 2},
+        "result": "1.00",
+        "note": "",
+    },
+    {
+        "rule": "review.item.cooperation",
+        "label_zh": "机会清单合作对接",
+        "label_en": "Cooperation through the opportunity lists",
+        "figures": {"cooperation": "1"},
+        "threshold": {"full_at": "2", "points": 2},
+        "result": "1.00",
         "note": "",
     },
     {
@@ -631,20 +727,21 @@ GOLDEN_REVIEW_STEPS: list[dict[str, Any]] = [
         "label_zh": "合规与配合",
         "label_en": "Compliance & cooperation",
         "figures": {
-            "data_on_time": "4.00",
+            "cooperation": "1.00",
+            "data_on_time": "3.00",
             "rent_on_time": "5.00",
             "safety_inspections": "3.00",
-            "space_activities": "1.50",
+            "space_activities": "1.00",
         },
         "threshold": {"weight": 15},
-        "result": "13.50",
+        "result": "13.00",
         "note": "",
     },
     {
         "rule": "review.grade",
         "label_zh": "考核等级",
         "label_en": "Grade",
-        "figures": {"score": "74.30"},
+        "figures": {"score": "73.80"},
         "threshold": {"A": [85, 100], "B": [75, 84], "C": [60, 74], "D": [0, 59]},
         "result": "C",
         "note": "",

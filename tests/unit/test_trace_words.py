@@ -78,7 +78,13 @@ def _traces() -> list[Trace]:
         previous_figures={"revenue_yuan": 2_400_000, "tax_paid_yuan": 200_000},
         leased_area_m2=400,
     )
-    first_year = score_review(RB, figures=FIGURES, leased_area_m2=400, previous_grade="B")
+    first_year = score_review(
+        RB,
+        figures=FIGURES,
+        leased_area_m2=400,
+        previous_grade="B",
+        facts={"cooperation": {"published_entries": 1, "deals": 1}},
+    )
     missing = score_review(RB, figures={}, submitted=False)
     vetoed = score_review(RB, figures=FIGURES, leased_area_m2=400, vetoes=("major_accident",))
     capped = apply_grade_cap(RB, [(i, with_previous) for i in range(10)])
@@ -99,7 +105,7 @@ def _traces() -> list[Trace]:
 def test_every_name_in_a_trace_has_words() -> None:
     words = trace_words(RB)
     names = set().union(*(_names(t) for t in _traces()))
-    assert {"growth_percent", "previous_revenue_yuan", "per_m2", "max_staff"} <= names
+    assert {"growth_percent", "previous_revenue_yuan", "per_m2", "max_staff", "deals"} <= names
     assert sorted(names - set(words)) == []
     assert words["previous_revenue_yuan"] == ("上年营业收入", "Revenue (previous year)")
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from web_support import signed_in, tokens_in
 
 from db.tables import ALL_TABLES
+from workflows import attachments
 from workflows import opportunity_commands as oc
 
 TABLES = ("opportunity_entries", "opportunity_lists", "opportunity_events", "introductions")
@@ -250,6 +251,35 @@ def test_operator_accepts_district_publishes_and_the_public_sees_only_what_is_pu
     assert operator.get("/console/opportunity-lists").status_code == 403
 
 
+def test_an_operator_cannot_assemble_a_list_in_the_console(world: World, firm: TestClient) -> None:
+    """The lists are the district's: an operator's forms (with a valid session and token)
+    to start, arrange or publish one are refused, for its own space's entry and for HX's;
+    the admin arranges both."""
+    own, other = submitted(world, firm), other_entry(world)
+    for e in (own, other):
+        world.do(oc.AcceptEntry(entry_id=e, actor="tests"))
+    world.do(oc.CreateList(title="第1期城市机会清单", actor="tests"))
+    operator = signed_in(world, "operator")
+    tokens = tokens_in(operator.get("/console/opportunities").text)
+    before = counts(world)
+    base = "/console/opportunity-lists"
+    for url, data in (
+        (base, {"title": "第2期城市机会清单"}),
+        (f"{base}/1/arrange", {"entry": [str(own)], f"position_{own}": "1"}),
+        (f"{base}/1/arrange", {"entry": [str(other)], f"position_{other}": "1"}),
+        (f"{base}/1/publish", {"confirmed": "1"}),
+    ):
+        refused = operator.post(url, data={**tokens, **data}, follow_redirects=False)
+        assert refused.status_code == 403, (url, refused.text)
+        assert "CSRF" not in refused.text  # refused for the role, not for the form
+    assert counts(world) == before
+    admin = signed_in(world, "admin")
+    page = f"{base}/1"
+    both = {"entry": [str(own), str(other)], f"position_{own}": "1", f"position_{other}": "2"}
+    assert post(admin, f"{page}/arrange", page, both).status_code == 303  # type: ignore[arg-type]
+    assert "医疗器械临床验证服务" in admin.get(page).text
+
+
 def test_suggestions_and_introductions(world: World, firm: TestClient) -> None:
     own = submitted(world, firm)
     other = other_entry(world)
@@ -306,3 +336,138 @@ def test_the_operator_edits_an_entry_and_bad_input_writes_nothing(
     no_reason = post(operator, f"{url}/return", url, {"reason": "  "})
     assert no_reason.status_code == 422 and "理由" in no_reason.text
     assert "待审核" in operator.get(url).text
+
+
+# ---- attachments ------------------------------------------------------------------------------
+PDF = b"%PDF-1.7\n% a product brochure (test data)\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def stored_files(world: World) -> list[str]:
+    root = world.app.settings.files_directory()
+    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def send_files(client: TestClient, url: str, page_url: str, files: list[Any], **data: Any) -> Any:
+    tokens = tokens_in(client.get(page_url).text)
+    return client.post(url, data={**tokens, **data}, files=files, follow_redirects=False)
+
+
+def test_a_firm_submits_an_entry_with_files_and_only_those_who_see_it_download_them(
+    world: World, firm: TestClient
+) -> None:
+    sent = send_files(
+        firm,
+        "/portal/opportunities",
+        "/portal/opportunities",
+        [
+            ("attachments", ("产品手册.pdf", PDF, "application/pdf")),
+            ("attachments", ("样机.png", PNG, "image/png")),
+        ],
+        **form(),
+    )
+    assert sent.status_code == 303, sent.text
+    with world.app.engine.connect() as conn:
+        own = int(
+            conn.execute(
+                select(func.max(ALL_TABLES.tables["opportunity_entries"].c.id))
+            ).scalar_one()
+        )
+    page = firm.get(f"/portal/opportunities/{own}")
+    assert "产品手册.pdf" in page.text and "样机.png" in page.text
+    clean(page.text)
+    sha = re.findall(rf"/portal/opportunities/{own}/files/([0-9a-f]{{64}})", page.text)
+    assert len(sha) == 2
+    got = firm.get(f"/portal/opportunities/{own}/files/{sha[0]}")
+    assert got.status_code == 200 and got.content == PDF
+    assert got.headers["content-type"] == "application/pdf"
+    assert "attachment" in got.headers["content-disposition"]
+    # its space's operator, the district viewer and the admin see the entry, so its files
+    for role in ("operator", "viewer", "admin"):
+        client = signed_in(world, role)
+        assert client.get(f"/console/opportunities/{own}/files/{sha[1]}").content == PNG
+
+    # the other firm's entry in HX: not found for this firm and for MC3's operator and viewer
+    other = other_entry(world)
+    world.do(
+        oc.AttachToEntry(
+            entry_id=other,
+            attachments=(attachments.check("brochure.pdf", PDF),),
+            actor="tests",
+        )
+    )
+    assert firm.get(f"/portal/opportunities/{other}/files/{sha[0]}").status_code == 404
+    for role in ("operator", "viewer"):
+        client = signed_in(world, role)
+        assert client.get(f"/console/opportunities/{other}/files/{sha[0]}").status_code == 404
+    assert (
+        signed_in(world, "admin").get(f"/console/opportunities/{other}/files/{sha[0]}").status_code
+        == 200
+    )
+    # a file the entry does not carry is not served, even if the store holds it
+    assert firm.get(f"/portal/opportunities/{own}/files/{'0' * 64}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        ("产品手册.pdf", b"MZ\x90\x00 an executable named .pdf", "不是 PDF、PNG 或 JPEG"),
+        ("大文件.pdf", PDF + b"0" * (10 * 1024 * 1024), "超过 10 MiB"),
+        ("空.pdf", b"", "空文件"),
+    ],
+)
+def test_a_wrong_file_is_refused_in_chinese_and_nothing_is_written(
+    world: World, firm: TestClient, name: str, data: bytes, said: str
+) -> None:
+    before, files = counts(world), stored_files(world)
+    refused = send_files(
+        firm,
+        "/portal/opportunities",
+        "/portal/opportunities",
+        [("attachments", (name, data, "application/pdf"))],
+        **form(),
+    )
+    assert refused.status_code == 422
+    assert "附件" in refused.text and said in refused.text
+    assert counts(world) == before and stored_files(world) == files
+
+
+def test_an_operator_adds_files_in_the_console_within_the_limit(
+    world: World, firm: TestClient
+) -> None:
+    own = submitted(world, firm)
+    operator = signed_in(world, "operator")
+    url = f"/console/opportunities/{own}"
+    done = send_files(
+        operator, f"{url}/attachments", url, [("attachments", ("手册.pdf", PDF, "application/pdf"))]
+    )
+    assert done.status_code == 303, done.text
+    assert "手册.pdf" in operator.get(url).text
+    other = other_entry(world)
+    before, files = counts(world), stored_files(world)
+    too_many = [("attachments", (f"图{i}.png", PNG + bytes([i]), "image/png")) for i in range(5)]
+    refused = send_files(operator, f"{url}/attachments", url, too_many)
+    assert refused.status_code == 422 and "最多上传 5 个附件" in refused.text
+    assert counts(world) == before and stored_files(world) == files
+    # the firm cannot add files to another firm's entry (not found), nor once it is accepted
+    page = f"/portal/opportunities/{own}"
+    assert (
+        send_files(
+            firm,
+            f"/portal/opportunities/{other}/attachments",
+            page,
+            [("attachments", ("a.pdf", PDF, "application/pdf"))],
+        ).status_code
+        == 404
+    )
+    assert counts(world) == before and stored_files(world) == files
+    world.do(oc.AcceptEntry(entry_id=own, actor="tests"))
+    before = counts(world)
+    late = send_files(
+        firm,
+        f"{page}/attachments",
+        page,
+        [("attachments", ("b.pdf", PDF + b"b", "application/pdf"))],
+    )
+    assert late.status_code == 409
+    assert counts(world) == before and stored_files(world) == files
