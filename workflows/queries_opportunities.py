@@ -9,7 +9,7 @@ here: entry points do that), and is run by ``Service.query`` (never committed).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
@@ -19,7 +19,7 @@ from db import opportunities as db_opportunities
 from db.opportunities import OPPORTUNITY_TABLES
 from db.tables import ALL_TABLES
 from lifecycle import opportunities as opp
-from lifecycle.errors import NotFound
+from lifecycle.errors import InvalidInput, NotFound
 from workflows import audit, matching, veto_facts
 from workflows.core import Work
 from workflows.opportunities import industries
@@ -84,6 +84,28 @@ def entry_scope(w: Work, *, entry_id: int) -> tuple[int, int | None] | None:
         select(_E.c.space_id, _E.c.firm_id).where(_E.c.id == entry_id)
     ).first()
     return None if row is None else (int(row[0]), row[1])
+
+
+def entries_outside(
+    w: Work, *, entry_ids: Collection[int], space_ids: Collection[int] | None
+) -> list[int]:
+    """Of ``entry_ids``, those of a space outside ``space_ids`` (None: every space is in),
+    in the order given: what an account granted those spaces may not put on a list."""
+    if space_ids is None or not entry_ids:
+        return []
+    rows = w.connection.execute(
+        select(_E.c.id).where(_E.c.id.in_(list(entry_ids)), _E.c.space_id.not_in(list(space_ids)))
+    )
+    outside = {int(r[0]) for r in rows}
+    return [i for i in entry_ids if i in outside]
+
+
+def refuse_outside(outside: Sequence[int]) -> None:
+    """An entry outside the account's spaces is refused as if it did not exist (the same
+    error as an id no entry has: a list is no way to learn of another space's entries)."""
+    if outside:
+        first = outside[0]
+        raise InvalidInput("entry_ids", f"条目 {first} 不存在 / no entry {first}", first)
 
 
 def _events(w: Work, subject: str, subject_id: int) -> list[dict[str, Any]]:

@@ -356,7 +356,9 @@ def show_list(ctx: CtxDep, number: Number) -> dict[str, Any]:
     response_model=dict[str, Any],
 )
 def arrange(ctx: CtxDep, number: Number, body: ArrangeBody) -> JSONResponse:
-    command = oc.ArrangeList(number=number, entry_ids=tuple(body.entry_ids), actor=ctx.actor)
+    ids = tuple(body.entry_ids)
+    qo.refuse_outside(ctx.query(qo.entries_outside, entry_ids=ids, space_ids=ctx.space_filter()))
+    command = oc.ArrangeList(number=number, entry_ids=ids, actor=ctx.actor)
     return send(ctx, command, payload=body.model_dump())
 
 

@@ -143,6 +143,8 @@ def arrange(page: PageDep, number: Number) -> Response:
         )
     ids = tuple(entry_id for _, _, entry_id in sorted(chosen))
     try:
+        outside = page.query(qo.entries_outside, entry_ids=ids, space_ids=_space_ids(page))
+        qo.refuse_outside(outside)
         page.act(oc.ArrangeList(number=number, entry_ids=ids, actor=page.principal.actor))
     except InvalidInput as exc:
         return _list_page(page, number, error=error_message(page, exc), status=422)

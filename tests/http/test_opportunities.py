@@ -148,7 +148,8 @@ def test_the_district_publishes_and_the_public_sees_only_published_lists(
     before = counts(world)
     assert viewer.post("/api/opportunity-lists/5/publish").status_code == 422  # empty
     assert counts(world) == before
-    arranged = viewer.put(
+    # HX's entry too: the admin (this world's viewer is granted MC3 only)
+    arranged = admin.put(
         "/api/opportunity-lists/5/entries", json={"entry_ids": [entries["other"], entries["own"]]}
     )
     assert arranged.status_code == 200, arranged.text
@@ -210,8 +211,9 @@ def test_only_the_district_assembles_a_list_and_it_spans_every_space(
     world: World, entries: dict[str, int]
 ) -> None:
     """An operator (granted MC3) cannot start, arrange or publish a list, not even with its
-    own space's entry, let alone HX's; a firm cannot either. The district (a viewer, here
-    granted MC3 only, and the admin) assembles accepted entries of every space."""
+    own space's entry, let alone HX's; a firm cannot either. The district assembles: a viewer
+    the accepted entries of the spaces granted to it (here MC3 only: HX's entry is refused as
+    if it did not exist), the admin those of every space."""
     admin, viewer = world.client("admin"), world.client("viewer")
     for e in entries.values():
         assert admin.post(f"/api/opportunity-entries/{e}/accept", json={}).status_code == 200
@@ -226,7 +228,12 @@ def test_only_the_district_assembles_a_list_and_it_spans_every_space(
         assert client.post("/api/opportunity-lists/1/publish").status_code == 403
     assert counts(world) == before
     both = [entries["own"], entries["other"]]  # MC3's and HX's
-    arranged = viewer.put("/api/opportunity-lists/1/entries", json={"entry_ids": both})
+    beyond = viewer.put("/api/opportunity-lists/1/entries", json={"entry_ids": both})
+    assert beyond.status_code == 422 and f"条目 {entries['other']} 不存在" in beyond.text
+    assert counts(world) == before
+    mine = viewer.put("/api/opportunity-lists/1/entries", json={"entry_ids": [entries["own"]]})
+    assert mine.status_code == 200, mine.text
+    arranged = admin.put("/api/opportunity-lists/1/entries", json={"entry_ids": both})
     assert arranged.status_code == 200, arranged.text
     assert [i["id"] for i in admin.get("/api/opportunity-lists/1").json()["items"]] == both
 

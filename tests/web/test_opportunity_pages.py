@@ -253,8 +253,8 @@ def test_operator_accepts_district_publishes_and_the_public_sees_only_what_is_pu
 
 def test_an_operator_cannot_assemble_a_list_in_the_console(world: World, firm: TestClient) -> None:
     """The lists are the district's: an operator's forms (with a valid session and token)
-    to start, arrange or publish one are refused, for its own space's entry and for HX's;
-    the admin arranges both."""
+    to start, arrange or publish one are refused, for its own space's entry and for HX's; a
+    viewer granted MC3 cannot list HX's entry; the admin arranges both."""
     own, other = submitted(world, firm), other_entry(world)
     for e in (own, other):
         world.do(oc.AcceptEntry(entry_id=e, actor="tests"))
@@ -273,9 +273,13 @@ def test_an_operator_cannot_assemble_a_list_in_the_console(world: World, firm: T
         assert refused.status_code == 403, (url, refused.text)
         assert "CSRF" not in refused.text  # refused for the role, not for the form
     assert counts(world) == before
-    admin = signed_in(world, "admin")
     page = f"{base}/1"
     both = {"entry": [str(own), str(other)], f"position_{own}": "1", f"position_{other}": "2"}
+    viewer = signed_in(world, "viewer")  # the district, granted MC3 only: HX's entry is unseen
+    beyond = post(viewer, f"{page}/arrange", page, both)  # type: ignore[arg-type]
+    assert beyond.status_code == 422 and f"条目 {other} 不存在" in beyond.text
+    assert counts(world) == before
+    admin = signed_in(world, "admin")
     assert post(admin, f"{page}/arrange", page, both).status_code == 303  # type: ignore[arg-type]
     assert "医疗器械临床验证服务" in admin.get(page).text
 
