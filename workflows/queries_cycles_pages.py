@@ -18,18 +18,13 @@ from db.tables_cycles import CycleJob, FigureDraft
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import UNDER_REVIEW
-from workflows import decisions, forms, rules
+from workflows import decisions, forms, rules, vocabulary
 from workflows.core import Work
 from workflows.cycle_pages import review_still_open
 from workflows.forms import shown_value
 from workflows.paging import Paging
 
-CONSEQUENCES = {
-    "forced_exit": ("强制退出", "forced exit"),
-    "rectification": ("限期整改", "rectification"),
-    "renewal_priority": ("续租优先", "renewal priority"),
-    "none": ("无", "none"),
-}
+CONSEQUENCES = vocabulary.CONSEQUENCES
 #: Where a review stands, as the board names it (decisions.classify's words).
 STANDING = {
     "open": ("未报送", "missing"),

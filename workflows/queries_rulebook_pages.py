@@ -16,31 +16,19 @@ from db.tables import Rulebook as RulebookRow
 from db.tables import Space
 from lifecycle.errors import InvalidRulebook, NotFound
 from lifecycle.rulebook import Rulebook
-from workflows import queries, rules, simulate
+from workflows import queries, rules, simulate, vocabulary
 from workflows.core import Work
 
-Words = tuple[str, str]
+Words = vocabulary.Words
+words = vocabulary.words
 
-HANDLING: dict[str, Words] = {
-    "immediate": ("立即启动退出", "exit notice at once"),
-    "cure": ("限期改正，逾期退出", "cure period, then exit"),
-    "demand": ("催告缴纳，逾期退出", "payment demand, then exit"),
-    "dormancy": ("空置观察期满退出", "dormancy period, then exit"),
-    "delisting": ("移出名录期满退出", "delisting period, then exit"),
-    "review": ("由考核结果触发", "raised by the review results"),
-    "lease_end": ("租期届满退出", "at the end of the lease"),
-}
+HANDLING = vocabulary.HANDLING
 CLAWBACK: dict[str, Words] = {
     "full": ("全额追回优惠", "full clawback"),
     "pro_rata": ("按比例追回", "pro rata clawback"),
     "none": ("不追回", "no clawback"),
 }
-CONSEQUENCES: dict[str, Words] = {
-    "none": ("无", "none"),
-    "renewal_priority": ("优先续租", "renewal priority"),
-    "rectification": ("限期整改", "rectification"),
-    "forced_exit": ("强制退出", "forced exit"),
-}
+CONSEQUENCES = vocabulary.CONSEQUENCES
 PERIODS: dict[str, Words] = {
     "info_request_response": ("补充材料期限", "information request answer"),
     "publicity": ("公示期", "public notice period"),
@@ -99,12 +87,6 @@ def problem_words(path: str, message: str) -> dict[str, str]:
     """A rulebook problem with its key path, a Chinese reading and the original wording."""
     zh = next((z for pattern, z in _PROBLEMS if pattern.search(message)), "不符合规则要求")
     return {"path": path, "zh": zh, "en": message}
-
-
-def words(table: dict[str, Words], code: str | None) -> Words:
-    if code is None:
-        return ("—", "—")
-    return table.get(code, (code, code))
 
 
 # ---- the rulebook in force ----------------------------------------------------------------
