@@ -27,8 +27,8 @@ LedgerName = Literal["tenancies", "reviews", "exits"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CENT = Decimal("0.01")
 
-REVIEW_STATUS = {"open": "待报送", "submitted": "已报送", "decided": "已评定"}
 # The ledgers are in Chinese: the vocabulary's first half.
+REVIEW_STATUS = {k: zh for k, (zh, _) in vocabulary.REVIEW_STATUS.items()}
 CONSEQUENCES = {k: zh for k, (zh, _) in vocabulary.CONSEQUENCES.items()}
 EXIT_TYPES = {k: zh for k, (zh, _) in vocabulary.EXIT_TYPES.items()}
 EXIT_STATUS = {k: zh for k, (zh, _) in vocabulary.EXIT_STATUS.items()}

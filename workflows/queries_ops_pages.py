@@ -47,18 +47,8 @@ AUDIENCES: dict[str, Words] = {
 }
 MESSAGES = vocabulary.MESSAGES
 DEADLINE_KINDS = vocabulary.DEADLINES
-ROLES: dict[str, Words] = {
-    "admin": ("管理员", "admin"),
-    "operator": ("运营人员", "operator"),
-    "reviewer": ("评审专家", "reviewer"),
-    "firm": ("企业用户", "firm"),
-    "viewer": ("只读", "viewer"),
-}
-ACCOUNT_STATUS: dict[str, Words] = {
-    "active": ("正常", "enabled"),
-    "locked": ("已锁定", "locked"),
-    "disabled": ("已停用", "disabled"),
-}
+ROLES = vocabulary.ROLES
+ACCOUNT_STATUS = vocabulary.ACCOUNT_STATUS
 PART_NAMES: dict[str, Words] = {
     "subject": ("标题", "subject"),
     "text": ("纯文本正文", "plain text"),

@@ -29,33 +29,7 @@ CLAWBACK: dict[str, Words] = {
     "none": ("不追回", "no clawback"),
 }
 CONSEQUENCES = vocabulary.CONSEQUENCES
-PERIODS: dict[str, Words] = {
-    "info_request_response": ("补充材料期限", "information request answer"),
-    "publicity": ("公示期", "public notice period"),
-    "objection_lodging": ("异议提出期", "objection lodging"),
-    "agreement_signing": ("签约期限", "agreement signing"),
-    "agreement_lapse_warning": ("签约到期提醒", "agreement lapse warning"),
-    "registration_after_signing": ("签约后注册迁入期限", "registration after signing"),
-    "review_quarterly_report": ("季度报送期限", "quarterly report"),
-    "rectification_plan": ("整改方案期限", "rectification plan"),
-    "rectification": ("整改期", "rectification"),
-    "rectification_extension_max": ("整改延期上限", "longest rectification extension"),
-    "objection_window": ("陈述申辩期", "objection window"),
-    "vacate": ("腾退期", "vacating period"),
-    "vacate_immediate": ("立即退出的腾退期", "vacating after an immediate exit"),
-    "cure_notice": ("限期改正期", "cure period"),
-    "arrears_demand": ("催缴期", "payment demand"),
-    "delisting": ("移出名录期", "delisting"),
-    "shell_dormancy": ("空置观察期", "dormancy"),
-    "registration_move_out": ("退出后注册迁出期限", "registration move-out"),
-    "deposit_claim": ("押金结算期限", "deposit claim"),
-    "graduation_publicity": ("毕业公示期", "graduation publicity"),
-    "graduation_leave": ("毕业后迁出期限", "graduation leave"),
-    "voluntary_notice": ("主动退出提前通知期", "voluntary exit notice"),
-    "renewal_request": ("续租申请期限", "renewal request"),
-    "fraud_reapply_bar": ("弄虚作假再申请限制期", "reapplication bar after fraud"),
-    "sublet_objection": ("转租异议期", "sublet objection"),
-}
+PERIODS = vocabulary.PERIODS
 ROUNDING: dict[str, Words] = {
     "floor": ("向下取整", "rounded down"),
     "half_up": ("四舍五入", "rounded half up"),

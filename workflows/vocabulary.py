@@ -79,6 +79,34 @@ HANDLING: dict[str, Words] = {
     "review": ("由考核结果触发", "raised by the review results"),
     "lease_end": ("租期届满退出", "at the end of the lease"),
 }
+#: The rulebook's periods (``[periods]``), as its pages and a decision's trace name them.
+PERIODS: dict[str, Words] = {
+    "info_request_response": ("补充材料期限", "information request answer"),
+    "publicity": ("公示期", "public notice period"),
+    "objection_lodging": ("异议提出期", "objection lodging"),
+    "agreement_signing": ("签约期限", "agreement signing"),
+    "agreement_lapse_warning": ("签约到期提醒", "agreement lapse warning"),
+    "registration_after_signing": ("签约后注册迁入期限", "registration after signing"),
+    "review_quarterly_report": ("季度报送期限", "quarterly report"),
+    "rectification_plan": ("整改方案期限", "rectification plan"),
+    "rectification": ("整改期", "rectification"),
+    "rectification_extension_max": ("整改延期上限", "longest rectification extension"),
+    "objection_window": ("陈述申辩期", "objection window"),
+    "vacate": ("腾退期", "vacating period"),
+    "vacate_immediate": ("立即退出的腾退期", "vacating after an immediate exit"),
+    "cure_notice": ("限期改正期", "cure period"),
+    "arrears_demand": ("催缴期", "payment demand"),
+    "delisting": ("移出名录期", "delisting"),
+    "shell_dormancy": ("空置观察期", "dormancy"),
+    "registration_move_out": ("退出后注册迁出期限", "registration move-out"),
+    "deposit_claim": ("押金结算期限", "deposit claim"),
+    "graduation_publicity": ("毕业公示期", "graduation publicity"),
+    "graduation_leave": ("毕业后迁出期限", "graduation leave"),
+    "voluntary_notice": ("主动退出提前通知期", "voluntary exit notice"),
+    "renewal_request": ("续租申请期限", "renewal request"),
+    "fraud_reapply_bar": ("弄虚作假再申请限制期", "reapplication bar after fraud"),
+    "sublet_objection": ("转租异议期", "sublet objection"),
+}
 #: The kinds of objection a firm or a third party lodges.
 OBJECTION_KINDS: dict[str, Words] = {
     "publicity_objection": ("公示异议", "objection to the public notice"),
@@ -121,6 +149,26 @@ MESSAGES: dict[str, Words] = {
     "opportunity_returned": ("机会清单条目退回", "opportunity entry returned"),
     "opportunity_accepted": ("机会清单条目入选", "opportunity entry accepted"),
     "opportunity_published": ("机会清单已发布", "opportunity list published"),
+}
+#: Where a firm's annual review stands (``reviews.status``).
+REVIEW_STATUS: dict[str, Words] = {
+    "open": ("待报送", "awaiting figures"),
+    "submitted": ("已报送", "submitted"),
+    "decided": ("已评定", "decided"),
+}
+#: An account's role.
+ROLES: dict[str, Words] = {
+    "admin": ("管理员", "admin"),
+    "operator": ("运营人员", "operator"),
+    "reviewer": ("评审专家", "reviewer"),
+    "firm": ("企业用户", "firm"),
+    "viewer": ("只读", "viewer"),
+}
+#: Whether an account may sign in.
+ACCOUNT_STATUS: dict[str, Words] = {
+    "active": ("正常", "enabled"),
+    "locked": ("已锁定", "locked"),
+    "disabled": ("已停用", "disabled"),
 }
 #: What a step is called, by its audit trigger: the table's transitions and the steps that
 #: record without changing the state.

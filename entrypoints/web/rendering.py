@@ -9,6 +9,7 @@ the page. No Python value reaches a person: the environment's ``finalize`` turns
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -111,6 +112,14 @@ def _say(context: Context, zh: str, en: str | None = None) -> str:
 
 
 @pass_context
+def _word(context: Context, table: Mapping[str, tuple[str, str]], code: object) -> str:
+    """The ``lang`` words of ``code`` in a table of :mod:`workflows.vocabulary` (the code
+    itself when the table does not know it)."""
+    zh, en = vocabulary.words(table, None if code is None else str(code))
+    return zh if context.get("lang", "zh") == "zh" else en
+
+
+@pass_context
 def _pick(context: Context, message: object) -> str:
     return pick(message, str(context.get("lang", "zh")))
 
@@ -157,6 +166,8 @@ def environment() -> Environment:
     )
     env.globals["_"] = _say
     env.globals["pick"] = _pick
+    env.globals["word"] = _word
+    env.globals["vocabulary"] = vocabulary
     env.filters.update(
         when=when,
         day=day,

@@ -12,11 +12,12 @@ from typing import get_args
 
 import pytest
 
+from lifecycle.rulebook.model import Periods
 from lifecycle.rulebook.model_exit import EXIT_TYPES, Handling
 from lifecycle.rulebook.model_review import Action
 from lifecycle.table import TRANSITIONS
 from notifications.catalog import ADVERSE_OUTCOMES, CATALOG
-from workflows import answers, benefits, vocabulary, windows
+from workflows import answers, benefits, identity, vocabulary, windows
 from workflows.applications import APPLICATION_DEADLINES
 from workflows.correction_rules import TERM_DEADLINES
 from workflows.exit_rules import HANDOVER_ITEMS
@@ -58,6 +59,11 @@ def test_every_exit_type_consequence_outcome_and_handling_has_words() -> None:
     assert set(HANDOVER_ITEMS) == set(vocabulary.HANDOVER)
 
 
+def test_every_role_and_rulebook_period_has_words() -> None:
+    assert set(identity.ROLES) == set(vocabulary.ROLES)
+    assert sorted(set(Periods.model_fields) - set(vocabulary.PERIODS)) == []
+
+
 def test_every_message_in_the_catalog_has_words() -> None:
     assert sorted(set(CATALOG) - set(vocabulary.MESSAGES)) == []
 
@@ -82,6 +88,10 @@ def test_every_step_has_words() -> None:
         vocabulary.OBJECTION_KINDS,
         vocabulary.MESSAGES,
         vocabulary.STEPS,
+        vocabulary.REVIEW_STATUS,
+        vocabulary.ROLES,
+        vocabulary.ACCOUNT_STATUS,
+        vocabulary.PERIODS,
     ],
 )
 def test_each_code_has_chinese_and_english_and_no_two_codes_share_a_name(
