@@ -145,11 +145,7 @@ OUTCOMES = (
 EXIT_TYPES = tuple(
     (k, *vocabulary.EXIT_TYPES[k]) for k in ("term_expiry", "voluntary", "graduation")
 )
-BENEFIT_KINDS = (
-    ("rent_free", "免租", "rent free"),
-    ("rent_reduction", "租金减免", "rent reduction"),
-    ("subsidy", "补贴", "subsidy"),
-)
+BENEFIT_KINDS = tuple((k, zh, en) for k, (zh, en) in vocabulary.BENEFITS.items())
 
 ACTIONS: tuple[Action, ...] = (
     Action(

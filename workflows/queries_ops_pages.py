@@ -32,15 +32,10 @@ Words = vocabulary.Words
 words = vocabulary.words
 
 # ---- words ---------------------------------------------------------------------------------
-OUTBOX_STATUS: dict[str, Words] = {
-    "pending": ("待发送", "pending"),
-    "sent": ("已发送", "sent"),
-    "dead": ("死信（已停止重试）", "dead letter"),
-}
+OUTBOX_STATUS = vocabulary.OUTBOX_STATUS
+#: Who a notice goes to: the people, and the integrations' endpoints.
 AUDIENCES: dict[str, Words] = {
-    "firm": ("企业", "the firm"),
-    "manager": ("客户经理", "account manager"),
-    "operators": ("运营人员", "operators"),
+    **vocabulary.AUDIENCES,
     hooks.WEBHOOK: ("Webhook 接口", "webhook"),
     hooks.WECOM: ("企业微信机器人", "WeCom robot"),
     hooks.DINGTALK: ("钉钉机器人", "DingTalk robot"),

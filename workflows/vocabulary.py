@@ -107,6 +107,12 @@ PERIODS: dict[str, Words] = {
     "fraud_reapply_bar": ("弄虚作假再申请限制期", "reapplication bar after fraud"),
     "sublet_objection": ("转租异议期", "sublet objection"),
 }
+#: The kinds of preferential benefit a firm is granted (clawed back on some exits).
+BENEFITS: dict[str, Words] = {
+    "rent_free": ("免租", "rent free"),
+    "rent_reduction": ("租金减免", "rent reduction"),
+    "subsidy": ("补贴", "subsidy"),
+}
 #: The kinds of objection a firm or a third party lodges.
 OBJECTION_KINDS: dict[str, Words] = {
     "publicity_objection": ("公示异议", "objection to the public notice"),
@@ -169,6 +175,18 @@ ACCOUNT_STATUS: dict[str, Words] = {
     "active": ("正常", "enabled"),
     "locked": ("已锁定", "locked"),
     "disabled": ("已停用", "disabled"),
+}
+#: Who a notice is for (``notifications.catalog.AUDIENCES``).
+AUDIENCES: dict[str, Words] = {
+    "firm": ("企业", "the firm"),
+    "manager": ("客户经理", "the account manager"),
+    "operators": ("运营人员", "the operators"),
+}
+#: Where a notice in the outbox stands.
+OUTBOX_STATUS: dict[str, Words] = {
+    "pending": ("待发送", "pending"),
+    "sent": ("已发送", "sent"),
+    "dead": ("死信（已停止重试）", "dead letter"),
 }
 #: What a step is called, by its audit trigger: the table's transitions and the steps that
 #: record without changing the state.

@@ -16,7 +16,7 @@ from lifecycle.rulebook.model import Periods
 from lifecycle.rulebook.model_exit import EXIT_TYPES, Handling
 from lifecycle.rulebook.model_review import Action
 from lifecycle.table import TRANSITIONS
-from notifications.catalog import ADVERSE_OUTCOMES, CATALOG
+from notifications.catalog import ADVERSE_OUTCOMES, AUDIENCES, CATALOG
 from workflows import answers, benefits, identity, vocabulary, windows
 from workflows.applications import APPLICATION_DEADLINES
 from workflows.correction_rules import TERM_DEADLINES
@@ -64,8 +64,9 @@ def test_every_role_and_rulebook_period_has_words() -> None:
     assert sorted(set(Periods.model_fields) - set(vocabulary.PERIODS)) == []
 
 
-def test_every_message_in_the_catalog_has_words() -> None:
+def test_every_message_in_the_catalog_and_its_audiences_have_words() -> None:
     assert sorted(set(CATALOG) - set(vocabulary.MESSAGES)) == []
+    assert set(AUDIENCES) == set(vocabulary.AUDIENCES)
 
 
 def test_every_step_has_words() -> None:
@@ -92,6 +93,9 @@ def test_every_step_has_words() -> None:
         vocabulary.ROLES,
         vocabulary.ACCOUNT_STATUS,
         vocabulary.PERIODS,
+        vocabulary.AUDIENCES,
+        vocabulary.OUTBOX_STATUS,
+        vocabulary.BENEFITS,
     ],
 )
 def test_each_code_has_chinese_and_english_and_no_two_codes_share_a_name(
