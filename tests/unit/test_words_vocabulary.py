@@ -17,6 +17,7 @@ from lifecycle.rulebook.model_exit import EXIT_TYPES, Handling
 from lifecycle.rulebook.model_review import Action
 from lifecycle.table import TRANSITIONS
 from notifications.catalog import ADVERSE_OUTCOMES, AUDIENCES, CATALOG
+from notifications.formatting import CODE_LABELS
 from workflows import answers, benefits, identity, vocabulary, windows
 from workflows.applications import APPLICATION_DEADLINES
 from workflows.correction_rules import TERM_DEADLINES
@@ -116,6 +117,13 @@ def test_one_name_for_one_thing_across_vocabularies() -> None:
         assert vocabulary.MESSAGES[kind] == vocabulary.DEADLINES[kind]
     assert vocabulary.MESSAGES["review_reminder"] == vocabulary.DEADLINES["review_reminder"]
     assert vocabulary.MESSAGES["term_expiry_warning"] == vocabulary.DEADLINES["term_expiry_warning"]
+
+
+def test_notices_name_exit_types_and_consequences_as_the_pages_do() -> None:
+    """The notices' labels live below the workflows (no import); they must read alike."""
+    for table in (vocabulary.EXIT_TYPES, vocabulary.CONSEQUENCES):
+        for code, pair in table.items():
+            assert CODE_LABELS[code] == pair, code
 
 
 def test_words_falls_back_to_the_code() -> None:
