@@ -183,7 +183,7 @@ def voluntary_requests(
 # ---- one exit case ---------------------------------------------------------------------------
 def label(labels: dict[str, tuple[str, str]], key: str | None) -> dict[str, str]:
     """The two languages of ``key`` in ``labels`` (the key itself when it has none)."""
-    zh, en = labels.get(key or "", (key or "—", key or "—"))
+    zh, en = vocabulary.words(labels, key or None)
     return {"zh": zh, "en": en}
 
 
