@@ -679,16 +679,16 @@ def _summary(app: App, demo: Demo, seconds: float) -> dict[str, Any]:
 
 def _print(s: dict[str, Any], path: Path) -> None:
     from lifecycle.table import STATE_LABELS
+    from workflows.vocabulary import EXIT_TYPES, words
 
     print("innospace 演示 / demo — 温江区六个高品质科创空间 / six spaces of Wenjiang, 2022–2024")
     print(f"  企业 firms: {s['firms']}    用时 time: {s['seconds']} s")
     print("  各状态企业数 / firms per state:")
     for state, n in sorted(s["states"].items(), key=lambda kv: -kv[1]):
         print(f"    {STATE_LABELS[state][0]:<12} {state:<15} {n}")
-    labels = {"graduation": "毕业", "term_expiry": "期满", "voluntary": "自愿", "forced": "强制"}
     print(
         "  退出类型 / exits by type: "
-        + ", ".join(f"{labels.get(k, k)} {k} {v}" for k, v in sorted(s["exits"].items()))
+        + ", ".join(f"{words(EXIT_TYPES, k)[0]} {k} {v}" for k, v in sorted(s["exits"].items()))
     )
     print(
         f"  审计事件 / audit events: {s['events']}    "

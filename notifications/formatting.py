@@ -30,10 +30,12 @@ GRADE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 # Codes that reach notices; an unknown code is shown as is rather than failing the message.
+# Exit types and consequences read as on every page (workflows.vocabulary, which this layer
+# cannot import; tests/unit/test_words_vocabulary.py holds the two alike).
 CODE_LABELS: dict[str, tuple[str, str]] = {
-    "graduation": ("毕业", "graduation"),
-    "term_expiry": ("入驻期满", "end of term"),
-    "voluntary": ("主动退出", "voluntary exit"),
+    "graduation": ("毕业退出", "graduation"),
+    "term_expiry": ("期满退出", "term expiry"),
+    "voluntary": ("自愿退出", "voluntary exit"),
     "forced": ("强制退出", "forced exit"),
     "none": ("无", "none"),
     "renewal_priority": ("续租优先", "renewal priority"),

@@ -29,6 +29,7 @@ from lifecycle.table import (
     allowed_triggers,
     transition_for,
 )
+from workflows import vocabulary
 from workflows.exit_rules import HANDOVER_ITEMS
 from workflows.windows import WINDOWS
 
@@ -133,28 +134,18 @@ EXIT_NOTICE_FIRM = _n(
     "exit notice (the right to a statement and defence, its deadline)",
     when=("导致退出时", "when it leads to exit"),
 )
+_PASS, _RECTIFY, _FAIL = (vocabulary.OUTCOMES[k] for k in ("pass", "rectify", "fail"))
 OUTCOMES = (
     ("", "按规则评定", "as the rulebook decides"),
-    ("pass", "合格", "pass"),
-    ("rectify", "责令整改", "rectify"),
-    ("fail", "不合格（启动退出）", "fail (start exit)"),
+    ("pass", *_PASS),
+    ("rectify", *_RECTIFY),
+    ("fail", f"{_FAIL[0]}（启动退出）", f"{_FAIL[1]} (start exit)"),
 )
-EXIT_TYPES = (
-    ("term_expiry", "期满退出", "term expiry"),
-    ("voluntary", "自愿退出", "voluntary"),
-    ("graduation", "毕业", "graduation"),
+#: The exits an operator begins by hand (a forced exit starts with its notice).
+EXIT_TYPES = tuple(
+    (k, *vocabulary.EXIT_TYPES[k]) for k in ("term_expiry", "voluntary", "graduation")
 )
-HANDOVER_LABELS = {
-    "meters": ("水电气表读数确认", "meters read"),
-    "keys": ("钥匙交还", "keys returned"),
-    "access_cards": ("门禁卡交还", "access cards returned"),
-    "premises_restored": ("场地恢复原状", "premises restored"),
-}
-BENEFIT_KINDS = (
-    ("rent_free", "免租", "rent free"),
-    ("rent_reduction", "租金减免", "rent reduction"),
-    ("subsidy", "补贴", "subsidy"),
-)
+BENEFIT_KINDS = tuple((k, zh, en) for k, (zh, en) in vocabulary.BENEFITS.items())
 
 ACTIONS: tuple[Action, ...] = (
     Action(
@@ -497,7 +488,7 @@ ACTIONS: tuple[Action, ...] = (
                 "交接清单",
                 "Checklist",
                 "checks",
-                choices=tuple((k, *HANDOVER_LABELS[k]) for k in HANDOVER_ITEMS),
+                choices=tuple((k, *vocabulary.HANDOVER[k]) for k in HANDOVER_ITEMS),
                 help_zh="每一项都须完成",
                 help_en="every item must be done",
             ),

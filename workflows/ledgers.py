@@ -19,7 +19,7 @@ from db.effects import TenancyRow
 from db.repositories import FirmRow
 from lifecycle.rulebook import Rulebook
 from lifecycle.table import STATE_LABELS
-from workflows import rules
+from workflows import rules, vocabulary
 from workflows.core import Work
 
 ColumnKind = Literal["text", "int", "date", "money", "number", "bool"]
@@ -27,20 +27,11 @@ LedgerName = Literal["tenancies", "reviews", "exits"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CENT = Decimal("0.01")
 
-REVIEW_STATUS = {"open": "待报送", "submitted": "已报送", "decided": "已评定"}
-CONSEQUENCES = {
-    "none": "无",
-    "renewal_priority": "续租优先",
-    "rectification": "限期整改",
-    "forced_exit": "清退",
-}
-EXIT_TYPES = {
-    "graduation": "毕业",
-    "term_expiry": "期满退出",
-    "voluntary": "自愿退出",
-    "forced": "强制退出",
-}
-EXIT_STATUS = {"open": "办理中", "withdrawn": "已撤销", "closed": "已办结"}
+# The ledgers are in Chinese: the vocabulary's first half.
+REVIEW_STATUS = {k: zh for k, (zh, _) in vocabulary.REVIEW_STATUS.items()}
+CONSEQUENCES = {k: zh for k, (zh, _) in vocabulary.CONSEQUENCES.items()}
+EXIT_TYPES = {k: zh for k, (zh, _) in vocabulary.EXIT_TYPES.items()}
+EXIT_STATUS = {k: zh for k, (zh, _) in vocabulary.EXIT_STATUS.items()}
 
 
 @dataclass(frozen=True)

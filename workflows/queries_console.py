@@ -27,10 +27,11 @@ from db.tables import (
     Tenancy,
     Unit,
 )
+from lifecycle import rulebook as rbook
 from lifecycle.errors import NotFound
 from lifecycle.rulebook.model import Rulebook
-from lifecycle.table import STATES, TRANSITIONS
-from workflows import console_actions, queries, rules
+from lifecycle.table import STATES
+from workflows import console_actions, queries, rules, vocabulary
 from workflows.core import Work
 from workflows.paging import Paging
 from workflows.trace_words import trace_words
@@ -233,9 +234,6 @@ def _grades(w: Work, ids: list[int], everywhere: bool) -> dict[str, Any] | None:
     return {"period": period, "counts": [{"grade": g, "count": counts.get(g, 0)} for g in GRADES]}
 
 
-EXIT_TYPES = ("graduation", "term_expiry", "voluntary", "forced")
-
-
 def _exits(w: Work, ids: list[int], everywhere: bool) -> dict[str, Any]:
     """Exits completed (handed over) this calendar year, by type; and the cases under way.
     The cases are read first and narrowed to the spaces after: a join lets the planner walk
@@ -269,7 +267,7 @@ def _exits(w: Work, ids: list[int], everywhere: bool) -> dict[str, Any]:
                 "exited": sum(1 for _, kind, s in cases if kind == t and s == "closed"),
                 "open": sum(1 for _, kind, s in cases if kind == t and s == "open"),
             }
-            for t in EXIT_TYPES
+            for t in rbook.EXIT_TYPES
         ],
     }
 
@@ -390,23 +388,7 @@ def tenancy_list(
 
 # ---- one tenancy --------------------------------------------------------------------------------
 #: What a transition or a record-only step is called, by its audit trigger.
-STEP_LABELS: dict[str, tuple[str, str]] = {
-    **{t.trigger: (t.label_zh, t.label_en) for t in TRANSITIONS},
-    "apply": ("提交入驻申请", "application submitted"),
-    "score": ("专家评分", "expert score"),
-    "lodge_objection": ("登记异议 / 陈述申辩", "objection or defence lodged"),
-    "dismiss_objection": ("异议不成立", "objection dismissed"),
-    "submit_review": ("报送年度考核数据", "review figures submitted"),
-    "file_plan": ("提交整改方案", "rectification plan filed"),
-    "extend_rectification": ("延长整改期", "rectification extended"),
-    "report_violation": ("登记违规", "violation reported"),
-    "record_benefit": ("登记优惠政策", "benefit recorded"),
-    "waive_window": ("企业书面放弃期限", "window waived in writing"),
-    "amend_agreement": ("变更入驻协议", "agreement amended"),
-    "assign_reviewer": ("指派评审专家", "reviewer assigned"),
-    "unassign_reviewer": ("撤销评审专家指派", "reviewer unassigned"),
-    "correct": ("更正记录", "record corrected"),
-}
+STEP_LABELS = vocabulary.STEPS
 #: Facts of an event shown with a name (others, and nested ones, are left to the trace).
 FACT_LABELS: dict[str, tuple[str, str]] = {
     "score": ("得分", "score"),
@@ -463,31 +445,11 @@ FACT_LABELS: dict[str, tuple[str, str]] = {
 }
 #: Words for the codes an event's facts carry (tracks and industries come from the rulebook).
 CODE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
-    "exit_type": {
-        "graduation": ("毕业", "graduation"),
-        "term_expiry": ("期满", "term expiry"),
-        "voluntary": ("自愿", "voluntary"),
-        "forced": ("强制", "forced"),
-    },
-    "outcome": {
-        "pass": ("合格", "pass"),
-        "rectify": ("责令整改", "rectify"),
-        "fail": ("不合格", "fail"),
-    },
-    "kind": {
-        "publicity_objection": ("公示异议", "objection to the public notice"),
-        "exit_defence": ("陈述申辩", "defence against the exit notice"),
-    },
-    "handling": {
-        "immediate": ("立即处理", "at once"),
-        "demand": ("书面催告", "written demand"),
-        "cure": ("限期改正", "cure period"),
-    },
-    "consequence": {
-        "none": ("无", "none"),
-        "rectification": ("整改", "rectification"),
-        "forced_exit": ("强制退出", "forced exit"),
-    },
+    "exit_type": vocabulary.EXIT_TYPES,
+    "outcome": vocabulary.OUTCOMES,
+    "kind": vocabulary.OBJECTION_KINDS,
+    "handling": vocabulary.HANDLING,
+    "consequence": vocabulary.CONSEQUENCES,
 }
 #: Facts never shown on the timeline (hashes, versions, the trace itself).
 HIDDEN_FACTS = frozenset(
@@ -501,23 +463,7 @@ HIDDEN_FACTS = frozenset(
         "account_id",
     }
 )
-DEADLINE_LABELS: dict[str, tuple[str, str]] = {
-    "info_request_lapse": ("补充材料截止", "information due"),
-    "publicity_end": ("公示期满", "public notice ends"),
-    "agreement_lapse_warning": ("签约提醒", "signing reminder"),
-    "agreement_lapse": ("签约截止", "agreement due"),
-    "term_expiry_warning": ("租期到期提醒", "term expiry reminder"),
-    "term_end": ("租期届满", "term ends"),
-    "review_reminder": ("考核报送提醒", "review reminder"),
-    "review_submission_due": ("考核报送截止", "review figures due"),
-    "review_overdue_reminder": ("考核逾期提醒", "review overdue reminder"),
-    "rectification_plan_due": ("整改方案截止", "rectification plan due"),
-    "rectification_end": ("整改期满", "rectification ends"),
-    "cure_end": ("限期改正期满", "cure period ends"),
-    "objection_window_end": ("陈述申辩期满", "defence window ends"),
-    "vacate_due": ("腾退截止", "vacate by"),
-    "graduation_publicity_end": ("毕业公示期满", "graduation notice ends"),
-}
+DEADLINE_LABELS = vocabulary.DEADLINES
 
 
 def explain(

@@ -18,18 +18,13 @@ from db.tables_cycles import CycleJob, FigureDraft
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import UNDER_REVIEW
-from workflows import decisions, forms, rules
+from workflows import decisions, forms, rules, vocabulary
 from workflows.core import Work
 from workflows.cycle_pages import review_still_open
 from workflows.forms import shown_value
 from workflows.paging import Paging
 
-CONSEQUENCES = {
-    "forced_exit": ("强制退出", "forced exit"),
-    "rectification": ("限期整改", "rectification"),
-    "renewal_priority": ("续租优先", "renewal priority"),
-    "none": ("无", "none"),
-}
+CONSEQUENCES = vocabulary.CONSEQUENCES
 #: Where a review stands, as the board names it (decisions.classify's words).
 STANDING = {
     "open": ("未报送", "missing"),
@@ -54,6 +49,26 @@ MEMBER_SORTS = {
     "score": col(Review.score),
     "grade": col(Review.grade),
 }
+
+
+def _standing(w: Work, review: Review, state: str) -> dict[str, Any]:
+    """Where a review stands (decisions.classify) with its words, its due date and when it
+    was submitted."""
+    where = decisions.classify(review.status, state, review.due_on, w.today)
+    zh, en = STANDING[where]
+    return {
+        "standing": where,
+        "standing_zh": zh,
+        "standing_en": en,
+        "due_on": review.due_on,
+        "submitted_at": review.submitted_at,
+    }
+
+
+def _consequence(code: str | None) -> dict[str, str | None]:
+    """A decided review's consequence in words (None for none decided yet)."""
+    zh, en = CONSEQUENCES.get(code or "", (None, None))
+    return {"consequence_zh": zh, "consequence_en": en}
 
 
 # ---- the board ------------------------------------------------------------------------------
@@ -190,21 +205,15 @@ def cycle_members(
     for review, tenancy_id, state, name, uscc in w.session.exec(
         paging.apply(stmt, MEMBER_SORTS, "tenancy_id", col(Tenancy.id))
     ).all():
-        where = decisions.classify(review.status, state, review.due_on, w.today)
         rows.append(
             {
                 "tenancy_id": tenancy_id,
                 "firm": name,
                 "uscc": uscc,
-                "standing": where,
-                "standing_zh": STANDING[where][0],
-                "standing_en": STANDING[where][1],
-                "due_on": review.due_on,
-                "submitted_at": review.submitted_at,
+                **_standing(w, review, state),
                 "score": review.score,
                 "grade": review.grade,
-                "consequence_zh": CONSEQUENCES.get(review.consequence or "", ("", ""))[0] or None,
-                "consequence_en": CONSEQUENCES.get(review.consequence or "", ("", ""))[1] or None,
+                **_consequence(review.consequence),
             }
         )
     return rows
@@ -324,18 +333,13 @@ def firm_reviews(w: Work, *, firm_id: int) -> list[dict[str, Any]]:
     )
     out = []
     for review, state, code, name in w.session.exec(stmt).all():
-        where = decisions.classify(review.status, state, review.due_on, w.today)
         out.append(
             {
                 "tenancy_id": review.tenancy_id,
                 "period": review.period,
                 "space": code,
                 "space_name": name,
-                "standing": where,
-                "standing_zh": STANDING[where][0],
-                "standing_en": STANDING[where][1],
-                "due_on": review.due_on,
-                "submitted_at": review.submitted_at,
+                **_standing(w, review, state),
                 "grade": review.grade,
             }
         )
@@ -392,8 +396,7 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
         "decided": review.status == "decided",
         "score": review.score,
         "grade": review.grade,
-        "consequence_zh": CONSEQUENCES.get(review.consequence or "", ("", ""))[0] or None,
-        "consequence_en": CONSEQUENCES.get(review.consequence or "", ("", ""))[1] or None,
+        **_consequence(review.consequence),
         "reasons": reasons(review.trace, rb) if review.status == "decided" else [],
         "decided_at": review.decided_at,
     }

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from db.tables import ALL_TABLES
+from lifecycle.rulebook.model_exit import EXIT_TYPES
 from lifecycle.table import ADMITTED
 from workflows.core import DEFAULT_TZ, Work
 from workflows.land import MU_M2
@@ -45,7 +46,6 @@ _S, _U, _A, _T, _R, _X, _EV, _P = (
         "land_parcels",
     )
 )
-EXIT_TYPES = ("graduation", "term_expiry", "voluntary", "forced")
 GRADES = ("A", "B", "C", "D")
 
 

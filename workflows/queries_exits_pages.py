@@ -25,8 +25,8 @@ from db.tables import (
 )
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError, NotFound
-from lifecycle.table import RESIDENT_STATES, TRANSITIONS, allowed_triggers
-from workflows import answers, attachments, benefits, exit_rules, rules
+from lifecycle.table import RESIDENT_STATES, allowed_triggers
+from workflows import answers, attachments, benefits, exit_rules, rules, vocabulary
 from workflows.core import Work
 from workflows.paging import Paging
 from workflows.queries_http import scoped
@@ -42,31 +42,11 @@ EXIT_SORTS: dict[str, Any] = {
     "vacate_due_on": col(ExitCase.vacate_due_on),
     "created_at": col(ExitCase.created_at),
 }
-EXIT_TYPES = ("forced", "voluntary", "term_expiry", "graduation")
+EXIT_TYPES = tuple(vocabulary.EXIT_TYPES)
 #: What a person reads for an exit case's type, status and the triggers of its events.
-EXIT_TYPE_LABELS = {
-    "forced": ("强制退出", "Forced exit"),
-    "voluntary": ("自愿退出", "Voluntary exit"),
-    "term_expiry": ("期满退出", "Term expiry"),
-    "graduation": ("毕业退出", "Graduation"),
-}
-EXIT_STATUS_LABELS = {
-    "open": ("办理中", "Open"),
-    "withdrawn": ("已撤销", "Withdrawn"),
-    "closed": ("已办结", "Closed"),
-}
-_RECORDED_LABELS = {
-    "lodge_objection": ("提交陈述申辩", "Statement and defence lodged"),
-    "file_plan": ("提交整改方案", "Rectification plan filed"),
-    "record_benefit": ("记录优惠政策", "Benefit recorded"),
-    answers.REQUEST_EXIT: ("申请自愿退出", "Voluntary exit requested"),
-    "waive_window": ("企业书面放弃期限", "Window waived in writing"),
-    "dismiss_objection": ("驳回异议", "Objection dismissed"),
-}
-TRIGGER_LABELS: dict[str, tuple[str, str]] = {
-    **{t.trigger: (t.label_zh, t.label_en) for t in TRANSITIONS},
-    **_RECORDED_LABELS,
-}
+EXIT_TYPE_LABELS = vocabulary.EXIT_TYPES
+EXIT_STATUS_LABELS = vocabulary.EXIT_STATUS
+TRIGGER_LABELS = vocabulary.EXIT_STEPS
 #: The events an exit case's page lists (from the notice, or the request, onwards).
 CASE_TRIGGERS = (
     "fail_review",
@@ -83,18 +63,14 @@ CASE_TRIGGERS = (
     "waive_window",
     answers.REQUEST_EXIT,
 )
-HANDOVER_LABELS = {
-    "meters": ("水电表读数确认", "Meters read"),
-    "keys": ("钥匙交回", "Keys returned"),
-    "access_cards": ("门禁卡交回", "Access cards returned"),
-    "premises_restored": ("场地恢复原状", "Premises restored"),
-}
-DEADLINE_LABELS = {
-    "objection_window_end": ("陈述申辩期限", "Statement and defence window"),
-    "vacate_due": ("腾退期限", "Vacate by"),
-    "rectification_plan_due": ("整改方案提交期限", "Rectification plan due"),
-    "rectification_end": ("整改期限", "Rectification period ends"),
-}
+HANDOVER_LABELS = vocabulary.HANDOVER
+#: The deadlines an exit case's page lists.
+EXIT_DEADLINES = (
+    "objection_window_end",
+    "vacate_due",
+    "rectification_plan_due",
+    "rectification_end",
+)
 
 #: An exit case ended by an upheld defence (``exit_cases.status``; not a tenancy state).
 CASE_WITHDRAWN = "withdrawn"
@@ -207,7 +183,7 @@ def voluntary_requests(
 # ---- one exit case ---------------------------------------------------------------------------
 def label(labels: dict[str, tuple[str, str]], key: str | None) -> dict[str, str]:
     """The two languages of ``key`` in ``labels`` (the key itself when it has none)."""
-    zh, en = labels.get(key or "", (key or "—", key or "—"))
+    zh, en = vocabulary.words(labels, key or None)
     return {"zh": zh, "en": en}
 
 
@@ -246,12 +222,13 @@ def _pending(w: Work, tenancy_id: int) -> list[dict[str, Any]]:
         .where(
             Deadline.tenancy_id == tenancy_id,
             Deadline.status == "pending",
-            col(Deadline.kind).in_(sorted(DEADLINE_LABELS)),
+            col(Deadline.kind).in_(EXIT_DEADLINES),
         )
         .order_by(col(Deadline.due_at))
     ).all()
     return [
-        {"kind": d.kind, "label": label(DEADLINE_LABELS, d.kind), "due_on": d.due_on} for d in rows
+        {"kind": d.kind, "label": label(vocabulary.DEADLINES, d.kind), "due_on": d.due_on}
+        for d in rows
     ]
 
 

@@ -23,9 +23,8 @@ from db.tables import (
 )
 from lifecycle.errors import NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
-from workflows import queries_core
+from workflows import queries_core, vocabulary
 from workflows.core import Work
-from workflows.ledgers import EXIT_STATUS
 
 #: States in which an application's panel is still scoring: a reviewer then sees only their
 #: own scores (no anchoring on a colleague's).
@@ -161,7 +160,7 @@ def application_scores(w: Work, *, tenancy_id: int, reviewer: str | None = None)
 # ---- violations and exit cases --------------------------------------------------------------
 #: What a violation's and an exit case's ``status`` may be.
 VIOLATION_STATUSES = ("open", "cured", "escalated")
-EXIT_CASE_STATUSES = tuple(EXIT_STATUS)
+EXIT_CASE_STATUSES = tuple(vocabulary.EXIT_STATUS)
 
 
 S = TypeVar("S", bound=Any)

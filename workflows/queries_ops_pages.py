@@ -23,106 +23,33 @@ from notifications import integrations as hooks
 from notifications import overrides as checks
 from notifications.catalog import CATALOG, PARTS, spec
 from notifications.render import Override, Renderer
-from workflows import identity, rules
+from workflows import identity, rules, vocabulary
 from workflows.core import Work
 from workflows.paging import Paging
 from workflows.queries_ops import template_history
 
-Words = tuple[str, str]
+Words = vocabulary.Words
+words = vocabulary.words
 
 # ---- words ---------------------------------------------------------------------------------
-OUTBOX_STATUS: dict[str, Words] = {
-    "pending": ("待发送", "pending"),
-    "sent": ("已发送", "sent"),
-    "dead": ("死信（已停止重试）", "dead letter"),
-}
+OUTBOX_STATUS = vocabulary.OUTBOX_STATUS
+#: Who a notice goes to: the people, and the integrations' endpoints.
 AUDIENCES: dict[str, Words] = {
-    "firm": ("企业", "the firm"),
-    "manager": ("客户经理", "account manager"),
-    "operators": ("运营人员", "operators"),
+    **vocabulary.AUDIENCES,
     hooks.WEBHOOK: ("Webhook 接口", "webhook"),
     hooks.WECOM: ("企业微信机器人", "WeCom robot"),
     hooks.DINGTALK: ("钉钉机器人", "DingTalk robot"),
 }
-MESSAGES: dict[str, Words] = {
-    "application_received": ("收到入驻申请", "application received"),
-    "info_requested": ("补充材料通知", "information requested"),
-    "screening_result": ("形式审查结果", "screening result"),
-    "scoring_result": ("专家评审结果", "panel result"),
-    "rejection_without_panel": ("不予受理通知", "rejected without panel"),
-    "publicity_start": ("公示开始", "publicity starts"),
-    "publicity_end": ("公示结束", "publicity ends"),
-    "objection_ruling": ("异议处理结果", "objection ruling"),
-    "admitted": ("准予入驻通知", "admission notice"),
-    "agreement_lapse_warning": ("签约期限提醒", "agreement deadline warning"),
-    "agreement_signed": ("入驻协议已签订", "agreement signed"),
-    "application_withdrawn": ("申请已撤回", "application withdrawn"),
-    "application_lapsed": ("申请已失效", "application lapsed"),
-    "review_opened": ("年度考核开始", "annual review opened"),
-    "review_received": ("考核数据回执", "review figures received"),
-    "review_reminder": ("考核材料提醒", "review reminder"),
-    "review_overdue": ("考核材料逾期", "review overdue"),
-    "review_result": ("年度考核结果", "review result"),
-    "rectification_notice": ("限期整改通知", "rectification notice"),
-    "rectification_extended": ("整改期延长", "rectification extended"),
-    "reinspection_result": ("整改复查结果", "reinspection result"),
-    "cure_notice": ("限期改正通知", "cure notice"),
-    "exit_notice": ("退出告知书", "exit notice"),
-    "exit_ruling": ("退出决定书", "exit ruling"),
-    "exit_confirmed": ("退出确认", "exit confirmed"),
-    "graduation": ("毕业通知", "graduation"),
-    "graduation_publicity_start": ("毕业公示开始", "graduation publicity starts"),
-    "graduation_publicity_end": ("毕业公示结束", "graduation publicity ends"),
-    "vacate_overdue": ("逾期未腾退", "vacating overdue"),
-    "handover_settlement": ("交接与结算", "handover and settlement"),
-    "term_expiry_warning": ("租期届满提醒", "term expiry warning"),
-    "operator_digest": ("运营日报", "operators' digest"),
-    "opportunity_returned": ("机会清单条目退回", "opportunity entry returned"),
-    "opportunity_accepted": ("机会清单条目入选", "opportunity entry accepted"),
-    "opportunity_published": ("机会清单已发布", "opportunity list published"),
-}
-DEADLINE_KINDS: dict[str, Words] = {
-    "info_request_lapse": ("补充材料期限", "information request lapses"),
-    "agreement_lapse": ("签约期限", "agreement lapses"),
-    "agreement_lapse_warning": ("签约期限提醒", "agreement lapse warning"),
-    "publicity_end": ("公示期满", "publicity ends"),
-    "term_end": ("租期届满", "term ends"),
-    "term_expiry_warning": ("租期届满提醒", "term expiry warning"),
-    "cure_end": ("改正期满", "cure period ends"),
-    "rectification_plan_due": ("整改方案期限", "rectification plan due"),
-    "rectification_end": ("整改期满", "rectification ends"),
-    "objection_window_end": ("陈述申辩期满", "objection window ends"),
-    "vacate_due": ("腾退期限", "vacating due"),
-    "graduation_publicity_end": ("毕业公示期满", "graduation publicity ends"),
-    "review_reminder": ("考核提醒", "review reminder"),
-    "review_submission_due": ("考核材料截止", "review submission due"),
-    "review_overdue_reminder": ("考核逾期提醒", "review overdue reminder"),
-}
-ROLES: dict[str, Words] = {
-    "admin": ("管理员", "admin"),
-    "operator": ("运营人员", "operator"),
-    "reviewer": ("评审专家", "reviewer"),
-    "firm": ("企业用户", "firm"),
-    "viewer": ("只读", "viewer"),
-}
-ACCOUNT_STATUS: dict[str, Words] = {
-    "active": ("正常", "enabled"),
-    "locked": ("已锁定", "locked"),
-    "disabled": ("已停用", "disabled"),
-}
+MESSAGES = vocabulary.MESSAGES
+DEADLINE_KINDS = vocabulary.DEADLINES
+ROLES = vocabulary.ROLES
+ACCOUNT_STATUS = vocabulary.ACCOUNT_STATUS
 PART_NAMES: dict[str, Words] = {
     "subject": ("标题", "subject"),
     "text": ("纯文本正文", "plain text"),
     "html": ("HTML 正文", "HTML"),
 }
 LOCALE_NAMES: dict[str, Words] = {"zh-CN": ("中文", "Chinese"), "en": ("英文", "English")}
-
-
-def words(table: dict[str, Words], code: str | None) -> Words:
-    """The words for ``code`` (the code itself when the table does not know it)."""
-    if code is None:
-        return ("—", "—")
-    return table.get(code, (code, code))
 
 
 def error_in_words(error: str | None) -> Words | None:

@@ -25,10 +25,10 @@ from lifecycle import rulebook as rbook
 from lifecycle.errors import NotFound
 from lifecycle.table import ACTIVE, EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
 from notifications.catalog import LEGAL_SECTIONS
-from workflows import answers, attachments, rules
+from workflows import answers, attachments, rules, vocabulary
 from workflows.core import Work
 from workflows.paging import Paging
-from workflows.queries_exits_pages import HANDOVER_LABELS, TRIGGER_LABELS, label, tenancy_header
+from workflows.queries_exits_pages import label, tenancy_header
 from workflows.queries_portal import tenancies_of
 
 
@@ -194,7 +194,7 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             {
                 "at": e.occurred_at,
                 "trigger": e.trigger,
-                "label": label(TRIGGER_LABELS, e.trigger),
+                "label": label(vocabulary.EXIT_STEPS, e.trigger),
                 "text": (e.data or {}).get("grounds")
                 or plans.get((e.data or {}).get("rectification"))
                 or "",
@@ -246,7 +246,7 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
             for s in rb.exit.procedure
             if s.step in ("vacate", "handover", "registration_move_out", "settlement")
         ],
-        "handover": [{"zh": v[0], "en": v[1]} for v in HANDOVER_LABELS.values()],
+        "handover": [{"zh": v[0], "en": v[1]} for v in vocabulary.HANDOVER.values()],
         "refund_with_approval": list(rb.exit.voluntary.refund_with_approval),
         "forfeit_without_approval": list(rb.exit.voluntary.forfeit_without_approval),
         "vacate_zh": rbook.vacate_period(rb, "voluntary", None).describe("zh-CN"),

@@ -16,58 +16,20 @@ from db.tables import Rulebook as RulebookRow
 from db.tables import Space
 from lifecycle.errors import InvalidRulebook, NotFound
 from lifecycle.rulebook import Rulebook
-from workflows import queries, rules, simulate
+from workflows import queries, rules, simulate, vocabulary
 from workflows.core import Work
 
-Words = tuple[str, str]
+Words = vocabulary.Words
+words = vocabulary.words
 
-HANDLING: dict[str, Words] = {
-    "immediate": ("立即启动退出", "exit notice at once"),
-    "cure": ("限期改正，逾期退出", "cure period, then exit"),
-    "demand": ("催告缴纳，逾期退出", "payment demand, then exit"),
-    "dormancy": ("空置观察期满退出", "dormancy period, then exit"),
-    "delisting": ("移出名录期满退出", "delisting period, then exit"),
-    "review": ("由考核结果触发", "raised by the review results"),
-    "lease_end": ("租期届满退出", "at the end of the lease"),
-}
+HANDLING = vocabulary.HANDLING
 CLAWBACK: dict[str, Words] = {
     "full": ("全额追回优惠", "full clawback"),
     "pro_rata": ("按比例追回", "pro rata clawback"),
     "none": ("不追回", "no clawback"),
 }
-CONSEQUENCES: dict[str, Words] = {
-    "none": ("无", "none"),
-    "renewal_priority": ("优先续租", "renewal priority"),
-    "rectification": ("限期整改", "rectification"),
-    "forced_exit": ("强制退出", "forced exit"),
-}
-PERIODS: dict[str, Words] = {
-    "info_request_response": ("补充材料期限", "information request answer"),
-    "publicity": ("公示期", "public notice period"),
-    "objection_lodging": ("异议提出期", "objection lodging"),
-    "agreement_signing": ("签约期限", "agreement signing"),
-    "agreement_lapse_warning": ("签约到期提醒", "agreement lapse warning"),
-    "registration_after_signing": ("签约后注册迁入期限", "registration after signing"),
-    "review_quarterly_report": ("季度报送期限", "quarterly report"),
-    "rectification_plan": ("整改方案期限", "rectification plan"),
-    "rectification": ("整改期", "rectification"),
-    "rectification_extension_max": ("整改延期上限", "longest rectification extension"),
-    "objection_window": ("陈述申辩期", "objection window"),
-    "vacate": ("腾退期", "vacating period"),
-    "vacate_immediate": ("立即退出的腾退期", "vacating after an immediate exit"),
-    "cure_notice": ("限期改正期", "cure period"),
-    "arrears_demand": ("催缴期", "payment demand"),
-    "delisting": ("移出名录期", "delisting"),
-    "shell_dormancy": ("空置观察期", "dormancy"),
-    "registration_move_out": ("退出后注册迁出期限", "registration move-out"),
-    "deposit_claim": ("押金结算期限", "deposit claim"),
-    "graduation_publicity": ("毕业公示期", "graduation publicity"),
-    "graduation_leave": ("毕业后迁出期限", "graduation leave"),
-    "voluntary_notice": ("主动退出提前通知期", "voluntary exit notice"),
-    "renewal_request": ("续租申请期限", "renewal request"),
-    "fraud_reapply_bar": ("弄虚作假再申请限制期", "reapplication bar after fraud"),
-    "sublet_objection": ("转租异议期", "sublet objection"),
-}
+CONSEQUENCES = vocabulary.CONSEQUENCES
+PERIODS = vocabulary.PERIODS
 ROUNDING: dict[str, Words] = {
     "floor": ("向下取整", "rounded down"),
     "half_up": ("四舍五入", "rounded half up"),
@@ -99,12 +61,6 @@ def problem_words(path: str, message: str) -> dict[str, str]:
     """A rulebook problem with its key path, a Chinese reading and the original wording."""
     zh = next((z for pattern, z in _PROBLEMS if pattern.search(message)), "不符合规则要求")
     return {"path": path, "zh": zh, "en": message}
-
-
-def words(table: dict[str, Words], code: str | None) -> Words:
-    if code is None:
-        return ("—", "—")
-    return table.get(code, (code, code))
 
 
 # ---- the rulebook in force ----------------------------------------------------------------

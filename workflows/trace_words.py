@@ -9,9 +9,9 @@ and profile fields; :data:`TRACE_WORDS` the rest.
 from __future__ import annotations
 
 from lifecycle.rulebook.model import Rulebook
-from workflows import forms
+from workflows import forms, vocabulary
 
-Words = dict[str, tuple[str, str]]
+Words = dict[str, vocabulary.Words]
 
 #: Names in a trace that are not the rulebook's own (metrics, items, criteria, fields).
 TRACE_WORDS: Words = {
@@ -72,8 +72,7 @@ TRACE_WORDS: Words = {
     "named": ("已具名", "named"),
     "written": ("书面提出", "in writing"),
     "has_reasons": ("附理由", "with reasons"),
-    "agreement_signing": ("签约期限", "signing period"),
-    "info_request_response": ("补充材料期限", "information period"),
+    **{k: vocabulary.PERIODS[k] for k in ("agreement_signing", "info_request_response")},
 }
 
 

@@ -25,11 +25,12 @@ from lifecycle.errors import InvalidInput
 if TYPE_CHECKING:
     from lifecycle.rulebook import Rulebook
     from workflows import commands as c
-    from workflows import queries, queries_ops, rules
+    from workflows import queries, queries_ops, rules, vocabulary
 else:
     queries, queries_ops = lazy("workflows.queries"), lazy("workflows.queries_ops")
     rules = lazy("workflows.rules")
     c = lazy("workflows.commands")
+    vocabulary = lazy("workflows.vocabulary")
 
 db_app = typer.Typer(help="数据库 / database schema", no_args_is_help=True)
 space_app = typer.Typer(help="空间 / spaces", no_args_is_help=True)
@@ -228,18 +229,6 @@ def rules_show(
     typer.echo(_trigger_table(rb, locale) if triggers else describe(rb, locale))
 
 
-#: How a forced-exit trigger is handled, as the operator reads it.
-HANDLING_LABELS = {
-    "immediate": ("立即启动退出", "exit notice at once"),
-    "cure": ("限期改正，逾期退出", "cure period, then exit"),
-    "demand": ("催告缴纳，逾期退出", "payment demand, then exit"),
-    "dormancy": ("空置观察期满退出", "dormancy period, then exit"),
-    "delisting": ("移出名录期满退出", "delisting period, then exit"),
-    "review": ("由考核结果触发", "raised by the review results"),
-    "lease_end": ("租期届满退出", "at the end of the lease"),
-}
-
-
 def _trigger_table(rb: Rulebook, locale: str) -> str:
     """The rulebook's forced-exit trigger codes: code, label, handling."""
     zh = not locale.lower().startswith("en")
@@ -251,7 +240,7 @@ def _trigger_table(rb: Rulebook, locale: str) -> str:
     lines = [head]
     for trig in rb.exit.triggers:
         label = trig.label_zh if zh else trig.label_en
-        handling = HANDLING_LABELS.get(trig.handling, (trig.handling, trig.handling))
+        handling = vocabulary.words(vocabulary.HANDLING, trig.handling)
         lines.append(f"  {trig.code:<22} {label} — {handling[0 if zh else 1]}")
     return "\n".join(lines)
 

@@ -30,11 +30,12 @@ from lifecycle.errors import InvalidInput
 
 if TYPE_CHECKING:
     from workflows import commands as c
-    from workflows import decisions, queries, queries_ops, simulate
+    from workflows import decisions, queries, queries_ops, simulate, vocabulary
 else:
     decisions, queries = lazy("workflows.decisions"), lazy("workflows.queries")
     queries_ops, simulate = lazy("workflows.queries_ops"), lazy("workflows.simulate")
     c = lazy("workflows.commands")
+    vocabulary = lazy("workflows.vocabulary")
 
 graduation_app = typer.Typer(help="毕业 / graduation", no_args_is_help=True)
 benefit_app = typer.Typer(
@@ -44,12 +45,6 @@ app.add_typer(graduation_app, name="graduation")
 app.add_typer(benefit_app, name="benefit")
 
 Period = Annotated[int, typer.Option("--period", help="考核年度 / the year reviewed")]
-CONSEQUENCE_ZH = {
-    "forced_exit": "强制退出",
-    "rectification": "限期整改",
-    "renewal_priority": "续租优先",
-    "none": "无",
-}
 
 
 def _vetoes(values: list[str] | None) -> dict[int, list[str]]:
@@ -167,7 +162,7 @@ def _cycle_report(r: dict[str, Any]) -> str:
             note += f"  超出{was}比例上限 / over the cap: {was}→{d['grade']}"
         lines.append(
             f"  #{d['tenancy_id']:<5} {d['firm']:<20} {d['score']:>6.2f} {d['grade']}  "
-            f"{CONSEQUENCE_ZH.get(d['consequence'], d['consequence'])} "
+            f"{vocabulary.words(vocabulary.CONSEQUENCES, d['consequence'])[0]} "
             f"({d['from']} → {d['to']}){note}"
         )
     for d in r["already_decided"]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lifecycle.table import TRANSITIONS
+from workflows import vocabulary
+from workflows.applications import APPLICATION_DEADLINES
 from workflows.trace_words import TRACE_WORDS
 
 #: The triggers the application page offers (the rest belong to the tenancy page).
@@ -14,22 +15,9 @@ APPLICATION_TRIGGERS = frozenset(
     {"screen_in", "screen_out", "request_info", "approve", "reject", "admit", "sign"}
 )
 #: Deadlines of an application, as a person names them.
-DEADLINE_LABELS = {
-    "info_request_lapse": ("补充材料截止", "information due"),
-    "publicity_end": ("公示截止", "public notice ends"),
-    "agreement_lapse": ("签约截止", "agreement due"),
-}
-#: What an audit step of an application is called (the table's transitions, and the steps
-#: that record without changing the state).
-TRIGGER_LABELS: dict[str, tuple[str, str]] = {
-    **{t.trigger: (t.label_zh, t.label_en) for t in TRANSITIONS},
-    "apply": ("提交入驻申请", "application filed"),
-    "score": ("评审专家评分", "reviewer scored"),
-    "assign_reviewer": ("分配评审专家", "reviewer assigned"),
-    "unassign_reviewer": ("取消分配评审专家", "reviewer unassigned"),
-    "lodge_objection": ("登记公示异议", "objection lodged"),
-    "dismiss_objection": ("异议不成立", "objection dismissed"),
-}
+DEADLINE_LABELS = {k: vocabulary.DEADLINES[k] for k in APPLICATION_DEADLINES}
+#: What an audit step of an application is called.
+TRIGGER_LABELS = vocabulary.APPLICATION_STEPS
 
 
 def wording(detail: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ the page. No Python value reaches a person: the environment's ``finalize`` turns
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -20,31 +21,12 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 
 from lifecycle.table import STATE_LABELS
+from workflows import vocabulary
 
 TEMPLATES = Path(__file__).parent / "templates"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LANGS = ("zh", "en")
 
-#: What each kind of durable deadline means to a person.
-DEADLINE_LABELS: dict[str, tuple[str, str]] = {
-    "agreement_lapse": ("签约期限", "agreement signing deadline"),
-    "cure_end": ("违约纠正期满", "end of the cure period"),
-    "graduation_publicity_end": ("毕业公示期满", "end of the graduation notice"),
-    "info_request_lapse": ("补充材料期限", "deadline for requested information"),
-    "objection_window_end": ("异议期满", "end of the objection window"),
-    "publicity_end": ("公示期满", "end of the public notice"),
-    "rectification_end": ("整改期满", "end of rectification"),
-    "rectification_plan_due": ("整改方案提交期限", "rectification plan due"),
-    "reinspection_due": ("复查期限", "reinspection due"),
-    "review_overdue_reminder": ("考核材料逾期提醒", "overdue review reminder"),
-    "review_reminder": ("考核材料提醒", "review reminder"),
-    "review_submission_due": ("年度考核材料提交期限", "annual figures due"),
-    "ruling_due": ("陈述申辩裁决期限", "ruling on the statement due"),
-    "term_end": ("协议期满", "end of the agreement term"),
-    "term_expiry": ("入驻期满", "end of the residency term"),
-    "vacate_due": ("腾退期限", "vacate by"),
-    "waive_window": ("放弃期限权利窗口", "waiver window"),
-}
 DASH = "—"
 
 
@@ -130,6 +112,14 @@ def _say(context: Context, zh: str, en: str | None = None) -> str:
 
 
 @pass_context
+def _word(context: Context, table: Mapping[str, tuple[str, str]], code: object) -> str:
+    """The ``lang`` words of ``code`` in a table of :mod:`workflows.vocabulary` (the code
+    itself when the table does not know it)."""
+    zh, en = vocabulary.words(table, None if code is None else str(code))
+    return zh if context.get("lang", "zh") == "zh" else en
+
+
+@pass_context
 def _pick(context: Context, message: object) -> str:
     return pick(message, str(context.get("lang", "zh")))
 
@@ -144,7 +134,7 @@ def _state(context: Context, state: object) -> str:
 
 @pass_context
 def _deadline(context: Context, kind: object) -> str:
-    labels = DEADLINE_LABELS.get(str(kind))
+    labels = vocabulary.DEADLINES.get(str(kind))
     if labels is None:
         return str(kind).replace("_", " ")
     return labels[0] if context.get("lang", "zh") == "zh" else labels[1]
@@ -176,6 +166,8 @@ def environment() -> Environment:
     )
     env.globals["_"] = _say
     env.globals["pick"] = _pick
+    env.globals["word"] = _word
+    env.globals["vocabulary"] = vocabulary
     env.filters.update(
         when=when,
         day=day,

@@ -22,7 +22,7 @@ from entrypoints.web.listing import Column, list_params, paged, xlsx_response
 from entrypoints.web.pages import Page, PageDep, describe
 from lifecycle.errors import InnospaceError, InvalidInput, NotFound, StaleTenancy
 from lifecycle.table import STATE_LABELS, STATES
-from workflows import console_actions, queries_console
+from workflows import console_actions, queries_console, vocabulary
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,7 +70,7 @@ def dashboard(page: PageDep, space: Filter = "") -> HTMLResponse:
         if data["grades"]
         else None,
         "exits": bars(
-            [EXIT_TYPE_LABELS[e["type"]][0 if zh else 1] for e in data["exits"]["counts"]],
+            [vocabulary.EXIT_TYPES[e["type"]][0 if zh else 1] for e in data["exits"]["counts"]],
             [e["exited"] for e in data["exits"]["counts"]],
             second=[e["open"] for e in data["exits"]["counts"]],
             names=(page.say("已退出", "exited"), page.say("办理中", "under way")),
@@ -82,16 +82,8 @@ def dashboard(page: PageDep, space: Filter = "") -> HTMLResponse:
         data=data,
         charts=charts,
         space=space,
-        exit_labels=EXIT_TYPE_LABELS,
+        exit_labels=vocabulary.EXIT_TYPES,
     )
-
-
-EXIT_TYPE_LABELS = {
-    "graduation": ("毕业", "graduation"),
-    "term_expiry": ("期满", "term expiry"),
-    "voluntary": ("自愿", "voluntary"),
-    "forced": ("强制", "forced"),
-}
 
 
 # ---- the tenancy list ---------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_each_action_is_confirmed_on_a_page_that_says_what_happens_and_who_is_to
     assert response.status_code == 303
     assert _state(world, t) == "info_requested"
     page = client.get(f"/console/applications/{t}").text
-    assert "需补充：审计报告" in page and "补充材料截止" in page
+    assert "需补充：审计报告" in page and "补充材料期限" in page
 
 
 def test_the_publicity_board_shows_the_dates_and_the_objections_to_rule_on(
@@ -377,7 +377,7 @@ def test_a_firm_answers_an_information_request_and_withdraws_only_its_own(
     world.do(c.RequestInfo(tenancy_id=t, items="2023年度审计报告"))
     client = signed_in(world, "firm")
     page = client.get("/portal/apply").text
-    assert "需补充材料：2023年度审计报告" in page and "补充材料截止" in page
+    assert "需补充材料：2023年度审计报告" in page and "补充材料期限" in page
     response = _post(
         client, "/portal/apply", f"/portal/apply/{t}/resubmit", {"note": "已上传审计报告"}
     )
@@ -406,7 +406,7 @@ def test_a_firm_corrects_its_application_when_asked_for_information(world: World
     assert f'href="/portal/apply/{t}/answer"' in client.get("/portal/apply").text
     before = _profile(world, t)
     page = _readable(client.get(f"/portal/apply/{t}/answer").text)
-    assert "从业人员人数有误" in page and "补充材料截止" in page
+    assert "从业人员人数有误" in page and "补充材料期限" in page
     assert f'name="staff" value="{before["staff"]}"' in page  # the application as it stands
     form = {
         k: ("yes" if v is True else "no" if v is False else str(v))

@@ -61,7 +61,7 @@ def test_the_deadlines_of_the_next_thirty_days_are_counted_and_listed(world: Wor
     section = _section(signed_in(world, "operator").get("/console").text, "dl-h")
     assert re.search(r'class="big-number">1 ', section)  # the other space's is not counted
     assert mine[0]["due_on"] in section
-    assert "补充材料截止" in section and "本企业医疗科技" in section
+    assert "补充材料期限" in section and "本企业医疗科技" in section
     assert date.fromisoformat(mine[0]["due_on"]) > date(2024, 3, 4)
 
 
@@ -83,9 +83,9 @@ def test_dead_letters_and_exits_are_shown_and_link_to_operations(world: World) -
     exits = _section(page, "ex-h")
     assert "2024" in exits and "毕业" in exits
     # the world's open forced-exit case of the operator's space, not the other space's
-    assert re.search(r"强制</td><td class=\"num\">0</td><td class=\"num\">1<", exits)
+    assert re.search(r"强制退出</td><td class=\"num\">0</td><td class=\"num\">1<", exits)
     everyone = _section(signed_in(world, "admin").get("/console").text, "ex-h")
-    assert re.search(r"强制</td><td class=\"num\">0</td><td class=\"num\">2<", everyone)
+    assert re.search(r"强制退出</td><td class=\"num\">0</td><td class=\"num\">2<", everyone)
 
 
 def test_an_unpublished_holiday_year_is_warned_of(world: World, monkeypatch: Any) -> None:

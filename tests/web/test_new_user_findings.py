@@ -153,8 +153,8 @@ def test_a_timeline_event_names_its_facts_and_the_consequence_in_words() -> None
     for fact in shown["facts"]:
         assert fact["key"] in FACT_LABELS, fact
     words = {f["key"]: f["words"] for f in shown["facts"]}
-    assert words["handling"] == ("立即处理", "at once")
-    assert words["kind"] == ("陈述申辩", "defence against the exit notice")
+    assert words["handling"] == ("立即启动退出", "exit notice at once")
+    assert words["kind"] == ("陈述申辩", "statement and defence")
     none, forced = shown["steps"]
     assert none["en"] == "No consequence" and none["result_words"] == ("无", "none")
     assert forced["result_words"] == ("强制退出", "forced exit")
