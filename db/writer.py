@@ -19,11 +19,13 @@ statements with one parameter set. The order is fixed:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Date,
+    DateTime,
     Table,
     bindparam,
     delete,
@@ -40,6 +42,7 @@ from db import (
 )
 from db.effects import Effects, Ref, RefKey, Rows
 from db.tables import ALL_TABLES
+from db.types import UTCDateTime
 from lifecycle.errors import AlreadyExists, StaleTenancy
 
 
@@ -303,6 +306,7 @@ def _first_line(err: IntegrityError) -> str:
 #: through ``Connection.exec_driver_sql``: the same values SQLAlchemy would send, without its
 #: per-row parameter bookkeeping. One command's few rows take the Core statements above.
 SHARED_MIN = 8
+_TEMPORAL = (Date, DateTime, UTCDateTime)
 
 
 def _placeholders(conn: Connection, n: int) -> str:
@@ -314,9 +318,30 @@ def _converted(
     conn: Connection, t: Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> list[tuple[Any, ...]]:
     dialect = conn.dialect
-    procs = [t.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+    procs = [
+        _memoized(t.c[k], t.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in keys
+    ]
     pairs = list(zip(keys, procs, strict=True))
     return [tuple(r[k] if p is None else p(r[k]) for k, p in pairs) for r in rows]
+
+
+def _memoized(column: Any, proc: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A date or time column's bind processor, remembering its results for this one statement:
+    a chunk's timestamps are mostly the same few instants (``now``, a cohort's due dates), and
+    converting one (to UTC, then to text on SQLite) costs more than looking it up. Equal
+    dates and instants convert alike, so the cache changes no value sent."""
+    if proc is None or not isinstance(column.type, _TEMPORAL):
+        return proc
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            out = seen[value] = proc(value)
+            return out
+
+    return convert
 
 
 def _insert_text(conn: Connection, t: Table, keys: Sequence[str], tail: str = "") -> str:
