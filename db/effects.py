@@ -223,7 +223,7 @@ def deadline_row(
         "due_at": due_at,
         "status": "pending",
         "dedupe_key": dedupe,
-        "payload": json_safe(dict(payload or {})),
+        "payload": json_safe(dict(payload)) if payload else {},
         "created_at": now,
         "done_at": None,
     }
