@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    func,
     insert,
     select,
     text,
@@ -77,6 +78,11 @@ INSERT_RETURNING_ID = {
     if "id" in t.c
 }
 # Tables keyed otherwise (a calendar day, a year): inserted without RETURNING, updated by key.
+_MAX_ID = {
+    t.name: select(func.coalesce(func.max(t.c.id), 0))
+    for t in ALL_TABLES.sorted_tables
+    if "id" in t.c
+}
 INSERT_PLAIN = {t.name: insert(t) for t in ALL_TABLES.sorted_tables if "id" not in t.c}
 UPDATE_BY_ID = {
     t.name: update(t).where(t.primary_key.columns[0] == bindparam("key_id"))
@@ -193,11 +199,40 @@ def insert_rows(conn: Connection, rows: Sequence[tuple[Ref, dict[str, Any]]]) ->
             if t.name in INSERT_PLAIN:  # no id to hand back
                 conn.execute(INSERT_PLAIN[t.name], params)
                 continue
+            if (
+                len(params) >= SHARED_MIN
+                and conn.dialect.name == "sqlite"
+                and not t.dialect_options["sqlite"]["autoincrement"]
+                and "id" not in group[0][1]
+            ):
+                _sqlite_insert_with_ids(conn, t, group, params)
+                continue
             result = conn.execute(INSERT_RETURNING_ID[t.name], params)
         except IntegrityError as err:
             raise AlreadyExists(t.name, _first_line(err)) from err
         for (ref, _), new_id in zip(group, result.scalars(), strict=True):
             ref.id = int(new_id)
+
+
+def _sqlite_insert_with_ids(
+    conn: Connection,
+    t: Table,
+    group: Sequence[tuple[Ref, dict[str, Any]]],
+    params: Sequence[dict[str, Any]],
+) -> None:
+    """Many new rows of one table on SQLite, with the ids SQLite would give them.
+
+    SQLite cannot say in which order ``INSERT ... RETURNING`` hands back the ids of many rows,
+    so SQLAlchemy inserts them one statement each (``sort_by_parameter_order``). Without
+    AUTOINCREMENT a new row gets the largest id plus one, and every write transaction there
+    is ``BEGIN IMMEDIATE`` (:mod:`db.engine`), so none can take one meanwhile: the rows get
+    those ids here and go in with one ``executemany`` (the same reasoning as
+    :class:`db.repositories.CoreIds`)."""
+    largest = int(conn.execute(_MAX_ID[t.name]).scalar_one())
+    rows = [{"id": largest + i, **p} for i, p in enumerate(params, start=1)]
+    _driver_insert(conn, t, rows)
+    for (ref, _), row in zip(group, rows, strict=True):
+        ref.id = row["id"]
 
 
 def _grouped_refs(
