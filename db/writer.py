@@ -356,8 +356,13 @@ def _converted(
     procs = [
         _memoized(t.c[k], t.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in keys
     ]
-    pairs = list(zip(keys, procs, strict=True))
-    return [tuple(r[k] if p is None else p(r[k]) for k, p in pairs) for r in rows]
+    # Column by column: one list per column, converted with ``map``, then zipped into rows;
+    # a generator per row costs more than the values it converts.
+    columns = []
+    for k, p in zip(keys, procs, strict=True):
+        values = [r[k] for r in rows]
+        columns.append(values if p is None else list(map(p, values)))
+    return list(zip(*columns, strict=True)) if columns else [() for _ in rows]
 
 
 def _memoized(column: Any, proc: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
