@@ -131,9 +131,15 @@ class StepResult:
 
 def json_column(value: Mapping[str, Any]) -> Any:
     """``value`` as a JSON column value: pre-serialized when it is plain JSON data (the same
-    bytes that were hashed), made JSON-safe first otherwise (dates as ISO text, ...)."""
+    bytes that were hashed), else pre-serialized JSON-safe (dates as ISO text, ...): the text
+    ``json_safe(value)`` is stored as, without building that copy and writing it again."""
     blob = plain_canonical_json(value)
-    return orjson.Fragment(blob) if blob is not None else json_safe(value)
+    if blob is None:
+        try:
+            blob = orjson.dumps(value, default=_json_default, option=_JSON_SAFE)
+        except TypeError:  # what json_safe takes the general way
+            return json_safe(value)
+    return orjson.Fragment(blob)
 
 
 def audit_event(
@@ -223,7 +229,7 @@ def deadline_row(
         "due_at": due_at,
         "status": "pending",
         "dedupe_key": dedupe,
-        "payload": json_safe(dict(payload or {})),
+        "payload": json_safe(dict(payload)) if payload else {},
         "created_at": now,
         "done_at": None,
     }

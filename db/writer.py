@@ -19,14 +19,17 @@ statements with one parameter set. The order is fixed:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Date,
+    DateTime,
     Table,
     bindparam,
     delete,
+    func,
     insert,
     select,
     text,
@@ -40,6 +43,7 @@ from db import (
 )
 from db.effects import Effects, Ref, RefKey, Rows
 from db.tables import ALL_TABLES
+from db.types import UTCDateTime
 from lifecycle.errors import AlreadyExists, StaleTenancy
 
 
@@ -74,6 +78,11 @@ INSERT_RETURNING_ID = {
     if "id" in t.c
 }
 # Tables keyed otherwise (a calendar day, a year): inserted without RETURNING, updated by key.
+_MAX_ID = {
+    t.name: select(func.coalesce(func.max(t.c.id), 0))
+    for t in ALL_TABLES.sorted_tables
+    if "id" in t.c
+}
 INSERT_PLAIN = {t.name: insert(t) for t in ALL_TABLES.sorted_tables if "id" not in t.c}
 UPDATE_BY_ID = {
     t.name: update(t).where(t.primary_key.columns[0] == bindparam("key_id"))
@@ -190,11 +199,40 @@ def insert_rows(conn: Connection, rows: Sequence[tuple[Ref, dict[str, Any]]]) ->
             if t.name in INSERT_PLAIN:  # no id to hand back
                 conn.execute(INSERT_PLAIN[t.name], params)
                 continue
+            if (
+                len(params) >= SHARED_MIN
+                and conn.dialect.name == "sqlite"
+                and not t.dialect_options["sqlite"]["autoincrement"]
+                and "id" not in group[0][1]
+            ):
+                _sqlite_insert_with_ids(conn, t, group, params)
+                continue
             result = conn.execute(INSERT_RETURNING_ID[t.name], params)
         except IntegrityError as err:
             raise AlreadyExists(t.name, _first_line(err)) from err
         for (ref, _), new_id in zip(group, result.scalars(), strict=True):
             ref.id = int(new_id)
+
+
+def _sqlite_insert_with_ids(
+    conn: Connection,
+    t: Table,
+    group: Sequence[tuple[Ref, dict[str, Any]]],
+    params: Sequence[dict[str, Any]],
+) -> None:
+    """Many new rows of one table on SQLite, with the ids SQLite would give them.
+
+    SQLite cannot say in which order ``INSERT ... RETURNING`` hands back the ids of many rows,
+    so SQLAlchemy inserts them one statement each (``sort_by_parameter_order``). Without
+    AUTOINCREMENT a new row gets the largest id plus one, and every write transaction there
+    is ``BEGIN IMMEDIATE`` (:mod:`db.engine`), so none can take one meanwhile: the rows get
+    those ids here and go in with one ``executemany`` (the same reasoning as
+    :class:`db.repositories.CoreIds`)."""
+    largest = int(conn.execute(_MAX_ID[t.name]).scalar_one())
+    rows = [{"id": largest + i, **p} for i, p in enumerate(params, start=1)]
+    _driver_insert(conn, t, rows)
+    for (ref, _), row in zip(group, rows, strict=True):
+        ref.id = row["id"]
 
 
 def _grouped_refs(
@@ -303,6 +341,7 @@ def _first_line(err: IntegrityError) -> str:
 #: through ``Connection.exec_driver_sql``: the same values SQLAlchemy would send, without its
 #: per-row parameter bookkeeping. One command's few rows take the Core statements above.
 SHARED_MIN = 8
+_TEMPORAL = (Date, DateTime, UTCDateTime)
 
 
 def _placeholders(conn: Connection, n: int) -> str:
@@ -314,9 +353,35 @@ def _converted(
     conn: Connection, t: Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> list[tuple[Any, ...]]:
     dialect = conn.dialect
-    procs = [t.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
-    pairs = list(zip(keys, procs, strict=True))
-    return [tuple(r[k] if p is None else p(r[k]) for k, p in pairs) for r in rows]
+    procs = [
+        _memoized(t.c[k], t.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in keys
+    ]
+    # Column by column: one list per column, converted with ``map``, then zipped into rows;
+    # a generator per row costs more than the values it converts.
+    columns = []
+    for k, p in zip(keys, procs, strict=True):
+        values = [r[k] for r in rows]
+        columns.append(values if p is None else list(map(p, values)))
+    return list(zip(*columns, strict=True)) if columns else [() for _ in rows]
+
+
+def _memoized(column: Any, proc: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A date or time column's bind processor, remembering its results for this one statement:
+    a chunk's timestamps are mostly the same few instants (``now``, a cohort's due dates), and
+    converting one (to UTC, then to text on SQLite) costs more than looking it up. Equal
+    dates and instants convert alike, so the cache changes no value sent."""
+    if proc is None or not isinstance(column.type, _TEMPORAL):
+        return proc
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            out = seen[value] = proc(value)
+            return out
+
+    return convert
 
 
 def _insert_text(conn: Connection, t: Table, keys: Sequence[str], tail: str = "") -> str:

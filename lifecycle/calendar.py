@@ -98,6 +98,9 @@ class WorkCalendar:
         self.tz = tz
         self._cache: dict[date, tuple[bool, str]] = {}
         self._months: dict[tuple[int, int], list[date]] = {}  # a month's working days
+        # Counted days and deadline instants: a cohort's tenancies all ask the same few.
+        self._nths: dict[tuple[date, int, int], date] = {}
+        self._instants: dict[date, datetime] = {}
 
     def is_workday(self, d: date) -> bool:
         """True if ``d`` is an official working day; make-up Saturdays are, holidays are not.
@@ -154,7 +157,11 @@ class WorkCalendar:
                     )
 
     def _nth(self, start: date, n: int, step: int) -> date:
-        return next(islice(self._workdays_from(start, step), n - 1, None))
+        key = (start, n, step)
+        hit = self._nths.get(key)
+        if hit is None:
+            hit = self._nths[key] = next(islice(self._workdays_from(start, step), n - 1, None))
+        return hit
 
     def _roll_forward(self, d: date) -> date:
         """Civil Code Art. 203: a period ending on a day off ends on the next working day."""
@@ -256,9 +263,13 @@ class WorkCalendar:
         Deadlines are dates in the space's zone and hold until 24:00 there (DESIGN decision 7);
         storage and sweeps use UTC, so Asia/Shanghai gives 16:00 UTC of ``day``.
         """
-        next_day = _plain_date(day, "day") + _ONE_DAY
-        local_midnight = datetime.combine(next_day, time(), tzinfo=self._tz)
-        return local_midnight.astimezone(UTC)
+        day = _plain_date(day, "day")
+        hit = self._instants.get(day)
+        if hit is None:
+            next_day = day + _ONE_DAY
+            local_midnight = datetime.combine(next_day, time(), tzinfo=self._tz)
+            hit = self._instants[day] = local_midnight.astimezone(UTC)
+        return hit
 
     def local_date(self, instant: datetime) -> date:
         """The calendar date of an aware instant in this calendar's time zone."""
