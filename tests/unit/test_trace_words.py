@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
+from golden_figures import golden_figures
+
+from entrypoints.demo_data import good_profile
 from lifecycle.rulebook import (
     ApplicationProfile,
     Rulebook,
@@ -22,43 +24,10 @@ from workflows.trace_words import TRACE_WORDS, trace_words
 
 DEFAULT = Path(__file__).resolve().parents[2] / "workflows" / "default_rulebook.toml"
 RB: Rulebook = parse_rulebook(DEFAULT.read_text("utf-8"), "default_rulebook.toml")
-FIGURES: dict[str, Any] = {
-    "revenue_yuan": 3_000_000,
-    "tax_paid_yuan": 250_000,
-    "rd_spend_yuan": 240_000,
-    "new_ip_count": 3,
-    "high_tech_enterprise": True,
-    "tech_sme": True,
-    "specialized_new": False,
-    "equity_raised_yuan": 1_000_000,
-    "headcount": 30,
-    "rd_staff": 9,
-    "graduates_hired": 2,
-    "rent_on_time": True,
-    "data_on_time": True,
-    "safety_inspections_passed": True,
-    "activities_attended": 2,
-}
-PROFILE = ApplicationProfile(
-    uscc="91510100MA61R7LN1Y",
-    name="成都示例医疗科技有限公司",
-    founded_on=date(2024, 3, 1),
-    staff=12,
-    revenue_yuan=800_000,
-    assets_yuan=3_000_000,
-    prev_year_revenue_yuan=600_000,
-    requested_area_m2=240,
-    industry="pharma",
-    track="incubation",
-    prohibited_business=False,
-    major_incident_recent=False,
-    abnormal_operations_listed=False,
-    serious_dishonest_listed=False,
-    dishonest_executee=False,
-    ip_ownership_clear=True,
-    env_fire_safety_approved=True,
-    water_intensive_or_polluting=False,
-    will_register_in_space=True,
+FIGURES = golden_figures()
+ON = date(2025, 6, 2)
+PROFILE = ApplicationProfile.model_validate(
+    {**good_profile(ON), "uscc": "91510100MA61R7LN1Y", "name": "成都示例医疗科技有限公司"}
 )
 
 
@@ -90,7 +59,7 @@ def _traces() -> list[Trace]:
     capped = apply_grade_cap(RB, [(i, with_previous) for i in range(10)])
     sheet = dict.fromkeys((c.id for c in RB.admission.scoring.criteria), 1)
     panel = score_application(RB, [ReviewerScoreInput(f"r{i}", i == 0, sheet) for i in range(6)])
-    screened = evaluate_hard_requirements(RB, PROFILE, on=date(2025, 6, 2))
+    screened = evaluate_hard_requirements(RB, PROFILE, on=ON)
     return [
         with_previous.trace,
         first_year.trace,
