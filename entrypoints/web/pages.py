@@ -264,6 +264,33 @@ def error_page(request: Request, status: int, message: str, *, title: str = "") 
     return HTMLResponse(html, status_code=status)
 
 
+def confirm_page(
+    page: Page,
+    *,
+    action: str,
+    title: tuple[str, str],
+    what: list[tuple[str, str]],
+    notified: tuple[str, str],
+    fields: Mapping[str, str | list[str]],
+    back: str,
+) -> HTMLResponse:
+    """The console's confirmation step before an irreversible action: what will happen, who
+    is told, and the same fields again (a list value as one hidden field per item)."""
+    hidden: list[tuple[str, str]] = []
+    for name, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            hidden.append((name, item))
+    return page.render(
+        "console/exit_confirm.html",
+        action=action,
+        title=title,
+        what=what,
+        notified=notified,
+        hidden=hidden,
+        back=back,
+    )
+
+
 def describe(exc: InnospaceError, lang: str) -> str:
     """An engine error in words: for bad input, the field it names and the rule."""
     if isinstance(exc, NotFound):

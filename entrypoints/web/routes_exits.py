@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import Page, PageDep
+from entrypoints.web.pages import Page, PageDep, confirm_page
 from entrypoints.web.uploads import download
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
@@ -104,32 +104,6 @@ def _version(page: Page) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
 
-def _confirm(
-    page: Page,
-    *,
-    action: str,
-    title: tuple[str, str],
-    what: list[tuple[str, str]],
-    notified: tuple[str, str],
-    fields: dict[str, str | list[str]],
-    back: str,
-) -> HTMLResponse:
-    """The confirmation step: what will happen, who is told, and the same fields again."""
-    hidden: list[tuple[str, str]] = []
-    for name, value in fields.items():
-        for item in value if isinstance(value, list) else [value]:
-            hidden.append((name, item))
-    return page.render(
-        "console/exit_confirm.html",
-        action=action,
-        title=title,
-        what=what,
-        notified=notified,
-        hidden=hidden,
-        back=back,
-    )
-
-
 def _reason(page: Page) -> str:
     reason = page.field("reason").strip()
     if not reason:
@@ -165,7 +139,7 @@ def rule(page: PageDep, exit_case_id: CaseId) -> Response:
                     "The firm moves to vacating, with the rulebook's period",
                 ),
             ]
-        return _confirm(
+        return confirm_page(
             page,
             action=f"{here}/rule",
             title=("确认裁决陈述申辩", "Confirm the ruling on the statement"),
@@ -200,7 +174,7 @@ def confirm(page: PageDep, exit_case_id: CaseId) -> Response:
     reason = page.field("reason").strip() or None
     here = f"/console/exits/{exit_case_id}"
     if page.field("confirmed") != "1":
-        return _confirm(
+        return confirm_page(
             page,
             action=f"{here}/confirm",
             title=("确认作出退出决定", "Confirm the exit decision"),
@@ -259,7 +233,7 @@ def handover(page: PageDep, exit_case_id: CaseId) -> Response:
         )
     here = f"/console/exits/{exit_case_id}"
     if page.field("confirmed") != "1":
-        return _confirm(
+        return confirm_page(
             page,
             action=f"{here}/handover",
             title=("确认交接验收", "Confirm the handover"),
@@ -312,7 +286,7 @@ def begin(page: PageDep, tenancy_id: TenancyId) -> Response:
     approved = page.field("approved", "yes") != "no"
     if page.field("confirmed") != "1":
         label = q.EXIT_TYPE_LABELS[exit_type]
-        return _confirm(
+        return confirm_page(
             page,
             action=f"/console/exits/begin/{tenancy_id}",
             title=(f"确认办理{label[0]}", f"Confirm: begin the {label[1].lower()}"),
@@ -379,7 +353,7 @@ def serve(page: PageDep, tenancy_id: TenancyId) -> Response:
     back = f"/console/exits/serve/{tenancy_id}"
     if page.field("confirmed") != "1":
         label = labels[grounds]
-        return _confirm(
+        return confirm_page(
             page,
             action=back,
             title=("确认送达退出告知书", "Confirm: serve the exit notice"),

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import Page, PageDep
+from entrypoints.web.pages import Page, PageDep, confirm_page
 from entrypoints.web.uploads import download, limits, stored
 from lifecycle import opportunities as opp
 from lifecycle.errors import InvalidInput, NotFound
@@ -408,28 +408,6 @@ def _notified(found: dict[str, Any]) -> tuple[str, str]:
     if found["firm"]:
         return (f"{found['firm']}（站内消息及邮件）", f"{found['firm']} (inbox and e-mail)")
     return ("无（空间自有条目）", "Nobody (the space's own entry)")
-
-
-def confirm_page(
-    page: Page,
-    *,
-    action: str,
-    title: tuple[str, str],
-    what: list[tuple[str, str]],
-    notified: tuple[str, str],
-    fields: dict[str, str],
-    back: str,
-) -> HTMLResponse:
-    """The confirmation step: what will happen, who is told, the same fields again."""
-    return page.render(
-        "console/exit_confirm.html",
-        action=action,
-        title=title,
-        what=what,
-        notified=notified,
-        hidden=list(fields.items()),
-        back=back,
-    )
 
 
 @router.post(

@@ -15,9 +15,9 @@ from fastapi.responses import HTMLResponse, Response
 from entrypoints.http.deps import app_of
 from entrypoints.web.console_charts import PALETTE, bars
 from entrypoints.web.listing import XLSX
-from entrypoints.web.pages import Page, PageDep, language
+from entrypoints.web.pages import Page, PageDep, confirm_page, language
 from entrypoints.web.rendering import environment
-from entrypoints.web.routes_opportunities import confirm_page, error_message
+from entrypoints.web.routes_opportunities import error_message
 from lifecycle import opportunities as opp
 from lifecycle.errors import InvalidInput
 from workflows import opportunity_commands as oc
