@@ -8,14 +8,15 @@ Handlers reach them as ``uow.cases``; ``tests/fakes.py`` keeps the same rows in 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
-from db.repositories import REVIEW_COLUMNS, ReviewRow, first, pending_due_on
+from db.repositories import REVIEW_COLUMNS, ReviewRow, first, on_connection, pending_due_on
+from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
 
 _X = ALL_TABLES.tables["exit_cases"]
@@ -185,34 +186,16 @@ class Cases(Protocol):
     def violation(self, violation_id: int) -> ViolationRow | None: ...
 
 
-class CoreCases:
+class CoreCases(OnConnection):
     """:class:`Cases` over the unit of work's connection (asked for at each call)."""
 
-    __slots__ = ("connection",)
+    __slots__ = ()
 
-    def __init__(self, connection: Callable[[], Connection]) -> None:
-        self.connection = connection
-
-    def open_exit_case(self, tenancy_id: int) -> ExitCaseRow | None:
-        return open_exit_case(self.connection(), tenancy_id)
-
-    def open_rectification(self, tenancy_id: int) -> RectificationRow | None:
-        return open_rectification(self.connection(), tenancy_id)
-
-    def open_cure(self, tenancy_id: int, code: str | None = None) -> list[ViolationRow]:
-        return open_cure(self.connection(), tenancy_id, code)
-
-    def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]:
-        return events(self.connection(), tenancy_id, triggers)
-
-    def open_allocations(self, tenancy_id: int) -> list[AllocationRow]:
-        return open_allocations(self.connection(), tenancy_id)
-
-    def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
-        return pending_due_on(self.connection(), tenancy_id, kind)
-
-    def review(self, review_id: int) -> ReviewRow | None:
-        return review(self.connection(), review_id)
-
-    def violation(self, violation_id: int) -> ViolationRow | None:
-        return violation(self.connection(), violation_id)
+    open_exit_case = on_connection(open_exit_case)
+    open_rectification = on_connection(open_rectification)
+    open_cure = on_connection(open_cure)
+    events = on_connection(events)
+    open_allocations = on_connection(open_allocations)
+    pending_due_on = on_connection(pending_due_on)
+    review = on_connection(review)
+    violation = on_connection(violation)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, and_, bindparam, exists, func, select
 
 from db.repositories import _OnConnection as OnConnection
-from db.repositories import first
+from db.repositories import first, on_connection
 from db.tables import ALL_TABLES
 
 _D, _O = ALL_TABLES.tables["deadlines"], ALL_TABLES.tables["outbox"]
@@ -241,35 +241,16 @@ class CoreQueues(OnConnection):
 
     __slots__ = ()
 
-    def deadline(self, deadline_id: int) -> DeadlineRow | None:
-        return deadline(self.connection(), deadline_id)
+    deadline = on_connection(deadline)
+    claim = on_connection(claim)
 
-    def claim(self, deadline_id: int) -> DeadlineRow | None:
-        return claim(self.connection(), deadline_id)
+    due_ids = on_connection(due_ids)
+    failed_deadlines = on_connection(failed_deadlines)
+    lapses_without_warning = on_connection(lapses_without_warning)
 
-    def due_ids(self, until: datetime, limit: int, skip: Collection[int] = ()) -> list[int]:
-        return due_ids(self.connection(), until, limit, skip)
-
-    def failed_deadlines(self, ids: Sequence[int] = ()) -> list[DeadlineRow]:
-        return failed_deadlines(self.connection(), ids)
-
-    def lapses_without_warning(self) -> list[DeadlineRow]:
-        return lapses_without_warning(self.connection())
-
-    def notices(self, ids: Sequence[int] = ()) -> list[NoticeRow]:
-        return notices(self.connection(), ids)
-
-    def notice_queued(self, key: str) -> bool:
-        return notice_queued(self.connection(), key)
-
-    def templates(self) -> list[TemplateRow]:
-        return templates(self.connection())
-
-    def template_revision(self, name: str, locale: str, part: str) -> int:
-        return template_revision(self.connection(), name, locale, part)
-
-    def unread_inbox(self, ids: Sequence[int], firm_id: int | None) -> list[int]:
-        return unread_inbox(self.connection(), ids, firm_id)
-
-    def endpoint(self, endpoint_id: int) -> EndpointRow | None:
-        return endpoint(self.connection(), endpoint_id)
+    notices = on_connection(notices)
+    notice_queued = on_connection(notice_queued)
+    templates = on_connection(templates)
+    template_revision = on_connection(template_revision)
+    unread_inbox = on_connection(unread_inbox)
+    endpoint = on_connection(endpoint)

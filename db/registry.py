@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
-from db.repositories import FIRM_COLUMNS, UNIT_COLUMNS, FirmRow, UnitRow, first
+from db.repositories import FIRM_COLUMNS, UNIT_COLUMNS, FirmRow, UnitRow, first, on_connection
 from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
 
@@ -130,29 +130,12 @@ class CoreRegistry(OnConnection):
 
     __slots__ = ()
 
-    def space(self, code: str) -> SpaceRow | None:
-        return space(self.connection(), code)
-
-    def unit(self, space_id: int, code: str) -> UnitRow | None:
-        return unit(self.connection(), space_id, code)
-
-    def firm(self, firm_id: int | None = None, uscc: str | None = None) -> FirmRow | None:
-        return firm(self.connection(), firm_id, uscc)
-
-    def tenancies_of_firm(self, firm_id: int) -> list[int]:
-        return tenancies_of_firm(self.connection(), firm_id)
-
-    def holder(self, unit_id: int) -> int | None:
-        return holder(self.connection(), unit_id)
-
-    def held_units(self, tenancy_id: int) -> list[HeldUnit]:
-        return held_units(self.connection(), tenancy_id)
-
-    def rulebook_stored(self, version: str) -> bool:
-        return rulebook_stored(self.connection(), version)
-
-    def overridden_days(self, days: Sequence[date]) -> set[date]:
-        return overridden_days(self.connection(), days)
-
-    def marked_years(self, years: Sequence[int]) -> set[int]:
-        return marked_years(self.connection(), years)
+    space = on_connection(space)
+    unit = on_connection(unit)
+    firm = on_connection(firm)
+    tenancies_of_firm = on_connection(tenancies_of_firm)
+    holder = on_connection(holder)
+    held_units = on_connection(held_units)
+    rulebook_stored = on_connection(rulebook_stored)
+    overridden_days = on_connection(overridden_days)
+    marked_years = on_connection(marked_years)

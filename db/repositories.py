@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Connection, Executable, Select, String, bindparam, func, literal, select
 
@@ -20,6 +20,8 @@ from db.effects import PARTY_COLUMNS, TENANCY_COLUMNS, Party, TenancyRow
 from db.tables import ALL_TABLES
 
 Record = TypeVar("Record")
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
 
 
 def first(
@@ -312,6 +314,21 @@ class _OnConnection:
         self.connection = connection
 
 
+def on_connection(
+    read: Callable[Concatenate[Connection, Params], Result],
+) -> Callable[Concatenate[_OnConnection, Params], Result]:
+    """``read``, a function of a connection, as a method of a repository: it runs on the
+    unit of work's connection, asked for at each call. A repository that only hands its reads
+    the connection is a class of these (``deadline = on_connection(deadline)``), typed as the
+    functions are."""
+
+    def method(self: _OnConnection, /, *args: Params.args, **kwargs: Params.kwargs) -> Result:
+        return read(self.connection(), *args, **kwargs)
+
+    method.__name__, method.__doc__ = read.__name__, read.__doc__
+    return method
+
+
 # PostgreSQL: the column's own sequence. SQLite (no AUTOINCREMENT): a new row gets the largest
 # id plus one, and every transaction there is BEGIN IMMEDIATE, so none can take it meanwhile.
 _NEXTVAL = select(
@@ -346,62 +363,34 @@ class CoreIds(_OnConnection):
 
 class CoreTenancies(_OnConnection):
     __slots__ = ()
-
-    def get(self, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None:
-        return tenancy(self.connection(), tenancy_id, lock=lock)
-
-    def in_space(self, space_id: int, states: Collection[str]) -> list[TenancyRow]:
-        return tenancies_in(self.connection(), space_id, states)
+    get = on_connection(tenancy)
+    in_space = on_connection(tenancies_in)
 
 
 class CoreReviews(_OnConnection):
     __slots__ = ()
-
-    def get(self, tenancy_id: int, period: int) -> ReviewRow | None:
-        return review(self.connection(), tenancy_id, period)
-
-    def with_previous(
-        self, tenancy_id: int, period: int
-    ) -> tuple[ReviewRow | None, ReviewRow | None]:
-        return review_with_previous(self.connection(), tenancy_id, period)
-
-    def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
-        return reviews_of(self.connection(), ids, period)
-
-    def in_space(self, space_id: int, period: int) -> list[ReviewRow]:
-        return reviews_in_space(self.connection(), space_id, period)
-
-    def recorded(self, ids: Sequence[int]) -> list[ReviewRow]:
-        return recorded_reviews(self.connection(), ids)
-
-    def veto_facts(
-        self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
-    ) -> VetoFacts:
-        return veto_facts(self.connection(), ids, codes, start, end)
+    get = on_connection(review)
+    with_previous = on_connection(review_with_previous)
+    of = on_connection(reviews_of)
+    in_space = on_connection(reviews_in_space)
+    recorded = on_connection(recorded_reviews)
+    veto_facts = on_connection(veto_facts)
 
 
 class CoreAllocations(_OnConnection):
     __slots__ = ()
-
-    def leased_area(self, tenancy_id: int) -> float:
-        return leased_area(self.connection(), tenancy_id)
-
-    def leased_areas(self, ids: Sequence[int]) -> dict[int, float]:
-        return leased_areas(self.connection(), ids)
+    leased_area = on_connection(leased_area)
+    leased_areas = on_connection(leased_areas)
 
 
 class CoreSpaces(_OnConnection):
     __slots__ = ()
-
-    def rulebook_version(self, space_id: int) -> tuple[bool, str | None]:
-        return space_rulebook_version(self.connection(), space_id)
+    rulebook_version = on_connection(space_rulebook_version)
 
 
 class CoreRulebooks(_OnConnection):
     __slots__ = ()
-
-    def text(self, version: str) -> str | None:
-        return rulebook_text(self.connection(), version)
+    text = on_connection(rulebook_text)
 
 
 # ---- what the admission commands read ------------------------------------------------------
@@ -601,32 +590,12 @@ class Admissions(Protocol):
 
 class CoreAdmissions(_OnConnection):
     __slots__ = ()
-
-    def application(self, tenancy_id: int) -> ApplicationRow | None:
-        return application(self.connection(), tenancy_id)
-
-    def firm(self, firm_id: int) -> FirmRow | None:
-        return firm(self.connection(), firm_id)
-
-    def reviewer_scores(self, tenancy_id: int) -> list[ScoreRow]:
-        return reviewer_scores(self.connection(), tenancy_id)
-
-    def units(self, space_id: int, codes: Sequence[str]) -> dict[str, UnitRow]:
-        return units(self.connection(), space_id, codes)
-
-    def overlapping_lets(self, unit_ids: Sequence[int], start: date, end: date) -> dict[int, int]:
-        return overlapping_lets(self.connection(), unit_ids, start, end)
-
-    def forced_exits(self, firm_id: int) -> list[ForcedExitRow]:
-        return forced_exits(self.connection(), firm_id)
-
-    def open_tenancy(
-        self, firm_id: int, space_id: int, closed: Collection[str]
-    ) -> tuple[int, str] | None:
-        return open_tenancy(self.connection(), firm_id, space_id, closed)
-
-    def objections(self, tenancy_id: int) -> list[ObjectionEvent]:
-        return objections(self.connection(), tenancy_id)
-
-    def pending_due_on(self, tenancy_id: int, kind: str) -> date | None:
-        return pending_due_on(self.connection(), tenancy_id, kind)
+    application = on_connection(application)
+    firm = on_connection(firm)
+    reviewer_scores = on_connection(reviewer_scores)
+    units = on_connection(units)
+    overlapping_lets = on_connection(overlapping_lets)
+    forced_exits = on_connection(forced_exits)
+    open_tenancy = on_connection(open_tenancy)
+    objections = on_connection(objections)
+    pending_due_on = on_connection(pending_due_on)
