@@ -325,7 +325,8 @@ def on_connection(
     def method(self: _OnConnection, /, *args: Params.args, **kwargs: Params.kwargs) -> Result:
         return read(self.connection(), *args, **kwargs)
 
-    method.__name__, method.__doc__ = read.__name__, read.__doc__
+    method.__name__, method.__qualname__ = read.__name__, read.__qualname__
+    method.__doc__ = read.__doc__
     return method
 
 
