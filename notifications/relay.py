@@ -52,6 +52,7 @@ from sqlalchemy import Connection, Engine, Table, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, or_, select
 
+from db.collection import collector_paused
 from db.tables import Firm, OutboxMessage, Review, User
 from lifecycle.audit import canonical_json
 from lifecycle.clock import Clock
@@ -184,18 +185,21 @@ class Relay:
     # ---- one batch --------------------------------------------------------------------------
     def _batch(self, now: datetime) -> RelayReport:
         started = time.perf_counter()
-        jobs, overrides, queued = self._claim(now)
+        with collector_paused():
+            jobs, overrides, queued = self._claim(now)
         report = RelayReport(claimed=len(jobs), queued=queued)
         if jobs:
             heartbeat = _Heartbeat(self, jobs, now)
             heartbeat.start()
             try:
-                self._deliver(jobs, overrides, now)
+                with collector_paused():
+                    self._deliver(jobs, overrides, now)
             finally:
                 heartbeat.stop()
             if self.after_send is not None:
                 self.after_send([j.id for j in jobs])
-            self._mark([j for j in jobs if not j.done], now)
+            with collector_paused():
+                self._mark([j for j in jobs if not j.done], now)
             outcomes = Counter(j.outcome for j in jobs)
             report.delivered, report.retried = outcomes["sent"], outcomes["retry"]
             report.dead = outcomes["dead"]

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Engine, func, select
 from db import meta, opportunities, writer
 from db import repositories as repo
 from db.cohorts import cycle_candidates
+from db.collection import collector_paused
 from db.effects import Effects, TenancyRow
 from db.repositories import TENANCY_WITH_PARTY, ReviewRow
 from db.tables import ALL_TABLES
@@ -176,7 +177,7 @@ def open_cycle_batch(
         if stop is not None and stop():
             report.stopped = True
             break
-        with engine.begin() as conn:
+        with collector_paused(), engine.begin() as conn:
             rows = repo.tenancies(
                 conn,
                 TENANCY_WITH_PARTY.where(*cycle_candidates(space.id, period), TENANCIES.c.id > last)
@@ -328,40 +329,42 @@ def decide_cycle_batch(
         scored: dict[int, rbook.ReviewDecision] = {}  # every decision, without its trace
         held: list[int] = []  # graded at the capped grade: written once the cap is known
         for part in _chunks(cohort.decidable, chunk):
-            loaded = _load(conn, part, period)
-            final = []
-            for t, decision in decide.score(loaded):
-                scored[t.id] = replace(decision, category_scores={}, trace=_no_steps(rb))
-                if cap is not None and decision.grade == cap.grade:
-                    held.append(t.id)
-                else:
-                    final.append((decide.effects(t, loaded, decision), decision.consequence))
-            decide.write(final, report)
+            with collector_paused():
+                loaded = _load(conn, part, period)
+                final = []
+                for t, decision in decide.score(loaded):
+                    scored[t.id] = replace(decision, category_scores={}, trace=_no_steps(rb))
+                    if cap is not None and decision.grade == cap.grade:
+                        held.append(t.id)
+                    else:
+                        final.append((decide.effects(t, loaded, decision), decision.consequence))
+                decide.write(final, report)
             if progress:
                 progress(len(final), report.selected)
         if held:
             capped = apply_cap(rb, cohort.recorded, scored)
             for part in _chunks(held, chunk):
-                loaded = _load(conn, part, period)
-                final = []
-                for t, decision in decide.score(loaded):
-                    after = capped[t.id]
-                    report.outcomes["demoted"] += after.grade != decision.grade
-                    final.append(
-                        (
-                            decide.effects(
-                                t,
-                                loaded,
-                                replace(
-                                    after,
-                                    category_scores=decision.category_scores,
-                                    trace=decision.trace.add(*after.trace.steps),
+                with collector_paused():
+                    loaded = _load(conn, part, period)
+                    final = []
+                    for t, decision in decide.score(loaded):
+                        after = capped[t.id]
+                        report.outcomes["demoted"] += after.grade != decision.grade
+                        final.append(
+                            (
+                                decide.effects(
+                                    t,
+                                    loaded,
+                                    replace(
+                                        after,
+                                        category_scores=decision.category_scores,
+                                        trace=decision.trace.add(*after.trace.steps),
+                                    ),
                                 ),
-                            ),
-                            after.consequence,
+                                after.consequence,
+                            )
                         )
-                    )
-                decide.write(final, report)
+                    decide.write(final, report)
                 if progress:
                     progress(len(final), report.selected)
     report.seconds = time.perf_counter() - started
