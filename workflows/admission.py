@@ -91,8 +91,7 @@ def apply(w: Work, cmd: Apply) -> Step:
         space_code=space.code,
         requested_area_m2=cmd.requested_area_m2,
         profile=cmd.profile,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
     w.apply(effects)
     return step
@@ -101,10 +100,7 @@ def apply(w: Work, cmd: Apply) -> Step:
 def screen(w: Work, cmd: Screen) -> Step:
     tenancy = w.load(cmd, "screen_out" if cmd.reject else "screen_in")
     if cmd.reject:
-        effects = w.effects(tenancy)
-        step = applications.screen_out(effects, actor=cmd.actor, reason=cmd.reason)
-        w.apply(effects)
-        return step
+        return w.decide(tenancy, applications.screen_out, by=cmd)
     application = application_of(w, tenancy.id)
     rb = rules.active_in(w, tenancy.space_id)
     profile = _profile(w, tenancy, application, application.profile)
@@ -117,8 +113,7 @@ def screen(w: Work, cmd: Screen) -> Step:
         rb,
         profile,
         barred_until=barred,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
 
 
@@ -133,8 +128,7 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
         rb,
         w.calendar,
         items=cmd.items,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
 
 
@@ -142,9 +136,7 @@ def resubmit(w: Work, cmd: Resubmit) -> Step:
     tenancy = w.load(cmd, "resubmit")
     application = application_of(w, tenancy.id)
     _profile(w, tenancy, application, {**application.profile, **cmd.profile})
-    return w.decide(
-        tenancy, applications.resubmit, application, cmd.profile, actor=cmd.actor, reason=cmd.reason
-    )
+    return w.decide(tenancy, applications.resubmit, application, cmd.profile, by=cmd)
 
 
 def score_application(w: Work, cmd: ScoreApplication) -> Step:
@@ -158,8 +150,7 @@ def score_application(w: Work, cmd: ScoreApplication) -> Step:
         scores=cmd.scores,
         conflict_of_interest=cmd.conflict_of_interest,
         scored=w.uow.admissions.reviewer_scores(tenancy.id),
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
 
 
@@ -167,16 +158,14 @@ def approve(w: Work, cmd: Approve) -> Step:
     tenancy = w.load(cmd, "approve")
     rb = rules.for_tenancy(w, tenancy)
     scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    return w.decide(
-        tenancy, applications.approve, rb, w.calendar, scores, actor=cmd.actor, reason=cmd.reason
-    )
+    return w.decide(tenancy, applications.approve, rb, w.calendar, scores, by=cmd)
 
 
 def reject(w: Work, cmd: Reject) -> Step:
     tenancy = w.load(cmd, "reject")
     rb = rules.for_tenancy(w, tenancy)
     scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    return w.decide(tenancy, applications.reject, rb, scores, actor=cmd.actor, reason=cmd.reason)
+    return w.decide(tenancy, applications.reject, rb, scores, by=cmd)
 
 
 def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
@@ -190,14 +179,13 @@ def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
         rb,
         scores,
         grounds=cmd.grounds,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
 
 
 def withdraw(w: Work, cmd: Withdraw) -> Step:
     tenancy = w.load(cmd, "withdraw")
-    return w.decide(tenancy, admittance.withdraw, actor=cmd.actor, reason=cmd.reason)
+    return w.decide(tenancy, admittance.withdraw, by=cmd)
 
 
 def lapse(w: Work, cmd: Lapse) -> Step:
@@ -211,4 +199,4 @@ def lapse(w: Work, cmd: Lapse) -> Step:
             due_on=w.uow.admissions.pending_due_on(tenancy.id, kind),
             today=w.today,
         )
-    return w.decide(tenancy, admittance.lapse, trace, actor=cmd.actor, reason=cmd.reason)
+    return w.decide(tenancy, admittance.lapse, trace, by=cmd)

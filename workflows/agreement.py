@@ -35,6 +35,5 @@ def sign(w: Work, cmd: Sign) -> Step:
         term_start=cmd.term_start,
         term_end=cmd.term_end,
         deposit_yuan=cmd.deposit_yuan,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )

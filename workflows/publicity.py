@@ -24,9 +24,9 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
     window = admittance.OBJECTION_WINDOWS.get(tenancy.state)
     window_end = w.uow.admissions.pending_due_on(tenancy.id, window[0]) if window else None
     case = w.uow.cases.open_exit_case(tenancy.id) if tenancy.state == EXIT_NOTICE else None
-    effects = w.effects(tenancy)
-    step, decision = admittance.lodge_objection(
-        effects,
+    step, decision = w.decide(
+        tenancy,
+        admittance.lodge_objection,
         rb,
         window_end=window_end,
         open_case=case.id if case is not None else None,
@@ -36,7 +36,6 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
         evidence=cmd.evidence,
         actor=cmd.actor,
     )
-    w.apply(effects)
     return {**step.to_dict(), "accepted": decision.passed, "refusal": decision.reason}
 
 
@@ -52,12 +51,9 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
         raise InvalidInput("reason", "a ruling must give its reasons")
     if tenancy.state == PUBLICITY:
         events = w.uow.admissions.objections(tenancy.id)
-        effects = w.effects(tenancy)
-        step = admittance.rule_on_publicity_objection(
-            effects, events, upheld=cmd.upheld, actor=cmd.actor, reason=cmd.reason
+        return w.decide(
+            tenancy, admittance.rule_on_publicity_objection, events, upheld=cmd.upheld, by=cmd
         )
-        w.apply(effects)
-        return step
     case = case_of(w, tenancy.id)
     if cmd.upheld:
         return w.decide(
@@ -84,6 +80,5 @@ def end_publicity(w: Work, cmd: EndPublicity) -> Step:
         w.calendar,
         last_day=last_day,
         objections=events,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
