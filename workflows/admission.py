@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from db.effects import Effects, TenancyRow
-from db.repositories import ApplicationRow, FirmRow
+from db.repositories import ApplicationRow
 from lifecycle import rulebook as rbook
-from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
+from lifecycle.errors import AlreadyExists, InvalidInput
 from lifecycle.table import EVALUATING, TERMINAL
 from workflows import admittance, applications, rules
 from workflows.admittance import LAPSES
@@ -38,20 +38,13 @@ def application_of(w: Work, tenancy_id: int) -> ApplicationRow:
     return row
 
 
-def firm_of(w: Work, firm_id: int) -> FirmRow:
-    row = w.uow.admissions.firm(firm_id)
-    if row is None:
-        raise NotFound("firm", firm_id)
-    return row
-
-
 def _profile(
     w: Work, tenancy: TenancyRow, application: ApplicationRow, profile: dict[str, Any]
 ) -> rbook.ApplicationProfile:
     """The application's profile (``profile``: its fields as they will stand), validated."""
     return applications.application_profile(
         rules.for_tenancy(w, tenancy),
-        firm_of(w, tenancy.firm_id),
+        w.firm(tenancy.firm_id),
         track=application.track,
         requested_area_m2=application.requested_area_m2,
         profile=profile,
@@ -121,15 +114,7 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
     tenancy = w.load(cmd, "request_info")
     if not cmd.items.strip():
         raise InvalidInput("items", "say which information is missing")
-    rb = rules.for_tenancy(w, tenancy)
-    return w.decide(
-        tenancy,
-        applications.request_info,
-        rb,
-        w.calendar,
-        items=cmd.items,
-        by=cmd,
-    )
+    return rules.decide(w, tenancy, applications.request_info, items=cmd.items, by=cmd)
 
 
 def resubmit(w: Work, cmd: Resubmit) -> Step:
@@ -156,9 +141,8 @@ def score_application(w: Work, cmd: ScoreApplication) -> Step:
 
 def approve(w: Work, cmd: Approve) -> Step:
     tenancy = w.load(cmd, "approve")
-    rb = rules.for_tenancy(w, tenancy)
     scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    return w.decide(tenancy, applications.approve, rb, w.calendar, scores, by=cmd)
+    return rules.decide(w, tenancy, applications.approve, scores, by=cmd)
 
 
 def reject(w: Work, cmd: Reject) -> Step:

@@ -95,21 +95,14 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
             "(forced exits are served with exit-notice)",
             cmd.exit_type,
         )
-    rb = rules.for_tenancy(w, tenancy)
     if graduation:
-        return w.decide(
-            tenancy,
-            exit_rules.confirm_graduation,
-            rb,
-            w.calendar,
-            approved=cmd.approved,
-            by=cmd,
+        return rules.decide(
+            w, tenancy, exit_rules.confirm_graduation, approved=cmd.approved, by=cmd
         )
-    return w.decide(
+    return rules.decide(
+        w,
         tenancy,
         exit_rules.open_exit,
-        rb,
-        w.calendar,
         trigger="begin_exit",
         exit_type=cmd.exit_type,
         approved=cmd.approved,
@@ -121,12 +114,10 @@ def end_graduation_publicity(w: Work, cmd: EndGraduationPublicity) -> Step:
     tenancy = w.load(cmd, "graduate")
     last = w.uow.cases.pending_due_on(tenancy.id, GRADUATION_PUBLICITY_END)
     confirmations = w.uow.cases.events(tenancy.id, ("confirm_graduation",))
-    rb = rules.for_tenancy(w, tenancy)
-    return w.decide(
+    return rules.decide(
+        w,
         tenancy,
         exit_rules.graduate,
-        rb,
-        w.calendar,
         publicity_ends_on=last,
         confirmations=confirmations,
         by=cmd,

@@ -72,13 +72,6 @@ def end_publicity(w: Work, cmd: EndPublicity) -> Step:
     admissions = w.uow.admissions
     last_day = admissions.pending_due_on(tenancy.id, "publicity_end")
     events = admissions.objections(tenancy.id)
-    rb = rules.for_tenancy(w, tenancy)
-    return w.decide(
-        tenancy,
-        admittance.end_publicity,
-        rb,
-        w.calendar,
-        last_day=last_day,
-        objections=events,
-        by=cmd,
+    return rules.decide(
+        w, tenancy, admittance.end_publicity, last_day=last_day, objections=events, by=cmd
     )
