@@ -7,10 +7,11 @@ decide, and writes the effects once (``Work.apply``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate, ParamSpec
 
 from db.effects import Effects, TenancyRow
-from db.repositories import ApplicationRow
+from db.repositories import ApplicationRow, ScoreRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import AlreadyExists, InvalidInput
 from lifecycle.table import EVALUATING, TERMINAL
@@ -29,6 +30,8 @@ from workflows.commands import (
     Withdraw,
 )
 from workflows.core import Step, Work
+
+P = ParamSpec("P")
 
 
 def application_of(w: Work, tenancy_id: int) -> ApplicationRow:
@@ -147,24 +150,26 @@ def approve(w: Work, cmd: Approve) -> Step:
 
 def reject(w: Work, cmd: Reject) -> Step:
     tenancy = w.load(cmd, "reject")
-    rb = rules.for_tenancy(w, tenancy)
-    scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    return w.decide(tenancy, applications.reject, rb, scores, by=cmd)
+    return _on_scores(w, tenancy, applications.reject, by=cmd)
 
 
 def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
     """An operator's named decision to reject while no valid panel has scored."""
     tenancy = w.load(cmd, "reject_without_panel")
+    return _on_scores(w, tenancy, applications.reject_without_panel, grounds=cmd.grounds, by=cmd)
+
+
+def _on_scores(
+    w: Work,
+    tenancy: TenancyRow,
+    decision: Callable[Concatenate[Effects, rbook.Rulebook, Sequence[ScoreRow], P], Step],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> Step:
+    """Decide on the panel's scores so far, under the tenancy's rulebook."""
     rb = rules.for_tenancy(w, tenancy)
     scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    return w.decide(
-        tenancy,
-        applications.reject_without_panel,
-        rb,
-        scores,
-        grounds=cmd.grounds,
-        by=cmd,
-    )
+    return w.decide(tenancy, decision, rb, scores, *args, **kwargs)
 
 
 def withdraw(w: Work, cmd: Withdraw) -> Step:

@@ -64,7 +64,7 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
     waiver = windows.require_ended(
         w, tenancy, "confirm_exit", "objection", case.id, case.objection_due_on
     )
-    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason, waiver=waiver)
+    return confirm_exit(w, tenancy, waiver=waiver, by=cmd)
 
 
 def end_publicity(w: Work, cmd: EndPublicity) -> Step:
