@@ -82,12 +82,7 @@ def apply(w: Work, cmd: Apply) -> Step:
     )
     effects = Effects.create(tenancy, now=w.now, today=w.today)
     step, _ = applications.apply(
-        effects,
-        firm_uscc=firm.uscc,
-        space_code=space.code,
-        requested_area_m2=cmd.requested_area_m2,
-        profile=cmd.profile,
-        by=cmd,
+        effects, requested_area_m2=cmd.requested_area_m2, profile=cmd.profile, by=cmd
     )
     w.apply(effects)
     return step

@@ -168,18 +168,14 @@ def new_tenancy(
 
 
 def apply(
-    e: Effects,
-    *,
-    firm_uscc: str,
-    space_code: str,
-    requested_area_m2: float,
-    profile: Mapping[str, Any],
-    **who: Unpack[Who],
+    e: Effects, *, requested_area_m2: float, profile: Mapping[str, Any], **who: Unpack[Who]
 ) -> tuple[StepResult, Ref]:
     """A new tenancy's application (``e``: :meth:`Effects.create` of :func:`new_tenancy`):
-    the application's row, the first event, the "received" notice."""
+    the application's row, the first event (naming the firm and the space of the tenancy's
+    party), the "received" notice."""
     actor, reason = acting(who)
     t = e.tenancy
+    assert t.party is not None  # new_tenancy gives it the firm and the space
     application = e.insert(
         "applications",
         tenancy_id=t.id,
@@ -189,7 +185,7 @@ def apply(
         submitted_at=e.now,
         decision={},
     )
-    data = {"firm": firm_uscc, "space": space_code, "track": t.track}
+    data = {"firm": t.party.uscc, "space": t.party.space_code, "track": t.track}
     e.begin("apply", APPLIED, actor=actor, reason=reason, data=data)
     e.notify("application_received", context={"track": t.track})
     return StepResult(t.id, "apply", None, APPLIED, e.new_version), application
