@@ -483,7 +483,6 @@ UNIT_COLUMNS = tuple(UnitRow.__dataclass_fields__)
 _APPLICATION = select(*(_AP.c[n] for n in APPLICATION_COLUMNS)).where(
     _AP.c.tenancy_id == bindparam("tenancy_id")
 )
-_FIRM = select(*(_F.c[n] for n in FIRM_COLUMNS)).where(_F.c.id == bindparam("firm_id"))
 _SCORES = (
     select(*(_SC.c[n] for n in SCORE_COLUMNS))
     .where(_SC.c.tenancy_id == bindparam("tenancy_id"))
@@ -527,10 +526,6 @@ _OBJECTIONS = (
 
 def application(conn: Connection, tenancy_id: int) -> ApplicationRow | None:
     return first(conn, _APPLICATION, {"tenancy_id": tenancy_id}, ApplicationRow)
-
-
-def firm(conn: Connection, firm_id: int) -> FirmRow | None:
-    return first(conn, _FIRM, {"firm_id": firm_id}, FirmRow)
 
 
 def reviewer_scores(conn: Connection, tenancy_id: int) -> list[ScoreRow]:
@@ -585,7 +580,6 @@ class Admissions(Protocol):
     """What the admission commands read (applications, the panel, units, objections)."""
 
     def application(self, tenancy_id: int) -> ApplicationRow | None: ...
-    def firm(self, firm_id: int) -> FirmRow | None: ...
     def reviewer_scores(self, tenancy_id: int) -> list[ScoreRow]: ...
     def units(self, space_id: int, codes: Sequence[str]) -> dict[str, UnitRow]: ...
     def overlapping_lets(
@@ -604,9 +598,6 @@ class CoreAdmissions(_OnConnection):
 
     def application(self, tenancy_id: int) -> ApplicationRow | None:
         return application(self.connection(), tenancy_id)
-
-    def firm(self, firm_id: int) -> FirmRow | None:
-        return firm(self.connection(), firm_id)
 
     def reviewer_scores(self, tenancy_id: int) -> list[ScoreRow]:
         return reviewer_scores(self.connection(), tenancy_id)
