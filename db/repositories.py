@@ -473,7 +473,6 @@ UNIT_COLUMNS = tuple(UnitRow.__dataclass_fields__)
 _APPLICATION = select(*(_AP.c[n] for n in APPLICATION_COLUMNS)).where(
     _AP.c.tenancy_id == bindparam("tenancy_id")
 )
-_FIRM = select(*(_F.c[n] for n in FIRM_COLUMNS)).where(_F.c.id == bindparam("firm_id"))
 _SCORES = (
     select(*(_SC.c[n] for n in SCORE_COLUMNS))
     .where(_SC.c.tenancy_id == bindparam("tenancy_id"))
@@ -517,10 +516,6 @@ _OBJECTIONS = (
 
 def application(conn: Connection, tenancy_id: int) -> ApplicationRow | None:
     return first(conn, _APPLICATION, {"tenancy_id": tenancy_id}, ApplicationRow)
-
-
-def firm(conn: Connection, firm_id: int) -> FirmRow | None:
-    return first(conn, _FIRM, {"firm_id": firm_id}, FirmRow)
 
 
 def reviewer_scores(conn: Connection, tenancy_id: int) -> list[ScoreRow]:
@@ -575,7 +570,6 @@ class Admissions(Protocol):
     """What the admission commands read (applications, the panel, units, objections)."""
 
     def application(self, tenancy_id: int) -> ApplicationRow | None: ...
-    def firm(self, firm_id: int) -> FirmRow | None: ...
     def reviewer_scores(self, tenancy_id: int) -> list[ScoreRow]: ...
     def units(self, space_id: int, codes: Sequence[str]) -> dict[str, UnitRow]: ...
     def overlapping_lets(
@@ -592,7 +586,6 @@ class Admissions(Protocol):
 class CoreAdmissions(_OnConnection):
     __slots__ = ()
     application = on_connection(application)
-    firm = on_connection(firm)
     reviewer_scores = on_connection(reviewer_scores)
     units = on_connection(units)
     overlapping_lets = on_connection(overlapping_lets)

@@ -904,10 +904,6 @@ class FakeAdmissions(_Repository):
         found = select(self.uow.rows, "applications", tenancy_id=tenancy_id)
         return _record(ApplicationRow, APPLICATION_COLUMNS, found[0]) if found else None
 
-    def firm(self, firm_id: int) -> FirmRow | None:
-        row = self.uow.rows["firms"].get(firm_id)
-        return None if row is None else _record(FirmRow, FIRM_COLUMNS, row)
-
     def reviewer_scores(self, tenancy_id: int) -> list[ScoreRow]:
         rows = select(self.uow.rows, "reviewer_scores", tenancy_id=tenancy_id)
         return [_record(ScoreRow, SCORE_COLUMNS, r) for r in rows]

@@ -7,12 +7,13 @@ decide, and writes the effects once (``Work.apply``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate, ParamSpec
 
 from db.effects import Effects, TenancyRow
-from db.repositories import ApplicationRow, FirmRow
+from db.repositories import ApplicationRow, ScoreRow
 from lifecycle import rulebook as rbook
-from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
+from lifecycle.errors import AlreadyExists, InvalidInput
 from lifecycle.table import EVALUATING, TERMINAL
 from workflows import admittance, applications, rules
 from workflows.admittance import LAPSES
@@ -30,18 +31,13 @@ from workflows.commands import (
 )
 from workflows.core import Step, Work
 
+P = ParamSpec("P")
+
 
 def application_of(w: Work, tenancy_id: int) -> ApplicationRow:
     row = w.uow.admissions.application(tenancy_id)
     if row is None:
         raise InvalidInput("tenancy_id", "has no application on record", tenancy_id)
-    return row
-
-
-def firm_of(w: Work, firm_id: int) -> FirmRow:
-    row = w.uow.admissions.firm(firm_id)
-    if row is None:
-        raise NotFound("firm", firm_id)
     return row
 
 
@@ -51,7 +47,7 @@ def _profile(
     """The application's profile (``profile``: its fields as they will stand), validated."""
     return applications.application_profile(
         rules.for_tenancy(w, tenancy),
-        firm_of(w, tenancy.firm_id),
+        w.firm(tenancy.firm_id),
         track=application.track,
         requested_area_m2=application.requested_area_m2,
         profile=profile,
@@ -86,13 +82,7 @@ def apply(w: Work, cmd: Apply) -> Step:
     )
     effects = Effects.create(tenancy, now=w.now, today=w.today)
     step, _ = applications.apply(
-        effects,
-        firm_uscc=firm.uscc,
-        space_code=space.code,
-        requested_area_m2=cmd.requested_area_m2,
-        profile=cmd.profile,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        effects, requested_area_m2=cmd.requested_area_m2, profile=cmd.profile, by=cmd
     )
     w.apply(effects)
     return step
@@ -101,10 +91,7 @@ def apply(w: Work, cmd: Apply) -> Step:
 def screen(w: Work, cmd: Screen) -> Step:
     tenancy = w.load(cmd, "screen_out" if cmd.reject else "screen_in")
     if cmd.reject:
-        effects = w.effects(tenancy)
-        step = applications.screen_out(effects, actor=cmd.actor, reason=cmd.reason)
-        w.apply(effects)
-        return step
+        return w.decide(tenancy, applications.screen_out, by=cmd)
     application = application_of(w, tenancy.id)
     rb = rules.active_in(w, tenancy.space_id)
     profile = _profile(w, tenancy, application, application.profile)
@@ -117,8 +104,7 @@ def screen(w: Work, cmd: Screen) -> Step:
         rb,
         profile,
         barred_until=barred,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
 
 
@@ -126,25 +112,14 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
     tenancy = w.load(cmd, "request_info")
     if not cmd.items.strip():
         raise InvalidInput("items", "say which information is missing")
-    rb = rules.for_tenancy(w, tenancy)
-    return w.decide(
-        tenancy,
-        applications.request_info,
-        rb,
-        w.calendar,
-        items=cmd.items,
-        actor=cmd.actor,
-        reason=cmd.reason,
-    )
+    return rules.decide(w, tenancy, applications.request_info, items=cmd.items, by=cmd)
 
 
 def resubmit(w: Work, cmd: Resubmit) -> Step:
     tenancy = w.load(cmd, "resubmit")
     application = application_of(w, tenancy.id)
     _profile(w, tenancy, application, {**application.profile, **cmd.profile})
-    return w.decide(
-        tenancy, applications.resubmit, application, cmd.profile, actor=cmd.actor, reason=cmd.reason
-    )
+    return w.decide(tenancy, applications.resubmit, application, cmd.profile, by=cmd)
 
 
 def score_application(w: Work, cmd: ScoreApplication) -> Step:
@@ -158,46 +133,43 @@ def score_application(w: Work, cmd: ScoreApplication) -> Step:
         scores=cmd.scores,
         conflict_of_interest=cmd.conflict_of_interest,
         scored=w.uow.admissions.reviewer_scores(tenancy.id),
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )
 
 
 def approve(w: Work, cmd: Approve) -> Step:
     tenancy = w.load(cmd, "approve")
-    rb = rules.for_tenancy(w, tenancy)
     scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    return w.decide(
-        tenancy, applications.approve, rb, w.calendar, scores, actor=cmd.actor, reason=cmd.reason
-    )
+    return rules.decide(w, tenancy, applications.approve, scores, by=cmd)
 
 
 def reject(w: Work, cmd: Reject) -> Step:
     tenancy = w.load(cmd, "reject")
-    rb = rules.for_tenancy(w, tenancy)
-    scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    return w.decide(tenancy, applications.reject, rb, scores, actor=cmd.actor, reason=cmd.reason)
+    return _on_scores(w, tenancy, applications.reject, by=cmd)
 
 
 def reject_without_panel(w: Work, cmd: RejectWithoutPanel) -> Step:
     """An operator's named decision to reject while no valid panel has scored."""
     tenancy = w.load(cmd, "reject_without_panel")
+    return _on_scores(w, tenancy, applications.reject_without_panel, grounds=cmd.grounds, by=cmd)
+
+
+def _on_scores(
+    w: Work,
+    tenancy: TenancyRow,
+    decision: Callable[Concatenate[Effects, rbook.Rulebook, Sequence[ScoreRow], P], Step],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> Step:
+    """Decide on the panel's scores so far, under the tenancy's rulebook."""
     rb = rules.for_tenancy(w, tenancy)
     scores = w.uow.admissions.reviewer_scores(tenancy.id)
-    return w.decide(
-        tenancy,
-        applications.reject_without_panel,
-        rb,
-        scores,
-        grounds=cmd.grounds,
-        actor=cmd.actor,
-        reason=cmd.reason,
-    )
+    return w.decide(tenancy, decision, rb, scores, *args, **kwargs)
 
 
 def withdraw(w: Work, cmd: Withdraw) -> Step:
     tenancy = w.load(cmd, "withdraw")
-    return w.decide(tenancy, admittance.withdraw, actor=cmd.actor, reason=cmd.reason)
+    return w.decide(tenancy, admittance.withdraw, by=cmd)
 
 
 def lapse(w: Work, cmd: Lapse) -> Step:
@@ -211,4 +183,4 @@ def lapse(w: Work, cmd: Lapse) -> Step:
             due_on=w.uow.admissions.pending_due_on(tenancy.id, kind),
             today=w.today,
         )
-    return w.decide(tenancy, admittance.lapse, trace, actor=cmd.actor, reason=cmd.reason)
+    return w.decide(tenancy, admittance.lapse, trace, by=cmd)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from db.effects import Effects, StepResult
 from db.repositories import ApplicationRow, FirmRow, ObjectionEvent, UnitRow
@@ -23,6 +23,7 @@ from lifecycle.machine import Facts
 from lifecycle.table import ADMITTED, EXIT_NOTICE, INFO_REQUESTED, PUBLICITY, allowed_triggers
 from workflows import inputs
 from workflows.applications import APPLICATION_DEADLINES
+from workflows.core import Who, acting
 
 LAPSES = {  # state -> (deadline kind, rulebook period, label_zh, label_en)
     INFO_REQUESTED: (
@@ -117,11 +118,11 @@ def rule_on_publicity_objection(
     objections: Sequence[ObjectionEvent],
     *,
     upheld: bool,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """A ruling on the objections to the 公示: upheld rejects the application, dismissed
     lets the 公示 run its course."""
+    actor, reason = acting(who)
     t = e.tenancy
     if accepted_objections(t.state, objections) == 0:
         raise GuardFailed(
@@ -154,11 +155,11 @@ def end_publicity(
     *,
     last_day: date | None,
     objections: Sequence[ObjectionEvent],
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """Admitted once the 公示 has run (``last_day`` inclusive) with every accepted objection
     ruled on; the agreement is due within the rulebook's signing period."""
+    actor, reason = acting(who)
     t = e.tenancy
     if last_day is not None and e.today <= last_day:
         raise GuardFailed(t.id, "admit", f"公示 runs until {last_day.isoformat()} inclusive")
@@ -189,12 +190,12 @@ def sign(
     term_start: date,
     term_end: date,
     deposit_yuan: int,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """The agreement signed: the units (``units``: those of the space with the codes asked
     for; ``let_to``: unit id -> the tenancy holding it for an overlapping term) let for the
     term, residency begins, the term's deadlines and the notice."""
+    actor, reason = acting(who)
     t = e.tenancy
     inputs.check_term(term_start, term_end, e.today)
     inputs.check_amount("deposit_yuan", deposit_yuan)
@@ -217,30 +218,21 @@ def sign(
         )
     e.set(term_start=term_start, term_end=term_end, rulebook_version=rb.version)
     e.cancel("agreement_lapse")
+    # What was let, as the audit event records it and the notice tells the firm.
+    let = {"units": list(codes), "area_m2": area, "term_start": term_start, "term_end": term_end}
     step = e.transition(
         "sign",
         actor=actor,
         reason=reason,
         facts=Facts(t.state, unit_count=len(chosen)),
         data={
-            "units": list(codes),
-            "area_m2": area,
-            "term_start": term_start,
-            "term_end": term_end,
+            **let,
             "deposit_yuan": deposit_yuan,
             "requested_area_m2": application.requested_area_m2,
         },
     )
     term_deadlines(e, rb, calendar)
-    e.notify(
-        "agreement_signed",
-        context={
-            "units": list(codes),
-            "area_m2": area,
-            "term_start": term_start,
-            "term_end": term_end,
-        },
-    )
+    e.notify("agreement_signed", context=let)
     return step
 
 
@@ -283,7 +275,8 @@ def term_deadlines(e: Effects, rb: rbook.Rulebook, calendar: WorkCalendar) -> No
 
 
 # ---- leaving before admission -----------------------------------------------------------------
-def withdraw(e: Effects, *, actor: str, reason: str | None) -> StepResult:
+def withdraw(e: Effects, **who: Unpack[Who]) -> StepResult:
+    actor, reason = acting(who)
     step = e.transition("withdraw", actor=actor, reason=reason)
     e.cancel(*APPLICATION_DEADLINES)
     e.notify("application_withdrawn", context={"reason": reason})
@@ -314,8 +307,9 @@ def lapse_trace(
     return {"rulebook_version": rb.version, "trace": trace.to_dict()}
 
 
-def lapse(e: Effects, trace: Mapping[str, Any], *, actor: str, reason: str | None) -> StepResult:
+def lapse(e: Effects, trace: Mapping[str, Any], **who: Unpack[Who]) -> StepResult:
     """A time limit ran out (``trace``: :func:`lapse_trace`, read before the transition)."""
+    actor, reason = acting(who)
     step = e.transition("lapse", actor=actor, reason=reason, data=trace)
     e.cancel(*APPLICATION_DEADLINES)
     e.notify("application_lapsed", context={"reason": reason})

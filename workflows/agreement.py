@@ -7,26 +7,24 @@ lets :func:`workflows.admittance.sign` decide.
 from __future__ import annotations
 
 from workflows import admittance, rules
-from workflows.admission import application_of, firm_of
+from workflows.admission import application_of
 from workflows.commands import Sign
 from workflows.core import Step, Work
 
 
 def sign(w: Work, cmd: Sign) -> Step:
     tenancy = w.load(cmd, "sign")
-    rb = rules.for_tenancy(w, tenancy)
     application = application_of(w, tenancy.id)
-    firm = firm_of(w, tenancy.firm_id)
+    firm = w.firm(tenancy.firm_id)
     admissions = w.uow.admissions
     units = admissions.units(tenancy.space_id, cmd.units)
     let_to = admissions.overlapping_lets(
         [u.id for u in units.values()], cmd.term_start, cmd.term_end
     )
-    return w.decide(
+    return rules.decide(
+        w,
         tenancy,
         admittance.sign,
-        rb,
-        w.calendar,
         application=application,
         firm=firm,
         units=units,
@@ -35,6 +33,5 @@ def sign(w: Work, cmd: Sign) -> Step:
         term_start=cmd.term_start,
         term_end=cmd.term_end,
         deposit_yuan=cmd.deposit_yuan,
-        actor=cmd.actor,
-        reason=cmd.reason,
+        by=cmd,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from pydantic import ValidationError
 
@@ -26,6 +26,7 @@ from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput
 from lifecycle.machine import Facts
 from lifecycle.table import APPLIED
+from workflows.core import Who, acting
 from workflows.identity import actor_name
 
 APPLICATION_DEADLINES = ("info_request_lapse", "publicity_end", "agreement_lapse")
@@ -167,18 +168,14 @@ def new_tenancy(
 
 
 def apply(
-    e: Effects,
-    *,
-    firm_uscc: str,
-    space_code: str,
-    requested_area_m2: float,
-    profile: Mapping[str, Any],
-    actor: str,
-    reason: str | None,
+    e: Effects, *, requested_area_m2: float, profile: Mapping[str, Any], **who: Unpack[Who]
 ) -> tuple[StepResult, Ref]:
     """A new tenancy's application (``e``: :meth:`Effects.create` of :func:`new_tenancy`):
-    the application's row, the first event, the "received" notice."""
+    the application's row, the first event (naming the firm and the space of the tenancy's
+    party), the "received" notice."""
+    actor, reason = acting(who)
     t = e.tenancy
+    assert t.party is not None  # new_tenancy gives it the firm and the space
     application = e.insert(
         "applications",
         tenancy_id=t.id,
@@ -188,14 +185,15 @@ def apply(
         submitted_at=e.now,
         decision={},
     )
-    data = {"firm": firm_uscc, "space": space_code, "track": t.track}
+    data = {"firm": t.party.uscc, "space": t.party.space_code, "track": t.track}
     e.begin("apply", APPLIED, actor=actor, reason=reason, data=data)
     e.notify("application_received", context={"track": t.track})
     return StepResult(t.id, "apply", None, APPLIED, e.new_version), application
 
 
-def screen_out(e: Effects, *, actor: str, reason: str | None) -> StepResult:
+def screen_out(e: Effects, **who: Unpack[Who]) -> StepResult:
     """An operator's rejection at screening (the reason is the operator's)."""
+    actor, reason = acting(who)
     if not reason:
         raise InvalidInput("reason", "an operator's rejection must give its reason")
     step = e.transition("screen_out", actor=actor, reason=reason)
@@ -210,12 +208,12 @@ def screen(
     profile: rbook.ApplicationProfile,
     *,
     barred_until: date | None,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """The hard requirements checked (``barred_until``: the end of a re-application bar):
     on to evaluation, or rejected naming each failure. The application is decided under the
     rulebook that screened it from here on."""
+    actor, reason = acting(who)
     decision = rbook.evaluate_hard_requirements(
         rb, profile, on=e.today, reapply_barred_until=barred_until
     )
@@ -246,10 +244,10 @@ def request_info(
     calendar: WorkCalendar,
     *,
     items: str,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """Ask for missing information, due within the rulebook's response period."""
+    actor, reason = acting(who)
     if not items.strip():
         raise InvalidInput("items", "say which information is missing")
     due = calendar.due_date(e.today, rb.periods.info_request_response)
@@ -266,12 +264,11 @@ def resubmit(
     e: Effects,
     application: ApplicationRow,
     changes: Mapping[str, Any],
-    *,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """The firm's answer: the changed profile fields (validated by the caller), back to
     screening; the lapse is moot."""
+    actor, reason = acting(who)
     step = e.transition("resubmit", actor=actor, reason=reason, data={"changed": sorted(changes)})
     e.update("applications", application.id, profile={**application.profile, **changes})
     e.cancel("info_request_lapse")
@@ -287,11 +284,11 @@ def score(
     scores: Mapping[str, Any],
     conflict_of_interest: bool,
     scored: Sequence[ScoreRow],
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """One reviewer's scores (criteria and bands checked against the rulebook); ``scored``:
     the panel's scores so far (a reviewer scores once)."""
+    actor, reason = acting(who)
     if not reviewer.strip():
         raise InvalidInput("reviewer", "must name the reviewer")
     total = rbook.reviewer_total(rb, scores)
@@ -315,12 +312,11 @@ def approve(
     rb: rbook.Rulebook,
     calendar: WorkCalendar,
     scores: Sequence[ScoreRow],
-    *,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """Approved on the panel's scores (the table's guard checks the pass line): the 公示
     opens today and runs for the rulebook's period."""
+    actor, reason = acting(who)
     scoring = valid_panel(e.tenancy.id, rb, scores, "approve")
     e.set(score=scoring.mean, priority=scoring.priority)
     first = e.today
@@ -356,11 +352,10 @@ def reject(
     e: Effects,
     rb: rbook.Rulebook,
     scores: Sequence[ScoreRow],
-    *,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """Rejected on the panel's scores."""
+    actor, reason = acting(who)
     scoring = valid_panel(e.tenancy.id, rb, scores, "reject")
     e.set(score=scoring.mean)
     data = {"score": scoring.mean, "trace": scoring.trace.to_dict()}
@@ -375,10 +370,10 @@ def reject_without_panel(
     scores: Sequence[ScoreRow],
     *,
     grounds: str,
-    actor: str,
-    reason: str | None,
+    **who: Unpack[Who],
 ) -> StepResult:
     """An operator's named decision to reject while no valid panel has scored."""
+    actor, reason = acting(who)
     if actor_name(actor).strip().lower() in UNNAMED_ACTORS:
         raise InvalidInput(
             "actor", "name the operator who takes this decision (--actor NAME)", actor

@@ -7,6 +7,8 @@ fill the command's effects, and writes them once.
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from db.cases import ExitCaseRow
 from db.effects import TenancyRow
 from lifecycle.errors import InvalidInput
@@ -19,7 +21,7 @@ from workflows.commands import (
     HandOver,
     ServeExitNotice,
 )
-from workflows.core import Step, Work
+from workflows.core import Step, Who, Work
 from workflows.exit_rules import GRADUATION_PUBLICITY_END, HANDOVER_ITEMS
 
 __all__ = ["GRADUATION_PUBLICITY_END", "HANDOVER_ITEMS", "case_of", "confirm_exit"]
@@ -52,28 +54,14 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
 
 
 def confirm_exit(
-    w: Work,
-    tenancy: TenancyRow,
-    *,
-    actor: str,
-    reason: str | None,
-    waiver: dict[str, object] | None = None,
+    w: Work, tenancy: TenancyRow, *, waiver: dict[str, object] | None = None, **who: Unpack[Who]
 ) -> Step:
     """Decide the exit after the 陈述申辩 window (objection dismissed or none lodged), or
     before it ends on the firm's written ``waiver`` of it (the step names the waiver)."""
     w.require(tenancy, "confirm_exit")
     case = case_of(w, tenancy.id)
     rb = rules.for_tenancy(w, tenancy)
-    return w.decide(
-        tenancy,
-        exit_rules.confirm_exit,
-        case,
-        rb,
-        w.calendar,
-        actor=actor,
-        reason=reason,
-        waiver=waiver,
-    )
+    return w.decide(tenancy, exit_rules.confirm_exit, case, rb, w.calendar, waiver=waiver, **who)
 
 
 def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
@@ -82,7 +70,7 @@ def confirm_exit_cmd(w: Work, cmd: ConfirmExit) -> Step:
     window_open = case.objection_due_on is not None and w.today <= case.objection_due_on
     waivers = windows.waivers(w, tenancy.id) if window_open else []
     waiver = exit_rules.objection_waiver(tenancy.id, case, w.today, waivers)
-    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason, waiver=waiver)
+    return confirm_exit(w, tenancy, waiver=waiver, by=cmd)
 
 
 def begin_exit(w: Work, cmd: BeginExit) -> Step:
@@ -95,21 +83,14 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
             "(forced exits are served with exit-notice)",
             cmd.exit_type,
         )
-    rb = rules.for_tenancy(w, tenancy)
     if graduation:
-        return w.decide(
-            tenancy,
-            exit_rules.confirm_graduation,
-            rb,
-            w.calendar,
-            approved=cmd.approved,
-            by=cmd,
+        return rules.decide(
+            w, tenancy, exit_rules.confirm_graduation, approved=cmd.approved, by=cmd
         )
-    return w.decide(
+    return rules.decide(
+        w,
         tenancy,
         exit_rules.open_exit,
-        rb,
-        w.calendar,
         trigger="begin_exit",
         exit_type=cmd.exit_type,
         approved=cmd.approved,
@@ -121,12 +102,10 @@ def end_graduation_publicity(w: Work, cmd: EndGraduationPublicity) -> Step:
     tenancy = w.load(cmd, "graduate")
     last = w.uow.cases.pending_due_on(tenancy.id, GRADUATION_PUBLICITY_END)
     confirmations = w.uow.cases.events(tenancy.id, ("confirm_graduation",))
-    rb = rules.for_tenancy(w, tenancy)
-    return w.decide(
+    return rules.decide(
+        w,
         tenancy,
         exit_rules.graduate,
-        rb,
-        w.calendar,
         publicity_ends_on=last,
         confirmations=confirmations,
         by=cmd,

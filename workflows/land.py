@@ -35,6 +35,8 @@ LAND_USES: dict[str, str] = {
 MU_M2 = 666.67  # 1 亩
 MAX_AREA_M2 = 10_000_000.0
 MAX_PLOT_RATIO = 20.0
+#: What a parcel's command gives and :func:`parcel_values` checks.
+FIGURES = ("land_use", "land_area_m2", "floor_area_m2", "plot_ratio")
 
 
 def _area(name: str, value: float) -> float:
@@ -81,9 +83,7 @@ def parcel_values(
 
 
 def add_parcel(w: Work, cmd: AddParcel) -> dict[str, Any]:
-    space = w.uow.registry.space(cmd.space)
-    if space is None:
-        raise NotFound("space", cmd.space)
+    space = w.space_row(cmd.space)
     code = cmd.parcel_code.strip()
     if not code or len(code) > 64 or "\x00" in code:
         raise InvalidInput("parcel_code", "须为 1 至 64 个字 / 1 to 64 characters", code)
@@ -91,14 +91,7 @@ def add_parcel(w: Work, cmd: AddParcel) -> dict[str, Any]:
         raise AlreadyExists("land_parcel", code)
     if cmd.land_use is None:
         raise InvalidInput("land_use", "不能为空 / must not be empty")
-    values = parcel_values(
-        {
-            "land_use": cmd.land_use,
-            "land_area_m2": cmd.land_area_m2,
-            "floor_area_m2": cmd.floor_area_m2,
-            "plot_ratio": cmd.plot_ratio,
-        }
-    )
+    values = parcel_values({k: getattr(cmd, k) for k in FIGURES})
     rows = Rows()
     ref = rows.insert(
         "land_parcels",
@@ -117,13 +110,12 @@ def edit_parcel(w: Work, cmd: EditParcel) -> dict[str, Any]:
     parcel = w.uow.opportunities.parcel(cmd.parcel_code.strip())
     if parcel is None:
         raise NotFound("land_parcel", cmd.parcel_code)
-    keys = ("land_use", "land_area_m2", "floor_area_m2", "plot_ratio")
-    given = {k: getattr(cmd, k) for k in keys}
+    given = {k: getattr(cmd, k) for k in FIGURES}
     if all(v is None for v in given.values()):
         raise InvalidInput("changes", "没有要修改的内容 / nothing to change")
     if given["plot_ratio"] is None and (given["land_area_m2"] or given["floor_area_m2"]):
         given["plot_ratio"] = None  # derived again from the new areas
-    values = parcel_values(given, {k: parcel[k] for k in keys})
+    values = parcel_values(given, {k: parcel[k] for k in FIGURES})
     changes = {k: [parcel[k], v] for k, v in values.items() if parcel[k] != v}
     if not changes:
         raise InvalidInput("changes", "与现有内容相同 / the same as recorded")

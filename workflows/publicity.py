@@ -24,9 +24,9 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
     window = admittance.OBJECTION_WINDOWS.get(tenancy.state)
     window_end = w.uow.admissions.pending_due_on(tenancy.id, window[0]) if window else None
     case = w.uow.cases.open_exit_case(tenancy.id) if tenancy.state == EXIT_NOTICE else None
-    effects = w.effects(tenancy)
-    step, decision = admittance.lodge_objection(
-        effects,
+    step, decision = w.decide(
+        tenancy,
+        admittance.lodge_objection,
         rb,
         window_end=window_end,
         open_case=case.id if case is not None else None,
@@ -36,7 +36,6 @@ def lodge_objection(w: Work, cmd: LodgeObjection) -> dict[str, Any]:
         evidence=cmd.evidence,
         actor=cmd.actor,
     )
-    w.apply(effects)
     return {**step.to_dict(), "accepted": decision.passed, "refusal": decision.reason}
 
 
@@ -52,12 +51,9 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
         raise InvalidInput("reason", "a ruling must give its reasons")
     if tenancy.state == PUBLICITY:
         events = w.uow.admissions.objections(tenancy.id)
-        effects = w.effects(tenancy)
-        step = admittance.rule_on_publicity_objection(
-            effects, events, upheld=cmd.upheld, actor=cmd.actor, reason=cmd.reason
+        return w.decide(
+            tenancy, admittance.rule_on_publicity_objection, events, upheld=cmd.upheld, by=cmd
         )
-        w.apply(effects)
-        return step
     case = case_of(w, tenancy.id)
     if cmd.upheld:
         return w.decide(
@@ -68,7 +64,7 @@ def rule_on_objection(w: Work, cmd: RuleOnObjection) -> Step:
     waiver = windows.require_ended(
         w, tenancy, "confirm_exit", "objection", case.id, case.objection_due_on
     )
-    return confirm_exit(w, tenancy, actor=cmd.actor, reason=cmd.reason, waiver=waiver)
+    return confirm_exit(w, tenancy, waiver=waiver, by=cmd)
 
 
 def end_publicity(w: Work, cmd: EndPublicity) -> Step:
@@ -76,14 +72,6 @@ def end_publicity(w: Work, cmd: EndPublicity) -> Step:
     admissions = w.uow.admissions
     last_day = admissions.pending_due_on(tenancy.id, "publicity_end")
     events = admissions.objections(tenancy.id)
-    rb = rules.for_tenancy(w, tenancy)
-    return w.decide(
-        tenancy,
-        admittance.end_publicity,
-        rb,
-        w.calendar,
-        last_day=last_day,
-        objections=events,
-        actor=cmd.actor,
-        reason=cmd.reason,
+    return rules.decide(
+        w, tenancy, admittance.end_publicity, last_day=last_day, objections=events, by=cmd
     )

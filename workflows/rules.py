@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
+from typing import Concatenate, ParamSpec, TypeVar
 
-from db.effects import Rows, TenancyRow
+from db.effects import Effects, Rows, TenancyRow
 from db.registry import SpaceRow
 from db.tables import Space
+from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import NotFound
 from lifecycle.rulebook import Rulebook, parse_rulebook
 from workflows.core import Work
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def default_rulebook_text() -> str:
@@ -77,6 +82,19 @@ def for_tenancy(work: Work, tenancy: TenancyRow) -> Rulebook:
     if tenancy.rulebook_version is None:
         return active_in(work, tenancy.space_id)
     return by_version(work, tenancy.rulebook_version)
+
+
+def decide(
+    work: Work,
+    tenancy: TenancyRow,
+    decision: Callable[Concatenate[Effects, Rulebook, WorkCalendar, P], R],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """:meth:`Work.decide` under the tenancy's rulebook (:func:`for_tenancy`) and the
+    working-day calendar, the two a decision with time limits takes first."""
+    rulebook = for_tenancy(work, tenancy)
+    return work.decide(tenancy, decision, rulebook, work.calendar, *args, **kwargs)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from db.effects import DeadlineOptions, Effects
+from db.repositories import ReviewRow
 from lifecycle.calendar import WorkCalendar
 from lifecycle.rulebook.model_review import Reminders
 
@@ -24,15 +25,14 @@ def submission_overdue(
     e: Effects,
     calendar: WorkCalendar,
     reminders: Reminders,
+    review: ReviewRow,
     *,
-    review_id: int,
-    period: int,
-    review_due_on: date | None,
     deadline_due_on: date,
 ) -> bool:
     """A review's submission deadline passed without data: the firm is told, and the
     rulebook's after-due reminders are planned (the last one escalated as it says). True when
     the rulebook plans none: no data means the grade now."""
+    review_id = review.id
     after = list(reminders.after_workdays)
     for index, offset in enumerate(after):
         on = calendar.add_working_days(deadline_due_on, offset)
@@ -50,25 +50,20 @@ def submission_overdue(
         e.deadline("review_overdue_reminder", on, calendar.due_instant(on), **reminder)
     e.notify(
         "review_overdue",
-        context={"period": period, "due_on": review_due_on},
-        key=str(period),
+        context={"period": review.period, "due_on": review.due_on},
+        key=str(review.period),
     )
     return not after
 
 
 def overdue_reminder(
-    e: Effects,
-    payload: Mapping[str, Any],
-    *,
-    key: str,
-    period: int,
-    review_due_on: date | None,
+    e: Effects, review: ReviewRow, payload: Mapping[str, Any], *, key: str
 ) -> bool:
     """An after-due reminder to the firm; from the rulebook's escalation index on, to the
     account manager (or whom the rulebook names) too. True when it was the last one: the
     review is then graded without data (missing data -> D)."""
     final = bool(payload.get("final"))
-    context = {"period": period, "due_on": review_due_on, "offset": payload.get("offset")}
+    context = {"period": review.period, "due_on": review.due_on, "offset": payload.get("offset")}
     e.notify("review_reminder", context=context, key=key)
     if payload.get("escalate", final):
         audience = ESCALATION_AUDIENCE.get(str(payload.get("escalate_to")), "manager")

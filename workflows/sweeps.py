@@ -274,18 +274,9 @@ def _review_submission_due(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
         return False
     t = _tenancy(w, d)
     reminders = rules.for_tenancy(w, t).review.reminders
-    assert review.id is not None
-    effects = w.effects(t)
-    decide_now = sweep_rules.submission_overdue(
-        effects,
-        w.calendar,
-        reminders,
-        review_id=review.id,
-        period=review.period,
-        review_due_on=review.due_on,
-        deadline_due_on=d.due_on,
+    decide_now = w.decide(
+        t, sweep_rules.submission_overdue, w.calendar, reminders, review, deadline_due_on=d.due_on
     )
-    w.apply(effects)
     if decide_now:
         _decide_without_data(w, t, review, run)
     return True
@@ -298,11 +289,7 @@ def _review_overdue_reminder(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     if review is None:
         return False
     t = _tenancy(w, d)
-    effects = w.effects(t)
-    final = sweep_rules.overdue_reminder(
-        effects, d.payload, key=d.dedupe_key, period=review.period, review_due_on=review.due_on
-    )
-    w.apply(effects)
+    final = w.decide(t, sweep_rules.overdue_reminder, review, d.payload, key=d.dedupe_key)
     if final:
         _decide_without_data(w, t, review, run)
     return True

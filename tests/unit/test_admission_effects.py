@@ -132,13 +132,7 @@ def context(e: Effects, index: int = 0) -> dict[str, Any]:
 def test_applying_inserts_the_application_and_starts_the_chain_at_the_created_version() -> None:
     e = Effects(tenancy(APPLIED, audit_seq=0, version=1), now=NOW, today=TODAY, new_version=2)
     step, ref = applications.apply(
-        e,
-        firm_uscc=FIRM.uscc,
-        space_code="MC3",
-        requested_area_m2=120.0,
-        profile={"staff": 18},
-        actor="企业",
-        reason=None,
+        e, requested_area_m2=120.0, profile={"staff": 18}, actor="企业", reason=None
     )
     assert (step.trigger, step.from_state, step.to_state, step.version) == (
         "apply",
