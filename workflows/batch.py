@@ -328,8 +328,10 @@ def decide_cycle_batch(
         cap = rb.review.grade_cap
         scored: dict[int, rbook.ReviewDecision] = {}  # every decision, without its trace
         held: list[int] = []  # graded at the capped grade: written once the cap is known
-        for part in _chunks(cohort.decidable, chunk):
-            with collector_paused():
+        # One pause for the cohort, not one a chunk: every decision is kept (``scored``) until
+        # the cap is known, and a collection after each chunk would walk all of them again.
+        with collector_paused():
+            for part in _chunks(cohort.decidable, chunk):
                 loaded = _load(conn, part, period)
                 final = []
                 for t, decision in decide.score(loaded):
@@ -339,12 +341,11 @@ def decide_cycle_batch(
                     else:
                         final.append((decide.effects(t, loaded, decision), decision.consequence))
                 decide.write(final, report)
-            if progress:
-                progress(len(final), report.selected)
-        if held:
-            capped = apply_cap(rb, cohort.recorded, scored)
-            for part in _chunks(held, chunk):
-                with collector_paused():
+                if progress:
+                    progress(len(final), report.selected)
+            if held:
+                capped = apply_cap(rb, cohort.recorded, scored)
+                for part in _chunks(held, chunk):
                     loaded = _load(conn, part, period)
                     final = []
                     for t, decision in decide.score(loaded):
@@ -365,8 +366,8 @@ def decide_cycle_batch(
                             )
                         )
                     decide.write(final, report)
-                if progress:
-                    progress(len(final), report.selected)
+                    if progress:
+                        progress(len(final), report.selected)
     report.seconds = time.perf_counter() - started
     return report
 
