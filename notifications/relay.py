@@ -219,8 +219,21 @@ class Relay:
         with Session(self.engine) as session, session.begin():
             conn = session.connection()  # Core rows, not ORM objects: lean on the hot path
             c = OUTBOX.c
-            stmt = (
-                core_select(
+            due = (
+                core_select(c.id)
+                .where(c.status == "pending", c.next_attempt_at <= now)
+                .order_by(c.next_attempt_at, c.id)
+                .limit(self.batch_size)
+            )
+            if self.engine.dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            # One statement takes the lease and reads the rows (UPDATE … RETURNING, on both
+            # databases): ``attempts`` comes back counted up, this relay's fencing token.
+            claimed = (
+                update(OUTBOX)
+                .where(c.id.in_(due.scalar_subquery()))
+                .values(next_attempt_at=self.lease_until(now), attempts=c.attempts + 1)
+                .returning(
                     c.id,
                     c.dedupe_key,
                     c.message,
@@ -232,21 +245,11 @@ class Relay:
                     c.tenancy_id,
                     c.created_at,
                 )
-                .where(c.status == "pending", c.next_attempt_at <= now)
-                .order_by(c.next_attempt_at, c.id)
-                .limit(self.batch_size)
             )
-            if self.engine.dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = conn.execute(stmt).all()
+            # RETURNING gives no order: the batch is delivered in the order it was due.
+            rows = sorted(conn.execute(claimed).all(), key=lambda r: r.id)
             if not rows:
                 return [], {}, 0
-            ids = [r.id for r in rows]
-            conn.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id.in_(ids))
-                .values(next_attempt_at=self.lease_until(now), attempts=OUTBOX.c.attempts + 1)
-            )
             jobs = [
                 _Job(
                     r.id,
@@ -256,13 +259,13 @@ class Relay:
                     r.locale,
                     dict(r.context or {}),
                     r.firm_id,
-                    r.attempts + 1,
+                    r.attempts,
                 )
                 for r in rows
             ]
             # A notice claimed for the first time queues its webhook / robot deliveries now,
             # in this transaction (insert-if-absent: a retried notice queues nothing twice).
-            queued = hooks.fan_out(conn, [r for r in rows if r.attempts == 0], now)
+            queued = hooks.fan_out(conn, [r for r in rows if r.attempts == 1], now)
             notices = [j for j in jobs if not j.integration]
             if self.smtp is not None:
                 self._address(session, notices, self.smtp)
