@@ -44,12 +44,8 @@ MESSAGES = vocabulary.MESSAGES
 DEADLINE_KINDS = vocabulary.DEADLINES
 ROLES = vocabulary.ROLES
 ACCOUNT_STATUS = vocabulary.ACCOUNT_STATUS
-PART_NAMES: dict[str, Words] = {
-    "subject": ("标题", "subject"),
-    "text": ("纯文本正文", "plain text"),
-    "html": ("HTML 正文", "HTML"),
-}
-LOCALE_NAMES: dict[str, Words] = {"zh-CN": ("中文", "Chinese"), "en": ("英文", "English")}
+PART_NAMES = vocabulary.PARTS
+LOCALE_NAMES = vocabulary.LOCALES
 
 
 def error_in_words(error: str | None) -> Words | None:

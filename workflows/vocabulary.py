@@ -51,6 +51,10 @@ HANDOVER = _TABLES["handover"]
 HANDLING = _TABLES["handling"]
 #: The rulebook's periods (``[periods]``), as its pages and a decision's trace name them.
 PERIODS = _TABLES["periods"]
+#: How much of a firm's benefits an exit claws back (the rulebook's ``clawback``).
+CLAWBACK = _TABLES["clawback"]
+#: How the rulebook's grade cap rounds the number of firms it allows.
+ROUNDING = _TABLES["rounding"]
 #: The kinds of preferential benefit a firm is granted (clawed back on some exits).
 BENEFITS = _TABLES["benefits"]
 #: The kinds of objection a firm or a third party lodges.
@@ -65,6 +69,10 @@ ROLES = _TABLES["roles"]
 ACCOUNT_STATUS = _TABLES["account_status"]
 #: Who a notice is for (``notifications.catalog.AUDIENCES``).
 AUDIENCES = _TABLES["audiences"]
+#: The parts of a message template.
+PARTS = _TABLES["parts"]
+#: The languages a message template is written in.
+LOCALES = _TABLES["locales"]
 #: Where a notice in the outbox stands.
 OUTBOX_STATUS = _TABLES["outbox_status"]
 #: What a step is called, by its audit trigger: the table's transitions and the steps that
