@@ -43,7 +43,7 @@ from lifecycle.table import (
 from workflows import forms, rules
 from workflows.core import Work
 from workflows.paging import Paging
-from workflows.queries_http import SCORING_STATES
+from workflows.queries_http import SCORING_STATES, with_firm_and_space
 
 #: The states of the queue by default: applications an operator still has to act on (an
 #: admitted firm's agreement is still to sign).
@@ -123,9 +123,7 @@ def application_queue(
         if state not in APPLICATION_STATES:
             raise InvalidInput("state", f"must be one of {', '.join(APPLICATION_STATES)}", state)
     stmt = (
-        select(Tenancy, Firm, Space, Application)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        with_firm_and_space(select(Tenancy, Firm, Space, Application))
         .join(Application, col(Application.tenancy_id) == col(Tenancy.id))
         .where(col(Tenancy.state).in_(list(states)))
     )
@@ -214,9 +212,7 @@ def _tenancy_rulebook(w: Work, t: Tenancy, sp: Space) -> rbook.Rulebook:
 
 def _load(w: Work, tenancy_id: int) -> tuple[Tenancy, Firm, Space, Application]:
     row = w.session.exec(
-        select(Tenancy, Firm, Space, Application)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        with_firm_and_space(select(Tenancy, Firm, Space, Application))
         .join(Application, col(Application.tenancy_id) == col(Tenancy.id))
         .where(col(Tenancy.id) == tenancy_id)
     ).first()

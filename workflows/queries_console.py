@@ -34,6 +34,7 @@ from lifecycle.table import STATES
 from workflows import console_actions, queries, rules, vocabulary
 from workflows.core import Work
 from workflows.paging import Paging
+from workflows.queries_http import with_firm_and_space
 from workflows.trace_words import trace_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -139,10 +140,7 @@ def _ahead(w: Work, ids: list[int], everywhere: bool) -> dict[str, Any]:
             col(Tenancy.space_id).in_(ids)
         )
     listed = w.session.exec(
-        select(Deadline, Firm.name, Space.code)
-        .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        with_firm_and_space(select(Deadline, Firm.name, Space.code), Deadline.tenancy_id)
         .where(*window, col(Tenancy.space_id).in_(ids))
         .order_by(col(Deadline.due_at), col(Deadline.id))
         .limit(AHEAD_LISTED)
@@ -360,10 +358,7 @@ def tenancy_list(
     if not ids:
         return []
     rows = w.session.exec(
-        select(Tenancy, Firm, Space)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(col(Tenancy.id).in_(ids))
+        with_firm_and_space(select(Tenancy, Firm, Space)).where(col(Tenancy.id).in_(ids))
     ).all()
     by_id = {t.id: (t, f, s) for t, f, s in rows}
     out = []

@@ -26,6 +26,7 @@ from notifications.render import Override, Renderer
 from workflows import identity, rules, vocabulary
 from workflows.core import Work
 from workflows.paging import Paging
+from workflows.queries_http import with_firm_and_space
 from workflows.queries_ops import template_history
 
 Words = vocabulary.Words
@@ -165,12 +166,8 @@ def failed_deadlines(
 ) -> list[dict[str, Any]]:
     """Deadlines whose sweep failed, with the tenancy's firm and space and the reason;
     narrowed to ``space_ids`` when given."""
-    stmt = (
-        select(Deadline, Space.code, Firm.name)
-        .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .where(Deadline.status == "failed")
+    stmt = with_firm_and_space(select(Deadline, Space.code, Firm.name), Deadline.tenancy_id).where(
+        Deadline.status == "failed"
     )
     if space_ids is not None:
         stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))
