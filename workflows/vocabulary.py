@@ -75,6 +75,10 @@ PARTS = _TABLES["parts"]
 LOCALES = _TABLES["locales"]
 #: Where a notice in the outbox stands.
 OUTBOX_STATUS = _TABLES["outbox_status"]
+#: Units as a person reads them (a form field's unit, :mod:`workflows.forms`).
+UNITS = _TABLES["units"]
+#: Facts of an event shown with a name on a tenancy's page (others are left to the trace).
+FACTS = _TABLES["facts"]
 #: What a step is called, by its audit trigger: the table's transitions and the steps that
 #: record without changing the state.
 STEPS: dict[str, Words] = {
