@@ -183,27 +183,9 @@ def rubric(rb: rbook.Rulebook) -> dict[str, Any]:
     """The scoring rubric: each criterion with its maximum and its anchored bands, and the
     panel's rules (minimum reviewers, trimming, pass and priority lines)."""
     sc = rb.admission.scoring
-    return {
-        "criteria": [
-            {
-                "id": c.id,
-                "label_zh": c.label_zh,
-                "label_en": c.label_en,
-                "weight": c.weight,
-                "bands": [
-                    {"min": b.min, "max": b.max, "label_zh": b.label_zh, "label_en": b.label_en}
-                    for b in c.bands
-                ],
-            }
-            for c in sc.criteria
-        ],
-        "min_reviewers": sc.min_reviewers,
-        "trim_from": sc.trim_from,
-        "trim_each_end": sc.trim_each_end,
-        "pass_score": sc.pass_score,
-        "priority_score": sc.priority_score,
-        "max_total": sum(c.weight for c in sc.criteria),
-    }
+    section = sc.model_dump(mode="json")  # the rubric is the whole [admission.scoring]
+    criteria = section.pop("criteria")
+    return {"criteria": criteria, **section, "max_total": sum(c.weight for c in sc.criteria)}
 
 
 def _tenancy_rulebook(w: Work, t: Tenancy, sp: Space) -> rbook.Rulebook:
