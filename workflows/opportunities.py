@@ -11,10 +11,8 @@ command writes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from db.effects import Rows
 from db.repositories import FirmRow
 from lifecycle import opportunities as opp
 from lifecycle.errors import Forbidden, InvalidInput, NotFound
@@ -147,14 +145,13 @@ def attach_to_entry(w: Work, cmd: AttachToEntry) -> dict[str, Any]:
     return {"entry_id": entry["id"], "attachments": len(files)}
 
 
-def _review(
-    w: Work, cmd: ReturnEntry | AcceptEntry, decision: Callable[..., Rows], status: str
-) -> dict[str, Any]:
-    """An operator's review of an entry (returned or accepted), decided by ``decision``."""
+def _review(w: Work, cmd: ReturnEntry | AcceptEntry, verdict: str) -> dict[str, Any]:
+    """An operator's verdict on an entry (:data:`~workflows.opportunity_rules.VERDICTS`)."""
     entry = entry_of(w, cmd.entry_id)
-    rows = decision(
+    rows = decide.review_entry(
         entry,
         party_of(w, entry),
+        verdict,
         head=_head(w, "entry", entry["id"]),
         actor=cmd.actor,
         reason=cmd.reason,
@@ -162,15 +159,15 @@ def _review(
         today=w.today,
     )
     w.apply_rows(rows)
-    return {"entry_id": entry["id"], "status": status}
+    return {"entry_id": entry["id"], "status": decide.VERDICTS[verdict][0]}
 
 
 def return_entry(w: Work, cmd: ReturnEntry) -> dict[str, Any]:
-    return _review(w, cmd, decide.return_entry, opp.RETURNED)
+    return _review(w, cmd, "return")
 
 
 def accept_entry(w: Work, cmd: AcceptEntry) -> dict[str, Any]:
-    return _review(w, cmd, decide.accept_entry, opp.ACCEPTED)
+    return _review(w, cmd, "accept")
 
 
 # ---- numbered lists ---------------------------------------------------------------------------

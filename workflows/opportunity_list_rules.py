@@ -12,7 +12,7 @@ from datetime import date, datetime
 from db.effects import Ref, Rows
 from lifecycle import opportunities as opp
 from lifecycle.errors import Conflict, InvalidInput
-from workflows.opportunity_rules import Head, Party, Row, chain_event, next_seq, notice, start, step
+from workflows.opportunity_rules import Chains, Head, Party, Row, next_seq, notice
 
 
 # ---- numbered lists ---------------------------------------------------------------------------
@@ -28,10 +28,9 @@ def create_list(
             f"第{n}期清单已存在 / list {n} exists already", subject="opportunity_list", number=n
         )
     text = opp.check_text("list_title", title)
-    rows = Rows()
-    start(
-        rows,
-        "opportunity_lists",
+    chains = Chains(actor, now)
+    chains.start(
+        "list",
         {
             "number": n,
             "title": text,
@@ -42,14 +41,11 @@ def create_list(
             "created_at": now,
             "published_at": None,
         },
-        subject="list",
-        actor=actor,
         action="create",
         to_status=opp.DRAFT,
-        now=now,
         data={"number": n, "title": text},
     )
-    return rows, n
+    return chains.rows, n
 
 
 def _require_draft(the_list: Row, action: str) -> None:
@@ -84,7 +80,7 @@ def arrange(
     if len(wanted) > opp.MAX_LIST_ITEMS:
         raise InvalidInput("entry_ids", f"最多 {opp.MAX_LIST_ITEMS} 条 / at most that many")
     current = {e["id"] for e in on_list}
-    rows = Rows()
+    chains = Chains(actor, now)
     for position, entry_id in enumerate(wanted, start=1):
         entry = found.get(entry_id)
         if entry is None:
@@ -92,7 +88,7 @@ def arrange(
                 "entry_ids", f"条目 {entry_id} 不存在 / no entry {entry_id}", entry_id
             )
         if entry_id in current:
-            rows.update("opportunity_entries", entry_id, position=position, updated_at=now)
+            chains.rows.update("opportunity_entries", entry_id, position=position, updated_at=now)
             continue
         opp.require_status(
             "opportunity_entry", entry_id, entry["status"], frozenset({opp.ACCEPTED}), "list"
@@ -101,9 +97,8 @@ def arrange(
             raise InvalidInput(
                 "entry_ids", f"条目 {entry_id} 已过有效期 / entry {entry_id} has expired", entry_id
             )
-        step(
-            rows,
-            "opportunity_entries",
+        chains.step(
+            "entry",
             entry_id,
             {
                 "status": opp.LISTED,
@@ -112,44 +107,35 @@ def arrange(
                 "updated_at": now,
             },
             head=heads.get(entry_id),
-            subject="entry",
-            actor=actor,
             action="list",
             from_status=opp.ACCEPTED,
             to_status=opp.LISTED,
-            now=now,
             data={"list": the_list["number"]},
         )
     for entry in on_list:
         if entry["id"] in wanted:
             continue
-        step(
-            rows,
-            "opportunity_entries",
+        chains.step(
+            "entry",
             entry["id"],
             {"status": opp.ACCEPTED, "list_id": None, "position": None, "updated_at": now},
             head=heads.get(entry["id"]),
-            subject="entry",
-            actor=actor,
             action="unlist",
             from_status=opp.LISTED,
             to_status=opp.ACCEPTED,
-            now=now,
             data={"list": the_list["number"]},
         )
-    chain_event(
-        rows,
+    chains.step(
+        "list",
+        the_list["id"],
+        {},  # the order is the entries' positions: the list's row stays as it is
         head=list_head,
-        subject="list",
-        subject_id=the_list["id"],
-        actor=actor,
         action="arrange",
         from_status=opp.DRAFT,
         to_status=opp.DRAFT,
-        now=now,
         data={"entries": list(wanted)},
     )
-    return rows
+    return chains.rows
 
 
 def list_item(entry: Row, n: int, party: Party) -> Row:
@@ -203,10 +189,9 @@ def publish(
         "items": [list_item(e, n, parties[e["id"]]) for n, e in enumerate(entries, start=1)],
     }
     digest = opp.content_hash(content)
-    rows = Rows()
-    step(
-        rows,
-        "opportunity_lists",
+    chains = Chains(actor, now)
+    chains.step(
+        "list",
         the_list["id"],
         {
             "status": opp.LIST_PUBLISHED,
@@ -215,32 +200,25 @@ def publish(
             "published_at": now,
         },
         head=list_head,
-        subject="list",
-        actor=actor,
         action="publish",
         from_status=opp.DRAFT,
         to_status=opp.LIST_PUBLISHED,
-        now=now,
         data={"content_hash": digest, "entries": [e["id"] for e in entries]},
     )
     for n, entry in enumerate(entries, start=1):
         head = heads.get(entry["id"])
-        step(
-            rows,
-            "opportunity_entries",
+        chains.step(
+            "entry",
             entry["id"],
             {"status": opp.PUBLISHED, "updated_at": now},
             head=head,
-            subject="entry",
-            actor=actor,
             action="publish",
             from_status=opp.LISTED,
             to_status=opp.PUBLISHED,
-            now=now,
             data={"list": the_list["number"], "n": n, "content_hash": digest},
         )
         notice(
-            rows,
+            chains.rows,
             "opportunity_published",
             entry,
             parties[entry["id"]],
@@ -249,7 +227,7 @@ def publish(
             today=today,
             context={"list": {"number": the_list["number"], "title": the_list["title"], "n": n}},
         )
-    return rows, digest
+    return chains.rows, digest
 
 
 # ---- matching ---------------------------------------------------------------------------------
@@ -279,10 +257,9 @@ def introduce(
             id=existing["id"],
         )
     text = opp.check_text("note", note, optional=True)
-    rows = Rows()
-    ref = start(
-        rows,
-        "introductions",
+    chains = Chains(actor, now)
+    ref = chains.start(
+        "introduction",
         {
             "need_id": need["id"],
             "supply_id": supply["id"],
@@ -292,15 +269,12 @@ def introduce(
             "created_at": now,
             "updated_at": now,
         },
-        subject="introduction",
-        actor=actor,
         action="introduce",
         to_status="introduced",
-        now=now,
         data={"need": need["id"], "supply": supply["id"]},
         reason=text,
     )
-    return rows, ref
+    return chains.rows, ref
 
 
 def record_outcome(
@@ -321,19 +295,15 @@ def record_outcome(
     if outcome == intro["outcome"]:
         raise InvalidInput("outcome", "与现有结果相同 / the same as recorded", outcome)
     text = opp.check_text("note", note, optional=True)
-    rows = Rows()
-    step(
-        rows,
-        "introductions",
+    chains = Chains(actor, now)
+    chains.step(
+        "introduction",
         intro["id"],
         {"outcome": outcome, "note": text or intro["note"], "updated_at": now},
         head=head,
-        subject="introduction",
-        actor=actor,
         action="outcome",
         from_status=intro["outcome"],
         to_status=outcome,
-        now=now,
         reason=text,
     )
-    return rows
+    return chains.rows

@@ -38,104 +38,90 @@ class ChainHash(RefKey):
         return opp.event_hash(**fields)
 
 
-def chain_event(
-    rows: Rows,
-    *,
-    head: Head,
-    subject: str,
-    subject_id: int | Ref,
-    actor: str,
-    action: str,
-    from_status: str | None,
-    to_status: str,
-    now: datetime,
-    reason: str | None = None,
-    data: Mapping[str, Any] | None = None,
-) -> None:
-    """Append the next event of a subject's chain (``head``: its last (seq, hash))."""
-    seq, prev = (0, GENESIS) if head is None else head
-    row: Row = {
-        "subject": subject,
-        "subject_id": subject_id,
-        "seq": seq + 1,
-        "actor": actor,
-        "action": action,
-        "from_status": from_status,
-        "to_status": to_status,
-        "reason": reason,
-        "data": dict(data or {}),
-        "occurred_at": now,
-        "prev_hash": prev,
-    }
-    if isinstance(subject_id, Ref):
-        row["hash"] = ChainHash("", subject_id, "", row)
-    else:
-        row["hash"] = opp.event_hash(**{k: row[k] for k in opp.HASHED})
-    rows.insert("opportunity_events", **row)
+#: The table each kind of subject with a hash chain is kept in.
+TABLES = {
+    "entry": "opportunity_entries",
+    "list": "opportunity_lists",
+    "introduction": "introductions",
+}
+#: A step on a subject's chain: its action, the status it leaves (None: the first step) and
+#: the status it reaches.
+Move = tuple[str, str | None, str]
+Data = Mapping[str, Any] | None
 
 
-def start(
-    rows: Rows,
-    table: str,
-    values: Mapping[str, Any],
-    *,
-    subject: str,
-    actor: str,
-    action: str,
-    to_status: str,
-    now: datetime,
-    reason: str | None = None,
-    data: Mapping[str, Any] | None = None,
-) -> Ref:
-    """Insert a subject's row and the first event of its chain; the row's ref."""
-    ref = rows.insert(table, **values)
-    chain_event(
-        rows,
-        head=None,
-        subject=subject,
-        subject_id=ref,
-        actor=actor,
-        action=action,
-        from_status=None,
-        to_status=to_status,
-        now=now,
-        reason=reason,
-        data=data,
-    )
-    return ref
+@dataclass(slots=True)
+class Chains:
+    """What one command writes, by one actor at one time: subjects' rows inserted or updated,
+    each with the next event of its hash chain (and, beside them in ``rows``, the notices)."""
 
+    actor: str
+    now: datetime
+    rows: Rows = field(default_factory=Rows)
 
-def step(
-    rows: Rows,
-    table: str,
-    row_id: int,
-    values: Mapping[str, Any],
-    *,
-    head: Head,
-    subject: str,
-    actor: str,
-    action: str,
-    from_status: str | None,
-    to_status: str,
-    now: datetime,
-    reason: str | None = None,
-    data: Mapping[str, Any] | None = None,
-) -> None:
-    """Update a subject's row and append the next event of its chain."""
-    rows.update(table, row_id, **values)
-    chain_event(
-        rows,
-        head=head,
-        subject=subject,
-        subject_id=row_id,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        now=now,
-        reason=reason,
-        data=data,
-    )
+    def start(
+        self,
+        subject: str,
+        values: Mapping[str, Any],
+        *,
+        action: str,
+        to_status: str,
+        reason: str | None = None,
+        data: Data = None,
+    ) -> Ref:
+        """Insert a subject's row and the first event of its chain; the row's ref."""
+        ref = self.rows.insert(TABLES[subject], **values)
+        self._event(subject, ref, None, (action, None, to_status), reason, data)
+        return ref
+
+    def step(
+        self,
+        subject: str,
+        row_id: int,
+        values: Mapping[str, Any],
+        *,
+        head: Head,
+        action: str,
+        from_status: str,
+        to_status: str,
+        reason: str | None = None,
+        data: Data = None,
+    ) -> None:
+        """Update a subject's row (unless ``values`` is empty) and append the next event of
+        its chain (``head``: its last (seq, hash))."""
+        if values:
+            self.rows.update(TABLES[subject], row_id, **values)
+        self._event(subject, row_id, head, (action, from_status, to_status), reason, data)
+
+    def _event(
+        self,
+        subject: str,
+        subject_id: int | Ref,
+        head: Head,
+        move: Move,
+        reason: str | None,
+        data: Data,
+    ) -> None:
+        seq, prev = (0, GENESIS) if head is None else head
+        action, from_status, to_status = move
+        row: Row = {
+            "subject": subject,
+            "subject_id": subject_id,
+            "seq": seq + 1,
+            "actor": self.actor,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason": reason,
+            "data": dict(data or {}),
+            "occurred_at": self.now,
+            "prev_hash": prev,
+        }
+        if isinstance(subject_id, Ref):
+            row["hash"] = ChainHash("", subject_id, "", row)
+        else:
+            row["hash"] = opp.event_hash(**{k: row[k] for k in opp.HASHED})
+        self.rows.insert("opportunity_events", **row)
 
 
 @dataclass(slots=True)
@@ -253,10 +239,9 @@ def submit(
     missing = [n for n in ENTRY_FIELDS if n not in values and n not in ("contact_phone",)]
     if missing:
         raise InvalidInput(missing[0], "不能为空 / must not be empty")
-    rows = Rows()
-    ref = start(
-        rows,
-        "opportunity_entries",
+    chains = Chains(actor, now)
+    ref = chains.start(
+        "entry",
         {
             "space_id": party.space["id"],
             "firm_id": None if party.firm is None else party.firm.id,
@@ -271,18 +256,15 @@ def submit(
             "contact_phone": None,
             **values,
         },
-        subject="entry",
-        actor=actor,
         action="submit",
         to_status=opp.SUBMITTED,
-        now=now,
         data={
             "kind": opp.kind_of(kind),
             "space": party.space["code"],
             **({"attachments": list(attachments)} if attachments else {}),
         },
     )
-    return rows, ref
+    return chains.rows, ref
 
 
 def edit(
@@ -313,23 +295,19 @@ def edit(
     if not changes and not resubmitted:
         raise InvalidInput("changes", "没有要修改的内容 / nothing to change")
     to_status = opp.SUBMITTED if resubmitted else status
-    rows = Rows()
-    step(
-        rows,
-        "opportunity_entries",
+    chains = Chains(actor, now)
+    chains.step(
+        "entry",
         entry["id"],
         {**{k: values[k] for k in changes}, "status": to_status, "updated_at": now},
         head=head,
-        subject="entry",
-        actor=actor,
         action="resubmit" if resubmitted else "edit",
         from_status=status,
         to_status=to_status,
         reason=reason,
-        now=now,
         data={"changes": changes},
     )
-    return rows, changes
+    return chains.rows, changes
 
 
 def attach(
@@ -351,31 +329,35 @@ def attach(
     if not files:
         raise InvalidInput("attachments", "请选择要上传的文件 / choose a file to upload")
     check_count(len(set(carried) | {str(f["sha256"]) for f in files}), MAX_ENTRY_FILES)
-    rows = Rows()
-    step(
-        rows,
-        "opportunity_entries",
+    chains = Chains(actor, now)
+    chains.step(
+        "entry",
         entry["id"],
         {"updated_at": now},
         head=head,
-        subject="entry",
-        actor=actor,
         action="attach",
         from_status=status,
         to_status=status,
-        now=now,
         data={"attachments": list(files)},
     )
-    return rows
+    return chains.rows
 
 
 def _shown(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def return_entry(
+#: An operator's verdicts on an entry: the status each leads to and the firm's notice.
+VERDICTS = {
+    "return": (opp.RETURNED, "opportunity_returned"),
+    "accept": (opp.ACCEPTED, "opportunity_accepted"),
+}
+
+
+def review_entry(
     entry: Row,
     party: Party,
+    verdict: str,
     *,
     head: Head,
     actor: str,
@@ -383,92 +365,41 @@ def return_entry(
     now: datetime,
     today: date,
 ) -> Rows:
-    """The entry back to its submitter with the reason (its firm is told)."""
-    opp.require_status("opportunity_entry", entry["id"], entry["status"], opp.RETURNABLE, "return")
-    text = opp.check_text("reason", reason)
-    return _reviewed(
-        entry,
-        party,
-        action="return",
-        to_status=opp.RETURNED,
-        return_reason=text,
-        reason=text,
-        message="opportunity_returned",
-        context={"reason": text},
-        head=head,
-        actor=actor,
-        now=now,
-        today=today,
-    )
-
-
-def accept_entry(
-    entry: Row,
-    party: Party,
-    *,
-    head: Head,
-    actor: str,
-    reason: str | None,
-    now: datetime,
-    today: date,
-) -> Rows:
-    """The entry accepted: it waits for the next list (its firm is told)."""
-    opp.require_status(
-        "opportunity_entry", entry["id"], entry["status"], frozenset({opp.SUBMITTED}), "accept"
-    )
-    if entry["valid_until"] <= today:
-        raise InvalidInput(
-            "valid_until",
-            "已过有效期，须先修改有效期 / expired: edit its validity first",
-            entry["valid_until"].isoformat(),
+    """An operator's verdict on an entry, its firm told: ``return`` sends it back to its
+    submitter with the reason (required); ``accept`` lets it wait for the next list."""
+    context: Mapping[str, Any] | None = None
+    if verdict == "return":
+        opp.require_status(
+            "opportunity_entry", entry["id"], entry["status"], opp.RETURNABLE, "return"
         )
-    return _reviewed(
-        entry,
-        party,
-        action="accept",
-        to_status=opp.ACCEPTED,
-        return_reason=None,
-        reason=reason,
-        message="opportunity_accepted",
-        context=None,
-        head=head,
-        actor=actor,
-        now=now,
-        today=today,
-    )
-
-
-def _reviewed(
-    entry: Row,
-    party: Party,
-    *,
-    action: str,
-    to_status: str,
-    return_reason: str | None,
-    reason: str | None,
-    message: str,
-    context: Mapping[str, Any] | None,
-    head: Head,
-    actor: str,
-    now: datetime,
-    today: date,
-) -> Rows:
-    """An operator's verdict on an entry (returned or accepted): its status and the return
-    reason set, the step on its chain, its firm told."""
-    rows = Rows()
-    step(
-        rows,
-        "opportunity_entries",
+        reason = opp.check_text("reason", reason)
+        context = {"reason": reason}
+    else:
+        opp.require_status(
+            "opportunity_entry", entry["id"], entry["status"], frozenset({opp.SUBMITTED}), "accept"
+        )
+        if entry["valid_until"] <= today:
+            raise InvalidInput(
+                "valid_until",
+                "已过有效期，须先修改有效期 / expired: edit its validity first",
+                entry["valid_until"].isoformat(),
+            )
+    to_status, message = VERDICTS[verdict]
+    chains = Chains(actor, now)
+    chains.step(
+        "entry",
         entry["id"],
-        {"status": to_status, "return_reason": return_reason, "updated_at": now},
+        {
+            "status": to_status,
+            "return_reason": reason if verdict == "return" else None,
+            "updated_at": now,
+        },
         head=head,
-        subject="entry",
-        actor=actor,
-        action=action,
+        action=verdict,
         from_status=entry["status"],
         to_status=to_status,
         reason=reason,
-        now=now,
     )
-    notice(rows, message, entry, party, seq=next_seq(head), now=now, today=today, context=context)
-    return rows
+    seq = next_seq(head)
+    notice(chains.rows, message, entry, party, seq=seq, now=now, today=today, context=context)
+    return chains.rows
