@@ -11,6 +11,7 @@ command writes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from db.repositories import FirmRow
@@ -193,47 +194,34 @@ def create_list(w: Work, cmd: CreateList) -> dict[str, Any]:
     return {"number": number, "status": opp.DRAFT}
 
 
+def _draft(w: Work, number: int, joining: Sequence[int] = ()) -> decide_list.Draft:
+    """List 第``number``期 with its entries and the chain heads a decision on it steps (of the
+    list, of its entries and of those ``joining`` it)."""
+    the_list = list_numbered(w, number)
+    on_list = w.uow.opportunities.on_list(the_list["id"])
+    ids = {e["id"] for e in on_list} | set(joining)
+    heads = {i: _head(w, "entry", i) for i in ids}
+    return decide_list.Draft(the_list, on_list, heads, _head(w, "list", the_list["id"]))
+
+
 def arrange_list(w: Work, cmd: ArrangeList) -> dict[str, Any]:
-    repo = w.uow.opportunities
-    the_list = list_numbered(w, cmd.number)
-    on_list = repo.on_list(the_list["id"])
-    found = {e["id"]: e for e in repo.entries(list(cmd.entry_ids))}
-    touched = set(cmd.entry_ids) | {e["id"] for e in on_list}
-    heads = {i: _head(w, "entry", i) for i in touched}
+    draft = _draft(w, cmd.number, cmd.entry_ids)
+    found = {e["id"]: e for e in w.uow.opportunities.entries(list(cmd.entry_ids))}
     rows = decide_list.arrange(
-        the_list,
-        on_list,
-        list(cmd.entry_ids),
-        found,
-        heads,
-        _head(w, "list", the_list["id"]),
-        actor=cmd.actor,
-        now=w.now,
-        today=w.today,
+        draft, list(cmd.entry_ids), found, actor=cmd.actor, now=w.now, today=w.today
     )
     w.apply_rows(rows)
-    return {"number": the_list["number"], "entries": list(cmd.entry_ids)}
+    return {"number": draft.row["number"], "entries": list(cmd.entry_ids)}
 
 
 def publish_list(w: Work, cmd: PublishList) -> dict[str, Any]:
-    repo = w.uow.opportunities
-    the_list = list_numbered(w, cmd.number)
-    on_list = repo.on_list(the_list["id"])
-    parties = {e["id"]: party_of(w, e) for e in on_list}
-    heads = {e["id"]: _head(w, "entry", e["id"]) for e in on_list}
-    rows, digest = decide_list.publish(
-        the_list,
-        on_list,
-        parties,
-        heads,
-        _head(w, "list", the_list["id"]),
-        actor=cmd.actor,
-        now=w.now,
-        today=w.today,
-    )
+    draft = _draft(w, cmd.number)
+    parties = {e["id"]: party_of(w, e) for e in draft.on_list}
+    rows, digest = decide_list.publish(draft, parties, actor=cmd.actor, now=w.now, today=w.today)
     w.apply_rows(rows)
-    log.info("list %s published by %s: %s", the_list["number"], cmd.actor, digest)
-    return {"number": the_list["number"], "content_hash": digest, "entries": len(on_list)}
+    number = draft.row["number"]
+    log.info("list %s published by %s: %s", number, cmd.actor, digest)
+    return {"number": number, "content_hash": digest, "entries": len(draft.on_list)}
 
 
 # ---- matching ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ went. The entries' own steps, the chains and the notices are :mod:`workflows.opp
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from db.effects import Ref, Rows
@@ -48,23 +49,32 @@ def create_list(
     return chains.rows, n
 
 
-def _require_draft(the_list: Row, action: str) -> None:
-    if the_list["status"] != opp.DRAFT:
-        raise Conflict(
-            f"第{the_list['number']}期清单已发布，不能再修改 / list {the_list['number']} is "
-            f"published and frozen: cannot {action}",
-            subject="opportunity_list",
-            number=the_list["number"],
-        )
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A numbered list as a decision on it reads it: its row, the entries on it, the last
+    (seq, hash) of its own chain and of the chain of each entry the decision may step (those on
+    it, and those about to join it)."""
+
+    row: Row
+    on_list: Sequence[Row]
+    heads: Mapping[int, Head]
+    head: Head
+
+    def require_draft(self, action: str) -> None:
+        if self.row["status"] != opp.DRAFT:
+            number = self.row["number"]
+            raise Conflict(
+                f"第{number}期清单已发布，不能再修改 / list {number} is published and frozen: "
+                f"cannot {action}",
+                subject="opportunity_list",
+                number=number,
+            )
 
 
 def arrange(
-    the_list: Row,
-    on_list: Sequence[Row],
+    draft: Draft,
     wanted: Sequence[int],
     found: Mapping[int, Row],
-    heads: Mapping[int, Head],
-    list_head: Head,
     *,
     actor: str,
     now: datetime,
@@ -72,14 +82,14 @@ def arrange(
 ) -> Rows:
     """The draft list's entries in the order given: new ones listed, ones left out waiting
     again (``accepted``), each step on the entry's chain; the order on the list's."""
-    _require_draft(the_list, "arrange")
+    draft.require_draft("arrange")
     if len(set(wanted)) != len(wanted):
         raise InvalidInput(
             "entry_ids", "条目不能重复 / each entry once", ",".join(map(str, wanted))
         )
     if len(wanted) > opp.MAX_LIST_ITEMS:
         raise InvalidInput("entry_ids", f"最多 {opp.MAX_LIST_ITEMS} 条 / at most that many")
-    current = {e["id"] for e in on_list}
+    current = {e["id"] for e in draft.on_list}
     chains = Chains(actor, now)
     for position, entry_id in enumerate(wanted, start=1):
         entry = found.get(entry_id)
@@ -102,34 +112,34 @@ def arrange(
             entry_id,
             {
                 "status": opp.LISTED,
-                "list_id": the_list["id"],
+                "list_id": draft.row["id"],
                 "position": position,
                 "updated_at": now,
             },
-            head=heads.get(entry_id),
+            head=draft.heads.get(entry_id),
             action="list",
             from_status=opp.ACCEPTED,
             to_status=opp.LISTED,
-            data={"list": the_list["number"]},
+            data={"list": draft.row["number"]},
         )
-    for entry in on_list:
+    for entry in draft.on_list:
         if entry["id"] in wanted:
             continue
         chains.step(
             "entry",
             entry["id"],
             {"status": opp.ACCEPTED, "list_id": None, "position": None, "updated_at": now},
-            head=heads.get(entry["id"]),
+            head=draft.heads.get(entry["id"]),
             action="unlist",
             from_status=opp.LISTED,
             to_status=opp.ACCEPTED,
-            data={"list": the_list["number"]},
+            data={"list": draft.row["number"]},
         )
     chains.step(
         "list",
-        the_list["id"],
+        draft.row["id"],
         {},  # the order is the entries' positions: the list's row stays as it is
-        head=list_head,
+        head=draft.head,
         action="arrange",
         from_status=opp.DRAFT,
         to_status=opp.DRAFT,
@@ -164,11 +174,8 @@ def list_item(entry: Row, n: int, party: Party) -> Row:
 
 
 def publish(
-    the_list: Row,
-    on_list: Sequence[Row],
+    draft: Draft,
     parties: Mapping[int, Party],
-    heads: Mapping[int, Head],
-    list_head: Head,
     *,
     actor: str,
     now: datetime,
@@ -176,15 +183,15 @@ def publish(
 ) -> tuple[Rows, str]:
     """The list published and frozen: its content kept and hashed (the hash in the list's
     event), its entries ``published``, each firm told."""
-    _require_draft(the_list, "publish")
-    if not on_list:
+    draft.require_draft("publish")
+    if not draft.on_list:
         raise InvalidInput(
             "entries", "清单为空，不能发布 / the list has no entries: nothing to publish"
         )
-    entries = sorted(on_list, key=lambda e: e["position"])
+    entries = sorted(draft.on_list, key=lambda e: e["position"])
     content = {
-        "number": the_list["number"],
-        "title": the_list["title"],
+        "number": draft.row["number"],
+        "title": draft.row["title"],
         "published_on": today.isoformat(),
         "items": [list_item(e, n, parties[e["id"]]) for n, e in enumerate(entries, start=1)],
     }
@@ -192,21 +199,21 @@ def publish(
     chains = Chains(actor, now)
     chains.step(
         "list",
-        the_list["id"],
+        draft.row["id"],
         {
             "status": opp.LIST_PUBLISHED,
             "content": content,
             "content_hash": digest,
             "published_at": now,
         },
-        head=list_head,
+        head=draft.head,
         action="publish",
         from_status=opp.DRAFT,
         to_status=opp.LIST_PUBLISHED,
         data={"content_hash": digest, "entries": [e["id"] for e in entries]},
     )
     for n, entry in enumerate(entries, start=1):
-        head = heads.get(entry["id"])
+        head = draft.heads.get(entry["id"])
         chains.step(
             "entry",
             entry["id"],
@@ -215,7 +222,7 @@ def publish(
             action="publish",
             from_status=opp.LISTED,
             to_status=opp.PUBLISHED,
-            data={"list": the_list["number"], "n": n, "content_hash": digest},
+            data={"list": draft.row["number"], "n": n, "content_hash": digest},
         )
         notice(
             chains.rows,
@@ -225,7 +232,7 @@ def publish(
             seq=next_seq(head),
             now=now,
             today=today,
-            context={"list": {"number": the_list["number"], "title": the_list["title"], "n": n}},
+            context={"list": {"number": draft.row["number"], "title": draft.row["title"], "n": n}},
         )
     return chains.rows, digest
 
