@@ -174,12 +174,7 @@ def list_item(entry: Row, n: int, party: Party) -> Row:
 
 
 def publish(
-    draft: Draft,
-    parties: Mapping[int, Party],
-    *,
-    actor: str,
-    now: datetime,
-    today: date,
+    draft: Draft, parties: Mapping[int, Party], *, actor: str, now: datetime, today: date
 ) -> tuple[Rows, str]:
     """The list published and frozen: its content kept and hashed (the hash in the list's
     event), its entries ``published``, each firm told."""

@@ -202,6 +202,16 @@ ENTRY_FIELDS = (
 )
 
 
+#: What a new entry starts as, besides its fields (a phone number is optional) and who sent it.
+NEW_ENTRY: Row = {
+    "status": opp.SUBMITTED,
+    "return_reason": None,
+    "list_id": None,
+    "position": None,
+    "contact_phone": None,
+}
+
+
 def checked_fields(given: Mapping[str, Any], industries: Mapping[str, str], today: date) -> Row:
     """The given entry fields, each checked (a field left out is not in the result)."""
     out: Row = {}
@@ -246,14 +256,10 @@ def submit(
             "space_id": party.space["id"],
             "firm_id": None if party.firm is None else party.firm.id,
             "kind": opp.kind_of(kind),
-            "status": opp.SUBMITTED,
-            "return_reason": None,
-            "list_id": None,
-            "position": None,
+            **NEW_ENTRY,
             "submitted_by": actor,
             "created_at": now,
             "updated_at": now,
-            "contact_phone": None,
             **values,
         },
         action="submit",
