@@ -67,6 +67,10 @@ def _head(w: Work, subject: str, subject_id: int) -> decide.Head:
     return w.uow.opportunities.head(subject, subject_id)
 
 
+def _filed(w: Work, entry: Row) -> decide.Filed:
+    return decide.Filed(entry, party_of(w, entry), _head(w, "entry", entry["id"]))
+
+
 # ---- entries ----------------------------------------------------------------------------------
 def submit_entry(w: Work, cmd: SubmitEntry) -> dict[str, Any]:
     found = w.uow.registry.space(cmd.space)
@@ -114,11 +118,9 @@ def edit_entry(w: Work, cmd: EditEntry) -> dict[str, Any]:
     entry = entry_of(w, cmd.entry_id, cmd.as_firm)
     given = {name: getattr(cmd, name) for name in decide.ENTRY_FIELDS}
     rows, changes = decide.edit(
-        entry,
-        party_of(w, entry),
+        _filed(w, entry),
         given,
         by_firm=cmd.as_firm is not None,
-        head=_head(w, "entry", entry["id"]),
         actor=cmd.actor,
         reason=cmd.reason,
         now=w.now,
@@ -150,14 +152,7 @@ def _review(w: Work, cmd: ReturnEntry | AcceptEntry, verdict: str) -> dict[str, 
     """An operator's verdict on an entry (:data:`~workflows.opportunity_rules.VERDICTS`)."""
     entry = entry_of(w, cmd.entry_id)
     rows = decide.review_entry(
-        entry,
-        party_of(w, entry),
-        verdict,
-        head=_head(w, "entry", entry["id"]),
-        actor=cmd.actor,
-        reason=cmd.reason,
-        now=w.now,
-        today=w.today,
+        _filed(w, entry), verdict, actor=cmd.actor, reason=cmd.reason, now=w.now, today=w.today
     )
     w.apply_rows(rows)
     return {"entry_id": entry["id"], "status": decide.VERDICTS[verdict][0]}

@@ -133,6 +133,16 @@ class Party:
     industries: Mapping[str, str]  # code -> Chinese label
 
 
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """An entry as an operator's or its firm's decision on it reads it: its row, its space
+    and firm, and the last (seq, hash) of its chain."""
+
+    row: Row
+    party: Party
+    head: Head
+
+
 def notice(
     rows: Rows,
     message: str,
@@ -274,28 +284,27 @@ def submit(
 
 
 def edit(
-    entry: Row,
-    party: Party,
+    entry: Filed,
     given: Mapping[str, Any],
     *,
     by_firm: bool,
-    head: Head,
     actor: str,
     reason: str | None,
     now: datetime,
     today: date,
 ) -> tuple[Rows, dict[str, list[Any]]]:
     """The entry's changed fields (a returned entry its firm edits is submitted again)."""
-    status = entry["status"]
+    row = entry.row
+    status = row["status"]
     editable = frozenset({opp.SUBMITTED, opp.RETURNED}) if by_firm else opp.EDITABLE
-    opp.require_status("opportunity_entry", entry["id"], status, editable, "edit")
+    opp.require_status("opportunity_entry", row["id"], status, editable, "edit")
     values = checked_fields(
-        {k: v for k, v in given.items() if v is not None}, party.industries, today
+        {k: v for k, v in given.items() if v is not None}, entry.party.industries, today
     )
     changes = {
-        name: [_shown(entry[name]), _shown(value)]
+        name: [_shown(row[name]), _shown(value)]
         for name, value in values.items()
-        if entry[name] != value
+        if row[name] != value
     }
     resubmitted = status == opp.RETURNED
     if not changes and not resubmitted:
@@ -304,9 +313,9 @@ def edit(
     chains = Chains(actor, now)
     chains.step(
         "entry",
-        entry["id"],
+        row["id"],
         {**{k: values[k] for k in changes}, "status": to_status, "updated_at": now},
-        head=head,
+        head=entry.head,
         action="resubmit" if resubmitted else "edit",
         from_status=status,
         to_status=to_status,
@@ -361,11 +370,9 @@ VERDICTS = {
 
 
 def review_entry(
-    entry: Row,
-    party: Party,
+    entry: Filed,
     verdict: str,
     *,
-    head: Head,
     actor: str,
     reason: str | None,
     now: datetime,
@@ -373,39 +380,38 @@ def review_entry(
 ) -> Rows:
     """An operator's verdict on an entry, its firm told: ``return`` sends it back to its
     submitter with the reason (required); ``accept`` lets it wait for the next list."""
+    row = entry.row
     context: Mapping[str, Any] | None = None
     if verdict == "return":
-        opp.require_status(
-            "opportunity_entry", entry["id"], entry["status"], opp.RETURNABLE, "return"
-        )
+        opp.require_status("opportunity_entry", row["id"], row["status"], opp.RETURNABLE, "return")
         reason = opp.check_text("reason", reason)
         context = {"reason": reason}
     else:
         opp.require_status(
-            "opportunity_entry", entry["id"], entry["status"], frozenset({opp.SUBMITTED}), "accept"
+            "opportunity_entry", row["id"], row["status"], frozenset({opp.SUBMITTED}), "accept"
         )
-        if entry["valid_until"] <= today:
+        if row["valid_until"] <= today:
             raise InvalidInput(
                 "valid_until",
                 "已过有效期，须先修改有效期 / expired: edit its validity first",
-                entry["valid_until"].isoformat(),
+                row["valid_until"].isoformat(),
             )
     to_status, message = VERDICTS[verdict]
     chains = Chains(actor, now)
     chains.step(
         "entry",
-        entry["id"],
+        row["id"],
         {
             "status": to_status,
             "return_reason": reason if verdict == "return" else None,
             "updated_at": now,
         },
-        head=head,
+        head=entry.head,
         action=verdict,
-        from_status=entry["status"],
+        from_status=row["status"],
         to_status=to_status,
         reason=reason,
     )
-    seq = next_seq(head)
-    notice(chains.rows, message, entry, party, seq=seq, now=now, today=today, context=context)
+    seq = next_seq(entry.head)
+    notice(chains.rows, message, row, entry.party, seq=seq, now=now, today=today, context=context)
     return chains.rows
