@@ -42,8 +42,8 @@ from lifecycle.table import (
 )
 from workflows import forms, rules
 from workflows.core import Work
-from workflows.paging import Paging
-from workflows.queries_http import SCORING_STATES, with_firm_and_space
+from workflows.paging import Paging, sort_columns
+from workflows.queries_http import OWNER_SORTS, SCORING_STATES, with_firm_and_space
 
 #: The states of the queue by default: applications an operator still has to act on (an
 #: admitted firm's agreement is still to sign).
@@ -52,10 +52,8 @@ QUEUE_STATES = (APPLIED, INFO_REQUESTED, EVALUATING, PUBLICITY, ADMITTED)
 APPLICATION_STATES = (*QUEUE_STATES, REJECTED, WITHDRAWN)
 #: What the queue may be sorted by, and the column each sorts.
 QUEUE_SORTS = {
-    "id": col(Tenancy.id),
-    "firm": col(Firm.name),
-    "space": col(Space.code),
-    "state": col(Tenancy.state),
+    **sort_columns(Tenancy, "id", "state"),
+    **OWNER_SORTS,
     "submitted_at": col(Application.submitted_at),
     "area": col(Application.requested_area_m2),
 }

@@ -33,8 +33,8 @@ from lifecycle.rulebook.model import Rulebook
 from lifecycle.table import STATES
 from workflows import console_actions, queries, rules, vocabulary
 from workflows.core import Work
-from workflows.paging import Paging
-from workflows.queries_http import with_firm_and_space
+from workflows.paging import Paging, sort_columns
+from workflows.queries_http import OWNER_SORTS, with_firm_and_space
 from workflows.trace_words import trace_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -311,14 +311,7 @@ def _calendar_warnings(w: Work) -> list[dict[str, Any]]:
 
 # ---- the tenancy list ---------------------------------------------------------------------------
 #: The list's sortable columns and what each sorts by.
-SORTS: dict[str, Any] = {
-    "id": col(Tenancy.id),
-    "firm": col(Firm.name),
-    "state": col(Tenancy.state),
-    "space": col(Space.code),
-    "term_end": col(Tenancy.term_end),
-    "score": col(Tenancy.score),
-}
+SORTS = {**sort_columns(Tenancy, "id", "state", "term_end", "score"), **OWNER_SORTS}
 
 
 def tenancy_list(

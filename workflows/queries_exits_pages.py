@@ -28,19 +28,14 @@ from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import RESIDENT_STATES, allowed_triggers
 from workflows import answers, attachments, benefits, exit_rules, rules, vocabulary
 from workflows.core import Work
-from workflows.paging import Paging
-from workflows.queries_http import scoped, with_firm_and_space
+from workflows.paging import Paging, sort_columns
+from workflows.queries_http import OWNER_SORTS, scoped, with_firm_and_space
 
 #: The sorts the exit-case list allows, by key.
-EXIT_SORTS: dict[str, Any] = {
-    "id": col(ExitCase.id),
-    "firm": col(Firm.name),
-    "space": col(Space.code),
+EXIT_SORTS = {
+    **sort_columns(ExitCase, "id", "status", "objection_due_on", "vacate_due_on", "created_at"),
+    **OWNER_SORTS,
     "type": col(ExitCase.exit_type),
-    "status": col(ExitCase.status),
-    "objection_due_on": col(ExitCase.objection_due_on),
-    "vacate_due_on": col(ExitCase.vacate_due_on),
-    "created_at": col(ExitCase.created_at),
 }
 EXIT_TYPES = tuple(vocabulary.EXIT_TYPES)
 #: What a person reads for an exit case's type, status and the triggers of its events.

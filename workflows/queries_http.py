@@ -179,6 +179,10 @@ def scoped(stmt: S, space: str | None, space_ids: frozenset[int] | None, firm_id
     return stmt
 
 
+#: The sort keys of a list whose rows carry their tenancy's firm and space.
+OWNER_SORTS: dict[str, Any] = {"firm": col(Firm.name), "space": col(Space.code)}
+
+
 def with_firm_and_space(stmt: S, tenancy_id: Any = None) -> S:
     """``stmt`` joined to its tenancy's firm and space; first to the tenancy itself by
     ``tenancy_id`` (its table's column) when it reads another table (a case, a deadline)."""

@@ -25,7 +25,7 @@ from notifications.catalog import CATALOG, PARTS, spec
 from notifications.render import Override, Renderer
 from workflows import identity, rules, vocabulary
 from workflows.core import Work
-from workflows.paging import Paging
+from workflows.paging import Paging, sort_columns
 from workflows.queries_http import with_firm_and_space
 from workflows.queries_ops import template_history
 
@@ -79,14 +79,9 @@ def error_in_words(error: str | None) -> Words | None:
 
 
 # ---- the outbox ----------------------------------------------------------------------------
-_OUTBOX_SORTS = {
-    "id": col(OutboxMessage.id),
-    "created_at": col(OutboxMessage.created_at),
-    "attempts": col(OutboxMessage.attempts),
-    "status": col(OutboxMessage.status),
-    "message": col(OutboxMessage.message),
-    "next_attempt_at": col(OutboxMessage.next_attempt_at),
-}
+_OUTBOX_SORTS = sort_columns(
+    OutboxMessage, "id", "created_at", "attempts", "status", "message", "next_attempt_at"
+)
 
 
 def outbox_page(
@@ -149,12 +144,7 @@ def outbox_counts(w: Work) -> dict[str, int]:
 
 
 # ---- failed deadlines ----------------------------------------------------------------------
-_DEADLINE_SORTS = {
-    "due_at": col(Deadline.due_at),
-    "id": col(Deadline.id),
-    "kind": col(Deadline.kind),
-    "done_at": col(Deadline.done_at),
-}
+_DEADLINE_SORTS = sort_columns(Deadline, "due_at", "id", "kind", "done_at")
 
 
 def failed_deadlines(
