@@ -25,7 +25,7 @@ from lifecycle.errors import InnospaceError, InvalidInput
 from lifecycle.rulebook import ApplicationProfile, HardRequirement, Metric, Rulebook
 from lifecycle.rulebook.model_review import Veto
 from lifecycle.table import STATE_LABELS, STATES, TERMINAL, UNDER_REVIEW
-from workflows import residency, rules
+from workflows import residency, rules, vocabulary
 from workflows.commands import Command, SubmitReview
 from workflows.core import Work
 
@@ -33,16 +33,7 @@ FormName = Literal["profile", "figures"]
 FieldType = Literal["text", "date", "integer", "number", "bool", "choice"]
 
 #: Units as a person reads them (zh-CN, English).
-UNITS: dict[str, tuple[str, str]] = {
-    "yuan": ("元", "yuan"),
-    "m2": ("平方米", "m²"),
-    "count": ("个/人/次", "count"),
-    "percent": ("%", "percent"),
-    "bool": ("是/否", "yes/no"),
-    "date": ("日期 YYYY-MM-DD", "date YYYY-MM-DD"),
-    "text": ("文本", "text"),
-    "code": ("代码", "code"),
-}
+UNITS = vocabulary.UNITS
 
 YES_WORDS = frozenset({"是", "true", "yes", "y", "1", "√"})
 NO_WORDS = frozenset({"否", "false", "no", "n", "0", "×"})

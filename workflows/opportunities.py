@@ -11,10 +11,9 @@ command writes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
-from db.effects import Rows
 from db.repositories import FirmRow
 from lifecycle import opportunities as opp
 from lifecycle.errors import Forbidden, InvalidInput, NotFound
@@ -68,6 +67,10 @@ def _head(w: Work, subject: str, subject_id: int) -> decide.Head:
     return w.uow.opportunities.head(subject, subject_id)
 
 
+def _filed(w: Work, entry: Row) -> decide.Filed:
+    return decide.Filed(entry, party_of(w, entry), _head(w, "entry", entry["id"]))
+
+
 # ---- entries ----------------------------------------------------------------------------------
 def submit_entry(w: Work, cmd: SubmitEntry) -> dict[str, Any]:
     found = w.uow.registry.space(cmd.space)
@@ -115,11 +118,9 @@ def edit_entry(w: Work, cmd: EditEntry) -> dict[str, Any]:
     entry = entry_of(w, cmd.entry_id, cmd.as_firm)
     given = {name: getattr(cmd, name) for name in decide.ENTRY_FIELDS}
     rows, changes = decide.edit(
-        entry,
-        party_of(w, entry),
+        _filed(w, entry),
         given,
         by_firm=cmd.as_firm is not None,
-        head=_head(w, "entry", entry["id"]),
         actor=cmd.actor,
         reason=cmd.reason,
         now=w.now,
@@ -147,30 +148,22 @@ def attach_to_entry(w: Work, cmd: AttachToEntry) -> dict[str, Any]:
     return {"entry_id": entry["id"], "attachments": len(files)}
 
 
-def _review(
-    w: Work, cmd: ReturnEntry | AcceptEntry, decision: Callable[..., Rows], status: str
-) -> dict[str, Any]:
-    """An operator's review of an entry (returned or accepted), decided by ``decision``."""
+def _review(w: Work, cmd: ReturnEntry | AcceptEntry, verdict: str) -> dict[str, Any]:
+    """An operator's verdict on an entry (:data:`~workflows.opportunity_rules.VERDICTS`)."""
     entry = entry_of(w, cmd.entry_id)
-    rows = decision(
-        entry,
-        party_of(w, entry),
-        head=_head(w, "entry", entry["id"]),
-        actor=cmd.actor,
-        reason=cmd.reason,
-        now=w.now,
-        today=w.today,
+    rows = decide.review_entry(
+        _filed(w, entry), verdict, actor=cmd.actor, reason=cmd.reason, now=w.now, today=w.today
     )
     w.apply_rows(rows)
-    return {"entry_id": entry["id"], "status": status}
+    return {"entry_id": entry["id"], "status": decide.VERDICTS[verdict][0]}
 
 
 def return_entry(w: Work, cmd: ReturnEntry) -> dict[str, Any]:
-    return _review(w, cmd, decide.return_entry, opp.RETURNED)
+    return _review(w, cmd, "return")
 
 
 def accept_entry(w: Work, cmd: AcceptEntry) -> dict[str, Any]:
-    return _review(w, cmd, decide.accept_entry, opp.ACCEPTED)
+    return _review(w, cmd, "accept")
 
 
 # ---- numbered lists ---------------------------------------------------------------------------
@@ -196,47 +189,34 @@ def create_list(w: Work, cmd: CreateList) -> dict[str, Any]:
     return {"number": number, "status": opp.DRAFT}
 
 
+def _draft(w: Work, number: int, joining: Sequence[int] = ()) -> decide_list.Draft:
+    """List 第``number``期 with its entries and the chain heads a decision on it steps (of the
+    list, of its entries and of those ``joining`` it)."""
+    the_list = list_numbered(w, number)
+    on_list = w.uow.opportunities.on_list(the_list["id"])
+    ids = {e["id"] for e in on_list} | set(joining)
+    heads = {i: _head(w, "entry", i) for i in ids}
+    return decide_list.Draft(the_list, on_list, heads, _head(w, "list", the_list["id"]))
+
+
 def arrange_list(w: Work, cmd: ArrangeList) -> dict[str, Any]:
-    repo = w.uow.opportunities
-    the_list = list_numbered(w, cmd.number)
-    on_list = repo.on_list(the_list["id"])
-    found = {e["id"]: e for e in repo.entries(list(cmd.entry_ids))}
-    touched = set(cmd.entry_ids) | {e["id"] for e in on_list}
-    heads = {i: _head(w, "entry", i) for i in touched}
+    draft = _draft(w, cmd.number, cmd.entry_ids)
+    found = {e["id"]: e for e in w.uow.opportunities.entries(list(cmd.entry_ids))}
     rows = decide_list.arrange(
-        the_list,
-        on_list,
-        list(cmd.entry_ids),
-        found,
-        heads,
-        _head(w, "list", the_list["id"]),
-        actor=cmd.actor,
-        now=w.now,
-        today=w.today,
+        draft, list(cmd.entry_ids), found, actor=cmd.actor, now=w.now, today=w.today
     )
     w.apply_rows(rows)
-    return {"number": the_list["number"], "entries": list(cmd.entry_ids)}
+    return {"number": draft.row["number"], "entries": list(cmd.entry_ids)}
 
 
 def publish_list(w: Work, cmd: PublishList) -> dict[str, Any]:
-    repo = w.uow.opportunities
-    the_list = list_numbered(w, cmd.number)
-    on_list = repo.on_list(the_list["id"])
-    parties = {e["id"]: party_of(w, e) for e in on_list}
-    heads = {e["id"]: _head(w, "entry", e["id"]) for e in on_list}
-    rows, digest = decide_list.publish(
-        the_list,
-        on_list,
-        parties,
-        heads,
-        _head(w, "list", the_list["id"]),
-        actor=cmd.actor,
-        now=w.now,
-        today=w.today,
-    )
+    draft = _draft(w, cmd.number)
+    parties = {e["id"]: party_of(w, e) for e in draft.on_list}
+    rows, digest = decide_list.publish(draft, parties, actor=cmd.actor, now=w.now, today=w.today)
     w.apply_rows(rows)
-    log.info("list %s published by %s: %s", the_list["number"], cmd.actor, digest)
-    return {"number": the_list["number"], "content_hash": digest, "entries": len(on_list)}
+    number = draft.row["number"]
+    log.info("list %s published by %s: %s", number, cmd.actor, digest)
+    return {"number": number, "content_hash": digest, "entries": len(draft.on_list)}
 
 
 # ---- matching ---------------------------------------------------------------------------------

@@ -7,12 +7,13 @@ went. The entries' own steps, the chains and the notices are :mod:`workflows.opp
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from db.effects import Ref, Rows
 from lifecycle import opportunities as opp
 from lifecycle.errors import Conflict, InvalidInput
-from workflows.opportunity_rules import Head, Party, Row, chain_event, next_seq, notice, start, step
+from workflows.opportunity_rules import Chains, Head, Party, Row, next_seq, notice
 
 
 # ---- numbered lists ---------------------------------------------------------------------------
@@ -28,10 +29,9 @@ def create_list(
             f"第{n}期清单已存在 / list {n} exists already", subject="opportunity_list", number=n
         )
     text = opp.check_text("list_title", title)
-    rows = Rows()
-    start(
-        rows,
-        "opportunity_lists",
+    chains = Chains(actor, now)
+    chains.start(
+        "list",
         {
             "number": n,
             "title": text,
@@ -42,33 +42,39 @@ def create_list(
             "created_at": now,
             "published_at": None,
         },
-        subject="list",
-        actor=actor,
         action="create",
         to_status=opp.DRAFT,
-        now=now,
         data={"number": n, "title": text},
     )
-    return rows, n
+    return chains.rows, n
 
 
-def _require_draft(the_list: Row, action: str) -> None:
-    if the_list["status"] != opp.DRAFT:
-        raise Conflict(
-            f"第{the_list['number']}期清单已发布，不能再修改 / list {the_list['number']} is "
-            f"published and frozen: cannot {action}",
-            subject="opportunity_list",
-            number=the_list["number"],
-        )
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A numbered list as a decision on it reads it: its row, the entries on it, the last
+    (seq, hash) of its own chain and of the chain of each entry the decision may step (those on
+    it, and those about to join it)."""
+
+    row: Row
+    on_list: Sequence[Row]
+    heads: Mapping[int, Head]
+    head: Head
+
+    def require_draft(self, action: str) -> None:
+        if self.row["status"] != opp.DRAFT:
+            number = self.row["number"]
+            raise Conflict(
+                f"第{number}期清单已发布，不能再修改 / list {number} is published and frozen: "
+                f"cannot {action}",
+                subject="opportunity_list",
+                number=number,
+            )
 
 
 def arrange(
-    the_list: Row,
-    on_list: Sequence[Row],
+    draft: Draft,
     wanted: Sequence[int],
     found: Mapping[int, Row],
-    heads: Mapping[int, Head],
-    list_head: Head,
     *,
     actor: str,
     now: datetime,
@@ -76,15 +82,15 @@ def arrange(
 ) -> Rows:
     """The draft list's entries in the order given: new ones listed, ones left out waiting
     again (``accepted``), each step on the entry's chain; the order on the list's."""
-    _require_draft(the_list, "arrange")
+    draft.require_draft("arrange")
     if len(set(wanted)) != len(wanted):
         raise InvalidInput(
             "entry_ids", "条目不能重复 / each entry once", ",".join(map(str, wanted))
         )
     if len(wanted) > opp.MAX_LIST_ITEMS:
         raise InvalidInput("entry_ids", f"最多 {opp.MAX_LIST_ITEMS} 条 / at most that many")
-    current = {e["id"] for e in on_list}
-    rows = Rows()
+    current = {e["id"] for e in draft.on_list}
+    chains = Chains(actor, now)
     for position, entry_id in enumerate(wanted, start=1):
         entry = found.get(entry_id)
         if entry is None:
@@ -92,7 +98,7 @@ def arrange(
                 "entry_ids", f"条目 {entry_id} 不存在 / no entry {entry_id}", entry_id
             )
         if entry_id in current:
-            rows.update("opportunity_entries", entry_id, position=position, updated_at=now)
+            chains.rows.update("opportunity_entries", entry_id, position=position, updated_at=now)
             continue
         opp.require_status(
             "opportunity_entry", entry_id, entry["status"], frozenset({opp.ACCEPTED}), "list"
@@ -101,55 +107,45 @@ def arrange(
             raise InvalidInput(
                 "entry_ids", f"条目 {entry_id} 已过有效期 / entry {entry_id} has expired", entry_id
             )
-        step(
-            rows,
-            "opportunity_entries",
+        chains.step(
+            "entry",
             entry_id,
             {
                 "status": opp.LISTED,
-                "list_id": the_list["id"],
+                "list_id": draft.row["id"],
                 "position": position,
                 "updated_at": now,
             },
-            head=heads.get(entry_id),
-            subject="entry",
-            actor=actor,
+            head=draft.heads.get(entry_id),
             action="list",
             from_status=opp.ACCEPTED,
             to_status=opp.LISTED,
-            now=now,
-            data={"list": the_list["number"]},
+            data={"list": draft.row["number"]},
         )
-    for entry in on_list:
+    for entry in draft.on_list:
         if entry["id"] in wanted:
             continue
-        step(
-            rows,
-            "opportunity_entries",
+        chains.step(
+            "entry",
             entry["id"],
             {"status": opp.ACCEPTED, "list_id": None, "position": None, "updated_at": now},
-            head=heads.get(entry["id"]),
-            subject="entry",
-            actor=actor,
+            head=draft.heads.get(entry["id"]),
             action="unlist",
             from_status=opp.LISTED,
             to_status=opp.ACCEPTED,
-            now=now,
-            data={"list": the_list["number"]},
+            data={"list": draft.row["number"]},
         )
-    chain_event(
-        rows,
-        head=list_head,
-        subject="list",
-        subject_id=the_list["id"],
-        actor=actor,
+    chains.step(
+        "list",
+        draft.row["id"],
+        {},  # the order is the entries' positions: the list's row stays as it is
+        head=draft.head,
         action="arrange",
         from_status=opp.DRAFT,
         to_status=opp.DRAFT,
-        now=now,
         data={"entries": list(wanted)},
     )
-    return rows
+    return chains.rows
 
 
 def list_item(entry: Row, n: int, party: Party) -> Row:
@@ -178,78 +174,62 @@ def list_item(entry: Row, n: int, party: Party) -> Row:
 
 
 def publish(
-    the_list: Row,
-    on_list: Sequence[Row],
-    parties: Mapping[int, Party],
-    heads: Mapping[int, Head],
-    list_head: Head,
-    *,
-    actor: str,
-    now: datetime,
-    today: date,
+    draft: Draft, parties: Mapping[int, Party], *, actor: str, now: datetime, today: date
 ) -> tuple[Rows, str]:
     """The list published and frozen: its content kept and hashed (the hash in the list's
     event), its entries ``published``, each firm told."""
-    _require_draft(the_list, "publish")
-    if not on_list:
+    draft.require_draft("publish")
+    if not draft.on_list:
         raise InvalidInput(
             "entries", "清单为空，不能发布 / the list has no entries: nothing to publish"
         )
-    entries = sorted(on_list, key=lambda e: e["position"])
+    entries = sorted(draft.on_list, key=lambda e: e["position"])
     content = {
-        "number": the_list["number"],
-        "title": the_list["title"],
+        "number": draft.row["number"],
+        "title": draft.row["title"],
         "published_on": today.isoformat(),
         "items": [list_item(e, n, parties[e["id"]]) for n, e in enumerate(entries, start=1)],
     }
     digest = opp.content_hash(content)
-    rows = Rows()
-    step(
-        rows,
-        "opportunity_lists",
-        the_list["id"],
+    chains = Chains(actor, now)
+    chains.step(
+        "list",
+        draft.row["id"],
         {
             "status": opp.LIST_PUBLISHED,
             "content": content,
             "content_hash": digest,
             "published_at": now,
         },
-        head=list_head,
-        subject="list",
-        actor=actor,
+        head=draft.head,
         action="publish",
         from_status=opp.DRAFT,
         to_status=opp.LIST_PUBLISHED,
-        now=now,
         data={"content_hash": digest, "entries": [e["id"] for e in entries]},
     )
     for n, entry in enumerate(entries, start=1):
-        head = heads.get(entry["id"])
-        step(
-            rows,
-            "opportunity_entries",
+        head = draft.heads.get(entry["id"])
+        chains.step(
+            "entry",
             entry["id"],
             {"status": opp.PUBLISHED, "updated_at": now},
             head=head,
-            subject="entry",
-            actor=actor,
             action="publish",
             from_status=opp.LISTED,
             to_status=opp.PUBLISHED,
-            now=now,
-            data={"list": the_list["number"], "n": n, "content_hash": digest},
+            data={"list": draft.row["number"], "n": n, "content_hash": digest},
         )
         notice(
-            rows,
+            chains.rows,
             "opportunity_published",
             entry,
             parties[entry["id"]],
             seq=next_seq(head),
             now=now,
             today=today,
-            context={"list": {"number": the_list["number"], "title": the_list["title"], "n": n}},
+            context={"list": {"number": draft.row["number"], "title": draft.row["title"], "n": n}},
         )
-    return rows, digest
+    return chains.rows, digest
 
 
 # ---- matching ---------------------------------------------------------------------------------
@@ -279,10 +259,9 @@ def introduce(
             id=existing["id"],
         )
     text = opp.check_text("note", note, optional=True)
-    rows = Rows()
-    ref = start(
-        rows,
-        "introductions",
+    chains = Chains(actor, now)
+    ref = chains.start(
+        "introduction",
         {
             "need_id": need["id"],
             "supply_id": supply["id"],
@@ -292,15 +271,12 @@ def introduce(
             "created_at": now,
             "updated_at": now,
         },
-        subject="introduction",
-        actor=actor,
         action="introduce",
         to_status="introduced",
-        now=now,
         data={"need": need["id"], "supply": supply["id"]},
         reason=text,
     )
-    return rows, ref
+    return chains.rows, ref
 
 
 def record_outcome(
@@ -321,19 +297,15 @@ def record_outcome(
     if outcome == intro["outcome"]:
         raise InvalidInput("outcome", "与现有结果相同 / the same as recorded", outcome)
     text = opp.check_text("note", note, optional=True)
-    rows = Rows()
-    step(
-        rows,
-        "introductions",
+    chains = Chains(actor, now)
+    chains.step(
+        "introduction",
         intro["id"],
         {"outcome": outcome, "note": text or intro["note"], "updated_at": now},
         head=head,
-        subject="introduction",
-        actor=actor,
         action="outcome",
         from_status=intro["outcome"],
         to_status=outcome,
-        now=now,
         reason=text,
     )
-    return rows
+    return chains.rows

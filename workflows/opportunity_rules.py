@@ -38,104 +38,90 @@ class ChainHash(RefKey):
         return opp.event_hash(**fields)
 
 
-def chain_event(
-    rows: Rows,
-    *,
-    head: Head,
-    subject: str,
-    subject_id: int | Ref,
-    actor: str,
-    action: str,
-    from_status: str | None,
-    to_status: str,
-    now: datetime,
-    reason: str | None = None,
-    data: Mapping[str, Any] | None = None,
-) -> None:
-    """Append the next event of a subject's chain (``head``: its last (seq, hash))."""
-    seq, prev = (0, GENESIS) if head is None else head
-    row: Row = {
-        "subject": subject,
-        "subject_id": subject_id,
-        "seq": seq + 1,
-        "actor": actor,
-        "action": action,
-        "from_status": from_status,
-        "to_status": to_status,
-        "reason": reason,
-        "data": dict(data or {}),
-        "occurred_at": now,
-        "prev_hash": prev,
-    }
-    if isinstance(subject_id, Ref):
-        row["hash"] = ChainHash("", subject_id, "", row)
-    else:
-        row["hash"] = opp.event_hash(**{k: row[k] for k in opp.HASHED})
-    rows.insert("opportunity_events", **row)
+#: The table each kind of subject with a hash chain is kept in.
+TABLES = {
+    "entry": "opportunity_entries",
+    "list": "opportunity_lists",
+    "introduction": "introductions",
+}
+#: A step on a subject's chain: its action, the status it leaves (None: the first step) and
+#: the status it reaches.
+Move = tuple[str, str | None, str]
+Data = Mapping[str, Any] | None
 
 
-def start(
-    rows: Rows,
-    table: str,
-    values: Mapping[str, Any],
-    *,
-    subject: str,
-    actor: str,
-    action: str,
-    to_status: str,
-    now: datetime,
-    reason: str | None = None,
-    data: Mapping[str, Any] | None = None,
-) -> Ref:
-    """Insert a subject's row and the first event of its chain; the row's ref."""
-    ref = rows.insert(table, **values)
-    chain_event(
-        rows,
-        head=None,
-        subject=subject,
-        subject_id=ref,
-        actor=actor,
-        action=action,
-        from_status=None,
-        to_status=to_status,
-        now=now,
-        reason=reason,
-        data=data,
-    )
-    return ref
+@dataclass(slots=True)
+class Chains:
+    """What one command writes, by one actor at one time: subjects' rows inserted or updated,
+    each with the next event of its hash chain (and, beside them in ``rows``, the notices)."""
 
+    actor: str
+    now: datetime
+    rows: Rows = field(default_factory=Rows)
 
-def step(
-    rows: Rows,
-    table: str,
-    row_id: int,
-    values: Mapping[str, Any],
-    *,
-    head: Head,
-    subject: str,
-    actor: str,
-    action: str,
-    from_status: str | None,
-    to_status: str,
-    now: datetime,
-    reason: str | None = None,
-    data: Mapping[str, Any] | None = None,
-) -> None:
-    """Update a subject's row and append the next event of its chain."""
-    rows.update(table, row_id, **values)
-    chain_event(
-        rows,
-        head=head,
-        subject=subject,
-        subject_id=row_id,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        now=now,
-        reason=reason,
-        data=data,
-    )
+    def start(
+        self,
+        subject: str,
+        values: Mapping[str, Any],
+        *,
+        action: str,
+        to_status: str,
+        reason: str | None = None,
+        data: Data = None,
+    ) -> Ref:
+        """Insert a subject's row and the first event of its chain; the row's ref."""
+        ref = self.rows.insert(TABLES[subject], **values)
+        self._event(subject, ref, None, (action, None, to_status), reason, data)
+        return ref
+
+    def step(
+        self,
+        subject: str,
+        row_id: int,
+        values: Mapping[str, Any],
+        *,
+        head: Head,
+        action: str,
+        from_status: str,
+        to_status: str,
+        reason: str | None = None,
+        data: Data = None,
+    ) -> None:
+        """Update a subject's row (unless ``values`` is empty) and append the next event of
+        its chain (``head``: its last (seq, hash))."""
+        if values:
+            self.rows.update(TABLES[subject], row_id, **values)
+        self._event(subject, row_id, head, (action, from_status, to_status), reason, data)
+
+    def _event(
+        self,
+        subject: str,
+        subject_id: int | Ref,
+        head: Head,
+        move: Move,
+        reason: str | None,
+        data: Data,
+    ) -> None:
+        seq, prev = (0, GENESIS) if head is None else head
+        action, from_status, to_status = move
+        row: Row = {
+            "subject": subject,
+            "subject_id": subject_id,
+            "seq": seq + 1,
+            "actor": self.actor,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason": reason,
+            "data": dict(data or {}),
+            "occurred_at": self.now,
+            "prev_hash": prev,
+        }
+        if isinstance(subject_id, Ref):
+            row["hash"] = ChainHash("", subject_id, "", row)
+        else:
+            row["hash"] = opp.event_hash(**{k: row[k] for k in opp.HASHED})
+        self.rows.insert("opportunity_events", **row)
 
 
 @dataclass(slots=True)
@@ -145,6 +131,16 @@ class Party:
     space: Row  # id, code, name
     firm: FirmRow | None
     industries: Mapping[str, str]  # code -> Chinese label
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """An entry as an operator's or its firm's decision on it reads it: its row, its space
+    and firm, and the last (seq, hash) of its chain."""
+
+    row: Row
+    party: Party
+    head: Head
 
 
 def notice(
@@ -216,6 +212,16 @@ ENTRY_FIELDS = (
 )
 
 
+#: What a new entry starts as, besides its fields (a phone number is optional) and who sent it.
+NEW_ENTRY: Row = {
+    "status": opp.SUBMITTED,
+    "return_reason": None,
+    "list_id": None,
+    "position": None,
+    "contact_phone": None,
+}
+
+
 def checked_fields(given: Mapping[str, Any], industries: Mapping[str, str], today: date) -> Row:
     """The given entry fields, each checked (a field left out is not in the result)."""
     out: Row = {}
@@ -253,83 +259,70 @@ def submit(
     missing = [n for n in ENTRY_FIELDS if n not in values and n not in ("contact_phone",)]
     if missing:
         raise InvalidInput(missing[0], "不能为空 / must not be empty")
-    rows = Rows()
-    ref = start(
-        rows,
-        "opportunity_entries",
+    chains = Chains(actor, now)
+    ref = chains.start(
+        "entry",
         {
             "space_id": party.space["id"],
             "firm_id": None if party.firm is None else party.firm.id,
             "kind": opp.kind_of(kind),
-            "status": opp.SUBMITTED,
-            "return_reason": None,
-            "list_id": None,
-            "position": None,
+            **NEW_ENTRY,
             "submitted_by": actor,
             "created_at": now,
             "updated_at": now,
-            "contact_phone": None,
             **values,
         },
-        subject="entry",
-        actor=actor,
         action="submit",
         to_status=opp.SUBMITTED,
-        now=now,
         data={
             "kind": opp.kind_of(kind),
             "space": party.space["code"],
             **({"attachments": list(attachments)} if attachments else {}),
         },
     )
-    return rows, ref
+    return chains.rows, ref
 
 
 def edit(
-    entry: Row,
-    party: Party,
+    entry: Filed,
     given: Mapping[str, Any],
     *,
     by_firm: bool,
-    head: Head,
     actor: str,
     reason: str | None,
     now: datetime,
     today: date,
 ) -> tuple[Rows, dict[str, list[Any]]]:
     """The entry's changed fields (a returned entry its firm edits is submitted again)."""
-    status = entry["status"]
+    row = entry.row
+    status = row["status"]
     editable = frozenset({opp.SUBMITTED, opp.RETURNED}) if by_firm else opp.EDITABLE
-    opp.require_status("opportunity_entry", entry["id"], status, editable, "edit")
+    opp.require_status("opportunity_entry", row["id"], status, editable, "edit")
     values = checked_fields(
-        {k: v for k, v in given.items() if v is not None}, party.industries, today
+        {k: v for k, v in given.items() if v is not None}, entry.party.industries, today
     )
     changes = {
-        name: [_shown(entry[name]), _shown(value)]
+        name: [_shown(row[name]), _shown(value)]
         for name, value in values.items()
-        if entry[name] != value
+        if row[name] != value
     }
     resubmitted = status == opp.RETURNED
     if not changes and not resubmitted:
         raise InvalidInput("changes", "没有要修改的内容 / nothing to change")
     to_status = opp.SUBMITTED if resubmitted else status
-    rows = Rows()
-    step(
-        rows,
-        "opportunity_entries",
-        entry["id"],
+    chains = Chains(actor, now)
+    chains.step(
+        "entry",
+        row["id"],
         {**{k: values[k] for k in changes}, "status": to_status, "updated_at": now},
-        head=head,
-        subject="entry",
-        actor=actor,
+        head=entry.head,
         action="resubmit" if resubmitted else "edit",
         from_status=status,
         to_status=to_status,
         reason=reason,
-        now=now,
         data={"changes": changes},
     )
-    return rows, changes
+    return chains.rows, changes
 
 
 def attach(
@@ -351,124 +344,74 @@ def attach(
     if not files:
         raise InvalidInput("attachments", "请选择要上传的文件 / choose a file to upload")
     check_count(len(set(carried) | {str(f["sha256"]) for f in files}), MAX_ENTRY_FILES)
-    rows = Rows()
-    step(
-        rows,
-        "opportunity_entries",
+    chains = Chains(actor, now)
+    chains.step(
+        "entry",
         entry["id"],
         {"updated_at": now},
         head=head,
-        subject="entry",
-        actor=actor,
         action="attach",
         from_status=status,
         to_status=status,
-        now=now,
         data={"attachments": list(files)},
     )
-    return rows
+    return chains.rows
 
 
 def _shown(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def return_entry(
-    entry: Row,
-    party: Party,
+#: An operator's verdicts on an entry: the status each leads to and the firm's notice.
+VERDICTS = {
+    "return": (opp.RETURNED, "opportunity_returned"),
+    "accept": (opp.ACCEPTED, "opportunity_accepted"),
+}
+
+
+def review_entry(
+    entry: Filed,
+    verdict: str,
     *,
-    head: Head,
     actor: str,
     reason: str | None,
     now: datetime,
     today: date,
 ) -> Rows:
-    """The entry back to its submitter with the reason (its firm is told)."""
-    opp.require_status("opportunity_entry", entry["id"], entry["status"], opp.RETURNABLE, "return")
-    text = opp.check_text("reason", reason)
-    return _reviewed(
-        entry,
-        party,
-        action="return",
-        to_status=opp.RETURNED,
-        return_reason=text,
-        reason=text,
-        message="opportunity_returned",
-        context={"reason": text},
-        head=head,
-        actor=actor,
-        now=now,
-        today=today,
-    )
-
-
-def accept_entry(
-    entry: Row,
-    party: Party,
-    *,
-    head: Head,
-    actor: str,
-    reason: str | None,
-    now: datetime,
-    today: date,
-) -> Rows:
-    """The entry accepted: it waits for the next list (its firm is told)."""
-    opp.require_status(
-        "opportunity_entry", entry["id"], entry["status"], frozenset({opp.SUBMITTED}), "accept"
-    )
-    if entry["valid_until"] <= today:
-        raise InvalidInput(
-            "valid_until",
-            "已过有效期，须先修改有效期 / expired: edit its validity first",
-            entry["valid_until"].isoformat(),
+    """An operator's verdict on an entry, its firm told: ``return`` sends it back to its
+    submitter with the reason (required); ``accept`` lets it wait for the next list."""
+    row = entry.row
+    context: Mapping[str, Any] | None = None
+    if verdict == "return":
+        opp.require_status("opportunity_entry", row["id"], row["status"], opp.RETURNABLE, "return")
+        reason = opp.check_text("reason", reason)
+        context = {"reason": reason}
+    else:
+        opp.require_status(
+            "opportunity_entry", row["id"], row["status"], frozenset({opp.SUBMITTED}), "accept"
         )
-    return _reviewed(
-        entry,
-        party,
-        action="accept",
-        to_status=opp.ACCEPTED,
-        return_reason=None,
-        reason=reason,
-        message="opportunity_accepted",
-        context=None,
-        head=head,
-        actor=actor,
-        now=now,
-        today=today,
-    )
-
-
-def _reviewed(
-    entry: Row,
-    party: Party,
-    *,
-    action: str,
-    to_status: str,
-    return_reason: str | None,
-    reason: str | None,
-    message: str,
-    context: Mapping[str, Any] | None,
-    head: Head,
-    actor: str,
-    now: datetime,
-    today: date,
-) -> Rows:
-    """An operator's verdict on an entry (returned or accepted): its status and the return
-    reason set, the step on its chain, its firm told."""
-    rows = Rows()
-    step(
-        rows,
-        "opportunity_entries",
-        entry["id"],
-        {"status": to_status, "return_reason": return_reason, "updated_at": now},
-        head=head,
-        subject="entry",
-        actor=actor,
-        action=action,
-        from_status=entry["status"],
+        if row["valid_until"] <= today:
+            raise InvalidInput(
+                "valid_until",
+                "已过有效期，须先修改有效期 / expired: edit its validity first",
+                row["valid_until"].isoformat(),
+            )
+    to_status, message = VERDICTS[verdict]
+    chains = Chains(actor, now)
+    chains.step(
+        "entry",
+        row["id"],
+        {
+            "status": to_status,
+            "return_reason": reason if verdict == "return" else None,
+            "updated_at": now,
+        },
+        head=entry.head,
+        action=verdict,
+        from_status=row["status"],
         to_status=to_status,
         reason=reason,
-        now=now,
     )
-    notice(rows, message, entry, party, seq=next_seq(head), now=now, today=today, context=context)
-    return rows
+    seq = next_seq(entry.head)
+    notice(chains.rows, message, row, entry.party, seq=seq, now=now, today=today, context=context)
+    return chains.rows

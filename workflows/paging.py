@@ -19,6 +19,12 @@ S = TypeVar("S", bound=GenerativeSelect)
 T = TypeVar("T")
 
 
+def sort_columns(model: Any, *names: str) -> dict[str, Any]:
+    """Sort keys that are ``model``'s columns of the same names, for a query's table of
+    sortable columns."""
+    return {name: getattr(model, name) for name in names}
+
+
 @dataclass(frozen=True)
 class Paging:
     """Sort by ``sort``, ``descending`` or not; ``limit`` rows from ``offset`` (a page reads

@@ -42,8 +42,8 @@ from lifecycle.table import (
 )
 from workflows import forms, rules
 from workflows.core import Work
-from workflows.paging import Paging
-from workflows.queries_http import SCORING_STATES
+from workflows.paging import Paging, sort_columns
+from workflows.queries_http import OWNER_SORTS, SCORING_STATES, with_firm_and_space
 
 #: The states of the queue by default: applications an operator still has to act on (an
 #: admitted firm's agreement is still to sign).
@@ -52,10 +52,8 @@ QUEUE_STATES = (APPLIED, INFO_REQUESTED, EVALUATING, PUBLICITY, ADMITTED)
 APPLICATION_STATES = (*QUEUE_STATES, REJECTED, WITHDRAWN)
 #: What the queue may be sorted by, and the column each sorts.
 QUEUE_SORTS = {
-    "id": col(Tenancy.id),
-    "firm": col(Firm.name),
-    "space": col(Space.code),
-    "state": col(Tenancy.state),
+    **sort_columns(Tenancy, "id", "state"),
+    **OWNER_SORTS,
     "submitted_at": col(Application.submitted_at),
     "area": col(Application.requested_area_m2),
 }
@@ -123,9 +121,7 @@ def application_queue(
         if state not in APPLICATION_STATES:
             raise InvalidInput("state", f"must be one of {', '.join(APPLICATION_STATES)}", state)
     stmt = (
-        select(Tenancy, Firm, Space, Application)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        with_firm_and_space(select(Tenancy, Firm, Space, Application))
         .join(Application, col(Application.tenancy_id) == col(Tenancy.id))
         .where(col(Tenancy.state).in_(list(states)))
     )
@@ -185,27 +181,9 @@ def rubric(rb: rbook.Rulebook) -> dict[str, Any]:
     """The scoring rubric: each criterion with its maximum and its anchored bands, and the
     panel's rules (minimum reviewers, trimming, pass and priority lines)."""
     sc = rb.admission.scoring
-    return {
-        "criteria": [
-            {
-                "id": c.id,
-                "label_zh": c.label_zh,
-                "label_en": c.label_en,
-                "weight": c.weight,
-                "bands": [
-                    {"min": b.min, "max": b.max, "label_zh": b.label_zh, "label_en": b.label_en}
-                    for b in c.bands
-                ],
-            }
-            for c in sc.criteria
-        ],
-        "min_reviewers": sc.min_reviewers,
-        "trim_from": sc.trim_from,
-        "trim_each_end": sc.trim_each_end,
-        "pass_score": sc.pass_score,
-        "priority_score": sc.priority_score,
-        "max_total": sum(c.weight for c in sc.criteria),
-    }
+    section = sc.model_dump(mode="json")  # the rubric is the whole [admission.scoring]
+    criteria = section.pop("criteria")
+    return {"criteria": criteria, **section, "max_total": sum(c.weight for c in sc.criteria)}
 
 
 def _tenancy_rulebook(w: Work, t: Tenancy, sp: Space) -> rbook.Rulebook:
@@ -214,9 +192,7 @@ def _tenancy_rulebook(w: Work, t: Tenancy, sp: Space) -> rbook.Rulebook:
 
 def _load(w: Work, tenancy_id: int) -> tuple[Tenancy, Firm, Space, Application]:
     row = w.session.exec(
-        select(Tenancy, Firm, Space, Application)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        with_firm_and_space(select(Tenancy, Firm, Space, Application))
         .join(Application, col(Application.tenancy_id) == col(Tenancy.id))
         .where(col(Tenancy.id) == tenancy_id)
     ).first()

@@ -33,7 +33,8 @@ from lifecycle.rulebook.model import Rulebook
 from lifecycle.table import STATES
 from workflows import console_actions, queries, rules, vocabulary
 from workflows.core import Work
-from workflows.paging import Paging
+from workflows.paging import Paging, sort_columns
+from workflows.queries_http import OWNER_SORTS, with_firm_and_space
 from workflows.trace_words import trace_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -139,10 +140,7 @@ def _ahead(w: Work, ids: list[int], everywhere: bool) -> dict[str, Any]:
             col(Tenancy.space_id).in_(ids)
         )
     listed = w.session.exec(
-        select(Deadline, Firm.name, Space.code)
-        .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        with_firm_and_space(select(Deadline, Firm.name, Space.code), Deadline.tenancy_id)
         .where(*window, col(Tenancy.space_id).in_(ids))
         .order_by(col(Deadline.due_at), col(Deadline.id))
         .limit(AHEAD_LISTED)
@@ -313,14 +311,7 @@ def _calendar_warnings(w: Work) -> list[dict[str, Any]]:
 
 # ---- the tenancy list ---------------------------------------------------------------------------
 #: The list's sortable columns and what each sorts by.
-SORTS: dict[str, Any] = {
-    "id": col(Tenancy.id),
-    "firm": col(Firm.name),
-    "state": col(Tenancy.state),
-    "space": col(Space.code),
-    "term_end": col(Tenancy.term_end),
-    "score": col(Tenancy.score),
-}
+SORTS = {**sort_columns(Tenancy, "id", "state", "term_end", "score"), **OWNER_SORTS}
 
 
 def tenancy_list(
@@ -360,10 +351,7 @@ def tenancy_list(
     if not ids:
         return []
     rows = w.session.exec(
-        select(Tenancy, Firm, Space)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(col(Tenancy.id).in_(ids))
+        with_firm_and_space(select(Tenancy, Firm, Space)).where(col(Tenancy.id).in_(ids))
     ).all()
     by_id = {t.id: (t, f, s) for t, f, s in rows}
     out = []
@@ -390,59 +378,7 @@ def tenancy_list(
 #: What a transition or a record-only step is called, by its audit trigger.
 STEP_LABELS = vocabulary.STEPS
 #: Facts of an event shown with a name (others, and nested ones, are left to the trace).
-FACT_LABELS: dict[str, tuple[str, str]] = {
-    "score": ("得分", "score"),
-    "grade": ("等级", "grade"),
-    "period": ("考核年度", "year reviewed"),
-    "outcome": ("结论", "outcome"),
-    "consequence": ("规则结论", "rulebook consequence"),
-    "priority": ("优先入驻", "priority"),
-    "units": ("单元", "units"),
-    "area_m2": ("面积（m²）", "area (m²)"),
-    "term_start": ("租期开始", "term start"),
-    "term_end": ("租期结束", "term end"),
-    "deposit_yuan": ("押金（元）", "deposit (元)"),
-    "publicity_from": ("公示开始", "public notice from"),
-    "publicity_to": ("公示结束", "public notice to"),
-    "sign_by": ("签约截止", "sign by"),
-    "items": ("所需材料", "items requested"),
-    "due_on": ("截止日期", "due on"),
-    "objection_due_on": ("陈述申辩截止", "defence due on"),
-    "vacate_due_on": ("腾退截止", "vacate by"),
-    "exit_type": ("退出类型", "exit type"),
-    "grounds": ("事由", "grounds"),
-    "facts": ("事实", "facts"),
-    "kind": ("类型", "kind"),
-    "by": ("提出人", "lodged by"),
-    "accepted": ("予以受理", "accepted"),
-    "upheld": ("成立", "upheld"),
-    "approved": ("已批准", "approved"),
-    "passed": ("通过", "passed"),
-    "plan": ("整改方案", "plan"),
-    "days": ("天数", "days"),
-    "window": ("期限", "window"),
-    "waived_on": ("放弃日期", "waived on"),
-    "document": ("文书编号", "document"),
-    "code": ("代码", "code"),
-    "amount_yuan": ("金额（元）", "amount (元)"),
-    "requested_area_m2": ("申请面积（m²）", "area applied for (m²)"),
-    "changed": ("修改项", "fields changed"),
-    "firm": ("企业", "firm"),
-    "space": ("空间", "space"),
-    "track": ("入驻通道", "track"),
-    "reviewer": ("评审专家", "reviewer"),
-    "conflict_of_interest": ("存在利益冲突", "conflict of interest"),
-    "total": ("总分", "total"),
-    "scores": ("各项评分", "scores"),
-    "violation": ("违规记录编号", "violation no."),
-    "handling": ("处理方式", "handling"),
-    "cure_due_on": ("改正期限", "cure by"),
-    "evidence": ("证据", "evidence"),
-    "exit_case": ("退出案件编号", "exit case no."),
-    "registration_move_out_by": ("注册地迁出期限", "registration moved out by"),
-    "late": ("逾期提交", "filed late"),
-    "rectification": ("整改记录编号", "rectification no."),
-}
+FACT_LABELS = vocabulary.FACTS
 #: Words for the codes an event's facts carry (tracks and industries come from the rulebook).
 CODE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
     "exit_type": vocabulary.EXIT_TYPES,

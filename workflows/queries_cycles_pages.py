@@ -22,7 +22,7 @@ from workflows import decisions, forms, rules, vocabulary
 from workflows.core import Work
 from workflows.cycle_pages import review_still_open
 from workflows.forms import shown_value
-from workflows.paging import Paging
+from workflows.paging import Paging, sort_columns
 
 CONSEQUENCES = vocabulary.CONSEQUENCES
 #: Where a review stands, as the board names it (decisions.classify's words).
@@ -43,11 +43,7 @@ MEMBER_SORTS = {
     "tenancy_id": col(Tenancy.id),
     "firm": col(Firm.name),
     "uscc": col(Firm.uscc),
-    "status": col(Review.status),
-    "due_on": col(Review.due_on),
-    "submitted_at": col(Review.submitted_at),
-    "score": col(Review.score),
-    "grade": col(Review.grade),
+    **sort_columns(Review, "status", "due_on", "submitted_at", "score", "grade"),
 }
 
 

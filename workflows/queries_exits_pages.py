@@ -28,19 +28,14 @@ from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import RESIDENT_STATES, allowed_triggers
 from workflows import answers, attachments, benefits, exit_rules, rules, vocabulary
 from workflows.core import Work
-from workflows.paging import Paging
-from workflows.queries_http import scoped
+from workflows.paging import Paging, sort_columns
+from workflows.queries_http import OWNER_SORTS, scoped, with_firm_and_space
 
 #: The sorts the exit-case list allows, by key.
-EXIT_SORTS: dict[str, Any] = {
-    "id": col(ExitCase.id),
-    "firm": col(Firm.name),
-    "space": col(Space.code),
+EXIT_SORTS = {
+    **sort_columns(ExitCase, "id", "status", "objection_due_on", "vacate_due_on", "created_at"),
+    **OWNER_SORTS,
     "type": col(ExitCase.exit_type),
-    "status": col(ExitCase.status),
-    "objection_due_on": col(ExitCase.objection_due_on),
-    "vacate_due_on": col(ExitCase.vacate_due_on),
-    "created_at": col(ExitCase.created_at),
 }
 EXIT_TYPES = tuple(vocabulary.EXIT_TYPES)
 #: What a person reads for an exit case's type, status and the triggers of its events.
@@ -94,12 +89,7 @@ def exit_case_rows(
 ) -> list[dict[str, Any]]:
     """Exit cases with their firm and space, filtered (``firm``: part of the name or the
     code), one page of them sorted as ``paging`` says (by a key of :data:`EXIT_SORTS`)."""
-    stmt = (
-        select(ExitCase, Firm, Space, Tenancy.state)
-        .join(Tenancy, col(Tenancy.id) == col(ExitCase.tenancy_id))
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-    )
+    stmt = with_firm_and_space(select(ExitCase, Firm, Space, Tenancy.state), ExitCase.tenancy_id)
     stmt = scoped(stmt, space or None, space_ids, firm_id)
     if status:
         stmt = stmt.where(ExitCase.status == status)
@@ -289,11 +279,9 @@ def exit_case_page(w: Work, *, exit_case_id: int) -> dict[str, Any]:
     their files), pending deadlines, benefits, the deposit and the settlement, and what the
     lifecycle allows now."""
     row = w.session.exec(
-        select(ExitCase, Tenancy, Firm, Space)
-        .join(Tenancy, col(Tenancy.id) == col(ExitCase.tenancy_id))
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(ExitCase.id == exit_case_id)
+        with_firm_and_space(select(ExitCase, Tenancy, Firm, Space), ExitCase.tenancy_id).where(
+            ExitCase.id == exit_case_id
+        )
     ).first()
     if row is None:
         raise NotFound("exit_case", exit_case_id)
@@ -401,10 +389,7 @@ def tenancy_header(w: Work, *, tenancy_id: int) -> tuple[Tenancy, dict[str, Any]
     """A tenancy and what a page about it heads with: its id, version and state, the firm's
     name and the space."""
     row = w.session.exec(
-        select(Tenancy, Firm, Space)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(Tenancy.id == tenancy_id)
+        with_firm_and_space(select(Tenancy, Firm, Space)).where(Tenancy.id == tenancy_id)
     ).first()
     if row is None:
         raise NotFound("tenancy", tenancy_id)

@@ -179,6 +179,20 @@ def scoped(stmt: S, space: str | None, space_ids: frozenset[int] | None, firm_id
     return stmt
 
 
+#: The sort keys of a list whose rows carry their tenancy's firm and space.
+OWNER_SORTS: dict[str, Any] = {"firm": col(Firm.name), "space": col(Space.code)}
+
+
+def with_firm_and_space(stmt: S, tenancy_id: Any = None) -> S:
+    """``stmt`` joined to its tenancy's firm and space; first to the tenancy itself by
+    ``tenancy_id`` (its table's column) when it reads another table (a case, a deadline)."""
+    if tenancy_id is not None:
+        stmt = stmt.join(Tenancy, col(Tenancy.id) == col(tenancy_id))
+    stmt = stmt.join(Firm, col(Firm.id) == col(Tenancy.firm_id))
+    stmt = stmt.join(Space, col(Space.id) == col(Tenancy.space_id))
+    return stmt
+
+
 def _keyset_page(
     rows: Sequence[R], limit: int, shown: Callable[[R], dict[str, Any]]
 ) -> dict[str, Any]:
@@ -212,12 +226,8 @@ def violation_page(
     """One page of violations by id after ``after``, filtered by ``space`` (code),
     ``tenancy_id`` and ``status``, narrowed to ``space_ids`` (None: every space) and
     ``firm_id`` (a firm's own). ``next``: the following page's cursor, None on the last."""
-    stmt = (
-        select(Violation, Firm, Space)
-        .join(Tenancy, col(Tenancy.id) == col(Violation.tenancy_id))
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(col(Violation.id) > after)
+    stmt = with_firm_and_space(select(Violation, Firm, Space), Violation.tenancy_id).where(
+        col(Violation.id) > after
     )
     if tenancy_id is not None:
         stmt = stmt.where(Violation.tenancy_id == tenancy_id)
@@ -270,12 +280,7 @@ def _exit_case(case: ExitCase, firm: Firm, space: Space, *, full: bool) -> dict[
 
 
 def _exit_cases() -> Any:
-    return (
-        select(ExitCase, Firm, Space)
-        .join(Tenancy, col(Tenancy.id) == col(ExitCase.tenancy_id))
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-    )
+    return with_firm_and_space(select(ExitCase, Firm, Space), ExitCase.tenancy_id)
 
 
 def exit_case_page(

@@ -25,7 +25,8 @@ from notifications.catalog import CATALOG, PARTS, spec
 from notifications.render import Override, Renderer
 from workflows import identity, rules, vocabulary
 from workflows.core import Work
-from workflows.paging import Paging
+from workflows.paging import Paging, sort_columns
+from workflows.queries_http import with_firm_and_space
 from workflows.queries_ops import template_history
 
 Words = vocabulary.Words
@@ -44,12 +45,8 @@ MESSAGES = vocabulary.MESSAGES
 DEADLINE_KINDS = vocabulary.DEADLINES
 ROLES = vocabulary.ROLES
 ACCOUNT_STATUS = vocabulary.ACCOUNT_STATUS
-PART_NAMES: dict[str, Words] = {
-    "subject": ("标题", "subject"),
-    "text": ("纯文本正文", "plain text"),
-    "html": ("HTML 正文", "HTML"),
-}
-LOCALE_NAMES: dict[str, Words] = {"zh-CN": ("中文", "Chinese"), "en": ("英文", "English")}
+PART_NAMES = vocabulary.PARTS
+LOCALE_NAMES = vocabulary.LOCALES
 
 
 def error_in_words(error: str | None) -> Words | None:
@@ -82,14 +79,9 @@ def error_in_words(error: str | None) -> Words | None:
 
 
 # ---- the outbox ----------------------------------------------------------------------------
-_OUTBOX_SORTS = {
-    "id": col(OutboxMessage.id),
-    "created_at": col(OutboxMessage.created_at),
-    "attempts": col(OutboxMessage.attempts),
-    "status": col(OutboxMessage.status),
-    "message": col(OutboxMessage.message),
-    "next_attempt_at": col(OutboxMessage.next_attempt_at),
-}
+_OUTBOX_SORTS = sort_columns(
+    OutboxMessage, "id", "created_at", "attempts", "status", "message", "next_attempt_at"
+)
 
 
 def outbox_page(
@@ -152,12 +144,7 @@ def outbox_counts(w: Work) -> dict[str, int]:
 
 
 # ---- failed deadlines ----------------------------------------------------------------------
-_DEADLINE_SORTS = {
-    "due_at": col(Deadline.due_at),
-    "id": col(Deadline.id),
-    "kind": col(Deadline.kind),
-    "done_at": col(Deadline.done_at),
-}
+_DEADLINE_SORTS = sort_columns(Deadline, "due_at", "id", "kind", "done_at")
 
 
 def failed_deadlines(
@@ -169,12 +156,8 @@ def failed_deadlines(
 ) -> list[dict[str, Any]]:
     """Deadlines whose sweep failed, with the tenancy's firm and space and the reason;
     narrowed to ``space_ids`` when given."""
-    stmt = (
-        select(Deadline, Space.code, Firm.name)
-        .join(Tenancy, col(Tenancy.id) == col(Deadline.tenancy_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .where(Deadline.status == "failed")
+    stmt = with_firm_and_space(select(Deadline, Space.code, Firm.name), Deadline.tenancy_id).where(
+        Deadline.status == "failed"
     )
     if space_ids is not None:
         stmt = stmt.where(col(Tenancy.space_id).in_(sorted(space_ids)))

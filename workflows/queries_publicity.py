@@ -12,6 +12,7 @@ from lifecycle.table import PUBLICITY
 from workflows.core import Work
 from workflows.paging import Paging
 from workflows.queries_applications import publicity_of
+from workflows.queries_http import with_firm_and_space
 
 
 def publicity_board(
@@ -23,12 +24,7 @@ def publicity_board(
 ) -> list[dict[str, Any]]:
     """The applications in 公示 in the spaces ``space_ids`` (None: all): first and last day,
     and the objections lodged (accepted or not) and whether they await a ruling."""
-    stmt = (
-        select(Tenancy, Firm, Space)
-        .join(Firm, col(Firm.id) == col(Tenancy.firm_id))
-        .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(Tenancy.state == PUBLICITY)
-    )
+    stmt = with_firm_and_space(select(Tenancy, Firm, Space)).where(Tenancy.state == PUBLICITY)
     if space:
         stmt = stmt.where(Space.code == space)
     if space_ids is not None:

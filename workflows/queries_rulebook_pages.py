@@ -19,22 +19,7 @@ from lifecycle.rulebook import Rulebook
 from workflows import queries, rules, simulate, vocabulary
 from workflows.core import Work
 
-Words = vocabulary.Words
 words = vocabulary.words
-
-HANDLING = vocabulary.HANDLING
-CLAWBACK: dict[str, Words] = {
-    "full": ("全额追回优惠", "full clawback"),
-    "pro_rata": ("按比例追回", "pro rata clawback"),
-    "none": ("不追回", "no clawback"),
-}
-CONSEQUENCES = vocabulary.CONSEQUENCES
-PERIODS = vocabulary.PERIODS
-ROUNDING: dict[str, Words] = {
-    "floor": ("向下取整", "rounded down"),
-    "half_up": ("四舍五入", "rounded half up"),
-    "ceil": ("向上取整", "rounded up"),
-}
 
 # pydantic's and tomllib's messages, said in Chinese (the English original is kept beside).
 _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -168,8 +153,8 @@ def simulation(w: Work, *, text: str, source: str, space: str, period: int) -> d
                 "grade_after_words": words(labels, after["grade"]),
                 "score_before": before["score"],
                 "score_after": after["score"],
-                "consequence_before": words(CONSEQUENCES, before["consequence"]),
-                "consequence_after": words(CONSEQUENCES, after["consequence"]),
+                "consequence_before": words(vocabulary.CONSEQUENCES, before["consequence"]),
+                "consequence_after": words(vocabulary.CONSEQUENCES, after["consequence"]),
                 "demoted": after.get("demoted", False),
                 "grade_changed": change["grade_changed"],
             }

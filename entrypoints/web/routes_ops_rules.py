@@ -26,6 +26,7 @@ from notifications.formatting import LOCALES
 from workflows import commands as c
 from workflows import queries_ops_pages as q
 from workflows import queries_rulebook_pages as rq
+from workflows import vocabulary
 
 router = APIRouter(include_in_schema=False)
 
@@ -79,7 +80,7 @@ def rulebook(page: PageDep, space: SpacePath) -> HTMLResponse:
         "console/ops_rulebook.html",
         space=space,
         rb=page.query(rq.space_rulebook, space=space),
-        words=rq,
+        words=vocabulary,
         staff=page.principal.role in ("admin", "operator"),
     )
 
@@ -108,7 +109,7 @@ async def rulebook_check(page: PageDep) -> HTMLResponse:
         carried=carry(text),
         source=source,
         spaces=page.query(rq.rulebook_spaces, space_ids=None),
-        words=rq,
+        words=vocabulary,
     )
 
 
