@@ -35,6 +35,13 @@ TEMPLATE_ROWS = 1000
 #: A figures workbook larger than this is refused before it is opened.
 MAX_WORKBOOK_BYTES = 20 * 1_048_576
 MAX_ROWS = 100_000
+#: What a workbook sent through a page may unpack to (the sum of its parts' sizes as the
+#: zip declares them; reading never goes past a declared size). A sheet of one space's
+#: firms unpacks to well under a megabyte, while a compressed megabyte of repeated cells
+#: (a "zip bomb") unpacks to a gigabyte, and openpyxl holds a whole row, and every shared
+#: string, in memory: a firm's upload could exhaust the server. The command line, which
+#: reads a file the operator chose, has no such limit.
+PAGE_UNPACKED_BYTES = 16 * 1_048_576
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -181,10 +188,32 @@ def _describe(book: Workbook, specs: Sequence[FieldSpec], notes: Sequence[str]) 
 
 
 # ---- reading a figures sheet back --------------------------------------------------------------
-def read_figures(path: str, field: str = "file") -> tuple[dict[str, str], list[FigureRow]]:
+def _check_unpacked(path: str, field: str, limit: int) -> None:
+    """InvalidInput when the workbook's parts unpack to more than ``limit`` bytes (or it is no
+    zip at all: not a workbook either way)."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            unpacked = sum(part.file_size for part in book.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise InvalidInput(
+            field, "不是有效的 xlsx 工作簿 / not a valid xlsx workbook", path
+        ) from None
+    if unpacked > limit:
+        raise InvalidInput(
+            field,
+            f"工作簿解压后超过 {limit // 1_048_576} MiB / the workbook unpacks to more than "
+            f"{limit // 1_048_576} MiB",
+            path,
+        )
+
+
+def read_figures(
+    path: str, field: str = "file", *, max_unpacked: int | None = None
+) -> tuple[dict[str, str], list[FigureRow]]:
     """The field codes of row 1 (code -> column letter) and every non-empty row from row 3,
     values as typed (text, numbers, Excel's TRUE/FALSE, dates); nothing is checked here but
-    the sheet's shape."""
+    the sheet's shape. ``max_unpacked``: the most its parts may unpack to (a workbook sent
+    through a page: :data:`PAGE_UNPACKED_BYTES`), checked before it is opened."""
     try:
         size = os.path.getsize(path)
     except OSError as err:
@@ -195,6 +224,8 @@ def read_figures(path: str, field: str = "file") -> tuple[dict[str, str], list[F
         raise InvalidInput(
             field, f"文件超过 / larger than the limit of {MAX_WORKBOOK_BYTES:,} bytes", path
         )
+    if max_unpacked is not None:
+        _check_unpacked(path, field, max_unpacked)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
