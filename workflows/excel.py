@@ -45,6 +45,26 @@ PAGE_UNPACKED_BYTES = 16 * 1_048_576
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+#: A text starting with one of these is what a spreadsheet takes as a formula (or a function
+#: call, "@") when it is typed or edited.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(cell: Any) -> Any:
+    """``cell`` (a worksheet's, or a write-only one) with its text written as text.
+
+    openpyxl writes a string starting with "=" as a formula: a firm's opportunity entry
+    titled ``=HYPERLINK("https://…","…")`` would be a live formula in the console's export,
+    the published list's workbook and every copy of it (formula injection). A text is always
+    written as text; one a spreadsheet would take as a formula once edited is also
+    quote-prefixed (Excel keeps it text). Other values are left as they are."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True
+    return cell
+
+
 _REQUIRED_FONT = Font(bold=True, color="C00000")
 
 
@@ -92,7 +112,9 @@ def template(
                 value = "是" if value else "否"
             elif spec.type == "date" and isinstance(value, str):
                 value = date.fromisoformat(value)
-            _format(sheet.cell(row=FIRST_DATA_ROW + offset, column=index, value=value), spec)
+            _format(
+                as_text(sheet.cell(row=FIRST_DATA_ROW + offset, column=index, value=value)), spec
+            )
     _describe(book, columns, notes)
     return book
 
@@ -299,7 +321,7 @@ def ledger_book(ledger: Ledger) -> Workbook:
             value = values.get(column.key)
             if isinstance(value, bool):
                 value = "是" if value else "否"
-            cell = sheet.cell(row=row, column=index, value=value)
+            cell = as_text(sheet.cell(row=row, column=index, value=value))
             if column.kind == "money" and isinstance(value, Decimal):
                 cell.number_format = MONEY_FORMAT
             elif column.kind == "number" and isinstance(value, Decimal):
