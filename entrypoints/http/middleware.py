@@ -49,8 +49,15 @@ DOCS_CSP = (
 )
 
 
+#: Paths whose responses may be kept by a browser: the pages' scripts, styles and images.
+CACHEABLE_PREFIXES = ("/static/",)
+
+
 class SecurityHeaders:
-    """Adds the security headers; API responses are ``Cache-Control: no-store``."""
+    """Adds the security headers; API responses are ``Cache-Control: no-store``, and so is
+    every page and download that does not say otherwise (a console or portal page, an
+    export: a firm's notices or a space's tenancies must not be kept by a shared computer's
+    browser after logout, nor by a proxy); only ``/static/`` may be cached."""
 
     def __init__(self, app: ASGIApp, *, docs_path: str = "/api/docs") -> None:
         self.app = app
@@ -71,6 +78,8 @@ class SecurityHeaders:
                     headers["content-security-policy"] = DOCS_CSP
                 if path.startswith("/api/"):
                     headers["cache-control"] = "no-store"
+                elif not path.startswith(CACHEABLE_PREFIXES):
+                    headers.setdefault("cache-control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
