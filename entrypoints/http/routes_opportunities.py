@@ -385,7 +385,18 @@ def show_list(ctx: CtxDep, number: Number) -> dict[str, Any]:
 )
 def arrange(ctx: CtxDep, number: Number, body: ArrangeBody) -> JSONResponse:
     ids = tuple(body.entry_ids)
-    qo.refuse_outside(ctx.query(qo.entries_outside, entry_ids=ids, space_ids=ctx.space_filter()))
+    spaces = ctx.space_filter()
+    qo.refuse_outside(ctx.query(qo.entries_outside, entry_ids=ids, space_ids=spaces))
+    if spaces is not None:
+        # The draft shows this account only its spaces' entries (show_list): those of other
+        # spaces, which it could not leave out knowingly, stay on the list, after its own.
+        found = ctx.query(qo.list_detail, number=number)
+        if found["status"] != opp.LIST_PUBLISHED:
+            ids += tuple(
+                i["id"]
+                for i in found["items"]
+                if i.get("space_id") not in spaces and i["id"] not in ids
+            )
     command = oc.ArrangeList(number=number, entry_ids=ids, actor=ctx.actor)
     return send(ctx, command, payload=body.model_dump())
 

@@ -2,7 +2,8 @@
 staff inbox (a notice about another space's tenancy is not theirs to read or mark), a firm's
 notices are never marked read by staff, introductions (listed and given an outcome) belong
 to the spaces of their entries, and a draft list shows an account only its spaces' entries
-(a draft carries every entry's contact details, kept private or not).
+(a draft carries every entry's contact details, kept private or not) while arranging it
+keeps the entries the account does not see.
 
 The world: the operator and the viewer are granted MC3; the "other" firm is in HX."""
 
@@ -161,3 +162,11 @@ def test_a_draft_list_shows_an_account_only_its_spaces_entries(world: World) -> 
         assert shown.status_code == 200
         assert [i["id"] for i in shown.json()["items"]] == [own], role
         assert "139-0000-1111" not in shown.text
+    # Arranging what it sees keeps what it does not: another space's entry stays on the list.
+    viewer = world.client("viewer")
+    again = viewer.put("/api/opportunity-lists/1/entries", json={"entry_ids": [own]})
+    assert again.status_code == 200, again.text
+    assert [i["id"] for i in admin.get("/api/opportunity-lists/1").json()["items"]] == [
+        own,
+        private,
+    ]
