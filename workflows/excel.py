@@ -35,9 +35,36 @@ TEMPLATE_ROWS = 1000
 #: A figures workbook larger than this is refused before it is opened.
 MAX_WORKBOOK_BYTES = 20 * 1_048_576
 MAX_ROWS = 100_000
+#: What a workbook sent through a page may unpack to (the sum of its parts' sizes as the
+#: zip declares them; reading never goes past a declared size). A sheet of one space's
+#: firms unpacks to well under a megabyte, while a compressed megabyte of repeated cells
+#: (a "zip bomb") unpacks to a gigabyte, and openpyxl holds a whole row, and every shared
+#: string, in memory: a firm's upload could exhaust the server. The command line, which
+#: reads a file the operator chose, has no such limit.
+PAGE_UNPACKED_BYTES = 16 * 1_048_576
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+#: A text starting with one of these is what a spreadsheet takes as a formula (or a function
+#: call, "@") when it is typed or edited.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(cell: Any) -> Any:
+    """``cell`` (a worksheet's, or a write-only one) with its text written as text.
+
+    openpyxl writes a string starting with "=" as a formula: a firm's opportunity entry
+    titled ``=HYPERLINK("https://…","…")`` would be a live formula in the console's export,
+    the published list's workbook and every copy of it (formula injection). A text is always
+    written as text; one a spreadsheet would take as a formula once edited is also
+    quote-prefixed (Excel keeps it text). Other values are left as they are."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True
+    return cell
+
+
 _REQUIRED_FONT = Font(bold=True, color="C00000")
 
 
@@ -85,7 +112,9 @@ def template(
                 value = "是" if value else "否"
             elif spec.type == "date" and isinstance(value, str):
                 value = date.fromisoformat(value)
-            _format(sheet.cell(row=FIRST_DATA_ROW + offset, column=index, value=value), spec)
+            _format(
+                as_text(sheet.cell(row=FIRST_DATA_ROW + offset, column=index, value=value)), spec
+            )
     _describe(book, columns, notes)
     return book
 
@@ -181,10 +210,32 @@ def _describe(book: Workbook, specs: Sequence[FieldSpec], notes: Sequence[str]) 
 
 
 # ---- reading a figures sheet back --------------------------------------------------------------
-def read_figures(path: str, field: str = "file") -> tuple[dict[str, str], list[FigureRow]]:
+def _check_unpacked(path: str, field: str, limit: int) -> None:
+    """InvalidInput when the workbook's parts unpack to more than ``limit`` bytes (or it is no
+    zip at all: not a workbook either way)."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            unpacked = sum(part.file_size for part in book.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise InvalidInput(
+            field, "不是有效的 xlsx 工作簿 / not a valid xlsx workbook", path
+        ) from None
+    if unpacked > limit:
+        raise InvalidInput(
+            field,
+            f"工作簿解压后超过 {limit // 1_048_576} MiB / the workbook unpacks to more than "
+            f"{limit // 1_048_576} MiB",
+            path,
+        )
+
+
+def read_figures(
+    path: str, field: str = "file", *, max_unpacked: int | None = None
+) -> tuple[dict[str, str], list[FigureRow]]:
     """The field codes of row 1 (code -> column letter) and every non-empty row from row 3,
     values as typed (text, numbers, Excel's TRUE/FALSE, dates); nothing is checked here but
-    the sheet's shape."""
+    the sheet's shape. ``max_unpacked``: the most its parts may unpack to (a workbook sent
+    through a page: :data:`PAGE_UNPACKED_BYTES`), checked before it is opened."""
     try:
         size = os.path.getsize(path)
     except OSError as err:
@@ -195,6 +246,8 @@ def read_figures(path: str, field: str = "file") -> tuple[dict[str, str], list[F
         raise InvalidInput(
             field, f"文件超过 / larger than the limit of {MAX_WORKBOOK_BYTES:,} bytes", path
         )
+    if max_unpacked is not None:
+        _check_unpacked(path, field, max_unpacked)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
@@ -268,7 +321,7 @@ def ledger_book(ledger: Ledger) -> Workbook:
             value = values.get(column.key)
             if isinstance(value, bool):
                 value = "是" if value else "否"
-            cell = sheet.cell(row=row, column=index, value=value)
+            cell = as_text(sheet.cell(row=row, column=index, value=value))
             if column.kind == "money" and isinstance(value, Decimal):
                 cell.number_format = MONEY_FORMAT
             elif column.kind == "number" and isinstance(value, Decimal):

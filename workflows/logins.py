@@ -9,7 +9,7 @@ every writer for its duration:
    before any password is looked at, and reads the account's hash and lockout;
 2. the password is checked outside any transaction — against a dummy hash when there is no
    such account, so an unknown name answers no faster than a wrong password; a locked
-   account's password is not checked at all;
+   account's password is not checked either (the dummy hash is, for the same time);
 3. :class:`~workflows.identity.RecordLogin` records the outcome in one short transaction,
    deciding again on the account's row read under its lock (``FOR UPDATE`` on PostgreSQL;
    SQLite's writers take turns): a success opens a session (a new token every time) unless
@@ -19,6 +19,11 @@ every writer for its duration:
    failure. What it writes is decided by :mod:`workflows.account_rules`. A refusal is the
    command's successful result (:class:`~workflows.identity.LoginRefused`), so what it
    counted is committed; then :func:`log_in` raises its error.
+
+A locked account is refused exactly as a wrong password or an unknown name is (Unauthorized,
+as slow): a distinct answer (429 "locked") would tell anyone who tries five passwords that
+the name is an account's. Only an address's throttling answers TooManyAttempts, whatever
+the names tried.
 """
 
 from __future__ import annotations
@@ -58,7 +63,11 @@ def log_in(service: Service, attempt: Login) -> LoginResult:
     found = service.query(login_attempt, username=username, address=address)
     locked = found.locked_until is not None and service.clock.now() < found.locked_until
     ok, rehash = False, None
-    if not locked:
+    if locked:
+        # As long as a real check takes (the dummy hash never matches): a locked account
+        # answers no faster than an unknown name or a wrong password.
+        credentials.verify_password(None, attempt.password)
+    else:
         ok = credentials.verify_password(found.password_hash, attempt.password)
         if ok and found.password_hash is not None and credentials.needs_rehash(found.password_hash):
             rehash = credentials.hash_password(attempt.password)
@@ -118,8 +127,9 @@ def record_login(w: Work, cmd: RecordLogin) -> LoginResult | LoginRefused:
     if user is None:
         return _failed(w, None, address, Unauthorized())
     if user.locked_until is not None and w.now < user.locked_until:
-        retry = credentials.seconds_until(user.locked_until, w.now)
-        return _failed(w, None, address, TooManyAttempts(retry))
+        # Refused as an unknown name is (not TooManyAttempts): the answer never tells
+        # whether a name is an account's. The lockout itself is unchanged.
+        return _failed(w, None, address, Unauthorized())
     if not cmd.password_ok:
         counted = user if user.disabled_at is None else None
         return _failed(w, counted, address, Unauthorized())

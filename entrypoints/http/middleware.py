@@ -7,6 +7,7 @@ response is never buffered.
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,14 +20,18 @@ MAX_BODY_BYTES = 1_048_576
 #: The exceptions: a firm's answer with its attached files (``entrypoints.web.routes_inbox``:
 #: up to 3 files of 10 MiB each, and the text) may be 32 MiB; an opportunity entry's files
 #: (``workflows.attachments.MAX_ENTRY_FILES``: up to 5 of 10 MiB, with the entry's fields)
-#: 56 MiB. Only the paths under these prefixes get the larger limit; the rest keeps 1 MiB.
+#: 56 MiB. Only the paths these patterns match whole (the routes that take files) get the
+#: larger limit; the rest keeps 1 MiB. The body is read before anyone is authenticated, so
+#: a wider prefix (``/api/opportunity-entries/`` once) let an anonymous request make the
+#: server hold 56 MiB of JSON for an edit or a return.
 UPLOAD_BODY_BYTES = 32 * 1_048_576
 ENTRY_UPLOAD_BYTES = 56 * 1_048_576
 UPLOAD_PATHS: dict[str, int] = {
-    "/portal/answer/": UPLOAD_BODY_BYTES,
-    "/portal/opportunities": ENTRY_UPLOAD_BYTES,
-    "/console/opportunities/": ENTRY_UPLOAD_BYTES,
-    "/api/opportunity-entries/": ENTRY_UPLOAD_BYTES,
+    r"/portal/answer/\d+": UPLOAD_BODY_BYTES,
+    r"/portal/opportunities": ENTRY_UPLOAD_BYTES,
+    r"/portal/opportunities/\d+/attachments": ENTRY_UPLOAD_BYTES,
+    r"/console/opportunities/\d+/attachments": ENTRY_UPLOAD_BYTES,
+    r"/api/opportunity-entries/\d+/attachments": ENTRY_UPLOAD_BYTES,
 }
 
 SECURITY_HEADERS = {
@@ -49,8 +54,15 @@ DOCS_CSP = (
 )
 
 
+#: Paths whose responses may be kept by a browser: the pages' scripts, styles and images.
+CACHEABLE_PREFIXES = ("/static/",)
+
+
 class SecurityHeaders:
-    """Adds the security headers; API responses are ``Cache-Control: no-store``."""
+    """Adds the security headers; API responses are ``Cache-Control: no-store``, and so is
+    every page and download that does not say otherwise (a console or portal page, an
+    export: a firm's notices or a space's tenancies must not be kept by a shared computer's
+    browser after logout, nor by a proxy); only ``/static/`` may be cached."""
 
     def __init__(self, app: ASGIApp, *, docs_path: str = "/api/docs") -> None:
         self.app = app
@@ -71,6 +83,8 @@ class SecurityHeaders:
                     headers["content-security-policy"] = DOCS_CSP
                 if path.startswith("/api/"):
                     headers["cache-control"] = "no-store"
+                elif not path.startswith(CACHEABLE_PREFIXES):
+                    headers.setdefault("cache-control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -90,19 +104,19 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 class BodyLimit:
     """Refuses a body over ``limit`` bytes with a 413 problem: at once when Content-Length
-    says so, or as soon as a streamed (chunked) body passes the limit. ``wider``: path
-    prefixes with a larger limit of their own (uploads)."""
+    says so, or as soon as a streamed (chunked) body passes the limit. ``wider``: patterns of
+    whole paths with a larger limit of their own (uploads)."""
 
     def __init__(
         self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES, wider: dict[str, int] | None = None
     ) -> None:
         self.app = app
         self.limit = limit
-        self.wider = dict(wider or {})
+        self.wider = [(re.compile(pattern), n) for pattern, n in (wider or {}).items()]
 
     def limit_for(self, path: str) -> int:
-        for prefix, limit in self.wider.items():
-            if path.startswith(prefix):
+        for pattern, limit in self.wider:
+            if pattern.fullmatch(path):
                 return limit
         return self.limit
 

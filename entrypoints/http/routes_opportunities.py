@@ -20,8 +20,9 @@ from entrypoints.http.deps import Ctx, CtxDep, app_of
 from entrypoints.http.files import Sha, file_response
 from entrypoints.http.routes_registry import SpacePath
 from entrypoints.http.sending import Text, Year, body_model, send
+from lifecycle import opportunities as opp
 from lifecycle.errors import InvalidInput, NotFound
-from workflows import attachments, queries_http
+from workflows import access_scope, attachments, queries_http
 from workflows import opportunity_commands as oc
 from workflows import queries_district as qd
 from workflows import queries_opportunities as qo
@@ -85,6 +86,21 @@ def _visible_entry(ctx: Ctx, entry_id: int) -> None:
         visible = p.may_see_space(space_id)
     if not visible:
         raise NotFound("opportunity_entry", entry_id)
+
+
+def _visible_introduction(ctx: Ctx, introduction_id: int) -> None:
+    """404 unless one of the introduction's entries is within the account's scope (as the
+    console's entry page shows an entry's introductions)."""
+    sides = ctx.query(access_scope.introduction_entries, introduction_id=introduction_id)
+    if sides is None:
+        raise NotFound("introduction", introduction_id)
+    for entry_id in sides:
+        try:
+            _visible_entry(ctx, entry_id)
+        except NotFound:
+            continue
+        return
+    raise NotFound("introduction", introduction_id)
 
 
 def _visible_space(ctx: Ctx, code: str) -> None:
@@ -274,7 +290,13 @@ def introductions(ctx: CtxDep) -> list[dict[str, Any]]:
     if ctx.principal.role == "firm" and firm is None:
         return []
     rows: list[dict[str, Any]] = ctx.query(qo.introductions, firm_id=firm)
-    return rows
+    spaces = ctx.space_filter()
+    if firm is not None or spaces is None:
+        return rows
+    # Staff and viewers: the introductions of an entry of their spaces (either side).
+    sides = {i for r in rows for i in (r["need_id"], r["supply_id"])}
+    mine = ctx.query(access_scope.entries_in_spaces, entry_ids=sides, space_ids=spaces)
+    return [r for r in rows if r["need_id"] in mine or r["supply_id"] in mine]
 
 
 @router.post(
@@ -301,6 +323,7 @@ def introduce(ctx: CtxDep, body: IntroduceBody) -> JSONResponse:  # type: ignore
 )
 def outcome(ctx: CtxDep, introduction_id: IntroductionId, body: OutcomeBody) -> JSONResponse:  # type: ignore[valid-type]
     values = body.model_dump()  # type: ignore[attr-defined]
+    _visible_introduction(ctx, introduction_id)
     command = oc.RecordOutcome(introduction_id=introduction_id, actor=ctx.actor, **values)
     return send(ctx, command, payload=values)
 
@@ -344,6 +367,11 @@ def show_list(ctx: CtxDep, number: Number) -> dict[str, Any]:
         public: dict[str, Any] = ctx.query(qo.public_list, number=number)
         return public
     found: dict[str, Any] = ctx.query(qo.list_detail, number=number)
+    spaces = ctx.space_filter()
+    if spaces is not None and found["status"] != opp.LIST_PUBLISHED:
+        # A draft carries its entries' contact details, published or not: an account sees
+        # the entries of its own spaces on it only.
+        found["items"] = [i for i in found["items"] if i.get("space_id") in spaces]
     return found
 
 
@@ -357,7 +385,18 @@ def show_list(ctx: CtxDep, number: Number) -> dict[str, Any]:
 )
 def arrange(ctx: CtxDep, number: Number, body: ArrangeBody) -> JSONResponse:
     ids = tuple(body.entry_ids)
-    qo.refuse_outside(ctx.query(qo.entries_outside, entry_ids=ids, space_ids=ctx.space_filter()))
+    spaces = ctx.space_filter()
+    qo.refuse_outside(ctx.query(qo.entries_outside, entry_ids=ids, space_ids=spaces))
+    if spaces is not None:
+        # The draft shows this account only its spaces' entries (show_list): those of other
+        # spaces, which it could not leave out knowingly, stay on the list, after its own.
+        found = ctx.query(qo.list_detail, number=number)
+        if found["status"] != opp.LIST_PUBLISHED:
+            ids += tuple(
+                i["id"]
+                for i in found["items"]
+                if i.get("space_id") not in spaces and i["id"] not in ids
+            )
     command = oc.ArrangeList(number=number, entry_ids=ids, actor=ctx.actor)
     return send(ctx, command, payload=body.model_dump())
 

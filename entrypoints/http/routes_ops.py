@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from entrypoints.http.deps import CtxDep
 from entrypoints.http.schemas import Count
 from entrypoints.http.sending import Day, Int64, LongText, Text, Year, send
-from lifecycle.errors import InvalidInput
+from lifecycle.errors import InvalidInput, NotFound
+from workflows import access_scope, queries, queries_ops
 from workflows import commands as c
-from workflows import queries, queries_ops
 
 router = APIRouter(prefix="/api", tags=["operations 运营"])
 
@@ -142,15 +142,23 @@ def retry_outbox(ctx: CtxDep, body: RetryBody) -> JSONResponse:
     "/inbox",
     name="inbox_list",
     summary="站内消息 / inbox",
-    description="企业用户：本企业的消息；运营人员：运营消息。 / A firm user: its firm's "
-    "notices; staff: the staff inbox.",
+    description="企业用户：本企业的消息；运营人员：本人负责空间的运营消息。 / A firm user: its "
+    "firm's notices; staff: the staff inbox (an operator: the notices about their spaces).",
     response_model=dict[str, Any],
 )
 def inbox(ctx: CtxDep, unread: bool = False, limit: Limit = 200) -> dict[str, Any]:
     p = ctx.principal
-    firm = str(p.firm_id) if p.role == "firm" and p.firm_id is not None else None
-    data: dict[str, Any] = ctx.query(
-        queries_ops.inbox, firm=firm, audience=None, unread_only=unread, limit=limit
+    data: dict[str, Any]
+    if p.role == "firm":
+        if p.firm_id is None:
+            raise NotFound("firm", p.username)
+        data = ctx.query(
+            queries_ops.inbox, firm=str(p.firm_id), audience=None, unread_only=unread, limit=limit
+        )
+        return data
+    # Staff: a notice about a tenancy is seen by those who may see its space.
+    data = ctx.query(
+        access_scope.staff_inbox, space_ids=ctx.space_filter(), unread_only=unread, limit=limit
     )
     return data
 
@@ -159,13 +167,21 @@ def inbox(ctx: CtxDep, unread: bool = False, limit: Limit = 200) -> dict[str, An
     "/inbox/read",
     name="inbox_mark_read",
     summary="标为已读 / mark read",
-    description="企业用户只能标记本企业的消息 / a firm user marks only its own.",
+    description="企业用户只能标记本企业的消息；运营人员只能标记其收件箱中的运营消息 / a firm "
+    "user marks only its own; staff only the staff notices their inbox shows.",
     response_model=Count,
 )
 def mark_read(ctx: CtxDep, body: MarkReadBody) -> JSONResponse:
     p = ctx.principal
-    firm_id = (p.firm_id if p.firm_id is not None else -1) if p.role == "firm" else None
-    command = c.MarkInboxRead(item_ids=tuple(body.ids), firm_id=firm_id, actor=ctx.actor)
+    if p.role == "firm":
+        firm_id = p.firm_id if p.firm_id is not None else -1
+        command = c.MarkInboxRead(item_ids=tuple(body.ids), firm_id=firm_id, actor=ctx.actor)
+        return send(ctx, command, payload=body.model_dump())
+    # Staff mark only what their inbox shows them: never a firm's notice (the firm's own
+    # "unread" would be a lie), never a notice about a space they may not see. The others
+    # are left out as if they were not there (no confirmation that they exist).
+    ids = ctx.query(access_scope.staff_item_ids, item_ids=body.ids, space_ids=ctx.space_filter())
+    command = c.MarkInboxRead(item_ids=tuple(ids), firm_id=None, actor=ctx.actor)
     return send(ctx, command, payload=body.model_dump())
 
 

@@ -82,9 +82,10 @@ _LOGIN_BODY: dict[str, Any] = {
     response_model=SessionOut,
     summary="登录 / log in",
     description="以用户名和密码登录，设置会话 Cookie（HttpOnly、SameSite=Lax，https 时 Secure）"
-    "和 CSRF Cookie。连续失败将被锁定。 / Log in with a user name and password: sets the "
-    "session cookie (HttpOnly, SameSite=Lax, Secure over https) and the CSRF cookie. "
-    "Repeated failures lock the account (429).",
+    "和 CSRF Cookie。连续失败将锁定账号（答复与密码错误相同：401）；同一地址失败过多：429。 / "
+    "Log in with a user name and password: sets the session cookie (HttpOnly, SameSite=Lax, "
+    "Secure over https) and the CSRF cookie. Repeated failures lock the account (answered "
+    "401, as a wrong password); too many failures from one address: 429.",
     openapi_extra=_LOGIN_BODY,
 )
 async def login(request: Request, response: Response) -> SessionOut:

@@ -137,6 +137,9 @@ def timeline(ctx: CtxDep, tenancy_id: TenancyId) -> list[dict[str, Any]]:
 
 #: What a firm does not see of its own timeline: who of the panel scored what.
 _PANEL_ONLY = frozenset({"reviewer", "conflict_of_interest"})
+#: Who a firm is told scored: the panel, never the account (a reviewer scoring in their own
+#: name is the actor of the event: "account:3 王某").
+_PANEL_ACTOR = "评审专家 / a reviewer"
 
 
 def _events(ctx: Ctx, tenancy_id: int) -> list[dict[str, Any]]:
@@ -150,6 +153,7 @@ def _hide_panel(ctx: Ctx, events: list[dict[str, Any]]) -> None:
         for event in events:
             if event["trigger"] == "score":
                 event["data"] = {k: v for k, v in event["data"].items() if k not in _PANEL_ONLY}
+                event["actor"] = _PANEL_ACTOR
 
 
 def _action_route(trigger: str, command_type: type[c.TenancyCommand]) -> None:

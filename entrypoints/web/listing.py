@@ -20,9 +20,11 @@ from urllib.parse import quote, urlencode
 
 from fastapi.responses import Response
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from entrypoints.web.rendering import SHANGHAI
+from workflows.excel import as_text
 from workflows.paging import Paging
 
 PAGE_SIZE = 50
@@ -105,7 +107,7 @@ def paged(rows: list[Any], params: ListParams) -> Paged:
     return Paged(rows=rows[: params.size], params=params, has_next=len(rows) > params.size)
 
 
-def _cell(value: object) -> object:
+def _cell(value: object) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -135,7 +137,8 @@ def xlsx_response(
         ws.column_dimensions[get_column_letter(index)].width = max(12, len(column.zh) * 2 + 4)
     ws.append([c.heading(lang) for c in columns])
     for row in rows:
-        ws.append([_cell(row.get(c.key)) for c in columns])
+        # Text as text, never a formula: a firm's "=HYPERLINK(…)" stays what it typed.
+        ws.append([as_text(WriteOnlyCell(ws, value=_cell(row.get(c.key)))) for c in columns])
     buffer = io.BytesIO()
     book.save(buffer)
     name = filename if filename.endswith(".xlsx") else f"{filename}.xlsx"

@@ -17,7 +17,7 @@ from entrypoints.http.deps import app_of, signer_of
 from entrypoints.web.pages import LANG_COOKIE, PageDep, language, safe_next
 from entrypoints.web.rendering import LANGS, environment
 from lifecycle.errors import TooManyAttempts, Unauthorized
-from workflows import identity
+from workflows import credentials, identity
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,17 +89,19 @@ async def login(
     except TooManyAttempts:
         return _login_page(
             request,
-            error="登录失败次数过多，账号或地址已暂时锁定，请稍后再试或联系管理员"
+            error="此地址登录失败次数过多，已暂时限制，请稍后再试或联系管理员"
             if zh
-            else "too many failed logins: the account or address is locked for a while",
+            else "too many failed logins from this address: try again later",
             status=429,
         )
     except Unauthorized:
         return _login_page(
             request,
-            error="用户名或密码错误，或账号已停用"
+            error="用户名或密码错误，或账号已停用，或因多次失败暂时锁定"
+            f"（{credentials.LOCK_MINUTES} 分钟）"
             if zh
-            else "wrong user name or password, or the account is disabled",
+            else "wrong user name or password, or the account is disabled or locked for "
+            f"{credentials.LOCK_MINUTES} minutes after repeated failures",
             status=401,
         )
     target = safe_next(next)

@@ -265,7 +265,7 @@ def _read_upload(upload: UploadFile | None) -> tuple[dict[str, str], list[forms.
         path = os.path.join(folder, "figures.xlsx")
         with open(path, "wb") as out:
             out.write(data)
-        columns, rows = excel.read_figures(path, "file")
+        columns, rows = excel.read_figures(path, "file", max_unpacked=excel.PAGE_UNPACKED_BYTES)
     return columns, rows, name
 
 

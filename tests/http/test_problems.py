@@ -71,6 +71,38 @@ def test_an_oversized_body_is_413_with_the_limit(world: World) -> None:
     assert _tenancy_count(world) == before
 
 
+def test_only_the_routes_that_take_files_accept_more_than_the_limit(world: World) -> None:
+    """The body is read before anyone is authenticated: an anonymous edit or return of an
+    opportunity entry with 2 MiB of JSON is 413, not read to the 56 MiB an upload may have;
+    the upload routes themselves keep their larger limit (then 401 without an account)."""
+    from entrypoints.http.middleware import ENTRY_UPLOAD_BYTES, UPLOAD_BODY_BYTES
+
+    anonymous = world.client()
+    payload = b'{"title": "' + b"a" * (2 * MAX_BODY_BYTES) + b'"}'
+    json_type = {"content-type": "application/json"}
+    for method, path in (
+        ("PATCH", "/api/opportunity-entries/1"),
+        ("POST", "/api/opportunity-entries/1/return"),
+        ("POST", "/api/opportunity-entries/1/accept"),
+        ("POST", "/console/opportunities/1/return"),
+        ("POST", "/portal/opportunities/1"),
+        ("POST", "/portal/answer/1/x"),
+    ):
+        response = anonymous.request(method, path, content=payload, headers=json_type)
+        assert response.status_code == 413, (method, path, response.status_code)
+    for path, limit in (
+        ("/api/opportunity-entries/1/attachments", ENTRY_UPLOAD_BYTES),
+        ("/console/opportunities/1/attachments", ENTRY_UPLOAD_BYTES),
+        ("/portal/opportunities/1/attachments", ENTRY_UPLOAD_BYTES),
+        ("/portal/opportunities", ENTRY_UPLOAD_BYTES),
+        ("/portal/answer/1", UPLOAD_BODY_BYTES),
+    ):
+        response = anonymous.post(path, content=payload, headers=json_type)
+        assert response.status_code != 413, path
+        too_big = anonymous.post(path, content=b"a" * (limit + 1), headers=json_type)
+        assert too_big.status_code == 413, path
+
+
 def test_an_oversized_streamed_body_is_413(world: World) -> None:
     def chunks() -> object:
         for _ in range(20):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from api_support import PASSWORD, World
 
 from entrypoints.http.auth import CSRF_COOKIE, SESSION_COOKIE
+from workflows import credentials
 from workflows import identity as i
 
 
@@ -53,18 +56,28 @@ def test_a_wrong_password_is_401_without_saying_which_part(world: World) -> None
     assert "password" not in response.json()["detail"].lower()
 
 
-def test_repeated_failures_lock_the_account_429(world: World) -> None:
+def test_a_locked_account_answers_as_an_unknown_name(world: World) -> None:
+    """Five failures lock the account (even the right password is then refused), with the
+    answer a wrong password or an unknown name gets: trying passwords never tells which names
+    are accounts'. Too many failures from one address: 429, whatever the name."""
     client = world.client()
-    statuses = [
-        client.post(
-            "/api/session", json={"username": "viewer", "password": "wrong password!"}
-        ).status_code
-        for _ in range(12)
-    ]
-    assert statuses[0] == 401 and statuses[-1] == 429
-    locked = client.post("/api/session", json={"username": "viewer", "password": PASSWORD})
-    assert locked.status_code == 429
-    assert int(locked.headers["Retry-After"]) > 0
+
+    def attempt(name: str, password: str = "wrong password!") -> Any:
+        return client.post("/api/session", json={"username": name, "password": password})
+
+    for _ in range(credentials.MAX_FAILURES):
+        assert attempt("viewer").status_code == 401
+        assert attempt("nobody-at-all").status_code == 401
+    locked, unknown = attempt("viewer", PASSWORD), attempt("nobody-at-all", PASSWORD)
+    assert locked.status_code == unknown.status_code == 401
+    assert locked.json() == unknown.json()
+    assert "retry-after" not in locked.headers
+    left = credentials.ADDRESS_MAX_FAILURES - 2 * credentials.MAX_FAILURES - 2
+    assert [attempt(f"guess{n}").status_code for n in range(left)] == [401] * left
+    throttled = attempt("viewer", PASSWORD)
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert attempt("nobody-at-all").status_code == 429
 
 
 def test_a_forged_cookie_is_401(world: World) -> None:

@@ -11,7 +11,7 @@ from fakes import FakeDatabase, FakeService, chained
 
 from entrypoints.demo_data import good_profile
 from lifecycle.clock import FixedClock
-from lifecycle.errors import AlreadyExists, InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from lifecycle.errors import AlreadyExists, InvalidInput, NotFound, Unauthorized
 from lifecycle.table import EVALUATING
 from workflows import commands as c
 from workflows import credentials, logins, rules
@@ -131,8 +131,9 @@ def test_failures_are_counted_until_the_account_locks_and_old_ones_are_forgotten
     locked = db.row("users", user_id)
     assert locked["failed_logins"] == 0
     assert locked["locked_until"] == NOW + timedelta(minutes=credentials.LOCK_MINUTES)
-    with pytest.raises(TooManyAttempts):
-        login(service, "wang")  # even the right password
+    with pytest.raises(Unauthorized) as refused:
+        login(service, "wang")  # even the right password, refused as a wrong one is
+    assert type(refused.value) is Unauthorized
     assert len(db.rows("login_failures")) == credentials.MAX_FAILURES + 1
 
     later = at(service, NOW + credentials.ADDRESS_WINDOW + timedelta(minutes=10))

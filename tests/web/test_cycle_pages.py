@@ -443,3 +443,35 @@ def test_a_cycle_with_firms_still_able_to_report_is_not_decided(
     with Session(world.app.engine) as s:
         kinds = s.exec(select(CycleJob.kind)).all()
     assert list(kinds) == ["open"]
+
+
+def test_a_sheet_that_unpacks_too_far_is_refused_before_it_is_opened(
+    world: World, operator: TestClient, cohort: list[tuple[int, str, str]]
+) -> None:
+    """A workbook is a zip: a few kilobytes sent may unpack to gigabytes, which openpyxl would
+    hold in memory (a whole row, every shared string). A page's upload may unpack to
+    ``excel.PAGE_UNPACKED_BYTES`` at most; beyond, it is refused unread, nothing written."""
+    import io
+    import zipfile
+
+    firm = signed_in(world, "firm")
+    _, uscc, name = cohort[0]
+    good = sheet(world, [{"uscc": uscc, "name": name, **figures_for(0)}])
+    packed = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(good)) as source,
+        zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as bomb,
+    ):
+        for part in source.infolist():
+            bomb.writestr(part, source.read(part.filename))
+        bomb.writestr("xl/media/padding.bin", b"\0" * (excel.PAGE_UNPACKED_BYTES + 1))
+    assert len(packed.getvalue()) < 100_000
+    refused = post(
+        firm,
+        form_url(world),
+        f"{form_url(world)}/upload",
+        files={"file": ("mine.xlsx", packed.getvalue(), XLSX)},
+    )
+    assert refused.status_code == 422, refused.text
+    assert "解压后超过" in refused.text
+    assert reviews(world)[world.own_tenancy].status == "open"
