@@ -10,8 +10,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-
 from lifecycle.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -31,7 +29,7 @@ def secret_key(app: App) -> str:
     on PostgreSQL it must be set (every worker and every ``serve`` must share it)."""
     if app.settings.secret_key:
         return app.settings.secret_key
-    url = make_url(app.settings.database_url)
+    url = app.engine.url  # normalized: a bare path is a SQLite file
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         raise InvalidInput(
             SECRET_ENV,

@@ -24,8 +24,11 @@ from lifecycle.errors import InvalidInput
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_on_sqlite_a_key_is_generated_once_in_a_0600_file(tmp_path: Path) -> None:
-    app = bootstrap(settings=Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+@pytest.mark.parametrize("form", ["url", "bare path"])
+def test_on_sqlite_a_key_is_generated_once_in_a_0600_file(tmp_path: Path, form: str) -> None:
+    # `innospace --db innospace-demo.db serve`: the README's bare path, as well as a URL.
+    db = tmp_path / "x.db"
+    app = bootstrap(settings=Settings(database_url=f"sqlite:///{db}" if form == "url" else str(db)))
     first = secret_key(app)
     path = tmp_path / "x.db.secret"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
