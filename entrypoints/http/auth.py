@@ -17,6 +17,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -32,6 +33,23 @@ SESSION_COOKIE = "innospace_session"
 CSRF_COOKIE = "innospace_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def from_another_site(request: Request) -> bool:
+    """Whether a browser sent ``request`` from another site's page (a login posted there would
+    log the browser in as someone that site chose: login CSRF). ``Sec-Fetch-Site`` says so
+    where the browser sends it; otherwise an ``Origin`` other than this server's own (or the
+    opaque ``null``) does. A client that sends neither (curl, another system) is not a
+    browser on someone else's page."""
+    fetch_site = request.headers.get("sec-fetch-site", "").lower()
+    if fetch_site:
+        return fetch_site == "cross-site"
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    # The host alone: behind a proxy that ends TLS, the page's https origin reaches this
+    # server as plain http on another port, and is still this site.
+    return urlsplit(origin.strip()).hostname != request.url.hostname
 
 
 @dataclass(frozen=True)

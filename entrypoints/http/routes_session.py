@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from entrypoints.http.auth import (
     Signer,
     clear_session_cookies,
+    from_another_site,
     session_token_of,
     set_session_cookies,
 )
@@ -89,7 +90,7 @@ _LOGIN_BODY: dict[str, Any] = {
     openapi_extra=_LOGIN_BODY,
 )
 async def login(request: Request, response: Response) -> SessionOut:
-    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+    if from_another_site(request):
         # Another site's form posting here would log the browser in as someone the other
         # site chose (login CSRF); a browser says where a request came from.
         raise HttpProblem(

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from entrypoints.http.auth import (
     clear_session_cookies,
+    from_another_site,
     session_token_of,
     set_session_cookies,
 )
@@ -57,7 +58,7 @@ async def login(
 ) -> Response:
     lang = language(request)
     zh = lang == "zh"
-    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+    if from_another_site(request):
         return _login_page(
             request,
             error="不接受来自其他站点的登录" if zh else "a login from another site is refused",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from api_support import PASSWORD, World
 
 from entrypoints.http.auth import CSRF_COOKIE, SESSION_COOKIE
@@ -211,6 +212,18 @@ def test_a_login_posted_from_another_site_is_refused(world: World) -> None:
     assert SESSION_COOKIE not in refused.headers.get("set-cookie", "")
     same = client.post("/api/session", data=form, headers={"Sec-Fetch-Site": "same-origin"})
     assert same.status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null"])
+def test_without_fetch_metadata_another_origin_is_refused(world: World, origin: str) -> None:
+    # A browser that sends no Sec-Fetch-Site still names the page's origin.
+    client = world.client()
+    form = {"username": "operator", "password": PASSWORD}
+    refused = client.post("/api/session", data=form, headers={"Origin": origin})
+    assert refused.status_code == 403 and refused.json()["reason"] == "cross_site_login"
+    assert SESSION_COOKIE not in refused.headers.get("set-cookie", "")
+    own = client.post("/api/session", data=form, headers={"Origin": str(client.base_url)})
+    assert own.status_code == 200
 
 
 def test_a_trailing_slash_is_not_redirected_to_the_host_the_client_names(world: World) -> None:
