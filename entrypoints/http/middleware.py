@@ -45,6 +45,7 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
+HSTS = "max-age=31536000"
 #: The interactive documentation (Swagger UI) loads its script and styles from a CDN and
 #: runs an inline script; only its page gets this policy.
 DOCS_CSP = (
@@ -85,6 +86,10 @@ class SecurityHeaders:
                     headers["cache-control"] = "no-store"
                 elif not path.startswith(CACHEABLE_PREFIXES):
                     headers.setdefault("cache-control", "no-store")
+                if scope.get("scheme") == "https":
+                    # Served over TLS (directly or behind a proxy that says so): browsers
+                    # keep to https for this host for a year.
+                    headers.setdefault("strict-transport-security", HSTS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from api_support import World
+from starlette.testclient import TestClient
 
 from entrypoints.http.middleware import MAX_BODY_BYTES
 from workflows import queries
@@ -178,6 +179,13 @@ def test_security_headers_and_no_store(world: World) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "no-store"
+    assert "strict-transport-security" not in response.headers  # plain http: meaningless
+
+
+def test_over_https_browsers_are_told_to_keep_to_it(world: World) -> None:
+    client = TestClient(world.api, base_url="https://testserver", raise_server_exceptions=False)
+    response = client.get("/login")
+    assert response.headers["strict-transport-security"] == "max-age=31536000"
 
 
 def test_cors_is_closed(world: World) -> None:
