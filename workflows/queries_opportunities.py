@@ -210,9 +210,13 @@ def _list_row(w: Work, number: int) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def list_detail(w: Work, *, number: int) -> dict[str, Any]:
+def list_detail(
+    w: Work, *, number: int, space_ids: Collection[int] | None = None
+) -> dict[str, Any]:
     """A list for staff: a draft's entries in order (contact details included), or a
-    published list's frozen content; its timeline either way."""
+    published list's frozen content; its timeline either way. ``space_ids``: an account
+    granted those spaces only sees a draft's entries of its own spaces (a draft carries every
+    entry's contact details, published or not); None: every entry (an admin)."""
     row = _list_row(w, number)
     out = {
         "number": row["number"],
@@ -231,8 +235,33 @@ def list_detail(w: Work, *, number: int) -> dict[str, Any]:
             )
         )
         labels = _labels(w, {r.space_id for r in found})
-        out["items"] = [{**_entry(r, labels), "n": n} for n, r in enumerate(found, start=1)]
+        out["items"] = [
+            {**_entry(r, labels), "n": n}
+            for n, r in enumerate(found, start=1)
+            if space_ids is None or r.space_id in space_ids
+        ]
     return out
+
+
+def with_unseen(
+    w: Work, *, number: int, entry_ids: Sequence[int], space_ids: Collection[int] | None
+) -> tuple[int, ...]:
+    """A draft as an account granted ``space_ids`` arranged it (``entry_ids``), then the
+    draft's entries of other spaces, in their order: it was not shown them
+    (:func:`list_detail`), so it cannot have left them out knowingly. A published list or an
+    account granted every space (None): ``entry_ids`` as they are."""
+    ids = tuple(entry_ids)
+    if space_ids is None:
+        return ids
+    row = _list_row(w, number)
+    if row["status"] == opp.LIST_PUBLISHED:
+        return ids
+    kept = w.connection.execute(
+        select(_E.c.id)
+        .where(_E.c.list_id == row["id"], _E.c.space_id.not_in(list(space_ids)))
+        .order_by(_E.c.position)
+    ).scalars()
+    return ids + tuple(i for i in kept if i not in ids)
 
 
 def public_list(w: Work, *, number: int) -> dict[str, Any]:

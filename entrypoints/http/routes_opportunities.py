@@ -20,7 +20,6 @@ from entrypoints.http.deps import Ctx, CtxDep, app_of
 from entrypoints.http.files import Sha, file_response
 from entrypoints.http.routes_registry import SpacePath
 from entrypoints.http.sending import Text, Year, body_model, send
-from lifecycle import opportunities as opp
 from lifecycle.errors import InvalidInput, NotFound
 from workflows import access_scope, attachments, queries_http
 from workflows import opportunity_commands as oc
@@ -366,12 +365,7 @@ def show_list(ctx: CtxDep, number: Number) -> dict[str, Any]:
     if ctx.principal.role == "firm":
         public: dict[str, Any] = ctx.query(qo.public_list, number=number)
         return public
-    found: dict[str, Any] = ctx.query(qo.list_detail, number=number)
-    spaces = ctx.space_filter()
-    if spaces is not None and found["status"] != opp.LIST_PUBLISHED:
-        # A draft carries its entries' contact details, published or not: an account sees
-        # the entries of its own spaces on it only.
-        found["items"] = [i for i in found["items"] if i.get("space_id") in spaces]
+    found: dict[str, Any] = ctx.query(qo.list_detail, number=number, space_ids=ctx.space_filter())
     return found
 
 
@@ -384,19 +378,9 @@ def show_list(ctx: CtxDep, number: Number) -> dict[str, Any]:
     response_model=dict[str, Any],
 )
 def arrange(ctx: CtxDep, number: Number, body: ArrangeBody) -> JSONResponse:
-    ids = tuple(body.entry_ids)
     spaces = ctx.space_filter()
-    qo.refuse_outside(ctx.query(qo.entries_outside, entry_ids=ids, space_ids=spaces))
-    if spaces is not None:
-        # The draft shows this account only its spaces' entries (show_list): those of other
-        # spaces, which it could not leave out knowingly, stay on the list, after its own.
-        found = ctx.query(qo.list_detail, number=number)
-        if found["status"] != opp.LIST_PUBLISHED:
-            ids += tuple(
-                i["id"]
-                for i in found["items"]
-                if i.get("space_id") not in spaces and i["id"] not in ids
-            )
+    qo.refuse_outside(ctx.query(qo.entries_outside, entry_ids=body.entry_ids, space_ids=spaces))
+    ids = ctx.query(qo.with_unseen, number=number, entry_ids=body.entry_ids, space_ids=spaces)
     command = oc.ArrangeList(number=number, entry_ids=ids, actor=ctx.actor)
     return send(ctx, command, payload=body.model_dump())
 

@@ -102,7 +102,7 @@ def create(page: PageDep) -> Response:
 
 
 def _list_page(page: Page, number: int, *, error: str = "", status: int = 200) -> HTMLResponse:
-    found = page.query(qo.list_detail, number=number)
+    found = page.query(qo.list_detail, number=number, space_ids=_space_ids(page))
     draft = found["status"] == opp.DRAFT
     return page.render(
         "console/opportunity_list.html",
@@ -143,8 +143,9 @@ def arrange(page: PageDep, number: Number) -> Response:
         )
     ids = tuple(entry_id for _, _, entry_id in sorted(chosen))
     try:
-        outside = page.query(qo.entries_outside, entry_ids=ids, space_ids=_space_ids(page))
-        qo.refuse_outside(outside)
+        spaces = _space_ids(page)
+        qo.refuse_outside(page.query(qo.entries_outside, entry_ids=ids, space_ids=spaces))
+        ids = page.query(qo.with_unseen, number=number, entry_ids=ids, space_ids=spaces)
         page.act(oc.ArrangeList(number=number, entry_ids=ids, actor=page.principal.actor))
     except InvalidInput as exc:
         return _list_page(page, number, error=error_message(page, exc), status=422)
@@ -162,7 +163,7 @@ def arrange(page: PageDep, number: Number) -> Response:
 def publish(page: PageDep, number: Number) -> Response:
     here = f"/console/opportunity-lists/{number}"
     if page.field("confirmed") != "1":
-        found = page.query(qo.list_detail, number=number)
+        found = page.query(qo.list_detail, number=number, space_ids=_space_ids(page))
         firms = sorted({str(i["firm"]) for i in found["items"] if i.get("firm")})
         return confirm_page(
             page,

@@ -282,6 +282,18 @@ def test_an_operator_cannot_assemble_a_list_in_the_console(world: World, firm: T
     admin = signed_in(world, "admin")
     assert post(admin, f"{page}/arrange", page, both).status_code == 303  # type: ignore[arg-type]
     assert "医疗器械临床验证服务" in admin.get(page).text
+    # The viewer granted MC3 sees only MC3's entry on the draft (not HX's title, firm or
+    # private contact), and saving what it sees keeps HX's entry on the list, after its own.
+    shown = viewer.get(page).text
+    assert "医疗器械临床验证服务" not in shown and "028-8765 4321" not in shown
+    saved = post(viewer, f"{page}/arrange", page, {"entry": [str(own)], f"position_{own}": "1"})  # type: ignore[arg-type]
+    assert saved.status_code == 303, saved.text
+    entries = ALL_TABLES.tables["opportunity_entries"]
+    with world.app.engine.connect() as conn:
+        placed = conn.execute(
+            select(entries.c.id).where(entries.c.list_id.is_not(None)).order_by(entries.c.position)
+        ).scalars()
+        assert list(placed) == [own, other]
 
 
 def test_suggestions_and_introductions(world: World, firm: TestClient) -> None:
