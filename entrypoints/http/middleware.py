@@ -12,6 +12,7 @@ import re
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from entrypoints.http.auth import SESSION_COOKIE
 from entrypoints.http.problems import PROBLEM_JSON, TITLES, TYPE_BASE
 
 #: The largest request body accepted (1 MiB): rulebooks, templates, profiles and figures are
@@ -33,6 +34,8 @@ UPLOAD_PATHS: dict[str, int] = {
     r"/console/opportunities/\d+/attachments": ENTRY_UPLOAD_BYTES,
     r"/api/opportunity-entries/\d+/attachments": ENTRY_UPLOAD_BYTES,
 }
+
+_SESSION_COOKIE = SESSION_COOKIE.encode() + b"="
 
 SECURITY_HEADERS = {
     "content-security-policy": (
@@ -95,6 +98,15 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _credentials(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a request names any credential: a bearer token or the session cookie (whether
+    it is valid is the route's to find out)."""
+    for name, value in headers:
+        if name == b"authorization" or (name == b"cookie" and _SESSION_COOKIE in value):
+            return True
+    return False
+
+
 def _replay(messages: list[Message], receive: Receive) -> Receive:
     """A ``receive`` that gives ``messages`` first, then whatever the server sends."""
     pending = list(messages)
@@ -119,18 +131,23 @@ class BodyLimit:
         self.limit = limit
         self.wider = [(re.compile(pattern), n) for pattern, n in (wider or {}).items()]
 
-    def limit_for(self, path: str) -> int:
-        for pattern, limit in self.wider:
-            if pattern.fullmatch(path):
-                return limit
+    def limit_for(self, path: str, *, credentials: bool = True) -> int:
+        """The limit of ``path``; a request that carries no credentials at all (neither a
+        bearer token nor a session cookie) is held to the ordinary limit everywhere: it will
+        be refused with 401 anyway, and is not read at the upload's size first."""
+        if credentials:
+            for pattern, limit in self.wider:
+                if pattern.fullmatch(path):
+                    return limit
         return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope.get("path", ""))
-        for name, value in scope.get("headers", []):
+        headers = scope.get("headers", [])
+        limit = self.limit_for(scope.get("path", ""), credentials=_credentials(headers))
+        for name, value in headers:
             if name == b"content-length":
                 try:
                     declared = int(value)
