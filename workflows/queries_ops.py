@@ -7,18 +7,18 @@ arguments after, returns plain data, and is run by ``Service.query`` (never comm
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import literal
 from sqlalchemy import select as core_select
-from sqlmodel import col, func, select
+from sqlmodel import col, func, or_, select
 
-from db.tables import InboxItem, MessageTemplate, Space
+from db.tables import InboxItem, MessageTemplate, OutboxMessage, Space, Tenancy
 from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import CalendarError, InnospaceError, ScheduleNotPublished, SchedulerError
-from notifications.channels import inbox_for
 from notifications.outbox import outbox_list
 from notifications.overrides import load_overrides
 from notifications.render import Override
@@ -68,6 +68,33 @@ def _inbox_item(item: InboxItem) -> dict[str, Any]:
     }
 
 
+def _inbox_items(
+    firm_id: int | None, audience: str | None, space_ids: Collection[int] | None
+) -> Any:
+    """The items of a firm's inbox (``firm_id``) or of the staff inbox (None): optionally one
+    ``audience``, and narrowed to ``space_ids`` (an account granted those spaces: the
+    notices about a tenancy of one of them, and those about none, the operators' digest;
+    None: all)."""
+    stmt = select(InboxItem)
+    if firm_id is not None:  # a firm's own: ``space_ids`` does not apply
+        return stmt.where(InboxItem.firm_id == firm_id, InboxItem.audience == "firm")
+    stmt = stmt.where(col(InboxItem.firm_id).is_(None))
+    if audience is not None:
+        stmt = stmt.where(InboxItem.audience == audience)
+    if space_ids is None:
+        return stmt
+    return (
+        stmt.join(OutboxMessage, col(OutboxMessage.id) == col(InboxItem.outbox_id))
+        .outerjoin(Tenancy, col(Tenancy.id) == col(OutboxMessage.tenancy_id))
+        .where(
+            or_(
+                col(OutboxMessage.tenancy_id).is_(None),
+                col(Tenancy.space_id).in_(sorted(space_ids)),
+            )
+        )
+    )
+
+
 def inbox(
     w: Work,
     *,
@@ -75,12 +102,17 @@ def inbox(
     audience: str | None = None,
     unread_only: bool = False,
     limit: int = 200,
+    space_ids: Collection[int] | None = None,
 ) -> dict[str, Any]:
     """A firm's in-app inbox (``firm``: id or 统一社会信用代码), or the staff inbox (``firm``
-    None, optionally one ``audience``), newest first, with the number still unread."""
+    None, optionally one ``audience``, narrowed to ``space_ids`` for an account granted
+    those spaces), newest first, with the number still unread."""
     who = w.firm(firm) if firm is not None else None
     firm_id = who.id if who is not None else None
-    items = inbox_for(w.session, firm_id, audience=audience, unread_only=unread_only, limit=limit)
+    stmt = _inbox_items(firm_id, audience, space_ids)
+    if unread_only:
+        stmt = stmt.where(col(InboxItem.read_at).is_(None))
+    items = w.session.exec(stmt.order_by(col(InboxItem.id).desc()).limit(limit)).all()
     owner = (
         {"id": who.id, "name": who.name, "uscc": who.uscc}
         if who is not None
@@ -89,21 +121,34 @@ def inbox(
     return {
         "firm": owner,
         "firm_id": firm_id,
-        "unread": unread_count(w, firm_id=firm_id, audience=audience),
+        "unread": unread_count(w, firm_id=firm_id, audience=audience, space_ids=space_ids),
         "items": [_inbox_item(i) for i in items],
     }
 
 
-def unread_count(w: Work, *, firm_id: int | None, audience: str | None = None) -> int:
-    """Unread items of a firm's inbox (``firm_id``) or of the staff inbox."""
-    stmt = select(func.count()).select_from(InboxItem).where(col(InboxItem.read_at).is_(None))
-    if firm_id is not None:
-        stmt = stmt.where(InboxItem.firm_id == firm_id, InboxItem.audience == "firm")
-    else:
-        stmt = stmt.where(col(InboxItem.firm_id).is_(None))
-        if audience is not None:
-            stmt = stmt.where(InboxItem.audience == audience)
-    return int(w.session.exec(stmt).one())
+def unread_count(
+    w: Work,
+    *,
+    firm_id: int | None,
+    audience: str | None = None,
+    space_ids: Collection[int] | None = None,
+) -> int:
+    """Unread items of a firm's inbox (``firm_id``) or of the staff inbox (as :func:`inbox`
+    narrows it)."""
+    unread = _inbox_items(firm_id, audience, space_ids).where(col(InboxItem.read_at).is_(None))
+    return int(w.session.exec(select(func.count()).select_from(unread.subquery())).one())
+
+
+def staff_item_ids(
+    w: Work, *, item_ids: Sequence[int], space_ids: Collection[int] | None
+) -> list[int]:
+    """Of ``item_ids``, those of the staff inbox an account granted ``space_ids`` may see (a
+    firm's notice is never one: staff do not mark a firm's notices read), in the order given."""
+    if not item_ids:
+        return []
+    stmt = _inbox_items(None, None, space_ids).where(col(InboxItem.id).in_(list(item_ids)))
+    found = {int(i.id) for i in w.session.exec(stmt).all() if i.id is not None}
+    return [i for i in dict.fromkeys(item_ids) if i in found]
 
 
 # ---- message templates ---------------------------------------------------------------------

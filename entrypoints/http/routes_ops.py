@@ -14,8 +14,8 @@ from entrypoints.http.deps import CtxDep
 from entrypoints.http.schemas import Count
 from entrypoints.http.sending import Day, Int64, LongText, Text, Year, send
 from lifecycle.errors import InvalidInput, NotFound
-from workflows import access_scope, queries, queries_ops
 from workflows import commands as c
+from workflows import queries, queries_ops
 
 router = APIRouter(prefix="/api", tags=["operations 运营"])
 
@@ -158,7 +158,7 @@ def inbox(ctx: CtxDep, unread: bool = False, limit: Limit = 200) -> dict[str, An
         return data
     # Staff: a notice about a tenancy is seen by those who may see its space.
     data = ctx.query(
-        access_scope.staff_inbox, space_ids=ctx.space_filter(), unread_only=unread, limit=limit
+        queries_ops.inbox, space_ids=ctx.space_filter(), unread_only=unread, limit=limit
     )
     return data
 
@@ -180,7 +180,7 @@ def mark_read(ctx: CtxDep, body: MarkReadBody) -> JSONResponse:
     # Staff mark only what their inbox shows them: never a firm's notice (the firm's own
     # "unread" would be a lie), never a notice about a space they may not see. The others
     # are left out as if they were not there (no confirmation that they exist).
-    ids = ctx.query(access_scope.staff_item_ids, item_ids=body.ids, space_ids=ctx.space_filter())
+    ids = ctx.query(queries_ops.staff_item_ids, item_ids=body.ids, space_ids=ctx.space_filter())
     command = c.MarkInboxRead(item_ids=tuple(ids), firm_id=None, actor=ctx.actor)
     return send(ctx, command, payload=body.model_dump())
 
