@@ -26,6 +26,8 @@ in exactly one place (``entrypoints.errors``); nothing else catches them to tran
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 
@@ -83,7 +85,14 @@ QUOTED_MAX = 200
 
 
 def _quoted(value: object) -> str:
-    text = repr(value)
+    """The refused value as a person reads it: a number or a date as written (``200``,
+    ``2024-03-31``, not ``Decimal('200')``), anything else quoted."""
+    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = repr(value)
     if len(text) <= QUOTED_MAX:
         return text
     return f"{text[:QUOTED_MAX]}… ({len(text):,} characters)"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from entrypoints.cli.common import Json, app, emit, get_app, parse_instant, shown
-from entrypoints.cli.wording import trace_line
+from entrypoints.cli.wording import code_words, trace_line
 from entrypoints.lazy import lazy
 from lifecycle.errors import IntegrityError
 from lifecycle.table import STATE_LABELS, STATES
@@ -44,17 +44,18 @@ def show_cmd(tenancy: int, as_json: Json = False) -> None:
     for r in data["reviews"]:
         lines.append(
             f"  review {r['period']}: {r['status']} score={shown(r['score'])} "
-            f"grade={shown(r['grade'])} → {shown(r['consequence'])}"
+            f"grade={shown(r['grade'])} → {code_words('CONSEQUENCES', r['consequence'])}"
         )
         for step in (r["trace"] or {}).get("steps", []):
             lines.append(f"      · {_trace_line(step)}")
     for e in data["exit_cases"]:
         lines.append(
-            f"  exit case {e['id']}: {e['type']} {e['grounds'] or ''} [{e['status']}] "
+            f"  exit case {e['id']}: {code_words('EXIT_TYPES', e['type'])} {e['grounds'] or ''} "
+            f"[{code_words('EXIT_STATUS', e['status'])}] "
             f"objection by {shown(e['objection_due_on'])} vacate by {shown(e['vacate_due_on'])}"
         )
     for d in data["deadlines"]:
-        lines.append(f"  deadline {d['kind']} on {d['due_on']}")
+        lines.append(f"  期限 deadline {code_words('DEADLINES', d['kind'])} {d['due_on']}")
     typer.echo("\n".join(lines))
 
 

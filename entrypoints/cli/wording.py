@@ -62,6 +62,19 @@ def state_text(state: object) -> str:
     return f"{zh}（{state}）"
 
 
+def code_words(vocabulary: str, code: object) -> str:
+    """A code of the engine as a person reads it, ``无（none）``: the words of
+    :mod:`workflows.vocabulary` (``CONSEQUENCES``, ``DEADLINES``, ``EXIT_TYPES``…) beside the
+    code; nothing is "—", a code without words is shown as it is."""
+    if code is None or code == "":
+        return "—"
+    from workflows import vocabulary as words
+
+    table: Mapping[str, tuple[str, str]] = getattr(words, vocabulary)
+    found = table.get(str(code))
+    return f"{found[0]}（{code}）" if found else str(code)
+
+
 def command_of(trigger: str) -> str:
     return TRIGGER_COMMANDS.get(trigger, trigger)
 

@@ -1,0 +1,89 @@
+"""What a new operator reads on the command line, found trying the product as one: a review's
+consequence, a tenancy's deadlines and exit case and a recorded violation in words (not
+``none`` or ``agreement_lapse_warning``), a refused score's value as written (not
+``Decimal('200')``), the engine's refusals Chinese first, the district's amounts grouped."""
+
+from __future__ import annotations
+
+import random
+
+from e2e.cli_support import Cli
+from e2e.test_cli_engine_rules import SCORES, _score, evaluating, resident, space
+
+__all__ = ["space"]  # the fixture, imported for the tests below
+
+
+def test_a_review_decision_and_the_tenancy_page_name_the_consequence_in_words(
+    cli: Cli, space: str
+) -> None:
+    t = resident(cli, random.Random(7))
+    cli.at("2025-01-02T09:00+08:00")
+    cli.ok("review", "open", str(t), "--period", "2024")
+    figures = cli.file("figures.json", _figures())
+    cli.ok("review", "submit", str(t), "--period", "2024", "--figures", figures)
+    decided = cli.ok("review", "decide", str(t), "--period", "2024")
+    assert "→ 无（none）" in decided, decided
+    shown = cli.ok("show", str(t))
+    assert "→ 无（none）" in shown and "→ none" not in shown, shown
+    assert "租期届满（term_end）" in shown, shown
+    violation = cli.ok("violation", str(t), "--code", "arrears", "--facts", "租金逾期")
+    assert violation.startswith(f"入驻记录 {t}：已登记违规 #"), violation
+    assert "催告缴纳，逾期退出（demand）" in violation, violation
+
+
+def test_a_refused_score_shows_the_value_as_written_and_the_rule_in_chinese(
+    cli: Cli, space: str
+) -> None:
+    t = evaluating(cli, random.Random(8))
+    args = [a for s in SCORES[1:] for a in ("--score", s)]
+    err = cli.refused(
+        2, "score", str(t), "--reviewer", "王芳", "--score", "technology_ip=200", *args
+    )
+    assert "Decimal" not in err, err
+    assert "须在 0 到 25 分之间" in err and "(got 200)" in err, err
+    err = cli.refused(2, "score", str(t), "--reviewer", "王芳", "--score", "team=20")
+    assert "每个评分项都须评分" in err, err
+    _score(cli, t, "王芳")
+    err = cli.refused(4, "approve", str(t))
+    assert "评审小组不足：须至少 3 名无利益冲突的评审专家评分，现有 1 名" in err, err
+
+
+def test_engine_refusals_a_new_operator_meets_first_are_chinese_first(cli: Cli, space: str) -> None:
+    err = cli.refused(
+        2, "firm", "add", "--name", "峰际生物", "--uscc", "91510115MA6CX1A2B2",
+        "--industry", "pharma", "--email", "not-an-address",
+    )  # fmt: skip
+    assert "须为电子邮件地址" in err, err
+    err = cli.refused(2, "unit", "add", "MC3", "A-9", "--kind", "spaceship", "--area", "10")
+    assert "须为以下之一" in err, err
+    t = resident(cli, random.Random(9))
+    err = cli.refused(2, "violation", str(t), "--code", "nonsense", "--facts", "x")
+    assert "未知的退出情形代码" in err, err
+
+
+def test_the_district_report_groups_the_tax_and_revenue_amounts() -> None:
+    from entrypoints.cli.district import table
+
+    block = {
+        "space": "MC3", "name": "三医", "parcels": 1, "land_uses": ["M0"],
+        "land_area_m2": 1.0, "land_area_mu": 1.0, "floor_area_m2": 1.0, "plot_ratio": 1.0,
+        "occupancy": 0.5, "leased_area_m2": 1.0, "lettable_area_m2": 2.0,
+        "tax_yuan": "2747836.00", "tax_per_m2": 1.0, "tax_per_mu": 1.0,
+        "revenue_yuan": "45853808.5", "revenue_per_m2": 1.0, "revenue_per_mu": 1.0,
+        "admitted": 0, "released_units": 0, "relet_units": 0, "avg_days_to_relet": None,
+        "exits": {"graduation": 0, "term_expiry": 0, "voluntary": 0, "forced": 0},
+        "grades": {"A": 0},
+    }  # fmt: skip
+    text = table({"year": 2023, "as_of": "2023-12-31", "spaces": [block], "total": block})
+    assert "税收 / tax: 2,747,836.00 元" in text, text
+    assert "营收 / revenue: 45,853,808.50 元" in text, text
+
+
+def _figures() -> dict[str, object]:
+    """A firm's figures that grade B: no consequence under the default rulebook."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    figures: dict[str, object] = json.loads((root / "examples" / "figures.json").read_text())
+    return figures
