@@ -154,7 +154,11 @@ def evaluate_hard_requirements(
     evaluation (the age at entry is measured to it); a re-application bar holds through
     ``reapply_barred_until`` inclusive."""
     if profile.founded_on > on:
-        raise InvalidInput("founded_on", "is after the evaluation date", profile.founded_on)
+        raise InvalidInput(
+            "founded_on",
+            "成立日期晚于审查日 / is after the evaluation date",
+            profile.founded_on,
+        )
     rb.track(profile.track)
     steps = tuple(
         _check(rb, req, profile, on, reapply_barred_until) for req in rb.admission.requirements

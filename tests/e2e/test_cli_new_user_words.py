@@ -87,3 +87,20 @@ def _figures() -> dict[str, object]:
     root = Path(__file__).resolve().parents[2]
     figures: dict[str, object] = json.loads((root / "examples" / "figures.json").read_text())
     return figures
+
+
+def test_an_application_from_a_firm_founded_after_today_is_refused_at_the_door(
+    cli: Cli, space: str
+) -> None:
+    """The portal took a founding date in 2030 on 2024-03-04; screening then refused with
+    "founded_on: is after the evaluation date" every time, and the application stood there."""
+    from datetime import date
+
+    from entrypoints.demo_data import good_profile
+
+    uscc = "91510115MA6CX1A2B2"
+    cli.ok("firm", "add", "--name", "峰际生物", "--uscc", uscc, "--industry", "pharma")
+    profile = cli.file("p.json", {**good_profile(date(2024, 3, 4)), "founded_on": "2030-01-01"})
+    err = cli.refused(2, "apply", uscc, "MC3", "--area", "120", "--profile", profile)
+    assert "profile.founded_on: 成立日期不得晚于今天" in err and "(got 2030-01-01)" in err, err
+    assert cli.ok("list").strip().endswith("(0 tenancies)")
