@@ -119,11 +119,15 @@ TITLES = {
 
 def echo_error(err: InnospaceError) -> None:
     from db.engine import redact_text
-    from entrypoints.cli.wording import transition_refused
-    from lifecycle.errors import TransitionNotAllowed
+    from entrypoints.cli.wording import guard_refused, transition_refused
+    from lifecycle.errors import GuardFailed, TransitionNotAllowed
 
     title = TITLES.get(err.code, err.code)
-    message = transition_refused(err) if isinstance(err, TransitionNotAllowed) else err.message
+    message = err.message
+    if isinstance(err, TransitionNotAllowed):
+        message = transition_refused(err)
+    elif isinstance(err, GuardFailed):
+        message = guard_refused(err)
     field, rule = getattr(err, "field", None), getattr(err, "rule", None)
     if isinstance(err, InvalidInput) and isinstance(field, str) and isinstance(rule, str):
         from entrypoints.cli.wording import choice_refused

@@ -46,6 +46,9 @@ def test_a_refused_score_shows_the_value_as_written_and_the_rule_in_chinese(
     _score(cli, t, "王芳")
     err = cli.refused(4, "approve", str(t))
     assert "评审小组不足：须至少 3 名无利益冲突的评审专家评分，现有 1 名" in err, err
+    # the command typed, not the engine's trigger in Python quotes ("'approve' refused")
+    assert f"入驻记录 {t} 不能执行 `innospace approve`，规则不允许：评审小组不足" in err, err
+    assert "' refused" not in err, err
 
 
 def test_engine_refusals_a_new_operator_meets_first_are_chinese_first(cli: Cli, space: str) -> None:
