@@ -107,3 +107,17 @@ def test_an_application_from_a_firm_founded_after_today_is_refused_at_the_door(
     err = cli.refused(2, "apply", uscc, "MC3", "--area", "120", "--profile", profile)
     assert "profile.founded_on: 成立日期不得晚于今天" in err and "(got 2030-01-01)" in err, err
     assert cli.ok("list").strip().endswith("(0 tenancies)")
+
+
+def test_an_incomplete_handover_names_the_missing_items_in_words() -> None:
+    """It read "handover checklist incomplete: access_cards, premises_restored"."""
+    import pytest
+
+    from lifecycle.errors import GuardFailed
+    from workflows.exit_rules import check_handover
+
+    with pytest.raises(GuardFailed) as info:
+        check_handover(1, {"meters": True, "keys": True}, 0, 0)
+    assert info.value.rule.startswith(
+        "交接清单未完成，尚缺：门禁卡交回（access_cards）、场地恢复原状（premises_restored）"
+    ), info.value.rule
