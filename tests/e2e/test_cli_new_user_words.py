@@ -121,3 +121,23 @@ def test_an_incomplete_handover_names_the_missing_items_in_words() -> None:
     assert info.value.rule.startswith(
         "交接清单未完成，尚缺：门禁卡交回（access_cards）、场地恢复原状（premises_restored）"
     ), info.value.rule
+
+
+def test_the_token_command_the_api_docs_show_parses() -> None:
+    """docs/http-api.md said `innospace token create USER --label …`: the account is
+    ``--user USER`` (a bare USER is refused: "Missing option '--user'")."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    import typer
+
+    from entrypoints.cli import app
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "http-api.md").read_text()
+    shown = re.findall(r"`innospace (token create [^`]*)`", docs)
+    assert shown, "the docs show how a system gets its token"
+    create = typer.main.get_command(app).commands["token"].commands["create"]  # type: ignore[attr-defined]
+    for line in shown:
+        args = [a.replace("…", "x") for a in shlex.split(line)[2:]]
+        create.make_context("create", args)  # raises click.UsageError on a bad line
