@@ -141,3 +141,12 @@ def test_the_token_command_the_api_docs_show_parses() -> None:
     for line in shown:
         args = [a.replace("…", "x") for a in shlex.split(line)[2:]]
         create.make_context("create", args)  # raises click.UsageError on a bad line
+
+
+def test_tick_reports_in_chinese_first(cli: Cli) -> None:
+    """`innospace tick` printed English only ("review cycles: opened 0 …")."""
+    cli.ok("init", "--training")
+    out = cli.ok("tick").splitlines()
+    assert [line.split("：")[0] for line in out] == ["年度考核", "期限", "每日摘要", "通知"], out
+    err = cli.refused(2, "tick", "--until", "2024-03-01T09:00+08:00")
+    assert "不得早于当前时间（现在是 2024-03-04 09:00，北京时间）" in err, err
