@@ -61,11 +61,45 @@ def _jsonable(context: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: What a person calls the records an error names (by the error's ``kind``); a kind not
+#: listed is said in English only.
+KIND_WORDS: dict[str, str] = {
+    "tenancy": "入驻记录",
+    "firm": "企业",
+    "space": "空间",
+    "unit": "单元",
+    "review": "考核",
+    "user": "账户",
+    "token": "令牌",
+    "rulebook": "规则书",
+    "application": "入驻申请",
+    "score": "评分",
+    "exit_case": "退出案件",
+    "exit case": "退出案件",
+    "rectification": "整改",
+    "reviewer assignment": "评审专家分配",
+    "opportunity_entry": "机会清单条目",
+    "opportunity_list": "机会清单",
+    "introduction": "对接记录",
+    "land_parcel": "地块",
+    "attachment": "附件",
+    "file": "文件",
+    "key file": "密钥文件",
+    "message": "通知模板",
+    "notice": "通知",
+    "outbox message": "通知发送记录",
+    "webhook": "Webhook",
+}
+
+
 class NotFound(InnospaceError):
     code = "not_found"
 
     def __init__(self, kind: str, key: object) -> None:
-        super().__init__(f"{kind} {key!s} not found", kind=kind, key=str(key))
+        en = f"{kind} {key!s} not found"
+        zh = KIND_WORDS.get(kind)
+        message = f"未找到{zh} {key!s} / {en}" if zh else en
+        super().__init__(message, kind=kind, key=str(key))
         self.kind = kind
         self.key = key
 
@@ -179,7 +213,10 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
     def __init__(self, kind: str, key: object) -> None:
-        super().__init__(f"{kind} {key!s} already exists", kind=kind, key=str(key))
+        en = f"{kind} {key!s} already exists"
+        zh = KIND_WORDS.get(kind)
+        message = f"{zh} {key!s} 已存在 / {en}" if zh else en
+        super().__init__(message, kind=kind, key=str(key))
 
 
 class CalendarError(InnospaceError):

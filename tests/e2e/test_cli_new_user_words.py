@@ -150,3 +150,14 @@ def test_tick_reports_in_chinese_first(cli: Cli) -> None:
     assert [line.split("：")[0] for line in out] == ["年度考核", "期限", "每日摘要", "通知"], out
     err = cli.refused(2, "tick", "--until", "2024-03-01T09:00+08:00")
     assert "不得早于当前时间（现在是 2024-03-04 09:00，北京时间）" in err, err
+
+
+def test_not_found_and_already_exists_name_the_record_in_chinese_first(cli: Cli) -> None:
+    """They read "space NOPE not found", "firm … already exists": English only."""
+    cli.ok("init")
+    cli.ok("space", "create", "MC3", "成都医学城三医创新中心")
+    err = cli.refused(3, "unit", "add", "NOPE", "A-1", "--kind", "office", "--area", "10")
+    assert "未找到空间 NOPE / space NOPE not found" in err, err
+    err = cli.refused(6, "space", "create", "MC3", "重复")
+    assert "空间 MC3 已存在 / space MC3 already exists" in err, err
+    assert "未找到入驻记录 999" in cli.refused(3, "screen", "999")
