@@ -30,6 +30,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from lifecycle.table import STATE_LABELS
+
 
 class InnospaceError(Exception):
     """Root of every error innospace raises on purpose."""
@@ -166,7 +168,11 @@ class TransitionNotAllowed(Conflict):
         allowed_list = sorted(allowed)
         shown = ", ".join(allowed_list) if allowed_list else "none (terminal state)"
         who = f"tenancy {tenancy_id}" if tenancy_id is not None else "tenancy"
+        zh_state = STATE_LABELS.get(state, (state, state))[0]
+        zh_who = f"入驻记录 {tenancy_id} " if tenancy_id is not None else "该入驻记录"
+        zh_allowed = "、".join(allowed_list) if allowed_list else "无（已结束）"
         super().__init__(
+            f"{zh_who}当前状态为「{zh_state}」，不允许 {trigger}；可用：{zh_allowed} / "
             f"{who}: '{trigger}' is not allowed in state '{state}'; allowed: {shown}",
             tenancy_id=tenancy_id,
             trigger=trigger,
@@ -199,7 +205,9 @@ class StaleTenancy(Conflict):
 
     def __init__(self, tenancy_id: int, expected: int | None, actual: int | None) -> None:
         now = f", it is now {actual}" if actual is not None else ""
+        zh_now = f"，当前为版本 {actual}" if actual is not None else ""
         super().__init__(
+            f"入驻记录 {tenancy_id} 已被他人修改（您持有版本 {expected}{zh_now}），请刷新后重试 / "
             f"tenancy {tenancy_id} was changed by someone else "
             f"(you had version {expected}{now}); reload and retry",
             tenancy_id=tenancy_id,

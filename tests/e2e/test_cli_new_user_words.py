@@ -161,3 +161,18 @@ def test_not_found_and_already_exists_name_the_record_in_chinese_first(cli: Cli)
     err = cli.refused(6, "space", "create", "MC3", "重复")
     assert "空间 MC3 已存在 / space MC3 already exists" in err, err
     assert "未找到入驻记录 999" in cli.refused(3, "screen", "999")
+
+
+def test_the_api_says_a_refused_transition_and_a_stale_version_chinese_first() -> None:
+    """The problem details' ``detail`` read only "tenancy 39: 'screen_in' is not allowed in
+    state 'evaluating'; …" and "tenancy 39 was changed by someone else …"."""
+    from lifecycle.errors import StaleTenancy, TransitionNotAllowed
+
+    refused = TransitionNotAllowed(39, "screen_in", "evaluating", ["approve", "withdraw"])
+    assert refused.message.startswith(
+        "入驻记录 39 当前状态为「专家评审中」，不允许 screen_in；可用：approve、withdraw / "
+    ), refused.message
+    stale = StaleTenancy(39, 1, 3)
+    assert stale.message.startswith(
+        "入驻记录 39 已被他人修改（您持有版本 1，当前为版本 3），请刷新后重试 / "
+    ), stale.message
