@@ -26,6 +26,7 @@ def test_a_review_decision_and_the_tenancy_page_name_the_consequence_in_words(
     shown = cli.ok("show", str(t))
     assert "→ 无（none）" in shown and "→ none" not in shown, shown
     assert "租期届满（term_end）" in shown, shown
+    assert "考核 review 2024: 已评定（decided）" in shown, shown
     violation = cli.ok("violation", str(t), "--code", "arrears", "--facts", "租金逾期")
     assert violation.startswith(f"入驻记录 {t}：已登记违规 #"), violation
     assert "催告缴纳，逾期退出（demand）" in violation, violation
