@@ -25,6 +25,16 @@ from lifecycle.errors import GuardFailed
 from lifecycle.machine import Facts, fire
 
 
+def _beijing(instant: datetime) -> str:
+    """An instant as the people reading a refusal read time: Beijing wall time to the
+    second (a naive value is UTC, as the database stores instants)."""
+    from zoneinfo import ZoneInfo
+
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+
+
 @dataclass(slots=True)
 class Party:
     """What a notice quotes of the firm and the space (loaded with the tenancy)."""
@@ -449,8 +459,9 @@ class Effects(Rows):
             raise GuardFailed(
                 t.id,
                 trigger,
-                f"事件时间 {self.now.isoformat()} 早于该租约上一事件 {t.updated_at.isoformat()}"
-                "，时间不能倒退 / an event may not be dated before the tenancy's last event",
+                f"事件时间 {_beijing(self.now)} 早于该租约上一事件 {_beijing(t.updated_at)}"
+                "（北京时间），时间不能倒退 / an event may not be dated before the tenancy's "
+                "last event",
             )
         seq = t.audit_seq + 1
         event = audit_event(

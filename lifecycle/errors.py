@@ -26,7 +26,11 @@ in exactly one place (``entrypoints.errors``); nothing else catches them to tran
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 from typing import Any
+
+from lifecycle.table import STATE_LABELS
 
 
 class InnospaceError(Exception):
@@ -59,11 +63,45 @@ def _jsonable(context: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: What a person calls the records an error names (by the error's ``kind``); a kind not
+#: listed is said in English only.
+KIND_WORDS: dict[str, str] = {
+    "tenancy": "入驻记录",
+    "firm": "企业",
+    "space": "空间",
+    "unit": "单元",
+    "review": "考核",
+    "user": "账户",
+    "token": "令牌",
+    "rulebook": "规则书",
+    "application": "入驻申请",
+    "score": "评分",
+    "exit_case": "退出案件",
+    "exit case": "退出案件",
+    "rectification": "整改",
+    "reviewer assignment": "评审专家分配",
+    "opportunity_entry": "机会清单条目",
+    "opportunity_list": "机会清单",
+    "introduction": "对接记录",
+    "land_parcel": "地块",
+    "attachment": "附件",
+    "file": "文件",
+    "key file": "密钥文件",
+    "message": "通知模板",
+    "notice": "通知",
+    "outbox message": "通知发送记录",
+    "webhook": "Webhook",
+}
+
+
 class NotFound(InnospaceError):
     code = "not_found"
 
     def __init__(self, kind: str, key: object) -> None:
-        super().__init__(f"{kind} {key!s} not found", kind=kind, key=str(key))
+        en = f"{kind} {key!s} not found"
+        zh = KIND_WORDS.get(kind)
+        message = f"未找到{zh} {key!s} / {en}" if zh else en
+        super().__init__(message, kind=kind, key=str(key))
         self.kind = kind
         self.key = key
 
@@ -83,7 +121,14 @@ QUOTED_MAX = 200
 
 
 def _quoted(value: object) -> str:
-    text = repr(value)
+    """The refused value as a person reads it: a number or a date as written (``200``,
+    ``2024-03-31``, not ``Decimal('200')``), anything else quoted."""
+    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = repr(value)
     if len(text) <= QUOTED_MAX:
         return text
     return f"{text[:QUOTED_MAX]}… ({len(text):,} characters)"
@@ -123,7 +168,11 @@ class TransitionNotAllowed(Conflict):
         allowed_list = sorted(allowed)
         shown = ", ".join(allowed_list) if allowed_list else "none (terminal state)"
         who = f"tenancy {tenancy_id}" if tenancy_id is not None else "tenancy"
+        zh_state = STATE_LABELS.get(state, (state, state))[0]
+        zh_who = f"入驻记录 {tenancy_id} " if tenancy_id is not None else "该入驻记录"
+        zh_allowed = "、".join(allowed_list) if allowed_list else "无（已结束）"
         super().__init__(
+            f"{zh_who}当前状态为「{zh_state}」，不允许 {trigger}；可用：{zh_allowed} / "
             f"{who}: '{trigger}' is not allowed in state '{state}'; allowed: {shown}",
             tenancy_id=tenancy_id,
             trigger=trigger,
@@ -156,7 +205,9 @@ class StaleTenancy(Conflict):
 
     def __init__(self, tenancy_id: int, expected: int | None, actual: int | None) -> None:
         now = f", it is now {actual}" if actual is not None else ""
+        zh_now = f"，当前为版本 {actual}" if actual is not None else ""
         super().__init__(
+            f"入驻记录 {tenancy_id} 已被他人修改（您持有版本 {expected}{zh_now}），请刷新后重试 / "
             f"tenancy {tenancy_id} was changed by someone else "
             f"(you had version {expected}{now}); reload and retry",
             tenancy_id=tenancy_id,
@@ -170,7 +221,10 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
     def __init__(self, kind: str, key: object) -> None:
-        super().__init__(f"{kind} {key!s} already exists", kind=kind, key=str(key))
+        en = f"{kind} {key!s} already exists"
+        zh = KIND_WORDS.get(kind)
+        message = f"{zh} {key!s} 已存在 / {en}" if zh else en
+        super().__init__(message, kind=kind, key=str(key))
 
 
 class CalendarError(InnospaceError):

@@ -54,6 +54,18 @@ def _profile(
     )
 
 
+def _not_founded_later(w: Work, profile: rbook.ApplicationProfile) -> None:
+    """A firm founded after today is refused when it applies or corrects its application:
+    screening measures the firm's age to its own day and could never take it (the
+    application stood there, unscreenable, until the operator asked for a correction)."""
+    if profile.founded_on > w.today:
+        raise InvalidInput(
+            "profile.founded_on",
+            "成立日期不得晚于今天 / must not be in the future",
+            profile.founded_on,
+        )
+
+
 def apply(w: Work, cmd: Apply) -> Step:
     firm = w.firm(cmd.firm)
     space = w.space_row(cmd.space)
@@ -68,8 +80,11 @@ def apply(w: Work, cmd: Apply) -> Step:
             "tenancy", f"firm {firm.uscc} in {space.code} (#{open_stay[0]}, {open_stay[1]})"
         )
     # A bad profile is refused at the door, before the tenancy is created.
-    applications.application_profile(
-        rb, firm, track=cmd.track, requested_area_m2=cmd.requested_area_m2, profile=cmd.profile
+    _not_founded_later(
+        w,
+        applications.application_profile(
+            rb, firm, track=cmd.track, requested_area_m2=cmd.requested_area_m2, profile=cmd.profile
+        ),
     )
     # Its events hash its id: the tenancy is decided with the id the writer inserts it with.
     tenancy = applications.new_tenancy(
@@ -118,7 +133,7 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
 def resubmit(w: Work, cmd: Resubmit) -> Step:
     tenancy = w.load(cmd, "resubmit")
     application = application_of(w, tenancy.id)
-    _profile(w, tenancy, application, {**application.profile, **cmd.profile})
+    _not_founded_later(w, _profile(w, tenancy, application, {**application.profile, **cmd.profile}))
     return w.decide(tenancy, applications.resubmit, application, cmd.profile, by=cmd)
 
 

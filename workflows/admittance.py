@@ -241,7 +241,7 @@ def _lettable(
 ) -> UnitRow:
     unit = units.get(code)
     if unit is None:
-        raise InvalidInput("units", f"no unit {code} in this space", code)
+        raise InvalidInput("units", f"本空间没有单元 {code} / no unit {code} in this space", code)
     if unit.status != "available":
         raise GuardFailed(
             tenancy_id,

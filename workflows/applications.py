@@ -110,13 +110,14 @@ def valid_panel(
     except InvalidInput as err:
         if err.field != "reviewers":
             raise
+        zh, _, en = err.rule.partition(" / ")
         raise GuardFailed(
             tenancy_id,
             trigger,
-            f"no valid panel / 评审小组不足: {err.rule}"
+            f"评审小组不足：{zh} / no valid panel: {en}"
             + (
-                "; a rejection without one is a named operator's decision: "
-                "`reject N --without-panel --actor NAME --grounds TEXT`"
+                "; 未经有效评审小组不予通过须由经办人署名决定 / a rejection without one is a "
+                "named operator's decision: `reject N --without-panel --actor NAME --grounds TEXT`"
                 if trigger == "reject"
                 else ""
             ),

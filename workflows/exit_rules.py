@@ -22,6 +22,7 @@ from lifecycle.errors import GuardFailed, InvalidInput
 from workflows import reviews, windows
 from workflows.core import Who, acting
 from workflows.reviews import RESIDENCY_DEADLINES
+from workflows.vocabulary import HANDOVER
 
 HANDOVER_ITEMS = ("meters", "keys", "access_cards", "premises_restored")
 GRADUATION_PUBLICITY_END = "graduation_publicity_end"  # the deadline that ends the 公示
@@ -261,12 +262,16 @@ def check_handover(
     """Refuse an incomplete checklist or a negative amount (before anything is read)."""
     missing = [item for item in HANDOVER_ITEMS if not checklist.get(item)]
     if missing:
+        zh = "、".join(f"{HANDOVER.get(m, (m, m))[0]}（{m}）" for m in missing)
         raise GuardFailed(
-            tenancy_id, "hand_over", f"handover checklist incomplete: {', '.join(missing)}"
+            tenancy_id,
+            "hand_over",
+            f"交接清单未完成，尚缺：{zh} / handover checklist incomplete: {', '.join(missing)}",
         )
     if arrears_yuan < 0 or damage_yuan < 0:
         raise InvalidInput(
-            "arrears_yuan" if arrears_yuan < 0 else "damage_yuan", "must not be negative"
+            "arrears_yuan" if arrears_yuan < 0 else "damage_yuan",
+            "不得为负数 / must not be negative",
         )
 
 

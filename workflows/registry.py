@@ -64,9 +64,15 @@ def _why(err: StdnumError, value: str) -> str:
     return "不符合 GB 32100-2015 / not a valid GB 32100-2015 code"
 
 
+_CODE_RULE = (
+    "只能由字母、数字、'-'、'_' 或 '.' 组成，最多 64 个字符 / "
+    "letters, digits, '-', '_' or '.', at most 64"
+)
+
+
 def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
     if not _CODE.match(cmd.code):
-        raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
+        raise InvalidInput("code", _CODE_RULE, cmd.code)
     name = inputs.check_name("name", cmd.name)
     if w.uow.registry.space(cmd.code) is not None:
         raise AlreadyExists("space", cmd.code)
@@ -88,9 +94,10 @@ def create_space(w: Work, cmd: CreateSpace) -> dict[str, Any]:
 def add_unit(w: Work, cmd: AddUnit) -> dict[str, Any]:
     space = w.space_row(cmd.space)
     if not _CODE.match(cmd.code):
-        raise InvalidInput("code", "letters, digits, '-', '_' or '.', at most 64", cmd.code)
+        raise InvalidInput("code", _CODE_RULE, cmd.code)
     if cmd.kind not in UNIT_KINDS:
-        raise InvalidInput("kind", f"must be one of {', '.join(UNIT_KINDS)}", cmd.kind)
+        kinds = ", ".join(UNIT_KINDS)
+        raise InvalidInput("kind", f"须为以下之一：{kinds} / must be one of {kinds}", cmd.kind)
     area = inputs.check_area("area_m2", cmd.area_m2)
     if w.uow.registry.unit(space.id, cmd.code) is not None:
         raise AlreadyExists("unit", f"{cmd.space}/{cmd.code}")
@@ -109,11 +116,15 @@ def register_firm(w: Work, cmd: RegisterFirm) -> dict[str, Any]:
     contact = inputs.check_optional_name("contact_name", cmd.contact_name)
     manager = inputs.check_optional_name("account_manager", cmd.account_manager)
     if cmd.contact_email is not None and not _EMAIL.match(cmd.contact_email):
-        raise InvalidInput("contact_email", "must be an e-mail address", cmd.contact_email)
+        raise InvalidInput(
+            "contact_email", "须为电子邮件地址 / must be an e-mail address", cmd.contact_email
+        )
     if cmd.locale not in ("zh-CN", "en"):
-        raise InvalidInput("locale", "must be zh-CN or en", cmd.locale)
+        raise InvalidInput("locale", "须为 zh-CN 或 en / must be zh-CN or en", cmd.locale)
     if cmd.founded_on is not None and cmd.founded_on > w.today:
-        raise InvalidInput("founded_on", "must not be in the future", cmd.founded_on.isoformat())
+        raise InvalidInput(
+            "founded_on", "不得晚于今天 / must not be in the future", cmd.founded_on.isoformat()
+        )
     if w.uow.registry.firm(uscc=code) is not None:
         raise AlreadyExists("firm", code)
     # The firm's row holds what the command gives, its code and names normalised.
@@ -140,7 +151,7 @@ def load_rulebook(w: Work, cmd: LoadRulebook) -> dict[str, Any]:
 
 def import_calendar(w: Work, cmd: ImportCalendar) -> dict[str, Any]:
     if not cmd.days:
-        raise InvalidInput("days", "the file lists no day")
+        raise InvalidInput("days", "文件中没有任何日期 / the file lists no day")
     rows = calendar_days(cmd.days, w.uow.registry.overridden_days([d.day for d in cmd.days]))
     years = sorted({d.day.year for d in cmd.days})
     if cmd.complete:

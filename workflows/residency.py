@@ -200,7 +200,7 @@ def reinspect(w: Work, cmd: Reinspect) -> Step:
 def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
     tenancy = w.load_for(cmd, "report_violation", RESIDENT_STATES)
     if not cmd.facts.strip():
-        raise InvalidInput("facts", "record the facts of the violation")
+        raise InvalidInput("facts", "须写明违规事实 / record the facts of the violation")
     rb = rules.for_tenancy(w, tenancy)
     decision = residency_rules.judge_violation(
         rb, lambda: w.calendar, w.today, code=cmd.code, facts=cmd.facts, evidence=cmd.evidence

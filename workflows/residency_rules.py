@@ -176,7 +176,7 @@ def judge_violation(
 ) -> ViolationDecision:
     """A violation of ``code`` as the rulebook handles it (unknown codes are refused)."""
     if not facts.strip():
-        raise InvalidInput("facts", "record the facts of the violation")
+        raise InvalidInput("facts", "须写明违规事实 / record the facts of the violation")
     trig = rbook.exit_trigger(rb, code)
     cure = rbook.cure_period(rb, code)
     cure_due = _calendar(calendar).due_date(today, cure) if cure is not None else None

@@ -19,6 +19,7 @@ from entrypoints.cli.common import (
     require_training,
     started,
 )
+from entrypoints.cli.wording import local_time
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
 
@@ -406,7 +407,8 @@ def tick_cmd(
     if when is not None and when < now:
         raise InvalidInput(
             "until",
-            f"must not be in the past (now is {now.isoformat()}); "
+            f"不得早于当前时间（现在是 {local_time(now)}，北京时间），逾期事项用 `innospace tick` "
+            f"处理 / must not be in the past (now is {now.isoformat()}); "
             "what is overdue is handled by a plain `innospace tick`",
             until,
         )
@@ -418,10 +420,16 @@ def tick_cmd(
         return
     d, cy, dg, r = report["deadlines"], report["cycles"], report["digest"], report["relay"]
     typer.echo(
-        f"review cycles: opened {cy['opened']}\n"
-        f"deadlines: handled {d['handled']}, moot {d['moot']}, failed {d['failed']}, "
-        f"left for later {d['retry']}\n"
-        f"digest: {'sent' if dg['sent'] else 'not due or already sent'}\n"
+        f"年度考核：启动 {cy['opened']} 家 / review cycles: opened {cy['opened']}\n"
+        f"期限：已处理 {d['handled']}，无需处理 {d['moot']}，失败 {d['failed']}，"
+        f"留待下次 {d['retry']} / deadlines: handled {d['handled']}, moot {d['moot']}, "
+        f"failed {d['failed']}, left for later {d['retry']}\n"
+        + (
+            "每日摘要：已发送 / digest: sent\n"
+            if dg["sent"]
+            else "每日摘要：未到时间或今日已发送 / digest: not due or already sent\n"
+        )
+        + f"通知：已送达 {r['delivered']}，待重试 {r['retried']}，发送失败 {r['dead']} / "
         f"outbox: delivered {r['delivered']}, retrying {r['retried']}, dead {r['dead']}"
     )
 

@@ -21,7 +21,7 @@ from entrypoints.cli.common import (
     parse_pairs,
     shown,
 )
-from entrypoints.cli.wording import step_line
+from entrypoints.cli.wording import code_words, step_line
 from entrypoints.lazy import lazy
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def _done(step: Step | dict[str, object], as_json: bool = False) -> None:
     if data.get("grade"):
         typer.echo(
             f"  得分 score {shown(data.get('score'))} 等级 grade {data.get('grade')} → "
-            f"{shown(data.get('consequence'))}"
+            f"{code_words('CONSEQUENCES', data.get('consequence'))}"
         )
 
 

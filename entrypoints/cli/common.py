@@ -119,11 +119,15 @@ TITLES = {
 
 def echo_error(err: InnospaceError) -> None:
     from db.engine import redact_text
-    from entrypoints.cli.wording import transition_refused
-    from lifecycle.errors import TransitionNotAllowed
+    from entrypoints.cli.wording import guard_refused, transition_refused
+    from lifecycle.errors import GuardFailed, TransitionNotAllowed
 
     title = TITLES.get(err.code, err.code)
-    message = transition_refused(err) if isinstance(err, TransitionNotAllowed) else err.message
+    message = err.message
+    if isinstance(err, TransitionNotAllowed):
+        message = transition_refused(err)
+    elif isinstance(err, GuardFailed):
+        message = guard_refused(err)
     field, rule = getattr(err, "field", None), getattr(err, "rule", None)
     if isinstance(err, InvalidInput) and isinstance(field, str) and isinstance(rule, str):
         from entrypoints.cli.wording import choice_refused
@@ -161,7 +165,9 @@ def parse_date(value: str, field: str) -> date:
     try:
         parsed = date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(field, "must be a date written YYYY-MM-DD", value) from None
+        raise InvalidInput(
+            field, "须为日期，格式 YYYY-MM-DD / must be a date written YYYY-MM-DD", value
+        ) from None
     return _in_range(parsed, field, value)
 
 
@@ -170,7 +176,10 @@ def parse_instant(value: str, field: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            field, "must be an ISO date or date-time, e.g. 2026-01-31T09:00+08:00", value
+            field,
+            "须为日期或日期时间，如 2026-01-31T09:00+08:00 / must be an ISO date or date-time, "
+            "e.g. 2026-01-31T09:00+08:00",
+            value,
         ) from None
     _in_range(parsed.date(), field, value)
     if parsed.tzinfo is None:
@@ -183,7 +192,12 @@ def parse_instant(value: str, field: str) -> datetime:
 def _in_range(day: date, field: str, value: str) -> date:
     """Dates outside EARLIEST_DATE..LATEST_DATE are refused before any arithmetic on them."""
     if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise InvalidInput(field, f"must lie between {EARLIEST_DATE} and {LATEST_DATE}", value)
+        raise InvalidInput(
+            field,
+            f"须在 {EARLIEST_DATE} 至 {LATEST_DATE} 之间 / "
+            f"must lie between {EARLIEST_DATE} and {LATEST_DATE}",
+            value,
+        )
     return day
 
 
@@ -193,7 +207,7 @@ def parse_pairs(values: list[str] | None, field: str) -> dict[str, Any]:
     for item in values or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidInput(field, "each item must be key=value", item)
+            raise InvalidInput(field, "每项须写成 键=值 / each item must be key=value", item)
         out[key.strip()] = _scalar(raw.strip())
     return out
 

@@ -26,6 +26,19 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+def _yuan(value: object) -> str:
+    """An amount the view gives as a decimal string (``"2747836.00"``), grouped like the
+    figures beside it: ``2,747,836.00``."""
+    from decimal import Decimal, InvalidOperation
+
+    if value is None:
+        return "—"
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except InvalidOperation:
+        return str(value)
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -44,9 +57,9 @@ def table(view: dict[str, Any]) -> str:
             f"{_num(s['floor_area_m2'])} ㎡ · 容积率 / plot ratio {_num(s['plot_ratio'])}",
             f"  出租率 / occupancy: {_pct(s['occupancy'])}（{_num(s['leased_area_m2'])} / "
             f"{_num(s['lettable_area_m2'])} ㎡）",
-            f"  税收 / tax: {s['tax_yuan']} 元 · 每㎡ / per m² {_num(s['tax_per_m2'])} · "
+            f"  税收 / tax: {_yuan(s['tax_yuan'])} 元 · 每㎡ / per m² {_num(s['tax_per_m2'])} · "
             f"亩均 / per mu {_num(s['tax_per_mu'])}",
-            f"  营收 / revenue: {s['revenue_yuan']} 元 · 每㎡ / per m² "
+            f"  营收 / revenue: {_yuan(s['revenue_yuan'])} 元 · 每㎡ / per m² "
             f"{_num(s['revenue_per_m2'])} · 亩均 / per mu {_num(s['revenue_per_mu'])}",
             f"  入驻 / admitted {s['admitted']} · 毕业 / graduated {exits['graduation']} · "
             f"期满 / term expiry {exits['term_expiry']} · 自愿 / voluntary {exits['voluntary']} · "

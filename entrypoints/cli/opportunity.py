@@ -373,7 +373,10 @@ def publish(number: NumberArg, actor: Actor = "district", as_json: Json = False)
 def show_list(number: NumberArg, as_json: Json = False) -> None:
     """清单内容 / a list's items (a published list as frozen)."""
     found = get_app().service.query(qo.list_detail, number=number)
-    lines = [f"第{found['number']}期 {found['title']} · {found['status']}"]
+    status = {"published": "已发布 / published", "draft": "草稿 / draft"}.get(
+        str(found["status"]), str(found["status"])
+    )
+    lines = [f"第{found['number']}期 {found['title']} · {status}"]
     for kind, label in (("need", "新场景 / needs"), ("supply", "新产品 / supplies")):
         items = [i for i in found["items"] if i["kind"] == kind]
         if items:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from entrypoints.cli.common import Json, app, emit, get_app, parse_instant, shown
-from entrypoints.cli.wording import trace_line
+from entrypoints.cli.wording import code_words, trace_line
 from entrypoints.lazy import lazy
 from lifecycle.errors import IntegrityError
 from lifecycle.table import STATE_LABELS, STATES
@@ -35,26 +35,33 @@ def show_cmd(tenancy: int, as_json: Json = False) -> None:
     lines = [
         f"#{data['id']} {data['firm']} ({data['uscc']}) @ {data['space']}",
         f"  状态 state: {data['state_zh']} / {data['state']}  version {data['version']}",
-        f"  track: {data['track']}  term: {shown(data['term_start'])} → {shown(data['term_end'])}",
-        f"  score: {shown(data['score'])}  rulebook: {(data['rulebook_version'] or '—')[:12]}",
+        f"  入驻通道 track: {data['track']}  租期 term: {shown(data['term_start'])} → "
+        f"{shown(data['term_end'])}",
+        f"  评审得分 score: {shown(data['score'])}  规则书 rulebook: "
+        f"{(data['rulebook_version'] or '—')[:12]}",
     ]
     for u in data["units"]:
         until = u["to"] or "至今 / ongoing"
-        lines.append(f"  unit {u['code']} ({u['kind']}, {u['area_m2']} m²) {u['from']} → {until}")
+        lines.append(
+            f"  单元 unit {u['code']} ({u['kind']}, {u['area_m2']} m²) {u['from']} → {until}"
+        )
     for r in data["reviews"]:
         lines.append(
-            f"  review {r['period']}: {r['status']} score={shown(r['score'])} "
-            f"grade={shown(r['grade'])} → {shown(r['consequence'])}"
+            f"  考核 review {r['period']}: {code_words('REVIEW_STATUS', r['status'])} "
+            f"score={shown(r['score'])} "
+            f"grade={shown(r['grade'])} → {code_words('CONSEQUENCES', r['consequence'])}"
         )
         for step in (r["trace"] or {}).get("steps", []):
             lines.append(f"      · {_trace_line(step)}")
     for e in data["exit_cases"]:
         lines.append(
-            f"  exit case {e['id']}: {e['type']} {e['grounds'] or ''} [{e['status']}] "
-            f"objection by {shown(e['objection_due_on'])} vacate by {shown(e['vacate_due_on'])}"
+            f"  退出案件 exit case {e['id']}: {code_words('EXIT_TYPES', e['type'])} "
+            f"{e['grounds'] or ''} [{code_words('EXIT_STATUS', e['status'])}] "
+            f"申辩截止 objection by {shown(e['objection_due_on'])} "
+            f"腾退期限 vacate by {shown(e['vacate_due_on'])}"
         )
     for d in data["deadlines"]:
-        lines.append(f"  deadline {d['kind']} on {d['due_on']}")
+        lines.append(f"  期限 deadline {code_words('DEADLINES', d['kind'])} {d['due_on']}")
     typer.echo("\n".join(lines))
 
 

@@ -20,6 +20,7 @@ from entrypoints.cli.common import (
     long_text,
     parse_pairs,
 )
+from entrypoints.cli.wording import code_words
 from entrypoints.lazy import lazy
 
 if TYPE_CHECKING:
@@ -204,7 +205,14 @@ def violation_cmd(
     emit(
         result,
         as_json,
-        f"tenancy {tenancy}: violation #{result['violation']} recorded "
+        f"入驻记录 {tenancy}：已登记违规 #{result['violation']}"
+        f"（{code_words('HANDLING', result['handling'])}"
+        + (
+            f"，限期至 {result['cure_due_on']}）"
+            if result["cure_due_on"]
+            else "，可即送达退出告知 `innospace exit notice`）"
+        )
+        + f" / tenancy {tenancy}: violation #{result['violation']} recorded "
         f"({result['handling']}"
         + (
             f", cure by {result['cure_due_on']})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from lifecycle.errors import TransitionNotAllowed
+from lifecycle.errors import GuardFailed, TransitionNotAllowed
 from lifecycle.table import STATE_LABELS
 
 #: The command an operator types for each trigger (the table's and the record-only actions).
@@ -62,6 +62,19 @@ def state_text(state: object) -> str:
     return f"{zh}（{state}）"
 
 
+def code_words(vocabulary: str, code: object) -> str:
+    """A code of the engine as a person reads it, ``无（none）``: the words of
+    :mod:`workflows.vocabulary` (``CONSEQUENCES``, ``DEADLINES``, ``EXIT_TYPES``…) beside the
+    code; nothing is "—", a code without words is shown as it is."""
+    if code is None or code == "":
+        return "—"
+    from workflows import vocabulary as words
+
+    table: Mapping[str, tuple[str, str]] = getattr(words, vocabulary)
+    found = table.get(str(code))
+    return f"{found[0]}（{code}）" if found else str(code)
+
+
 def command_of(trigger: str) -> str:
     return TRIGGER_COMMANDS.get(trigger, trigger)
 
@@ -83,6 +96,13 @@ def transition_refused(err: TransitionNotAllowed) -> str:
         f"此状态下可用：{here} / {who_en} is {err.state}: `{wanted}` is not allowed there; "
         f"allowed: {here_en}"
     )
+
+
+def guard_refused(err: GuardFailed) -> str:
+    """A rule's refusal as the operator reads it: the tenancy, the command they typed and the
+    rule's whole text (``tenancy 1: 'approve' refused: …`` named the engine's trigger)."""
+    who = f"入驻记录 {err.tenancy_id} " if err.tenancy_id is not None else "该入驻记录"
+    return f"{who}不能执行 `innospace {command_of(err.trigger)}`，规则不允许：{err.rule}"
 
 
 def step_line(data: Mapping[str, object]) -> str:

@@ -33,7 +33,16 @@ from entrypoints.http.deps import app_of, authorize, signer_of
 from entrypoints.http.policy import Rule
 from entrypoints.web.access import page_rule
 from entrypoints.web.rendering import LANGS, environment, pick
-from lifecycle.errors import Forbidden, InnospaceError, InvalidInput, NotFound, Unauthorized
+from lifecycle.errors import (
+    Forbidden,
+    GuardFailed,
+    InnospaceError,
+    InvalidInput,
+    NotFound,
+    TransitionNotAllowed,
+    Unauthorized,
+)
+from lifecycle.table import STATE_LABELS
 from workflows import identity
 from workflows.idempotency import Idempotent, KeyInUse, Stored
 
@@ -299,6 +308,18 @@ def describe(exc: InnospaceError, lang: str) -> str:
     if isinstance(exc, InvalidInput):
         rule = pick(exc.rule, lang)
         return f"{exc.field}：{rule}" if lang == "zh" else f"{exc.field}: {rule}"
+    if isinstance(exc, GuardFailed):
+        # The rule's whole text: its halves are not always "中文 / English" (a window's
+        # refusal names the window, its end and the waiver in turn), and cutting it at the
+        # first " / " showed an English half and lost the reason.
+        return f"规则不允许此操作：{exc.rule}" if lang == "zh" else f"Refused by a rule: {exc.rule}"
+    if isinstance(exc, TransitionNotAllowed):
+        zh_state, en_state = STATE_LABELS.get(exc.state, (exc.state, exc.state))
+        return (
+            f"当前状态「{zh_state}」不允许此操作，页面已过期，请刷新后重试"
+            if lang == "zh"
+            else f"Not allowed while the tenancy is {en_state}: reload the page and try again"
+        )
     return pick(exc.message, lang)
 
 

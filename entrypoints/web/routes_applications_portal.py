@@ -144,7 +144,10 @@ def _profile(
                 amount = Decimal(raw.replace(",", ""))
                 if not amount.is_finite() or amount < 0 or amount > Decimal(10) ** 15:
                     raise ValueError
-                profile[code] = float(amount)
+                # a whole amount as the whole number it is (as `apply --profile` JSON gives
+                # it): a float reached every trace of the application as "3000000.0"
+                whole = amount == amount.to_integral_value()
+                profile[code] = int(amount) if whole else float(amount)
             elif kind == "choice":
                 if raw not in spec["choices"]:
                     raise ValueError

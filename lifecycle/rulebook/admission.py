@@ -154,7 +154,11 @@ def evaluate_hard_requirements(
     evaluation (the age at entry is measured to it); a re-application bar holds through
     ``reapply_barred_until`` inclusive."""
     if profile.founded_on > on:
-        raise InvalidInput("founded_on", "is after the evaluation date", profile.founded_on)
+        raise InvalidInput(
+            "founded_on",
+            "成立日期晚于审查日 / is after the evaluation date",
+            profile.founded_on,
+        )
     rb.track(profile.track)
     steps = tuple(
         _check(rb, req, profile, on, reapply_barred_until) for req in rb.admission.requirements
@@ -211,18 +215,24 @@ def _total(rb: Rulebook, scores: Mapping[str, object], who: str) -> tuple[Decima
     known = {c.id for c in criteria}
     unknown = sorted(set(scores) - known)
     if unknown:
+        names = ", ".join(sorted(known))
         raise InvalidInput(
-            f"{who}.{unknown[0]}", f"unknown criterion; criteria are {', '.join(sorted(known))}"
+            f"{who}.{unknown[0]}",
+            f"未知的评分项，评分项为：{names} / unknown criterion; criteria are {names}",
         )
     total = Decimal(0)
     figures: dict[str, Any] = {}
     for criterion in criteria:
         field = f"{who}.{criterion.id}"
         if criterion.id not in scores:
-            raise InvalidInput(field, "every criterion must be scored")
+            raise InvalidInput(field, "每个评分项都须评分 / every criterion must be scored")
         value = to_decimal(scores[criterion.id], field)
         if not 0 <= value <= criterion.weight:
-            raise InvalidInput(field, f"must be between 0 and {criterion.weight}", value)
+            raise InvalidInput(
+                field,
+                f"须在 0 到 {criterion.weight} 分之间 / must be between 0 and {criterion.weight}",
+                value,
+            )
         band = next(
             (
                 b
@@ -232,7 +242,7 @@ def _total(rb: Rulebook, scores: Mapping[str, object], who: str) -> tuple[Decima
             None,
         )
         if band is None:
-            raise InvalidInput(field, "is on no anchored band", value)
+            raise InvalidInput(field, "不在任何评分档内 / is on no anchored band", value)
         figures[criterion.id] = {"score": value, "band": band.label_zh}
         total += value
     return total, figures
@@ -250,13 +260,16 @@ def score_application(rb: Rulebook, scores: Sequence[ReviewerScoreInput]) -> Sco
     cfg = rb.admission.scoring
     names = [s.reviewer for s in scores]
     if dupes := sorted({n for n in names if names.count(n) > 1}):
-        raise InvalidInput("reviewers", "each reviewer scores once", ", ".join(dupes))
+        raise InvalidInput(
+            "reviewers", "每位评审专家只评分一次 / each reviewer scores once", ", ".join(dupes)
+        )
     trace = Trace("admission.scoring", rb.version)
     counted = [s for s in scores if not s.conflict_of_interest]
     excluded = tuple(s.reviewer for s in scores if s.conflict_of_interest)
     if len(counted) < cfg.min_reviewers:
         raise InvalidInput(
             "reviewers",
+            f"须至少 {cfg.min_reviewers} 名无利益冲突的评审专家评分，现有 {len(counted)} 名 / "
             f"need at least {cfg.min_reviewers} reviewers without a "
             f"conflict of interest, have {len(counted)}",
         )

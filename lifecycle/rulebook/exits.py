@@ -29,7 +29,11 @@ def trigger(rb: Rulebook, code: str) -> ForcedExitTrigger:
     found = rb.triggers.get(code)
     if found is None:
         valid = ", ".join(rb.triggers)
-        raise InvalidInput("grounds", f"unknown forced-exit trigger; valid: {valid}", code)
+        raise InvalidInput(
+            "grounds",
+            f"未知的退出情形代码，可用：{valid} / unknown forced-exit trigger; valid: {valid}",
+            code,
+        )
     return found
 
 

@@ -89,8 +89,41 @@ def check_lease(
         entered_on=entered_on,
     )
     if not decision.passed:
-        raise InvalidInput("term_end", decision.reason or "lease refused", term_end.isoformat())
+        raise InvalidInput("term_end", _lease_refusal(decision), term_end.isoformat())
     return decision
+
+
+def _lease_refusal(decision: Decision) -> str:
+    """Each broken limit with its bound, Chinese first: "租期不超过最长租期（3 年，最晚到期
+    2027-04-01） / Lease at most the maximum length (3 years, ending by 2027-04-01)" — the
+    rule's name alone did not say how long a lease may be."""
+    zh: list[str] = []
+    en: list[str] = []
+    failed = {f.id for f in decision.failures}
+    for step in decision.trace.steps:
+        if step.rule not in failed:
+            continue
+        bound = dict(step.threshold) if isinstance(step.threshold, dict) else {}
+        start = step.figures.get("term_start")
+        if step.rule == _MIN.id and isinstance(start, date):
+            years = int(str(bound["lease_min_years"]))
+            end = add_months(start, 12 * years) - timedelta(days=1)
+            zh.append(f"{_MIN.label_zh}（{years} 年，最早到期 {end.isoformat()}）")
+            en.append(f"{_MIN.label_en} ({years} years, ending on {end.isoformat()} or later)")
+        elif step.rule == _MAX.id and isinstance(start, date):
+            years = int(str(bound["lease_max_years"]))
+            end = add_months(start, 12 * years)
+            zh.append(f"{_MAX.label_zh}（{years} 年，最晚到期 {end.isoformat()}）")
+            en.append(f"{_MAX.label_en} ({years} years, ending by {end.isoformat()})")
+        elif step.rule == _CAP.id:
+            last = bound.get("cap_end")
+            shown = last.isoformat() if isinstance(last, date) else str(last)
+            months = bound.get("cap_months")
+            zh.append(f"{_CAP.label_zh}（{months} 个月，最晚到期 {shown}）")
+            en.append(f"{_CAP.label_en} ({months} months, ending by {shown})")
+    if not zh:
+        return decision.reason or "租期不符合规则 / lease refused"
+    return f"{'；'.join(zh)} / {'; '.join(en)}"
 
 
 def check_extension(

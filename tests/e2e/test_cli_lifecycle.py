@@ -160,7 +160,7 @@ BAD_INPUTS: list[tuple[str, list[str], int, str]] = [
         "malformed date",
         ["sign", "{t}", "--unit", "A-101", "--from", "2024-13-01", "--to", "2027-03-31"],
         2,
-        "from: must be a date written YYYY-MM-DD",
+        "from: 须为日期，格式 YYYY-MM-DD / must be a date written YYYY-MM-DD",
     ),
     (
         "term ends before it starts",

@@ -149,6 +149,8 @@ def test_no_event_is_dated_before_the_tenancys_last_one(cli: Cli, db_url: str) -
     cli.at("2024-03-01T09:00+08:00")  # three days before the application
     line = cli.refused(4, "screen", tenancy)
     assert "早于该租约上一事件" in line and "2024-03-01" in line
+    # in Beijing time, as every page and command shows time (it read 2024-03-01T01:00:00+00:00)
+    assert "事件时间 2024-03-01 09:00:00 早于" in line and "（北京时间）" in line, line
     cli.at("2024-03-05T09:00+08:00")
     cli.ok("screen", tenancy)
     assert "审计链完整" in cli.ok("audit", "verify")

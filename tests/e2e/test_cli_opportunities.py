@@ -77,6 +77,7 @@ def test_entries_go_through_review_to_a_published_list(cli: Cli, tmp_path: Path)
     cli.refused(4, "opportunity", "list", "arrange", "5", str(need))
     listing = cli.ok("opportunity", "list", "show", "5")
     assert "新场景 / needs（1）" in listing and "新产品 / supplies（1）" in listing
+    assert listing.splitlines()[0].endswith("· 已发布 / published"), listing  # not "· published"
     assert "完整" in cli.ok("opportunity", "list", "verify", "5")
 
     path = tmp_path / "list5.xlsx"

@@ -356,10 +356,10 @@ def test_bad_figures_scores_and_cycle_options_are_refused_and_nothing_is_stored(
         "--score",
         "jobs=4",
     ]
-    assert "technology_ip: must be between 0 and 25" in cli.refused(
+    assert "technology_ip: 须在 0 到 25 分之间 / must be between 0 and 25" in cli.refused(
         2, "score", str(e), "--reviewer", "赵", "--score", "technology_ip=26", *good
     )
-    assert "jobs: must be between 0 and 5" in cli.refused(
+    assert "jobs: 须在 0 到 5 分之间 / must be between 0 and 5" in cli.refused(
         2,
         "score",
         str(e),

@@ -18,6 +18,9 @@ def test_the_demo_drives_every_kind_of_story_and_prints_its_summary(
     out = capsys.readouterr().out
     assert "完整 verified" in out and str(db.resolve()) in out
     assert summary["firms"] >= 30
+    # the README's quick start says how many firms the demo makes (it said 36 for 38)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f", {summary['firms']} firms, three simulated years" in readme
     assert set(summary["exits"]) == {"graduation", "term_expiry", "voluntary", "forced"}
     assert {"active", "exited", "rejected", "withdrawn"} <= set(summary["states"])
     assert summary["audit_ok"] and summary["events"] > 300

@@ -589,3 +589,21 @@ def test_scoring_decision_to_dict_is_json_safe(rb: Rulebook) -> None:
     data = result.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert data["mean"] == 67.0 and data["totals"] == {"a": 77.0, "b": 69.0, "c": 55.0}
+
+
+def test_a_refused_lease_names_each_limit_with_its_bound(rb: Rulebook) -> None:
+    """Signing for ten years read only "租期不超过最长租期（Lease at most the maximum length）；
+    不超过孵化期上限（Within the incubation cap）": not how long a lease may be."""
+    with pytest.raises(InvalidInput) as info:
+        check_lease(
+            rb,
+            track="incubation",
+            industry="pharma",
+            term_start=date(2024, 4, 1),
+            term_end=date(2034, 3, 31),
+        )
+    zh, _, en = info.value.rule.partition(" / ")
+    assert f"租期不超过最长租期（{rb.term.lease_max_years} 年，最晚到期 2027-04-01）" in zh, zh
+    assert "不超过孵化期上限（60 个月，最晚到期 2029-04-01）" in zh, zh
+    assert "Lease at most the maximum length (3 years, ending by 2027-04-01)" in en, en
+    assert "Lease" not in zh, zh

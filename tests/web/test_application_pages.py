@@ -6,6 +6,7 @@ and acts once for its own firm only."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -447,3 +448,17 @@ def test_applying_twice_in_one_space_is_said_on_the_form(world: World) -> None:
     response = _post(client, "/portal/apply", "/portal/apply", _form(world.own_firm))
     assert response.status_code == 409
     assert "已有进行中的申请" in response.text and 'name="staff"' in response.text
+
+
+def test_amounts_from_the_portal_form_read_as_whole_numbers_in_the_trace(world: World) -> None:
+    """The portal stored every amount as a float, so the application's screening trace read
+    "资产总额 3000000.0；营业收入 1200000.0；申请面积 120.0" on the console."""
+    uscc = _new_firm(world)
+    client = signed_in(world, "newfirm")
+    data = _form(uscc, assets_yuan="3000000", revenue_yuan="1200000.50")
+    assert _post(client, "/portal/apply", "/portal/apply", data).status_code == 303
+    tenancy = world.app.service.query(qf.firm_applications, firm_id=3)[0]["id"]
+    world.do(c.Screen(tenancy_id=tenancy))
+    page = signed_in(world, "operator").get(f"/console/applications/{tenancy}").text
+    assert "资产总额 3000000；" in page and "营业收入 1200000.5；" in page, page
+    assert not re.search(r"\d\.0[；，<]", page), re.findall(r".{30}\d\.0[；，<]", page)

@@ -260,3 +260,22 @@ def test_signing_through_the_console_shows_the_agreement_and_the_occupancy(world
     assert "None" not in page and "True" not in page
     dashboard = operator.get("/console").text
     assert "100.00 m² / 300.00 m²" in dashboard and "33.3%" in dashboard
+
+
+def test_a_refusal_by_a_rule_is_said_whole_and_in_chinese(world: World) -> None:
+    """Approving before a valid panel scored: the page said only "tenancy N: 'approve'
+    refused: no valid panel" (the first half of a bilingual message, cut at its first " / "),
+    in English and without the reason."""
+    world.do(c.Screen(tenancy_id=world.own_tenancy, actor="someone"))
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{world.own_tenancy}/actions/approve"
+    form = {
+        **tokens_in(operator.get(url).text),
+        "version": str(world.version(world.own_tenancy)),
+        "reason": "",
+    }
+    response = operator.post(url, data=form)
+    assert response.status_code == 409
+    assert "规则不允许此操作：评审小组不足：须至少 3 名无利益冲突的评审专家评分" in response.text
+    assert "&#39;approve&#39; refused" not in response.text
+    assert _state(world, world.own_tenancy) == "evaluating"
