@@ -220,7 +220,7 @@ class _Cohort:
     def survey(
         cls, conn: Connection, space_id: int, period: int, today: date, rb: rbook.Rulebook
     ) -> _Cohort:
-        from workflows.decisions import classify, recorded_decision
+        from workflows.decisions import recorded_decision
 
         r, t = REVIEWS.c, TENANCIES.c
         out = cls()
@@ -235,7 +235,7 @@ class _Cohort:
             stmt = stmt.with_for_update(of=TENANCIES)
         for row in conn.execute(stmt):
             out.members += 1
-            status = classify(row.status, row.state, row.due_on, today)
+            status = reviews.classify(row.status, row.state, row.due_on, today)
             if status == "decided":
                 out.recorded.append(
                     recorded_decision(row.score, row.grade, row.consequence, rb.version)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from db.effects import TenancyRow
@@ -23,7 +22,7 @@ from db.repositories import ReviewRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import Conflict, InvalidInput, NotFound
 from lifecycle.rulebook.trace import Trace
-from lifecycle.table import RESIDENT_STATES, UNDER_REVIEW
+from lifecycle.table import RESIDENT_STATES
 from workflows import residency, reviews, rules
 from workflows.core import Work
 
@@ -66,21 +65,7 @@ def cohort(w: Work, space_id: int, period: int, *, lock: bool = False) -> list[M
 
 
 def _status(w: Work, review: ReviewRow, tenancy: TenancyRow) -> str:
-    return classify(review.status, tenancy.state, review.due_on, w.today)
-
-
-def classify(status: str, state: str, due_on: date | None, today: date) -> str:
-    """Where a review stands in its cohort: decided, submitted, overdue (graded as missing
-    data), open (before its deadline), or not_reviewable (its tenancy left review)."""
-    if status == "decided":
-        return "decided"
-    if state != UNDER_REVIEW:
-        return "not_reviewable"
-    if status == "submitted":
-        return "submitted"
-    if due_on is not None and due_on < today:
-        return "overdue"
-    return "open"
+    return reviews.classify(review.status, tenancy.state, review.due_on, w.today)
 
 
 def recorded_decision(

@@ -18,14 +18,14 @@ from db.tables_cycles import CycleJob, FigureDraft
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import UNDER_REVIEW
-from workflows import decisions, forms, rules, vocabulary
+from workflows import decisions, forms, reviews, rules, vocabulary
 from workflows.core import Work
 from workflows.cycle_pages import review_still_open
 from workflows.forms import shown_value
 from workflows.paging import Paging, sort_columns
 
 CONSEQUENCES = vocabulary.CONSEQUENCES
-#: Where a review stands, as the board names it (decisions.classify's words).
+#: Where a review stands, as the board names it (reviews.classify's words).
 STANDING = {
     "open": ("未报送", "missing"),
     "overdue": ("逾期未报送", "overdue"),
@@ -48,9 +48,9 @@ MEMBER_SORTS = {
 
 
 def _standing(w: Work, review: Review, state: str) -> dict[str, Any]:
-    """Where a review stands (decisions.classify) with its words, its due date and when it
+    """Where a review stands (reviews.classify) with its words, its due date and when it
     was submitted."""
-    where = decisions.classify(review.status, state, review.due_on, w.today)
+    where = reviews.classify(review.status, state, review.due_on, w.today)
     zh, en = STANDING[where]
     return {
         "standing": where,
@@ -360,7 +360,7 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
             col(FigureDraft.tenancy_id) == tenancy_id, col(FigureDraft.period) == period
         )
     ).first()
-    where = decisions.classify(review.status, tenancy.state, review.due_on, w.today)
+    where = reviews.classify(review.status, tenancy.state, review.due_on, w.today)
     submitted = {k: shown_value(v) for k, v in review.figures.items()}
     # a draft saved before the last submission is history: the form shows what was submitted
     if draft is not None and review.submitted_at is not None:

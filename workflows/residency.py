@@ -114,6 +114,16 @@ def decide_review(w: Work, cmd: DecideReview) -> Step:
         raise NotFound("review", f"{cmd.period} of tenancy {tenancy.id}")
     if review.status == "decided":
         raise GuardFailed(tenancy.id, "decide_review", f"the {cmd.period} review is decided")
+    if reviews.classify(review.status, tenancy.state, review.due_on, w.today) == "open":
+        # As a cycle is decided (decisions.cohort): not while the firm may still submit.
+        due = review.due_on.isoformat() if review.due_on else ""
+        raise GuardFailed(
+            tenancy.id,
+            "decide_review",
+            f"{cmd.period} 年度考核尚在报送期内（截止 {due}），企业报送或期满后方可评定 / "
+            f"the {cmd.period} review is open until {due}: decide it once the firm has "
+            "submitted its figures or the deadline has passed",
+        )
     rb = rules.active_in(w, tenancy.space_id)
     decision = evaluate(w, tenancy, review, rb, cmd.vetoes, previous=previous)
     return apply_decision(

@@ -22,6 +22,7 @@ from lifecycle import rulebook as rbook
 from lifecycle.audit import canonical_json
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import InvalidInput
+from lifecycle.table import UNDER_REVIEW
 
 OUTCOME_TRIGGER = {"pass": "pass_review", "rectify": "order_rectification", "fail": "fail_review"}
 REVIEW_DEADLINES = ("review_submission_due", "review_reminder", "review_overdue_reminder")
@@ -44,6 +45,20 @@ AnyReview = ReviewRow | Review
 def trace_digest(trace: Mapping[str, Any]) -> str:
     """The SHA-256 of a decision's trace as the audit chain serializes it."""
     return hashlib.sha256(canonical_json(dict(trace))).hexdigest()
+
+
+def classify(status: str, state: str, due_on: date | None, today: date) -> str:
+    """Where a review stands in its cohort: decided, submitted, overdue (graded as missing
+    data), open (before its deadline), or not_reviewable (its tenancy left review)."""
+    if status == "decided":
+        return "decided"
+    if state != UNDER_REVIEW:
+        return "not_reviewable"
+    if status == "submitted":
+        return "submitted"
+    if due_on is not None and due_on < today:
+        return "overdue"
+    return "open"
 
 
 def check_period(period: int, today: date) -> None:

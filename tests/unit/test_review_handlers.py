@@ -11,7 +11,13 @@ from fakes import FakeDatabase, FakeService, FakeUnitOfWork, NoDatabase, chained
 from golden_figures import golden_figures as figures
 
 from lifecycle.clock import FixedClock
-from lifecycle.errors import AlreadyExists, InvalidInput, StaleTenancy, TransitionNotAllowed
+from lifecycle.errors import (
+    AlreadyExists,
+    GuardFailed,
+    InvalidInput,
+    StaleTenancy,
+    TransitionNotAllowed,
+)
 from lifecycle.table import ACTIVE, EXIT_NOTICE, UNDER_REVIEW
 from workflows import commands as c
 from workflows import reviews, rules
@@ -19,6 +25,8 @@ from workflows.core import Work
 from workflows.reviews import RESIDENCY_DEADLINES
 
 NOW = datetime(2025, 1, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a working day
+DECEMBER = datetime(2024, 12, 2, 1, 0, tzinfo=UTC)  # a review opened then is due before NOW
+PAST_DUE = datetime(2025, 1, 16, 1, 0, tzinfo=UTC)  # after the due date of one opened at NOW
 DUE = date(2025, 1, 15)  # the 10th working day of January 2025
 RB = rules.parse(rules.default_rulebook_text())
 
@@ -139,8 +147,9 @@ def test_a_second_d_in_a_row_opens_a_forced_exit_case(
         consequence="rectification",
         rulebook_version=RB.version,
     )
-    service.handle(c.OpenReview(tenancy_id=t, period=2024))
-    # Not submitted by the deadline: missing data grades D, a second D forces the exit.
+    # Opened in December, not submitted by its deadline: missing data grades D, and a second
+    # D in a row forces the exit.
+    service.with_clock(FixedClock(DECEMBER)).handle(c.OpenReview(tenancy_id=t, period=2024))
     step = service.handle(c.DecideReview(tenancy_id=t, period=2024))
     assert (step.trigger, step.to_state) == ("fail_review", EXIT_NOTICE)
     assert db.row("tenancies", t)["state"] == EXIT_NOTICE
@@ -200,8 +209,14 @@ def test_the_handlers_refuse_what_the_rules_refuse_and_write_nothing(
     with pytest.raises(InvalidInput) as err:
         service.handle(c.SubmitReview(tenancy_id=t, period=2024, figures={"headcount": -1}))
     assert any(line.startswith("figures.headcount") for line in err.value.context["problems"])
+    # Not while the firm may still submit (as a cycle is decided) ...
+    with pytest.raises(GuardFailed) as refused:
+        service.handle(c.DecideReview(tenancy_id=t, period=2024))
+    assert "2025-01-15" in refused.value.rule
+    # ... and after its deadline, a chosen outcome other than the rules' needs a reason.
+    late = service.with_clock(FixedClock(PAST_DUE))
     with pytest.raises(InvalidInput) as err:
-        service.handle(c.DecideReview(tenancy_id=t, period=2024, outcome="fail"))
+        late.handle(c.DecideReview(tenancy_id=t, period=2024, outcome="fail"))
     assert err.value.field == "reason"
     assert chained(db, t) == ["open_review"]
     assert db.row("tenancies", t)["version"] == 2
@@ -229,7 +244,8 @@ def test_a_tenancy_moved_on_by_someone_else_is_stale_when_written(
 def test_the_same_review_cannot_be_opened_twice(db: FakeDatabase, service: FakeService) -> None:
     t = resident(db)
     service.handle(c.OpenReview(tenancy_id=t, period=2024))
-    service.handle(c.DecideReview(tenancy_id=t, period=2024, outcome="pass", reason="试运行"))
+    late = service.with_clock(FixedClock(PAST_DUE))
+    late.handle(c.DecideReview(tenancy_id=t, period=2024, outcome="pass", reason="试运行"))
     with pytest.raises(AlreadyExists):
         service.handle(c.OpenReview(tenancy_id=t, period=2024))
     assert len(db.rows("reviews", tenancy_id=t)) == 1
