@@ -30,3 +30,25 @@ def test_a_firm_served_an_exit_notice_finds_its_answer_where_it_lands(world: Wor
     page = signed_in(world, "firm").get("/portal")
     assert f'href="/portal/answer/{world.own_tenancy}"' in page.text
     assert "提交陈述申辩" in page.text
+
+
+def test_what_is_due_shows_the_last_day_as_every_other_page_does(world: World) -> None:
+    """A deadline's instant is the midnight after its last day: the home page showed the
+    answer window as ending "2025-01-10 00:00" while the answer page said 2025-01-09."""
+    from sqlalchemy import select
+    from web_exit_support import make_resident, serve_notice
+
+    from db.tables import ALL_TABLES
+
+    serve_notice(world, make_resident(world))
+    deadlines = ALL_TABLES.tables["deadlines"]
+    with world.app.engine.connect() as conn:
+        due_on = conn.execute(
+            select(deadlines.c.due_on).where(
+                deadlines.c.tenancy_id == world.own_tenancy, deadlines.c.status == "pending"
+            )
+        ).scalars()
+        days = {d.isoformat() for d in due_on}
+    page = signed_in(world, "firm").get("/portal").text
+    assert days and all(f">{d}</td>" in page for d in days)
+    assert " 00:00</td>" not in page
