@@ -84,7 +84,7 @@ def init_cmd(
             meta.put(conn, "kind", kind)
     label = "培训/模拟 training" if kind == meta.TRAINING else "生产 production"
     typer.echo(
-        f"database ready at revision {rev} ({label}): "
+        f"数据库已就绪 / database ready: 版本 revision {rev}（{label}）: "
         f"{a.engine.url.render_as_string(hide_password=True)}"
     )
 
@@ -124,7 +124,11 @@ def space_create(
             code=code, name=name, rulebook_text=content, rulebook_source=source, actor=actor
         )
     )
-    emit(result, as_json, f"space {code} created (rulebook {result['rulebook_version'][:12]})")
+    emit(
+        result,
+        as_json,
+        f"已新建空间 / space created: {code}（规则 rulebook {result['rulebook_version'][:12]}）",
+    )
 
 
 @space_app.command("list")
@@ -144,7 +148,7 @@ def unit_add(
 ) -> None:
     """新增单元 / add a lettable unit."""
     result = get_app().service.handle(c.AddUnit(space=space, code=code, kind=kind, area_m2=area))
-    emit(result, as_json, f"unit {space}/{code} added")
+    emit(result, as_json, f"已添加单元 / unit added: {space}/{code}")
 
 
 @unit_app.command("list")
@@ -187,7 +191,11 @@ def firm_add(
             locale=locale,
         )
     )
-    emit(result, as_json, f"firm #{result['firm']} {result['name']} ({result['uscc']})")
+    emit(
+        result,
+        as_json,
+        f"已登记企业 / firm added: #{result['firm']} {result['name']}（{result['uscc']}）",
+    )
 
 
 @firm_app.command("list")
