@@ -695,14 +695,14 @@ def _print(s: dict[str, Any], path: Path) -> None:
         f"审计链 / audit chain: {'完整 verified' if s['audit_ok'] else 'BROKEN'}"
     )
     print(
-        f"  通知 / notices: {s['notices_queued']} queued, {s['notices_delivered']} delivered, "
-        f"{s['inbox_items']} in firms' inboxes"
+        f"  通知 / notices: 待发 {s['notices_queued']} queued, 已送达 {s['notices_delivered']} "
+        f"delivered, 站内信 {s['inbox_items']} in inboxes"
     )
     for cohort in s["cohorts"]:
         grades = ", ".join(f"{g} {n}" for g, n in sorted(cohort["grades"].items()))
         print(
             f"  {cohort['period']} 年度考核 / review {cohort['space']}: "
-            f"{cohort['cohort']} firms — {grades}"
+            f"{cohort['cohort']} 家企业 / firm(s) — {grades}"
         )
     if s["refusals"]:
         print(
