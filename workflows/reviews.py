@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+import orjson
+
 from db.effects import Effects, Ref, StepResult
 from db.repositories import ReviewRow
 from db.tables import Review
@@ -205,19 +207,21 @@ def decide_review(
     assert review.id is not None
     # What the review row, the audit event and the notice all carry.
     graded = {"score": score, "grade": grade, "consequence": consequence}
+    # The trace (about 7 KB) is stored once, on the review; the audit event and the notice
+    # carry its digest, which ``audit verify`` and the relay check against the review's. It
+    # is serialized once: the digest's canonical bytes are the column's text.
+    canonical = canonical_json(dict(trace))
+    digest = hashlib.sha256(canonical).hexdigest()
     e.update(
         "reviews",
         review.id,
         **graded,
-        trace=trace,
+        trace=orjson.Fragment(canonical),
         status="decided",
         decided_at=e.now,
         rulebook_version=rb.version,
     )
     e.cancel(*REVIEW_DEADLINES)
-    # The trace (about 7 KB) is stored once, on the review; the audit event and the notice
-    # carry its digest, which ``audit verify`` and the relay check against the review's.
-    digest = trace_digest(trace)
     data = {
         "period": review.period,
         **graded,
