@@ -18,9 +18,10 @@ test performs to the outbox rows they really write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from lifecycle.rulebook import Rulebook
 from lifecycle.table import (
     EXIT_NOTICE,
     PUBLICITY,
@@ -38,7 +39,10 @@ from workflows.windows import WINDOWS
 class FormField:
     """A field of an action's form. ``kind``: text, textarea, date, int, yuan (whole 元),
     bool (a checkbox), choice (``choices``: value, 中文, English), checks (one checkbox per
-    choice, sent as a mapping of choice → ticked), codes (comma-separated list)."""
+    choice, sent as a mapping of choice → ticked), codes (comma-separated list).
+    ``choices_from``: the choices are the tenancy's rulebook's (:func:`with_rulebook`):
+    ``violations`` (the grounds an operator reports) or ``grounds`` (every forced-exit
+    ground); the command checks the code sent against the rulebook itself."""
 
     name: str
     zh: str
@@ -48,6 +52,7 @@ class FormField:
     choices: tuple[tuple[str, str, str], ...] = ()
     help_zh: str = ""
     help_en: str = ""
+    choices_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -405,7 +410,7 @@ ACTIONS: tuple[Action, ...] = (
             ),
         ),
         fields=(
-            FormField("code", "违规类型代码", "Violation code"),
+            FormField("code", "违规类型", "Violation", "choice", choices_from="violations"),
             FACTS,
             EVIDENCE,
             REASON,
@@ -424,7 +429,7 @@ ACTIONS: tuple[Action, ...] = (
             ),
         ),
         fields=(
-            FormField("grounds", "退出事由代码", "Grounds (code)"),
+            FormField("grounds", "退出事由", "Grounds", "choice", choices_from="grounds"),
             FACTS,
             FormField("proof_of_service", "送达凭证", "Proof of service", "textarea"),
             REASON,
@@ -544,8 +549,9 @@ def allowed(state: str) -> list[Action]:
     return [a for a in ACTIONS if a.allowed_in(state)]
 
 
-def described(action: Action, state: str) -> dict[str, Any]:
-    """What the confirmation page says of ``action`` in ``state``."""
+def described(action: Action, state: str, rb: Rulebook | None = None) -> dict[str, Any]:
+    """What the confirmation page says of ``action`` in ``state`` (its fields' choices from
+    the tenancy's rulebook ``rb``, where they come from it)."""
     return {
         "trigger": action.trigger,
         "zh": action.zh,
@@ -553,6 +559,26 @@ def described(action: Action, state: str) -> dict[str, Any]:
         "outcomes": action.outcomes(state),
         "record_only": not action.moves,
         "notices": action.notices,
-        "fields": action.fields,
+        "fields": action.fields if rb is None else with_rulebook(action.fields, rb),
         "irreversible": action.irreversible,
     }
+
+
+#: The forced-exit grounds the review decides by itself, not reported as a violation.
+_DECIDED_BY_REVIEW = "review"
+
+
+def with_rulebook(fields: tuple[FormField, ...], rb: Rulebook) -> tuple[FormField, ...]:
+    """``fields`` with the choices that come from the rulebook filled in: the grounds in
+    words, 中文 and English, so nobody types a code."""
+    out = []
+    for f in fields:
+        if f.choices_from:
+            triggers = [
+                t
+                for t in rb.triggers.values()
+                if f.choices_from != "violations" or t.handling != _DECIDED_BY_REVIEW
+            ]
+            f = replace(f, choices=tuple((t.code, t.label_zh, t.label_en) for t in triggers))
+        out.append(f)
+    return tuple(out)

@@ -598,9 +598,11 @@ def action_page(w: Work, *, tenancy_id: int, trigger: str) -> dict[str, Any]:
         raise NotFound("action", trigger)
     firm = w.session.get(Firm, t.firm_id)
     assert firm is not None
+    row = w.uow.tenancies.get(tenancy_id, lock=False)
+    assert row is not None
     return {
         "tenancy": {"id": t.id, "state": t.state, "version": t.version, "firm": firm.name},
-        "action": console_actions.described(action, t.state),
+        "action": console_actions.described(action, t.state, rules.for_tenancy(w, row)),
         "open_review": _open_review_period(w, t),
     }
 

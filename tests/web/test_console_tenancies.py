@@ -279,3 +279,35 @@ def test_a_refusal_by_a_rule_is_said_whole_and_in_chinese(world: World) -> None:
     assert "规则不允许此操作：评审小组不足：须至少 3 名无利益冲突的评审专家评分" in response.text
     assert "&#39;approve&#39; refused" not in response.text
     assert _state(world, world.own_tenancy) == "evaluating"
+
+
+def test_a_violation_is_chosen_from_the_rulebook_in_words_not_typed_as_a_code(
+    world: World,
+) -> None:
+    """The 登记违规 form asked for a free-text code: the operator had to know
+    ``change_of_use``. It offers the tenancy's rulebook's grounds in words; those the review
+    decides by itself (two D grades, a failed rectification) are not reported by hand."""
+    from web_exit_support import make_resident
+
+    tid = make_resident(world)
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{tid}/actions/report_violation"
+    page = operator.get(url).text
+    assert '<select name="code"' in page
+    assert 'value="arrears"' in page and "拖欠租金或费用" in page
+    assert 'value="consecutive_d"' not in page
+    form = {
+        **tokens_in(page),
+        "version": str(world.version(tid)),
+        "code": "arrears",
+        "facts": "2024年第一季度租金逾期未缴（测试数据）。",
+    }
+    done = operator.post(url, data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    with world.app.engine.connect() as conn:
+        newest = conn.execute(
+            text("SELECT code FROM violations WHERE tenancy_id = :t ORDER BY id DESC"), {"t": tid}
+        ).first()
+        assert newest is not None and newest[0] == "arrears"
+    notice = operator.get(f"/console/tenancies/{tid}/actions/serve_exit_notice").text
+    assert 'value="consecutive_d"' in notice and "年度考核连续两年不合格" in notice
