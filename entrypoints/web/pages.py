@@ -300,14 +300,19 @@ def confirm_page(
     )
 
 
-def describe(exc: InnospaceError, lang: str) -> str:
-    """An engine error in words: for bad input, the field it names and the rule."""
+def describe(
+    exc: InnospaceError, lang: str, labels: Mapping[str, tuple[str, str]] | None = None
+) -> str:
+    """An engine error in words: for bad input, the field it names and the rule. ``labels``:
+    the form's fields by name (中文, English), so the field is named as the form names it,
+    not by its code."""
     if isinstance(exc, NotFound):
         # The same words whatever the record: a page never confirms what exists elsewhere.
         return pick("未找到该记录，或您无权查看 / no such record, or not yours to see", lang)
     if isinstance(exc, InvalidInput):
         rule = pick(exc.rule, lang)
-        return f"{exc.field}：{rule}" if lang == "zh" else f"{exc.field}: {rule}"
+        zh, en = (labels or {}).get(exc.field, (exc.field, exc.field))
+        return f"{zh}：{rule}" if lang == "zh" else f"{en}: {rule}"
     if isinstance(exc, GuardFailed):
         # The rule's whole text: its halves are not always "中文 / English" (a window's
         # refusal names the window, its end and the waiver in turn), and cutting it at the

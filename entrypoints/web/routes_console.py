@@ -188,7 +188,9 @@ def act(page: PageDep, tenancy_id: TenancyId, trigger: str) -> Response:
         return _confirm(page, current, status=409, error=page.say(*stale))
     except InnospaceError as err:
         data = page.query(queries_console.action_page, tenancy_id=tenancy_id, trigger=trigger)
-        return _confirm(page, data, status=http_status(err), error=describe(err, page.lang))
+        labels = {f.name: (f.zh, f.en) for f in action.fields}
+        said = describe(err, page.lang, labels)
+        return _confirm(page, data, status=http_status(err), error=said)
     to = str(result.get("to", "")) if isinstance(result, dict) else ""
     zh_state, en_state = STATE_LABELS.get(to, (to, to))
     return page.redirect(

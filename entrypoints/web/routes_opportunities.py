@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import Page, PageDep, confirm_page
+from entrypoints.web.pages import Page, PageDep, confirm_page, describe
 from entrypoints.web.uploads import download, limits, stored
 from lifecycle import opportunities as opp
 from lifecycle.errors import InvalidInput, NotFound
@@ -94,12 +94,7 @@ COLUMNS = (
 
 def error_message(page: Page, exc: InvalidInput) -> str:
     """Bad input in words, the field named as the form names it."""
-    label = FIELD_LABELS.get(exc.field, (exc.field, exc.field))
-    rule = exc.rule.split(" / ")
-    zh, en = rule[0], rule[-1]
-    if page.lang == "zh":
-        return f"{label[0]}：{zh}"
-    return f"{label[1]}: {en}"
+    return describe(exc, page.lang, FIELD_LABELS)
 
 
 def _firm_id(page: Page) -> int:

@@ -311,3 +311,20 @@ def test_a_violation_is_chosen_from_the_rulebook_in_words_not_typed_as_a_code(
         assert newest is not None and newest[0] == "arrears"
     notice = operator.get(f"/console/tenancies/{tid}/actions/serve_exit_notice").text
     assert 'value="consecutive_d"' in notice and "年度考核连续两年不合格" in notice
+
+
+def test_a_refused_form_names_the_field_as_the_form_does(world: World) -> None:
+    from web_exit_support import make_resident
+
+    tid = make_resident(world)
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{tid}/actions/report_violation"
+    form = {
+        **tokens_in(operator.get(url).text),
+        "version": str(world.version(tid)),
+        "code": "arrears",
+        "facts": "",
+    }
+    refused = operator.post(url, data=form, follow_redirects=False)
+    assert refused.status_code == 422
+    assert "事实：必填" in refused.text and "facts：" not in refused.text
