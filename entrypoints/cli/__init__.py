@@ -59,11 +59,22 @@ def main(argv: list[str] | None = None) -> None:
         atexit.register(gc.freeze)
     try:
         args = sys.argv[1:] if argv is None else argv
-        command(named_command(args))(args=args, prog_name="innospace")
+        # Not standalone: Click's usage errors come back here, to be said Chinese first
+        # (Typer's own box is English only). The exit is still always SystemExit, as it
+        # is standalone: a command's own exit code, else 0.
+        done = command(named_command(args)).main(
+            args=args, prog_name="innospace", standalone_mode=False
+        )
+        raise SystemExit(done if isinstance(done, int) else 0)
+    except typer.Abort:
+        typer.echo("已中止 / aborted", err=True)
+        raise SystemExit(1) from None
     except InnospaceError as err:
         echo_error(err)
         raise SystemExit(exit_code(err)) from None
     except Exception as err:  # a bug: one line and exit 1, never a traceback
+        if _usage_error(err):
+            raise SystemExit(USAGE_EXIT) from None
         from sqlalchemy.exc import DBAPIError  # imported when needed: a fast start
 
         if isinstance(err, DBAPIError):
@@ -158,6 +169,39 @@ def _bounded(inner: Callback | None, low: int, high: int) -> Callback:
         return inner(ctx, param, value) if inner is not None else value
 
     return check
+
+
+#: Click's exit code for a command line it refuses (a usage error).
+USAGE_EXIT = 2
+
+
+def _usage_error(err: Exception) -> bool:
+    """Say a command line Click refused Chinese first, if ``err`` is that: Click's usage
+    errors (an unknown option or command, a missing or invalid parameter) carry exit code 2
+    and ``format_message()`` (Click's documented ``ClickException`` interface; Typer keeps
+    the classes to itself). The parameter is named, Click's own words follow."""
+    message = getattr(err, "format_message", None)
+    if getattr(err, "exit_code", None) != USAGE_EXIT or not callable(message):
+        return False
+    from db.engine import redact_text
+
+    param = getattr(err, "param", None)
+    hint = " / ".join(getattr(param, "opts", None) or [getattr(param, "name", "") or ""])
+    if isinstance(err, typer.BadParameter) and param is not None:
+        missing = "Missing" in type(err).__name__
+        zh = f"缺少参数 {hint}" if missing else f"参数 {hint} 的值无效"
+    elif type(err).__name__ == "NoSuchOption":
+        zh = f"没有选项 {getattr(err, 'option_name', '')}"
+    else:
+        zh = "命令用法有误"
+    ctx = getattr(err, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "innospace"
+    typer.echo(
+        f"错误 [用法 / usage] (exit {USAGE_EXIT}): {zh} / {redact_text(str(message()))}\n"
+        f"  用法说明 / help: {where} --help",
+        err=True,
+    )
+    return True
 
 
 def _database_error(err: DBAPIError) -> int:

@@ -177,3 +177,17 @@ def test_the_api_says_a_refused_transition_and_a_stale_version_chinese_first() -
     assert stale.message.startswith(
         "入驻记录 39 已被他人修改（您持有版本 1，当前为版本 3），请刷新后重试 / "
     ), stale.message
+
+
+def test_a_command_line_click_refuses_is_said_chinese_first(cli: Cli, space: str) -> None:
+    """Typer's own box said only "Invalid value for '--deposit': Input should be a valid
+    integer": the parameter is named Chinese first, the command's help pointed to, exit 2."""
+    t = resident(cli, random.Random(9))
+    err = cli.refused(2, "agreement", "amend", str(t), "--deposit", "20000.50", "--reason", "x")
+    assert err.startswith("错误 [用法 / usage] (exit 2): 参数 --deposit 的值无效 / "), err
+    assert "innospace agreement amend --help" in err, err
+    assert "╭" not in err, err  # not Typer's English box
+    err = cli.refused(2, "list", "--nope")
+    assert "没有选项 --nope / No such option" in err, err
+    err = cli.refused(2, "nosuchcommand")
+    assert "命令用法有误 / No such command" in err, err
