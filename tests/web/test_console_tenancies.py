@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 from api_support import World
 from openpyxl import load_workbook
@@ -14,6 +15,16 @@ from web_support import signed_in, tokens_in
 
 from workflows import commands as c
 from workflows import console_actions
+
+
+def _form(world: World, client: Any, url: str, tenancy_id: int, **fields: str) -> dict[str, str]:
+    """An action's form as its confirmation page gives it (the page's tokens, the tenancy's
+    version) with ``fields`` filled in."""
+    return {
+        **tokens_in(client.get(url).text),
+        "version": str(world.version(tenancy_id)),
+        **fields,
+    }
 
 
 def _outbox(world: World, tenancy_id: int) -> list[tuple[str, str]]:
@@ -191,11 +202,7 @@ def test_a_stale_page_is_refused_and_nothing_is_done(world: World) -> None:
 def test_a_missing_field_is_named_and_nothing_is_done(world: World) -> None:
     operator = signed_in(world, "operator")
     url = f"/console/tenancies/{world.own_tenancy}/actions/request_info"
-    form = {
-        **tokens_in(operator.get(url).text),
-        "version": str(world.version(world.own_tenancy)),
-        "items": "  ",
-    }
+    form = _form(world, operator, url, world.own_tenancy, items="  ")
     response = operator.post(url, data=form)
     assert response.status_code == 422
     assert "items" in response.text and "必填" in response.text
@@ -269,11 +276,7 @@ def test_a_refusal_by_a_rule_is_said_whole_and_in_chinese(world: World) -> None:
     world.do(c.Screen(tenancy_id=world.own_tenancy, actor="someone"))
     operator = signed_in(world, "operator")
     url = f"/console/tenancies/{world.own_tenancy}/actions/approve"
-    form = {
-        **tokens_in(operator.get(url).text),
-        "version": str(world.version(world.own_tenancy)),
-        "reason": "",
-    }
+    form = _form(world, operator, url, world.own_tenancy, reason="")
     response = operator.post(url, data=form)
     assert response.status_code == 409
     assert "规则不允许此操作：评审小组不足：须至少 3 名无利益冲突的评审专家评分" in response.text
@@ -296,12 +299,9 @@ def test_a_violation_is_chosen_from_the_rulebook_in_words_not_typed_as_a_code(
     assert '<select name="code"' in page
     assert 'value="arrears"' in page and "拖欠租金或费用" in page
     assert 'value="consecutive_d"' not in page
-    form = {
-        **tokens_in(page),
-        "version": str(world.version(tid)),
-        "code": "arrears",
-        "facts": "2024年第一季度租金逾期未缴（测试数据）。",
-    }
+    form = _form(
+        world, operator, url, tid, code="arrears", facts="2024年第一季度租金逾期未缴（测试数据）。"
+    )
     done = operator.post(url, data=form, follow_redirects=False)
     assert done.status_code == 303, done.text
     with world.app.engine.connect() as conn:
@@ -319,12 +319,7 @@ def test_a_refused_form_names_the_field_as_the_form_does(world: World) -> None:
     tid = make_resident(world)
     operator = signed_in(world, "operator")
     url = f"/console/tenancies/{tid}/actions/report_violation"
-    form = {
-        **tokens_in(operator.get(url).text),
-        "version": str(world.version(tid)),
-        "code": "arrears",
-        "facts": "",
-    }
+    form = _form(world, operator, url, tid, code="arrears", facts="")
     refused = operator.post(url, data=form, follow_redirects=False)
     assert refused.status_code == 422
     assert "事实：必填" in refused.text and "facts：" not in refused.text
