@@ -327,6 +327,7 @@ def decide_cycle_batch(
         decide = _Decider(conn, rb, calendar, now, today, period, veto_map, actor, reason)
         cap = rb.review.grade_cap
         scored: dict[int, rbook.ReviewDecision] = {}  # every decision, without its trace
+        no_steps = _no_steps(rb)  # a trace is immutable: one empty one serves them all
         held: list[int] = []  # graded at the capped grade: written once the cap is known
         # One pause for the cohort, not one a chunk: every decision is kept (``scored``) until
         # the cap is known, and a collection after each chunk would walk all of them again.
@@ -335,7 +336,7 @@ def decide_cycle_batch(
                 loaded = _load(conn, part, period)
                 final = []
                 for t, decision in decide.score(loaded):
-                    scored[t.id] = replace(decision, category_scores={}, trace=_no_steps(rb))
+                    scored[t.id] = replace(decision, category_scores={}, trace=no_steps)
                     if cap is not None and decision.grade == cap.grade:
                         held.append(t.id)
                     else:

@@ -102,6 +102,9 @@ def grade_for_score(rb: Rulebook, score: object) -> str:
     raise InvalidInput("score", "is in no grade band", score)  # unreachable: bands cover 0..100
 
 
+_ZERO, _ONE = Decimal(0), Decimal(1)  # immutable: shared by every item scored
+
+
 def _number(value: Figure) -> Decimal | None:
     return value if isinstance(value, Decimal) else None
 
@@ -113,10 +116,10 @@ def _fraction(
     value = cur.get(item.metric)
     figures: dict[str, Any] = {item.metric: value}
     if item.kind == "flag":
-        return (Decimal(1) if value is True else Decimal(0)), figures, ""
+        return (_ONE if value is True else _ZERO), figures, ""
     number = _number(value)
     if number is None:
-        return Decimal(0), figures, f"{item.metric} not reported"
+        return _ZERO, figures, f"{item.metric} not reported"
     if item.kind == "linear":
         assert item.full_at is not None
         return number / item.full_at, figures, ""
@@ -124,7 +127,7 @@ def _fraction(
         assert item.full_at is not None
         figures["leased_area_m2"] = area
         if area == 0:
-            return Decimal(0), figures, "no leased area"
+            return _ZERO, figures, "no leased area"
         figures["per_m2"] = quantize(number / area)
         return number / area / item.full_at, figures, ""
     assert item.full_at_percent is not None
@@ -154,7 +157,7 @@ def _item_points(
     item: ScoreItem, cur: Mapping[str, Figure], prev: Mapping[str, Figure] | None, area: Decimal
 ) -> TraceStep:
     share, figures, note = _fraction(item, cur, prev, area)
-    share = min(max(share, Decimal(0)), Decimal(1))
+    share = min(max(share, _ZERO), _ONE)
     points = quantize(share * item.points)
     threshold: dict[str, Any] = {"points": item.points}
     for name in ("full_at", "full_at_percent", "no_previous_percent"):
@@ -249,7 +252,7 @@ def score_review(
     categories: dict[str, Decimal] = {}
     for category in rb.review.categories if submitted else ():
         steps = [_item_points(item, cur, prev, area) for item in category.items]
-        categories[category.id] = sum((s.result for s in steps), Decimal(0))
+        categories[category.id] = sum((s.result for s in steps), _ZERO)
         trace = trace.add(
             *steps,
             TraceStep(
@@ -261,7 +264,7 @@ def score_review(
                 categories[category.id],
             ),
         )
-    score = min(max(sum(categories.values(), Decimal(0)), Decimal(0)), Decimal(FULL_SCORE))
+    score = min(max(sum(categories.values(), _ZERO), _ZERO), Decimal(FULL_SCORE))
     score = quantize(score)
     candidates = [grade_for_score(rb, score)]
     trace = trace.add(
