@@ -100,6 +100,27 @@ def entries_outside(
     return [i for i in entry_ids if i in outside]
 
 
+def entries_in_spaces(
+    w: Work, *, entry_ids: Collection[int], space_ids: Collection[int]
+) -> set[int]:
+    """Of ``entry_ids``, those of an entry in one of ``space_ids``."""
+    if not entry_ids or not space_ids:
+        return set()
+    rows = w.connection.execute(
+        select(_E.c.id).where(_E.c.id.in_(list(entry_ids)), _E.c.space_id.in_(list(space_ids)))
+    )
+    return {int(r[0]) for r in rows}
+
+
+def introduction_entries(w: Work, *, introduction_id: int) -> tuple[int, int] | None:
+    """(need id, supply id) of an introduction; None: no such introduction. An introduction
+    belongs to the spaces of its two entries."""
+    row = w.connection.execute(
+        select(_I.c.need_id, _I.c.supply_id).where(_I.c.id == introduction_id)
+    ).first()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
 def refuse_outside(outside: Sequence[int]) -> None:
     """An entry outside the account's spaces is refused as if it did not exist (the same
     error as an id no entry has: a list is no way to learn of another space's entries)."""

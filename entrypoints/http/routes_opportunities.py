@@ -21,7 +21,7 @@ from entrypoints.http.files import Sha, file_response
 from entrypoints.http.routes_registry import SpacePath
 from entrypoints.http.sending import Text, Year, body_model, send
 from lifecycle.errors import InvalidInput, NotFound
-from workflows import access_scope, attachments, queries_http
+from workflows import attachments, queries_http
 from workflows import opportunity_commands as oc
 from workflows import queries_district as qd
 from workflows import queries_opportunities as qo
@@ -90,7 +90,7 @@ def _visible_entry(ctx: Ctx, entry_id: int) -> None:
 def _visible_introduction(ctx: Ctx, introduction_id: int) -> None:
     """404 unless one of the introduction's entries is within the account's scope (as the
     console's entry page shows an entry's introductions)."""
-    sides = ctx.query(access_scope.introduction_entries, introduction_id=introduction_id)
+    sides = ctx.query(qo.introduction_entries, introduction_id=introduction_id)
     if sides is None:
         raise NotFound("introduction", introduction_id)
     for entry_id in sides:
@@ -294,7 +294,7 @@ def introductions(ctx: CtxDep) -> list[dict[str, Any]]:
         return rows
     # Staff and viewers: the introductions of an entry of their spaces (either side).
     sides = {i for r in rows for i in (r["need_id"], r["supply_id"])}
-    mine = ctx.query(access_scope.entries_in_spaces, entry_ids=sides, space_ids=spaces)
+    mine = ctx.query(qo.entries_in_spaces, entry_ids=sides, space_ids=spaces)
     return [r for r in rows if r["need_id"] in mine or r["supply_id"] in mine]
 
 
