@@ -39,7 +39,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-#: ``scheme://user:password@`` in any text: what :func:`redact_text` hides (up to the last
+#: ``scheme://user:password@`` in any text: what :func:`redact_passwords` hides (up to the last
 #: "@" of the word: a password with an unescaped "@" is hidden whole).
 #: The scheme is bounded (32 characters): unbounded, a long line without "://" would be
 #: scanned again from every position (quadratic time); so is the password (1,024 characters:
@@ -54,11 +54,11 @@ def redact(url: str | URL) -> str:
     try:
         parsed = url if isinstance(url, URL) else make_url(url)
     except Exception:  # not a URL SQLAlchemy can parse: hide what looks like a password
-        return redact_text(str(url))
+        return redact_passwords(str(url))
     return parsed.render_as_string(hide_password=True)
 
 
-def redact_text(text: str) -> str:
+def redact_passwords(text: str) -> str:
     """``text`` with the password of every ``scheme://user:password@host`` in it hidden."""
     return _PASSWORD_IN_URL.sub(r"\1***@", text)
 
@@ -107,7 +107,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, create: boo
         parsed = make_url(url)
     except Exception:  # SQLAlchemy raises ArgumentError (or ValueError) for garbage
         raise InvalidInput(
-            "database url", "must be a path or an SQLAlchemy URL", redact_text(url)
+            "database url", "must be a path or an SQLAlchemy URL", redact_passwords(url)
         ) from None
     if parsed.get_backend_name() == "sqlite":
         _check_file(parsed.database, create)

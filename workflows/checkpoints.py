@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import col, select
 
-from db.engine import redact_text
+from db.engine import redact_passwords
 from db.tables import AuditEvent, Tenancy
 from lifecycle import checkpoint as cp
 from lifecycle.audit import Problem
@@ -62,7 +62,7 @@ _CREDENTIALS = re.compile(r"(\w[\w+.-]{0,31}:/+[^:/@\s]{0,256}:)[^@\s]*(@)")
 def _shown(path: Path) -> str:
     """A path as a message may show it: anything that looks like a URL's password hidden
     (a path folds a URL's ``//`` into ``/``, so the URL-aware redaction alone misses it)."""
-    return _CREDENTIALS.sub(r"\1***\2", redact_text(str(path)))
+    return _CREDENTIALS.sub(r"\1***\2", redact_passwords(str(path)))
 
 
 def _write_new(path: Path, content: bytes, mode: int, field: str) -> None:

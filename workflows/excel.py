@@ -50,7 +50,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def as_text(cell: Any) -> Any:
+def no_formula(cell: Any) -> Any:
     """``cell`` (a worksheet's, or a write-only one) with its text written as text.
 
     openpyxl writes a string starting with "=" as a formula: a firm's opportunity entry
@@ -113,7 +113,7 @@ def template(
             elif spec.type == "date" and isinstance(value, str):
                 value = date.fromisoformat(value)
             _format(
-                as_text(sheet.cell(row=FIRST_DATA_ROW + offset, column=index, value=value)), spec
+                no_formula(sheet.cell(row=FIRST_DATA_ROW + offset, column=index, value=value)), spec
             )
     _describe(book, columns, notes)
     return book
@@ -321,7 +321,7 @@ def ledger_book(ledger: Ledger) -> Workbook:
             value = values.get(column.key)
             if isinstance(value, bool):
                 value = "是" if value else "否"
-            cell = as_text(sheet.cell(row=row, column=index, value=value))
+            cell = no_formula(sheet.cell(row=row, column=index, value=value))
             if column.kind == "money" and isinstance(value, Decimal):
                 cell.number_format = MONEY_FORMAT
             elif column.kind == "number" and isinstance(value, Decimal):

@@ -160,7 +160,7 @@ class Service:
         if self.fence is not None:
             self.fence(uow.current_connection())  # flushes the session first
 
-    def reads(self) -> Reads:
+    def queries(self) -> Reads:
         """Named queries on one read-only unit of work, opened by the first and kept until
         :meth:`Reads.close` (an HTTP request's checks and its read share one)."""
         return Reads(self)

@@ -183,7 +183,7 @@ def _usage_error(err: Exception) -> bool:
     message = getattr(err, "format_message", None)
     if getattr(err, "exit_code", None) != USAGE_EXIT or not callable(message):
         return False
-    from db.engine import redact_text
+    from db.engine import redact_passwords
 
     param = getattr(err, "param", None)
     hint = " / ".join(getattr(param, "opts", None) or [getattr(param, "name", "") or ""])
@@ -197,7 +197,7 @@ def _usage_error(err: Exception) -> bool:
     ctx = getattr(err, "ctx", None)
     where = getattr(ctx, "command_path", None) or "innospace"
     typer.echo(
-        f"错误 [用法 / usage] (exit {USAGE_EXIT}): {zh} / {redact_text(str(message()))}\n"
+        f"错误 [用法 / usage] (exit {USAGE_EXIT}): {zh} / {redact_passwords(str(message()))}\n"
         f"  用法说明 / help: {where} --help",
         err=True,
     )
@@ -209,7 +209,7 @@ def _database_error(err: DBAPIError) -> int:
     or an older one (exit 3), or, on a current schema, a bug (exit 1)."""
     from sqlalchemy.exc import OperationalError
 
-    from db.engine import redact, redact_text
+    from db.engine import redact, redact_passwords
 
     where = redact(STATE.app.engine.url) if STATE.app is not None else "the database"
     schema = _schema_problem(where)
@@ -220,7 +220,7 @@ def _database_error(err: DBAPIError) -> int:
         reason = str(err.orig).strip().splitlines()[0] if err.orig is not None else str(err)
         typer.echo(
             f"错误 [数据库不可用 / database unavailable] (exit {EXIT_DATABASE_UNAVAILABLE}): "
-            f"{where}: {redact_text(reason)}",
+            f"{where}: {redact_passwords(reason)}",
             err=True,
         )
         return EXIT_DATABASE_UNAVAILABLE
@@ -254,9 +254,9 @@ def _schema_problem(where: str) -> str | None:
 def _internal_error(err: BaseException) -> int:
     """An exception no code path expected: a bug. Say which, in one line (the traceback with
     INNOSPACE_LOG_LEVEL=DEBUG), and exit 1."""
-    from db.engine import redact_text
+    from db.engine import redact_passwords
 
-    detail = redact_text(" ".join(str(err).split()))
+    detail = redact_passwords(" ".join(str(err).split()))
     if len(detail) > 300:
         detail = detail[:299] + "…"
     log = logging.getLogger("innospace")

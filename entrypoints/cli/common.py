@@ -118,7 +118,7 @@ TITLES = {
 
 
 def echo_error(err: InnospaceError) -> None:
-    from db.engine import redact_text
+    from db.engine import redact_passwords
     from entrypoints.cli.wording import guard_refused, transition_refused
     from lifecycle.errors import GuardFailed, TransitionNotAllowed
 
@@ -134,7 +134,7 @@ def echo_error(err: InnospaceError) -> None:
 
         got = message.removeprefix(f"{field}: {rule}")  # " (got 'x')", as InvalidInput puts it
         message = choice_refused(field, rule, got if got != message else "") or message
-    typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {redact_text(message)}", err=True)
+    typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {redact_passwords(message)}", err=True)
 
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:
@@ -248,10 +248,10 @@ def read_file(path: str, field: str) -> str:
         raise InvalidInput(field, "not a file name", path) from None
     if len(raw) > MAX_INPUT_BYTES:
         raise InvalidInput(field, f"larger than the limit of {MAX_INPUT_BYTES:,} bytes", path)
-    return decode_text(raw, field, path)
+    return decode_input(raw, field, path)
 
 
-def decode_text(raw: bytes, field: str, where: str) -> str:
+def decode_input(raw: bytes, field: str, where: str) -> str:
     """``raw`` as text: UTF-8 (a BOM dropped), UTF-16 with a BOM, else GB18030 (GBK's
     superset); anything else is an InvalidInput naming ``field``."""
     import codecs
@@ -278,14 +278,14 @@ def decode_text(raw: bytes, field: str, where: str) -> str:
 
 #: The longest free text an option takes (facts, grounds, a plan, evidence), in characters.
 MAX_TEXT_CHARS = 20_000
-#: Said in the help of every option :func:`long_text` reads.
+#: Said in the help of every option :func:`long_input` reads.
 TEXT_HELP = (
     "; @文件 读文件、- 读标准输入，至多 20,000 字 / @FILE reads a file, - stdin; "
     "at most 20,000 characters"
 )
 
 
-def long_text(value: str, field: str, limit: int = MAX_TEXT_CHARS) -> str:
+def long_input(value: str, field: str, limit: int = MAX_TEXT_CHARS) -> str:
     """A long text option: ``@FILE`` reads the file (encodings as :func:`read_file`), ``-``
     reads standard input, ``@@…`` is a text that starts with ``@``; at most ``limit``
     characters."""
@@ -294,7 +294,7 @@ def long_text(value: str, field: str, limit: int = MAX_TEXT_CHARS) -> str:
     if value == "-":
         stream = getattr(sys.stdin, "buffer", None)
         raw = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else b""
-        text = decode_text(raw, field, "stdin")
+        text = decode_input(raw, field, "stdin")
     elif value.startswith("@@"):
         text = value[1:]
     elif value.startswith("@"):

@@ -142,7 +142,8 @@ def _beside(out: str) -> str:
 
 def _write(path: str, text: str) -> None:
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        with Path(path).open("w", encoding="utf-8") as out:
+            out.write(text)
     except (OSError, ValueError) as err:
         raise InvalidInput("--out", f"无法写入 / cannot write: {err}", path) from None
 

@@ -17,7 +17,7 @@ from entrypoints.cli.common import (
     emit,
     get_app,
     load_json_file,
-    long_text,
+    long_input,
     parse_pairs,
 )
 from entrypoints.cli.wording import code_words
@@ -128,7 +128,7 @@ def rectify_plan(
         get_app().service.handle(
             c.FileRectificationPlan(
                 tenancy_id=tenancy,
-                plan=long_text(plan, "plan"),
+                plan=long_input(plan, "plan"),
                 actor=actor,
                 expected_version=version,
             )
@@ -196,8 +196,8 @@ def violation_cmd(
         c.ReportViolation(
             tenancy_id=tenancy,
             code=code,
-            facts=long_text(facts, "facts"),
-            evidence=None if evidence is None else long_text(evidence, "evidence"),
+            facts=long_input(facts, "facts"),
+            evidence=None if evidence is None else long_input(evidence, "evidence"),
             actor=actor,
             expected_version=version,
         )
@@ -239,7 +239,7 @@ def exit_notice(
             c.ServeExitNotice(
                 tenancy_id=tenancy,
                 grounds=grounds,
-                facts=long_text(facts, "facts"),
+                facts=long_input(facts, "facts"),
                 proof_of_service=proof,
                 actor=actor,
                 expected_version=version,

@@ -20,7 +20,7 @@ from entrypoints.cli.common import (
     Reason,
     Version,
     app,
-    decode_text,
+    decode_input,
     emit,
     get_app,
     parse_date,
@@ -79,7 +79,7 @@ def read_password(path: str | None, from_stdin: bool) -> str:
             raise InvalidInput(
                 "password-stdin", f"无法读取标准输入 / cannot read standard input: {err}"
             ) from None
-        return _first_line(decode_text(raw, "password-stdin", "stdin"))
+        return _first_line(decode_input(raw, "password-stdin", "stdin"))
     if not sys.stdin.isatty():
         raise InvalidInput(
             "password",

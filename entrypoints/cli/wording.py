@@ -54,7 +54,7 @@ TRIGGER_COMMANDS: Mapping[str, str] = {
 }
 
 
-def state_text(state: object) -> str:
+def state_label(state: object) -> str:
     """``专家评审中（evaluating）``; nothing yet is ``新建（new）``."""
     if state is None:
         return "新建（new）"
@@ -92,7 +92,7 @@ def transition_refused(err: TransitionNotAllowed) -> str:
     here = "、".join(f"`innospace {c}`" for c in allowed) if allowed else "无（已结束）"
     here_en = ", ".join(allowed) if allowed else "none (closed)"
     return (
-        f"{who}当前状态为「{state_text(err.state)}」，不能执行 `innospace {wanted}`；"
+        f"{who}当前状态为「{state_label(err.state)}」，不能执行 `innospace {wanted}`；"
         f"此状态下可用：{here} / {who_en} is {err.state}: `{wanted}` is not allowed there; "
         f"allowed: {here_en}"
     )
@@ -112,12 +112,12 @@ def step_line(data: Mapping[str, object]) -> str:
     frm, to = data.get("from"), data.get("to")
     if frm != to:
         return (
-            f"入驻记录 {tenancy}：{state_text(frm)} → {state_text(to)}（版本 {version}）"
+            f"入驻记录 {tenancy}：{state_label(frm)} → {state_label(to)}（版本 {version}）"
             f" / tenancy {tenancy}: {frm or 'new'} -> {to} (version {version})"
         )
     done = command_of(str(data.get("trigger")))
     return (
-        f"入驻记录 {tenancy}：已记录 `{done}`，状态仍为{state_text(to)}（版本 {version}）"
+        f"入驻记录 {tenancy}：已记录 `{done}`，状态仍为{state_label(to)}（版本 {version}）"
         f" / tenancy {tenancy}: {done} recorded ({to}) (version {version})"
     )
 

@@ -73,7 +73,7 @@ def tokens_of(request: Request) -> TokenCache | None:
 _READ_SCOPES = frozenset({"tenancy", "exit_case", "space"})
 
 
-async def context(request: Request) -> AsyncIterator[Ctx]:
+async def authenticated(request: Request) -> AsyncIterator[Ctx]:
     """Authentication, then the route's rule; the request's unit of work is closed when the
     route has run (the route's first query usually has closed it already). When the token's
     principal is cached and the rule needs no record read, nothing touches the database and
@@ -99,7 +99,7 @@ def _without_database(request: Request) -> Ctx | None:
         return None
     if principal.role in rule.roles and rule.scope in _READ_SCOPES:
         return None
-    reads = app.service.reads()
+    reads = app.service.queries()
     authorize(reads.query, principal, rule, request)  # the role alone: no query is run
     return Ctx(app=app, principal=principal, request=request, reads=reads)
 
@@ -107,7 +107,7 @@ def _without_database(request: Request) -> Ctx | None:
 def _with_database(request: Request) -> Ctx:
     rule = rule_for(_route_name(request))
     app = app_of(request)
-    reads = app.service.reads()
+    reads = app.service.queries()
     try:
         principal = resolve(app, signer_of(request), request, reads, tokens_of(request))
         authorize(reads.query, principal, rule, request)
@@ -178,4 +178,4 @@ def _int(value: object) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
-CtxDep = Annotated[Ctx, Depends(context)]
+CtxDep = Annotated[Ctx, Depends(authenticated)]

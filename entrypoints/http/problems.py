@@ -132,7 +132,7 @@ def problem_response(
 
 async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InnospaceError)
-    from db.engine import redact_text
+    from db.engine import redact_passwords
 
     status = http_status(exc)
     context = {k: v for k, v in exc.to_dict().items() if k not in ("error", "message")}
@@ -154,7 +154,7 @@ async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         request,
         status,
         exc.code,
-        redact_text(exc.message),
+        redact_passwords(exc.message),
         errors=errors,
         headers=headers,
         **context,

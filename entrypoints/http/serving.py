@@ -40,7 +40,8 @@ def secret_key(app: App) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        key = path.read_text(encoding="ascii").strip()
+        with path.open(encoding="ascii") as stored:
+            key = stored.read().strip()
         if len(key) < 32:
             raise InvalidInput(SECRET_ENV, f"{path} 内容无效 / holds no valid key") from None
         return key

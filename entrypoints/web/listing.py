@@ -24,7 +24,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from entrypoints.web.rendering import SHANGHAI
-from workflows.excel import as_text
+from workflows.excel import no_formula
 from workflows.paging import Paging
 
 PAGE_SIZE = 50
@@ -138,7 +138,7 @@ def xlsx_response(
     ws.append([c.heading(lang) for c in columns])
     for row in rows:
         # Text as text, never a formula: a firm's "=HYPERLINK(…)" stays what it typed.
-        ws.append([as_text(WriteOnlyCell(ws, value=_cell(row.get(c.key)))) for c in columns])
+        ws.append([no_formula(WriteOnlyCell(ws, value=_cell(row.get(c.key)))) for c in columns])
     buffer = io.BytesIO()
     book.save(buffer)
     name = filename if filename.endswith(".xlsx") else f"{filename}.xlsx"

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from db.engine import make_engine, redact, redact_text
+from db.engine import make_engine, redact, redact_passwords
 
 EXE = shutil.which("innospace", path=str(Path(sys.executable).parent)) or "innospace"
 PASSWORD = "pw%40x"  # "pw@x", percent-escaped as a URL needs it: Alembic's parser choked on "%"
@@ -75,10 +75,9 @@ def test_an_unsupported_database_url_is_refused_without_its_password() -> None:
 def test_redaction_helpers() -> None:
     assert redact("postgresql+psycopg://a:b%25c@h:5/d") == "postgresql+psycopg://a:***@h:5/d"
     assert redact("sqlite:///x.db") == "sqlite:///x.db"
-    assert (
-        redact_text("at postgresql://u:p@ss@h/d: refused") == "at postgresql://u:***@h/d: refused"
-    )
-    assert redact_text("postgresql://u@h:5432/d and sqlite:///a:b") == (
+    refused = "at postgresql://u:p@ss@h/d: refused"
+    assert redact_passwords(refused) == "at postgresql://u:***@h/d: refused"
+    assert redact_passwords("postgresql://u@h:5432/d and sqlite:///a:b") == (
         "postgresql://u@h:5432/d and sqlite:///a:b"
     )
 
