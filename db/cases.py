@@ -15,8 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
-from db.repositories import REVIEW_COLUMNS, ReviewRow, first, on_connection, pending_due_on
-from db.repositories import _OnConnection as OnConnection
+from db.repositories import REVIEW_COLUMNS, ReviewRow, core_repository, first, pending_due_on
 from db.tables import ALL_TABLES
 
 _X = ALL_TABLES.tables["exit_cases"]
@@ -186,16 +185,4 @@ class Cases(Protocol):
     def violation(self, violation_id: int) -> ViolationRow | None: ...
 
 
-class CoreCases(OnConnection):
-    """:class:`Cases` over the unit of work's connection (asked for at each call)."""
-
-    __slots__ = ()
-
-    open_exit_case = on_connection(open_exit_case)
-    open_rectification = on_connection(open_rectification)
-    open_cure = on_connection(open_cure)
-    events = on_connection(events)
-    open_allocations = on_connection(open_allocations)
-    pending_due_on = on_connection(pending_due_on)
-    review = on_connection(review)
-    violation = on_connection(violation)
+CoreCases = core_repository(Cases, globals(), pending_due_on=pending_due_on)

@@ -17,8 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, bindparam, exists, func, select
 
-from db.repositories import _OnConnection as OnConnection
-from db.repositories import first, on_connection
+from db.repositories import core_repository, first
 from db.tables import ALL_TABLES
 
 _D, _O = ALL_TABLES.tables["deadlines"], ALL_TABLES.tables["outbox"]
@@ -236,21 +235,4 @@ class Queues(Protocol):
     def endpoint(self, endpoint_id: int) -> EndpointRow | None: ...
 
 
-class CoreQueues(OnConnection):
-    """:class:`Queues` over the unit of work's connection (asked for at each call)."""
-
-    __slots__ = ()
-
-    deadline = on_connection(deadline)
-    claim = on_connection(claim)
-
-    due_ids = on_connection(due_ids)
-    failed_deadlines = on_connection(failed_deadlines)
-    lapses_without_warning = on_connection(lapses_without_warning)
-
-    notices = on_connection(notices)
-    notice_queued = on_connection(notice_queued)
-    templates = on_connection(templates)
-    template_revision = on_connection(template_revision)
-    unread_inbox = on_connection(unread_inbox)
-    endpoint = on_connection(endpoint)
+CoreQueues = core_repository(Queues, globals())

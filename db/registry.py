@@ -15,8 +15,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
-from db.repositories import FIRM_COLUMNS, UNIT_COLUMNS, FirmRow, UnitRow, first, on_connection
-from db.repositories import _OnConnection as OnConnection
+from db.repositories import FIRM_COLUMNS, UNIT_COLUMNS, FirmRow, UnitRow, core_repository, first
 from db.tables import ALL_TABLES
 
 _NAMES = ("spaces", "units", "firms", "allocations", "tenancies", "rulebooks")
@@ -125,17 +124,4 @@ class Registry(Protocol):
     def marked_years(self, years: Sequence[int]) -> set[int]: ...
 
 
-class CoreRegistry(OnConnection):
-    """:class:`Registry` over the unit of work's connection (asked for at each call)."""
-
-    __slots__ = ()
-
-    space = on_connection(space)
-    unit = on_connection(unit)
-    firm = on_connection(firm)
-    tenancies_of_firm = on_connection(tenancies_of_firm)
-    holder = on_connection(holder)
-    held_units = on_connection(held_units)
-    rulebook_stored = on_connection(rulebook_stored)
-    overridden_days = on_connection(overridden_days)
-    marked_years = on_connection(marked_years)
+CoreRegistry = core_repository(Registry, globals())

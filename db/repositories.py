@@ -9,7 +9,8 @@ running them again cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import inspect
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -22,6 +23,7 @@ from db.tables import ALL_TABLES
 Record = TypeVar("Record")
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
+Proto = TypeVar("Proto")
 
 
 def first(
@@ -318,9 +320,7 @@ def on_connection(
     read: Callable[Concatenate[Connection, Params], Result],
 ) -> Callable[Concatenate[_OnConnection, Params], Result]:
     """``read``, a function of a connection, as a method of a repository: it runs on the
-    unit of work's connection, asked for at each call. A repository that only hands its reads
-    the connection is a class of these (``deadline = on_connection(deadline)``), typed as the
-    functions are."""
+    unit of work's connection, asked for at each call (typed as ``read`` is)."""
 
     def method(self: _OnConnection, /, *args: Params.args, **kwargs: Params.kwargs) -> Result:
         return read(self.connection(), *args, **kwargs)
@@ -328,6 +328,50 @@ def on_connection(
     method.__name__, method.__qualname__ = read.__name__, read.__qualname__
     method.__doc__ = read.__doc__
     return method
+
+
+def core_repository(
+    protocol: Callable[..., Proto],
+    functions: Mapping[str, object],
+    /,
+    **methods: Callable[..., object],
+) -> Callable[[Callable[[], Connection]], Proto]:
+    """The Core repository ``protocol`` describes, when all it does is hand its reads the
+    unit of work's connection: a class of :func:`on_connection` methods, one for each method
+    the protocol declares, running the function of that name in ``functions`` (the defining
+    module's ``globals()``) or the one ``methods`` gives for it (where the function is named
+    otherwise, or is another module's).
+
+    ``protocol`` is the Protocol handlers use (typed as a callable making one, which mypy
+    accepts for a Protocol class), so callers are type-checked against it. That each function
+    fits it is checked here, when the class is made, since mypy cannot see through the
+    binding: its parameters after the connection (names, kinds, defaults, annotations) and its
+    return must be the protocol method's, as written."""
+    name = f"Core{protocol.__name__}"
+    wanted = [m for m in vars(protocol) if not m.startswith("_")]
+    if unknown := sorted(set(methods) - set(wanted)):
+        raise TypeError(f"{name}: {protocol.__name__} has no {unknown}")
+    namespace: dict[str, object] = {}
+    for method in wanted:
+        read = methods.get(method, functions.get(method))
+        if not inspect.isfunction(read):
+            raise TypeError(f"{name}.{method}: no function {method}() to run")
+        want = _after_first(inspect.signature(getattr(protocol, method)))
+        have = _after_first(inspect.signature(read))
+        if have != want:
+            raise TypeError(f"{name}.{method}: {read.__name__}{have} is not {method}{want}")
+        namespace[method] = on_connection(read)
+    namespace["__slots__"] = ()
+    namespace["__module__"] = protocol.__module__
+    namespace["__doc__"] = (
+        f":class:`{protocol.__name__}` over the unit of work's connection (asked for at each call)."
+    )
+    return type(name, (_OnConnection,), namespace)
+
+
+def _after_first(signature: inspect.Signature) -> inspect.Signature:
+    """``signature`` without its first parameter (a method's self, a read's connection)."""
+    return signature.replace(parameters=tuple(signature.parameters.values())[1:])
 
 
 # PostgreSQL: the column's own sequence. SQLite (no AUTOINCREMENT): a new row gets the largest
@@ -362,36 +406,19 @@ class CoreIds(_OnConnection):
         return given
 
 
-class CoreTenancies(_OnConnection):
-    __slots__ = ()
-    get = on_connection(tenancy)
-    in_space = on_connection(tenancies_in)
-
-
-class CoreReviews(_OnConnection):
-    __slots__ = ()
-    get = on_connection(review)
-    with_previous = on_connection(review_with_previous)
-    of = on_connection(reviews_of)
-    in_space = on_connection(reviews_in_space)
-    recorded = on_connection(recorded_reviews)
-    veto_facts = on_connection(veto_facts)
-
-
-class CoreAllocations(_OnConnection):
-    __slots__ = ()
-    leased_area = on_connection(leased_area)
-    leased_areas = on_connection(leased_areas)
-
-
-class CoreSpaces(_OnConnection):
-    __slots__ = ()
-    rulebook_version = on_connection(space_rulebook_version)
-
-
-class CoreRulebooks(_OnConnection):
-    __slots__ = ()
-    text = on_connection(rulebook_text)
+CoreTenancies = core_repository(Tenancies, globals(), get=tenancy, in_space=tenancies_in)
+CoreReviews = core_repository(
+    Reviews,
+    globals(),
+    get=review,
+    with_previous=review_with_previous,
+    of=reviews_of,
+    in_space=reviews_in_space,
+    recorded=recorded_reviews,
+)
+CoreAllocations = core_repository(Allocations, globals())
+CoreSpaces = core_repository(Spaces, globals(), rulebook_version=space_rulebook_version)
+CoreRulebooks = core_repository(Rulebooks, globals(), text=rulebook_text)
 
 
 # ---- what the admission commands read ------------------------------------------------------
@@ -583,13 +610,4 @@ class Admissions(Protocol):
     def pending_due_on(self, tenancy_id: int, kind: str) -> date | None: ...
 
 
-class CoreAdmissions(_OnConnection):
-    __slots__ = ()
-    application = on_connection(application)
-    reviewer_scores = on_connection(reviewer_scores)
-    units = on_connection(units)
-    overlapping_lets = on_connection(overlapping_lets)
-    forced_exits = on_connection(forced_exits)
-    open_tenancy = on_connection(open_tenancy)
-    objections = on_connection(objections)
-    pending_due_on = on_connection(pending_due_on)
+CoreAdmissions = core_repository(Admissions, globals())
