@@ -32,7 +32,7 @@ from workflows.exit_rules import HANDOVER_ITEMS
 from workflows.windows import WINDOWS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FormField:
     """A field of an action's form. ``kind``: text, textarea, date, int, yuan (whole 元),
     bool (a checkbox), choice (``choices``: value, 中文, English), checks (one checkbox per
@@ -52,19 +52,19 @@ class FormField:
     choices_from: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Notice:
     """A notice the action queues: the catalogue message, its audience, what it says."""
 
     message: str
-    audience: str
+    audience: str = "firm"
     zh: str
     en: str
     when_zh: str = ""  # the condition, when not every send of the action queues it
     when_en: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Action:
     trigger: str
     zh: str
@@ -131,16 +131,12 @@ def _field(entry: dict[str, Any]) -> FormField:
     return FormField(**entry)
 
 
-def _notice(entry: dict[str, Any]) -> Notice:
-    return Notice(**{"audience": "firm", **entry})
-
-
 def _actions() -> tuple[Action, ...]:
     """The packaged ``console_actions.toml``: its actions, in its order."""
     text = resources.files("workflows").joinpath("console_actions.toml").read_text("utf-8")
     table = tomllib.loads(text)
     fields = {k: _field(v) for k, v in table["fields"].items()}
-    notices = {k: _notice(v) for k, v in table["notices"].items()}
+    notices = {k: Notice(**v) for k, v in table["notices"].items()}
     return tuple(
         Action(
             **{
@@ -148,7 +144,7 @@ def _actions() -> tuple[Action, ...]:
                 "moves": tuple(entry.get("moves", ())),
                 "states": _states(entry.get("states", [])),
                 "notices": tuple(
-                    notices[n] if isinstance(n, str) else _notice(n)
+                    notices[n] if isinstance(n, str) else Notice(**n)
                     for n in entry.get("notices", [])
                 ),
                 "fields": tuple(
