@@ -36,6 +36,13 @@ class Command(_Frozen):
         }
 
 
+class UnitKey(_Frozen):
+    """The fields that name a unit, first in the commands on one: its space's code and its own."""
+
+    space: str
+    code: str
+
+
 class TenancyCommand(Command):
     tenancy_id: int
     expected_version: int | None = None
@@ -50,9 +57,7 @@ class CreateSpace(Command):
     rulebook_source: str = "default"
 
 
-class AddUnit(Command):
-    space: str
-    code: str
+class AddUnit(UnitKey, Command):
     kind: str
     area_m2: float
 
