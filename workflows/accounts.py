@@ -17,25 +17,9 @@ from db.effects import TenancyRow
 from db.identity import UserRow
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
-from workflows import account_rules, credentials, inputs
+from workflows import account_rules, credentials, identity, inputs
 from workflows.core import DEFAULT_TZ, Step, Work
-from workflows.identity import (
-    ROLES,
-    AddUser,
-    AssignReviewer,
-    CreateToken,
-    DisableUser,
-    EnableUser,
-    GrantSpace,
-    NewToken,
-    RevokeToken,
-    SetPassword,
-    TouchToken,
-    UnassignReviewer,
-    after_commit_forget,
-    find_user,
-    user_by_name,
-)
+from workflows.identity import ROLES, after_commit_forget, find_user, user_by_name
 
 log = logging.getLogger("innospace.accounts")
 
@@ -46,7 +30,7 @@ ASSIGNABLE = (APPLIED, INFO_REQUESTED, EVALUATING)
 
 
 # ---- accounts -------------------------------------------------------------------------------
-def add_user(w: Work, cmd: AddUser) -> int:
+def add_user(w: Work, cmd: identity.AddUser) -> int:
     username = check_username(cmd.username)
     role = check_role("role", cmd.role)
     display = inputs.check_name("display_name", cmd.display_name, limit=100)
@@ -77,7 +61,7 @@ def add_user(w: Work, cmd: AddUser) -> int:
     return user.id
 
 
-def set_password(w: Work, cmd: SetPassword) -> None:
+def set_password(w: Work, cmd: identity.SetPassword) -> None:
     after_commit_forget(w)
     # Locked: a login recording its outcome meanwhile opens no session this does not end.
     user = user_by_name(w, cmd.username, lock=True)
@@ -92,7 +76,7 @@ def set_password(w: Work, cmd: SetPassword) -> None:
     log.info("password of %s set by %s; %d sessions ended", user.username, cmd.actor, ended)
 
 
-def disable_user(w: Work, cmd: DisableUser) -> None:
+def disable_user(w: Work, cmd: identity.DisableUser) -> None:
     after_commit_forget(w)
     user = user_by_name(w, cmd.username, lock=True)
     sessions = w.uow.identity.open_sessions(user.id)
@@ -101,14 +85,14 @@ def disable_user(w: Work, cmd: DisableUser) -> None:
     log.warning("account %s disabled by %s; %d sessions ended", user.username, cmd.actor, ended)
 
 
-def enable_user(w: Work, cmd: EnableUser) -> None:
+def enable_user(w: Work, cmd: identity.EnableUser) -> None:
     after_commit_forget(w)
     user = user_by_name(w, cmd.username)
     w.apply_rows(account_rules.enable(user))
     log.warning("account %s enabled (lockout lifted) by %s", user.username, cmd.actor)
 
 
-def grant_space(w: Work, cmd: GrantSpace) -> bool:
+def grant_space(w: Work, cmd: identity.GrantSpace) -> bool:
     """Grant a space; False when the account had it already."""
     after_commit_forget(w)
     user = user_by_name(w, cmd.username)
@@ -123,7 +107,7 @@ def grant_space(w: Work, cmd: GrantSpace) -> bool:
 
 
 # ---- tokens ---------------------------------------------------------------------------------
-def create_token(w: Work, cmd: CreateToken) -> NewToken:
+def create_token(w: Work, cmd: identity.CreateToken) -> identity.NewToken:
     user = user_by_name(w, cmd.username)
     if user.disabled_at is not None:
         raise InvalidInput("user", "账户已停用 / the account is disabled", user.username)
@@ -148,10 +132,10 @@ def create_token(w: Work, cmd: CreateToken) -> NewToken:
     w.apply_rows(rows)
     assert ref.id is not None
     log.info("token %d (%s) for %s created by %s", ref.id, role, user.username, cmd.actor)
-    return NewToken(token_id=ref.id, token=token, expires_at=expires_at)
+    return identity.NewToken(token_id=ref.id, token=token, expires_at=expires_at)
 
 
-def revoke_token(w: Work, cmd: RevokeToken) -> None:
+def revoke_token(w: Work, cmd: identity.RevokeToken) -> None:
     after_commit_forget(w)
     row = w.uow.identity.token(cmd.token_id)
     if row is None:
@@ -162,18 +146,18 @@ def revoke_token(w: Work, cmd: RevokeToken) -> None:
         log.warning("token %d revoked by %s", cmd.token_id, cmd.actor)
 
 
-def touch_token(w: Work, cmd: TouchToken) -> None:
+def touch_token(w: Work, cmd: identity.TouchToken) -> None:
     w.apply_rows(account_rules.touch_token(w.uow.identity.token(cmd.token_id), w.now))
 
 
 # ---- reviewer assignments -------------------------------------------------------------------
-def assign_reviewer(w: Work, cmd: AssignReviewer) -> Step:
+def assign_reviewer(w: Work, cmd: identity.AssignReviewer) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require_state(tenancy, "assign_reviewer", ASSIGNABLE)
     return _assignment(w, cmd, tenancy, _reviewer(w, cmd.username), at=w.now)
 
 
-def unassign_reviewer(w: Work, cmd: UnassignReviewer) -> Step:
+def unassign_reviewer(w: Work, cmd: identity.UnassignReviewer) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     w.require_state(tenancy, "unassign_reviewer", ASSIGNABLE)
     return _assignment(w, cmd, tenancy, user_by_name(w, cmd.username), at=None)
@@ -181,7 +165,7 @@ def unassign_reviewer(w: Work, cmd: UnassignReviewer) -> Step:
 
 def _assignment(
     w: Work,
-    cmd: AssignReviewer | UnassignReviewer,
+    cmd: identity.AssignReviewer | identity.UnassignReviewer,
     tenancy: TenancyRow,
     user: UserRow,
     *,

@@ -13,8 +13,10 @@ from typing import Any, dataclass_transform
 
 
 @dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
-class _Frozen:
-    """Every subclass is a frozen, keyword-only dataclass (no decorator of its own)."""
+class Frozen:
+    """Every subclass is a frozen, keyword-only dataclass (no decorator of its own): a command,
+    or a group of fields several commands share (:class:`UnitKey`,
+    ``opportunity_commands.EntryKey``)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -24,7 +26,7 @@ class _Frozen:
 _ENVELOPE = ("actor", "reason", "tenancy_id", "expected_version")
 
 
-class Command(_Frozen):
+class Command(Frozen):
     actor: str = "operator"
     reason: str | None = None
 
@@ -34,6 +36,13 @@ class Command(_Frozen):
         return {
             f.name: getattr(self, f.name) for f in dataclass_fields(self) if f.name not in _ENVELOPE
         }
+
+
+class UnitKey(Frozen):
+    """The fields that name a unit, first in the commands on one: its space's code and its own."""
+
+    space: str
+    code: str
 
 
 class TenancyCommand(Command):
@@ -50,9 +59,7 @@ class CreateSpace(Command):
     rulebook_source: str = "default"
 
 
-class AddUnit(Command):
-    space: str
-    code: str
+class AddUnit(UnitKey, Command):
     kind: str
     area_m2: float
 

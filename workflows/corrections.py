@@ -23,7 +23,7 @@ from lifecycle.errors import InvalidInput
 from lifecycle.table import RESIDENT_STATES
 from workflows import correction_rules as rules_of
 from workflows import inputs, rules
-from workflows.commands import Command, TenancyCommand
+from workflows.commands import Command, TenancyCommand, UnitKey
 from workflows.core import Step, Work
 from workflows.correction_rules import FIRM_FIELDS
 
@@ -37,16 +37,13 @@ class EditFirm(Command):
     changes: dict[str, Any]
 
 
-class EditUnit(Command):
-    space: str
-    code: str
+class EditUnit(UnitKey, Command):
     kind: str | None = None
     area_m2: float | None = None
 
 
-class RetireUnit(Command):
-    space: str
-    code: str
+class RetireUnit(UnitKey, Command):
+    """Take a unit out of use (never one that is let)."""
 
 
 class AmendAgreement(TenancyCommand):

@@ -10,10 +10,16 @@ from __future__ import annotations
 from datetime import date
 
 from workflows.attachments import Attachment
-from workflows.commands import Command
+from workflows.commands import Command, Frozen
 
 
 # ---- entries ----------------------------------------------------------------------------------
+class EntryKey(Frozen):
+    """The field that names an entry, first in the commands on one."""
+
+    entry_id: int
+
+
 class SubmitEntry(Command):
     space: str  # space code
     firm: str | None = None  # firm id or 统一社会信用代码; None: the space's own entry
@@ -31,8 +37,7 @@ class SubmitEntry(Command):
     attachments: tuple[Attachment, ...] = ()
 
 
-class EditEntry(Command):
-    entry_id: int
+class EditEntry(EntryKey, Command):
     title: str | None = None
     description: str | None = None
     field: str | None = None
@@ -44,20 +49,20 @@ class EditEntry(Command):
     as_firm: int | None = None
 
 
-class AttachToEntry(Command):
+class AttachToEntry(EntryKey, Command):
     """More files for an entry whose content may still change (stored by the entry point)."""
 
-    entry_id: int
     attachments: tuple[Attachment, ...]
     as_firm: int | None = None
 
 
-class ReturnEntry(Command):
-    entry_id: int  # the reason (required) is the command's ``reason``
+class ReturnEntry(EntryKey, Command):
+    """Send an entry back to its submitter with the reason (the command's ``reason``, here
+    required)."""
 
 
-class AcceptEntry(Command):
-    entry_id: int
+class AcceptEntry(EntryKey, Command):
+    """Accept an entry: it waits for the next numbered list."""
 
 
 # ---- numbered lists ---------------------------------------------------------------------------

@@ -5,11 +5,13 @@ its direction, and ``limit`` rows from ``offset`` — rather than four loose key
 applies it the same way: the sort key from the query's own table of sortable columns (a key
 it does not know falls back to its default), then the query's tie-breakers, then the window.
 The web's ``list_params`` builds it from the query string.
+
+The API's lists page by id instead, with a cursor: their queries take one :class:`Keyset`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -48,3 +50,19 @@ class Paging:
     def cut(self, rows: Sequence[T]) -> list[T]:
         """The page of ``rows`` already sorted (lists sorted in Python, not in SQL)."""
         return list(rows[self.offset : self.offset + self.limit])
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """The API's page of a list by id: ``limit`` rows after the id ``after`` (the cursor; 0,
+    from the first), read with one more to know there is a next page."""
+
+    after: int = 0
+    limit: int = 50
+
+    def of(self, rows: Sequence[T], shown: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+        """The first ``limit`` of ``rows`` as ``shown``; ``next``: the last one's id as the
+        following page's cursor, None on the last page."""
+        items = [shown(row) for row in rows[: self.limit]]
+        more = len(rows) > self.limit
+        return {"items": items, "next": str(items[-1]["id"]) if more and items else None}

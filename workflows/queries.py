@@ -23,8 +23,6 @@ from db.tables import (
     Deadline,
     ExitCase,
     Firm,
-    InboxItem,
-    OutboxMessage,
     Review,
     Space,
     Tenancy,
@@ -33,7 +31,7 @@ from db.tables import (
 from db.tables import Rulebook as RulebookRow
 from lifecycle.errors import NotFound
 from lifecycle.rulebook import Rulebook
-from workflows import audit, benefits, queries_core, rules
+from workflows import audit, benefits, queries_core, queries_ops, rules
 from workflows.core import Work
 from workflows.queries_http import TENANCY_ROWS
 from workflows.reviews import trace_digest
@@ -386,11 +384,7 @@ def activity_totals(w: Work) -> dict[str, Any]:
         "states": state_counts(w),
         "exits": exits_by_type(w),
         "events": s.exec(select(func.count()).select_from(AuditEvent)).one(),
-        "notices_queued": s.exec(select(func.count()).select_from(OutboxMessage)).one(),
-        "notices_delivered": s.exec(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
-        ).one(),
-        "inbox_items": s.exec(select(func.count()).select_from(InboxItem)).one(),
+        **queries_ops.message_totals(w),
         "audit_ok": report.ok,
         "audit_problems": len(report.problems),
     }

@@ -4,7 +4,8 @@ not see. Like every named query, each takes :class:`Work` first and never writes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam
@@ -25,6 +26,7 @@ from lifecycle.errors import NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
 from workflows import queries_core, vocabulary
 from workflows.core import Work
+from workflows.paging import Keyset
 
 #: States in which an application's panel is still scoring: a reviewer then sees only their
 #: own scores (no anchoring on a colleague's).
@@ -97,36 +99,37 @@ TENANCY_ROWS = core_select(
 ).select_from(_T.join(_F, _F.c.id == _T.c.firm_id).join(_S, _S.c.id == _T.c.space_id))
 
 
+@dataclass(frozen=True)
+class Reach:
+    """What of a list the caller may see: the spaces ``space_ids`` (None: every space), the
+    records of the firm ``firm_id`` (None: every firm's) and, of tenancies, the applications
+    assigned to the account ``reviewer_id`` (None: any)."""
+
+    space_ids: frozenset[int] | None = None
+    firm_id: int | None = None
+    reviewer_id: int | None = None
+
+
 def tenancy_page(
-    w: Work,
-    *,
-    after: int = 0,
-    limit: int = 50,
-    space: str | None = None,
-    state: str | None = None,
-    space_ids: frozenset[int] | None = None,
-    firm_id: int | None = None,
-    reviewer_id: int | None = None,
+    w: Work, *, page: Keyset, reach: Reach, space: str | None = None, state: str | None = None
 ) -> dict[str, Any]:
-    """One page of tenancies by id after ``after``, filtered by ``space`` (code) and ``state``
-    and narrowed to what the caller may see: ``space_ids`` (None: every space), ``firm_id``
-    (a firm's own), ``reviewer_id`` (the applications assigned to a reviewer). ``next``:
-    the cursor of the following page, None on the last."""
+    """One ``page`` of tenancies, filtered by ``space`` (code) and ``state`` and narrowed to
+    what the caller may ``reach`` (a reviewer: the applications assigned to them)."""
     t, s = _T.c, _S.c
-    stmt = TENANCY_ROWS.where(t.id > after)
+    stmt = TENANCY_ROWS.where(t.id > page.after)
     if state is not None:
         stmt = stmt.where(t.state == state)
     if space is not None:
         stmt = stmt.where(s.code == space)
-    if space_ids is not None:
-        stmt = stmt.where(t.space_id.in_(sorted(space_ids)))
-    if firm_id is not None:
-        stmt = stmt.where(t.firm_id == firm_id)
-    if reviewer_id is not None:
+    if reach.space_ids is not None:
+        stmt = stmt.where(t.space_id.in_(sorted(reach.space_ids)))
+    if reach.firm_id is not None:
+        stmt = stmt.where(t.firm_id == reach.firm_id)
+    if reach.reviewer_id is not None:
         ra = _RA.c
-        stmt = stmt.join(_RA, (ra.tenancy_id == t.id) & (ra.user_id == reviewer_id))
-    rows = w.connection.execute(stmt.order_by(t.id).limit(limit + 1)).mappings().all()
-    return _keyset_page(rows, limit, queries_core.tenancy_summary)
+        stmt = stmt.join(_RA, (ra.tenancy_id == t.id) & (ra.user_id == reach.reviewer_id))
+    rows = w.connection.execute(stmt.order_by(t.id).limit(page.limit + 1)).mappings().all()
+    return page.of(rows, queries_core.tenancy_summary)
 
 
 def application_scores(w: Work, *, tenancy_id: int, reviewer: str | None = None) -> dict[str, Any]:
@@ -164,7 +167,6 @@ EXIT_CASE_STATUSES = tuple(vocabulary.EXIT_STATUS)
 
 
 S = TypeVar("S", bound=Any)
-R = TypeVar("R")
 
 
 def scoped(stmt: S, space: str | None, space_ids: frozenset[int] | None, firm_id: int | None) -> S:
@@ -193,17 +195,6 @@ def with_firm_and_space(stmt: S, tenancy_id: Any = None) -> S:
     return stmt
 
 
-def _keyset_page(
-    rows: Sequence[R], limit: int, shown: Callable[[R], dict[str, Any]]
-) -> dict[str, Any]:
-    """The first ``limit`` of ``rows`` (read with one more, to know there is a next page)
-    as ``shown``; ``next``: the last one's id as the following page's cursor, None on the
-    last page."""
-    items = [shown(row) for row in rows[:limit]]
-    more = len(rows) > limit
-    return {"items": items, "next": str(items[-1]["id"]) if more and items else None}
-
-
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -215,27 +206,16 @@ def _owner(firm: Firm, space: Space) -> dict[str, Any]:
 def violation_page(
     w: Work,
     *,
-    after: int = 0,
-    limit: int = 50,
+    page: Keyset,
+    reach: Reach,
     space: str | None = None,
     tenancy_id: int | None = None,
     status: str | None = None,
-    space_ids: frozenset[int] | None = None,
-    firm_id: int | None = None,
 ) -> dict[str, Any]:
-    """One page of violations by id after ``after``, filtered by ``space`` (code),
-    ``tenancy_id`` and ``status``, narrowed to ``space_ids`` (None: every space) and
-    ``firm_id`` (a firm's own). ``next``: the following page's cursor, None on the last."""
-    stmt = with_firm_and_space(select(Violation, Firm, Space), Violation.tenancy_id).where(
-        col(Violation.id) > after
-    )
-    if tenancy_id is not None:
-        stmt = stmt.where(Violation.tenancy_id == tenancy_id)
-    if status is not None:
-        stmt = stmt.where(Violation.status == status)
-    stmt = scoped(stmt, space, space_ids, firm_id)
-    rows = w.session.exec(stmt.order_by(col(Violation.id)).limit(limit + 1)).all()
-    return _keyset_page(rows, limit, lambda row: _violation(*row))
+    """One ``page`` of violations, filtered by ``space`` (code), ``tenancy_id`` and
+    ``status``, narrowed to what the caller may ``reach``."""
+    found = {"tenancy_id": tenancy_id, "status": status}
+    return _case_page(w, Violation, page, reach, space, found, lambda row: _violation(*row))
 
 
 def _violation(v: Violation, f: Firm, s: Space) -> dict[str, Any]:
@@ -284,23 +264,36 @@ def _exit_cases() -> Any:
 
 
 def exit_case_page(
-    w: Work,
-    *,
-    after: int = 0,
-    limit: int = 50,
-    space: str | None = None,
-    status: str | None = None,
-    space_ids: frozenset[int] | None = None,
-    firm_id: int | None = None,
+    w: Work, *, page: Keyset, reach: Reach, space: str | None = None, status: str | None = None
 ) -> dict[str, Any]:
-    """One page of exit cases by id after ``after``, filtered by ``space`` (code) and
-    ``status``, narrowed like :func:`violation_page`."""
-    stmt = _exit_cases().where(col(ExitCase.id) > after)
-    if status is not None:
-        stmt = stmt.where(ExitCase.status == status)
-    stmt = scoped(stmt, space, space_ids, firm_id)
-    rows = w.session.exec(stmt.order_by(col(ExitCase.id)).limit(limit + 1)).all()
-    return _keyset_page(rows, limit, lambda row: _exit_case(*row, full=False))
+    """One ``page`` of exit cases, filtered by ``space`` (code) and ``status``, narrowed to
+    what the caller may ``reach``."""
+    found = {"status": status}
+    return _case_page(
+        w, ExitCase, page, reach, space, found, lambda row: _exit_case(*row, full=False)
+    )
+
+
+def _case_page(
+    w: Work,
+    model: type[Violation] | type[ExitCase],
+    page: Keyset,
+    reach: Reach,
+    space: str | None,
+    equal: dict[str, Any],
+    shown: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """One ``page`` of a tenancy's records (``model``) with their firm and space, those whose
+    columns are ``equal`` to the values given (None: any), in the space ``space`` (code) and
+    narrowed to ``reach``."""
+    stmt = with_firm_and_space(select(model, Firm, Space), model.tenancy_id)
+    stmt = stmt.where(col(model.id) > page.after)
+    for name, value in equal.items():
+        if value is not None:
+            stmt = stmt.where(getattr(model, name) == value)
+    stmt = scoped(stmt, space, reach.space_ids, reach.firm_id)
+    rows = w.session.exec(stmt.order_by(col(model.id)).limit(page.limit + 1)).all()
+    return page.of(rows, shown)
 
 
 def exit_case_tenancy(w: Work, *, exit_case_id: int) -> int:

@@ -54,6 +54,18 @@ def outbox_rows(w: Work, *, status: str | None = None, limit: int = 100) -> list
     return outbox_list(w.session, status, limit)
 
 
+def message_totals(w: Work) -> dict[str, int]:
+    """How many notices were queued and delivered, and how many inbox items there are."""
+    s = w.session
+    return {
+        "notices_queued": s.exec(select(func.count()).select_from(OutboxMessage)).one(),
+        "notices_delivered": s.exec(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
+        ).one(),
+        "inbox_items": s.exec(select(func.count()).select_from(InboxItem)).one(),
+    }
+
+
 def _inbox_item(item: InboxItem) -> dict[str, Any]:
     return {
         "id": item.id,

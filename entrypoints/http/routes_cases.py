@@ -13,6 +13,7 @@ from entrypoints.http.deps import Ctx, CtxDep
 from entrypoints.http.routes_tenancies import Cursor, Limit, SpaceCode
 from lifecycle.errors import InvalidInput
 from workflows import queries_http
+from workflows.paging import Keyset
 
 router = APIRouter(prefix="/api", tags=["violations and exit cases 违规与退出"])
 
@@ -45,13 +46,13 @@ class ExitCasePage(ViolationPage):
     pass
 
 
-def _scope(ctx: Ctx) -> dict[str, Any]:
+def _reach(ctx: Ctx) -> queries_http.Reach:
     """What a list is narrowed to: the spaces of an operator or viewer, a firm's own firm."""
     p = ctx.principal
-    return {
-        "space_ids": None if p.role in ("admin", "firm") else p.space_ids,
-        "firm_id": (p.firm_id if p.firm_id is not None else -1) if p.role == "firm" else None,
-    }
+    return queries_http.Reach(
+        space_ids=None if p.role in ("admin", "firm") else p.space_ids,
+        firm_id=(p.firm_id if p.firm_id is not None else -1) if p.role == "firm" else None,
+    )
 
 
 @router.get(
@@ -73,12 +74,11 @@ def list_violations(
 ) -> dict[str, Any]:
     page: dict[str, Any] = ctx.query(
         queries_http.violation_page,
-        after=int(cursor) if cursor else 0,
-        limit=limit,
+        page=Keyset(int(cursor) if cursor else 0, limit),
+        reach=_reach(ctx),
         space=space,
         tenancy_id=tenancy,
         status=_checked(status, queries_http.VIOLATION_STATUSES),
-        **_scope(ctx),
     )
     return page
 
@@ -101,11 +101,10 @@ def list_exit_cases(
 ) -> dict[str, Any]:
     page: dict[str, Any] = ctx.query(
         queries_http.exit_case_page,
-        after=int(cursor) if cursor else 0,
-        limit=limit,
+        page=Keyset(int(cursor) if cursor else 0, limit),
+        reach=_reach(ctx),
         space=space,
         status=_checked(status, queries_http.EXIT_CASE_STATUSES),
-        **_scope(ctx),
     )
     return page
 

@@ -18,6 +18,7 @@ from lifecycle.errors import NotFound
 from lifecycle.table import STATE_LABELS
 from workflows import commands as c
 from workflows import queries, queries_http
+from workflows.paging import Keyset
 
 router = APIRouter(prefix="/api", tags=["tenancies 租户"])
 
@@ -89,13 +90,14 @@ def list_tenancies(
         raise InvalidInput("state", f"must be one of {', '.join(STATE_LABELS)}", state)
     page: dict[str, Any] = ctx.query(
         queries_http.tenancy_page,
-        after=int(cursor) if cursor else 0,
-        limit=limit,
+        page=Keyset(int(cursor) if cursor else 0, limit),
+        reach=queries_http.Reach(
+            space_ids=None if p.role in ("admin", "firm", "reviewer") else p.space_ids,
+            firm_id=(p.firm_id if p.firm_id is not None else -1) if p.role == "firm" else None,
+            reviewer_id=(p.account_id or -1) if p.role == "reviewer" else None,
+        ),
         space=space,
         state=state,
-        space_ids=None if p.role in ("admin", "firm", "reviewer") else p.space_ids,
-        firm_id=(p.firm_id if p.firm_id is not None else -1) if p.role == "firm" else None,
-        reviewer_id=(p.account_id or -1) if p.role == "reviewer" else None,
     )
     # The page is plain JSON data already (``queries_core.tenancy_summary``): sent as it is,
     # not validated again against ``TenancyPage``, which only documents it (and the schema
