@@ -44,8 +44,9 @@ def serve_cmd(
         bool,
         typer.Option(
             "--demo",
-            help=f"生成演示培训库 {DEMO_DB} 并为每个角色创建账号（不运行调度器） / build the "
-            f"demo training database {DEMO_DB} and one account per role (no scheduler)",
+            help=f"生成演示培训库 {DEMO_DB} 并为每个角色创建账号（按演示时钟运行调度器） / "
+            f"build the demo training database {DEMO_DB} and one account per role (the "
+            "scheduler runs on the demo's clock)",
         ),
     ] = False,
 ) -> None:
@@ -60,10 +61,10 @@ def serve_cmd(
     from entrypoints.http.serving import SECRET_ENV, SchedulerThread, secret_key
 
     if demo:
+        # The scheduler runs on the demo's clock (from the morning after its last simulated
+        # day), as a real server would: the notices the demo's steps queue reach the firms'
+        # inboxes, and deadlines fall due as the demo's time passes.
         _build_demo(host, port)
-        # The demo's years end in 2024: a scheduler on today's clock would move all of it
-        # at once (and stop at years whose holidays are not published). It stays off.
-        no_scheduler = True
     a = get_app()
     backend = a.engine.url.get_backend_name()
     if workers > 1 and backend == "sqlite":

@@ -74,6 +74,7 @@ def test_serve_demo_then_the_readme_as_each_role(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("INNOSPACE_")}
     env["PYTHONPATH"] = str(ROOT)
+    env["INNOSPACE_RELAY_INTERVAL_SECONDS"] = "1"  # the scheduler relays every second
     code = f"from entrypoints.cli import main; main(['serve', '--demo', '--port', '{port}'])"
     log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
     proc = subprocess.Popen(
@@ -124,6 +125,24 @@ def test_serve_demo_then_the_readme_as_each_role(tmp_path: Path) -> None:
             shown = operator.get(f"/api/tenancies/{screened['tenancy_id']}").json()
             assert shown["state"] != "applied"
             assert [e["trigger"] for e in shown["timeline"]].count("screen_in") <= 1
+
+        # The scheduler runs in the demo too: the screening result reaches the applicant.
+        with httpx.Client(base_url=base) as admin:
+            body = {"username": "demo-admin", "password": passwords["admin"]}
+            assert admin.post("/api/session", json=body).status_code == 200
+            deadline = time.monotonic() + 60
+            while True:
+                sent = admin.get("/api/outbox", params={"status": "sent", "limit": 20}).json()
+                found = [
+                    n
+                    for n in sent
+                    if n["tenancy_id"] == screened["tenancy_id"]
+                    and n["message"] == "screening_result"
+                ]
+                if found or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert found, sent
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
