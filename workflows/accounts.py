@@ -17,7 +17,7 @@ from db.effects import TenancyRow
 from db.identity import UserRow
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
-from workflows import account_rules, credentials, identity, inputs
+from workflows import account_rules, credentials, identity, inputs, vocabulary
 from workflows.core import DEFAULT_TZ, Step, Work
 from workflows.identity import ROLES, after_commit_forget, find_user, user_by_name
 
@@ -209,7 +209,8 @@ def check_username(value: str) -> str:
 
 def check_role(field: str, value: str) -> str:
     if value not in ROLES:
-        raise InvalidInput(field, f"角色须为 {' | '.join(ROLES)} / must be one of these", value)
+        zh = "、".join(f"{role}（{vocabulary.ROLES[role][0]}）" for role in ROLES)
+        raise InvalidInput(field, f"角色须为 {zh} 之一 / must be {' | '.join(ROLES)}", value)
     return value
 
 

@@ -51,7 +51,10 @@ def test_bad_account_input_is_refused_and_nothing_is_written(cli: Cli, space: st
     short = cli.file("short.pw", "short\n")
     assert "12" in cli.refused(2, "user", "add", "li", "--role", "viewer", "--password-file", short)
     pw = cli.file("pw", PASSWORD)
-    assert "role" in cli.refused(2, "user", "add", "li", "--role", "manager", "--password-file", pw)
+    refused = cli.refused(2, "user", "add", "li", "--role", "manager", "--password-file", pw)
+    # The roles there are, each by its name (not "must be one of: these").
+    assert "role: 角色须为 admin（管理员）、operator（运营人员）" in refused
+    assert "these" not in refused
     assert "already exists" in cli.refused(
         6, "user", "add", "wang", "--role", "viewer", "--password-file", pw
     )
