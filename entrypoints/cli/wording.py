@@ -35,6 +35,7 @@ TRIGGER_COMMANDS: Mapping[str, str] = {
     "pass_review": "review decide",
     "order_rectification": "review decide",
     "fail_review": "review decide",
+    "decide_review": "review decide",
     "file_plan": "rectify plan",
     "extend_rectification": "rectify extend",
     "pass_reinspection": "reinspect --pass",
@@ -51,6 +52,9 @@ TRIGGER_COMMANDS: Mapping[str, str] = {
     "waive_window": "waive",
     "assign_reviewer": "reviewer assign",
     "unassign_reviewer": "reviewer unassign",
+    "correct_unit": "unit edit",
+    "retire_unit": "unit retire",
+    "amend_agreement": "agreement amend",
 }
 
 
