@@ -256,6 +256,17 @@ def graduate(
 
 
 # ---- handover and escalation -------------------------------------------------------------------
+def check_checklist(checklist: Mapping[str, bool]) -> None:
+    """Refuse an item the handover checklist does not have (a typo must not pass unnoticed)."""
+    if unknown := sorted(set(checklist) - set(HANDOVER_ITEMS)):
+        items = "、".join(f"{item}（{HANDOVER[item][0]}）" for item in HANDOVER_ITEMS)
+        raise InvalidInput(
+            "checklist",
+            f"交接清单项只有 {items} / the checklist's items are {', '.join(HANDOVER_ITEMS)}",
+            ", ".join(unknown),
+        )
+
+
 def check_handover(
     tenancy_id: int, checklist: Mapping[str, bool], arrears_yuan: int, damage_yuan: int
 ) -> None:

@@ -113,6 +113,7 @@ def end_graduation_publicity(w: Work, cmd: EndGraduationPublicity) -> Step:
 
 
 def hand_over(w: Work, cmd: HandOver) -> Step:
+    exit_rules.check_checklist(cmd.checklist)
     tenancy = w.load(cmd, "hand_over")
     exit_rules.check_handover(tenancy.id, cmd.checklist, cmd.arrears_yuan, cmd.damage_yuan)
     case = case_of(w, tenancy.id)

@@ -102,6 +102,11 @@ def test_a_forced_exit_is_served_ruled_and_handed_over(
 
     with pytest.raises(GuardFailed):
         service.handle(c.HandOver(tenancy_id=t, checklist={"keys": True}))
+    # An item the checklist does not have (a typo, a word in Chinese) is named, not ignored.
+    with pytest.raises(InvalidInput) as typo:
+        service.handle(c.HandOver(tenancy_id=t, checklist={**FULL_CHECKLIST, "恢复原状": True}))
+    assert (typo.value.field, "恢复原状" in typo.value.message) == ("checklist", True)
+    assert "premises_restored（场地恢复原状）" in typo.value.message
     later = on(service, date(2025, 2, 7))
     done = later.handle(c.HandOver(tenancy_id=t, checklist=FULL_CHECKLIST, arrears_yuan=500))
     assert (done.to_state, done.version) == (EXITED, 4)
