@@ -32,7 +32,7 @@ LAND_USES: dict[str, str] = {
     "A35": "科研用地 / scientific research",
     "W1": "一类物流仓储用地 / logistics and storage",
 }
-MU_M2 = 666.67  # 1 亩
+MU_M2 = 10_000 / 15  # 1 亩 = 1/15 公顷 = 666.67 m² (exactly 666⅔)
 MAX_AREA_M2 = 10_000_000.0
 MAX_PLOT_RATIO = 20.0
 #: What a parcel's command gives and :func:`parcel_values` checks.

@@ -22,6 +22,7 @@ from lifecycle import opportunities as opp
 from lifecycle.errors import InvalidInput, NotFound
 from workflows import audit, matching, veto_facts
 from workflows.core import Work
+from workflows.land import MU_M2
 from workflows.opportunities import industries
 
 _E, _L, _I, _EV, _P, _S = OPPORTUNITY_TABLES
@@ -368,6 +369,6 @@ def parcels(w: Work, *, space: str | None = None) -> list[dict[str, Any]]:
     out = []
     for r in w.connection.execute(stmt):
         row = {k: _iso(v) for k, v in r._mapping.items() if k not in ("created_at", "updated_at")}
-        row["land_area_mu"] = round(row["land_area_m2"] / 666.67, 2)
+        row["land_area_mu"] = round(row["land_area_m2"] / MU_M2, 2)
         out.append(row)
     return out
