@@ -569,7 +569,8 @@ class FigureRow:
 class ImportFigures(Command):
     """Submit a cohort's review figures, one SubmitReview per firm, in one unit of work: every
     row is checked first; with problems nothing is stored unless ``partial`` (then exactly the
-    good rows are)."""
+    good rows are). A row whose figure cells are all blank is a firm that has not reported yet
+    (the template lists the whole cohort): it is skipped, not an error."""
 
     space: str
     period: int
@@ -599,7 +600,11 @@ def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
     tenancies = _cohort(w, space.id)
     seen: dict[str, int] = {}
     good: list[tuple[int, int, str, dict[str, object]]] = []
+    skipped: list[dict[str, Any]] = []
     for row in cmd.rows:
+        if row.uscc not in (None, "") and _blank_figures(row):
+            skipped.append({"row": row.row, "uscc": str(row.uscc).strip().upper()})
+            continue
         found: list[Problem] = []
         uscc = str(row.uscc).strip().upper() if row.uscc not in (None, "") else ""
         tenancy: TenancyRow | None = None
@@ -682,9 +687,16 @@ def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
         "period": cmd.period,
         "rows": len(cmd.rows),
         "stored": stored,
+        "skipped": skipped,
         "problems": [p.to_dict() for p in problems],
         "problem_lines": [p.line() for p in problems],
     }
+
+
+def _blank_figures(row: FigureRow) -> bool:
+    """Whether ``row`` has figure cells and every one of them is empty."""
+    cells = [v for code, v in row.values.items() if code not in ("uscc", "name")]
+    return bool(cells) and all(v is None or (isinstance(v, str) and not v.strip()) for v in cells)
 
 
 def _cohort(w: Work, space_id: int) -> dict[str, TenancyRow]:

@@ -184,7 +184,7 @@ def review_import(
             reason=reason,
         )
     )
-    stored, problems = result["stored"], result["problem_lines"]
+    stored, problems, skipped = result["stored"], result["problem_lines"], result["skipped"]
     lines = [
         f"第 {s['row']} 行 {s['uscc']} → 入驻 #{s['tenancy_id']}：已报送 / submitted"
         for s in stored
@@ -193,6 +193,12 @@ def review_import(
         f"{space} {period} 年度：导入 {len(stored)} 家，{len(problems)} 处错误 / "
         f"imported {len(stored)} firm(s), {len(problems)} problem(s)"
     )
+    if skipped:
+        numbers = "、".join(str(s["row"]) for s in skipped)
+        lines.append(
+            f"未填写数据、跳过 {len(skipped)} 家（第 {numbers} 行），可待其填写后再导入 / "
+            f"{len(skipped)} blank row(s) skipped (not reported yet; import them later)"
+        )
     if problems:
         lines.append("以下行未导入 / rows not imported:")
         lines.extend(f"  {line}" for line in problems)

@@ -313,12 +313,14 @@ def import_figures(page: PageDep, space: str, period: int) -> Response:
             job=None,
             problems=problems,
         )
-    stored = len(result["stored"])
+    stored, skipped = len(result["stored"]), len(result["skipped"])
     return page.redirect(
         f"/console/cycles/{space}/{period}",
         (
-            f"已导入 {stored} 家企业的考核数据并报送",
-            f"figures of {stored} firm(s) imported and submitted",
+            f"已导入 {stored} 家企业的考核数据并报送"
+            + (f"；{skipped} 家未填写，已跳过" if skipped else ""),
+            f"figures of {stored} firm(s) imported and submitted"
+            + (f"; {skipped} blank row(s) skipped" if skipped else ""),
         ),
     )
 

@@ -146,6 +146,32 @@ def test_a_good_sheet_submits_every_firms_figures(cli: Cli, space: str, tmp_path
     assert cli("audit", "verify")[0] == 0
 
 
+def test_a_firm_that_has_not_reported_is_skipped_not_an_error(
+    cli: Cli, space: str, tmp_path: Path
+) -> None:
+    """The template lists the whole cohort: a row left blank (the firm has not reported yet)
+    is skipped and can be imported later; a row half filled is still an error."""
+    firms = _cohort(cli)
+    half = _filled_sheet(cli, tmp_path, {(4, "revenue_yuan"): " "})
+    refused = cli.refused(2, "review", "import", "MC3", str(half), "--period", "2024")
+    assert "revenue_yuan" in refused  # a row half filled is an error, not a skip
+    path = _filled_sheet(cli, tmp_path, {})
+    book = load_workbook(path)
+    sheet = book["考核数据"]
+    for cell in sheet[4]:  # the second firm's row: every figure blank, its code and name kept
+        if sheet.cell(row=1, column=cell.column).value not in ("uscc", "name"):
+            cell.value = None
+    book.save(path)
+    code, out, err = cli("review", "import", "MC3", str(path), "--period", "2024")
+    assert code == 0, err
+    assert "跳过 1 家（第 4 行）" in out and "1 blank row(s) skipped" in out
+    assert _statuses(cli, firms) == {
+        firms[0][1]: "submitted",
+        firms[1][1]: "open",
+        firms[2][1]: "submitted",
+    }
+
+
 def test_a_sheet_with_three_bad_cells_reports_all_three_and_stores_nothing(
     cli: Cli, space: str, tmp_path: Path
 ) -> None:
