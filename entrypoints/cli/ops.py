@@ -97,15 +97,22 @@ def cycle_open(
                 bar.update(task, advance=n, total=total)
 
             report = open_cycle(a.service, space, period, chunk=chunk, progress=advance)
+    from entrypoints.cli.wording import state_label
+
     data = report.to_dict()
-    skipped = ", ".join(f"{k} {v}" for k, v in data["skipped_by_state"].items()) or "none"
+    by_state = data["skipped_by_state"].items()
+    skipped_zh = "、".join(f"{state_label(k)} {v} 家" for k, v in by_state) or "无"
+    skipped = ", ".join(f"{k} {v}" for k, v in by_state) or "none"
     emit(
         data,
         as_json,
+        f"{space} {period} 年度考核：启动 {report.opened} 家，已启动 {report.already_open} 家，"
+        f"租期尚未开始 {report.not_started} 家，因状态跳过：{skipped_zh}，"
+        f"失败 {len(report.failed)} 家（{report.seconds:.1f} 秒） / "
         f"{space} {period}: opened {report.opened}, already open {report.already_open}, "
         f"term not started {report.not_started}, skipped by state: {skipped}, "
         f"failed {len(report.failed)} ({report.seconds:.1f}s)"
-        + "".join(f"\n  tenancy {k}: {v}" for k, v in report.failed.items()),
+        + "".join(f"\n  入驻记录 / tenancy {k}: {v}" for k, v in report.failed.items()),
     )
 
 
