@@ -24,6 +24,7 @@ from lifecycle.errors import (
     TooManyAttempts,
     Unauthorized,
 )
+from lifecycle.validation_words import said
 
 log = logging.getLogger("innospace.http")
 
@@ -195,9 +196,7 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
             "malformed_json",
             "请求体不是有效的 JSON / the request body is not valid JSON",
         )
-    fields = [
-        {"field": _path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in errors
-    ]
+    fields = [{"field": _path(e.get("loc", ())), "message": said(e)} for e in errors]
     shown = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
     return problem_response(
         request, 422, "validation_error", f"请求无效 / invalid request: {shown}", errors=fields

@@ -41,6 +41,10 @@ def test_a_wrong_type_names_the_field_path(world: World) -> None:
     assert response.headers["content-type"] == PROBLEM
     fields = [e["field"] for e in response.json()["errors"]]
     assert fields == ["requested_area_m2"]
+    # Said Chinese first, pydantic's English after: in the field's message and the detail.
+    message = response.json()["errors"][0]["message"]
+    assert message.startswith("须为数字 / ") and "number" in message
+    assert "requested_area_m2: 须为数字 / " in response.json()["detail"]
 
 
 def test_a_nested_wrong_type_names_its_path(world: World) -> None:
@@ -57,6 +61,7 @@ def test_unknown_fields_are_refused(world: World) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "approved"
+    assert response.json()["errors"][0]["message"].startswith("不认识的字段")
     assert _tenancy_count(world) == before
 
 
