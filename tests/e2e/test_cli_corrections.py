@@ -96,7 +96,7 @@ def test_an_agreement_is_amended_while_resident_and_never_after_the_exit(
     shown = cli.json("show", str(t))
     assert shown["state"] == "exited"
     assert shown["exit_cases"][0]["settlement"]["refund_yuan"] == "30000.00"
-    assert "amend_agreement" in cli.refused(
+    assert "`innospace agreement amend`" in cli.refused(
         4, "agreement", "amend", str(t), "--to", "2027-03-31", "--reason", "再改"
     )
     assert "审计链完整" in cli.ok("audit", "verify")
