@@ -336,6 +336,17 @@ def test_the_district_view(world: World) -> None:
     clean(english.text)
 
 
+@pytest.mark.parametrize("year", ["abc", "3000", "1999", "20245"])
+def test_a_district_year_it_cannot_show_is_named_not_replaced(world: World, year: str) -> None:
+    viewer = signed_in(world, "viewer")
+    page = viewer.get(f"/console/district?year={year}")
+    assert page.status_code == 422
+    last = world.app.clock.now().year + 1
+    assert f"year：年度须为 2000 至 {last} 之间的年份" in page.text
+    assert "年度区县视图" not in page.text  # no other year shown in its place
+    clean(page.text)
+
+
 def test_the_operator_edits_an_entry_and_bad_input_writes_nothing(
     world: World, firm: TestClient
 ) -> None:
