@@ -255,6 +255,33 @@ def test_a_score_outside_its_band_or_unconfirmed_changes_nothing(world: World) -
     assert detail["panel"]["scored"] == 1  # r2's only
 
 
+def test_a_refused_score_comes_back_with_every_score_kept_and_each_problem_named(
+    world: World,
+) -> None:
+    """A score over its maximum, a blank score or an unticked confirmation gave a bare error
+    page naming the field by its code, and the six scores typed were lost."""
+    t = _panel(world)
+    client = signed_in(world, "reviewer")
+    here, url = f"/console/applications/{t}", f"/console/applications/{t}/score"
+    typed = {f"score_{k}": str(v) for k, v in scores(0.7).items()}
+    too_high = _post(client, here, url, typed | {"score_technology_ip": "26", "final": "1"})
+    assert too_high.status_code == 422
+    page = _readable(too_high.text)
+    assert "评分表" in page and 'name="score_technology_ip"' in page
+    assert "技术与知识产权：须在 0 到 25 分之间" in page and "scores.technology_ip" not in page
+    assert 'value="26"' in page and f'value="{typed["score_team"]}"' in page
+    assert re.search(r'name="final" value="1" required checked', page)
+
+    blank = _post(client, here, url, typed | {"score_team": ""})
+    assert blank.status_code == 422
+    page = _readable(blank.text)
+    assert "团队：必填" in page and "team：" not in page
+    assert "提交确认：请勾选确认" in page and "final：" not in page
+    assert f'value="{typed["score_jobs"]}"' in page
+    detail = world.app.service.query(qa.application_detail, tenancy_id=t)
+    assert detail["panel"]["scored"] == 1  # r2's only
+
+
 # ---- the firm's form ------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("typed", "said"),
