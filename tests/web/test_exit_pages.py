@@ -481,6 +481,44 @@ def test_the_operator_serves_a_notice_from_the_console_after_confirming(world: W
     assert viewer.get(f"/console/exits/serve/{world.own_tenancy}").status_code == 403
 
 
+def test_a_refused_plan_comes_back_with_the_text_kept_and_the_problem_named(
+    world: World,
+) -> None:
+    """A blank plan or a fourth file gave a bare error page ("text：…", "attachments：…") and
+    the plan typed was lost: the form comes back with it, the problem beside its field."""
+    import random
+
+    from entrypoints.demo_data import figures
+    from workflows import commands as c
+
+    make_resident(world)
+    tid = world.own_tenancy
+    world.do(c.OpenReview(tenancy_id=tid, period=2024))
+    world.do(
+        c.SubmitReview(
+            tenancy_id=tid, period=2024, figures=figures("steady", year=2024, rng=random.Random(3))
+        )
+    )
+    world.do(c.DecideReview(tenancy_id=tid, period=2024, outcome="rectify", reason="数据存疑"))
+    firm = signed_in(world, "firm")
+    blank = _answer(firm, tid, [], text="   ")
+    assert blank.status_code == 422
+    assert "整改方案：请填写整改方案" in blank.text and "text：" not in blank.text
+    assert "提交整改方案" in blank.text and 'name="text"' in blank.text
+    plan = "一、补报研发投入台账；二、十五个工作日内完成整改。"
+    four = [(f"照片{n}.png", png(), "image/png") for n in range(4)]
+    refused = _answer(firm, tid, four, text=plan)
+    assert refused.status_code == 422
+    assert "附件：最多上传 3 个附件" in refused.text and "attachments：" not in refused.text
+    assert f">{plan}</textarea>" in refused.text
+    assert "请重新选择要上传的附件" in refused.text
+    assert _events(world, "file_plan") == []
+    english = signed_in(world, "firm")
+    english.get("/language/en?next=/portal")
+    said = _answer(english, tid, four, text=plan).text
+    assert "Attachments: at most 3 files" in said and f">{plan}</textarea>" in said
+
+
 def test_malformed_fields_are_refused_naming_the_field(served: World) -> None:
     operator = signed_in(served, "operator")
     case_id = max(
