@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import Page, PageDep, confirm_page
+from entrypoints.web.pages import Page, PageDep, confirm_page, describe
 from entrypoints.web.uploads import download
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
@@ -332,7 +332,23 @@ def begin(page: PageDep, tenancy_id: TenancyId) -> Response:
 @router.get("/console/exits/serve/{tenancy_id}", name="web_exit_serve_form")
 def serve_form(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
     ctx = page.query(q.serve_context, tenancy_id=tenancy_id)
-    return page.render("console/exit_serve.html", ctx=ctx)
+    return page.render("console/exit_serve.html", ctx=ctx, sent={}, problems={})
+
+
+#: The notice form's fields as it names them.
+SERVE_LABELS = {
+    "grounds": ("退出事由", "Grounds"),
+    "facts": ("事实与证据", "Facts and evidence"),
+    "proof_of_service": ("送达方式与凭证", "How it was served"),
+}
+
+
+def _serve_refused(
+    page: Page, ctx: dict[str, Any], sent: dict[str, str], refused: list[InvalidInput]
+) -> HTMLResponse:
+    """The notice form again, with what was typed and each problem beside its field."""
+    problems = {err.field: describe(err, page.lang, SERVE_LABELS) for err in refused}
+    return page.render("console/exit_serve.html", status=422, ctx=ctx, sent=sent, problems=problems)
 
 
 @router.post("/console/exits/serve/{tenancy_id}", name="web_exit_serve", response_model=None)
@@ -340,16 +356,22 @@ def serve(page: PageDep, tenancy_id: TenancyId) -> Response:
     ctx = page.query(q.serve_context, tenancy_id=tenancy_id)
     grounds = page.field("grounds")
     labels = {g["code"]: g for g in ctx["grounds"]}
-    if grounds not in labels:
-        raise InvalidInput(
-            "grounds", "请选择规则中的退出事由 / choose one of the rulebook's grounds"
-        )
     facts = page.field("facts").strip()
     proof = page.field("proof_of_service").strip()
+    sent = {"grounds": grounds, "facts": facts, "proof_of_service": proof}
+    refused: list[InvalidInput] = []
+    if grounds not in labels:
+        refused.append(
+            InvalidInput("grounds", "请选择规则中的退出事由 / choose one of the rulebook's grounds")
+        )
     if not facts:
-        raise InvalidInput("facts", "请记录事实和证据 / record the facts and evidence")
+        refused.append(InvalidInput("facts", "请记录事实和证据 / record the facts and evidence"))
     if not proof:
-        raise InvalidInput("proof_of_service", "请记录送达方式和凭证 / record how it was served")
+        refused.append(
+            InvalidInput("proof_of_service", "请记录送达方式和凭证 / record how it was served")
+        )
+    if refused:
+        return _serve_refused(page, ctx, sent, refused)
     back = f"/console/exits/serve/{tenancy_id}"
     if page.field("confirmed") != "1":
         label = labels[grounds]
@@ -383,16 +405,19 @@ def serve(page: PageDep, tenancy_id: TenancyId) -> Response:
             },
             back=back,
         )
-    page.act(
-        c.ServeExitNotice(
-            tenancy_id=tenancy_id,
-            expected_version=_version(page),
-            grounds=grounds,
-            facts=facts,
-            proof_of_service=proof,
-            actor=page.principal.actor,
+    try:
+        page.act(
+            c.ServeExitNotice(
+                tenancy_id=tenancy_id,
+                expected_version=_version(page),
+                grounds=grounds,
+                facts=facts,
+                proof_of_service=proof,
+                actor=page.principal.actor,
+            )
         )
-    )
+    except InvalidInput as err:
+        return _serve_refused(page, ctx, sent, [err])
     case = page.query(q.open_case_of, tenancy_id=tenancy_id)
     return page.redirect(
         f"/console/exits/{case}" if case else "/console/exits",

@@ -456,6 +456,9 @@ def test_the_operator_serves_a_notice_from_the_console_after_confirming(world: W
         data={"grounds": "sublet", "facts": "", "proof_of_service": "EMS", **tokens},
     )
     assert missing.status_code == 422 and "facts" in missing.text
+    # the form comes back with what was typed, the problem named as the form names the field
+    assert "事实与证据：请记录事实和证据" in missing.text and "facts：" not in missing.text
+    assert 'value="EMS"' in missing.text and 'value="sublet" selected' in missing.text
     form = {
         "grounds": "sublet",
         "facts": "B 座 201 室被转租",
