@@ -187,17 +187,40 @@ def exit_form(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
     return page.render("portal/exit.html", ctx=ctx, confirming=False)
 
 
+#: The exit request form's fields as it names them.
+EXIT_LABELS = {"leave_on": ("拟退出日期", "Leaving on"), "reason": ("退出理由", "Reasons")}
+
+
 @router.post("/portal/exit/{tenancy_id}", name="web_portal_exit_send", response_model=None)
 def exit_send(page: PageDep, tenancy_id: TenancyId) -> Response:
     ctx = page.query(q.exit_request_context, tenancy_id=tenancy_id)
     raw = page.field("leave_on").strip()
+    reason = page.field("reason").strip() or None
+    try:
+        return _exit_request(page, ctx, tenancy_id, raw, reason)
+    except InvalidInput as err:
+        if not ctx["may_request"]:
+            raise
+        # The form again, with the date and the reasons typed, the problem beside its field.
+        return page.render(
+            "portal/exit.html",
+            status=422,
+            ctx=ctx,
+            confirming=False,
+            sent={"leave_on": raw[:20], "reason": reason or ""},
+            problems={err.field: describe(err, page.lang, EXIT_LABELS)},
+        )
+
+
+def _exit_request(
+    page: Page, ctx: dict[str, Any], tenancy_id: int, raw: str, reason: str | None
+) -> Response:
     try:
         leave_on = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
             "leave_on", "请填写日期，如 2024-06-30 / a date such as 2024-06-30", raw
         ) from None
-    reason = page.field("reason").strip() or None
     if page.field("confirmed") != "1":
         if leave_on < ctx["earliest"]:
             raise InvalidInput(

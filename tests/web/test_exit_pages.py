@@ -344,9 +344,15 @@ def test_a_voluntary_exit_needs_the_notice_period_and_a_confirmation(world: Worl
     tokens = tokens_in(page.text)
     early = firm.post(
         f"/portal/exit/{world.own_tenancy}",
-        data={"leave_on": START.date().isoformat(), **tokens},
+        data={"leave_on": START.date().isoformat(), "reason": "迁往新厂区", **tokens},
     )
     assert early.status_code == 422 and "最早可于" in early.text
+    # the form comes back with the date and the reasons kept, the field named in words
+    assert "拟退出日期：须提前" in early.text and "leave_on：" not in early.text
+    assert (
+        f'value="{START.date().isoformat()}"' in early.text
+        and ">迁往新厂区</textarea>" in early.text
+    )
     today = clock_of(world).now().date()
     leave_on = today.replace(year=today.year + 1).isoformat()
     ask = firm.post(
