@@ -95,6 +95,35 @@ def exit_case(page: PageDep, exit_case_id: CaseId) -> HTMLResponse:
     return page.render("console/exit_case.html", case=case, staff=_staff(page))
 
 
+#: The case page's forms (ruling, handover): their fields as each form names them.
+CASE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "rule": {"upheld": ("裁决", "Ruling"), "reason": ("理由", "Reasons")},
+    "handover": {
+        "checklist": ("交接清单", "Checklist"),
+        "arrears_yuan": ("欠缴租金及费用（元）", "Arrears (yuan)"),
+        "damage_yuan": ("损坏赔偿（元）", "Damage (yuan)"),
+        "reason": ("备注", "Note"),
+    },
+}
+
+
+def _case_refused(
+    page: Page, exit_case_id: int, form: str, sent: dict[str, Any], err: InvalidInput
+) -> HTMLResponse:
+    """The case page again, the refused ``form`` holding what was sent and its problem
+    beside the field it names."""
+    case = page.query(q.exit_case_page, exit_case_id=exit_case_id)
+    return page.render(
+        "console/exit_case.html",
+        status=422,
+        case=case,
+        staff=_staff(page),
+        refused=form,
+        sent=sent,
+        problems={err.field: describe(err, page.lang, CASE_LABELS[form])},
+    )
+
+
 def _staff(page: Page) -> bool:
     return page.principal.role in ("admin", "operator")
 
@@ -113,6 +142,14 @@ def _reason(page: Page) -> str:
 
 @router.post("/console/exits/{exit_case_id}/rule", name="web_exit_rule", response_model=None)
 def rule(page: PageDep, exit_case_id: CaseId) -> Response:
+    try:
+        return _rule(page, exit_case_id)
+    except InvalidInput as err:
+        sent = {"upheld": page.field("upheld"), "reason": page.field("reason")[:20_000]}
+        return _case_refused(page, exit_case_id, "rule", sent, err)
+
+
+def _rule(page: Page, exit_case_id: int) -> Response:
     case = page.query(q.exit_case_page, exit_case_id=exit_case_id)
     upheld = page.field("upheld")
     if upheld not in ("yes", "no"):
@@ -221,6 +258,17 @@ def _amount(page: Page, name: str) -> int:
     "/console/exits/{exit_case_id}/handover", name="web_exit_handover", response_model=None
 )
 def handover(page: PageDep, exit_case_id: CaseId) -> Response:
+    try:
+        return _handover(page, exit_case_id)
+    except InvalidInput as err:
+        sent = {
+            "checklist": page.fields("checklist"),
+            **{k: page.field(k)[:2000] for k in ("arrears_yuan", "damage_yuan", "reason")},
+        }
+        return _case_refused(page, exit_case_id, "handover", sent, err)
+
+
+def _handover(page: Page, exit_case_id: int) -> Response:
     case = page.query(q.exit_case_page, exit_case_id=exit_case_id)
     checked = [item for item in q.HANDOVER_LABELS if item in page.fields("checklist")]
     arrears, damage = _amount(page, "arrears_yuan"), _amount(page, "damage_yuan")

@@ -287,9 +287,20 @@ def test_the_operator_rules_with_a_confirmation_then_records_the_handover(served
     tokens = tokens_in(page)
     partial = operator.post(
         f"/console/exits/{case_id}/handover",
-        data={"checklist": ["meters", "keys"], "arrears_yuan": "0", "damage_yuan": "0", **tokens},
+        data={
+            "checklist": ["meters", "keys"],
+            "arrears_yuan": "1,500",
+            "damage_yuan": "0",
+            "reason": "钥匙已收",
+            **tokens,
+        },
     )
     assert partial.status_code == 422 and "门禁卡交回" in partial.text
+    # ... on the case page again, what was entered kept, the field named in words
+    assert "交接清单：交接清单未完成" in partial.text and "checklist：" not in partial.text
+    assert 'value="1,500"' in partial.text and 'value="钥匙已收"' in partial.text
+    assert re.search(r'value="keys" checked', partial.text)
+    assert not re.search(r'value="access_cards" checked', partial.text)
     handover: dict[str, str | list[str]] = {
         "checklist": ["meters", "keys", "access_cards", "premises_restored"],
         "arrears_yuan": "1,500",
@@ -536,15 +547,15 @@ def test_malformed_fields_are_refused_naming_the_field(served: World) -> None:
     )["id"]
     tokens = tokens_in(operator.get(f"/console/exits/{case_id}").text)
     bad = [
-        (f"/console/exits/{case_id}/rule", {"upheld": "maybe", "reason": "x"}, "upheld"),
-        (f"/console/exits/{case_id}/rule", {"upheld": "no", "reason": "  "}, "reason"),
+        (f"/console/exits/{case_id}/rule", {"upheld": "maybe", "reason": "x"}, "裁决："),
+        (f"/console/exits/{case_id}/rule", {"upheld": "no", "reason": "  "}, "理由："),
         (
             f"/console/exits/{case_id}/handover",
             {
                 "checklist": ["meters", "keys", "access_cards", "premises_restored"],
                 "arrears_yuan": "-5",
             },
-            "arrears_yuan",
+            "欠缴租金及费用（元）：",
         ),
         (f"/console/exits/begin/{served.own_tenancy}", {"exit_type": "forced"}, "exit_type"),
     ]
@@ -552,6 +563,10 @@ def test_malformed_fields_are_refused_naming_the_field(served: World) -> None:
         response = operator.post(url, data={**data, **tokens})
         assert response.status_code == 422, (url, response.status_code)
         assert field in response.text
+    # A refused form of the case page comes back as the case page, the problem named in words.
+    refused = operator.post(bad[1][0], data={**bad[1][1], **tokens})
+    assert "理由：请写明理由" in refused.text and "reason：" not in refused.text
+    assert "退出案件" in refused.text and "未执行" in refused.text
     firm = signed_in(served, "firm")
     page = tokens_in(firm.get(f"/portal/exit/{served.own_tenancy}").text)
     response = firm.post(f"/portal/exit/{served.own_tenancy}", data={"leave_on": "明天", **page})
