@@ -17,8 +17,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
+from entrypoints.errors import http_status
 from entrypoints.web.listing import Column, xlsx_response
-from entrypoints.web.pages import Page, PageDep
+from entrypoints.web.pages import Page, PageDep, describe
 from entrypoints.web.routes_ops import carried, carry, counted, text_upload
 from lifecycle.errors import InvalidInput
 from notifications.catalog import CATALOG, PARTS
@@ -227,13 +228,21 @@ def _preview(page: Page, name: str, source: str) -> dict[str, Any]:
     return preview
 
 
-def _editor(page: Page, name: str, *, source: str | None = None) -> HTMLResponse:
+#: The template editor's fields as it names them.
+TEMPLATE_LABELS = {"source": ("模板内容", "Template source")}
+
+
+def _editor(
+    page: Page, name: str, *, source: str | None = None, status: int = 200, error: str = ""
+) -> HTMLResponse:
     locale = _choice(page, "locale", list(LOCALES), "zh-CN")
     part = _choice(page, "part", tuple(PARTS), "text")
     editor = page.query(q.template_editor, name=_message(name), locale=locale, part=part)
     shown = editor["source"] if source is None else source
     return page.render(
         "console/ops_template.html",
+        status=status,
+        error=error,
         editor=editor,
         source=shown,
         preview=_preview(page, name, shown),
@@ -262,18 +271,23 @@ def template_preview(page: PageDep, name: NamePath) -> HTMLResponse:
 def template_save(page: PageDep, name: NamePath) -> Response:
     locale = _choice(page, "locale", list(LOCALES), "zh-CN")
     part = _choice(page, "part", tuple(PARTS), "text")
-    revision = counted(
-        page.act(
+    source = page.field("source")
+    try:
+        saved = page.act(
             c.SaveTemplate(
                 name=_message(name),
                 locale=locale,
                 part=part,
-                source=page.field("source"),
+                source=source,
                 author=page.principal.actor,
                 actor=page.principal.actor,
             )
         )
-    )
+    except InvalidInput as err:
+        # The editor again with the text typed, the problem above it: nothing is lost.
+        said = describe(err, page.lang, TEMPLATE_LABELS)
+        return _editor(page, name, source=source, status=http_status(err), error=said)
+    revision = counted(saved)
     return page.redirect(
         f"/console/ops/templates/{name}?locale={locale}&part={part}",
         (f"已保存为第 {revision} 版", f"saved as revision {revision}"),

@@ -305,6 +305,9 @@ def test_a_template_the_sandbox_refuses_is_not_saved(world: World) -> None:
     )
     assert saved.status_code == 422 and "unsafe" in saved.text
     assert template_revisions(world, "admitted") == []
+    # the editor comes back with the text typed (escaped in the textarea), not an error page
+    assert "未保存" in saved.text and 'id="source"' in saved.text
+    assert "{{ &#39;&#39;.__class__.__mro__ }}</textarea>" in saved.text
 
 
 def test_a_template_is_previewed_saved_and_rolled_back_as_a_new_revision(world: World) -> None:
