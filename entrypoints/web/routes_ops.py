@@ -19,8 +19,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import Page, PageDep
-from lifecycle.errors import InvalidInput, NotFound
+from entrypoints.web.pages import Page, PageDep, describe
+from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from workflows import commands as c
 from workflows import identity
 from workflows import queries_ops_pages as q
@@ -408,17 +408,42 @@ def chosen_password(page: Page) -> tuple[str, bool]:
 
 @router.get("/console/ops/accounts", name="web_ops_accounts", response_model=None)
 def accounts(page: PageDep) -> Response:
+    return _accounts_page(page)
+
+
+#: The new-account form's fields as it names them (the engine names the firm ``firm``).
+ACCOUNT_LABELS = {
+    "username": ("用户名", "User name"),
+    "display_name": ("姓名", "Display name"),
+    "email": ("邮箱", "E-mail"),
+    "role": ("角色", "Role"),
+    "spaces": ("授权空间", "Spaces"),
+    "firm_uscc": ("所属企业统一社会信用代码", "Firm's USCC"),
+    "firm": ("所属企业统一社会信用代码", "Firm's USCC"),
+    "password": ("密码", "Password"),
+}
+
+
+def _accounts_page(
+    page: Page,
+    *,
+    status: int = 200,
+    sent: dict[str, Any] | None = None,
+    problems: dict[str, str] | None = None,
+) -> Response:
+    """The accounts list and the new-account form (a refused one with what was typed, bar
+    the passwords, and its problem beside the field)."""
     query = page.request.query_params
     params = list_params(query, ACCOUNT_COLUMNS, "username")
     role = query.get("role", "")
     role = role if role in q.ROLES else ""
-    status = query.get("status", "")
-    status = status if status in q.ACCOUNT_STATUS else ""
+    shown = query.get("status", "")
+    shown = shown if shown in q.ACCOUNT_STATUS else ""
     text = query.get("q", "")[:64]
     rows = page.query(
         q.accounts,
         role=role or None,
-        status=status or None,
+        status=shown or None,
         text=text or None,
         paging=params.paging,
     )
@@ -438,10 +463,13 @@ def accounts(page: PageDep) -> Response:
         )
     return page.render(
         "console/ops_accounts.html",
+        status=status,
+        sent=sent or {},
+        problems=problems or {},
         columns=ACCOUNT_COLUMNS,
         paged=paged(rows, params),
         role=role,
-        status_filter=status,
+        status_filter=shown,
         text=text,
         roles=q.ROLES,
         statuses=q.ACCOUNT_STATUS,
@@ -450,25 +478,37 @@ def accounts(page: PageDep) -> Response:
     )
 
 
-@router.post("/console/ops/accounts", name="web_ops_account_add")
-def account_add(page: PageDep) -> HTMLResponse:
+@router.post("/console/ops/accounts", name="web_ops_account_add", response_model=None)
+def account_add(page: PageDep) -> Response:
     username = page.field("username").strip().lower()
-    password, generated = chosen_password(page)
     role = page.field("role")
-    page.act(
-        identity.AddUser(
-            username=username,
-            display_name=page.field("display_name").strip(),
-            role=role,
-            password=password,
-            space_codes=tuple(page.fields("spaces"))
-            if role in ("operator", "viewer", "reviewer")
-            else (),
-            firm_uscc=page.field("firm_uscc").strip().upper() or None if role == "firm" else None,
-            email=page.field("email").strip() or None,
-            actor=page.principal.actor,
+    try:
+        password, generated = chosen_password(page)
+        page.act(
+            identity.AddUser(
+                username=username,
+                display_name=page.field("display_name").strip(),
+                role=role,
+                password=password,
+                space_codes=tuple(page.fields("spaces"))
+                if role in ("operator", "viewer", "reviewer")
+                else (),
+                firm_uscc=page.field("firm_uscc").strip().upper() or None
+                if role == "firm"
+                else None,
+                email=page.field("email").strip() or None,
+                actor=page.principal.actor,
+            )
         )
-    )
+    except (InvalidInput, AlreadyExists) as err:
+        sent: dict[str, Any] = {
+            name: page.field(name)[:200] for name in ("username", "display_name", "email", "role")
+        }
+        sent |= {"spaces": page.fields("spaces"), "firm_uscc": page.field("firm_uscc")[:18]}
+        field = getattr(err, "field", "username")  # AlreadyExists: the user name is taken
+        field = "firm_uscc" if field == "firm" else field
+        problems = {field: describe(err, page.lang, ACCOUNT_LABELS)}
+        return _accounts_page(page, status=422, sent=sent, problems=problems)
     return page.render(
         "console/ops_account_done.html",
         username=username,

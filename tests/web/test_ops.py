@@ -439,6 +439,10 @@ def test_an_admin_adds_an_account_with_a_generated_password_shown_once(world: Wo
         "/console/ops/accounts", data={**typed, "password": "short", "password_again": "short"}
     )
     assert short.status_code == 422 and "至少 12 个字符" in short.text
+    # the form comes back with what was typed (not the passwords), the field named in words
+    assert "账户未新增" in short.text and "密码：" in short.text and "password：" not in short.text
+    assert 'value="lisi"' in short.text and 'value="李四"' in short.text
+    assert 'value="viewer" selected' in short.text and 'value="short"' not in short.text
     differ = admin.post(
         "/console/ops/accounts",
         data={**typed, "password": "a long password 1", "password_again": "a long password 2"},
