@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
 from entrypoints.web.pages import Page, PageDep, describe
+from entrypoints.web.rendering import pick
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from workflows import commands as c
 from workflows import identity
@@ -275,14 +276,36 @@ def calendar(page: PageDep) -> Response:
             ({**d, "kind": said(page, kinds[d["workday"]])} for d in days),
             page.lang,
         )
+    return _calendar_page(page, year, days)
+
+
+def _calendar_page(
+    page: Page,
+    year: int,
+    days: Any,
+    *,
+    status: int = 200,
+    sent: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The calendar of ``year``; a refused import comes back with the text pasted and its
+    problem beside the field."""
+    today = page.app.clock.now().date()
     years = sorted({*range(today.year - 1, today.year + 4), year})
     return page.render(
         "console/ops_calendar.html",
+        status=status,
+        sent=sent or {},
+        problems=problems or {},
         years=page.query(q.calendar_years, years=years),
         year=year,
         days=days,
         admin=page.principal.role == "admin",
     )
+
+
+#: The import form's fields as it names them.
+IMPORT_LABELS = {"file": ("文件", "File"), "text": ("粘贴的内容", "Pasted text")}
 
 
 def _parse_day(raw: str, field: str) -> date:
@@ -319,15 +342,28 @@ def parse_schedule(text: str) -> tuple[c.SetCalendarDay, ...]:
 
 @router.post("/console/ops/calendar/import", name="web_ops_calendar_import")
 async def calendar_import(page: PageDep) -> Response:
-    text, _ = await text_upload(page, "file")
-    days = parse_schedule(text)
-    if not days:
-        raise InvalidInput("file", "文件中没有任何日期 / the file lists no day")
-    result = page.act(
-        c.ImportCalendar(
-            days=days, complete=page.field("complete") == "yes", actor=page.principal.actor
+    try:
+        text, _ = await text_upload(page, "file")
+        days = parse_schedule(text)
+        if not days:
+            raise InvalidInput("file", "文件中没有任何日期 / the file lists no day")
+        result = page.act(
+            c.ImportCalendar(
+                days=days, complete=page.field("complete") == "yes", actor=page.principal.actor
+            )
         )
-    )
+    except InvalidInput as err:
+        # a line's problem names the line ("第 3 行 / line 3"): said in the page's language
+        named = IMPORT_LABELS.get(err.field, (pick(err.field, "zh"), pick(err.field, "en")))
+        year = page.app.clock.now().year
+        return _calendar_page(
+            page,
+            year,
+            page.query(q.calendar_days, year=year),
+            status=422,
+            sent={"text": page.field("text"), "complete": page.field("complete")},
+            problems={"import": describe(err, page.lang, {err.field: named})},
+        )
     years = "、".join(str(y) for y in result["years"])
     return page.redirect(
         f"/console/ops/calendar?year={result['years'][0]}",
