@@ -133,11 +133,12 @@ def _application_page(
     tenancy_id: int,
     *,
     status: int = 200,
+    refused: str = "",
     sent: Mapping[str, str] | None = None,
     problems: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    """The application page; a refused scoring form comes back with what the reviewer
-    ``sent`` and each of its ``problems`` (by field, said as the form names it)."""
+    """The application page; a ``refused`` form (an action, or ``score``) comes back with
+    what was ``sent`` and each of its ``problems`` (by field, said as the form names it)."""
     detail = _detail(page, tenancy_id)
     staff = page.principal.role in ("admin", "operator")
     candidates: list[dict[str, Any]] = []
@@ -153,6 +154,7 @@ def _application_page(
     return page.render(
         "console/applications_detail.html",
         status=status,
+        refused=refused,
         sent=sent or {},
         problems=problems or {},
         a=detail,
@@ -170,8 +172,12 @@ def confirm(page: PageDep, tenancy_id: TenancyId, action: str) -> HTMLResponse:
     query = page.request.query_params
     values = {name: query.get(name, "")[:20_000] for name in act.fields}
     detail = _detail(page, tenancy_id)
-    # Build the command now: a missing or malformed field is said here, before confirming.
-    act.build(tenancy_id, None, page.principal.actor, lambda n: values.get(n, ""))
+    # Build the command now: a missing or malformed field is said here, before confirming,
+    # on the application page again with what was typed.
+    try:
+        act.build(tenancy_id, None, page.principal.actor, lambda n: values.get(n, ""))
+    except InvalidInput as err:
+        return _refused(page, tenancy_id, action, values, err)
     preview = (
         page.query(qa.publicity_preview, tenancy_id=tenancy_id) if action == "approve" else None
     )
@@ -186,13 +192,43 @@ def confirm(page: PageDep, tenancy_id: TenancyId, action: str) -> HTMLResponse:
     )
 
 
+def _refused(
+    page: Page, tenancy_id: int, action: str, values: Mapping[str, str], err: InvalidInput
+) -> HTMLResponse:
+    """The application page with the action's form holding ``values``, the problem named
+    as the form names the field."""
+    said = describe(err, page.lang, ACTION_LABELS)
+    return _application_page(
+        page, tenancy_id, status=422, refused=action, sent=values, problems={err.field: said}
+    )
+
+
+#: The fields of the actions' forms as the forms name them.
+ACTION_LABELS = {
+    "reason": ("理由", "Reason"),
+    "items": ("需补充的材料", "What is missing"),
+    "grounds": ("理由", "Grounds"),
+    "by": ("异议人", "Objector"),
+    "evidence": ("证据", "Evidence"),
+    "upheld": ("决定", "Ruling"),
+    "units": ("单元代码", "Unit codes"),
+    "term_start": ("起租日", "Term start"),
+    "term_end": ("到期日", "Term end"),
+    "deposit_yuan": ("押金（元）", "Deposit (yuan)"),
+}
+
+
 @router.post("/console/applications/{tenancy_id}/act/{action}", name="web_application_act")
 def act(page: PageDep, tenancy_id: TenancyId, action: str) -> Response:
     chosen = action_named(action)
-    command = chosen.build(
-        tenancy_id, version_of(page.field("version")), page.principal.actor, page.field
-    )
-    result = page.act(command)
+    try:
+        command = chosen.build(
+            tenancy_id, version_of(page.field("version")), page.principal.actor, page.field
+        )
+        result = page.act(command)
+    except InvalidInput as err:
+        values = {name: page.field(name)[:20_000] for name in chosen.fields}
+        return _refused(page, tenancy_id, action, values, err)
     message = (f"已完成：{chosen.zh}", f"done: {chosen.en}")
     if isinstance(result, Mapping) and result.get("accepted") is False:
         refusal = str(result.get("refusal") or "")
@@ -278,7 +314,9 @@ def score(page: PageDep, tenancy_id: TenancyId) -> Response:
             refused.append(InvalidInput(err.field.removeprefix("scores."), err.rule))
     if refused:
         problems = {err.field: describe(err, page.lang, labels) for err in refused}
-        return _application_page(page, tenancy_id, status=422, sent=sent, problems=problems)
+        return _application_page(
+            page, tenancy_id, status=422, refused="score", sent=sent, problems=problems
+        )
     return page.redirect(
         f"/console/applications/{tenancy_id}", ("评分已提交", "your scores are recorded")
     )

@@ -171,7 +171,36 @@ def test_a_missing_reason_is_refused_before_the_confirmation(world: World) -> No
     page = client.get(f"/console/applications/{world.own_tenancy}/confirm/screen_out?reason=")
     assert page.status_code == 422
     assert "必填" in page.text
+    # on the application page again, the field named as the form names it
+    assert "理由：必填" in page.text and "reason：" not in page.text
+    assert "可执行的操作" in page.text and "未执行" in page.text
     assert _state(world, world.own_tenancy) == "applied"
+
+
+def test_a_refused_signing_form_keeps_what_was_typed(world: World) -> None:
+    """A malformed date on the 签约 form gave a bare error page ("term_end：…") and the units,
+    dates and deposit typed were lost."""
+    from datetime import timedelta
+
+    from web_exit_support import clock_of, sweep_deadlines
+
+    t = world.own_tenancy
+    world.do(c.Screen(tenancy_id=t))
+    for reviewer in ("张", "李", "王"):
+        world.do(c.ScoreApplication(tenancy_id=t, reviewer=reviewer, scores=scores(0.8)))
+    world.do(c.Approve(tenancy_id=t))
+    clock_of(world).advance(timedelta(days=14))
+    sweep_deadlines(world.app.service)
+    client = signed_in(world, "operator")
+    typed = {"units": "U0", "term_start": "2024-04-01", "term_end": "2027-02-30"}
+    page = client.get(
+        f"/console/applications/{t}/confirm/sign?" + urlencode(typed | {"deposit_yuan": "20000"})
+    )
+    assert page.status_code == 422
+    text = _readable(page.text)
+    assert "到期日：须为日期" in text and "term_end：" not in text
+    assert 'name="units" required maxlength="500" value="U0"' in text
+    assert 'value="2027-02-30"' in text and 'value="20000"' in text
 
 
 def test_a_viewer_and_a_reviewer_cannot_act(world: World) -> None:
