@@ -376,20 +376,35 @@ async def calendar_import(page: PageDep) -> Response:
     )
 
 
-@router.post("/console/ops/calendar/day", name="web_ops_calendar_day")
+#: The one-day form's fields as it names them.
+DAY_LABELS = {"day": ("日期", "Day"), "kind": ("类型", "Kind"), "note": ("备注", "Note")}
+
+
+@router.post("/console/ops/calendar/day", name="web_ops_calendar_day", response_model=None)
 def calendar_day(page: PageDep) -> Response:
-    day = _parse_day(page.field("day"), "day")
     kind = page.field("kind")
-    if kind not in ("workday", "holiday"):
-        raise InvalidInput("kind", "请选择上班或休息 / choose workday or holiday", kind)
-    page.act(
-        c.SetCalendarDay(
-            day=day,
-            workday=kind == "workday",
-            note=page.field("note")[:200] or None,
-            actor=page.principal.actor,
+    try:
+        day = _parse_day(page.field("day"), "day")
+        if kind not in ("workday", "holiday"):
+            raise InvalidInput("kind", "请选择上班或休息 / choose workday or holiday", kind)
+        page.act(
+            c.SetCalendarDay(
+                day=day,
+                workday=kind == "workday",
+                note=page.field("note")[:200] or None,
+                actor=page.principal.actor,
+            )
         )
-    )
+    except InvalidInput as err:
+        year = page.app.clock.now().year
+        return _calendar_page(
+            page,
+            year,
+            page.query(q.calendar_days, year=year),
+            status=422,
+            sent={name: page.field(name)[:200] for name in DAY_LABELS},
+            problems={err.field: describe(err, page.lang, DAY_LABELS)},
+        )
     zh = "上班" if kind == "workday" else "休息"
     return page.redirect(
         f"/console/ops/calendar?year={day.year}",

@@ -372,6 +372,13 @@ def test_the_calendar_shows_each_year_and_an_admin_sets_a_day(world: World) -> N
     assert years["2027"] == "bad"  # beyond the shipped schedule, not published
     assert "2027 年节假日安排未公布" in page.text
     tokens = tokens_in(page.text)
+    no_day = admin.post(
+        "/console/ops/calendar/day",
+        data={**tokens, "day": "2024-05-32", "kind": "holiday", "note": "补休"},
+    )
+    assert no_day.status_code == 422
+    assert "日期：日期格式须为 YYYY-MM-DD" in no_day.text and "day：" not in no_day.text
+    assert 'value="补休"' in no_day.text and 'value="holiday" selected' in no_day.text
     set_day = admin.post(
         "/console/ops/calendar/day",
         data={**tokens, "day": "2024-05-11", "kind": "workday", "note": "调休上班"},
