@@ -611,19 +611,36 @@ def account_grant(page: PageDep, username: str) -> Response:
 
 @router.get("/console/ops/accounts/{username}/password", name="web_ops_account_password_form")
 def account_password_form(page: PageDep, username: str) -> HTMLResponse:
+    return _password_page(page, username)
+
+
+def _password_page(
+    page: Page, username: str, *, status: int = 200, error: str = ""
+) -> HTMLResponse:
     found = page.query(q.accounts, text=username, paging=Paging("username", limit=1000))
     account = next((a for a in found if a["username"] == username), None)
     if account is None:
         raise NotFound("user", username)
     return page.render(
-        "console/ops_account_password.html", account=account, generated=new_password()
+        "console/ops_account_password.html",
+        status=status,
+        error=error,
+        account=account,
+        generated=new_password(),
     )
 
 
 @router.post("/console/ops/accounts/{username}/password", name="web_ops_account_password")
 def account_password(page: PageDep, username: str) -> HTMLResponse:
-    password, generated = chosen_password(page)
-    page.act(identity.SetPassword(username=username, password=password, actor=page.principal.actor))
+    try:
+        password, generated = chosen_password(page)
+        page.act(
+            identity.SetPassword(username=username, password=password, actor=page.principal.actor)
+        )
+    except InvalidInput as err:
+        # The form again (passwords are never sent back), the problem named in words.
+        said = describe(err, page.lang, ACCOUNT_LABELS)
+        return _password_page(page, username, status=422, error=said)
     return page.render(
         "console/ops_account_done.html",
         username=username,

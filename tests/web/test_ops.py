@@ -476,6 +476,17 @@ def test_a_password_reset_ends_the_accounts_sessions(world: World) -> None:
     admin = signed_in(world, "admin")
     page = admin.get("/console/ops/accounts/viewer/password")
     assert "所有登录会话立即结束" in page.text
+    differ = admin.post(
+        "/console/ops/accounts/viewer/password",
+        data={
+            **tokens_in(page.text),
+            "password_mode": "typed",
+            "password": "a brand new passphrase",
+            "password_again": "a brand new passphrasf",
+        },
+    )
+    assert differ.status_code == 422 and "重置密码" in differ.text
+    assert "密码：两次输入的密码不一致" in differ.text and "password：" not in differ.text
     reset = admin.post(
         "/console/ops/accounts/viewer/password",
         data={
