@@ -447,6 +447,9 @@ def test_a_firm_answers_an_information_request_and_withdraws_only_its_own(
     assert _state(world, other) == "applied"
     unconfirmed = _post(client, "/portal/apply", f"/portal/apply/{t}/withdraw", {})
     assert unconfirmed.status_code == 422 and _state(world, t) == "applied"
+    # said beside the withdrawal's own form, the field named in words
+    assert "撤回确认：请勾选确认" in unconfirmed.text and "confirm：" not in unconfirmed.text
+    assert '<details class="withdraw" open>' in unconfirmed.text
     response = _post(client, "/portal/apply", f"/portal/apply/{t}/withdraw", {"confirm": "1"})
     assert response.status_code == 303 and _state(world, t) == "withdrawn"
 
