@@ -366,6 +366,9 @@ def test_a_firm_uploads_its_own_row_only(
         files={"file": ("mine.xlsx", sheet(world, both), XLSX)},
     )
     assert refused.status_code == 422 and "本企业一行" in refused.text
+    # said on the figures form, the field named in words, not on a bare error page
+    assert "数据表：表中须只有本企业一行" in refused.text and "file：" not in refused.text
+    assert "上传并报送" in refused.text
     assert reviews(world)[world.own_tenancy].status == "open"
     mine = post(
         firm,
