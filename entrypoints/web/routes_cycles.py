@@ -74,6 +74,18 @@ def _space_ids(page: PageDep) -> frozenset[int] | None:
 # ---- the board ------------------------------------------------------------------------------
 @router.get("/console/cycles", name="web_cycles")
 def board(page: PageDep) -> Response:
+    return _board(page)
+
+
+def _board(
+    page: PageDep,
+    *,
+    status: int = 200,
+    sent: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
+) -> Response:
+    """The board; a refused opening form comes back with the space and year sent and its
+    problem beside the field."""
     query = page.request.query_params
     params = list_params(query, BOARD_COLUMNS, "period")
     space = query.get("space", "").strip()[:64]
@@ -93,6 +105,9 @@ def board(page: PageDep) -> Response:
     window = rows[params.offset : params.offset + params.limit]
     return page.render(
         "console/cycles.html",
+        status=status,
+        sent=sent or {},
+        problems=problems or {},
         paged=paged(window, params),
         columns=BOARD_COLUMNS,
         spaces=page.query(q.board_spaces, space_ids=_space_ids(page)),
@@ -102,10 +117,19 @@ def board(page: PageDep) -> Response:
     )
 
 
+#: The opening form's fields as it names them.
+OPEN_LABELS = {"space": ("空间", "Space"), "period": ("考核年度", "Year")}
+
+
 @router.post("/console/cycles/open", name="web_cycle_open")
 def open_cycle(page: PageDep) -> Response:
     space = page.field("space").strip()
-    period = _period(page.field("period"))
+    try:
+        period = _period(page.field("period"))
+    except InvalidInput as err:
+        sent = {"space": space[:64], "period": page.field("period")[:20]}
+        problems = {err.field: describe(err, page.lang, OPEN_LABELS)}
+        return _board(page, status=422, sent=sent, problems=problems)
     space_id = page.query(queries_http.space_id, code=space)
     if not page.principal.may_see_space(space_id):
         raise NotFound("space", space)
