@@ -306,6 +306,10 @@ def test_suggestions_and_introductions(world: World, firm: TestClient) -> None:
     world.do(oc.AcceptEntry(entry_id=own, actor="tests"))
     page = admin.get(url)
     assert "医疗器械临床验证服务" in page.text and "临床" in page.text
+    unchosen = post(admin, f"{url}/introduce", url, {"other_id": ""})
+    assert unchosen.status_code == 422  # said on the entry's page, the field in words
+    assert "对接条目：请选择要对接的条目" in unchosen.text and "other_id：" not in unchosen.text
+    assert "医疗器械临床验证服务" in unchosen.text
     done = post(admin, f"{url}/introduce", url, {"other_id": str(other)})
     assert done.status_code == 303
     page = admin.get(url)
