@@ -174,6 +174,9 @@ def test_a_missing_reason_is_refused_before_the_confirmation(world: World) -> No
     # on the application page again, the field named as the form names it
     assert "理由：必填" in page.text and "reason：" not in page.text
     assert "可执行的操作" in page.text and "未执行" in page.text
+    client.get("/language/en?next=/console")
+    english = client.get(f"/console/applications/{world.own_tenancy}/confirm/screen_out?reason=")
+    assert "send it again: Reason: required" in english.text
     assert _state(world, world.own_tenancy) == "applied"
 
 
