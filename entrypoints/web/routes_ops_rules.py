@@ -154,14 +154,39 @@ def simulate_form(page: PageDep, space: SpacePath) -> HTMLResponse:
     return page.render("console/ops_simulate.html", space=space, period=year, result=None)
 
 
+#: The what-if form's fields as it names them.
+SIMULATE_LABELS = {
+    "file": ("候选规则", "Candidate rulebook"),
+    "period": ("考核年度", "Review year"),
+}
+
+
 @router.post("/console/ops/rulebooks/{space}/simulate", name="web_ops_simulate")
 async def simulate(page: PageDep, space: SpacePath) -> HTMLResponse:
-    text, source = await text_upload(page, "file")
-    if not text.strip():
-        raise InvalidInput("file", "请选择候选规则文件（TOML） / choose a candidate rulebook")
+    text, source = "", ""
     raw = page.field("period")
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
-        raise InvalidInput("period", "考核年度无效 / not a review year", raw)
+    try:
+        text, source = await text_upload(page, "file")
+        if not text.strip():
+            raise InvalidInput("file", "请选择候选规则文件（TOML） / choose a candidate rulebook")
+        if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+            raise InvalidInput(
+                "period", "须为 2000 至 2100 之间的年份 / a year from 2000 to 2100", raw
+            )
+    except InvalidInput as err:
+        # The form again with the year typed and the rulebook sent carried along.
+        return page.render(
+            "console/ops_simulate.html",
+            status=422,
+            space=space,
+            period=raw[:8],
+            result=None,
+            show_all=page.field("show") == "all",
+            text=text.strip() and text,
+            carried=carry(text),
+            source=source,
+            error=describe(err, page.lang, SIMULATE_LABELS),
+        )
     result = page.query(rq.simulation, text=text, source=source, space=space, period=int(raw))
     return page.render(
         "console/ops_simulate.html",

@@ -285,6 +285,18 @@ def test_the_what_if_lists_only_the_changed_grades(world: World) -> None:
     )
     assert bad.status_code == 422 and "TOML 语法错误" in bad.text
 
+    no_year = operator.post(
+        "/console/ops/rulebooks/MC3/simulate",
+        data={"csrf_token": csrf_of(operator), "period": "24", "show": "all"},
+        files={"file": ("strict.toml", STRICT.encode(), "application/toml")},
+    )
+    assert no_year.status_code == 422  # the form again, the year kept, the rulebook carried
+    assert (
+        "未模拟：考核年度：须为 2000 至 2100 之间的年份" in no_year.text
+        and "period：" not in no_year.text
+    )
+    assert 'name="period" value="24"' in no_year.text and 'name="carried" value="' in no_year.text
+
 
 # ---- templates ----------------------------------------------------------------------------
 def test_a_template_the_sandbox_refuses_is_not_saved(world: World) -> None:
