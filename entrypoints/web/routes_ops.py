@@ -265,8 +265,15 @@ DAY_COLUMNS = (
 @router.get("/console/ops/calendar", name="web_ops_calendar", response_model=None)
 def calendar(page: PageDep) -> Response:
     today = page.app.clock.now().date()
-    raw = page.request.query_params.get("year", "")
-    year = int(raw) if raw.isdigit() and 1900 < int(raw) < 2200 else today.year
+    raw = page.request.query_params.get("year", "").strip()
+    if raw and not (raw.isdigit() and 1900 < int(raw) < 2200):
+        # never another year shown in its place: the parameter and its range are named
+        raise InvalidInput(
+            "year",
+            "年份须为 1901 至 2199 之间的年份 / the year must be from 1901 to 2199",
+            raw[:20],
+        )
+    year = int(raw) if raw else today.year
     days = page.query(q.calendar_days, year=year)
     if page.request.query_params.get("format") == "xlsx":
         kinds = {True: ("上班", "workday"), False: ("休息", "holiday")}
