@@ -10,6 +10,7 @@ join to be narrowed to spaces skips the join when the account's spaces are every
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,10 +29,10 @@ from db.tables import (
     Unit,
 )
 from lifecycle import rulebook as rbook
-from lifecycle.errors import NotFound
+from lifecycle.errors import GuardFailed, NotFound
 from lifecycle.rulebook.model import Rulebook
 from lifecycle.table import STATES
-from workflows import console_actions, queries, rules, vocabulary
+from workflows import console_actions, queries, rules, vocabulary, windows
 from workflows.core import Work
 from workflows.paging import Paging, sort_columns
 from workflows.queries_http import OWNER_SORTS, with_firm_and_space
@@ -480,9 +481,13 @@ def tenancy_page(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     for d in out["deadlines"]:
         d["label"] = DEADLINE_LABELS.get(d["kind"], (d["kind"], d["kind"]))
     out["documents"] = _documents(w, t, events)
+    row = w.uow.tenancies.get(tenancy_id, lock=False)
+    assert row is not None
     out["actions"] = [
         {"trigger": a.trigger, "zh": a.zh, "en": a.en, "irreversible": a.irreversible}
         for a in console_actions.allowed(t.state)
+        # a waiver only while a window the firm could waive is open
+        if a.trigger != windows.WAIVE or windows.open_windows(w, row)
     ]
     return out
 
@@ -600,9 +605,21 @@ def action_page(w: Work, *, tenancy_id: int, trigger: str) -> dict[str, Any]:
     assert firm is not None
     row = w.uow.tenancies.get(tenancy_id, lock=False)
     assert row is not None
+    described = console_actions.described(action, t.state, rules.for_tenancy(w, row))
+    if trigger == windows.WAIVE:
+        # Only the windows open now are choices; with none open there is nothing to waive.
+        open_now = windows.open_windows(w, row)
+        if not open_now:
+            raise GuardFailed(tenancy_id, trigger, windows.NONE_OPEN)
+        described["fields"] = tuple(
+            replace(f, choices=tuple(ch for ch in f.choices if ch[0] in open_now))
+            if f.name == "window"
+            else f
+            for f in described["fields"]
+        )
     return {
         "tenancy": {"id": t.id, "state": t.state, "version": t.version, "firm": firm.name},
-        "action": console_actions.described(action, t.state, rules.for_tenancy(w, row)),
+        "action": described,
         "open_review": _open_review_period(w, t),
     }
 

@@ -19,8 +19,8 @@ from typing import Any, Unpack
 
 from db.cases import EventRow, ViolationRow
 from db.effects import Effects, TenancyRow
-from lifecycle.errors import GuardFailed, InvalidInput, NotFound, TransitionNotAllowed
-from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES, allowed_triggers
+from lifecycle.errors import GuardFailed, InvalidInput, NotFound
+from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
 from workflows.commands import WaiveWindow
 from workflows.core import Step, Who, Work, acting
 
@@ -41,6 +41,20 @@ NOT_WAIVABLE = {
 def label(window: str) -> str:
     zh, en = WINDOWS[window]
     return f"{zh} / {en}"
+
+
+def not_open(window: str) -> str:
+    """The refusal of a waiver of ``window`` when none is open: nothing to waive."""
+    zh, en = WINDOWS[window]
+    return f"此入驻记录目前没有进行中的{zh}，无可放弃 / no {en} of this tenancy is open to waive"
+
+
+#: The refusal when the tenancy has no window a firm could waive at all.
+NONE_OPEN = (
+    "此入驻记录目前没有进行中的、企业可书面放弃的期限（"
+    + "、".join(zh for zh, _ in WINDOWS.values())
+    + "） / no window of this tenancy that the firm could waive is open"
+)
 
 
 # ---- pure: the rules of a window ---------------------------------------------------------------
@@ -103,10 +117,11 @@ def waive(
     """Record the firm's written waiver of an open ``window`` not waived before."""
     actor, reason = acting(who)
     t = e.tenancy
+    zh, en = WINDOWS[window]
     if ends_on is None or e.today > ends_on:
-        raise GuardFailed(t.id, WAIVE, f"the {label(window)} is already over")
+        raise GuardFailed(t.id, WAIVE, f"{zh}已届满 / the {en} is already over")
     if waiver_in(waivers, window, subject) is not None:
-        raise GuardFailed(t.id, WAIVE, f"the {label(window)} is already waived")
+        raise GuardFailed(t.id, WAIVE, f"{zh}已登记放弃 / the {en} is already waived")
     data = {
         "window": window,
         "subject": subject,
@@ -144,26 +159,29 @@ def open_cure(w: Work, tenancy_id: int, code: str | None = None) -> list[Violati
     return curing(w.uow.cases.open_cure(tenancy_id, code), w.today)
 
 
-def _subject(w: Work, tenancy: TenancyRow, cmd: WaiveWindow) -> tuple[int, date | None]:
-    """The case, violation or rectification whose window is waived, and when it ends."""
-    refuse = TransitionNotAllowed(tenancy.id, WAIVE, tenancy.state, allowed_triggers(tenancy.state))
-    if cmd.window == "objection":
+def _subject(
+    w: Work, tenancy: TenancyRow, window: str, violation: int | None = None
+) -> tuple[int, date | None]:
+    """The case, violation or rectification whose window is waived, and when it ends
+    (GuardFailed, saying so, when the tenancy has no such window open)."""
+    refuse = GuardFailed(tenancy.id, WAIVE, not_open(window))
+    if window == "objection":
         if tenancy.state != EXIT_NOTICE:
             raise refuse
         case = w.uow.cases.open_exit_case(tenancy.id)
         if case is None:
             raise NotFound("exit case", f"open one of tenancy {tenancy.id}")
         return case.id, case.objection_due_on
-    if cmd.window == "cure":
+    if window == "cure":
         if tenancy.state not in RESIDENT_STATES:
             raise refuse
         pending = open_cure(w, tenancy.id)
-        if cmd.violation is not None:
-            pending = [v for v in pending if v.id == cmd.violation]
+        if violation is not None:
+            pending = [v for v in pending if v.id == violation]
             if not pending:
-                raise NotFound("violation in its cure period", cmd.violation)
+                raise NotFound("violation in its cure period", violation)
         if not pending:
-            raise GuardFailed(tenancy.id, WAIVE, "no violation of this tenancy is in a cure period")
+            raise refuse
         if len(pending) > 1:
             raise InvalidInput(
                 "violation",
@@ -176,11 +194,37 @@ def _subject(w: Work, tenancy: TenancyRow, cmd: WaiveWindow) -> tuple[int, date 
     rect = w.uow.cases.open_rectification(tenancy.id)
     if rect is None:
         raise NotFound("rectification", f"open one of tenancy {tenancy.id}")
-    if cmd.window == "plan":
+    if window == "plan":
         if rect.plan:
-            raise GuardFailed(tenancy.id, WAIVE, "the rectification plan is already filed")
+            raise GuardFailed(
+                tenancy.id, WAIVE, "整改方案已提交 / the rectification plan is already filed"
+            )
         return rect.id, rect.plan_due_on
     return rect.id, rect.due_on
+
+
+def open_windows(w: Work, tenancy: TenancyRow) -> list[str]:
+    """The windows of ``tenancy`` its firm could waive today (open, not over, not waived
+    yet), in :data:`WINDOWS` order: the console offers ``waive_window`` only for these."""
+    done = waivers(w, tenancy.id)
+    found: list[str] = []
+    for window in WINDOWS:
+        subjects: list[tuple[int, date | None]]
+        if window == "cure":
+            resident = tenancy.state in RESIDENT_STATES
+            pending = open_cure(w, tenancy.id) if resident else []
+            subjects = [(v.id, v.cure_due_on) for v in pending]
+        else:
+            try:
+                subjects = [_subject(w, tenancy, window)]
+            except (GuardFailed, NotFound):
+                subjects = []
+        if any(
+            ends_on is not None and w.today <= ends_on and waiver_in(done, window, s) is None
+            for s, ends_on in subjects
+        ):
+            found.append(window)
+    return found
 
 
 def waive_window(w: Work, cmd: WaiveWindow) -> Step:
@@ -195,7 +239,7 @@ def waive_window(w: Work, cmd: WaiveWindow) -> Step:
     tenancy = w.tenancy(cmd.tenancy_id, cmd.expected_version)
     if cmd.waived_on > w.today:
         raise InvalidInput("on", "the waiver's date must not be in the future", cmd.waived_on)
-    subject, ends_on = _subject(w, tenancy, cmd)
+    subject, ends_on = _subject(w, tenancy, cmd.window, cmd.violation)
     return w.decide(
         tenancy,
         waive,

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from entrypoints.http.auth import Signer, cached_principal, resolve
 from entrypoints.http.policy import Rule, rule_for
 from lifecycle.errors import Forbidden, NotFound
-from workflows import queries_http
+from workflows import queries_http, vocabulary
 from workflows.identity import Principal, TokenCache
 
 if TYPE_CHECKING:
@@ -128,8 +128,9 @@ Query = Callable[..., Any]
 
 def authorize(query: Query, principal: Principal, rule: Rule, request: Request) -> None:
     if principal.role not in rule.roles:
+        zh, en = vocabulary.words(vocabulary.ROLES, principal.role)
         raise Forbidden(
-            f"角色 {principal.role} 无权执行此操作 / the role {principal.role} may not do this",
+            f"角色「{zh}」（{principal.role}）无权执行此操作 / the {en} role may not do this",
             role=principal.role,
         )
     if rule.scope == "tenancy":

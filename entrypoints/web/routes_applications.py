@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from entrypoints.web.application_actions import action_named, required, version_of
 from entrypoints.web.applications_wording import wording
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import Page, PageDep
+from entrypoints.web.pages import Page, PageDep, describe
 from lifecycle.errors import InvalidInput
 from lifecycle.table import STATE_LABELS
 from workflows import commands as c
@@ -125,6 +125,20 @@ def _detail(page: Page, tenancy_id: int) -> dict[str, Any]:
 
 @router.get("/console/applications/{tenancy_id}", name="web_application")
 def application(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
+    return _application_page(page, tenancy_id)
+
+
+def _application_page(
+    page: Page,
+    tenancy_id: int,
+    *,
+    status: int = 200,
+    refused: str = "",
+    sent: Mapping[str, str] | None = None,
+    problems: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """The application page; a ``refused`` form (an action, or ``score``) comes back with
+    what was ``sent`` and each of its ``problems`` (by field, said as the form names it)."""
     detail = _detail(page, tenancy_id)
     staff = page.principal.role in ("admin", "operator")
     candidates: list[dict[str, Any]] = []
@@ -139,6 +153,10 @@ def application(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
         event["who"] = identity.actor_name(event["actor"]) or event["actor"]
     return page.render(
         "console/applications_detail.html",
+        status=status,
+        refused=refused,
+        sent=sent or {},
+        problems=problems or {},
         a=detail,
         staff=staff,
         is_reviewer=page.principal.role == "reviewer",
@@ -154,8 +172,12 @@ def confirm(page: PageDep, tenancy_id: TenancyId, action: str) -> HTMLResponse:
     query = page.request.query_params
     values = {name: query.get(name, "")[:20_000] for name in act.fields}
     detail = _detail(page, tenancy_id)
-    # Build the command now: a missing or malformed field is said here, before confirming.
-    act.build(tenancy_id, None, page.principal.actor, lambda n: values.get(n, ""))
+    # Build the command now: a missing or malformed field is said here, before confirming,
+    # on the application page again with what was typed.
+    try:
+        act.build(tenancy_id, None, page.principal.actor, lambda n: values.get(n, ""))
+    except InvalidInput as err:
+        return _refused(page, tenancy_id, action, values, err)
     preview = (
         page.query(qa.publicity_preview, tenancy_id=tenancy_id) if action == "approve" else None
     )
@@ -170,13 +192,43 @@ def confirm(page: PageDep, tenancy_id: TenancyId, action: str) -> HTMLResponse:
     )
 
 
+def _refused(
+    page: Page, tenancy_id: int, action: str, values: Mapping[str, str], err: InvalidInput
+) -> HTMLResponse:
+    """The application page with the action's form holding ``values``, the problem named
+    as the form names the field."""
+    said = describe(err, page.lang, ACTION_LABELS)
+    return _application_page(
+        page, tenancy_id, status=422, refused=action, sent=values, problems={err.field: said}
+    )
+
+
+#: The fields of the actions' forms as the forms name them.
+ACTION_LABELS = {
+    "reason": ("理由", "Reason"),
+    "items": ("需补充的材料", "What is missing"),
+    "grounds": ("理由", "Grounds"),
+    "by": ("异议人", "Objector"),
+    "evidence": ("证据", "Evidence"),
+    "upheld": ("决定", "Ruling"),
+    "units": ("单元代码", "Unit codes"),
+    "term_start": ("起租日", "Term start"),
+    "term_end": ("到期日", "Term end"),
+    "deposit_yuan": ("押金（元）", "Deposit (yuan)"),
+}
+
+
 @router.post("/console/applications/{tenancy_id}/act/{action}", name="web_application_act")
 def act(page: PageDep, tenancy_id: TenancyId, action: str) -> Response:
     chosen = action_named(action)
-    command = chosen.build(
-        tenancy_id, version_of(page.field("version")), page.principal.actor, page.field
-    )
-    result = page.act(command)
+    try:
+        command = chosen.build(
+            tenancy_id, version_of(page.field("version")), page.principal.actor, page.field
+        )
+        result = page.act(command)
+    except InvalidInput as err:
+        values = {name: page.field(name)[:20_000] for name in chosen.fields}
+        return _refused(page, tenancy_id, action, values, err)
     message = (f"已完成：{chosen.zh}", f"done: {chosen.en}")
     if isinstance(result, Mapping) and result.get("accepted") is False:
         refusal = str(result.get("refusal") or "")
@@ -216,39 +268,55 @@ def unassign(page: PageDep, tenancy_id: TenancyId) -> Response:
     )
 
 
+#: The scoring form's own fields, as it names them (the criteria are named by the rubric).
+SCORE_LABELS = {"final": ("提交确认", "Confirmation")}
+
+
 @router.post("/console/applications/{tenancy_id}/score", name="web_application_score")
 def score(page: PageDep, tenancy_id: TenancyId) -> Response:
-    if page.field("final") != "1":
-        raise InvalidInput(
-            "final", "请勾选确认：评分提交后不可修改 / tick to confirm: a score cannot be changed"
-        )
     detail = _detail(page, tenancy_id)
+    criteria = detail["rubric"]["criteria"]
+    sent = {f"score_{cr['id']}": page.field(f"score_{cr['id']}").strip()[:20] for cr in criteria}
+    sent |= {name: page.field(name) for name in ("conflict", "final")}
+    labels = SCORE_LABELS | {cr["id"]: (cr["label_zh"], cr["label_en"]) for cr in criteria}
+    refused: list[InvalidInput] = []
     scores: dict[str, float] = {}
-    for criterion in detail["rubric"]["criteria"]:
-        name = criterion["id"]
-        raw = page.field(f"score_{name}").strip()
+    for criterion in criteria:
+        name, weight = criterion["id"], criterion["weight"]
+        raw = sent[f"score_{name}"]
         try:
             value = Decimal(raw)
         except InvalidOperation:
-            raise InvalidInput(
-                name,
-                f"须为 0 到 {criterion['weight']} 之间的分数 / a score from 0 to "
-                f"{criterion['weight']}",
-                raw,
-            ) from None
+            rule = f"须为 0 到 {weight} 之间的分数 / a score from 0 to {weight}"
+            refused.append(InvalidInput(name, "必填 / required" if not raw else rule, raw))
+            continue
         if not value.is_finite():
-            raise InvalidInput(name, "须为有限数值 / must be a finite number", raw)
+            refused.append(InvalidInput(name, "须为有限数值 / must be a finite number", raw))
+            continue
         scores[name] = float(value)
-    page.act(
-        c.ScoreApplication(
-            tenancy_id=tenancy_id,
-            expected_version=version_of(page.field("version")),
-            reviewer=page.principal.username,
-            scores=scores,
-            conflict_of_interest=page.field("conflict") == "1",
-            actor=page.principal.actor,
+    if sent["final"] != "1":
+        unticked = "请勾选确认：评分提交后不可修改 / tick to confirm: a score cannot be changed"
+        refused.append(InvalidInput("final", unticked))
+    if not refused:
+        try:
+            page.act(
+                c.ScoreApplication(
+                    tenancy_id=tenancy_id,
+                    expected_version=version_of(page.field("version")),
+                    reviewer=page.principal.username,
+                    scores=scores,
+                    conflict_of_interest=sent["conflict"] == "1",
+                    actor=page.principal.actor,
+                )
+            )
+        except InvalidInput as err:
+            # the rubric's own checks name the criterion as ``scores.<id>``
+            refused.append(InvalidInput(err.field.removeprefix("scores."), err.rule))
+    if refused:
+        problems = {err.field: describe(err, page.lang, labels) for err in refused}
+        return _application_page(
+            page, tenancy_id, status=422, refused="score", sent=sent, problems=problems
         )
-    )
     return page.redirect(
         f"/console/applications/{tenancy_id}", ("评分已提交", "your scores are recorded")
     )

@@ -54,7 +54,10 @@ def _apply_page(
     problems: Mapping[str, str] | None = None,
     status: int = 200,
     error: str = "",
+    withdrawal: tuple[int, str] | None = None,
 ) -> HTMLResponse:
+    """The application form and the firm's applications; ``withdrawal``: the application
+    whose withdrawal was refused, and why (said beside its form)."""
     firm_id = _firm_id(page)
     draft = page.query(qa.application_draft, firm_id=firm_id)
     chosen = (values or {}).get("space") or page.request.query_params.get("space", "")
@@ -71,6 +74,7 @@ def _apply_page(
         problems=problems or {},
         draft=draft,
         error=error,
+        withdrawal=withdrawal,
         mine=page.query(qa.firm_applications, firm_id=firm_id),
         uscc_pattern=USCC_PATTERN,
         deadline_labels=DEADLINE_LABELS,
@@ -314,8 +318,10 @@ def resubmit(page: PageDep, tenancy_id: TenancyId) -> Response:
 def withdraw(page: PageDep, tenancy_id: TenancyId) -> Response:
     """The firm withdraws its application (asked first: it cannot be undone)."""
     if page.field("confirm") != "1":
-        raise InvalidInput(
+        unticked = InvalidInput(
             "confirm", "请勾选确认：撤回后不可恢复 / tick to confirm: a withdrawal is final"
         )
+        said = describe(unticked, page.lang, {"confirm": ("撤回确认", "Confirmation")})
+        return _apply_page(page, status=422, withdrawal=(tenancy_id, said))
     page.act(c.Withdraw(tenancy_id=tenancy_id, actor=page.principal.actor))
     return page.redirect("/portal/apply#mine", ("申请已撤回", "application withdrawn"))

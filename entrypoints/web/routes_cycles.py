@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 
 from entrypoints.web import jobs
 from entrypoints.web.listing import XLSX, Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import PageDep
+from entrypoints.web.pages import PageDep, describe
 from lifecycle.errors import Conflict, InvalidInput, NotFound
 from workflows import excel, forms, ledgers, queries, queries_http
 from workflows import queries_cycles_pages as q
@@ -74,6 +74,18 @@ def _space_ids(page: PageDep) -> frozenset[int] | None:
 # ---- the board ------------------------------------------------------------------------------
 @router.get("/console/cycles", name="web_cycles")
 def board(page: PageDep) -> Response:
+    return _board(page)
+
+
+def _board(
+    page: PageDep,
+    *,
+    status: int = 200,
+    sent: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
+) -> Response:
+    """The board; a refused opening form comes back with the space and year sent and its
+    problem beside the field."""
     query = page.request.query_params
     params = list_params(query, BOARD_COLUMNS, "period")
     space = query.get("space", "").strip()[:64]
@@ -93,6 +105,9 @@ def board(page: PageDep) -> Response:
     window = rows[params.offset : params.offset + params.limit]
     return page.render(
         "console/cycles.html",
+        status=status,
+        sent=sent or {},
+        problems=problems or {},
         paged=paged(window, params),
         columns=BOARD_COLUMNS,
         spaces=page.query(q.board_spaces, space_ids=_space_ids(page)),
@@ -102,10 +117,19 @@ def board(page: PageDep) -> Response:
     )
 
 
+#: The opening form's fields as it names them.
+OPEN_LABELS = {"space": ("空间", "Space"), "period": ("考核年度", "Year")}
+
+
 @router.post("/console/cycles/open", name="web_cycle_open")
 def open_cycle(page: PageDep) -> Response:
     space = page.field("space").strip()
-    period = _period(page.field("period"))
+    try:
+        period = _period(page.field("period"))
+    except InvalidInput as err:
+        sent = {"space": space[:64], "period": page.field("period")[:20]}
+        problems = {err.field: describe(err, page.lang, OPEN_LABELS)}
+        return _board(page, status=422, sent=sent, problems=problems)
     space_id = page.query(queries_http.space_id, code=space)
     if not page.principal.may_see_space(space_id):
         raise NotFound("space", space)
@@ -448,19 +472,29 @@ def portal_figures_save(page: PageDep, tenancy_id: int, period: int) -> Response
     return _submit(page, tenancy_id, period, values)
 
 
+#: The upload form's one field as it names it.
+UPLOAD_LABELS = {"file": ("数据表", "Sheet")}
+
+
 @router.post("/portal/figures/{tenancy_id}/{period}/upload", name="web_portal_figures_upload")
 def portal_figures_upload(page: PageDep, tenancy_id: int, period: int) -> Response:
     uscc: str = page.query(q.firm_uscc, firm_id=_firm_id(page))
-    _, rows, _ = _read_upload(page.upload("file"))
-    own = [r for r in rows if str(r.uscc or "").strip().upper() == uscc.upper()]
-    others = [r.row for r in rows if r not in own]
-    if len(own) != 1 or others:
-        raise InvalidInput(
-            "file",
-            "表中须只有本企业一行（统一社会信用代码须为本企业），"
-            f"请删除其他行 / the sheet must hold one row, your own firm's ({uscc})"
-            + (f"; other rows: {', '.join(str(n) for n in others[:10])}" if others else ""),
-        )
+    try:
+        _, rows, _ = _read_upload(page.upload("file"))
+        own = [r for r in rows if str(r.uscc or "").strip().upper() == uscc.upper()]
+        others = [r.row for r in rows if r not in own]
+        if len(own) != 1 or others:
+            raise InvalidInput(
+                "file",
+                "表中须只有本企业一行（统一社会信用代码须为本企业），"
+                f"请删除其他行 / the sheet must hold one row, your own firm's ({uscc})"
+                + (f"; other rows: {', '.join(str(n) for n in others[:10])}" if others else ""),
+            )
+    except InvalidInput as err:
+        # The figures form again, the sheet's problem said above it (what was typed there
+        # is the saved draft, shown as it was).
+        said = (describe(err, "zh", UPLOAD_LABELS), describe(err, "en", UPLOAD_LABELS))
+        return _form_page(page, tenancy_id, period, status=422, notice=said)
     values = {
         code: "" if value is None else forms.shown_value(value)
         for code, value in own[0].values.items()

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import Page, PageDep, confirm_page
+from entrypoints.web.pages import Page, PageDep, confirm_page, describe
 from entrypoints.web.uploads import download
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
@@ -95,6 +95,35 @@ def exit_case(page: PageDep, exit_case_id: CaseId) -> HTMLResponse:
     return page.render("console/exit_case.html", case=case, staff=_staff(page))
 
 
+#: The case page's forms (ruling, handover): their fields as each form names them.
+CASE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "rule": {"upheld": ("裁决", "Ruling"), "reason": ("理由", "Reasons")},
+    "handover": {
+        "checklist": ("交接清单", "Checklist"),
+        "arrears_yuan": ("欠缴租金及费用（元）", "Arrears (yuan)"),
+        "damage_yuan": ("损坏赔偿（元）", "Damage (yuan)"),
+        "reason": ("备注", "Note"),
+    },
+}
+
+
+def _case_refused(
+    page: Page, exit_case_id: int, form: str, sent: dict[str, Any], err: InvalidInput
+) -> HTMLResponse:
+    """The case page again, the refused ``form`` holding what was sent and its problem
+    beside the field it names."""
+    case = page.query(q.exit_case_page, exit_case_id=exit_case_id)
+    return page.render(
+        "console/exit_case.html",
+        status=422,
+        case=case,
+        staff=_staff(page),
+        refused=form,
+        sent=sent,
+        problems={err.field: describe(err, page.lang, CASE_LABELS[form])},
+    )
+
+
 def _staff(page: Page) -> bool:
     return page.principal.role in ("admin", "operator")
 
@@ -113,6 +142,14 @@ def _reason(page: Page) -> str:
 
 @router.post("/console/exits/{exit_case_id}/rule", name="web_exit_rule", response_model=None)
 def rule(page: PageDep, exit_case_id: CaseId) -> Response:
+    try:
+        return _rule(page, exit_case_id)
+    except InvalidInput as err:
+        sent = {"upheld": page.field("upheld"), "reason": page.field("reason")[:20_000]}
+        return _case_refused(page, exit_case_id, "rule", sent, err)
+
+
+def _rule(page: Page, exit_case_id: int) -> Response:
     case = page.query(q.exit_case_page, exit_case_id=exit_case_id)
     upheld = page.field("upheld")
     if upheld not in ("yes", "no"):
@@ -221,6 +258,17 @@ def _amount(page: Page, name: str) -> int:
     "/console/exits/{exit_case_id}/handover", name="web_exit_handover", response_model=None
 )
 def handover(page: PageDep, exit_case_id: CaseId) -> Response:
+    try:
+        return _handover(page, exit_case_id)
+    except InvalidInput as err:
+        sent = {
+            "checklist": page.fields("checklist"),
+            **{k: page.field(k)[:2000] for k in ("arrears_yuan", "damage_yuan", "reason")},
+        }
+        return _case_refused(page, exit_case_id, "handover", sent, err)
+
+
+def _handover(page: Page, exit_case_id: int) -> Response:
     case = page.query(q.exit_case_page, exit_case_id=exit_case_id)
     checked = [item for item in q.HANDOVER_LABELS if item in page.fields("checklist")]
     arrears, damage = _amount(page, "arrears_yuan"), _amount(page, "damage_yuan")
@@ -332,7 +380,23 @@ def begin(page: PageDep, tenancy_id: TenancyId) -> Response:
 @router.get("/console/exits/serve/{tenancy_id}", name="web_exit_serve_form")
 def serve_form(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
     ctx = page.query(q.serve_context, tenancy_id=tenancy_id)
-    return page.render("console/exit_serve.html", ctx=ctx)
+    return page.render("console/exit_serve.html", ctx=ctx, sent={}, problems={})
+
+
+#: The notice form's fields as it names them.
+SERVE_LABELS = {
+    "grounds": ("退出事由", "Grounds"),
+    "facts": ("事实与证据", "Facts and evidence"),
+    "proof_of_service": ("送达方式与凭证", "How it was served"),
+}
+
+
+def _serve_refused(
+    page: Page, ctx: dict[str, Any], sent: dict[str, str], refused: list[InvalidInput]
+) -> HTMLResponse:
+    """The notice form again, with what was typed and each problem beside its field."""
+    problems = {err.field: describe(err, page.lang, SERVE_LABELS) for err in refused}
+    return page.render("console/exit_serve.html", status=422, ctx=ctx, sent=sent, problems=problems)
 
 
 @router.post("/console/exits/serve/{tenancy_id}", name="web_exit_serve", response_model=None)
@@ -340,16 +404,22 @@ def serve(page: PageDep, tenancy_id: TenancyId) -> Response:
     ctx = page.query(q.serve_context, tenancy_id=tenancy_id)
     grounds = page.field("grounds")
     labels = {g["code"]: g for g in ctx["grounds"]}
-    if grounds not in labels:
-        raise InvalidInput(
-            "grounds", "请选择规则中的退出事由 / choose one of the rulebook's grounds"
-        )
     facts = page.field("facts").strip()
     proof = page.field("proof_of_service").strip()
+    sent = {"grounds": grounds, "facts": facts, "proof_of_service": proof}
+    refused: list[InvalidInput] = []
+    if grounds not in labels:
+        refused.append(
+            InvalidInput("grounds", "请选择规则中的退出事由 / choose one of the rulebook's grounds")
+        )
     if not facts:
-        raise InvalidInput("facts", "请记录事实和证据 / record the facts and evidence")
+        refused.append(InvalidInput("facts", "请记录事实和证据 / record the facts and evidence"))
     if not proof:
-        raise InvalidInput("proof_of_service", "请记录送达方式和凭证 / record how it was served")
+        refused.append(
+            InvalidInput("proof_of_service", "请记录送达方式和凭证 / record how it was served")
+        )
+    if refused:
+        return _serve_refused(page, ctx, sent, refused)
     back = f"/console/exits/serve/{tenancy_id}"
     if page.field("confirmed") != "1":
         label = labels[grounds]
@@ -383,16 +453,19 @@ def serve(page: PageDep, tenancy_id: TenancyId) -> Response:
             },
             back=back,
         )
-    page.act(
-        c.ServeExitNotice(
-            tenancy_id=tenancy_id,
-            expected_version=_version(page),
-            grounds=grounds,
-            facts=facts,
-            proof_of_service=proof,
-            actor=page.principal.actor,
+    try:
+        page.act(
+            c.ServeExitNotice(
+                tenancy_id=tenancy_id,
+                expected_version=_version(page),
+                grounds=grounds,
+                facts=facts,
+                proof_of_service=proof,
+                actor=page.principal.actor,
+            )
         )
-    )
+    except InvalidInput as err:
+        return _serve_refused(page, ctx, sent, [err])
     case = page.query(q.open_case_of, tenancy_id=tenancy_id)
     return page.redirect(
         f"/console/exits/{case}" if case else "/console/exits",

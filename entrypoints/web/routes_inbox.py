@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import Page, PageDep
+from entrypoints.web.pages import Page, PageDep, describe
 from entrypoints.web.uploads import download, limits, stored, uploads
 from lifecycle.errors import InvalidInput, NotFound
 from workflows import answers
@@ -101,6 +101,22 @@ def answer_send(page: PageDep, tenancy_id: TenancyId) -> Response:
             upload.file.close()  # the spooled copies of the files, whatever happened
 
 
+#: The answer form's fields as it names them, by kind of answer (the command names the text
+#: ``grounds`` or ``plan``; the form, ``text``).
+ANSWER_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    kind: {
+        "text": text,
+        "grounds": text,
+        "plan": text,
+        "attachments": ("附件", "Attachments"),
+    }
+    for kind, text in (
+        ("defence", ("陈述申辩的事实和理由", "Your facts and reasons")),
+        ("plan", ("整改方案", "The plan")),
+    )
+}
+
+
 def _answer(page: Page, tenancy_id: int) -> Response:
     here = f"/portal/answer/{tenancy_id}"
     ctx = page.query(q.answer_context, tenancy_id=tenancy_id)
@@ -109,27 +125,46 @@ def _answer(page: Page, tenancy_id: int) -> Response:
     if not ctx["open"]:
         return page.render("portal/answer.html", ctx=ctx, limits=limits(), status=409)
     text = page.field("text").strip()
-    if not text:
-        raise InvalidInput(
-            "text",
-            "请填写陈述申辩的事实和理由 / state your facts and reasons"
+    try:
+        if not text:
+            raise InvalidInput(
+                "text",
+                "请填写陈述申辩的事实和理由 / state your facts and reasons"
+                if ctx["kind"] == "defence"
+                else "请填写整改方案 / write the rectification plan",
+            )
+        version = page.field("version")
+        expected = int(version) if version.isdigit() and len(version) < 19 else None
+        kind, field = (
+            (answers.FileDefence, "grounds")
             if ctx["kind"] == "defence"
-            else "请填写整改方案 / write the rectification plan",
+            else (answers.FilePlan, "plan")
         )
-    version = page.field("version")
-    expected = int(version) if version.isdigit() and len(version) < 19 else None
-    kind, field = (
-        (answers.FileDefence, "grounds") if ctx["kind"] == "defence" else (answers.FilePlan, "plan")
-    )
-    with stored(page) as metas:
-        command: c.Command = kind(
-            tenancy_id=tenancy_id,
-            expected_version=expected,
-            attachments=metas,
-            actor=page.principal.actor,
-            **{field: text},
+        with stored(page) as metas:
+            command: c.Command = kind(
+                tenancy_id=tenancy_id,
+                expected_version=expected,
+                attachments=metas,
+                actor=page.principal.actor,
+                **{field: text},
+            )
+            page.act(command)
+    except InvalidInput as err:
+        # The form comes back with the text typed and the problem beside its field (files
+        # cannot be kept by a browser: the person chooses them again).
+        said = describe(err, page.lang, ANSWER_LABELS.get(str(ctx["kind"]), {}))
+        problems: dict[str, Any] = {
+            {"grounds": "text", "plan": "text"}.get(err.field, err.field): said
+        }
+        return page.render(
+            "portal/answer.html",
+            ctx=ctx,
+            limits=limits(),
+            status=422,
+            text=text,
+            problems=problems,
+            files_again=bool(uploads(page)),
         )
-        page.act(command)
     return page.redirect(
         here,
         (
@@ -152,17 +187,40 @@ def exit_form(page: PageDep, tenancy_id: TenancyId) -> HTMLResponse:
     return page.render("portal/exit.html", ctx=ctx, confirming=False)
 
 
+#: The exit request form's fields as it names them.
+EXIT_LABELS = {"leave_on": ("拟退出日期", "Leaving on"), "reason": ("退出理由", "Reasons")}
+
+
 @router.post("/portal/exit/{tenancy_id}", name="web_portal_exit_send", response_model=None)
 def exit_send(page: PageDep, tenancy_id: TenancyId) -> Response:
     ctx = page.query(q.exit_request_context, tenancy_id=tenancy_id)
     raw = page.field("leave_on").strip()
+    reason = page.field("reason").strip() or None
+    try:
+        return _exit_request(page, ctx, tenancy_id, raw, reason)
+    except InvalidInput as err:
+        if not ctx["may_request"]:
+            raise
+        # The form again, with the date and the reasons typed, the problem beside its field.
+        return page.render(
+            "portal/exit.html",
+            status=422,
+            ctx=ctx,
+            confirming=False,
+            sent={"leave_on": raw[:20], "reason": reason or ""},
+            problems={err.field: describe(err, page.lang, EXIT_LABELS)},
+        )
+
+
+def _exit_request(
+    page: Page, ctx: dict[str, Any], tenancy_id: int, raw: str, reason: str | None
+) -> Response:
     try:
         leave_on = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
             "leave_on", "请填写日期，如 2024-06-30 / a date such as 2024-06-30", raw
         ) from None
-    reason = page.field("reason").strip() or None
     if page.field("confirmed") != "1":
         if leave_on < ctx["earliest"]:
             raise InvalidInput(

@@ -482,14 +482,19 @@ def accept(page: PageDep, entry_id: EntryId) -> Response:
 def introduce(page: PageDep, entry_id: EntryId) -> Response:
     visible_entry(page, entry_id)
     raw = page.field("other_id")
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput("other_id", "请选择要对接的条目 / choose the entry to introduce")
-    other = int(raw)
-    visible_entry(page, other)
-    me = page.query(qo.entry, entry_id=entry_id)
-    need, supply = (entry_id, other) if me["kind"] == opp.NEED else (other, entry_id)
-    note = page.field("note").strip()[:1000] or None
-    page.act(oc.Introduce(need_id=need, supply_id=supply, note=note, actor=page.principal.actor))
+    try:
+        if not raw.isdigit() or len(raw) > 18:
+            raise InvalidInput("other_id", "请选择要对接的条目 / choose the entry to introduce")
+        other = int(raw)
+        visible_entry(page, other)
+        me = page.query(qo.entry, entry_id=entry_id)
+        need, supply = (entry_id, other) if me["kind"] == opp.NEED else (other, entry_id)
+        note = page.field("note").strip()[:1000] or None
+        page.act(
+            oc.Introduce(need_id=need, supply_id=supply, note=note, actor=page.principal.actor)
+        )
+    except InvalidInput as exc:
+        return _console_entry(page, entry_id, error=error_message(page, exc), status=422)
     return page.redirect(
         f"/console/opportunities/{entry_id}", ("已记录对接", "Introduction recorded")
     )
@@ -506,14 +511,20 @@ def outcome(page: PageDep, entry_id: EntryId, introduction_id: IntroductionId) -
     if not any(i["id"] == introduction_id for i in found["introductions"]):
         raise NotFound("introduction", introduction_id)
     chosen = page.field("outcome")
-    if chosen not in OUTCOMES:
-        raise InvalidInput("outcome", "请选择对接结果 / choose the outcome")
     note = page.field("note").strip()[:1000] or None
-    page.act(
-        oc.RecordOutcome(
-            introduction_id=introduction_id, outcome=chosen, note=note, actor=page.principal.actor
+    try:
+        if chosen not in OUTCOMES:
+            raise InvalidInput("outcome", "请选择对接结果 / choose the outcome")
+        page.act(
+            oc.RecordOutcome(
+                introduction_id=introduction_id,
+                outcome=chosen,
+                note=note,
+                actor=page.principal.actor,
+            )
         )
-    )
+    except InvalidInput as exc:
+        return _console_entry(page, entry_id, error=error_message(page, exc), status=422)
     return page.redirect(
         f"/console/opportunities/{entry_id}", ("已记录对接结果", "Outcome recorded")
     )

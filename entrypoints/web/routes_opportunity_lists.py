@@ -243,11 +243,20 @@ def public_list(request: Request, number: Number) -> HTMLResponse:
 
 # ---- the district view ------------------------------------------------------------------------
 def _year(page: Page) -> int:
-    raw = page.request.query_params.get("year", "")
+    """The year asked for (this year when none is): another year is never shown instead of
+    one that cannot be, the parameter and the years it takes are named."""
+    raw = page.request.query_params.get("year", "").strip()
     this_year = page.app.clock.now().year
+    if not raw:
+        return this_year
     if raw.isdigit() and len(raw) == 4 and 2000 <= int(raw) <= this_year + 1:
         return int(raw)
-    return this_year
+    raise InvalidInput(
+        "year",
+        f"年度须为 2000 至 {this_year + 1} 之间的年份，如 {this_year} / the year must be one "
+        f"from 2000 to {this_year + 1}, such as {this_year}",
+        raw[:20],
+    )
 
 
 def _line(years: list[str], series: list[tuple[str, list[Any]]]) -> dict[str, Any]:

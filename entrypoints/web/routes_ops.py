@@ -19,8 +19,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
-from entrypoints.web.pages import Page, PageDep
-from lifecycle.errors import InvalidInput, NotFound
+from entrypoints.web.pages import Page, PageDep, describe
+from entrypoints.web.rendering import pick
+from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from workflows import commands as c
 from workflows import identity
 from workflows import queries_ops_pages as q
@@ -264,8 +265,15 @@ DAY_COLUMNS = (
 @router.get("/console/ops/calendar", name="web_ops_calendar", response_model=None)
 def calendar(page: PageDep) -> Response:
     today = page.app.clock.now().date()
-    raw = page.request.query_params.get("year", "")
-    year = int(raw) if raw.isdigit() and 1900 < int(raw) < 2200 else today.year
+    raw = page.request.query_params.get("year", "").strip()
+    if raw and not (raw.isdigit() and 1900 < int(raw) < 2200):
+        # never another year shown in its place: the parameter and its range are named
+        raise InvalidInput(
+            "year",
+            "年份须为 1901 至 2199 之间的年份 / the year must be from 1901 to 2199",
+            raw[:20],
+        )
+    year = int(raw) if raw else today.year
     days = page.query(q.calendar_days, year=year)
     if page.request.query_params.get("format") == "xlsx":
         kinds = {True: ("上班", "workday"), False: ("休息", "holiday")}
@@ -275,14 +283,36 @@ def calendar(page: PageDep) -> Response:
             ({**d, "kind": said(page, kinds[d["workday"]])} for d in days),
             page.lang,
         )
+    return _calendar_page(page, year, days)
+
+
+def _calendar_page(
+    page: Page,
+    year: int,
+    days: Any,
+    *,
+    status: int = 200,
+    sent: dict[str, str] | None = None,
+    problems: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The calendar of ``year``; a refused import comes back with the text pasted and its
+    problem beside the field."""
+    today = page.app.clock.now().date()
     years = sorted({*range(today.year - 1, today.year + 4), year})
     return page.render(
         "console/ops_calendar.html",
+        status=status,
+        sent=sent or {},
+        problems=problems or {},
         years=page.query(q.calendar_years, years=years),
         year=year,
         days=days,
         admin=page.principal.role == "admin",
     )
+
+
+#: The import form's fields as it names them.
+IMPORT_LABELS = {"file": ("文件", "File"), "text": ("粘贴的内容", "Pasted text")}
 
 
 def _parse_day(raw: str, field: str) -> date:
@@ -319,15 +349,28 @@ def parse_schedule(text: str) -> tuple[c.SetCalendarDay, ...]:
 
 @router.post("/console/ops/calendar/import", name="web_ops_calendar_import")
 async def calendar_import(page: PageDep) -> Response:
-    text, _ = await text_upload(page, "file")
-    days = parse_schedule(text)
-    if not days:
-        raise InvalidInput("file", "文件中没有任何日期 / the file lists no day")
-    result = page.act(
-        c.ImportCalendar(
-            days=days, complete=page.field("complete") == "yes", actor=page.principal.actor
+    try:
+        text, _ = await text_upload(page, "file")
+        days = parse_schedule(text)
+        if not days:
+            raise InvalidInput("file", "文件中没有任何日期 / the file lists no day")
+        result = page.act(
+            c.ImportCalendar(
+                days=days, complete=page.field("complete") == "yes", actor=page.principal.actor
+            )
         )
-    )
+    except InvalidInput as err:
+        # a line's problem names the line ("第 3 行 / line 3"): said in the page's language
+        named = IMPORT_LABELS.get(err.field, (pick(err.field, "zh"), pick(err.field, "en")))
+        year = page.app.clock.now().year
+        return _calendar_page(
+            page,
+            year,
+            page.query(q.calendar_days, year=year),
+            status=422,
+            sent={"text": page.field("text"), "complete": page.field("complete")},
+            problems={"import": describe(err, page.lang, {err.field: named})},
+        )
     years = "、".join(str(y) for y in result["years"])
     return page.redirect(
         f"/console/ops/calendar?year={result['years'][0]}",
@@ -340,20 +383,35 @@ async def calendar_import(page: PageDep) -> Response:
     )
 
 
-@router.post("/console/ops/calendar/day", name="web_ops_calendar_day")
+#: The one-day form's fields as it names them.
+DAY_LABELS = {"day": ("日期", "Day"), "kind": ("类型", "Kind"), "note": ("备注", "Note")}
+
+
+@router.post("/console/ops/calendar/day", name="web_ops_calendar_day", response_model=None)
 def calendar_day(page: PageDep) -> Response:
-    day = _parse_day(page.field("day"), "day")
     kind = page.field("kind")
-    if kind not in ("workday", "holiday"):
-        raise InvalidInput("kind", "请选择上班或休息 / choose workday or holiday", kind)
-    page.act(
-        c.SetCalendarDay(
-            day=day,
-            workday=kind == "workday",
-            note=page.field("note")[:200] or None,
-            actor=page.principal.actor,
+    try:
+        day = _parse_day(page.field("day"), "day")
+        if kind not in ("workday", "holiday"):
+            raise InvalidInput("kind", "请选择上班或休息 / choose workday or holiday", kind)
+        page.act(
+            c.SetCalendarDay(
+                day=day,
+                workday=kind == "workday",
+                note=page.field("note")[:200] or None,
+                actor=page.principal.actor,
+            )
         )
-    )
+    except InvalidInput as err:
+        year = page.app.clock.now().year
+        return _calendar_page(
+            page,
+            year,
+            page.query(q.calendar_days, year=year),
+            status=422,
+            sent={name: page.field(name)[:200] for name in DAY_LABELS},
+            problems={err.field: describe(err, page.lang, DAY_LABELS)},
+        )
     zh = "上班" if kind == "workday" else "休息"
     return page.redirect(
         f"/console/ops/calendar?year={day.year}",
@@ -408,17 +466,42 @@ def chosen_password(page: Page) -> tuple[str, bool]:
 
 @router.get("/console/ops/accounts", name="web_ops_accounts", response_model=None)
 def accounts(page: PageDep) -> Response:
+    return _accounts_page(page)
+
+
+#: The new-account form's fields as it names them (the engine names the firm ``firm``).
+ACCOUNT_LABELS = {
+    "username": ("用户名", "User name"),
+    "display_name": ("姓名", "Display name"),
+    "email": ("邮箱", "E-mail"),
+    "role": ("角色", "Role"),
+    "spaces": ("授权空间", "Spaces"),
+    "firm_uscc": ("所属企业统一社会信用代码", "Firm's USCC"),
+    "firm": ("所属企业统一社会信用代码", "Firm's USCC"),
+    "password": ("密码", "Password"),
+}
+
+
+def _accounts_page(
+    page: Page,
+    *,
+    status: int = 200,
+    sent: dict[str, Any] | None = None,
+    problems: dict[str, str] | None = None,
+) -> Response:
+    """The accounts list and the new-account form (a refused one with what was typed, bar
+    the passwords, and its problem beside the field)."""
     query = page.request.query_params
     params = list_params(query, ACCOUNT_COLUMNS, "username")
     role = query.get("role", "")
     role = role if role in q.ROLES else ""
-    status = query.get("status", "")
-    status = status if status in q.ACCOUNT_STATUS else ""
+    shown = query.get("status", "")
+    shown = shown if shown in q.ACCOUNT_STATUS else ""
     text = query.get("q", "")[:64]
     rows = page.query(
         q.accounts,
         role=role or None,
-        status=status or None,
+        status=shown or None,
         text=text or None,
         paging=params.paging,
     )
@@ -438,10 +521,13 @@ def accounts(page: PageDep) -> Response:
         )
     return page.render(
         "console/ops_accounts.html",
+        status=status,
+        sent=sent or {},
+        problems=problems or {},
         columns=ACCOUNT_COLUMNS,
         paged=paged(rows, params),
         role=role,
-        status_filter=status,
+        status_filter=shown,
         text=text,
         roles=q.ROLES,
         statuses=q.ACCOUNT_STATUS,
@@ -450,25 +536,37 @@ def accounts(page: PageDep) -> Response:
     )
 
 
-@router.post("/console/ops/accounts", name="web_ops_account_add")
-def account_add(page: PageDep) -> HTMLResponse:
+@router.post("/console/ops/accounts", name="web_ops_account_add", response_model=None)
+def account_add(page: PageDep) -> Response:
     username = page.field("username").strip().lower()
-    password, generated = chosen_password(page)
     role = page.field("role")
-    page.act(
-        identity.AddUser(
-            username=username,
-            display_name=page.field("display_name").strip(),
-            role=role,
-            password=password,
-            space_codes=tuple(page.fields("spaces"))
-            if role in ("operator", "viewer", "reviewer")
-            else (),
-            firm_uscc=page.field("firm_uscc").strip().upper() or None if role == "firm" else None,
-            email=page.field("email").strip() or None,
-            actor=page.principal.actor,
+    try:
+        password, generated = chosen_password(page)
+        page.act(
+            identity.AddUser(
+                username=username,
+                display_name=page.field("display_name").strip(),
+                role=role,
+                password=password,
+                space_codes=tuple(page.fields("spaces"))
+                if role in ("operator", "viewer", "reviewer")
+                else (),
+                firm_uscc=page.field("firm_uscc").strip().upper() or None
+                if role == "firm"
+                else None,
+                email=page.field("email").strip() or None,
+                actor=page.principal.actor,
+            )
         )
-    )
+    except (InvalidInput, AlreadyExists) as err:
+        sent: dict[str, Any] = {
+            name: page.field(name)[:200] for name in ("username", "display_name", "email", "role")
+        }
+        sent |= {"spaces": page.fields("spaces"), "firm_uscc": page.field("firm_uscc")[:18]}
+        field = getattr(err, "field", "username")  # AlreadyExists: the user name is taken
+        field = "firm_uscc" if field == "firm" else field
+        problems = {field: describe(err, page.lang, ACCOUNT_LABELS)}
+        return _accounts_page(page, status=422, sent=sent, problems=problems)
     return page.render(
         "console/ops_account_done.html",
         username=username,
@@ -520,19 +618,36 @@ def account_grant(page: PageDep, username: str) -> Response:
 
 @router.get("/console/ops/accounts/{username}/password", name="web_ops_account_password_form")
 def account_password_form(page: PageDep, username: str) -> HTMLResponse:
+    return _password_page(page, username)
+
+
+def _password_page(
+    page: Page, username: str, *, status: int = 200, error: str = ""
+) -> HTMLResponse:
     found = page.query(q.accounts, text=username, paging=Paging("username", limit=1000))
     account = next((a for a in found if a["username"] == username), None)
     if account is None:
         raise NotFound("user", username)
     return page.render(
-        "console/ops_account_password.html", account=account, generated=new_password()
+        "console/ops_account_password.html",
+        status=status,
+        error=error,
+        account=account,
+        generated=new_password(),
     )
 
 
 @router.post("/console/ops/accounts/{username}/password", name="web_ops_account_password")
 def account_password(page: PageDep, username: str) -> HTMLResponse:
-    password, generated = chosen_password(page)
-    page.act(identity.SetPassword(username=username, password=password, actor=page.principal.actor))
+    try:
+        password, generated = chosen_password(page)
+        page.act(
+            identity.SetPassword(username=username, password=password, actor=page.principal.actor)
+        )
+    except InvalidInput as err:
+        # The form again (passwords are never sent back), the problem named in words.
+        said = describe(err, page.lang, ACCOUNT_LABELS)
+        return _password_page(page, username, status=422, error=said)
     return page.render(
         "console/ops_account_done.html",
         username=username,

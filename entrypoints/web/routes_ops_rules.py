@@ -17,8 +17,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
+from entrypoints.errors import http_status
 from entrypoints.web.listing import Column, xlsx_response
-from entrypoints.web.pages import Page, PageDep
+from entrypoints.web.pages import Page, PageDep, describe
 from entrypoints.web.routes_ops import carried, carry, counted, text_upload
 from lifecycle.errors import InvalidInput
 from notifications.catalog import CATALOG, PARTS
@@ -153,14 +154,39 @@ def simulate_form(page: PageDep, space: SpacePath) -> HTMLResponse:
     return page.render("console/ops_simulate.html", space=space, period=year, result=None)
 
 
+#: The what-if form's fields as it names them.
+SIMULATE_LABELS = {
+    "file": ("候选规则", "Candidate rulebook"),
+    "period": ("考核年度", "Review year"),
+}
+
+
 @router.post("/console/ops/rulebooks/{space}/simulate", name="web_ops_simulate")
 async def simulate(page: PageDep, space: SpacePath) -> HTMLResponse:
-    text, source = await text_upload(page, "file")
-    if not text.strip():
-        raise InvalidInput("file", "请选择候选规则文件（TOML） / choose a candidate rulebook")
+    text, source = "", ""
     raw = page.field("period")
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
-        raise InvalidInput("period", "考核年度无效 / not a review year", raw)
+    try:
+        text, source = await text_upload(page, "file")
+        if not text.strip():
+            raise InvalidInput("file", "请选择候选规则文件（TOML） / choose a candidate rulebook")
+        if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+            raise InvalidInput(
+                "period", "须为 2000 至 2100 之间的年份 / a year from 2000 to 2100", raw
+            )
+    except InvalidInput as err:
+        # The form again with the year typed and the rulebook sent carried along.
+        return page.render(
+            "console/ops_simulate.html",
+            status=422,
+            space=space,
+            period=raw[:8],
+            result=None,
+            show_all=page.field("show") == "all",
+            text=text.strip() and text,
+            carried=carry(text),
+            source=source,
+            error=describe(err, page.lang, SIMULATE_LABELS),
+        )
     result = page.query(rq.simulation, text=text, source=source, space=space, period=int(raw))
     return page.render(
         "console/ops_simulate.html",
@@ -227,13 +253,21 @@ def _preview(page: Page, name: str, source: str) -> dict[str, Any]:
     return preview
 
 
-def _editor(page: Page, name: str, *, source: str | None = None) -> HTMLResponse:
+#: The template editor's fields as it names them.
+TEMPLATE_LABELS = {"source": ("模板内容", "Template source")}
+
+
+def _editor(
+    page: Page, name: str, *, source: str | None = None, status: int = 200, error: str = ""
+) -> HTMLResponse:
     locale = _choice(page, "locale", list(LOCALES), "zh-CN")
     part = _choice(page, "part", tuple(PARTS), "text")
     editor = page.query(q.template_editor, name=_message(name), locale=locale, part=part)
     shown = editor["source"] if source is None else source
     return page.render(
         "console/ops_template.html",
+        status=status,
+        error=error,
         editor=editor,
         source=shown,
         preview=_preview(page, name, shown),
@@ -262,18 +296,23 @@ def template_preview(page: PageDep, name: NamePath) -> HTMLResponse:
 def template_save(page: PageDep, name: NamePath) -> Response:
     locale = _choice(page, "locale", list(LOCALES), "zh-CN")
     part = _choice(page, "part", tuple(PARTS), "text")
-    revision = counted(
-        page.act(
+    source = page.field("source")
+    try:
+        saved = page.act(
             c.SaveTemplate(
                 name=_message(name),
                 locale=locale,
                 part=part,
-                source=page.field("source"),
+                source=source,
                 author=page.principal.actor,
                 actor=page.principal.actor,
             )
         )
-    )
+    except InvalidInput as err:
+        # The editor again with the text typed, the problem above it: nothing is lost.
+        said = describe(err, page.lang, TEMPLATE_LABELS)
+        return _editor(page, name, source=source, status=http_status(err), error=said)
+    revision = counted(saved)
     return page.redirect(
         f"/console/ops/templates/{name}?locale={locale}&part={part}",
         (f"已保存为第 {revision} 版", f"saved as revision {revision}"),

@@ -109,3 +109,13 @@ def test_a_firm_user_cannot_open_the_console(world: World) -> None:
     response = client.get("/console")
     assert response.status_code == 403
     assert "无权" in response.text
+
+
+def test_a_refusal_names_the_role_in_words_with_its_code_beside_them(world: World) -> None:
+    client = signed_in(world, "viewer")
+    response = client.get("/console/ops/accounts")
+    assert response.status_code == 403
+    assert "角色「只读」（viewer）无权执行此操作" in response.text
+    assert "角色 viewer" not in response.text
+    client.get("/language/en?next=/console")
+    assert "the viewer role may not do this" in client.get("/console/ops/accounts").text

@@ -171,7 +171,39 @@ def test_a_missing_reason_is_refused_before_the_confirmation(world: World) -> No
     page = client.get(f"/console/applications/{world.own_tenancy}/confirm/screen_out?reason=")
     assert page.status_code == 422
     assert "必填" in page.text
+    # on the application page again, the field named as the form names it
+    assert "理由：必填" in page.text and "reason：" not in page.text
+    assert "可执行的操作" in page.text and "未执行" in page.text
+    client.get("/language/en?next=/console")
+    english = client.get(f"/console/applications/{world.own_tenancy}/confirm/screen_out?reason=")
+    assert "send it again: Reason: required" in english.text
     assert _state(world, world.own_tenancy) == "applied"
+
+
+def test_a_refused_signing_form_keeps_what_was_typed(world: World) -> None:
+    """A malformed date on the 签约 form gave a bare error page ("term_end：…") and the units,
+    dates and deposit typed were lost."""
+    from datetime import timedelta
+
+    from web_exit_support import clock_of, sweep_deadlines
+
+    t = world.own_tenancy
+    world.do(c.Screen(tenancy_id=t))
+    for reviewer in ("张", "李", "王"):
+        world.do(c.ScoreApplication(tenancy_id=t, reviewer=reviewer, scores=scores(0.8)))
+    world.do(c.Approve(tenancy_id=t))
+    clock_of(world).advance(timedelta(days=14))
+    sweep_deadlines(world.app.service)
+    client = signed_in(world, "operator")
+    typed = {"units": "U0", "term_start": "2024-04-01", "term_end": "2027-02-30"}
+    page = client.get(
+        f"/console/applications/{t}/confirm/sign?" + urlencode(typed | {"deposit_yuan": "20000"})
+    )
+    assert page.status_code == 422
+    text = _readable(page.text)
+    assert "到期日：须为日期" in text and "term_end：" not in text
+    assert 'name="units" required maxlength="500" value="U0"' in text
+    assert 'value="2027-02-30"' in text and 'value="20000"' in text
 
 
 def test_a_viewer_and_a_reviewer_cannot_act(world: World) -> None:
@@ -251,6 +283,33 @@ def test_a_score_outside_its_band_or_unconfirmed_changes_nothing(world: World) -
     )
     assert response.status_code == 422
     assert "jobs" in response.text
+    detail = world.app.service.query(qa.application_detail, tenancy_id=t)
+    assert detail["panel"]["scored"] == 1  # r2's only
+
+
+def test_a_refused_score_comes_back_with_every_score_kept_and_each_problem_named(
+    world: World,
+) -> None:
+    """A score over its maximum, a blank score or an unticked confirmation gave a bare error
+    page naming the field by its code, and the six scores typed were lost."""
+    t = _panel(world)
+    client = signed_in(world, "reviewer")
+    here, url = f"/console/applications/{t}", f"/console/applications/{t}/score"
+    typed = {f"score_{k}": str(v) for k, v in scores(0.7).items()}
+    too_high = _post(client, here, url, typed | {"score_technology_ip": "26", "final": "1"})
+    assert too_high.status_code == 422
+    page = _readable(too_high.text)
+    assert "评分表" in page and 'name="score_technology_ip"' in page
+    assert "技术与知识产权：须在 0 到 25 分之间" in page and "scores.technology_ip" not in page
+    assert 'value="26"' in page and f'value="{typed["score_team"]}"' in page
+    assert re.search(r'name="final" value="1" required checked', page)
+
+    blank = _post(client, here, url, typed | {"score_team": ""})
+    assert blank.status_code == 422
+    page = _readable(blank.text)
+    assert "团队：必填" in page and "team：" not in page
+    assert "提交确认：请勾选确认" in page and "final：" not in page
+    assert f'value="{typed["score_jobs"]}"' in page
     detail = world.app.service.query(qa.application_detail, tenancy_id=t)
     assert detail["panel"]["scored"] == 1  # r2's only
 
@@ -391,6 +450,9 @@ def test_a_firm_answers_an_information_request_and_withdraws_only_its_own(
     assert _state(world, other) == "applied"
     unconfirmed = _post(client, "/portal/apply", f"/portal/apply/{t}/withdraw", {})
     assert unconfirmed.status_code == 422 and _state(world, t) == "applied"
+    # said beside the withdrawal's own form, the field named in words
+    assert "撤回确认：请勾选确认" in unconfirmed.text and "confirm：" not in unconfirmed.text
+    assert '<details class="withdraw" open>' in unconfirmed.text
     response = _post(client, "/portal/apply", f"/portal/apply/{t}/withdraw", {"confirm": "1"})
     assert response.status_code == 303 and _state(world, t) == "withdrawn"
 

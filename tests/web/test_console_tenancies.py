@@ -323,3 +323,37 @@ def test_a_refused_form_names_the_field_as_the_form_does(world: World) -> None:
     refused = operator.post(url, data=form, follow_redirects=False)
     assert refused.status_code == 422
     assert "事实：必填" in refused.text and "facts：" not in refused.text
+
+
+def test_a_waiver_is_offered_only_while_a_window_is_open(world: World) -> None:
+    """An active tenancy with no window open was offered 登记企业书面放弃期限, and sending it
+    said the page had expired; it is offered once a window runs, with that window only, and
+    reached without one it says there is none."""
+    from web_exit_support import make_resident
+
+    tid = make_resident(world)
+    operator = signed_in(world, "operator")
+    page = operator.get(f"/console/tenancies/{tid}").text
+    assert "/actions/waive_window" not in page and "/actions/report_violation" in page
+    url = f"/console/tenancies/{tid}/actions/waive_window"
+    reached = operator.get(url)
+    assert reached.status_code == 409
+    assert "没有进行中的、企业可书面放弃的期限" in reached.text
+    sent = operator.post(
+        url,
+        data={
+            **tokens_in(operator.get(f"/console/tenancies/{tid}").text),
+            "version": str(world.version(tid)),
+            "window": "objection",
+            "waived_on": "2024-03-01",
+            "document": "函 1",
+        },
+    )
+    assert sent.status_code == 409
+    assert "没有进行中的" in sent.text and "页面已过期" not in sent.text
+
+    world.do(c.ReportViolation(tenancy_id=tid, code="arrears", facts="欠缴租金（测试）"))
+    page = operator.get(f"/console/tenancies/{tid}").text
+    assert "/actions/waive_window" in page
+    form = operator.get(url).text
+    assert 'value="cure"' in form and 'value="objection"' not in form

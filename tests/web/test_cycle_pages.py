@@ -116,6 +116,19 @@ def test_opening_a_cycle_asks_first_then_opens_every_resident_firm_and_tells_eac
     assert sorted(str(r.uscc) for r in rows) == sorted(uscc for _, uscc, _ in cohort)
 
 
+def test_a_year_the_opening_form_cannot_take_comes_back_named_on_the_board(
+    world: World,
+) -> None:
+    client = signed_in(world, "operator")
+    refused = post(
+        client, "/console/cycles", "/console/cycles/open", {"space": "MC3", "period": "24"}
+    )
+    assert refused.status_code == 422
+    assert "考核年度：须为 2000–2100 之间的年份" in refused.text and "period：" not in refused.text
+    assert 'name="period" value="24"' in refused.text and 'value="MC3" selected' in refused.text
+    assert reviews(world) == {}
+
+
 def test_an_operator_of_another_space_finds_no_such_cycle(
     world: World, operator: TestClient
 ) -> None:
@@ -366,6 +379,9 @@ def test_a_firm_uploads_its_own_row_only(
         files={"file": ("mine.xlsx", sheet(world, both), XLSX)},
     )
     assert refused.status_code == 422 and "本企业一行" in refused.text
+    # said on the figures form, the field named in words, not on a bare error page
+    assert "数据表：表中须只有本企业一行" in refused.text and "file：" not in refused.text
+    assert "上传并报送" in refused.text
     assert reviews(world)[world.own_tenancy].status == "open"
     mine = post(
         firm,

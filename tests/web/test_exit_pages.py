@@ -287,9 +287,20 @@ def test_the_operator_rules_with_a_confirmation_then_records_the_handover(served
     tokens = tokens_in(page)
     partial = operator.post(
         f"/console/exits/{case_id}/handover",
-        data={"checklist": ["meters", "keys"], "arrears_yuan": "0", "damage_yuan": "0", **tokens},
+        data={
+            "checklist": ["meters", "keys"],
+            "arrears_yuan": "1,500",
+            "damage_yuan": "0",
+            "reason": "钥匙已收",
+            **tokens,
+        },
     )
     assert partial.status_code == 422 and "门禁卡交回" in partial.text
+    # ... on the case page again, what was entered kept, the field named in words
+    assert "交接清单：交接清单未完成" in partial.text and "checklist：" not in partial.text
+    assert 'value="1,500"' in partial.text and 'value="钥匙已收"' in partial.text
+    assert re.search(r'value="keys" checked', partial.text)
+    assert not re.search(r'value="access_cards" checked', partial.text)
     handover: dict[str, str | list[str]] = {
         "checklist": ["meters", "keys", "access_cards", "premises_restored"],
         "arrears_yuan": "1,500",
@@ -344,9 +355,15 @@ def test_a_voluntary_exit_needs_the_notice_period_and_a_confirmation(world: Worl
     tokens = tokens_in(page.text)
     early = firm.post(
         f"/portal/exit/{world.own_tenancy}",
-        data={"leave_on": START.date().isoformat(), **tokens},
+        data={"leave_on": START.date().isoformat(), "reason": "迁往新厂区", **tokens},
     )
     assert early.status_code == 422 and "最早可于" in early.text
+    # the form comes back with the date and the reasons kept, the field named in words
+    assert "拟退出日期：须提前" in early.text and "leave_on：" not in early.text
+    assert (
+        f'value="{START.date().isoformat()}"' in early.text
+        and ">迁往新厂区</textarea>" in early.text
+    )
     today = clock_of(world).now().date()
     leave_on = today.replace(year=today.year + 1).isoformat()
     ask = firm.post(
@@ -456,6 +473,9 @@ def test_the_operator_serves_a_notice_from_the_console_after_confirming(world: W
         data={"grounds": "sublet", "facts": "", "proof_of_service": "EMS", **tokens},
     )
     assert missing.status_code == 422 and "facts" in missing.text
+    # the form comes back with what was typed, the problem named as the form names the field
+    assert "事实与证据：请记录事实和证据" in missing.text and "facts：" not in missing.text
+    assert 'value="EMS"' in missing.text and 'value="sublet" selected' in missing.text
     form = {
         "grounds": "sublet",
         "facts": "B 座 201 室被转租",
@@ -481,6 +501,44 @@ def test_the_operator_serves_a_notice_from_the_console_after_confirming(world: W
     assert viewer.get(f"/console/exits/serve/{world.own_tenancy}").status_code == 403
 
 
+def test_a_refused_plan_comes_back_with_the_text_kept_and_the_problem_named(
+    world: World,
+) -> None:
+    """A blank plan or a fourth file gave a bare error page ("text：…", "attachments：…") and
+    the plan typed was lost: the form comes back with it, the problem beside its field."""
+    import random
+
+    from entrypoints.demo_data import figures
+    from workflows import commands as c
+
+    make_resident(world)
+    tid = world.own_tenancy
+    world.do(c.OpenReview(tenancy_id=tid, period=2024))
+    world.do(
+        c.SubmitReview(
+            tenancy_id=tid, period=2024, figures=figures("steady", year=2024, rng=random.Random(3))
+        )
+    )
+    world.do(c.DecideReview(tenancy_id=tid, period=2024, outcome="rectify", reason="数据存疑"))
+    firm = signed_in(world, "firm")
+    blank = _answer(firm, tid, [], text="   ")
+    assert blank.status_code == 422
+    assert "整改方案：请填写整改方案" in blank.text and "text：" not in blank.text
+    assert "提交整改方案" in blank.text and 'name="text"' in blank.text
+    plan = "一、补报研发投入台账；二、十五个工作日内完成整改。"
+    four = [(f"照片{n}.png", png(), "image/png") for n in range(4)]
+    refused = _answer(firm, tid, four, text=plan)
+    assert refused.status_code == 422
+    assert "附件：最多上传 3 个附件" in refused.text and "attachments：" not in refused.text
+    assert f">{plan}</textarea>" in refused.text
+    assert "请重新选择要上传的附件" in refused.text
+    assert _events(world, "file_plan") == []
+    english = signed_in(world, "firm")
+    english.get("/language/en?next=/portal")
+    said = _answer(english, tid, four, text=plan).text
+    assert "Attachments: at most 3 files" in said and f">{plan}</textarea>" in said
+
+
 def test_malformed_fields_are_refused_naming_the_field(served: World) -> None:
     operator = signed_in(served, "operator")
     case_id = max(
@@ -489,15 +547,15 @@ def test_malformed_fields_are_refused_naming_the_field(served: World) -> None:
     )["id"]
     tokens = tokens_in(operator.get(f"/console/exits/{case_id}").text)
     bad = [
-        (f"/console/exits/{case_id}/rule", {"upheld": "maybe", "reason": "x"}, "upheld"),
-        (f"/console/exits/{case_id}/rule", {"upheld": "no", "reason": "  "}, "reason"),
+        (f"/console/exits/{case_id}/rule", {"upheld": "maybe", "reason": "x"}, "裁决："),
+        (f"/console/exits/{case_id}/rule", {"upheld": "no", "reason": "  "}, "理由："),
         (
             f"/console/exits/{case_id}/handover",
             {
                 "checklist": ["meters", "keys", "access_cards", "premises_restored"],
                 "arrears_yuan": "-5",
             },
-            "arrears_yuan",
+            "欠缴租金及费用（元）：",
         ),
         (f"/console/exits/begin/{served.own_tenancy}", {"exit_type": "forced"}, "exit_type"),
     ]
@@ -505,6 +563,10 @@ def test_malformed_fields_are_refused_naming_the_field(served: World) -> None:
         response = operator.post(url, data={**data, **tokens})
         assert response.status_code == 422, (url, response.status_code)
         assert field in response.text
+    # A refused form of the case page comes back as the case page, the problem named in words.
+    refused = operator.post(bad[1][0], data={**bad[1][1], **tokens})
+    assert "理由：请写明理由" in refused.text and "reason：" not in refused.text
+    assert "退出案件" in refused.text and "未执行" in refused.text
     firm = signed_in(served, "firm")
     page = tokens_in(firm.get(f"/portal/exit/{served.own_tenancy}").text)
     response = firm.post(f"/portal/exit/{served.own_tenancy}", data={"leave_on": "明天", **page})

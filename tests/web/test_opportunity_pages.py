@@ -306,6 +306,10 @@ def test_suggestions_and_introductions(world: World, firm: TestClient) -> None:
     world.do(oc.AcceptEntry(entry_id=own, actor="tests"))
     page = admin.get(url)
     assert "医疗器械临床验证服务" in page.text and "临床" in page.text
+    unchosen = post(admin, f"{url}/introduce", url, {"other_id": ""})
+    assert unchosen.status_code == 422  # said on the entry's page, the field in words
+    assert "对接条目：请选择要对接的条目" in unchosen.text and "other_id：" not in unchosen.text
+    assert "医疗器械临床验证服务" in unchosen.text
     done = post(admin, f"{url}/introduce", url, {"other_id": str(other)})
     assert done.status_code == 303
     page = admin.get(url)
@@ -334,6 +338,17 @@ def test_the_district_view(world: World) -> None:
     english = viewer.get(f"/console/district?year={year}")
     assert "Tax per mu" in english.text and "亩均税收" not in english.text
     clean(english.text)
+
+
+@pytest.mark.parametrize("year", ["abc", "3000", "1999", "20245"])
+def test_a_district_year_it_cannot_show_is_named_not_replaced(world: World, year: str) -> None:
+    viewer = signed_in(world, "viewer")
+    page = viewer.get(f"/console/district?year={year}")
+    assert page.status_code == 422
+    last = world.app.clock.now().year + 1
+    assert f"year：年度须为 2000 至 {last} 之间的年份" in page.text
+    assert "年度区县视图" not in page.text  # no other year shown in its place
+    clean(page.text)
 
 
 def test_the_operator_edits_an_entry_and_bad_input_writes_nothing(

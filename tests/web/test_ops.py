@@ -285,6 +285,18 @@ def test_the_what_if_lists_only_the_changed_grades(world: World) -> None:
     )
     assert bad.status_code == 422 and "TOML 语法错误" in bad.text
 
+    no_year = operator.post(
+        "/console/ops/rulebooks/MC3/simulate",
+        data={"csrf_token": csrf_of(operator), "period": "24", "show": "all"},
+        files={"file": ("strict.toml", STRICT.encode(), "application/toml")},
+    )
+    assert no_year.status_code == 422  # the form again, the year kept, the rulebook carried
+    assert (
+        "未模拟：考核年度：须为 2000 至 2100 之间的年份" in no_year.text
+        and "period：" not in no_year.text
+    )
+    assert 'name="period" value="24"' in no_year.text and 'name="carried" value="' in no_year.text
+
 
 # ---- templates ----------------------------------------------------------------------------
 def test_a_template_the_sandbox_refuses_is_not_saved(world: World) -> None:
@@ -305,6 +317,9 @@ def test_a_template_the_sandbox_refuses_is_not_saved(world: World) -> None:
     )
     assert saved.status_code == 422 and "unsafe" in saved.text
     assert template_revisions(world, "admitted") == []
+    # the editor comes back with the text typed (escaped in the textarea), not an error page
+    assert "未保存" in saved.text and 'id="source"' in saved.text
+    assert "{{ &#39;&#39;.__class__.__mro__ }}</textarea>" in saved.text
 
 
 def test_a_template_is_previewed_saved_and_rolled_back_as_a_new_revision(world: World) -> None:
@@ -369,6 +384,13 @@ def test_the_calendar_shows_each_year_and_an_admin_sets_a_day(world: World) -> N
     assert years["2027"] == "bad"  # beyond the shipped schedule, not published
     assert "2027 年节假日安排未公布" in page.text
     tokens = tokens_in(page.text)
+    no_day = admin.post(
+        "/console/ops/calendar/day",
+        data={**tokens, "day": "2024-05-32", "kind": "holiday", "note": "补休"},
+    )
+    assert no_day.status_code == 422
+    assert "日期：日期格式须为 YYYY-MM-DD" in no_day.text and "day：" not in no_day.text
+    assert 'value="补休"' in no_day.text and 'value="holiday" selected' in no_day.text
     set_day = admin.post(
         "/console/ops/calendar/day",
         data={**tokens, "day": "2024-05-11", "kind": "workday", "note": "调休上班"},
@@ -403,6 +425,12 @@ def test_the_calendar_shows_each_year_and_an_admin_sets_a_day(world: World) -> N
         data={**tokens_in(imported.text), "text": "2027-13-01,workday"},
     )
     assert bad.status_code == 422 and "第 1 行" in bad.text
+    for year in ("abc", "3000"):  # named, not silently replaced by this year
+        odd = admin.get(f"/console/ops/calendar?year={year}")
+        assert odd.status_code == 422 and "year：年份须为 1901 至 2199 之间的年份" in odd.text
+    # the calendar page again, the pasted text kept and the problem beside it
+    assert "未导入：第 1 行：日期格式须为 YYYY-MM-DD" in bad.text and "line 1" not in bad.text
+    assert ">2027-13-01,workday</textarea>" in bad.text
 
 
 # ---- accounts -----------------------------------------------------------------------------
@@ -436,6 +464,10 @@ def test_an_admin_adds_an_account_with_a_generated_password_shown_once(world: Wo
         "/console/ops/accounts", data={**typed, "password": "short", "password_again": "short"}
     )
     assert short.status_code == 422 and "至少 12 个字符" in short.text
+    # the form comes back with what was typed (not the passwords), the field named in words
+    assert "账户未新增" in short.text and "密码：" in short.text and "password：" not in short.text
+    assert 'value="lisi"' in short.text and 'value="李四"' in short.text
+    assert 'value="viewer" selected' in short.text and 'value="short"' not in short.text
     differ = admin.post(
         "/console/ops/accounts",
         data={**typed, "password": "a long password 1", "password_again": "a long password 2"},
@@ -459,6 +491,17 @@ def test_a_password_reset_ends_the_accounts_sessions(world: World) -> None:
     admin = signed_in(world, "admin")
     page = admin.get("/console/ops/accounts/viewer/password")
     assert "所有登录会话立即结束" in page.text
+    differ = admin.post(
+        "/console/ops/accounts/viewer/password",
+        data={
+            **tokens_in(page.text),
+            "password_mode": "typed",
+            "password": "a brand new passphrase",
+            "password_again": "a brand new passphrasf",
+        },
+    )
+    assert differ.status_code == 422 and "重置密码" in differ.text
+    assert "密码：两次输入的密码不一致" in differ.text and "password：" not in differ.text
     reset = admin.post(
         "/console/ops/accounts/viewer/password",
         data={
