@@ -59,7 +59,7 @@ def load_settings() -> TickSettings:
         first = err.errors()[0]
         name = "INNOSPACE_" + "_".join(str(p) for p in first["loc"]).upper()
         raise SchedulerError(
-            f"{name}: {first['msg']} (got {first.get('input')!r})", field=name
+            f"{name}：取值无效 / {name}: {first['msg']} (got {first.get('input')!r})", field=name
         ) from None
 
 
@@ -68,6 +68,8 @@ def digest_trigger(expr: str) -> CronTrigger:
         return CronTrigger.from_crontab(expr, timezone=SHANGHAI)
     except ValueError as err:
         raise SchedulerError(
+            f"INNOSPACE_DIGEST_CRON {expr!r} 不是有效的 crontab 表达式，须写五个字段"
+            "“分 时 日 月 星期”（北京时间），如 '30 8 * * *' / "
             f"INNOSPACE_DIGEST_CRON {expr!r} is not a valid crontab expression: {err}; write "
             "five fields 'minute hour day month weekday' (Asia/Shanghai), e.g. '30 8 * * *'",
             field="digest_cron",

@@ -41,6 +41,7 @@ from lifecycle.errors import (
     NotFound,
     TransitionNotAllowed,
     Unauthorized,
+    bilingual,
 )
 from lifecycle.table import STATE_LABELS
 from workflows import identity
@@ -310,14 +311,17 @@ def describe(
         # The same words whatever the record: a page never confirms what exists elsewhere.
         return pick("未找到该记录，或您无权查看 / no such record, or not yours to see", lang)
     if isinstance(exc, InvalidInput):
-        rule = pick(exc.rule, lang)
+        rule = pick(bilingual(exc.rule), lang)
         zh, en = (labels or {}).get(exc.field, (exc.field, exc.field))
         return f"{zh}：{rule}" if lang == "zh" else f"{en}: {rule}"
     if isinstance(exc, GuardFailed):
         # The rule's whole text: its halves are not always "中文 / English" (a window's
         # refusal names the window, its end and the waiver in turn), and cutting it at the
         # first " / " showed an English half and lost the reason.
-        return f"规则不允许此操作：{exc.rule}" if lang == "zh" else f"Refused by a rule: {exc.rule}"
+        # An English rule has its Chinese put before it (RULE_WORDS).
+        if lang == "zh":
+            return f"规则不允许此操作：{bilingual(exc.rule)}"
+        return f"Refused by a rule: {exc.rule}"
     if isinstance(exc, TransitionNotAllowed):
         zh_state, en_state = STATE_LABELS.get(exc.state, (exc.state, exc.state))
         return (
