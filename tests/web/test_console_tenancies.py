@@ -323,3 +323,23 @@ def test_a_refused_form_names_the_field_as_the_form_does(world: World) -> None:
     refused = operator.post(url, data=form, follow_redirects=False)
     assert refused.status_code == 422
     assert "事实：必填" in refused.text and "facts：" not in refused.text
+
+
+def test_a_refused_form_says_the_rule_in_chinese_on_a_chinese_page(world: World) -> None:
+    """A benefit dated after today: the console said "给予日期：must not be in the future" (the
+    field in Chinese, its rule in English); the rule is now said in Chinese, once."""
+    from web_exit_support import make_resident
+
+    from workflows.console_actions import BENEFIT_KINDS
+
+    tid = make_resident(world)
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{tid}/actions/record_benefit"
+    fields = {"kind": BENEFIT_KINDS[0][0], "amount_yuan": "5000", "granted_on": "2030-01-01"}
+    form = _form(world, operator, url, tid, **fields)
+    refused = operator.post(url, data=form)
+    assert refused.status_code == 422, refused.text
+    assert "给予日期：不得晚于今天" in refused.text
+    assert refused.text.count("不得晚于今天") == 1
+    assert "must not be in the future" not in refused.text
+    assert world.version(tid) == int(form["version"])
