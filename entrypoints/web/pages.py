@@ -42,6 +42,7 @@ from lifecycle.errors import (
     TransitionNotAllowed,
     Unauthorized,
     bilingual,
+    rule_words,
 )
 from lifecycle.table import STATE_LABELS
 from workflows import identity
@@ -318,9 +319,9 @@ def describe(
         # The rule's whole text: its halves are not always "中文 / English" (a window's
         # refusal names the window, its end and the waiver in turn), and cutting it at the
         # first " / " showed an English half and lost the reason.
-        # An English rule has its Chinese put before it (RULE_WORDS).
+        # An English rule is said by its Chinese (RULE_WORDS) on a Chinese page.
         if lang == "zh":
-            return f"规则不允许此操作：{bilingual(exc.rule)}"
+            return f"规则不允许此操作：{rule_words(exc.rule) or exc.rule}"
         return f"Refused by a rule: {exc.rule}"
     if isinstance(exc, TransitionNotAllowed):
         zh_state, en_state = STATE_LABELS.get(exc.state, (exc.state, exc.state))

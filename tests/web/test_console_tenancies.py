@@ -343,3 +343,13 @@ def test_a_refused_form_says_the_rule_in_chinese_on_a_chinese_page(world: World)
     assert refused.text.count("不得晚于今天") == 1
     assert "must not be in the future" not in refused.text
     assert world.version(tid) == int(form["version"])
+
+
+def test_a_rule_written_in_english_is_said_by_its_chinese_on_a_chinese_page() -> None:
+    from entrypoints.web.pages import describe
+    from lifecycle.errors import GuardFailed
+
+    rule = "signing needs at least one allocated unit (allocate with --unit)"
+    err = GuardFailed(3, "sign", rule)
+    assert describe(err, "zh") == "规则不允许此操作：签约须至少分配一个单元（用 --unit 分配）"
+    assert describe(err, "en") == f"Refused by a rule: {rule}"
