@@ -167,7 +167,7 @@ RULE_WORDS: dict[str, str] = {
     "must be after term_start": "须晚于租期开始日（term_start）",
     "must be after the current end": "须晚于当前到期日",
     "extension refused": "续期不符合规则",
-    "track {track} allows at most {cap} m²": "{track} 赛道最多可分配 {cap} 平方米",
+    "track {track} allows at most {cap} m²": "入驻类别 {track} 最多可分配 {cap} 平方米",
     "overriding the rulebook's outcome ({outcome}) needs a reason": (
         "改变规则书得出的结论（{outcome}）须写明理由"
     ),
@@ -178,7 +178,7 @@ RULE_WORDS: dict[str, str] = {
     # -- applications, admission, exits, windows
     "has no application on record": "没有入驻申请记录",
     "say which information is missing": "请写明缺少哪些材料",
-    "an operator's rejection must give its reason": "经办人不予受理须写明理由",
+    "an operator's rejection must give its reason": "形式审查不通过须写明理由",
     "must name the reviewer": "须写明评审专家",
     "name the operator who takes this decision (--actor NAME)": (
         "须写明作出此决定的经办人（--actor 姓名）"

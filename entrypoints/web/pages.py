@@ -216,7 +216,9 @@ async def page(request: Request) -> AsyncIterator[Page]:
     name = getattr(route, "name", "")
     rule: Rule | None = page_rule(name)
     if rule is None:
-        raise Forbidden(f"page {name} has no authorization rule", route=name)
+        raise Forbidden(
+            f"页面 {name} 没有授权规则 / page {name} has no authorization rule", route=name
+        )
     app, signer = app_of(request), signer_of(request)
     lang = language(request)
     form: FormData | None = None

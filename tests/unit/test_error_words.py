@@ -3,9 +3,9 @@ Chinese-first error naming the field and the rule").
 
 The source is read, not run: every ``raise``-able call of an error class that carries a rule
 (``InvalidInput``, ``InvalidTemplate``, ``GuardFailed``) or a message (``Conflict``,
-``CalendarError``, ``IntegrityError``, ``SchedulerError``, ``LeaseLost``) with a text written
-in the code must say it in Chinese: inline (``"须为数字 / must be a number"``) or, for a rule,
-through ``lifecycle.errors.RULE_WORDS``. A new English-only rule fails here.
+``CalendarError``, ``IntegrityError``, ``SchedulerError``, ``LeaseLost``, ``Forbidden``) with
+a text written in the code must say it in Chinese: inline (``"须为数字 / must be a number"``)
+or, for a rule, through ``lifecycle.errors.RULE_WORDS``. A new English-only rule fails here.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ MESSAGE_AT = {
     "IntegrityError": (0, "message"),
     "SchedulerError": (0, "message"),
     "LeaseLost": (0, "message"),
+    "Forbidden": (0, "message"),
 }
 #: What a part that varies (``{x}`` in an f-string) stands for when a rule is looked up.
 SAMPLE = "7"
