@@ -97,6 +97,7 @@ def preflight(app: App, settings: TickSettings) -> CronTrigger:
     current, head = migrate.current(app.engine), migrate.head()
     if current != head:
         raise SchedulerError(
+            f"数据库结构为版本 {current}，程序需要版本 {head}：请先运行 `innospace init` / "
             f"the database schema is at revision {current}, the code needs "
             f"{head}: run `innospace init` first"
         )
@@ -174,6 +175,8 @@ class SchedulerProcess:
                 continue
             if not lock.waits:
                 raise SchedulerError(
+                    f"此数据库上已有调度器在运行（{lock.holder()}）；SQLite 数据库只能运行一个"
+                    "调度器，请先停止那一个（PostgreSQL 上的第二个调度器会作为备用等待） / "
                     f"another scheduler is already running on this database ({lock.holder()}); "
                     "only one scheduler may run on a SQLite database — stop that one first "
                     "(on PostgreSQL a second scheduler waits as a standby)"

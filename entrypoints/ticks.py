@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from entrypoints.bootstrap import App
 from lifecycle.clock import Clock, FixedClock
-from lifecycle.errors import SchedulerError
+from lifecycle.errors import SchedulerError, rule_words
 from workflows.cycles import open_due_cycles, send_digest
 from workflows.service import Service
 from workflows.sweeps import sweep_deadlines
@@ -58,8 +58,9 @@ def load_settings() -> TickSettings:
     except ValidationError as err:
         first = err.errors()[0]
         name = "INNOSPACE_" + "_".join(str(p) for p in first["loc"]).upper()
+        msg, got = str(first["msg"]), f"(got {first.get('input')!r})"
         raise SchedulerError(
-            f"{name}: {first['msg']} (got {first.get('input')!r})", field=name
+            f"{name} 取值无效：{rule_words(msg) or msg} / {name}: {msg} {got}", field=name
         ) from None
 
 
@@ -68,6 +69,8 @@ def digest_trigger(expr: str) -> CronTrigger:
         return CronTrigger.from_crontab(expr, timezone=SHANGHAI)
     except ValueError as err:
         raise SchedulerError(
+            f"INNOSPACE_DIGEST_CRON {expr!r} 不是有效的 crontab 表达式，须写五个字段"
+            "“分 时 日 月 星期”（北京时间），如 '30 8 * * *' / "
             f"INNOSPACE_DIGEST_CRON {expr!r} is not a valid crontab expression: {err}; write "
             "five fields 'minute hour day month weekday' (Asia/Shanghai), e.g. '30 8 * * *'",
             field="digest_cron",

@@ -151,6 +151,7 @@ class WorkCalendar:
                 off += 1
                 if off > _MAX_DAYS_OFF:
                     raise CalendarError(
+                        f"{start} 起 {_MAX_DAYS_OFF} 天内没有工作日，请检查调休设置 / "
                         f"no working day within {_MAX_DAYS_OFF} days of {start}; "
                         "check the overrides",
                         start=start.isoformat(),
@@ -250,6 +251,7 @@ class WorkCalendar:
             workdays = self._months[(year, month)] = [d for d in days if self.is_workday(d)]
         if len(workdays) < n:
             raise CalendarError(
+                f"{year} 年 {month} 月只有 {len(workdays)} 个工作日，不足 {n} 个 / "
                 f"{year}-{month:02d} has only {len(workdays)} working days, not {n}",
                 year=year,
                 month=month,

@@ -25,9 +25,11 @@ in exactly one place (``entrypoints.errors``); nothing else catches them to tran
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from lifecycle.table import STATE_LABELS
@@ -94,6 +96,286 @@ KIND_WORDS: dict[str, str] = {
 }
 
 
+#: Chinese for the rules errors state in English (``InvalidInput.rule``, ``GuardFailed.rule``),
+#: so a message reads ``field: 中文 / English (got x)`` while ``rule`` stays the English text
+#: other code compares. A key is the rule as written; ``{name}`` stands for a part that
+#: varies (any text), and the Chinese repeats it: ``{choices}`` is shown as a Chinese list
+#: (``a、b``), ``{rule}`` is a nested rule said in Chinese, and a part already written
+#: ``中文 / English`` is shown by its Chinese half. A rule that carries its own Chinese
+#: (``"须为数字 / must be a number"``) needs no entry. tests/unit/test_error_words.py fails
+#: on a raise whose English rule has neither.
+RULE_WORDS: dict[str, str] = {
+    # -- a template's rule with where it broke (first: the rule itself may be any other)
+    "{rule} [{audience}, {part}]": "{rule}［{audience}，{part}］",
+    # -- numbers, dates, choices
+    "must not be negative": "不得为负数",
+    "must be a number": "须为数字",
+    "must be a finite number": "须为有限数值",
+    "must be a number, not a yes/no value": "须为数字，不是“是/否”",
+    "must be yes/no (true or false)": "须为“是”或“否”",
+    "must be between -10^15 and 10^15": "绝对值不得超过 10^15",
+    "must be between 0 and {high}": "须在 0 至 {high} 之间",
+    "must be a whole number >= 0": "须为不小于 0 的整数",
+    "must be at least 1": "须至少为 1",
+    "must be >= 1": "须不小于 1",
+    "must be 1..12": "须为 1 至 12",
+    "must be 1, 2, 3 or 4": "须为 1、2、3 或 4",
+    "must be 1..{high} for {name}": "{name} 须为 1 至 {high}",
+    "must be 0..{high} for {name}": "{name} 须为 0 至 {high}",
+    "must be a year between {low} and {high}": "须为 {low} 至 {high} 之间的年份",
+    "must lie between {low} and {high}": "须在 {low} 至 {high} 之间",
+    "must be one of {choices}": "须为以下之一：{choices}",
+    "must be head or one of {choices}": "须为 head 或以下之一：{choices}",
+    "is required": "必填",
+    "must not be empty": "不能为空",
+    "must be a date (convert instants with local_date first)": (
+        "须为日期（时刻须先用 local_date 换算为当地日期）"
+    ),
+    "must be a timezone-aware datetime": "须为带时区的日期时间",
+    "must be an IANA time zone name": "须为 IANA 时区名称，如 Asia/Shanghai",
+    "must carry a UTC offset, e.g. 2024-03-04T09:00+08:00": (
+        "须带 UTC 时差，如 2024-03-04T09:00+08:00"
+    ),
+    "must not be in the future": "不得晚于今天",
+    "must not be before the term starts ({start})": "不得早于租期开始日（{start}）",
+    "value must be true (workday) or false (holiday)": "取值须为 true（工作日）或 false（休息日）",
+    "must be a zh-* or en-* locale": "须为 zh-* 或 en-* 语言区域",
+    "keys must be calendar years": "键须为公历年份",
+    "keys are tenancy ids": "键须为入驻记录编号",
+    "must be 1 to {high} characters": "须为 1 至 {high} 个字符",
+    "must be at most {high} characters": "最多 {high} 个字符",
+    "at most {high} fields": "最多 {high} 个字段",
+    # -- fixed choices named in the rule
+    "must be open or decide": "须为 open（开启）或 decide（决定）",
+    "must be pass, rectify or fail": "须为 pass（通过）、rectify（整改）或 fail（不通过）",
+    "must be graduation, term_expiry or voluntary (forced exits are served with exit-notice)": (
+        "须为 graduation（毕业）、term_expiry（租期届满）或 voluntary（主动退出）"
+        "（强制退出以 exit-notice 送达）"
+    ),
+    "must be workday or holiday": "须为 workday（工作日）或 holiday（休息日）",
+    "must be wecom or dingtalk": "须为 wecom（企业微信）或 dingtalk（钉钉）",
+    "must be plain, starttls or ssl": "须为 plain、starttls 或 ssl",
+    "must be DEBUG, INFO, WARNING or ERROR": "须为 DEBUG、INFO、WARNING 或 ERROR",
+    "with --staff: manager or operators": "与 --staff 同用时须为 manager 或 operators",
+    # -- the rulebook, reviews, terms
+    "unknown period; known: {choices}": "未知的期限，可用：{choices}",
+    "unknown metric; metrics are {choices}": "未知的指标，指标为：{choices}",
+    "unknown veto; vetoes are {choices}": "未知的否决项，否决项为：{choices}",
+    "unknown qualification": "未知的资质",
+    "is in no grade band": "不在任何等级区间内",
+    "a forced exit needs its trigger code": "强制退出须写明退出情形代码",
+    "must be after term_start": "须晚于租期开始日（term_start）",
+    "must be after the current end": "须晚于当前到期日",
+    "extension refused": "续期不符合规则",
+    "track {track} allows at most {cap} m²": "入驻类别 {track} 最多可分配 {cap} 平方米",
+    "overriding the rulebook's outcome ({outcome}) needs a reason": (
+        "改变规则书得出的结论（{outcome}）须写明理由"
+    ),
+    "names a tenancy without a review to decide in this cycle": (
+        "所列入驻记录在本轮没有待决定的考核"
+    ),
+    "each veto is TENANCY=CODE, e.g. 12=fraud": "每项否决须写作 租户编号=代码，例如 12=fraud",
+    # -- applications, admission, exits, windows
+    "has no application on record": "没有入驻申请记录",
+    "say which information is missing": "请写明缺少哪些材料",
+    "an operator's rejection must give its reason": "形式审查不通过须写明理由",
+    "must name the reviewer": "须写明评审专家",
+    "name the operator who takes this decision (--actor NAME)": (
+        "须写明作出此决定的经办人（--actor 姓名）"
+    ),
+    "a rejection without a valid panel must state its grounds": (
+        "未经有效评审小组不予通过须写明依据"
+    ),
+    "a valid panel has scored: decide with `approve` or `reject`": (
+        "有效评审小组已评分，请用 `approve` 或 `reject` 作出决定"
+    ),
+    "signing needs at least one allocated unit (allocate with --unit)": (
+        "签约须至少分配一个单元（用 --unit 分配）"
+    ),
+    "approval needs a recorded expert score at or above the pass line": (
+        "批准须有已记录且不低于合格线的专家评分"
+    ),
+    "an accepted objection awaits a ruling": "已受理的异议尚待裁决",
+    "a unit is listed twice": "同一单元列了两次",
+    "unit {code} is {status}, not available (a unit cannot be let twice)": (
+        "单元 {code} 状态为 {status}，不可分配（同一单元不能重复出租）"
+    ),
+    "unit {code} is let to tenancy {other} for an overlapping term": (
+        "单元 {code} 在重叠的租期内已出租给入驻记录 {other}"
+    ),
+    "has no open exit case": "没有进行中的退出案件",
+    "record the facts and evidence before serving notice": "送达通知前须先记录事实和证据",
+    "record how the notice was served": "须记录通知的送达方式",
+    "a defence was lodged: rule on it with `rule --upheld/--dismissed`": (
+        "企业已提出陈述申辩，请先用 `rule --upheld/--dismissed` 作出裁决"
+    ),
+    "a ruling must give its reasons": "裁决须写明理由",
+    "the {period} review is decided": "{period} 年度考核已作出决定",
+    "an extension is 1 to {high} days": "延期须为 1 至 {high} 天",
+    "only one extension is allowed": "只能延期一次",
+    "the {window} is already over": "{window}已结束",
+    "the {window} is already waived": "{window}已放弃",
+    "give the reference of the firm's written waiver": "须写明企业书面放弃声明的文号",
+    "the waiver's date must not be in the future": "放弃声明的日期不得晚于今天",
+    "no violation of this tenancy is in a cure period": "该入驻记录没有处于限期改正期的违规",
+    "several cure periods are open: name one with --violation ID": (
+        "有多个限期改正期尚未结束，请用 --violation ID 指定其一"
+    ),
+    "the rectification plan is already filed": "整改方案已提交",
+    # -- operations, files, keys
+    "give deadline ids or all_failed, not both or neither": (
+        "须给出期限编号或 all_failed，二者选其一"
+    ),
+    "give deadline ids or --all-failed, not both or neither": (
+        "须给出期限编号或 --all-failed，二者选其一"
+    ),
+    "give outbox ids or all_dead, not both or neither": "须给出发送记录编号或 all_dead，二者选其一",
+    "message was already sent": "该通知已发送",
+    "no sweep action handles this kind": "没有处理此类期限的自动操作",
+    "give --key or set INNOSPACE_AUDIT_KEY": "请给出 --key 或设置 INNOSPACE_AUDIT_KEY",
+    "give --public-key or set INNOSPACE_AUDIT_KEY": (
+        "请给出 --public-key 或设置 INNOSPACE_AUDIT_KEY"
+    ),
+    "a checkpoint is verified over every tenancy, not one": (
+        "检查点针对全部入驻记录核验，不能只核验一条"
+    ),
+    "no such file": "文件不存在",
+    "not a file name": "不是文件名",
+    "cannot read file: {reason}": "无法读取文件：{reason}",
+    "cannot create file: {reason}": "无法创建文件：{reason}",
+    "cannot read key file: {reason}": "无法读取密钥文件：{reason}",
+    "key file must be readable by its owner only (chmod 600), is {mode}": (
+        "密钥文件须仅限所有者读取（chmod 600），现为 {mode}"
+    ),
+    "not an Ed25519 private key in PEM: {detail}": "不是 PEM 格式的 Ed25519 私钥：{detail}",
+    "not an Ed25519 key in PEM: {detail}": "不是 PEM 格式的 Ed25519 密钥：{detail}",
+    "not a checkpoint: {detail}": "不是检查点文件：{detail}",
+    "larger than the limit of {limit} bytes": "超过 {limit} 字节的上限",
+    "must contain a JSON object": "须为 JSON 对象",
+    "not valid JSON (line {line}, column {column}): {detail}": (
+        "不是有效的 JSON（第 {line} 行第 {column} 列）：{detail}"
+    ),
+    "not valid JSON: {detail}": "不是有效的 JSON：{detail}",
+    "nested deeper than {limit} levels": "嵌套超过 {limit} 层",
+    "each line is DATE,workday|holiday[,note]": "每行须写作 日期,workday|holiday[,备注]",
+    # -- databases, delivery, webhooks
+    "only sqlite and postgresql are supported": "仅支持 sqlite 和 postgresql",
+    "must be a path or an SQLAlchemy URL": "须为文件路径或 SQLAlchemy URL",
+    "inbox delivery supports sqlite and postgresql": "站内信投递仅支持 sqlite 和 postgresql",
+    "must contain an email address": "须包含电子邮箱地址",
+    "plain sends INNOSPACE_SMTP_USERNAME and INNOSPACE_SMTP_PASSWORD unencrypted: use starttls "
+    "or ssl, or set INNOSPACE_SMTP_ALLOW_PLAINTEXT_AUTH=1 for a relay on this host (loopback)": (
+        "plain 模式会以明文发送 INNOSPACE_SMTP_USERNAME 和 INNOSPACE_SMTP_PASSWORD：请改用 "
+        "starttls 或 ssl，或对本机（loopback）上的中继设置 INNOSPACE_SMTP_ALLOW_PLAINTEXT_AUTH=1"
+    ),
+    "must be 1–200 characters without spaces": "须为 1–200 个字符，不含空格",
+    "a webhook's signing key is generated, not given": "Webhook 的签名密钥由系统生成，不能指定",
+    "must not contain spaces or control characters": "不得含空格或控制字符",
+    "must name a host": "须写明主机名",
+    "must not carry a #fragment": "不得带 #片段",
+    "is not a valid URL": "不是有效的 URL",
+    "must be message keys (innospace templates list)": "须为通知键（见 innospace templates list）",
+    'must be an ETag such as "7"': '须为 ETag，如 "7"',
+    # -- notices and their templates
+    "give a firm id or USCC, or --staff (not both)": (
+        "须给出企业编号或统一社会信用代码，或 --staff（二者选其一）"
+    ),
+    "only applies with --staff": "仅与 --staff 同用",
+    "--file needs --part: which part the file replaces": (
+        "--file 须与 --part 同用，指明文件替换哪一部分"
+    ),
+    "say who edited the template": "须写明模板的修改人",
+    "template source is empty": "模板内容为空",
+    "template source is {size} characters (limit {limit})": (
+        "模板内容有 {size} 个字符（上限 {limit}）"
+    ),
+    "template nested too deeply to compile": "模板嵌套过深，无法编译",
+    "not in the message catalog": "不在通知目录中",
+    "context for audience {audience} lacks {choices}": "面向 {audience} 的上下文缺少：{choices}",
+    "no copy for audience {audience}; the message goes to {choices}": (
+        "没有面向 {audience} 的文案；此通知发给：{choices}"
+    ),
+    "legal notice lacks section(s) {choices}": "法律文书缺少以下部分：{choices}",
+    "rendering stopped: {detail} ({seconds} s, {memory} MiB)": (
+        "渲染已中止：{detail}（限时 {seconds} 秒、内存 {memory} MiB）"
+    ),
+    "{count} problem(s) found": "发现 {count} 个问题",
+    "line {line}: {detail}": "第 {line} 行：{detail}",
+    # -- periods and settings, as pydantic words their refusal
+    "Value error, period {text} is not '<amount><wd|d|m>' optionally followed by 'civil' or "
+    "'inclusive' (e.g. '5wd', '90d', '6m', '5wd inclusive')": (
+        "期限 {text} 须写作“数量+单位”（wd 工作日、d 自然日、m 月），可再加 civil 或 "
+        "inclusive，如 '5wd'、'90d'、'6m'、'5wd inclusive'"
+    ),
+    "Value error, an inclusive period needs an amount of at least 1": "含首日计算的期限至少为 1",
+    "Value error, inclusive counting applies to day periods, not months": (
+        "含首日计算只适用于按日计算的期限，不适用于按月计算的期限"
+    ),
+    "Value error, {rule}": "取值无效：{rule}",
+    "Field required": "必填",
+    "Input should be a valid integer, unable to parse string as an integer": "须为整数",
+    "Input should be a valid number, unable to parse string as a number": "须为数字",
+    "Input should be a valid boolean, unable to interpret input": "须为“是”或“否”",
+    "Input should be greater than or equal to {low}": "须不小于 {low}",
+    "Input should be greater than {low}": "须大于 {low}",
+    "Input should be less than or equal to {high}": "须不大于 {high}",
+    "Input should be less than {high}": "须小于 {high}",
+    "String should have at least {low} characters": "至少 {low} 个字符",
+    "String should have at most {high} characters": "最多 {high} 个字符",
+}
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@cache
+def _rule_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The keys of :data:`RULE_WORDS` with parts that vary, as patterns (in the table's order:
+    a specific key before a general one)."""
+    patterns = []
+    for en, zh in RULE_WORDS.items():
+        parts = _PLACEHOLDER.split(en)  # text, name, text, name, …, text
+        if len(parts) == 1:
+            continue
+        regex = "".join(
+            re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+        )
+        patterns.append((re.compile(regex, re.DOTALL), zh))
+    return tuple(patterns)
+
+
+def _zh_part(name: str, value: str) -> str:
+    if name == "rule":
+        return rule_words(value) or _zh_half(value)
+    if name == "choices":
+        return "、".join(value.split(", "))
+    return _zh_half(value)
+
+
+def _zh_half(text: str) -> str:
+    zh, sep, _en = text.partition(" / ")
+    return zh if sep and _CJK.search(zh) else text
+
+
+def rule_words(rule: str) -> str | None:
+    """The Chinese of an English ``rule`` (:data:`RULE_WORDS`), None when it has no entry."""
+    found = RULE_WORDS.get(rule)
+    if found is not None:
+        return found
+    for pattern, zh in _rule_patterns():
+        match = pattern.fullmatch(rule)
+        if match is not None:
+            return zh.format_map({k: _zh_part(k, v) for k, v in match.groupdict().items()})
+    return None
+
+
+def bilingual(rule: str) -> str:
+    """``rule`` as a person reads it, ``中文 / English``: the catalog's Chinese before an
+    English rule; a rule that says it in Chinese itself (or has no entry) as it is."""
+    zh = rule_words(rule)
+    return f"{zh} / {rule}" if zh is not None else rule
+
+
 class NotFound(InnospaceError):
     code = "not_found"
 
@@ -109,11 +391,15 @@ class NotFound(InnospaceError):
 class InvalidInput(InnospaceError):
     code = "invalid_input"
 
+    #: The refused value as the message quotes it, `` (got 'x')``; "" when none was given.
+    got = ""
+
     def __init__(self, field: str, rule: str, value: object = None) -> None:
         shown = "" if value is None else f" (got {_quoted(value)})"
-        super().__init__(f"{field}: {rule}{shown}", field=field, rule=rule)
+        super().__init__(f"{field}: {bilingual(rule)}{shown}", field=field, rule=rule)
         self.field = field
         self.rule = rule
+        self.got = shown
 
 
 #: How much of a refused value a message quotes (a 50 MB line is named, not repeated).
@@ -189,8 +475,17 @@ class GuardFailed(Conflict):
     code = "guard_failed"
 
     def __init__(self, tenancy_id: int | None, trigger: str, rule: str) -> None:
+        en = f"tenancy {tenancy_id}: '{trigger}' refused: {rule}"
+        zh_who = f"入驻记录 {tenancy_id} " if tenancy_id is not None else "该入驻记录"
+        zh = rule_words(rule)
+        if zh is not None:
+            message = f"{zh_who}不能执行 {trigger}：{zh} / {en}"
+        elif _CJK.search(rule):  # the rule says it in both languages itself
+            message = f"{zh_who}不能执行 {trigger}：{rule}"
+        else:
+            message = en
         super().__init__(
-            f"tenancy {tenancy_id}: '{trigger}' refused: {rule}",
+            message,
             tenancy_id=tenancy_id,
             trigger=trigger,
             rule=rule,

@@ -205,10 +205,13 @@ def check_templates(renderer: Renderer, overrides: Overrides | None = None) -> l
     known = {s.template(loc, part) for s in CATALOG.values() for loc in LOCALES for part in PARTS}
     for name in renderer.env.list_templates(filter_func=lambda n: n.endswith(".j2")):
         if "/" in name and name not in known:
-            problems.append(f"{name}: not a template of any catalog message")
+            problems.append(f"{name}: 不属于任何通知的模板 / not a template of any catalog message")
     for name, locale, part in sorted(overrides or {}):
         if name not in CATALOG or locale not in LOCALES or part not in PARTS:
-            problems.append(f"override {locale}/{name}.{part}: no such message, locale or part")
+            problems.append(
+                f"override {locale}/{name}.{part}: 没有这个通知、语言或部分 / "
+                "no such message, locale or part"
+            )
     return problems
 
 

@@ -333,7 +333,7 @@ class Renderer:
             detail = (
                 f"line {err.lineno}: {err.message}"
                 if isinstance(err, TemplateSyntaxError)
-                else f"{type(err).__name__}: {err}"
+                else f"模板渲染出错：{err}（{type(err).__name__}） / {type(err).__name__}: {err}"
             )
             raise InvalidTemplate(label, detail) from err
 

@@ -308,10 +308,14 @@ def decide_cycle_batch(
         if cohort.still_open:
             dues = [d for _, d in cohort.still_open if d is not None]
             until = f" until {max(dues).isoformat()}" if dues else ""
+            zh_until = f"，截止 {max(dues).isoformat()}" if dues else ""
+            tenancies = ", ".join(str(t) for t, _ in cohort.still_open)
             raise Conflict(
+                f"空间 {space.code} {period} 年度仍有 {len(cohort.still_open)} 项考核未截止"
+                f"{zh_until}；本轮须在截止后统一决定（入驻记录 {tenancies}） / "
                 f"{len(cohort.still_open)} review(s) of {space.code} for {period} are still "
                 f"open{until}; the cohort is decided after the deadline (tenancies "
-                f"{', '.join(str(t) for t, _ in cohort.still_open)})",
+                f"{tenancies})",
                 space=space.code,
                 period=period,
             )

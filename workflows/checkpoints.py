@@ -137,7 +137,10 @@ def take(service: Service, key: Ed25519PrivateKey) -> cp.SignedCheckpoint:
                 *(report.opportunities or audit.OpportunityReport()).problems,
             ]
             shown = "; ".join(str(p) for p in problems[:5])
-            raise IntegrityError(f"no checkpoint signed: {len(problems)} audit problem(s): {shown}")
+            raise IntegrityError(
+                f"未签署检查点：审计发现 {len(problems)} 处问题：{shown} / "
+                f"no checkpoint signed: {len(problems)} audit problem(s): {shown}"
+            )
         chains = audit.opportunity_chains(w.session.connection())
         return list(heads.values()), [
             cp.ChainHead(subject, subject_id, len(events), str(events[-1]["hash"]))

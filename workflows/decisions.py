@@ -186,10 +186,13 @@ def decide_cycle(
     still_open = [m for m in members if m.status == "open"]
     if still_open:
         last = max(m.review.due_on for m in still_open if m.review.due_on is not None)
+        tenancies = ", ".join(str(m.tenancy_id) for m in still_open)
         raise Conflict(
+            f"空间 {space.code} {period} 年度仍有 {len(still_open)} 项考核未截止，截止 "
+            f"{last.isoformat()}；本轮须在截止后统一决定（入驻记录 {tenancies}） / "
             f"{len(still_open)} review(s) of {space.code} for {period} are still open "
             f"until {last.isoformat()}; the cohort is decided after the deadline "
-            f"(tenancies {', '.join(str(m.tenancy_id) for m in still_open)})",
+            f"(tenancies {tenancies})",
             space=space.code,
             period=period,
         )

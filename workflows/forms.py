@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from db.effects import TenancyRow
 from lifecycle import rulebook as rbook
-from lifecycle.errors import InnospaceError, InvalidInput
+from lifecycle.errors import InnospaceError, InvalidInput, rule_words
 from lifecycle.rulebook import ApplicationProfile, HardRequirement, Metric, Rulebook
 from lifecycle.rulebook.model_review import Veto
 from lifecycle.table import STATE_LABELS, STATES, TERMINAL, UNDER_REVIEW
@@ -457,16 +457,6 @@ def shown_value(value: object) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-_RULES_ZH = {
-    "must not be negative": "不得为负数",
-    "must be a finite number": "须为有限数值",
-    "must be a number": "须为数字",
-    "must be a number, not a yes/no value": "须为数字，不是“是/否”",
-    "must be yes/no (true or false)": "须为“是”或“否”",
-    rbook.FIGURE_BOUND_RULE: "绝对值不得超过 10^15",
-}
-
-
 def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, Problem | None]:
     """One figure, as typed in a sheet or a JSON file, normalised (是/否 to bool, numeric
     text to a number) and checked with ``validate_figures``; the problem names the unit."""
@@ -490,7 +480,7 @@ def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, 
     try:
         checked = rbook.validate_figures(rb, {spec.code: value}, complete=False)
     except InvalidInput as err:
-        rule_zh = _RULES_ZH.get(err.rule, f"不符合规则：{err.rule}")
+        rule_zh = rule_words(err.rule) or f"不符合规则：{err.rule}"
         return None, _problem(spec, f"{rule_zh}{unit}", f"{err.rule}{unit_en}", value)
     return checked[spec.code], None
 

@@ -91,14 +91,14 @@ def _robot_secret(secret: str | None) -> str | None:
 def disable_endpoint(w: Work, cmd: DisableEndpoint) -> dict[str, Any]:
     row = _endpoint(w, cmd.endpoint_id, cmd.kind)
     if row.disabled_at is not None:
-        raise Conflict(f"endpoint {row.id} is disabled already")
+        raise Conflict(f"推送地址 {row.id} 已停用 / endpoint {row.id} is disabled already")
     return _listed(_changed(w, row, disabled_at=w.now))
 
 
 def rotate_secret(w: Work, cmd: RotateSecret) -> dict[str, Any]:
     row = _endpoint(w, cmd.endpoint_id, hooks.WEBHOOK)
     if row.disabled_at is not None:
-        raise Conflict(f"endpoint {row.id} is disabled")
+        raise Conflict(f"推送地址 {row.id} 已停用 / endpoint {row.id} is disabled")
     secret = hooks.new_secret()
     return {**_listed(_changed(w, row, secret=secret)), "signing_key": secret}
 

@@ -246,7 +246,10 @@ class Lease:
         transaction, still carries this process's token and has not expired."""
         token = self.token
         if token is None:
-            raise LeaseLost("this scheduler no longer holds the lease: nothing written")
+            raise LeaseLost(
+                "本调度器已不再持有租约，未写入任何数据 / "
+                "this scheduler no longer holds the lease: nothing written"
+            )
         columns: list[Any] = [LEASE.c.token, LEASE.c.holder, LEASE.c.expires_at]
         if self.postgres:  # in the same statement: from the moment the row is locked
             ms = str(max(1000, int(self.interval * 1000)))
@@ -255,7 +258,10 @@ class Lease:
             select(*columns).where(LEASE.c.name == LEASE_NAME).with_for_update()
         ).first()
         if row is None or row.token != token:
+            holder = row.holder if row else "无"
             raise LeaseLost(
+                f"调度租约已转给 {holder}（令牌 {row.token if row else '—'}），"
+                f"本进程的令牌 {token} 已失效，未写入任何数据 / "
                 f"the scheduler lease has passed to {row.holder if row else 'no one'} "
                 f"(token {row.token if row else '—'}); this process's token {token} is stale: "
                 "nothing written",
@@ -264,6 +270,8 @@ class Lease:
         now = self._now(conn)
         if row.expires_at <= now:
             raise LeaseLost(
+                f"调度租约（令牌 {token}）已于 {row.expires_at.isoformat()} 到期且未续期，"
+                "未写入任何数据 / "
                 f"the scheduler lease (token {token}) expired at {row.expires_at.isoformat()} "
                 "without renewal: nothing written",
                 token=token,
@@ -348,6 +356,7 @@ def make_lease(engine: Engine, *, seconds: float, wall_clock: Callable[[], datet
     database = engine.url.database
     if not database or database == ":memory:":
         raise SchedulerError(
+            "调度器须使用数据库文件或 PostgreSQL，不能使用内存中的 SQLite 数据库 / "
             "the scheduler needs a database file or PostgreSQL, not an in-memory SQLite database"
         )
     guard = FileLock(Path(database).resolve(), wall_clock=wall_clock)

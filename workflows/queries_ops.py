@@ -224,6 +224,8 @@ def review_calendar_warnings(w: Work) -> list[str]:
             warnings.append(f"space {space.code}: {err.message}")
         except CalendarError as err:
             raise SchedulerError(
+                f"空间 {space.code}：规则书的 review.calendar 无法用于 {year} 年，请修正规则书"
+                f"（innospace rules load … --space {space.code}） / "
                 f"space {space.code}: the rulebook's review.calendar cannot be applied to "
                 f"{year}: {err.message}; fix the rulebook (innospace rules load … --space "
                 f"{space.code})",
@@ -231,6 +233,7 @@ def review_calendar_warnings(w: Work) -> list[str]:
             ) from None
         except InnospaceError as err:
             raise SchedulerError(
+                f"空间 {space.code} 的规则书无法使用 / "
                 f"space {space.code}: its rulebook cannot be used: {err.message}",
                 space=space.code,
             ) from None

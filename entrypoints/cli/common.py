@@ -132,8 +132,7 @@ def echo_error(err: InnospaceError) -> None:
     if isinstance(err, InvalidInput) and isinstance(field, str) and isinstance(rule, str):
         from entrypoints.cli.wording import choice_refused
 
-        got = message.removeprefix(f"{field}: {rule}")  # " (got 'x')", as InvalidInput puts it
-        message = choice_refused(field, rule, got if got != message else "") or message
+        message = choice_refused(field, rule, err.got) or message
     typer.echo(f"错误 [{title}] (exit {exit_code(err)}): {redact_passwords(message)}", err=True)
 
 

@@ -306,7 +306,10 @@ def verify_all(as_json: Json = False) -> None:
     )
     emit(report, as_json, text)
     if not report["ok"]:
-        raise IntegrityError(f"opportunity chains broken in {len(report['problems'])} place(s)")
+        count = len(report["problems"])
+        raise IntegrityError(
+            f"机会清单审计链有 {count} 处断裂 / opportunity chains broken in {count} place(s)"
+        )
 
 
 # ---- numbered lists ---------------------------------------------------------------------------
@@ -406,7 +409,8 @@ def verify(number: NumberArg, as_json: Json = False) -> None:
     report = get_app().service.query(qo.verify_list, number=number)
     emit(report, as_json, "完整 / verified" if report["ok"] else "\n".join(report["problems"]))
     if not report["ok"]:
-        raise IntegrityError(f"list {number}: {len(report['problems'])} problem(s)")
+        count = len(report["problems"])
+        raise IntegrityError(f"清单 {number}：{count} 处问题 / list {number}: {count} problem(s)")
 
 
 # ---- land -------------------------------------------------------------------------------------

@@ -162,7 +162,8 @@ def audit_verify(
                 opportunities.problems,
             )
     if not report.ok:
-        raise IntegrityError(f"audit chain broken in {report.problem_count} place(s)")
+        count = report.problem_count
+        raise IntegrityError(f"审计链有 {count} 处断裂 / audit chain broken in {count} place(s)")
 
 
 def _verdict(counted: str, intact: str, problems: Sequence[object]) -> None:

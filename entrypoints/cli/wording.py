@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from lifecycle.errors import GuardFailed, TransitionNotAllowed
+from lifecycle.errors import GuardFailed, TransitionNotAllowed, bilingual
 from lifecycle.table import STATE_LABELS
 
 #: The command an operator types for each trigger (the table's and the record-only actions).
@@ -104,9 +104,10 @@ def transition_refused(err: TransitionNotAllowed) -> str:
 
 def guard_refused(err: GuardFailed) -> str:
     """A rule's refusal as the operator reads it: the tenancy, the command they typed and the
-    rule's whole text (``tenancy 1: 'approve' refused: …`` named the engine's trigger)."""
+    rule's whole text, Chinese first (``tenancy 1: 'approve' refused: …`` named the engine's
+    trigger)."""
     who = f"入驻记录 {err.tenancy_id} " if err.tenancy_id is not None else "该入驻记录"
-    return f"{who}不能执行 `innospace {command_of(err.trigger)}`，规则不允许：{err.rule}"
+    return f"{who}不能执行 `innospace {command_of(err.trigger)}`，规则不允许：{bilingual(err.rule)}"
 
 
 def step_line(data: Mapping[str, object]) -> str:

@@ -167,5 +167,8 @@ def rule_for(route_name: str) -> Rule:
     """The rule of a route; a route without one is refused (and fails the matrix test)."""
     rule = POLICY.get(route_name)
     if rule is None:
-        raise Forbidden(f"route {route_name} has no authorization rule", route=route_name)
+        raise Forbidden(
+            f"接口 {route_name} 没有授权规则 / route {route_name} has no authorization rule",
+            route=route_name,
+        )
     return rule

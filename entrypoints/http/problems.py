@@ -23,6 +23,7 @@ from lifecycle.errors import (
     StaleTenancy,
     TooManyAttempts,
     Unauthorized,
+    bilingual,
 )
 from lifecycle.validation_words import said
 
@@ -140,7 +141,7 @@ async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     errors = None
     if isinstance(exc, InvalidInput):
-        errors = [{"field": str(exc.field), "message": str(exc.rule)}]
+        errors = [{"field": str(exc.field), "message": bilingual(str(exc.rule))}]
     if isinstance(exc, StaleTenancy):
         context["current_version"] = exc.context.get("actual")
         if exc.context.get("actual") is not None:

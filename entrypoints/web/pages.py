@@ -41,6 +41,8 @@ from lifecycle.errors import (
     NotFound,
     TransitionNotAllowed,
     Unauthorized,
+    bilingual,
+    rule_words,
 )
 from lifecycle.table import STATE_LABELS
 from workflows import identity
@@ -214,7 +216,9 @@ async def page(request: Request) -> AsyncIterator[Page]:
     name = getattr(route, "name", "")
     rule: Rule | None = page_rule(name)
     if rule is None:
-        raise Forbidden(f"page {name} has no authorization rule", route=name)
+        raise Forbidden(
+            f"页面 {name} 没有授权规则 / page {name} has no authorization rule", route=name
+        )
     app, signer = app_of(request), signer_of(request)
     lang = language(request)
     form: FormData | None = None
@@ -310,14 +314,17 @@ def describe(
         # The same words whatever the record: a page never confirms what exists elsewhere.
         return pick("未找到该记录，或您无权查看 / no such record, or not yours to see", lang)
     if isinstance(exc, InvalidInput):
-        rule = pick(exc.rule, lang)
+        rule = pick(bilingual(exc.rule), lang)
         zh, en = (labels or {}).get(exc.field, (exc.field, exc.field))
         return f"{zh}：{rule}" if lang == "zh" else f"{en}: {rule}"
     if isinstance(exc, GuardFailed):
         # The rule's whole text: its halves are not always "中文 / English" (a window's
         # refusal names the window, its end and the waiver in turn), and cutting it at the
         # first " / " showed an English half and lost the reason.
-        return f"规则不允许此操作：{exc.rule}" if lang == "zh" else f"Refused by a rule: {exc.rule}"
+        # An English rule is said by its Chinese (RULE_WORDS) on a Chinese page.
+        if lang == "zh":
+            return f"规则不允许此操作：{rule_words(exc.rule) or exc.rule}"
+        return f"Refused by a rule: {exc.rule}"
     if isinstance(exc, TransitionNotAllowed):
         zh_state, en_state = STATE_LABELS.get(exc.state, (exc.state, exc.state))
         return (

@@ -24,7 +24,7 @@ from starlette.datastructures import UploadFile
 from entrypoints.web import jobs
 from entrypoints.web.listing import XLSX, Column, list_params, paged, xlsx_response
 from entrypoints.web.pages import PageDep, describe
-from lifecycle.errors import Conflict, InvalidInput, NotFound
+from lifecycle.errors import Conflict, InvalidInput, NotFound, bilingual
 from workflows import excel, forms, ledgers, queries, queries_http
 from workflows import queries_cycles_pages as q
 from workflows.commands import SubmitReview
@@ -317,7 +317,7 @@ def import_figures(page: PageDep, space: str, period: int) -> Response:
                 "column": None,
                 "field": err.field,
                 "label_zh": "",
-                "expected_zh": err.rule,
+                "expected_zh": bilingual(err.rule),
                 "expected_en": "",
                 "given": None,
             }

@@ -164,7 +164,7 @@ def test_a_long_text_over_its_limit_is_refused(cli: Cli, space: str) -> None:
     line = cli.refused(2, "object", str(t), "--by", "张三", "--grounds", f"@{path}")
     assert "grounds: 不得超过 20,000 个字符" in line
     missing = cli.refused(2, "object", str(t), "--by", "张三", "--grounds", "@/nonexistent.txt")
-    assert "grounds: cannot read file" in missing
+    assert "grounds: 无法读取文件：" in missing and " / cannot read file: " in missing
 
 
 # ---- item 11: every problem of a profile or figures file at once -----------------------------
@@ -256,3 +256,17 @@ def test_a_reason_items_or_actor_over_its_limit_is_refused(cli: Cli, space: str)
     actor = cli.refused(2, "request-info", str(t), "--items", "营业执照", "--actor", "张" * 101)
     assert "actor: 不得超过" in actor and "个字符" in actor  # refused, never cut short
     assert cli.json("show", str(t))["state"] == "evaluating"
+
+
+def test_a_refused_value_is_said_in_chinese_first_with_the_english_after(
+    cli: Cli, space: str
+) -> None:
+    """The operator typed a year outside the review periods: the line said only "period: must
+    be a year between 2000 and 2024"; now the rule comes in Chinese, then in English, once."""
+    t = _admitted(cli, random.Random(13))
+    cli.ok("sign", str(t), *SIGN)
+    line = cli.refused(2, "review", "open", str(t), "--period", "1999")
+    assert line == (
+        "错误 [输入无效 / invalid input] (exit 2): period: 须为 2000 至 2024 之间的年份 / "
+        "must be a year between 2000 and 2024 (got 1999)"
+    )

@@ -192,7 +192,7 @@ BAD_INPUTS: list[tuple[str, list[str], int, str]] = [
         "malformed profile file",
         ["apply", "1", "MC3", "--profile", "{bad}"],
         2,
-        "profile: not valid JSON",
+        "profile: 不是有效的 JSON（第 1 行第 2 列）：",
     ),
     (
         "score outside its band",

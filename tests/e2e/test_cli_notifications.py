@@ -403,7 +403,7 @@ def test_templates_check_preview_set_and_history(cli: Cli, world: World, server:
     assert "'sign_on' is undefined" in refused(2, "admitted", "{{ sign_on|date }}")
     assert "lacks section" in refused(2, "exit_notice", "请于期限内腾退。")
     assert "line 2" in refused(2, "admitted", "ok\n{% if %}")
-    assert "file: cannot read file" in refused(2, "admitted", None)
+    assert "file: 无法读取文件：" in refused(2, "admitted", None)
     assert "locale:" in refused(2, "admitted", "x", "--locale", "fr")
     assert "message nope not found" in refused(3, "nope", "x")
     err = cli.fails(
@@ -458,10 +458,11 @@ def test_templates_check_reports_an_override_broken_after_it_was_stored(
         )
         s.commit()
     code, out, err = cli("templates", "check")
-    assert code == 2 and "templates: 1 problem(s) found" in err
+    assert code == 2 and "templates: 发现 1 个问题 / 1 problem(s) found" in err
     assert out.splitlines() == [
         "admitted [en, firm, sample 1]: en/admitted.txt.j2 "
-        "(override r1): UndefinedError: 'sign_on' is undefined"
+        "(override r1): 模板渲染出错：'sign_on' is undefined（UndefinedError） / "
+        "UndefinedError: 'sign_on' is undefined"
     ]
     code, out, _ = cli("templates", "check", "--json")
     report = json.loads(out)

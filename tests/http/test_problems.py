@@ -203,3 +203,19 @@ def test_cors_is_closed(world: World) -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_an_invalid_input_says_its_rule_in_chinese_first(world: World) -> None:
+    """A state that does not exist: the detail and the field's message give the rule in
+    Chinese, then in English (the rule was English only)."""
+    response = world.client("admin").get("/api/tenancies", params={"state": "flying"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["detail"].startswith("state: 须为以下之一：applied、")
+    assert body["detail"].endswith(" (got 'flying')")
+    assert " / must be one of applied, " in body["detail"]
+    [error] = body["errors"]
+    assert error["field"] == "state"
+    assert error["message"].startswith("须为以下之一：applied、")
+    assert error["message"].count("须为以下之一") == 1
+    assert " / must be one of applied, " in error["message"]

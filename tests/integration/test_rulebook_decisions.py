@@ -382,12 +382,12 @@ def test_benefits_are_clawed_back_pro_rata_on_a_voluntary_exit_and_must_be_valid
 
     before = counts(engine)
     for bad, message in (
-        ({"kind": "cash"}, "benefit.kind: must be one of rent_free"),
-        ({"amount_yuan": -1}, "benefit.amount_yuan: must not be negative"),
-        ({"amount_yuan": "lots"}, "benefit.amount_yuan: must be a number"),
+        ({"kind": "cash"}, "benefit.kind: 须为以下之一：rent_free.* / must be one of rent_free"),
+        ({"amount_yuan": -1}, "benefit.amount_yuan: 不得为负数 / must not be negative"),
+        ({"amount_yuan": "lots"}, "benefit.amount_yuan: 须为数字 / must be a number"),
         ({"commitment_months": -3}, "benefit.commitment_months"),
-        ({"granted_on": date(2025, 5, 1)}, "granted_on: must not be in the future"),
-        ({"granted_on": date(2024, 3, 1)}, "granted_on: must not be before"),
+        ({"granted_on": date(2025, 5, 1)}, "granted_on: 不得晚于今天 / must not be in the future"),
+        ({"granted_on": date(2024, 3, 1)}, "granted_on: 不得早于租期开始日.* / must not be before"),
     ):
         with pytest.raises(InvalidInput, match=message):
             record(**bad)

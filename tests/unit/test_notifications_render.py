@@ -212,7 +212,7 @@ def test_the_sandbox_refuses_overrides_that_reach_python_internals(
 
 
 def test_an_override_with_a_syntax_error_is_refused_with_its_line(renderer: Renderer) -> None:
-    with pytest.raises(InvalidTemplate, match=r"override r1\): line 2"):
+    with pytest.raises(InvalidTemplate, match=r"override r1\): 第 2 行：.* / line 2: "):
         renderer.render(
             "admitted",
             "zh-CN",

@@ -357,3 +357,33 @@ def test_a_waiver_is_offered_only_while_a_window_is_open(world: World) -> None:
     assert "/actions/waive_window" in page
     form = operator.get(url).text
     assert 'value="cure"' in form and 'value="objection"' not in form
+
+
+def test_a_refused_form_says_the_rule_in_chinese_on_a_chinese_page(world: World) -> None:
+    """A benefit dated after today: the console said "给予日期：must not be in the future" (the
+    field in Chinese, its rule in English); the rule is now said in Chinese, once."""
+    from web_exit_support import make_resident
+
+    from workflows.console_actions import BENEFIT_KINDS
+
+    tid = make_resident(world)
+    operator = signed_in(world, "operator")
+    url = f"/console/tenancies/{tid}/actions/record_benefit"
+    fields = {"kind": BENEFIT_KINDS[0][0], "amount_yuan": "5000", "granted_on": "2030-01-01"}
+    form = _form(world, operator, url, tid, **fields)
+    refused = operator.post(url, data=form)
+    assert refused.status_code == 422, refused.text
+    assert "给予日期：不得晚于今天" in refused.text
+    assert refused.text.count("不得晚于今天") == 1
+    assert "must not be in the future" not in refused.text
+    assert world.version(tid) == int(form["version"])
+
+
+def test_a_rule_written_in_english_is_said_by_its_chinese_on_a_chinese_page() -> None:
+    from entrypoints.web.pages import describe
+    from lifecycle.errors import GuardFailed
+
+    rule = "signing needs at least one allocated unit (allocate with --unit)"
+    err = GuardFailed(3, "sign", rule)
+    assert describe(err, "zh") == "规则不允许此操作：签约须至少分配一个单元（用 --unit 分配）"
+    assert describe(err, "en") == f"Refused by a rule: {rule}"
