@@ -364,12 +364,13 @@ def test_a_refused_form_says_the_rule_in_chinese_on_a_chinese_page(world: World)
     field in Chinese, its rule in English); the rule is now said in Chinese, once."""
     from web_exit_support import make_resident
 
-    from workflows.console_actions import BENEFIT_KINDS
+    from workflows.console_actions import CHOICES
 
     tid = make_resident(world)
     operator = signed_in(world, "operator")
     url = f"/console/tenancies/{tid}/actions/record_benefit"
-    fields = {"kind": BENEFIT_KINDS[0][0], "amount_yuan": "5000", "granted_on": "2030-01-01"}
+    kind = CHOICES["benefit_kinds"][0][0]
+    fields = {"kind": kind, "amount_yuan": "5000", "granted_on": "2030-01-01"}
     form = _form(world, operator, url, tid, **fields)
     refused = operator.post(url, data=form)
     assert refused.status_code == 422, refused.text
