@@ -22,6 +22,7 @@ from entrypoints.lazy import LazyHandlers
 from entrypoints.settings import EARLIEST_DATE, LATEST_DATE, Settings
 from lifecycle.clock import Clock, FixedClock
 from lifecycle.errors import InvalidInput
+from lifecycle.validation_words import said
 from workflows.service import Service
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ def load_settings() -> Settings:
     except ValidationError as err:
         first = err.errors()[0]
         name = "INNOSPACE_" + "_".join(str(p) for p in first["loc"]).upper()
-        raise InvalidInput(name, first["msg"]) from None
+        raise InvalidInput(name, said(first)) from None
     check_settings(settings)
     return settings
 

@@ -25,7 +25,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from entrypoints.bootstrap import App
 from lifecycle.clock import Clock, FixedClock
-from lifecycle.errors import SchedulerError, rule_words
+from lifecycle.errors import SchedulerError
+from lifecycle.validation_words import said
 from workflows.cycles import open_due_cycles, send_digest
 from workflows.service import Service
 from workflows.sweeps import sweep_deadlines
@@ -58,9 +59,9 @@ def load_settings() -> TickSettings:
     except ValidationError as err:
         first = err.errors()[0]
         name = "INNOSPACE_" + "_".join(str(p) for p in first["loc"]).upper()
-        msg, got = str(first["msg"]), f"(got {first.get('input')!r})"
         raise SchedulerError(
-            f"{name} 取值无效：{rule_words(msg) or msg} / {name}: {msg} {got}", field=name
+            f"{name} 取值无效 / invalid value: {said(first)} (got {first.get('input')!r})",
+            field=name,
         ) from None
 
 

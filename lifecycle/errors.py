@@ -302,27 +302,18 @@ RULE_WORDS: dict[str, str] = {
     "{count} problem(s) found": "发现 {count} 个问题",
     "line {line}: {detail}": "第 {line} 行：{detail}",
     # -- periods and settings, as pydantic words their refusal
-    "Value error, period {text} is not '<amount><wd|d|m>' optionally followed by 'civil' or "
+    "period {text} is not '<amount><wd|d|m>' optionally followed by 'civil' or "
     "'inclusive' (e.g. '5wd', '90d', '6m', '5wd inclusive')": (
         "期限 {text} 须写作“数量+单位”（wd 工作日、d 自然日、m 月），可再加 civil 或 "
         "inclusive，如 '5wd'、'90d'、'6m'、'5wd inclusive'"
     ),
-    "Value error, an inclusive period needs an amount of at least 1": "含首日计算的期限至少为 1",
-    "Value error, inclusive counting applies to day periods, not months": (
+    "an inclusive period needs an amount of at least 1": "含首日计算的期限至少为 1",
+    "inclusive counting applies to day periods, not months": (
         "含首日计算只适用于按日计算的期限，不适用于按月计算的期限"
     ),
-    "Value error, {rule}": "取值无效：{rule}",
-    "Field required": "必填",
-    "Input should be a valid integer, unable to parse string as an integer": "须为整数",
-    "Input should be a valid number, unable to parse string as a number": "须为数字",
-    "Input should be a valid boolean, unable to interpret input": "须为“是”或“否”",
-    "Input should be greater than or equal to {low}": "须不小于 {low}",
-    "Input should be greater than {low}": "须大于 {low}",
-    "Input should be less than or equal to {high}": "须不大于 {high}",
-    "Input should be less than {high}": "须小于 {high}",
-    "String should have at least {low} characters": "至少 {low} 个字符",
-    "String should have at most {high} characters": "最多 {high} 个字符",
 }
+# pydantic's own refusals ("Field required", "Input should be …") are said by their error type
+# and limits in lifecycle.validation_words, not by their English here.
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

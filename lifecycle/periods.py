@@ -112,7 +112,9 @@ class Period(BaseModel, frozen=True, extra="forbid"):
         try:
             return cls.model_validate(text)
         except ValidationError as exc:
-            reason = "; ".join(str(err["msg"]) for err in exc.errors())
+            reason = "; ".join(
+                str(err["msg"]).removeprefix("Value error, ") for err in exc.errors()
+            )
             raise InvalidInput("period", reason, text) from exc
 
     def describe(self, locale: str = "zh-CN") -> str:

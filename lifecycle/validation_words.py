@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from lifecycle.errors import rule_words
+
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 #: The Chinese for an error type; ``{name}`` is a value of the error's ``ctx``.
@@ -56,7 +58,7 @@ ZH: dict[str, str] = {
     "json_invalid": "不是有效的 JSON",
     "json_type": "不是有效的 JSON",
     "url_parsing": "不是有效的网址",
-    "value_error": "取值无效",
+    "value_error": "取值无效",  # the validator's own rule, when RULE_WORDS has it
     "assertion_error": "取值无效",
 }
 
@@ -67,6 +69,8 @@ def said(error: Mapping[str, Any]) -> str:
     template = ZH.get(str(error.get("type", "")))
     if template is None or _CJK.search(english):  # unknown, or our own words already
         return english
+    if template == ZH["value_error"] and (ours := rule_words(english)):  # a validator's rule
+        return f"{ours} / {english}"
     ctx = {k: _shown(v) for k, v in (error.get("ctx") or {}).items()}
     try:
         zh = template.format(**ctx)

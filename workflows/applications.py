@@ -26,6 +26,7 @@ from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import AlreadyExists, GuardFailed, InvalidInput
 from lifecycle.machine import Facts
 from lifecycle.table import APPLIED
+from lifecycle.validation_words import said
 from workflows.core import Who, acting
 from workflows.identity import actor_name
 
@@ -67,7 +68,7 @@ def application_profile(
             raise forms.FormProblems("profile", problems) from err
         first = err.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "profile"
-        raise InvalidInput(f"profile.{field}", first["msg"]) from err
+        raise InvalidInput(f"profile.{field}", said(first)) from err
 
 
 def reapply_barred_until(
