@@ -75,6 +75,11 @@ _DUE_SKIPPING = (
     .order_by(_D.c.due_at, _D.c.id)
     .limit(bindparam("limit"))
 )
+_PENDING_OF_KIND = _DEADLINES.where(
+    _D.c.tenancy_id == bindparam("tenancy_id"),
+    _D.c.kind == bindparam("kind"),
+    _D.c.status == "pending",
+).order_by(_D.c.due_at, _D.c.id)
 _W = _D.alias("warning")
 _LAPSES_UNWARNED = _DEADLINES.where(
     _D.c.kind == "agreement_lapse",
@@ -114,6 +119,12 @@ def failed_deadlines(conn: Connection, ids: Sequence[int] = ()) -> list[Deadline
     """Failed deadlines (of ``ids``, when given), by id."""
     rows = conn.execute(_FAILED_OF, {"ids": list(ids)}) if ids else conn.execute(_FAILED)
     return [DeadlineRow(*r) for r in rows]
+
+
+def pending_of_kind(conn: Connection, tenancy_id: int, kind: str) -> list[DeadlineRow]:
+    """The tenancy's pending deadlines of ``kind``, in due order."""
+    params = {"tenancy_id": tenancy_id, "kind": kind}
+    return [DeadlineRow(*r) for r in conn.execute(_PENDING_OF_KIND, params)]
 
 
 def lapses_without_warning(conn: Connection) -> list[DeadlineRow]:
@@ -226,6 +237,7 @@ class Queues(Protocol):
     def claim(self, deadline_id: int) -> DeadlineRow | None: ...
     def due_ids(self, until: datetime, limit: int, skip: Collection[int] = ()) -> list[int]: ...
     def failed_deadlines(self, ids: Sequence[int] = ()) -> list[DeadlineRow]: ...
+    def pending_of_kind(self, tenancy_id: int, kind: str) -> list[DeadlineRow]: ...
     def lapses_without_warning(self) -> list[DeadlineRow]: ...
     def notices(self, ids: Sequence[int] = ()) -> list[NoticeRow]: ...
     def notice_queued(self, key: str) -> bool: ...

@@ -677,6 +677,11 @@ class FakeQueues(_Repository):
         failed = select(self.uow.rows, "deadlines", status="failed")
         return [_deadline(d) for d in failed if not ids or d["id"] in ids]
 
+    def pending_of_kind(self, tenancy_id: int, kind: str) -> list[DeadlineRow]:
+        found = select(self.uow.rows, "deadlines", tenancy_id=tenancy_id, kind=kind)
+        pending = [d for d in found if d["status"] == "pending"]
+        return [_deadline(d) for d in sorted(pending, key=lambda d: (d["due_at"], d["id"]))]
+
     def lapses_without_warning(self) -> list[DeadlineRow]:
         rows = self.uow.rows
         return [

@@ -425,8 +425,9 @@ def cross_check_deadlines(
     event of the same instant. A deadline marked done must have found the tenancy in the
     state its action needs, and when that action always moves the tenancy its event must be
     there at that instant; one marked moot must not have found that state (for the kinds
-    whose action depends on the state alone). Reminders and warnings, which leave no event,
-    are checked for their time and the state only."""
+    whose action depends on the state alone, unless it was a stale reminder, its
+    ``moot_reason`` recorded). Reminders and warnings, which leave no event, are checked for
+    their time and the state only."""
     problems: list[Problem] = []
     for d in deadlines:
         if d.status in ("pending",):
@@ -481,7 +482,12 @@ def cross_check_deadlines(
                     f"{where} status: done, but the tenancy was {state} then",
                 )
             )
-        elif d.status == "moot" and d.kind in _ALWAYS_ACTS and state in needs:
+        elif (
+            d.status == "moot"
+            and d.kind in _ALWAYS_ACTS
+            and state in needs
+            and "moot_reason" not in d.payload  # a stale reminder (workflows.sweeps.AHEAD)
+        ):
             problems.append(
                 Problem(
                     tenancy_id,

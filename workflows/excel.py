@@ -9,6 +9,7 @@ unit in row 2, a comment with the rule on each code, data validation where Excel
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -25,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from lifecycle.errors import InvalidInput
 from workflows.forms import SHEET_FIELDS, FieldSpec, FigureRow, FormName, shown_value
-from workflows.ledgers import Ledger
+from workflows.ledgers import SHANGHAI, Ledger
 
 SHEET_TITLES = {"profile": "入驻申请", "figures": "考核数据"}
 FIELDS_SHEET = "填写说明"
@@ -48,6 +49,26 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 #: A text starting with one of these is what a spreadsheet takes as a formula (or a function
 #: call, "@") when it is typed or edited.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+#: The ISO text of an instant, as JSON-ready rows carry one: 2022-12-20T01:00:00+00:00.
+_INSTANT_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def local_instant(value: Any) -> Any:
+    """``value`` as a person reads it in a workbook: an instant (an aware datetime, or the
+    ISO text of one) becomes its Asia/Shanghai wall time, without a zone (a spreadsheet has
+    none; openpyxl refuses an aware datetime). Anything else, a naive datetime included, is
+    returned as it is. Every workbook the product writes puts its values through this."""
+    if isinstance(value, str) and _INSTANT_TEXT.fullmatch(value):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(SHANGHAI).replace(tzinfo=None)
+    return value
 
 
 def no_formula(cell: Any) -> Any:
@@ -318,7 +339,7 @@ def ledger_book(ledger: Ledger) -> Workbook:
         )
     for row, values in enumerate(ledger.rows, start=2):
         for index, column in enumerate(ledger.columns, start=1):
-            value = values.get(column.key)
+            value = local_instant(values.get(column.key))
             if isinstance(value, bool):
                 value = "是" if value else "否"
             cell = no_formula(sheet.cell(row=row, column=index, value=value))
@@ -329,5 +350,7 @@ def ledger_book(ledger: Ledger) -> Workbook:
                 cell.number_format = "0.00" if isinstance(exponent, int) and exponent < 0 else "0"
             elif column.kind == "date" and isinstance(value, (date, datetime)):
                 cell.number_format = DATE_FORMAT
+            elif isinstance(value, datetime):
+                cell.number_format = DATETIME_FORMAT
     sheet.freeze_panes = "A2"
     return book

@@ -262,6 +262,7 @@ def deadlines(
             "due_at": d.due_at.isoformat(),
             "status": d.status,
             **({"error": d.payload["error"]} if "error" in d.payload else {}),
+            **({"moot_reason": d.payload["moot_reason"]} if "moot_reason" in d.payload else {}),
         }
         for d, code in rows.all()
     ]

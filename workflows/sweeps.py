@@ -339,6 +339,99 @@ def _cure_end(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
     return True
 
 
+# ---- stale reminders --------------------------------------------------------------------
+# A reminder or warning tells of something still ahead. Handled late (a catch-up after a
+# downtime, a ``tick --until``), it may no longer be: what it warns of is already past (and
+# has its own deadline, handled in this same sweep with its own notice), or a later reminder
+# of the same series (same tenancy, kind and subject) is due as well and says it better.
+# Such a reminder is moot, its reason kept in its payload (``moot_reason``), and nothing is
+# queued: the firm is never told "30 days left" of a term that ended last week.
+# ``AHEAD[kind]`` names the instant the reminder warns of and what happens then (zh, en),
+# or None when there is nothing (more) to check than the series.
+Ahead = Callable[[Work, DeadlineRow], tuple[datetime, str, str] | None]
+
+
+def _term_ahead(w: Work, d: DeadlineRow) -> tuple[datetime, str, str] | None:
+    end = _tenancy(w, d).term_end
+    if end is None:
+        return None
+    return w.calendar.due_instant(end), f"入驻期限已于{end}届满", f"the term ended on {end}"
+
+
+def _lapse_ahead(w: Work, d: DeadlineRow) -> tuple[datetime, str, str] | None:
+    lapse = w.uow.queues.deadline(d.subject_id) if d.subject_id else None
+    if lapse is None:
+        return None
+    day = lapse.due_on
+    return lapse.due_at, f"入驻协议签订期限{day}已过", f"the agreement was due by {day}"
+
+
+def _review_due_ahead(w: Work, d: DeadlineRow) -> tuple[datetime, str, str] | None:
+    review = _open_review(w, d)
+    day = review.due_on if review is not None else None
+    if review is None or day is None:
+        return None
+    return (
+        w.calendar.due_instant(day),
+        f"{review.period}年度考核数据报送截止日{day}已过",
+        f"the {review.period} review data were due by {day}",
+    )
+
+
+def _rectification_ahead(w: Work, d: DeadlineRow) -> tuple[datetime, str, str] | None:
+    ends = [
+        e
+        for e in w.uow.queues.pending_of_kind(d.tenancy_id, "rectification_end")
+        if e.subject_id == d.subject_id
+    ]
+    if not ends:
+        return None
+    day = ends[-1].due_on
+    return ends[-1].due_at, f"整改期限{day}已届满", f"the rectification period ended on {day}"
+
+
+def _series_only(w: Work, d: DeadlineRow) -> tuple[datetime, str, str] | None:
+    return None
+
+
+AHEAD: dict[str, Ahead] = {
+    "term_expiry_warning": _term_ahead,
+    "agreement_lapse_warning": _lapse_ahead,
+    "review_reminder": _review_due_ahead,
+    # after due: the last one grades the review (it acts, never stale); an earlier one is
+    # stale once a later one, the last included, is due as well
+    "review_overdue_reminder": _series_only,
+    # the manager's chase of a missing plan: stale once the rectification period is over
+    "rectification_plan_due": _rectification_ahead,
+}
+
+
+def stale_reason(w: Work, d: DeadlineRow) -> str | None:
+    """Why the reminder ``d``, handled now, is no longer current (None: it is, or ``d`` is
+    not a reminder). Bilingual, for the operators' deadline lists."""
+    ahead = AHEAD.get(d.kind)
+    if ahead is None or d.payload.get("final"):
+        return None
+    later = [
+        x
+        for x in w.uow.queues.pending_of_kind(d.tenancy_id, d.kind)
+        if x.subject_id == d.subject_id
+        and (d.due_at, d.id) < (x.due_at, x.id)
+        and x.due_at <= w.now
+    ]
+    if later:
+        return (
+            f"提醒已过时：同一事项更晚的提醒（#{later[-1].id}，{later[-1].due_on}）也已到期 / "
+            f"stale: a later reminder of the same matter (#{later[-1].id}, "
+            f"{later[-1].due_on}) is due too"
+        )
+    found = ahead(w, d)
+    if found is None or found[0] > w.now:
+        return None
+    _, zh, en = found
+    return f"提醒已过时：{zh} / stale: {en}"
+
+
 ACTIONS: dict[str, Action] = {
     "info_request_lapse": _command(c.Lapse, "补充材料逾期未提交"),
     "publicity_end": _publicity_end,
@@ -438,8 +531,12 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
         action = ACTIONS.get(d.kind)
         if action is None:
             raise InvalidInput("deadline.kind", "no sweep action handles this kind", d.kind)
-        status = "done" if action(w, d, service.dispatch) else "moot"
-        w.apply_rows(marked(d, status, w.now))
+        reason = stale_reason(w, d)
+        if reason is not None:
+            status = "moot"  # nothing queued: the reminder is past
+        else:
+            status = "done" if action(w, d, service.dispatch) else "moot"
+        w.apply_rows(marked(d, status, w.now, reason=reason))
         pending = [row["due_at"] for row in w.added_deadlines]
         return Outcome(
             status, d.kind, min(pending, default=None), deadline_id=d.id, due_at=d.due_at
@@ -471,14 +568,26 @@ def _mark_failed(service: Service, deadline_id: int, error: str) -> Outcome:
     return service.run(mark)  # type: ignore[no-any-return]
 
 
-def marked(d: DeadlineRow, status: str, now: datetime, *, error: str | None = None) -> Rows:
-    """The deadline's row finished: ``done``, ``moot``, or ``failed`` with the error in its
-    payload (a new JSON value, the reason kept for ``deadlines retry``)."""
+def marked(
+    d: DeadlineRow,
+    status: str,
+    now: datetime,
+    *,
+    error: str | None = None,
+    reason: str | None = None,
+) -> Rows:
+    """The deadline's row finished: ``done``, ``moot`` (with ``reason`` in its payload when
+    a stale reminder), or ``failed`` with the error in its payload (a new JSON value, the
+    reason kept for ``deadlines retry``)."""
     rows = Rows()
-    if error is None:
+    extra = {
+        **({"error": error[:500]} if error is not None else {}),
+        **({"moot_reason": reason} if reason is not None else {}),
+    }
+    if not extra:
         rows.update("deadlines", d.id, status=status, done_at=now)
     else:
-        payload = {**d.payload, "error": error[:500]}
+        payload = {**d.payload, **extra}
         rows.update("deadlines", d.id, status=status, done_at=now, payload=payload)
     return rows
 

@@ -210,6 +210,8 @@ def deadlines_list(
     for r in rows:
         typer.echo(
             f"{r['due_on']}  {r['kind']:<26} {r['space']:<10} tenancy {r['tenancy_id']}"
-            f"  [{r['status']}]" + (f"  {r['error']}" if "error" in r else "")
+            f"  [{r['status']}]"
+            + (f"  {r['error']}" if "error" in r else "")
+            + (f"  {r['moot_reason']}" if "moot_reason" in r else "")
         )
     typer.echo(f"({len(rows)} deadlines)")

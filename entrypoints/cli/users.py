@@ -26,7 +26,7 @@ from entrypoints.cli.common import (
     parse_date,
     read_file,
 )
-from entrypoints.cli.wording import local_time, step_line
+from entrypoints.cli.wording import last_valid_day, local_time, step_line, valid_through
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
 
@@ -256,11 +256,17 @@ def token_create(
             actor=actor,
         )
     )
-    data = {"id": new.token_id, "token": new.token, "expires_at": _iso(new.expires_at)}
+    data = {
+        "id": new.token_id,
+        "token": new.token,
+        "expires_at": _iso(new.expires_at),  # the exclusive end: 00:00 after the last day
+        "expires_on": last_valid_day(new.expires_at),  # the last valid day, as given
+    }
     emit(
         data,
         as_json,
         f"令牌 {new.token_id} / token {new.token_id}:\n{new.token}\n"
+        f"有效期至 / valid through: {valid_through(new.expires_at)}\n"
         "请立即妥善保存：此令牌不会再次显示 / store it now: it will not be shown again",
     )
 
@@ -284,6 +290,7 @@ def token_list(
             "status": t.status(now),
             "created_at": _iso(t.created_at),
             "expires_at": _iso(t.expires_at),
+            "expires_on": last_valid_day(t.expires_at),
             "last_used_at": _iso(t.last_used_at),
         }
         for t in tokens
@@ -293,12 +300,12 @@ def token_list(
         return
     lines = [
         "编号 id | 账户 user | 用途 label | 角色 role | 空间 spaces | 状态 status"
-        " | 到期 expires | 最近使用 last used"
+        " | 有效期至 valid through | 最近使用 last used"
     ]
     for t, r in zip(tokens, rows, strict=True):
         lines.append(
             f"{t.id} | {t.username} | {t.label} | {t.role} | {'、'.join(t.spaces) or '—'} | "
-            f"{TOKEN_STATUS[str(r['status'])]} | {local_time(t.expires_at)} | "
+            f"{TOKEN_STATUS[str(r['status'])]} | {valid_through(t.expires_at)} | "
             f"{local_time(t.last_used_at)}"
         )
     typer.echo("\n".join(lines) if rows else "尚无令牌 / no tokens")

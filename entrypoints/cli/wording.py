@@ -9,6 +9,7 @@ accepted there.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from lifecycle.errors import GuardFailed, TransitionNotAllowed, bilingual
 from lifecycle.table import STATE_LABELS
@@ -146,6 +147,29 @@ def local_time(value: object, *, seconds: bool = False) -> str:
         instant = instant.replace(tzinfo=UTC)
     shown = instant.astimezone(ZoneInfo("Asia/Shanghai"))
     return shown.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def valid_through(value: datetime | None) -> str:
+    """An expiry as the operator gave it (``token create --expires 2026-12-31``): the last
+    valid day, ``2026-12-31（含当日）``. What is stored is the exclusive end, 00:00 of the next
+    day in Asia/Shanghai; an instant that is not a local midnight is shown as a time."""
+    from datetime import UTC, timedelta
+    from zoneinfo import ZoneInfo
+
+    if value is None:
+        return "长期有效 / no expiry"
+    instant = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    local = instant.astimezone(ZoneInfo("Asia/Shanghai"))
+    if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+        return local_time(instant)
+    return f"{(local - timedelta(days=1)).date().isoformat()}（含当日）"
+
+
+def last_valid_day(value: datetime | None) -> str | None:
+    """The last valid day of an expiry stored as its exclusive end (ISO date; None: never,
+    or not a local midnight)."""
+    shown = valid_through(value)
+    return shown.removesuffix("（含当日）") if shown.endswith("（含当日）") else None
 
 
 #: Chinese-first help for parameters that many commands share or that were declared without

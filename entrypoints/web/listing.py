@@ -23,8 +23,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from entrypoints.web.rendering import SHANGHAI
-from workflows.excel import no_formula
+from workflows.excel import DATETIME_FORMAT, local_instant, no_formula
 from workflows.paging import Paging
 
 PAGE_SIZE = 50
@@ -108,18 +107,22 @@ def paged(rows: list[Any], params: ListParams) -> Paged:
 
 
 def _cell(value: object) -> Any:
+    value = local_instant(value)  # an instant, or its ISO text: Asia/Shanghai wall time
     if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
-    if isinstance(value, datetime):
-        shown = value.astimezone(SHANGHAI) if value.tzinfo is not None else value
-        return shown.replace(tzinfo=None)
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, date | int | float | str):
         return value
     return str(value)
+
+
+def _written(cell: Any) -> Any:
+    if isinstance(cell.value, datetime):
+        cell.number_format = DATETIME_FORMAT
+    return no_formula(cell)
 
 
 def xlsx_response(
@@ -138,7 +141,7 @@ def xlsx_response(
     ws.append([c.heading(lang) for c in columns])
     for row in rows:
         # Text as text, never a formula: a firm's "=HYPERLINK(…)" stays what it typed.
-        ws.append([no_formula(WriteOnlyCell(ws, value=_cell(row.get(c.key)))) for c in columns])
+        ws.append([_written(WriteOnlyCell(ws, value=_cell(row.get(c.key)))) for c in columns])
     buffer = io.BytesIO()
     book.save(buffer)
     name = filename if filename.endswith(".xlsx") else f"{filename}.xlsx"

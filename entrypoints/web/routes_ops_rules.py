@@ -62,8 +62,7 @@ def rulebooks(page: PageDep) -> Response:
     admin = page.principal.role == "admin"
     if page.request.query_params.get("format") == "xlsx" and admin:
         rows = [
-            {**v, "active_for": "、".join(v["active_for"]), "loaded_at": v["loaded_at"][:16]}
-            for v in page.query(rq.stored_rulebooks)
+            {**v, "active_for": "、".join(v["active_for"])} for v in page.query(rq.stored_rulebooks)
         ]
         return xlsx_response("rulebooks", VERSION_COLUMNS, rows, page.lang)
     return page.render(

@@ -104,6 +104,23 @@ def test_a_token_is_shown_once_stored_hashed_and_revoked(cli: Cli, space: str) -
     cli.refused(3, "token", "revoke", "99")
 
 
+def test_a_token_expiry_is_shown_as_the_last_valid_day_the_operator_gave(
+    cli: Cli, space: str
+) -> None:
+    add(cli, "wang", "--role", "operator", "--space", space)
+    text = cli.ok(
+        "token", "create", "--user", "wang", "--label", "财务系统", "--expires", "2026-12-31"
+    )
+    assert "有效期至 / valid through: 2026-12-31（含当日）" in text
+    listed = cli.ok("token", "list")
+    assert "2026-12-31（含当日）" in listed and "2027-01-01" not in listed
+    [row] = cli.json("token", "list")
+    # stored: the exclusive end, 00:00 Asia/Shanghai after the last valid day
+    assert (row["expires_on"], row["expires_at"]) == ("2026-12-31", "2026-12-31T16:00:00+00:00")
+    cli.ok("token", "create", "--user", "wang", "--label", "平台")
+    assert "长期有效 / no expiry" in cli.ok("token", "list")
+
+
 def test_a_reviewer_is_assigned_by_a_named_operator(cli: Cli, space: str) -> None:
     add(cli, "expert", "--role", "reviewer")
     t = evaluating(cli, random.Random(5))

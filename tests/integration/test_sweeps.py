@@ -454,7 +454,8 @@ def test_a_failing_deadline_is_marked_failed_does_not_block_others_and_can_be_re
     )
     clock.set(local(2027, 1, 4, 9))
     report = sweep_deadlines(service)
-    assert report.failed == 1 and report.by_kind == {"term_expiry_warning": 3}
+    assert report.failed == 1 and not report.by_kind  # the warnings came too late: moot
+    assert [d.status for d in deadlines(engine, tid, "term_expiry_warning")] == ["moot"] * 3
     failed = deadlines(engine, tid, "term_end")[0]
     assert failed.status == "failed" and "2027" in failed.payload["error"]
     assert state(engine, tid) == "active"

@@ -3,7 +3,8 @@
 The scheduler ran on 2 January 2025 (the review window opened), then stopped until
 11 February. One ``run_ticks`` then must handle every deadline that fell due meanwhile — the
 ones derived on the way included (the +1/+5 working-day overdue reminders, the agreement-lapse
-warning) — oldest first; a second run must change nothing at all.
+warning) — oldest first; a second run must change nothing at all. The reminders whose moment
+passed during the downtime are moot, not sent late (``tests/integration/test_sweeps_stale``).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def test_forty_days_of_downtime_are_caught_up_in_due_order_and_a_rerun_changes_n
     assert first["cycles"]["opened"] == 2 and first["deadlines"]["by_kind"] == {"publicity_end": 1}
     service.handle(c.ReportViolation(tenancy_id=cured, code="change_of_use", facts="改作宿舍"))
 
-    handled: list[tuple[datetime, str, int]] = []
+    handled: list[tuple[datetime, str, int, str]] = []
     real = sweeps.handle_one
 
     def recording(service: Service, deadline_id: int, until: datetime) -> sweeps.Outcome:
@@ -76,7 +77,7 @@ def test_forty_days_of_downtime_are_caught_up_in_due_order_and_a_rerun_changes_n
         if outcome.status in ("done", "moot"):
             assert outcome.due_at is not None and outcome.kind is not None
             tenancy = service.read(lambda w: w.session.get(Deadline, deadline_id).tenancy_id)
-            handled.append((outcome.due_at, outcome.kind, tenancy))
+            handled.append((outcome.due_at, outcome.kind, tenancy, outcome.status))
         return outcome
 
     monkeypatch.setattr(sweeps, "handle_one", recording)
@@ -85,22 +86,26 @@ def test_forty_days_of_downtime_are_caught_up_in_due_order_and_a_rerun_changes_n
 
     due = date(2025, 1, 15)
     lapse = CAL.add_working_days(date(2025, 1, 2), 10)
-    assert [(CAL.local_date(at - timedelta(seconds=1)), kind, t) for at, kind, t in handled] == [
-        (CAL.subtract_working_days(due, 5), "review_reminder", silent),
-        (CAL.subtract_working_days(due, 5), "review_reminder", cured),
-        (CAL.subtract_working_days(lapse, 3), "agreement_lapse_warning", unsigned),
-        (CAL.subtract_working_days(due, 1), "review_reminder", silent),
-        (CAL.subtract_working_days(due, 1), "review_reminder", cured),
-        (due, "review_submission_due", silent),
-        (due, "review_submission_due", cured),
-        (CAL.add_working_days(due, 1), "agreement_lapse", unsigned),  # created 2 Jan: first
-        (CAL.add_working_days(due, 1), "review_overdue_reminder", silent),  # derived just now
-        (CAL.add_working_days(due, 1), "review_overdue_reminder", cured),
-        (CAL.add_calendar_days(date(2025, 1, 2), 15), "cure_end", cured),
-        (CAL.add_working_days(due, 5), "review_overdue_reminder", silent),
+    assert [(CAL.local_date(at - timedelta(seconds=1)), *rest) for at, *rest in handled] == [
+        # the reminders' moment passed in the downtime: moot, nothing sent
+        (CAL.subtract_working_days(due, 5), "review_reminder", silent, "moot"),
+        (CAL.subtract_working_days(due, 5), "review_reminder", cured, "moot"),
+        (CAL.subtract_working_days(lapse, 3), "agreement_lapse_warning", unsigned, "moot"),
+        (CAL.subtract_working_days(due, 1), "review_reminder", silent, "moot"),
+        (CAL.subtract_working_days(due, 1), "review_reminder", cured, "moot"),
+        (due, "review_submission_due", silent, "done"),
+        (due, "review_submission_due", cured, "done"),
+        (CAL.add_working_days(due, 1), "agreement_lapse", unsigned, "done"),  # created 2 Jan
+        # derived just now; each superseded by its +5, due as well
+        (CAL.add_working_days(due, 1), "review_overdue_reminder", silent, "moot"),
+        (CAL.add_working_days(due, 1), "review_overdue_reminder", cured, "moot"),
+        (CAL.add_calendar_days(date(2025, 1, 2), 15), "cure_end", cured, "done"),
+        (CAL.add_working_days(due, 5), "review_overdue_reminder", silent, "done"),
     ]  # cured's +5 reminder was cancelled by its exit notice
-    assert [at for at, _, _ in handled] == sorted(at for at, _, _ in handled)
-    assert report["deadlines"]["handled"] == len(handled) and report["deadlines"]["failed"] == 0
+    assert [at for at, *_ in handled] == sorted(at for at, *_ in handled)
+    done = sum(status == "done" for *_, status in handled)
+    assert report["deadlines"]["handled"] == done and report["deadlines"]["failed"] == 0
+    assert report["deadlines"]["moot"] == len(handled) - done
     assert report["digest"]["sent"] is True
     states = service.read(lambda w: {t.id: t.state for t in w.session.exec(select(Tenancy))})
     # cured: the exit notice came first (17 Jan), so its review was cancelled, not graded
