@@ -144,6 +144,10 @@ def _validate(sheet: Worksheet, letter: str, spec: FieldSpec) -> None:
         rule = DataValidation(
             type="list", formula1='"' + ",".join(spec.choices) + '"', allow_blank=True
         )
+    elif spec.type == "number" and spec.positive:
+        rule = DataValidation(
+            type="decimal", operator="greaterThan", formula1="0", allow_blank=True
+        )
     elif spec.type in ("number", "integer") and spec.non_negative:
         rule = DataValidation(
             type="whole" if spec.type == "integer" else "decimal",

@@ -25,7 +25,7 @@ from lifecycle.errors import InnospaceError, InvalidInput
 from lifecycle.rulebook import ApplicationProfile, HardRequirement, Metric, Rulebook
 from lifecycle.rulebook.model_review import Veto
 from lifecycle.table import STATE_LABELS, STATES, TERMINAL, UNDER_REVIEW
-from workflows import residency, rules, vocabulary
+from workflows import inputs, residency, rules, vocabulary
 from workflows.commands import Command, SubmitReview
 from workflows.core import Work
 
@@ -85,6 +85,8 @@ class FieldSpec:
     example: Any
     choices: tuple[str, ...] = ()
     non_negative: bool = False
+    #: An area (the one applied for): greater than 0, not merely not below it.
+    positive: bool = False
 
     @property
     def unit_zh(self) -> str:
@@ -269,7 +271,8 @@ def profile_fields(rb: Rulebook) -> list[FieldSpec]:
     examples = {**EXAMPLE_FIRM, **example_profile(rb)}
     out: list[FieldSpec] = []
     for name, (label_zh, label_en, unit, kind) in PROFILE_FIELDS.items():
-        base_zh, base_en = _profile_base_rule(name, kind, unit)
+        positive = name in POSITIVE_FIELDS
+        base_zh, base_en = _profile_base_rule(name, kind, unit, positive=positive)
         choices: tuple[str, ...] = ()
         if name == "industry":
             choices = industries
@@ -295,12 +298,20 @@ def profile_fields(rb: Rulebook) -> list[FieldSpec]:
                 example=examples.get(name),
                 choices=choices,
                 non_negative=kind in ("integer", "number"),
+                positive=positive,
             )
         )
     return out
 
 
-def _profile_base_rule(name: str, kind: FieldType, unit: str) -> tuple[str, str]:
+#: Profile fields that must be greater than 0: an application for 0 m² is no application
+#: (``workflows.admission`` refuses it with ``inputs.check_area``).
+POSITIVE_FIELDS = frozenset({"requested_area_m2"})
+
+
+def _profile_base_rule(
+    name: str, kind: FieldType, unit: str, *, positive: bool = False
+) -> tuple[str, str]:
     if kind == "bool":
         return (
             "必填，填“是”或“否”（JSON 中为 true/false）",
@@ -310,6 +321,12 @@ def _profile_base_rule(name: str, kind: FieldType, unit: str) -> tuple[str, str]
         return "必填，日期 YYYY-MM-DD", "required: a date YYYY-MM-DD"
     if kind == "integer":
         return "必填，不小于 0 的整数", "required: a whole number not below 0"
+    if kind == "number" and positive:
+        top = f"{inputs.MAX_AREA_M2:,.0f}"
+        return (
+            f"必填，大于 0 且不超过 {top} 的数值，单位：{UNITS[unit][0]}",
+            f"required: a number greater than 0 and at most {top}, in {UNITS[unit][1]}",
+        )
     if kind == "number":
         return (
             f"必填，不小于 0 的数值，单位：{UNITS[unit][0]}",

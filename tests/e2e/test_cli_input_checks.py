@@ -69,6 +69,32 @@ def test_a_unit_area_must_be_finite_and_positive(
 
 
 @pytest.mark.parametrize(
+    ("area", "in_file", "message"),
+    [
+        ("0", 0, "须大于 0"),
+        ("0", None, "须大于 0"),
+        ("0.001", None, "须大于 0"),
+        ("1e7", None, "不得超过"),
+    ],
+)
+def test_an_application_area_must_be_finite_and_positive(
+    cli: Cli, space: str, area: str, in_file: int | None, message: str
+) -> None:
+    """``apply --area 0`` (or a profile stating 0 m²) used to pass screening and reach 公示."""
+    from entrypoints.demo_data import good_profile
+
+    uscc = make_uscc(random.Random(31))
+    cli.ok("firm", "add", "--name", "零面积科技", "--uscc", uscc, "--industry", "pharma")
+    profile = good_profile(date(2024, 1, 2))
+    del profile["requested_area_m2"]
+    if in_file is not None:
+        profile["requested_area_m2"] = in_file
+    path = cli.file("p.json", profile)
+    line = cli.refused(2, "apply", uscc, "MC3", "--area", area, "--profile", path)
+    assert f"requested_area_m2: {message}" in line  # and nothing written (``refused``)
+
+
+@pytest.mark.parametrize(
     ("name", "message"),
     [
         ("坏\x07公司", "不得含控制字符"),
