@@ -155,9 +155,13 @@ def _validate(sheet: Worksheet, letter: str, spec: FieldSpec) -> None:
             formula1="0",
             allow_blank=True,
         )
-    elif spec.type == "number":
+    elif spec.type in ("number", "integer"):
         rule = DataValidation(
-            type="decimal", operator="between", formula1="-1E15", formula2="1E15", allow_blank=True
+            type="whole" if spec.type == "integer" else "decimal",
+            operator="between",
+            formula1="-1E15",
+            formula2="1E15",
+            allow_blank=True,
         )
     elif spec.type == "date":
         rule = DataValidation(

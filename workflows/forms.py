@@ -168,6 +168,12 @@ def _metric_field(metric: Metric, veto: Veto | None, scored: list[str], rb: Rule
     if metric.unit == "bool":
         zh.append("填“是”或“否”")
         en.append("yes or no")
+    elif metric.integer and metric.sign == "non_negative":
+        zh.append(f"不小于 0 的整数，单位：{UNITS[metric.unit][0]}")
+        en.append(f"a whole number not below 0, in {UNITS[metric.unit][1]}")
+    elif metric.integer:
+        zh.append(f"整数（可为负数），单位：{UNITS[metric.unit][0]}")
+        en.append(f"a whole number (may be negative), in {UNITS[metric.unit][1]}")
     elif metric.sign == "non_negative":
         zh.append(f"不小于 0 的数值，单位：{UNITS[metric.unit][0]}")
         en.append(f"a number not below 0, in {UNITS[metric.unit][1]}")
@@ -188,7 +194,7 @@ def _metric_field(metric: Metric, veto: Veto | None, scored: list[str], rb: Rule
         label_zh=metric.label_zh,
         label_en=metric.label_en,
         unit=metric.unit,
-        type="bool" if metric.unit == "bool" else "number",
+        type="bool" if metric.unit == "bool" else "integer" if metric.integer else "number",
         required=metric.required,
         rule_zh="；".join(zh),
         rule_en="; ".join(en),
@@ -484,11 +490,21 @@ _RULES_ZH = {
 }
 
 
+def _rule_words(rule: str) -> tuple[str, str]:
+    """A broken rule in Chinese and in English: a bilingual rule ("须为整数 / must be a whole
+    number") split, an English one looked up."""
+    if " / " in rule:
+        zh, en = rule.split(" / ", 1)
+        return zh, en
+    return _RULES_ZH.get(rule, f"不符合规则：{rule}"), rule
+
+
 def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, Problem | None]:
     """One figure, as typed in a sheet or a JSON file, normalised (是/否 to bool, numeric
     text to a number) and checked with ``validate_figures``; the problem names the unit."""
-    unit = f"，单位：{spec.unit_zh}" if spec.type == "number" else ""
-    unit_en = f", in {spec.unit_en}" if spec.type == "number" else ""
+    counted = spec.type in ("number", "integer")
+    unit = f"，单位：{spec.unit_zh}" if counted else ""
+    unit_en = f", in {spec.unit_en}" if counted else ""
     if isinstance(value, str):
         value = value.strip()
         if value == "":
@@ -507,8 +523,8 @@ def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, 
     try:
         checked = rbook.validate_figures(rb, {spec.code: value}, complete=False)
     except InvalidInput as err:
-        rule_zh = _RULES_ZH.get(err.rule, f"不符合规则：{err.rule}")
-        return None, _problem(spec, f"{rule_zh}{unit}", f"{err.rule}{unit_en}", value)
+        rule_zh, rule_en = _rule_words(err.rule)
+        return None, _problem(spec, f"{rule_zh}{unit}", f"{rule_en}{unit_en}", value)
     return checked[spec.code], None
 
 
