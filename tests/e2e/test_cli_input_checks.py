@@ -230,6 +230,20 @@ def test_figures_with_several_problems_list_all_of_them(cli: Cli, space: str) ->
     assert "单位" in error
 
 
+def test_a_review_of_a_year_not_yet_ended_is_refused(cli: Cli, space: str) -> None:
+    """On 31 December 2024 the 2024 review used to open (due within days, before the year's
+    figures existed): a year is reviewed in the January after it, by one firm or the cycle."""
+    rng = random.Random(33)
+    t = _admitted(cli, rng)
+    cli.ok("sign", str(t), *SIGN)
+    cli.at("2024-12-31T16:00+08:00")
+    for args in (["review", "open", str(t)], ["cycle", "open", "MC3"]):
+        line = cli.refused(2, *args, "--period", "2024")
+        assert "period: 2024 年度尚未结束" in line and "2024 has not ended" in line, line
+    cli.at("2025-01-02T09:00+08:00")
+    cli.ok("review", "open", str(t), "--period", "2024")
+
+
 # ---- item 9: every command's names and texts, whichever command carries them -----------------
 def _screened(cli: Cli) -> int:
     from entrypoints.demo_data import good_profile

@@ -116,6 +116,22 @@ def test_opening_a_cycle_asks_first_then_opens_every_resident_firm_and_tells_eac
     assert sorted(str(r.uscc) for r in rows) == sorted(uscc for _, uscc, _ in cohort)
 
 
+def test_a_cycle_of_the_year_not_yet_ended_is_refused_before_it_is_confirmed(
+    world: World, cohort: list[tuple[int, str, str]]
+) -> None:
+    """Opened on REVIEW_DAY (2 January 2025), the 2025 review would cover a year just begun:
+    refused in Chinese first, on the confirmation and when sent confirmed; nothing opens."""
+    client = signed_in(world, "operator")
+    for confirmed in ("", "1"):
+        data = {"space": "MC3", "period": str(PERIOD + 1), "confirmed": confirmed}
+        response = post(client, "/console/cycles", "/console/cycles/open", data)
+        assert response.status_code == 422, response.text
+        assert f"{PERIOD + 1} 年度尚未结束" in response.text
+    with Session(world.app.engine) as s:
+        assert s.exec(select(func.count()).select_from(Review)).one() == 0
+        assert s.exec(select(func.count()).select_from(CycleJob)).one() == 0
+
+
 def test_an_operator_of_another_space_finds_no_such_cycle(
     world: World, operator: TestClient
 ) -> None:
