@@ -15,7 +15,7 @@ from db.repositories import ApplicationRow, ScoreRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import AlreadyExists, InvalidInput
 from lifecycle.table import EVALUATING, TERMINAL
-from workflows import admittance, applications, rules
+from workflows import admittance, applications, inputs, rules
 from workflows.admittance import LAPSES
 from workflows.commands import (
     Apply,
@@ -66,25 +66,32 @@ def _not_founded_later(w: Work, profile: rbook.ApplicationProfile) -> None:
         )
 
 
+def _area_requested(profile: rbook.ApplicationProfile) -> None:
+    """The area the application is judged on (the profile's, else the command's) is finite,
+    > 0 and at most ``inputs.MAX_AREA_M2``: an application for 0 m² is no application."""
+    inputs.check_area("requested_area_m2", float(profile.requested_area_m2))
+
+
 def apply(w: Work, cmd: Apply) -> Step:
     firm = w.firm(cmd.firm)
     space = w.space_row(cmd.space)
     rb = rules.for_space(w, space)
     if cmd.track not in rb.tracks:
         raise InvalidInput("track", f"must be one of {', '.join(rb.tracks)}", cmd.track)
-    if cmd.requested_area_m2 < 0:
-        raise InvalidInput("requested_area_m2", "must not be negative", cmd.requested_area_m2)
     open_stay = w.uow.admissions.open_tenancy(firm.id, space.id, TERMINAL)
     if open_stay is not None:
         raise AlreadyExists(
             "tenancy", f"firm {firm.uscc} in {space.code} (#{open_stay[0]}, {open_stay[1]})"
         )
     # A bad profile is refused at the door, before the tenancy is created.
-    _not_founded_later(
-        w,
-        applications.application_profile(
-            rb, firm, track=cmd.track, requested_area_m2=cmd.requested_area_m2, profile=cmd.profile
-        ),
+    profile = applications.application_profile(
+        rb, firm, track=cmd.track, requested_area_m2=cmd.requested_area_m2, profile=cmd.profile
+    )
+    _not_founded_later(w, profile)
+    _area_requested(profile)
+    # 0 is the command's "not given": the area applied for is then the one the profile states.
+    area = inputs.check_area(
+        "requested_area_m2", cmd.requested_area_m2 or float(profile.requested_area_m2)
     )
     # Its events hash its id: the tenancy is decided with the id the writer inserts it with.
     tenancy = applications.new_tenancy(
@@ -96,9 +103,7 @@ def apply(w: Work, cmd: Apply) -> Step:
         now=w.now,
     )
     effects = Effects.create(tenancy, now=w.now, today=w.today)
-    step, _ = applications.apply(
-        effects, requested_area_m2=cmd.requested_area_m2, profile=cmd.profile, by=cmd
-    )
+    step, _ = applications.apply(effects, requested_area_m2=area, profile=cmd.profile, by=cmd)
     w.apply(effects)
     return step
 
@@ -133,7 +138,9 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
 def resubmit(w: Work, cmd: Resubmit) -> Step:
     tenancy = w.load(cmd, "resubmit")
     application = application_of(w, tenancy.id)
-    _not_founded_later(w, _profile(w, tenancy, application, {**application.profile, **cmd.profile}))
+    profile = _profile(w, tenancy, application, {**application.profile, **cmd.profile})
+    _not_founded_later(w, profile)
+    _area_requested(profile)
     return w.decide(tenancy, applications.resubmit, application, cmd.profile, by=cmd)
 
 

@@ -157,6 +157,7 @@ def open_cycle_batch(
     """
     started = time.perf_counter()
     calendar, now, today = _start(engine, clock, calendar, chunk=chunk, period=period)
+    reviews.check_period_ended(period, today)
     books = _Rulebooks()
     with engine.connect() as conn:
         space = _space(conn, space_code)

@@ -28,7 +28,7 @@ from db.effects import TenancyRow
 from db.pages import CycleJobRow
 from lifecycle.errors import Conflict, InnospaceError, InvalidInput, NotFound
 from lifecycle.table import UNDER_REVIEW
-from workflows import decisions, operations, page_rules
+from workflows import decisions, operations, page_rules, reviews
 from workflows.commands import Command, DecideCycle, TenancyCommand
 from workflows.core import Work
 from workflows.service import Service
@@ -105,6 +105,8 @@ class RunCycleDecision(Command):
 def start_cycle_job(w: Work, cmd: StartCycleJob) -> dict[str, int]:
     if cmd.kind not in JOB_KINDS:
         raise InvalidInput("kind", "must be open or decide", cmd.kind)
+    if cmd.kind == "open":
+        reviews.check_period_ended(cmd.period, w.today)
     decisions.check_period(w, cmd.period)
     space = w.space_row(cmd.space)
     live = w.uow.pages.live_cycle_job(space.id, cmd.period, cmd.kind)

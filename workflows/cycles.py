@@ -45,7 +45,7 @@ from workflows.commands import OpenReview
 from workflows.core import Work
 from workflows.reports import report_dict
 from workflows.reviews import CYCLE_REASON as OPEN_REASON
-from workflows.reviews import SYSTEM, check_period
+from workflows.reviews import SYSTEM, check_period_ended
 from workflows.service import Service
 
 log = logging.getLogger("innospace.cycles")
@@ -164,7 +164,7 @@ def open_cycle(
 
     def prepare(w: Work) -> tuple[int, CycleReport]:
         space = w.space_row(space_code)
-        check_period(period, w.today)
+        check_period_ended(period, w.today)
         # Fail fast on the calendar (an unpublished year, a rule the month cannot satisfy)
         # rather than once per tenancy.
         rbook.review_due_on(rules.for_space(w, space), w.calendar, opened_on=w.today)

@@ -165,6 +165,10 @@ def _validate(sheet: Worksheet, letter: str, spec: FieldSpec) -> None:
         rule = DataValidation(
             type="list", formula1='"' + ",".join(spec.choices) + '"', allow_blank=True
         )
+    elif spec.type == "number" and spec.positive:
+        rule = DataValidation(
+            type="decimal", operator="greaterThan", formula1="0", allow_blank=True
+        )
     elif spec.type in ("number", "integer") and spec.non_negative:
         rule = DataValidation(
             type="whole" if spec.type == "integer" else "decimal",
@@ -172,9 +176,13 @@ def _validate(sheet: Worksheet, letter: str, spec: FieldSpec) -> None:
             formula1="0",
             allow_blank=True,
         )
-    elif spec.type == "number":
+    elif spec.type in ("number", "integer"):
         rule = DataValidation(
-            type="decimal", operator="between", formula1="-1E15", formula2="1E15", allow_blank=True
+            type="whole" if spec.type == "integer" else "decimal",
+            operator="between",
+            formula1="-1E15",
+            formula2="1E15",
+            allow_blank=True,
         )
     elif spec.type == "date":
         rule = DataValidation(

@@ -21,11 +21,11 @@ from pydantic import ValidationError
 
 from db.effects import TenancyRow
 from lifecycle import rulebook as rbook
-from lifecycle.errors import InnospaceError, InvalidInput, rule_words
+from lifecycle.errors import InnospaceError, InvalidInput, bilingual
 from lifecycle.rulebook import ApplicationProfile, HardRequirement, Metric, Rulebook
 from lifecycle.rulebook.model_review import Veto
 from lifecycle.table import STATE_LABELS, STATES, TERMINAL, UNDER_REVIEW
-from workflows import residency, rules, vocabulary
+from workflows import inputs, residency, rules, vocabulary
 from workflows.commands import Command, SubmitReview
 from workflows.core import Work
 
@@ -85,6 +85,8 @@ class FieldSpec:
     example: Any
     choices: tuple[str, ...] = ()
     non_negative: bool = False
+    #: An area (the one applied for): greater than 0, not merely not below it.
+    positive: bool = False
 
     @property
     def unit_zh(self) -> str:
@@ -166,6 +168,12 @@ def _metric_field(metric: Metric, veto: Veto | None, scored: list[str], rb: Rule
     if metric.unit == "bool":
         zh.append("填“是”或“否”")
         en.append("yes or no")
+    elif metric.integer and metric.sign == "non_negative":
+        zh.append(f"不小于 0 的整数，单位：{UNITS[metric.unit][0]}")
+        en.append(f"a whole number not below 0, in {UNITS[metric.unit][1]}")
+    elif metric.integer:
+        zh.append(f"整数（可为负数），单位：{UNITS[metric.unit][0]}")
+        en.append(f"a whole number (may be negative), in {UNITS[metric.unit][1]}")
     elif metric.sign == "non_negative":
         zh.append(f"不小于 0 的数值，单位：{UNITS[metric.unit][0]}")
         en.append(f"a number not below 0, in {UNITS[metric.unit][1]}")
@@ -186,7 +194,7 @@ def _metric_field(metric: Metric, veto: Veto | None, scored: list[str], rb: Rule
         label_zh=metric.label_zh,
         label_en=metric.label_en,
         unit=metric.unit,
-        type="bool" if metric.unit == "bool" else "number",
+        type="bool" if metric.unit == "bool" else "integer" if metric.integer else "number",
         required=metric.required,
         rule_zh="；".join(zh),
         rule_en="; ".join(en),
@@ -269,7 +277,8 @@ def profile_fields(rb: Rulebook) -> list[FieldSpec]:
     examples = {**EXAMPLE_FIRM, **example_profile(rb)}
     out: list[FieldSpec] = []
     for name, (label_zh, label_en, unit, kind) in PROFILE_FIELDS.items():
-        base_zh, base_en = _profile_base_rule(name, kind, unit)
+        positive = name in POSITIVE_FIELDS
+        base_zh, base_en = _profile_base_rule(name, kind, unit, positive=positive)
         choices: tuple[str, ...] = ()
         if name == "industry":
             choices = industries
@@ -295,12 +304,20 @@ def profile_fields(rb: Rulebook) -> list[FieldSpec]:
                 example=examples.get(name),
                 choices=choices,
                 non_negative=kind in ("integer", "number"),
+                positive=positive,
             )
         )
     return out
 
 
-def _profile_base_rule(name: str, kind: FieldType, unit: str) -> tuple[str, str]:
+#: Profile fields that must be greater than 0: an application for 0 m² is no application
+#: (``workflows.admission`` refuses it with ``inputs.check_area``).
+POSITIVE_FIELDS = frozenset({"requested_area_m2"})
+
+
+def _profile_base_rule(
+    name: str, kind: FieldType, unit: str, *, positive: bool = False
+) -> tuple[str, str]:
     if kind == "bool":
         return (
             "必填，填“是”或“否”（JSON 中为 true/false）",
@@ -310,6 +327,12 @@ def _profile_base_rule(name: str, kind: FieldType, unit: str) -> tuple[str, str]
         return "必填，日期 YYYY-MM-DD", "required: a date YYYY-MM-DD"
     if kind == "integer":
         return "必填，不小于 0 的整数", "required: a whole number not below 0"
+    if kind == "number" and positive:
+        top = f"{inputs.MAX_AREA_M2:,.0f}"
+        return (
+            f"必填，大于 0 且不超过 {top} 的数值，单位：{UNITS[unit][0]}",
+            f"required: a number greater than 0 and at most {top}, in {UNITS[unit][1]}",
+        )
     if kind == "number":
         return (
             f"必填，不小于 0 的数值，单位：{UNITS[unit][0]}",
@@ -460,8 +483,9 @@ def shown_value(value: object) -> str:
 def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, Problem | None]:
     """One figure, as typed in a sheet or a JSON file, normalised (是/否 to bool, numeric
     text to a number) and checked with ``validate_figures``; the problem names the unit."""
-    unit = f"，单位：{spec.unit_zh}" if spec.type == "number" else ""
-    unit_en = f", in {spec.unit_en}" if spec.type == "number" else ""
+    counted = spec.type in ("number", "integer")
+    unit = f"，单位：{spec.unit_zh}" if counted else ""
+    unit_en = f", in {spec.unit_en}" if counted else ""
     if isinstance(value, str):
         value = value.strip()
         if value == "":
@@ -480,8 +504,11 @@ def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, 
     try:
         checked = rbook.validate_figures(rb, {spec.code: value}, complete=False)
     except InvalidInput as err:
-        rule_zh = rule_words(err.rule) or f"不符合规则：{err.rule}"
-        return None, _problem(spec, f"{rule_zh}{unit}", f"{err.rule}{unit_en}", value)
+        said = bilingual(err.rule)  # 中文 / English, the rule's own or the catalog's
+        rule_zh, sep, rule_en = said.partition(" / ")
+        if not sep or said == rule_zh:
+            rule_zh, rule_en = f"不符合规则：{err.rule}", err.rule
+        return None, _problem(spec, f"{rule_zh}{unit}", f"{rule_en}{unit_en}", value)
     return checked[spec.code], None
 
 

@@ -100,7 +100,7 @@ def check_area(field: str, value: float) -> float:
     """An area in m²: finite, > 0, at most MAX_AREA_M2; rounded to 0.01."""
     if not math.isfinite(value):
         raise InvalidInput(field, "须为有限数值（m²） / must be a finite area in m²", value)
-    if not value > 0:
+    if not round(value, 2) > 0:  # 0.004 m² would be stored as 0
         raise InvalidInput(field, "须大于 0 / must be greater than 0 (m²)", value)
     if value > MAX_AREA_M2:
         raise InvalidInput(

@@ -52,6 +52,7 @@ def application_form(w: Work, *, firm_id: int, space: str | None = None) -> dict
                 "help_en": _named("; ".join(_requirements(s.rule_en, "; ")), named_en),
                 "choices": list(s.choices),
                 "example": s.example,
+                "positive": s.positive,
             }
             for s in forms.profile_fields(rb)
         ]

@@ -551,7 +551,7 @@ def openable(w: Work, *, space: str, period: int) -> int:
     by the period's end, without its review: those ``open_cycle`` opens)."""
     from db.cohorts import cycle_candidates as candidates
 
-    decisions.check_period(w, period)
+    reviews.check_period_ended(period, w.today)
     found = w.space_by_code(space)
     assert found.id is not None
     return int(

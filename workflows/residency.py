@@ -44,7 +44,7 @@ def review_of(w: Work, tenancy_id: int, period: int) -> ReviewRow:
 
 def open_review(w: Work, cmd: OpenReview) -> Step:
     tenancy = w.load(cmd, "open_review")
-    reviews.check_period(cmd.period, w.today)
+    reviews.check_period_ended(cmd.period, w.today)
     if find_review(w, tenancy.id, cmd.period) is not None:
         raise AlreadyExists("review", f"{cmd.period} of tenancy {tenancy.id}")
     rb = rules.for_tenancy(w, tenancy)

@@ -64,9 +64,30 @@ def classify(status: str, state: str, due_on: date | None, today: date) -> str:
 
 
 def check_period(period: int, today: date) -> None:
-    """A review period is a calendar year from 2000 up to this one."""
+    """A review period is a calendar year from 2000 up to this one (a review opened before
+    this year can still be read, reminded and decided)."""
     if isinstance(period, bool) or not isinstance(period, int) or not 2000 <= period <= today.year:
-        raise InvalidInput("period", f"must be a year between 2000 and {today.year}", period)
+        raise InvalidInput(
+            "period",
+            f"须为 2000 至 {today.year} 之间的年份 / must be a year between 2000 and {today.year}",
+            period,
+        )
+
+
+def check_period_ended(period: int, today: date) -> None:
+    """A review is opened only for a year that has ended: it covers the calendar year, and its
+    window opens in the January after it (RULEBOOK §3; ``review_opens_on(year)`` opens the
+    review of ``year - 1``). Opened on 31 December, the current year's review would ask for a
+    year's figures before the year is over, due within days."""
+    if isinstance(period, int) and not isinstance(period, bool) and period >= today.year:
+        raise InvalidInput(
+            "period",
+            f"{period} 年度尚未结束：年度考核在次年 1 月开启，目前最晚可启动 {today.year - 1} 年度"
+            f" / {period} has not ended: a year's review opens in the January after it, the "
+            f"latest that can be opened now is {today.year - 1}",
+            period,
+        )
+    check_period(period, today)
 
 
 def rule_wording(rb: rbook.Rulebook, zh: str, en: str, ref: str | None = None) -> dict[str, str]:

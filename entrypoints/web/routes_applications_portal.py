@@ -33,6 +33,7 @@ FIELD_HELP = {
     "date": ("日期，年-月-日", "a date, year-month-day"),
     "integer": ("不小于 0 的整数", "a whole number, 0 or more"),
     "number": ("不小于 0 的数值", "a number, 0 or more"),
+    "positive": ("大于 0 的数值", "a number greater than 0"),
     "choice": ("请从列表中选择", "choose from the list"),
     "bool": ("请如实选择", "answer truthfully"),
 }
@@ -148,6 +149,8 @@ def _profile(
                 amount = Decimal(raw.replace(",", ""))
                 if not amount.is_finite() or amount < 0 or amount > Decimal(10) ** 15:
                     raise ValueError
+                if spec.get("positive") and amount.quantize(Decimal("0.01")) <= 0:
+                    raise ValueError  # an area applied for: 0 m² is no application
                 # a whole amount as the whole number it is (as `apply --profile` JSON gives
                 # it): a float reached every trace of the application as "3000000.0"
                 whole = amount == amount.to_integral_value()

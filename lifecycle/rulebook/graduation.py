@@ -78,7 +78,7 @@ def graduation_eligibility(
     for year, figures in figures_by_year.items():
         if isinstance(year, bool) or not isinstance(year, int):
             raise InvalidInput("figures_by_year", "keys must be calendar years", year)
-        years[year] = validate_figures(rb, figures, complete=False)
+        years[year] = validate_figures(rb, figures, complete=False, on_record=True)
     for name in qualifications:
         metric = rb.metrics.get(name)
         if metric is None or metric.unit != "bool":

@@ -48,7 +48,10 @@ class Reminders(Model):
 
 class Metric(Model):
     """A review figure. One with a ``fact`` is counted by the engine when the review is decided
-    (never submitted by the firm, so never required); it is a count."""
+    (never submitted by the firm, so never required); it is a count. An ``integer`` metric
+    counts whole things (people, patents, events): a fraction of one is refused, as the
+    application profile's ``staff`` is a whole number. Absent (as in rulebooks stored before
+    it existed) it is ``false``: any number."""
 
     name: Code
     label_zh: Label
@@ -58,11 +61,14 @@ class Metric(Model):
     sign: Literal["non_negative", "any"] = "non_negative"
     category: Code | None = None
     fact: FactSource | None = None
+    integer: bool = False
 
     @model_validator(mode="after")
     def _fact_is_counted(self) -> Metric:
         if self.fact is not None and (self.required or self.unit != "count"):
             raise ValueError("a fact metric is counted by the engine: unit count, not required")
+        if self.integer and self.unit != "count":
+            raise ValueError("integer = true is for a metric that counts things: unit count")
         return self
 
 

@@ -19,6 +19,7 @@ Figure = Decimal | bool | None
 #: a bigger one is a typing slip and would overflow the scoring arithmetic.
 MAX_FIGURE = Decimal(10) ** 15
 FIGURE_BOUND_RULE = "must be between -10^15 and 10^15"
+WHOLE_NUMBER_RULE = "须为整数 / must be a whole number"
 K = TypeVar("K")
 
 
@@ -54,12 +55,16 @@ class ReviewDecision:
 
 
 def validate_figures(
-    rb: Rulebook, figures: Mapping[str, object], *, complete: bool = True
+    rb: Rulebook, figures: Mapping[str, object], *, complete: bool = True, on_record: bool = False
 ) -> dict[str, Figure]:
     """Normalise submitted figures: numbers to exact Decimals, yes/no metrics to bool, None
     for not given. Unknown metrics, wrong types, negatives where the metric's sign forbids
-    them and (when ``complete``) missing required metrics are :class:`InvalidInput` naming
-    ``figures.<metric>``, and so is a figure of a metric the engine counts (``Metric.fact``)."""
+    them, fractions of an ``integer`` metric and (when ``complete``) missing required metrics
+    are :class:`InvalidInput` naming ``figures.<metric>``, and so is a figure of a metric the
+    engine counts (``Metric.fact``). ``on_record``: figures read back from the record to be
+    scored (a review decided or simulated, a previous year, a graduation's years), accepted
+    when they were submitted; a fraction stored before the whole-number rule is read as it
+    stands, not refused again."""
     out: dict[str, Figure] = {}
     for name, value in figures.items():
         metric = rb.metrics.get(name)
@@ -83,6 +88,8 @@ def validate_figures(
                 raise InvalidInput(f"figures.{name}", FIGURE_BOUND_RULE, value)
             if metric.sign == "non_negative" and number < 0:
                 raise InvalidInput(f"figures.{name}", "must not be negative", value)
+            if metric.integer and not on_record and number != number.to_integral_value():
+                raise InvalidInput(f"figures.{name}", WHOLE_NUMBER_RULE, value)
             out[name] = number
     if complete:
         for metric in rb.review.metrics:
@@ -219,7 +226,8 @@ def score_review(
     recorded: Mapping[str, Sequence[int]] | None = None,
     facts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> ReviewDecision:
-    """Score one firm's year. Not submitted by the deadline: ``missing_data_grade`` with score 0.
+    """Score one firm's year, on its figures as recorded (checked when they were submitted).
+    Not submitted by the deadline: ``missing_data_grade`` with score 0.
     A veto (by code in ``vetoes``, by a yes/no veto metric reported true, or by a veto fact
     recorded during the period: ``recorded`` maps a veto code to the ids of the violations
     recorded with it, and the trace names them) gives ``veto_grade``; the worse of the grades
@@ -239,8 +247,16 @@ def score_review(
     if area < 0:
         raise InvalidInput("leased_area_m2", "must not be negative", leased_area_m2)
     trace = Trace("review", rb.version)
-    cur: dict[str, Figure] = validate_figures(rb, figures, complete=submitted) if submitted else {}
-    prev = validate_figures(rb, previous_figures, complete=False) if previous_figures else None
+    # Figures scored are on record: refused at the door (``submit_review``, the import, the
+    # portal) when a count is a fraction; a decision or a simulation never refuses them again.
+    cur: dict[str, Figure] = (
+        validate_figures(rb, figures, complete=submitted, on_record=True) if submitted else {}
+    )
+    prev = (
+        validate_figures(rb, previous_figures, complete=False, on_record=True)
+        if previous_figures
+        else None
+    )
     for name, metric in rb.facts.items() if submitted else ():
         parts = dict((facts or {}).get(name, {}))
         cur[name] = Decimal(sum(parts.values()))

@@ -171,10 +171,11 @@ def check_extension(
 
 
 def check_area(rb: Rulebook, *, track: str, area_m2: object) -> None:
-    """Refuse (InvalidInput, field ``area_m2``) an allocation above the track's area cap."""
+    """Refuse (InvalidInput, field ``area_m2``) an allocation of no area (0 m² or less) or
+    above the track's area cap."""
     cap = rb.track(track).max_area_m2
     area = to_decimal(area_m2, "area_m2")
-    if area < 0:
-        raise InvalidInput("area_m2", "must not be negative", area_m2)
+    if area <= 0:
+        raise InvalidInput("area_m2", "须大于 0 / must be greater than 0 (m²)", area_m2)
     if cap is not None and area > cap:
         raise InvalidInput("area_m2", f"track {track} allows at most {cap} m²", area_m2)

@@ -204,6 +204,36 @@ def test_a_sheet_with_three_bad_cells_reports_all_three_and_stores_nothing(
     assert "第 3 行" in text and "None" not in text
 
 
+def test_a_fraction_of_a_person_is_refused_in_a_sheet_and_in_a_figures_file(
+    cli: Cli, space: str, tmp_path: Path
+) -> None:
+    """Counts of people and patents are whole numbers: the template says so (its validation is
+    "whole"), and 2.5 people in a sheet or 1.5 R&D staff in a JSON file are refused, named."""
+    firms = _cohort(cli)
+    path = _filled_sheet(cli, tmp_path, {(3, "headcount"): 2.5})
+    sheet = load_workbook(path)["考核数据"]
+    codes = {c.value: c.column_letter for c in sheet[1]}
+    kinds = {
+        str(rule.sqref).split(":")[0].rstrip("0123456789"): rule.type
+        for rule in sheet.data_validations.dataValidation
+    }
+    assert kinds[codes["headcount"]] == kinds[codes["new_ip_count"]] == "whole"
+    assert kinds[codes["revenue_yuan"]] == "decimal"
+    before = snapshot(cli.db)
+    code, _, err = cli("review", "import", "MC3", str(path), "--period", "2024")
+    assert code == 2, err
+    assert snapshot(cli.db) == before
+    (problem,) = [line for line in err.splitlines() if line.startswith("  第 ")]
+    assert "第 3 行" in problem and "headcount" in problem and "须为整数" in problem, problem
+    data = figures("steady", year=2024, rng=random.Random(3)) | {"rd_staff": 1.5}
+    refused = cli.refused(
+        2, "review", "submit", str(firms[0][1]), "--period", "2024",
+        "--figures", cli.file("f.json", data),
+    )  # fmt: skip
+    assert "rd_staff" in refused and "须为整数" in refused, refused
+    assert set(_statuses(cli, firms).values()) == {"open"}
+
+
 def test_a_sheet_naming_unknown_firms_and_columns_is_refused(
     cli: Cli, space: str, tmp_path: Path
 ) -> None:

@@ -69,6 +69,32 @@ def test_a_unit_area_must_be_finite_and_positive(
 
 
 @pytest.mark.parametrize(
+    ("area", "in_file", "message"),
+    [
+        ("0", 0, "须大于 0"),
+        ("0", None, "须大于 0"),
+        ("0.001", None, "须大于 0"),
+        ("1e7", None, "不得超过"),
+    ],
+)
+def test_an_application_area_must_be_finite_and_positive(
+    cli: Cli, space: str, area: str, in_file: int | None, message: str
+) -> None:
+    """``apply --area 0`` (or a profile stating 0 m²) used to pass screening and reach 公示."""
+    from entrypoints.demo_data import good_profile
+
+    uscc = make_uscc(random.Random(31))
+    cli.ok("firm", "add", "--name", "零面积科技", "--uscc", uscc, "--industry", "pharma")
+    profile = good_profile(date(2024, 1, 2))
+    del profile["requested_area_m2"]
+    if in_file is not None:
+        profile["requested_area_m2"] = in_file
+    path = cli.file("p.json", profile)
+    line = cli.refused(2, "apply", uscc, "MC3", "--area", area, "--profile", path)
+    assert f"requested_area_m2: {message}" in line  # and nothing written (``refused``)
+
+
+@pytest.mark.parametrize(
     ("name", "message"),
     [
         ("坏\x07公司", "不得含控制字符"),
@@ -202,6 +228,20 @@ def test_figures_with_several_problems_list_all_of_them(cli: Cli, space: str) ->
     for field in ("revenue_yuan", "headcount", "turnover"):
         assert sum(line.strip().startswith(f"figures.{field}") for line in lines) == 1, error
     assert "单位" in error
+
+
+def test_a_review_of_a_year_not_yet_ended_is_refused(cli: Cli, space: str) -> None:
+    """On 31 December 2024 the 2024 review used to open (due within days, before the year's
+    figures existed): a year is reviewed in the January after it, by one firm or the cycle."""
+    rng = random.Random(33)
+    t = _admitted(cli, rng)
+    cli.ok("sign", str(t), *SIGN)
+    cli.at("2024-12-31T16:00+08:00")
+    for args in (["review", "open", str(t)], ["cycle", "open", "MC3"]):
+        line = cli.refused(2, *args, "--period", "2024")
+        assert "period: 2024 年度尚未结束" in line and "2024 has not ended" in line, line
+    cli.at("2025-01-02T09:00+08:00")
+    cli.ok("review", "open", str(t), "--period", "2024")
 
 
 # ---- item 9: every command's names and texts, whichever command carries them -----------------

@@ -33,6 +33,7 @@ from workflows.service import Service
 
 START = local(2024, 3, 4, 9, 0)
 CELL_TIME = local(2024, 4, 15, 10, 0)
+PERIOD = 2023  # the year reviewed in 2024: a review is opened only for a year that has ended
 
 COMMANDS: dict[str, Callable[[int], c.Command]] = {
     "screen_in": lambda t: c.Screen(tenancy_id=t),
@@ -51,15 +52,15 @@ COMMANDS: dict[str, Callable[[int], c.Command]] = {
     "sign": lambda t: c.Sign(
         tenancy_id=t, units=("SPARE",), term_start=date(2024, 5, 1), term_end=date(2027, 4, 30)
     ),
-    "open_review": lambda t: c.OpenReview(tenancy_id=t, period=2024),
+    "open_review": lambda t: c.OpenReview(tenancy_id=t, period=PERIOD),
     "pass_review": lambda t: c.DecideReview(
-        tenancy_id=t, period=2024, outcome="pass", reason="复核"
+        tenancy_id=t, period=PERIOD, outcome="pass", reason="复核"
     ),
     "order_rectification": lambda t: c.DecideReview(
-        tenancy_id=t, period=2024, outcome="rectify", reason="复核"
+        tenancy_id=t, period=PERIOD, outcome="rectify", reason="复核"
     ),
     "fail_review": lambda t: c.DecideReview(
-        tenancy_id=t, period=2024, outcome="fail", reason="复核"
+        tenancy_id=t, period=PERIOD, outcome="fail", reason="复核"
     ),
     "pass_reinspection": lambda t: c.Reinspect(tenancy_id=t, passed=True),
     "fail_reinspection": lambda t: c.Reinspect(tenancy_id=t, passed=False, reason="未整改"),
@@ -153,13 +154,17 @@ class World:
         ids["active"], under, rect, notice, vacating, exited, graduating = admitted_later
         self.clock.set(local(2024, 3, 25, 9, 0))
         for t in (under, rect):
-            self.do(c.OpenReview(tenancy_id=t, period=2024))
+            self.do(c.OpenReview(tenancy_id=t, period=PERIOD))
             self.do(
                 c.SubmitReview(
-                    tenancy_id=t, period=2024, figures=figures("steady", year=2024, rng=self.rng)
+                    tenancy_id=t,
+                    period=PERIOD,
+                    figures=figures("steady", year=PERIOD, rng=self.rng),
                 )
             )
-        self.do(c.DecideReview(tenancy_id=rect, period=2024, outcome="rectify", reason="数据存疑"))
+        self.do(
+            c.DecideReview(tenancy_id=rect, period=PERIOD, outcome="rectify", reason="数据存疑")
+        )
         for window in ("plan", "rectification"):  # a re-inspection may fail before they end
             self.do(
                 c.WaiveWindow(

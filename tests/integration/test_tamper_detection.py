@@ -89,14 +89,14 @@ class Space:
             )
         self.clock.set(local(2024, 3, 25, 9, 0))
         t = ids["reviewed"]
-        self.do(c.OpenReview(tenancy_id=t, period=2024))
+        self.do(c.OpenReview(tenancy_id=t, period=2023))
         self.do(
             c.SubmitReview(
-                tenancy_id=t, period=2024, figures=figures("steady", year=2024, rng=self.rng)
+                tenancy_id=t, period=2023, figures=figures("steady", year=2023, rng=self.rng)
             )
         )
         self.clock.set(local(2024, 3, 26, 10, 0))
-        self.do(c.DecideReview(tenancy_id=t, period=2024, outcome="pass", reason="复核"))
+        self.do(c.DecideReview(tenancy_id=t, period=2023, outcome="pass", reason="复核"))
         self.clock.set(local(2024, 3, 27, 10, 0))
         self.do(
             c.ServeExitNotice(

@@ -116,9 +116,9 @@ def test_a_firms_annual_review_runs_without_an_orm_session(
         return bool(service.run(handle))
 
     used = [
-        run(c.OpenReview(tenancy_id=t, period=2024)),
-        run(c.SubmitReview(tenancy_id=t, period=2024, figures=figures())),
-        run(c.DecideReview(tenancy_id=t, period=2024)),
+        run(c.OpenReview(tenancy_id=t, period=2023)),
+        run(c.SubmitReview(tenancy_id=t, period=2023, figures=figures())),
+        run(c.DecideReview(tenancy_id=t, period=2023)),
     ]
     assert used == [False, False, False]
     review = service.read(
@@ -149,7 +149,7 @@ def test_a_unit_of_work_is_used_only_while_open(service: Service, clock: FixedCl
     with pytest.raises(RuntimeError, match="not open"):
         w.record(tenancy, "note", actor="王", reason="备注")
     with pytest.raises(RuntimeError, match="not open"):
-        uow.reviews.get(t, 2024)
+        uow.reviews.get(t, 2023)
     with pytest.raises(RuntimeError, match="not open"):
         uow.session.get(Firm, tenancy.firm_id)
     assert stored(service, t)["version"] == tenancy.version  # nothing was written

@@ -128,6 +128,48 @@ def test_applying_creates_the_tenancy_with_the_id_its_first_event_hashes(
         service.handle(apply)  # one open stay of a firm in a space
 
 
+@pytest.mark.parametrize(
+    ("area", "profile_area"),
+    [(0, 0), (0, None), (0.004, None), (-5, None), (80, 0), (0, 1_000_001), (float("nan"), 80)],
+)
+def test_an_application_for_no_area_is_refused_before_anything_is_written(
+    db: FakeDatabase, service: FakeService, area: float, profile_area: float | None
+) -> None:
+    """The area applied for (the command's, else the profile's) is > 0 and at most 1,000,000
+    m²: an application for 0 m² used to pass screening and reach its 公示."""
+    applicant(db, EVALUATING)  # the space MC3
+    uscc = make_uscc(random.Random(5))
+    db.add("firms", name="零面积", uscc=uscc, industry="pharma", locale="zh-CN", created_at=NOW)
+    profile = good_profile(TODAY)
+    del profile["requested_area_m2"]
+    if profile_area is not None:
+        profile["requested_area_m2"] = profile_area
+    before = len(db.rows("tenancies"))
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(c.Apply(firm=uscc, space="MC3", requested_area_m2=area, profile=profile))
+    assert refused.value.field == "requested_area_m2"
+    assert len(db.rows("tenancies")) == before
+
+
+def test_an_application_without_the_commands_area_takes_the_profiles(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    applicant(db, EVALUATING)  # the space MC3
+    uscc = make_uscc(random.Random(6))
+    db.add("firms", name="面积", uscc=uscc, industry="pharma", locale="zh-CN", created_at=NOW)
+    step = service.handle(c.Apply(firm=uscc, space="MC3", profile=good_profile(TODAY, area=90)))
+    (application,) = db.rows("applications", tenancy_id=step.tenancy_id)
+    assert application["requested_area_m2"] == 90
+
+
+def test_a_correction_to_no_area_is_refused(service: FakeService, db: FakeDatabase) -> None:
+    t = applicant(db, "info_requested")
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(c.Resubmit(tenancy_id=t, profile={"requested_area_m2": 0}))
+    assert refused.value.field == "requested_area_m2"
+    assert db.row("tenancies", t)["state"] == "info_requested"
+
+
 def test_an_application_scored_by_a_valid_panel_is_approved_into_its_publicity(
     db: FakeDatabase, service: FakeService
 ) -> None:

@@ -25,7 +25,8 @@ from workflows.core import Work
 from workflows.reviews import RESIDENCY_DEADLINES
 
 NOW = datetime(2025, 1, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a working day
-DECEMBER = datetime(2024, 12, 2, 1, 0, tzinfo=UTC)  # a review opened then is due before NOW
+#: The day after the 2024 review's deadline (the 10th working day of January 2025).
+AFTER_DUE = datetime(2025, 1, 16, 1, 0, tzinfo=UTC)
 PAST_DUE = datetime(2025, 1, 16, 1, 0, tzinfo=UTC)  # after the due date of one opened at NOW
 DUE = date(2025, 1, 15)  # the 10th working day of January 2025
 RB = rules.parse(rules.default_rulebook_text())
@@ -131,6 +132,36 @@ def test_a_firms_annual_review_is_opened_submitted_and_decided(
     assert db.commits == commits + 3  # one commit per command
 
 
+@pytest.mark.parametrize(
+    ("now", "period"),
+    [
+        (datetime(2024, 12, 31, 8, 0, tzinfo=UTC), 2024),  # the year's last day: not ended
+        (NOW, 2025),  # the year just begun
+        (NOW, 2026),
+    ],
+)
+def test_a_review_is_opened_only_for_a_year_that_has_ended(
+    db: FakeDatabase, service: FakeService, now: datetime, period: int
+) -> None:
+    """The review covers a calendar year and opens in the January after it (RULEBOOK §3):
+    opened on 31 December 2024, the 2024 review used to be due within days, before the year's
+    figures existed."""
+    t = resident(db)
+    with pytest.raises(InvalidInput) as refused:
+        service.with_clock(FixedClock(now)).handle(c.OpenReview(tenancy_id=t, period=period))
+    assert refused.value.field == "period"
+    assert refused.value.rule.startswith(f"{period} 年度尚未结束")
+    assert f"the latest that can be opened now is {now.year - 1}" in refused.value.rule
+    assert db.rows("reviews", tenancy_id=t) == [] and db.row("tenancies", t)["state"] == ACTIVE
+
+
+def test_the_year_just_ended_is_opened_in_january() -> None:
+    reviews.check_period_ended(2024, date(2025, 1, 2))
+    reviews.check_period(2025, date(2025, 1, 2))  # read, remind, decide: up to this year
+    with pytest.raises(InvalidInput, match="须为 2000 至 2025 之间的年份"):
+        reviews.check_period(1999, date(2025, 1, 2))
+
+
 def test_a_second_d_in_a_row_opens_a_forced_exit_case(
     db: FakeDatabase, service: FakeService
 ) -> None:
@@ -147,10 +178,13 @@ def test_a_second_d_in_a_row_opens_a_forced_exit_case(
         consequence="rectification",
         rulebook_version=RB.version,
     )
-    # Opened in December, not submitted by its deadline: missing data grades D, and a second
-    # D in a row forces the exit.
-    service.with_clock(FixedClock(DECEMBER)).handle(c.OpenReview(tenancy_id=t, period=2024))
-    step = service.handle(c.DecideReview(tenancy_id=t, period=2024))
+    # Opened in January, not submitted by its deadline (15 January): missing data grades D,
+    # and a second D in a row forces the exit.
+    service.handle(c.OpenReview(tenancy_id=t, period=2024))
+    assert db.rows("reviews", tenancy_id=t, period=2024)[0]["due_on"] == date(2025, 1, 15)
+    step = service.with_clock(FixedClock(AFTER_DUE)).handle(
+        c.DecideReview(tenancy_id=t, period=2024)
+    )
     assert (step.trigger, step.to_state) == ("fail_review", EXIT_NOTICE)
     assert db.row("tenancies", t)["state"] == EXIT_NOTICE
     (case,) = db.rows("exit_cases", tenancy_id=t)
@@ -159,7 +193,7 @@ def test_a_second_d_in_a_row_opens_a_forced_exit_case(
         "consecutive_d",
         "open",
     )
-    objection_due = date(2025, 1, 9)  # five working days after 2 January
+    objection_due = date(2025, 1, 23)  # five working days after 16 January
     assert case["objection_due_on"] == objection_due
     pending = [d for d in deadlines(db, t) if d[2] == "pending"]
     assert pending == [
@@ -171,7 +205,7 @@ def test_a_second_d_in_a_row_opens_a_forced_exit_case(
     exit_notice = db.rows("outbox", tenancy_id=t)[2]
     assert exit_notice["dedupe_key"] == f"exit_notice:firm:{t}:{case['id']}"
     context = exit_notice["context"]
-    assert context["objection_due_on"] == "2025-01-09" and context["grounds"] == "consecutive_d"
+    assert context["objection_due_on"] == "2025-01-23" and context["grounds"] == "consecutive_d"
     assert context["facts"] == "2024 年度考核等级 D" and context["rule_id"]
     assert chained(db, t) == ["open_review", "fail_review"]
 

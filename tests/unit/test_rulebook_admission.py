@@ -575,6 +575,13 @@ def test_area_cap_at_signing(rb: Rulebook) -> None:
     assert info.value.field == "area_m2"
 
 
+@pytest.mark.parametrize("area", [0, -1])
+def test_an_allocation_of_no_area_is_refused(rb: Rulebook, area: int) -> None:
+    with pytest.raises(InvalidInput, match="须大于 0") as info:
+        check_area(rb, track="acceleration", area_m2=area)
+    assert info.value.field == "area_m2"
+
+
 def test_scoring_decision_to_dict_is_json_safe(rb: Rulebook) -> None:
     import json
 

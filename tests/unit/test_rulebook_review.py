@@ -91,12 +91,55 @@ def test_validate_figures_normalises() -> None:
         ({"headcount": True}, "figures.headcount", "must be a number"),
         ({"revenue_yuan": float("nan")}, "figures.revenue_yuan", "finite"),
         ({"revenue_yuan": None}, "figures.revenue_yuan", "is required"),
+        ({"headcount": 3.5}, "figures.headcount", "须为整数 / must be a whole number"),
+        ({"rd_staff": "1.5"}, "figures.rd_staff", "须为整数"),
+        ({"new_ip_count": Decimal("2.5")}, "figures.new_ip_count", "须为整数"),
+        ({"graduates_hired": 0.1}, "figures.graduates_hired", "须为整数"),
+        ({"activities_attended": 2.25}, "figures.activities_attended", "须为整数"),
     ],
 )
 def test_validate_figures_refuses(changes: dict[str, Any], field: str, rule: str) -> None:
     with pytest.raises(InvalidInput) as info:
         validate_figures(RB, {**FIGURES, **changes})
     assert info.value.field == field and rule in info.value.rule
+
+
+def test_counts_of_people_and_patents_are_whole_numbers() -> None:
+    """The default rulebook says which metrics count whole things (``integer = true``): a
+    fraction of them is refused when submitted; a whole number written 3.0 is 3."""
+    counts = {name for name, m in RB.metrics.items() if m.integer}
+    assert counts == {
+        "new_ip_count",
+        "headcount",
+        "rd_staff",
+        "graduates_hired",
+        "activities_attended",
+        "cooperation",
+    }
+    assert {m.name for m in RB.metrics.values() if m.unit == "count"} == counts
+    out = validate_figures(RB, {**FIGURES, "headcount": 3.0, "rd_staff": "2"})
+    assert out["headcount"] == 3 and out["rd_staff"] == 2
+    # figures on record (scored, simulated, a previous year) are read as they were accepted
+    kept = validate_figures(RB, {"headcount": 3.5}, complete=False, on_record=True)
+    assert kept == {"headcount": Decimal("3.5")}
+
+
+def test_a_rulebook_stored_before_integer_existed_still_loads_and_takes_any_number() -> None:
+    old = DEFAULT.read_text("utf-8").replace("integer = true\n", "")
+    rb = parse_rulebook(old, "stored.toml")
+    assert rb.version != RB.version and not any(m.integer for m in rb.metrics.values())
+    assert validate_figures(rb, {**FIGURES, "headcount": 3.5})["headcount"] == Decimal("3.5")
+
+
+def test_integer_is_for_a_count() -> None:
+    text = DEFAULT.read_text("utf-8").replace(
+        'name = "revenue_yuan"\nlabel_zh = "营业收入"\nlabel_en = "Revenue"\nunit = "yuan"\n',
+        'name = "revenue_yuan"\nlabel_zh = "营业收入"\nlabel_en = "Revenue"\nunit = "yuan"\n'
+        "integer = true\n",
+    )
+    assert text != DEFAULT.read_text("utf-8")
+    with pytest.raises(Exception, match="integer = true"):
+        parse_rulebook(text, "bad.toml")
 
 
 def test_incomplete_figures_allowed_when_not_complete() -> None:

@@ -346,6 +346,23 @@ def test_missing_fields_are_each_marked_and_nothing_is_sent(world: World) -> Non
     assert world.app.service.query(qf.firm_applications, firm_id=3) == []
 
 
+@pytest.mark.parametrize("area", ["0", "0.00", "0.001"])
+def test_an_application_for_no_area_is_refused_on_the_form(world: World, area: str) -> None:
+    """The form asks for an area greater than 0 (its hint and its ``min``) and refuses 0 m²:
+    such an application used to pass screening and reach its 公示."""
+    uscc = _new_firm(world)
+    client = signed_in(world, "newfirm")
+    page = client.get("/portal/apply").text
+    field = page[page.index('id="f-requested_area_m2"') :]
+    assert 'min="0.01"' in field[: field.index(">")]
+    hint = field[field.index('class="help"') :][:200]
+    assert "大于 0" in hint and "不小于 0" not in hint
+    response = _post(client, "/portal/apply", "/portal/apply", _form(uscc, requested_area_m2=area))
+    assert response.status_code == 422
+    assert "大于 0" in response.text
+    assert world.app.service.query(qf.firm_applications, firm_id=3) == []
+
+
 def test_another_firms_code_or_id_in_the_form_never_applies_for_it(world: World) -> None:
     uscc = _new_firm(world)
     client = signed_in(world, "newfirm")

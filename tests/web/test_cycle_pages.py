@@ -129,6 +129,22 @@ def test_a_year_the_opening_form_cannot_take_comes_back_named_on_the_board(
     assert reviews(world) == {}
 
 
+def test_a_cycle_of_the_year_not_yet_ended_is_refused_before_it_is_confirmed(
+    world: World, cohort: list[tuple[int, str, str]]
+) -> None:
+    """Opened on REVIEW_DAY (2 January 2025), the 2025 review would cover a year just begun:
+    refused in Chinese first, on the confirmation and when sent confirmed; nothing opens."""
+    client = signed_in(world, "operator")
+    for confirmed in ("", "1"):
+        data = {"space": "MC3", "period": str(PERIOD + 1), "confirmed": confirmed}
+        response = post(client, "/console/cycles", "/console/cycles/open", data)
+        assert response.status_code == 422, response.text
+        assert f"{PERIOD + 1} 年度尚未结束" in response.text
+    with Session(world.app.engine) as s:
+        assert s.exec(select(func.count()).select_from(Review)).one() == 0
+        assert s.exec(select(func.count()).select_from(CycleJob)).one() == 0
+
+
 def test_an_operator_of_another_space_finds_no_such_cycle(
     world: World, operator: TestClient
 ) -> None:
@@ -186,6 +202,7 @@ def test_a_bad_sheet_is_refused_row_by_row_and_nothing_is_imported(
     ]
     rows[1]["revenue_yuan"] = "很多"
     rows[2]["headcount"] = -3
+    rows[0]["headcount"] = 2.5  # a count of people is a whole number
     response = post(
         operator,
         BOARD,
@@ -197,6 +214,7 @@ def test_a_bad_sheet_is_refused_row_by_row_and_nothing_is_imported(
     text = re.sub(r"<[^>]+>", " ", response.text)
     assert re.search(r"\b4\b.*revenue_yuan（营业收入）.*须为数字.*很多", text, re.S)
     assert re.search(r"\b5\b.*headcount.*不得为负数", text, re.S)
+    assert re.search(r"\b3\b.*headcount（从业人员）.*须为整数.*2\.5", text, re.S)
     assert all(r.status == "open" for r in reviews(world).values())
 
 
@@ -344,6 +362,23 @@ def test_a_firm_reports_field_by_field_and_a_double_submit_acts_once(
             )
         ).one()
     assert submits == 1
+
+
+def test_a_fraction_of_a_person_or_a_patent_is_refused_field_by_field(
+    world: World, operator: TestClient
+) -> None:
+    """Head counts and patents are whole numbers: 3.5 people used to be stored and scored."""
+    firm = signed_in(world, "firm")
+    page = firm.get(form_url(world)).text
+    assert re.search(r'id="h-headcount"[^>]*>[^<]*不小于 0 的整数', page)
+    assert re.search(r'id="f-headcount"[^>]*inputmode="numeric"', page)
+    bad = typed(figures_for(0)) | {"headcount": "3.5", "rd_staff": "1.5", "new_ip_count": "2.5"}
+    response = post(firm, form_url(world), form_url(world), {**bad, "action": "submit"})
+    assert response.status_code == 422
+    for code in ("headcount", "rd_staff", "new_ip_count"):
+        assert re.search(rf'id="e-{code}"[^>]*>须为整数', response.text), code
+    assert reviews(world)[world.own_tenancy].status == "open"
+    assert reviews(world)[world.own_tenancy].figures == {}
 
 
 def test_another_firms_review_is_not_found(

@@ -404,15 +404,15 @@ def test_the_firm_files_its_rectification_plan_with_a_photo(world: World) -> Non
 
     make_resident(world)
     tid = world.own_tenancy
-    world.do(c.OpenReview(tenancy_id=tid, period=2024))
+    world.do(c.OpenReview(tenancy_id=tid, period=2023))
     world.do(
         c.SubmitReview(
             tenancy_id=tid,
-            period=2024,
-            figures=figures("steady", year=2024, rng=random.Random(3)),
+            period=2023,
+            figures=figures("steady", year=2023, rng=random.Random(3)),
         )
     )
-    world.do(c.DecideReview(tenancy_id=tid, period=2024, outcome="rectify", reason="数据存疑"))
+    world.do(c.DecideReview(tenancy_id=tid, period=2023, outcome="rectify", reason="数据存疑"))
     assert _state(world) == "rectifying"
     firm = signed_in(world, "firm")
     page = firm.get(f"/portal/answer/{tid}").text
