@@ -513,13 +513,13 @@ def test_a_refused_plan_comes_back_with_the_text_kept_and_the_problem_named(
 
     make_resident(world)
     tid = world.own_tenancy
-    world.do(c.OpenReview(tenancy_id=tid, period=2024))
+    world.do(c.OpenReview(tenancy_id=tid, period=2023))
     world.do(
         c.SubmitReview(
-            tenancy_id=tid, period=2024, figures=figures("steady", year=2024, rng=random.Random(3))
+            tenancy_id=tid, period=2023, figures=figures("steady", year=2023, rng=random.Random(3))
         )
     )
-    world.do(c.DecideReview(tenancy_id=tid, period=2024, outcome="rectify", reason="数据存疑"))
+    world.do(c.DecideReview(tenancy_id=tid, period=2023, outcome="rectify", reason="数据存疑"))
     firm = signed_in(world, "firm")
     blank = _answer(firm, tid, [], text="   ")
     assert blank.status_code == 422
