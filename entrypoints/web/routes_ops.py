@@ -288,16 +288,19 @@ def calendar(page: PageDep) -> Response:
 
 def _calendar_page(
     page: Page,
-    year: int,
-    days: Any,
+    year: int | None = None,
+    days: Any = None,
     *,
     status: int = 200,
     sent: dict[str, str] | None = None,
     problems: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """The calendar of ``year``; a refused import comes back with the text pasted and its
-    problem beside the field."""
+    """The calendar of ``year`` (this year unless named, its days read unless given); a
+    refused form comes back with what was sent and its problem beside the field."""
     today = page.app.clock.now().date()
+    year = today.year if year is None else year
+    if days is None:
+        days = page.query(q.calendar_days, year=year)
     years = sorted({*range(today.year - 1, today.year + 4), year})
     return page.render(
         "console/ops_calendar.html",
@@ -362,11 +365,8 @@ async def calendar_import(page: PageDep) -> Response:
     except InvalidInput as err:
         # a line's problem names the line ("第 3 行 / line 3"): said in the page's language
         named = IMPORT_LABELS.get(err.field, (pick(err.field, "zh"), pick(err.field, "en")))
-        year = page.app.clock.now().year
         return _calendar_page(
             page,
-            year,
-            page.query(q.calendar_days, year=year),
             status=422,
             sent={"text": page.field("text"), "complete": page.field("complete")},
             problems={"import": describe(err, page.lang, {err.field: named})},
@@ -403,11 +403,8 @@ def calendar_day(page: PageDep) -> Response:
             )
         )
     except InvalidInput as err:
-        year = page.app.clock.now().year
         return _calendar_page(
             page,
-            year,
-            page.query(q.calendar_days, year=year),
             status=422,
             sent={name: page.field(name)[:200] for name in DAY_LABELS},
             problems={err.field: describe(err, page.lang, DAY_LABELS)},
