@@ -142,6 +142,11 @@ class Principal:
             return self.display_name[:ACTOR_MAX]
         return f"{ACCOUNT_PREFIX}{self.account_id} {self.display_name}"[:ACTOR_MAX]
 
+    @property
+    def spaces(self) -> frozenset[int] | None:
+        """The spaces the account's lists are narrowed to (None: every space, an admin)."""
+        return None if self.role == "admin" else self.space_ids
+
     def may_see_space(self, space_id: int) -> bool:
         if self.role == "admin":
             return True

@@ -7,6 +7,10 @@ it does not know falls back to its default), then the query's tie-breakers, then
 The web's ``list_params`` builds it from the query string.
 
 The API's lists page by id instead, with a cursor: their queries take one :class:`Keyset`.
+
+Every list is narrowed to what the caller may see by one :class:`Reach`, and the console's
+lists take their filters as keywords typed by one ``TypedDict`` a list (``Unpack``), each
+filter a :data:`Wanted` value.
 """
 
 from __future__ import annotations
@@ -50,6 +54,21 @@ class Paging:
     def cut(self, rows: Sequence[T]) -> list[T]:
         """The page of ``rows`` already sorted (lists sorted in Python, not in SQL)."""
         return list(rows[self.offset : self.offset + self.limit])
+
+
+#: A list filter's value: what was asked for, or None (or absent) for any.
+Wanted = str | None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What of a list the caller may see: the spaces ``space_ids`` (None: every space), the
+    records of the firm ``firm_id`` (None: every firm's) and, of tenancies, the applications
+    assigned to the account ``reviewer_id`` (None: any)."""
+
+    space_ids: frozenset[int] | None = None
+    firm_id: int | None = None
+    reviewer_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
@@ -34,7 +34,7 @@ from lifecycle.rulebook.model import Rulebook
 from lifecycle.table import STATES
 from workflows import console_actions, queries, rules, vocabulary, windows
 from workflows.core import Work
-from workflows.paging import Paging, sort_columns
+from workflows.paging import Paging, Reach, Wanted, sort_columns
 from workflows.queries_http import OWNER_SORTS, with_firm_and_space
 from workflows.trace_words import trace_words
 
@@ -311,24 +311,28 @@ def _calendar_warnings(w: Work) -> list[dict[str, Any]]:
 
 
 # ---- the tenancy list ---------------------------------------------------------------------------
+#: The filters of the list of tenancies.
+class TenancyFilters(TypedDict, total=False):
+    space: Wanted
+    state: Wanted
+    firm: Wanted
+    uscc: Wanted
+
+
 #: The list's sortable columns and what each sorts by.
 SORTS = {**sort_columns(Tenancy, "id", "state", "term_end", "score"), **OWNER_SORTS}
 
 
 def tenancy_list(
-    w: Work,
-    *,
-    space_ids: frozenset[int] | None = None,
-    space: str | None = None,
-    state: str | None = None,
-    firm: str | None = None,
-    uscc: str | None = None,
-    paging: Paging,
+    w: Work, *, reach: Reach, paging: Paging, **filters: Unpack[TenancyFilters]
 ) -> list[dict[str, Any]]:
-    """Tenancies narrowed to ``space_ids`` (None: all), filtered by space code, state, firm
-    name (contains) and USCC (exact, any case), one page as ``paging`` says
-    (sorted by a key of :data:`SORTS`). The page's ids are found first on the indexes alone,
-    then their rows read."""
+    """Tenancies within ``reach``'s spaces, filtered by ``space`` code, ``state``, ``firm``
+    name (contains) and ``uscc`` (exact, any case), one page as ``paging`` says (sorted by a
+    key of :data:`SORTS`). The page's ids are found first on the indexes alone, then their
+    rows read."""
+    space, state = filters.get("space"), filters.get("state")
+    firm, uscc = filters.get("firm"), filters.get("uscc")
+    space_ids = reach.space_ids
     sort = paging.sort
     tie = [] if sort == "id" else [paging.order(col(Tenancy.id))]
     ids_stmt = select(Tenancy.id)

@@ -11,7 +11,7 @@ The list is read one page at a time with a sort the page allows (``paging.sort``
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlmodel import col, func, select
 
@@ -28,7 +28,7 @@ from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import RESIDENT_STATES, allowed_triggers
 from workflows import answers, attachments, benefits, exit_rules, rules, vocabulary
 from workflows.core import Work
-from workflows.paging import Paging, sort_columns
+from workflows.paging import Paging, Reach, Wanted, sort_columns
 from workflows.queries_http import OWNER_SORTS, scoped, with_firm_and_space
 
 #: The sorts the exit-case list allows, by key.
@@ -37,6 +37,16 @@ EXIT_SORTS = {
     **OWNER_SORTS,
     "type": col(ExitCase.exit_type),
 }
+
+
+#: The filters of the list of exit cases.
+class ExitFilters(TypedDict, total=False):
+    space: Wanted
+    status: Wanted
+    exit_type: Wanted
+    firm: Wanted
+
+
 EXIT_TYPES = tuple(vocabulary.EXIT_TYPES)
 #: What a person reads for an exit case's type, status and the triggers of its events.
 EXIT_TYPE_LABELS = vocabulary.EXIT_TYPES
@@ -77,20 +87,14 @@ def _iso(value: Any) -> str | None:
 
 # ---- the console's list of exit cases --------------------------------------------------------
 def exit_case_rows(
-    w: Work,
-    *,
-    space_ids: frozenset[int] | None = None,
-    firm_id: int | None = None,
-    space: str | None = None,
-    status: str | None = None,
-    exit_type: str | None = None,
-    firm: str | None = None,
-    paging: Paging,
+    w: Work, *, reach: Reach, paging: Paging, **filters: Unpack[ExitFilters]
 ) -> list[dict[str, Any]]:
-    """Exit cases with their firm and space, filtered (``firm``: part of the name or the
-    code), one page of them sorted as ``paging`` says (by a key of :data:`EXIT_SORTS`)."""
+    """Exit cases with their firm and space within ``reach``, filtered (by ``space`` code,
+    ``status``, ``exit_type``; ``firm``: part of the name or the code), one page of them
+    sorted as ``paging`` says (by a key of :data:`EXIT_SORTS`)."""
+    status, exit_type, firm = filters.get("status"), filters.get("exit_type"), filters.get("firm")
     stmt = with_firm_and_space(select(ExitCase, Firm, Space, Tenancy.state), ExitCase.tenancy_id)
-    stmt = scoped(stmt, space or None, space_ids, firm_id)
+    stmt = scoped(stmt, filters.get("space") or None, reach.space_ids, reach.firm_id)
     if status:
         stmt = stmt.where(ExitCase.status == status)
     if exit_type:

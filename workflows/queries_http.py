@@ -5,7 +5,6 @@ not see. Like every named query, each takes :class:`Work` first and never writes
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam
@@ -26,7 +25,7 @@ from lifecycle.errors import NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
 from workflows import queries_core, vocabulary
 from workflows.core import Work
-from workflows.paging import Keyset
+from workflows.paging import Keyset, Reach
 
 #: States in which an application's panel is still scoring: a reviewer then sees only their
 #: own scores (no anchoring on a colleague's).
@@ -97,17 +96,6 @@ TENANCY_ROWS = core_select(
     _T.c.score,
     _T.c.rulebook_version,
 ).select_from(_T.join(_F, _F.c.id == _T.c.firm_id).join(_S, _S.c.id == _T.c.space_id))
-
-
-@dataclass(frozen=True)
-class Reach:
-    """What of a list the caller may see: the spaces ``space_ids`` (None: every space), the
-    records of the firm ``firm_id`` (None: every firm's) and, of tenancies, the applications
-    assigned to the account ``reviewer_id`` (None: any)."""
-
-    space_ids: frozenset[int] | None = None
-    firm_id: int | None = None
-    reviewer_id: int | None = None
 
 
 def tenancy_page(

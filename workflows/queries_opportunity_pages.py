@@ -9,7 +9,7 @@ Each takes :class:`Work` first, returns plain data and never writes; the heavy l
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 
@@ -19,12 +19,20 @@ from lifecycle.table import TERMINAL
 from workflows import queries_opportunities as qo
 from workflows.core import Work
 from workflows.opportunities import industries
-from workflows.paging import Paging
+from workflows.paging import Paging, Reach, Wanted
 
 _S, _T = (ALL_TABLES.tables[n] for n in ("spaces", "tenancies"))
 
 #: The sorts the entry list allows.
 ENTRY_SORTS = ("id", "title", "space", "kind", "status", "valid_until", "updated_at")
+
+
+#: The filters of the list of entries.
+class EntryFilters(TypedDict, total=False):
+    space: Wanted
+    status: Wanted
+    kind: Wanted
+    text: Wanted
 
 
 def firm_spaces(w: Work, *, firm_id: int) -> list[dict[str, Any]]:
@@ -48,25 +56,19 @@ def firm_spaces(w: Work, *, firm_id: int) -> list[dict[str, Any]]:
 
 
 def entry_rows(
-    w: Work,
-    *,
-    space_ids: Collection[int] | None = None,
-    firm_id: int | None = None,
-    space: str | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    text: str | None = None,
-    paging: Paging,
+    w: Work, *, reach: Reach, paging: Paging, **filters: Unpack[EntryFilters]
 ) -> list[dict[str, Any]]:
-    """Entries within ``space_ids`` (None: all) or of ``firm_id``, filtered, one page as
+    """Entries within ``reach`` (its spaces, or its firm's own), filtered (``space`` code,
+    ``status``, ``kind``; ``text``: part of the title or the firm's name), one page as
     ``paging`` says (sorted by a key of :data:`ENTRY_SORTS`)."""
+    status, kind, text = filters.get("status"), filters.get("kind"), filters.get("text")
     rows = qo.entries(
         w,
-        space=space,
+        space=filters.get("space"),
         status=status if status in opp.STATUS_LABELS else None,
         kind=kind if kind in opp.KINDS else None,
-        firm_id=firm_id,
-        space_ids=space_ids,
+        firm_id=reach.firm_id,
+        space_ids=reach.space_ids,
     )
     if text:
         needle = text.lower()

@@ -13,7 +13,7 @@ from entrypoints.http.deps import Ctx, CtxDep
 from entrypoints.http.routes_tenancies import Cursor, Limit, SpaceCode
 from lifecycle.errors import InvalidInput
 from workflows import queries_http
-from workflows.paging import Keyset
+from workflows.paging import Keyset, Reach
 
 router = APIRouter(prefix="/api", tags=["violations and exit cases 违规与退出"])
 
@@ -46,10 +46,10 @@ class ExitCasePage(ViolationPage):
     pass
 
 
-def _reach(ctx: Ctx) -> queries_http.Reach:
+def _reach(ctx: Ctx) -> Reach:
     """What a list is narrowed to: the spaces of an operator or viewer, a firm's own firm."""
     p = ctx.principal
-    return queries_http.Reach(
+    return Reach(
         space_ids=None if p.role in ("admin", "firm") else p.space_ids,
         firm_id=(p.firm_id if p.firm_id is not None else -1) if p.role == "firm" else None,
     )

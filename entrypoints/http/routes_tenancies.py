@@ -18,7 +18,7 @@ from lifecycle.errors import NotFound
 from lifecycle.table import STATE_LABELS
 from workflows import commands as c
 from workflows import queries, queries_http
-from workflows.paging import Keyset
+from workflows.paging import Keyset, Reach
 
 router = APIRouter(prefix="/api", tags=["tenancies 租户"])
 
@@ -91,7 +91,7 @@ def list_tenancies(
     page: dict[str, Any] = ctx.query(
         queries_http.tenancy_page,
         page=Keyset(int(cursor) if cursor else 0, limit),
-        reach=queries_http.Reach(
+        reach=Reach(
             space_ids=None if p.role in ("admin", "firm", "reviewer") else p.space_ids,
             firm_id=(p.firm_id if p.firm_id is not None else -1) if p.role == "firm" else None,
             reviewer_id=(p.account_id or -1) if p.role == "reviewer" else None,

@@ -52,7 +52,7 @@ def _scope(page: Page) -> dict[str, Any]:
     p = page.principal
     if p.role == "reviewer":
         return {"space_ids": None, "reviewer_id": p.account_id or -1}
-    return {"space_ids": None if p.role == "admin" else p.space_ids, "reviewer_id": None}
+    return {"space_ids": p.spaces, "reviewer_id": None}
 
 
 def _screening_summary(row: Mapping[str, Any], lang: str) -> str:

@@ -23,6 +23,7 @@ from entrypoints.web.pages import Page, PageDep, describe
 from lifecycle.errors import InnospaceError, InvalidInput, NotFound, StaleTenancy
 from lifecycle.table import STATE_LABELS, STATES
 from workflows import console_actions, queries_console, vocabulary
+from workflows.paging import Reach
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,15 +31,12 @@ TenancyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Filter = Annotated[str, Query(max_length=64)]
 
 
-def _space_ids(page: Page) -> frozenset[int] | None:
-    """The spaces the account's lists are narrowed to (None: every space, an admin)."""
-    return None if page.principal.role == "admin" else page.principal.space_ids
-
-
 # ---- the dashboard ------------------------------------------------------------------------------
 @router.get("/console", name="web_dashboard")
 def dashboard(page: PageDep, space: Filter = "") -> HTMLResponse:
-    data = page.query(queries_console.dashboard, space=space or None, space_ids=_space_ids(page))
+    data = page.query(
+        queries_console.dashboard, space=space or None, space_ids=page.principal.spaces
+    )
     zh = page.lang == "zh"
     shown = [p for p in data["pipeline"] if p["count"]]
     charts = {
@@ -116,7 +114,7 @@ def tenancies(
         raise InvalidInput("state", "须为列出的状态之一 / must be one of the states listed", state)
     rows: list[dict[str, Any]] = page.query(
         queries_console.tenancy_list,
-        space_ids=_space_ids(page),
+        reach=Reach(space_ids=page.principal.spaces),
         space=space.strip() or None,
         state=state or None,
         firm=firm.strip() or None,
@@ -127,7 +125,7 @@ def tenancies(
         row["state_label"] = STATE_LABELS[row["state"]][0 if page.lang == "zh" else 1]
     if params.export:
         return xlsx_response("tenancies", EXPORT_COLUMNS, rows, page.lang, sheet="tenancies")
-    spaces = page.query(queries_console.visible_spaces, space_ids=_space_ids(page))
+    spaces = page.query(queries_console.visible_spaces, space_ids=page.principal.spaces)
     return page.render(
         "console/tenancies.html",
         paged=paged(rows, params),

@@ -67,10 +67,6 @@ def _period(raw: str) -> int:
     return int(raw)
 
 
-def _space_ids(page: PageDep) -> frozenset[int] | None:
-    return None if page.principal.role == "admin" else page.principal.space_ids
-
-
 # ---- the board ------------------------------------------------------------------------------
 @router.get("/console/cycles", name="web_cycles")
 def board(page: PageDep) -> Response:
@@ -92,7 +88,7 @@ def _board(
     period_raw = query.get("period", "").strip()
     period = int(period_raw) if period_raw.isdigit() and len(period_raw) == 4 else None
     rows: list[dict[str, Any]] = page.query(
-        q.cycle_board, space_ids=_space_ids(page), space=space, period=period
+        q.cycle_board, space_ids=page.principal.spaces, space=space, period=period
     )
     key = params.sort
     rows.sort(key=lambda r: (r[key] is None, r[key] if r[key] is not None else 0, r["space"]))
@@ -110,7 +106,7 @@ def _board(
         problems=problems or {},
         paged=paged(window, params),
         columns=BOARD_COLUMNS,
-        spaces=page.query(q.board_spaces, space_ids=_space_ids(page)),
+        spaces=page.query(q.board_spaces, space_ids=page.principal.spaces),
         default_period=page.query(q.day_of).year - 1,
         space=space,
         period=period_raw,

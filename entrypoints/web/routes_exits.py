@@ -22,6 +22,7 @@ from entrypoints.web.uploads import download
 from lifecycle.errors import InvalidInput
 from workflows import commands as c
 from workflows import queries_exits_pages as q
+from workflows.paging import Reach
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,14 +42,6 @@ COLUMNS = (
 )
 
 
-def _scope(page: Page) -> dict[str, Any]:
-    p = page.principal
-    return {
-        "space_ids": None if p.role == "admin" else p.space_ids,
-        "firm_id": None,
-    }
-
-
 @router.get("/console/exits", name="web_exits", response_model=None)
 def exits(page: PageDep) -> Response:
     query = page.request.query_params
@@ -65,7 +58,7 @@ def exits(page: PageDep) -> Response:
     }
     rows = page.query(
         q.exit_case_rows,
-        **_scope(page),
+        reach=Reach(space_ids=page.principal.spaces),
         **filters,
         paging=params.paging,
     )
@@ -75,7 +68,7 @@ def exits(page: PageDep) -> Response:
                 row["type_zh"], row["status_zh"] = row["type_en"], row["status_en"]
         return xlsx_response("exit-cases", COLUMNS, rows, page.lang, sheet="exit cases")
     requests = (
-        page.query(q.voluntary_requests, space_ids=_scope(page)["space_ids"])
+        page.query(q.voluntary_requests, space_ids=page.principal.spaces)
         if page.principal.role in ("admin", "operator")
         else []
     )

@@ -26,7 +26,7 @@ from workflows import attachments, queries_http
 from workflows import opportunity_commands as oc
 from workflows import queries_opportunities as qo
 from workflows import queries_opportunity_pages as q
-from workflows.paging import Paging
+from workflows.paging import Paging, Reach
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,11 +104,6 @@ def _firm_id(page: Page) -> int:
     return int(firm_id)
 
 
-def _space_ids(page: Page) -> frozenset[int] | None:
-    p = page.principal
-    return None if p.role == "admin" else frozenset(p.space_ids)
-
-
 def visible_entry(page: Page, entry_id: int) -> None:
     """404 unless the entry is the firm's own (a firm) or in the account's spaces (staff)."""
     scope = page.query(qo.entry_scope, entry_id=entry_id)
@@ -158,7 +153,9 @@ def _portal_page(
         "portal/opportunities.html",
         status=status,
         entries=page.query(
-            q.entry_rows, firm_id=firm_id, paging=Paging("id", descending=True, limit=200)
+            q.entry_rows,
+            reach=Reach(firm_id=firm_id),
+            paging=Paging("id", descending=True, limit=200),
         ),
         introductions=page.query(qo.introductions, firm_id=firm_id),
         spaces=page.query(q.firm_spaces, firm_id=firm_id),
@@ -306,7 +303,7 @@ def entries(page: PageDep) -> Response:
         params = replace(params, descending=True)
     rows = page.query(
         q.entry_rows,
-        space_ids=_space_ids(page),
+        reach=Reach(space_ids=page.principal.spaces),
         space=query.get("space", "")[:64] or None,
         status=query.get("status", "")[:20] or None,
         kind=query.get("kind", "")[:20] or None,
@@ -326,7 +323,7 @@ def entries(page: PageDep) -> Response:
     return page.render(
         "console/opportunities.html",
         paged=paged(rows, params),
-        counts=page.query(q.status_counts, space_ids=_space_ids(page)),
+        counts=page.query(q.status_counts, space_ids=page.principal.spaces),
         columns=COLUMNS,
         statuses=STATUSES,
         kinds=KINDS,
@@ -343,7 +340,7 @@ def _console_entry(
 ) -> HTMLResponse:
     visible_entry(page, entry_id)
     found = page.query(q.entry_page, entry_id=entry_id)
-    ids = _space_ids(page)
+    ids = page.principal.spaces
     mine = {s["code"] for s in page.query(queries_http.space_codes, ids=ids)}
     for suggestion in found["suggestions"]:
         suggestion["mine"] = suggestion["space"] in mine

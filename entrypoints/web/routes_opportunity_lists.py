@@ -33,11 +33,6 @@ Number = Annotated[int, Path(ge=1, le=1_000_000)]
 TREND_YEARS = 4
 
 
-def _space_ids(page: Page) -> frozenset[int] | None:
-    p = page.principal
-    return None if p.role == "admin" else frozenset(p.space_ids)
-
-
 def _xlsx(book: Any, name: str) -> Response:
     buffer = io.BytesIO()
     book.save(buffer)
@@ -70,7 +65,7 @@ def _lists_page(page: Page, *, error: str = "", status: int = 200) -> HTMLRespon
         "console/opportunity_lists.html",
         status=status,
         lists=page.query(qo.lists),
-        waiting=len(page.query(q.candidates, space_ids=_space_ids(page))),
+        waiting=len(page.query(q.candidates, space_ids=page.principal.spaces)),
         error=error,
     )
 
@@ -102,7 +97,7 @@ def create(page: PageDep) -> Response:
 
 
 def _list_page(page: Page, number: int, *, error: str = "", status: int = 200) -> HTMLResponse:
-    found = page.query(qo.list_detail, number=number, space_ids=_space_ids(page))
+    found = page.query(qo.list_detail, number=number, space_ids=page.principal.spaces)
     draft = found["status"] == opp.DRAFT
     return page.render(
         "console/opportunity_list.html",
@@ -110,7 +105,7 @@ def _list_page(page: Page, number: int, *, error: str = "", status: int = 200) -
         the_list=found,
         draft=draft,
         groups=[] if draft else grouped(found["items"]),
-        candidates=page.query(q.candidates, space_ids=_space_ids(page)) if draft else [],
+        candidates=page.query(q.candidates, space_ids=page.principal.spaces) if draft else [],
         error=error,
     )
 
@@ -143,7 +138,7 @@ def arrange(page: PageDep, number: Number) -> Response:
         )
     ids = tuple(entry_id for _, _, entry_id in sorted(chosen))
     try:
-        spaces = _space_ids(page)
+        spaces = page.principal.spaces
         qo.refuse_outside(page.query(qo.entries_outside, entry_ids=ids, space_ids=spaces))
         ids = page.query(qo.with_unseen, number=number, entry_ids=ids, space_ids=spaces)
         page.act(oc.ArrangeList(number=number, entry_ids=ids, actor=page.principal.actor))
@@ -163,7 +158,7 @@ def arrange(page: PageDep, number: Number) -> Response:
 def publish(page: PageDep, number: Number) -> Response:
     here = f"/console/opportunity-lists/{number}"
     if page.field("confirmed") != "1":
-        found = page.query(qo.list_detail, number=number, space_ids=_space_ids(page))
+        found = page.query(qo.list_detail, number=number, space_ids=page.principal.spaces)
         firms = sorted({str(i["firm"]) for i in found["items"] if i.get("firm")})
         return confirm_page(
             page,
@@ -314,7 +309,7 @@ def _charts(views: list[dict[str, Any]], zh: bool) -> dict[str, Any]:
 def district(page: PageDep) -> Response:
     year = _year(page)
     years = list(range(year - TREND_YEARS, year + 1))
-    views = page.query(qd.district_years, years=years, space_ids=_space_ids(page))
+    views = page.query(qd.district_years, years=years, space_ids=page.principal.spaces)
     if page.request.query_params.get("format") == "xlsx":
         chosen = [v for v in views if v["year"] == year]
         return _xlsx(opportunity_excel.district_book(chosen), f"district-{year}.xlsx")

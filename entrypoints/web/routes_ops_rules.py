@@ -35,10 +35,6 @@ SpacePath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_
 NamePath = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9_]+$")]
 
 
-def space_scope(page: Page) -> frozenset[int] | None:
-    return None if page.principal.role == "admin" else page.principal.space_ids
-
-
 # ---- rulebooks -----------------------------------------------------------------------------
 VERSION_COLUMNS = (
     Column("version", "版本", "Version"),
@@ -67,7 +63,7 @@ def rulebooks(page: PageDep) -> Response:
         return xlsx_response("rulebooks", VERSION_COLUMNS, rows, page.lang)
     return page.render(
         "console/ops_rulebooks.html",
-        spaces=page.query(rq.rulebook_spaces, space_ids=space_scope(page)),
+        spaces=page.query(rq.rulebook_spaces, space_ids=page.principal.spaces),
         versions=page.query(rq.stored_rulebooks) if admin else [],
         admin=admin,
         staff=page.principal.role in ("admin", "operator"),
