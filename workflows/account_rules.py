@@ -115,6 +115,20 @@ def check_token_role(user: UserRow, role: str) -> None:
         )
 
 
+def credential(
+    digest: str, user_id: int, now: datetime, expires_at: datetime | None
+) -> dict[str, Any]:
+    """The columns a login session and an API token share: the account, the secret's SHA-256
+    (never the secret), when it was made and until when it holds, not revoked."""
+    return {
+        "user_id": user_id,
+        "token_sha256": digest,
+        "created_at": now,
+        "expires_at": expires_at,
+        "revoked_at": None,
+    }
+
+
 def new_token(
     user: UserRow,
     granted: frozenset[int],
@@ -158,17 +172,8 @@ def new_token(
         end = datetime.combine(expires_on + timedelta(days=1), time(), ZoneInfo(tz))
         expires_at = end.astimezone(now.tzinfo)
     rows = Rows()
-    token = rows.insert(
-        "api_tokens",
-        user_id=user.id,
-        label=label,
-        token_sha256=digest,
-        role=role,
-        created_at=now,
-        expires_at=expires_at,
-        revoked_at=None,
-        last_used_at=None,
-    )
+    held = credential(digest, user.id, now, expires_at)
+    token = rows.insert("api_tokens", **held, label=label, role=role, last_used_at=None)
     for space_id in dict.fromkeys(spaces.values()):
         rows.insert("api_token_spaces", token_id=token, space_id=space_id)
     return rows, token, expires_at
@@ -227,16 +232,9 @@ def login_opened(
         values["password_hash"] = rehash
     rows.update("users", user.id, **values)
     expires_at = now + timedelta(hours=max_hours)
+    held = credential(digest, user.id, now, expires_at)
     rows.insert(
-        "sessions",
-        token_sha256=digest,
-        user_id=user.id,
-        address=address,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=expires_at,
-        idle_seconds=idle_minutes * 60,
-        revoked_at=None,
+        "sessions", **held, address=address, last_seen_at=now, idle_seconds=idle_minutes * 60
     )
     return rows, expires_at
 

@@ -92,15 +92,9 @@ def add_parcel(w: Work, cmd: AddParcel) -> dict[str, Any]:
     if cmd.land_use is None:
         raise InvalidInput("land_use", "不能为空 / must not be empty")
     values = parcel_values({k: getattr(cmd, k) for k in FIGURES})
+    new = {"space_id": space.id, "parcel_code": code, "created_at": w.now, "updated_at": w.now}
     rows = Rows()
-    ref = rows.insert(
-        "land_parcels",
-        space_id=space.id,
-        parcel_code=code,
-        created_at=w.now,
-        updated_at=w.now,
-        **values,
-    )
+    ref = rows.insert("land_parcels", **new, **values)
     w.apply_rows(rows)
     log.info("parcel %s added to %s by %s", code, space.code, cmd.actor)
     return {"parcel_id": ref.id, "parcel_code": code, "space": space.code, **values}

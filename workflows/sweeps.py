@@ -536,7 +536,7 @@ def handle_one(service: Service, deadline_id: int, until: datetime) -> Outcome:
             status = "moot"  # nothing queued: the reminder is past
         else:
             status = "done" if action(w, d, service.dispatch) else "moot"
-        w.apply_rows(marked(d, status, w.now, reason=reason))
+        w.apply_rows(marked(d, status, w.now, moot_reason=reason))
         pending = [row["due_at"] for row in w.added_deadlines]
         return Outcome(
             status, d.kind, min(pending, default=None), deadline_id=d.id, due_at=d.due_at
@@ -568,22 +568,12 @@ def _mark_failed(service: Service, deadline_id: int, error: str) -> Outcome:
     return service.run(mark)  # type: ignore[no-any-return]
 
 
-def marked(
-    d: DeadlineRow,
-    status: str,
-    now: datetime,
-    *,
-    error: str | None = None,
-    reason: str | None = None,
-) -> Rows:
-    """The deadline's row finished: ``done``, ``moot`` (with ``reason`` in its payload when
-    a stale reminder), or ``failed`` with the error in its payload (a new JSON value, the
-    reason kept for ``deadlines retry``)."""
+def marked(d: DeadlineRow, status: str, now: datetime, **note: str | None) -> Rows:
+    """The deadline's row finished: ``done``, ``moot`` or ``failed``. What is given of
+    ``note`` (``error`` of a failure, kept for ``deadlines retry``; ``moot_reason`` of a
+    stale reminder) goes into its payload, a new JSON value, each at most 500 characters."""
     rows = Rows()
-    extra = {
-        **({"error": error[:500]} if error is not None else {}),
-        **({"moot_reason": reason} if reason is not None else {}),
-    }
+    extra = {key: text[:500] for key, text in note.items() if text is not None}
     if not extra:
         rows.update("deadlines", d.id, status=status, done_at=now)
     else:
