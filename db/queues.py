@@ -20,9 +20,8 @@ from sqlalchemy import Connection, and_, bindparam, exists, func, select
 from db.repositories import core_repository, first
 from db.tables import ALL_TABLES
 
-_D, _O = ALL_TABLES.tables["deadlines"], ALL_TABLES.tables["outbox"]
-_MT, _IN = ALL_TABLES.tables["message_templates"], ALL_TABLES.tables["inbox"]
-_EP, _S = ALL_TABLES.tables["integration_endpoints"], ALL_TABLES.tables["spaces"]
+_NAMES = ("deadlines", "outbox", "message_templates", "inbox", "integration_endpoints", "spaces")
+_D, _O, _MT, _IN, _EP, _S = (ALL_TABLES.tables[name] for name in _NAMES)
 
 
 @dataclass(slots=True)

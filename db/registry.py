@@ -25,6 +25,8 @@ _CO, _CY = ALL_TABLES.tables["calendar_overrides"], ALL_TABLES.tables["calendar_
 
 @dataclass(slots=True)
 class SpaceRow:
+    """A space as a command reads it: its code, its name and the rulebook it runs on."""
+
     id: int
     code: str
     name: str

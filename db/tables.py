@@ -31,10 +31,12 @@ def _id() -> Any:
 def _big_id() -> Any:
     """A 64-bit primary key the database assigns, for the tables that grow with every event
     (INTEGER on SQLite, whose rowid is 64-bit and autoincrements only as INTEGER)."""
-    column = Column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    return Field(
+        default=None,
+        primary_key=True,
+        sa_type=BigInteger().with_variant(Integer, "sqlite"),
+        sa_column_kwargs={"autoincrement": True},
     )
-    return Field(default=None, sa_column=column)
 
 
 def _text() -> Any:
@@ -235,24 +237,31 @@ class Deadline(SQLModel, table=True):
     done_at: datetime | None = _ts(nullable=True)
 
 
-class AuditEvent(SQLModel, table=True):
+class _ChainLink(SQLModel):
+    """A table of append-only events hash-chained per subject: an event's place in its
+    chain (``seq``), who did it and why, its data, when, and the links (``prev_hash``,
+    ``hash``) that make any later edit show."""
+
+    id: int | None = _big_id()
+    seq: int
+    actor: str = Field(max_length=100)
+    reason: str | None = _text()
+    data: dict[str, Any] = _json()
+    occurred_at: datetime = _ts()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditEvent(_ChainLink, table=True):
     """Append-only, hash-chained per tenancy (see lifecycle.audit)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("tenancy_id", "seq"),)
-    id: int | None = _big_id()
     tenancy_id: int = _tenancy()
-    seq: int
-    actor: str = Field(max_length=100)
     trigger: str = Field(max_length=48)
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)
-    reason: str | None = _text()
-    data: dict[str, Any] = _json()
     rulebook_version: str | None = Field(default=None, max_length=64)
-    occurred_at: datetime = _ts()
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -316,19 +325,37 @@ class UserSpace(SQLModel, table=True):
     space_id: int = Field(foreign_key="spaces.id", primary_key=True)
 
 
-class ApiToken(SQLModel, table=True):
+class _Credential(SQLModel):
+    """A table of secrets an account signs in with: whose, the SHA-256 of the secret (never
+    the secret), when it was made and when it was revoked (see
+    ``workflows.account_rules.credential``)."""
+
+    id: int | None = _id()
+    user_id: int = Field(foreign_key="users.id", index=True)
+    token_sha256: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class ApiToken(_Credential, table=True):
     """An API token for a system: only the SHA-256 of its secret is stored."""
 
     __tablename__ = "api_tokens"
-    id: int | None = _id()
-    user_id: int = Field(foreign_key="users.id", index=True)
     label: str = Field(max_length=100)
-    token_sha256: str = Field(max_length=64, unique=True)
     role: str = Field(max_length=16)
-    created_at: datetime = _ts()
     expires_at: datetime | None = _ts(nullable=True)
-    revoked_at: datetime | None = _ts(nullable=True)
     last_used_at: datetime | None = _ts(nullable=True)
+
+
+class LoginSession(_Credential, table=True):
+    """A browser session: the SHA-256 of the cookie's token, its absolute expiry and idle
+    limit (fixed at login), when it was last used, and when it was ended (logout)."""
+
+    __tablename__ = "sessions"
+    address: str = Field(max_length=64)
+    last_seen_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    idle_seconds: int
 
 
 class ApiTokenSpace(SQLModel, table=True):
@@ -337,22 +364,6 @@ class ApiTokenSpace(SQLModel, table=True):
     __tablename__ = "api_token_spaces"
     token_id: int = Field(foreign_key="api_tokens.id", primary_key=True)
     space_id: int = Field(foreign_key="spaces.id", primary_key=True)
-
-
-class LoginSession(SQLModel, table=True):
-    """A browser session: the SHA-256 of the cookie's token, its absolute expiry and idle
-    limit (fixed at login), when it was last used, and when it was ended (logout)."""
-
-    __tablename__ = "sessions"
-    id: int | None = _id()
-    token_sha256: str = Field(max_length=64, unique=True)
-    user_id: int = Field(foreign_key="users.id", index=True)
-    address: str = Field(max_length=64)
-    created_at: datetime = _ts()
-    last_seen_at: datetime = _ts()
-    expires_at: datetime = _ts()
-    idle_seconds: int
-    revoked_at: datetime | None = _ts(nullable=True)
 
 
 class ReviewerAssignment(SQLModel, table=True):
@@ -546,25 +557,17 @@ class Introduction(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
-class OpportunityEvent(SQLModel, table=True):
+class OpportunityEvent(_ChainLink, table=True):
     """Append-only, hash-chained per subject (an entry, a list, an introduction): see
     ``lifecycle.opportunities``."""
 
     __tablename__ = "opportunity_events"
     __table_args__ = (UniqueConstraint("subject", "subject_id", "seq"),)
-    id: int | None = _big_id()
     subject: str = Field(max_length=16)  # entry | list | introduction
     subject_id: int
-    seq: int
-    actor: str = Field(max_length=100)
     action: str = Field(max_length=32)
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str = Field(max_length=16)
-    reason: str | None = _text()
-    data: dict[str, Any] = _json()
-    occurred_at: datetime = _ts()
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
 
 
 ALL_TABLES = SQLModel.metadata
