@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+
+#: Every date innospace takes (an option, a form, INNOSPACE_NOW, a calendar day) lies in this
+#: range, so that terms, windows and working-day counts never leave the calendar (years 1 and
+#: 9999 overflow ``date`` arithmetic).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
 
 
 class Clock(Protocol):

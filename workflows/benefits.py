@@ -21,6 +21,7 @@ from lifecycle.table import RESIDENT_STATES
 from workflows import rules
 from workflows.commands import RecordBenefit
 from workflows.core import Who, Work, acting
+from workflows.inputs import check_amount
 
 TRIGGER = "record_benefit"
 
@@ -75,7 +76,10 @@ def decide(
     actor, reason = acting(who)
     check_granted_on(e.tenancy, granted_on, e.today)
     item = rbook.check_benefit(
-        rb, rbook.Benefit(kind, _amount(amount_yuan), granted_on, commitment_months)
+        rb,
+        rbook.Benefit(
+            kind, check_amount("amount_yuan", amount_yuan), granted_on, commitment_months
+        ),
     )
     data = {
         "kind": item.kind,
@@ -84,13 +88,6 @@ def decide(
         "commitment_months": item.commitment_months,
     }
     return e.record(TRIGGER, actor=actor, reason=reason, data=data)
-
-
-def _amount(value: object) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        raise InvalidInput("benefit.amount_yuan", "must be a number", value) from None
 
 
 def recorded(w: Work, tenancy: TenancyRow) -> list[rbook.Benefit]:

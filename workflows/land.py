@@ -42,8 +42,12 @@ FIGURES = ("land_use", "land_area_m2", "floor_area_m2", "plot_ratio")
 def _area(name: str, value: float) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
         raise InvalidInput(name, "须为数字 / must be a number", value)
-    if not 0 < value <= MAX_AREA_M2:
-        raise InvalidInput(name, f"须大于 0 且不超过 {MAX_AREA_M2:,.0f} / out of range", value)
+    if not (round(float(value), 2) > 0 and value <= MAX_AREA_M2):  # 0.004 m² would be 0
+        raise InvalidInput(
+            name,
+            f"须至少 0.01 且不超过 {MAX_AREA_M2:,.0f} m² / 0.01 to {MAX_AREA_M2:,.0f} m²",
+            value,
+        )
     return round(float(value), 2)
 
 

@@ -12,6 +12,7 @@ from stdnum.cn import uscc as uscc_check
 from stdnum.exceptions import ValidationError as StdnumError
 
 from db.effects import Rows
+from lifecycle.clock import EARLIEST_DATE, LATEST_DATE
 from lifecycle.errors import AlreadyExists, InvalidInput
 from workflows import calendar_years, inputs, rules
 from workflows.commands import (
@@ -182,6 +183,13 @@ def calendar_days(days: Sequence[SetCalendarDay], overridden: Collection[date]) 
     already ``overridden`` is updated, any other inserted."""
     rows = Rows()
     for day, d in {d.day: d for d in days}.items():
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise InvalidInput(
+                "day",
+                f"须在 {EARLIEST_DATE} 至 {LATEST_DATE} 之间 / must lie between "
+                f"{EARLIEST_DATE} and {LATEST_DATE}",
+                day.isoformat(),
+            )
         if day in overridden:
             rows.update("calendar_overrides", day, workday=d.workday, note=d.note)
         else:

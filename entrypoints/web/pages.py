@@ -315,7 +315,10 @@ def describe(
         return pick("未找到该记录，或您无权查看 / no such record, or not yours to see", lang)
     if isinstance(exc, InvalidInput):
         rule = pick(bilingual(exc.rule), lang)
-        zh, en = (labels or {}).get(exc.field, (exc.field, exc.field))
+        # A field within a record ("benefit.amount_yuan") by its form's name for the part.
+        known = labels or {}
+        part = exc.field.rsplit(".", 1)[-1]
+        zh, en = known.get(exc.field) or known.get(part) or (exc.field, exc.field)
         return f"{zh}：{rule}" if lang == "zh" else f"{en}: {rule}"
     if isinstance(exc, GuardFailed):
         # The rule's whole text: its halves are not always "中文 / English" (a window's

@@ -134,6 +134,10 @@ def _benefit(rb: Rulebook, index: int, raw: Benefit | Sequence[Any]) -> Benefit:
     return check_benefit(rb, raw, f"benefits[{index}]")
 
 
+#: The longest commitment a benefit binds a firm to, in months (50 years; more is a slip).
+MAX_COMMITMENT_MONTHS = 600
+
+
 def check_benefit(rb: Rulebook, raw: Benefit | Sequence[Any], field: str = "benefit") -> Benefit:
     """A benefit the rulebook knows (``after_exit.benefit_kinds``), with an amount and a
     commitment that are not negative; :class:`InvalidInput` names ``<field>.<part>``."""
@@ -144,6 +148,12 @@ def check_benefit(rb: Rulebook, raw: Benefit | Sequence[Any], field: str = "bene
     if isinstance(item.commitment_months, bool) or item.commitment_months < 0:
         raise InvalidInput(
             f"{field}.commitment_months", "must not be negative", item.commitment_months
+        )
+    if item.commitment_months > MAX_COMMITMENT_MONTHS:
+        raise InvalidInput(
+            f"{field}.commitment_months",
+            f"不得超过 {MAX_COMMITMENT_MONTHS} 个月 / at most {MAX_COMMITMENT_MONTHS} months",
+            item.commitment_months,
         )
     _money(item.amount_yuan, f"{field}.amount_yuan")
     return item

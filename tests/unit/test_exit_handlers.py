@@ -305,3 +305,34 @@ def test_a_rectification_is_extended_once_and_a_benefit_recorded(
     )
     assert (recorded["trigger"], recorded["version"]) == ("record_benefit", 3)
     assert chained(db, t) == ["extend_rectification", "record_benefit"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "months", "field", "rule"),
+    [
+        ("1e30", 0, "amount_yuan", "不得超过 100,000,000,000 元"),
+        ("1E+5000", 0, "amount_yuan", "不得超过"),
+        ("100.123", 0, "amount_yuan", "最多两位小数"),
+        ("NaN", 0, "amount_yuan", "须为有限数值"),
+        ("5000", 9_999_999_999, "benefit.commitment_months", "不得超过 600 个月"),
+    ],
+)
+def test_a_benefit_beyond_any_real_amount_or_commitment_is_refused_and_nothing_recorded(
+    db: FakeDatabase, service: FakeService, amount: str, months: int, field: str, rule: str
+) -> None:
+    """A benefit the settlement could not later compute (an amount Decimal cannot round to
+    the fen, a commitment ending past year 9999) is refused when recorded, naming the field,
+    so the firm's exit can always be settled."""
+    t, _ = rectifying(db)
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(
+            c.RecordBenefit(
+                tenancy_id=t,
+                kind="subsidy",
+                amount_yuan=amount,
+                granted_on=date(2025, 1, 2),
+                commitment_months=months,
+            )
+        )
+    assert refused.value.field == field and rule in refused.value.rule
+    assert chained(db, t) == []

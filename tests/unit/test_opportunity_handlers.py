@@ -387,6 +387,9 @@ def test_land_parcels_are_checked_and_their_plot_ratio_derived(
     for bad, field in (
         ({"land_use": "X9"}, "land_use"),
         ({"land_area_m2": 0}, "land_area_m2"),
+        ({"land_area_m2": 0.0000001}, "land_area_m2"),  # 0 once kept to the 0.01 m²
+        ({"floor_area_m2": 0.004}, "floor_area_m2"),
+        ({"land_area_m2": float("inf")}, "land_area_m2"),
         ({"plot_ratio": 4.0}, "plot_ratio"),
     ):
         command = AddParcel(
@@ -396,5 +399,8 @@ def test_land_parcels_are_checked_and_their_plot_ratio_derived(
             service.handle(replace(command, **bad))
         assert refused.value.field == field
     assert len(db.rows("land_parcels")) == 1
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(EditParcel(parcel_code="WJ-2019-07", land_area_m2=0.001))
+    assert refused.value.field == "land_area_m2"
     edited = service.handle(EditParcel(parcel_code="WJ-2019-07", floor_area_m2=60000))
     assert edited["changes"] == {"floor_area_m2": [50000.0, 60000.0], "plot_ratio": [2.5, 3.0]}

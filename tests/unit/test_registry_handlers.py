@@ -105,6 +105,24 @@ def test_calendar_days_are_imported_and_their_year_published(
     assert service.handle(c.PublishCalendarYear(year=2027))["newly"] is False
 
 
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1899, 12, 31), date(3000, 1, 1)])
+def test_a_calendar_day_outside_the_dates_innospace_computes_with_is_refused(
+    db: FakeDatabase, service: FakeService, day: date
+) -> None:
+    """Whichever way it comes (the console's form, its import box, the API, the CLI), a day
+    the calendar pages could never show again is refused, and nothing of an import is kept."""
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(c.SetCalendarDay(day=day, workday=False))
+    assert refused.value.field == "day" and "1900-01-01 至 2999-12-31" in refused.value.rule
+    days = (
+        c.SetCalendarDay(day=date(2027, 2, 6), workday=True),
+        c.SetCalendarDay(day=day, workday=True),
+    )
+    with pytest.raises(InvalidInput):
+        service.handle(c.ImportCalendar(days=days))
+    assert db.rows("calendar_overrides") == []
+
+
 def test_the_rows_of_calendar_days_and_published_years() -> None:
     days = [
         c.SetCalendarDay(day=date(2027, 2, 6), workday=False),
