@@ -158,16 +158,29 @@ def arrange(page: PageDep, number: Number) -> Response:
 def publish(page: PageDep, number: Number) -> Response:
     here = f"/console/opportunity-lists/{number}"
     if page.field("confirmed") != "1":
-        found = page.query(qo.list_detail, number=number, space_ids=page.principal.spaces)
+        spaces = page.principal.spaces
+        found = page.query(qo.list_detail, number=number, space_ids=spaces)
         firms = sorted({str(i["firm"]) for i in found["items"] if i.get("firm")})
+        # Entries of spaces the account is not granted (an admin put them on the draft): not
+        # shown to it, but published and their firms told all the same.
+        unseen = len(page.query(qo.with_unseen, number=number, entry_ids=(), space_ids=spaces))
+        total = len(found["items"]) + unseen
+        told_zh = firms + ([f"其他空间 {unseen} 条条目的企业"] if unseen else [])
+        told_en = firms + ([f"the firms of {unseen} other entries"] if unseen else [])
         return confirm_page(
             page,
             action=f"{here}/publish",
             title=(f"确认发布第{number}期", f"Confirm publishing list {number}"),
             what=[
                 (
-                    f"发布第{number}期「{found['title']}」，共 {len(found['items'])} 条",
-                    f"Publish list {number} “{found['title']}”: {len(found['items'])} entries",
+                    f"发布第{number}期「{found['title']}」，共 {total} 条"
+                    + (f"（其中 {unseen} 条属您无权查看的空间，由管理员编入）" if unseen else ""),
+                    f"Publish list {number} “{found['title']}”: {total} entries"
+                    + (
+                        f" ({unseen} of spaces not granted to you, put on by an admin)"
+                        if unseen
+                        else ""
+                    ),
                 ),
                 (
                     "发布后清单冻结，不能再修改；内容摘要（SHA-256）记入审计链",
@@ -180,8 +193,8 @@ def publish(page: PageDep, number: Number) -> Response:
                 ),
             ],
             notified=(
-                "、".join(firms) + "（站内消息及邮件）" if firms else "无",
-                ", ".join(firms) + " (inbox and e-mail)" if firms else "Nobody",
+                "、".join(told_zh) + "（站内消息及邮件）" if told_zh else "无",
+                ", ".join(told_en) + " (inbox and e-mail)" if told_en else "Nobody",
             ),
             fields={},
             back=here,

@@ -294,6 +294,11 @@ def test_an_operator_cannot_assemble_a_list_in_the_console(world: World, firm: T
             select(entries.c.id).where(entries.c.list_id.is_not(None)).order_by(entries.c.position)
         ).scalars()
         assert list(placed) == [own, other]
+    # Asked to publish, the viewer is told the whole count, HX's entry it cannot see included,
+    # and that HX's firm is told too, not "1 entry" and its own firm only.
+    ask = post(viewer, f"{page}/publish", page, {})
+    assert "共 2 条（其中 1 条属您无权查看的空间，由管理员编入）" in ask.text
+    assert "其他空间 1 条条目的企业" in ask.text and "医疗器械临床验证服务" not in ask.text
 
 
 def test_suggestions_and_introductions(world: World, firm: TestClient) -> None:
