@@ -296,10 +296,17 @@ def free_unit(w: Work, *, space: str) -> str | None:
     ).first()
 
 
-def firms(w: Work) -> list[dict[str, Any]]:
+def firms(w: Work, *, space_ids: frozenset[int] | None = None) -> list[dict[str, Any]]:
+    """The registered firms: of ``space_ids`` (None: all), those with a stay in one of them
+    and those registered with none yet (awaiting their application, of no space)."""
+    stmt = select(Firm).order_by(col(Firm.id))
+    if space_ids is not None:
+        stays = select(Tenancy.firm_id)
+        ours = stays.where(col(Tenancy.space_id).in_(sorted(space_ids)))
+        stmt = stmt.where(col(Firm.id).in_(ours) | col(Firm.id).not_in(stays))
     return [
         {"id": f.id, "name": f.name, "uscc": f.uscc, "industry": f.industry}
-        for f in w.session.exec(select(Firm).order_by(col(Firm.id))).all()
+        for f in w.session.exec(stmt).all()
     ]
 
 

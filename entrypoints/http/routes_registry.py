@@ -109,11 +109,12 @@ def add_unit(ctx: CtxDep, space: SpacePath, body: UnitBody) -> JSONResponse:  # 
     "/firms",
     name="firms_list",
     summary="企业列表 / list firms",
-    description="已登记的企业 / registered firms.",
+    description="已登记的企业：在本账户空间入驻或申请过的，及尚未申请的 / registered firms: "
+    "those with a stay in the account's spaces, and those yet to apply anywhere.",
     response_model=list[dict[str, Any]],
 )
 def firms(ctx: CtxDep) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = ctx.query(queries.firms)
+    rows: list[dict[str, Any]] = ctx.query(queries.firms, space_ids=ctx.space_filter())
     return rows
 
 

@@ -42,6 +42,8 @@ def test_an_application_goes_from_apply_to_a_decided_review(world: World) -> Non
         "/api/firms", json={"name": "新申请企业", "uscc": uscc, "industry": "pharma"}
     )
     assert registered.status_code == 201, registered.text
+    # registered, of no space yet: any operator finds it to apply for it
+    assert uscc in {f["uscc"] for f in operator.get("/api/firms").json()}
     applied = operator.post(
         "/api/applications",
         json={
@@ -157,7 +159,11 @@ def test_the_registry_routes(world: World) -> None:
     assert added.status_code == 201, added.text
     assert "L1" in [u["code"] for u in viewer.get("/api/spaces/MC3/units").json()]
     assert operator.get("/api/spaces/HX/units").status_code == 404
-    assert len(operator.get("/api/firms").json()) == 2
+    # The operator (MC3) lists its own firm, not HX's (a firm of another space is no business
+    # of it); the admin lists both.
+    listed = {f["uscc"] for f in operator.get("/api/firms").json()}
+    assert world.own_firm in listed and world.other_firm not in listed
+    assert {world.own_firm, world.other_firm} <= {f["uscc"] for f in admin.get("/api/firms").json()}
     me = world.client("firm").get("/api/firms/me")
     assert me.json()["uscc"] == world.own_firm
 
