@@ -36,6 +36,8 @@ MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg", "JPEG"),
 )
 TYPES = {mime: label for _, mime, label in MAGIC}
+#: The name endings of each type accepted (the first: the one a file is given).
+EXTENSIONS = {"application/pdf": (".pdf",), "image/png": (".png",), "image/jpeg": (".jpg", ".jpeg")}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -72,6 +74,17 @@ def clean_name(filename: str) -> str:
     return kept or "附件"
 
 
+def named_as(name: str, mime: str) -> str:
+    """``name`` ending as a file of type ``mime`` does: a PNG uploaded as ``x.html`` is
+    ``x.png``, so that whoever saves and opens it opens an image, never a page that runs."""
+    endings = EXTENSIONS.get(mime)
+    if not endings or name.lower().endswith(endings):
+        return name
+    stem, dot, ext = name.rpartition(".")
+    base = stem if dot and stem and len(ext) <= 10 else name
+    return base[: 120 - len(endings[0])] + endings[0]
+
+
 def check(filename: str, data: bytes, *, limit: int = MAX_FILE_BYTES) -> Attachment:
     """One uploaded file as an :class:`Attachment`; refused (InvalidInput, in Chinese first)
     when empty, larger than ``limit`` or not a PDF, PNG or JPEG by its content."""
@@ -94,7 +107,12 @@ def check(filename: str, data: bytes, *, limit: int = MAX_FILE_BYTES) -> Attachm
             f"不予接收 / the file {name} is not a PDF, PNG or JPEG by its content (its name "
             "does not count); it was refused",
         )
-    return Attachment(name=name, type=mime, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    return Attachment(
+        name=named_as(name, mime),
+        type=mime,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def check_count(count: int, limit: int = MAX_FILES) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from entrypoints.settings import Settings
 from lifecycle.errors import InvalidInput, NotFound
-from workflows.attachments import FileStore, check, clean_name, from_dicts, sniff
+from workflows.attachments import FileStore, check, clean_name, from_dicts, named_as, sniff
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
@@ -40,10 +40,30 @@ def test_an_executable_named_pdf_is_refused_with_the_reason_in_chinese() -> None
     assert "合同.pdf" in err.value.rule and "按文件内容识别" in err.value.rule
 
 
-def test_a_pdf_named_png_is_taken_as_the_pdf_it_is() -> None:
+def test_a_pdf_named_png_is_taken_as_the_pdf_it_is_and_named_so() -> None:
     item = check("scan.png", PDF)
-    assert item.type == "application/pdf" and item.name == "scan.png"
+    assert item.type == "application/pdf" and item.name == "scan.pdf"
     assert item.sha256 == hashlib.sha256(PDF).hexdigest() and item.size == len(PDF)
+
+
+@pytest.mark.parametrize(
+    ("raw", "data", "name"),
+    [
+        ("页面中文.html", PNG + b"<html><script>", "页面中文.png"),  # never saved as a page
+        ("照片.JPEG", JPEG, "照片.JPEG"),
+        ("照片.jpg", JPEG, "照片.jpg"),
+        ("营业执照", PDF, "营业执照.pdf"),
+        ("archive.tar.gz", PDF, "archive.tar.pdf"),
+        ("x" * 300 + ".svg", PNG, "x" * 116 + ".png"),
+    ],
+)
+def test_a_file_is_named_with_the_ending_of_the_type_its_content_is(
+    raw: str, data: bytes, name: str
+) -> None:
+    """Whoever downloads a file and opens it opens what it was checked to be: a PNG that
+    also holds a script, uploaded as ``.html``, is kept and served as ``.png``."""
+    assert check(raw, data).name == name
+    assert named_as(raw, sniff(data) or "") == name  # a record kept before, on download
 
 
 def test_empty_and_oversized_files_are_refused() -> None:
