@@ -72,18 +72,21 @@ TRACE_WORDS: Words = {
     "named": ("已具名", "named"),
     "written": ("书面提出", "in writing"),
     "has_reasons": ("附理由", "with reasons"),
-    **{k: vocabulary.PERIODS[k] for k in ("agreement_signing", "info_request_response")},
+    **vocabulary.PERIODS,
 }
 
 
 def trace_words(rb: Rulebook | None) -> Words:
-    """Every name a trace made under ``rb`` may use, with its words (``TRACE_WORDS`` and the
-    profile's fields without a rulebook). A metric's previous-year figure is
+    """Every name a trace made under ``rb`` may use, as a key or as a value (a track, an
+    industry, a profile field, a period), with its words (``TRACE_WORDS`` and the profile's
+    fields without a rulebook). A metric's previous-year figure is
     ``previous_<metric>``."""
     words = dict(TRACE_WORDS)
     words |= {name: (zh, en) for name, (zh, en, _unit, _type) in forms.PROFILE_FIELDS.items()}
     if rb is None:
         return words
+    words |= {code: (t.label_zh, t.label_en) for code, t in rb.tracks.items()}
+    words |= {i.code: (i.label_zh, i.label_en) for i in rb.industries}
     for name, metric in rb.metrics.items():
         words[name] = (metric.label_zh, metric.label_en)
         words[f"previous_{name}"] = (f"上年{metric.label_zh}", f"{metric.label_en} (previous year)")

@@ -3,6 +3,7 @@ console shows "同比增长（%） 25.00", never "growth_percent=25.00"."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -83,3 +84,27 @@ def test_without_a_rulebook_the_fixed_words_and_profile_fields_remain() -> None:
     words = trace_words(None)
     assert TRACE_WORDS.items() <= words.items()
     assert words["staff"][0] == "从业人员"
+
+
+def _codes(value: object) -> set[str]:
+    """The codes among a trace's values (``incubation``, ``medical_devices``, a profile
+    field, a period's name), found in lists and mappings too."""
+    if isinstance(value, str):
+        return {value} if re.fullmatch(r"[a-z][a-z0-9_]*", value) else set()
+    if isinstance(value, dict):
+        return set().union(set(), *(_codes(v) for v in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(set(), *(_codes(v) for v in value))
+    return set()
+
+
+def test_every_code_a_screening_trace_gives_as_a_value_has_words() -> None:
+    """The console shows "入驻类别 孵化", not "入驻类别 incubation": a track, an industry, the
+    profile's yes/no fields and a period's name, given as values, are words too."""
+    words = trace_words(RB)
+    screened = evaluate_hard_requirements(RB, PROFILE, on=ON).trace
+    codes = set().union(
+        *(_codes(part) for step in screened.steps for part in (step.figures, step.threshold))
+    )
+    assert {"incubation", "medical_devices", "prohibited_business"} <= codes
+    assert sorted(codes - set(words)) == []

@@ -177,6 +177,10 @@ def test_screening_through_the_confirmation_acts_once_and_explains_the_decision(
     assert "决定依据" in page and "形式审查通过" in page
     assert re.search(r'class="rule">H\d', page), "each rule of the screening is shown"
     assert "人数上限" in page and "max_staff" not in page, "the trace's names in words"
+    # and its values that are codes: a track, the industries, the yes/no fields of the profile
+    for code in ("medical_devices", "prohibited_business", ">incubation", " incubation"):
+        assert code not in page, code
+    assert "医疗器械" in page
     offered = set(re.findall(r"/actions/(\w+)", page))
     assert "screen" not in offered and "approve" in offered
 
