@@ -388,7 +388,7 @@ FACT_LABELS = vocabulary.FACTS
 CODE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
     "exit_type": vocabulary.EXIT_TYPES,
     "outcome": vocabulary.OUTCOMES,
-    "kind": vocabulary.OBJECTION_KINDS,
+    "kind": {**vocabulary.OBJECTION_KINDS, **vocabulary.BENEFITS},  # an objection's, a benefit's
     "handling": vocabulary.HANDLING,
     "consequence": vocabulary.CONSEQUENCES,
 }

@@ -160,6 +160,23 @@ def test_a_timeline_event_names_its_facts_and_the_consequence_in_words() -> None
     assert forced["result_words"] == ("强制退出", "forced exit")
 
 
+def test_a_recorded_benefit_is_shown_in_words_on_the_timeline() -> None:
+    """Not "类型：rent_free；granted_on：2024-02-10；commitment_months：5"."""
+    from workflows.queries_console import explain
+
+    data = {"kind": "rent_free", "amount_yuan": "5000", "granted_on": "2024-02-10"}
+    event = {"seq": 3, "at": "2024-02-10T09:00:00+08:00", "actor": "operator", "reason": ""}
+    event |= {"trigger": "record_benefit", "from": "resident", "to": "resident"}
+    shown = explain({**event, "data": {**data, "commitment_months": 5}})
+    assert {f["key"]: f["label"][0] for f in shown["facts"]} == {
+        "kind": "类型",
+        "amount_yuan": "金额（元）",
+        "granted_on": "给予日期",
+        "commitment_months": "承诺期（月）",
+    }
+    assert shown["facts"][0]["words"] == ("免租", "rent free")
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_application_form_names_the_industries_in_words(world: World, lang: str) -> None:
     client = signed_in(world, "firm")
