@@ -304,6 +304,20 @@ def confirm_page(
     )
 
 
+#: What the pages call the fields many forms share, when a form names them no other way.
+COMMON_FIELDS: dict[str, tuple[str, str]] = {
+    "year": ("年份", "Year"),
+    "period": ("考核年度", "Year reviewed"),
+    "space": ("空间", "Space"),
+    "day": ("日期", "Day"),
+    "attachments": ("附件", "Attachments"),
+    "reason": ("理由", "Reason"),
+    "note": ("备注", "Note"),
+    "username": ("用户名", "User name"),
+    "role": ("角色", "Role"),
+}
+
+
 def describe(
     exc: InnospaceError, lang: str, labels: Mapping[str, tuple[str, str]] | None = None
 ) -> str:
@@ -315,8 +329,9 @@ def describe(
         return pick("未找到该记录，或您无权查看 / no such record, or not yours to see", lang)
     if isinstance(exc, InvalidInput):
         rule = pick(bilingual(exc.rule), lang)
-        # A field within a record ("benefit.amount_yuan") by its form's name for the part.
-        known = labels or {}
+        # A field within a record ("benefit.amount_yuan") by its form's name for the part;
+        # a field the form does not name by the words every page uses for it.
+        known = {**COMMON_FIELDS, **(labels or {})}
         part = exc.field.rsplit(".", 1)[-1]
         zh, en = known.get(exc.field) or known.get(part) or (exc.field, exc.field)
         return f"{zh}：{rule}" if lang == "zh" else f"{en}: {rule}"

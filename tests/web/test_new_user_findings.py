@@ -13,6 +13,7 @@ from api_support import ROLES, World
 from fastapi.testclient import TestClient
 from web_support import signed_in
 
+from lifecycle.errors import InvalidInput
 from lifecycle.table import STATE_LABELS
 
 #: Pages that show a code beside its words on purpose (the templates' keys an admin edits).
@@ -210,3 +211,29 @@ def test_a_dashboard_of_an_empty_space_draws_no_chart_of_zeros(world: World) -> 
     busy = client.get("/console?space=MC3").text
     for chart in charts:
         assert chart in busy
+
+
+@pytest.mark.parametrize(
+    ("field", "labels", "zh", "en"),
+    [
+        ("year", None, "年份：年份无效", "Year: not a year"),
+        ("space", {"spaces": ("授权空间", "Spaces")}, "空间：年份无效", "Space: not a year"),
+        (
+            "benefit.amount_yuan",
+            {"amount_yuan": ("金额（元）", "Amount")},
+            "金额（元）：",
+            "Amount: ",
+        ),
+        ("attachments", None, "附件：", "Attachments: "),
+    ],
+)
+def test_a_refusal_names_the_field_in_words_never_by_its_code(
+    field: str, labels: dict[str, tuple[str, str]] | None, zh: str, en: str
+) -> None:
+    """A form that does not name a field itself ("year" of the calendar's publish button,
+    "space" of a grant, a part of a record) still says it in words."""
+    from entrypoints.web.pages import describe
+
+    refused = InvalidInput(field, "年份无效 / not a year", "x")
+    assert describe(refused, "zh", labels).startswith(zh)
+    assert describe(refused, "en", labels).startswith(en)

@@ -351,7 +351,7 @@ def test_a_district_year_it_cannot_show_is_named_not_replaced(world: World, year
     page = viewer.get(f"/console/district?year={year}")
     assert page.status_code == 422
     last = world.app.clock.now().year + 1
-    assert f"year：年度须为 2000 至 {last} 之间的年份" in page.text
+    assert f"年份：年度须为 2000 至 {last} 之间的年份" in page.text
     assert "年度区县视图" not in page.text  # no other year shown in its place
     clean(page.text)
 

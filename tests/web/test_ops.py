@@ -427,7 +427,7 @@ def test_the_calendar_shows_each_year_and_an_admin_sets_a_day(world: World) -> N
     assert bad.status_code == 422 and "第 1 行" in bad.text
     for year in ("abc", "3000"):  # named, not silently replaced by this year
         odd = admin.get(f"/console/ops/calendar?year={year}")
-        assert odd.status_code == 422 and "year：年份须为 1901 至 2199 之间的年份" in odd.text
+        assert odd.status_code == 422 and "年份：年份须为 1901 至 2199 之间的年份" in odd.text
     # the calendar page again, the pasted text kept and the problem beside it
     assert "未导入：第 1 行：日期格式须为 YYYY-MM-DD" in bad.text and "line 1" not in bad.text
     assert ">2027-13-01,workday</textarea>" in bad.text
