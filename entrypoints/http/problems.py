@@ -204,6 +204,14 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: Starlette's answers for what no route handles, Chinese first.
+STARLETTE_WORDS = {
+    "Not Found": "没有这个地址 / Not Found",
+    "Method Not Allowed": "此地址不接受该请求方法 / Method Not Allowed",
+    "Unsupported Media Type": "不支持的请求体类型 / Unsupported Media Type",
+}
+
+
 async def on_starlette_http(request: Request, exc: Exception) -> JSONResponse:
     from starlette.exceptions import HTTPException
 
@@ -212,13 +220,9 @@ async def on_starlette_http(request: Request, exc: Exception) -> JSONResponse:
     code = codes.get(
         exc.status_code, "invalid_input" if exc.status_code < 500 else "internal_error"
     )
-    return problem_response(
-        request,
-        exc.status_code,
-        code,
-        str(exc.detail),
-        headers=dict(exc.headers or {}),
-    )
+    # Starlette's own words are English ("Method Not Allowed"): said in Chinese first.
+    detail = STARLETTE_WORDS.get(str(exc.detail), str(exc.detail))
+    return problem_response(request, exc.status_code, code, detail, headers=dict(exc.headers or {}))
 
 
 async def on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -178,6 +178,14 @@ def test_an_unknown_path_is_a_404_problem(world: World) -> None:
     response = world.client("admin").get("/api/nothing-here")
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"] == "没有这个地址 / Not Found"
+
+
+def test_a_method_a_path_does_not_take_is_a_405_problem_in_chinese_first(world: World) -> None:
+    response = world.client("admin").delete("/api/firms")
+    assert response.status_code == 405 and response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"] == "此地址不接受该请求方法 / Method Not Allowed"
+    assert "GET" in response.headers["allow"]
 
 
 def test_security_headers_and_no_store(world: World) -> None:
