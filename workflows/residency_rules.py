@@ -177,7 +177,7 @@ def judge_violation(
     """A violation of ``code`` as the rulebook handles it (unknown codes are refused)."""
     if not facts.strip():
         raise InvalidInput("facts", "须写明违规事实 / record the facts of the violation")
-    trig = rbook.exit_trigger(rb, code)
+    trig = rbook.exit_trigger(rb, code, "code")
     cure = rbook.cure_period(rb, code)
     cure_due = _calendar(calendar).due_date(today, cure) if cure is not None else None
     return ViolationDecision(code, facts, evidence, trig, cure, cure_due)

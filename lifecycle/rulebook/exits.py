@@ -24,14 +24,16 @@ def _exit_type(value: str) -> ExitType:
     return value
 
 
-def trigger(rb: Rulebook, code: str) -> ForcedExitTrigger:
-    """The forced-exit trigger ``code``; :class:`InvalidInput` listing the valid codes."""
+def trigger(rb: Rulebook, code: str, field: str = "grounds") -> ForcedExitTrigger:
+    """The forced-exit trigger ``code``; :class:`InvalidInput` naming ``field`` (the exit's
+    ``grounds``, a violation's ``code``) and listing the valid codes with their words."""
     found = rb.triggers.get(code)
     if found is None:
-        valid = ", ".join(rb.triggers)
+        zh = "、".join(f"{c}（{t.label_zh}）" for c, t in rb.triggers.items())
+        en = ", ".join(f"{c} ({t.label_en})" for c, t in rb.triggers.items())
         raise InvalidInput(
-            "grounds",
-            f"未知的退出情形代码，可用：{valid} / unknown forced-exit trigger; valid: {valid}",
+            field,
+            f"未知的退出情形代码，可用：{zh} / unknown forced-exit trigger; valid: {en}",
             code,
         )
     return found

@@ -268,6 +268,17 @@ def test_a_violation_in_its_cure_period_holds_the_notice_until_waived(
     assert chained(db, t) == ["report_violation", "waive_window", "serve_exit_notice"]
 
 
+def test_a_violation_of_an_unknown_code_names_the_code_and_the_codes_in_words(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = resident(db)
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(c.ReportViolation(tenancy_id=t, code="nonsense", facts="x"))
+    assert refused.value.field == "code"  # what the report gave, not an exit's grounds
+    assert "arrears（" in refused.value.rule and "arrears (" in refused.value.rule
+    assert db.rows("violations") == [] and chained(db, t) == []
+
+
 def test_the_exit_handlers_refuse_what_they_cannot_find(
     db: FakeDatabase, service: FakeService
 ) -> None:
