@@ -3,8 +3,9 @@ the working-day calendar, the audit check."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
@@ -70,20 +71,26 @@ class CalendarDayBody(BaseModel):
     "/deadlines",
     name="deadlines_list",
     summary="期限 / deadlines",
-    description="按到期时间排列；只列出本账号可见的。 / Soonest first; only those this "
-    "account may see.",
+    description="按到期时间排列；只列出本账号可见的；due_before：该日（北京时间）零时前到期的。 / "
+    "Soonest first; only those this account may see; due_before: lapsing before that day "
+    "begins (Asia/Shanghai).",
     response_model=list[dict[str, Any]],
 )
 def deadlines(
     ctx: CtxDep,
-    status: Literal["pending", "done", "failed", "cancelled"] = "pending",
+    status: Literal["pending", "done", "moot", "failed", "cancelled"] = "pending",
     space: Annotated[str | None, Query(max_length=64)] = None,
+    due_before: Annotated[Day | None, Query()] = None,
     limit: Limit = 200,
 ) -> list[dict[str, Any]]:
     p = ctx.principal
+    due_by = None
+    if due_before is not None:  # as the CLI's --due-before takes a day: its start
+        due_by = datetime.combine(due_before, time(), ZoneInfo("Asia/Shanghai")).astimezone(UTC)
     rows: list[dict[str, Any]] = ctx.query(
         queries.deadlines,
         status=status,
+        due_by=due_by,
         space=space,
         space_ids=None if p.role in ("admin", "firm") else p.space_ids,
         firm_id=(p.firm_id if p.firm_id is not None else -1) if p.role == "firm" else None,

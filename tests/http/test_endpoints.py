@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from entrypoints.demo_data import HANDOVER, figures, good_profile, make_uscc, scores
 from lifecycle.clock import FixedClock
+from workflows import commands as c
 from workflows import identity as i
 from workflows import rules
 
@@ -221,6 +222,17 @@ def test_the_operations_routes(world: World) -> None:
     assert admin.post("/api/deadlines/retry", json={"all": True}).json() == {"count": 0}
     own = firm.get("/api/deadlines").json()
     assert {d["tenancy_id"] for d in own} <= {world.own_tenancy}
+    # due_before narrows the list as the CLI's --due-before does; a day that is none is 422
+    world.do(c.RequestInfo(tenancy_id=world.own_tenancy, items="营业执照"))  # a deadline
+    everything = admin.get("/api/deadlines").json()
+    assert everything, "the world has pending deadlines"
+    first = min(d["due_on"] for d in everything)
+    assert admin.get("/api/deadlines", params={"due_before": first}).json() == []
+    later = admin.get("/api/deadlines", params={"due_before": "2999-12-31"}).json()
+    assert later == everything
+    bad = admin.get("/api/deadlines", params={"due_before": "2026-02-30"})
+    assert bad.status_code == 422 and "due_before" in bad.text
+    assert admin.get("/api/deadlines", params={"status": "moot"}).status_code == 200
     # Notices reach the firm's inbox once the relay has delivered them.
     world.app.relay().run_once()
     inbox = firm.get("/api/inbox").json()
