@@ -213,10 +213,9 @@ def deadlines(page: PageDep) -> Response:
     params = list_params(query, DEADLINE_COLUMNS, "due_at")
     kind = query.get("kind", "")
     kind = kind if kind in q.DEADLINE_KINDS else ""
-    p = page.principal
     rows = page.query(
         q.failed_deadlines,
-        space_ids=None if p.role == "admin" else p.space_ids,
+        space_ids=page.principal.spaces,
         kind=kind or None,
         paging=params.paging,
     )
@@ -233,7 +232,7 @@ def deadlines(page: PageDep) -> Response:
         paged=paged(rows, params),
         kind=kind,
         kinds=sorted(q.DEADLINE_KINDS.items()),
-        admin=p.role == "admin",
+        admin=page.principal.role == "admin",
     )
 
 
