@@ -21,29 +21,21 @@ from workflows.core import Work
 
 words = vocabulary.words
 
-# pydantic's and tomllib's messages, said in Chinese (the English original is kept beside).
+# tomllib's messages and the parser's own limits, said in Chinese (the original kept beside);
+# a model's problems come in both languages already (lifecycle.validation_words.said).
 _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^Field required"), "缺少此项"),
-    (re.compile(r"^Extra inputs are not permitted"), "不认识的键（拼写错误或多余）"),
     (re.compile(r"^TOML syntax error"), "TOML 语法错误"),
-    (re.compile(r"^Input should be a valid integer"), "应为整数"),
-    (re.compile(r"^Input should be a valid number"), "应为数字"),
-    (re.compile(r"^Input should be a valid string"), "应为文字"),
-    (re.compile(r"^Input should be a valid boolean"), "应为 true 或 false"),
-    (re.compile(r"^Input should be greater than or equal to"), "数值过小"),
-    (re.compile(r"^Input should be greater than"), "数值过小"),
-    (re.compile(r"^Input should be less than"), "数值过大"),
-    (re.compile(r"^Input should be"), "取值不在允许范围内"),
-    (re.compile(r"^String should match pattern"), "格式不符合要求"),
-    (re.compile(r"^(List|Tuple) should have at least"), "至少需要一项"),
-    (re.compile(r"^min \(\d+\) is above max"), "下限高于上限"),
-    (re.compile(r"larger than the limit"), "文件过大"),
+    (re.compile(r"larger than the limit|too large"), "文件过大"),
     (re.compile(r"nested"), "嵌套过深"),
+    (re.compile(r"more problem"), "更多问题从略"),
 )
 
 
 def problem_words(path: str, message: str) -> dict[str, str]:
-    """A rulebook problem with its key path, a Chinese reading and the original wording."""
+    """A rulebook problem with its key path, a Chinese reading and the English wording."""
+    zh, sep, en = message.partition(" / ")
+    if sep and re.search(r"[\u4e00-\u9fff]", zh):
+        return {"path": path, "zh": zh, "en": en}
     zh = next((z for pattern, z in _PROBLEMS if pattern.search(message)), "不符合规则要求")
     return {"path": path, "zh": zh, "en": message}
 

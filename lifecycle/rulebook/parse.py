@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from lifecycle.errors import InvalidRulebook
 from lifecycle.rulebook._base import key_path
 from lifecycle.rulebook.model import Rulebook
+from lifecycle.validation_words import said
 
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?")
@@ -134,7 +135,7 @@ def _validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
         more = 0
     for error in errors:
         loc = [part for part in error["loc"] if isinstance(part, (int, str))]
-        message = str(error["msg"]).removeprefix("Value error, ")
+        message = said(error)  # "中文 / English"
         shown = error.get("input")
         if error["type"] not in ("missing", "extra_forbidden") and not isinstance(
             shown, (dict, list)

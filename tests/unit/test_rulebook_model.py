@@ -280,7 +280,10 @@ def test_duplicate_ids() -> None:
 def test_min_reviewers_and_trim_from_floors() -> None:
     problems = problems_of(broken("min_reviewers = 3", "min_reviewers = 2"))
     assert problems == [
-        ("admission.scoring.min_reviewers", "Input should be greater than or equal to 3 (got 2)")
+        (
+            "admission.scoring.min_reviewers",
+            "须不小于 3 / Input should be greater than or equal to 3 (got 2)",
+        )
     ]
     assert paths_of(broken("trim_from = 5", "trim_from = 2")) == ["admission.scoring.trim_from"]
 
@@ -302,7 +305,7 @@ def test_bad_period_shorthand() -> None:
 
 def test_missing_required_period() -> None:
     problems = problems_of(broken('vacate = "30d"', ""))
-    assert problems == [("periods.vacate", "Field required")]
+    assert problems == [("periods.vacate", "必填 / Field required")]
 
 
 def test_objection_lodging_must_equal_publicity() -> None:
@@ -325,14 +328,17 @@ def test_unknown_industry_and_extra_key() -> None:
     text = broken('"health_services", "medical_big_data"]', '"health_services", "fintech"]')
     assert paths_of(text) == ["admission.requirements[6].industries[3]"]
     text = broken("max_staff = 500", "max_staf = 500")
-    assert ("admission.requirements[1].max_staf", "Extra inputs are not permitted") in (
-        problems_of(text)
-    )
+    assert (
+        "admission.requirements[1].max_staf",
+        "不认识的字段（拼写错误或多余） / Extra inputs are not permitted",
+    ) in (problems_of(text))
 
 
 def test_requirement_parameters_must_fit_the_check() -> None:
     text = broken('check = "uscc"', 'check = "uscc"\ncap = "max_area_m2"')
-    assert problems_of(text) == [("admission.requirements[0]", "check 'uscc' takes no cap")]
+    assert problems_of(text) == [
+        ("admission.requirements[0]", "取值无效 / check 'uscc' takes no cap")
+    ]
 
 
 def test_consequence_and_cap_grades_must_exist() -> None:

@@ -198,8 +198,8 @@ def test_a_rulebook_with_errors_is_refused_with_named_errors_and_nothing_stored(
     )
     assert checked.status_code == 422
     assert "规则有误，未存储" in checked.text
-    assert "admission.scoring.pass_score" in checked.text and "缺少此项" in checked.text
-    assert "admission.scoring.pass_scor" in checked.text and "不认识的键" in checked.text
+    assert "admission.scoring.pass_score" in checked.text and "必填" in checked.text
+    assert "admission.scoring.pass_scor" in checked.text and "不认识的字段" in checked.text
     assert "review.calendar.open_month" in checked.text
     assert "/console/ops/rulebooks/load" not in checked.text  # nothing to store
     syntax = admin.post(
