@@ -311,6 +311,7 @@ COMMON_FIELDS: dict[str, tuple[str, str]] = {
     "space": ("空间", "Space"),
     "day": ("日期", "Day"),
     "attachments": ("附件", "Attachments"),
+    "file": ("文件", "File"),
     "reason": ("理由", "Reason"),
     "note": ("备注", "Note"),
     "username": ("用户名", "User name"),
