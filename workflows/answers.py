@@ -123,6 +123,15 @@ def request_voluntary_exit(w: Work, cmd: RequestVoluntaryExit) -> Step:
     rb = rules.for_tenancy(w, tenancy)
     period = rb.periods.voluntary_notice
     earliest = w.calendar.due_date(w.today, period)
+    end = tenancy.term_end
+    if end is not None and (cmd.leave_on > end or earliest > end):  # it ends by expiry first
+        raise InvalidInput(
+            "leave_on",
+            f"须不晚于协议到期日 {end.isoformat()}（协议到期即期满退出，无需申请） / must be no "
+            f"later than the agreement's end, {end.isoformat()} (the stay ends then without a "
+            "request)",
+            cmd.leave_on.isoformat(),
+        )
     if cmd.leave_on < earliest:
         raise InvalidInput(
             "leave_on",

@@ -229,13 +229,18 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         for e in requests[:1]
         if tenancy.state in RESIDENT_STATES and not any(at >= e.occurred_at for at in cases)
     ]
+    earliest = w.calendar.due_date(w.today, period)
+    # The agreement ends before the notice could run: it ends by expiry, nothing to ask.
+    expires_first = record.term_end is not None and earliest > record.term_end
     return {
         **header,
         "period_zh": period.describe("zh-CN"),
         "period_en": period.describe("en"),
-        "earliest": w.calendar.due_date(w.today, period),
+        "earliest": earliest,
+        "term_end": record.term_end,
+        "expires_first": expires_first,
         "today": w.today,
-        "may_request": tenancy.state == ACTIVE,
+        "may_request": tenancy.state == ACTIVE and not expires_first,
         "pending": (
             {"leave_on": (pending[0].data or {}).get("leave_on"), "at": pending[0].occurred_at}
             if pending

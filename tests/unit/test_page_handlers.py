@@ -352,12 +352,22 @@ def test_a_firms_defence_plan_and_request_to_leave_need_no_database(
     assert db.row("rectifications", rect)["plan"] == "招聘研发人员"
     assert chained(db, other) == ["file_plan"]
 
-    third = db.add_resident(now=NOW, rulebook=RB, name="三号", uscc="91510100MA6C000003")
+    term_end = NOW.date() + timedelta(days=365)
+    third = db.add_resident(
+        now=NOW, rulebook=RB, name="三号", uscc="91510100MA6C000003", term_end=term_end
+    )
     earliest = service.query(earliest_leave_on, space_id=db.row("tenancies", third)["space_id"])
     with pytest.raises(InvalidInput):
         service.handle(
             RequestVoluntaryExit(tenancy_id=third, leave_on=earliest - timedelta(days=1))
         )
+    # a day after the agreement ends is no voluntary exit: the stay ends by expiry first
+    with pytest.raises(InvalidInput) as after_end:
+        service.handle(
+            RequestVoluntaryExit(tenancy_id=third, leave_on=term_end + timedelta(days=1))
+        )
+    assert after_end.value.field == "leave_on" and "协议到期日" in after_end.value.rule
+    assert chained(db, third) == []
     asked = service.handle(RequestVoluntaryExit(tenancy_id=third, leave_on=earliest, actor="企业"))
     assert (asked.trigger, asked.to_state) == (REQUEST_EXIT, ACTIVE)
     assert chained(db, third) == [REQUEST_EXIT]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from entrypoints.bootstrap import App, bootstrap
 from entrypoints.http.middleware import UPLOAD_BODY_BYTES
 from entrypoints.settings import Settings
 from lifecycle.clock import FixedClock
+from workflows import commands as c
 from workflows import queries
 from workflows.attachments import MAX_FILE_BYTES
 
@@ -346,6 +347,31 @@ def test_a_viewer_sees_the_case_but_has_no_actions(served: World) -> None:
 
 
 # ---- voluntary exit --------------------------------------------------------------------------
+def test_no_voluntary_exit_is_offered_when_the_agreement_ends_first(world: World) -> None:
+    """Twenty days before the agreement ends, two months' notice would run past it: the page
+    says the stay ends by expiry (no form to fill), and a date after the end is refused."""
+    make_resident(world)
+    shown = world.app.service.query(queries.show_tenancy, tenancy_id=world.own_tenancy)
+    term_end = date.fromisoformat(str(shown["term_end"]))
+    clock = clock_of(world)
+    clock.advance(
+        timedelta(days=(term_end - clock.now().date()).days - 20)
+    )  # 20 days before the end
+    for year in range(clock.now().year, term_end.year + 1):  # working days are counted then
+        world.do(c.PublishCalendarYear(year=year))
+    firm = signed_in(world, "firm")
+    page = firm.get(f"/portal/exit/{world.own_tenancy}")
+    assert page.status_code == 200
+    assert "到期即按期满退出，无需申请自愿退出" in page.text and "下一步：确认" not in page.text
+    after = (term_end + timedelta(days=1)).isoformat()
+    refused = firm.post(
+        f"/portal/exit/{world.own_tenancy}",
+        data={"leave_on": after, "reason": "迁址", "confirmed": "1", **tokens_in(page.text)},
+    )
+    assert refused.status_code == 422 and "协议到期日" in refused.text
+    assert _events(world, "request_voluntary_exit") == []
+
+
 def test_a_voluntary_exit_needs_the_notice_period_and_a_confirmation(world: World) -> None:
     make_resident(world)
     firm = signed_in(world, "firm")
