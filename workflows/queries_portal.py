@@ -10,6 +10,8 @@ from sqlmodel import col, func, select
 
 from db.tables import Deadline, Firm, InboxItem, Review, Space, Tenancy
 from lifecycle.errors import NotFound
+from lifecycle.table import EXIT_NOTICE, INFO_REQUESTED, RECTIFYING
+from workflows.answers import WINDOW_END
 from workflows.core import Work
 
 
@@ -23,6 +25,26 @@ def tenancies_of(w: Work, *, firm_id: int) -> list[tuple[Tenancy, Space]]:
             .order_by(col(Tenancy.id).desc())
         ).all()
     )
+
+
+def to_answer(w: Work, tenancy: Tenancy) -> str | None:
+    """What the firm has still to send on ``tenancy``, if anything: the materials asked for
+    (``info``), its statement and defence on an exit notice (``defence``) or its rectification
+    plan (``plan``) while not sent yet and the window open; None once sent or past."""
+    if tenancy.id is None:
+        return None
+    if tenancy.state == INFO_REQUESTED:
+        return "info"
+    if tenancy.state == EXIT_NOTICE:
+        case = w.uow.cases.open_exit_case(tenancy.id)
+        due = w.uow.admissions.pending_due_on(tenancy.id, WINDOW_END)
+        due = due or (case.objection_due_on if case is not None else None)
+        sent = case is not None and case.objection is not None
+        return None if sent or (due is not None and w.today > due) else "defence"
+    if tenancy.state == RECTIFYING:
+        rect = w.uow.cases.open_rectification(tenancy.id)
+        return "plan" if rect is not None and rect.plan is None else None
+    return None
 
 
 def firm_home(w: Work, *, firm_id: int) -> dict[str, Any]:
@@ -64,6 +86,7 @@ def firm_home(w: Work, *, firm_id: int) -> dict[str, Any]:
                 "state": t.state,
                 "term_start": t.term_start,
                 "term_end": t.term_end,
+                "to_answer": to_answer(w, t),
                 "review": None
                 if t.id not in latest
                 else {

@@ -29,7 +29,7 @@ from workflows import answers, attachments, rules, vocabulary
 from workflows.core import Work
 from workflows.paging import Paging
 from workflows.queries_exits_pages import label, tenancy_header
-from workflows.queries_portal import tenancies_of
+from workflows.queries_portal import tenancies_of, to_answer
 
 
 # ---- the firm's inbox ------------------------------------------------------------------------
@@ -262,4 +262,7 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
 def firm_tenancies(w: Work, *, firm_id: int) -> list[dict[str, Any]]:
     """The firm's tenancies (the portal's links to answer or to leave)."""
     rows = tenancies_of(w, firm_id=firm_id)
-    return [{"id": t.id, "state": t.state, "space": s.name} for t, s in rows]
+    return [
+        {"id": t.id, "state": t.state, "space": s.name, "to_answer": to_answer(w, t)}
+        for t, s in rows
+    ]

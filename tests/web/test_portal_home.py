@@ -52,3 +52,26 @@ def test_what_is_due_shows_the_last_day_as_every_other_page_does(world: World) -
     page = signed_in(world, "firm").get("/portal").text
     assert days and all(f">{d}</td>" in page for d in days)
     assert " 00:00</td>" not in page
+
+
+def test_the_answer_is_offered_until_it_is_sent_and_then_no_more(world: World) -> None:
+    """The home page and the inbox's 可办理事项 kept "提交陈述申辩" after the defence was
+    sent; and a firm asked for materials found no way to answer from either."""
+    from web_exit_support import make_resident, serve_notice
+
+    from workflows import commands as c
+
+    firm = signed_in(world, "firm")
+    world.do(c.RequestInfo(tenancy_id=world.own_tenancy, items="上年度审计报告"))
+    answer = f'href="/portal/apply/{world.own_tenancy}/answer"'
+    assert answer in firm.get("/portal").text and answer in firm.get("/portal/inbox").text
+    world.do(c.Resubmit(tenancy_id=world.own_tenancy))
+    assert answer not in firm.get("/portal").text
+    assert "上年度审计报告" not in firm.get("/portal/apply").text  # asked once, answered
+    serve_notice(world, make_resident(world))
+    firm = signed_in(world, "firm")  # two weeks on: signed in again
+    defence = f'href="/portal/answer/{world.own_tenancy}"'
+    assert defence in firm.get("/portal").text and defence in firm.get("/portal/inbox").text
+    world.do(c.LodgeObjection(tenancy_id=world.own_tenancy, grounds="事实有误，附证明", by="企业"))
+    assert defence not in firm.get("/portal").text
+    assert defence not in firm.get("/portal/inbox").text
