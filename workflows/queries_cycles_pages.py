@@ -18,6 +18,7 @@ from db.tables_cycles import CycleJob, FigureDraft
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError, NotFound
 from lifecycle.table import UNDER_REVIEW
+from notifications.catalog import ADVERSE_OUTCOMES
 from workflows import decisions, forms, reviews, rules, vocabulary
 from workflows.core import Work
 from workflows.cycle_pages import review_still_open
@@ -393,6 +394,8 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
         "score": review.score,
         "grade": review.grade,
         **_consequence(review.consequence),
+        # a rectification or an exit: its notice is a legal one, naming how to contest it
+        "contestable": review.consequence in ADVERSE_OUTCOMES.values(),
         "reasons": reasons(review.trace, rb) if review.status == "decided" else [],
         "decided_at": review.decided_at,
     }

@@ -282,6 +282,12 @@ def test_a_good_sheet_submits_every_firm_then_the_cycle_is_previewed_and_decided
     assert len(notices(world, "review_result")) == len(cohort)
     with Session(world.app.engine) as s:
         assert s.exec(select(func.count()).select_from(CycleJob)).one() == 2  # open, decide
+    # The firm's page names a way to contest only where its notice gives one (rectification
+    # or exit); a pass grade's notice gives none, so the page promises none.
+    shown = signed_in(world, "firm").get(f"/portal/figures/{world.own_tenancy}/{PERIOD}").text
+    consequence = reviews(world)[world.own_tenancy].consequence
+    assert "结果通知已发送至您的站内信" in shown
+    assert ("申请复核" in shown) == (consequence in ("rectification", "forced_exit"))
 
 
 def test_a_job_left_running_by_a_stopped_server_is_taken_up_again(
