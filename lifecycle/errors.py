@@ -148,9 +148,10 @@ RULE_WORDS: dict[str, str] = {
     # -- fixed choices named in the rule
     "must be open or decide": "须为 open（开启）或 decide（决定）",
     "must be pass, rectify or fail": "须为 pass（通过）、rectify（整改）或 fail（不通过）",
-    "must be graduation, term_expiry or voluntary (forced exits are served with exit-notice)": (
+    "must be graduation, term_expiry or voluntary (a forced exit begins with an exit notice "
+    "served)": (
         "须为 graduation（毕业）、term_expiry（租期届满）或 voluntary（主动退出）"
-        "（强制退出以 exit-notice 送达）"
+        "（强制退出须先送达退出通知）"
     ),
     "must be workday or holiday": "须为 workday（工作日）或 holiday（休息日）",
     "must be wecom or dingtalk": "须为 wecom（企业微信）或 dingtalk（钉钉）",

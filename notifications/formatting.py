@@ -110,7 +110,7 @@ def format_amount(value: Any, locale: str) -> str:
         raise ValueError(f"not an amount: {value!r}") from exc
     sign, digits = ("-", -amount) if amount < 0 else ("", amount)
     text = f"{digits:,.2f}"
-    return f"{sign}{text} yuan" if locale.startswith("en") else f"{sign}¥{text}元"
+    return f"{sign}{text} yuan" if locale.startswith("en") else f"{sign}{text}元"
 
 
 def format_number(value: Any, places: int = 1) -> str:

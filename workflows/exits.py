@@ -80,7 +80,7 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
         raise InvalidInput(
             "exit_type",
             "must be graduation, term_expiry or voluntary "
-            "(forced exits are served with exit-notice)",
+            "(a forced exit begins with an exit notice served)",
             cmd.exit_type,
         )
     if graduation:

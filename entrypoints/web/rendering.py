@@ -75,6 +75,19 @@ def number(value: object, places: int = 0) -> str:
     return f"{amount:,.{places}f}"
 
 
+def size(value: object) -> str:
+    """A file's size as a person reads it: ``512 B``, ``12.3 KiB``, ``1.5 MiB``."""
+    try:
+        count = int(str(value))
+    except ValueError:
+        return DASH
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:,.1f} KiB"
+    return f"{count / (1024 * 1024):,.1f} MiB"
+
+
 def yuan(value: object, lang: str = "zh") -> str:
     """An amount in 元: ``1,234,567.00 元`` (``CNY 1,234,567.00`` in English)."""
     text = number(value, 2)
@@ -172,6 +185,7 @@ def environment() -> Environment:
         when=when,
         day=day,
         number=number,
+        size=size,
         area=area,
         percent=percent,
         yuan=_yuan,

@@ -109,6 +109,18 @@ def test_review_result_is_a_legal_notice_only_with_a_consequence(renderer: Rende
     assert not spec("exit_notice").is_legal(samples("exit_notice")[0][1], "operators")
 
 
+def test_a_list_is_named_by_its_number_once(renderer: Renderer) -> None:
+    """Not "温江区第5期城市机会清单（第5期）": the number is added only when the title lacks it."""
+    ctx = samples("opportunity_published")[0][1]
+    named = renderer.render("opportunity_published", "zh-CN", ctx).text
+    assert "温江区第5期城市机会清单已发布" in named and "（第5期）" not in named
+    plain = {**ctx, "list": {**ctx["list"], "title": "城市机会清单"}}
+    assert (
+        "城市机会清单（第5期）已发布"
+        in renderer.render("opportunity_published", "zh-CN", plain).text
+    )
+
+
 def test_strict_undefined_catches_a_missing_key(renderer: Renderer) -> None:
     ctx = dict(samples("admitted")[0][1])
     del ctx["sign_by"]
@@ -167,9 +179,9 @@ def test_dates_follow_chinese_and_english_conventions(value: object, zh: str, en
 @pytest.mark.parametrize(
     ("value", "zh", "en"),
     [
-        (12345, "¥12,345.00元", "12,345.00 yuan"),
-        ("1500.5", "¥1,500.50元", "1,500.50 yuan"),
-        (-20, "-¥20.00元", "-20.00 yuan"),
+        (12345, "12,345.00元", "12,345.00 yuan"),
+        ("1500.5", "1,500.50元", "1,500.50 yuan"),
+        (-20, "-20.00元", "-20.00 yuan"),
     ],
 )
 def test_amounts_are_shown_in_yuan(value: object, zh: str, en: str) -> None:
@@ -182,7 +194,7 @@ def test_filters_read_the_locale_from_the_context() -> None:
     env.filters.update(FILTERS)
     t = env.from_string("{{ d|date }} {{ a|yuan }} {{ g|grade }} {{ g2|grade }}")
     values = {"d": "2026-11-26", "a": 12345, "g": "A", "g2": "D"}
-    assert t.render(locale="zh-CN", **values) == "2026年11月26日 ¥12,345.00元 优秀 不合格"
+    assert t.render(locale="zh-CN", **values) == "2026年11月26日 12,345.00元 优秀 不合格"
     assert t.render(locale="en", **values) == "26 Nov 2026 12,345.00 yuan Excellent Unsatisfactory"
     assert env.from_string("{{ 'B'|grade }}{{ 'C'|grade }}").render(locale="zh-CN") == "良好合格"
 
