@@ -82,7 +82,7 @@ def size(value: object) -> str:
     except ValueError:
         return DASH
     if count < 1024:
-        return f"{count} B"
+        return f"{count:,} B"
     if count < 1024 * 1024:
         return f"{count / 1024:,.1f} KiB"
     return f"{count / (1024 * 1024):,.1f} MiB"

@@ -237,3 +237,14 @@ def test_a_refusal_names_the_field_in_words_never_by_its_code(
     refused = InvalidInput(field, "年份无效 / not a year", "x")
     assert describe(refused, "zh", labels).startswith(zh)
     assert describe(refused, "en", labels).startswith(en)
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [(40, "40 B"), (1023, "1,023 B"), (1536, "1.5 KiB"), (5 * 1024 * 1024, "5.0 MiB")],
+)
+def test_a_file_size_reads_as_a_person_writes_it(size: int, shown: str) -> None:
+    """A small attachment read "0.0 KiB"."""
+    from entrypoints.web.rendering import size as file_size
+
+    assert file_size(size) == shown
