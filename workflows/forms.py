@@ -162,24 +162,30 @@ def figure_fields(rb: Rulebook) -> list[FieldSpec]:
     ]
 
 
+def unit_words(unit: str) -> tuple[str, str]:
+    """``，单位：元`` / ``, in yuan`` — nothing for a count, whose label says what it counts
+    (从业人员, 专利) better than one word for people, things and times could."""
+    if unit == "count":
+        return "", ""
+    return f"，单位：{UNITS[unit][0]}", f", in {UNITS[unit][1]}"
+
+
 def _metric_field(metric: Metric, veto: Veto | None, scored: list[str], rb: Rulebook) -> FieldSpec:
     zh: list[str] = ["必填" if metric.required else "选填（不填视为未报送）"]
     en: list[str] = ["required" if metric.required else "optional (blank: not reported)"]
     if metric.unit == "bool":
         zh.append("填“是”或“否”")
         en.append("yes or no")
-    elif metric.integer and metric.sign == "non_negative":
-        zh.append(f"不小于 0 的整数，单位：{UNITS[metric.unit][0]}")
-        en.append(f"a whole number not below 0, in {UNITS[metric.unit][1]}")
-    elif metric.integer:
-        zh.append(f"整数（可为负数），单位：{UNITS[metric.unit][0]}")
-        en.append(f"a whole number (may be negative), in {UNITS[metric.unit][1]}")
-    elif metric.sign == "non_negative":
-        zh.append(f"不小于 0 的数值，单位：{UNITS[metric.unit][0]}")
-        en.append(f"a number not below 0, in {UNITS[metric.unit][1]}")
     else:
-        zh.append(f"数值（可为负数），单位：{UNITS[metric.unit][0]}")
-        en.append(f"a number (may be negative), in {UNITS[metric.unit][1]}")
+        whole = "整数" if metric.integer else "数值"
+        whole_en = "a whole number" if metric.integer else "a number"
+        in_zh, in_en = unit_words(metric.unit)
+        if metric.sign == "non_negative":
+            zh.append(f"不小于 0 的{whole}{in_zh}")
+            en.append(f"{whole_en} not below 0{in_en}")
+        else:
+            zh.append(f"{whole}（可为负数）{in_zh}")
+            en.append(f"{whole_en} (may be negative){in_en}")
     if veto is not None:
         zh.append(f"为“是”时一票否决（{veto.label_zh}，评为 {rb.review.veto_grade}）")
         en.append(f"yes is a one-vote veto ({veto.label_en}: grade {rb.review.veto_grade})")
@@ -320,8 +326,8 @@ def _profile_base_rule(
 ) -> tuple[str, str]:
     if kind == "bool":
         return (
-            "必填，填“是”或“否”（JSON 中为 true/false）",
-            "required: yes or no (true/false in JSON)",
+            "必填，填“是”或“否”",
+            "required: yes or no",
         )
     if kind == "date":
         return "必填，日期 YYYY-MM-DD", "required: a date YYYY-MM-DD"
