@@ -14,6 +14,15 @@ from lifecycle.table import EXIT_NOTICE, INFO_REQUESTED, RECTIFYING
 from workflows.answers import WINDOW_END
 from workflows.core import Work
 
+#: Deadlines that are reminders the engine sends (their notices reach the inbox), not a day
+#: the firm must meet: not listed among its deadlines.
+REMINDERS = (
+    "agreement_lapse_warning",
+    "term_expiry_warning",
+    "review_reminder",
+    "review_overdue_reminder",
+)
+
 
 def tenancies_of(w: Work, *, firm_id: int) -> list[tuple[Tenancy, Space]]:
     """The firm's tenancies with their spaces, newest first."""
@@ -64,7 +73,11 @@ def firm_home(w: Work, *, firm_id: int) -> dict[str, Any]:
     deadlines = (
         w.session.exec(
             select(Deadline)
-            .where(col(Deadline.tenancy_id).in_(ids), Deadline.status == "pending")
+            .where(
+                col(Deadline.tenancy_id).in_(ids),
+                Deadline.status == "pending",
+                col(Deadline.kind).not_in(REMINDERS),
+            )
             .order_by(col(Deadline.due_at))
             .limit(20)
         ).all()
