@@ -286,7 +286,8 @@ def calendar_set(
     get_app().service.handle(
         c.SetCalendarDay(day=parse_date(day, "date"), workday=kind == "workday", note=note)
     )
-    typer.echo(f"{day}: {kind}")
+    zh = "工作日" if kind == "workday" else "休息日"
+    typer.echo(f"{day}：{zh} / {kind}")
 
 
 @calendar_app.command("import")

@@ -101,8 +101,8 @@ def outbox_list_cmd(
         when = r["sent_at"] if r["status"] == "sent" else r["next_attempt_at"]
         lines.append(
             f"#{r['id']:<6} {r['status']:<8} tries={r['attempts']:<2} "
-            f"{r['message']:<24} {r['audience']:<9} firm={r['firm_id']} "
-            f"tenancy={r['tenancy_id']} {local_time(when)}"
+            f"{r['message']:<24} {r['audience']:<9} firm={r['firm_id'] or '—'} "
+            f"tenancy={r['tenancy_id'] or '—'} {local_time(when)}"
         )
         if r["last_error"]:
             lines.append(f"         last error: {_short(r['last_error'], 160)}")
@@ -145,8 +145,9 @@ def outbox_relay_cmd(as_json: Json = False) -> None:
     emit(
         report,
         as_json,
-        f"claimed {report['claimed']} · delivered {report['delivered']} · "
-        f"retried {report['retried']} · dead {report['dead']} "
+        f"领取 {report['claimed']} · 送达 {report['delivered']} · 重试 {report['retried']} · "
+        f"放弃 {report['dead']}，用时 {report['seconds']:.3f} 秒 / claimed {report['claimed']} · "
+        f"delivered {report['delivered']} · retried {report['retried']} · dead {report['dead']} "
         f"in {report['seconds']:.3f} s{note}",
     )
 
@@ -207,10 +208,12 @@ def inbox_cmd(
     head = (
         f"{owner['name']} ({owner['uscc']})"
         if "name" in owner
-        else f"staff inbox ({owner['staff']})"
+        else f"员工消息 / staff inbox ({owner['staff']})"
     )
     lines = [
-        f"{head}: {len(result['items'])} item(s), {result['unread']} unread"
+        f"{head}: {len(result['items'])} 条，未读 {result['unread']} 条"
+        + (f"，已标为已读 {result['marked_read']} 条" if mark else "")
+        + f" / {len(result['items'])} item(s), {result['unread']} unread"
         + (f", {result['marked_read']} marked read" if mark else "")
     ]
     for i in result["items"]:

@@ -132,4 +132,5 @@ def deadlines_retry(
     count: int = get_app().service.handle(
         c.RetryDeadlines(ids=tuple(ids or ()), all_failed=all_failed, actor=actor, reason=reason)
     )
-    emit({"requeued": count}, as_json, f"{count} deadline(s) back in the queue")
+    said = f"已将 {count} 项期限放回队列 / {count} deadline(s) back in the queue"
+    emit({"requeued": count}, as_json, said)

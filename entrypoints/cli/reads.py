@@ -151,7 +151,8 @@ def audit_verify(
         emit(report.to_dict(), True)
     else:
         _verdict(
-            f"{report.tenancies} tenancies, {report.events} events",
+            f"{report.tenancies} 个入驻记录，{report.events} 条事件 / {report.tenancies} "
+            f"tenancies, {report.events} events",
             "审计链完整 / audit chain intact",
             report.problems,
         )

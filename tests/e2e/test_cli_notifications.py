@@ -261,7 +261,8 @@ def test_outbox_relay_retry_dead_letters_and_the_inbox(
     assert (retried["trigger"], retried["actor"]) == ("notice_retried", cli_actor("operator"))
     assert sorted(n["id"] for n in retried["data"]["notices"]) == sorted(int(i) for i in ids)
     out = cli.ok("outbox", "relay")
-    assert out.startswith("claimed 5 · delivered 5 · retried 0 · dead 0")
+    assert out.startswith("领取 5 · 送达 5 · 重试 0 · 放弃 0")
+    assert "claimed 5 · delivered 5 · retried 0 · dead 0" in out
     assert len(server.mailbox.messages) == 5
     assert all(m["To"].addresses[0].addr_spec == FIRM_EMAIL for m in server.mailbox.messages)
     subjects = {m["Subject"] for m in server.mailbox.messages}
@@ -303,7 +304,7 @@ def test_the_inbox_by_id_or_uscc_unread_and_mark_read(
     assert newest["body"].startswith(f"{FIRM}：") and "签订入驻协议" in newest["body"]
 
     text = cli.ok("inbox", world.uscc, "--unread")
-    assert text.splitlines()[0] == f"{FIRM} ({world.uscc}): 5 item(s), 5 unread"
+    assert text.splitlines()[0] == (f"{FIRM} ({world.uscc}): 5 条，未读 5 条 / 5 item(s), 5 unread")
     assert "[未读]" in text and "准予入驻通知" in text
     marked = cli.json("inbox", world.uscc, "--unread", "--mark-read")
     assert marked["marked_read"] == 5 and marked["unread"] == 0 and len(marked["items"]) == 5
