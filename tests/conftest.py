@@ -13,11 +13,13 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from api_support import SECRET, START, World, build_world
+from argon2 import PasswordHasher
 from e2e.cli_support import Cli
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -29,6 +31,7 @@ from entrypoints.bootstrap import HANDLERS, App, bootstrap
 from entrypoints.http import create_app
 from entrypoints.settings import Settings
 from lifecycle.clock import FixedClock
+from workflows import credentials
 from workflows.service import Service
 
 PG_ENV = "INNOSPACE_TEST_POSTGRES_URL"
@@ -39,6 +42,31 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def local(*args: int) -> datetime:
     """An instant given as Asia/Shanghai wall-clock time."""
     return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+#: The password hasher under test: argon2id with one pass over 1 MiB (about 1 ms) instead of
+#: argon2-cffi's defaults (three passes over 64 MiB, 50-150 ms). The web, HTTP and browser
+#: tests sign in through the login form hundreds of times; what they test is the pages, not
+#: the cost of a hash. Production keeps the defaults (``workflows.credentials._hasher``);
+#: ``production_argon2`` gives a test those back, and innospace run as a subprocess has them.
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_argon2() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(credentials, "_hasher", lambda: TEST_HASHER)
+        mp.setattr(credentials, "_dummy_hash", cache(lambda: TEST_HASHER.hash("dummy")))
+        yield
+
+
+@pytest.fixture
+def production_argon2(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
+    """argon2-cffi's default parameters, as production hashes with; the hasher."""
+    hasher = PasswordHasher()
+    monkeypatch.setattr(credentials, "_hasher", lambda: hasher)
+    monkeypatch.setattr(credentials, "_dummy_hash", cache(lambda: hasher.hash("dummy")))
+    return hasher
 
 
 @pytest.fixture(scope="session")
