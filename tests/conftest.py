@@ -11,12 +11,15 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from api_support import SECRET, START, World, build_world
+from argon2 import PasswordHasher
 from e2e.cli_support import Cli
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -28,6 +31,7 @@ from entrypoints.bootstrap import HANDLERS, App, bootstrap
 from entrypoints.http import create_app
 from entrypoints.settings import Settings
 from lifecycle.clock import FixedClock
+from workflows import credentials
 from workflows.service import Service
 
 PG_ENV = "INNOSPACE_TEST_POSTGRES_URL"
@@ -38,6 +42,31 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def local(*args: int) -> datetime:
     """An instant given as Asia/Shanghai wall-clock time."""
     return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+#: The password hasher under test: argon2id with one pass over 1 MiB (about 1 ms) instead of
+#: argon2-cffi's defaults (three passes over 64 MiB, 50-150 ms). The web, HTTP and browser
+#: tests sign in through the login form hundreds of times; what they test is the pages, not
+#: the cost of a hash. Production keeps the defaults (``workflows.credentials._hasher``);
+#: ``production_argon2`` gives a test those back, and innospace run as a subprocess has them.
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_argon2() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(credentials, "_hasher", lambda: TEST_HASHER)
+        mp.setattr(credentials, "_dummy_hash", cache(lambda: TEST_HASHER.hash("dummy")))
+        yield
+
+
+@pytest.fixture
+def production_argon2(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
+    """argon2-cffi's default parameters, as production hashes with; the hasher."""
+    hasher = PasswordHasher()
+    monkeypatch.setattr(credentials, "_hasher", lambda: hasher)
+    monkeypatch.setattr(credentials, "_dummy_hash", cache(lambda: hasher.hash("dummy")))
+    return hasher
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +115,57 @@ def _pg_database(pg_admin: tuple[Engine, str]) -> Iterator[str]:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+class PgDatabases:
+    """Each test's PostgreSQL database, copied from a template one test ahead and dropped after
+    the test, on a thread of its own: the copy (about 0.25 s) and the drop (about 0.1 s) run
+    while the tests do, instead of in each test's setup and teardown. What a test gets is the
+    same: a fresh database of its own, a copy of the template, dropped after it."""
+
+    def __init__(self, admin: Engine) -> None:
+        self.admin = admin
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-databases")
+        self.ahead: dict[str, Future[str]] = {}  # template → its next copy
+        self.drops: list[Future[None]] = []
+
+    def _create(self, template: str) -> str:
+        name = f"innospace_t_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        return name
+
+    def _drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def database(self, template: str) -> Iterator[str]:
+        """A fresh copy of ``template`` for one test (its URL); dropped once the test is done."""
+        made = self.ahead.pop(template, None) or self.worker.submit(self._create, template)
+        name = made.result()
+        self.ahead[template] = self.worker.submit(self._create, template)
+        try:
+            yield (
+                make_url(str(self.admin.url))
+                .set(database=name)
+                .render_as_string(hide_password=False)
+            )
+        finally:
+            self.drops.append(self.worker.submit(self._drop, name))
+
+    def close(self) -> None:
+        for made in self.ahead.values():
+            self.drops.append(self.worker.submit(self._drop, made.result()))
+        self.worker.shutdown(wait=True)
+        for dropped in self.drops:
+            dropped.result()  # a failed drop fails the session's teardown
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_admin: tuple[Engine, str]) -> Iterator[PgDatabases]:
+    databases = PgDatabases(pg_admin[0])
+    yield databases
+    databases.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     if request.param == "sqlite":
@@ -93,7 +173,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         shutil.copy(sqlite_template, path)
         yield f"sqlite:///{path}"
     else:
-        yield from _pg_database(request.getfixturevalue("pg_admin"))
+        _admin, template = request.getfixturevalue("pg_admin")
+        yield from request.getfixturevalue("pg_databases").database(template)
 
 
 @pytest.fixture
@@ -189,7 +270,7 @@ def world_db_url(
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         url = make_url(str(admin.url)).set(database=name).render_as_string(hide_password=False)
         world_templates["postgres"] = (name, _seed_world(url))
-    yield from _pg_database((admin, world_templates["postgres"][0]))
+    yield from request.getfixturevalue("pg_databases").database(world_templates["postgres"][0])
 
 
 @pytest.fixture

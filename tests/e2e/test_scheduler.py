@@ -22,6 +22,7 @@ from integration.test_sweeps_seed import bulk_tenancies, bulk_vacate_due, counts
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from db.engine import READ_ONLY
 from workflows.service import Service
 
 INNOSPACE = str(Path(sys.executable).with_name("innospace"))
@@ -108,7 +109,10 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def scalar(engine: Engine, sql: str) -> int:
-    with engine.connect() as conn:
+    """A read of a snapshot (deferred BEGIN on SQLite): a poll never waits on the scheduler's
+    write lock (under BEGIN IMMEDIATE it lost the lock to the sweep's batches until the sweep
+    was over, and the kill meant for the middle of a sweep came after its end)."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         return int(conn.execute(text(sql)).scalar_one())
 
 

@@ -1,8 +1,9 @@
 """Exactly one e-mail per notice under SIGKILL and a slow server (issue 15, section 2).
 
 A real aiosmtpd server on 127.0.0.1 counts every Message-ID it accepts. Relays run as separate
-processes (a small driver over the public ``Relay`` API, real clock, SQLite file in WAL mode)
-and are killed with a real ``SIGKILL`` at random points:
+processes (a small driver over the public ``Relay`` API, real clock, SQLite file in WAL mode,
+each forked by a fork server that imported the code once) and are killed with a real
+``SIGKILL`` at random points:
 
 * **timer** drills: at a random instant (0-150 ms) after the relay is ready, wherever it is —
   claiming, rendering, in the middle of an SMTP dialogue, committing a mark, renewing a lease;
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import email
 import os
+import queue
 import random
 import re
 import signal
@@ -49,11 +51,17 @@ CRASH_DRILLS = 49  # and one slow-server drill: 50, as issue 15 asks
 NOTICES = 1500
 ROOT = Path(__file__).resolve().parents[2]
 
-DRIVER = """
-import sys
+#: A fork server: it imports the relay's code once, then forks one relay process per request
+#: (a line ``url port lease batch mode`` on stdin). Each relay is a real process of its own —
+#: its own engine and connections (made after the fork), its own heartbeat thread — killed
+#: with a real SIGKILL; only the interpreter start and the imports (about a second each, 50
+#: times over) are shared. The server reports ``ready <pid>`` (from the relay, once it is
+#: built) and ``exit <pid> <returncode>`` (negative: the signal) on stdout.
+FORK_SERVER = """
+import os, select, sys, time, traceback
 from datetime import UTC, datetime, timedelta
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, select as sql_select
 from db.engine import make_engine
 from db.tables import OutboxMessage
 from notifications.channels import SmtpSettings
@@ -64,25 +72,128 @@ class Clock:
     def now(self):
         return datetime.now(UTC)
 
-url, port, lease, batch, mode = sys.argv[1:]
-port, lease, batch = int(port), float(lease), int(batch)
-engine = make_engine(url)
-smtp = SmtpSettings(host="127.0.0.1", port=port, operators_address="ops@x.example", timeout=20)
-relay = Relay(engine, Renderer(), smtp, Clock(), batch_size=batch, lease=timedelta(seconds=lease))
-print("ready", flush=True)
-while True:
-    report = relay.run_once()
-    if report.claimed:
-        continue
-    if mode != "drain":
-        break
-    with Session(engine) as s:
-        pending = select(func.count()).select_from(OutboxMessage)
-        left = s.exec(pending.where(OutboxMessage.status == "pending")).one()
-    if not left:
-        break
-    import time; time.sleep(0.1)
+def relay(url, port, lease, batch, mode):
+    port, lease, batch = int(port), float(lease), int(batch)
+    engine = make_engine(url)
+    smtp = SmtpSettings(host="127.0.0.1", port=port, operators_address="ops@x.example", timeout=20)
+    lease_s = timedelta(seconds=lease)
+    relay = Relay(engine, Renderer(), smtp, Clock(), batch_size=batch, lease=lease_s)
+    print("ready", os.getpid(), flush=True)
+    while True:
+        report = relay.run_once()
+        if report.claimed:
+            continue
+        if mode != "drain":
+            break
+        with Session(engine) as s:
+            pending = sql_select(func.count()).select_from(OutboxMessage)
+            left = s.exec(pending.where(OutboxMessage.status == "pending")).one()
+        if not left:
+            break
+        time.sleep(0.1)
+
+children = set()
+listening = True
+while listening or children:
+    readable = select.select([sys.stdin], [], [], 0.01)[0] if listening else time.sleep(0.01)
+    if readable:
+        line = sys.stdin.readline()
+        if not line:
+            listening = False
+        else:
+            pid = os.fork()
+            if pid == 0:
+                code = 0
+                try:
+                    relay(*line.split())
+                except BaseException:
+                    traceback.print_exc()
+                    code = 1
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            children.add(pid)
+    while children:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            break
+        children.discard(pid)
+        print("exit", pid, os.waitstatus_to_exitcode(status), flush=True)
 """
+
+
+class Relays:
+    """The fork server's client: ``start`` a relay process, ``finish`` it (its return code)."""
+
+    def __init__(self, errors: Path) -> None:
+        self.errors = errors
+        self._stderr = errors.open("w")
+        self.server = subprocess.Popen(
+            [sys.executable, "-c", FORK_SERVER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+        )
+        self.ready: queue.Queue[int | None] = queue.Queue()
+        self.exits: dict[int, int] = {}
+        self.changed = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.server.stdout is not None
+        for line in self.server.stdout:
+            word, pid, *code = line.split()
+            if word == "ready":
+                self.ready.put(int(pid))
+            elif word == "exit":
+                with self.changed:
+                    self.exits[int(pid)] = int(code[0])
+                    self.changed.notify_all()
+        self.ready.put(None)  # the server is gone
+
+    def stderr(self) -> str:
+        self._stderr.flush()
+        return self.errors.read_text()
+
+    def start(self, url: str, port: int, lease: float, batch: int, mode: str) -> int:
+        """Fork a relay; its pid once it is built and about to claim."""
+        assert self.server.stdin is not None
+        self.server.stdin.write(f"{url} {port} {lease} {batch} {mode}\n")
+        self.server.stdin.flush()
+        pid = self.ready.get(timeout=30)
+        assert pid is not None, self.stderr()
+        return pid
+
+    def returncode(self, pid: int) -> int | None:
+        with self.changed:
+            return self.exits.get(pid)
+
+    def finish(self, pid: int, timeout: float) -> int:
+        """Wait for a relay (SIGKILLing it if it overruns); its return code."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: pid in self.exits, timeout):
+                os.kill(pid, signal.SIGKILL)
+                self.changed.wait_for(lambda: pid in self.exits, 30)
+            return self.exits[pid]
+
+    def close(self) -> None:
+        assert self.server.stdin is not None
+        self.server.stdin.close()
+        try:
+            self.server.wait(timeout=30)
+        finally:
+            if self.server.poll() is None:
+                self.server.kill()
+                self.server.wait()
+            self.reader.join(timeout=10)
+            self._stderr.close()
+            if self.server.stdout is not None:
+                self.server.stdout.close()
 
 
 class Counting:
@@ -136,38 +247,15 @@ def smtp() -> Iterator[tuple[Counting, int]]:
     controller.stop()
 
 
-def finish(proc: subprocess.Popen[str], timeout: float) -> str:
-    """Wait for a relay process (killing it if it overruns); its stderr."""
-    try:
-        proc.wait(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    err = proc.stderr.read() if proc.stderr else ""
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
-    return err
-
-
-def start_relay(url: str, port: int, lease: float, batch: int, mode: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, url, str(port), str(lease), str(batch), mode],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready", proc.stderr.read() if proc.stderr else ""
-    return proc
+@pytest.fixture
+def relays(tmp_path: Path) -> Iterator[Relays]:
+    server = Relays(tmp_path / "relays.stderr")
+    yield server
+    server.close()
 
 
 def test_sigkill_and_slow_server_drills_send_each_notice_exactly_once(
-    tmp_path: Path, smtp: tuple[Counting, int]
+    tmp_path: Path, smtp: tuple[Counting, int], relays: Relays
 ) -> None:
     handler, port = smtp
     url = f"sqlite:///{tmp_path}/drill.db"
@@ -187,38 +275,36 @@ def test_sigkill_and_slow_server_drills_send_each_notice_exactly_once(
     # ---- crash drills -------------------------------------------------------------------
     for drill in range(CRASH_DRILLS):
         kind = ("timer", "rcpt", "data")[drill % 3]
-        proc = start_relay(url, port, lease=1.0, batch=rng.choice((7, 20, 50)), mode="once")
+        pid = relays.start(url, port, lease=1.0, batch=rng.choice((7, 20, 50)), mode="once")
         if kind == "timer":
             time.sleep(rng.uniform(0.0, 0.15))
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
+            if relays.returncode(pid) is None:
+                os.kill(pid, signal.SIGKILL)
         else:
             with handler.lock:
-                handler.victim = proc.pid
+                handler.victim = pid
                 handler.kill_at = handler.received + rng.randint(1, 40)
                 handler.kill_phase = kind
-        finish(proc, 30)
+        returncode = relays.finish(pid, 30)
         with handler.lock:
             handler.kill_at = handler.victim = None
-        outcomes["killed" if proc.returncode == -signal.SIGKILL else "finished"] += 1
+        outcomes["killed" if returncode == -signal.SIGKILL else "finished"] += 1
     assert outcomes["killed"] >= CRASH_DRILLS - 2, outcomes  # the drills did kill mid-run
 
     crash_s = time.monotonic() - started
     # ---- slow server, lease shorter than one reply, two relays at once ---------------------
     with handler.lock:
         handler.slow_every, handler.slow_s = 9, 2.5
-    relays = [start_relay(url, port, lease=1.0, batch=10, mode="once") for _ in range(2)]
+    pids = [relays.start(url, port, lease=1.0, batch=10, mode="once") for _ in range(2)]
     time.sleep(4.0)
     with handler.lock:
         handler.slow_every = 0
-    for proc in relays:
-        err = finish(proc, 60)
-        assert proc.returncode == 0, err
+    for pid in pids:
+        assert relays.finish(pid, 60) == 0, relays.stderr()
 
     # ---- drain ------------------------------------------------------------------------------
-    proc = start_relay(url, port, lease=1.0, batch=100, mode="drain")
-    err = finish(proc, 60)
-    assert proc.returncode == 0, err
+    pid = relays.start(url, port, lease=1.0, batch=100, mode="drain")
+    assert relays.finish(pid, 60) == 0, relays.stderr()
 
     assert handler.stalls >= 1  # the server did outlive the lease while relays were sending
     duplicates = {mid: n for mid, n in handler.ids.items() if n > 1}

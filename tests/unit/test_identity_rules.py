@@ -41,9 +41,10 @@ def test_twelve_characters_other_than_the_user_name_are_accepted() -> None:
     assert cr.check_password("长城长城长城长城长城长城", "wang")
 
 
-def test_a_password_hash_verifies_only_its_password() -> None:
+def test_a_password_hash_verifies_only_its_password(production_argon2: object) -> None:
     stored = cr.hash_password("correct horse battery")
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
+    assert "$m=65536,t=3,p=4$" in stored  # argon2-cffi's defaults, not the tests' cheap ones
     assert cr.verify_password(stored, "correct horse battery")
     assert not cr.verify_password(stored, "correct horse battery!")
     assert not cr.verify_password(None, "correct horse battery")
