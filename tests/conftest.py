@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -47,7 +46,7 @@ def local(*args: int) -> datetime:
 #: The password hasher under test: argon2id with one pass over 1 MiB (about 1 ms) instead of
 #: argon2-cffi's defaults (three passes over 64 MiB, 50-150 ms). The web, HTTP and browser
 #: tests sign in through the login form hundreds of times; what they test is the pages, not
-#: the cost of a hash. Production keeps the defaults (``workflows.credentials._hasher``);
+#: the cost of a hash. Production keeps the defaults (``workflows.credentials.password_hasher``);
 #: ``production_argon2`` gives a test those back, and innospace run as a subprocess has them.
 TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -55,8 +54,7 @@ TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture(scope="session", autouse=True)
 def cheap_argon2() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(credentials, "_hasher", lambda: TEST_HASHER)
-        mp.setattr(credentials, "_dummy_hash", cache(lambda: TEST_HASHER.hash("dummy")))
+        mp.setattr(credentials, "password_hasher", lambda: TEST_HASHER)
         yield
 
 
@@ -64,8 +62,7 @@ def cheap_argon2() -> Iterator[None]:
 def production_argon2(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
     """argon2-cffi's default parameters, as production hashes with; the hasher."""
     hasher = PasswordHasher()
-    monkeypatch.setattr(credentials, "_hasher", lambda: hasher)
-    monkeypatch.setattr(credentials, "_dummy_hash", cache(lambda: hasher.hash("dummy")))
+    monkeypatch.setattr(credentials, "password_hasher", lambda: hasher)
     return hasher
 
 

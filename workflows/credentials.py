@@ -37,7 +37,10 @@ MAX_TOKEN_CHARS = 200
 
 
 @cache
-def _hasher() -> PasswordHasher:
+def password_hasher() -> PasswordHasher:
+    """The hasher every password goes through: argon2id with argon2-cffi's defaults (RFC 9106's
+    second recommended choice); the test suite substitutes a cheaper one for its in-process
+    logins."""
     return PasswordHasher()
 
 
@@ -64,7 +67,7 @@ def check_password(password: str, username: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+    return password_hasher().hash(password)
 
 
 def verify_password(stored: str | None, password: str) -> bool:
@@ -73,18 +76,18 @@ def verify_password(stored: str | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD_CHARS:
         return False
     try:
-        return _hasher().verify(stored or _dummy_hash(), password) and stored is not None
+        return password_hasher().verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored: str) -> bool:
-    return _hasher().check_needs_rehash(stored)
+    return password_hasher().check_needs_rehash(stored)
 
 
 @cache
 def _dummy_hash() -> str:
-    return _hasher().hash(secrets.token_urlsafe(16))
+    return password_hasher().hash(secrets.token_urlsafe(16))
 
 
 def new_token(prefix: str = "") -> str:
