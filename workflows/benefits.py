@@ -78,7 +78,7 @@ def decide(
     item = rbook.check_benefit(
         rb,
         rbook.Benefit(
-            kind, check_amount("amount_yuan", amount_yuan), granted_on, commitment_months
+            kind, check_amount("benefit.amount_yuan", amount_yuan), granted_on, commitment_months
         ),
     )
     data = {

@@ -383,8 +383,8 @@ def test_benefits_are_clawed_back_pro_rata_on_a_voluntary_exit_and_must_be_valid
     before = counts(engine)
     for bad, message in (
         ({"kind": "cash"}, "benefit.kind: 须为以下之一：rent_free.* / must be one of rent_free"),
-        ({"amount_yuan": -1}, "benefit.amount_yuan: 不得为负数 / must not be negative"),
-        ({"amount_yuan": "lots"}, "benefit.amount_yuan: 须为数字 / must be a number"),
+        ({"amount_yuan": -1}, r"benefit.amount_yuan: 不得为负数 / must be >= 0 \(yuan\)"),
+        ({"amount_yuan": "lots"}, "benefit.amount_yuan: 须为有限数值（元） / must be a finite"),
         ({"commitment_months": -3}, "benefit.commitment_months"),
         ({"granted_on": date(2025, 5, 1)}, "granted_on: 不得晚于今天 / must not be in the future"),
         ({"granted_on": date(2024, 3, 1)}, "granted_on: 不得早于租期开始日.* / must not be before"),

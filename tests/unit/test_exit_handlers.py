@@ -321,10 +321,10 @@ def test_a_rectification_is_extended_once_and_a_benefit_recorded(
 @pytest.mark.parametrize(
     ("amount", "months", "field", "rule"),
     [
-        ("1e30", 0, "amount_yuan", "不得超过 100,000,000,000 元"),
-        ("1E+5000", 0, "amount_yuan", "不得超过"),
-        ("100.123", 0, "amount_yuan", "最多两位小数"),
-        ("NaN", 0, "amount_yuan", "须为有限数值"),
+        ("1e30", 0, "benefit.amount_yuan", "不得超过 100,000,000,000 元"),
+        ("1E+5000", 0, "benefit.amount_yuan", "不得超过"),
+        ("100.123", 0, "benefit.amount_yuan", "最多两位小数"),
+        ("NaN", 0, "benefit.amount_yuan", "须为有限数值"),
         ("5000", 9_999_999_999, "benefit.commitment_months", "不得超过 600 个月"),
     ],
 )
