@@ -4,6 +4,8 @@ from the request."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlmodel import col, func, select
@@ -36,24 +38,52 @@ def tenancies_of(w: Work, *, firm_id: int) -> list[tuple[Tenancy, Space]]:
     )
 
 
+@dataclass(frozen=True)
+class Answerable:
+    """What a firm may answer on a tenancy now: ``kind`` (``defence`` on an exit notice,
+    ``plan`` on a rectification order, None otherwise), its last day (the pending deadline's,
+    else the case's), whether it was sent, and what it answers (``subject``)."""
+
+    kind: str | None
+    due: date | None
+    sent: bool
+    subject: dict[str, Any]
+
+    def open(self, today: date) -> bool:
+        """Still to send: not sent yet and its window not past."""
+        return self.kind is not None and (self.due is None or today <= self.due) and not self.sent
+
+
+def answerable(w: Work, tenancy: Tenancy) -> Answerable:
+    """What the firm may answer on ``tenancy`` (the answer page and the home page alike)."""
+    tenancy_id = tenancy.id or 0
+    if tenancy.state == EXIT_NOTICE:
+        case = w.uow.cases.open_exit_case(tenancy_id)
+        due = w.uow.admissions.pending_due_on(tenancy_id, WINDOW_END)
+        if case is None:
+            return Answerable("defence", due, False, {})
+        case_of: dict[str, Any] = {"facts": case.facts, "grounds": case.grounds, "case_id": case.id}
+        return Answerable(
+            "defence", due or case.objection_due_on, case.objection is not None, case_of
+        )
+    if tenancy.state == RECTIFYING:
+        rect = w.uow.cases.open_rectification(tenancy_id)
+        if rect is None:
+            return Answerable("plan", None, False, {})
+        due = w.uow.admissions.pending_due_on(tenancy_id, "rectification_plan_due")
+        order: dict[str, Any] = {"defects": rect.defects, "due_on": rect.due_on}
+        return Answerable("plan", due or rect.plan_due_on, rect.plan is not None, order)
+    return Answerable(None, None, False, {})
+
+
 def to_answer(w: Work, tenancy: Tenancy) -> str | None:
     """What the firm has still to send on ``tenancy``, if anything: the materials asked for
-    (``info``), its statement and defence on an exit notice (``defence``) or its rectification
-    plan (``plan``) while not sent yet and the window open; None once sent or past."""
-    if tenancy.id is None:
-        return None
+    (``info``), a statement and defence (``defence``) or a rectification plan (``plan``)
+    while unsent and its window open; None once sent or past."""
     if tenancy.state == INFO_REQUESTED:
         return "info"
-    if tenancy.state == EXIT_NOTICE:
-        case = w.uow.cases.open_exit_case(tenancy.id)
-        due = w.uow.admissions.pending_due_on(tenancy.id, WINDOW_END)
-        due = due or (case.objection_due_on if case is not None else None)
-        sent = case is not None and case.objection is not None
-        return None if sent or (due is not None and w.today > due) else "defence"
-    if tenancy.state == RECTIFYING:
-        rect = w.uow.cases.open_rectification(tenancy.id)
-        return "plan" if rect is not None and rect.plan is None else None
-    return None
+    found = answerable(w, tenancy)
+    return found.kind if found.open(w.today) else None
 
 
 def firm_home(w: Work, *, firm_id: int) -> dict[str, Any]:

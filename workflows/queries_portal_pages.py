@@ -6,7 +6,6 @@ the firm's own (``firm_id``) or a tenancy its route checked in the firm's scope.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlmodel import col, func, select
@@ -29,7 +28,7 @@ from workflows import answers, attachments, rules, vocabulary
 from workflows.core import Work
 from workflows.paging import Paging
 from workflows.queries_exits_pages import label, tenancy_header
-from workflows.queries_portal import tenancies_of, to_answer
+from workflows.queries_portal import answerable, tenancies_of, to_answer
 
 
 # ---- the firm's inbox ------------------------------------------------------------------------
@@ -147,26 +146,7 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     notice, ``plan`` on a rectification order, None otherwise), the last day (from the
     pending deadline, else the case), whether it is still open, and what was sent already."""
     tenancy, header = tenancy_header(w, tenancy_id=tenancy_id)
-    kind: str | None = None
-    due: date | None = None
-    sent = False
-    subject: dict[str, Any] = {}
-    if tenancy.state == EXIT_NOTICE:
-        kind = "defence"
-        case = w.uow.cases.open_exit_case(tenancy_id)
-        due = w.uow.admissions.pending_due_on(tenancy_id, answers.WINDOW_END)
-        if case is not None:
-            due = due or case.objection_due_on
-            sent = case.objection is not None
-            subject = {"facts": case.facts, "grounds": case.grounds, "case_id": case.id}
-    elif tenancy.state == RECTIFYING:
-        kind = "plan"
-        rect = w.uow.cases.open_rectification(tenancy_id)
-        if rect is not None:
-            due = w.uow.admissions.pending_due_on(tenancy_id, "rectification_plan_due")
-            due = due or rect.plan_due_on
-            sent = rect.plan is not None
-            subject = {"defects": rect.defects, "due_on": rect.due_on}
+    found = answerable(w, tenancy)
     plans = {
         r.id: r.plan
         for r in w.session.exec(
@@ -183,12 +163,12 @@ def answer_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     ).all()
     return {
         **header,
-        "kind": kind,
-        "due_on": due,
-        "open": kind is not None and (due is None or w.today <= due) and not sent,
-        "late": due is not None and w.today > due,
-        "sent": sent,
-        "subject": subject,
+        "kind": found.kind,
+        "due_on": found.due,
+        "open": found.open(w.today),
+        "late": found.due is not None and w.today > found.due,
+        "sent": found.sent,
+        "subject": found.subject,
         "today": w.today,
         "answers": [
             {
