@@ -61,11 +61,10 @@ _SPACE = select(_S.c.id, _S.c.code, _S.c.name, _S.c.rulebook_version).where(
 )
 
 
-_PUBLISHED_ENTRIES = (
+_PUBLISHED = (
     select(_E.c.firm_id, func.count())
     .join(_L, _L.c.id == _E.c.list_id)
     .where(
-        _E.c.firm_id.in_(bindparam("ids", expanding=True)),
         _L.c.status == LIST_PUBLISHED,
         _L.c.published_at >= bindparam("start"),
         _L.c.published_at < bindparam("end"),
@@ -73,7 +72,7 @@ _PUBLISHED_ENTRIES = (
     .group_by(_E.c.firm_id)
 )
 _NEED, _SUPPLY = _E.alias("need"), _E.alias("supply")
-_DEALS = (
+_DEALT = (
     select(_I.c.id, _NEED.c.firm_id, _SUPPLY.c.firm_id)
     .join(_NEED, _NEED.c.id == _I.c.need_id)
     .join(_SUPPLY, _SUPPLY.c.id == _I.c.supply_id)
@@ -81,9 +80,18 @@ _DEALS = (
         _I.c.outcome == "deal",  # final: updated_at is when the deal was recorded
         _I.c.updated_at >= bindparam("start"),
         _I.c.updated_at < bindparam("end"),
-        _NEED.c.firm_id.in_(bindparam("ids", expanding=True))
-        | _SUPPLY.c.firm_id.in_(bindparam("ids", expanding=True)),
     )
+)
+_PUBLISHED_ENTRIES = _PUBLISHED.where(_E.c.firm_id.in_(bindparam("ids", expanding=True)))
+_DEALS = _DEALT.where(
+    _NEED.c.firm_id.in_(bindparam("ids", expanding=True))
+    | _SUPPLY.c.firm_id.in_(bindparam("ids", expanding=True))
+)
+# One firm's (a single decision): an expanding ``IN`` is rendered anew at every execution,
+# which costs more than the query.
+_PUBLISHED_ENTRIES_ONE = _PUBLISHED.where(_E.c.firm_id == bindparam("id"))
+_DEALS_ONE = _DEALT.where(
+    (_NEED.c.firm_id == bindparam("id")) | (_SUPPLY.c.firm_id == bindparam("id"))
 )
 #: firm id -> {"published_entries": n, "deals": n}
 Cooperation = dict[int, dict[str, int]]
@@ -97,10 +105,15 @@ def cooperation(
     then. Every firm asked about gets both counts (0 for none)."""
     out = {f: {"published_entries": 0, "deals": 0} for f in firm_ids}
     if firm_ids:
-        params = {"ids": list(firm_ids), "start": start, "end": end}
-        for firm_id, count in conn.execute(_PUBLISHED_ENTRIES, params):
+        one = len(firm_ids) == 1
+        params: dict[str, Any] = {"start": start, "end": end}
+        params.update({"id": firm_ids[0]} if one else {"ids": list(firm_ids)})
+        published, deals = (
+            (_PUBLISHED_ENTRIES_ONE, _DEALS_ONE) if one else (_PUBLISHED_ENTRIES, _DEALS)
+        )
+        for firm_id, count in conn.execute(published, params):
             out[firm_id]["published_entries"] = int(count)
-        for _, need_firm, supply_firm in conn.execute(_DEALS, params):
+        for _, need_firm, supply_firm in conn.execute(deals, params):
             for firm_id in {need_firm, supply_firm} & set(out):
                 out[firm_id]["deals"] += 1
     return out

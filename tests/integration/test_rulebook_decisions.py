@@ -276,6 +276,24 @@ def test_the_cycle_waits_while_a_review_is_open_before_its_deadline(
     assert counts(engine) == before
 
 
+def test_a_recorded_violation_vetoes_a_single_decision_only_under_a_veto_code(
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
+    """A firm's violations of the year veto its review only when their code is a veto's: a
+    change of use (handled by its own cure period) leaves the grade to the figures, decided
+    one review at a time as from the console."""
+    ts = park.residents(1)
+    clock.set(local(2024, 9, 2, 9, 0))
+    park.do(c.ReportViolation(tenancy_id=ts[0], code="change_of_use", facts="改作宿舍"))
+    clock.set(local(2025, 1, 2, 9, 0))
+    park.review(ts[0], 2024, STRONG)
+    park.do(c.DecideReview(tenancy_id=ts[0], period=2024))
+    stored = reviews(engine, 2024)[ts[0]]
+    veto = [s for s in stored.trace["steps"] if s["rule"] == "review.veto"]
+    assert (stored.score, stored.grade, veto) == (89.0, "A", [])
+    assert tenancy(engine, ts[0]).state == "active"
+
+
 def test_a_veto_in_the_cycle_grades_d_and_a_second_d_forces_the_exit(
     park: Park, engine: Engine, clock: FixedClock
 ) -> None:
