@@ -6,6 +6,10 @@ table reads as its names, lengths and nullability. A migration that shipped must
 emitting exactly the schema it did: never change what an existing helper emits (the
 migration tests compare the migrated schema with the models on SQLite and PostgreSQL); add
 a helper instead.
+
+Past the single columns and the plain table steps come the groups of columns several tables
+share (:func:`timestamps`, :func:`who_when`, ...). The scripts import the single columns and
+plain steps by name and reach these through the module (``columns.timestamps()``).
 """
 
 from __future__ import annotations
@@ -97,3 +101,35 @@ def drop(table: str, *indexes: str) -> None:
         for name in indexes:
             batch_op.drop_index(batch_op.f(name))
     op.drop_table(table)
+
+
+def timestamps() -> list[sa.Column[Any]]:
+    """``created_at`` then ``updated_at``: when a row was made and when it last changed."""
+    return [at("created_at"), at("updated_at")]
+
+
+def created_then(settled: str) -> list[sa.Column[Any]]:
+    """``created_at``, then ``settled``: when the row was settled (a notice sent or read, a
+    deadline done, an endpoint disabled), none until it is."""
+    return [at("created_at"), at(settled, nullable=True)]
+
+
+def who_when(who: str, when: str, *, length: int = 100) -> list[sa.Column[Any]]:
+    """Who did something (a name of at most ``length``), then when: ``who`` then ``when``."""
+    return [string(who, length), at(when)]
+
+
+def when_who(when: str, who: str, *, length: int = 100) -> list[sa.Column[Any]]:
+    """The same pair as :func:`who_when`, in the other order: ``when`` then ``who``."""
+    return [at(when), string(who, length)]
+
+
+def rulebook_version() -> sa.Column[Any]:
+    """``rulebook_version``: the version of the rulebook in force (a ``rulebooks.version``),
+    none where there was none."""
+    return string("rulebook_version", 64, nullable=True)
+
+
+def token_hash() -> sa.Column[Any]:
+    """``token_sha256``: the SHA-256 (hex) of a secret handed out, never the secret."""
+    return string("token_sha256", 64)

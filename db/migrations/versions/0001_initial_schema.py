@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from db.migrations import columns
 from db.migrations.columns import at, drop, fk, indexes, integer, json, keyed_table, string, text
 
 revision: str = "0001"
@@ -41,8 +42,7 @@ def upgrade() -> None:
         string("part", 16),
         integer("revision"),
         text("source"),
-        string("author", 100),
-        at("created_at"),
+        *columns.who_when("author", "created_at"),
         unique=("name", "locale", "part", "revision"),
     )
     op.create_table(
@@ -68,8 +68,7 @@ def upgrade() -> None:
         string("message", 64),
         string("subject", 300),
         text("body"),
-        at("created_at"),
-        at("read_at", nullable=True),
+        *columns.created_then("read_at"),
         fk("firm_id", "firms.id"),
         unique=("outbox_id",),
         index={"ix_inbox_firm_id": ["firm_id"]},
@@ -80,7 +79,7 @@ def upgrade() -> None:
         string("code", 64),
         string("name", 200),
         string("timezone", 64),
-        string("rulebook_version", 64, nullable=True),
+        columns.rulebook_version(),
         at("created_at"),
         fk("rulebook_version", "rulebooks.version"),
         unique=("code",),
@@ -105,13 +104,12 @@ def upgrade() -> None:
         string("track", 32),
         sa.Column("term_start", sa.Date(), nullable=True),
         sa.Column("term_end", sa.Date(), nullable=True),
-        string("rulebook_version", 64, nullable=True),
+        columns.rulebook_version(),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("priority", sa.Boolean(), nullable=False),
         integer("audit_seq"),
         string("audit_head", 64),
-        at("created_at"),
-        at("updated_at"),
+        *columns.timestamps(),
         fk("firm_id", "firms.id"),
         fk("space_id", "spaces.id"),
         index={
@@ -165,7 +163,7 @@ def upgrade() -> None:
         string("to_state", 32),
         text("reason", nullable=True),
         json("data"),
-        string("rulebook_version", 64, nullable=True),
+        columns.rulebook_version(),
         at("occurred_at"),
         string("prev_hash", 64),
         string("hash", 64),
@@ -183,8 +181,7 @@ def upgrade() -> None:
         string("status", 16),
         string("dedupe_key", 160),
         json("payload"),
-        at("created_at"),
-        at("done_at", nullable=True),
+        *columns.created_then("done_at"),
         fk("tenancy_id", "tenancies.id"),
         unique=("dedupe_key",),
         index={"ix_deadlines_due": ["status", "due_at"], "ix_deadlines_tenancy_id": ["tenancy_id"]},
@@ -206,7 +203,7 @@ def upgrade() -> None:
         json("checklist"),
         json("settlement"),
         string("status", 16),
-        string("rulebook_version", 64, nullable=True),
+        columns.rulebook_version(),
         at("created_at"),
         fk("tenancy_id", "tenancies.id"),
         index={"ix_exit_cases_tenancy_id": ["tenancy_id"]},
@@ -225,8 +222,7 @@ def upgrade() -> None:
         integer("attempts"),
         at("next_attempt_at"),
         text("last_error", nullable=True),
-        at("created_at"),
-        at("sent_at", nullable=True),
+        *columns.created_then("sent_at"),
         fk("firm_id", "firms.id"),
         fk("tenancy_id", "tenancies.id"),
         wide=True,
@@ -265,7 +261,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=True),
         string("grade", 2, nullable=True),
         string("consequence", 32, nullable=True),
-        string("rulebook_version", 64, nullable=True),
+        columns.rulebook_version(),
         json("trace"),
         at("decided_at", nullable=True),
         fk("tenancy_id", "tenancies.id"),

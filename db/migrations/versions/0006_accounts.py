@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from db.migrations import columns
 from db.migrations.columns import at, fk, indexes, integer, keyed_table, string
 
 revision: str = "0006"
@@ -47,7 +48,7 @@ def upgrade() -> None:
         "api_tokens",
         integer("user_id"),
         string("label", 100),
-        string("token_sha256", 64),
+        columns.token_hash(),
         string("role", 16),
         at("created_at"),
         at("expires_at", nullable=True),
@@ -67,7 +68,7 @@ def upgrade() -> None:
     )
     keyed_table(
         "sessions",
-        string("token_sha256", 64),
+        columns.token_hash(),
         integer("user_id"),
         string("address", 64),
         at("created_at"),
@@ -83,8 +84,7 @@ def upgrade() -> None:
         "reviewer_assignments",
         integer("tenancy_id"),
         integer("user_id"),
-        at("assigned_at"),
-        string("assigned_by", 100),
+        *columns.when_who("assigned_at", "assigned_by"),
         fk("tenancy_id", "tenancies.id"),
         fk("user_id", "users.id"),
         sa.PrimaryKeyConstraint("tenancy_id", "user_id"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from alembic import op
 
+from db.migrations import columns
 from db.migrations.columns import at, drop, fk, integer, json, keyed_table, string, text
 
 revision: str = "0009"
@@ -28,8 +29,7 @@ def upgrade() -> None:
         integer("attempts"),
         json("result"),
         text("error", nullable=True),
-        string("requested_by", 200),
-        at("created_at"),
+        *columns.who_when("requested_by", "created_at", length=200),
         at("started_at", nullable=True),
         at("lease_until", nullable=True),
         at("finished_at", nullable=True),
@@ -41,8 +41,7 @@ def upgrade() -> None:
         integer("tenancy_id"),
         integer("period"),
         json("values"),
-        string("saved_by", 200),
-        at("saved_at"),
+        *columns.who_when("saved_by", "saved_at", length=200),
         fk("tenancy_id", "tenancies.id"),
         unique=("tenancy_id", "period"),
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-from db.migrations.columns import at, fk, integer, json, keyed_table, string
+from db.migrations import columns
+from db.migrations.columns import fk, integer, json, keyed_table
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -20,8 +21,7 @@ def upgrade() -> None:
         "application_drafts",
         integer("firm_id"),
         json("fields"),
-        at("saved_at"),
-        string("saved_by", 100),
+        *columns.when_who("saved_at", "saved_by"),
         fk("firm_id", "firms.id"),
         unique=("firm_id",),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from db.migrations import columns
 from db.migrations.columns import at, drop, fk, integer, json, keyed_table, string, text
 
 revision: str = "0011"
@@ -41,8 +42,7 @@ def upgrade() -> None:
         string("status", 16),
         json("content"),
         string("content_hash", 64, nullable=True),
-        string("created_by", 100),
-        at("created_at"),
+        *columns.who_when("created_by", "created_at"),
         at("published_at", nullable=True),
         unique=("number",),
     )
@@ -54,8 +54,7 @@ def upgrade() -> None:
         sa.Column("land_area_m2", sa.Float(), nullable=False),
         sa.Column("floor_area_m2", sa.Float(), nullable=False),
         sa.Column("plot_ratio", sa.Float(), nullable=False),
-        at("created_at"),
-        at("updated_at"),
+        *columns.timestamps(),
         fk("space_id", "spaces.id"),
         unique=("parcel_code",),
         index={"ix_land_parcels_space_id": ["space_id"]},
@@ -79,8 +78,7 @@ def upgrade() -> None:
         integer("list_id", nullable=True),
         integer("position", nullable=True),
         string("submitted_by", 100),
-        at("created_at"),
-        at("updated_at"),
+        *columns.timestamps(),
         fk("firm_id", "firms.id"),
         fk("list_id", "opportunity_lists.id"),
         fk("space_id", "spaces.id"),
@@ -98,8 +96,7 @@ def upgrade() -> None:
         string("outcome", 16),
         text("note", nullable=True),
         string("created_by", 100),
-        at("created_at"),
-        at("updated_at"),
+        *columns.timestamps(),
         fk("need_id", "opportunity_entries.id"),
         fk("supply_id", "opportunity_entries.id"),
         unique=("need_id", "supply_id"),
