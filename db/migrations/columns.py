@@ -8,12 +8,15 @@ migration tests compare the migrated schema with the models on SQLite and Postgr
 a helper instead.
 
 Past the single columns and the plain table steps come the groups of columns several tables
-share (:func:`timestamps`, :func:`who_when`, ...). The scripts import the single columns and
-plain steps by name and reach these through the module (``columns.timestamps()``).
+share (:func:`timestamps`, :func:`who_when`, ...) and a shape of table that recurs: one whose
+rows belong to a firm, a space or a tenancy (:class:`Parent`). The scripts import the single
+columns and plain steps by name and reach these through the module (``columns.timestamps()``,
+``columns.TENANCY.table(...)``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -133,3 +136,43 @@ def rulebook_version() -> sa.Column[Any]:
 def token_hash() -> sa.Column[Any]:
     """``token_sha256``: the SHA-256 (hex) of a secret handed out, never the secret."""
     return string("token_sha256", 64)
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A table whose rows others belong to: the ``column`` that refers to it (an integer)
+    and the ``target`` it references (``"table.column"``)."""
+
+    column: str
+    target: str
+
+    def table(
+        self,
+        name: str,
+        *columns: sa.Column[Any] | sa.ForeignKeyConstraint,
+        unique: tuple[str, ...] = (),
+        index: dict[str, list[str]] | None = None,
+        indexed: bool = True,
+    ) -> None:
+        """A :func:`keyed_table` whose rows each belong to one parent row: the parent's
+        column leads (not null), ``columns`` follow, and the parent's foreign key comes after
+        any foreign key among ``columns``. A table's constraints are written in the order
+        they were made and Alembic writes foreign keys in the order of their columns, so a
+        table with a foreign key on a column that sorts after the parent's is not this shape
+        (write it with :func:`keyed_table`). Indexed on the parent's column
+        (``ix_<name>_<column>``) unless ``indexed`` is false; ``index`` adds more."""
+        extra = index or {}
+        named = {f"ix_{name}_{self.column}": [self.column], **extra} if indexed else extra
+        keyed_table(
+            name,
+            integer(self.column),
+            *columns,
+            fk(self.column, self.target),
+            unique=unique,
+            index=named,
+        )
+
+
+FIRM = Parent("firm_id", "firms.id")
+SPACE = Parent("space_id", "spaces.id")
+TENANCY = Parent("tenancy_id", "tenancies.id")

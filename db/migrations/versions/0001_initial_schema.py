@@ -118,16 +118,13 @@ def upgrade() -> None:
         },
     )
 
-    keyed_table(
+    columns.SPACE.table(
         "units",
-        integer("space_id"),
         string("code", 64),
         string("kind", 32),
         sa.Column("area_m2", sa.Float(), nullable=False),
         string("status", 16),
-        fk("space_id", "spaces.id"),
         unique=("space_id", "code"),
-        index={"ix_units_space_id": ["space_id"]},
     )
 
     keyed_table(
@@ -142,16 +139,15 @@ def upgrade() -> None:
         index={"ix_allocations_tenancy_id": ["tenancy_id"], "ix_allocations_unit_id": ["unit_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "applications",
-        integer("tenancy_id"),
         string("track", 32),
         sa.Column("requested_area_m2", sa.Float(), nullable=False),
         json("profile"),
         at("submitted_at"),
         json("decision"),
-        fk("tenancy_id", "tenancies.id"),
         unique=("tenancy_id",),
+        indexed=False,
     )
     keyed_table(
         "audit_events",
@@ -187,9 +183,8 @@ def upgrade() -> None:
         index={"ix_deadlines_due": ["status", "due_at"], "ix_deadlines_tenancy_id": ["tenancy_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "exit_cases",
-        integer("tenancy_id"),
         string("exit_type", 16),
         string("grounds", 64, nullable=True),
         text("facts", nullable=True),
@@ -205,8 +200,6 @@ def upgrade() -> None:
         string("status", 16),
         columns.rulebook_version(),
         at("created_at"),
-        fk("tenancy_id", "tenancies.id"),
-        index={"ix_exit_cases_tenancy_id": ["tenancy_id"]},
     )
 
     keyed_table(
@@ -236,22 +229,18 @@ def upgrade() -> None:
         },
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "reviewer_scores",
-        integer("tenancy_id"),
         string("reviewer", 100),
         sa.Column("conflict_of_interest", sa.Boolean(), nullable=False),
         json("scores"),
         sa.Column("total", sa.Float(), nullable=False),
         at("created_at"),
-        fk("tenancy_id", "tenancies.id"),
         unique=("tenancy_id", "reviewer"),
-        index={"ix_reviewer_scores_tenancy_id": ["tenancy_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "reviews",
-        integer("tenancy_id"),
         integer("period"),
         string("status", 16),
         at("opened_at"),
@@ -264,27 +253,21 @@ def upgrade() -> None:
         columns.rulebook_version(),
         json("trace"),
         at("decided_at", nullable=True),
-        fk("tenancy_id", "tenancies.id"),
         unique=("tenancy_id", "period"),
-        index={"ix_reviews_tenancy_id": ["tenancy_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "violations",
-        integer("tenancy_id"),
         string("code", 64),
         text("facts"),
         text("evidence", nullable=True),
         sa.Column("cure_due_on", sa.Date(), nullable=True),
         string("status", 16),
         at("reported_at"),
-        fk("tenancy_id", "tenancies.id"),
-        index={"ix_violations_tenancy_id": ["tenancy_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "rectifications",
-        integer("tenancy_id"),
         integer("review_id", nullable=True),
         text("defects"),
         sa.Column("plan_due_on", sa.Date(), nullable=False),
@@ -294,8 +277,6 @@ def upgrade() -> None:
         string("status", 16),
         at("created_at"),
         fk("review_id", "reviews.id"),
-        fk("tenancy_id", "tenancies.id"),
-        index={"ix_rectifications_tenancy_id": ["tenancy_id"]},
     )
 
     # ### end Alembic commands ###

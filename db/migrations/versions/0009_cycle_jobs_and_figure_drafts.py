@@ -18,9 +18,8 @@ down_revision: str | None = "0008"
 
 
 def upgrade() -> None:
-    keyed_table(
+    columns.SPACE.table(
         "cycle_jobs",
-        integer("space_id"),
         integer("period"),
         string("kind", 16),
         string("status", 16),
@@ -33,8 +32,8 @@ def upgrade() -> None:
         at("started_at", nullable=True),
         at("lease_until", nullable=True),
         at("finished_at", nullable=True),
-        fk("space_id", "spaces.id"),
         index={"ix_cycle_jobs_space_period": ["space_id", "period"]},
+        indexed=False,
     )
     keyed_table(
         "figure_drafts",

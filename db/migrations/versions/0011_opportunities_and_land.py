@@ -46,23 +46,19 @@ def upgrade() -> None:
         at("published_at", nullable=True),
         unique=("number",),
     )
-    keyed_table(
+    columns.SPACE.table(
         "land_parcels",
-        integer("space_id"),
         string("parcel_code", 64),
         string("land_use", 8),
         sa.Column("land_area_m2", sa.Float(), nullable=False),
         sa.Column("floor_area_m2", sa.Float(), nullable=False),
         sa.Column("plot_ratio", sa.Float(), nullable=False),
         *columns.timestamps(),
-        fk("space_id", "spaces.id"),
         unique=("parcel_code",),
-        index={"ix_land_parcels_space_id": ["space_id"]},
     )
 
-    keyed_table(
+    columns.SPACE.table(
         "opportunity_entries",
-        integer("space_id"),
         integer("firm_id", nullable=True),
         string("kind", 8),
         string("title", 80),
@@ -81,12 +77,12 @@ def upgrade() -> None:
         *columns.timestamps(),
         fk("firm_id", "firms.id"),
         fk("list_id", "opportunity_lists.id"),
-        fk("space_id", "spaces.id"),
         index={
             "ix_opportunity_entries_firm_id": ["firm_id"],
             "ix_opportunity_entries_list_id": ["list_id"],
             "ix_opportunity_entries_status": ["status", "space_id"],
         },
+        indexed=False,
     )
 
     keyed_table(
