@@ -8,14 +8,17 @@ migration tests compare the migrated schema with the models on SQLite and Postgr
 a helper instead.
 
 Past the single columns and the plain table steps come the groups of columns several tables
-share (:func:`timestamps`, :func:`who_when`, ...) and a shape of table that recurs: one whose
-rows belong to a firm, a space or a tenancy (:class:`Parent`). The scripts import the single
-columns and plain steps by name and reach these through the module (``columns.timestamps()``,
+share (:func:`timestamps`, :func:`who_when`, ...) and the shapes of table that recur: a
+table whose rows belong to a firm, a space or a tenancy (:class:`Parent`), a saved draft
+(:func:`draft_table`), a user's credentials (:func:`credential_table`) and a hash-chained
+event log (:func:`chained_events`). The scripts import the single columns and plain steps by
+name and reach these through the module (``columns.timestamps()``,
 ``columns.TENANCY.table(...)``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,3 +179,73 @@ class Parent:
 FIRM = Parent("firm_id", "firms.id")
 SPACE = Parent("space_id", "spaces.id")
 TENANCY = Parent("tenancy_id", "tenancies.id")
+
+
+def draft_table(
+    name: str,
+    owner: Parent,
+    *keys: sa.Column[Any],
+    form: str,
+    saved: list[sa.Column[Any]],
+) -> None:
+    """A form saved before it is sent: one row per ``owner`` row (and ``keys``, which with
+    the owner's column make the unique key), the ``form``'s fields as typed (JSON), and who
+    saved it when (``saved``: :func:`who_when` or :func:`when_who`). Not indexed beyond
+    its unique key."""
+    owner.table(
+        name,
+        *keys,
+        json(form),
+        *saved,
+        unique=(owner.column, *(key.name for key in keys)),
+        indexed=False,
+    )
+
+
+def credential_table(name: str, *columns: sa.Column[Any]) -> None:
+    """A table of credentials handed to a user (sessions, API tokens): ``columns``, which
+    hold ``user_id`` and :func:`token_hash`, then the user's foreign key, the hash unique and
+    the user's column indexed (``ix_<name>_user_id``)."""
+    keyed_table(
+        name,
+        *columns,
+        fk("user_id", "users.id"),
+        unique=("token_sha256",),
+        index={f"ix_{name}_user_id": ["user_id"]},
+    )
+
+
+def chained_events(
+    name: str,
+    *,
+    per: Sequence[sa.Column[Any]],
+    verb: sa.Column[Any],
+    states: tuple[str, str, int],
+    detail: Sequence[sa.Column[Any]] = (),
+    refs: Sequence[sa.ForeignKeyConstraint] = (),
+) -> None:
+    """An append-only event log kept as one hash chain per subject (``per``, the columns
+    naming it): each event's ``seq`` in its chain, the actor, what happened (``verb``), the
+    state it moved from (none at the start) and to (``states``: the two names and their
+    length), the reason, its data (JSON) and any ``detail``, when it occurred, and the hashes
+    that chain it (``prev_hash``, ``hash``). 64-bit keyed, unique on the subject and ``seq``;
+    ``refs`` are its foreign keys."""
+    source, target, length = states
+    keyed_table(
+        name,
+        *per,
+        integer("seq"),
+        string("actor", 100),
+        verb,
+        string(source, length, nullable=True),
+        string(target, length),
+        text("reason", nullable=True),
+        json("data"),
+        *detail,
+        at("occurred_at"),
+        string("prev_hash", 64),
+        string("hash", 64),
+        *refs,
+        wide=True,
+        unique=(*(column.name for column in per), "seq"),
+    )

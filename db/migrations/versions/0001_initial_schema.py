@@ -149,23 +149,13 @@ def upgrade() -> None:
         unique=("tenancy_id",),
         indexed=False,
     )
-    keyed_table(
+    columns.chained_events(
         "audit_events",
-        integer("tenancy_id"),
-        integer("seq"),
-        string("actor", 100),
-        string("trigger", 48),
-        string("from_state", 32, nullable=True),
-        string("to_state", 32),
-        text("reason", nullable=True),
-        json("data"),
-        columns.rulebook_version(),
-        at("occurred_at"),
-        string("prev_hash", 64),
-        string("hash", 64),
-        fk("tenancy_id", "tenancies.id"),
-        wide=True,
-        unique=("tenancy_id", "seq"),
+        per=[integer("tenancy_id")],
+        verb=string("trigger", 48),
+        states=("from_state", "to_state", 32),
+        detail=[columns.rulebook_version()],
+        refs=[fk("tenancy_id", "tenancies.id")],
     )
     keyed_table(
         "deadlines",

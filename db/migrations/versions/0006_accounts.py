@@ -44,7 +44,7 @@ def upgrade() -> None:
         fk("user_id", "users.id"),
         sa.PrimaryKeyConstraint("user_id", "space_id"),
     )
-    keyed_table(
+    columns.credential_table(
         "api_tokens",
         integer("user_id"),
         string("label", 100),
@@ -54,9 +54,6 @@ def upgrade() -> None:
         at("expires_at", nullable=True),
         at("revoked_at", nullable=True),
         at("last_used_at", nullable=True),
-        fk("user_id", "users.id"),
-        unique=("token_sha256",),
-        index={"ix_api_tokens_user_id": ["user_id"]},
     )
     op.create_table(
         "api_token_spaces",
@@ -66,7 +63,7 @@ def upgrade() -> None:
         fk("token_id", "api_tokens.id"),
         sa.PrimaryKeyConstraint("token_id", "space_id"),
     )
-    keyed_table(
+    columns.credential_table(
         "sessions",
         columns.token_hash(),
         integer("user_id"),
@@ -76,9 +73,6 @@ def upgrade() -> None:
         at("expires_at"),
         integer("idle_seconds"),
         at("revoked_at", nullable=True),
-        fk("user_id", "users.id"),
-        unique=("token_sha256",),
-        index={"ix_sessions_user_id": ["user_id"]},
     )
     op.create_table(
         "reviewer_assignments",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 from db.migrations import columns
-from db.migrations.columns import at, drop, fk, integer, json, keyed_table, string, text
+from db.migrations.columns import at, drop, integer, json, string, text
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -35,14 +35,12 @@ def upgrade() -> None:
         index={"ix_cycle_jobs_space_period": ["space_id", "period"]},
         indexed=False,
     )
-    keyed_table(
+    columns.draft_table(
         "figure_drafts",
-        integer("tenancy_id"),
+        columns.TENANCY,
         integer("period"),
-        json("values"),
-        *columns.who_when("saved_by", "saved_at", length=200),
-        fk("tenancy_id", "tenancies.id"),
-        unique=("tenancy_id", "period"),
+        form="values",
+        saved=columns.who_when("saved_by", "saved_at", length=200),
     )
 
 

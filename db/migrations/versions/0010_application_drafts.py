@@ -10,20 +10,17 @@ from __future__ import annotations
 from alembic import op
 
 from db.migrations import columns
-from db.migrations.columns import fk, integer, json, keyed_table
 
 revision: str = "0010"
 down_revision: str | None = "0009"
 
 
 def upgrade() -> None:
-    keyed_table(
+    columns.draft_table(
         "application_drafts",
-        integer("firm_id"),
-        json("fields"),
-        *columns.when_who("saved_at", "saved_by"),
-        fk("firm_id", "firms.id"),
-        unique=("firm_id",),
+        columns.FIRM,
+        form="fields",
+        saved=columns.when_who("saved_at", "saved_by"),
     )
 
 

@@ -18,22 +18,11 @@ down_revision: str | None = "0010"
 
 
 def upgrade() -> None:
-    keyed_table(
+    columns.chained_events(
         "opportunity_events",
-        string("subject", 16),
-        integer("subject_id"),
-        integer("seq"),
-        string("actor", 100),
-        string("action", 32),
-        string("from_status", 16, nullable=True),
-        string("to_status", 16),
-        text("reason", nullable=True),
-        json("data"),
-        at("occurred_at"),
-        string("prev_hash", 64),
-        string("hash", 64),
-        wide=True,
-        unique=("subject", "subject_id", "seq"),
+        per=[string("subject", 16), integer("subject_id")],
+        verb=string("action", 32),
+        states=("from_status", "to_status", 16),
     )
     keyed_table(
         "opportunity_lists",
