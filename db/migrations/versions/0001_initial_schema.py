@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from db.migrations import columns
 from db.migrations.columns import at, drop, fk, indexes, integer, json, keyed_table, string, text
 
 revision: str = "0001"
@@ -41,8 +42,7 @@ def upgrade() -> None:
         string("part", 16),
         integer("revision"),
         text("source"),
-        string("author", 100),
-        at("created_at"),
+        *columns.who_when("author", "created_at"),
         unique=("name", "locale", "part", "revision"),
     )
     op.create_table(
@@ -68,8 +68,7 @@ def upgrade() -> None:
         string("message", 64),
         string("subject", 300),
         text("body"),
-        at("created_at"),
-        at("read_at", nullable=True),
+        *columns.created_then("read_at"),
         fk("firm_id", "firms.id"),
         unique=("outbox_id",),
         index={"ix_inbox_firm_id": ["firm_id"]},
@@ -80,7 +79,7 @@ def upgrade() -> None:
         string("code", 64),
         string("name", 200),
         string("timezone", 64),
-        string("rulebook_version", 64, nullable=True),
+        columns.rulebook_version(),
         at("created_at"),
         fk("rulebook_version", "rulebooks.version"),
         unique=("code",),
@@ -105,13 +104,12 @@ def upgrade() -> None:
         string("track", 32),
         sa.Column("term_start", sa.Date(), nullable=True),
         sa.Column("term_end", sa.Date(), nullable=True),
-        string("rulebook_version", 64, nullable=True),
+        columns.rulebook_version(),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("priority", sa.Boolean(), nullable=False),
         integer("audit_seq"),
         string("audit_head", 64),
-        at("created_at"),
-        at("updated_at"),
+        *columns.timestamps(),
         fk("firm_id", "firms.id"),
         fk("space_id", "spaces.id"),
         index={
@@ -120,16 +118,13 @@ def upgrade() -> None:
         },
     )
 
-    keyed_table(
+    columns.SPACE.table(
         "units",
-        integer("space_id"),
         string("code", 64),
         string("kind", 32),
         sa.Column("area_m2", sa.Float(), nullable=False),
         string("status", 16),
-        fk("space_id", "spaces.id"),
         unique=("space_id", "code"),
-        index={"ix_units_space_id": ["space_id"]},
     )
 
     keyed_table(
@@ -144,34 +139,23 @@ def upgrade() -> None:
         index={"ix_allocations_tenancy_id": ["tenancy_id"], "ix_allocations_unit_id": ["unit_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "applications",
-        integer("tenancy_id"),
         string("track", 32),
         sa.Column("requested_area_m2", sa.Float(), nullable=False),
         json("profile"),
         at("submitted_at"),
         json("decision"),
-        fk("tenancy_id", "tenancies.id"),
         unique=("tenancy_id",),
+        indexed=False,
     )
-    keyed_table(
+    columns.chained_events(
         "audit_events",
-        integer("tenancy_id"),
-        integer("seq"),
-        string("actor", 100),
-        string("trigger", 48),
-        string("from_state", 32, nullable=True),
-        string("to_state", 32),
-        text("reason", nullable=True),
-        json("data"),
-        string("rulebook_version", 64, nullable=True),
-        at("occurred_at"),
-        string("prev_hash", 64),
-        string("hash", 64),
-        fk("tenancy_id", "tenancies.id"),
-        wide=True,
-        unique=("tenancy_id", "seq"),
+        per=[integer("tenancy_id")],
+        verb=string("trigger", 48),
+        states=("from_state", "to_state", 32),
+        detail=[columns.rulebook_version()],
+        refs=[fk("tenancy_id", "tenancies.id")],
     )
     keyed_table(
         "deadlines",
@@ -183,16 +167,14 @@ def upgrade() -> None:
         string("status", 16),
         string("dedupe_key", 160),
         json("payload"),
-        at("created_at"),
-        at("done_at", nullable=True),
+        *columns.created_then("done_at"),
         fk("tenancy_id", "tenancies.id"),
         unique=("dedupe_key",),
         index={"ix_deadlines_due": ["status", "due_at"], "ix_deadlines_tenancy_id": ["tenancy_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "exit_cases",
-        integer("tenancy_id"),
         string("exit_type", 16),
         string("grounds", 64, nullable=True),
         text("facts", nullable=True),
@@ -206,10 +188,8 @@ def upgrade() -> None:
         json("checklist"),
         json("settlement"),
         string("status", 16),
-        string("rulebook_version", 64, nullable=True),
+        columns.rulebook_version(),
         at("created_at"),
-        fk("tenancy_id", "tenancies.id"),
-        index={"ix_exit_cases_tenancy_id": ["tenancy_id"]},
     )
 
     keyed_table(
@@ -225,8 +205,7 @@ def upgrade() -> None:
         integer("attempts"),
         at("next_attempt_at"),
         text("last_error", nullable=True),
-        at("created_at"),
-        at("sent_at", nullable=True),
+        *columns.created_then("sent_at"),
         fk("firm_id", "firms.id"),
         fk("tenancy_id", "tenancies.id"),
         wide=True,
@@ -240,22 +219,18 @@ def upgrade() -> None:
         },
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "reviewer_scores",
-        integer("tenancy_id"),
         string("reviewer", 100),
         sa.Column("conflict_of_interest", sa.Boolean(), nullable=False),
         json("scores"),
         sa.Column("total", sa.Float(), nullable=False),
         at("created_at"),
-        fk("tenancy_id", "tenancies.id"),
         unique=("tenancy_id", "reviewer"),
-        index={"ix_reviewer_scores_tenancy_id": ["tenancy_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "reviews",
-        integer("tenancy_id"),
         integer("period"),
         string("status", 16),
         at("opened_at"),
@@ -265,30 +240,24 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=True),
         string("grade", 2, nullable=True),
         string("consequence", 32, nullable=True),
-        string("rulebook_version", 64, nullable=True),
+        columns.rulebook_version(),
         json("trace"),
         at("decided_at", nullable=True),
-        fk("tenancy_id", "tenancies.id"),
         unique=("tenancy_id", "period"),
-        index={"ix_reviews_tenancy_id": ["tenancy_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "violations",
-        integer("tenancy_id"),
         string("code", 64),
         text("facts"),
         text("evidence", nullable=True),
         sa.Column("cure_due_on", sa.Date(), nullable=True),
         string("status", 16),
         at("reported_at"),
-        fk("tenancy_id", "tenancies.id"),
-        index={"ix_violations_tenancy_id": ["tenancy_id"]},
     )
 
-    keyed_table(
+    columns.TENANCY.table(
         "rectifications",
-        integer("tenancy_id"),
         integer("review_id", nullable=True),
         text("defects"),
         sa.Column("plan_due_on", sa.Date(), nullable=False),
@@ -298,8 +267,6 @@ def upgrade() -> None:
         string("status", 16),
         at("created_at"),
         fk("review_id", "reviews.id"),
-        fk("tenancy_id", "tenancies.id"),
-        index={"ix_rectifications_tenancy_id": ["tenancy_id"]},
     )
 
     # ### end Alembic commands ###

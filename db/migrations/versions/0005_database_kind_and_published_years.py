@@ -14,7 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from db.migrations.columns import at, string
+from db.migrations import columns
+from db.migrations.columns import string
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -31,8 +32,7 @@ def upgrade() -> None:
         "calendar_years",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
         string("source", 16),
-        string("actor", 100),
-        at("published_at"),
+        *columns.who_when("actor", "published_at"),
         sa.PrimaryKeyConstraint("year"),
     )
 

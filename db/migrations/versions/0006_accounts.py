@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from db.migrations import columns
 from db.migrations.columns import at, fk, indexes, integer, keyed_table, string
 
 revision: str = "0006"
@@ -43,19 +44,16 @@ def upgrade() -> None:
         fk("user_id", "users.id"),
         sa.PrimaryKeyConstraint("user_id", "space_id"),
     )
-    keyed_table(
+    columns.credential_table(
         "api_tokens",
         integer("user_id"),
         string("label", 100),
-        string("token_sha256", 64),
+        columns.token_hash(),
         string("role", 16),
         at("created_at"),
         at("expires_at", nullable=True),
         at("revoked_at", nullable=True),
         at("last_used_at", nullable=True),
-        fk("user_id", "users.id"),
-        unique=("token_sha256",),
-        index={"ix_api_tokens_user_id": ["user_id"]},
     )
     op.create_table(
         "api_token_spaces",
@@ -65,9 +63,9 @@ def upgrade() -> None:
         fk("token_id", "api_tokens.id"),
         sa.PrimaryKeyConstraint("token_id", "space_id"),
     )
-    keyed_table(
+    columns.credential_table(
         "sessions",
-        string("token_sha256", 64),
+        columns.token_hash(),
         integer("user_id"),
         string("address", 64),
         at("created_at"),
@@ -75,16 +73,12 @@ def upgrade() -> None:
         at("expires_at"),
         integer("idle_seconds"),
         at("revoked_at", nullable=True),
-        fk("user_id", "users.id"),
-        unique=("token_sha256",),
-        index={"ix_sessions_user_id": ["user_id"]},
     )
     op.create_table(
         "reviewer_assignments",
         integer("tenancy_id"),
         integer("user_id"),
-        at("assigned_at"),
-        string("assigned_by", 100),
+        *columns.when_who("assigned_at", "assigned_by"),
         fk("tenancy_id", "tenancies.id"),
         fk("user_id", "users.id"),
         sa.PrimaryKeyConstraint("tenancy_id", "user_id"),

@@ -8,24 +8,21 @@ was created and, once disabled, when. Deliveries are outbox rows (audience = the
 
 from __future__ import annotations
 
-from db.migrations.columns import at, drop, fk, integer, json, keyed_table, string, text
+from db.migrations import columns
+from db.migrations.columns import drop, json, string, text
 
 revision: str = "0008"
 down_revision: str | None = "0007"
 
 
 def upgrade() -> None:
-    keyed_table(
+    columns.SPACE.table(
         "integration_endpoints",
-        integer("space_id"),
         string("kind", 16),
         text("url"),
         string("secret", 200, nullable=True),
         json("events"),
-        at("created_at"),
-        at("disabled_at", nullable=True),
-        fk("space_id", "spaces.id"),
-        index={"ix_integration_endpoints_space_id": ["space_id"]},
+        *columns.created_then("disabled_at"),
     )
 
 

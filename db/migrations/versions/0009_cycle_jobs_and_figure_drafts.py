@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from alembic import op
 
-from db.migrations.columns import at, drop, fk, integer, json, keyed_table, string, text
+from db.migrations import columns
+from db.migrations.columns import at, drop, integer, json, string, text
 
 revision: str = "0009"
 down_revision: str | None = "0008"
 
 
 def upgrade() -> None:
-    keyed_table(
+    columns.SPACE.table(
         "cycle_jobs",
-        integer("space_id"),
         integer("period"),
         string("kind", 16),
         string("status", 16),
@@ -28,23 +28,19 @@ def upgrade() -> None:
         integer("attempts"),
         json("result"),
         text("error", nullable=True),
-        string("requested_by", 200),
-        at("created_at"),
+        *columns.who_when("requested_by", "created_at", length=200),
         at("started_at", nullable=True),
         at("lease_until", nullable=True),
         at("finished_at", nullable=True),
-        fk("space_id", "spaces.id"),
         index={"ix_cycle_jobs_space_period": ["space_id", "period"]},
+        indexed=False,
     )
-    keyed_table(
+    columns.draft_table(
         "figure_drafts",
-        integer("tenancy_id"),
+        columns.TENANCY,
         integer("period"),
-        json("values"),
-        string("saved_by", 200),
-        at("saved_at"),
-        fk("tenancy_id", "tenancies.id"),
-        unique=("tenancy_id", "period"),
+        form="values",
+        saved=columns.who_when("saved_by", "saved_at", length=200),
     )
 
 

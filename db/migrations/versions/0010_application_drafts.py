@@ -9,21 +9,18 @@ from __future__ import annotations
 
 from alembic import op
 
-from db.migrations.columns import at, fk, integer, json, keyed_table, string
+from db.migrations import columns
 
 revision: str = "0010"
 down_revision: str | None = "0009"
 
 
 def upgrade() -> None:
-    keyed_table(
+    columns.draft_table(
         "application_drafts",
-        integer("firm_id"),
-        json("fields"),
-        at("saved_at"),
-        string("saved_by", 100),
-        fk("firm_id", "firms.id"),
-        unique=("firm_id",),
+        columns.FIRM,
+        form="fields",
+        saved=columns.when_who("saved_at", "saved_by"),
     )
 
 

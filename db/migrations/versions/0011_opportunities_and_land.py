@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from db.migrations import columns
 from db.migrations.columns import at, drop, fk, integer, json, keyed_table, string, text
 
 revision: str = "0011"
@@ -17,22 +18,11 @@ down_revision: str | None = "0010"
 
 
 def upgrade() -> None:
-    keyed_table(
+    columns.chained_events(
         "opportunity_events",
-        string("subject", 16),
-        integer("subject_id"),
-        integer("seq"),
-        string("actor", 100),
-        string("action", 32),
-        string("from_status", 16, nullable=True),
-        string("to_status", 16),
-        text("reason", nullable=True),
-        json("data"),
-        at("occurred_at"),
-        string("prev_hash", 64),
-        string("hash", 64),
-        wide=True,
-        unique=("subject", "subject_id", "seq"),
+        per=[string("subject", 16), integer("subject_id")],
+        verb=string("action", 32),
+        states=("from_status", "to_status", 16),
     )
     keyed_table(
         "opportunity_lists",
@@ -41,29 +31,23 @@ def upgrade() -> None:
         string("status", 16),
         json("content"),
         string("content_hash", 64, nullable=True),
-        string("created_by", 100),
-        at("created_at"),
+        *columns.who_when("created_by", "created_at"),
         at("published_at", nullable=True),
         unique=("number",),
     )
-    keyed_table(
+    columns.SPACE.table(
         "land_parcels",
-        integer("space_id"),
         string("parcel_code", 64),
         string("land_use", 8),
         sa.Column("land_area_m2", sa.Float(), nullable=False),
         sa.Column("floor_area_m2", sa.Float(), nullable=False),
         sa.Column("plot_ratio", sa.Float(), nullable=False),
-        at("created_at"),
-        at("updated_at"),
-        fk("space_id", "spaces.id"),
+        *columns.timestamps(),
         unique=("parcel_code",),
-        index={"ix_land_parcels_space_id": ["space_id"]},
     )
 
-    keyed_table(
+    columns.SPACE.table(
         "opportunity_entries",
-        integer("space_id"),
         integer("firm_id", nullable=True),
         string("kind", 8),
         string("title", 80),
@@ -79,16 +63,15 @@ def upgrade() -> None:
         integer("list_id", nullable=True),
         integer("position", nullable=True),
         string("submitted_by", 100),
-        at("created_at"),
-        at("updated_at"),
+        *columns.timestamps(),
         fk("firm_id", "firms.id"),
         fk("list_id", "opportunity_lists.id"),
-        fk("space_id", "spaces.id"),
         index={
             "ix_opportunity_entries_firm_id": ["firm_id"],
             "ix_opportunity_entries_list_id": ["list_id"],
             "ix_opportunity_entries_status": ["status", "space_id"],
         },
+        indexed=False,
     )
 
     keyed_table(
@@ -98,8 +81,7 @@ def upgrade() -> None:
         string("outcome", 16),
         text("note", nullable=True),
         string("created_by", 100),
-        at("created_at"),
-        at("updated_at"),
+        *columns.timestamps(),
         fk("need_id", "opportunity_entries.id"),
         fk("supply_id", "opportunity_entries.id"),
         unique=("need_id", "supply_id"),
