@@ -273,6 +273,13 @@ class WorkCalendar:
             hit = self._instants[day] = local_midnight.astimezone(UTC)
         return hit
 
+    def reminder_instant(self, day: date) -> datetime:
+        """The UTC instant a reminder planned for ``day`` is due: the local midnight that begins
+        ``day``, so that it goes out on its day. A deadline on ``day`` holds until the midnight
+        that ends it (:meth:`due_instant`); a reminder of it "5 working days before" is sent on
+        that day, not the morning after."""
+        return self.due_instant(_plain_date(day, "day") - _ONE_DAY)
+
     def local_date(self, instant: datetime) -> date:
         """The calendar date of an aware instant in this calendar's time zone."""
         if not isinstance(instant, datetime) or instant.utcoffset() is None:

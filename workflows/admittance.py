@@ -267,7 +267,7 @@ def term_deadlines(e: Effects, rb: rbook.Rulebook, calendar: WorkCalendar) -> No
             e.deadline(
                 "term_expiry_warning",
                 on,
-                calendar.due_instant(on),
+                calendar.reminder_instant(on),
                 key=f"{end}:{days}",
                 payload={"days_left": days, "term_end": end},
             )

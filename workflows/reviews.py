@@ -150,7 +150,7 @@ def open_review(
             e.deadline(
                 "review_reminder",
                 on,
-                calendar.due_instant(on),
+                calendar.reminder_instant(on),
                 subject=review,
                 key_suffix=f":-{offset}",
                 payload={"offset": -offset, "due_on": due},

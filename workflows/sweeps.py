@@ -217,7 +217,10 @@ def _term_expiry_warning(w: Work, d: DeadlineRow, run: Dispatch) -> bool:
         or t.term_end.isoformat() != str(d.payload.get("term_end", t.term_end.isoformat()))
     ):
         return False  # left, or the term changed since the warning was planned
-    _notify(w, t, "term_expiry_warning", context=d.payload, key=d.dedupe_key)
+    # The days left as of the day it goes out (a sweep that catches up sends it late).
+    left = (t.term_end - w.today).days
+    context = {**d.payload, "days_left": max(0, left)}
+    _notify(w, t, "term_expiry_warning", context=context, key=d.dedupe_key)
     return True
 
 
@@ -497,7 +500,7 @@ def plan_agreement_warnings(service: Service) -> int:
             effects.deadline(
                 "agreement_lapse_warning",
                 on,
-                w.calendar.due_instant(on),
+                w.calendar.reminder_instant(on),
                 subject=row.id,
                 payload={"sign_by": row.due_on, "period": str(period)},
             )

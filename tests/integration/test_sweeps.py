@@ -156,10 +156,11 @@ def test_review_reminders_overdue_escalation_missing_data_grade_and_rectificatio
         day += timedelta(days=1)
 
     plus = [CAL.add_working_days(due, n) for n in (1, 5)]
-    reminded = CAL.subtract_working_days(due, 5) + timedelta(days=1)
+    # A reminder before the due date goes out on its day (5 and 1 working days before); one
+    # after it, the morning after its day has passed (it grades the review at the last).
     assert sent == {
-        reminded: [("review_reminder", "firm", -5)],
-        due: [("review_reminder", "firm", -1)],
+        CAL.subtract_working_days(due, 5): [("review_reminder", "firm", -5)],
+        CAL.subtract_working_days(due, 1): [("review_reminder", "firm", -1)],
         due + timedelta(days=1): [("review_overdue", "firm", None)],
         plus[0] + timedelta(days=1): [
             ("review_reminder", "firm", 1),
@@ -309,8 +310,8 @@ def test_term_warnings_term_end_and_overdue_vacating(
     assert [d.due_on for d in warnings] == [
         date(2025, 6, 30) - timedelta(days=n) for n in (90, 60, 30)
     ]
-    for d in warnings:
-        clock.set(day_after(d.due_on))
+    for d in warnings:  # each goes out on its day, counting the days left from that day
+        clock.set(local(d.due_on.year, d.due_on.month, d.due_on.day, 9))
         sweep_deadlines(service)
     sent = [(m.message, m.context["days_left"]) for m in outbox(engine, tid)[-3:]]
     assert sent == [

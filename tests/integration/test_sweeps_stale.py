@@ -83,7 +83,8 @@ def test_of_overlapping_term_warnings_only_the_latest_is_sent(
         term_start=date(2024, 7, 1),
         term_end=TERM_END,
     )
-    clock.set(day_after(TERM_END - timedelta(days=30)))  # the 90, 60 and 30-day ones are due
+    warned = TERM_END - timedelta(days=30)
+    clock.set(local(warned.year, warned.month, warned.day, 9))  # the 90, 60 and 30-day ones
     report = sweep_deadlines(service)
 
     assert report.by_kind == {"term_expiry_warning": 1}

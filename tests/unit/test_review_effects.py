@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+from conftest import local
 
 from db.effects import Effects, Party, Ref, RefKey, TenancyRow
 from db.repositories import ReviewRow
@@ -175,8 +176,13 @@ def test_opening_a_review_inserts_it_with_its_deadline_reminders_and_notice() ->
     assert [d["due_on"] for d in e.deadlines[1:]] == [date(2025, 1, 8), date(2025, 1, 14)]
     for d in e.deadlines:
         assert d["subject_id"] is ref and d["tenancy_id"] == TID and d["status"] == "pending"
-        assert d["due_at"] == CAL.due_instant(d["due_on"])
         assert isinstance(d["dedupe_key"], RefKey) and d["dedupe_key"].ref is ref
+    # The due date holds until the midnight that ends it; a reminder goes out as its day begins.
+    assert [d["due_at"] for d in e.deadlines] == [
+        local(2025, 1, 16, 0),
+        local(2025, 1, 8, 0),
+        local(2025, 1, 14, 0),
+    ]
     assert [d["payload"] for d in e.deadlines] == [
         {},
         {"offset": -5, "due_on": "2025-01-15"},
