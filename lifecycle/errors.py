@@ -371,10 +371,13 @@ def bilingual(rule: str) -> str:
 class NotFound(InnospaceError):
     code = "not_found"
 
-    def __init__(self, kind: str, key: object) -> None:
+    def __init__(self, kind: str, key: object, *, zh: str | None = None) -> None:
+        """``zh``: the whole Chinese sentence, where the key is more than a name or a number
+        (``未找到入驻记录 34 的 2017 年度考核`` for the key ``2017 of tenancy 34``)."""
         en = f"{kind} {key!s} not found"
-        zh = KIND_WORDS.get(kind)
-        message = f"未找到{zh} {key!s} / {en}" if zh else en
+        if zh is None and (words := KIND_WORDS.get(kind)):
+            zh = f"未找到{words} {key!s}"
+        message = f"{zh} / {en}" if zh else en
         super().__init__(message, kind=kind, key=str(key))
         self.kind = kind
         self.key = key
@@ -507,10 +510,13 @@ class StaleTenancy(Conflict):
 class AlreadyExists(Conflict):
     code = "already_exists"
 
-    def __init__(self, kind: str, key: object) -> None:
+    def __init__(self, kind: str, key: object, *, zh: str | None = None) -> None:
+        """``zh``: the whole Chinese sentence, where the key is more than a name or a number
+        (``入驻记录 34 的 2023 年度考核已存在`` for the key ``2023 of tenancy 34``)."""
         en = f"{kind} {key!s} already exists"
-        zh = KIND_WORDS.get(kind)
-        message = f"{zh} {key!s} 已存在 / {en}" if zh else en
+        if zh is None and (words := KIND_WORDS.get(kind)):
+            zh = f"{words} {key!s} 已存在"
+        message = f"{zh} / {en}" if zh else en
         super().__init__(message, kind=kind, key=str(key))
 
 

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from typing import Any
 
 from lifecycle.audit import GENESIS, canonical_json
-from lifecycle.errors import Conflict, InvalidInput
+from lifecycle.errors import KIND_WORDS, Conflict, InvalidInput
 
 NEED, SUPPLY = "need", "supply"
 KINDS: dict[str, tuple[str, str]] = {
@@ -152,9 +152,10 @@ def require_status(
     kind: str, subject_id: int, status: str, allowed: frozenset[str], action: str
 ) -> None:
     if status not in allowed:
-        shown = STATUS_LABELS.get(status, status)
+        shown = STATUS_LABELS.get(status, status).partition(" / ")[0]
         raise Conflict(
-            f"{kind} {subject_id} 当前状态为「{shown}」，不能{_ACTIONS_ZH.get(action, action)} / "
+            f"{KIND_WORDS.get(kind, kind)} {subject_id} 当前状态为「{shown}」，"
+            f"不能{_ACTIONS_ZH.get(action, action)} / "
             f"{kind} {subject_id} is {status}: cannot {action}",
             subject=kind,
             id=subject_id,

@@ -209,7 +209,10 @@ class FakeDatabase:
         term_end: date | None = None,
     ) -> int:
         """A firm resident in a space (created here if new) under ``rulebook``, holding one
-        unit of ``area_m2``; its tenancy's id. The chain starts at GENESIS."""
+        unit of ``area_m2``; its tenancy's id. The chain starts at GENESIS. Its term began on
+        the first day of last year unless ``term_start`` says otherwise."""
+        if term_start is None:
+            term_start = date(now.year - 1, 1, 1)
         space_id, tenancy_id = self._tenancy_in(
             space,
             now=now,
@@ -233,7 +236,7 @@ class FakeDatabase:
             tenancy_id=tenancy_id,
             unit_id=unit_id,
             area_m2=area_m2,
-            start_on=term_start or now.date(),
+            start_on=term_start,
             end_on=None,
         )
         return int(tenancy_id)

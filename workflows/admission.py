@@ -14,7 +14,7 @@ from db.effects import Effects, TenancyRow
 from db.repositories import ApplicationRow, ScoreRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import AlreadyExists, InvalidInput
-from lifecycle.table import EVALUATING, TERMINAL
+from lifecycle.table import EVALUATING, STATE_LABELS, TERMINAL
 from workflows import admittance, applications, inputs, rules
 from workflows.admittance import LAPSES
 from workflows.commands import (
@@ -81,7 +81,10 @@ def apply(w: Work, cmd: Apply) -> Step:
     open_stay = w.uow.admissions.open_tenancy(firm.id, space.id, TERMINAL)
     if open_stay is not None:
         raise AlreadyExists(
-            "tenancy", f"firm {firm.uscc} in {space.code} (#{open_stay[0]}, {open_stay[1]})"
+            "tenancy",
+            f"firm {firm.uscc} in {space.code} (#{open_stay[0]}, {open_stay[1]})",
+            zh=f"企业 {firm.uscc} 在空间 {space.code} 已有入驻记录 {open_stay[0]}"
+            f"（{STATE_LABELS.get(open_stay[1], (open_stay[1],))[0]}）",
         )
     # A bad profile is refused at the door, before the tenancy is created.
     profile = applications.application_profile(

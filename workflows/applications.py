@@ -295,7 +295,11 @@ def score(
         raise InvalidInput("reviewer", "must name the reviewer")
     total = rbook.reviewer_total(rb, scores)
     if any(s.reviewer == reviewer for s in scored):
-        raise AlreadyExists("score", f"by {reviewer} for tenancy {e.tenancy.id}")
+        raise AlreadyExists(
+            "score",
+            f"by {reviewer} for tenancy {e.tenancy.id}",
+            zh=f"评审专家 {reviewer} 已为入驻记录 {e.tenancy.id} 评分",
+        )
     e.insert(
         "reviewer_scores",
         tenancy_id=e.tenancy.id,

@@ -305,7 +305,11 @@ def decide_cycle_batch(
         rb = _Rulebooks().get(conn, space.rulebook_version)
         cohort = _Cohort.survey(conn, space.id, period, today, rb)
         if not cohort.members:
-            raise NotFound("review", f"{period} in space {space.code}")
+            raise NotFound(
+                "review",
+                f"{period} in space {space.code}",
+                zh=f"未找到空间 {space.code} 的 {period} 年度考核",
+            )
         if cohort.still_open:
             dues = [d for _, d in cohort.still_open if d is not None]
             until = f" until {max(dues).isoformat()}" if dues else ""

@@ -242,7 +242,11 @@ def review_still_open(w: Work, tenancy_id: int, period: int, closed: str) -> Ten
     tenancy = w.tenancy(tenancy_id, lock=False)
     review = w.uow.reviews.get(tenancy_id, period)
     if review is None:
-        raise NotFound("review", f"{period} of tenancy {tenancy_id}")
+        raise NotFound(
+            "review",
+            f"{period} of tenancy {tenancy_id}",
+            zh=f"未找到入驻记录 {tenancy_id} 的 {period} 年度考核",
+        )
     if review.status == "decided" or tenancy.state != UNDER_REVIEW:
         raise Conflict(closed, tenancy_id=tenancy_id, period=period)
     return tenancy

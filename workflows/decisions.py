@@ -182,7 +182,11 @@ def decide_cycle(
     rb = rules.for_space(w, space)
     members = cohort(w, space.id, period, lock=True)
     if not members:
-        raise NotFound("review", f"{period} in space {space.code}")
+        raise NotFound(
+            "review",
+            f"{period} in space {space.code}",
+            zh=f"未找到空间 {space.code} 的 {period} 年度考核",
+        )
     still_open = [m for m in members if m.status == "open"]
     if still_open:
         last = max(m.review.due_on for m in still_open if m.review.due_on is not None)

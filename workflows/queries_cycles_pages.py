@@ -224,7 +224,11 @@ def cycle_preview(w: Work, *, space: str, period: int) -> dict[str, Any]:
     rb = rules.for_space(w, found)
     members = decisions.cohort(w, found.id, period)
     if not members:
-        raise NotFound("review", f"{period} in space {found.code}")
+        raise NotFound(
+            "review",
+            f"{period} in space {found.code}",
+            zh=f"未找到空间 {found.code} 的 {period} 年度考核",
+        )
     still_open = [m for m in members if m.status == "open"]
     cohort_size = len([m for m in members if m.status in (*decisions.DECIDABLE, "decided")])
     out: dict[str, Any] = {
@@ -351,7 +355,11 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
         select(Review).where(col(Review.tenancy_id) == tenancy_id, col(Review.period) == period)
     ).first()
     if review is None:
-        raise NotFound("review", f"{period} of tenancy {tenancy_id}")
+        raise NotFound(
+            "review",
+            f"{period} of tenancy {tenancy_id}",
+            zh=f"未找到入驻记录 {tenancy_id} 的 {period} 年度考核",
+        )
     space = w.session.get(Space, tenancy.space_id)
     firm = w.session.get(Firm, tenancy.firm_id)
     assert space is not None and firm is not None

@@ -38,7 +38,11 @@ def find_review(w: Work, tenancy_id: int, period: int) -> ReviewRow | None:
 def review_of(w: Work, tenancy_id: int, period: int) -> ReviewRow:
     row = find_review(w, tenancy_id, period)
     if row is None:
-        raise NotFound("review", f"{period} of tenancy {tenancy_id}")
+        raise NotFound(
+            "review",
+            f"{period} of tenancy {tenancy_id}",
+            zh=f"未找到入驻记录 {tenancy_id} 的 {period} 年度考核",
+        )
     return row
 
 
@@ -46,7 +50,11 @@ def open_review(w: Work, cmd: OpenReview) -> Step:
     tenancy = w.load(cmd, "open_review")
     reviews.check_period_ended(cmd.period, w.today)
     if find_review(w, tenancy.id, cmd.period) is not None:
-        raise AlreadyExists("review", f"{cmd.period} of tenancy {tenancy.id}")
+        raise AlreadyExists(
+            "review",
+            f"{cmd.period} of tenancy {tenancy.id}",
+            zh=f"入驻记录 {tenancy.id} 的 {cmd.period} 年度考核已存在",
+        )
     rb = rules.for_tenancy(w, tenancy)
     effects = w.effects(tenancy)
     step = reviews.open_review(
@@ -111,7 +119,11 @@ def decide_review(w: Work, cmd: DecideReview) -> Step:
     tenancy = w.load(cmd, *([chosen] if chosen else OUTCOME_TRIGGER.values()))
     review, previous = w.uow.reviews.with_previous(tenancy.id, cmd.period)
     if review is None:
-        raise NotFound("review", f"{cmd.period} of tenancy {tenancy.id}")
+        raise NotFound(
+            "review",
+            f"{cmd.period} of tenancy {tenancy.id}",
+            zh=f"未找到入驻记录 {tenancy.id} 的 {cmd.period} 年度考核",
+        )
     if review.status == "decided":
         raise GuardFailed(tenancy.id, "decide_review", f"the {cmd.period} review is decided")
     if reviews.classify(review.status, tenancy.state, review.due_on, w.today) == "open":
@@ -164,7 +176,11 @@ def apply_decision(
 def _open_rectification(w: Work, tenancy_id: int) -> RectificationRow:
     row = w.uow.cases.open_rectification(tenancy_id)
     if row is None:
-        raise NotFound("rectification", f"open one of tenancy {tenancy_id}")
+        raise NotFound(
+            "rectification",
+            f"open one of tenancy {tenancy_id}",
+            zh=f"入驻记录 {tenancy_id} 没有进行中的整改",
+        )
     return row
 
 

@@ -90,6 +90,21 @@ def check_period_ended(period: int, today: date) -> None:
     check_period(period, today)
 
 
+def check_period_in_term(period: int, term_start: date | None) -> None:
+    """A year is reviewed only once the tenancy's term has begun in it (as a cycle opens only
+    tenancies whose term began by the year's end): a firm is not graded for a year it was
+    not resident."""
+    if term_start is None or term_start > date(period, 12, 31):
+        began = "尚未开始" if term_start is None else f"始于 {term_start}"
+        began_en = "has not begun" if term_start is None else f"began on {term_start}"
+        raise InvalidInput(
+            "period",
+            f"入驻期{began}，{period} 年度不在租期内，不能考核"
+            f" / the term {began_en}: {period} is not a year of the tenancy",
+            period,
+        )
+
+
 def rule_wording(rb: rbook.Rulebook, zh: str, en: str, ref: str | None = None) -> dict[str, str]:
     """A notice's ``rule`` and ``rule_en``: the rulebook's name, the part of it that applies
     (``zh`` and ``en``, with its article ``ref`` if it has one) and the rulebook's version."""
@@ -128,6 +143,7 @@ def open_review(
 ) -> StepResult:
     """Open the tenancy's ``period`` review: the review row, its submission deadline and the
     reminders still ahead, the "review_opened" notice."""
+    check_period_in_term(period, e.tenancy.term_start)
     due = rbook.review_due_on(rb, calendar, opened_on=e.today)
     step = e.transition(
         "open_review", actor=actor, reason=reason, data={"period": period, "due_on": due}

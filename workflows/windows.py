@@ -170,7 +170,11 @@ def _subject(
             raise refuse
         case = w.uow.cases.open_exit_case(tenancy.id)
         if case is None:
-            raise NotFound("exit case", f"open one of tenancy {tenancy.id}")
+            raise NotFound(
+                "exit case",
+                f"open one of tenancy {tenancy.id}",
+                zh=f"入驻记录 {tenancy.id} 没有进行中的退出案件",
+            )
         return case.id, case.objection_due_on
     if window == "cure":
         if tenancy.state not in RESIDENT_STATES:
@@ -193,7 +197,11 @@ def _subject(
         raise refuse
     rect = w.uow.cases.open_rectification(tenancy.id)
     if rect is None:
-        raise NotFound("rectification", f"open one of tenancy {tenancy.id}")
+        raise NotFound(
+            "rectification",
+            f"open one of tenancy {tenancy.id}",
+            zh=f"入驻记录 {tenancy.id} 没有进行中的整改",
+        )
     if window == "plan":
         if rect.plan:
             raise GuardFailed(

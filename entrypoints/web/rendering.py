@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 
 from lifecycle.table import STATE_LABELS
-from workflows import vocabulary
+from workflows import identity, vocabulary
 
 TEMPLATES = Path(__file__).parent / "templates"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -159,6 +159,17 @@ def _yuan(context: Context, value: object) -> str:
 
 
 @pass_context
+def _who(context: Context, actor: object) -> str:
+    """Who acted, as a person reads it: the engine as 系统 / system, an account or the CLI by
+    the name given (``account:7 王芳`` → 王芳), anyone else as recorded."""
+    if actor is None:
+        return DASH
+    if actor == "system":
+        return "系统" if context.get("lang", "zh") == "zh" else "system"
+    return identity.actor_name(str(actor)) or str(actor)
+
+
+@pass_context
 def _yes_no(context: Context, value: object) -> str:
     zh = context.get("lang", "zh") == "zh"
     if value is None:
@@ -192,6 +203,7 @@ def environment() -> Environment:
         state=_state,
         deadline=_deadline,
         yes_no=_yes_no,
+        who=_who,
         pick=_pick,
     )
     return env

@@ -82,8 +82,8 @@ class Space:
                 c.Sign(
                     tenancy_id=t,
                     units=(f"U{i:02d}",),
-                    term_start=date(2024, 4, 1),
-                    term_end=date(2027, 3, 31),
+                    term_start=date(2023, 4, 1),
+                    term_end=date(2026, 3, 31),
                     deposit_yuan=10000,
                 )
             )

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from conftest import local
 from sqlalchemy import text
 from sqlmodel import func, select
 from test_concurrency import evaluating_tenancy, events_of, stored, tenancy_updates
@@ -115,10 +116,11 @@ def test_a_firms_annual_review_runs_without_an_orm_session(
 
         return bool(service.run(handle))
 
+    clock.set(local(2025, 1, 2, 9, 0))  # 2024, the term's first year, is reviewed
     used = [
-        run(c.OpenReview(tenancy_id=t, period=2023)),
-        run(c.SubmitReview(tenancy_id=t, period=2023, figures=figures())),
-        run(c.DecideReview(tenancy_id=t, period=2023)),
+        run(c.OpenReview(tenancy_id=t, period=2024)),
+        run(c.SubmitReview(tenancy_id=t, period=2024, figures=figures())),
+        run(c.DecideReview(tenancy_id=t, period=2024)),
     ]
     assert used == [False, False, False]
     review = service.read(

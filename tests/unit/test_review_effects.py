@@ -214,6 +214,19 @@ def test_opening_a_review_inserts_it_with_its_deadline_reminders_and_notice() ->
     assert not e.updates and not e.cancels
 
 
+def test_a_year_before_the_term_began_is_not_reviewed() -> None:
+    """A firm whose term began in April 2024 is reviewed for 2024 on, never for 2023 or a
+    year before it came: nothing is added."""
+    e = Effects(tenancy(), now=NOW, today=TODAY)
+    with pytest.raises(InvalidInput) as refused:
+        reviews.open_review(e, RB, CAL, period=2023, actor="王", reason=None)
+    assert refused.value.field == "period"
+    assert "入驻期始于 2024-04-01，2023 年度不在租期内" in str(refused.value)
+    assert (e.inserts, e.deadlines, e.notices, e.events) == ([], [], [], [])
+    reviews.open_review(e, RB, CAL, period=2024, actor="王", reason=None)
+    assert [values["period"] for _, values in e.inserts] == [2024]
+
+
 def test_a_reminder_already_past_is_not_added() -> None:
     late = Effects(tenancy(), now=NOW, today=date(2025, 1, 10))
     reviews.open_review(late, RB, CAL, period=2024, actor="王", reason=None)

@@ -15,6 +15,7 @@ from lifecycle.errors import (
     AlreadyExists,
     GuardFailed,
     InvalidInput,
+    NotFound,
     StaleTenancy,
     TransitionNotAllowed,
 )
@@ -280,9 +281,16 @@ def test_the_same_review_cannot_be_opened_twice(db: FakeDatabase, service: FakeS
     service.handle(c.OpenReview(tenancy_id=t, period=2024))
     late = service.with_clock(FixedClock(PAST_DUE))
     late.handle(c.DecideReview(tenancy_id=t, period=2024, outcome="pass", reason="试运行"))
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExists) as twice:
         service.handle(c.OpenReview(tenancy_id=t, period=2024))
     assert len(db.rows("reviews", tenancy_id=t)) == 1
+    # said whole in Chinese first (it read "考核 2024 of tenancy 1 已存在")
+    assert twice.value.message.startswith(f"入驻记录 {t} 的 2024 年度考核已存在 / review 2024")
+    other = db.add_resident(now=NOW, rulebook=RB, name="蓉芯医疗", uscc="91510100MA6C000002")
+    service.handle(c.OpenReview(tenancy_id=other, period=2024))
+    with pytest.raises(NotFound) as missing:
+        service.handle(c.SubmitReview(tenancy_id=other, period=2023, figures={}))
+    assert missing.value.message.startswith(f"未找到入驻记录 {other} 的 2023 年度考核 / review")
 
 
 def test_a_handler_that_reaches_for_sql_is_told_at_once(service: FakeService) -> None:

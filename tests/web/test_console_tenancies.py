@@ -181,6 +181,8 @@ def test_screening_through_the_confirmation_acts_once_and_explains_the_decision(
     for code in ("medical_devices", "prohibited_business", ">incubation", " incubation"):
         assert code not in page, code
     assert "医疗器械" in page
+    # who screened it: the operator by name, not the audit log's account key
+    assert "· operator 测试</div>" in page and "account:" not in page
     offered = set(re.findall(r"/actions/(\w+)", page))
     assert "screen" not in offered and "approve" in offered
 

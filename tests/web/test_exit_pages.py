@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from api_support import SECRET, START, World
+from conftest import local
 from fastapi.testclient import TestClient
 from web_exit_support import ELF, PDF, clock_of, make_resident, png, serve_notice
 from web_support import signed_in, tokens_in
@@ -430,15 +431,16 @@ def test_the_firm_files_its_rectification_plan_with_a_photo(world: World) -> Non
 
     make_resident(world)
     tid = world.own_tenancy
-    world.do(c.OpenReview(tenancy_id=tid, period=2023))
+    clock_of(world).set(local(2025, 1, 2, 9, 0))  # 2024, the term's first year, is reviewed
+    world.do(c.OpenReview(tenancy_id=tid, period=2024))
     world.do(
         c.SubmitReview(
             tenancy_id=tid,
-            period=2023,
-            figures=figures("steady", year=2023, rng=random.Random(3)),
+            period=2024,
+            figures=figures("steady", year=2024, rng=random.Random(3)),
         )
     )
-    world.do(c.DecideReview(tenancy_id=tid, period=2023, outcome="rectify", reason="数据存疑"))
+    world.do(c.DecideReview(tenancy_id=tid, period=2024, outcome="rectify", reason="数据存疑"))
     assert _state(world) == "rectifying"
     firm = signed_in(world, "firm")
     page = firm.get(f"/portal/answer/{tid}").text
@@ -539,13 +541,14 @@ def test_a_refused_plan_comes_back_with_the_text_kept_and_the_problem_named(
 
     make_resident(world)
     tid = world.own_tenancy
-    world.do(c.OpenReview(tenancy_id=tid, period=2023))
+    clock_of(world).set(local(2025, 1, 2, 9, 0))  # 2024, the term's first year, is reviewed
+    world.do(c.OpenReview(tenancy_id=tid, period=2024))
     world.do(
         c.SubmitReview(
-            tenancy_id=tid, period=2023, figures=figures("steady", year=2023, rng=random.Random(3))
+            tenancy_id=tid, period=2024, figures=figures("steady", year=2024, rng=random.Random(3))
         )
     )
-    world.do(c.DecideReview(tenancy_id=tid, period=2023, outcome="rectify", reason="数据存疑"))
+    world.do(c.DecideReview(tenancy_id=tid, period=2024, outcome="rectify", reason="数据存疑"))
     firm = signed_in(world, "firm")
     blank = _answer(firm, tid, [], text="   ")
     assert blank.status_code == 422
