@@ -75,6 +75,8 @@ PARTS = _TABLES["parts"]
 LOCALES = _TABLES["locales"]
 #: Where a notice in the outbox stands.
 OUTBOX_STATUS = _TABLES["outbox_status"]
+#: A deadline's status.
+DEADLINE_STATUS = _TABLES["deadline_status"]
 #: Units as a person reads them (a form field's unit, :mod:`workflows.forms`).
 UNITS = _TABLES["units"]
 #: Facts of an event shown with a name on a tenancy's page (others are left to the trace).

@@ -209,7 +209,7 @@ def firm_list(as_json: Json = False) -> None:
 def rules_check(file: str) -> None:
     """校验规则文件 / validate a rulebook file (nothing is stored)."""
     rb = rules.parse(read_file(file, "file"), file)
-    typer.echo(f"{file}: OK — version {rb.version[:12]}")
+    typer.echo(f"{file}：校验通过，版本 {rb.version[:12]} / OK — version {rb.version[:12]}")
 
 
 @rules_app.command("show")

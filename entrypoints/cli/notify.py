@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from entrypoints.cli.common import Actor, Json, Reason, app, emit, get_app, read_file
-from entrypoints.cli.wording import local_time
+from entrypoints.cli.wording import code_words, local_time
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput, InvalidTemplate
 
@@ -94,7 +94,11 @@ def outbox_list_cmd(
         emit(rows, True)
         return
     if not rows:
-        typer.echo("(no outbox rows)" if status is None else f"(no {status} outbox rows)")
+        if status is None:
+            typer.echo("（发件箱为空 / no outbox rows）")
+        else:
+            said = code_words("OUTBOX_STATUS", status)
+            typer.echo(f"（没有状态为{said}的通知 / no {status} outbox rows）")
         return
     lines = []
     for r in rows:
@@ -260,8 +264,9 @@ def templates_check(as_json: Json = False) -> None:
         typer.echo("\n".join(problems))
     else:
         typer.echo(
-            f"templates OK: {checked['messages']} messages × {len(formatting.LOCALES)} locales, "
-            f"{checked['overrides']} override(s)"
+            f"模板检查通过：{checked['messages']} 类通知 × {len(formatting.LOCALES)} 种语言，"
+            f"{checked['overrides']} 处自定义 / templates OK: {checked['messages']} messages × "
+            f"{len(formatting.LOCALES)} locales, {checked['overrides']} override(s)"
         )
     if problems:
         raise InvalidTemplate("templates", f"{len(problems)} problem(s) found")
@@ -363,7 +368,10 @@ def templates_history(
         emit(rows, True)
         return
     if not rows:
-        typer.echo(f"{name}: no overrides stored; the shipped template files are used")
+        typer.echo(
+            f"{name}：没有自定义，使用随附的模板文件 / "
+            "no overrides stored; the shipped template files are used"
+        )
         return
     lines = []
     for r in rows:

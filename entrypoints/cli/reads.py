@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from entrypoints.cli.common import Json, app, emit, get_app, parse_instant, shown
-from entrypoints.cli.wording import code_words, trace_line
+from entrypoints.cli.wording import code_words, state_label, trace_line
 from entrypoints.lazy import lazy
 from lifecycle.errors import IntegrityError
 from lifecycle.table import STATE_LABELS, STATES
@@ -105,7 +105,7 @@ def list_cmd(
             f"#{r['id']:<5} {r['state']:<15} {STATE_LABELS[r['state']][0]:<10} "
             f"{r['space']:<10} {r['firm']}"
         )
-    typer.echo(f"({len(rows)} tenancies)")
+    typer.echo(f"（共 {len(rows)} 条入驻记录 / {len(rows)} tenancies）")
 
 
 @app.command("timeline")
@@ -116,7 +116,11 @@ def timeline_cmd(tenancy: int, as_json: Json = False) -> None:
         emit(events, True)
         return
     for e in events:
-        move = f"{shown(e['from'])} → {e['to']}" if e["from"] != e["to"] else f"({e['to']})"
+        move = (
+            f"{state_label(e['from'])} → {state_label(e['to'])}"
+            if e["from"] != e["to"]
+            else f"（{state_label(e['to'])}）"
+        )
         typer.echo(
             f"{e['seq']:>3}  {_local(e['at'])}  {e['trigger']:<20} {move:<32} "
             f"{e['actor']}{'  — ' + e['reason'] if e['reason'] else ''}"
@@ -210,9 +214,9 @@ def deadlines_list(
         return
     for r in rows:
         typer.echo(
-            f"{r['due_on']}  {r['kind']:<26} {r['space']:<10} tenancy {r['tenancy_id']}"
-            f"  [{r['status']}]"
+            f"{r['due_on']}  {code_words('DEADLINES', r['kind'])}  {r['space']:<10} "
+            f"入驻记录 {r['tenancy_id']}  [{code_words('DEADLINE_STATUS', r['status'])}]"
             + (f"  {r['error']}" if "error" in r else "")
             + (f"  {r['moot_reason']}" if "moot_reason" in r else "")
         )
-    typer.echo(f"({len(rows)} deadlines)")
+    typer.echo(f"（共 {len(rows)} 个期限 / {len(rows)} deadlines）")

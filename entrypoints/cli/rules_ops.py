@@ -257,9 +257,9 @@ def rules_versions(as_json: Json = False) -> None:
         rows,
         as_json,
         "\n".join(
-            f"{r['version'][:12]}  {local_time(r['loaded_at'], seconds=True)}  active for: "
-            f"{', '.join(r['active_for']) or '—'}  tenancies {r['tenancies']}  "
-            f"reviews decided {r['reviews_decided']}  {r['name']}"
+            f"{r['version'][:12]}  {local_time(r['loaded_at'], seconds=True)}  "
+            f"适用空间 {'、'.join(r['active_for']) or '—'}  入驻记录 {r['tenancies']} 条  "
+            f"已决定考核 {r['reviews_decided']} 项  {r['name']}"
             for r in rows
         ),
     )

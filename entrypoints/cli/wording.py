@@ -275,12 +275,23 @@ def _nested(value: object) -> str:
     return f"({text})" if isinstance(value, (Mapping, list, tuple)) and value else text
 
 
+#: A check's result in a trace, as a person reads it.
+TRACE_RESULTS = {"pass": "通过（pass）", "fail": "未通过（fail）"}
+
+
 def trace_line(step: Mapping[str, object]) -> str:
     """One step of a decision's trace: rule, label, result, the figures and the threshold."""
     rule = step.get("rule_id") or step.get("rule") or ""
     label = step.get("label_zh") or ""
+    result = step.get("result")
+    if result in TRACE_RESULTS:
+        said = TRACE_RESULTS[str(result)]
+    elif rule == "review.consequence":
+        said = code_words("CONSEQUENCES", result)
+    else:
+        said = readable(result)
     return (
-        f"{rule} {label}: {readable(step.get('result'))}（数据 / figures: "
+        f"{rule} {label}: {said}（数据 / figures: "
         f"{readable(step.get('figures'))}；标准 / threshold: {readable(step.get('threshold'))}）"
     )
 

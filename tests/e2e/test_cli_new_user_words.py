@@ -107,7 +107,7 @@ def test_an_application_from_a_firm_founded_after_today_is_refused_at_the_door(
     profile = cli.file("p.json", {**good_profile(date(2024, 3, 4)), "founded_on": "2030-01-01"})
     err = cli.refused(2, "apply", uscc, "MC3", "--area", "120", "--profile", profile)
     assert "profile.founded_on: 成立日期不得晚于今天" in err and "(got 2030-01-01)" in err, err
-    assert cli.ok("list").strip().endswith("(0 tenancies)")
+    assert cli.ok("list").strip().endswith("（共 0 条入驻记录 / 0 tenancies）")
 
 
 def test_an_incomplete_handover_names_the_missing_items_in_words() -> None:

@@ -325,7 +325,7 @@ def test_the_inbox_by_id_or_uscc_unread_and_mark_read(
 
 # ---- templates ----------------------------------------------------------------------------------
 def test_templates_check_preview_set_and_history(cli: Cli, world: World, server: Server) -> None:
-    assert cli.ok("templates", "check").startswith("templates OK: ")
+    assert cli.ok("templates", "check").startswith("模板检查通过：")
     assert cli.json("templates", "check")["ok"] is True
     listing = cli.json("templates", "list")
     assert {"name": "exit_notice", "audiences": ["firm"], "legal": "yes"} in listing
