@@ -209,6 +209,7 @@ STARLETTE_WORDS = {
     "Not Found": "没有这个地址 / Not Found",
     "Method Not Allowed": "此地址不接受该请求方法 / Method Not Allowed",
     "Unsupported Media Type": "不支持的请求体类型 / Unsupported Media Type",
+    "There was an error parsing the body": "无法解析请求体 / There was an error parsing the body",
 }
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
@@ -45,6 +46,7 @@ from lifecycle.errors import (
     rule_words,
 )
 from lifecycle.table import STATE_LABELS
+from lifecycle.validation_words import said
 from workflows import identity
 from workflows.idempotency import Idempotent, KeyInUse, Stored
 
@@ -368,6 +370,24 @@ async def _on_login_required(request: Request, exc: Exception) -> Response:
     return login_redirect(request)
 
 
+def _refused_request(exc: RequestValidationError) -> tuple[int, str]:
+    """A page's address or form that does not parse, as a person reads it: an id in the
+    address that cannot be one (``/console/tenancies/-1``) is a record not found, as any
+    other id not theirs; a field that is wrong is named, with its rule."""
+    errors = list(exc.errors())
+    if errors and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+        return 404, "未找到该记录，或您无权查看 / no such record, or not yours to see"
+    zh: list[str] = []
+    en: list[str] = []
+    for e in errors:
+        name = str(tuple(e.get("loc", ("",)))[-1])
+        words = COMMON_FIELDS.get(name, (name, name))
+        rule_zh, _, rule_en = said(e).partition(" / ")
+        zh.append(f"{words[0]}：{rule_zh}")
+        en.append(f"{words[1]}: {rule_en or rule_zh}")
+    return 422, f"请求无效：{'；'.join(zh)} / invalid request: {'; '.join(en)}"
+
+
 def _page_or_problem(handler: Any) -> Any:
     import json
 
@@ -383,6 +403,11 @@ def _page_or_problem(handler: Any) -> Any:
         message = describe(exc, lang) if isinstance(exc, InnospaceError) else body.get("detail")
         if response.status_code == 404 and not isinstance(exc, InnospaceError):
             message = "页面不存在 / there is no such page"
+        if isinstance(exc, RequestValidationError):
+            status, message = _refused_request(exc)
+            response.status_code = status
+            if status == 404:
+                body["title"] = "未找到 / Not found"
         if request.headers.get("hx-request"):
             fragment = (
                 environment()

@@ -188,6 +188,16 @@ def test_a_method_a_path_does_not_take_is_a_405_problem_in_chinese_first(world: 
     assert "GET" in response.headers["allow"]
 
 
+def test_a_body_nested_too_deep_to_parse_is_refused_chinese_first(world: World) -> None:
+    response = world.client("operator").post(
+        f"/api/tenancies/{world.own_tenancy}/actions/record_benefit",
+        content=b"[" * 100_000,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400 and response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"].startswith("无法解析请求体 / ")
+
+
 def test_security_headers_and_no_store(world: World) -> None:
     response = world.client("admin").get("/api/spaces")
     csp = response.headers["content-security-policy"]

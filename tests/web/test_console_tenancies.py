@@ -102,6 +102,20 @@ def test_a_firm_user_gets_not_found_for_another_firms_tenancy(world: World) -> N
     assert own.status_code == 303 and own.headers["location"] == "/portal"
 
 
+def test_an_address_whose_id_cannot_be_one_is_a_record_not_found(world: World) -> None:
+    """``/console/tenancies/-1`` answered a bare "请求无效" (invalid request)."""
+    operator = signed_in(world, "operator")
+    for url in (
+        "/console/tenancies/-1",
+        "/console/tenancies/99999999999999999999999",
+        "/console/exits/0",
+        "/console/tenancies/abc",
+    ):
+        page = operator.get(url)
+        assert page.status_code == 404, url
+        assert "未找到该记录，或您无权查看" in page.text and "请求无效" not in page.text, url
+
+
 def test_an_operator_gets_not_found_outside_their_spaces_and_a_reviewer_no_page(
     world: World,
 ) -> None:
