@@ -186,8 +186,11 @@ def _assignment(
 def _reviewer(w: Work, username: str) -> UserRow:
     user = user_by_name(w, username)
     if user.role != "reviewer":
+        zh, en = vocabulary.words(vocabulary.ROLES, user.role)
         raise InvalidInput(
-            "user", f"须为评审专家账户（现为 {user.role}） / must be a reviewer account", username
+            "user",
+            f"须为评审专家账户（现为{zh}账户） / must be a reviewer account (it is {en})",
+            username,
         )
     if user.disabled_at is not None:
         raise InvalidInput("user", "账户已停用 / the account is disabled", username)

@@ -18,7 +18,7 @@ from stdnum.cn import uscc as uscc_check
 from entrypoints.web.applications_wording import DEADLINE_LABELS
 from entrypoints.web.pages import Page, PageDep, describe
 from entrypoints.web.rendering import pick
-from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
+from lifecycle.errors import AlreadyExists, InvalidInput, NotFound, bilingual
 from workflows import commands as c
 from workflows import queries_application_form as qa
 from workflows.application_drafts import SaveApplicationDraft, SubmitApplication
@@ -198,6 +198,12 @@ def apply_submit(page: PageDep) -> Response:
     try:
         result = page.act(SubmitApplication(firm_id=firm_id, application=apply))
     except InvalidInput as err:
+        # A field of the profile the engine refused (a founding date after today) is said
+        # at that field, as the form's own checks are.
+        part = err.field.removeprefix("profile.")
+        if part in values and part != "space":
+            at_field = {part: pick(bilingual(err.rule), page.lang)}
+            return _apply_page(page, values=values, problems=at_field, status=422)
         return _apply_page(page, values=values, status=422, error=describe(err, page.lang))
     except AlreadyExists:
         said = pick(

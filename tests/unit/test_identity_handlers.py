@@ -212,8 +212,9 @@ def test_a_reviewer_is_assigned_and_taken_off_on_the_tenancys_audit_chain(
     )
     reviewer = add(service, "zhou", role="reviewer")
     add(service, "wang")
-    with pytest.raises(InvalidInput, match="reviewer account"):
+    with pytest.raises(InvalidInput, match="reviewer account") as refused:
         service.handle(i.AssignReviewer(tenancy_id=t, username="wang"))
+    assert "须为评审专家账户（现为运营人员账户）" in refused.value.message  # the role in words
 
     step = service.handle(i.AssignReviewer(tenancy_id=t, username="zhou", actor="王"))
     assert (step.trigger, step.data) == (

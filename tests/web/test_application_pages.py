@@ -346,6 +346,17 @@ def test_missing_fields_are_each_marked_and_nothing_is_sent(world: World) -> Non
     assert world.app.service.query(qf.firm_applications, firm_id=3) == []
 
 
+def test_a_founding_date_after_today_is_said_at_its_field(world: World) -> None:
+    """The engine's refusal read as a banner "profile.founded_on：成立日期不得晚于今天"."""
+    uscc = _new_firm(world)
+    client = signed_in(world, "newfirm")
+    response = _post(client, "/portal/apply", "/portal/apply", _form(uscc, founded_on="2099-01-01"))
+    assert response.status_code == 422
+    assert '<span class="problem" role="alert">成立日期不得晚于今天</span>' in response.text
+    assert "profile.founded_on" not in response.text and "1 处" in response.text
+    assert world.app.service.query(qf.firm_applications, firm_id=3) == []
+
+
 @pytest.mark.parametrize("area", ["0", "0.00", "0.001"])
 def test_an_application_for_no_area_is_refused_on_the_form(world: World, area: str) -> None:
     """The form asks for an area greater than 0 (its hint and its ``min``) and refuses 0 m²:
