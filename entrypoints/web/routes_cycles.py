@@ -15,9 +15,9 @@ import io
 import os
 import tempfile
 from dataclasses import replace
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -31,6 +31,10 @@ from workflows.commands import SubmitReview
 from workflows.cycle_pages import RemindCycle, SaveFigureDraft, StartCycleJob
 
 router = APIRouter(include_in_schema=False)
+#: A year in a page's address (a review period): outside the years a review can have, the
+#: page is "not found" as any other record not there.
+Period = Annotated[int, Path(ge=2000, le=2999)]
+TenancyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 BOARD_COLUMNS = (
     Column("space", "空间", "Space", sortable=True),
@@ -158,7 +162,7 @@ def open_cycle(page: PageDep) -> Response:
 
 # ---- one cycle -----------------------------------------------------------------------------
 @router.get("/console/cycles/{space}/{period}", name="web_cycle")
-def cycle(page: PageDep, space: str, period: int) -> Response:
+def cycle(page: PageDep, space: str, period: Period) -> Response:
     query = page.request.query_params
     params = list_params(query, MEMBER_COLUMNS, "tenancy_id")
     standing = query.get("standing", "")
@@ -209,7 +213,7 @@ def _current_job(page: PageDep, summary: dict[str, Any], wanted: str) -> dict[st
 
 
 @router.get("/console/cycles/{space}/{period}/jobs/{job_id}", name="web_cycle_job")
-def cycle_job(page: PageDep, space: str, period: int, job_id: int) -> Response:
+def cycle_job(page: PageDep, space: str, period: Period, job_id: int) -> Response:
     job = page.query(q.cycle_job, space=space, period=period, job_id=job_id)
     if job["claimable"] and not jobs.running(page.app, job_id):
         jobs.launch(page.app, job_id)
@@ -219,7 +223,7 @@ def cycle_job(page: PageDep, space: str, period: int, job_id: int) -> Response:
 
 
 @router.get("/console/cycles/{space}/{period}/sheet", name="web_cycle_sheet")
-def figures_sheet(page: PageDep, space: str, period: int) -> Response:
+def figures_sheet(page: PageDep, space: str, period: Period) -> Response:
     """The figures sheet of this cycle (``forms figures --format xlsx --space --period``)."""
     rb = page.query(queries.space_rulebook, space=space)
     cohort = page.query(ledgers.figures_cohort, space=space, period=period)
@@ -242,7 +246,7 @@ def figures_sheet(page: PageDep, space: str, period: int) -> Response:
 
 
 @router.post("/console/cycles/{space}/{period}/remind", name="web_cycle_remind")
-def remind(page: PageDep, space: str, period: int) -> Response:
+def remind(page: PageDep, space: str, period: Period) -> Response:
     if page.field("confirmed") != "1":
         summary = page.query(q.cycle_summary, space=space, period=period)
         missing = summary["counts"]["missing"] if summary["counts"] else 0
@@ -290,7 +294,7 @@ def _read_upload(upload: UploadFile | None) -> tuple[dict[str, str], list[forms.
 
 
 @router.post("/console/cycles/{space}/{period}/import", name="web_cycle_import")
-def import_figures(page: PageDep, space: str, period: int) -> Response:
+def import_figures(page: PageDep, space: str, period: Period) -> Response:
     problems: list[dict[str, Any]] = []
     try:
         columns, rows, name = _read_upload(page.upload("file"))
@@ -346,13 +350,13 @@ def import_figures(page: PageDep, space: str, period: int) -> Response:
 
 
 @router.get("/console/cycles/{space}/{period}/preview", name="web_cycle_preview")
-def preview(page: PageDep, space: str, period: int) -> Response:
+def preview(page: PageDep, space: str, period: Period) -> Response:
     result = page.query(q.cycle_preview, space=space, period=period)
     return page.render("console/cycle_preview.html", preview=result, space=space, period=period)
 
 
 @router.post("/console/cycles/{space}/{period}/decide", name="web_cycle_decide")
-def decide(page: PageDep, space: str, period: int) -> Response:
+def decide(page: PageDep, space: str, period: Period) -> Response:
     if page.field("confirmed") != "1":
         return page.redirect(f"/console/cycles/{space}/{period}/preview")
     summary = page.query(q.cycle_summary, space=space, period=period)
@@ -415,7 +419,7 @@ def _form_page(
 
 
 @router.get("/portal/figures/{tenancy_id}/{period}", name="web_portal_figures_form")
-def portal_figures_form(page: PageDep, tenancy_id: int, period: int) -> Response:
+def portal_figures_form(page: PageDep, tenancy_id: TenancyId, period: Period) -> Response:
     return _form_page(page, tenancy_id, period)
 
 
@@ -453,7 +457,7 @@ def _submit(page: PageDep, tenancy_id: int, period: int, values: dict[str, str])
 
 
 @router.post("/portal/figures/{tenancy_id}/{period}", name="web_portal_figures_save")
-def portal_figures_save(page: PageDep, tenancy_id: int, period: int) -> Response:
+def portal_figures_save(page: PageDep, tenancy_id: TenancyId, period: Period) -> Response:
     values = _typed(page, tenancy_id, period)
     if page.field("action") == "draft":
         page.act(
@@ -473,7 +477,7 @@ UPLOAD_LABELS = {"file": ("数据表", "Sheet")}
 
 
 @router.post("/portal/figures/{tenancy_id}/{period}/upload", name="web_portal_figures_upload")
-def portal_figures_upload(page: PageDep, tenancy_id: int, period: int) -> Response:
+def portal_figures_upload(page: PageDep, tenancy_id: TenancyId, period: Period) -> Response:
     uscc: str = page.query(q.firm_uscc, firm_id=_firm_id(page))
     try:
         _, rows, _ = _read_upload(page.upload("file"))

@@ -108,6 +108,14 @@ def test_the_queue_shows_the_operators_spaces_and_names_each_failed_requirement(
     assert any("H4" in str(cell) for cell in rows[1])
 
 
+def test_with_no_reviewer_left_to_assign_the_page_says_how_to_add_one(world: World) -> None:
+    """The world's one reviewer account is assigned: the form to assign one went away with
+    nothing said, and the panel the rulebook asks for could never be made."""
+    page = signed_in(world, "operator").get(f"/console/applications/{world.own_tenancy}").text
+    assert 'action="/console/applications/' + str(world.own_tenancy) + '/reviewers"' not in page
+    assert "没有可再分配的评审专家账户：规则书要求至少 3 位评审专家，已分配 1 位" in page
+
+
 def test_a_reviewer_sees_only_the_applications_assigned_to_them(world: World) -> None:
     client = signed_in(world, "reviewer")
     queue = client.get("/console/applications").text

@@ -110,6 +110,8 @@ def test_an_address_whose_id_cannot_be_one_is_a_record_not_found(world: World) -
         "/console/tenancies/99999999999999999999999",
         "/console/exits/0",
         "/console/tenancies/abc",
+        "/console/cycles/MC3/-1",
+        "/console/cycles/MC3/99999",
     ):
         page = operator.get(url)
         assert page.status_code == 404, url
