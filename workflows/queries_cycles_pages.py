@@ -382,6 +382,11 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
         and review.due_on < w.today,
         "due_on": review.due_on,
         "submitted_at": review.submitted_at,
+        # figures sent (or corrected) from now on arrive after the due date: the rulebook's
+        # data on time, established from the day they arrive, is not earned
+        "past_due_not_on_time": review.due_on is not None
+        and review.due_on < w.today
+        and any(m.fact == "submitted_on_time" for m in rb.facts.values()),
         "fields": forms.figure_fields(rb),
         "draft": dict(draft.values) if draft is not None else {},
         "draft_saved_at": draft.saved_at if draft is not None else None,

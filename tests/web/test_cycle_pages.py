@@ -542,7 +542,8 @@ def test_figures_filed_after_the_due_date_earn_nothing_for_data_on_time_and_the_
     figures came in with the review's due date (2025-01-15). The other firms' figures are
     imported on 2 January; this firm files its own on the 17th, still accepted."""
     firm = signed_in(world, "firm")
-    assert 'name="data_on_time"' not in firm.get(form_url(world)).text
+    before = firm.get(form_url(world)).text
+    assert 'name="data_on_time"' not in before and "截止日后报送或更正" not in before
     rows = [
         {"uscc": uscc, "name": name, **figures_for(n)}
         for n, (t, uscc, name) in enumerate(cohort)
@@ -557,6 +558,7 @@ def test_figures_filed_after_the_due_date_earn_nothing_for_data_on_time_and_the_
     assert imported.status_code == 303, imported.text
     clock(world).set(datetime(2025, 1, 17, 10, 0, tzinfo=SHANGHAI))
     firm = signed_in(world, "firm")  # a new day, a new session
+    assert "截止日后报送或更正的数据，不计“按时报送数据”得分" in firm.get(form_url(world)).text
     late = post(
         firm, form_url(world), form_url(world), {**typed(figures_for(0)), "action": "submit"}
     )
