@@ -77,7 +77,6 @@ def figures(level: str, *, year: int, rng: random.Random) -> dict[str, Any]:
         "rd_staff": {"strong": 25, "steady": 10, "weak": 0}[level],
         "graduates_hired": {"strong": 8, "steady": 3, "weak": 0}[level],
         "rent_on_time": good,
-        "data_on_time": good,
         "safety_inspections_passed": good,
         "activities_attended": {"strong": 6, "steady": 3, "weak": 0}[level],
         "major_accident": False,

@@ -22,7 +22,6 @@ def golden_figures(**changes: Any) -> dict[str, Any]:
         "rd_staff": 9,
         "graduates_hired": 2,
         "rent_on_time": True,
-        "data_on_time": True,
         "safety_inspections_passed": True,
         "activities_attended": 3,
         "major_accident": False,

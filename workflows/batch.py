@@ -415,7 +415,7 @@ class _Decider:
         counted = veto_facts.counted(
             partial(opportunities.cooperation, self.conn),
             self.rb,
-            [(t.id, t.firm_id) for t in loaded.tenancies],
+            [(t.id, t.firm_id, loaded.reviews[t.id]) for t in loaded.tenancies],
             self.period,
         )
         for t in loaded.tenancies:

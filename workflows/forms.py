@@ -529,10 +529,19 @@ def _problem(spec: FieldSpec, zh: str, en: str, value: object) -> Problem:
 
 
 def check_figures(rb: Rulebook, data: Mapping[str, object]) -> list[Problem]:
-    """Every problem of a figures file at once (unknown fields, types, signs, required)."""
+    """Every problem of a figures file at once (unknown fields, types, signs, required). A
+    metric the engine establishes itself (``Metric.fact``: cooperation, data on time) is no
+    field of the form: given, it is refused as such, with its label."""
     specs = {s.code: s for s in figure_fields(rb)}
     problems = [
         Problem(
+            field=name,
+            expected_zh=rbook.FACT_RULE_ZH,
+            expected_en=rbook.FACT_RULE_EN,
+            label_zh=rb.facts[name].label_zh,
+        )
+        if name in rb.facts
+        else Problem(
             field=name,
             expected_zh="未知字段",
             expected_en=f"unknown field; fields are {', '.join(specs)}",

@@ -390,6 +390,11 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
         and review.due_on < w.today,
         "due_on": review.due_on,
         "submitted_at": review.submitted_at,
+        # figures sent (or corrected) from now on arrive after the due date: the rulebook's
+        # data on time, established from the day they arrive, is not earned
+        "past_due_not_on_time": review.due_on is not None
+        and review.due_on < w.today
+        and any(m.fact == "submitted_on_time" for m in rb.facts.values()),
         "fields": forms.figure_fields(rb),
         "draft": dict(draft.values) if draft is not None else {},
         "draft_saved_at": draft.saved_at if draft is not None else None,
@@ -410,9 +415,12 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
 
 
 def _amount(value: object, unit: str) -> tuple[str, str]:
-    """A figure as a firm reads it (zh, en): 3,000,000 元, 是/否, 12.5%."""
+    """A figure as a firm reads it (zh, en): 3,000,000 元, 是/否, 12.5%, 3 天, a day as it is
+    (2025-01-14)."""
     if isinstance(value, bool):
         return ("是", "yes") if value else ("否", "no")
+    if unit == "date":
+        return str(value), str(value)
     try:
         number = Decimal(str(value))
     except ArithmeticError:
@@ -425,6 +433,8 @@ def _amount(value: object, unit: str) -> tuple[str, str]:
         return f"{shown}%", f"{shown}%"
     if unit == "m2":
         return f"{shown} 平方米", f"{shown} m²"
+    if unit == "days":
+        return f"{shown} 天", f"{shown} day{'' if number == 1 else 's'}"
     return shown, shown
 
 
@@ -437,7 +447,12 @@ _DERIVED = {
     # the parts of the cooperation fact (``Metric.fact``), counted from the opportunity lists
     "published_entries": ("当年发布的机会清单条目", "entries on lists published", "count"),
     "deals": ("当年成交的对接", "introductions ending in a deal", "count"),
+    # the parts of the submitted-on-time fact, from the review's submission and due date
+    "submitted_on": ("报送日", "submitted on", "date"),
+    "due_on": ("截止日", "due on", "date"),
+    "days_late": ("逾期", "late by", "days"),
 }
+_READING_ORDER = {"submitted_on": 1, "due_on": 2, "days_late": 3}
 
 
 def _figures(figures: object, rb: rbook.Rulebook) -> tuple[str, str]:
@@ -445,7 +460,9 @@ def _figures(figures: object, rb: rbook.Rulebook) -> tuple[str, str]:
         return "", ""
     zh: list[str] = []
     en: list[str] = []
-    for key, value in figures.items():
+    # a trace stores its figures by name; a fact's parts read in the order of _DERIVED
+    ordered = sorted(figures.items(), key=lambda kv: _READING_ORDER.get(kv[0], 0))
+    for key, value in ordered:
         if value is None:
             continue
         metric = rb.metrics.get(key)
@@ -492,6 +509,9 @@ def reasons(trace: dict[str, Any], rb: rbook.Rulebook) -> list[dict[str, Any]]:
             row.update(figures_zh="", figures_en="", subtotal=True)
             row["result_zh"] = f"小计 {result} 分（满分 {limits.get('weight')} 分）"
             row["result_en"] = f"subtotal {result} of {limits.get('weight')} points"
+        elif rule.startswith("review.fact.") and isinstance(result, bool):
+            row["result_zh"] = f"系统判定：{'是' if result else '否'}"
+            row["result_en"] = f"established: {'yes' if result else 'no'}"
         elif rule.startswith("review.fact."):
             row["result_zh"] = f"系统统计 {result}"
             row["result_en"] = f"counted: {result}"

@@ -99,7 +99,7 @@ def evaluate(
         previous = find_review(w, tenancy.id, review.period - 1)
     facts = veto_facts.recorded(w.uow.reviews, rb, [tenancy.id], review.period)
     counted = veto_facts.counted(
-        w.uow.opportunities.cooperation, rb, [(tenancy.id, tenancy.firm_id)], review.period
+        w.uow.opportunities.cooperation, rb, [(tenancy.id, tenancy.firm_id, review)], review.period
     )
     return rbook.score_review(
         rb,

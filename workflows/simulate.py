@@ -3,10 +3,11 @@
 Run through :meth:`Service.read`: nothing is stored, not even the candidate rulebook. Each
 review is re-scored from what was recorded with it: its figures, whether it was submitted,
 the previous year's figures and grade, the vetoes raised and the leased area (both read back
-from the stored trace), the counted metrics the candidate declares (counted again: a past
-period's counts do not change), then the candidate's grade cap is applied across the cohort. The
-baseline is the recorded decision, or for a review not decided yet what the space's active
-rulebook would decide now (:func:`workflows.decisions.plan_cycle`).
+from the stored trace), the metrics the candidate establishes itself (counted again: a past
+period's counts do not change; on time against the review's recorded submission and due date),
+then the candidate's grade cap is applied across the cohort. The baseline is the recorded
+decision, or for a review not decided yet what the space's active rulebook would decide now
+(:func:`workflows.decisions.plan_cycle`).
 """
 
 from __future__ import annotations
@@ -61,11 +62,11 @@ def _rescore(
     m: decisions.Member,
     previous: ReviewRow | None,
     leased_m2: float,
-    facts: dict[str, dict[str, int]] | None,
+    facts: dict[str, dict[str, object]] | None,
 ) -> rbook.ReviewDecision:
     """``m``'s review scored under ``rb``, given the tenancy's review of the year before, the
     area it holds now (used when the trace does not record one) and the metrics the engine
-    counts for it (``facts``)."""
+    establishes for it (``facts``)."""
     review = m.review
     decided = m.status == "decided"
     submitted = review.submitted_at is not None if decided else m.status == "submitted"
@@ -119,7 +120,7 @@ def simulate(w: Work, text: str, source: str, space_code: str, period: int) -> d
     counted = veto_facts.counted(
         partial(opportunities.cooperation, w.connection),
         candidate,
-        [(m.tenancy_id, m.tenancy.firm_id) for m in members],
+        [(m.tenancy_id, m.tenancy.firm_id, m.review) for m in members],
         period,
     )
     scored: list[tuple[int, rbook.ReviewDecision]] = []

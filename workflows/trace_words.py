@@ -55,6 +55,8 @@ TRACE_WORDS: Words = {
     "submitted": ("已报送", "submitted"),
     "published_entries": ("当年发布的机会清单条目", "entries on lists published"),
     "deals": ("当年成交的对接", "introductions ending in a deal"),
+    "submitted_on": ("报送日", "submitted on"),
+    "days_late": ("逾期天数", "days late"),
     "raised": ("触发", "raised"),
     "grade": ("等级", "grade"),
     "previous_grade": ("上年等级", "previous grade"),

@@ -43,6 +43,9 @@ from lifecycle.rulebook.model_exit import EXIT_TYPES, REQUIRED_TRIGGER_CODES, Fo
 from lifecycle.rulebook.model_review import Consequence, Grade, Metric
 from lifecycle.rulebook.parse import parse_rulebook
 from lifecycle.rulebook.review import (
+    FACT_RULE,
+    FACT_RULE_EN,
+    FACT_RULE_ZH,
     FIGURE_BOUND_RULE,
     MAX_FIGURE,
     ReviewDecision,
@@ -125,6 +128,9 @@ __all__ = [
     "trigger",
     "vacate_period",
     "validate_figures",
+    "FACT_RULE",
+    "FACT_RULE_EN",
+    "FACT_RULE_ZH",
     "FIGURE_BOUND_RULE",
     "MAX_FIGURE",
 ]

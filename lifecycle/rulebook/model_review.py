@@ -12,10 +12,13 @@ MetricUnit = Literal["yuan", "count", "bool", "m2", "percent"]
 ScoreKind = Literal["linear", "per_leased_area", "ratio", "growth", "flag"]
 GradeCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]*$")]
 Action = Literal["none", "renewal_priority", "rectification", "forced_exit"]
-#: Facts the engine counts for a review period itself, by name: ``cooperation`` is the firm's
-#: entries on 城市机会清单 published in the period plus its introductions that ended in a deal
-#: in the period (either side).
-FactSource = Literal["cooperation"]
+#: Facts the engine establishes for a review period itself, by name: ``cooperation`` is the
+#: firm's entries on 城市机会清单 published in the period plus its introductions that ended in a
+#: deal in the period (either side); ``submitted_on_time`` is whether the figures scored were
+#: submitted on or before the review's due date (the day they arrived in the space's time zone).
+FactSource = Literal["cooperation", "submitted_on_time"]
+#: The unit of each fact's metric: a count, or yes/no.
+FACT_UNITS: dict[str, MetricUnit] = {"cooperation": "count", "submitted_on_time": "bool"}
 
 
 class ReviewCalendar(Model):
@@ -47,11 +50,12 @@ class Reminders(Model):
 
 
 class Metric(Model):
-    """A review figure. One with a ``fact`` is counted by the engine when the review is decided
-    (never submitted by the firm, so never required); it is a count. An ``integer`` metric
-    counts whole things (people, patents, events): a fraction of one is refused, as the
-    application profile's ``staff`` is a whole number. Absent (as in rulebooks stored before
-    it existed) it is ``false``: any number."""
+    """A review figure. One with a ``fact`` is established by the engine when the review is
+    decided (never submitted by the firm, so never required), in the fact's unit
+    (:data:`FACT_UNITS`: ``cooperation`` a count, ``submitted_on_time`` yes/no). An
+    ``integer`` metric counts whole things (people, patents, events): a fraction of one is
+    refused, as the application profile's ``staff`` is a whole number. Absent (as in rulebooks
+    stored before it existed) it is ``false``: any number."""
 
     name: Code
     label_zh: Label
@@ -65,8 +69,11 @@ class Metric(Model):
 
     @model_validator(mode="after")
     def _fact_is_counted(self) -> Metric:
-        if self.fact is not None and (self.required or self.unit != "count"):
-            raise ValueError("a fact metric is counted by the engine: unit count, not required")
+        if self.fact is not None and (self.required or self.unit != FACT_UNITS[self.fact]):
+            raise ValueError(
+                "a fact metric is established by the engine, never submitted: "
+                f"fact {self.fact!r} has unit {FACT_UNITS[self.fact]!r} and is not required"
+            )
         if self.integer and self.unit != "count":
             raise ValueError("integer = true is for a metric that counts things: unit count")
         return self

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 from lifecycle.errors import InvalidInput
 from lifecycle.rulebook._base import FULL_SCORE, HUNDRED, quantize, to_decimal
 from lifecycle.rulebook.model import Rulebook
-from lifecycle.rulebook.model_review import Consequence, ScoreItem
+from lifecycle.rulebook.model_review import Consequence, Metric, ScoreItem
 from lifecycle.rulebook.trace import FAIL, PASS, Trace, TraceStep
 
 Figure = Decimal | bool | None
@@ -20,6 +21,9 @@ Figure = Decimal | bool | None
 MAX_FIGURE = Decimal(10) ** 15
 FIGURE_BOUND_RULE = "must be between -10^15 and 10^15"
 WHOLE_NUMBER_RULE = "须为整数 / must be a whole number"
+#: Why a figure of a metric the engine establishes itself (``Metric.fact``) is refused.
+FACT_RULE = "由系统统计，无需填报 / counted by the engine, not submitted"
+FACT_RULE_ZH, _, FACT_RULE_EN = FACT_RULE.partition(" / ")
 K = TypeVar("K")
 
 
@@ -61,10 +65,12 @@ def validate_figures(
     for not given. Unknown metrics, wrong types, negatives where the metric's sign forbids
     them, fractions of an ``integer`` metric and (when ``complete``) missing required metrics
     are :class:`InvalidInput` naming ``figures.<metric>``, and so is a figure of a metric the
-    engine counts (``Metric.fact``). ``on_record``: figures read back from the record to be
-    scored (a review decided or simulated, a previous year, a graduation's years), accepted
+    engine establishes (``Metric.fact``). ``on_record``: figures read back from the record to
+    be scored (a review decided or simulated, a previous year, a graduation's years), accepted
     when they were submitted; a fraction stored before the whole-number rule is read as it
-    stands, not refused again."""
+    stands, not refused again, and a figure the firm gave under an older rulebook for a metric
+    this one establishes itself (``data_on_time`` before it became a fact) is left out: the
+    engine's fact is scored instead."""
     out: dict[str, Figure] = {}
     for name, value in figures.items():
         metric = rb.metrics.get(name)
@@ -73,9 +79,9 @@ def validate_figures(
                 f"figures.{name}", f"unknown metric; metrics are {', '.join(rb.metrics)}"
             )
         if metric.fact is not None:
-            raise InvalidInput(
-                f"figures.{name}", "由系统统计，无需填报 / counted by the engine, not submitted"
-            )
+            if on_record:  # typed under an older rulebook: the engine's own fact is scored
+                continue
+            raise InvalidInput(f"figures.{name}", FACT_RULE)
         if value is None:
             out[name] = None
         elif metric.unit == "bool":
@@ -214,6 +220,24 @@ def _consequence_step(rb: Rulebook, grade: str, previous_grade: str | None) -> T
     )
 
 
+def fact_figure(metric: Metric, parts: Mapping[str, object]) -> tuple[Figure, dict[str, Any]]:
+    """The figure of a metric the engine establishes (``metric.fact``) from the parts it
+    gathered, and the parts the trace shows. ``cooperation``: the sum of its counts (none
+    given: 0). ``submitted_on_time``: yes when the day the figures arrived (``submitted_on``,
+    in the space's time zone) is on or before the day they were due (``due_on``; a review
+    without a due date is on time), shown with the ``days_late`` (0 when on time); without the
+    day they arrived the figures cannot be shown to be on time: no."""
+    if metric.fact == "submitted_on_time":
+        arrived, given = parts.get("submitted_on"), parts.get("due_on")
+        due = given if isinstance(given, date) else None
+        if not isinstance(arrived, date):
+            return False, {"submitted_on": None, "due_on": due}
+        late = max((arrived - due).days, 0) if due is not None else 0
+        return late == 0, {"submitted_on": arrived, "due_on": due, "days_late": late}
+    counts = {k: int(v) for k, v in parts.items() if isinstance(v, int)}
+    return Decimal(sum(counts.values())), counts
+
+
 def score_review(
     rb: Rulebook,
     *,
@@ -224,7 +248,7 @@ def score_review(
     submitted: bool = True,
     previous_grade: str | None = None,
     recorded: Mapping[str, Sequence[int]] | None = None,
-    facts: Mapping[str, Mapping[str, int]] | None = None,
+    facts: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ReviewDecision:
     """Score one firm's year, on its figures as recorded (checked when they were submitted).
     Not submitted by the deadline: ``missing_data_grade`` with score 0.
@@ -232,8 +256,11 @@ def score_review(
     recorded during the period: ``recorded`` maps a veto code to the ids of the violations
     recorded with it, and the trace names them) gives ``veto_grade``; the worse of the grades
     applies. ``previous_grade`` is last year's grade. ``facts`` maps each metric the engine
-    counts (``rb.facts``) to its parts (``{"published_entries": 1, "deals": 2}``); the metric's
-    figure is their sum and the trace shows the parts under the metric's label."""
+    establishes (``rb.facts``) to its parts, and the trace shows them under the metric's label:
+    for ``cooperation`` counts (``{"published_entries": 1, "deals": 2}``), the figure being their
+    sum; for ``submitted_on_time`` the day the figures arrived and the day they were due
+    (``{"submitted_on": date, "due_on": date}``), the figure being yes when the one is not after
+    the other (:func:`fact_figure`)."""
     known = {v.code for v in rb.review.vetoes}
     if unknown := sorted(set(vetoes) - known):
         raise InvalidInput(
@@ -258,8 +285,7 @@ def score_review(
         else None
     )
     for name, metric in rb.facts.items() if submitted else ():
-        parts = dict((facts or {}).get(name, {}))
-        cur[name] = Decimal(sum(parts.values()))
+        cur[name], parts = fact_figure(metric, (facts or {}).get(name, {}))
         trace = trace.add(
             TraceStep(
                 f"review.fact.{name}", metric.label_zh, metric.label_en, parts, None, cur[name]

@@ -344,6 +344,12 @@ def test_bad_figures_scores_and_cycle_options_are_refused_and_nothing_is_stored(
         "--set",
         "turnover=5",
     )
+    # a yes/no the firm once answered itself: the engine now tells from the day it files
+    said_on_time = cli.file("said.json", json.dumps({**review_figures(), "data_on_time": True}))
+    assert (
+        "figures.data_on_time（按时报送考核数据（不晚于截止日））: 由系统统计，无需填报 / "
+        "counted by the engine, not submitted"
+    ) in cli.refused(2, "review", "submit", str(t), "--period", "2024", "--figures", said_on_time)
     good = [
         "--score",
         "team=20",

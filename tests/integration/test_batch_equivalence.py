@@ -18,7 +18,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -348,18 +348,31 @@ def open_both(twin: Twin, **batch_kw: Any) -> batch.BatchReport:
     )
 
 
+#: When a firm (by index) files its 2024 figures, if not on 2025-01-08 with most: the review
+#: is due on 2025-01-15. Firm 7 files half an hour after that day ends in Chengdu (still the
+#: 15th in UTC), firm 16 two days late, firm 25 in the last hour of the due date.
+FILED_AT = {
+    7: local(2025, 1, 16, 0, 30),
+    16: local(2025, 1, 17, 10, 0),
+    25: local(2025, 1, 15, 23, 30),
+}
+
+
 def submit_both(twin: Twin, *, weak_every: int, strong: bool = True) -> None:
-    twin.clock.set(local(2025, 1, 8, 10, 0))
-    for i, t in enumerate(twin.tenancies):
-        if i % 9 == 4:
-            continue  # never filed: decided as missing data once overdue
-        figs = figures(i, 2024, weak_every=weak_every)
-        if not strong and figs["high_tech_enterprise"]:
-            figs = figures(i + 1, 2024, weak_every=weak_every)
-            figs["high_tech_enterprise"] = figs["specialized_new"] = False
-        command = c.SubmitReview(tenancy_id=t, period=2024, figures=figs)
-        for service in (twin.a, twin.b):
-            service.handle(command)
+    by_time: dict[datetime, list[int]] = {}
+    for i in range(len(twin.tenancies)):
+        if i % 9 != 4:  # else never filed: decided as missing data once overdue
+            by_time.setdefault(FILED_AT.get(i, local(2025, 1, 8, 10, 0)), []).append(i)
+    for at in sorted(by_time):
+        twin.clock.set(at)
+        for i in by_time[at]:
+            figs = figures(i, 2024, weak_every=weak_every)
+            if not strong and figs["high_tech_enterprise"]:
+                figs = figures(i + 1, 2024, weak_every=weak_every)
+                figs["high_tech_enterprise"] = figs["specialized_new"] = False
+            command = c.SubmitReview(tenancy_id=twin.tenancies[i], period=2024, figures=figs)
+            for service in (twin.a, twin.b):
+                service.handle(command)
     twin.clock.set(local(2025, 1, 20, 9, 30))
 
 
@@ -516,6 +529,7 @@ def test_a_cycle_decided_in_a_batch_writes_what_the_cohort_decision_writes(twin:
     snap = assert_same(twin)
     assert len(snap["exit_cases"]) == sum(d["to"] == "exit_notice" for d in decided)
     assert_cooperation(snap)
+    assert_on_time(twin, snap)
 
 
 def assert_cooperation(snap: dict[str, list[dict[str, Any]]]) -> None:
@@ -538,6 +552,30 @@ def assert_cooperation(snap: dict[str, list[dict[str, Any]]]) -> None:
     assert set(points[3:]) == {"0.00"}
 
 
+def assert_on_time(twin: Twin, snap: dict[str, list[dict[str, Any]]]) -> None:
+    """Both paths established data on time from each 2024 submission (see :data:`FILED_AT`):
+    the two firms that filed after the due date earn none of its 3 points, and their traces
+    say on which day they filed and how many days late; the one that filed on the due date
+    itself earns them, as the firms that filed a week early do."""
+    index = {t: i for i, t in enumerate(twin.tenancies)}
+    due = {"due_on": "2025-01-15"}
+    seen = {}
+    for r in snap["reviews"]:
+        if r["period"] == 2024 and r["submitted_at"] is not None:
+            steps = {s["rule"]: s for s in r["trace"]["steps"]}
+            fact = steps["review.fact.data_on_time"]
+            seen[index[r["tenancy_id"]]] = (
+                fact["figures"],
+                fact["result"],
+                steps["review.item.data_on_time"]["result"],
+            )
+    assert seen.pop(7) == ({"submitted_on": "2025-01-16", **due, "days_late": 1}, False, "0.00")
+    assert seen.pop(16) == ({"submitted_on": "2025-01-17", **due, "days_late": 2}, False, "0.00")
+    assert seen.pop(25) == ({"submitted_on": "2025-01-15", **due, "days_late": 0}, True, "3.00")
+    early = ({"submitted_on": "2025-01-08", **due, "days_late": 0}, True, "3.00")
+    assert len(seen) == 24 and all(v == early for v in seen.values())  # 3 of 30 never filed
+
+
 def test_a_cycle_decided_in_a_batch_writes_what_decide_review_writes(twin: Twin) -> None:
     """Without top grades the cap changes nothing, so ``DecideReview`` per tenancy is the
     reference (scored, overdue and consecutive-D tenancies alike)."""
@@ -553,6 +591,7 @@ def test_a_cycle_decided_in_a_batch_writes_what_decide_review_writes(twin: Twin)
     snap = assert_same(twin)
     assert not any(r["grade"] == "A" for r in snap["reviews"] if r["period"] == 2024)
     assert_cooperation(snap)
+    assert_on_time(twin, snap)
 
 
 def test_a_batch_decision_is_refused_as_the_cohort_decision_is(twin: Twin) -> None:

@@ -6,7 +6,8 @@ cycle (resident and reviewed in 2023, rectified after a 2023 D, still rectifying
 notice, admitted but never signed, signed for a term that starts after 2024, signed in 2024
 and so never reviewed, reviews opened or even decided by hand before the cycle, an exit notice
 served while under review), review figures drawn from a few shared profiles (so scores tie,
-also at the A cap's cut-off), missing reports and vetoes (by code and by a yes/no metric).
+also at the A cap's cut-off), figures filed after the due date (so not on time), missing
+reports and vetoes (by code and by a yes/no metric).
 The rulebook is the shipped one edited within what validates: category and item weights,
 grade bands (and so the pass line), the A cap (none, any share, any rounding) and the
 reminders; sometimes it replaces the one the firms were admitted under before the cycle.
@@ -171,6 +172,7 @@ class FirmPlan:
     profile: int  # index into Example.profiles: firms sharing one (and an area) tie
     area: int
     files: bool  # files its 2024 figures (else: decided as missing data once overdue)
+    late: bool  # files them after the due date (not on exit notice by then): not on time
     accident: bool  # reports a major accident (a veto by metric)
     vetoes: tuple[str, ...]  # vetoes the operator raises when deciding
 
@@ -203,6 +205,7 @@ def firm_plans(fates: tuple[str, ...] = FATES) -> st.SearchStrategy[FirmPlan]:
         profile=st.integers(0, 2),
         area=st.sampled_from([80, 100, 120]),
         files=st.sampled_from([True, True, True, False]),
+        late=st.sampled_from([False, False, True]),
         accident=st.sampled_from([False, False, False, False, True]),
         vetoes=st.sampled_from([(), (), (), ("fraud",), ("fraud", "credit_listing")]),
     )
@@ -374,9 +377,15 @@ def run_example(dbs: Databases, ex: Example) -> None:
         )
         assert_same_rows(single, fast, "opening the cycle")
 
+        filing = [
+            (t, firm)
+            for t, firm in plan
+            if firm.fate in (*OPENED_BY_CYCLE, "pre_opened") and firm.files
+        ]
+        late = [(t, firm) for t, firm in filing if firm.late and firm.fate != "noticed"]
         clock.set(local(2025, 1, 8, 10, 0))
-        for t, firm in plan:
-            if firm.fate in (*OPENED_BY_CYCLE, "pre_opened") and firm.files:
+        for t, firm in filing:
+            if (t, firm) not in late:
                 cmd = c.SubmitReview(tenancy_id=t, period=PERIOD, figures=ex.figures(firm, PERIOD))
                 a.handle(cmd)
                 b.handle(cmd)
@@ -391,6 +400,13 @@ def run_example(dbs: Databases, ex: Example) -> None:
                 )
                 a.handle(notice)
                 b.handle(notice)
+        clock.set(local(2025, 1, 16, 10, 0))  # the day after the due date: filed late
+        for t, firm in late:
+            cmd = c.SubmitReview(tenancy_id=t, period=PERIOD, figures=ex.figures(firm, PERIOD))
+            a.handle(cmd)
+            b.handle(cmd)
+        if late:
+            event("figures filed after the due date")
 
         clock.set(local(2025, 1, 20, 9, 30))
         decidable = [(t, f) for t, f in plan if f.fate in DECIDABLE]

@@ -750,6 +750,14 @@ GOLDEN_REVIEW = {
     "rulebook_version": "<version>",
     "steps": [
         _step(
+            "review.fact.data_on_time",
+            "按时报送考核数据（不晚于截止日）",
+            "Figures submitted by the due date",
+            {"submitted_on": "2025-01-02", "due_on": "2025-01-15", "days_late": 0},
+            None,
+            True,
+        ),
+        _step(
             "review.fact.cooperation",
             "机会清单合作（当年发布条目及成交对接）",
             "Opportunity-list cooperation (entries published and deals made this year)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,15 +42,18 @@ FIGURES: dict[str, Any] = {
     "rd_staff": 9,
     "graduates_hired": 2,
     "rent_on_time": True,
-    "data_on_time": True,
     "safety_inspections_passed": True,
     "activities_attended": 2,
 }
 PREVIOUS: dict[str, Any] = {"revenue_yuan": 2_400_000, "tax_paid_yuan": 200_000}
 AREA = 400
-#: The engine's count for the year: one entry on a published list, no deal yet.
-FACTS = {"cooperation": {"published_entries": 1, "deals": 0}}
-BEST_FACTS = {"cooperation": {"published_entries": 1, "deals": 1}}
+#: The review's due date and the day the figures arrived, four days before it.
+DUE_ON = date(2025, 1, 14)
+ON_TIME = {"submitted_on": date(2025, 1, 10), "due_on": DUE_ON}
+#: The engine's facts for the year: the figures on time, one entry on a published list, no
+#: deal yet.
+FACTS = {"data_on_time": ON_TIME, "cooperation": {"published_entries": 1, "deals": 0}}
+BEST_FACTS = {"data_on_time": ON_TIME, "cooperation": {"published_entries": 1, "deals": 1}}
 
 
 def review(**kw: Any) -> ReviewDecision:
@@ -285,8 +289,9 @@ def test_full_marks() -> None:
 
 
 def without_cooperation() -> Rulebook:
-    """The default rulebook as it was before the cooperation metric (its points given back)."""
-    text = DEFAULT.read_text("utf-8")
+    """The default rulebook as it was before the cooperation metric (its points given back),
+    when the firm answered data on time itself."""
+    text = older_text()
     start = text.index('[[review.metrics]]\nname = "cooperation"')
     text = text[:start] + text[text.index("[[review.metrics]]", start + 1) :]
     lines = [line for line in text.splitlines() if 'id = "cooperation"' not in line]
@@ -311,44 +316,180 @@ def test_cooperation_earns_its_points_and_the_trace_shows_the_count() -> None:
 
 def test_the_trace_in_words_names_the_cooperation_count() -> None:
     trace = review(figures=best_figures(), facts=BEST_FACTS).trace.to_dict()
-    fact, *_ = reasons(trace, RB)
+    fact = next(r for r in reasons(trace, RB) if r["label_zh"].startswith("机会清单合作"))
     assert fact["label_zh"] == "机会清单合作（当年发布条目及成交对接）"
     assert fact["figures_zh"] == "当年成交的对接 1；当年发布的机会清单条目 1"
     assert fact["figures_en"] == "introductions ending in a deal 1; entries on lists published 1"
     assert (fact["result_zh"], fact["result_en"]) == ("系统统计 2", "counted: 2")
 
 
-@pytest.mark.parametrize("facts", [None, {"cooperation": {"published_entries": 0, "deals": 0}}])
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"data_on_time": ON_TIME},
+        {"data_on_time": ON_TIME, "cooperation": {"published_entries": 0, "deals": 0}},
+    ],
+)
 def test_no_cooperation_earns_none_of_its_points(facts: Any) -> None:
     decision = review(figures=best_figures(), facts=facts)
     assert items(decision)["cooperation"] == Decimal("0.00")
     assert decision.score == 98.0 and decision.grade == "A"
 
 
-def test_cooperation_is_counted_never_submitted() -> None:
+@pytest.mark.parametrize(("name", "value"), [("cooperation", 3), ("data_on_time", True)])
+def test_a_fact_is_established_never_submitted(name: str, value: object) -> None:
     with pytest.raises(InvalidInput) as info:
-        validate_figures(RB, {**FIGURES, "cooperation": 3})
-    assert info.value.field == "figures.cooperation" and "由系统统计" in info.value.rule
+        validate_figures(RB, {**FIGURES, name: value})
+    assert info.value.field == f"figures.{name}" and info.value.rule.startswith("由系统统计")
 
 
 def test_a_rulebook_without_the_metric_scores_as_before() -> None:
     rb = without_cooperation()
     assert "cooperation" not in rb.metrics and not rb.facts
+    answered = {**FIGURES, "data_on_time": True}
     decision = score_review(
-        rb, figures=FIGURES, previous_figures=PREVIOUS, leased_area_m2=AREA, facts=BEST_FACTS
+        rb, figures=answered, previous_figures=PREVIOUS, leased_area_m2=AREA, facts=BEST_FACTS
     )
     assert decision.score == 74.3 and decision.category_scores["compliance"] == 13.5
     assert not any(s.rule.startswith("review.fact.") for s in decision.trace.steps)
-    best = score_review(rb, figures=best_figures(), previous_figures=PREVIOUS, leased_area_m2=AREA)
+    best = score_review(
+        rb,
+        figures={**best_figures(), "data_on_time": True},
+        previous_figures=PREVIOUS,
+        leased_area_m2=AREA,
+    )
     assert best.score == 100.0
 
 
-def test_a_fact_metric_must_be_an_optional_count() -> None:
-    text = DEFAULT.read_text("utf-8").replace(
-        'unit = "count"\nfact = "cooperation"', 'unit = "yuan"\nfact = "cooperation"'
+@pytest.mark.parametrize(
+    ("shipped", "changed", "says"),
+    [
+        ('unit = "count"\nfact = "cooperation"', 'unit = "yuan"\nfact = "cooperation"', "count"),
+        ('unit = "count"\nfact = "cooperation"', 'unit = "bool"\nfact = "cooperation"', "count"),
+        (
+            'unit = "bool"\nfact = "submitted_on_time"',
+            'unit = "count"\nfact = "submitted_on_time"',
+            "'bool'",
+        ),
+        (
+            'unit = "bool"\nfact = "submitted_on_time"',
+            'unit = "bool"\nrequired = true\nfact = "submitted_on_time"',
+            "not required",
+        ),
+    ],
+)
+def test_a_fact_metric_has_its_facts_unit_and_is_never_required(
+    shipped: str, changed: str, says: str
+) -> None:
+    """Cooperation is a count, submitted on time yes/no; neither is ever required (the firm
+    does not submit it)."""
+    text = DEFAULT.read_text("utf-8")
+    assert shipped in text
+    with pytest.raises(Exception, match="a fact metric is established by the engine") as info:
+        parse_rulebook(text.replace(shipped, changed), "bad.toml")
+    assert says in str(info.value)
+
+
+# --- data on time, the fact the engine establishes from the submission --------------------
+
+
+def on_time_step(decision: ReviewDecision) -> Any:
+    return next(s for s in decision.trace.steps if s.rule == "review.fact.data_on_time")
+
+
+def test_figures_submitted_after_the_due_date_earn_nothing_for_data_on_time() -> None:
+    late = {"submitted_on": date(2025, 1, 17), "due_on": DUE_ON}
+    decision = review(figures=best_figures(), facts={**BEST_FACTS, "data_on_time": late})
+    assert items(decision)["data_on_time"] == Decimal("0.00")
+    assert decision.score == 97.0 and decision.grade == "A"
+    step = on_time_step(decision)
+    assert step.result is False
+    assert step.figures == {"submitted_on": date(2025, 1, 17), "due_on": DUE_ON, "days_late": 3}
+    assert (step.label_zh, step.label_en) == (
+        "按时报送考核数据（不晚于截止日）",
+        "Figures submitted by the due date",
     )
-    with pytest.raises(Exception, match="fact metric"):
-        parse_rulebook(text, "bad.toml")
+
+
+def test_figures_submitted_on_the_due_date_are_on_time() -> None:
+    on_the_day = {"submitted_on": DUE_ON, "due_on": DUE_ON}
+    decision = review(figures=best_figures(), facts={**BEST_FACTS, "data_on_time": on_the_day})
+    assert items(decision)["data_on_time"] == Decimal("3.00") and decision.score == 100.0
+    step = on_time_step(decision)
+    assert step.result is True and step.figures["days_late"] == 0
+
+
+def test_without_the_day_of_submission_the_figures_are_not_shown_on_time() -> None:
+    decision = review(figures=best_figures(), facts={"cooperation": {"deals": 2}})
+    assert items(decision)["data_on_time"] == Decimal("0.00")
+    assert on_time_step(decision).figures == {"submitted_on": None, "due_on": None}
+    # a review without a due date (none was set) is on time whenever it came in
+    undated = {"submitted_on": date(2025, 3, 1), "due_on": None}
+    decision = review(figures=best_figures(), facts={**BEST_FACTS, "data_on_time": undated})
+    assert items(decision)["data_on_time"] == Decimal("3.00")
+
+
+def test_the_trace_in_words_says_when_the_figures_came_and_how_late() -> None:
+    late = {"submitted_on": date(2025, 1, 17), "due_on": DUE_ON}
+    trace = review(facts={**FACTS, "data_on_time": late}).trace.to_dict()
+    rows = reasons(trace, RB)
+    fact = next(r for r in rows if r["label_zh"] == "按时报送考核数据（不晚于截止日）")
+    assert fact["figures_zh"] == "报送日 2025-01-17；截止日 2025-01-14；逾期 3 天"
+    assert fact["figures_en"] == "submitted on 2025-01-17; due on 2025-01-14; late by 3 days"
+    assert (fact["result_zh"], fact["result_en"]) == ("系统判定：否", "established: no")
+    item = next(r for r in rows if r["label_zh"] == "按时报送数据")
+    assert item["figures_zh"] == "按时报送考核数据（不晚于截止日） 否"
+    assert item["result_zh"] == "0.00 分（满分 3 分）"
+    shown = " ".join(r[k] for r in rows for k in ("figures_zh", "figures_en", "result_zh"))
+    assert "False" not in shown and "days_late" not in shown and "submitted_on" not in shown
+
+
+def older_text() -> str:
+    """The default rulebook as stored before data on time was established by the engine: the
+    firm answered it yes or no, and had to."""
+    shipped = DEFAULT.read_text("utf-8")
+    text = shipped.replace(
+        'unit = "bool"\nfact = "submitted_on_time"', 'unit = "bool"\nrequired = true'
+    )
+    assert text != shipped
+    return text
+
+
+def older_rulebook() -> Rulebook:
+    return parse_rulebook(older_text(), "stored.toml")
+
+
+def test_an_older_rulebook_still_scores_the_firms_own_answer() -> None:
+    rb = older_rulebook()
+    assert rb.version != RB.version and rb.metrics["data_on_time"].required
+    assert list(rb.facts) == ["cooperation"]
+    with pytest.raises(InvalidInput) as info:
+        validate_figures(rb, FIGURES)
+    assert info.value.field == "figures.data_on_time" and "is required" in info.value.rule
+    late = {"submitted_on": date(2025, 1, 17), "due_on": DUE_ON}
+    args: dict[str, Any] = {"previous_figures": PREVIOUS, "leased_area_m2": AREA}
+    facts = {**BEST_FACTS, "data_on_time": late}  # not the rulebook's fact: not read
+    yes = score_review(rb, figures={**best_figures(), "data_on_time": True}, facts=facts, **args)
+    no = score_review(rb, figures={**best_figures(), "data_on_time": False}, facts=facts, **args)
+    assert (yes.score, no.score) == (100.0, 97.0)
+    assert not any(s.rule == "review.fact.data_on_time" for s in yes.trace.steps)
+
+
+def test_figures_on_record_from_an_older_rulebook_are_scored_with_the_fact() -> None:
+    """A review submitted under the older rulebook (the firm said yes) and decided under this
+    one: the firm's answer is left out, the engine's fact is scored."""
+    recorded = {**best_figures(), "data_on_time": True}
+    kept = validate_figures(RB, recorded, on_record=True)
+    assert "data_on_time" not in kept
+    late = {"submitted_on": date(2025, 1, 17), "due_on": DUE_ON}
+    decision = review(figures=recorded, facts={**BEST_FACTS, "data_on_time": late})
+    assert items(decision)["data_on_time"] == Decimal("0.00")
+    previous = review(
+        figures=best_figures(),
+        previous_figures={**PREVIOUS, "data_on_time": True},
+        facts=BEST_FACTS,
+    )
+    assert previous.score == 100.0
 
 
 @pytest.mark.parametrize("code", ["fraud", "major_accident", "credit_listing"])
@@ -542,8 +683,18 @@ def test_golden_review_trace() -> None:
 
 
 # Worked by hand: 10 + 5 + 10 | 8 + 6 + 5 + 2 + 0 | 8 + 1.4 | 2.4 + 1.8 + 1.2 | 5 + 3 + 3 + 1 + 1
-# = 25 + 21 + 9.4 + 5.4 + 13 = 73.80 -> C (cooperation: one published entry, no deal).
+# = 25 + 21 + 9.4 + 5.4 + 13 = 73.80 -> C (figures on time; cooperation: one published entry,
+# no deal).
 GOLDEN_REVIEW_STEPS: list[dict[str, Any]] = [
+    {
+        "rule": "review.fact.data_on_time",
+        "label_zh": "按时报送考核数据（不晚于截止日）",
+        "label_en": "Figures submitted by the due date",
+        "figures": {"days_late": 0, "due_on": "2025-01-14", "submitted_on": "2025-01-10"},
+        "threshold": None,
+        "result": True,
+        "note": "",
+    },
     {
         "rule": "review.fact.cooperation",
         "label_zh": "机会清单合作（当年发布条目及成交对接）",

@@ -53,7 +53,10 @@ def _traces() -> list[Trace]:
         figures=FIGURES,
         leased_area_m2=400,
         previous_grade="B",
-        facts={"cooperation": {"published_entries": 1, "deals": 1}},
+        facts={
+            "cooperation": {"published_entries": 1, "deals": 1},
+            "data_on_time": {"submitted_on": date(2025, 1, 17), "due_on": date(2025, 1, 14)},
+        },
     )
     missing = score_review(RB, figures={}, submitted=False)
     vetoed = score_review(RB, figures=FIGURES, leased_area_m2=400, vetoes=("major_accident",))
@@ -76,6 +79,7 @@ def test_every_name_in_a_trace_has_words() -> None:
     words = trace_words(RB)
     names = set().union(*(_names(t) for t in _traces()))
     assert {"growth_percent", "previous_revenue_yuan", "per_m2", "max_staff", "deals"} <= names
+    assert {"submitted_on", "due_on", "days_late"} <= names  # when the figures came in
     assert sorted(names - set(words)) == []
     assert words["previous_revenue_yuan"] == ("上年营业收入", "Revenue (previous year)")
 

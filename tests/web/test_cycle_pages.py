@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_support import World
-from cycles_support import PERIOD, figures_for, residents, sheet
+from cycles_support import PERIOD, SHANGHAI, clock, figures_for, residents, sheet
 from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -532,3 +533,63 @@ def test_a_sheet_that_unpacks_too_far_is_refused_before_it_is_opened(
     assert refused.status_code == 422, refused.text
     assert "解压后超过" in refused.text
     assert reviews(world)[world.own_tenancy].status == "open"
+
+
+def test_figures_filed_after_the_due_date_earn_nothing_for_data_on_time_and_the_pages_say_why(
+    world: World, cohort: list[tuple[int, str, str]], operator: TestClient
+) -> None:
+    """Data on time (按时报送数据) is no field of the form: the engine compares the day the
+    figures came in with the review's due date (2025-01-15). The other firms' figures are
+    imported on 2 January; this firm files its own on the 17th, still accepted."""
+    firm = signed_in(world, "firm")
+    before = firm.get(form_url(world)).text
+    assert 'name="data_on_time"' not in before and "截止日后报送或更正" not in before
+    rows = [
+        {"uscc": uscc, "name": name, **figures_for(n)}
+        for n, (t, uscc, name) in enumerate(cohort)
+        if t != world.own_tenancy
+    ]
+    imported = post(
+        operator,
+        BOARD,
+        f"{BOARD}/import",
+        files={"file": ("figures.xlsx", sheet(world, rows), XLSX)},
+    )
+    assert imported.status_code == 303, imported.text
+    clock(world).set(datetime(2025, 1, 17, 10, 0, tzinfo=SHANGHAI))
+    firm = signed_in(world, "firm")  # a new day, a new session
+    assert "截止日后报送或更正的数据，不计“按时报送数据”得分" in firm.get(form_url(world)).text
+    late = post(
+        firm, form_url(world), form_url(world), {**typed(figures_for(0)), "action": "submit"}
+    )
+    assert late.status_code == 303 and "received=1" in late.headers["location"]
+    clock(world).set(datetime(2025, 1, 20, 9, 30, tzinfo=SHANGHAI))
+    world.do(c.DecideCycle(space="MC3", period=PERIOD))
+    firm, operator = signed_in(world, "firm"), signed_in(world, "operator")
+
+    def on_time(t: int) -> tuple[Any, Any, Any]:
+        steps = {s["rule"]: s for s in reviews(world)[t].trace["steps"]}
+        fact = steps["review.fact.data_on_time"]
+        return fact["figures"], fact["result"], steps["review.item.data_on_time"]["result"]
+
+    due = {"due_on": "2025-01-15"}
+    assert on_time(world.own_tenancy) == (
+        {"submitted_on": "2025-01-17", **due, "days_late": 2},
+        False,
+        "0.00",
+    )
+    assert on_time(cohort[1][0]) == (
+        {"submitted_on": "2025-01-02", **due, "days_late": 0},
+        True,
+        "3.00",
+    )
+    page = firm.get(form_url(world)).text
+    assert "报送日 2025-01-17；截止日 2025-01-15；逾期 2 天" in page and "系统判定：否" in page
+    assert "按时报送考核数据（不晚于截止日） 否" in page and "0.00 分（满分 3 分）" in page
+    firm.get("/language/en?next=/")
+    english = firm.get(form_url(world)).text
+    assert "submitted on 2025-01-17; due on 2025-01-15; late by 2 days" in english
+    assert "established: no" in english
+    console = re.sub(r"\s+", " ", operator.get(f"/console/tenancies/{world.own_tenancy}").text)
+    assert "逾期天数 2" in console and "报送日 2025-01-17" in console
+    assert "days_late" not in console and "submitted_on" not in console
