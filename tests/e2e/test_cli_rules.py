@@ -131,7 +131,7 @@ def test_an_operator_decides_a_cycle_and_reads_why(cli: Cli, seed: Seed) -> None
     assert capped == ["B"]
     vetoed = cli.json("timeline", str(c_))[-1]
     assert (vetoed["trigger"], vetoed["data"]["grade"]) == ("order_rectification", "D")
-    assert "review.veto.fraud 弄虚作假: fail" in cli.ok("timeline", str(c_))
+    assert "review.veto.fraud 弄虚作假: 未通过（fail）" in cli.ok("timeline", str(c_))
     assert cli.json("show", str(d))["state"] == "rectifying"
     again = cli.json("review", "decide-cycle", SPACE, "--period", "2024")
     assert again["decided"] == [] and len(again["already_decided"]) == 4
@@ -253,7 +253,7 @@ def test_a_firm_exited_for_fraud_is_refused_when_it_applies_again(cli: Cli, seed
     assert [f["id"] for f in screened["failures"]] == ["R1"]
     timeline = cli.ok("timeline", str(again))
     assert "R1 不在因欺诈退出后的重新申请限制期内" in timeline
-    assert "R1 不在因欺诈退出后的重新申请限制期内: fail" in timeline
+    assert "R1 不在因欺诈退出后的重新申请限制期内: 未通过（fail）" in timeline
 
 
 def test_working_days_from_the_command_line(cli: Cli) -> None:
