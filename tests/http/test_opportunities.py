@@ -365,3 +365,17 @@ def test_a_retried_upload_with_an_idempotency_key_acts_once(
     two = firm.post(url, files=files, headers={"Idempotency-Key": "upload-1"})
     assert two.status_code == 200 and two.headers.get("Idempotent-Replayed") == "true"
     assert two.json() == one.json() and counts(world) == before
+
+
+def test_an_entry_edit_takes_true_or_false_only(world: World, entries: dict[str, int]) -> None:
+    """``"yes"`` is no JSON boolean: refused naming the field, the entry unchanged."""
+    firm = world.client("firm")
+    url = f"/api/opportunity-entries/{entries['own']}"
+    for given in ("yes", 1):
+        refused = firm.patch(url, json={"contact_public": given})
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert error["field"] == "contact_public"
+        assert error["message"].startswith("须为 true 或 false")
+    assert firm.get(url).json()["contact_public"] is False
+    assert firm.patch(url, json={"contact_public": True}).status_code == 200
