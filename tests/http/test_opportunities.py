@@ -379,3 +379,21 @@ def test_an_entry_edit_takes_true_or_false_only(world: World, entries: dict[str,
         assert error["message"].startswith("须为 true 或 false")
     assert firm.get(url).json()["contact_public"] is False
     assert firm.patch(url, json={"contact_public": True}).status_code == 200
+
+
+def test_a_derived_plot_ratio_out_of_bounds_is_refused(world: World) -> None:
+    operator = world.client("operator")
+    refused = operator.post(
+        "/api/spaces/MC3/land",
+        json={
+            "parcel_code": "M13",
+            "land_use": "M0",
+            "land_area_m2": 0.01,
+            "floor_area_m2": 10_000_000,
+        },
+    )
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "floor_area_m2"
+    assert error["message"].startswith("建筑面积 10,000,000.00 m² ÷ 用地面积 0.01 m²")
+    assert operator.get("/api/spaces/MC3/land").json() == []

@@ -404,3 +404,37 @@ def test_land_parcels_are_checked_and_their_plot_ratio_derived(
     assert refused.value.field == "land_area_m2"
     edited = service.handle(EditParcel(parcel_code="WJ-2019-07", floor_area_m2=60000))
     assert edited["changes"] == {"floor_area_m2": [50000.0, 60000.0], "plot_ratio": [2.5, 3.0]}
+
+
+def test_a_derived_plot_ratio_has_the_bound_a_given_one_has(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """0.01 m² of land under 10,000,000 m² of floor: a ratio of a billion, refused naming the
+    areas; an edit that would derive one out of bounds likewise."""
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(
+            AddParcel(
+                space="MC3",
+                parcel_code="M13",
+                land_use="M0",
+                land_area_m2=0.01,
+                floor_area_m2=10_000_000,
+            )
+        )
+    assert refused.value.field == "floor_area_m2"
+    assert refused.value.message.startswith(
+        "floor_area_m2: 建筑面积 10,000,000.00 m² ÷ 用地面积 0.01 m² 得出容积率 "
+        "1,000,000,000.00，须大于 0 且不超过 20 / "
+    )
+    assert db.rows("land_parcels") == []
+    service.handle(
+        AddParcel(
+            space="MC3", parcel_code="M9", land_use="M0", land_area_m2=1000, floor_area_m2=20000
+        )
+    )
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(EditParcel(parcel_code="M9", land_area_m2=999))
+    assert refused.value.field == "floor_area_m2"
+    with pytest.raises(InvalidInput):  # rounds to a ratio of 0
+        service.handle(EditParcel(parcel_code="M9", land_area_m2=1_000_000, floor_area_m2=1))
+    assert [p["plot_ratio"] for p in db.rows("land_parcels")] == [20.0]
