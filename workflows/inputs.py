@@ -77,8 +77,13 @@ def check_text(field: str, value: str, *, limit: int = MAX_TEXT_CHARS) -> str:
     return value
 
 
+#: An amount is kept to the fen: ``1e3`` is stored and shown as ``1000.00``, not ``1E+3``.
+CENT = Decimal("0.01")
+
+
 def check_amount(field: str, value: object) -> Decimal:
-    """An amount in 元: a finite number, >= 0, at most 2 decimals, at most MAX_AMOUNT_YUAN."""
+    """An amount in 元: a finite number, >= 0, at most 2 decimals, at most MAX_AMOUNT_YUAN;
+    returned as written plainly with its 2 decimals (``1e3`` → ``1000.00``)."""
     try:
         amount = Decimal(str(value).strip()) if not isinstance(value, bool) else None
     except InvalidOperation:
@@ -91,9 +96,9 @@ def check_amount(field: str, value: object) -> Decimal:
         raise InvalidInput(
             field, f"不得超过 {MAX_AMOUNT_YUAN:,} 元 / at most {MAX_AMOUNT_YUAN:,} yuan", value
         )
-    if amount != amount.quantize(Decimal("0.01")):
+    if amount != amount.quantize(CENT):
         raise InvalidInput(field, "最多两位小数 / at most 2 decimals (fen)", value)
-    return amount
+    return amount.copy_abs().quantize(CENT)  # -0 is 0.00
 
 
 def check_area(field: str, value: float) -> float:
