@@ -403,8 +403,11 @@ QUOTED_MAX = 200
 
 def _quoted(value: object) -> str:
     """The refused value as a person reads it: a number or a date as written (``200``,
-    ``2024-03-31``, not ``Decimal('200')``), anything else quoted."""
-    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+    ``2024-03-31``, not ``Decimal('200')``), a yes/no as JSON writes it (``true``, not
+    ``True``), anything else quoted."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, Decimal | int | float):
         text = str(value)
     elif isinstance(value, date):
         text = value.isoformat()

@@ -18,7 +18,7 @@ from typing import Any
 
 from lifecycle.errors import GuardFailed, InvalidInput
 from lifecycle.table import ACTIVE, EXIT_NOTICE, RECTIFYING
-from workflows import admittance, residency_rules, rules
+from workflows import admittance, inputs, residency_rules, rules
 from workflows.attachments import Attachment, check_count
 from workflows.commands import TenancyCommand
 from workflows.core import Step, Work
@@ -49,6 +49,20 @@ class RequestVoluntaryExit(TenancyCommand):
     """The firm asks in writing to leave on ``leave_on`` (its reasons in ``reason``)."""
 
     leave_on: date
+
+
+#: The longest reasons a voluntary exit request gives, in characters (the portal's form
+#: says the same).
+MAX_EXIT_REASON_CHARS = 2000
+
+
+def check_exit_reason(reason: str | None) -> str | None:
+    """The reasons of a voluntary exit request: at most :data:`MAX_EXIT_REASON_CHARS`
+    characters of free text (every entry point: the handler checks them, the portal before
+    it asks to confirm)."""
+    if reason is None:
+        return None
+    return inputs.check_text("reason", reason, limit=MAX_EXIT_REASON_CHARS)
 
 
 def _in_time(
@@ -119,6 +133,7 @@ def earliest_leave_on(w: Work, space_id: int) -> date:
 
 
 def request_voluntary_exit(w: Work, cmd: RequestVoluntaryExit) -> Step:
+    check_exit_reason(cmd.reason)
     tenancy = w.load_for(cmd, REQUEST_EXIT, (ACTIVE,))
     rb = rules.for_tenancy(w, tenancy)
     period = rb.periods.voluntary_notice

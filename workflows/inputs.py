@@ -64,8 +64,18 @@ def check_optional_name(field: str, value: str | None) -> str | None:
     return None if value is None else check_name(field, value)
 
 
+#: Characters that reorder how the text around them is shown (bidirectional controls): with
+#: U+202E a text can read other than what it says.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+#: The control characters a free text may hold: tab and line breaks.
+TEXT_CONTROLS = frozenset("\t\n\r")
+
+
 def check_text(field: str, value: str, *, limit: int = MAX_TEXT_CHARS) -> str:
-    """A free text (facts, grounds, a plan): at most ``limit`` characters, no NUL."""
+    """A free text (facts, grounds, a plan, a description): at most ``limit`` characters, no
+    NUL, no control character but tab and line breaks, no bidirectional control."""
     if len(value) > limit:
         raise InvalidInput(
             field,
@@ -74,11 +84,24 @@ def check_text(field: str, value: str, *, limit: int = MAX_TEXT_CHARS) -> str:
         )
     if "\x00" in value:
         raise InvalidInput(field, "不得含 NUL 字符 / must not contain a NUL character")
+    for ch in value:
+        if ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cc" and ch not in TEXT_CONTROLS):
+            raise InvalidInput(
+                field,
+                "不得含控制字符（可以换行） / must not contain control characters "
+                "(line breaks are fine)",
+                f"U+{ord(ch):04X}",
+            )
     return value
 
 
+#: An amount is kept to the fen: ``1e3`` is stored and shown as ``1000.00``, not ``1E+3``.
+CENT = Decimal("0.01")
+
+
 def check_amount(field: str, value: object) -> Decimal:
-    """An amount in 元: a finite number, >= 0, at most 2 decimals, at most MAX_AMOUNT_YUAN."""
+    """An amount in 元: a finite number, >= 0, at most 2 decimals, at most MAX_AMOUNT_YUAN;
+    returned as written plainly with its 2 decimals (``1e3`` → ``1000.00``)."""
     try:
         amount = Decimal(str(value).strip()) if not isinstance(value, bool) else None
     except InvalidOperation:
@@ -91,9 +114,9 @@ def check_amount(field: str, value: object) -> Decimal:
         raise InvalidInput(
             field, f"不得超过 {MAX_AMOUNT_YUAN:,} 元 / at most {MAX_AMOUNT_YUAN:,} yuan", value
         )
-    if amount != amount.quantize(Decimal("0.01")):
+    if amount != amount.quantize(CENT):
         raise InvalidInput(field, "最多两位小数 / at most 2 decimals (fen)", value)
-    return amount
+    return amount.copy_abs().quantize(CENT)  # -0 is 0.00
 
 
 def check_area(field: str, value: float) -> float:

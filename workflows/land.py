@@ -70,11 +70,20 @@ def parcel_values(
     derived = round(values["floor_area_m2"] / values["land_area_m2"], 2)
     ratio = given.get("plot_ratio")
     if ratio is None:
+        if not 0 < derived <= MAX_PLOT_RATIO:  # the bound a given ratio has
+            floor, land = f"{values['floor_area_m2']:,.2f}", f"{values['land_area_m2']:,.2f}"
+            raise InvalidInput(
+                "floor_area_m2",
+                f"建筑面积 {floor} m² ÷ 用地面积 {land} m² 得出容积率 {derived:,.2f}，须大于 0 "
+                f"且不超过 {MAX_PLOT_RATIO:g} / floor area {floor} m² over land area {land} m² "
+                f"gives a plot ratio of {derived:,.2f}; it must be above 0 and at most "
+                f"{MAX_PLOT_RATIO:g}",
+            )
         values["plot_ratio"] = derived
     else:
         if not 0 < float(ratio) <= MAX_PLOT_RATIO:
             raise InvalidInput(
-                "plot_ratio", f"须大于 0 且不超过 {MAX_PLOT_RATIO} / out of range", ratio
+                "plot_ratio", f"须大于 0 且不超过 {MAX_PLOT_RATIO:g} / out of range", ratio
             )
         if abs(float(ratio) - derived) > 0.05 * derived + 0.01:
             raise InvalidInput(

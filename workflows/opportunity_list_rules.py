@@ -13,7 +13,7 @@ from datetime import date, datetime
 from db.effects import Ref, Rows
 from lifecycle import opportunities as opp
 from lifecycle.errors import Conflict, InvalidInput
-from workflows.opportunity_rules import Chains, Head, Party, Row, next_seq, notice
+from workflows.opportunity_rules import Chains, Head, Party, Row, check_text, next_seq, notice
 
 
 # ---- numbered lists ---------------------------------------------------------------------------
@@ -28,7 +28,7 @@ def create_list(
         raise Conflict(
             f"第{n}期清单已存在 / list {n} exists already", subject="opportunity_list", number=n
         )
-    text = opp.check_text("list_title", title)
+    text = check_text("list_title", title)
     chains = Chains(actor, now)
     chains.start(
         "list",
@@ -258,7 +258,7 @@ def introduce(
             subject="introduction",
             id=existing["id"],
         )
-    text = opp.check_text("note", note, optional=True)
+    text = check_text("note", note, optional=True)
     chains = Chains(actor, now)
     ref = chains.start(
         "introduction",
@@ -296,7 +296,7 @@ def record_outcome(
         )
     if outcome == intro["outcome"]:
         raise InvalidInput("outcome", "与现有结果相同 / the same as recorded", outcome)
-    text = opp.check_text("note", note, optional=True)
+    text = check_text("note", note, optional=True)
     chains = Chains(actor, now)
     chains.step(
         "introduction",

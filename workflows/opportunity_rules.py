@@ -19,6 +19,7 @@ from db.repositories import FirmRow
 from lifecycle import opportunities as opp
 from lifecycle.audit import GENESIS
 from lifecycle.errors import InvalidInput
+from workflows import inputs
 from workflows.attachments import MAX_ENTRY_FILES, check_count
 
 Row = dict[str, Any]
@@ -222,6 +223,25 @@ NEW_ENTRY: Row = {
 }
 
 
+#: The texts of an entry or a list that are one line: held to the rules of a name (no control
+#: character, line break or emoji), as a firm's or a person's name is — they are shown on the
+#: public list, where a right-to-left override (U+202E) would disguise them.
+ONE_LINE = frozenset({"title", "contact_name", "list_title"})
+
+
+def check_text(name: str, value: str | None, *, optional: bool = False) -> str | None:
+    """An entry's or a list's text: its length (:data:`lifecycle.opportunities.LIMITS`), then
+    its characters — a one-line text as a name (:func:`workflows.inputs.check_name`), a longer
+    one as a free text (:func:`workflows.inputs.check_text`: line breaks kept)."""
+    text = opp.check_text(name, value, optional=optional)
+    if text is None:
+        return None
+    limit = opp.LIMITS[name][1]
+    if name in ONE_LINE:
+        return inputs.check_name(name, text, limit=limit)
+    return inputs.check_text(name, text, limit=limit)
+
+
 def checked_fields(given: Mapping[str, Any], industries: Mapping[str, str], today: date) -> Row:
     """The given entry fields, each checked (a field left out is not in the result)."""
     out: Row = {}
@@ -239,7 +259,7 @@ def checked_fields(given: Mapping[str, Any], industries: Mapping[str, str], toda
                 raise InvalidInput(name, "须为日期 / must be a date", value)
             out[name] = opp.check_valid_until(value, today)
         else:
-            out[name] = opp.check_text(name, value)
+            out[name] = check_text(name, value)
     return out
 
 
@@ -384,7 +404,7 @@ def review_entry(
     context: Mapping[str, Any] | None = None
     if verdict == "return":
         opp.require_status("opportunity_entry", row["id"], row["status"], opp.RETURNABLE, "return")
-        reason = opp.check_text("reason", reason)
+        reason = check_text("reason", reason)
         context = {"reason": reason}
     else:
         opp.require_status(

@@ -10,6 +10,7 @@ reads that must start fast, in SQLAlchemy Core on a bare connection (``list``), 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Integer, Select, Table, bindparam
@@ -375,7 +376,8 @@ def benefits_of(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
     return [
         {
             "kind": b.kind,
-            "amount_yuan": str(b.amount_yuan),
+            # to the fen as recorded since; one recorded earlier as ``1E+3`` reads 1000.00
+            "amount_yuan": f"{Decimal(b.amount_yuan):.2f}",
             "granted_on": b.granted_on.isoformat(),
             "commitment_months": b.commitment_months,
         }

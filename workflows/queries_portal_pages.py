@@ -220,6 +220,7 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         "term_end": record.term_end,
         "expires_first": expires_first,
         "today": w.today,
+        "reason_max": answers.MAX_EXIT_REASON_CHARS,
         "may_request": tenancy.state == ACTIVE and not expires_first,
         "pending": (
             {"leave_on": (pending[0].data or {}).get("leave_on"), "at": pending[0].occurred_at}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from entrypoints.dates import EARLIEST_DATE, LATEST_DATE
+from entrypoints.decoding import decode_input
 from entrypoints.errors import exit_code
 from lifecycle.errors import InnospaceError, InvalidInput
 
@@ -248,31 +249,6 @@ def read_file(path: str, field: str) -> str:
     if len(raw) > MAX_INPUT_BYTES:
         raise InvalidInput(field, f"larger than the limit of {MAX_INPUT_BYTES:,} bytes", path)
     return decode_input(raw, field, path)
-
-
-def decode_input(raw: bytes, field: str, where: str) -> str:
-    """``raw`` as text: UTF-8 (a BOM dropped), UTF-16 with a BOM, else GB18030 (GBK's
-    superset); anything else is an InvalidInput naming ``field``."""
-    import codecs
-
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8) :]
-    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput(
-        field,
-        "须为 UTF-8（可带 BOM）或 GB18030/GBK 编码的文本 / must be UTF-8 (with or without a "
-        "BOM) or GB18030/GBK text",
-        where,
-    )
 
 
 #: The longest free text an option takes (facts, grounds, a plan, evidence), in characters.

@@ -293,11 +293,37 @@ def benefit_record(
             expected_version=version,
         )
     )
+    zh, en = _benefit_words(kind)
+    amount = _yuan(result["amount_yuan"])
     emit(
         result,
         as_json,
-        f"tenancy {tenancy}: benefit {kind} {result['amount_yuan']} yuan "
-        f"recorded (version {result['version']})",
+        f"入驻记录 {tenancy}：已登记优惠 {zh} {amount} 元（版本 {result['version']}） / "
+        f"tenancy {tenancy}: benefit {en} of {amount} yuan recorded "
+        f"(version {result['version']})",
+    )
+
+
+def _benefit_words(kind: object) -> tuple[str, str]:
+    """A benefit's kind as words, ``("免租", "rent free")`` (a kind without words as it is)."""
+    return vocabulary.words(vocabulary.BENEFITS, str(kind))
+
+
+def _yuan(value: object) -> str:
+    """An amount as a person reads it: ``1,000.00`` (never ``1E+3``)."""
+    from decimal import Decimal
+
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def _benefit_line(row: dict[str, Any]) -> str:
+    """``2024-01-01  免租  1,000.00 元  承诺入驻 3 个月 / rent free, 1,000.00 yuan, committed
+    for 3 months``."""
+    zh, en = _benefit_words(row["kind"])
+    amount, months = _yuan(row["amount_yuan"]), row["commitment_months"]
+    return (
+        f"{row['granted_on']}  {zh}  {amount} 元  承诺入驻 {months} 个月 / {en}, "
+        f"{amount} yuan, committed for {months} months"
     )
 
 
@@ -308,10 +334,5 @@ def benefit_list(tenancy: int, as_json: Json = False) -> None:
     emit(
         rows,
         as_json,
-        "\n".join(
-            f"{r['granted_on']}  {r['kind']:<15} {r['amount_yuan']:>12} yuan  "
-            f"commitment {r['commitment_months']} months"
-            for r in rows
-        )
-        or "(no benefits)",
+        "\n".join(_benefit_line(r) for r in rows) or "（尚无优惠记录） / (no benefits)",
     )

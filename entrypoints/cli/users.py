@@ -20,13 +20,13 @@ from entrypoints.cli.common import (
     Reason,
     Version,
     app,
-    decode_input,
     emit,
     get_app,
     parse_date,
     read_file,
 )
 from entrypoints.cli.wording import last_valid_day, local_time, step_line, valid_through
+from entrypoints.decoding import decode_input
 from entrypoints.lazy import lazy
 from lifecycle.errors import InvalidInput
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from entrypoints.http.deps import Ctx, CtxDep, app_of
 from entrypoints.http.files import Sha, file_response
 from entrypoints.http.routes_registry import SpacePath
-from entrypoints.http.sending import Text, Year, body_model, send
+from entrypoints.http.sending import NOT_INT, Text, Year, body_model, send
 from lifecycle.errors import InvalidInput, NotFound
 from workflows import attachments, queries_http
 from workflows import opportunity_commands as oc
@@ -65,7 +65,7 @@ class ArrangeBody(BaseModel):
     """清单条目，按顺序 / the draft list's entries in order."""
 
     model_config = ConfigDict(extra="forbid")
-    entry_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(max_length=200)
+    entry_ids: list[Annotated[int, NOT_INT, Field(ge=1, le=2**63 - 1)]] = Field(max_length=200)
 
 
 def _firm_of(ctx: Ctx) -> int | None:

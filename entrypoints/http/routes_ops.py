@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.http.deps import CtxDep
 from entrypoints.http.schemas import Count
-from entrypoints.http.sending import Day, Int64, LongText, Text, Year, send
+from entrypoints.http.sending import NOT_INT, Day, Flag, Int64, LongText, Text, Year, send
 from lifecycle.errors import InvalidInput, NotFound
 from workflows import commands as c
 from workflows import queries, queries_ops
@@ -29,7 +29,7 @@ class RetryBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     ids: Ids = []
-    all: bool = False
+    all: Flag = False
     reason: Text | None = None
 
 
@@ -54,7 +54,7 @@ class PreviewBody(BaseModel):
     name: Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9_]+$")]
     locale: Literal["zh-CN", "en"] = "zh-CN"
     audience: Literal["firm", "manager", "operators"] | None = None
-    sample: Annotated[int, Field(ge=1, le=100)] = 1
+    sample: Annotated[int, NOT_INT, Field(ge=1, le=100)] = 1
     part: Literal["subject", "text", "html"] | None = None
     source: LongText | None = None
 

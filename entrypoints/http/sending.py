@@ -12,7 +12,17 @@ from datetime import date
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
 from entrypoints.dates import EARLIEST_DATE, LATEST_DATE
 from entrypoints.http.deps import Ctx
@@ -27,9 +37,27 @@ TEXT_MAX = 20_000
 Text = Annotated[str, StringConstraints(max_length=TEXT_MAX, pattern=r"^[^\x00]*$")]
 #: A rulebook's or a template's source (the body limit bounds it too).
 LongText = Annotated[str, StringConstraints(max_length=500_000, pattern=r"^[^\x00]*$")]
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
-Year = Annotated[int, Field(ge=EARLIEST_DATE.year, le=LATEST_DATE.year)]
-Number = Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
+
+
+def _no_flag(kind: str, english: str) -> BeforeValidator:
+    """Refuses ``true``/``false`` where a number is asked for (pydantic's lax mode takes
+    ``true`` as 1): the error has pydantic's type, so it is said like pydantic's own."""
+
+    def refuse(value: object) -> object:
+        if isinstance(value, bool):
+            raise PydanticCustomError(kind, english)
+        return value
+
+    return BeforeValidator(refuse)
+
+
+NOT_INT = _no_flag("int_type", "Input should be a valid integer, not true or false")
+NOT_FLOAT = _no_flag("float_type", "Input should be a valid number, not true or false")
+Int64 = Annotated[int, NOT_INT, Field(ge=-(2**63), le=2**63 - 1)]
+Year = Annotated[int, NOT_INT, Field(ge=EARLIEST_DATE.year, le=LATEST_DATE.year)]
+Number = Annotated[float, NOT_FLOAT, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
+#: A yes/no field: JSON ``true`` or ``false`` only (not ``"yes"``, ``1`` or ``"on"``).
+Flag = Annotated[bool, Strict()]
 
 
 def _in_range(day: date) -> date:
@@ -51,7 +79,7 @@ def bounded(tp: Any, name: str = "") -> Any:
     if tp is str:
         return Text
     if tp is bool:
-        return bool
+        return Flag
     if tp is int:
         return Year if name in ("period", "year") else Int64
     if tp is float:

@@ -221,6 +221,7 @@ def _exit_request(
         raise InvalidInput(
             "leave_on", "请填写日期，如 2024-06-30 / a date such as 2024-06-30", raw
         ) from None
+    answers.check_exit_reason(reason)  # before asking to confirm: the handler's own rule
     if page.field("confirmed") != "1":
         if leave_on < ctx["earliest"]:
             raise InvalidInput(

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from entrypoints.decoding import decode_input
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
 from entrypoints.web.pages import Page, PageDep, describe
 from entrypoints.web.rendering import pick
@@ -73,8 +74,8 @@ def carried(page: Page) -> str:
 
 
 async def text_upload(page: Page, name: str) -> tuple[str, str]:
-    """The text of an uploaded file ``name`` (UTF-8), else the text the form carries; and
-    the file's name."""
+    """The text of an uploaded file ``name`` (read as the CLI reads a file: UTF-8, UTF-16
+    with a BOM, GB18030/GBK), else the text the form carries; and the file's name."""
     upload = page.upload(name)
     if upload is None:
         return carried(page), page.field("source")[:100] or "console"
@@ -84,11 +85,8 @@ async def text_upload(page: Page, name: str) -> tuple[str, str]:
         await upload.close()
     if len(raw) > MAX_UPLOAD:
         raise InvalidInput(name, "文件不得超过 1 MB / the file must be at most 1 MB")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput(name, "文件须为 UTF-8 文本 / the file must be UTF-8 text") from None
-    return text, (upload.filename or "upload")[:100]
+    filename = (upload.filename or "upload")[:100]
+    return decode_input(raw, name, filename), filename
 
 
 # ---- the hub -------------------------------------------------------------------------------

@@ -211,7 +211,7 @@ def test_a_firm_exited_for_fraud_is_refused_when_it_applies_again(cli: Cli, seed
         "--commitment-months",
         "24",
     )
-    assert "rent_free" in cli.ok("benefit", "list", str(t))
+    assert "免租  36,000.00 元  承诺入驻 24 个月 / rent free" in cli.ok("benefit", "list", str(t))
     cli.ok(
         "exit",
         "notice",
@@ -389,3 +389,32 @@ def test_bad_figures_scores_and_cycle_options_are_refused_and_nothing_is_stored(
         2, "rules", "simulate", cli.file("s.toml", STRICT), "--space", SPACE, "--period", "1999"
     )
     assert "still open until" in cli.refused(4, "review", "decide-cycle", SPACE, "--period", "2024")
+
+
+def test_an_amount_with_an_exponent_is_kept_to_the_fen_and_said_in_words(
+    cli: Cli, seed: Seed
+) -> None:
+    """``--amount 1e3``: stored as 1000.00 and shown as 1,000.00 元 beside 免租, never as
+    ``1E+3`` or the code ``rent_free`` alone."""
+    ((t, _uscc),) = seed.residents(1)
+    cli.at("2024-06-03T09:00+08:00")
+    recorded = cli.ok(
+        "benefit",
+        "record",
+        str(t),
+        "--kind",
+        "rent_free",
+        "--amount",
+        "1e3",
+        "--granted",
+        "2024-04-01",
+        "--commitment-months",
+        "3",
+    )
+    assert recorded.startswith(f"入驻记录 {t}：已登记优惠 免租 1,000.00 元（版本 ")
+    assert "rent free of 1,000.00 yuan recorded" in recorded
+    listed = cli.ok("benefit", "list", str(t))
+    assert "免租  1,000.00 元  承诺入驻 3 个月 / rent free, 1,000.00 yuan" in listed
+    assert "E+" not in recorded + listed and "rent_free" not in recorded + listed
+    [benefit] = cli.json("benefit", "list", str(t))
+    assert benefit["amount_yuan"] == "1000.00"

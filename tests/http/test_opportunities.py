@@ -365,3 +365,62 @@ def test_a_retried_upload_with_an_idempotency_key_acts_once(
     two = firm.post(url, files=files, headers={"Idempotency-Key": "upload-1"})
     assert two.status_code == 200 and two.headers.get("Idempotent-Replayed") == "true"
     assert two.json() == one.json() and counts(world) == before
+
+
+def test_an_entry_edit_takes_true_or_false_only(world: World, entries: dict[str, int]) -> None:
+    """``"yes"`` is no JSON boolean: refused naming the field, the entry unchanged."""
+    firm = world.client("firm")
+    url = f"/api/opportunity-entries/{entries['own']}"
+    for given in ("yes", 1):
+        refused = firm.patch(url, json={"contact_public": given})
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert error["field"] == "contact_public"
+        assert error["message"].startswith("须为 true 或 false")
+    assert firm.get(url).json()["contact_public"] is False
+    assert firm.patch(url, json={"contact_public": True}).status_code == 200
+
+
+def test_a_derived_plot_ratio_out_of_bounds_is_refused(world: World) -> None:
+    operator = world.client("operator")
+    refused = operator.post(
+        "/api/spaces/MC3/land",
+        json={
+            "parcel_code": "M13",
+            "land_use": "M0",
+            "land_area_m2": 0.01,
+            "floor_area_m2": 10_000_000,
+        },
+    )
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "floor_area_m2"
+    assert error["message"].startswith("建筑面积 10,000,000.00 m² ÷ 用地面积 0.01 m²")
+    assert operator.get("/api/spaces/MC3/land").json() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"contact_name": "\u202e李四"}, "不得含控制字符或换行"),
+        ({"title": "👍👍👍"}, "不得含表情符号"),
+        ({"description": "本企业寻求与三甲医院\u202e开展临床验证合作"}, "不得含控制字符"),
+    ],
+)
+def test_an_entry_text_that_could_disguise_itself_is_refused(
+    world: World, entries: dict[str, int], change: dict[str, str], words: str
+) -> None:
+    """On the public list a right-to-left override would turn the text around: refused on
+    submission and on an edit, naming the field, Chinese first."""
+    firm = world.client("firm")
+    (field,) = change
+    before = counts(world)
+    for refused in (
+        firm.post("/api/opportunity-entries", json=entry(**change)),
+        firm.patch(f"/api/opportunity-entries/{entries['own']}", json=change),
+    ):
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert error["field"] == field and error["message"].startswith(words), error
+    assert counts(world) == before
+    assert firm.get(f"/api/opportunity-entries/{entries['own']}").json()[field] == entry()[field]

@@ -237,3 +237,81 @@ def test_an_invalid_input_says_its_rule_in_chinese_first(world: World) -> None:
     assert error["message"].startswith("须为以下之一：applied、")
     assert error["message"].count("须为以下之一") == 1
     assert " / must be one of applied, " in error["message"]
+
+
+def _evaluating(world: World) -> int:
+    """The own tenancy screened: its reviewer may score it."""
+    t = world.own_tenancy
+    screened = world.client("operator").post(
+        f"/api/tenancies/{t}/actions/screen",
+        json={},
+        headers={"If-Match": f'"{world.version(t)}"'},
+    )
+    assert screened.status_code == 200, screened.text
+    return t
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "words"),
+    [
+        (
+            "/api/spaces/MC3/units",
+            {"code": "L9", "kind": "lab", "area_m2": True},
+            "area_m2",
+            "须为数字",
+        ),
+        (
+            "/api/spaces/MC3/land",
+            {"parcel_code": "M9", "land_use": "M0", "land_area_m2": True, "floor_area_m2": 100},
+            "land_area_m2",
+            "须为数字",
+        ),
+        (
+            "/api/opportunity-entries",
+            {"space": "MC3", "contact_public": "yes"},
+            "contact_public",
+            "须为 true 或 false",
+        ),
+        (
+            "/api/opportunity-entries",
+            {"space": "MC3", "contact_public": 1},
+            "contact_public",
+            "须为 true 或 false",
+        ),
+        ("/api/inbox/read", {"ids": [True]}, "ids[0]", "须为整数"),
+    ],
+)
+def test_a_yes_no_value_is_no_number_and_a_number_no_yes_no(
+    world: World, path: str, body: dict[str, object], field: str, words: str
+) -> None:
+    """pydantic's lax mode would take ``true`` as 1 and ``"yes"`` as true: refused, naming
+    the field, Chinese first."""
+    response = world.client("admin").post(path, json=body)
+    assert response.status_code == 422, response.text
+    [error] = [e for e in response.json()["errors"] if e["field"] == field]
+    assert error["message"].startswith(words) and " / " in error["message"], error
+
+
+def test_a_score_of_true_is_refused_and_whole_numbers_are_taken(world: World) -> None:
+    from entrypoints.demo_data import scores
+
+    t = _evaluating(world)
+    reviewer = world.client("reviewer")
+    given: dict[str, object] = dict(scores(0.8))
+    first = next(iter(given))
+    refused = reviewer.post(
+        f"/api/applications/{t}/scores",
+        json={"scores": {**given, first: True}},
+        headers={"If-Match": f'"{world.version(t)}"'},
+    )
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == f"scores.{first}"
+    assert error["message"].startswith("须为数字 / ")
+    assert reviewer.get(f"/api/applications/{t}/scores").json()["scores"] == []
+    taken = reviewer.post(
+        f"/api/applications/{t}/scores",
+        json={"scores": {k: int(v) for k, v in scores(0.8).items()}},
+        headers={"If-Match": f'"{world.version(t)}"'},
+    )
+    assert taken.status_code == 201, taken.text

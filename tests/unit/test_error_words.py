@@ -242,3 +242,11 @@ def test_a_guard_says_the_tenancy_the_trigger_and_the_rule_in_chinese_first() ->
     assert err.rule == rule
     own = GuardFailed(4, "decide", "已有结论 / decided already")
     assert own.message == "入驻记录 4 不能执行 decide：已有结论 / decided already"
+
+
+def test_a_refused_yes_no_is_quoted_as_json_writes_it() -> None:
+    """A figure of ``true`` where a number is asked for: ``(got true)``, never Python's
+    ``True``."""
+    err = InvalidInput("figures.revenue_yuan", "must be a number, not a yes/no value", True)
+    assert err.got == " (got true)"
+    assert "True" not in err.message

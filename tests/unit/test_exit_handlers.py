@@ -315,7 +315,14 @@ def test_a_rectification_is_extended_once_and_a_benefit_recorded(
         )
     )
     assert (recorded["trigger"], recorded["version"]) == ("record_benefit", 3)
+    assert recorded["amount_yuan"] == "20000.00"  # kept to the fen
     assert chained(db, t) == ["extend_rectification", "record_benefit"]
+    written = service.handle(
+        c.RecordBenefit(
+            tenancy_id=t, kind="subsidy", amount_yuan="1e3", granted_on=date(2025, 1, 2)
+        )
+    )
+    assert written["amount_yuan"] == "1000.00"  # never 1E+3
 
 
 @pytest.mark.parametrize(

@@ -263,6 +263,15 @@ def test_files_go_on_the_entrys_chain_until_it_may_no_longer_change(
         ({"contact_phone": "call me"}, "contact_phone"),
         ({"valid_until": TODAY}, "valid_until"),
         ({"valid_until": date(2030, 1, 1)}, "valid_until"),
+        # one-line texts follow the rules of a name; a free text keeps its line breaks only
+        ({"title": "\u202e寻求医院合作"}, "title"),
+        ({"title": "👍👍👍"}, "title"),
+        ({"title": "寻求\n医院合作"}, "title"),
+        ({"contact_name": "\u202e李四"}, "contact_name"),
+        ({"contact_name": "李四😀"}, "contact_name"),
+        ({"description": "本企业寻求与三甲医院开展\u202e临床验证合作"}, "description"),
+        ({"description": "本企业寻求与三甲医院开展\x1b[2J临床验证合作"}, "description"),
+        ({"sought": "医院\u2066临床合作"}, "sought"),
     ],
 )
 def test_bad_entries_are_refused_naming_the_field_and_nothing_is_written(
@@ -404,3 +413,45 @@ def test_land_parcels_are_checked_and_their_plot_ratio_derived(
     assert refused.value.field == "land_area_m2"
     edited = service.handle(EditParcel(parcel_code="WJ-2019-07", floor_area_m2=60000))
     assert edited["changes"] == {"floor_area_m2": [50000.0, 60000.0], "plot_ratio": [2.5, 3.0]}
+
+
+def test_a_derived_plot_ratio_has_the_bound_a_given_one_has(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """0.01 m² of land under 10,000,000 m² of floor: a ratio of a billion, refused naming the
+    areas; an edit that would derive one out of bounds likewise."""
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(
+            AddParcel(
+                space="MC3",
+                parcel_code="M13",
+                land_use="M0",
+                land_area_m2=0.01,
+                floor_area_m2=10_000_000,
+            )
+        )
+    assert refused.value.field == "floor_area_m2"
+    assert refused.value.message.startswith(
+        "floor_area_m2: 建筑面积 10,000,000.00 m² ÷ 用地面积 0.01 m² 得出容积率 "
+        "1,000,000,000.00，须大于 0 且不超过 20 / "
+    )
+    assert db.rows("land_parcels") == []
+    service.handle(
+        AddParcel(
+            space="MC3", parcel_code="M9", land_use="M0", land_area_m2=1000, floor_area_m2=20000
+        )
+    )
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(EditParcel(parcel_code="M9", land_area_m2=999))
+    assert refused.value.field == "floor_area_m2"
+    with pytest.raises(InvalidInput):  # rounds to a ratio of 0
+        service.handle(EditParcel(parcel_code="M9", land_area_m2=1_000_000, floor_area_m2=1))
+    assert [p["plot_ratio"] for p in db.rows("land_parcels")] == [20.0]
+
+
+def test_a_description_keeps_its_line_breaks(db: FakeDatabase, service: FakeService) -> None:
+    done = service.handle(
+        replace(NEED, description="第一段：寻求临床合作。\r\n第二段：\t周期六个月。")
+    )
+    entry = next(r for r in db.rows("opportunity_entries") if r["id"] == done["entry_id"])
+    assert entry["description"] == "第一段：寻求临床合作。\r\n第二段：\t周期六个月。"

@@ -367,6 +367,12 @@ def test_a_firms_defence_plan_and_request_to_leave_need_no_database(
             RequestVoluntaryExit(tenancy_id=third, leave_on=term_end + timedelta(days=1))
         )
     assert after_end.value.field == "leave_on" and "协议到期日" in after_end.value.rule
+    # reasons longer than the portal's form takes are refused whoever sends them
+    with pytest.raises(InvalidInput) as too_long:
+        service.handle(
+            RequestVoluntaryExit(tenancy_id=third, leave_on=earliest, reason="迁" * 2710)
+        )
+    assert too_long.value.field == "reason" and "不得超过 2,000 个字符" in too_long.value.rule
     assert chained(db, third) == []
     asked = service.handle(RequestVoluntaryExit(tenancy_id=third, leave_on=earliest, actor="企业"))
     assert (asked.trigger, asked.to_state) == (REQUEST_EXIT, ACTIVE)

@@ -273,12 +273,16 @@ def test_a_benefit_is_recorded_as_the_rulebook_allows() -> None:
     data = plain(e.events[0]["data"])
     assert data == {
         "kind": "rent_free",
-        "amount_yuan": "6000",
+        "amount_yuan": "6000.00",
         "granted_on": "2024-06-01",
         "commitment_months": 24,
     }
     (read,) = benefits.benefits_of([EventRow(5, benefits.TRIGGER, ACTIVE, data)])
-    assert (read.kind, str(read.amount_yuan), read.commitment_months) == ("rent_free", "6000", 24)
+    assert (read.kind, str(read.amount_yuan), read.commitment_months) == (
+        "rent_free",
+        "6000.00",
+        24,
+    )
 
     for kw in (
         {"granted_on": date(2025, 1, 3)},  # in the future
@@ -296,3 +300,13 @@ def test_a_benefit_is_recorded_as_the_rulebook_allows() -> None:
         with pytest.raises(InvalidInput):
             benefits.decide(refused, RB, commitment_months=0, actor="王", reason=None, **args)
         assert not refused.events
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("1e3", "1000.00"), ("1E+3", "1000.00"), ("6000", "6000.00"), ("-0", "0.00"), (12.5, "12.50")],
+)
+def test_an_amount_is_kept_plainly_to_the_fen(given: object, kept: str) -> None:
+    from workflows.inputs import check_amount
+
+    assert str(check_amount("amount_yuan", given)) == kept

@@ -635,3 +635,23 @@ def test_each_role_opens_only_its_pages(world: World) -> None:
             response = clients[role].get(url, follow_redirects=False)
             assert response.status_code == status, (url, role, response.status_code)
             assert response.headers["content-type"].startswith("text/html")
+
+
+def test_voluntary_exit_reasons_longer_than_the_form_takes_are_refused(world: World) -> None:
+    """The form's ``maxlength`` is the handler's limit: 2,710 characters sent past the
+    browser are refused naming the field, on asking and on confirming, nothing recorded."""
+    make_resident(world)
+    firm = signed_in(world, "firm")
+    page = firm.get(f"/portal/exit/{world.own_tenancy}")
+    assert 'maxlength="2000"' in page.text
+    today = clock_of(world).now().date()
+    leave_on = today.replace(year=today.year + 1).isoformat()
+    long = "迁" * 2710
+    for extra in ({}, {"confirmed": "1"}):
+        refused = firm.post(
+            f"/portal/exit/{world.own_tenancy}",
+            data={"leave_on": leave_on, "reason": long, **extra, **tokens_in(page.text)},
+        )
+        assert refused.status_code == 422, refused.text
+        assert "退出理由：不得超过 2,000 个字符" in refused.text
+    assert _events(world, "request_voluntary_exit") == []

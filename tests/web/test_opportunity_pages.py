@@ -153,6 +153,9 @@ def test_a_returned_entry_is_edited_and_resubmitted(world: World, firm: TestClie
         ("contact_name", "   ", "联系人：不能为空"),
         ("valid_until", "明天", "有效期至"),
         ("sought", "x" * 6000, "需求 / 可提供"),
+        ("contact_name", "\u202e李四", "联系人：不得含控制字符或换行"),
+        ("title", "👍👍👍", "名称：不得含表情符号"),
+        ("description", "本企业寻求与三甲医院\u202e开展临床验证合作", "内容简介：不得含控制字符"),
     ],
 )
 def test_bad_input_is_refused_in_chinese_with_nothing_written(

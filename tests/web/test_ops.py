@@ -554,3 +554,40 @@ def test_the_template_catalog_and_the_stored_rulebooks_export_to_excel(world: Wo
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:2] == ("版本", "名称")
     assert len(rows) >= 2  # the default rulebook, in force in both spaces
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("gb18030", b"")],
+)
+def test_a_rulebook_saved_by_notepad_on_chinese_windows_is_read_as_the_cli_reads_it(
+    world: World, encoding: str, bom: bytes
+) -> None:
+    """UTF-16 with its BOM or GB18030/GBK, as ``innospace rules check`` takes them: the
+    same text, checked; the Chinese of the rulebook read back intact."""
+    admin = signed_in(world, "admin")
+    checked = admin.post(
+        "/console/ops/rulebooks/check",
+        data={"csrf_token": csrf_of(admin)},
+        files={"file": ("strict.toml", bom + STRICT.encode(encoding), "application/toml")},
+    )
+    assert checked.status_code == 200, checked.text
+    assert "校验通过" in checked.text and "70–74" in checked.text
+    carried = re.search(r'name="carried" value="([^"]+)"', checked.text)
+    assert carried is not None
+    import base64
+
+    assert base64.b64decode(carried.group(1)).decode("utf-8") == STRICT
+
+
+def test_a_rulebook_in_no_encoding_the_cli_reads_is_refused_naming_the_file(
+    world: World,
+) -> None:
+    admin = signed_in(world, "admin")
+    refused = admin.post(
+        "/console/ops/rulebooks/check",
+        data={"csrf_token": csrf_of(admin)},
+        files={"file": ("bad.toml", b"\xff\xff\x81\x30", "application/toml")},
+    )
+    assert refused.status_code == 422, refused.text
+    assert "GB18030/GBK" in refused.text and "UTF-16" in refused.text
