@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from typing import Any
 
 from api_support import World
@@ -289,6 +290,15 @@ def test_signing_through_the_console_shows_the_agreement_and_the_occupancy(world
     assert "None" not in page and "True" not in page
     dashboard = operator.get("/console").text
     assert "100.00 m² / 300.00 m²" in dashboard and "33.3%" in dashboard
+    # a benefit's amount on the timeline as money, however it was typed
+    world.app.clock.set(datetime(2024, 4, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))  # type: ignore[attr-defined]
+    world.do(
+        c.RecordBenefit(
+            tenancy_id=t, kind="rent_free", amount_yuan="1e3", granted_on=date(2024, 4, 1)
+        )
+    )
+    timeline = signed_in(world, "operator").get(f"/console/tenancies/{t}").text
+    assert "金额（元）：1,000.00 元" in timeline and "1E+3" not in timeline
 
 
 def test_a_refusal_by_a_rule_is_said_whole_and_in_chinese(world: World) -> None:
