@@ -108,11 +108,12 @@ class Waiting:
 
 @dataclass(slots=True)
 class DigestCounts:
-    """Reviews still open past their deadline; deadlines pending today; dead messages."""
+    """Of a space: reviews still open past their deadline; deadlines pending today; dead
+    messages (about its tenancies, or about the space itself)."""
 
-    overdue_reviews: int
-    due_today: int
-    dead_messages: int
+    overdue_reviews: int = 0
+    due_today: int = 0
+    dead_messages: int = 0
 
 
 def _waiting(table: Table, *columns: Any, where: tuple[Any, ...], order: Any) -> Select[Any]:
@@ -153,16 +154,29 @@ _PUBLICITY_ENDED = _waiting(
 _FAILED = _waiting(
     _D, _D.c.due_on, _D.c.kind, _D.c.payload, where=(_D.c.status == "failed",), order=_D.c.due_at
 )
-_COUNT = select(func.count())
-_OVERDUE_REVIEWS = _COUNT.select_from(_R).where(
-    _R.c.status == "open", _R.c.due_on < bindparam("day")
+
+
+def _by_space(table: Table, *where: Any) -> Select[Any]:
+    """(space id, count) of the rows of ``table`` (rows of a tenancy) matching ``where``."""
+    return (
+        select(_T.c.space_id, func.count())
+        .select_from(table.join(_T, _T.c.id == table.c.tenancy_id))
+        .where(*where)
+        .group_by(_T.c.space_id)
+    )
+
+
+_OVERDUE_REVIEWS = _by_space(_R, _R.c.status == "open", _R.c.due_on < bindparam("day"))
+_DUE_TODAY = _by_space(_D, _D.c.status == "pending", _D.c.due_on == bindparam("day"))
+_PENDING_FROM = _by_space(_D, _D.c.status == "pending", _D.c.due_on >= bindparam("day"))
+#: A notice's space: its tenancy's, else its own (a space's digest); NULL: about no space.
+_NOTICE_SPACE = func.coalesce(_T.c.space_id, _O.c.space_id)
+_DEAD = (
+    select(_NOTICE_SPACE, func.count())
+    .select_from(_O.outerjoin(_T, _T.c.id == _O.c.tenancy_id))
+    .where(_O.c.status == "dead")
+    .group_by(_NOTICE_SPACE)
 )
-_DUE_TODAY = _COUNT.select_from(_D).where(_D.c.status == "pending", _D.c.due_on == bindparam("day"))
-_DEAD = _COUNT.select_from(_O).where(_O.c.status == "dead")
-_PENDING_FROM = _COUNT.select_from(_D).where(
-    _D.c.status == "pending", _D.c.due_on >= bindparam("day")
-)
-_SPACE_CODES = select(_S.c.code).order_by(_S.c.code)
 
 
 class Cohorts(Protocol):
@@ -182,9 +196,8 @@ class Cohorts(Protocol):
     def cases_overdue(self, kind: str, day: date) -> list[Waiting]: ...
     def publicity_ended(self) -> list[Waiting]: ...
     def deadlines_failed(self) -> list[Waiting]: ...
-    def digest_counts(self, day: date) -> DigestCounts: ...
-    def space_codes(self) -> list[str]: ...
-    def deadlines_pending_from(self, day: date) -> int: ...
+    def digest_counts(self, day: date) -> dict[int, DigestCounts]: ...
+    def deadlines_pending_from(self, day: date) -> dict[int, int]: ...
 
 
 class CoreCohorts(OnConnection):
@@ -288,18 +301,22 @@ class CoreCohorts(OnConnection):
             for t, firm, space, due_on, kind, payload in rows
         ]
 
-    def digest_counts(self, day: date) -> DigestCounts:
+    def digest_counts(self, day: date) -> dict[int, DigestCounts]:
+        """Each space's counts (by space id; a space with none is left out)."""
         conn, params = self.connection(), {"day": day}
-        return DigestCounts(
-            overdue_reviews=conn.execute(_OVERDUE_REVIEWS, params).scalar_one(),
-            due_today=conn.execute(_DUE_TODAY, params).scalar_one(),
-            dead_messages=conn.execute(_DEAD).scalar_one(),
-        )
+        out: dict[int, DigestCounts] = {}
+        for name, stmt in (
+            ("overdue_reviews", _OVERDUE_REVIEWS),
+            ("due_today", _DUE_TODAY),
+            ("dead_messages", _DEAD),
+        ):
+            for space_id, n in conn.execute(stmt, params):
+                if space_id is not None:  # a dead notice about no space is in no space's
+                    setattr(out.setdefault(space_id, DigestCounts()), name, int(n))
+        return out
 
-    def space_codes(self) -> list[str]:
-        """Every space's code, in the database's order of codes."""
-        return list(self.connection().execute(_SPACE_CODES).scalars())
-
-    def deadlines_pending_from(self, day: date) -> int:
-        """How many deadlines are pending with a due day on or after ``day``."""
-        return int(self.connection().execute(_PENDING_FROM, {"day": day}).scalar_one())
+    def deadlines_pending_from(self, day: date) -> dict[int, int]:
+        """How many deadlines of each space (by id) are pending with a due day on or after
+        ``day``; a space with none is left out."""
+        rows = self.connection().execute(_PENDING_FROM, {"day": day})
+        return {space_id: int(n) for space_id, n in rows}

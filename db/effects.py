@@ -292,13 +292,16 @@ def outbox_row(
     locale: str,
     context: Any,
     now: datetime,
+    space_id: int | None = None,
 ) -> dict[str, Any]:
-    """A pending outbox row, due ``now`` (a notice, or a webhook / robot delivery)."""
+    """A pending outbox row, due ``now`` (a notice, or a webhook / robot delivery).
+    ``space_id``: the space a notice about no tenancy is about (a space's digest)."""
     return {
         "dedupe_key": dedupe_key,
         "message": message,
         "tenancy_id": tenancy_id,
         "firm_id": firm_id,
+        "space_id": space_id,
         "audience": audience,
         "locale": locale,
         "context": context,

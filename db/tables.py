@@ -274,6 +274,9 @@ class OutboxMessage(SQLModel, table=True):
     # time, a firm reads its inbox), and every notice would pay a page write for it.
     tenancy_id: int | None = Field(default=None, foreign_key="tenancies.id")
     firm_id: int | None = Field(default=None, foreign_key="firms.id")
+    # The space a notice about no tenancy is about (a space's operators' digest); None for a
+    # notice about a tenancy (its space is the tenancy's) and for one about no space.
+    space_id: int | None = Field(default=None, foreign_key="spaces.id")
     audience: str = Field(default="firm", max_length=16)  # firm | manager | operators
     locale: str = Field(default="zh-CN", max_length=8)
     context: dict[str, Any] = _json()

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from typing import Any
 
 from lifecycle.audit import GENESIS, canonical_json
-from lifecycle.errors import KIND_WORDS, Conflict, InvalidInput
+from lifecycle.errors import KIND_WORDS, Conflict, Forbidden, InvalidInput
 
 NEED, SUPPLY = "need", "supply"
 KINDS: dict[str, tuple[str, str]] = {
@@ -173,6 +173,20 @@ _ACTIONS_ZH = {
     "publish": "发布",
     "introduce": "对接",
 }
+
+
+def outside_grant(number: int, count: int) -> Forbidden:
+    """The refusal to publish list 第``number``期 for an account not granted the spaces of
+    ``count`` of its entries: it was not shown them, so it cannot vouch for them, nor tell
+    their firms."""
+    return Forbidden(
+        f"第{number}期清单含有 {count} 条您无权查看的空间的条目，不能发布；请由获授权全部相关"
+        f"空间的账号发布 / list {number} holds {count} entries of spaces outside your grant: "
+        "only an account granted every space of its entries may publish it",
+        subject="opportunity_list",
+        number=number,
+        outside=count,
+    )
 
 
 def event_hash(

@@ -546,10 +546,11 @@ SPECS: tuple[MessageSpec, ...] = (
             "operators": _v(
                 "counts items",
                 {
+                    "space": {"code": "wj-med", "name": "成都医学城三医创新中心"},
                     "counts": {"pending_decisions": 3, "overdue_reviews": 2, "dead_messages": 1},
                     "items": [
                         {
-                            "title": "成都蓉医生物科技有限公司：陈述申辩期满待裁决",
+                            "title": "[wj-med] 成都蓉医生物科技有限公司：陈述申辩期满待裁决",
                             "tenancy_id": 42,
                             "due_on": "2026-11-27",
                         },
@@ -560,9 +561,16 @@ SPECS: tuple[MessageSpec, ...] = (
                         },
                     ],
                 },
+                # The audit checkpoint, in the digest's form: about no space.
+                {
+                    "counts": {},
+                    "items": [{"title": "审计检查点 / audit checkpoint 2026-11-26T08:30:00+08:00"}],
+                },
                 base=("sent_on",),
             )
         },
+        doc="a space's operators' daily digest: what waits for them there (one a space; the "
+        "audit checkpoint comes in its form, about no space)",
     ),
     MessageSpec(
         "opportunity_returned",

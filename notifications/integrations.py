@@ -10,7 +10,7 @@ notice, so they get its lease, retries with backoff, dead letters and operator r
   the event). A webhook gets every event once, whichever audiences it was told to (a review
   overdue goes to the firm, its manager and the operators: one webhook delivery); a robot
   gets the operators' notices (the ones e-mailed to ``operators_address``). The operators'
-  daily digest spans every space, so no space's robot receives it.
+  daily digests (one per space, about no tenancy) go to no robot.
 * **Delivery** (:class:`HttpChannel`) with httpx: bounded timeouts, redirects never followed,
   non-2xx a failure with its status recorded; a robot's HTTP 200 carrying ``errcode != 0`` is
   a failure too. A row is marked sent right after its response (fenced by its lease), so a

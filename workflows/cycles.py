@@ -1,4 +1,5 @@
-"""Review cycles per space, opened from the rulebook's calendar, and the operators' daily digest.
+"""Review cycles per space, opened from the rulebook's calendar, and each space's operators'
+daily digest.
 
 Opening a cycle is the single ``OpenReview`` handler applied to every eligible tenancy, so a
 tenancy opened by the cycle carries exactly what an operator's ``review open`` writes (state,
@@ -28,8 +29,9 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, cast
 
-from db.cohorts import Waiting
+from db.cohorts import DigestCounts, Waiting
 from db.effects import Rows
+from db.registry import SpaceRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import (
     AlreadyExists,
@@ -295,9 +297,13 @@ def open_due_cycles(
     return reports
 
 
-# ---- operators' daily digest -------------------------------------------------------------
-def digest_key(day: date) -> str:
-    return f"operator_digest:operators:{day.isoformat()}"
+# ---- operators' daily digests -------------------------------------------------------------
+# One a space a day, to that space's operators: what waits for them there. An account sees
+# the digests of its spaces only (``queries_ops``: a digest's outbox row names its space), so
+# an operator granted one space never reads another space's firms or decisions.
+def digest_key(space: str, day: date) -> str:
+    """The dedupe key of space ``space``'s (its code) digest for ``day``."""
+    return f"operator_digest:operators:{space}:{day.isoformat()}"
 
 
 def _item(title: str, tenancy_id: int | None, due_on: date | None) -> dict[str, Any]:
@@ -323,14 +329,19 @@ def digest_queued(w: Work, key: str) -> bool:
     return w.uow.queues.notice_queued(key)
 
 
-def operator_digest(key: str, locale: str, context: dict[str, Any], now: datetime) -> Rows:
-    """The outbox row of an ``operator_digest`` notice to the operators, keyed ``key``."""
+def operator_digest(
+    key: str, locale: str, context: dict[str, Any], now: datetime, *, space_id: int | None = None
+) -> Rows:
+    """The outbox row of an ``operator_digest`` notice to the operators, keyed ``key``: of
+    space ``space_id`` (None: about no space, such as the audit checkpoint, shown only to
+    an account that sees every space)."""
     rows = Rows()
     rows.insert(
         "outbox",
         dedupe_key=key,
         message="operator_digest",
         audience="operators",
+        space_id=space_id,
         locale=locale,
         context=context,
         next_attempt_at=now,
@@ -339,77 +350,117 @@ def operator_digest(key: str, locale: str, context: dict[str, Any], now: datetim
     return rows
 
 
-def queue_operator_digest(w: Work, key: str, locale: str, context: dict[str, Any]) -> None:
-    """Queue an ``operator_digest`` notice to the operators under dedupe key ``key``."""
-    w.apply_rows(operator_digest(key, locale, context, w.now))
+def queue_operator_digest(
+    w: Work, key: str, locale: str, context: dict[str, Any], *, space_id: int | None = None
+) -> None:
+    """Queue an ``operator_digest`` notice to the operators under dedupe key ``key`` (of
+    space ``space_id``, or about no space)."""
+    w.apply_rows(operator_digest(key, locale, context, w.now, space_id=space_id))
 
 
 def _who(row: Waiting) -> str:
     return f"[{row.space}] {row.firm}"
 
 
-def digest_content(w: Work, day: date) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """What needs an operator today: decisions waiting, overdue reviews, failed deadlines."""
+@dataclass
+class Digest:
+    """A space's digest for a day: its counts and items (``context`` is the notice's)."""
+
+    space: SpaceRow
+    counts: dict[str, int]
+    items: list[dict[str, Any]]
+
+    def context(self, day: date) -> dict[str, Any]:
+        return {
+            "sent_on": day.isoformat(),
+            "space": {"code": self.space.code, "name": self.space.name},
+            "counts": self.counts,
+            "items": self.items,
+        }
+
+
+def digest_content(w: Work, day: date) -> list[Digest]:
+    """What needs each space's operators today: decisions waiting, overdue reviews, failed
+    deadlines; one digest per space, by space id."""
     cohorts = w.uow.cohorts
-    items: list[dict[str, Any]] = []
+    waiting: dict[str, list[dict[str, Any]]] = {}
+
+    def add(row: Waiting, title: str) -> None:
+        waiting.setdefault(row.space, []).append(_item(title, row.tenancy_id, row.due_on))
+
     for row in cohorts.reviews_submitted():
-        title = f"{_who(row)}：{row.period}年度考核数据已报送，待评定"
-        items.append(_item(title, row.tenancy_id, row.due_on))
+        add(row, f"{_who(row)}：{row.period}年度考核数据已报送，待评定")
     for kind, title in _OVERDUE_CASES:
         for row in cohorts.cases_overdue(kind, day):
-            items.append(_item(f"{_who(row)}：{title}", row.tenancy_id, row.due_on))
+            add(row, f"{_who(row)}：{title}")
     for row in cohorts.publicity_ended():
-        title = f"{_who(row)}：公示期满，异议待裁决后确认准入"
-        items.append(_item(title, row.tenancy_id, row.due_on))
+        add(row, f"{_who(row)}：公示期满，异议待裁决后确认准入")
     for row in cohorts.deadlines_failed():
         error = str(row.payload.get("error", ""))[:200]
-        title = f"{_who(row)}：期限「{row.kind}」自动处理失败：{error}"
-        items.append(_item(title, row.tenancy_id, row.due_on))
+        add(row, f"{_who(row)}：期限「{row.kind}」自动处理失败：{error}")
     found = cohorts.digest_counts(day)
-    counts = {
-        "due_today": found.due_today,
-        "pending_decisions": len(items),
-        "overdue_reviews": found.overdue_reviews,
-        "dead_messages": found.dead_messages,
-    }
     unpublished = next_year_unpublished(w, day)
-    if unpublished is not None:
-        items.insert(0, unpublished)
-    return counts, items[:DIGEST_ITEMS_MAX]
+    digests: list[Digest] = []
+    for space in cohorts.spaces():
+        items = waiting.get(space.code, [])
+        of_space = found.get(space.id) or DigestCounts()
+        counts = {
+            "due_today": of_space.due_today,
+            "pending_decisions": len(items),
+            "overdue_reviews": of_space.overdue_reviews,
+            "dead_messages": of_space.dead_messages,
+        }
+        if unpublished is not None:
+            items = [unpublished(space), *items]
+        digests.append(Digest(space, counts, items[:DIGEST_ITEMS_MAX]))
+    return digests
 
 
-def next_year_unpublished(w: Work, day: date) -> dict[str, Any] | None:
-    """From 1 December: the warning that next year's holiday schedule is not published yet,
-    naming what it will block (January's review cycles, the deadlines already due in it)."""
+def next_year_unpublished(w: Work, day: date) -> Callable[[SpaceRow], dict[str, Any]] | None:
+    """From 1 December: the warning, for each space's digest, that next year's holiday
+    schedule is not published yet, naming what it will block there (January's review cycle,
+    the space's deadlines already due in it)."""
     year = day.year + 1
     if day.month != 12 or w.calendar.is_published(year):
         return None
-    spaces = w.uow.cohorts.space_codes()
-    computed = w.uow.cohorts.deadlines_pending_from(date(year, 1, 1))
-    cycles = f"（空间 {'、'.join(spaces)}）" if spaces else ""
-    title = (
-        f"{year} 年放假调休安排尚未录入：将阻断 {year} 年 1 月的年度考核周期{cycles}，"
-        f"以及已计入 {year} 年的 {computed} 个期限；请用 `innospace calendar import 文件 "
-        f"--complete` 录入全年安排，或录入后运行 `innospace calendar publish {year}` / "
-        f"the {year} holiday schedule is not published: it blocks January's review cycle and "
-        f"{computed} deadlines already computed into {year}"
-    )
-    return {"title": title, "due_on": date(year, 1, 1).isoformat()}
+    pending = w.uow.cohorts.deadlines_pending_from(date(year, 1, 1))
+
+    def warning(space: SpaceRow) -> dict[str, Any]:
+        computed = pending.get(space.id, 0)
+        title = (
+            f"{year} 年放假调休安排尚未录入：将阻断 {year} 年 1 月的年度考核周期（空间 "
+            f"{space.code}），以及本空间已计入 {year} 年的 {computed} 个期限；请用 "
+            f"`innospace calendar import 文件 --complete` 录入全年安排，或录入后运行 "
+            f"`innospace calendar publish {year}` / the {year} holiday schedule is not "
+            f"published: it blocks January's review cycle of {space.code} and the {computed} "
+            f"deadlines of the space already computed into {year}"
+        )
+        return {"title": title, "due_on": date(year, 1, 1).isoformat()}
+
+    return warning
 
 
 def send_digest(service: Service, day: date, *, locale: str = "zh-CN") -> dict[str, Any] | None:
-    """Queue the operators' digest for ``day`` once (dedupe key per day); None if already sent."""
+    """Queue each space's operators' digest for ``day`` once (dedupe key per space and day),
+    in one transaction; None if every space's was queued already."""
 
-    def send(w: Work) -> dict[str, Any] | None:
-        key = digest_key(day)
-        if digest_queued(w, key):
-            return None
-        counts, items = digest_content(w, day)
-        context = {"sent_on": day.isoformat(), "counts": counts, "items": items}
-        queue_operator_digest(w, key, locale, context)
-        return {"sent_on": day.isoformat(), "counts": counts, "items": len(items)}
+    def send(w: Work) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        for digest in digest_content(w, day):
+            key = digest_key(digest.space.code, day)
+            if digest_queued(w, key):
+                continue
+            context = digest.context(day)
+            queue_operator_digest(w, key, locale, context, space_id=digest.space.id)
+            sent.append(
+                {"space": digest.space.code, "counts": digest.counts, "items": len(digest.items)}
+            )
+        return sent
 
     try:
-        return service.run(send)  # type: ignore[no-any-return]
-    except AlreadyExists:  # a concurrent sender won the race: the day's digest exists
+        sent: list[dict[str, Any]] = service.run(send)
+    except AlreadyExists:  # a concurrent sender won the race: the day's digests exist
         return None
+    if not sent:
+        return None
+    return {"sent_on": day.isoformat(), "items": sum(d["items"] for d in sent), "digests": sent}

@@ -212,7 +212,9 @@ def arrange_list(w: Work, cmd: ArrangeList) -> dict[str, Any]:
 def publish_list(w: Work, cmd: PublishList) -> dict[str, Any]:
     draft = _draft(w, cmd.number)
     parties = {e["id"]: party_of(w, e) for e in draft.on_list}
-    rows, digest = decide_list.publish(draft, parties, actor=cmd.actor, now=w.now, today=w.today)
+    rows, digest = decide_list.publish(
+        draft, parties, spaces=cmd.as_spaces, actor=cmd.actor, now=w.now, today=w.today
+    )
     w.apply_rows(rows)
     number = draft.row["number"]
     log.info("list %s published by %s: %s", number, cmd.actor, digest)

@@ -3,6 +3,10 @@
 ``as_firm``: the firm of the firm account that sends the command (None: staff, the CLI). A
 firm account may submit and edit only its own firm's entries; the handler refuses the rest
 (another firm's entry is "not found", as the API never confirms it exists).
+
+``as_spaces``: the spaces granted to the account that sends the command (None: every space —
+an admin, the CLI). An account may publish only a list all of whose entries are of its
+spaces: it was not shown the others, so it cannot vouch for them.
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ class ArrangeList(Command):
 
 class PublishList(Command):
     number: int
+    as_spaces: frozenset[int] | None = None
 
 
 # ---- matching ---------------------------------------------------------------------------------

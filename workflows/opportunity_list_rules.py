@@ -6,7 +6,7 @@ went. The entries' own steps, the chains and the notices are :mod:`workflows.opp
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -174,11 +174,23 @@ def list_item(entry: Row, n: int, party: Party) -> Row:
 
 
 def publish(
-    draft: Draft, parties: Mapping[int, Party], *, actor: str, now: datetime, today: date
+    draft: Draft,
+    parties: Mapping[int, Party],
+    *,
+    spaces: Collection[int] | None,
+    actor: str,
+    now: datetime,
+    today: date,
 ) -> tuple[Rows, str]:
     """The list published and frozen: its content kept and hashed (the hash in the list's
-    event), its entries ``published``, each firm told."""
+    event), its entries ``published``, each firm told. ``spaces``: those granted to the
+    account that publishes (None: every space); a list holding an entry of another space is
+    refused (:func:`lifecycle.opportunities.outside_grant`)."""
     draft.require_draft("publish")
+    if spaces is not None:
+        outside = [e for e in draft.on_list if e["space_id"] not in spaces]
+        if outside:
+            raise opp.outside_grant(draft.row["number"], len(outside))
     if not draft.on_list:
         raise InvalidInput(
             "entries", "清单为空，不能发布 / the list has no entries: nothing to publish"

@@ -191,6 +191,7 @@ def notice(
             locale=firm.locale,
             context=json_column(ctx),
             now=now,
+            space_id=party.space["id"],
         ),
     )
 

@@ -11,9 +11,9 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import literal
+from sqlalchemy import exists, literal
 from sqlalchemy import select as core_select
-from sqlmodel import col, func, or_, select
+from sqlmodel import and_, col, func, or_, select
 
 from db.tables import InboxItem, MessageTemplate, OutboxMessage, Space, Tenancy
 from lifecycle import rulebook as rbook
@@ -85,8 +85,12 @@ def _inbox_items(
 ) -> Any:
     """The items of a firm's inbox (``firm_id``) or of the staff inbox (None): optionally one
     ``audience``, and narrowed to ``space_ids`` (an account granted those spaces: the
-    notices about a tenancy of one of them, and those about none, the operators' digest;
-    None: all)."""
+    notices about a tenancy of one of them and the digests of those spaces; a notice about
+    no space — the audit checkpoint, a digest queued when it spanned every space — only when
+    they are every space; None: all).
+
+    Read state is the item's, shared by everyone who sees it (as a tenancy's notice is by
+    its space's operators): a space's digest read by one of its operators is read for all."""
     stmt = select(InboxItem)
     if firm_id is not None:  # a firm's own: ``space_ids`` does not apply
         return stmt.where(InboxItem.firm_id == firm_id, InboxItem.audience == "firm")
@@ -95,13 +99,20 @@ def _inbox_items(
         stmt = stmt.where(InboxItem.audience == audience)
     if space_ids is None:
         return stmt
+    granted = sorted(space_ids)
+    every_space = ~exists().where(col(Space.id).not_in(granted))
     return (
         stmt.join(OutboxMessage, col(OutboxMessage.id) == col(InboxItem.outbox_id))
         .outerjoin(Tenancy, col(Tenancy.id) == col(OutboxMessage.tenancy_id))
         .where(
             or_(
-                col(OutboxMessage.tenancy_id).is_(None),
-                col(Tenancy.space_id).in_(sorted(space_ids)),
+                col(Tenancy.space_id).in_(granted),
+                col(OutboxMessage.space_id).in_(granted),
+                and_(
+                    col(OutboxMessage.tenancy_id).is_(None),
+                    col(OutboxMessage.space_id).is_(None),
+                    every_space,
+                ),
             )
         )
     )

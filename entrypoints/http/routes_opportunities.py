@@ -389,12 +389,15 @@ def arrange(ctx: CtxDep, number: Number, body: ArrangeBody) -> JSONResponse:
     "/opportunity-lists/{number}/publish",
     name="opportunity_list_publish",
     summary="发布清单 / publish a list",
-    description="发布即冻结，内容摘要记入审计链；空清单不能发布 / published and frozen, its "
-    "content hash in the audit chain; an empty list is refused (422).",
+    description="发布即冻结，内容摘要记入审计链；空清单不能发布；清单含有本账号无权查看的空间"
+    "的条目时不能发布 / published and frozen, its content hash in the audit chain; an empty "
+    "list is refused (422), and so is a list holding an entry of a space not granted to the "
+    "account (403).",
     response_model=dict[str, Any],
 )
 def publish(ctx: CtxDep, number: Number) -> JSONResponse:
-    return send(ctx, oc.PublishList(number=number, actor=ctx.actor), payload={"number": number})
+    command = oc.PublishList(number=number, as_spaces=ctx.space_filter(), actor=ctx.actor)
+    return send(ctx, command, payload={"number": number})
 
 
 @router.get(

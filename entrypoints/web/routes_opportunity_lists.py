@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 from entrypoints.http.deps import app_of
 from entrypoints.web.console_charts import PALETTE, bars
 from entrypoints.web.listing import XLSX
-from entrypoints.web.pages import Page, PageDep, confirm_page, language
+from entrypoints.web.pages import Page, PageDep, confirm_page, describe, language
 from entrypoints.web.rendering import environment
 from entrypoints.web.routes_opportunities import error_message
 from lifecycle import opportunities as opp
-from lifecycle.errors import InvalidInput
+from lifecycle.errors import Forbidden, InvalidInput
 from workflows import opportunity_commands as oc
 from workflows import opportunity_excel
 from workflows import queries_district as qd
@@ -96,6 +96,18 @@ def create(page: PageDep) -> Response:
     )
 
 
+def _unseen(page: Page, number: int) -> int:
+    """How many entries of the draft are of spaces not granted to the account (an admin put
+    them on): it is not shown them, and may not publish the list."""
+    spaces = page.principal.spaces
+    return len(page.query(qo.with_unseen, number=number, entry_ids=(), space_ids=spaces))
+
+
+def _not_yours(page: Page, number: int, unseen: int) -> str:
+    """Why the account may not publish the draft (the engine's refusal), or ""."""
+    return describe(opp.outside_grant(number, unseen), page.lang) if unseen else ""
+
+
 def _list_page(page: Page, number: int, *, error: str = "", status: int = 200) -> HTMLResponse:
     found = page.query(qo.list_detail, number=number, space_ids=page.principal.spaces)
     draft = found["status"] == opp.DRAFT
@@ -106,6 +118,7 @@ def _list_page(page: Page, number: int, *, error: str = "", status: int = 200) -
         draft=draft,
         groups=[] if draft else grouped(found["items"]),
         candidates=page.query(q.candidates, space_ids=page.principal.spaces) if draft else [],
+        not_yours=_not_yours(page, number, _unseen(page, number)) if draft else "",
         error=error,
     )
 
@@ -158,29 +171,19 @@ def arrange(page: PageDep, number: Number) -> Response:
 def publish(page: PageDep, number: Number) -> Response:
     here = f"/console/opportunity-lists/{number}"
     if page.field("confirmed") != "1":
-        spaces = page.principal.spaces
-        found = page.query(qo.list_detail, number=number, space_ids=spaces)
+        found = page.query(qo.list_detail, number=number, space_ids=page.principal.spaces)
+        unseen = _unseen(page, number)
+        if unseen:  # never offered: the engine would refuse it
+            return _list_page(page, number, error=_not_yours(page, number, unseen), status=403)
         firms = sorted({str(i["firm"]) for i in found["items"] if i.get("firm")})
-        # Entries of spaces the account is not granted (an admin put them on the draft): not
-        # shown to it, but published and their firms told all the same.
-        unseen = len(page.query(qo.with_unseen, number=number, entry_ids=(), space_ids=spaces))
-        total = len(found["items"]) + unseen
-        told_zh = firms + ([f"其他空间 {unseen} 条条目的企业"] if unseen else [])
-        told_en = firms + ([f"the firms of {unseen} other entries"] if unseen else [])
         return confirm_page(
             page,
             action=f"{here}/publish",
             title=(f"确认发布第{number}期", f"Confirm publishing list {number}"),
             what=[
                 (
-                    f"发布第{number}期「{found['title']}」，共 {total} 条"
-                    + (f"（其中 {unseen} 条属您无权查看的空间，由管理员编入）" if unseen else ""),
-                    f"Publish list {number} “{found['title']}”: {total} entries"
-                    + (
-                        f" ({unseen} of spaces not granted to you, put on by an admin)"
-                        if unseen
-                        else ""
-                    ),
+                    f"发布第{number}期「{found['title']}」，共 {len(found['items'])} 条",
+                    f"Publish list {number} “{found['title']}”: {len(found['items'])} entries",
                 ),
                 (
                     "发布后清单冻结，不能再修改；内容摘要（SHA-256）记入审计链",
@@ -193,16 +196,21 @@ def publish(page: PageDep, number: Number) -> Response:
                 ),
             ],
             notified=(
-                "、".join(told_zh) + "（站内消息及邮件）" if told_zh else "无",
-                ", ".join(told_en) + " (inbox and e-mail)" if told_en else "Nobody",
+                "、".join(firms) + "（站内消息及邮件）" if firms else "无",
+                ", ".join(firms) + " (inbox and e-mail)" if firms else "Nobody",
             ),
             fields={},
             back=here,
         )
+    command = oc.PublishList(
+        number=number, as_spaces=page.principal.spaces, actor=page.principal.actor
+    )
     try:
-        done = page.act(oc.PublishList(number=number, actor=page.principal.actor))
+        done = page.act(command)
     except InvalidInput as exc:
         return _list_page(page, number, error=error_message(page, exc), status=422)
+    except Forbidden as exc:  # an entry of another space was put on meanwhile
+        return _list_page(page, number, error=describe(exc, page.lang), status=403)
     digest = str(done["content_hash"])[:12]
     return page.redirect(
         here, (f"已发布并冻结，摘要 {digest}…", f"Published and frozen; hash {digest}…")

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from db.tables import ALL_TABLES
+from workflows import identity as i
 
 TABLES = ("opportunity_entries", "opportunity_lists", "opportunity_events", "outbox")
 
@@ -155,6 +156,8 @@ def test_the_district_publishes_and_the_public_sees_only_published_lists(
     assert arranged.status_code == 200, arranged.text
     assert anonymous.get("/api/public/opportunity-lists/5").status_code == 404  # a draft
     assert world.client("firm").get("/api/opportunity-lists/5").status_code == 404
+    # The district viewer granted every space publishes what the admin arranged.
+    world.do(i.GrantSpace(username="viewer", space_code="HX"))
     published = viewer.post("/api/opportunity-lists/5/publish")
     assert published.status_code == 200, published.text
 
@@ -236,6 +239,37 @@ def test_only_the_district_assembles_a_list_and_it_spans_every_space(
     arranged = admin.put("/api/opportunity-lists/1/entries", json={"entry_ids": both})
     assert arranged.status_code == 200, arranged.text
     assert [i["id"] for i in admin.get("/api/opportunity-lists/1").json()["items"]] == both
+
+
+def test_a_viewer_cannot_publish_a_list_holding_another_spaces_entry(
+    world: World, entries: dict[str, int]
+) -> None:
+    """The admin put HX's entry on the draft: the viewer granted MC3 only is not shown it, so
+    it cannot publish the list (HX's entry would go public and its firm be told on its
+    word); nothing is written. The admin can, and so can the viewer once granted HX."""
+    admin, viewer = world.client("admin"), world.client("viewer")
+    for e in entries.values():
+        assert admin.post(f"/api/opportunity-entries/{e}/accept", json={}).status_code == 200
+    created = viewer.post("/api/opportunity-lists", json={"title": "第6期", "number": 6})
+    assert created.status_code == 201, created.text
+    both = [entries["own"], entries["other"]]
+    arranged = admin.put("/api/opportunity-lists/6/entries", json={"entry_ids": both})
+    assert arranged.status_code == 200, arranged.text
+    shown = viewer.get("/api/opportunity-lists/6").json()["items"]
+    assert [i["id"] for i in shown] == [entries["own"]]
+    before = counts(world)
+    refused = viewer.post("/api/opportunity-lists/6/publish")
+    assert refused.status_code == 403, refused.text
+    detail = refused.json()["detail"]
+    assert detail.startswith("第6期清单含有 1 条您无权查看的空间的条目，不能发布")
+    assert "outside your grant" in detail
+    assert counts(world) == before
+    assert world.client().get("/api/public/opportunity-lists/6").status_code == 404
+    assert viewer.get("/api/opportunity-lists/6").json()["status"] == "draft"
+    world.do(i.GrantSpace(username="viewer", space_code="HX"))
+    published = viewer.post("/api/opportunity-lists/6/publish")
+    assert published.status_code == 200, published.text
+    assert published.json()["entries"] == 2
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 from api_support import START, World
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from db.tables import InboxItem, OutboxMessage
+from db.tables import Deadline, InboxItem, OutboxMessage, Space
+from workflows import identity
 
 
 def _notice(
-    world: World, *, tenancy_id: int | None, firm_id: int | None, audience: str, key: str
+    world: World,
+    *,
+    tenancy_id: int | None,
+    firm_id: int | None,
+    audience: str,
+    key: str,
+    space_id: int | None = None,
 ) -> int:
     """An inbox item (and the outbox row it came from), written directly."""
     with Session(world.app.engine) as session:
@@ -27,6 +34,7 @@ def _notice(
             message="exit_ruling",
             tenancy_id=tenancy_id,
             firm_id=firm_id,
+            space_id=space_id,
             audience=audience,
             status="sent",
             next_attempt_at=START,
@@ -55,12 +63,17 @@ def _firm_id(world: World, uscc: str) -> int:
     return int(next(f["id"] for f in firms if f["uscc"] == uscc))
 
 
+def _space_id(world: World, code: str) -> int:
+    with Session(world.app.engine) as session:
+        return int(session.exec(select(Space.id).where(Space.code == code)).one())  # type: ignore[arg-type]
+
+
 def test_the_staff_inbox_is_narrowed_to_the_operators_spaces(world: World) -> None:
     own = _notice(world, tenancy_id=world.own_tenancy, firm_id=None, audience="operators", key="a")
     other = _notice(
         world, tenancy_id=world.other_tenancy, firm_id=None, audience="operators", key="b"
     )
-    digest = _notice(world, tenancy_id=None, firm_id=None, audience="operators", key="c")
+    checkpoint = _notice(world, tenancy_id=None, firm_id=None, audience="operators", key="c")
     other_firm = _firm_id(world, world.other_firm)
     firms = _notice(
         world, tenancy_id=world.other_tenancy, firm_id=other_firm, audience="firm", key="d"
@@ -68,20 +81,49 @@ def test_the_staff_inbox_is_narrowed_to_the_operators_spaces(world: World) -> No
     operator, admin = world.client("operator"), world.client("admin")
 
     seen = operator.get("/api/inbox").json()
-    assert {i["id"] for i in seen["items"]} == {own, digest}
-    assert seen["unread"] == 2
-    assert "subject b" not in str(seen)
-    assert {i["id"] for i in admin.get("/api/inbox").json()["items"]} == {own, other, digest}
+    assert {i["id"] for i in seen["items"]} == {own}
+    assert seen["unread"] == 1
+    assert "subject b" not in str(seen) and "subject c" not in str(seen)
+    assert {i["id"] for i in admin.get("/api/inbox").json()["items"]} == {own, other, checkpoint}
 
-    # Marking read: another space's notice and a firm's notice are left as they are.
-    marked = operator.post("/api/inbox/read", json={"ids": [other, firms, own]})
+    # Marking read: another space's notice, one about no space and a firm's notice are left
+    # as they are.
+    marked = operator.post("/api/inbox/read", json={"ids": [other, checkpoint, firms, own]})
     assert marked.status_code == 200 and marked.json() == {"count": 1}
     assert admin.post("/api/inbox/read", json={"ids": [firms]}).json() == {"count": 0}
     unread = {i["id"] for i in admin.get("/api/inbox", params={"unread": True}).json()["items"]}
-    assert unread == {other, digest}
+    assert unread == {other, checkpoint}
     with Session(world.app.engine) as session:
         item = session.get(InboxItem, firms)
         assert item is not None and item.read_at is None
+
+
+def test_an_operator_reads_the_digests_of_its_spaces_only(world: World) -> None:
+    """The operators' digest is one per space: an operator granted MC3 sees MC3's (and can
+    mark it read), never HX's nor one about no space (the audit checkpoint, or a digest
+    queued when it spanned every space); the admin and an operator granted every space see
+    them all."""
+    mc3, hx = _space_id(world, "MC3"), _space_id(world, "HX")
+    mine = _notice(
+        world, tenancy_id=None, firm_id=None, audience="operators", key="d-mc3", space_id=mc3
+    )
+    theirs = _notice(
+        world, tenancy_id=None, firm_id=None, audience="operators", key="d-hx", space_id=hx
+    )
+    anywhere = _notice(world, tenancy_id=None, firm_id=None, audience="operators", key="d-all")
+    operator, admin = world.client("operator"), world.client("admin")
+    seen = operator.get("/api/inbox").json()
+    assert {i["id"] for i in seen["items"]} == {mine} and seen["unread"] == 1
+    assert "subject d-hx" not in str(seen) and "subject d-all" not in str(seen)
+    everything = {mine, theirs, anywhere}
+    assert {i["id"] for i in admin.get("/api/inbox").json()["items"]} == everything
+    marked = operator.post("/api/inbox/read", json={"ids": [theirs, anywhere]})
+    assert marked.json() == {"count": 0}
+    assert operator.post("/api/inbox/read", json={"ids": [mine]}).json() == {"count": 1}
+    unread = {i["id"] for i in admin.get("/api/inbox", params={"unread": True}).json()["items"]}
+    assert unread == {theirs, anywhere}
+    world.do(identity.GrantSpace(username="operator", space_code="HX"))  # now every space
+    assert {i["id"] for i in operator.get("/api/inbox").json()["items"]} == everything
 
 
 def _entry(world: World, *, accept: bool = False, **kw: Any) -> int:
@@ -170,3 +212,34 @@ def test_a_draft_list_shows_an_account_only_its_spaces_entries(world: World) -> 
         own,
         private,
     ]
+
+
+def test_the_daily_digests_reach_each_space_s_operators_only(world: World) -> None:
+    """The scheduler's digests, through the relay to the staff inbox: the operator granted
+    MC3 reads MC3's digest, not HX's (which names HX's firm and what waits there)."""
+    from workflows.cycles import send_digest
+
+    with Session(world.app.engine) as session:  # a failed deadline of HX's tenancy
+        session.add(
+            Deadline(
+                kind="mystery",
+                tenancy_id=world.other_tenancy,
+                due_on=START.date(),
+                due_at=START,
+                status="failed",
+                dedupe_key="mystery:hx",
+                payload={"error": "no action"},
+                created_at=START,
+            )
+        )
+        session.commit()
+    sent = send_digest(world.app.service, START.date())
+    assert sent is not None and [d["space"] for d in sent["digests"]] == ["MC3", "HX"]
+    world.app.relay().run_once()
+    everything = world.client("admin").get("/api/inbox").json()["items"]
+    digests = [i for i in everything if i["message"] == "operator_digest"]
+    assert len(digests) == 2 and any("他企业生物科技" in d["body"] for d in digests)
+    seen = world.client("operator").get("/api/inbox").json()["items"]
+    (mine,) = [i for i in seen if i["message"] == "operator_digest"]
+    assert "成都医学城三医创新中心" in mine["subject"]
+    assert "他企业生物科技" not in str(seen) and "海峡中小企业孵化园" not in str(seen)

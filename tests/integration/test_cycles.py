@@ -1,4 +1,5 @@
-"""Review cycles open per space on the rulebook's calendar; the operators get one digest a day.
+"""Review cycles open per space on the rulebook's calendar; each space's operators get one
+digest a day.
 
 A cycle must write, per tenancy, exactly what the single ``OpenReview`` command writes; skip
 what is not eligible and say so; survive a crash mid-chunk; and open late, from the data,
@@ -371,52 +372,95 @@ def test_the_digest_lists_what_waits_for_an_operator_once_a_day(
             figures=figures("steady", year=2024, rng=random.Random(2)),
         )
     )
+    # Another space, HX, with a tenancy whose deadline failed: its own digest's only item.
+    hx_id, hx_version = create_space(service, "HX")
+    (elsewhere,) = bulk_tenancies(
+        engine,
+        space_id=hx_id,
+        rulebook_version=hx_version,
+        n=1,
+        state="active",
+        term_start=date(2024, 1, 1),
+        term_end=date(2027, 1, 1),
+        seed=11,
+    )
     with engine.begin() as conn:
-        conn.execute(
-            insert(table(Deadline)).values(
-                kind="mystery",
-                tenancy_id=waiting,
-                due_on=date(2025, 1, 2),
-                status="failed",
-                due_at=clock.now(),
-                dedupe_key="mystery:x",
-                payload={"error": "no action"},
-                created_at=clock.now(),
+        for tenancy, key in ((waiting, "mystery:x"), (elsewhere, "mystery:hx")):
+            conn.execute(
+                insert(table(Deadline)).values(
+                    kind="mystery",
+                    tenancy_id=tenancy,
+                    due_on=date(2025, 1, 2),
+                    status="failed",
+                    due_at=clock.now(),
+                    dedupe_key=key,
+                    payload={"error": "no action"},
+                    created_at=clock.now(),
+                )
             )
-        )
     day = date(2025, 1, 20)
     sent = send_digest(service, day)
     assert sent == {
         "sent_on": "2025-01-20",
-        "items": 4,
-        "counts": {
-            "due_today": 0,
-            "pending_decisions": 4,
-            "overdue_reviews": 1,
-            "dead_messages": 0,
-        },
+        "items": 5,
+        "digests": [
+            {
+                "space": "MC3",
+                "items": 4,
+                "counts": {
+                    "due_today": 0,
+                    "pending_decisions": 4,
+                    "overdue_reviews": 1,
+                    "dead_messages": 0,
+                },
+            },
+            {
+                "space": "HX",
+                "items": 1,
+                "counts": {
+                    "due_today": 0,
+                    "pending_decisions": 1,
+                    "overdue_reviews": 0,
+                    "dead_messages": 0,
+                },
+            },
+        ],
     }
     assert send_digest(service, day) is None  # once a day
     with Session(engine) as s:
-        row = s.exec(select(OutboxMessage).where(OutboxMessage.message == "operator_digest")).one()
+        rows = s.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.message == "operator_digest")
+            .order_by(col(OutboxMessage.id))
+        ).all()
+    row, hx = rows
     titles = [i["title"] for i in row.context["items"]]
     assert "2024年度考核数据已报送，待评定" in titles[0] and "逾期未腾退" in titles[1]
     assert "异议待裁决" in titles[2]
     assert "mystery" in titles[3] and "no action" in titles[3]
+    assert all(t.startswith("[MC3] ") for t in titles)
     assert [i.get("tenancy_id") for i in row.context["items"]] == [
         submitted,
         overstaying,
         disputed,
         waiting,
     ]
-    assert (row.audience, row.tenancy_id, row.dedupe_key) == (
+    assert (row.audience, row.tenancy_id, row.space_id, row.dedupe_key) == (
         "operators",
         None,
-        "operator_digest:operators:2025-01-20",
+        space_id,
+        "operator_digest:operators:MC3:2025-01-20",
     )
+    assert row.context["space"] == {"code": "MC3", "name": "MC3 成都医学城三医创新中心"}
     rendered = Renderer().render("operator_digest", "zh-CN", row.context, audience="operators")
     assert "待评定" in rendered.text and "2025年1月20日" in rendered.subject
+    assert "MC3 成都医学城三医创新中心" in rendered.subject
     assert silent not in [i.get("tenancy_id") for i in row.context["items"]]
+    # HX's digest holds HX's tenancy only, and MC3's nothing of HX's.
+    assert (hx.space_id, hx.dedupe_key) == (hx_id, "operator_digest:operators:HX:2025-01-20")
+    assert [i.get("tenancy_id") for i in hx.context["items"]] == [elsewhere]
+    assert hx.context["items"][0]["title"].startswith("[HX] ")
+    assert elsewhere not in [i.get("tenancy_id") for i in row.context["items"]]
     assert send_digest(service, date(2025, 1, 21)) is not None
 
 
@@ -481,3 +525,26 @@ def test_a_chunk_whose_writing_is_refused_opens_again_a_tenancy_a_transaction(
         assert sorted(s.exec(select(Review.tenancy_id)).all()) == [ids[0], ids[2]]
         states = dict(s.exec(select(Tenancy.id, Tenancy.state)).all())
     assert [states[t] for t in ids] == ["under_review", "active", "under_review"]
+
+
+def test_each_digest_warns_of_an_unpublished_year_for_its_own_space(
+    service: Service, engine: Engine, space: tuple[int, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lifecycle.calendar import WorkCalendar
+
+    real = WorkCalendar.is_published
+    monkeypatch.setattr(
+        WorkCalendar, "is_published", lambda self, year: year != 2026 and real(self, year)
+    )
+    create_space(service, "HX")
+    sent = send_digest(service, date(2025, 12, 1))
+    assert sent is not None and [d["space"] for d in sent["digests"]] == ["MC3", "HX"]
+    with Session(engine) as s:
+        rows = s.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.message == "operator_digest")
+            .order_by(col(OutboxMessage.id))
+        ).all()
+    warnings = [r.context["items"][0]["title"] for r in rows]
+    assert "2026 年放假调休安排尚未录入" in warnings[0] and "（空间 MC3）" in warnings[0]
+    assert "HX" not in warnings[0] and "（空间 HX）" in warnings[1] and "MC3" not in warnings[1]

@@ -205,7 +205,13 @@ def test_refusals_write_nothing(service: Service, engine: Engine, firms: dict[st
     e = service.handle(need(fengji))["entry_id"]
     service.handle(AcceptEntry(entry_id=e))
     service.handle(ArrangeList(number=1, entry_ids=(e,)))
-    service.handle(PublishList(number=1))
+    # An account granted spaces other than MC3 may not publish a list holding MC3's entry.
+    before = counts(engine)
+    with pytest.raises(Forbidden, match="第1期清单含有 1 条您无权查看的空间的条目"):
+        service.handle(PublishList(number=1, as_spaces=frozenset({10**6})))
+    assert counts(engine) == before
+    mc3 = service.read(lambda w: w.uow.registry.space("MC3").id)
+    service.handle(PublishList(number=1, as_spaces=frozenset({mc3})))
     before = counts(engine)
     for command in (
         ArrangeList(number=1, entry_ids=()),

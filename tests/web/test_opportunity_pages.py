@@ -297,11 +297,23 @@ def test_an_operator_cannot_assemble_a_list_in_the_console(world: World, firm: T
             select(entries.c.id).where(entries.c.list_id.is_not(None)).order_by(entries.c.position)
         ).scalars()
         assert list(placed) == [own, other]
-    # Asked to publish, the viewer is told the whole count, HX's entry it cannot see included,
-    # and that HX's firm is told too, not "1 entry" and its own firm only.
+    # It may not publish a list holding HX's entry, which it cannot see: the list's page
+    # offers no publishing, asking is refused without a confirmation step, and a confirmed
+    # form is refused too, with nothing written.
+    refusal = "第1期清单含有 1 条您无权查看的空间的条目，不能发布"
+    before = counts(world)
+    assert refusal in shown and f'action="{page}/publish"' not in shown
     ask = post(viewer, f"{page}/publish", page, {})
-    assert "共 2 条（其中 1 条属您无权查看的空间，由管理员编入）" in ask.text
-    assert "其他空间 1 条条目的企业" in ask.text and "医疗器械临床验证服务" not in ask.text
+    assert ask.status_code == 403 and refusal in ask.text
+    assert 'name="confirmed"' not in ask.text and "医疗器械临床验证服务" not in ask.text
+    done = post(viewer, f"{page}/publish", page, {"confirmed": "1"})
+    assert done.status_code == 403 and refusal in done.text
+    assert counts(world) == before
+    # The admin may: asked, it is told the whole count and both firms.
+    asked = admin.get(page).text
+    assert f'action="{page}/publish"' in asked and refusal not in asked
+    ask = post(admin, f"{page}/publish", page, {})
+    assert "共 2 条" in ask.text and 'name="confirmed"' in ask.text
 
 
 def test_suggestions_and_introductions(world: World, firm: TestClient) -> None:
