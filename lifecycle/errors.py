@@ -383,6 +383,29 @@ class NotFound(InnospaceError):
         self.key = key
 
 
+def review_not_found(
+    period: int, *, tenancy_id: int | None = None, space: str | None = None
+) -> NotFound:
+    """No review of ``period`` for a tenancy (or in a space), said whole in Chinese first."""
+    if tenancy_id is not None:
+        return NotFound(
+            "review",
+            f"{period} of tenancy {tenancy_id}",
+            zh=f"未找到入驻记录 {tenancy_id} 的 {period} 年度考核",
+        )
+    return NotFound(
+        "review", f"{period} in space {space}", zh=f"未找到空间 {space} 的 {period} 年度考核"
+    )
+
+
+def none_open(kind: str, tenancy_id: int) -> NotFound:
+    """The tenancy has no open ``kind`` (an exit case, a rectification)."""
+    words = KIND_WORDS.get(kind, kind)
+    return NotFound(
+        kind, f"open one of tenancy {tenancy_id}", zh=f"入驻记录 {tenancy_id} 没有进行中的{words}"
+    )
+
+
 class InvalidInput(InnospaceError):
     code = "invalid_input"
 

@@ -42,7 +42,7 @@ from db.tables import ALL_TABLES
 from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
-from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleTenancy
+from lifecycle.errors import Conflict, InvalidInput, NotFound, StaleTenancy, review_not_found
 from lifecycle.rulebook.trace import Trace
 from lifecycle.table import UNDER_REVIEW
 from workflows import reviews, rules, veto_facts
@@ -305,11 +305,7 @@ def decide_cycle_batch(
         rb = _Rulebooks().get(conn, space.rulebook_version)
         cohort = _Cohort.survey(conn, space.id, period, today, rb)
         if not cohort.members:
-            raise NotFound(
-                "review",
-                f"{period} in space {space.code}",
-                zh=f"未找到空间 {space.code} 的 {period} 年度考核",
-            )
+            raise review_not_found(period, space=space.code)
         if cohort.still_open:
             dues = [d for _, d in cohort.still_open if d is not None]
             until = f" until {max(dues).isoformat()}" if dues else ""

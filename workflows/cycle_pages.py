@@ -26,7 +26,7 @@ from typing import Any
 
 from db.effects import TenancyRow
 from db.pages import CycleJobRow
-from lifecycle.errors import Conflict, InnospaceError, InvalidInput, NotFound
+from lifecycle.errors import Conflict, InnospaceError, InvalidInput, NotFound, review_not_found
 from lifecycle.table import UNDER_REVIEW
 from workflows import decisions, operations, page_rules, reviews
 from workflows.commands import Command, DecideCycle, TenancyCommand
@@ -242,11 +242,7 @@ def review_still_open(w: Work, tenancy_id: int, period: int, closed: str) -> Ten
     tenancy = w.tenancy(tenancy_id, lock=False)
     review = w.uow.reviews.get(tenancy_id, period)
     if review is None:
-        raise NotFound(
-            "review",
-            f"{period} of tenancy {tenancy_id}",
-            zh=f"未找到入驻记录 {tenancy_id} 的 {period} 年度考核",
-        )
+        raise review_not_found(period, tenancy_id=tenancy_id)
     if review.status == "decided" or tenancy.state != UNDER_REVIEW:
         raise Conflict(closed, tenancy_id=tenancy_id, period=period)
     return tenancy

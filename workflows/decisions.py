@@ -20,7 +20,7 @@ from typing import Any
 from db.effects import TenancyRow
 from db.repositories import ReviewRow
 from lifecycle import rulebook as rbook
-from lifecycle.errors import Conflict, InvalidInput, NotFound
+from lifecycle.errors import Conflict, InvalidInput, review_not_found
 from lifecycle.rulebook.trace import Trace
 from lifecycle.table import RESIDENT_STATES
 from workflows import residency, reviews, rules
@@ -182,11 +182,7 @@ def decide_cycle(
     rb = rules.for_space(w, space)
     members = cohort(w, space.id, period, lock=True)
     if not members:
-        raise NotFound(
-            "review",
-            f"{period} in space {space.code}",
-            zh=f"未找到空间 {space.code} 的 {period} 年度考核",
-        )
+        raise review_not_found(period, space=space.code)
     still_open = [m for m in members if m.status == "open"]
     if still_open:
         last = max(m.review.due_on for m in still_open if m.review.due_on is not None)

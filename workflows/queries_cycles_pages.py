@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from db.tables import Firm, Review, Space, Tenancy
 from db.tables_cycles import CycleJob, FigureDraft
 from lifecycle import rulebook as rbook
-from lifecycle.errors import InnospaceError, NotFound
+from lifecycle.errors import InnospaceError, NotFound, review_not_found
 from lifecycle.table import UNDER_REVIEW
 from notifications.catalog import ADVERSE_OUTCOMES
 from workflows import decisions, forms, reviews, rules, vocabulary
@@ -224,11 +224,7 @@ def cycle_preview(w: Work, *, space: str, period: int) -> dict[str, Any]:
     rb = rules.for_space(w, found)
     members = decisions.cohort(w, found.id, period)
     if not members:
-        raise NotFound(
-            "review",
-            f"{period} in space {found.code}",
-            zh=f"未找到空间 {found.code} 的 {period} 年度考核",
-        )
+        raise review_not_found(period, space=found.code)
     still_open = [m for m in members if m.status == "open"]
     cohort_size = len([m for m in members if m.status in (*decisions.DECIDABLE, "decided")])
     out: dict[str, Any] = {
@@ -355,11 +351,7 @@ def figure_form(w: Work, *, tenancy_id: int, period: int) -> dict[str, Any]:
         select(Review).where(col(Review.tenancy_id) == tenancy_id, col(Review.period) == period)
     ).first()
     if review is None:
-        raise NotFound(
-            "review",
-            f"{period} of tenancy {tenancy_id}",
-            zh=f"未找到入驻记录 {tenancy_id} 的 {period} 年度考核",
-        )
+        raise review_not_found(period, tenancy_id=tenancy_id)
     space = w.session.get(Space, tenancy.space_id)
     firm = w.session.get(Firm, tenancy.firm_id)
     assert space is not None and firm is not None

@@ -12,7 +12,8 @@ from lifecycle.errors import (
     AlreadyExists,
     GuardFailed,
     InvalidInput,
-    NotFound,
+    none_open,
+    review_not_found,
 )
 from lifecycle.table import RECTIFYING, RESIDENT_STATES, UNDER_REVIEW
 from workflows import residency_rules, reviews, rules, veto_facts, windows
@@ -38,11 +39,7 @@ def find_review(w: Work, tenancy_id: int, period: int) -> ReviewRow | None:
 def review_of(w: Work, tenancy_id: int, period: int) -> ReviewRow:
     row = find_review(w, tenancy_id, period)
     if row is None:
-        raise NotFound(
-            "review",
-            f"{period} of tenancy {tenancy_id}",
-            zh=f"未找到入驻记录 {tenancy_id} 的 {period} 年度考核",
-        )
+        raise review_not_found(period, tenancy_id=tenancy_id)
     return row
 
 
@@ -119,11 +116,7 @@ def decide_review(w: Work, cmd: DecideReview) -> Step:
     tenancy = w.load(cmd, *([chosen] if chosen else OUTCOME_TRIGGER.values()))
     review, previous = w.uow.reviews.with_previous(tenancy.id, cmd.period)
     if review is None:
-        raise NotFound(
-            "review",
-            f"{cmd.period} of tenancy {tenancy.id}",
-            zh=f"未找到入驻记录 {tenancy.id} 的 {cmd.period} 年度考核",
-        )
+        raise review_not_found(cmd.period, tenancy_id=tenancy.id)
     if review.status == "decided":
         raise GuardFailed(tenancy.id, "decide_review", f"the {cmd.period} review is decided")
     if reviews.classify(review.status, tenancy.state, review.due_on, w.today) == "open":
@@ -176,11 +169,7 @@ def apply_decision(
 def _open_rectification(w: Work, tenancy_id: int) -> RectificationRow:
     row = w.uow.cases.open_rectification(tenancy_id)
     if row is None:
-        raise NotFound(
-            "rectification",
-            f"open one of tenancy {tenancy_id}",
-            zh=f"入驻记录 {tenancy_id} 没有进行中的整改",
-        )
+        raise none_open("rectification", tenancy_id)
     return row
 
 

@@ -19,7 +19,7 @@ from typing import Any, Unpack
 
 from db.cases import EventRow, ViolationRow
 from db.effects import Effects, TenancyRow
-from lifecycle.errors import GuardFailed, InvalidInput, NotFound
+from lifecycle.errors import GuardFailed, InvalidInput, NotFound, none_open
 from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
 from workflows.commands import WaiveWindow
 from workflows.core import Step, Who, Work, acting
@@ -170,11 +170,7 @@ def _subject(
             raise refuse
         case = w.uow.cases.open_exit_case(tenancy.id)
         if case is None:
-            raise NotFound(
-                "exit case",
-                f"open one of tenancy {tenancy.id}",
-                zh=f"入驻记录 {tenancy.id} 没有进行中的退出案件",
-            )
+            raise none_open("exit case", tenancy.id)
         return case.id, case.objection_due_on
     if window == "cure":
         if tenancy.state not in RESIDENT_STATES:
@@ -197,11 +193,7 @@ def _subject(
         raise refuse
     rect = w.uow.cases.open_rectification(tenancy.id)
     if rect is None:
-        raise NotFound(
-            "rectification",
-            f"open one of tenancy {tenancy.id}",
-            zh=f"入驻记录 {tenancy.id} 没有进行中的整改",
-        )
+        raise none_open("rectification", tenancy.id)
     if window == "plan":
         if rect.plan:
             raise GuardFailed(
