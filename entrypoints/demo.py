@@ -414,13 +414,14 @@ class Demo:
             )
         elif fate == "defence_upheld" and waited > 250 and "served" not in done:
             done.add("served")
+            # A cure notice first: the exit notice follows when it runs out uncured (the sweep).
             self.do(
-                c.ServeExitNotice(
+                c.ReportViolation(
                     tenancy_id=t,
-                    grounds="change_of_use",
-                    actor="资产部",
+                    code="change_of_use",
                     facts="实验室被改作员工宿舍",
-                    proof_of_service="现场送达，法务签字",
+                    evidence="现场检查记录及照片",
+                    actor="物业",
                 )
             )
         elif fate == "arrears" and waited > 150 and "demanded" not in done:

@@ -183,7 +183,8 @@ def described(action: Action, state: str, rb: Rulebook | None = None) -> dict[st
     }
 
 
-#: The forced-exit grounds the review decides by itself, not reported as a violation.
+#: The forced-exit grounds the review decides by itself: neither reported as a violation
+#: nor served by hand.
 _DECIDED_BY_REVIEW = "review"
 
 
@@ -193,11 +194,7 @@ def with_rulebook(fields: tuple[FormField, ...], rb: Rulebook) -> tuple[FormFiel
     out = []
     for f in fields:
         if f.choices_from:
-            triggers = [
-                t
-                for t in rb.triggers.values()
-                if f.choices_from != "violations" or t.handling != _DECIDED_BY_REVIEW
-            ]
+            triggers = [t for t in rb.triggers.values() if t.handling != _DECIDED_BY_REVIEW]
             f = replace(f, choices=tuple((t.code, t.label_zh, t.label_en) for t in triggers))
         out.append(f)
     return tuple(out)

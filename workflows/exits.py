@@ -39,8 +39,8 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
     tenancy = w.load(cmd, "serve_exit_notice")
     exit_rules.check_service(cmd.facts, cmd.proof_of_service)
     rb = rules.active_in(w, tenancy.space_id)
-    violations = w.uow.cases.open_cure(tenancy.id, cmd.grounds)
-    curing = windows.curing(violations, w.today)
+    violations = w.uow.cases.uncured(tenancy.id, cmd.grounds)
+    curing = windows.curing([v for v in violations if v.status == "open"], w.today)
     return w.decide(
         tenancy,
         exit_rules.serve_exit_notice,

@@ -319,6 +319,17 @@ def test_a_veto_in_the_cycle_grades_d_and_a_second_d_forces_the_exit(
     with Session(engine) as s:
         case = s.exec(select(ExitCase).where(ExitCase.tenancy_id == ts[0])).one()
     assert (case.exit_type, case.grounds, case.status) == ("forced", "consecutive_d", "open")
+    # The reviews raise it; served by hand on a firm graded C and C it is refused.
+    with pytest.raises(InvalidInput) as refused:
+        park.do(
+            c.ServeExitNotice(
+                tenancy_id=ts[1],
+                grounds="consecutive_d",
+                facts="连续两年不合格",
+                proof_of_service="EMS",
+            )
+        )
+    assert refused.value.field == "grounds" and tenancy(engine, ts[1]).state == "active"
 
 
 # ---- admission -----------------------------------------------------------------------------

@@ -101,8 +101,8 @@ class Space:
         self.do(
             c.ServeExitNotice(
                 tenancy_id=ids["notice"],
-                grounds="arrears",
-                facts="欠缴租金三个月",
+                grounds="moved_out",
+                facts="注册地已迁出空间",
                 proof_of_service="EMS 1001",
             )
         )

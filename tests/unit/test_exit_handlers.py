@@ -60,10 +60,26 @@ def serve(service: FakeService, t: int, **kw: Any) -> Any:
     )
 
 
+def ran_out(db: FakeDatabase, t: int, code: str = "arrears", **changes: Any) -> int:
+    """A violation of ``code`` whose cure period (or payment demand) ended on 31 December
+    uncured: the record an exit notice on those grounds rests on."""
+    values = {
+        "tenancy_id": t,
+        "code": code,
+        "facts": "欠缴租金",
+        "cure_due_on": date(2024, 12, 31),
+        "status": "open",
+        "reported_at": NOW - timedelta(days=20),
+        **changes,
+    }
+    return int(db.add("violations", **values))
+
+
 def test_a_forced_exit_is_served_ruled_and_handed_over(
     db: FakeDatabase, service: FakeService
 ) -> None:
     t = resident(db)
+    ran_out(db, t)
     db.add(
         "audit_events",
         tenancy_id=t,
@@ -266,6 +282,25 @@ def test_a_violation_in_its_cure_period_holds_the_notice_until_waived(
     assert served.data["waivers"][0]["window"] == "cure"
     assert db.row("violations", violation["id"])["status"] == "escalated"
     assert chained(db, t) == ["report_violation", "waive_window", "serve_exit_notice"]
+
+
+def test_a_notice_rests_on_the_records_and_the_review_raises_its_own(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """Refused, writing nothing: arrears with no payment demand recorded, two consecutive D
+    grades and a failed rectification (the review's and the re-inspection's to raise). An
+    escalated violation whose demand ran out is grounds, as the sweep serves it."""
+    t = resident(db)
+    for grounds in ("arrears", "consecutive_d", "failed_rectification"):
+        with pytest.raises(InvalidInput) as refused:
+            serve(service, t, grounds=grounds)
+        assert refused.value.field == "grounds"
+    ran_out(db, t, code="change_of_use", status="cured")
+    with pytest.raises(InvalidInput):
+        serve(service, t, grounds="change_of_use")
+    assert chained(db, t) == [] and db.rows("exit_cases") == []
+    ran_out(db, t, status="escalated")
+    assert serve(service, t).to_state == EXIT_NOTICE
 
 
 def test_a_violation_of_an_unknown_code_names_the_code_and_the_codes_in_words(

@@ -632,3 +632,32 @@ def test_each_role_opens_only_its_pages(world: World) -> None:
             response = clients[role].get(url, follow_redirects=False)
             assert response.status_code == status, (url, role, response.status_code)
             assert response.headers["content-type"].startswith("text/html")
+
+
+def test_the_console_serves_no_notice_the_records_do_not_bear_out(world: World) -> None:
+    """Arrears with no payment demand recorded, industry misfit long before the term ends,
+    two D grades the reviews never gave: refused in words, naming the field, and the grounds
+    the review raises by itself are not offered at all."""
+    make_resident(world)
+    operator = signed_in(world, "operator")
+    url = f"/console/exits/serve/{world.own_tenancy}"
+    page = operator.get(url).text
+    assert 'value="arrears"' in page and 'value="consecutive_d"' not in page
+    assert 'value="failed_rectification"' not in page
+    for grounds, words in (
+        ("arrears", "须先登记违规"),
+        ("industry_misfit", "仅适用于租期届满"),
+        ("consecutive_d", "请选择规则中的退出事由"),
+    ):
+        form = {
+            "grounds": grounds,
+            "facts": "巡查记录",
+            "proof_of_service": "EMS 1",
+            **tokens_in(page),
+        }
+        ask = operator.post(url, data=form)
+        if ask.status_code == 200:  # the confirmation page: the refusal comes on confirming
+            ask = operator.post(url, data={**form, "confirmed": "1", **tokens_in(ask.text)})
+        assert ask.status_code == 422, (grounds, ask.status_code)
+        assert words in ask.text, grounds
+    assert _state(world) == "active" and _events(world, "serve_exit_notice") == []
