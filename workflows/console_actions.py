@@ -159,8 +159,9 @@ def _actions() -> tuple[Action, ...]:
 ACTIONS: tuple[Action, ...] = _actions()
 BY_TRIGGER: dict[str, Action] = {a.trigger: a for a in ACTIONS}
 #: Left to other pages: a review's figures are a form of their own (the portal, the cycle
-#: board's import).
-ELSEWHERE = frozenset({"submit_review"})
+#: board's import); a firm's request to leave is the portal's exit page (a letter on paper:
+#: `innospace exit request`).
+ELSEWHERE = frozenset({"submit_review", "request_voluntary_exit"})
 
 
 def allowed(state: str) -> list[Action]:

@@ -217,6 +217,58 @@ def objection_waiver(
 
 
 # ---- graduation, term end, voluntary exit ------------------------------------------------------
+#: The audit triggers that open an exit case: a firm's request to leave is answered by the
+#: first of them after it.
+CASE_OPENED_BY = ("begin_exit", "graduate", "serve_exit_notice", "fail_review", "fail_reinspection")
+
+
+def pending_request(events: Sequence[EventRow], request: str) -> EventRow | None:
+    """The firm's newest written request to leave (``request`` events among ``events``, in
+    chain order) that no exit case has followed yet."""
+    found: EventRow | None = None
+    for event in events:
+        if event.trigger == request:
+            found = event
+        elif event.trigger in CASE_OPENED_BY:
+            found = None
+    return found
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def exit_floor(
+    e: Effects,
+    rb: rbook.Rulebook,
+    calendar: WorkCalendar,
+    exit_type: str,
+    request: EventRow | None,
+) -> tuple[date | None, dict[str, Any]]:
+    """The day before which a term-expiry or voluntary exit cannot have the firm out, with
+    what the audit event records of it: the term's end (refused before the term ends within
+    ``periods.renewal_request``), or the day the firm asked to leave (refused without its
+    written request on record)."""
+    if exit_type == "term_expiry":
+        check_near_term_end(
+            e, rb, calendar, field="exit_type", value=exit_type, what="期满退出（term_expiry）"
+        )
+        return e.tenancy.term_end, {}
+    if exit_type != "voluntary":
+        return None, {}
+    if request is None:
+        raise InvalidInput(
+            "exit_type",
+            "自愿退出须有企业的书面退出申请在案（企业门户“申请退出”，或运营方登记其书面申请 "
+            "`exit request --leave-on DATE`），尚无待办理的申请 / a voluntary exit needs the "
+            "firm's written request on record (the portal's exit request, or its letter "
+            "recorded with `exit request --leave-on DATE`): none is pending",
+            exit_type,
+        )
+    leave_on = _day(request.data["leave_on"])
+    return leave_on, {"request_seq": request.seq, "leave_on": leave_on}
+
+
 def open_exit(
     e: Effects,
     rb: rbook.Rulebook,
@@ -225,13 +277,19 @@ def open_exit(
     trigger: str,
     exit_type: str,
     approved: bool,
+    request: EventRow | None = None,
     **who: Unpack[Who],
 ) -> StepResult:
-    """Move to vacating with an exit case, its vacate deadline and the firm's notice."""
+    """Move to vacating with an exit case, its vacate deadline and the firm's notice. The
+    vacate date is the vacate period on from today, and never before the term's end (term
+    expiry) or the day the firm asked to leave (voluntary: its pending ``request``)."""
     actor, reason = acting(who)
+    floor, asked = exit_floor(e, rb, calendar, exit_type, request)
     period = rbook.vacate_period(rb, exit_type, None)
     due = calendar.due_date(e.today, period)
-    data = {"exit_type": exit_type, "approved": approved, "vacate_due_on": due}
+    if floor is not None and due < floor:
+        due = floor
+    data = {"exit_type": exit_type, "approved": approved, "vacate_due_on": due, **asked}
     step = e.transition(trigger, actor=actor, reason=reason, data=data)
     case = e.insert(
         "exit_cases",

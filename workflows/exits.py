@@ -13,6 +13,7 @@ from db.cases import ExitCaseRow
 from db.effects import TenancyRow
 from lifecycle.errors import InvalidInput
 from workflows import benefits, exit_rules, rules, windows
+from workflows.answers import REQUEST_EXIT
 from workflows.commands import (
     BeginExit,
     ConfirmExit,
@@ -87,6 +88,11 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
         return rules.decide(
             w, tenancy, exit_rules.confirm_graduation, approved=cmd.approved, by=cmd
         )
+    requests = (
+        w.uow.cases.events(tenancy.id, (REQUEST_EXIT, *exit_rules.CASE_OPENED_BY))
+        if cmd.exit_type == "voluntary"
+        else []
+    )
     return rules.decide(
         w,
         tenancy,
@@ -94,6 +100,7 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
         trigger="begin_exit",
         exit_type=cmd.exit_type,
         approved=cmd.approved,
+        request=exit_rules.pending_request(requests, REQUEST_EXIT),
         by=cmd,
     )
 

@@ -302,6 +302,11 @@ def test_confirming_outside_the_objection_window_is_refused_by_the_table() -> No
 
 
 # ---- other exits ---------------------------------------------------------------------------------
+def request(leave_on: str, seq: int = 3) -> EventRow:
+    """The firm's written request to leave on ``leave_on``."""
+    return EventRow(seq, "request_voluntary_exit", ACTIVE, {"leave_on": leave_on})
+
+
 def test_a_voluntary_exit_moves_to_vacating_with_a_case_and_its_deadline() -> None:
     e = effects()
     step = exit_rules.open_exit(
@@ -311,6 +316,7 @@ def test_a_voluntary_exit_moves_to_vacating_with_a_case_and_its_deadline() -> No
         trigger="begin_exit",
         exit_type="voluntary",
         approved=False,
+        request=request("2025-01-06"),  # asked for in November, before the vacate period
         actor="王",
         reason="企业申请退出",
     )
@@ -327,6 +333,67 @@ def test_a_voluntary_exit_moves_to_vacating_with_a_case_and_its_deadline() -> No
     ref.id = 40
     assert keys(e.deadlines) == [f"vacate_due:{TID}:40"]
     assert [(n["message"], n["audience"]) for n in e.notices] == [("exit_confirmed", "firm")]
+    assert plain(e.events[0]["data"])["request_seq"] == 3
+
+
+def test_a_voluntary_exit_needs_the_firms_request_and_vacates_no_earlier_than_it_asked() -> None:
+    e = effects()
+    with pytest.raises(InvalidInput) as refused:
+        exit_rules.open_exit(
+            e, RB, CAL, trigger="begin_exit", exit_type="voluntary", approved=True, actor="王"
+        )
+    assert refused.value.field == "exit_type" and "书面退出申请" in refused.value.rule
+    assert "exit request --leave-on" in refused.value.rule and nothing_written(e)
+
+    e = effects()
+    exit_rules.open_exit(
+        e,
+        RB,
+        CAL,
+        trigger="begin_exit",
+        exit_type="voluntary",
+        approved=True,
+        request=request("2025-04-01"),
+        actor="王",
+    )
+    ((_, row),) = e.inserts
+    assert row["vacate_due_on"] == date(2025, 4, 1)  # not today + 30 days (5 February)
+    assert e.deadlines[0]["due_on"] == date(2025, 4, 1)
+    data = plain(e.events[0]["data"])
+    assert (data["vacate_due_on"], data["leave_on"]) == ("2025-04-01", "2025-04-01")
+
+
+def test_a_request_is_pending_until_an_exit_case_follows_it() -> None:
+    asked = request("2025-04-01", seq=3)
+    later = EventRow(4, "serve_exit_notice", ACTIVE, {})
+    again = request("2025-05-06", seq=6)
+    assert exit_rules.pending_request([], "request_voluntary_exit") is None
+    assert exit_rules.pending_request([asked], "request_voluntary_exit") is asked
+    assert exit_rules.pending_request([asked, later], "request_voluntary_exit") is None
+    assert exit_rules.pending_request([asked, later, again], "request_voluntary_exit") is again
+
+
+def test_a_term_expiry_exit_begins_only_as_the_term_ends_and_vacates_no_earlier() -> None:
+    """Not long before the term's end: within the rulebook's renewal_request period (2
+    months) of it, or after it; the vacate date is never before the term's end."""
+
+    def begin(e: Effects) -> None:
+        exit_rules.open_exit(
+            e, RB, CAL, trigger="begin_exit", exit_type="term_expiry", approved=True, actor="王"
+        )
+
+    e = effects(term_end=date(2025, 3, 21))
+    with pytest.raises(InvalidInput) as refused:
+        begin(e)
+    assert refused.value.field == "exit_type" and "2025-03-21" in refused.value.rule
+    assert "periods.renewal_request" in refused.value.rule and nothing_written(e)
+
+    e = effects(term_end=date(2025, 2, 20))
+    begin(e)
+    assert e.inserts[0][1]["vacate_due_on"] == date(2025, 2, 20)  # not 5 February
+    e = effects(term_end=date(2024, 12, 31))  # ended: the vacate period on from today
+    begin(e)
+    assert e.inserts[0][1]["vacate_due_on"] == VACATE_DUE
 
 
 def test_a_graduation_goes_on_publicity_first() -> None:
@@ -491,6 +558,7 @@ def test_an_exit_the_table_refuses_adds_no_case() -> None:
             trigger="begin_exit",
             exit_type="voluntary",
             approved=True,
+            request=request("2025-03-03"),
             actor="王",
             reason=None,
         )

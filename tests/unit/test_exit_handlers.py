@@ -178,7 +178,7 @@ def test_a_graduation_waits_for_its_publicity_then_begins_the_exit(
 def test_a_term_end_exit_is_escalated_when_vacating_is_overdue(
     db: FakeDatabase, service: FakeService
 ) -> None:
-    t = resident(db)
+    t = resident(db, term_end=date(2025, 1, 1))
     with pytest.raises(InvalidInput):
         service.handle(c.BeginExit(tenancy_id=t, exit_type="forced"))
     service.handle(c.BeginExit(tenancy_id=t, exit_type="term_expiry", reason="入驻期限届满"))
@@ -301,6 +301,34 @@ def test_a_notice_rests_on_the_records_and_the_review_raises_its_own(
     assert chained(db, t) == [] and db.rows("exit_cases") == []
     ran_out(db, t, status="escalated")
     assert serve(service, t).to_state == EXIT_NOTICE
+
+
+def test_a_voluntary_exit_begins_on_the_firms_request_and_not_before_its_day(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    from workflows.answers import RequestVoluntaryExit
+
+    t = resident(db, term_end=date(2027, 3, 31))
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(c.BeginExit(tenancy_id=t, exit_type="voluntary"))
+    assert refused.value.field == "exit_type" and chained(db, t) == []
+    service.handle(RequestVoluntaryExit(tenancy_id=t, leave_on=date(2025, 4, 1), actor="企业"))
+    step = service.handle(c.BeginExit(tenancy_id=t, exit_type="voluntary"))
+    assert step.data["vacate_due_on"] == date(2025, 4, 1)
+    (case,) = db.rows("exit_cases", tenancy_id=t)
+    assert case["vacate_due_on"] == date(2025, 4, 1)
+    assert pending(db, t) == [("vacate_due", date(2025, 4, 1))]
+
+
+def test_a_term_expiry_exit_is_not_begun_long_before_the_term_ends(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = resident(db, term_end=date(2025, 3, 21))
+    with pytest.raises(InvalidInput) as refused:
+        on(service, date(2024, 12, 31)).handle(c.BeginExit(tenancy_id=t, exit_type="term_expiry"))
+    assert refused.value.field == "exit_type" and chained(db, t) == []
+    step = on(service, date(2025, 1, 21)).handle(c.BeginExit(tenancy_id=t, exit_type="term_expiry"))
+    assert step.data["vacate_due_on"] == date(2025, 3, 21)
 
 
 def test_a_violation_of_an_unknown_code_names_the_code_and_the_codes_in_words(

@@ -661,3 +661,16 @@ def test_the_console_serves_no_notice_the_records_do_not_bear_out(world: World) 
         assert ask.status_code == 422, (grounds, ask.status_code)
         assert words in ask.text, grounds
     assert _state(world) == "active" and _events(world, "serve_exit_notice") == []
+
+
+def test_the_console_begins_no_voluntary_exit_the_firm_did_not_ask_for(world: World) -> None:
+    make_resident(world)
+    operator = signed_in(world, "operator")
+    url = f"/console/exits/begin/{world.own_tenancy}"
+    listing = operator.get("/console/exits").text
+    form = {"exit_type": "voluntary", "approved": "yes", **tokens_in(listing)}
+    ask = operator.post(url, data=form)
+    if ask.status_code == 200:
+        ask = operator.post(url, data={**form, "confirmed": "1", **tokens_in(ask.text)})
+    assert ask.status_code == 422 and "书面退出申请" in ask.text
+    assert _state(world) == "active" and _events(world, "begin_exit") == []
