@@ -112,6 +112,16 @@ _CURING = select(*(_V.c[n] for n in VIOLATION_COLUMNS)).where(
 )
 _CURING_ALL = _CURING.order_by(_V.c.id)
 _CURING_OF_CODE = _CURING.where(_V.c.code == bindparam("code")).order_by(_V.c.id)
+_UNCURED_OF_CODE = (
+    select(*(_V.c[n] for n in VIOLATION_COLUMNS))
+    .where(
+        _V.c.tenancy_id == bindparam("tenancy_id"),
+        _V.c.code == bindparam("code"),
+        _V.c.status != "cured",
+        _V.c.cure_due_on.is_not(None),
+    )
+    .order_by(_V.c.id)
+)
 _EVENTS = (
     select(*(_E.c[n] for n in EVENT_COLUMNS))
     .where(
@@ -150,6 +160,13 @@ def open_cure(conn: Connection, tenancy_id: int, code: str | None = None) -> lis
     return [ViolationRow(*r) for r in rows]
 
 
+def uncured(conn: Connection, tenancy_id: int, code: str) -> list[ViolationRow]:
+    """Violations of ``code`` with a cure period that were not cured (open, or escalated when
+    their period ran out), oldest first: the record an exit notice on ``code`` rests on."""
+    rows = conn.execute(_UNCURED_OF_CODE, {"tenancy_id": tenancy_id, "code": code})
+    return [ViolationRow(*r) for r in rows]
+
+
 def events(conn: Connection, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]:
     """The tenancy's audit events with one of ``triggers``, in chain order."""
     params = {"tenancy_id": tenancy_id, "triggers": list(triggers)}
@@ -178,6 +195,7 @@ class Cases(Protocol):
     def open_exit_case(self, tenancy_id: int) -> ExitCaseRow | None: ...
     def open_rectification(self, tenancy_id: int) -> RectificationRow | None: ...
     def open_cure(self, tenancy_id: int, code: str | None = None) -> list[ViolationRow]: ...
+    def uncured(self, tenancy_id: int, code: str) -> list[ViolationRow]: ...
     def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]: ...
     def open_allocations(self, tenancy_id: int) -> list[AllocationRow]: ...
     def pending_due_on(self, tenancy_id: int, kind: str) -> date | None: ...

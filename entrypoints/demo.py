@@ -26,9 +26,9 @@ from entrypoints.demo_data import HANDOVER, figures, good_profile, make_uscc, sc
 from lifecycle.clock import FixedClock
 from lifecycle.errors import AlreadyExists, InnospaceError
 from lifecycle.table import ACTIVE, TERMINAL
+from workflows import answers, queries, queries_ops
 from workflows import commands as c
 from workflows import opportunity_commands as oc
-from workflows import queries, queries_ops
 from workflows.sweeps import sweep_deadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -383,7 +383,18 @@ class Demo:
         t = firm.tenancy
         assert t is not None
         fate, done = firm.fate, firm.flags
-        if fate == "voluntary" and waited > 300:
+        if fate == "voluntary" and waited > 240 and "asked" not in done:
+            done.add("asked")
+            leave_on = self.service.query(answers.earliest_leave_on_of, tenancy_id=t)
+            self.do(
+                answers.RequestVoluntaryExit(
+                    tenancy_id=t,
+                    leave_on=leave_on + timedelta(days=14),
+                    actor="企业",
+                    reason="迁往自有厂房",
+                )
+            )
+        elif fate == "voluntary" and waited > 300:
             self.do(
                 c.BeginExit(
                     tenancy_id=t,
@@ -414,13 +425,14 @@ class Demo:
             )
         elif fate == "defence_upheld" and waited > 250 and "served" not in done:
             done.add("served")
+            # A cure notice first: the exit notice follows when it runs out uncured (the sweep).
             self.do(
-                c.ServeExitNotice(
+                c.ReportViolation(
                     tenancy_id=t,
-                    grounds="change_of_use",
-                    actor="资产部",
+                    code="change_of_use",
                     facts="实验室被改作员工宿舍",
-                    proof_of_service="现场送达，法务签字",
+                    evidence="现场检查记录及照片",
+                    actor="物业",
                 )
             )
         elif fate == "arrears" and waited > 150 and "demanded" not in done:

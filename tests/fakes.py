@@ -580,6 +580,16 @@ class FakeCases(_Repository):
             if v["cure_due_on"] is not None and (code is None or v["code"] == code)
         ]
 
+    def uncured(self, tenancy_id: int, code: str) -> list[ViolationRow]:
+        return [
+            ViolationRow(*(copy.deepcopy(v[c]) for c in VIOLATION_COLUMNS))
+            for v in sorted(
+                select(self.uow.rows, "violations", tenancy_id=tenancy_id, code=code),
+                key=lambda v: v["id"],
+            )
+            if v["cure_due_on"] is not None and v["status"] != "cured"
+        ]
+
     def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]:
         found = [
             e

@@ -132,6 +132,13 @@ def earliest_leave_on(w: Work, space_id: int) -> date:
     return w.calendar.due_date(w.today, rb.periods.voluntary_notice)
 
 
+def earliest_leave_on_of(w: Work, *, tenancy_id: int) -> date:
+    """The first day the firm of ``tenancy_id``, asking today, may leave on (its rulebook's
+    notice period)."""
+    rb = rules.for_tenancy(w, w.tenancy(tenancy_id, lock=False))
+    return w.calendar.due_date(w.today, rb.periods.voluntary_notice)
+
+
 def request_voluntary_exit(w: Work, cmd: RequestVoluntaryExit) -> Step:
     check_exit_reason(cmd.reason)
     tenancy = w.load_for(cmd, REQUEST_EXIT, (ACTIVE,))

@@ -159,8 +159,9 @@ def _actions() -> tuple[Action, ...]:
 ACTIONS: tuple[Action, ...] = _actions()
 BY_TRIGGER: dict[str, Action] = {a.trigger: a for a in ACTIONS}
 #: Left to other pages: a review's figures are a form of their own (the portal, the cycle
-#: board's import).
-ELSEWHERE = frozenset({"submit_review"})
+#: board's import); a firm's request to leave is the portal's exit page (a letter on paper:
+#: `innospace exit request`).
+ELSEWHERE = frozenset({"submit_review", "request_voluntary_exit"})
 
 
 def allowed(state: str) -> list[Action]:
@@ -183,7 +184,8 @@ def described(action: Action, state: str, rb: Rulebook | None = None) -> dict[st
     }
 
 
-#: The forced-exit grounds the review decides by itself, not reported as a violation.
+#: The forced-exit grounds the review decides by itself: neither reported as a violation
+#: nor served by hand.
 _DECIDED_BY_REVIEW = "review"
 
 
@@ -193,11 +195,7 @@ def with_rulebook(fields: tuple[FormField, ...], rb: Rulebook) -> tuple[FormFiel
     out = []
     for f in fields:
         if f.choices_from:
-            triggers = [
-                t
-                for t in rb.triggers.values()
-                if f.choices_from != "violations" or t.handling != _DECIDED_BY_REVIEW
-            ]
+            triggers = [t for t in rb.triggers.values() if t.handling != _DECIDED_BY_REVIEW]
             f = replace(f, choices=tuple((t.code, t.label_zh, t.label_en) for t in triggers))
         out.append(f)
     return tuple(out)

@@ -39,6 +39,75 @@ def check_service(facts: str, proof_of_service: str) -> None:
         raise InvalidInput("proof_of_service", "record how the notice was served")
 
 
+#: Grounds the engine raises itself (a D after a D, a failed re-inspection), never by hand.
+RAISED_BY_REVIEW = "review"
+#: Grounds that apply at the lease's end only.
+AT_LEASE_END = "lease_end"
+
+
+def check_grounds(
+    e: Effects,
+    rb: rbook.Rulebook,
+    calendar: WorkCalendar,
+    trig: rbook.ForcedExitTrigger,
+    violations: Sequence[ViolationRow],
+) -> None:
+    """Refuse grounds the engine's own records do not bear out: grounds the review or the
+    re-inspection raises by itself; grounds with a period to run first (cure notice, payment
+    demand, dormancy, delisting) with no violation of them recorded (``violations``: those
+    not cured); grounds for the lease's end before the term ends within the rulebook's
+    ``renewal_request`` period."""
+    words = f"{trig.code}（{trig.label_zh}）"
+    if trig.handling == RAISED_BY_REVIEW:
+        raise InvalidInput(
+            "grounds",
+            f"{words}由考核结果或整改复查不合格直接启动退出（`review decide`、"
+            f"`reinspect --fail`），不能手工送达 / {trig.code} ({trig.label_en}) is raised by "
+            "the review results themselves (`review decide`, `reinspect --fail`): it is not "
+            "served by hand",
+            trig.code,
+        )
+    if trig.period is not None and not violations:
+        period = rb.periods.get(trig.period)
+        raise InvalidInput(
+            "grounds",
+            f"{words}须先登记违规（`violation --code {trig.code}`）并给予 {period.describe()} "
+            f"期限（exit.triggers.{trig.code}），期满未纠正方可送达退出通知 / "
+            f"{trig.code} needs a recorded violation (`violation --code {trig.code}`) whose "
+            f"{period.describe('en')} (exit.triggers.{trig.code}) ran out uncured first",
+            trig.code,
+        )
+    if trig.handling == AT_LEASE_END:
+        check_near_term_end(e, rb, calendar, field="grounds", value=trig.code, what=words)
+
+
+def check_near_term_end(
+    e: Effects,
+    rb: rbook.Rulebook,
+    calendar: WorkCalendar,
+    *,
+    field: str,
+    value: str,
+    what: str,
+) -> None:
+    """Refuse an exit at the lease's end before the term ends within the rulebook's
+    ``periods.renewal_request`` (the time before expiry in which renewal is settled)."""
+    period = rb.periods.renewal_request
+    end = e.tenancy.term_end
+    if end is not None and (end <= e.today or end <= calendar.due_date(e.today, period)):
+        return
+    term = f"租期至 {end.isoformat()}" if end is not None else "未约定租期"
+    term_en = f"the term ends on {end.isoformat()}" if end is not None else "no term is agreed"
+    raise InvalidInput(
+        field,
+        f"{what}仅适用于租期届满：须在租期届满前 {period.describe()}（periods.renewal_request）"
+        f"内或届满后办理，{term} / applies at the lease's end only: within "
+        f"{period.describe('en')} (periods.renewal_request) of the term's end or after it; "
+        f"{term_en}",
+        value,
+    )
+
+
 def serve_exit_notice(
     e: Effects,
     rb: rbook.Rulebook,
@@ -52,15 +121,17 @@ def serve_exit_notice(
     """Serve a forced-exit notice on ``fields["grounds"]``: the transition (under the space's
     rulebook ``rb``), the case with its 陈述申辩 window, residency deadlines cancelled.
 
-    A violation of these grounds still in its cure period (``violations``: the open ones with
-    a cure period) refuses the notice unless the firm waived it in writing (``waivers``);
-    served, such a violation is escalated."""
+    The grounds must be borne out by the records (:func:`check_grounds`; ``violations``: the
+    violations of these grounds with a cure period, not cured). One still in its cure period
+    refuses the notice unless the firm waived it in writing (``waivers``); served, such a
+    violation is escalated."""
     actor, reason = acting(who)
     grounds, facts = str(fields["grounds"]), str(fields["facts"])
     proof = str(fields["proof_of_service"])
     check_service(facts, proof)
-    rbook.exit_trigger(rb, grounds)  # unknown grounds are refused before anything changes
-    open_cures = windows.curing(violations, e.today)
+    trig = rbook.exit_trigger(rb, grounds)  # unknown grounds are refused before anything changes
+    check_grounds(e, rb, calendar, trig, violations)
+    open_cures = windows.curing([v for v in violations if v.status == "open"], e.today)
     cure_waivers = [
         windows.check_ended(
             e.tenancy.id, "serve_exit_notice", "cure", v.id, v.cure_due_on, e.today, waivers
@@ -97,6 +168,10 @@ def confirm_exit(
     actor, reason = acting(who)
     period = rbook.vacate_period(rb, "forced", case.grounds)
     due = calendar.due_date(e.today, period)
+    trig = rbook.exit_trigger(rb, case.grounds or "")
+    end = e.tenancy.term_end
+    if trig.handling == AT_LEASE_END and end is not None and due < end:
+        due = end  # grounds for the lease's end: never out before the term ends
     ruling = reason or CONFIRMED_RULING
     e.update("exit_cases", case.id, ruling=ruling, vacate_due_on=due)
     e.cancel("objection_window_end")
@@ -105,7 +180,6 @@ def confirm_exit(
         data["waiver"] = dict(waiver)
     step = e.transition("confirm_exit", actor=actor, reason=ruling, data=data)
     e.deadline("vacate_due", due, calendar.due_instant(due), subject=case.id)
-    trig = rbook.exit_trigger(rb, case.grounds or "")
     e.notify(
         "exit_ruling",
         context={
@@ -143,6 +217,58 @@ def objection_waiver(
 
 
 # ---- graduation, term end, voluntary exit ------------------------------------------------------
+#: The audit triggers that open an exit case: a firm's request to leave is answered by the
+#: first of them after it.
+CASE_OPENED_BY = ("begin_exit", "graduate", "serve_exit_notice", "fail_review", "fail_reinspection")
+
+
+def pending_request(events: Sequence[EventRow], request: str) -> EventRow | None:
+    """The firm's newest written request to leave (``request`` events among ``events``, in
+    chain order) that no exit case has followed yet."""
+    found: EventRow | None = None
+    for event in events:
+        if event.trigger == request:
+            found = event
+        elif event.trigger in CASE_OPENED_BY:
+            found = None
+    return found
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def exit_floor(
+    e: Effects,
+    rb: rbook.Rulebook,
+    calendar: WorkCalendar,
+    exit_type: str,
+    request: EventRow | None,
+) -> tuple[date | None, dict[str, Any]]:
+    """The day before which a term-expiry or voluntary exit cannot have the firm out, with
+    what the audit event records of it: the term's end (refused before the term ends within
+    ``periods.renewal_request``), or the day the firm asked to leave (refused without its
+    written request on record)."""
+    if exit_type == "term_expiry":
+        check_near_term_end(
+            e, rb, calendar, field="exit_type", value=exit_type, what="期满退出（term_expiry）"
+        )
+        return e.tenancy.term_end, {}
+    if exit_type != "voluntary":
+        return None, {}
+    if request is None:
+        raise InvalidInput(
+            "exit_type",
+            "自愿退出须有企业的书面退出申请在案（企业门户“申请退出”，或运营方登记其书面申请 "
+            "`exit request --leave-on DATE`），尚无待办理的申请 / a voluntary exit needs the "
+            "firm's written request on record (the portal's exit request, or its letter "
+            "recorded with `exit request --leave-on DATE`): none is pending",
+            exit_type,
+        )
+    leave_on = _day(request.data["leave_on"])
+    return leave_on, {"request_seq": request.seq, "leave_on": leave_on}
+
+
 def open_exit(
     e: Effects,
     rb: rbook.Rulebook,
@@ -151,13 +277,19 @@ def open_exit(
     trigger: str,
     exit_type: str,
     approved: bool,
+    request: EventRow | None = None,
     **who: Unpack[Who],
 ) -> StepResult:
-    """Move to vacating with an exit case, its vacate deadline and the firm's notice."""
+    """Move to vacating with an exit case, its vacate deadline and the firm's notice. The
+    vacate date is the vacate period on from today, and never before the term's end (term
+    expiry) or the day the firm asked to leave (voluntary: its pending ``request``)."""
     actor, reason = acting(who)
+    floor, asked = exit_floor(e, rb, calendar, exit_type, request)
     period = rbook.vacate_period(rb, exit_type, None)
     due = calendar.due_date(e.today, period)
-    data = {"exit_type": exit_type, "approved": approved, "vacate_due_on": due}
+    if floor is not None and due < floor:
+        due = floor
+    data = {"exit_type": exit_type, "approved": approved, "vacate_due_on": due, **asked}
     step = e.transition(trigger, actor=actor, reason=reason, data=data)
     case = e.insert(
         "exit_cases",

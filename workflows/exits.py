@@ -13,6 +13,7 @@ from db.cases import ExitCaseRow
 from db.effects import TenancyRow
 from lifecycle.errors import InvalidInput
 from workflows import benefits, exit_rules, rules, windows
+from workflows.answers import REQUEST_EXIT
 from workflows.commands import (
     BeginExit,
     ConfirmExit,
@@ -39,8 +40,8 @@ def serve_exit_notice(w: Work, cmd: ServeExitNotice) -> Step:
     tenancy = w.load(cmd, "serve_exit_notice")
     exit_rules.check_service(cmd.facts, cmd.proof_of_service)
     rb = rules.active_in(w, tenancy.space_id)
-    violations = w.uow.cases.open_cure(tenancy.id, cmd.grounds)
-    curing = windows.curing(violations, w.today)
+    violations = w.uow.cases.uncured(tenancy.id, cmd.grounds)
+    curing = windows.curing([v for v in violations if v.status == "open"], w.today)
     return w.decide(
         tenancy,
         exit_rules.serve_exit_notice,
@@ -87,6 +88,11 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
         return rules.decide(
             w, tenancy, exit_rules.confirm_graduation, approved=cmd.approved, by=cmd
         )
+    requests = (
+        w.uow.cases.events(tenancy.id, (REQUEST_EXIT, *exit_rules.CASE_OPENED_BY))
+        if cmd.exit_type == "voluntary"
+        else []
+    )
     return rules.decide(
         w,
         tenancy,
@@ -94,6 +100,7 @@ def begin_exit(w: Work, cmd: BeginExit) -> Step:
         trigger="begin_exit",
         exit_type=cmd.exit_type,
         approved=cmd.approved,
+        request=exit_rules.pending_request(requests, REQUEST_EXIT),
         by=cmd,
     )
 

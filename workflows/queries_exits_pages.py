@@ -416,7 +416,12 @@ def serve_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     return {
         **header,
         "allowed": "serve_exit_notice" in allowed_triggers(tenancy.state),
-        "grounds": [{"code": t.code, "zh": t.label_zh, "en": t.label_en} for t in rb.exit.triggers],
+        # Not the grounds the review and the re-inspection raise by themselves.
+        "grounds": [
+            {"code": t.code, "zh": t.label_zh, "en": t.label_en}
+            for t in rb.exit.triggers
+            if t.handling != exit_rules.RAISED_BY_REVIEW
+        ],
         "window_zh": window.describe("zh-CN"),
         "window_en": window.describe("en"),
         "window_ends": w.calendar.due_date(w.today, window),

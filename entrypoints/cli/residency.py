@@ -250,6 +250,36 @@ def exit_notice(
     )
 
 
+@exit_app.command("request")
+def exit_request(
+    tenancy: int,
+    leave_on: Annotated[
+        str, typer.Option("--leave-on", help="企业申请退出的日期 YYYY-MM-DD / the day to leave")
+    ],
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
+    as_json: Json = False,
+) -> None:
+    """登记企业的书面退出申请（须提前通知期） / record the firm's written request to leave
+    (as the portal does; the notice period counts from today)."""
+    from entrypoints.cli.common import parse_date
+    from workflows.answers import RequestVoluntaryExit
+
+    _done(
+        get_app().service.handle(
+            RequestVoluntaryExit(
+                tenancy_id=tenancy,
+                leave_on=parse_date(leave_on, "leave_on"),
+                actor=actor,
+                expected_version=version,
+                reason=reason,
+            )
+        ),
+        as_json,
+    )
+
+
 @exit_app.command("begin")
 def exit_begin(
     tenancy: int,

@@ -47,6 +47,7 @@ TRIGGER_COMMANDS: Mapping[str, str] = {
     "confirm_graduation": "exit begin --type graduation",
     "graduate": "tick（毕业公示期满 / graduation notice over）",
     "begin_exit": "exit begin",
+    "request_voluntary_exit": "exit request",
     "confirm_exit": "rule --dismissed",
     "escalate_vacating": "tick（逾期未腾退 / overdue vacating）",
     "hand_over": "exit handover",

@@ -75,6 +75,7 @@ ACTION_TRIGGERS = (
     "report_violation",
     "serve_exit_notice",
     "confirm_exit",
+    "request_voluntary_exit",
     "begin_exit",
     "hand_over",
     "waive_window",

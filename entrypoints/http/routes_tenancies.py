@@ -16,8 +16,8 @@ from entrypoints.http.schemas import StepOut, TenancyPage
 from entrypoints.http.sending import Text, body_model, if_match, send
 from lifecycle.errors import NotFound
 from lifecycle.table import STATE_LABELS
+from workflows import answers, queries, queries_http
 from workflows import commands as c
-from workflows import queries, queries_http
 from workflows.paging import Keyset, Reach
 
 router = APIRouter(prefix="/api", tags=["tenancies 租户"])
@@ -59,6 +59,7 @@ ACTION_COMMANDS: dict[str, type[c.TenancyCommand]] = {
     "report_violation": c.ReportViolation,
     "serve_exit_notice": c.ServeExitNotice,
     "confirm_exit": c.ConfirmExit,
+    "request_voluntary_exit": answers.RequestVoluntaryExit,  # the firm's letter, recorded
     "begin_exit": c.BeginExit,
     "hand_over": c.HandOver,
     "waive_window": c.WaiveWindow,

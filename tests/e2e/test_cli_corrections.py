@@ -91,6 +91,7 @@ def test_an_agreement_is_amended_while_resident_and_never_after_the_exit(
     assert event["reason"] == "合同录入错误"
     units = {u["code"]: u["status"] for u in cli.json("unit", "list", "MC3")}
     assert units["A-101"] == units["A-102"] == "let"
+    cli.ok("exit", "request", str(t), "--leave-on", "2024-06-03", "--reason", "迁往自有厂房")
     cli.ok("exit", "begin", str(t), "--type", "voluntary", "--reason", "迁往自有厂房")
     cli.ok("exit", "handover", str(t), *CHECKS, "--check", "premises_restored")
     shown = cli.json("show", str(t))

@@ -273,6 +273,7 @@ def test_export_gives_ledgers_that_match_the_database(cli: Cli, space: str, tmp_
     cli.ok("review", "import", "MC3", str(_filled_sheet(cli, tmp_path, {})), "--period", "2024")
     cli.ok("review", "decide", str(firms[0][1]), "--period", "2024")
     t = firms[0][1]
+    cli.ok("exit", "request", str(t), "--leave-on", "2025-04-01", "--reason", "迁往自有厂房")
     cli.ok("exit", "begin", str(t), "--type", "voluntary", "--reason", "迁往自有厂房")
     cli.ok(
         "exit", "handover", str(t), "--check", "meters", "--check", "keys",

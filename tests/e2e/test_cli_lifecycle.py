@@ -105,6 +105,12 @@ def test_an_operator_carries_a_firm_from_application_to_exit(cli: Cli, space: st
     cli.ok("review", "submit", str(t), "--period", "2024", "--figures", data)
     decided = cli.json("review", "decide", str(t), "--period", "2024")
     assert decided["grade"] in ("A", "B", "C") and decided["to"] == "active"
+    # no voluntary exit without the firm's written request; too early a day is refused
+    refused = cli.refused(2, "exit", "begin", str(t), "--type", "voluntary")
+    assert "exit_type: 自愿退出须有企业的书面退出申请" in refused
+    assert "leave_on" in cli.refused(2, "exit", "request", str(t), "--leave-on", "2025-02-05")
+    # the firm's written request, 2 months ahead, recorded by the operator
+    cli.ok("exit", "request", str(t), "--leave-on", "2025-03-03", "--reason", "迁往自有厂房")
     cli.ok("exit", "begin", str(t), "--type", "voluntary", "--reason", "迁往自有厂房")
     cli.ok(
         "exit",
@@ -254,6 +260,7 @@ def test_an_overlapping_term_on_a_released_unit_is_refused(
     rng = random.Random(8)
     first = _admitted(cli, rng)
     cli.ok("sign", str(first), "--unit", "L-201", "--from", "2024-03-15", "--to", "2025-03-14")
+    cli.ok("exit", "request", str(first), "--leave-on", "2024-06-03")
     cli.ok("exit", "begin", str(first), "--type", "voluntary")
     cli.ok(
         "exit",

@@ -241,3 +241,31 @@ def test_two_clients_with_one_if_match_make_one_effect(world: World) -> None:
     stale = next(r for r in results if r.status_code == 412)
     assert stale.json()["current_version"] == version + 1
     assert world.version(world.own_tenancy) == version + 1
+
+
+def test_an_exit_over_the_api_rests_on_the_records_and_the_firms_request(world: World) -> None:
+    """serve_exit_notice on two D grades the reviews never gave is 422 naming ``grounds``;
+    begin_exit voluntary needs the firm's written request (request_voluntary_exit, its
+    letter recorded), and the firm is then out no earlier than the day it asked for."""
+    from web_exit_support import clock_of, make_resident
+
+    t = make_resident(world)
+    operator = world.client("operator")
+
+    def act(trigger: str, body: dict[str, Any]) -> Any:
+        headers = {"If-Match": f'"{world.version(t)}"'}
+        return operator.post(f"/api/tenancies/{t}/actions/{trigger}", json=body, headers=headers)
+
+    notice = {"grounds": "consecutive_d", "facts": "两年考核不合格", "proof_of_service": "EMS"}
+    refused = act("serve_exit_notice", notice)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "grounds"
+    refused = act("begin_exit", {"exit_type": "voluntary"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "exit_type"
+    leave_on = clock_of(world).now().date().replace(month=12, day=31)
+    asked = act("request_voluntary_exit", {"leave_on": leave_on.isoformat()})
+    assert asked.status_code == 200, asked.json()
+    begun = act("begin_exit", {"exit_type": "voluntary"})
+    assert begun.status_code == 200, begun.json()
+    cases = operator.get("/api/exit-cases").json()["items"]
+    (case,) = [x for x in cases if x["tenancy_id"] == t and x["type"] == "voluntary"]
+    assert case["vacate_due_on"] == leave_on.isoformat()

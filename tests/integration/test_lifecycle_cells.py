@@ -28,6 +28,7 @@ from lifecycle.clock import FixedClock
 from lifecycle.errors import TransitionNotAllowed
 from lifecycle.table import STATES, TRIGGERS, destination
 from workflows import commands as c
+from workflows.answers import RequestVoluntaryExit
 from workflows.core import Work
 from workflows.service import Service
 
@@ -152,6 +153,8 @@ class World:
                 )
             )
         ids["active"], under, rect, notice, vacating, exited, graduating = admitted_later
+        for t in (ids["active"], under, rect, vacating, exited):  # begin_exit: voluntary
+            self.do(RequestVoluntaryExit(tenancy_id=t, leave_on=date(2024, 6, 3), actor="企业"))
         self.clock.set(local(2024, 3, 25, 9, 0))
         for t in (under, rect):
             self.do(c.OpenReview(tenancy_id=t, period=PERIOD))
@@ -177,8 +180,8 @@ class World:
         self.do(
             c.ServeExitNotice(
                 tenancy_id=notice,
-                grounds="arrears",
-                facts="欠缴租金三个月",
+                grounds="moved_out",
+                facts="注册地已迁出空间",
                 proof_of_service="EMS 1001",
             )
         )

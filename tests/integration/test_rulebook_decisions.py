@@ -29,6 +29,8 @@ from lifecycle.errors import (
 )
 from workflows import benefits, decisions, rules
 from workflows import commands as c
+from workflows.answers import RequestVoluntaryExit
+from workflows.corrections import AmendAgreement
 from workflows.reviews import trace_digest
 from workflows.service import Service
 from workflows.sweeps import sweep_deadlines
@@ -319,6 +321,62 @@ def test_a_veto_in_the_cycle_grades_d_and_a_second_d_forces_the_exit(
     with Session(engine) as s:
         case = s.exec(select(ExitCase).where(ExitCase.tenancy_id == ts[0])).one()
     assert (case.exit_type, case.grounds, case.status) == ("forced", "consecutive_d", "open")
+    # The reviews raise it; served by hand on a firm graded C and C it is refused.
+    with pytest.raises(InvalidInput) as refused:
+        park.do(
+            c.ServeExitNotice(
+                tenancy_id=ts[1],
+                grounds="consecutive_d",
+                facts="连续两年不合格",
+                proof_of_service="EMS",
+            )
+        )
+    assert refused.value.field == "grounds" and tenancy(engine, ts[1]).state == "active"
+
+
+def test_forced_and_term_exits_wait_for_what_the_records_and_the_term_say(
+    park: Park, engine: Engine, clock: FixedClock
+) -> None:
+    """Arrears: no notice without a payment demand recorded, none while it runs, one after it
+    ran out unpaid. Industry misfit and term expiry: not long before the term ends (amended to
+    31 March 2026), and then the firm is out no earlier than the term's end."""
+    arrears, misfit, expiring = park.residents(3)
+    clock.set(local(2025, 1, 2, 9, 0))
+    for t in (misfit, expiring):
+        park.do(AmendAgreement(tenancy_id=t, term_end=date(2026, 3, 31), reason="租期录入错误"))
+
+    def notice(t: int, grounds: str) -> c.ServeExitNotice:
+        return c.ServeExitNotice(
+            tenancy_id=t, grounds=grounds, facts="巡查记录", proof_of_service="EMS 1"
+        )
+
+    for t, grounds in ((arrears, "arrears"), (misfit, "industry_misfit")):
+        with pytest.raises(InvalidInput) as refused:
+            park.do(notice(t, grounds))
+        assert refused.value.field == "grounds"
+    with pytest.raises(InvalidInput) as refused:
+        park.do(c.BeginExit(tenancy_id=expiring, exit_type="term_expiry"))
+    assert refused.value.field == "exit_type" and "2026-03-31" in refused.value.rule
+    park.do(c.ReportViolation(tenancy_id=arrears, code="arrears", facts="欠缴租金三个月"))
+    with pytest.raises(GuardFailed):  # the payment demand runs until 17 January
+        park.do(notice(arrears, "arrears"))
+    clock.set(local(2025, 1, 20, 9, 0))
+    assert park.do(notice(arrears, "arrears")).to_state == "exit_notice"
+
+    clock.set(local(2026, 2, 2, 9, 0))  # within two months (renewal_request) of the end
+    park.do(c.BeginExit(tenancy_id=expiring, exit_type="term_expiry"))
+    park.do(notice(misfit, "industry_misfit"))
+    park.do(
+        c.WaiveWindow(
+            tenancy_id=misfit, window="objection", waived_on=date(2026, 2, 2), document="函 3"
+        )
+    )
+    park.do(c.ConfirmExit(tenancy_id=misfit))
+    ts = [misfit, expiring]
+    with Session(engine) as s:
+        cases = s.exec(select(ExitCase).where(col(ExitCase.tenancy_id).in_(ts))).all()
+        due = {x.tenancy_id: x.vacate_due_on for x in cases}
+    assert due == dict.fromkeys(ts, date(2026, 3, 31))  # not 4 March, 30 days on
 
 
 # ---- admission -----------------------------------------------------------------------------
@@ -385,6 +443,8 @@ def test_benefits_are_clawed_back_pro_rata_on_a_voluntary_exit_and_must_be_valid
     park: Park, engine: Engine, clock: FixedClock
 ) -> None:
     (t,) = park.residents(1)
+    clock.set(local(2025, 1, 27, 9, 0))  # the firm asks in writing to leave on 1 April
+    park.do(RequestVoluntaryExit(tenancy_id=t, leave_on=date(2025, 4, 1), reason="迁往自有厂房"))
     clock.set(local(2025, 4, 1, 9, 0))
 
     def record(**kw: Any) -> Any:

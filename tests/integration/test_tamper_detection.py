@@ -33,6 +33,7 @@ from lifecycle.audit import GENESIS, canonical_json, event_hash
 from lifecycle.clock import FixedClock
 from workflows import audit, checkpoints
 from workflows import commands as c
+from workflows.answers import RequestVoluntaryExit
 from workflows.audit import VerifyReport
 from workflows.service import Service
 
@@ -87,6 +88,8 @@ class Space:
                     deposit_yuan=10000,
                 )
             )
+        for t in (ids["vacating"], ids["exited"]):  # the firms ask to leave, 2 months ahead
+            self.do(RequestVoluntaryExit(tenancy_id=t, leave_on=date(2024, 5, 20), actor="企业"))
         self.clock.set(local(2024, 3, 25, 9, 0))
         t = ids["reviewed"]
         self.do(c.OpenReview(tenancy_id=t, period=2023))
@@ -101,8 +104,8 @@ class Space:
         self.do(
             c.ServeExitNotice(
                 tenancy_id=ids["notice"],
-                grounds="arrears",
-                facts="欠缴租金三个月",
+                grounds="moved_out",
+                facts="注册地已迁出空间",
                 proof_of_service="EMS 1001",
             )
         )

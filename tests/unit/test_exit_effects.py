@@ -66,14 +66,17 @@ def waiver(window: str, subject: int, seq: int = 3) -> EventRow:
 
 
 def serve(e: Effects, **kw: Any) -> Any:
+    """Serve a notice on arrears, by default on a payment demand that ran out on 31 December
+    unpaid (escalated, as the sweep leaves it)."""
     fields = {"grounds": "arrears", "facts": "欠缴租金三个月", "proof_of_service": "EMS 1234"}
     fields.update(kw.pop("fields", {}))
+    ran_out = curing_violation(cure_due_on=date(2024, 12, 31), status="escalated")
     return exit_rules.serve_exit_notice(
         e,
         RB,
         CAL,
         fields=fields,
-        violations=kw.pop("violations", []),
+        violations=kw.pop("violations", [ran_out]),
         waivers=kw.pop("waivers", []),
         actor="王主任",
         reason="送达退出通知",
@@ -186,6 +189,64 @@ def test_a_violation_whose_cure_period_ended_is_not_escalated_by_the_notice() ->
     assert "waivers" not in plain(e.events[0]["data"]) and e.updates == []
 
 
+def test_a_notice_the_review_raises_by_itself_is_never_served_by_hand() -> None:
+    """Two consecutive D grades and a failed rectification open their forced-exit case when
+    the review is decided or the re-inspection failed; served by hand, they would skip both
+    (a tenancy graded C and C, one never in rectification)."""
+    for grounds in ("consecutive_d", "failed_rectification"):
+        e = effects()
+        with pytest.raises(InvalidInput) as refused:
+            serve(e, fields={"grounds": grounds}, violations=[])
+        assert refused.value.field == "grounds"
+        assert "review decide" in refused.value.rule and "不能手工送达" in refused.value.rule
+        assert nothing_written(e) and e.tenancy.state == ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("grounds", "period"),
+    [("arrears", "15日"), ("change_of_use", "15日"), ("credit_listing", "30日")],
+)
+def test_grounds_with_a_period_need_a_recorded_violation_whose_period_ran_out(
+    grounds: str, period: str
+) -> None:
+    """A payment demand, a cure notice, a delisting period: the notice waits for a recorded
+    violation of those grounds whose period ended uncured (or that the firm waived)."""
+    e = effects()
+    with pytest.raises(InvalidInput) as refused:
+        serve(e, fields={"grounds": grounds}, violations=[])
+    assert refused.value.field == "grounds"
+    assert f"violation --code {grounds}" in refused.value.rule and period in refused.value.rule
+    assert refused.value.rule.index("须先登记违规") < refused.value.rule.index(" / ")
+    assert nothing_written(e)
+
+    ran_out = curing_violation(code=grounds, cure_due_on=date(2025, 1, 1))
+    step = serve(effects(), fields={"grounds": grounds}, violations=[ran_out])
+    assert step.to_state == EXIT_NOTICE
+
+
+def test_industry_misfit_is_served_only_as_the_term_ends_and_never_vacates_before_it() -> None:
+    """At lease end only: within the rulebook's renewal_request period (2 months) before the
+    term's end, or after it; the vacate date is then never before the term's end."""
+    e = effects()  # the term ends on 31 March 2027
+    with pytest.raises(InvalidInput) as refused:
+        serve(e, fields={"grounds": "industry_misfit"}, violations=[])
+    assert refused.value.field == "grounds" and "2027-03-31" in refused.value.rule
+    assert "periods.renewal_request" in refused.value.rule and nothing_written(e)
+    # 2 months from 2 January is 2 March (a Sunday): the 3rd; a term ending on the 4th is early
+    with pytest.raises(InvalidInput):
+        serve(effects(term_end=date(2025, 3, 4)), fields={"grounds": "industry_misfit"})
+
+    e = effects(term_end=date(2025, 3, 3))
+    assert serve(e, fields={"grounds": "industry_misfit"}).to_state == EXIT_NOTICE
+    e = effects(EXIT_NOTICE, term_end=date(2025, 3, 3))
+    exit_rules.confirm_exit(e, case(grounds="industry_misfit"), RB, CAL, actor="王", reason=None)
+    assert e.updates[0][2]["vacate_due_on"] == date(2025, 3, 3)  # not 5 February
+    assert e.deadlines[0]["due_on"] == date(2025, 3, 3)
+    e = effects(EXIT_NOTICE, term_end=date(2025, 1, 20))
+    exit_rules.confirm_exit(e, case(grounds="industry_misfit"), RB, CAL, actor="王", reason=None)
+    assert e.updates[0][2]["vacate_due_on"] == VACATE_DUE  # the term ended first
+
+
 # ---- the ruling ----------------------------------------------------------------------------------
 def test_confirming_the_exit_sets_the_vacate_deadline_and_tells_the_firm() -> None:
     e = effects(EXIT_NOTICE)
@@ -241,6 +302,11 @@ def test_confirming_outside_the_objection_window_is_refused_by_the_table() -> No
 
 
 # ---- other exits ---------------------------------------------------------------------------------
+def request(leave_on: str, seq: int = 3) -> EventRow:
+    """The firm's written request to leave on ``leave_on``."""
+    return EventRow(seq, "request_voluntary_exit", ACTIVE, {"leave_on": leave_on})
+
+
 def test_a_voluntary_exit_moves_to_vacating_with_a_case_and_its_deadline() -> None:
     e = effects()
     step = exit_rules.open_exit(
@@ -250,6 +316,7 @@ def test_a_voluntary_exit_moves_to_vacating_with_a_case_and_its_deadline() -> No
         trigger="begin_exit",
         exit_type="voluntary",
         approved=False,
+        request=request("2025-01-06"),  # asked for in November, before the vacate period
         actor="王",
         reason="企业申请退出",
     )
@@ -266,6 +333,67 @@ def test_a_voluntary_exit_moves_to_vacating_with_a_case_and_its_deadline() -> No
     ref.id = 40
     assert keys(e.deadlines) == [f"vacate_due:{TID}:40"]
     assert [(n["message"], n["audience"]) for n in e.notices] == [("exit_confirmed", "firm")]
+    assert plain(e.events[0]["data"])["request_seq"] == 3
+
+
+def test_a_voluntary_exit_needs_the_firms_request_and_vacates_no_earlier_than_it_asked() -> None:
+    e = effects()
+    with pytest.raises(InvalidInput) as refused:
+        exit_rules.open_exit(
+            e, RB, CAL, trigger="begin_exit", exit_type="voluntary", approved=True, actor="王"
+        )
+    assert refused.value.field == "exit_type" and "书面退出申请" in refused.value.rule
+    assert "exit request --leave-on" in refused.value.rule and nothing_written(e)
+
+    e = effects()
+    exit_rules.open_exit(
+        e,
+        RB,
+        CAL,
+        trigger="begin_exit",
+        exit_type="voluntary",
+        approved=True,
+        request=request("2025-04-01"),
+        actor="王",
+    )
+    ((_, row),) = e.inserts
+    assert row["vacate_due_on"] == date(2025, 4, 1)  # not today + 30 days (5 February)
+    assert e.deadlines[0]["due_on"] == date(2025, 4, 1)
+    data = plain(e.events[0]["data"])
+    assert (data["vacate_due_on"], data["leave_on"]) == ("2025-04-01", "2025-04-01")
+
+
+def test_a_request_is_pending_until_an_exit_case_follows_it() -> None:
+    asked = request("2025-04-01", seq=3)
+    later = EventRow(4, "serve_exit_notice", ACTIVE, {})
+    again = request("2025-05-06", seq=6)
+    assert exit_rules.pending_request([], "request_voluntary_exit") is None
+    assert exit_rules.pending_request([asked], "request_voluntary_exit") is asked
+    assert exit_rules.pending_request([asked, later], "request_voluntary_exit") is None
+    assert exit_rules.pending_request([asked, later, again], "request_voluntary_exit") is again
+
+
+def test_a_term_expiry_exit_begins_only_as_the_term_ends_and_vacates_no_earlier() -> None:
+    """Not long before the term's end: within the rulebook's renewal_request period (2
+    months) of it, or after it; the vacate date is never before the term's end."""
+
+    def begin(e: Effects) -> None:
+        exit_rules.open_exit(
+            e, RB, CAL, trigger="begin_exit", exit_type="term_expiry", approved=True, actor="王"
+        )
+
+    e = effects(term_end=date(2025, 3, 21))
+    with pytest.raises(InvalidInput) as refused:
+        begin(e)
+    assert refused.value.field == "exit_type" and "2025-03-21" in refused.value.rule
+    assert "periods.renewal_request" in refused.value.rule and nothing_written(e)
+
+    e = effects(term_end=date(2025, 2, 20))
+    begin(e)
+    assert e.inserts[0][1]["vacate_due_on"] == date(2025, 2, 20)  # not 5 February
+    e = effects(term_end=date(2024, 12, 31))  # ended: the vacate period on from today
+    begin(e)
+    assert e.inserts[0][1]["vacate_due_on"] == VACATE_DUE
 
 
 def test_a_graduation_goes_on_publicity_first() -> None:
@@ -430,6 +558,7 @@ def test_an_exit_the_table_refuses_adds_no_case() -> None:
             trigger="begin_exit",
             exit_type="voluntary",
             approved=True,
+            request=request("2025-03-03"),
             actor="王",
             reason=None,
         )

@@ -60,10 +60,26 @@ def serve(service: FakeService, t: int, **kw: Any) -> Any:
     )
 
 
+def ran_out(db: FakeDatabase, t: int, code: str = "arrears", **changes: Any) -> int:
+    """A violation of ``code`` whose cure period (or payment demand) ended on 31 December
+    uncured: the record an exit notice on those grounds rests on."""
+    values = {
+        "tenancy_id": t,
+        "code": code,
+        "facts": "欠缴租金",
+        "cure_due_on": date(2024, 12, 31),
+        "status": "open",
+        "reported_at": NOW - timedelta(days=20),
+        **changes,
+    }
+    return int(db.add("violations", **values))
+
+
 def test_a_forced_exit_is_served_ruled_and_handed_over(
     db: FakeDatabase, service: FakeService
 ) -> None:
     t = resident(db)
+    ran_out(db, t)
     db.add(
         "audit_events",
         tenancy_id=t,
@@ -162,7 +178,7 @@ def test_a_graduation_waits_for_its_publicity_then_begins_the_exit(
 def test_a_term_end_exit_is_escalated_when_vacating_is_overdue(
     db: FakeDatabase, service: FakeService
 ) -> None:
-    t = resident(db)
+    t = resident(db, term_end=date(2025, 1, 1))
     with pytest.raises(InvalidInput):
         service.handle(c.BeginExit(tenancy_id=t, exit_type="forced"))
     service.handle(c.BeginExit(tenancy_id=t, exit_type="term_expiry", reason="入驻期限届满"))
@@ -266,6 +282,53 @@ def test_a_violation_in_its_cure_period_holds_the_notice_until_waived(
     assert served.data["waivers"][0]["window"] == "cure"
     assert db.row("violations", violation["id"])["status"] == "escalated"
     assert chained(db, t) == ["report_violation", "waive_window", "serve_exit_notice"]
+
+
+def test_a_notice_rests_on_the_records_and_the_review_raises_its_own(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """Refused, writing nothing: arrears with no payment demand recorded, two consecutive D
+    grades and a failed rectification (the review's and the re-inspection's to raise). An
+    escalated violation whose demand ran out is grounds, as the sweep serves it."""
+    t = resident(db)
+    for grounds in ("arrears", "consecutive_d", "failed_rectification"):
+        with pytest.raises(InvalidInput) as refused:
+            serve(service, t, grounds=grounds)
+        assert refused.value.field == "grounds"
+    ran_out(db, t, code="change_of_use", status="cured")
+    with pytest.raises(InvalidInput):
+        serve(service, t, grounds="change_of_use")
+    assert chained(db, t) == [] and db.rows("exit_cases") == []
+    ran_out(db, t, status="escalated")
+    assert serve(service, t).to_state == EXIT_NOTICE
+
+
+def test_a_voluntary_exit_begins_on_the_firms_request_and_not_before_its_day(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    from workflows.answers import RequestVoluntaryExit
+
+    t = resident(db, term_end=date(2027, 3, 31))
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(c.BeginExit(tenancy_id=t, exit_type="voluntary"))
+    assert refused.value.field == "exit_type" and chained(db, t) == []
+    service.handle(RequestVoluntaryExit(tenancy_id=t, leave_on=date(2025, 4, 1), actor="企业"))
+    step = service.handle(c.BeginExit(tenancy_id=t, exit_type="voluntary"))
+    assert step.data["vacate_due_on"] == date(2025, 4, 1)
+    (case,) = db.rows("exit_cases", tenancy_id=t)
+    assert case["vacate_due_on"] == date(2025, 4, 1)
+    assert pending(db, t) == [("vacate_due", date(2025, 4, 1))]
+
+
+def test_a_term_expiry_exit_is_not_begun_long_before_the_term_ends(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = resident(db, term_end=date(2025, 3, 21))
+    with pytest.raises(InvalidInput) as refused:
+        on(service, date(2024, 12, 31)).handle(c.BeginExit(tenancy_id=t, exit_type="term_expiry"))
+    assert refused.value.field == "exit_type" and chained(db, t) == []
+    step = on(service, date(2025, 1, 21)).handle(c.BeginExit(tenancy_id=t, exit_type="term_expiry"))
+    assert step.data["vacate_due_on"] == date(2025, 3, 21)
 
 
 def test_a_violation_of_an_unknown_code_names_the_code_and_the_codes_in_words(

@@ -317,13 +317,13 @@ def test_a_firms_defence_plan_and_request_to_leave_need_no_database(
     t = resident(db)
     service.handle(
         c.ServeExitNotice(
-            tenancy_id=t, grounds="arrears", facts="欠缴租金三个月", proof_of_service="EMS 1234"
+            tenancy_id=t, grounds="sublet", facts="未经同意转租场地", proof_of_service="EMS 1234"
         )
     )
     with pytest.raises(InvalidInput):
         service.handle(FileDefence(tenancy_id=t, grounds=" "))
     done = service.handle(
-        FileDefence(tenancy_id=t, grounds="已缴清欠款", attachments=(PDF,), actor="企业")
+        FileDefence(tenancy_id=t, grounds="已收回转租场地", attachments=(PDF,), actor="企业")
     )
     assert done["trigger"] == "lodge_objection" and done["to"] == EXIT_NOTICE
     (event,) = [e for e in db.events(t) if e["trigger"] == "lodge_objection"]

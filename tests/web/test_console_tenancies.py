@@ -341,8 +341,11 @@ def test_a_violation_is_chosen_from_the_rulebook_in_words_not_typed_as_a_code(
             text("SELECT code FROM violations WHERE tenancy_id = :t ORDER BY id DESC"), {"t": tid}
         ).first()
         assert newest is not None and newest[0] == "arrears"
+    # Nor are they served by hand: the review and the re-inspection open those cases.
     notice = operator.get(f"/console/tenancies/{tid}/actions/serve_exit_notice").text
-    assert 'value="consecutive_d"' in notice and "年度考核连续两年不合格" in notice
+    assert 'value="arrears"' in notice and "拖欠租金或费用" in notice
+    assert 'value="consecutive_d"' not in notice and "年度考核连续两年不合格" not in notice
+    assert 'value="failed_rectification"' not in notice
 
 
 def test_a_refused_form_names_the_field_as_the_form_does(world: World) -> None:

@@ -655,3 +655,45 @@ def test_voluntary_exit_reasons_longer_than_the_form_takes_are_refused(world: Wo
         assert refused.status_code == 422, refused.text
         assert "退出理由：不得超过 2,000 个字符" in refused.text
     assert _events(world, "request_voluntary_exit") == []
+
+
+def test_the_console_serves_no_notice_the_records_do_not_bear_out(world: World) -> None:
+    """Arrears with no payment demand recorded, industry misfit long before the term ends,
+    two D grades the reviews never gave: refused in words, naming the field, and the grounds
+    the review raises by itself are not offered at all."""
+    make_resident(world)
+    operator = signed_in(world, "operator")
+    url = f"/console/exits/serve/{world.own_tenancy}"
+    page = operator.get(url).text
+    assert 'value="arrears"' in page and 'value="consecutive_d"' not in page
+    assert 'value="failed_rectification"' not in page
+    for grounds, words in (
+        ("arrears", "须先登记违规"),
+        ("industry_misfit", "仅适用于租期届满"),
+        ("consecutive_d", "请选择规则中的退出事由"),
+    ):
+        form = {
+            "grounds": grounds,
+            "facts": "巡查记录",
+            "proof_of_service": "EMS 1",
+            **tokens_in(page),
+        }
+        ask = operator.post(url, data=form)
+        if ask.status_code == 200:  # the confirmation page: the refusal comes on confirming
+            ask = operator.post(url, data={**form, "confirmed": "1", **tokens_in(ask.text)})
+        assert ask.status_code == 422, (grounds, ask.status_code)
+        assert words in ask.text, grounds
+    assert _state(world) == "active" and _events(world, "serve_exit_notice") == []
+
+
+def test_the_console_begins_no_voluntary_exit_the_firm_did_not_ask_for(world: World) -> None:
+    make_resident(world)
+    operator = signed_in(world, "operator")
+    url = f"/console/exits/begin/{world.own_tenancy}"
+    listing = operator.get("/console/exits").text
+    form = {"exit_type": "voluntary", "approved": "yes", **tokens_in(listing)}
+    ask = operator.post(url, data=form)
+    if ask.status_code == 200:
+        ask = operator.post(url, data={**form, "confirmed": "1", **tokens_in(ask.text)})
+    assert ask.status_code == 422 and "书面退出申请" in ask.text
+    assert _state(world) == "active" and _events(world, "begin_exit") == []
