@@ -341,6 +341,11 @@ def space_rulebook(w: Work, *, space: str) -> Rulebook:
     return rules.for_space(w, w.space_by_code(space))
 
 
+def tenancy_rulebook(w: Work, *, tenancy_id: int) -> Rulebook:
+    """The rulebook a tenancy is under (its own version, else its space's)."""
+    return rules.for_tenancy(w, w.tenancy(tenancy_id, lock=False))
+
+
 def rulebook_versions(w: Work) -> list[dict[str, Any]]:
     """Stored rulebook versions, oldest first: where active, how much they decided."""
     out = []

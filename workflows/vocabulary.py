@@ -77,6 +77,8 @@ LOCALES = _TABLES["locales"]
 OUTBOX_STATUS = _TABLES["outbox_status"]
 #: A deadline's status.
 DEADLINE_STATUS = _TABLES["deadline_status"]
+#: A unit's kind.
+UNIT_KINDS = _TABLES["unit_kinds"]
 #: Units as a person reads them (a form field's unit, :mod:`workflows.forms`).
 UNITS = _TABLES["units"]
 #: Facts of an event shown with a name on a tenancy's page (others are left to the trace).

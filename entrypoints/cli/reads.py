@@ -32,10 +32,16 @@ def show_cmd(tenancy: int, as_json: Json = False) -> None:
     if as_json:
         emit(data, True)
         return
+    track = (
+        get_app()
+        .service.query(queries.tenancy_rulebook, tenancy_id=tenancy)
+        .tracks.get(data["track"])
+    )
     lines = [
         f"#{data['id']} {data['firm']} ({data['uscc']}) @ {data['space']}",
         f"  状态 state: {data['state_zh']} / {data['state']}  version {data['version']}",
-        f"  入驻通道 track: {data['track']}  租期 term: {shown(data['term_start'])} → "
+        f"  入驻通道 track: {track.label_zh if track else data['track']}（{data['track']}）  "
+        f"租期 term: {shown(data['term_start'])} → "
         f"{shown(data['term_end'])}",
         f"  评审得分 score: {shown(data['score'])}  规则书 rulebook: "
         f"{(data['rulebook_version'] or '—')[:12]}",
@@ -43,7 +49,8 @@ def show_cmd(tenancy: int, as_json: Json = False) -> None:
     for u in data["units"]:
         until = u["to"] or "至今 / ongoing"
         lines.append(
-            f"  单元 unit {u['code']} ({u['kind']}, {u['area_m2']} m²) {u['from']} → {until}"
+            f"  单元 unit {u['code']}（{code_words('UNIT_KINDS', u['kind'])}，{u['area_m2']} m²）"
+            f"{u['from']} → {until}"
         )
     for r in data["reviews"]:
         lines.append(

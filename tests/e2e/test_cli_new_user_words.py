@@ -6,6 +6,7 @@ consequence, a tenancy's deadlines and exit case and a recorded violation in wor
 from __future__ import annotations
 
 import random
+import re
 
 from e2e.cli_support import Cli
 from e2e.test_cli_engine_rules import SCORES, _score, evaluating, resident, space
@@ -27,6 +28,8 @@ def test_a_review_decision_and_the_tenancy_page_name_the_consequence_in_words(
     assert "→ 无（none）" in shown and "→ none" not in shown, shown
     assert "租期届满（term_end）" in shown, shown
     assert "考核 review 2024: 已评定（decided）" in shown, shown
+    assert "入驻通道 track: 孵化（incubation）" in shown, shown  # the track and unit in words
+    assert re.search(r"单元 unit \S+（办公（office）", shown), shown
     violation = cli.ok("violation", str(t), "--code", "arrears", "--facts", "租金逾期")
     assert violation.startswith(f"入驻记录 {t}：已登记违规 #"), violation
     assert "催告缴纳，逾期退出（demand）" in violation, violation
