@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from lifecycle.errors import GuardFailed, InvalidInput
-from lifecycle.table import ACTIVE, EXIT_NOTICE, RECTIFYING
+from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
 from workflows import admittance, inputs, residency_rules, rules
 from workflows.attachments import Attachment, check_count
 from workflows.commands import TenancyCommand
@@ -141,7 +141,7 @@ def earliest_leave_on_of(w: Work, *, tenancy_id: int) -> date:
 
 def request_voluntary_exit(w: Work, cmd: RequestVoluntaryExit) -> Step:
     check_exit_reason(cmd.reason)
-    tenancy = w.load_for(cmd, REQUEST_EXIT, (ACTIVE,))
+    tenancy = w.load_for(cmd, REQUEST_EXIT, RESIDENT_STATES)
     rb = rules.for_tenancy(w, tenancy)
     period = rb.periods.voluntary_notice
     earliest = w.calendar.due_date(w.today, period)

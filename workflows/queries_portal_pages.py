@@ -22,7 +22,7 @@ from db.tables import (
 )
 from lifecycle import rulebook as rbook
 from lifecycle.errors import NotFound
-from lifecycle.table import ACTIVE, EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
+from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
 from notifications.catalog import LEGAL_SECTIONS
 from workflows import answers, attachments, rules, vocabulary
 from workflows.core import Work
@@ -221,7 +221,7 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         "expires_first": expires_first,
         "today": w.today,
         "reason_max": answers.MAX_EXIT_REASON_CHARS,
-        "may_request": tenancy.state == ACTIVE and not expires_first,
+        "may_request": tenancy.state in RESIDENT_STATES and not expires_first,
         "pending": (
             {"leave_on": (pending[0].data or {}).get("leave_on"), "at": pending[0].occurred_at}
             if pending

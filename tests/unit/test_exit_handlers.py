@@ -20,6 +20,7 @@ from lifecycle.table import (
     EXITED,
     GRADUATION_PUBLICITY,
     RECTIFYING,
+    UNDER_REVIEW,
     VACATING,
 )
 from workflows import commands as c
@@ -318,6 +319,20 @@ def test_a_voluntary_exit_begins_on_the_firms_request_and_not_before_its_day(
     (case,) = db.rows("exit_cases", tenancy_id=t)
     assert case["vacate_due_on"] == date(2025, 4, 1)
     assert pending(db, t) == [("vacate_due", date(2025, 4, 1))]
+
+
+@pytest.mark.parametrize("state", [UNDER_REVIEW, RECTIFYING])
+def test_a_firm_under_review_or_in_rectification_may_still_ask_to_leave(
+    db: FakeDatabase, service: FakeService, state: str
+) -> None:
+    """Its request was refused outside 在孵 (active), and a voluntary exit then needed that
+    request: for the weeks of each year's review, no firm could leave of its own accord."""
+    from workflows.answers import RequestVoluntaryExit
+
+    t = resident(db, term_end=date(2027, 3, 31), state=state)
+    service.handle(RequestVoluntaryExit(tenancy_id=t, leave_on=date(2025, 4, 1), actor="企业"))
+    step = service.handle(c.BeginExit(tenancy_id=t, exit_type="voluntary"))
+    assert (step.from_state, step.data["vacate_due_on"]) == (state, date(2025, 4, 1))
 
 
 def test_a_term_expiry_exit_is_not_begun_long_before_the_term_ends(
