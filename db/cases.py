@@ -80,6 +80,7 @@ class EventRow:
     trigger: str
     from_state: str | None
     data: dict[str, Any]
+    occurred_at: datetime | None = None
 
 
 @dataclass(slots=True)

@@ -12,7 +12,6 @@ from sqlmodel import col, func, select
 
 from db.tables import (
     AuditEvent,
-    ExitCase,
     Firm,
     InboxItem,
     OutboxMessage,
@@ -24,7 +23,7 @@ from lifecycle import rulebook as rbook
 from lifecycle.errors import NotFound
 from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES
 from notifications.catalog import LEGAL_SECTIONS
-from workflows import answers, attachments, rules, vocabulary
+from workflows import answers, attachments, exit_rules, rules, vocabulary
 from workflows.core import Work
 from workflows.paging import Paging
 from workflows.queries_exits_pages import label, tenancy_header
@@ -195,20 +194,12 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     record = w.tenancy(tenancy_id, lock=False)
     rb = rules.for_tenancy(w, record)
     period = rb.periods.voluntary_notice
-    requests = w.session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.tenancy_id == tenancy_id, AuditEvent.trigger == answers.REQUEST_EXIT)
-        .order_by(col(AuditEvent.seq).desc())
-    ).all()
-    # The newest request is pending until an exit case follows it (the operators act on it).
-    cases = w.session.exec(
-        select(ExitCase.created_at).where(ExitCase.tenancy_id == tenancy_id)
-    ).all()
-    pending = [
-        e
-        for e in requests[:1]
-        if tenancy.state in RESIDENT_STATES and not any(at >= e.occurred_at for at in cases)
-    ]
+    # The newest request is pending until an exit case follows it (the operators act on it):
+    # the rule the exit itself is begun by.
+    events = w.uow.cases.events(tenancy_id, (answers.REQUEST_EXIT, *exit_rules.CASE_OPENED_BY))
+    pending = exit_rules.pending_request(events, answers.REQUEST_EXIT)
+    if tenancy.state not in RESIDENT_STATES:
+        pending = None
     earliest = w.calendar.due_date(w.today, period)
     # The agreement ends before the notice could run: it ends by expiry, nothing to ask.
     expires_first = record.term_end is not None and earliest > record.term_end
@@ -223,8 +214,8 @@ def exit_request_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         "reason_max": answers.MAX_EXIT_REASON_CHARS,
         "may_request": tenancy.state in RESIDENT_STATES and not expires_first,
         "pending": (
-            {"leave_on": (pending[0].data or {}).get("leave_on"), "at": pending[0].occurred_at}
-            if pending
+            {"leave_on": pending.data.get("leave_on"), "at": pending.occurred_at}
+            if pending is not None
             else None
         ),
         "procedure": [

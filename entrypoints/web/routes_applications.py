@@ -149,8 +149,6 @@ def _application_page(
         # A reviewer reads the application and scores it: no decisions, no colleague's name.
         detail["events"] = []
         detail["reviewers"] = []
-    for event in detail["events"]:
-        event["who"] = identity.actor_name(event["actor"]) or event["actor"]
     return page.render(
         "console/applications_detail.html",
         status=status,
