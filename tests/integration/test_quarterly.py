@@ -1,0 +1,97 @@
+"""Quarterly light reports on SQLite and PostgreSQL: a resident firm files a quarter through the
+real handler (the row, the audit chain, the receipt), and the daily sweep plans each resident
+tenancy's quarter once, reminds, tells the operators of a report still missing at the due
+date, and a filing cancels what is pending."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from conftest import local
+from integration.test_sweeps_seed import create_space, firms, resident
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from db.tables import Deadline, OutboxMessage, QuarterlyReport
+from lifecycle.clock import FixedClock
+from workflows import commands as c
+from workflows.service import Service
+
+USCC = firms(3, seed=23)
+START = local(2025, 6, 3, 9)  # a Tuesday; the firms sign for terms from 2025-07-01
+FIGURES: dict[str, Any] = {
+    "revenue_yuan": 1_200_000,
+    "tax_paid_yuan": 80_000,
+    "headcount": 23,
+    "rd_spend_yuan": 150_000,
+}
+
+
+@pytest.fixture
+def tenancies(service: Service, clock: FixedClock) -> list[int]:
+    clock.set(START)
+    create_space(service)
+    return [
+        resident(
+            service,
+            clock,
+            "MC3",
+            name=f"季报企业{i}",
+            uscc=USCC[i],
+            unit=f"A-30{i}",
+            term_start=date(2025, 7, 1),
+            term_end=date(2028, 6, 30),
+        )
+        for i in range(2)
+    ]
+
+
+def reports(engine: Engine) -> list[QuarterlyReport]:
+    with Session(engine) as s:
+        return list(s.exec(select(QuarterlyReport).order_by(col(QuarterlyReport.id))).all())
+
+
+def outbox(engine: Engine, message: str) -> list[OutboxMessage]:
+    with Session(engine) as s:
+        stmt = select(OutboxMessage).where(OutboxMessage.message == message)
+        return list(s.exec(stmt.order_by(col(OutboxMessage.id))).all())
+
+
+def quarter_deadlines(engine: Engine, tenancy_id: int) -> dict[str, str]:
+    with Session(engine) as s:
+        stmt = select(Deadline).where(
+            Deadline.tenancy_id == tenancy_id, col(Deadline.kind).startswith("quarterly_")
+        )
+        return {d.kind: d.status for d in s.exec(stmt).all()}
+
+
+def test_a_firm_files_its_quarter_and_a_correction_keeps_the_first_filing_time(
+    engine: Engine, service: Service, clock: FixedClock, tenancies: list[int]
+) -> None:
+    t = tenancies[0]
+    clock.set(local(2025, 10, 9, 10))
+    service.handle(
+        c.SubmitQuarterlyReport(tenancy_id=t, year=2025, quarter=3, figures=FIGURES, actor="f")
+    )
+    clock.set(local(2025, 10, 30, 10))  # after the due date: the correction is not late
+    service.handle(
+        c.SubmitQuarterlyReport(
+            tenancy_id=t, year=2025, quarter=3, figures={**FIGURES, "headcount": 24}, actor="g"
+        )
+    )
+    [row] = reports(engine)
+    assert (row.year, row.quarter, row.figures["headcount"], row.submitted_by) == (
+        2025,
+        3,
+        "24",
+        "g",
+    )
+    assert row.first_submitted_at < row.submitted_at
+    receipts = [m.context for m in outbox(engine, "quarterly_report_received")]
+    assert [(r["corrected"], r["in_time"]) for r in receipts] == [(False, True), (True, True)]
+    from workflows.audit import verify
+
+    with Session(engine) as s:
+        assert verify(s).ok
