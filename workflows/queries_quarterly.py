@@ -70,6 +70,7 @@ def space_filings(w: Work, *, space: str, year: int, quarter: int) -> dict[str, 
     counts = {s: sum(1 for r in out if r["status"] == s) for s in STATUS_WORDS}
     return {
         "space": row.code,
+        "space_id": row.id,
         "space_name": row.name,
         "year": year,
         "quarter": quarter,
@@ -102,3 +103,94 @@ def report(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[str, An
         "submitted_at": found.submitted_at,
         "submitted_by": found.submitted_by,
     }
+
+
+# ---- the portal's form ---------------------------------------------------------------------
+def _specs(rb: rbook.Rulebook) -> list[Any]:
+    """The quarterly form's fields: the annual figures form's, for ``quarterly_metrics``."""
+    from workflows import forms
+
+    wanted = rb.review.calendar.quarterly_metrics
+    return [s for s in forms.figure_fields(rb) if s.code in wanted]
+
+
+def firm_quarters(w: Work, *, firm_id: int, last: int = 4) -> list[dict[str, Any]]:
+    """The firm's resident tenancies and, for each, the ``last`` quarters ended in its term
+    (newest first) and where each report stands."""
+    from sqlmodel import col, select
+
+    from db.tables import Space, Tenancy
+    from lifecycle.table import RESIDENT_STATES
+
+    stmt = (
+        select(Tenancy.id, Space.name)
+        .join(Space, col(Space.id) == col(Tenancy.space_id))
+        .where(col(Tenancy.firm_id) == firm_id, col(Tenancy.state).in_(RESIDENT_STATES))
+        .order_by(col(Tenancy.id))
+    )
+    out: list[dict[str, Any]] = []
+    for tenancy_id, space_name in w.session.exec(stmt).all():
+        assert tenancy_id is not None
+        year, quarter = quarterly_rules.last_ended(w.today)
+        for _ in range(last):
+            try:
+                form = quarter_form(w, tenancy_id=tenancy_id, year=year, quarter=quarter)
+            except InvalidInput:  # before the term: nothing earlier is in it either
+                break
+            out.append({**form, "space_name": space_name})
+            year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return out
+
+
+def quarter_form(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[str, Any]:
+    """One quarter's form: the fields (label, unit, rule), the figures filed if any, the due
+    date and where the report stands. InvalidInput when the quarter cannot be reported."""
+    from lifecycle.table import RESIDENT_STATES
+    from workflows.forms import shown_value
+
+    tenancy = w.tenancy(tenancy_id, lock=False)
+    year, quarter = quarterly_rules.check_quarter(year, quarter, w.today)
+    quarterly_rules.check_in_term(year, quarter, tenancy.term_start, tenancy.term_end)
+    rb = rules.for_tenancy(w, tenancy)
+    found = w.uow.quarterly.report(tenancy_id, year, quarter)
+    if found is None:
+        due = rbook.quarterly_report_due_on(rb, w.calendar, year=year, quarter=quarter)
+        status = "missing" if w.today > due else "awaiting"
+        first_on = None
+    else:
+        due = found.due_on
+        first_on = w.calendar.local_date(found.first_submitted_at)
+        status = "filed" if quarterly_rules.in_time(first_on, due) else "late"
+    return {
+        "tenancy_id": tenancy_id,
+        "year": year,
+        "quarter": quarter,
+        "fields": _specs(rb),
+        "values": {k: shown_value(v) for k, v in (found.figures if found else {}).items()},
+        "due_on": due,
+        "status": status,
+        "status_zh": STATUS_WORDS[status][0],
+        "status_en": STATUS_WORDS[status][1],
+        "first_submitted_on": first_on,
+        "submitted_at": found.submitted_at if found else None,
+        "open": tenancy.state in RESIDENT_STATES,
+    }
+
+
+def check_quarter_form(
+    w: Work, *, tenancy_id: int, values: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    """The figures as ``SubmitQuarterlyReport`` takes them, and each bad field's message
+    (zh, en), checked field by field as the annual figures form checks them."""
+    from workflows import forms
+
+    rb = rules.for_tenancy(w, w.tenancy(tenancy_id, lock=False))
+    figures: dict[str, Any] = {}
+    problems: dict[str, tuple[str, str]] = {}
+    for spec in _specs(rb):
+        value, problem = forms.check_figure(rb, spec, values.get(spec.code, ""))
+        if problem is not None:
+            problems[spec.code] = (problem.expected_zh, problem.expected_en)
+        elif value is not None:
+            figures[spec.code] = value
+    return dict(rbook.jsonable(figures)), problems
