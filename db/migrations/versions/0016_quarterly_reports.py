@@ -14,8 +14,8 @@ from alembic import op
 from db.migrations import columns
 from db.migrations.columns import at, integer, json, rulebook_version, string
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0016"
+down_revision: str | None = "0015"
 
 
 def upgrade() -> None:
