@@ -184,9 +184,8 @@ def described(action: Action, state: str, rb: Rulebook | None = None) -> dict[st
     }
 
 
-#: The forced-exit grounds the review decides by itself: neither reported as a violation
-#: nor served by hand.
-_DECIDED_BY_REVIEW = "review"
+#: The ``choices_from`` the tenancy's rulebook fills (the others, the page's query fills).
+FROM_RULEBOOK = ("violations", "grounds")
 
 
 def with_rulebook(fields: tuple[FormField, ...], rb: Rulebook) -> tuple[FormField, ...]:
@@ -194,8 +193,9 @@ def with_rulebook(fields: tuple[FormField, ...], rb: Rulebook) -> tuple[FormFiel
     words, 中文 and English, so nobody types a code."""
     out = []
     for f in fields:
-        if f.choices_from:
-            triggers = [t for t in rb.triggers.values() if t.handling != _DECIDED_BY_REVIEW]
+        if f.choices_from in FROM_RULEBOOK:
+            # the grounds the engine raises itself are neither reported nor served by hand
+            triggers = [t for t in rb.triggers.values() if not t.raised_by_engine]
             f = replace(f, choices=tuple((t.code, t.label_zh, t.label_en) for t in triggers))
         out.append(f)
     return tuple(out)
