@@ -39,7 +39,8 @@ class FormField:
     choice, sent as a mapping of choice → ticked), codes (comma-separated list).
     ``choices_from``: the choices are the tenancy's rulebook's (:func:`with_rulebook`):
     ``violations`` (the grounds an operator reports) or ``grounds`` (every forced-exit
-    ground); the command checks the code sent against the rulebook itself."""
+    ground); the command checks the code sent against the rulebook itself. Otherwise the
+    page's query fills them: ``open_violations`` (the tenancy's violations still open)."""
 
     name: str
     zh: str
@@ -162,6 +163,8 @@ BY_TRIGGER: dict[str, Action] = {a.trigger: a for a in ACTIONS}
 #: board's import); a firm's request to leave is the portal's exit page (a letter on paper:
 #: `innospace exit request`).
 ELSEWHERE = frozenset({"submit_review", "request_voluntary_exit"})
+#: Offered only while the tenancy has a violation still open (none cured, none escalated).
+CURE = "cure_violation"
 
 
 def allowed(state: str) -> list[Action]:
