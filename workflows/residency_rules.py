@@ -322,7 +322,7 @@ def cure_violation(
         "cure_due_on": violation.cure_due_on,
     }
     if note is not None:
-        data["note"] = note
+        data["cure_note"] = note
     if deadlines:
         data["cancelled_deadlines"] = list(deadlines)
     step = e.record("cure_violation", actor=actor, reason=reason, data=data)

@@ -455,6 +455,8 @@ def test_a_violation_is_recorded_cured_from_the_tenancy_pages_list_without_javas
     assert done.status_code == 303, done.text
     page = operator.get(f"/console/tenancies/{tid}").text
     assert "已纠正" in page and "收据 01" in page
+    assert "登记违规已纠正" in page and "纠正日期：" in page and "纠正情况：收据 01" in page
+    assert "cure_note" not in page and "None" not in page
     assert f"cure_violation?violation={vid}" not in page
     assert f"cure_violation?violation={world.own_violation}" in page
     assert ("violation_cured", "firm") in _outbox(world, tid)
