@@ -198,6 +198,8 @@ class Violation(_OfTenancy, table=True):
     cure_due_on: date | None = None
     status: str = Field(default="open", max_length=16)  # open | cured | escalated
     reported_at: datetime = _ts()
+    cured_on: date | None = None  # the day the firm cured it, as the operator recorded
+    cure_note: str | None = _text()  # how it was cured (receipt, inspection, delisting notice)
 
 
 class ExitCase(_OfTenancy, table=True):

@@ -82,6 +82,7 @@ HANDLERS = LazyHandlers(
         "workflows.commands:ExtendRectification": "workflows.residency:extend_rectification",
         "workflows.commands:Reinspect": "workflows.residency:reinspect",
         "workflows.commands:ReportViolation": "workflows.residency:report_violation",
+        "workflows.commands:CureViolation": "workflows.residency:cure_violation",
         "workflows.commands:RecordBenefit": "workflows.benefits:record_benefit_cmd",
         "workflows.commands:DecideCycle": "workflows.operations:decide_cycle",
         "workflows.forms:ImportFigures": "workflows.forms:import_figures",

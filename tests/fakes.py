@@ -590,6 +590,17 @@ class FakeCases(_Repository):
             if v["cure_due_on"] is not None and v["status"] != "cured"
         ]
 
+    def pending_of_subject(self, tenancy_id: int, kind: str, subject_id: int) -> list[int]:
+        found = select(
+            self.uow.rows,
+            "deadlines",
+            tenancy_id=tenancy_id,
+            kind=kind,
+            subject_id=subject_id,
+            status="pending",
+        )
+        return sorted(int(d["id"]) for d in found)
+
     def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]:
         found = [
             e

@@ -215,6 +215,16 @@ class ReportViolation(TenancyCommand):
     evidence: str | None = None
 
 
+class CureViolation(TenancyCommand):
+    """The firm cured an open violation of the tenancy within its period (paid the arrears,
+    restored the premises, was delisted): the violation no longer bears out an exit notice,
+    and its period's deadline is cancelled."""
+
+    violation: int  # the violation's id
+    cured_on: date  # the day it was cured
+    note: str | None = None  # how (receipt, inspection, delisting notice)
+
+
 # ---- exit ---------------------------------------------------------------------------------
 class WaiveWindow(TenancyCommand):
     """The firm waived one of its windows in writing (objection | cure | plan | rectification):

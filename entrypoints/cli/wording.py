@@ -42,6 +42,7 @@ TRIGGER_COMMANDS: Mapping[str, str] = {
     "pass_reinspection": "reinspect --pass",
     "fail_reinspection": "reinspect --fail",
     "report_violation": "violation",
+    "cure_violation": "violation cure",
     "record_benefit": "benefit record",
     "serve_exit_notice": "exit notice",
     "confirm_graduation": "exit begin --type graduation",

@@ -57,6 +57,7 @@ ACTION_COMMANDS: dict[str, type[c.TenancyCommand]] = {
     "extend_rectification": c.ExtendRectification,
     "reinspect": c.Reinspect,
     "report_violation": c.ReportViolation,
+    "cure_violation": c.CureViolation,
     "serve_exit_notice": c.ServeExitNotice,
     "confirm_exit": c.ConfirmExit,
     "request_voluntary_exit": answers.RequestVoluntaryExit,  # the firm's letter, recorded
