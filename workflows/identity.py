@@ -25,11 +25,17 @@ no configuration. Queries never write: the HTTP layer sends :class:`TouchSession
 :class:`TouchToken`) when :func:`needs_touch` says the principal's ``seen_at`` is a minute old
 — at most one write a minute per session.
 
-Login throttling (``workflows.credentials``): an account is locked for ``LOCK_MINUTES`` (15)
-after ``MAX_FAILURES`` (5) consecutive failures — it refuses even the right password until
-then, or until ``user enable`` — and an address with ``ADDRESS_MAX_FAILURES`` (20) failures
-within ``ADDRESS_WINDOW`` (10 min) is refused before any password is checked. Both refusals
-are :class:`~lifecycle.errors.TooManyAttempts` (``retry_after`` seconds). The password is
+Login throttling (``workflows.credentials``, after OWASP: a lockout must not let anyone who
+knows a user name keep its owner out): an account is locked *from one address* for
+``LOCK_MINUTES`` (15) after ``MAX_FAILURES`` (5) failures from that address — it refuses
+even the right password from there, while its owner logs in from elsewhere; it is locked
+*from every address* for ``ACCOUNT_LOCK_MINUTES`` (60) only when guessing spread over many
+addresses passes ``ACCOUNT_MAX_FAILURES`` (50) within ``ACCOUNT_WINDOW`` (1 h), no address
+counting more than five. Each lockout is kept (``login_lockouts``) and logged; ``user
+unlock`` (or ``user enable``) lifts them. A locked account is refused as a wrong password
+is (:class:`~lifecycle.errors.Unauthorized`); an address with ``ADDRESS_MAX_FAILURES`` (20)
+failures within ``ADDRESS_WINDOW`` (10 min) is refused before any password is checked, with
+:class:`~lifecycle.errors.TooManyAttempts` (``retry_after`` seconds). The password is
 checked outside any write transaction, and the outcome recorded by a short command of its
 own (``workflows.logins``): a failure is that command's successful result, so it is counted.
 
@@ -81,6 +87,7 @@ from workflows.identity_commands import (
     TouchSession,
     TouchToken,
     UnassignReviewer,
+    UnlockUser,
     UserView,
 )
 
@@ -101,6 +108,7 @@ __all__ = [  # what workflows.identity_commands defines, re-exported here
     "TouchSession",
     "TouchToken",
     "UnassignReviewer",
+    "UnlockUser",
     "UserView",
 ]
 
@@ -193,8 +201,8 @@ class LoginResult:
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """What a login checks before the password: the account's hash and lockout (both None
-    when there is no such account)."""
+    """What a login checks before the password: the account's hash and the end of its lockout
+    from the login's address (both None when there is no such account)."""
 
     password_hash: str | None
     locked_until: datetime | None

@@ -33,7 +33,13 @@ class DisableUser(Command):
 
 
 class EnableUser(Command):
-    """Allow the account again and lift a lockout."""
+    """Allow the account again and lift its lockouts."""
+
+    username: str
+
+
+class UnlockUser(Command):
+    """Lift the account's lockouts (of any address, and of every address): an admin's."""
 
     username: str
 

@@ -164,9 +164,19 @@ def user_disable(username: Username, actor: Actor = "operator") -> None:
 
 @user_app.command("enable")
 def user_enable(username: Username, actor: Actor = "operator") -> None:
-    """启用账户并解除锁定 / enable an account and lift its lockout."""
+    """启用账户并解除锁定 / enable an account and lift its lockouts."""
     get_app().service.handle(identity.EnableUser(username=username, actor=actor))
-    typer.echo(f"已启用账户 {username}（锁定已解除） / account enabled, lockout lifted")
+    typer.echo(f"已启用账户 {username}（锁定已解除） / account enabled, lockouts lifted")
+
+
+@user_app.command("unlock")
+def user_unlock(username: Username, actor: Actor = "operator") -> None:
+    """解除账户的登录锁定（任一地址及全部地址） / lift an account's login lockouts."""
+    lifted = get_app().service.handle(identity.UnlockUser(username=username, actor=actor))
+    if lifted:
+        typer.echo(f"已解除 {username} 的 {lifted} 项登录锁定 / {lifted} lockouts lifted")
+    else:
+        typer.echo(f"{username} 当前没有登录锁定 / {username} is not locked out")
 
 
 @user_app.command("grant")
