@@ -62,6 +62,7 @@ from db.tables import (
     ApiToken,
     ApiTokenSpace,
     Firm,
+    LoginLockout,
     ReviewerAssignment,
     Space,
     User,
@@ -398,6 +399,14 @@ def list_users(w: Work) -> list[UserView]:
     users = w.session.exec(select(User).order_by(col(User.username))).all()
     grants = _space_codes(w, UserSpace.user_id, UserSpace.space_id)
     firms = dict(w.session.exec(select(Firm.id, Firm.uscc).join(User)).all())
+    locked_out: dict[int, list[str]] = {}
+    running = select(LoginLockout.user_id, LoginLockout.address).where(
+        col(LoginLockout.locked_until) > w.now,
+        col(LoginLockout.lifted_at).is_(None),
+        col(LoginLockout.address).is_not(None),
+    )
+    for user_id, address in w.session.exec(running.order_by(col(LoginLockout.id))).all():
+        locked_out.setdefault(user_id, []).append(address or "")
     return [
         UserView(
             id=u.id or 0,
@@ -413,6 +422,7 @@ def list_users(w: Work) -> list[UserView]:
             else None,
             last_login_at=u.last_login_at,
             created_at=u.created_at,
+            locked_addresses=tuple(dict.fromkeys(locked_out.get(u.id or 0, ()))),
         )
         for u in users
     ]

@@ -143,9 +143,11 @@ class UserView:
     firm_uscc: str | None
     email: str | None
     disabled: bool
-    locked_until: datetime | None  # set while a lockout lasts
+    locked_until: datetime | None  # set while a lockout of every address lasts
     last_login_at: datetime | None
     created_at: datetime
+    #: The addresses the account is locked out from now (its owner, elsewhere, is not).
+    locked_addresses: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:

@@ -213,6 +213,11 @@ def user_list(as_json: Json = False) -> None:
         status = STATUS[u.status]
         if u.locked_until is not None:
             status += f" 至 until {local_time(u.locked_until)}"
+        if u.locked_addresses:
+            status += (
+                f"（{len(u.locked_addresses)} 个地址被锁定 / locked out from"
+                f" {', '.join(u.locked_addresses)}）"
+            )
         lines.append(
             f"{u.username} | {u.display_name} | {u.role} | {'、'.join(u.spaces) or '—'} | "
             f"{u.firm_uscc or '—'} | {status} | {local_time(u.last_login_at)}"
@@ -231,6 +236,7 @@ def _user_row(u: identity.UserView) -> dict[str, Any]:
         "email": u.email,
         "status": u.status,
         "locked_until": _iso(u.locked_until),
+        "locked_addresses": list(u.locked_addresses),
         "last_login_at": _iso(u.last_login_at),
         "created_at": _iso(u.created_at),
     }
