@@ -17,8 +17,8 @@ from alembic import op
 
 from db.migrations.columns import at, fk, indexes, integer, keyed_table, string
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 
 
 def upgrade() -> None:
