@@ -125,6 +125,7 @@ HANDLERS = LazyHandlers(
         "workflows.identity_commands:SetPassword": "workflows.accounts:set_password",
         "workflows.identity_commands:DisableUser": "workflows.accounts:disable_user",
         "workflows.identity_commands:EnableUser": "workflows.accounts:enable_user",
+        "workflows.identity_commands:UnlockUser": "workflows.accounts:unlock_user",
         "workflows.identity_commands:GrantSpace": "workflows.accounts:grant_space",
         "workflows.identity_commands:CreateToken": "workflows.accounts:create_token",
         "workflows.identity_commands:RevokeToken": "workflows.accounts:revoke_token",
