@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from entrypoints.http.deps import Ctx, CtxDep, app_of
 from entrypoints.http.files import Sha, file_response
 from entrypoints.http.routes_registry import SpacePath
-from entrypoints.http.sending import NOT_INT, Text, Year, body_model, send
+from entrypoints.http.sending import NOT_INT, QueryYear, Text, body_model, send
 from lifecycle.errors import InvalidInput, NotFound
 from workflows import attachments, queries_http
 from workflows import opportunity_commands as oc
@@ -493,7 +493,9 @@ def _years(start: int, end: int | None) -> list[int]:
     response_model=dict[str, Any],
 )
 def district(
-    ctx: CtxDep, year: Annotated[Year, Query()], to_year: Annotated[Year | None, Query()] = None
+    ctx: CtxDep,
+    year: Annotated[QueryYear, Query()],
+    to_year: Annotated[QueryYear | None, Query()] = None,
 ) -> dict[str, Any]:
     views = ctx.query(qd.district_years, years=_years(year, to_year), space_ids=ctx.space_filter())
     return views[0] if to_year is None else {"years": views}
@@ -507,7 +509,9 @@ def district(
     response_class=Response,
 )
 def district_export(
-    ctx: CtxDep, year: Annotated[Year, Query()], to_year: Annotated[Year | None, Query()] = None
+    ctx: CtxDep,
+    year: Annotated[QueryYear, Query()],
+    to_year: Annotated[QueryYear | None, Query()] = None,
 ) -> Response:
     from workflows import opportunity_excel
 
