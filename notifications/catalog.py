@@ -593,8 +593,9 @@ SPECS: tuple[MessageSpec, ...] = (
                 base=("sent_on",),
             )
         },
-        doc="a space's operators' daily digest: what waits for them there (one a space; the "
-        "audit checkpoint comes in its form, about no space)",
+        doc="a space's operators' daily digest: what waits for them there (one a space "
+        "with something waiting, none for a space with nothing; the audit checkpoint comes in "
+        "its form, about no space)",
     ),
     MessageSpec(
         "opportunity_returned",

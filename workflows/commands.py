@@ -109,6 +109,8 @@ class Apply(Command):
     track: str = "incubation"
     requested_area_m2: float = 0
     profile: dict[str, Any] = field(default_factory=dict)
+    #: The profile is a JSON body's (the API's): a number is a JSON number, never text.
+    json_typed: bool = False
 
 
 class Screen(TenancyCommand):
@@ -123,6 +125,8 @@ class RequestInfo(TenancyCommand):
 
 class Resubmit(TenancyCommand):
     profile: dict[str, Any] = field(default_factory=dict)
+    #: The profile is a JSON body's (the API's): a number is a JSON number, never text.
+    json_typed: bool = False
 
 
 class ScoreApplication(TenancyCommand):
@@ -187,6 +191,8 @@ class OpenReview(TenancyCommand):
 class SubmitReview(TenancyCommand):
     period: int
     figures: dict[str, Any]
+    #: The figures are a JSON body's (the API's): a number is a JSON number, never text.
+    json_typed: bool = False
 
 
 class DecideReview(TenancyCommand):

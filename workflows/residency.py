@@ -72,7 +72,7 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
 
     from workflows import forms  # imported here: forms imports this module
 
-    problems = forms.check_figures(rb, cmd.figures)
+    problems = forms.check_figures(rb, cmd.figures, json_typed=cmd.json_typed)
     if problems:  # every problem at once, each with its field, type and unit
         named = [replace(p, field=f"figures.{p.field}") for p in problems]
         raise forms.FormProblems("figures", named)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from entrypoints.http.deps import Ctx, CtxDep, app_of
 from entrypoints.http.files import Sha, file_response
 from entrypoints.http.routes_registry import SpacePath
-from entrypoints.http.sending import NOT_INT, Text, Year, body_model, send
+from entrypoints.http.sending import NOT_INT, QueryYear, Text, body_model, send
 from lifecycle.errors import NotFound
 from workflows import attachments, queries_http
 from workflows import opportunity_commands as oc
@@ -486,7 +486,9 @@ def edit_parcel(
     response_model=dict[str, Any],
 )
 def district(
-    ctx: CtxDep, year: Annotated[Year, Query()], to_year: Annotated[Year | None, Query()] = None
+    ctx: CtxDep,
+    year: Annotated[QueryYear, Query()],
+    to_year: Annotated[QueryYear | None, Query()] = None,
 ) -> dict[str, Any]:
     views = ctx.query(
         qd.district_years, years=qd.years_between(year, to_year), space_ids=ctx.space_filter()
@@ -502,7 +504,9 @@ def district(
     response_class=Response,
 )
 def district_export(
-    ctx: CtxDep, year: Annotated[Year, Query()], to_year: Annotated[Year | None, Query()] = None
+    ctx: CtxDep,
+    year: Annotated[QueryYear, Query()],
+    to_year: Annotated[QueryYear | None, Query()] = None,
 ) -> Response:
     from workflows import opportunity_excel
 
