@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from typer._click import Command, Context
-from typer.core import TyperArgument, TyperOption
+from typer import Context
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from lifecycle.errors import GuardFailed, TransitionNotAllowed, bilingual
 from lifecycle.table import STATE_LABELS
@@ -385,7 +385,7 @@ class _Argument(TyperArgument):
 
     placeholder: str | None = None
 
-    def display_type_rich(self, ctx: Context) -> str | None:
+    def display_type_rich(self, ctx: Any) -> str | None:
         if self.placeholder is not None:
             return self.placeholder
         return super().display_type_rich(ctx)
@@ -427,7 +427,8 @@ def complete_help(root: object) -> None:
         cmd, path = pending.pop()
         for name, sub in (getattr(cmd, "commands", None) or {}).items():
             pending.append((sub, f"{path} {name}".strip()))
-        if isinstance(cmd, Command):  # its --help, made now to be said Chinese first
+        # Its --help, made now to be said Chinese first.
+        if isinstance(cmd, TyperCommand | TyperGroup):
             found = cmd.get_help_option(Context(cmd, info_name=path or "innospace"))
             if found is not None:
                 found.help, found.metavar = HELP_OPTION_HELP, ""

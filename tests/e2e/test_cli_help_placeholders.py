@@ -59,7 +59,7 @@ def test_no_command_s_help_shows_a_bare_type_placeholder(
 
 
 def test_every_option_s_help_is_said_chinese_first() -> None:
-    from typer._click import Context
+    from typer import Context
 
     english: list[str] = []
     pending = [("innospace", command())]
