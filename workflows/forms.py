@@ -548,6 +548,16 @@ def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, 
     return checked[spec.code], None
 
 
+def read_figures(rb: Rulebook, data: Mapping[str, object]) -> dict[str, object]:
+    """``data`` as :func:`check_figures` reads it (each field normalised by
+    :func:`check_figure`), for figures that have passed it: what is checked is what is kept."""
+    specs = {s.code: s for s in figure_fields(rb)}
+    return {
+        name: check_figure(rb, specs[name], value)[0] if name in specs else value
+        for name, value in data.items()
+    }
+
+
 def _problem(spec: FieldSpec, zh: str, en: str, value: object) -> Problem:
     return Problem(
         field=spec.code,

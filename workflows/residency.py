@@ -76,7 +76,9 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
     if problems:  # every problem at once, each with its field, type and unit
         named = [replace(p, field=f"figures.{p.field}") for p in problems]
         raise forms.FormProblems("figures", named)
-    figures = rbook.jsonable(rbook.validate_figures(rb, cmd.figures))
+    # What is stored is what was checked: the figures as the form reads them ("1,000" and
+    # "１０００" as 1000, 是/否 as yes/no), not the text as typed.
+    figures = rbook.jsonable(rbook.validate_figures(rb, forms.read_figures(rb, cmd.figures)))
     effects = w.effects(tenancy)
     step = reviews.submit_review(effects, review, figures, actor=cmd.actor, reason=cmd.reason)
     w.apply(effects)
