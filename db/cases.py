@@ -134,6 +134,17 @@ _EVENTS = (
 _R = ALL_TABLES.tables["reviews"]
 _REVIEW_BY_ID = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(_R.c.id == bindparam("id"))
 _VIOLATION_BY_ID = select(*(_V.c[n] for n in VIOLATION_COLUMNS)).where(_V.c.id == bindparam("id"))
+_D = ALL_TABLES.tables["deadlines"]
+_PENDING_OF_SUBJECT = (
+    select(_D.c.id)
+    .where(
+        _D.c.tenancy_id == bindparam("tenancy_id"),
+        _D.c.kind == bindparam("kind"),
+        _D.c.subject_id == bindparam("subject_id"),
+        _D.c.status == "pending",
+    )
+    .order_by(_D.c.id)
+)
 _OPEN_ALLOCATIONS = (
     select(_A.c.id, _A.c.unit_id)
     .where(_A.c.tenancy_id == bindparam("tenancy_id"), _A.c.end_on.is_(None))
@@ -168,6 +179,13 @@ def uncured(conn: Connection, tenancy_id: int, code: str) -> list[ViolationRow]:
     return [ViolationRow(*r) for r in rows]
 
 
+def pending_of_subject(conn: Connection, tenancy_id: int, kind: str, subject_id: int) -> list[int]:
+    """The ids of the tenancy's pending deadlines of ``kind`` about ``subject_id`` (a cure
+    period's deadline names its violation)."""
+    params = {"tenancy_id": tenancy_id, "kind": kind, "subject_id": subject_id}
+    return [int(r[0]) for r in conn.execute(_PENDING_OF_SUBJECT, params)]
+
+
 def events(conn: Connection, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]:
     """The tenancy's audit events with one of ``triggers``, in chain order."""
     params = {"tenancy_id": tenancy_id, "triggers": list(triggers)}
@@ -197,6 +215,7 @@ class Cases(Protocol):
     def open_rectification(self, tenancy_id: int) -> RectificationRow | None: ...
     def open_cure(self, tenancy_id: int, code: str | None = None) -> list[ViolationRow]: ...
     def uncured(self, tenancy_id: int, code: str) -> list[ViolationRow]: ...
+    def pending_of_subject(self, tenancy_id: int, kind: str, subject_id: int) -> list[int]: ...
     def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]: ...
     def open_allocations(self, tenancy_id: int) -> list[AllocationRow]: ...
     def pending_due_on(self, tenancy_id: int, kind: str) -> date | None: ...

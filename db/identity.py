@@ -1,5 +1,5 @@
 """The reads of the identity commands and of the principal queries: accounts, their grants,
-API tokens, login sessions, failed logins and reviewer assignments, and the responses kept
+API tokens, login sessions, failed logins and lockouts, reviewer assignments, and the responses kept
 for an account's ``Idempotency-Key`` retries.
 
 Like :mod:`db.repositories`, each read is a Core statement built once that returns plain
@@ -61,6 +61,19 @@ class SessionRow:
 
 
 @dataclass(slots=True)
+class LockoutRow:
+    """A lockout of an account from one address (``address`` None: from every address)."""
+
+    id: int
+    address: str | None
+    failures: int
+    locked_at: datetime
+    locked_until: datetime
+    lifted_at: datetime | None
+    lifted_by: str | None
+
+
+@dataclass(slots=True)
 class KeyRow:
     """An ``Idempotency-Key`` claimed by an account, and the response stored with it."""
 
@@ -75,6 +88,7 @@ class KeyRow:
 _NAMES = ("users", "user_spaces", "api_tokens", "api_token_spaces", "sessions")
 _U, _US, _TK, _TS, _SE = (ALL_TABLES.tables[name] for name in _NAMES)
 _LF, _RA = ALL_TABLES.tables["login_failures"], ALL_TABLES.tables["reviewer_assignments"]
+_LL = ALL_TABLES.tables["login_lockouts"]
 _IK = ALL_TABLES.tables["idempotency_keys"]
 USER_COLUMNS = tuple(UserRow.__dataclass_fields__)
 TOKEN_COLUMNS = tuple(TokenRow.__dataclass_fields__)
@@ -112,7 +126,24 @@ _OPEN_SESSIONS = (
 _FAILURES_SINCE = select(_LF.c.at).where(
     _LF.c.address == bindparam("address"), _LF.c.at > bindparam("since")
 )
-_FAILURES_UNTIL = select(_LF.c.id).where(_LF.c.at <= bindparam("until")).order_by(_LF.c.id)
+_FAILURES_UNTIL = (
+    select(_LF.c.id)
+    .where(
+        (_LF.c.at <= bindparam("account_until"))
+        | (_LF.c.user_id.is_(None) & (_LF.c.at <= bindparam("until")))
+    )
+    .order_by(_LF.c.id)
+)
+_ACCOUNT_FAILURES = (
+    select(_LF.c.id, _LF.c.address, _LF.c.at)
+    .where(_LF.c.user_id == bindparam("user_id"), _LF.c.at > bindparam("since"))
+    .order_by(_LF.c.id)
+)
+_LOCKOUTS = (
+    select(*(_LL.c[n] for n in LockoutRow.__dataclass_fields__))
+    .where(_LL.c.user_id == bindparam("user_id"), _LL.c.locked_until > bindparam("since"))
+    .order_by(_LL.c.id)
+)
 _ASSIGNED = select(_RA.c.user_id).where(
     _RA.c.tenancy_id == bindparam("tenancy_id"), _RA.c.user_id == bindparam("user_id")
 )
@@ -129,7 +160,11 @@ class Identity(Protocol):
     def session_user(self, digest: str) -> tuple[SessionRow, UserRow] | None: ...
     def open_sessions(self, user_id: int) -> list[int]: ...
     def failures_since(self, address: str, since: datetime) -> list[datetime]: ...
-    def failures_until(self, until: datetime) -> list[int]: ...
+    def failures_until(self, until: datetime, account_until: datetime) -> list[int]: ...
+    def account_failures(
+        self, user_id: int, since: datetime
+    ) -> list[tuple[int, str, datetime]]: ...
+    def lockouts(self, user_id: int, since: datetime) -> list[LockoutRow]: ...
     def assigned(self, tenancy_id: int, user_id: int) -> bool: ...
     def idempotency_key(self, owner: str, key: str) -> KeyRow | None: ...
     def keys_until(self, until: datetime) -> list[int]: ...
@@ -182,9 +217,22 @@ class CoreIdentity(OnConnection):
         params = {"address": address, "since": since}
         return list(self.connection().execute(_FAILURES_SINCE, params).scalars())
 
-    def failures_until(self, until: datetime) -> list[int]:
-        """The ids of the failed logins (from any address) at or before ``until``."""
-        return self._ids(_FAILURES_UNTIL, until=until)
+    def failures_until(self, until: datetime, account_until: datetime) -> list[int]:
+        """The ids of the failed logins (from any address) no longer kept: counted against no
+        account and at or before ``until``, or at or before ``account_until``."""
+        return self._ids(_FAILURES_UNTIL, until=until, account_until=account_until)
+
+    def account_failures(self, user_id: int, since: datetime) -> list[tuple[int, str, datetime]]:
+        """The failed logins counted against the account after ``since``: (id, address,
+        when), oldest first."""
+        params = {"user_id": user_id, "since": since}
+        found = self.connection().execute(_ACCOUNT_FAILURES, params)
+        return [(int(i), str(address), at) for i, address, at in found]
+
+    def lockouts(self, user_id: int, since: datetime) -> list[LockoutRow]:
+        """The account's lockouts that end after ``since`` (lifted or not), oldest first."""
+        found = self.connection().execute(_LOCKOUTS, {"user_id": user_id, "since": since})
+        return [LockoutRow(*row) for row in found]
 
     def assigned(self, tenancy_id: int, user_id: int) -> bool:
         return self._one(_ASSIGNED, bool, tenancy_id=tenancy_id, user_id=user_id) is not None

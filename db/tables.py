@@ -217,6 +217,8 @@ class Violation(_OfTenancy, table=True):
     cure_due_on: date | None = None
     status: str = Field(default="open", max_length=16)  # open | cured | escalated
     reported_at: datetime = _ts()
+    cured_on: date | None = None  # the day the firm cured it, as the operator recorded
+    cure_note: str | None = _text()  # how it was cured (receipt, inspection, delisting notice)
 
 
 class ExitCase(_OfTenancy, table=True):
@@ -322,7 +324,9 @@ class InboxItem(SQLModel, table=True):
 
 class User(SQLModel, table=True):
     """An account (``workflows.identity``). ``password_hash``: argon2 (None: cannot log in);
-    ``failed_logins``: consecutive failures; ``locked_until``: a lockout's end."""
+    ``failed_logins``: failures from any address since the last login (shown, not a lock);
+    ``locked_until``: the end of a lockout of every address (the per-account ceiling; a
+    lockout of one address is a :class:`LoginLockout`)."""
 
     __tablename__ = "users"
     id: int | None = _id()
@@ -399,13 +403,36 @@ class ReviewerAssignment(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """A failed login from an address (the per-address throttle counts recent rows)."""
+    """A failed login from an address (the per-address throttle counts recent rows), and the
+    account it counts against (None: an unknown name, a disabled or locked account, or no
+    longer counted: its address logged in, or an admin lifted the lockout)."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_address_at", "address", "at"),)
+    __table_args__ = (
+        Index("ix_login_failures_address_at", "address", "at"),
+        Index("ix_login_failures_user_id_at", "user_id", "at"),
+    )
     id: int | None = _big_id()
     address: str = Field(max_length=64)
     at: datetime = _ts()
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class LoginLockout(SQLModel, table=True):
+    """A lockout, kept once it is over (the record of every one): of an account from one
+    ``address`` (None: from every address, the per-account ceiling a distributed guessing
+    reaches), after ``failures`` failures, from ``locked_at`` until ``locked_until``, or until
+    an admin lifted it (``lifted_at``, ``lifted_by``)."""
+
+    __tablename__ = "login_lockouts"
+    id: int | None = _id()
+    user_id: int = Field(foreign_key="users.id", index=True)
+    address: str | None = Field(default=None, max_length=64)
+    failures: int
+    locked_at: datetime = _ts()
+    locked_until: datetime = _ts()
+    lifted_at: datetime | None = _ts(nullable=True)
+    lifted_by: str | None = Field(default=None, max_length=100)
 
 
 class Rulebook(SQLModel, table=True):

@@ -81,6 +81,7 @@ KIND_WORDS: dict[str, str] = {
     "exit_case": "退出案件",
     "exit case": "退出案件",
     "rectification": "整改",
+    "violation": "违规记录",
     "reviewer assignment": "评审专家分配",
     "opportunity_entry": "机会清单条目",
     "opportunity_list": "机会清单",

@@ -25,6 +25,8 @@ ZH: dict[str, str] = {
     "int_from_float": "须为整数，不能有小数",
     "float_parsing": "须为数字",
     "float_type": "须为数字",
+    "int_type_not_text": "须为整数（JSON 数值，不加引号）",
+    "float_type_not_text": "须为数字（JSON 数值，不加引号）",
     "decimal_parsing": "须为数字",
     "decimal_type": "须为数字",
     "decimal_max_places": "小数位数过多（最多 {decimal_places} 位）",

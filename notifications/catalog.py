@@ -436,6 +436,30 @@ SPECS: tuple[MessageSpec, ...] = (
         legal=True,
     ),
     MessageSpec(
+        "violation_cured",
+        _firm(
+            "violation code label_zh label_en facts cured_on note",
+            {
+                "violation": 12,
+                "code": "arrears",
+                "label_zh": "拖欠租金或费用",
+                "label_en": "Rent or fee arrears",
+                "facts": "2026年第三季度租金48,000元逾期未缴",
+                "cured_on": "2026-12-05",
+                "note": "已于2026年12月5日缴清，收据号 2026-1205-03",
+            },
+            {
+                "violation": 13,
+                "code": "change_of_use",
+                "label_zh": "擅自改变房屋用途或结构",
+                "label_en": "Changing use or structure",
+                "facts": "A-302室被改作员工宿舍",
+                "cured_on": "2026-12-08",
+                "note": "",
+            },
+        ),
+    ),
+    MessageSpec(
         "exit_notice",
         _firm(
             "grounds grounds_zh grounds_en rule facts objection_due_on objection_period "
@@ -613,8 +637,9 @@ SPECS: tuple[MessageSpec, ...] = (
                 base=("sent_on",),
             )
         },
-        doc="a space's operators' daily digest: what waits for them there (one a space; the "
-        "audit checkpoint comes in its form, about no space)",
+        doc="a space's operators' daily digest: what waits for them there (one a space "
+        "with something waiting, none for a space with nothing; the audit checkpoint comes in "
+        "its form, about no space)",
     ),
     MessageSpec(
         "opportunity_returned",

@@ -53,6 +53,7 @@ from db.identity import (
     TOKEN_COLUMNS,
     USER_COLUMNS,
     KeyRow,
+    LockoutRow,
     SessionRow,
     TokenRow,
     UserRow,
@@ -599,6 +600,17 @@ class FakeCases(_Repository):
             if v["cure_due_on"] is not None and v["status"] != "cured"
         ]
 
+    def pending_of_subject(self, tenancy_id: int, kind: str, subject_id: int) -> list[int]:
+        found = select(
+            self.uow.rows,
+            "deadlines",
+            tenancy_id=tenancy_id,
+            kind=kind,
+            subject_id=subject_id,
+            status="pending",
+        )
+        return sorted(int(d["id"]) for d in found)
+
     def events(self, tenancy_id: int, triggers: Sequence[str]) -> list[EventRow]:
         found = [
             e
@@ -795,8 +807,21 @@ class FakeIdentity(_Repository):
         found = select(self.uow.rows, "login_failures", address=address)
         return [f["at"] for f in found if f["at"] > since]
 
-    def failures_until(self, until: datetime) -> list[int]:
-        return [f["id"] for f in select(self.uow.rows, "login_failures") if f["at"] <= until]
+    def failures_until(self, until: datetime, account_until: datetime) -> list[int]:
+        return [
+            f["id"]
+            for f in select(self.uow.rows, "login_failures")
+            if f["at"] <= account_until or (f.get("user_id") is None and f["at"] <= until)
+        ]
+
+    def account_failures(self, user_id: int, since: datetime) -> list[tuple[int, str, datetime]]:
+        found = select(self.uow.rows, "login_failures", user_id=user_id)
+        return [(f["id"], f["address"], f["at"]) for f in found if f["at"] > since]
+
+    def lockouts(self, user_id: int, since: datetime) -> list[LockoutRow]:
+        found = select(self.uow.rows, "login_lockouts", user_id=user_id)
+        fields = tuple(LockoutRow.__dataclass_fields__)
+        return [_record(LockoutRow, fields, f) for f in found if f["locked_until"] > since]
 
     def assigned(self, tenancy_id: int, user_id: int) -> bool:
         return (tenancy_id, user_id) in self.uow.rows["reviewer_assignments"]

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from db.effects import Effects, Ref, Rows, StepResult
-from db.identity import SessionRow, TokenRow, UserRow
+from db.identity import LockoutRow, SessionRow, TokenRow, UserRow
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from workflows import credentials
 from workflows.identity import TOUCH_EVERY
@@ -78,11 +78,60 @@ def disable(user: UserRow, sessions: Sequence[int], now: datetime) -> tuple[Rows
     return rows, end_sessions(rows, sessions, now)
 
 
-def enable(user: UserRow) -> Rows:
-    """The account allowed again, its lockout lifted."""
+def enable(
+    user: UserRow,
+    lockouts: Sequence[LockoutRow],
+    counted: Sequence[int],
+    *,
+    actor: str,
+    now: datetime,
+) -> tuple[Rows, int]:
+    """The account allowed again, its lockouts lifted (:func:`unlock`). (rows, lifted)"""
+    rows, lifted = unlock(user, lockouts, counted, actor=actor, now=now)
+    if user.disabled_at is not None:
+        rows.update("users", user.id, disabled_at=None)
+    return rows, lifted
+
+
+def unlock(
+    user: UserRow,
+    lockouts: Sequence[LockoutRow],
+    counted: Sequence[int],
+    *,
+    actor: str,
+    now: datetime,
+) -> tuple[Rows, int]:
+    """An admin's lifting of the account's lockouts: those still running (of ``lockouts``, its
+    recent ones) are marked lifted now by ``actor`` (kept: the record of every lockout), the
+    lockout of every address ends, and the failures ``counted`` against it count no more (the
+    counts start again; the addresses' own throttling keeps them). (rows, lockouts lifted)"""
     rows = Rows()
-    rows.update("users", user.id, disabled_at=None, failed_logins=0, locked_until=None)
-    return rows
+    lifted = 0
+    for lockout in lockouts:
+        if lockout.lifted_at is None and now < lockout.locked_until:
+            rows.update("login_lockouts", lockout.id, lifted_at=now, lifted_by=actor[:100])
+            lifted += 1
+    if user.locked_until is not None and now < user.locked_until and lifted == 0:
+        lifted = 1  # a lockout of every address older than the record of lockouts
+    rows.update("users", user.id, failed_logins=0, locked_until=None)
+    for failure_id in counted:
+        rows.update("login_failures", failure_id, user_id=None)
+    return rows, lifted
+
+
+def locked_until(
+    user: UserRow, lockouts: Sequence[LockoutRow], address: str, now: datetime
+) -> datetime | None:
+    """When the account's lockout from ``address`` ends (None: it is not locked from there):
+    its lockout of every address, or of this one (of ``lockouts``, its recent ones), whichever
+    ends last. A lockout from another address is not this one's."""
+    ends = [user.locked_until] if user.locked_until is not None else []
+    ends += [
+        lockout.locked_until
+        for lockout in lockouts
+        if lockout.address == address and lockout.lifted_at is None
+    ]
+    return max((end for end in ends if now < end), default=None)
 
 
 def check_space_role(role: str) -> None:
@@ -220,17 +269,24 @@ def login_opened(
     rehash: str | None,
     digest: str,
     address: str,
+    counted: Sequence[tuple[int, str, datetime]],
     idle_minutes: int,
     max_hours: int,
     now: datetime,
 ) -> tuple[Rows, datetime]:
-    """A login that succeeded: the account's counters reset (its hash replaced by ``rehash``
-    when given) and a new session, stored as its token's ``digest``. (rows, its expiry)"""
+    """A login that succeeded from ``address``: the account's failures from there (of
+    ``counted``, its counted ones) count no more — those from other addresses still do, so
+    its owner's login never wipes out a guesser's count — its shown count resets (its hash
+    replaced by ``rehash`` when given) and a new session, stored as its token's ``digest``.
+    (rows, its expiry)"""
     rows = Rows()
-    values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+    values: dict[str, object] = {"failed_logins": 0, "last_login_at": now}
     if rehash is not None:
         values["password_hash"] = rehash
     rows.update("users", user.id, **values)
+    for failure_id, failed_from, _ in counted:
+        if failed_from == address:
+            rows.update("login_failures", failure_id, user_id=None)
     expires_at = now + timedelta(hours=max_hours)
     held = credential(digest, user.id, now, expires_at)
     rows.insert(
@@ -240,25 +296,52 @@ def login_opened(
 
 
 def login_failed(
-    user: UserRow | None, address: str, forgotten: Sequence[int], now: datetime
-) -> tuple[Rows, datetime | None]:
-    """A failed login from ``address``: counted against ``user`` (read under its lock, so
-    concurrent failures are all counted; None: none to count), which locks at
-    :data:`~workflows.credentials.MAX_FAILURES`; the failures that no longer count
-    (``forgotten``, from any address) go: the table holds one window's worth.
-    (rows, the end of the lockout it starts)"""
+    user: UserRow | None,
+    address: str,
+    *,
+    counted: Sequence[tuple[int, str, datetime]] = (),
+    lockouts: Sequence[LockoutRow] = (),
+    forgotten: Sequence[int],
+    now: datetime,
+) -> tuple[Rows, credentials.Lockout | None]:
+    """A failed login from ``address``, counted against ``user`` (None: none to count) and
+    recorded for the address's throttling. ``counted``: the failures already counted against
+    the account within :data:`~workflows.credentials.ACCOUNT_WINDOW` (id, address, when) and
+    ``lockouts`` its recent lockouts, both read under the account's lock, so concurrent
+    failures are all counted. When it starts a lockout
+    (:func:`~workflows.credentials.lockout_after`: of this address, or of every address),
+    the lockout is recorded, and kept. The failures that no longer count (``forgotten``) go.
+    (rows, the lockout it starts)"""
     rows = Rows()
-    locked_until = None
+    lockout = None
     if user is not None:
-        failed, locked_until = credentials.after_failure(user.failed_logins, now)
-        values: dict[str, object] = {"failed_logins": failed}
-        if locked_until is not None:
-            values["locked_until"] = locked_until
+        restarts: dict[str | None, datetime] = {}
+        for past in lockouts:
+            if past.address not in restarts or restarts[past.address] < past.locked_at:
+                restarts[past.address] = past.locked_at
+        failures = [(failed_from, at) for _, failed_from, at in counted] + [(address, now)]
+        lockout = credentials.lockout_after(failures, address, restarts, now)
+        values: dict[str, object] = {"failed_logins": user.failed_logins + 1}
+        if lockout is not None:
+            rows.insert(
+                "login_lockouts",
+                user_id=user.id,
+                address=lockout.address,
+                failures=lockout.failures,
+                locked_at=now,
+                locked_until=lockout.until,
+                lifted_at=None,
+                lifted_by=None,
+            )
+            if lockout.address is None:
+                values["locked_until"] = lockout.until
         rows.update("users", user.id, **values)
     for failure_id in forgotten:
         rows.delete("login_failures", id=failure_id)
-    rows.insert("login_failures", address=address, at=now)
-    return rows, locked_until
+    rows.insert(
+        "login_failures", address=address, at=now, user_id=None if user is None else user.id
+    )
+    return rows, lockout
 
 
 # ---- reviewer assignments -------------------------------------------------------------------

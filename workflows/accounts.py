@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 
 from db.effects import TenancyRow
-from db.identity import UserRow
+from db.identity import LockoutRow, UserRow
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from lifecycle.table import APPLIED, EVALUATING, INFO_REQUESTED
 from workflows import account_rules, credentials, identity, inputs, vocabulary
@@ -87,9 +87,29 @@ def disable_user(w: Work, cmd: identity.DisableUser) -> None:
 
 def enable_user(w: Work, cmd: identity.EnableUser) -> None:
     after_commit_forget(w)
-    user = user_by_name(w, cmd.username)
-    w.apply_rows(account_rules.enable(user))
-    log.warning("account %s enabled (lockout lifted) by %s", user.username, cmd.actor)
+    user, lockouts, counted = _lockouts(w, cmd.username)
+    rows, lifted = account_rules.enable(user, lockouts, counted, actor=cmd.actor, now=w.now)
+    w.apply_rows(rows)
+    log.warning("account %s enabled (%d lockouts lifted) by %s", user.username, lifted, cmd.actor)
+
+
+def unlock_user(w: Work, cmd: identity.UnlockUser) -> int:
+    """Lift the account's lockouts; how many were running."""
+    user, lockouts, counted = _lockouts(w, cmd.username)
+    rows, lifted = account_rules.unlock(user, lockouts, counted, actor=cmd.actor, now=w.now)
+    w.apply_rows(rows)
+    log.warning("account %s unlocked (%d lockouts lifted) by %s", user.username, lifted, cmd.actor)
+    return lifted
+
+
+def _lockouts(w: Work, username: str) -> tuple[UserRow, list[LockoutRow], list[int]]:
+    """The account (locked for the transaction: a login recording its outcome meanwhile is
+    seen or sees this), its running lockouts and the ids of the failures counted against it."""
+    user = user_by_name(w, username, lock=True)
+    lockouts = w.uow.identity.lockouts(user.id, w.now)
+    since = w.now - credentials.ACCOUNT_WINDOW
+    counted = [failure_id for failure_id, _, _ in w.uow.identity.account_failures(user.id, since)]
+    return user, lockouts, counted
 
 
 def grant_space(w: Work, cmd: identity.GrantSpace) -> bool:

@@ -87,6 +87,8 @@ def apply(w: Work, cmd: Apply) -> Step:
             f"（{STATE_LABELS.get(open_stay[1], (open_stay[1],))[0]}）",
         )
     # A bad profile is refused at the door, before the tenancy is created.
+    if cmd.json_typed:
+        applications.check_json_profile(rb, cmd.profile)
     profile = applications.application_profile(
         rb, firm, track=cmd.track, requested_area_m2=cmd.requested_area_m2, profile=cmd.profile
     )
@@ -141,6 +143,8 @@ def request_info(w: Work, cmd: RequestInfo) -> Step:
 def resubmit(w: Work, cmd: Resubmit) -> Step:
     tenancy = w.load(cmd, "resubmit")
     application = application_of(w, tenancy.id)
+    if cmd.json_typed:
+        applications.check_json_profile(rules.for_tenancy(w, tenancy), cmd.profile)
     profile = _profile(w, tenancy, application, {**application.profile, **cmd.profile})
     _not_founded_later(w, profile)
     _area_requested(profile)

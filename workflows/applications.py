@@ -12,6 +12,7 @@ The 公示, the agreement, and leaving before admission follow in :mod:`workflow
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Unpack
 
@@ -69,6 +70,18 @@ def application_profile(
         first = err.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "profile"
         raise InvalidInput(f"profile.{field}", said(first)) from err
+
+
+def check_json_profile(rb: rbook.Rulebook, profile: Mapping[str, Any]) -> None:
+    """A profile sent as a JSON body (the API's): every number a JSON number, every yes/no
+    JSON ``true`` or ``false`` (``"80"`` is a client's bug, refused naming its field); the
+    profile's other rules follow in :func:`application_profile`."""
+    from workflows import forms  # imported here: forms imports the admission handlers
+
+    problems = forms.json_typed_problems(forms.profile_fields(rb), profile)
+    if problems:
+        named = [replace(p, field=f"profile.{p.field}") for p in problems]
+        raise forms.FormProblems("profile", named)
 
 
 def reapply_barred_until(

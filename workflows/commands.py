@@ -109,6 +109,8 @@ class Apply(Command):
     track: str = "incubation"
     requested_area_m2: float = 0
     profile: dict[str, Any] = field(default_factory=dict)
+    #: The profile is a JSON body's (the API's): a number is a JSON number, never text.
+    json_typed: bool = False
 
 
 class Screen(TenancyCommand):
@@ -123,6 +125,8 @@ class RequestInfo(TenancyCommand):
 
 class Resubmit(TenancyCommand):
     profile: dict[str, Any] = field(default_factory=dict)
+    #: The profile is a JSON body's (the API's): a number is a JSON number, never text.
+    json_typed: bool = False
 
 
 class ScoreApplication(TenancyCommand):
@@ -187,6 +191,8 @@ class OpenReview(TenancyCommand):
 class SubmitReview(TenancyCommand):
     period: int
     figures: dict[str, Any]
+    #: The figures are a JSON body's (the API's): a number is a JSON number, never text.
+    json_typed: bool = False
 
 
 class DecideReview(TenancyCommand):
@@ -221,6 +227,16 @@ class ReportViolation(TenancyCommand):
     code: str
     facts: str
     evidence: str | None = None
+
+
+class CureViolation(TenancyCommand):
+    """The firm cured an open violation of the tenancy within its period (paid the arrears,
+    restored the premises, was delisted): the violation no longer bears out an exit notice,
+    and its period's deadline is cancelled."""
+
+    violation: int  # the violation's id
+    cured_on: date  # the day it was cured
+    note: str | None = None  # how (receipt, inspection, delisting notice)
 
 
 # ---- exit ---------------------------------------------------------------------------------

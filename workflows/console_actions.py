@@ -39,7 +39,8 @@ class FormField:
     choice, sent as a mapping of choice → ticked), codes (comma-separated list).
     ``choices_from``: the choices are the tenancy's rulebook's (:func:`with_rulebook`):
     ``violations`` (the grounds an operator reports) or ``grounds`` (every forced-exit
-    ground); the command checks the code sent against the rulebook itself."""
+    ground); the command checks the code sent against the rulebook itself. Otherwise the
+    page's query fills them: ``open_violations`` (the tenancy's violations still open)."""
 
     name: str
     zh: str
@@ -162,6 +163,8 @@ BY_TRIGGER: dict[str, Action] = {a.trigger: a for a in ACTIONS}
 #: board's import); a firm's request to leave is the portal's exit page (a letter on paper:
 #: `innospace exit request`).
 ELSEWHERE = frozenset({"submit_review", "request_voluntary_exit"})
+#: Offered only while the tenancy has a violation still open (none cured, none escalated).
+CURE = "cure_violation"
 
 
 def allowed(state: str) -> list[Action]:
@@ -184,9 +187,8 @@ def described(action: Action, state: str, rb: Rulebook | None = None) -> dict[st
     }
 
 
-#: The forced-exit grounds the review decides by itself: neither reported as a violation
-#: nor served by hand.
-_DECIDED_BY_REVIEW = "review"
+#: The ``choices_from`` the tenancy's rulebook fills (the others, the page's query fills).
+FROM_RULEBOOK = ("violations", "grounds")
 
 
 def with_rulebook(fields: tuple[FormField, ...], rb: Rulebook) -> tuple[FormField, ...]:
@@ -194,8 +196,9 @@ def with_rulebook(fields: tuple[FormField, ...], rb: Rulebook) -> tuple[FormFiel
     words, 中文 and English, so nobody types a code."""
     out = []
     for f in fields:
-        if f.choices_from:
-            triggers = [t for t in rb.triggers.values() if t.handling != _DECIDED_BY_REVIEW]
+        if f.choices_from in FROM_RULEBOOK:
+            # the grounds the engine raises itself are neither reported nor served by hand
+            triggers = [t for t in rb.triggers.values() if not t.raised_by_engine]
             f = replace(f, choices=tuple((t.code, t.label_zh, t.label_en) for t in triggers))
         out.append(f)
     return tuple(out)

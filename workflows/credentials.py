@@ -5,16 +5,29 @@ parameters is replaced at the next successful login. Session and API tokens are 
 bytes: they cannot be guessed, so one SHA-256 is enough to keep them out of a database dump
 (a slow hash protects low-entropy passwords, not random tokens).
 
-Throttling is two counters: an account locks for :data:`LOCK_MINUTES` after
-:data:`MAX_FAILURES` consecutive failures, and an address with :data:`ADDRESS_MAX_FAILURES`
-failures within :data:`ADDRESS_WINDOW` is refused until the oldest of them leaves the window.
+Throttling (OWASP's Authentication Cheat Sheet, "Account Lockout"): a lockout must not be a
+way to keep an account's owner out, so it is never of the account alone.
+
+- An account is locked *from one address* for :data:`LOCK_MINUTES` after
+  :data:`MAX_FAILURES` failures from that address (within :data:`ACCOUNT_WINDOW`, since its
+  last login from there or its last lockout): someone who knows a user name and guesses from
+  their own address locks only that address out of that account; the owner, elsewhere, logs
+  in as before.
+- Against guessing spread over many addresses, an account is locked *from every address* for
+  :data:`ACCOUNT_LOCK_MINUTES` once the failures within :data:`ACCOUNT_WINDOW` reach
+  :data:`ACCOUNT_MAX_FAILURES`, each address counting at most :data:`MAX_FAILURES` of them
+  (the most it can before it is locked out): no single address, nor a few, can reach it.
+- An address with :data:`ADDRESS_MAX_FAILURES` failures within :data:`ADDRESS_WINDOW`,
+  whatever the names, is refused until the oldest of them leaves the window.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -26,8 +39,14 @@ from lifecycle.errors import InvalidInput
 MIN_PASSWORD_CHARS = 12
 #: Longer is a pasted file, not a password (and hashing megabytes is a denial of service).
 MAX_PASSWORD_CHARS = 1024
+#: Failures from one address that lock the account from that address, for LOCK_MINUTES.
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
+#: Failures from all addresses within ACCOUNT_WINDOW (each counting at most MAX_FAILURES)
+#: that lock the account from every address, for ACCOUNT_LOCK_MINUTES.
+ACCOUNT_MAX_FAILURES = 50
+ACCOUNT_WINDOW = timedelta(hours=1)
+ACCOUNT_LOCK_MINUTES = 60
 ADDRESS_MAX_FAILURES = 20
 ADDRESS_WINDOW = timedelta(minutes=10)
 #: What every API token starts with (so a leaked one is recognised by secret scanners).
@@ -100,13 +119,39 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def after_failure(failed: int, now: datetime) -> tuple[int, datetime | None]:
-    """The account's count of consecutive failures after one more, and the end of the
-    lockout it starts (None: no lockout). The count starts again once it locks."""
-    failed += 1
-    if failed >= MAX_FAILURES:
-        return 0, now + timedelta(minutes=LOCK_MINUTES)
-    return failed, None
+@dataclass(frozen=True)
+class Lockout:
+    """A lockout a failure starts: of the account from ``address`` (None: from every address,
+    the per-account ceiling), after ``failures`` failures, until ``until``."""
+
+    address: str | None
+    failures: int
+    until: datetime
+
+
+def lockout_after(
+    failures: Sequence[tuple[str, datetime]],
+    address: str,
+    restarts: dict[str | None, datetime],
+    now: datetime,
+) -> Lockout | None:
+    """The lockout the latest failure from ``address`` starts, if any (None: none).
+
+    ``failures``: the account's counted failures within :data:`ACCOUNT_WINDOW` (address,
+    when), the latest included; ``restarts``: when each address's latest lockout of the
+    account began (key None: the latest lockout from every address), after which its count
+    starts again. The ceiling comes first: it holds every address, this one too."""
+    since_all = restarts.get(None)
+    counted = [(a, at) for a, at in failures if since_all is None or at > since_all]
+    per_address = Counter(a for a, _ in counted)
+    across = sum(min(n, MAX_FAILURES) for n in per_address.values())
+    if across >= ACCOUNT_MAX_FAILURES:
+        return Lockout(None, across, now + timedelta(minutes=ACCOUNT_LOCK_MINUTES))
+    since = restarts.get(address)
+    here = sum(1 for a, at in counted if a == address and (since is None or at > since))
+    if here >= MAX_FAILURES:
+        return Lockout(address, here, now + timedelta(minutes=LOCK_MINUTES))
+    return None
 
 
 def seconds_until(until: datetime, now: datetime) -> int:

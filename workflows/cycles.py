@@ -298,9 +298,10 @@ def open_due_cycles(
 
 
 # ---- operators' daily digests -------------------------------------------------------------
-# One a space a day, to that space's operators: what waits for them there. An account sees
-# the digests of its spaces only (``queries_ops``: a digest's outbox row names its space), so
-# an operator granted one space never reads another space's firms or decisions.
+# One a space a day when something waits there, to that space's operators (a space with
+# nothing waiting gets none). An account sees the digests of its spaces only (``queries_ops``:
+# a digest's outbox row names its space), so an operator granted one space never reads
+# another space's firms or decisions.
 def digest_key(space: str, day: date) -> str:
     """The dedupe key of space ``space``'s (its code) digest for ``day``."""
     return f"operator_digest:operators:{space}:{day.isoformat()}"
@@ -369,6 +370,12 @@ class Digest:
     space: SpaceRow
     counts: dict[str, int]
     items: list[dict[str, Any]]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing for the space's operators: no item and every count 0 (then no digest is
+        sent: an empty notice every day teaches operators to ignore the digest)."""
+        return not self.items and not any(self.counts.values())
 
     def context(self, day: date) -> dict[str, Any]:
         return {
@@ -442,11 +449,15 @@ def next_year_unpublished(w: Work, day: date) -> Callable[[SpaceRow], dict[str, 
 
 def send_digest(service: Service, day: date, *, locale: str = "zh-CN") -> dict[str, Any] | None:
     """Queue each space's operators' digest for ``day`` once (dedupe key per space and day),
-    in one transaction; None if every space's was queued already."""
+    in one transaction, for the spaces with something to report only (a space with nothing
+    waiting gets no notice and no e-mail); None if no digest was queued (every space's was
+    queued already, or none had anything to report)."""
 
     def send(w: Work) -> list[dict[str, Any]]:
         sent: list[dict[str, Any]] = []
         for digest in digest_content(w, day):
+            if digest.empty:
+                continue
             key = digest_key(digest.space.code, day)
             if digest_queued(w, key):
                 continue

@@ -19,6 +19,7 @@ from db.effects import Effects, StepResult
 from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import GuardFailed, InvalidInput
+from lifecycle.rulebook.model_exit import RAISED_BY_ENGINE
 from workflows import reviews, windows
 from workflows.core import Who, acting
 from workflows.reviews import RESIDENCY_DEADLINES
@@ -40,7 +41,7 @@ def check_service(facts: str, proof_of_service: str) -> None:
 
 
 #: Grounds the engine raises itself (a D after a D, a failed re-inspection), never by hand.
-RAISED_BY_REVIEW = "review"
+RAISED_BY_REVIEW = RAISED_BY_ENGINE
 #: Grounds that apply at the lease's end only.
 AT_LEASE_END = "lease_end"
 
@@ -58,7 +59,7 @@ def check_grounds(
     not cured); grounds for the lease's end before the term ends within the rulebook's
     ``renewal_request`` period."""
     words = f"{trig.code}（{trig.label_zh}）"
-    if trig.handling == RAISED_BY_REVIEW:
+    if trig.raised_by_engine:
         raise InvalidInput(
             "grounds",
             f"{words}由考核结果或整改复查不合格直接启动退出（`review decide`、"

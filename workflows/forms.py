@@ -486,6 +486,36 @@ def shown_value(value: object) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+def json_typed_problem(spec: FieldSpec, value: object) -> Problem | None:
+    """The problem of ``value`` as a JSON body's value of field ``spec`` (the API's): a
+    number must be a JSON number and a yes/no JSON ``true`` or ``false``, never text. A
+    client that sends ``"80"`` has a bug; forms and sheets (the console, the CLI's files)
+    send text and are read leniently by :func:`check_figure`, not by this."""
+    if value is None:
+        return None
+    if spec.type in ("number", "integer") and isinstance(value, str):
+        unit, unit_en = f"，单位：{spec.unit_zh}", f", in {spec.unit_en}"
+        zh, en = f"须为 JSON 数值，不加引号{unit}", f"must be a JSON number, not text{unit_en}"
+    elif spec.type == "bool" and not isinstance(value, bool):
+        zh, en = "须为 JSON 的 true 或 false", "must be JSON true or false"
+    else:
+        return None
+    given = json.dumps(value, ensure_ascii=False, default=str)
+    return Problem(
+        field=spec.code,
+        label_zh=spec.label_zh,
+        expected_zh=zh,
+        expected_en=en,
+        given=given if len(given) <= 60 else given[:59] + "…",
+    )
+
+
+def json_typed_problems(specs: Iterable[FieldSpec], data: Mapping[str, object]) -> list[Problem]:
+    """Every value of ``data`` (a JSON body's object) not of its field's JSON type."""
+    found = (json_typed_problem(spec, data.get(spec.code)) for spec in specs)
+    return [problem for problem in found if problem is not None]
+
+
 def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, Problem | None]:
     """One figure, as typed in a sheet or a JSON file, normalised (是/否 to bool, numeric
     text to a number) and checked with ``validate_figures``; the problem names the unit."""
@@ -518,6 +548,16 @@ def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, 
     return checked[spec.code], None
 
 
+def read_figures(rb: Rulebook, data: Mapping[str, object]) -> dict[str, object]:
+    """``data`` as :func:`check_figures` reads it (each field normalised by
+    :func:`check_figure`), for figures that have passed it: what is checked is what is kept."""
+    specs = {s.code: s for s in figure_fields(rb)}
+    return {
+        name: check_figure(rb, specs[name], value)[0] if name in specs else value
+        for name, value in data.items()
+    }
+
+
 def _problem(spec: FieldSpec, zh: str, en: str, value: object) -> Problem:
     return Problem(
         field=spec.code,
@@ -528,10 +568,14 @@ def _problem(spec: FieldSpec, zh: str, en: str, value: object) -> Problem:
     )
 
 
-def check_figures(rb: Rulebook, data: Mapping[str, object]) -> list[Problem]:
+def check_figures(
+    rb: Rulebook, data: Mapping[str, object], *, json_typed: bool = False
+) -> list[Problem]:
     """Every problem of a figures file at once (unknown fields, types, signs, required). A
     metric the engine establishes itself (``Metric.fact``: cooperation, data on time) is no
-    field of the form: given, it is refused as such, with its label."""
+    field of the form: given, it is refused as such, with its label. ``json_typed``: the
+    figures are a JSON body's (the API's), each of its field's JSON type
+    (:func:`json_typed_problem`)."""
     specs = {s.code: s for s in figure_fields(rb)}
     problems = [
         Problem(
@@ -550,7 +594,9 @@ def check_figures(rb: Rulebook, data: Mapping[str, object]) -> list[Problem]:
         if name not in specs
     ]
     for code, spec in specs.items():
-        _, problem = check_figure(rb, spec, data.get(code))
+        problem = json_typed_problem(spec, data.get(code)) if json_typed else None
+        if problem is None:
+            _, problem = check_figure(rb, spec, data.get(code))
         if problem is not None:
             problems.append(problem)
     return problems

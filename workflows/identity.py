@@ -25,11 +25,17 @@ no configuration. Queries never write: the HTTP layer sends :class:`TouchSession
 :class:`TouchToken`) when :func:`needs_touch` says the principal's ``seen_at`` is a minute old
 — at most one write a minute per session.
 
-Login throttling (``workflows.credentials``): an account is locked for ``LOCK_MINUTES`` (15)
-after ``MAX_FAILURES`` (5) consecutive failures — it refuses even the right password until
-then, or until ``user enable`` — and an address with ``ADDRESS_MAX_FAILURES`` (20) failures
-within ``ADDRESS_WINDOW`` (10 min) is refused before any password is checked. Both refusals
-are :class:`~lifecycle.errors.TooManyAttempts` (``retry_after`` seconds). The password is
+Login throttling (``workflows.credentials``, after OWASP: a lockout must not let anyone who
+knows a user name keep its owner out): an account is locked *from one address* for
+``LOCK_MINUTES`` (15) after ``MAX_FAILURES`` (5) failures from that address — it refuses
+even the right password from there, while its owner logs in from elsewhere; it is locked
+*from every address* for ``ACCOUNT_LOCK_MINUTES`` (60) only when guessing spread over many
+addresses passes ``ACCOUNT_MAX_FAILURES`` (50) within ``ACCOUNT_WINDOW`` (1 h), no address
+counting more than five. Each lockout is kept (``login_lockouts``) and logged; ``user
+unlock`` (or ``user enable``) lifts them. A locked account is refused as a wrong password
+is (:class:`~lifecycle.errors.Unauthorized`); an address with ``ADDRESS_MAX_FAILURES`` (20)
+failures within ``ADDRESS_WINDOW`` (10 min) is refused before any password is checked, with
+:class:`~lifecycle.errors.TooManyAttempts` (``retry_after`` seconds). The password is
 checked outside any write transaction, and the outcome recorded by a short command of its
 own (``workflows.logins``): a failure is that command's successful result, so it is counted.
 
@@ -56,6 +62,7 @@ from db.tables import (
     ApiToken,
     ApiTokenSpace,
     Firm,
+    LoginLockout,
     ReviewerAssignment,
     Space,
     User,
@@ -81,6 +88,7 @@ from workflows.identity_commands import (
     TouchSession,
     TouchToken,
     UnassignReviewer,
+    UnlockUser,
     UserView,
 )
 
@@ -101,6 +109,7 @@ __all__ = [  # what workflows.identity_commands defines, re-exported here
     "TouchSession",
     "TouchToken",
     "UnassignReviewer",
+    "UnlockUser",
     "UserView",
 ]
 
@@ -193,8 +202,8 @@ class LoginResult:
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """What a login checks before the password: the account's hash and lockout (both None
-    when there is no such account)."""
+    """What a login checks before the password: the account's hash and the end of its lockout
+    from the login's address (both None when there is no such account)."""
 
     password_hash: str | None
     locked_until: datetime | None
@@ -390,6 +399,14 @@ def list_users(w: Work) -> list[UserView]:
     users = w.session.exec(select(User).order_by(col(User.username))).all()
     grants = _space_codes(w, UserSpace.user_id, UserSpace.space_id)
     firms = dict(w.session.exec(select(Firm.id, Firm.uscc).join(User)).all())
+    locked_out: dict[int, list[str]] = {}
+    running = select(LoginLockout.user_id, LoginLockout.address).where(
+        col(LoginLockout.locked_until) > w.now,
+        col(LoginLockout.lifted_at).is_(None),
+        col(LoginLockout.address).is_not(None),
+    )
+    for user_id, address in w.session.exec(running.order_by(col(LoginLockout.id))).all():
+        locked_out.setdefault(user_id, []).append(address or "")
     return [
         UserView(
             id=u.id or 0,
@@ -405,6 +422,7 @@ def list_users(w: Work) -> list[UserView]:
             else None,
             last_login_at=u.last_login_at,
             created_at=u.created_at,
+            locked_addresses=tuple(dict.fromkeys(locked_out.get(u.id or 0, ()))),
         )
         for u in users
     ]

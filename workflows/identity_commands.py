@@ -33,7 +33,13 @@ class DisableUser(Command):
 
 
 class EnableUser(Command):
-    """Allow the account again and lift a lockout."""
+    """Allow the account again and lift its lockouts."""
+
+    username: str
+
+
+class UnlockUser(Command):
+    """Lift the account's lockouts (of any address, and of every address): an admin's."""
 
     username: str
 
@@ -137,9 +143,11 @@ class UserView:
     firm_uscc: str | None
     email: str | None
     disabled: bool
-    locked_until: datetime | None  # set while a lockout lasts
+    locked_until: datetime | None  # set while a lockout of every address lasts
     last_login_at: datetime | None
     created_at: datetime
+    #: The addresses the account is locked out from now (its owner, elsewhere, is not).
+    locked_addresses: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:

@@ -6,19 +6,31 @@ lock — on SQLite every command is ``BEGIN IMMEDIATE``, and a check inside one 
 every writer for its duration:
 
 1. a named query (:func:`login_attempt`) refuses an address with too many recent failures
-   before any password is looked at, and reads the account's hash and lockout;
+   before any password is looked at, and reads the account's hash and whether it is locked
+   *from this address*;
 2. the password is checked outside any transaction — against a dummy hash when there is no
-   such account, so an unknown name answers no faster than a wrong password; a locked
-   account's password is not checked either (the dummy hash is, for the same time);
+   such account, so an unknown name answers no faster than a wrong password; the password of
+   an account locked from this address is not checked either (the dummy hash is, for the
+   same time);
 3. :class:`~workflows.identity.RecordLogin` records the outcome in one short transaction,
    deciding again on the account's row read under its lock (``FOR UPDATE`` on PostgreSQL;
-   SQLite's writers take turns): a success opens a session (a new token every time) unless
-   the account was locked, disabled or given another password meanwhile; a failure adds one
-   to ``failed_logins`` of the row so read (so concurrent failures are all counted), locks
-   the account at :data:`~workflows.credentials.MAX_FAILURES` and records the address's
-   failure. What it writes is decided by :mod:`workflows.account_rules`. A refusal is the
-   command's successful result (:class:`~workflows.identity.LoginRefused`), so what it
-   counted is committed; then :func:`log_in` raises its error.
+   SQLite's writers take turns), and on its recent failures and lockouts read after it:
+   a success opens a session (a new token every time) unless the account was locked from
+   this address, disabled or given another password meanwhile, and its failures from this
+   address count no more; a failure is counted against the account from this address
+   (so concurrent failures are all counted) and may start a lockout — of this address after
+   :data:`~workflows.credentials.MAX_FAILURES`, or of every address once failures from many
+   pass :data:`~workflows.credentials.ACCOUNT_MAX_FAILURES` — which is recorded
+   (``login_lockouts``) and logged. What it writes is decided by
+   :mod:`workflows.account_rules`. A refusal is the command's successful result
+   (:class:`~workflows.identity.LoginRefused`), so what it counted is committed; then
+   :func:`log_in` raises its error.
+
+A lockout is never of an account alone (OWASP): failures from one address lock the account
+from that address only, so whoever knows a user name cannot keep its owner out by guessing
+— the owner logs in from elsewhere as before. Only guessing spread over many addresses
+(no single address counts more than ``MAX_FAILURES`` towards the ceiling) locks every
+address, for a time; an admin lifts any lockout (``innospace user unlock``).
 
 A locked account is refused exactly as a wrong password or an unknown name is (Unauthorized,
 as slow): a distinct answer (429 "locked") would tell anyone who tries five passwords that
@@ -29,9 +41,11 @@ the names tried.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from db.identity import SessionRow, UserRow
+from db.identity import LockoutRow, SessionRow, UserRow
 from lifecycle.errors import InvalidInput, TooManyAttempts, Unauthorized
 from workflows import account_rules, credentials
 from workflows.core import Work
@@ -108,7 +122,9 @@ def login_attempt(w: Work, *, username: str, address: str) -> LoginAttempt:
     user = find_user(w, username) if username else None
     if user is None:
         return LoginAttempt(password_hash=None, locked_until=None)
-    return LoginAttempt(password_hash=user.password_hash, locked_until=user.locked_until)
+    lockouts = w.uow.identity.lockouts(user.id, w.now)
+    locked = account_rules.locked_until(user, lockouts, address, w.now)
+    return LoginAttempt(password_hash=user.password_hash, locked_until=locked)
 
 
 def _check_address(w: Work, address: str) -> None:
@@ -126,13 +142,18 @@ def record_login(w: Work, cmd: RecordLogin) -> LoginResult | LoginRefused:
     user = find_user(w, username, lock=True) if username else None
     if user is None:
         return _failed(w, None, address, Unauthorized())
-    if user.locked_until is not None and w.now < user.locked_until:
+    # Read after the account's lock: what concurrent logins recorded before is seen.
+    since = w.now - credentials.ACCOUNT_WINDOW
+    lockouts = w.uow.identity.lockouts(user.id, since)
+    if account_rules.locked_until(user, lockouts, address, w.now) is not None:
         # Refused as an unknown name is (not TooManyAttempts): the answer never tells
         # whether a name is an account's. The lockout itself is unchanged.
         return _failed(w, None, address, Unauthorized())
+    counted = w.uow.identity.account_failures(user.id, since)
     if not cmd.password_ok:
-        counted = user if user.disabled_at is None else None
-        return _failed(w, counted, address, Unauthorized())
+        if user.disabled_at is not None:
+            return _failed(w, None, address, Unauthorized())
+        return _failed(w, user, address, Unauthorized(), counted=counted, lockouts=lockouts)
     if user.disabled_at is not None or user.password_hash != cmd.verified_hash:
         # Disabled, or given another password since the check: no session.
         return LoginRefused(Unauthorized())
@@ -142,6 +163,7 @@ def record_login(w: Work, cmd: RecordLogin) -> LoginResult | LoginRefused:
         rehash=cmd.rehash,
         digest=credentials.digest(token),
         address=address,
+        counted=counted,
         idle_minutes=cmd.idle_minutes,
         max_hours=cmd.max_hours,
         now=w.now,
@@ -152,18 +174,32 @@ def record_login(w: Work, cmd: RecordLogin) -> LoginResult | LoginRefused:
     return LoginResult(session_token=token, principal=principal, expires_at=expires_at)
 
 
-def _failed(w: Work, user: UserRow | None, address: str, error: Unauthorized) -> LoginRefused:
-    """Record a failed login from ``address`` (counted against ``user``, if given), and the
-    refusal to return."""
-    forgotten = w.uow.identity.failures_until(w.now - credentials.ADDRESS_WINDOW)
-    rows, locked_until = account_rules.login_failed(user, address, forgotten, w.now)
+def _failed(
+    w: Work,
+    user: UserRow | None,
+    address: str,
+    error: Unauthorized,
+    *,
+    counted: Sequence[tuple[int, str, datetime]] = (),
+    lockouts: Sequence[LockoutRow] = (),
+) -> LoginRefused:
+    """Record a failed login from ``address`` (counted against ``user``, if given, whose
+    ``counted`` failures and ``lockouts`` were read under its lock), and the refusal to
+    return. A lockout it starts is recorded, and logged."""
+    forgotten = w.uow.identity.failures_until(
+        w.now - credentials.ADDRESS_WINDOW, w.now - credentials.ACCOUNT_WINDOW
+    )
+    rows, lockout = account_rules.login_failed(
+        user, address, counted=counted, lockouts=lockouts, forgotten=forgotten, now=w.now
+    )
     w.apply_rows(rows)
-    if user is not None and locked_until is not None:
+    if user is not None and lockout is not None:
         log.warning(
-            "account %s locked until %s after %d failed logins (last from %s)",
+            "account %s locked from %s until %s after %d failed logins (last from %s)",
             user.username,
-            locked_until.isoformat(),
-            credentials.MAX_FAILURES,
+            "every address" if lockout.address is None else lockout.address,
+            lockout.until.isoformat(),
+            lockout.failures,
             address,
         )
     return LoginRefused(error)

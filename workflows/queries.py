@@ -28,6 +28,7 @@ from db.tables import (
     Space,
     Tenancy,
     Unit,
+    Violation,
 )
 from db.tables import Rulebook as RulebookRow
 from lifecycle.errors import NotFound
@@ -388,6 +389,36 @@ def benefits_of(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
         }
         for b in benefits.recorded(w, w.tenancy(tenancy_id, lock=False))
     ]
+
+
+def violations_of(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
+    """The violations recorded on a tenancy, oldest first: code, facts, the period's end,
+    status (open, cured, escalated) and, once cured, the day and how."""
+    rows = w.session.exec(
+        select(Violation).where(col(Violation.tenancy_id) == tenancy_id).order_by(col(Violation.id))
+    ).all()
+    return [
+        {
+            "id": v.id,
+            "code": v.code,
+            "facts": v.facts,
+            "evidence": v.evidence,
+            "cure_due_on": _iso(v.cure_due_on),
+            "status": v.status,
+            "reported_at": _iso(v.reported_at),
+            "cured_on": _iso(v.cured_on),
+            "cure_note": v.cure_note,
+        }
+        for v in rows
+    ]
+
+
+def violation_tenancy(w: Work, *, violation_id: int) -> int:
+    """The tenancy a violation is recorded on (NotFound for no such violation)."""
+    found = w.session.get(Violation, violation_id)
+    if found is None:
+        raise NotFound("violation", violation_id)
+    return found.tenancy_id
 
 
 # ---- totals -------------------------------------------------------------------------------

@@ -36,9 +36,14 @@ from workflows import console_actions, queries, rules, vocabulary, windows
 from workflows.core import Work
 from workflows.paging import Paging, Reach, Wanted, sort_columns
 from workflows.queries_http import OWNER_SORTS, with_firm_and_space
+from workflows.residency_rules import VIOLATION_STATUS_WORDS
 from workflows.trace_words import trace_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+NO_OPEN_VIOLATION = (
+    "没有未纠正的违规（已纠正或已据此送达退出告知书的不能再登记纠正） / no violation is open "
+    "(one cured, or escalated by an exit notice, cannot be cured)"
+)
 #: How far ahead the dashboard's deadlines look, and how many it lists.
 AHEAD_DAYS = 30
 AHEAD_LISTED = 10
@@ -487,13 +492,49 @@ def tenancy_page(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     out["documents"] = _documents(w, t, events)
     row = w.uow.tenancies.get(tenancy_id, lock=False)
     assert row is not None
+    out["violations"] = _violations(w, tenancy_id, words)
+    any_open = any(v["status"] == "open" for v in out["violations"])
     out["actions"] = [
         {"trigger": a.trigger, "zh": a.zh, "en": a.en, "irreversible": a.irreversible}
         for a in console_actions.allowed(t.state)
         # a waiver only while a window the firm could waive is open
         if a.trigger != windows.WAIVE or windows.open_windows(w, row)
+        # a cure only while a violation is open
+        if a.trigger != console_actions.CURE or any_open
     ]
+    out["may_cure"] = any(a["trigger"] == console_actions.CURE for a in out["actions"])
     return out
+
+
+def _violations(
+    w: Work, tenancy_id: int, words: dict[str, dict[str, tuple[str, str]]]
+) -> list[dict[str, Any]]:
+    """The tenancy's violations, each with its grounds and status in words."""
+    out = queries.violations_of(w, tenancy_id=tenancy_id)
+    for v in out:
+        v["label"] = words.get("code", {}).get(v["code"], (v["code"], v["code"]))
+        v["status_words"] = VIOLATION_STATUS_WORDS.get(v["status"], (v["status"], v["status"]))
+    return out
+
+
+def _open_violations(w: Work, tenancy_id: int, rb: Rulebook) -> tuple[tuple[str, str, str], ...]:
+    """The choices of a cure's form: the tenancy's open violations, by id, in words."""
+    choices = []
+    for v in queries.violations_of(w, tenancy_id=tenancy_id):
+        if v["status"] != "open":
+            continue
+        trig = rb.triggers.get(v["code"])
+        zh, en = (trig.label_zh, trig.label_en) if trig else (v["code"], v["code"])
+        due_zh = f"，限期至 {v['cure_due_on']}" if v["cure_due_on"] else ""
+        due_en = f", due {v['cure_due_on']}" if v["cure_due_on"] else ""
+        choices.append(
+            (
+                str(v["id"]),
+                f"#{v['id']} {zh}{due_zh}：{v['facts'][:40]}",
+                f"#{v['id']} {en}{due_en}",
+            )
+        )
+    return tuple(choices)
 
 
 def _rulebook(w: Work, version: str | None) -> Rulebook | None:
@@ -609,7 +650,16 @@ def action_page(w: Work, *, tenancy_id: int, trigger: str) -> dict[str, Any]:
     assert firm is not None
     row = w.uow.tenancies.get(tenancy_id, lock=False)
     assert row is not None
-    described = console_actions.described(action, t.state, rules.for_tenancy(w, row))
+    rb = rules.for_tenancy(w, row)
+    described = console_actions.described(action, t.state, rb)
+    if trigger == console_actions.CURE:
+        # Only the violations still open are choices; with none there is nothing to cure.
+        choices = _open_violations(w, tenancy_id, rb)
+        if not choices:
+            raise GuardFailed(tenancy_id, trigger, NO_OPEN_VIOLATION)
+        described["fields"] = tuple(
+            replace(f, choices=choices) if f.name == "violation" else f for f in described["fields"]
+        )
     if trigger == windows.WAIVE:
         # Only the windows open now are choices; with none open there is nothing to waive.
         open_now = windows.open_windows(w, row)

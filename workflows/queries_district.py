@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from db.tables import ALL_TABLES
+from lifecycle.errors import InvalidInput
 from lifecycle.rulebook.model_exit import EXIT_TYPES
 from lifecycle.table import ADMITTED
 from workflows.core import DEFAULT_TZ, Work
@@ -214,6 +215,25 @@ def district(
         "spaces": [_finish(s) for s in rows.values()],
         "total": _finish(total),
     }
+
+
+#: The most years a range of the district view spans after its first.
+MAX_YEARS = 20
+
+
+def years_between(year: int, to_year: int | None) -> list[int]:
+    """The years ``year`` through ``to_year`` (``year`` alone when None) the district view is
+    asked for, by the API and the console alike: ``to_year`` not before ``year`` and at most
+    :data:`MAX_YEARS` after it, else InvalidInput naming ``to_year``."""
+    last = year if to_year is None else to_year
+    if last < year or last - year > MAX_YEARS:
+        raise InvalidInput(
+            "to_year",
+            f"须不早于起始年份 {year}，且最多晚 {MAX_YEARS} 年 / must not be before the first "
+            f"year ({year}), and at most {MAX_YEARS} years after it",
+            last,
+        )
+    return list(range(year, last + 1))
 
 
 def district_years(

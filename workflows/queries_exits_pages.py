@@ -420,7 +420,7 @@ def serve_context(w: Work, *, tenancy_id: int) -> dict[str, Any]:
         "grounds": [
             {"code": t.code, "zh": t.label_zh, "en": t.label_en}
             for t in rb.exit.triggers
-            if t.handling != exit_rules.RAISED_BY_REVIEW
+            if not t.raised_by_engine
         ],
         "window_zh": window.describe("zh-CN"),
         "window_en": window.describe("en"),

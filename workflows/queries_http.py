@@ -217,6 +217,8 @@ def _violation(v: Violation, f: Firm, s: Space) -> dict[str, Any]:
         "cure_due_on": _iso(v.cure_due_on),
         "status": v.status,
         "reported_at": _iso(v.reported_at),
+        "cured_on": _iso(v.cured_on),
+        "cure_note": v.cure_note,
     }
 
 

@@ -367,6 +367,7 @@ def accounts(
                 "status": u.status,
                 "status_words": words(ACCOUNT_STATUS, u.status),
                 "locked_until": u.locked_until,
+                "locked_addresses": ", ".join(u.locked_addresses),
                 "last_login_at": u.last_login_at,
                 "created_at": u.created_at,
             }

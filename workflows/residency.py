@@ -15,9 +15,10 @@ from lifecycle.errors import (
     none_open,
     review_not_found,
 )
-from lifecycle.table import RECTIFYING, RESIDENT_STATES, UNDER_REVIEW
+from lifecycle.table import EXIT_NOTICE, RECTIFYING, RESIDENT_STATES, UNDER_REVIEW
 from workflows import residency_rules, reviews, rules, veto_facts, windows
 from workflows.commands import (
+    CureViolation,
     DecideReview,
     ExtendRectification,
     FileRectificationPlan,
@@ -71,11 +72,13 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
 
     from workflows import forms  # imported here: forms imports this module
 
-    problems = forms.check_figures(rb, cmd.figures)
+    problems = forms.check_figures(rb, cmd.figures, json_typed=cmd.json_typed)
     if problems:  # every problem at once, each with its field, type and unit
         named = [replace(p, field=f"figures.{p.field}") for p in problems]
         raise forms.FormProblems("figures", named)
-    figures = rbook.jsonable(rbook.validate_figures(rb, cmd.figures))
+    # What is stored is what was checked: the figures as the form reads them ("1,000" and
+    # "１０００" as 1000, 是/否 as yes/no), not the text as typed.
+    figures = rbook.jsonable(rbook.validate_figures(rb, forms.read_figures(rb, cmd.figures)))
     effects = w.effects(tenancy)
     step = reviews.submit_review(effects, review, figures, actor=cmd.actor, reason=cmd.reason)
     w.apply(effects)
@@ -230,5 +233,33 @@ def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
         rb,
         lambda: w.calendar,
         violation_id=violation_id,
+        by=cmd,
+    )
+
+
+#: Where a violation may be cured: in residency, and while an exit notice on other grounds
+#: awaits its ruling (an objection upheld returns the firm to residency).
+CURE_STATES = (*RESIDENT_STATES, EXIT_NOTICE)
+
+
+def cure_violation(w: Work, cmd: CureViolation) -> dict[str, Any]:
+    tenancy = w.load_for(cmd, "cure_violation", CURE_STATES)
+    violation = w.uow.cases.violation(cmd.violation)
+    mine = violation is not None and violation.tenancy_id == tenancy.id
+    deadlines = (
+        w.uow.cases.pending_of_subject(tenancy.id, residency_rules.CURE_DEADLINE, cmd.violation)
+        if mine
+        else []
+    )
+    return w.decide(
+        tenancy,
+        residency_rules.cure_violation,
+        violation,
+        rules.for_tenancy(w, tenancy),
+        lambda: w.calendar,
+        violation_id=cmd.violation,
+        cured_on=cmd.cured_on,
+        note=cmd.note,
+        deadlines=deadlines,
         by=cmd,
     )

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Unpack
 
-from db.cases import EventRow, RectificationRow
+from db.cases import EventRow, RectificationRow, ViolationRow
 from db.effects import Effects, StepResult
 from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
-from lifecycle.errors import GuardFailed, InvalidInput
+from lifecycle.errors import GuardFailed, InvalidInput, NotFound
 from lifecycle.periods import Period
 from workflows import reviews, windows
 from workflows.core import Who, acting
@@ -165,6 +165,20 @@ class ViolationDecision:
         }
 
 
+def check_reportable(trig: rbook.ForcedExitTrigger) -> None:
+    """Refuse a violation of grounds the engine raises itself (two consecutive D grades, a
+    failed rectification): the review and the re-inspection record those, not an operator."""
+    if trig.raised_by_engine:
+        raise InvalidInput(
+            "code",
+            f"{trig.code}（{trig.label_zh}）由系统依据考核/整改结果自动认定（`review decide`、"
+            f"`reinspect --fail`），不能手工登记为违规 / {trig.code} ({trig.label_en}) is "
+            "raised by the engine from reviews and rectifications (`review decide`, "
+            "`reinspect --fail`): it cannot be recorded as a violation by hand",
+            trig.code,
+        )
+
+
 def judge_violation(
     rb: rbook.Rulebook,
     calendar: Calendar,
@@ -178,6 +192,7 @@ def judge_violation(
     if not facts.strip():
         raise InvalidInput("facts", "须写明违规事实 / record the facts of the violation")
     trig = rbook.exit_trigger(rb, code, "code")
+    check_reportable(trig)
     cure = rbook.cure_period(rb, code)
     cure_due = _calendar(calendar).due_date(today, cure) if cure is not None else None
     return ViolationDecision(code, facts, evidence, trig, cure, cure_due)
@@ -229,4 +244,104 @@ def report_violation(
         "handling": trig.handling,
         "cure_due_on": cure_due.isoformat() if cure_due else None,
         "immediate": cure_due is None,
+    }
+
+
+#: The deadline a violation's period writes (its subject: the violation); a cure cancels it.
+CURE_DEADLINE = "cure_end"
+#: How a violation's status reads to a person.
+VIOLATION_STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "open": ("未纠正", "open"),
+    "cured": ("已纠正", "cured"),
+    "escalated": ("已据此送达退出告知书", "escalated: an exit notice was served on it"),
+}
+
+
+def cure_violation(
+    e: Effects,
+    violation: ViolationRow | None,
+    rb: rbook.Rulebook,
+    calendar: Calendar,
+    *,
+    violation_id: int,
+    cured_on: date,
+    note: str | None,
+    deadlines: Sequence[int],
+    **who: Unpack[Who],
+) -> dict[str, Any]:
+    """Record that the firm cured ``violation`` on ``cured_on``: the violation ``cured`` with
+    the day and the ``note``, the pending ``deadlines`` its period wrote cancelled (so the
+    sweep never escalates it), an audit event and the firm's notice.
+
+    Only an ``open`` violation of this tenancy is cured: one of another tenancy (or none) is
+    not found; an escalated one (an exit notice was served on it) or one cured already is
+    refused. The day may be neither after today nor before the violation was reported."""
+    actor, reason = acting(who)
+    if violation is None or violation.tenancy_id != e.tenancy.id:
+        raise NotFound("violation", violation_id)
+    trig = rb.triggers.get(violation.code)
+    zh_label = f"（{trig.label_zh}）" if trig is not None else ""
+    en_label = f" ({trig.label_en})" if trig is not None else ""
+    what_zh = f"违规 #{violation.id} {violation.code}{zh_label}"
+    what_en = f"violation #{violation.id} {violation.code}{en_label}"
+    if violation.status != "open":
+        zh, en = VIOLATION_STATUS_WORDS.get(violation.status, (violation.status,) * 2)
+        why_zh, why_en = (
+            ("无需再次登记", "it is cured already")
+            if violation.status == "cured"
+            else ("不能再登记纠正", "it can no longer be cured")
+        )
+        raise GuardFailed(
+            e.tenancy.id,
+            "cure_violation",
+            f"{what_zh}状态为「{zh}」，{why_zh} / {what_en} is {en}: {why_en}",
+        )
+    reported_on = _calendar(calendar).local_date(violation.reported_at)
+    if cured_on > e.today:
+        raise InvalidInput(
+            "cured_on",
+            f"纠正日期不能晚于今天（{e.today.isoformat()}） / the cure date may not be in "
+            f"the future (today is {e.today.isoformat()})",
+            cured_on.isoformat(),
+        )
+    if cured_on < reported_on:
+        raise InvalidInput(
+            "cured_on",
+            f"纠正日期不能早于违规登记日（{reported_on.isoformat()}） / the cure date may not "
+            f"be before the violation was reported ({reported_on.isoformat()})",
+            cured_on.isoformat(),
+        )
+    note = (note or "").strip() or None
+    e.update("violations", violation.id, status="cured", cured_on=cured_on, cure_note=note)
+    for deadline_id in deadlines:
+        e.update("deadlines", deadline_id, status="cancelled", done_at=e.now)
+    data: dict[str, Any] = {
+        "violation": violation.id,
+        "code": violation.code,
+        "cured_on": cured_on,
+        "cure_due_on": violation.cure_due_on,
+    }
+    if note is not None:
+        data["cure_note"] = note
+    if deadlines:
+        data["cancelled_deadlines"] = list(deadlines)
+    step = e.record("cure_violation", actor=actor, reason=reason, data=data)
+    e.notify(
+        "violation_cured",
+        context={
+            "violation": violation.id,
+            "code": violation.code,
+            "label_zh": trig.label_zh if trig is not None else violation.code,
+            "label_en": trig.label_en if trig is not None else violation.code,
+            "facts": violation.facts,
+            "cured_on": cured_on,
+            "note": note or "",
+        },
+        key=f"cure:{violation.id}",
+    )
+    return {
+        **step.to_dict(),
+        "violation": violation.id,
+        "status": "cured",
+        "cured_on": cured_on.isoformat(),
     }

@@ -71,6 +71,11 @@ def text(name: str, *, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.Text(), nullable=nullable)
 
 
+def day(name: str, *, nullable: bool = False) -> sa.Column[Any]:
+    """A calendar date (no time of day)."""
+    return sa.Column(name, sa.Date(), nullable=nullable)
+
+
 def fk(column: str, target: str) -> sa.ForeignKeyConstraint:
     """``column`` references ``target`` (``"table.column"``)."""
     return sa.ForeignKeyConstraint([column], [target])

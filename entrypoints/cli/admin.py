@@ -436,7 +436,8 @@ def tick_cmd(
         + (
             "每日摘要：已发送 / digest: sent\n"
             if dg["sent"]
-            else "每日摘要：未到时间或今日已发送 / digest: not due or already sent\n"
+            else "每日摘要：未发送（未到时间、今日已发送或各空间均无待办） / digest: none sent "
+            "(not due, already sent, or nothing waits in any space)\n"
         )
         + f"通知：已送达 {r['delivered']}，待重试 {r['retried']}，发送失败 {r['dead']} / "
         f"outbox: delivered {r['delivered']}, retrying {r['retried']}, dead {r['dead']}"

@@ -34,7 +34,7 @@ def audit_keygen(
             "--out",
             help="私钥文件 / private key file to create (0600; default INNOSPACE_AUDIT_KEY or "
             "innospace-audit.key, workflows.checkpoints.DEFAULT_KEY); the public key goes "
-            "next to it as PATH.pub",
+            "next to it as FILE.pub",
         ),
     ] = None,
     as_json: Json = False,

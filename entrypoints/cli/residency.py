@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from entrypoints.cli.admission import _done, tenancy_command
 from entrypoints.cli.common import (
@@ -28,12 +29,32 @@ if TYPE_CHECKING:
 else:
     c = lazy("workflows.commands")
 
+
+class _ReportByDefault(TyperGroup):
+    """``innospace violation TENANCY --code …`` records a violation as it always has (the
+    ``report`` subcommand, named or not); ``innospace violation cure ID --on DATE`` records
+    that the firm cured one."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # ``ctx`` is the Context of the click that typer vendors (typer._click): not imported.
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["report", *args]
+        return super().parse_args(ctx, args)
+
+
 review_app = typer.Typer(help="年度考核 / periodic reviews", no_args_is_help=True)
 rectify_app = typer.Typer(help="整改 / rectification", no_args_is_help=True)
 exit_app = typer.Typer(help="退出 / exit", no_args_is_help=True)
 app.add_typer(review_app, name="review")
 app.add_typer(rectify_app, name="rectify")
 app.add_typer(exit_app, name="exit")
+violation_app = typer.Typer(
+    cls=_ReportByDefault,
+    help="违规：登记（innospace violation TENANCY --code CODE --facts …）、登记已纠正"
+    "（innospace violation cure ID --on DATE） / violations: record one, record its cure",
+    no_args_is_help=True,
+)
+app.add_typer(violation_app, name="violation")
 
 Period = Annotated[int, typer.Option("--period", help="考核年度 / the year reviewed")]
 
@@ -181,7 +202,7 @@ def reinspect_cmd(
     )
 
 
-@app.command("violation")
+@violation_app.command("report")
 def violation_cmd(
     tenancy: int,
     code: Annotated[str, typer.Option(help="退出情形代码 / trigger code")],
@@ -219,6 +240,47 @@ def violation_cmd(
             if result["cure_due_on"]
             else ", serve an exit notice now)"
         ),
+    )
+
+
+@violation_app.command("cure")
+def violation_cure_cmd(
+    violation: Annotated[int, typer.Argument(help="违规记录编号 / the violation's id")],
+    on: Annotated[str, typer.Option("--on", help="纠正日期 YYYY-MM-DD / the day it was cured")],
+    note: Annotated[
+        str | None,
+        typer.Option(help="纠正情况（收据、复查、移出名录文书） / how it was cured" + TEXT_HELP),
+    ] = None,
+    actor: Actor = "operator",
+    version: Version = None,
+    reason: Reason = None,
+    as_json: Json = False,
+) -> None:
+    """登记违规已纠正 / record that the firm cured a violation (its deadline is cancelled;
+    it no longer backs an exit notice)."""
+    from entrypoints.cli.common import parse_date
+    from workflows import queries
+
+    service = get_app().service
+    tenancy = service.query(queries.violation_tenancy, violation_id=violation)
+    result = service.handle(
+        c.CureViolation(
+            tenancy_id=tenancy,
+            violation=violation,
+            cured_on=parse_date(on, "on"),
+            note=None if note is None else long_input(note, "note"),
+            actor=actor,
+            expected_version=version,
+            reason=reason,
+        )
+    )
+    emit(
+        result,
+        as_json,
+        f"入驻记录 {tenancy}：违规 #{violation} 已登记纠正（{result['cured_on']}），"
+        f"其改正期限已撤销，不再作为退出依据 / tenancy {tenancy}: violation #{violation} "
+        f"cured on {result['cured_on']}; its deadline is cancelled and it is no longer "
+        "grounds for an exit notice",
     )
 
 

@@ -164,9 +164,19 @@ def user_disable(username: Username, actor: Actor = "operator") -> None:
 
 @user_app.command("enable")
 def user_enable(username: Username, actor: Actor = "operator") -> None:
-    """启用账户并解除锁定 / enable an account and lift its lockout."""
+    """启用账户并解除锁定 / enable an account and lift its lockouts."""
     get_app().service.handle(identity.EnableUser(username=username, actor=actor))
-    typer.echo(f"已启用账户 {username}（锁定已解除） / account enabled, lockout lifted")
+    typer.echo(f"已启用账户 {username}（锁定已解除） / account enabled, lockouts lifted")
+
+
+@user_app.command("unlock")
+def user_unlock(username: Username, actor: Actor = "operator") -> None:
+    """解除账户的登录锁定（任一地址及全部地址） / lift an account's login lockouts."""
+    lifted = get_app().service.handle(identity.UnlockUser(username=username, actor=actor))
+    if lifted:
+        typer.echo(f"已解除 {username} 的 {lifted} 项登录锁定 / {lifted} lockouts lifted")
+    else:
+        typer.echo(f"{username} 当前没有登录锁定 / {username} is not locked out")
 
 
 @user_app.command("grant")
@@ -203,6 +213,11 @@ def user_list(as_json: Json = False) -> None:
         status = STATUS[u.status]
         if u.locked_until is not None:
             status += f" 至 until {local_time(u.locked_until)}"
+        if u.locked_addresses:
+            status += (
+                f"（{len(u.locked_addresses)} 个地址被锁定 / locked out from"
+                f" {', '.join(u.locked_addresses)}）"
+            )
         lines.append(
             f"{u.username} | {u.display_name} | {u.role} | {'、'.join(u.spaces) or '—'} | "
             f"{u.firm_uscc or '—'} | {status} | {local_time(u.last_login_at)}"
@@ -221,6 +236,7 @@ def _user_row(u: identity.UserView) -> dict[str, Any]:
         "email": u.email,
         "status": u.status,
         "locked_until": _iso(u.locked_until),
+        "locked_addresses": list(u.locked_addresses),
         "last_login_at": _iso(u.last_login_at),
         "created_at": _iso(u.created_at),
     }

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any, cast
+
+from typer import Context
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from lifecycle.errors import GuardFailed, TransitionNotAllowed, bilingual
 from lifecycle.table import STATE_LABELS
@@ -43,6 +47,7 @@ TRIGGER_COMMANDS: Mapping[str, str] = {
     "pass_reinspection": "reinspect --pass",
     "fail_reinspection": "reinspect --fail",
     "report_violation": "violation",
+    "cure_violation": "violation cure",
     "record_benefit": "benefit record",
     "serve_exit_notice": "exit notice",
     "confirm_graduation": "exit begin --type graduation",
@@ -224,6 +229,188 @@ PATH_PARAM_HELP: Mapping[tuple[str, str], str] = {
 }
 
 
+#: The placeholder of each parameter's value in the help (Typer shows the bare type, ``<str>``,
+#: ``<int>``, ``<list[str]>``, which tells an operator nothing): (command path, parameter)
+#: first, then the parameter alone. A yes/no flag takes no value and shows none. Applied by
+#: :func:`complete_help`; a test walks every command's help for a bare type left.
+PARAM_METAVAR: Mapping[str, str] = {
+    # what names a record: its number (``innospace list``, ``show``)
+    "tenancy": "ID",
+    "entry": "ID",
+    "need": "ID",
+    "supply": "ID",
+    "introduction": "ID",
+    "endpoint": "ID",
+    "token_id": "ID",
+    "violation": "ID",
+    "ids": "ID...",
+    "entry_ids": "ID...",
+    "number": "N",
+    "firm": "ID|USCC",
+    "uscc": "USCC",
+    "space": "CODE",
+    "code": "CODE",
+    "parcel": "CODE",
+    "unit": "CODE",
+    "industry": "CODE",
+    "field": "CODE",
+    "veto": "CODE",
+    "user": "USERNAME",
+    "username": "USERNAME",
+    # people
+    "actor": "NAME",
+    "author": "NAME",
+    "by": "NAME",
+    "reviewer": "NAME",
+    "manager": "NAME",
+    "contact": "NAME",
+    "contact_name": "NAME",
+    "display_name": "NAME",
+    "name": "NAME",
+    "email": "EMAIL",
+    "phone": "PHONE",
+    "contact_phone": "PHONE",
+    # days, years and instants
+    "period": "YEAR",
+    "year": "YEAR",
+    "to_year": "YEAR",
+    "day": "YYYY-MM-DD",
+    "start": "YYYY-MM-DD",
+    "end": "YYYY-MM-DD",
+    "founded": "YYYY-MM-DD",
+    "granted": "YYYY-MM-DD",
+    "valid_until": "YYYY-MM-DD",
+    "leave_on": "YYYY-MM-DD",
+    "on": "YYYY-MM-DD",
+    "expires": "YYYY-MM-DD",
+    "until": "DATETIME",
+    "due_before": "DATETIME",
+    # amounts in 元 and areas in m²
+    "amount": "YUAN",
+    "arrears": "YUAN",
+    "damage": "YUAN",
+    "deposit": "YUAN",
+    "area": "M2",
+    "land_area": "M2",
+    "floor_area": "M2",
+    "plot_ratio": "RATIO",
+    # counts
+    "n": "DAYS",
+    "days": "DAYS",
+    "commitment_months": "MONTHS",
+    "limit": "N",
+    "firms": "N",
+    "chunk": "N",
+    "sample": "N",
+    "seed": "SEED",
+    "workers": "N",
+    "port": "PORT",
+    "host": "ADDRESS",
+    "version": "VERSION",
+    # files and addresses
+    "file": "FILE",
+    "files": "FILE...",
+    "out": "FILE",
+    "figures": "FILE",
+    "profile": "FILE",
+    "rulebook": "FILE",
+    "key": "FILE",
+    "checkpoint": "FILE",
+    "public_key": "FILE",
+    "password_file": "FILE",
+    "db": "URL|FILE",
+    "url": "URL",
+    "secret": "SECRET",
+    # one of a list (the help names them)
+    "kind": "KIND",
+    "track": "TRACK",
+    "exit_type": "TYPE",
+    "outcome": "OUTCOME",
+    "status": "STATUS",
+    "state": "STATE",
+    "audience": "AUDIENCE",
+    "locale": "LOCALE",
+    "part": "PART",
+    "fmt": "FORMAT",
+    "role": "ROLE",
+    "result": "RESULT",
+    "use": "LAND_USE",
+    "window": "WINDOW",
+    "log_level": "LEVEL",
+    "revision": "REVISION",
+    "events": "MESSAGE",
+    # key=value items
+    "set_": "KEY=VALUE",
+    "score": "CRITERION=POINTS",
+    "check": "ITEM",
+    # words
+    "reason": "REASON",
+    "grounds": "GROUNDS",
+    "facts": "FACTS",
+    "evidence": "EVIDENCE",
+    "plan": "PLAN",
+    "items": "ITEMS",
+    "note": "NOTE",
+    "description": "DESCRIPTION",
+    "title": "TITLE",
+    "sought": "WHAT",
+    "label": "LABEL",
+    "proof": "PROOF",
+    "document": "REFERENCE",
+}
+PATH_PARAM_METAVAR: Mapping[tuple[str, str], str] = {
+    ("exit notice", "grounds"): "CODE",  # the rulebook's exit trigger
+    ("review decide-cycle", "veto"): "TENANCY=CODE",
+    ("review submit", "set_"): "METRIC=VALUE",
+    ("calendar import", "file"): "CSV",
+    ("templates preview", "name"): "MESSAGE",
+    ("templates set", "name"): "MESSAGE",
+    ("templates history", "name"): "MESSAGE",
+    ("space create", "code"): "CODE",
+    ("demo", "db"): "FILE",
+    # a text that may be read from a file (@FILE) or standard input (-)
+    ("exit notice", "facts"): "FACTS|@FILE|-",
+    ("object", "evidence"): "EVIDENCE|@FILE|-",
+    ("object", "grounds"): "GROUNDS|@FILE|-",
+    ("rectify plan", "plan"): "PLAN|@FILE|-",
+    ("violation", "evidence"): "EVIDENCE|@FILE|-",
+    ("violation", "facts"): "FACTS|@FILE|-",
+}
+#: The help option's own words (Click's are English only).
+HELP_OPTION_HELP = "显示此帮助并退出 / show this message and exit."
+
+
+class _Argument(TyperArgument):
+    """An argument whose help shows its placeholder (``ID``) where Typer shows its type
+    (an argument's metavar would replace its name; an option's metavar is its placeholder)."""
+
+    placeholder: str | None = None
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        if self.placeholder is not None:
+            return self.placeholder
+        return super().display_type_rich(ctx)
+
+
+def _placeholder(path: str, param: object) -> str | None:
+    """``param``'s placeholder: nothing for a flag, else the tables' (None: not listed)."""
+    if getattr(param, "is_flag", False):
+        return ""
+    name = str(getattr(param, "name", ""))
+    return PATH_PARAM_METAVAR.get((path, name)) or PARAM_METAVAR.get(name)
+
+
+def _give_placeholder(path: str, param: object) -> None:
+    shown = _placeholder(path, param)
+    if shown is None:
+        return
+    if isinstance(param, TyperArgument):
+        param.__class__ = _Argument
+        cast(_Argument, param).placeholder = shown
+    elif isinstance(param, TyperOption) and param.metavar is None:
+        param.metavar = shown
+
+
 #: English help texts that say nothing the Chinese one does not: replaced, not kept.
 _GENERIC = frozenset({"json output", "show this message and exit."})
 
@@ -234,13 +421,20 @@ def _chinese(text: str | None) -> bool:
 
 def complete_help(root: object) -> None:
     """Give every parameter of every command under ``root`` (a click group) a Chinese-first
-    help text, from :data:`PATH_PARAM_HELP` / :data:`PARAM_HELP`, unless it has one."""
+    help text, from :data:`PATH_PARAM_HELP` / :data:`PARAM_HELP`, unless it has one, and a
+    placeholder for its value (:data:`PARAM_METAVAR`) instead of its bare type."""
     pending: list[tuple[object, str]] = [(root, "")]
     while pending:
         cmd, path = pending.pop()
         for name, sub in (getattr(cmd, "commands", None) or {}).items():
             pending.append((sub, f"{path} {name}".strip()))
+        # Its --help, made now to be said Chinese first.
+        if isinstance(cmd, TyperCommand | TyperGroup):
+            found = cmd.get_help_option(Context(cmd, info_name=path or "innospace"))
+            if found is not None:
+                found.help, found.metavar = HELP_OPTION_HELP, ""
         for param in getattr(cmd, "params", ()):
+            _give_placeholder(path, param)
             current = getattr(param, "help", None)
             if param.name is None or _chinese(current):
                 continue

@@ -75,6 +75,7 @@ ACTION_TRIGGERS = (
     "extend_rectification",
     "reinspect",
     "report_violation",
+    "cure_violation",
     "serve_exit_notice",
     "confirm_exit",
     "request_voluntary_exit",

@@ -26,6 +26,7 @@ from lifecycle.errors import (
     bilingual,
 )
 from lifecycle.validation_words import said
+from workflows.forms import FormProblems
 
 log = logging.getLogger("innospace.http")
 
@@ -140,7 +141,16 @@ async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     context = {k: v for k, v in exc.to_dict().items() if k not in ("error", "message")}
     headers: dict[str, str] = {}
     errors = None
-    if isinstance(exc, InvalidInput):
+    if isinstance(exc, FormProblems):  # every problem of a profile or figures, each by path
+        errors = [
+            {
+                "field": p.field,
+                # a sheet's problem names its row and column too (``Problem.line``)
+                "message": p.line() if p.row is not None else f"{p.expected_zh} / {p.expected_en}",
+            }
+            for p in exc.problems
+        ]
+    elif isinstance(exc, InvalidInput):
         errors = [{"field": str(exc.field), "message": bilingual(str(exc.rule))}]
     if isinstance(exc, StaleTenancy):
         context["current_version"] = exc.context.get("actual")

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from entrypoints.http.deps import Ctx, CtxDep, app_of
 from entrypoints.http.files import Sha, file_response
 from entrypoints.http.routes_registry import SpacePath
-from entrypoints.http.sending import NOT_INT, Text, Year, body_model, send
-from lifecycle.errors import InvalidInput, NotFound
+from entrypoints.http.sending import NOT_INT, QueryYear, Text, body_model, send
+from lifecycle.errors import NotFound
 from workflows import attachments, queries_http
 from workflows import opportunity_commands as oc
 from workflows import queries_district as qd
@@ -476,13 +476,6 @@ def edit_parcel(
 
 
 # ---- the district view ------------------------------------------------------------------------
-def _years(start: int, end: int | None) -> list[int]:
-    last = start if end is None else end
-    if last < start or last - start > 20:
-        raise InvalidInput("to_year", "须不早于 year，且最多 20 年 / from year, at most 20 years")
-    return list(range(start, last + 1))
-
-
 @router.get(
     "/district",
     name="district_view",
@@ -493,9 +486,13 @@ def _years(start: int, end: int | None) -> list[int]:
     response_model=dict[str, Any],
 )
 def district(
-    ctx: CtxDep, year: Annotated[Year, Query()], to_year: Annotated[Year | None, Query()] = None
+    ctx: CtxDep,
+    year: Annotated[QueryYear, Query()],
+    to_year: Annotated[QueryYear | None, Query()] = None,
 ) -> dict[str, Any]:
-    views = ctx.query(qd.district_years, years=_years(year, to_year), space_ids=ctx.space_filter())
+    views = ctx.query(
+        qd.district_years, years=qd.years_between(year, to_year), space_ids=ctx.space_filter()
+    )
     return views[0] if to_year is None else {"years": views}
 
 
@@ -507,11 +504,13 @@ def district(
     response_class=Response,
 )
 def district_export(
-    ctx: CtxDep, year: Annotated[Year, Query()], to_year: Annotated[Year | None, Query()] = None
+    ctx: CtxDep,
+    year: Annotated[QueryYear, Query()],
+    to_year: Annotated[QueryYear | None, Query()] = None,
 ) -> Response:
     from workflows import opportunity_excel
 
-    years = _years(year, to_year)
+    years = qd.years_between(year, to_year)
     views = ctx.query(qd.district_years, years=years, space_ids=ctx.space_filter())
     name = f"district-{year}.xlsx" if to_year is None else f"district-{year}-{to_year}.xlsx"
     return _xlsx(opportunity_excel.district_book(views), name)

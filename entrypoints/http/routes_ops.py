@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.http.deps import CtxDep
 from entrypoints.http.schemas import Count
-from entrypoints.http.sending import NOT_INT, Day, Flag, Int64, LongText, Text, Year, send
+from entrypoints.http.sending import NOT_INT, Day, Flag, Int64, LongText, QueryYear, Text, send
 from lifecycle.errors import InvalidInput, NotFound
 from workflows import commands as c
 from workflows import queries, queries_ops
@@ -272,7 +272,7 @@ def template_set(ctx: CtxDep, body: TemplateBody) -> JSONResponse:
     description="运营录入的工作日调整 / the operators' working-day overrides.",
     response_model=list[dict[str, Any]],
 )
-def calendar(ctx: CtxDep, year: Year | None = None) -> list[dict[str, Any]]:
+def calendar(ctx: CtxDep, year: QueryYear | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = ctx.query(queries.calendar_overrides, year=year)
     return rows
 

@@ -58,6 +58,7 @@ ACTION_COMMANDS: dict[str, type[c.TenancyCommand]] = {
     "extend_rectification": c.ExtendRectification,
     "reinspect": c.Reinspect,
     "report_violation": c.ReportViolation,
+    "cure_violation": c.CureViolation,
     "serve_exit_notice": c.ServeExitNotice,
     "confirm_exit": c.ConfirmExit,
     "request_voluntary_exit": answers.RequestVoluntaryExit,  # the firm's letter, recorded
@@ -206,10 +207,18 @@ def _act(
         values["units"] = tuple(values["units"])
     if "vetoes" in values and isinstance(values["vetoes"], list):
         values["vetoes"] = tuple(values["vetoes"])
+    fields = dict(values)
+    if _JSON_TYPED in command_type.__dataclass_fields__:
+        fields[_JSON_TYPED] = True
     command = command_type(
-        tenancy_id=tenancy_id, expected_version=version, actor=ctx.actor, **values
+        tenancy_id=tenancy_id, expected_version=version, actor=ctx.actor, **fields
     )
     return send(ctx, command, payload={"tenancy": tenancy_id, "version": version, **values})
+
+
+#: The field of a command whose figures or profile came as a JSON body: a number there is a
+#: JSON number, never text (set by the API's routes only; forms send text).
+_JSON_TYPED = "json_typed"
 
 
 for _trigger, _command in ACTION_COMMANDS.items():
@@ -246,7 +255,8 @@ def apply(ctx: CtxDep, body: ApplyBody) -> JSONResponse:  # type: ignore[valid-t
         space_id = ctx.query(queries_http.space_id, code=values["space"])
         if p.role == "operator" and not p.may_see_space(space_id):
             raise NotFound("space", values["space"])
-    return send(ctx, c.Apply(actor=ctx.actor, **values), payload=values, status=201)
+    command = c.Apply(actor=ctx.actor, json_typed=True, **values)
+    return send(ctx, command, payload=values, status=201)
 
 
 @router.get(

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    WithJsonSchema,
     create_model,
 )
 from pydantic_core import PydanticCustomError
@@ -39,23 +40,81 @@ Text = Annotated[str, StringConstraints(max_length=TEXT_MAX, pattern=r"^[^\x00]*
 LongText = Annotated[str, StringConstraints(max_length=500_000, pattern=r"^[^\x00]*$")]
 
 
-def _no_flag(kind: str, english: str) -> BeforeValidator:
-    """Refuses ``true``/``false`` where a number is asked for (pydantic's lax mode takes
-    ``true`` as 1): the error has pydantic's type, so it is said like pydantic's own."""
+def _json_number(kind: str, english: str) -> BeforeValidator:
+    """Refuses ``true``/``false`` and text where a number is asked for: pydantic's lax mode
+    takes ``true`` as 1 and ``"80"`` as 80, and a client that sends either has a bug. Only a
+    JSON body's numbers are this strict: a query's or a path's come as text (their own types,
+    ``QueryYear``), and the console's and portal's HTML forms are read on their own path."""
 
     def refuse(value: object) -> object:
         if isinstance(value, bool):
-            raise PydanticCustomError(kind, english)
-        return value
+            raise PydanticCustomError(kind, english + ", not true or false")
+        if isinstance(value, str) and _numeric(value):
+            raise PydanticCustomError(f"{kind}_not_text", english + ", not text (no quotes)")
+        return value  # other text: pydantic's own "not a number" (``"lots"``)
 
     return BeforeValidator(refuse)
 
 
-NOT_INT = _no_flag("int_type", "Input should be a valid integer, not true or false")
-NOT_FLOAT = _no_flag("float_type", "Input should be a valid number, not true or false")
+def _numeric(text: str) -> bool:
+    """Whether ``text`` reads as a number (``"80"``, ``" 1e3 "``): a number sent as text."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+NOT_INT = _json_number("int_type", "Input should be a valid integer")
+NOT_FLOAT = _json_number("float_type", "Input should be a valid number")
 Int64 = Annotated[int, NOT_INT, Field(ge=-(2**63), le=2**63 - 1)]
 Year = Annotated[int, NOT_INT, Field(ge=EARLIEST_DATE.year, le=LATEST_DATE.year)]
+#: A year in a query (``?year=2025``): text by nature, read as a whole number.
+QueryYear = Annotated[int, Field(ge=EARLIEST_DATE.year, le=LATEST_DATE.year)]
 Number = Annotated[float, NOT_FLOAT, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
+
+
+def _amount_text(value: object) -> object:
+    """A JSON number of 元 handed on as its plain decimal text (``1000.5`` → ``"1000.5"``),
+    for ``inputs.check_amount`` to keep to the fen; text and yes/no refused as for a number."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "Input should be a valid number, not true or false")
+    if isinstance(value, str):
+        kind = "float_type_not_text" if _numeric(value) else "float_parsing"
+        raise PydanticCustomError(kind, "Input should be a valid number, not text (no quotes)")
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back as the same number
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+#: An amount of 元 to the fen: a JSON number, like every number of a JSON body. A JSON number
+#: of at most 15 significant digits reads back exactly (the largest amount, 1,000 亿 to the
+#: fen, has 13), so exactness needs no text: ``1000.5`` is 1,000.50 元, ``"1000.50"`` refused.
+Amount = Annotated[
+    str,
+    BeforeValidator(_amount_text),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100_000_000_000}),
+]
+#: What each body field with a number says of it in the OpenAPI document (the rule above).
+NUMBER_NOTES: dict[str, str] = {
+    "amount_yuan": "金额（元），JSON 数值，最多两位小数（到分），不加引号，如 1000.5 / the amount "
+    'in yuan, a JSON number with at most 2 decimals (fen), not text: 1000.5, not "1000.50"',
+    "deposit_yuan": "押金（元，整数），JSON 数值，不加引号 / the deposit in whole yuan, a JSON "
+    "integer, not text",
+    "arrears_yuan": "欠缴租金及费用（元，整数），JSON 数值，不加引号 / arrears in whole yuan, a "
+    "JSON integer, not text",
+    "damage_yuan": "损坏赔偿（元，整数），JSON 数值，不加引号 / damages in whole yuan, a JSON "
+    "integer, not text",
+    "scores": "各评分项得分，JSON 数值，不加引号 / each criterion's score, a JSON number, not text",
+    "figures": "年度考核数据：数值字段为 JSON 数值（不加引号，如 1200000），是/否字段为 true 或 "
+    'false / the year\'s figures: a number is a JSON number (1200000, not "1200000"), a '
+    "yes/no field true or false",
+    "profile": "申请资料：数值字段为 JSON 数值（不加引号），是/否字段为 true 或 false，日期为 "
+    "YYYY-MM-DD / the application's facts: a number is a JSON number (not text), a yes/no "
+    "field true or false, a date YYYY-MM-DD",
+}
 #: A yes/no field: JSON ``true`` or ``false`` only (not ``"yes"``, ``1`` or ``"on"``).
 Flag = Annotated[bool, Strict()]
 
@@ -70,12 +129,16 @@ def _in_range(day: date) -> date:
 
 
 Day = Annotated[date, AfterValidator(_in_range)]
-ENVELOPE = frozenset({"actor", "tenancy_id", "expected_version"})
+#: The fields the entry point fills, never a body's: who acts, the tenancy and its version,
+#: and ``json_typed`` (a JSON body's figures or profile: set by the route, always true).
+ENVELOPE = frozenset({"actor", "tenancy_id", "expected_version", "json_typed"})
 
 
 def bounded(tp: Any, name: str = "") -> Any:
     """``tp`` with the API's bounds: text, 64-bit integers, years, finite numbers, dates."""
     origin = get_origin(tp)
+    if tp is str and name == "amount_yuan":
+        return Amount
     if tp is str:
         return Text
     if tp is bool:
@@ -113,12 +176,13 @@ def body_model(
         if f.name in ENVELOPE or f.name in exclude:
             continue
         tp = bounded(hints[f.name], f.name)
+        note = NUMBER_NOTES.get(f.name)
         if f.default is not dataclasses.MISSING:
-            fields[f.name] = (tp, Field(default=f.default))
+            fields[f.name] = (tp, Field(default=f.default, description=note))
         elif f.default_factory is not dataclasses.MISSING:
-            fields[f.name] = (tp, Field(default_factory=f.default_factory))
+            fields[f.name] = (tp, Field(default_factory=f.default_factory, description=note))
         else:
-            fields[f.name] = (tp, ...)
+            fields[f.name] = (tp, Field(description=note))
     model: type[BaseModel] = create_model(
         name or f"{command_type.__name__}Body",
         __config__=ConfigDict(extra="forbid"),

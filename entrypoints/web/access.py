@@ -101,6 +101,7 @@ PAGES: dict[str, Rule] = {
     "web_ops_account_add": Rule(ADMIN),
     "web_ops_account_disable": Rule(ADMIN),
     "web_ops_account_enable": Rule(ADMIN),
+    "web_ops_account_unlock": Rule(ADMIN),
     "web_ops_account_grant": Rule(ADMIN),
     "web_ops_account_password_form": Rule(ADMIN),
     "web_ops_account_password": Rule(ADMIN),

@@ -309,6 +309,7 @@ def confirm_page(
 #: What the pages call the fields many forms share, when a form names them no other way.
 COMMON_FIELDS: dict[str, tuple[str, str]] = {
     "year": ("年份", "Year"),
+    "to_year": ("截止年份", "To year"),
     "period": ("考核年度", "Year reviewed"),
     "space": ("空间", "Space"),
     "day": ("日期", "Day"),

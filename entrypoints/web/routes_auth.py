@@ -98,11 +98,11 @@ async def login(
     except Unauthorized:
         return _login_page(
             request,
-            error="用户名或密码错误，或账号已停用，或因多次失败暂时锁定"
+            error="用户名或密码错误，或账号已停用，或因多次失败在此地址暂时锁定"
             f"（{credentials.LOCK_MINUTES} 分钟）"
             if zh
-            else "wrong user name or password, or the account is disabled or locked for "
-            f"{credentials.LOCK_MINUTES} minutes after repeated failures",
+            else "wrong user name or password, or the account is disabled or locked from "
+            f"this address for {credentials.LOCK_MINUTES} minutes after repeated failures",
             status=401,
         )
     target = safe_next(next)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import MISSING, fields
 from datetime import date
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
@@ -28,6 +29,7 @@ from workflows.paging import Reach
 router = APIRouter(include_in_schema=False)
 
 TenancyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 Filter = Annotated[str, Query(max_length=64)]
 
 
@@ -150,9 +152,15 @@ def tenancy(page: PageDep, tenancy_id: TenancyId) -> Response:
 
 
 @router.get("/console/tenancies/{tenancy_id}/actions/{trigger}", name="web_tenancy_action_form")
-def action_form(page: PageDep, tenancy_id: TenancyId, trigger: str) -> HTMLResponse:
+def action_form(
+    page: PageDep,
+    tenancy_id: TenancyId,
+    trigger: str,
+    violation: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> HTMLResponse:
     data = page.query(queries_console.action_page, tenancy_id=tenancy_id, trigger=trigger)
-    return _confirm(page, data)
+    # The violation a cure is for, chosen on the tenancy page's list of violations.
+    return _confirm(page, data, chosen={"violation": violation} if violation else None)
 
 
 @router.post("/console/tenancies/{tenancy_id}/actions/{trigger}", name="web_tenancy_action")
@@ -198,10 +206,18 @@ def act(page: PageDep, tenancy_id: TenancyId, trigger: str) -> Response:
 
 
 def _confirm(
-    page: Page, data: dict[str, Any], *, status: int = 200, error: str = ""
+    page: Page,
+    data: dict[str, Any],
+    *,
+    status: int = 200,
+    error: str = "",
+    chosen: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     command = ACTION_COMMANDS[data["action"]["trigger"]]
     defaults = {f.name: f.default for f in fields(command) if f.default is not MISSING}
+    if data["action"]["trigger"] == console_actions.CURE:
+        defaults["cured_on"] = page.app.clock.now().astimezone(SHANGHAI).date().isoformat()
+    defaults.update({k: str(v) for k, v in (chosen or {}).items()})
     if data["action"]["trigger"] in ("decide_review",) and data["open_review"] is not None:
         defaults["period"] = data["open_review"]
     if data["action"]["trigger"] == "open_review":
@@ -234,6 +250,8 @@ def _values(action: console_actions.Action, page: Page) -> dict[str, Any]:
     no_default = {
         f.name for f in fields(command) if f.default is MISSING and f.default_factory is MISSING
     }
+    # a choice made by id (a violation) is sent as the number the command takes
+    int_fields = {f.name for f in fields(command) if f.type in ("int", "int | None")}
     out: dict[str, Any] = {}
     for spec in action.fields:
         name, raw = spec.name, page.field(spec.name).strip()
@@ -259,10 +277,10 @@ def _values(action: console_actions.Action, page: Page) -> dict[str, Any]:
             except ValueError:
                 raise InvalidInput(name, "须为日期 YYYY-MM-DD / must be a date", raw) from None
         elif spec.kind == "choice":
-            # Choices from the rulebook are checked by the command against the tenancy's.
+            # Choices from the rulebook or the page's query are checked by the command.
             if not spec.choices_from and raw not in {c for c, _, _ in spec.choices}:
                 raise InvalidInput(name, "须为列出的选项之一 / must be one of the choices", raw)
-            value = raw
+            value = _int(raw, name) if name in int_fields else raw
         elif spec.kind == "codes":
             value = tuple(p.strip() for p in raw.replace("，", ",").split(",") if p.strip())
         else:

@@ -258,17 +258,17 @@ def public_list(request: Request, number: Number) -> HTMLResponse:
 
 
 # ---- the district view ------------------------------------------------------------------------
-def _year(page: Page) -> int:
-    """The year asked for (this year when none is): another year is never shown instead of
-    one that cannot be, the parameter and the years it takes are named."""
-    raw = page.request.query_params.get("year", "").strip()
+def _year(page: Page, name: str = "year") -> int | None:
+    """The year asked for as ``name`` (None when none is): another year is never shown
+    instead of one that cannot be, the parameter and the years it takes are named."""
+    raw = page.request.query_params.get(name, "").strip()
     this_year = page.app.clock.now().year
     if not raw:
-        return this_year
+        return None
     if raw.isdigit() and len(raw) == 4 and 2000 <= int(raw) <= this_year + 1:
         return int(raw)
     raise InvalidInput(
-        "year",
+        name,
         f"年度须为 2000 至 {this_year + 1} 之间的年份，如 {this_year} / the year must be one "
         f"from 2000 to {this_year + 1}, such as {this_year}",
         raw[:20],
@@ -328,20 +328,40 @@ def _charts(views: list[dict[str, Any]], zh: bool) -> dict[str, Any]:
 
 @router.get("/console/district", name="web_district", response_model=None)
 def district(page: PageDep) -> Response:
-    year = _year(page)
-    years = list(range(year - TREND_YEARS, year + 1))
-    views = page.query(qd.district_years, years=years, space_ids=page.principal.spaces)
-    if page.request.query_params.get("format") == "xlsx":
-        chosen = [v for v in views if v["year"] == year]
-        return _xlsx(opportunity_excel.district_book(chosen), f"district-{year}.xlsx")
+    """A year's view (``year``, this year when none is) with its trend over the
+    :data:`TREND_YEARS` years before; or, given ``to_year``, the years ``year`` through
+    ``to_year`` year by year (bounded as the API bounds them, :func:`qd.years_between`),
+    with the last year's view. The Excel export is of what was asked: the year, or the range."""
     this_year = page.app.clock.now().year
+    start = _year(page)
+    to_year = _year(page, "to_year")
+    if to_year is None:
+        year = this_year if start is None else start
+        years = list(range(year - TREND_YEARS, year + 1))
+    else:
+        years = qd.years_between(this_year if start is None else start, to_year)
+        year = to_year
+    views = page.query(qd.district_years, years=years, space_ids=page.principal.spaces)
+    first = years[0]
+    if page.request.query_params.get("format") == "xlsx":
+        if to_year is None:
+            chosen = [v for v in views if v["year"] == year]
+            return _xlsx(opportunity_excel.district_book(chosen), f"district-{year}.xlsx")
+        name = f"district-{first}-{year}.xlsx"
+        return _xlsx(opportunity_excel.district_book(views), name)
+    from_year = max(first, 2000)  # the trend of 2000 begins before the first year one may ask
+    choices = set(range(this_year + 1, this_year - 10, -1)) | {from_year, year}
     return page.render(
         "console/district.html",
         year=year,
+        first=first,
+        from_year=from_year,
+        ranged=to_year is not None,
+        max_years=qd.MAX_YEARS,
         view=views[-1],
         trend=views,
         charts=_charts(views, page.lang == "zh"),
-        years=list(range(this_year, this_year - 10, -1)),
+        years=sorted(choices, reverse=True),
         exit_types=(
             ("graduation", "毕业", "Graduated"),
             ("term_expiry", "期满退出", "Term expired"),

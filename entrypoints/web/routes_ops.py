@@ -599,6 +599,16 @@ def account_enable(page: PageDep, username: str) -> Response:
     )
 
 
+@router.post("/console/ops/accounts/{username}/unlock", name="web_ops_account_unlock")
+def account_unlock(page: PageDep, username: str) -> Response:
+    return _account_action(
+        page,
+        username,
+        identity.UnlockUser(username=username, actor=page.principal.actor),
+        (f"账户 {username} 的登录锁定已解除", f"{username}'s login lockouts lifted"),
+    )
+
+
 @router.post("/console/ops/accounts/{username}/grant", name="web_ops_account_grant")
 def account_grant(page: PageDep, username: str) -> Response:
     space = page.field("space")

@@ -74,6 +74,15 @@ def to_decimal(value: object, field: str) -> Decimal:
     return result
 
 
+def plain(value: Decimal) -> Decimal:
+    """``value`` without a positive exponent (``1E+3`` as ``1000``), for a value within the
+    figures' bound (far inside the decimal context's 28 digits); others are returned as they are."""
+    exponent = value.as_tuple().exponent  # an int for a finite number
+    if isinstance(exponent, int) and exponent > 0 and value.adjusted() < 28:
+        return value.quantize(Decimal(1))
+    return value
+
+
 def quantize(value: Decimal, step: Decimal = CENT) -> Decimal:
     """Round half up (the rounding of Chinese forms) to ``step``."""
     return value.quantize(step, rounding=ROUND_HALF_UP)

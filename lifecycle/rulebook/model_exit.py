@@ -19,6 +19,9 @@ TIMED_HANDLINGS: frozenset[str] = frozenset({"cure", "demand", "dormancy", "deli
 # ``consecutive_d``, a failed reinspection on ``failed_rectification``): a rulebook without
 # any of them is refused when it is loaded, not when a decision first needs it
 REQUIRED_TRIGGER_CODES: tuple[str, ...] = ("consecutive_d", "failed_rectification")
+# the handling of the grounds the engine raises itself, from the review results and the
+# re-inspection: never recorded as a violation, never served by hand
+RAISED_BY_ENGINE: Handling = "review"
 
 
 class GraduationCriterion(Model):
@@ -82,6 +85,12 @@ class ForcedExitTrigger(Model):
     immediate_vacate: bool = False
     clawback: Clawback
     reapply_bar: str | None = None
+
+    @property
+    def raised_by_engine(self) -> bool:
+        """Whether the engine raises these grounds itself (a D after a D, a failed
+        re-inspection): an operator neither records them as a violation nor serves them."""
+        return self.handling == RAISED_BY_ENGINE
 
     @property
     def rule_ref(self) -> str:

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 from lifecycle.errors import InvalidInput
-from lifecycle.rulebook._base import FULL_SCORE, HUNDRED, quantize, to_decimal
+from lifecycle.rulebook._base import FULL_SCORE, HUNDRED, plain, quantize, to_decimal
 from lifecycle.rulebook.model import Rulebook
 from lifecycle.rulebook.model_review import Consequence, Metric, ScoreItem
 from lifecycle.rulebook.trace import FAIL, PASS, Trace, TraceStep
@@ -96,7 +96,8 @@ def validate_figures(
                 raise InvalidInput(f"figures.{name}", "must not be negative", value)
             if metric.integer and not on_record and number != number.to_integral_value():
                 raise InvalidInput(f"figures.{name}", WHOLE_NUMBER_RULE, value)
-            out[name] = number
+            # 1e3 is kept as 1000: a figure is shown to people as it is stored.
+            out[name] = plain(number)
     if complete:
         for metric in rb.review.metrics:
             if metric.required and out.get(metric.name) is None:

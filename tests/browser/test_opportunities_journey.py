@@ -112,6 +112,13 @@ def test_a_need_is_accepted_published_and_matched(
     district.goto(f"/console/district?year={START.year}")
     expect(district.locator(".chart canvas").first).to_be_visible()
     shot(district, "district")
+    # A range of years, chosen in the form: shown year by year.
+    district.select_option("select[name=year]", str(START.year - 2))
+    district.select_option("select[name=to_year]", str(START.year))
+    district.click("#district-range button[type=submit]")
+    expect(district.locator("h1")).to_contain_text(f"{START.year - 2}–{START.year} 年区县视图")
+    expect(district.locator("table.trend").last.locator("tbody tr")).to_have_count(3)
+    expect(district.locator(".chart canvas").first).to_be_visible()
 
     # Back on the need, the operator sees the matching supply with the words they share.
     operator.goto(entry_url)

@@ -274,3 +274,36 @@ def test_a_catch_up_tick_leaves_nothing_for_the_next_tick(cli: Cli, space: str) 
     again = cli.json("tick")["deadlines"]
     assert (again["handled"], again["moot"], again["planned"]) == (0, 0, 0)
     assert not [r for r in cli.json("outbox", "list") if r["status"] == "pending"]
+
+
+def test_a_cured_violation_no_longer_backs_an_exit_notice_and_the_tick_leaves_it(
+    cli: Cli, space: str
+) -> None:
+    """`innospace violation cure ID --on DATE` records the firm's cure: the period's deadline
+    is cancelled (the tick does not escalate it) and an exit notice on its grounds is refused;
+    `innospace violation TENANCY --code …` records as it always did, refusing the codes the
+    engine raises itself."""
+    t = resident(cli, random.Random(31))
+    cli.at("2024-06-03T10:00+08:00")
+    err = cli.refused(2, "violation", str(t), "--code", "consecutive_d", "--facts", "两年D")
+    assert "code" in err and "系统依据考核/整改结果自动认定" in err, err
+    v = cli.json("violation", str(t), "--code", "arrears", "--facts", "欠缴2024年二季度租金")
+    cli.ok("violation", "report", str(t), "--code", "change_of_use", "--facts", "改作宿舍")
+    err = cli.refused(2, "violation", "cure", str(v["violation"]), "--on", "2024-06-04")
+    assert "纠正日期不能晚于今天" in err, err
+    cli.at("2024-06-10T10:00+08:00")
+    out = cli.ok(
+        "violation", "cure", str(v["violation"]), "--on", "2024-06-08", "--note", "收据 0608"
+    )
+    assert out.startswith(f"入驻记录 {t}：违规 #{v['violation']} 已登记纠正（2024-06-08）"), out
+    err = cli.refused(4, "violation", "cure", str(v["violation"]), "--on", "2024-06-08")
+    assert f"违规 #{v['violation']} arrears（拖欠租金或费用）状态为「已纠正」" in err, err
+    assert "违规记录" in cli.refused(3, "violation", "cure", "9999", "--on", "2024-06-08")
+    notice = ("exit", "notice", str(t), "--grounds", "arrears", "--facts", "欠租", "--proof", "EMS")
+    cli.at("2024-07-01T10:00+08:00")
+    assert "arrears" in cli.refused(2, *notice)
+    # The tick escalates only the violation left uncured (change of use), not the cured one.
+    cli.ok("tick")
+    served = [e for e in cli.json("timeline", str(t)) if e["trigger"] == "serve_exit_notice"]
+    assert [e["data"]["grounds"] for e in served] == ["change_of_use"], served
+    assert "审计链完整" in cli.ok("audit", "verify")

@@ -5,12 +5,20 @@ account disabled, a reviewer assigned on the tenancy's audit chain."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
+from datetime import datetime
 
 import pytest
-from e2e.cli_support import Cli, snapshot
+from e2e.cli_support import NOW, Cli, snapshot
 from e2e.test_cli_engine_rules import evaluating
 
-from workflows.identity import cli_actor
+from db.engine import make_engine
+from entrypoints.bootstrap import HANDLERS
+from lifecycle.clock import FixedClock
+from lifecycle.errors import Unauthorized
+from workflows import credentials, logins
+from workflows.identity import Login, cli_actor
+from workflows.service import Service
 
 PASSWORD = "a long enough password"
 
@@ -133,3 +141,22 @@ def test_a_reviewer_is_assigned_by_a_named_operator(cli: Cli, space: str) -> Non
     cli.refused(6, "reviewer", "assign", str(t), "expert")
     cli.ok("reviewer", "unassign", str(t), "expert")
     assert "尚未分配" in cli.ok("reviewer", "list", str(t))
+
+
+def test_an_admin_unlocks_an_account_locked_out_from_an_address(cli: Cli, space: str) -> None:
+    add(cli, "wang", "--role", "operator")
+    assert "没有登录锁定" in cli.ok("user", "unlock", "wang")
+    clock = FixedClock(datetime.fromisoformat(NOW))
+    service = Service(make_engine(cli.db), clock, HANDLERS)
+    attempt = Login(username="wang", password="a wrong password!", address="203.0.113.9")
+    for _ in range(credentials.MAX_FAILURES):
+        with pytest.raises(Unauthorized):
+            logins.log_in(service, attempt)
+    right = replace(attempt, password=PASSWORD)
+    with pytest.raises(Unauthorized):
+        logins.log_in(service, right)
+    assert "已解除 wang 的 1 项登录锁定" in cli.ok("user", "unlock", "wang")
+    assert logins.log_in(service, right).principal.username == "wang"
+    assert "not locked out" in cli.ok("user", "unlock", "wang")
+    assert "未找到账户 nobody" in cli.refused(3, "user", "unlock", "nobody")
+    service.engine.dispose()

@@ -216,22 +216,31 @@ def test_a_draft_list_shows_an_account_only_its_spaces_entries(world: World) -> 
 
 def test_the_daily_digests_reach_each_space_s_operators_only(world: World) -> None:
     """The scheduler's digests, through the relay to the staff inbox: the operator granted
-    MC3 reads MC3's digest, not HX's (which names HX's firm and what waits there)."""
+    MC3 reads MC3's digest, not HX's (which names HX's firm and what waits there). While
+    nothing waits in a space, its operators get no digest at all."""
     from workflows.cycles import send_digest
 
-    with Session(world.app.engine) as session:  # a failed deadline of HX's tenancy
-        session.add(
-            Deadline(
-                kind="mystery",
-                tenancy_id=world.other_tenancy,
-                due_on=START.date(),
-                due_at=START,
-                status="failed",
-                dedupe_key="mystery:hx",
-                payload={"error": "no action"},
-                created_at=START,
+    assert send_digest(world.app.service, START.date()) is None  # nothing waits anywhere
+    world.app.relay().run_once()
+    everything = world.client("admin").get("/api/inbox").json()["items"]
+    assert [i for i in everything if i["message"] == "operator_digest"] == []
+    with Session(world.app.engine) as session:  # a failed deadline of each space's tenancy
+        for tenancy, key in (
+            (world.own_tenancy, "mystery:mc3"),
+            (world.other_tenancy, "mystery:hx"),
+        ):
+            session.add(
+                Deadline(
+                    kind="mystery",
+                    tenancy_id=tenancy,
+                    due_on=START.date(),
+                    due_at=START,
+                    status="failed",
+                    dedupe_key=key,
+                    payload={"error": "no action"},
+                    created_at=START,
+                )
             )
-        )
         session.commit()
     sent = send_digest(world.app.service, START.date())
     assert sent is not None and [d["space"] for d in sent["digests"]] == ["MC3", "HX"]

@@ -58,9 +58,10 @@ def test_a_wrong_password_is_401_without_saying_which_part(world: World) -> None
 
 
 def test_a_locked_account_answers_as_an_unknown_name(world: World) -> None:
-    """Five failures lock the account (even the right password is then refused), with the
-    answer a wrong password or an unknown name gets: trying passwords never tells which names
-    are accounts'. Too many failures from one address: 429, whatever the name."""
+    """Five failures lock the account from their address (even the right password is then
+    refused there), with the answer a wrong password or an unknown name gets: trying
+    passwords never tells which names are accounts'. Too many failures from one address: 429,
+    whatever the name."""
     client = world.client()
 
     def attempt(name: str, password: str = "wrong password!") -> Any:

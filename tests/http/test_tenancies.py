@@ -269,3 +269,45 @@ def test_an_exit_over_the_api_rests_on_the_records_and_the_firms_request(world: 
     cases = operator.get("/api/exit-cases").json()["items"]
     (case,) = [x for x in cases if x["tenancy_id"] == t and x["type"] == "voluntary"]
     assert case["vacate_due_on"] == leave_on.isoformat()
+
+
+def test_a_violation_is_cured_over_the_api_by_the_operator_of_its_space(world: World) -> None:
+    """cure_violation beside report_violation: the operator of the space records the cure
+    (the violation's status and day read back from /api/violations); a firm is 403; a day in
+    the future is 422 naming ``cured_on``, a second cure 409, an engine code reported by
+    hand 422 naming ``code``."""
+    from web_exit_support import clock_of, make_resident
+
+    t = make_resident(world)
+    operator = world.client("operator")
+    today = clock_of(world).now().date()
+
+    def act(client: Any, trigger: str, body: dict[str, Any]) -> Any:
+        headers = {"If-Match": f'"{world.version(t)}"'}
+        return client.post(f"/api/tenancies/{t}/actions/{trigger}", json=body, headers=headers)
+
+    refused = act(operator, "report_violation", {"code": "failed_rectification", "facts": "x"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "code"
+    assert "系统依据考核/整改结果自动认定" in refused.text
+    reported = act(operator, "report_violation", {"code": "arrears", "facts": "欠缴租金"})
+    assert reported.status_code == 200, reported.text
+    v = reported.json()["violation"]
+
+    body = {"violation": v, "cured_on": today.isoformat(), "note": "收据 01"}
+    assert act(world.client("firm"), "cure_violation", body).status_code == 403
+    future = act(operator, "cure_violation", {**body, "cured_on": "2099-01-01"})
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "cured_on"
+    cured = act(operator, "cure_violation", body)
+    assert cured.status_code == 200, cured.text
+    assert (cured.json()["status"], cured.json()["cured_on"]) == ("cured", today.isoformat())
+    again = act(operator, "cure_violation", body)
+    assert again.status_code == 409 and f"违规 #{v}" in again.json()["detail"], again.text
+
+    rows = operator.get("/api/violations", params={"tenancy": t}).json()["items"]
+    [row] = [r for r in rows if r["id"] == v]
+    assert (row["status"], row["cured_on"], row["cure_note"]) == (
+        "cured",
+        today.isoformat(),
+        "收据 01",
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -548,3 +549,24 @@ def test_each_digest_warns_of_an_unpublished_year_for_its_own_space(
     warnings = [r.context["items"][0]["title"] for r in rows]
     assert "2026 年放假调休安排尚未录入" in warnings[0] and "（空间 MC3）" in warnings[0]
     assert "HX" not in warnings[0] and "（空间 HX）" in warnings[1] and "MC3" not in warnings[1]
+
+
+def test_a_space_with_nothing_waiting_gets_no_digest_but_the_audit_checkpoint_still_comes(
+    service: Service, engine: Engine, space: tuple[int, str], clock: FixedClock, tmp_path: Path
+) -> None:
+    """A day nothing waits in any space: no digest (no notice, no e-mail); the scheduler's
+    audit checkpoint, a notice about no space in the digest's form, is queued all the same."""
+    from workflows import checkpoints
+
+    create_space(service, "HX")
+    clock.set(local(2025, 3, 3, 9))
+    assert send_digest(service, date(2025, 3, 3)) is None
+    made = checkpoints.keygen(tmp_path / "audit.key")
+    done = checkpoints.daily(service, key_path=made["key"], directory=str(tmp_path))
+    assert done is not None
+    with Session(engine) as s:
+        rows = s.exec(select(OutboxMessage).where(OutboxMessage.audience == "operators")).all()
+    assert [(r.message, r.space_id, r.dedupe_key) for r in rows] == [
+        ("operator_digest", None, "audit_checkpoint:operators:2025-03-03")
+    ]
+    assert "审计检查点" in rows[0].context["items"][0]["title"]

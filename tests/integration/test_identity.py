@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from db.tables import AuditEvent, LoginFailure, User
+from db.tables import AuditEvent, LoginFailure, LoginLockout, User
 from entrypoints.demo_data import good_profile
 from lifecycle.clock import FixedClock
 from lifecycle.errors import (
@@ -80,7 +80,7 @@ def test_a_wrong_password_and_an_unknown_user_are_refused_alike(service: Service
     assert failed == 1
 
 
-def test_five_failures_lock_the_account_even_against_the_right_password(
+def test_five_failures_lock_the_account_from_that_address_even_against_the_right_password(
     service: Service, clock: FixedClock
 ) -> None:
     add(service, "wang")
@@ -91,15 +91,89 @@ def test_five_failures_lock_the_account_even_against_the_right_password(
     with pytest.raises(Unauthorized) as locked:  # as a wrong password is: no "locked" answer
         login(service, "wang")
     assert type(locked.value) is Unauthorized
-    (view,) = service.query(i.list_users)
-    assert view.status == "locked"
+    with service.uow() as uow:  # the lockout is recorded
+        recorded = uow.connection.execute(
+            select(LoginLockout.address, LoginLockout.failures, LoginLockout.locked_until)
+        ).all()
+    until = clock.now() + timedelta(minutes=credentials.LOCK_MINUTES)
+    assert recorded == [("10.0.0.1", credentials.MAX_FAILURES, until)]
     clock.advance(timedelta(minutes=credentials.LOCK_MINUTES))
     assert login(service, "wang").principal.username == "wang"
 
 
+def test_an_attacker_failing_from_one_address_does_not_keep_the_owner_out(
+    service: Service, clock: FixedClock
+) -> None:
+    """Whoever knows a user name and guesses from their address locks only that address out
+    of the account — for as long as they keep guessing — never its owner, elsewhere."""
+    add(service, "wang")
+    attacker = "203.0.113.9"
+    for _ in range(6):  # an hour and a half of guessing, five at a time
+        for _ in range(credentials.MAX_FAILURES + 2):
+            with pytest.raises(Unauthorized):
+                login(service, "wang", "wrong password 1", address=attacker)
+        with pytest.raises(Unauthorized):  # the attacker is locked out, even with the password
+            login(service, "wang", address=attacker)
+        assert login(service, "wang", address="10.0.0.1").principal.username == "wang"
+        clock.advance(timedelta(minutes=credentials.LOCK_MINUTES))
+    (view,) = service.query(i.list_users)
+    assert view.status == "active" and view.locked_until is None
+    with service.uow() as uow:
+        lockouts = uow.connection.execute(select(LoginLockout.address)).scalars().all()
+    assert lockouts == [attacker] * 6
+
+
+def test_a_distributed_attack_past_the_ceiling_locks_every_address_and_is_recorded(
+    service: Service, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    add(service, "wang")
+    addresses = [f"198.51.100.{n}" for n in range(100)]
+    tried = 0
+    for address in addresses:  # five each, the most an address counts
+        for _ in range(credentials.MAX_FAILURES):
+            with pytest.raises(Unauthorized):
+                login(service, "wang", "wrong password 1", address=address)
+            tried += 1
+        if tried >= credentials.ACCOUNT_MAX_FAILURES:
+            break
+        assert login(service, "wang", address="10.0.0.1").principal.username == "wang"
+    with pytest.raises(Unauthorized) as locked:  # now the owner too, as a wrong password is
+        login(service, "wang", address="10.0.0.1")
+    assert type(locked.value) is Unauthorized
+    (view,) = service.query(i.list_users)
+    until = clock.now() + timedelta(minutes=credentials.ACCOUNT_LOCK_MINUTES)
+    assert view.status == "locked" and view.locked_until == until
+    with service.uow() as uow:
+        lockouts = uow.connection.execute(
+            select(LoginLockout.address, LoginLockout.failures).order_by(LoginLockout.id)
+        ).all()
+    per_address = credentials.ACCOUNT_MAX_FAILURES // credentials.MAX_FAILURES
+    assert lockouts[-1] == (None, credentials.ACCOUNT_MAX_FAILURES)
+    assert len(lockouts) == per_address  # each address's own, the last one's the ceiling
+    assert "locked from every address" in caplog.text
+    clock.advance(timedelta(minutes=credentials.ACCOUNT_LOCK_MINUTES))
+    assert login(service, "wang", address="10.0.0.1").principal.username == "wang"
+
+
+def test_an_admin_unlocks_an_account_locked_from_every_address(service: Service) -> None:
+    add(service, "wang")
+    for n in range(credentials.ACCOUNT_MAX_FAILURES):
+        with pytest.raises(Unauthorized):
+            login(service, "wang", "wrong password 1", address=f"198.51.100.{n // 5}")
+    with pytest.raises(Unauthorized):
+        login(service, "wang")
+    lifted = service.handle(i.UnlockUser(username="wang", actor="cli:root admin"))
+    assert lifted == credentials.ACCOUNT_MAX_FAILURES // credentials.MAX_FAILURES  # 9 + ceiling
+    assert login(service, "wang").principal.username == "wang"
+    assert login(service, "wang", address="198.51.100.0").principal.username == "wang"
+    with service.uow() as uow:
+        lifted_by = uow.connection.execute(select(LoginLockout.lifted_by)).scalars().all()
+    assert set(lifted_by) == {"cli:root admin"}
+
+
 def test_concurrent_failures_are_all_counted(service: Service) -> None:
-    """Five wrong passwords at once still lock the account: each failure is counted on the
-    account's row under its lock, none overwrites another."""
+    """Five wrong passwords at once still lock the account from their address: each failure
+    is counted under the account's lock, none overwrites another."""
     add(service, "wang")
     barrier = threading.Barrier(credentials.MAX_FAILURES)
     errors: list[BaseException] = []
@@ -120,7 +194,9 @@ def test_concurrent_failures_are_all_counted(service: Service) -> None:
     assert not any(isinstance(e, TooManyAttempts) for e in errors)
     with pytest.raises(Unauthorized):
         login(service, "wang")
-    assert service.query(i.list_users)[0].status == "locked"
+    with service.uow() as uow:
+        assert uow.connection.execute(select(User.failed_logins)).scalar() == 5
+        assert uow.connection.execute(select(func.count()).select_from(LoginLockout)).scalar() == 1
     with pytest.raises(Unauthorized) as err:
         login(service, "x" * 10_000)
     assert not isinstance(err.value, TooManyAttempts)
@@ -213,7 +289,7 @@ def test_a_disabled_account_is_refused_even_with_the_right_password(service: Ser
     assert not isinstance(err.value, TooManyAttempts)
 
 
-def test_enabling_an_account_lifts_its_lockout(service: Service) -> None:
+def test_enabling_an_account_lifts_its_lockouts(service: Service) -> None:
     add(service, "wang")
     for _ in range(credentials.MAX_FAILURES):
         with pytest.raises(Unauthorized):

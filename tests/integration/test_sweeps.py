@@ -495,3 +495,65 @@ def test_stop_finishes_the_deadline_in_hand_and_leaves_the_rest_pending(
     assert counts(engine)["deadlines.pending"] == 7
     assert counts(engine)["audit_events"] == 5 and counts(engine)["outbox"] == 10
     assert sweep_deadlines(service).handled == 7
+
+
+def test_a_cured_violation_backs_no_exit_notice_and_the_sweep_leaves_it(
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
+    """The firm paid its arrears within the demand's 15 days: recorded as cured, the demand's
+    deadline is cancelled, no exit notice may be served on arrears and the sweep, past the
+    demand's end, escalates nothing; a violation of the same grounds left uncured still
+    backs a notice."""
+    from lifecycle.errors import InvalidInput
+
+    clock.set(START)
+    tid = resident(
+        service,
+        clock,
+        "MC3",
+        name="蓉医生物",
+        uscc=USCC[5],
+        unit="C-1",
+        term_start=date(2024, 7, 1),
+        term_end=date(2027, 6, 30),
+    )
+    reported = CAL.local_date(clock.now())
+    v = service.handle(c.ReportViolation(tenancy_id=tid, code="arrears", facts="欠缴二季度租金"))
+    [demand] = deadlines(engine, tid, "cure_end")
+    assert demand.due_on == CAL.add_calendar_days(reported, 15)
+
+    clock.set(day_after(reported))
+    cured = service.handle(
+        c.CureViolation(
+            tenancy_id=tid, violation=v["violation"], cured_on=reported, note="收据 0603"
+        )
+    )
+    assert cured["status"] == "cured"
+    with Session(engine) as s:
+        row = s.get(Violation, v["violation"])
+        assert row is not None
+        assert (row.status, row.cured_on, row.cure_note) == ("cured", reported, "收据 0603")
+    assert [d.status for d in deadlines(engine, tid, "cure_end")] == ["cancelled"]
+    assert outbox(engine, tid)[-1].message == "violation_cured"
+
+    clock.set(day_after(demand.due_on))
+    assert sweep_deadlines(service).by_kind == {}
+    assert state(engine, tid) == "active"
+    notice = c.ServeExitNotice(
+        tenancy_id=tid, grounds="arrears", facts="欠租", proof_of_service="EMS 1234"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        service.handle(notice)
+    assert refused.value.field == "grounds"
+    assert state(engine, tid) == "active"
+
+    # A later demand left unpaid is grounds again, served by the sweep when it runs out.
+    again = CAL.local_date(clock.now())
+    service.handle(c.ReportViolation(tenancy_id=tid, code="arrears", facts="欠缴三季度租金"))
+    clock.set(day_after(CAL.add_calendar_days(again, 15)))
+    assert sweep_deadlines(service).by_kind == {"cure_end": 1}
+    assert state(engine, tid) == "exit_notice"
+    with Session(engine) as s:
+        statuses = s.exec(select(Violation.status).order_by(col(Violation.id))).all()
+    assert list(statuses) == ["cured", "escalated"]
+    assert chains_verify(engine)

@@ -183,12 +183,22 @@ def test_a_simulated_year_of_a_space_runs_on_ticks_alone(
         ("vacate_overdue", "firm"): 1,
         ("vacate_overdue", "manager"): 1,
     }
-    digests = [m for m in rows if m.message == "operator_digest"]
-    assert sorted(m.context["sent_on"] for m in digests) == sorted(
-        d.isoformat() for d in year.digest_days
-    )  # one a day, on the days that were ticked
-    waiting = next(m for m in digests if m.context["sent_on"] == "2025-02-05")
-    assert waiting.context["counts"]["pending_decisions"] == 2  # two reviews to grade
+    digests = {m.context["sent_on"]: m for m in rows if m.message == "operator_digest"}
+    assert len(digests) == sum(m.message == "operator_digest" for m in rows)  # one a day
+    # A digest on each ticked day something waited for the operators, none on the others.
+    quiet = {"2024-12-20", "2025-01-02", "2025-01-10"}  # ticked, nothing waiting in MC3
+    assert {d.isoformat() for d in year.digest_days} == quiet | set(digests)
+    assert not quiet & set(digests)
+    waiting = {day: [i["title"] for i in m.context["items"]] for day, m in digests.items()}
+    assert waiting == {
+        "2025-02-05": [  # two reviews to grade
+            "[MC3] 强企：2024年度考核数据已报送，待评定",
+            "[MC3] 到期企：2024年度考核数据已报送，待评定",
+        ],
+        "2025-04-30": ["[MC3] 静企：整改期满，待复查"],
+        "2025-08-31": ["[MC3] 到期企：逾期未腾退"],
+    }
+    assert digests["2025-02-05"].context["counts"]["pending_decisions"] == 2
     assert {m.status for m in rows} == {"sent"} and inbox == len(rows)  # all rendered
     assert year.ticks < 80
     with Session(app.engine) as s:

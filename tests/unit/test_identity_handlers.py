@@ -58,8 +58,10 @@ def add(service: FakeService, name: str, role: str = "operator", **extra: object
     return user_id
 
 
-def login(service: FakeService, name: str, password: str = PASSWORD) -> i.LoginResult:
-    result = logins.log_in(service, i.Login(username=name, password=password, address="10.0.0.1"))
+def login(
+    service: FakeService, name: str, password: str = PASSWORD, address: str = "10.0.0.1"
+) -> i.LoginResult:
+    result = logins.log_in(service, i.Login(username=name, password=password, address=address))
     assert isinstance(result, i.LoginResult)
     return result
 
@@ -118,7 +120,7 @@ def test_a_login_opens_a_session_that_is_touched_at_most_once_a_minute_and_ends(
     later.handle(i.Logout(session_token="x" * 1000))  # no such session: nothing happens
 
 
-def test_failures_are_counted_until_the_account_locks_and_old_ones_are_forgotten(
+def test_failures_lock_the_account_from_their_address_only_and_old_ones_are_forgotten(
     db: FakeDatabase, service: FakeService
 ) -> None:
     user_id = add(service, "wang")
@@ -126,22 +128,78 @@ def test_failures_are_counted_until_the_account_locks_and_old_ones_are_forgotten
         with pytest.raises(Unauthorized):
             login(service, "wang", "wrong password 1")
     assert db.row("users", user_id)["failed_logins"] == credentials.MAX_FAILURES - 1
+    assert db.rows("login_lockouts") == []
     with pytest.raises(Unauthorized):
         login(service, "wang", "wrong password 1")
-    locked = db.row("users", user_id)
-    assert locked["failed_logins"] == 0
-    assert locked["locked_until"] == NOW + timedelta(minutes=credentials.LOCK_MINUTES)
+    counted = db.row("users", user_id)
+    assert counted["failed_logins"] == credentials.MAX_FAILURES
+    assert counted["locked_until"] is None  # not locked from every address
+    (lockout,) = db.rows("login_lockouts")  # the lockout is recorded: whose, where, when
+    assert lockout == {
+        "id": 1,
+        "user_id": user_id,
+        "address": "10.0.0.1",
+        "failures": credentials.MAX_FAILURES,
+        "locked_at": NOW,
+        "locked_until": NOW + timedelta(minutes=credentials.LOCK_MINUTES),
+        "lifted_at": None,
+        "lifted_by": None,
+    }
     with pytest.raises(Unauthorized) as refused:
-        login(service, "wang")  # even the right password, refused as a wrong one is
+        login(service, "wang")  # even the right password, from there, refused as a wrong one is
     assert type(refused.value) is Unauthorized
-    assert len(db.rows("login_failures")) == credentials.MAX_FAILURES + 1
+    failures = db.rows("login_failures")
+    assert len(failures) == credentials.MAX_FAILURES + 1
+    assert [f["user_id"] for f in failures] == [user_id] * credentials.MAX_FAILURES + [None]
 
-    later = at(service, NOW + credentials.ADDRESS_WINDOW + timedelta(minutes=10))
+    # The owner, from another address, logs in: that lockout is not theirs.
+    assert login(service, "wang", address="10.0.0.2").principal.account_id == user_id
+    assert db.row("users", user_id)["failed_logins"] == 0
+
+    later = at(service, NOW + credentials.ACCOUNT_WINDOW + timedelta(minutes=10))
     with pytest.raises(Unauthorized):
         login(later, "nobody")
     assert [f["at"] for f in db.rows("login_failures")] == [later.clock.now()]
     assert login(later, "wang").principal.account_id == user_id  # the lockout is over
-    assert db.row("users", user_id)["failed_logins"] == 0
+    assert len(db.rows("login_lockouts")) == 1  # and still on record
+
+
+def test_a_login_forgets_only_the_failures_from_its_own_address(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """The owner's login does not wipe a guesser's count: four failures from elsewhere, a
+    login, then one more failure from there locks that address."""
+    user_id = add(service, "wang")
+    for _ in range(credentials.MAX_FAILURES - 1):
+        with pytest.raises(Unauthorized):
+            login(service, "wang", "wrong password 1", address="203.0.113.9")
+    with pytest.raises(Unauthorized):
+        login(service, "wang", "wrong password 1")
+    login(service, "wang")
+    counted = [f["address"] for f in db.rows("login_failures", user_id=user_id)]
+    assert counted == ["203.0.113.9"] * (credentials.MAX_FAILURES - 1)
+    with pytest.raises(Unauthorized):
+        login(service, "wang", "wrong password 1", address="203.0.113.9")
+    assert [lk["address"] for lk in db.rows("login_lockouts")] == ["203.0.113.9"]
+
+
+def test_an_admin_unlocks_an_account_and_the_lockout_stays_on_record(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    user_id = add(service, "wang")
+    assert service.handle(i.UnlockUser(username="wang", actor="admin")) == 0
+    for _ in range(credentials.MAX_FAILURES):
+        with pytest.raises(Unauthorized):
+            login(service, "wang", "wrong password 1")
+    with pytest.raises(Unauthorized):
+        login(service, "wang")
+    assert service.handle(i.UnlockUser(username="wang", actor="admin")) == 1
+    (lockout,) = db.rows("login_lockouts")
+    assert lockout["lifted_at"] == NOW and lockout["lifted_by"] == "admin"
+    assert db.rows("login_failures", user_id=user_id) == []  # the counts start again
+    assert login(service, "wang").principal.account_id == user_id
+    with pytest.raises(NotFound):
+        service.handle(i.UnlockUser(username="nobody", actor="admin"))
 
 
 def test_a_new_password_or_disabling_ends_the_sessions(

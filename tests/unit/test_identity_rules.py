@@ -59,15 +59,39 @@ def test_tokens_are_random_and_stored_as_their_sha256() -> None:
     assert len(cr.digest(a)) == 64 and a not in cr.digest(a)
 
 
-def test_the_fifth_consecutive_failure_locks_for_fifteen_minutes() -> None:
-    failed, locked = 0, None
-    for n in range(1, cr.MAX_FAILURES):
-        failed, locked = cr.after_failure(failed, NOW)
-        assert (failed, locked) == (n, None)
-    failed, locked = cr.after_failure(failed, NOW)
-    assert failed == 0 and locked == NOW + timedelta(minutes=15)
-    assert cr.seconds_until(locked, NOW) == 900
-    assert cr.seconds_until(locked, locked - timedelta(milliseconds=1)) == 1
+def test_the_fifth_failure_from_an_address_locks_it_for_fifteen_minutes() -> None:
+    failures: list[tuple[str, datetime]] = []
+    for _ in range(1, cr.MAX_FAILURES):
+        failures.append(("10.0.0.1", NOW))
+        assert cr.lockout_after(failures, "10.0.0.1", {}, NOW) is None
+    failures.append(("10.0.0.1", NOW))
+    locked = cr.lockout_after(failures, "10.0.0.1", {}, NOW)
+    assert locked == cr.Lockout("10.0.0.1", 5, NOW + timedelta(minutes=15))
+    assert cr.seconds_until(locked.until, NOW) == 900
+    assert cr.seconds_until(locked.until, locked.until - timedelta(milliseconds=1)) == 1
+    # Failures from other addresses are not this address's; after its lockout, it starts again.
+    others = [(f"10.0.1.{n}", NOW) for n in range(cr.MAX_FAILURES)]
+    assert cr.lockout_after([*others, ("10.0.0.1", NOW)], "10.0.0.1", {}, NOW) is None
+    later = NOW + timedelta(minutes=15)
+    again = [*failures, ("10.0.0.1", later)]
+    assert cr.lockout_after(again, "10.0.0.1", {"10.0.0.1": NOW}, later) is None
+
+
+def test_only_failures_from_many_addresses_lock_every_address() -> None:
+    """Each address counts at most MAX_FAILURES towards the ceiling: one address guessing
+    for ever never reaches it; ten addresses at five each do, for an hour."""
+    one = [("203.0.113.9", NOW)] * (cr.ACCOUNT_MAX_FAILURES * 2)
+    locked = cr.lockout_after(one, "203.0.113.9", {}, NOW)
+    assert locked is not None and locked.address == "203.0.113.9"
+    many = [(f"198.51.100.{n // 5}", NOW) for n in range(cr.ACCOUNT_MAX_FAILURES - 5)]
+    only_here = cr.lockout_after(many, "198.51.100.8", {}, NOW)  # nine addresses: 45
+    assert only_here is not None and only_here.address == "198.51.100.8"
+    many += [("198.51.100.9", NOW)] * 4
+    assert cr.lockout_after(many, "198.51.100.9", {}, NOW) is None
+    many.append(("198.51.100.9", NOW))
+    everywhere = cr.lockout_after(many, "198.51.100.9", {}, NOW)
+    assert everywhere == cr.Lockout(None, cr.ACCOUNT_MAX_FAILURES, NOW + timedelta(hours=1))
+    assert cr.lockout_after(many, "198.51.100.9", {None: NOW}, NOW) is None  # counted anew
 
 
 def test_an_address_waits_until_its_twentieth_last_failure_leaves_the_window() -> None:

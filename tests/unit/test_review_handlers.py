@@ -321,3 +321,18 @@ def test_a_cycle_is_decided_at_once_with_its_cohort_read_through_the_repositorie
 
     again = service.handle(c.DecideCycle(space="MC3", period=2024, actor="王"))
     assert again["decided"] == [] and len(again["already_decided"]) == 2
+
+
+def test_figures_are_kept_as_they_were_checked_not_as_typed(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = resident(db)
+    service.handle(c.OpenReview(tenancy_id=t, period=2024))
+    typed = {**figures(), "revenue_yuan": "1,200,000", "tax_paid_yuan": "1e5", "headcount": "１２"}
+    service.handle(c.SubmitReview(tenancy_id=t, period=2024, figures=typed))
+    stored = db.rows("reviews", tenancy_id=t)[0]["figures"]
+    assert (stored["revenue_yuan"], stored["tax_paid_yuan"], stored["headcount"]) == (
+        "1200000",
+        "100000",
+        "12",
+    )

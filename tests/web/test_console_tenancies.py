@@ -423,3 +423,58 @@ def test_a_rule_written_in_english_is_said_by_its_chinese_on_a_chinese_page() ->
     err = GuardFailed(3, "sign", rule)
     assert describe(err, "zh") == "规则不允许此操作：签约须至少分配一个单元（用 --unit 分配）"
     assert describe(err, "en") == f"Refused by a rule: {rule}"
+
+
+def test_a_violation_is_recorded_cured_from_the_tenancy_pages_list_without_javascript(
+    world: World,
+) -> None:
+    """The tenancy page lists its violations with their status in words; an open one has a
+    按钮 to record its cure, whose form (a plain POST) names the violation and today; once
+    cured the list says so, the button is gone and its deadline is no longer pending."""
+    from web_exit_support import clock_of, make_resident
+
+    tid = make_resident(world)  # the world's own tenancy, with one violation open already
+    operator = signed_in(world, "operator")
+    v = world.do(c.ReportViolation(tenancy_id=tid, code="arrears", facts="欠缴租金（测试）"))
+    vid = v["violation"]
+    page = operator.get(f"/console/tenancies/{tid}").text
+    assert "违规记录" in page and "拖欠租金或费用" in page and "未纠正" in page
+    url = f"/console/tenancies/{tid}/actions/cure_violation"
+    assert f'href="{url}?violation={vid}"' in page
+    form_page = operator.get(f"{url}?violation={vid}").text
+    assert f'<option value="{vid}" selected>' in form_page
+    today = clock_of(world).now().date().isoformat()
+    assert f'value="{today}"' in form_page and "违规已纠正确认" in form_page
+
+    future = _form(world, operator, url, tid, violation=str(vid), cured_on="2099-01-01")
+    refused = operator.post(url, data=future, follow_redirects=False)
+    assert refused.status_code == 422 and "纠正日期：纠正日期不能晚于今天" in refused.text
+
+    sent = _form(world, operator, url, tid, violation=str(vid), cured_on=today, note="收据 01")
+    done = operator.post(url, data=sent, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    page = operator.get(f"/console/tenancies/{tid}").text
+    assert "已纠正" in page and "收据 01" in page
+    assert "登记违规已纠正" in page and "纠正日期：" in page and "纠正情况：收据 01" in page
+    assert "cure_note" not in page and "None" not in page
+    assert f"cure_violation?violation={vid}" not in page
+    assert f"cure_violation?violation={world.own_violation}" in page
+    assert ("violation_cured", "firm") in _outbox(world, tid)
+    # With none left open, the cure is offered no more.
+    world.do(
+        c.CureViolation(
+            tenancy_id=tid, violation=world.own_violation, cured_on=date.fromisoformat(today)
+        )
+    )
+    assert "/actions/cure_violation" not in operator.get(f"/console/tenancies/{tid}").text
+    none_open = operator.get(url)
+    assert none_open.status_code == 409 and "没有未纠正的违规" in none_open.text
+    with world.app.engine.connect() as conn:
+        pending = conn.execute(
+            text(
+                "SELECT count(*) FROM deadlines WHERE tenancy_id = :t AND kind = 'cure_end' "
+                "AND status = 'pending'"
+            ),
+            {"t": tid},
+        ).scalar()
+    assert pending == 0

@@ -360,6 +360,63 @@ def test_the_district_view(world: World) -> None:
     clean(english.text)
 
 
+def test_the_district_view_of_a_range_of_years(world: World) -> None:
+    """The district viewer chooses a from-year and a to-year: the page shows those years year
+    by year (table and trend charts) with the last year's tables, and exports the range."""
+    viewer = signed_in(world, "viewer")
+    last = START.year
+    first = last - 2
+    page = viewer.get(f"/console/district?year={first}&to_year={last}")
+    assert page.status_code == 200
+    text = page.text
+    assert f"<h1>{first}–{last} 年区县视图</h1>" in text
+    assert f'<option value="{first}" selected>' in text.split('name="to_year"')[0]
+    assert f'<option value="{last}" selected>' in text.split('name="to_year"')[1]
+    trend = text[text.rindex('<table class="responsive trend">') :]
+    shown = re.findall(r'to_year=(\d{4})">(\d{4})</a>', trend)
+    assert [int(y) for _, y in shown] == [first, first + 1, last]
+    charts = re.findall(r"data-option='([^']*)'", text)
+    assert all(f'"data": ["{first}", "{first + 1}", "{last}"]' in c for c in charts[:2])
+    assert f"year={first}&amp;to_year={last}&amp;format=xlsx" in text
+    assert f"导出 {first}–{last} 年逐年 Excel" in text
+    clean(text)
+
+    sheet = viewer.get(f"/console/district?year={first}&to_year={last}&format=xlsx")
+    assert sheet.status_code == 200
+    assert f"district-{first}-{last}.xlsx" in sheet.headers["content-disposition"]
+    rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
+    header = [str(h) for h in rows[0]]
+    at = next(i for i, h in enumerate(header) if "年度" in h or "Year" in h)
+    assert sorted({r[at] for r in rows[1:] if r[at] is not None}) == [first, first + 1, last]
+
+    viewer.get("/language/en", follow_redirects=False)
+    english = viewer.get(f"/console/district?year={first}&to_year={last}").text
+    assert f"{first}–{last} district view" in english and "To year" in english
+    clean(english)
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("year=2024&to_year=2023", "截止年份：须不早于起始年份 2024"),
+        ("year=2000&to_year=2021", "且最多晚 20 年"),
+        ("year=2024&to_year=3000", "截止年份：年度须为 2000 至"),
+    ],
+)
+def test_a_district_range_it_cannot_show_is_named_as_the_api_names_it(
+    world: World, query: str, words: str
+) -> None:
+    viewer = signed_in(world, "viewer")
+    page = viewer.get(f"/console/district?{query}")
+    assert page.status_code == 422
+    assert words in page.text
+    assert "区县视图</h1>" not in page.text
+    clean(page.text)
+    if "3000" not in query:  # the API refuses the same range by the same rule
+        api = world.client("admin").get(f"/api/district?{query}")
+        assert api.status_code == 422 and words.split("：")[-1] in api.json()["detail"]
+
+
 @pytest.mark.parametrize("year", ["abc", "3000", "1999", "20245"])
 def test_a_district_year_it_cannot_show_is_named_not_replaced(world: World, year: str) -> None:
     viewer = signed_in(world, "viewer")

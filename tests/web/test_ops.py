@@ -25,7 +25,7 @@ from sqlmodel import Session, func, select
 from web_support import csrf_of, signed_in, tokens_in
 
 from db.tables import AuditEvent, CalendarOverride
-from workflows import rules
+from workflows import credentials, rules
 
 ADMIN_ONLY = (
     "/console/ops/outbox",
@@ -591,3 +591,28 @@ def test_a_rulebook_in_no_encoding_the_cli_reads_is_refused_naming_the_file(
     )
     assert refused.status_code == 422, refused.text
     assert "GB18030/GBK" in refused.text and "UTF-16" in refused.text
+
+
+def test_an_admin_sees_the_addresses_an_account_is_locked_out_from_and_unlocks_it(
+    world: World,
+) -> None:
+    """Failures from one address lock the account from there only: the accounts page names
+    the address (the account stays active) and an admin lifts the lockout."""
+    guesser = world.client()
+    for _ in range(credentials.MAX_FAILURES):
+        refused = guesser.post(
+            "/login", data={"username": "operator", "password": "wrong password!"}
+        )
+        assert refused.status_code == 401
+    right = {"username": "operator", "password": PASSWORD}
+    assert guesser.post("/login", data=right, follow_redirects=False).status_code == 401
+    admin = signed_in(world, "admin")
+    page = admin.get("/console/ops/accounts?q=operator").text
+    row = page[page.index('data-user="operator"') :]
+    assert "以下地址登录已锁定：testclient" in row and "正常" in row
+    unlock = re.search(r'action="/console/ops/accounts/operator/unlock".*?</form>', row, re.S)
+    assert unlock is not None
+    done = admin.post("/console/ops/accounts/operator/unlock", data=tokens_in(unlock.group(0)))
+    assert done.status_code == 200 and "账户 operator 的登录锁定已解除" in done.text
+    assert "以下地址登录已锁定" not in done.text
+    assert guesser.post("/login", data=right, follow_redirects=False).status_code == 303
