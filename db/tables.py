@@ -178,6 +178,25 @@ class Review(SQLModel, table=True):
     decided_at: datetime | None = _ts(nullable=True)
 
 
+class QuarterlyReport(SQLModel, table=True):
+    """A firm's light quarterly report (RULEBOOK §3): the rulebook's ``quarterly_metrics``
+    for one quarter. A correction replaces the figures; ``first_submitted_at`` is kept, and
+    lateness is judged on it against ``due_on``."""
+
+    __tablename__ = "quarterly_reports"
+    __table_args__ = (UniqueConstraint("tenancy_id", "year", "quarter"),)  # also the tenancy index
+    id: int | None = _id()
+    tenancy_id: int = _tenancy()
+    year: int
+    quarter: int  # 1-4
+    figures: dict[str, Any] = _json()
+    due_on: date
+    first_submitted_at: datetime = _ts()
+    submitted_at: datetime = _ts()  # the last submission
+    submitted_by: str = Field(max_length=100)
+    rulebook_version: str | None = Field(default=None, max_length=64)
+
+
 class Rectification(_OfTenancy, table=True):
     __tablename__ = "rectifications"
     review_id: int | None = Field(default=None, foreign_key="reviews.id")

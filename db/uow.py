@@ -33,6 +33,7 @@ from db.engine import READ_ONLY
 from db.identity import CoreIdentity, Identity
 from db.opportunities import CoreOpportunities, Opportunities
 from db.pages import CorePages, Pages
+from db.quarterly import CoreQuarterlyReports, QuarterlyReports
 from db.queues import CoreQueues, Queues
 from db.registry import CoreRegistry, Registry
 from lifecycle.errors import AlreadyExists, StaleTenancy
@@ -98,6 +99,7 @@ class AbstractUnitOfWork(Protocol):
     cohorts: Cohorts
     registry: Registry
     queues: Queues
+    quarterly: QuarterlyReports
     opportunities: Opportunities
     pages: Pages
     identity: Identity
@@ -141,6 +143,8 @@ class UnitOfWork:
         self.registry: Registry = CoreRegistry(self.current_connection)
         # The deadline and outbox queues (the sweep's claims, what an operator retries).
         self.queues: Queues = CoreQueues(self.current_connection)
+        # The quarterly light reports (one report, a quarter to plan, a space's filings).
+        self.quarterly: QuarterlyReports = CoreQuarterlyReports(self.current_connection)
         # The city opportunity lists and the land ledger (entries, lists, chain heads, parcels).
         self.opportunities: Opportunities = CoreOpportunities(self.current_connection)
         # The page commands' rows: the cycle board's jobs, draft figures and applications.

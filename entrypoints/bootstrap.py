@@ -78,6 +78,7 @@ HANDLERS = LazyHandlers(
         "workflows.commands:OpenReview": "workflows.residency:open_review",
         "workflows.commands:SubmitReview": "workflows.residency:submit_review",
         "workflows.commands:DecideReview": "workflows.residency:decide_review",
+        "workflows.commands:SubmitQuarterlyReport": "workflows.quarterly:submit_quarterly_report",
         "workflows.commands:FileRectificationPlan": "workflows.residency:file_plan",
         "workflows.commands:ExtendRectification": "workflows.residency:extend_rectification",
         "workflows.commands:Reinspect": "workflows.residency:reinspect",

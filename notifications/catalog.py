@@ -308,6 +308,50 @@ SPECS: tuple[MessageSpec, ...] = (
         },
     ),
     MessageSpec(
+        "quarterly_report_opened",
+        _firm("year quarter due_on", {"year": 2026, "quarter": 3, "due_on": "2026-10-15"}),
+        doc="a quarter is open for its light report (RULEBOOK §3)",
+    ),
+    MessageSpec(
+        "quarterly_report_reminder",
+        _firm(
+            "year quarter due_on offset",
+            {"year": 2026, "quarter": 3, "due_on": "2026-10-15", "offset": -1},
+        ),
+    ),
+    MessageSpec(
+        "quarterly_report_received",
+        _firm(
+            "year quarter received_on first_on due_on in_time corrected",
+            {
+                "year": 2026,
+                "quarter": 3,
+                "received_on": "2026-10-10",
+                "first_on": "2026-10-10",
+                "due_on": "2026-10-15",
+                "in_time": True,
+                "corrected": False,
+            },
+            {
+                "year": 2026,
+                "quarter": 3,
+                "received_on": "2026-10-20",
+                "first_on": "2026-10-18",
+                "due_on": "2026-10-15",
+                "in_time": False,
+                "corrected": True,
+            },
+        ),
+    ),
+    MessageSpec(
+        "quarterly_report_overdue",
+        {
+            "operators": _v(
+                "year quarter due_on", {"year": 2026, "quarter": 3, "due_on": "2026-10-15"}
+            )
+        },
+    ),
+    MessageSpec(
         "review_result",
         _firm(
             "period score grade consequence trace",

@@ -60,6 +60,14 @@ from db.identity import (
 )
 from db.opportunities import carried_files
 from db.pages import CYCLE_JOB_COLUMNS, LIVE, CycleJobRow
+from db.quarterly import (
+    PLANNED_KIND,
+    QUARTERLY_COLUMNS,
+    FilingRow,
+    PlanRow,
+    QuarterlyRow,
+    quarter_key,
+)
 from db.queues import (
     DEADLINE_COLUMNS,
     ENDPOINT_COLUMNS,
@@ -91,7 +99,7 @@ from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
 from lifecycle.errors import AlreadyExists, StaleTenancy
 from lifecycle.rulebook import Rulebook
-from lifecycle.table import ACTIVE
+from lifecycle.table import ACTIVE, RESIDENT_STATES
 from workflows import rules
 from workflows.service import Handlers, Service
 
@@ -382,6 +390,7 @@ class FakeUnitOfWork:
         self.cases = FakeCases(self)
         self.registry = FakeRegistry(self)
         self.queues = FakeQueues(self)
+        self.quarterly = FakeQuarterlyReports(self)
         self.opportunities = FakeOpportunities(self)
         self.pages = FakePages(self)
         self.identity = FakeIdentity(self)
@@ -928,6 +937,76 @@ class FakePages(_Repository):
     def application_draft(self, firm_id: int) -> int | None:
         found = select(self.uow.rows, "application_drafts", firm_id=firm_id)
         return int(found[0]["id"]) if found else None
+
+
+class FakeQuarterlyReports(_Repository):
+    """:mod:`db.quarterly` over the unit of work's rows."""
+
+    __slots__ = ()
+
+    def report(self, tenancy_id: int, year: int, quarter: int) -> QuarterlyRow | None:
+        found = select(
+            self.uow.rows, "quarterly_reports", tenancy_id=tenancy_id, year=year, quarter=quarter
+        )
+        return _record(QuarterlyRow, QUARTERLY_COLUMNS, found[0]) if found else None
+
+    def _resident(self, t: Row, first_day: date, last_day: date) -> bool:
+        start, end = t["term_start"], t["term_end"]
+        return start is not None and start <= last_day and (end is None or end >= first_day)
+
+    def to_plan(
+        self, year: int, quarter: int, first_day: date, last_day: date, after: int, limit: int
+    ) -> list[PlanRow]:
+        key = quarter_key(year, quarter)
+        planned = {
+            d["tenancy_id"]
+            for d in select(self.uow.rows, "deadlines", kind=PLANNED_KIND, subject_id=key)
+        }
+        filed = {
+            r["tenancy_id"]
+            for r in select(self.uow.rows, "quarterly_reports", year=year, quarter=quarter)
+        }
+        spaces = self.uow.rows["spaces"]
+        out = [
+            PlanRow(t["id"], t["rulebook_version"] or spaces[t["space_id"]]["rulebook_version"])
+            for t in select(self.uow.rows, "tenancies")
+            if t["state"] in RESIDENT_STATES
+            and t["id"] > after
+            and self._resident(t, first_day, last_day)
+            and t["id"] not in planned | filed
+        ]
+        return out[:limit]
+
+    def filings(
+        self, space_id: int, year: int, quarter: int, first_day: date, last_day: date
+    ) -> list[FilingRow]:
+        firms = self.uow.rows["firms"]
+        out = []
+        for t in select(self.uow.rows, "tenancies", space_id=space_id):
+            found = select(
+                self.uow.rows, "quarterly_reports", tenancy_id=t["id"], year=year, quarter=quarter
+            )
+            r = found[0] if found else None
+            if not self._resident(t, first_day, last_day):
+                continue
+            if t["state"] not in RESIDENT_STATES and r is None:
+                continue
+            firm = firms[t["firm_id"]]
+            out.append(
+                FilingRow(
+                    t["id"],
+                    firm["name"],
+                    firm["uscc"],
+                    t["state"],
+                    r["id"] if r else None,
+                    r["due_on"] if r else None,
+                    r["first_submitted_at"] if r else None,
+                    r["submitted_at"] if r else None,
+                    r["submitted_by"] if r else None,
+                    copy.deepcopy(r["figures"]) if r else None,
+                )
+            )
+        return out
 
 
 def _deadline(row: Row) -> DeadlineRow:

@@ -203,6 +203,14 @@ class DecideReview(TenancyCommand):
     outcome: str | None = None  # pass | rectify | fail; None = as the rulebook decides
 
 
+class SubmitQuarterlyReport(TenancyCommand):
+    """File (or correct) a quarter's light report: the rulebook's ``quarterly_metrics``."""
+
+    year: int
+    quarter: int
+    figures: dict[str, Any]
+
+
 class FileRectificationPlan(TenancyCommand):
     plan: str
 

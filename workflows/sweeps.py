@@ -51,7 +51,7 @@ from lifecycle.table import (
     VACATING,
 )
 from workflows import commands as c
-from workflows import rules, sweep_rules
+from workflows import quarterly_sweep, rules, sweep_rules
 from workflows.core import Work
 from workflows.leadership import LeaseLost
 from workflows.reports import report_dict
@@ -75,7 +75,7 @@ class SweepReport:
     moot: int = 0
     failed: int = 0
     retry: int = 0  # left pending (stale tenancy); the next sweep takes them
-    planned: int = 0  # derived deadlines added (agreement-lapse warnings)
+    planned: int = 0  # derived deadlines added (agreement-lapse warnings, quarters planned)
     by_kind: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     stopped: bool = False
@@ -120,6 +120,10 @@ ACTS_IN: dict[str, frozenset[str]] = {
     "objection_window_end": frozenset({EXIT_NOTICE}),
     "vacate_due": frozenset({VACATING}),
     "graduation_publicity_end": frozenset({GRADUATION_PUBLICITY}),
+    # the quarter's light report (workflows.quarterly_sweep): moot once filed, too
+    "quarterly_report_open": frozenset(RESIDENT_STATES),
+    "quarterly_report_reminder": frozenset(RESIDENT_STATES),
+    "quarterly_report_due": frozenset(RESIDENT_STATES),
 }
 
 
@@ -406,6 +410,9 @@ AHEAD: dict[str, Ahead] = {
     "review_overdue_reminder": _series_only,
     # the manager's chase of a missing plan: stale once the rectification period is over
     "rectification_plan_due": _rectification_ahead,
+    # the quarter's opening notice and its reminder: stale once the report is due
+    "quarterly_report_open": quarterly_sweep.due_ahead,
+    "quarterly_report_reminder": quarterly_sweep.due_ahead,
 }
 
 
@@ -459,6 +466,9 @@ ACTIONS: dict[str, Action] = {
     "vacate_due": _command(c.EscalateVacating, "逾期未腾退"),
     "graduation_publicity_end": _command(c.EndGraduationPublicity, "毕业公示期满"),
     "cure_end": _cure_end,  # cure notice, arrears demand, dormancy and delisting windows
+    "quarterly_report_open": quarterly_sweep.notice_action("quarterly_report_opened", "firm"),
+    "quarterly_report_reminder": quarterly_sweep.notice_action("quarterly_report_reminder", "firm"),
+    "quarterly_report_due": quarterly_sweep.notice_action("quarterly_report_overdue", "operators"),
 }
 
 
@@ -603,6 +613,9 @@ def sweep_deadlines(
     started = time.perf_counter()
     until = until or service.clock.now()
     report = SweepReport()
+    # The quarter just ended, planned for every resident tenancy before what is due is read
+    # (once a pass: a catch-up plans and handles the quarter at once).
+    report.planned += quarterly_sweep.plan_quarter(service, batch=batch, stop=stop)
     skip: set[int] = set()  # taken by another sweeper or stale: not again in this run
     # Until nothing due is left: a deadline this sweep created that is already due (or a
     # warning planned for an admission decided during it) is handled now, not next tick.

@@ -31,6 +31,7 @@ from entrypoints.cli import (  # noqa: F401  (importing registers the commands)
     notify,
     opportunity,
     ops,
+    quarterly,
     reads,
     residency,
     rules_ops,

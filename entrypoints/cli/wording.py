@@ -37,6 +37,7 @@ TRIGGER_COMMANDS: Mapping[str, str] = {
     "sign": "sign",
     "open_review": "review open",
     "submit_review": "review submit",
+    "submit_quarterly_report": "quarterly submit",
     "pass_review": "review decide",
     "order_rectification": "review decide",
     "fail_review": "review decide",

@@ -52,6 +52,7 @@ ACTION_EXTRA_ROLES: dict[str, frozenset[str]] = {
     "withdraw": frozenset({"firm"}),
     "object": frozenset({"firm"}),
     "submit_review": frozenset({"firm"}),
+    "submit_quarterly_report": frozenset({"firm"}),
     "file_plan": frozenset({"firm"}),
 }
 ACTION_TRIGGERS = (
@@ -68,6 +69,7 @@ ACTION_TRIGGERS = (
     "sign",
     "open_review",
     "submit_review",
+    "submit_quarterly_report",
     "decide_review",
     "file_plan",
     "extend_rectification",
@@ -116,6 +118,8 @@ POLICY: dict[str, Rule] = {
     "exit_case_show": Rule(READERS | {"firm"}, "exit_case"),
     # reviews
     "review_cycle_decide": Rule(STAFF, "space"),
+    # quarterly light reports: a quarter's filings of a space (filed, late, missing)
+    "quarterly_filings": Rule(READERS, "space"),
     # deadlines, outbox, inbox
     "deadlines_list": Rule(READERS | {"firm"}),
     "deadlines_retry": Rule(ADMIN),

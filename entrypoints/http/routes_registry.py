@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -182,6 +182,30 @@ def decide_cycle(
         command,
         payload={"space": space, "period": period, **(body.model_dump() if body else {})},
     )
+
+
+# ---- quarterly light reports ----------------------------------------------------------------
+@router.get(
+    "/spaces/{space}/quarterly-reports",
+    name="quarterly_filings",
+    tags=["reviews 考核"],
+    summary="季度报送情况 / a quarter's filings",
+    description="空间内每个在孵企业某季度的报送情况：按时报送、逾期报送、未到期未报送、逾期未报送；"
+    "不给年度与季度时为刚结束的季度。 / Where each resident firm of the space stands with a "
+    "quarter's light report: filed on time, filed late, not filed yet, missing. Without year "
+    "and quarter: the quarter just ended.",
+    response_model=dict[str, Any],
+)
+def quarterly_filings(
+    ctx: CtxDep,
+    space: SpacePath,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="年度 / the year")] = None,
+    quarter: Annotated[int | None, Query(ge=1, le=4, description="季度 / the quarter")] = None,
+) -> dict[str, Any]:
+    from workflows import queries_quarterly
+
+    [filings] = ctx.query(queries_quarterly.filings, space=space, year=year, quarter=quarter)
+    return dict(filings)
 
 
 # ---- rulebooks ------------------------------------------------------------------------------

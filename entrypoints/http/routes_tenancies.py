@@ -52,6 +52,7 @@ ACTION_COMMANDS: dict[str, type[c.TenancyCommand]] = {
     "sign": c.Sign,
     "open_review": c.OpenReview,
     "submit_review": c.SubmitReview,
+    "submit_quarterly_report": c.SubmitQuarterlyReport,
     "decide_review": c.DecideReview,
     "file_plan": c.FileRectificationPlan,
     "extend_rectification": c.ExtendRectification,

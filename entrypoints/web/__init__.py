@@ -21,6 +21,7 @@ PAGE_MODULES = (
     "entrypoints.web.routes_console",
     "entrypoints.web.routes_portal",
     "entrypoints.web.routes_cycles",
+    "entrypoints.web.routes_quarterly",
     "entrypoints.web.routes_ops",
     "entrypoints.web.routes_ops_rules",
     "entrypoints.web.routes_applications",

@@ -69,6 +69,11 @@ PAGES: dict[str, Rule] = {
     "web_portal_figures_form": Rule(FIRM, "tenancy"),
     "web_portal_figures_save": Rule(FIRM, "tenancy"),
     "web_portal_figures_upload": Rule(FIRM, "tenancy"),
+    # quarterly light reports: the firm's form, the console's list of a quarter's filings
+    "web_portal_quarterly": Rule(FIRM),
+    "web_portal_quarterly_form": Rule(FIRM, "tenancy"),
+    "web_portal_quarterly_save": Rule(FIRM, "tenancy"),
+    "web_quarterly": Rule(READERS),
     # console: operations (outbox, deadlines, rulebook, templates, calendar, accounts)
     "web_ops": Rule(READERS),
     "web_ops_outbox": Rule(ADMIN),

@@ -66,7 +66,8 @@ def test_forty_days_of_downtime_are_caught_up_in_due_order_and_a_rerun_changes_n
 
     clock.set(local(2025, 1, 2, 9))  # the last day the scheduler ran
     first = run_ticks(app)
-    assert first["cycles"]["opened"] == 2 and first["deadlines"]["by_kind"] == {"publicity_end": 1}
+    kinds = {k: n for k, n in first["deadlines"]["by_kind"].items() if "quarterly" not in k}
+    assert first["cycles"]["opened"] == 2 and kinds == {"publicity_end": 1}
     service.handle(c.ReportViolation(tenancy_id=cured, code="change_of_use", facts="改作宿舍"))
 
     handled: list[tuple[datetime, date, str, int, str]] = []
@@ -88,7 +89,9 @@ def test_forty_days_of_downtime_are_caught_up_in_due_order_and_a_rerun_changes_n
 
     due = date(2025, 1, 15)
     lapse = CAL.add_working_days(date(2025, 1, 2), 10)
-    assert [tuple(rest) for _, *rest in handled] == [
+    # the quarters' light reports are tests/integration/test_quarterly's
+    ours = [h for h in handled if not h[2].startswith("quarterly_")]
+    assert [tuple(rest) for _, *rest in ours] == [
         # the reminders' moment passed in the downtime: moot, nothing sent
         (CAL.subtract_working_days(due, 5), "review_reminder", silent, "moot"),
         (CAL.subtract_working_days(due, 5), "review_reminder", cured, "moot"),

@@ -141,8 +141,20 @@ def test_a_simulated_year_of_a_space_runs_on_ticks_alone(
         return Counter(
             (m.message, m.audience)
             for m in rows
-            if m.tenancy_id == tid and m.created_at >= local(2024, 12, 1)
+            if m.tenancy_id == tid
+            and m.created_at >= local(2024, 12, 1)
+            and not m.message.startswith("quarterly_")
         )
+
+    # The quarterly light reports, on ticks alone: no firm filed one, so the operators were
+    # told of each quarter due in the year once per firm resident then, never twice.
+    overdue = Counter(
+        (m.tenancy_id, m.context["year"], m.context["quarter"])
+        for m in rows
+        if m.message == "quarterly_report_overdue"
+    )
+    assert set(overdue.values()) == {1}
+    assert {(y, q) for t, y, q in overdue if t == strong} >= {(2024, 4), (2025, 1), (2025, 2)}
 
     assert sent(strong) == {
         ("review_opened", "firm"): 1,
