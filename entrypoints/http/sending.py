@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import time
 import types
 from datetime import date
@@ -74,14 +75,24 @@ QueryYear = Annotated[int, Field(ge=EARLIEST_DATE.year, le=LATEST_DATE.year)]
 Number = Annotated[float, NOT_FLOAT, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
 
 
+#: An amount as the API itself writes one (``"1000.50"``): plain digits, at most 2 decimals.
+AMOUNT_TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+
+
 def _amount_text(value: object) -> object:
     """A JSON number of 元 handed on as its plain decimal text (``1000.5`` → ``"1000.5"``),
-    for ``inputs.check_amount`` to keep to the fen; text and yes/no refused as for a number."""
+    for ``inputs.check_amount`` to keep to the fen. Text is taken only as the API writes an
+    amount in its answers (``"1000.50"``: plain digits, at most 2 decimals), so an amount read
+    from the API can be sent back as it came; other text (``"1e3"``, ``"1,000"``, ``" 80"``)
+    and yes/no are refused as for a number."""
     if isinstance(value, bool):
         raise PydanticCustomError("float_type", "Input should be a valid number, not true or false")
     if isinstance(value, str):
-        kind = "float_type_not_text" if _numeric(value) else "float_parsing"
-        raise PydanticCustomError(kind, "Input should be a valid number, not text (no quotes)")
+        if AMOUNT_TEXT.fullmatch(value):
+            return value
+        raise PydanticCustomError(
+            "float_type_not_text", "Input should be a valid number, not text (no quotes)"
+        )
     if isinstance(value, float):
         return repr(value)  # the shortest text that reads back as the same number
     if isinstance(value, int):
@@ -89,18 +100,27 @@ def _amount_text(value: object) -> object:
     return value
 
 
-#: An amount of 元 to the fen: a JSON number, like every number of a JSON body. A JSON number
-#: of at most 15 significant digits reads back exactly (the largest amount, 1,000 亿 to the
-#: fen, has 13), so exactness needs no text: ``1000.5`` is 1,000.50 元, ``"1000.50"`` refused.
+#: An amount of 元 to the fen: a JSON number (at most 15 significant digits read back exactly;
+#: the largest amount, 1,000 亿 to the fen, has 13) or the plain decimal text the API answers
+#: with (``"1000.50"``), so a client may send back an amount as it read it.
 Amount = Annotated[
     str,
     BeforeValidator(_amount_text),
-    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100_000_000_000}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 100_000_000_000},
+                {"type": "string", "pattern": f"^{AMOUNT_TEXT.pattern}$"},
+            ]
+        }
+    ),
 ]
 #: What each body field with a number says of it in the OpenAPI document (the rule above).
 NUMBER_NOTES: dict[str, str] = {
-    "amount_yuan": "金额（元），JSON 数值，最多两位小数（到分），不加引号，如 1000.5 / the amount "
-    'in yuan, a JSON number with at most 2 decimals (fen), not text: 1000.5, not "1000.50"',
+    "amount_yuan": "金额（元），最多两位小数（到分）：JSON 数值（如 1000.5），或与本接口返回的写法"
+    '相同的数字文本（如 "1000.50"） / the amount in yuan, at most 2 decimals (fen): a JSON '
+    'number (1000.5) or decimal text as the API writes amounts ("1000.50"); not "1e3" or '
+    '"1,000"',
     "deposit_yuan": "押金（元，整数），JSON 数值，不加引号 / the deposit in whole yuan, a JSON "
     "integer, not text",
     "arrears_yuan": "欠缴租金及费用（元，整数），JSON 数值，不加引号 / arrears in whole yuan, a "

@@ -75,12 +75,17 @@ def to_decimal(value: object, field: str) -> Decimal:
 
 
 def plain(value: Decimal) -> Decimal:
-    """``value`` without a positive exponent (``1E+3`` as ``1000``), for a value within the
-    figures' bound (far inside the decimal context's 28 digits); others are returned as they are."""
-    exponent = value.as_tuple().exponent  # an int for a finite number
-    if isinstance(exponent, int) and exponent > 0 and value.adjusted() < 28:
+    """``value`` written plainly, as a person reads a figure: a whole number without an
+    exponent or decimals (``1E+3``, ``100000.0`` and ``3.00`` as ``1000``, ``100000`` and
+    ``3``), a fraction without trailing zeros (``1.50`` as ``1.5``). Values beyond the decimal
+    context's 28 digits (far past the figures' bound) are returned as they are."""
+    if value.adjusted() >= 28:
+        return value
+    if not value:
+        return Decimal(0)  # -0 and 0.00 alike
+    if value == value.to_integral_value():
         return value.quantize(Decimal(1))
-    return value
+    return value.normalize()
 
 
 def quantize(value: Decimal, step: Decimal = CENT) -> Decimal:

@@ -326,13 +326,35 @@ def test_a_cycle_is_decided_at_once_with_its_cohort_read_through_the_repositorie
 def test_figures_are_kept_as_they_were_checked_not_as_typed(
     db: FakeDatabase, service: FakeService
 ) -> None:
+    """What the form's check read is what is kept, written as a person reads a number: a
+    thousands separator, full-width digits, an exponent, a float's ``.0`` or a whole count's
+    ``.00`` do not reach the record (or the firm's page)."""
     t = resident(db)
     service.handle(c.OpenReview(tenancy_id=t, period=2024))
-    typed = {**figures(), "revenue_yuan": "1,200,000", "tax_paid_yuan": "1e5", "headcount": "１２"}
+    typed = {
+        **figures(),
+        "revenue_yuan": "1,200,000",
+        "tax_paid_yuan": "1e5",
+        "headcount": "１２",
+        "rd_staff": "3.00",
+        "equity_raised_yuan": 250000.0,
+        "rd_spend_yuan": "240000.50",
+    }
     service.handle(c.SubmitReview(tenancy_id=t, period=2024, figures=typed))
     stored = db.rows("reviews", tenancy_id=t)[0]["figures"]
-    assert (stored["revenue_yuan"], stored["tax_paid_yuan"], stored["headcount"]) == (
-        "1200000",
-        "100000",
-        "12",
+    changed = (
+        "revenue_yuan",
+        "tax_paid_yuan",
+        "headcount",
+        "rd_staff",
+        "equity_raised_yuan",
+        "rd_spend_yuan",
     )
+    assert {name: stored[name] for name in changed} == {
+        "revenue_yuan": "1200000",
+        "tax_paid_yuan": "100000",
+        "headcount": "12",
+        "rd_staff": "3",
+        "equity_raised_yuan": "250000",
+        "rd_spend_yuan": "240000.5",
+    }
