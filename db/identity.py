@@ -123,6 +123,11 @@ _OPEN_SESSIONS = (
     .where(_SE.c.user_id == bindparam("user_id"), _SE.c.revoked_at.is_(None))
     .order_by(_SE.c.id)
 )
+_LOGIN_ADDRESSES = (
+    select(_SE.c.address)
+    .where(_SE.c.user_id == bindparam("user_id"), _SE.c.created_at > bindparam("since"))
+    .distinct()
+)
 _FAILURES_SINCE = select(_LF.c.at).where(
     _LF.c.address == bindparam("address"), _LF.c.at > bindparam("since")
 )
@@ -159,6 +164,7 @@ class Identity(Protocol):
     def token_spaces(self, token_id: int) -> frozenset[int]: ...
     def session_user(self, digest: str) -> tuple[SessionRow, UserRow] | None: ...
     def open_sessions(self, user_id: int) -> list[int]: ...
+    def login_addresses(self, user_id: int, since: datetime) -> list[str]: ...
     def failures_since(self, address: str, since: datetime) -> list[datetime]: ...
     def failures_until(self, until: datetime, account_until: datetime) -> list[int]: ...
     def account_failures(
@@ -211,6 +217,11 @@ class CoreIdentity(OnConnection):
     def open_sessions(self, user_id: int) -> list[int]:
         """The ids of the account's sessions not ended."""
         return self._ids(_OPEN_SESSIONS, user_id=user_id)
+
+    def login_addresses(self, user_id: int, since: datetime) -> list[str]:
+        """The addresses the account logged in from (its sessions opened) after ``since``."""
+        params = {"user_id": user_id, "since": since}
+        return [str(a) for a in self.connection().execute(_LOGIN_ADDRESSES, params).scalars()]
 
     def failures_since(self, address: str, since: datetime) -> list[datetime]:
         """When the failed logins from ``address`` after ``since`` were."""

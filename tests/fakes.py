@@ -803,6 +803,10 @@ class FakeIdentity(_Repository):
             s["id"] for s in select(self.uow.rows, "sessions", user_id=user_id, revoked_at=None)
         ]
 
+    def login_addresses(self, user_id: int, since: datetime) -> list[str]:
+        found = select(self.uow.rows, "sessions", user_id=user_id)
+        return list(dict.fromkeys(s["address"] for s in found if s["created_at"] > since))
+
     def failures_since(self, address: str, since: datetime) -> list[datetime]:
         found = select(self.uow.rows, "login_failures", address=address)
         return [f["at"] for f in found if f["at"] > since]

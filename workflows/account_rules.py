@@ -11,7 +11,7 @@ the rows to the one writer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,8 @@ from db.identity import LockoutRow, SessionRow, TokenRow, UserRow
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound
 from workflows import credentials
 from workflows.identity import TOUCH_EVERY
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 #: Roles that are scoped by granted spaces.
 SPACE_ROLES = ("operator", "viewer", "reviewer")
@@ -120,12 +122,22 @@ def unlock(
 
 
 def locked_until(
-    user: UserRow, lockouts: Sequence[LockoutRow], address: str, now: datetime
+    user: UserRow,
+    lockouts: Sequence[LockoutRow],
+    address: str,
+    now: datetime,
+    *,
+    known: Collection[str] = (),
 ) -> datetime | None:
-    """When the account's lockout from ``address`` ends (None: it is not locked from there):
-    its lockout of every address, or of this one (of ``lockouts``, its recent ones), whichever
-    ends last. A lockout from another address is not this one's."""
-    ends = [user.locked_until] if user.locked_until is not None else []
+    """When the account's lockout from ``address`` (a source) ends (None: it is not locked
+    from there): its lockout of every address, or of this one (of ``lockouts``, its recent
+    ones), whichever ends last. A lockout from another address is not this one's, and the
+    lockout of every address spares ``known``, the sources the account logged in from
+    successfully of late, and an unknown one
+    (:func:`~workflows.credentials.ceiling_holds`)."""
+    ends = []
+    if user.locked_until is not None and credentials.ceiling_holds(address, known):
+        ends.append(user.locked_until)
     ends += [
         lockout.locked_until
         for lockout in lockouts
@@ -269,15 +281,17 @@ def login_opened(
     rehash: str | None,
     digest: str,
     address: str,
+    source: str,
     counted: Sequence[tuple[int, str, datetime]],
     idle_minutes: int,
     max_hours: int,
     now: datetime,
 ) -> tuple[Rows, datetime]:
-    """A login that succeeded from ``address``: the account's failures from there (of
-    ``counted``, its counted ones) count no more — those from other addresses still do, so
-    its owner's login never wipes out a guesser's count — its shown count resets (its hash
-    replaced by ``rehash`` when given) and a new session, stored as its token's ``digest``.
+    """A login that succeeded from ``address`` (kept with the session), of ``source``: the
+    account's failures from that source (of ``counted``, its counted ones) count no more —
+    those from other sources still do, so its owner's login never wipes out a guesser's count
+    — its shown count resets (its hash replaced by ``rehash`` when given) and a new session,
+    stored as its token's ``digest``.
     (rows, its expiry)"""
     rows = Rows()
     values: dict[str, object] = {"failed_logins": 0, "last_login_at": now}
@@ -285,7 +299,7 @@ def login_opened(
         values["password_hash"] = rehash
     rows.update("users", user.id, **values)
     for failure_id, failed_from, _ in counted:
-        if failed_from == address:
+        if failed_from == source:
             rows.update("login_failures", failure_id, user_id=None)
     expires_at = now + timedelta(hours=max_hours)
     held = credential(digest, user.id, now, expires_at)
@@ -342,6 +356,28 @@ def login_failed(
         "login_failures", address=address, at=now, user_id=None if user is None else user.id
     )
     return rows, lockout
+
+
+def ceiling_notice(
+    user: UserRow, lockout: credentials.Lockout, sources: int, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """The admins' notice of a lockout of every address (the per-account ceiling) that a
+    failure from one of ``sources`` addresses started: its dedupe key and the context of an
+    ``operator_digest`` notice about no space (one item, as the audit checkpoint's)."""
+    until = lockout.until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    days = credentials.KNOWN_WINDOW.days
+    title = (
+        f"账户 {user.username} 一小时内自 {sources} 个地址登录失败 {lockout.failures} 次，"
+        f"已对其 {days} 天内未成功登录过的地址锁定至 {until}（北京时间）；如非本人所为，"
+        f"可能是分布式猜测密码，可用 innospace user unlock {user.username} 解除 / "
+        f"account {user.username}: {lockout.failures} failed logins from {sources} addresses "
+        f"within an hour; locked until {until} (Beijing time) from every address it has not "
+        f"logged in from within {days} days — likely distributed password guessing "
+        f"(innospace user unlock {user.username} lifts it)"
+    )
+    sent_on = now.astimezone(SHANGHAI).date().isoformat()
+    key = f"login_ceiling:{user.id}:{now.isoformat()}"
+    return key, {"sent_on": sent_on, "counts": {}, "items": [{"title": title}]}
 
 
 # ---- reviewer assignments -------------------------------------------------------------------

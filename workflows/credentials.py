@@ -19,14 +19,24 @@ way to keep an account's owner out, so it is never of the account alone.
   (the most it can before it is locked out): no single address, nor a few, can reach it.
 - An address with :data:`ADDRESS_MAX_FAILURES` failures within :data:`ADDRESS_WINDOW`,
   whatever the names, is refused until the oldest of them leaves the window.
+
+"An address" is a *source* (:func:`source_of`, the one place a client address becomes the
+key every count and lockout uses): an IPv4 address itself, but an IPv6 address's /64 network
+— one host is commonly given a whole /64, so counting its addresses one by one would let one
+host pass for thousands. A login with no client address (:data:`UNKNOWN`: every such login
+shares it, like everyone behind a proxy the server does not trust) is throttled, never locked
+out: a lockout of it would lock everyone out. And the ceiling never holds a source the account
+logged in from successfully within :data:`KNOWN_WINDOW` (:func:`ceiling_holds`), so guessing
+spread over strangers' addresses cannot lock the owner out of their usual ones.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -49,6 +59,14 @@ ACCOUNT_WINDOW = timedelta(hours=1)
 ACCOUNT_LOCK_MINUTES = 60
 ADDRESS_MAX_FAILURES = 20
 ADDRESS_WINDOW = timedelta(minutes=10)
+#: The source of a login with no client address: throttled, never locked out.
+UNKNOWN = "unknown"
+#: An IPv6 source is its address's network of this prefix length (a host's usual allocation).
+IPV6_PREFIX = 64
+#: The ceiling spares the sources the account logged in from successfully within this time.
+KNOWN_WINDOW = timedelta(days=30)
+#: The longest source (and the longest address a session keeps).
+MAX_ADDRESS_CHARS = 64
 #: What every API token starts with (so a leaked one is recognised by secret scanners).
 TOKEN_PREFIX = "isp_"
 #: Longer than any token innospace hands out: refused before hashing.
@@ -119,6 +137,29 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def source_of(address: str | None) -> str:
+    """The source a login from ``address`` counts as: an IPv4 address (an IPv4-mapped IPv6 one
+    too) as itself, an IPv6 address as its /:data:`IPV6_PREFIX` network (``2001:db8::/64``),
+    anything else (not an IP address) as given, trimmed; none or blank: :data:`UNKNOWN`."""
+    text = (address or "").strip()[:MAX_ADDRESS_CHARS]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text or UNKNOWN
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network((ip, IPV6_PREFIX), strict=False))
+    return str(ip)
+
+
+def ceiling_holds(source: str, known: Collection[str]) -> bool:
+    """Whether the account's lockout of every address (the ceiling) holds ``source``: not an
+    unknown one (never locked), nor one of ``known``, the sources it logged in from
+    successfully within :data:`KNOWN_WINDOW` (its owner's usual ones)."""
+    return source != UNKNOWN and source not in known
+
+
 @dataclass(frozen=True)
 class Lockout:
     """A lockout a failure starts: of the account from ``address`` (None: from every address,
@@ -140,7 +181,9 @@ def lockout_after(
     ``failures``: the account's counted failures within :data:`ACCOUNT_WINDOW` (address,
     when), the latest included; ``restarts``: when each address's latest lockout of the
     account began (key None: the latest lockout from every address), after which its count
-    starts again. The ceiling comes first: it holds every address, this one too."""
+    starts again. The ceiling comes first (it holds every address but the account's known
+    ones). An :data:`UNKNOWN` source's failures count towards the ceiling, but it is never
+    locked out itself."""
     since_all = restarts.get(None)
     counted = [(a, at) for a, at in failures if since_all is None or at > since_all]
     per_address = Counter(a for a, _ in counted)
@@ -149,7 +192,7 @@ def lockout_after(
         return Lockout(None, across, now + timedelta(minutes=ACCOUNT_LOCK_MINUTES))
     since = restarts.get(address)
     here = sum(1 for a, at in counted if a == address and (since is None or at > since))
-    if here >= MAX_FAILURES:
+    if here >= MAX_FAILURES and address != UNKNOWN:
         return Lockout(address, here, now + timedelta(minutes=LOCK_MINUTES))
     return None
 

@@ -31,8 +31,11 @@ knows a user name keep its owner out): an account is locked *from one address* f
 even the right password from there, while its owner logs in from elsewhere; it is locked
 *from every address* for ``ACCOUNT_LOCK_MINUTES`` (60) only when guessing spread over many
 addresses passes ``ACCOUNT_MAX_FAILURES`` (50) within ``ACCOUNT_WINDOW`` (1 h), no address
-counting more than five. Each lockout is kept (``login_lockouts``) and logged; ``user
-unlock`` (or ``user enable``) lifts them. A locked account is refused as a wrong password
+counting more than five — and even then not from the addresses it logged in from within
+``KNOWN_WINDOW`` (30 days), and the admins are told. An address is a *source*
+(``credentials.source_of``): an IPv6 address counts as its /64; a login with no client
+address is throttled, never locked. Each lockout is kept (``login_lockouts``) and logged;
+``user unlock`` (or ``user enable``) lifts them. A locked account is refused as a wrong password
 is (:class:`~lifecycle.errors.Unauthorized`); an address with ``ADDRESS_MAX_FAILURES`` (20)
 failures within ``ADDRESS_WINDOW`` (10 min) is refused before any password is checked, with
 :class:`~lifecycle.errors.TooManyAttempts` (``retry_after`` seconds). The password is

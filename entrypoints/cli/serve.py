@@ -1,6 +1,11 @@
 """``innospace serve``: the HTTP API (uvicorn), with the scheduler in the same process.
 
     innospace serve [--host 127.0.0.1] [--port 8000] [--workers N] [--no-scheduler] [--demo]
+                    [--forwarded-allow-ips 10.0.0.5]
+
+Behind a reverse proxy on another host, ``--forwarded-allow-ips`` names it (uvicorn's
+setting; unset: ``FORWARDED_ALLOW_IPS``, else 127.0.0.1 and ::1): only a trusted proxy's
+``X-Forwarded-For`` gives the client's address, which login throttling counts by.
 
 uvicorn and FastAPI are imported inside the command: the rest of the CLI starts fast.
 """
@@ -49,6 +54,15 @@ def serve_cmd(
             "scheduler runs on the demo's clock)",
         ),
     ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="信任其 X-Forwarded-For 的反向代理地址（逗号分隔；未设：FORWARDED_ALLOW_IPS，"
+            "否则 127.0.0.1,::1） / addresses of the reverse proxies whose X-Forwarded-For is "
+            "trusted (comma-separated; unset: FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
+        ),
+    ] = None,
 ) -> None:
     """运行 HTTP API / serve the HTTP API (OpenAPI at /api/openapi.json, docs at /api/docs).
 
@@ -84,7 +98,13 @@ def serve_cmd(
     )
     try:
         if workers == 1:
-            uvicorn.run(create_app(a, secret_key=key), host=host, port=port, log_level="info")
+            uvicorn.run(
+                create_app(a, secret_key=key),
+                host=host,
+                port=port,
+                forwarded_allow_ips=forwarded_allow_ips,
+                log_level="info",
+            )
         else:
             os.environ["INNOSPACE_DATABASE_URL"] = a.engine.url.render_as_string(
                 hide_password=False
@@ -96,6 +116,7 @@ def serve_cmd(
                 host=host,
                 port=port,
                 workers=workers,
+                forwarded_allow_ips=forwarded_allow_ips,
                 log_level="info",
             )
     finally:

@@ -174,7 +174,8 @@ def user_unlock(username: Username, actor: Actor = "operator") -> None:
     """解除账户的登录锁定（任一地址及全部地址） / lift an account's login lockouts."""
     lifted = get_app().service.handle(identity.UnlockUser(username=username, actor=actor))
     if lifted:
-        typer.echo(f"已解除 {username} 的 {lifted} 项登录锁定 / {lifted} lockouts lifted")
+        lockouts = "1 lockout" if lifted == 1 else f"{lifted} lockouts"
+        typer.echo(f"已解除 {username} 的 {lifted} 项登录锁定 / {lockouts} of {username} lifted")
     else:
         typer.echo(f"{username} 当前没有登录锁定 / {username} is not locked out")
 

@@ -329,7 +329,8 @@ def _charts(views: list[dict[str, Any]], zh: bool) -> dict[str, Any]:
 @router.get("/console/district", name="web_district", response_model=None)
 def district(page: PageDep) -> Response:
     """A year's view (``year``, this year when none is) with its trend over the
-    :data:`TREND_YEARS` years before; or, given ``to_year``, the years ``year`` through
+    :data:`TREND_YEARS` years before; or, given ``to_year``, the years ``year`` (when none is,
+    the :data:`TREND_YEARS` years before ``to_year``, as a single year's trend begins) through
     ``to_year`` year by year (bounded as the API bounds them, :func:`qd.years_between`),
     with the last year's view. The Excel export is of what was asked: the year, or the range."""
     this_year = page.app.clock.now().year
@@ -339,7 +340,7 @@ def district(page: PageDep) -> Response:
         year = this_year if start is None else start
         years = list(range(year - TREND_YEARS, year + 1))
     else:
-        years = qd.years_between(this_year if start is None else start, to_year)
+        years = qd.years_between(to_year - TREND_YEARS if start is None else start, to_year)
         year = to_year
     views = page.query(qd.district_years, years=years, space_ids=page.principal.spaces)
     first = years[0]

@@ -601,12 +601,18 @@ def account_enable(page: PageDep, username: str) -> Response:
 
 @router.post("/console/ops/accounts/{username}/unlock", name="web_ops_account_unlock")
 def account_unlock(page: PageDep, username: str) -> Response:
-    return _account_action(
-        page,
-        username,
-        identity.UnlockUser(username=username, actor=page.principal.actor),
-        (f"账户 {username} 的登录锁定已解除", f"{username}'s login lockouts lifted"),
+    result = page.act(identity.UnlockUser(username=username, actor=page.principal.actor))
+    # How many lockouts were lifted: the command's count, or as a form token stored it.
+    lifted = result.get("count") if isinstance(result, dict) else result
+    message = (
+        (f"账户 {username} 的登录锁定已解除", f"{username}'s login lockouts lifted")
+        if lifted
+        else (
+            f"账户 {username} 当前没有登录锁定，无需解除",
+            f"{username} was not locked out: nothing to lift",
+        )
     )
+    return page.redirect("/console/ops/accounts", message)
 
 
 @router.post("/console/ops/accounts/{username}/grant", name="web_ops_account_grant")

@@ -155,7 +155,8 @@ def test_an_admin_unlocks_an_account_locked_out_from_an_address(cli: Cli, space:
     right = replace(attempt, password=PASSWORD)
     with pytest.raises(Unauthorized):
         logins.log_in(service, right)
-    assert "已解除 wang 的 1 项登录锁定" in cli.ok("user", "unlock", "wang")
+    lifted = cli.ok("user", "unlock", "wang")
+    assert lifted == "已解除 wang 的 1 项登录锁定 / 1 lockout of wang lifted\n"
     assert logins.log_in(service, right).principal.username == "wang"
     assert "not locked out" in cli.ok("user", "unlock", "wang")
     assert "未找到账户 nobody" in cli.refused(3, "user", "unlock", "nobody")

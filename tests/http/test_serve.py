@@ -134,3 +134,26 @@ def test_two_workers_on_postgresql_share_the_database(db_url: str) -> None:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
     assert out.count("Application startup complete") == 2, out
+
+
+@pytest.mark.parametrize("given", [None, "10.0.0.5,10.0.0.6"])
+def test_serve_passes_the_trusted_proxies_to_uvicorn(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch, given: str | None
+) -> None:
+    """``--forwarded-allow-ips`` reaches uvicorn; unset, uvicorn's own default holds
+    (``FORWARDED_ALLOW_IPS``, else 127.0.0.1 and ::1)."""
+    import uvicorn
+
+    from entrypoints.cli import main
+
+    db = tmp_path / "served.db"
+    db.write_bytes(sqlite_template.read_bytes())
+    monkeypatch.setenv("INNOSPACE_SECRET_KEY", "k" * 40)
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    extra = [] if given is None else ["--forwarded-allow-ips", given]
+    try:
+        main(["--db", str(db), "serve", "--no-scheduler", *extra])
+    except SystemExit as exit_:
+        assert not exit_.code
+    assert seen["forwarded_allow_ips"] == given

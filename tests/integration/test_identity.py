@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from db.tables import AuditEvent, LoginFailure, LoginLockout, User
+from db.tables import AuditEvent, LoginFailure, LoginLockout, OutboxMessage, User
 from entrypoints.demo_data import good_profile
 from lifecycle.clock import FixedClock
 from lifecycle.errors import (
@@ -123,9 +123,11 @@ def test_an_attacker_failing_from_one_address_does_not_keep_the_owner_out(
     assert lockouts == [attacker] * 6
 
 
-def test_a_distributed_attack_past_the_ceiling_locks_every_address_and_is_recorded(
+def test_a_distributed_attack_past_the_ceiling_locks_every_address_but_the_owners(
     service: Service, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Past the ceiling the account is locked from every address but those it logged in
+    from within 30 days (the owner's usual ones), and the admins are told."""
     add(service, "wang")
     addresses = [f"198.51.100.{n}" for n in range(100)]
     tried = 0
@@ -137,9 +139,11 @@ def test_a_distributed_attack_past_the_ceiling_locks_every_address_and_is_record
         if tried >= credentials.ACCOUNT_MAX_FAILURES:
             break
         assert login(service, "wang", address="10.0.0.1").principal.username == "wang"
-    with pytest.raises(Unauthorized) as locked:  # now the owner too, as a wrong password is
-        login(service, "wang", address="10.0.0.1")
+    with pytest.raises(Unauthorized) as locked:  # a new address: as a wrong password is
+        login(service, "wang", address="10.0.0.2")
     assert type(locked.value) is Unauthorized
+    # The owner's usual address is spared, though the ceiling holds every other one.
+    assert login(service, "wang", address="10.0.0.1").principal.username == "wang"
     (view,) = service.query(i.list_users)
     until = clock.now() + timedelta(minutes=credentials.ACCOUNT_LOCK_MINUTES)
     assert view.status == "locked" and view.locked_until == until
@@ -147,12 +151,87 @@ def test_a_distributed_attack_past_the_ceiling_locks_every_address_and_is_record
         lockouts = uow.connection.execute(
             select(LoginLockout.address, LoginLockout.failures).order_by(LoginLockout.id)
         ).all()
+        notices = uow.connection.execute(
+            select(
+                OutboxMessage.message,
+                OutboxMessage.audience,
+                OutboxMessage.space_id,
+                OutboxMessage.context,
+            )
+        ).all()
     per_address = credentials.ACCOUNT_MAX_FAILURES // credentials.MAX_FAILURES
     assert lockouts[-1] == (None, credentials.ACCOUNT_MAX_FAILURES)
     assert len(lockouts) == per_address  # each address's own, the last one's the ceiling
     assert "locked from every address" in caplog.text
+    # The admins are told: a notice to the operators about no space (shown to admins only).
+    [(message, audience, space_id, context)] = notices
+    assert (message, audience, space_id) == ("operator_digest", "operators", None)
+    [item] = context["items"]
+    assert item["title"].startswith("账户 wang 一小时内自 10 个地址登录失败 50 次")
+    assert "innospace user unlock wang" in item["title"] and " / account wang" in item["title"]
     clock.advance(timedelta(minutes=credentials.ACCOUNT_LOCK_MINUTES))
+    assert login(service, "wang", address="10.0.0.2").principal.username == "wang"
+
+
+def test_the_ceiling_spares_only_addresses_logged_in_from_within_30_days(
+    service: Service, clock: FixedClock
+) -> None:
+    add(service, "wang")
+    login(service, "wang", address="10.0.0.1")
+    login(service, "wang", address="2001:db8:0:7::1")
+    clock.advance(credentials.KNOWN_WINDOW - timedelta(minutes=1))
+    login(service, "wang", address="10.0.0.3")
+    clock.advance(timedelta(minutes=2))  # 10.0.0.1 and 2001:db8:0:7::/64 are 30 days old now
+    for n in range(credentials.ACCOUNT_MAX_FAILURES):
+        with pytest.raises(Unauthorized):
+            login(service, "wang", "wrong password 1", address=f"198.51.100.{n // 5}")
+    for stale in ("10.0.0.1", "2001:db8:0:7::2"):
+        with pytest.raises(Unauthorized):
+            login(service, "wang", address=stale)
+    assert login(service, "wang", address="10.0.0.3").principal.username == "wang"
+
+
+def test_the_addresses_of_one_ipv6_64_count_as_one(service: Service) -> None:
+    """One host is commonly given a whole /64: its addresses are one source, so ten of them
+    lock that /64 (and are throttled there), never every address."""
+    add(service, "wang")
+    for n in range(10):
+        for _ in range(credentials.MAX_FAILURES):
+            with pytest.raises(Unauthorized):
+                login(service, "wang", "wrong password 1", address=f"2001:db8::{n + 1:x}")
+    with pytest.raises(TooManyAttempts):  # the /64 is throttled, whichever address in it
+        login(service, "wang", address="2001:db8::ffff")
+    (view,) = service.query(i.list_users)
+    assert view.locked_until is None  # no ceiling: one source counts at most five
+    with service.uow() as uow:
+        lockouts = uow.connection.execute(select(LoginLockout.address)).scalars().all()
+        failed_from = set(uow.connection.execute(select(LoginFailure.address)).scalars())
+    assert lockouts == ["2001:db8::/64"]
+    assert failed_from == {"2001:db8::/64"}
+    # Another /64, even next door, and an IPv4 address are other sources.
+    assert login(service, "wang", address="2001:db8:0:1::1").principal.username == "wang"
     assert login(service, "wang", address="10.0.0.1").principal.username == "wang"
+
+
+def test_a_login_with_no_client_address_is_throttled_never_locked(service: Service) -> None:
+    """Every login with no client address shares one ("unknown"): locking it would lock
+    everyone out, so it is only throttled."""
+    add(service, "wang")
+    for _ in range(credentials.MAX_FAILURES + 1):
+        with pytest.raises(Unauthorized) as err:
+            login(service, "wang", "wrong password 1", address="")
+        assert not isinstance(err.value, TooManyAttempts)
+    assert login(service, "wang", address="").principal.username == "wang"
+    with service.uow() as uow:
+        assert uow.connection.execute(select(LoginLockout.address)).all() == []
+        failed_from = set(uow.connection.execute(select(LoginFailure.address)).scalars())
+    assert failed_from == {credentials.UNKNOWN}
+    left = credentials.ADDRESS_MAX_FAILURES - credentials.MAX_FAILURES - 1
+    for _ in range(left):
+        with pytest.raises(Unauthorized):
+            login(service, "wang", "wrong password 1", address="unknown")
+    with pytest.raises(TooManyAttempts):
+        login(service, "wang", address="")
 
 
 def test_an_admin_unlocks_an_account_locked_from_every_address(service: Service) -> None:

@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from fakes import FakeDatabase, FakeService, chained
 
+from db.identity import UserRow
 from entrypoints.demo_data import good_profile
 from lifecycle.clock import FixedClock
 from lifecycle.errors import AlreadyExists, InvalidInput, NotFound, Unauthorized
 from lifecycle.table import EVALUATING
+from workflows import account_rules, credentials, logins, rules
 from workflows import commands as c
-from workflows import credentials, logins, rules
 from workflows import identity as i
 from workflows.idempotency import KEY_TTL, Idempotent, PurgeIdempotencyKeys, Stored
 
@@ -327,3 +328,33 @@ def test_an_idempotency_key_acts_once_a_day_and_is_purged_after(
     later = at(service, NOW + 2 * KEY_TTL + timedelta(hours=1))
     assert later.handle(PurgeIdempotencyKeys()) == 1
     assert db.rows("idempotency_keys") == []
+
+
+def test_a_session_keeps_the_address_and_failures_count_its_ipv6_64(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    user_id = add(service, "wang")
+    for n in range(credentials.MAX_FAILURES - 1):
+        with pytest.raises(Unauthorized):
+            login(service, "wang", "wrong password 1", address=f"2001:db8::{n + 1}")
+    failures = db.rows("login_failures")
+    assert {f["address"] for f in failures} == {"2001:db8::/64"}
+    assert [f["user_id"] for f in failures] == [user_id] * (credentials.MAX_FAILURES - 1)
+    # A login from another address of that /64 is of that source: its failures count no more.
+    login(service, "wang", address="2001:db8::ab")
+    assert [f["user_id"] for f in db.rows("login_failures")] == [None] * 4
+    (session,) = db.rows("sessions")
+    assert session["address"] == "2001:db8::ab"  # the session keeps the address itself
+
+
+def test_the_admins_notice_of_a_ceiling_names_the_account_and_the_way_out() -> None:
+    user = UserRow(7, "wang", "王芳", "operator", None, None, NOW, "h", None, 0, None, None)
+    until = NOW + timedelta(hours=1)
+    key, context = account_rules.ceiling_notice(user, credentials.Lockout(None, 50, until), 10, NOW)
+    assert key == f"login_ceiling:7:{NOW.isoformat()}"
+    [item] = context["items"]
+    zh, en = item["title"].split(" / ")
+    assert zh.startswith("账户 wang 一小时内自 10 个地址登录失败 50 次")
+    assert "innospace user unlock wang" in zh and "innospace user unlock wang" in en
+    assert "None" not in item["title"] and context["counts"] == {}
+    assert context["sent_on"] == NOW.astimezone(account_rules.SHANGHAI).date().isoformat()

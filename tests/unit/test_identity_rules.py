@@ -94,6 +94,45 @@ def test_only_failures_from_many_addresses_lock_every_address() -> None:
     assert cr.lockout_after(many, "198.51.100.9", {None: NOW}, NOW) is None  # counted anew
 
 
+@pytest.mark.parametrize(
+    ("address", "source"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        (" 203.0.113.9 ", "203.0.113.9"),
+        ("2001:db8::1", "2001:db8::/64"),
+        ("2001:DB8:0:0:ffff:ffff:ffff:ffff", "2001:db8::/64"),
+        ("2001:db8:0:1::1", "2001:db8:0:1::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),  # an IPv4 client on a dual-stack socket
+        ("testclient", "testclient"),  # not an IP address: as given
+        ("", cr.UNKNOWN),
+        ("  ", cr.UNKNOWN),
+        (None, cr.UNKNOWN),
+        ("unknown", cr.UNKNOWN),
+    ],
+)
+def test_a_client_address_counts_as_its_source(address: str | None, source: str) -> None:
+    assert cr.source_of(address) == source
+
+
+def test_an_unknown_source_is_never_locked_though_its_failures_count() -> None:
+    failures = [(cr.UNKNOWN, NOW)] * (cr.MAX_FAILURES * 3)
+    assert cr.lockout_after(failures, cr.UNKNOWN, {}, NOW) is None
+    many = [(f"198.51.100.{n // 5}", NOW) for n in range(cr.ACCOUNT_MAX_FAILURES - 5)]
+    ceiling = cr.lockout_after([*many, *failures], cr.UNKNOWN, {}, NOW)
+    assert ceiling is not None and ceiling.address is None  # it counts five towards it
+    assert not cr.ceiling_holds(cr.UNKNOWN, ())
+
+
+def test_the_ceiling_spares_the_sources_the_account_logged_in_from() -> None:
+    known = {"10.0.0.1", "2001:db8::/64"}
+    assert not cr.ceiling_holds("10.0.0.1", known)
+    assert not cr.ceiling_holds("2001:db8::/64", known)
+    assert cr.ceiling_holds("10.0.0.2", known)
+    assert cr.ceiling_holds("2001:db8:0:1::/64", known)
+    assert timedelta(days=30) == cr.KNOWN_WINDOW
+
+
 def test_an_address_waits_until_its_twentieth_last_failure_leaves_the_window() -> None:
     times = [NOW - timedelta(minutes=9, seconds=30) + timedelta(seconds=s) for s in range(19)]
     assert cr.address_retry_after(times, NOW) is None

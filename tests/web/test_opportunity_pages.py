@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from web_support import signed_in, tokens_in
 
 from db.tables import ALL_TABLES
+from entrypoints.web.routes_opportunity_lists import TREND_YEARS
 from workflows import attachments
 from workflows import opportunity_commands as oc
 
@@ -393,6 +394,20 @@ def test_the_district_view_of_a_range_of_years(world: World) -> None:
     english = viewer.get(f"/console/district?year={first}&to_year={last}").text
     assert f"{first}–{last} district view" in english and "To year" in english
     clean(english)
+
+
+def test_a_district_range_given_only_its_last_year_begins_as_a_years_trend(
+    world: World,
+) -> None:
+    """Only ``to_year``, earlier than this year: the range is the trend a single year's page
+    shows (the years before it), not a range from this year refused as "before the first
+    year", which nobody gave."""
+    viewer = signed_in(world, "viewer")
+    last = world.app.clock.now().year - 3
+    page = viewer.get(f"/console/district?to_year={last}")
+    assert page.status_code == 200, page.text
+    assert f"<h1>{last - TREND_YEARS}–{last} 年区县视图</h1>" in page.text
+    clean(page.text)
 
 
 @pytest.mark.parametrize(

@@ -616,3 +616,9 @@ def test_an_admin_sees_the_addresses_an_account_is_locked_out_from_and_unlocks_i
     assert done.status_code == 200 and "账户 operator 的登录锁定已解除" in done.text
     assert "以下地址登录已锁定" not in done.text
     assert guesser.post("/login", data=right, follow_redirects=False).status_code == 303
+    # Unlocking an account no longer locked out (a page shown before, a second admin's click)
+    # says so, not that a lockout was lifted.
+    stale = {**tokens_in(unlock.group(0)), "form_token": "another-click"}
+    done = admin.post("/console/ops/accounts/operator/unlock", data=stale)
+    assert done.status_code == 200 and "账户 operator 当前没有登录锁定，无需解除" in done.text
+    assert "登录锁定已解除" not in done.text
