@@ -399,9 +399,12 @@ CODE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
     "handling": vocabulary.HANDLING,
     "consequence": vocabulary.CONSEQUENCES,
 }
-#: Facts never shown on the timeline (hashes, versions, the trace itself).
+#: Facts never shown on the timeline (hashes, versions, the trace itself, the database ids
+#: of the deadlines a step cancelled: the audit keeps them, a person reads the dates the
+#: step names, a cure's period by its last day).
 HIDDEN_FACTS = frozenset(
     {
+        "cancelled_deadlines",
         "trace",
         "trace_sha256",
         "rulebook_version",

@@ -301,3 +301,37 @@ def test_a_violation_without_its_periods_last_day_is_not_cured(
         cure(service, t, v)
     assert "没有改正期限" in refused.value.message
     assert db.row("violations", v)["status"] == "open"
+
+
+def test_the_cures_timeline_entry_names_no_database_ids(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """The audit keeps the cancelled deadline's id; the timeline shows the period's last day
+    in words, never "撤销的期限：397"."""
+    from workflows.queries_console import explain
+
+    t = resident(db)
+    v = report(service, t)
+    cure(service, t, v, note="收据 01")
+    (event,) = [
+        e for e in db.rows("audit_events", tenancy_id=t) if e["trigger"] == "cure_violation"
+    ]
+    (deadline,) = db.rows("deadlines", tenancy_id=t)
+    assert event["data"]["cancelled_deadlines"] == [deadline["id"]]
+    shown = explain(
+        {
+            "seq": event["seq"],
+            "at": event["occurred_at"].isoformat(),
+            "actor": event["actor"],
+            "trigger": event["trigger"],
+            "from": event["from_state"],
+            "to": event["to_state"],
+            "reason": event["reason"] or "",
+            "data": event["data"],
+        }
+    )
+    facts = {f["key"]: (f["label"][0], f["value"]) for f in shown["facts"]}
+    assert "cancelled_deadlines" not in facts
+    assert facts["cure_due_on"] == ("改正期限", DUE.isoformat())
+    assert facts["cured_on"] == ("纠正日期", TODAY.isoformat())
+    assert all(f["value"] != [deadline["id"]] for f in shown["facts"])

@@ -459,6 +459,7 @@ def test_a_violation_is_recorded_cured_from_the_tenancy_pages_list_without_javas
     assert "已纠正" in page and "收据 01" in page
     assert "登记违规已纠正" in page and "纠正日期：" in page and "纠正情况：收据 01" in page
     assert "cure_note" not in page and "None" not in page
+    assert "撤销的期限" not in page and "cancelled_deadlines" not in page  # no deadline ids
     assert f"cure_violation?violation={vid}" not in page
     assert f"cure_violation?violation={other_id}" in page
     # the world's own violation (subletting, open beside an exit case on it) takes no cure
