@@ -119,7 +119,6 @@ _UNCURED_OF_CODE = (
         _V.c.tenancy_id == bindparam("tenancy_id"),
         _V.c.code == bindparam("code"),
         _V.c.status != "cured",
-        _V.c.cure_due_on.is_not(None),
     )
     .order_by(_V.c.id)
 )
@@ -173,8 +172,9 @@ def open_cure(conn: Connection, tenancy_id: int, code: str | None = None) -> lis
 
 
 def uncured(conn: Connection, tenancy_id: int, code: str) -> list[ViolationRow]:
-    """Violations of ``code`` with a cure period that were not cured (open, or escalated when
-    their period ran out), oldest first: the record an exit notice on ``code`` rests on."""
+    """Violations of ``code`` that were not cured (open, or escalated by an exit notice),
+    oldest first, with a cure period or without one: the record an exit notice on ``code``
+    rests on (those with a period), and what serving it escalates (those still open)."""
     rows = conn.execute(_UNCURED_OF_CODE, {"tenancy_id": tenancy_id, "code": code})
     return [ViolationRow(*r) for r in rows]
 

@@ -597,7 +597,7 @@ class FakeCases(_Repository):
                 select(self.uow.rows, "violations", tenancy_id=tenancy_id, code=code),
                 key=lambda v: v["id"],
             )
-            if v["cure_due_on"] is not None and v["status"] != "cured"
+            if v["status"] != "cured"
         ]
 
     def pending_of_subject(self, tenancy_id: int, kind: str, subject_id: int) -> list[int]:

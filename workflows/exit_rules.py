@@ -123,16 +123,18 @@ def serve_exit_notice(
     rulebook ``rb``), the case with its 陈述申辩 window, residency deadlines cancelled.
 
     The grounds must be borne out by the records (:func:`check_grounds`; ``violations``: the
-    violations of these grounds with a cure period, not cured). One still in its cure period
-    refuses the notice unless the firm waived it in writing (``waivers``); served, such a
-    violation is escalated."""
+    violations of these grounds not cured, with a cure period or without). One still in its
+    cure period refuses the notice unless the firm waived it in writing (``waivers``). Served,
+    every violation of these grounds still open is escalated (in its period, its period over,
+    or with none): the notice rests on them, and none of them can be cured beside it."""
     actor, reason = acting(who)
     grounds, facts = str(fields["grounds"]), str(fields["facts"])
     proof = str(fields["proof_of_service"])
     check_service(facts, proof)
     trig = rbook.exit_trigger(rb, grounds)  # unknown grounds are refused before anything changes
-    check_grounds(e, rb, calendar, trig, violations)
-    open_cures = windows.curing([v for v in violations if v.status == "open"], e.today)
+    check_grounds(e, rb, calendar, trig, [v for v in violations if v.cure_due_on is not None])
+    still_open = [v for v in violations if v.status == "open"]
+    open_cures = windows.curing(still_open, e.today)
     cure_waivers = [
         windows.check_ended(
             e.tenancy.id, "serve_exit_notice", "cure", v.id, v.cure_due_on, e.today, waivers
@@ -148,7 +150,7 @@ def serve_exit_notice(
     admitted, e.event_rulebook = e.event_rulebook, rb.version
     step = e.transition("serve_exit_notice", actor=actor, reason=reason, data=data)
     e.event_rulebook = admitted
-    for violation in open_cures:
+    for violation in still_open:
         e.update("violations", violation.id, status="escalated")
     reviews.open_forced_case(e, rb, calendar, grounds=grounds, facts=facts, proof_of_service=proof)
     return step

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
 
+from db.effects import TenancyRow
 from db.tables import (
     Deadline,
     ExitCase,
@@ -36,13 +37,14 @@ from workflows import console_actions, queries, rules, vocabulary, windows
 from workflows.core import Work
 from workflows.paging import Paging, Reach, Wanted, sort_columns
 from workflows.queries_http import OWNER_SORTS, with_firm_and_space
-from workflows.residency_rules import VIOLATION_STATUS_WORDS
+from workflows.residency_rules import VIOLATION_STATUS_WORDS, cure_refusal
 from workflows.trace_words import trace_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NO_OPEN_VIOLATION = (
-    "没有未纠正的违规（已纠正或已据此送达退出告知书的不能再登记纠正） / no violation is open "
-    "(one cured, or escalated by an exit notice, cannot be cured)"
+    "没有可登记纠正的违规（只有设改正期限、未纠正且未据此送达退出告知书的违规可以登记纠正） / "
+    "no violation can be recorded cured (only one whose grounds take a cure period, not cured "
+    "and not backing an exit notice)"
 )
 #: How far ahead the dashboard's deadlines look, and how many it lists.
 AHEAD_DAYS = 30
@@ -397,9 +399,12 @@ CODE_WORDS: dict[str, dict[str, tuple[str, str]]] = {
     "handling": vocabulary.HANDLING,
     "consequence": vocabulary.CONSEQUENCES,
 }
-#: Facts never shown on the timeline (hashes, versions, the trace itself).
+#: Facts never shown on the timeline (hashes, versions, the trace itself, the database ids
+#: of the deadlines a step cancelled: the audit keeps them, a person reads the dates the
+#: step names, a cure's period by its last day).
 HIDDEN_FACTS = frozenset(
     {
+        "cancelled_deadlines",
         "trace",
         "trace_sha256",
         "rulebook_version",
@@ -492,36 +497,56 @@ def tenancy_page(w: Work, *, tenancy_id: int) -> dict[str, Any]:
     out["documents"] = _documents(w, t, events)
     row = w.uow.tenancies.get(tenancy_id, lock=False)
     assert row is not None
-    out["violations"] = _violations(w, tenancy_id, words)
-    any_open = any(v["status"] == "open" for v in out["violations"])
+    out["violations"] = _violations(w, row, words)
+    any_curable = any(v["curable"] for v in out["violations"])
     out["actions"] = [
         {"trigger": a.trigger, "zh": a.zh, "en": a.en, "irreversible": a.irreversible}
         for a in console_actions.allowed(t.state)
         # a waiver only while a window the firm could waive is open
         if a.trigger != windows.WAIVE or windows.open_windows(w, row)
-        # a cure only while a violation is open
-        if a.trigger != console_actions.CURE or any_open
+        # a cure only while a violation can be cured
+        if a.trigger != console_actions.CURE or any_curable
     ]
     out["may_cure"] = any(a["trigger"] == console_actions.CURE for a in out["actions"])
     return out
 
 
+def _curable(w: Work, tenancy: TenancyRow, rb: Rulebook) -> set[int]:
+    """The ids of the tenancy's violations a cure may be recorded for: those the command's
+    own rule (:func:`workflows.residency_rules.cure_refusal`) does not refuse, asked of the
+    rows and the open exit case the command reads."""
+    case = w.uow.cases.open_exit_case(tenancy.id)
+    found = set()
+    for v in queries.violations_of(w, tenancy_id=tenancy.id):
+        row = w.uow.cases.violation(v["id"])
+        if row is not None and cure_refusal(row, rb, case) is None:
+            found.add(row.id)
+    return found
+
+
 def _violations(
-    w: Work, tenancy_id: int, words: dict[str, dict[str, tuple[str, str]]]
+    w: Work, tenancy: TenancyRow, words: dict[str, dict[str, tuple[str, str]]]
 ) -> list[dict[str, Any]]:
-    """The tenancy's violations, each with its grounds and status in words."""
-    out = queries.violations_of(w, tenancy_id=tenancy_id)
+    """The tenancy's violations, each with its grounds and status in words and whether a
+    cure may be recorded for it."""
+    out = queries.violations_of(w, tenancy_id=tenancy.id)
+    curable = _curable(w, tenancy, rules.for_tenancy(w, tenancy)) if out else set()
     for v in out:
         v["label"] = words.get("code", {}).get(v["code"], (v["code"], v["code"]))
         v["status_words"] = VIOLATION_STATUS_WORDS.get(v["status"], (v["status"], v["status"]))
+        v["curable"] = v["id"] in curable
     return out
 
 
-def _open_violations(w: Work, tenancy_id: int, rb: Rulebook) -> tuple[tuple[str, str, str], ...]:
-    """The choices of a cure's form: the tenancy's open violations, by id, in words."""
+def _curable_violations(
+    w: Work, tenancy: TenancyRow, rb: Rulebook
+) -> tuple[tuple[str, str, str], ...]:
+    """The choices of a cure's form: the tenancy's violations a cure may be recorded for
+    (:func:`_curable`), by id, in words."""
     choices = []
-    for v in queries.violations_of(w, tenancy_id=tenancy_id):
-        if v["status"] != "open":
+    curable = _curable(w, tenancy, rb)
+    for v in queries.violations_of(w, tenancy_id=tenancy.id):
+        if v["id"] not in curable:
             continue
         trig = rb.triggers.get(v["code"])
         zh, en = (trig.label_zh, trig.label_en) if trig else (v["code"], v["code"])
@@ -653,8 +678,8 @@ def action_page(w: Work, *, tenancy_id: int, trigger: str) -> dict[str, Any]:
     rb = rules.for_tenancy(w, row)
     described = console_actions.described(action, t.state, rb)
     if trigger == console_actions.CURE:
-        # Only the violations still open are choices; with none there is nothing to cure.
-        choices = _open_violations(w, tenancy_id, rb)
+        # Only the violations a cure may be recorded for are choices; with none, none.
+        choices = _curable_violations(w, row, rb)
         if not choices:
             raise GuardFailed(tenancy_id, trigger, NO_OPEN_VIOLATION)
         described["fields"] = tuple(

@@ -238,7 +238,8 @@ def report_violation(w: Work, cmd: ReportViolation) -> dict[str, Any]:
 
 
 #: Where a violation may be cured: in residency, and while an exit notice on other grounds
-#: awaits its ruling (an objection upheld returns the firm to residency).
+#: awaits its ruling (an objection upheld returns the firm to residency); a notice on the
+#: violation's own grounds refuses it (residency_rules.cure_refusal).
 CURE_STATES = (*RESIDENT_STATES, EXIT_NOTICE)
 
 
@@ -258,6 +259,7 @@ def cure_violation(w: Work, cmd: CureViolation) -> dict[str, Any]:
         rules.for_tenancy(w, tenancy),
         lambda: w.calendar,
         violation_id=cmd.violation,
+        case=w.uow.cases.open_exit_case(tenancy.id),
         cured_on=cmd.cured_on,
         note=cmd.note,
         deadlines=deadlines,

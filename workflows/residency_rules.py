@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Unpack
 
-from db.cases import EventRow, RectificationRow, ViolationRow
+from db.cases import EventRow, ExitCaseRow, RectificationRow, ViolationRow
 from db.effects import Effects, StepResult
 from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
@@ -257,6 +257,55 @@ VIOLATION_STATUS_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _named(violation: ViolationRow, trig: rbook.ForcedExitTrigger | None) -> tuple[str, str]:
+    """A violation as the refusals name it: number, code and grounds in words (zh, en)."""
+    zh_label = f"（{trig.label_zh}）" if trig is not None else ""
+    en_label = f" ({trig.label_en})" if trig is not None else ""
+    return (
+        f"违规 #{violation.id} {violation.code}{zh_label}",
+        f"violation #{violation.id} {violation.code}{en_label}",
+    )
+
+
+def cure_refusal(
+    violation: ViolationRow, rb: rbook.Rulebook, case: ExitCaseRow | None
+) -> str | None:
+    """Why ``violation`` cannot be recorded cured on any day (Chinese first, then English),
+    or None when it can on a day within its period: the rule :func:`cure_violation` applies
+    and the console asks before it offers a cure.
+
+    Only an ``open`` violation whose grounds take a cure period under the rulebook (cure
+    notice, payment demand, dormancy, delisting: the trigger's ``period``) and that has its
+    period's last day is cured. Immediate grounds (fraud, illegal conduct, subletting, …)
+    and grounds for the lease's end have none: nothing the firm does takes them away. Nor is
+    a violation cured while the tenancy's open exit case (``case``) was served on its grounds:
+    the notice rests on it, and the 陈述申辩 is where the firm answers it."""
+    trig = rb.triggers.get(violation.code)
+    what_zh, what_en = _named(violation, trig)
+    if violation.status != "open":
+        zh, en = VIOLATION_STATUS_WORDS.get(violation.status, (violation.status,) * 2)
+        why_zh, why_en = (
+            ("无需再次登记", "it is cured already")
+            if violation.status == "cured"
+            else ("不能再登记纠正", "it can no longer be cured")
+        )
+        return f"{what_zh}状态为「{zh}」，{why_zh} / {what_en} is {en}: {why_en}"
+    if trig is None or trig.period is None or violation.cure_due_on is None:
+        return (
+            f"{what_zh}依退出规则没有改正期限（立即退出或租期届满时处理的事由），"
+            f"不适用纠正 / under the rulebook the grounds of {what_en} take no cure period "
+            "(an immediate exit, or one at the lease's end): they cannot be cured"
+        )
+    if case is not None and case.grounds == violation.code:
+        return (
+            f"退出案件 #{case.id} 已以 {what_zh} 的事由送达退出告知书，不能再登记纠正；"
+            f"企业可在陈述申辩期内提出申辩 / exit case #{case.id} was served on the grounds "
+            f"of {what_en}: it can no longer be recorded cured; the firm answers in its "
+            "statement and defence"
+        )
+    return None
+
+
 def cure_violation(
     e: Effects,
     violation: ViolationRow | None,
@@ -264,6 +313,7 @@ def cure_violation(
     calendar: Calendar,
     *,
     violation_id: int,
+    case: ExitCaseRow | None,
     cured_on: date,
     note: str | None,
     deadlines: Sequence[int],
@@ -273,29 +323,19 @@ def cure_violation(
     the day and the ``note``, the pending ``deadlines`` its period wrote cancelled (so the
     sweep never escalates it), an audit event and the firm's notice.
 
-    Only an ``open`` violation of this tenancy is cured: one of another tenancy (or none) is
-    not found; an escalated one (an exit notice was served on it) or one cured already is
-    refused. The day may be neither after today nor before the violation was reported."""
+    One of another tenancy (or none) is not found; one :func:`cure_refusal` refuses (not
+    open, no cure period, the grounds of the open exit ``case``) is refused. The day lies
+    within the period: not before the violation was reported, not after the period's last
+    day (cured later, the firm did not cure in time) and not after today."""
     actor, reason = acting(who)
     if violation is None or violation.tenancy_id != e.tenancy.id:
         raise NotFound("violation", violation_id)
-    trig = rb.triggers.get(violation.code)
-    zh_label = f"（{trig.label_zh}）" if trig is not None else ""
-    en_label = f" ({trig.label_en})" if trig is not None else ""
-    what_zh = f"违规 #{violation.id} {violation.code}{zh_label}"
-    what_en = f"violation #{violation.id} {violation.code}{en_label}"
-    if violation.status != "open":
-        zh, en = VIOLATION_STATUS_WORDS.get(violation.status, (violation.status,) * 2)
-        why_zh, why_en = (
-            ("无需再次登记", "it is cured already")
-            if violation.status == "cured"
-            else ("不能再登记纠正", "it can no longer be cured")
-        )
-        raise GuardFailed(
-            e.tenancy.id,
-            "cure_violation",
-            f"{what_zh}状态为「{zh}」，{why_zh} / {what_en} is {en}: {why_en}",
-        )
+    refused = cure_refusal(violation, rb, case)
+    if refused is not None:
+        raise GuardFailed(e.tenancy.id, "cure_violation", refused)
+    trig = rb.triggers[violation.code]  # cure_refusal: a trigger with a period
+    due = violation.cure_due_on
+    assert due is not None  # cure_refusal: a violation with a period
     reported_on = _calendar(calendar).local_date(violation.reported_at)
     if cured_on > e.today:
         raise InvalidInput(
@@ -309,6 +349,15 @@ def cure_violation(
             "cured_on",
             f"纠正日期不能早于违规登记日（{reported_on.isoformat()}） / the cure date may not "
             f"be before the violation was reported ({reported_on.isoformat()})",
+            cured_on.isoformat(),
+        )
+    if cured_on > due:
+        raise InvalidInput(
+            "cured_on",
+            f"纠正日期（{cured_on.isoformat()}）晚于改正期限的最后一日（{due.isoformat()}）："
+            f"期限已届满，企业未在期限内纠正 / the cure date ({cured_on.isoformat()}) is after "
+            f"the period's last day ({due.isoformat()}): the period has ended and the firm "
+            "did not cure in time",
             cured_on.isoformat(),
         )
     note = (note or "").strip() or None
@@ -331,8 +380,8 @@ def cure_violation(
         context={
             "violation": violation.id,
             "code": violation.code,
-            "label_zh": trig.label_zh if trig is not None else violation.code,
-            "label_en": trig.label_en if trig is not None else violation.code,
+            "label_zh": trig.label_zh,
+            "label_en": trig.label_en,
             "facts": violation.facts,
             "cured_on": cured_on,
             "note": note or "",

@@ -257,7 +257,9 @@ def violation_cure_cmd(
     as_json: Json = False,
 ) -> None:
     """登记违规已纠正 / record that the firm cured a violation (its deadline is cancelled;
-    it no longer backs an exit notice)."""
+    it no longer backs an exit notice).
+    仅限设改正期限、未据此送达退出告知书的违规，纠正日期在期限内 / only one with a cure
+    period, on a day within it, not one an exit notice was served on."""
     from entrypoints.cli.common import parse_date
     from workflows import queries
 

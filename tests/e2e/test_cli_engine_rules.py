@@ -307,3 +307,30 @@ def test_a_cured_violation_no_longer_backs_an_exit_notice_and_the_tick_leaves_it
     served = [e for e in cli.json("timeline", str(t)) if e["trigger"] == "serve_exit_notice"]
     assert [e["data"]["grounds"] for e in served] == ["change_of_use"], served
     assert "审计链完整" in cli.ok("audit", "verify")
+
+
+def test_a_violation_is_cured_only_within_its_period_and_never_beside_its_exit_notice(
+    cli: Cli, space: str
+) -> None:
+    """With the clock past the payment demand's last day, `violation cure ID --on` a later
+    day is refused (the firm did not pay in time); the exit notice then served on arrears
+    escalates the violation, and a cure of it is refused; a violation of immediate grounds
+    (fraud) takes no cure at all. Every refusal in words, Chinese first, no traceback."""
+    t = resident(cli, random.Random(37))
+    cli.at("2024-06-03T10:00+08:00")
+    v = cli.json("violation", str(t), "--code", "arrears", "--facts", "欠缴2024年二季度租金")
+    due = v["cure_due_on"]
+    fraud = cli.json("violation", str(t), "--code", "fraud", "--facts", "虚报申报材料")
+    assert fraud["cure_due_on"] is None
+    err = cli.refused(4, "violation", "cure", str(fraud["violation"]), "--on", "2024-06-03")
+    assert "依退出规则没有改正期限" in err and "Traceback" not in err, err
+
+    cli.at("2024-06-25T10:00+08:00")
+    err = cli.refused(2, "violation", "cure", str(v["violation"]), "--on", "2024-06-24")
+    assert f"晚于改正期限的最后一日（{due}）" in err and "企业未在期限内纠正" in err, err
+    assert "Traceback" not in err and "None" not in err, err
+    cli.ok("exit", "notice", str(t), "--grounds", "arrears", "--facts", "欠租", "--proof", "EMS")
+    err = cli.refused(4, "violation", "cure", str(v["violation"]), "--on", due)
+    assert "已据此送达退出告知书" in err, err
+    assert "撤销的期限" not in cli.ok("timeline", str(t))
+    assert "审计链完整" in cli.ok("audit", "verify")

@@ -303,6 +303,11 @@ def test_a_violation_is_cured_over_the_api_by_the_operator_of_its_space(world: W
     assert (cured.json()["status"], cured.json()["cured_on"]) == ("cured", today.isoformat())
     again = act(operator, "cure_violation", body)
     assert again.status_code == 409 and f"违规 #{v}" in again.json()["detail"], again.text
+    # grounds with no cure period (immediate) take no cure: 409, in words
+    fraud = act(operator, "report_violation", {"code": "fraud", "facts": "虚报材料"})
+    assert fraud.status_code == 200 and fraud.json()["cure_due_on"] is None, fraud.text
+    uncurable = act(operator, "cure_violation", {**body, "violation": fraud.json()["violation"]})
+    assert uncurable.status_code == 409 and "没有改正期限" in uncurable.json()["detail"]
 
     rows = operator.get("/api/violations", params={"tenancy": t}).json()["items"]
     [row] = [r for r in rows if r["id"] == v]

@@ -557,3 +557,96 @@ def test_a_cured_violation_backs_no_exit_notice_and_the_sweep_leaves_it(
         statuses = s.exec(select(Violation.status).order_by(col(Violation.id))).all()
     assert list(statuses) == ["cured", "escalated"]
     assert chains_verify(engine)
+
+
+def test_a_violation_past_its_period_is_not_cured_and_the_exit_notice_served_escalates_it(
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
+    """The demand's 15 days ran out unpaid and the sweep has not run yet: a cure dated after
+    the last day is refused (the firm did not pay in time; no operator waives the exit by
+    recording it). The exit notice served by hand then escalates the violation it rests on,
+    a cure of it is refused beside the open exit case, and the sweep leaves it."""
+    from lifecycle.errors import GuardFailed, InvalidInput
+
+    clock.set(START)
+    tid = resident(
+        service,
+        clock,
+        "MC3",
+        name="蓉医生物",
+        uscc=USCC[5],
+        unit="C-1",
+        term_start=date(2024, 7, 1),
+        term_end=date(2027, 6, 30),
+    )
+    v = service.handle(c.ReportViolation(tenancy_id=tid, code="arrears", facts="欠缴二季度租金"))
+    [demand] = deadlines(engine, tid, "cure_end")
+    late = demand.due_on + timedelta(days=1)  # paid a day after the last day
+    clock.set(day_after(late))
+
+    def cure(on: date) -> Any:
+        return service.handle(
+            c.CureViolation(tenancy_id=tid, violation=v["violation"], cured_on=on, note="收据")
+        )
+
+    with pytest.raises(InvalidInput) as refused:
+        cure(late)
+    assert refused.value.field == "cured_on"
+    assert f"晚于改正期限的最后一日（{demand.due_on.isoformat()}）" in refused.value.rule
+    with Session(engine) as s:
+        row = s.get(Violation, v["violation"])
+        assert row is not None and (row.status, row.cured_on) == ("open", None)
+    assert [d.status for d in deadlines(engine, tid, "cure_end")] == ["pending"]
+
+    notice = c.ServeExitNotice(
+        tenancy_id=tid, grounds="arrears", facts="欠租", proof_of_service="EMS 1234"
+    )
+    service.handle(notice)
+    assert state(engine, tid) == "exit_notice"
+    with Session(engine) as s:
+        row = s.get(Violation, v["violation"])
+        assert row is not None and row.status == "escalated"
+    with pytest.raises(GuardFailed) as guarded:
+        cure(demand.due_on)
+    assert "已据此送达退出告知书" in str(guarded.value)
+    assert sweep_deadlines(service).by_kind == {}
+    with Session(engine) as s:
+        cases = s.exec(select(ExitCase).where(col(ExitCase.tenancy_id) == tid)).all()
+    assert [(x.grounds, x.status) for x in cases] == [("arrears", "open")]
+    assert chains_verify(engine)
+
+
+def test_a_violation_of_immediate_grounds_is_not_cured_and_backs_its_exit_notice(
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
+    """Subletting has no cure period: recording it cured is refused (the firm would be told
+    it no longer backs an exit), and the notice served on it escalates it."""
+    from lifecycle.errors import GuardFailed
+
+    clock.set(START)
+    tid = resident(
+        service,
+        clock,
+        "MC3",
+        name="蓉医生物",
+        uscc=USCC[5],
+        unit="C-1",
+        term_start=date(2024, 7, 1),
+        term_end=date(2027, 6, 30),
+    )
+    today = CAL.local_date(clock.now())
+    v = service.handle(c.ReportViolation(tenancy_id=tid, code="sublet", facts="擅自转租 C-1"))
+    assert v["cure_due_on"] is None
+    with pytest.raises(GuardFailed) as refused:
+        service.handle(c.CureViolation(tenancy_id=tid, violation=v["violation"], cured_on=today))
+    assert "没有改正期限" in str(refused.value)
+    service.handle(
+        c.ServeExitNotice(
+            tenancy_id=tid, grounds="sublet", facts="擅自转租", proof_of_service="EMS 1234"
+        )
+    )
+    with Session(engine) as s:
+        row = s.get(Violation, v["violation"])
+        assert row is not None and (row.status, row.cured_on) == ("escalated", None)
+    assert [m.message for m in outbox(engine, tid)].count("violation_cured") == 0
+    assert chains_verify(engine)

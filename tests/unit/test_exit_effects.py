@@ -183,10 +183,22 @@ def test_no_notice_on_a_violation_still_in_its_cure_period_unless_waived_in_writ
     assert e.updates == [("violations", 31, {"status": "escalated"})]
 
 
-def test_a_violation_whose_cure_period_ended_is_not_escalated_by_the_notice() -> None:
+def test_a_violation_whose_cure_period_ended_is_escalated_by_the_notice_without_a_waiver() -> None:
+    """The notice rests on it: left open, it could be recorded cured beside the exit case.
+    One escalated already (by the sweep, or an earlier notice) is not written again."""
     e = effects()
-    serve(e, violations=[curing_violation(cure_due_on=date(2025, 1, 1))])
-    assert "waivers" not in plain(e.events[0]["data"]) and e.updates == []
+    ended = curing_violation(cure_due_on=date(2025, 1, 1))
+    earlier = curing_violation(id=30, cure_due_on=date(2024, 12, 1), status="escalated")
+    serve(e, violations=[earlier, ended])
+    assert "waivers" not in plain(e.events[0]["data"])
+    assert e.updates == [("violations", 31, {"status": "escalated"})]
+
+
+def test_an_open_violation_of_immediate_grounds_is_escalated_by_the_notice() -> None:
+    e = effects()
+    fraud = curing_violation(code="fraud", cure_due_on=None)
+    serve(e, fields={"grounds": "fraud"}, violations=[fraud])
+    assert e.updates == [("violations", 31, {"status": "escalated"})]
 
 
 def test_a_notice_the_review_raises_by_itself_is_never_served_by_hand() -> None:

@@ -172,3 +172,166 @@ def test_the_codes_the_engine_raises_are_not_recorded_by_hand(
     assert "系统依据考核/整改结果自动认定" in refused.value.rule
     assert "raised by the engine from reviews and rectifications" in refused.value.rule
     assert db.rows("violations") == [] and chained(db, t) == []
+
+
+# ---- the rule: only a violation with a cure period, within it, not one an exit notice rests on
+DUE = date(2025, 1, 17)  # the payment demand's last day for arrears reported on TODAY
+
+
+def test_a_cure_after_the_periods_last_day_is_refused_even_before_the_sweep_escalates(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """The firm paid on the 20th, three days after its 15 days to pay: it did not cure in
+    time, and the operator cannot waive the exit by recording it cured (the sweep has not
+    handled the deadline yet: the violation is still open)."""
+    t = resident(db)
+    v = report(service, t)
+    later = on(service, date(2025, 1, 21))
+    with pytest.raises(InvalidInput) as refused:
+        cure(later, t, v, cured_on=date(2025, 1, 20))
+    rule = refused.value.rule
+    assert refused.value.field == "cured_on"
+    assert "纠正日期（2025-01-20）晚于改正期限的最后一日（2025-01-17）" in rule
+    assert "期限已届满，企业未在期限内纠正" in rule
+    assert "the period has ended and the firm did not cure in time" in rule
+    assert rule.index("纠正日期") < rule.index("the cure date")  # Chinese first
+    assert db.row("violations", v)["status"] == "open"
+    assert pending(db, t) == [("cure_end", DUE)]
+    assert chained(db, t) == ["report_violation"]
+
+
+def test_a_cure_on_the_periods_last_day_is_recorded_even_after_it(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """Paid on the last day, recorded a few days later: cured in time."""
+    t = resident(db)
+    v = report(service, t)
+    done = cure(on(service, date(2025, 1, 21)), t, v, cured_on=DUE, note="收据 0117")
+    assert done["status"] == "cured" and db.row("violations", v)["cured_on"] == DUE
+    assert pending(db, t) == []
+
+
+def test_serving_an_exit_notice_escalates_an_open_violation_whose_period_ended(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """Served by hand after the period (before the sweep did it), the notice escalates the
+    violation it rests on, and a cure of it is refused beside the open exit case."""
+    t = resident(db)
+    v = report(service, t)
+    later = on(service, date(2025, 1, 20))
+    serve(later, t, grounds="arrears")
+    assert db.row("violations", v)["status"] == "escalated"
+    (case,) = db.rows("exit_cases", tenancy_id=t)
+    with pytest.raises(GuardFailed) as refused:
+        cure(later, t, v, cured_on=date(2025, 1, 10))
+    assert "已据此送达退出告知书" in refused.value.message
+    assert db.row("violations", v)["status"] == "escalated"
+    assert chained(db, t) == ["report_violation", "serve_exit_notice"]
+    assert case["grounds"] == "arrears"
+
+
+def test_serving_an_exit_notice_escalates_open_violations_of_grounds_without_a_period(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = resident(db)
+    fraud, arrears = report(service, t, code="fraud"), report(service, t)
+    serve(service, t, grounds="fraud")
+    assert db.row("violations", fraud)["status"] == "escalated"
+    assert db.row("violations", arrears)["status"] == "open"  # other grounds: untouched
+
+
+def test_a_violation_an_open_exit_case_was_served_on_is_not_cured_and_the_case_named(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """A violation left open beside an exit notice on its grounds (served before serving
+    escalated every open one): the cure is refused, naming the exit case."""
+    t = resident(db)
+    v = report(service, t)
+    later = on(service, date(2025, 1, 20))
+    serve(later, t, grounds="arrears")
+    db.tables["violations"][v]["status"] = "open"  # as served before the fix
+    (case,) = db.rows("exit_cases", tenancy_id=t)
+    with pytest.raises(GuardFailed) as refused:
+        cure(later, t, v, cured_on=date(2025, 1, 10))
+    message = refused.value.message
+    assert f"退出案件 #{case['id']} 已以 违规 #{v} arrears（拖欠租金或费用） 的事由送达" in message
+    assert f"exit case #{case['id']} was served on the grounds of violation #{v}" in message
+    assert db.row("violations", v)["status"] == "open"
+    assert chained(db, t) == ["report_violation", "serve_exit_notice"]
+
+
+def test_a_violation_is_cured_beside_an_exit_notice_on_other_grounds(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    t = resident(db)
+    arrears = report(service, t)
+    serve(service, t, grounds="fraud")
+    assert db.row("tenancies", t)["state"] == EXIT_NOTICE
+    assert cure(service, t, arrears)["status"] == "cured"
+
+
+@pytest.mark.parametrize("code", ["fraud", "sublet", "major_accident", "industry_misfit"])
+def test_a_violation_of_grounds_without_a_cure_period_is_not_cured(
+    db: FakeDatabase, service: FakeService, code: str
+) -> None:
+    """Immediate grounds and grounds for the lease's end take no cure: recording one cured
+    would tell the firm it no longer backs an exit while a notice on it is still served."""
+    t = resident(db)
+    v = report(service, t, code=code)
+    assert db.row("violations", v)["cure_due_on"] is None
+    with pytest.raises(GuardFailed) as refused:
+        cure(service, t, v)
+    message = refused.value.message
+    assert f"违规 #{v} {code}" in message and "依退出规则没有改正期限" in message
+    assert "take no cure period" in message
+    assert message.index("没有改正期限") < message.index("take no cure period")
+    assert db.row("violations", v)["status"] == "open"
+    assert chained(db, t) == ["report_violation"]
+    assert "violation_cured" not in [message for message, _ in notices(db, t)]
+
+
+def test_a_violation_without_its_periods_last_day_is_not_cured(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """A violation of timed grounds recorded without its last day (a rulebook that had no
+    period for them then) has no period to cure within."""
+    t = resident(db)
+    v = ran_out(db, t, cure_due_on=None, reported_at=NOW)
+    with pytest.raises(GuardFailed) as refused:
+        cure(service, t, v)
+    assert "没有改正期限" in refused.value.message
+    assert db.row("violations", v)["status"] == "open"
+
+
+def test_the_cures_timeline_entry_names_no_database_ids(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """The audit keeps the cancelled deadline's id; the timeline shows the period's last day
+    in words, never "撤销的期限：397"."""
+    from workflows.queries_console import explain
+
+    t = resident(db)
+    v = report(service, t)
+    cure(service, t, v, note="收据 01")
+    (event,) = [
+        e for e in db.rows("audit_events", tenancy_id=t) if e["trigger"] == "cure_violation"
+    ]
+    (deadline,) = db.rows("deadlines", tenancy_id=t)
+    assert event["data"]["cancelled_deadlines"] == [deadline["id"]]
+    shown = explain(
+        {
+            "seq": event["seq"],
+            "at": event["occurred_at"].isoformat(),
+            "actor": event["actor"],
+            "trigger": event["trigger"],
+            "from": event["from_state"],
+            "to": event["to_state"],
+            "reason": event["reason"] or "",
+            "data": event["data"],
+        }
+    )
+    facts = {f["key"]: (f["label"][0], f["value"]) for f in shown["facts"]}
+    assert "cancelled_deadlines" not in facts
+    assert facts["cure_due_on"] == ("改正期限", DUE.isoformat())
+    assert facts["cured_on"] == ("纠正日期", TODAY.isoformat())
+    assert all(f["value"] != [deadline["id"]] for f in shown["facts"])

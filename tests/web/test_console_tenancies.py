@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from api_support import World
@@ -437,6 +437,8 @@ def test_a_violation_is_recorded_cured_from_the_tenancy_pages_list_without_javas
     operator = signed_in(world, "operator")
     v = world.do(c.ReportViolation(tenancy_id=tid, code="arrears", facts="欠缴租金（测试）"))
     vid = v["violation"]
+    other = world.do(c.ReportViolation(tenancy_id=tid, code="change_of_use", facts="改作宿舍"))
+    other_id = other["violation"]
     page = operator.get(f"/console/tenancies/{tid}").text
     assert "违规记录" in page and "拖欠租金或费用" in page and "未纠正" in page
     url = f"/console/tenancies/{tid}/actions/cure_violation"
@@ -457,18 +459,19 @@ def test_a_violation_is_recorded_cured_from_the_tenancy_pages_list_without_javas
     assert "已纠正" in page and "收据 01" in page
     assert "登记违规已纠正" in page and "纠正日期：" in page and "纠正情况：收据 01" in page
     assert "cure_note" not in page and "None" not in page
+    assert "撤销的期限" not in page and "cancelled_deadlines" not in page  # no deadline ids
     assert f"cure_violation?violation={vid}" not in page
-    assert f"cure_violation?violation={world.own_violation}" in page
+    assert f"cure_violation?violation={other_id}" in page
+    # the world's own violation (subletting, open beside an exit case on it) takes no cure
+    assert f"cure_violation?violation={world.own_violation}" not in page
     assert ("violation_cured", "firm") in _outbox(world, tid)
-    # With none left open, the cure is offered no more.
+    # With none left that can be cured, the cure is offered no more.
     world.do(
-        c.CureViolation(
-            tenancy_id=tid, violation=world.own_violation, cured_on=date.fromisoformat(today)
-        )
+        c.CureViolation(tenancy_id=tid, violation=other_id, cured_on=date.fromisoformat(today))
     )
     assert "/actions/cure_violation" not in operator.get(f"/console/tenancies/{tid}").text
     none_open = operator.get(url)
-    assert none_open.status_code == 409 and "没有未纠正的违规" in none_open.text
+    assert none_open.status_code == 409 and "没有可登记纠正的违规" in none_open.text
     with world.app.engine.connect() as conn:
         pending = conn.execute(
             text(
@@ -478,3 +481,50 @@ def test_a_violation_is_recorded_cured_from_the_tenancy_pages_list_without_javas
             {"t": tid},
         ).scalar()
     assert pending == 0
+
+
+def test_the_console_offers_a_cure_only_where_the_rule_accepts_one(world: World) -> None:
+    """The button and the form's choices ask the command's own rule: a violation of
+    immediate grounds (fraud) is never offered; one of timed grounds is offered while no
+    exit notice rests on it (past its period too: a cure dated within it is accepted, one
+    dated after it refused), and no longer once a notice was served on its grounds — even
+    left open beside that notice, as notices served before escalating every such one did."""
+    from web_exit_support import clock_of, make_resident
+
+    def today_of(world: World) -> str:
+        return clock_of(world).now().date().isoformat()
+
+    tid = make_resident(world)
+    operator = signed_in(world, "operator")
+    fraud = world.do(c.ReportViolation(tenancy_id=tid, code="fraud", facts="虚报材料"))
+    arrears = world.do(c.ReportViolation(tenancy_id=tid, code="arrears", facts="欠缴租金"))
+    fid, aid = fraud["violation"], arrears["violation"]
+    url = f"/console/tenancies/{tid}/actions/cure_violation"
+    page = operator.get(f"/console/tenancies/{tid}").text
+    assert f"{url}?violation={aid}" in page and f"{url}?violation={fid}" not in page
+    form = operator.get(f"{url}?violation={fid}").text
+    assert f'<option value="{aid}"' in form and f'<option value="{fid}"' not in form
+    refused = operator.post(
+        url, data=_form(world, operator, url, tid, violation=str(fid), cured_on=today_of(world))
+    )
+    assert refused.status_code == 409 and "没有改正期限" in refused.text
+
+    clock_of(world).advance(timedelta(days=20))  # the demand's 15 days are over
+    operator = signed_in(world, "operator")  # the session did not last that long
+    page = operator.get(f"/console/tenancies/{tid}").text
+    assert f"{url}?violation={aid}" in page
+    late = _form(world, operator, url, tid, violation=str(aid), cured_on=today_of(world))
+    refused = operator.post(url, data=late, follow_redirects=False)
+    assert refused.status_code == 422 and "晚于改正期限的最后一日" in refused.text
+
+    world.do(
+        c.ServeExitNotice(
+            tenancy_id=tid, grounds="arrears", facts="欠缴租金逾期未付", proof_of_service="EMS 1"
+        )
+    )
+    page = operator.get(f"/console/tenancies/{tid}").text
+    assert "/actions/cure_violation" not in page and "已据此送达退出告知书" in page
+    with world.app.engine.begin() as conn:  # left open, as a notice served before the fix did
+        conn.execute(text("UPDATE violations SET status = 'open' WHERE id = :v"), {"v": aid})
+    assert "/actions/cure_violation" not in operator.get(f"/console/tenancies/{tid}").text
+    assert operator.get(url).status_code == 409

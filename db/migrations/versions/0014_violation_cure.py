@@ -1,7 +1,7 @@
 """a violation records its cure: the day the firm cured it and how
 
 ``violations.cured_on`` (the day the firm paid its arrears, restored the premises or was
-delisted, as the operator recorded it with ``innospace violation-cure``) and
+delisted, as the operator recorded it with ``innospace violation cure``) and
 ``violations.cure_note`` (the receipt, inspection or delisting notice it rests on). Both NULL
 for a violation not cured, and for those recorded before.
 """
