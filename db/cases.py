@@ -137,10 +137,10 @@ _D = ALL_TABLES.tables["deadlines"]
 _PENDING_OF_SUBJECT = (
     select(_D.c.id)
     .where(
+        _D.c.status == "pending",
         _D.c.tenancy_id == bindparam("tenancy_id"),
         _D.c.kind == bindparam("kind"),
         _D.c.subject_id == bindparam("subject_id"),
-        _D.c.status == "pending",
     )
     .order_by(_D.c.id)
 )

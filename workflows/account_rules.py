@@ -80,19 +80,12 @@ def disable(user: UserRow, sessions: Sequence[int], now: datetime) -> tuple[Rows
     return rows, end_sessions(rows, sessions, now)
 
 
-def enable(
-    user: UserRow,
-    lockouts: Sequence[LockoutRow],
-    counted: Sequence[int],
-    *,
-    actor: str,
-    now: datetime,
-) -> tuple[Rows, int]:
-    """The account allowed again, its lockouts lifted (:func:`unlock`). (rows, lifted)"""
-    rows, lifted = unlock(user, lockouts, counted, actor=actor, now=now)
+def enable(user: UserRow, unlocked: Rows) -> Rows:
+    """The account allowed again: ``unlocked`` (its lockouts lifted, :func:`unlock`) and,
+    if it was disabled, no longer."""
     if user.disabled_at is not None:
-        rows.update("users", user.id, disabled_at=None)
-    return rows, lifted
+        unlocked.update("users", user.id, disabled_at=None)
+    return unlocked
 
 
 def unlock(
@@ -339,10 +332,10 @@ def login_failed(
         if lockout is not None:
             rows.insert(
                 "login_lockouts",
+                locked_at=now,
                 user_id=user.id,
                 address=lockout.address,
                 failures=lockout.failures,
-                locked_at=now,
                 locked_until=lockout.until,
                 lifted_at=None,
                 lifted_by=None,

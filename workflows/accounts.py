@@ -88,8 +88,8 @@ def disable_user(w: Work, cmd: identity.DisableUser) -> None:
 def enable_user(w: Work, cmd: identity.EnableUser) -> None:
     after_commit_forget(w)
     user, lockouts, counted = _lockouts(w, cmd.username)
-    rows, lifted = account_rules.enable(user, lockouts, counted, actor=cmd.actor, now=w.now)
-    w.apply_rows(rows)
+    rows, lifted = account_rules.unlock(user, lockouts, counted, actor=cmd.actor, now=w.now)
+    w.apply_rows(account_rules.enable(user, rows))
     log.warning("account %s enabled (%d lockouts lifted) by %s", user.username, lifted, cmd.actor)
 
 

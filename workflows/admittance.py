@@ -23,6 +23,7 @@ from lifecycle.machine import Facts
 from lifecycle.table import ADMITTED, EXIT_NOTICE, INFO_REQUESTED, PUBLICITY, allowed_triggers
 from workflows import inputs
 from workflows.applications import APPLICATION_DEADLINES
+from workflows.commands import Sign
 from workflows.core import Who, acting
 
 LAPSES = {  # state -> (deadline kind, rulebook period, label_zh, label_en)
@@ -114,11 +115,7 @@ def lodge_objection(
 
 
 def rule_on_publicity_objection(
-    e: Effects,
-    objections: Sequence[ObjectionEvent],
-    *,
-    upheld: bool,
-    **who: Unpack[Who],
+    e: Effects, objections: Sequence[ObjectionEvent], *, upheld: bool, **who: Unpack[Who]
 ) -> StepResult:
     """A ruling on the objections to the 公示: upheld rejects the application, dismissed
     lets the 公示 run its course."""
@@ -186,17 +183,16 @@ def sign(
     firm: FirmRow,
     units: Mapping[str, UnitRow],
     let_to: Mapping[int, int],
-    codes: Sequence[str],
-    term_start: date,
-    term_end: date,
-    deposit_yuan: int,
+    lease: Sign,
     **who: Unpack[Who],
 ) -> StepResult:
-    """The agreement signed: the units (``units``: those of the space with the codes asked
-    for; ``let_to``: unit id -> the tenancy holding it for an overlapping term) let for the
-    term, residency begins, the term's deadlines and the notice."""
+    """The agreement signed as ``lease`` asks: the units (``units``: those of the space with
+    the codes asked for; ``let_to``: unit id -> the tenancy holding it for an overlapping
+    term) let for the term, residency begins, the term's deadlines and the notice."""
     actor, reason = acting(who)
     t = e.tenancy
+    codes, term_start, term_end = lease.units, lease.term_start, lease.term_end
+    deposit_yuan = lease.deposit_yuan
     inputs.check_term(term_start, term_end, e.today)
     inputs.check_amount("deposit_yuan", deposit_yuan)
     if len(set(codes)) != len(codes):

@@ -14,8 +14,6 @@ from workflows.core import Step, Work
 
 def sign(w: Work, cmd: Sign) -> Step:
     tenancy = w.load(cmd, "sign")
-    application = application_of(w, tenancy.id)
-    firm = w.firm(tenancy.firm_id)
     admissions = w.uow.admissions
     units = admissions.units(tenancy.space_id, cmd.units)
     let_to = admissions.overlapping_lets(
@@ -25,13 +23,10 @@ def sign(w: Work, cmd: Sign) -> Step:
         w,
         tenancy,
         admittance.sign,
-        application=application,
-        firm=firm,
+        application=application_of(w, tenancy.id),
+        firm=w.firm(tenancy.firm_id),
         units=units,
         let_to=let_to,
-        codes=cmd.units,
-        term_start=cmd.term_start,
-        term_end=cmd.term_end,
-        deposit_yuan=cmd.deposit_yuan,
+        lease=cmd,
         by=cmd,
     )

@@ -172,3 +172,31 @@ def checked_command(command: C) -> C:
             if name != value:
                 changes[f.name] = name
     return replace(command, **changes) if changes else command
+
+
+def check_in_term(
+    field: str,
+    value: object,
+    span: tuple[date, date],
+    term: tuple[date | None, date | None],
+    *,
+    what: tuple[str, str],
+    refused_zh: str,
+) -> None:
+    """Refuse ``value`` of ``field`` (a year or a quarter: the days ``span``) unless the
+    tenancy's ``term`` (start, end: None for none) covers some day of it; ``what`` names it
+    (``2025 年第 3 季度``, ``2025 Q3 is not a quarter``), ``refused_zh`` says what follows."""
+    (first, last), (start, end) = span, term
+    if start is not None and start <= last and (end is None or end >= first):
+        return
+    if start is None:
+        zh, en = "尚未开始", "has not begun"
+    elif start > last:
+        zh, en = f"始于 {start}", f"began on {start}"
+    else:
+        zh, en = f"止于 {end}", f"ended on {end}"
+    raise InvalidInput(
+        field,
+        f"入驻期{zh}，{what[0]}不在租期内，{refused_zh} / the term {en}: {what[1]} of the tenancy",
+        value,
+    )

@@ -22,6 +22,7 @@ from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import InvalidInput
 from lifecycle.rulebook import Rulebook
+from workflows import inputs
 
 #: The deadlines of a quarter, planned by the sweep for each resident tenancy: the notice that
 #: the quarter is open for reporting, one reminder before it is due, and the due date itself
@@ -69,16 +70,14 @@ def check_quarter(year: object, quarter: object, today: date) -> tuple[int, int]
 
 def check_in_term(year: int, quarter: int, term_start: date | None, term_end: date | None) -> None:
     """A quarter is reported only if the tenancy's term covers some day of it."""
-    first, last = quarter_days(year, quarter)
-    if term_start is None or term_start > last or (term_end is not None and term_end < first):
-        term = "尚未开始" if term_start is None else f"为 {term_start} 至 {term_end or '—'}"
-        term_en = "has not begun" if term_start is None else f"is {term_start} to {term_end or '-'}"
-        raise InvalidInput(
-            "quarter",
-            f"入驻期{term}，{year} 年第 {quarter} 季度不在入驻期内，无需报送 / the term "
-            f"{term_en}: {year} Q{quarter} is not a quarter of the tenancy",
-            f"{year}Q{quarter}",
-        )
+    inputs.check_in_term(
+        "quarter",
+        f"{year}Q{quarter}",
+        quarter_days(year, quarter),
+        (term_start, term_end),
+        what=(f"{year} 年第 {quarter} 季度", f"{year} Q{quarter} is not a quarter"),
+        refused_zh="无需报送",
+    )
 
 
 def check_figures(rb: Rulebook, figures: Mapping[str, object]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from lifecycle.errors import NotFound
 from lifecycle.rulebook import Rulebook
 from workflows import audit, benefits, queries_core, queries_ops, rules
 from workflows.core import Work
-from workflows.queries_http import TENANCY_ROWS
+from workflows.queries_http import TENANCY_ROWS, violation_record
 from workflows.reviews import trace_digest
 
 
@@ -397,20 +397,7 @@ def violations_of(w: Work, *, tenancy_id: int) -> list[dict[str, Any]]:
     rows = w.session.exec(
         select(Violation).where(col(Violation.tenancy_id) == tenancy_id).order_by(col(Violation.id))
     ).all()
-    return [
-        {
-            "id": v.id,
-            "code": v.code,
-            "facts": v.facts,
-            "evidence": v.evidence,
-            "cure_due_on": _iso(v.cure_due_on),
-            "status": v.status,
-            "reported_at": _iso(v.reported_at),
-            "cured_on": _iso(v.cured_on),
-            "cure_note": v.cure_note,
-        }
-        for v in rows
-    ]
+    return [violation_record(v) for v in rows]
 
 
 def violation_tenancy(w: Work, *, violation_id: int) -> int:

@@ -206,11 +206,12 @@ def violation_page(
     return _case_page(w, Violation, page, reach, space, found, lambda row: _violation(*row))
 
 
-def _violation(v: Violation, f: Firm, s: Space) -> dict[str, Any]:
+def violation_record(v: Violation) -> dict[str, Any]:
+    """A violation as the API, the CLI and the console show it: its grounds, facts, period,
+    status and, once cured, the day and how."""
     return {
         "id": v.id,
         "tenancy_id": v.tenancy_id,
-        **_owner(f, s),
         "code": v.code,
         "facts": v.facts,
         "evidence": v.evidence,
@@ -220,6 +221,10 @@ def _violation(v: Violation, f: Firm, s: Space) -> dict[str, Any]:
         "cured_on": _iso(v.cured_on),
         "cure_note": v.cure_note,
     }
+
+
+def _violation(v: Violation, f: Firm, s: Space) -> dict[str, Any]:
+    return {**violation_record(v), **_owner(f, s)}
 
 
 def _exit_case(case: ExitCase, firm: Firm, space: Space, *, full: bool) -> dict[str, Any]:

@@ -57,9 +57,7 @@ def space_filings(w: Work, *, space: str, year: int, quarter: int) -> dict[str, 
                 "firm": f.firm_name,
                 "uscc": f.uscc,
                 "state": f.state,
-                "status": status,
-                "status_zh": STATUS_WORDS[status][0],
-                "status_en": STATUS_WORDS[status][1],
+                **_status(status),
                 "due_on": due_on,
                 "first_submitted_on": first_on,
                 "submitted_at": f.submitted_at,
@@ -89,19 +87,21 @@ def filings(
     return [space_filings(w, space=code, year=year, quarter=quarter) for code in codes]
 
 
+def _status(status: str) -> dict[str, str]:
+    """Where a report stands, in words (filed, late, awaiting, missing)."""
+    zh, en = STATUS_WORDS[status]
+    return {"status": status, "status_zh": zh, "status_en": en}
+
+
 def report(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[str, Any] | None:
     """A tenancy's report of a quarter, as filed (None: not filed)."""
     found = w.uow.quarterly.report(tenancy_id, year, quarter)
     if found is None:
         return None
+    shown = ("year", "quarter", "figures", "due_on", "submitted_at", "submitted_by")
     return {
-        "year": found.year,
-        "quarter": found.quarter,
-        "figures": found.figures,
-        "due_on": found.due_on,
+        **{name: getattr(found, name) for name in shown},
         "first_submitted_on": w.calendar.local_date(found.first_submitted_at),
-        "submitted_at": found.submitted_at,
-        "submitted_by": found.submitted_by,
     }
 
 
@@ -168,9 +168,7 @@ def quarter_form(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[s
         "fields": _specs(rb),
         "values": {k: shown_value(v) for k, v in (found.figures if found else {}).items()},
         "due_on": due,
-        "status": status,
-        "status_zh": STATUS_WORDS[status][0],
-        "status_en": STATUS_WORDS[status][1],
+        **_status(status),
         "first_submitted_on": first_on,
         "submitted_at": found.submitted_at if found else None,
         "open": tenancy.state in RESIDENT_STATES,

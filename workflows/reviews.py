@@ -25,6 +25,7 @@ from lifecycle.audit import canonical_json
 from lifecycle.calendar import WorkCalendar
 from lifecycle.errors import InvalidInput
 from lifecycle.table import UNDER_REVIEW
+from workflows import inputs
 
 OUTCOME_TRIGGER = {"pass": "pass_review", "rectify": "order_rectification", "fail": "fail_review"}
 REVIEW_DEADLINES = ("review_submission_due", "review_reminder", "review_overdue_reminder")
@@ -94,15 +95,14 @@ def check_period_in_term(period: int, term_start: date | None) -> None:
     """A year is reviewed only once the tenancy's term has begun in it (as a cycle opens only
     tenancies whose term began by the year's end): a firm is not graded for a year it was
     not resident."""
-    if term_start is None or term_start > date(period, 12, 31):
-        began = "尚未开始" if term_start is None else f"始于 {term_start}"
-        began_en = "has not begun" if term_start is None else f"began on {term_start}"
-        raise InvalidInput(
-            "period",
-            f"入驻期{began}，{period} 年度不在租期内，不能考核"
-            f" / the term {began_en}: {period} is not a year of the tenancy",
-            period,
-        )
+    inputs.check_in_term(
+        "period",
+        period,
+        (date(period, 1, 1), date(period, 12, 31)),
+        (term_start, None),
+        what=(f"{period} 年度", f"{period} is not a year"),
+        refused_zh="不能考核",
+    )
 
 
 def rule_wording(rb: rbook.Rulebook, zh: str, en: str, ref: str | None = None) -> dict[str, str]:

@@ -51,7 +51,7 @@ from lifecycle.table import (
     VACATING,
 )
 from workflows import commands as c
-from workflows import quarterly_sweep, rules, sweep_rules
+from workflows import quarterly_rules, quarterly_sweep, rules, sweep_rules
 from workflows.core import Work
 from workflows.leadership import LeaseLost
 from workflows.reports import report_dict
@@ -121,9 +121,7 @@ ACTS_IN: dict[str, frozenset[str]] = {
     "vacate_due": frozenset({VACATING}),
     "graduation_publicity_end": frozenset({GRADUATION_PUBLICITY}),
     # the quarter's light report (workflows.quarterly_sweep): moot once filed, too
-    "quarterly_report_open": frozenset(RESIDENT_STATES),
-    "quarterly_report_reminder": frozenset(RESIDENT_STATES),
-    "quarterly_report_due": frozenset(RESIDENT_STATES),
+    **dict.fromkeys(quarterly_rules.QUARTERLY_DEADLINES, frozenset(RESIDENT_STATES)),
 }
 
 

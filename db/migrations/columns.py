@@ -180,10 +180,30 @@ class Parent:
             index=named,
         )
 
+    def add_to(self, table: str) -> None:
+        """A nullable column of ``table`` referring to the parent (rows from before have
+        none), with its foreign key ``fk_<table>_<column>_<parent table>``."""
+        parent, key = self.target.split(".")
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(integer(self.column, nullable=True))
+            batch_op.create_foreign_key(
+                f"fk_{table}_{self.column}_{parent}", parent, [self.column], [key]
+            )
+
+    def drop_from(self, table: str, *, indexes: tuple[str, ...] = ()) -> None:
+        """:meth:`add_to` undone, the ``indexes`` on the column dropped first."""
+        parent = self.target.split(".")[0]
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for name in indexes:
+                batch_op.drop_index(batch_op.f(name))
+            batch_op.drop_constraint(f"fk_{table}_{self.column}_{parent}", type_="foreignkey")
+            batch_op.drop_column(self.column)
+
 
 FIRM = Parent("firm_id", "firms.id")
 SPACE = Parent("space_id", "spaces.id")
 TENANCY = Parent("tenancy_id", "tenancies.id")
+USER = Parent("user_id", "users.id")
 
 
 def draft_table(

@@ -37,6 +37,7 @@ from lifecycle.table import (
     WITHDRAWN,
 )
 from workflows import admittance, applications, rules
+from workflows import commands as c
 from workflows.applications import APPLICATION_DEADLINES
 
 RB = rules.parse(rules.default_rulebook_text())
@@ -476,10 +477,13 @@ def sign(e: Effects, codes: Sequence[str], let_to: dict[int, int] | None = None)
         firm=FIRM,
         units=UNITS,
         let_to=let_to or {},
-        codes=tuple(codes),
-        term_start=date(2025, 4, 1),
-        term_end=date(2027, 3, 31),
-        deposit_yuan=5000,
+        lease=c.Sign(
+            tenancy_id=e.tenancy.id,
+            units=tuple(codes),
+            term_start=date(2025, 4, 1),
+            term_end=date(2027, 3, 31),
+            deposit_yuan=5000,
+        ),
         actor="王",
         reason=None,
     )

@@ -10,21 +10,15 @@ is about every space: only an account that sees every space is shown it.
 
 from __future__ import annotations
 
-from alembic import op
-
-from db.migrations.columns import integer
+from db.migrations.columns import SPACE
 
 revision: str = "0013"
 down_revision: str | None = "0012"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(integer("space_id", nullable=True))
-        batch_op.create_foreign_key("fk_outbox_space_id_spaces", "spaces", ["space_id"], ["id"])
+    SPACE.add_to("outbox")  # fk_outbox_space_id_spaces
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_constraint("fk_outbox_space_id_spaces", type_="foreignkey")
-        batch_op.drop_column("space_id")
+    SPACE.drop_from("outbox")

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 from alembic import op
 
-from db.migrations.columns import at, fk, indexes, integer, keyed_table, string
+from db.migrations.columns import USER, at, fk, indexes, integer, keyed_table, string
 
 revision: str = "0015"
 down_revision: str | None = "0014"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("login_failures", schema=None) as batch_op:
-        batch_op.add_column(integer("user_id", nullable=True))
-        batch_op.create_foreign_key("fk_login_failures_user_id_users", "users", ["user_id"], ["id"])
+    USER.add_to("login_failures")  # fk_login_failures_user_id_users
     indexes("login_failures", {"ix_login_failures_user_id_at": ["user_id", "at"]})
     keyed_table(
         "login_lockouts",
@@ -42,7 +40,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("login_lockouts")  # its index goes with it
-    with op.batch_alter_table("login_failures", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_login_failures_user_id_at"))
-        batch_op.drop_constraint("fk_login_failures_user_id_users", type_="foreignkey")
-        batch_op.drop_column("user_id")
+    USER.drop_from("login_failures", indexes=("ix_login_failures_user_id_at",))

@@ -11,15 +11,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from db.migrations import columns
-from db.migrations.columns import at, integer, json, rulebook_version, string
+from db.migrations.columns import TENANCY, at, integer, json, rulebook_version, string
 
 revision: str = "0016"
 down_revision: str | None = "0015"
 
 
 def upgrade() -> None:
-    columns.TENANCY.table(
+    TENANCY.table(
         "quarterly_reports",
         integer("year"),
         integer("quarter"),
