@@ -274,6 +274,7 @@ PARAM_METAVAR: Mapping[str, str] = {
     "period": "YEAR",
     "year": "YEAR",
     "to_year": "YEAR",
+    "quarter": "1-4",
     "day": "YYYY-MM-DD",
     "start": "YYYY-MM-DD",
     "end": "YYYY-MM-DD",
@@ -306,6 +307,7 @@ PARAM_METAVAR: Mapping[str, str] = {
     "workers": "N",
     "port": "PORT",
     "host": "ADDRESS",
+    "forwarded_allow_ips": "ADDRESS,...",
     "version": "VERSION",
     # files and addresses
     "file": "FILE",
