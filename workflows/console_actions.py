@@ -161,8 +161,9 @@ ACTIONS: tuple[Action, ...] = _actions()
 BY_TRIGGER: dict[str, Action] = {a.trigger: a for a in ACTIONS}
 #: Left to other pages: a review's figures are a form of their own (the portal, the cycle
 #: board's import); a firm's request to leave is the portal's exit page (a letter on paper:
-#: `innospace exit request`).
-ELSEWHERE = frozenset({"submit_review", "request_voluntary_exit"})
+#: `innospace exit request`); a quarter's light report is the portal's quarterly form
+#: (`innospace quarterly submit` for one handed in on paper).
+ELSEWHERE = frozenset({"submit_review", "request_voluntary_exit", "submit_quarterly_report"})
 #: Offered only while the tenancy has a violation still open (none cured, none escalated).
 CURE = "cure_violation"
 
