@@ -90,7 +90,8 @@ def quarterly_list(
         n = s["counts"]
         typer.echo(
             f"{s['space']} {s['space_name']} {s['year']} 年第 {s['quarter']} 季度 / "
-            f"{s['year']} Q{s['quarter']}，截止 due {s['due_on']}：已按时报送 filed {n['filed']}，"
+            f"{s['year']} Q{s['quarter']}，截止 due {s['due_on']}{s['provisional_zh']}"
+            f"{s['provisional_en']}：已按时报送 filed {n['filed']}，"
             f"逾期报送 late {n['late']}，未报送 not yet {n['awaiting']}，"
             f"逾期未报送 missing {n['missing']}"
         )

@@ -70,3 +70,24 @@ def test_bad_quarters_and_figures_are_refused_naming_the_field(cli: Cli, space: 
     assert "figures" in cli.refused(
         2, "quarterly", "submit", str(t), "--year", "2024", "--quarter", "2", "--figures", "{oops"
     )
+
+
+def test_a_quarter_due_in_a_year_not_published_is_filed_and_listed_provisionally(
+    cli: Cli,
+    space: str,  # noqa: F811
+) -> None:
+    """No 2027 holiday schedule: 2026 Q4 is still filed and listed, its due date the unrolled
+    calendar date (31 December + 15 days), said to be provisional."""
+    rng = random.Random(7)
+    filer, silent = residents(cli, rng, "A-101", "A-102")
+    cli.at("2027-01-12T10:00+08:00")
+    cli.ok("quarterly", "submit", str(filer), "--year", "2026", "--quarter", "4",
+           "--figures", cli.file("q4.json", FIGURES))  # fmt: skip
+    [listed] = cli.json("quarterly", "list", "--space", "MC3", "--year", "2026", "--quarter", "4")
+    assert (listed["due_on"], listed["due_provisional"]) == ("2027-01-15", True)
+    assert {f["tenancy_id"]: f["status"] for f in listed["filings"]} == {
+        filer: "filed",
+        silent: "awaiting",
+    }
+    words = cli.ok("quarterly", "list")
+    assert "2027 年放假安排未公布，截止日暂按日历日计" in words and "None" not in words
