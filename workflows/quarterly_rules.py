@@ -85,8 +85,7 @@ def check_figures(rb: Rulebook, figures: Mapping[str, object]) -> dict[str, Any]
     the rulebook's ``quarterly_metrics`` only; every problem at once (``figures.<metric>``)."""
     from workflows import forms  # imported here: forms imports the residency handlers
 
-    wanted = rb.review.calendar.quarterly_metrics
-    specs = {s.code: s for s in forms.figure_fields(rb) if s.code in wanted}
+    specs = {s.code: s for s in forms.quarterly_fields(rb)}
     problems = [
         forms.Problem(
             field=f"figures.{name}",

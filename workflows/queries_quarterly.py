@@ -130,11 +130,10 @@ def report(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[str, An
 
 # ---- the portal's form ---------------------------------------------------------------------
 def _specs(rb: rbook.Rulebook) -> list[Any]:
-    """The quarterly form's fields: the annual figures form's, for ``quarterly_metrics``."""
+    """The quarterly form's fields: label, unit and rule, neither scored nor graded."""
     from workflows import forms
 
-    wanted = rb.review.calendar.quarterly_metrics
-    return [s for s in forms.figure_fields(rb) if s.code in wanted]
+    return forms.quarterly_fields(rb)
 
 
 def firm_quarters(w: Work, *, firm_id: int, last: int = 4) -> list[dict[str, Any]]:

@@ -33,6 +33,12 @@ def test_a_quarter_is_filed_and_listed_as_filed_late_and_missing(cli: Cli, space
         "quarterly", "submit", str(early), "--year", "2024", "--quarter", "2", "--figures", path
     )
     assert step["trigger"] == "submit_quarterly_report"
+    again = cli.ok(
+        "quarterly", "submit", str(early), "--year", "2024", "--quarter", "2", "--figures", path
+    )
+    assert (
+        "2024 年第 2 季度：按时报送（更正此前的报送" in again and "on time (a correction" in again
+    )
     before = cli.json("quarterly", "list", "--space", "MC3", "--year", "2024", "--quarter", "2")
     assert before[0]["counts"] == {"filed": 1, "late": 0, "awaiting": 2, "missing": 0}
 
@@ -42,6 +48,7 @@ def test_a_quarter_is_filed_and_listed_as_filed_late_and_missing(cli: Cli, space
         "--figures", '{"revenue_yuan": 1, "tax_paid_yuan": 0, "headcount": 3, "rd_spend_yuan": 0}',
     )  # fmt: skip
     assert "quarterly submit" in text or str(late) in text
+    assert "2024 年第 2 季度：逾期报送（首次报送）" in text and "2024 Q2: late, due" in text
     [listed] = cli.json("quarterly", "list", "--space", "MC3", "--year", "2024", "--quarter", "2")
     assert {f["tenancy_id"]: f["status"] for f in listed["filings"]} == {
         early: "filed",

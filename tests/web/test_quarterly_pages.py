@@ -47,6 +47,9 @@ def test_a_firm_files_its_quarter_field_by_field_and_a_double_submit_files_once(
     page = firm.get(url).text
     assert "营业收入" in page and "研发投入" in page and "报送截止日" in page
     assert "净利润" not in page  # annual-only metrics are not asked for
+    # the quarter's figures are neither scored nor graded: each field's label, unit and rule
+    assert "计分项" not in page and "缺报评为" not in page and "scored" not in page
+    assert "不小于 0 的数值，单位：元" in page
 
     bad = post(firm, url, GOOD | {"revenue_yuan": "abc", "headcount": "2.5", "tax_paid_yuan": ""})
     assert bad.status_code == 422
@@ -91,6 +94,11 @@ def test_the_console_lists_the_quarters_filings_of_the_operators_spaces(world: W
     operator = signed_in(world, "operator")
     html = operator.get("/console/quarterly?year=2024&quarter=1").text
     assert "本企业医疗科技" in html and "已按时报送" in html
+    assert "account:" not in html  # who filed, by name (the console's `who`)
+    timeline = operator.get(f"/console/tenancies/{t}").text
+    assert "报送季度数据" in timeline and "年度：2024" in timeline and "季度：1" in timeline
+    assert "按时报送：是" in timeline and "更正报送：否" in timeline
+    assert not any(k in timeline for k in ("in_time", "corrected", "year：", "quarter："))
     assert f'href="/console/tenancies/{t}"' in html
     assert "海峡中小企业孵化园" not in html  # HX is not the operator's space
     everything = signed_in(world, "admin").get("/console/quarterly").text  # 2024 Q1, just ended
