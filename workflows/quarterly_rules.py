@@ -24,7 +24,8 @@ from lifecycle.errors import CalendarError, InvalidInput
 from lifecycle.rulebook import Rulebook
 from workflows import inputs
 
-#: The deadlines of a quarter, planned by the sweep for each resident tenancy: the notice that
+#: The deadlines of a quarter, planned by the sweep for each tenancy asked
+#: for it (its term covers a day of it, its firm still occupies its unit): the notice that
 #: the quarter is open for reporting, one reminder before it is due, and the due date itself
 #: (the operators are told of a report still missing).
 QUARTERLY_DEADLINES = ("quarterly_report_open", "quarterly_report_reminder", "quarterly_report_due")

@@ -137,17 +137,17 @@ def _specs(rb: rbook.Rulebook) -> list[Any]:
 
 
 def firm_quarters(w: Work, *, firm_id: int, last: int = 4) -> list[dict[str, Any]]:
-    """The firm's resident tenancies and, for each, the ``last`` quarters ended in its term
-    (newest first) and where each report stands."""
+    """The firm's tenancies still occupying their units and, for each, the ``last`` quarters
+    ended in its term (newest first) and where each report stands."""
     from sqlmodel import col, select
 
     from db.tables import Space, Tenancy
-    from lifecycle.table import RESIDENT_STATES
+    from lifecycle.table import OCCUPYING_STATES
 
     stmt = (
         select(Tenancy.id, Space.name)
         .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(col(Tenancy.firm_id) == firm_id, col(Tenancy.state).in_(RESIDENT_STATES))
+        .where(col(Tenancy.firm_id) == firm_id, col(Tenancy.state).in_(OCCUPYING_STATES))
         .order_by(col(Tenancy.id))
     )
     out: list[dict[str, Any]] = []
@@ -167,7 +167,7 @@ def firm_quarters(w: Work, *, firm_id: int, last: int = 4) -> list[dict[str, Any
 def quarter_form(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[str, Any]:
     """One quarter's form: the fields (label, unit, rule), the figures filed if any, the due
     date and where the report stands. InvalidInput when the quarter cannot be reported."""
-    from lifecycle.table import RESIDENT_STATES
+    from lifecycle.table import OCCUPYING_STATES
     from workflows.forms import shown_value
 
     tenancy = w.tenancy(tenancy_id, lock=False)
@@ -190,7 +190,7 @@ def quarter_form(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[s
         **_standing(w, due, first_on),
         "first_submitted_on": first_on,
         "submitted_at": found.submitted_at if found else None,
-        "open": tenancy.state in RESIDENT_STATES,
+        "open": tenancy.state in OCCUPYING_STATES,
     }
 
 

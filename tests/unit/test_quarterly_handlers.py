@@ -12,7 +12,13 @@ from fakes import FakeDatabase, FakeService, chained
 
 from lifecycle.clock import FixedClock
 from lifecycle.errors import InvalidInput, TransitionNotAllowed
-from lifecycle.table import EXIT_NOTICE, RESIDENT_STATES
+from lifecycle.table import (
+    EXIT_NOTICE,
+    EXITED,
+    GRADUATION_PUBLICITY,
+    RESIDENT_STATES,
+    VACATING,
+)
 from workflows import commands as c
 from workflows import quarterly_rules, rules
 from workflows.forms import FormProblems
@@ -145,8 +151,15 @@ def test_figures_are_checked_as_the_annual_form_checks_them_every_problem_at_onc
     assert db.rows("quarterly_reports") == []
 
 
-def test_only_a_resident_tenancy_files(db: FakeDatabase) -> None:
-    t = resident(db, state=EXIT_NOTICE)
+@pytest.mark.parametrize("state", [EXIT_NOTICE, GRADUATION_PUBLICITY, VACATING])
+def test_a_firm_on_its_way_out_still_files(db: FakeDatabase, state: str) -> None:
+    """It still occupied its unit in the quarter (``OCCUPYING_STATES``), until the handover."""
+    t = resident(db, state=state)
+    assert submit(FakeService(db, FixedClock(NOW)), t).trigger == "submit_quarterly_report"
+
+
+def test_only_a_tenancy_that_has_not_left_files(db: FakeDatabase) -> None:
+    t = resident(db, state=EXITED)
     with pytest.raises(TransitionNotAllowed):
         submit(FakeService(db, FixedClock(NOW)), t)
 
