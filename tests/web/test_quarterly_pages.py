@@ -6,7 +6,7 @@ quarter's filings of the operator's spaces only."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api_support import World
@@ -106,3 +106,21 @@ def test_the_console_lists_the_quarters_filings_of_the_operators_spaces(world: W
     assert "None" not in everything
     assert operator.get("/console/quarterly?quarter=7").status_code == 422
     assert signed_in(world, "firm").get("/console/quarterly").status_code == 403
+
+
+def test_the_quarter_pages_work_in_a_year_whose_holidays_are_not_published(world: World) -> None:
+    """2026 Q4 falls due in January 2027, whose schedule is not published: the pages show the
+    unrolled date (31 December + 15 days), say it is provisional, and the form still files."""
+    t = make_resident(world)  # from 18 March 2024, for three years
+    clock = clock_of(world)
+    clock.set(datetime(2027, 1, 12, 2, tzinfo=UTC))  # 10:00 in Shanghai
+    firm = signed_in(world, "firm")
+    note = "2027 年放假安排未公布，截止日暂按日历日计"
+    listing = firm.get("/portal/quarterly")
+    assert listing.status_code == 200 and note in listing.text
+    url = f"/portal/quarterly/{t}/2026/4"
+    assert note in firm.get(url).text
+    assert post(firm, url, GOOD).status_code == 303
+    console = signed_in(world, "operator").get("/console/quarterly?year=2026&quarter=4")
+    assert console.status_code == 200 and note in console.text and "已按时报送" in console.text
+    assert "None" not in console.text
