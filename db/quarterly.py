@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, exists, func, select
 
 from db.repositories import core_repository, first
 from db.tables import ALL_TABLES
-from lifecycle.table import RESIDENT_STATES
+from lifecycle.table import OCCUPYING_STATES
 
 _Q, _T, _S, _D, _F = (
     ALL_TABLES.tables[name]
@@ -47,8 +47,8 @@ class QuarterlyRow:
 
 @dataclass(slots=True)
 class PlanRow:
-    """A resident tenancy whose quarter is not planned yet, and the rulebook it reports under
-    (its own, or its space's active one)."""
+    """A tenancy still occupying its unit whose quarter is not planned yet, and the rulebook
+    it reports under (its own, or its space's active one)."""
 
     tenancy_id: int
     rulebook_version: str | None
@@ -76,13 +76,14 @@ _REPORT = select(*(_Q.c[n] for n in QUARTERLY_COLUMNS)).where(
     _Q.c.year == bindparam("year"),
     _Q.c.quarter == bindparam("quarter"),
 )
-# Resident through some day of the quarter, its quarter neither planned nor filed: a chunk in
-# id order (the sweep's batch, keyed on the last id taken).
+# Its term covers some day of the quarter and the firm still occupies its unit (resident, or on
+# its way out until the handover), its quarter neither planned nor filed: a chunk in id order
+# (the sweep's batch, keyed on the last id taken).
 _TO_PLAN = (
     select(_T.c.id, func.coalesce(_T.c.rulebook_version, _S.c.rulebook_version))
     .join(_S, _S.c.id == _T.c.space_id)
     .where(
-        _T.c.state.in_(sorted(RESIDENT_STATES)),
+        _T.c.state.in_(sorted(OCCUPYING_STATES)),
         _T.c.id > bindparam("after"),
         _T.c.term_start.is_not(None),
         _T.c.term_start <= bindparam("last_day"),
@@ -128,7 +129,7 @@ _FILINGS = (
         _T.c.term_start.is_not(None),
         _T.c.term_start <= bindparam("last_day"),
         (_T.c.term_end.is_(None)) | (_T.c.term_end >= bindparam("first_day")),
-        _T.c.state.in_(sorted(RESIDENT_STATES)) | _Q.c.id.is_not(None),
+        _T.c.state.in_(sorted(OCCUPYING_STATES)) | _Q.c.id.is_not(None),
     )
     .order_by(_T.c.id)
 )
@@ -163,8 +164,8 @@ def to_plan(
 def filings(
     conn: Connection, space_id: int, year: int, quarter: int, first_day: date, last_day: date
 ) -> list[FilingRow]:
-    """The space's tenancies resident in the quarter (in a resident state now), and any
-    other that filed for it, in id order."""
+    """The space's tenancies whose term covers some day of the quarter and whose firm still
+    occupies its unit (``OCCUPYING_STATES``), and any other that filed for it, in id order."""
     params = {
         "space_id": space_id,
         "year": year,

@@ -244,7 +244,11 @@ class Deadline(SQLModel, table=True):
     """A durable deadline: written with the transition that creates it, fired by a sweep."""
 
     __tablename__ = "deadlines"
-    __table_args__ = (Index("ix_deadlines_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_deadlines_due", "status", "due_at"),
+        # planning and cancelling look a deadline up by tenancy, kind and subject (0017)
+        Index("ix_deadlines_tenancy_kind_subject", "tenancy_id", "kind", "subject_id"),
+    )
     id: int | None = _id()
     kind: str = Field(max_length=48)
     tenancy_id: int = _tenancy(index=True)

@@ -164,6 +164,10 @@ class WorkCalendar:
             hit = self._nths[key] = next(islice(self._workdays_from(start, step), n - 1, None))
         return hit
 
+    def roll_forward(self, d: date) -> date:
+        """``d``, or the next working day if it is a day off (Civil Code Art. 203)."""
+        return self._roll_forward(_plain_date(d, "d"))
+
     def _roll_forward(self, d: date) -> date:
         """Civil Code Art. 203: a period ending on a day off ends on the next working day."""
         return d if self.is_workday(d) else self._nth(d, 1, 1)
@@ -206,10 +210,7 @@ class WorkCalendar:
         month ends on the last day of February, not in March.
         """
         start, n = _plain_date(start, "start"), _count(n, "n")
-        year, month0 = divmod(start.month - 1 + n, 12)
-        year += start.year
-        day = min(start.day, _month_length(year, month0 + 1))
-        return self._roll_forward(date(year, month0 + 1, day))
+        return self._roll_forward(_months_later(start, n))
 
     def due_date(self, start: date, period: Period) -> date:
         """The last day of ``period`` counted from ``start`` under the period's own convention."""
@@ -221,6 +222,25 @@ class WorkCalendar:
             return self.add_calendar_days(start, period.amount - 1 if inclusive else period.amount)
         if period.unit is PeriodUnit.MONTHS:
             return self.add_months(start, period.amount)
+        assert_never(period.unit)
+
+    def unrolled_due_date(self, start: date, period: Period) -> date:
+        """The last day of ``period`` counted from ``start`` on the calendar alone, not rolled
+        forward past days off (working days counted as Monday to Friday): the provisional due
+        date where the roll cannot be computed, a year whose schedule is not published
+        (RULEBOOK §8: such a deadline is flagged, not refused). Never raises for the year."""
+        start = _plain_date(start, "start")
+        inclusive = period.counting is Counting.INCLUSIVE
+        if period.unit is PeriodUnit.WORKING_DAYS:
+            day, left = start - _ONE_DAY if inclusive else start, period.amount
+            while left:
+                day += _ONE_DAY
+                left -= day.weekday() < 5
+            return day
+        if period.unit is PeriodUnit.CALENDAR_DAYS:
+            return start + timedelta(days=period.amount - 1 if inclusive else period.amount)
+        if period.unit is PeriodUnit.MONTHS:
+            return _months_later(start, period.amount)
         assert_never(period.unit)
 
     def working_days_between(self, a: date, b: date) -> int:
@@ -285,6 +305,13 @@ class WorkCalendar:
         if not isinstance(instant, datetime) or instant.utcoffset() is None:
             raise InvalidInput("instant", "must be a timezone-aware datetime", instant)
         return instant.astimezone(self._tz).date()
+
+
+def _months_later(start: date, n: int) -> date:
+    """The same day of the month ``n`` months later, clamped to that month's end."""
+    year, month0 = divmod(start.month - 1 + n, 12)
+    year += start.year
+    return date(year, month0 + 1, min(start.day, _month_length(year, month0 + 1)))
 
 
 def _month_length(year: int, month: int) -> int:

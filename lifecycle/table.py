@@ -58,6 +58,11 @@ TERMINAL: frozenset[str] = frozenset(s for s, p in PHASE.items() if p is Phase.C
 INITIAL = State.APPLIED.value
 #: The states of a firm in residency (reviewed, may be told to rectify, may be served notice).
 RESIDENT_STATES: tuple[str, ...] = tuple(s for s, p in PHASE.items() if p is Phase.RESIDENCY)
+#: The states in which a firm still occupies its unit: in residency, or on its way out until
+#: the handover is signed off (exit notice, graduation publicity, vacating).
+OCCUPYING_STATES: tuple[str, ...] = tuple(
+    s for s, p in PHASE.items() if p in (Phase.RESIDENCY, Phase.EXIT)
+)
 
 # The stored values, for code that compares or queries states (never a raw string elsewhere).
 APPLIED = State.APPLIED.value

@@ -341,6 +341,16 @@ SPECS: tuple[MessageSpec, ...] = (
                 "in_time": False,
                 "corrected": True,
             },
+            {
+                "year": 2026,
+                "quarter": 4,
+                "received_on": "2027-01-18",
+                "first_on": "2027-01-18",
+                "due_on": "2027-01-15",
+                "in_time": True,
+                "provisional": True,
+                "corrected": False,
+            },
         ),
     ),
     MessageSpec(

@@ -99,7 +99,7 @@ from lifecycle.calendar import WorkCalendar
 from lifecycle.clock import Clock
 from lifecycle.errors import AlreadyExists, StaleTenancy
 from lifecycle.rulebook import Rulebook
-from lifecycle.table import ACTIVE, RESIDENT_STATES
+from lifecycle.table import ACTIVE, OCCUPYING_STATES
 from workflows import rules
 from workflows.service import Handlers, Service
 
@@ -974,7 +974,7 @@ class FakeQuarterlyReports(_Repository):
         out = [
             PlanRow(t["id"], t["rulebook_version"] or spaces[t["space_id"]]["rulebook_version"])
             for t in select(self.uow.rows, "tenancies")
-            if t["state"] in RESIDENT_STATES
+            if t["state"] in OCCUPYING_STATES
             and t["id"] > after
             and self._resident(t, first_day, last_day)
             and t["id"] not in planned | filed
@@ -993,7 +993,7 @@ class FakeQuarterlyReports(_Repository):
             r = found[0] if found else None
             if not self._resident(t, first_day, last_day):
                 continue
-            if t["state"] not in RESIDENT_STATES and r is None:
+            if t["state"] not in OCCUPYING_STATES and r is None:
                 continue
             firm = firms[t["firm_id"]]
             out.append(

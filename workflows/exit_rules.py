@@ -22,6 +22,7 @@ from lifecycle.errors import GuardFailed, InvalidInput
 from lifecycle.rulebook.model_exit import RAISED_BY_ENGINE
 from workflows import reviews, windows
 from workflows.core import Who, acting
+from workflows.quarterly_rules import QUARTERLY_DEADLINES
 from workflows.reviews import RESIDENCY_DEADLINES
 from workflows.vocabulary import HANDOVER
 
@@ -470,7 +471,9 @@ def hand_over(
         settlement={**case.settlement, **settled},
         status="closed",
     )
-    e.cancel("vacate_due")
+    # the firm has left: its quarters' light reports are no longer asked for (those it still
+    # owed, the handover ends too, rather than leave them to go moot)
+    e.cancel("vacate_due", *QUARTERLY_DEADLINES)
     move_out = calendar.due_date(e.today, rb.periods.registration_move_out)
     data = {
         "exit_case": case.id,

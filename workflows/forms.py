@@ -162,6 +162,18 @@ def figure_fields(rb: Rulebook) -> list[FieldSpec]:
     ]
 
 
+def quarterly_fields(rb: Rulebook) -> list[FieldSpec]:
+    """The quarterly light report's fields (``review.calendar.quarterly_metrics``, in the
+    rulebook's order): each field's label, unit and rule only — the quarter's figures are
+    neither scored nor graded, so nothing of the annual review's scoring is said."""
+    wanted = rb.review.calendar.quarterly_metrics
+    return [
+        _metric_field(m, None, [], rb, graded=False)
+        for m in rb.metrics.values()
+        if m.fact is None and m.name in wanted
+    ]
+
+
 def unit_words(unit: str) -> tuple[str, str]:
     """``，单位：元`` / ``, in yuan`` — nothing for a count, whose label says what it counts
     (从业人员, 专利) better than one word for people, things and times could."""
@@ -170,7 +182,9 @@ def unit_words(unit: str) -> tuple[str, str]:
     return f"，单位：{UNITS[unit][0]}", f", in {UNITS[unit][1]}"
 
 
-def _metric_field(metric: Metric, veto: Veto | None, scored: list[str], rb: Rulebook) -> FieldSpec:
+def _metric_field(
+    metric: Metric, veto: Veto | None, scored: list[str], rb: Rulebook, *, graded: bool = True
+) -> FieldSpec:
     zh: list[str] = ["必填" if metric.required else "选填（不填视为未报送）"]
     en: list[str] = ["required" if metric.required else "optional (blank: not reported)"]
     if metric.unit == "bool":
@@ -192,7 +206,7 @@ def _metric_field(metric: Metric, veto: Veto | None, scored: list[str], rb: Rule
     if scored:
         zh.append("计分项：" + "、".join(scored))
         en.append(f"scored in {len(scored)} item(s)")
-    if metric.required:
+    if metric.required and graded:
         zh.append(f"缺报评为 {rb.review.missing_data_grade}")
         en.append(f"missing: grade {rb.review.missing_data_grade}")
     return FieldSpec(

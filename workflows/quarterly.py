@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from db.quarterly import quarter_key
 from lifecycle import rulebook as rbook
-from lifecycle.table import RESIDENT_STATES
+from lifecycle.table import OCCUPYING_STATES
 from workflows import quarterly_rules, rules
 from workflows.commands import SubmitQuarterlyReport
 from workflows.core import Step, Work
 
 
 def submit_quarterly_report(w: Work, cmd: SubmitQuarterlyReport) -> Step:
-    tenancy = w.load_for(cmd, quarterly_rules.SUBMIT, RESIDENT_STATES)
+    tenancy = w.load_for(cmd, quarterly_rules.SUBMIT, OCCUPYING_STATES)
     year, quarter = quarterly_rules.check_quarter(cmd.year, cmd.quarter, w.today)
     rb = rules.for_tenancy(w, tenancy)
     existing = w.uow.quarterly.report(tenancy.id, year, quarter)
-    due_on = rbook.quarterly_report_due_on(rb, w.calendar, year=year, quarter=quarter)
+    due = rbook.quarterly_report_due(rb, w.calendar, year=year, quarter=quarter)
     subject = quarter_key(year, quarter)
     pending = [
         d.id
@@ -34,7 +34,7 @@ def submit_quarterly_report(w: Work, cmd: SubmitQuarterlyReport) -> Step:
         year=year,
         quarter=quarter,
         figures=cmd.figures,
-        due_on=due_on,
+        due=due,
         pending=pending,
         actor=cmd.actor,
         reason=cmd.reason,

@@ -20,11 +20,12 @@ from db.effects import Effects, StepResult
 from db.quarterly import QuarterlyRow
 from lifecycle import rulebook as rbook
 from lifecycle.calendar import WorkCalendar
-from lifecycle.errors import InvalidInput
+from lifecycle.errors import CalendarError, InvalidInput
 from lifecycle.rulebook import Rulebook
 from workflows import inputs
 
-#: The deadlines of a quarter, planned by the sweep for each resident tenancy: the notice that
+#: The deadlines of a quarter, planned by the sweep for each tenancy asked
+#: for it (its term covers a day of it, its firm still occupies its unit): the notice that
 #: the quarter is open for reporting, one reminder before it is due, and the due date itself
 #: (the operators are told of a report still missing).
 QUARTERLY_DEADLINES = ("quarterly_report_open", "quarterly_report_reminder", "quarterly_report_due")
@@ -85,8 +86,7 @@ def check_figures(rb: Rulebook, figures: Mapping[str, object]) -> dict[str, Any]
     the rulebook's ``quarterly_metrics`` only; every problem at once (``figures.<metric>``)."""
     from workflows import forms  # imported here: forms imports the residency handlers
 
-    wanted = rb.review.calendar.quarterly_metrics
-    specs = {s.code: s for s in forms.figure_fields(rb) if s.code in wanted}
+    specs = {s.code: s for s in forms.quarterly_fields(rb)}
     problems = [
         forms.Problem(
             field=f"figures.{name}",
@@ -108,8 +108,24 @@ def check_figures(rb: Rulebook, figures: Mapping[str, object]) -> dict[str, Any]
     return dict(rbook.jsonable(out))
 
 
-def in_time(first_on: date, due_on: date) -> bool:
-    return first_on <= due_on
+def rolled(calendar: WorkCalendar, due_on: date) -> date | None:
+    """A recorded due date rolled forward past days off (itself, when it was rolled already);
+    None while the calendar cannot say: the date is provisional, the unrolled calendar date
+    (a year whose holiday schedule is not published, RULEBOOK §8)."""
+    try:
+        return calendar.roll_forward(due_on)
+    except CalendarError:
+        return None
+
+
+def in_time(calendar: WorkCalendar, day: date, due_on: date) -> bool:
+    """A report first filed on ``day`` (or still missing on ``day``) is on time if ``day`` is
+    on or before the due date rolled forward past days off. A provisional date never makes a
+    filing late that the rolled date would accept: on or before the unrolled date it is on
+    time, and after it, it is not judged late until the calendar knows the rolled date — it
+    is judged again then, on every read."""
+    due = rolled(calendar, due_on)
+    return due is None or day <= due
 
 
 def submit(
@@ -121,7 +137,7 @@ def submit(
     year: int,
     quarter: int,
     figures: Mapping[str, Any],
-    due_on: date,
+    due: rbook.Due,
     pending: Sequence[int],
     actor: str,
     reason: str | None,
@@ -133,7 +149,7 @@ def submit(
     check_in_term(year, quarter, t.term_start, t.term_end)
     checked = check_figures(rb, figures)
     if existing is None:
-        first_on = e.today
+        first_on, due_on = e.today, due.on
         e.insert(
             "quarterly_reports",
             tenancy_id=t.id,
@@ -159,7 +175,8 @@ def submit(
         )
     for deadline_id in pending:
         e.update("deadlines", deadline_id, status="cancelled", done_at=e.now)
-    timely = in_time(first_on, due_on)
+    timely = in_time(calendar, first_on, due_on)
+    provisional = rolled(calendar, due_on) is None
     e.notify(
         "quarterly_report_received",
         context={
@@ -169,6 +186,7 @@ def submit(
             "first_on": first_on,
             "due_on": due_on,
             "in_time": timely,
+            "provisional": provisional,
             "corrected": existing is not None,
         },
         key=f"{year}Q{quarter}:{e.new_version}",
@@ -183,6 +201,7 @@ def submit(
             "figures": checked,
             "due_on": due_on,
             "in_time": timely,
+            "due_provisional": provisional,
             "corrected": existing is not None,
         },
     )

@@ -1,8 +1,9 @@
 """The quarter's light reports planned and enforced by the daily sweep (RULEBOOK §3).
 
-Each pass of the deadline sweep first plans the quarter just ended for every tenancy resident
-in it: three deadlines per tenancy, keyed by tenancy and quarter (``kind:tenancy:2026Q3``),
-so planning twice adds nothing —
+Each pass of the deadline sweep first plans the quarter just ended for every tenancy whose term
+covers some day of it and whose firm still occupies its unit (``OCCUPYING_STATES``: resident
+or on its way out, until the handover): three deadlines per tenancy, keyed by tenancy and
+quarter (``kind:tenancy:2026Q3``), so planning twice adds nothing —
 
 * ``quarterly_report_open`` — the day after the quarter ends: the firm is told the quarter is
   open for reporting and by when;
@@ -15,7 +16,8 @@ Planning reads the tenancies still to plan a chunk at a time (id order, one quer
 multi-row insert per chunk: no query per tenancy) and needs no tenancy loaded: the due date
 depends only on the rulebook, parsed once per version. The deadlines are then handled by
 :func:`workflows.sweeps.sweep_deadlines` like any other, each once; a filing cancels its
-quarter's pending ones, and an action that finds the quarter filed or the firm gone is moot.
+quarter's pending ones, the exit's handover cancels them all, and an action that finds the
+quarter filed or the firm gone is moot.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from db.quarterly import PlanRow, quarter_key
 from db.queues import DeadlineRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError
-from lifecycle.table import RESIDENT_STATES
+from lifecycle.table import OCCUPYING_STATES
 from workflows import quarterly_rules, rules
 from workflows.core import Work
 from workflows.service import Service
@@ -114,9 +116,9 @@ def plan_quarter(service: Service, *, batch: int = 500, stop: Stop | None = None
 
 # ---- the sweep's actions -----------------------------------------------------------------
 def _acts(w: Work, d: DeadlineRow) -> bool:
-    """The tenancy is still resident and has not filed the deadline's quarter."""
+    """The firm still occupies its unit and has not filed the deadline's quarter."""
     t = w.tenancy(d.tenancy_id)
-    if t.state not in RESIDENT_STATES:
+    if t.state not in OCCUPYING_STATES:
         return False
     filed = w.uow.quarterly.report(d.tenancy_id, int(d.payload["year"]), int(d.payload["quarter"]))
     return filed is None
@@ -129,7 +131,7 @@ def _context(d: DeadlineRow) -> dict[str, Any]:
 
 def notice_action(message: str, audience: str) -> Callable[[Work, DeadlineRow, Any], bool]:
     """Queue ``message`` about the deadline's quarter to ``audience`` (once: the deadline's
-    key), unless the quarter is filed or the firm no longer resident (moot)."""
+    key), unless the quarter is filed or the firm has left (moot)."""
 
     def action(w: Work, d: DeadlineRow, run: Any) -> bool:
         if not _acts(w, d):

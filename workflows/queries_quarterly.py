@@ -8,6 +8,7 @@ that has not filed is judged against the due date of the space's active rulebook
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from lifecycle import rulebook as rbook
@@ -41,24 +42,20 @@ def space_filings(w: Work, *, space: str, year: int, quarter: int) -> dict[str, 
     row = w.space_row(space)
     first, last = quarterly_rules.quarter_days(year, quarter)
     rb = rules.for_space(w, row)
-    due = rbook.quarterly_report_due_on(rb, w.calendar, year=year, quarter=quarter)
+    due = rbook.quarterly_report_due(rb, w.calendar, year=year, quarter=quarter)
     out: list[dict[str, Any]] = []
     for f in w.uow.quarterly.filings(row.id, year, quarter, first, last):
-        if f.first_submitted_at is None:
-            status = "missing" if w.today > due else "awaiting"
-            due_on, first_on = due, None
-        else:
-            due_on = f.due_on or due
-            first_on = w.calendar.local_date(f.first_submitted_at)
-            status = "filed" if quarterly_rules.in_time(first_on, due_on) else "late"
+        first_on = (
+            None if f.first_submitted_at is None else w.calendar.local_date(f.first_submitted_at)
+        )
+        standing = _standing(w, f.due_on or due.on, first_on)
         out.append(
             {
                 "tenancy_id": f.tenancy_id,
                 "firm": f.firm_name,
                 "uscc": f.uscc,
                 "state": f.state,
-                **_status(status),
-                "due_on": due_on,
+                **standing,
                 "first_submitted_on": first_on,
                 "submitted_at": f.submitted_at,
                 "submitted_by": f.submitted_by,
@@ -72,7 +69,8 @@ def space_filings(w: Work, *, space: str, year: int, quarter: int) -> dict[str, 
         "space_name": row.name,
         "year": year,
         "quarter": quarter,
-        "due_on": due,
+        "due_on": due.on,
+        **provisional_words(due.on, due.provisional),
         "counts": counts,
         "filings": out,
     }
@@ -87,10 +85,35 @@ def filings(
     return [space_filings(w, space=code, year=year, quarter=quarter) for code in codes]
 
 
-def _status(status: str) -> dict[str, str]:
-    """Where a report stands, in words (filed, late, awaiting, missing)."""
+def _standing(w: Work, due_on: date, first_on: date | None) -> dict[str, Any]:
+    """Where a report stands against its due date (the one recorded when filed, else the
+    quarter's), in words, and whether that date is provisional: filed on time or late, not
+    filed yet or missing, judged by :func:`workflows.quarterly_rules.in_time`."""
+    day = w.today if first_on is None else first_on
+    timely = quarterly_rules.in_time(w.calendar, day, due_on)
+    if first_on is None:
+        status = "awaiting" if timely else "missing"
+    else:
+        status = "filed" if timely else "late"
     zh, en = STATUS_WORDS[status]
-    return {"status": status, "status_zh": zh, "status_en": en}
+    provisional = quarterly_rules.rolled(w.calendar, due_on) is None
+    return {
+        "status": status,
+        "status_zh": zh,
+        "status_en": en,
+        "due_on": due_on,
+        **provisional_words(due_on, provisional),
+    }
+
+
+def provisional_words(due_on: date, provisional: bool) -> dict[str, Any]:
+    """Whether a due date is provisional (the unrolled calendar date: its year's holidays are
+    not published) and, if so, the words that say so (zh-CN, en; empty otherwise)."""
+    zh, en = ("", "")
+    if provisional:
+        zh = f"（{due_on.year} 年放假安排未公布，截止日暂按日历日计）"
+        en = f" (provisional: the {due_on.year} holidays are not published)"
+    return {"due_provisional": provisional, "provisional_zh": zh, "provisional_en": en}
 
 
 def report(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[str, Any] | None:
@@ -107,25 +130,24 @@ def report(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[str, An
 
 # ---- the portal's form ---------------------------------------------------------------------
 def _specs(rb: rbook.Rulebook) -> list[Any]:
-    """The quarterly form's fields: the annual figures form's, for ``quarterly_metrics``."""
+    """The quarterly form's fields: label, unit and rule, neither scored nor graded."""
     from workflows import forms
 
-    wanted = rb.review.calendar.quarterly_metrics
-    return [s for s in forms.figure_fields(rb) if s.code in wanted]
+    return forms.quarterly_fields(rb)
 
 
 def firm_quarters(w: Work, *, firm_id: int, last: int = 4) -> list[dict[str, Any]]:
-    """The firm's resident tenancies and, for each, the ``last`` quarters ended in its term
-    (newest first) and where each report stands."""
+    """The firm's tenancies still occupying their units and, for each, the ``last`` quarters
+    ended in its term (newest first) and where each report stands."""
     from sqlmodel import col, select
 
     from db.tables import Space, Tenancy
-    from lifecycle.table import RESIDENT_STATES
+    from lifecycle.table import OCCUPYING_STATES
 
     stmt = (
         select(Tenancy.id, Space.name)
         .join(Space, col(Space.id) == col(Tenancy.space_id))
-        .where(col(Tenancy.firm_id) == firm_id, col(Tenancy.state).in_(RESIDENT_STATES))
+        .where(col(Tenancy.firm_id) == firm_id, col(Tenancy.state).in_(OCCUPYING_STATES))
         .order_by(col(Tenancy.id))
     )
     out: list[dict[str, Any]] = []
@@ -145,7 +167,7 @@ def firm_quarters(w: Work, *, firm_id: int, last: int = 4) -> list[dict[str, Any
 def quarter_form(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[str, Any]:
     """One quarter's form: the fields (label, unit, rule), the figures filed if any, the due
     date and where the report stands. InvalidInput when the quarter cannot be reported."""
-    from lifecycle.table import RESIDENT_STATES
+    from lifecycle.table import OCCUPYING_STATES
     from workflows.forms import shown_value
 
     tenancy = w.tenancy(tenancy_id, lock=False)
@@ -154,24 +176,21 @@ def quarter_form(w: Work, *, tenancy_id: int, year: int, quarter: int) -> dict[s
     rb = rules.for_tenancy(w, tenancy)
     found = w.uow.quarterly.report(tenancy_id, year, quarter)
     if found is None:
-        due = rbook.quarterly_report_due_on(rb, w.calendar, year=year, quarter=quarter)
-        status = "missing" if w.today > due else "awaiting"
+        due = rbook.quarterly_report_due(rb, w.calendar, year=year, quarter=quarter).on
         first_on = None
     else:
         due = found.due_on
         first_on = w.calendar.local_date(found.first_submitted_at)
-        status = "filed" if quarterly_rules.in_time(first_on, due) else "late"
     return {
         "tenancy_id": tenancy_id,
         "year": year,
         "quarter": quarter,
         "fields": _specs(rb),
         "values": {k: shown_value(v) for k, v in (found.figures if found else {}).items()},
-        "due_on": due,
-        **_status(status),
+        **_standing(w, due, first_on),
         "first_submitted_on": first_on,
         "submitted_at": found.submitted_at if found else None,
-        "open": tenancy.state in RESIDENT_STATES,
+        "open": tenancy.state in OCCUPYING_STATES,
     }
 
 

@@ -45,6 +45,7 @@ from lifecycle.table import (
     EXIT_NOTICE,
     GRADUATION_PUBLICITY,
     INFO_REQUESTED,
+    OCCUPYING_STATES,
     PUBLICITY,
     RECTIFYING,
     RESIDENT_STATES,
@@ -120,8 +121,9 @@ ACTS_IN: dict[str, frozenset[str]] = {
     "objection_window_end": frozenset({EXIT_NOTICE}),
     "vacate_due": frozenset({VACATING}),
     "graduation_publicity_end": frozenset({GRADUATION_PUBLICITY}),
-    # the quarter's light report (workflows.quarterly_sweep): moot once filed, too
-    **dict.fromkeys(quarterly_rules.QUARTERLY_DEADLINES, frozenset(RESIDENT_STATES)),
+    # the quarter's light report (workflows.quarterly_sweep): asked while the firm occupies its
+    # unit, through the exit until the handover; moot once filed, too
+    **dict.fromkeys(quarterly_rules.QUARTERLY_DEADLINES, frozenset(OCCUPYING_STATES)),
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -57,18 +59,35 @@ def quarterly_submit(
     as_json: Json = False,
 ) -> None:
     """报送季度数据（营业收入、实缴税收、从业人员、研发投入）/ file a quarter's figures."""
-    _done(
-        get_app().service.handle(
-            c.SubmitQuarterlyReport(
-                tenancy_id=tenancy,
-                year=year,
-                quarter=quarter,
-                figures=_figures(figures),
-                actor=actor,
-                expected_version=version,
-            )
-        ),
-        as_json,
+    step = get_app().service.handle(
+        c.SubmitQuarterlyReport(
+            tenancy_id=tenancy,
+            year=year,
+            quarter=quarter,
+            figures=_figures(figures),
+            actor=actor,
+            expected_version=version,
+        )
+    )
+    _done(step, as_json)
+    if not as_json:
+        typer.echo(_standing(step.data))
+
+
+def _standing(data: Mapping[str, Any]) -> str:
+    """Whether the filing was on time or late and whether it corrected an earlier one."""
+    on_time, corrected = bool(data.get("in_time")), bool(data.get("corrected"))
+    zh = "按时报送" if on_time else "逾期报送"
+    en = "on time" if on_time else "late"
+    zh += "（更正此前的报送，是否逾期以首次报送为准）" if corrected else "（首次报送）"
+    en += " (a correction: lateness is judged on the first filing)" if corrected else ""
+    due, note_zh, note_en = data.get("due_on"), "", ""
+    if data.get("due_provisional") and isinstance(due, date):
+        note_zh = f"（{due.year} 年放假安排未公布，截止日暂按日历日计）"
+        note_en = f" (provisional: the {due.year} holidays are not published)"
+    return (
+        f"  {data.get('year')} 年第 {data.get('quarter')} 季度：{zh}，截止日 {due}{note_zh}"
+        f" / {data.get('year')} Q{data.get('quarter')}: {en}, due {due}{note_en}"
     )
 
 
@@ -90,7 +109,8 @@ def quarterly_list(
         n = s["counts"]
         typer.echo(
             f"{s['space']} {s['space_name']} {s['year']} 年第 {s['quarter']} 季度 / "
-            f"{s['year']} Q{s['quarter']}，截止 due {s['due_on']}：已按时报送 filed {n['filed']}，"
+            f"{s['year']} Q{s['quarter']}，截止 due {s['due_on']}{s['provisional_zh']}"
+            f"{s['provisional_en']}：已按时报送 filed {n['filed']}，"
             f"逾期报送 late {n['late']}，未报送 not yet {n['awaiting']}，"
             f"逾期未报送 missing {n['missing']}"
         )

@@ -57,7 +57,9 @@ from lifecycle.rulebook.review import (
     validate_figures,
 )
 from lifecycle.rulebook.schedule import (
+    Due,
     WorkdayCalendar,
+    quarterly_report_due,
     quarterly_report_due_on,
     review_due_on,
     review_opens_on,
@@ -79,6 +81,7 @@ __all__ = [
     "Benefit",
     "Consequence",
     "Decision",
+    "Due",
     "ForcedExitTrigger",
     "Grade",
     "HardRequirement",
@@ -115,6 +118,7 @@ __all__ = [
     "lease_decision",
     "objection_acceptable",
     "parse_rulebook",
+    "quarterly_report_due",
     "quarterly_report_due_on",
     "reapply_bar",
     "review_due_on",

@@ -7,9 +7,9 @@ below; it may raise :class:`lifecycle.errors.ScheduleNotPublished` for unpublish
 from __future__ import annotations
 
 from datetime import date
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from lifecycle.errors import InvalidInput
+from lifecycle.errors import CalendarError, InvalidInput
 from lifecycle.periods import Period
 from lifecycle.rulebook.model import Rulebook
 
@@ -20,6 +20,8 @@ class WorkdayCalendar(Protocol):
     def add_working_days(self, start: date, n: int, *, inclusive: bool = False) -> date: ...
 
     def due_date(self, start: date, period: Period) -> date: ...
+
+    def unrolled_due_date(self, start: date, period: Period) -> date: ...
 
 
 def review_opens_on(rb: Rulebook, calendar: WorkdayCalendar, year: int) -> date:
@@ -40,16 +42,37 @@ def review_due_on(rb: Rulebook, calendar: WorkdayCalendar, *, opened_on: date) -
     return calendar.add_working_days(opened_on, cal.due_workday - cal.open_workday)
 
 
+class Due(NamedTuple):
+    """A due date, and whether it is provisional: the calendar could not roll it forward past
+    days off (a year whose schedule is not published), so it is the unrolled calendar date."""
+
+    on: date
+    provisional: bool
+
+
+def _quarter_end(year: int, quarter: int) -> date:
+    if quarter not in (1, 2, 3, 4):
+        raise InvalidInput("quarter", "must be 1, 2, 3 or 4", quarter)
+    month, day = {1: (3, 31), 2: (6, 30), 3: (9, 30), 4: (12, 31)}[quarter]
+    return date(year, month, day)
+
+
 def quarterly_report_due_on(
     rb: Rulebook, calendar: WorkdayCalendar, *, year: int, quarter: int
 ) -> date:
-    """A quarter's light report is due ``periods.review_quarterly_report`` after its last day."""
-    if quarter not in (1, 2, 3, 4):
-        raise InvalidInput("quarter", "must be 1, 2, 3 or 4", quarter)
-    last_day = {
-        1: date(year, 3, 31),
-        2: date(year, 6, 30),
-        3: date(year, 9, 30),
-        4: date(year, 12, 31),
-    }[quarter]
-    return calendar.due_date(last_day, rb.periods.review_quarterly_report)
+    """A quarter's light report is due ``periods.review_quarterly_report`` after its last day,
+    rolled forward past days off; raises where the calendar cannot say (an unpublished year)."""
+    return calendar.due_date(_quarter_end(year, quarter), rb.periods.review_quarterly_report)
+
+
+def quarterly_report_due(
+    rb: Rulebook, calendar: WorkdayCalendar, *, year: int, quarter: int
+) -> Due:
+    """:func:`quarterly_report_due_on`, or where the calendar cannot roll it (RULEBOOK §8: a
+    deadline in an unpublished year is flagged, not refused) the unrolled calendar date,
+    flagged provisional."""
+    try:
+        return Due(quarterly_report_due_on(rb, calendar, year=year, quarter=quarter), False)
+    except CalendarError:
+        end = _quarter_end(year, quarter)
+        return Due(calendar.unrolled_due_date(end, rb.periods.review_quarterly_report), True)

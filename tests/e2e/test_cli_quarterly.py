@@ -33,6 +33,12 @@ def test_a_quarter_is_filed_and_listed_as_filed_late_and_missing(cli: Cli, space
         "quarterly", "submit", str(early), "--year", "2024", "--quarter", "2", "--figures", path
     )
     assert step["trigger"] == "submit_quarterly_report"
+    again = cli.ok(
+        "quarterly", "submit", str(early), "--year", "2024", "--quarter", "2", "--figures", path
+    )
+    assert (
+        "2024 年第 2 季度：按时报送（更正此前的报送" in again and "on time (a correction" in again
+    )
     before = cli.json("quarterly", "list", "--space", "MC3", "--year", "2024", "--quarter", "2")
     assert before[0]["counts"] == {"filed": 1, "late": 0, "awaiting": 2, "missing": 0}
 
@@ -42,6 +48,7 @@ def test_a_quarter_is_filed_and_listed_as_filed_late_and_missing(cli: Cli, space
         "--figures", '{"revenue_yuan": 1, "tax_paid_yuan": 0, "headcount": 3, "rd_spend_yuan": 0}',
     )  # fmt: skip
     assert "quarterly submit" in text or str(late) in text
+    assert "2024 年第 2 季度：逾期报送（首次报送）" in text and "2024 Q2: late, due" in text
     [listed] = cli.json("quarterly", "list", "--space", "MC3", "--year", "2024", "--quarter", "2")
     assert {f["tenancy_id"]: f["status"] for f in listed["filings"]} == {
         early: "filed",
@@ -70,3 +77,24 @@ def test_bad_quarters_and_figures_are_refused_naming_the_field(cli: Cli, space: 
     assert "figures" in cli.refused(
         2, "quarterly", "submit", str(t), "--year", "2024", "--quarter", "2", "--figures", "{oops"
     )
+
+
+def test_a_quarter_due_in_a_year_not_published_is_filed_and_listed_provisionally(
+    cli: Cli,
+    space: str,  # noqa: F811
+) -> None:
+    """No 2027 holiday schedule: 2026 Q4 is still filed and listed, its due date the unrolled
+    calendar date (31 December + 15 days), said to be provisional."""
+    rng = random.Random(7)
+    filer, silent = residents(cli, rng, "A-101", "A-102")
+    cli.at("2027-01-12T10:00+08:00")
+    cli.ok("quarterly", "submit", str(filer), "--year", "2026", "--quarter", "4",
+           "--figures", cli.file("q4.json", FIGURES))  # fmt: skip
+    [listed] = cli.json("quarterly", "list", "--space", "MC3", "--year", "2026", "--quarter", "4")
+    assert (listed["due_on"], listed["due_provisional"]) == ("2027-01-15", True)
+    assert {f["tenancy_id"]: f["status"] for f in listed["filings"]} == {
+        filer: "filed",
+        silent: "awaiting",
+    }
+    words = cli.ok("quarterly", "list")
+    assert "2027 年放假安排未公布，截止日暂按日历日计" in words and "None" not in words

@@ -62,3 +62,16 @@ def test_the_accounts_step_adds_its_tables_and_keeps_a_user(engine: Engine) -> N
             text("SELECT role, failed_logins, password_hash FROM users WHERE username = 'wang'")
         ).one()
     assert tuple(row) == ("operator", 0, None)
+
+
+def test_deadlines_are_indexed_by_tenancy_kind_and_subject(engine: Engine) -> None:
+    """Planning a quarter and cancelling its deadlines look them up by these three (0017)."""
+    indexes = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("deadlines")}
+    assert indexes["ix_deadlines_tenancy_kind_subject"] == ["tenancy_id", "kind", "subject_id"]
+    cfg = migrate.alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0016")
+    names = {i["name"] for i in inspect(engine).get_indexes("deadlines")}
+    assert "ix_deadlines_tenancy_kind_subject" not in names
+    assert migrate.upgrade(engine) == migrate.head() == "0017"

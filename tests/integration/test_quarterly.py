@@ -193,3 +193,38 @@ def test_the_planning_works_in_chunks_without_a_query_per_tenancy(
     with Session(engine) as s:
         rows = s.exec(select(Deadline).where(Deadline.kind == "quarterly_report_due")).all()
     assert sorted(d.tenancy_id for d in rows) == sorted(ids)
+
+
+def test_firms_on_their_way_out_are_planned_and_listed_those_that_left_only_if_they_filed(
+    engine: Engine, service: Service, clock: FixedClock
+) -> None:
+    """A tenancy is asked for a quarter its term covers until its firm has left: exit notice,
+    graduation publicity and vacating are planned and listed like residents; an exited one is
+    neither planned nor listed (unless it filed)."""
+    from integration.test_sweeps_seed import bulk_tenancies
+
+    from workflows import queries_quarterly
+    from workflows.quarterly_sweep import plan_quarter
+
+    clock.set(local(2025, 6, 3, 9))
+    space_id, version = create_space(service)
+    states = ["active", "exit_notice", "graduation_publicity", "vacating", "exited"]
+    ids = {
+        state: bulk_tenancies(
+            engine,
+            space_id=space_id,
+            rulebook_version=version,
+            n=1,
+            state=state,
+            term_start=date(2025, 1, 1),
+            term_end=date(2027, 12, 31),
+            seed=seed,
+        )[0]
+        for seed, state in enumerate(states)
+    }
+    clock.set(local(2025, 7, 2, 9))
+    assert plan_quarter(service) == 4
+    assert quarter_deadlines(engine, ids["exited"]) == {}
+    assert quarter_deadlines(engine, ids["vacating"])["quarterly_report_due"] == "pending"
+    [listed] = service.query(queries_quarterly.filings, space="MC3", year=2025, quarter=2)
+    assert {f["tenancy_id"] for f in listed["filings"]} == {ids[s] for s in states[:-1]}

@@ -323,13 +323,18 @@ def test_term_warnings_term_end_and_overdue_vacating(
         ("term_expiry_warning", 30),
     ]
     clock.set(day_after(date(2025, 6, 30)))
-    assert sweep_deadlines(service).by_kind == {"term_end": 1}
+    # the firm vacating still occupies its unit: it is asked for 2025 Q2, its term's last
+    assert sweep_deadlines(service).by_kind == {"term_end": 1, "quarterly_report_open": 1}
     assert state(engine, tid) == "vacating"
-    assert outbox(engine, tid)[-1].message == "exit_confirmed"
+    assert [m.message for m in outbox(engine, tid)[-2:]] == [
+        "exit_confirmed",
+        "quarterly_report_opened",
+    ]
     vacate = deadlines(engine, tid, "vacate_due")[0]
     assert vacate.due_on == CAL.add_calendar_days(date(2025, 7, 1), 30)
     clock.set(day_after(vacate.due_on))
-    assert sweep_deadlines(service).by_kind == {"vacate_due": 1}
+    # the operators are told 2025 Q2's report is missing (due 15 July) too
+    assert sweep_deadlines(service).by_kind == {"quarterly_report_due": 1, "vacate_due": 1}
     assert [(m.message, m.audience) for m in outbox(engine, tid)[-2:]] == [
         ("vacate_overdue", "firm"),
         ("vacate_overdue", "manager"),
@@ -471,7 +476,8 @@ def test_a_failing_deadline_is_marked_failed_does_not_block_others_and_can_be_re
             .where(table(Deadline).c.id == failed.id)
             .values(status="pending")
         )
-    assert sweep_deadlines(service).by_kind == {"term_end": 1}
+    # planned now 2027 is published; the firm vacating is asked for 2026 Q4, in its term
+    assert sweep_deadlines(service).by_kind == {"term_end": 1, "quarterly_report_open": 1}
     assert state(engine, tid) == "vacating"
 
 
@@ -486,7 +492,7 @@ def test_stop_finishes_the_deadline_in_hand_and_leaves_the_rest_pending(
         n=12,
         state="vacating",
         term_start=date(2023, 1, 1),
-        term_end=date(2024, 1, 1),
+        term_end=date(2023, 9, 30),  # no day of 2023 Q4, the quarter the sweep plans
     )
     bulk_vacate_due(engine, ids, version, date(2024, 2, 1))
     done: list[Outcome] = []

@@ -24,6 +24,7 @@ from lifecycle.table import (
     VACATING,
 )
 from workflows import exit_rules
+from workflows.quarterly_rules import QUARTERLY_DEADLINES
 from workflows.reviews import RESIDENCY_DEADLINES
 
 OBJECTION_DUE = date(2025, 1, 9)  # five working days after Thursday 2 January 2025
@@ -533,7 +534,8 @@ def test_handover_settles_closes_the_case_and_frees_the_units() -> None:
     )
     assert closed["settlement"]["approved"] is True
     assert closed["settlement"]["refund_yuan"] == "29000.00"  # the deposit less the arrears
-    assert e.cancels == [("vacate_due",)]
+    # the firm has left: its pending quarterly reports are no longer asked for
+    assert e.cancels == [("vacate_due", *QUARTERLY_DEADLINES)]
     data = plain(e.events[0]["data"])
     assert data["exit_case"] == CASE and data["registration_move_out_by"] == "2025-02-05"
     assert data["settlement"]["deductions_yuan"] == "1000.00"

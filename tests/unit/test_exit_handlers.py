@@ -12,6 +12,7 @@ import pytest
 from fakes import FakeDatabase, FakeService
 from test_review_handlers import RB, chained, deadlines, notices, resident
 
+from db.effects import deadline_row
 from lifecycle.clock import FixedClock
 from lifecycle.errors import GuardFailed, InvalidInput, NotFound, TransitionNotAllowed
 from lifecycle.table import (
@@ -25,6 +26,7 @@ from lifecycle.table import (
 )
 from workflows import commands as c
 from workflows.exit_rules import HANDOVER_ITEMS
+from workflows.quarterly_rules import QUARTERLY_DEADLINES
 
 NOW = datetime(2025, 1, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, Thursday 2 January 2025
 FULL_CHECKLIST = dict.fromkeys(HANDOVER_ITEMS, True)
@@ -432,3 +434,32 @@ def test_a_benefit_beyond_any_real_amount_or_commitment_is_refused_and_nothing_r
         )
     assert refused.value.field == field and rule in refused.value.rule
     assert chained(db, t) == []
+
+
+def test_a_firm_on_its_way_out_files_its_quarter_and_the_handover_cancels_what_it_owes(
+    db: FakeDatabase, service: FakeService
+) -> None:
+    """A firm vacating still occupied its unit in the quarter: it files it (RULEBOOK §3); once
+    the handover is signed off, the quarterly deadlines it still had pending are cancelled."""
+    t = resident(db)
+    ran_out(db, t)
+    serve(service, t)
+    ruling = on(service, date(2025, 1, 10))
+    assert ruling.handle(c.ConfirmExit(tenancy_id=t)).to_state == VACATING
+    figures = {"revenue_yuan": 1, "tax_paid_yuan": 0, "headcount": 3, "rd_spend_yuan": 0}
+    filed = ruling.handle(
+        c.SubmitQuarterlyReport(tenancy_id=t, year=2024, quarter=4, figures=figures, actor="firm")
+    )
+    assert filed.data["in_time"] is True and len(db.rows("quarterly_reports", tenancy_id=t)) == 1
+    due = datetime(2025, 4, 15, 16, tzinfo=UTC)
+    for kind in QUARTERLY_DEADLINES:  # 2025 Q1, as the sweep plans it
+        db.add("deadlines", **deadline_row(t, kind, date(2025, 4, 15), due, now=NOW, key="2025Q1"))
+    on(service, date(2025, 2, 7)).handle(c.HandOver(tenancy_id=t, checklist=FULL_CHECKLIST))
+    assert pending(db, t) == []
+    assert {s for k, _, s, _ in deadlines(db, t) if k in QUARTERLY_DEADLINES} == {"cancelled"}
+    with pytest.raises(TransitionNotAllowed):  # it has left: nothing more is asked of it
+        on(service, date(2025, 4, 2)).handle(
+            c.SubmitQuarterlyReport(
+                tenancy_id=t, year=2025, quarter=1, figures=figures, actor="firm"
+            )
+        )

@@ -300,3 +300,22 @@ def test_sent_on_is_printed_as_a_local_date(renderer: Renderer) -> None:
         "sent_on": datetime(2026, 11, 26, 20, tzinfo=UTC).isoformat(),
     }
     assert "2026年11月27日" in renderer.render("admitted", "zh-CN", ctx).text
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["quarterly_report_opened", "quarterly_report_reminder", "quarterly_report_overdue"],
+)
+def test_quarterly_notices_say_the_last_day_inclusively(renderer: Renderer, message: str) -> None:
+    """The last day counts, to its end (as the portal says it): never "请于…前" / "by …"."""
+    [(audience, ctx)] = samples(message)
+    zh = renderer.render(message, "zh-CN", ctx, audience=audience).text
+    en = renderer.render(message, "en", ctx, audience=audience).text
+    assert "当日 24 时" in zh and "于2026年10月15日前" not in zh
+    assert "by the end of" in en
+    received = renderer.render(
+        "quarterly_report_received", "zh-CN", samples("quarterly_report_received")[0][1]
+    )
+    assert "当日 24 时" in received.text
+    provisional = samples("quarterly_report_received")[2][1]
+    assert "暂按日历日计" in renderer.render("quarterly_report_received", "zh-CN", provisional).text

@@ -12,7 +12,13 @@ from fakes import FakeDatabase, FakeService, chained
 
 from lifecycle.clock import FixedClock
 from lifecycle.errors import InvalidInput, TransitionNotAllowed
-from lifecycle.table import EXIT_NOTICE, RESIDENT_STATES
+from lifecycle.table import (
+    EXIT_NOTICE,
+    EXITED,
+    GRADUATION_PUBLICITY,
+    RESIDENT_STATES,
+    VACATING,
+)
 from workflows import commands as c
 from workflows import quarterly_rules, rules
 from workflows.forms import FormProblems
@@ -145,8 +151,15 @@ def test_figures_are_checked_as_the_annual_form_checks_them_every_problem_at_onc
     assert db.rows("quarterly_reports") == []
 
 
-def test_only_a_resident_tenancy_files(db: FakeDatabase) -> None:
-    t = resident(db, state=EXIT_NOTICE)
+@pytest.mark.parametrize("state", [EXIT_NOTICE, GRADUATION_PUBLICITY, VACATING])
+def test_a_firm_on_its_way_out_still_files(db: FakeDatabase, state: str) -> None:
+    """It still occupied its unit in the quarter (``OCCUPYING_STATES``), until the handover."""
+    t = resident(db, state=state)
+    assert submit(FakeService(db, FixedClock(NOW)), t).trigger == "submit_quarterly_report"
+
+
+def test_only_a_tenancy_that_has_not_left_files(db: FakeDatabase) -> None:
+    t = resident(db, state=EXITED)
     with pytest.raises(TransitionNotAllowed):
         submit(FakeService(db, FixedClock(NOW)), t)
 
@@ -157,3 +170,27 @@ def test_the_quarter_just_ended_and_its_days() -> None:
     assert quarterly_rules.last_ended(date(2026, 12, 31)) == (2026, 3)
     assert quarterly_rules.quarter_days(2026, 3) == (date(2026, 7, 1), date(2026, 9, 30))
     assert len(RESIDENT_STATES) >= 3
+
+
+def test_a_quarter_due_in_a_year_not_published_is_filed_against_a_provisional_date(
+    db: FakeDatabase,
+) -> None:
+    """RULEBOOK §8: the 2027 schedule is not published, so 2026 Q4's due date is the unrolled
+    calendar date (31 December + 15 days), flagged; a filing after it is not judged late."""
+    t = resident(db)
+    other = db.add_resident(now=NOW, rulebook=RB, name="晚报企业", uscc="91510100MA6C000002")
+    jan15 = datetime(2027, 1, 15, 1, 0, tzinfo=UTC)
+    submit(FakeService(db, FixedClock(jan15)), t, year=2026, quarter=4)
+    [row] = db.rows("quarterly_reports", tenancy_id=t)
+    assert row["due_on"] == date(2027, 1, 15)
+    [receipt] = db.rows("outbox", tenancy_id=t)
+    assert receipt["context"]["in_time"] is True
+    assert receipt["context"]["provisional"] is True
+    submit(
+        FakeService(db, FixedClock(datetime(2027, 1, 18, 1, 0, tzinfo=UTC))),
+        other,
+        year=2026,
+        quarter=4,
+    )
+    [after] = db.rows("outbox", tenancy_id=other)
+    assert after["context"]["in_time"] is True  # judged again once 2027 is published

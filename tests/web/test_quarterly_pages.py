@@ -6,7 +6,7 @@ quarter's filings of the operator's spaces only."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api_support import World
@@ -47,6 +47,9 @@ def test_a_firm_files_its_quarter_field_by_field_and_a_double_submit_files_once(
     page = firm.get(url).text
     assert "营业收入" in page and "研发投入" in page and "报送截止日" in page
     assert "净利润" not in page  # annual-only metrics are not asked for
+    # the quarter's figures are neither scored nor graded: each field's label, unit and rule
+    assert "计分项" not in page and "缺报评为" not in page and "scored" not in page
+    assert "不小于 0 的数值，单位：元" in page
 
     bad = post(firm, url, GOOD | {"revenue_yuan": "abc", "headcount": "2.5", "tax_paid_yuan": ""})
     assert bad.status_code == 422
@@ -91,6 +94,11 @@ def test_the_console_lists_the_quarters_filings_of_the_operators_spaces(world: W
     operator = signed_in(world, "operator")
     html = operator.get("/console/quarterly?year=2024&quarter=1").text
     assert "本企业医疗科技" in html and "已按时报送" in html
+    assert "account:" not in html  # who filed, by name (the console's `who`)
+    timeline = operator.get(f"/console/tenancies/{t}").text
+    assert "报送季度数据" in timeline and "年度：2024" in timeline and "季度：1" in timeline
+    assert "按时报送：是" in timeline and "更正报送：否" in timeline
+    assert not any(k in timeline for k in ("in_time", "corrected", "year：", "quarter："))
     assert f'href="/console/tenancies/{t}"' in html
     assert "海峡中小企业孵化园" not in html  # HX is not the operator's space
     everything = signed_in(world, "admin").get("/console/quarterly").text  # 2024 Q1, just ended
@@ -98,3 +106,21 @@ def test_the_console_lists_the_quarters_filings_of_the_operators_spaces(world: W
     assert "None" not in everything
     assert operator.get("/console/quarterly?quarter=7").status_code == 422
     assert signed_in(world, "firm").get("/console/quarterly").status_code == 403
+
+
+def test_the_quarter_pages_work_in_a_year_whose_holidays_are_not_published(world: World) -> None:
+    """2026 Q4 falls due in January 2027, whose schedule is not published: the pages show the
+    unrolled date (31 December + 15 days), say it is provisional, and the form still files."""
+    t = make_resident(world)  # from 18 March 2024, for three years
+    clock = clock_of(world)
+    clock.set(datetime(2027, 1, 12, 2, tzinfo=UTC))  # 10:00 in Shanghai
+    firm = signed_in(world, "firm")
+    note = "2027 年放假安排未公布，截止日暂按日历日计"
+    listing = firm.get("/portal/quarterly")
+    assert listing.status_code == 200 and note in listing.text
+    url = f"/portal/quarterly/{t}/2026/4"
+    assert note in firm.get(url).text
+    assert post(firm, url, GOOD).status_code == 303
+    console = signed_in(world, "operator").get("/console/quarterly?year=2026&quarter=4")
+    assert console.status_code == 200 and note in console.text and "已按时报送" in console.text
+    assert "None" not in console.text
