@@ -57,7 +57,8 @@ def test_term_warnings_past_the_term_end_are_moot_and_only_the_exit_is_told(
     clock.set(day_after(TERM_END) + timedelta(days=10))  # no sweep since the signing
     report = sweep_deadlines(service)
 
-    assert report.by_kind == {"term_end": 1}
+    # The quarter the firm last occupied (Q2 2025) opens for its light report as well.
+    assert report.by_kind == {"term_end": 1, "quarterly_report_open": 1}
     assert state(engine, tid) == "vacating"
     assert ("term_expiry_warning", "firm") not in sent(engine, tid, before)
     assert ("exit_confirmed", "firm") in sent(engine, tid, before)
