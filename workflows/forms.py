@@ -562,16 +562,6 @@ def check_figure(rb: Rulebook, spec: FieldSpec, value: object) -> tuple[object, 
     return checked[spec.code], None
 
 
-def read_figures(rb: Rulebook, data: Mapping[str, object]) -> dict[str, object]:
-    """``data`` as :func:`check_figures` reads it (each field normalised by
-    :func:`check_figure`), for figures that have passed it: what is checked is what is kept."""
-    specs = {s.code: s for s in figure_fields(rb)}
-    return {
-        name: check_figure(rb, specs[name], value)[0] if name in specs else value
-        for name, value in data.items()
-    }
-
-
 def _problem(spec: FieldSpec, zh: str, en: str, value: object) -> Problem:
     return Problem(
         field=spec.code,
@@ -585,11 +575,19 @@ def _problem(spec: FieldSpec, zh: str, en: str, value: object) -> Problem:
 def check_figures(
     rb: Rulebook, data: Mapping[str, object], *, json_typed: bool = False
 ) -> list[Problem]:
-    """Every problem of a figures file at once (unknown fields, types, signs, required). A
-    metric the engine establishes itself (``Metric.fact``: cooperation, data on time) is no
-    field of the form: given, it is refused as such, with its label. ``json_typed``: the
-    figures are a JSON body's (the API's), each of its field's JSON type
-    (:func:`json_typed_problem`)."""
+    """Every problem of a figures file at once (:func:`read_figures`)."""
+    return read_figures(rb, data, json_typed=json_typed)[1]
+
+
+def read_figures(
+    rb: Rulebook, data: Mapping[str, object], *, json_typed: bool = False
+) -> tuple[dict[str, object], list[Problem]]:
+    """The figures as the form reads them (each given field normalised by
+    :func:`check_figure`: what is checked is what is kept) and every problem at once
+    (unknown fields, types, signs, required). A metric the engine establishes itself
+    (``Metric.fact``: cooperation, data on time) is no field of the form: given, it is
+    refused as such, with its label. ``json_typed``: the figures are a JSON body's (the
+    API's), each of its field's JSON type (:func:`json_typed_problem`)."""
     specs = {s.code: s for s in figure_fields(rb)}
     problems = [
         Problem(
@@ -607,13 +605,16 @@ def check_figures(
         for name in data
         if name not in specs
     ]
+    read: dict[str, object] = {}
     for code, spec in specs.items():
         problem = json_typed_problem(spec, data.get(code)) if json_typed else None
         if problem is None:
-            _, problem = check_figure(rb, spec, data.get(code))
+            value, problem = check_figure(rb, spec, data.get(code))
+            if code in data:
+                read[code] = value
         if problem is not None:
             problems.append(problem)
-    return problems
+    return read, problems
 
 
 def check_profile(

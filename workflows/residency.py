@@ -72,13 +72,13 @@ def submit_review(w: Work, cmd: SubmitReview) -> Step:
 
     from workflows import forms  # imported here: forms imports this module
 
-    problems = forms.check_figures(rb, cmd.figures, json_typed=cmd.json_typed)
+    read, problems = forms.read_figures(rb, cmd.figures, json_typed=cmd.json_typed)
     if problems:  # every problem at once, each with its field, type and unit
         named = [replace(p, field=f"figures.{p.field}") for p in problems]
         raise forms.FormProblems("figures", named)
     # What is stored is what was checked: the figures as the form reads them ("1,000" and
-    # "１０００" as 1000, 是/否 as yes/no), not the text as typed.
-    figures = rbook.jsonable(rbook.validate_figures(rb, forms.read_figures(rb, cmd.figures)))
+    # "１０００" as 1000, 是/否 as yes/no, each through validate_figures), not as typed.
+    figures = rbook.jsonable(read)
     effects = w.effects(tenancy)
     step = reviews.submit_review(effects, review, figures, actor=cmd.actor, reason=cmd.reason)
     w.apply(effects)

@@ -96,8 +96,9 @@ def validate_figures(
                 raise InvalidInput(f"figures.{name}", "must not be negative", value)
             if metric.integer and not on_record and number != number.to_integral_value():
                 raise InvalidInput(f"figures.{name}", WHOLE_NUMBER_RULE, value)
-            # 1e3 is kept as 1000: a figure is shown to people as it is stored.
-            out[name] = plain(number)
+            # 1e3 is kept as 1000: a figure is shown to people as it is stored (one read back
+            # from the record was written so when it was submitted).
+            out[name] = number if on_record else plain(number)
     if complete:
         for metric in rb.review.metrics:
             if metric.required and out.get(metric.name) is None:
