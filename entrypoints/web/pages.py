@@ -89,6 +89,14 @@ class Page:
     flash: list[dict[str, str]] = field(default_factory=list)
 
     # reading ---------------------------------------------------------------------------
+    @property
+    def firm_id(self) -> int:
+        """The firm of a firm user's account (a portal page is a firm's); 404 for any other."""
+        firm_id = self.principal.firm_id
+        if firm_id is None:
+            raise NotFound("firm", self.principal.username)
+        return int(firm_id)
+
     def query(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         return self.app.service.query(fn, *args, **kwargs)
 

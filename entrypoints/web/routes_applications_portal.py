@@ -41,13 +41,6 @@ FIELD_HELP = {
 FROM_ACCOUNT = ("uscc", "name")
 
 
-def _firm_id(page: Page) -> int:
-    firm_id = page.principal.firm_id
-    if firm_id is None:
-        raise NotFound("firm", page.principal.username)
-    return firm_id
-
-
 def _apply_page(
     page: Page,
     *,
@@ -59,7 +52,7 @@ def _apply_page(
 ) -> HTMLResponse:
     """The application form and the firm's applications; ``withdrawal``: the application
     whose withdrawal was refused, and why (said beside its form)."""
-    firm_id = _firm_id(page)
+    firm_id = page.firm_id
     draft = page.query(qa.application_draft, firm_id=firm_id)
     chosen = (values or {}).get("space") or page.request.query_params.get("space", "")
     if not chosen and draft is not None:
@@ -168,7 +161,7 @@ def _profile(
 
 @router.post("/portal/apply", name="web_portal_apply_submit")
 def apply_submit(page: PageDep) -> Response:
-    firm_id = _firm_id(page)
+    firm_id = page.firm_id
     form = page.query(qa.application_form, firm_id=firm_id, space=page.field("space")[:64] or None)
     names = [s["code"] for s in form["fields"] if s["code"] != "name"] + ["space"]
     values = {name: page.field(name)[:2000] for name in names}
@@ -224,7 +217,7 @@ TenancyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 def _own_application(page: Page, tenancy_id: int) -> dict[str, Any]:
     """The firm's own application ``tenancy_id`` (NotFound for any other)."""
-    for application in page.query(qa.firm_applications, firm_id=_firm_id(page)):
+    for application in page.query(qa.firm_applications, firm_id=page.firm_id):
         if application["id"] == tenancy_id:
             return dict(application)
     raise NotFound("tenancy", tenancy_id)
@@ -253,7 +246,7 @@ def _answer_page(
     status: int = 200,
     error: str = "",
 ) -> HTMLResponse:
-    form = page.query(qa.application_form, firm_id=_firm_id(page), space=application["space"])
+    form = page.query(qa.application_form, firm_id=page.firm_id, space=application["space"])
     return page.render(
         "portal/apply_answer.html",
         status=status,
@@ -285,7 +278,7 @@ def resubmit(page: PageDep, tenancy_id: TenancyId) -> Response:
     values: dict[str, str] = {}
     if page.field("with_profile") == "1":
         application = _own_application(page, tenancy_id)
-        form = page.query(qa.application_form, firm_id=_firm_id(page), space=application["space"])
+        form = page.query(qa.application_form, firm_id=page.firm_id, space=application["space"])
         codes = [s["code"] for s in form["fields"] if s["code"] not in FROM_ACCOUNT]
         values = {code: page.field(code)[:2000] for code in codes}
         profile, problems = _profile(form["fields"], values, page.lang)

@@ -382,16 +382,11 @@ def decide(page: PageDep, space: str, period: Period) -> Response:
 
 
 # ---- the portal: annual figures ------------------------------------------------------------
-def _firm_id(page: PageDep) -> int:
-    firm_id = page.principal.firm_id
-    if firm_id is None:
-        raise NotFound("firm", page.principal.username)
-    return firm_id
 
 
 @router.get("/portal/figures", name="web_portal_figures")
 def portal_figures(page: PageDep) -> Response:
-    rows = page.query(q.firm_reviews, firm_id=_firm_id(page))
+    rows = page.query(q.firm_reviews, firm_id=page.firm_id)
     return page.render("portal/figures.html", reviews=rows)
 
 
@@ -478,7 +473,7 @@ UPLOAD_LABELS = {"file": ("数据表", "Sheet")}
 
 @router.post("/portal/figures/{tenancy_id}/{period}/upload", name="web_portal_figures_upload")
 def portal_figures_upload(page: PageDep, tenancy_id: TenancyId, period: Period) -> Response:
-    uscc: str = page.query(q.firm_uscc, firm_id=_firm_id(page))
+    uscc: str = page.query(q.firm_uscc, firm_id=page.firm_id)
     try:
         _, rows, _ = _read_upload(page.upload("file"))
         own = [r for r in rows if str(r.uscc or "").strip().upper() == uscc.upper()]

@@ -23,7 +23,7 @@ from entrypoints.http.files import Sha
 from entrypoints.web.listing import Column, list_params, paged, xlsx_response
 from entrypoints.web.pages import Page, PageDep, describe
 from entrypoints.web.uploads import download, limits, stored, uploads
-from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.errors import InvalidInput
 from workflows import answers
 from workflows import commands as c
 from workflows import queries_exits_pages as qx
@@ -43,13 +43,6 @@ COLUMNS = (
 )
 
 
-def _firm(page: Page) -> int:
-    firm_id = page.principal.firm_id
-    if firm_id is None:
-        raise NotFound("firm", page.principal.username)
-    return int(firm_id)
-
-
 @router.get("/portal/inbox", name="web_portal_inbox", response_model=None)
 def inbox(page: PageDep) -> Response:
     query = page.request.query_params
@@ -59,7 +52,7 @@ def inbox(page: PageDep) -> Response:
     unread_only = query.get("unread", "") == "1"
     data = page.query(
         q.inbox_rows,
-        firm_id=_firm(page),
+        firm_id=page.firm_id,
         unread_only=unread_only,
         paging=params.paging,
     )
@@ -71,13 +64,13 @@ def inbox(page: PageDep) -> Response:
         columns=COLUMNS,
         unread=data["unread"],
         unread_only=unread_only,
-        tenancies=page.query(q.firm_tenancies, firm_id=_firm(page)),
+        tenancies=page.query(q.firm_tenancies, firm_id=page.firm_id),
     )
 
 
 @router.get("/portal/inbox/{item_id}", name="web_portal_inbox_item")
 def inbox_item(page: PageDep, item_id: ItemId) -> HTMLResponse:
-    firm_id = _firm(page)
+    firm_id = page.firm_id
     item = page.query(q.inbox_item, firm_id=firm_id, item_id=item_id)
     if item["read_at"] is None:
         # Opening a notice marks it read, through the same command as the API's.

@@ -97,13 +97,6 @@ def error_message(page: Page, exc: InvalidInput) -> str:
     return describe(exc, page.lang, FIELD_LABELS)
 
 
-def _firm_id(page: Page) -> int:
-    firm_id = page.principal.firm_id
-    if firm_id is None:
-        raise NotFound("firm", page.principal.username)
-    return int(firm_id)
-
-
 def visible_entry(page: Page, entry_id: int) -> None:
     """404 unless the entry is the firm's own (a firm) or in the account's spaces (staff)."""
     scope = page.query(qo.entry_scope, entry_id=entry_id)
@@ -148,7 +141,7 @@ def entry_values(page: Page, *, partial: bool = False) -> dict[str, Any]:
 def _portal_page(
     page: Page, *, error: str = "", form: dict[str, Any] | None = None, status: int = 200
 ) -> HTMLResponse:
-    firm_id = _firm_id(page)
+    firm_id = page.firm_id
     return page.render(
         "portal/opportunities.html",
         status=status,
@@ -174,7 +167,7 @@ def portal_entries(page: PageDep) -> HTMLResponse:
 
 @router.post("/portal/opportunities", name="web_portal_opportunity_submit", response_model=None)
 def portal_submit(page: PageDep) -> Response:
-    firm_id = _firm_id(page)
+    firm_id = page.firm_id
     typed = {k: page.field(k)[:5000] for k in FIELD_LABELS}
     typed["contact_public"] = "1" if page.field("contact_public") == "1" else ""
     spaces = {s["code"] for s in page.query(q.firm_spaces, firm_id=firm_id)}
@@ -237,7 +230,7 @@ def portal_edit(page: PageDep, entry_id: EntryId) -> Response:
         values = entry_values(page, partial=True)
         page.act(
             oc.EditEntry(
-                entry_id=entry_id, as_firm=_firm_id(page), actor=page.principal.actor, **values
+                entry_id=entry_id, as_firm=page.firm_id, actor=page.principal.actor, **values
             )
         )
     except InvalidInput as exc:
@@ -270,7 +263,7 @@ def _attach(page: Page, entry_id: int, *, portal: bool) -> Response:
     """The form's files added to the entry (by its firm in the portal, by staff in the
     console); a refused file is said on the entry's page, nothing written."""
     visible_entry(page, entry_id)
-    as_firm = _firm_id(page) if portal else None
+    as_firm = page.firm_id if portal else None
     try:
         with stored(page, most=attachments.MAX_ENTRY_FILES) as files:
             page.act(

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.web.pages import PageDep
-from lifecycle.errors import InvalidInput, NotFound
+from lifecycle.errors import InvalidInput
 from workflows import queries_quarterly as q
 from workflows.commands import SubmitQuarterlyReport
 
@@ -25,17 +25,10 @@ Year = Annotated[int, Path(ge=2000, le=2999)]
 Quarter = Annotated[int, Path(ge=1, le=4)]
 
 
-def _firm_id(page: PageDep) -> int:
-    firm_id = page.principal.firm_id
-    if firm_id is None:
-        raise NotFound("firm", page.principal.username)
-    return firm_id
-
-
 # ---- the portal ------------------------------------------------------------------------------
 @router.get("/portal/quarterly", name="web_portal_quarterly")
 def portal_quarters(page: PageDep) -> Response:
-    rows = page.query(q.firm_quarters, firm_id=_firm_id(page))
+    rows = page.query(q.firm_quarters, firm_id=page.firm_id)
     return page.render("portal/quarterly.html", quarters=rows)
 
 
