@@ -503,17 +503,10 @@ def test_stop_finishes_the_deadline_in_hand_and_leaves_the_rest_pending(
     assert sweep_deadlines(service).handled == 7
 
 
-def test_a_cured_violation_backs_no_exit_notice_and_the_sweep_leaves_it(
-    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
-) -> None:
-    """The firm paid its arrears within the demand's 15 days: recorded as cured, the demand's
-    deadline is cancelled, no exit notice may be served on arrears and the sweep, past the
-    demand's end, escalates nothing; a violation of the same grounds left uncured still
-    backs a notice."""
-    from lifecycle.errors import InvalidInput
-
+def firm_in_c1(service: Service, clock: FixedClock) -> int:
+    """A firm resident in MC3's unit C-1 from July 2024 (the violation and cure tests)."""
     clock.set(START)
-    tid = resident(
+    return resident(
         service,
         clock,
         "MC3",
@@ -523,6 +516,18 @@ def test_a_cured_violation_backs_no_exit_notice_and_the_sweep_leaves_it(
         term_start=date(2024, 7, 1),
         term_end=date(2027, 6, 30),
     )
+
+
+def test_a_cured_violation_backs_no_exit_notice_and_the_sweep_leaves_it(
+    service: Service, clock: FixedClock, engine: Engine, space: tuple[int, str]
+) -> None:
+    """The firm paid its arrears within the demand's 15 days: recorded as cured, the demand's
+    deadline is cancelled, no exit notice may be served on arrears and the sweep, past the
+    demand's end, escalates nothing; a violation of the same grounds left uncured still
+    backs a notice."""
+    from lifecycle.errors import InvalidInput
+
+    tid = firm_in_c1(service, clock)
     reported = CAL.local_date(clock.now())
     v = service.handle(c.ReportViolation(tenancy_id=tid, code="arrears", facts="欠缴二季度租金"))
     [demand] = deadlines(engine, tid, "cure_end")
@@ -574,17 +579,7 @@ def test_a_violation_past_its_period_is_not_cured_and_the_exit_notice_served_esc
     a cure of it is refused beside the open exit case, and the sweep leaves it."""
     from lifecycle.errors import GuardFailed, InvalidInput
 
-    clock.set(START)
-    tid = resident(
-        service,
-        clock,
-        "MC3",
-        name="蓉医生物",
-        uscc=USCC[5],
-        unit="C-1",
-        term_start=date(2024, 7, 1),
-        term_end=date(2027, 6, 30),
-    )
+    tid = firm_in_c1(service, clock)
     v = service.handle(c.ReportViolation(tenancy_id=tid, code="arrears", facts="欠缴二季度租金"))
     [demand] = deadlines(engine, tid, "cure_end")
     late = demand.due_on + timedelta(days=1)  # paid a day after the last day
@@ -629,17 +624,7 @@ def test_a_violation_of_immediate_grounds_is_not_cured_and_backs_its_exit_notice
     it no longer backs an exit), and the notice served on it escalates it."""
     from lifecycle.errors import GuardFailed
 
-    clock.set(START)
-    tid = resident(
-        service,
-        clock,
-        "MC3",
-        name="蓉医生物",
-        uscc=USCC[5],
-        unit="C-1",
-        term_start=date(2024, 7, 1),
-        term_end=date(2027, 6, 30),
-    )
+    tid = firm_in_c1(service, clock)
     today = CAL.local_date(clock.now())
     v = service.handle(c.ReportViolation(tenancy_id=tid, code="sublet", facts="擅自转租 C-1"))
     assert v["cure_due_on"] is None
