@@ -1,4 +1,4 @@
-"""The database's own facts: its kind (production or training) and the published years.
+"""The database's own facts: its kind (production or training) and whether it holds data.
 
 Read through the connection (SQLAlchemy Core): the CLI asks these before any command runs.
 The tables are named by light Core stand-ins for the columns read here (``sqlalchemy.table``,
@@ -10,10 +10,9 @@ from __future__ import annotations
 from sqlalchemy import Connection, Integer, String, column, select, table
 
 _META = table("database_meta", column("key", String), column("value", String))
-_YEARS = table("calendar_years", column("year", Integer))
 _SPACES = table("spaces", column("id", Integer))
 #: Every stand-in (checked against ``db.tables.ALL_TABLES`` by the unit tests).
-STAND_INS = (_META, _YEARS, _SPACES)
+STAND_INS = (_META, _SPACES)
 
 PRODUCTION = "production"
 TRAINING = "training"
@@ -37,10 +36,6 @@ def kind(conn: Connection) -> str:
     """``training`` for a database created with ``init --training`` (or by the demo), else
     ``production`` (also a database created before the kind was recorded)."""
     return TRAINING if get(conn, "kind") == TRAINING else PRODUCTION
-
-
-def published_years(conn: Connection) -> frozenset[int]:
-    return frozenset(int(year) for year in conn.execute(select(_YEARS.c.year)).scalars())
 
 
 def holds_data(conn: Connection) -> bool:

@@ -15,7 +15,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy import Connection, Executable, Select, String, bindparam, func, literal, select
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    Executable,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from db.effects import PARTY_COLUMNS, TENANCY_COLUMNS, Party, TenancyRow
 from db.tables import ALL_TABLES
@@ -40,6 +55,7 @@ _S = ALL_TABLES.tables["spaces"]
 _R = ALL_TABLES.tables["reviews"]
 _A = ALL_TABLES.tables["allocations"]
 _CAL = ALL_TABLES.tables["calendar_overrides"]
+_CY = ALL_TABLES.tables["calendar_years"]
 _RB = ALL_TABLES.tables["rulebooks"]
 
 _PARTY = (
@@ -124,7 +140,12 @@ _REVIEWS_OF = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(
 _LEASED = select(_A.c.tenancy_id, _A.c.area_m2).where(_A.c.end_on.is_(None))
 _LEASED_ONE = _LEASED.where(_A.c.tenancy_id == bindparam("tenancy_id"))
 _LEASED_MANY = _LEASED.where(_A.c.tenancy_id.in_(bindparam("ids", expanding=True)))
-_OVERRIDES = select(_CAL.c.day, _CAL.c.workday)
+# The operator's day overrides and the published years, in one round trip (read at every
+# command that reckons in working days): a row is (day, workday, None) or (None, None, year).
+_CALENDAR = union_all(
+    select(_CAL.c.day, _CAL.c.workday, cast(null(), Integer).label("year")),
+    select(cast(null(), Date), cast(null(), Boolean), _CY.c.year),
+)
 _D = ALL_TABLES.tables["deadlines"]
 _PENDING_DUE_ON = (
     select(_D.c.due_on)
@@ -267,8 +288,20 @@ def pending_due_on(conn: Connection, tenancy_id: int, kind: str) -> date | None:
     return due if isinstance(due, date) else None
 
 
-def calendar_overrides(conn: Connection) -> frozenset[tuple[date, bool]]:
-    return frozenset((day, bool(workday)) for day, workday in conn.execute(_OVERRIDES))
+#: (the overrides as (day, workday), the years whose holidays are published)
+CalendarState = tuple[frozenset[tuple[date, bool]], frozenset[int]]
+
+
+def calendar_state(conn: Connection) -> CalendarState:
+    """What a :class:`~lifecycle.calendar.WorkCalendar` is built from, read at once."""
+    overrides: set[tuple[date, bool]] = set()
+    years: set[int] = set()
+    for day, workday, year in conn.execute(_CALENDAR):
+        if year is None:
+            overrides.add((day, bool(workday)))
+        else:
+            years.add(int(year))
+    return frozenset(overrides), frozenset(years)
 
 
 def space_rulebook_version(conn: Connection, space_id: int) -> tuple[bool, str | None]:

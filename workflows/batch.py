@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from db import meta, opportunities, writer
+from db import opportunities, writer
 from db import repositories as repo
 from db.cohorts import cycle_candidates
 from db.collection import collector_paused
@@ -126,8 +126,8 @@ def _start(
 
 def _calendar(engine: Engine) -> WorkCalendar:
     with engine.connect() as conn:
-        published = meta.published_years(conn)
-        return WorkCalendar(dict(repo.calendar_overrides(conn)), published=published)
+        overrides, published = repo.calendar_state(conn)
+        return WorkCalendar(dict(overrides), published=published)
 
 
 # ---- a cycle opened --------------------------------------------------------------------------

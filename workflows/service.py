@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import date
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -20,6 +19,7 @@ from workflows.inputs import checked_command
 if TYPE_CHECKING:
     # Imported where used: building a Service (every CLI command) loads neither the ORM nor
     # the rulebook, the calendar or the workflows until a command or a query runs.
+    from db.repositories import CalendarState
     from db.uow import UnitOfWork
     from lifecycle.calendar import WorkCalendar
     from lifecycle.clock import Clock
@@ -53,9 +53,7 @@ class Service:
         self.clock = clock
         self.handlers: Handlers = handlers
         self.fence = fence
-        self._calendar: (
-            tuple[tuple[frozenset[tuple[date, bool]], frozenset[int]], WorkCalendar] | None
-        ) = None
+        self._calendar: tuple[CalendarState, WorkCalendar] | None = None
         # Parsed rulebooks by version (the hash of the text: a parsed one never goes stale).
         self.rulebooks: dict[str, Rulebook] = {}
 
@@ -89,15 +87,13 @@ class Service:
         """
         # Through the connection, not the ORM: reading the calendar must not autoflush what
         # a handler has changed so far (that would write its tenancy twice).
-        from db import meta
         from db import repositories as repo
         from lifecycle.calendar import WorkCalendar
 
-        overrides = repo.calendar_overrides(uow.connection)
-        published = meta.published_years(uow.connection)
-        if self._calendar is None or self._calendar[0] != (overrides, published):
-            calendar = WorkCalendar(dict(overrides), published=published)
-            self._calendar = ((overrides, published), calendar)
+        state = repo.calendar_state(uow.connection)
+        if self._calendar is None or self._calendar[0] != state:
+            overrides, published = state
+            self._calendar = (state, WorkCalendar(dict(overrides), published=published))
         return self._calendar[1]
 
     def handler(self, command_type: type[Command]) -> Handler:
