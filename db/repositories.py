@@ -76,12 +76,13 @@ TENANCY_WITH_PARTY: Select[Any] = select(*(_T.c[n] for n in TENANCY_COLUMNS), *_
 _BY_ID = TENANCY_WITH_PARTY.where(_T.c.id == bindparam("tenancy_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=_T)
 _WIDTH = len(TENANCY_COLUMNS)
+_TENANCY_WIDTH = _WIDTH + len(PARTY_COLUMNS)
 
 
 def tenancy_row(row: Sequence[Any]) -> TenancyRow:
     """A result row of :data:`TENANCY_WITH_PARTY` as a record."""
     t = TenancyRow(*row[:_WIDTH])
-    t.party = Party(*row[_WIDTH : _WIDTH + len(PARTY_COLUMNS)])
+    t.party = Party(*row[_WIDTH:_TENANCY_WIDTH])
     return t
 
 
@@ -134,6 +135,22 @@ REVIEW_COLUMNS = tuple(ReviewRow.__dataclass_fields__)
 _REVIEW = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(
     _R.c.tenancy_id == bindparam("tenancy_id"), _R.c.period == bindparam("period")
 )
+# A review command's tenancy (with its parties) and the reviews it reads, in one round trip:
+# the period's, and the one before when ``previous`` names it (else ``previous`` = ``period``).
+_WITH_REVIEWS = (
+    select(*TENANCY_WITH_PARTY.selected_columns, *(_R.c[n] for n in REVIEW_COLUMNS))
+    .select_from(
+        _T.join(_F, _F.c.id == _T.c.firm_id)
+        .join(_S, _S.c.id == _T.c.space_id)
+        .outerjoin(
+            _R,
+            (_R.c.tenancy_id == _T.c.id)
+            & _R.c.period.in_((bindparam("period"), bindparam("previous"))),
+        )
+    )
+    .where(_T.c.id == bindparam("tenancy_id"))
+)
+_WITH_REVIEWS_LOCKED = _WITH_REVIEWS.with_for_update(of=_T)
 _REVIEWS_OF = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(
     _R.c.tenancy_id.in_(bindparam("ids", expanding=True)), _R.c.period == bindparam("period")
 )
@@ -190,26 +207,30 @@ def recorded_reviews(conn: Connection, ids: Sequence[int]) -> list[ReviewRow]:
     return [ReviewRow(*r) for r in conn.execute(_RECORDED, {"ids": list(ids)})]
 
 
+def tenancy_with_reviews(
+    conn: Connection, tenancy_id: int, period: int, *, previous: bool = False, lock: bool = True
+) -> tuple[TenancyRow | None, dict[int, ReviewRow]]:
+    """A tenancy with its parties (locked as :func:`tenancy` locks it) and its ``period``
+    review, with the one before when ``previous``, by period (those it has)."""
+    locked = lock and conn.dialect.name == "postgresql"
+    params = {
+        "tenancy_id": tenancy_id,
+        "period": period,
+        "previous": period - 1 if previous else period,
+    }
+    found: dict[int, ReviewRow] = {}
+    tenancy_found: TenancyRow | None = None
+    for row in conn.execute(_WITH_REVIEWS_LOCKED if locked else _WITH_REVIEWS, params):
+        if tenancy_found is None:
+            tenancy_found = tenancy_row(row)
+        if row[_TENANCY_WIDTH] is not None:
+            review_found = ReviewRow(*row[_TENANCY_WIDTH:])
+            found[review_found.period] = review_found
+    return tenancy_found, found
+
+
 def review(conn: Connection, tenancy_id: int, period: int) -> ReviewRow | None:
     return first(conn, _REVIEW, {"tenancy_id": tenancy_id, "period": period}, ReviewRow)
-
-
-_REVIEW_AND_PREVIOUS = select(*(_R.c[n] for n in REVIEW_COLUMNS)).where(
-    _R.c.tenancy_id == bindparam("tenancy_id"),
-    _R.c.period.in_((bindparam("period"), bindparam("previous"))),
-)
-
-
-def review_with_previous(
-    conn: Connection, tenancy_id: int, period: int
-) -> tuple[ReviewRow | None, ReviewRow | None]:
-    """A tenancy's ``period`` review and the one before it (a decision reads both)."""
-    rows = conn.execute(
-        _REVIEW_AND_PREVIOUS,
-        {"tenancy_id": tenancy_id, "period": period, "previous": period - 1},
-    )
-    found = {r.period: ReviewRow(*r) for r in rows}
-    return found.get(period), found.get(period - 1)
 
 
 def reviews_of(conn: Connection, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
@@ -320,14 +341,14 @@ def rulebook_text(conn: Connection, version: str) -> str | None:
 # the real one binds the functions above to its connection, a fake one keeps rows in memory.
 class Tenancies(Protocol):
     def get(self, tenancy_id: int, *, lock: bool = True) -> TenancyRow | None: ...
+    def with_reviews(
+        self, tenancy_id: int, period: int, *, previous: bool = False, lock: bool = True
+    ) -> tuple[TenancyRow | None, dict[int, ReviewRow]]: ...
     def in_space(self, space_id: int, states: Collection[str]) -> list[TenancyRow]: ...
 
 
 class Reviews(Protocol):
     def get(self, tenancy_id: int, period: int) -> ReviewRow | None: ...
-    def with_previous(
-        self, tenancy_id: int, period: int
-    ) -> tuple[ReviewRow | None, ReviewRow | None]: ...
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]: ...
     def in_space(self, space_id: int, period: int) -> list[ReviewRow]: ...
     def recorded(self, ids: Sequence[int]) -> list[ReviewRow]: ...
@@ -456,12 +477,13 @@ class CoreIds(_OnConnection):
         return given
 
 
-CoreTenancies = core_repository(Tenancies, globals(), get=tenancy, in_space=tenancies_in)
+CoreTenancies = core_repository(
+    Tenancies, globals(), get=tenancy, with_reviews=tenancy_with_reviews, in_space=tenancies_in
+)
 CoreReviews = core_repository(
     Reviews,
     globals(),
     get=review,
-    with_previous=review_with_previous,
     of=reviews_of,
     in_space=reviews_in_space,
     recorded=recorded_reviews,

@@ -480,6 +480,16 @@ class FakeTenancies(_Repository):
         )
         return tenancy
 
+    def with_reviews(
+        self, tenancy_id: int, period: int, *, previous: bool = False, lock: bool = True
+    ) -> tuple[TenancyRow | None, dict[int, ReviewRow]]:
+        tenancy = self.get(tenancy_id, lock=lock)
+        if tenancy is None:
+            return None, {}
+        periods = (period, period - 1) if previous else (period,)
+        found = ((p, self.uow.reviews.get(tenancy_id, p)) for p in periods)
+        return tenancy, {p: review for p, review in found if review is not None}
+
     def in_space(self, space_id: int, states: Collection[str]) -> list[TenancyRow]:
         found = select(self.uow.rows, "tenancies", space_id=space_id)
         return [t for t in (self.get(r["id"]) for r in found if r["state"] in states) if t]
@@ -491,11 +501,6 @@ class FakeReviews(_Repository):
     def get(self, tenancy_id: int, period: int) -> ReviewRow | None:
         found = select(self.uow.rows, "reviews", tenancy_id=tenancy_id, period=period)
         return _review(found[0]) if found else None
-
-    def with_previous(
-        self, tenancy_id: int, period: int
-    ) -> tuple[ReviewRow | None, ReviewRow | None]:
-        return self.get(tenancy_id, period), self.get(tenancy_id, period - 1)
 
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]:
         wanted = set(ids)

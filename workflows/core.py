@@ -32,7 +32,7 @@ from db.effects import (
     notice_row,
 )
 from db.registry import SpaceRow
-from db.repositories import FirmRow
+from db.repositories import FirmRow, ReviewRow
 from db.tables import Deadline, Space, Tenancy
 from db.uow import AbstractUnitOfWork, translate_integrity_error
 from lifecycle.calendar import WorkCalendar
@@ -235,7 +235,22 @@ class Work:
         self, tenancy_id: int, expected_version: int | None = None, *, lock: bool = True
     ) -> TenancyRow:
         """The tenancy, locked on PostgreSQL; StaleTenancy if it moved past ``expected``."""
-        row = self.uow.tenancies.get(tenancy_id, lock=lock)
+        return self._register(
+            tenancy_id, self.uow.tenancies.get(tenancy_id, lock=lock), expected_version
+        )
+
+    def tenancy_with_reviews(
+        self, cmd: TenancyCommand, period: int, *, previous: bool = False
+    ) -> tuple[TenancyRow, dict[int, ReviewRow]]:
+        """The command's tenancy as :meth:`tenancy` loads it, with its ``period`` review (and
+        the one before, when ``previous``) by period, those it has: one read, not two."""
+        row, found = self.uow.tenancies.with_reviews(cmd.tenancy_id, period, previous=previous)
+        return self._register(cmd.tenancy_id, row, cmd.expected_version), found
+
+    def _register(
+        self, tenancy_id: int, row: TenancyRow | None, expected_version: int | None
+    ) -> TenancyRow:
+        """A tenancy just read, kept as this command loaded it (the version it first had)."""
         if row is None:
             raise NotFound("tenancy", tenancy_id)
         known = self._loaded.get(tenancy_id)

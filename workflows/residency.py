@@ -30,24 +30,18 @@ from workflows.commands import (
 from workflows.core import Step, Work
 from workflows.reviews import OUTCOME_TRIGGER, AnyReview
 
-__all__ = ["OUTCOME_TRIGGER", "apply_decision", "evaluate", "find_review", "review_of"]
+__all__ = ["OUTCOME_TRIGGER", "apply_decision", "evaluate", "find_review"]
 
 
 def find_review(w: Work, tenancy_id: int, period: int) -> ReviewRow | None:
     return w.uow.reviews.get(tenancy_id, period)
 
 
-def review_of(w: Work, tenancy_id: int, period: int) -> ReviewRow:
-    row = find_review(w, tenancy_id, period)
-    if row is None:
-        raise review_not_found(period, tenancy_id=tenancy_id)
-    return row
-
-
 def open_review(w: Work, cmd: OpenReview) -> Step:
-    tenancy = w.load(cmd, "open_review")
+    tenancy, found = w.tenancy_with_reviews(cmd, cmd.period)
+    w.require(tenancy, "open_review")
     reviews.check_period_ended(cmd.period, w.today)
-    if find_review(w, tenancy.id, cmd.period) is not None:
+    if cmd.period in found:
         raise AlreadyExists(
             "review",
             f"{cmd.period} of tenancy {tenancy.id}",
@@ -63,8 +57,11 @@ def open_review(w: Work, cmd: OpenReview) -> Step:
 
 
 def submit_review(w: Work, cmd: SubmitReview) -> Step:
-    tenancy = w.load_for(cmd, "submit_review", (UNDER_REVIEW,))
-    review = review_of(w, tenancy.id, cmd.period)
+    tenancy, found = w.tenancy_with_reviews(cmd, cmd.period)
+    w.require_state(tenancy, "submit_review", (UNDER_REVIEW,))
+    review = found.get(cmd.period)
+    if review is None:
+        raise review_not_found(cmd.period, tenancy_id=tenancy.id)
     if review.status == "decided":
         raise GuardFailed(tenancy.id, "submit_review", f"the {cmd.period} review is decided")
     rb = rules.for_tenancy(w, tenancy)
@@ -116,8 +113,9 @@ def evaluate(
 
 def decide_review(w: Work, cmd: DecideReview) -> Step:
     chosen = OUTCOME_TRIGGER.get(cmd.outcome or "")
-    tenancy = w.load(cmd, *([chosen] if chosen else OUTCOME_TRIGGER.values()))
-    review, previous = w.uow.reviews.with_previous(tenancy.id, cmd.period)
+    tenancy, found = w.tenancy_with_reviews(cmd, cmd.period, previous=True)
+    w.require(tenancy, *([chosen] if chosen else OUTCOME_TRIGGER.values()))
+    review, previous = found.get(cmd.period), found.get(cmd.period - 1)
     if review is None:
         raise review_not_found(cmd.period, tenancy_id=tenancy.id)
     if review.status == "decided":

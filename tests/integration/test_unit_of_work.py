@@ -139,6 +139,38 @@ def test_a_firms_annual_review_runs_without_an_orm_session(
     assert service.read(lambda w: verify(w.session)).ok
 
 
+def test_a_review_command_reads_its_tenancy_with_this_and_last_years_reviews(
+    service: Service, clock: FixedClock
+) -> None:
+    park = Park(service, clock)
+    t, other = park.residents(2)
+    clock.set(local(2025, 1, 2, 9, 0))
+    park.do(c.OpenReview(tenancy_id=t, period=2024))
+    park.do(c.SubmitReview(tenancy_id=t, period=2024, figures=figures()))
+    park.do(c.DecideReview(tenancy_id=t, period=2024))
+    clock.set(local(2026, 1, 5, 9, 0))
+    park.do(c.OpenReview(tenancy_id=t, period=2025))
+    with opened(service, clock) as (uow, _):
+        tenancy, both = uow.tenancies.with_reviews(t, 2025, previous=True)
+        _, this_year = uow.tenancies.with_reviews(t, 2025)
+        _, none_yet = uow.tenancies.with_reviews(t, 2026, previous=True)
+        bare, nothing = uow.tenancies.with_reviews(other, 2025, previous=True)
+        missing = uow.tenancies.with_reviews(10_000, 2025)
+        alone = uow.tenancies.get(t)
+    assert tenancy is not None and alone is not None and bare is not None
+    # The tenancy as the plain read gives it, parties included, once however many reviews.
+    assert (tenancy.id, tenancy.version, tenancy.party) == (t, alone.version, alone.party)
+    assert bare.id == other and nothing == {}
+    assert {p: (r.tenancy_id, r.status) for p, r in both.items()} == {
+        2024: (t, "decided"),
+        2025: (t, "open"),
+    }
+    assert both[2024].grade is not None and set(both[2024].figures) == set(figures())
+    assert list(this_year) == [2025]
+    assert list(none_yet) == [2025]  # 2026's is not opened; 2025 is the year before it
+    assert missing == (None, {})
+
+
 def test_a_unit_of_work_is_used_only_while_open(service: Service, clock: FixedClock) -> None:
     t = evaluating_tenancy(service)
     with opened(service, clock) as (uow, w):
