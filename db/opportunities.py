@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, func, select
 
+from db.repositories import Cooperation, cooperation
 from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
-from lifecycle.opportunities import LIST_PUBLISHED
 
 Row = dict[str, Any]
 #: The tables of the opportunity lists (entries, lists, introductions, events), the land
@@ -59,64 +59,6 @@ _PARCEL = select(_P).where(_P.c.parcel_code == bindparam("code"))
 _SPACE = select(_S.c.id, _S.c.code, _S.c.name, _S.c.rulebook_version).where(
     _S.c.id == bindparam("key")
 )
-
-
-_PUBLISHED = (
-    select(_E.c.firm_id, func.count())
-    .join(_L, _L.c.id == _E.c.list_id)
-    .where(
-        _L.c.status == LIST_PUBLISHED,
-        _L.c.published_at >= bindparam("start"),
-        _L.c.published_at < bindparam("end"),
-    )
-    .group_by(_E.c.firm_id)
-)
-_NEED, _SUPPLY = _E.alias("need"), _E.alias("supply")
-_DEALT = (
-    select(_I.c.id, _NEED.c.firm_id, _SUPPLY.c.firm_id)
-    .join(_NEED, _NEED.c.id == _I.c.need_id)
-    .join(_SUPPLY, _SUPPLY.c.id == _I.c.supply_id)
-    .where(
-        _I.c.outcome == "deal",  # final: updated_at is when the deal was recorded
-        _I.c.updated_at >= bindparam("start"),
-        _I.c.updated_at < bindparam("end"),
-    )
-)
-_PUBLISHED_ENTRIES = _PUBLISHED.where(_E.c.firm_id.in_(bindparam("ids", expanding=True)))
-_DEALS = _DEALT.where(
-    _NEED.c.firm_id.in_(bindparam("ids", expanding=True))
-    | _SUPPLY.c.firm_id.in_(bindparam("ids", expanding=True))
-)
-# One firm's (a single decision): an expanding ``IN`` is rendered anew at every execution,
-# which costs more than the query.
-_PUBLISHED_ENTRIES_ONE = _PUBLISHED.where(_E.c.firm_id == bindparam("id"))
-_DEALS_ONE = _DEALT.where(
-    (_NEED.c.firm_id == bindparam("id")) | (_SUPPLY.c.firm_id == bindparam("id"))
-)
-#: firm id -> {"published_entries": n, "deals": n}
-Cooperation = dict[int, dict[str, int]]
-
-
-def cooperation(
-    conn: Connection, firm_ids: Sequence[int], start: datetime, end: datetime
-) -> Cooperation:
-    """Each firm's part in the opportunity lists in ``[start, end)``: its entries on lists
-    published then, and the introductions of its entries (either side) that ended in a deal
-    then. Every firm asked about gets both counts (0 for none)."""
-    out = {f: {"published_entries": 0, "deals": 0} for f in firm_ids}
-    if firm_ids:
-        one = len(firm_ids) == 1
-        params: dict[str, Any] = {"start": start, "end": end}
-        params.update({"id": firm_ids[0]} if one else {"ids": list(firm_ids)})
-        published, deals = (
-            (_PUBLISHED_ENTRIES_ONE, _DEALS_ONE) if one else (_PUBLISHED_ENTRIES, _DEALS)
-        )
-        for firm_id, count in conn.execute(published, params):
-            out[firm_id]["published_entries"] = int(count)
-        for _, need_firm, supply_firm in conn.execute(deals, params):
-            for firm_id in {need_firm, supply_firm} & set(out):
-                out[firm_id]["deals"] += 1
-    return out
 
 
 def carried_files(datas: Sequence[Any]) -> list[Row]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     Date,
     Executable,
+    Float,
     Integer,
     Select,
     String,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     null,
     select,
     union_all,
@@ -34,6 +36,7 @@ from sqlalchemy import (
 
 from db.effects import PARTY_COLUMNS, TENANCY_COLUMNS, Party, TenancyRow
 from db.tables import ALL_TABLES
+from lifecycle.opportunities import LIST_PUBLISHED
 
 Record = TypeVar("Record")
 Params = ParamSpec("Params")
@@ -257,7 +260,7 @@ _VETO_FACTS = (
 _VETO_FACTS_ONE = (
     select(_V.c.id, _V.c.tenancy_id, _V.c.code)
     .where(
-        _V.c.tenancy_id == bindparam("id"),
+        _V.c.tenancy_id == bindparam("tenancy_id"),
         _V.c.reported_at >= bindparam("start"),
         _V.c.reported_at < bindparam("end"),
     )
@@ -279,7 +282,7 @@ def veto_facts(
     if not (ids and codes):
         return out
     if len(ids) == 1:
-        rows = conn.execute(_VETO_FACTS_ONE, {"id": ids[0], "start": start, "end": end})
+        rows = conn.execute(_VETO_FACTS_ONE, {"tenancy_id": ids[0], "start": start, "end": end})
     else:
         params = {"ids": list(ids), "codes": list(codes), "start": start, "end": end}
         rows = conn.execute(_VETO_FACTS, params)
@@ -301,6 +304,136 @@ def leased_areas(conn: Connection, ids: Sequence[int]) -> dict[int, float]:
         for tenancy_id, area in conn.execute(_LEASED_MANY, {"ids": list(ids)}):
             out[tenancy_id] += area
     return {k: round(v, 2) for k, v in out.items()}
+
+
+# ---- a firm's cooperation through the city opportunity lists (a counted review metric) ------
+_OE, _OL, _OI = (
+    ALL_TABLES.tables[name]
+    for name in ("opportunity_entries", "opportunity_lists", "introductions")
+)
+_PUBLISHED = (
+    select(_OE.c.firm_id, func.count())
+    .join(_OL, _OL.c.id == _OE.c.list_id)
+    .where(
+        _OL.c.status == LIST_PUBLISHED,
+        _OL.c.published_at >= bindparam("start"),
+        _OL.c.published_at < bindparam("end"),
+    )
+    .group_by(_OE.c.firm_id)
+)
+_NEED, _SUPPLY = _OE.alias("need"), _OE.alias("supply")
+_DEALT = (
+    select(_OI.c.id, _NEED.c.firm_id, _SUPPLY.c.firm_id)
+    .join(_NEED, _NEED.c.id == _OI.c.need_id)
+    .join(_SUPPLY, _SUPPLY.c.id == _OI.c.supply_id)
+    .where(
+        _OI.c.outcome == "deal",  # final: updated_at is when the deal was recorded
+        _OI.c.updated_at >= bindparam("start"),
+        _OI.c.updated_at < bindparam("end"),
+    )
+)
+_PUBLISHED_ENTRIES = _PUBLISHED.where(_OE.c.firm_id.in_(bindparam("ids", expanding=True)))
+_DEALS = _DEALT.where(
+    _NEED.c.firm_id.in_(bindparam("ids", expanding=True))
+    | _SUPPLY.c.firm_id.in_(bindparam("ids", expanding=True))
+)
+# One firm's (a single decision): an expanding ``IN`` is rendered anew at every execution,
+# which costs more than the query.
+_PUBLISHED_ENTRIES_ONE = _PUBLISHED.where(_OE.c.firm_id == bindparam("firm_id"))
+_DEALS_ONE = _DEALT.where(
+    (_NEED.c.firm_id == bindparam("firm_id")) | (_SUPPLY.c.firm_id == bindparam("firm_id"))
+)
+#: firm id -> {"published_entries": n, "deals": n}
+Cooperation = dict[int, dict[str, int]]
+
+
+def cooperation(
+    conn: Connection, firm_ids: Sequence[int], start: datetime, end: datetime
+) -> Cooperation:
+    """Each firm's part in the opportunity lists in ``[start, end)``: its entries on lists
+    published then, and the introductions of its entries (either side) that ended in a deal
+    then. Every firm asked about gets both counts (0 for none)."""
+    out = {f: {"published_entries": 0, "deals": 0} for f in firm_ids}
+    if firm_ids:
+        one = len(firm_ids) == 1
+        params: dict[str, Any] = {"start": start, "end": end}
+        params.update({"firm_id": firm_ids[0]} if one else {"ids": list(firm_ids)})
+        published, deals = (
+            (_PUBLISHED_ENTRIES_ONE, _DEALS_ONE) if one else (_PUBLISHED_ENTRIES, _DEALS)
+        )
+        for firm_id, count in conn.execute(published, params):
+            out[firm_id]["published_entries"] = int(count)
+        for _, need_firm, supply_firm in conn.execute(deals, params):
+            for firm_id in {need_firm, supply_firm} & set(out):
+                out[firm_id]["deals"] += 1
+    return out
+
+
+# ---- what one decision reads besides its reviews, in one round trip -----------------------
+# The tenancy's violations of the period (veto facts), its firm's published entries and deals
+# (cooperation) and the area it holds: the single-tenancy statements above, each as a branch
+# of one UNION ALL whose rows say which they are. The batch decision reads the same filters
+# for many tenancies at once (veto_facts, cooperation, leased_areas).
+def _branch(stmt: Select[Any], kind: str, a: Any, b: Any, code: Any, area: Any) -> Select[Any]:
+    return stmt.with_only_columns(
+        literal_column(f"'{kind}'", String).label("kind"),
+        a.label("a"),
+        b.label("b"),
+        code.label("code"),
+        area.label("area"),
+        maintain_column_froms=False,
+    ).order_by(None)
+
+
+_NO_INT, _NO_TEXT, _NO_AREA = cast(null(), Integer), cast(null(), String), cast(null(), Float)
+_DECISION_FACTS = union_all(
+    _branch(_VETO_FACTS_ONE, "veto", _V.c.id, _NO_INT, _V.c.code, _NO_AREA),
+    _branch(_PUBLISHED_ENTRIES_ONE, "published", func.count(), _NO_INT, _NO_TEXT, _NO_AREA),
+    _branch(_DEALS_ONE, "deal", _NEED.c.firm_id, _SUPPLY.c.firm_id, _NO_TEXT, _NO_AREA),
+    _branch(_LEASED_ONE, "area", _NO_INT, _NO_INT, _NO_TEXT, cast(_A.c.area_m2, Float)),
+)
+
+
+@dataclass(slots=True)
+class DecisionFacts:
+    """One tenancy's facts for deciding its review of a period (see :func:`decision_facts`)."""
+
+    #: veto code -> the ids of the violations recorded with it in the period, oldest first
+    vetoes: dict[str, list[int]]
+    #: the firm's ``published_entries`` and ``deals`` in the period (:func:`cooperation`)
+    cooperation: dict[str, int]
+    #: the area the tenancy holds now, m² (:func:`leased_area`)
+    leased_area: float
+
+
+def decision_facts(
+    conn: Connection,
+    tenancy_id: int,
+    firm_id: int,
+    codes: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> DecisionFacts:
+    """What :func:`veto_facts`, :func:`cooperation` and :func:`leased_area` read for one
+    tenancy and its firm over ``[start, end)``, read at once."""
+    params = {"tenancy_id": tenancy_id, "firm_id": firm_id, "start": start, "end": end}
+    vetoes: list[tuple[int, str]] = []
+    together = {"published_entries": 0, "deals": 0}
+    area = 0.0
+    for kind, a, b, code, m2 in conn.execute(_DECISION_FACTS, params):
+        if kind == "veto":
+            vetoes.append((a, code))
+        elif kind == "published":
+            together["published_entries"] = int(a)
+        elif kind == "deal":
+            together["deals"] += firm_id in (a, b)
+        else:
+            area += float(m2)
+    found: dict[str, list[int]] = {}
+    for row_id, code in sorted(vetoes):
+        if code in codes:
+            found.setdefault(code, []).append(row_id)
+    return DecisionFacts(found, together, round(area, 2))
 
 
 def pending_due_on(conn: Connection, tenancy_id: int, kind: str) -> date | None:
@@ -355,6 +488,14 @@ class Reviews(Protocol):
     def veto_facts(
         self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
     ) -> VetoFacts: ...
+    def decision_facts(
+        self,
+        tenancy_id: int,
+        firm_id: int,
+        codes: Sequence[str],
+        start: datetime,
+        end: datetime,
+    ) -> DecisionFacts: ...
 
 
 class Allocations(Protocol):

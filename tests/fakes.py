@@ -85,6 +85,7 @@ from db.repositories import (
     SCORE_COLUMNS,
     UNIT_COLUMNS,
     ApplicationRow,
+    DecisionFacts,
     FirmRow,
     ForcedExitRow,
     ObjectionEvent,
@@ -535,6 +536,19 @@ class FakeReviews(_Repository):
             if v["tenancy_id"] in ids and v["code"] in codes and start <= v["reported_at"] < end:
                 out.setdefault(v["tenancy_id"], {}).setdefault(v["code"], []).append(v["id"])
         return out
+
+    def decision_facts(
+        self,
+        tenancy_id: int,
+        firm_id: int,
+        codes: Sequence[str],
+        start: datetime,
+        end: datetime,
+    ) -> DecisionFacts:
+        vetoes = self.veto_facts([tenancy_id], codes, start, end).get(tenancy_id, {})
+        cooperation = self.uow.opportunities.cooperation([firm_id], start, end)[firm_id]
+        area = self.uow.allocations.leased_area(tenancy_id)
+        return DecisionFacts(vetoes, cooperation, area)
 
 
 def _review(row: Row) -> ReviewRow:

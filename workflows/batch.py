@@ -32,8 +32,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from db import opportunities, writer
 from db import repositories as repo
+from db import writer
 from db.cohorts import cycle_candidates
 from db.collection import collector_paused
 from db.effects import Effects, TenancyRow
@@ -409,7 +409,7 @@ class _Decider:
             *veto_facts.period_bounds(self.period),
         )
         counted = veto_facts.counted(
-            partial(opportunities.cooperation, self.conn),
+            partial(repo.cooperation, self.conn),
             self.rb,
             [(t.id, t.firm_id, loaded.reviews[t.id]) for t in loaded.tenancies],
             self.period,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from db import opportunities as db_opportunities
+from db import repositories
 from db.opportunities import OPPORTUNITY_TABLES
 from db.tables import ALL_TABLES
 from lifecycle import opportunities as opp
@@ -353,7 +354,7 @@ def cooperation(w: Work, *, firm_id: int, year: int) -> dict[str, int]:
     """A firm's part in the opportunity lists in a year (the review's ``cooperation`` fact):
     its entries on lists published that year, and its introductions that ended in a deal that
     year (both sides count)."""
-    read = db_opportunities.cooperation(w.connection, [firm_id], *veto_facts.period_bounds(year))
+    read = repositories.cooperation(w.connection, [firm_id], *veto_facts.period_bounds(year))
     return read[firm_id]
 
 

@@ -94,19 +94,29 @@ def evaluate(
     """Score a review under ``rb`` (``previous``: last year's review, if already loaded)."""
     if previous == "load":
         previous = find_review(w, tenancy.id, review.period - 1)
-    facts = veto_facts.recorded(w.uow.reviews, rb, [tenancy.id], review.period)
+    # The violations, the firm's cooperation and the area held, in one read (the batch
+    # decision reads each for many tenancies: veto_facts.recorded, counted, leased_areas).
+    read = w.uow.reviews.decision_facts(
+        tenancy.id,
+        tenancy.firm_id,
+        veto_facts.codes(rb),
+        *veto_facts.period_bounds(review.period),
+    )
     counted = veto_facts.counted(
-        w.uow.opportunities.cooperation, rb, [(tenancy.id, tenancy.firm_id, review)], review.period
+        lambda *_: {tenancy.firm_id: read.cooperation},
+        rb,
+        [(tenancy.id, tenancy.firm_id, review)],
+        review.period,
     )
     return rbook.score_review(
         rb,
         figures=review.figures,
         previous_figures=previous.figures if previous else None,
-        leased_area_m2=w.uow.allocations.leased_area(tenancy.id),
+        leased_area_m2=read.leased_area,
         vetoes=vetoes,
         submitted=review.status == "submitted",
         previous_grade=previous.grade if previous else None,
-        recorded=facts.get(tenancy.id),
+        recorded=read.vetoes or None,
         facts=counted.get(tenancy.id),
     )
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from db import opportunities
+from db import repositories
 from db.repositories import ReviewRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InvalidInput
@@ -118,7 +118,7 @@ def simulate(w: Work, text: str, source: str, space_code: str, period: int) -> d
     previous = w.uow.reviews.of(ids, period - 1)
     leased = w.uow.allocations.leased_areas(ids)
     counted = veto_facts.counted(
-        partial(opportunities.cooperation, w.connection),
+        partial(repositories.cooperation, w.connection),
         candidate,
         [(m.tenancy_id, m.tenancy.firm_id, m.review) for m in members],
         period,

@@ -22,7 +22,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from db import repositories as repo
-from db.opportunities import Cooperation
+from db.repositories import Cooperation
 from lifecycle import rulebook as rbook
 
 # Where a review period (a calendar year) begins and ends.
