@@ -663,7 +663,8 @@ class ImportFigures(Command):
     """Submit a cohort's review figures, one SubmitReview per firm, in one unit of work: every
     row is checked first; with problems nothing is stored unless ``partial`` (then exactly the
     good rows are). A row whose figure cells are all blank is a firm that has not reported yet
-    (the template lists the whole cohort): it is skipped, not an error."""
+    (the template lists the whole cohort): it is skipped, not an error. A row of a firm whose
+    figures are in already is kept as it is (``kept``), never replaced by the sheet's."""
 
     space: str
     period: int
@@ -694,6 +695,10 @@ def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
     seen: dict[str, int] = {}
     good: list[tuple[int, int, str, dict[str, object]]] = []
     skipped: list[dict[str, Any]] = []
+    # Rows of firms whose figures are in already (the firm's own, or an earlier import): an
+    # import fills in what is missing and never replaces what is there (a correction is one
+    # firm's own submission, made on purpose).
+    kept: list[dict[str, Any]] = []
     for row in cmd.rows:
         if row.uscc not in (None, "") and _blank_figures(row):
             skipped.append({"row": row.row, "uscc": str(row.uscc).strip().upper()})
@@ -731,6 +736,9 @@ def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
         else:
             seen[uscc] = row.row
             tenancy = tenancies.get(uscc)
+            if tenancy is not None and _submitted(w, tenancy, cmd.period):
+                kept.append({"row": row.row, "uscc": uscc, "tenancy_id": tenancy.id})
+                continue
             reason = _not_importable(w, tenancy, cmd.period, space.code)
             if reason is not None:
                 found.append(
@@ -781,6 +789,7 @@ def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
         "rows": len(cmd.rows),
         "stored": stored,
         "skipped": skipped,
+        "kept": kept,
         "problems": [p.to_dict() for p in problems],
         "problem_lines": [p.line() for p in problems],
     }
@@ -796,6 +805,12 @@ def _cohort(w: Work, space_id: int) -> dict[str, TenancyRow]:
     """The open tenancies of a space by their firm's 统一社会信用代码."""
     found = w.uow.tenancies.in_space(space_id, [s for s in STATES if s not in TERMINAL])
     return {t.party.uscc.upper(): t for t in found if t.party is not None}
+
+
+def _submitted(w: Work, tenancy: TenancyRow, period: int) -> bool:
+    """Whether ``period``'s review of ``tenancy`` holds submitted figures, not yet decided."""
+    review = residency.find_review(w, tenancy.id, period)
+    return review is not None and review.status == "submitted"
 
 
 def _not_importable(

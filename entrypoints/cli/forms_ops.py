@@ -199,6 +199,14 @@ def review_import(
             f"未填写数据、跳过 {len(skipped)} 家（第 {numbers} 行），可待其填写后再导入 / "
             f"{len(skipped)} blank row(s) skipped (not reported yet; import them later)"
         )
+    if kept := result["kept"]:
+        numbers = "、".join(str(k["row"]) for k in kept)
+        lines.append(
+            f"已报送、保留其已报送的数据 {len(kept)} 家（第 {numbers} 行），导入不覆盖；"
+            "如需更正请逐家提交（review submit）/ "
+            f"{len(kept)} row(s) of firms that have submitted already left as submitted "
+            "(an import never replaces figures; correct one firm with review submit)"
+        )
     if problems:
         lines.append("以下行未导入 / rows not imported:")
         lines.extend(f"  {line}" for line in problems)

@@ -337,14 +337,16 @@ def import_figures(page: PageDep, space: str, period: Period) -> Response:
             job=None,
             problems=problems,
         )
-    stored, skipped = len(result["stored"]), len(result["skipped"])
+    stored, skipped, kept = len(result["stored"]), len(result["skipped"]), len(result["kept"])
     return page.redirect(
         f"/console/cycles/{space}/{period}",
         (
             f"已导入 {stored} 家企业的考核数据并报送"
-            + (f"；{skipped} 家未填写，已跳过" if skipped else ""),
+            + (f"；{skipped} 家未填写，已跳过" if skipped else "")
+            + (f"；{kept} 家已报送，保留其已报送的数据（导入不覆盖）" if kept else ""),
             f"figures of {stored} firm(s) imported and submitted"
-            + (f"; {skipped} blank row(s) skipped" if skipped else ""),
+            + (f"; {skipped} blank row(s) skipped" if skipped else "")
+            + (f"; {kept} firm(s) had submitted already: their figures are kept" if kept else ""),
         ),
     )
 

@@ -172,6 +172,33 @@ def test_a_firm_that_has_not_reported_is_skipped_not_an_error(
     }
 
 
+def test_an_import_never_replaces_figures_a_firm_has_submitted(
+    cli: Cli, space: str, tmp_path: Path
+) -> None:
+    """The firm of the first row submitted its own figures; the operator's sheet (filled for
+    everyone) fills in the others and leaves the firm's figures, and its filing time, as
+    they were."""
+    firms = _cohort(cli)
+    own = figures("strong", year=2024, rng=random.Random(11))
+    first = firms[0][1]
+    filed = tmp_path / "own.json"
+    filed.write_text(json.dumps(own), encoding="utf-8")
+    cli.ok("review", "submit", str(first), "--period", "2024", "--figures", str(filed))
+    before = cli.json("show", str(first))["reviews"][0]
+    result = cli.json(
+        "review", "import", "MC3", str(_filled_sheet(cli, tmp_path, {})), "--period", "2024"
+    )
+    assert [k["tenancy_id"] for k in result["kept"]] == [first]
+    assert [s["tenancy_id"] for s in result["stored"]] == [t for _, t in firms[1:]]
+    after = cli.json("show", str(first))["reviews"][0]
+    assert after == before
+    events = [e for e in cli.json("timeline", str(first)) if e["trigger"] == "submit_review"]
+    assert len(events) == 1
+    code, out, _ = cli("review", "import", "MC3", str(_filled_sheet(cli, tmp_path, {})),
+                       "--period", "2024")  # fmt: skip
+    assert code == 0 and "导入 0 家" in out and "保留其已报送的数据 3 家" in out
+
+
 def test_a_sheet_with_three_bad_cells_reports_all_three_and_stores_nothing(
     cli: Cli, space: str, tmp_path: Path
 ) -> None:
