@@ -10,12 +10,10 @@ same rows in memory.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from db.repositories import Cooperation, cooperation
 from db.repositories import _OnConnection as OnConnection
 from db.tables import ALL_TABLES
 
@@ -91,9 +89,6 @@ class Opportunities(Protocol):
     def parcel(self, code: str) -> Row | None: ...
     def space_of(self, space_id: int) -> Row | None: ...
     def attachments(self, entry_id: int) -> list[Row]: ...
-    def cooperation(
-        self, firm_ids: Sequence[int], start: datetime, end: datetime
-    ) -> Cooperation: ...
 
 
 class CoreOpportunities(OnConnection):
@@ -135,9 +130,6 @@ class CoreOpportunities(OnConnection):
 
     def space_of(self, space_id: int) -> Row | None:
         return _one(self.connection(), _SPACE, {"key": space_id})
-
-    def cooperation(self, firm_ids: Sequence[int], start: datetime, end: datetime) -> Cooperation:
-        return cooperation(self.connection(), firm_ids, start, end)
 
     def attachments(self, entry_id: int) -> list[Row]:
         rows = self.connection().execute(_ENTRY_DATA, {"key": entry_id})

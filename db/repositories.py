@@ -292,11 +292,6 @@ def veto_facts(
     return out
 
 
-def leased_area(conn: Connection, tenancy_id: int) -> float:
-    rows = conn.execute(_LEASED_ONE, {"tenancy_id": tenancy_id})
-    return round(sum(float(area) for _, area in rows), 2)
-
-
 def leased_areas(conn: Connection, ids: Sequence[int]) -> dict[int, float]:
     """The area each tenancy holds now, by tenancy id (0 for none)."""
     out = dict.fromkeys(ids, 0.0)
@@ -402,7 +397,7 @@ class DecisionFacts:
     vetoes: dict[str, list[int]]
     #: the firm's ``published_entries`` and ``deals`` in the period (:func:`cooperation`)
     cooperation: dict[str, int]
-    #: the area the tenancy holds now, m² (:func:`leased_area`)
+    #: the area the tenancy holds now, m² (:func:`leased_areas`)
     leased_area: float
 
 
@@ -414,7 +409,7 @@ def decision_facts(
     start: datetime,
     end: datetime,
 ) -> DecisionFacts:
-    """What :func:`veto_facts`, :func:`cooperation` and :func:`leased_area` read for one
+    """What :func:`veto_facts`, :func:`cooperation` and :func:`leased_areas` read for one
     tenancy and its firm over ``[start, end)``, read at once."""
     params = {"tenancy_id": tenancy_id, "firm_id": firm_id, "start": start, "end": end}
     vetoes: list[tuple[int, str]] = []
@@ -485,9 +480,6 @@ class Reviews(Protocol):
     def of(self, ids: Sequence[int], period: int) -> dict[int, ReviewRow]: ...
     def in_space(self, space_id: int, period: int) -> list[ReviewRow]: ...
     def recorded(self, ids: Sequence[int]) -> list[ReviewRow]: ...
-    def veto_facts(
-        self, ids: Sequence[int], codes: Sequence[str], start: datetime, end: datetime
-    ) -> VetoFacts: ...
     def decision_facts(
         self,
         tenancy_id: int,
@@ -499,7 +491,6 @@ class Reviews(Protocol):
 
 
 class Allocations(Protocol):
-    def leased_area(self, tenancy_id: int) -> float: ...
     def leased_areas(self, ids: Sequence[int]) -> dict[int, float]: ...
 
 

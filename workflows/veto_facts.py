@@ -5,11 +5,13 @@ opportunity lists; and whether the figures were submitted by the review's due da
 A violation whose code is also one of the rulebook's review vetoes (a major accident, fraud, a
 失信 listing) is a veto fact: recorded during the period reviewed, it vetoes that period's
 grade by itself, without the operator raising it again, and the review's trace names it. The
-per-tenancy decision (through the unit of work's review repository) and the batch decision of
-a cycle (on its connection) read it with the same query.
+per-tenancy decision (``uow.reviews.decision_facts``, one read with its cooperation and area)
+and the batch decision of a cycle (``db.repositories.veto_facts`` on its connection) read it
+with the same filters.
 
-A counted metric is read the same way by both paths (``db.opportunities.cooperation``, through
-``uow.opportunities`` or on the cycle's connection) and only when the rulebook declares one.
+A counted metric is read the same way by both paths (the cooperation branch of
+``decision_facts``, or ``db.repositories.cooperation`` on the cycle's connection); it is
+counted only when the rulebook declares one.
 Whether the figures came in on time is read from the review itself (``submitted_at`` as a
 day in :data:`PERIOD_TZ`, ``due_on``), the same review row both paths score.
 """
@@ -21,7 +23,6 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from db import repositories as repo
 from db.repositories import Cooperation
 from lifecycle import rulebook as rbook
 
@@ -36,13 +37,6 @@ def codes(rb: rbook.Rulebook) -> list[str]:
 def period_bounds(period: int) -> tuple[datetime, datetime]:
     """The first instant of ``period`` and of the year after, in the space's time zone."""
     return datetime(period, 1, 1, tzinfo=PERIOD_TZ), datetime(period + 1, 1, 1, tzinfo=PERIOD_TZ)
-
-
-def recorded(
-    reviews: repo.Reviews, rb: rbook.Rulebook, ids: Sequence[int], period: int
-) -> repo.VetoFacts:
-    """For each tenancy, the veto facts recorded during ``period`` (oldest first)."""
-    return reviews.veto_facts(ids, codes(rb), *period_bounds(period))
 
 
 #: tenancy id -> established metric -> its parts, as ``rbook.score_review`` takes ``facts``
@@ -80,7 +74,7 @@ def counted(
 ) -> Counted:
     """For each ``(tenancy id, firm id, review)``, the parts of every metric the rulebook
     establishes (``rb.facts``) for ``period``: cooperation over the period (``read`` is
-    ``db.opportunities.cooperation`` bound to a connection), the review's submission against
+    ``db.repositories.cooperation`` bound to a connection), the review's submission against
     its due date. A rulebook that establishes nothing reads nothing; one without
     ``cooperation`` reads no opportunity lists."""
     if not rb.facts:
