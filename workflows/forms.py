@@ -20,6 +20,7 @@ from typing import Any, Literal, get_args
 from pydantic import ValidationError
 
 from db.effects import TenancyRow
+from db.repositories import ReviewRow
 from lifecycle import rulebook as rbook
 from lifecycle.errors import InnospaceError, InvalidInput, bilingual
 from lifecycle.rulebook import ApplicationProfile, HardRequirement, Metric, Rulebook
@@ -736,10 +737,11 @@ def import_figures(w: Work, cmd: ImportFigures) -> dict[str, Any]:
         else:
             seen[uscc] = row.row
             tenancy = tenancies.get(uscc)
-            if tenancy is not None and _submitted(w, tenancy, cmd.period):
+            review = residency.find_review(w, tenancy.id, cmd.period) if tenancy else None
+            if tenancy is not None and review is not None and review.status == "submitted":
                 kept.append({"row": row.row, "uscc": uscc, "tenancy_id": tenancy.id})
                 continue
-            reason = _not_importable(w, tenancy, cmd.period, space.code)
+            reason = _not_importable(tenancy, review, cmd.period, space.code)
             if reason is not None:
                 found.append(
                     at(
@@ -807,18 +809,12 @@ def _cohort(w: Work, space_id: int) -> dict[str, TenancyRow]:
     return {t.party.uscc.upper(): t for t in found if t.party is not None}
 
 
-def _submitted(w: Work, tenancy: TenancyRow, period: int) -> bool:
-    """Whether ``period``'s review of ``tenancy`` holds submitted figures, not yet decided."""
-    review = residency.find_review(w, tenancy.id, period)
-    return review is not None and review.status == "submitted"
-
-
 def _not_importable(
-    w: Work, tenancy: TenancyRow | None, period: int, space: str
+    tenancy: TenancyRow | None, review: ReviewRow | None, period: int, space: str
 ) -> tuple[str, str] | None:
+    """Why a row's figures cannot be submitted (``review``: its ``period`` review, if any)."""
     if tenancy is None:
         return (f"该企业在空间 {space} 无在驻记录", f"no open tenancy of this firm in {space}")
-    review = residency.find_review(w, tenancy.id, period)
     if review is None:
         return (f"该企业 {period} 年度考核未启动", f"no {period} review is open for this firm")
     if review.status == "decided":
